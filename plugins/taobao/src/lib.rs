@@ -1,0 +1,182 @@
+//! The Taobao connector: a Wharf marketplace plugin for the Taobao Open Platform (TOP).
+//!
+//! - [`top`]: settings, signed requests through the host, the answer envelopes and errors.
+//! - [`mapping`]: trades → canonical orders (pure; runs natively as well as in wasm).
+//! - [`pull`]: `pull-orders` chunking, halving, paging and cursors; `get-order`.
+//! - [`push`]: stock, prices, listing and logistics.
+//!
+//! This file only wires the exported interface to them.
+
+pub mod mapping;
+pub mod pull;
+pub mod push;
+pub mod top;
+
+use wharf_sdk::config;
+use wharf_sdk::marketplace::Guest;
+use wharf_sdk::types::{
+    ConfigKey, ConnectorError, CustomerMapping, Descriptor, ErpStatus, ItemResult, ListingChange,
+    Logistics, LotSync, Operation, Order, OrderPage, PriceUpdate, Product, Role, ShipmentDetail,
+    StockUpdate, TimeWindow,
+};
+
+use crate::top::HostApi;
+
+/// The contract version this plugin was built against.
+pub const WIT_VERSION: &str = "0.1.0";
+
+/// Hosts the operator grants: production gateways and the sandbox.
+pub const HTTP_HOSTS: &[&str] = &[
+    "eco.taobao.com",
+    "gw.api.taobao.com",
+    "gw.api.tbsandbox.com",
+];
+
+/// What the plugin implements; everything else answers `unsupported`.
+pub const OPERATIONS: &[Operation] = &[
+    Operation::PullOrders,
+    Operation::GetOrder,
+    Operation::PushStock,
+    Operation::PushPrices,
+    Operation::PushListing,
+    Operation::PushLogistics,
+];
+
+/// The plugin's self-description.
+pub fn descriptor() -> Descriptor {
+    let page_size = top::DEFAULT_PAGE_SIZE.to_string();
+    Descriptor {
+        name: "taobao".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        platform: "taobao".to_owned(),
+        role: Role::Marketplace,
+        wit_version: WIT_VERSION.to_owned(),
+        operations: OPERATIONS.to_vec(),
+        http_hosts: HTTP_HOSTS.iter().map(|h| (*h).to_owned()).collect(),
+        config_keys: vec![
+            ConfigKey::with_default(top::ENDPOINT_KEY, "TOP gateway URL", top::DEFAULT_ENDPOINT),
+            ConfigKey::required(top::APP_KEY_KEY, "TOP app key"),
+            ConfigKey::with_default(
+                top::SIGN_METHOD_KEY,
+                "Signature method: md5, hmac or hmac-sha256",
+                top::DEFAULT_SIGN_METHOD.as_str(),
+            ),
+            ConfigKey::with_default(
+                top::PAGE_SIZE_KEY,
+                "Trades per listing page (1-100)",
+                &page_size,
+            ),
+            ConfigKey::secret(top::APP_SECRET, "TOP app secret (signs requests)"),
+            ConfigKey::secret(top::SESSION, "Seller session key (access token)"),
+        ],
+    }
+}
+
+/// The exported connector.
+pub struct Taobao;
+
+impl Guest for Taobao {
+    fn describe() -> Descriptor {
+        descriptor()
+    }
+
+    fn pull_orders(
+        window: TimeWindow,
+        cursor: Option<String>,
+    ) -> Result<OrderPage, ConnectorError> {
+        let mut api = HostApi::from_host()?;
+        let page_size = api.settings().page_size;
+        pull::pull_orders(
+            &mut api,
+            page_size,
+            &config::shop_id(),
+            &window,
+            cursor.as_deref(),
+        )
+    }
+
+    fn get_order(order_id: String) -> Result<Order, ConnectorError> {
+        pull::get_order(&mut HostApi::from_host()?, &order_id, &config::shop_id())
+    }
+
+    fn push_stock(updates: Vec<StockUpdate>) -> Result<Vec<ItemResult>, ConnectorError> {
+        push::push_stock(&mut HostApi::from_host()?, updates)
+    }
+
+    fn push_prices(updates: Vec<PriceUpdate>) -> Result<Vec<ItemResult>, ConnectorError> {
+        push::push_prices(&mut HostApi::from_host()?, updates)
+    }
+
+    fn push_lots(_: Vec<LotSync>) -> Result<Vec<ItemResult>, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::PushLots))
+    }
+
+    fn push_listing(changes: Vec<ListingChange>) -> Result<Vec<ItemResult>, ConnectorError> {
+        push::push_listing(&mut HostApi::from_host()?, changes)
+    }
+
+    fn push_products(_: Vec<Product>) -> Result<Vec<ItemResult>, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::PushProducts))
+    }
+
+    fn push_customers(_: Vec<CustomerMapping>) -> Result<Vec<ItemResult>, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::PushCustomers))
+    }
+
+    fn push_logistics(updates: Vec<Logistics>) -> Result<Vec<ItemResult>, ConnectorError> {
+        push::push_logistics(&mut HostApi::from_host()?, updates)
+    }
+
+    fn push_shipments(_: Vec<ShipmentDetail>) -> Result<Vec<ItemResult>, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::PushShipments))
+    }
+
+    fn push_erp_status(_: Vec<ErpStatus>) -> Result<Vec<ItemResult>, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::PushErpStatus))
+    }
+}
+
+wharf_sdk::export_marketplace!(Taobao);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describes_itself() {
+        let d = descriptor();
+        assert_eq!(
+            (d.name.as_str(), d.platform.as_str(), d.wit_version.as_str()),
+            ("taobao", "taobao", "0.1.0")
+        );
+        assert_eq!(d.role, Role::Marketplace);
+        assert_eq!(
+            d.http_hosts,
+            [
+                "eco.taobao.com",
+                "gw.api.taobao.com",
+                "gw.api.tbsandbox.com"
+            ]
+        );
+        let key = |name: &str| d.config_keys.iter().find(|k| k.name == name).unwrap();
+        assert_eq!(
+            key("endpoint").default_value.as_deref(),
+            Some("https://eco.taobao.com/router/rest")
+        );
+        assert!(key("app_key").required && !key("app_key").secret);
+        assert_eq!(key("sign_method").default_value.as_deref(), Some("md5"));
+        assert_eq!(key("page_size").default_value.as_deref(), Some("50"));
+        assert!(key("app_secret").secret && key("session").secret);
+        assert_eq!(d.operations.len(), 6);
+    }
+
+    #[test]
+    fn unsupported_operations_name_themselves() {
+        assert!(
+            matches!(Taobao::push_lots(vec![]), Err(ConnectorError::Unsupported(op)) if op == "push-lots")
+        );
+        assert!(
+            matches!(Taobao::push_erp_status(vec![]), Err(ConnectorError::Unsupported(op)) if op == "push-erp-status")
+        );
+    }
+}

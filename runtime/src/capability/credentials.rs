@@ -1,0 +1,285 @@
+//! Secrets stay in the host. A plugin names a secret; the host signs with it, or substitutes it
+//! for a `{{secret:NAME}}` placeholder in an outgoing request, and scrubs it out of whatever
+//! comes back. The plugin only ever holds names and digests.
+//!
+//! Placeholders are recognised raw (`{{secret:NAME}}`) and percent-encoded
+//! (`%7B%7Bsecret%3ANAME%7D%7D`), so a plugin may form-encode a request as usual: an encoded
+//! placeholder is filled with the encoded value.
+
+use hmac::{Hmac, Mac};
+use md5::{Digest as _, Md5};
+use sha2::Sha256;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Named secret values of one shop. `Debug` never shows values.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    values: BTreeMap<String, Vec<u8>>,
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.values.keys()).finish()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Digest {
+    Md5,
+    HmacMd5,
+    HmacSha256,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HexCase {
+    Upper,
+    Lower,
+}
+
+/// A signing request, as the plugin makes it.
+#[derive(Clone, Debug)]
+pub struct SignRequest {
+    pub secret: String,
+    pub digest: Digest,
+    /// Hash `secret + message + secret`.
+    pub wrap: bool,
+    pub hex: HexCase,
+    pub message: Vec<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialError {
+    #[error("no secret named `{0}` is configured for this shop")]
+    UnknownSecret(String),
+    #[error("{0}")]
+    InvalidRequest(String),
+}
+
+const RAW_OPEN: &[u8] = b"{{secret:";
+const RAW_CLOSE: &[u8] = b"}}";
+const ENC_OPEN: &[u8] = b"%7B%7Bsecret%3A";
+const ENC_CLOSE: &[u8] = b"%7D%7D";
+
+/// Longest secret name a placeholder may carry; longer is a malformed placeholder.
+const MAX_NAME_LEN: usize = 64;
+
+impl Secrets {
+    pub fn new(values: impl IntoIterator<Item = (String, String)>) -> Self {
+        Secrets { values: values.into_iter().map(|(k, v)| (k, v.into_bytes())).collect() }
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.values.contains_key(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
+    }
+
+    fn value(&self, name: &str) -> Result<&[u8], CredentialError> {
+        self.values
+            .get(name)
+            .map(Vec::as_slice)
+            .ok_or_else(|| CredentialError::UnknownSecret(name.to_owned()))
+    }
+
+    /// Replaces every placeholder in `input` by the secret it names.
+    pub fn fill(&self, input: &[u8]) -> Result<Vec<u8>, CredentialError> {
+        let mut out = Vec::with_capacity(input.len());
+        let mut i = 0;
+        while i < input.len() {
+            if let Some((name, len)) = placeholder_at(input, i, RAW_OPEN, RAW_CLOSE, false) {
+                out.extend_from_slice(self.value(&name)?);
+                i += len;
+            } else if let Some((name, len)) = placeholder_at(input, i, ENC_OPEN, ENC_CLOSE, true) {
+                let value = self.value(&name)?;
+                out.extend(url::form_urlencoded::byte_serialize(value).flat_map(str::bytes));
+                i += len;
+            } else {
+                out.push(input[i]);
+                i += 1;
+            }
+        }
+        Ok(out)
+    }
+
+    /// `fill` for text (URLs, header values).
+    pub fn fill_str(&self, input: &str) -> Result<String, CredentialError> {
+        let filled = self.fill(input.as_bytes())?;
+        String::from_utf8(filled)
+            .map_err(|_| CredentialError::InvalidRequest("a secret used in text is not UTF-8".into()))
+    }
+
+    /// Replaces any secret value (raw or percent-encoded) found in `input` by its placeholder,
+    /// so a platform that echoes a request back cannot hand a secret to the plugin.
+    pub fn scrub(&self, input: Vec<u8>) -> Vec<u8> {
+        let mut data = input;
+        for (name, value) in &self.values {
+            if value.is_empty() {
+                continue;
+            }
+            let placeholder = format!("{{{{secret:{name}}}}}");
+            data = replace_all(&data, value, placeholder.as_bytes());
+            let encoded: String = url::form_urlencoded::byte_serialize(value).collect();
+            if encoded.as_bytes() != value.as_slice() {
+                data = replace_all(&data, encoded.as_bytes(), placeholder.as_bytes());
+            }
+        }
+        data
+    }
+
+    /// Signs a message (placeholders filled first) with the named secret.
+    pub fn sign(&self, request: &SignRequest) -> Result<String, CredentialError> {
+        let key = self.value(&request.secret)?;
+        let message = self.fill(&request.message)?;
+        let wrapped;
+        let message = if request.wrap {
+            wrapped = [key, &message, key].concat();
+            &wrapped
+        } else {
+            &message
+        };
+        let digest: Vec<u8> = match request.digest {
+            Digest::Md5 if !request.wrap => {
+                return Err(CredentialError::InvalidRequest(
+                    "md5 signing must wrap the message with the secret (wrap = true); a plain md5 \
+                     would not involve the secret"
+                        .into(),
+                ));
+            }
+            Digest::Md5 => Md5::digest(message).to_vec(),
+            Digest::HmacMd5 => {
+                let mut mac = <Hmac<Md5> as Mac>::new_from_slice(key).expect("hmac takes any key");
+                mac.update(message);
+                mac.finalize().into_bytes().to_vec()
+            }
+            Digest::HmacSha256 => {
+                let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("hmac takes any key");
+                mac.update(message);
+                mac.finalize().into_bytes().to_vec()
+            }
+        };
+        Ok(match request.hex {
+            HexCase::Upper => hex::encode_upper(digest),
+            HexCase::Lower => hex::encode(digest),
+        })
+    }
+}
+
+/// A placeholder starting at `at`: its secret name and byte length.
+fn placeholder_at(
+    input: &[u8],
+    at: usize,
+    open: &[u8],
+    close: &[u8],
+    ignore_case: bool,
+) -> Option<(String, usize)> {
+    let rest = &input[at..];
+    if rest.len() < open.len() {
+        return None;
+    }
+    let matches = |a: &[u8], b: &[u8]| if ignore_case { a.eq_ignore_ascii_case(b) } else { a == b };
+    if !matches(&rest[..open.len()], open) {
+        return None;
+    }
+    let after = &rest[open.len()..];
+    let name_len = after
+        .iter()
+        .take(MAX_NAME_LEN + 1)
+        .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-' || *b == b'.'))?;
+    if name_len == 0 || name_len > MAX_NAME_LEN {
+        return None;
+    }
+    let tail = &after[name_len..];
+    if tail.len() < close.len() || !matches(&tail[..close.len()], close) {
+        return None;
+    }
+    let name = String::from_utf8(after[..name_len].to_vec()).ok()?;
+    Some((name, open.len() + name_len + close.len()))
+}
+
+fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return haystack.to_vec();
+    }
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut i = 0;
+    while i < haystack.len() {
+        if haystack[i..].starts_with(needle) {
+            out.extend_from_slice(with);
+            i += needle.len();
+        } else {
+            out.push(haystack[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secrets() -> Secrets {
+        Secrets::new([("app_secret".into(), "helloworld".into()), ("session".into(), "s e/cret".into())])
+    }
+
+    #[test]
+    fn taobao_published_vector() {
+        // platforms.md: the public TOP SDK test vector.
+        let mut params = [
+            ("method", "taobao.item.seller.get"),
+            ("app_key", "12345678"),
+            ("session", "test"),
+            ("timestamp", "2016-01-01 12:00:00"),
+            ("format", "json"),
+            ("v", "2.0"),
+            ("sign_method", "md5"),
+            ("fields", "num_iid,title,nick,price,num"),
+            ("num_iid", "11223344"),
+        ];
+        params.sort();
+        let message: String = params.iter().map(|(k, v)| format!("{k}{v}")).collect();
+        let request = SignRequest {
+            secret: "app_secret".into(),
+            digest: Digest::Md5,
+            wrap: true,
+            hex: HexCase::Upper,
+            message: message.into_bytes(),
+        };
+        assert_eq!(secrets().sign(&request).unwrap(), "66987CB115214E59E6EC978214934FB8");
+    }
+
+    #[test]
+    fn placeholders_fill_raw_and_encoded() {
+        let s = secrets();
+        assert_eq!(s.fill_str("a={{secret:session}}&b").unwrap(), "a=s e/cret&b");
+        assert_eq!(s.fill_str("a=%7B%7Bsecret%3Asession%7D%7D&b").unwrap(), "a=s+e%2Fcret&b");
+        assert_eq!(s.fill_str("{{secret:nope}}"), Err(CredentialError::UnknownSecret("nope".into())));
+        // Not placeholders: left alone.
+        assert_eq!(s.fill_str("{{secret:}} {{secret:x").unwrap(), "{{secret:}} {{secret:x");
+    }
+
+    #[test]
+    fn scrub_hides_echoed_secrets() {
+        let s = secrets();
+        let echoed = b"got helloworld and s+e%2Fcret".to_vec();
+        assert_eq!(s.scrub(echoed), b"got {{secret:app_secret}} and {{secret:session}}".to_vec());
+    }
+
+    #[test]
+    fn signing_schemes() {
+        let s = secrets();
+        let sign = |digest, wrap, hex| {
+            s.sign(&SignRequest { secret: "app_secret".into(), digest, wrap, hex, message: b"abc".to_vec() })
+        };
+        assert!(sign(Digest::Md5, false, HexCase::Upper).is_err());
+        let h = sign(Digest::HmacSha256, false, HexCase::Lower).unwrap();
+        assert_eq!(h.len(), 64);
+        assert_eq!(h, h.to_lowercase());
+        assert_eq!(sign(Digest::HmacMd5, false, HexCase::Upper).unwrap().len(), 32);
+        assert_ne!(sign(Digest::HmacSha256, true, HexCase::Lower).unwrap(), h);
+        assert!(format!("{s:?}").contains("app_secret") && !format!("{s:?}").contains("helloworld"));
+    }
+}

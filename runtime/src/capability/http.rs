@@ -1,0 +1,335 @@
+//! Outbound HTTP on behalf of a plugin: deny by default, then the operator's grants, a per-shop
+//! token bucket, a timeout bounded by the call's deadline, a response-size cap, secret
+//! placeholders filled on the way out and scrubbed on the way back.
+
+use crate::capability::credentials::CredentialError;
+use crate::limits::{DEFAULT_SHOP_REQUESTS_PER_SECOND, MAX_RATE_LIMIT_WAIT};
+use crate::shop::Shop;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Head,
+}
+
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HttpError {
+    #[error("host not granted: {0}")]
+    Denied(String),
+    #[error("timed out")]
+    Timeout,
+    #[error("response larger than {0} bytes")]
+    TooLarge(u64),
+    #[error("shop rate limit reached, retry after {0} ms")]
+    RateLimited(u64),
+    #[error("unreachable: {0}")]
+    Unreachable(String),
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+}
+
+impl From<CredentialError> for HttpError {
+    fn from(e: CredentialError) -> Self {
+        HttpError::InvalidRequest(e.to_string())
+    }
+}
+
+/// Hosts the operator lets a shop's plugin reach. An entry is `name` (default ports 80 and 443
+/// only) or `name:port`; nothing else is reachable.
+#[derive(Clone, Debug, Default)]
+pub struct HostGrants {
+    entries: Vec<String>,
+}
+
+impl HostGrants {
+    pub fn new(entries: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        HostGrants { entries: entries.into_iter().map(|e| e.into().to_ascii_lowercase()).collect() }
+    }
+
+    pub fn entries(&self) -> &[String] {
+        &self.entries
+    }
+
+    /// Whether `url` may be reached; the error says why not.
+    pub fn check(&self, url: &url::Url) -> Result<(), HttpError> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(HttpError::Denied(format!("scheme `{}` is not http(s)", url.scheme())));
+        }
+        let host = url
+            .host_str()
+            .ok_or_else(|| HttpError::InvalidRequest(format!("no host in {url}")))?
+            .to_ascii_lowercase();
+        let port = url.port_or_known_default().unwrap_or(0);
+        let default_port = matches!(port, 80 | 443);
+        let with_port = format!("{host}:{port}");
+        let granted = self.entries.iter().any(|e| *e == with_port || (*e == host && default_port));
+        if granted {
+            Ok(())
+        } else {
+            Err(HttpError::Denied(format!(
+                "{with_port} is not among the hosts granted to this plugin ({})",
+                if self.entries.is_empty() { "none".to_owned() } else { self.entries.join(", ") }
+            )))
+        }
+    }
+}
+
+/// A token bucket per platform host, shared by every call of one shop.
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_second: u32,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        RateLimiter::new(DEFAULT_SHOP_REQUESTS_PER_SECOND)
+    }
+}
+
+impl RateLimiter {
+    /// `per_second` requests per second per host, with a burst of the same size.
+    pub fn new(per_second: u32) -> Self {
+        RateLimiter { per_second: per_second.max(1), buckets: Mutex::new(HashMap::new()) }
+    }
+
+    /// Takes a token, or says how long until one is free.
+    fn take(&self, host: &str) -> Result<(), Duration> {
+        let rate = f64::from(self.per_second);
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let bucket = buckets.entry(host.to_owned()).or_insert(Bucket { tokens: rate, at: now });
+        bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * rate).min(rate);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / rate))
+        }
+    }
+
+    /// Waits briefly for a token; beyond `MAX_RATE_LIMIT_WAIT` answers how long to back off.
+    pub async fn acquire(&self, host: &str) -> Result<(), HttpError> {
+        loop {
+            match self.take(host) {
+                Ok(()) => return Ok(()),
+                Err(wait) if wait <= MAX_RATE_LIMIT_WAIT => tokio::time::sleep(wait).await,
+                Err(wait) => return Err(HttpError::RateLimited(wait.as_millis() as u64)),
+            }
+        }
+    }
+}
+
+/// Answers requests from recorded or computed responses instead of the network: for replaying
+/// a platform's recorded answers in a connector's tests, and for benchmarks that measure a
+/// plugin without the network. It sees the request as it would go on the wire (placeholders
+/// filled), after the grant check; it runs in the host, never in the sandbox.
+pub type Responder = std::sync::Arc<dyn Fn(&Request) -> Result<Response, HttpError> + Send + Sync>;
+
+/// The HTTP client shared by every call of a host process.
+#[derive(Clone)]
+pub struct Client {
+    transport: Transport,
+}
+
+#[derive(Clone)]
+enum Transport {
+    Network(reqwest::Client),
+    Recorded(Responder),
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.transport {
+            Transport::Network(_) => "Client(network)",
+            Transport::Recorded(_) => "Client(recorded)",
+        })
+    }
+}
+
+impl Client {
+    pub fn new() -> Self {
+        let inner = reqwest::Client::builder()
+            // Redirects could lead outside the grants; the plugin sees the 3xx instead.
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .expect("the HTTP client's static configuration is valid");
+        Client { transport: Transport::Network(inner) }
+    }
+
+    /// A client that never touches the network: `responder` answers every granted request.
+    pub fn recorded(responder: Responder) -> Self {
+        Client { transport: Transport::Recorded(responder) }
+    }
+
+    /// Sends `request` for `shop`, within `time_left` and `max_body` bytes of answer.
+    pub async fn send(
+        &self,
+        shop: &Shop,
+        request: Request,
+        default_timeout: Duration,
+        time_left: Duration,
+        max_body: usize,
+    ) -> Result<Response, HttpError> {
+        // The grant is checked on the URL as the plugin wrote it and again once filled, so a
+        // secret can neither pick the host nor be smuggled into it.
+        let written = url::Url::parse(&request.url)
+            .map_err(|e| HttpError::InvalidRequest(format!("bad url {:?}: {e}", request.url)))?;
+        shop.grants.check(&written)?;
+        let url = url::Url::parse(&shop.secrets.fill_str(&request.url)?)
+            .map_err(|e| HttpError::InvalidRequest(format!("bad url after filling secrets: {e}")))?;
+        if url.host_str() != written.host_str() || url.port() != written.port() {
+            return Err(HttpError::InvalidRequest("secrets may not change the url's host".into()));
+        }
+        let host = format!("{}:{}", written.host_str().unwrap_or(""), written.port_or_known_default().unwrap_or(0));
+        shop.rate_limiter.acquire(&host).await?;
+        let mut headers = Vec::with_capacity(request.headers.len());
+        for (name, value) in &request.headers {
+            headers.push((name.clone(), shop.secrets.fill_str(value)?));
+        }
+        let body = shop.secrets.fill(&request.body)?;
+        let client = match &self.transport {
+            Transport::Network(client) => client,
+            Transport::Recorded(responder) => {
+                let filled = Request { url: url.to_string(), headers, body, ..request };
+                let mut response = responder(&filled)?;
+                if response.body.len() > max_body {
+                    return Err(HttpError::TooLarge(max_body as u64));
+                }
+                response.body = shop.secrets.scrub(response.body);
+                return Ok(response);
+            }
+        };
+
+        let method = match request.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Delete => reqwest::Method::DELETE,
+            Method::Head => reqwest::Method::HEAD,
+        };
+        let timeout = request.timeout.unwrap_or(default_timeout).min(time_left);
+        let mut builder = client.request(method, url).timeout(timeout);
+        for (name, value) in headers {
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| HttpError::InvalidRequest(format!("header name {name:?}: {e}")))?;
+            let value = reqwest::header::HeaderValue::from_str(&value)
+                .map_err(|e| HttpError::InvalidRequest(format!("header {name}: {e}")))?;
+            builder = builder.header(name, value);
+        }
+        if !body.is_empty() {
+            builder = builder.body(body);
+        }
+
+        let started = Instant::now();
+        let mut response = builder.send().await.map_err(transport_error)?;
+        if let Some(len) = response.content_length() {
+            if len > max_body as u64 {
+                return Err(HttpError::TooLarge(max_body as u64));
+            }
+        }
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect::<Vec<_>>();
+        let mut body = Vec::new();
+        loop {
+            let remaining = timeout.saturating_sub(started.elapsed());
+            let chunk = tokio::time::timeout(remaining, response.chunk())
+                .await
+                .map_err(|_| HttpError::Timeout)?
+                .map_err(transport_error)?;
+            match chunk {
+                Some(chunk) if body.len() + chunk.len() > max_body => {
+                    return Err(HttpError::TooLarge(max_body as u64));
+                }
+                Some(chunk) => body.extend_from_slice(&chunk),
+                None => break,
+            }
+        }
+        let headers = headers
+            .into_iter()
+            .map(|(k, v)| {
+                let v = String::from_utf8(shop.secrets.scrub(v.into_bytes())).unwrap_or_default();
+                (k, v)
+            })
+            .collect();
+        Ok(Response { status, headers, body: shop.secrets.scrub(body) })
+    }
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Client::new()
+    }
+}
+
+fn transport_error(e: reqwest::Error) -> HttpError {
+    if e.is_timeout() {
+        HttpError::Timeout
+    } else {
+        // Strip the URL: it may carry a filled secret.
+        HttpError::Unreachable(e.without_url().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grants_are_exact() {
+        let grants = HostGrants::new(["eco.taobao.com", "127.0.0.1:8080"]);
+        let ok = |u: &str| grants.check(&url::Url::parse(u).unwrap()).is_ok();
+        assert!(ok("https://eco.taobao.com/router/rest"));
+        assert!(ok("http://127.0.0.1:8080/x"));
+        assert!(!ok("http://127.0.0.1:8081/x"));
+        assert!(!ok("https://eco.taobao.com:8443/"));
+        assert!(!ok("https://evil.example/"));
+        assert!(!ok("file:///etc/passwd"));
+        assert!(HostGrants::default().check(&url::Url::parse("https://eco.taobao.com/").unwrap()).is_err());
+    }
+
+    #[test]
+    fn bucket_refills() {
+        let limiter = RateLimiter::new(2);
+        assert!(limiter.take("h").is_ok());
+        assert!(limiter.take("h").is_ok());
+        assert!(limiter.take("h").is_err());
+        assert!(limiter.take("other").is_ok());
+    }
+}

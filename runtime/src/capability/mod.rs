@@ -1,0 +1,8 @@
+//! The host capabilities a plugin imports, one module each (like Spin's factors): outbound
+//! `http`, `credentials` (signing and secret placeholders), `config` and `log`. Each is plain
+//! Rust over the `Shop`, independent of any WIT version; `sandbox` adapts them per version.
+
+pub mod config;
+pub mod credentials;
+pub mod http;
+pub mod log;

@@ -1,0 +1,330 @@
+//! Commands, argument parsing and JSON in/out. Results go to stdout as canonical JSON; every
+//! failure goes to stderr as one JSON object with a non-zero exit code.
+
+use anyhow::{Context, anyhow};
+use clap::{Parser, Subcommand};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use wharf_runtime::capability::credentials::Secrets;
+use wharf_runtime::capability::http::HostGrants;
+use wharf_runtime::engine::default_cache_dir;
+use wharf_runtime::limits::Limits;
+use wharf_runtime::model::{Operation, PullRequest, Timestamp, TimeWindow};
+use wharf_runtime::{Call, CallError, Plugin, Reply, Sandbox, Shop};
+
+/// The plugin's call failed (its error is on stderr as JSON).
+pub const EXIT_CALL: u8 = 1;
+/// The command line or an input file is wrong.
+pub const EXIT_USAGE: u8 = 2;
+/// The plugin could not be loaded, or the host could not start.
+pub const EXIT_HOST: u8 = 3;
+
+/// Pages `pull-*` follows before deciding a plugin is looping.
+const MAX_PAGES: usize = 100_000;
+
+#[derive(Parser, Debug)]
+#[command(name = "wharf", version, about = "Docks marketplaces to ERPs through sandboxed wasm connector plugins")]
+pub struct Args {
+    /// Log as JSON lines instead of text (logs go to stderr; filter with WHARF_LOG).
+    #[arg(long, global = true)]
+    log_json: bool,
+    /// Where compiled plugins are cached (default: $WHARF_CACHE_DIR or ~/.cache/wharf/components).
+    #[arg(long, global = true)]
+    cache_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Work with plugin files.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum PluginCommand {
+    /// Print the plugin's `describe` as JSON.
+    Inspect {
+        /// The plugin, e.g. target/plugins/taobao.wasm.
+        file: PathBuf,
+    },
+    /// Run one operation for real and print its canonical result as JSON.
+    Call(CallArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct CallArgs {
+    /// The plugin, e.g. target/plugins/taobao.wasm.
+    file: PathBuf,
+    /// The operation's WIT name: pull-orders, get-order, push-stock, push-orders, pull-stock, …
+    operation: String,
+    /// JSON object of the shop's non-secret config (string values).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// JSON object of the shop's secrets (string values); the plugin never sees them.
+    #[arg(long)]
+    secrets: Option<PathBuf>,
+    /// JSON input of the operation (see README).
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// Return the first page only instead of following `next_cursor` to the end.
+    #[arg(long)]
+    one_page: bool,
+    /// The shop id orders are stamped with.
+    #[arg(long, default_value = "default")]
+    shop: String,
+    /// The tenant, for logs.
+    #[arg(long, default_value = "cli")]
+    tenant: String,
+    /// Also grant this host (`name` or `name:port`). The plugin's declared hosts and the hosts
+    /// of URL values in --config are granted already.
+    #[arg(long = "allow-host")]
+    allow_hosts: Vec<String>,
+    /// Wall-clock deadline of one call, in milliseconds.
+    #[arg(long)]
+    deadline_ms: Option<u64>,
+}
+
+pub fn init_tracing(args: &Args) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WHARF_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if args.log_json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// A failure of the command, printed as JSON on stderr.
+enum Failed {
+    Usage(anyhow::Error),
+    Load(anyhow::Error),
+    Call(CallError),
+}
+
+pub async fn run(args: Args) -> ExitCode {
+    let cache_dir = args.cache_dir.clone().or_else(default_cache_dir);
+    let outcome = match args.command {
+        Command::Plugin(PluginCommand::Inspect { file }) => inspect(&file, cache_dir).await,
+        Command::Plugin(PluginCommand::Call(call)) => call_plugin(call, cache_dir).await,
+    };
+    match outcome {
+        Ok(value) => {
+            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err(Failed::Usage(e)) => {
+            eprintln!("{}", json!({"error": "usage", "message": format!("{e:#}")}));
+            ExitCode::from(EXIT_USAGE)
+        }
+        Err(Failed::Load(e)) => {
+            eprintln!("{}", json!({"error": "load", "message": format!("{e:#}")}));
+            ExitCode::from(EXIT_HOST)
+        }
+        Err(Failed::Call(e)) => {
+            eprintln!("{}", e.to_json());
+            ExitCode::from(EXIT_CALL)
+        }
+    }
+}
+
+async fn load(file: &Path, limits: Limits, cache_dir: Option<PathBuf>) -> Result<Plugin, Failed> {
+    let sandbox = Sandbox::new(limits, cache_dir).map_err(|e| Failed::Load(e.into()))?;
+    sandbox
+        .load_file(file)
+        .await
+        .map_err(|e| Failed::Load(anyhow!(e).context(format!("loading {}", file.display()))))
+}
+
+async fn inspect(file: &Path, cache_dir: Option<PathBuf>) -> Result<Value, Failed> {
+    let plugin = load(file, Limits::default(), cache_dir).await?;
+    let mut v = serde_json::to_value(plugin.descriptor()).map_err(|e| Failed::Load(e.into()))?;
+    v["sha256"] = json!(plugin.sha256());
+    Ok(v)
+}
+
+fn read_json(path: Option<&Path>, what: &str) -> Result<Option<Value>, Failed> {
+    let Some(path) = path else { return Ok(None) };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading --{what} {}", path.display()))
+        .map_err(Failed::Usage)?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("--{what} {} is not valid JSON", path.display()))
+        .map(Some)
+        .map_err(Failed::Usage)
+}
+
+fn string_map(value: Option<Value>, what: &str) -> Result<BTreeMap<String, String>, Failed> {
+    let Some(value) = value else { return Ok(BTreeMap::new()) };
+    let Value::Object(map) = value else {
+        return Err(Failed::Usage(anyhow!("--{what} must be a JSON object of strings")));
+    };
+    map.into_iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => Ok((k, s)),
+            Value::Number(n) => Ok((k, n.to_string())),
+            Value::Bool(b) => Ok((k, b.to_string())),
+            other => Err(Failed::Usage(anyhow!("--{what}: `{k}` must be a string, got {other}"))),
+        })
+        .collect()
+}
+
+fn parse_input<T: serde::de::DeserializeOwned>(input: Option<Value>, operation: Operation) -> Result<T, Failed> {
+    let input = input.ok_or_else(|| Failed::Usage(anyhow!("`{operation}` needs --input <file.json>")))?;
+    serde_json::from_value(input)
+        .map_err(|e| Failed::Usage(anyhow!("--input is not a valid `{operation}` input: {e}")))
+}
+
+#[derive(serde::Deserialize)]
+struct WindowInput {
+    from: String,
+    to: String,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct OrderIdInput {
+    order_id: String,
+}
+
+/// Hosts of URL values in the operator's config (a custom endpoint, a sandbox gateway).
+fn config_hosts(config: &BTreeMap<String, String>) -> Vec<String> {
+    config
+        .values()
+        .filter_map(|v| url::Url::parse(v).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .filter_map(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+        .collect()
+}
+
+async fn call_plugin(args: CallArgs, cache_dir: Option<PathBuf>) -> Result<Value, Failed> {
+    let operation = Operation::parse(&args.operation).ok_or_else(|| {
+        let names: Vec<&str> = Operation::ALL.iter().map(|o| o.name()).collect();
+        Failed::Usage(anyhow!("unknown operation `{}`; one of: {}", args.operation, names.join(", ")))
+    })?;
+    let config = string_map(read_json(args.config.as_deref(), "config")?, "config")?;
+    let secrets = string_map(read_json(args.secrets.as_deref(), "secrets")?, "secrets")?;
+    let input = read_json(args.input.as_deref(), "input")?;
+
+    let mut limits = Limits::default();
+    if let Some(ms) = args.deadline_ms {
+        limits.deadline = std::time::Duration::from_millis(ms);
+    }
+    let plugin = load(&args.file, limits, cache_dir).await?;
+    let descriptor = plugin.descriptor();
+
+    for key in descriptor.config_keys.iter().filter(|k| k.required) {
+        let present = if key.secret { secrets.contains_key(&key.name) } else { config.contains_key(&key.name) };
+        if !present {
+            let flag = if key.secret { "--secrets" } else { "--config" };
+            return Err(Failed::Usage(anyhow!(
+                "plugin {} needs {} `{}` ({}) in {flag}",
+                descriptor.name,
+                if key.secret { "secret" } else { "config key" },
+                key.name,
+                key.description
+            )));
+        }
+    }
+
+    let mut grants: Vec<String> = descriptor.http_hosts.clone();
+    grants.extend(config_hosts(&config));
+    grants.extend(args.allow_hosts.iter().cloned());
+    let shop = Shop::new(args.tenant.clone(), args.shop.clone())
+        .with_config(config)
+        .with_secrets(Secrets::new(secrets))
+        .with_grants(HostGrants::new(grants));
+
+    let window = |input: Option<Value>| -> Result<(TimeWindow, Option<String>), Failed> {
+        let w: WindowInput = parse_input(input, operation)?;
+        let from = Timestamp::parse_rfc3339(&w.from).map_err(|e| Failed::Usage(anyhow!("input.from: {e}")))?;
+        let to = Timestamp::parse_rfc3339(&w.to).map_err(|e| Failed::Usage(anyhow!("input.to: {e}")))?;
+        if to <= from {
+            return Err(Failed::Usage(anyhow!("input.to ({to}) must be after input.from ({from})")));
+        }
+        Ok((TimeWindow { from, to }, w.cursor))
+    };
+
+    let call = |c: Call| {
+        let plugin = plugin.clone();
+        let shop = shop.clone();
+        async move { plugin.call(&shop, c).await.map_err(Failed::Call) }
+    };
+    let to_json = |r: Reply| serde_json::to_value(r).map_err(|e| Failed::Load(e.into()));
+
+    match operation {
+        Operation::Describe => to_json(call(Call::Describe).await?),
+        Operation::PullOrders => {
+            let (window, mut cursor) = window(input)?;
+            let mut orders = Vec::new();
+            for _ in 0..MAX_PAGES {
+                let Reply::OrderPage(page) = call(Call::PullOrders { window, cursor: cursor.clone() }).await? else {
+                    unreachable!("pull-orders answers an order page")
+                };
+                orders.extend(page.orders);
+                if page.next_cursor.is_some() && page.next_cursor == cursor {
+                    return Err(Failed::Usage(anyhow!(
+                        "plugin returned the cursor it was given ({:?}); it would loop forever",
+                        cursor
+                    )));
+                }
+                cursor = page.next_cursor;
+                if cursor.is_none() || args.one_page {
+                    break;
+                }
+            }
+            Ok(json!({"orders": orders, "next_cursor": cursor}))
+        }
+        Operation::GetOrder => {
+            let OrderIdInput { order_id } = parse_input(input, operation)?;
+            to_json(call(Call::GetOrder { order_id }).await?)
+        }
+        Operation::PushStock => to_json(call(Call::PushStock(parse_input(input, operation)?)).await?),
+        Operation::PushPrices => to_json(call(Call::PushPrices(parse_input(input, operation)?)).await?),
+        Operation::PushLots => to_json(call(Call::PushLots(parse_input(input, operation)?)).await?),
+        Operation::PushListing => to_json(call(Call::PushListing(parse_input(input, operation)?)).await?),
+        Operation::PushProducts => to_json(call(Call::PushProducts(parse_input(input, operation)?)).await?),
+        Operation::PushCustomers => to_json(call(Call::PushCustomers(parse_input(input, operation)?)).await?),
+        Operation::PushLogistics => to_json(call(Call::PushLogistics(parse_input(input, operation)?)).await?),
+        Operation::PushShipments => to_json(call(Call::PushShipments(parse_input(input, operation)?)).await?),
+        Operation::PushErpStatus => to_json(call(Call::PushErpStatus(parse_input(input, operation)?)).await?),
+        Operation::PushOrders => to_json(call(Call::PushOrders(parse_input(input, operation)?)).await?),
+        pull => {
+            let mut request: PullRequest = match input {
+                Some(v) => parse_input(Some(v), operation)?,
+                None => PullRequest::default(),
+            };
+            let make = |r: PullRequest| match pull {
+                Operation::PullStock => Call::PullStock(r),
+                Operation::PullPrices => Call::PullPrices(r),
+                Operation::PullLots => Call::PullLots(r),
+                Operation::PullProducts => Call::PullProducts(r),
+                Operation::PullCustomers => Call::PullCustomers(r),
+                Operation::PullLogistics => Call::PullLogistics(r),
+                Operation::PullShipments => Call::PullShipments(r),
+                _ => Call::PullErpStatus(r),
+            };
+            let mut items: Vec<Value> = Vec::new();
+            for _ in 0..MAX_PAGES {
+                let page = to_json(call(make(request.clone())).await?)?;
+                if let Some(Value::Array(v)) = page.get("items") {
+                    items.extend(v.iter().cloned());
+                }
+                let next = page.get("next_cursor").and_then(Value::as_str).map(str::to_owned);
+                if next.is_some() && next == request.cursor {
+                    return Err(Failed::Usage(anyhow!("plugin returned the cursor it was given; it would loop forever")));
+                }
+                request.cursor = next;
+                if request.cursor.is_none() || args.one_page {
+                    break;
+                }
+            }
+            Ok(json!({"items": items, "next_cursor": request.cursor}))
+        }
+    }
+}

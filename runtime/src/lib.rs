@@ -1,0 +1,22 @@
+//! Wharf's host: it runs connector plugins (WebAssembly components built against the
+//! `wharf:connector` contract in `wit/`) in a sandbox and lends them its capabilities.
+//!
+//! - [`model`]: the canonical records, independent of any contract version.
+//! - [`engine`]: the shared wasmtime engine and its cache of compiled components.
+//! - [`sandbox`]: loading plugins and calling them, one fresh store per call.
+//! - [`capability`]: what plugins import: HTTP, credentials, config, logs.
+//! - [`shop`]: the shop a call works for: config, secrets, grants, rate limits.
+//! - [`limits`]: what one call may use, with named defaults.
+//! - [`error`]: typed load and call errors naming plugin, version, operation and cause.
+
+pub mod capability;
+pub mod engine;
+pub mod error;
+pub mod limits;
+pub mod model;
+pub mod sandbox;
+pub mod shop;
+
+pub use error::{CallError, Failure, LoadError};
+pub use sandbox::{Call, Plugin, Reply, Sandbox};
+pub use shop::Shop;

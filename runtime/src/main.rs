@@ -1,0 +1,18 @@
+//! `wharf`: the host's command line.
+
+mod cli;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let args = cli::Args::parse();
+    cli::init_tracing(&args);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("{}", serde_json::json!({"error": "host", "message": format!("cannot start the async runtime: {e}")}));
+            return std::process::ExitCode::from(cli::EXIT_HOST);
+        }
+    };
+    runtime.block_on(cli::run(args))
+}

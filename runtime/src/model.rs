@@ -1,0 +1,572 @@
+//! The canonical model, in the host's own types.
+//!
+//! Every WIT version converts to and from these (see `sandbox::v0_1_0`), so the store, the API
+//! and the CLI never depend on one contract version. The serde form is the JSON form of
+//! `shared/canonical-model.md`: snake_case names, money as integer minor units, instants as
+//! RFC 3339 UTC strings, absent fields omitted.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Minor units of the record's currency (fen for CNY).
+pub type Money = i64;
+
+/// An instant in UTC, held as Unix milliseconds; RFC 3339 in JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub fn millis(self) -> i64 {
+        self.0
+    }
+
+    pub fn now() -> Self {
+        Timestamp(chrono::Utc::now().timestamp_millis())
+    }
+
+    /// Parses RFC 3339 (any offset; stored as UTC).
+    pub fn parse_rfc3339(s: &str) -> Result<Self, String> {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| Timestamp(t.timestamp_millis()))
+            .map_err(|e| format!("expected an RFC 3339 instant like 2026-11-11T00:00:05Z, got {s:?}: {e}"))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match chrono::DateTime::from_timestamp_millis(self.0) {
+            Some(t) if self.0 % 1000 == 0 => write!(f, "{}", t.format("%Y-%m-%dT%H:%M:%SZ")),
+            Some(t) => write!(f, "{}", t.format("%Y-%m-%dT%H:%M:%S%.3fZ")),
+            None => write!(f, "{}ms", self.0),
+        }
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Timestamp::parse_rfc3339(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Unpaid,
+    Paid,
+    PartiallyShipped,
+    Shipped,
+    Completed,
+    Cancelled,
+    Closed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    None,
+    Requested,
+    Refunded,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receiver {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub town: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postcode: Option<String>,
+    pub masked: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy_ref: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceKind {
+    Paper,
+    Electronic,
+    VatSpecial,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    pub kind: InvoiceKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bank: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub line_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outer_product_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outer_sku_id: Option<String>,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku_properties: Option<String>,
+    pub quantity: u32,
+    pub unit_price: Money,
+    pub discount: Money,
+    pub line_total: Money,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_no: Option<String>,
+    pub refund_status: RefundStatus,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub platform: String,
+    pub shop_id: String,
+    pub order_id: String,
+    pub status: OrderStatus,
+    pub platform_status: String,
+    pub refund_status: RefundStatus,
+    pub created_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
+    pub currency: String,
+    pub goods_total: Money,
+    pub shipping_fee: Money,
+    pub discount_total: Money,
+    pub paid_total: Money,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_nick: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seller_memo: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receiver: Option<Receiver>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice: Option<Invoice>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erp_customer_code: Option<String>,
+    pub lines: Vec<OrderLine>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    pub erp_product_id: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub barcode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_no: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_product_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    pub default_price: Money,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggested_retail_price: Option<Money>,
+    #[serde(default)]
+    pub stock: u32,
+    #[serde(default)]
+    pub list_when_in_stock: bool,
+}
+
+/// `{"kind": "region_group", "group_id": "…"}`; the group ids are the platform's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PriceKind {
+    Default,
+    SuggestedRetail,
+    RegionGroup { group_id: String },
+    CustomerGroup { group_id: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Price {
+    #[serde(flatten)]
+    pub kind: PriceKind,
+    pub amount: Money,
+}
+
+fn cny() -> String {
+    "CNY".to_owned()
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceUpdate {
+    pub outer_sku_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku_id: Option<String>,
+    #[serde(default = "cny")]
+    pub currency: String,
+    pub prices: Vec<Price>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lot {
+    pub batch_no: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub produced_on: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_on: Option<String>,
+    pub quantity: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LotSync {
+    pub outer_sku_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku_id: Option<String>,
+    pub lots: Vec<Lot>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListingChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outer_sku_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<String>,
+    pub listed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockUpdate {
+    pub outer_sku_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku_id: Option<String>,
+    pub quantity: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warehouse: Option<String>,
+    #[serde(default)]
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerMapping {
+    pub erp_customer_code: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_customer_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Logistics {
+    pub order_id: String,
+    pub carrier_code: String,
+    pub tracking_no: String,
+    pub shipped_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipmentLine {
+    pub outer_sku_id: String,
+    pub quantity: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_no: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub produced_on: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_on: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipmentDetail {
+    pub order_id: String,
+    pub lines: Vec<ShipmentLine>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErpStatusCode {
+    Accepted,
+    Picking,
+    Packed,
+    OutOfStock,
+    Shipped,
+    Signed,
+    Cancelled,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErpStatus {
+    pub order_id: String,
+    pub erp_status: ErpStatusCode,
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// What a plugin returns when an operation fails; the host decides retries from the kind.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ConnectorError {
+    #[error("authentication failed: {message}")]
+    Auth { message: String },
+    #[error("rate limited, retry after {retry_after_ms} ms: {message}")]
+    RateLimited { retry_after_ms: u64, message: String },
+    #[error("invalid input at `{field}`: {reason}")]
+    InvalidInput { field: String, reason: String },
+    #[error("not found: {message}")]
+    NotFound { message: String },
+    #[error("operation `{operation}` is not supported")]
+    Unsupported { operation: String },
+    #[error("platform error {code}: {message}")]
+    Platform { code: String, message: String },
+    #[error("transient failure (retry is safe): {reason}")]
+    Transient { reason: String },
+}
+
+/// `[from, to)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeWindow {
+    pub from: Timestamp,
+    pub to: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderPage {
+    pub orders: Vec<Order>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushAck {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_ref: Option<String>,
+}
+
+/// The outcome of one pushed item, in JSON `{"ok": {...}}` or `{"error": {...}}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemResult {
+    Ok(PushAck),
+    Error(ConnectorError),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum OrderPushOutcome {
+    Created { erp_ref: String },
+    AlreadyExists { erp_ref: String },
+    Failed { error: ConnectorError },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderPushResult {
+    pub order_id: String,
+    #[serde(flatten)]
+    pub outcome: OrderPushOutcome,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<TimeWindow>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+/// One page of an ERP pull.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Marketplace,
+    Erp,
+}
+
+/// Every operation of the contract; the CLI and the logs use the kebab-case WIT names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operation {
+    Describe,
+    PullOrders,
+    GetOrder,
+    PushStock,
+    PushPrices,
+    PushLots,
+    PushListing,
+    PushProducts,
+    PushCustomers,
+    PushLogistics,
+    PushShipments,
+    PushErpStatus,
+    PushOrders,
+    PullStock,
+    PullPrices,
+    PullLots,
+    PullProducts,
+    PullCustomers,
+    PullLogistics,
+    PullShipments,
+    PullErpStatus,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 21] = [
+        Operation::Describe,
+        Operation::PullOrders,
+        Operation::GetOrder,
+        Operation::PushStock,
+        Operation::PushPrices,
+        Operation::PushLots,
+        Operation::PushListing,
+        Operation::PushProducts,
+        Operation::PushCustomers,
+        Operation::PushLogistics,
+        Operation::PushShipments,
+        Operation::PushErpStatus,
+        Operation::PushOrders,
+        Operation::PullStock,
+        Operation::PullPrices,
+        Operation::PullLots,
+        Operation::PullProducts,
+        Operation::PullCustomers,
+        Operation::PullLogistics,
+        Operation::PullShipments,
+        Operation::PullErpStatus,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::Describe => "describe",
+            Operation::PullOrders => "pull-orders",
+            Operation::GetOrder => "get-order",
+            Operation::PushStock => "push-stock",
+            Operation::PushPrices => "push-prices",
+            Operation::PushLots => "push-lots",
+            Operation::PushListing => "push-listing",
+            Operation::PushProducts => "push-products",
+            Operation::PushCustomers => "push-customers",
+            Operation::PushLogistics => "push-logistics",
+            Operation::PushShipments => "push-shipments",
+            Operation::PushErpStatus => "push-erp-status",
+            Operation::PushOrders => "push-orders",
+            Operation::PullStock => "pull-stock",
+            Operation::PullPrices => "pull-prices",
+            Operation::PullLots => "pull-lots",
+            Operation::PullProducts => "pull-products",
+            Operation::PullCustomers => "pull-customers",
+            Operation::PullLogistics => "pull-logistics",
+            Operation::PullShipments => "pull-shipments",
+            Operation::PullErpStatus => "pull-erp-status",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Operation> {
+        Operation::ALL.into_iter().find(|op| op.name() == name)
+    }
+
+    /// The world an operation belongs to (`describe` belongs to both).
+    pub fn role(self) -> Option<Role> {
+        use Operation::*;
+        match self {
+            Describe => None,
+            PullOrders | GetOrder | PushStock | PushPrices | PushLots | PushListing | PushProducts
+            | PushCustomers | PushLogistics | PushShipments | PushErpStatus => Some(Role::Marketplace),
+            _ => Some(Role::Erp),
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigKey {
+    pub name: String,
+    pub description: String,
+    pub secret: bool,
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<String>,
+}
+
+/// What a plugin says about itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Descriptor {
+    pub name: String,
+    pub version: String,
+    pub platform: String,
+    pub role: Role,
+    pub wit_version: String,
+    pub operations: Vec<Operation>,
+    pub http_hosts: Vec<String>,
+    pub config_keys: Vec<ConfigKey>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        let t = Timestamp::parse_rfc3339("2026-11-11T08:00:05+08:00").unwrap();
+        assert_eq!(serde_json::to_string(&t).unwrap(), "\"2026-11-11T00:00:05Z\"");
+        assert_eq!(Timestamp(1_500).to_string(), "1970-01-01T00:00:01.500Z");
+        assert!(Timestamp::parse_rfc3339("2026-11-11 00:00:05").is_err());
+    }
+
+    #[test]
+    fn json_names_are_the_canonical_snake_case() {
+        let p = Price { kind: PriceKind::RegionGroup { group_id: "south".into() }, amount: 19990 };
+        assert_eq!(
+            serde_json::to_value(&p).unwrap(),
+            serde_json::json!({"kind": "region_group", "group_id": "south", "amount": 19990})
+        );
+        let e = ConnectorError::RateLimited { retry_after_ms: 12000, message: "ban".into() };
+        assert_eq!(serde_json::to_value(&e).unwrap()["kind"], "rate_limited");
+        assert_eq!(serde_json::to_value(OrderStatus::PartiallyShipped).unwrap(), "partially_shipped");
+        assert_eq!(Operation::parse("push-erp-status"), Some(Operation::PushErpStatus));
+    }
+}

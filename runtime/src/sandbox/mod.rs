@@ -1,0 +1,444 @@
+//! Loading plugins and calling them, one fresh store per call.
+//!
+//! A [`Sandbox`] owns the engine, one linker per contract version and world, and the HTTP
+//! client. [`Sandbox::load`] compiles (or fetches from the cache) a component, finds which
+//! contract it was built against from the name of the interface it exports, pre-instantiates
+//! it, and asks it to `describe` itself. [`Plugin::call`] then instantiates from the pool into a
+//! new store for every call, so nothing survives from one call, shop or tenant to the next,
+//! and maps every way a call can fail onto a typed [`Failure`].
+//!
+//! WASI is linked deny-all: no preopened directories, no environment, no arguments, no
+//! sockets, no name lookup; stdout and stderr are captured into `tracing`.
+
+mod state;
+mod v0_1_0;
+
+use crate::capability::http;
+use crate::engine::Engine;
+use crate::error::{CallError, Failure, LoadError};
+use crate::limits::Limits;
+use crate::model::*;
+use crate::shop::Shop;
+use state::{CallState, DeadlineExceeded};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime::Store;
+use wasmtime::component::Component;
+
+/// Contract versions this host can load, newest first.
+pub const SUPPORTED_CONTRACTS: &[&str] = &["0.1.0"];
+
+/// Time past the deadline the host waits for a call stuck in a host import to unwind before
+/// abandoning it; wasm itself is interrupted by the epoch within one tick.
+const DEADLINE_GRACE: Duration = Duration::from_millis(250);
+
+/// One operation with its input, as the host asks it.
+#[derive(Clone, Debug)]
+pub enum Call {
+    Describe,
+    PullOrders { window: TimeWindow, cursor: Option<String> },
+    GetOrder { order_id: String },
+    PushStock(Vec<StockUpdate>),
+    PushPrices(Vec<PriceUpdate>),
+    PushLots(Vec<LotSync>),
+    PushListing(Vec<ListingChange>),
+    PushProducts(Vec<Product>),
+    PushCustomers(Vec<CustomerMapping>),
+    PushLogistics(Vec<Logistics>),
+    PushShipments(Vec<ShipmentDetail>),
+    PushErpStatus(Vec<ErpStatus>),
+    PushOrders(Vec<Order>),
+    PullStock(PullRequest),
+    PullPrices(PullRequest),
+    PullLots(PullRequest),
+    PullProducts(PullRequest),
+    PullCustomers(PullRequest),
+    PullLogistics(PullRequest),
+    PullShipments(PullRequest),
+    PullErpStatus(PullRequest),
+}
+
+impl Call {
+    pub fn operation(&self) -> Operation {
+        match self {
+            Call::Describe => Operation::Describe,
+            Call::PullOrders { .. } => Operation::PullOrders,
+            Call::GetOrder { .. } => Operation::GetOrder,
+            Call::PushStock(_) => Operation::PushStock,
+            Call::PushPrices(_) => Operation::PushPrices,
+            Call::PushLots(_) => Operation::PushLots,
+            Call::PushListing(_) => Operation::PushListing,
+            Call::PushProducts(_) => Operation::PushProducts,
+            Call::PushCustomers(_) => Operation::PushCustomers,
+            Call::PushLogistics(_) => Operation::PushLogistics,
+            Call::PushShipments(_) => Operation::PushShipments,
+            Call::PushErpStatus(_) => Operation::PushErpStatus,
+            Call::PushOrders(_) => Operation::PushOrders,
+            Call::PullStock(_) => Operation::PullStock,
+            Call::PullPrices(_) => Operation::PullPrices,
+            Call::PullLots(_) => Operation::PullLots,
+            Call::PullProducts(_) => Operation::PullProducts,
+            Call::PullCustomers(_) => Operation::PullCustomers,
+            Call::PullLogistics(_) => Operation::PullLogistics,
+            Call::PullShipments(_) => Operation::PullShipments,
+            Call::PullErpStatus(_) => Operation::PullErpStatus,
+        }
+    }
+}
+
+/// What a successful call returns; serializes to the canonical JSON of its content.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Reply {
+    Descriptor(Descriptor),
+    OrderPage(OrderPage),
+    Order(Order),
+    Items(Vec<ItemResult>),
+    OrderPushes(Vec<OrderPushResult>),
+    Stock(Page<StockUpdate>),
+    Prices(Page<PriceUpdate>),
+    Lots(Page<LotSync>),
+    Products(Page<Product>),
+    Customers(Page<CustomerMapping>),
+    Logistics(Page<Logistics>),
+    Shipments(Page<ShipmentDetail>),
+    ErpStatuses(Page<ErpStatus>),
+}
+
+/// The engine, the linkers and the shared HTTP client: what every plugin call runs on.
+#[derive(Clone)]
+pub struct Sandbox {
+    inner: Arc<SandboxInner>,
+}
+
+struct SandboxInner {
+    engine: Engine,
+    limits: Limits,
+    http: http::Client,
+    linkers: v0_1_0::Linkers,
+}
+
+impl Sandbox {
+    /// A sandbox with `limits` for every call; `cache_dir` keeps compiled components.
+    pub fn new(limits: Limits, cache_dir: Option<std::path::PathBuf>) -> Result<Self, LoadError> {
+        Sandbox::with_http(limits, cache_dir, http::Client::new())
+    }
+
+    /// A sandbox whose plugins' HTTP goes through `http` (a recorded transport, say).
+    pub fn with_http(
+        limits: Limits,
+        cache_dir: Option<std::path::PathBuf>,
+        http: http::Client,
+    ) -> Result<Self, LoadError> {
+        let engine = Engine::new(limits.memory_bytes, cache_dir)?;
+        let linkers = v0_1_0::Linkers::new(&engine)?;
+        Ok(Sandbox { inner: Arc::new(SandboxInner { engine, limits, http, linkers }) })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// Loads a plugin from a `.wasm` file.
+    pub async fn load_file(&self, path: &Path) -> Result<Plugin, LoadError> {
+        let wasm = std::fs::read(path).map_err(|source| LoadError::Read { path: path.to_owned(), source })?;
+        self.load(&wasm).await
+    }
+
+    /// Compiles (or fetches from the cache), links and describes a plugin.
+    pub async fn load(&self, wasm: &[u8]) -> Result<Plugin, LoadError> {
+        let engine = self.inner.engine.clone();
+        let wasm_owned = wasm.to_vec();
+        // Compilation is CPU-bound and can take seconds: keep it off the async workers.
+        let (component, sha256) = tokio::task::spawn_blocking(move || engine.component(&wasm_owned))
+            .await
+            .map_err(|e| LoadError::InvalidComponent(format!("compilation task failed: {e}")))??;
+        let exports = export_names(&self.inner.engine, &component);
+        let bindings = self.inner.linkers.bind(&component, &exports)?;
+        let mut plugin = Plugin {
+            sandbox: self.clone(),
+            bindings,
+            sha256,
+            descriptor: Arc::new(placeholder_descriptor()),
+        };
+        let describe_shop = Shop::new("wharf", "describe");
+        let descriptor = match plugin.call(&describe_shop, Call::Describe).await {
+            Ok(Reply::Descriptor(d)) => d,
+            Ok(other) => unreachable!("describe answered {other:?}"),
+            Err(e) => return Err(LoadError::Describe(Box::new(e))),
+        };
+        validate_descriptor(&descriptor, plugin.bindings.role(), plugin.bindings.contract())?;
+        plugin.descriptor = Arc::new(descriptor);
+        Ok(plugin)
+    }
+}
+
+/// A loaded plugin, ready to be called. Cheap to clone.
+#[derive(Clone)]
+pub struct Plugin {
+    sandbox: Sandbox,
+    bindings: v0_1_0::Bindings,
+    sha256: String,
+    descriptor: Arc<Descriptor>,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.descriptor.name)
+            .field("version", &self.descriptor.version)
+            .field("sha256", &self.sha256)
+            .finish()
+    }
+}
+
+impl Plugin {
+    pub fn descriptor(&self) -> &Descriptor {
+        &self.descriptor
+    }
+
+    /// The sha256 of the plugin's wasm bytes.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// The contract version the plugin was built against.
+    pub fn contract(&self) -> &'static str {
+        self.bindings.contract()
+    }
+
+    /// Runs one operation for `shop` in a fresh instance, within the sandbox's limits.
+    pub async fn call(&self, shop: &Shop, call: Call) -> Result<Reply, CallError> {
+        let limits = self.sandbox.inner.limits.clone();
+        self.call_with_limits(shop, call, &limits).await
+    }
+
+    /// [`Plugin::call`] with limits of its own (a tenant's quota, say); memory is capped at
+    /// the engine's pool size whatever `limits` says.
+    pub async fn call_with_limits(&self, shop: &Shop, call: Call, limits: &Limits) -> Result<Reply, CallError> {
+        let operation = call.operation();
+        let fail = |cause: Failure| CallError {
+            plugin: self.descriptor.name.clone(),
+            version: self.descriptor.version.clone(),
+            operation,
+            cause,
+        };
+        if let Some(role) = operation.role() {
+            if role != self.bindings.role() {
+                return Err(fail(Failure::Contract(format!(
+                    "`{operation}` belongs to the {role:?} world; this plugin is a {:?} plugin",
+                    self.bindings.role()
+                ))));
+            }
+        }
+
+        let started = Instant::now();
+        let deadline = started + limits.deadline;
+        let state = CallState::new(
+            shop.clone(),
+            self.descriptor.clone(),
+            self.sandbox.inner.http.clone(),
+            limits,
+            deadline,
+        );
+        let mut store = Store::new(self.sandbox.inner.engine.wasmtime(), state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|ctx| {
+            if Instant::now() >= ctx.data().deadline {
+                Err(wasmtime::Error::new(DeadlineExceeded))
+            } else {
+                // Yield so the executor can run other calls, then check again next tick.
+                Ok(wasmtime::UpdateDeadline::Yield(1))
+            }
+        });
+
+        let run = self.bindings.run(&mut store, call);
+        let outcome = match tokio::time::timeout(limits.deadline + DEADLINE_GRACE, run).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Outcome::Deadline),
+        };
+        let state = store.into_data();
+        state.flush_stdio(&self.descriptor.name);
+
+        let reply = match outcome {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(plugin_error)) => return Err(fail(Failure::Plugin(plugin_error))),
+            Err(Outcome::Deadline) => return Err(fail(Failure::Deadline(limits.deadline))),
+            Err(Outcome::Contract(reason)) => return Err(fail(Failure::Contract(reason))),
+            Err(Outcome::Wasmtime(error)) => {
+                return Err(fail(classify(error, &state, limits, started.elapsed())));
+            }
+        };
+        check_reply(&reply, shop, &self.descriptor).map_err(|r| fail(Failure::Contract(r)))?;
+        let size = json_size(&reply);
+        if size > limits.output_bytes {
+            return Err(fail(Failure::OutputTooLarge { size, limit: limits.output_bytes }));
+        }
+        Ok(reply)
+    }
+}
+
+/// How a call ended when it did not return normally.
+enum Outcome {
+    Deadline,
+    Contract(String),
+    Wasmtime(wasmtime::Error),
+}
+
+impl From<wasmtime::Error> for Outcome {
+    fn from(e: wasmtime::Error) -> Self {
+        Outcome::Wasmtime(e)
+    }
+}
+
+/// Maps a wasmtime error onto what went wrong, using what the store saw.
+fn classify(error: wasmtime::Error, state: &CallState, limits: &Limits, elapsed: Duration) -> Failure {
+    if error.is::<DeadlineExceeded>() || elapsed >= limits.deadline {
+        return Failure::Deadline(limits.deadline);
+    }
+    if state.limiter.hit() {
+        return Failure::MemoryLimit { limit: state.limiter.limit() };
+    }
+    let trap = error.downcast_ref::<wasmtime::Trap>().copied();
+    if let Some(message) = state.panic_message() {
+        return Failure::Panic(message);
+    }
+    match trap {
+        Some(wasmtime::Trap::StackOverflow) => Failure::Trap("stack overflow (recursion too deep)".into()),
+        // Rust and C guests keep a shadow stack at the bottom of linear memory; running past
+        // it wraps to the top of the address space, so deep recursion surfaces as this.
+        Some(wasmtime::Trap::MemoryOutOfBounds) => Failure::Trap(
+            "out of bounds memory access (in Rust plugins, usually a stack overflow from recursion too deep)".into(),
+        ),
+        Some(wasmtime::Trap::AllocationTooLarge) => Failure::MemoryLimit { limit: state.limiter.limit() },
+        Some(trap) => Failure::Trap(format!("{trap}")),
+        None if error.to_string().contains("instance") && error.to_string().contains("limit") => {
+            Failure::Host(format!("{error:#}"))
+        }
+        None => Failure::Trap(format!("{error:#}")),
+    }
+}
+
+/// Checks what a plugin returned against what the contract promises, beyond types.
+fn check_reply(reply: &Reply, shop: &Shop, descriptor: &Descriptor) -> Result<(), String> {
+    let check_order = |o: &Order, at: &str| -> Result<(), String> {
+        if o.order_id.is_empty() {
+            return Err(format!("{at}: order_id is empty"));
+        }
+        if o.shop_id != shop.shop_id {
+            return Err(format!(
+                "{at} (order {}): shop_id is {:?}, but the call was for shop {:?}",
+                o.order_id, o.shop_id, shop.shop_id
+            ));
+        }
+        if o.platform != descriptor.platform {
+            return Err(format!(
+                "{at} (order {}): platform is {:?}, but the plugin describes platform {:?}",
+                o.order_id, o.platform, descriptor.platform
+            ));
+        }
+        if o.currency.len() != 3 || !o.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(format!("{at} (order {}): currency {:?} is not an ISO 4217 code", o.order_id, o.currency));
+        }
+        Ok(())
+    };
+    match reply {
+        Reply::OrderPage(page) => {
+            for (i, o) in page.orders.iter().enumerate() {
+                check_order(o, &format!("orders[{i}]"))?;
+            }
+            Ok(())
+        }
+        Reply::Order(o) => check_order(o, "order"),
+        _ => Ok(()),
+    }
+}
+
+fn validate_descriptor(d: &Descriptor, role: Role, contract: &str) -> Result<(), LoadError> {
+    let bad = |reason: String| LoadError::BadDescriptor {
+        plugin: d.name.clone(),
+        version: d.version.clone(),
+        reason,
+    };
+    let is_name = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if !is_name(&d.name) {
+        return Err(bad(format!("name {:?} must be non-empty lowercase letters, digits, - or _", d.name)));
+    }
+    if !is_name(&d.platform) {
+        return Err(bad(format!("platform {:?} must be non-empty lowercase letters, digits, - or _", d.platform)));
+    }
+    let parts: Vec<&str> = d.version.split(['.', '-', '+']).collect();
+    if parts.len() < 3 || !parts[..3].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(bad(format!("version {:?} is not semver (MAJOR.MINOR.PATCH)", d.version)));
+    }
+    if d.role != role {
+        return Err(bad(format!("describes role {:?} but exports the {role:?} world", d.role)));
+    }
+    if d.wit_version != contract {
+        return Err(bad(format!("says wit-version {:?} but exports the {contract} contract", d.wit_version)));
+    }
+    for op in &d.operations {
+        if op.role().is_some_and(|r| r != role) {
+            return Err(bad(format!("lists operation `{op}`, which is not part of the {role:?} world")));
+        }
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for key in &d.config_keys {
+        if key.name.is_empty() || !names.insert(key.name.as_str()) {
+            return Err(bad(format!("config key {:?} is empty or declared twice", key.name)));
+        }
+        if key.secret && key.default_value.is_some() {
+            return Err(bad(format!("secret config key {:?} must not have a default value", key.name)));
+        }
+    }
+    for host in &d.http_hosts {
+        if host.is_empty() || host.contains('/') || host.contains(char::is_whitespace) {
+            return Err(bad(format!("http host {host:?} must be a bare `name` or `name:port`")));
+        }
+    }
+    Ok(())
+}
+
+fn placeholder_descriptor() -> Descriptor {
+    Descriptor {
+        name: "(loading)".into(),
+        version: "0.0.0".into(),
+        platform: String::new(),
+        role: Role::Marketplace,
+        wit_version: String::new(),
+        operations: Vec::new(),
+        http_hosts: Vec::new(),
+        config_keys: Vec::new(),
+    }
+}
+
+fn export_names(engine: &Engine, component: &Component) -> Vec<String> {
+    component
+        .component_type()
+        .exports(engine.wasmtime())
+        .map(|(name, _)| name.to_owned())
+        .collect()
+}
+
+/// Bytes of the reply's canonical JSON, counted without building it.
+fn json_size(reply: &Reply) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    let _ = serde_json::to_writer(&mut counter, reply);
+    counter.0
+}

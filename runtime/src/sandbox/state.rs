@@ -1,0 +1,122 @@
+//! What one call's store holds: a deny-all WASI context, the memory limiter, and the shop and
+//! limits the host capabilities consult. Built fresh for every call and dropped after it.
+
+use crate::capability::http;
+use crate::capability::log;
+use crate::limits::Limits;
+use crate::model::Descriptor;
+use crate::shop::Shop;
+use std::sync::Arc;
+use std::time::Instant;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+/// Raised by the epoch callback when the call's wall-clock deadline has passed.
+#[derive(Debug, thiserror::Error)]
+#[error("the call's deadline passed")]
+pub struct DeadlineExceeded;
+
+/// Most table elements a call may grow to; Rust components use a few hundred.
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+/// Denies memory growth past the call's limit and remembers that it did, so the failure that
+/// follows (a trap, usually an abort in the guest's allocator) is reported as a memory limit.
+pub struct MemoryLimiter {
+    limit: usize,
+    hit: bool,
+}
+
+impl MemoryLimiter {
+    pub fn hit(&self) -> bool {
+        self.hit
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            self.hit = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+pub struct CallState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
+    pub limiter: MemoryLimiter,
+    pub shop: Shop,
+    pub descriptor: Arc<Descriptor>,
+    pub http: http::Client,
+    pub limits: Limits,
+    pub deadline: Instant,
+}
+
+impl CallState {
+    pub fn new(shop: Shop, descriptor: Arc<Descriptor>, http: http::Client, limits: &Limits, deadline: Instant) -> Self {
+        let stdout = MemoryOutputPipe::new(limits.stdio_bytes);
+        let stderr = MemoryOutputPipe::new(limits.stdio_bytes);
+        // Deny-all: the builder starts with no preopens, no env, no args, no stdin; network
+        // access is switched off explicitly since sockets are allowed by default.
+        let wasi = WasiCtxBuilder::new()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        CallState {
+            wasi,
+            table: ResourceTable::new(),
+            stdout,
+            stderr,
+            limiter: MemoryLimiter { limit: limits.memory_bytes, hit: false },
+            shop,
+            descriptor,
+            http,
+            limits: limits.clone(),
+            deadline,
+        }
+    }
+
+    /// What is left of the call's deadline.
+    pub fn time_left(&self) -> std::time::Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// Sends what the plugin printed to the logs.
+    pub fn flush_stdio(&self, plugin: &str) {
+        log::emit_stdio(&self.shop, plugin, "stdout", &self.stdout.contents());
+        log::emit_stdio(&self.shop, plugin, "stderr", &self.stderr.contents());
+    }
+
+    /// The message of a Rust panic, when the guest printed one before trapping.
+    pub fn panic_message(&self) -> Option<String> {
+        let stderr = self.stderr.contents();
+        let text = String::from_utf8_lossy(&stderr);
+        let at = text.find("panicked at")?;
+        let rest = &text[at..];
+        // `panicked at src/lib.rs:10:5:\nmessage\nnote: ...`
+        let message: Vec<&str> = rest.lines().skip(1).take_while(|l| !l.starts_with("note:")).collect();
+        let location = rest.lines().next().unwrap_or("").trim_end_matches(':');
+        Some(format!("{} ({location})", message.join(" ").trim()))
+    }
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}

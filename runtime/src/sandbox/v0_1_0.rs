@@ -1,0 +1,861 @@
+//! Contract `wharf:connector@0.1.0` (`wit/since_v0.1.0`): its bindings, the host side of its
+//! imports, and conversions between its types and the canonical model.
+//!
+//! When 0.2 arrives it gets a module of its own beside this one; this module stays, so
+//! plugins built against 0.1 keep loading.
+
+use super::state::CallState;
+use super::{Call, Outcome, Reply};
+use crate::capability::{config, credentials as cred, http as host_http, log as host_log};
+use crate::engine::Engine;
+use crate::error::LoadError;
+use crate::model as m;
+use std::sync::Arc;
+use wasmtime::Store;
+use wasmtime::component::{Component, HasSelf, Linker};
+
+pub const CONTRACT: &str = "0.1.0";
+const MARKETPLACE_EXPORT: &str = "wharf:connector/marketplace-connector@0.1.0";
+const ERP_EXPORT: &str = "wharf:connector/erp-connector@0.1.0";
+
+mod marketplace {
+    wasmtime::component::bindgen!({
+        path: "../wit/since_v0.1.0",
+        world: "marketplace",
+        imports: { "wharf:connector/http.send": async, default: tracing },
+        exports: { default: async },
+    });
+}
+
+mod erp {
+    wasmtime::component::bindgen!({
+        path: "../wit/since_v0.1.0",
+        world: "erp",
+        exports: { default: async },
+        with: {
+            "wharf:connector/types": super::marketplace::wharf::connector::types,
+            "wharf:connector/http": super::marketplace::wharf::connector::http,
+            "wharf:connector/credentials": super::marketplace::wharf::connector::credentials,
+            "wharf:connector/config": super::marketplace::wharf::connector::config,
+            "wharf:connector/log": super::marketplace::wharf::connector::log,
+        },
+    });
+}
+
+use marketplace::wharf::connector::{config as w_config, credentials as w_cred, http as w_http, log as w_log, types as w};
+
+/// One linker per world of this contract.
+pub struct Linkers {
+    marketplace: Linker<CallState>,
+    erp: Linker<CallState>,
+}
+
+/// A plugin of this contract, pre-instantiated for its world.
+#[derive(Clone)]
+pub enum Bindings {
+    Marketplace(Arc<marketplace::MarketplacePre<CallState>>),
+    Erp(Arc<erp::ErpPre<CallState>>),
+}
+
+impl Linkers {
+    pub fn new(engine: &Engine) -> Result<Self, LoadError> {
+        let link_err = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
+        let mut marketplace = Linker::new(engine.wasmtime());
+        wasmtime_wasi::p2::add_to_linker_async(&mut marketplace).map_err(link_err)?;
+        marketplace::Marketplace::add_to_linker::<CallState, HasSelf<CallState>>(&mut marketplace, |s| s)
+            .map_err(link_err)?;
+        let mut erp = Linker::new(engine.wasmtime());
+        wasmtime_wasi::p2::add_to_linker_async(&mut erp).map_err(link_err)?;
+        erp::Erp::add_to_linker::<CallState, HasSelf<CallState>>(&mut erp, |s| s).map_err(link_err)?;
+        Ok(Linkers { marketplace, erp })
+    }
+
+    /// Pre-instantiates `component` if it exports a world of this contract.
+    pub fn bind(&self, component: &Component, exports: &[String]) -> Result<Bindings, LoadError> {
+        let link_err = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
+        if exports.iter().any(|e| e == MARKETPLACE_EXPORT) {
+            let pre = self.marketplace.instantiate_pre(component).map_err(link_err)?;
+            let pre = marketplace::MarketplacePre::new(pre).map_err(link_err)?;
+            Ok(Bindings::Marketplace(Arc::new(pre)))
+        } else if exports.iter().any(|e| e == ERP_EXPORT) {
+            let pre = self.erp.instantiate_pre(component).map_err(link_err)?;
+            let pre = erp::ErpPre::new(pre).map_err(link_err)?;
+            Ok(Bindings::Erp(Arc::new(pre)))
+        } else {
+            Err(LoadError::UnsupportedContract {
+                supported: format!("{MARKETPLACE_EXPORT}, {ERP_EXPORT}"),
+                found: if exports.is_empty() { "nothing".into() } else { exports.join(", ") },
+            })
+        }
+    }
+}
+
+impl Bindings {
+    pub fn role(&self) -> m::Role {
+        match self {
+            Bindings::Marketplace(_) => m::Role::Marketplace,
+            Bindings::Erp(_) => m::Role::Erp,
+        }
+    }
+
+    pub fn contract(&self) -> &'static str {
+        CONTRACT
+    }
+
+    /// Instantiates into `store` and runs `call`.
+    pub async fn run(
+        &self,
+        store: &mut Store<CallState>,
+        call: Call,
+    ) -> Result<Result<Reply, m::ConnectorError>, Outcome> {
+        match self {
+            Bindings::Marketplace(pre) => {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                run_marketplace(instance.wharf_connector_marketplace_connector(), store, call).await
+            }
+            Bindings::Erp(pre) => {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                run_erp(instance.wharf_connector_erp_connector(), store, call).await
+            }
+        }
+    }
+}
+
+type MarketplaceGuest = marketplace::exports::wharf::connector::marketplace_connector::Guest;
+type ErpGuest = erp::exports::wharf::connector::erp_connector::Guest;
+
+/// Converts a plugin's `result<T, connector-error>` into the model, checking the records.
+fn reply<T, U>(
+    r: Result<T, w::ConnectorError>,
+    ok: impl FnOnce(T) -> Result<U, String>,
+    wrap: impl FnOnce(U) -> Reply,
+) -> Result<Result<Reply, m::ConnectorError>, Outcome> {
+    match r {
+        Ok(v) => ok(v).map(|v| Ok(wrap(v))).map_err(Outcome::Contract),
+        Err(e) => Ok(Err(e.into())),
+    }
+}
+
+fn items(v: Vec<w::ItemResult>) -> Result<Vec<m::ItemResult>, String> {
+    Ok(v.into_iter()
+        .map(|r| match r {
+            Ok(ack) => m::ItemResult::Ok(m::PushAck { platform_ref: ack.platform_ref }),
+            Err(e) => m::ItemResult::Error(e.into()),
+        })
+        .collect())
+}
+
+/// The number of results must match the number of items pushed.
+fn same_len<T>(expected: usize, v: Vec<T>) -> Result<Vec<T>, String> {
+    if v.len() == expected {
+        Ok(v)
+    } else {
+        Err(format!("pushed {expected} items but the plugin answered {} results", v.len()))
+    }
+}
+
+async fn run_marketplace(
+    g: &MarketplaceGuest,
+    store: &mut Store<CallState>,
+    call: Call,
+) -> Result<Result<Reply, m::ConnectorError>, Outcome> {
+    macro_rules! push {
+        ($method:ident, $input:expr) => {{
+            let input: Vec<_> = $input.into_iter().map(Into::into).collect();
+            let n = input.len();
+            let r = g.$method(&mut *store, &input).await?;
+            reply(r, |v| same_len(n, items(v)?), Reply::Items)
+        }};
+    }
+    match call {
+        Call::Describe => Ok(Ok(Reply::Descriptor(descriptor(g.call_describe(&mut *store).await?)))),
+        Call::PullOrders { window, cursor } => {
+            let window = w::TimeWindow { from: window.from.millis(), to: window.to.millis() };
+            let r = g.call_pull_orders(&mut *store, window, cursor.as_deref()).await?;
+            reply(r, order_page, Reply::OrderPage)
+        }
+        Call::GetOrder { order_id } => {
+            let r = g.call_get_order(&mut *store, &order_id).await?;
+            reply(r, order, Reply::Order)
+        }
+        Call::PushStock(v) => push!(call_push_stock, v),
+        Call::PushPrices(v) => push!(call_push_prices, v),
+        Call::PushLots(v) => push!(call_push_lots, v),
+        Call::PushListing(v) => push!(call_push_listing, v),
+        Call::PushProducts(v) => push!(call_push_products, v),
+        Call::PushCustomers(v) => push!(call_push_customers, v),
+        Call::PushLogistics(v) => push!(call_push_logistics, v),
+        Call::PushShipments(v) => push!(call_push_shipments, v),
+        Call::PushErpStatus(v) => push!(call_push_erp_status, v),
+        other => Err(Outcome::Contract(format!("`{}` is not a marketplace operation", other.operation()))),
+    }
+}
+
+async fn run_erp(
+    g: &ErpGuest,
+    store: &mut Store<CallState>,
+    call: Call,
+) -> Result<Result<Reply, m::ConnectorError>, Outcome> {
+    macro_rules! pull {
+        ($method:ident, $req:expr, $reply:ident) => {{
+            let req: w::PullRequest = $req.into();
+            let r = g.$method(&mut *store, &req).await?;
+            reply(r, |p| Ok(m::Page { items: p.items.into_iter().map(Into::into).collect(), next_cursor: p.next_cursor }), Reply::$reply)
+        }};
+    }
+    match call {
+        Call::Describe => Ok(Ok(Reply::Descriptor(descriptor(g.call_describe(&mut *store).await?)))),
+        Call::PushOrders(orders) => {
+            let n = orders.len();
+            let input: Vec<w::Order> = orders.into_iter().map(Into::into).collect();
+            let r = g.call_push_orders(&mut *store, &input).await?;
+            reply(
+                r,
+                |v| {
+                    let v = same_len(n, v)?;
+                    Ok(v.into_iter()
+                        .map(|r| m::OrderPushResult {
+                            order_id: r.order_id,
+                            outcome: match r.outcome {
+                                w::OrderPushOutcome::Created(erp_ref) => m::OrderPushOutcome::Created { erp_ref },
+                                w::OrderPushOutcome::AlreadyExists(erp_ref) => m::OrderPushOutcome::AlreadyExists { erp_ref },
+                                w::OrderPushOutcome::Failed(e) => m::OrderPushOutcome::Failed { error: e.into() },
+                            },
+                        })
+                        .collect())
+                },
+                Reply::OrderPushes,
+            )
+        }
+        Call::PullStock(r) => pull!(call_pull_stock, r, Stock),
+        Call::PullPrices(r) => pull!(call_pull_prices, r, Prices),
+        Call::PullLots(r) => pull!(call_pull_lots, r, Lots),
+        Call::PullProducts(r) => pull!(call_pull_products, r, Products),
+        Call::PullCustomers(r) => pull!(call_pull_customers, r, Customers),
+        Call::PullLogistics(r) => pull!(call_pull_logistics, r, Logistics),
+        Call::PullShipments(r) => pull!(call_pull_shipments, r, Shipments),
+        Call::PullErpStatus(r) => pull!(call_pull_erp_status, r, ErpStatuses),
+        other => Err(Outcome::Contract(format!("`{}` is not an ERP operation", other.operation()))),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host side of the imports.
+
+impl w::Host for CallState {}
+
+impl w_http::Host for CallState {
+    async fn send(&mut self, request: w_http::Request) -> Result<w_http::Response, w_http::HttpError> {
+        let request = host_http::Request {
+            method: match request.method {
+                w_http::Method::Get => host_http::Method::Get,
+                w_http::Method::Post => host_http::Method::Post,
+                w_http::Method::Put => host_http::Method::Put,
+                w_http::Method::Patch => host_http::Method::Patch,
+                w_http::Method::Delete => host_http::Method::Delete,
+                w_http::Method::Head => host_http::Method::Head,
+            },
+            url: request.url,
+            headers: request.headers,
+            body: request.body,
+            timeout: request.timeout_ms.map(|ms| std::time::Duration::from_millis(ms.into())),
+        };
+        let time_left = self.time_left();
+        let result = self
+            .http
+            .send(&self.shop, request, self.limits.http_timeout, time_left, self.limits.http_response_bytes)
+            .await;
+        match result {
+            Ok(r) => Ok(w_http::Response { status: r.status, headers: r.headers, body: r.body }),
+            Err(e) => Err(match e {
+                host_http::HttpError::Denied(s) => w_http::HttpError::Denied(s),
+                host_http::HttpError::Timeout => w_http::HttpError::Timeout,
+                host_http::HttpError::TooLarge(n) => w_http::HttpError::TooLarge(n),
+                host_http::HttpError::RateLimited(ms) => w_http::HttpError::RateLimited(ms),
+                host_http::HttpError::Unreachable(s) => w_http::HttpError::Unreachable(s),
+                host_http::HttpError::InvalidRequest(s) => w_http::HttpError::InvalidRequest(s),
+            }),
+        }
+    }
+}
+
+impl w_cred::Host for CallState {
+    fn sign(&mut self, request: w_cred::SignRequest) -> Result<String, w_cred::CredentialError> {
+        let request = cred::SignRequest {
+            secret: request.secret,
+            digest: match request.digest {
+                w_cred::Digest::Md5 => cred::Digest::Md5,
+                w_cred::Digest::HmacMd5 => cred::Digest::HmacMd5,
+                w_cred::Digest::HmacSha256 => cred::Digest::HmacSha256,
+            },
+            wrap: request.wrap,
+            hex: match request.hex {
+                w_cred::HexCase::Uppercase => cred::HexCase::Upper,
+                w_cred::HexCase::Lowercase => cred::HexCase::Lower,
+            },
+            message: request.message,
+        };
+        self.shop.secrets.sign(&request).map_err(|e| match e {
+            cred::CredentialError::UnknownSecret(s) => w_cred::CredentialError::UnknownSecret(s),
+            cred::CredentialError::InvalidRequest(s) => w_cred::CredentialError::InvalidRequest(s),
+        })
+    }
+
+    fn has_secret(&mut self, name: String) -> bool {
+        self.shop.secrets.contains(&name)
+    }
+}
+
+impl w_config::Host for CallState {
+    fn get(&mut self, key: String) -> Option<String> {
+        config::get(&self.shop, Some(&self.descriptor), &key)
+    }
+
+    fn shop_id(&mut self) -> String {
+        self.shop.shop_id.clone()
+    }
+}
+
+impl w_log::Host for CallState {
+    fn log(&mut self, level: w_log::Level, message: String, fields: Vec<(String, String)>) {
+        let level = match level {
+            w_log::Level::Trace => host_log::Level::Trace,
+            w_log::Level::Debug => host_log::Level::Debug,
+            w_log::Level::Info => host_log::Level::Info,
+            w_log::Level::Warn => host_log::Level::Warn,
+            w_log::Level::Error => host_log::Level::Error,
+        };
+        host_log::emit(&self.shop, &self.descriptor.name, level, &message, &fields);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversions between this contract's types and the model.
+
+impl From<w::ConnectorError> for m::ConnectorError {
+    fn from(e: w::ConnectorError) -> Self {
+        match e {
+            w::ConnectorError::Auth(message) => m::ConnectorError::Auth { message },
+            w::ConnectorError::RateLimited(r) => {
+                m::ConnectorError::RateLimited { retry_after_ms: r.retry_after_ms, message: r.message }
+            }
+            w::ConnectorError::InvalidInput(f) => m::ConnectorError::InvalidInput { field: f.field, reason: f.reason },
+            w::ConnectorError::NotFound(message) => m::ConnectorError::NotFound { message },
+            w::ConnectorError::Unsupported(operation) => m::ConnectorError::Unsupported { operation },
+            w::ConnectorError::Platform(p) => m::ConnectorError::Platform { code: p.code, message: p.message },
+            w::ConnectorError::Transient(reason) => m::ConnectorError::Transient { reason },
+        }
+    }
+}
+
+fn descriptor(d: w::Descriptor) -> m::Descriptor {
+    m::Descriptor {
+        name: d.name,
+        version: d.version,
+        platform: d.platform,
+        role: match d.role {
+            w::Role::Marketplace => m::Role::Marketplace,
+            w::Role::Erp => m::Role::Erp,
+        },
+        wit_version: d.wit_version,
+        operations: d.operations.into_iter().map(operation).collect(),
+        http_hosts: d.http_hosts,
+        config_keys: d
+            .config_keys
+            .into_iter()
+            .map(|k| m::ConfigKey {
+                name: k.name,
+                description: k.description,
+                secret: k.secret,
+                required: k.required,
+                default_value: k.default_value,
+            })
+            .collect(),
+    }
+}
+
+fn operation(o: w::Operation) -> m::Operation {
+    use m::Operation as M;
+    use w::Operation as W;
+    match o {
+        W::PullOrders => M::PullOrders,
+        W::GetOrder => M::GetOrder,
+        W::PushStock => M::PushStock,
+        W::PushPrices => M::PushPrices,
+        W::PushLots => M::PushLots,
+        W::PushListing => M::PushListing,
+        W::PushProducts => M::PushProducts,
+        W::PushCustomers => M::PushCustomers,
+        W::PushLogistics => M::PushLogistics,
+        W::PushShipments => M::PushShipments,
+        W::PushErpStatus => M::PushErpStatus,
+        W::PushOrders => M::PushOrders,
+        W::PullStock => M::PullStock,
+        W::PullPrices => M::PullPrices,
+        W::PullLots => M::PullLots,
+        W::PullProducts => M::PullProducts,
+        W::PullCustomers => M::PullCustomers,
+        W::PullLogistics => M::PullLogistics,
+        W::PullShipments => M::PullShipments,
+        W::PullErpStatus => M::PullErpStatus,
+    }
+}
+
+fn order_page(p: w::OrderPage) -> Result<m::OrderPage, String> {
+    let orders = p
+        .orders
+        .into_iter()
+        .enumerate()
+        .map(|(i, o)| order(o).map_err(|e| format!("orders[{i}]: {e}")))
+        .collect::<Result<_, _>>()?;
+    Ok(m::OrderPage { orders, next_cursor: p.next_cursor })
+}
+
+/// Checks what types alone cannot: no negative quantities of money where none can be.
+fn order(o: w::Order) -> Result<m::Order, String> {
+    if o.lines.iter().any(|l| l.line_id.is_empty()) {
+        return Err(format!("order {}: a line has an empty line_id", o.order_id));
+    }
+    Ok(m::Order {
+        platform: o.platform,
+        shop_id: o.shop_id,
+        order_id: o.order_id,
+        status: match o.status {
+            w::OrderStatus::Unpaid => m::OrderStatus::Unpaid,
+            w::OrderStatus::Paid => m::OrderStatus::Paid,
+            w::OrderStatus::PartiallyShipped => m::OrderStatus::PartiallyShipped,
+            w::OrderStatus::Shipped => m::OrderStatus::Shipped,
+            w::OrderStatus::Completed => m::OrderStatus::Completed,
+            w::OrderStatus::Cancelled => m::OrderStatus::Cancelled,
+            w::OrderStatus::Closed => m::OrderStatus::Closed,
+        },
+        platform_status: o.platform_status,
+        refund_status: refund_from(o.refund_status),
+        created_at: m::Timestamp(o.created_at),
+        paid_at: o.paid_at.map(m::Timestamp),
+        updated_at: m::Timestamp(o.updated_at),
+        currency: o.currency,
+        goods_total: o.goods_total,
+        shipping_fee: o.shipping_fee,
+        discount_total: o.discount_total,
+        paid_total: o.paid_total,
+        buyer_id: o.buyer_id,
+        buyer_nick: o.buyer_nick,
+        buyer_message: o.buyer_message,
+        seller_memo: o.seller_memo,
+        receiver: o.receiver.map(|r| m::Receiver {
+            name: r.name,
+            phone: r.phone,
+            province: r.province,
+            city: r.city,
+            district: r.district,
+            town: r.town,
+            address: r.address,
+            postcode: r.postcode,
+            masked: r.masked,
+            privacy_ref: r.privacy_ref,
+        }),
+        invoice: o.invoice.map(|i| m::Invoice {
+            kind: match i.kind {
+                w::InvoiceKind::Paper => m::InvoiceKind::Paper,
+                w::InvoiceKind::Electronic => m::InvoiceKind::Electronic,
+                w::InvoiceKind::VatSpecial => m::InvoiceKind::VatSpecial,
+            },
+            title: i.title,
+            tax_id: i.tax_id,
+            bank: i.bank,
+            account: i.account,
+            address: i.address,
+            phone: i.phone,
+        }),
+        erp_customer_code: o.erp_customer_code,
+        lines: o
+            .lines
+            .into_iter()
+            .map(|l| m::OrderLine {
+                line_id: l.line_id,
+                product_id: l.product_id,
+                sku_id: l.sku_id,
+                outer_product_id: l.outer_product_id,
+                outer_sku_id: l.outer_sku_id,
+                title: l.title,
+                sku_properties: l.sku_properties,
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+                discount: l.discount,
+                line_total: l.line_total,
+                batch_no: l.batch_no,
+                refund_status: refund_from(l.refund_status),
+            })
+            .collect(),
+    })
+}
+
+fn refund_from(r: w::RefundStatus) -> m::RefundStatus {
+    match r {
+        w::RefundStatus::None => m::RefundStatus::None,
+        w::RefundStatus::Requested => m::RefundStatus::Requested,
+        w::RefundStatus::Refunded => m::RefundStatus::Refunded,
+    }
+}
+
+fn refund_to(r: m::RefundStatus) -> w::RefundStatus {
+    match r {
+        m::RefundStatus::None => w::RefundStatus::None,
+        m::RefundStatus::Requested => w::RefundStatus::Requested,
+        m::RefundStatus::Refunded => w::RefundStatus::Refunded,
+    }
+}
+
+impl From<m::Order> for w::Order {
+    fn from(o: m::Order) -> Self {
+        w::Order {
+            platform: o.platform,
+            shop_id: o.shop_id,
+            order_id: o.order_id,
+            status: match o.status {
+                m::OrderStatus::Unpaid => w::OrderStatus::Unpaid,
+                m::OrderStatus::Paid => w::OrderStatus::Paid,
+                m::OrderStatus::PartiallyShipped => w::OrderStatus::PartiallyShipped,
+                m::OrderStatus::Shipped => w::OrderStatus::Shipped,
+                m::OrderStatus::Completed => w::OrderStatus::Completed,
+                m::OrderStatus::Cancelled => w::OrderStatus::Cancelled,
+                m::OrderStatus::Closed => w::OrderStatus::Closed,
+            },
+            platform_status: o.platform_status,
+            refund_status: refund_to(o.refund_status),
+            created_at: o.created_at.millis(),
+            paid_at: o.paid_at.map(m::Timestamp::millis),
+            updated_at: o.updated_at.millis(),
+            currency: o.currency,
+            goods_total: o.goods_total,
+            shipping_fee: o.shipping_fee,
+            discount_total: o.discount_total,
+            paid_total: o.paid_total,
+            buyer_id: o.buyer_id,
+            buyer_nick: o.buyer_nick,
+            buyer_message: o.buyer_message,
+            seller_memo: o.seller_memo,
+            receiver: o.receiver.map(|r| w::Receiver {
+                name: r.name,
+                phone: r.phone,
+                province: r.province,
+                city: r.city,
+                district: r.district,
+                town: r.town,
+                address: r.address,
+                postcode: r.postcode,
+                masked: r.masked,
+                privacy_ref: r.privacy_ref,
+            }),
+            invoice: o.invoice.map(|i| w::Invoice {
+                kind: match i.kind {
+                    m::InvoiceKind::Paper => w::InvoiceKind::Paper,
+                    m::InvoiceKind::Electronic => w::InvoiceKind::Electronic,
+                    m::InvoiceKind::VatSpecial => w::InvoiceKind::VatSpecial,
+                },
+                title: i.title,
+                tax_id: i.tax_id,
+                bank: i.bank,
+                account: i.account,
+                address: i.address,
+                phone: i.phone,
+            }),
+            erp_customer_code: o.erp_customer_code,
+            lines: o
+                .lines
+                .into_iter()
+                .map(|l| w::OrderLine {
+                    line_id: l.line_id,
+                    product_id: l.product_id,
+                    sku_id: l.sku_id,
+                    outer_product_id: l.outer_product_id,
+                    outer_sku_id: l.outer_sku_id,
+                    title: l.title,
+                    sku_properties: l.sku_properties,
+                    quantity: l.quantity,
+                    unit_price: l.unit_price,
+                    discount: l.discount,
+                    line_total: l.line_total,
+                    batch_no: l.batch_no,
+                    refund_status: refund_to(l.refund_status),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<m::StockUpdate> for w::StockUpdate {
+    fn from(s: m::StockUpdate) -> Self {
+        w::StockUpdate {
+            outer_sku_id: s.outer_sku_id,
+            product_id: s.product_id,
+            sku_id: s.sku_id,
+            quantity: s.quantity,
+            warehouse: s.warehouse,
+            version: s.version,
+        }
+    }
+}
+
+impl From<w::StockUpdate> for m::StockUpdate {
+    fn from(s: w::StockUpdate) -> Self {
+        m::StockUpdate {
+            outer_sku_id: s.outer_sku_id,
+            product_id: s.product_id,
+            sku_id: s.sku_id,
+            quantity: s.quantity,
+            warehouse: s.warehouse,
+            version: s.version,
+        }
+    }
+}
+
+impl From<m::PriceUpdate> for w::PriceUpdate {
+    fn from(p: m::PriceUpdate) -> Self {
+        w::PriceUpdate {
+            outer_sku_id: p.outer_sku_id,
+            product_id: p.product_id,
+            sku_id: p.sku_id,
+            currency: p.currency,
+            prices: p
+                .prices
+                .into_iter()
+                .map(|p| w::Price {
+                    kind: match p.kind {
+                        m::PriceKind::Default => w::PriceKind::Default,
+                        m::PriceKind::SuggestedRetail => w::PriceKind::SuggestedRetail,
+                        m::PriceKind::RegionGroup { group_id } => w::PriceKind::RegionGroup(group_id),
+                        m::PriceKind::CustomerGroup { group_id } => w::PriceKind::CustomerGroup(group_id),
+                    },
+                    amount: p.amount,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<w::PriceUpdate> for m::PriceUpdate {
+    fn from(p: w::PriceUpdate) -> Self {
+        m::PriceUpdate {
+            outer_sku_id: p.outer_sku_id,
+            product_id: p.product_id,
+            sku_id: p.sku_id,
+            currency: p.currency,
+            prices: p
+                .prices
+                .into_iter()
+                .map(|p| m::Price {
+                    kind: match p.kind {
+                        w::PriceKind::Default => m::PriceKind::Default,
+                        w::PriceKind::SuggestedRetail => m::PriceKind::SuggestedRetail,
+                        w::PriceKind::RegionGroup(group_id) => m::PriceKind::RegionGroup { group_id },
+                        w::PriceKind::CustomerGroup(group_id) => m::PriceKind::CustomerGroup { group_id },
+                    },
+                    amount: p.amount,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn lot_to(l: m::Lot) -> w::Lot {
+    w::Lot { batch_no: l.batch_no, produced_on: l.produced_on, expires_on: l.expires_on, quantity: l.quantity }
+}
+
+fn lot_from(l: w::Lot) -> m::Lot {
+    m::Lot { batch_no: l.batch_no, produced_on: l.produced_on, expires_on: l.expires_on, quantity: l.quantity }
+}
+
+impl From<m::LotSync> for w::LotSync {
+    fn from(l: m::LotSync) -> Self {
+        w::LotSync {
+            outer_sku_id: l.outer_sku_id,
+            product_id: l.product_id,
+            sku_id: l.sku_id,
+            lots: l.lots.into_iter().map(lot_to).collect(),
+        }
+    }
+}
+
+impl From<w::LotSync> for m::LotSync {
+    fn from(l: w::LotSync) -> Self {
+        m::LotSync {
+            outer_sku_id: l.outer_sku_id,
+            product_id: l.product_id,
+            sku_id: l.sku_id,
+            lots: l.lots.into_iter().map(lot_from).collect(),
+        }
+    }
+}
+
+impl From<m::ListingChange> for w::ListingChange {
+    fn from(l: m::ListingChange) -> Self {
+        w::ListingChange { outer_sku_id: l.outer_sku_id, product_id: l.product_id, listed: l.listed }
+    }
+}
+
+impl From<m::Product> for w::Product {
+    fn from(p: m::Product) -> Self {
+        w::Product {
+            erp_product_id: p.erp_product_id,
+            title: p.title,
+            barcode: p.barcode,
+            approval_no: p.approval_no,
+            spec: p.spec,
+            manufacturer: p.manufacturer,
+            base_product_id: p.base_product_id,
+            category: p.category,
+            default_price: p.default_price,
+            suggested_retail_price: p.suggested_retail_price,
+            stock: p.stock,
+            list_when_in_stock: p.list_when_in_stock,
+        }
+    }
+}
+
+impl From<w::Product> for m::Product {
+    fn from(p: w::Product) -> Self {
+        m::Product {
+            erp_product_id: p.erp_product_id,
+            title: p.title,
+            barcode: p.barcode,
+            approval_no: p.approval_no,
+            spec: p.spec,
+            manufacturer: p.manufacturer,
+            base_product_id: p.base_product_id,
+            category: p.category,
+            default_price: p.default_price,
+            suggested_retail_price: p.suggested_retail_price,
+            stock: p.stock,
+            list_when_in_stock: p.list_when_in_stock,
+        }
+    }
+}
+
+impl From<m::CustomerMapping> for w::CustomerMapping {
+    fn from(c: m::CustomerMapping) -> Self {
+        w::CustomerMapping {
+            erp_customer_code: c.erp_customer_code,
+            name: c.name,
+            credit_code: c.credit_code,
+            platform_customer_id: c.platform_customer_id,
+        }
+    }
+}
+
+impl From<w::CustomerMapping> for m::CustomerMapping {
+    fn from(c: w::CustomerMapping) -> Self {
+        m::CustomerMapping {
+            erp_customer_code: c.erp_customer_code,
+            name: c.name,
+            credit_code: c.credit_code,
+            platform_customer_id: c.platform_customer_id,
+        }
+    }
+}
+
+impl From<m::Logistics> for w::Logistics {
+    fn from(l: m::Logistics) -> Self {
+        w::Logistics {
+            order_id: l.order_id,
+            carrier_code: l.carrier_code,
+            tracking_no: l.tracking_no,
+            shipped_at: l.shipped_at.millis(),
+        }
+    }
+}
+
+impl From<w::Logistics> for m::Logistics {
+    fn from(l: w::Logistics) -> Self {
+        m::Logistics {
+            order_id: l.order_id,
+            carrier_code: l.carrier_code,
+            tracking_no: l.tracking_no,
+            shipped_at: m::Timestamp(l.shipped_at),
+        }
+    }
+}
+
+impl From<m::ShipmentDetail> for w::ShipmentDetail {
+    fn from(s: m::ShipmentDetail) -> Self {
+        w::ShipmentDetail {
+            order_id: s.order_id,
+            lines: s
+                .lines
+                .into_iter()
+                .map(|l| w::ShipmentLine {
+                    outer_sku_id: l.outer_sku_id,
+                    quantity: l.quantity,
+                    batch_no: l.batch_no,
+                    produced_on: l.produced_on,
+                    expires_on: l.expires_on,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<w::ShipmentDetail> for m::ShipmentDetail {
+    fn from(s: w::ShipmentDetail) -> Self {
+        m::ShipmentDetail {
+            order_id: s.order_id,
+            lines: s
+                .lines
+                .into_iter()
+                .map(|l| m::ShipmentLine {
+                    outer_sku_id: l.outer_sku_id,
+                    quantity: l.quantity,
+                    batch_no: l.batch_no,
+                    produced_on: l.produced_on,
+                    expires_on: l.expires_on,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn erp_status_code_to(c: m::ErpStatusCode) -> w::ErpStatusCode {
+    match c {
+        m::ErpStatusCode::Accepted => w::ErpStatusCode::Accepted,
+        m::ErpStatusCode::Picking => w::ErpStatusCode::Picking,
+        m::ErpStatusCode::Packed => w::ErpStatusCode::Packed,
+        m::ErpStatusCode::OutOfStock => w::ErpStatusCode::OutOfStock,
+        m::ErpStatusCode::Shipped => w::ErpStatusCode::Shipped,
+        m::ErpStatusCode::Signed => w::ErpStatusCode::Signed,
+        m::ErpStatusCode::Cancelled => w::ErpStatusCode::Cancelled,
+    }
+}
+
+fn erp_status_code_from(c: w::ErpStatusCode) -> m::ErpStatusCode {
+    match c {
+        w::ErpStatusCode::Accepted => m::ErpStatusCode::Accepted,
+        w::ErpStatusCode::Picking => m::ErpStatusCode::Picking,
+        w::ErpStatusCode::Packed => m::ErpStatusCode::Packed,
+        w::ErpStatusCode::OutOfStock => m::ErpStatusCode::OutOfStock,
+        w::ErpStatusCode::Shipped => m::ErpStatusCode::Shipped,
+        w::ErpStatusCode::Signed => m::ErpStatusCode::Signed,
+        w::ErpStatusCode::Cancelled => m::ErpStatusCode::Cancelled,
+    }
+}
+
+impl From<m::ErpStatus> for w::ErpStatus {
+    fn from(s: m::ErpStatus) -> Self {
+        w::ErpStatus { order_id: s.order_id, erp_status: erp_status_code_to(s.erp_status), at: s.at.millis(), note: s.note }
+    }
+}
+
+impl From<w::ErpStatus> for m::ErpStatus {
+    fn from(s: w::ErpStatus) -> Self {
+        m::ErpStatus { order_id: s.order_id, erp_status: erp_status_code_from(s.erp_status), at: m::Timestamp(s.at), note: s.note }
+    }
+}
+
+impl From<m::PullRequest> for w::PullRequest {
+    fn from(r: m::PullRequest) -> Self {
+        w::PullRequest {
+            window: r.window.map(|w| w::TimeWindow { from: w.from.millis(), to: w.to.millis() }),
+            cursor: r.cursor,
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! The shop a call works for: its identity, configuration, secrets and grants. Everything a
+//! host capability consults comes from here, so two shops (or two tenants) share nothing.
+
+use crate::capability::credentials::Secrets;
+use crate::capability::http::{HostGrants, RateLimiter};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// One shop of one tenant, as the host runs it. Cheap to clone; the rate limiter is shared by
+/// every call of the shop.
+#[derive(Clone, Debug)]
+pub struct Shop {
+    pub tenant: String,
+    pub shop_id: String,
+    /// Non-secret configuration, readable by the plugin.
+    pub config: BTreeMap<String, String>,
+    /// Secret values, never readable by the plugin.
+    pub secrets: Arc<Secrets>,
+    /// Hosts the operator granted to this shop's plugin.
+    pub grants: Arc<HostGrants>,
+    pub rate_limiter: Arc<RateLimiter>,
+}
+
+impl Shop {
+    pub fn new(tenant: impl Into<String>, shop_id: impl Into<String>) -> Self {
+        Shop {
+            tenant: tenant.into(),
+            shop_id: shop_id.into(),
+            config: BTreeMap::new(),
+            secrets: Arc::new(Secrets::default()),
+            grants: Arc::new(HostGrants::default()),
+            rate_limiter: Arc::new(RateLimiter::default()),
+        }
+    }
+
+    pub fn with_config(mut self, config: BTreeMap<String, String>) -> Self {
+        self.config = config;
+        self
+    }
+
+    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
+        self.secrets = Arc::new(secrets);
+        self
+    }
+
+    pub fn with_grants(mut self, grants: HostGrants) -> Self {
+        self.grants = Arc::new(grants);
+        self
+    }
+
+    pub fn with_rate_limiter(mut self, limiter: RateLimiter) -> Self {
+        self.rate_limiter = Arc::new(limiter);
+        self
+    }
+}

@@ -1,0 +1,105 @@
+//! The Wharf SDK: what a connector plugin needs besides its own mapping.
+//!
+//! A plugin is a type that implements the exported interface of its world and is exported
+//! with one macro:
+//!
+//! ```ignore
+//! use wharf_sdk::marketplace::Guest;
+//! use wharf_sdk::types::*;
+//!
+//! struct Taobao;
+//! impl Guest for Taobao { /* describe, pull_orders, ... */ }
+//! wharf_sdk::export_marketplace!(Taobao);
+//! ```
+//!
+//! Around that:
+//! - [`types`]: the canonical model (orders, prices, errors…), generated from the WIT.
+//! - [`http`], [`config`], [`credentials`], [`log`]: what the host lends the plugin. Secrets
+//!   never enter the sandbox: requests and messages to sign carry `{{secret:NAME}}`
+//!   placeholders that the host fills in.
+//! - [`money`], [`time`]: exact yuan ↔ fen, platform time formats ↔ UTC ms.
+//! - [`json`]: reading platform JSON with exact ids and errors that name the field's path.
+//! - [`signing`]: sorted parameters, the strings platforms sign, compact sorted JSON, form
+//!   encoding, and the TOP signing scheme.
+//! - [`mask`]: receiver masking.
+//! - [`error`]: [`types::ConnectorError`] constructors and conversions from host errors.
+//!
+//! Everything that does not call the host is plain Rust and tested natively; the generated
+//! host imports compile natively too but must only be called inside wasm.
+
+// Lets the generated bindings and export macros name this crate the same way from inside it
+// and from a plugin.
+extern crate self as wharf_sdk;
+
+#[doc(hidden)]
+pub use wit_bindgen as __wit_bindgen;
+
+/// Bindings of the `marketplace` world (Taobao, JD, Douyin, ECShop).
+pub mod marketplace {
+    wit_bindgen::generate!({
+        path: "../wit/since_v0.1.0",
+        world: "marketplace",
+        // The export macro expands in the plugin crate, which carries the exports' type
+        // section; this crate only carries the imports, shared by both worlds.
+        pub_export_macro: true,
+        default_bindings_module: "wharf_sdk::marketplace",
+        runtime_path: "wharf_sdk::__wit_bindgen::rt",
+        additional_derives: [PartialEq, Eq],
+    });
+    pub use self::exports::wharf::connector::marketplace_connector::Guest;
+}
+
+/// Bindings of the `erp` world (SAP). Its types and imports are those of [`marketplace`].
+pub mod erp {
+    wit_bindgen::generate!({
+        path: "../wit/since_v0.1.0",
+        world: "erp",
+        pub_export_macro: true,
+        default_bindings_module: "wharf_sdk::erp",
+        runtime_path: "wharf_sdk::__wit_bindgen::rt",
+        with: {
+            "wharf:connector/types@0.1.0": crate::marketplace::wharf::connector::types,
+            "wharf:connector/http@0.1.0": crate::marketplace::wharf::connector::http,
+            "wharf:connector/credentials@0.1.0": crate::marketplace::wharf::connector::credentials,
+            "wharf:connector/config@0.1.0": crate::marketplace::wharf::connector::config,
+            "wharf:connector/log@0.1.0": crate::marketplace::wharf::connector::log,
+        },
+    });
+    pub use self::exports::wharf::connector::erp_connector::Guest;
+}
+
+/// Exports a type implementing [`marketplace::Guest`] as the plugin's component exports.
+///
+/// Only in wasm builds: a native build of the plugin (its tests, benchmarks running the same
+/// mapping code) has no component to export to, and export names such as
+/// `wharf:connector/marketplace-connector@0.1.0#describe` break native linkers.
+#[macro_export]
+macro_rules! export_marketplace {
+    ($ty:ident) => {
+        #[cfg(target_arch = "wasm32")]
+        $crate::marketplace::export!($ty with_types_in $crate::marketplace);
+    };
+}
+
+/// Exports a type implementing [`erp::Guest`] as the plugin's component exports (only in wasm
+/// builds, see [`export_marketplace!`]).
+#[macro_export]
+macro_rules! export_erp {
+    ($ty:ident) => {
+        #[cfg(target_arch = "wasm32")]
+        $crate::erp::export!($ty with_types_in $crate::erp);
+    };
+}
+
+pub use marketplace::wharf::connector::types;
+pub use marketplace::wharf::connector::{credentials, log};
+
+pub mod config;
+pub mod descriptor;
+pub mod error;
+pub mod http;
+pub mod json;
+pub mod mask;
+pub mod money;
+pub mod signing;
+pub mod time;

@@ -1,0 +1,179 @@
+//! Plugin-call benchmarks (a bench binary; figures go to BENCHMARKS.md).
+//!
+//! (a) Fresh-instance call overhead: a new store, instantiation from the pool and one trivial
+//!     call (`describe`), timed one by one on one thread.
+//! (b) Orders mapped per second by the Taobao plugin's pull loop, in wasm through the host, and
+//!     the very same Rust code compiled natively, in one run, over the same recorded TOP
+//!     answers (recorded once from the simulator, then replayed, so neither side pays for the
+//!     network or the simulator).
+//!
+//! Run: `cargo bench -p wharf-tests --bench plugin`
+
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use wharf_runtime::capability::credentials::Secrets;
+use wharf_runtime::capability::http::{self, HostGrants};
+use wharf_runtime::limits::Limits;
+use wharf_runtime::model::{TimeWindow, Timestamp};
+use wharf_runtime::{Call, Reply, Sandbox, Shop};
+use wharf_tests::plugins::plugin_path;
+use wharf_tests::sim::taobao::{SimConfig, TaobaoSim};
+
+/// Calls timed for (a); enough for a stable median on a noisy 2-core machine.
+const OVERHEAD_CALLS: usize = 20_000;
+/// Orders in the simulated shop for (b).
+const ORDERS: usize = 2_000;
+/// Timed repetitions of each side of (b); the best is reported.
+const MAPPING_ROUNDS: usize = 5;
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        overhead().await;
+        mapping().await;
+    });
+}
+
+async fn overhead() {
+    let sandbox = Sandbox::new(Limits::default(), Some(wharf_tests::plugins::cache_dir())).unwrap();
+    let plugin = sandbox.load_file(&plugin_path("taobao")).await.unwrap();
+    let shop = Shop::new("bench", "bench");
+    for _ in 0..1_000 {
+        plugin.call(&shop, Call::Describe).await.unwrap();
+    }
+    let mut samples = Vec::with_capacity(OVERHEAD_CALLS);
+    for _ in 0..OVERHEAD_CALLS {
+        let started = Instant::now();
+        let reply = plugin.call(&shop, Call::Describe).await.unwrap();
+        samples.push(started.elapsed());
+        std::hint::black_box(reply);
+    }
+    samples.sort();
+    let pct = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
+    println!(
+        "(a) fresh instance + describe, {OVERHEAD_CALLS} calls on one thread: median {:.1} µs, p90 {:.1} µs, p99 {:.1} µs",
+        micros(pct(0.5)),
+        micros(pct(0.9)),
+        micros(pct(0.99)),
+    );
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// TOP answers keyed by what identifies them, whatever the timestamp and signature.
+type Recording = Arc<Mutex<HashMap<String, Vec<u8>>>>;
+
+fn key(method: &str, params: &BTreeMap<String, String>) -> String {
+    let get = |k: &str| params.get(k).map(String::as_str).unwrap_or("");
+    format!(
+        "{method}|{}|{}|{}|{}",
+        get("tid"),
+        get("start_modified"),
+        get("end_modified"),
+        get("page_no")
+    )
+}
+
+async fn mapping() {
+    let sim = Arc::new(
+        TaobaoSim::start(SimConfig { orders: ORDERS, seed: 99, ..SimConfig::default() }).await.unwrap(),
+    );
+    let recording: Recording = Arc::default();
+    let responder: http::Responder = {
+        let (sim, recording) = (sim.clone(), recording.clone());
+        Arc::new(move |request: &http::Request| {
+            let body = String::from_utf8_lossy(&request.body).into_owned();
+            let params: BTreeMap<String, String> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+            let key = key(params.get("method").map(String::as_str).unwrap_or(""), &params);
+            let mut recording = recording.lock().unwrap();
+            let answer = recording.entry(key).or_insert_with(|| sim.handle_raw(&body).1.into_bytes());
+            Ok(http::Response { status: 200, headers: Vec::new(), body: answer.clone() })
+        })
+    };
+    let sandbox = Sandbox::with_http(Limits::default(), Some(wharf_tests::plugins::cache_dir()), http::Client::recorded(responder)).unwrap();
+    let plugin = sandbox.load_file(&plugin_path("taobao")).await.unwrap();
+    let cfg = sim.config();
+    let shop = Shop::new("bench", "bench")
+        .with_config(BTreeMap::from([
+            ("endpoint".to_owned(), sim.endpoint()),
+            ("app_key".to_owned(), cfg.app_key.clone()),
+            ("page_size".to_owned(), "100".to_owned()),
+        ]))
+        .with_secrets(Secrets::new([
+            ("app_secret".to_owned(), cfg.app_secret.clone()),
+            ("session".to_owned(), cfg.session.clone()),
+        ]))
+        .with_grants(HostGrants::new([sim.addr().to_string()]))
+        .with_rate_limiter(http::RateLimiter::new(u32::MAX / 2));
+    let now = sim.now_ms();
+    let window = TimeWindow { from: Timestamp(now - cfg.modified_span_ms - 1000), to: Timestamp(now + 1000) };
+
+    // The wasm side: the plugin's pull loop in the sandbox, host signing and (recorded) HTTP.
+    let wasm_pull = || async {
+        let mut cursor = None;
+        let mut n = 0;
+        loop {
+            let Reply::OrderPage(page) = plugin.call(&shop, Call::PullOrders { window, cursor }).await.unwrap() else {
+                unreachable!()
+            };
+            n += page.orders.len();
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                return n;
+            }
+        }
+    };
+    assert_eq!(wasm_pull().await, ORDERS, "recording run pulls every order");
+
+    // The native side: the very same pull loop and mapping code, over the same answers.
+    let native_pull = || {
+        let mut api = NativeApi { recording: recording.lock().unwrap().clone() };
+        let window = wharf_sdk::types::TimeWindow { from: window.from.millis(), to: window.to.millis() };
+        let mut cursor: Option<String> = None;
+        let mut n = 0;
+        loop {
+            let page = wharf_plugin_taobao::pull::pull_orders(&mut api, 100, "bench", &window, cursor.as_deref()).unwrap();
+            n += page.orders.len();
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                return n;
+            }
+        }
+    };
+    assert_eq!(native_pull(), ORDERS, "native replay pulls every order");
+
+    let mut best_wasm = Duration::MAX;
+    let mut best_native = Duration::MAX;
+    for _ in 0..MAPPING_ROUNDS {
+        let started = Instant::now();
+        assert_eq!(wasm_pull().await, ORDERS);
+        best_wasm = best_wasm.min(started.elapsed());
+        let started = Instant::now();
+        assert_eq!(native_pull(), ORDERS);
+        best_native = best_native.min(started.elapsed());
+    }
+    let wasm_rate = ORDERS as f64 / best_wasm.as_secs_f64();
+    let native_rate = ORDERS as f64 / best_native.as_secs_f64();
+    println!("(b) Taobao pull + map of {ORDERS} orders (best of {MAPPING_ROUNDS}):");
+    println!("    wasm through the host: {wasm_rate:>10.0} orders/s");
+    println!("    same code, native:     {native_rate:>10.0} orders/s");
+    println!("    ratio wasm / native:   {:>10.2}", wasm_rate / native_rate);
+}
+
+/// The plugin's `Api` seam answered natively from the recording, exactly as the host's
+/// recorded transport answers the wasm side (minus signing and the host call).
+struct NativeApi {
+    recording: HashMap<String, Vec<u8>>,
+}
+
+impl wharf_plugin_taobao::top::Api for NativeApi {
+    fn call(&mut self, method: &str, params: &[(&str, String)]) -> Result<Value, wharf_sdk::types::ConnectorError> {
+        let params: BTreeMap<String, String> = params.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+        let body = self.recording.get(&key(method, &params)).unwrap_or_else(|| panic!("not recorded: {method} {params:?}"));
+        wharf_plugin_taobao::top::parse_envelope(method, body)
+    }
+}

@@ -1,0 +1,173 @@
+//! Hostile plugins, built to wasm: each is stopped with the right typed error naming the plugin,
+//! no secret byte reaches guest memory, and the same host keeps serving good calls afterwards.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use wharf_runtime::capability::credentials::Secrets;
+use wharf_runtime::capability::http::HostGrants;
+use wharf_runtime::limits::Limits;
+use wharf_runtime::model::*;
+use wharf_runtime::{Call, CallError, Failure, Plugin, Reply, Sandbox, Shop};
+use wharf_tests::plugins::plugin_path;
+
+const SECRET: &str = "s3cr3t-Value_that-must-never-leak";
+
+fn limits() -> Limits {
+    // A shorter deadline keeps the infinite-loop case quick; everything else is the default.
+    Limits { deadline: Duration::from_secs(2), output_bytes: 8 << 20, ..Limits::default() }
+}
+
+async fn hostile() -> Plugin {
+    let sandbox = Sandbox::new(limits(), Some(wharf_tests::plugins::cache_dir())).unwrap();
+    sandbox.load_file(&plugin_path("hostile")).await.expect("the hostile plugin loads: its describe is sane")
+}
+
+fn shop(mode: &str, extra: &[(&str, String)], grants: &[String]) -> Shop {
+    let mut config = BTreeMap::from([("mode".to_owned(), mode.to_owned())]);
+    for (k, v) in extra {
+        config.insert((*k).to_owned(), v.clone());
+    }
+    Shop::new("t1", "s1")
+        .with_config(config)
+        .with_secrets(Secrets::new([("app_secret".to_owned(), SECRET.to_owned())]))
+        .with_grants(HostGrants::new(grants.iter().cloned()))
+}
+
+fn window() -> Call {
+    Call::PullOrders { window: TimeWindow { from: Timestamp(0), to: Timestamp(1000) }, cursor: None }
+}
+
+async fn run(plugin: &Plugin, mode: &str) -> Result<Reply, CallError> {
+    plugin.call(&shop(mode, &[], &[]), window()).await
+}
+
+async fn still_serves(plugin: &Plugin) {
+    match run(plugin, "ok").await {
+        Ok(Reply::OrderPage(page)) => assert!(page.orders.is_empty()),
+        other => panic!("a good call after a hostile one must succeed: {other:?}"),
+    }
+}
+
+fn named(err: &CallError) {
+    assert_eq!(err.plugin, "hostile");
+    assert_eq!(err.operation, Operation::PullOrders);
+    let text = err.to_string();
+    assert!(text.contains("hostile") && text.contains("pull-orders"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runaway_plugins_are_stopped_with_typed_errors() {
+    let plugin = hostile().await;
+
+    let started = Instant::now();
+    let err = run(&plugin, "loop").await.unwrap_err();
+    named(&err);
+    assert!(matches!(err.cause, Failure::Deadline(_)), "loop: {err}");
+    assert!(started.elapsed() < Duration::from_secs(4), "stopped near its 2 s deadline");
+    still_serves(&plugin).await;
+
+    let err = run(&plugin, "memory").await.unwrap_err();
+    named(&err);
+    assert!(matches!(err.cause, Failure::MemoryLimit { limit } if limit == 64 << 20), "memory: {err}");
+    still_serves(&plugin).await;
+
+    let err = run(&plugin, "recursion").await.unwrap_err();
+    named(&err);
+    assert!(matches!(err.cause, Failure::Trap(ref m) if m.contains("stack overflow")), "recursion: {err}");
+    still_serves(&plugin).await;
+
+    let err = run(&plugin, "huge-output").await.unwrap_err();
+    named(&err);
+    assert!(matches!(err.cause, Failure::MemoryLimit { .. }), "100 MB answer: {err}");
+    still_serves(&plugin).await;
+
+    let err = run(&plugin, "big-output").await.unwrap_err();
+    named(&err);
+    assert!(matches!(err.cause, Failure::OutputTooLarge { limit, size } if limit == 8 << 20 && size > limit), "20 MB answer: {err}");
+    still_serves(&plugin).await;
+
+    let err = run(&plugin, "panic").await.unwrap_err();
+    named(&err);
+    assert!(matches!(err.cause, Failure::Panic(ref m) if m.contains("hostile plugin panicked on purpose")), "panic: {err}");
+    still_serves(&plugin).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ambient_authority_is_denied() {
+    let plugin = hostile().await;
+
+    // A live server the plugin did not declare and the operator did not grant.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    let err = plugin.call(&shop("undeclared-host", &[("target", target.clone())], &[]), window()).await.unwrap_err();
+    named(&err);
+    match err.cause {
+        Failure::Plugin(ConnectorError::Platform { code, message }) => {
+            assert_eq!(code, "http");
+            assert!(message.contains("Denied") && message.contains(&target), "{message}");
+        }
+        other => panic!("undeclared host: {other}"),
+    }
+
+    let err = run(&plugin, "env").await.unwrap_err();
+    match err.cause {
+        Failure::Plugin(ConnectorError::Platform { code, message }) => {
+            assert_eq!(code, "env");
+            assert!(message.contains("env_vars=0;args=0;"), "no env, no args: {message}");
+            assert!(message.contains("read_dir_root=err:"), "no filesystem: {message}");
+            assert!(message.contains("read_passwd=err:"), "no filesystem: {message}");
+            assert!(message.contains("tcp_connect=err:"), "no sockets: {message}");
+        }
+        other => panic!("env: {other}"),
+    }
+    still_serves(&plugin).await;
+}
+
+/// Assembled at run time so the plugin's own binary cannot contain it.
+const ECHO_MARKER: &str = "echo-marker-7f3a9c";
+
+fn marker() -> String {
+    ECHO_MARKER.to_owned()
+}
+
+/// A loopback server that answers every request with everything it received.
+async fn echo_server() -> String {
+    use axum::extract::Request;
+    use axum::body::to_bytes;
+    let app = axum::Router::new().fallback(|req: Request| async move {
+        let (parts, body) = req.into_parts();
+        let body = to_bytes(body, 1 << 20).await.unwrap_or_default();
+        format!("{} {} {:?} {}", marker(), parts.uri, parts.headers, String::from_utf8_lossy(&body))
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_byte_reaches_guest_memory() {
+    let plugin = hostile().await;
+    let echo = echo_server().await;
+    let needle: String = SECRET.bytes().map(|b| format!("{:02x}", b ^ 0x5A)).collect();
+    let shop = shop(
+        "secret-bytes",
+        &[("needle_xor", needle), ("echo_url", format!("http://{echo}/echo"))],
+        &[echo.clone()],
+    );
+    let Reply::OrderPage(page) = plugin.call(&shop, window()).await.expect("the probe runs") else { panic!() };
+    let report = page.next_cursor.expect("the probe reports");
+    assert!(report.contains("found=false"), "secret bytes found in guest memory: {report}");
+    assert!(report.contains("config=none"), "config::get must not reveal a secret: {report}");
+    assert!(report.contains("sign=ok:32"), "signing works without revealing: {report}");
+    assert!(report.contains("echo_status=200"), "the echo server was reached: {report}");
+    assert!(report.contains("echo_placeholder=true"), "echoed secrets come back as placeholders: {report}");
+
+    // The scan itself works: bytes that did reach the guest (the echo's marker, which only
+    // exists in the server's answer) are found.
+    let needle: String = ECHO_MARKER.bytes().map(|b| format!("{:02x}", b ^ 0x5A)).collect();
+    let shop = self::shop("secret-bytes", &[("needle_xor", needle), ("echo_url", format!("http://{echo}/echo"))], &[echo]);
+    let Reply::OrderPage(page) = plugin.call(&shop, window()).await.expect("the probe runs") else { panic!() };
+    let report = page.next_cursor.expect("the probe reports");
+    assert!(report.contains("found=true"), "the scan must find bytes the guest did receive: {report}");
+}
