@@ -107,10 +107,13 @@ impl Engine {
             return Ok((self.compile(wasm)?, sha256));
         };
         let path = dir.join(format!("{sha256}-{:016x}.cwasm", self.compatibility_hash()));
-        if path.exists() {
+        // Read into memory rather than `deserialize_file`: a mapped file rewritten in place
+        // by anyone else would bring the host down with SIGBUS.
+        if let Ok(bytes) = std::fs::read(&path) {
             // SAFETY: the file was written by `Component::serialize` of an engine with this
-            // compatibility hash (it is in the name), into a directory only the host writes.
-            match unsafe { Component::deserialize_file(&self.inner, &path) } {
+            // compatibility hash (it is in the name), into a directory only the host writes;
+            // wasmtime checks the header and the engine settings before using it.
+            match unsafe { Component::deserialize(&self.inner, &bytes) } {
                 Ok(component) => return Ok((component, sha256)),
                 Err(e) => tracing::warn!(path = %path.display(), "recompiling a stale cache entry: {e:#}"),
             }

@@ -365,17 +365,20 @@ fn the_cli_pulls_canonical_orders_from_the_simulator() {
     let window = whole_sim_window(&sim);
     let input = write("window.json", json!({"from": window.from.to_string(), "to": window.to.to_string(), "cursor": null}));
 
-    let out = std::process::Command::new(wharf_bin())
-        .args(["plugin", "call"])
-        .arg(plugin_path("taobao"))
-        .arg("pull-orders")
-        .arg("--config").arg(&config)
-        .arg("--secrets").arg(&secrets)
-        .arg("--input").arg(&input)
-        .arg("--shop").arg(SHOP)
-        .arg("--cache-dir").arg(wharf_tests::plugins::cache_dir())
-        .output()
-        .unwrap();
+    let pull = || {
+        std::process::Command::new(wharf_bin())
+            .args(["plugin", "call"])
+            .arg(plugin_path("taobao"))
+            .arg("pull-orders")
+            .arg("--config").arg(&config)
+            .arg("--secrets").arg(&secrets)
+            .arg("--input").arg(&input)
+            .arg("--shop").arg(SHOP)
+            .arg("--cache-dir").arg(wharf_tests::plugins::cache_dir())
+            .output()
+            .unwrap()
+    };
+    let out = pull();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "wharf failed: {stderr}");
     let stdout = String::from_utf8(out.stdout).unwrap();
@@ -393,16 +396,7 @@ fn the_cli_pulls_canonical_orders_from_the_simulator() {
 
     // A platform error is JSON on stderr with exit code 1.
     sim.expire_session();
-    let out = std::process::Command::new(wharf_bin())
-        .args(["plugin", "call"])
-        .arg(plugin_path("taobao"))
-        .arg("pull-orders")
-        .arg("--config").arg(&config)
-        .arg("--secrets").arg(&secrets)
-        .arg("--input").arg(&input)
-        .arg("--cache-dir").arg(wharf_tests::plugins::cache_dir())
-        .output()
-        .unwrap();
+    let out = pull();
     assert_eq!(out.status.code(), Some(1));
     let err: Value = serde_json::from_slice(&out.stderr).expect("stderr is one JSON object");
     assert_eq!(err["error"], "plugin_error");

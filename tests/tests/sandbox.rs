@@ -1,5 +1,6 @@
-//! Hostile plugins, built to wasm: each is stopped with the right typed error naming the plugin,
-//! no secret byte reaches guest memory, and the same host keeps serving good calls afterwards.
+//! The sandbox: hostile plugins, built to wasm, are each stopped with the right typed error naming
+//! the plugin, no secret byte reaches guest memory, the same host keeps serving good calls
+//! afterwards, and compiled components are cached by content.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -170,4 +171,38 @@ async fn no_secret_byte_reaches_guest_memory() {
     let Reply::OrderPage(page) = plugin.call(&shop, window()).await.expect("the probe runs") else { panic!() };
     let report = page.next_cursor.expect("the probe reports");
     assert!(report.contains("found=true"), "the scan must find bytes the guest did receive: {report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compiled_components_are_cached_by_content_and_engine() {
+    let dir = std::env::temp_dir().join(format!("wharf-cache-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let sandbox = Sandbox::new(Limits::default(), Some(dir.clone())).unwrap();
+    let first = sandbox.load_file(&plugin_path("hostile")).await.unwrap();
+    let entries = || -> Vec<(String, std::time::SystemTime)> {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (e.file_name().to_string_lossy().into_owned(), e.metadata().unwrap().modified().unwrap())
+            })
+            .collect()
+    };
+    let cached = entries();
+    assert_eq!(cached.len(), 1, "one artifact: {cached:?}");
+    let name = &cached[0].0;
+    assert!(name.starts_with(first.sha256()) && name.ends_with(".cwasm"), "keyed by the wasm's sha256: {name}");
+
+    // A second host process (a new engine) loads the artifact instead of compiling again.
+    let again = Sandbox::new(Limits::default(), Some(dir.clone())).unwrap();
+    let second = again.load_file(&plugin_path("hostile")).await.unwrap();
+    assert_eq!(second.sha256(), first.sha256());
+    assert_eq!(entries(), cached, "the cached artifact was reused, not rewritten");
+    still_serves(&second).await;
+
+    // A corrupt artifact is recompiled, not trusted.
+    std::fs::write(dir.join(name), b"garbage").unwrap();
+    let third = Sandbox::new(Limits::default(), Some(dir.clone())).unwrap();
+    still_serves(&third.load_file(&plugin_path("hostile")).await.unwrap()).await;
+    let _ = std::fs::remove_dir_all(&dir);
 }
