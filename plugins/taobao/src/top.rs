@@ -384,7 +384,8 @@ mod tests {
         assert!(
             params
                 .form_urlencoded()
-                .contains("session={{secret:session}}")
+                .contains("session=%7B%7Bsecret%3Asession%7D%7D"),
+            "the form carries the encoded placeholder, which the host fills encoded"
         );
     }
 

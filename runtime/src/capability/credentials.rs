@@ -56,7 +56,12 @@ pub enum CredentialError {
     InvalidRequest(String),
 }
 
+/// The word every placeholder form contains, searched for first.
+const PLACEHOLDER_WORD: &[u8] = b"secret";
 const RAW_OPEN: &[u8] = b"{{secret:";
+/// Where the word stands in each opening.
+const RAW_WORD_AT: usize = 2;
+const ENC_WORD_AT: usize = 6;
 const RAW_CLOSE: &[u8] = b"}}";
 const ENC_OPEN: &[u8] = b"%7B%7Bsecret%3A";
 const ENC_CLOSE: &[u8] = b"%7D%7D";
@@ -86,21 +91,31 @@ impl Secrets {
 
     /// Replaces every placeholder in `input` by the secret it names.
     pub fn fill(&self, input: &[u8]) -> Result<Vec<u8>, CredentialError> {
+        // Every placeholder, raw or encoded, contains the word; most bodies contain none, and
+        // the search is vectorised, so a request without secrets costs one copy.
         let mut out = Vec::with_capacity(input.len());
-        let mut i = 0;
-        while i < input.len() {
-            if let Some((name, len)) = placeholder_at(input, i, RAW_OPEN, RAW_CLOSE, false) {
-                out.extend_from_slice(self.value(&name)?);
-                i += len;
-            } else if let Some((name, len)) = placeholder_at(input, i, ENC_OPEN, ENC_CLOSE, true) {
-                let value = self.value(&name)?;
+        let mut copied = 0;
+        for at in memchr::memmem::find_iter(input, PLACEHOLDER_WORD) {
+            let raw = at.checked_sub(RAW_WORD_AT);
+            let enc = at.checked_sub(ENC_WORD_AT);
+            let found = [(raw, RAW_OPEN, RAW_CLOSE, false), (enc, ENC_OPEN, ENC_CLOSE, true)]
+                .into_iter()
+                .filter_map(|(start, open, close, encoded)| {
+                    let start = start.filter(|s| *s >= copied)?;
+                    placeholder_at(input, start, open, close, encoded).map(|(name, len)| (start, name, len, encoded))
+                })
+                .next();
+            let Some((start, name, len, encoded)) = found else { continue };
+            out.extend_from_slice(&input[copied..start]);
+            let value = self.value(&name)?;
+            if encoded {
                 out.extend(url::form_urlencoded::byte_serialize(value).flat_map(str::bytes));
-                i += len;
             } else {
-                out.push(input[i]);
-                i += 1;
+                out.extend_from_slice(value);
             }
+            copied = start + len;
         }
+        out.extend_from_slice(&input[copied..]);
         Ok(out)
     }
 
@@ -120,10 +135,14 @@ impl Secrets {
                 continue;
             }
             let placeholder = format!("{{{{secret:{name}}}}}");
-            data = replace_all(&data, value, placeholder.as_bytes());
+            if let Some(replaced) = replace_all(&data, value, placeholder.as_bytes()) {
+                data = replaced;
+            }
             let encoded: String = url::form_urlencoded::byte_serialize(value).collect();
             if encoded.as_bytes() != value.as_slice() {
-                data = replace_all(&data, encoded.as_bytes(), placeholder.as_bytes());
+                if let Some(replaced) = replace_all(&data, encoded.as_bytes(), placeholder.as_bytes()) {
+                    data = replaced;
+                }
             }
         }
         data
@@ -199,22 +218,22 @@ fn placeholder_at(
     Some((name, open.len() + name_len + close.len()))
 }
 
-fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
-    if needle.is_empty() || haystack.len() < needle.len() {
-        return haystack.to_vec();
-    }
+/// `haystack` with every `needle` replaced by `with`; `None` when there is none (no copy).
+fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Option<Vec<u8>> {
+    let mut hits = memchr::memmem::find_iter(haystack, needle).peekable();
+    hits.peek()?;
     let mut out = Vec::with_capacity(haystack.len());
-    let mut i = 0;
-    while i < haystack.len() {
-        if haystack[i..].starts_with(needle) {
-            out.extend_from_slice(with);
-            i += needle.len();
-        } else {
-            out.push(haystack[i]);
-            i += 1;
+    let mut copied = 0;
+    for at in hits {
+        if at < copied {
+            continue;
         }
+        out.extend_from_slice(&haystack[copied..at]);
+        out.extend_from_slice(with);
+        copied = at + needle.len();
     }
-    out
+    out.extend_from_slice(&haystack[copied..]);
+    Some(out)
 }
 
 #[cfg(test)]
