@@ -122,13 +122,10 @@ impl Engine {
             }
         }
         let component = self.compile(wasm)?;
-        let cache_err = |reason: String| LoadError::Cache { path: path.clone(), reason };
-        let bytes = component.serialize().map_err(|e| cache_err(format!("{e:#}")))?;
-        std::fs::create_dir_all(dir).map_err(|e| cache_err(e.to_string()))?;
-        // Write then rename, so a crash never leaves a truncated artifact under the real name.
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, &bytes).map_err(|e| cache_err(e.to_string()))?;
-        std::fs::rename(&tmp, &path).map_err(|e| cache_err(e.to_string()))?;
+        // The cache only saves time: failing to write it is logged, never a failed load.
+        if let Err(reason) = write_atomically(dir, &path, &component) {
+            tracing::warn!(path = %path.display(), "could not cache the compiled component: {reason}");
+        }
         Ok((component, sha256))
     }
 
@@ -147,6 +144,21 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine").field("cache_dir", &self.cache_dir).finish_non_exhaustive()
     }
+}
+
+/// Writes the compiled form beside its final name, then renames it into place, so a crash or a
+/// concurrent load (another task, another process) never sees a truncated artifact.
+fn write_atomically(dir: &Path, path: &Path, component: &Component) -> Result<(), String> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let bytes = component.serialize().map_err(|e| format!("{e:#}"))?;
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let unique = NEXT.fetch_add(1, Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp-{}-{unique}", std::process::id()));
+    std::fs::write(&tmp, &bytes).map_err(|e| e.to_string())?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        e.to_string()
+    })
 }
 
 /// Where compiled components go by default: `$WHARF_CACHE_DIR`, else the user's cache folder.

@@ -22,8 +22,6 @@ pub enum LoadError {
     Describe(Box<CallError>),
     #[error("plugin {plugin} {version} describes itself wrongly: {reason}")]
     BadDescriptor { plugin: String, version: String, reason: String },
-    #[error("compiled-component cache at {path}: {reason}")]
-    Cache { path: PathBuf, reason: String },
 }
 
 /// A failed call: who, what, and why.
