@@ -28,6 +28,12 @@ pub const POOL_CORE_INSTANCES_PER_COMPONENT: u32 = 8;
 /// Guest stack for async calls. Deep recursion traps cleanly (stack overflow) well inside it.
 pub const ASYNC_STACK_BYTES: usize = 2 << 20;
 
+/// Bytes of each pooled memory and table reset with `memset` and kept resident when an instance
+/// is freed, rather than returned to the kernel (whose `madvise` costs page faults and TLB
+/// shootdowns on the next call). Measured on the fresh-instance benchmark: 1 MiB is slower
+/// (the `memset` of the whole region dominates); see BENCHMARKS.md for this value.
+pub const POOL_KEEP_RESIDENT_BYTES: usize = 64 << 10;
+
 /// Wasm stack a call may use before the engine traps with a stack overflow.
 pub const MAX_WASM_STACK_BYTES: usize = 1 << 20;
 
@@ -62,10 +68,9 @@ impl Engine {
             .total_tables(POOL_COMPONENT_INSTANCES * POOL_CORE_INSTANCES_PER_COMPONENT)
             .total_stacks(POOL_COMPONENT_INSTANCES)
             .max_core_instances_per_component(POOL_CORE_INSTANCES_PER_COMPONENT * 4)
-            // Keep-resident settings stay at wasmtime's defaults: keeping 1 MiB resident was
-            // measured slower here (memset of the whole region on every free outweighed the
-            // page faults it saves for calls this small; see BENCHMARKS.md).
-            .max_memory_size(max_memory_bytes);
+            .max_memory_size(max_memory_bytes)
+            .linear_memory_keep_resident(POOL_KEEP_RESIDENT_BYTES)
+            .table_keep_resident(POOL_KEEP_RESIDENT_BYTES);
 
         let mut config = Config::new();
         config
