@@ -324,6 +324,40 @@ mod tests {
         assert!(HostGrants::default().check(&url::Url::parse("https://eco.taobao.com/").unwrap()).is_err());
     }
 
+    #[tokio::test]
+    async fn requests_are_granted_filled_capped_and_scrubbed() {
+        use crate::capability::credentials::Secrets;
+        let responder: Responder = std::sync::Arc::new(|req: &Request| {
+            // The wire carries the filled secret; the platform echoes it, and a big body.
+            let body = String::from_utf8(req.body.clone()).unwrap();
+            assert_eq!(body, "session=s%26cret&x=1");
+            let size = if req.url.ends_with("/big") { 2_000 } else { 10 };
+            Ok(Response { status: 200, headers: vec![], body: format!("{body}{}", "y".repeat(size)).into_bytes() })
+        });
+        let client = Client::recorded(responder);
+        let shop = Shop::new("t", "s")
+            .with_secrets(Secrets::new([("session".to_owned(), "s&cret".to_owned())]))
+            .with_grants(HostGrants::new(["api.example:8080"]));
+        let request = |url: &str| Request {
+            method: Method::Post,
+            url: url.to_owned(),
+            headers: vec![],
+            body: b"session=%7B%7Bsecret%3Asession%7D%7D&x=1".to_vec(),
+            timeout: None,
+        };
+        let second = Duration::from_secs(1);
+        let ok = client.send(&shop, request("http://api.example:8080/ok"), second, second, 1_000).await.unwrap();
+        assert!(String::from_utf8(ok.body).unwrap().starts_with("session={{secret:session}}&x=1"), "echo scrubbed");
+        assert_eq!(
+            client.send(&shop, request("http://api.example:8080/big"), second, second, 1_000).await.unwrap_err(),
+            HttpError::TooLarge(1_000)
+        );
+        assert!(matches!(
+            client.send(&shop, request("http://elsewhere.example:8080/"), second, second, 1_000).await,
+            Err(HttpError::Denied(_))
+        ));
+    }
+
     #[test]
     fn bucket_refills() {
         let limiter = RateLimiter::new(2);
