@@ -11,7 +11,8 @@ use wharf_runtime::capability::credentials::Secrets;
 use wharf_runtime::capability::http::HostGrants;
 use wharf_runtime::engine::default_cache_dir;
 use wharf_runtime::limits::Limits;
-use wharf_runtime::model::{Operation, PullRequest, Timestamp, TimeWindow};
+use wharf_runtime::model::{Operation, PullRequest, Role, Timestamp, TimeWindow};
+use wharf_runtime::{conformance, scaffold};
 use wharf_runtime::{Call, CallError, Plugin, Reply, Sandbox, Shop};
 
 /// The plugin's call failed (its error is on stderr as JSON).
@@ -53,6 +54,35 @@ enum PluginCommand {
     },
     /// Run one operation for real and print its canonical result as JSON.
     Call(CallArgs),
+    /// Run the conformance suite on a plugin and print a scenario table; exit 1 on a failure.
+    ///
+    /// The contract scenarios need only the plugin. With --sim, the platform scenarios run
+    /// against that platform's simulator on loopback.
+    Test {
+        /// The plugin, e.g. target/plugins/jd.wasm.
+        file: PathBuf,
+        /// Also run the platform scenarios against this simulator: taobao, jd, douyin, ecshop.
+        #[arg(long)]
+        sim: Option<String>,
+        /// Orders the simulator holds.
+        #[arg(long, default_value_t = wharf_sim::harness::DEFAULT_CONFORMANCE_ORDERS)]
+        orders: usize,
+    },
+    /// Write a new plugin crate that builds to wasm and passes the contract scenarios.
+    New {
+        /// The platform's name: lowercase letters, digits and '-'.
+        name: String,
+        /// marketplace or erp.
+        #[arg(long, value_parser = ["marketplace", "erp"])]
+        role: String,
+        /// Where to write it (default: plugins/<name> when run in a Wharf checkout, else ./<name>).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The wharf-sdk crate a plugin outside the workspace depends on (default: the SDK
+        /// this wharf was built from).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -111,6 +141,10 @@ pub async fn run(args: Args) -> ExitCode {
     let outcome = match args.command {
         Command::Plugin(PluginCommand::Inspect { file }) => inspect(&file, cache_dir).await,
         Command::Plugin(PluginCommand::Call(call)) => call_plugin(call, cache_dir).await,
+        Command::Plugin(PluginCommand::Test { file, sim, orders }) => {
+            return test_plugin(&file, sim.as_deref(), orders, cache_dir).await;
+        }
+        Command::Plugin(PluginCommand::New { name, role, dir, sdk }) => new_plugin(&name, &role, dir, sdk.as_deref()),
     };
     match outcome {
         Ok(value) => {
@@ -130,6 +164,65 @@ pub async fn run(args: Args) -> ExitCode {
             ExitCode::from(EXIT_CALL)
         }
     }
+}
+
+/// `wharf plugin test`: the table on stdout; exit 0 when nothing failed.
+async fn test_plugin(file: &Path, sim: Option<&str>, orders: usize, cache_dir: Option<PathBuf>) -> ExitCode {
+    let fail = |error: &str, message: String, code: u8| {
+        eprintln!("{}", json!({"error": error, "message": message}));
+        ExitCode::from(code)
+    };
+    let wasm = match std::fs::read(file) {
+        Ok(w) => w,
+        Err(e) => return fail("load", format!("cannot read {}: {e}", file.display()), EXIT_HOST),
+    };
+    let simulator = match sim {
+        None => None,
+        Some(platform) => {
+            let options = conformance::HarnessOptions { orders, ..Default::default() };
+            // The simulators run on threads of their own; starting one blocks briefly.
+            let platform = platform.to_owned();
+            match tokio::task::spawn_blocking(move || conformance::start_simulator(&platform, &options)).await {
+                Ok(Ok(s)) => Some(s),
+                Ok(Err(e)) => return fail("usage", format!("{e:#}"), EXIT_USAGE),
+                Err(e) => return fail("host", e.to_string(), EXIT_HOST),
+            }
+        }
+    };
+    let report = conformance::run(&wasm, simulator.as_deref(), cache_dir).await;
+    if let Some(s) = simulator {
+        let _ = tokio::task::spawn_blocking(move || drop(s)).await;
+    }
+    match report {
+        Err(e) => fail("load", format!("loading {}: {e}", file.display()), EXIT_HOST),
+        Ok(report) => {
+            print!("{}", conformance::Report::table(std::slice::from_ref(&report)));
+            if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_CALL) }
+        }
+    }
+}
+
+/// `wharf plugin new`.
+fn new_plugin(name: &str, role: &str, dir: Option<PathBuf>, sdk: Option<&Path>) -> Result<Value, Failed> {
+    let role = if role == "erp" { Role::Erp } else { Role::Marketplace };
+    let dir = dir.unwrap_or_else(|| {
+        if Path::new("plugins").is_dir() && Path::new("sdk/Cargo.toml").is_file() {
+            Path::new("plugins").join(name)
+        } else {
+            PathBuf::from(name)
+        }
+    });
+    let made = scaffold::new_plugin(name, role, &dir, sdk).map_err(|e| Failed::Usage(e.into()))?;
+    let wasm_name = made.crate_name.replace('-', "_");
+    let next = if made.in_workspace {
+        format!("cargo test --workspace builds it to target/plugins/{name}.wasm; then: wharf plugin test target/plugins/{name}.wasm")
+    } else {
+        format!(
+            "cd {} && cargo build --target wasm32-wasip2 --release && wharf plugin test target/wasm32-wasip2/release/{wasm_name}.wasm",
+            made.dir.display()
+        )
+    };
+    Ok(json!({"created": made.dir, "crate": made.crate_name, "in_workspace": made.in_workspace, "next": next}))
 }
 
 async fn load(file: &Path, limits: Limits, cache_dir: Option<PathBuf>) -> Result<Plugin, Failed> {

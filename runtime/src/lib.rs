@@ -8,13 +8,17 @@
 //! - [`shop`]: the shop a call works for: config, secrets, grants, rate limits.
 //! - [`limits`]: what one call may use, with named defaults.
 //! - [`error`]: typed load and call errors naming plugin, version, operation and cause.
+//! - [`scaffold`]: a new plugin crate that builds and passes the contract scenarios.
+//! - [`conformance`]: the suite every marketplace plugin must pass, against simulators.
 
 pub mod capability;
+pub mod conformance;
 pub mod engine;
 pub mod error;
 pub mod limits;
 pub mod model;
 pub mod sandbox;
+pub mod scaffold;
 pub mod shop;
 
 pub use error::{CallError, Failure, LoadError};

@@ -22,6 +22,9 @@
 //! - [`signing`]: sorted parameters, the strings platforms sign, compact sorted JSON, form
 //!   encoding, and the TOP signing scheme.
 //! - [`mask`]: receiver masking.
+//! - [`api`]: the one-call seam between a plugin's logic and the host (and a test double).
+//! - [`paging`]: the walk over a time window every marketplace `pull-orders` shares.
+//! - [`status`]: status tables that name the field and the known values on a miss.
 //! - [`error`]: [`types::ConnectorError`] constructors and conversions from host errors.
 //!
 //! Everything that does not call the host is plain Rust and tested natively; the generated
@@ -94,6 +97,7 @@ macro_rules! export_erp {
 pub use marketplace::wharf::connector::types;
 pub use marketplace::wharf::connector::{credentials, log};
 
+pub mod api;
 pub mod config;
 pub mod descriptor;
 pub mod error;
@@ -101,5 +105,7 @@ pub mod http;
 pub mod json;
 pub mod mask;
 pub mod money;
+pub mod paging;
 pub mod signing;
+pub mod status;
 pub mod time;

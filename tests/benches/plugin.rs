@@ -19,7 +19,7 @@ use wharf_runtime::limits::Limits;
 use wharf_runtime::model::{TimeWindow, Timestamp};
 use wharf_runtime::{Call, Reply, Sandbox, Shop};
 use wharf_tests::plugins::plugin_path;
-use wharf_tests::sim::taobao::{SimConfig, TaobaoSim};
+use wharf_sim::taobao::{SimConfig, TaobaoSim};
 
 /// Calls timed for (a); enough for a stable median on a noisy 2-core machine.
 const OVERHEAD_CALLS: usize = 20_000;

@@ -1,3 +1,2 @@
-//! Test support for Wharf: where the built plugins are, and simulators of the platforms.
+//! Test support for Wharf: where the built plugins are.
 pub mod plugins;
-pub mod sim;

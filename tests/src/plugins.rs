@@ -34,6 +34,16 @@ pub fn plugin_path(name: &str) -> PathBuf {
     path
 }
 
+/// The `wharf` binary built beside the running test (cargo builds it for the runtime's own
+/// CLI tests, `runtime/tests/cli.rs`).
+pub fn wharf_bin() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps/<test>");
+    let bin = dir.join(format!("wharf{}", std::env::consts::EXE_SUFFIX));
+    assert!(bin.is_file(), "{} is missing: run `cargo test --workspace` (or `cargo build -p wharf-runtime`)", bin.display());
+    bin
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

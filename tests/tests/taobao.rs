@@ -8,8 +8,12 @@ use wharf_runtime::capability::http::HostGrants;
 use wharf_runtime::limits::Limits;
 use wharf_runtime::model::*;
 use wharf_runtime::{Call, Failure, Plugin, Reply, Sandbox, Shop};
-use wharf_tests::plugins::plugin_path;
-use wharf_tests::sim::taobao::{Malform, SimConfig, SimTrade, TaobaoSim};
+use wharf_tests::plugins::{plugin_path, wharf_bin};
+use wharf_sim::taobao::{Malform, SimConfig, SimTrade, TaobaoSim, canonical_order};
+
+fn expected(t: &SimTrade) -> Value {
+    canonical_order(t, SHOP)
+}
 
 const SHOP: &str = "tb-shop-1";
 
@@ -61,83 +65,6 @@ fn whole_sim_window(sim: &TaobaoSim) -> TimeWindow {
     TimeWindow { from: Timestamp(now - sim.config().modified_span_ms - 1000), to: Timestamp(now + 1000) }
 }
 
-fn ts(ms: i64) -> Value {
-    json!(Timestamp(ms).to_string())
-}
-
-fn opt<T: serde::Serialize>(v: Option<T>) -> Value {
-    v.map(|v| json!(v)).unwrap_or(Value::Null)
-}
-
-/// The canonical JSON the simulator's trade must map to (mapping contract, context.md).
-fn expected(t: &SimTrade) -> Value {
-    let mut order = json!({
-        "platform": "taobao",
-        "shop_id": SHOP,
-        "order_id": t.tid_string(),
-        "status": t.canonical_status(),
-        "platform_status": t.status.as_str(),
-        "refund_status": t.canonical_refund_status(),
-        "created_at": ts(t.created_ms),
-        "paid_at": opt(t.pay_time_ms.map(|ms| Timestamp(ms).to_string())),
-        "updated_at": ts(t.modified_ms),
-        "currency": "CNY",
-        "goods_total": t.total_fee,
-        "shipping_fee": t.post_fee,
-        "discount_total": t.discount_total(),
-        "paid_total": t.payment,
-        "buyer_id": t.buyer_open_uid,
-        "buyer_nick": t.buyer_nick,
-        "buyer_message": opt(t.buyer_message.clone()),
-        "seller_memo": opt(t.seller_memo.clone()),
-        "receiver": t.receiver.as_ref().map(|r| {
-            let fields = [Some(&r.name), r.mobile.as_ref(), r.phone.as_ref(), Some(&r.state), Some(&r.city),
-                Some(&r.district), r.town.as_ref(), Some(&r.address), r.zip.as_ref()];
-            let masked = t.oaid.is_some() || fields.into_iter().flatten().any(|v| v.contains('*'));
-            json!({
-                "name": r.name,
-                "phone": opt(r.canonical_phone()),
-                "province": r.state,
-                "city": r.city,
-                "district": r.district,
-                "town": opt(r.town.clone()),
-                "address": r.address,
-                "postcode": opt(r.zip.clone()),
-                "masked": masked,
-                "privacy_ref": opt(t.oaid.clone()),
-            })
-        }).unwrap_or(Value::Null),
-        "invoice": t.invoice.as_ref().map(|i| json!({"kind": i.canonical_kind(), "title": i.name})).unwrap_or(Value::Null),
-        "lines": t.orders.iter().map(|o| json!({
-            "line_id": o.oid_string(),
-            "product_id": o.num_iid.to_string(),
-            "sku_id": opt(o.sku_id.map(|s| s.to_string())),
-            "outer_product_id": opt(o.outer_iid.clone()),
-            "outer_sku_id": opt(o.outer_sku_id.clone()),
-            "title": o.title,
-            "sku_properties": opt(o.sku_properties_name.clone()),
-            "quantity": o.num,
-            "unit_price": o.price,
-            "discount": o.canonical_discount(),
-            "line_total": o.line_total(),
-            "refund_status": o.canonical_refund_status(),
-        })).collect::<Vec<_>>(),
-    });
-    strip_nulls(&mut order);
-    order
-}
-
-/// Absent fields are omitted in the canonical JSON.
-fn strip_nulls(v: &mut Value) {
-    match v {
-        Value::Object(map) => {
-            map.retain(|_, v| !v.is_null());
-            map.values_mut().for_each(strip_nulls);
-        }
-        Value::Array(items) => items.iter_mut().for_each(strip_nulls),
-        _ => {}
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pulls_a_window_and_maps_every_field() {
@@ -338,15 +265,6 @@ async fn pushes_change_the_platform() {
     // What Taobao cannot do is `unsupported`, never a fake success.
     let err = plugin.call(&shop, Call::PushCustomers(vec![])).await.unwrap_err();
     assert!(matches!(err.cause, Failure::Plugin(ConnectorError::Unsupported { ref operation }) if operation == "push-customers"));
-}
-
-/// The `wharf` binary built beside this test (cargo builds it for the runtime's own CLI tests).
-fn wharf_bin() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps/<test>");
-    let bin = dir.join(format!("wharf{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.is_file(), "{} is missing: run `cargo test --workspace` (or `cargo build -p wharf-runtime`)", bin.display());
-    bin
 }
 
 #[test]

@@ -14,7 +14,9 @@ use wharf_sdk::types::{
     StockUpdate,
 };
 
-use crate::top::{self, Api};
+use wharf_sdk::api::{Api, text_params};
+
+use crate::top;
 
 pub const QUANTITY_UPDATE: &str = "taobao.item.quantity.update";
 pub const SKU_PRICE_UPDATE: &str = "taobao.item.sku.price.update";
@@ -161,7 +163,7 @@ pub fn push_stock(
 ) -> Result<Vec<ItemResult>, ConnectorError> {
     batch(updates, |update| {
         let params = stock_params(&update)?;
-        let response = api.call(QUANTITY_UPDATE, &params)?;
+        let response = api.call(QUANTITY_UPDATE, &text_params(&params))?;
         let item = envelope_object(QUANTITY_UPDATE, &response, "item")?;
         Ok(PushAck {
             platform_ref: item.opt_id("num_iid")?,
@@ -175,7 +177,7 @@ pub fn push_prices(
 ) -> Result<Vec<ItemResult>, ConnectorError> {
     batch(updates, |update| {
         let params = price_params(&update)?;
-        let response = api.call(SKU_PRICE_UPDATE, &params)?;
+        let response = api.call(SKU_PRICE_UPDATE, &text_params(&params))?;
         let sku = envelope_object(SKU_PRICE_UPDATE, &response, "sku")?;
         Ok(PushAck {
             platform_ref: sku.opt_id("sku_id")?,
@@ -194,7 +196,7 @@ pub fn push_listing(
         let (method, params) = if change.listed {
             let response = api.call(
                 ITEM_SELLER_GET,
-                &[("num_iid", num_iid.clone()), ("fields", "num".to_owned())],
+                &text_params(&[("num_iid", num_iid.clone()), ("fields", "num".to_owned())]),
             )?;
             let num = envelope_object(ITEM_SELLER_GET, &response, "item")?.u32("num")?;
             (
@@ -204,7 +206,7 @@ pub fn push_listing(
         } else {
             (UPDATE_DELISTING, vec![("num_iid", num_iid)])
         };
-        let response = api.call(method, &params)?;
+        let response = api.call(method, &text_params(&params))?;
         Ok(PushAck {
             platform_ref: envelope_object(method, &response, "item")?.opt_id("num_iid")?,
         })
@@ -233,11 +235,11 @@ pub fn push_logistics(
         )?;
         let response = api.call(
             OFFLINE_SEND,
-            &[
+            &text_params(&[
                 ("tid", update.order_id.clone()),
                 ("out_sid", update.tracking_no.clone()),
                 ("company_code", update.carrier_code.clone()),
-            ],
+            ]),
         )?;
         let shipping = envelope_object(OFFLINE_SEND, &response, "shipping")?;
         if shipping.bool("is_success")? {
@@ -257,7 +259,7 @@ pub fn push_logistics(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pull::tests::Scripted;
+    use wharf_sdk::api::Scripted;
     use serde_json::json;
     use wharf_sdk::types::{FieldError, Price};
 
@@ -306,13 +308,13 @@ mod tests {
         assert_eq!(invalid_field(&results[1]), "product_id");
         assert!(results[2].is_ok());
         assert_eq!(api.methods(), [QUANTITY_UPDATE, QUANTITY_UPDATE]);
-        assert_eq!(api.param(0, "sku_id"), Some("4567"));
-        assert_eq!(api.param(0, "outer_id"), None);
-        assert_eq!(api.param(0, "quantity"), Some("5"));
-        assert_eq!(api.param(0, "type"), Some("1"));
-        assert_eq!(api.param(1, "outer_id"), Some("FG-3"));
-        assert_eq!(api.param(1, "sku_id"), None);
-        assert_eq!(api.param(1, "num_iid"), Some("612345678902"));
+        assert_eq!(api.param(0, "sku_id").as_deref(), Some("4567"));
+        assert_eq!(api.param(0, "outer_id").as_deref(), None);
+        assert_eq!(api.param(0, "quantity").as_deref(), Some("5"));
+        assert_eq!(api.param(0, "type").as_deref(), Some("1"));
+        assert_eq!(api.param(1, "outer_id").as_deref(), Some("FG-3"));
+        assert_eq!(api.param(1, "sku_id").as_deref(), None);
+        assert_eq!(api.param(1, "num_iid").as_deref(), Some("612345678902"));
     }
 
     #[test]
@@ -385,9 +387,9 @@ mod tests {
         assert_eq!(invalid_field(&results[4]), "currency");
         assert_eq!(invalid_field(&results[5]), "product_id");
         assert_eq!(api.calls.len(), 1);
-        assert_eq!(api.param(0, "price"), Some("19.90"));
-        assert_eq!(api.param(0, "outer_id"), Some("FG-1"));
-        assert_eq!(api.param(0, "num_iid"), Some("612345678901"));
+        assert_eq!(api.param(0, "price").as_deref(), Some("19.90"));
+        assert_eq!(api.param(0, "outer_id").as_deref(), Some("FG-1"));
+        assert_eq!(api.param(0, "num_iid").as_deref(), Some("612345678901"));
     }
 
     #[test]
@@ -419,9 +421,9 @@ mod tests {
             api.methods(),
             [ITEM_SELLER_GET, UPDATE_LISTING, UPDATE_DELISTING]
         );
-        assert_eq!(api.param(0, "fields"), Some("num"));
-        assert_eq!(api.param(1, "num"), Some("7"));
-        assert_eq!(api.param(2, "num_iid"), Some("11223345"));
+        assert_eq!(api.param(0, "fields").as_deref(), Some("num"));
+        assert_eq!(api.param(1, "num").as_deref(), Some("7"));
+        assert_eq!(api.param(2, "num_iid").as_deref(), Some("11223345"));
         assert_eq!(
             results[0].as_ref().unwrap().platform_ref.as_deref(),
             Some("11223344")
@@ -455,9 +457,9 @@ mod tests {
         )
         .unwrap();
         assert!(results[0].is_ok());
-        assert_eq!(api.param(0, "tid"), Some("3912345678901234567"));
-        assert_eq!(api.param(0, "out_sid"), Some("ZJS000111"));
-        assert_eq!(api.param(0, "company_code"), Some("ZJS"));
+        assert_eq!(api.param(0, "tid").as_deref(), Some("3912345678901234567"));
+        assert_eq!(api.param(0, "out_sid").as_deref(), Some("ZJS000111"));
+        assert_eq!(api.param(0, "company_code").as_deref(), Some("ZJS"));
         assert!(
             matches!(&results[1], Err(ConnectorError::Platform(p)) if p.code == "shipping.is_success")
         );

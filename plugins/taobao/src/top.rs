@@ -9,7 +9,7 @@ use serde_json::Value;
 use wharf_sdk::config;
 use wharf_sdk::http::{self, Method, Request};
 use wharf_sdk::json::{self, Node};
-use wharf_sdk::log::{self, Level};
+use wharf_sdk::api::{self, Api};
 use wharf_sdk::signing::{self, SortedParams, TopSignMethod, secret_placeholder};
 use wharf_sdk::time;
 use wharf_sdk::types::ConnectorError;
@@ -100,28 +100,21 @@ impl Settings {
     }
 }
 
-/// One TOP call: the seam between the plugin's logic and the host, so pulls and pushes run
-/// natively in tests against canned answers.
-pub trait Api {
-    /// Calls `method` with its own `params` and returns the inside of the success envelope
-    /// (`<method>_response`), or the error it means.
-    fn call(&mut self, method: &str, params: &[(&str, String)]) -> Result<Value, ConnectorError>;
-
-    /// A debug note for the operator's logs.
-    fn note(&mut self, _message: &str, _fields: &[(&str, String)]) {}
-}
-
 /// All params of a request except `sign`: system params (session as a placeholder) plus the
 /// method's own.
 pub fn request_params(
     settings: &Settings,
     method: &str,
-    params: &[(&str, String)],
+    params: &Value,
     timestamp: &str,
 ) -> SortedParams {
     let mut all = SortedParams::new();
-    for (k, v) in params {
-        all.insert(*k, v.as_str());
+    if let Value::Object(params) = params {
+        for (k, v) in params {
+            if let Some(text) = api::param_text(v) {
+                all.insert(k.as_str(), text);
+            }
+        }
     }
     all.insert("method", method)
         .insert("app_key", settings.app_key.as_str())
@@ -260,7 +253,7 @@ impl HostApi {
 }
 
 impl Api for HostApi {
-    fn call(&mut self, method: &str, params: &[(&str, String)]) -> Result<Value, ConnectorError> {
+    fn call(&mut self, method: &str, params: &Value) -> Result<Value, ConnectorError> {
         let timestamp = time::ms_to_shanghai(time::now_ms());
         let mut all = request_params(&self.settings, method, params, &timestamp);
         let sign = signing::sign(&self.settings.sign_method.sign_request(APP_SECRET, &all))?;
@@ -280,11 +273,7 @@ impl Api for HostApi {
     }
 
     fn note(&mut self, message: &str, fields: &[(&str, String)]) {
-        let fields: Vec<(String, String)> = fields
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect();
-        log::log(Level::Debug, message, &fields);
+        api::host_note(message, fields);
     }
 }
 
@@ -359,10 +348,10 @@ mod tests {
         let params = request_params(
             &settings(),
             "taobao.item.seller.get",
-            &[
+            &api::text_params(&[
                 ("fields", "num_iid,title,nick,price,num".to_owned()),
                 ("num_iid", "11223344".to_owned()),
-            ],
+            ]),
             "2016-01-01 12:00:00",
         );
         let request = TopSignMethod::Md5.sign_request(APP_SECRET, &params);

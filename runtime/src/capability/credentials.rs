@@ -16,6 +16,17 @@ use std::fmt;
 #[derive(Clone, Default)]
 pub struct Secrets {
     values: BTreeMap<String, Vec<u8>>,
+    /// What [`Secrets::scrub`] looks for and writes instead, computed once: every HTTP answer
+    /// is scrubbed.
+    scrubs: Vec<Scrub>,
+}
+
+/// One secret's forms as they may come back (raw, and percent-encoded when that differs),
+/// and the placeholder that replaces them.
+#[derive(Clone)]
+struct Scrub {
+    forms: Vec<Vec<u8>>,
+    placeholder: Vec<u8>,
 }
 
 impl fmt::Debug for Secrets {
@@ -71,7 +82,20 @@ const MAX_NAME_LEN: usize = 64;
 
 impl Secrets {
     pub fn new(values: impl IntoIterator<Item = (String, String)>) -> Self {
-        Secrets { values: values.into_iter().map(|(k, v)| (k, v.into_bytes())).collect() }
+        let values: BTreeMap<String, Vec<u8>> = values.into_iter().map(|(k, v)| (k, v.into_bytes())).collect();
+        let scrubs = values
+            .iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(name, value)| {
+                let encoded: Vec<u8> = url::form_urlencoded::byte_serialize(value).flat_map(str::bytes).collect();
+                let mut forms = vec![value.clone()];
+                if encoded != *value {
+                    forms.push(encoded);
+                }
+                Scrub { forms, placeholder: [RAW_OPEN, name.as_bytes(), RAW_CLOSE].concat() }
+            })
+            .collect();
+        Secrets { values, scrubs }
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -130,17 +154,9 @@ impl Secrets {
     /// so a platform that echoes a request back cannot hand a secret to the plugin.
     pub fn scrub(&self, input: Vec<u8>) -> Vec<u8> {
         let mut data = input;
-        for (name, value) in &self.values {
-            if value.is_empty() {
-                continue;
-            }
-            let placeholder = format!("{{{{secret:{name}}}}}");
-            if let Some(replaced) = replace_all(&data, value, placeholder.as_bytes()) {
-                data = replaced;
-            }
-            let encoded: String = url::form_urlencoded::byte_serialize(value).collect();
-            if encoded.as_bytes() != value.as_slice() {
-                if let Some(replaced) = replace_all(&data, encoded.as_bytes(), placeholder.as_bytes()) {
+        for scrub in &self.scrubs {
+            for form in &scrub.forms {
+                if let Some(replaced) = replace_all(&data, form, &scrub.placeholder) {
                     data = replaced;
                 }
             }

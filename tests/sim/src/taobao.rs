@@ -11,7 +11,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
-//! use wharf_tests::sim::taobao::{SimConfig, TaobaoSim};
+//! use wharf_sim::taobao::{SimConfig, TaobaoSim};
 //! let sim = TaobaoSim::start(SimConfig { orders: 500, seed: 7, ..SimConfig::default() }).await?;
 //! let endpoint = sim.endpoint(); // http://127.0.0.1:PORT/router/rest
 //! # let _ = endpoint;
@@ -21,6 +21,8 @@
 //! # Ok(()) }
 //! ```
 
+mod canonical;
+mod conformance;
 mod error;
 mod form;
 mod gateway;
@@ -42,6 +44,7 @@ use anyhow::{Context as _, bail};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+pub use canonical::canonical_order;
 pub use error::TopError;
 pub use form::{Params, encode_pairs};
 pub use knobs::Malform;
@@ -215,7 +218,7 @@ fn build_shared(config: SimConfig) -> anyhow::Result<Arc<Shared>> {
         now_ms,
         modified_span_ms: config.modified_span_ms,
     });
-    let change_rng = crate::sim::rng::SimRng::new(config.seed).fork(3);
+    let change_rng = crate::rng::SimRng::new(config.seed).fork(3);
     let state = State::new(generated, change_rng);
     Ok(Arc::new(Shared::new(config, SimClock::new(now_ms), state)))
 }

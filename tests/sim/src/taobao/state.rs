@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use super::error::TopError;
 use super::generate::Generated;
 use super::model::{RefundStatus, SimItem, SimShipment, SimTrade, TradeStatus};
-use crate::sim::rng::SimRng;
+use crate::rng::SimRng;
 
 const SECOND_MS: i64 = 1000;
 

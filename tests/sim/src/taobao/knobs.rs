@@ -92,6 +92,11 @@ impl Knobs {
         self.throttle = None;
     }
 
+    /// Clears every fault.
+    pub fn clear(&mut self) {
+        *self = Self::default();
+    }
+
     pub fn fail_next(&mut self, n: u32, status: u16) {
         self.http_failures = (n > 0).then_some((n, status));
     }

@@ -4,7 +4,7 @@
 //! `cargo run -p wharf-tests --bin taobao-sim -- [ORDERS] [OUT_DIR]` (defaults: 200, `target/taobao-sim`)
 
 use anyhow::Context;
-use wharf_tests::sim::taobao::{SimConfig, TaobaoSim};
+use wharf_sim::taobao::{SimConfig, TaobaoSim};
 
 /// Orders in the simulated shop when none are asked for.
 const DEFAULT_ORDERS: usize = 200;

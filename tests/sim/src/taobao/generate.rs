@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use super::model::{
     RefundStatus, SimInvoice, SimItem, SimOrder, SimReceiver, SimSku, SimTrade, TradeStatus,
 };
-use crate::sim::rng::SimRng;
+use crate::rng::SimRng;
 
 const SECOND_MS: i64 = 1000;
 const DAY_S: i64 = 86_400;

@@ -1,0 +1,415 @@
+//! `pull-orders` over a time window: the walk every marketplace plugin shares.
+//!
+//! Platforms list orders by modification time in pages (TOP's `increment.get`, JOS's
+//! `order.search`, 抖店's `order.searchList`, the ECShop bridge). They all cap how long one
+//! query may span, and they all sort by modification time, so rows shift between pages when
+//! orders change while a plugin pages. The walk:
+//!
+//! - cuts the window into chunks of at most [`Paging::max_chunk_ms`];
+//! - asks each chunk page by page with inclusive, whole-second bounds (what platforms take);
+//! - halves a chunk whose first page says there is more, while it is longer than
+//!   [`Paging::min_halving_span_ms`], so nearly every chunk fits one page and cannot shift;
+//!   only chunks that short are paged forward;
+//! - lets the next chunk grow back (up to twice the last, capped) after a dense stretch;
+//! - skips empty chunks within one call, up to [`Paging::max_listing_calls`] listings, then
+//!   returns an empty page with a cursor so a call never runs past its deadline.
+//!
+//! The position between calls is an opaque cursor `v1:<chunk_start_ms>:<chunk_end_ms>:<page>`.
+//! The platform side is the [`Listing`] trait: one page of rows, and a row to an order.
+
+use std::collections::HashSet;
+
+use crate::time;
+use crate::types::{ConnectorError, Order, OrderPage, TimeWindow};
+
+const CURSOR_VERSION: &str = "v1";
+const SECOND_MS: i64 = 1_000;
+/// A day: the longest span TOP accepts in one query, and a sane cap for the others.
+pub const DAY_MS: i64 = 24 * 60 * 60 * 1_000;
+
+/// How a platform pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging {
+    /// The longest span one query may cover.
+    pub max_chunk_ms: i64,
+    /// A chunk this short (or shorter) is paged forward instead of halved.
+    pub min_halving_span_ms: i64,
+    /// The number of the first page: 1 on TOP and JOS, 0 on 抖店.
+    pub first_page: u32,
+    /// Listing requests one call may make before it returns with a cursor.
+    pub max_listing_calls: u32,
+}
+
+impl Default for Paging {
+    /// A day per chunk; a minute before paging forward (one order per second fills about one
+    /// page of 60); 64 listings per call: halving a day at one order per second takes about
+    /// 11, which leaves room for several such chunks.
+    fn default() -> Self {
+        Self { max_chunk_ms: DAY_MS, min_halving_span_ms: 60 * SECOND_MS, first_page: 1, max_listing_calls: 64 }
+    }
+}
+
+/// One page of a platform's listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListPage<Row> {
+    pub rows: Vec<Row>,
+    /// Whether a next page exists (`has_next`, or `page * size < total`).
+    pub has_next: bool,
+}
+
+/// The platform side of the walk.
+pub trait Listing {
+    /// What one listing row is: a whole order's JSON, or only an id to fetch.
+    type Row;
+
+    /// Page `page` of the orders modified in `[first_ms, last_ms]` (inclusive, whole seconds,
+    /// UTC ms), `page_size` rows at most.
+    fn list(&mut self, first_ms: i64, last_ms: i64, page: u32, page_size: u32) -> Result<ListPage<Self::Row>, ConnectorError>;
+
+    /// The canonical order of a row (mapping it, or fetching it first).
+    fn order(&mut self, row: Self::Row) -> Result<Order, ConnectorError>;
+
+    /// A debug note for the operator's logs.
+    fn note(&mut self, _message: &str, _fields: &[(&str, String)]) {}
+}
+
+/// Where a pull stands: the chunk `[start, end)` (UTC ms) and the next page to ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub start: i64,
+    pub end: i64,
+    pub page: u32,
+}
+
+impl Position {
+    /// The first chunk of `window`, or `None` when the window is empty; `from > to` is an
+    /// error.
+    pub fn first(paging: &Paging, window: &TimeWindow) -> Result<Option<Self>, ConnectorError> {
+        if window.from > window.to {
+            return Err(ConnectorError::invalid_input(
+                "window",
+                format!("expected from <= to, got from {} > to {}", window.from, window.to),
+            ));
+        }
+        if window.from == window.to {
+            return Ok(None);
+        }
+        Ok(Some(Self {
+            start: window.from,
+            end: window.to.min(window.from.saturating_add(paging.max_chunk_ms)),
+            page: paging.first_page,
+        }))
+    }
+
+    /// Reads a cursor written by [`Position::cursor`] for the same `window`.
+    pub fn from_cursor(paging: &Paging, cursor: &str, window: &TimeWindow) -> Result<Self, ConnectorError> {
+        let bad = |why: &str| {
+            ConnectorError::invalid_input(
+                "cursor",
+                format!(
+                    "expected `{CURSOR_VERSION}:<chunk_start_ms>:<chunk_end_ms>:<page>` from a previous page of \
+                     window [{}, {}), got {cursor:?}: {why}",
+                    window.from, window.to
+                ),
+            )
+        };
+        let parts: Vec<&str> = cursor.split(':').collect();
+        let [version, start, end, page] = parts.as_slice() else {
+            return Err(bad("not four ':'-separated parts"));
+        };
+        if *version != CURSOR_VERSION {
+            return Err(bad("unknown version"));
+        }
+        let (Ok(start), Ok(end), Ok(page)) = (start.parse::<i64>(), end.parse::<i64>(), page.parse::<u32>()) else {
+            return Err(bad("not numbers"));
+        };
+        if page < paging.first_page {
+            return Err(bad(&format!("pages count from {}", paging.first_page)));
+        }
+        if !(window.from <= start && start < end && end <= window.to) {
+            return Err(bad("the chunk is not inside the window"));
+        }
+        if end - start > paging.max_chunk_ms {
+            return Err(bad("the chunk is longer than one query may span"));
+        }
+        Ok(Self { start, end, page })
+    }
+
+    pub fn cursor(&self) -> String {
+        format!("{CURSOR_VERSION}:{}:{}:{}", self.start, self.end, self.page)
+    }
+
+    pub fn span(&self) -> i64 {
+        self.end - self.start
+    }
+
+    /// The inclusive whole-second bounds (UTC ms) that cover exactly the orders modified in
+    /// `[start, end)` at second precision; `None` when no whole second starts in the chunk.
+    pub fn query_bounds(&self) -> Option<(i64, i64)> {
+        let first = time::ceil_to_second(self.start)?;
+        let last = time::ceil_to_second(self.end)? - SECOND_MS;
+        (first <= last).then_some((first, last))
+    }
+
+    /// The first half of this chunk (ending on a whole second), when it is longer than
+    /// `min_span`.
+    pub fn halved(&self, paging: &Paging) -> Option<Self> {
+        if self.span() <= paging.min_halving_span_ms {
+            return None;
+        }
+        let middle = time::ceil_to_second(self.start + self.span() / 2)?;
+        (middle < self.end).then_some(Self { start: self.start, end: middle, page: paging.first_page })
+    }
+
+    pub fn next_page(&self) -> Self {
+        Self { page: self.page + 1, ..*self }
+    }
+
+    /// The chunk after this one, up to twice as long (capped), or `None` at the window's end.
+    pub fn next_chunk(&self, paging: &Paging, window: &TimeWindow) -> Option<Self> {
+        if self.end >= window.to {
+            return None;
+        }
+        let span = self.span().saturating_mul(2).min(paging.max_chunk_ms);
+        Some(Self { start: self.end, end: window.to.min(self.end.saturating_add(span)), page: paging.first_page })
+    }
+}
+
+/// One page of orders modified in `window`, resuming at `cursor`.
+pub fn pull<L: Listing>(
+    paging: &Paging,
+    source: &mut L,
+    page_size: u32,
+    window: &TimeWindow,
+    cursor: Option<&str>,
+) -> Result<OrderPage, ConnectorError> {
+    let done = || OrderPage { orders: Vec::new(), next_cursor: None };
+    let mut position = match cursor {
+        Some(cursor) => Position::from_cursor(paging, cursor, window)?,
+        None => match Position::first(paging, window)? {
+            Some(first) => first,
+            None => return Ok(done()),
+        },
+    };
+
+    let mut listing_calls = 0;
+    loop {
+        let Some((first, last)) = position.query_bounds() else {
+            match position.next_chunk(paging, window) {
+                Some(next) => {
+                    position = next;
+                    continue;
+                }
+                None => return Ok(done()),
+            }
+        };
+        if listing_calls == paging.max_listing_calls {
+            source.note("listing budget of this call spent; continuing next call", &[("cursor", position.cursor())]);
+            return Ok(OrderPage { orders: Vec::new(), next_cursor: Some(position.cursor()) });
+        }
+        listing_calls += 1;
+
+        let listing = source.list(first, last, position.page, page_size)?;
+        if listing.has_next
+            && position.page == paging.first_page
+            && let Some(half) = position.halved(paging)
+        {
+            source.note("chunk holds more than a page; halving", &[("from", position.cursor()), ("to", half.cursor())]);
+            position = half;
+            continue;
+        }
+        let next = if listing.has_next { Some(position.next_page()) } else { position.next_chunk(paging, window) };
+        if listing.rows.is_empty() {
+            match next {
+                Some(next) => {
+                    position = next;
+                    continue;
+                }
+                None => return Ok(done()),
+            }
+        }
+
+        // An order listed twice (it changed while we paged) is kept once.
+        let mut seen = HashSet::new();
+        let mut orders = Vec::with_capacity(listing.rows.len());
+        for row in listing.rows {
+            let order = source.order(row)?;
+            if seen.insert(order.order_id.clone()) {
+                orders.push(order);
+            }
+        }
+        return Ok(OrderPage { orders, next_cursor: next.map(|p| p.cursor()) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_794_326_400_000; // 2026-11-11 00:00:00 +08:00
+    const DAY: i64 = DAY_MS;
+    const P: Paging = Paging { max_chunk_ms: DAY_MS, min_halving_span_ms: 60_000, first_page: 1, max_listing_calls: 64 };
+
+    fn window(from: i64, to: i64) -> TimeWindow {
+        TimeWindow { from, to }
+    }
+
+    fn at(start: i64, end: i64, page: u32) -> Position {
+        Position { start, end, page }
+    }
+
+    #[test]
+    fn first_chunks_and_cursors() {
+        let w = window(T0, T0 + 3 * DAY);
+        let first = Position::first(&P, &w).unwrap().unwrap();
+        assert_eq!(first, at(T0, T0 + DAY, 1));
+        assert_eq!(Position::from_cursor(&P, &first.cursor(), &w).unwrap(), first);
+        assert_eq!(Position::first(&P, &window(T0, T0)).unwrap(), None);
+        assert!(Position::first(&P, &window(T0, T0 - 1)).is_err());
+        assert_eq!(Position::first(&P, &window(T0, T0 + 5_000)).unwrap().unwrap().end, T0 + 5_000);
+        let zero_based = Paging { first_page: 0, ..P };
+        assert_eq!(Position::first(&zero_based, &w).unwrap().unwrap().page, 0);
+    }
+
+    #[test]
+    fn bad_cursors() {
+        let w = window(T0, T0 + 3 * DAY);
+        for bad in [
+            "",
+            "v2:1:2:1",
+            "v1:a:b:c",
+            &format!("v1:{}:{}:0", T0, T0 + 1000),
+            &format!("v1:{}:{}:1", T0 - 1, T0 + 1000),
+            &format!("v1:{}:{}:1", T0, T0 + 4 * DAY),
+            &format!("v1:{}:{}:1", T0, T0 + DAY + 1),
+            &format!("v1:{}:{}:1", T0 + 5, T0 + 5),
+            &format!("v1:{}:{}:1:9", T0, T0 + 1000),
+        ] {
+            match Position::from_cursor(&P, bad, &w) {
+                Err(ConnectorError::InvalidInput(f)) => assert_eq!(f.field, "cursor", "{bad}"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn query_bounds_are_inclusive_whole_seconds() {
+        assert_eq!(at(T0, T0 + DAY, 1).query_bounds(), Some((T0, T0 + DAY - 1_000)));
+        // Sub-second edges: [10.5 s, 11.2 s) holds second 11 only.
+        assert_eq!(at(T0 + 10_500, T0 + 11_200, 1).query_bounds(), Some((T0 + 11_000, T0 + 11_000)));
+        assert_eq!(at(T0 + 10_100, T0 + 10_900, 1).query_bounds(), None);
+    }
+
+    #[test]
+    fn halving_and_growth() {
+        let w = window(T0, T0 + 3 * DAY);
+        let half = at(T0, T0 + DAY, 1).halved(&P).unwrap();
+        assert_eq!(half, at(T0, T0 + DAY / 2, 1));
+        assert_eq!(at(T0, T0 + 61_000, 1).halved(&P).unwrap().end, T0 + 31_000);
+        assert_eq!(at(T0, T0 + 60_000, 1).halved(&P), None);
+        assert_eq!(half.next_chunk(&P, &w).unwrap(), at(T0 + DAY / 2, T0 + DAY / 2 + DAY, 1));
+        let last = at(T0 + 2 * DAY, T0 + 3 * DAY, 4);
+        assert_eq!(last.next_chunk(&P, &w), None);
+        assert_eq!(last.next_page().page, 5);
+        assert_eq!(at(T0 + 2 * DAY, T0 + 2 * DAY + 1_000, 1).next_chunk(&P, &w).unwrap().end, T0 + 2 * DAY + 3_000);
+    }
+
+    /// A listing over a fixed list of (modified second, id), sorted newest first, as the
+    /// platforms answer; records the queries.
+    struct Fake {
+        rows: Vec<(i64, &'static str)>,
+        queries: Vec<(i64, i64, u32)>,
+        first_page: u32,
+    }
+
+    impl Listing for Fake {
+        type Row = &'static str;
+
+        fn list(&mut self, first: i64, last: i64, page: u32, size: u32) -> Result<ListPage<&'static str>, ConnectorError> {
+            self.queries.push((first, last, page));
+            let mut hits: Vec<_> = self.rows.iter().filter(|(t, _)| first <= *t && *t <= last).collect();
+            hits.sort_by_key(|(t, _)| std::cmp::Reverse(*t));
+            let skip = (page - self.first_page) as usize * size as usize;
+            let rows = hits.iter().skip(skip).take(size as usize).map(|(_, id)| *id).collect();
+            Ok(ListPage { rows, has_next: hits.len() > skip + size as usize })
+        }
+
+        fn order(&mut self, id: &'static str) -> Result<Order, ConnectorError> {
+            if id == "bad" {
+                return Err(ConnectorError::invalid_input("trade.payment", "expected yuan"));
+            }
+            Ok(Order { order_id: id.to_owned(), ..blank_order() })
+        }
+    }
+
+    fn blank_order() -> Order {
+        use crate::types::{OrderStatus, RefundStatus};
+        Order {
+            platform: "p".into(),
+            shop_id: "s".into(),
+            order_id: String::new(),
+            status: OrderStatus::Paid,
+            platform_status: "x".into(),
+            refund_status: RefundStatus::None,
+            created_at: 0,
+            paid_at: None,
+            updated_at: 0,
+            currency: "CNY".into(),
+            goods_total: 0,
+            shipping_fee: 0,
+            discount_total: 0,
+            paid_total: 0,
+            buyer_id: None,
+            buyer_nick: None,
+            buyer_message: None,
+            seller_memo: None,
+            receiver: None,
+            invoice: None,
+            erp_customer_code: None,
+            lines: Vec::new(),
+        }
+    }
+
+    fn pull_all(paging: &Paging, fake: &mut Fake, size: u32, w: &TimeWindow) -> Vec<String> {
+        let mut cursor = None;
+        let mut ids = Vec::new();
+        for _ in 0..1000 {
+            let page = pull(paging, fake, size, w, cursor.as_deref()).unwrap();
+            ids.extend(page.orders.into_iter().map(|o| o.order_id));
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                return ids;
+            }
+        }
+        panic!("never finished");
+    }
+
+    #[test]
+    fn a_dense_window_comes_out_whole_with_zero_based_pages() {
+        let zero_based = Paging { first_page: 0, ..P };
+        // 30 orders in the same second: halving cannot help, so that second is paged forward.
+        let mut rows: Vec<(i64, &'static str)> = Vec::new();
+        let ids: Vec<&'static str> = (0..30).map(|i| &*Box::leak(format!("o{i}").into_boxed_str())).collect();
+        for (i, id) in ids.iter().enumerate() {
+            rows.push((if i < 20 { T0 + 5_000 } else { T0 + 2 * DAY + (i as i64) * 1_000 }, id));
+        }
+        let mut fake = Fake { rows, queries: Vec::new(), first_page: 0 };
+        let w = window(T0, T0 + 3 * DAY);
+        let mut got = pull_all(&zero_based, &mut fake, 7, &w);
+        got.sort();
+        let mut want: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(got, want);
+        assert!(fake.queries.iter().any(|q| q.2 == 0) && fake.queries.iter().all(|q| q.0 <= q.1));
+    }
+
+    #[test]
+    fn errors_stop_the_page_and_duplicates_are_kept_once() {
+        let w = window(T0, T0 + 10_000);
+        let mut fake = Fake { rows: vec![(T0, "a"), (T0 + 1_000, "a")], queries: Vec::new(), first_page: 1 };
+        let page = pull(&P, &mut fake, 50, &w, None).unwrap();
+        assert_eq!(page.orders.len(), 1);
+        let mut fake = Fake { rows: vec![(T0, "bad")], queries: Vec::new(), first_page: 1 };
+        assert!(matches!(pull(&P, &mut fake, 50, &w, None), Err(ConnectorError::InvalidInput(_))));
+    }
+}

@@ -1,0 +1,22 @@
+//! Simulators of the platforms Wharf talks to.
+//!
+//! Each one is a real HTTP server on loopback, so plugins run unchanged against it (the
+//! host only needs its endpoint), and keeps the data it serves as typed ground truth, so
+//! tests compare what Wharf produced with what the platform held without re-parsing wire
+//! strings.
+//!
+//! - [`harness`]: the face every marketplace simulator shows the conformance suite.
+//! - [`shop`]: a platform-neutral generated shop the newer simulators serve in their words.
+//! - [`faults`]: throttling, revoked credentials, HTTP failures, malformed bodies.
+//! - [`serve`]: serving a router on loopback on a runtime of its own; the clock.
+//! - one module per platform.
+
+pub mod faults;
+pub mod harness;
+pub mod rng;
+pub mod serve;
+pub mod shop;
+pub mod taobao;
+
+pub use harness::{HarnessOptions, Marketplace, PushCase, start};
+pub use taobao::{SimConfig, TaobaoSim};

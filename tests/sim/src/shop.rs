@@ -1,0 +1,375 @@
+//! A platform-neutral simulated shop: a catalog and the orders sold from it.
+//!
+//! The JD, Douyin and ECShop simulators all serve the same kind of shop in different words.
+//! [`Shop::generate`] builds it from a seed (so every run sees the same data) with the
+//! properties the conformance suite checks: amounts that add up to the fen (goods + shipping
+//! − discount = paid, discounts spread over lines exactly), orders spread over a modification
+//! window, every lifecycle [`Stage`], and refunds. Each simulator picks its own ids, status
+//! codes and field names from it, and its own canonical expectation.
+
+use crate::rng::SimRng;
+
+/// Where an order is in its life, in no platform's words; each simulator maps it to its own
+/// status codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stage {
+    Unpaid,
+    Paid,
+    PartlyShipped,
+    Shipped,
+    Completed,
+    Cancelled,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 6] = [
+        Stage::Unpaid,
+        Stage::Paid,
+        Stage::PartlyShipped,
+        Stage::Shipped,
+        Stage::Completed,
+        Stage::Cancelled,
+    ];
+
+    pub fn is_paid(self) -> bool {
+        !matches!(self, Stage::Unpaid | Stage::Cancelled)
+    }
+
+    /// The stage an order moves to when a test changes it between pulls.
+    pub fn next(self) -> Stage {
+        match self {
+            Stage::Unpaid => Stage::Paid,
+            Stage::Paid => Stage::Shipped,
+            Stage::PartlyShipped => Stage::Shipped,
+            Stage::Shipped => Stage::Completed,
+            Stage::Completed => Stage::Cancelled,
+            Stage::Cancelled => Stage::Unpaid,
+        }
+    }
+}
+
+/// A line's refund, in no platform's words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refund {
+    None,
+    Requested,
+    Refunded,
+}
+
+/// One sellable SKU.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sku {
+    /// Index of the product in [`Shop::products`].
+    pub product: usize,
+    /// The platform's SKU number (simulators format it as they like).
+    pub sku_no: u64,
+    /// The merchant's code (商家编码), the join key with the ERP.
+    pub outer_sku_id: String,
+    /// e.g. `颜色:红;尺码:XL`.
+    pub spec: String,
+    /// Fen.
+    pub price: i64,
+    pub stock: i64,
+    pub listed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Product {
+    pub product_no: u64,
+    pub outer_product_id: String,
+    pub title: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receiver {
+    pub name: String,
+    pub phone: String,
+    pub province: String,
+    pub city: String,
+    pub district: String,
+    pub town: Option<String>,
+    pub address: String,
+    pub postcode: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    /// Index into [`Shop::skus`].
+    pub sku: usize,
+    /// The line's own number (sub-order id), unique in the shop.
+    pub line_no: u64,
+    pub quantity: i64,
+    /// Fen, per unit.
+    pub unit_price: i64,
+    /// Fen: this line's share of the order's discount.
+    pub discount: i64,
+    pub refund: Refund,
+}
+
+impl Line {
+    /// What was paid for the line (fen).
+    pub fn line_total(&self) -> i64 {
+        self.unit_price * self.quantity - self.discount
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Order {
+    /// The order's number, unique in the shop; simulators format it (JD and Douyin ids are
+    /// 12 and 19 digits; see [`Shop::generate`]).
+    pub order_no: u64,
+    pub stage: Stage,
+    pub created_ms: i64,
+    pub paid_ms: Option<i64>,
+    pub updated_ms: i64,
+    pub shipping_fee: i64,
+    pub buyer_id: String,
+    pub buyer_nick: String,
+    pub buyer_message: Option<String>,
+    pub seller_memo: Option<String>,
+    pub receiver: Receiver,
+    pub lines: Vec<Line>,
+    /// Set by a logistics push: (carrier code, tracking number).
+    pub shipment: Option<(String, String)>,
+}
+
+impl Order {
+    pub fn goods_total(&self) -> i64 {
+        self.lines.iter().map(|l| l.unit_price * l.quantity).sum()
+    }
+    pub fn discount_total(&self) -> i64 {
+        self.lines.iter().map(|l| l.discount).sum()
+    }
+    pub fn paid_total(&self) -> i64 {
+        self.goods_total() + self.shipping_fee - self.discount_total()
+    }
+    /// Any line requested → requested; else any refunded → refunded; else none.
+    pub fn refund(&self) -> Refund {
+        if self.lines.iter().any(|l| l.refund == Refund::Requested) {
+            Refund::Requested
+        } else if self.lines.iter().any(|l| l.refund == Refund::Refunded) {
+            Refund::Refunded
+        } else {
+            Refund::None
+        }
+    }
+}
+
+/// What to generate.
+#[derive(Clone, Debug)]
+pub struct ShopParams {
+    pub seed: u64,
+    pub orders: usize,
+    /// No order is modified after it (UTC ms).
+    pub now_ms: i64,
+    /// Orders are modified in `[now − span, now]`.
+    pub modified_span_ms: i64,
+    /// The first order number; numbers grow from it by a seeded stride.
+    pub first_order_no: u64,
+}
+
+/// The catalog and the orders.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shop {
+    pub products: Vec<Product>,
+    pub skus: Vec<Sku>,
+    pub orders: Vec<Order>,
+}
+
+const TITLES: &[&str] = &[
+    "夏季纯棉短袖T恤男宽松百搭圆领上衣",
+    "复方板蓝根颗粒 10g*20袋",
+    "不锈钢保温杯大容量316食品级",
+    "儿童益生菌冲剂 2g*30袋",
+    "无线蓝牙耳机降噪运动款",
+    "维生素C泡腾片 4g*20片",
+];
+const SPECS: &[&str] = &["颜色:红;尺码:M", "颜色:黑;尺码:L", "规格:标准装", "规格:家庭装", "颜色:白;尺码:XL"];
+const PLACES: &[(&str, &str, &str)] = &[
+    ("广东省", "深圳市", "南山区"),
+    ("浙江省", "杭州市", "余杭区"),
+    ("北京", "北京市", "朝阳区"),
+    ("四川省", "成都市", "武侯区"),
+    ("广西壮族自治区", "南宁市", "青秀区"),
+];
+const NAMES: &[&str] = &["张三", "李四", "王小明", "赵丽", "陈静", "欧阳娜娜"];
+const MESSAGES: &[&str] = &["请尽快发货", "不要放快递柜", "周末送货"];
+
+impl Shop {
+    /// Builds a shop of `p.orders` orders; about one product per 20 orders (3..=50), two or
+    /// three SKUs each.
+    pub fn generate(p: &ShopParams) -> Shop {
+        let mut rng = SimRng::new(p.seed).fork(11);
+        let product_count = (p.orders / 20).clamp(3, 50);
+        let mut products = Vec::new();
+        let mut skus = Vec::new();
+        for i in 0..product_count {
+            products.push(Product {
+                product_no: 3_500_000_000 + i as u64 * 7_919,
+                outer_product_id: format!("SPU-{:04}", i + 1),
+                title: TITLES[i % TITLES.len()].to_owned(),
+            });
+            for k in 0..(2 + rng.below(2) as usize) {
+                skus.push(Sku {
+                    product: i,
+                    sku_no: 10_000_000_000 + (i * 10 + k) as u64 * 104_729,
+                    outer_sku_id: format!("SKU-{:04}-{}", i + 1, k + 1),
+                    spec: SPECS[(i + k) % SPECS.len()].to_owned(),
+                    price: rng.range(500, 50_000) / 10 * 10 + rng.range(0, 9),
+                    stock: rng.range(0, 500),
+                    listed: true,
+                });
+            }
+        }
+        let mut orders = Vec::with_capacity(p.orders);
+        let mut order_no = p.first_order_no;
+        let span = p.modified_span_ms.max(1);
+        for i in 0..p.orders {
+            order_no += 1 + rng.below(997);
+            // Whole seconds: platforms speak seconds.
+            let updated_ms = (p.now_ms - rng.range(0, span)) / 1000 * 1000;
+            let created_ms = updated_ms - rng.range(0, 3 * 86_400) * 1000;
+            let stage = Stage::ALL[i % Stage::ALL.len()];
+            let paid_ms = stage.is_paid().then(|| created_ms + rng.range(1, 600) * 1000).map(|t| t.min(updated_ms));
+            let mut lines = Vec::new();
+            for l in 0..(1 + rng.below(3)) {
+                let sku = rng.below(skus.len() as u64) as usize;
+                lines.push(Line {
+                    sku,
+                    line_no: order_no * 10 + l,
+                    quantity: rng.range(1, 5),
+                    unit_price: skus[sku].price,
+                    discount: 0,
+                    refund: Refund::None,
+                });
+            }
+            let goods: i64 = lines.iter().map(|l| l.unit_price * l.quantity).sum();
+            let discount = if rng.percent(40) { rng.range(1, (goods / 5).max(2)) } else { 0 };
+            let weights: Vec<i64> = lines.iter().map(|l| l.unit_price * l.quantity).collect();
+            for (line, share) in lines.iter_mut().zip(apportion(discount, &weights)) {
+                line.discount = share;
+            }
+            if stage.is_paid() && rng.percent(10) {
+                lines[0].refund = if rng.percent(50) { Refund::Requested } else { Refund::Refunded };
+            }
+            let (province, city, district) = *rng.pick(PLACES);
+            let name = (*rng.pick(NAMES)).to_owned();
+            orders.push(Order {
+                order_no,
+                stage,
+                created_ms,
+                paid_ms,
+                updated_ms,
+                shipping_fee: if rng.percent(60) { 0 } else { rng.range(5, 20) * 100 },
+                buyer_id: format!("buyer-{:06}", rng.below(1_000_000)),
+                buyer_nick: format!("{}***", name.chars().next().unwrap_or('买')),
+                buyer_message: rng.percent(30).then(|| (*rng.pick(MESSAGES)).to_owned()),
+                seller_memo: rng.percent(10).then(|| "加急".to_owned()),
+                receiver: Receiver {
+                    name,
+                    phone: format!("13{:09}", rng.below(1_000_000_000)),
+                    province: province.to_owned(),
+                    city: city.to_owned(),
+                    district: district.to_owned(),
+                    town: rng.percent(50).then(|| "西丽街道".to_owned()),
+                    address: format!("科技园路{}号{}栋{}室", rng.range(1, 200), rng.range(1, 30), rng.range(101, 2505)),
+                    postcode: rng.percent(50).then(|| format!("{:06}", rng.range(100_000, 999_999))),
+                },
+                lines,
+                shipment: None,
+            });
+        }
+        Shop { products, skus, orders }
+    }
+
+    /// The orders modified in `[from, to)`.
+    pub fn modified_in(&self, from: i64, to: i64) -> impl Iterator<Item = &Order> {
+        self.orders.iter().filter(move |o| from <= o.updated_ms && o.updated_ms < to)
+    }
+
+    pub fn order_mut(&mut self, order_no: u64) -> Option<&mut Order> {
+        self.orders.iter_mut().find(|o| o.order_no == order_no)
+    }
+
+    pub fn sku_by_outer_id(&self, outer_sku_id: &str) -> Option<&Sku> {
+        self.skus.iter().find(|s| s.outer_sku_id == outer_sku_id)
+    }
+
+    /// Moves the order with the oldest `updated_ms` to its next stage at `now_ms`; its number.
+    pub fn change_one(&mut self, now_ms: i64) -> Option<u64> {
+        let order = self.orders.iter_mut().min_by_key(|o| (o.updated_ms, o.order_no))?;
+        order.stage = order.stage.next();
+        if order.stage.is_paid() && order.paid_ms.is_none() {
+            order.paid_ms = Some(now_ms / 1000 * 1000);
+        }
+        // Whole seconds, and strictly later than before.
+        order.updated_ms = (now_ms / 1000 * 1000).max(order.updated_ms + 1000);
+        Some(order.order_no)
+    }
+}
+
+/// Splits `amount` over `weights` in proportion, exactly (largest remainder, ties to the
+/// first), so the shares always sum to `amount`.
+pub fn apportion(amount: i64, weights: &[i64]) -> Vec<i64> {
+    let total: i64 = weights.iter().sum();
+    if weights.is_empty() {
+        return Vec::new();
+    }
+    if total <= 0 {
+        let mut v = vec![0; weights.len()];
+        v[0] = amount;
+        return v;
+    }
+    let mut shares: Vec<i64> = weights.iter().map(|&w| (i128::from(amount) * i128::from(w) / i128::from(total)) as i64).collect();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse((i128::from(amount) * i128::from(weights[i])) % i128::from(total)));
+    let mut left = amount - shares.iter().sum::<i64>();
+    for i in order {
+        if left == 0 {
+            break;
+        }
+        shares[i] += 1;
+        left -= 1;
+    }
+    shares
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shop() -> Shop {
+        Shop::generate(&ShopParams { seed: 1, orders: 200, now_ms: 1_794_326_400_000, modified_span_ms: 86_400_000, first_order_no: 1_000 })
+    }
+
+    #[test]
+    fn amounts_add_up_and_every_stage_appears() {
+        let s = shop();
+        assert_eq!(s.orders.len(), 200);
+        for o in &s.orders {
+            assert_eq!(o.goods_total() + o.shipping_fee - o.discount_total(), o.paid_total());
+            assert!(o.lines.iter().all(|l| l.line_total() >= 0 && l.discount >= 0));
+            assert!(o.updated_ms % 1000 == 0 && o.updated_ms <= 1_794_326_400_000);
+        }
+        for stage in Stage::ALL {
+            assert!(s.orders.iter().any(|o| o.stage == stage), "{stage:?}");
+        }
+        assert_eq!(s, shop(), "seeded");
+    }
+
+    #[test]
+    fn apportion_is_exact() {
+        assert_eq!(apportion(10, &[1, 1, 1]).iter().sum::<i64>(), 10);
+        assert_eq!(apportion(0, &[5, 5]), vec![0, 0]);
+        assert_eq!(apportion(7, &[]), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn a_change_moves_stage_and_time() {
+        let mut s = shop();
+        let before = s.orders.iter().map(|o| o.updated_ms).min().unwrap();
+        let no = s.change_one(1_794_326_500_000).unwrap();
+        let o = s.orders.iter().find(|o| o.order_no == no).unwrap();
+        assert!(o.updated_ms > before);
+    }
+}

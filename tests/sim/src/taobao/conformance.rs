@@ -1,0 +1,137 @@
+//! The TOP simulator as the conformance suite drives it.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::gateway::lock;
+use super::{Malform, SimConfig, TaobaoSim, canonical_order};
+use crate::harness::{HarnessOptions, Marketplace, PushCase, rfc3339};
+
+/// Trades per listing page in a conformance run: small, so the window spans several pages.
+const CONFORMANCE_PAGE_SIZE: u32 = 20;
+/// What the suite's stock push sets.
+const PUSHED_STOCK: u32 = 77;
+/// The waybill the suite's logistics push sends.
+const PUSHED_WAYBILL: &str = "ZJS0000CONFORMANCE";
+
+impl TaobaoSim {
+    /// A simulator for a conformance run: `options.orders` trades modified over the last day.
+    pub fn for_conformance(options: &HarnessOptions) -> anyhow::Result<Self> {
+        Self::spawn_blocking_runtime(SimConfig {
+            orders: options.orders,
+            seed: options.seed,
+            modified_span_ms: 86_400_000,
+            ..SimConfig::default()
+        })
+    }
+}
+
+impl Marketplace for TaobaoSim {
+    fn platform(&self) -> &str {
+        "taobao"
+    }
+
+    fn config(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("endpoint".to_owned(), self.endpoint()),
+            ("app_key".to_owned(), self.config().app_key.clone()),
+            ("page_size".to_owned(), CONFORMANCE_PAGE_SIZE.to_string()),
+        ])
+    }
+
+    fn secrets(&self) -> BTreeMap<String, String> {
+        let cfg = self.config();
+        BTreeMap::from([("app_secret".to_owned(), cfg.app_secret.clone()), ("session".to_owned(), cfg.session.clone())])
+    }
+
+    fn grant(&self) -> String {
+        self.addr().to_string()
+    }
+
+    fn now_ms(&self) -> i64 {
+        TaobaoSim::now_ms(self)
+    }
+
+    fn window(&self) -> (i64, i64) {
+        let now = TaobaoSim::now_ms(self);
+        (now - self.config().modified_span_ms - 1_000, now + 1_000)
+    }
+
+    fn expected_orders(&self, shop_id: &str, from: i64, to: i64) -> Vec<Value> {
+        self.trades_modified_in(from, to).iter().map(|t| canonical_order(t, shop_id)).collect()
+    }
+
+    fn change_order(&self) -> String {
+        self.change_orders(1).first().map(u64::to_string).unwrap_or_default()
+    }
+
+    fn has_big_ids(&self) -> bool {
+        true
+    }
+
+    fn throttle(&self, calls: u32, ban_secs: u64) {
+        self.set_throttle(calls, ban_secs);
+    }
+
+    fn revoke_credentials(&self) {
+        self.expire_session();
+    }
+
+    fn malform_next_order(&self) -> String {
+        self.malform_next(1, Malform::bad_payment());
+        "payment".to_owned()
+    }
+
+    fn clear_faults(&self) {
+        lock(&self.shared.knobs).clear();
+    }
+
+    fn push_cases(&self) -> Vec<PushCase> {
+        let mut cases = Vec::new();
+        let items = self.items();
+        if let Some((item, sku)) = items.iter().find_map(|i| i.skus.first().map(|s| (i.clone(), s.clone()))) {
+            let shared = self.shared.clone();
+            let (num_iid, sku_id) = (item.num_iid, sku.sku_id);
+            cases.push(PushCase {
+                operation: "push-stock".into(),
+                input: json!([{
+                    "outer_sku_id": sku.outer_id.clone().unwrap_or_default(),
+                    "product_id": num_iid.to_string(),
+                    "sku_id": sku_id.to_string(),
+                    "quantity": PUSHED_STOCK,
+                    "version": 1,
+                }]),
+                check: Box::new(move || {
+                    let state = shared.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    match state.item(num_iid).and_then(|i| i.sku(sku_id)).map(|s| s.quantity) {
+                        Some(q) if q == i64::from(PUSHED_STOCK) => Ok(()),
+                        other => Err(format!("sku {sku_id} of item {num_iid} has stock {other:?}, expected {PUSHED_STOCK}")),
+                    }
+                }),
+            });
+        }
+        if let Some(trade) = self.trades().into_iter().find(|t| t.status.can_ship()) {
+            let shared = self.shared.clone();
+            let tid = trade.tid;
+            cases.push(PushCase {
+                operation: "push-logistics".into(),
+                input: json!([{
+                    "order_id": tid.to_string(),
+                    "carrier_code": "ZJS",
+                    "tracking_no": PUSHED_WAYBILL,
+                    "shipped_at": rfc3339(TaobaoSim::now_ms(self) / 1000 * 1000),
+                }]),
+                check: Box::new(move || {
+                    let state = shared.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if state.shipments().iter().any(|s| s.tid == tid && s.out_sid == PUSHED_WAYBILL) {
+                        Ok(())
+                    } else {
+                        Err(format!("trade {tid} has no shipment with waybill {PUSHED_WAYBILL}"))
+                    }
+                }),
+            });
+        }
+        cases
+    }
+}

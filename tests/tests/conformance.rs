@@ -1,0 +1,71 @@
+//! The conformance suite over every marketplace plugin, each against its platform's
+//! simulator, with the plugin × scenario table printed; and a freshly scaffolded plugin
+//! through the contract scenarios.
+
+use std::path::Path;
+use std::process::Command;
+
+use wharf_runtime::conformance::{self, HarnessOptions, Report};
+use wharf_tests::plugins::{cache_dir, plugin_dir, plugin_path, wharf_bin};
+
+/// Every marketplace plugin of the repository, with the simulator it runs against.
+const MARKETPLACES: &[&str] = &["taobao"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_marketplace_plugin_passes_the_suite() {
+    let mut reports = Vec::new();
+    for platform in MARKETPLACES {
+        let wasm = std::fs::read(plugin_path(platform)).expect("plugin built");
+        let options = HarnessOptions::default();
+        let name = platform.to_string();
+        let sim = tokio::task::spawn_blocking(move || conformance::start_simulator(&name, &options))
+            .await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("starting the {platform} simulator: {e:#}"));
+        let report = conformance::run(&wasm, Some(sim.as_ref()), Some(cache_dir())).await.expect("plugin loads");
+        tokio::task::spawn_blocking(move || drop(sim)).await.unwrap();
+        reports.push(report);
+    }
+    let table = Report::table(&reports);
+    println!("{table}");
+    assert!(reports.iter().all(Report::passed), "conformance failures:\n{table}");
+}
+
+/// `wharf plugin new` outside the workspace writes a crate that builds to wasm as it is and
+/// passes `wharf plugin test` (the contract scenarios).
+#[test]
+fn a_scaffolded_plugin_builds_and_passes_the_contract_scenarios() {
+    let wharf = wharf_bin();
+    // Under the target dir: inside the repository (its toolchain file applies) but its own
+    // workspace; the build dir persists between runs so rebuilding is quick.
+    let root = plugin_dir().join("../scaffold-test");
+    let dir = root.join("acme-mall");
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = Command::new(&wharf)
+        .args(["plugin", "new", "acme-mall", "--role", "marketplace", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(said["crate"], "wharf-plugin-acme-mall");
+
+    let target = root.join("target");
+    let build = Command::new(env!("CARGO"))
+        .current_dir(&dir)
+        .args(["build", "--target", "wasm32-wasip2", "--release", "--quiet"])
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .unwrap();
+    assert!(build.status.success(), "the scaffold must build as is:\n{}", String::from_utf8_lossy(&build.stderr));
+    let wasm = target.join("wasm32-wasip2/release/wharf_plugin_acme_mall.wasm");
+    assert!(Path::new(&wasm).is_file());
+
+    let test = Command::new(&wharf).args(["plugin", "test"]).arg(&wasm).output().unwrap();
+    let table = String::from_utf8_lossy(&test.stdout);
+    println!("{table}");
+    assert!(test.status.success(), "{table}\n{}", String::from_utf8_lossy(&test.stderr));
+    assert!(table.contains("unsupported operations") && table.contains("pass"), "{table}");
+}
