@@ -7,6 +7,9 @@
 //! - [`capability`]: what plugins import: HTTP, credentials, config, logs.
 //! - [`shop`]: the shop a call works for: config, secrets, grants, rate limits.
 //! - [`limits`]: what one call may use, with named defaults.
+//! - [`store`]: durable state on sled: orders with versions and sync states, the outbox, dead letters.
+//! - [`erp`]: routes to ERPs without a plugin (signed webhook push; ERP pull is the store's query).
+//! - [`retry`]: backoff with jitter, and when to give up.
 //! - [`error`]: typed load and call errors naming plugin, version, operation and cause.
 //! - [`scaffold`]: a new plugin crate that builds and passes the contract scenarios.
 //! - [`conformance`]: the suite every marketplace plugin must pass, against simulators.
@@ -14,12 +17,15 @@
 pub mod capability;
 pub mod conformance;
 pub mod engine;
+pub mod erp;
 pub mod error;
 pub mod limits;
+pub mod retry;
 pub mod model;
 pub mod sandbox;
 pub mod scaffold;
 pub mod shop;
+pub mod store;
 
 pub use error::{CallError, Failure, LoadError};
 pub use sandbox::{Call, Plugin, Reply, Sandbox};

@@ -4,8 +4,11 @@
 //!
 //! Placeholders are recognised raw (`{{secret:NAME}}`) and percent-encoded
 //! (`%7B%7Bsecret%3ANAME%7D%7D`), so a plugin may form-encode a request as usual: an encoded
-//! placeholder is filled with the encoded value.
+//! placeholder is filled with the encoded value. HTTP Basic credentials (SAP, bridges behind a
+//! web server) are two secrets joined and base64-encoded, which a plugin cannot do without
+//! seeing them: `{{secret-basic:USER,PASSWORD}}` is filled with `base64(user:password)`.
 
+use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use md5::{Digest as _, Md5};
 use sha2::Sha256;
@@ -74,6 +77,7 @@ const RAW_OPEN: &[u8] = b"{{secret:";
 const RAW_WORD_AT: usize = 2;
 const ENC_WORD_AT: usize = 6;
 const RAW_CLOSE: &[u8] = b"}}";
+const BASIC_OPEN: &[u8] = b"{{secret-basic:";
 const ENC_OPEN: &[u8] = b"%7B%7Bsecret%3A";
 const ENC_CLOSE: &[u8] = b"%7D%7D";
 
@@ -129,6 +133,16 @@ impl Secrets {
                     placeholder_at(input, start, open, close, encoded).map(|(name, len)| (start, name, len, encoded))
                 })
                 .next();
+            if found.is_none()
+                && let Some(start) = at.checked_sub(RAW_WORD_AT).filter(|s| *s >= copied)
+                && let Some((user, password, len)) = basic_at(input, start)
+            {
+                out.extend_from_slice(&input[copied..start]);
+                let credentials = [self.value(&user)?, b":", self.value(&password)?].concat();
+                out.extend_from_slice(base64::engine::general_purpose::STANDARD.encode(credentials).as_bytes());
+                copied = start + len;
+                continue;
+            }
             let Some((start, name, len, encoded)) = found else { continue };
             out.extend_from_slice(&input[copied..start]);
             let value = self.value(&name)?;
@@ -234,6 +248,19 @@ fn placeholder_at(
     Some((name, open.len() + name_len + close.len()))
 }
 
+/// A `{{secret-basic:USER,PASSWORD}}` placeholder starting at `at`: both names and its length.
+fn basic_at(input: &[u8], at: usize) -> Option<(String, String, usize)> {
+    let rest = input.get(at..)?;
+    let after = rest.strip_prefix(BASIC_OPEN)?;
+    let end = memchr::memmem::find(&after[..after.len().min(2 * MAX_NAME_LEN + 1 + RAW_CLOSE.len())], RAW_CLOSE)?;
+    let inner = std::str::from_utf8(&after[..end]).ok()?;
+    let (user, password) = inner.split_once(',')?;
+    let valid = |n: &str| {
+        !n.is_empty() && n.len() <= MAX_NAME_LEN && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+    };
+    (valid(user) && valid(password)).then(|| (user.to_owned(), password.to_owned(), BASIC_OPEN.len() + end + RAW_CLOSE.len()))
+}
+
 /// `haystack` with every `needle` replaced by `with`; `None` when there is none (no copy).
 fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Option<Vec<u8>> {
     let mut hits = memchr::memmem::find_iter(haystack, needle).peekable();
@@ -255,6 +282,16 @@ fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn basic_placeholders_fill_base64_of_user_colon_password() {
+        let s = Secrets::new([("sap_user".into(), "WHARF".into()), ("sap_password".into(), "Pa:ss word".into())]);
+        let filled = s.fill_str("Basic {{secret-basic:sap_user,sap_password}}").unwrap();
+        assert_eq!(filled, format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("WHARF:Pa:ss word")));
+        assert!(matches!(s.fill_str("{{secret-basic:sap_user,nope}}"), Err(CredentialError::UnknownSecret(n)) if n == "nope"));
+        // Not a placeholder: left as it is.
+        assert_eq!(s.fill_str("{{secret-basic:sap_user}}").unwrap(), "{{secret-basic:sap_user}}");
+    }
 
     fn secrets() -> Secrets {
         Secrets::new([("app_secret".into(), "helloworld".into()), ("session".into(), "s e/cret".into())])

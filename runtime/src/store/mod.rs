@@ -1,0 +1,84 @@
+//! Durable state on sled, behind a narrow interface so a second backend can come later.
+//!
+//! One sled database per host; one tree per concern:
+//! - [`orders`]: canonical orders per tenant with a version and an ERP sync state;
+//! - [`outbox`]: deliveries owed to ERPs, their retries, and the dead-letter queue.
+//!
+//! Keys are `tenant \0 …` so every read of a tenant is a prefix scan that cannot see another
+//! tenant's rows.
+
+pub mod orders;
+pub mod outbox;
+
+use std::path::Path;
+
+pub use orders::{AckOutcome, OrderBook, OrderKey, OrderQuery, OrderQueryPage, StoredOrder, SyncState, Upsert};
+pub use outbox::{DeadLetter, Delivery, Outbox};
+
+/// What can go wrong below the store's interface.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store I/O: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("store tree `{tree}` holds an unreadable value at {key:?}: {reason}")]
+    Corrupt { tree: &'static str, key: String, reason: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl<E: Into<StoreError>> From<sled::transaction::TransactionError<E>> for StoreError {
+    fn from(e: sled::transaction::TransactionError<E>) -> Self {
+        match e {
+            sled::transaction::TransactionError::Abort(e) => e.into(),
+            sled::transaction::TransactionError::Storage(e) => StoreError::Sled(e),
+        }
+    }
+}
+
+/// The host's durable state.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    orders: OrderBook,
+    outbox: Outbox,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::from_db(sled::open(dir)?)
+    }
+
+    /// A store that lives in memory only, for tests.
+    pub fn temporary() -> Result<Self, StoreError> {
+        Self::from_db(sled::Config::new().temporary(true).open()?)
+    }
+
+    fn from_db(db: sled::Db) -> Result<Self, StoreError> {
+        let orders = OrderBook::new(db.open_tree(orders::TREE)?);
+        let outbox = Outbox::new(&db)?;
+        Ok(Self { db, orders, outbox })
+    }
+
+    pub fn orders(&self) -> &OrderBook {
+        &self.orders
+    }
+
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    /// Waits until everything written so far is on disk.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+/// `parts` joined with NUL, the separator no id may contain.
+pub(crate) fn key(parts: &[&str]) -> Result<Vec<u8>, StoreError> {
+    if let Some(bad) = parts.iter().find(|p| p.contains('\0')) {
+        return Err(StoreError::Invalid(format!("key part {bad:?} contains a NUL byte")));
+    }
+    Ok(parts.join("\0").into_bytes())
+}
