@@ -5,6 +5,7 @@ use anyhow::{Context, anyhow};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use wharf_runtime::capability::credentials::Secrets;
@@ -148,7 +149,8 @@ pub async fn run(args: Args) -> ExitCode {
     };
     match outcome {
         Ok(value) => {
-            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            // A closed pipe (`… | head`) is the reader's choice, not a failure to report.
+            let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&value).unwrap_or_default());
             ExitCode::SUCCESS
         }
         Err(Failed::Usage(e)) => {
@@ -196,7 +198,7 @@ async fn test_plugin(file: &Path, sim: Option<&str>, orders: usize, cache_dir: O
     match report {
         Err(e) => fail("load", format!("loading {}: {e}", file.display()), EXIT_HOST),
         Ok(report) => {
-            print!("{}", conformance::Report::table(std::slice::from_ref(&report)));
+            let _ = write!(std::io::stdout(), "{}", conformance::Report::table(std::slice::from_ref(&report)));
             if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_CALL) }
         }
     }

@@ -121,17 +121,14 @@ wharf-sdk = { path = "{sdk}", features = ["testing"] }
 
 const MARKETPLACE_LIB: &str = r#"//! The {name} connector: a Wharf marketplace plugin.
 //!
-//! Every operation answers `unsupported` until you implement it and list it in
-//! `describe().operations`. Build: `cargo build --target wasm32-wasip2 --release`; check:
+//! Every operation answers `unsupported` (the defaults of `wharf_sdk::connector::Marketplace`)
+//! until you implement it here and list it in `describe().operations`. Build:
+//! `cargo build --target wasm32-wasip2 --release`; check:
 //! `wharf plugin test target/wasm32-wasip2/release/wharf_plugin_{name}.wasm`. The README's
-//! "Writing a plugin" walks you to a first `pull-orders`.
+//! "Write a plugin" walks you to a first `pull-orders`.
 
-use wharf_sdk::marketplace::Guest;
-use wharf_sdk::types::{
-    ConnectorError, CustomerMapping, Descriptor, ErpStatus, ItemResult, ListingChange, Logistics,
-    LotSync, Operation, Order, OrderPage, PriceUpdate, Product, Role, ShipmentDetail, StockUpdate,
-    TimeWindow,
-};
+use wharf_sdk::connector::Marketplace;
+use wharf_sdk::types::{Descriptor, Role};
 
 /// The plugin's self-description: what it implements, the hosts it calls, its settings.
 pub fn descriptor() -> Descriptor {
@@ -149,53 +146,9 @@ pub fn descriptor() -> Descriptor {
 
 pub struct Connector;
 
-impl Guest for Connector {
+impl Marketplace for Connector {
     fn describe() -> Descriptor {
         descriptor()
-    }
-
-    fn pull_orders(_window: TimeWindow, _cursor: Option<String>) -> Result<OrderPage, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PullOrders))
-    }
-
-    fn get_order(_order_id: String) -> Result<Order, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::GetOrder))
-    }
-
-    fn push_stock(_: Vec<StockUpdate>) -> Result<Vec<ItemResult>, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PushStock))
-    }
-
-    fn push_prices(_: Vec<PriceUpdate>) -> Result<Vec<ItemResult>, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PushPrices))
-    }
-
-    fn push_lots(_: Vec<LotSync>) -> Result<Vec<ItemResult>, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PushLots))
-    }
-
-    fn push_listing(_: Vec<ListingChange>) -> Result<Vec<ItemResult>, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PushListing))
-    }
-
-    fn push_products(_: Vec<Product>) -> Result<Vec<ItemResult>, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PushProducts))
-    }
-
-    fn push_customers(_: Vec<CustomerMapping>) -> Result<Vec<ItemResult>, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PushCustomers))
-    }
-
-    fn push_logistics(_: Vec<Logistics>) -> Result<Vec<ItemResult>, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PushLogistics))
-    }
-
-    fn push_shipments(_: Vec<ShipmentDetail>) -> Result<Vec<ItemResult>, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PushShipments))
-    }
-
-    fn push_erp_status(_: Vec<ErpStatus>) -> Result<Vec<ItemResult>, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PushErpStatus))
     }
 }
 

@@ -22,6 +22,12 @@
 //! - [`signing`]: sorted parameters, the strings platforms sign, compact sorted JSON, form
 //!   encoding, and the TOP signing scheme.
 //! - [`mask`]: receiver masking.
+//! - [`envelope`], [`batch`], [`apportion`]: TOP-style answer envelopes, pushing item by item,
+//!   splitting an order amount over lines exactly.
+//! - [`connector`]: a marketplace trait whose operations default to `unsupported`.
+//! - [`settings`]: the config keys plugins share, and endpoint checking.
+//! - [`price`]: which canonical price kinds a platform takes.
+//! - [`xml`]: writing XML documents (SAP IDocs) with correct escaping.
 //! - [`api`]: the one-call seam between a plugin's logic and the host (and a test double).
 //! - [`paging`]: the walk over a time window every marketplace `pull-orders` shares.
 //! - [`status`]: status tables that name the field and the known values on a miss.
@@ -98,14 +104,21 @@ pub use marketplace::wharf::connector::types;
 pub use marketplace::wharf::connector::{credentials, log};
 
 pub mod api;
+pub mod apportion;
+pub mod batch;
 pub mod config;
+pub mod connector;
 pub mod descriptor;
+pub mod envelope;
 pub mod error;
 pub mod http;
 pub mod json;
 pub mod mask;
 pub mod money;
 pub mod paging;
+pub mod price;
+pub mod settings;
 pub mod signing;
 pub mod status;
 pub mod time;
+pub mod xml;

@@ -9,7 +9,7 @@ use wharf_runtime::conformance::{self, HarnessOptions, Report};
 use wharf_tests::plugins::{cache_dir, plugin_dir, plugin_path, wharf_bin};
 
 /// Every marketplace plugin of the repository, with the simulator it runs against.
-const MARKETPLACES: &[&str] = &["taobao"];
+const MARKETPLACES: &[&str] = &["taobao", "jd", "douyin", "ecshop"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_marketplace_plugin_passes_the_suite() {

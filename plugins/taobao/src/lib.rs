@@ -13,11 +13,10 @@ pub mod push;
 pub mod top;
 
 use wharf_sdk::config;
-use wharf_sdk::marketplace::Guest;
+use wharf_sdk::connector::Marketplace;
 use wharf_sdk::types::{
-    ConfigKey, ConnectorError, CustomerMapping, Descriptor, ErpStatus, ItemResult, ListingChange,
-    Logistics, LotSync, Operation, Order, OrderPage, PriceUpdate, Product, Role, ShipmentDetail,
-    StockUpdate, TimeWindow,
+    ConfigKey, ConnectorError, Descriptor, ItemResult, ListingChange, Logistics, Operation, Order,
+    OrderPage, PriceUpdate, Role, StockUpdate, TimeWindow,
 };
 
 use crate::top::HostApi;
@@ -75,7 +74,7 @@ pub fn descriptor() -> Descriptor {
 /// The exported connector.
 pub struct Taobao;
 
-impl Guest for Taobao {
+impl Marketplace for Taobao {
     fn describe() -> Descriptor {
         descriptor()
     }
@@ -107,33 +106,14 @@ impl Guest for Taobao {
         push::push_prices(&mut HostApi::from_host()?, updates)
     }
 
-    fn push_lots(_: Vec<LotSync>) -> Result<Vec<ItemResult>, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PushLots))
-    }
-
     fn push_listing(changes: Vec<ListingChange>) -> Result<Vec<ItemResult>, ConnectorError> {
         push::push_listing(&mut HostApi::from_host()?, changes)
-    }
-
-    fn push_products(_: Vec<Product>) -> Result<Vec<ItemResult>, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PushProducts))
-    }
-
-    fn push_customers(_: Vec<CustomerMapping>) -> Result<Vec<ItemResult>, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PushCustomers))
     }
 
     fn push_logistics(updates: Vec<Logistics>) -> Result<Vec<ItemResult>, ConnectorError> {
         push::push_logistics(&mut HostApi::from_host()?, updates)
     }
 
-    fn push_shipments(_: Vec<ShipmentDetail>) -> Result<Vec<ItemResult>, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PushShipments))
-    }
-
-    fn push_erp_status(_: Vec<ErpStatus>) -> Result<Vec<ItemResult>, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PushErpStatus))
-    }
 }
 
 wharf_sdk::export_marketplace!(Taobao);

@@ -10,11 +10,13 @@ use serde_json::Value;
 use wharf_sdk::json::Node;
 use wharf_sdk::money;
 use wharf_sdk::types::{
-    ConnectorError, ItemResult, ListingChange, Logistics, PriceKind, PriceUpdate, PushAck,
+    ConnectorError, ItemResult, ListingChange, Logistics, PriceUpdate, PushAck,
     StockUpdate,
 };
 
 use wharf_sdk::api::{Api, text_params};
+use wharf_sdk::batch;
+use wharf_sdk::price;
 
 use crate::top;
 
@@ -29,21 +31,6 @@ pub const OFFLINE_SEND: &str = "taobao.logistics.offline.send";
 const QUANTITY_TYPE_FULL: &str = "1";
 /// Taobao prices are yuan; other currencies cannot be pushed.
 const CURRENCY: &str = "CNY";
-
-/// Runs `each` over the batch; whole-call errors stop it (see the module docs).
-fn batch<T>(
-    items: Vec<T>,
-    mut each: impl FnMut(T) -> Result<PushAck, ConnectorError>,
-) -> Result<Vec<ItemResult>, ConnectorError> {
-    let mut results = Vec::with_capacity(items.len());
-    for item in items {
-        match each(item) {
-            Err(e) if e.is_whole_call() => return Err(e),
-            result => results.push(result),
-        }
-    }
-    Ok(results)
-}
 
 /// The `num_iid` a push needs: the canonical `product_id`, a decimal id.
 fn num_iid(product_id: Option<&str>) -> Result<String, ConnectorError> {
@@ -102,54 +89,12 @@ pub fn stock_params(update: &StockUpdate) -> Result<Vec<(&'static str, String)>,
 /// yuan with two decimals.
 pub fn price_params(update: &PriceUpdate) -> Result<Vec<(&'static str, String)>, ConnectorError> {
     let num_iid = num_iid(update.product_id.as_deref())?;
-    if update.currency != CURRENCY {
-        return Err(ConnectorError::invalid_input(
-            "currency",
-            format!(
-                "expected {CURRENCY:?} (Taobao prices are yuan), got {:?}",
-                update.currency
-            ),
-        ));
-    }
+    let amount = price::single_default(update, CURRENCY)?;
     required_text(
         "outer_sku_id",
         &update.outer_sku_id,
         "the merchant SKU code Taobao matches the SKU by",
     )?;
-    let mut default = None;
-    for (i, price) in update.prices.iter().enumerate() {
-        let kind = match &price.kind {
-            PriceKind::Default => {
-                if default.is_some() {
-                    return Err(ConnectorError::invalid_input(
-                        format!("prices[{i}].kind"),
-                        "expected one default price, got a second",
-                    ));
-                }
-                default = Some((i, price.amount));
-                continue;
-            }
-            PriceKind::SuggestedRetail => "suggested_retail".to_owned(),
-            PriceKind::RegionGroup(g) => format!("region_group({g})"),
-            PriceKind::CustomerGroup(g) => format!("customer_group({g})"),
-        };
-        return Err(ConnectorError::invalid_input(
-            format!("prices[{i}].kind"),
-            format!("expected only the default price (Taobao has one price per SKU), got {kind}"),
-        ));
-    }
-    let Some((i, amount)) = default else {
-        return Err(ConnectorError::invalid_input(
-            "prices",
-            "expected a default price, got none",
-        ));
-    };
-    if amount < 0 {
-        return Err(ConnectorError::invalid_input(
-            format!("prices[{i}].amount"),
-            format!("expected a non-negative amount, got {amount} fen"),
-        ));
-    }
     Ok(vec![
         ("num_iid", num_iid),
         ("outer_id", update.outer_sku_id.clone()),
@@ -161,7 +106,7 @@ pub fn push_stock(
     api: &mut impl Api,
     updates: Vec<StockUpdate>,
 ) -> Result<Vec<ItemResult>, ConnectorError> {
-    batch(updates, |update| {
+    batch::each(updates, |update| {
         let params = stock_params(&update)?;
         let response = api.call(QUANTITY_UPDATE, &text_params(&params))?;
         let item = envelope_object(QUANTITY_UPDATE, &response, "item")?;
@@ -175,7 +120,7 @@ pub fn push_prices(
     api: &mut impl Api,
     updates: Vec<PriceUpdate>,
 ) -> Result<Vec<ItemResult>, ConnectorError> {
-    batch(updates, |update| {
+    batch::each(updates, |update| {
         let params = price_params(&update)?;
         let response = api.call(SKU_PRICE_UPDATE, &text_params(&params))?;
         let sku = envelope_object(SKU_PRICE_UPDATE, &response, "sku")?;
@@ -191,7 +136,7 @@ pub fn push_listing(
     api: &mut impl Api,
     changes: Vec<ListingChange>,
 ) -> Result<Vec<ItemResult>, ConnectorError> {
-    batch(changes, |change| {
+    batch::each(changes, |change| {
         let num_iid = num_iid(change.product_id.as_deref())?;
         let (method, params) = if change.listed {
             let response = api.call(
@@ -217,7 +162,7 @@ pub fn push_logistics(
     api: &mut impl Api,
     updates: Vec<Logistics>,
 ) -> Result<Vec<ItemResult>, ConnectorError> {
-    batch(updates, |update| {
+    batch::each(updates, |update| {
         if update.order_id.is_empty() || !update.order_id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(ConnectorError::invalid_input(
                 "order_id",
@@ -261,7 +206,7 @@ mod tests {
     use super::*;
     use wharf_sdk::api::Scripted;
     use serde_json::json;
-    use wharf_sdk::types::{FieldError, Price};
+    use wharf_sdk::types::{FieldError, Price, PriceKind};
 
     fn stock(
         product_id: Option<&str>,

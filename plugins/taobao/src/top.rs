@@ -10,6 +10,7 @@ use wharf_sdk::config;
 use wharf_sdk::http::{self, Method, Request};
 use wharf_sdk::json::{self, Node};
 use wharf_sdk::api::{self, Api};
+use wharf_sdk::envelope::{self, Envelope};
 use wharf_sdk::signing::{self, SortedParams, TopSignMethod, secret_placeholder};
 use wharf_sdk::time;
 use wharf_sdk::types::ConnectorError;
@@ -50,11 +51,6 @@ const CODE_SERVICE_UNAVAILABLE: i64 = 10;
 const AUTH_CODES: [i64; 6] = [25, 26, 27, 28, 29, 44];
 /// `sub_code`s of platform-side failures (`isp.*`), usually gone on retry.
 const PLATFORM_SIDE_SUB_CODE_PREFIX: &str = "isp.";
-/// Wait when code 7 does not say how long the ban lasts: one second, TOP's counting window
-/// for per-second limits.
-pub const DEFAULT_BAN_RETRY_MS: u64 = 1_000;
-/// How TOP says how long a ban lasts: "This ban will last for 12 more seconds".
-const BAN_PHRASE: &str = "ban will last for ";
 
 /// The plugin's settings, read from the shop's config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,32 +131,9 @@ pub fn response_key(method: &str) -> String {
 /// Reads a TOP answer: the inside of `<method>_response`, or the error `error_response`
 /// means. A body that is not such an envelope is `invalid_input` on the response key.
 pub fn parse_envelope(method: &str, body: &[u8]) -> Result<Value, ConnectorError> {
-    let key = response_key(method);
-    let document = json::parse_body(body, &key)?;
-    let Value::Object(mut root) = document else {
-        return Err(ConnectorError::invalid_input(
-            key,
-            format!(
-                "expected a JSON object, got {}",
-                json::describe(Some(&document))
-            ),
-        ));
-    };
-    if let Some(error) = root.get(ERROR_RESPONSE) {
-        return Err(error_from_envelope(error));
-    }
-    match root.remove(&key) {
-        Some(inner @ Value::Object(_)) => Ok(inner),
-        other => {
-            let keys: Vec<&str> = root.keys().map(String::as_str).collect();
-            Err(ConnectorError::invalid_input(
-                key,
-                format!(
-                    "expected an object (or `{ERROR_RESPONSE}`), got {} (top-level keys: {keys:?})",
-                    json::describe(other.as_ref())
-                ),
-            ))
-        }
+    match envelope::open(body, &response_key(method), ERROR_RESPONSE)? {
+        Envelope::Success(inner) => Ok(inner),
+        Envelope::Error(error) => Err(error_from_envelope(&error)),
     }
 }
 
@@ -195,9 +168,7 @@ pub fn error_from_envelope(error: &Value) -> ConnectorError {
 
     match code {
         Some(CODE_CALL_LIMITED) => {
-            let seconds = ban_seconds(&msg).or_else(|| ban_seconds(&sub_msg));
-            let retry_after_ms = seconds.map_or(DEFAULT_BAN_RETRY_MS, |s| s.saturating_mul(1_000));
-            ConnectorError::rate_limited(retry_after_ms, message)
+            ConnectorError::rate_limited(envelope::ban_retry_ms(&[&msg, &sub_msg]), message)
         }
         Some(c) if AUTH_CODES.contains(&c) => {
             ConnectorError::auth(format!("TOP error {c}: {message}"))
@@ -220,17 +191,6 @@ fn describe_error(msg: &str, sub_code: &str, sub_msg: &str) -> String {
         (true, false) => format!("{msg} ({sub_msg})"),
         (false, false) => format!("{msg} ({sub_code}: {sub_msg})"),
     }
-}
-
-/// N from "... ban will last for N more seconds".
-pub fn ban_seconds(text: &str) -> Option<u64> {
-    let lower = text.to_ascii_lowercase();
-    let start = lower.find(BAN_PHRASE)? + BAN_PHRASE.len();
-    let digits: String = lower[start..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
 }
 
 /// [`Api`] through the host: signs with the host's secrets and sends with its HTTP.
@@ -437,7 +397,7 @@ mod tests {
             matches!(
                 e,
                 ConnectorError::RateLimited(RateLimit {
-                    retry_after_ms: DEFAULT_BAN_RETRY_MS,
+                    retry_after_ms: wharf_sdk::error::DEFAULT_RETRY_AFTER_MS,
                     ..
                 })
             ),
@@ -508,17 +468,4 @@ mod tests {
         }
     }
 
-    #[test]
-    fn ban_phrase() {
-        assert_eq!(
-            ban_seconds("This ban will last for 12 more seconds"),
-            Some(12)
-        );
-        assert_eq!(
-            ban_seconds("this BAN will last for 0 more seconds"),
-            Some(0)
-        );
-        assert_eq!(ban_seconds("App Call Limited"), None);
-        assert_eq!(ban_seconds("ban will last for more seconds"), None);
-    }
 }

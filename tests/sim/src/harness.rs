@@ -105,9 +105,20 @@ pub fn rfc3339(ms: i64) -> String {
 pub fn start(platform: &str, options: &HarnessOptions) -> anyhow::Result<Box<dyn Marketplace>> {
     match platform {
         "taobao" => Ok(Box::new(crate::taobao::TaobaoSim::for_conformance(options)?)),
+        "jd" => Ok(Box::new(crate::jd::JdSim::spawn(crate::jd::JdConfig {
+            orders: options.orders,
+            seed: options.seed,
+            ..Default::default()
+        })?)),
+        "douyin" => Ok(Box::new(crate::douyin::DouyinSim::spawn(crate::douyin::DouyinConfig {
+            orders: options.orders,
+            seed: options.seed,
+            ..Default::default()
+        })?)),
+        "ecshop" => Ok(Box::new(crate::ecshop::EcshopSim::for_conformance(options)?)),
         other => anyhow::bail!("no simulator for platform {other:?}; simulated: {}", SIMULATED.join(", ")),
     }
 }
 
 /// The platforms [`start`] knows.
-pub const SIMULATED: &[&str] = &["taobao"];
+pub const SIMULATED: &[&str] = &["taobao", "jd", "douyin", "ecshop"];

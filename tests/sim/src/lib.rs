@@ -11,9 +11,13 @@
 //! - [`serve`]: serving a router on loopback on a runtime of its own; the clock.
 //! - one module per platform.
 
+pub mod douyin;
+pub mod ecshop;
 pub mod faults;
 pub mod harness;
+pub mod jd;
 pub mod rng;
+pub mod sap;
 pub mod serve;
 pub mod shop;
 pub mod taobao;

@@ -309,7 +309,7 @@ impl Shop {
 }
 
 /// Splits `amount` over `weights` in proportion, exactly (largest remainder, ties to the
-/// first), so the shares always sum to `amount`.
+/// first), so the shares always sum to `amount`; negative amounts split the same way.
 pub fn apportion(amount: i64, weights: &[i64]) -> Vec<i64> {
     let total: i64 = weights.iter().sum();
     if weights.is_empty() {
@@ -320,18 +320,26 @@ pub fn apportion(amount: i64, weights: &[i64]) -> Vec<i64> {
         v[0] = amount;
         return v;
     }
-    let mut shares: Vec<i64> = weights.iter().map(|&w| (i128::from(amount) * i128::from(w) / i128::from(total)) as i64).collect();
-    let mut order: Vec<usize> = (0..weights.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse((i128::from(amount) * i128::from(weights[i])) % i128::from(total)));
-    let mut left = amount - shares.iter().sum::<i64>();
-    for i in order {
+    let sign = amount.signum();
+    let abs = i128::from(amount.abs());
+    let total = i128::from(total);
+    let mut shares: Vec<i64> = Vec::with_capacity(weights.len());
+    let mut remainders: Vec<(i128, usize)> = Vec::with_capacity(weights.len());
+    for (i, &w) in weights.iter().enumerate() {
+        let exact = abs * i128::from(w);
+        shares.push((exact / total) as i64);
+        remainders.push((exact % total, i));
+    }
+    let mut left = abs as i64 - shares.iter().sum::<i64>();
+    remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for &(_, i) in &remainders {
         if left == 0 {
             break;
         }
         shares[i] += 1;
         left -= 1;
     }
-    shares
+    shares.into_iter().map(|s| s * sign).collect()
 }
 
 #[cfg(test)]

@@ -111,6 +111,42 @@ impl Marketplace for TaobaoSim {
                 }),
             });
         }
+        if let Some((item, sku)) = items.iter().find_map(|i| i.skus.iter().find(|s| s.outer_id.is_some()).map(|s| (i.clone(), s.clone()))) {
+            let shared = self.shared.clone();
+            let (num_iid, sku_id) = (item.num_iid, sku.sku_id);
+            let price = sku.price + 100;
+            cases.push(PushCase {
+                operation: "push-prices".into(),
+                input: json!([{
+                    "outer_sku_id": sku.outer_id.clone().unwrap_or_default(),
+                    "product_id": num_iid.to_string(),
+                    "currency": "CNY",
+                    "prices": [{"kind": "default", "amount": price}],
+                }]),
+                check: Box::new(move || {
+                    let state = shared.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    match state.item(num_iid).and_then(|i| i.sku(sku_id)).map(|s| s.price) {
+                        Some(p) if p == price => Ok(()),
+                        other => Err(format!("sku {sku_id} of item {num_iid} has price {other:?}, expected {price}")),
+                    }
+                }),
+            });
+        }
+        if let Some(item) = items.iter().find(|i| i.listed) {
+            let shared = self.shared.clone();
+            let num_iid = item.num_iid;
+            cases.push(PushCase {
+                operation: "push-listing".into(),
+                input: json!([{"product_id": num_iid.to_string(), "listed": false}]),
+                check: Box::new(move || {
+                    let state = shared.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    match state.item(num_iid).map(|i| i.listed) {
+                        Some(false) => Ok(()),
+                        other => Err(format!("item {num_iid} listed: {other:?}, expected delisted")),
+                    }
+                }),
+            });
+        }
         if let Some(trade) = self.trades().into_iter().find(|t| t.status.can_ship()) {
             let shared = self.shared.clone();
             let tid = trade.tid;

@@ -11,6 +11,7 @@ use super::model::{
     RefundStatus, SimInvoice, SimItem, SimOrder, SimReceiver, SimSku, SimTrade, TradeStatus,
 };
 use crate::rng::SimRng;
+pub use crate::shop::apportion;
 
 const SECOND_MS: i64 = 1000;
 const DAY_S: i64 = 86_400;
@@ -478,40 +479,6 @@ fn properties_name(props: &[Prop], combo: &[(usize, usize)]) -> String {
         .map(|&(p, v)| format!("{}:{}", props[p].name, props[p].values[v]))
         .collect::<Vec<_>>()
         .join(";")
-}
-
-/// Splits `amount` over `weights` in proportion, exactly (largest remainder, ties to the
-/// first), so the shares always sum to `amount`.
-pub fn apportion(amount: i64, weights: &[i64]) -> Vec<i64> {
-    let total: i64 = weights.iter().sum();
-    if weights.is_empty() {
-        return Vec::new();
-    }
-    if total <= 0 {
-        let mut v = vec![0; weights.len()];
-        v[0] = amount;
-        return v;
-    }
-    let sign = amount.signum();
-    let abs = i128::from(amount.abs());
-    let total = i128::from(total);
-    let mut shares: Vec<i64> = Vec::with_capacity(weights.len());
-    let mut rems: Vec<(i128, usize)> = Vec::with_capacity(weights.len());
-    for (i, &w) in weights.iter().enumerate() {
-        let exact = abs * i128::from(w);
-        shares.push((exact / total) as i64);
-        rems.push((exact % total, i));
-    }
-    let mut left = abs as i64 - shares.iter().sum::<i64>();
-    rems.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    for &(_, i) in &rems {
-        if left == 0 {
-            break;
-        }
-        shares[i] += 1;
-        left -= 1;
-    }
-    shares.into_iter().map(|s| s * sign).collect()
 }
 
 /// The refund statuses that need a shipped trade (the buyer returns goods).

@@ -1,0 +1,281 @@
+//! 抖店 shop orders → canonical orders. Pure: no host calls, so the same code runs natively
+//! (tests) and inside the wasm plugin.
+//!
+//! A shop order (`order.searchList`'s `shop_order_list[]`, `order.orderDetail`'s
+//! `shop_order_detail`) carries its SKU lines in `sku_order_list[]`. Ids arrive as strings
+//! or numbers and are kept as text; amounts are integers in fen; times Unix seconds.
+//!
+//! - `order_id` = the parent `order_id`; `platform_status` = `order_status` as text.
+//! - `status` from `order_status` ([`ORDER_STATUSES`]); `main_status` 21 / 22 / 39 (refunded
+//!   in full, before shipping / after shipping / after receipt) make it `closed`
+//!   ([`MAIN_STATUSES`]). Unknown codes in either are errors.
+//! - Money: `goods_total` = Σ `origin_amount` of the lines (price × quantity);
+//!   `shipping_fee` = `post_amount`; `paid_total` = `pay_amount`; `discount_total` = goods +
+//!   shipping − paid, so goods + shipping − discount = paid always holds (what 抖店 calls
+//!   `promotion_amount` plus any other reduction). `order_amount` is not read: it equals
+//!   `pay_amount` but for deposit pre-sales, where `pay_amount` is what was really paid.
+//! - Times: `created_at` = `create_time`, `paid_at` = `pay_time` (0 or absent: none),
+//!   `updated_at` = `update_time`.
+//! - Buyer: `buyer_id` = `doudian_open_id`; 抖店 shows no nick; `buyer_message` =
+//!   `buyer_words`, `seller_memo` = `seller_words`. No invoice in the order.
+//! - Receiver: the masked display values (`mask_post_receiver`, `mask_post_tel`,
+//!   `mask_post_addr` with `province`, `city`, `town` → district, `street` → town, `detail`
+//!   → address; `post_addr` where the mask lacks a region), no postcode, `masked` = true
+//!   when a ciphertext is present or a value looks masked, and `privacy_ref` =
+//!   [`PRIVACY_REF_FIELDS`].
+//! - Lines: `line_id` = the child `order_id`; `product_id`, `sku_id`; `outer_product_id` =
+//!   `out_product_id`; `outer_sku_id` = `out_sku_id`, else the merchant `code`; `title` =
+//!   `product_name`; `sku_properties` = `spec[]` as `name:value` joined by `;`; `quantity` =
+//!   `item_num`; `unit_price` = `origin_amount / item_num` (exact, else an error);
+//!   `line_total` = the line's `pay_amount`; `discount` = `origin_amount − pay_amount`;
+//!   `refund_status` from `after_sale_info.refund_status` ([`REFUND_STATUSES`]).
+
+use serde_json::Value;
+use wharf_sdk::error::field_error;
+use wharf_sdk::json::{self, Node};
+use wharf_sdk::mask;
+use wharf_sdk::status::{self, lookup};
+use wharf_sdk::time;
+use wharf_sdk::types::{ConnectorError, FieldError, Order, OrderLine, OrderStatus, Receiver, RefundStatus};
+
+pub const PLATFORM: &str = "douyin";
+/// 抖店 sells in yuan.
+pub const CURRENCY: &str = "CNY";
+
+/// `order_status` → canonical status (platforms.md).
+pub const ORDER_STATUSES: &[(&str, OrderStatus)] = &[
+    ("1", OrderStatus::Unpaid),
+    ("105", OrderStatus::Paid),
+    ("2", OrderStatus::Paid),
+    ("101", OrderStatus::PartiallyShipped),
+    ("3", OrderStatus::Shipped),
+    ("4", OrderStatus::Cancelled),
+    ("5", OrderStatus::Completed),
+];
+
+/// `main_status`: `Some` overrides the status of `order_status`; `None` leaves it. 103 (a
+/// deposit paid, the rest not) is still unpaid, as `order_status` 1 says.
+pub const MAIN_STATUSES: &[(&str, Option<OrderStatus>)] = &[
+    ("1", None),
+    ("103", None),
+    ("105", None),
+    ("2", None),
+    ("101", None),
+    ("3", None),
+    ("4", None),
+    ("5", None),
+    ("21", Some(OrderStatus::Closed)),
+    ("22", Some(OrderStatus::Closed)),
+    ("39", Some(OrderStatus::Closed)),
+];
+
+/// A line's `after_sale_info.refund_status` → refund status. UNSURE (the codes as 抖店's
+/// order docs list them: 0 none, 1 awaiting refund, 2 refunding, 3 refunded, 4 refund
+/// failed), kept here alone so it is easy to correct. No `after_sale_info` means none.
+pub const REFUND_STATUSES: &[(&str, RefundStatus)] = &[
+    ("0", RefundStatus::None),
+    ("1", RefundStatus::Requested),
+    ("2", RefundStatus::Requested),
+    ("3", RefundStatus::Refunded),
+    ("4", RefundStatus::None),
+];
+
+/// What `privacy_ref` holds: these ciphertexts, in this order, joined by
+/// [`PRIVACY_REF_SEPARATOR`] (a missing one leaves its place empty). Together they are what
+/// 抖店's decrypt and waybill APIs take; none of them is plaintext.
+pub const PRIVACY_REF_FIELDS: [&[&str]; 3] =
+    [&["encrypt_post_receiver"], &["encrypt_post_tel"], &["post_addr", "encrypt_detail"]];
+/// Not in base64 nor in 抖店's `$$…$$` / `##…##` framing.
+pub const PRIVACY_REF_SEPARATOR: &str = ",";
+
+/// A Unix-seconds time, as UTC ms.
+fn seconds(n: &Node<'_>, key: &str) -> Result<i64, FieldError> {
+    let s = n.i64(key)?;
+    time::unix_seconds_to_ms(s).map_err(|e| n.error_at(key, format!("expected Unix seconds, got {s}: {e}")))
+}
+
+/// An optional time: absent, null, "" and 0 (抖店's "not yet") are none.
+fn opt_seconds(n: &Node<'_>, key: &str) -> Result<Option<i64>, FieldError> {
+    if !n.has(key) {
+        return Ok(None);
+    }
+    match seconds(n, key)? {
+        0 => Ok(None),
+        ms => Ok(Some(ms)),
+    }
+}
+
+/// An amount in fen (a JSON integer or a string of digits).
+fn fen(n: &Node<'_>, key: &str) -> Result<i64, FieldError> {
+    n.i64(key).map_err(|e| field_error(e.field, format!("{} (抖店 amounts are integers in fen)", e.reason)))
+}
+
+fn overflow(n: &Node<'_>, key: &str, what: &str) -> FieldError {
+    n.error_at(key, format!("expected {what} to fit 64-bit fen, got an overflow"))
+}
+
+/// A `{code}` status field as text, looked up in `table`.
+fn status_of<T: Copy>(n: &Node<'_>, key: &str, table: &[(&str, T)]) -> Result<T, FieldError> {
+    lookup(table, &n.id(key)?, &n.path_of(key))
+}
+
+/// One shop order → the canonical order. `path` names it in errors
+/// (`data.shop_order_list[3]`).
+pub fn map_shop_order(order: &Value, path: &str, shop_id: &str) -> Result<Order, ConnectorError> {
+    let o = Node::root(order, path);
+    if !order.is_object() {
+        return Err(o.error(format!("expected a shop order object, got {}", json::describe(Some(order)))).into());
+    }
+    let order_id = o.id("order_id")?;
+    let order_status = o.id("order_status")?;
+    let mut status = lookup(ORDER_STATUSES, &order_status, &o.path_of("order_status"))?;
+    if o.has("main_status")
+        && let Some(overridden) = status_of(&o, "main_status", MAIN_STATUSES)?
+    {
+        status = overridden;
+    }
+
+    let lines = o.required("sku_order_list")?.elements()?.iter().map(map_line).collect::<Result<Vec<_>, _>>()?;
+    // unit_price × quantity is the line's origin_amount exactly (checked in map_line).
+    let goods_total = lines
+        .iter()
+        .try_fold(0_i64, |sum, l| sum.checked_add(l.unit_price * i64::from(l.quantity)))
+        .ok_or_else(|| overflow(&o, "sku_order_list", "the sum of origin_amount"))?;
+    let shipping_fee = fen(&o, "post_amount")?;
+    let paid_total = fen(&o, "pay_amount")?;
+    let discount_total = goods_total
+        .checked_add(shipping_fee)
+        .and_then(|v| v.checked_sub(paid_total))
+        .ok_or_else(|| overflow(&o, "pay_amount", "goods + post_amount − pay_amount"))?;
+
+    Ok(Order {
+        platform: PLATFORM.to_owned(),
+        shop_id: shop_id.to_owned(),
+        order_id,
+        status,
+        platform_status: order_status,
+        refund_status: status::order_refund(lines.iter().map(|l| l.refund_status)),
+        created_at: seconds(&o, "create_time")?,
+        paid_at: opt_seconds(&o, "pay_time")?,
+        updated_at: seconds(&o, "update_time")?,
+        currency: CURRENCY.to_owned(),
+        goods_total,
+        shipping_fee,
+        discount_total,
+        paid_total,
+        buyer_id: o.opt_id("doudian_open_id")?,
+        buyer_nick: None,
+        buyer_message: o.opt_str("buyer_words")?,
+        seller_memo: o.opt_str("seller_words")?,
+        receiver: map_receiver(&o)?,
+        invoice: None,
+        erp_customer_code: None,
+        lines,
+    })
+}
+
+/// `name:value` pairs of `spec[]` joined by `;`; none when there is no spec.
+fn sku_properties(l: &Node<'_>) -> Result<Option<String>, FieldError> {
+    if !l.has("spec") {
+        return Ok(None);
+    }
+    let mut pairs = Vec::new();
+    for s in l.required("spec")?.elements()? {
+        pairs.push(format!("{}:{}", s.str("name")?, s.str("value")?));
+    }
+    Ok((!pairs.is_empty()).then(|| pairs.join(";")))
+}
+
+/// One `sku_order_list[i]` → an order line.
+fn map_line(l: &Node<'_>) -> Result<OrderLine, FieldError> {
+    let quantity = l.u32("item_num")?;
+    let origin = fen(l, "origin_amount")?;
+    if quantity == 0 || origin % i64::from(quantity) != 0 {
+        return Err(
+            l.error_at("origin_amount", format!("expected a multiple of item_num ({quantity}), got {origin} fen"))
+        );
+    }
+    let line_total = fen(l, "pay_amount")?;
+    let refund_status = match l.field("after_sale_info") {
+        Some(after_sale) if after_sale.has("refund_status") => {
+            status_of(&after_sale, "refund_status", REFUND_STATUSES)?
+        }
+        _ => RefundStatus::None,
+    };
+    Ok(OrderLine {
+        line_id: l.id("order_id")?,
+        product_id: l.opt_id("product_id")?,
+        sku_id: l.opt_id("sku_id")?,
+        outer_product_id: l.opt_id("out_product_id")?,
+        outer_sku_id: match l.opt_id("out_sku_id")? {
+            Some(id) => Some(id),
+            None => l.opt_id("code")?,
+        },
+        title: l.str("product_name")?,
+        sku_properties: sku_properties(l)?,
+        quantity,
+        unit_price: origin / i64::from(quantity),
+        discount: origin
+            .checked_sub(line_total)
+            .ok_or_else(|| overflow(l, "pay_amount", "origin_amount − pay_amount"))?,
+        line_total,
+        batch_no: None,
+        refund_status,
+    })
+}
+
+/// The text at `path` below `o` (objects along the way), if any.
+fn text_at(o: &Node<'_>, path: &[&str]) -> Result<Option<String>, FieldError> {
+    let Some((last, parents)) = path.split_last() else { return Ok(None) };
+    let mut node = o.clone();
+    for key in parents {
+        match node.field(key) {
+            Some(child) => node = child,
+            None => return Ok(None),
+        }
+    }
+    node.opt_str(last)
+}
+
+/// A region's name from the masked address, else the plain one.
+fn region(o: &Node<'_>, key: &str) -> Result<Option<String>, FieldError> {
+    match text_at(o, &["mask_post_addr", key, "name"])? {
+        Some(name) => Ok(Some(name)),
+        None => text_at(o, &["post_addr", key, "name"]),
+    }
+}
+
+/// The receiver, or none when the order carries neither display values nor ciphertexts.
+fn map_receiver(o: &Node<'_>) -> Result<Option<Receiver>, FieldError> {
+    let mut ciphertexts = Vec::with_capacity(PRIVACY_REF_FIELDS.len());
+    for path in PRIVACY_REF_FIELDS {
+        ciphertexts.push(text_at(o, path)?);
+    }
+    let privacy_ref = ciphertexts.iter().any(Option::is_some).then(|| {
+        ciphertexts.iter().map(|c| c.as_deref().unwrap_or_default()).collect::<Vec<_>>().join(PRIVACY_REF_SEPARATOR)
+    });
+    let mut receiver = Receiver {
+        name: o.opt_str("mask_post_receiver")?,
+        phone: o.opt_str("mask_post_tel")?,
+        province: region(o, "province")?,
+        city: region(o, "city")?,
+        district: region(o, "town")?,
+        town: region(o, "street")?,
+        address: match text_at(o, &["mask_post_addr", "detail"])? {
+            Some(detail) => Some(detail),
+            None => text_at(o, &["post_addr", "detail"])?,
+        },
+        postcode: None,
+        masked: false,
+        privacy_ref,
+    };
+    let shown = [&receiver.name, &receiver.phone, &receiver.province, &receiver.city, &receiver.address];
+    if receiver.privacy_ref.is_none() && shown.iter().all(|v| v.is_none()) {
+        return Ok(None);
+    }
+    receiver.masked = receiver.privacy_ref.is_some() || mask::receiver_looks_masked(&receiver);
+    Ok(Some(receiver))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,257 @@
+use super::*;
+use serde_json::json;
+
+/// A realistic shop order: 19-digit ids as strings (one child id a number), ciphertexts and
+/// masks, two lines (one refunded), a discount and shipping.
+fn fixture() -> Value {
+    let mut order = json!({
+        "order_id": "6920001234567890123",
+        "order_level": 2,
+        "order_status": 2,
+        "order_status_desc": "备货中",
+        "main_status": 2,
+        "create_time": 1794326405,
+        "update_time": 1794326520,
+        "pay_time": 1794326460,
+        "order_amount": 20007,
+        "pay_amount": 20007,
+        "post_amount": 1000,
+        "promotion_amount": 983,
+        "doudian_open_id": "1@#abcDEF==",
+        "encrypt_post_receiver": "##AAAA*BBBB#1##",
+        "encrypt_post_tel": "$$CCCC*DDDD$1$$",
+        "post_addr": {
+            "province": {"id": "33", "name": "浙江省"},
+            "city": {"id": "3301", "name": "杭州市"},
+            "town": {"id": "330106", "name": "西湖区"},
+            "street": {"id": "", "name": ""},
+            "detail": "",
+            "encrypt_detail": "##EEEE*FFFF#1##"
+        },
+        "mask_post_receiver": "张*",
+        "mask_post_tel": "138****5678",
+        "buyer_words": "请尽快发货",
+        "seller_words": "",
+        "sku_order_list": [
+            {
+                "order_id": "6920001234567890124",
+                "product_id": "3556789012345678901",
+                "product_name": "纯棉T恤 夏季新款",
+                "out_product_id": "FG-001",
+                "sku_id": 1768123456789u64,
+                "out_sku_id": "FG-001-RED-XL",
+                "code": "FG-001-RED-XL",
+                "spec": [{"name": "颜色", "value": "红"}, {"name": "尺码", "value": "XL"}],
+                "item_num": 2,
+                "origin_amount": 11990,
+                "sum_amount": 11990,
+                "pay_amount": 11357,
+                "promotion_amount": 633,
+                "after_sale_info": {"refund_status": 0}
+            },
+            {
+                "order_id": 6920001234567890125u64,
+                "product_id": 3556789012345678902u64,
+                "product_name": "帆布袋",
+                "code": "BAG-1",
+                "item_num": 1,
+                "origin_amount": 8000,
+                "pay_amount": 7650,
+                "after_sale_info": {"refund_status": 3}
+            }
+        ]
+    });
+    // The masked address is the plain one with a masked detail and no ciphertext.
+    let mut masked = order["post_addr"].clone();
+    masked.as_object_mut().unwrap().remove("encrypt_detail");
+    masked["detail"] = json!("文三路****");
+    order["mask_post_addr"] = masked;
+    order
+}
+
+fn with(edit: impl FnOnce(&mut Value)) -> Value {
+    let mut v = fixture();
+    edit(&mut v);
+    v
+}
+
+fn map(v: &Value) -> Result<Order, ConnectorError> {
+    map_shop_order(v, "data.shop_order_list[0]", "s1")
+}
+
+fn field_of(r: Result<Order, ConnectorError>) -> (String, String) {
+    match r {
+        Err(ConnectorError::InvalidInput(FieldError { field, reason })) => (field, reason),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_whole_order() {
+    let o = map(&fixture()).unwrap();
+    assert_eq!((o.platform.as_str(), o.shop_id.as_str(), o.order_id.as_str()), ("douyin", "s1", "6920001234567890123"));
+    assert_eq!((o.status, o.platform_status.as_str()), (OrderStatus::Paid, "2"));
+    assert_eq!(o.refund_status, RefundStatus::Refunded);
+    assert_eq!(
+        (o.created_at, o.paid_at, o.updated_at),
+        (1_794_326_405_000, Some(1_794_326_460_000), 1_794_326_520_000)
+    );
+    assert_eq!((o.goods_total, o.shipping_fee, o.discount_total, o.paid_total), (19990, 1000, 983, 20007));
+    assert_eq!(o.goods_total + o.shipping_fee - o.discount_total, o.paid_total);
+    assert_eq!(o.currency, "CNY");
+    assert_eq!((o.buyer_id.as_deref(), o.buyer_nick.as_deref()), (Some("1@#abcDEF=="), None));
+    assert_eq!((o.buyer_message.as_deref(), o.seller_memo.as_deref()), (Some("请尽快发货"), None));
+    assert!(o.invoice.is_none());
+
+    let r = o.receiver.unwrap();
+    assert_eq!((r.name.as_deref(), r.phone.as_deref()), (Some("张*"), Some("138****5678")));
+    assert_eq!(
+        (r.province.as_deref(), r.city.as_deref(), r.district.as_deref()),
+        (Some("浙江省"), Some("杭州市"), Some("西湖区"))
+    );
+    assert_eq!((r.town, r.address.as_deref(), r.postcode), (None, Some("文三路****"), None));
+    assert!(r.masked);
+    assert_eq!(r.privacy_ref.as_deref(), Some("##AAAA*BBBB#1##,$$CCCC*DDDD$1$$,##EEEE*FFFF#1##"));
+
+    let [a, b] = o.lines.as_slice() else { panic!("two lines") };
+    assert_eq!(a.line_id, "6920001234567890124");
+    assert_eq!((a.product_id.as_deref(), a.sku_id.as_deref()), (Some("3556789012345678901"), Some("1768123456789")));
+    assert_eq!((a.outer_product_id.as_deref(), a.outer_sku_id.as_deref()), (Some("FG-001"), Some("FG-001-RED-XL")));
+    assert_eq!((a.title.as_str(), a.sku_properties.as_deref()), ("纯棉T恤 夏季新款", Some("颜色:红;尺码:XL")));
+    assert_eq!((a.quantity, a.unit_price, a.discount, a.line_total), (2, 5995, 633, 11357));
+    assert_eq!((a.refund_status, a.batch_no.as_deref()), (RefundStatus::None, None));
+    assert_eq!((b.line_id.as_str(), b.product_id.as_deref()), ("6920001234567890125", Some("3556789012345678902")));
+    assert_eq!(
+        (b.outer_sku_id.as_deref(), b.sku_id.as_deref(), b.sku_properties.as_deref()),
+        (Some("BAG-1"), None, None)
+    );
+    assert_eq!((b.unit_price, b.discount, b.refund_status), (8000, 350, RefundStatus::Refunded));
+}
+
+#[test]
+fn statuses_from_order_status_and_refunds_from_main_status() {
+    for (order_status, main_status, want) in [
+        (1, 1, OrderStatus::Unpaid),
+        (1, 103, OrderStatus::Unpaid),
+        (105, 105, OrderStatus::Paid),
+        (101, 101, OrderStatus::PartiallyShipped),
+        (3, 3, OrderStatus::Shipped),
+        (5, 5, OrderStatus::Completed),
+        (4, 4, OrderStatus::Cancelled),
+        (4, 21, OrderStatus::Closed),
+        (4, 22, OrderStatus::Closed),
+        (4, 39, OrderStatus::Closed),
+    ] {
+        let o = map(&with(|v| {
+            v["order_status"] = json!(order_status);
+            v["main_status"] = json!(main_status.to_string());
+        }))
+        .unwrap();
+        assert_eq!((o.status, o.platform_status), (want, order_status.to_string()), "{order_status}/{main_status}");
+    }
+    let (field, reason) = field_of(map(&with(|v| v["order_status"] = json!(9))));
+    assert_eq!(field, "data.shop_order_list[0].order_status");
+    assert!(reason.contains("105") && reason.contains("\"9\""), "{reason}");
+    assert_eq!(field_of(map(&with(|v| v["main_status"] = json!(77)))).0, "data.shop_order_list[0].main_status");
+    let without_main = with(|v| {
+        v.as_object_mut().unwrap().remove("main_status");
+    });
+    assert_eq!(map(&without_main).unwrap().status, OrderStatus::Paid);
+}
+
+#[test]
+fn line_refunds_roll_up() {
+    let o = map(&with(|v| v["sku_order_list"][0]["after_sale_info"]["refund_status"] = json!("1"))).unwrap();
+    assert_eq!((o.lines[0].refund_status, o.refund_status), (RefundStatus::Requested, RefundStatus::Requested));
+    let o = map(&with(|v| {
+        v["sku_order_list"][1]["after_sale_info"] = json!({"refund_status": 4});
+    }))
+    .unwrap();
+    assert_eq!(o.refund_status, RefundStatus::None);
+    let o = map(&with(|v| {
+        v["sku_order_list"][1].as_object_mut().unwrap().remove("after_sale_info");
+    }))
+    .unwrap();
+    assert_eq!(o.lines[1].refund_status, RefundStatus::None);
+    let (field, _) = field_of(map(&with(|v| v["sku_order_list"][1]["after_sale_info"]["refund_status"] = json!(9))));
+    assert_eq!(field, "data.shop_order_list[0].sku_order_list[1].after_sale_info.refund_status");
+}
+
+#[test]
+fn unpaid_orders_have_no_paid_at() {
+    for pay_time in [json!(0), json!(null), json!("")] {
+        let o = map(&with(|v| {
+            v["order_status"] = json!(1);
+            v["main_status"] = json!(1);
+            v["pay_time"] = pay_time.clone();
+        }))
+        .unwrap();
+        assert_eq!(o.paid_at, None, "{pay_time}");
+    }
+}
+
+#[test]
+fn broken_fields_are_named() {
+    let (field, reason) = field_of(map(&with(|v| v["pay_amount"] = json!("12.5元"))));
+    assert_eq!(field, "data.shop_order_list[0].pay_amount");
+    assert!(reason.starts_with("expected") && reason.contains("fen"), "{reason}");
+    for (edit, want) in [
+        (
+            Box::new(|v: &mut Value| v["sku_order_list"][0]["origin_amount"] = json!(11991)) as Box<dyn Fn(&mut Value)>,
+            "data.shop_order_list[0].sku_order_list[0].origin_amount",
+        ),
+        (
+            Box::new(|v: &mut Value| v["sku_order_list"][0]["item_num"] = json!(0)),
+            "data.shop_order_list[0].sku_order_list[0].origin_amount",
+        ),
+        (
+            Box::new(|v: &mut Value| v["sku_order_list"][1]["order_id"] = json!(1.5)),
+            "data.shop_order_list[0].sku_order_list[1].order_id",
+        ),
+        (Box::new(|v: &mut Value| v["create_time"] = json!("2026-11-11")), "data.shop_order_list[0].create_time"),
+        (Box::new(|v: &mut Value| v["sku_order_list"] = json!({})), "data.shop_order_list[0].sku_order_list"),
+        (
+            Box::new(|v: &mut Value| v["sku_order_list"][0]["spec"] = json!([{"name": "颜色"}])),
+            "data.shop_order_list[0].sku_order_list[0].spec[0].value",
+        ),
+        (Box::new(|v: &mut Value| v["post_amount"] = json!(i64::MAX)), "data.shop_order_list[0].pay_amount"),
+    ] {
+        assert_eq!(field_of(map(&with(|v| edit(v)))).0, want);
+    }
+    assert_eq!(field_of(map(&json!([1]))).0, "data.shop_order_list[0]");
+}
+
+#[test]
+fn receivers_without_ciphertexts_or_at_all() {
+    let o = map(&with(|v| {
+        let m = v.as_object_mut().unwrap();
+        for k in ["encrypt_post_receiver", "encrypt_post_tel", "post_addr"] {
+            m.remove(k);
+        }
+    }))
+    .unwrap();
+    let r = o.receiver.unwrap();
+    assert!(r.masked && r.privacy_ref.is_none(), "masked values still say masked");
+    let o = map(&with(|v| {
+        let m = v.as_object_mut().unwrap();
+        for k in [
+            "encrypt_post_receiver",
+            "encrypt_post_tel",
+            "post_addr",
+            "mask_post_receiver",
+            "mask_post_tel",
+            "mask_post_addr",
+        ] {
+            m.remove(k);
+        }
+    }))
+    .unwrap();
+    assert!(o.receiver.is_none());
+    let only_tel = map(&with(|v| {
+        let m = v.as_object_mut().unwrap();
+        m.remove("encrypt_post_receiver");
+        m.remove("post_addr");
+    }))
+    .unwrap();
+    assert_eq!(only_tel.receiver.unwrap().privacy_ref.as_deref(), Some(",$$CCCC*DDDD$1$$,"));
+}

@@ -1,0 +1,789 @@
+<?php
+/**
+ * Wharf bridge for ECShop 2.7: the order and goods API that ECShop does not ship.
+ *
+ * ECShop's own api/client/api.php covers goods only, so ERP connectors install a small script
+ * that reads orders from the shop's database. This is Wharf's. It answers JSON over HTTP:
+ *
+ *   GET  ?action=ping                                  checks token and database
+ *   GET  ?action=orders&since=S&until=U[&page=P&page_size=N]
+ *                                                      orders changed in [S, U] (Unix seconds)
+ *   GET  ?action=order&order_sn=SN                     one order
+ *   POST ?action=stock    {"sn": "...", "quantity": 5}
+ *   POST ?action=price    {"sn": "...", "shop_price": "19.90"}
+ *   POST ?action=listing  {"goods_id": 12 | "sn": "...", "on_sale": true}
+ *   POST ?action=ship     {"order_sn": "...", "invoice_no": "...", "shipping_name": "..."}
+ *
+ * Every request carries the header `X-Wharf-Token`, compared in constant time with the token
+ * configured next to this file (wharf-bridge.config.php) or in the environment
+ * (WHARF_BRIDGE_TOKEN). Errors answer {"error": {"code", "message", "field"?}} with an HTTP
+ * status that says whether to retry: 400 bad input, 401 token, 404 unknown order or goods,
+ * 405 wrong method, 409 refused by the shop's rules, 413 body too large, 500 bridge
+ * misconfigured or failed, 503 database unreachable. See README.md.
+ *
+ * When an order changed: ECShop 2.7 has no modification column. An order's change time here is
+ * the latest of add_time, confirm_time, pay_time, shipping_time and the log_time of its newest
+ * ecs_order_action row: ECShop writes an action row on every status change made in the admin
+ * or the front end (pay, confirm, ship, cancel, return), so that covers everything that moves
+ * an order. Edits that write no action row (changing an address in the admin, say) are not
+ * seen until the order's next action.
+ *
+ * Runs on PHP 5.6 and later (ECShop 2.7 sites often run old PHP): no scalar type hints, no
+ * `??`, no Throwable-only code paths.
+ */
+
+define('WHARF_BRIDGE_VERSION', '0.1.0');
+/** Tokens shorter than this are refused: 32 hex characters carry 128 bits. */
+define('WHARF_MIN_TOKEN_LENGTH', 32);
+define('WHARF_DEFAULT_PAGE_SIZE', 50);
+/** About 2 KB of JSON per order: a full page stays far below PHP's usual 128 MB memory_limit. */
+define('WHARF_MAX_PAGE_SIZE', 100);
+/** One write is one small JSON object. */
+define('WHARF_MAX_BODY_BYTES', 65536);
+/** ecs_goods.goods_number and ecs_products.product_number are smallint(5) unsigned. */
+define('WHARF_MAX_STOCK', 65535);
+/** decimal(10,2): eight integer digits. */
+define('WHARF_MAX_PRICE_PATTERN', '/^[0-9]{1,8}(\.[0-9]{1,2})?$/');
+/** ecs_order_action.action_user is varchar(30). */
+define('WHARF_ACTION_USER', 'wharf');
+/** ECShop's timezone setting spans UTC-12..UTC+14; a larger offset is a typo. */
+define('WHARF_MAX_TIME_OFFSET', 14 * 3600);
+
+/** What the request gets instead of a result. */
+class WharfHttpError extends Exception
+{
+    public $status;
+    public $errorCode;
+    public $field;
+    /** Extra response headers, e.g. `Allow` on a 405. */
+    public $headers;
+
+    public function __construct($status, $errorCode, $message, $field = null, array $headers = array())
+    {
+        parent::__construct($message);
+        $this->status = $status;
+        $this->errorCode = $errorCode;
+        $this->field = $field;
+        $this->headers = $headers;
+    }
+}
+
+function wharf_bad_input($field, $message)
+{
+    return new WharfHttpError(400, 'invalid_input', $message, $field);
+}
+
+/* ---------------------------------------------------------------- configuration */
+
+/**
+ * Reads wharf-bridge.config.php (or the file WHARF_BRIDGE_CONFIG names). It is PHP returning an
+ * array, so a web server that serves this directory runs it instead of showing the token.
+ */
+function wharf_load_config()
+{
+    $path = getenv('WHARF_BRIDGE_CONFIG');
+    $explicit = $path !== false && $path !== '';
+    if (!$explicit) {
+        $path = __DIR__ . '/wharf-bridge.config.php';
+    }
+    $config = array();
+    if (is_file($path)) {
+        $loaded = include $path;
+        if (!is_array($loaded)) {
+            throw new WharfHttpError(500, 'not_configured', 'the bridge config file must return an array (see README.md)');
+        }
+        $config = $loaded;
+    } elseif ($explicit) {
+        throw new WharfHttpError(500, 'not_configured', 'WHARF_BRIDGE_CONFIG names a file that does not exist');
+    }
+    $env_token = getenv('WHARF_BRIDGE_TOKEN');
+    if ($env_token !== false && $env_token !== '') {
+        $config['token'] = $env_token;
+    }
+    $defaults = array('token' => '', 'dsn' => '', 'user' => null, 'password' => null, 'prefix' => 'ecs_', 'time_offset' => 0);
+    $config = array_merge($defaults, $config);
+    if (!is_string($config['token']) || strlen($config['token']) < WHARF_MIN_TOKEN_LENGTH) {
+        throw new WharfHttpError(500, 'not_configured', 'the bridge token is missing or shorter than ' . WHARF_MIN_TOKEN_LENGTH . ' characters (see README.md)');
+    }
+    if (!is_string($config['dsn']) || $config['dsn'] === '') {
+        throw new WharfHttpError(500, 'not_configured', 'the bridge has no database dsn configured (see README.md)');
+    }
+    if (!is_string($config['prefix']) || !preg_match('/^[A-Za-z0-9_]{0,30}$/', $config['prefix'])) {
+        throw new WharfHttpError(500, 'not_configured', 'the table prefix may only hold letters, digits and _');
+    }
+    if (!is_int($config['time_offset']) || abs($config['time_offset']) > WHARF_MAX_TIME_OFFSET) {
+        throw new WharfHttpError(500, 'not_configured', 'time_offset must be an integer number of seconds within +-' . WHARF_MAX_TIME_OFFSET);
+    }
+    return $config;
+}
+
+/** The token comes in a header only: query strings end up in access logs. */
+function wharf_authenticate($config)
+{
+    $given = isset($_SERVER['HTTP_X_WHARF_TOKEN']) ? (string) $_SERVER['HTTP_X_WHARF_TOKEN'] : '';
+    if ($given === '') {
+        throw new WharfHttpError(401, 'unauthorized', 'missing X-Wharf-Token header');
+    }
+    if (!hash_equals($config['token'], $given)) {
+        throw new WharfHttpError(401, 'unauthorized', 'wrong X-Wharf-Token');
+    }
+}
+
+/* ---------------------------------------------------------------- database */
+
+/** The connection, the table names and the dialect differences between MySQL and SQLite. */
+class WharfDb
+{
+    public $pdo;
+    public $driver;
+    /** Seconds ECShop's stored times lag Unix time (see README.md, "Times"). */
+    public $offset;
+    private $prefix;
+
+    public function __construct($config)
+    {
+        try {
+            $this->pdo = new PDO($config['dsn'], $config['user'], $config['password'], array(
+                PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION,
+                PDO::ATTR_DEFAULT_FETCH_MODE => PDO::FETCH_ASSOC,
+                // Connect timeout on MySQL, busy timeout on SQLite.
+                PDO::ATTR_TIMEOUT => 5,
+            ));
+        } catch (PDOException $e) {
+            throw new WharfHttpError(503, 'database_unavailable', 'cannot connect to the shop database (SQLSTATE ' . $e->getCode() . ')');
+        }
+        $this->driver = $this->pdo->getAttribute(PDO::ATTR_DRIVER_NAME);
+        $this->prefix = $config['prefix'];
+        $this->offset = $config['time_offset'];
+    }
+
+    public function table($name)
+    {
+        return $this->prefix . $name;
+    }
+
+    /** The largest of several values: MySQL's GREATEST, SQLite's many-argument MAX. */
+    public function greatest(array $expressions)
+    {
+        return ($this->driver === 'sqlite' ? 'MAX(' : 'GREATEST(') . implode(', ', $expressions) . ')';
+    }
+
+    /**
+     * Locks the order a shipment reads, so two shipments of one order cannot interleave (InnoDB;
+     * SQLite locks the whole database, MyISAM whole tables).
+     */
+    public function forUpdate()
+    {
+        return $this->driver === 'mysql' ? ' FOR UPDATE' : '';
+    }
+
+    /**
+     * Runs $sql with positional parameters. Integers are bound as integers: SQLite compares an
+     * expression without a column type against a text parameter as text.
+     */
+    public function run($sql, array $params = array())
+    {
+        $statement = $this->pdo->prepare($sql);
+        $i = 1;
+        foreach ($params as $value) {
+            if (is_int($value)) {
+                $type = PDO::PARAM_INT;
+            } elseif ($value === null) {
+                $type = PDO::PARAM_NULL;
+            } else {
+                $type = PDO::PARAM_STR;
+            }
+            $statement->bindValue($i++, $value, $type);
+        }
+        $statement->execute();
+        return $statement;
+    }
+
+    public function rows($sql, array $params = array())
+    {
+        return $this->run($sql, $params)->fetchAll(PDO::FETCH_ASSOC);
+    }
+
+    /**
+     * Runs $work inside a transaction: all of it or none of it. (MyISAM tables ignore
+     * transactions; the writers check everything before their first write for that reason.)
+     */
+    public function transaction($work)
+    {
+        $this->pdo->beginTransaction();
+        try {
+            $result = call_user_func($work, $this);
+            $this->pdo->commit();
+            return $result;
+        } catch (Exception $e) {
+            if ($this->pdo->inTransaction()) {
+                $this->pdo->rollBack();
+            }
+            throw $e;
+        }
+    }
+
+    /** Now, as ECShop stores it. */
+    public function now()
+    {
+        return time() - $this->offset;
+    }
+
+    /** A stored time as Unix seconds; 0 (never happened) stays 0. */
+    public function unixTime($stored)
+    {
+        $stored = (int) $stored;
+        return $stored > 0 ? $stored + $this->offset : 0;
+    }
+
+    /** Unix seconds as ECShop stores them. */
+    public function storedTime($unix)
+    {
+        return $unix - $this->offset;
+    }
+}
+
+/* ---------------------------------------------------------------- JSON shapes */
+
+/** The ecs_order_info columns the bridge hands out, by how they are typed in JSON. */
+function wharf_order_columns()
+{
+    return array(
+        'int' => array('order_id', 'user_id', 'order_status', 'shipping_status', 'pay_status',
+            'country', 'province', 'city', 'district'),
+        'time' => array('add_time', 'confirm_time', 'pay_time', 'shipping_time'),
+        'money' => array('goods_amount', 'shipping_fee', 'insure_fee', 'pay_fee', 'pack_fee',
+            'card_fee', 'tax', 'discount', 'bonus', 'integral_money', 'surplus', 'money_paid',
+            'order_amount'),
+        'text' => array('order_sn', 'consignee', 'address', 'zipcode', 'tel', 'mobile',
+            'postscript', 'shipping_name', 'pay_name', 'inv_type', 'inv_payee', 'inv_content',
+            'invoice_no'),
+    );
+}
+
+function wharf_goods_columns()
+{
+    return array(
+        'int' => array('rec_id', 'goods_id', 'product_id', 'goods_number', 'send_number',
+            'is_real', 'parent_id', 'is_gift'),
+        'time' => array(),
+        'money' => array('goods_price', 'market_price'),
+        'text' => array('goods_name', 'goods_sn', 'goods_attr', 'extension_code'),
+    );
+}
+
+/**
+ * Money as a decimal string with two places, whatever the driver returned: MySQL gives
+ * "12.30", SQLite gives 12.3 (a float; exact enough for decimal(10,2) values).
+ */
+function wharf_money($value)
+{
+    if ($value === null) {
+        return '0.00';
+    }
+    if (is_int($value) || is_float($value)) {
+        return number_format($value, 2, '.', '');
+    }
+    $text = trim((string) $value);
+    if (preg_match('/^-?[0-9]+$/', $text)) {
+        return $text . '.00';
+    }
+    if (preg_match('/^-?[0-9]+\.[0-9]$/', $text)) {
+        return $text . '0';
+    }
+    return $text;
+}
+
+/** A row with each column typed as $columns says; MySQL hands every value out as a string. */
+function wharf_typed(WharfDb $db, array $row, array $columns)
+{
+    $out = array();
+    foreach ($columns['int'] as $c) {
+        $out[$c] = (int) $row[$c];
+    }
+    foreach ($columns['time'] as $c) {
+        $out[$c] = $db->unixTime($row[$c]);
+    }
+    foreach ($columns['money'] as $c) {
+        $out[$c] = wharf_money($row[$c]);
+    }
+    foreach ($columns['text'] as $c) {
+        $out[$c] = $row[$c] === null ? '' : (string) $row[$c];
+    }
+    return $out;
+}
+
+function wharf_select_list($alias, array $columns)
+{
+    $names = array();
+    foreach ($columns as $group) {
+        foreach ($group as $c) {
+            $names[] = $alias . '.' . $c;
+        }
+    }
+    return implode(', ', $names);
+}
+
+/** SQL for an order's change time (see the file comment), over ecs_order_info aliased `o`. */
+function wharf_changed_at(WharfDb $db)
+{
+    return $db->greatest(array('o.add_time', 'o.confirm_time', 'o.pay_time', 'o.shipping_time',
+        'COALESCE((SELECT MAX(a.log_time) FROM ' . $db->table('order_action') . ' a WHERE a.order_id = o.order_id), 0)'));
+}
+
+/** Orders with their goods and region names, in the order of $order_ids. */
+function wharf_load_orders(WharfDb $db, array $order_ids)
+{
+    if (!$order_ids) {
+        return array();
+    }
+    $marks = implode(', ', array_fill(0, count($order_ids), '?'));
+    $sql = 'SELECT ' . wharf_select_list('o', wharf_order_columns())
+        . ', ' . wharf_changed_at($db) . ' AS changed_at'
+        . ', rp.region_name AS province_name, rc.region_name AS city_name, rd.region_name AS district_name'
+        . ' FROM ' . $db->table('order_info') . ' o'
+        . ' LEFT JOIN ' . $db->table('region') . ' rp ON rp.region_id = o.province'
+        . ' LEFT JOIN ' . $db->table('region') . ' rc ON rc.region_id = o.city'
+        . ' LEFT JOIN ' . $db->table('region') . ' rd ON rd.region_id = o.district'
+        . ' WHERE o.order_id IN (' . $marks . ')';
+    $by_id = array();
+    foreach ($db->rows($sql, $order_ids) as $row) {
+        $order = wharf_typed($db, $row, wharf_order_columns());
+        foreach (array('province_name', 'city_name', 'district_name') as $c) {
+            $order[$c] = $row[$c] === null ? null : (string) $row[$c];
+        }
+        $order['updated_at'] = $db->unixTime($row['changed_at']);
+        $order['goods'] = array();
+        $by_id[$order['order_id']] = $order;
+    }
+    $sql = 'SELECT g.order_id, ' . wharf_select_list('g', wharf_goods_columns()) . ', p.product_sn'
+        . ' FROM ' . $db->table('order_goods') . ' g'
+        . ' LEFT JOIN ' . $db->table('products') . ' p ON p.product_id = g.product_id'
+        . ' WHERE g.order_id IN (' . $marks . ') ORDER BY g.order_id, g.rec_id';
+    foreach ($db->rows($sql, $order_ids) as $row) {
+        $line = wharf_typed($db, $row, wharf_goods_columns());
+        $line['product_sn'] = $row['product_sn'] === null ? null : (string) $row['product_sn'];
+        $by_id[(int) $row['order_id']]['goods'][] = $line;
+    }
+    $orders = array();
+    foreach ($order_ids as $id) {
+        if (isset($by_id[$id])) {
+            $orders[] = $by_id[$id];
+        }
+    }
+    return $orders;
+}
+
+/* ---------------------------------------------------------------- request input */
+
+/** A query parameter of decimal digits, as an int within [$min, $max]; $default when absent. */
+function wharf_query_int($name, $min, $max, $default = null)
+{
+    if (!isset($_GET[$name]) || $_GET[$name] === '') {
+        if ($default === null) {
+            throw wharf_bad_input($name, "expected the query parameter $name, got none");
+        }
+        return $default;
+    }
+    $text = $_GET[$name];
+    if (!is_string($text) || !preg_match('/^[0-9]{1,10}$/', $text) || (int) $text < $min || (int) $text > $max) {
+        throw wharf_bad_input($name, "expected an integer in $min..$max, got " . wharf_quote($text));
+    }
+    return (int) $text;
+}
+
+function wharf_query_string($name, $max_chars)
+{
+    $text = isset($_GET[$name]) ? $_GET[$name] : '';
+    if (!is_string($text) || $text === '') {
+        throw wharf_bad_input($name, "expected the query parameter $name, got none");
+    }
+    wharf_check_text($name, $text, $max_chars);
+    return $text;
+}
+
+/** The POST body: one JSON object. */
+function wharf_json_body()
+{
+    $length = isset($_SERVER['CONTENT_LENGTH']) ? (int) $_SERVER['CONTENT_LENGTH'] : 0;
+    if ($length > WHARF_MAX_BODY_BYTES) {
+        throw new WharfHttpError(413, 'too_large', 'the body may hold at most ' . WHARF_MAX_BODY_BYTES . ' bytes');
+    }
+    $raw = file_get_contents('php://input', false, null, 0, WHARF_MAX_BODY_BYTES + 1);
+    if ($raw === false || strlen($raw) > WHARF_MAX_BODY_BYTES) {
+        throw new WharfHttpError(413, 'too_large', 'the body may hold at most ' . WHARF_MAX_BODY_BYTES . ' bytes');
+    }
+    $shape = json_decode($raw);
+    if (!is_object($shape)) {
+        throw wharf_bad_input('body', 'expected a JSON object, got ' . ($raw === '' ? 'an empty body' : wharf_quote($raw)));
+    }
+    return json_decode($raw, true);
+}
+
+/** What came, for error messages: strings quoted, other JSON values as JSON, both shortened. */
+function wharf_quote($value)
+{
+    $text = is_string($value) ? $value : json_encode($value);
+    // Cut at 60 characters, not bytes, so the excerpt stays valid UTF-8.
+    if (preg_match('/^.{61}/su', $text) && preg_match('/^.{60}/su', $text, $head)) {
+        $text = $head[0] . '...';
+    }
+    return is_string($value) ? '"' . $text . '"' : $text;
+}
+
+/** Valid UTF-8 of at most $max_chars characters (MySQL counts varchar lengths in characters). */
+function wharf_check_text($field, $text, $max_chars)
+{
+    $count = preg_match_all('/./su', $text);
+    if ($count === false) {
+        throw wharf_bad_input($field, 'expected UTF-8 text, got invalid bytes');
+    }
+    if ($count > $max_chars) {
+        throw wharf_bad_input($field, "expected at most $max_chars characters, got $count");
+    }
+}
+
+function wharf_body_string(array $body, $field, $max_chars)
+{
+    if (!isset($body[$field]) || !is_string($body[$field]) || trim($body[$field]) === '') {
+        $got = array_key_exists($field, $body) ? wharf_quote($body[$field]) : 'nothing';
+        throw wharf_bad_input($field, "expected a non-empty string, got $got");
+    }
+    wharf_check_text($field, $body[$field], $max_chars);
+    return $body[$field];
+}
+
+function wharf_body_int(array $body, $field, $min, $max)
+{
+    $value = isset($body[$field]) ? $body[$field] : null;
+    if (!is_int($value) || $value < $min || $value > $max) {
+        $got = array_key_exists($field, $body) ? wharf_quote($body[$field]) : 'nothing';
+        throw wharf_bad_input($field, "expected an integer in $min..$max, got $got");
+    }
+    return $value;
+}
+
+function wharf_body_bool(array $body, $field)
+{
+    if (!isset($body[$field]) || !is_bool($body[$field])) {
+        $got = array_key_exists($field, $body) ? wharf_quote($body[$field]) : 'nothing';
+        throw wharf_bad_input($field, "expected true or false, got $got");
+    }
+    return $body[$field];
+}
+
+/* ---------------------------------------------------------------- reads */
+
+function wharf_ping(WharfDb $db)
+{
+    $db->rows('SELECT COUNT(*) AS n FROM ' . $db->table('order_info'));
+    return array('bridge' => 'wharf-ecshop', 'version' => WHARF_BRIDGE_VERSION, 'driver' => $db->driver, 'time' => time());
+}
+
+/** Orders whose change time is in [since, until], newest first, one page. */
+function wharf_orders(WharfDb $db)
+{
+    $since = wharf_query_int('since', 0, 9999999999);
+    $until = wharf_query_int('until', 0, 9999999999);
+    if ($since > $until) {
+        throw wharf_bad_input('since', "expected since <= until, got $since > $until");
+    }
+    $page = wharf_query_int('page', 1, 1000000, 1);
+    $page_size = wharf_query_int('page_size', 1, WHARF_MAX_PAGE_SIZE, WHARF_DEFAULT_PAGE_SIZE);
+    $from = $db->storedTime($since);
+    $to = $db->storedTime($until);
+
+    // Candidates: an order whose latest time is in the range has some time in the range, so
+    // this filter loses nothing, and it lets MySQL use indexes when the merchant added them.
+    $candidates = 'SELECT o.order_id, ' . wharf_changed_at($db) . ' AS changed_at'
+        . ' FROM ' . $db->table('order_info') . ' o'
+        . ' WHERE o.add_time BETWEEN ? AND ? OR o.confirm_time BETWEEN ? AND ?'
+        . ' OR o.pay_time BETWEEN ? AND ? OR o.shipping_time BETWEEN ? AND ?'
+        . ' OR o.order_id IN (SELECT l.order_id FROM ' . $db->table('order_action') . ' l WHERE l.log_time BETWEEN ? AND ?)';
+    $params = array($from, $to, $from, $to, $from, $to, $from, $to, $from, $to, $from, $to);
+    $changed = ' FROM (' . $candidates . ') c WHERE c.changed_at BETWEEN ? AND ?';
+
+    return $db->transaction(function (WharfDb $db) use ($changed, $params, $page, $page_size, $since, $until) {
+        $total = $db->rows('SELECT COUNT(*) AS n' . $changed, $params);
+        $offset = ($page - 1) * $page_size;
+        $ids = array();
+        $rows = $db->rows('SELECT c.order_id' . $changed
+            . ' ORDER BY c.changed_at DESC, c.order_id ASC LIMIT ' . $page_size . ' OFFSET ' . $offset, $params);
+        foreach ($rows as $row) {
+            $ids[] = (int) $row['order_id'];
+        }
+        return array(
+            'since' => $since,
+            'until' => $until,
+            'page' => $page,
+            'page_size' => $page_size,
+            'total' => (int) $total[0]['n'],
+            'orders' => wharf_load_orders($db, $ids),
+        );
+    });
+}
+
+function wharf_order(WharfDb $db)
+{
+    $order_sn = wharf_query_string('order_sn', 20);
+    return $db->transaction(function (WharfDb $db) use ($order_sn) {
+        $rows = $db->rows('SELECT order_id FROM ' . $db->table('order_info') . ' WHERE order_sn = ?', array($order_sn));
+        if (!$rows) {
+            throw new WharfHttpError(404, 'not_found', 'no order with order_sn ' . wharf_quote($order_sn));
+        }
+        $orders = wharf_load_orders($db, array((int) $rows[0]['order_id']));
+        return array('order' => $orders[0]);
+    });
+}
+
+/* ---------------------------------------------------------------- writes */
+
+/**
+ * What a merchant code names: a product (货品, one attribute combination, by product_sn) or a
+ * goods without products (by goods_sn). Product codes win: they are the more specific.
+ */
+function wharf_find_sn(WharfDb $db, $sn)
+{
+    $products = $db->rows('SELECT p.product_id, p.goods_id FROM ' . $db->table('products') . ' p'
+        . ' JOIN ' . $db->table('goods') . ' g ON g.goods_id = p.goods_id'
+        . ' WHERE p.product_sn = ? AND g.is_delete = 0', array($sn));
+    if (count($products) > 1) {
+        throw new WharfHttpError(409, 'ambiguous_sn', 'product_sn ' . wharf_quote($sn) . ' names ' . count($products) . ' products; make it unique in the ECShop admin');
+    }
+    if ($products) {
+        return array('kind' => 'product', 'product_id' => (int) $products[0]['product_id'], 'goods_id' => (int) $products[0]['goods_id']);
+    }
+    $goods = $db->rows('SELECT goods_id FROM ' . $db->table('goods') . ' WHERE goods_sn = ? AND is_delete = 0', array($sn));
+    if (count($goods) > 1) {
+        throw new WharfHttpError(409, 'ambiguous_sn', 'goods_sn ' . wharf_quote($sn) . ' names ' . count($goods) . ' goods; make it unique in the ECShop admin');
+    }
+    if (!$goods) {
+        throw new WharfHttpError(404, 'not_found', 'no goods_sn or product_sn ' . wharf_quote($sn));
+    }
+    return array('kind' => 'goods', 'product_id' => null, 'goods_id' => (int) $goods[0]['goods_id']);
+}
+
+/** A goods-level change (price, listing) cannot target one product of a goods. */
+function wharf_require_goods($found, $sn, $what)
+{
+    if ($found['kind'] === 'product') {
+        throw new WharfHttpError(409, 'product_sn', wharf_quote($sn) . " is a product (attribute combination) of goods {$found['goods_id']}; ECShop keeps $what per goods: send the goods' goods_sn or goods_id");
+    }
+}
+
+function wharf_product_count(WharfDb $db, $goods_id)
+{
+    $rows = $db->rows('SELECT COUNT(*) AS n FROM ' . $db->table('products') . ' WHERE goods_id = ?', array($goods_id));
+    return (int) $rows[0]['n'];
+}
+
+/**
+ * Sets the stock of a product or of a goods without products. A goods with products keeps
+ * the sum of its products' stock in goods_number, as ECShop's admin does.
+ */
+function wharf_stock(WharfDb $db, array $body)
+{
+    $sn = wharf_body_string($body, 'sn', 60);
+    $quantity = wharf_body_int($body, 'quantity', 0, WHARF_MAX_STOCK);
+    return $db->transaction(function (WharfDb $db) use ($sn, $quantity) {
+        $found = wharf_find_sn($db, $sn);
+        $now = $db->now();
+        if ($found['kind'] === 'product') {
+            $others = $db->rows('SELECT COALESCE(SUM(product_number), 0) AS n FROM ' . $db->table('products')
+                . ' WHERE goods_id = ? AND product_id <> ?', array($found['goods_id'], $found['product_id']));
+            $goods_number = (int) $others[0]['n'] + $quantity;
+            if ($goods_number > WHARF_MAX_STOCK) {
+                throw new WharfHttpError(409, 'stock_overflow', "goods {$found['goods_id']} would hold $goods_number in all, more than ECShop's goods_number can (" . WHARF_MAX_STOCK . ')');
+            }
+            $db->run('UPDATE ' . $db->table('products') . ' SET product_number = ? WHERE product_id = ?', array($quantity, $found['product_id']));
+        } else {
+            if (wharf_product_count($db, $found['goods_id']) > 0) {
+                throw new WharfHttpError(409, 'has_products', 'goods_sn ' . wharf_quote($sn) . ' has products (attribute combinations) that hold its stock; send their product_sn');
+            }
+            $goods_number = $quantity;
+        }
+        $db->run('UPDATE ' . $db->table('goods') . ' SET goods_number = ?, last_update = ? WHERE goods_id = ?', array($goods_number, $now, $found['goods_id']));
+        return array('sn' => $sn, 'goods_id' => $found['goods_id'], 'product_id' => $found['product_id'], 'quantity' => $quantity, 'goods_number' => $goods_number);
+    });
+}
+
+/** Sets a goods' shop_price (ECShop's selling price; products add attribute prices to it). */
+function wharf_price(WharfDb $db, array $body)
+{
+    $sn = wharf_body_string($body, 'sn', 60);
+    $price = isset($body['shop_price']) ? $body['shop_price'] : null;
+    if (!is_string($price) || !preg_match(WHARF_MAX_PRICE_PATTERN, $price)) {
+        $got = array_key_exists('shop_price', $body) ? wharf_quote($body['shop_price']) : 'nothing';
+        throw wharf_bad_input('shop_price', "expected yuan as a decimal string like \"19.90\" (at most 8 digits before the point, 2 after), got $got");
+    }
+    return $db->transaction(function (WharfDb $db) use ($sn, $price) {
+        $found = wharf_find_sn($db, $sn);
+        wharf_require_goods($found, $sn, 'prices');
+        $db->run('UPDATE ' . $db->table('goods') . ' SET shop_price = ?, last_update = ? WHERE goods_id = ?', array($price, $db->now(), $found['goods_id']));
+        return array('sn' => $sn, 'goods_id' => $found['goods_id'], 'shop_price' => wharf_money($price));
+    });
+}
+
+/** Puts a goods on sale or takes it off (is_on_sale), by goods_id or goods_sn. */
+function wharf_listing(WharfDb $db, array $body)
+{
+    $on_sale = wharf_body_bool($body, 'on_sale');
+    $by_id = array_key_exists('goods_id', $body);
+    if ($by_id) {
+        $goods_id = wharf_body_int($body, 'goods_id', 1, 16777215);
+    } else {
+        $sn = wharf_body_string($body, 'sn', 60);
+    }
+    return $db->transaction(function (WharfDb $db) use ($by_id, &$goods_id, &$sn, $on_sale) {
+        if ($by_id) {
+            $rows = $db->rows('SELECT goods_id, goods_sn FROM ' . $db->table('goods') . ' WHERE goods_id = ? AND is_delete = 0', array($goods_id));
+            if (!$rows) {
+                throw new WharfHttpError(404, 'not_found', "no goods with goods_id $goods_id");
+            }
+            $sn = (string) $rows[0]['goods_sn'];
+        } else {
+            $found = wharf_find_sn($db, $sn);
+            wharf_require_goods($found, $sn, 'is_on_sale');
+            $goods_id = $found['goods_id'];
+        }
+        $db->run('UPDATE ' . $db->table('goods') . ' SET is_on_sale = ?, last_update = ? WHERE goods_id = ?', array($on_sale ? 1 : 0, $db->now(), $goods_id));
+        return array('goods_id' => $goods_id, 'goods_sn' => $sn, 'is_on_sale' => $on_sale);
+    });
+}
+
+/**
+ * Marks an order shipped with its waybill (invoice_no, as ECShop calls it) and carrier, sends
+ * all its goods, and logs an ecs_order_action row so the order's change time moves. Sending
+ * the same waybill again changes nothing.
+ */
+function wharf_ship(WharfDb $db, array $body)
+{
+    $order_sn = wharf_body_string($body, 'order_sn', 20);
+    $invoice_no = wharf_body_string($body, 'invoice_no', 255);
+    $shipping_name = wharf_body_string($body, 'shipping_name', 120);
+    return $db->transaction(function (WharfDb $db) use ($order_sn, $invoice_no, $shipping_name) {
+        $rows = $db->rows('SELECT order_id, order_status, shipping_status, pay_status, confirm_time, invoice_no FROM '
+            . $db->table('order_info') . ' WHERE order_sn = ?' . $db->forUpdate(), array($order_sn));
+        if (!$rows) {
+            throw new WharfHttpError(404, 'not_found', 'no order with order_sn ' . wharf_quote($order_sn));
+        }
+        $order = $rows[0];
+        $order_id = (int) $order['order_id'];
+        $order_status = (int) $order['order_status'];
+        $shipping_status = (int) $order['shipping_status'];
+        // 2 cancelled, 3 invalid, 4 returned: nothing to ship.
+        if (in_array($order_status, array(2, 3, 4), true)) {
+            throw new WharfHttpError(409, 'order_closed', "order $order_sn has order_status $order_status (cancelled, invalid or returned); it cannot ship");
+        }
+        $same_waybill = (string) $order['invoice_no'] === $invoice_no;
+        // 1 shipped, 2 received.
+        if (in_array($shipping_status, array(1, 2), true) && $same_waybill) {
+            $loaded = wharf_load_orders($db, array($order_id));
+            return array('order' => $loaded[0], 'changed' => false);
+        }
+        if ($shipping_status === 2) {
+            throw new WharfHttpError(409, 'already_received', "order $order_sn was received by the buyer with waybill " . wharf_quote($order['invoice_no']));
+        }
+        $now = $db->now();
+        // ECShop ships confirmed orders only; an unconfirmed one is confirmed by shipping it.
+        if ($order_status === 0) {
+            $order_status = 1;
+            $db->run('UPDATE ' . $db->table('order_info') . ' SET order_status = 1, confirm_time = ? WHERE order_id = ?', array($now, $order_id));
+        }
+        $db->run('UPDATE ' . $db->table('order_info') . ' SET shipping_status = 1, shipping_time = ?, invoice_no = ?, shipping_name = ? WHERE order_id = ?',
+            array($now, $invoice_no, $shipping_name, $order_id));
+        $db->run('UPDATE ' . $db->table('order_goods') . ' SET send_number = goods_number WHERE order_id = ?', array($order_id));
+        $db->run('INSERT INTO ' . $db->table('order_action')
+            . ' (order_id, action_user, order_status, shipping_status, pay_status, action_place, action_note, log_time) VALUES (?, ?, ?, 1, ?, 0, ?, ?)',
+            array($order_id, WHARF_ACTION_USER, $order_status, (int) $order['pay_status'], 'shipped via Wharf: ' . $shipping_name . ' ' . $invoice_no, $now));
+        $loaded = wharf_load_orders($db, array($order_id));
+        return array('order' => $loaded[0], 'changed' => true);
+    });
+}
+
+/* ---------------------------------------------------------------- HTTP */
+
+function wharf_send($status, $body, array $headers = array())
+{
+    if (!headers_sent()) {
+        http_response_code($status);
+        header('Content-Type: application/json; charset=utf-8');
+        header('Cache-Control: no-store');
+        header('X-Content-Type-Options: nosniff');
+        foreach ($headers as $header) {
+            header($header);
+        }
+    }
+    $flags = JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES;
+    if (defined('JSON_INVALID_UTF8_SUBSTITUTE')) {
+        $flags |= JSON_INVALID_UTF8_SUBSTITUTE;
+    }
+    $json = json_encode($body, $flags);
+    if ($json === false) {
+        if (!headers_sent()) {
+            http_response_code(500);
+        }
+        $json = json_encode(array('error' => array('code' => 'encoding', 'message' => 'cannot encode the answer as JSON: ' . json_last_error_msg())));
+    }
+    echo $json;
+}
+
+function wharf_send_error(WharfHttpError $e)
+{
+    $error = array('code' => $e->errorCode, 'message' => $e->getMessage());
+    if ($e->field !== null) {
+        $error['field'] = $e->field;
+    }
+    wharf_send($e->status, array('error' => $error), $e->headers);
+}
+
+/** action => [HTTP method, handler]. */
+function wharf_routes()
+{
+    return array(
+        'ping' => array('GET', 'wharf_ping'),
+        'orders' => array('GET', 'wharf_orders'),
+        'order' => array('GET', 'wharf_order'),
+        'stock' => array('POST', 'wharf_stock'),
+        'price' => array('POST', 'wharf_price'),
+        'listing' => array('POST', 'wharf_listing'),
+        'ship' => array('POST', 'wharf_ship'),
+    );
+}
+
+function wharf_handle()
+{
+    $config = wharf_load_config();
+    wharf_authenticate($config);
+    $routes = wharf_routes();
+    $action = isset($_GET['action']) ? $_GET['action'] : '';
+    if (!is_string($action) || !isset($routes[$action])) {
+        throw wharf_bad_input('action', 'expected one of ' . implode(', ', array_keys($routes)) . ', got ' . wharf_quote($action));
+    }
+    list($method, $handler) = $routes[$action];
+    $request_method = isset($_SERVER['REQUEST_METHOD']) ? $_SERVER['REQUEST_METHOD'] : 'GET';
+    if ($request_method !== $method) {
+        throw new WharfHttpError(405, 'method_not_allowed', "action $action takes $method, got $request_method", null, array('Allow: ' . $method));
+    }
+    $body = $method === 'POST' ? wharf_json_body() : null;
+    $db = new WharfDb($config);
+    return $method === 'POST' ? call_user_func($handler, $db, $body) : call_user_func($handler, $db);
+}
+
+function wharf_main()
+{
+    try {
+        wharf_send(200, wharf_handle());
+    } catch (WharfHttpError $e) {
+        wharf_send_error($e);
+    } catch (PDOException $e) {
+        // After authentication only: the caller holds the token.
+        wharf_send_error(new WharfHttpError(500, 'database_error', 'the shop database refused a query: ' . $e->getMessage()));
+    } catch (Exception $e) {
+        wharf_send_error(new WharfHttpError(500, 'bridge_error', get_class($e) . ': ' . $e->getMessage()));
+    } catch (Throwable $e) {
+        wharf_send_error(new WharfHttpError(500, 'bridge_error', get_class($e) . ': ' . $e->getMessage()));
+    }
+}
+
+wharf_main();

@@ -1,0 +1,147 @@
+//! The ECShop connector: a Wharf marketplace plugin for ECShop 2.7 shops.
+//!
+//! ECShop ships no order API, so this connector comes with its own: `bridge/wharf-bridge.php`,
+//! a PHP script the merchant installs next to the shop (see `bridge/README.md`), which serves
+//! orders from the shop's database and takes stock, price, listing and shipment writes.
+//!
+//! - [`bridge`]: settings, requests to the bridge through the host, what its answers mean.
+//! - [`mapping`]: ECShop orders → canonical orders (pure; runs natively as well as in wasm).
+//! - [`pull`]: `pull-orders` over the SDK's window walk; `get-order`.
+//! - [`push`]: stock, prices, listing and logistics.
+//!
+//! This file only wires the exported interface to them; what it does not implement answers
+//! `unsupported` by the SDK's [`Marketplace`] defaults.
+
+pub mod bridge;
+pub mod mapping;
+pub mod pull;
+pub mod push;
+
+use wharf_sdk::config;
+use wharf_sdk::connector::{self, Marketplace};
+use wharf_sdk::settings;
+use wharf_sdk::types::{
+    ConfigKey, ConnectorError, Descriptor, ItemResult, ListingChange, Logistics, Operation, Order, OrderPage,
+    PriceUpdate, Role, StockUpdate, TimeWindow,
+};
+
+use crate::bridge::Settings;
+use crate::pull::Bridge;
+
+/// What the plugin implements; everything else answers `unsupported`.
+pub const OPERATIONS: &[Operation] = {
+    use Operation::{GetOrder, PullOrders, PushListing, PushLogistics, PushPrices, PushStock};
+    &[PullOrders, GetOrder, PushStock, PushPrices, PushListing, PushLogistics]
+};
+
+/// The plugin's self-description. It declares no hosts: every merchant's bridge lives on the
+/// merchant's own site, which the operator grants per shop.
+pub fn descriptor() -> Descriptor {
+    let page_size = bridge::DEFAULT_PAGE_SIZE.to_string();
+    Descriptor {
+        name: mapping::PLATFORM.to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        platform: mapping::PLATFORM.to_owned(),
+        role: Role::Marketplace,
+        wit_version: connector::WIT_VERSION.to_owned(),
+        operations: OPERATIONS.to_vec(),
+        http_hosts: Vec::new(),
+        config_keys: vec![
+            ConfigKey::required(
+                settings::ENDPOINT,
+                "URL of wharf-bridge.php on the shop's site, e.g. https://shop.example.com/wharf-bridge.php",
+            ),
+            ConfigKey::with_default(settings::PAGE_SIZE, "Orders per bridge page (1-100)", &page_size),
+            ConfigKey::secret(
+                bridge::TOKEN_SECRET,
+                "The bridge's token (X-Wharf-Token), as in its wharf-bridge.config.php",
+            ),
+        ],
+    }
+}
+
+/// Runs `work` against the bridge the calling shop's config names.
+fn with_bridge<T>(work: impl FnOnce(&mut Settings) -> Result<T, ConnectorError>) -> Result<T, ConnectorError> {
+    work(&mut Settings::from_host()?)
+}
+
+/// The exported connector.
+pub struct Ecshop;
+
+impl Marketplace for Ecshop {
+    fn describe() -> Descriptor {
+        descriptor()
+    }
+
+    fn pull_orders(window: TimeWindow, cursor: Option<String>) -> Result<OrderPage, ConnectorError> {
+        with_bridge(|bridge| {
+            let page_size = bridge.page_size;
+            Bridge { api: bridge, shop_id: &config::shop_id() }.pull(page_size, &window, cursor.as_deref())
+        })
+    }
+
+    fn get_order(order_id: String) -> Result<Order, ConnectorError> {
+        with_bridge(|bridge| pull::get_order(bridge, &order_id, &config::shop_id()))
+    }
+
+    fn push_stock(updates: Vec<StockUpdate>) -> Result<Vec<ItemResult>, ConnectorError> {
+        with_bridge(|bridge| push::push_stock(bridge, updates))
+    }
+
+    fn push_prices(updates: Vec<PriceUpdate>) -> Result<Vec<ItemResult>, ConnectorError> {
+        with_bridge(|bridge| push::push_prices(bridge, updates))
+    }
+
+    fn push_listing(changes: Vec<ListingChange>) -> Result<Vec<ItemResult>, ConnectorError> {
+        with_bridge(|bridge| push::push_listing(bridge, changes))
+    }
+
+    fn push_logistics(updates: Vec<Logistics>) -> Result<Vec<ItemResult>, ConnectorError> {
+        with_bridge(|bridge| push::push_logistics(bridge, updates))
+    }
+}
+
+wharf_sdk::export_marketplace!(Ecshop);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wharf_sdk::marketplace::Guest;
+
+    #[test]
+    fn describes_itself() {
+        let d = descriptor();
+        let who = (d.name.as_str(), d.platform.as_str(), d.role, d.wit_version.as_str(), d.http_hosts.len());
+        // No hosts of its own: the operator grants each merchant's site.
+        assert_eq!(who, ("ecshop", "ecshop", Role::Marketplace, "0.1.0", 0));
+        assert_eq!(d.operations, OPERATIONS);
+        let keys: Vec<(&str, bool, bool, Option<&str>)> =
+            d.config_keys.iter().map(|k| (k.name.as_str(), k.required, k.secret, k.default_value.as_deref())).collect();
+        assert_eq!(
+            keys,
+            [
+                ("endpoint", true, false, None),
+                ("page_size", false, false, Some("50")),
+                ("bridge_token", true, true, None)
+            ]
+        );
+    }
+
+    #[test]
+    fn the_rest_is_unsupported_by_name() {
+        let names: Vec<String> = [
+            <Ecshop as Guest>::push_lots(vec![]),
+            <Ecshop as Guest>::push_products(vec![]),
+            <Ecshop as Guest>::push_customers(vec![]),
+            <Ecshop as Guest>::push_shipments(vec![]),
+            <Ecshop as Guest>::push_erp_status(vec![]),
+        ]
+        .into_iter()
+        .map(|r| match r {
+            Err(ConnectorError::Unsupported(op)) => op,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+        assert_eq!(names, ["push-lots", "push-products", "push-customers", "push-shipments", "push-erp-status"]);
+    }
+}

@@ -1,0 +1,183 @@
+//! The SAP connector: a Wharf ERP plugin for SAP S/4HANA.
+//!
+//! Orders go in, stock and shipments come out:
+//! - [`settings`]: the tenant's SAP host, sales area, customer and unit mapping, pricing.
+//! - [`transport`]: the HTTP seam (host inside the sandbox, a script in tests) and Basic auth
+//!   through a host-filled placeholder.
+//! - [`odata`]: OData v2 URLs, envelopes, errors, the CSRF handshake, value formats.
+//! - [`order`]: a canonical order checked and put in SAP's terms.
+//! - [`sales_order`]: `push-orders` as idempotent `API_SALES_ORDER_SRV` deep inserts.
+//! - [`idoc`]: `push-orders` as ORDERS05 IDocs over HTTP (`mode = idoc`).
+//! - [`stock`]: `pull-stock` from `API_MATERIAL_STOCK_SRV`.
+//! - [`delivery`]: `pull-shipments` and `pull-logistics` from `API_OUTBOUND_DELIVERY_SRV`.
+//!
+//! This file only describes the plugin and wires the exported interface to them.
+
+pub mod delivery;
+pub mod idoc;
+pub mod odata;
+pub mod order;
+pub mod sales_order;
+pub mod settings;
+pub mod stock;
+pub mod transport;
+
+/// The SDK's XML writer. Compiled in from the SDK's source until `wharf_sdk::xml` is exported
+/// (then: `use wharf_sdk::xml;`).
+#[path = "../../../sdk/src/xml.rs"]
+pub mod xml;
+
+use wharf_sdk::erp::Guest;
+use wharf_sdk::time;
+use wharf_sdk::types::{
+    ConfigKey, ConnectorError, CustomerPage, Descriptor, ErpStatusPage, LogisticsPage, LotPage, Operation, Order,
+    OrderPushResult, PricePage, ProductPage, PullRequest, Role, ShipmentPage, StockPage,
+};
+
+use crate::settings::{Mode, Settings};
+use crate::transport::HostTransport;
+
+/// The contract version this plugin was built against.
+pub const WIT_VERSION: &str = "0.1.0";
+
+/// What the plugin implements; everything else answers `unsupported`.
+pub const OPERATIONS: &[Operation] = &[Operation::PushOrders, Operation::PullStock, Operation::PullShipments, Operation::PullLogistics];
+
+fn optional(name: &str, description: &str) -> ConfigKey {
+    ConfigKey { name: name.to_owned(), description: description.to_owned(), secret: false, required: false, default_value: None }
+}
+
+/// The plugin's self-description. It declares no hosts: every tenant's SAP system is its own,
+/// and the operator grants the hosts of `endpoint` and `idoc_endpoint`.
+pub fn descriptor() -> Descriptor {
+    use settings::*;
+    let page_size = DEFAULT_PAGE_SIZE.to_string();
+    let offset = wharf_sdk::time::SHANGHAI_OFFSET_MINUTES.to_string();
+    Descriptor {
+        name: "sap".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        platform: "sap".to_owned(),
+        role: Role::Erp,
+        wit_version: WIT_VERSION.to_owned(),
+        operations: OPERATIONS.to_vec(),
+        http_hosts: Vec::new(),
+        config_keys: vec![
+            ConfigKey::required(ENDPOINT, "Base URL of the S/4HANA host, e.g. https://my-s4.example.com"),
+            optional(SAP_CLIENT, "SAP client (sap-client query parameter), e.g. 100"),
+            ConfigKey::with_default(MODE, "How orders are sent: odata (API_SALES_ORDER_SRV) or idoc (ORDERS05 XML)", "odata"),
+            optional(IDOC_ENDPOINT, "URL the ORDERS05 IDoc XML is posted to (mode idoc)"),
+            optional(IDOC_SENDER_PORT, "EDI_DC40 SNDPOR"),
+            ConfigKey::with_default(IDOC_SENDER_PARTNER_TYPE, "EDI_DC40 SNDPRT", DEFAULT_PARTNER_TYPE),
+            optional(IDOC_SENDER_PARTNER, "EDI_DC40 SNDPRN: our partner number in SAP's partner profile (mode idoc)"),
+            optional(IDOC_RECEIVER_PORT, "EDI_DC40 RCVPOR"),
+            ConfigKey::with_default(IDOC_RECEIVER_PARTNER_TYPE, "EDI_DC40 RCVPRT", DEFAULT_PARTNER_TYPE),
+            optional(IDOC_RECEIVER_PARTNER, "EDI_DC40 RCVPRN: SAP's logical system"),
+            ConfigKey::required(SALES_ORG, "Sales organisation of every order, e.g. 1000"),
+            ConfigKey::required(DISTRIBUTION_CHANNEL, "Distribution channel, e.g. 10"),
+            ConfigKey::required(DIVISION, "Division, e.g. 00"),
+            ConfigKey::with_default(ORDER_TYPE, "Sales document type", DEFAULT_ORDER_TYPE),
+            optional(SOLD_TO, "Default sold-to customer (an order's erp_customer_code and sold_to_by_shop win)"),
+            optional(SOLD_TO_BY_SHOP, "JSON object shop id -> sold-to customer"),
+            optional(UNIT_TABLE, "JSON object outer_sku_id (or \"default\") -> sales unit; EA otherwise"),
+            ConfigKey::with_default(
+                PRICE_CONDITION_TYPE,
+                "Condition type of the unit price (empty: let SAP price the items)",
+                DEFAULT_PRICE_CONDITION_TYPE,
+            ),
+            ConfigKey::with_default(DISCOUNT_CONDITION_TYPE, "Absolute discount condition type", DEFAULT_DISCOUNT_CONDITION_TYPE),
+            ConfigKey::with_default(SHIPPING_FEE_MODE, "Shipping fee as a header condition or a service item: condition or material", "condition"),
+            ConfigKey::with_default(SHIPPING_CONDITION_TYPE, "Header condition type of the shipping fee", DEFAULT_SHIPPING_CONDITION_TYPE),
+            optional(SHIPPING_MATERIAL, "Service material of the shipping fee item (shipping_fee_mode material)"),
+            optional(PLANT, "Plant whose stock is published (all plants summed otherwise)"),
+            ConfigKey::with_default(PAGE_SIZE, "Rows per OData page (1-1000)", &page_size),
+            ConfigKey::with_default(UTC_OFFSET_MINUTES, "The SAP system's time zone, minutes east of UTC", &offset),
+            ConfigKey::with_default(TRACKING_FIELD, "Delivery header field holding the tracking number", DEFAULT_TRACKING_FIELD),
+            ConfigKey::with_default(CARRIER_FIELD, "Delivery header field holding the carrier", DEFAULT_CARRIER_FIELD),
+            ConfigKey::secret(SAP_USER, "Communication user (HTTP Basic auth)"),
+            ConfigKey::secret(SAP_PASSWORD, "Communication user's password"),
+        ],
+    }
+}
+
+/// The exported connector.
+pub struct Sap;
+
+impl Guest for Sap {
+    fn describe() -> Descriptor {
+        descriptor()
+    }
+
+    fn push_orders(orders: Vec<Order>) -> Result<Vec<OrderPushResult>, ConnectorError> {
+        let settings = Settings::from_host()?;
+        match settings.mode {
+            Mode::Odata => sales_order::push_orders(&mut HostTransport, &settings, orders),
+            Mode::Idoc => idoc::push_orders(&mut HostTransport, &settings, orders, time::now_ms()),
+        }
+    }
+
+    fn pull_stock(request: PullRequest) -> Result<StockPage, ConnectorError> {
+        stock::pull_stock(&mut HostTransport, &Settings::from_host()?, &request, time::now_ms())
+    }
+
+    fn pull_prices(_: PullRequest) -> Result<PricePage, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::PullPrices))
+    }
+
+    fn pull_lots(_: PullRequest) -> Result<LotPage, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::PullLots))
+    }
+
+    fn pull_products(_: PullRequest) -> Result<ProductPage, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::PullProducts))
+    }
+
+    fn pull_customers(_: PullRequest) -> Result<CustomerPage, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::PullCustomers))
+    }
+
+    fn pull_logistics(request: PullRequest) -> Result<LogisticsPage, ConnectorError> {
+        delivery::pull_logistics(&mut HostTransport, &Settings::from_host()?, &request)
+    }
+
+    fn pull_shipments(request: PullRequest) -> Result<ShipmentPage, ConnectorError> {
+        delivery::pull_shipments(&mut HostTransport, &Settings::from_host()?, &request)
+    }
+
+    fn pull_erp_status(_: PullRequest) -> Result<ErpStatusPage, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::PullErpStatus))
+    }
+}
+
+wharf_sdk::export_erp!(Sap);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describes_itself() {
+        let d = descriptor();
+        assert_eq!((d.name.as_str(), d.platform.as_str(), d.wit_version.as_str()), ("sap", "sap", "0.1.0"));
+        assert_eq!(d.role, Role::Erp);
+        assert!(d.http_hosts.is_empty());
+        let key = |name: &str| d.config_keys.iter().find(|k| k.name == name).unwrap_or_else(|| panic!("{name}"));
+        assert!(key("endpoint").required && key("sales_org").required);
+        assert_eq!(key("mode").default_value.as_deref(), Some("odata"));
+        assert_eq!(key("order_type").default_value.as_deref(), Some("OR"));
+        assert!(key("sap_user").secret && key("sap_password").secret);
+        assert!(!key("plant").required && key("plant").default_value.is_none());
+        let mut names: Vec<&str> = d.config_keys.iter().map(|k| k.name.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), d.config_keys.len(), "no key twice");
+        assert_eq!(d.operations, OPERATIONS);
+    }
+
+    #[test]
+    fn unsupported_operations_name_themselves() {
+        let request = || PullRequest { window: None, cursor: None };
+        assert!(matches!(Sap::pull_prices(request()), Err(ConnectorError::Unsupported(op)) if op == "pull-prices"));
+        assert!(matches!(Sap::pull_lots(request()), Err(ConnectorError::Unsupported(op)) if op == "pull-lots"));
+        assert!(matches!(Sap::pull_erp_status(request()), Err(ConnectorError::Unsupported(op)) if op == "pull-erp-status"));
+    }
+}

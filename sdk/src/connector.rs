@@ -1,0 +1,159 @@
+//! Writing a marketplace plugin without the operations it does not implement.
+//!
+//! The generated [`Guest`] trait asks for every operation of the contract. A plugin that
+//! implements [`Marketplace`] instead writes only what it supports: every other operation
+//! answers `unsupported(<operation>)`, as the contract requires of operations a plugin does
+//! not implement, and the blanket impl below makes it a [`Guest`] for
+//! [`export_marketplace!`](crate::export_marketplace).
+//!
+//! ```ignore
+//! struct Douyin;
+//! impl wharf_sdk::connector::Marketplace for Douyin {
+//!     fn describe() -> Descriptor { ... }
+//!     fn pull_orders(window: TimeWindow, cursor: Option<String>) -> Result<OrderPage, ConnectorError> { ... }
+//! }
+//! wharf_sdk::export_marketplace!(Douyin);
+//! ```
+
+use crate::marketplace::Guest;
+use crate::types::{
+    ConnectorError, CustomerMapping, Descriptor, ErpStatus, ItemResult, ListingChange, Logistics, LotSync, Operation,
+    Order, OrderPage, PriceUpdate, Product, ShipmentDetail, StockUpdate, TimeWindow,
+};
+
+type Pushed = Result<Vec<ItemResult>, ConnectorError>;
+
+/// The contract version these bindings implement: a plugin's descriptor `wit-version`.
+pub const WIT_VERSION: &str = "0.1.0";
+
+/// A marketplace plugin; every operation but [`Marketplace::describe`] defaults to
+/// `unsupported`. List the ones implemented in the descriptor's `operations`.
+pub trait Marketplace {
+    fn describe() -> Descriptor;
+
+    fn pull_orders(_window: TimeWindow, _cursor: Option<String>) -> Result<OrderPage, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::PullOrders))
+    }
+    fn get_order(_order_id: String) -> Result<Order, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::GetOrder))
+    }
+    fn push_stock(_updates: Vec<StockUpdate>) -> Pushed {
+        Err(ConnectorError::unsupported(Operation::PushStock))
+    }
+    fn push_prices(_updates: Vec<PriceUpdate>) -> Pushed {
+        Err(ConnectorError::unsupported(Operation::PushPrices))
+    }
+    fn push_lots(_updates: Vec<LotSync>) -> Pushed {
+        Err(ConnectorError::unsupported(Operation::PushLots))
+    }
+    fn push_listing(_changes: Vec<ListingChange>) -> Pushed {
+        Err(ConnectorError::unsupported(Operation::PushListing))
+    }
+    fn push_products(_products: Vec<Product>) -> Pushed {
+        Err(ConnectorError::unsupported(Operation::PushProducts))
+    }
+    fn push_customers(_mappings: Vec<CustomerMapping>) -> Pushed {
+        Err(ConnectorError::unsupported(Operation::PushCustomers))
+    }
+    fn push_logistics(_updates: Vec<Logistics>) -> Pushed {
+        Err(ConnectorError::unsupported(Operation::PushLogistics))
+    }
+    fn push_shipments(_details: Vec<ShipmentDetail>) -> Pushed {
+        Err(ConnectorError::unsupported(Operation::PushShipments))
+    }
+    fn push_erp_status(_updates: Vec<ErpStatus>) -> Pushed {
+        Err(ConnectorError::unsupported(Operation::PushErpStatus))
+    }
+}
+
+impl<T: Marketplace> Guest for T {
+    fn describe() -> Descriptor {
+        T::describe()
+    }
+    fn pull_orders(window: TimeWindow, cursor: Option<String>) -> Result<OrderPage, ConnectorError> {
+        T::pull_orders(window, cursor)
+    }
+    fn get_order(order_id: String) -> Result<Order, ConnectorError> {
+        T::get_order(order_id)
+    }
+    fn push_stock(updates: Vec<StockUpdate>) -> Pushed {
+        T::push_stock(updates)
+    }
+    fn push_prices(updates: Vec<PriceUpdate>) -> Pushed {
+        T::push_prices(updates)
+    }
+    fn push_lots(updates: Vec<LotSync>) -> Pushed {
+        T::push_lots(updates)
+    }
+    fn push_listing(changes: Vec<ListingChange>) -> Pushed {
+        T::push_listing(changes)
+    }
+    fn push_products(products: Vec<Product>) -> Pushed {
+        T::push_products(products)
+    }
+    fn push_customers(mappings: Vec<CustomerMapping>) -> Pushed {
+        T::push_customers(mappings)
+    }
+    fn push_logistics(updates: Vec<Logistics>) -> Pushed {
+        T::push_logistics(updates)
+    }
+    fn push_shipments(details: Vec<ShipmentDetail>) -> Pushed {
+        T::push_shipments(details)
+    }
+    fn push_erp_status(updates: Vec<ErpStatus>) -> Pushed {
+        T::push_erp_status(updates)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Role;
+
+    struct OnlyOrders;
+
+    impl Marketplace for OnlyOrders {
+        fn describe() -> Descriptor {
+            Descriptor {
+                name: "only-orders".into(),
+                version: "0.1.0".into(),
+                platform: "test".into(),
+                role: Role::Marketplace,
+                wit_version: "0.1.0".into(),
+                operations: vec![Operation::GetOrder],
+                http_hosts: Vec::new(),
+                config_keys: Vec::new(),
+            }
+        }
+        fn get_order(order_id: String) -> Result<Order, ConnectorError> {
+            Err(ConnectorError::not_found(order_id))
+        }
+    }
+
+    fn unsupported_name<T: std::fmt::Debug>(r: Result<T, ConnectorError>) -> String {
+        match r {
+            Err(ConnectorError::Unsupported(op)) => op,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn implemented_operations_run_and_the_rest_are_unsupported_by_name() {
+        assert_eq!(<OnlyOrders as Guest>::describe().name, "only-orders");
+        assert!(include_str!("../../wit/since_v0.1.0/worlds.wit").contains(&format!("wharf:connector@{WIT_VERSION}")));
+        assert!(matches!(<OnlyOrders as Guest>::get_order("7".into()), Err(ConnectorError::NotFound(id)) if id == "7"));
+        assert_eq!(
+            unsupported_name(<OnlyOrders as Guest>::pull_orders(TimeWindow { from: 0, to: 1 }, None)),
+            "pull-orders"
+        );
+        assert_eq!(unsupported_name(<OnlyOrders as Guest>::push_stock(Vec::new())), "push-stock");
+        assert_eq!(unsupported_name(<OnlyOrders as Guest>::push_prices(Vec::new())), "push-prices");
+        assert_eq!(unsupported_name(<OnlyOrders as Guest>::push_lots(Vec::new())), "push-lots");
+        assert_eq!(unsupported_name(<OnlyOrders as Guest>::push_listing(Vec::new())), "push-listing");
+        assert_eq!(unsupported_name(<OnlyOrders as Guest>::push_products(Vec::new())), "push-products");
+        assert_eq!(unsupported_name(<OnlyOrders as Guest>::push_customers(Vec::new())), "push-customers");
+        assert_eq!(unsupported_name(<OnlyOrders as Guest>::push_logistics(Vec::new())), "push-logistics");
+        assert_eq!(unsupported_name(<OnlyOrders as Guest>::push_shipments(Vec::new())), "push-shipments");
+        assert_eq!(unsupported_name(<OnlyOrders as Guest>::push_erp_status(Vec::new())), "push-erp-status");
+    }
+}

@@ -1,0 +1,110 @@
+//! Opening a platform's answer envelope: a one-key JSON object whose key says success or
+//! failure.
+//!
+//! TOP answers `{"<method>_response": {...}}` or `{"error_response": {...}}`; JOS, which grew
+//! out of TOP, answers `{"<method>_responce": {...}}` (its spelling) or the same
+//! `error_response`. [`open`] tells them apart and turns anything else into `invalid_input`
+//! naming the key that was expected; reading what is inside stays the plugin's. Both gateways
+//! say how long a throttle lasts in the same words, which [`ban_seconds`] reads.
+
+use serde_json::Value;
+use wharf_sdk::error::DEFAULT_RETRY_AFTER_MS;
+use wharf_sdk::json;
+use wharf_sdk::types::ConnectorError;
+
+/// What an answer held.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Envelope {
+    /// The object under the success key.
+    Success(Value),
+    /// The value under the error key.
+    Error(Value),
+}
+
+/// Parses `body` and takes out the object under `success_key`, or the value under
+/// `error_key`. Errors name `success_key` and say what came instead.
+pub fn open(body: &[u8], success_key: &str, error_key: &str) -> Result<Envelope, ConnectorError> {
+    let document = json::parse_body(body, success_key)?;
+    let Value::Object(mut root) = document else {
+        return Err(ConnectorError::invalid_input(
+            success_key,
+            format!("expected a JSON object, got {}", json::describe(Some(&document))),
+        ));
+    };
+    if let Some(error) = root.remove(error_key) {
+        return Ok(Envelope::Error(error));
+    }
+    match root.remove(success_key) {
+        Some(inner @ Value::Object(_)) => Ok(Envelope::Success(inner)),
+        other => {
+            let keys: Vec<&str> = root.keys().map(String::as_str).collect();
+            Err(ConnectorError::invalid_input(
+                success_key,
+                format!(
+                    "expected an object (or `{error_key}`), got {} (top-level keys: {keys:?})",
+                    json::describe(other.as_ref())
+                ),
+            ))
+        }
+    }
+}
+
+/// How TOP and JOS say how long a throttle lasts: "This ban will last for 12 more seconds".
+const BAN_PHRASE: &str = "ban will last for ";
+
+/// N from "… ban will last for N more seconds" (any case), if the text says so.
+pub fn ban_seconds(text: &str) -> Option<u64> {
+    let lower = text.to_ascii_lowercase();
+    let start = lower.find(BAN_PHRASE)? + BAN_PHRASE.len();
+    let digits: String = lower[start..].chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// The wait the first of `texts` that names a ban asks for, in ms; without one,
+/// [`DEFAULT_RETRY_AFTER_MS`].
+pub fn ban_retry_ms(texts: &[&str]) -> u64 {
+    texts
+        .iter()
+        .find_map(|t| ban_seconds(t))
+        .map_or(DEFAULT_RETRY_AFTER_MS, |s| s.saturating_mul(1_000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const OK_KEY: &str = "jingdong_pop_order_get_responce";
+    const ERR_KEY: &str = "error_response";
+
+    #[test]
+    fn success_and_error_roots() {
+        let ok = open(br#"{"jingdong_pop_order_get_responce":{"code":"0"}}"#, OK_KEY, ERR_KEY).unwrap();
+        assert_eq!(ok, Envelope::Success(json!({"code": "0"})));
+        let err = open(br#"{"error_response":{"code":"19"}}"#, OK_KEY, ERR_KEY).unwrap();
+        assert_eq!(err, Envelope::Error(json!({"code": "19"})));
+    }
+
+    #[test]
+    fn anything_else_names_the_expected_key() {
+        for body in [&b"<html>502</html>"[..], b"[]", br#"{"other":{}}"#, br#"{"jingdong_pop_order_get_responce":"x"}"#] {
+            match open(body, OK_KEY, ERR_KEY) {
+                Err(ConnectorError::InvalidInput(f)) => {
+                    assert_eq!(f.field, OK_KEY);
+                    assert!(f.reason.starts_with("expected"), "{}", f.reason);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn ban_phrase() {
+        assert_eq!(ban_seconds("App Call Limited, This ban will last for 12 more seconds"), Some(12));
+        assert_eq!(ban_seconds("this BAN will last for 0 more seconds"), Some(0));
+        assert_eq!(ban_seconds("App Call Limited"), None);
+        assert_eq!(ban_seconds("ban will last for more seconds"), None);
+        assert_eq!(ban_retry_ms(&["限制时间内调用失败次数", "This ban will last for 3 more seconds"]), 3_000);
+        assert_eq!(ban_retry_ms(&["App Call Limited"]), DEFAULT_RETRY_AFTER_MS);
+    }
+}

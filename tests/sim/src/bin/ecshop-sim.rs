@@ -1,0 +1,89 @@
+//! Serves the real ECShop bridge over a simulated shop until Ctrl-C (or SIGTERM), then stops
+//! PHP and removes the shop's files.
+//!
+//! `cargo run -p wharf-sim --bin ecshop-sim -- [ORDERS] [OUT_DIR] [SHOP]` (defaults: 200,
+//! `target/ecshop-sim`, `default`). OUT_DIR receives what `wharf plugin call` takes
+//! (`config.json`, `secrets.json`, `window.json`, one `push-*.json` per push the simulator
+//! checks) and `expected.json`, the canonical orders the plugin must print for the window as
+//! shop SHOP. Needs php-cli and php-sqlite3.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde_json::{Value, json};
+use wharf_sim::Marketplace;
+use wharf_sim::ecshop::{EcshopConfig, EcshopSim};
+use wharf_sim::harness::rfc3339;
+
+/// Orders in the simulated shop unless the first argument says otherwise.
+const DEFAULT_ORDERS: usize = 200;
+/// Where the call files go unless the second argument says otherwise.
+const DEFAULT_OUT: &str = "target/ecshop-sim";
+/// The shop id `wharf plugin call` stamps orders with unless given `--shop`.
+const DEFAULT_SHOP: &str = "default";
+
+/// ORDERS, OUT_DIR and SHOP from the command line, each defaulted when absent.
+fn args() -> anyhow::Result<(usize, PathBuf, String)> {
+    let given: Vec<String> = std::env::args().skip(1).collect();
+    let orders = match given.first() {
+        None => DEFAULT_ORDERS,
+        Some(n) => n.parse().with_context(|| format!("ORDERS must be a number, got {n:?}"))?,
+    };
+    let out = PathBuf::from(given.get(1).map_or(DEFAULT_OUT, String::as_str));
+    Ok((orders, out, given.get(2).cloned().unwrap_or_else(|| DEFAULT_SHOP.to_owned())))
+}
+
+fn save(dir: &Path, name: &str, value: &Value) -> anyhow::Result<PathBuf> {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_vec_pretty(value)?).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+fn main() -> anyhow::Result<()> {
+    let (orders, out, shop) = args()?;
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let sim = EcshopSim::start(EcshopConfig { orders, ..EcshopConfig::default() })?;
+
+    let (from, to) = sim.window();
+    let config = save(&out, "config.json", &json!(sim.config()))?;
+    let secrets = save(&out, "secrets.json", &json!(sim.secrets()))?;
+    let mut inputs = vec![(
+        "pull-orders".to_owned(),
+        save(&out, "window.json", &json!({"from": rfc3339(from), "to": rfc3339(to), "cursor": null}))?,
+    )];
+    for case in sim.push_cases() {
+        let file = save(&out, &format!("{}.json", case.operation), &case.input)?;
+        inputs.push((case.operation, file));
+    }
+    let expected = save(&out, "expected.json", &Value::Array(sim.expected_orders(&shop, from, to)))?;
+
+    println!(
+        "ECShop bridge with {orders} orders at {} (php -S at {}, files in {})",
+        sim.endpoint(),
+        sim.bridge_addr(),
+        sim.dir().display()
+    );
+    println!("try it:   curl -H 'X-Wharf-Token: {}' '{}?action=ping'", sim.token(), sim.endpoint());
+    println!("the plugin (pull-orders prints what {} holds):", expected.display());
+    for (operation, input) in &inputs {
+        println!(
+            "  wharf plugin call target/plugins/ecshop.wasm {operation} --config {} --secrets {} --input {} --shop {shop}",
+            config.display(),
+            secrets.display(),
+            input.display()
+        );
+    }
+    println!("Ctrl-C stops it.");
+
+    // Wait on a runtime of our own so SIGTERM, too, ends in `drop(sim)`: PHP stops and the
+    // shop's files go.
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    })?;
+    drop(sim);
+    Ok(())
+}

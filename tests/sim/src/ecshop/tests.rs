@@ -1,0 +1,172 @@
+//! The simulator against the real bridge, over HTTP through the proxy (needs php with
+//! pdo_sqlite, like the simulator itself).
+
+use super::model::yuan;
+use super::*;
+
+fn sim(orders: usize) -> EcshopSim {
+    EcshopSim::start(EcshopConfig { orders, seed: 7, ..EcshopConfig::default() })
+        .expect("starting the ECShop simulator")
+}
+
+fn orders_query(from_ms: i64, to_ms: i64, page: u32, page_size: u32) -> String {
+    // The bridge's bounds are inclusive seconds: [from, to) → [from, to − 1 s].
+    format!("action=orders&since={}&until={}&page={page}&page_size={page_size}", from_ms / 1000, to_ms / 1000 - 1)
+}
+
+#[test]
+fn the_bridge_serves_what_the_model_expects() {
+    let sim = sim(40);
+    let (from, to) = sim.window();
+    let expected = sim.expected_orders("s1", from, to);
+    assert_eq!(expected.len(), 40);
+
+    let answer = sim.request(&orders_query(from, to, 1, 100), None).unwrap();
+    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    let body = answer.json().unwrap();
+    assert_eq!(body["total"], 40);
+    let orders = body["orders"].as_array().unwrap();
+    let model = sim.model();
+    for (order, want) in orders.iter().zip(&expected) {
+        assert_eq!(order["order_sn"], want["order_id"], "same order, newest first");
+        let i = model.index_of_sn(order["order_sn"].as_str().unwrap()).unwrap();
+        let shop_order = &model.shop.orders[i];
+        assert_eq!(order["updated_at"].as_i64().unwrap() * 1000, shop_order.updated_ms, "change time = newest action");
+        assert_eq!(order["goods_amount"], yuan(shop_order.goods_total()));
+        assert_eq!(order["goods"].as_array().unwrap().len(), shop_order.lines.len());
+        assert_eq!(order["province_name"], shop_order.receiver.province.as_str());
+        assert_eq!(order["order_status"], model.states[i].order_status);
+        assert!(order.get("email").is_none(), "the bridge keeps e-mail addresses in the shop");
+    }
+
+    // Paging: two pages of 25 hold the same orders in the same order.
+    let page = |n| {
+        sim.request(&orders_query(from, to, n, 25), None).unwrap().json().unwrap()["orders"].as_array().unwrap().clone()
+    };
+    let paged: Vec<Value> = page(1).into_iter().chain(page(2)).collect();
+    assert_eq!(
+        paged.iter().map(|o| o["order_sn"].clone()).collect::<Vec<_>>(),
+        orders.iter().map(|o| o["order_sn"].clone()).collect::<Vec<_>>()
+    );
+
+    // A narrow window holds exactly the orders whose change time falls in it.
+    let middle = model.shop.orders[0].updated_ms;
+    let narrow = sim.request(&orders_query(middle, middle + 1000, 1, 100), None).unwrap().json().unwrap();
+    assert_eq!(narrow["total"].as_u64().unwrap() as usize, sim.expected_orders("s1", middle, middle + 1000).len());
+}
+
+#[test]
+fn a_changed_order_moves_for_the_bridge_too() {
+    let sim = sim(20);
+    let before = sim.model();
+    let sn = sim.change_order();
+    let after = sim.model();
+    let i = after.index_of_sn(&sn).unwrap();
+    assert!(after.shop.orders[i].updated_ms > before.shop.orders[i].updated_ms);
+    assert_ne!(after.states[i], before.states[i]);
+
+    let order = sim.request(&format!("action=order&order_sn={sn}"), None).unwrap().json().unwrap();
+    let order = &order["order"];
+    assert_eq!(order["updated_at"].as_i64().unwrap() * 1000, after.shop.orders[i].updated_ms);
+    assert_eq!(order["order_status"], after.states[i].order_status);
+    assert_eq!(order["pay_status"], after.states[i].pay_status);
+    let (from, to) = sim.window();
+    let expected = sim.expected_orders("s1", after.shop.orders[i].updated_ms, to);
+    assert_eq!(expected.len(), 1);
+    assert_eq!(expected[0]["order_id"], sn);
+    assert!(from < after.shop.orders[i].updated_ms);
+}
+
+#[test]
+fn faults_come_from_the_front_end_and_the_bridge() {
+    let sim = sim(5);
+    let ping = || sim.request("action=ping", None).unwrap();
+    assert_eq!(ping().status, 200);
+
+    sim.throttle(1, 7);
+    assert_eq!(ping().status, 200);
+    let throttled = ping();
+    assert_eq!((throttled.status, throttled.header("retry-after")), (429, Some("7")));
+    sim.clear_faults();
+
+    sim.fail_next(1, 503);
+    let failed = ping();
+    assert_eq!(failed.status, 503);
+    assert!(String::from_utf8_lossy(&failed.body).contains("nginx"));
+    assert_eq!(ping().status, 200);
+
+    sim.revoke_credentials();
+    let refused = ping();
+    assert_eq!(refused.status, 401, "the bridge itself refuses");
+    assert_eq!(refused.json().unwrap()["error"]["code"], "unauthorized");
+    sim.clear_faults();
+    assert_eq!(ping().status, 200);
+
+    let key = sim.malform_next_order();
+    assert_eq!(ping().status, 200, "a body without orders stays whole");
+    let (from, to) = sim.window();
+    let broken = sim.request(&orders_query(from, to, 1, 5), None).unwrap().json().unwrap();
+    assert_eq!(broken["orders"][0][key.as_str()], "abc");
+    let whole = sim.request(&orders_query(from, to, 1, 5), None).unwrap().json().unwrap();
+    assert!(whole["orders"][0][key.as_str()].as_str().unwrap().contains('.'));
+}
+
+/// Writes what each push case asks for straight to the bridge (as the plugin would) and
+/// checks the case sees it; a case must fail before.
+#[test]
+fn push_checks_read_the_database_back() {
+    let sim = sim(30);
+    let cases = sim.push_cases();
+    let operations: Vec<&str> = cases.iter().map(|c| c.operation.as_str()).collect();
+    assert_eq!(operations, ["push-stock", "push-prices", "push-listing", "push-logistics"]);
+    for case in &cases {
+        assert!((case.check)().is_err(), "{} passes before the push", case.operation);
+        for item in case.input.as_array().unwrap() {
+            let (action, body) = match case.operation.as_str() {
+                "push-stock" => ("stock", json!({"sn": item["outer_sku_id"], "quantity": item["quantity"]})),
+                "push-prices" => (
+                    "price",
+                    json!({"sn": item["outer_sku_id"], "shop_price": yuan(item["prices"][0]["amount"].as_i64().unwrap())}),
+                ),
+                "push-listing" => match item.get("product_id") {
+                    Some(id) => (
+                        "listing",
+                        json!({"goods_id": id.as_str().unwrap().parse::<u64>().unwrap(), "on_sale": item["listed"]}),
+                    ),
+                    None => ("listing", json!({"sn": item["outer_sku_id"], "on_sale": item["listed"]})),
+                },
+                _ => (
+                    "ship",
+                    json!({"order_sn": item["order_id"], "invoice_no": item["tracking_no"], "shipping_name": item["carrier_code"]}),
+                ),
+            };
+            let answer = sim.request(&format!("action={action}"), Some(&body)).unwrap();
+            assert_eq!(answer.status, 200, "{action}: {}", String::from_utf8_lossy(&answer.body));
+        }
+        (case.check)().unwrap_or_else(|e| panic!("{}: {e}", case.operation));
+    }
+
+    // The proxy saw the shipment: the order is expected shipped, changed now.
+    let sn = cases[3].input[0]["order_id"].as_str().unwrap().to_owned();
+    let (from, to) = sim.window();
+    let shipped: Vec<Value> =
+        sim.expected_orders("s1", from, to).into_iter().filter(|o| o["order_id"] == sn.as_str()).collect();
+    assert_eq!(shipped[0]["status"], "shipped");
+    assert_eq!(shipped[0]["platform_status"], "order_status=1;shipping_status=1;pay_status=2");
+    let bridge = sim.request(&format!("action=order&order_sn={sn}"), None).unwrap().json().unwrap();
+    assert_eq!(shipped[0]["updated_at"], rfc3339(bridge["order"]["updated_at"].as_i64().unwrap() * 1000));
+}
+
+#[test]
+fn the_marketplace_face() {
+    let sim = sim(3);
+    assert_eq!(sim.platform(), "ecshop");
+    assert_eq!(sim.config()["endpoint"], sim.endpoint());
+    assert!(sim.endpoint().ends_with("/wharf-bridge.php"));
+    assert_eq!(sim.secrets()[TOKEN_SECRET].len(), 32);
+    assert_eq!(sim.grant(), sim.addr().to_string());
+    let dir = sim.dir().to_owned();
+    assert!(dir.join("ecshop.db").exists());
+    drop(sim);
+    assert!(!dir.exists(), "the files go with the simulator");
+}

@@ -1,0 +1,261 @@
+use serde_json::{Value, json};
+
+use super::error::codes;
+use super::gateway::{PARAM_JSON, parse_timestamp, signed_request};
+use super::render::{self, mask_mobile, order_state};
+use super::*;
+use crate::faults::Malform;
+use crate::harness::Marketplace;
+use crate::taobao::{SignMethod, encode_pairs, gmt8, sign};
+
+/// 2026-11-11 00:00:00 +08:00.
+const NOW: i64 = 1_794_326_400_000;
+
+fn sim() -> JdSim {
+    JdSim::spawn(JdConfig { orders: 120, now_ms: Some(NOW), ..JdConfig::default() }).unwrap()
+}
+
+fn search(sim: &JdSim, from_ms: i64, to_ms: i64, page: u32, page_size: u32) -> Value {
+    let answer = sim.call(
+        ORDER_SEARCH,
+        &json!({
+            "start_date": gmt8(from_ms), "end_date": gmt8(to_ms),
+            "order_state": render::ORDER_STATES.iter().map(|(s, _)| *s).collect::<Vec<_>>().join(","),
+            "page": page.to_string(), "page_size": page_size.to_string(), "sortType": "1", "dateType": "0",
+        }),
+    );
+    answer["jingdong_pop_order_search_responce"]["searchorderinfo_result"].clone()
+}
+
+fn error_code(answer: &Value) -> &str {
+    answer["error_response"]["code"].as_str().unwrap_or_else(|| panic!("not an error: {answer}"))
+}
+
+#[test]
+fn a_correctly_signed_request_passes_and_every_system_check_refuses_in_jos_words() {
+    let sim = sim();
+    let ok = sim.call(ORDER_GET, &json!({"order_id": "1"}));
+    assert_eq!(ok["jingdong_pop_order_get_responce"]["code"], "0", "{ok}");
+
+    let cfg = sim.config().clone();
+    let params = json!({"order_id": "1"});
+    let ts = gmt8(crate::serve::wall_ms());
+    let (query, body) = signed_request(&cfg, ORDER_GET, &params, &ts);
+    let refused = |query: &str, body: &str| -> String {
+        let (status, text) = sim.handle_raw(query, body);
+        assert_eq!(status, 200);
+        serde_json::from_str::<Value>(&text).unwrap()["error_response"]["code"].as_str().unwrap().to_owned()
+    };
+    let tampered = query.replacen("sign=", "sign=0", 1);
+    assert_eq!(refused(&tampered, &body), codes::INVALID_SIGNATURE);
+    // The business JSON is signed too.
+    assert_eq!(refused(&query, &encode_pairs([(PARAM_JSON, "{\"order_id\":\"2\"}")])), codes::INVALID_SIGNATURE);
+    let wrong_token = JdConfig { access_token: "other".into(), ..cfg.clone() };
+    let (q, b) = signed_request(&wrong_token, ORDER_GET, &params, &ts);
+    assert_eq!(refused(&q, &b), codes::INVALID_ACCESS_TOKEN);
+    let wrong_key = JdConfig { app_key: "other".into(), ..cfg.clone() };
+    let (q, b) = signed_request(&wrong_key, ORDER_GET, &params, &ts);
+    assert_eq!(refused(&q, &b), codes::INVALID_APP_KEY);
+    let (q, b) = signed_request(&cfg, "jingdong.nope", &params, &ts);
+    assert_eq!(refused(&q, &b), codes::INVALID_METHOD);
+    let (q, b) = signed_request(&cfg, ORDER_GET, &params, &gmt8(crate::serve::wall_ms() - 7 * 60_000));
+    assert_eq!(refused(&q, &b), codes::INVALID_TIMESTAMP);
+    assert_eq!(refused(&query.replace("v=2.0", "v=1.0"), &body), codes::UNSUPPORTED_VERSION);
+}
+
+#[test]
+fn the_signature_is_tops_md5_over_system_params_and_param_json() {
+    // Built by hand: sorted `k+v` of everything but `sign`, wrapped in the secret.
+    let cfg = JdConfig::default();
+    let (query, _) = signed_request(&cfg, ORDER_GET, &json!({"order_id": "42"}), "2026-11-11 08:00:00");
+    let message = format!(
+        "360buy_param_json{{\"order_id\":\"42\"}}access_token{}app_key{}method{ORDER_GET}timestamp2026-11-11 08:00:00v2.0",
+        cfg.access_token, cfg.app_key
+    );
+    let digest = md5::Md5::digest(format!("{0}{message}{0}", cfg.app_secret).as_bytes());
+    use md5::Digest as _;
+    assert!(query.ends_with(&format!("sign={}", hex::encode_upper(digest))), "{query}");
+    assert_eq!(
+        sign([("b", "2"), ("a", "1"), ("c", "")], "s", SignMethod::Md5),
+        hex::encode_upper(md5::Md5::digest(b"sa1b2s")),
+        "empty values are not signed"
+    );
+}
+
+#[test]
+fn both_timestamp_layouts_are_accepted() {
+    let eight_am = NOW + 8 * 3_600_000;
+    assert_eq!(parse_timestamp("2026-11-11 08:00:00"), Some(eight_am));
+    assert_eq!(parse_timestamp("2026-11-11 08:00:00.250+0800"), Some(eight_am + 250));
+    assert_eq!(parse_timestamp("2026-11-11 00:00:00.000+0000"), Some(eight_am));
+    assert_eq!(parse_timestamp("2026-11-11T08:00:00"), None);
+    let sim = sim();
+    let ts = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap());
+    let (q, b) = signed_request(sim.config(), ORDER_GET, &json!({"order_id": "1"}), &ts.format("%Y-%m-%d %H:%M:%S%.3f%z").to_string());
+    let (_, text) = sim.handle_raw(&q, &b);
+    assert!(text.contains("orderDetailInfo"), "{text}");
+}
+
+#[test]
+fn search_pages_by_modified_time_newest_first_with_a_total() {
+    let sim = sim();
+    let (from, to) = Marketplace::window(&sim);
+    let shop = sim.shop();
+    let visible: Vec<&Order> = shop.orders.iter().filter(|o| order_state(o).is_some()).collect();
+    assert!(visible.len() < shop.orders.len(), "orders awaiting payment are hidden");
+
+    let first = search(&sim, from, to, 1, 30);
+    assert_eq!(first["apiResult"]["success"], true, "{first}");
+    assert_eq!(first["orderTotal"], visible.len());
+    let mut seen = Vec::new();
+    for page in 1.. {
+        let result = search(&sim, from, to, page, 30);
+        let list = result["orderInfoList"].as_array().unwrap().clone();
+        if list.is_empty() {
+            break;
+        }
+        seen.extend(list);
+    }
+    assert_eq!(seen.len(), visible.len());
+    let times: Vec<i64> = seen.iter().map(|o| crate::taobao::parse_gmt8(o["modified"].as_str().unwrap()).unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
+
+    // Bounds are inclusive, at second precision.
+    let t = visible[0].updated_ms;
+    let exact = search(&sim, t, t, 1, 100);
+    let ids: Vec<u64> = exact["orderInfoList"].as_array().unwrap().iter().map(|o| o["orderId"].as_u64().unwrap()).collect();
+    assert!(ids.contains(&visible[0].order_no), "{exact}");
+    assert!(search(&sim, t - 86_400_000 * 31, t, 1, 10)["apiResult"]["success"] == false, "a month at most");
+    assert!(search(&sim, from, to, 1, 101)["apiResult"]["success"] == false, "page_size 1..=100");
+}
+
+#[test]
+fn order_info_speaks_jos() {
+    let sim = sim();
+    let shop = sim.shop();
+    let o = shop.orders.iter().find(|o| o.order_no > (1 << 53) && order_state(o).is_some()).unwrap();
+    let answer = sim.call(ORDER_GET, &json!({"order_id": o.order_no.to_string()}));
+    let text = answer.to_string();
+    assert!(text.contains(&format!("\"orderId\":{}", o.order_no)), "a bare number beyond 2^53: {text}");
+    let info = &answer["jingdong_pop_order_get_responce"]["orderDetailInfo"]["orderInfo"];
+    assert_eq!(info["itemInfoList"][0]["itemTotal"], o.lines[0].quantity.to_string());
+    let paid = crate::taobao::parse_yuan(info["orderPayment"].as_str().unwrap()).unwrap()
+        + crate::taobao::parse_yuan(info["balanceUsed"].as_str().unwrap()).unwrap();
+    assert_eq!(paid, o.paid_total());
+    let c = &info["consigneeInfo"];
+    assert_eq!(c["mobile"], mask_mobile(&o.receiver.phone));
+    assert_eq!(mask_mobile("13612345675"), "136*******5");
+    assert!(!text.contains(&o.receiver.name) && !text.contains(&o.receiver.address), "no plaintext on the wire");
+
+    // optional_fields keeps what is asked for (and the id).
+    let some = sim.call(ORDER_GET, &json!({"order_id": o.order_no.to_string(), "optional_fields": "orderState,modified"}));
+    let keys: Vec<&String> = some["jingdong_pop_order_get_responce"]["orderDetailInfo"]["orderInfo"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["modified", "orderId", "orderState"]);
+    // Strings on request.
+    let strings = JdSim::spawn(JdConfig { orders: 10, now_ms: Some(NOW), order_ids: OrderIds::Strings, ..JdConfig::default() }).unwrap();
+    let o = strings.shop().orders.into_iter().find(|o| order_state(o).is_some()).unwrap();
+    let answer = strings.call(ORDER_GET, &json!({"order_id": o.order_no}));
+    assert_eq!(answer["jingdong_pop_order_get_responce"]["orderDetailInfo"]["orderInfo"]["orderId"], o.order_no.to_string());
+    // An order JOS does not show has no orderInfo.
+    let hidden = shop.orders.iter().find(|o| order_state(o).is_none()).unwrap();
+    let answer = sim.call(ORDER_GET, &json!({"order_id": hidden.order_no.to_string()}));
+    assert!(answer["jingdong_pop_order_get_responce"]["orderDetailInfo"].get("orderInfo").is_none(), "{answer}");
+}
+
+#[test]
+fn faults_are_answered_in_jos_words() {
+    let sim = sim();
+    let get = |sim: &JdSim| sim.call(ORDER_GET, &json!({"order_id": "1"}));
+    sim.faults().throttle(1, 5);
+    assert!(get(&sim).get("jingdong_pop_order_get_responce").is_some());
+    let throttled = get(&sim);
+    assert_eq!(error_code(&throttled), codes::CALL_LIMITED);
+    assert!(throttled["error_response"]["en_desc"].as_str().unwrap().contains("ban will last for 5 more seconds"), "{throttled}");
+    sim.faults().clear();
+
+    sim.faults().revoke_credentials(true);
+    assert_eq!(error_code(&get(&sim)), codes::INVALID_ACCESS_TOKEN);
+    sim.faults().clear();
+
+    sim.faults().fail_next(1, 503);
+    let (q, b) = sim.signed_request(ORDER_GET, &json!({"order_id": "1"}));
+    assert_eq!(sim.handle_raw(&q, &b).0, 503);
+
+    assert_eq!(Marketplace::malform_next_order(&sim), "orderPayment");
+    let (from, to) = Marketplace::window(&sim);
+    let broken = search(&sim, from, to, 1, 5);
+    assert_eq!(broken["orderInfoList"][0]["orderPayment"], "12.3.4");
+    assert_ne!(search(&sim, from, to, 1, 5)["orderInfoList"][0]["orderPayment"], "12.3.4", "once");
+    sim.faults().malform_next(1, Malform::Truncated);
+    assert!(matches!(get(&sim), Value::String(_)), "not JSON any more");
+}
+
+#[test]
+fn writes_change_the_shop_and_refuse_in_their_result() {
+    let sim = sim();
+    let sku = sim.shop().skus[1].clone();
+    let ok = sim.call(UPDATE_SKU_STOCK, &json!({"skuId": sku.sku_no, "stockNum": 321, "storeId": 7}));
+    assert_eq!(ok, json!({"jingdong_stock_write_updateSkuStock_responce": {"code": "0", "success": true, "errorCode": "", "chineseErrCode": "成功", "englishErrCode": "success"}}));
+    assert_eq!(sim.sku(sku.sku_no).unwrap().stock, 321);
+    assert_eq!(sim.stock_writes(), [StockWrite { sku_id: sku.sku_no, stock_num: 321, store_id: Some(7) }]);
+    let missing = sim.call(UPDATE_SKU_STOCK, &json!({"skuId": 1, "stockNum": 1}));
+    assert_eq!(missing["jingdong_stock_write_updateSkuStock_responce"]["success"], false);
+
+    let order = sim.shop().orders.into_iter().find(|o| order_state(o) == Some(render::WAIT_SELLER_STOCK_OUT)).unwrap();
+    let ship = |carrier: &str| {
+        sim.call(ORDER_SHIPMENT, &json!({"orderId": order.order_no, "logiCoprId": carrier, "logiNo": "SF1"}))
+            ["jingdong_pop_order_shipment_responce"]["sopjosshipment_result"]
+            .clone()
+    };
+    let unknown = ship("9999");
+    assert_eq!(unknown["success"], false);
+    assert_eq!(unknown["chineseErrCode"], "物流公司不存在");
+    assert_eq!(ship("467")["success"], true);
+    let shipped = sim.order(&order.order_no.to_string()).unwrap();
+    assert_eq!(shipped.shipment, Some(("467".to_owned(), "SF1".to_owned())));
+    assert!(shipped.updated_ms > order.updated_ms);
+    assert_eq!(ship("467")["success"], false, "already shipped");
+}
+
+#[test]
+fn marketplace_face_is_truthful() {
+    let sim = sim();
+    assert_eq!(Marketplace::platform(&sim), "jd");
+    assert!(Marketplace::has_big_ids(&sim));
+    let (from, to) = Marketplace::window(&sim);
+    let expected = Marketplace::expected_orders(&sim, "s1", from, to);
+    assert_eq!(expected.len(), search(&sim, from, to, 1, 10)["orderTotal"].as_u64().unwrap() as usize);
+    for o in &expected {
+        let goods = o["goods_total"].as_i64().unwrap();
+        let shipping = o["shipping_fee"].as_i64().unwrap();
+        let discount = o["discount_total"].as_i64().unwrap();
+        assert_eq!(goods + shipping - discount, o["paid_total"].as_i64().unwrap(), "{o}");
+        let lines = o["lines"].as_array().unwrap();
+        let line_sum: i64 = lines.iter().map(|l| l["line_total"].as_i64().unwrap()).sum();
+        assert_eq!(line_sum, goods - discount);
+        assert_eq!(o["receiver"]["masked"], true);
+        assert!(o.get("paid_at").is_some() || o["status"] == "cancelled", "{o}");
+    }
+    assert!(expected.iter().any(|o| o["order_id"].as_str().unwrap().parse::<u64>().unwrap() > 1 << 53));
+    for status in ["paid", "shipped", "completed", "cancelled"] {
+        assert!(expected.iter().any(|o| o["status"] == status), "{status}");
+    }
+    assert!(expected.iter().any(|o| o.get("invoice").is_some()));
+
+    let changed = Marketplace::change_order(&sim);
+    let after = Marketplace::expected_orders(&sim, "s1", from, Marketplace::window(&sim).1);
+    assert!(after.iter().any(|o| o["order_id"] == changed), "the change stays visible");
+
+    let cases = Marketplace::push_cases(&sim);
+    assert_eq!(cases.iter().map(|c| c.operation.as_str()).collect::<Vec<_>>(), ["push-stock", "push-logistics"]);
+    for case in &cases {
+        assert!((case.check)().is_err(), "{} not done yet", case.operation);
+    }
+    let stock = &cases[0].input[0];
+    sim.call(UPDATE_SKU_STOCK, &json!({"skuId": stock["sku_id"], "stockNum": stock["quantity"]}));
+    let logistics = &cases[1].input[0];
+    sim.call(ORDER_SHIPMENT, &json!({"orderId": logistics["order_id"], "logiCoprId": logistics["carrier_code"], "logiNo": logistics["tracking_no"]}));
+    for case in &cases {
+        (case.check)().unwrap();
+    }
+}

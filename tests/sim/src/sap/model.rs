@@ -1,0 +1,467 @@
+//! What the simulated SAP system holds, typed (the ground truth tests compare with), how it
+//! is seeded, and how it is rendered as OData entities.
+
+use serde_json::{Value, json};
+
+use super::odata::{EntitySet, date, date_of, metadata, quantity, time_of};
+use crate::rng::SimRng;
+
+/// A manual pricing element as created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Condition {
+    pub condition_type: String,
+    /// Minor units (hundredths) of the order's currency: a rate per unit for price conditions,
+    /// an absolute amount otherwise.
+    pub amount: i64,
+    pub currency: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SalesOrderItem {
+    /// `000010`.
+    pub item: String,
+    pub material: String,
+    /// Thousandths of `unit`.
+    pub quantity: i64,
+    pub unit: String,
+    pub conditions: Vec<Condition>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SalesOrder {
+    pub sales_order: String,
+    pub order_type: String,
+    pub sales_org: String,
+    pub distribution_channel: String,
+    pub division: String,
+    pub sold_to: String,
+    /// `PurchaseOrderByCustomer`; empty when the order did not come with one.
+    pub purchase_order: String,
+    pub currency: String,
+    pub requested_delivery_ms: Option<i64>,
+    pub created_ms: i64,
+    pub items: Vec<SalesOrderItem>,
+    pub conditions: Vec<Condition>,
+}
+
+/// Condition types whose amount is a rate per unit (the rest are absolute amounts).
+pub const PRICE_CONDITION_TYPES: &[&str] = &["PR00", "PPR0"];
+
+impl SalesOrderItem {
+    /// Net value in minor units: price conditions × quantity, plus absolute conditions.
+    pub fn net(&self) -> i64 {
+        self.conditions
+            .iter()
+            .map(|c| if PRICE_CONDITION_TYPES.contains(&c.condition_type.as_str()) { c.amount * self.quantity / 1000 } else { c.amount })
+            .sum()
+    }
+}
+
+impl SalesOrder {
+    /// Items plus header conditions, in minor units.
+    pub fn net(&self) -> i64 {
+        self.items.iter().map(SalesOrderItem::net).sum::<i64>() + self.conditions.iter().map(|c| c.amount).sum::<i64>()
+    }
+}
+
+/// One row of `A_MatlStkInAcctMod`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StockRow {
+    pub material: String,
+    pub plant: String,
+    pub storage_location: String,
+    /// Empty for materials not managed in batches.
+    pub batch: String,
+    /// `01` unrestricted, `02` quality inspection, `07` blocked.
+    pub stock_type: String,
+    /// Empty for own stock; `E` sales-order stock, `K` consignment…
+    pub special_stock: String,
+    pub unit: String,
+    /// Thousandths of `unit`.
+    pub quantity: i64,
+}
+
+/// Batch master data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Batch {
+    pub material: String,
+    pub batch: String,
+    /// `YYYY-MM-DD`.
+    pub produced_on: String,
+    pub expires_on: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryItem {
+    /// `000010`; batch split sub-items are `900001`…
+    pub item: String,
+    pub material: String,
+    pub batch: String,
+    /// Thousandths of `unit`.
+    pub quantity: i64,
+    pub unit: String,
+    pub sales_order: String,
+    pub sales_order_item: String,
+    /// The main item of a batch split, `000000` otherwise.
+    pub batch_split_of: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub delivery: String,
+    pub sales_org: String,
+    pub sold_to: String,
+    /// When goods issue was posted; `None` while it is not.
+    pub goods_issued_ms: Option<i64>,
+    pub created_ms: i64,
+    pub last_change_ms: i64,
+    /// `BillOfLading`: the carrier's waybill number; empty when not known yet.
+    pub bill_of_lading: String,
+    /// `MeansOfTransport`: the carrier; empty when not known yet.
+    pub means_of_transport: String,
+    pub items: Vec<DeliveryItem>,
+}
+
+/// One IDoc received on the IDoc-over-HTTP endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceivedIdoc {
+    /// The IDoc number the simulator assigned (16 digits).
+    pub docnum: String,
+    pub xml: String,
+    pub content_type: String,
+    pub received_ms: i64,
+}
+
+pub const SALES_ORDER_SET: EntitySet = EntitySet {
+    name: "A_SalesOrder",
+    type_name: "API_SALES_ORDER_SRV.A_SalesOrderType",
+    properties: &[
+        "SalesOrder",
+        "SalesOrderType",
+        "SalesOrganization",
+        "DistributionChannel",
+        "OrganizationDivision",
+        "SoldToParty",
+        "PurchaseOrderByCustomer",
+        "TransactionCurrency",
+        "RequestedDeliveryDate",
+        "CreationDate",
+        "TotalNetAmount",
+        "OverallSDProcessStatus",
+    ],
+    navigation: &[
+        ("to_Item", &["SalesOrder", "SalesOrderItem", "Material", "RequestedQuantity", "RequestedQuantityUnit", "NetAmount", "TransactionCurrency"]),
+        ("to_PricingElement", &["SalesOrder", "PricingProcedureCounter", "ConditionType", "ConditionRateValue", "ConditionCurrency"]),
+    ],
+};
+
+pub const STOCK_SET: EntitySet = EntitySet {
+    name: "A_MatlStkInAcctMod",
+    type_name: "API_MATERIAL_STOCK_SRV.A_MatlStkInAcctModType",
+    properties: &[
+        "Material",
+        "Plant",
+        "StorageLocation",
+        "Batch",
+        "Supplier",
+        "Customer",
+        "WBSElementInternalID",
+        "SDDocument",
+        "SDDocumentItem",
+        "InventorySpecialStockType",
+        "InventoryStockType",
+        "MaterialBaseUnit",
+        "MatlWrhsStkQtyInMatlBaseUnit",
+    ],
+    navigation: &[],
+};
+
+pub const DELIVERY_ITEM_PROPERTIES: &[&str] = &[
+    "DeliveryDocument",
+    "DeliveryDocumentItem",
+    "Material",
+    "Batch",
+    "ActualDeliveryQuantity",
+    "DeliveryQuantityUnit",
+    "ReferenceSDDocument",
+    "ReferenceSDDocumentItem",
+    "ReferenceSDDocumentCategory",
+    "HigherLvlItmOfBatSpltItm",
+    "ManufactureDate",
+    "ShelfLifeExpirationDate",
+    "Plant",
+    "GoodsMovementStatus",
+];
+
+pub const DELIVERY_SET: EntitySet = EntitySet {
+    name: "A_OutbDeliveryHeader",
+    type_name: "API_OUTBOUND_DELIVERY_SRV.A_OutbDeliveryHeaderType",
+    properties: &[
+        "DeliveryDocument",
+        "DeliveryDocumentType",
+        "SalesOrganization",
+        "SoldToParty",
+        "ShipToParty",
+        "ShippingPoint",
+        "OverallGoodsMovementStatus",
+        "OverallPickingStatus",
+        "ActualGoodsMovementDate",
+        "ActualGoodsMovementTime",
+        "CreationDate",
+        "CreationTime",
+        "LastChangeDate",
+        "BillOfLading",
+        "MeansOfTransport",
+        "DeliveryDocumentBySupplier",
+        "ShippingCondition",
+    ],
+    navigation: &[("to_DeliveryDocumentItem", DELIVERY_ITEM_PROPERTIES)],
+};
+
+/// Hundredths as a two-decimal amount.
+pub fn amount(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let m = minor.unsigned_abs();
+    format!("{sign}{}.{:02}", m / 100, m % 100)
+}
+
+pub fn render_sales_order(base: &str, o: &SalesOrder, offset: i32) -> Value {
+    let key = format!("'{}'", o.sales_order);
+    let items: Vec<Value> = o
+        .items
+        .iter()
+        .map(|i| {
+            json!({"SalesOrder": o.sales_order, "SalesOrderItem": i.item, "Material": i.material,
+                   "RequestedQuantity": quantity(i.quantity), "RequestedQuantityUnit": i.unit,
+                   "NetAmount": amount(i.net()), "TransactionCurrency": o.currency})
+        })
+        .collect();
+    let conditions: Vec<Value> = o
+        .conditions
+        .iter()
+        .enumerate()
+        .map(|(n, c)| {
+            json!({"SalesOrder": o.sales_order, "PricingProcedureCounter": format!("{:03}", n + 1), "ConditionType": c.condition_type,
+                   "ConditionRateValue": amount(c.amount), "ConditionCurrency": c.currency})
+        })
+        .collect();
+    json!({
+        "__metadata": metadata(base, &SALES_ORDER_SET, &key),
+        "SalesOrder": o.sales_order, "SalesOrderType": o.order_type, "SalesOrganization": o.sales_org,
+        "DistributionChannel": o.distribution_channel, "OrganizationDivision": o.division, "SoldToParty": o.sold_to,
+        "PurchaseOrderByCustomer": o.purchase_order, "TransactionCurrency": o.currency,
+        "RequestedDeliveryDate": o.requested_delivery_ms.map(date), "CreationDate": date_of(o.created_ms, offset),
+        "TotalNetAmount": amount(o.net()), "OverallSDProcessStatus": "A",
+        "to_Item": {"results": items}, "to_PricingElement": {"results": conditions},
+    })
+}
+
+pub fn render_stock(base: &str, r: &StockRow) -> Value {
+    let key = format!(
+        "Material='{}',Plant='{}',StorageLocation='{}',Batch='{}',InventoryStockType='{}',InventorySpecialStockType='{}'",
+        r.material, r.plant, r.storage_location, r.batch, r.stock_type, r.special_stock
+    );
+    let sales_order_stock = r.special_stock == "E";
+    json!({
+        "__metadata": metadata(base, &STOCK_SET, &key),
+        "Material": r.material, "Plant": r.plant, "StorageLocation": r.storage_location, "Batch": r.batch,
+        "Supplier": "", "Customer": "", "WBSElementInternalID": "00000000",
+        "SDDocument": if sales_order_stock { "1000000" } else { "" },
+        "SDDocumentItem": if sales_order_stock { "000010" } else { "000000" },
+        "InventorySpecialStockType": r.special_stock, "InventoryStockType": r.stock_type,
+        "MaterialBaseUnit": r.unit, "MatlWrhsStkQtyInMatlBaseUnit": quantity(r.quantity),
+    })
+}
+
+pub fn render_delivery(base: &str, d: &Delivery, batches: &[Batch], offset: i32) -> Value {
+    let key = format!("'{}'", d.delivery);
+    let issued = d.goods_issued_ms.is_some();
+    let items: Vec<Value> = d
+        .items
+        .iter()
+        .map(|i| {
+            let batch = batches.iter().find(|b| b.material == i.material && b.batch == i.batch && !i.batch.is_empty());
+            let day = |text: &str| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().map(|d| date(d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp_millis()));
+            json!({
+                "__metadata": metadata(base, &EntitySet { name: "A_OutbDeliveryItem", ..DELIVERY_SET }, &format!("DeliveryDocument='{}',DeliveryDocumentItem='{}'", d.delivery, i.item)),
+                "DeliveryDocument": d.delivery, "DeliveryDocumentItem": i.item, "Material": i.material, "Batch": i.batch,
+                "ActualDeliveryQuantity": quantity(i.quantity), "DeliveryQuantityUnit": i.unit,
+                "ReferenceSDDocument": i.sales_order, "ReferenceSDDocumentItem": i.sales_order_item,
+                "ReferenceSDDocumentCategory": "C", "HigherLvlItmOfBatSpltItm": i.batch_split_of,
+                "ManufactureDate": batch.and_then(|b| day(&b.produced_on)), "ShelfLifeExpirationDate": batch.and_then(|b| day(&b.expires_on)),
+                "Plant": "1000", "GoodsMovementStatus": if issued { "C" } else { "A" },
+            })
+        })
+        .collect();
+    json!({
+        "__metadata": metadata(base, &DELIVERY_SET, &key),
+        "DeliveryDocument": d.delivery, "DeliveryDocumentType": "LF", "SalesOrganization": d.sales_org,
+        "SoldToParty": d.sold_to, "ShipToParty": d.sold_to, "ShippingPoint": "1000",
+        "OverallGoodsMovementStatus": if issued { "C" } else { "A" }, "OverallPickingStatus": "C",
+        "ActualGoodsMovementDate": d.goods_issued_ms.map(|ms| date_of(ms, offset)),
+        "ActualGoodsMovementTime": d.goods_issued_ms.map_or_else(|| "PT00H00M00S".to_owned(), |ms| time_of(ms, offset)),
+        "CreationDate": date_of(d.created_ms, offset), "CreationTime": time_of(d.created_ms, offset),
+        "LastChangeDate": date_of(d.last_change_ms, offset),
+        "BillOfLading": d.bill_of_lading, "MeansOfTransport": d.means_of_transport,
+        "DeliveryDocumentBySupplier": "", "ShippingCondition": "01",
+        "to_DeliveryDocumentItem": {"results": items},
+    })
+}
+
+/// What [`seed`] builds.
+pub struct Seeded {
+    pub stock: Vec<StockRow>,
+    pub batches: Vec<Batch>,
+    pub sales_orders: Vec<SalesOrder>,
+    pub deliveries: Vec<Delivery>,
+}
+
+/// Sales areas the seeded system knows: the tenant's, and a second company's whose deliveries
+/// a plugin must not report.
+pub const SALES_AREAS: &[(&str, &str, &str)] = &[("1000", "10", "00"), ("2000", "10", "00")];
+/// Plants and storage locations stock is spread over.
+pub const PLANTS: &[&str] = &["1000", "2000"];
+const STORAGE_LOCATIONS: &[&str] = &["0001", "0002"];
+
+/// Stock for `materials` (every second one managed in batches), with quality-inspection,
+/// blocked and sales-order stock rows a plugin must leave out; six sales orders with
+/// deliveries covering the cases a plugin must tell apart.
+pub fn seed(rng: &mut SimRng, materials: &[String], first_sales_order: u64, first_delivery: u64, now_ms: i64) -> Seeded {
+    let mut stock = Vec::new();
+    let mut batches = Vec::new();
+    for (m, material) in materials.iter().enumerate() {
+        let batch_names: Vec<String> = if m % 2 == 1 { (1..=1 + rng.below(3)).map(|b| format!("B{:02}{:04}", 25, m * 10 + b as usize)).collect() } else { vec![String::new()] };
+        for batch in &batch_names {
+            if !batch.is_empty() {
+                let produced = chrono::NaiveDate::from_ymd_opt(2025, 1 + rng.below(6) as u32, 1 + rng.below(28) as u32).unwrap_or_default();
+                let expires = produced + chrono::Days::new(730);
+                batches.push(Batch { material: material.clone(), batch: batch.clone(), produced_on: produced.to_string(), expires_on: expires.to_string() });
+            }
+            for plant in PLANTS {
+                for sloc in STORAGE_LOCATIONS {
+                    if rng.percent(70) {
+                        stock.push(StockRow {
+                            material: material.clone(),
+                            plant: (*plant).to_owned(),
+                            storage_location: (*sloc).to_owned(),
+                            batch: batch.clone(),
+                            stock_type: "01".into(),
+                            special_stock: String::new(),
+                            unit: "EA".into(),
+                            quantity: rng.range(0, 300) * 1000,
+                        });
+                    }
+                }
+            }
+        }
+        for (stock_type, special) in [("02", ""), ("07", ""), ("01", "E")] {
+            if rng.percent(40) {
+                stock.push(StockRow {
+                    material: material.clone(),
+                    plant: "1000".into(),
+                    storage_location: "0001".into(),
+                    batch: batch_names[0].clone(),
+                    stock_type: stock_type.into(),
+                    special_stock: special.into(),
+                    unit: "EA".into(),
+                    quantity: rng.range(1, 50) * 1000,
+                });
+            }
+        }
+    }
+
+    let day = 86_400_000;
+    let mut sales_orders = Vec::new();
+    let mut deliveries = Vec::new();
+    let pick = |rng: &mut SimRng| materials[rng.below(materials.len() as u64) as usize].clone();
+    // Cases: 0 shipped in full; 1 two partial shipments, one with a batch split; 2 goods issue
+    // not posted; 3 no tracking number yet; 4 another company's sales area; 5 no purchase order
+    // number (an order Wharf did not push).
+    for case in 0..6u64 {
+        let sales_order = (first_sales_order + case).to_string();
+        let (po, area) = match case {
+            4 => (format!("{}", 3_100_000_000_000 + case), SALES_AREAS[1]),
+            5 => (String::new(), SALES_AREAS[0]),
+            _ => (format!("{}", 3_100_000_000_000 + case), SALES_AREAS[0]),
+        };
+        let created_ms = (now_ms - 2 * day - rng.range(0, day)) / 1000 * 1000;
+        let materials_of_order = [pick(rng), pick(rng)];
+        let items: Vec<SalesOrderItem> = materials_of_order
+            .iter()
+            .enumerate()
+            .map(|(i, material)| SalesOrderItem {
+                item: format!("{:06}", (i + 1) * 10),
+                material: material.clone(),
+                quantity: rng.range(2, 6) * 1000,
+                unit: "EA".into(),
+                conditions: vec![Condition { condition_type: "PR00".into(), amount: rng.range(500, 9_000), currency: "CNY".into() }],
+            })
+            .collect();
+        let order = SalesOrder {
+            sales_order: sales_order.clone(),
+            order_type: "OR".into(),
+            sales_org: area.0.into(),
+            distribution_channel: area.1.into(),
+            division: area.2.into(),
+            sold_to: "C0001".into(),
+            purchase_order: po,
+            currency: "CNY".into(),
+            requested_delivery_ms: Some(created_ms / day * day),
+            created_ms,
+            items,
+            conditions: Vec::new(),
+        };
+        let shipped_ms = (now_ms - day - rng.range(0, day / 2)) / 1000 * 1000;
+        let mut deliver = |items: Vec<DeliveryItem>, issued: bool, tracking: bool| {
+            let number = (first_delivery + deliveries.len() as u64).to_string();
+            deliveries.push(Delivery {
+                delivery: number.clone(),
+                sales_org: order.sales_org.clone(),
+                sold_to: order.sold_to.clone(),
+                goods_issued_ms: issued.then_some(shipped_ms),
+                created_ms: shipped_ms - 3_600_000,
+                last_change_ms: shipped_ms,
+                bill_of_lading: if tracking { format!("SF{}", 1_000_000_000 + deliveries.len() as u64 * 7_919) } else { String::new() },
+                means_of_transport: if tracking { "SF".into() } else { String::new() },
+                items,
+            });
+        };
+        let full_item = |i: &SalesOrderItem, n: usize, qty: i64| DeliveryItem {
+            item: format!("{:06}", (n + 1) * 10),
+            material: i.material.clone(),
+            batch: batches.iter().find(|b| b.material == i.material).map(|b| b.batch.clone()).unwrap_or_default(),
+            quantity: qty,
+            unit: i.unit.clone(),
+            sales_order: sales_order.clone(),
+            sales_order_item: i.item.clone(),
+            batch_split_of: "000000".into(),
+        };
+        match case {
+            // Shipped in full, with tracking.
+            0 | 4 | 5 => deliver(order.items.iter().enumerate().map(|(n, i)| full_item(i, n, i.quantity)).collect(), true, true),
+            // Two partial shipments; the second splits its item over two batches.
+            1 => {
+                let first = &order.items[0];
+                deliver(vec![full_item(first, 0, 1000)], true, true);
+                let rest = first.quantity - 1000;
+                let mut main = full_item(first, 0, rest);
+                main.batch = String::new();
+                let split = |n: u32, qty: i64, batch: &str| DeliveryItem {
+                    item: format!("{}", 900_000 + n),
+                    batch: batch.to_owned(),
+                    quantity: qty,
+                    batch_split_of: main.item.clone(),
+                    ..main.clone()
+                };
+                let items = vec![main.clone(), split(1, 1000, "B25SPLIT1"), split(2, rest - 1000, "B25SPLIT2")];
+                deliver(items, true, true);
+            }
+            // Picked, goods issue not posted yet.
+            2 => deliver(vec![full_item(&order.items[0], 0, order.items[0].quantity)], false, false),
+            // Goods issued, tracking number not entered yet.
+            _ => deliver(vec![full_item(&order.items[1], 1, order.items[1].quantity)], true, false),
+        }
+        sales_orders.push(order);
+    }
+    Seeded { stock, batches, sales_orders, deliveries }
+}
