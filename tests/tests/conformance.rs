@@ -69,3 +69,52 @@ fn a_scaffolded_plugin_builds_and_passes_the_contract_scenarios() {
     assert!(test.status.success(), "{table}\n{}", String::from_utf8_lossy(&test.stderr));
     assert!(table.contains("unsupported operations") && table.contains("pass"), "{table}");
 }
+
+/// `wharf plugin call <plugin>.wasm pull-orders` as an operator runs it, against each
+/// simulator: stdout is the canonical orders, equal to the simulator's truth.
+#[test]
+fn the_cli_pulls_canonical_orders_from_every_simulator() {
+    let wharf = wharf_bin();
+    let dir = plugin_dir().join("../cli-pull-test");
+    std::fs::create_dir_all(&dir).unwrap();
+    for platform in MARKETPLACES {
+        let sim = conformance::start_simulator(platform, &HarnessOptions { orders: 40, ..Default::default() })
+            .unwrap_or_else(|e| panic!("starting the {platform} simulator: {e:#}"));
+        let write = |name: &str, v: &serde_json::Value| {
+            let p = dir.join(format!("{platform}-{name}.json"));
+            std::fs::write(&p, v.to_string()).unwrap();
+            p
+        };
+        let (from, to) = sim.window();
+        let ts = |ms: i64| wharf_sim::harness::rfc3339(ms);
+        let config = write("config", &serde_json::to_value(sim.config()).unwrap());
+        let secrets = write("secrets", &serde_json::to_value(sim.secrets()).unwrap());
+        let input = write("window", &serde_json::json!({"from": ts(from), "to": ts(to)}));
+        let out = Command::new(&wharf)
+            .args(["plugin", "call"])
+            .arg(plugin_path(platform))
+            .args(["pull-orders", "--shop", "cli-shop", "--allow-host", &sim.grant()])
+            .arg("--config")
+            .arg(&config)
+            .arg("--secrets")
+            .arg(&secrets)
+            .arg("--input")
+            .arg(&input)
+            .env("WHARF_CACHE_DIR", cache_dir())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{platform}: {}", String::from_utf8_lossy(&out.stderr));
+        let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut got: Vec<serde_json::Value> = printed["orders"].as_array().expect("orders").clone();
+        let mut want = sim.expected_orders("cli-shop", from, to);
+        for v in got.iter_mut().chain(want.iter_mut()) {
+            wharf_sim::harness::strip_nulls(v);
+        }
+        let id = |v: &serde_json::Value| v["order_id"].as_str().unwrap_or_default().to_owned();
+        got.sort_by_key(id);
+        want.sort_by_key(id);
+        assert_eq!(got.len(), want.len(), "{platform}: order count");
+        assert!(got == want, "{platform}: the CLI's orders differ from the simulator's truth");
+        drop(sim);
+    }
+}

@@ -1,7 +1,7 @@
 //! Runs the TOP simulator on loopback until interrupted, and writes the files
 //! `wharf plugin call` needs to pull from it: `config.json`, `secrets.json`, `window.json`.
 //!
-//! `cargo run -p wharf-tests --bin taobao-sim -- [ORDERS] [OUT_DIR]` (defaults: 200, `target/taobao-sim`)
+//! `cargo run -p wharf-sim --bin taobao-sim -- [ORDERS] [OUT_DIR]` (defaults: 200, `target/taobao-sim`)
 
 use anyhow::Context;
 use wharf_sim::taobao::{SimConfig, TaobaoSim};

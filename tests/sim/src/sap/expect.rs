@@ -38,8 +38,11 @@ fn day(ms: i64, offset: i32) -> i64 {
     (ms + i64::from(offset) * 60_000).div_euclid(86_400_000)
 }
 
+/// A platform order id and the indexes of its items in a delivery.
+type OrderItems = (String, Vec<usize>);
+
 /// Deliveries a pull must report, in delivery order, with each order's items.
-fn reported<'a>(state: &'a State, sales_org: &str, window: Option<(i64, i64)>, offset: i32) -> Vec<(&'a Delivery, Vec<(String, Vec<usize>)>)> {
+fn reported<'a>(state: &'a State, sales_org: &str, window: Option<(i64, i64)>, offset: i32) -> Vec<(&'a Delivery, Vec<OrderItems>)> {
     let mut out = Vec::new();
     let mut deliveries: Vec<&Delivery> = state.deliveries.iter().collect();
     deliveries.sort_by(|a, b| a.delivery.cmp(&b.delivery));
@@ -53,7 +56,7 @@ fn reported<'a>(state: &'a State, sales_org: &str, window: Option<(i64, i64)>, o
                 continue;
             }
         }
-        let mut orders: Vec<(String, Vec<usize>)> = Vec::new();
+        let mut orders: Vec<OrderItems> = Vec::new();
         for (n, item) in d.items.iter().enumerate() {
             let is_split_main = d.items.iter().any(|i| i.batch_split_of == item.item);
             let po = state.sales_orders.iter().find(|o| o.sales_order == item.sales_order).map(|o| o.purchase_order.as_str()).unwrap_or_default();
