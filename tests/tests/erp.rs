@@ -154,3 +154,196 @@ async fn a_down_erp_is_retried_until_the_policy_gives_up() {
     assert_eq!(letters.len(), 1, "never dropped: dead-lettered with its reason");
     assert!(letters[0].reason.starts_with("gave up after 3 attempts"), "{}", letters[0].reason);
 }
+
+// --- SAP through the real plugin ---------------------------------------------------------
+
+mod sap {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use serde_json::Value;
+    use wharf_runtime::capability::credentials::Secrets;
+    use wharf_runtime::capability::http::HostGrants;
+    use wharf_runtime::limits::Limits;
+    use wharf_runtime::model::{
+        Order, OrderPushOutcome, OrderPushResult, OrderStatus, PullRequest, TimeWindow, Timestamp,
+    };
+    use wharf_runtime::{Call, Plugin, Reply, Sandbox, Shop};
+    use wharf_sim::Marketplace;
+    use wharf_sim::sap::{SapConfig, SapSim};
+    use wharf_sim::taobao::{SimConfig, TaobaoSim};
+    use wharf_tests::plugins::{cache_dir, plugin_path};
+
+    async fn load(name: &str) -> Plugin {
+        let sandbox = Sandbox::new(Limits::default(), Some(cache_dir())).unwrap();
+        sandbox.load_file(&plugin_path(name)).await.unwrap()
+    }
+
+    fn shop(id: &str, config: BTreeMap<String, String>, secrets: BTreeMap<String, String>, grant: String) -> Shop {
+        Shop::new("acme", id).with_config(config).with_secrets(Secrets::new(secrets)).with_grants(HostGrants::new([grant]))
+    }
+
+    /// Paid orders from the Taobao simulator, through the Taobao plugin, whose lines all carry
+    /// a merchant SKU code (what SAP's `Material` is).
+    async fn taobao_orders() -> Vec<Order> {
+        let tb = tokio::task::spawn_blocking(|| TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 80, seed: 41, ..SimConfig::default() }))
+            .await
+            .unwrap()
+            .unwrap();
+        let plugin = load("taobao").await;
+        let shop = shop("tb-1", Marketplace::config(&tb), tb.secrets(), tb.grant());
+        let (from, to) = tb.window();
+        let mut cursor = None;
+        let mut orders = Vec::new();
+        loop {
+            let window = TimeWindow { from: Timestamp(from), to: Timestamp(to) };
+            let Reply::OrderPage(page) = plugin.call(&shop, Call::PullOrders { window, cursor }).await.unwrap() else { panic!() };
+            orders.extend(page.orders);
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        tokio::task::spawn_blocking(move || drop(tb)).await.unwrap();
+        orders.retain(|o| {
+            matches!(o.status, OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Completed | OrderStatus::PartiallyShipped)
+                && o.lines.iter().all(|l| l.outer_sku_id.is_some())
+        });
+        assert!(orders.len() >= 10, "the Taobao simulator gave only {} paid orders", orders.len());
+        orders
+    }
+
+    fn outcomes(reply: Reply) -> Vec<OrderPushResult> {
+        match reply {
+            Reply::OrderPushes(r) => r,
+            other => panic!("expected order push results, got {other:?}"),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn taobao_orders_arrive_in_sap_once_even_when_sent_twice() {
+        let orders = taobao_orders().await;
+        let materials: BTreeSet<String> = orders.iter().flat_map(|o| o.lines.iter().filter_map(|l| l.outer_sku_id.clone())).collect();
+        let sap = SapSim::spawn(SapConfig { materials: materials.into_iter().collect(), ..SapConfig::default() }).unwrap();
+        let plugin = load("sap").await;
+        let shop = shop("sap", sap.plugin_config(), sap.plugin_secrets(), sap.grant());
+
+        let first = outcomes(plugin.call(&shop, Call::PushOrders(orders.clone())).await.unwrap());
+        assert_eq!(first.len(), orders.len());
+        let mut refs = BTreeMap::new();
+        for r in &first {
+            match &r.outcome {
+                OrderPushOutcome::Created { erp_ref } => refs.insert(r.order_id.clone(), erp_ref.clone()),
+                other => panic!("order {}: {other:?}", r.order_id),
+            };
+        }
+        // Sent again (a retry after a crash, say): nothing new is created.
+        let second = outcomes(plugin.call(&shop, Call::PushOrders(orders.clone())).await.unwrap());
+        for r in &second {
+            match &r.outcome {
+                OrderPushOutcome::AlreadyExists { erp_ref } => assert_eq!(Some(erp_ref), refs.get(&r.order_id)),
+                other => panic!("order {} the second time: {other:?}", r.order_id),
+            }
+        }
+        let ours: BTreeSet<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
+        let created = sap.sales_orders().into_iter().filter(|so| ours.contains(so.purchase_order.as_str())).count();
+        assert_eq!(created, orders.len(), "one sales order per platform order (the simulator has its own besides)");
+
+        for o in &orders {
+            let so = sap.sales_orders_for_po(&o.order_id);
+            assert_eq!(so.len(), 1, "order {}", o.order_id);
+            let so = &so[0];
+            assert_eq!(Some(&so.sales_order), refs.get(&o.order_id));
+            assert_eq!(
+                (so.order_type.as_str(), so.sales_org.as_str(), so.distribution_channel.as_str(), so.division.as_str(), so.sold_to.as_str()),
+                ("OR", "1000", "10", "00", "C0001"),
+            );
+            assert_eq!(so.currency, "CNY");
+            let lines: Vec<(String, i64)> = o.lines.iter().map(|l| (l.outer_sku_id.clone().unwrap(), i64::from(l.quantity) * 1000)).collect();
+            let items: Vec<(String, i64)> = so.items.iter().filter(|i| i.material != wharf_sim::sap::FREIGHT_MATERIAL).map(|i| (i.material.clone(), i.quantity)).collect();
+            assert_eq!(items, lines, "order {}: materials and quantities", o.order_id);
+            assert!(so.items.iter().all(|i| i.unit == "EA"));
+            assert_eq!(so.items[0].item, "000010");
+            assert_eq!(so.net(), o.paid_total, "order {}: SAP's net value is what the buyer paid", o.order_id);
+            let paid_day = o.paid_at.unwrap_or(o.created_at).0;
+            assert!(so.requested_delivery_ms.is_some_and(|d| (d - paid_day).abs() < 86_400_000), "order {}", o.order_id);
+        }
+
+        // IDoc mode: ORDERS05 XML that parses and says the same.
+        let idoc_shop = self::shop("sap-idoc", sap.idoc_plugin_config(), sap.plugin_secrets(), sap.grant());
+        let some: Vec<Order> = orders.iter().take(3).cloned().collect();
+        let results = outcomes(plugin.call(&idoc_shop, Call::PushOrders(some.clone())).await.unwrap());
+        assert!(results.iter().all(|r| matches!(r.outcome, OrderPushOutcome::Created { .. })), "{results:?}");
+        let idocs = sap.idocs();
+        assert_eq!(idocs.len(), 3);
+        for (idoc, order) in idocs.iter().zip(&some) {
+            let doc = roxmltree::Document::parse(&idoc.xml).expect("well-formed XML");
+            let text = |parent: roxmltree::Node, tag: &str| {
+                parent.children().find(|n| n.has_tag_name(tag)).and_then(|n| n.text()).unwrap_or_default().to_owned()
+            };
+            let segment = |tag: &str| doc.descendants().filter(move |n| n.has_tag_name(tag)).collect::<Vec<_>>();
+            let dc = segment("EDI_DC40");
+            assert_eq!(dc.len(), 1);
+            assert_eq!((text(dc[0], "IDOCTYP"), text(dc[0], "MESTYP")), ("ORDERS05".into(), "ORDERS".into()));
+            assert_eq!(text(dc[0], "CREDAT").len(), 8, "YYYYMMDD");
+            assert_eq!(text(segment("E1EDK01")[0], "CURCY"), "CNY");
+            let po = segment("E1EDK02").into_iter().find(|n| text(*n, "QUALF") == "001").expect("E1EDK02 QUALF 001");
+            assert_eq!(text(po, "BELNR"), order.order_id);
+            let partners: BTreeSet<String> = segment("E1EDKA1").into_iter().map(|n| text(n, "PARVW")).collect();
+            assert!(partners.contains("AG") && partners.contains("WE"), "{partners:?}");
+            let items = segment("E1EDP01");
+            assert_eq!(items.len(), order.lines.len());
+            for (item, line) in items.iter().zip(&order.lines) {
+                let e1edp19 = item.children().find(|n| n.has_tag_name("E1EDP19")).expect("E1EDP19 inside E1EDP01");
+                assert_eq!((text(e1edp19, "QUALF"), text(e1edp19, "IDTNR")), ("002".into(), line.outer_sku_id.clone().unwrap()));
+                assert_eq!(text(*item, "MENGE").parse::<f64>().unwrap(), f64::from(line.quantity));
+            }
+        }
+        tokio::task::spawn_blocking(move || drop(sap)).await.unwrap();
+    }
+
+    /// Pulls every page of an ERP pull as canonical JSON.
+    async fn pull_all(plugin: &Plugin, shop: &Shop, make: fn(PullRequest) -> Call) -> Vec<Value> {
+        let mut cursor = None;
+        let mut items = Vec::new();
+        loop {
+            let reply = plugin.call(shop, make(PullRequest { window: None, cursor })).await.unwrap();
+            let mut page = serde_json::to_value(&reply).unwrap();
+            items.extend(page["items"].as_array_mut().map(std::mem::take).unwrap_or_default());
+            cursor = page["next_cursor"].as_str().map(str::to_owned);
+            if cursor.is_none() {
+                return items;
+            }
+        }
+    }
+
+    fn strip(mut v: Vec<Value>, drop: &str) -> Vec<Value> {
+        for item in &mut v {
+            wharf_sim::harness::strip_nulls(item);
+            if let Some(map) = item.as_object_mut() {
+                map.remove(drop);
+            }
+        }
+        v
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stock_shipments_and_logistics_come_out_canonical() {
+        let sap = SapSim::spawn(SapConfig::default()).unwrap();
+        let plugin = load("sap").await;
+        let shop = shop("sap", sap.plugin_config(), sap.plugin_secrets(), sap.grant());
+
+        let stock = pull_all(&plugin, &shop, Call::PullStock).await;
+        assert!(!stock.is_empty());
+        // `version` is the pull's own time; everything else is SAP's.
+        assert_eq!(strip(stock, "version"), strip(sap.expected_stock(None), "version"));
+
+        let shipments = pull_all(&plugin, &shop, Call::PullShipments).await;
+        assert_eq!(strip(shipments.clone(), ""), strip(sap.expected_shipments("1000", None), ""));
+        assert!(shipments.iter().any(|s| s["lines"].as_array().is_some_and(|l| l.iter().any(|l| l.get("batch_no").is_some()))), "lots flow back");
+
+        let logistics = pull_all(&plugin, &shop, Call::PullLogistics).await;
+        assert!(!logistics.is_empty());
+        assert_eq!(strip(logistics, ""), strip(sap.expected_logistics("1000", None), ""));
+        tokio::task::spawn_blocking(move || drop(sap)).await.unwrap();
+    }
+}

@@ -31,7 +31,10 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use wharf_sdk::json::Node;
 use wharf_sdk::time;
-use wharf_sdk::types::{ConnectorError, Logistics, LogisticsPage, PullRequest, ShipmentDetail, ShipmentLine, ShipmentPage};
+use wharf_sdk::types::{
+    ConnectorError, Logistics, LogisticsPage, PullRequest, ShipmentDetail, ShipmentLine,
+    ShipmentPage,
+};
 
 use crate::odata::{self, Client, Failure, Query};
 use crate::sales_order;
@@ -45,8 +48,14 @@ pub const ITEMS: &str = "to_DeliveryDocumentItem";
 pub const GOODS_ISSUED: &str = "C";
 /// `ReferenceSDDocumentCategory` of a sales order.
 pub const SALES_ORDER_CATEGORY: &str = "C";
-const HEADER_FIELDS: &[&str] =
-    &["DeliveryDocument", "SalesOrganization", "OverallGoodsMovementStatus", "ActualGoodsMovementDate", "ActualGoodsMovementTime", "LastChangeDate"];
+const HEADER_FIELDS: &[&str] = &[
+    "DeliveryDocument",
+    "SalesOrganization",
+    "OverallGoodsMovementStatus",
+    "ActualGoodsMovementDate",
+    "ActualGoodsMovementTime",
+    "LastChangeDate",
+];
 const ITEM_FIELDS: &[&str] = &[
     "DeliveryDocument",
     "DeliveryDocumentItem",
@@ -115,14 +124,22 @@ fn goods_issue_ms(header: &Node<'_>, offset_minutes: i32) -> Result<Option<i64>,
     };
     let seconds = match header.opt_str("ActualGoodsMovementTime")? {
         None => 0,
-        Some(t) => odata::time_of_day(&t).map_err(|reason| header.error_at("ActualGoodsMovementTime", reason))?,
+        Some(t) => odata::time_of_day(&t)
+            .map_err(|reason| header.error_at("ActualGoodsMovementTime", reason))?,
     };
-    let midnight = time::calendar_date_to_ms(&date).map_err(|e| header.error_at("ActualGoodsMovementDate", e.to_string()))?;
-    Ok(Some(midnight + i64::from(seconds) * 1_000 - i64::from(offset_minutes) * 60_000))
+    let midnight = time::calendar_date_to_ms(&date)
+        .map_err(|e| header.error_at("ActualGoodsMovementDate", e.to_string()))?;
+    Ok(Some(
+        midnight + i64::from(seconds) * 1_000 - i64::from(offset_minutes) * 60_000,
+    ))
 }
 
 /// Reads one header with its items.
-pub fn parse_delivery(value: &Value, path: String, settings: &Settings) -> Result<Delivery, ConnectorError> {
+pub fn parse_delivery(
+    value: &Value,
+    path: String,
+    settings: &Settings,
+) -> Result<Delivery, ConnectorError> {
     let header = Node::root(value, path);
     let document = header.str("DeliveryDocument")?;
     let items_node = header.required(ITEMS)?;
@@ -133,35 +150,54 @@ pub fn parse_delivery(value: &Value, path: String, settings: &Settings) -> Resul
     let mut items = Vec::new();
     for item in items_node.elements()? {
         let category = item.opt_str("ReferenceSDDocumentCategory")?;
-        let sales_order = item.opt_str("ReferenceSDDocument")?.filter(|_| category.as_deref().is_none_or(|c| c == SALES_ORDER_CATEGORY));
+        let sales_order = item.opt_str("ReferenceSDDocument")?.filter(|_| {
+            category
+                .as_deref()
+                .is_none_or(|c| c == SALES_ORDER_CATEGORY)
+        });
         let thousandths = odata::quantity_thousandths(&item, "ActualDeliveryQuantity")?;
-        let quantity = odata::whole_units(thousandths).map_err(|reason| item.error_at("ActualDeliveryQuantity", reason))?;
+        let quantity = odata::whole_units(thousandths)
+            .map_err(|reason| item.error_at("ActualDeliveryQuantity", reason))?;
         items.push(Item {
             item: item.str("DeliveryDocumentItem")?,
             material: item.str("Material")?,
             batch: item.opt_str("Batch")?,
             quantity,
             sales_order,
-            batch_split_of: item.opt_str("HigherLvlItmOfBatSpltItm")?.filter(|h| !h.trim_start_matches('0').is_empty()),
+            batch_split_of: item
+                .opt_str("HigherLvlItmOfBatSpltItm")?
+                .filter(|h| !h.trim_start_matches('0').is_empty()),
             produced_on: odata::opt_date(&item, "ManufactureDate")?,
             expires_on: odata::opt_date(&item, "ShelfLifeExpirationDate")?,
         });
     }
     Ok(Delivery {
         goods_issued_ms: goods_issue_ms(&header, settings.utc_offset_minutes)?,
-        tracking_no: header.opt_str(&settings.tracking_field)?.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()),
-        carrier: header.opt_str(&settings.carrier_field)?.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()),
+        tracking_no: header
+            .opt_str(&settings.tracking_field)?
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty()),
+        carrier: header
+            .opt_str(&settings.carrier_field)?
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty()),
         document,
         items,
     })
 }
 
 /// `PurchaseOrderByCustomer` of each of `sales_orders` that has one.
-fn purchase_orders<T: Transport>(client: &mut Client<'_, T>, sales_orders: &[String]) -> Result<BTreeMap<String, String>, Failure> {
+fn purchase_orders<T: Transport>(
+    client: &mut Client<'_, T>,
+    sales_orders: &[String],
+) -> Result<BTreeMap<String, String>, Failure> {
     let mut found = BTreeMap::new();
     for chunk in sales_orders.chunks(SALES_ORDERS_PER_LOOKUP) {
         let query = Query::new()
-            .with("$filter", odata::any_eq("SalesOrder", chunk.iter().map(String::as_str)))
+            .with(
+                "$filter",
+                odata::any_eq("SalesOrder", chunk.iter().map(String::as_str)),
+            )
             .with("$select", "SalesOrder,PurchaseOrderByCustomer")
             .with("$top", chunk.len().to_string());
         let answer = client.get(sales_order::SERVICE, sales_order::ENTITY_SET, &query)?;
@@ -176,7 +212,11 @@ fn purchase_orders<T: Transport>(client: &mut Client<'_, T>, sales_orders: &[Str
 }
 
 /// One page of goods-issued deliveries of the tenant's sales organisation.
-fn page<T: Transport>(transport: &mut T, settings: &Settings, request: &PullRequest) -> Result<Page, ConnectorError> {
+fn page<T: Transport>(
+    transport: &mut T,
+    settings: &Settings,
+    request: &PullRequest,
+) -> Result<Page, ConnectorError> {
     let after = odata::cursor_key(request.cursor.as_deref(), CURSOR_PREFIX)?;
     let mut filter = vec![
         odata::eq("OverallGoodsMovementStatus", GOODS_ISSUED),
@@ -186,7 +226,10 @@ fn page<T: Transport>(transport: &mut T, settings: &Settings, request: &PullRequ
         if window.to <= window.from {
             return Err(ConnectorError::invalid_input(
                 "window",
-                format!("expected from < to, got from {} and to {}", window.from, window.to),
+                format!(
+                    "expected from < to, got from {} and to {}",
+                    window.from, window.to
+                ),
             ));
         }
         let first = time::ms_to_calendar_date(window.from, settings.utc_offset_minutes);
@@ -208,7 +251,11 @@ fn page<T: Transport>(transport: &mut T, settings: &Settings, request: &PullRequ
     let answer = client.get(SERVICE, ENTITY_SET, &query)?;
     let mut deliveries = Vec::with_capacity(answer.results.len());
     for (i, row) in answer.results.iter().enumerate() {
-        deliveries.push(parse_delivery(row, format!("{ENTITY_SET}.d.results[{i}]"), settings)?);
+        deliveries.push(parse_delivery(
+            row,
+            format!("{ENTITY_SET}.d.results[{i}]"),
+            settings,
+        )?);
     }
     let more = match answer.count {
         Some(count) => count > deliveries.len() as u64,
@@ -218,23 +265,41 @@ fn page<T: Transport>(transport: &mut T, settings: &Settings, request: &PullRequ
         Some(last) if more => Some(format!("{CURSOR_PREFIX}{}", last.document)),
         _ => None,
     };
-    let mut sales_orders: Vec<String> = deliveries.iter().flat_map(|d| d.items.iter().filter_map(|i| i.sales_order.clone())).collect();
+    let mut sales_orders: Vec<String> = deliveries
+        .iter()
+        .flat_map(|d| d.items.iter().filter_map(|i| i.sales_order.clone()))
+        .collect();
     sales_orders.sort();
     sales_orders.dedup();
     let purchase_orders = purchase_orders(&mut client, &sales_orders)?;
-    Ok(Page { deliveries, purchase_orders, next_cursor })
+    Ok(Page {
+        deliveries,
+        purchase_orders,
+        next_cursor,
+    })
 }
 
 /// The platform order id of each item Wharf pushed, grouped per order in item order; batch
 /// split main items are left out.
-fn lines_by_order<'d>(delivery: &'d Delivery, purchase_orders: &BTreeMap<String, String>) -> Vec<(String, Vec<&'d Item>)> {
-    let split_mains: Vec<&str> = delivery.items.iter().filter_map(|i| i.batch_split_of.as_deref()).collect();
+fn lines_by_order<'d>(
+    delivery: &'d Delivery,
+    purchase_orders: &BTreeMap<String, String>,
+) -> Vec<(String, Vec<&'d Item>)> {
+    let split_mains: Vec<&str> = delivery
+        .items
+        .iter()
+        .filter_map(|i| i.batch_split_of.as_deref())
+        .collect();
     let mut groups: Vec<(String, Vec<&Item>)> = Vec::new();
     for item in &delivery.items {
         if split_mains.contains(&item.item.as_str()) || item.quantity == 0 {
             continue;
         }
-        let Some(po) = item.sales_order.as_ref().and_then(|so| purchase_orders.get(so)) else {
+        let Some(po) = item
+            .sales_order
+            .as_ref()
+            .and_then(|so| purchase_orders.get(so))
+        else {
             continue;
         };
         match groups.iter_mut().find(|(order, _)| order == po) {
@@ -245,7 +310,11 @@ fn lines_by_order<'d>(delivery: &'d Delivery, purchase_orders: &BTreeMap<String,
     groups
 }
 
-pub fn pull_shipments<T: Transport>(transport: &mut T, settings: &Settings, request: &PullRequest) -> Result<ShipmentPage, ConnectorError> {
+pub fn pull_shipments<T: Transport>(
+    transport: &mut T,
+    settings: &Settings,
+    request: &PullRequest,
+) -> Result<ShipmentPage, ConnectorError> {
     let page = page(transport, settings, request)?;
     let mut items = Vec::new();
     for delivery in &page.deliveries {
@@ -265,10 +334,17 @@ pub fn pull_shipments<T: Transport>(transport: &mut T, settings: &Settings, requ
             });
         }
     }
-    Ok(ShipmentPage { items, next_cursor: page.next_cursor })
+    Ok(ShipmentPage {
+        items,
+        next_cursor: page.next_cursor,
+    })
 }
 
-pub fn pull_logistics<T: Transport>(transport: &mut T, settings: &Settings, request: &PullRequest) -> Result<LogisticsPage, ConnectorError> {
+pub fn pull_logistics<T: Transport>(
+    transport: &mut T,
+    settings: &Settings,
+    request: &PullRequest,
+) -> Result<LogisticsPage, ConnectorError> {
     let page = page(transport, settings, request)?;
     let mut items = Vec::new();
     for delivery in &page.deliveries {
@@ -276,7 +352,11 @@ pub fn pull_logistics<T: Transport>(transport: &mut T, settings: &Settings, requ
         if orders.is_empty() {
             continue;
         }
-        let (Some(tracking_no), Some(carrier_code), Some(shipped_at)) = (&delivery.tracking_no, &delivery.carrier, delivery.goods_issued_ms) else {
+        let (Some(tracking_no), Some(carrier_code), Some(shipped_at)) = (
+            &delivery.tracking_no,
+            &delivery.carrier,
+            delivery.goods_issued_ms,
+        ) else {
             transport.note("goods-issued delivery without tracking number, carrier or goods issue time; left for a later pull", &[
                 ("delivery", delivery.document.clone()),
                 ("tracking_field", settings.tracking_field.clone()),
@@ -285,10 +365,18 @@ pub fn pull_logistics<T: Transport>(transport: &mut T, settings: &Settings, requ
             continue;
         };
         for (order_id, _) in orders {
-            items.push(Logistics { order_id, carrier_code: carrier_code.clone(), tracking_no: tracking_no.clone(), shipped_at });
+            items.push(Logistics {
+                order_id,
+                carrier_code: carrier_code.clone(),
+                tracking_no: tracking_no.clone(),
+                shipped_at,
+            });
         }
     }
-    Ok(LogisticsPage { items, next_cursor: page.next_cursor })
+    Ok(LogisticsPage {
+        items,
+        next_cursor: page.next_cursor,
+    })
 }
 
 #[cfg(test)]
@@ -314,9 +402,16 @@ mod tests {
                "to_DeliveryDocumentItem": {"results": items}})
     }
 
-    fn answers(headers: Vec<Value>, count: u64, orders: &str) -> Vec<Result<wharf_sdk::http::Response, ConnectorError>> {
+    fn answers(
+        headers: Vec<Value>,
+        count: u64,
+        orders: &str,
+    ) -> Vec<Result<wharf_sdk::http::Response, ConnectorError>> {
         vec![
-            json(200, &json!({"d": {"results": headers, "__count": count.to_string()}}).to_string()),
+            json(
+                200,
+                &json!({"d": {"results": headers, "__count": count.to_string()}}).to_string(),
+            ),
             json(200, orders),
         ]
     }
@@ -325,14 +420,22 @@ mod tests {
 
     fn deliveries() -> Vec<Value> {
         vec![
-            header("80000001", "SF1001", vec![
-                item("000010", "FG-001", "3.000", "", "100", "000000"),
-                item("900001", "FG-001", "2.000", "B1", "100", "000010"),
-                item("900002", "FG-001", "1.000", "B2", "100", "000010"),
-                item("000020", "FG-002", "1.000", "", "101", ""),
-                item("000030", "FG-009", "1.000", "", "102", ""),
-            ]),
-            header("80000002", "", vec![item("000010", "FG-002", "1", "", "101", "")]),
+            header(
+                "80000001",
+                "SF1001",
+                vec![
+                    item("000010", "FG-001", "3.000", "", "100", "000000"),
+                    item("900001", "FG-001", "2.000", "B1", "100", "000010"),
+                    item("900002", "FG-001", "1.000", "B2", "100", "000010"),
+                    item("000020", "FG-002", "1.000", "", "101", ""),
+                    item("000030", "FG-009", "1.000", "", "102", ""),
+                ],
+            ),
+            header(
+                "80000002",
+                "",
+                vec![item("000010", "FG-002", "1", "", "101", "")],
+            ),
         ]
     }
 
@@ -341,7 +444,10 @@ mod tests {
         let s = settings(&[("page_size", "2")]);
         let mut t = Scripted::answering(answers(deliveries(), 3, ORDERS));
         let request = PullRequest {
-            window: Some(TimeWindow { from: 1_748_563_200_000, to: 1_748_649_600_000 }),
+            window: Some(TimeWindow {
+                from: 1_748_563_200_000,
+                to: 1_748_649_600_000,
+            }),
             cursor: Some("delivery1:80000000".into()),
         };
         let page = pull_shipments(&mut t, &s, &request).unwrap();
@@ -349,18 +455,38 @@ mod tests {
         let summary: Vec<(String, Lines)> = page
             .items
             .iter()
-            .map(|d| (d.order_id.clone(), d.lines.iter().map(|l| (l.outer_sku_id.clone(), l.quantity, l.batch_no.clone())).collect()))
+            .map(|d| {
+                (
+                    d.order_id.clone(),
+                    d.lines
+                        .iter()
+                        .map(|l| (l.outer_sku_id.clone(), l.quantity, l.batch_no.clone()))
+                        .collect(),
+                )
+            })
             .collect();
         assert_eq!(
             summary,
             vec![
-                ("T-1".to_owned(), vec![("FG-001".to_owned(), 2, Some("B1".to_owned())), ("FG-001".to_owned(), 1, Some("B2".to_owned()))]),
+                (
+                    "T-1".to_owned(),
+                    vec![
+                        ("FG-001".to_owned(), 2, Some("B1".to_owned())),
+                        ("FG-001".to_owned(), 1, Some("B2".to_owned()))
+                    ]
+                ),
                 ("T-2".to_owned(), vec![("FG-002".to_owned(), 1, None)]),
                 ("T-2".to_owned(), vec![("FG-002".to_owned(), 1, None)]),
             ]
         );
-        assert_eq!(page.items[0].lines[0].produced_on.as_deref(), Some("2025-01-01"));
-        assert_eq!(page.items[0].lines[0].expires_on.as_deref(), Some("2027-01-01"));
+        assert_eq!(
+            page.items[0].lines[0].produced_on.as_deref(),
+            Some("2025-01-01")
+        );
+        assert_eq!(
+            page.items[0].lines[0].expires_on.as_deref(),
+            Some("2027-01-01")
+        );
         assert_eq!(page.next_cursor.as_deref(), Some("delivery1:80000002"));
         let url = t.url(0);
         assert!(url.starts_with("https://my-s4.example.com/sap/opu/odata/sap/API_OUTBOUND_DELIVERY_SRV;v=0002/A_OutbDeliveryHeader?"), "{url}");
@@ -373,22 +499,51 @@ mod tests {
             "{url}"
         );
         assert!(url.contains("$expand=to_DeliveryDocumentItem&$orderby=DeliveryDocument&$top=2&$inlinecount=allpages"), "{url}");
-        assert!(url.contains(",BillOfLading,MeansOfTransport,to_DeliveryDocumentItem/DeliveryDocument,"), "{url}");
-        assert!(t.url(1).contains("$filter=(SalesOrder eq '100' or SalesOrder eq '101' or SalesOrder eq '102')"), "{}", t.url(1));
+        assert!(
+            url.contains(
+                ",BillOfLading,MeansOfTransport,to_DeliveryDocumentItem/DeliveryDocument,"
+            ),
+            "{url}"
+        );
+        assert!(
+            t.url(1).contains(
+                "$filter=(SalesOrder eq '100' or SalesOrder eq '101' or SalesOrder eq '102')"
+            ),
+            "{}",
+            t.url(1)
+        );
     }
 
     #[test]
     fn logistics_need_a_tracking_number() {
         let s = settings(&[]);
         let mut t = Scripted::answering(answers(deliveries(), 2, ORDERS));
-        let page = pull_logistics(&mut t, &s, &PullRequest { window: None, cursor: None }).unwrap();
+        let page = pull_logistics(
+            &mut t,
+            &s,
+            &PullRequest {
+                window: None,
+                cursor: None,
+            },
+        )
+        .unwrap();
         // 2025-05-30 14:30 in Shanghai = 06:30 UTC.
         let shipped_at = 1_748_563_200_000 + (6 * 3_600 + 30 * 60) * 1_000;
         assert_eq!(
             page.items,
             vec![
-                Logistics { order_id: "T-1".into(), carrier_code: "SF".into(), tracking_no: "SF1001".into(), shipped_at },
-                Logistics { order_id: "T-2".into(), carrier_code: "SF".into(), tracking_no: "SF1001".into(), shipped_at },
+                Logistics {
+                    order_id: "T-1".into(),
+                    carrier_code: "SF".into(),
+                    tracking_no: "SF1001".into(),
+                    shipped_at
+                },
+                Logistics {
+                    order_id: "T-2".into(),
+                    carrier_code: "SF".into(),
+                    tracking_no: "SF1001".into(),
+                    shipped_at
+                },
             ]
         );
         assert_eq!(page.next_cursor, None);
@@ -398,8 +553,13 @@ mod tests {
 
     #[test]
     fn other_header_fields_can_carry_tracking() {
-        let s = settings(&[("tracking_field", "DeliveryDocumentBySupplier"), ("carrier_field", "ShippingCondition")]);
-        assert!(select(&s).contains("LastChangeDate,DeliveryDocumentBySupplier,ShippingCondition,to_"));
+        let s = settings(&[
+            ("tracking_field", "DeliveryDocumentBySupplier"),
+            ("carrier_field", "ShippingCondition"),
+        ]);
+        assert!(
+            select(&s).contains("LastChangeDate,DeliveryDocumentBySupplier,ShippingCondition,to_")
+        );
     }
 
     #[test]
@@ -408,9 +568,19 @@ mod tests {
         let mut bad = deliveries();
         bad[0]["to_DeliveryDocumentItem"]["results"][3]["ActualDeliveryQuantity"] = json!("1.500");
         let mut t = Scripted::answering(answers(bad, 2, ORDERS));
-        match pull_shipments(&mut t, &s, &PullRequest { window: None, cursor: None }) {
+        match pull_shipments(
+            &mut t,
+            &s,
+            &PullRequest {
+                window: None,
+                cursor: None,
+            },
+        ) {
             Err(ConnectorError::InvalidInput(f)) => {
-                assert_eq!(f.field, "A_OutbDeliveryHeader.d.results[0].to_DeliveryDocumentItem.results[3].ActualDeliveryQuantity")
+                assert_eq!(
+                    f.field,
+                    "A_OutbDeliveryHeader.d.results[0].to_DeliveryDocumentItem.results[3].ActualDeliveryQuantity"
+                )
             }
             other => panic!("{other:?}"),
         }

@@ -22,29 +22,33 @@ pub mod settings;
 pub mod stock;
 pub mod transport;
 
-/// The SDK's XML writer. Compiled in from the SDK's source until `wharf_sdk::xml` is exported
-/// (then: `use wharf_sdk::xml;`).
-#[path = "../../../sdk/src/xml.rs"]
-pub mod xml;
-
 use wharf_sdk::erp::Guest;
 use wharf_sdk::time;
 use wharf_sdk::types::{
-    ConfigKey, ConnectorError, CustomerPage, Descriptor, ErpStatusPage, LogisticsPage, LotPage, Operation, Order,
-    OrderPushResult, PricePage, ProductPage, PullRequest, Role, ShipmentPage, StockPage,
+    ConfigKey, ConnectorError, CustomerPage, Descriptor, ErpStatusPage, LogisticsPage, LotPage,
+    Operation, Order, OrderPushResult, PricePage, ProductPage, PullRequest, Role, ShipmentPage,
+    StockPage,
 };
 
 use crate::settings::{Mode, Settings};
 use crate::transport::HostTransport;
 
-/// The contract version this plugin was built against.
-pub const WIT_VERSION: &str = "0.1.0";
-
 /// What the plugin implements; everything else answers `unsupported`.
-pub const OPERATIONS: &[Operation] = &[Operation::PushOrders, Operation::PullStock, Operation::PullShipments, Operation::PullLogistics];
+pub const OPERATIONS: &[Operation] = &[
+    Operation::PushOrders,
+    Operation::PullStock,
+    Operation::PullShipments,
+    Operation::PullLogistics,
+];
 
 fn optional(name: &str, description: &str) -> ConfigKey {
-    ConfigKey { name: name.to_owned(), description: description.to_owned(), secret: false, required: false, default_value: None }
+    ConfigKey {
+        name: name.to_owned(),
+        description: description.to_owned(),
+        secret: false,
+        required: false,
+        default_value: None,
+    }
 }
 
 /// The plugin's self-description. It declares no hosts: every tenant's SAP system is its own,
@@ -58,41 +62,104 @@ pub fn descriptor() -> Descriptor {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         platform: "sap".to_owned(),
         role: Role::Erp,
-        wit_version: WIT_VERSION.to_owned(),
+        wit_version: wharf_sdk::connector::WIT_VERSION.to_owned(),
         operations: OPERATIONS.to_vec(),
         http_hosts: Vec::new(),
         config_keys: vec![
-            ConfigKey::required(ENDPOINT, "Base URL of the S/4HANA host, e.g. https://my-s4.example.com"),
-            optional(SAP_CLIENT, "SAP client (sap-client query parameter), e.g. 100"),
-            ConfigKey::with_default(MODE, "How orders are sent: odata (API_SALES_ORDER_SRV) or idoc (ORDERS05 XML)", "odata"),
-            optional(IDOC_ENDPOINT, "URL the ORDERS05 IDoc XML is posted to (mode idoc)"),
+            ConfigKey::required(
+                ENDPOINT,
+                "Base URL of the S/4HANA host, e.g. https://my-s4.example.com",
+            ),
+            optional(
+                SAP_CLIENT,
+                "SAP client (sap-client query parameter), e.g. 100",
+            ),
+            ConfigKey::with_default(
+                MODE,
+                "How orders are sent: odata (API_SALES_ORDER_SRV) or idoc (ORDERS05 XML)",
+                "odata",
+            ),
+            optional(
+                IDOC_ENDPOINT,
+                "URL the ORDERS05 IDoc XML is posted to (mode idoc), e.g. https://my-s4.example.com/sap/bc/idoc_xml?sap-client=100",
+            ),
             optional(IDOC_SENDER_PORT, "EDI_DC40 SNDPOR"),
-            ConfigKey::with_default(IDOC_SENDER_PARTNER_TYPE, "EDI_DC40 SNDPRT", DEFAULT_PARTNER_TYPE),
-            optional(IDOC_SENDER_PARTNER, "EDI_DC40 SNDPRN: our partner number in SAP's partner profile (mode idoc)"),
+            ConfigKey::with_default(
+                IDOC_SENDER_PARTNER_TYPE,
+                "EDI_DC40 SNDPRT",
+                DEFAULT_PARTNER_TYPE,
+            ),
+            optional(
+                IDOC_SENDER_PARTNER,
+                "EDI_DC40 SNDPRN: our partner number in SAP's partner profile (mode idoc)",
+            ),
             optional(IDOC_RECEIVER_PORT, "EDI_DC40 RCVPOR"),
-            ConfigKey::with_default(IDOC_RECEIVER_PARTNER_TYPE, "EDI_DC40 RCVPRT", DEFAULT_PARTNER_TYPE),
-            optional(IDOC_RECEIVER_PARTNER, "EDI_DC40 RCVPRN: SAP's logical system"),
+            ConfigKey::with_default(
+                IDOC_RECEIVER_PARTNER_TYPE,
+                "EDI_DC40 RCVPRT",
+                DEFAULT_PARTNER_TYPE,
+            ),
+            optional(
+                IDOC_RECEIVER_PARTNER,
+                "EDI_DC40 RCVPRN: SAP's logical system",
+            ),
             ConfigKey::required(SALES_ORG, "Sales organisation of every order, e.g. 1000"),
             ConfigKey::required(DISTRIBUTION_CHANNEL, "Distribution channel, e.g. 10"),
             ConfigKey::required(DIVISION, "Division, e.g. 00"),
             ConfigKey::with_default(ORDER_TYPE, "Sales document type", DEFAULT_ORDER_TYPE),
-            optional(SOLD_TO, "Default sold-to customer (an order's erp_customer_code and sold_to_by_shop win)"),
+            optional(
+                SOLD_TO,
+                "Default sold-to customer (an order's erp_customer_code and sold_to_by_shop win)",
+            ),
             optional(SOLD_TO_BY_SHOP, "JSON object shop id -> sold-to customer"),
-            optional(UNIT_TABLE, "JSON object outer_sku_id (or \"default\") -> sales unit; EA otherwise"),
+            optional(
+                UNIT_TABLE,
+                "JSON object outer_sku_id (or \"default\") -> sales unit; EA otherwise",
+            ),
             ConfigKey::with_default(
                 PRICE_CONDITION_TYPE,
                 "Condition type of the unit price (empty: let SAP price the items)",
                 DEFAULT_PRICE_CONDITION_TYPE,
             ),
-            ConfigKey::with_default(DISCOUNT_CONDITION_TYPE, "Absolute discount condition type", DEFAULT_DISCOUNT_CONDITION_TYPE),
-            ConfigKey::with_default(SHIPPING_FEE_MODE, "Shipping fee as a header condition or a service item: condition or material", "condition"),
-            ConfigKey::with_default(SHIPPING_CONDITION_TYPE, "Header condition type of the shipping fee", DEFAULT_SHIPPING_CONDITION_TYPE),
-            optional(SHIPPING_MATERIAL, "Service material of the shipping fee item (shipping_fee_mode material)"),
-            optional(PLANT, "Plant whose stock is published (all plants summed otherwise)"),
+            ConfigKey::with_default(
+                DISCOUNT_CONDITION_TYPE,
+                "Absolute discount condition type",
+                DEFAULT_DISCOUNT_CONDITION_TYPE,
+            ),
+            ConfigKey::with_default(
+                SHIPPING_FEE_MODE,
+                "Shipping fee as a header condition or a service item: condition or material",
+                "condition",
+            ),
+            ConfigKey::with_default(
+                SHIPPING_CONDITION_TYPE,
+                "Header condition type of the shipping fee",
+                DEFAULT_SHIPPING_CONDITION_TYPE,
+            ),
+            optional(
+                SHIPPING_MATERIAL,
+                "Service material of the shipping fee item (shipping_fee_mode material)",
+            ),
+            optional(
+                PLANT,
+                "Plant whose stock is published (all plants summed otherwise)",
+            ),
             ConfigKey::with_default(PAGE_SIZE, "Rows per OData page (1-1000)", &page_size),
-            ConfigKey::with_default(UTC_OFFSET_MINUTES, "The SAP system's time zone, minutes east of UTC", &offset),
-            ConfigKey::with_default(TRACKING_FIELD, "Delivery header field holding the tracking number", DEFAULT_TRACKING_FIELD),
-            ConfigKey::with_default(CARRIER_FIELD, "Delivery header field holding the carrier", DEFAULT_CARRIER_FIELD),
+            ConfigKey::with_default(
+                UTC_OFFSET_MINUTES,
+                "The SAP system's time zone, minutes east of UTC",
+                &offset,
+            ),
+            ConfigKey::with_default(
+                TRACKING_FIELD,
+                "Delivery header field holding the tracking number",
+                DEFAULT_TRACKING_FIELD,
+            ),
+            ConfigKey::with_default(
+                CARRIER_FIELD,
+                "Delivery header field holding the carrier",
+                DEFAULT_CARRIER_FIELD,
+            ),
             ConfigKey::secret(SAP_USER, "Communication user (HTTP Basic auth)"),
             ConfigKey::secret(SAP_PASSWORD, "Communication user's password"),
         ],
@@ -116,7 +183,12 @@ impl Guest for Sap {
     }
 
     fn pull_stock(request: PullRequest) -> Result<StockPage, ConnectorError> {
-        stock::pull_stock(&mut HostTransport, &Settings::from_host()?, &request, time::now_ms())
+        stock::pull_stock(
+            &mut HostTransport,
+            &Settings::from_host()?,
+            &request,
+            time::now_ms(),
+        )
     }
 
     fn pull_prices(_: PullRequest) -> Result<PricePage, ConnectorError> {
@@ -157,10 +229,18 @@ mod tests {
     #[test]
     fn describes_itself() {
         let d = descriptor();
-        assert_eq!((d.name.as_str(), d.platform.as_str(), d.wit_version.as_str()), ("sap", "sap", "0.1.0"));
+        assert_eq!(
+            (d.name.as_str(), d.platform.as_str(), d.wit_version.as_str()),
+            ("sap", "sap", "0.1.0")
+        );
         assert_eq!(d.role, Role::Erp);
         assert!(d.http_hosts.is_empty());
-        let key = |name: &str| d.config_keys.iter().find(|k| k.name == name).unwrap_or_else(|| panic!("{name}"));
+        let key = |name: &str| {
+            d.config_keys
+                .iter()
+                .find(|k| k.name == name)
+                .unwrap_or_else(|| panic!("{name}"))
+        };
         assert!(key("endpoint").required && key("sales_org").required);
         assert_eq!(key("mode").default_value.as_deref(), Some("odata"));
         assert_eq!(key("order_type").default_value.as_deref(), Some("OR"));
@@ -175,9 +255,18 @@ mod tests {
 
     #[test]
     fn unsupported_operations_name_themselves() {
-        let request = || PullRequest { window: None, cursor: None };
-        assert!(matches!(Sap::pull_prices(request()), Err(ConnectorError::Unsupported(op)) if op == "pull-prices"));
-        assert!(matches!(Sap::pull_lots(request()), Err(ConnectorError::Unsupported(op)) if op == "pull-lots"));
-        assert!(matches!(Sap::pull_erp_status(request()), Err(ConnectorError::Unsupported(op)) if op == "pull-erp-status"));
+        let request = || PullRequest {
+            window: None,
+            cursor: None,
+        };
+        assert!(
+            matches!(Sap::pull_prices(request()), Err(ConnectorError::Unsupported(op)) if op == "pull-prices")
+        );
+        assert!(
+            matches!(Sap::pull_lots(request()), Err(ConnectorError::Unsupported(op)) if op == "pull-lots")
+        );
+        assert!(
+            matches!(Sap::pull_erp_status(request()), Err(ConnectorError::Unsupported(op)) if op == "pull-erp-status")
+        );
     }
 }

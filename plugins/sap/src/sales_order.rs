@@ -26,15 +26,26 @@ const LOOKUP_TOP: &str = "2";
 pub fn payload(draft: &Draft, settings: &Settings) -> Result<Value, ConnectorError> {
     let h = &settings.header;
     let pricing = settings.pricing.price_condition_type.as_deref();
-    let mut items: Vec<Value> = draft.items.iter().map(|item| item_payload(draft, item, settings)).collect();
+    let mut items: Vec<Value> = draft
+        .items
+        .iter()
+        .map(|item| item_payload(draft, item, settings))
+        .collect();
     let mut header_conditions = Vec::new();
     match &draft.shipping {
         None => {}
-        Some(Shipping::Condition { condition_type, amount }) => header_conditions.push(condition(draft, condition_type, *amount)),
+        Some(Shipping::Condition {
+            condition_type,
+            amount,
+        }) => header_conditions.push(condition(draft, condition_type, *amount)),
         Some(Shipping::Item(item)) => items.push(item_payload(draft, item, settings)),
     }
     if pricing.is_some() && draft.order_adjustment != 0 {
-        header_conditions.push(condition(draft, &settings.pricing.discount_condition_type, draft.order_adjustment));
+        header_conditions.push(condition(
+            draft,
+            &settings.pricing.discount_condition_type,
+            draft.order_adjustment,
+        ));
     }
     let mut header = Map::new();
     header.insert("SalesOrderType".into(), json!(h.order_type));
@@ -42,12 +53,21 @@ pub fn payload(draft: &Draft, settings: &Settings) -> Result<Value, ConnectorErr
     header.insert("DistributionChannel".into(), json!(h.distribution_channel));
     header.insert("OrganizationDivision".into(), json!(h.division));
     header.insert("SoldToParty".into(), json!(draft.sold_to));
-    header.insert("PurchaseOrderByCustomer".into(), json!(draft.purchase_order));
+    header.insert(
+        "PurchaseOrderByCustomer".into(),
+        json!(draft.purchase_order),
+    );
     header.insert("TransactionCurrency".into(), json!(draft.currency));
-    header.insert("RequestedDeliveryDate".into(), json!(draft.requested_delivery_odata()?));
+    header.insert(
+        "RequestedDeliveryDate".into(),
+        json!(draft.requested_delivery_odata()?),
+    );
     header.insert("to_Item".into(), json!({ "results": items }));
     if !header_conditions.is_empty() {
-        header.insert("to_PricingElement".into(), json!({ "results": header_conditions }));
+        header.insert(
+            "to_PricingElement".into(),
+            json!({ "results": header_conditions }),
+        );
     }
     Ok(Value::Object(header))
 }
@@ -62,7 +82,11 @@ fn item_payload(draft: &Draft, item: &Item, settings: &Settings) -> Value {
     if let Some(price_type) = settings.pricing.price_condition_type.as_deref() {
         let mut conditions = vec![condition(draft, price_type, item.unit_price)];
         if item.discount != 0 {
-            conditions.push(condition(draft, &settings.pricing.discount_condition_type, -item.discount));
+            conditions.push(condition(
+                draft,
+                &settings.pricing.discount_condition_type,
+                -item.discount,
+            ));
         }
         value["to_PricingElement"] = json!({ "results": conditions });
     }
@@ -80,7 +104,10 @@ fn condition(draft: &Draft, condition_type: &str, amount: i64) -> Value {
 }
 
 /// The sales order whose customer purchase order number is `po`, if there is one.
-pub fn lookup<T: Transport>(client: &mut Client<'_, T>, po: &str) -> Result<Option<String>, Failure> {
+pub fn lookup<T: Transport>(
+    client: &mut Client<'_, T>,
+    po: &str,
+) -> Result<Option<String>, Failure> {
     let query = Query::new()
         .with("$filter", odata::eq("PurchaseOrderByCustomer", po))
         .with("$select", "SalesOrder")
@@ -91,15 +118,21 @@ pub fn lookup<T: Transport>(client: &mut Client<'_, T>, po: &str) -> Result<Opti
         numbers.push(Node::root(row, format!("{ENTITY_SET}.d.results[{i}]")).str("SalesOrder")?);
     }
     if numbers.len() > 1 {
-        client.note("SAP already holds several sales orders for one purchase order number", &[
-            ("purchase_order", po.to_owned()),
-            ("sales_orders", numbers.join(",")),
-        ]);
+        client.note(
+            "SAP already holds several sales orders for one purchase order number",
+            &[
+                ("purchase_order", po.to_owned()),
+                ("sales_orders", numbers.join(",")),
+            ],
+        );
     }
     Ok(numbers.into_iter().next())
 }
 
-fn push_one<T: Transport>(client: &mut Client<'_, T>, order: &Order) -> Result<OrderPushOutcome, Failure> {
+fn push_one<T: Transport>(
+    client: &mut Client<'_, T>,
+    order: &Order,
+) -> Result<OrderPushOutcome, Failure> {
     let settings = client.settings();
     let draft = Draft::from_order(order, settings)?;
     if let Some(existing) = lookup(client, &draft.purchase_order)? {
@@ -132,7 +165,7 @@ pub fn push_orders<T: Transport>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::order::tests::{line, order};
+    use crate::order::tests::{line, order, two_line_order};
     use crate::settings::tests::settings;
     use crate::transport::scripted::{Scripted, json, token, with_headers};
     use wharf_sdk::http::Method;
@@ -141,7 +174,7 @@ mod tests {
 
     #[test]
     fn the_deep_insert_carries_header_items_and_conditions() {
-        let o = order("3012345678901", vec![line(1, Some("FG-001"), 2, 1_250, 100), line(2, Some("FG-002"), 1, 999, 0)], 800, 50);
+        let o = two_line_order();
         let s = settings(&[]);
         let body = payload(&Draft::from_order(&o, &s).unwrap(), &s).unwrap();
         assert_eq!(
@@ -168,25 +201,54 @@ mod tests {
     #[test]
     fn without_a_price_condition_sap_prices_the_items() {
         let o = order("1", vec![line(1, Some("FG-001"), 1, 100, 10)], 0, 5);
-        let s = settings(&[("price_condition_type", ""), ("shipping_fee_mode", "material"), ("shipping_material", "FREIGHT")]);
+        let s = settings(&[
+            ("price_condition_type", ""),
+            ("shipping_fee_mode", "material"),
+            ("shipping_material", "FREIGHT"),
+        ]);
         let body = payload(&Draft::from_order(&o, &s).unwrap(), &s).unwrap();
         assert!(body.get("to_PricingElement").is_none(), "{body}");
-        assert!(body["to_Item"]["results"][0].get("to_PricingElement").is_none());
+        assert!(
+            body["to_Item"]["results"][0]
+                .get("to_PricingElement")
+                .is_none()
+        );
     }
 
     #[test]
     fn creates_once_then_finds_it() {
         let s = settings(&[]);
         let orders = || vec![order("O'1", vec![line(1, Some("FG-001"), 1, 100, 0)], 0, 0)];
-        let mut t = Scripted::answering(vec![json(200, EMPTY), token("T"), json(201, r#"{"d":{"SalesOrder":"1000001"}}"#)]);
+        let mut t = Scripted::answering(vec![
+            json(200, EMPTY),
+            token("T"),
+            json(201, r#"{"d":{"SalesOrder":"1000001"}}"#),
+        ]);
         let results = push_orders(&mut t, &s, orders()).unwrap();
-        assert_eq!(results[0].outcome, OrderPushOutcome::Created("1000001".into()));
-        assert!(t.url(0).contains("$filter=PurchaseOrderByCustomer eq 'O''1'&$select=SalesOrder&$top=2"), "{}", t.url(0));
-        assert_eq!((t.method(2), t.body(2)["PurchaseOrderByCustomer"].as_str()), (Method::Post, Some("O'1")));
+        assert_eq!(
+            results[0].outcome,
+            OrderPushOutcome::Created("1000001".into())
+        );
+        assert!(
+            t.url(0)
+                .contains("$filter=PurchaseOrderByCustomer eq 'O''1'&$select=SalesOrder&$top=2"),
+            "{}",
+            t.url(0)
+        );
+        assert_eq!(
+            (t.method(2), t.body(2)["PurchaseOrderByCustomer"].as_str()),
+            (Method::Post, Some("O'1"))
+        );
 
-        let mut t = Scripted::answering(vec![json(200, r#"{"d":{"results":[{"SalesOrder":"1000001"}]}}"#)]);
+        let mut t = Scripted::answering(vec![json(
+            200,
+            r#"{"d":{"results":[{"SalesOrder":"1000001"}]}}"#,
+        )]);
         let results = push_orders(&mut t, &s, orders()).unwrap();
-        assert_eq!(results[0].outcome, OrderPushOutcome::AlreadyExists("1000001".into()));
+        assert_eq!(
+            results[0].outcome,
+            OrderPushOutcome::AlreadyExists("1000001".into())
+        );
         assert_eq!(t.sent.len(), 1, "no token fetched, nothing posted");
     }
 
@@ -199,8 +261,16 @@ mod tests {
             json(504, "gateway timeout"),
             json(200, r#"{"d":{"results":[{"SalesOrder":"1000002"}]}}"#),
         ]);
-        let results = push_orders(&mut t, &s, vec![order("1", vec![line(1, Some("FG-001"), 1, 100, 0)], 0, 0)]).unwrap();
-        assert_eq!(results[0].outcome, OrderPushOutcome::AlreadyExists("1000002".into()));
+        let results = push_orders(
+            &mut t,
+            &s,
+            vec![order("1", vec![line(1, Some("FG-001"), 1, 100, 0)], 0, 0)],
+        )
+        .unwrap();
+        assert_eq!(
+            results[0].outcome,
+            OrderPushOutcome::AlreadyExists("1000002".into())
+        );
     }
 
     #[test]
@@ -218,15 +288,33 @@ mod tests {
             json(201, r#"{"d":{"SalesOrder":"1000003"}}"#),
         ]);
         let orders = vec![
-            order("1", vec![line(1, Some("FG-001"), 1, 100, 0), line(2, None, 1, 100, 0)], 0, 0),
+            order(
+                "1",
+                vec![line(1, Some("FG-001"), 1, 100, 0), line(2, None, 1, 100, 0)],
+                0,
+                0,
+            ),
             order("2", vec![line(1, Some("FG-404"), 1, 100, 0)], 0, 0),
             order("3", vec![line(1, Some("FG-001"), 1, 100, 0)], 0, 0),
         ];
         let results = push_orders(&mut t, &s, orders).unwrap();
-        assert!(matches!(&results[0].outcome, OrderPushOutcome::Failed(ConnectorError::InvalidInput(f)) if f.field == "lines[1].outer_sku_id"));
-        assert!(matches!(&results[1].outcome, OrderPushOutcome::Failed(ConnectorError::Platform(p)) if p.code == "V1/382"));
-        assert_eq!(results[2].outcome, OrderPushOutcome::Created("1000003".into()));
-        assert_eq!(results.iter().map(|r| r.order_id.as_str()).collect::<Vec<_>>(), ["1", "2", "3"]);
+        assert!(
+            matches!(&results[0].outcome, OrderPushOutcome::Failed(ConnectorError::InvalidInput(f)) if f.field == "lines[1].outer_sku_id")
+        );
+        assert!(
+            matches!(&results[1].outcome, OrderPushOutcome::Failed(ConnectorError::Platform(p)) if p.code == "V1/382")
+        );
+        assert_eq!(
+            results[2].outcome,
+            OrderPushOutcome::Created("1000003".into())
+        );
+        assert_eq!(
+            results
+                .iter()
+                .map(|r| r.order_id.as_str())
+                .collect::<Vec<_>>(),
+            ["1", "2", "3"]
+        );
     }
 
     #[test]
@@ -234,10 +322,24 @@ mod tests {
         let s = settings(&[]);
         let orders = || vec![order("1", vec![line(1, Some("FG-001"), 1, 100, 0)], 0, 0); 2];
         let mut t = Scripted::answering(vec![with_headers(401, &[], "Logon failed")]);
-        assert!(matches!(push_orders(&mut t, &s, orders()), Err(ConnectorError::Auth(_))));
-        let mut t = Scripted::answering(vec![Err(ConnectorError::transient("unreachable: connection refused"))]);
-        assert!(matches!(push_orders(&mut t, &s, orders()), Err(ConnectorError::Transient(_))));
-        let mut t = Scripted::answering(vec![json(200, EMPTY), token("T"), with_headers(429, &[("Retry-After", "2")], "")]);
-        assert!(matches!(push_orders(&mut t, &s, orders()), Err(ConnectorError::RateLimited(r)) if r.retry_after_ms == 2_000));
+        assert!(matches!(
+            push_orders(&mut t, &s, orders()),
+            Err(ConnectorError::Auth(_))
+        ));
+        let mut t = Scripted::answering(vec![Err(ConnectorError::transient(
+            "unreachable: connection refused",
+        ))]);
+        assert!(matches!(
+            push_orders(&mut t, &s, orders()),
+            Err(ConnectorError::Transient(_))
+        ));
+        let mut t = Scripted::answering(vec![
+            json(200, EMPTY),
+            token("T"),
+            with_headers(429, &[("Retry-After", "2")], ""),
+        ]);
+        assert!(
+            matches!(push_orders(&mut t, &s, orders()), Err(ConnectorError::RateLimited(r)) if r.retry_after_ms == 2_000)
+        );
     }
 }

@@ -45,6 +45,8 @@ pub const CARRIER_FIELD: &str = "carrier_field";
 pub const SAP_USER: &str = "sap_user";
 pub const SAP_PASSWORD: &str = "sap_password";
 
+/// What an S/4HANA base URL looks like, for error messages.
+pub const EXAMPLE_ENDPOINT: &str = "https://my-s4.example.com";
 /// `SalesOrderType` unless configured: `OR`, the standard order as the OData APIs name it
 /// (internally `TA`).
 pub const DEFAULT_ORDER_TYPE: &str = "OR";
@@ -91,7 +93,8 @@ pub enum Mode {
 }
 
 impl Mode {
-    pub const TABLE: &'static [(&'static str, Mode)] = &[("odata", Mode::Odata), ("idoc", Mode::Idoc)];
+    pub const TABLE: &'static [(&'static str, Mode)] =
+        &[("odata", Mode::Odata), ("idoc", Mode::Idoc)];
 }
 
 /// Where the shipping fee goes.
@@ -133,7 +136,9 @@ pub struct UnitTable {
 
 impl UnitTable {
     pub fn unit(&self, outer_sku_id: &str) -> &str {
-        self.by_sku.get(outer_sku_id).map_or(self.default.as_str(), String::as_str)
+        self.by_sku
+            .get(outer_sku_id)
+            .map_or(self.default.as_str(), String::as_str)
     }
 }
 
@@ -169,13 +174,22 @@ impl Settings {
     /// Reads and checks the settings through `get` (the host's `config::get`, or a map in
     /// tests). Absent or empty values take the documented defaults.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConnectorError> {
-        let text = |key: &str| get(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let text = |key: &str| {
+            get(key)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let required = |key: &str| config::required(key, text(key));
 
-        let endpoint = url(ENDPOINT, &required(ENDPOINT)?)?;
+        let endpoint = wharf_sdk::settings::endpoint(Some(&required(ENDPOINT)?), EXAMPLE_ENDPOINT)?;
         let sap_client = match text(SAP_CLIENT) {
             Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_digit()) => Some(c),
-            Some(c) => return Err(invalid(SAP_CLIENT, format!("expected a three-digit SAP client like \"100\", got {c:?}"))),
+            Some(c) => {
+                return Err(invalid(
+                    SAP_CLIENT,
+                    format!("expected a three-digit SAP client like \"100\", got {c:?}"),
+                ));
+            }
             None => None,
         };
         let mode = match text(MODE) {
@@ -187,10 +201,12 @@ impl Settings {
             Mode::Idoc => Some(IdocSettings {
                 endpoint: url(IDOC_ENDPOINT, &required(IDOC_ENDPOINT)?)?,
                 sender_port: text(IDOC_SENDER_PORT),
-                sender_partner_type: text(IDOC_SENDER_PARTNER_TYPE).unwrap_or_else(|| DEFAULT_PARTNER_TYPE.to_owned()),
+                sender_partner_type: text(IDOC_SENDER_PARTNER_TYPE)
+                    .unwrap_or_else(|| DEFAULT_PARTNER_TYPE.to_owned()),
                 sender_partner: required(IDOC_SENDER_PARTNER)?,
                 receiver_port: text(IDOC_RECEIVER_PORT),
-                receiver_partner_type: text(IDOC_RECEIVER_PARTNER_TYPE).unwrap_or_else(|| DEFAULT_PARTNER_TYPE.to_owned()),
+                receiver_partner_type: text(IDOC_RECEIVER_PARTNER_TYPE)
+                    .unwrap_or_else(|| DEFAULT_PARTNER_TYPE.to_owned()),
                 receiver_partner: text(IDOC_RECEIVER_PARTNER),
             }),
         };
@@ -202,7 +218,9 @@ impl Settings {
         };
         let sold_to_by_shop = string_map(SOLD_TO_BY_SHOP, text(SOLD_TO_BY_SHOP))?;
         let mut by_sku = string_map(UNIT_TABLE, text(UNIT_TABLE))?;
-        let default_unit = by_sku.remove(UNIT_TABLE_DEFAULT_KEY).unwrap_or_else(|| DEFAULT_UNIT.to_owned());
+        let default_unit = by_sku
+            .remove(UNIT_TABLE_DEFAULT_KEY)
+            .unwrap_or_else(|| DEFAULT_UNIT.to_owned());
         let pricing = Pricing {
             // Present but empty means "no price conditions": `get` tells absent from empty.
             price_condition_type: match get(PRICE_CONDITION_TYPE) {
@@ -210,18 +228,28 @@ impl Settings {
                 Some(v) if v.trim().is_empty() => None,
                 Some(v) => Some(v.trim().to_owned()),
             },
-            discount_condition_type: text(DISCOUNT_CONDITION_TYPE).unwrap_or_else(|| DEFAULT_DISCOUNT_CONDITION_TYPE.to_owned()),
+            discount_condition_type: text(DISCOUNT_CONDITION_TYPE)
+                .unwrap_or_else(|| DEFAULT_DISCOUNT_CONDITION_TYPE.to_owned()),
         };
         let shipping = match text(SHIPPING_FEE_MODE).as_deref() {
             None | Some("condition") => ShippingFee::Condition(
-                text(SHIPPING_CONDITION_TYPE).unwrap_or_else(|| DEFAULT_SHIPPING_CONDITION_TYPE.to_owned()),
+                text(SHIPPING_CONDITION_TYPE)
+                    .unwrap_or_else(|| DEFAULT_SHIPPING_CONDITION_TYPE.to_owned()),
             ),
             Some("material") => ShippingFee::Material(required(SHIPPING_MATERIAL)?),
             Some(other) => {
-                return Err(invalid(SHIPPING_FEE_MODE, format!("expected one of \"condition\", \"material\", got {other:?}")));
+                return Err(invalid(
+                    SHIPPING_FEE_MODE,
+                    format!("expected one of \"condition\", \"material\", got {other:?}"),
+                ));
             }
         };
-        let page_size = config::u32_in(PAGE_SIZE, text(PAGE_SIZE).as_deref(), DEFAULT_PAGE_SIZE, PAGE_SIZE_RANGE)?;
+        let page_size = config::u32_in(
+            PAGE_SIZE,
+            text(PAGE_SIZE).as_deref(),
+            DEFAULT_PAGE_SIZE,
+            PAGE_SIZE_RANGE,
+        )?;
         let utc_offset_minutes = match text(UTC_OFFSET_MINUTES) {
             None => SHANGHAI_OFFSET_MINUTES,
             Some(t) => match t.parse::<i32>() {
@@ -238,8 +266,10 @@ impl Settings {
                 }
             },
         };
-        let tracking_field = property_name(TRACKING_FIELD, text(TRACKING_FIELD), DEFAULT_TRACKING_FIELD)?;
-        let carrier_field = property_name(CARRIER_FIELD, text(CARRIER_FIELD), DEFAULT_CARRIER_FIELD)?;
+        let tracking_field =
+            property_name(TRACKING_FIELD, text(TRACKING_FIELD), DEFAULT_TRACKING_FIELD)?;
+        let carrier_field =
+            property_name(CARRIER_FIELD, text(CARRIER_FIELD), DEFAULT_CARRIER_FIELD)?;
         Ok(Self {
             endpoint,
             sap_client,
@@ -248,7 +278,10 @@ impl Settings {
             header,
             sold_to: text(SOLD_TO),
             sold_to_by_shop,
-            units: UnitTable { by_sku, default: default_unit },
+            units: UnitTable {
+                by_sku,
+                default: default_unit,
+            },
             pricing,
             shipping,
             plant: text(PLANT),
@@ -269,7 +302,11 @@ impl Settings {
 
     /// The sold-to party of an order: the order's own ERP customer, else the shop's, else the
     /// tenant's default.
-    pub fn sold_to<'a>(&'a self, erp_customer_code: Option<&'a str>, shop_id: &str) -> Option<&'a str> {
+    pub fn sold_to<'a>(
+        &'a self,
+        erp_customer_code: Option<&'a str>,
+        shop_id: &str,
+    ) -> Option<&'a str> {
         erp_customer_code
             .filter(|c| !c.trim().is_empty())
             .or_else(|| self.sold_to_by_shop.get(shop_id).map(String::as_str))
@@ -281,34 +318,54 @@ fn invalid(key: &str, reason: impl Into<String>) -> ConnectorError {
     ConnectorError::invalid_input(config::field(key), reason)
 }
 
-/// An http(s) URL without a trailing `/`.
+/// An http(s) URL (a query is allowed: IDoc receivers often take `?sap-client=100`),
+/// without a trailing `/`.
 fn url(key: &str, value: &str) -> Result<String, ConnectorError> {
     if !(value.starts_with("https://") || value.starts_with("http://")) {
-        return Err(invalid(key, format!("expected an http(s) URL like \"https://my-s4.example.com\", got {value:?}")));
+        return Err(invalid(
+            key,
+            format!(
+                "expected an http(s) URL like \"{EXAMPLE_ENDPOINT}/sap/bc/idoc_xml\", got {value:?}"
+            ),
+        ));
     }
     Ok(value.trim_end_matches('/').to_owned())
 }
 
 /// A JSON object of strings (`{"shop-1": "C0001"}`); absent is empty.
-fn string_map(key: &str, value: Option<String>) -> Result<BTreeMap<String, String>, ConnectorError> {
+fn string_map(
+    key: &str,
+    value: Option<String>,
+) -> Result<BTreeMap<String, String>, ConnectorError> {
     let Some(text) = value else {
         return Ok(BTreeMap::new());
     };
     let expected = "expected a JSON object of strings like {\"key\": \"value\"}";
-    let parsed: Value = serde_json::from_str(&text).map_err(|e| invalid(key, format!("{expected}, got {text:?}: {e}")))?;
+    let parsed: Value = serde_json::from_str(&text)
+        .map_err(|e| invalid(key, format!("{expected}, got {text:?}: {e}")))?;
     let Value::Object(map) = parsed else {
         return Err(invalid(key, format!("{expected}, got {text:?}")));
     };
     map.into_iter()
         .map(|(k, v)| match v {
             Value::String(s) if !s.trim().is_empty() => Ok((k, s.trim().to_owned())),
-            other => Err(invalid(key, format!("{expected}, got {} for {k:?}", wharf_sdk::json::describe(Some(&other))))),
+            other => Err(invalid(
+                key,
+                format!(
+                    "{expected}, got {} for {k:?}",
+                    wharf_sdk::json::describe(Some(&other))
+                ),
+            )),
         })
         .collect()
 }
 
 /// An OData property name (it goes into `$select`): letters, digits and `_`.
-fn property_name(key: &str, value: Option<String>, default: &str) -> Result<String, ConnectorError> {
+fn property_name(
+    key: &str,
+    value: Option<String>,
+    default: &str,
+) -> Result<String, ConnectorError> {
     let Some(name) = value else {
         return Ok(default.to_owned());
     };
@@ -317,7 +374,10 @@ fn property_name(key: &str, value: Option<String>, default: &str) -> Result<Stri
     if ok {
         Ok(name)
     } else {
-        Err(invalid(key, format!("expected a delivery header property name like {default:?}, got {name:?}")))
+        Err(invalid(
+            key,
+            format!("expected a delivery header property name like {default:?}, got {name:?}"),
+        ))
     }
 }
 
@@ -327,7 +387,10 @@ pub(crate) mod tests {
     use wharf_sdk::types::FieldError;
 
     pub fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
-        let map: BTreeMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -356,14 +419,20 @@ pub(crate) mod tests {
     fn defaults() {
         let s = settings(&[]);
         assert_eq!(s.endpoint, "https://my-s4.example.com");
-        assert_eq!((s.mode, s.sap_client.as_deref(), s.idoc.as_ref()), (Mode::Odata, None, None));
+        assert_eq!(
+            (s.mode, s.sap_client.as_deref(), s.idoc.as_ref()),
+            (Mode::Odata, None, None)
+        );
         assert_eq!(s.header.order_type, "OR");
         assert_eq!(s.units.unit("FG-1"), "EA");
         assert_eq!(s.pricing.price_condition_type.as_deref(), Some("PR00"));
         assert_eq!(s.pricing.discount_condition_type, "RB00");
         assert_eq!(s.shipping, ShippingFee::Condition("ZFRE".into()));
         assert_eq!((s.page_size, s.utc_offset_minutes), (100, 480));
-        assert_eq!((s.tracking_field.as_str(), s.carrier_field.as_str()), ("BillOfLading", "MeansOfTransport"));
+        assert_eq!(
+            (s.tracking_field.as_str(), s.carrier_field.as_str()),
+            ("BillOfLading", "MeansOfTransport")
+        );
     }
 
     #[test]
@@ -387,7 +456,13 @@ pub(crate) mod tests {
         assert_eq!(s.shipping, ShippingFee::Material("SHIP-FEE".into()));
         assert_eq!(s.pricing.price_condition_type, None);
         let idoc = s.idoc.unwrap();
-        assert_eq!((idoc.sender_partner_type.as_str(), idoc.sender_partner.as_str()), ("LS", "WHARF"));
+        assert_eq!(
+            (
+                idoc.sender_partner_type.as_str(),
+                idoc.sender_partner.as_str()
+            ),
+            ("LS", "WHARF")
+        );
     }
 
     #[test]
@@ -397,14 +472,29 @@ pub(crate) mod tests {
             (vec![("sap_client", "1000")], "config.sap_client"),
             (vec![("mode", "rfc")], "config.mode"),
             (vec![("mode", "idoc")], "config.idoc_endpoint"),
-            (vec![("mode", "idoc"), ("idoc_endpoint", "https://x")], "config.idoc_sender_partner"),
+            (
+                vec![("mode", "idoc"), ("idoc_endpoint", "https://x")],
+                "config.idoc_sender_partner",
+            ),
             (vec![("sold_to_by_shop", "[1]")], "config.sold_to_by_shop"),
             (vec![("unit_table", r#"{"a": 1}"#)], "config.unit_table"),
-            (vec![("shipping_fee_mode", "free")], "config.shipping_fee_mode"),
-            (vec![("shipping_fee_mode", "material")], "config.shipping_material"),
+            (
+                vec![("shipping_fee_mode", "free")],
+                "config.shipping_fee_mode",
+            ),
+            (
+                vec![("shipping_fee_mode", "material")],
+                "config.shipping_material",
+            ),
             (vec![("page_size", "0")], "config.page_size"),
-            (vec![("utc_offset_minutes", "900")], "config.utc_offset_minutes"),
-            (vec![("tracking_field", "Bill Of Lading")], "config.tracking_field"),
+            (
+                vec![("utc_offset_minutes", "900")],
+                "config.utc_offset_minutes",
+            ),
+            (
+                vec![("tracking_field", "Bill Of Lading")],
+                "config.tracking_field",
+            ),
         ] {
             assert_eq!(error(&extra).field, field, "{extra:?}");
         }

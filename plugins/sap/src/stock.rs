@@ -23,7 +23,7 @@ use wharf_sdk::json::Node;
 use wharf_sdk::money;
 use wharf_sdk::types::{ConnectorError, PullRequest, StockPage, StockUpdate};
 
-use crate::odata::{self, Client, Query, QUANTITY_DECIMALS};
+use crate::odata::{self, Client, QUANTITY_DECIMALS, Query};
 use crate::settings::Settings;
 use crate::transport::Transport;
 
@@ -31,7 +31,8 @@ pub const SERVICE: &str = "API_MATERIAL_STOCK_SRV";
 pub const ENTITY_SET: &str = "A_MatlStkInAcctMod";
 /// `InventoryStockType` of unrestricted-use stock.
 pub const UNRESTRICTED: &str = "01";
-const SELECT: &str = "Material,Plant,StorageLocation,Batch,MaterialBaseUnit,MatlWrhsStkQtyInMatlBaseUnit";
+const SELECT: &str =
+    "Material,Plant,StorageLocation,Batch,MaterialBaseUnit,MatlWrhsStkQtyInMatlBaseUnit";
 const ORDER_BY: &str = "Material,Plant,StorageLocation,Batch";
 /// Cursors this module writes: `stock1:<last material of the previous page>`.
 pub const CURSOR_PREFIX: &str = "stock1:";
@@ -63,7 +64,10 @@ pub fn pull_stock<T: Transport>(
     now_ms: i64,
 ) -> Result<StockPage, ConnectorError> {
     let after = odata::cursor_key(request.cursor.as_deref(), CURSOR_PREFIX)?;
-    let mut filter = vec![odata::eq("InventoryStockType", UNRESTRICTED), odata::eq("InventorySpecialStockType", "")];
+    let mut filter = vec![
+        odata::eq("InventoryStockType", UNRESTRICTED),
+        odata::eq("InventorySpecialStockType", ""),
+    ];
     if let Some(plant) = &settings.plant {
         filter.push(odata::eq("Plant", plant));
     }
@@ -102,7 +106,12 @@ pub fn pull_stock<T: Transport>(
         // The last material may continue on the next page: keep the ones before it, and
         // start the next call after them.
         let last = rows.last().map(|r| r.material.clone()).unwrap_or_default();
-        if let Some(complete) = rows.iter().rev().find(|r| r.material != last).map(|r| r.material.clone()) {
+        if let Some(complete) = rows
+            .iter()
+            .rev()
+            .find(|r| r.material != last)
+            .map(|r| r.material.clone())
+        {
             rows.retain(|r| r.material != last);
             next_cursor = Some(format!("{CURSOR_PREFIX}{complete}"));
             break;
@@ -122,7 +131,12 @@ fn updates<T: Transport>(
 ) -> Result<Vec<StockUpdate>, ConnectorError> {
     let mut sums: BTreeMap<String, (i64, String)> = BTreeMap::new();
     for row in rows {
-        let path = |key: &str| format!("{ENTITY_SET}(Material={}).{key}", odata::literal(&row.material));
+        let path = |key: &str| {
+            format!(
+                "{ENTITY_SET}(Material={}).{key}",
+                odata::literal(&row.material)
+            )
+        };
         let expected_unit = settings.units.unit(&row.material);
         if row.unit != expected_unit {
             return Err(ConnectorError::invalid_input(
@@ -134,24 +148,38 @@ fn updates<T: Transport>(
                 ),
             ));
         }
-        let entry = sums.entry(row.material.clone()).or_insert((0, row.unit.clone()));
+        let entry = sums
+            .entry(row.material.clone())
+            .or_insert((0, row.unit.clone()));
         entry.0 = entry.0.checked_add(row.thousandths).ok_or_else(|| {
-            ConnectorError::invalid_input(path("MatlWrhsStkQtyInMatlBaseUnit"), "expected a sum that fits 64 bits")
+            ConnectorError::invalid_input(
+                path("MatlWrhsStkQtyInMatlBaseUnit"),
+                "expected a sum that fits 64 bits",
+            )
         })?;
     }
     let version = u64::try_from(now_ms).unwrap_or_default();
     let mut items = Vec::with_capacity(sums.len());
     for (material, (thousandths, _)) in sums {
         let quantity = if thousandths < 0 {
-            client.note("negative unrestricted stock published as 0", &[
-                ("material", material.clone()),
-                ("quantity", money::format_minor_units(thousandths, QUANTITY_DECIMALS)),
-            ]);
+            client.note(
+                "negative unrestricted stock published as 0",
+                &[
+                    ("material", material.clone()),
+                    (
+                        "quantity",
+                        money::format_minor_units(thousandths, QUANTITY_DECIMALS),
+                    ),
+                ],
+            );
             0
         } else {
             odata::whole_units(thousandths).map_err(|reason| {
                 ConnectorError::invalid_input(
-                    format!("{ENTITY_SET}(Material={}).MatlWrhsStkQtyInMatlBaseUnit", odata::literal(&material)),
+                    format!(
+                        "{ENTITY_SET}(Material={}).MatlWrhsStkQtyInMatlBaseUnit",
+                        odata::literal(&material)
+                    ),
                     reason,
                 )
             })?
@@ -184,17 +212,29 @@ mod tests {
     }
 
     fn request(cursor: Option<&str>) -> PullRequest {
-        PullRequest { window: None, cursor: cursor.map(str::to_owned) }
+        PullRequest {
+            window: None,
+            cursor: cursor.map(str::to_owned),
+        }
     }
 
     #[test]
     fn sums_batches_and_ends_pages_on_a_material_boundary() {
         let s = settings(&[("page_size", "3"), ("plant", "1000")]);
-        let mut t = Scripted::answering(vec![json(200, &rows(&[("A", "1.000"), ("A", "2.000"), ("B", "5.000")]))]);
+        let mut t = Scripted::answering(vec![json(
+            200,
+            &rows(&[("A", "1.000"), ("A", "2.000"), ("B", "5.000")]),
+        )]);
         let page = pull_stock(&mut t, &s, &request(None), 1_000).unwrap();
         assert_eq!(page.items.len(), 1);
-        assert_eq!((page.items[0].outer_sku_id.as_str(), page.items[0].quantity), ("A", 3));
-        assert_eq!((page.items[0].warehouse.as_deref(), page.items[0].version), (Some("1000"), 1_000));
+        assert_eq!(
+            (page.items[0].outer_sku_id.as_str(), page.items[0].quantity),
+            ("A", 3)
+        );
+        assert_eq!(
+            (page.items[0].warehouse.as_deref(), page.items[0].version),
+            (Some("1000"), 1_000)
+        );
         assert_eq!(page.next_cursor.as_deref(), Some("stock1:A"));
         assert_eq!(
             t.url(0),
@@ -204,10 +244,19 @@ mod tests {
              &$orderby=Material,Plant,StorageLocation,Batch&$top=3&$skip=0&$format=json"
         );
 
-        let mut t = Scripted::answering(vec![json(200, &rows(&[("B", "5.000"), ("B", "1.000"), ("C", "0.500")]))]);
+        let mut t = Scripted::answering(vec![json(
+            200,
+            &rows(&[("B", "5.000"), ("B", "1.000"), ("C", "0.500")]),
+        )]);
         let page = pull_stock(&mut t, &s, &request(Some("stock1:A")), 2_000).unwrap();
         assert!(t.url(0).contains("and Material gt 'A'"), "{}", t.url(0));
-        assert_eq!(page.items.iter().map(|i| (i.outer_sku_id.as_str(), i.quantity)).collect::<Vec<_>>(), [("B", 6)]);
+        assert_eq!(
+            page.items
+                .iter()
+                .map(|i| (i.outer_sku_id.as_str(), i.quantity))
+                .collect::<Vec<_>>(),
+            [("B", 6)]
+        );
         assert_eq!(page.next_cursor.as_deref(), Some("stock1:B"));
     }
 
@@ -219,7 +268,13 @@ mod tests {
             json(200, &rows(&[("A", "1"), ("B", "4.000")])),
         ]);
         let page = pull_stock(&mut t, &s, &request(None), 1).unwrap();
-        assert_eq!(page.items.iter().map(|i| (i.outer_sku_id.as_str(), i.quantity)).collect::<Vec<_>>(), [("A", 3)]);
+        assert_eq!(
+            page.items
+                .iter()
+                .map(|i| (i.outer_sku_id.as_str(), i.quantity))
+                .collect::<Vec<_>>(),
+            [("A", 3)]
+        );
         assert_eq!(page.next_cursor.as_deref(), Some("stock1:A"));
         assert!(t.url(1).contains("$skip=2"));
         assert_eq!(page.items[0].warehouse, None);
@@ -228,9 +283,18 @@ mod tests {
     #[test]
     fn the_last_page_has_no_cursor_and_negative_stock_is_zero() {
         let s = settings(&[("page_size", "10")]);
-        let mut t = Scripted::answering(vec![json(200, &rows(&[("A", "-2.000"), ("B", "0.250"), ("B", "0.750")]))]);
+        let mut t = Scripted::answering(vec![json(
+            200,
+            &rows(&[("A", "-2.000"), ("B", "0.250"), ("B", "0.750")]),
+        )]);
         let page = pull_stock(&mut t, &s, &request(None), 1).unwrap();
-        assert_eq!(page.items.iter().map(|i| (i.outer_sku_id.as_str(), i.quantity)).collect::<Vec<_>>(), [("A", 0), ("B", 1)]);
+        assert_eq!(
+            page.items
+                .iter()
+                .map(|i| (i.outer_sku_id.as_str(), i.quantity))
+                .collect::<Vec<_>>(),
+            [("A", 0), ("B", 1)]
+        );
         assert_eq!(page.next_cursor, None);
         assert_eq!(t.notes.len(), 1);
     }
@@ -241,16 +305,32 @@ mod tests {
         let mut t = Scripted::answering(vec![json(200, &rows(&[("A", "2.500")]))]);
         match pull_stock(&mut t, &s, &request(None), 1) {
             Err(ConnectorError::InvalidInput(f)) => {
-                assert_eq!(f.field, "A_MatlStkInAcctMod(Material='A').MatlWrhsStkQtyInMatlBaseUnit");
-                assert!(f.reason.contains("whole number") && f.reason.contains("2.500"), "{}", f.reason);
+                assert_eq!(
+                    f.field,
+                    "A_MatlStkInAcctMod(Material='A').MatlWrhsStkQtyInMatlBaseUnit"
+                );
+                assert!(
+                    f.reason.contains("whole number") && f.reason.contains("2.500"),
+                    "{}",
+                    f.reason
+                );
             }
             other => panic!("{other:?}"),
         }
         let s = settings(&[("unit_table", r#"{"A":"KG"}"#)]);
         let mut t = Scripted::answering(vec![json(200, &rows(&[("A", "2")]))]);
-        assert!(matches!(pull_stock(&mut t, &s, &request(None), 1), Err(ConnectorError::InvalidInput(f)) if f.field.ends_with("MaterialBaseUnit")));
-        let mut t = Scripted::answering(vec![json(200, r#"{"d":{"results":[{"Material":"A","MaterialBaseUnit":"EA","MatlWrhsStkQtyInMatlBaseUnit":"x"}]}}"#)]);
-        assert!(matches!(pull_stock(&mut t, &s, &request(None), 1), Err(ConnectorError::InvalidInput(f)) if f.field == "A_MatlStkInAcctMod.d.results[0].MatlWrhsStkQtyInMatlBaseUnit"));
-        assert!(matches!(pull_stock(&mut t, &s, &request(Some("v9")), 1), Err(ConnectorError::InvalidInput(f)) if f.field == "cursor"));
+        assert!(
+            matches!(pull_stock(&mut t, &s, &request(None), 1), Err(ConnectorError::InvalidInput(f)) if f.field.ends_with("MaterialBaseUnit"))
+        );
+        let mut t = Scripted::answering(vec![json(
+            200,
+            r#"{"d":{"results":[{"Material":"A","MaterialBaseUnit":"EA","MatlWrhsStkQtyInMatlBaseUnit":"x"}]}}"#,
+        )]);
+        assert!(
+            matches!(pull_stock(&mut t, &s, &request(None), 1), Err(ConnectorError::InvalidInput(f)) if f.field == "A_MatlStkInAcctMod.d.results[0].MatlWrhsStkQtyInMatlBaseUnit")
+        );
+        assert!(
+            matches!(pull_stock(&mut t, &s, &request(Some("v9")), 1), Err(ConnectorError::InvalidInput(f)) if f.field == "cursor")
+        );
     }
 }

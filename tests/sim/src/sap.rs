@@ -50,7 +50,9 @@ use crate::rng::SimRng;
 use crate::serve::{Clock, Served, lock, wall_ms};
 
 pub use gateway::{IDOC_PATH, basic_authorization};
-pub use model::{Batch, Condition, Delivery, DeliveryItem, ReceivedIdoc, SalesOrder, SalesOrderItem, StockRow};
+pub use model::{
+    Batch, Condition, Delivery, DeliveryItem, ReceivedIdoc, SalesOrder, SalesOrderItem, StockRow,
+};
 pub use odata::SapError;
 
 /// The customers (sold-to parties) the seeded system knows.
@@ -151,20 +153,41 @@ pub struct SapSim {
 impl SapSim {
     /// Seeds the system and serves it on loopback (on a runtime of its own).
     pub fn spawn(config: SapConfig) -> anyhow::Result<Self> {
-        ensure!(!config.user.is_empty() && !config.password.is_empty(), "SapConfig.user and .password must not be empty");
-        ensure!(config.sap_client.len() == 3 && config.sap_client.bytes().all(|b| b.is_ascii_digit()), "SapConfig.sap_client must be three digits");
+        ensure!(
+            !config.user.is_empty() && !config.password.is_empty(),
+            "SapConfig.user and .password must not be empty"
+        );
+        ensure!(
+            config.sap_client.len() == 3 && config.sap_client.bytes().all(|b| b.is_ascii_digit()),
+            "SapConfig.sap_client must be three digits"
+        );
         ensure!(config.page_cap > 0, "SapConfig.page_cap must be at least 1");
         let now = config.now_ms.unwrap_or_else(wall_ms) / 1000 * 1000;
-        let materials: Vec<String> =
-            if config.materials.is_empty() { (1..=8).map(|i| format!("FG-{i:04}")).collect() } else { config.materials.clone() };
+        let materials: Vec<String> = if config.materials.is_empty() {
+            (1..=8).map(|i| format!("FG-{i:04}")).collect()
+        } else {
+            config.materials.clone()
+        };
         let mut rng = SimRng::new(config.seed).fork(41);
-        let seeded = model::seed(&mut rng, &materials, config.first_sales_order, config.first_delivery, now);
-        let mut units: BTreeMap<String, String> = materials.iter().map(|m| (m.clone(), "EA".to_owned())).collect();
+        let seeded = model::seed(
+            &mut rng,
+            &materials,
+            config.first_sales_order,
+            config.first_delivery,
+            now,
+        );
+        let mut units: BTreeMap<String, String> = materials
+            .iter()
+            .map(|m| (m.clone(), "EA".to_owned()))
+            .collect();
         units.insert(FREIGHT_MATERIAL.to_owned(), "EA".to_owned());
         let state = State {
             materials: units,
             customers: CUSTOMERS.iter().map(|c| (*c).to_owned()).collect(),
-            sales_areas: model::SALES_AREAS.iter().map(|(o, c, d)| ((*o).to_owned(), (*c).to_owned(), (*d).to_owned())).collect(),
+            sales_areas: model::SALES_AREAS
+                .iter()
+                .map(|(o, c, d)| ((*o).to_owned(), (*c).to_owned(), (*d).to_owned()))
+                .collect(),
             next_sales_order: config.first_sales_order + seeded.sales_orders.len() as u64,
             sales_orders: seeded.sales_orders,
             stock: seeded.stock,
@@ -223,7 +246,10 @@ impl SapSim {
             ("division", "00".to_owned()),
             ("sold_to", "C0001".to_owned()),
             ("page_size", "5".to_owned()),
-            ("utc_offset_minutes", self.shared.config.utc_offset_minutes.to_string()),
+            (
+                "utc_offset_minutes",
+                self.shared.config.utc_offset_minutes.to_string(),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -236,23 +262,37 @@ impl SapSim {
         config.insert("mode".into(), "idoc".into());
         config.insert("idoc_endpoint".into(), self.idoc_endpoint());
         config.insert("idoc_sender_partner".into(), "WHARF".into());
-        config.insert("idoc_receiver_partner".into(), format!("{}CLNT{}", self.shared.config.system_id, self.shared.config.sap_client));
+        config.insert(
+            "idoc_receiver_partner".into(),
+            format!(
+                "{}CLNT{}",
+                self.shared.config.system_id, self.shared.config.sap_client
+            ),
+        );
         config
     }
 
     /// The plugin's secrets.
     pub fn plugin_secrets(&self) -> BTreeMap<String, String> {
-        [("sap_user", &self.shared.config.user), ("sap_password", &self.shared.config.password)]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.clone()))
-            .collect()
+        [
+            ("sap_user", &self.shared.config.user),
+            ("sap_password", &self.shared.config.password),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.clone()))
+        .collect()
     }
 
     /// Paid canonical orders (JSON, as `wharf plugin call push-orders` takes them) of the
     /// simulator's materials, ids from `first_id` on: amounts add up, some lines discounted,
     /// some orders with a shipping fee.
     pub fn sample_orders(&self, count: usize, first_id: u64) -> Vec<Value> {
-        let materials: Vec<String> = lock(&self.shared.state).materials.keys().filter(|m| *m != FREIGHT_MATERIAL).cloned().collect();
+        let materials: Vec<String> = lock(&self.shared.state)
+            .materials
+            .keys()
+            .filter(|m| *m != FREIGHT_MATERIAL)
+            .cloned()
+            .collect();
         let mut rng = SimRng::new(self.shared.config.seed).fork(43 + first_id);
         let now = self.now_ms() / 1000 * 1000;
         (0..count as u64)
@@ -292,13 +332,22 @@ impl SapSim {
     }
 
     pub fn sales_order(&self, number: &str) -> Option<SalesOrder> {
-        lock(&self.shared.state).sales_orders.iter().find(|o| o.sales_order == number).cloned()
+        lock(&self.shared.state)
+            .sales_orders
+            .iter()
+            .find(|o| o.sales_order == number)
+            .cloned()
     }
 
     /// The sales orders with `PurchaseOrderByCustomer` = `po` (more than one would mean a
     /// client created twice; the simulator refuses that, so at most one).
     pub fn sales_orders_for_po(&self, po: &str) -> Vec<SalesOrder> {
-        lock(&self.shared.state).sales_orders.iter().filter(|o| o.purchase_order == po).cloned().collect()
+        lock(&self.shared.state)
+            .sales_orders
+            .iter()
+            .filter(|o| o.purchase_order == po)
+            .cloned()
+            .collect()
     }
 
     pub fn idocs(&self) -> Vec<ReceivedIdoc> {
@@ -325,11 +374,21 @@ impl SapSim {
     /// The shipment details the plugin must pull for sales organisation `sales_org` (`1000`
     /// in [`SapSim::plugin_config`]) and `window` `[from, to)` (UTC ms).
     pub fn expected_shipments(&self, sales_org: &str, window: Option<(i64, i64)>) -> Vec<Value> {
-        expect::shipments(&lock(&self.shared.state), sales_org, window, self.shared.config.utc_offset_minutes)
+        expect::shipments(
+            &lock(&self.shared.state),
+            sales_org,
+            window,
+            self.shared.config.utc_offset_minutes,
+        )
     }
 
     pub fn expected_logistics(&self, sales_org: &str, window: Option<(i64, i64)>) -> Vec<Value> {
-        expect::logistics(&lock(&self.shared.state), sales_org, window, self.shared.config.utc_offset_minutes)
+        expect::logistics(
+            &lock(&self.shared.state),
+            sales_org,
+            window,
+            self.shared.config.utc_offset_minutes,
+        )
     }
 
     /// Requests per `"<METHOD> <last path segment>"` (`"POST A_SalesOrder"`), refused ones
@@ -368,10 +427,26 @@ impl SapSim {
     /// Adds (or replaces) a stock row; `quantity` in thousandths of the base unit.
     pub fn set_stock(&self, row: StockRow) {
         let mut state = lock(&self.shared.state);
-        state.materials.entry(row.material.clone()).or_insert_with(|| row.unit.clone());
+        state
+            .materials
+            .entry(row.material.clone())
+            .or_insert_with(|| row.unit.clone());
         let same = |r: &StockRow| {
-            (r.material.as_str(), r.plant.as_str(), r.storage_location.as_str(), r.batch.as_str(), r.stock_type.as_str(), r.special_stock.as_str())
-                == (row.material.as_str(), row.plant.as_str(), row.storage_location.as_str(), row.batch.as_str(), row.stock_type.as_str(), row.special_stock.as_str())
+            (
+                r.material.as_str(),
+                r.plant.as_str(),
+                r.storage_location.as_str(),
+                r.batch.as_str(),
+                r.stock_type.as_str(),
+                r.special_stock.as_str(),
+            ) == (
+                row.material.as_str(),
+                row.plant.as_str(),
+                row.storage_location.as_str(),
+                row.batch.as_str(),
+                row.stock_type.as_str(),
+                row.special_stock.as_str(),
+            )
         };
         match state.stock.iter_mut().find(|r| same(r)) {
             Some(r) => *r = row,
@@ -381,16 +456,28 @@ impl SapSim {
 
     /// Adds a material with its base unit to the material master.
     pub fn add_material(&self, material: &str, unit: &str) {
-        lock(&self.shared.state).materials.insert(material.to_owned(), unit.to_owned());
+        lock(&self.shared.state)
+            .materials
+            .insert(material.to_owned(), unit.to_owned());
     }
 
     /// Delivers `lines` of sales order `sales_order` now: goods issue posted, tracking number
     /// and carrier set when given. A line with several batches is a batch split (a main item
     /// and one sub-item per batch). Returns the delivery number.
-    pub fn ship(&self, sales_order: &str, lines: &[ShipLine], tracking: Option<(&str, &str)>) -> anyhow::Result<String> {
+    pub fn ship(
+        &self,
+        sales_order: &str,
+        lines: &[ShipLine],
+        tracking: Option<(&str, &str)>,
+    ) -> anyhow::Result<String> {
         let now = self.now_ms() / 1000 * 1000;
         let mut state = lock(&self.shared.state);
-        let Some(order) = state.sales_orders.iter().find(|o| o.sales_order == sales_order).cloned() else {
+        let Some(order) = state
+            .sales_orders
+            .iter()
+            .find(|o| o.sales_order == sales_order)
+            .cloned()
+        else {
             bail!("no sales order {sales_order}");
         };
         let mut items = Vec::new();
@@ -399,11 +486,20 @@ impl SapSim {
                 bail!("sales order {sales_order} has no item of {}", line.material);
             };
             let batch_total: u32 = line.batches.iter().map(|(_, q)| q).sum();
-            ensure!(line.batches.is_empty() || batch_total == line.quantity, "batches of {} add up to {batch_total}, not {}", line.material, line.quantity);
+            ensure!(
+                line.batches.is_empty() || batch_total == line.quantity,
+                "batches of {} add up to {batch_total}, not {}",
+                line.material,
+                line.quantity
+            );
             let main = DeliveryItem {
                 item: format!("{:06}", (n + 1) * 10),
                 material: line.material.clone(),
-                batch: if line.batches.len() == 1 { line.batches[0].0.clone() } else { String::new() },
+                batch: if line.batches.len() == 1 {
+                    line.batches[0].0.clone()
+                } else {
+                    String::new()
+                },
                 quantity: i64::from(line.quantity) * 1000,
                 unit: order_item.unit.clone(),
                 sales_order: sales_order.to_owned(),
@@ -445,7 +541,12 @@ impl SapSim {
     }
 
     /// Sets a delivery's tracking number and carrier, stamping it changed now.
-    pub fn set_tracking(&self, delivery: &str, tracking_no: &str, carrier: &str) -> anyhow::Result<()> {
+    pub fn set_tracking(
+        &self,
+        delivery: &str,
+        tracking_no: &str,
+        carrier: &str,
+    ) -> anyhow::Result<()> {
         let now = self.now_ms();
         let mut state = lock(&self.shared.state);
         let Some(d) = state.deliveries.iter_mut().find(|d| d.delivery == delivery) else {
@@ -465,7 +566,14 @@ impl SapSim {
     // --- talking to the gateway directly ---
 
     /// Runs one request through the gateway without HTTP.
-    pub fn handle_raw(&self, method: &str, path: &str, query: &str, headers: &[(&str, &str)], body: &[u8]) -> gateway::Answer {
+    pub fn handle_raw(
+        &self,
+        method: &str,
+        path: &str,
+        query: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> gateway::Answer {
         let mut map = axum::http::HeaderMap::new();
         for (k, v) in headers {
             if let (Ok(k), Ok(v)) = (k.parse::<axum::http::HeaderName>(), v.parse()) {

@@ -19,7 +19,9 @@ const FIRST_ORDER_ID: u64 = 4_200_000_000_001;
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let orders = match args.next() {
-        Some(n) => n.parse().with_context(|| format!("ORDERS must be a number, got {n:?}"))?,
+        Some(n) => n
+            .parse()
+            .with_context(|| format!("ORDERS must be a number, got {n:?}"))?,
         None => DEFAULT_ORDERS,
     };
     let out = std::path::PathBuf::from(args.next().unwrap_or_else(|| "target/sap-sim".into()));
@@ -28,20 +30,44 @@ fn main() -> anyhow::Result<()> {
     let sim = SapSim::spawn(SapConfig::default())?;
     let write = |name: &str, value: Value| -> anyhow::Result<std::path::PathBuf> {
         let path = out.join(name);
-        std::fs::write(&path, serde_json::to_string_pretty(&value)?).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, serde_json::to_string_pretty(&value)?)
+            .with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
     };
     let config = write("config.json", serde_json::to_value(sim.plugin_config())?)?;
-    let config_idoc = write("config-idoc.json", serde_json::to_value(sim.idoc_plugin_config())?)?;
+    let config_idoc = write(
+        "config-idoc.json",
+        serde_json::to_value(sim.idoc_plugin_config())?,
+    )?;
     let secrets = write("secrets.json", serde_json::to_value(sim.plugin_secrets())?)?;
-    let input = write("orders.json", Value::Array(sim.sample_orders(orders, FIRST_ORDER_ID)))?;
+    let input = write(
+        "orders.json",
+        Value::Array(sim.sample_orders(orders, FIRST_ORDER_ID)),
+    )?;
     let pull = write("pull.json", json!({"window": null, "cursor": null}))?;
-    let sales_org = sim.plugin_config().get("sales_org").cloned().unwrap_or_default();
-    write("expected-stock.json", Value::Array(sim.expected_stock(None)))?;
-    write("expected-shipments.json", Value::Array(sim.expected_shipments(&sales_org, None)))?;
-    write("expected-logistics.json", Value::Array(sim.expected_logistics(&sales_org, None)))?;
+    let sales_org = sim
+        .plugin_config()
+        .get("sales_org")
+        .cloned()
+        .unwrap_or_default();
+    write(
+        "expected-stock.json",
+        Value::Array(sim.expected_stock(None)),
+    )?;
+    write(
+        "expected-shipments.json",
+        Value::Array(sim.expected_shipments(&sales_org, None)),
+    )?;
+    write(
+        "expected-logistics.json",
+        Value::Array(sim.expected_logistics(&sales_org, None)),
+    )?;
 
-    println!("SAP simulator at {} (IDoc endpoint {})", sim.endpoint(), sim.idoc_endpoint());
+    println!(
+        "SAP simulator at {} (IDoc endpoint {})",
+        sim.endpoint(),
+        sim.idoc_endpoint()
+    );
     let call = |operation: &str, config: &std::path::Path, input: &std::path::Path| {
         println!(
             "  wharf plugin call target/plugins/sap.wasm {operation} --config {} --secrets {} --input {}",
@@ -56,7 +82,10 @@ fn main() -> anyhow::Result<()> {
     for operation in ["pull-stock", "pull-shipments", "pull-logistics"] {
         call(operation, &config, &pull);
     }
-    println!("compare with {}/expected-*.json. Ctrl-C stops it.", out.display());
+    println!(
+        "compare with {}/expected-*.json. Ctrl-C stops it.",
+        out.display()
+    );
     loop {
         std::thread::park();
     }

@@ -21,7 +21,10 @@ use crate::harness::{rfc3339, strip_nulls};
 pub(crate) fn stock(state: &State, plant: Option<&str>) -> Vec<Value> {
     let mut sums: BTreeMap<&str, i64> = BTreeMap::new();
     for row in &state.stock {
-        if row.stock_type == "01" && row.special_stock.is_empty() && plant.is_none_or(|p| p == row.plant) {
+        if row.stock_type == "01"
+            && row.special_stock.is_empty()
+            && plant.is_none_or(|p| p == row.plant)
+        {
             *sums.entry(&row.material).or_default() += row.quantity;
         }
     }
@@ -42,7 +45,12 @@ fn day(ms: i64, offset: i32) -> i64 {
 type OrderItems = (String, Vec<usize>);
 
 /// Deliveries a pull must report, in delivery order, with each order's items.
-fn reported<'a>(state: &'a State, sales_org: &str, window: Option<(i64, i64)>, offset: i32) -> Vec<(&'a Delivery, Vec<OrderItems>)> {
+fn reported<'a>(
+    state: &'a State,
+    sales_org: &str,
+    window: Option<(i64, i64)>,
+    offset: i32,
+) -> Vec<(&'a Delivery, Vec<OrderItems>)> {
     let mut out = Vec::new();
     let mut deliveries: Vec<&Delivery> = state.deliveries.iter().collect();
     deliveries.sort_by(|a, b| a.delivery.cmp(&b.delivery));
@@ -59,7 +67,12 @@ fn reported<'a>(state: &'a State, sales_org: &str, window: Option<(i64, i64)>, o
         let mut orders: Vec<OrderItems> = Vec::new();
         for (n, item) in d.items.iter().enumerate() {
             let is_split_main = d.items.iter().any(|i| i.batch_split_of == item.item);
-            let po = state.sales_orders.iter().find(|o| o.sales_order == item.sales_order).map(|o| o.purchase_order.as_str()).unwrap_or_default();
+            let po = state
+                .sales_orders
+                .iter()
+                .find(|o| o.sales_order == item.sales_order)
+                .map(|o| o.purchase_order.as_str())
+                .unwrap_or_default();
             if is_split_main || item.quantity == 0 || po.is_empty() {
                 continue;
             }
@@ -76,7 +89,12 @@ fn reported<'a>(state: &'a State, sales_org: &str, window: Option<(i64, i64)>, o
 }
 
 /// Canonical shipment details.
-pub(crate) fn shipments(state: &State, sales_org: &str, window: Option<(i64, i64)>, offset: i32) -> Vec<Value> {
+pub(crate) fn shipments(
+    state: &State,
+    sales_org: &str,
+    window: Option<(i64, i64)>,
+    offset: i32,
+) -> Vec<Value> {
     let mut out = Vec::new();
     for (d, orders) in reported(state, sales_org, window, offset) {
         for (order_id, items) in orders {
@@ -84,7 +102,11 @@ pub(crate) fn shipments(state: &State, sales_org: &str, window: Option<(i64, i64
                 .into_iter()
                 .map(|n| {
                     let item = &d.items[n];
-                    let batch = state.batches.iter().find(|b| !item.batch.is_empty() && b.material == item.material && b.batch == item.batch);
+                    let batch = state.batches.iter().find(|b| {
+                        !item.batch.is_empty()
+                            && b.material == item.material
+                            && b.batch == item.batch
+                    });
                     let mut v = json!({
                         "outer_sku_id": item.material,
                         "quantity": item.quantity / 1000,
@@ -103,10 +125,19 @@ pub(crate) fn shipments(state: &State, sales_org: &str, window: Option<(i64, i64
 }
 
 /// Canonical logistics.
-pub(crate) fn logistics(state: &State, sales_org: &str, window: Option<(i64, i64)>, offset: i32) -> Vec<Value> {
+pub(crate) fn logistics(
+    state: &State,
+    sales_org: &str,
+    window: Option<(i64, i64)>,
+    offset: i32,
+) -> Vec<Value> {
     let mut out = Vec::new();
     for (d, orders) in reported(state, sales_org, window, offset) {
-        let (Some(shipped), false, false) = (d.goods_issued_ms, d.bill_of_lading.is_empty(), d.means_of_transport.is_empty()) else {
+        let (Some(shipped), false, false) = (
+            d.goods_issued_ms,
+            d.bill_of_lading.is_empty(),
+            d.means_of_transport.is_empty(),
+        ) else {
             continue;
         };
         for (order_id, _) in orders {

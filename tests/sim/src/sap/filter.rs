@@ -14,7 +14,11 @@ use serde_json::Value;
 /// A parsed filter.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Filter {
-    Compare { property: String, op: Op, literal: Literal },
+    Compare {
+        property: String,
+        op: Op,
+        literal: Literal,
+    },
     And(Box<Filter>, Box<Filter>),
     Or(Box<Filter>, Box<Filter>),
     Not(Box<Filter>),
@@ -73,7 +77,10 @@ fn tokens(input: &str) -> Result<Vec<Token>, FilterError> {
             i = next;
         } else {
             let start = i;
-            while i < chars.len() && !chars[i].is_whitespace() && !matches!(chars[i], '(' | ')' | '\'') {
+            while i < chars.len()
+                && !chars[i].is_whitespace()
+                && !matches!(chars[i], '(' | ')' | '\'')
+            {
                 i += 1;
             }
             let word: String = chars[start..i].iter().collect();
@@ -165,9 +172,17 @@ impl Parser {
                         "ge" => Op::Ge,
                         "lt" => Op::Lt,
                         "le" => Op::Le,
-                        other => return Err(FilterError(format!("unsupported operator {other:?} in $filter"))),
+                        other => {
+                            return Err(FilterError(format!(
+                                "unsupported operator {other:?} in $filter"
+                            )));
+                        }
                     },
-                    other => return Err(FilterError(format!("expected an operator after {property}, got {other:?}"))),
+                    other => {
+                        return Err(FilterError(format!(
+                            "expected an operator after {property}, got {other:?}"
+                        )));
+                    }
                 };
                 let literal = match self.next() {
                     Some(Token::Text(t)) => Literal::Text(t),
@@ -177,38 +192,64 @@ impl Parser {
                         "false" => Literal::Bool(false),
                         "null" => Literal::Null,
                         number => Literal::Number(
-                            number.trim_end_matches(['M', 'm', 'd', 'D', 'L', 'l']).parse().map_err(|_| {
-                                FilterError(format!("expected a literal after {property} {op:?}, got {number:?}"))
-                            })?,
+                            number
+                                .trim_end_matches(['M', 'm', 'd', 'D', 'L', 'l'])
+                                .parse()
+                                .map_err(|_| {
+                                    FilterError(format!(
+                                        "expected a literal after {property} {op:?}, got {number:?}"
+                                    ))
+                                })?,
                         ),
                     },
-                    other => return Err(FilterError(format!("expected a literal after {property}, got {other:?}"))),
+                    other => {
+                        return Err(FilterError(format!(
+                            "expected a literal after {property}, got {other:?}"
+                        )));
+                    }
                 };
-                Ok(Filter::Compare { property, op, literal })
+                Ok(Filter::Compare {
+                    property,
+                    op,
+                    literal,
+                })
             }
-            other => Err(FilterError(format!("expected a comparison in $filter, got {other:?}"))),
+            other => Err(FilterError(format!(
+                "expected a comparison in $filter, got {other:?}"
+            ))),
         }
     }
 }
 
 fn is_property(word: &str) -> bool {
-    word.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    word.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// `2025-05-30T00:00:00` (optionally with seconds omitted or fractions) as UTC ms.
 fn datetime(text: &str) -> Result<i64, FilterError> {
     let parsed = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
-        .map_err(|_| FilterError(format!("expected datetime'yyyy-mm-ddThh:mm:ss', got {text:?}")))?;
+        .map_err(|_| {
+            FilterError(format!(
+                "expected datetime'yyyy-mm-ddThh:mm:ss', got {text:?}"
+            ))
+        })?;
     Ok(parsed.and_utc().timestamp_millis())
 }
 
 /// Parses a `$filter` value.
 pub fn parse(input: &str) -> Result<Filter, FilterError> {
-    let mut parser = Parser { tokens: tokens(input)?, at: 0 };
+    let mut parser = Parser {
+        tokens: tokens(input)?,
+        at: 0,
+    };
     let filter = parser.or()?;
     if parser.at != parser.tokens.len() {
-        return Err(FilterError(format!("unexpected {:?} in $filter", parser.tokens[parser.at])));
+        return Err(FilterError(format!(
+            "unexpected {:?} in $filter",
+            parser.tokens[parser.at]
+        )));
     }
     Ok(filter)
 }
@@ -216,7 +257,11 @@ pub fn parse(input: &str) -> Result<Filter, FilterError> {
 /// `/Date(ms)/` → ms.
 pub fn odata_date_ms(text: &str) -> Option<i64> {
     let inner = text.strip_prefix("/Date(")?.strip_suffix(")/")?;
-    let end = inner.char_indices().skip(1).find(|&(_, c)| c == '+' || c == '-').map_or(inner.len(), |(i, _)| i);
+    let end = inner
+        .char_indices()
+        .skip(1)
+        .find(|&(_, c)| c == '+' || c == '-')
+        .map_or(inner.len(), |(i, _)| i);
     inner[..end].parse().ok()
 }
 
@@ -227,9 +272,15 @@ fn compare(value: &Value, literal: &Literal) -> Result<Option<Ordering>, FilterE
         (Value::String(s), Literal::Text(t)) => Some(s.as_bytes().cmp(t.as_bytes())),
         (Value::String(s), Literal::DateTime(ms)) => match odata_date_ms(s) {
             Some(v) => Some(v.cmp(ms)),
-            None => return Err(FilterError(format!("a datetime literal compared with the non-date value {s:?}"))),
+            None => {
+                return Err(FilterError(format!(
+                    "a datetime literal compared with the non-date value {s:?}"
+                )));
+            }
         },
-        (Value::String(s), Literal::Number(n)) => s.parse::<f64>().ok().and_then(|v| v.partial_cmp(n)),
+        (Value::String(s), Literal::Number(n)) => {
+            s.parse::<f64>().ok().and_then(|v| v.partial_cmp(n))
+        }
         (Value::Number(v), Literal::Number(n)) => v.as_f64().and_then(|v| v.partial_cmp(n)),
         (Value::Bool(b), Literal::Bool(l)) => Some(b.cmp(l)),
         (v, l) => return Err(FilterError(format!("cannot compare {v} with {l:?}"))),
@@ -243,8 +294,14 @@ impl Filter {
             Filter::And(a, b) => a.matches(entity)? && b.matches(entity)?,
             Filter::Or(a, b) => a.matches(entity)? || b.matches(entity)?,
             Filter::Not(a) => !a.matches(entity)?,
-            Filter::Compare { property, op, literal } => {
-                let value = entity.get(property).ok_or_else(|| FilterError(format!("Property '{property}' is invalid")))?;
+            Filter::Compare {
+                property,
+                op,
+                literal,
+            } => {
+                let value = entity
+                    .get(property)
+                    .ok_or_else(|| FilterError(format!("Property '{property}' is invalid")))?;
                 let ordering = compare(value, literal)?;
                 match (op, ordering) {
                     (Op::Eq, o) => o == Some(Ordering::Equal),
@@ -275,10 +332,16 @@ mod tests {
         assert!(passes("Material eq 'FG-002'", &e));
         assert!(passes("Material gt 'FG-001' and Plant eq '1000'", &e));
         assert!(!passes("Material gt 'FG-002'", &e));
-        assert!(passes("(Material eq 'X' or Material eq 'FG-002') and not Plant eq '2000'", &e));
+        assert!(passes(
+            "(Material eq 'X' or Material eq 'FG-002') and not Plant eq '2000'",
+            &e
+        ));
         assert!(passes("Po eq 'O''Brien'", &e));
         assert!(passes("Qty ge 5 and Qty lt 5.5", &e));
-        assert!(passes("Date ge datetime'2025-05-30T00:00:00' and Date le datetime'2025-05-30T00:00:00'", &e));
+        assert!(passes(
+            "Date ge datetime'2025-05-30T00:00:00' and Date le datetime'2025-05-30T00:00:00'",
+            &e
+        ));
         assert!(!passes("Date gt datetime'2025-05-30T00:00:00'", &e));
         assert!(passes("Flag eq true and Plant ne '2000'", &e));
         assert!(passes("Material   eq   'FG-002'", &e), "extra spaces");
@@ -286,11 +349,27 @@ mod tests {
 
     #[test]
     fn errors() {
-        for bad in ["Material eq", "Material like 'x'", "(Material eq 'x'", "Material eq 'x", "eq 'x'", "Material eq 'x' Plant", "A eq datetime'yesterday'"] {
+        for bad in [
+            "Material eq",
+            "Material like 'x'",
+            "(Material eq 'x'",
+            "Material eq 'x",
+            "eq 'x'",
+            "Material eq 'x' Plant",
+            "A eq datetime'yesterday'",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
         let e = json!({"Material": "A"});
-        assert_eq!(parse("Nope eq 'x'").unwrap().matches(&e), Err(FilterError("Property 'Nope' is invalid".into())));
-        assert!(parse("Material eq datetime'2025-01-01T00:00:00'").unwrap().matches(&e).is_err());
+        assert_eq!(
+            parse("Nope eq 'x'").unwrap().matches(&e),
+            Err(FilterError("Property 'Nope' is invalid".into()))
+        );
+        assert!(
+            parse("Material eq datetime'2025-01-01T00:00:00'")
+                .unwrap()
+                .matches(&e)
+                .is_err()
+        );
     }
 }

@@ -21,7 +21,9 @@ use axum::extract::State as AxumState;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
-use super::model::{DELIVERY_SET, SALES_ORDER_SET, STOCK_SET, render_delivery, render_sales_order, render_stock};
+use super::model::{
+    DELIVERY_SET, SALES_ORDER_SET, STOCK_SET, render_delivery, render_sales_order, render_stock,
+};
 use super::odata::{EntitySet, Options, SapError, collection};
 use super::{Shared, create};
 use crate::faults::Refusal;
@@ -47,11 +49,22 @@ pub struct Answer {
 
 impl Answer {
     fn json(status: u16, body: String) -> Self {
-        Self { status, headers: vec![("content-type".into(), "application/json; charset=utf-8".into())], body }
+        Self {
+            status,
+            headers: vec![(
+                "content-type".into(),
+                "application/json; charset=utf-8".into(),
+            )],
+            body,
+        }
     }
 
     fn text(status: u16, content_type: &str, body: impl Into<String>) -> Self {
-        Self { status, headers: vec![("content-type".into(), content_type.into())], body: body.into() }
+        Self {
+            status,
+            headers: vec![("content-type".into(), content_type.into())],
+            body: body.into(),
+        }
     }
 
     fn error(e: &SapError) -> Self {
@@ -68,9 +81,25 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new().fallback(serve).with_state(shared)
 }
 
-async fn serve(AxumState(shared): AxumState<Arc<Shared>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    let answer = shared.handle(method.as_str(), uri.path(), uri.query().unwrap_or_default(), &headers, &body);
-    let mut response = (StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), answer.body).into_response();
+async fn serve(
+    AxumState(shared): AxumState<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let answer = shared.handle(
+        method.as_str(),
+        uri.path(),
+        uri.query().unwrap_or_default(),
+        &headers,
+        &body,
+    );
+    let mut response = (
+        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        answer.body,
+    )
+        .into_response();
     for (name, value) in answer.headers {
         if let (Ok(name), Ok(value)) = (name.parse::<axum::http::HeaderName>(), value.parse()) {
             response.headers_mut().append(name, value);
@@ -84,7 +113,11 @@ fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -108,41 +141,70 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// The session id in the request's cookies, if any.
 fn session_of(headers: &HeaderMap, cookie_name: &str) -> Option<String> {
-    headers.get_all("cookie").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
-        let (name, value) = pair.trim().split_once('=')?;
-        (name == cookie_name).then(|| value.to_owned())
-    })
+    headers
+        .get_all("cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == cookie_name).then(|| value.to_owned())
+        })
 }
 
 impl Shared {
     fn session_cookie_name(&self) -> String {
-        format!("SAP_SESSIONID_{}_{}", self.config.system_id, self.config.sap_client)
+        format!(
+            "SAP_SESSIONID_{}_{}",
+            self.config.system_id, self.config.sap_client
+        )
     }
 
     /// Handles one request.
-    pub fn handle(&self, method: &str, path: &str, query: &str, headers: &HeaderMap, body: &[u8]) -> Answer {
+    pub fn handle(
+        &self,
+        method: &str,
+        path: &str,
+        query: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Answer {
         let entity = path.rsplit('/').next().unwrap_or_default();
-        *lock(&self.calls).entry(format!("{method} {entity}")).or_default() += 1;
+        *lock(&self.calls)
+            .entry(format!("{method} {entity}"))
+            .or_default() += 1;
 
         match lock(&self.faults).before(Instant::now()) {
             Some(Refusal::HttpStatus(status)) => {
-                return Answer::text(status, "text/html", format!("<html><body><h1>{status}</h1><p>ICM: service unavailable</p></body></html>"));
+                return Answer::text(
+                    status,
+                    "text/html",
+                    format!(
+                        "<html><body><h1>{status}</h1><p>ICM: service unavailable</p></body></html>"
+                    ),
+                );
             }
             Some(Refusal::Throttled { retry_after_secs }) => {
-                return Answer::text(429, "text/plain", "Rate limit exceeded").with("retry-after", retry_after_secs.to_string());
+                return Answer::text(429, "text/plain", "Rate limit exceeded")
+                    .with("retry-after", retry_after_secs.to_string());
             }
             Some(Refusal::Unauthorized) => return self.logon_failed(),
             None => {}
         }
         let mut params = Params::default();
         if params.extend_from_urlencoded(query.as_bytes()).is_err() {
-            return Answer::error(&SapError::bad_request("The query string is not valid URL encoding"));
+            return Answer::error(&SapError::bad_request(
+                "The query string is not valid URL encoding",
+            ));
         }
         let expected = basic_authorization(&self.config.user, &self.config.password);
         if header(headers, "authorization") != Some(expected.as_str()) {
             return self.logon_failed();
         }
-        if params.get("sap-client").is_some_and(|c| c != self.config.sap_client) {
+        if params
+            .get("sap-client")
+            .is_some_and(|c| c != self.config.sap_client)
+        {
             return self.logon_failed();
         }
         let base = format!("http://{}", header(headers, "host").unwrap_or("127.0.0.1"));
@@ -153,41 +215,74 @@ impl Shared {
                 _ => Answer::text(405, "text/plain", "Method not allowed"),
             };
         }
-        let Some(rest) = path.strip_prefix(ODATA_ROOT).and_then(|r| r.strip_prefix('/')) else {
+        let Some(rest) = path
+            .strip_prefix(ODATA_ROOT)
+            .and_then(|r| r.strip_prefix('/'))
+        else {
             return Answer::text(404, "text/html", "<html><body>Not found</body></html>");
         };
         let Some((service, entity_set)) = rest.rsplit_once('/') else {
-            return Answer::error(&SapError::new(404, "/IWFND/MED/170", format!("No service found for {rest}")));
+            return Answer::error(&SapError::new(
+                404,
+                "/IWFND/MED/170",
+                format!("No service found for {rest}"),
+            ));
         };
         let set = match (service, entity_set) {
             (SALES_ORDER_SERVICE, "A_SalesOrder") => SALES_ORDER_SET,
             (STOCK_SERVICE, "A_MatlStkInAcctMod") => STOCK_SET,
             (DELIVERY_SERVICE, "A_OutbDeliveryHeader") => DELIVERY_SET,
-            _ => return Answer::error(&SapError::new(404, "/IWFND/MED/170", format!("No service found for namespace /SAP/, name {service}, resource {entity_set}"))),
+            _ => {
+                return Answer::error(&SapError::new(
+                    404,
+                    "/IWFND/MED/170",
+                    format!(
+                        "No service found for namespace /SAP/, name {service}, resource {entity_set}"
+                    ),
+                ));
+            }
         };
         let service_base = format!("{base}{ODATA_ROOT}/{service}");
         match method {
             "GET" => {
-                let fetch = header(headers, CSRF_HEADER).is_some_and(|v| v.eq_ignore_ascii_case("fetch"));
+                let fetch =
+                    header(headers, CSRF_HEADER).is_some_and(|v| v.eq_ignore_ascii_case("fetch"));
                 let answer = self.read(&set, &params, &service_base);
-                if fetch && answer.status == 200 { self.open_session(headers, answer) } else { answer }
+                if fetch && answer.status == 200 {
+                    self.open_session(headers, answer)
+                } else {
+                    answer
+                }
             }
             "POST" if set.name == SALES_ORDER_SET.name => {
                 if !self.token_valid(headers) {
-                    return Answer::text(403, "text/plain; charset=utf-8", CSRF_FAILED).with(CSRF_HEADER, "Required");
+                    return Answer::text(403, "text/plain; charset=utf-8", CSRF_FAILED)
+                        .with(CSRF_HEADER, "Required");
                 }
                 self.create_sales_order(body, &service_base)
             }
-            "POST" | "PUT" | "PATCH" | "MERGE" | "DELETE" => {
-                Answer::error(&SapError::new(405, "/IWBEP/CM_MGW_RT/021", format!("The method {method} is not allowed on {entity_set}")))
-            }
+            "POST" | "PUT" | "PATCH" | "MERGE" | "DELETE" => Answer::error(&SapError::new(
+                405,
+                "/IWBEP/CM_MGW_RT/021",
+                format!("The method {method} is not allowed on {entity_set}"),
+            )),
             _ => Answer::text(405, "text/plain", "Method not allowed"),
         }
     }
 
     fn logon_failed(&self) -> Answer {
-        Answer::text(401, "text/html", "<html><head><title>Logon Error Message</title></head><body>Logon failed</body></html>")
-            .with("www-authenticate", format!("Basic realm=\"SAP NetWeaver Application Server [{}/{}]\"", self.config.system_id, self.config.sap_client))
+        Answer::text(
+            401,
+            "text/html",
+            "<html><head><title>Logon Error Message</title></head><body>Logon failed</body></html>",
+        )
+        .with(
+            "www-authenticate",
+            format!(
+                "Basic realm=\"SAP NetWeaver Application Server [{}/{}]\"",
+                self.config.system_id, self.config.sap_client
+            ),
+        )
     }
 
     fn read(&self, set: &EntitySet, params: &Params, service_base: &str) -> Answer {
@@ -199,12 +294,31 @@ impl Shared {
         let rows = {
             let state = lock(&self.state);
             match set.name {
-                "A_SalesOrder" => state.sales_orders.iter().map(|o| render_sales_order(service_base, o, offset)).collect(),
-                "A_MatlStkInAcctMod" => state.stock.iter().map(|r| render_stock(service_base, r)).collect(),
-                _ => state.deliveries.iter().map(|d| render_delivery(service_base, d, &state.batches, offset)).collect(),
+                "A_SalesOrder" => state
+                    .sales_orders
+                    .iter()
+                    .map(|o| render_sales_order(service_base, o, offset))
+                    .collect(),
+                "A_MatlStkInAcctMod" => state
+                    .stock
+                    .iter()
+                    .map(|r| render_stock(service_base, r))
+                    .collect(),
+                _ => state
+                    .deliveries
+                    .iter()
+                    .map(|d| render_delivery(service_base, d, &state.batches, offset))
+                    .collect(),
             }
         };
-        match collection(set, rows, &options, self.config.page_cap, &format!("{service_base}/{}", set.name), params) {
+        match collection(
+            set,
+            rows,
+            &options,
+            self.config.page_cap,
+            &format!("{service_base}/{}", set.name),
+            params,
+        ) {
             Ok(body) => Answer::json(200, lock(&self.faults).after(body.to_string())),
             Err(e) => Answer::error(&e),
         }
@@ -221,12 +335,25 @@ impl Shared {
         }
         state.next_session += 1;
         let session = format!("S{:08}%3d", state.next_session);
-        let token = format!("tok{:06}=={}", state.next_session, state.next_session * 7_919);
+        let token = format!(
+            "tok{:06}=={}",
+            state.next_session,
+            state.next_session * 7_919
+        );
         state.sessions.insert(session.clone(), token.clone());
         answer
             .with(CSRF_HEADER, token)
-            .with("set-cookie", format!("{cookie}={session}; path=/; HttpOnly"))
-            .with("set-cookie", format!("sap-usercontext=sap-client={}; path=/", self.config.sap_client))
+            .with(
+                "set-cookie",
+                format!("{cookie}={session}; path=/; HttpOnly"),
+            )
+            .with(
+                "set-cookie",
+                format!(
+                    "sap-usercontext=sap-client={}; path=/",
+                    self.config.sap_client
+                ),
+            )
     }
 
     fn token_valid(&self, headers: &HeaderMap) -> bool {
@@ -234,7 +361,9 @@ impl Shared {
             return false;
         };
         let state = lock(&self.state);
-        session_of(headers, &self.session_cookie_name()).and_then(|s| state.sessions.get(&s)).is_some_and(|t| t == token)
+        session_of(headers, &self.session_cookie_name())
+            .and_then(|s| state.sessions.get(&s))
+            .is_some_and(|t| t == token)
     }
 
     fn create_sales_order(&self, body: &[u8], service_base: &str) -> Answer {
@@ -254,7 +383,11 @@ impl Shared {
         state.sales_orders.push(order);
         if state.lose_create_answers > 0 {
             state.lose_create_answers -= 1;
-            return Answer::text(504, "text/html", "<html><body>504 Gateway Time-out</body></html>");
+            return Answer::text(
+                504,
+                "text/html",
+                "<html><body>504 Gateway Time-out</body></html>",
+            );
         }
         drop(state);
         let body = lock(&self.faults).after(serde_json::json!({ "d": rendered }).to_string());
@@ -269,7 +402,13 @@ impl Shared {
         match create::idoc(body, content_type, docnum.clone(), self.clock.now_ms()) {
             Ok(idoc) => {
                 state.idocs.push(idoc);
-                Answer::text(200, "application/xml", format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<IDOC_ACK><DOCNUM>{docnum}</DOCNUM><STATUS>53</STATUS></IDOC_ACK>\n"))
+                Answer::text(
+                    200,
+                    "application/xml",
+                    format!(
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<IDOC_ACK><DOCNUM>{docnum}</DOCNUM><STATUS>53</STATUS></IDOC_ACK>\n"
+                    ),
+                )
             }
             Err(e) => Answer::error(&e),
         }
@@ -282,9 +421,20 @@ mod tests {
 
     #[test]
     fn base64_matches_rfc4648_vectors() {
-        for (input, expected) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
+        for (input, expected) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
             assert_eq!(base64(input.as_bytes()), expected);
         }
-        assert_eq!(basic_authorization("Aladdin", "open sesame"), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+        assert_eq!(
+            basic_authorization("Aladdin", "open sesame"),
+            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
     }
 }

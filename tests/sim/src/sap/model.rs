@@ -52,7 +52,13 @@ impl SalesOrderItem {
     pub fn net(&self) -> i64 {
         self.conditions
             .iter()
-            .map(|c| if PRICE_CONDITION_TYPES.contains(&c.condition_type.as_str()) { c.amount * self.quantity / 1000 } else { c.amount })
+            .map(|c| {
+                if PRICE_CONDITION_TYPES.contains(&c.condition_type.as_str()) {
+                    c.amount * self.quantity / 1000
+                } else {
+                    c.amount
+                }
+            })
             .sum()
     }
 }
@@ -60,7 +66,8 @@ impl SalesOrderItem {
 impl SalesOrder {
     /// Items plus header conditions, in minor units.
     pub fn net(&self) -> i64 {
-        self.items.iter().map(SalesOrderItem::net).sum::<i64>() + self.conditions.iter().map(|c| c.amount).sum::<i64>()
+        self.items.iter().map(SalesOrderItem::net).sum::<i64>()
+            + self.conditions.iter().map(|c| c.amount).sum::<i64>()
     }
 }
 
@@ -150,8 +157,28 @@ pub const SALES_ORDER_SET: EntitySet = EntitySet {
         "OverallSDProcessStatus",
     ],
     navigation: &[
-        ("to_Item", &["SalesOrder", "SalesOrderItem", "Material", "RequestedQuantity", "RequestedQuantityUnit", "NetAmount", "TransactionCurrency"]),
-        ("to_PricingElement", &["SalesOrder", "PricingProcedureCounter", "ConditionType", "ConditionRateValue", "ConditionCurrency"]),
+        (
+            "to_Item",
+            &[
+                "SalesOrder",
+                "SalesOrderItem",
+                "Material",
+                "RequestedQuantity",
+                "RequestedQuantityUnit",
+                "NetAmount",
+                "TransactionCurrency",
+            ],
+        ),
+        (
+            "to_PricingElement",
+            &[
+                "SalesOrder",
+                "PricingProcedureCounter",
+                "ConditionType",
+                "ConditionRateValue",
+                "ConditionCurrency",
+            ],
+        ),
     ],
 };
 
@@ -326,16 +353,38 @@ const STORAGE_LOCATIONS: &[&str] = &["0001", "0002"];
 /// Stock for `materials` (every second one managed in batches), with quality-inspection,
 /// blocked and sales-order stock rows a plugin must leave out; six sales orders with
 /// deliveries covering the cases a plugin must tell apart.
-pub fn seed(rng: &mut SimRng, materials: &[String], first_sales_order: u64, first_delivery: u64, now_ms: i64) -> Seeded {
+pub fn seed(
+    rng: &mut SimRng,
+    materials: &[String],
+    first_sales_order: u64,
+    first_delivery: u64,
+    now_ms: i64,
+) -> Seeded {
     let mut stock = Vec::new();
     let mut batches = Vec::new();
     for (m, material) in materials.iter().enumerate() {
-        let batch_names: Vec<String> = if m % 2 == 1 { (1..=1 + rng.below(3)).map(|b| format!("B{:02}{:04}", 25, m * 10 + b as usize)).collect() } else { vec![String::new()] };
+        let batch_names: Vec<String> = if m % 2 == 1 {
+            (1..=1 + rng.below(3))
+                .map(|b| format!("B{:02}{:04}", 25, m * 10 + b as usize))
+                .collect()
+        } else {
+            vec![String::new()]
+        };
         for batch in &batch_names {
             if !batch.is_empty() {
-                let produced = chrono::NaiveDate::from_ymd_opt(2025, 1 + rng.below(6) as u32, 1 + rng.below(28) as u32).unwrap_or_default();
+                let produced = chrono::NaiveDate::from_ymd_opt(
+                    2025,
+                    1 + rng.below(6) as u32,
+                    1 + rng.below(28) as u32,
+                )
+                .unwrap_or_default();
                 let expires = produced + chrono::Days::new(730);
-                batches.push(Batch { material: material.clone(), batch: batch.clone(), produced_on: produced.to_string(), expires_on: expires.to_string() });
+                batches.push(Batch {
+                    material: material.clone(),
+                    batch: batch.clone(),
+                    produced_on: produced.to_string(),
+                    expires_on: expires.to_string(),
+                });
             }
             for plant in PLANTS {
                 for sloc in STORAGE_LOCATIONS {
@@ -394,7 +443,11 @@ pub fn seed(rng: &mut SimRng, materials: &[String], first_sales_order: u64, firs
                 material: material.clone(),
                 quantity: rng.range(2, 6) * 1000,
                 unit: "EA".into(),
-                conditions: vec![Condition { condition_type: "PR00".into(), amount: rng.range(500, 9_000), currency: "CNY".into() }],
+                conditions: vec![Condition {
+                    condition_type: "PR00".into(),
+                    amount: rng.range(500, 9_000),
+                    currency: "CNY".into(),
+                }],
             })
             .collect();
         let order = SalesOrder {
@@ -421,7 +474,11 @@ pub fn seed(rng: &mut SimRng, materials: &[String], first_sales_order: u64, firs
                 goods_issued_ms: issued.then_some(shipped_ms),
                 created_ms: shipped_ms - 3_600_000,
                 last_change_ms: shipped_ms,
-                bill_of_lading: if tracking { format!("SF{}", 1_000_000_000 + deliveries.len() as u64 * 7_919) } else { String::new() },
+                bill_of_lading: if tracking {
+                    format!("SF{}", 1_000_000_000 + deliveries.len() as u64 * 7_919)
+                } else {
+                    String::new()
+                },
                 means_of_transport: if tracking { "SF".into() } else { String::new() },
                 items,
             });
@@ -429,7 +486,11 @@ pub fn seed(rng: &mut SimRng, materials: &[String], first_sales_order: u64, firs
         let full_item = |i: &SalesOrderItem, n: usize, qty: i64| DeliveryItem {
             item: format!("{:06}", (n + 1) * 10),
             material: i.material.clone(),
-            batch: batches.iter().find(|b| b.material == i.material).map(|b| b.batch.clone()).unwrap_or_default(),
+            batch: batches
+                .iter()
+                .find(|b| b.material == i.material)
+                .map(|b| b.batch.clone())
+                .unwrap_or_default(),
             quantity: qty,
             unit: i.unit.clone(),
             sales_order: sales_order.clone(),
@@ -438,7 +499,16 @@ pub fn seed(rng: &mut SimRng, materials: &[String], first_sales_order: u64, firs
         };
         match case {
             // Shipped in full, with tracking.
-            0 | 4 | 5 => deliver(order.items.iter().enumerate().map(|(n, i)| full_item(i, n, i.quantity)).collect(), true, true),
+            0 | 4 | 5 => deliver(
+                order
+                    .items
+                    .iter()
+                    .enumerate()
+                    .map(|(n, i)| full_item(i, n, i.quantity))
+                    .collect(),
+                true,
+                true,
+            ),
             // Two partial shipments; the second splits its item over two batches.
             1 => {
                 let first = &order.items[0];
@@ -453,15 +523,32 @@ pub fn seed(rng: &mut SimRng, materials: &[String], first_sales_order: u64, firs
                     batch_split_of: main.item.clone(),
                     ..main.clone()
                 };
-                let items = vec![main.clone(), split(1, 1000, "B25SPLIT1"), split(2, rest - 1000, "B25SPLIT2")];
+                let items = vec![
+                    main.clone(),
+                    split(1, 1000, "B25SPLIT1"),
+                    split(2, rest - 1000, "B25SPLIT2"),
+                ];
                 deliver(items, true, true);
             }
             // Picked, goods issue not posted yet.
-            2 => deliver(vec![full_item(&order.items[0], 0, order.items[0].quantity)], false, false),
+            2 => deliver(
+                vec![full_item(&order.items[0], 0, order.items[0].quantity)],
+                false,
+                false,
+            ),
             // Goods issued, tracking number not entered yet.
-            _ => deliver(vec![full_item(&order.items[1], 1, order.items[1].quantity)], true, false),
+            _ => deliver(
+                vec![full_item(&order.items[1], 1, order.items[1].quantity)],
+                true,
+                false,
+            ),
         }
         sales_orders.push(order);
     }
-    Seeded { stock, batches, sales_orders, deliveries }
+    Seeded {
+        stock,
+        batches,
+        sales_orders,
+        deliveries,
+    }
 }
