@@ -168,15 +168,13 @@ mod tests {
 
 const ERP_LIB: &str = r#"//! The {name} connector: a Wharf ERP plugin.
 //!
-//! Every operation answers `unsupported` until you implement it and list it in
-//! `describe().operations`. Build: `cargo build --target wasm32-wasip2 --release`; check:
+//! Every operation answers `unsupported` (the defaults of `wharf_sdk::connector::Erp`) until
+//! you implement it here and list it in `describe().operations`. Build:
+//! `cargo build --target wasm32-wasip2 --release`; check:
 //! `wharf plugin test target/wasm32-wasip2/release/wharf_plugin_{name}.wasm`.
 
-use wharf_sdk::erp::Guest;
-use wharf_sdk::types::{
-    ConnectorError, CustomerPage, Descriptor, ErpStatusPage, LogisticsPage, LotPage, Operation,
-    Order, OrderPushResult, PricePage, ProductPage, PullRequest, Role, ShipmentPage, StockPage,
-};
+use wharf_sdk::connector::Erp;
+use wharf_sdk::types::{Descriptor, Role};
 
 /// The plugin's self-description: what it implements, the hosts it calls, its settings.
 pub fn descriptor() -> Descriptor {
@@ -194,45 +192,9 @@ pub fn descriptor() -> Descriptor {
 
 pub struct Connector;
 
-impl Guest for Connector {
+impl Erp for Connector {
     fn describe() -> Descriptor {
         descriptor()
-    }
-
-    fn push_orders(_: Vec<Order>) -> Result<Vec<OrderPushResult>, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PushOrders))
-    }
-
-    fn pull_stock(_: PullRequest) -> Result<StockPage, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PullStock))
-    }
-
-    fn pull_prices(_: PullRequest) -> Result<PricePage, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PullPrices))
-    }
-
-    fn pull_lots(_: PullRequest) -> Result<LotPage, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PullLots))
-    }
-
-    fn pull_products(_: PullRequest) -> Result<ProductPage, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PullProducts))
-    }
-
-    fn pull_customers(_: PullRequest) -> Result<CustomerPage, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PullCustomers))
-    }
-
-    fn pull_logistics(_: PullRequest) -> Result<LogisticsPage, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PullLogistics))
-    }
-
-    fn pull_shipments(_: PullRequest) -> Result<ShipmentPage, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PullShipments))
-    }
-
-    fn pull_erp_status(_: PullRequest) -> Result<ErpStatusPage, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PullErpStatus))
     }
 }
 

@@ -1,4 +1,4 @@
-//! Writing a marketplace plugin without the operations it does not implement.
+//! Writing a plugin without the operations it does not implement.
 //!
 //! The generated [`Guest`] trait asks for every operation of the contract. A plugin that
 //! implements [`Marketplace`] instead writes only what it supports: every other operation
@@ -15,10 +15,12 @@
 //! wharf_sdk::export_marketplace!(Douyin);
 //! ```
 
+use crate::erp::Guest as ErpGuest;
 use crate::marketplace::Guest;
 use crate::types::{
-    ConnectorError, CustomerMapping, Descriptor, ErpStatus, ItemResult, ListingChange, Logistics, LotSync, Operation,
-    Order, OrderPage, PriceUpdate, Product, ShipmentDetail, StockUpdate, TimeWindow,
+    ConnectorError, CustomerMapping, CustomerPage, Descriptor, ErpStatus, ErpStatusPage, ItemResult, ListingChange,
+    Logistics, LogisticsPage, LotPage, LotSync, Operation, Order, OrderPage, OrderPushResult, PriceUpdate, PricePage,
+    Product, ProductPage, PullRequest, ShipmentDetail, ShipmentPage, StockPage, StockUpdate, TimeWindow,
 };
 
 type Pushed = Result<Vec<ItemResult>, ConnectorError>;
@@ -102,6 +104,73 @@ impl<T: Marketplace> Guest for T {
     }
     fn push_erp_status(updates: Vec<ErpStatus>) -> Pushed {
         T::push_erp_status(updates)
+    }
+}
+
+/// An ERP plugin; every operation but [`Erp::describe`] defaults to `unsupported`, as for
+/// [`Marketplace`].
+pub trait Erp {
+    fn describe() -> Descriptor;
+
+    fn push_orders(_orders: Vec<Order>) -> Result<Vec<OrderPushResult>, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::PushOrders))
+    }
+    fn pull_stock(_request: PullRequest) -> Result<StockPage, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::PullStock))
+    }
+    fn pull_prices(_request: PullRequest) -> Result<PricePage, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::PullPrices))
+    }
+    fn pull_lots(_request: PullRequest) -> Result<LotPage, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::PullLots))
+    }
+    fn pull_products(_request: PullRequest) -> Result<ProductPage, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::PullProducts))
+    }
+    fn pull_customers(_request: PullRequest) -> Result<CustomerPage, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::PullCustomers))
+    }
+    fn pull_logistics(_request: PullRequest) -> Result<LogisticsPage, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::PullLogistics))
+    }
+    fn pull_shipments(_request: PullRequest) -> Result<ShipmentPage, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::PullShipments))
+    }
+    fn pull_erp_status(_request: PullRequest) -> Result<ErpStatusPage, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::PullErpStatus))
+    }
+}
+
+impl<T: Erp> ErpGuest for T {
+    fn describe() -> Descriptor {
+        T::describe()
+    }
+    fn push_orders(orders: Vec<Order>) -> Result<Vec<OrderPushResult>, ConnectorError> {
+        T::push_orders(orders)
+    }
+    fn pull_stock(request: PullRequest) -> Result<StockPage, ConnectorError> {
+        T::pull_stock(request)
+    }
+    fn pull_prices(request: PullRequest) -> Result<PricePage, ConnectorError> {
+        T::pull_prices(request)
+    }
+    fn pull_lots(request: PullRequest) -> Result<LotPage, ConnectorError> {
+        T::pull_lots(request)
+    }
+    fn pull_products(request: PullRequest) -> Result<ProductPage, ConnectorError> {
+        T::pull_products(request)
+    }
+    fn pull_customers(request: PullRequest) -> Result<CustomerPage, ConnectorError> {
+        T::pull_customers(request)
+    }
+    fn pull_logistics(request: PullRequest) -> Result<LogisticsPage, ConnectorError> {
+        T::pull_logistics(request)
+    }
+    fn pull_shipments(request: PullRequest) -> Result<ShipmentPage, ConnectorError> {
+        T::pull_shipments(request)
+    }
+    fn pull_erp_status(request: PullRequest) -> Result<ErpStatusPage, ConnectorError> {
+        T::pull_erp_status(request)
     }
 }
 

@@ -31,43 +31,41 @@ async fn every_marketplace_plugin_passes_the_suite() {
     assert!(reports.iter().all(Report::passed), "conformance failures:\n{table}");
 }
 
-/// `wharf plugin new` outside the workspace writes a crate that builds to wasm as it is and
-/// passes `wharf plugin test` (the contract scenarios).
+/// `wharf plugin new` outside the workspace writes a crate, marketplace or ERP, that builds to
+/// wasm as it is and passes `wharf plugin test` (the contract scenarios).
 #[test]
-fn a_scaffolded_plugin_builds_and_passes_the_contract_scenarios() {
+fn scaffolded_plugins_build_and_pass_the_contract_scenarios() {
     let wharf = wharf_bin();
     // Under the target dir: inside the repository (its toolchain file applies) but its own
     // workspace; the build dir persists between runs so rebuilding is quick.
     let root = plugin_dir().join("../scaffold-test");
-    let dir = root.join("acme-mall");
-    let _ = std::fs::remove_dir_all(&dir);
-    let out = Command::new(&wharf)
-        .args(["plugin", "new", "acme-mall", "--role", "marketplace", "--dir"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let said: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(said["crate"], "wharf-plugin-acme-mall");
-
     let target = root.join("target");
-    let build = Command::new(env!("CARGO"))
-        .current_dir(&dir)
-        .args(["build", "--target", "wasm32-wasip2", "--release", "--quiet"])
-        .env("CARGO_TARGET_DIR", &target)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .output()
-        .unwrap();
-    assert!(build.status.success(), "the scaffold must build as is:\n{}", String::from_utf8_lossy(&build.stderr));
-    let wasm = target.join("wasm32-wasip2/release/wharf_plugin_acme_mall.wasm");
-    assert!(Path::new(&wasm).is_file());
+    for (name, role) in [("acme-mall", "marketplace"), ("acme-erp", "erp")] {
+        let dir = root.join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        let out = Command::new(&wharf).args(["plugin", "new", name, "--role", role, "--dir"]).arg(&dir).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let said: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(said["crate"], format!("wharf-plugin-{name}"));
 
-    let test = Command::new(&wharf).args(["plugin", "test"]).arg(&wasm).output().unwrap();
-    let table = String::from_utf8_lossy(&test.stdout);
-    println!("{table}");
-    assert!(test.status.success(), "{table}\n{}", String::from_utf8_lossy(&test.stderr));
-    assert!(table.contains("unsupported operations") && table.contains("pass"), "{table}");
+        let build = Command::new(env!("CARGO"))
+            .current_dir(&dir)
+            .args(["build", "--target", "wasm32-wasip2", "--release", "--quiet"])
+            .env("CARGO_TARGET_DIR", &target)
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .output()
+            .unwrap();
+        assert!(build.status.success(), "the {role} scaffold must build as is:\n{}", String::from_utf8_lossy(&build.stderr));
+        let wasm = target.join(format!("wasm32-wasip2/release/wharf_plugin_{}.wasm", name.replace('-', "_")));
+        assert!(Path::new(&wasm).is_file());
+
+        let test = Command::new(&wharf).args(["plugin", "test"]).arg(&wasm).env("WHARF_CACHE_DIR", cache_dir()).output().unwrap();
+        let table = String::from_utf8_lossy(&test.stdout);
+        println!("{table}");
+        assert!(test.status.success(), "{table}\n{}", String::from_utf8_lossy(&test.stderr));
+        assert!(table.contains("unsupported operations") && table.contains("pass"), "{table}");
+    }
 }
 
 /// `wharf plugin call <plugin>.wasm pull-orders` as an operator runs it, against each

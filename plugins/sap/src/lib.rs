@@ -22,12 +22,11 @@ pub mod settings;
 pub mod stock;
 pub mod transport;
 
-use wharf_sdk::erp::Guest;
+use wharf_sdk::connector::Erp;
 use wharf_sdk::time;
 use wharf_sdk::types::{
-    ConfigKey, ConnectorError, CustomerPage, Descriptor, ErpStatusPage, LogisticsPage, LotPage,
-    Operation, Order, OrderPushResult, PricePage, ProductPage, PullRequest, Role, ShipmentPage,
-    StockPage,
+    ConfigKey, ConnectorError, Descriptor, LogisticsPage, Operation, Order, OrderPushResult,
+    PullRequest, Role, ShipmentPage, StockPage,
 };
 
 use crate::settings::{Mode, Settings};
@@ -169,7 +168,7 @@ pub fn descriptor() -> Descriptor {
 /// The exported connector.
 pub struct Sap;
 
-impl Guest for Sap {
+impl Erp for Sap {
     fn describe() -> Descriptor {
         descriptor()
     }
@@ -191,22 +190,6 @@ impl Guest for Sap {
         )
     }
 
-    fn pull_prices(_: PullRequest) -> Result<PricePage, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PullPrices))
-    }
-
-    fn pull_lots(_: PullRequest) -> Result<LotPage, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PullLots))
-    }
-
-    fn pull_products(_: PullRequest) -> Result<ProductPage, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PullProducts))
-    }
-
-    fn pull_customers(_: PullRequest) -> Result<CustomerPage, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PullCustomers))
-    }
-
     fn pull_logistics(request: PullRequest) -> Result<LogisticsPage, ConnectorError> {
         delivery::pull_logistics(&mut HostTransport, &Settings::from_host()?, &request)
     }
@@ -215,9 +198,6 @@ impl Guest for Sap {
         delivery::pull_shipments(&mut HostTransport, &Settings::from_host()?, &request)
     }
 
-    fn pull_erp_status(_: PullRequest) -> Result<ErpStatusPage, ConnectorError> {
-        Err(ConnectorError::unsupported(Operation::PullErpStatus))
-    }
 }
 
 wharf_sdk::export_erp!(Sap);
