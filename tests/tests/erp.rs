@@ -346,4 +346,47 @@ mod sap {
         assert_eq!(strip(logistics, ""), strip(sap.expected_logistics("1000", None), ""));
         tokio::task::spawn_blocking(move || drop(sap)).await.unwrap();
     }
+
+    /// `wharf plugin call target/plugins/sap.wasm push-orders --input orders.json` prints one
+    /// result per order: created, then already_exists when sent again.
+    #[test]
+    fn the_cli_pushes_orders_and_says_what_became_of_each() {
+        let sap = SapSim::spawn(SapConfig::default()).unwrap();
+        let dir = wharf_tests::plugins::plugin_dir().join("../cli-sap-test");
+        std::fs::create_dir_all(&dir).unwrap();
+        let write = |name: &str, v: Value| {
+            let p = dir.join(name);
+            std::fs::write(&p, v.to_string()).unwrap();
+            p
+        };
+        let config = write("config.json", serde_json::to_value(sap.plugin_config()).unwrap());
+        let secrets = write("secrets.json", serde_json::to_value(sap.plugin_secrets()).unwrap());
+        let orders = write("orders.json", Value::Array(sap.sample_orders(3, 7_700_000_000_000_000_001)));
+        let push = || {
+            let out = std::process::Command::new(wharf_tests::plugins::wharf_bin())
+                .args(["plugin", "call"])
+                .arg(plugin_path("sap"))
+                .args(["push-orders", "--config"])
+                .arg(&config)
+                .arg("--secrets")
+                .arg(&secrets)
+                .arg("--input")
+                .arg(&orders)
+                .env("WHARF_CACHE_DIR", cache_dir())
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let results: Value = serde_json::from_slice(&out.stdout).unwrap();
+            results.as_array().unwrap().iter().map(|r| (r["order_id"].as_str().unwrap().to_owned(), r["outcome"].as_str().unwrap().to_owned(), r["erp_ref"].clone())).collect::<Vec<_>>()
+        };
+        let first = push();
+        assert_eq!(first.len(), 3);
+        assert!(first.iter().all(|(_, outcome, _)| outcome == "created"), "{first:?}");
+        let second = push();
+        for ((id1, _, ref1), (id2, outcome, ref2)) in first.iter().zip(&second) {
+            assert_eq!((id1, ref1), (id2, ref2));
+            assert_eq!(outcome, "already_exists");
+        }
+        drop(sap);
+    }
 }
