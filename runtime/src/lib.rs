@@ -8,6 +8,7 @@
 //! - [`shop`]: the shop a call works for: config, secrets, grants, rate limits.
 //! - [`limits`]: what one call may use, with named defaults.
 //! - [`store`]: durable state on sled: orders with versions and sync states, the outbox, dead letters.
+//! - [`sync`]: the loops that keep marketplaces and ERPs in step (orders so far).
 //! - [`erp`]: routes to ERPs without a plugin (signed webhook push; ERP pull is the store's query).
 //! - [`retry`]: backoff with jitter, and when to give up.
 //! - [`error`]: typed load and call errors naming plugin, version, operation and cause.
@@ -26,6 +27,7 @@ pub mod sandbox;
 pub mod scaffold;
 pub mod shop;
 pub mod store;
+pub mod sync;
 
 pub use error::{CallError, Failure, LoadError};
 pub use sandbox::{Call, Plugin, Reply, Sandbox};

@@ -2,16 +2,19 @@
 //!
 //! One sled database per host; one tree per concern:
 //! - [`orders`]: canonical orders per tenant with a version and an ERP sync state;
-//! - [`outbox`]: deliveries owed to ERPs, their retries, and the dead-letter queue.
+//! - [`outbox`]: deliveries owed to ERPs, their retries, and the dead-letter queue;
+//! - [`cursors`]: where each shop's streams stand.
 //!
 //! Keys are `tenant \0 …` so every read of a tenant is a prefix scan that cannot see another
 //! tenant's rows.
 
+pub mod cursors;
 pub mod orders;
 pub mod outbox;
 
 use std::path::Path;
 
+pub use cursors::{Cursors, StreamCursor};
 pub use orders::{AckOutcome, OrderBook, OrderKey, OrderQuery, OrderQueryPage, StoredOrder, SyncState, Upsert};
 pub use outbox::{DeadLetter, Delivery, Outbox};
 
@@ -41,6 +44,7 @@ pub struct Store {
     db: sled::Db,
     orders: OrderBook,
     outbox: Outbox,
+    cursors: Cursors,
 }
 
 impl Store {
@@ -57,7 +61,8 @@ impl Store {
     fn from_db(db: sled::Db) -> Result<Self, StoreError> {
         let orders = OrderBook::new(db.open_tree(orders::TREE)?);
         let outbox = Outbox::new(&db)?;
-        Ok(Self { db, orders, outbox })
+        let cursors = Cursors::new(db.open_tree(cursors::TREE)?);
+        Ok(Self { db, orders, outbox, cursors })
     }
 
     pub fn orders(&self) -> &OrderBook {
@@ -66,6 +71,10 @@ impl Store {
 
     pub fn outbox(&self) -> &Outbox {
         &self.outbox
+    }
+
+    pub fn cursors(&self) -> &Cursors {
+        &self.cursors
     }
 
     /// Waits until everything written so far is on disk.
