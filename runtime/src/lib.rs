@@ -7,6 +7,7 @@
 //! - [`capability`]: what plugins import: HTTP, credentials, config, logs.
 //! - [`shop`]: the shop a call works for: config, secrets, grants, rate limits.
 //! - [`limits`]: what one call may use, with named defaults.
+//! - [`config`]: the operator's TOML file: tenants, shops, routes, schedules, tables; secrets by reference.
 //! - [`store`]: durable state on sled: orders with versions and sync states, the outbox, dead letters.
 //! - [`sync`]: the loops that keep marketplaces and ERPs in step (orders so far).
 //! - [`erp`]: routes to ERPs without a plugin (signed webhook push; ERP pull is the store's query).
@@ -16,6 +17,7 @@
 //! - [`conformance`]: the suite every marketplace plugin must pass, against simulators.
 
 pub mod capability;
+pub mod config;
 pub mod conformance;
 pub mod engine;
 pub mod erp;
