@@ -364,6 +364,41 @@ pub enum ErpStatusCode {
     Cancelled,
 }
 
+impl ErpStatusCode {
+    pub const ALL: [ErpStatusCode; 7] = [
+        ErpStatusCode::Accepted,
+        ErpStatusCode::Picking,
+        ErpStatusCode::Packed,
+        ErpStatusCode::OutOfStock,
+        ErpStatusCode::Shipped,
+        ErpStatusCode::Signed,
+        ErpStatusCode::Cancelled,
+    ];
+
+    /// The snake_case name the JSON form and config files use.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ErpStatusCode::Accepted => "accepted",
+            ErpStatusCode::Picking => "picking",
+            ErpStatusCode::Packed => "packed",
+            ErpStatusCode::OutOfStock => "out_of_stock",
+            ErpStatusCode::Shipped => "shipped",
+            ErpStatusCode::Signed => "signed",
+            ErpStatusCode::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ErpStatusCode> {
+        ErpStatusCode::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+impl fmt::Display for ErpStatusCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErpStatus {
     pub order_id: String,

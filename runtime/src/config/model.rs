@@ -407,54 +407,7 @@ impl CarrierTable {
 }
 
 /// An order status an ERP reports (canonical model, "ERP order status").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ErpStatus {
-    Accepted,
-    Picking,
-    Packed,
-    OutOfStock,
-    Shipped,
-    Signed,
-    Cancelled,
-}
-
-impl ErpStatus {
-    pub const ALL: [ErpStatus; 7] = [
-        ErpStatus::Accepted,
-        ErpStatus::Picking,
-        ErpStatus::Packed,
-        ErpStatus::OutOfStock,
-        ErpStatus::Shipped,
-        ErpStatus::Signed,
-        ErpStatus::Cancelled,
-    ];
-
-    pub const fn name(self) -> &'static str {
-        match self {
-            ErpStatus::Accepted => "accepted",
-            ErpStatus::Picking => "picking",
-            ErpStatus::Packed => "packed",
-            ErpStatus::OutOfStock => "out_of_stock",
-            ErpStatus::Shipped => "shipped",
-            ErpStatus::Signed => "signed",
-            ErpStatus::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<ErpStatus> {
-        ErpStatus::ALL.into_iter().find(|s| s.name() == name)
-    }
-
-    const fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl fmt::Display for ErpStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use crate::model::ErpStatusCode as ErpStatus;
 
 pub use crate::model::OrderStatus;
 
@@ -527,7 +480,7 @@ impl Default for ErpStatusTable {
     fn default() -> Self {
         let mut actions = [StatusAction::Note; ErpStatus::ALL.len()];
         for (status, action) in DEFAULT_ERP_STATUS_ACTIONS {
-            actions[status.index()] = action;
+            actions[status as usize] = action;
         }
         ErpStatusTable { actions }
     }
@@ -535,11 +488,11 @@ impl Default for ErpStatusTable {
 
 impl ErpStatusTable {
     pub fn action(&self, status: ErpStatus) -> StatusAction {
-        self.actions[status.index()]
+        self.actions[status as usize]
     }
 
     pub fn set(&mut self, status: ErpStatus, action: StatusAction) {
-        self.actions[status.index()] = action;
+        self.actions[status as usize] = action;
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (ErpStatus, StatusAction)> + '_ {
