@@ -3,7 +3,8 @@
 //! One sled database per host; one tree per concern:
 //! - [`orders`]: canonical orders per tenant with a version and an ERP sync state;
 //! - [`outbox`]: deliveries owed to ERPs, their retries, and the dead-letter queue;
-//! - [`cursors`]: where each shop's streams stand.
+//! - [`cursors`]: where each shop's streams stand;
+//! - [`switches`]: module switches, per-SKU overrides, manual holds, stock versions.
 //!
 //! Keys are `tenant \0 …` so every read of a tenant is a prefix scan that cannot see another
 //! tenant's rows.
@@ -11,12 +12,14 @@
 pub mod cursors;
 pub mod orders;
 pub mod outbox;
+pub mod switches;
 
 use std::path::Path;
 
 pub use cursors::{Cursors, StreamCursor};
 pub use orders::{AckOutcome, OrderBook, OrderKey, OrderQuery, OrderQueryPage, StoredOrder, SyncState, Upsert};
 pub use outbox::{DeadLetter, Delivery, Outbox};
+pub use switches::{Gate, Hold, SkuSync, Switches};
 
 /// What can go wrong below the store's interface.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +48,7 @@ pub struct Store {
     orders: OrderBook,
     outbox: Outbox,
     cursors: Cursors,
+    switches: Switches,
 }
 
 impl Store {
@@ -62,7 +66,8 @@ impl Store {
         let orders = OrderBook::new(db.open_tree(orders::TREE)?);
         let outbox = Outbox::new(&db)?;
         let cursors = Cursors::new(db.open_tree(cursors::TREE)?);
-        Ok(Self { db, orders, outbox, cursors })
+        let switches = Switches::new(db.open_tree(switches::TREE)?);
+        Ok(Self { db, orders, outbox, cursors, switches })
     }
 
     pub fn orders(&self) -> &OrderBook {
@@ -75,6 +80,10 @@ impl Store {
 
     pub fn cursors(&self) -> &Cursors {
         &self.cursors
+    }
+
+    pub fn switches(&self) -> &Switches {
+        &self.switches
     }
 
     /// Waits until everything written so far is on disk.

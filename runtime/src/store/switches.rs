@@ -1,0 +1,209 @@
+//! Sync switches, per-SKU overrides, manual holds, and stock versions (canonical model, "Sync
+//! switches"; seed 002 §3).
+//!
+//! - A module switch per (tenant, shop, module) pauses that module: what arrives meanwhile is
+//!   still stored, and flows when the switch is back on. Switches are on unless turned off.
+//! - A per-SKU override turns stock, price or listing sync off for one SKU of a tenant.
+//! - A manual hold sets a SKU's stock by hand until an end time; automatic stock updates for
+//!   that SKU are kept back until then, so the manual value is not overwritten (the operator
+//!   who raised stock for a day against negative selling).
+//! - Stock versions only grow: an update older than the newest accepted one for its SKU is
+//!   stale and never sent, whatever order updates arrive in.
+
+use serde::{Deserialize, Serialize};
+
+use super::{StoreError, key};
+use crate::model::Timestamp;
+
+pub(super) const TREE: &str = "switches";
+
+/// What a per-SKU override can turn off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkuSync {
+    Stock,
+    Price,
+    Listing,
+}
+
+impl SkuSync {
+    fn name(self) -> &'static str {
+        match self {
+            SkuSync::Stock => "stock",
+            SkuSync::Price => "price",
+            SkuSync::Listing => "listing",
+        }
+    }
+}
+
+/// A manual stock value and until when it wins.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hold {
+    pub quantity: u32,
+    pub until: Timestamp,
+    pub note: Option<String>,
+}
+
+/// Whether an automatic update may go out now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Gate {
+    Send,
+    /// The shop's module switch is off: keep the update for later.
+    ModuleOff,
+    /// The SKU's override is off for this kind of sync.
+    SkuOff,
+    /// A manual hold is in force: the update is kept back until it ends.
+    Held(Hold),
+}
+
+/// The switches tree. Keys: `m \0 tenant \0 shop \0 module`, `s \0 tenant \0 sku \0 kind`,
+/// `h \0 tenant \0 sku`, `v \0 tenant \0 sku`.
+#[derive(Clone)]
+pub struct Switches {
+    tree: sled::Tree,
+}
+
+fn corrupt(k: &[u8], e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt { tree: TREE, key: String::from_utf8_lossy(k).replace('\0', "/"), reason: e.to_string() }
+}
+
+impl Switches {
+    pub(super) fn new(tree: sled::Tree) -> Self {
+        Self { tree }
+    }
+
+    fn flag(&self, k: &[u8]) -> Result<bool, StoreError> {
+        Ok(self.tree.get(k)?.is_none_or(|v| v.as_ref() != b"off"))
+    }
+
+    fn set_flag(&self, k: Vec<u8>, on: bool) -> Result<(), StoreError> {
+        if on {
+            self.tree.remove(k)?;
+        } else {
+            self.tree.insert(k, &b"off"[..])?;
+        }
+        Ok(())
+    }
+
+    /// Turns `module` (`orders`, `stock`, …) of a shop on or off.
+    pub fn set_module(&self, tenant: &str, shop: &str, module: &str, on: bool) -> Result<(), StoreError> {
+        self.set_flag(key(&["m", tenant, shop, module])?, on)
+    }
+
+    pub fn module_on(&self, tenant: &str, shop: &str, module: &str) -> Result<bool, StoreError> {
+        self.flag(&key(&["m", tenant, shop, module])?)
+    }
+
+    /// Turns one kind of sync of one SKU (by `outer_sku_id`) on or off, for every shop of the
+    /// tenant.
+    pub fn set_sku(&self, tenant: &str, sku: &str, kind: SkuSync, on: bool) -> Result<(), StoreError> {
+        self.set_flag(key(&["s", tenant, sku, kind.name()])?, on)
+    }
+
+    pub fn sku_on(&self, tenant: &str, sku: &str, kind: SkuSync) -> Result<bool, StoreError> {
+        self.flag(&key(&["s", tenant, sku, kind.name()])?)
+    }
+
+    /// Holds a SKU's stock at a manual value until `hold.until`.
+    pub fn hold(&self, tenant: &str, sku: &str, hold: &Hold) -> Result<(), StoreError> {
+        let v = serde_json::to_vec(hold).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        self.tree.insert(key(&["h", tenant, sku])?, v)?;
+        Ok(())
+    }
+
+    pub fn release(&self, tenant: &str, sku: &str) -> Result<(), StoreError> {
+        self.tree.remove(key(&["h", tenant, sku])?)?;
+        Ok(())
+    }
+
+    /// The hold in force at `now`, if any (an expired one is not).
+    pub fn hold_at(&self, tenant: &str, sku: &str, now: Timestamp) -> Result<Option<Hold>, StoreError> {
+        let k = key(&["h", tenant, sku])?;
+        let Some(v) = self.tree.get(&k)? else { return Ok(None) };
+        let hold: Hold = serde_json::from_slice(&v).map_err(|e| corrupt(&k, e))?;
+        Ok((now < hold.until).then_some(hold))
+    }
+
+    /// Whether an automatic `kind` update for `sku` of `shop` may go out at `now`. The module
+    /// switch is looked at first, then the SKU override, then (stock only) a hold.
+    pub fn gate(&self, tenant: &str, shop: &str, sku: &str, kind: SkuSync, now: Timestamp) -> Result<Gate, StoreError> {
+        if !self.module_on(tenant, shop, kind.name())? {
+            return Ok(Gate::ModuleOff);
+        }
+        if !self.sku_on(tenant, sku, kind)? {
+            return Ok(Gate::SkuOff);
+        }
+        if kind == SkuSync::Stock
+            && let Some(hold) = self.hold_at(tenant, sku, now)?
+        {
+            return Ok(Gate::Held(hold));
+        }
+        Ok(Gate::Send)
+    }
+
+    /// Records `version` as the SKU's newest stock version if it is newer than any accepted
+    /// before; `false` (stale: drop the update) otherwise. Atomic against concurrent updates.
+    pub fn accept_stock_version(&self, tenant: &str, sku: &str, version: u64) -> Result<bool, StoreError> {
+        let k = key(&["v", tenant, sku])?;
+        loop {
+            let current = self.tree.get(&k)?;
+            let newest = match &current {
+                None => None,
+                Some(v) => Some(u64::from_be_bytes(v.as_ref().try_into().map_err(|_| corrupt(&k, "not a u64"))?)),
+            };
+            if newest.is_some_and(|n| version <= n) {
+                return Ok(false);
+            }
+            if self.tree.compare_and_swap(&k, current, Some(&version.to_be_bytes()[..]))?.is_ok() {
+                return Ok(true);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    const T: i64 = 1_794_355_200_000;
+
+    #[test]
+    fn modules_and_skus_are_on_until_turned_off() {
+        let store = Store::temporary().unwrap();
+        let s = store.switches();
+        assert_eq!(s.gate("acme", "tb-1", "SKU-1", SkuSync::Stock, Timestamp(T)).unwrap(), Gate::Send);
+        s.set_module("acme", "tb-1", "stock", false).unwrap();
+        assert_eq!(s.gate("acme", "tb-1", "SKU-1", SkuSync::Stock, Timestamp(T)).unwrap(), Gate::ModuleOff);
+        assert_eq!(s.gate("acme", "jd-1", "SKU-1", SkuSync::Stock, Timestamp(T)).unwrap(), Gate::Send, "per shop");
+        assert_eq!(s.gate("acme", "tb-1", "SKU-1", SkuSync::Price, Timestamp(T)).unwrap(), Gate::Send, "per module");
+        s.set_module("acme", "tb-1", "stock", true).unwrap();
+        s.set_sku("acme", "SKU-1", SkuSync::Price, false).unwrap();
+        assert_eq!(s.gate("acme", "tb-1", "SKU-1", SkuSync::Price, Timestamp(T)).unwrap(), Gate::SkuOff);
+        assert_eq!(s.gate("other", "tb-1", "SKU-1", SkuSync::Price, Timestamp(T)).unwrap(), Gate::Send, "per tenant");
+    }
+
+    #[test]
+    fn a_hold_keeps_automatic_stock_back_until_it_ends() {
+        let store = Store::temporary().unwrap();
+        let s = store.switches();
+        let hold = Hold { quantity: 500, until: Timestamp(T + 86_400_000), note: Some("promo day".into()) };
+        s.hold("acme", "SKU-1", &hold).unwrap();
+        assert_eq!(s.gate("acme", "tb-1", "SKU-1", SkuSync::Stock, Timestamp(T)).unwrap(), Gate::Held(hold.clone()));
+        assert_eq!(s.gate("acme", "tb-1", "SKU-1", SkuSync::Price, Timestamp(T)).unwrap(), Gate::Send, "holds are stock only");
+        assert_eq!(s.gate("acme", "tb-1", "SKU-1", SkuSync::Stock, Timestamp(T + 86_400_000)).unwrap(), Gate::Send, "ended");
+        s.release("acme", "SKU-1").unwrap();
+        assert_eq!(s.hold_at("acme", "SKU-1", Timestamp(T)).unwrap(), None);
+    }
+
+    #[test]
+    fn stock_versions_only_grow() {
+        let store = Store::temporary().unwrap();
+        let s = store.switches();
+        assert!(s.accept_stock_version("acme", "SKU-1", 5).unwrap());
+        assert!(!s.accept_stock_version("acme", "SKU-1", 3).unwrap(), "older never overwrites newer");
+        assert!(!s.accept_stock_version("acme", "SKU-1", 5).unwrap(), "the same version is not sent twice");
+        assert!(s.accept_stock_version("acme", "SKU-1", 6).unwrap());
+        assert!(s.accept_stock_version("acme", "SKU-2", 1).unwrap(), "per SKU");
+    }
+}
