@@ -21,6 +21,10 @@ pub use orders::{AckOutcome, OrderBook, OrderKey, OrderQuery, OrderQueryPage, St
 pub use outbox::{DeadLetter, Delivery, Outbox};
 pub use switches::{Gate, Hold, SkuSync, Switches};
 
+/// How long [`Store::open`] waits for a lock a just-closed store is releasing: sled's default
+/// flush interval is 500 ms; four of them leave margin on a loaded machine.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What can go wrong below the store's interface.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -53,8 +57,21 @@ pub struct Store {
 
 impl Store {
     /// Opens (or creates) the store in `dir`.
+    ///
+    /// A store closed a moment ago by this same process may still hold its file lock until
+    /// sled's background flusher notices (one flush interval); opening waits up to
+    /// [`LOCK_WAIT`] for it rather than failing a restart.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        Self::from_db(sled::open(dir)?)
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            match sled::open(dir) {
+                Ok(db) => return Self::from_db(db),
+                Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// A store that lives in memory only, for tests.
