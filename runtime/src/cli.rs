@@ -268,9 +268,12 @@ fn string_map(value: Option<Value>, what: &str) -> Result<BTreeMap<String, Strin
         .collect()
 }
 
+fn required_input(input: Option<Value>, operation: Operation) -> Result<Value, Failed> {
+    input.ok_or_else(|| Failed::Usage(anyhow!("`{operation}` needs --input <file.json>")))
+}
+
 fn parse_input<T: serde::de::DeserializeOwned>(input: Option<Value>, operation: Operation) -> Result<T, Failed> {
-    let input = input.ok_or_else(|| Failed::Usage(anyhow!("`{operation}` needs --input <file.json>")))?;
-    serde_json::from_value(input)
+    serde_json::from_value(required_input(input, operation)?)
         .map_err(|e| Failed::Usage(anyhow!("--input is not a valid `{operation}` input: {e}")))
 }
 
@@ -379,16 +382,20 @@ async fn call_plugin(args: CallArgs, cache_dir: Option<PathBuf>) -> Result<Value
             let OrderIdInput { order_id } = parse_input(input, operation)?;
             to_json(call(Call::GetOrder { order_id }).await?)
         }
-        Operation::PushStock => to_json(call(Call::PushStock(parse_input(input, operation)?)).await?),
-        Operation::PushPrices => to_json(call(Call::PushPrices(parse_input(input, operation)?)).await?),
-        Operation::PushLots => to_json(call(Call::PushLots(parse_input(input, operation)?)).await?),
-        Operation::PushListing => to_json(call(Call::PushListing(parse_input(input, operation)?)).await?),
-        Operation::PushProducts => to_json(call(Call::PushProducts(parse_input(input, operation)?)).await?),
-        Operation::PushCustomers => to_json(call(Call::PushCustomers(parse_input(input, operation)?)).await?),
-        Operation::PushLogistics => to_json(call(Call::PushLogistics(parse_input(input, operation)?)).await?),
-        Operation::PushShipments => to_json(call(Call::PushShipments(parse_input(input, operation)?)).await?),
-        Operation::PushErpStatus => to_json(call(Call::PushErpStatus(parse_input(input, operation)?)).await?),
-        Operation::PushOrders => to_json(call(Call::PushOrders(parse_input(input, operation)?)).await?),
+        Operation::PushStock
+        | Operation::PushPrices
+        | Operation::PushLots
+        | Operation::PushListing
+        | Operation::PushProducts
+        | Operation::PushCustomers
+        | Operation::PushLogistics
+        | Operation::PushShipments
+        | Operation::PushErpStatus
+        | Operation::PushOrders => {
+            let push = Call::push(operation, required_input(input, operation)?)
+                .map_err(|e| Failed::Usage(anyhow!("--input is not a valid `{operation}` input: {e}")))?;
+            to_json(call(push).await?)
+        }
         pull => {
             let mut request: PullRequest = match input {
                 Some(v) => parse_input(Some(v), operation)?,

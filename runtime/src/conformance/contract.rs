@@ -83,21 +83,15 @@ impl Contract {
         let mut config = BTreeMap::new();
         let mut secrets = Vec::new();
         for key in &d.config_keys {
+            let name = key.name.to_ascii_lowercase();
+            let is_url = name.contains("endpoint") || name.contains("url");
             if key.secret {
                 secrets.push((key.name.clone(), format!("contract-{}", key.name)));
+            } else if is_url {
+                // Even a defaulted endpoint is pointed at the canned transport's address.
+                config.insert(key.name.clone(), CANNED_ENDPOINT.to_owned());
             } else if key.required || key.default_value.is_none() {
-                let name = key.name.to_ascii_lowercase();
-                let value = if name.contains("endpoint") || name.contains("url") {
-                    CANNED_ENDPOINT.to_owned()
-                } else {
-                    format!("contract-{}", key.name)
-                };
-                config.insert(key.name.clone(), value);
-            } else {
-                let name = key.name.to_ascii_lowercase();
-                if name.contains("endpoint") || name.contains("url") {
-                    config.insert(key.name.clone(), CANNED_ENDPOINT.to_owned());
-                }
+                config.insert(key.name.clone(), format!("contract-{}", key.name));
             }
         }
         let mut grants: Vec<String> = d.http_hosts.clone();

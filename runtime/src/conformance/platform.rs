@@ -118,7 +118,7 @@ pub(super) async fn run(plugin: &Plugin, sim: &dyn Marketplace) -> Vec<Check> {
             push(&scenario, Outcome::Skip(format!("{} not declared", case.operation)));
             continue;
         }
-        let outcome = match push_call(op, case.input.clone()) {
+        let outcome = match Call::push(op, case.input.clone()) {
             Err(e) => Outcome::Fail(format!("the simulator's input does not parse: {e}")),
             Ok(call) => match plugin.call(&shop, call).await {
                 Ok(Reply::Items(items)) => match items.iter().enumerate().find_map(|(i, r)| match r {
@@ -287,23 +287,4 @@ async fn changed_outcome(plugin: &Plugin, shop: &Shop, sim: &dyn Marketplace) ->
             }
         },
     }
-}
-
-/// A push call from its JSON input.
-fn push_call(op: Operation, input: Value) -> Result<Call, serde_json::Error> {
-    use serde_json::from_value as parse;
-    Ok(match op {
-        Operation::PushStock => Call::PushStock(parse(input)?),
-        Operation::PushPrices => Call::PushPrices(parse(input)?),
-        Operation::PushLots => Call::PushLots(parse(input)?),
-        Operation::PushListing => Call::PushListing(parse(input)?),
-        Operation::PushProducts => Call::PushProducts(parse(input)?),
-        Operation::PushCustomers => Call::PushCustomers(parse(input)?),
-        Operation::PushLogistics => Call::PushLogistics(parse(input)?),
-        Operation::PushShipments => Call::PushShipments(parse(input)?),
-        Operation::PushErpStatus => Call::PushErpStatus(parse(input)?),
-        other => {
-            return Err(serde::de::Error::custom(format!("{} is not a push", other.name())));
-        }
-    })
 }

@@ -21,7 +21,7 @@ use sha2::Sha256;
 
 use crate::model::Timestamp;
 use crate::retry::Backoff;
-use crate::store::{AckOutcome, Delivery, Store, StoreError, StoredOrder};
+use crate::store::{Delivery, Store, StoreError, StoredOrder};
 
 pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 pub const TIMESTAMP_HEADER: &str = "X-Wharf-Timestamp";
@@ -199,10 +199,10 @@ pub async fn drain(
 /// The ERP has this version: mark it synced, then drop the delivery. In this order, a crash
 /// in between re-sends the same version with the same idempotency key, which the ERP
 /// answers without creating anything twice.
+/// Whatever the ack answers (synced, or stale because a newer version has its own delivery,
+/// or gone) the delivery itself is done.
 fn settle(store: &Store, delivery: &Delivery) -> Result<(), StoreError> {
-    match store.orders().ack(&delivery.tenant, &delivery.key, delivery.version)? {
-        AckOutcome::Synced | AckOutcome::Stale { .. } | AckOutcome::NotFound => {}
-    }
+    store.orders().ack(&delivery.tenant, &delivery.key, delivery.version)?;
     store.outbox().remove(delivery.id)
 }
 

@@ -60,6 +60,26 @@ pub enum Call {
 }
 
 impl Call {
+    /// The push `operation` with its input in the canonical JSON form (a list of records), as
+    /// the CLI and the conformance suite take it; an error for a malformed input or an
+    /// operation that is not a push.
+    pub fn push(operation: Operation, input: serde_json::Value) -> Result<Call, serde_json::Error> {
+        use serde_json::from_value as parse;
+        Ok(match operation {
+            Operation::PushStock => Call::PushStock(parse(input)?),
+            Operation::PushPrices => Call::PushPrices(parse(input)?),
+            Operation::PushLots => Call::PushLots(parse(input)?),
+            Operation::PushListing => Call::PushListing(parse(input)?),
+            Operation::PushProducts => Call::PushProducts(parse(input)?),
+            Operation::PushCustomers => Call::PushCustomers(parse(input)?),
+            Operation::PushLogistics => Call::PushLogistics(parse(input)?),
+            Operation::PushShipments => Call::PushShipments(parse(input)?),
+            Operation::PushErpStatus => Call::PushErpStatus(parse(input)?),
+            Operation::PushOrders => Call::PushOrders(parse(input)?),
+            other => return Err(serde::de::Error::custom(format!("{} is not a push", other.name()))),
+        })
+    }
+
     pub fn operation(&self) -> Operation {
         match self {
             Call::Describe => Operation::Describe,
