@@ -40,12 +40,36 @@ pub enum Refusal {
 }
 
 /// `limit` calls go through, then every call is refused for `ban`; then the budget refills.
+/// Shared by every simulator's throttling (TOP's code 7 in the Taobao simulator too).
 #[derive(Debug)]
-struct Throttle {
+pub struct Throttle {
     limit: u32,
     used: u32,
     ban: Duration,
     banned_until: Option<Instant>,
+}
+
+impl Throttle {
+    pub fn new(limit: u32, ban: Duration) -> Self {
+        Self { limit, used: 0, ban, banned_until: None }
+    }
+
+    /// Counts one call at `now`; `Some(seconds left, rounded up, at least 1)` when refused.
+    pub fn check(&mut self, now: Instant) -> Option<u64> {
+        if let Some(until) = self.banned_until {
+            if now < until {
+                return Some(ceil_secs(until - now));
+            }
+            self.banned_until = None;
+            self.used = 0;
+        }
+        if self.used >= self.limit {
+            self.banned_until = Some(now + self.ban);
+            return Some(ceil_secs(self.ban));
+        }
+        self.used += 1;
+        None
+    }
 }
 
 /// The fault state of one simulator.
@@ -60,7 +84,7 @@ pub struct Faults {
 impl Faults {
     /// After `calls` more calls, refuse every call for `ban_secs` seconds, repeatedly.
     pub fn throttle(&mut self, calls: u32, ban_secs: u64) {
-        self.throttle = Some(Throttle { limit: calls, used: 0, ban: Duration::from_secs(ban_secs.max(1)), banned_until: None });
+        self.throttle = Some(Throttle::new(calls, Duration::from_secs(ban_secs.max(1))));
     }
 
     pub fn revoke_credentials(&mut self, revoked: bool) {
@@ -99,19 +123,8 @@ impl Faults {
             }
             return Some(Refusal::HttpStatus(status));
         }
-        if let Some(t) = self.throttle.as_mut() {
-            if let Some(until) = t.banned_until {
-                if now < until {
-                    return Some(Refusal::Throttled { retry_after_secs: ceil_secs(until - now) });
-                }
-                t.banned_until = None;
-                t.used = 0;
-            }
-            if t.used >= t.limit {
-                t.banned_until = Some(now + t.ban);
-                return Some(Refusal::Throttled { retry_after_secs: ceil_secs(t.ban) });
-            }
-            t.used += 1;
+        if let Some(retry_after_secs) = self.throttle.as_mut().and_then(|t| t.check(now)) {
+            return Some(Refusal::Throttled { retry_after_secs });
         }
         self.revoked.then_some(Refusal::Unauthorized)
     }
@@ -135,6 +148,7 @@ impl Faults {
     }
 }
 
+/// Whole seconds, rounded up and at least 1 (platforms never say "0 more seconds").
 fn ceil_secs(d: Duration) -> u64 {
     d.as_millis().div_ceil(1000).max(1) as u64
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::error::TopError;
 use super::render::FieldOverride;
+use crate::faults::Throttle;
 
 /// How to break a successful response body.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,16 +59,6 @@ pub enum Claimed {
     Truncated,
 }
 
-/// `n` calls go through, then every call is refused for `ban` (TOP code 7); then the budget
-/// refills and the cycle repeats until cleared.
-#[derive(Debug)]
-struct Throttle {
-    limit: u32,
-    used: u32,
-    ban: Duration,
-    banned_until: Option<Instant>,
-}
-
 #[derive(Debug, Default)]
 pub struct Knobs {
     throttle: Option<Throttle>,
@@ -80,12 +71,7 @@ pub struct Knobs {
 
 impl Knobs {
     pub fn set_throttle(&mut self, n_calls: u32, ban: Duration) {
-        self.throttle = Some(Throttle {
-            limit: n_calls,
-            used: 0,
-            ban,
-            banned_until: None,
-        });
+        self.throttle = Some(Throttle::new(n_calls, ban));
     }
 
     pub fn clear_throttle(&mut self) {
@@ -128,22 +114,10 @@ impl Knobs {
 
     /// Counts one call against the throttle; `Err` when it is refused.
     pub fn check_throttle(&mut self, now: Instant) -> Result<(), TopError> {
-        let Some(t) = self.throttle.as_mut() else {
-            return Ok(());
-        };
-        if let Some(until) = t.banned_until {
-            if now < until {
-                return Err(TopError::throttled(remaining_secs(until - now)));
-            }
-            t.banned_until = None;
-            t.used = 0;
+        match self.throttle.as_mut().and_then(|t| t.check(now)) {
+            Some(seconds) => Err(TopError::throttled(seconds)),
+            None => Ok(()),
         }
-        if t.used >= t.limit {
-            t.banned_until = Some(now + t.ban);
-            return Err(TopError::throttled(remaining_secs(t.ban)));
-        }
-        t.used += 1;
-        Ok(())
     }
 
     pub fn take_injected_error(&mut self) -> Option<TopError> {
@@ -211,11 +185,6 @@ pub struct Claim {
     /// Where it came from, to put it back if unused.
     pub method: Option<String>,
     pub index: usize,
-}
-
-/// Whole seconds left, rounded up and at least 1 (TOP never says "0 more seconds").
-fn remaining_secs(d: Duration) -> u64 {
-    d.as_millis().div_ceil(1000).max(1) as u64
 }
 
 #[cfg(test)]
