@@ -7,9 +7,10 @@
 -- Written so that SQLite accepts it as well as MySQL:
 -- - `UNSIGNED` is left out (SQLite cannot parse `mediumint(8) unsigned`); ECShop declares ids,
 --   counts and Unix times unsigned.
--- - ECShop's `auto_increment` keys are plain primary keys here; callers give the ids. The one
---   table the bridge inserts into, `ecs_order_action`, has `action_id INTEGER PRIMARY KEY`,
---   which SQLite numbers by itself (MySQL needs ECShop's own `auto_increment` definition).
+-- - ECShop's `auto_increment` keys are plain primary keys here; callers give the ids. The
+--   tables the bridge inserts into with ECShop's numbering (`ecs_order_action`, `ecs_goods`,
+--   `ecs_delivery_order`, `ecs_delivery_goods`) have `INTEGER PRIMARY KEY` keys, which SQLite
+--   numbers by itself (MySQL has ECShop's own `auto_increment` definitions).
 -- - Secondary keys are separate `CREATE INDEX` statements, named `<table>_<column>` because
 --   SQLite index names are per database, not per table.
 -- - No `ENGINE=`: ECShop 2.7 creates MyISAM tables, which ignore transactions (see README.md).
@@ -122,13 +123,14 @@ CREATE INDEX ecs_region_region_type ON ecs_region (region_type);
 -- ECShop's goods table has some 50 columns (descriptions, images, promotions…); these are the
 -- ones the bridge reads or writes, plus the flags every query of ECShop's own filters on.
 CREATE TABLE ecs_goods (
-    goods_id mediumint(8) NOT NULL PRIMARY KEY,
+    goods_id INTEGER PRIMARY KEY,
     cat_id smallint(5) NOT NULL DEFAULT 0,
     goods_sn varchar(60) NOT NULL DEFAULT '',
     goods_name varchar(120) NOT NULL DEFAULT '',
     goods_number smallint(5) NOT NULL DEFAULT 0,
     market_price decimal(10,2) NOT NULL DEFAULT '0.00',
     shop_price decimal(10,2) NOT NULL DEFAULT '0.00',
+    goods_brief varchar(255) NOT NULL DEFAULT '',
     is_real tinyint(3) NOT NULL DEFAULT 1,
     is_on_sale tinyint(1) NOT NULL DEFAULT 1,
     is_alone_sale tinyint(1) NOT NULL DEFAULT 1,
@@ -165,3 +167,93 @@ CREATE TABLE ecs_order_action (
     log_time int(11) NOT NULL DEFAULT 0
 );
 CREATE INDEX ecs_order_action_order_id ON ecs_order_action (order_id);
+
+-- Registered buyers (the columns the bridge reads, and those ECShop requires).
+CREATE TABLE ecs_users (
+    user_id mediumint(8) NOT NULL PRIMARY KEY,
+    email varchar(60) NOT NULL DEFAULT '',
+    user_name varchar(60) NOT NULL DEFAULT '',
+    password varchar(32) NOT NULL DEFAULT '',
+    reg_time int(10) NOT NULL DEFAULT 0,
+    mobile_phone varchar(20) NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX ecs_users_user_name ON ecs_users (user_name);
+CREATE INDEX ecs_users_email ON ecs_users (email);
+
+-- Delivery orders (发货单): what ECShop's admin makes when it ships all or part of an order;
+-- status 0 shipped, 1 returned, 2 made but not shipped.
+CREATE TABLE ecs_delivery_order (
+    delivery_id INTEGER PRIMARY KEY,
+    delivery_sn varchar(20) NOT NULL,
+    order_sn varchar(20) NOT NULL,
+    order_id mediumint(8) NOT NULL DEFAULT 0,
+    invoice_no varchar(50) DEFAULT NULL,
+    add_time int(10) DEFAULT 0,
+    shipping_id tinyint(3) DEFAULT 0,
+    shipping_name varchar(120) DEFAULT NULL,
+    user_id mediumint(8) DEFAULT 0,
+    action_user varchar(30) DEFAULT NULL,
+    consignee varchar(60) DEFAULT NULL,
+    address varchar(250) DEFAULT NULL,
+    country smallint(5) DEFAULT 0,
+    province smallint(5) DEFAULT 0,
+    city smallint(5) DEFAULT 0,
+    district smallint(5) DEFAULT 0,
+    sign_building varchar(120) DEFAULT NULL,
+    email varchar(60) DEFAULT NULL,
+    zipcode varchar(60) DEFAULT NULL,
+    tel varchar(60) DEFAULT NULL,
+    mobile varchar(60) DEFAULT NULL,
+    best_time varchar(120) DEFAULT NULL,
+    postscript varchar(255) DEFAULT NULL,
+    how_oos varchar(120) DEFAULT NULL,
+    insure_fee decimal(10,2) DEFAULT '0.00',
+    shipping_fee decimal(10,2) DEFAULT '0.00',
+    update_time int(10) DEFAULT 0,
+    suppliers_id smallint(5) DEFAULT 0,
+    status tinyint(1) NOT NULL DEFAULT 0,
+    agency_id smallint(5) DEFAULT 0
+);
+CREATE INDEX ecs_delivery_order_user_id ON ecs_delivery_order (user_id);
+CREATE INDEX ecs_delivery_order_order_id ON ecs_delivery_order (order_id);
+
+CREATE TABLE ecs_delivery_goods (
+    rec_id INTEGER PRIMARY KEY,
+    delivery_id mediumint(8) NOT NULL DEFAULT 0,
+    goods_id mediumint(8) NOT NULL DEFAULT 0,
+    product_id mediumint(8) DEFAULT 0,
+    product_sn varchar(60) DEFAULT NULL,
+    goods_name varchar(120) DEFAULT NULL,
+    brand_name varchar(60) DEFAULT NULL,
+    goods_sn varchar(60) DEFAULT NULL,
+    is_real tinyint(1) DEFAULT 0,
+    extension_code varchar(30) DEFAULT NULL,
+    parent_id mediumint(8) DEFAULT 0,
+    send_number smallint(5) DEFAULT 0,
+    goods_attr text
+);
+CREATE INDEX ecs_delivery_goods_delivery_id ON ecs_delivery_goods (delivery_id, goods_id);
+
+-- The bridge's own tables (not ECShop's; README.md, "The bridge's tables").
+-- Lots: on sale (delivery_rec_id 0; push-lots replaces them per goods and product) and sent
+-- (delivery_rec_id = the ecs_delivery_goods row they left with). product_id 0 = a goods
+-- without products.
+CREATE TABLE ecs_wharf_goods_lot (
+    goods_id mediumint(8) NOT NULL,
+    product_id mediumint(8) NOT NULL DEFAULT 0,
+    batch_no varchar(60) NOT NULL,
+    produced_on date DEFAULT NULL,
+    expires_on date DEFAULT NULL,
+    quantity smallint(5) NOT NULL DEFAULT 0,
+    delivery_rec_id mediumint(8) NOT NULL DEFAULT 0
+);
+CREATE INDEX ecs_wharf_goods_lot_goods ON ecs_wharf_goods_lot (goods_id, product_id, delivery_rec_id);
+
+-- ERP customers mapped to shop users: one row per user, one user per ERP code.
+CREATE TABLE ecs_wharf_customer (
+    user_id mediumint(8) NOT NULL PRIMARY KEY,
+    erp_customer_code varchar(60) NOT NULL,
+    credit_code varchar(60) NOT NULL DEFAULT '',
+    name varchar(120) NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX ecs_wharf_customer_erp_customer_code ON ecs_wharf_customer (erp_customer_code);

@@ -13,6 +13,11 @@
  *   POST ?action=price    {"sn": "...", "shop_price": "19.90"}
  *   POST ?action=listing  {"goods_id": 12 | "sn": "...", "on_sale": true}
  *   POST ?action=ship     {"order_sn": "...", "invoice_no": "...", "shipping_name": "..."}
+ *   POST ?action=lots     {"sn": "...", "lots": [{"batch_no", "produced_on", "expires_on", "quantity"}]}
+ *   POST ?action=product  {"goods_sn", "goods_name", "shop_price", "market_price", "goods_number", "is_on_sale", ...}
+ *   POST ?action=customer {"erp_customer_code", "name", "credit_code"?, "user_id"?}
+ *   POST ?action=shipment {"order_sn": "...", "lines": [{"sn", "quantity", "batch_no"?, ...}]}
+ *   POST ?action=erp_status {"order_sn", "erp_status", "at", "note"?, "move"?: {...}}
  *
  * Every request carries the header `X-Wharf-Token`, compared in constant time with the token
  * configured next to this file (wharf-bridge.config.php) or in the environment
@@ -46,6 +51,16 @@ define('WHARF_MAX_STOCK', 65535);
 define('WHARF_MAX_PRICE_PATTERN', '/^[0-9]{1,8}(\.[0-9]{1,2})?$/');
 /** ecs_order_action.action_user is varchar(30). */
 define('WHARF_ACTION_USER', 'wharf');
+/** ecs_order_action.action_note is varchar(255). */
+define('WHARF_MAX_NOTE_CHARS', 255);
+/** ecs_goods.goods_name is varchar(120), goods_brief varchar(255). */
+define('WHARF_MAX_GOODS_NAME_CHARS', 120);
+define('WHARF_MAX_GOODS_BRIEF_CHARS', 255);
+/** ecs_wharf_goods_lot.batch_no is varchar(60), like ECShop's codes. */
+define('WHARF_MAX_BATCH_NO_CHARS', 60);
+/** The bridge's own tables (see README.md, "The bridge's tables"). */
+define('WHARF_LOT_TABLE', 'wharf_goods_lot');
+define('WHARF_CUSTOMER_TABLE', 'wharf_customer');
 /** ECShop's timezone setting spans UTC-12..UTC+14; a larger offset is a typo. */
 define('WHARF_MAX_TIME_OFFSET', 14 * 3600);
 
@@ -701,6 +716,343 @@ function wharf_ship(WharfDb $db, array $body)
     });
 }
 
+/** An optional `YYYY-MM-DD` date of $item (null when absent or null). */
+function wharf_body_date(array $item, $key, $field)
+{
+    if (!isset($item[$key])) {
+        return null;
+    }
+    $text = $item[$key];
+    if (!is_string($text) || !preg_match('/^([0-9]{4})-([0-9]{2})-([0-9]{2})$/', $text, $m) || !checkdate((int) $m[2], (int) $m[3], (int) $m[1])) {
+        throw wharf_bad_input($field, 'expected a calendar date YYYY-MM-DD, got ' . wharf_quote($text));
+    }
+    return $text;
+}
+
+/** A list of objects under $key. */
+function wharf_body_list(array $body, $key)
+{
+    if (!isset($body[$key]) || !is_array($body[$key]) || array_values($body[$key]) !== $body[$key]) {
+        $got = array_key_exists($key, $body) ? wharf_quote($body[$key]) : 'nothing';
+        throw wharf_bad_input($key, "expected a list, got $got");
+    }
+    foreach ($body[$key] as $i => $item) {
+        if (!is_array($item)) {
+            throw wharf_bad_input("{$key}[$i]", 'expected an object, got ' . wharf_quote($item));
+        }
+    }
+    return $body[$key];
+}
+
+/** An ECShop decimal(10,2) price string. */
+function wharf_body_price(array $body, $field)
+{
+    $price = isset($body[$field]) ? $body[$field] : null;
+    if (!is_string($price) || !preg_match(WHARF_MAX_PRICE_PATTERN, $price)) {
+        $got = array_key_exists($field, $body) ? wharf_quote($body[$field]) : 'nothing';
+        throw wharf_bad_input($field, "expected yuan as a decimal string like \"19.90\" (at most 8 digits before the point, 2 after), got $got");
+    }
+    return $price;
+}
+
+/**
+ * Replaces the lots on sale of a product or of a goods without products: the lots the ERP
+ * sends are all there is afterwards (delete and insert in one transaction). Lots of
+ * shipments (delivery_rec_id > 0) stay.
+ */
+function wharf_lots(WharfDb $db, array $body)
+{
+    $sn = wharf_body_string($body, 'sn', 60);
+    $lots = array();
+    $seen = array();
+    foreach (wharf_body_list($body, 'lots') as $i => $lot) {
+        $batch_no = wharf_body_string($lot, 'batch_no', WHARF_MAX_BATCH_NO_CHARS);
+        if (isset($seen[$batch_no])) {
+            throw wharf_bad_input("lots[$i].batch_no", 'expected each lot once, got ' . wharf_quote($batch_no) . ' again');
+        }
+        $seen[$batch_no] = true;
+        $produced = wharf_body_date($lot, 'produced_on', "lots[$i].produced_on");
+        $expires = wharf_body_date($lot, 'expires_on', "lots[$i].expires_on");
+        if ($produced !== null && $expires !== null && $produced > $expires) {
+            throw wharf_bad_input("lots[$i].expires_on", "expected a date on or after produced_on $produced, got $expires");
+        }
+        $quantity = wharf_body_int($lot, 'quantity', 0, WHARF_MAX_STOCK);
+        $lots[] = array($batch_no, $produced, $expires, $quantity);
+    }
+    return $db->transaction(function (WharfDb $db) use ($sn, $lots) {
+        $found = wharf_find_sn($db, $sn);
+        if ($found['kind'] === 'goods' && wharf_product_count($db, $found['goods_id']) > 0) {
+            throw new WharfHttpError(409, 'has_products', 'goods_sn ' . wharf_quote($sn) . ' has products (attribute combinations) that hold its lots; send their product_sn');
+        }
+        $product_id = $found['product_id'] === null ? 0 : $found['product_id'];
+        $table = $db->table(WHARF_LOT_TABLE);
+        $db->run("DELETE FROM $table WHERE goods_id = ? AND product_id = ? AND delivery_rec_id = 0", array($found['goods_id'], $product_id));
+        foreach ($lots as $lot) {
+            $db->run("INSERT INTO $table (goods_id, product_id, batch_no, produced_on, expires_on, quantity, delivery_rec_id) VALUES (?, ?, ?, ?, ?, ?, 0)",
+                array($found['goods_id'], $product_id, $lot[0], $lot[1], $lot[2], $lot[3]));
+        }
+        return array('sn' => $sn, 'goods_id' => $found['goods_id'], 'product_id' => $found['product_id'], 'lots' => count($lots));
+    });
+}
+
+/**
+ * Creates a goods from the ERP's product, or updates the goods with that goods_sn (so a
+ * re-sent product never makes a second goods).
+ */
+function wharf_product(WharfDb $db, array $body)
+{
+    $goods_sn = wharf_body_string($body, 'goods_sn', 60);
+    $values = array(
+        'goods_name' => wharf_body_string($body, 'goods_name', WHARF_MAX_GOODS_NAME_CHARS),
+        'shop_price' => wharf_body_price($body, 'shop_price'),
+        'market_price' => wharf_body_price($body, 'market_price'),
+        'goods_number' => wharf_body_int($body, 'goods_number', 0, WHARF_MAX_STOCK),
+        'is_on_sale' => wharf_body_bool($body, 'is_on_sale') ? 1 : 0,
+        'cat_id' => wharf_body_int($body, 'cat_id', 0, 65535),
+        'goods_brief' => isset($body['goods_brief']) ? (string) $body['goods_brief'] : '',
+    );
+    wharf_check_text('goods_brief', $values['goods_brief'], WHARF_MAX_GOODS_BRIEF_CHARS);
+    return $db->transaction(function (WharfDb $db) use ($goods_sn, $values) {
+        $table = $db->table('goods');
+        $rows = $db->rows("SELECT goods_id FROM $table WHERE goods_sn = ? AND is_delete = 0", array($goods_sn));
+        if (count($rows) > 1) {
+            throw new WharfHttpError(409, 'ambiguous_sn', 'goods_sn ' . wharf_quote($goods_sn) . ' names ' . count($rows) . ' goods; make it unique in the ECShop admin');
+        }
+        $now = $db->now();
+        $names = array_keys($values);
+        $params = array_values($values);
+        if ($rows) {
+            $goods_id = (int) $rows[0]['goods_id'];
+            if (wharf_product_count($db, $goods_id) > 0) {
+                throw new WharfHttpError(409, 'has_products', 'goods_sn ' . wharf_quote($goods_sn) . ' has products (attribute combinations); edit it in the ECShop admin');
+            }
+            $sets = implode(' = ?, ', $names) . ' = ?, last_update = ?';
+            $params[] = $now;
+            $params[] = $goods_id;
+            $db->run("UPDATE $table SET $sets WHERE goods_id = ?", $params);
+            return array('goods_id' => $goods_id, 'goods_sn' => $goods_sn, 'created' => false);
+        }
+        $params[] = $goods_sn;
+        $params[] = $now;
+        $params[] = $now;
+        $db->run("INSERT INTO $table (" . implode(', ', $names) . ', goods_sn, add_time, last_update, is_real, is_alone_sale, is_delete)'
+            . ' VALUES (' . implode(', ', array_fill(0, count($params), '?')) . ', 1, 1, 0)', $params);
+        return array('goods_id' => (int) $db->pdo->lastInsertId(), 'goods_sn' => $goods_sn, 'created' => true);
+    });
+}
+
+/**
+ * The shop user an ERP customer is, or a 404 naming what was looked for. UNSURE, and decided
+ * here only: ECShop 2.7 users have no company or credit-code column, so a given user_id is
+ * taken as is (after checking it exists), and otherwise the credit code must be the user's
+ * login name (user_name), as B2B shops register companies under their 统一社会信用代码.
+ */
+function wharf_match_customer(WharfDb $db, $user_id, $credit_code)
+{
+    $users = $db->table('users');
+    if ($user_id !== null) {
+        $rows = $db->rows("SELECT user_id, user_name FROM $users WHERE user_id = ?", array($user_id));
+        if (!$rows) {
+            throw new WharfHttpError(404, 'not_found', "no user with user_id $user_id");
+        }
+        return $rows[0];
+    }
+    $rows = $db->rows("SELECT user_id, user_name FROM $users WHERE user_name = ?", array($credit_code));
+    if (!$rows) {
+        throw new WharfHttpError(404, 'not_found', 'no user whose user_name is the credit code ' . wharf_quote($credit_code));
+    }
+    return $rows[0];
+}
+
+/** Maps an ERP customer to a shop user, in the bridge's own table (one row per user and ERP code). */
+function wharf_customer(WharfDb $db, array $body)
+{
+    $code = wharf_body_string($body, 'erp_customer_code', 60);
+    $name = wharf_body_string($body, 'name', 120);
+    $credit_code = isset($body['credit_code']) ? wharf_body_string($body, 'credit_code', 60) : null;
+    $user_id = isset($body['user_id']) ? wharf_body_int($body, 'user_id', 1, 16777215) : null;
+    if ($user_id === null && $credit_code === null) {
+        throw wharf_bad_input('credit_code', 'expected a credit code (or a user_id) to match the user by, got neither');
+    }
+    return $db->transaction(function (WharfDb $db) use ($code, $name, $credit_code, $user_id) {
+        $user = wharf_match_customer($db, $user_id, $credit_code);
+        $table = $db->table(WHARF_CUSTOMER_TABLE);
+        $db->run("DELETE FROM $table WHERE user_id = ? OR erp_customer_code = ?", array((int) $user['user_id'], $code));
+        $db->run("INSERT INTO $table (user_id, erp_customer_code, credit_code, name) VALUES (?, ?, ?, ?)",
+            array((int) $user['user_id'], $code, $credit_code === null ? '' : $credit_code, $name));
+        return array('user_id' => (int) $user['user_id'], 'user_name' => (string) $user['user_name'], 'erp_customer_code' => $code);
+    });
+}
+
+/** Locks and reads an order by order_sn, or a 404; cancelled, invalid and returned orders get a 409 when $open. */
+function wharf_lock_order(WharfDb $db, $order_sn, $open)
+{
+    $rows = $db->rows('SELECT * FROM ' . $db->table('order_info') . ' WHERE order_sn = ?' . $db->forUpdate(), array($order_sn));
+    if (!$rows) {
+        throw new WharfHttpError(404, 'not_found', 'no order with order_sn ' . wharf_quote($order_sn));
+    }
+    $status = (int) $rows[0]['order_status'];
+    if ($open && in_array($status, array(2, 3, 4), true)) {
+        throw new WharfHttpError(409, 'order_closed', "order $order_sn has order_status $status (cancelled, invalid or returned); it cannot ship");
+    }
+    return $rows[0];
+}
+
+function wharf_log_action(WharfDb $db, $order_id, array $codes, $note, $log_time)
+{
+    $db->run('INSERT INTO ' . $db->table('order_action')
+        . ' (order_id, action_user, order_status, shipping_status, pay_status, action_place, action_note, log_time) VALUES (?, ?, ?, ?, ?, 0, ?, ?)',
+        array($order_id, WHARF_ACTION_USER, $codes[0], $codes[1], $codes[2], $note, $log_time));
+}
+
+/**
+ * Records goods sent, as ECShop's admin does when it ships part of an order: a delivery order
+ * (ecs_delivery_order, status 0 = shipped) with its goods (ecs_delivery_goods, one row per
+ * order line and lot), send_number moved on, and the order partly shipped (shipping_status 4,
+ * order_status 6 "partly split") or, once every line is sent, shipped (1, order_status 5
+ * "split"). ECShop has no lot column: each delivery line's lot goes into the bridge's lot
+ * table under its delivery_rec_id.
+ */
+function wharf_shipment(WharfDb $db, array $body)
+{
+    $order_sn = wharf_body_string($body, 'order_sn', 20);
+    $lines = array();
+    foreach (wharf_body_list($body, 'lines') as $i => $line) {
+        $lines[] = array(
+            'sn' => wharf_body_string($line, 'sn', 60),
+            'quantity' => wharf_body_int($line, 'quantity', 1, WHARF_MAX_STOCK),
+            'batch_no' => isset($line['batch_no']) ? wharf_body_string($line, 'batch_no', WHARF_MAX_BATCH_NO_CHARS) : null,
+            'produced_on' => wharf_body_date($line, 'produced_on', "lines[$i].produced_on"),
+            'expires_on' => wharf_body_date($line, 'expires_on', "lines[$i].expires_on"),
+            'field' => "lines[$i].sn",
+        );
+    }
+    if (!$lines) {
+        throw wharf_bad_input('lines', 'expected at least one line sent, got none');
+    }
+    return $db->transaction(function (WharfDb $db) use ($order_sn, $lines) {
+        $order = wharf_lock_order($db, $order_sn, true);
+        $order_id = (int) $order['order_id'];
+        $goods = $db->rows('SELECT g.*, p.product_sn FROM ' . $db->table('order_goods') . ' g'
+            . ' LEFT JOIN ' . $db->table('products') . ' p ON p.product_id = g.product_id'
+            . ' WHERE g.order_id = ? ORDER BY g.rec_id', array($order_id));
+        // Check everything first: each piece is (order line index, line, quantity).
+        $left = array();
+        foreach ($goods as $k => $g) {
+            $left[$k] = (int) $g['goods_number'] - (int) $g['send_number'];
+        }
+        $pieces = array();
+        foreach ($lines as $line) {
+            $wanted = $line['quantity'];
+            $known = false;
+            foreach ($goods as $k => $g) {
+                $code = ((int) $g['product_id'] > 0 && $g['product_sn'] !== null) ? (string) $g['product_sn'] : (string) $g['goods_sn'];
+                if ($code !== $line['sn']) {
+                    continue;
+                }
+                $known = true;
+                $take = min($wanted, $left[$k]);
+                if ($take > 0) {
+                    $pieces[] = array($k, $line, $take);
+                    $left[$k] -= $take;
+                    $wanted -= $take;
+                }
+            }
+            if (!$known) {
+                throw wharf_bad_input($line['field'], 'order ' . $order_sn . ' has no line with code ' . wharf_quote($line['sn']));
+            }
+            if ($wanted > 0) {
+                $left_to_send = $line['quantity'] - $wanted;
+                throw new WharfHttpError(409, 'over_shipped', "order $order_sn has $left_to_send of " . wharf_quote($line['sn']) . " left to send, fewer than the {$line['quantity']} this shipment holds");
+            }
+        }
+        $now = $db->now();
+        $delivery_sn = gmdate('YmdHis', $db->unixTime($now)) . sprintf('%06d', mt_rand(0, 999999));
+        $copied = array('order_id', 'order_sn', 'user_id', 'shipping_id', 'shipping_name', 'consignee', 'address', 'country', 'province',
+            'city', 'district', 'sign_building', 'email', 'zipcode', 'tel', 'mobile', 'best_time', 'postscript', 'how_oos',
+            'insure_fee', 'shipping_fee', 'agency_id');
+        $params = array($delivery_sn, $now, $now, WHARF_ACTION_USER);
+        foreach ($copied as $c) {
+            $params[] = $order[$c];
+        }
+        $db->run('INSERT INTO ' . $db->table('delivery_order') . ' (delivery_sn, add_time, update_time, action_user, ' . implode(', ', $copied)
+            . ', invoice_no, status) VALUES (' . implode(', ', array_fill(0, count($params), '?')) . ", '', 0)", $params);
+        $delivery_id = (int) $db->pdo->lastInsertId();
+        foreach ($pieces as $piece) {
+            list($k, $line, $take) = $piece;
+            $g = $goods[$k];
+            $db->run('INSERT INTO ' . $db->table('delivery_goods')
+                . ' (delivery_id, goods_id, product_id, product_sn, goods_name, brand_name, goods_sn, is_real, extension_code, parent_id, send_number, goods_attr)'
+                . " VALUES (?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?)",
+                array($delivery_id, (int) $g['goods_id'], (int) $g['product_id'], $g['product_sn'], $g['goods_name'], $g['goods_sn'],
+                    (int) $g['is_real'], $g['extension_code'], (int) $g['parent_id'], $take, $g['goods_attr']));
+            $rec_id = (int) $db->pdo->lastInsertId();
+            if ($line['batch_no'] !== null) {
+                $db->run('INSERT INTO ' . $db->table(WHARF_LOT_TABLE)
+                    . ' (goods_id, product_id, batch_no, produced_on, expires_on, quantity, delivery_rec_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
+                    array((int) $g['goods_id'], (int) $g['product_id'], $line['batch_no'], $line['produced_on'], $line['expires_on'], $take, $rec_id));
+            }
+            $db->run('UPDATE ' . $db->table('order_goods') . ' SET send_number = send_number + ? WHERE rec_id = ?', array($take, (int) $g['rec_id']));
+        }
+        $complete = array_sum($left) === 0;
+        $codes = array($complete ? 5 : 6, $complete ? 1 : 4, (int) $order['pay_status']);
+        $db->run('UPDATE ' . $db->table('order_info') . ' SET order_status = ?, shipping_status = ?, shipping_time = ?,'
+            . ' confirm_time = CASE WHEN confirm_time = 0 THEN ? ELSE confirm_time END WHERE order_id = ?',
+            array($codes[0], $codes[1], $now, $now, $order_id));
+        wharf_log_action($db, $order_id, $codes, ($complete ? 'shipped' : 'partly shipped') . " via Wharf: delivery $delivery_sn", $now);
+        $loaded = wharf_load_orders($db, array($order_id));
+        return array('order' => $loaded[0], 'delivery_id' => $delivery_id, 'delivery_sn' => $delivery_sn, 'complete' => $complete);
+    });
+}
+
+/**
+ * An ERP status: a tracking line (an ecs_order_action row at the ERP's time, with the order's
+ * statuses), and with `move` also new status codes (null keeps a column).
+ */
+function wharf_erp_status(WharfDb $db, array $body)
+{
+    $order_sn = wharf_body_string($body, 'order_sn', 20);
+    $erp_status = wharf_body_string($body, 'erp_status', 30);
+    $at = wharf_body_int($body, 'at', 0, 9999999999);
+    $note = $erp_status;
+    if (isset($body['note'])) {
+        $note .= ': ' . wharf_body_string($body, 'note', WHARF_MAX_NOTE_CHARS);
+    }
+    wharf_check_text('note', $note, WHARF_MAX_NOTE_CHARS);
+    $move = null;
+    if (isset($body['move'])) {
+        if (!is_array($body['move'])) {
+            throw wharf_bad_input('move', 'expected an object of status codes, got ' . wharf_quote($body['move']));
+        }
+        $move = array();
+        foreach (array('order_status' => 6, 'shipping_status' => 4, 'pay_status' => 2) as $column => $max) {
+            $move[$column] = isset($body['move'][$column]) ? wharf_body_int($body['move'], $column, 0, $max) : null;
+        }
+    }
+    return $db->transaction(function (WharfDb $db) use ($order_sn, $erp_status, $at, $note, $move) {
+        $order = wharf_lock_order($db, $order_sn, false);
+        $order_id = (int) $order['order_id'];
+        $codes = array((int) $order['order_status'], (int) $order['shipping_status'], (int) $order['pay_status']);
+        $log_time = $db->storedTime($at);
+        if ($move !== null) {
+            $i = 0;
+            foreach ($move as $value) {
+                if ($value !== null) {
+                    $codes[$i] = $value;
+                }
+                $i++;
+            }
+            $db->run('UPDATE ' . $db->table('order_info') . ' SET order_status = ?, shipping_status = ?, pay_status = ?,'
+                . ' confirm_time = CASE WHEN confirm_time = 0 AND ? IN (1, 5, 6) THEN ? ELSE confirm_time END,'
+                . ' shipping_time = CASE WHEN shipping_time = 0 AND ? IN (1, 2, 4) THEN ? ELSE shipping_time END WHERE order_id = ?',
+                array($codes[0], $codes[1], $codes[2], $codes[0], $log_time, $codes[1], $log_time, $order_id));
+        }
+        wharf_log_action($db, $order_id, $codes, $note, $log_time);
+        $loaded = wharf_load_orders($db, array($order_id));
+        return array('order' => $loaded[0], 'moved' => $move !== null);
+    });
+}
+
 /* ---------------------------------------------------------------- HTTP */
 
 function wharf_send($status, $body, array $headers = array())
@@ -748,6 +1100,11 @@ function wharf_routes()
         'price' => array('POST', 'wharf_price'),
         'listing' => array('POST', 'wharf_listing'),
         'ship' => array('POST', 'wharf_ship'),
+        'lots' => array('POST', 'wharf_lots'),
+        'product' => array('POST', 'wharf_product'),
+        'customer' => array('POST', 'wharf_customer'),
+        'shipment' => array('POST', 'wharf_shipment'),
+        'erp_status' => array('POST', 'wharf_erp_status'),
     );
 }
 

@@ -29,7 +29,8 @@ pub const TOKEN_SECRET: &str = "bridge_token";
 pub const TOKEN_HEADER: &str = "X-Wharf-Token";
 
 /// The bridge's actions that change the shop: sent as POSTs with a JSON body.
-pub const WRITES: &[&str] = &["stock", "price", "listing", "ship"];
+pub const WRITES: &[&str] =
+    &["stock", "price", "listing", "ship", "lots", "product", "customer", "shipment", "erp_status"];
 /// The bridge's error code for a bridge that cannot work until its config is fixed; retrying
 /// does not help, so it is not `transient` like other 5xx.
 const NOT_CONFIGURED: &str = "not_configured";

@@ -8,11 +8,18 @@
 //! - [`mapping`]: ECShop orders → canonical orders (pure; runs natively as well as in wasm).
 //! - [`pull`]: `pull-orders` over the SDK's window walk; `get-order`.
 //! - [`push`]: stock, prices, listing and logistics.
+//! - [`catalog`]: lots on sale and new products.
+//! - [`customers`]: ERP customers → shop users.
+//! - [`fulfilment`]: shipments with their lots, and ERP order statuses (what each does is the
+//!   tenant's `erp_status.<code>` setting, read by [`wharf_sdk::status::erp_action`]).
 //!
 //! This file only wires the exported interface to them; what it does not implement answers
 //! `unsupported` by the SDK's [`Marketplace`] defaults.
 
 pub mod bridge;
+pub mod catalog;
+pub mod customers;
+pub mod fulfilment;
 pub mod mapping;
 pub mod pull;
 pub mod push;
@@ -20,9 +27,10 @@ pub mod push;
 use wharf_sdk::config;
 use wharf_sdk::connector::{self, Marketplace};
 use wharf_sdk::settings;
+use wharf_sdk::status;
 use wharf_sdk::types::{
-    ConfigKey, ConnectorError, Descriptor, ItemResult, ListingChange, Logistics, Operation, Order, OrderPage,
-    PriceUpdate, Role, StockUpdate, TimeWindow,
+    ConfigKey, ConnectorError, CustomerMapping, Descriptor, ErpStatus, ItemResult, ListingChange, Logistics, LotSync,
+    Operation, Order, OrderPage, PriceUpdate, Product, Role, ShipmentDetail, StockUpdate, TimeWindow,
 };
 
 use crate::bridge::Settings;
@@ -30,14 +38,41 @@ use crate::pull::Bridge;
 
 /// What the plugin implements; everything else answers `unsupported`.
 pub const OPERATIONS: &[Operation] = {
-    use Operation::{GetOrder, PullOrders, PushListing, PushLogistics, PushPrices, PushStock};
-    &[PullOrders, GetOrder, PushStock, PushPrices, PushListing, PushLogistics]
+    use Operation::{
+        GetOrder, PullOrders, PushCustomers, PushErpStatus, PushListing, PushLogistics, PushLots, PushPrices,
+        PushProducts, PushShipments, PushStock,
+    };
+    &[
+        PullOrders,
+        GetOrder,
+        PushStock,
+        PushPrices,
+        PushLots,
+        PushListing,
+        PushProducts,
+        PushCustomers,
+        PushLogistics,
+        PushShipments,
+        PushErpStatus,
+    ]
 };
 
 /// The plugin's self-description. It declares no hosts: every merchant's bridge lives on the
 /// merchant's own site, which the operator grants per shop.
 pub fn descriptor() -> Descriptor {
     let page_size = bridge::DEFAULT_PAGE_SIZE.to_string();
+    let mut config_keys = vec![
+        ConfigKey::required(
+            settings::ENDPOINT,
+            "URL of wharf-bridge.php on the shop's site, e.g. https://shop.example.com/wharf-bridge.php",
+        ),
+        ConfigKey::with_default(settings::PAGE_SIZE, "Orders per bridge page (1-100)", &page_size),
+        ConfigKey::secret(
+            bridge::TOKEN_SECRET,
+            "The bridge's token (X-Wharf-Token), as in its wharf-bridge.config.php",
+        ),
+    ];
+    config_keys.extend(status::erp_status_config_keys());
     Descriptor {
         name: mapping::PLATFORM.to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -46,17 +81,7 @@ pub fn descriptor() -> Descriptor {
         wit_version: connector::WIT_VERSION.to_owned(),
         operations: OPERATIONS.to_vec(),
         http_hosts: Vec::new(),
-        config_keys: vec![
-            ConfigKey::required(
-                settings::ENDPOINT,
-                "URL of wharf-bridge.php on the shop's site, e.g. https://shop.example.com/wharf-bridge.php",
-            ),
-            ConfigKey::with_default(settings::PAGE_SIZE, "Orders per bridge page (1-100)", &page_size),
-            ConfigKey::secret(
-                bridge::TOKEN_SECRET,
-                "The bridge's token (X-Wharf-Token), as in its wharf-bridge.config.php",
-            ),
-        ],
+        config_keys,
     }
 }
 
@@ -99,6 +124,26 @@ impl Marketplace for Ecshop {
     fn push_logistics(updates: Vec<Logistics>) -> Result<Vec<ItemResult>, ConnectorError> {
         with_bridge(|bridge| push::push_logistics(bridge, updates))
     }
+
+    fn push_lots(updates: Vec<LotSync>) -> Result<Vec<ItemResult>, ConnectorError> {
+        with_bridge(|bridge| catalog::push_lots(bridge, updates))
+    }
+
+    fn push_products(products: Vec<Product>) -> Result<Vec<ItemResult>, ConnectorError> {
+        with_bridge(|bridge| catalog::push_products(bridge, products))
+    }
+
+    fn push_customers(mappings: Vec<CustomerMapping>) -> Result<Vec<ItemResult>, ConnectorError> {
+        with_bridge(|bridge| customers::push_customers(bridge, mappings))
+    }
+
+    fn push_shipments(details: Vec<ShipmentDetail>) -> Result<Vec<ItemResult>, ConnectorError> {
+        with_bridge(|bridge| fulfilment::push_shipments(bridge, details))
+    }
+
+    fn push_erp_status(updates: Vec<ErpStatus>) -> Result<Vec<ItemResult>, ConnectorError> {
+        with_bridge(|bridge| fulfilment::push_erp_status(bridge, updates, status::erp_action))
+    }
 }
 
 wharf_sdk::export_marketplace!(Ecshop);
@@ -106,7 +151,6 @@ wharf_sdk::export_marketplace!(Ecshop);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wharf_sdk::marketplace::Guest;
 
     #[test]
     fn describes_itself() {
@@ -118,30 +162,19 @@ mod tests {
         let keys: Vec<(&str, bool, bool, Option<&str>)> =
             d.config_keys.iter().map(|k| (k.name.as_str(), k.required, k.secret, k.default_value.as_deref())).collect();
         assert_eq!(
-            keys,
+            keys[..3],
             [
                 ("endpoint", true, false, None),
                 ("page_size", false, false, Some("50")),
                 ("bridge_token", true, true, None)
             ]
         );
-    }
-
-    #[test]
-    fn the_rest_is_unsupported_by_name() {
-        let names: Vec<String> = [
-            <Ecshop as Guest>::push_lots(vec![]),
-            <Ecshop as Guest>::push_products(vec![]),
-            <Ecshop as Guest>::push_customers(vec![]),
-            <Ecshop as Guest>::push_shipments(vec![]),
-            <Ecshop as Guest>::push_erp_status(vec![]),
-        ]
-        .into_iter()
-        .map(|r| match r {
-            Err(ConnectorError::Unsupported(op)) => op,
-            other => panic!("{other:?}"),
-        })
-        .collect();
-        assert_eq!(names, ["push-lots", "push-products", "push-customers", "push-shipments", "push-erp-status"]);
+        // What each ERP status does, per tenant; a note unless configured.
+        assert_eq!(keys.len(), 3 + 7);
+        assert!(keys[3..].iter().all(|(name, required, secret, default)| {
+            name.starts_with("erp_status.") && !required && !secret && *default == Some("note")
+        }));
+        // Every marketplace push of the contract.
+        assert_eq!(d.operations.len(), 11);
     }
 }

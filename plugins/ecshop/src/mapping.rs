@@ -120,6 +120,32 @@ fn status_of(order: &Node) -> Result<(OrderStatus, RefundStatus, String), FieldE
     Ok((canonical, refund, format!("order_status={o};shipping_status={s};pay_status={p}")))
 }
 
+/// The status codes an order is moved to so that it maps back to a canonical status (an ERP
+/// status that moves the order): the table above read backwards. `None` keeps the column as
+/// it is: a move to `shipped` leaves `pay_status` alone (cash on delivery ships unpaid), one to
+/// `cancelled` or `closed` leaves shipping and payment as they were (ECShop's admin refunds
+/// separately). Open orders get order_status 1 (confirmed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusMove {
+    pub order_status: u8,
+    pub shipping_status: Option<u8>,
+    pub pay_status: Option<u8>,
+}
+
+/// See [`StatusMove`]; `status_of(codes_for(s))` is `s` again (tested for every status).
+pub fn codes_for(status: OrderStatus) -> StatusMove {
+    let (order_status, shipping_status, pay_status) = match status {
+        OrderStatus::Unpaid => (1, Some(0), Some(0)),
+        OrderStatus::Paid => (1, Some(0), Some(2)),
+        OrderStatus::PartiallyShipped => (1, Some(4), None),
+        OrderStatus::Shipped => (1, Some(1), None),
+        OrderStatus::Completed => (1, Some(2), None),
+        OrderStatus::Cancelled => (2, None, None),
+        OrderStatus::Closed => (3, None, None),
+    };
+    StatusMove { order_status, shipping_status, pay_status }
+}
+
 /// A Unix-seconds column as UTC ms; `None` for ECShop's 0 ("not yet").
 fn instant(order: &Node, key: &str) -> Result<Option<i64>, FieldError> {
     match order.i64(key)? {
@@ -490,6 +516,23 @@ pub(crate) mod tests {
             let err = field_error(map(&with(edit)));
             assert_eq!(err.field, field);
             assert!(err.reason.contains(reason), "{field}: {}", err.reason);
+        }
+    }
+
+    #[test]
+    fn moves_map_back_to_their_status_whatever_the_kept_columns_hold() {
+        use OrderStatus::*;
+        for status in [Unpaid, Paid, PartiallyShipped, Shipped, Completed, Cancelled, Closed] {
+            let to = codes_for(status);
+            for (kept_shipping, kept_pay) in [(0, 0), (1, 2), (3, 1)] {
+                let order = json!({
+                    "order_status": to.order_status,
+                    "shipping_status": to.shipping_status.unwrap_or(kept_shipping),
+                    "pay_status": to.pay_status.unwrap_or(kept_pay),
+                });
+                let (mapped, _, _) = status_of(&Node::root(&order, "order")).unwrap();
+                assert_eq!(mapped, status, "{order}");
+            }
         }
     }
 }

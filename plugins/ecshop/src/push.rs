@@ -28,12 +28,12 @@ pub const MAX_STOCK: u32 = 65_535;
 pub const MAX_PRICE_FEN: i64 = 9_999_999_999;
 /// Column widths the bridge enforces too (`goods_sn` varchar(60), `invoice_no` varchar(255),
 /// `shipping_name` varchar(120)); checked here so a bad item costs no request.
-const MAX_SN_CHARS: usize = 60;
+pub(crate) const MAX_SN_CHARS: usize = 60;
 const MAX_INVOICE_NO_CHARS: usize = 255;
 const MAX_SHIPPING_NAME_CHARS: usize = 120;
 
 /// A text field that must be present and fit its column.
-fn text<'a>(field: &str, value: &'a str, max_chars: usize, what: &str) -> Result<&'a str, ConnectorError> {
+pub(crate) fn text<'a>(field: &str, value: &'a str, max_chars: usize, what: &str) -> Result<&'a str, ConnectorError> {
     let count = value.chars().count();
     if value.trim().is_empty() || count > max_chars {
         return Err(ConnectorError::invalid_input(
@@ -45,7 +45,7 @@ fn text<'a>(field: &str, value: &'a str, max_chars: usize, what: &str) -> Result
 }
 
 /// The platform reference of a stock or price answer: the product's id, else the goods'.
-fn goods_ref(action: &str, answer: &Value) -> Result<PushAck, ConnectorError> {
+pub(crate) fn goods_ref(action: &str, answer: &Value) -> Result<PushAck, ConnectorError> {
     let node = Node::root(answer, action);
     let product = node.opt_id("product_id")?;
     Ok(PushAck {
@@ -143,11 +143,21 @@ pub fn push_logistics(api: &mut impl Api, updates: Vec<Logistics>) -> Result<Vec
     })
 }
 
+/// The field an item's `invalid_input` names; `None` for any other result (for the pushes'
+/// tests).
+#[cfg(test)]
+pub(crate) fn invalid_field(result: &ItemResult) -> Option<&str> {
+    let Err(ConnectorError::InvalidInput(wharf_sdk::types::FieldError { field, .. })) = result else {
+        return None;
+    };
+    Some(field)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use wharf_sdk::api::Scripted;
-    use wharf_sdk::types::{FieldError, Price, PriceKind};
+    use wharf_sdk::types::{Price, PriceKind};
 
     fn stock(outer: &str, quantity: u32) -> StockUpdate {
         StockUpdate {
@@ -158,14 +168,6 @@ mod tests {
             warehouse: None,
             version: 1,
         }
-    }
-
-    /// The field an item's `invalid_input` names; `None` for any other result.
-    fn invalid_field(result: &ItemResult) -> Option<&str> {
-        let Err(ConnectorError::InvalidInput(FieldError { field, .. })) = result else {
-            return None;
-        };
-        Some(field)
     }
 
     #[test]

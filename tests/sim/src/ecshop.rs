@@ -23,6 +23,8 @@
 //! # anyhow::Ok(())
 //! ```
 
+mod cases;
+pub mod inspect;
 pub mod model;
 pub mod php;
 pub mod proxy;
@@ -42,6 +44,7 @@ use crate::rng::SimRng;
 use crate::serve::{Clock, Served, lock, wall_ms};
 use crate::shop::{Shop, ShopParams};
 
+use inspect::Inspector;
 use model::Model;
 use php::Database;
 use proxy::{Answer, Proxy};
@@ -62,6 +65,11 @@ pub const DEFAULT_MODIFIED_SPAN_MS: i64 = 3 * 86_400 * 1000;
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
 /// ECShop's `order_id` is mediumint(8): numbers start low.
 const FIRST_ORDER_NO: u64 = 1_000;
+/// The bridge's writes that answer with the order they changed (`{"order": {...}}`).
+const ORDER_WRITES: &[&str] = &["ship", "shipment", "erp_status"];
+/// What ERP statuses do in this shop (the plugin's `erp_status.<code>` config): `signed`
+/// completes the order; the others only add a tracking line.
+pub const ERP_STATUS_CONFIG: &[(&str, &str)] = &[("erp_status.signed", "move:completed")];
 /// The key [`Marketplace::malform_next_order`] breaks: every order carries it.
 const MALFORMED_KEY: &str = "goods_amount";
 
@@ -209,10 +217,10 @@ impl EcshopSim {
             upstream: server.addr(),
             faults: Arc::clone(&shared.faults),
             observe: Box::new(move |action, body| {
-                if action == "ship"
+                if ORDER_WRITES.contains(&action)
                     && let Some(order) = body.get("order")
                 {
-                    lock(&observer.model).apply_shipment(order);
+                    lock(&observer.model).apply_order(order);
                 }
             }),
         });
@@ -254,6 +262,11 @@ impl EcshopSim {
     /// The shop's database, to read back what pushes wrote.
     pub fn database(&self) -> &Database {
         &self.shared.db
+    }
+
+    /// Reads back what pushes wrote: lots, goods, delivery orders, order actions, customers.
+    pub fn inspector(&self) -> Inspector {
+        Inspector::new(self.shared.db.clone())
     }
 
     /// The shop as the simulator holds it now (the orders' stages, times and shipments follow
@@ -303,10 +316,12 @@ impl Marketplace for EcshopSim {
     }
 
     fn config(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([
+        let mut config = BTreeMap::from([
             ("endpoint".to_owned(), self.endpoint()),
             ("page_size".to_owned(), self.shared.page_size.to_string()),
-        ])
+        ]);
+        config.extend(ERP_STATUS_CONFIG.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        config
     }
 
     fn secrets(&self) -> BTreeMap<String, String> {
@@ -373,7 +388,9 @@ impl Marketplace for EcshopSim {
 
     fn push_cases(&self) -> Vec<PushCase> {
         let model = lock(&self.shared.model);
-        push_cases(&model, &self.shared.db, self.now_ms())
+        let mut cases = push_cases(&model, &self.shared.db, self.now_ms());
+        cases.extend(cases::cases(&model, &self.inspector(), self.now_ms()));
+        cases
     }
 }
 

@@ -51,7 +51,8 @@ use crate::serve::{Clock, Served, lock, wall_ms};
 
 pub use gateway::{IDOC_PATH, basic_authorization};
 pub use model::{
-    Batch, Condition, Delivery, DeliveryItem, ReceivedIdoc, SalesOrder, SalesOrderItem, StockRow,
+    Batch, Condition, Delivery, DeliveryItem, PriceRecord, ReceivedIdoc, SalesOrder,
+    SalesOrderItem, StockRow,
 };
 pub use odata::SapError;
 
@@ -113,6 +114,7 @@ pub(crate) struct State {
     pub batches: Vec<Batch>,
     pub deliveries: Vec<Delivery>,
     pub next_delivery: u64,
+    pub prices: Vec<PriceRecord>,
     pub idocs: Vec<ReceivedIdoc>,
     pub next_docnum: u64,
     /// Session id → CSRF token.
@@ -131,6 +133,26 @@ pub(crate) struct Shared {
     pub faults: Mutex<Faults>,
     /// Requests per `"<METHOD> <last path segment>"` (refused ones included).
     pub calls: Mutex<BTreeMap<String, u64>>,
+}
+
+/// Where [`SapSim::set_order_status`] moves a sales order, named after the canonical ERP
+/// status the plugin must derive from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErpStage {
+    /// Created and untouched (only stamps the order changed).
+    Accepted,
+    /// The availability check confirmed nothing (`ConfdDelivQtyInOrderQtyUnit` 0).
+    OutOfStock,
+    /// A delivery exists (created for the whole order when there is none), picking started.
+    Picking,
+    /// Picked and packed.
+    Packed,
+    /// Goods issue posted on the order's deliveries.
+    Shipped,
+    /// Goods issue and proof of delivery.
+    Signed,
+    /// Every item rejected.
+    Cancelled,
 }
 
 /// One line of a shipment [`SapSim::ship`] creates.
@@ -194,6 +216,7 @@ impl SapSim {
             batches: seeded.batches,
             next_delivery: config.first_delivery + seeded.deliveries.len() as u64,
             deliveries: seeded.deliveries,
+            prices: seeded.prices,
             idocs: Vec::new(),
             next_docnum: 0,
             sessions: BTreeMap::new(),
@@ -246,6 +269,9 @@ impl SapSim {
             ("division", "00".to_owned()),
             ("sold_to", "C0001".to_owned()),
             ("page_size", "5".to_owned()),
+            ("price_condition_retail", "ZSRP".to_owned()),
+            ("price_condition_region", "ZRGP".to_owned()),
+            ("price_condition_customer_group", "ZCPG".to_owned()),
             (
                 "utc_offset_minutes",
                 self.shared.config.utc_offset_minutes.to_string(),
@@ -389,6 +415,30 @@ impl SapSim {
             window,
             self.shared.config.utc_offset_minutes,
         )
+    }
+
+    /// The lot syncs the plugin must pull (in `plant`, or all plants), by material.
+    pub fn expected_lots(&self, plant: Option<&str>) -> Vec<Value> {
+        expect::lots(&lock(&self.shared.state), plant)
+    }
+
+    /// The price updates the plugin must pull now for the sales area `sales_org` /
+    /// `distribution_channel` (`1000`/`10` in [`SapSim::plugin_config`]) with the condition
+    /// types of [`SapSim::plugin_config`] (`PR00`, `ZSRP`, `ZRGP` by `Region`, `ZCPG`).
+    pub fn expected_prices(&self, sales_org: &str, distribution_channel: &str) -> Vec<Value> {
+        expect::prices(
+            &lock(&self.shared.state),
+            sales_org,
+            distribution_channel,
+            self.now_ms(),
+            self.shared.config.utc_offset_minutes,
+        )
+    }
+
+    /// The ERP statuses the plugin must pull for `sales_org` and `window` `[from, to)` of
+    /// `LastChangeDateTime` (UTC ms), in sales order order.
+    pub fn expected_erp_statuses(&self, sales_org: &str, window: Option<(i64, i64)>) -> Vec<Value> {
+        expect::erp_statuses(&lock(&self.shared.state), sales_org, window)
     }
 
     /// Requests per `"<METHOD> <last path segment>"` (`"POST A_SalesOrder"`), refused ones
@@ -535,8 +585,19 @@ impl SapSim {
             last_change_ms: now,
             bill_of_lading: tracking.map(|(t, _)| t.to_owned()).unwrap_or_default(),
             means_of_transport: tracking.map(|(_, c)| c.to_owned()).unwrap_or_default(),
+            picking: "C".into(),
+            packing: String::new(),
+            pod: String::new(),
             items,
         });
+        // Goods issue updates the order's delivery status, which stamps it changed.
+        if let Some(o) = state
+            .sales_orders
+            .iter_mut()
+            .find(|o| o.sales_order == sales_order)
+        {
+            o.last_change_ms = now;
+        }
         Ok(number)
     }
 
@@ -556,6 +617,106 @@ impl SapSim {
         d.means_of_transport = carrier.to_owned();
         d.last_change_ms = now;
         Ok(())
+    }
+
+    /// Moves the sales order whose `PurchaseOrderByCustomer` is `po` to `stage` now (see
+    /// [`ErpStage`]), stamping it (and the deliveries it touches) changed. Delivery stages
+    /// apply to every delivery of the order; one for the whole order is created when it has
+    /// none (goods issue on it makes it a shipment too, without tracking).
+    pub fn set_order_status(&self, po: &str, stage: ErpStage) -> anyhow::Result<()> {
+        let now = self.now_ms() / 1000 * 1000;
+        let mut guard = lock(&self.shared.state);
+        let state = &mut *guard;
+        let Some(order) = state
+            .sales_orders
+            .iter_mut()
+            .find(|o| o.purchase_order == po && !po.is_empty())
+        else {
+            bail!("no sales order with purchase order {po:?}");
+        };
+        order.last_change_ms = now;
+        let number = order.sales_order.clone();
+        match stage {
+            ErpStage::Accepted => return Ok(()),
+            ErpStage::OutOfStock => {
+                order.items.iter_mut().for_each(|i| i.confirmed = 0);
+                return Ok(());
+            }
+            ErpStage::Cancelled => {
+                order.rejected = true;
+                return Ok(());
+            }
+            _ => {}
+        }
+        let has_delivery = state
+            .deliveries
+            .iter()
+            .any(|d| d.items.iter().any(|i| i.sales_order == number));
+        if !has_delivery {
+            let items = order
+                .items
+                .iter()
+                .map(|i| DeliveryItem {
+                    item: i.item.clone(),
+                    material: i.material.clone(),
+                    batch: String::new(),
+                    quantity: i.quantity,
+                    unit: i.unit.clone(),
+                    sales_order: number.clone(),
+                    sales_order_item: i.item.clone(),
+                    batch_split_of: "000000".into(),
+                })
+                .collect();
+            let delivery = state.next_delivery.to_string();
+            state.next_delivery += 1;
+            state.deliveries.push(Delivery {
+                delivery,
+                sales_org: order.sales_org.clone(),
+                sold_to: order.sold_to.clone(),
+                goods_issued_ms: None,
+                created_ms: now,
+                last_change_ms: now,
+                bill_of_lading: String::new(),
+                means_of_transport: String::new(),
+                picking: "A".into(),
+                packing: String::new(),
+                pod: String::new(),
+                items,
+            });
+        }
+        for d in state
+            .deliveries
+            .iter_mut()
+            .filter(|d| d.items.iter().any(|i| i.sales_order == number))
+        {
+            d.last_change_ms = now;
+            match stage {
+                ErpStage::Picking => d.picking = "B".into(),
+                ErpStage::Packed => {
+                    d.picking = "C".into();
+                    d.packing = "C".into();
+                }
+                _ => {
+                    d.picking = "C".into();
+                    d.goods_issued_ms.get_or_insert(now);
+                    if stage == ErpStage::Signed {
+                        d.pod = "C".into();
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds (or replaces, by `record`) a pricing condition record.
+    pub fn set_price(&self, price: PriceRecord) {
+        let mut state = lock(&self.shared.state);
+        state.prices.retain(|p| p.record != price.record);
+        state.prices.push(price);
+    }
+
+    pub fn prices(&self) -> Vec<PriceRecord> {
+        lock(&self.shared.state).prices.clone()
     }
 
     /// Adds batch master data (dates `YYYY-MM-DD`).

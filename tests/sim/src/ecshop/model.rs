@@ -234,6 +234,22 @@ fn user_id(order: &Order) -> i64 {
     order.buyer_id.trim_start_matches(|c: char| !c.is_ascii_digit()).parse().unwrap_or(0)
 }
 
+/// The login name of a registered user: every other user is a company registered under its
+/// 统一社会信用代码 (what `push-customers` matches by), the rest are plain buyers.
+pub fn user_name(user_id: i64) -> String {
+    if user_id % 2 == 0 { credit_code(user_id) } else { format!("buyer{user_id}") }
+}
+
+/// An 18-character 统一社会信用代码 of a simulated company.
+pub fn credit_code(user_id: i64) -> String {
+    format!("91440300MA5F{:06}", user_id % 1_000_000)
+}
+
+/// Every third SKU starts with a lot on sale, which a lot sync must replace.
+pub fn seeded_lot(sku_no: u64) -> Option<String> {
+    sku_no.is_multiple_of(3).then(|| format!("OLD-{sku_no}"))
+}
+
 /// Every seventh receiver gave a landline only.
 fn landline_only(order: &Order) -> bool {
     order.order_no % 7 == 3
@@ -350,6 +366,14 @@ impl Model {
         (province, city, self.region_id(3, city, &r.district))
     }
 
+    /// The registered users behind the orders (user_id > 0), once each, by id.
+    pub fn user_ids(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self.shop.orders.iter().map(user_id).filter(|&u| u > 0).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
     pub fn index_of_sn(&self, order_sn: &str) -> Option<usize> {
         self.states.iter().position(|s| s.order_sn == order_sn)
     }
@@ -416,10 +440,35 @@ impl Model {
             }
             actions.push(self.action_row(i, order.updated_ms / 1000, "已处理"));
         }
+        let users = self
+            .user_ids()
+            .into_iter()
+            .map(|u| vec![json!(u), json!(user_name(u)), json!(format!("{}@example.com", user_name(u)))])
+            .collect();
+        let lots = (0..self.shop.skus.len())
+            .filter_map(|s| {
+                let place = &self.places[s];
+                seeded_lot(self.shop.skus[s].sku_no).map(|batch_no| {
+                    vec![
+                        json!(place.goods_id),
+                        json!(place.product_id.unwrap_or(0)),
+                        json!(batch_no),
+                        json!("2025-01-01"),
+                        json!("2027-01-01"),
+                        json!(1),
+                    ]
+                })
+            })
+            .collect();
         vec![
             Statement::many(
                 "INSERT INTO ecs_region (region_id, parent_id, region_name, region_type) VALUES (?, ?, ?, ?)",
                 regions,
+            ),
+            Statement::many("INSERT INTO ecs_users (user_id, user_name, email) VALUES (?, ?, ?)", users),
+            Statement::many(
+                "INSERT INTO ecs_wharf_goods_lot (goods_id, product_id, batch_no, produced_on, expires_on, quantity) VALUES (?, ?, ?, ?, ?, ?)",
+                lots,
             ),
             Statement::many(
                 "INSERT INTO ecs_goods (goods_id, goods_sn, goods_name, goods_number, market_price, shop_price, is_on_sale) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -541,9 +590,9 @@ impl Model {
         Some((i, vec![update, action]))
     }
 
-    /// Takes in what the bridge answered a shipment with (`{"order": {...}}`), so later
-    /// expectations hold what the database holds.
-    pub fn apply_shipment(&mut self, order: &Value) {
+    /// Takes in an order the bridge answered a write with (`{"order": {...}}`: a waybill, a
+    /// shipment, an ERP status), so later expectations hold what the database holds.
+    pub fn apply_order(&mut self, order: &Value) {
         let Some(i) = order.get("order_sn").and_then(Value::as_str).and_then(|sn| self.index_of_sn(sn)) else {
             return;
         };
@@ -557,12 +606,26 @@ impl Model {
         state.shipping_time = int("shipping_time");
         state.invoice_no = text("invoice_no");
         state.shipping_name = text("shipping_name");
+        let (status, _) = canonical_status(state.order_status, state.shipping_status, state.pay_status);
         let shop_order = &mut self.shop.orders[i];
         shop_order.updated_ms = int("updated_at") * 1000;
-        shop_order.shipment = Some((state.shipping_name.clone(), state.invoice_no.clone()));
-        if matches!(shop_order.stage, Stage::Unpaid | Stage::Paid | Stage::PartlyShipped) {
-            shop_order.stage = Stage::Shipped;
+        if !state.invoice_no.is_empty() {
+            shop_order.shipment = Some((state.shipping_name.clone(), state.invoice_no.clone()));
         }
+        // The stage drives later changes; keep it while it still gives this status (a returned
+        // order is a completed one with refunds, say).
+        let (os, ss, ps) = codes(shop_order);
+        if canonical_status(os, ss, ps).0 == status {
+            return;
+        }
+        shop_order.stage = match status {
+            "unpaid" => Stage::Unpaid,
+            "paid" => Stage::Paid,
+            "partially_shipped" => Stage::PartlyShipped,
+            "shipped" => Stage::Shipped,
+            "completed" => Stage::Completed,
+            _ => Stage::Cancelled,
+        };
     }
 
     /// The canonical JSON of order `i` for shop `shop_id`, as `wharf plugin call` prints it.

@@ -296,6 +296,7 @@ pub(crate) fn sales_order(
             item: number,
             material,
             quantity,
+            confirmed: quantity,
             unit,
             conditions,
         });
@@ -316,6 +317,8 @@ pub(crate) fn sales_order(
         currency,
         requested_delivery_ms,
         created_ms: now_ms,
+        last_change_ms: now_ms,
+        rejected: false,
         items,
         conditions,
     })

@@ -1,7 +1,8 @@
 //! OData v2 `$filter`, the part SAP clients use: comparisons (`eq`, `ne`, `gt`, `ge`, `lt`,
 //! `le`) of a property with a literal, joined by `and` / `or`, with `not` and parentheses.
 //!
-//! Literals are strings (`'O''Brien'`), `datetime'2025-05-30T00:00:00'`, numbers, `true`,
+//! Literals are strings (`'O''Brien'`), `datetime'2025-05-30T00:00:00'`,
+//! `datetimeoffset'2025-05-30T08:00:00.000Z'` (UTC), numbers, `true`,
 //! `false` and `null`. Entities are JSON objects as the simulator renders them; a date
 //! property (`/Date(ms)/`) compares with a `datetime` literal by instant, a decimal string
 //! (`"5.000"`) with a number by value, strings with strings byte-wise (HANA's binary
@@ -84,8 +85,14 @@ fn tokens(input: &str) -> Result<Vec<Token>, FilterError> {
                 i += 1;
             }
             let word: String = chars[start..i].iter().collect();
-            if word == "datetime" && chars.get(i) == Some(&'\'') {
+            if (word == "datetime" || word == "datetimeoffset") && chars.get(i) == Some(&'\'') {
                 let (text, next) = quoted(&chars, i)?;
+                // A `datetimeoffset` is in UTC here (`…Z`); SAP clients send it so.
+                let text = if word == "datetimeoffset" {
+                    text.strip_suffix('Z').unwrap_or(&text).to_owned()
+                } else {
+                    text
+                };
                 out.push(Token::DateTime(text));
                 i = next;
             } else {
@@ -343,6 +350,11 @@ mod tests {
             &e
         ));
         assert!(!passes("Date gt datetime'2025-05-30T00:00:00'", &e));
+        let stamp = json!({"At": "/Date(1748563200123+0000)/"});
+        assert!(passes(
+            "At ge datetimeoffset'2025-05-30T00:00:00.123Z' and At lt datetimeoffset'2025-05-30T00:00:00.124Z'",
+            &stamp
+        ));
         assert!(passes("Flag eq true and Plant ne '2000'", &e));
         assert!(passes("Material   eq   'FG-002'", &e), "extra spaces");
     }

@@ -2,7 +2,9 @@
 //!
 //! Served paths: `/sap/opu/odata/sap/<service>/<entity set>` for `API_SALES_ORDER_SRV`
 //! (`A_SalesOrder`: GET, and POST deep inserts), `API_MATERIAL_STOCK_SRV`
-//! (`A_MatlStkInAcctMod`) and `API_OUTBOUND_DELIVERY_SRV;v=0002` (`A_OutbDeliveryHeader`), and
+//! (`A_MatlStkInAcctMod`), `API_OUTBOUND_DELIVERY_SRV;v=0002` (`A_OutbDeliveryHeader`,
+//! `A_OutbDeliveryItem`), `API_BATCH_SRV` (`A_Batch`), `API_SLSPRICINGCONDITIONRECORD_SRV`
+//! (`A_SlsPrcgCndnRecdValidity` with `to_SlsPrcgConditionRecord`, `A_SlsPrcgConditionRecord`), and
 //! `/sap/bc/idoc_xml` (POST an ORDERS05 IDoc). A `sap-client` parameter other than the
 //! system's is a failed logon, as in SAP.
 //!
@@ -22,7 +24,9 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::model::{
-    DELIVERY_SET, SALES_ORDER_SET, STOCK_SET, render_delivery, render_sales_order, render_stock,
+    BATCH_SET, DELIVERY_ITEM_SET, DELIVERY_SET, PRICE_RECORD_SET, PRICE_VALIDITY_SET,
+    SALES_ORDER_SET, STOCK_SET, render_batch, render_delivery, render_delivery_item,
+    render_price_record, render_price_validity, render_sales_order, render_stock,
 };
 use super::odata::{EntitySet, Options, SapError, collection};
 use super::{Shared, create};
@@ -34,6 +38,8 @@ pub const ODATA_ROOT: &str = "/sap/opu/odata/sap";
 pub const SALES_ORDER_SERVICE: &str = "API_SALES_ORDER_SRV";
 pub const STOCK_SERVICE: &str = "API_MATERIAL_STOCK_SRV";
 pub const DELIVERY_SERVICE: &str = "API_OUTBOUND_DELIVERY_SRV;v=0002";
+pub const BATCH_SERVICE: &str = "API_BATCH_SRV";
+pub const PRICE_SERVICE: &str = "API_SLSPRICINGCONDITIONRECORD_SRV";
 /// SAP's IDoc-over-HTTP inbound service.
 pub const IDOC_PATH: &str = "/sap/bc/idoc_xml";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -232,6 +238,10 @@ impl Shared {
             (SALES_ORDER_SERVICE, "A_SalesOrder") => SALES_ORDER_SET,
             (STOCK_SERVICE, "A_MatlStkInAcctMod") => STOCK_SET,
             (DELIVERY_SERVICE, "A_OutbDeliveryHeader") => DELIVERY_SET,
+            (DELIVERY_SERVICE, "A_OutbDeliveryItem") => DELIVERY_ITEM_SET,
+            (BATCH_SERVICE, "A_Batch") => BATCH_SET,
+            (PRICE_SERVICE, "A_SlsPrcgCndnRecdValidity") => PRICE_VALIDITY_SET,
+            (PRICE_SERVICE, "A_SlsPrcgConditionRecord") => PRICE_RECORD_SET,
             _ => {
                 return Answer::error(&SapError::new(
                     404,
@@ -297,7 +307,31 @@ impl Shared {
                 "A_SalesOrder" => state
                     .sales_orders
                     .iter()
-                    .map(|o| render_sales_order(service_base, o, offset))
+                    .map(|o| render_sales_order(service_base, o, &state.deliveries, offset))
+                    .collect(),
+                "A_OutbDeliveryItem" => state
+                    .deliveries
+                    .iter()
+                    .flat_map(|d| {
+                        d.items
+                            .iter()
+                            .map(|i| render_delivery_item(service_base, d, i, &state.batches))
+                    })
+                    .collect(),
+                "A_Batch" => state
+                    .batches
+                    .iter()
+                    .map(|b| render_batch(service_base, b))
+                    .collect(),
+                "A_SlsPrcgCndnRecdValidity" => state
+                    .prices
+                    .iter()
+                    .map(|p| render_price_validity(service_base, p))
+                    .collect(),
+                "A_SlsPrcgConditionRecord" => state
+                    .prices
+                    .iter()
+                    .map(|p| render_price_record(service_base, p))
                     .collect(),
                 "A_MatlStkInAcctMod" => state
                     .stock
@@ -378,7 +412,12 @@ impl Shared {
             Err(e) => return Answer::error(&e),
         };
         state.next_sales_order += 1;
-        let rendered = render_sales_order(service_base, &order, self.config.utc_offset_minutes);
+        let rendered = render_sales_order(
+            service_base,
+            &order,
+            &state.deliveries,
+            self.config.utc_offset_minutes,
+        );
         let location = format!("{service_base}/A_SalesOrder('{}')", order.sales_order);
         state.sales_orders.push(order);
         if state.lose_create_answers > 0 {

@@ -23,6 +23,8 @@ pub struct SalesOrderItem {
     pub material: String,
     /// Thousandths of `unit`.
     pub quantity: i64,
+    /// What the availability check confirmed (`ConfdDelivQtyInOrderQtyUnit`), thousandths.
+    pub confirmed: i64,
     pub unit: String,
     pub conditions: Vec<Condition>,
 }
@@ -40,6 +42,10 @@ pub struct SalesOrder {
     pub currency: String,
     pub requested_delivery_ms: Option<i64>,
     pub created_ms: i64,
+    /// `LastChangeDateTime`: stamped by changes and by subsequent documents.
+    pub last_change_ms: i64,
+    /// Every item rejected (`OverallSDDocumentRejectionSts` C): the order is cancelled.
+    pub rejected: bool,
     pub items: Vec<SalesOrderItem>,
     pub conditions: Vec<Condition>,
 }
@@ -126,7 +132,37 @@ pub struct Delivery {
     pub bill_of_lading: String,
     /// `MeansOfTransport`: the carrier; empty when not known yet.
     pub means_of_transport: String,
+    /// `OverallPickingStatus`, `OverallPackingStatus`, `OverallProofOfDeliveryStatus`:
+    /// `""` not relevant, `A` not yet, `B` partly, `C` completely.
+    pub picking: String,
+    pub packing: String,
+    pub pod: String,
     pub items: Vec<DeliveryItem>,
+}
+
+/// A sales pricing condition record with its one validity period.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PriceRecord {
+    /// `ConditionRecord`, 10 digits.
+    pub record: String,
+    pub condition_type: String,
+    pub material: String,
+    pub sales_org: String,
+    pub distribution_channel: String,
+    /// Empty unless the record is one customer's.
+    pub customer: String,
+    pub customer_price_group: String,
+    pub region: String,
+    /// `YYYY-MM-DD`, both inclusive.
+    pub valid_from: String,
+    pub valid_to: String,
+    /// Minor units (hundredths) per `per` thousandths of `unit`.
+    pub rate: i64,
+    pub currency: String,
+    /// Thousandths of `unit` the rate is for (1000: per one unit).
+    pub per: i64,
+    pub unit: String,
+    pub deleted: bool,
 }
 
 /// One IDoc received on the IDoc-over-HTTP endpoint.
@@ -155,6 +191,9 @@ pub const SALES_ORDER_SET: EntitySet = EntitySet {
         "CreationDate",
         "TotalNetAmount",
         "OverallSDProcessStatus",
+        "OverallTotalDeliveryStatus",
+        "OverallSDDocumentRejectionSts",
+        "LastChangeDateTime",
     ],
     navigation: &[
         (
@@ -165,6 +204,7 @@ pub const SALES_ORDER_SET: EntitySet = EntitySet {
                 "Material",
                 "RequestedQuantity",
                 "RequestedQuantityUnit",
+                "ConfdDelivQtyInOrderQtyUnit",
                 "NetAmount",
                 "TransactionCurrency",
             ],
@@ -232,6 +272,8 @@ pub const DELIVERY_SET: EntitySet = EntitySet {
         "ShippingPoint",
         "OverallGoodsMovementStatus",
         "OverallPickingStatus",
+        "OverallPackingStatus",
+        "OverallProofOfDeliveryStatus",
         "ActualGoodsMovementDate",
         "ActualGoodsMovementTime",
         "CreationDate",
@@ -245,6 +287,65 @@ pub const DELIVERY_SET: EntitySet = EntitySet {
     navigation: &[("to_DeliveryDocumentItem", DELIVERY_ITEM_PROPERTIES)],
 };
 
+pub const DELIVERY_ITEM_SET: EntitySet = EntitySet {
+    name: "A_OutbDeliveryItem",
+    type_name: "API_OUTBOUND_DELIVERY_SRV.A_OutbDeliveryItemType",
+    properties: DELIVERY_ITEM_PROPERTIES,
+    navigation: &[],
+};
+
+pub const BATCH_SET: EntitySet = EntitySet {
+    name: "A_Batch",
+    type_name: "API_BATCH_SRV.A_BatchType",
+    properties: &[
+        "Material",
+        "BatchIdentifyingPlant",
+        "Batch",
+        "ManufactureDate",
+        "ShelfLifeExpirationDate",
+        "BatchIsMarkedForDeletion",
+    ],
+    navigation: &[],
+};
+
+pub const PRICE_RECORD_PROPERTIES: &[&str] = &[
+    "ConditionRecord",
+    "ConditionType",
+    "ConditionValidityStartDate",
+    "ConditionValidityEndDate",
+    "ConditionRateValue",
+    "ConditionRateValueUnit",
+    "ConditionQuantity",
+    "ConditionQuantityUnit",
+    "ConditionIsDeleted",
+];
+
+pub const PRICE_RECORD_SET: EntitySet = EntitySet {
+    name: "A_SlsPrcgConditionRecord",
+    type_name: "API_SLSPRICINGCONDITIONRECORD_SRV.A_SlsPrcgConditionRecordType",
+    properties: PRICE_RECORD_PROPERTIES,
+    navigation: &[],
+};
+
+pub const PRICE_VALIDITY_SET: EntitySet = EntitySet {
+    name: "A_SlsPrcgCndnRecdValidity",
+    type_name: "API_SLSPRICINGCONDITIONRECORD_SRV.A_SlsPrcgCndnRecdValidityType",
+    properties: &[
+        "ConditionRecord",
+        "ConditionValidityEndDate",
+        "ConditionValidityStartDate",
+        "ConditionType",
+        "SalesOrganization",
+        "DistributionChannel",
+        "Customer",
+        "CustomerPriceGroup",
+        "Region",
+        "SalesDistrict",
+        "Material",
+    ],
+    navigation: &[("to_SlsPrcgConditionRecord", PRICE_RECORD_PROPERTIES)],
+};
+
 /// Hundredths as a two-decimal amount.
 pub fn amount(minor: i64) -> String {
     let sign = if minor < 0 { "-" } else { "" };
@@ -252,7 +353,36 @@ pub fn amount(minor: i64) -> String {
     format!("{sign}{}.{:02}", m / 100, m % 100)
 }
 
-pub fn render_sales_order(base: &str, o: &SalesOrder, offset: i32) -> Value {
+/// `OverallTotalDeliveryStatus` of an order: `A` nothing in a delivery, `B` part, `C` all.
+pub fn delivery_status(o: &SalesOrder, deliveries: &[Delivery]) -> &'static str {
+    let delivered = |item: &SalesOrderItem| -> i64 {
+        deliveries
+            .iter()
+            .flat_map(|d| &d.items)
+            .filter(|i| {
+                i.sales_order == o.sales_order
+                    && i.sales_order_item == item.item
+                    && matches!(i.batch_split_of.as_str(), "" | "000000")
+            })
+            .map(|i| i.quantity)
+            .sum()
+    };
+    let amounts: Vec<(i64, i64)> = o.items.iter().map(|i| (delivered(i), i.quantity)).collect();
+    if amounts.iter().all(|(d, _)| *d == 0) {
+        "A"
+    } else if amounts.iter().all(|(d, q)| d >= q) {
+        "C"
+    } else {
+        "B"
+    }
+}
+
+pub fn render_sales_order(
+    base: &str,
+    o: &SalesOrder,
+    deliveries: &[Delivery],
+    offset: i32,
+) -> Value {
     let key = format!("'{}'", o.sales_order);
     let items: Vec<Value> = o
         .items
@@ -260,6 +390,7 @@ pub fn render_sales_order(base: &str, o: &SalesOrder, offset: i32) -> Value {
         .map(|i| {
             json!({"SalesOrder": o.sales_order, "SalesOrderItem": i.item, "Material": i.material,
                    "RequestedQuantity": quantity(i.quantity), "RequestedQuantityUnit": i.unit,
+                   "ConfdDelivQtyInOrderQtyUnit": quantity(i.confirmed),
                    "NetAmount": amount(i.net()), "TransactionCurrency": o.currency})
         })
         .collect();
@@ -278,7 +409,11 @@ pub fn render_sales_order(base: &str, o: &SalesOrder, offset: i32) -> Value {
         "DistributionChannel": o.distribution_channel, "OrganizationDivision": o.division, "SoldToParty": o.sold_to,
         "PurchaseOrderByCustomer": o.purchase_order, "TransactionCurrency": o.currency,
         "RequestedDeliveryDate": o.requested_delivery_ms.map(date), "CreationDate": date_of(o.created_ms, offset),
-        "TotalNetAmount": amount(o.net()), "OverallSDProcessStatus": "A",
+        "TotalNetAmount": amount(o.net()),
+        "OverallSDProcessStatus": if o.rejected { "C" } else { delivery_status(o, deliveries) },
+        "OverallTotalDeliveryStatus": delivery_status(o, deliveries),
+        "OverallSDDocumentRejectionSts": if o.rejected { "C" } else { "A" },
+        "LastChangeDateTime": format!("/Date({}+0000)/", o.last_change_ms),
         "to_Item": {"results": items}, "to_PricingElement": {"results": conditions},
     })
 }
@@ -300,31 +435,41 @@ pub fn render_stock(base: &str, r: &StockRow) -> Value {
     })
 }
 
+/// A delivery item, as `A_OutbDeliveryItem` or under its header.
+pub fn render_delivery_item(
+    base: &str,
+    d: &Delivery,
+    i: &DeliveryItem,
+    batches: &[Batch],
+) -> Value {
+    let batch = batches
+        .iter()
+        .find(|b| b.material == i.material && b.batch == i.batch && !i.batch.is_empty());
+    json!({
+        "__metadata": metadata(base, &DELIVERY_ITEM_SET, &format!("DeliveryDocument='{}',DeliveryDocumentItem='{}'", d.delivery, i.item)),
+        "DeliveryDocument": d.delivery, "DeliveryDocumentItem": i.item, "Material": i.material, "Batch": i.batch,
+        "ActualDeliveryQuantity": quantity(i.quantity), "DeliveryQuantityUnit": i.unit,
+        "ReferenceSDDocument": i.sales_order, "ReferenceSDDocumentItem": i.sales_order_item,
+        "ReferenceSDDocumentCategory": "C", "HigherLvlItmOfBatSpltItm": i.batch_split_of,
+        "ManufactureDate": batch.and_then(|b| calendar(&b.produced_on)), "ShelfLifeExpirationDate": batch.and_then(|b| calendar(&b.expires_on)),
+        "Plant": "1000", "GoodsMovementStatus": if d.goods_issued_ms.is_some() { "C" } else { "A" },
+    })
+}
+
 pub fn render_delivery(base: &str, d: &Delivery, batches: &[Batch], offset: i32) -> Value {
     let key = format!("'{}'", d.delivery);
     let issued = d.goods_issued_ms.is_some();
     let items: Vec<Value> = d
         .items
         .iter()
-        .map(|i| {
-            let batch = batches.iter().find(|b| b.material == i.material && b.batch == i.batch && !i.batch.is_empty());
-            let day = |text: &str| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().map(|d| date(d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp_millis()));
-            json!({
-                "__metadata": metadata(base, &EntitySet { name: "A_OutbDeliveryItem", ..DELIVERY_SET }, &format!("DeliveryDocument='{}',DeliveryDocumentItem='{}'", d.delivery, i.item)),
-                "DeliveryDocument": d.delivery, "DeliveryDocumentItem": i.item, "Material": i.material, "Batch": i.batch,
-                "ActualDeliveryQuantity": quantity(i.quantity), "DeliveryQuantityUnit": i.unit,
-                "ReferenceSDDocument": i.sales_order, "ReferenceSDDocumentItem": i.sales_order_item,
-                "ReferenceSDDocumentCategory": "C", "HigherLvlItmOfBatSpltItm": i.batch_split_of,
-                "ManufactureDate": batch.and_then(|b| day(&b.produced_on)), "ShelfLifeExpirationDate": batch.and_then(|b| day(&b.expires_on)),
-                "Plant": "1000", "GoodsMovementStatus": if issued { "C" } else { "A" },
-            })
-        })
+        .map(|i| render_delivery_item(base, d, i, batches))
         .collect();
     json!({
         "__metadata": metadata(base, &DELIVERY_SET, &key),
         "DeliveryDocument": d.delivery, "DeliveryDocumentType": "LF", "SalesOrganization": d.sales_org,
         "SoldToParty": d.sold_to, "ShipToParty": d.sold_to, "ShippingPoint": "1000",
-        "OverallGoodsMovementStatus": if issued { "C" } else { "A" }, "OverallPickingStatus": "C",
+        "OverallGoodsMovementStatus": if issued { "C" } else { "A" }, "OverallPickingStatus": d.picking,
+        "OverallPackingStatus": d.packing, "OverallProofOfDeliveryStatus": d.pod,
         "ActualGoodsMovementDate": d.goods_issued_ms.map(|ms| date_of(ms, offset)),
         "ActualGoodsMovementTime": d.goods_issued_ms.map_or_else(|| "PT00H00M00S".to_owned(), |ms| time_of(ms, offset)),
         "CreationDate": date_of(d.created_ms, offset), "CreationTime": time_of(d.created_ms, offset),
@@ -335,12 +480,122 @@ pub fn render_delivery(base: &str, d: &Delivery, batches: &[Batch], offset: i32)
     })
 }
 
+/// `/Date(ms)/` of midnight UTC of a `YYYY-MM-DD` date.
+fn calendar(text: &str) -> Option<String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .map(|d| {
+            date(
+                d.and_time(chrono::NaiveTime::MIN)
+                    .and_utc()
+                    .timestamp_millis(),
+            )
+        })
+}
+
+pub fn render_batch(base: &str, b: &Batch) -> Value {
+    json!({
+        "__metadata": metadata(base, &BATCH_SET, &format!("Material='{}',BatchIdentifyingPlant='',Batch='{}'", b.material, b.batch)),
+        "Material": b.material, "BatchIdentifyingPlant": "", "Batch": b.batch,
+        "ManufactureDate": calendar(&b.produced_on), "ShelfLifeExpirationDate": calendar(&b.expires_on),
+        "BatchIsMarkedForDeletion": false,
+    })
+}
+
+pub fn render_price_record(base: &str, p: &PriceRecord) -> Value {
+    json!({
+        "__metadata": metadata(base, &PRICE_RECORD_SET, &format!("'{}'", p.record)),
+        "ConditionRecord": p.record, "ConditionType": p.condition_type,
+        "ConditionValidityStartDate": calendar(&p.valid_from), "ConditionValidityEndDate": calendar(&p.valid_to),
+        "ConditionRateValue": format!("{}0000000", amount(p.rate)), "ConditionRateValueUnit": p.currency,
+        "ConditionQuantity": quantity(p.per), "ConditionQuantityUnit": p.unit, "ConditionIsDeleted": p.deleted,
+    })
+}
+
+pub fn render_price_validity(base: &str, p: &PriceRecord) -> Value {
+    json!({
+        "__metadata": metadata(base, &PRICE_VALIDITY_SET, &format!("ConditionRecord='{}',ConditionValidityEndDate=datetime'{}T00:00:00'", p.record, p.valid_to)),
+        "ConditionRecord": p.record, "ConditionType": p.condition_type,
+        "ConditionValidityStartDate": calendar(&p.valid_from), "ConditionValidityEndDate": calendar(&p.valid_to),
+        "SalesOrganization": p.sales_org, "DistributionChannel": p.distribution_channel, "Customer": p.customer,
+        "CustomerPriceGroup": p.customer_price_group, "Region": p.region, "SalesDistrict": "", "Material": p.material,
+        "to_SlsPrcgConditionRecord": render_price_record(base, p),
+    })
+}
+
 /// What [`seed`] builds.
 pub struct Seeded {
     pub stock: Vec<StockRow>,
     pub batches: Vec<Batch>,
     pub sales_orders: Vec<SalesOrder>,
     pub deliveries: Vec<Delivery>,
+    pub prices: Vec<PriceRecord>,
+}
+
+/// Condition types of the seeded prices: the default price, the suggested retail price, region
+/// group and customer group prices (as [`super::SapSim::plugin_config`] configures them).
+pub const PRICE_LIST_CONDITION_TYPES: &[&str] = &["PR00", "ZSRP", "ZRGP", "ZCPG"];
+
+/// Prices for `materials`, valid today (in any zone) unless said otherwise: PR00 for each, a
+/// suggested retail price for every second, a region group (`GD`) and customer group (`02`)
+/// price for every third; and records a pull must leave out: expired and future PR00 records,
+/// one customer's PR00, another sales organisation's, a deleted one, an unconfigured type.
+pub fn seed_prices(materials: &[String], now_ms: i64) -> Vec<PriceRecord> {
+    let today = chrono::DateTime::from_timestamp_millis(now_ms)
+        .map(|t| t.date_naive())
+        .unwrap_or_default();
+    let days = |n: i64| (today + chrono::TimeDelta::days(n)).to_string();
+    let mut prices: Vec<PriceRecord> = Vec::new();
+    let mut add =
+        |material: &str, condition_type: &str, rate: i64, tweak: &dyn Fn(&mut PriceRecord)| {
+            let mut p = PriceRecord {
+                record: format!("{:010}", 1_000 + prices.len()),
+                condition_type: condition_type.into(),
+                material: material.into(),
+                sales_org: SALES_AREAS[0].0.into(),
+                distribution_channel: SALES_AREAS[0].1.into(),
+                customer: String::new(),
+                customer_price_group: String::new(),
+                region: String::new(),
+                valid_from: days(-30),
+                valid_to: "9999-12-31".into(),
+                rate,
+                currency: "CNY".into(),
+                per: 1_000,
+                unit: "EA".into(),
+                deleted: false,
+            };
+            tweak(&mut p);
+            prices.push(p);
+        };
+    let same = &|_: &mut PriceRecord| {};
+    for (m, material) in materials.iter().enumerate() {
+        let base = 1_000 + 250 * m as i64;
+        add(material, "PR00", base, same);
+        add(material, "PR00", base - 100, &|p| p.valid_to = days(-31));
+        add(material, "PR00", base + 100, &|p| p.valid_from = days(2));
+        add(material, "PR00", base - 50, &|p| {
+            p.customer = "C0001".into()
+        });
+        add(material, "PR00", base - 70, &|p| {
+            p.sales_org = SALES_AREAS[1].0.into()
+        });
+        if m % 2 == 0 {
+            add(material, "ZSRP", base * 2, &|p| p.per = 10_000);
+        }
+        if m % 3 == 0 {
+            add(material, "ZRGP", base + 30, &|p| p.region = "GD".into());
+            add(material, "ZCPG", base - 20, &|p| {
+                p.customer_price_group = "02".into()
+            });
+            add(material, "ZCPG", base - 40, &|p| {
+                p.customer_price_group = "03".into();
+                p.deleted = true;
+            });
+            add(material, "ZXX1", base, same);
+        }
+    }
+    prices
 }
 
 /// Sales areas the seeded system knows: the tenant's, and a second company's whose deliveries
@@ -442,6 +697,7 @@ pub fn seed(
                 item: format!("{:06}", (i + 1) * 10),
                 material: material.clone(),
                 quantity: rng.range(2, 6) * 1000,
+                confirmed: 0,
                 unit: "EA".into(),
                 conditions: vec![Condition {
                     condition_type: "PR00".into(),
@@ -461,7 +717,15 @@ pub fn seed(
             currency: "CNY".into(),
             requested_delivery_ms: Some(created_ms / day * day),
             created_ms,
-            items,
+            last_change_ms: created_ms,
+            rejected: false,
+            items: items
+                .into_iter()
+                .map(|i| SalesOrderItem {
+                    confirmed: i.quantity,
+                    ..i
+                })
+                .collect(),
             conditions: Vec::new(),
         };
         let shipped_ms = (now_ms - day - rng.range(0, day / 2)) / 1000 * 1000;
@@ -480,6 +744,9 @@ pub fn seed(
                     String::new()
                 },
                 means_of_transport: if tracking { "SF".into() } else { String::new() },
+                picking: "C".into(),
+                packing: String::new(),
+                pod: String::new(),
                 items,
             });
         };
@@ -543,12 +810,16 @@ pub fn seed(
                 false,
             ),
         }
+        let mut order = order;
+        order.last_change_ms = order.last_change_ms.max(shipped_ms);
         sales_orders.push(order);
     }
+    let prices = seed_prices(materials, now_ms);
     Seeded {
         stock,
         batches,
         sales_orders,
         deliveries,
+        prices,
     }
 }

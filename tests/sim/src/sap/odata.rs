@@ -365,12 +365,20 @@ pub fn shape(set: &EntitySet, mut row: Value, options: &Options) -> Value {
         if fields.is_empty() {
             continue;
         }
-        if let Some(Value::Array(items)) = map.get_mut(*nav).and_then(|n| n.get_mut("results")) {
-            for item in items {
-                if let Value::Object(item) = item {
-                    item.retain(|k, _| k == "__metadata" || fields.contains(&k.as_str()));
+        let keep = |item: &mut Value| {
+            if let Value::Object(item) = item {
+                item.retain(|k, _| k == "__metadata" || fields.contains(&k.as_str()));
+            }
+        };
+        match map.get_mut(*nav) {
+            // To many: `{"results": [...]}`; to one: the entity itself.
+            Some(Value::Object(n)) if n.contains_key("results") => {
+                if let Some(Value::Array(items)) = n.get_mut("results") {
+                    items.iter_mut().for_each(keep);
                 }
             }
+            Some(one @ Value::Object(_)) => keep(one),
+            _ => {}
         }
     }
     row

@@ -665,3 +665,306 @@ fn seeded_the_same_for_a_seed() {
         );
     }
 }
+
+const BATCH_PATH: &str = "/sap/opu/odata/sap/API_BATCH_SRV/A_Batch";
+const PRICE_PATH: &str =
+    "/sap/opu/odata/sap/API_SLSPRICINGCONDITIONRECORD_SRV/A_SlsPrcgCndnRecdValidity";
+const DELIVERY_ITEM_PATH: &str =
+    "/sap/opu/odata/sap/API_OUTBOUND_DELIVERY_SRV;v=0002/A_OutbDeliveryItem";
+
+#[test]
+fn batches_and_lots() {
+    let sim = sim();
+    let all = get(&sim, BATCH_PATH, &q(&[("$orderby", "Material,Batch")]));
+    let rows = all["d"]["results"].as_array().unwrap();
+    assert_eq!(rows.len(), sim.batches().len());
+    let first = &sim.batches()[0];
+    let row = rows
+        .iter()
+        .find(|r| r["Material"] == first.material.as_str() && r["Batch"] == first.batch.as_str())
+        .unwrap();
+    let ms = chrono::NaiveDate::parse_from_str(&first.produced_on, "%Y-%m-%d")
+        .unwrap()
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc()
+        .timestamp_millis();
+    assert_eq!(row["ManufactureDate"], format!("/Date({ms})/"));
+
+    sim.add_batch(Batch {
+        material: "FG-0002".into(),
+        batch: "BZERO".into(),
+        produced_on: "2025-01-02".into(),
+        expires_on: "2027-01-02".into(),
+    });
+    let lots = sim.expected_lots(None);
+    let materials: Vec<&str> = lots
+        .iter()
+        .map(|l| l["outer_sku_id"].as_str().unwrap())
+        .collect();
+    let mut with_batches: Vec<String> = sim.batches().into_iter().map(|b| b.material).collect();
+    with_batches.sort();
+    with_batches.dedup();
+    assert_eq!(materials, with_batches);
+    assert!(lots.iter().all(|l| {
+        l["lots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|lot| lot["quantity"].as_u64().unwrap() > 0 && lot["batch_no"] != "BZERO")
+    }));
+    // Selling out a batch drops it; a material sold out everywhere keeps an empty list.
+    for row in sim
+        .stock()
+        .into_iter()
+        .filter(|r| r.material == "FG-0002" && !r.batch.is_empty())
+    {
+        sim.set_stock(StockRow { quantity: 0, ..row });
+    }
+    let lots = sim.expected_lots(None);
+    let fg2 = lots
+        .iter()
+        .find(|l| l["outer_sku_id"] == "FG-0002")
+        .unwrap();
+    assert_eq!(fg2["lots"], json!([]));
+}
+
+#[test]
+fn price_records_expand_their_condition_record() {
+    let sim = sim();
+    let today = "datetime'2025-05-30T00:00:00'";
+    let filter = format!(
+        "(ConditionType eq 'PR00' or ConditionType eq 'ZSRP') and SalesOrganization eq '1000' and Customer eq '' \
+         and ConditionValidityStartDate le {today} and ConditionValidityEndDate ge {today} and Material gt 'FG-0001'"
+    );
+    let answer = get(
+        &sim,
+        PRICE_PATH,
+        &q(&[
+            ("$filter", &filter),
+            (
+                "$select",
+                "Material,ConditionRecord,ConditionType,to_SlsPrcgConditionRecord/ConditionRateValue,to_SlsPrcgConditionRecord/ConditionQuantity",
+            ),
+            ("$expand", "to_SlsPrcgConditionRecord"),
+            ("$orderby", "Material,ConditionRecord"),
+            ("$top", "2"),
+        ]),
+    );
+    let rows = answer["d"]["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["Material"], "FG-0002");
+    let record = rows[0]["to_SlsPrcgConditionRecord"].as_object().unwrap();
+    let keys: Vec<&str> = record
+        .keys()
+        .map(String::as_str)
+        .filter(|k| *k != "__metadata")
+        .collect();
+    assert_eq!(keys, ["ConditionQuantity", "ConditionRateValue"]);
+    assert_eq!(record["ConditionRateValue"], "12.500000000");
+    assert!(rows[0].get("SalesOrganization").is_none());
+
+    let expected = sim.expected_prices("1000", "10");
+    assert_eq!(expected.len(), 8);
+    assert_eq!(
+        expected[0],
+        json!({"outer_sku_id": "FG-0001", "currency": "CNY", "prices": [
+            {"kind": "default", "amount": 1000}, {"kind": "suggested_retail", "amount": 200},
+            {"kind": "region_group", "group_id": "GD", "amount": 1030},
+            {"kind": "customer_group", "group_id": "02", "amount": 980}]})
+    );
+    assert_eq!(
+        expected[1]["prices"],
+        json!([{"kind": "default", "amount": 1250}])
+    );
+    let mut changed = sim.prices()[0].clone();
+    changed.rate = 999;
+    sim.set_price(changed);
+    assert_eq!(
+        sim.expected_prices("1000", "10")[0]["prices"][0]["amount"],
+        999
+    );
+}
+
+#[test]
+fn orders_move_through_erp_statuses() {
+    let sim = sim();
+    let created = create(&sim, &order_body("P-STATUS"));
+    assert_eq!(created.status, 201, "{}", created.body);
+    let status = |sim: &SapSim| {
+        sim.expected_erp_statuses("1000", None)
+            .into_iter()
+            .find(|s| s["order_id"] == "P-STATUS")
+            .unwrap()
+    };
+    assert_eq!(status(&sim)["erp_status"], "accepted");
+    let seeded: Vec<Value> = sim.expected_erp_statuses("1000", None);
+    let seeded: Vec<(&str, &str)> = seeded
+        .iter()
+        .map(|s| {
+            (
+                s["order_id"].as_str().unwrap(),
+                s["erp_status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seeded,
+        [
+            ("3100000000000", "shipped"),
+            ("3100000000001", "shipped"),
+            ("3100000000002", "picking"),
+            ("3100000000003", "shipped"),
+            ("P-STATUS", "accepted")
+        ]
+    );
+    for (stage, expected) in [
+        (ErpStage::OutOfStock, "out_of_stock"),
+        (ErpStage::Picking, "picking"),
+        (ErpStage::Packed, "packed"),
+        (ErpStage::Shipped, "shipped"),
+        (ErpStage::Signed, "signed"),
+        (ErpStage::Cancelled, "cancelled"),
+    ] {
+        sim.set_order_status("P-STATUS", stage).unwrap();
+        assert_eq!(status(&sim)["erp_status"], expected, "{stage:?}");
+    }
+    let number = sim.sales_orders_for_po("P-STATUS")[0].sales_order.clone();
+    let order = get(
+        &sim,
+        SO_PATH,
+        &q(&[
+            (
+                "$filter",
+                &format!(
+                    "SalesOrder eq '{number}' and LastChangeDateTime ge datetimeoffset'2025-05-30T00:00:00.000Z'"
+                ),
+            ),
+            (
+                "$select",
+                "SalesOrder,OverallSDDocumentRejectionSts,OverallTotalDeliveryStatus,LastChangeDateTime,to_Item/ConfdDelivQtyInOrderQtyUnit",
+            ),
+            ("$expand", "to_Item"),
+        ]),
+    );
+    let row = &order["d"]["results"][0];
+    assert_eq!(
+        (
+            row["OverallSDDocumentRejectionSts"].as_str(),
+            row["OverallTotalDeliveryStatus"].as_str()
+        ),
+        (Some("C"), Some("C"))
+    );
+    assert_eq!(
+        row["to_Item"]["results"][0]["ConfdDelivQtyInOrderQtyUnit"],
+        "0.000"
+    );
+    let items = get(
+        &sim,
+        DELIVERY_ITEM_PATH,
+        &q(&[
+            ("$filter", &format!("ReferenceSDDocument eq '{number}'")),
+            ("$select", "DeliveryDocument,ReferenceSDDocument"),
+        ]),
+    );
+    let delivery = items["d"]["results"][0]["DeliveryDocument"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let header = get(
+        &sim,
+        DELIVERY_PATH,
+        &q(&[
+            ("$filter", &format!("DeliveryDocument eq '{delivery}'")),
+            (
+                "$select",
+                "OverallPackingStatus,OverallProofOfDeliveryStatus,OverallGoodsMovementStatus",
+            ),
+        ]),
+    );
+    assert_eq!(
+        header["d"]["results"][0],
+        json!({"__metadata": header["d"]["results"][0]["__metadata"], "OverallPackingStatus": "C", "OverallProofOfDeliveryStatus": "C", "OverallGoodsMovementStatus": "C"})
+    );
+    let now = sim.sales_orders_for_po("P-STATUS")[0].last_change_ms;
+    assert!(
+        sim.expected_erp_statuses("1000", Some((now + 1, now + 2)))
+            .is_empty()
+    );
+    assert_eq!(
+        sim.expected_erp_statuses("1000", Some((now, now + 1)))
+            .len(),
+        1
+    );
+    assert!(sim.set_order_status("nope", ErpStage::Signed).is_err());
+}
+
+/// The plugin through a real host: `WHARF_BIN=/path/to/wharf SAP_WASM=/path/to/sap.wasm
+/// cargo test -p wharf-sim sap::tests::plugin_pulls_what_the_sim_expects -- --ignored`.
+#[test]
+#[ignore = "needs WHARF_BIN and SAP_WASM"]
+fn plugin_pulls_what_the_sim_expects() {
+    let (Ok(bin), Ok(wasm)) = (std::env::var("WHARF_BIN"), std::env::var("SAP_WASM")) else {
+        panic!("set WHARF_BIN and SAP_WASM");
+    };
+    let sim = SapSim::spawn(SapConfig::default()).unwrap();
+    let dir = std::env::temp_dir().join(format!("sap-e2e-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, v: Value| {
+        let path = dir.join(name);
+        std::fs::write(&path, v.to_string()).unwrap();
+        path
+    };
+    let config = write(
+        "config.json",
+        serde_json::to_value(sim.plugin_config()).unwrap(),
+    );
+    let secrets = write(
+        "secrets.json",
+        serde_json::to_value(sim.plugin_secrets()).unwrap(),
+    );
+    let call = |op: &str, input: Value| -> Value {
+        let input = write("input.json", input);
+        let out = std::process::Command::new(&bin)
+            .args(["plugin", "call", &wasm, op, "--config"])
+            .arg(&config)
+            .arg("--secrets")
+            .arg(&secrets)
+            .arg("--input")
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{op}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let pull = json!({"window": null, "cursor": null});
+    assert_eq!(
+        call("pull-lots", pull.clone())["items"],
+        json!(sim.expected_lots(None))
+    );
+    assert_eq!(
+        call("pull-prices", pull.clone())["items"],
+        json!(sim.expected_prices("1000", "10"))
+    );
+    let orders = sim.sample_orders(3, 4_200_000_000_001);
+    call("push-orders", json!(orders));
+    sim.set_order_status("4200000000001", ErpStage::Signed)
+        .unwrap();
+    sim.set_order_status("4200000000002", ErpStage::OutOfStock)
+        .unwrap();
+    sim.set_order_status("4200000000003", ErpStage::Packed)
+        .unwrap();
+    let statuses = call("pull-erp-status", pull)["items"].clone();
+    assert_eq!(statuses, json!(sim.expected_erp_statuses("1000", None)));
+    let now = sim.now_ms();
+    let window = json!({"window": {"from": crate::harness::rfc3339(now - 60_000), "to": crate::harness::rfc3339(now + 60_000)}, "cursor": null});
+    let recent = call("pull-erp-status", window)["items"].clone();
+    assert_eq!(recent.as_array().map(Vec::len), Some(3), "{recent}");
+    assert_eq!(
+        recent,
+        json!(sim.expected_erp_statuses("1000", Some((now - 60_000, now + 60_000))))
+    );
+}
