@@ -223,15 +223,7 @@ fn page<T: Transport>(
         odata::eq("SalesOrganization", &settings.header.sales_org),
     ];
     if let Some(window) = &request.window {
-        if window.to <= window.from {
-            return Err(ConnectorError::invalid_input(
-                "window",
-                format!(
-                    "expected from < to, got from {} and to {}",
-                    window.from, window.to
-                ),
-            ));
-        }
+        odata::check_window(window)?;
         let first = time::ms_to_calendar_date(window.from, settings.utc_offset_minutes);
         let last = time::ms_to_calendar_date(window.to - 1, settings.utc_offset_minutes);
         filter.push(format!("LastChangeDate ge {}", odata::date_literal(&first)));

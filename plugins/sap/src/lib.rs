@@ -1,6 +1,6 @@
 //! The SAP connector: a Wharf ERP plugin for SAP S/4HANA.
 //!
-//! Orders go in, stock and shipments come out:
+//! Orders go in; stock, lots, prices, shipments, logistics and order statuses come out:
 //! - [`settings`]: the tenant's SAP host, sales area, customer and unit mapping, pricing.
 //! - [`transport`]: the HTTP seam (host inside the sandbox, a script in tests) and Basic auth
 //!   through a host-filled placeholder.
@@ -8,15 +8,23 @@
 //! - [`order`]: a canonical order checked and put in SAP's terms.
 //! - [`sales_order`]: `push-orders` as idempotent `API_SALES_ORDER_SRV` deep inserts.
 //! - [`idoc`]: `push-orders` as ORDERS05 IDocs over HTTP (`mode = idoc`).
+//! - [`keyset`]: reading OData lists page by page (key-set cursors, groups kept whole).
 //! - [`stock`]: `pull-stock` from `API_MATERIAL_STOCK_SRV`.
+//! - [`lots`]: `pull-lots` from `API_BATCH_SRV` batch master data and batch stock.
+//! - [`prices`]: `pull-prices` from `API_SLSPRICINGCONDITIONRECORD_SRV` condition records.
 //! - [`delivery`]: `pull-shipments` and `pull-logistics` from `API_OUTBOUND_DELIVERY_SRV`.
+//! - [`erp_status`]: `pull-erp-status` from sales order and delivery statuses.
 //!
 //! This file only describes the plugin and wires the exported interface to them.
 
 pub mod delivery;
+pub mod erp_status;
 pub mod idoc;
+pub mod keyset;
+pub mod lots;
 pub mod odata;
 pub mod order;
+pub mod prices;
 pub mod sales_order;
 pub mod settings;
 pub mod stock;
@@ -25,8 +33,8 @@ pub mod transport;
 use wharf_sdk::connector::Erp;
 use wharf_sdk::time;
 use wharf_sdk::types::{
-    ConfigKey, ConnectorError, Descriptor, LogisticsPage, Operation, Order, OrderPushResult,
-    PullRequest, Role, ShipmentPage, StockPage,
+    ConfigKey, ConnectorError, Descriptor, ErpStatusPage, LogisticsPage, LotPage, Operation, Order,
+    OrderPushResult, PricePage, PullRequest, Role, ShipmentPage, StockPage,
 };
 
 use crate::settings::{Mode, Settings};
@@ -36,8 +44,11 @@ use crate::transport::HostTransport;
 pub const OPERATIONS: &[Operation] = &[
     Operation::PushOrders,
     Operation::PullStock,
+    Operation::PullLots,
+    Operation::PullPrices,
     Operation::PullShipments,
     Operation::PullLogistics,
+    Operation::PullErpStatus,
 ];
 
 fn optional(name: &str, description: &str) -> ConfigKey {
@@ -159,6 +170,28 @@ pub fn descriptor() -> Descriptor {
                 "Delivery header field holding the carrier",
                 DEFAULT_CARRIER_FIELD,
             ),
+            ConfigKey::with_default(
+                PRICE_CONDITION_DEFAULT,
+                "Condition type of the default price (pull-prices)",
+                DEFAULT_PRICE_CONDITION_DEFAULT,
+            ),
+            optional(
+                PRICE_CONDITION_RETAIL,
+                "Condition type of the suggested retail price, e.g. ZSRP (not pulled when empty)",
+            ),
+            optional(
+                PRICE_CONDITION_REGION,
+                "Condition type of region-group prices (not pulled when empty)",
+            ),
+            optional(
+                PRICE_CONDITION_CUSTOMER_GROUP,
+                "Condition type of customer-group prices, grouped by CustomerPriceGroup (not pulled when empty)",
+            ),
+            ConfigKey::with_default(
+                PRICE_REGION_FIELD,
+                "Condition validity field holding a region-group price's group",
+                DEFAULT_PRICE_REGION_FIELD,
+            ),
             ConfigKey::secret(SAP_USER, "Communication user (HTTP Basic auth)"),
             ConfigKey::secret(SAP_PASSWORD, "Communication user's password"),
         ],
@@ -194,10 +227,26 @@ impl Erp for Sap {
         delivery::pull_logistics(&mut HostTransport, &Settings::from_host()?, &request)
     }
 
+    fn pull_lots(request: PullRequest) -> Result<LotPage, ConnectorError> {
+        lots::pull_lots(&mut HostTransport, &Settings::from_host()?, &request)
+    }
+
+    fn pull_prices(request: PullRequest) -> Result<PricePage, ConnectorError> {
+        prices::pull_prices(
+            &mut HostTransport,
+            &Settings::from_host()?,
+            &request,
+            time::now_ms(),
+        )
+    }
+
     fn pull_shipments(request: PullRequest) -> Result<ShipmentPage, ConnectorError> {
         delivery::pull_shipments(&mut HostTransport, &Settings::from_host()?, &request)
     }
 
+    fn pull_erp_status(request: PullRequest) -> Result<ErpStatusPage, ConnectorError> {
+        erp_status::pull_erp_status(&mut HostTransport, &Settings::from_host()?, &request)
+    }
 }
 
 wharf_sdk::export_erp!(Sap);
@@ -240,13 +289,10 @@ mod tests {
             cursor: None,
         };
         assert!(
-            matches!(Sap::pull_prices(request()), Err(ConnectorError::Unsupported(op)) if op == "pull-prices")
+            matches!(Sap::pull_products(request()), Err(ConnectorError::Unsupported(op)) if op == "pull-products")
         );
         assert!(
-            matches!(Sap::pull_lots(request()), Err(ConnectorError::Unsupported(op)) if op == "pull-lots")
-        );
-        assert!(
-            matches!(Sap::pull_erp_status(request()), Err(ConnectorError::Unsupported(op)) if op == "pull-erp-status")
+            matches!(Sap::pull_customers(request()), Err(ConnectorError::Unsupported(op)) if op == "pull-customers")
         );
     }
 }

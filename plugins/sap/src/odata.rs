@@ -17,7 +17,7 @@ use wharf_sdk::http::{self, Method, Request, Response};
 use wharf_sdk::json::{self, Node};
 use wharf_sdk::money;
 use wharf_sdk::time;
-use wharf_sdk::types::{ConnectorError, FieldError};
+use wharf_sdk::types::{ConnectorError, FieldError, TimeWindow};
 
 use crate::settings::Settings;
 use crate::transport::{self, Transport};
@@ -106,6 +106,36 @@ pub fn literal(value: &str) -> String {
 /// An `Edm.DateTime` literal for midnight of a calendar date: `datetime'2025-05-30T00:00:00'`.
 pub fn date_literal(calendar_date: &str) -> String {
     format!("datetime'{calendar_date}T00:00:00'")
+}
+
+/// An `Edm.DateTimeOffset` literal of an instant, in UTC to the millisecond:
+/// `datetimeoffset'2025-05-30T08:00:00.000Z'`.
+pub fn datetimeoffset_literal(ms: i64) -> String {
+    let c = time::CivilDateTime::from_ms(ms, 0);
+    format!(
+        "datetimeoffset'{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z'",
+        c.year,
+        c.month,
+        c.day,
+        c.hour,
+        c.minute,
+        c.second,
+        ms.rem_euclid(1_000)
+    )
+}
+
+/// Refuses a window that ends before it starts.
+pub fn check_window(window: &TimeWindow) -> Result<(), ConnectorError> {
+    if window.to <= window.from {
+        return Err(ConnectorError::invalid_input(
+            "window",
+            format!(
+                "expected from < to, got from {} and to {}",
+                window.from, window.to
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `Property eq 'value'`.
@@ -610,6 +640,10 @@ mod tests {
         );
         assert_eq!(all(&[eq("A", "1"), eq("B", "2")]), "A eq '1' and B eq '2'");
         assert_eq!(date_literal("2025-05-30"), "datetime'2025-05-30T00:00:00'");
+        assert_eq!(
+            datetimeoffset_literal(1_748_563_200_123),
+            "datetimeoffset'2025-05-30T00:00:00.123Z'"
+        );
         assert_eq!(percent_encode("中"), "%E4%B8%AD");
     }
 

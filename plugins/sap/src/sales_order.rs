@@ -19,6 +19,8 @@ use crate::transport::Transport;
 
 pub const SERVICE: &str = "API_SALES_ORDER_SRV";
 pub const ENTITY_SET: &str = "A_SalesOrder";
+/// The items of a sales order (navigation property).
+pub const ITEMS: &str = "to_Item";
 /// A lookup asks for two so that a duplicate already in SAP shows up in the logs.
 const LOOKUP_TOP: &str = "2";
 

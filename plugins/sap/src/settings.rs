@@ -40,6 +40,11 @@ pub const PAGE_SIZE: &str = "page_size";
 pub const UTC_OFFSET_MINUTES: &str = "utc_offset_minutes";
 pub const TRACKING_FIELD: &str = "tracking_field";
 pub const CARRIER_FIELD: &str = "carrier_field";
+pub const PRICE_CONDITION_DEFAULT: &str = "price_condition_default";
+pub const PRICE_CONDITION_RETAIL: &str = "price_condition_retail";
+pub const PRICE_CONDITION_REGION: &str = "price_condition_region";
+pub const PRICE_CONDITION_CUSTOMER_GROUP: &str = "price_condition_customer_group";
+pub const PRICE_REGION_FIELD: &str = "price_region_field";
 
 /// Secrets: the communication user's name and password, sent as HTTP Basic auth.
 pub const SAP_USER: &str = "sap_user";
@@ -82,6 +87,29 @@ pub const DEFAULT_PARTNER_TYPE: &str = "LS";
 /// in `tracking_field` / `carrier_field`. This is the one place the defaults live.
 pub const DEFAULT_TRACKING_FIELD: &str = "BillOfLading";
 pub const DEFAULT_CARRIER_FIELD: &str = "MeansOfTransport";
+
+/// The condition type of the marketplace's default price unless configured: `PR00`, the
+/// standard sales price (`PPR0` in S/4HANA's newer pricing procedures).
+pub const DEFAULT_PRICE_CONDITION_DEFAULT: &str = "PR00";
+/// The validity field (`A_SlsPrcgCndnRecdValidity`) naming a region-group price's group.
+///
+/// UNSURE: SAP has no "group of provinces" key. `Region` (the customer's region, KNA1-REGIO)
+/// is the closest standard condition field; tenants that model region groups in another key
+/// field (a customer group such as `AdditionalCustomerGroup1`, a `SalesDistrict`) name it in
+/// `price_region_field`. This is the one place the default lives.
+pub const DEFAULT_PRICE_REGION_FIELD: &str = "Region";
+
+/// The pricing condition types `pull-prices` reads, one per canonical price kind; a kind
+/// without a type is not pulled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceConditions {
+    pub default: String,
+    pub suggested_retail: Option<String>,
+    pub region_group: Option<String>,
+    pub customer_group: Option<String>,
+    /// The validity field holding a region-group price's group.
+    pub region_field: String,
+}
 
 /// How orders reach SAP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,6 +196,7 @@ pub struct Settings {
     pub utc_offset_minutes: i32,
     pub tracking_field: String,
     pub carrier_field: String,
+    pub prices: PriceConditions,
 }
 
 impl Settings {
@@ -270,6 +299,18 @@ impl Settings {
             property_name(TRACKING_FIELD, text(TRACKING_FIELD), DEFAULT_TRACKING_FIELD)?;
         let carrier_field =
             property_name(CARRIER_FIELD, text(CARRIER_FIELD), DEFAULT_CARRIER_FIELD)?;
+        let prices = PriceConditions {
+            default: text(PRICE_CONDITION_DEFAULT)
+                .unwrap_or_else(|| DEFAULT_PRICE_CONDITION_DEFAULT.to_owned()),
+            suggested_retail: text(PRICE_CONDITION_RETAIL),
+            region_group: text(PRICE_CONDITION_REGION),
+            customer_group: text(PRICE_CONDITION_CUSTOMER_GROUP),
+            region_field: property_name(
+                PRICE_REGION_FIELD,
+                text(PRICE_REGION_FIELD),
+                DEFAULT_PRICE_REGION_FIELD,
+            )?,
+        };
         Ok(Self {
             endpoint,
             sap_client,
@@ -289,6 +330,7 @@ impl Settings {
             utc_offset_minutes,
             tracking_field,
             carrier_field,
+            prices,
         })
     }
 
@@ -376,7 +418,7 @@ fn property_name(
     } else {
         Err(invalid(
             key,
-            format!("expected a delivery header property name like {default:?}, got {name:?}"),
+            format!("expected an OData property name like {default:?}, got {name:?}"),
         ))
     }
 }
@@ -432,6 +474,16 @@ pub(crate) mod tests {
         assert_eq!(
             (s.tracking_field.as_str(), s.carrier_field.as_str()),
             ("BillOfLading", "MeansOfTransport")
+        );
+        assert_eq!(
+            s.prices,
+            PriceConditions {
+                default: "PR00".into(),
+                suggested_retail: None,
+                region_group: None,
+                customer_group: None,
+                region_field: "Region".into(),
+            }
         );
     }
 
@@ -494,6 +546,10 @@ pub(crate) mod tests {
             (
                 vec![("tracking_field", "Bill Of Lading")],
                 "config.tracking_field",
+            ),
+            (
+                vec![("price_region_field", "to_X/Region")],
+                "config.price_region_field",
             ),
         ] {
             assert_eq!(error(&extra).field, field, "{extra:?}");

@@ -23,7 +23,8 @@ use wharf_sdk::json::Node;
 use wharf_sdk::money;
 use wharf_sdk::types::{ConnectorError, PullRequest, StockPage, StockUpdate};
 
-use crate::odata::{self, Client, QUANTITY_DECIMALS, Query};
+use crate::keyset::{self, Walk};
+use crate::odata::{self, Client, QUANTITY_DECIMALS};
 use crate::settings::Settings;
 use crate::transport::Transport;
 
@@ -36,9 +37,6 @@ const SELECT: &str =
 const ORDER_BY: &str = "Material,Plant,StorageLocation,Batch";
 /// Cursors this module writes: `stock1:<last material of the previous page>`.
 pub const CURSOR_PREFIX: &str = "stock1:";
-/// OData pages one call may read before giving up: a single material with more rows than
-/// this many pages hold is a configuration problem (raise `page_size`).
-pub const MAX_PAGES_PER_CALL: usize = 50;
 
 #[derive(Debug, Clone)]
 struct Row {
@@ -63,7 +61,6 @@ pub fn pull_stock<T: Transport>(
     request: &PullRequest,
     now_ms: i64,
 ) -> Result<StockPage, ConnectorError> {
-    let after = odata::cursor_key(request.cursor.as_deref(), CURSOR_PREFIX)?;
     let mut filter = vec![
         odata::eq("InventoryStockType", UNRESTRICTED),
         odata::eq("InventorySpecialStockType", ""),
@@ -71,55 +68,89 @@ pub fn pull_stock<T: Transport>(
     if let Some(plant) = &settings.plant {
         filter.push(odata::eq("Plant", plant));
     }
-    if let Some(material) = &after {
-        filter.push(format!("Material gt {}", odata::literal(material)));
-    }
+    let walk = Walk {
+        service: SERVICE,
+        entity_set: ENTITY_SET,
+        filter,
+        key: "Material",
+        select: SELECT,
+        expand: None,
+        order_by: ORDER_BY,
+        cursor_prefix: CURSOR_PREFIX,
+    };
     let mut client = Client::new(transport, settings);
-    let mut rows: Vec<Row> = Vec::new();
-    let mut skip = 0usize;
-    let mut next_cursor = None;
-    for page in 0.. {
-        if page == MAX_PAGES_PER_CALL {
-            return Err(ConnectorError::platform(
-                "stock-paging",
-                format!(
-                    "one material spans more than {MAX_PAGES_PER_CALL} pages of {} rows; raise config page_size",
-                    settings.page_size
-                ),
-            ));
-        }
-        let query = Query::new()
-            .with("$filter", odata::all(&filter))
-            .with("$select", SELECT)
-            .with("$orderby", ORDER_BY)
-            .with("$top", settings.page_size.to_string())
-            .with("$skip", skip.to_string());
-        let answer = client.get(SERVICE, ENTITY_SET, &query)?;
-        let n = answer.results.len();
-        for (i, row) in answer.results.iter().enumerate() {
-            rows.push(parse_row(row, format!("{ENTITY_SET}.d.results[{i}]"))?);
-        }
-        let more = n > 0 && (n == settings.page_size as usize || answer.next.is_some());
-        if !more {
-            break;
-        }
-        // The last material may continue on the next page: keep the ones before it, and
-        // start the next call after them.
-        let last = rows.last().map(|r| r.material.clone()).unwrap_or_default();
-        if let Some(complete) = rows
-            .iter()
-            .rev()
-            .find(|r| r.material != last)
-            .map(|r| r.material.clone())
-        {
-            rows.retain(|r| r.material != last);
-            next_cursor = Some(format!("{CURSOR_PREFIX}{complete}"));
-            break;
-        }
-        skip += n;
+    let groups = keyset::read_groups(
+        &mut client,
+        &walk,
+        request.cursor.as_deref(),
+        parse_row,
+        |r: &Row| &r.material,
+    )?;
+    let items = updates(&mut client, settings, groups.rows, now_ms)?;
+    Ok(StockPage {
+        items,
+        next_cursor: groups.next_cursor,
+    })
+}
+
+/// `A_MatlStkInAcctMod(Material='…').<key>`: where a material's summed stock is blamed.
+pub fn material_field(material: &str, key: &str) -> String {
+    format!("{ENTITY_SET}(Material={}).{key}", odata::literal(material))
+}
+
+/// Refuses stock counted in a base unit other than the unit the SKU is sold in (see the
+/// module docs).
+pub fn check_unit(settings: &Settings, material: &str, unit: &str) -> Result<(), ConnectorError> {
+    let expected_unit = settings.units.unit(material);
+    if unit == expected_unit {
+        return Ok(());
     }
-    let items = updates(&mut client, settings, rows, now_ms)?;
-    Ok(StockPage { items, next_cursor })
+    Err(ConnectorError::invalid_input(
+        material_field(material, "MaterialBaseUnit"),
+        format!(
+            "expected {expected_unit:?} (the unit the SKU is sold in, from config unit_table): stock is \
+             counted in the base unit and would be published in the wrong unit; got {unit:?}"
+        ),
+    ))
+}
+
+/// Adds a row's thousandths to a sum, refusing an overflow.
+pub fn add(sum: i64, thousandths: i64, material: &str) -> Result<i64, ConnectorError> {
+    sum.checked_add(thousandths).ok_or_else(|| {
+        ConnectorError::invalid_input(
+            material_field(material, "MatlWrhsStkQtyInMatlBaseUnit"),
+            "expected a sum that fits 64 bits",
+        )
+    })
+}
+
+/// What may be sold of a summed quantity: whole units; a negative sum is 0 (and logged).
+/// `what` names it in the log (`material FG-1`, `batch B1 of FG-1`).
+pub fn sellable<T: Transport>(
+    client: &mut Client<'_, T>,
+    material: &str,
+    what: &str,
+    thousandths: i64,
+) -> Result<u32, ConnectorError> {
+    if thousandths < 0 {
+        client.note(
+            "negative unrestricted stock published as 0",
+            &[
+                ("stock", what.to_owned()),
+                (
+                    "quantity",
+                    money::format_minor_units(thousandths, QUANTITY_DECIMALS),
+                ),
+            ],
+        );
+        return Ok(0);
+    }
+    odata::whole_units(thousandths).map_err(|reason| {
+        ConnectorError::invalid_input(
+            material_field(material, "MatlWrhsStkQtyInMatlBaseUnit"),
+            reason,
+        )
+    })
 }
 
 /// Sums rows per material (see the module docs).
@@ -129,61 +160,21 @@ fn updates<T: Transport>(
     rows: Vec<Row>,
     now_ms: i64,
 ) -> Result<Vec<StockUpdate>, ConnectorError> {
-    let mut sums: BTreeMap<String, (i64, String)> = BTreeMap::new();
+    let mut sums: BTreeMap<String, i64> = BTreeMap::new();
     for row in rows {
-        let path = |key: &str| {
-            format!(
-                "{ENTITY_SET}(Material={}).{key}",
-                odata::literal(&row.material)
-            )
-        };
-        let expected_unit = settings.units.unit(&row.material);
-        if row.unit != expected_unit {
-            return Err(ConnectorError::invalid_input(
-                path("MaterialBaseUnit"),
-                format!(
-                    "expected {expected_unit:?} (the unit the SKU is sold in, from config unit_table): stock is \
-                     counted in the base unit and would be published in the wrong unit; got {:?}",
-                    row.unit
-                ),
-            ));
-        }
-        let entry = sums
-            .entry(row.material.clone())
-            .or_insert((0, row.unit.clone()));
-        entry.0 = entry.0.checked_add(row.thousandths).ok_or_else(|| {
-            ConnectorError::invalid_input(
-                path("MatlWrhsStkQtyInMatlBaseUnit"),
-                "expected a sum that fits 64 bits",
-            )
-        })?;
+        check_unit(settings, &row.material, &row.unit)?;
+        let sum = sums.entry(row.material.clone()).or_insert(0);
+        *sum = add(*sum, row.thousandths, &row.material)?;
     }
     let version = u64::try_from(now_ms).unwrap_or_default();
     let mut items = Vec::with_capacity(sums.len());
-    for (material, (thousandths, _)) in sums {
-        let quantity = if thousandths < 0 {
-            client.note(
-                "negative unrestricted stock published as 0",
-                &[
-                    ("material", material.clone()),
-                    (
-                        "quantity",
-                        money::format_minor_units(thousandths, QUANTITY_DECIMALS),
-                    ),
-                ],
-            );
-            0
-        } else {
-            odata::whole_units(thousandths).map_err(|reason| {
-                ConnectorError::invalid_input(
-                    format!(
-                        "{ENTITY_SET}(Material={}).MatlWrhsStkQtyInMatlBaseUnit",
-                        odata::literal(&material)
-                    ),
-                    reason,
-                )
-            })?
-        };
+    for (material, thousandths) in sums {
+        let quantity = sellable(
+            client,
+            &material,
+            &format!("material {material}"),
+            thousandths,
+        )?;
         items.push(StockUpdate {
             outer_sku_id: material,
             product_id: None,
