@@ -4,21 +4,27 @@
 //! - [`orders`]: canonical orders per tenant with a version and an ERP sync state;
 //! - [`outbox`]: deliveries owed to ERPs, their retries, and the dead-letter queue;
 //! - [`cursors`]: where each shop's streams stand;
-//! - [`switches`]: module switches, per-SKU overrides, manual holds, stock versions.
+//! - [`switches`]: module switches, per-SKU overrides, manual holds;
+//! - [`pushes`]: updates owed to marketplaces (latest per item, stock versions), their dead letters;
+//! - [`audit`]: who changed a switch, a hold, a dead letter, and when.
 //!
 //! Keys are `tenant \0 …` so every read of a tenant is a prefix scan that cannot see another
 //! tenant's rows.
 
+pub mod audit;
 pub mod cursors;
 pub mod orders;
 pub mod outbox;
+pub mod pushes;
 pub mod switches;
 
 use std::path::Path;
 
+pub use audit::{Audit, AuditEntry};
 pub use cursors::{Cursors, StreamCursor};
 pub use orders::{AckOutcome, OrderBook, OrderKey, OrderQuery, OrderQueryPage, StoredOrder, SyncState, Upsert};
 pub use outbox::{DeadLetter, Delivery, Outbox};
+pub use pushes::{DeadPush, NewPush, Offer, Push, Pushes, Sent};
 pub use switches::{Gate, Hold, SkuSync, Switches};
 
 /// How long [`Store::open`] waits for a lock a just-closed store is releasing: sled's default
@@ -53,6 +59,8 @@ pub struct Store {
     outbox: Outbox,
     cursors: Cursors,
     switches: Switches,
+    pushes: Pushes,
+    audit: Audit,
 }
 
 impl Store {
@@ -84,7 +92,9 @@ impl Store {
         let outbox = Outbox::new(&db)?;
         let cursors = Cursors::new(db.open_tree(cursors::TREE)?);
         let switches = Switches::new(db.open_tree(switches::TREE)?);
-        Ok(Self { db, orders, outbox, cursors, switches })
+        let pushes = Pushes::new(&db)?;
+        let audit = Audit::new(&db)?;
+        Ok(Self { db, orders, outbox, cursors, switches, pushes, audit })
     }
 
     pub fn orders(&self) -> &OrderBook {
@@ -101,6 +111,14 @@ impl Store {
 
     pub fn switches(&self) -> &Switches {
         &self.switches
+    }
+
+    pub fn pushes(&self) -> &Pushes {
+        &self.pushes
+    }
+
+    pub fn audit(&self) -> &Audit {
+        &self.audit
     }
 
     /// Waits until everything written so far is on disk.

@@ -7,8 +7,8 @@
 //! - A manual hold sets a SKU's stock by hand until an end time; automatic stock updates for
 //!   that SKU are kept back until then, so the manual value is not overwritten (the operator
 //!   who raised stock for a day against negative selling).
-//! - Stock versions only grow: an update older than the newest accepted one for its SKU is
-//!   stale and never sent, whatever order updates arrive in.
+//! Stock versions (an older update never overwrites a newer) live with the queue of pushes,
+//! [`super::pushes`], since they are decided per shop as updates are queued and confirmed.
 
 use serde::{Deserialize, Serialize};
 
@@ -57,7 +57,7 @@ pub enum Gate {
 }
 
 /// The switches tree. Keys: `m \0 tenant \0 shop \0 module`, `s \0 tenant \0 sku \0 kind`,
-/// `h \0 tenant \0 sku`, `v \0 tenant \0 sku`.
+/// `h \0 tenant \0 sku`.
 #[derive(Clone)]
 pub struct Switches {
     tree: sled::Tree,
@@ -140,25 +140,6 @@ impl Switches {
         }
         Ok(Gate::Send)
     }
-
-    /// Records `version` as the SKU's newest stock version if it is newer than any accepted
-    /// before; `false` (stale: drop the update) otherwise. Atomic against concurrent updates.
-    pub fn accept_stock_version(&self, tenant: &str, sku: &str, version: u64) -> Result<bool, StoreError> {
-        let k = key(&["v", tenant, sku])?;
-        loop {
-            let current = self.tree.get(&k)?;
-            let newest = match &current {
-                None => None,
-                Some(v) => Some(u64::from_be_bytes(v.as_ref().try_into().map_err(|_| corrupt(&k, "not a u64"))?)),
-            };
-            if newest.is_some_and(|n| version <= n) {
-                return Ok(false);
-            }
-            if self.tree.compare_and_swap(&k, current, Some(&version.to_be_bytes()[..]))?.is_ok() {
-                return Ok(true);
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -194,16 +175,5 @@ mod tests {
         assert_eq!(s.gate("acme", "tb-1", "SKU-1", SkuSync::Stock, Timestamp(T + 86_400_000)).unwrap(), Gate::Send, "ended");
         s.release("acme", "SKU-1").unwrap();
         assert_eq!(s.hold_at("acme", "SKU-1", Timestamp(T)).unwrap(), None);
-    }
-
-    #[test]
-    fn stock_versions_only_grow() {
-        let store = Store::temporary().unwrap();
-        let s = store.switches();
-        assert!(s.accept_stock_version("acme", "SKU-1", 5).unwrap());
-        assert!(!s.accept_stock_version("acme", "SKU-1", 3).unwrap(), "older never overwrites newer");
-        assert!(!s.accept_stock_version("acme", "SKU-1", 5).unwrap(), "the same version is not sent twice");
-        assert!(s.accept_stock_version("acme", "SKU-1", 6).unwrap());
-        assert!(s.accept_stock_version("acme", "SKU-2", 1).unwrap(), "per SKU");
     }
 }
