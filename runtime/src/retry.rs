@@ -1,6 +1,62 @@
-//! When to try again: exponential backoff with jitter, and when to give up.
+//! When to try again: exponential backoff with jitter, when to give up, and which failures
+//! are worth another attempt at all (decided from the error's kind, never from its text).
 
 use std::time::Duration;
+
+use crate::error::{CallError, Failure};
+use crate::model::ConnectorError;
+
+/// What to do about a failure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Try again after a backoff; give up after the policy's attempts.
+    Retry(String),
+    /// The platform asked to slow down: wait this long (the whole shop, not only this call),
+    /// without counting it against the attempts.
+    Throttled(Duration, String),
+    /// Another attempt would fail the same way: dead-letter it with the reason.
+    Permanent(String),
+}
+
+impl Verdict {
+    /// What a plugin's canonical error calls for. Expired credentials are retried: an
+    /// operator renewing them should not have to replay everything that failed meanwhile.
+    pub fn of_plugin_error(e: &ConnectorError) -> Verdict {
+        match e {
+            ConnectorError::Transient { .. } | ConnectorError::Auth { .. } => Verdict::Retry(e.to_string()),
+            ConnectorError::RateLimited { retry_after_ms, .. } => {
+                Verdict::Throttled(Duration::from_millis(*retry_after_ms).max(MIN_THROTTLE_WAIT), e.to_string())
+            }
+            ConnectorError::InvalidInput { .. }
+            | ConnectorError::NotFound { .. }
+            | ConnectorError::Unsupported { .. }
+            | ConnectorError::Platform { .. } => Verdict::Permanent(e.to_string()),
+        }
+    }
+
+    /// What a failed call calls for: the plugin's own error decides when there is one; a
+    /// missed deadline or a busy host is worth another try; a plugin that traps, panics or
+    /// breaks the contract will do so again until it is fixed (then the letter is replayed).
+    pub fn of_call(e: &CallError) -> Verdict {
+        match &e.cause {
+            Failure::Plugin(p) => match Verdict::of_plugin_error(p) {
+                Verdict::Retry(_) => Verdict::Retry(e.to_string()),
+                Verdict::Throttled(d, _) => Verdict::Throttled(d, e.to_string()),
+                Verdict::Permanent(_) => Verdict::Permanent(e.to_string()),
+            },
+            Failure::Deadline(_) | Failure::Host(_) => Verdict::Retry(e.to_string()),
+            Failure::MemoryLimit { .. }
+            | Failure::OutputTooLarge { .. }
+            | Failure::Panic(_)
+            | Failure::Trap(_)
+            | Failure::Contract(_) => Verdict::Permanent(e.to_string()),
+        }
+    }
+}
+
+/// A platform that says "retry after 0 ms" still gets a breath: 100 ms, so a misbehaving
+/// throttle answer cannot turn a loop into a busy spin.
+pub const MIN_THROTTLE_WAIT: Duration = Duration::from_millis(100);
 
 /// First retry after a second: long enough for a blip to pass, short enough that an order
 /// reaches the ERP within seconds of it coming back.

@@ -1,2 +1,3 @@
-//! Test support for Wharf: where the built plugins are.
+//! Test support for Wharf: where the built plugins are, and a webhook ERP to push to.
 pub mod plugins;
+pub mod webhook_erp;

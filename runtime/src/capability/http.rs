@@ -65,6 +65,17 @@ pub struct HostGrants {
 }
 
 impl HostGrants {
+    /// `host:port` of every http(s) URL among `values`: an operator who configures a shop's
+    /// endpoint grants its host by writing it.
+    pub fn hosts_of_urls<'a>(values: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+        values
+            .into_iter()
+            .filter_map(|v| url::Url::parse(v).ok())
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .filter_map(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+            .collect()
+    }
+
     pub fn new(entries: impl IntoIterator<Item = impl Into<String>>) -> Self {
         HostGrants { entries: entries.into_iter().map(|e| e.into().to_ascii_lowercase()).collect() }
     }

@@ -67,6 +67,8 @@ pub enum Attempt {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DrainReport {
     pub delivered: usize,
+    /// `delivered`, by the shop the orders came from (for progress lines).
+    pub delivered_by_shop: std::collections::BTreeMap<String, usize>,
     pub retried: usize,
     pub dead_lettered: usize,
     pub superseded: usize,
@@ -175,6 +177,7 @@ pub async fn drain(
             Attempt::Delivered => {
                 settle(store, &delivery)?;
                 report.delivered += 1;
+                *report.delivered_by_shop.entry(delivery.key.shop_id.clone()).or_default() += 1;
             }
             Attempt::Retry(reason) => match backoff.delay(delivery.attempts + 1, delivery.id) {
                 Some(wait) => {

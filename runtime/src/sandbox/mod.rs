@@ -80,6 +80,21 @@ impl Call {
         })
     }
 
+    /// The ERP pull `operation` with `request`; `None` for an operation that is not one.
+    pub fn pull(operation: Operation, request: PullRequest) -> Option<Call> {
+        Some(match operation {
+            Operation::PullStock => Call::PullStock(request),
+            Operation::PullPrices => Call::PullPrices(request),
+            Operation::PullLots => Call::PullLots(request),
+            Operation::PullProducts => Call::PullProducts(request),
+            Operation::PullCustomers => Call::PullCustomers(request),
+            Operation::PullLogistics => Call::PullLogistics(request),
+            Operation::PullShipments => Call::PullShipments(request),
+            Operation::PullErpStatus => Call::PullErpStatus(request),
+            _ => return None,
+        })
+    }
+
     pub fn operation(&self) -> Operation {
         match self {
             Call::Describe => Operation::Describe,

@@ -6,12 +6,14 @@
 //! - [`cursors`]: where each shop's streams stand;
 //! - [`switches`]: module switches, per-SKU overrides, manual holds;
 //! - [`pushes`]: updates owed to marketplaces (latest per item, stock versions), their dead letters;
+//! - [`catalog`]: each shop's platform ids for the merchant's SKU codes, learned from orders;
 //! - [`audit`]: who changed a switch, a hold, a dead letter, and when.
 //!
 //! Keys are `tenant \0 …` so every read of a tenant is a prefix scan that cannot see another
 //! tenant's rows.
 
 pub mod audit;
+pub mod catalog;
 pub mod cursors;
 pub mod orders;
 pub mod outbox;
@@ -21,6 +23,7 @@ pub mod switches;
 use std::path::Path;
 
 pub use audit::{Audit, AuditEntry};
+pub use catalog::{Catalog, PlatformSku};
 pub use cursors::{Cursors, StreamCursor};
 pub use orders::{AckOutcome, OrderBook, OrderKey, OrderQuery, OrderQueryPage, StoredOrder, SyncState, Upsert};
 pub use outbox::{DeadLetter, Delivery, Outbox};
@@ -61,6 +64,7 @@ pub struct Store {
     switches: Switches,
     pushes: Pushes,
     audit: Audit,
+    catalog: Catalog,
 }
 
 impl Store {
@@ -94,7 +98,8 @@ impl Store {
         let switches = Switches::new(db.open_tree(switches::TREE)?);
         let pushes = Pushes::new(&db)?;
         let audit = Audit::new(&db)?;
-        Ok(Self { db, orders, outbox, cursors, switches, pushes, audit })
+        let catalog = Catalog::new(db.open_tree(catalog::TREE)?);
+        Ok(Self { db, orders, outbox, cursors, switches, pushes, audit, catalog })
     }
 
     pub fn orders(&self) -> &OrderBook {
@@ -117,8 +122,18 @@ impl Store {
         &self.pushes
     }
 
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
     pub fn audit(&self) -> &Audit {
         &self.audit
+    }
+
+    /// A number no earlier call returned, growing across restarts: the arrival order of
+    /// updates whose sender gave them no version.
+    pub fn next_id(&self) -> Result<u64, StoreError> {
+        Ok(self.db.generate_id()?)
     }
 
     /// Waits until everything written so far is on disk.

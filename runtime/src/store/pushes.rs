@@ -193,6 +193,21 @@ impl Pushes {
         Ok(again)
     }
 
+    /// Makes a queued update due at `now_ms` (a hold released, an override back on), without
+    /// counting an attempt; `false` when nothing is queued for the item.
+    pub fn wake(&self, tenant: &str, shop: &str, module: &str, item: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let k = Self::item_key(tenant, shop, module, item)?;
+        let woke = self.queue.transaction(|q| -> TxResult<bool> {
+            let Some(v) = q.get(&k)? else { return Ok(false) };
+            let push: Push = decode(QUEUE, &k, &v).map_err(Abort)?;
+            if push.next_attempt_ms > now_ms {
+                q.insert(&k[..], encode(&Push { next_attempt_ms: now_ms, ..push }).map_err(Abort)?)?;
+            }
+            Ok(true)
+        })?;
+        Ok(woke)
+    }
+
     /// Up to `limit` of a shop's `module` updates due at `now_ms`, in item order.
     pub fn due(&self, tenant: &str, shop: &str, module: &str, now_ms: i64, limit: usize) -> Result<Vec<Push>, StoreError> {
         let mut prefix = key(&[tenant, shop, module])?;

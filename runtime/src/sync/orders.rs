@@ -96,8 +96,12 @@ impl<'a> OrderStream<'a> {
                 match self.store.record_order(tenant, order, now, self.route)? {
                     Upsert::New { .. } => round.new += 1,
                     Upsert::Changed { .. } => round.changed += 1,
-                    Upsert::Unchanged { .. } => round.unchanged += 1,
+                    Upsert::Unchanged { .. } => {
+                        round.unchanged += 1;
+                        continue;
+                    }
                 }
+                self.store.catalog().learn(tenant, order)?;
             }
             // Only now that the page is stored does the cursor move past it.
             let next = match &page.next_cursor {

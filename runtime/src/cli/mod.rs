@@ -16,6 +16,8 @@ use wharf_runtime::model::{Operation, PullRequest, Role, Timestamp, TimeWindow};
 use wharf_runtime::{conformance, scaffold};
 use wharf_runtime::{Call, CallError, Plugin, Reply, Sandbox, Shop};
 
+mod serve;
+
 /// The plugin's call failed (its error is on stderr as JSON).
 pub const EXIT_CALL: u8 = 1;
 /// The command line or an input file is wrong.
@@ -44,6 +46,9 @@ enum Command {
     /// Work with plugin files.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Run every tenant of a configuration: orders to the ERPs, updates back to the shops,
+    /// until Ctrl-C or SIGTERM (calls in flight finish, the store is flushed).
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -119,11 +124,12 @@ struct CallArgs {
     deadline_ms: Option<u64>,
 }
 
-pub fn init_tracing(args: &Args) {
+/// Logs to stderr, as JSON lines or text, at `default_level` unless WHARF_LOG says otherwise.
+pub fn init_tracing(json: bool, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("WHARF_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    if args.log_json {
+    if json {
         builder.json().init();
     } else {
         builder.init();
@@ -139,7 +145,12 @@ enum Failed {
 
 pub async fn run(args: Args) -> ExitCode {
     let cache_dir = args.cache_dir.clone().or_else(default_cache_dir);
+    if let Command::Serve(serve) = args.command {
+        return serve::serve(serve, args.log_json, cache_dir).await;
+    }
+    init_tracing(args.log_json, "warn");
     let outcome = match args.command {
+        Command::Serve(_) => unreachable!("served above"),
         Command::Plugin(PluginCommand::Inspect { file }) => inspect(&file, cache_dir).await,
         Command::Plugin(PluginCommand::Call(call)) => call_plugin(call, cache_dir).await,
         Command::Plugin(PluginCommand::Test { file, sim, orders }) => {
@@ -291,15 +302,6 @@ struct OrderIdInput {
 }
 
 /// Hosts of URL values in the operator's config (a custom endpoint, a sandbox gateway).
-fn config_hosts(config: &BTreeMap<String, String>) -> Vec<String> {
-    config
-        .values()
-        .filter_map(|v| url::Url::parse(v).ok())
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .filter_map(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
-        .collect()
-}
-
 async fn call_plugin(args: CallArgs, cache_dir: Option<PathBuf>) -> Result<Value, Failed> {
     let operation = Operation::parse(&args.operation).ok_or_else(|| {
         let names: Vec<&str> = Operation::ALL.iter().map(|o| o.name()).collect();
@@ -331,7 +333,7 @@ async fn call_plugin(args: CallArgs, cache_dir: Option<PathBuf>) -> Result<Value
     }
 
     let mut grants: Vec<String> = descriptor.http_hosts.clone();
-    grants.extend(config_hosts(&config));
+    grants.extend(HostGrants::hosts_of_urls(config.values()));
     grants.extend(args.allow_hosts.iter().cloned());
     let shop = Shop::new(args.tenant.clone(), args.shop.clone())
         .with_config(config)
@@ -401,16 +403,7 @@ async fn call_plugin(args: CallArgs, cache_dir: Option<PathBuf>) -> Result<Value
                 Some(v) => parse_input(Some(v), operation)?,
                 None => PullRequest::default(),
             };
-            let make = |r: PullRequest| match pull {
-                Operation::PullStock => Call::PullStock(r),
-                Operation::PullPrices => Call::PullPrices(r),
-                Operation::PullLots => Call::PullLots(r),
-                Operation::PullProducts => Call::PullProducts(r),
-                Operation::PullCustomers => Call::PullCustomers(r),
-                Operation::PullLogistics => Call::PullLogistics(r),
-                Operation::PullShipments => Call::PullShipments(r),
-                _ => Call::PullErpStatus(r),
-            };
+            let make = |r: PullRequest| Call::pull(pull, r).expect("every other operation is a pull");
             let mut items: Vec<Value> = Vec::new();
             for _ in 0..MAX_PAGES {
                 let page = to_json(call(make(request.clone())).await?)?;

@@ -1,0 +1,126 @@
+//! `wharf serve`: every tenant of a configuration, until SIGINT or SIGTERM.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use serde_json::json;
+use wharf_runtime::config::{self, Config, LogFormat};
+use wharf_runtime::limits::Limits;
+use wharf_runtime::store::Store;
+use wharf_runtime::sync::scheduler::{Options, Scheduler};
+use wharf_runtime::{Plugin, Sandbox};
+
+use super::{EXIT_HOST, EXIT_USAGE};
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// The configuration file (default: $WHARF_CONFIG). See runtime/src/config/example.toml.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// How often to log a progress line per shop, e.g. 5s, 1m; "off" for never.
+    #[arg(long, default_value = "5s")]
+    progress_every: String,
+    /// How often the delivery and push loops look for due work, in milliseconds.
+    #[arg(long, default_value_t = wharf_runtime::sync::scheduler::DEFAULT_TICK.as_millis() as u64)]
+    tick_ms: u64,
+}
+
+/// A loaded configuration with everything it names ready to run.
+pub struct Prepared {
+    pub config: Config,
+    pub scheduler: Scheduler,
+}
+
+/// Reads the configuration, loads its plugins and opens its store; any problem is an error
+/// naming the file, the plugin or the folder.
+pub async fn prepare(config_path: &Path, cache_dir: Option<PathBuf>, options: Options) -> anyhow::Result<Prepared> {
+    let env = |k: &str| std::env::var(k).ok();
+    let config = Config::load_scanning_plugin_dir(config_path, &env).map_err(|e| anyhow!("{e}"))?;
+    let sandbox = Sandbox::new(Limits::default(), cache_dir)?;
+    let mut wanted: Vec<&str> = config.shops().filter(|(_, s)| s.enabled).map(|(_, s)| s.plugin.as_str()).collect();
+    wanted.extend(config.tenants().filter_map(|t| match &t.erp {
+        config::ErpRoute::Plugin(p) => Some(p.plugin.as_str()),
+        _ => None,
+    }));
+    wanted.sort();
+    wanted.dedup();
+    let mut plugins: HashMap<String, Plugin> = HashMap::new();
+    for name in wanted {
+        let file = config.plugin_dir.join(format!("{name}.{}", config::PLUGIN_EXTENSION));
+        let plugin = sandbox.load_file(&file).await.with_context(|| format!("loading plugin {}", file.display()))?;
+        tracing::info!(plugin = name, version = %plugin.descriptor().version, sha256 = %plugin.sha256(), "plugin loaded");
+        plugins.insert(name.to_owned(), plugin);
+    }
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
+    let store = Store::open(&config.data_dir).with_context(|| {
+        format!("opening the store in {} (is another wharf serving it?)", config.data_dir.display())
+    })?;
+    let scheduler = Scheduler::new(&config, &plugins, store, options)?;
+    Ok(Prepared { config, scheduler })
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+/// Parses "5s", "1m", "off".
+pub fn every(text: &str) -> Result<Option<Duration>, String> {
+    config::Interval::parse(text).map(config::Interval::every)
+}
+
+pub async fn serve(args: ServeArgs, log_json: bool, cache_dir: Option<PathBuf>) -> ExitCode {
+    let env = |k: &str| std::env::var(k).ok();
+    let usage = |message: String| {
+        eprintln!("{}", json!({"error": "usage", "message": message}));
+        ExitCode::from(EXIT_USAGE)
+    };
+    let Some(path) = config::config_path(args.config.as_deref(), &env) else {
+        return usage(format!("no configuration: give --config PATH or set {}", config::CONFIG_ENV));
+    };
+    let progress_every = match every(&args.progress_every) {
+        Ok(e) => e,
+        Err(e) => return usage(format!("--progress-every: {e}")),
+    };
+    // The log format may come from the file, so peek at it before anything logs; a file
+    // that does not load is reported below, in full.
+    let json_logs = log_json
+        || Config::load_scanning_plugin_dir(&path, &env).map(|c| c.log_format == LogFormat::Json).unwrap_or(false);
+    super::init_tracing(json_logs, "info");
+    let options = Options { tick: Duration::from_millis(args.tick_ms.max(1)), progress_every, ..Options::default() };
+    let prepared = match prepare(&path, cache_dir, options).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{}", json!({"error": "config", "config": path.display().to_string(), "message": format!("{e:#}")}));
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    tracing::info!(config = %path.display(), data_dir = %prepared.config.data_dir.display(), "wharf serve started; stop with Ctrl-C or SIGTERM");
+    match prepared.scheduler.run(shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", json!({"error": "store", "message": e.to_string()}));
+            ExitCode::from(EXIT_HOST)
+        }
+    }
+}

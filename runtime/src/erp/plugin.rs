@@ -1,0 +1,118 @@
+//! Delivering orders through an ERP plugin (`push-orders`), from the durable outbox.
+//!
+//! The plugin answers per order: `created` and `already_exists` both mean the ERP has it (an
+//! ERP plugin looks its key up before creating, e.g. SAP's `PurchaseOrderByCustomer`), so a
+//! delivery repeated after a crash never creates a second document. Failures are judged by
+//! their kind: transient ones retried with backoff, permanent ones dead-lettered with the
+//! ERP's reason.
+
+use crate::model::{OrderPushOutcome, Timestamp};
+use crate::retry::{Backoff, Verdict};
+use crate::sandbox::{Call, Reply};
+use crate::store::{Delivery, Store, StoreError};
+use crate::{Plugin, Shop};
+
+pub use super::webhook::DrainReport;
+
+/// Orders one `push-orders` call carries: a failed call costs one batch, and SAP's deep
+/// inserts take a few hundred ms each, so 20 keep a call well inside its deadline.
+pub const BATCH: usize = 20;
+
+/// Delivers what is due for `shop.tenant` on the route named `route`, at most `limit`.
+pub async fn drain(
+    store: &Store,
+    route: &str,
+    plugin: &Plugin,
+    shop: &Shop,
+    backoff: &Backoff,
+    now: Timestamp,
+    limit: usize,
+) -> Result<DrainReport, StoreError> {
+    let mut report = DrainReport::default();
+    let due: Vec<Delivery> =
+        store.outbox().due(now.0, usize::MAX)?.into_iter().filter(|d| d.route == route && d.tenant == shop.tenant).take(limit).collect();
+    for chunk in due.chunks(BATCH) {
+        let mut batch = Vec::with_capacity(chunk.len());
+        for delivery in chunk {
+            match store.orders().get(&delivery.tenant, &delivery.key)? {
+                Some(s) if s.version == delivery.version => batch.push((delivery, s)),
+                // A newer version has its own delivery; this one has nothing left to say.
+                _ => {
+                    store.outbox().remove(delivery.id)?;
+                    report.superseded += 1;
+                }
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let orders = batch.iter().map(|(_, s)| s.order.clone()).collect();
+        let results = match plugin.call(shop, Call::PushOrders(orders)).await {
+            Ok(Reply::OrderPushes(results)) => results,
+            Ok(_) => unreachable!("the sandbox checks push-orders answers order results"),
+            Err(e) => {
+                let verdict = Verdict::of_call(&e);
+                for (delivery, _) in &batch {
+                    settle_failure(store, delivery, verdict.clone(), backoff, now, &mut report)?;
+                }
+                if matches!(verdict, Verdict::Throttled(..)) {
+                    return Ok(report);
+                }
+                continue;
+            }
+        };
+        for (delivery, stored) in &batch {
+            let outcome = results.iter().find(|r| r.order_id == stored.order.order_id).map(|r| &r.outcome);
+            match outcome {
+                Some(OrderPushOutcome::Created { .. } | OrderPushOutcome::AlreadyExists { .. }) => {
+                    store.orders().ack(&delivery.tenant, &delivery.key, delivery.version)?;
+                    store.outbox().remove(delivery.id)?;
+                    report.delivered += 1;
+                    *report.delivered_by_shop.entry(delivery.key.shop_id.clone()).or_default() += 1;
+                }
+                Some(OrderPushOutcome::Failed { error }) => {
+                    settle_failure(store, delivery, Verdict::of_plugin_error(error), backoff, now, &mut report)?
+                }
+                None => {
+                    let reason = format!("the plugin's answer has no result for order `{}`", stored.order.order_id);
+                    settle_failure(store, delivery, Verdict::Retry(reason), backoff, now, &mut report)?
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn settle_failure(
+    store: &Store,
+    delivery: &Delivery,
+    verdict: Verdict,
+    backoff: &Backoff,
+    now: Timestamp,
+    report: &mut DrainReport,
+) -> Result<(), StoreError> {
+    match verdict {
+        Verdict::Throttled(wait, reason) => {
+            // Not the delivery's fault: the attempt does not count.
+            let again = Delivery { attempts: delivery.attempts.saturating_sub(1), ..delivery.clone() };
+            store.outbox().retry_later(&again, now.0 + wait.as_millis() as i64, &reason)?;
+            report.retried += 1;
+        }
+        Verdict::Retry(reason) => match backoff.delay(delivery.attempts + 1, delivery.id) {
+            Some(wait) => {
+                store.outbox().retry_later(delivery, now.0 + wait.as_millis() as i64, &reason)?;
+                report.retried += 1;
+            }
+            None => {
+                let why = format!("gave up after {} attempts; last: {reason}", delivery.attempts + 1);
+                store.outbox().dead_letter(delivery, &why, now.0)?;
+                report.dead_lettered += 1;
+            }
+        },
+        Verdict::Permanent(reason) => {
+            store.outbox().dead_letter(delivery, &reason, now.0)?;
+            report.dead_lettered += 1;
+        }
+    }
+    Ok(())
+}

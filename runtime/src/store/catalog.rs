@@ -1,0 +1,67 @@
+//! Which platform product and SKU each merchant SKU code is, per shop, as learned from the
+//! shop's own orders.
+//!
+//! ERPs speak `outer_sku_id` only; most platforms' push APIs want their own ids (Taobao's
+//! `num_iid` + `sku_id`, JD's `skuId`). Every order line that carries all three teaches the
+//! host the mapping, so an ERP's stock for `FG-001` reaches the right listing without the
+//! operator typing ids in.
+
+use serde::{Deserialize, Serialize};
+
+use super::{StoreError, key};
+use crate::model::Order;
+
+pub(super) const TREE: &str = "catalog";
+
+/// A platform's ids for one merchant SKU code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformSku {
+    pub product_id: String,
+    #[serde(default)]
+    pub sku_id: Option<String>,
+}
+
+/// The catalogue tree.
+#[derive(Clone)]
+pub struct Catalog {
+    tree: sled::Tree,
+}
+
+impl Catalog {
+    pub(super) fn new(tree: sled::Tree) -> Self {
+        Self { tree }
+    }
+
+    /// Remembers the ids of every line of `order` that has them (writes only what changed).
+    pub fn learn(&self, tenant: &str, order: &Order) -> Result<(), StoreError> {
+        for line in &order.lines {
+            let (Some(outer), Some(product_id)) = (line.outer_sku_id.as_deref(), line.product_id.as_deref()) else {
+                continue;
+            };
+            if outer.is_empty() || product_id.is_empty() {
+                continue;
+            }
+            let k = key(&[tenant, &order.shop_id, outer])?;
+            let v = serde_json::to_vec(&PlatformSku { product_id: product_id.to_owned(), sku_id: line.sku_id.clone() })
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            if self.tree.get(&k)?.as_deref() != Some(&v[..]) {
+                self.tree.insert(k, v)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, tenant: &str, shop: &str, outer_sku_id: &str) -> Result<Option<PlatformSku>, StoreError> {
+        let k = key(&[tenant, shop, outer_sku_id])?;
+        self.tree
+            .get(&k)?
+            .map(|v| {
+                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                    tree: TREE,
+                    key: format!("{tenant}/{shop}/{outer_sku_id}"),
+                    reason: e.to_string(),
+                })
+            })
+            .transpose()
+    }
+}

@@ -1,0 +1,341 @@
+//! ERP → marketplace updates entering the host, from ERP plugins' pulls and from the API.
+//!
+//! Each record is queued for every shop of the tenant it concerns (a SKU's stock for every
+//! shop whose plugin can push stock; a tracking number for the shop that holds the order),
+//! in the store, before the sender hears back: what was acknowledged is never lost. Switches,
+//! SKU overrides and holds are applied when updates leave ([`super::outbound`]), so switching
+//! a module off pauses it without losing what arrives meanwhile.
+
+use serde::Serialize;
+
+use crate::model::{
+    CustomerMapping, ErpStatus, ListingChange, Logistics, LotSync, Operation, PriceUpdate, Product, ShipmentDetail,
+    StockUpdate, Timestamp,
+};
+use crate::store::{AuditEntry, Hold, NewPush, Offer, OrderKey, Store, StoreError};
+
+/// The queue of manual stock values (holds), apart from automatic stock so that neither
+/// replaces the other.
+pub const HOLD_QUEUE: &str = "hold";
+
+/// A batch of updates of one kind.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Update {
+    Stock(Vec<StockUpdate>),
+    Prices(Vec<PriceUpdate>),
+    Lots(Vec<LotSync>),
+    Listing(Vec<ListingChange>),
+    Products(Vec<Product>),
+    Customers(Vec<CustomerMapping>),
+    Logistics(Vec<Logistics>),
+    Shipments(Vec<ShipmentDetail>),
+    ErpStatus(Vec<ErpStatus>),
+}
+
+impl Update {
+    /// The queue (and module switch) it goes through.
+    pub fn module(&self) -> &'static str {
+        match self {
+            Update::Stock(_) => "stock",
+            Update::Prices(_) => "price",
+            Update::Lots(_) => "batches",
+            Update::Listing(_) => "listing",
+            Update::Products(_) => "products",
+            Update::Customers(_) => "customers",
+            Update::Logistics(_) => "logistics",
+            Update::Shipments(_) => "shipments",
+            Update::ErpStatus(_) => "erp_status",
+        }
+    }
+
+    /// The marketplace operation that delivers it.
+    pub fn operation(&self) -> Operation {
+        match self {
+            Update::Stock(_) => Operation::PushStock,
+            Update::Prices(_) => Operation::PushPrices,
+            Update::Lots(_) => Operation::PushLots,
+            Update::Listing(_) => Operation::PushListing,
+            Update::Products(_) => Operation::PushProducts,
+            Update::Customers(_) => Operation::PushCustomers,
+            Update::Logistics(_) => Operation::PushLogistics,
+            Update::Shipments(_) => Operation::PushShipments,
+            Update::ErpStatus(_) => Operation::PushErpStatus,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Update::Stock(v) => v.len(),
+            Update::Prices(v) => v.len(),
+            Update::Lots(v) => v.len(),
+            Update::Listing(v) => v.len(),
+            Update::Products(v) => v.len(),
+            Update::Customers(v) => v.len(),
+            Update::Logistics(v) => v.len(),
+            Update::Shipments(v) => v.len(),
+            Update::ErpStatus(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Each record as (item key, scope, version, JSON); `Err` names what is missing.
+    fn records(&self) -> Vec<Result<Record, String>> {
+        fn json<T: Serialize>(r: &T) -> serde_json::Value {
+            serde_json::to_value(r).expect("canonical records serialize")
+        }
+        fn non_empty(field: &str, value: &str) -> Result<(), String> {
+            if value.is_empty() { Err(format!("`{field}` is empty; expected the merchant's code")) } else { Ok(()) }
+        }
+        let sku = |sku: &str, version: Option<u64>, record| {
+            non_empty("outer_sku_id", sku).map(|()| Record { item: sku.to_owned(), scope: Scope::AllShops, version, record })
+        };
+        let order = |id: &str, record| {
+            non_empty("order_id", id).map(|()| Record { item: id.to_owned(), scope: Scope::OrderShop, version: None, record })
+        };
+        match self {
+            Update::Stock(v) => v.iter().map(|r| sku(&r.outer_sku_id, Some(r.version), json(r))).collect(),
+            Update::Prices(v) => v.iter().map(|r| sku(&r.outer_sku_id, None, json(r))).collect(),
+            Update::Lots(v) => v.iter().map(|r| sku(&r.outer_sku_id, None, json(r))).collect(),
+            Update::Listing(v) => v
+                .iter()
+                .map(|r| match r.outer_sku_id.as_deref().or(r.product_id.as_deref()).filter(|s| !s.is_empty()) {
+                    Some(item) => Ok(Record { item: item.to_owned(), scope: Scope::AllShops, version: None, record: json(r) }),
+                    None => Err("a listing change needs `outer_sku_id` or `product_id`".to_owned()),
+                })
+                .collect(),
+            Update::Products(v) => v
+                .iter()
+                .map(|r| {
+                    non_empty("erp_product_id", &r.erp_product_id)
+                        .map(|()| Record { item: r.erp_product_id.clone(), scope: Scope::AllShops, version: None, record: json(r) })
+                })
+                .collect(),
+            Update::Customers(v) => v
+                .iter()
+                .map(|r| {
+                    non_empty("erp_customer_code", &r.erp_customer_code)
+                        .map(|()| Record { item: r.erp_customer_code.clone(), scope: Scope::AllShops, version: None, record: json(r) })
+                })
+                .collect(),
+            Update::Logistics(v) => v.iter().map(|r| order(&r.order_id, json(r))).collect(),
+            Update::Shipments(v) => v.iter().map(|r| order(&r.order_id, json(r))).collect(),
+            Update::ErpStatus(v) => v.iter().map(|r| order(&r.order_id, json(r))).collect(),
+        }
+    }
+}
+
+struct Record {
+    item: String,
+    scope: Scope,
+    /// Stock's version (0: none given).
+    version: Option<u64>,
+    record: serde_json::Value,
+}
+
+enum Scope {
+    /// SKU-level data: every shop that can take it.
+    AllShops,
+    /// Order-level data: the shop the order came from.
+    OrderShop,
+}
+
+/// A shop updates can go to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub shop_id: String,
+    pub platform: String,
+    /// What its plugin declares it can do.
+    pub operations: Vec<Operation>,
+}
+
+/// A record refused as a whole, by its position in the batch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Rejected {
+    pub index: usize,
+    pub reason: String,
+}
+
+/// What a submission did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// (record, shop) pairs queued.
+    pub queued: usize,
+    /// Pairs the platform already has as they are.
+    pub unchanged: usize,
+    /// Pairs older than what is queued or confirmed (stock versions).
+    pub stale: usize,
+    /// Pairs not queued because the shop's plugin cannot push this kind of record.
+    pub unsupported: usize,
+    pub rejected: Vec<Rejected>,
+}
+
+/// One tenant's door for ERP → marketplace updates.
+pub struct Intake<'a> {
+    pub store: &'a Store,
+    pub tenant: &'a str,
+    pub shops: &'a [Target],
+}
+
+impl Intake<'_> {
+    /// Queues `update` for the shops it concerns.
+    pub fn submit(&self, update: &Update, now: Timestamp) -> Result<Report, StoreError> {
+        let mut report = Report::default();
+        let operation = update.operation();
+        for (index, record) in update.records().into_iter().enumerate() {
+            let record = match record {
+                Ok(r) => r,
+                Err(reason) => {
+                    report.rejected.push(Rejected { index, reason });
+                    continue;
+                }
+            };
+            let shops: Vec<&Target> = match record.scope {
+                Scope::AllShops => self.shops.iter().collect(),
+                Scope::OrderShop => {
+                    let holding = self.shops_holding(&record.item)?;
+                    if holding.is_empty() {
+                        report.rejected.push(Rejected {
+                            index,
+                            reason: format!("order `{}` is not an order of any shop of tenant `{}`", record.item, self.tenant),
+                        });
+                        continue;
+                    }
+                    holding
+                }
+            };
+            // One version for every shop, so "older than" means the same thing everywhere.
+            let version = match record.version {
+                Some(0) => Some(self.store.next_id()?),
+                other => other,
+            };
+            for shop in shops {
+                if !shop.operations.contains(&operation) {
+                    report.unsupported += 1;
+                    continue;
+                }
+                let offer = NewPush {
+                    tenant: self.tenant,
+                    shop: &shop.shop_id,
+                    module: update.module(),
+                    item: &record.item,
+                    record: self.with_platform_ids(&shop.shop_id, &record)?,
+                    version,
+                };
+                match self.store.pushes().offer(offer, now.0)? {
+                    Offer::Queued => report.queued += 1,
+                    Offer::Unchanged => report.unchanged += 1,
+                    Offer::Stale => report.stale += 1,
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// A SKU-level record as `shop` needs it: when the ERP gave no `product_id`, the shop's
+    /// own ids for the SKU code, as learned from its orders (see [`crate::store::Catalog`]).
+    fn with_platform_ids(&self, shop: &str, record: &Record) -> Result<serde_json::Value, StoreError> {
+        let mut json = record.record.clone();
+        let Some(fields) = json.as_object_mut() else { return Ok(json) };
+        let Some(sku) = fields.get("outer_sku_id").and_then(|v| v.as_str()).map(str::to_owned) else { return Ok(json) };
+        if fields.get("product_id").is_some_and(|v| !v.is_null()) {
+            return Ok(json);
+        }
+        if let Some(ids) = self.store.catalog().get(self.tenant, shop, &sku)? {
+            fields.insert("product_id".into(), ids.product_id.into());
+            if let Some(sku_id) = ids.sku_id.filter(|_| !fields.get("sku_id").is_some_and(|v| !v.is_null())) {
+                fields.insert("sku_id".into(), sku_id.into());
+            }
+        }
+        Ok(json)
+    }
+
+    fn shops_holding(&self, order_id: &str) -> Result<Vec<&Target>, StoreError> {
+        let mut out = Vec::new();
+        for shop in self.shops {
+            let key = OrderKey { platform: shop.platform.clone(), shop_id: shop.shop_id.clone(), order_id: order_id.to_owned() };
+            if self.store.orders().get(self.tenant, &key)?.is_some() {
+                out.push(shop);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sets a SKU's stock by hand until `hold.until`: the manual value goes to every shop that
+    /// can take stock, automatic updates are kept back meanwhile, and the last automatic value
+    /// is owed again so the platforms return to the ERP's figure when the hold ends.
+    pub fn hold(&self, sku: &str, hold: &Hold, actor: &str, now: Timestamp) -> Result<Report, StoreError> {
+        self.store.switches().hold(self.tenant, sku, hold)?;
+        let mut report = Report::default();
+        let version = self.store.next_id()?;
+        let record = serde_json::to_value(StockUpdate {
+            outer_sku_id: sku.to_owned(),
+            product_id: None,
+            sku_id: None,
+            quantity: hold.quantity,
+            warehouse: None,
+            version,
+        })
+        .expect("stock updates serialize");
+        for shop in self.shops.iter().filter(|s| s.operations.contains(&Operation::PushStock)) {
+            let as_record = Record { item: sku.to_owned(), scope: Scope::AllShops, version: Some(version), record: record.clone() };
+            let offer = NewPush {
+                tenant: self.tenant,
+                shop: &shop.shop_id,
+                module: HOLD_QUEUE,
+                item: sku,
+                record: self.with_platform_ids(&shop.shop_id, &as_record)?,
+                version: Some(version),
+            };
+            match self.store.pushes().offer(offer, now.0)? {
+                Offer::Queued => report.queued += 1,
+                Offer::Unchanged => report.unchanged += 1,
+                Offer::Stale => report.stale += 1,
+            }
+            self.store.pushes().offer_confirmed_again(self.tenant, &shop.shop_id, "stock", sku, now.0)?;
+        }
+        self.audit(actor, "hold.set", serde_json::json!({"sku": sku, "hold": hold}), now)?;
+        Ok(report)
+    }
+
+    /// Ends a SKU's hold now; kept-back automatic stock flows again.
+    pub fn release(&self, sku: &str, actor: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.store.switches().release(self.tenant, sku)?;
+        self.wake(crate::store::SkuSync::Stock, sku, now)?;
+        self.audit(actor, "hold.release", serde_json::json!({"sku": sku}), now)
+    }
+
+    /// Makes what was kept back for a SKU due now.
+    fn wake(&self, kind: crate::store::SkuSync, sku: &str, now: Timestamp) -> Result<(), StoreError> {
+        let module = match kind {
+            crate::store::SkuSync::Stock => "stock",
+            crate::store::SkuSync::Price => "price",
+            crate::store::SkuSync::Listing => "listing",
+        };
+        for shop in self.shops {
+            self.store.pushes().wake(self.tenant, &shop.shop_id, module, sku, now.0)?;
+        }
+        Ok(())
+    }
+
+    /// Turns a module of a shop on or off.
+    pub fn switch_module(&self, shop: &str, module: &str, on: bool, actor: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.store.switches().set_module(self.tenant, shop, module, on)?;
+        self.audit(actor, "switch.module", serde_json::json!({"shop": shop, "module": module, "on": on}), now)
+    }
+
+    /// Turns stock, price or listing sync of one SKU on or off.
+    pub fn switch_sku(&self, sku: &str, kind: crate::store::SkuSync, on: bool, actor: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.store.switches().set_sku(self.tenant, sku, kind, on)?;
+        if on {
+            self.wake(kind, sku, now)?;
+        }
+        self.audit(actor, "switch.sku", serde_json::json!({"sku": sku, "kind": kind, "on": on}), now)
+    }
+
+    fn audit(&self, actor: &str, action: &str, detail: serde_json::Value, now: Timestamp) -> Result<(), StoreError> {
+        self.store.audit().record(self.tenant, &AuditEntry { at: now, actor: actor.to_owned(), action: action.to_owned(), detail })
+    }
+}

@@ -1,0 +1,206 @@
+//! ERP → marketplace: a shop's queued updates, through its plugin.
+//!
+//! Each round walks the shop's queues in a fixed order (holds first, so a manual value is on
+//! the platform before anything else about that SKU), sends what is due in batches, and reads
+//! the plugin's answer item by item: confirmed updates leave the queue, transient failures
+//! come back after a backoff, permanent ones are dead-lettered with the platform's reason.
+//! A throttled shop stops its round and waits; other shops are not affected.
+
+use std::time::Duration;
+
+use crate::config::CarrierTable;
+use crate::model::{ItemResult, Logistics, Operation, Timestamp};
+use crate::retry::{Backoff, Verdict};
+use crate::sandbox::{Call, Reply};
+use crate::store::{Gate, Push, SkuSync, Store, StoreError};
+use crate::sync::intake::HOLD_QUEUE;
+use crate::{Plugin, Shop};
+
+/// Updates one push call carries: the platforms' batch APIs take 20–50 records (the SDK's
+/// batching splits further where a platform wants fewer), and a failed call costs one batch.
+pub const BATCH: usize = 50;
+/// How soon a SKU whose sync is switched off is looked at again.
+pub const SKU_OFF_RECHECK: Duration = Duration::from_secs(60);
+
+/// Every queue, in the order a round serves them: (queue, module switch, operation, SKU kind).
+pub const QUEUES: [(&str, &str, Operation, Option<SkuSync>); 10] = [
+    (HOLD_QUEUE, "stock", Operation::PushStock, None),
+    ("stock", "stock", Operation::PushStock, Some(SkuSync::Stock)),
+    ("price", "price", Operation::PushPrices, Some(SkuSync::Price)),
+    ("batches", "batches", Operation::PushLots, None),
+    ("listing", "listing", Operation::PushListing, Some(SkuSync::Listing)),
+    ("products", "products", Operation::PushProducts, None),
+    ("customers", "customers", Operation::PushCustomers, None),
+    ("logistics", "logistics", Operation::PushLogistics, None),
+    ("shipments", "shipments", Operation::PushShipments, None),
+    ("erp_status", "erp_status", Operation::PushErpStatus, None),
+];
+
+/// What one round did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Round {
+    pub confirmed: usize,
+    pub retried: usize,
+    pub dead_lettered: usize,
+    /// Held back by a SKU override or a manual hold (still queued).
+    pub kept_back: usize,
+    /// The platform asked this shop to wait this long.
+    pub throttled: Option<Duration>,
+}
+
+/// One shop's outbound side.
+pub struct Outbound<'a> {
+    pub plugin: &'a Plugin,
+    pub shop: &'a Shop,
+    pub platform: &'a str,
+    pub store: &'a Store,
+    pub carriers: &'a CarrierTable,
+    pub backoff: &'a Backoff,
+}
+
+impl Outbound<'_> {
+    /// Sends what is due at `now`.
+    pub async fn round(&self, now: Timestamp) -> Result<Round, StoreError> {
+        let mut round = Round::default();
+        let (tenant, shop) = (self.shop.tenant.as_str(), self.shop.shop_id.as_str());
+        for (queue, module, operation, kind) in QUEUES {
+            if !self.store.switches().module_on(tenant, shop, module)? {
+                continue; // paused: everything stays queued until the switch is back on
+            }
+            loop {
+                let due = self.store.pushes().due(tenant, shop, queue, now.0, BATCH)?;
+                if due.is_empty() {
+                    break;
+                }
+                let full = due.len() == BATCH;
+                let mut batch = Vec::with_capacity(due.len());
+                for push in due {
+                    if let Some(kind) = kind {
+                        match self.store.switches().gate(tenant, shop, &push.item, kind, now)? {
+                            Gate::Send => {}
+                            Gate::ModuleOff => unreachable!("the module switch was checked above"),
+                            Gate::SkuOff => {
+                                let later = now.0 + SKU_OFF_RECHECK.as_millis() as i64;
+                                self.store.pushes().retry_later(&push, later, "sync of this SKU is switched off", false)?;
+                                round.kept_back += 1;
+                                continue;
+                            }
+                            Gate::Held(hold) => {
+                                let reason = format!("kept back by a manual hold until {}", hold.until);
+                                self.store.pushes().retry_later(&push, hold.until.0, &reason, false)?;
+                                round.kept_back += 1;
+                                continue;
+                            }
+                        }
+                    }
+                    if operation == Operation::PushLogistics {
+                        match self.platform_carrier(&push) {
+                            Ok(record) => batch.push(Push { record, ..push }),
+                            Err(reason) => {
+                                self.store.pushes().dead_letter(&push, &reason, now.0)?;
+                                round.dead_lettered += 1;
+                            }
+                        }
+                        continue;
+                    }
+                    batch.push(push);
+                }
+                if !batch.is_empty() {
+                    self.send(operation, batch, now, &mut round).await?;
+                }
+                if round.throttled.is_some() {
+                    return Ok(round);
+                }
+                if !full {
+                    break;
+                }
+            }
+        }
+        Ok(round)
+    }
+
+    /// The logistics record with the tenant's carrier code replaced by the platform's.
+    fn platform_carrier(&self, push: &Push) -> Result<serde_json::Value, String> {
+        let mut logistics: Logistics = serde_json::from_value(push.record.clone()).map_err(|e| format!("not a logistics record: {e}"))?;
+        if self.carriers.is_empty() {
+            // No table: the ERP already speaks the platforms' codes.
+            return Ok(push.record.clone());
+        }
+        match self.carriers.platform_code(&logistics.carrier_code, self.platform) {
+            Some(code) => logistics.carrier_code = code.to_owned(),
+            None => {
+                return Err(format!(
+                    "carrier `{}` has no {} code in tenants.{}.carriers; add it and replay",
+                    logistics.carrier_code, self.platform, self.shop.tenant
+                ));
+            }
+        }
+        Ok(serde_json::to_value(logistics).expect("logistics records serialize"))
+    }
+
+    async fn send(&self, operation: Operation, batch: Vec<Push>, now: Timestamp, round: &mut Round) -> Result<(), StoreError> {
+        let input = serde_json::Value::Array(batch.iter().map(|p| p.record.clone()).collect());
+        let call = match Call::push(operation, input) {
+            Ok(call) => call,
+            Err(e) => {
+                // A record the store holds no longer parses: a bug or a manual edit.
+                for push in &batch {
+                    self.store.pushes().dead_letter(push, &format!("unreadable queued record: {e}"), now.0)?;
+                    round.dead_lettered += 1;
+                }
+                return Ok(());
+            }
+        };
+        let results = match self.plugin.call(self.shop, call).await {
+            Ok(Reply::Items(results)) if results.len() == batch.len() => results,
+            Ok(Reply::Items(results)) => {
+                let reason = format!("the plugin answered {} results for {} updates", results.len(), batch.len());
+                return self.settle_all(&batch, Verdict::Permanent(reason), now, round);
+            }
+            Ok(_) => unreachable!("the sandbox checks a push answers item results"),
+            Err(e) => return self.settle_all(&batch, Verdict::of_call(&e), now, round),
+        };
+        for (push, result) in batch.iter().zip(results) {
+            match result {
+                ItemResult::Ok(_) => {
+                    self.store.pushes().confirm(push)?;
+                    round.confirmed += 1;
+                }
+                ItemResult::Error(e) => self.settle(push, Verdict::of_plugin_error(&e), now, round)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn settle_all(&self, batch: &[Push], verdict: Verdict, now: Timestamp, round: &mut Round) -> Result<(), StoreError> {
+        for push in batch {
+            self.settle(push, verdict.clone(), now, round)?;
+        }
+        Ok(())
+    }
+
+    fn settle(&self, push: &Push, verdict: Verdict, now: Timestamp, round: &mut Round) -> Result<(), StoreError> {
+        match verdict {
+            Verdict::Throttled(wait, reason) => {
+                self.store.pushes().retry_later(push, now.0 + wait.as_millis() as i64, &reason, false)?;
+                round.throttled = Some(round.throttled.map_or(wait, |w| w.max(wait)));
+            }
+            Verdict::Retry(reason) => match self.backoff.delay(push.attempts + 1, push.id) {
+                Some(wait) => {
+                    self.store.pushes().retry_later(push, now.0 + wait.as_millis() as i64, &reason, true)?;
+                    round.retried += 1;
+                }
+                None => {
+                    let why = format!("gave up after {} attempts; last: {reason}", push.attempts + 1);
+                    self.store.pushes().dead_letter(push, &why, now.0)?;
+                    round.dead_lettered += 1;
+                }
+            },
+            Verdict::Permanent(reason) => {
+                self.store.pushes().dead_letter(push, &reason, now.0)?;
+                round.dead_lettered += 1;
+            }
+        }
+        Ok(())
+    }
+}

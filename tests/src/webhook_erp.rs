@@ -1,0 +1,100 @@
+//! A test ERP that takes Wharf's signed webhook pushes on loopback: it checks every
+//! signature, can be down or refuse orders on demand, and keeps what it accepted by
+//! idempotency key, so a test can tell a resend (same key, nothing created) from a duplicate.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::Value;
+use wharf_runtime::erp::webhook::{self, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+
+/// What the ERP saw and how it behaves.
+#[derive(Default)]
+pub struct ErpState {
+    /// Answer 503 to everything.
+    pub down: bool,
+    /// Answer 400 to orders whose id starts with this.
+    pub refuse_prefix: Option<String>,
+    pub requests: usize,
+    pub bad_signatures: usize,
+    /// Accepted documents by idempotency key (a resend of a key creates nothing).
+    pub accepted: BTreeMap<String, Value>,
+    /// Keys in the order they were first accepted.
+    pub created: Vec<String>,
+}
+
+impl ErpState {
+    /// The highest version of each order accepted, by order id.
+    pub fn latest_versions(&self) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        for doc in self.accepted.values() {
+            let id = doc["order"]["order_id"].as_str().unwrap_or_default().to_owned();
+            let v = doc["version"].as_u64().unwrap_or(0);
+            let e = out.entry(id).or_insert(0);
+            *e = (*e).max(v);
+        }
+        out
+    }
+}
+
+/// The running ERP.
+pub struct WebhookErp {
+    pub url: String,
+    state: Arc<Mutex<ErpState>>,
+}
+
+impl WebhookErp {
+    /// Listens on 127.0.0.1 (an ephemeral port) in the current tokio runtime.
+    pub async fn start(secret: &[u8]) -> anyhow::Result<Self> {
+        let state = Arc::new(Mutex::new(ErpState::default()));
+        let secret = secret.to_vec();
+        let shared = state.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+                let (state, secret) = (shared.clone(), secret.clone());
+                async move {
+                    let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                    let ts: i64 = h(TIMESTAMP_HEADER).parse().unwrap_or(0);
+                    let mut erp = state.lock().unwrap_or_else(|p| p.into_inner());
+                    erp.requests += 1;
+                    if h(SIGNATURE_HEADER) != webhook::signature(&secret, ts, &body) {
+                        erp.bad_signatures += 1;
+                        return (StatusCode::UNAUTHORIZED, "bad signature".to_owned());
+                    }
+                    if erp.down {
+                        return (StatusCode::SERVICE_UNAVAILABLE, "maintenance".to_owned());
+                    }
+                    let Ok(doc) = serde_json::from_slice::<Value>(&body) else {
+                        return (StatusCode::BAD_REQUEST, "not JSON".to_owned());
+                    };
+                    let key = h(IDEMPOTENCY_HEADER);
+                    if doc["idempotency_key"].as_str() != Some(key.as_str()) {
+                        return (StatusCode::BAD_REQUEST, "idempotency key differs from the header".to_owned());
+                    }
+                    let id = doc["order"]["order_id"].as_str().unwrap_or_default();
+                    if erp.refuse_prefix.as_deref().is_some_and(|p| id.starts_with(p)) {
+                        return (StatusCode::BAD_REQUEST, "unknown customer".to_owned());
+                    }
+                    if !erp.accepted.contains_key(&key) {
+                        erp.created.push(key.clone());
+                        erp.accepted.insert(key, doc);
+                    }
+                    (StatusCode::OK, "ok".to_owned())
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(WebhookErp { url: format!("http://{addr}/hook"), state })
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, ErpState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
