@@ -5,8 +5,13 @@
 //! delivery repeated after a crash never creates a second document. Failures are judged by
 //! their kind: transient ones retried with backoff, permanent ones dead-lettered with the
 //! ERP's reason.
+//!
+//! An ERP plugin that does not take orders in some status (SAP takes no unpaid or cancelled
+//! order) answers `invalid_input` on the field `status`. That is not a fault to replay: the
+//! delivery is dropped, the order stays unsynced, and its next version (paid, say) is
+//! delivered in turn.
 
-use crate::model::{OrderPushOutcome, Timestamp};
+use crate::model::{ConnectorError, OrderPushOutcome, Timestamp};
 use crate::retry::{Backoff, Verdict};
 use crate::sandbox::{Call, Reply};
 use crate::store::{Delivery, Store, StoreError};
@@ -17,6 +22,8 @@ pub use super::webhook::DrainReport;
 /// Orders one `push-orders` call carries: a failed call costs one batch, and SAP's deep
 /// inserts take a few hundred ms each, so 20 keep a call well inside its deadline.
 pub const BATCH: usize = 20;
+/// The field an ERP plugin names to say "not in this status".
+pub const STATUS_FIELD: &str = "status";
 
 /// Delivers what is due for `shop.tenant` on the route named `route`, at most `limit`.
 pub async fn drain(
@@ -69,6 +76,10 @@ pub async fn drain(
                     store.outbox().remove(delivery.id)?;
                     report.delivered += 1;
                     *report.delivered_by_shop.entry(delivery.key.shop_id.clone()).or_default() += 1;
+                }
+                Some(OrderPushOutcome::Failed { error: ConnectorError::InvalidInput { field, .. } }) if field == STATUS_FIELD => {
+                    store.outbox().remove(delivery.id)?;
+                    report.not_taken += 1;
                 }
                 Some(OrderPushOutcome::Failed { error }) => {
                     settle_failure(store, delivery, Verdict::of_plugin_error(error), backoff, now, &mut report)?

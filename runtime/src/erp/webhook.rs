@@ -72,6 +72,8 @@ pub struct DrainReport {
     pub retried: usize,
     pub dead_lettered: usize,
     pub superseded: usize,
+    /// Versions the ERP does not take in their status (see [`super::plugin`]).
+    pub not_taken: usize,
 }
 
 /// The idempotency key of `version` of an order.

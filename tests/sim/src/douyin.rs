@@ -33,7 +33,8 @@ use anyhow::bail;
 
 use crate::faults::Faults;
 use crate::serve::{Clock, Served, lock, wall_ms};
-use crate::shop::{Shop, ShopParams};
+use crate::rng::SimRng;
+use crate::shop::{Catalog, Shop, ShopParams};
 
 pub use error::{DyError, codes};
 pub use expect::expected_order;
@@ -141,11 +142,27 @@ pub struct DouyinSim {
 impl DouyinSim {
     /// Generates the shop and serves it on loopback (on a runtime of its own).
     pub fn spawn(config: DouyinConfig) -> anyhow::Result<Self> {
+        Self::spawn_selling(config, None)
+    }
+
+    /// Like [`DouyinSim::spawn`], the shop selling `catalog` (shared with other simulators, so
+    /// they agree on the merchant's SKU codes) instead of a catalogue of its own.
+    pub fn spawn_with_catalog(config: DouyinConfig, catalog: &Catalog) -> anyhow::Result<Self> {
+        if catalog.skus.is_empty() {
+            bail!("the catalog has no SKUs to sell");
+        }
+        Self::spawn_selling(config, Some(catalog))
+    }
+
+    fn spawn_selling(config: DouyinConfig, catalog: Option<&Catalog>) -> anyhow::Result<Self> {
         config.validate()?;
         let now_ms = config.now_ms.unwrap_or_else(wall_ms) / 1000 * 1000;
         let (seed, orders, modified_span_ms) = (config.seed, config.orders, config.modified_span_ms);
-        let shop =
-            Shop::generate(&ShopParams { seed, orders, now_ms, modified_span_ms, first_order_no: FIRST_ORDER_NO });
+        let params = ShopParams { seed, orders, now_ms, modified_span_ms, first_order_no: FIRST_ORDER_NO };
+        let shop = match catalog {
+            Some(catalog) => Shop::generate_with_catalog(&params, catalog),
+            None => Shop::generate(&params),
+        };
         let shared = Arc::new(Shared {
             config,
             clock: Clock::new(now_ms),
@@ -214,6 +231,11 @@ impl DouyinSim {
     pub fn change_one(&self) -> Option<String> {
         let now = self.now_ms();
         lock(&self.shared.shop).change_one(now).map(order_id)
+    }
+
+    /// A buyer pays a new order at `now_ms` (UTC ms; whole seconds are kept); its 抖店 id.
+    pub fn add_paid_order(&self, rng: &mut SimRng, now_ms: i64) -> String {
+        order_id(lock(&self.shared.shop).add_paid_order(rng, now_ms))
     }
 
     /// Runs one request through the gateway without HTTP: `(status, body)`. `query` is the

@@ -42,7 +42,7 @@ use crate::faults::{Faults, Malform};
 use crate::harness::{HarnessOptions, Marketplace, PushCase, rfc3339};
 use crate::rng::SimRng;
 use crate::serve::{Clock, Served, lock, wall_ms};
-use crate::shop::{Shop, ShopParams};
+use crate::shop::{Catalog, Shop, ShopParams};
 
 use inspect::Inspector;
 use model::Model;
@@ -136,6 +136,8 @@ struct Shared {
     /// The oldest change time the shop started with (UTC ms).
     first_change_ms: i64,
     page_size: u32,
+    /// Successful bridge writes per action (`stock`, `ship`…).
+    writes: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Shared {
@@ -167,6 +169,17 @@ pub struct EcshopSim {
 impl EcshopSim {
     /// Generates the shop, writes the database, starts `php -S` and the proxy.
     pub fn start(config: EcshopConfig) -> anyhow::Result<Self> {
+        Self::start_selling(config, None)
+    }
+
+    /// Like [`EcshopSim::start`], the shop selling `catalog` (shared with other simulators, so
+    /// they agree on the merchant's SKU codes) instead of a catalogue of its own.
+    pub fn start_with_catalog(config: EcshopConfig, catalog: &Catalog) -> anyhow::Result<Self> {
+        anyhow::ensure!(!catalog.skus.is_empty(), "the catalog has no SKUs to sell");
+        Self::start_selling(config, Some(catalog))
+    }
+
+    fn start_selling(config: EcshopConfig, catalog: Option<&Catalog>) -> anyhow::Result<Self> {
         php::check_installed()?;
         anyhow::ensure!(
             config.modified_span_ms >= 1000,
@@ -179,13 +192,17 @@ impl EcshopSim {
             config.page_size
         );
         let now_ms = config.now_ms.unwrap_or_else(wall_ms);
-        let shop = Shop::generate(&ShopParams {
+        let params = ShopParams {
             seed: config.seed,
             orders: config.orders,
             now_ms,
             modified_span_ms: config.modified_span_ms,
             first_order_no: FIRST_ORDER_NO,
-        });
+        };
+        let shop = match catalog {
+            Some(catalog) => Shop::generate_with_catalog(&params, catalog),
+            None => Shop::generate(&params),
+        };
         let first_change_ms = shop.orders.iter().map(|o| o.updated_ms).min().unwrap_or(now_ms);
         let model = Model::new(shop);
 
@@ -208,6 +225,7 @@ impl EcshopSim {
             clock: Clock::new(now_ms),
             first_change_ms,
             page_size: config.page_size,
+            writes: Mutex::new(BTreeMap::new()),
         });
         shared.write_bridge_config(&shared.token)?;
         let server = php::Server::start(&www, &dir.0.join("php.log"))?;
@@ -217,6 +235,9 @@ impl EcshopSim {
             upstream: server.addr(),
             faults: Arc::clone(&shared.faults),
             observe: Box::new(move |action, body| {
+                if action != "orders" && action != "order" && action != "ping" {
+                    *lock(&observer.writes).entry(action.to_owned()).or_default() += 1;
+                }
                 if ORDER_WRITES.contains(&action)
                     && let Some(order) = body.get("order")
                 {
@@ -293,6 +314,21 @@ impl EcshopSim {
     /// The next `n` requests get HTTP `status` from the proxy.
     pub fn fail_next(&self, n: u32, status: u16) {
         self.faults().fail_next(n, status);
+    }
+
+    /// Successful bridge writes per action (`stock`, `ship`, `shipment`…), as the proxy saw
+    /// them pass.
+    pub fn writes(&self) -> BTreeMap<String, u64> {
+        lock(&self.shared.writes).clone()
+    }
+
+    /// A buyer pays a new order at `now_ms` (UTC ms; whole seconds are kept), written to the
+    /// database as ECShop's checkout does; its `order_sn`.
+    pub fn add_paid_order(&self, rng: &mut SimRng, now_ms: i64) -> anyhow::Result<String> {
+        let mut model = lock(&self.shared.model);
+        let (i, statements) = model.add_paid_order(rng, now_ms);
+        self.shared.db.run(None, &statements).context("writing a new order")?;
+        Ok(model.states[i].order_sn.clone())
     }
 
     /// One request through the proxy with the right token, as the plugin sends it:

@@ -45,7 +45,8 @@ use anyhow::ensure;
 
 use crate::faults::Faults;
 use crate::serve::{Clock, Served, lock, wall_ms};
-use crate::shop::{Order, Shop, ShopParams, Sku};
+use crate::rng::SimRng;
+use crate::shop::{Catalog, Order, Shop, ShopParams, Sku};
 
 pub use error::JosError;
 pub use gateway::ROUTER_PATH;
@@ -144,19 +145,34 @@ impl JdSim {
     /// Generates the shop and serves it on loopback (on a runtime of its own, so it works from
     /// sync and async callers alike).
     pub fn spawn(config: JdConfig) -> anyhow::Result<Self> {
+        Self::spawn_selling(config, None)
+    }
+
+    /// Like [`JdSim::spawn`], the shop selling `catalog` (shared with other simulators, so
+    /// they agree on the merchant's SKU codes) instead of a catalogue of its own.
+    pub fn spawn_with_catalog(config: JdConfig, catalog: &Catalog) -> anyhow::Result<Self> {
+        ensure!(!catalog.skus.is_empty(), "the catalog has no SKUs to sell");
+        Self::spawn_selling(config, Some(catalog))
+    }
+
+    fn spawn_selling(config: JdConfig, catalog: Option<&Catalog>) -> anyhow::Result<Self> {
         for (name, value) in [("app_key", &config.app_key), ("app_secret", &config.app_secret), ("access_token", &config.access_token)] {
             ensure!(!value.is_empty(), "JdConfig.{name} must not be empty");
         }
         ensure!(config.orders <= MAX_ORDERS, "JdConfig.orders must be at most {MAX_ORDERS}, got {}", config.orders);
         ensure!(config.modified_span_ms >= 1000, "JdConfig.modified_span_ms must be at least 1000, got {}", config.modified_span_ms);
         let generated_at_ms = config.now_ms.unwrap_or_else(wall_ms) / 1000 * 1000;
-        let shop = Shop::generate(&ShopParams {
+        let params = ShopParams {
             seed: config.seed,
             orders: config.orders,
             now_ms: generated_at_ms,
             modified_span_ms: config.modified_span_ms,
             first_order_no: FIRST_ORDER_NO,
-        });
+        };
+        let shop = match catalog {
+            Some(catalog) => Shop::generate_with_catalog(&params, catalog),
+            None => Shop::generate(&params),
+        };
         let shared = Arc::new(Shared {
             config,
             clock: Clock::new(generated_at_ms),
@@ -250,6 +266,11 @@ impl JdSim {
             order.paid_ms = order.paid_ms.or(Some(now));
         }
         Some(no.to_string())
+    }
+
+    /// A buyer pays a new order at `now_ms` (UTC ms; whole seconds are kept); its JD id.
+    pub fn add_paid_order(&self, rng: &mut SimRng, now_ms: i64) -> String {
+        lock(&self.shared.shop).add_paid_order(rng, now_ms).to_string()
     }
 
     // --- talking to the gateway directly ---

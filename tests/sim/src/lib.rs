@@ -10,6 +10,7 @@
 //! - [`faults`]: throttling, revoked credentials, HTTP failures, malformed bodies.
 //! - [`serve`]: serving a router on loopback on a runtime of its own; the clock.
 //! - one module per platform.
+//! - [`world`]: every simulator at once, sharing a catalogue, with live traffic.
 
 pub mod douyin;
 pub mod ecshop;
@@ -21,6 +22,7 @@ pub mod sap;
 pub mod serve;
 pub mod shop;
 pub mod taobao;
+pub mod world;
 
 pub use harness::{HarnessOptions, Marketplace, PushCase, start};
 pub use taobao::{SimConfig, TaobaoSim};

@@ -195,32 +195,131 @@ const PLACES: &[(&str, &str, &str)] = &[
 const NAMES: &[&str] = &["张三", "李四", "王小明", "赵丽", "陈静", "欧阳娜娜"];
 const MESSAGES: &[&str] = &["请尽快发货", "不要放快递柜", "周末送货"];
 
+/// The products and SKUs a shop sells, without orders: what several simulated systems share
+/// when they must agree on the merchant's SKU codes (a marketplace and the ERP behind it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Catalog {
+    pub products: Vec<Product>,
+    pub skus: Vec<Sku>,
+}
+
+impl Catalog {
+    /// `products` products (at least one), two or three SKUs each, from `seed`: the catalogue
+    /// [`Shop::generate`] would build for that many products.
+    pub fn generate(seed: u64, products: usize) -> Catalog {
+        let mut rng = SimRng::new(seed).fork(11);
+        generate_catalog(&mut rng, products.max(1))
+    }
+
+    /// Every SKU's merchant code, in catalogue order.
+    pub fn outer_sku_ids(&self) -> Vec<String> {
+        self.skus.iter().map(|s| s.outer_sku_id.clone()).collect()
+    }
+}
+
+/// The catalogue part of [`Shop::generate`], drawing from the shop's stream.
+fn generate_catalog(rng: &mut SimRng, product_count: usize) -> Catalog {
+    let mut products = Vec::new();
+    let mut skus = Vec::new();
+    for i in 0..product_count {
+        products.push(Product {
+            product_no: 3_500_000_000 + i as u64 * 7_919,
+            outer_product_id: format!("SPU-{:04}", i + 1),
+            title: TITLES[i % TITLES.len()].to_owned(),
+        });
+        for k in 0..(2 + rng.below(2) as usize) {
+            skus.push(Sku {
+                product: i,
+                sku_no: 10_000_000_000 + (i * 10 + k) as u64 * 104_729,
+                outer_sku_id: format!("SKU-{:04}-{}", i + 1, k + 1),
+                spec: SPECS[(i + k) % SPECS.len()].to_owned(),
+                price: rng.range(500, 50_000) / 10 * 10 + rng.range(0, 9),
+                stock: rng.range(0, 500),
+                listed: true,
+            });
+        }
+    }
+    Catalog { products, skus }
+}
+
+/// One order's lines, amounts, buyer and receiver, drawn from `rng` (the times and stage are
+/// the caller's).
+fn generate_order(
+    rng: &mut SimRng,
+    skus: &[Sku],
+    order_no: u64,
+    stage: Stage,
+    (created_ms, paid_ms, updated_ms): (i64, Option<i64>, i64),
+) -> Order {
+    let mut lines = Vec::new();
+    for l in 0..(1 + rng.below(3)) {
+        let sku = rng.below(skus.len() as u64) as usize;
+        lines.push(Line {
+            sku,
+            line_no: order_no * 10 + l,
+            quantity: rng.range(1, 5),
+            unit_price: skus[sku].price,
+            discount: 0,
+            refund: Refund::None,
+        });
+    }
+    let goods: i64 = lines.iter().map(|l| l.unit_price * l.quantity).sum();
+    let discount = if rng.percent(40) { rng.range(1, (goods / 5).max(2)) } else { 0 };
+    let weights: Vec<i64> = lines.iter().map(|l| l.unit_price * l.quantity).collect();
+    for (line, share) in lines.iter_mut().zip(apportion(discount, &weights)) {
+        line.discount = share;
+    }
+    if stage.is_paid() && rng.percent(10) {
+        lines[0].refund = if rng.percent(50) { Refund::Requested } else { Refund::Refunded };
+    }
+    let (province, city, district) = *rng.pick(PLACES);
+    let name = (*rng.pick(NAMES)).to_owned();
+    Order {
+        order_no,
+        stage,
+        created_ms,
+        paid_ms,
+        updated_ms,
+        shipping_fee: if rng.percent(60) { 0 } else { rng.range(5, 20) * 100 },
+        buyer_id: format!("buyer-{:06}", rng.below(1_000_000)),
+        buyer_nick: format!("{}***", name.chars().next().unwrap_or('买')),
+        buyer_message: rng.percent(30).then(|| (*rng.pick(MESSAGES)).to_owned()),
+        seller_memo: rng.percent(10).then(|| "加急".to_owned()),
+        receiver: Receiver {
+            name,
+            phone: format!("13{:09}", rng.below(1_000_000_000)),
+            province: province.to_owned(),
+            city: city.to_owned(),
+            district: district.to_owned(),
+            town: rng.percent(50).then(|| "西丽街道".to_owned()),
+            address: format!("科技园路{}号{}栋{}室", rng.range(1, 200), rng.range(1, 30), rng.range(101, 2505)),
+            postcode: rng.percent(50).then(|| format!("{:06}", rng.range(100_000, 999_999))),
+        },
+        lines,
+        shipment: None,
+    }
+}
+
+/// A new order is created this long before it is paid, at most (seconds): a buyer checking out.
+const NEW_ORDER_MAX_CHECKOUT_S: i64 = 600;
+
 impl Shop {
     /// Builds a shop of `p.orders` orders; about one product per 20 orders (3..=50), two or
     /// three SKUs each.
     pub fn generate(p: &ShopParams) -> Shop {
         let mut rng = SimRng::new(p.seed).fork(11);
-        let product_count = (p.orders / 20).clamp(3, 50);
-        let mut products = Vec::new();
-        let mut skus = Vec::new();
-        for i in 0..product_count {
-            products.push(Product {
-                product_no: 3_500_000_000 + i as u64 * 7_919,
-                outer_product_id: format!("SPU-{:04}", i + 1),
-                title: TITLES[i % TITLES.len()].to_owned(),
-            });
-            for k in 0..(2 + rng.below(2) as usize) {
-                skus.push(Sku {
-                    product: i,
-                    sku_no: 10_000_000_000 + (i * 10 + k) as u64 * 104_729,
-                    outer_sku_id: format!("SKU-{:04}-{}", i + 1, k + 1),
-                    spec: SPECS[(i + k) % SPECS.len()].to_owned(),
-                    price: rng.range(500, 50_000) / 10 * 10 + rng.range(0, 9),
-                    stock: rng.range(0, 500),
-                    listed: true,
-                });
-            }
-        }
+        let catalog = generate_catalog(&mut rng, (p.orders / 20).clamp(3, 50));
+        Self::generate_orders(rng, p, catalog)
+    }
+
+    /// Like [`Shop::generate`], selling `catalog` instead of a catalogue of its own, so that
+    /// several simulators (and the ERP) agree on the merchant's SKU codes.
+    pub fn generate_with_catalog(p: &ShopParams, catalog: &Catalog) -> Shop {
+        Self::generate_orders(SimRng::new(p.seed).fork(12), p, catalog.clone())
+    }
+
+    fn generate_orders(mut rng: SimRng, p: &ShopParams, catalog: Catalog) -> Shop {
+        let Catalog { products, skus } = catalog;
         let mut orders = Vec::with_capacity(p.orders);
         let mut order_no = p.first_order_no;
         let span = p.modified_span_ms.max(1);
@@ -231,55 +330,27 @@ impl Shop {
             let created_ms = updated_ms - rng.range(0, 3 * 86_400) * 1000;
             let stage = Stage::ALL[i % Stage::ALL.len()];
             let paid_ms = stage.is_paid().then(|| created_ms + rng.range(1, 600) * 1000).map(|t| t.min(updated_ms));
-            let mut lines = Vec::new();
-            for l in 0..(1 + rng.below(3)) {
-                let sku = rng.below(skus.len() as u64) as usize;
-                lines.push(Line {
-                    sku,
-                    line_no: order_no * 10 + l,
-                    quantity: rng.range(1, 5),
-                    unit_price: skus[sku].price,
-                    discount: 0,
-                    refund: Refund::None,
-                });
-            }
-            let goods: i64 = lines.iter().map(|l| l.unit_price * l.quantity).sum();
-            let discount = if rng.percent(40) { rng.range(1, (goods / 5).max(2)) } else { 0 };
-            let weights: Vec<i64> = lines.iter().map(|l| l.unit_price * l.quantity).collect();
-            for (line, share) in lines.iter_mut().zip(apportion(discount, &weights)) {
-                line.discount = share;
-            }
-            if stage.is_paid() && rng.percent(10) {
-                lines[0].refund = if rng.percent(50) { Refund::Requested } else { Refund::Refunded };
-            }
-            let (province, city, district) = *rng.pick(PLACES);
-            let name = (*rng.pick(NAMES)).to_owned();
-            orders.push(Order {
-                order_no,
-                stage,
-                created_ms,
-                paid_ms,
-                updated_ms,
-                shipping_fee: if rng.percent(60) { 0 } else { rng.range(5, 20) * 100 },
-                buyer_id: format!("buyer-{:06}", rng.below(1_000_000)),
-                buyer_nick: format!("{}***", name.chars().next().unwrap_or('买')),
-                buyer_message: rng.percent(30).then(|| (*rng.pick(MESSAGES)).to_owned()),
-                seller_memo: rng.percent(10).then(|| "加急".to_owned()),
-                receiver: Receiver {
-                    name,
-                    phone: format!("13{:09}", rng.below(1_000_000_000)),
-                    province: province.to_owned(),
-                    city: city.to_owned(),
-                    district: district.to_owned(),
-                    town: rng.percent(50).then(|| "西丽街道".to_owned()),
-                    address: format!("科技园路{}号{}栋{}室", rng.range(1, 200), rng.range(1, 30), rng.range(101, 2505)),
-                    postcode: rng.percent(50).then(|| format!("{:06}", rng.range(100_000, 999_999))),
-                },
-                lines,
-                shipment: None,
-            });
+            orders.push(generate_order(&mut rng, &skus, order_no, stage, (created_ms, paid_ms, updated_ms)));
         }
         Shop { products, skus, orders }
+    }
+
+    /// The shop's catalogue.
+    pub fn catalog(&self) -> Catalog {
+        Catalog { products: self.products.clone(), skus: self.skus.clone() }
+    }
+
+    /// A buyer pays a new order now: paid and modified at `now_ms` (whole seconds), created a
+    /// little before, no refund, numbered after every order the shop has. Its number.
+    pub fn add_paid_order(&mut self, rng: &mut SimRng, now_ms: i64) -> u64 {
+        let last = self.orders.iter().map(|o| o.order_no).max().unwrap_or(0);
+        let order_no = last + 1 + rng.below(997);
+        let paid_ms = now_ms / 1000 * 1000;
+        let created_ms = paid_ms - rng.range(1, NEW_ORDER_MAX_CHECKOUT_S) * 1000;
+        let mut order = generate_order(rng, &self.skus, order_no, Stage::Paid, (created_ms, Some(paid_ms), paid_ms));
+        order.lines.iter_mut().for_each(|l| l.refund = Refund::None);
+        self.orders.push(order);
+        order_no
     }
 
     /// The orders modified in `[from, to)`.
@@ -370,6 +441,24 @@ mod tests {
         assert_eq!(apportion(10, &[1, 1, 1]).iter().sum::<i64>(), 10);
         assert_eq!(apportion(0, &[5, 5]), vec![0, 0]);
         assert_eq!(apportion(7, &[]), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn a_shared_catalog_and_new_paid_orders() {
+        let catalog = Catalog::generate(9, 4);
+        assert_eq!(catalog.products.len(), 4);
+        let p = ShopParams { seed: 2, orders: 30, now_ms: 1_794_326_400_000, modified_span_ms: 86_400_000, first_order_no: 1_000 };
+        let mut s = Shop::generate_with_catalog(&p, &catalog);
+        assert_eq!(s.catalog(), catalog);
+        assert!(s.orders.iter().flat_map(|o| &o.lines).all(|l| l.sku < catalog.skus.len()));
+        let mut rng = SimRng::new(5);
+        let last = s.orders.iter().map(|o| o.order_no).max().unwrap();
+        let no = s.add_paid_order(&mut rng, 1_794_326_500_700);
+        let o = s.orders.last().unwrap();
+        assert!(no > last && o.order_no == no);
+        assert_eq!((o.stage, o.paid_ms, o.updated_ms), (Stage::Paid, Some(1_794_326_500_000), 1_794_326_500_000));
+        assert!(o.created_ms < o.updated_ms && o.refund() == Refund::None);
+        assert_eq!(o.goods_total() + o.shipping_fee - o.discount_total(), o.paid_total());
     }
 
     #[test]

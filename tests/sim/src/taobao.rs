@@ -61,7 +61,9 @@ pub use state::CARRIER_CODES;
 pub use wire::{gmt8, parse_gmt8, parse_yuan, yuan};
 
 use gateway::{Shared, SimClock, lock, wall_ms};
-use generate::{GenParams, generate};
+use crate::rng::SimRng;
+use crate::shop::Catalog;
+use generate::{GenParams, generate, generate_selling, items_from_catalog, new_paid_trade};
 use state::State;
 
 /// TOP allows about ten minutes between a request's `timestamp` and its own clock
@@ -209,15 +211,28 @@ async fn bind() -> anyhow::Result<(TcpListener, SocketAddr)> {
 }
 
 fn build_shared(config: SimConfig) -> anyhow::Result<Arc<Shared>> {
+    build_shared_selling(config, None)
+}
+
+fn build_shared_selling(config: SimConfig, catalog: Option<&Catalog>) -> anyhow::Result<Arc<Shared>> {
     config.validate()?;
     let now_ms = config.now_ms.unwrap_or_else(wall_ms);
-    let generated = generate(&GenParams {
+    let params = GenParams {
         seed: config.seed,
         orders: config.orders,
         items: config.item_count(),
         now_ms,
         modified_span_ms: config.modified_span_ms,
-    });
+    };
+    let generated = match catalog {
+        Some(catalog) => {
+            if catalog.skus.is_empty() {
+                bail!("the catalog has no SKUs to sell");
+            }
+            generate_selling(&params, items_from_catalog(catalog, now_ms))
+        }
+        None => generate(&params),
+    };
     let change_rng = crate::rng::SimRng::new(config.seed).fork(3);
     let state = State::new(generated, change_rng);
     Ok(Arc::new(Shared::new(config, SimClock::new(now_ms), state)))
@@ -241,7 +256,17 @@ impl TaobaoSim {
     /// Like [`TaobaoSim::start`], but the server runs on its own runtime in its own thread,
     /// for callers without a runtime (tests that run the `wharf` binary as a subprocess).
     pub fn spawn_blocking_runtime(config: SimConfig) -> anyhow::Result<Self> {
-        let shared = build_shared(config)?;
+        Self::spawn_own_runtime(build_shared(config)?)
+    }
+
+    /// Like [`TaobaoSim::spawn_blocking_runtime`], the shop selling `catalog` (shared with
+    /// other simulators, so they agree on the merchant's SKU codes: one item per product, the
+    /// SKUs' codes as `outer_id`) instead of a catalogue of its own; `config.items` is unused.
+    pub fn spawn_with_catalog(config: SimConfig, catalog: &Catalog) -> anyhow::Result<Self> {
+        Self::spawn_own_runtime(build_shared_selling(config, Some(catalog))?)
+    }
+
+    fn spawn_own_runtime(shared: Arc<Shared>) -> anyhow::Result<Self> {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<SocketAddr>>();
         let (stop, stop_rx) = oneshot::channel();
         let for_thread = shared.clone();
@@ -458,6 +483,23 @@ impl TaobaoSim {
     pub fn change_orders(&self, k: usize) -> Vec<u64> {
         let now = self.now_ms();
         self.state_mut().change_orders(k, now)
+    }
+
+    /// A buyer pays a new trade at `now_ms` (UTC ms; whole seconds are kept): waiting for the
+    /// seller to ship, sold from the shop's items. Its tid.
+    pub fn add_paid_trade(&self, rng: &mut SimRng, now_ms: i64) -> u64 {
+        let mut state = self.state_mut();
+        let trade = new_paid_trade(rng, state.items(), state.trade_ids().collect::<Vec<_>>(), now_ms);
+        let tid = trade.tid;
+        state.insert_trade(trade);
+        tid
+    }
+
+    /// Moves the trade modified longest ago one lifecycle step with `modified = now` (a new
+    /// `seller_memo` when it is over), leaving the newest trades alone; its tid.
+    pub fn change_oldest(&self) -> Option<u64> {
+        let now = self.now_ms();
+        self.state_mut().change_oldest(now)
     }
 
     // --- building requests (for tests that talk to the gateway directly) ---

@@ -314,44 +314,70 @@ impl Model {
         }
         let places = places.into_iter().map(|p| p.expect("every SKU belongs to a product")).collect();
 
-        let states = shop
-            .orders
-            .iter()
-            .map(|order| {
-                let (os, ss, ps) = codes(order);
-                let add = order.created_ms / 1000;
-                let updated = order.updated_ms / 1000;
-                let paid = order.paid_ms.map_or(0, |t| t / 1000);
-                let shipped = has_shipped(os, ss);
-                OrderState {
-                    order_sn: order_sn(order),
-                    order_status: os,
-                    shipping_status: ss,
-                    pay_status: ps,
-                    confirm_time: if os == OS_UNCONFIRMED { 0 } else { (add + 30).min(updated) },
-                    shipping_time: if shipped { (paid.max(add) + 3_600).min(updated) } else { 0 },
-                    invoice_no: if shipped { format!("ST{:010}", order.order_no) } else { String::new() },
-                    shipping_name: "申通快递".to_owned(),
-                }
-            })
-            .collect();
+        let states = shop.orders.iter().map(order_state).collect();
 
         let mut regions = vec![Region { id: COUNTRY_ID, parent: 0, name: COUNTRY.to_owned(), level: 0 }];
         for order in &shop.orders {
-            let r = &order.receiver;
-            let mut parent = COUNTRY_ID;
-            for (level, name) in [(1, &r.province), (2, &r.city), (3, &r.district)] {
-                parent = match regions.iter().find(|x| x.level == level && x.parent == parent && &x.name == name) {
-                    Some(found) => found.id,
-                    None => {
-                        let id = regions.len() as i64 + 1;
-                        regions.push(Region { id, parent, name: name.clone(), level });
-                        id
-                    }
-                };
-            }
+            add_regions(&mut regions, order);
         }
         Self { shop, places, goods, products, states, regions }
+    }
+
+    /// A buyer pays a new order at `now_ms`, as ECShop's checkout writes it: the order, its
+    /// goods, an action row at the payment time, and the buyer and regions it is the first to
+    /// name. Its index and the statements that write it.
+    pub fn add_paid_order(&mut self, rng: &mut crate::rng::SimRng, now_ms: i64) -> (usize, Vec<Statement>) {
+        self.shop.add_paid_order(rng, now_ms);
+        let i = self.shop.orders.len() - 1;
+        let order = &self.shop.orders[i];
+        let known = self.regions.len();
+        add_regions(&mut self.regions, order);
+        self.states.push(order_state(order));
+        let regions: Vec<Vec<Value>> =
+            self.regions[known..].iter().map(|r| vec![json!(r.id), json!(r.parent), json!(r.name), json!(r.level)]).collect();
+        let mut statements = Vec::new();
+        if !regions.is_empty() {
+            statements.push(Statement::many(REGION_INSERT, regions));
+        }
+        let user = user_id(order);
+        if user > 0 {
+            statements.push(Statement::once(
+                "INSERT OR IGNORE INTO ecs_users (user_id, user_name, email) VALUES (?, ?, ?)",
+                vec![json!(user), json!(user_name(user)), json!(format!("{}@example.com", user_name(user)))],
+            ));
+        }
+        statements.push(Statement::once(order_insert(), self.order_row(i)));
+        statements.push(Statement::many(LINE_INSERT, self.line_rows(i)));
+        statements.push(Statement::once(ACTION_INSERT, self.action_row(i, order.updated_ms / 1000, "已付款")));
+        (i, statements)
+    }
+
+    /// The ecs_order_goods rows of order `i`.
+    fn line_rows(&self, i: usize) -> Vec<Vec<Value>> {
+        let order = &self.shop.orders[i];
+        let state = &self.states[i];
+        order
+            .lines
+            .iter()
+            .map(|line| {
+                let sku = &self.shop.skus[line.sku];
+                let place = &self.places[line.sku];
+                let sent = if has_shipped(state.order_status, state.shipping_status) { line.quantity } else { 0 };
+                vec![
+                    json!(line.line_no),
+                    json!(order.order_no),
+                    json!(place.goods_id),
+                    json!(self.shop.products[sku.product].title),
+                    json!(place.goods_sn),
+                    json!(place.product_id.unwrap_or(0)),
+                    json!(line.quantity),
+                    json!(yuan(line.unit_price * 6 / 5)),
+                    json!(yuan(line.unit_price)),
+                    json!(goods_attr(&sku.spec, place.product_id.is_some() && line.line_no.is_multiple_of(2))),
+                    json!(sent),
+                ]
+            })
+            .collect()
     }
 
     fn region_id(&self, level: u8, parent: i64, name: &str) -> i64 {
@@ -414,25 +440,7 @@ impl Model {
         let mut lines = Vec::new();
         let mut actions = Vec::new();
         for (i, order) in self.shop.orders.iter().enumerate() {
-            let state = &self.states[i];
-            for line in &order.lines {
-                let sku = &self.shop.skus[line.sku];
-                let place = &self.places[line.sku];
-                let sent = if has_shipped(state.order_status, state.shipping_status) { line.quantity } else { 0 };
-                lines.push(vec![
-                    json!(line.line_no),
-                    json!(order.order_no),
-                    json!(place.goods_id),
-                    json!(self.shop.products[sku.product].title),
-                    json!(place.goods_sn),
-                    json!(place.product_id.unwrap_or(0)),
-                    json!(line.quantity),
-                    json!(yuan(line.unit_price * 6 / 5)),
-                    json!(yuan(line.unit_price)),
-                    json!(goods_attr(&sku.spec, place.product_id.is_some() && line.line_no.is_multiple_of(2))),
-                    json!(sent),
-                ]);
-            }
+            lines.extend(self.line_rows(i));
             // The newest action row carries the order's change time; every third order also
             // has an older one, which must not count.
             if order.order_no.is_multiple_of(3) {
@@ -461,10 +469,7 @@ impl Model {
             })
             .collect();
         vec![
-            Statement::many(
-                "INSERT INTO ecs_region (region_id, parent_id, region_name, region_type) VALUES (?, ?, ?, ?)",
-                regions,
-            ),
+            Statement::many(REGION_INSERT, regions),
             Statement::many("INSERT INTO ecs_users (user_id, user_name, email) VALUES (?, ?, ?)", users),
             Statement::many(
                 "INSERT INTO ecs_wharf_goods_lot (goods_id, product_id, batch_no, produced_on, expires_on, quantity) VALUES (?, ?, ?, ?, ?, ?)",
@@ -478,19 +483,8 @@ impl Model {
                 "INSERT INTO ecs_products (product_id, goods_id, goods_attr, product_sn, product_number) VALUES (?, ?, ?, ?, ?)",
                 products,
             ),
-            Statement::many(
-                format!(
-                    "INSERT INTO ecs_order_info ({}) VALUES ({})",
-                    ORDER_COLUMNS.join(", "),
-                    vec!["?"; ORDER_COLUMNS.len()].join(", ")
-                ),
-                orders,
-            ),
-            Statement::many(
-                "INSERT INTO ecs_order_goods (rec_id, order_id, goods_id, goods_name, goods_sn, product_id, goods_number, market_price, goods_price, goods_attr, send_number) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                lines,
-            ),
+            Statement::many(order_insert(), orders),
+            Statement::many(LINE_INSERT, lines),
             Statement::many(ACTION_INSERT, actions),
         ]
     }
@@ -759,6 +753,49 @@ const ORDER_COLUMNS: &[&str] = &[
     "shipping_time",
     "invoice_no",
 ];
+
+const REGION_INSERT: &str = "INSERT INTO ecs_region (region_id, parent_id, region_name, region_type) VALUES (?, ?, ?, ?)";
+const LINE_INSERT: &str = "INSERT INTO ecs_order_goods (rec_id, order_id, goods_id, goods_name, goods_sn, product_id, goods_number, market_price, goods_price, goods_attr, send_number) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+fn order_insert() -> String {
+    format!("INSERT INTO ecs_order_info ({}) VALUES ({})", ORDER_COLUMNS.join(", "), vec!["?"; ORDER_COLUMNS.len()].join(", "))
+}
+
+/// What ECShop holds of an order as the shop generated it.
+fn order_state(order: &Order) -> OrderState {
+    let (os, ss, ps) = codes(order);
+    let add = order.created_ms / 1000;
+    let updated = order.updated_ms / 1000;
+    let paid = order.paid_ms.map_or(0, |t| t / 1000);
+    let shipped = has_shipped(os, ss);
+    OrderState {
+        order_sn: order_sn(order),
+        order_status: os,
+        shipping_status: ss,
+        pay_status: ps,
+        confirm_time: if os == OS_UNCONFIRMED { 0 } else { (add + 30).min(updated) },
+        shipping_time: if shipped { (paid.max(add) + 3_600).min(updated) } else { 0 },
+        invoice_no: if shipped { format!("ST{:010}", order.order_no) } else { String::new() },
+        shipping_name: "申通快递".to_owned(),
+    }
+}
+
+/// Adds the regions of `order`'s receiver that `regions` does not hold yet.
+fn add_regions(regions: &mut Vec<Region>, order: &Order) {
+    let r = &order.receiver;
+    let mut parent = COUNTRY_ID;
+    for (level, name) in [(1, &r.province), (2, &r.city), (3, &r.district)] {
+        parent = match regions.iter().find(|x| x.level == level && x.parent == parent && &x.name == name) {
+            Some(found) => found.id,
+            None => {
+                let id = regions.len() as i64 + 1;
+                regions.push(Region { id, parent, name: name.clone(), level });
+                id
+            }
+        };
+    }
+}
 
 const ACTION_INSERT: &str = "INSERT INTO ecs_order_action (order_id, action_user, order_status, shipping_status, pay_status, action_note, log_time) \
      VALUES (?, ?, ?, ?, ?, ?, ?)";

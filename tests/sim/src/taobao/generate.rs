@@ -11,6 +11,7 @@ use super::model::{
     RefundStatus, SimInvoice, SimItem, SimOrder, SimReceiver, SimSku, SimTrade, TradeStatus,
 };
 use crate::rng::SimRng;
+use crate::shop::Catalog;
 pub use crate::shop::apportion;
 
 const SECOND_MS: i64 = 1000;
@@ -508,7 +509,99 @@ fn gen_trade(
         (None, None) => TradeStatus::ALL[rng.weighted(&STATUS_WEIGHTS)],
     };
     let forced_refund = refund_slot.map(|k| RefundStatus::ALL[k + 1]);
+    gen_trade_as(rng, ids, items, status, forced_refund, now_s, span_s)
+}
 
+/// The catalogue items of a shop that sells `catalog` (shared with other simulators): one
+/// item per product, `num_iid` the product's number, one SKU per SKU with the merchant's code
+/// as `outer_id` and its spec as `properties_name`.
+pub fn items_from_catalog(catalog: &Catalog, now_ms: i64) -> Vec<SimItem> {
+    catalog
+        .products
+        .iter()
+        .enumerate()
+        .map(|(p, product)| {
+            let skus: Vec<SimSku> = catalog
+                .skus
+                .iter()
+                .filter(|s| s.product == p)
+                .enumerate()
+                .map(|(j, s)| SimSku {
+                    sku_id: s.sku_no,
+                    // Made-up property and value ids, stable per position.
+                    properties: format!("{}:{}", 122_216_000 + p as u64, value_id(COLOR, j)),
+                    properties_name: s.spec.clone(),
+                    outer_id: Some(s.outer_sku_id.clone()),
+                    price: s.price,
+                    quantity: s.stock,
+                })
+                .collect();
+            SimItem {
+                num_iid: product.product_no,
+                title: product.title.clone(),
+                outer_id: Some(product.outer_product_id.clone()),
+                price: skus.iter().map(|s| s.price).min().unwrap_or(0),
+                num: skus.iter().map(|s| s.quantity).sum(),
+                listed: catalog.skus.iter().filter(|s| s.product == p).all(|s| s.listed),
+                skus,
+                modified_ms: now_ms.div_euclid(SECOND_MS) * SECOND_MS,
+            }
+        })
+        .collect()
+}
+
+/// Trades sold from `items` (see [`items_from_catalog`]), as [`generate`] makes them.
+pub fn generate_selling(p: &GenParams, items: Vec<SimItem>) -> Generated {
+    let mut ids = Ids {
+        used: items
+            .iter()
+            .flat_map(|i| std::iter::once(i.num_iid).chain(i.skus.iter().map(|s| s.sku_id)))
+            .collect(),
+    };
+    let mut rng = SimRng::new(p.seed).fork(4);
+    let now_s = p.now_ms.div_euclid(SECOND_MS);
+    let span_s = (p.modified_span_ms / SECOND_MS).max(1);
+    let trades = (0..p.orders)
+        .map(|i| gen_trade(&mut rng, &mut ids, &items, i, now_s, span_s))
+        .collect();
+    Generated { items, trades }
+}
+
+/// A buyer pays a new trade at `now_ms`: `WAIT_SELLER_SEND_GOODS`, created a little before,
+/// paid and modified at `now_ms` (whole seconds), no refund; `taken` ids are not reused.
+pub fn new_paid_trade(
+    rng: &mut SimRng,
+    items: &[SimItem],
+    taken: impl IntoIterator<Item = u64>,
+    now_ms: i64,
+) -> SimTrade {
+    let mut ids = Ids {
+        used: taken.into_iter().collect(),
+    };
+    let now_s = now_ms.div_euclid(SECOND_MS);
+    let status = TradeStatus::WaitSellerSendGoods;
+    let mut t = gen_trade_as(rng, &mut ids, items, status, None, now_s, 1);
+    for l in &mut t.orders {
+        l.status = status;
+        l.refund_status = Some(RefundStatus::NoRefund);
+    }
+    t.modified_ms = now_s * SECOND_MS;
+    t.pay_time_ms = Some(t.modified_ms);
+    t.created_ms = t.modified_ms - rng.range(1, 600) * SECOND_MS;
+    t.consign_time_ms = None;
+    t.end_time_ms = None;
+    t
+}
+
+fn gen_trade_as(
+    rng: &mut SimRng,
+    ids: &mut Ids,
+    items: &[SimItem],
+    status: TradeStatus,
+    forced_refund: Option<RefundStatus>,
+    now_s: i64,
+    span_s: i64,
+) -> SimTrade {
     let mut line_count = rng.weighted(&LINE_COUNT_WEIGHTS) + 1;
     if status == TradeStatus::SellerConsignedPart || forced_refund.is_some() {
         line_count = line_count.max(2);

@@ -98,6 +98,20 @@ impl State {
         &self.shipments
     }
 
+    /// Every trade and sub-order id in the shop, so a new trade draws fresh ones.
+    pub fn trade_ids(&self) -> impl Iterator<Item = u64> + '_ {
+        self.trades
+            .iter()
+            .flat_map(|t| std::iter::once(t.tid).chain(t.orders.iter().map(|o| o.oid)))
+    }
+
+    /// Adds a new trade (its tid must be new).
+    pub fn insert_trade(&mut self, t: SimTrade) {
+        self.by_tid.insert(t.tid, self.trades.len());
+        self.by_modified.insert((t.modified_ms, t.tid));
+        self.trades.push(t);
+    }
+
     /// Applies `change` to a trade and moves it to `modified = max(now, old)` (seconds).
     fn touch(&mut self, index: usize, now_ms: i64, change: impl FnOnce(&mut SimTrade, i64)) {
         let now_ms = now_ms.div_euclid(SECOND_MS) * SECOND_MS;
@@ -130,6 +144,18 @@ impl State {
             touched.push(self.trades[i].tid);
         }
         touched
+    }
+
+    /// Moves the trade modified longest ago one step along its lifecycle (a new
+    /// `seller_memo` when it is over) with `modified = now`; its tid.
+    pub fn change_oldest(&mut self, now_ms: i64) -> Option<u64> {
+        let &(_, tid) = self.by_modified.iter().next()?;
+        let index = *self.by_tid.get(&tid)?;
+        self.touch(index, now_ms, |t, at| match next_status(t.status) {
+            Some(next) => advance(t, next, at),
+            None => t.seller_memo = Some("售后跟进".to_owned()),
+        });
+        Some(tid)
     }
 
     /// `taobao.logistics.offline.send`: ships all lines, or `oids` of them when split.
