@@ -115,7 +115,7 @@ async fn orders_flow_out_and_updates_flow_back_with_switches_holds_and_faults() 
     let config = load_config(&taobao_toml(&sim, &erp.url), &sim);
     let store = Store::temporary().unwrap();
     let fast = Backoff { base: Duration::from_millis(50), max_delay: Duration::from_millis(400), ..Backoff::default() };
-    let options = Options { tick: Duration::from_millis(50), backoff: fast, progress_every: None };
+    let options = Options { tick: Duration::from_millis(50), backoff: fast, progress_every: None, ..Options::default() };
     let scheduler = Scheduler::new(&config, &load(&["taobao"]).await, store.clone(), options).unwrap();
     let submitter = scheduler.submitter();
     let progress = scheduler.progress();

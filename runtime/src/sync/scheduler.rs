@@ -54,11 +54,18 @@ pub struct Options {
     pub backoff: Backoff,
     /// How often a progress line per shop is logged; `None`: never.
     pub progress_every: Option<Duration>,
+    /// How far behind "now" order windows end (see [`crate::sync::orders::DEFAULT_SETTLE`]).
+    pub settle: Duration,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { tick: DEFAULT_TICK, backoff: Backoff::default(), progress_every: Some(Duration::from_secs(5)) }
+        Options {
+            tick: DEFAULT_TICK,
+            backoff: Backoff::default(),
+            progress_every: Some(Duration::from_secs(5)),
+            settle: crate::sync::orders::DEFAULT_SETTLE,
+        }
     }
 }
 
@@ -333,7 +340,8 @@ impl Ctx {
         loop {
             let mut wait = every;
             if self.store.switches().module_on(&tenant, &shop, "orders").unwrap_or(true) {
-                let stream = OrderStream::new(&run.plugin, &run.shop, &self.store, route);
+                let mut stream = OrderStream::new(&run.plugin, &run.shop, &self.store, route);
+                stream.settle = self.options.settle;
                 match stream.round(Timestamp::now()).await {
                     Ok(round) => {
                         failures = 0;
