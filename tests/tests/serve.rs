@@ -247,3 +247,125 @@ async fn orders_flow_out_and_updates_flow_back_with_switches_holds_and_faults() 
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(20), handle).await.expect("stops promptly").unwrap();
 }
+
+/// How often the test kills `wharf serve`, and the longest it lets one live.
+const KILLS: usize = 6;
+const MAX_LIFE_MS: u64 = 2_500;
+
+fn spawn_serve(config: &std::path::Path, log: &std::path::Path) -> std::process::Child {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+    std::process::Command::new(wharf_tests::plugins::wharf_bin())
+        .args(["--cache-dir", cache_dir().to_str().unwrap(), "serve", "--config", config.to_str().unwrap()])
+        .args(["--progress-every", "off", "--tick-ms", "50"])
+        .env("WHARF_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("wharf serve starts")
+}
+
+/// kill -9 at random moments under live traffic, then one clean run: every order the ERP
+/// takes is in it exactly once, every order is stored in its latest state, and the shops'
+/// stock equals the ERP's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_at_any_moment_loses_nothing_and_doubles_nothing() {
+    use wharf_sim::world::{World, WorldOptions};
+    let options = WorldOptions {
+        platforms: vec!["taobao".into(), "jd".into()],
+        orders_per_second: 4.0,
+        orders: 30,
+        seed: 11,
+        ..WorldOptions::default()
+    };
+    let world = tokio::task::spawn_blocking(move || World::start(options)).await.unwrap().unwrap();
+    let dir = std::env::temp_dir().join(format!("wharf-kill9-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (config_path, secrets_path, log) = (dir.join("wharf.toml"), dir.join("secrets.toml"), dir.join("serve.log"));
+    let files = world.wharf_config("acme", &dir.join("data"), &wharf_tests::plugins::plugin_dir(), &secrets_path, "1s");
+    std::fs::write(&config_path, &files.toml).unwrap();
+    std::fs::write(&secrets_path, &files.secrets).unwrap();
+
+    // Under traffic, a serve that is killed -9 after a random time, again and again.
+    let traffic = world.start_traffic();
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..KILLS {
+        let mut child = spawn_serve(&config_path, &log);
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        tokio::time::sleep(Duration::from_millis(300 + seed % MAX_LIFE_MS)).await;
+        assert!(child.try_wait().unwrap().is_none(), "serve died on its own; see {}", log.display());
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    traffic.stop();
+
+    // One clean run until everything has settled, then a graceful stop.
+    let mut child = spawn_serve(&config_path, &log);
+    let sap = world.sap();
+    let now = || Timestamp::now().0;
+    let fulfillable = ["paid", "partially_shipped", "shipped", "completed"];
+    let orders = |w: &World| -> Vec<(String, String)> {
+        w.shops()
+            .iter()
+            .flat_map(|s| {
+                w.marketplace(&s.platform).unwrap().expected_orders(&s.shop_id, 0, now() + 3_600_000).into_iter().map(|o| {
+                    (o["order_id"].as_str().unwrap().to_owned(), o["status"].as_str().unwrap().to_owned())
+                })
+            })
+            .collect()
+    };
+    let settled = || {
+        orders(&world)
+            .iter()
+            .filter(|(_, status)| fulfillable.contains(&status.as_str()))
+            .all(|(id, _)| sap.sales_orders_for_po(id).len() == 1)
+    };
+    until(eventually("every fulfillable order in SAP", Duration::from_secs(60), settled)).await;
+    // Let stock and logistics catch up with the last ERP changes (pulled every second).
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    assert!(status.success(), "a graceful stop exits 0 ({status}); see {}", log.display());
+
+    // Nothing doubled: no purchase order has two sales orders.
+    let mut per_po: BTreeMap<String, usize> = BTreeMap::new();
+    for so in sap.sales_orders() {
+        *per_po.entry(so.purchase_order.clone()).or_default() += 1;
+    }
+    let doubled: Vec<_> = per_po.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(doubled.is_empty(), "orders created twice in the ERP: {doubled:?}");
+
+    // Nothing lost: every order is stored, in its latest status.
+    let store = Store::open(&dir.join("data")).unwrap();
+    let all = orders(&world);
+    for (id, status) in &all {
+        let shop = world.shops().into_iter().find(|s| {
+            store
+                .orders()
+                .get("acme", &wharf_runtime::store::OrderKey { platform: s.platform.clone(), shop_id: s.shop_id.clone(), order_id: id.clone() })
+                .unwrap()
+                .is_some_and(|o| o.order.status.name() == status)
+        });
+        assert!(shop.is_some(), "order {id} ({status}) is not stored in its latest state");
+    }
+    assert!(all.len() >= 60, "traffic made orders: {}", all.len());
+
+    // Stock: every SKU the Taobao shop has sold shows SAP's figure; no update was lost or
+    // applied out of order, whatever moment the kills hit.
+    let taobao = world.taobao().unwrap();
+    let mut checked = 0;
+    for row in sap.expected_stock(None) {
+        let sku = row["outer_sku_id"].as_str().unwrap();
+        if store.catalog().get("acme", "taobao-demo", sku).unwrap().is_none() {
+            continue;
+        }
+        let (_, on_shop) = taobao.sku_by_outer_id(sku).unwrap();
+        assert_eq!(on_shop.quantity, row["quantity"].as_i64().unwrap(), "stock of {sku}");
+        checked += 1;
+    }
+    assert!(checked > 0, "no SKU to check");
+    eprintln!("kill -9 test: {} orders, {} sales orders, {checked} SKUs checked", all.len(), sap.sales_orders().len());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -221,7 +221,7 @@ impl Intake<'_> {
                     shop: &shop.shop_id,
                     module: update.module(),
                     item: &record.item,
-                    record: self.with_platform_ids(&shop.shop_id, &record)?,
+                    record: record.record.clone(),
                     version,
                 };
                 match self.store.pushes().offer(offer, now.0)? {
@@ -232,24 +232,6 @@ impl Intake<'_> {
             }
         }
         Ok(report)
-    }
-
-    /// A SKU-level record as `shop` needs it: when the ERP gave no `product_id`, the shop's
-    /// own ids for the SKU code, as learned from its orders (see [`crate::store::Catalog`]).
-    fn with_platform_ids(&self, shop: &str, record: &Record) -> Result<serde_json::Value, StoreError> {
-        let mut json = record.record.clone();
-        let Some(fields) = json.as_object_mut() else { return Ok(json) };
-        let Some(sku) = fields.get("outer_sku_id").and_then(|v| v.as_str()).map(str::to_owned) else { return Ok(json) };
-        if fields.get("product_id").is_some_and(|v| !v.is_null()) {
-            return Ok(json);
-        }
-        if let Some(ids) = self.store.catalog().get(self.tenant, shop, &sku)? {
-            fields.insert("product_id".into(), ids.product_id.into());
-            if let Some(sku_id) = ids.sku_id.filter(|_| !fields.get("sku_id").is_some_and(|v| !v.is_null())) {
-                fields.insert("sku_id".into(), sku_id.into());
-            }
-        }
-        Ok(json)
     }
 
     fn shops_holding(&self, order_id: &str) -> Result<Vec<&Target>, StoreError> {
@@ -280,13 +262,12 @@ impl Intake<'_> {
         })
         .expect("stock updates serialize");
         for shop in self.shops.iter().filter(|s| s.operations.contains(&Operation::PushStock)) {
-            let as_record = Record { item: sku.to_owned(), scope: Scope::AllShops, version: Some(version), record: record.clone() };
             let offer = NewPush {
                 tenant: self.tenant,
                 shop: &shop.shop_id,
                 module: HOLD_QUEUE,
                 item: sku,
-                record: self.with_platform_ids(&shop.shop_id, &as_record)?,
+                record: record.clone(),
                 version: Some(version),
             };
             match self.store.pushes().offer(offer, now.0)? {

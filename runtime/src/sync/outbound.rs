@@ -95,7 +95,7 @@ impl Outbound<'_> {
                     }
                     if operation == Operation::PushLogistics {
                         match self.platform_carrier(&push) {
-                            Ok(record) => batch.push(Push { record, ..push }),
+                            Ok(record) => batch.push((push, record)),
                             Err(reason) => {
                                 self.store.pushes().dead_letter(&push, &reason, now.0)?;
                                 round.dead_lettered += 1;
@@ -103,7 +103,8 @@ impl Outbound<'_> {
                         }
                         continue;
                     }
-                    batch.push(push);
+                    let record = self.with_platform_ids(&push.record)?;
+                    batch.push((push, record));
                 }
                 if !batch.is_empty() {
                     self.send(operation, batch, now, &mut round).await?;
@@ -117,6 +118,27 @@ impl Outbound<'_> {
             }
         }
         Ok(round)
+    }
+
+    /// A SKU-level record as this shop's plugin needs it: when the ERP gave no `product_id`,
+    /// the shop's own ids for the SKU code as learned from its orders (see
+    /// [`crate::store::Catalog`]), looked up as the update leaves so that a SKU first sold
+    /// after the update arrived is still found. Without them the record goes as it is:
+    /// platforms that key stock by the merchant's code take it, others refuse it by name.
+    fn with_platform_ids(&self, record: &serde_json::Value) -> Result<serde_json::Value, StoreError> {
+        let mut json = record.clone();
+        let Some(fields) = json.as_object_mut() else { return Ok(json) };
+        let Some(sku) = fields.get("outer_sku_id").and_then(|v| v.as_str()).map(str::to_owned) else { return Ok(json) };
+        if fields.get("product_id").is_some_and(|v| !v.is_null()) {
+            return Ok(json);
+        }
+        if let Some(ids) = self.store.catalog().get(&self.shop.tenant, &self.shop.shop_id, &sku)? {
+            fields.insert("product_id".into(), ids.product_id.into());
+            if let Some(sku_id) = ids.sku_id.filter(|_| !fields.get("sku_id").is_some_and(|v| !v.is_null())) {
+                fields.insert("sku_id".into(), sku_id.into());
+            }
+        }
+        Ok(json)
     }
 
     /// The logistics record with the tenant's carrier code replaced by the platform's.
@@ -138,8 +160,11 @@ impl Outbound<'_> {
         Ok(serde_json::to_value(logistics).expect("logistics records serialize"))
     }
 
-    async fn send(&self, operation: Operation, batch: Vec<Push>, now: Timestamp, round: &mut Round) -> Result<(), StoreError> {
-        let input = serde_json::Value::Array(batch.iter().map(|p| p.record.clone()).collect());
+    /// Sends each queued update as `(queued, record as this platform needs it)`; what is
+    /// confirmed is the queued form, so the next identical update is recognised as such.
+    async fn send(&self, operation: Operation, sending: Vec<(Push, serde_json::Value)>, now: Timestamp, round: &mut Round) -> Result<(), StoreError> {
+        let (batch, records): (Vec<Push>, Vec<serde_json::Value>) = sending.into_iter().unzip();
+        let input = serde_json::Value::Array(records);
         let call = match Call::push(operation, input) {
             Ok(call) => call,
             Err(e) => {

@@ -31,6 +31,7 @@
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -216,6 +217,13 @@ pub struct WorldShop {
     pub secrets: BTreeMap<String, String>,
     /// `host:port`s to grant the plugin.
     pub hosts: Vec<String>,
+}
+
+/// A Wharf configuration file and its secrets file, as text.
+#[derive(Clone, Debug)]
+pub struct WharfConfig {
+    pub toml: String,
+    pub secrets: String,
 }
 
 /// The tenant's ERP: the SAP simulator.
@@ -530,6 +538,57 @@ impl World {
             .into_iter()
             .find(|(p, _)| *p == platform)
             .map(|(_, m)| m)
+    }
+
+    /// A Wharf configuration for this world: one tenant with a shop per marketplace and the
+    /// SAP plugin as its ERP route, every module on `every` (e.g. "1s"), data in `data_dir`,
+    /// plugins from `plugin_dir`; the secrets go to a separate file (returned as its text),
+    /// referenced as `file:<shop>_<name>` from the configuration.
+    pub fn wharf_config(&self, tenant: &str, data_dir: &Path, plugin_dir: &Path, secrets_file: &Path, every: &str) -> WharfConfig {
+        use std::fmt::Write as _;
+        let q = |s: &str| format!("{s:?}");
+        let table = |m: &BTreeMap<String, String>| m.iter().map(|(k, v)| format!("{} = {}", q(k), q(v))).collect::<Vec<_>>().join(", ");
+        let mut toml = String::new();
+        let mut secrets = String::new();
+        let _ = writeln!(toml, "data_dir = {}\nplugin_dir = {}\nsecrets_file = {}\n", q(&data_dir.display().to_string()), q(&plugin_dir.display().to_string()), q(&secrets_file.display().to_string()));
+        let mut refs = |owner: &str, m: &BTreeMap<String, String>| -> BTreeMap<String, String> {
+            m.iter()
+                .map(|(name, value)| {
+                    let key = format!("{owner}_{name}").replace('-', "_");
+                    let _ = writeln!(secrets, "{key} = {}", q(value));
+                    (name.clone(), format!("file:{key}"))
+                })
+                .collect()
+        };
+        for shop in self.shops() {
+            let credentials = refs(&shop.shop_id, &shop.secrets);
+            let _ = writeln!(
+                toml,
+                "[[tenants.{tenant}.shops]]\nid = {}\nplatform = {}\nplugin = {}\nconfig = {{ {} }}\ncredentials = {{ {} }}\n",
+                q(&shop.shop_id),
+                q(&shop.platform),
+                q(&shop.plugin),
+                table(&shop.config),
+                table(&credentials)
+            );
+        }
+        let erp = self.erp();
+        let credentials = refs("erp", &erp.secrets);
+        let _ = writeln!(
+            toml,
+            "[tenants.{tenant}.erp]\nplugin = {}\nconfig = {{ {} }}\ncredentials = {{ {} }}\n",
+            q(&erp.plugin),
+            table(&erp.config),
+            table(&credentials)
+        );
+        let _ = writeln!(toml, "[tenants.{tenant}.schedule]");
+        for module in ["orders", "stock", "price", "batches", "listing", "products", "customers", "logistics", "shipments", "erp_status"] {
+            let _ = writeln!(toml, "{module} = {}", q(every));
+        }
+        for (code, platforms) in self.carriers() {
+            let _ = writeln!(toml, "\n[tenants.{tenant}.carriers.{}]\n{}", q(&code), platforms.iter().map(|(p, c)| format!("{p} = {}", q(c))).collect::<Vec<_>>().join("\n"));
+        }
+        WharfConfig { toml, secrets }
     }
 
     /// What [`World::shops`], [`World::erp`], [`World::carriers`] and [`World::skipped`]
