@@ -2,14 +2,32 @@
 //!
 //! A canonical [`PriceUpdate`] may carry several prices (default, suggested retail, region and
 //! customer groups). Taobao and ECShop, among others, have a single price per SKU: they take
-//! the `default` one and must refuse the rest by name (`prices[1].kind`), never drop them
-//! silently, so the operator sees that a group price went nowhere.
+//! the `default` one. An ERP sends every kind it keeps to every shop of the tenant, so the
+//! other kinds are not an error of the update: refusing them would dead-letter the default
+//! price too. They are left out ([`left_out`] names them for a plugin's log line); a price
+//! update with no default at all is refused by name.
 
 use crate::types::{ConnectorError, PriceKind, PriceUpdate};
 
+/// The kinds of `update` other than `default`, as `region_group(south)` and the like.
+pub fn left_out(update: &PriceUpdate) -> Vec<String> {
+    update
+        .prices
+        .iter()
+        .filter_map(|p| match &p.kind {
+            PriceKind::Default => None,
+            PriceKind::SuggestedRetail => Some("suggested_retail".to_owned()),
+            PriceKind::RegionGroup(group) => Some(format!("region_group({group})")),
+            PriceKind::CustomerGroup(group) => Some(format!("customer_group({group})")),
+        })
+        .collect()
+}
+
 /// The amount (minor units) of the one `default` price of `update`, whose currency must be
-/// `currency`. Any other kind, a second default, no default, or a negative amount is
-/// `invalid_input` naming the offending field.
+/// `currency`. A second default, no default, or a negative amount is `invalid_input` naming
+/// the offending field. Kinds the platform does not keep (suggested retail, region and
+/// customer groups: an ERP sends every kind it has to every shop) are left out rather than
+/// failing the default price that does apply; [`left_out`] names them for a log line.
 pub fn single_default(update: &PriceUpdate, currency: &str) -> Result<i64, ConnectorError> {
     if update.currency != currency {
         return Err(ConnectorError::invalid_input(
@@ -19,7 +37,7 @@ pub fn single_default(update: &PriceUpdate, currency: &str) -> Result<i64, Conne
     }
     let mut found: Option<(usize, i64)> = None;
     for (i, price) in update.prices.iter().enumerate() {
-        let other = match &price.kind {
+        match &price.kind {
             PriceKind::Default if found.is_some() => {
                 return Err(ConnectorError::invalid_input(
                     format!("prices[{i}].kind"),
@@ -30,14 +48,8 @@ pub fn single_default(update: &PriceUpdate, currency: &str) -> Result<i64, Conne
                 found = Some((i, price.amount));
                 continue;
             }
-            PriceKind::SuggestedRetail => "suggested_retail".to_owned(),
-            PriceKind::RegionGroup(group) => format!("region_group({group})"),
-            PriceKind::CustomerGroup(group) => format!("customer_group({group})"),
-        };
-        return Err(ConnectorError::invalid_input(
-            format!("prices[{i}].kind"),
-            format!("expected only the default price (the platform keeps one price per SKU), got {other}"),
-        ));
+            PriceKind::SuggestedRetail | PriceKind::RegionGroup(_) | PriceKind::CustomerGroup(_) => {}
+        }
     }
     match found {
         None => Err(ConnectorError::invalid_input("prices", "expected a default price, got none")),
@@ -72,27 +84,23 @@ mod tests {
     }
 
     #[test]
-    fn the_default_price_and_nothing_else() {
+    fn the_default_price_applies_and_other_kinds_are_left_out() {
         assert_eq!(single_default(&update("CNY", vec![(PriceKind::Default, 1990)]), "CNY").unwrap(), 1990);
         let cases = [
             (update("USD", vec![(PriceKind::Default, 1)]), "currency"),
             (update("CNY", vec![]), "prices"),
             (update("CNY", vec![(PriceKind::Default, -1)]), "prices[0].amount"),
             (update("CNY", vec![(PriceKind::Default, 1), (PriceKind::Default, 2)]), "prices[1].kind"),
-            (
-                update("CNY", vec![(PriceKind::Default, 1), (PriceKind::RegionGroup("south".into()), 2)]),
-                "prices[1].kind",
-            ),
-            (update("CNY", vec![(PriceKind::SuggestedRetail, 2)]), "prices[0].kind"),
+            (update("CNY", vec![(PriceKind::SuggestedRetail, 2)]), "prices"),
         ];
         for (u, expected) in cases {
             assert_eq!(field(single_default(&u, "CNY")), expected, "{u:?}");
         }
-        match single_default(&update("CNY", vec![(PriceKind::CustomerGroup("vip".into()), 2)]), "CNY") {
-            Err(ConnectorError::InvalidInput(f)) => {
-                assert!(f.reason.contains("customer_group(vip)"), "{}", f.reason)
-            }
-            other => panic!("{other:?}"),
-        }
+        let mixed = update(
+            "CNY",
+            vec![(PriceKind::RegionGroup("south".into()), 2), (PriceKind::Default, 1), (PriceKind::CustomerGroup("vip".into()), 3)],
+        );
+        assert_eq!(single_default(&mixed, "CNY").unwrap(), 1, "other kinds are left out, the default applies");
+        assert_eq!(left_out(&mixed), ["region_group(south)", "customer_group(vip)"]);
     }
 }

@@ -212,16 +212,36 @@ async fn orders_flow_out_and_updates_flow_back_with_switches_holds_and_faults() 
     let report = intake().submit(&old, Timestamp::now()).unwrap();
     assert_eq!((report.stale, report.queued), (1, 0), "{report:?}");
 
-    // A SKU the shop never sold has no platform ids: the plugin refuses it, and the refusal
-    // is parked with its reason, replayable.
+    // A SKU the shop never sold has no platform ids yet: the update waits for them, neither
+    // lost nor dead-lettered.
     submit(&submitter, stock("NO-SUCH-SKU", 3));
-    until(eventually("the unknown SKU dead-lettered", Duration::from_secs(20), || {
+    until(eventually("the unmapped SKU waiting", Duration::from_secs(20), || {
+        store.pushes().pending("acme", "tb").unwrap().iter().any(|p| {
+            p.item == "NO-SUCH-SKU" && p.last_error.as_deref().is_some_and(|e| e.contains("not known yet"))
+        })
+    }))
+    .await;
+
+    // The platform refuses an update for good (an item it does not have): parked with the
+    // platform's reason, and replayable.
+    let refused = Update::Stock(vec![StockUpdate {
+        outer_sku_id: "GONE-1".into(),
+        product_id: Some("999999999".into()),
+        sku_id: None,
+        quantity: 3,
+        warehouse: None,
+        version: 0,
+    }]);
+    submit(&submitter, refused);
+    until(eventually("the refused update dead-lettered", Duration::from_secs(20), || {
         !store.pushes().dead_letters("acme").unwrap().is_empty()
     }))
     .await;
     let letter = store.pushes().dead_letters("acme").unwrap().remove(0);
-    assert!(letter.reason.contains("product_id"), "{}", letter.reason);
+    assert_eq!(letter.push.item, "GONE-1");
+    assert!(!letter.reason.is_empty());
     assert!(store.pushes().replay("acme", letter.push.id, Timestamp::now().0).unwrap());
+    assert!(store.pushes().dead_letters("acme").unwrap().is_empty(), "replayed");
 
     // Logistics: the ERP's carrier code through the tenant's table; the order ships.
     let tid = sim.trades().into_iter().find(|t| t.status == TradeStatus::WaitSellerSendGoods).expect("a paid order").tid;

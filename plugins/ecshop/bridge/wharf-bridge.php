@@ -936,10 +936,24 @@ function wharf_shipment(WharfDb $db, array $body)
         $goods = $db->rows('SELECT g.*, p.product_sn FROM ' . $db->table('order_goods') . ' g'
             . ' LEFT JOIN ' . $db->table('products') . ' p ON p.product_id = g.product_id'
             . ' WHERE g.order_id = ? ORDER BY g.rec_id', array($order_id));
-        // Check everything first: each piece is (order line index, line, quantity).
+        // Check everything first: each piece is (order line index, line, quantity). What is
+        // left is counted from earlier delivery orders, not send_number: a tracking-number
+        // upload marks every line sent without saying which lots, and the shipment detail
+        // that follows must still be recorded.
+        $delivered = array();
+        foreach ($db->rows('SELECT dg.goods_id, dg.product_id, SUM(dg.send_number) AS sent FROM ' . $db->table('delivery_goods') . ' dg'
+            . ' JOIN ' . $db->table('delivery_order') . ' d ON d.delivery_id = dg.delivery_id WHERE d.order_id = ?'
+            . ' GROUP BY dg.goods_id, dg.product_id', array($order_id)) as $row) {
+            $delivered[$row['goods_id'] . ':' . $row['product_id']] = (int) $row['sent'];
+        }
         $left = array();
         foreach ($goods as $k => $g) {
-            $left[$k] = (int) $g['goods_number'] - (int) $g['send_number'];
+            $gk = $g['goods_id'] . ':' . $g['product_id'];
+            $already = isset($delivered[$gk]) ? min($delivered[$gk], (int) $g['goods_number']) : 0;
+            if (isset($delivered[$gk])) {
+                $delivered[$gk] -= $already;
+            }
+            $left[$k] = (int) $g['goods_number'] - $already;
         }
         $pieces = array();
         foreach ($lines as $line) {
@@ -992,7 +1006,8 @@ function wharf_shipment(WharfDb $db, array $body)
                     . ' (goods_id, product_id, batch_no, produced_on, expires_on, quantity, delivery_rec_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
                     array((int) $g['goods_id'], (int) $g['product_id'], $line['batch_no'], $line['produced_on'], $line['expires_on'], $take, $rec_id));
             }
-            $db->run('UPDATE ' . $db->table('order_goods') . ' SET send_number = send_number + ? WHERE rec_id = ?', array($take, (int) $g['rec_id']));
+            $db->run('UPDATE ' . $db->table('order_goods') . ' SET send_number = CASE WHEN send_number + ? > goods_number THEN goods_number ELSE send_number + ? END WHERE rec_id = ?',
+                array($take, $take, (int) $g['rec_id']));
         }
         $complete = array_sum($left) === 0;
         $codes = array($complete ? 5 : 6, $complete ? 1 : 4, (int) $order['pay_status']);

@@ -16,6 +16,7 @@ use wharf_runtime::model::{Operation, PullRequest, Role, Timestamp, TimeWindow};
 use wharf_runtime::{conformance, scaffold};
 use wharf_runtime::{Call, CallError, Plugin, Reply, Sandbox, Shop};
 
+mod sandbox;
 mod serve;
 
 /// The plugin's call failed (its error is on stderr as JSON).
@@ -49,6 +50,9 @@ enum Command {
     /// Run every tenant of a configuration: orders to the ERPs, updates back to the shops,
     /// until Ctrl-C or SIGTERM (calls in flight finish, the store is flushed).
     Serve(serve::ServeArgs),
+    /// Show Wharf working: simulators of every marketplace and a simulated SAP on loopback,
+    /// a demo tenant with a shop per platform, and the engine running between them.
+    Sandbox(sandbox::SandboxArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -145,12 +149,14 @@ enum Failed {
 
 pub async fn run(args: Args) -> ExitCode {
     let cache_dir = args.cache_dir.clone().or_else(default_cache_dir);
-    if let Command::Serve(serve) = args.command {
-        return serve::serve(serve, args.log_json, cache_dir).await;
+    match args.command {
+        Command::Serve(serve) => return serve::serve(serve, args.log_json, cache_dir).await,
+        Command::Sandbox(sandbox) => return sandbox::sandbox(sandbox, args.log_json, cache_dir).await,
+        Command::Plugin(_) => {}
     }
     init_tracing(args.log_json, "warn");
     let outcome = match args.command {
-        Command::Serve(_) => unreachable!("served above"),
+        Command::Serve(_) | Command::Sandbox(_) => unreachable!("run above"),
         Command::Plugin(PluginCommand::Inspect { file }) => inspect(&file, cache_dir).await,
         Command::Plugin(PluginCommand::Call(call)) => call_plugin(call, cache_dir).await,
         Command::Plugin(PluginCommand::Test { file, sim, orders }) => {

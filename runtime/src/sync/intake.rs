@@ -92,8 +92,11 @@ impl Update {
         let sku = |sku: &str, version: Option<u64>, record| {
             non_empty("outer_sku_id", sku).map(|()| Record { item: sku.to_owned(), scope: Scope::AllShops, version, record })
         };
-        let order = |id: &str, record| {
-            non_empty("order_id", id).map(|()| Record { item: id.to_owned(), scope: Scope::OrderShop, version: None, record })
+        // An order can ship in several parcels and deliveries, and pass through several
+        // statuses: each is its own update, so a second one never replaces the first unsent.
+        let order = |id: &str, part: &str, record| {
+            non_empty("order_id", id)
+                .map(|()| Record { item: format!("{id}#{part}"), scope: Scope::OrderShop(id.to_owned()), version: None, record })
         };
         match self {
             Update::Stock(v) => v.iter().map(|r| sku(&r.outer_sku_id, Some(r.version), json(r))).collect(),
@@ -120,11 +123,18 @@ impl Update {
                         .map(|()| Record { item: r.erp_customer_code.clone(), scope: Scope::AllShops, version: None, record: json(r) })
                 })
                 .collect(),
-            Update::Logistics(v) => v.iter().map(|r| order(&r.order_id, json(r))).collect(),
-            Update::Shipments(v) => v.iter().map(|r| order(&r.order_id, json(r))).collect(),
-            Update::ErpStatus(v) => v.iter().map(|r| order(&r.order_id, json(r))).collect(),
+            Update::Logistics(v) => v.iter().map(|r| order(&r.order_id, &r.tracking_no, json(r))).collect(),
+            Update::Shipments(v) => v.iter().map(|r| order(&r.order_id, &digest(&json(&r.lines)), json(r))).collect(),
+            Update::ErpStatus(v) => v.iter().map(|r| order(&r.order_id, r.erp_status.name(), json(r))).collect(),
         }
     }
+}
+
+/// A short, stable name for a record's content (hex of the first 8 bytes of its SHA-256).
+fn digest(value: &serde_json::Value) -> String {
+    use sha2::Digest as _;
+    let bytes = serde_json::to_vec(value).expect("JSON serializes");
+    hex::encode(&sha2::Sha256::digest(&bytes)[..8])
 }
 
 struct Record {
@@ -138,8 +148,8 @@ struct Record {
 enum Scope {
     /// SKU-level data: every shop that can take it.
     AllShops,
-    /// Order-level data: the shop the order came from.
-    OrderShop,
+    /// Order-level data: the shop the order (by id) came from.
+    OrderShop(String),
 }
 
 /// A shop updates can go to.
@@ -194,12 +204,12 @@ impl Intake<'_> {
             };
             let shops: Vec<&Target> = match record.scope {
                 Scope::AllShops => self.shops.iter().collect(),
-                Scope::OrderShop => {
-                    let holding = self.shops_holding(&record.item)?;
+                Scope::OrderShop(ref order_id) => {
+                    let holding = self.shops_holding(order_id)?;
                     if holding.is_empty() {
                         report.rejected.push(Rejected {
                             index,
-                            reason: format!("order `{}` is not an order of any shop of tenant `{}`", record.item, self.tenant),
+                            reason: format!("order `{order_id}` is not an order of any shop of tenant `{}`", self.tenant),
                         });
                         continue;
                     }

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use crate::config::CarrierTable;
-use crate::model::{ItemResult, Logistics, Operation, Timestamp};
+use crate::model::{ConnectorError, ItemResult, Logistics, Operation, Timestamp};
 use crate::retry::{Backoff, Verdict};
 use crate::sandbox::{Call, Reply};
 use crate::store::{Gate, Push, SkuSync, Store, StoreError};
@@ -21,6 +21,16 @@ use crate::{Plugin, Shop};
 pub const BATCH: usize = 50;
 /// How soon a SKU whose sync is switched off is looked at again.
 pub const SKU_OFF_RECHECK: Duration = Duration::from_secs(60);
+
+/// How soon an update for a SKU whose platform ids are not known yet is tried again.
+pub const UNMAPPED_RECHECK: Duration = Duration::from_secs(60);
+/// The field a plugin names when it needs the platform's product id.
+const PRODUCT_ID: &str = "product_id";
+
+/// Whether the queued record carried no platform product id of its own.
+fn unmapped(push: &Push) -> bool {
+    push.record.get(PRODUCT_ID).is_none_or(|v| v.is_null())
+}
 
 /// Every queue, in the order a round serves them: (queue, module switch, operation, SKU kind).
 pub const QUEUES: [(&str, &str, Operation, Option<SkuSync>); 10] = [
@@ -44,6 +54,8 @@ pub struct Round {
     pub dead_lettered: usize,
     /// Held back by a SKU override or a manual hold (still queued).
     pub kept_back: usize,
+    /// Waiting for the platform's ids of their SKU (still queued).
+    pub unmapped: usize,
     /// The platform asked this shop to wait this long.
     pub throttled: Option<Duration>,
 }
@@ -191,6 +203,16 @@ impl Outbound<'_> {
                     self.store.pushes().confirm(push)?;
                     round.confirmed += 1;
                 }
+                ItemResult::Error(ConnectorError::InvalidInput { field, .. }) if field == PRODUCT_ID && unmapped(push) => {
+                    // The platform needs its own ids and no order has taught them yet: wait
+                    // for one (or for the ERP to send them), without counting attempts.
+                    let reason = format!(
+                        "this shop's product id for SKU `{}` is not known yet (learned from its orders); waiting",
+                        push.item
+                    );
+                    self.store.pushes().retry_later(push, now.0 + UNMAPPED_RECHECK.as_millis() as i64, &reason, false)?;
+                    round.unmapped += 1;
+                }
                 ItemResult::Error(e) => self.settle(push, Verdict::of_plugin_error(&e), now, round)?,
             }
         }
@@ -222,6 +244,7 @@ impl Outbound<'_> {
                 }
             },
             Verdict::Permanent(reason) => {
+                tracing::warn!(tenant = %push.tenant, shop = %push.shop, module = %push.module, item = %push.item, reason = %reason, "update dead-lettered");
                 self.store.pushes().dead_letter(push, &reason, now.0)?;
                 round.dead_lettered += 1;
             }

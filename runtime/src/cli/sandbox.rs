@@ -1,0 +1,202 @@
+//! `wharf sandbox`: Wharf working on a fresh machine, in one command.
+//!
+//! It starts a simulator of every marketplace built so far and a simulated SAP on loopback,
+//! all selling one catalogue, with live traffic (new orders, status changes, stock changes, a
+//! warehouse that ships); writes a configuration for a demo tenant with a shop per platform
+//! and SAP as its ERP; and runs the same engine as `wharf serve` on it, printing what flows.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::json;
+use wharf_runtime::sync::scheduler::{Options, Progress};
+use wharf_sim::world::{PLATFORMS, World, WorldOptions, WorldStats};
+
+use super::serve::{self, every, shutdown_signal};
+use super::{EXIT_HOST, EXIT_USAGE};
+
+/// The demo tenant's id.
+const TENANT: &str = "demo";
+/// Every module runs each second: the shortest schedule a configuration accepts, so a
+/// visitor sees changes as they happen.
+const SCHEDULE: &str = "1s";
+/// The ERP plugin the sandbox routes orders to.
+const ERP_PLUGIN: &str = "sap";
+/// Where the workspace this binary was built from keeps built plugins (the tests' build
+/// script installs them there too).
+const WORKSPACE_PLUGINS: &str = "target/plugins";
+/// The cargo profile plugins are built with (see the workspace Cargo.toml).
+const PLUGIN_PROFILE: &str = "plugin";
+const WASM_TARGET: &str = "wasm32-wasip2";
+
+#[derive(clap::Args, Debug)]
+pub struct SandboxArgs {
+    /// Where to keep the sandbox's data, configuration and secrets (default: a new folder
+    /// under the system's temporary folder).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Where the plugins are (default: the workspace's target/plugins, built on first use).
+    #[arg(long)]
+    plugin_dir: Option<PathBuf>,
+    /// Marketplaces to simulate, comma-separated (ECShop needs php-cli with pdo_sqlite).
+    #[arg(long, value_delimiter = ',', default_values_t = PLATFORMS.iter().map(|p| p.to_string()))]
+    platforms: Vec<String>,
+    /// New orders per second in each shop.
+    #[arg(long, default_value_t = 2.0)]
+    orders_per_second: f64,
+    /// Stop after this long (e.g. 30s, 2m) instead of waiting for Ctrl-C.
+    #[arg(long = "for")]
+    run_for: Option<String>,
+    /// How often the progress view is printed, e.g. 2s.
+    #[arg(long, default_value = "2s")]
+    view_every: String,
+}
+
+pub async fn sandbox(args: SandboxArgs, log_json: bool, cache_dir: Option<PathBuf>) -> ExitCode {
+    let fail = |what: &str, e: anyhow::Error, code: u8| {
+        eprintln!("{}", json!({"error": what, "message": format!("{e:#}")}));
+        ExitCode::from(code)
+    };
+    let parse = |flag: &str, text: &str| every(text).map_err(|e| anyhow::anyhow!("{flag}: {e}"));
+    let (run_for, view_every) = match (args.run_for.as_deref().map(|t| parse("--for", t)).transpose(), parse("--view-every", &args.view_every)) {
+        (Ok(r), Ok(v)) => (r.flatten(), v.unwrap_or(Duration::from_secs(2))),
+        (Err(e), _) | (_, Err(e)) => return fail("usage", e, EXIT_USAGE),
+    };
+    super::init_tracing(log_json, "warn");
+    let dir = args.dir.clone().unwrap_or_else(|| {
+        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        std::env::temp_dir().join(format!("wharf-sandbox-{stamp}"))
+    });
+    let plugin_dir = match plugins(args.plugin_dir.as_deref(), &args.platforms) {
+        Ok(d) => d,
+        Err(e) => return fail("plugins", e, EXIT_HOST),
+    };
+    println!("Starting the simulators ({} and SAP) on 127.0.0.1 …", args.platforms.join(", "));
+    let options = WorldOptions {
+        platforms: args.platforms.clone(),
+        orders_per_second: args.orders_per_second,
+        ..WorldOptions::default()
+    };
+    let world = match tokio::task::spawn_blocking(move || World::start(options)).await {
+        Ok(Ok(w)) => w,
+        Ok(Err(e)) => return fail("simulators", e, EXIT_HOST),
+        Err(e) => return fail("simulators", e.into(), EXIT_HOST),
+    };
+    for (platform, why) in world.skipped() {
+        println!("  {platform}: skipped ({why})");
+    }
+    let config_path = match write_config(&world, &dir, &plugin_dir) {
+        Ok(p) => p,
+        Err(e) => return fail("sandbox", e, EXIT_HOST),
+    };
+    let options = Options { tick: Duration::from_millis(100), progress_every: None, settle: Duration::from_secs(1), ..Options::default() };
+    let prepared = match serve::prepare(&config_path, cache_dir, options).await {
+        Ok(p) => p,
+        Err(e) => return fail("config", e, EXIT_HOST),
+    };
+    let data_dir = prepared.config.data_dir.clone();
+    println!("Demo tenant `{TENANT}`: {} shops, orders → SAP; stock, lots, prices, logistics, shipments, statuses ← SAP.", world.shops().len());
+    println!("Data:          {}", data_dir.display());
+    println!("Configuration: {} (run it again with `wharf serve --config {}`)", config_path.display(), config_path.display());
+    match run_for {
+        Some(d) => println!("Stops by itself after {d:?}, or on Ctrl-C.\n"),
+        None => println!("Stop with Ctrl-C.\n"),
+    }
+
+    let traffic = world.start_traffic();
+    let progress = prepared.scheduler.progress();
+    let store = prepared.scheduler.store().clone();
+    let stop = async move {
+        match run_for {
+            Some(d) => tokio::select! { _ = tokio::time::sleep(d) => {}, _ = shutdown_signal() => {} },
+            None => shutdown_signal().await,
+        }
+    };
+    let mut engine = tokio::spawn(prepared.scheduler.run(stop));
+    let started = Instant::now();
+    let outcome = loop {
+        tokio::select! {
+            done = &mut engine => break done,
+            _ = tokio::time::sleep(view_every) => print_view(started.elapsed(), &progress, &store, &world.stats()),
+        }
+    };
+    traffic.stop();
+    print_view(started.elapsed(), &progress, &store, &world.stats());
+    println!("\nStopped. The data stays in {} (delete the folder to forget it).", dir.display());
+    match outcome {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => fail("store", e.into(), EXIT_HOST),
+        Err(e) => fail("engine", e.into(), EXIT_HOST),
+    }
+}
+
+fn write_config(world: &World, dir: &Path, plugin_dir: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let (config, secrets) = (dir.join("wharf.toml"), dir.join("secrets.toml"));
+    let files = world.wharf_config(TENANT, &dir.join("data"), plugin_dir, &secrets, SCHEDULE);
+    std::fs::write(&config, files.toml).with_context(|| format!("writing {}", config.display()))?;
+    std::fs::write(&secrets, files.secrets).with_context(|| format!("writing {}", secrets.display()))?;
+    Ok(config)
+}
+
+fn print_view(elapsed: Duration, progress: &Progress, store: &wharf_runtime::store::Store, world: &WorldStats) {
+    println!("── {:>4}s ─────────────────────────────────────────────────────────────────", elapsed.as_secs());
+    println!("{:<16} {:>8} {:>10} {:>8} {:>8} {:>6}   {:>10} {:>7} {:>9}", "shop", "pulled", "delivered", "pushed", "pending", "dead", "new orders", "stock", "shipped");
+    if let Ok(shops) = progress.snapshot(store) {
+        for p in shops {
+            let platform = p.shop.trim_end_matches("-demo");
+            let w = world.platforms.get(platform).cloned().unwrap_or_default();
+            println!(
+                "{:<16} {:>8} {:>10} {:>8} {:>8} {:>6}   {:>10} {:>7} {:>9}",
+                p.shop, p.pulled, p.delivered, p.pushed, p.pending, p.dead_lettered, w.orders_created, w.stock_writes, w.shipments
+            );
+        }
+    }
+    println!(
+        "SAP: {} sales orders from Wharf, {} deliveries shipped, {} stock changes",
+        world.sap.sales_orders, world.sap.deliveries, world.sap.stock_changes
+    );
+}
+
+/// The folder holding a `.wasm` of every plugin the sandbox runs, building them from the
+/// workspace this binary came from when they are missing.
+fn plugins(given: Option<&Path>, platforms: &[String]) -> anyhow::Result<PathBuf> {
+    let mut names: Vec<&str> = platforms.iter().map(String::as_str).collect();
+    names.push(ERP_PLUGIN);
+    let missing = |dir: &Path| names.iter().filter(|n| !dir.join(format!("{n}.wasm")).is_file()).map(|n| n.to_string()).collect::<Vec<_>>();
+    if let Some(dir) = given {
+        let gone = missing(dir);
+        if !gone.is_empty() {
+            bail!("{} has no {}", dir.display(), gone.iter().map(|n| format!("{n}.wasm")).collect::<Vec<_>>().join(", "));
+        }
+        return Ok(dir.to_path_buf());
+    }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("the runtime crate has no parent folder")?;
+    let dir = workspace.join(WORKSPACE_PLUGINS);
+    let gone = missing(&dir);
+    if gone.is_empty() {
+        return Ok(dir);
+    }
+    if !workspace.join("plugins").is_dir() {
+        bail!("no plugins in {} and no workspace to build them from; give --plugin-dir", dir.display());
+    }
+    println!("Building the plugins ({}) to WebAssembly, once …", gone.join(", "));
+    let wasm_target_dir = workspace.join("target/wasm");
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cargo.current_dir(workspace).args(["build", "--locked", "--target", WASM_TARGET, "--profile", PLUGIN_PROFILE, "--target-dir"]).arg(&wasm_target_dir);
+    for name in &gone {
+        cargo.args(["-p", &format!("wharf-plugin-{name}")]);
+    }
+    let status = cargo.status().context("running cargo to build the plugins")?;
+    if !status.success() {
+        bail!("building the plugins failed ({status})");
+    }
+    std::fs::create_dir_all(&dir)?;
+    for name in &gone {
+        let built = wasm_target_dir.join(WASM_TARGET).join(PLUGIN_PROFILE).join(format!("wharf_plugin_{}.wasm", name.replace('-', "_")));
+        std::fs::copy(&built, dir.join(format!("{name}.wasm"))).with_context(|| format!("installing {}", built.display()))?;
+    }
+    Ok(dir)
+}
