@@ -64,7 +64,9 @@ pub async fn sandbox(args: SandboxArgs, log_json: bool, cache_dir: Option<PathBu
         (Ok(r), Ok(v)) => (r.flatten(), v.unwrap_or(Duration::from_secs(2))),
         (Err(e), _) | (_, Err(e)) => return fail("usage", e, EXIT_USAGE),
     };
-    super::init_tracing(log_json, "warn");
+    // The view shows what flows and what was dead-lettered; details go to the log at the
+    // level WHARF_LOG asks for (errors only by default, so the view stays readable).
+    super::init_tracing(log_json, "error");
     let dir = args.dir.clone().unwrap_or_else(|| {
         let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         std::env::temp_dir().join(format!("wharf-sandbox-{stamp}"))

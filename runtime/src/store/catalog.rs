@@ -16,7 +16,8 @@ pub(super) const TREE: &str = "catalog";
 /// A platform's ids for one merchant SKU code.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlatformSku {
-    pub product_id: String,
+    #[serde(default)]
+    pub product_id: Option<String>,
     #[serde(default)]
     pub sku_id: Option<String>,
 }
@@ -35,14 +36,14 @@ impl Catalog {
     /// Remembers the ids of every line of `order` that has them (writes only what changed).
     pub fn learn(&self, tenant: &str, order: &Order) -> Result<(), StoreError> {
         for line in &order.lines {
-            let (Some(outer), Some(product_id)) = (line.outer_sku_id.as_deref(), line.product_id.as_deref()) else {
-                continue;
-            };
-            if outer.is_empty() || product_id.is_empty() {
+            let Some(outer) = line.outer_sku_id.as_deref().filter(|s| !s.is_empty()) else { continue };
+            let known = |id: &Option<String>| id.clone().filter(|s| !s.is_empty());
+            let ids = PlatformSku { product_id: known(&line.product_id), sku_id: known(&line.sku_id) };
+            if ids.product_id.is_none() && ids.sku_id.is_none() {
                 continue;
             }
             let k = key(&[tenant, &order.shop_id, outer])?;
-            let v = serde_json::to_vec(&PlatformSku { product_id: product_id.to_owned(), sku_id: line.sku_id.clone() })
+            let v = serde_json::to_vec(&ids)
                 .map_err(|e| StoreError::Invalid(e.to_string()))?;
             if self.tree.get(&k)?.as_deref() != Some(&v[..]) {
                 self.tree.insert(k, v)?;

@@ -22,6 +22,9 @@ use super::{StoreError, key};
 const QUEUE: &str = "pushes";
 const SENT: &str = "pushes_sent";
 const DEAD: &str = "pushes_dead";
+/// What the platform refused for good, per item: the same content offered again (an ERP's
+/// next snapshot) is not queued to be refused again; a replay or a different value is.
+const REFUSED: &str = "pushes_refused";
 
 /// One update owed to one shop.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +72,8 @@ pub enum Offer {
     Stale,
     /// The platform already has exactly this: nothing to send.
     Unchanged,
+    /// The platform refused exactly this for good; it waits in the dead letters.
+    Refused,
 }
 
 /// A new update, before the store gives it an id.
@@ -89,6 +94,7 @@ pub struct Pushes {
     queue: sled::Tree,
     sent: sled::Tree,
     dead: sled::Tree,
+    refused: sled::Tree,
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(tree: &'static str, k: &[u8], v: &[u8]) -> Result<T, StoreError> {
@@ -112,7 +118,7 @@ fn content(record: &serde_json::Value) -> serde_json::Value {
 
 impl Pushes {
     pub(super) fn new(db: &sled::Db) -> Result<Self, StoreError> {
-        Ok(Self { queue: db.open_tree(QUEUE)?, sent: db.open_tree(SENT)?, dead: db.open_tree(DEAD)? })
+        Ok(Self { queue: db.open_tree(QUEUE)?, sent: db.open_tree(SENT)?, dead: db.open_tree(DEAD)?, refused: db.open_tree(REFUSED)? })
     }
 
     fn item_key(tenant: &str, shop: &str, module: &str, item: &str) -> Result<Vec<u8>, StoreError> {
@@ -123,6 +129,9 @@ impl Pushes {
     pub fn offer(&self, new: NewPush<'_>, now_ms: i64) -> Result<Offer, StoreError> {
         let k = Self::item_key(new.tenant, new.shop, new.module, new.item)?;
         let wanted = content(&new.record);
+        if self.refused.get(&k)?.is_some_and(|v| serde_json::from_slice::<serde_json::Value>(&v).ok().as_ref() == Some(&wanted)) {
+            return Ok(Offer::Refused);
+        }
         let outcome = (&self.queue, &self.sent).transaction(|(q, s)| -> TxResult<Offer> {
             let sent: Option<Sent> = s.get(&k)?.map(|v| decode(SENT, &k, &v)).transpose().map_err(Abort)?;
             let queued: Option<Push> = q.get(&k)?.map(|v| decode(QUEUE, &k, &v)).transpose().map_err(Abort)?;
@@ -302,10 +311,12 @@ impl Pushes {
             reason: reason.to_owned(),
             at_ms,
         })?;
-        (&self.queue, &self.dead).transaction(|(q, d)| -> TxResult<()> {
+        let refused = encode(&content(&push.record))?;
+        (&self.queue, &self.dead, &self.refused).transaction(|(q, d, r)| -> TxResult<()> {
             if Self::current(q, &k, push.id)? {
                 q.remove(&k[..])?;
                 d.insert(&push.id.to_be_bytes(), letter.clone())?;
+                r.insert(&k[..], refused.clone())?;
             }
             Ok(())
         })?;
@@ -326,7 +337,8 @@ impl Pushes {
     }
 
     /// Puts `tenant`'s dead push `id` back in its queue, due at `now_ms`, attempts reset; when
-    /// a newer update for the same item is queued, that one wins and the letter is dropped.
+    /// a newer update for the same item is queued or was confirmed since, that one wins and
+    /// the letter is dropped.
     /// `false` when there is no such letter for this tenant.
     pub fn replay(&self, tenant: &str, id: u64, now_ms: i64) -> Result<bool, StoreError> {
         let dk = id.to_be_bytes();
@@ -337,9 +349,14 @@ impl Pushes {
         }
         let p = &letter.push;
         let k = Self::item_key(&p.tenant, &p.shop, &p.module, &p.item)?;
-        (&self.queue, &self.dead).transaction(|(q, d)| -> TxResult<()> {
+        (&self.queue, &self.dead, &self.refused, &self.sent).transaction(|(q, d, r, s)| -> TxResult<()> {
             d.remove(&dk[..])?;
-            if q.get(&k)?.is_none() {
+            r.remove(&k[..])?;
+            let superseded = match s.get(&k)? {
+                Some(v) => decode::<Sent>(SENT, &k, &v).map_err(Abort)?.version >= letter.push.version,
+                None => false,
+            };
+            if q.get(&k)?.is_none() && !superseded {
                 let id = q.generate_id()?;
                 let again = Push { id, attempts: 0, next_attempt_ms: now_ms, last_error: None, ..letter.push.clone() };
                 q.insert(&k[..], encode(&again).map_err(Abort)?)?;
@@ -424,6 +441,7 @@ mod tests {
         assert_eq!(push.attempts, 1);
         p.dead_letter(&push, "invalid_input at quantity", 60).unwrap();
         assert_eq!(p.pending_count("acme", "tb").unwrap(), 0);
+        assert_eq!(p.offer(stock("A", 5, 9), 61).unwrap(), Offer::Refused, "the same content is not refused twice");
         let letters = p.dead_letters("acme").unwrap();
         assert_eq!(letters.len(), 1);
         assert_eq!(letters[0].reason, "invalid_input at quantity");

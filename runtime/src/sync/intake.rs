@@ -179,6 +179,8 @@ pub struct Report {
     pub stale: usize,
     /// Pairs not queued because the shop's plugin cannot push this kind of record.
     pub unsupported: usize,
+    /// Pairs the platform already refused as they are (see the dead letters).
+    pub refused: usize,
     pub rejected: Vec<Rejected>,
 }
 
@@ -238,6 +240,7 @@ impl Intake<'_> {
                     Offer::Queued => report.queued += 1,
                     Offer::Unchanged => report.unchanged += 1,
                     Offer::Stale => report.stale += 1,
+                    Offer::Refused => report.refused += 1,
                 }
             }
         }
@@ -284,6 +287,7 @@ impl Intake<'_> {
                 Offer::Queued => report.queued += 1,
                 Offer::Unchanged => report.unchanged += 1,
                 Offer::Stale => report.stale += 1,
+                Offer::Refused => report.refused += 1,
             }
             self.store.pushes().offer_confirmed_again(self.tenant, &shop.shop_id, "stock", sku, now.0)?;
         }

@@ -9,10 +9,10 @@
 use std::time::Duration;
 
 use crate::config::CarrierTable;
-use crate::model::{ConnectorError, ItemResult, Logistics, Operation, Timestamp};
+use crate::model::{ConnectorError, ItemResult, Logistics, Operation, OrderStatus, Timestamp};
 use crate::retry::{Backoff, Verdict};
 use crate::sandbox::{Call, Reply};
-use crate::store::{Gate, Push, SkuSync, Store, StoreError};
+use crate::store::{Gate, OrderKey, Push, SkuSync, Store, StoreError};
 use crate::sync::intake::HOLD_QUEUE;
 use crate::{Plugin, Shop};
 
@@ -24,12 +24,13 @@ pub const SKU_OFF_RECHECK: Duration = Duration::from_secs(60);
 
 /// How soon an update for a SKU whose platform ids are not known yet is tried again.
 pub const UNMAPPED_RECHECK: Duration = Duration::from_secs(60);
-/// The field a plugin names when it needs the platform's product id.
-const PRODUCT_ID: &str = "product_id";
+/// The fields a plugin names when it needs the platform's own ids of a SKU.
+const PLATFORM_IDS: [&str; 2] = ["product_id", "sku_id"];
 
-/// Whether the queued record carried no platform product id of its own.
-fn unmapped(push: &Push) -> bool {
-    push.record.get(PRODUCT_ID).is_none_or(|v| v.is_null())
+/// Whether a refusal on `field` is the platform asking for ids the queued record (from an
+/// ERP, which knows only the merchant's code) did not carry.
+fn unmapped(push: &Push, field: &str) -> bool {
+    PLATFORM_IDS.contains(&field) && push.record.get(field).is_none_or(|v| v.is_null())
 }
 
 /// Every queue, in the order a round serves them: (queue, module switch, operation, SKU kind).
@@ -56,6 +57,8 @@ pub struct Round {
     pub kept_back: usize,
     /// Waiting for the platform's ids of their SKU (still queued).
     pub unmapped: usize,
+    /// Tracking numbers not uploaded because the order is shipped (or over) on the platform.
+    pub already_shipped: usize,
     /// The platform asked this shop to wait this long.
     pub throttled: Option<Duration>,
 }
@@ -106,6 +109,13 @@ impl Outbound<'_> {
                         }
                     }
                     if operation == Operation::PushLogistics {
+                        if self.already_shipped(&push)? {
+                            // The platform shows it shipped already (a parcel uploaded by
+                            // hand, or an earlier number): there is nothing to mark.
+                            self.store.pushes().confirm(&push)?;
+                            round.already_shipped += 1;
+                            continue;
+                        }
                         match self.platform_carrier(&push) {
                             Ok(record) => batch.push((push, record)),
                             Err(reason) => {
@@ -141,16 +151,27 @@ impl Outbound<'_> {
         let mut json = record.clone();
         let Some(fields) = json.as_object_mut() else { return Ok(json) };
         let Some(sku) = fields.get("outer_sku_id").and_then(|v| v.as_str()).map(str::to_owned) else { return Ok(json) };
-        if fields.get("product_id").is_some_and(|v| !v.is_null()) {
+        let given = |fields: &serde_json::Map<String, serde_json::Value>, k: &str| fields.get(k).is_some_and(|v| !v.is_null());
+        if given(fields, "product_id") && given(fields, "sku_id") {
             return Ok(json);
         }
         if let Some(ids) = self.store.catalog().get(&self.shop.tenant, &self.shop.shop_id, &sku)? {
-            fields.insert("product_id".into(), ids.product_id.into());
-            if let Some(sku_id) = ids.sku_id.filter(|_| !fields.get("sku_id").is_some_and(|v| !v.is_null())) {
-                fields.insert("sku_id".into(), sku_id.into());
+            for (k, v) in [("product_id", ids.product_id), ("sku_id", ids.sku_id)] {
+                if let (false, Some(v)) = (given(fields, k), v) {
+                    fields.insert(k.into(), v.into());
+                }
             }
         }
         Ok(json)
+    }
+
+    /// Whether the order a tracking number is for is, as last pulled, past shipping.
+    fn already_shipped(&self, push: &Push) -> Result<bool, StoreError> {
+        let Some(order_id) = push.record.get("order_id").and_then(|v| v.as_str()) else { return Ok(false) };
+        let key = OrderKey { platform: self.platform.to_owned(), shop_id: self.shop.shop_id.clone(), order_id: order_id.to_owned() };
+        Ok(self.store.orders().get(&self.shop.tenant, &key)?.is_some_and(|o| {
+            matches!(o.order.status, OrderStatus::Shipped | OrderStatus::Completed | OrderStatus::Cancelled | OrderStatus::Closed)
+        }))
     }
 
     /// The logistics record with the tenant's carrier code replaced by the platform's.
@@ -203,7 +224,7 @@ impl Outbound<'_> {
                     self.store.pushes().confirm(push)?;
                     round.confirmed += 1;
                 }
-                ItemResult::Error(ConnectorError::InvalidInput { field, .. }) if field == PRODUCT_ID && unmapped(push) => {
+                ItemResult::Error(ConnectorError::InvalidInput { field, .. }) if unmapped(push, &field) => {
                     // The platform needs its own ids and no order has taught them yet: wait
                     // for one (or for the ERP to send them), without counting attempts.
                     let reason = format!(
