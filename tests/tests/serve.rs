@@ -389,3 +389,38 @@ async fn kill_9_at_any_moment_loses_nothing_and_doubles_nothing() {
     eprintln!("kill -9 test: {} orders, {} sales orders, {checked} SKUs checked", all.len(), sap.sales_orders().len());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `wharf sandbox`, as the README runs it: orders reach the simulated SAP and updates come
+/// back to every shop within seconds, and it says where its data lives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_shows_orders_flowing_within_seconds() {
+    let dir = std::env::temp_dir().join(format!("wharf-sandbox-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let output = tokio::task::spawn_blocking({
+        let dir = dir.clone();
+        move || {
+            std::process::Command::new(wharf_tests::plugins::wharf_bin())
+                .args(["--cache-dir", cache_dir().to_str().unwrap(), "sandbox", "--for", "10s", "--view-every", "5s"])
+                .args(["--platforms", "taobao,jd,douyin", "--dir", dir.to_str().unwrap()])
+                .args(["--plugin-dir", wharf_tests::plugins::plugin_dir().to_str().unwrap()])
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains(&format!("Data:          {}", dir.join("data").display())), "{stdout}");
+    assert!(stdout.contains("Ctrl-C"), "says how to stop: {stdout}");
+    // The last view: every shop pulled, delivered and got updates back.
+    let last = stdout.rsplit("shop ").next().unwrap();
+    for shop in ["taobao-demo", "jd-demo", "douyin-demo"] {
+        let line = last.lines().find(|l| l.starts_with(shop)).unwrap_or_else(|| panic!("no line for {shop}: {stdout}"));
+        let n: Vec<u64> = line.split_whitespace().skip(1).map(|f| f.parse().unwrap()).collect();
+        let (pulled, delivered, pushed) = (n[0], n[1], n[2]);
+        assert!(pulled > 0 && delivered > 0 && pushed > 0, "{shop}: {line}\n{stdout}");
+    }
+    assert!(stdout.contains("sales orders from Wharf"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
