@@ -2,6 +2,7 @@
 //!
 //! One sled database per host; one tree per concern:
 //! - [`orders`]: canonical orders per tenant with a version and an ERP sync state;
+//! - [`pii`]: receivers sealed at rest with a key per tenant;
 //! - [`outbox`]: deliveries owed to ERPs, their retries, and the dead-letter queue;
 //! - [`cursors`]: where each shop's streams stand;
 //! - [`switches`]: module switches, per-SKU overrides, manual holds;
@@ -17,6 +18,7 @@ pub mod catalog;
 pub mod cursors;
 pub mod orders;
 pub mod outbox;
+pub mod pii;
 pub mod pushes;
 pub mod switches;
 
@@ -77,7 +79,7 @@ impl Store {
         let deadline = std::time::Instant::now() + LOCK_WAIT;
         loop {
             match sled::open(dir) {
-                Ok(db) => return Self::from_db(db),
+                Ok(db) => return Self::from_db(db, pii::Sealer::in_dir(dir)?),
                 Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") && std::time::Instant::now() < deadline => {
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 }
@@ -88,11 +90,11 @@ impl Store {
 
     /// A store that lives in memory only, for tests.
     pub fn temporary() -> Result<Self, StoreError> {
-        Self::from_db(sled::Config::new().temporary(true).open()?)
+        Self::from_db(sled::Config::new().temporary(true).open()?, pii::Sealer::random())
     }
 
-    fn from_db(db: sled::Db) -> Result<Self, StoreError> {
-        let orders = OrderBook::new(db.open_tree(orders::TREE)?);
+    fn from_db(db: sled::Db, sealer: pii::Sealer) -> Result<Self, StoreError> {
+        let orders = OrderBook::new(db.open_tree(orders::TREE)?, sealer);
         let outbox = Outbox::new(&db)?;
         let cursors = Cursors::new(db.open_tree(cursors::TREE)?);
         let switches = Switches::new(db.open_tree(switches::TREE)?);

@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::pii::Sealer;
 use super::{StoreError, key};
 use crate::model::{Order, OrderStatus, Timestamp};
 
@@ -135,28 +136,52 @@ pub enum AckOutcome {
 #[derive(Clone)]
 pub struct OrderBook {
     tree: sled::Tree,
+    sealer: Sealer,
+}
+
+/// An order as written: the receiver sealed (see [`super::pii`]), everything else as is.
+#[derive(Serialize, Deserialize)]
+struct OnDisk {
+    #[serde(flatten)]
+    stored: StoredOrder,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sealed_receiver: Option<String>,
 }
 
 impl OrderBook {
-    pub(super) fn new(tree: sled::Tree) -> Self {
-        Self { tree }
+    pub(super) fn new(tree: sled::Tree, sealer: Sealer) -> Self {
+        Self { tree, sealer }
+    }
+
+    fn encode(&self, key: &[u8], stored: &StoredOrder) -> Result<Vec<u8>, StoreError> {
+        let mut stored = stored.clone();
+        let sealed_receiver = match stored.order.receiver.take() {
+            None => None,
+            Some(receiver) => {
+                let plain = serde_json::to_vec(&receiver).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                Some(self.sealer.seal(tenant_of(key), key, &plain))
+            }
+        };
+        serde_json::to_vec(&OnDisk { stored, sealed_receiver }).map_err(|e| StoreError::Invalid(e.to_string()))
     }
 
     fn key(tenant: &str, k: &OrderKey) -> Result<Vec<u8>, StoreError> {
         key(&[tenant, &k.platform, &k.shop_id, &k.order_id])
     }
 
-    fn decode(key: &[u8], bytes: &[u8]) -> Result<StoredOrder, StoreError> {
-        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-            tree: TREE,
-            key: String::from_utf8_lossy(key).replace('\0', "/"),
-            reason: e.to_string(),
-        })
+    fn decode(&self, key: &[u8], bytes: &[u8]) -> Result<StoredOrder, StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt { tree: TREE, key: String::from_utf8_lossy(key).replace('\0', "/"), reason };
+        let OnDisk { mut stored, sealed_receiver } = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+        if let Some(sealed) = sealed_receiver {
+            let plain = self.sealer.open(tenant_of(key), key, &sealed).map_err(|e| corrupt(format!("receiver: {e}")))?;
+            stored.order.receiver = Some(serde_json::from_slice(&plain).map_err(|e| corrupt(format!("receiver: {e}")))?);
+        }
+        Ok(stored)
     }
 
     /// Stores `order` for `tenant`: new, a new version when anything changed, or nothing.
     pub fn upsert(&self, tenant: &str, order: &Order, now: Timestamp) -> Result<Upsert, StoreError> {
-        Ok(self.tree.transaction(|tx| upsert_in(tx, tenant, order, now))?)
+        Ok(self.tree.transaction(|tx| upsert_in(self, tx, tenant, order, now))?)
     }
 
     pub(super) fn tree(&self) -> &sled::Tree {
@@ -165,7 +190,7 @@ impl OrderBook {
 
     pub fn get(&self, tenant: &str, k: &OrderKey) -> Result<Option<StoredOrder>, StoreError> {
         let key = Self::key(tenant, k)?;
-        self.tree.get(&key)?.map(|b| Self::decode(&key, &b)).transpose()
+        self.tree.get(&key)?.map(|b| self.decode(&key, &b)).transpose()
     }
 
     /// One page of `tenant`'s orders matching `query`.
@@ -188,7 +213,7 @@ impl OrderBook {
             if !k.starts_with(&prefix) {
                 break;
             }
-            let stored = Self::decode(&k, &v)?;
+            let stored = self.decode(&k, &v)?;
             if !query.matches(&stored) {
                 continue;
             }
@@ -206,7 +231,7 @@ impl OrderBook {
         let key = Self::key(tenant, k)?;
         loop {
             let Some(current) = self.tree.get(&key)? else { return Ok(AckOutcome::NotFound) };
-            let mut stored = Self::decode(&key, &current)?;
+            let mut stored = self.decode(&key, &current)?;
             if stored.version != version {
                 return Ok(AckOutcome::Stale { current: stored.version });
             }
@@ -214,7 +239,7 @@ impl OrderBook {
                 return Ok(AckOutcome::Synced);
             }
             stored.sync = SyncState::Synced;
-            let bytes = serde_json::to_vec(&stored).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let bytes = self.encode(&key, &stored)?;
             if self.tree.compare_and_swap(&key, Some(current), Some(bytes))?.is_ok() {
                 return Ok(AckOutcome::Synced);
             }
@@ -225,6 +250,7 @@ impl OrderBook {
 /// [`OrderBook::upsert`] inside a transaction (so a caller can enqueue the delivery it owes in
 /// the same one).
 pub(super) fn upsert_in(
+    book: &OrderBook,
     tx: &sled::transaction::TransactionalTree,
     tenant: &str,
     order: &Order,
@@ -235,7 +261,7 @@ pub(super) fn upsert_in(
     let (outcome, next) = match tx.get(&k)? {
         None => (Upsert::New { version: 1 }, StoredOrder { order: order.clone(), version: 1, sync: SyncState::Unsynced, stored_at: now }),
         Some(bytes) => {
-            let stored = OrderBook::decode(&k, &bytes).map_err(Abort)?;
+            let stored = book.decode(&k, &bytes).map_err(Abort)?;
             if stored.order == *order {
                 return Ok(Upsert::Unchanged { version: stored.version });
             }
@@ -243,9 +269,15 @@ pub(super) fn upsert_in(
             (Upsert::Changed { version }, StoredOrder { order: order.clone(), version, sync: SyncState::Unsynced, stored_at: now })
         }
     };
-    let bytes = serde_json::to_vec(&next).map_err(|e| Abort(StoreError::Invalid(e.to_string())))?;
+    let bytes = book.encode(&k, &next).map_err(Abort)?;
     tx.insert(k, bytes)?;
     Ok(outcome)
+}
+
+/// The tenant a store key belongs to: its first part.
+fn tenant_of(key: &[u8]) -> &str {
+    let end = key.iter().position(|b| *b == 0).unwrap_or(key.len());
+    std::str::from_utf8(&key[..end]).unwrap_or_default()
 }
 
 /// The cursor is the last key's parts after the tenant, hex-encoded (opaque, URL-safe).
@@ -273,6 +305,23 @@ pub(crate) mod tests {
     }
 
     const T: i64 = 1_794_355_200_000;
+
+    #[test]
+    fn receivers_are_sealed_at_rest_and_read_back_whole() {
+        let store = Store::temporary().unwrap();
+        let mut o = order("7", OrderStatus::Paid, T);
+        o.receiver = Some(serde_json::from_value(serde_json::json!({
+            "name": "张三", "phone": "13800138000", "province": "浙江省", "address": "文一西路 969 号", "masked": false
+        })).unwrap());
+        store.orders().upsert("acme", &o, Timestamp(T)).unwrap();
+        let raw: Vec<u8> = store.orders().tree().iter().next().unwrap().unwrap().1.to_vec();
+        let text = String::from_utf8_lossy(&raw);
+        assert!(!text.contains("13800138000") && !text.contains("张三") && !text.contains("文一西路"), "{text}");
+        assert!(text.contains("sealed_receiver"), "{text}");
+        let back = store.orders().get("acme", &OrderKey::of(&o)).unwrap().unwrap();
+        assert_eq!(back.order, o, "read back whole");
+        assert_eq!(store.orders().upsert("acme", &o, Timestamp(T + 1)).unwrap(), Upsert::Unchanged { version: 1 }, "compared in the clear");
+    }
 
     #[test]
     fn upsert_detects_new_changed_and_unchanged() {

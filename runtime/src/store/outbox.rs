@@ -156,7 +156,7 @@ impl Store {
         key(&[tenant])?; // a tenant name the keys can hold
         let queue = &self.outbox().queue;
         let outcome = (self.orders().tree(), queue).transaction(|(o, q)| {
-            let outcome = orders::upsert_in(o, tenant, order, now)?;
+            let outcome = orders::upsert_in(self.orders(), o, tenant, order, now)?;
             if let (true, Some(route)) = (outcome.is_news(), route) {
                 let id = q.generate_id()?;
                 let delivery = Delivery {
