@@ -424,3 +424,131 @@ async fn the_sandbox_shows_orders_flowing_within_seconds() {
     assert!(stdout.contains("sales orders from Wharf"), "{stdout}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every module, both ways, between a simulated SAP and the real ECShop bridge: orders to SAP;
+/// stock, lots, prices, tracking numbers, shipment details and ERP statuses pulled from SAP and
+/// pushed to the shop; products, customer codes and listing changes through the in-process
+/// intake the API will call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_module_flows_between_sap_and_ecshop() {
+    use wharf_runtime::model::{CustomerMapping, ListingChange, Product};
+    use wharf_sim::sap::ErpStage;
+    use wharf_sim::world::{World, WorldOptions};
+    let options = WorldOptions { platforms: vec!["ecshop".into()], orders: 20, seed: 5, ..WorldOptions::default() };
+    let world = tokio::task::spawn_blocking(move || World::start(options)).await.unwrap().unwrap();
+    let Some(shop) = world.ecshop() else {
+        panic!("the ECShop simulator needs php with pdo_sqlite (.ci/run installs it): {:?}", world.skipped());
+    };
+    let dir = std::env::temp_dir().join(format!("wharf-modules-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let secrets = dir.join("secrets.toml");
+    let files = world.wharf_config("acme", &dir.join("data"), &wharf_tests::plugins::plugin_dir(), &secrets, "1s");
+    std::fs::write(&secrets, &files.secrets).unwrap();
+    let config = Config::from_toml_str(&files.toml, &dir, &["ecshop", "sap"], &|_| None).unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::temporary().unwrap();
+    let options = Options { tick: Duration::from_millis(50), progress_every: None, settle: Duration::from_secs(1), ..Options::default() };
+    let scheduler = Scheduler::new(&config, &load(&["ecshop", "sap"]).await, store.clone(), options).unwrap();
+    let submitter = scheduler.submitter();
+    let (stop, handle) = run(scheduler);
+    let sap = world.sap();
+    let db = shop.inspector();
+    let shop_id = world.shops()[0].shop_id.clone();
+
+    // Orders → SAP: every paid order becomes one sales order.
+    let paid: Vec<String> = world
+        .marketplace("ecshop")
+        .unwrap()
+        .expected_orders(&shop_id, 0, Timestamp::now().0 + 60_000)
+        .into_iter()
+        .filter(|o| o["status"] == "paid")
+        .map(|o| o["order_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!paid.is_empty());
+    until(eventually("paid orders in SAP", Duration::from_secs(30), || paid.iter().all(|id| sap.sales_orders_for_po(id).len() == 1))).await;
+
+    // The warehouse ships one whole order, with a tracking number: logistics and the shipment
+    // detail reach the shop; then proof of delivery: the ERP status completes the order.
+    let traffic = world.start_traffic();
+    let shipped = paid[0].clone();
+    until(eventually("the order shipped with its lines in the shop", Duration::from_secs(30), || {
+        !db.deliveries_of(&shipped).unwrap().is_empty() && db.order_codes(&shipped).unwrap().shipping_status != 0
+    }))
+    .await;
+    traffic.stop();
+    sap.set_order_status(&shipped, ErpStage::Signed).unwrap();
+    until(eventually("the signed status in the shop", Duration::from_secs(30), || {
+        db.order_actions(&shipped).unwrap().iter().any(|a| a.action_note.starts_with("signed"))
+    }))
+    .await;
+
+    // Stock, lots and prices pulled from SAP reach the shop (goods-level codes).
+    until(eventually("SAP's stock, lots and prices in the shop", Duration::from_secs(40), || {
+        let stock_ok = sap.expected_stock(None).iter().all(|row| {
+            let sn = row["outer_sku_id"].as_str().unwrap();
+            db.goods_by_sn(sn).unwrap().iter().all(|g| g.goods_number == row["quantity"].as_i64().unwrap())
+        });
+        let lots_ok = sap.expected_lots(None).iter().all(|lot| {
+            let sn = lot["outer_sku_id"].as_str().unwrap();
+            let mut want: Vec<(String, i64)> = lot["lots"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| (l["batch_no"].as_str().unwrap().to_owned(), l["quantity"].as_i64().unwrap()))
+                .collect();
+            let mut have: Vec<(String, i64)> = db.lots_of(sn).unwrap().into_iter().map(|l| (l.batch_no, l.quantity)).collect();
+            want.sort();
+            have.sort();
+            db.goods_by_sn(sn).unwrap().is_empty() || want == have
+        });
+        let prices_ok = sap.expected_prices("1000", "10").iter().all(|p| {
+            let sn = p["outer_sku_id"].as_str().unwrap();
+            let default = p["prices"].as_array().unwrap().iter().find(|k| k["kind"] == "default").map(|k| k["amount"].as_i64().unwrap());
+            db.goods_by_sn(sn).unwrap().iter().all(|g| Some(g.shop_price) == default || default.is_none())
+        });
+        stock_ok && lots_ok && prices_ok
+    }))
+    .await;
+
+    // Products, customer codes and listing changes, as the API will submit them.
+    let intake = submitter.intake("acme").unwrap();
+    let product: Product = serde_json::from_value(serde_json::json!({
+        "erp_product_id": "FG-NEW-1", "title": "Vitamin C 100 tablets", "barcode": "6901234567892",
+        "default_price": 2990, "stock": 12, "list_when_in_stock": true
+    }))
+    .unwrap();
+    let report = intake.submit(&Update::Products(vec![product]), Timestamp::now()).unwrap();
+    assert_eq!(report.queued, 1, "{report:?}");
+    // A buyer the shop has (its user id, as the orders carry it), mapped to an ERP customer.
+    let buyer = store
+        .orders()
+        .query("acme", &OrderQuery { any_sync: true, limit: Some(1000), ..Default::default() })
+        .unwrap()
+        .orders
+        .into_iter()
+        .find_map(|o| o.order.buyer_id)
+        .expect("a buyer");
+    let customer =
+        CustomerMapping { erp_customer_code: "C-7001".into(), name: "Acme Pharmacy".into(), credit_code: None, platform_customer_id: Some(buyer) };
+    intake.submit(&Update::Customers(vec![customer]), Timestamp::now()).unwrap();
+    until(eventually("the product listed and the customer mapped", Duration::from_secs(20), || {
+        db.goods_by_sn("FG-NEW-1").unwrap().first().is_some_and(|g| g.is_on_sale == 1 && g.goods_number == 12)
+            && db.customer_mapping("C-7001").unwrap().is_some()
+    }))
+    .await;
+    let delist = ListingChange { outer_sku_id: Some("FG-NEW-1".into()), product_id: None, listed: false };
+    intake.submit(&Update::Listing(vec![delist]), Timestamp::now()).unwrap();
+    until(eventually("the product delisted", Duration::from_secs(20), || {
+        db.goods_by_sn("FG-NEW-1").unwrap().first().is_some_and(|g| g.is_on_sale == 0)
+    }))
+    .await;
+
+    let letters = store.pushes().dead_letters("acme").unwrap();
+    assert!(
+        letters.iter().all(|l| l.push.module == "price" && l.reason.contains("per goods")),
+        "only the prices ECShop keeps per goods are refused: {letters:?}"
+    );
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), handle).await.expect("stops promptly").unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
