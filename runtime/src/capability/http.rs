@@ -108,7 +108,7 @@ impl HostGrants {
     }
 }
 
-/// A token bucket per platform host, shared by every call of one shop.
+/// A token bucket per platform host and API (operation), shared by every call of one shop.
 #[derive(Debug)]
 pub struct RateLimiter {
     per_second: u32,
@@ -204,10 +204,12 @@ impl Client {
         Client { transport: Transport::Recorded(responder) }
     }
 
-    /// Sends `request` for `shop`, within `time_left` and `max_body` bytes of answer.
+    /// Sends `request` for `shop`'s `api` (the contract operation the call serves), within
+    /// `time_left` and `max_body` bytes of answer.
     pub async fn send(
         &self,
         shop: &Shop,
+        api: &str,
         request: Request,
         default_timeout: Duration,
         time_left: Duration,
@@ -224,7 +226,9 @@ impl Client {
             return Err(HttpError::InvalidRequest("secrets may not change the url's host".into()));
         }
         let host = format!("{}:{}", written.host_str().unwrap_or(""), written.port_or_known_default().unwrap_or(0));
-        shop.rate_limiter.acquire(&host).await?;
+        // One bucket per (host, operation): a burst of stock pushes cannot starve the shop's
+        // order pulls, and platforms meter their APIs separately too.
+        shop.rate_limiter.acquire(&format!("{host} {api}")).await?;
         let mut headers = Vec::with_capacity(request.headers.len());
         for (name, value) in &request.headers {
             headers.push((name.clone(), shop.secrets.fill_str(value)?));
@@ -357,14 +361,14 @@ mod tests {
             timeout: None,
         };
         let second = Duration::from_secs(1);
-        let ok = client.send(&shop, request("http://api.example:8080/ok"), second, second, 1_000).await.unwrap();
+        let ok = client.send(&shop, "pull-orders", request("http://api.example:8080/ok"), second, second, 1_000).await.unwrap();
         assert!(String::from_utf8(ok.body).unwrap().starts_with("session={{secret:session}}&x=1"), "echo scrubbed");
         assert_eq!(
-            client.send(&shop, request("http://api.example:8080/big"), second, second, 1_000).await.unwrap_err(),
+            client.send(&shop, "pull-orders", request("http://api.example:8080/big"), second, second, 1_000).await.unwrap_err(),
             HttpError::TooLarge(1_000)
         );
         assert!(matches!(
-            client.send(&shop, request("http://elsewhere.example:8080/"), second, second, 1_000).await,
+            client.send(&shop, "pull-orders", request("http://elsewhere.example:8080/"), second, second, 1_000).await,
             Err(HttpError::Denied(_))
         ));
     }

@@ -276,6 +276,7 @@ impl Plugin {
         let deadline = started + limits.deadline;
         let state = CallState::new(
             shop.clone(),
+            operation,
             self.descriptor.clone(),
             self.sandbox.inner.http.clone(),
             limits,

@@ -4,7 +4,7 @@
 use crate::capability::http;
 use crate::capability::log;
 use crate::limits::Limits;
-use crate::model::Descriptor;
+use crate::model::{Descriptor, Operation};
 use crate::shop::Shop;
 use std::sync::Arc;
 use std::time::Instant;
@@ -58,6 +58,8 @@ pub struct CallState {
     stderr: MemoryOutputPipe,
     pub limiter: MemoryLimiter,
     pub shop: Shop,
+    /// The operation this call serves (rate limits are per shop and operation).
+    pub operation: Operation,
     pub descriptor: Arc<Descriptor>,
     pub http: http::Client,
     pub limits: Limits,
@@ -65,7 +67,14 @@ pub struct CallState {
 }
 
 impl CallState {
-    pub fn new(shop: Shop, descriptor: Arc<Descriptor>, http: http::Client, limits: &Limits, deadline: Instant) -> Self {
+    pub fn new(
+        shop: Shop,
+        operation: Operation,
+        descriptor: Arc<Descriptor>,
+        http: http::Client,
+        limits: &Limits,
+        deadline: Instant,
+    ) -> Self {
         let stdout = MemoryOutputPipe::new(limits.stdio_bytes);
         let stderr = MemoryOutputPipe::new(limits.stdio_bytes);
         // Deny-all: the builder starts with no preopens, no env, no args, no stdin; network
@@ -84,6 +93,7 @@ impl CallState {
             stderr,
             limiter: MemoryLimiter { limit: limits.memory_bytes, hit: false },
             shop,
+            operation,
             descriptor,
             http,
             limits: limits.clone(),

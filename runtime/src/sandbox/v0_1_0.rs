@@ -263,7 +263,7 @@ impl w_http::Host for CallState {
         let time_left = self.time_left();
         let result = self
             .http
-            .send(&self.shop, request, self.limits.http_timeout, time_left, self.limits.http_response_bytes)
+            .send(&self.shop, self.operation.name(), request, self.limits.http_timeout, time_left, self.limits.http_response_bytes)
             .await;
         match result {
             Ok(r) => Ok(w_http::Response { status: r.status, headers: r.headers, body: r.body }),
