@@ -8,9 +8,9 @@
 //! - [`shop`]: the shop a call works for: config, secrets, grants, rate limits.
 //! - [`limits`]: what one call may use, with named defaults.
 //! - [`config`]: the operator's TOML file: tenants, shops, routes, schedules, tables; secrets by reference.
-//! - [`store`]: durable state on sled: orders with versions and sync states, the outbox, dead letters.
-//! - [`sync`]: the loops that keep marketplaces and ERPs in step (orders so far).
-//! - [`erp`]: routes to ERPs without a plugin (signed webhook push; ERP pull is the store's query).
+//! - [`store`]: durable state on sled: orders (receivers sealed), the outbox, queued updates, dead letters, switches.
+//! - [`sync`]: the engine: orders in, updates out, ERP feeds, and the scheduler `wharf serve` runs.
+//! - [`erp`]: routes to ERPs: an ERP plugin's push-orders, a signed webhook; ERP pull is the store's query.
 //! - [`retry`]: backoff with jitter, and when to give up.
 //! - [`error`]: typed load and call errors naming plugin, version, operation and cause.
 //! - [`scaffold`]: a new plugin crate that builds and passes the contract scenarios.

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
@@ -23,6 +24,8 @@ pub struct ErpState {
     pub accepted: BTreeMap<String, Value>,
     /// Keys in the order they were first accepted.
     pub created: Vec<String>,
+    /// When each key was first accepted: what a latency measurement ends on.
+    pub arrived: BTreeMap<String, Instant>,
 }
 
 impl ErpState {
@@ -79,6 +82,7 @@ impl WebhookErp {
                         return (StatusCode::BAD_REQUEST, "unknown customer".to_owned());
                     }
                     if !erp.accepted.contains_key(&key) {
+                        erp.arrived.insert(key.clone(), Instant::now());
                         erp.created.push(key.clone());
                         erp.accepted.insert(key, doc);
                     }
