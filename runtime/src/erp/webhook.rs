@@ -30,6 +30,10 @@ pub const SIGNATURE_HEADER: &str = "X-Wharf-Signature";
 pub const ROUTE: &str = "webhook";
 /// How long one POST may take before it counts as failed (and is retried).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// POSTs in flight at once per drain: deliveries wait on the ERP's round trip (about half a
+/// millisecond on loopback, tens over the internet), so a few dozen keep the link busy
+/// without flooding an ERP that answers slowly.
+pub const CONCURRENT_POSTS: usize = 32;
 /// How much of an ERP's refusal is kept as the dead letter's reason.
 const REASON_BYTES: usize = 512;
 
@@ -161,44 +165,72 @@ pub async fn drain(
     limit: usize,
 ) -> Result<DrainReport, StoreError> {
     let mut report = DrainReport::default();
+    let mut ready = Vec::new();
     for delivery in store.outbox().due(now.0, limit)? {
         if delivery.route != ROUTE {
             continue;
         }
         let Some(hook) = route_of(&delivery.tenant) else { continue };
-        let stored = match store.orders().get(&delivery.tenant, &delivery.key)? {
-            Some(s) if s.version == delivery.version => s,
+        match store.orders().get(&delivery.tenant, &delivery.key)? {
+            Some(s) if s.version == delivery.version => {
+                let signed = hook.sign(&delivery.tenant, &s, now.0.div_euclid(1000));
+                ready.push((delivery, hook, signed));
+            }
             // A newer version has its own delivery; this one has nothing left to say.
             Some(_) | None => {
                 store.outbox().remove(delivery.id)?;
                 report.superseded += 1;
-                continue;
-            }
-        };
-        match hook.send(hook.sign(&delivery.tenant, &stored, now.0.div_euclid(1000))).await {
-            Attempt::Delivered => {
-                settle(store, &delivery)?;
-                report.delivered += 1;
-                *report.delivered_by_shop.entry(delivery.key.shop_id.clone()).or_default() += 1;
-            }
-            Attempt::Retry(reason) => match backoff.delay(delivery.attempts + 1, delivery.id) {
-                Some(wait) => {
-                    store.outbox().retry_later(&delivery, now.0 + wait.as_millis() as i64, &reason)?;
-                    report.retried += 1;
-                }
-                None => {
-                    let why = format!("gave up after {} attempts; last: {reason}", delivery.attempts + 1);
-                    store.outbox().dead_letter(&delivery, &why, now.0)?;
-                    report.dead_lettered += 1;
-                }
-            },
-            Attempt::Refused(reason) => {
-                store.outbox().dead_letter(&delivery, &reason, now.0)?;
-                report.dead_lettered += 1;
             }
         }
     }
+    // The POSTs wait on the ERP, not on this host: several are in flight at once, and each
+    // is settled as its answer comes.
+    for chunk in ready.chunks(CONCURRENT_POSTS) {
+        let mut posts = tokio::task::JoinSet::new();
+        for (i, (_, hook, signed)) in chunk.iter().enumerate() {
+            let (hook, signed) = (hook.clone(), signed.clone());
+            posts.spawn(async move { (i, hook.send(signed).await) });
+        }
+        while let Some(joined) = posts.join_next().await {
+            let (i, attempt) = joined.unwrap_or_else(|e| (usize::MAX, Attempt::Retry(format!("the request task failed: {e}"))));
+            let Some((delivery, _, _)) = chunk.get(i) else { continue };
+            settle_attempt(store, delivery, attempt, backoff, now, &mut report)?;
+        }
+    }
     Ok(report)
+}
+
+fn settle_attempt(
+    store: &Store,
+    delivery: &Delivery,
+    attempt: Attempt,
+    backoff: &Backoff,
+    now: Timestamp,
+    report: &mut DrainReport,
+) -> Result<(), StoreError> {
+    match attempt {
+        Attempt::Delivered => {
+            settle(store, delivery)?;
+            report.delivered += 1;
+            *report.delivered_by_shop.entry(delivery.key.shop_id.clone()).or_default() += 1;
+        }
+        Attempt::Retry(reason) => match backoff.delay(delivery.attempts + 1, delivery.id) {
+            Some(wait) => {
+                store.outbox().retry_later(delivery, now.0 + wait.as_millis() as i64, &reason)?;
+                report.retried += 1;
+            }
+            None => {
+                let why = format!("gave up after {} attempts; last: {reason}", delivery.attempts + 1);
+                store.outbox().dead_letter(delivery, &why, now.0)?;
+                report.dead_lettered += 1;
+            }
+        },
+        Attempt::Refused(reason) => {
+            store.outbox().dead_letter(delivery, &reason, now.0)?;
+            report.dead_lettered += 1;
+        }
+    }
+    Ok(())
 }
 
 /// The ERP has this version: mark it synced, then drop the delivery. In this order, a crash

@@ -421,15 +421,20 @@ impl Ctx {
                 }
                 Route::Pull => return,
             };
+            let mut wait = self.options.tick;
             match report {
                 Ok(report) => {
+                    let handled = report.delivered + report.retried + report.dead_lettered + report.superseded + report.not_taken;
+                    if handled >= DRAIN_LIMIT {
+                        wait = Duration::ZERO; // more are due: no pause between full drains
+                    }
                     for (shop, n) in report.delivered_by_shop {
                         self.progress.with(&tenant, &shop, |c| c.delivered += n);
                     }
                 }
                 Err(e) => warn!(tenant = %tenant, error = %e, "delivering orders failed"),
             }
-            if sleep_or_stop(&mut self.stop, self.options.tick).await {
+            if sleep_or_stop(&mut self.stop, wait).await {
                 return;
             }
         }
