@@ -11,11 +11,13 @@
 //! - [`store`]: durable state on sled: orders (receivers sealed), the outbox, queued updates, dead letters, switches.
 //! - [`sync`]: the engine: orders in, updates out, ERP feeds, and the scheduler `wharf serve` runs.
 //! - [`erp`]: routes to ERPs: an ERP plugin's push-orders, a signed webhook; ERP pull is the store's query.
+//! - [`api`]: the HTTP API `wharf serve` answers: health, the ERP side, dead letters, tokens.
 //! - [`retry`]: backoff with jitter, and when to give up.
 //! - [`error`]: typed load and call errors naming plugin, version, operation and cause.
 //! - [`scaffold`]: a new plugin crate that builds and passes the contract scenarios.
 //! - [`conformance`]: the suite every marketplace plugin must pass, against simulators.
 
+pub mod api;
 pub mod capability;
 pub mod config;
 pub mod conformance;

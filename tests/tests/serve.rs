@@ -114,7 +114,8 @@ async fn orders_flow_out_and_updates_flow_back_with_switches_holds_and_faults() 
     let erp = WebhookErp::start(SECRET.as_bytes()).await.unwrap();
     let config = load_config(&taobao_toml(&sim, &erp.url), &sim);
     let store = Store::temporary().unwrap();
-    let fast = Backoff { base: Duration::from_millis(50), max_delay: Duration::from_millis(400), ..Backoff::default() };
+    // Quick retries, and enough of them that an outage of the whole test dead-letters nothing.
+    let fast = Backoff { base: Duration::from_millis(50), max_delay: Duration::from_millis(400), max_attempts: 1_000, ..Backoff::default() };
     let options = Options { tick: Duration::from_millis(50), backoff: fast, progress_every: None, ..Options::default() };
     let scheduler = Scheduler::new(&config, &load(&["taobao"]).await, store.clone(), options).unwrap();
     let submitter = scheduler.submitter();
@@ -128,8 +129,13 @@ async fn orders_flow_out_and_updates_flow_back_with_switches_holds_and_faults() 
     // The ERP goes down; orders change meanwhile; nothing is lost and nothing doubles.
     erp.state().down = true;
     let changed = sim.change_orders(5);
+    let stored_version = |tid: &u64| {
+        let key = |o: &wharf_runtime::store::StoredOrder| o.order.order_id == tid.to_string();
+        let all = store.orders().query("acme", &OrderQuery { any_sync: true, limit: Some(1000), ..Default::default() }).unwrap();
+        all.orders.iter().find(|o| key(o)).map_or(0, |o| o.version)
+    };
     until(eventually("the changes are stored and owed", Duration::from_secs(30), || {
-        store.outbox().pending().unwrap().len() >= changed.len()
+        changed.iter().all(|tid| stored_version(tid) >= 2)
     }))
     .await;
     erp.state().down = false;
@@ -143,7 +149,16 @@ async fn orders_flow_out_and_updates_flow_back_with_switches_holds_and_faults() 
         let versions: usize = state.latest_versions().values().map(|v| *v as usize).sum();
         assert_eq!(state.created.len(), versions, "each version created exactly once");
         for tid in &changed {
-            assert!(state.latest_versions()[&tid.to_string()] >= 2, "order {tid} changed");
+            let stored = store
+                .orders()
+                .query("acme", &OrderQuery { any_sync: true, order_id: Some(tid.to_string()), ..Default::default() })
+                .unwrap();
+            assert!(
+                state.latest_versions()[&tid.to_string()] >= 2,
+                "order {tid} changed: stored {:?}; dead letters {:?}; changed {changed:?}",
+                stored.orders.iter().map(|o| (o.version, o.order.updated_at)).collect::<Vec<_>>(),
+                store.outbox().dead_letters("acme").unwrap().len()
+            );
         }
     }
 

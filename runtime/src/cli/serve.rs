@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use serde_json::json;
+use wharf_runtime::api::Api;
 use wharf_runtime::config::{self, Config, LogFormat};
 use wharf_runtime::limits::Limits;
 use wharf_runtime::store::Store;
@@ -14,6 +15,10 @@ use wharf_runtime::sync::scheduler::{Options, Scheduler};
 use wharf_runtime::{Plugin, Sandbox};
 
 use super::{EXIT_HOST, EXIT_USAGE};
+
+/// The operator's bootstrap token: whoever holds it may do everything over the API (and make
+/// tenant tokens). Unset: only tokens made before are accepted.
+pub const OPERATOR_TOKEN_ENV: &str = "WHARF_OPERATOR_TOKEN";
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -115,8 +120,41 @@ pub async fn serve(args: ServeArgs, log_json: bool, cache_dir: Option<PathBuf>) 
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    tracing::info!(config = %path.display(), data_dir = %prepared.config.data_dir.display(), "wharf serve started; stop with Ctrl-C or SIGTERM");
-    match prepared.scheduler.run(shutdown_signal()).await {
+    let api = Api::new(prepared.scheduler.submitter(), std::env::var(OPERATOR_TOKEN_ENV).ok().filter(|t| !t.is_empty()).as_deref());
+    let listener = match tokio::net::TcpListener::bind(prepared.config.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{}", json!({"error": "listen", "message": format!("cannot listen on {}: {e}", prepared.config.listen)}));
+            return ExitCode::from(EXIT_HOST);
+        }
+    };
+    let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    tracing::info!(config = %path.display(), data_dir = %prepared.config.data_dir.display(), api = %address, "wharf serve started; stop with Ctrl-C or SIGTERM");
+    // One signal stops both: the API stops taking requests (readyz says so first), the
+    // engine lets its calls finish and flushes the store.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let ready = api.readiness();
+    let api_stop = stopped(stop_rx.clone());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, api.router())
+            .with_graceful_shutdown(async move {
+                api_stop.await;
+                ready.store(false, std::sync::atomic::Ordering::Relaxed);
+            })
+            .await
+    });
+    let outcome = prepared.scheduler.run(stopped(stop_rx)).await;
+    if let Ok(Err(e)) = server.await {
+        tracing::warn!(error = %e, "the API server stopped with an error");
+    }
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{}", json!({"error": "store", "message": e.to_string()}));

@@ -8,6 +8,7 @@
 //! - [`switches`]: module switches, per-SKU overrides, manual holds;
 //! - [`pushes`]: updates owed to marketplaces (latest per item, stock versions), their dead letters;
 //! - [`catalog`]: each shop's platform ids for the merchant's SKU codes, learned from orders;
+//! - [`tokens`]: API tokens, hashed, operator-wide or scoped to a tenant;
 //! - [`audit`]: who changed a switch, a hold, a dead letter, and when.
 //!
 //! Keys are `tenant \0 …` so every read of a tenant is a prefix scan that cannot see another
@@ -21,6 +22,7 @@ pub mod outbox;
 pub mod pii;
 pub mod pushes;
 pub mod switches;
+pub mod tokens;
 
 use std::path::Path;
 
@@ -30,6 +32,7 @@ pub use cursors::{Cursors, StreamCursor};
 pub use orders::{AckOutcome, OrderBook, OrderKey, OrderQuery, OrderQueryPage, StoredOrder, SyncState, Upsert};
 pub use outbox::{DeadLetter, Delivery, Outbox};
 pub use pushes::{DeadPush, NewPush, Offer, Push, Pushes, Sent};
+pub use tokens::{Scope, Tokens};
 pub use switches::{Gate, Hold, SkuSync, Switches};
 
 /// How long [`Store::open`] waits for a lock a just-closed store is releasing: sled's default
@@ -67,6 +70,7 @@ pub struct Store {
     pushes: Pushes,
     audit: Audit,
     catalog: Catalog,
+    tokens: Tokens,
 }
 
 impl Store {
@@ -101,7 +105,8 @@ impl Store {
         let pushes = Pushes::new(&db)?;
         let audit = Audit::new(&db)?;
         let catalog = Catalog::new(db.open_tree(catalog::TREE)?);
-        Ok(Self { db, orders, outbox, cursors, switches, pushes, audit, catalog })
+        let tokens = Tokens::new(db.open_tree(tokens::TREE)?);
+        Ok(Self { db, orders, outbox, cursors, switches, pushes, audit, catalog, tokens })
     }
 
     pub fn orders(&self) -> &OrderBook {
@@ -122,6 +127,10 @@ impl Store {
 
     pub fn pushes(&self) -> &Pushes {
         &self.pushes
+    }
+
+    pub fn tokens(&self) -> &Tokens {
+        &self.tokens
     }
 
     pub fn catalog(&self) -> &Catalog {

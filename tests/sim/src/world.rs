@@ -550,7 +550,8 @@ impl World {
         let table = |m: &BTreeMap<String, String>| m.iter().map(|(k, v)| format!("{} = {}", q(k), q(v))).collect::<Vec<_>>().join(", ");
         let mut toml = String::new();
         let mut secrets = String::new();
-        let _ = writeln!(toml, "data_dir = {}\nplugin_dir = {}\nsecrets_file = {}\n", q(&data_dir.display().to_string()), q(&plugin_dir.display().to_string()), q(&secrets_file.display().to_string()));
+        // The API on any free loopback port: a world never collides with a running Wharf.
+        let _ = writeln!(toml, "listen = \"127.0.0.1:0\"\ndata_dir = {}\nplugin_dir = {}\nsecrets_file = {}\n", q(&data_dir.display().to_string()), q(&plugin_dir.display().to_string()), q(&secrets_file.display().to_string()));
         let mut refs = |owner: &str, m: &BTreeMap<String, String>| -> BTreeMap<String, String> {
             m.iter()
                 .map(|(name, value)| {
