@@ -46,7 +46,7 @@ async fn the_erp_pulls_acks_and_pushes_and_tenants_are_isolated() {
     let store = Store::temporary().unwrap();
     let options = Options { tick: Duration::from_millis(50), progress_every: None, ..Options::default() };
     let scheduler = Scheduler::new(&config, &plugins, store.clone(), options).unwrap();
-    let api = Api::new(scheduler.submitter(), Some(OPERATOR));
+    let api = Api::new(scheduler.submitter(), Some(OPERATOR)).with_progress(scheduler.progress());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, api.router()).await.unwrap() });
@@ -153,6 +153,15 @@ async fn the_erp_pulls_acks_and_pushes_and_tenants_are_isolated() {
     let (status, _) = call(Method::GET, "/v1/tenants/beta/orders", Some(&beta), None).await;
     assert_eq!(status, 200, "its own tenant");
     assert_eq!(sim.sku_stock(num_iid, sku_id), Some(77), "beta's refused push changed nothing");
+
+    // The API describes itself; the operator (only) reads the figures.
+    let (status, doc) = call(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(status, 200);
+    assert!(doc["paths"]["/v1/tenants/{tenant}/orders"]["get"].is_object(), "{doc}");
+    let metrics = http.get(format!("{base}/metrics")).bearer_auth(OPERATOR).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("wharf_orders_pulled_total{tenant=\"acme\",shop=\"tb\"}"), "{metrics}");
+    assert!(metrics.contains("# TYPE wharf_pending gauge"), "{metrics}");
+    assert_eq!(call(Method::GET, "/metrics", Some(&acme), None).await.0, 403);
 
     stop.send(()).unwrap();
     engine.await.unwrap().unwrap();

@@ -22,12 +22,15 @@ use serde_json::{Value, json};
 use crate::model::Timestamp;
 use crate::store::{OrderKey, OrderQuery, Scope, StoreError, tokens};
 use crate::sync::intake::Update;
-use crate::sync::scheduler::Submitter;
+use crate::sync::scheduler::{Progress, Submitter};
+
+pub mod openapi;
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct Api {
     submitter: Submitter,
+    progress: Option<Progress>,
     /// The SHA-256 of the operator's bootstrap token (`WHARF_OPERATOR_TOKEN`), if one is set.
     operator: Option<[u8; 32]>,
     ready: Arc<AtomicBool>,
@@ -35,7 +38,13 @@ pub struct Api {
 
 impl Api {
     pub fn new(submitter: Submitter, operator_token: Option<&str>) -> Self {
-        Api { submitter, operator: operator_token.map(tokens::hash), ready: Arc::new(AtomicBool::new(true)) }
+        Api { submitter, progress: None, operator: operator_token.map(tokens::hash), ready: Arc::new(AtomicBool::new(true)) }
+    }
+
+    /// Serve the scheduler's live figures on `/metrics`.
+    pub fn with_progress(mut self, progress: Progress) -> Self {
+        self.progress = Some(progress);
+        self
     }
 
     /// Set false while the host is stopping: `/readyz` answers 503 so load balancers move on.
@@ -47,6 +56,8 @@ impl Api {
         axum::Router::new()
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz))
+            .route("/openapi.json", get(|| async { Json(openapi::document()) }))
+            .route("/metrics", get(metrics))
             .route("/v1/tenants/{tenant}/orders", get(query_orders))
             .route("/v1/tenants/{tenant}/orders/ack", post(ack_orders))
             .route("/v1/tenants/{tenant}/updates/{kind}", post(submit_updates))
@@ -114,6 +125,32 @@ impl Caller {
 
 async fn readyz(State(api): State<Api>) -> impl IntoResponse {
     if api.ready.load(Ordering::Relaxed) { (StatusCode::OK, "ready") } else { (StatusCode::SERVICE_UNAVAILABLE, "stopping") }
+}
+
+/// Prometheus text, per shop; operator only, since the labels name every tenant.
+async fn metrics(State(api): State<Api>, caller: Caller) -> Result<String, ApiError> {
+    if caller.0 != Scope::Operator {
+        return Err(ApiError(StatusCode::FORBIDDEN, "forbidden", "metrics are the operator's".into()));
+    }
+    let shops = match &api.progress {
+        Some(p) => p.snapshot(api.submitter.store())?,
+        None => Vec::new(),
+    };
+    let mut out = String::new();
+    let families: [(&str, &str, &str, fn(&crate::sync::scheduler::ShopProgress) -> usize); 5] = [
+        ("wharf_orders_pulled_total", "counter", "Order versions stored (new and changed) since start.", |p| p.pulled),
+        ("wharf_orders_delivered_total", "counter", "Order versions the ERP took since start.", |p| p.delivered),
+        ("wharf_updates_pushed_total", "counter", "Updates the platform confirmed since start.", |p| p.pushed),
+        ("wharf_pending", "gauge", "Deliveries and updates still owed.", |p| p.pending),
+        ("wharf_dead_letters", "gauge", "Deliveries and updates parked with a reason.", |p| p.dead_lettered),
+    ];
+    for (name, kind, help, value) in families {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+        for p in &shops {
+            out.push_str(&format!("{name}{{tenant=\"{}\",shop=\"{}\"}} {}\n", p.tenant, p.shop, value(p)));
+        }
+    }
+    Ok(out)
 }
 
 async fn query_orders(

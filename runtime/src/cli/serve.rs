@@ -120,7 +120,8 @@ pub async fn serve(args: ServeArgs, log_json: bool, cache_dir: Option<PathBuf>) 
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let api = Api::new(prepared.scheduler.submitter(), std::env::var(OPERATOR_TOKEN_ENV).ok().filter(|t| !t.is_empty()).as_deref());
+    let api = Api::new(prepared.scheduler.submitter(), std::env::var(OPERATOR_TOKEN_ENV).ok().filter(|t| !t.is_empty()).as_deref())
+        .with_progress(prepared.scheduler.progress());
     let listener = match tokio::net::TcpListener::bind(prepared.config.listen).await {
         Ok(l) => l,
         Err(e) => {
