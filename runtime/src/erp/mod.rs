@@ -10,3 +10,50 @@
 
 pub mod plugin;
 pub mod webhook;
+
+use crate::model::Timestamp;
+use crate::retry::{Backoff, Verdict};
+use crate::store::{Delivery, Store, StoreError};
+use webhook::DrainReport;
+
+/// The ERP has this version: mark it synced, then drop the delivery. In this order, a crash
+/// in between re-sends the same version with the same idempotency key, which the ERP
+/// answers without creating anything twice.
+/// Whatever the ack answers (synced, or stale because a newer version has its own delivery,
+/// or gone) the delivery itself is done.
+fn delivered(store: &Store, delivery: &Delivery, report: &mut DrainReport) -> Result<(), StoreError> {
+    store.orders().ack(&delivery.tenant, &delivery.key, delivery.version)?;
+    store.outbox().remove(delivery.id)?;
+    report.delivered += 1;
+    *report.delivered_by_shop.entry(delivery.key.shop_id.clone()).or_default() += 1;
+    Ok(())
+}
+
+/// A failed delivery, whatever the route: retried after the backoff (a throttle's wait does
+/// not count as an attempt), dead-lettered when the policy gives up or the ERP refused it for
+/// good.
+fn failed(store: &Store, delivery: &Delivery, verdict: Verdict, backoff: &Backoff, now: Timestamp, report: &mut DrainReport) -> Result<(), StoreError> {
+    match verdict {
+        Verdict::Throttled(wait, reason) => {
+            let again = Delivery { attempts: delivery.attempts.saturating_sub(1), ..delivery.clone() };
+            store.outbox().retry_later(&again, now.0 + wait.as_millis() as i64, &reason)?;
+            report.retried += 1;
+        }
+        Verdict::Retry(reason) => match backoff.delay(delivery.attempts + 1, delivery.id) {
+            Some(wait) => {
+                store.outbox().retry_later(delivery, now.0 + wait.as_millis() as i64, &reason)?;
+                report.retried += 1;
+            }
+            None => {
+                let why = format!("gave up after {} attempts; last: {reason}", delivery.attempts + 1);
+                store.outbox().dead_letter(delivery, &why, now.0)?;
+                report.dead_lettered += 1;
+            }
+        },
+        Verdict::Permanent(reason) => {
+            store.outbox().dead_letter(delivery, &reason, now.0)?;
+            report.dead_lettered += 1;
+        }
+    }
+    Ok(())
+}

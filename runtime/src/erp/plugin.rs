@@ -60,7 +60,7 @@ pub async fn drain(
             Err(e) => {
                 let verdict = Verdict::of_call(&e);
                 for (delivery, _) in &batch {
-                    settle_failure(store, delivery, verdict.clone(), backoff, now, &mut report)?;
+                    super::failed(store, delivery, verdict.clone(), backoff, now, &mut report)?;
                 }
                 if matches!(verdict, Verdict::Throttled(..)) {
                     return Ok(report);
@@ -72,58 +72,21 @@ pub async fn drain(
             let outcome = results.iter().find(|r| r.order_id == stored.order.order_id).map(|r| &r.outcome);
             match outcome {
                 Some(OrderPushOutcome::Created { .. } | OrderPushOutcome::AlreadyExists { .. }) => {
-                    store.orders().ack(&delivery.tenant, &delivery.key, delivery.version)?;
-                    store.outbox().remove(delivery.id)?;
-                    report.delivered += 1;
-                    *report.delivered_by_shop.entry(delivery.key.shop_id.clone()).or_default() += 1;
+                    super::delivered(store, delivery, &mut report)?;
                 }
                 Some(OrderPushOutcome::Failed { error: ConnectorError::InvalidInput { field, .. } }) if field == STATUS_FIELD => {
                     store.outbox().remove(delivery.id)?;
                     report.not_taken += 1;
                 }
                 Some(OrderPushOutcome::Failed { error }) => {
-                    settle_failure(store, delivery, Verdict::of_plugin_error(error), backoff, now, &mut report)?
+                    super::failed(store, delivery, Verdict::of_plugin_error(error), backoff, now, &mut report)?
                 }
                 None => {
                     let reason = format!("the plugin's answer has no result for order `{}`", stored.order.order_id);
-                    settle_failure(store, delivery, Verdict::Retry(reason), backoff, now, &mut report)?
+                    super::failed(store, delivery, Verdict::Retry(reason), backoff, now, &mut report)?
                 }
             }
         }
     }
     Ok(report)
-}
-
-fn settle_failure(
-    store: &Store,
-    delivery: &Delivery,
-    verdict: Verdict,
-    backoff: &Backoff,
-    now: Timestamp,
-    report: &mut DrainReport,
-) -> Result<(), StoreError> {
-    match verdict {
-        Verdict::Throttled(wait, reason) => {
-            // Not the delivery's fault: the attempt does not count.
-            let again = Delivery { attempts: delivery.attempts.saturating_sub(1), ..delivery.clone() };
-            store.outbox().retry_later(&again, now.0 + wait.as_millis() as i64, &reason)?;
-            report.retried += 1;
-        }
-        Verdict::Retry(reason) => match backoff.delay(delivery.attempts + 1, delivery.id) {
-            Some(wait) => {
-                store.outbox().retry_later(delivery, now.0 + wait.as_millis() as i64, &reason)?;
-                report.retried += 1;
-            }
-            None => {
-                let why = format!("gave up after {} attempts; last: {reason}", delivery.attempts + 1);
-                store.outbox().dead_letter(delivery, &why, now.0)?;
-                report.dead_lettered += 1;
-            }
-        },
-        Verdict::Permanent(reason) => {
-            store.outbox().dead_letter(delivery, &reason, now.0)?;
-            report.dead_lettered += 1;
-        }
-    }
-    Ok(())
 }

@@ -20,7 +20,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::model::Timestamp;
-use crate::retry::Backoff;
+use crate::retry::{Backoff, Verdict};
 use crate::store::{Delivery, Store, StoreError, StoredOrder};
 
 pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
@@ -209,38 +209,10 @@ fn settle_attempt(
     report: &mut DrainReport,
 ) -> Result<(), StoreError> {
     match attempt {
-        Attempt::Delivered => {
-            settle(store, delivery)?;
-            report.delivered += 1;
-            *report.delivered_by_shop.entry(delivery.key.shop_id.clone()).or_default() += 1;
-        }
-        Attempt::Retry(reason) => match backoff.delay(delivery.attempts + 1, delivery.id) {
-            Some(wait) => {
-                store.outbox().retry_later(delivery, now.0 + wait.as_millis() as i64, &reason)?;
-                report.retried += 1;
-            }
-            None => {
-                let why = format!("gave up after {} attempts; last: {reason}", delivery.attempts + 1);
-                store.outbox().dead_letter(delivery, &why, now.0)?;
-                report.dead_lettered += 1;
-            }
-        },
-        Attempt::Refused(reason) => {
-            store.outbox().dead_letter(delivery, &reason, now.0)?;
-            report.dead_lettered += 1;
-        }
+        Attempt::Delivered => super::delivered(store, delivery, report),
+        Attempt::Retry(reason) => super::failed(store, delivery, Verdict::Retry(reason), backoff, now, report),
+        Attempt::Refused(reason) => super::failed(store, delivery, Verdict::Permanent(reason), backoff, now, report),
     }
-    Ok(())
-}
-
-/// The ERP has this version: mark it synced, then drop the delivery. In this order, a crash
-/// in between re-sends the same version with the same idempotency key, which the ERP
-/// answers without creating anything twice.
-/// Whatever the ack answers (synced, or stale because a newer version has its own delivery,
-/// or gone) the delivery itself is done.
-fn settle(store: &Store, delivery: &Delivery) -> Result<(), StoreError> {
-    store.orders().ack(&delivery.tenant, &delivery.key, delivery.version)?;
-    store.outbox().remove(delivery.id)
 }
 
 #[cfg(test)]
