@@ -7,6 +7,9 @@
 //! - [`capability`]: what plugins import: HTTP, credentials, config, logs.
 //! - [`shop`]: the shop a call works for: config, secrets, grants, rate limits.
 //! - [`limits`]: what one call may use, with named defaults.
+//! - [`quota`]: what one tenant may use at once, so a noisy tenant cannot starve the rest.
+//! - [`metrics`]: calls, failures and latency per tenant, plugin and operation.
+//! - [`registry`]: plugin versions, validation, activation, pins and the watched folder.
 //! - [`config`]: the operator's TOML file: tenants, shops, routes, schedules, tables; secrets by reference.
 //! - [`store`]: durable state on sled: orders (receivers sealed), the outbox, queued updates, dead letters, switches.
 //! - [`sync`]: the engine: orders in, updates out, ERP feeds, and the scheduler `wharf serve` runs.
@@ -25,10 +28,14 @@ pub mod engine;
 pub mod erp;
 pub mod error;
 pub mod limits;
+pub mod metrics;
+pub mod quota;
+pub mod registry;
 pub mod retry;
 pub mod model;
 pub mod sandbox;
 pub mod scaffold;
+pub mod sheet;
 pub mod shop;
 pub mod store;
 pub mod sync;

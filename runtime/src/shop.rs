@@ -3,6 +3,7 @@
 
 use crate::capability::credentials::Secrets;
 use crate::capability::http::{HostGrants, RateLimiter};
+use crate::quota::TenantQuota;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -19,6 +20,8 @@ pub struct Shop {
     /// Hosts the operator granted to this shop's plugin.
     pub grants: Arc<HostGrants>,
     pub rate_limiter: Arc<RateLimiter>,
+    /// The tenant's quota, shared by all its shops; `None`: unlimited (tools, tests).
+    pub quota: Option<Arc<TenantQuota>>,
 }
 
 impl Shop {
@@ -30,6 +33,7 @@ impl Shop {
             secrets: Arc::new(Secrets::default()),
             grants: Arc::new(HostGrants::default()),
             rate_limiter: Arc::new(RateLimiter::default()),
+            quota: None,
         }
     }
 
@@ -45,6 +49,11 @@ impl Shop {
 
     pub fn with_grants(mut self, grants: HostGrants) -> Self {
         self.grants = Arc::new(grants);
+        self
+    }
+
+    pub fn with_quota(mut self, quota: Arc<TenantQuota>) -> Self {
+        self.quota = Some(quota);
         self
     }
 

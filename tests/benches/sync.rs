@@ -258,7 +258,7 @@ async fn throughput(plugins: &HashMap<String, Plugin>, sims: &[JdSim], label: &s
 
     // Pull + map + store alone: the ERP pulls, so nothing is owed and nothing delivered.
     let disk = DiskStore::new(&format!("pull-{}", sims.len()));
-    let scheduler = Scheduler::new(&config(sims, None), plugins, disk.store.clone(), options()).unwrap();
+    let scheduler = Scheduler::new(&config(sims, None), plugins, disk.store.clone(), options()).await.unwrap();
     let progress = scheduler.progress();
     let searches_before = searches(sims);
     let started = Instant::now();
@@ -292,7 +292,7 @@ async fn throughput(plugins: &HashMap<String, Plugin>, sims: &[JdSim], label: &s
     // End to end: pull → map → store with its delivery → POST to the webhook ERP.
     let erp = WebhookErp::start(SECRET.as_bytes()).await.unwrap();
     let disk = DiskStore::new(&format!("e2e-{}", sims.len()));
-    let scheduler = Scheduler::new(&config(sims, Some(&erp.url)), plugins, disk.store.clone(), options()).unwrap();
+    let scheduler = Scheduler::new(&config(sims, Some(&erp.url)), plugins, disk.store.clone(), options()).await.unwrap();
     let progress = scheduler.progress();
     let started = Instant::now();
     let running = start(scheduler);
@@ -353,7 +353,7 @@ async fn latency(plugins: &HashMap<String, Plugin>) {
     let erp = WebhookErp::start(SECRET.as_bytes()).await.unwrap();
     let disk = DiskStore::new("latency");
     let sims = std::slice::from_ref(&sim);
-    let scheduler = Scheduler::new(&config(sims, Some(&erp.url)), plugins, disk.store.clone(), options()).unwrap();
+    let scheduler = Scheduler::new(&config(sims, Some(&erp.url)), plugins, disk.store.clone(), options()).await.unwrap();
     let running = start(scheduler);
     let started = Instant::now();
     while erp.state().accepted.len() < visible && started.elapsed() < RUN_LIMIT {

@@ -45,8 +45,8 @@ async fn the_erp_pulls_acks_and_pushes_and_tenants_are_isolated() {
     let plugins = [("taobao".to_owned(), plugin)].into_iter().collect();
     let store = Store::temporary().unwrap();
     let options = Options { tick: Duration::from_millis(50), progress_every: None, ..Options::default() };
-    let scheduler = Scheduler::new(&config, &plugins, store.clone(), options).unwrap();
-    let api = Api::new(scheduler.submitter(), Some(OPERATOR)).with_progress(scheduler.progress());
+    let scheduler = Scheduler::new(&config, &plugins, store.clone(), options).await.unwrap();
+    let api = Api::new(scheduler.control(), Some(OPERATOR));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, api.router()).await.unwrap() });
@@ -160,7 +160,8 @@ async fn the_erp_pulls_acks_and_pushes_and_tenants_are_isolated() {
     assert!(doc["paths"]["/v1/tenants/{tenant}/orders"]["get"].is_object(), "{doc}");
     let metrics = http.get(format!("{base}/metrics")).bearer_auth(OPERATOR).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("wharf_orders_pulled_total{tenant=\"acme\",shop=\"tb\"}"), "{metrics}");
-    assert!(metrics.contains("# TYPE wharf_pending gauge"), "{metrics}");
+    assert!(metrics.contains("# TYPE wharf_queue_depth gauge"), "{metrics}");
+    assert!(metrics.contains("wharf_plugin_call_seconds_bucket{tenant=\"acme\",plugin=\"taobao\",operation=\"pull-orders\",le=\"+Inf\"}"), "{metrics}");
     assert_eq!(call(Method::GET, "/metrics", Some(&acme), None).await.0, 403);
 
     stop.send(()).unwrap();

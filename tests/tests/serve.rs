@@ -11,7 +11,7 @@ use wharf_runtime::model::{Logistics, StockUpdate, Timestamp};
 use wharf_runtime::retry::Backoff;
 use wharf_runtime::store::{Hold, OrderQuery, SkuSync, Store};
 use wharf_runtime::sync::intake::Update;
-use wharf_runtime::sync::scheduler::{Options, Scheduler, Submitter};
+use wharf_runtime::sync::scheduler::{Control, Options, Scheduler};
 use wharf_runtime::{Plugin, Sandbox};
 use wharf_sim::Marketplace;
 use wharf_sim::taobao::{SimConfig, TaobaoSim, TradeStatus};
@@ -92,7 +92,7 @@ fn stock(sku: &str, quantity: u32) -> Update {
     Update::Stock(vec![StockUpdate { outer_sku_id: sku.into(), product_id: None, sku_id: None, quantity, warehouse: None, version: 0 }])
 }
 
-fn submit(submitter: &Submitter, update: Update) {
+fn submit(submitter: &Control, update: Update) {
     let report = submitter.intake("acme").unwrap().submit(&update, Timestamp::now()).unwrap();
     assert!(report.rejected.is_empty(), "{report:?}");
 }
@@ -117,8 +117,8 @@ async fn orders_flow_out_and_updates_flow_back_with_switches_holds_and_faults() 
     // Quick retries, and enough of them that an outage of the whole test dead-letters nothing.
     let fast = Backoff { base: Duration::from_millis(50), max_delay: Duration::from_millis(400), max_attempts: 1_000, ..Backoff::default() };
     let options = Options { tick: Duration::from_millis(50), backoff: fast, progress_every: None, ..Options::default() };
-    let scheduler = Scheduler::new(&config, &load(&["taobao"]).await, store.clone(), options).unwrap();
-    let submitter = scheduler.submitter();
+    let scheduler = Scheduler::new(&config, &load(&["taobao"]).await, store.clone(), options).await.unwrap();
+    let submitter = scheduler.control();
     let progress = scheduler.progress();
     let (stop, handle) = run(scheduler);
 
@@ -463,8 +463,8 @@ async fn every_module_flows_between_sap_and_ecshop() {
     let config = Config::from_toml_str(&files.toml, &dir, &["ecshop", "sap"], &|_| None).unwrap_or_else(|e| panic!("{e}"));
     let store = Store::temporary().unwrap();
     let options = Options { tick: Duration::from_millis(50), progress_every: None, settle: Duration::from_secs(1), ..Options::default() };
-    let scheduler = Scheduler::new(&config, &load(&["ecshop", "sap"]).await, store.clone(), options).unwrap();
-    let submitter = scheduler.submitter();
+    let scheduler = Scheduler::new(&config, &load(&["ecshop", "sap"]).await, store.clone(), options).await.unwrap();
+    let submitter = scheduler.control();
     let (stop, handle) = run(scheduler);
     let sap = world.sap();
     let db = shop.inspector();

@@ -1,49 +1,69 @@
-//! The HTTP API `wharf serve` answers on: what ERPs and operators call.
+//! The HTTP API `wharf serve` answers on: what operators, their scripts and merchants' ERPs
+//! call. `/openapi.json` describes every route; the modules hold them by concern:
 //!
-//! So far (issue 6 builds the rest on it): health, the ERP side of seed 002 (query orders by
-//! sync state and acknowledge them; push stock, prices, lots, listing, products, customer
-//! codes, logistics, shipment details and ERP statuses), the dead-letter queues, and tokens.
-//! Every `/v1/tenants/{tenant}/…` route needs a bearer token: the operator's, or one scoped to
-//! that very tenant; another tenant's token gets 404, as if the tenant did not exist, so a
-//! token cannot even learn which tenants there are.
+//! - [`plugins`]: upload, list, versions, activate, roll back, pins, grants (operator only);
+//! - [`tenants`]: tenants and shops (credentials write-only), tokens;
+//! - [`erp`]: the ERP side of seed 002: orders by query and their acks, updates of every kind,
+//!   spreadsheets in and out;
+//! - [`operations`]: switches, holds, dead letters;
+//! - `/metrics`, `/healthz`, `/readyz` here.
+//!
+//! Every `/v1/…` route needs a bearer token: the operator's, or one scoped to a tenant. A
+//! tenant token reaching for another tenant gets 404, as if the tenant did not exist, so a
+//! token cannot even learn which tenants there are; operator-only routes answer it 403.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use serde::Deserialize;
+use axum::routing::{get, post, put};
 use serde_json::{Value, json};
 
-use crate::model::Timestamp;
-use crate::store::{OrderKey, OrderQuery, Scope, StoreError, tokens};
-use crate::sync::intake::Update;
-use crate::sync::scheduler::{Progress, Submitter};
+use crate::config::{ConfigErrors, Tenant};
+use crate::registry::RegistryError;
+use crate::store::{Scope, StoreError, tokens};
+use crate::sync::intake::Intake;
+use crate::sync::scheduler::{Control, SetupError};
 
+pub mod erp;
 pub mod openapi;
+pub mod operations;
+pub mod plugins;
+pub mod tenants;
 
-/// What the handlers share.
+/// Largest request body: a plugin upload. Real plugins are 1–5 MB; 64 MiB leaves room for a
+/// debug build and a large spreadsheet while keeping one request from filling memory.
+pub const MAX_BODY_BYTES: usize = 64 << 20;
+
+/// What the handlers share; cheap to clone.
 #[derive(Clone)]
 pub struct Api {
-    submitter: Submitter,
-    progress: Option<Progress>,
+    control: Control,
+    /// Tenants of the configuration file: served read-only.
+    config_tenants: Arc<BTreeMap<String, Tenant>>,
     /// The SHA-256 of the operator's bootstrap token (`WHARF_OPERATOR_TOKEN`), if one is set.
     operator: Option<[u8; 32]>,
     ready: Arc<AtomicBool>,
 }
 
 impl Api {
-    pub fn new(submitter: Submitter, operator_token: Option<&str>) -> Self {
-        Api { submitter, progress: None, operator: operator_token.map(tokens::hash), ready: Arc::new(AtomicBool::new(true)) }
+    pub fn new(control: Control, operator_token: Option<&str>) -> Self {
+        Api {
+            control,
+            config_tenants: Arc::default(),
+            operator: operator_token.map(tokens::hash),
+            ready: Arc::new(AtomicBool::new(true)),
+        }
     }
 
-    /// Serve the scheduler's live figures on `/metrics`.
-    pub fn with_progress(mut self, progress: Progress) -> Self {
-        self.progress = Some(progress);
+    /// The tenants of the configuration file (read-only over the API).
+    pub fn with_config_tenants(mut self, tenants: BTreeMap<String, Tenant>) -> Self {
+        self.config_tenants = Arc::new(tenants);
         self
     }
 
@@ -53,48 +73,142 @@ impl Api {
     }
 
     pub fn router(self) -> axum::Router {
+        use erp::*;
+        use operations::*;
+        use plugins::*;
+        use tenants::*;
         axum::Router::new()
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz))
             .route("/openapi.json", get(|| async { Json(openapi::document()) }))
             .route("/metrics", get(metrics))
+            .route("/v1/plugins", get(list_plugins).post(upload_plugin))
+            .route("/v1/plugins/{name}", get(show_plugin))
+            .route("/v1/plugins/{name}/versions", get(plugin_versions))
+            .route("/v1/plugins/{name}/activate", post(activate_plugin))
+            .route("/v1/plugins/{name}/rollback", post(rollback_plugin))
+            .route("/v1/plugins/{name}/pins/{tenant}", put(pin_plugin).delete(unpin_plugin))
+            .route("/v1/plugins/{name}/grants", put(grant_plugin))
+            .route("/v1/tenants", get(list_tenants).post(create_tenant))
+            .route("/v1/tenants/{tenant}", get(show_tenant).put(update_tenant).delete(delete_tenant))
+            .route("/v1/tenants/{tenant}/shops", get(list_shops).post(add_shop))
+            .route("/v1/tenants/{tenant}/shops/{shop}", get(show_shop).put(update_shop).delete(remove_shop))
+            .route("/v1/tenants/{tenant}/tokens", post(create_token))
+            .route("/v1/tenants/{tenant}/usage", get(usage))
             .route("/v1/tenants/{tenant}/orders", get(query_orders))
+            .route("/v1/tenants/{tenant}/orders.xlsx", get(export_orders))
             .route("/v1/tenants/{tenant}/orders/ack", post(ack_orders))
             .route("/v1/tenants/{tenant}/updates/{kind}", post(submit_updates))
+            .route("/v1/tenants/{tenant}/imports/{kind}", post(import_sheet))
+            .route("/v1/tenants/{tenant}/imports/{kind}/template.xlsx", get(sheet_template))
+            .route("/v1/tenants/{tenant}/switches", get(list_switches))
+            .route("/v1/tenants/{tenant}/shops/{shop}/modules/{module}", put(switch_module))
+            .route("/v1/tenants/{tenant}/skus/{sku}/{kind}", put(switch_sku))
+            .route("/v1/tenants/{tenant}/holds/{sku}", put(set_hold).delete(release_hold))
             .route("/v1/tenants/{tenant}/dead-letters", get(dead_letters))
+            .route("/v1/tenants/{tenant}/dead-letters/replay", post(replay_all))
             .route("/v1/tenants/{tenant}/dead-letters/{queue}/{id}/replay", post(replay))
-            .route("/v1/tenants/{tenant}/tokens", post(create_token))
+            .route("/v1/tenants/{tenant}/dead-letters/{queue}/{id}/discard", post(discard))
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(self)
+    }
+
+    /// The tenant `id` as it should run: from the config file, else from its stored document.
+    fn desired(&self, id: &str) -> Option<Tenant> {
+        if let Some(t) = self.config_tenants.get(id) {
+            return Some(t.clone());
+        }
+        let doc = self.control.store().tenants().get(id).ok()??;
+        crate::config::tenant_document::tenant(&doc, &self.control.registry().names()).ok()
     }
 }
 
-/// An error as JSON: `{"error": kind, "message": …}`.
-struct ApiError(StatusCode, &'static str, String);
+/// An error as JSON: `{"error": kind, "message": …}` plus any `extra` fields.
+pub struct ApiError {
+    status: StatusCode,
+    kind: &'static str,
+    message: String,
+    extra: Option<Value>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, kind, message: message.into(), extra: None }
+    }
+
+    fn with(mut self, extra: Value) -> Self {
+        self.extra = Some(extra);
+        self
+    }
+
+    fn bad_input(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", message)
+    }
+
+    fn not_found(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    fn conflict(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::CONFLICT, "conflict", message)
+    }
+}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({"error": self.1, "message": self.2}))).into_response()
+        let mut body = json!({"error": self.kind, "message": self.message});
+        if let Some(Value::Object(extra)) = self.extra {
+            body.as_object_mut().expect("an object").extend(extra);
+        }
+        (self.status, Json(body)).into_response()
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string())
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string())
     }
 }
 
-fn not_found(tenant: &str) -> ApiError {
-    ApiError(StatusCode::NOT_FOUND, "not_found", format!("no tenant `{tenant}`"))
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> Self {
+        let status = match &e {
+            RegistryError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            RegistryError::Conflict(_) => StatusCode::CONFLICT,
+            RegistryError::NotFound(_) => StatusCode::NOT_FOUND,
+            RegistryError::Store(_) | RegistryError::Files { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let kind = match &e {
+            RegistryError::Rejected(_) => "rejected",
+            RegistryError::Conflict(_) => "conflict",
+            RegistryError::NotFound(_) => "not_found",
+            _ => "internal",
+        };
+        ApiError::new(status, kind, e.to_string())
+    }
+}
+
+impl From<ConfigErrors> for ApiError {
+    fn from(e: ConfigErrors) -> Self {
+        let problems: Vec<String> = e.problems().iter().map(|p| p.to_string()).collect();
+        ApiError::bad_input(e.to_string()).with(json!({"problems": problems}))
+    }
+}
+
+impl From<SetupError> for ApiError {
+    fn from(e: SetupError) -> Self {
+        ApiError::bad_input(e.to_string())
+    }
 }
 
 /// The caller's scope, from `Authorization: Bearer <token>`.
-struct Caller(Scope);
+pub struct Caller(Scope);
 
 impl FromRequestParts<Api> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, api: &Api) -> Result<Self, Self::Rejection> {
-        let unauthorized = |why: &str| ApiError(StatusCode::UNAUTHORIZED, "unauthorized", why.to_owned());
+        let unauthorized = |why: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", why);
         let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ")) else {
             return Err(unauthorized("send `Authorization: Bearer <token>`"));
@@ -102,7 +216,7 @@ impl FromRequestParts<Api> for Caller {
         if api.operator.is_some_and(|h| h == tokens::hash(token)) {
             return Ok(Caller(Scope::Operator));
         }
-        match api.submitter.store().tokens().scope(token)? {
+        match api.control.store().tokens().scope(token)? {
             Some(scope) => Ok(Caller(scope)),
             None => Err(unauthorized("unknown token")),
         }
@@ -110,15 +224,34 @@ impl FromRequestParts<Api> for Caller {
 }
 
 impl Caller {
-    /// May this caller see `tenant`, and does this host run it? Both fail the same way.
-    fn tenant<'a>(&self, api: &'a Api, tenant: &str) -> Result<crate::sync::intake::Intake<'a>, ApiError> {
-        let allowed = match &self.0 {
+    /// Who acts, for audits.
+    fn actor(&self) -> String {
+        match &self.0 {
+            Scope::Operator => "operator".into(),
+            Scope::Tenant(t) => format!("tenant:{t}"),
+        }
+    }
+
+    fn may_see(&self, tenant: &str) -> bool {
+        match &self.0 {
             Scope::Operator => true,
             Scope::Tenant(t) => t == tenant,
-        };
-        match api.submitter.intake(tenant) {
-            Some(intake) if allowed => Ok(intake),
-            _ => Err(not_found(tenant)),
+        }
+    }
+
+    /// May this caller see `tenant`, and does this host run it? Both fail the same way.
+    fn tenant(&self, api: &Api, tenant: &str) -> Result<Intake, ApiError> {
+        match api.control.intake(tenant) {
+            Some(intake) if self.may_see(tenant) => Ok(intake),
+            _ => Err(ApiError::not_found(format!("no tenant `{tenant}`"))),
+        }
+    }
+
+    /// Operator-only routes: 403 for tenant tokens.
+    fn operator(&self) -> Result<(), ApiError> {
+        match self.0 {
+            Scope::Operator => Ok(()),
+            Scope::Tenant(_) => Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "only the operator may do this")),
         }
     }
 }
@@ -127,138 +260,33 @@ async fn readyz(State(api): State<Api>) -> impl IntoResponse {
     if api.ready.load(Ordering::Relaxed) { (StatusCode::OK, "ready") } else { (StatusCode::SERVICE_UNAVAILABLE, "stopping") }
 }
 
-/// Prometheus text, per shop; operator only, since the labels name every tenant.
+/// Prometheus text; operator only, since the labels name every tenant.
 async fn metrics(State(api): State<Api>, caller: Caller) -> Result<String, ApiError> {
-    if caller.0 != Scope::Operator {
-        return Err(ApiError(StatusCode::FORBIDDEN, "forbidden", "metrics are the operator's".into()));
-    }
-    let shops = match &api.progress {
-        Some(p) => p.snapshot(api.submitter.store())?,
-        None => Vec::new(),
-    };
+    caller.operator()?;
+    let shops = api.control.progress().snapshot(api.control.store())?;
     let mut out = String::new();
     let families: [(&str, &str, &str, fn(&crate::sync::scheduler::ShopProgress) -> usize); 5] = [
         ("wharf_orders_pulled_total", "counter", "Order versions stored (new and changed) since start.", |p| p.pulled),
         ("wharf_orders_delivered_total", "counter", "Order versions the ERP took since start.", |p| p.delivered),
         ("wharf_updates_pushed_total", "counter", "Updates the platform confirmed since start.", |p| p.pushed),
-        ("wharf_pending", "gauge", "Deliveries and updates still owed.", |p| p.pending),
+        ("wharf_queue_depth", "gauge", "Deliveries and updates still owed, per shop.", |p| p.pending),
         ("wharf_dead_letters", "gauge", "Deliveries and updates parked with a reason.", |p| p.dead_lettered),
     ];
+    use crate::metrics::escape;
     for (name, kind, help, value) in families {
         out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
         for p in &shops {
-            out.push_str(&format!("{name}{{tenant=\"{}\",shop=\"{}\"}} {}\n", p.tenant, p.shop, value(p)));
+            out.push_str(&format!("{name}{{tenant=\"{}\",shop=\"{}\"}} {}\n", escape(&p.tenant), escape(&p.shop), value(p)));
         }
     }
+    out.push_str("# HELP wharf_tenant_calls_in_flight Plugin calls of the tenant running now.\n# TYPE wharf_tenant_calls_in_flight gauge\n");
+    out.push_str("# HELP wharf_tenant_quota_concurrent_calls The tenant's cap on plugin calls in flight.\n# TYPE wharf_tenant_quota_concurrent_calls gauge\n");
+    for (tenant, _) in api.control.tenants() {
+        if let Some((in_flight, quota)) = api.control.usage(&tenant) {
+            out.push_str(&format!("wharf_tenant_calls_in_flight{{tenant=\"{}\"}} {in_flight}\n", escape(&tenant)));
+            out.push_str(&format!("wharf_tenant_quota_concurrent_calls{{tenant=\"{}\"}} {}\n", escape(&tenant), quota.concurrent_calls));
+        }
+    }
+    api.control.registry().sandbox().metrics().render(&mut out);
     Ok(out)
-}
-
-async fn query_orders(
-    State(api): State<Api>,
-    caller: Caller,
-    Path(tenant): Path<String>,
-    Query(query): Query<OrderQuery>,
-) -> Result<Json<Value>, ApiError> {
-    let intake = caller.tenant(&api, &tenant)?;
-    let page = intake.store.orders().query(&tenant, &query)?;
-    Ok(Json(serde_json::to_value(page).expect("orders serialize")))
-}
-
-#[derive(Deserialize)]
-struct Ack {
-    #[serde(flatten)]
-    key: OrderKey,
-    version: u64,
-}
-
-async fn ack_orders(
-    State(api): State<Api>,
-    caller: Caller,
-    Path(tenant): Path<String>,
-    Json(acks): Json<Vec<Ack>>,
-) -> Result<Json<Value>, ApiError> {
-    let intake = caller.tenant(&api, &tenant)?;
-    let mut out = Vec::with_capacity(acks.len());
-    for ack in acks {
-        let outcome = intake.store.orders().ack(&tenant, &ack.key, ack.version)?;
-        out.push(json!({"order_id": ack.key.order_id, "version": ack.version, "outcome": format!("{outcome:?}")}));
-    }
-    Ok(Json(Value::Array(out)))
-}
-
-async fn submit_updates(
-    State(api): State<Api>,
-    caller: Caller,
-    Path((tenant, kind)): Path<(String, String)>,
-    Json(body): Json<Value>,
-) -> Result<Json<Value>, ApiError> {
-    let intake = caller.tenant(&api, &tenant)?;
-    let bad = |e: serde_json::Error| ApiError(StatusCode::BAD_REQUEST, "invalid_input", format!("{kind}: {e}"));
-    use serde_json::from_value as parse;
-    let update = match kind.as_str() {
-        "stock" => Update::Stock(parse(body).map_err(bad)?),
-        "prices" => Update::Prices(parse(body).map_err(bad)?),
-        "lots" => Update::Lots(parse(body).map_err(bad)?),
-        "listing" => Update::Listing(parse(body).map_err(bad)?),
-        "products" => Update::Products(parse(body).map_err(bad)?),
-        "customers" => Update::Customers(parse(body).map_err(bad)?),
-        "logistics" => Update::Logistics(parse(body).map_err(bad)?),
-        "shipments" => Update::Shipments(parse(body).map_err(bad)?),
-        "erp-status" => Update::ErpStatus(parse(body).map_err(bad)?),
-        other => {
-            return Err(ApiError(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("no update kind `{other}` (stock, prices, lots, listing, products, customers, logistics, shipments, erp-status)"),
-            ));
-        }
-    };
-    // Stored before the answer: what the ERP hears as accepted is never lost.
-    let report = intake.submit(&update, Timestamp::now())?;
-    Ok(Json(serde_json::to_value(report).expect("reports serialize")))
-}
-
-async fn dead_letters(State(api): State<Api>, caller: Caller, Path(tenant): Path<String>) -> Result<Json<Value>, ApiError> {
-    let intake = caller.tenant(&api, &tenant)?;
-    let deliveries = intake.store.outbox().dead_letters(&tenant)?;
-    let pushes = intake.store.pushes().dead_letters(&tenant)?;
-    Ok(Json(json!({"deliveries": deliveries, "pushes": pushes})))
-}
-
-async fn replay(
-    State(api): State<Api>,
-    caller: Caller,
-    Path((tenant, queue, id)): Path<(String, String, u64)>,
-) -> Result<Json<Value>, ApiError> {
-    let intake = caller.tenant(&api, &tenant)?;
-    let now = Timestamp::now().0;
-    let found = match queue.as_str() {
-        "deliveries" => intake.store.outbox().replay(&tenant, id, now)?,
-        "pushes" => intake.store.pushes().replay(&tenant, id, now)?,
-        _ => false,
-    };
-    if !found {
-        return Err(ApiError(StatusCode::NOT_FOUND, "not_found", format!("no dead letter {queue}/{id}")));
-    }
-    Ok(Json(json!({"replayed": id})))
-}
-
-#[derive(Deserialize)]
-struct NewToken {
-    name: String,
-}
-
-/// Only the operator makes tokens; the new one is scoped to the tenant in the path.
-async fn create_token(
-    State(api): State<Api>,
-    caller: Caller,
-    Path(tenant): Path<String>,
-    Json(body): Json<NewToken>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    if caller.0 != Scope::Operator {
-        return Err(ApiError(StatusCode::FORBIDDEN, "forbidden", "only the operator makes tokens".into()));
-    }
-    let intake = caller.tenant(&api, &tenant)?;
-    let token = intake.store.tokens().create(&body.name, Scope::Tenant(tenant.clone()))?;
-    Ok((StatusCode::CREATED, Json(json!({"token": token, "tenant": tenant, "name": body.name}))))
 }

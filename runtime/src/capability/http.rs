@@ -134,7 +134,7 @@ impl RateLimiter {
     }
 
     /// Takes a token, or says how long until one is free.
-    fn take(&self, host: &str) -> Result<(), Duration> {
+    pub(crate) fn take(&self, host: &str) -> Result<(), Duration> {
         let rate = f64::from(self.per_second);
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();

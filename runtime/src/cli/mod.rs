@@ -16,6 +16,7 @@ use wharf_runtime::model::{Operation, PullRequest, Role, Timestamp, TimeWindow};
 use wharf_runtime::{conformance, scaffold};
 use wharf_runtime::{Call, CallError, Plugin, Reply, Sandbox, Shop};
 
+mod remote;
 mod sandbox;
 mod serve;
 
@@ -53,6 +54,8 @@ enum Command {
     /// Show Wharf working: simulators of every marketplace and a simulated SAP on loopback,
     /// a demo tenant with a shop per platform, and the engine running between them.
     Sandbox(sandbox::SandboxArgs),
+    #[command(flatten)]
+    Remote(remote::Command),
 }
 
 #[derive(Subcommand, Debug)]
@@ -93,6 +96,8 @@ enum PluginCommand {
         #[arg(long)]
         sdk: Option<PathBuf>,
     },
+    #[command(flatten)]
+    Registry(remote::PluginCommand),
 }
 
 #[derive(clap::Args, Debug)]
@@ -152,11 +157,13 @@ pub async fn run(args: Args) -> ExitCode {
     match args.command {
         Command::Serve(serve) => return serve::serve(serve, args.log_json, cache_dir).await,
         Command::Sandbox(sandbox) => return sandbox::sandbox(sandbox, args.log_json, cache_dir).await,
-        Command::Plugin(_) => {}
+        Command::Plugin(_) | Command::Remote(_) => {}
     }
     init_tracing(args.log_json, "warn");
     let outcome = match args.command {
         Command::Serve(_) | Command::Sandbox(_) => unreachable!("run above"),
+        Command::Remote(command) => return remote::run(command).await,
+        Command::Plugin(PluginCommand::Registry(command)) => return remote::run_plugin(command).await,
         Command::Plugin(PluginCommand::Inspect { file }) => inspect(&file, cache_dir).await,
         Command::Plugin(PluginCommand::Call(call)) => call_plugin(call, cache_dir).await,
         Command::Plugin(PluginCommand::Test { file, sim, orders }) => {

@@ -1,6 +1,5 @@
 //! `wharf serve`: every tenant of a configuration, until SIGINT or SIGTERM.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -8,11 +7,12 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use serde_json::json;
 use wharf_runtime::api::Api;
-use wharf_runtime::config::{self, Config, LogFormat};
+use wharf_runtime::config::{self, Config, LogFormat, tenant_document};
 use wharf_runtime::limits::Limits;
 use wharf_runtime::store::Store;
-use wharf_runtime::sync::scheduler::{Options, Scheduler};
-use wharf_runtime::{Plugin, Sandbox};
+use wharf_runtime::registry::{FolderWatch, Policy, Registry, TrustedKeys};
+use wharf_runtime::sync::scheduler::{Options, Origin, Scheduler};
+use wharf_runtime::Sandbox;
 
 use super::{EXIT_HOST, EXIT_USAGE};
 
@@ -37,34 +37,51 @@ pub struct ServeArgs {
 pub struct Prepared {
     pub config: Config,
     pub scheduler: Scheduler,
+    /// The plugin folder, watched for new versions while serving.
+    pub folder: FolderWatch,
 }
 
-/// Reads the configuration, loads its plugins and opens its store; any problem is an error
-/// naming the file, the plugin or the folder.
+/// Reads the configuration, opens its store and plugin registry (admitting what the plugin
+/// folder holds that the registry has not seen), and sets up every tenant: the file's and
+/// those made over the API. Any problem is an error naming the file, the plugin or the folder.
 pub async fn prepare(config_path: &Path, cache_dir: Option<PathBuf>, options: Options) -> anyhow::Result<Prepared> {
     let env = |k: &str| std::env::var(k).ok();
-    let config = Config::load_scanning_plugin_dir(config_path, &env).map_err(|e| anyhow!("{e}"))?;
-    let sandbox = Sandbox::new(Limits::default(), cache_dir)?;
-    let mut wanted: Vec<&str> = config.shops().filter(|(_, s)| s.enabled).map(|(_, s)| s.plugin.as_str()).collect();
-    wanted.extend(config.tenants().filter_map(|t| match &t.erp {
-        config::ErpRoute::Plugin(p) => Some(p.plugin.as_str()),
-        _ => None,
-    }));
-    wanted.sort();
-    wanted.dedup();
-    let mut plugins: HashMap<String, Plugin> = HashMap::new();
-    for name in wanted {
-        let file = config.plugin_dir.join(format!("{name}.{}", config::PLUGIN_EXTENSION));
-        let plugin = sandbox.load_file(&file).await.with_context(|| format!("loading plugin {}", file.display()))?;
-        tracing::info!(plugin = name, version = %plugin.descriptor().version, sha256 = %plugin.sha256(), "plugin loaded");
-        plugins.insert(name.to_owned(), plugin);
-    }
+    let config = Config::load_deferring_plugins(config_path, &env).map_err(|e| anyhow!("{e}"))?;
+    let trusted = TrustedKeys::parse(&config.trusted_keys).map_err(|e| anyhow!("trusted_keys: {e}"))?;
+    let policy = Policy { require_signed: config.require_signed_plugins, trusted };
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
     let store = Store::open(&config.data_dir).with_context(|| {
         format!("opening the store in {} (is another wharf serving it?)", config.data_dir.display())
     })?;
-    let scheduler = Scheduler::new(&config, &plugins, store, options)?;
-    Ok(Prepared { config, scheduler })
+    let sandbox = Sandbox::new(Limits::default(), cache_dir)?;
+    let started = std::time::Instant::now();
+    let registry = Registry::open(sandbox, store.clone(), &config.data_dir, policy).await.context("opening the plugin registry")?;
+    let mut folder = FolderWatch::new(&config.plugin_dir);
+    folder.scan(&registry, false).await;
+    for summary in registry.list() {
+        tracing::info!(plugin = %summary.name, version = %summary.active, "plugin ready");
+    }
+    tracing::info!(plugins = registry.names().len(), took_ms = started.elapsed().as_millis() as u64, "plugin registry ready");
+    config.check_plugins(&registry.names()).map_err(|e| anyhow!("{e}"))?;
+    let scheduler = Scheduler::with_registry(registry.clone(), store.clone(), options);
+    let control = scheduler.control();
+    for tenant in config.tenants() {
+        control.apply(tenant, Origin::Config).await?;
+    }
+    for (id, doc) in store.tenants().all()? {
+        if config.tenant(&id).is_some() {
+            tracing::warn!(tenant = %id, "a tenant made over the API has the id of one in the configuration file; the file's runs");
+            continue;
+        }
+        let applied = match tenant_document::tenant(&doc, &registry.names()) {
+            Ok(tenant) => control.apply(&tenant, Origin::Api).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = applied {
+            tracing::error!(tenant = %id, error = %e, "a tenant made over the API cannot run; fix it with PUT /v1/tenants/{id}");
+        }
+    }
+    Ok(Prepared { config, scheduler, folder })
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
@@ -110,7 +127,7 @@ pub async fn serve(args: ServeArgs, log_json: bool, cache_dir: Option<PathBuf>) 
     // The log format may come from the file, so peek at it before anything logs; a file
     // that does not load is reported below, in full.
     let json_logs = log_json
-        || Config::load_scanning_plugin_dir(&path, &env).map(|c| c.log_format == LogFormat::Json).unwrap_or(false);
+        || Config::load_deferring_plugins(&path, &env).map(|c| c.log_format == LogFormat::Json).unwrap_or(false);
     super::init_tracing(json_logs, "info");
     let options = Options { tick: Duration::from_millis(args.tick_ms.max(1)), progress_every, ..Options::default() };
     let prepared = match prepare(&path, cache_dir, options).await {
@@ -120,8 +137,8 @@ pub async fn serve(args: ServeArgs, log_json: bool, cache_dir: Option<PathBuf>) 
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let api = Api::new(prepared.scheduler.submitter(), std::env::var(OPERATOR_TOKEN_ENV).ok().filter(|t| !t.is_empty()).as_deref())
-        .with_progress(prepared.scheduler.progress());
+    let api = Api::new(prepared.scheduler.control(), std::env::var(OPERATOR_TOKEN_ENV).ok().filter(|t| !t.is_empty()).as_deref())
+        .with_config_tenants(prepared.config.tenants.clone());
     let listener = match tokio::net::TcpListener::bind(prepared.config.listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -141,6 +158,7 @@ pub async fn serve(args: ServeArgs, log_json: bool, cache_dir: Option<PathBuf>) 
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
+    tokio::spawn(prepared.folder.run(prepared.scheduler.control().registry().clone(), stop_rx.clone()));
     let ready = api.readiness();
     let api_stop = stopped(stop_rx.clone());
     let server = tokio::spawn(async move {

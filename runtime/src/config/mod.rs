@@ -13,12 +13,17 @@
 //!
 //! `example.toml` next to this file documents every option; the tests parse it.
 //!
-//! This module depends on nothing else in the crate (the engine maps its types to its own).
+//! - [`tenant_document`]: a tenant as the HTTP API takes it (JSON, secrets inline), checked by
+//!   the same rules as the file.
+//!
+//! This module depends on nothing else in the crate but the named limits (the engine maps its
+//! types to its own).
 
 mod document;
 mod error;
 pub mod model;
 pub mod secrets;
+pub mod tenant_document;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -26,7 +31,7 @@ use std::path::{Path, PathBuf};
 pub use error::{ConfigErrors, Problem};
 pub use model::{
     CarrierTable, Config, ErpPlugin, ErpRoute, ErpStatus, ErpStatusTable, Interval, LogFormat,
-    Module, OrderStatus, Schedule, ShopConfig, StatusAction, Tenant, WebhookRoute,
+    Module, OrderStatus, Quota, Schedule, ShopConfig, StatusAction, Tenant, WebhookRoute,
 };
 pub use secrets::{Secret, SecretMap, SecretRef, SecretsFile};
 
@@ -77,7 +82,7 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigErrors> {
         let names = |_: &Path| Ok(available_plugins.iter().map(|p| p.to_string()).collect());
-        Self::load_with(path, &names, env)
+        Self::load_with(path, Some(&names), env)
     }
 
     /// Like [`Config::load`], with the available plugins being the `.wasm` files in the
@@ -86,7 +91,18 @@ impl Config {
         path: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigErrors> {
-        Self::load_with(path, &plugins_in, env)
+        Self::load_with(path, Some(&plugins_in), env)
+    }
+
+    /// Like [`Config::load`], leaving plugin names to [`Config::check_plugins`]: a host with
+    /// a plugin registry only knows its plugins once the store the file names is open.
+    pub fn load_deferring_plugins(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
+        Self::load_with(path, None, env)
+    }
+
+    /// Every plugin the tenants name that is not `available`, each at its path.
+    pub fn check_plugins(&self, available: &[String]) -> Result<(), ConfigErrors> {
+        validate::check_plugins(self.tenants(), available)
     }
 
     /// Checks a configuration given as text. Relative paths in it are relative to `base_dir`;
@@ -102,7 +118,7 @@ impl Config {
             text,
             &validate::Inputs {
                 base_dir,
-                plugins: &names,
+                plugins: Some(&names),
                 env,
             },
         )
@@ -110,7 +126,7 @@ impl Config {
 
     fn load_with(
         path: &Path,
-        plugins: &dyn Fn(&Path) -> Result<Vec<String>, String>,
+        plugins: Option<&dyn Fn(&Path) -> Result<Vec<String>, String>>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigErrors> {
         let text = std::fs::read_to_string(path).map_err(|e| {

@@ -91,6 +91,35 @@ pub const DEFAULT_ERP_STATUS_ACTIONS: [(ErpStatus, StatusAction); ErpStatus::ALL
     (ErpStatus::Cancelled, StatusAction::Note),
 ];
 
+/// Plugin calls per second one tenant may start, all its shops and its ERP together, when its
+/// `quota` does not say. Well above what a tenant of a few dozen shops needs on its schedule
+/// (the sync benchmark's 100-shop tenant makes about 400 calls/s at full tilt), so the default
+/// only stops a runaway, never normal work.
+pub const DEFAULT_QUOTA_CALLS_PER_SECOND: u32 = 1_000;
+/// Plugin calls one tenant may have running at once. 64 of the engine's 1,000 pooled instances
+/// (see `engine::POOL_COMPONENT_INSTANCES`) lets fifteen busy tenants run flat out side by side.
+pub const DEFAULT_QUOTA_CONCURRENT_CALLS: u32 = 64;
+/// Linear memory one call of the tenant may grow to: the host's per-call default.
+pub const DEFAULT_QUOTA_MEMORY_MIB: u32 = (crate::limits::DEFAULT_MEMORY_BYTES >> 20) as u32;
+
+/// What one tenant may use of the host, so that one noisy tenant cannot starve the rest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Quota {
+    pub calls_per_second: u32,
+    pub concurrent_calls: u32,
+    pub memory_mib: u32,
+}
+
+impl Default for Quota {
+    fn default() -> Self {
+        Quota {
+            calls_per_second: DEFAULT_QUOTA_CALLS_PER_SECOND,
+            concurrent_calls: DEFAULT_QUOTA_CONCURRENT_CALLS,
+            memory_mib: DEFAULT_QUOTA_MEMORY_MIB,
+        }
+    }
+}
+
 /// A whole, valid configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -102,6 +131,10 @@ pub struct Config {
     pub secrets_file: Option<PathBuf>,
     pub listen: SocketAddr,
     pub log_format: LogFormat,
+    /// Refuse plugin versions without an ed25519 signature by one of `trusted_keys`.
+    pub require_signed_plugins: bool,
+    /// Public keys (base64) whose signatures admit a plugin version.
+    pub trusted_keys: Vec<String>,
     /// By tenant id.
     pub tenants: BTreeMap<String, Tenant>,
 }
@@ -140,6 +173,7 @@ pub struct Tenant {
     pub schedule: Schedule,
     pub carriers: CarrierTable,
     pub erp_status: ErpStatusTable,
+    pub quota: Quota,
 }
 
 impl Tenant {

@@ -31,6 +31,8 @@ struct RootRecord {
     secrets_file: Option<String>,
     listen: Option<String>,
     log_format: Option<LogFormat>,
+    require_signed_plugins: Option<bool>,
+    trusted_keys: Option<Vec<String>>,
     tenants: Deferred,
 }
 
@@ -45,6 +47,15 @@ struct TenantRecord {
     schedule: Deferred,
     carriers: Deferred,
     erp_status: Deferred,
+    quota: Deferred,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuotaRecord {
+    calls_per_second: Option<u32>,
+    concurrent_calls: Option<u32>,
+    memory_mib: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -80,17 +91,39 @@ struct WebhookRecord {
 #[serde(deny_unknown_fields)]
 struct PullRecord {}
 
-const NO_TENANTS: &str = "no tenants; declare at least one [tenants.<id>] table";
 
 /// The ERP routes, in the order messages list them.
 const ROUTES: [&str; 3] = ["erp", "webhook", "pull"];
+
+fn check_plugin(name: &str, path: &str, available: &[String], problems: &mut Problems) {
+    if !available.iter().any(|p| p == name) {
+        let list = if available.is_empty() { "none".to_owned() } else { available.join(", ") };
+        problems.push(path, format!("no plugin named {name:?} (available: {list})"));
+    }
+}
+
+/// Every plugin `tenants` name that is not in `available`, at its path.
+pub(crate) fn check_plugins<'t>(tenants: impl Iterator<Item = &'t Tenant>, available: &[String]) -> Result<(), ConfigErrors> {
+    let mut problems = Problems::default();
+    for tenant in tenants {
+        let path = key_path("tenants", &tenant.id);
+        for (i, shop) in tenant.shops.iter().enumerate() {
+            check_plugin(&shop.plugin, &format!("{}.plugin", index_path(&key_path(&path, "shops"), i)), available, &mut problems);
+        }
+        if let ErpRoute::Plugin(erp) = &tenant.erp {
+            check_plugin(&erp.plugin, &key_path(&key_path(&path, "erp"), "plugin"), available, &mut problems);
+        }
+    }
+    if problems.is_empty() { Ok(()) } else { Err(problems.into_errors()) }
+}
 
 /// What a configuration is checked against, besides its own text.
 pub(crate) struct Inputs<'a> {
     /// Relative paths in the file are relative to this (the config file's folder).
     pub(crate) base_dir: &'a Path,
-    /// The names of the available plugins, given the configured plugin folder.
-    pub(crate) plugins: &'a dyn Fn(&Path) -> Result<Vec<String>, String>,
+    /// The names of the available plugins, given the configured plugin folder; `None` leaves
+    /// plugin names unchecked (the host checks them against its registry once it is open).
+    pub(crate) plugins: Option<&'a dyn Fn(&Path) -> Result<Vec<String>, String>>,
     pub(crate) env: &'a dyn Fn(&str) -> Option<String>,
 }
 
@@ -130,13 +163,14 @@ pub(crate) fn build(text: &str, inputs: &Inputs<'_>) -> Result<Config, ConfigErr
     };
     let log_format = fields.log_format.unwrap_or(DEFAULT_LOG_FORMAT);
 
-    let plugins = match (inputs.plugins)(&plugin_dir) {
-        Ok(mut names) => {
+    let plugins = match inputs.plugins.map(|list| list(&plugin_dir)) {
+        None => None,
+        Some(Ok(mut names)) => {
             names.sort();
             names.dedup();
             Some(names)
         }
-        Err(message) => {
+        Some(Err(message)) => {
             problems.push(root.path_of("plugin_dir"), message);
             None
         }
@@ -163,6 +197,8 @@ pub(crate) fn build(text: &str, inputs: &Inputs<'_>) -> Result<Config, ConfigErr
         secrets_file,
         listen,
         log_format,
+        require_signed_plugins: fields.require_signed_plugins.unwrap_or(false),
+        trusted_keys: fields.trusted_keys.clone().unwrap_or_default(),
         tenants,
     })
 }
@@ -256,14 +292,9 @@ impl Checker<'_> {
                     return tenants;
                 }
             },
-            None => {
-                self.problems.push(path, NO_TENANTS);
-                return tenants;
-            }
+            // A host may start with no tenants: the operator adds them over the API.
+            None => return tenants,
         };
-        if table.is_empty() {
-            self.problems.push(&path, NO_TENANTS);
-        }
         for (id, node) in table {
             let id = id.get_ref().as_ref();
             let tenant_path = key_path(&path, id);
@@ -293,6 +324,10 @@ impl Checker<'_> {
             Some(node) => self.erp_status(node, &record.path_of("erp_status")),
             None => ErpStatusTable::default(),
         };
+        let quota = match record.node("quota") {
+            Some(node) => self.quota(node, record.path_of("quota")),
+            None => Quota::default(),
+        };
         Some(Tenant {
             id: id.to_owned(),
             shops,
@@ -300,6 +335,7 @@ impl Checker<'_> {
             schedule,
             carriers,
             erp_status,
+            quota,
         })
     }
 
@@ -408,19 +444,8 @@ impl Checker<'_> {
     }
 
     fn check_plugin(&mut self, name: &str, path: &str) {
-        let Some(available) = &self.plugins else {
-            return;
-        };
-        if !available.iter().any(|p| p == name) {
-            let list = if available.is_empty() {
-                "none".to_owned()
-            } else {
-                available.join(", ")
-            };
-            self.problems.push(
-                path,
-                format!("no plugin named {name:?} (available: {list})"),
-            );
+        if let Some(available) = &self.plugins {
+            check_plugin(name, path, available, &mut self.problems);
         }
     }
 
@@ -569,6 +594,28 @@ impl Checker<'_> {
             secret_ref,
             secret,
         }))
+    }
+
+    fn quota(&mut self, node: &Node<'_>, path: String) -> Quota {
+        let mut quota = Quota::default();
+        let Some(record) = document::record::<QuotaRecord>(node, path, &mut self.problems) else {
+            return quota;
+        };
+        let max_mib = (crate::limits::DEFAULT_MEMORY_BYTES >> 20) as u32;
+        let fields = [
+            ("calls_per_second", record.fields.calls_per_second, &mut quota.calls_per_second, u32::MAX),
+            ("concurrent_calls", record.fields.concurrent_calls, &mut quota.concurrent_calls, crate::engine::POOL_COMPONENT_INSTANCES),
+            ("memory_mib", record.fields.memory_mib, &mut quota.memory_mib, max_mib),
+        ];
+        for (key, value, slot, max) in fields {
+            match value {
+                Some(0) => self.problems.push(record.path_of(key), "zero would stop the tenant; remove the shops to do that"),
+                Some(v) if v > max => self.problems.push(record.path_of(key), format!("at most {max} on this host; got {v}")),
+                Some(v) => *slot = v,
+                None => {}
+            }
+        }
+        quota
     }
 
     fn schedule(&mut self, node: &Node<'_>, path: &str) -> Schedule {
@@ -747,7 +794,7 @@ mod tests {
             text,
             &Inputs {
                 base_dir: Path::new("/etc/wharf"),
-                plugins: &plugins,
+                plugins: Some(&plugins),
                 env: &env,
             },
         )
@@ -985,7 +1032,7 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
         assert_eq!(found.len(), 4, "{found:#?}");
         assert_eq!(
             found[0],
-            "colour: unknown field `colour`, expected one of `data_dir`, `plugin_dir`, `secrets_file`, `listen`, `log_format`, `tenants`"
+            "colour: unknown field `colour`, expected one of `data_dir`, `plugin_dir`, `secrets_file`, `listen`, `log_format`, `require_signed_plugins`, `trusted_keys`, `tenants`"
         );
         assert_eq!(
             found[1],
@@ -1058,10 +1105,7 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
         assert_eq!(config.plugin_dir, Path::new("/etc/wharf/p"));
         assert_eq!(config.listen.to_string(), "[::]:9000");
         assert_eq!(config.log_format, LogFormat::Json);
-        assert_eq!(
-            problems(""),
-            ["tenants: no tenants; declare at least one [tenants.<id>] table"]
-        );
+        assert!(check("").unwrap().tenants.is_empty(), "tenants may all come over the API");
     }
 
     #[test]
@@ -1176,7 +1220,7 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
             &acme(""),
             &Inputs {
                 base_dir: Path::new("/w"),
-                plugins: &plugins,
+                plugins: Some(&plugins),
                 env: &env,
             },
         )

@@ -17,6 +17,7 @@ use crate::capability::http;
 use crate::engine::Engine;
 use crate::error::{CallError, Failure, LoadError};
 use crate::limits::Limits;
+use crate::metrics::Metrics;
 use crate::model::*;
 use crate::shop::Shop;
 use state::{CallState, DeadlineExceeded};
@@ -152,6 +153,7 @@ struct SandboxInner {
     limits: Limits,
     http: http::Client,
     linkers: v0_1_0::Linkers,
+    metrics: Arc<Metrics>,
 }
 
 impl Sandbox {
@@ -168,7 +170,7 @@ impl Sandbox {
     ) -> Result<Self, LoadError> {
         let engine = Engine::new(limits.memory_bytes, cache_dir)?;
         let linkers = v0_1_0::Linkers::new(&engine)?;
-        Ok(Sandbox { inner: Arc::new(SandboxInner { engine, limits, http, linkers }) })
+        Ok(Sandbox { inner: Arc::new(SandboxInner { engine, limits, http, linkers, metrics: Arc::default() }) })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -177,6 +179,11 @@ impl Sandbox {
 
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
+    }
+
+    /// Figures of every call made through this sandbox.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
     }
 
     /// Loads a plugin from a `.wasm` file.
@@ -242,6 +249,11 @@ impl Plugin {
         &self.sha256
     }
 
+    /// The sandbox it runs in.
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
     /// The contract version the plugin was built against.
     pub fn contract(&self) -> &'static str {
         self.bindings.contract()
@@ -255,7 +267,31 @@ impl Plugin {
 
     /// [`Plugin::call`] with limits of its own (a tenant's quota, say); memory is capped at
     /// the engine's pool size whatever `limits` says.
+    /// Calls with `limits`, after the shop's tenant quota admits the call (its memory cap wins
+    /// when lower), and records the call's figures.
     pub async fn call_with_limits(&self, shop: &Shop, call: Call, limits: &Limits) -> Result<Reply, CallError> {
+        let operation = call.operation();
+        let admission = match &shop.quota {
+            Some(quota) => Some(quota.admit().await),
+            None => None,
+        };
+        let capped;
+        let limits = match &shop.quota {
+            Some(quota) if quota.memory_bytes() < limits.memory_bytes => {
+                capped = Limits { memory_bytes: quota.memory_bytes(), ..limits.clone() };
+                &capped
+            }
+            _ => limits,
+        };
+        let started = Instant::now();
+        let outcome = self.call_admitted(shop, call, limits).await;
+        let waited = admission.as_ref().map_or(Duration::ZERO, |a| a.waited);
+        let error = outcome.as_ref().err().map(CallError::kind);
+        self.sandbox.inner.metrics.record(&shop.tenant, &self.descriptor.name, operation, started.elapsed(), waited, error);
+        outcome
+    }
+
+    async fn call_admitted(&self, shop: &Shop, call: Call, limits: &Limits) -> Result<Reply, CallError> {
         let operation = call.operation();
         let fail = |cause: Failure| CallError {
             plugin: self.descriptor.name.clone(),

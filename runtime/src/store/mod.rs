@@ -9,6 +9,8 @@
 //! - [`pushes`]: updates owed to marketplaces (latest per item, stock versions), their dead letters;
 //! - [`catalog`]: each shop's platform ids for the merchant's SKU codes, learned from orders;
 //! - [`tokens`]: API tokens, hashed, operator-wide or scoped to a tenant;
+//! - [`tenants`]: tenants made over the API, as sealed documents;
+//! - [`plugins`]: the plugin registry's versions, activations, pins and grants;
 //! - [`audit`]: who changed a switch, a hold, a dead letter, and when.
 //!
 //! Keys are `tenant \0 …` so every read of a tenant is a prefix scan that cannot see another
@@ -20,8 +22,10 @@ pub mod cursors;
 pub mod orders;
 pub mod outbox;
 pub mod pii;
+pub mod plugins;
 pub mod pushes;
 pub mod switches;
+pub mod tenants;
 pub mod tokens;
 
 use std::path::Path;
@@ -32,8 +36,10 @@ pub use cursors::{Cursors, StreamCursor};
 pub use orders::{AckOutcome, OrderBook, OrderKey, OrderQuery, OrderQueryPage, StoredOrder, SyncState, Upsert};
 pub use outbox::{DeadLetter, Delivery, Outbox};
 pub use pushes::{DeadPush, NewPush, Offer, Push, Pushes, Sent};
+pub use plugins::PluginBook;
+pub use tenants::TenantBook;
 pub use tokens::{Scope, Tokens};
-pub use switches::{Gate, Hold, SkuSync, Switches};
+pub use switches::{Gate, Hold, SkuSync, SwitchList, Switches};
 
 /// How long [`Store::open`] waits for a lock a just-closed store is releasing: sled's default
 /// flush interval is 500 ms; four of them leave margin on a loaded machine.
@@ -71,6 +77,8 @@ pub struct Store {
     audit: Audit,
     catalog: Catalog,
     tokens: Tokens,
+    tenants: TenantBook,
+    plugins: PluginBook,
 }
 
 impl Store {
@@ -98,6 +106,8 @@ impl Store {
     }
 
     fn from_db(db: sled::Db, sealer: pii::Sealer) -> Result<Self, StoreError> {
+        let tenants = TenantBook::new(db.open_tree(tenants::TREE)?, sealer.clone());
+        let plugins = PluginBook::new(db.open_tree(plugins::TREE)?);
         let orders = OrderBook::new(db.open_tree(orders::TREE)?, sealer);
         let outbox = Outbox::new(&db)?;
         let cursors = Cursors::new(db.open_tree(cursors::TREE)?);
@@ -106,7 +116,7 @@ impl Store {
         let audit = Audit::new(&db)?;
         let catalog = Catalog::new(db.open_tree(catalog::TREE)?);
         let tokens = Tokens::new(db.open_tree(tokens::TREE)?);
-        Ok(Self { db, orders, outbox, cursors, switches, pushes, audit, catalog, tokens })
+        Ok(Self { db, orders, outbox, cursors, switches, pushes, audit, catalog, tokens, tenants, plugins })
     }
 
     pub fn orders(&self) -> &OrderBook {
@@ -135,6 +145,14 @@ impl Store {
 
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+
+    pub fn tenants(&self) -> &TenantBook {
+        &self.tenants
+    }
+
+    pub fn plugins(&self) -> &PluginBook {
+        &self.plugins
     }
 
     pub fn audit(&self) -> &Audit {

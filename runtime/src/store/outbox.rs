@@ -147,6 +147,19 @@ impl Outbox {
         })?;
         Ok(true)
     }
+
+    /// Drops `tenant`'s dead letter `id` for good (the caller audits why). `false` when there
+    /// is no such letter for this tenant.
+    pub fn discard(&self, tenant: &str, id: u64) -> Result<bool, StoreError> {
+        let k = id.to_be_bytes();
+        let Some(v) = self.dead.get(k)? else { return Ok(false) };
+        let letter: DeadLetter = decode(DEAD, &k, &v)?;
+        if letter.delivery.tenant != tenant {
+            return Ok(false);
+        }
+        self.dead.remove(k)?;
+        Ok(true)
+    }
 }
 
 impl Store {

@@ -56,6 +56,33 @@ pub enum Gate {
     Held(Hold),
 }
 
+/// What [`Switches::list`] finds: only what is off, since on is the default.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SwitchList {
+    pub modules_off: Vec<ModuleOff>,
+    pub skus_off: Vec<SkuOff>,
+    pub holds: Vec<HeldSku>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ModuleOff {
+    pub shop: String,
+    pub module: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SkuOff {
+    pub sku: String,
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HeldSku {
+    pub sku: String,
+    #[serde(flatten)]
+    pub hold: Hold,
+}
+
 /// The switches tree. Keys: `m \0 tenant \0 shop \0 module`, `s \0 tenant \0 sku \0 kind`,
 /// `h \0 tenant \0 sku`.
 #[derive(Clone)]
@@ -114,6 +141,27 @@ impl Switches {
     pub fn release(&self, tenant: &str, sku: &str) -> Result<(), StoreError> {
         self.tree.remove(key(&["h", tenant, sku])?)?;
         Ok(())
+    }
+
+    /// What is switched off for `tenant` (everything else is on), and its holds.
+    pub fn list(&self, tenant: &str) -> Result<SwitchList, StoreError> {
+        let mut out = SwitchList::default();
+        for prefix in ["m", "s", "h"] {
+            for entry in self.tree.scan_prefix(key(&[prefix, tenant, ""])?) {
+                let (k, v) = entry?;
+                let parts: Vec<String> = k.split(|b| *b == 0).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+                match (prefix, parts.as_slice()) {
+                    ("m", [_, _, shop, module]) => out.modules_off.push(ModuleOff { shop: shop.clone(), module: module.clone() }),
+                    ("s", [_, _, sku, kind]) => out.skus_off.push(SkuOff { sku: sku.clone(), kind: kind.clone() }),
+                    ("h", [_, _, sku]) => {
+                        let hold: Hold = serde_json::from_slice(&v).map_err(|e| corrupt(&k, e))?;
+                        out.holds.push(HeldSku { sku: sku.clone(), hold });
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The hold in force at `now`, if any (an expired one is not).

@@ -53,7 +53,7 @@ pub struct Feed<'a> {
     /// The ERP as the plugin's calls see it (tenant, config, secrets, grants).
     pub erp: &'a Shop,
     pub store: &'a Store,
-    pub intake: &'a Intake<'a>,
+    pub intake: &'a Intake,
     pub module: &'a str,
     pub operation: Operation,
     pub overlap: Duration,

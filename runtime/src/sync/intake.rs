@@ -6,6 +6,7 @@
 //! SKU overrides and holds are applied when updates leave ([`super::outbound`]), so switching
 //! a module off pauses it without losing what arrives meanwhile.
 
+use std::sync::Arc;
 use serde::Serialize;
 
 use crate::model::{
@@ -184,14 +185,16 @@ pub struct Report {
     pub rejected: Vec<Rejected>,
 }
 
-/// One tenant's door for ERP → marketplace updates.
-pub struct Intake<'a> {
-    pub store: &'a Store,
-    pub tenant: &'a str,
-    pub shops: &'a [Target],
+/// One tenant's door for ERP → marketplace updates; cheap to clone.
+#[derive(Clone)]
+pub struct Intake {
+    pub store: Store,
+    pub tenant: String,
+    /// The tenant's shops as they run now.
+    pub shops: Arc<[Target]>,
 }
 
-impl Intake<'_> {
+impl Intake {
     /// Queues `update` for the shops it concerns.
     pub fn submit(&self, update: &Update, now: Timestamp) -> Result<Report, StoreError> {
         let mut report = Report::default();
@@ -229,7 +232,7 @@ impl Intake<'_> {
                     continue;
                 }
                 let offer = NewPush {
-                    tenant: self.tenant,
+                    tenant: &self.tenant,
                     shop: &shop.shop_id,
                     module: update.module(),
                     item: &record.item,
@@ -249,9 +252,9 @@ impl Intake<'_> {
 
     fn shops_holding(&self, order_id: &str) -> Result<Vec<&Target>, StoreError> {
         let mut out = Vec::new();
-        for shop in self.shops {
+        for shop in self.shops.iter() {
             let key = OrderKey { platform: shop.platform.clone(), shop_id: shop.shop_id.clone(), order_id: order_id.to_owned() };
-            if self.store.orders().get(self.tenant, &key)?.is_some() {
+            if self.store.orders().get(&self.tenant, &key)?.is_some() {
                 out.push(shop);
             }
         }
@@ -262,7 +265,7 @@ impl Intake<'_> {
     /// can take stock, automatic updates are kept back meanwhile, and the last automatic value
     /// is owed again so the platforms return to the ERP's figure when the hold ends.
     pub fn hold(&self, sku: &str, hold: &Hold, actor: &str, now: Timestamp) -> Result<Report, StoreError> {
-        self.store.switches().hold(self.tenant, sku, hold)?;
+        self.store.switches().hold(&self.tenant, sku, hold)?;
         let mut report = Report::default();
         let version = self.store.next_id()?;
         let record = serde_json::to_value(StockUpdate {
@@ -276,7 +279,7 @@ impl Intake<'_> {
         .expect("stock updates serialize");
         for shop in self.shops.iter().filter(|s| s.operations.contains(&Operation::PushStock)) {
             let offer = NewPush {
-                tenant: self.tenant,
+                tenant: &self.tenant,
                 shop: &shop.shop_id,
                 module: HOLD_QUEUE,
                 item: sku,
@@ -289,7 +292,7 @@ impl Intake<'_> {
                 Offer::Stale => report.stale += 1,
                 Offer::Refused => report.refused += 1,
             }
-            self.store.pushes().offer_confirmed_again(self.tenant, &shop.shop_id, "stock", sku, now.0)?;
+            self.store.pushes().offer_confirmed_again(&self.tenant, &shop.shop_id, "stock", sku, now.0)?;
         }
         self.audit(actor, "hold.set", serde_json::json!({"sku": sku, "hold": hold}), now)?;
         Ok(report)
@@ -297,7 +300,7 @@ impl Intake<'_> {
 
     /// Ends a SKU's hold now; kept-back automatic stock flows again.
     pub fn release(&self, sku: &str, actor: &str, now: Timestamp) -> Result<(), StoreError> {
-        self.store.switches().release(self.tenant, sku)?;
+        self.store.switches().release(&self.tenant, sku)?;
         self.wake(crate::store::SkuSync::Stock, sku, now)?;
         self.audit(actor, "hold.release", serde_json::json!({"sku": sku}), now)
     }
@@ -309,21 +312,21 @@ impl Intake<'_> {
             crate::store::SkuSync::Price => "price",
             crate::store::SkuSync::Listing => "listing",
         };
-        for shop in self.shops {
-            self.store.pushes().wake(self.tenant, &shop.shop_id, module, sku, now.0)?;
+        for shop in self.shops.iter() {
+            self.store.pushes().wake(&self.tenant, &shop.shop_id, module, sku, now.0)?;
         }
         Ok(())
     }
 
     /// Turns a module of a shop on or off.
     pub fn switch_module(&self, shop: &str, module: &str, on: bool, actor: &str, now: Timestamp) -> Result<(), StoreError> {
-        self.store.switches().set_module(self.tenant, shop, module, on)?;
+        self.store.switches().set_module(&self.tenant, shop, module, on)?;
         self.audit(actor, "switch.module", serde_json::json!({"shop": shop, "module": module, "on": on}), now)
     }
 
     /// Turns stock, price or listing sync of one SKU on or off.
     pub fn switch_sku(&self, sku: &str, kind: crate::store::SkuSync, on: bool, actor: &str, now: Timestamp) -> Result<(), StoreError> {
-        self.store.switches().set_sku(self.tenant, sku, kind, on)?;
+        self.store.switches().set_sku(&self.tenant, sku, kind, on)?;
         if on {
             self.wake(kind, sku, now)?;
         }
@@ -331,6 +334,6 @@ impl Intake<'_> {
     }
 
     fn audit(&self, actor: &str, action: &str, detail: serde_json::Value, now: Timestamp) -> Result<(), StoreError> {
-        self.store.audit().record(self.tenant, &AuditEntry { at: now, actor: actor.to_owned(), action: action.to_owned(), detail })
+        self.store.audit().record(&self.tenant, &AuditEntry { at: now, actor: actor.to_owned(), action: action.to_owned(), detail })
     }
 }

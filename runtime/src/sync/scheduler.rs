@@ -25,10 +25,12 @@ use crate::model::{ErpStatusCode, Role, Timestamp};
 use crate::retry::{Backoff, Verdict};
 use crate::store::{Store, StoreError};
 use crate::sync::feed::{self, Feed};
+use crate::quota::TenantQuota;
+use crate::registry::Registry;
 use crate::sync::intake::{Intake, Target};
 use crate::sync::orders::{OrderStream, SyncError};
 use crate::sync::outbound::Outbound;
-use crate::{Plugin, Shop};
+use crate::{Plugin, Sandbox, Shop};
 
 /// How often the delivery and outbound loops look for due work. A fifth of a second keeps
 /// "order stored" → "order at the ERP" well under a second without spinning.
@@ -45,6 +47,8 @@ pub enum SetupError {
     MissingPlugin { tenant: String, plugin: String },
     #[error("tenants.{tenant}: plugin `{plugin}` is a {actual:?} plugin; {place} needs a {wanted:?} plugin")]
     WrongRole { tenant: String, plugin: String, place: String, actual: Role, wanted: Role },
+    #[error("cannot set up the sandbox: {0}")]
+    Sandbox(String),
 }
 
 /// Knobs of a run.
@@ -71,12 +75,14 @@ impl Default for Options {
 
 struct ShopRun {
     platform: String,
-    plugin: Plugin,
+    /// The plugin's name: the version is looked up in the registry for every round, so a new
+    /// active version serves from the next round on without restarting anything.
+    plugin: String,
     shop: Shop,
 }
 
 enum Route {
-    Plugin { name: String, plugin: Plugin, erp: Shop },
+    Plugin { name: String, erp: Shop },
     Webhook(webhook::Webhook),
     Pull,
 }
@@ -84,10 +90,20 @@ enum Route {
 struct TenantRun {
     id: String,
     shops: Vec<ShopRun>,
-    targets: Vec<Target>,
     route: Route,
     schedule: crate::config::Schedule,
     carriers: CarrierTable,
+    quota: Arc<TenantQuota>,
+}
+
+/// Where a running tenant was declared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// The configuration file: changed by editing the file and restarting.
+    Config,
+    /// The HTTP API: kept in the store.
+    Api,
 }
 
 /// One shop's figures since start (pending and dead letters are read from the store).
@@ -127,6 +143,10 @@ impl Progress {
         f(map.entry((tenant.to_owned(), shop.to_owned())).or_default());
     }
 
+    fn forget(&self, tenant: &str) {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).retain(|(t, _), _| t != tenant);
+    }
+
     /// Every shop's figures, with what is pending and dead-lettered read from `store`.
     pub fn snapshot(&self, store: &Store) -> Result<Vec<ShopProgress>, StoreError> {
         let counters: Vec<((String, String), (usize, usize, usize, Option<String>))> = {
@@ -164,119 +184,268 @@ impl Progress {
     }
 }
 
-/// Submits updates and switch changes for any tenant the scheduler runs; cheap to clone.
-#[derive(Clone)]
-pub struct Submitter {
-    store: Store,
-    targets: Arc<BTreeMap<String, Vec<Target>>>,
+/// A running tenant: its setup and its loops.
+struct Running {
+    run: Arc<TenantRun>,
+    origin: Origin,
+    stop: watch::Sender<bool>,
+    tasks: tokio::task::JoinSet<()>,
 }
 
-impl Submitter {
-    /// `tenant`'s intake; `None` for a tenant this scheduler does not run.
-    pub fn intake(&self, tenant: &str) -> Option<Intake<'_>> {
-        let (tenant, shops) = self.targets.get_key_value(tenant)?;
-        Some(Intake { store: &self.store, tenant, shops })
+struct Shared {
+    store: Store,
+    registry: Registry,
+    options: Options,
+    progress: Progress,
+    tenants: Mutex<BTreeMap<String, Running>>,
+    /// Set once [`Scheduler::run`] started: tenants applied from then on start at once.
+    started: std::sync::atomic::AtomicBool,
+    /// One tenant change at a time, so two changes of one tenant cannot interleave their loops.
+    changes: tokio::sync::Mutex<()>,
+}
+
+/// The scheduler's handle for everything outside the loops (the HTTP API, tests): updates
+/// into a tenant's intake, and tenants added, changed and removed while it runs. Cheap to
+/// clone.
+#[derive(Clone)]
+pub struct Control {
+    shared: Arc<Shared>,
+}
+
+impl Control {
+    /// `tenant`'s intake, with its shops as they run now; `None` for a tenant not running.
+    pub fn intake(&self, tenant: &str) -> Option<Intake> {
+        let run = self.lock().get(tenant)?.run.clone();
+        Some(intake(&run, &self.shared.store, &self.shared.registry))
     }
 
     pub fn store(&self) -> &Store {
-        &self.store
+        &self.shared.store
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.shared.registry
+    }
+
+    pub fn progress(&self) -> &Progress {
+        &self.shared.progress
+    }
+
+    /// The running tenants and where each was declared.
+    pub fn tenants(&self) -> Vec<(String, Origin)> {
+        self.lock().iter().map(|(id, r)| (id.clone(), r.origin)).collect()
+    }
+
+    pub fn origin(&self, tenant: &str) -> Option<Origin> {
+        self.lock().get(tenant).map(|r| r.origin)
+    }
+
+    /// The tenant's calls in flight now, and its quota.
+    pub fn usage(&self, tenant: &str) -> Option<(usize, crate::config::Quota)> {
+        self.lock().get(tenant).map(|r| (r.run.quota.in_flight(), r.run.quota.quota()))
+    }
+
+    /// Runs `tenant` as given: a new tenant starts, a running one is stopped (its loops finish
+    /// the step they are in) and started again with its new setup.
+    pub async fn apply(&self, tenant: &Tenant, origin: Origin) -> Result<(), SetupError> {
+        let run = Arc::new(tenant_run(tenant, &self.shared.registry)?);
+        let _one_at_a_time = self.shared.changes.lock().await;
+        self.stop_tenant(&tenant.id).await;
+        let (stop, _) = watch::channel(false);
+        let mut running = Running { run, origin, stop, tasks: tokio::task::JoinSet::new() };
+        if self.shared.started.load(std::sync::atomic::Ordering::SeqCst) {
+            self.spawn(&mut running);
+        }
+        self.lock().insert(tenant.id.clone(), running);
+        Ok(())
+    }
+
+    /// Stops `tenant`'s loops (each finishes its step) and forgets its figures; its stored
+    /// data stays. `false` when it was not running.
+    pub async fn remove(&self, tenant: &str) -> bool {
+        let _one_at_a_time = self.shared.changes.lock().await;
+        let was = self.stop_tenant(tenant).await;
+        self.shared.progress.forget(tenant);
+        was
+    }
+
+    /// Applies again every tenant whose shops or ERP use plugin `name` (after its grants
+    /// changed, say).
+    pub async fn reapply_using(&self, name: &str, tenants: &(dyn Fn(&str) -> Option<Tenant> + Sync)) -> Result<(), SetupError> {
+        let using: Vec<(String, Origin)> = self
+            .lock()
+            .iter()
+            .filter(|(_, r)| {
+                r.run.shops.iter().any(|s| s.plugin == name) || matches!(&r.run.route, Route::Plugin { name: n, .. } if n == name)
+            })
+            .map(|(id, r)| (id.clone(), r.origin))
+            .collect();
+        for (id, origin) in using {
+            if let Some(tenant) = tenants(&id) {
+                self.apply(&tenant, origin).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn stop_tenant(&self, tenant: &str) -> bool {
+        let Some(mut old) = self.lock().remove(tenant) else { return false };
+        let _ = old.stop.send(true);
+        while let Some(joined) = old.tasks.join_next().await {
+            if let Err(e) = joined {
+                warn!(tenant, error = %e, "a loop ended abnormally");
+            }
+        }
+        true
+    }
+
+    fn spawn(&self, running: &mut Running) {
+        let tenant = &running.run;
+        let ctx = |stop: &watch::Sender<bool>| Ctx {
+            tenant: tenant.clone(),
+            store: self.shared.store.clone(),
+            registry: self.shared.registry.clone(),
+            options: self.shared.options.clone(),
+            progress: self.shared.progress.clone(),
+            stop: stop.subscribe(),
+        };
+        for index in 0..tenant.shops.len() {
+            if let Some(every) = tenant.schedule.get(Module::Orders).every() {
+                let c = ctx(&running.stop);
+                running.tasks.spawn(async move { c.orders_loop(index, every).await });
+            }
+            let c = ctx(&running.stop);
+            running.tasks.spawn(async move { c.outbound_loop(index).await });
+        }
+        if !matches!(tenant.route, Route::Pull) {
+            let c = ctx(&running.stop);
+            running.tasks.spawn(async move { c.delivery_loop().await });
+        }
+        if let Route::Plugin { .. } = &tenant.route {
+            for (module, operation) in feed::FEEDS {
+                if let Some(every) = Module::from_name(module).and_then(|m| tenant.schedule.get(m).every()) {
+                    let c = ctx(&running.stop);
+                    running.tasks.spawn(async move { c.feed_loop(module, operation, every).await });
+                }
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Running>> {
+        self.shared.tenants.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 /// Every tenant's loops.
 pub struct Scheduler {
-    store: Store,
-    tenants: Vec<Arc<TenantRun>>,
-    options: Options,
-    progress: Progress,
+    control: Control,
 }
 
 impl Scheduler {
     /// Sets up every enabled shop of every tenant in `config` with the loaded `plugins` (by
-    /// name). Nothing runs until [`Scheduler::run`].
-    pub fn new(config: &Config, plugins: &HashMap<String, Plugin>, store: Store, options: Options) -> Result<Self, SetupError> {
-        let mut tenants = Vec::new();
+    /// name), served as they are (no registry on disk). Nothing runs until [`Scheduler::run`].
+    pub async fn new(config: &Config, plugins: &HashMap<String, Plugin>, store: Store, options: Options) -> Result<Self, SetupError> {
+        let sandbox = match plugins.values().next() {
+            Some(p) => p.sandbox().clone(),
+            None => Sandbox::new(crate::limits::Limits::default(), None).map_err(|e| SetupError::Sandbox(e.to_string()))?,
+        };
+        let scheduler = Scheduler::with_registry(Registry::fixed(sandbox, plugins), store, options);
         for tenant in config.tenants() {
-            tenants.push(Arc::new(tenant_run(tenant, plugins)?));
+            scheduler.control.apply(tenant, Origin::Config).await?;
         }
-        Ok(Scheduler { store, tenants, options, progress: Progress::default() })
+        Ok(scheduler)
     }
 
-    /// The door for ERP → marketplace updates from outside the loops (the HTTP API, tests):
-    /// usable while the scheduler runs.
-    pub fn submitter(&self) -> Submitter {
-        Submitter {
-            store: self.store.clone(),
-            targets: Arc::new(self.tenants.iter().map(|t| (t.id.clone(), t.targets.clone())).collect()),
-        }
+    /// A scheduler with no tenants yet, serving plugins from `registry`; add tenants with
+    /// [`Control::apply`], before or after [`Scheduler::run`].
+    pub fn with_registry(registry: Registry, store: Store, options: Options) -> Self {
+        let shared = Shared {
+            store,
+            registry,
+            options,
+            progress: Progress::default(),
+            tenants: Mutex::new(BTreeMap::new()),
+            started: Default::default(),
+            changes: Default::default(),
+        };
+        Scheduler { control: Control { shared: Arc::new(shared) } }
+    }
+
+    pub fn control(&self) -> Control {
+        self.control.clone()
     }
 
     pub fn progress(&self) -> Progress {
-        self.progress.clone()
+        self.control.shared.progress.clone()
     }
 
     pub fn store(&self) -> &Store {
-        &self.store
+        &self.control.shared.store
     }
 
     /// Runs every loop until `stop` resolves, then lets each finish its step and flushes the
     /// store.
     pub async fn run(self, stop: impl std::future::Future<Output = ()>) -> Result<(), StoreError> {
-        let (tx, rx) = watch::channel(false);
-        let mut tasks = tokio::task::JoinSet::new();
-        for tenant in &self.tenants {
-            for index in 0..tenant.shops.len() {
-                if let Some(every) = tenant.schedule.get(Module::Orders).every() {
-                    let ctx = self.ctx(tenant, rx.clone());
-                    tasks.spawn(async move { ctx.orders_loop(index, every).await });
-                }
-                let ctx = self.ctx(tenant, rx.clone());
-                tasks.spawn(async move { ctx.outbound_loop(index).await });
-            }
-            if !matches!(tenant.route, Route::Pull) {
-                let ctx = self.ctx(tenant, rx.clone());
-                tasks.spawn(async move { ctx.delivery_loop().await });
-            }
-            if let Route::Plugin { plugin, .. } = &tenant.route {
-                for (module, operation) in feed::FEEDS {
-                    let declared = plugin.descriptor().operations.contains(&operation);
-                    let every = Module::from_name(module).and_then(|m| tenant.schedule.get(m).every());
-                    if let (true, Some(every)) = (declared, every) {
-                        let ctx = self.ctx(tenant, rx.clone());
-                        tasks.spawn(async move { ctx.feed_loop(module, operation, every).await });
-                    }
-                }
+        let control = self.control;
+        let shared = control.shared.clone();
+        {
+            let _one_at_a_time = shared.changes.lock().await;
+            shared.started.store(true, std::sync::atomic::Ordering::SeqCst);
+            let mut tenants = control.lock();
+            for running in tenants.values_mut() {
+                control.spawn(running);
             }
         }
-        if let Some(every) = self.options.progress_every {
-            let (progress, store, mut stop) = (self.progress.clone(), self.store.clone(), rx.clone());
-            tasks.spawn(async move {
+        let (tx, rx) = watch::channel(false);
+        let mut progress_task = None;
+        if let Some(every) = shared.options.progress_every {
+            let (progress, store, mut stop) = (shared.progress.clone(), shared.store.clone(), rx.clone());
+            progress_task = Some(tokio::spawn(async move {
                 loop {
                     if sleep_or_stop(&mut stop, every).await {
                         break;
                     }
                     log_progress(&progress, &store);
                 }
-            });
+            }));
         }
-        info!(tenants = self.tenants.len(), shops = self.tenants.iter().map(|t| t.shops.len()).sum::<usize>(), "serving");
+        {
+            let tenants = control.lock();
+            info!(tenants = tenants.len(), shops = tenants.values().map(|t| t.run.shops.len()).sum::<usize>(), "serving");
+        }
         stop.await;
         info!("stopping: letting calls in flight finish");
         let _ = tx.send(true);
-        while let Some(joined) = tasks.join_next().await {
-            if let Err(e) = joined {
-                warn!(error = %e, "a loop ended abnormally");
+        let ids: Vec<String> = control.lock().keys().cloned().collect();
+        {
+            let _one_at_a_time = shared.changes.lock().await;
+            shared.started.store(false, std::sync::atomic::Ordering::SeqCst);
+            for id in ids {
+                control.stop_tenant(&id).await;
             }
         }
-        self.store.flush()?;
-        log_progress(&self.progress, &self.store);
+        if let Some(task) = progress_task {
+            let _ = task.await;
+        }
+        shared.store.flush()?;
+        log_progress(&shared.progress, &shared.store);
         info!("stopped; store flushed");
         Ok(())
     }
+}
 
-    fn ctx(&self, tenant: &Arc<TenantRun>, stop: watch::Receiver<bool>) -> Ctx {
-        Ctx { tenant: tenant.clone(), store: self.store.clone(), options: self.options.clone(), progress: self.progress.clone(), stop }
-    }
+/// The tenant's intake, with what each shop's serving plugin version can do.
+fn intake(run: &TenantRun, store: &Store, registry: &Registry) -> Intake {
+    let shops: Vec<Target> = run
+        .shops
+        .iter()
+        .map(|s| Target {
+            shop_id: s.shop.shop_id.clone(),
+            platform: s.platform.clone(),
+            operations: registry.plugin(&s.plugin, &run.id).map(|p| p.descriptor().operations.clone()).unwrap_or_default(),
+        })
+        .collect();
+    Intake { store: store.clone(), tenant: run.id.clone(), shops: shops.into() }
 }
 
 fn log_progress(progress: &Progress, store: &Store) {
@@ -310,12 +479,22 @@ async fn sleep_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
 struct Ctx {
     tenant: Arc<TenantRun>,
     store: Store,
+    registry: Registry,
     options: Options,
     progress: Progress,
     stop: watch::Receiver<bool>,
 }
 
 impl Ctx {
+    /// The version of plugin `name` serving this tenant now.
+    fn plugin(&self, name: &str) -> Option<Plugin> {
+        let plugin = self.registry.plugin(name, &self.tenant.id);
+        if plugin.is_none() {
+            warn!(tenant = %self.tenant.id, plugin = name, "no version of the plugin serves this tenant");
+        }
+        plugin
+    }
+
     fn note_error(&self, shop: &str, error: &str) {
         self.progress.with(&self.tenant.id, shop, |c| c.last_error = Some(error.to_owned()));
     }
@@ -339,8 +518,9 @@ impl Ctx {
         let mut failures = 0u32;
         loop {
             let mut wait = every;
-            if self.store.switches().module_on(&tenant, &shop, "orders").unwrap_or(true) {
-                let mut stream = OrderStream::new(&run.plugin, &run.shop, &self.store, route);
+            let plugin = self.plugin(&run.plugin);
+            if let Some(plugin) = plugin.as_ref().filter(|_| self.store.switches().module_on(&tenant, &shop, "orders").unwrap_or(true)) {
+                let mut stream = OrderStream::new(plugin, &run.shop, &self.store, route);
                 stream.settle = self.options.settle;
                 match stream.round(Timestamp::now()).await {
                     Ok(round) => {
@@ -379,8 +559,14 @@ impl Ctx {
         let (tenant, shop) = (self.tenant.id.clone(), run.shop.shop_id.clone());
         self.progress.with(&tenant, &shop, |_| {});
         loop {
+            let Some(plugin) = self.plugin(&run.plugin) else {
+                if sleep_or_stop(&mut self.stop, self.options.tick).await {
+                    return;
+                }
+                continue;
+            };
             let outbound = Outbound {
-                plugin: &run.plugin,
+                plugin: &plugin,
                 shop: &run.shop,
                 platform: &run.platform,
                 store: &self.store,
@@ -412,9 +598,10 @@ impl Ctx {
         loop {
             let now = Timestamp::now();
             let report = match &self.tenant.route {
-                Route::Plugin { name, plugin, erp } => {
-                    erp_plugin::drain(&self.store, name, plugin, erp, &self.options.backoff, now, DRAIN_LIMIT).await
-                }
+                Route::Plugin { name, erp } => match self.plugin(name) {
+                    Some(plugin) => erp_plugin::drain(&self.store, name, &plugin, erp, &self.options.backoff, now, DRAIN_LIMIT).await,
+                    None => Ok(Default::default()),
+                },
                 Route::Webhook(hook) => {
                     let route_of = |t: &str| (t == tenant).then(|| hook.clone());
                     webhook::drain(&self.store, &route_of, &self.options.backoff, now, DRAIN_LIMIT).await
@@ -441,13 +628,20 @@ impl Ctx {
     }
 
     async fn feed_loop(mut self, module: &'static str, operation: crate::model::Operation, every: Duration) {
-        let Route::Plugin { plugin, erp, .. } = &self.tenant.route else { return };
+        let Route::Plugin { name, erp } = &self.tenant.route else { return };
         let tenant = self.tenant.id.clone();
         let mut failures = 0u32;
         loop {
-            let intake = Intake { store: &self.store, tenant: &tenant, shops: &self.tenant.targets };
+            // The serving version may not pull this module (yet): look again next round.
+            let Some(plugin) = self.plugin(name).filter(|p| p.descriptor().operations.contains(&operation)) else {
+                if sleep_or_stop(&mut self.stop, every).await {
+                    return;
+                }
+                continue;
+            };
+            let intake = intake(&self.tenant, &self.store, &self.registry);
             let feed = Feed {
-                plugin,
+                plugin: &plugin,
                 erp,
                 store: &self.store,
                 intake: &intake,
@@ -498,49 +692,45 @@ fn shop_config(tenant: &Tenant, config: &BTreeMap<String, String>) -> BTreeMap<S
     out
 }
 
-fn shop(tenant: &str, id: &str, plugin: &Plugin, config: BTreeMap<String, String>, secrets: BTreeMap<String, String>) -> Shop {
-    let mut grants: Vec<String> = plugin.descriptor().http_hosts.clone();
+/// A shop as its loops call it: its grants are the hosts the operator granted the plugin name,
+/// plus the hosts of URL values in its config (the operator wrote those too).
+fn shop(tenant: &str, id: &str, grants: Vec<String>, config: BTreeMap<String, String>, secrets: BTreeMap<String, String>, quota: &Arc<TenantQuota>) -> Shop {
+    let mut grants = grants;
     grants.extend(HostGrants::hosts_of_urls(config.values()));
     Shop::new(tenant, id)
         .with_config(config)
         .with_secrets(Secrets::new(secrets))
         .with_grants(HostGrants::new(grants))
         .with_rate_limiter(RateLimiter::default())
+        .with_quota(quota.clone())
 }
 
-fn tenant_run(tenant: &Tenant, plugins: &HashMap<String, Plugin>) -> Result<TenantRun, SetupError> {
-    let find = |name: &str, place: String, wanted: Role| -> Result<Plugin, SetupError> {
-        let plugin = plugins
-            .get(name)
+fn tenant_run(tenant: &Tenant, registry: &Registry) -> Result<TenantRun, SetupError> {
+    let check = |name: &str, place: String, wanted: Role| -> Result<Vec<String>, SetupError> {
+        let plugin = registry
+            .plugin(name, &tenant.id)
             .ok_or_else(|| SetupError::MissingPlugin { tenant: tenant.id.clone(), plugin: name.to_owned() })?;
         let actual = plugin.descriptor().role;
         if actual != wanted {
             return Err(SetupError::WrongRole { tenant: tenant.id.clone(), plugin: name.to_owned(), place, actual, wanted });
         }
-        Ok(plugin.clone())
+        Ok(registry.grants(name))
     };
+    let quota = Arc::new(TenantQuota::new(tenant.quota));
     let mut shops = Vec::new();
     for (i, s) in tenant.shops.iter().enumerate().filter(|(_, s)| s.enabled) {
-        let plugin = find(&s.plugin, format!("shops[{i}]"), Role::Marketplace)?;
-        let shop = shop(&tenant.id, &s.id, &plugin, shop_config(tenant, &s.config), s.secrets.expose_all());
-        shops.push(ShopRun { platform: s.platform.clone(), plugin, shop });
+        let grants = check(&s.plugin, format!("shops[{i}]"), Role::Marketplace)?;
+        let shop = shop(&tenant.id, &s.id, grants, shop_config(tenant, &s.config), s.secrets.expose_all(), &quota);
+        shops.push(ShopRun { platform: s.platform.clone(), plugin: s.plugin.clone(), shop });
     }
-    let targets = shops
-        .iter()
-        .map(|s| Target {
-            shop_id: s.shop.shop_id.clone(),
-            platform: s.platform.clone(),
-            operations: s.plugin.descriptor().operations.clone(),
-        })
-        .collect();
     let route = match &tenant.erp {
         ErpRoute::Plugin(p) => {
-            let plugin = find(&p.plugin, "erp".to_owned(), Role::Erp)?;
-            let erp = shop(&tenant.id, ERP_SHOP, &plugin, p.config.clone(), p.secrets.expose_all());
-            Route::Plugin { name: p.plugin.clone(), plugin, erp }
+            let grants = check(&p.plugin, "erp".to_owned(), Role::Erp)?;
+            let erp = shop(&tenant.id, ERP_SHOP, grants, p.config.clone(), p.secrets.expose_all(), &quota);
+            Route::Plugin { name: p.plugin.clone(), erp }
         }
         ErpRoute::Webhook(w) => Route::Webhook(webhook::Webhook::new(w.url.as_str(), w.secret.expose().as_bytes().to_vec())),
         ErpRoute::Pull => Route::Pull,
     };
-    Ok(TenantRun { id: tenant.id.clone(), shops, targets, route, schedule: tenant.schedule, carriers: tenant.carriers.clone() })
+    Ok(TenantRun { id: tenant.id.clone(), shops, route, schedule: tenant.schedule, carriers: tenant.carriers.clone(), quota })
 }

@@ -1,0 +1,172 @@
+//! The ERP side (seed 002 §1.4.1, §2.1, §2.3): orders by query and their acknowledgements,
+//! ERP → marketplace updates of every kind (one record or many), and the same by spreadsheet,
+//! with orders exported to one.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Api, ApiError, Caller};
+use crate::model::Timestamp;
+use crate::sheet::{self, SheetKind};
+use crate::store::{OrderKey, OrderQuery};
+use crate::sync::intake::Update;
+
+/// The media type of `.xlsx` files.
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// Orders a spreadsheet export holds at most: past this, an export is better paged through the
+/// JSON query. 100,000 rows is about what a spreadsheet program opens comfortably.
+pub const MAX_EXPORT_ORDERS: usize = 100_000;
+
+pub async fn query_orders(
+    State(api): State<Api>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    Query(query): Query<OrderQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    let page = intake.store.orders().query(&tenant, &query)?;
+    Ok(Json(serde_json::to_value(page).expect("orders serialize")))
+}
+
+#[derive(Deserialize)]
+pub struct Ack {
+    #[serde(flatten)]
+    key: OrderKey,
+    version: u64,
+}
+
+pub async fn ack_orders(
+    State(api): State<Api>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    Json(acks): Json<Vec<Ack>>,
+) -> Result<Json<Value>, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    let mut out = Vec::with_capacity(acks.len());
+    for ack in acks {
+        let outcome = intake.store.orders().ack(&tenant, &ack.key, ack.version)?;
+        out.push(json!({"order_id": ack.key.order_id, "version": ack.version, "outcome": format!("{outcome:?}")}));
+    }
+    Ok(Json(Value::Array(out)))
+}
+
+/// `POST …/updates/{kind}`: a list of canonical records, or one record.
+pub async fn submit_updates(
+    State(api): State<Api>,
+    caller: Caller,
+    Path((tenant, kind)): Path<(String, String)>,
+    Json(body): Json<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    let body = match body {
+        Value::Array(_) => body,
+        single => Value::Array(vec![single]),
+    };
+    let bad = |e: serde_json::Error| ApiError::bad_input(format!("{kind}: {e}"));
+    use serde_json::from_value as parse;
+    let update = match kind.as_str() {
+        "stock" => Update::Stock(parse(body).map_err(bad)?),
+        "prices" => Update::Prices(parse(body).map_err(bad)?),
+        "lots" => Update::Lots(parse(body).map_err(bad)?),
+        "listing" => Update::Listing(parse(body).map_err(bad)?),
+        "products" => Update::Products(parse(body).map_err(bad)?),
+        "customers" => Update::Customers(parse(body).map_err(bad)?),
+        "logistics" => Update::Logistics(parse(body).map_err(bad)?),
+        "shipments" => Update::Shipments(parse(body).map_err(bad)?),
+        "erp-status" => Update::ErpStatus(parse(body).map_err(bad)?),
+        other => {
+            return Err(ApiError::not_found(format!(
+                "no update kind `{other}` (stock, prices, lots, listing, products, customers, logistics, shipments, erp-status)"
+            )));
+        }
+    };
+    // Stored before the answer: what the ERP hears as accepted is never lost.
+    let report = intake.submit(&update, Timestamp::now())?;
+    Ok(Json(serde_json::to_value(report).expect("reports serialize")))
+}
+
+fn sheet_kind(kind: &str) -> Result<SheetKind, ApiError> {
+    SheetKind::from_name(kind).ok_or_else(|| {
+        let known: Vec<&str> = SheetKind::ALL.iter().map(|k| k.name()).collect();
+        ApiError::not_found(format!("no spreadsheet import `{kind}` ({})", known.join(", ")))
+    })
+}
+
+/// `POST …/imports/{kind}`: an `.xlsx`; applied whole or not at all, with a report per row.
+pub async fn import_sheet(
+    State(api): State<Api>,
+    caller: Caller,
+    Path((tenant, kind)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    let kind = sheet_kind(&kind)?;
+    // A sheet's stock carries no version of its own: it is the figure as of now, like the
+    // SAP plugin's pulls (which version stock by pull time in milliseconds).
+    let now = Timestamp::now();
+    let imported = sheet::import(kind, &body, u64::try_from(now.0).unwrap_or_default())
+        .map_err(|e| ApiError::bad_input(e.to_string()))?;
+    let Some(update) = imported.update else {
+        let rejected = imported.rows.iter().filter(|r| !r.accepted).count();
+        let body = json!({"error": "rejected", "applied": false,
+                          "message": format!("{rejected} of {} rows rejected; nothing was applied", imported.rows.len()),
+                          "rows": imported.rows});
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response());
+    };
+    let report = intake.submit(&update, now)?;
+    let entry = crate::store::AuditEntry {
+        at: now,
+        actor: caller.actor(),
+        action: format!("import.{}", kind.name()),
+        detail: json!({"rows": imported.rows.len(), "report": report}),
+    };
+    api.control.store().audit().record(&tenant, &entry)?;
+    Ok(Json(json!({"applied": true, "rows": imported.rows, "report": report})).into_response())
+}
+
+pub async fn sheet_template(
+    State(api): State<Api>,
+    caller: Caller,
+    Path((tenant, kind)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    caller.tenant(&api, &tenant)?;
+    let kind = sheet_kind(&kind)?;
+    Ok(xlsx(sheet::template(kind), &format!("{}-template.xlsx", kind.name())))
+}
+
+/// `GET …/orders.xlsx`: the orders the same query would list, every page, in one workbook.
+pub async fn export_orders(
+    State(api): State<Api>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    Query(mut query): Query<OrderQuery>,
+) -> Result<Response, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    let mut orders = Vec::new();
+    loop {
+        let page = intake.store.orders().query(&tenant, &query)?;
+        orders.extend(page.orders);
+        if orders.len() > MAX_EXPORT_ORDERS {
+            return Err(ApiError::bad_input(format!(
+                "more than {MAX_EXPORT_ORDERS} orders match; narrow the query (updated_from/updated_to) or page through the JSON"
+            )));
+        }
+        match page.next_cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    let bytes = sheet::export_orders(&orders).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    Ok(xlsx(bytes, &format!("{tenant}-orders.xlsx")))
+}
+
+fn xlsx(bytes: Vec<u8>, file_name: &str) -> Response {
+    let disposition = format!("attachment; filename=\"{file_name}\"");
+    ([(header::CONTENT_TYPE, XLSX.to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response()
+}

@@ -1,0 +1,172 @@
+//! Operations on a running tenant: module switches per shop, per-SKU overrides, manual stock
+//! holds, and the dead-letter queues (list with reasons, replay one or all, discard with a
+//! reason). Every change is audited with who made it.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Api, ApiError, Caller};
+use crate::config::Module;
+use crate::model::Timestamp;
+use crate::store::{Hold, SkuSync};
+
+pub async fn list_switches(State(api): State<Api>, caller: Caller, Path(tenant): Path<String>) -> Result<Json<Value>, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    let list = intake.store.switches().list(&tenant)?;
+    Ok(Json(serde_json::to_value(list).expect("switches serialize")))
+}
+
+#[derive(Deserialize)]
+pub struct OnOff {
+    on: bool,
+}
+
+pub async fn switch_module(
+    State(api): State<Api>,
+    caller: Caller,
+    Path((tenant, shop, module)): Path<(String, String, String)>,
+    Json(body): Json<OnOff>,
+) -> Result<Json<Value>, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    if !intake.shops.iter().any(|s| s.shop_id == shop) {
+        return Err(ApiError::not_found(format!("tenant `{tenant}` runs no shop `{shop}`")));
+    }
+    if Module::from_name(&module).is_none() {
+        let known: Vec<&str> = Module::ALL.iter().map(|m| m.name()).collect();
+        return Err(ApiError::not_found(format!("no module `{module}` ({})", known.join(", "))));
+    }
+    intake.switch_module(&shop, &module, body.on, &caller.actor(), Timestamp::now())?;
+    Ok(Json(json!({"shop": shop, "module": module, "on": body.on})))
+}
+
+pub async fn switch_sku(
+    State(api): State<Api>,
+    caller: Caller,
+    Path((tenant, sku, kind)): Path<(String, String, String)>,
+    Json(body): Json<OnOff>,
+) -> Result<Json<Value>, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    let sync: SkuSync = serde_json::from_value(json!(kind))
+        .map_err(|_| ApiError::not_found(format!("no per-SKU switch `{kind}` (stock, price, listing)")))?;
+    intake.switch_sku(&sku, sync, body.on, &caller.actor(), Timestamp::now())?;
+    Ok(Json(json!({"sku": sku, "kind": kind, "on": body.on})))
+}
+
+pub async fn set_hold(
+    State(api): State<Api>,
+    caller: Caller,
+    Path((tenant, sku)): Path<(String, String)>,
+    Json(hold): Json<Hold>,
+) -> Result<Json<Value>, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    let now = Timestamp::now();
+    if hold.until <= now {
+        return Err(ApiError::bad_input("until: the hold would already be over; give a UTC instant in the future (ms)"));
+    }
+    let report = intake.hold(&sku, &hold, &caller.actor(), now)?;
+    Ok(Json(serde_json::to_value(report).expect("reports serialize")))
+}
+
+pub async fn release_hold(State(api): State<Api>, caller: Caller, Path((tenant, sku)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    intake.release(&sku, &caller.actor(), Timestamp::now())?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn dead_letters(State(api): State<Api>, caller: Caller, Path(tenant): Path<String>) -> Result<Json<Value>, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    let deliveries = intake.store.outbox().dead_letters(&tenant)?;
+    let pushes = intake.store.pushes().dead_letters(&tenant)?;
+    Ok(Json(json!({"deliveries": deliveries, "pushes": pushes})))
+}
+
+/// The two queues: order deliveries to the ERP, updates to marketplaces.
+const QUEUES: [&str; 2] = ["deliveries", "pushes"];
+
+fn queue(name: &str) -> Result<&'static str, ApiError> {
+    QUEUES.iter().copied().find(|q| *q == name).ok_or_else(|| ApiError::not_found(format!("no queue `{name}` (deliveries, pushes)")))
+}
+
+fn audit(api: &Api, caller: &Caller, tenant: &str, action: &str, detail: Value) -> Result<(), ApiError> {
+    let entry = crate::store::AuditEntry { at: Timestamp::now(), actor: caller.actor(), action: action.to_owned(), detail };
+    api.control.store().audit().record(tenant, &entry)?;
+    Ok(())
+}
+
+pub async fn replay(
+    State(api): State<Api>,
+    caller: Caller,
+    Path((tenant, queue_name, id)): Path<(String, String, u64)>,
+) -> Result<Json<Value>, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    let now = Timestamp::now().0;
+    let found = match queue(&queue_name)? {
+        "deliveries" => intake.store.outbox().replay(&tenant, id, now)?,
+        _ => intake.store.pushes().replay(&tenant, id, now)?,
+    };
+    if !found {
+        return Err(ApiError::not_found(format!("no dead letter {queue_name}/{id}")));
+    }
+    audit(&api, &caller, &tenant, "dead_letter.replay", json!({"queue": queue_name, "id": id}))?;
+    Ok(Json(json!({"replayed": id})))
+}
+
+#[derive(Deserialize, Default)]
+pub struct ReplayAll {
+    #[serde(default)]
+    queue: Option<String>,
+}
+
+/// Replays every dead letter of the tenant (of one queue, if given).
+pub async fn replay_all(
+    State(api): State<Api>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    body: Option<Json<ReplayAll>>,
+) -> Result<Json<Value>, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    let only = body.and_then(|Json(b)| b.queue).map(|q| queue(&q)).transpose()?;
+    let now = Timestamp::now().0;
+    let mut replayed = 0usize;
+    if only.is_none_or(|q| q == "deliveries") {
+        for letter in intake.store.outbox().dead_letters(&tenant)? {
+            replayed += usize::from(intake.store.outbox().replay(&tenant, letter.delivery.id, now)?);
+        }
+    }
+    if only.is_none_or(|q| q == "pushes") {
+        for letter in intake.store.pushes().dead_letters(&tenant)? {
+            replayed += usize::from(intake.store.pushes().replay(&tenant, letter.push.id, now)?);
+        }
+    }
+    audit(&api, &caller, &tenant, "dead_letter.replay_all", json!({"queue": only, "replayed": replayed}))?;
+    Ok(Json(json!({"replayed": replayed})))
+}
+
+#[derive(Deserialize)]
+pub struct Discard {
+    reason: String,
+}
+
+pub async fn discard(
+    State(api): State<Api>,
+    caller: Caller,
+    Path((tenant, queue_name, id)): Path<(String, String, u64)>,
+    Json(body): Json<Discard>,
+) -> Result<Json<Value>, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    if body.reason.trim().is_empty() {
+        return Err(ApiError::bad_input("reason: say why the letter is dropped (it goes to the audit log)"));
+    }
+    let found = match queue(&queue_name)? {
+        "deliveries" => intake.store.outbox().discard(&tenant, id)?,
+        _ => intake.store.pushes().discard(&tenant, id)?,
+    };
+    if !found {
+        return Err(ApiError::not_found(format!("no dead letter {queue_name}/{id}")));
+    }
+    audit(&api, &caller, &tenant, "dead_letter.discard", json!({"queue": queue_name, "id": id, "reason": body.reason}))?;
+    Ok(Json(json!({"discarded": id})))
+}

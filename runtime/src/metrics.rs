@@ -1,0 +1,132 @@
+//! Figures of plugin calls for `/metrics`: how many, how many failed and how, and how long they
+//! took, per tenant, plugin and operation. The sandbox records every call here; the API renders
+//! them as Prometheus text.
+//!
+//! Hand-written rather than a metrics crate: a handful of counters and one histogram family,
+//! rendered on request, need no registry, no global state and no macro.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::model::Operation;
+
+/// Upper bounds of the call latency buckets, in seconds: from a cached describe (about a
+/// millisecond) to the default call deadline (five seconds, `limits::DEFAULT_DEADLINE`).
+pub const LATENCY_BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Labels {
+    tenant: String,
+    plugin: String,
+    operation: &'static str,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Figures {
+    calls: u64,
+    errors: BTreeMap<&'static str, u64>,
+    /// Cumulative counts per bucket of [`LATENCY_BUCKETS`], as Prometheus wants them.
+    buckets: [u64; LATENCY_BUCKETS.len()],
+    seconds: f64,
+    quota_wait_seconds: f64,
+}
+
+/// The host's call figures; one per sandbox, shared by every call.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    figures: Mutex<BTreeMap<Labels, Figures>>,
+}
+
+impl Metrics {
+    /// One finished call: `error` is the failure's kind (`CallError::kind`) when it failed.
+    pub fn record(&self, tenant: &str, plugin: &str, operation: Operation, took: Duration, quota_wait: Duration, error: Option<&'static str>) {
+        let labels = Labels { tenant: tenant.to_owned(), plugin: plugin.to_owned(), operation: operation.name() };
+        let mut figures = self.figures.lock().unwrap_or_else(|p| p.into_inner());
+        let f = figures.entry(labels).or_default();
+        f.calls += 1;
+        if let Some(kind) = error {
+            *f.errors.entry(kind).or_default() += 1;
+        }
+        let seconds = took.as_secs_f64();
+        for (bound, count) in LATENCY_BUCKETS.iter().zip(f.buckets.iter_mut()) {
+            if seconds <= *bound {
+                *count += 1;
+            }
+        }
+        f.seconds += seconds;
+        f.quota_wait_seconds += quota_wait.as_secs_f64();
+    }
+
+    /// Calls recorded for `tenant` so far.
+    pub fn calls_of(&self, tenant: &str) -> u64 {
+        let figures = self.figures.lock().unwrap_or_else(|p| p.into_inner());
+        figures.iter().filter(|(l, _)| l.tenant == tenant).map(|(_, f)| f.calls).sum()
+    }
+
+    /// Appends the Prometheus text of every figure to `out`.
+    pub fn render(&self, out: &mut String) {
+        let figures = self.figures.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let labels = |l: &Labels| format!("tenant=\"{}\",plugin=\"{}\",operation=\"{}\"", escape(&l.tenant), escape(&l.plugin), l.operation);
+        let _ = writeln!(out, "# HELP wharf_plugin_calls_total Plugin calls finished, by tenant, plugin and operation.");
+        let _ = writeln!(out, "# TYPE wharf_plugin_calls_total counter");
+        for (l, f) in &figures {
+            let _ = writeln!(out, "wharf_plugin_calls_total{{{}}} {}", labels(l), f.calls);
+        }
+        let _ = writeln!(out, "# HELP wharf_plugin_call_errors_total Plugin calls that failed, by kind of failure.");
+        let _ = writeln!(out, "# TYPE wharf_plugin_call_errors_total counter");
+        for (l, f) in &figures {
+            for (kind, n) in &f.errors {
+                let _ = writeln!(out, "wharf_plugin_call_errors_total{{{},kind=\"{kind}\"}} {n}", labels(l));
+            }
+        }
+        let _ = writeln!(out, "# HELP wharf_plugin_call_seconds Plugin call latency, quota wait excluded.");
+        let _ = writeln!(out, "# TYPE wharf_plugin_call_seconds histogram");
+        for (l, f) in &figures {
+            for (bound, count) in LATENCY_BUCKETS.iter().zip(f.buckets) {
+                let _ = writeln!(out, "wharf_plugin_call_seconds_bucket{{{},le=\"{bound}\"}} {count}", labels(l));
+            }
+            let _ = writeln!(out, "wharf_plugin_call_seconds_bucket{{{},le=\"+Inf\"}} {}", labels(l), f.calls);
+            let _ = writeln!(out, "wharf_plugin_call_seconds_sum{{{}}} {}", labels(l), f.seconds);
+            let _ = writeln!(out, "wharf_plugin_call_seconds_count{{{}}} {}", labels(l), f.calls);
+        }
+        let _ = writeln!(out, "# HELP wharf_tenant_quota_wait_seconds_total Time calls waited on their tenant's quota.");
+        let _ = writeln!(out, "# TYPE wharf_tenant_quota_wait_seconds_total counter");
+        let mut waits: BTreeMap<&str, f64> = BTreeMap::new();
+        for (l, f) in &figures {
+            *waits.entry(&l.tenant).or_default() += f.quota_wait_seconds;
+        }
+        for (tenant, seconds) in waits {
+            let _ = writeln!(out, "wharf_tenant_quota_wait_seconds_total{{tenant=\"{}\"}} {seconds}", escape(tenant));
+        }
+    }
+}
+
+/// A label value as Prometheus text wants it.
+pub fn escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_render_as_counters_and_a_cumulative_histogram() {
+        let m = Metrics::default();
+        m.record("acme", "taobao", Operation::PullOrders, Duration::from_millis(3), Duration::ZERO, None);
+        m.record("acme", "taobao", Operation::PullOrders, Duration::from_millis(300), Duration::from_millis(20), Some("deadline"));
+        m.record("beta", "jd", Operation::PushStock, Duration::from_millis(1), Duration::ZERO, None);
+        let mut out = String::new();
+        m.render(&mut out);
+        assert!(out.contains("wharf_plugin_calls_total{tenant=\"acme\",plugin=\"taobao\",operation=\"pull-orders\"} 2"), "{out}");
+        assert!(out.contains("wharf_plugin_call_errors_total{tenant=\"acme\",plugin=\"taobao\",operation=\"pull-orders\",kind=\"deadline\"} 1"));
+        assert!(out.contains("wharf_plugin_call_seconds_bucket{tenant=\"acme\",plugin=\"taobao\",operation=\"pull-orders\",le=\"0.005\"} 1"));
+        assert!(out.contains("wharf_plugin_call_seconds_bucket{tenant=\"acme\",plugin=\"taobao\",operation=\"pull-orders\",le=\"0.5\"} 2"));
+        assert!(out.contains("wharf_plugin_call_seconds_bucket{tenant=\"acme\",plugin=\"taobao\",operation=\"pull-orders\",le=\"+Inf\"} 2"));
+        assert!(out.contains("wharf_tenant_quota_wait_seconds_total{tenant=\"acme\"} 0.02"));
+        assert_eq!(m.calls_of("acme"), 2);
+        assert_eq!(escape("a\"b"), "a\\\"b");
+    }
+}
