@@ -65,6 +65,14 @@ const LEAKED_ENV: [&str; 15] = [
     "CARGO_PRIMARY_PACKAGE",
 ];
 
+/// The plugin also built a second time under another version, into `plugins/next/`: two real
+/// builds for the hot-swap tests and benchmarks.
+const NEXT_PLUGIN: &str = "taobao";
+/// What that second build's version ends with (after the crate's own version).
+const NEXT_SUFFIX: &str = "-next";
+/// The variable `wharf_sdk::plugin_version!` reads.
+const VERSION_ENV: &str = "WHARF_PLUGIN_VERSION";
+
 /// Set to `1` to skip building and use the plugin files already there.
 const SKIP_ENV: &str = "WHARF_SKIP_PLUGIN_BUILD";
 
@@ -128,7 +136,7 @@ fn run() -> Result<(), String> {
     }
     ensure_wasm_target()?;
     let wasm_dir = target_dir.join("wasm");
-    build(&workspace, &wasm_dir, &plugins)?;
+    build(&workspace, &wasm_dir, &plugins, None)?;
 
     fs::create_dir_all(&plugin_dir)
         .map_err(|e| format!("cannot create {}: {e}", plugin_dir.display()))?;
@@ -144,6 +152,13 @@ fn run() -> Result<(), String> {
             ));
         }
         install(&built, &plugin_dir.join(format!("{}.wasm", plugin.name)))?;
+    }
+    if let Some(plugin) = plugins.iter().find(|p| p.name == NEXT_PLUGIN) {
+        let version = format!("{}{NEXT_SUFFIX}", required_env("CARGO_PKG_VERSION")?.to_string_lossy());
+        build(&workspace, &wasm_dir, std::slice::from_ref(plugin), Some(&version))?;
+        let next = plugin_dir.join("next");
+        fs::create_dir_all(&next).map_err(|e| format!("cannot create {}: {e}", next.display()))?;
+        install(&artifacts.join(format!("{}.wasm", plugin.artifact)), &next.join(format!("{}.wasm", plugin.name)))?;
     }
     Ok(())
 }
@@ -326,7 +341,7 @@ fn ensure_wasm_target() -> Result<(), String> {
 }
 
 /// One nested cargo for all plugins, with the outer build's leaked settings removed.
-fn build(workspace: &Path, wasm_dir: &Path, plugins: &[Plugin]) -> Result<(), String> {
+fn build(workspace: &Path, wasm_dir: &Path, plugins: &[Plugin], version: Option<&str>) -> Result<(), String> {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let mut command = Command::new(&cargo);
     command
@@ -353,6 +368,10 @@ fn build(workspace: &Path, wasm_dir: &Path, plugins: &[Plugin]) -> Result<(), St
             command.env_remove(name.as_ref());
         }
     }
+    match version {
+        Some(version) => command.env(VERSION_ENV, version),
+        None => command.env_remove(VERSION_ENV),
+    };
     // Stdout carries this script's `cargo::` instructions: keep the nested cargo off it.
     command.stdout(io::stderr());
 

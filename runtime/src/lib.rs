@@ -14,7 +14,8 @@
 //! - [`store`]: durable state on sled: orders (receivers sealed), the outbox, queued updates, dead letters, switches.
 //! - [`sync`]: the engine: orders in, updates out, ERP feeds, and the scheduler `wharf serve` runs.
 //! - [`erp`]: routes to ERPs: an ERP plugin's push-orders, a signed webhook; ERP pull is the store's query.
-//! - [`api`]: the HTTP API `wharf serve` answers: health, the ERP side, dead letters, tokens.
+//! - [`api`]: the HTTP API `wharf serve` answers: plugins, tenants, the ERP side, operations, metrics.
+//! - [`sheet`]: operators' spreadsheets: .xlsx imports with a row-by-row report, order exports.
 //! - [`retry`]: backoff with jitter, and when to give up.
 //! - [`error`]: typed load and call errors naming plugin, version, operation and cause.
 //! - [`scaffold`]: a new plugin crate that builds and passes the contract scenarios.

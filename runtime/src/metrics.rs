@@ -20,6 +20,8 @@ pub const LATENCY_BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 struct Labels {
     tenant: String,
     plugin: String,
+    /// The version that served: during a swap or a canary, both versions' figures show.
+    version: String,
     operation: &'static str,
 }
 
@@ -33,6 +35,14 @@ struct Figures {
     quota_wait_seconds: f64,
 }
 
+/// Who made a call, with what.
+pub struct CallLabels<'a> {
+    pub tenant: &'a str,
+    pub plugin: &'a str,
+    pub version: &'a str,
+    pub operation: Operation,
+}
+
 /// The host's call figures; one per sandbox, shared by every call.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -41,8 +51,13 @@ pub struct Metrics {
 
 impl Metrics {
     /// One finished call: `error` is the failure's kind (`CallError::kind`) when it failed.
-    pub fn record(&self, tenant: &str, plugin: &str, operation: Operation, took: Duration, quota_wait: Duration, error: Option<&'static str>) {
-        let labels = Labels { tenant: tenant.to_owned(), plugin: plugin.to_owned(), operation: operation.name() };
+    pub fn record(&self, call: &CallLabels<'_>, took: Duration, quota_wait: Duration, error: Option<&'static str>) {
+        let labels = Labels {
+            tenant: call.tenant.to_owned(),
+            plugin: call.plugin.to_owned(),
+            version: call.version.to_owned(),
+            operation: call.operation.name(),
+        };
         let mut figures = self.figures.lock().unwrap_or_else(|p| p.into_inner());
         let f = figures.entry(labels).or_default();
         f.calls += 1;
@@ -68,7 +83,15 @@ impl Metrics {
     /// Appends the Prometheus text of every figure to `out`.
     pub fn render(&self, out: &mut String) {
         let figures = self.figures.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let labels = |l: &Labels| format!("tenant=\"{}\",plugin=\"{}\",operation=\"{}\"", escape(&l.tenant), escape(&l.plugin), l.operation);
+        let labels = |l: &Labels| {
+            format!(
+                "tenant=\"{}\",plugin=\"{}\",version=\"{}\",operation=\"{}\"",
+                escape(&l.tenant),
+                escape(&l.plugin),
+                escape(&l.version),
+                l.operation
+            )
+        };
         let _ = writeln!(out, "# HELP wharf_plugin_calls_total Plugin calls finished, by tenant, plugin and operation.");
         let _ = writeln!(out, "# TYPE wharf_plugin_calls_total counter");
         for (l, f) in &figures {
@@ -115,16 +138,17 @@ mod tests {
     #[test]
     fn calls_render_as_counters_and_a_cumulative_histogram() {
         let m = Metrics::default();
-        m.record("acme", "taobao", Operation::PullOrders, Duration::from_millis(3), Duration::ZERO, None);
-        m.record("acme", "taobao", Operation::PullOrders, Duration::from_millis(300), Duration::from_millis(20), Some("deadline"));
-        m.record("beta", "jd", Operation::PushStock, Duration::from_millis(1), Duration::ZERO, None);
+        let call = |tenant, plugin, operation| CallLabels { tenant, plugin, version: "1.0.0", operation };
+        m.record(&call("acme", "taobao", Operation::PullOrders), Duration::from_millis(3), Duration::ZERO, None);
+        m.record(&call("acme", "taobao", Operation::PullOrders), Duration::from_millis(300), Duration::from_millis(20), Some("deadline"));
+        m.record(&call("beta", "jd", Operation::PushStock), Duration::from_millis(1), Duration::ZERO, None);
         let mut out = String::new();
         m.render(&mut out);
-        assert!(out.contains("wharf_plugin_calls_total{tenant=\"acme\",plugin=\"taobao\",operation=\"pull-orders\"} 2"), "{out}");
-        assert!(out.contains("wharf_plugin_call_errors_total{tenant=\"acme\",plugin=\"taobao\",operation=\"pull-orders\",kind=\"deadline\"} 1"));
-        assert!(out.contains("wharf_plugin_call_seconds_bucket{tenant=\"acme\",plugin=\"taobao\",operation=\"pull-orders\",le=\"0.005\"} 1"));
-        assert!(out.contains("wharf_plugin_call_seconds_bucket{tenant=\"acme\",plugin=\"taobao\",operation=\"pull-orders\",le=\"0.5\"} 2"));
-        assert!(out.contains("wharf_plugin_call_seconds_bucket{tenant=\"acme\",plugin=\"taobao\",operation=\"pull-orders\",le=\"+Inf\"} 2"));
+        assert!(out.contains("wharf_plugin_calls_total{tenant=\"acme\",plugin=\"taobao\",version=\"1.0.0\",operation=\"pull-orders\"} 2"), "{out}");
+        assert!(out.contains("wharf_plugin_call_errors_total{tenant=\"acme\",plugin=\"taobao\",version=\"1.0.0\",operation=\"pull-orders\",kind=\"deadline\"} 1"));
+        assert!(out.contains("wharf_plugin_call_seconds_bucket{tenant=\"acme\",plugin=\"taobao\",version=\"1.0.0\",operation=\"pull-orders\",le=\"0.005\"} 1"));
+        assert!(out.contains("wharf_plugin_call_seconds_bucket{tenant=\"acme\",plugin=\"taobao\",version=\"1.0.0\",operation=\"pull-orders\",le=\"0.5\"} 2"));
+        assert!(out.contains("wharf_plugin_call_seconds_bucket{tenant=\"acme\",plugin=\"taobao\",version=\"1.0.0\",operation=\"pull-orders\",le=\"+Inf\"} 2"));
         assert!(out.contains("wharf_tenant_quota_wait_seconds_total{tenant=\"acme\"} 0.02"));
         assert_eq!(m.calls_of("acme"), 2);
         assert_eq!(escape("a\"b"), "a\\\"b");

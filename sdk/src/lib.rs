@@ -100,6 +100,19 @@ macro_rules! export_erp {
     };
 }
 
+/// The version a plugin describes itself as: its crate's version, unless the build sets
+/// `WHARF_PLUGIN_VERSION` (the same source built again under another version, as the tests do
+/// to rehearse a hot swap between two real builds).
+#[macro_export]
+macro_rules! plugin_version {
+    () => {
+        match option_env!("WHARF_PLUGIN_VERSION") {
+            Some(version) => version,
+            None => env!("CARGO_PKG_VERSION"),
+        }
+    };
+}
+
 pub use marketplace::wharf::connector::types;
 pub use marketplace::wharf::connector::{credentials, log};
 

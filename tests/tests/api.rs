@@ -161,7 +161,7 @@ async fn the_erp_pulls_acks_and_pushes_and_tenants_are_isolated() {
     let metrics = http.get(format!("{base}/metrics")).bearer_auth(OPERATOR).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("wharf_orders_pulled_total{tenant=\"acme\",shop=\"tb\"}"), "{metrics}");
     assert!(metrics.contains("# TYPE wharf_queue_depth gauge"), "{metrics}");
-    assert!(metrics.contains("wharf_plugin_call_seconds_bucket{tenant=\"acme\",plugin=\"taobao\",operation=\"pull-orders\",le=\"+Inf\"}"), "{metrics}");
+    assert!(metrics.contains("wharf_plugin_call_seconds_bucket{tenant=\"acme\",plugin=\"taobao\",version=\"0.1.0\",operation=\"pull-orders\",le=\"+Inf\"}"), "{metrics}");
     assert_eq!(call(Method::GET, "/metrics", Some(&acme), None).await.0, 403);
 
     stop.send(()).unwrap();

@@ -34,7 +34,7 @@ pub fn descriptor() -> Descriptor {
         role: Role::Marketplace,
         name: mapping::PLATFORM.to_owned(),
         platform: mapping::PLATFORM.to_owned(),
-        version: env!("CARGO_PKG_VERSION").to_owned(),
+        version: wharf_sdk::plugin_version!().to_owned(),
         wit_version: connector::WIT_VERSION.to_owned(),
         config_keys: vec![
             ConfigKey::required(settings::APP_KEY, "抖店 app key"),

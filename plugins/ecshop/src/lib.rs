@@ -75,7 +75,7 @@ pub fn descriptor() -> Descriptor {
     config_keys.extend(status::erp_status_config_keys());
     Descriptor {
         name: mapping::PLATFORM.to_owned(),
-        version: env!("CARGO_PKG_VERSION").to_owned(),
+        version: wharf_sdk::plugin_version!().to_owned(),
         platform: mapping::PLATFORM.to_owned(),
         role: Role::Marketplace,
         wit_version: connector::WIT_VERSION.to_owned(),

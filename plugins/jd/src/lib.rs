@@ -37,7 +37,7 @@ pub fn descriptor() -> Descriptor {
         name: "jd".to_owned(),
         platform: "jd".to_owned(),
         role: Role::Marketplace,
-        version: env!("CARGO_PKG_VERSION").to_owned(),
+        version: wharf_sdk::plugin_version!().to_owned(),
         wit_version: WIT_VERSION.to_owned(),
         http_hosts: HTTP_HOSTS.iter().map(|h| (*h).to_owned()).collect(),
         operations: OPERATIONS.to_vec(),

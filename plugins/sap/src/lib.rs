@@ -69,7 +69,7 @@ pub fn descriptor() -> Descriptor {
     let offset = wharf_sdk::time::SHANGHAI_OFFSET_MINUTES.to_string();
     Descriptor {
         name: "sap".to_owned(),
-        version: env!("CARGO_PKG_VERSION").to_owned(),
+        version: wharf_sdk::plugin_version!().to_owned(),
         platform: "sap".to_owned(),
         role: Role::Erp,
         wit_version: wharf_sdk::connector::WIT_VERSION.to_owned(),

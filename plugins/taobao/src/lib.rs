@@ -46,7 +46,7 @@ pub fn descriptor() -> Descriptor {
     let page_size = top::DEFAULT_PAGE_SIZE.to_string();
     Descriptor {
         name: "taobao".to_owned(),
-        version: env!("CARGO_PKG_VERSION").to_owned(),
+        version: wharf_sdk::plugin_version!().to_owned(),
         platform: "taobao".to_owned(),
         role: Role::Marketplace,
         wit_version: WIT_VERSION.to_owned(),

@@ -107,11 +107,14 @@ pub async fn import_sheet(
 ) -> Result<Response, ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
     let kind = sheet_kind(&kind)?;
-    // A sheet's stock carries no version of its own: it is the figure as of now, like the
-    // SAP plugin's pulls (which version stock by pull time in milliseconds).
+    // A row without a version gets one on arrival, like any update sent without one
+    // (`Store::next_version`).
     let now = Timestamp::now();
-    let imported = sheet::import(kind, &body, u64::try_from(now.0).unwrap_or_default())
+    let imported = sheet::import(kind, &body, 0)
         .map_err(|e| ApiError::bad_input(e.to_string()))?;
+    if imported.rows.is_empty() {
+        return Err(ApiError::bad_input(format!("the sheet has a header row but no data rows; nothing to import ({} template: GET …/imports/{}/template.xlsx)", kind.name(), kind.name())));
+    }
     let Some(update) = imported.update else {
         let rejected = imported.rows.iter().filter(|r| !r.accepted).count();
         let body = json!({"error": "rejected", "applied": false,

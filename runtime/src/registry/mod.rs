@@ -260,7 +260,11 @@ impl Registry {
                         d.name, d.version, known.sha256
                     )));
                 }
-                let active = record.active == d.version;
+                // Known bytes asked to serve (a file dropped again, say) are activated.
+                if candidate.activate && record.active != d.version {
+                    self.activate_unlocked(&d.name, &d.version).await?;
+                }
+                let active = candidate.activate || record.active == d.version;
                 return Ok(Admitted { name: d.name.clone(), version: d.version.clone(), sha256, active, known: true, descriptor: d });
             }
             if active.role != d.role || active.platform != d.platform {
@@ -322,6 +326,10 @@ impl Registry {
     /// Serves `version` of `name` from the next call on; returns (active, previous).
     pub async fn activate(&self, name: &str, version: &str) -> Result<(String, Option<String>), RegistryError> {
         let _one_at_a_time = self.inner.changes.lock().await;
+        self.activate_unlocked(name, version).await
+    }
+
+    async fn activate_unlocked(&self, name: &str, version: &str) -> Result<(String, Option<String>), RegistryError> {
         let plugin = self.ready(name, version).await?;
         let mut entries = self.write();
         let entry = entries.get_mut(name).ok_or_else(|| no_plugin(name))?;

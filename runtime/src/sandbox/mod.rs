@@ -17,7 +17,7 @@ use crate::capability::http;
 use crate::engine::Engine;
 use crate::error::{CallError, Failure, LoadError};
 use crate::limits::Limits;
-use crate::metrics::Metrics;
+use crate::metrics::{CallLabels, Metrics};
 use crate::model::*;
 use crate::shop::Shop;
 use state::{CallState, DeadlineExceeded};
@@ -287,7 +287,8 @@ impl Plugin {
         let outcome = self.call_admitted(shop, call, limits).await;
         let waited = admission.as_ref().map_or(Duration::ZERO, |a| a.waited);
         let error = outcome.as_ref().err().map(CallError::kind);
-        self.sandbox.inner.metrics.record(&shop.tenant, &self.descriptor.name, operation, started.elapsed(), waited, error);
+        let labels = CallLabels { tenant: &shop.tenant, plugin: &self.descriptor.name, version: &self.descriptor.version, operation };
+        self.sandbox.inner.metrics.record(&labels, started.elapsed(), waited, error);
         outcome
     }
 

@@ -1,26 +1,159 @@
-//! PLACEHOLDER until the spreadsheet module lands.
+//! Operators' spreadsheets: `.xlsx` imports of ERP → marketplace records, and order exports.
+//!
+//! Not every merchant has an ERP that speaks to Wharf; those who do still fix things by hand.
+//! An import turns the first sheet of a workbook into one [`Update`] of a kind (stock,
+//! prices, lots, products, customer codes) and says, row by row, what was accepted and what was
+//! rejected, naming the column and the reason in the operator's words. It is all or nothing:
+//! [`Imported::update`] is `Some` only when every data row was accepted, so a sheet is never
+//! half-applied and the operator fixes the rows the report names and imports the file again.
+//!
+//! The sheet's shape: row 1 holds the headers, the snake_case names of the canonical fields
+//! (matched trimmed and case-insensitively, in any order; other columns are ignored); every
+//! further row is one record, or one price / lot of a SKU for the kinds that group rows. Rows
+//! blank in every known column are skipped. [`template`] writes the header row and a `help`
+//! sheet describing each column; each kind's module lists its columns in its own docs.
+//!
+//! - `cell`: what a cell holds and the typed reads (codes, whole numbers, money, dates, flags).
+//! - `reader`: the workbook: first sheet, header row, data rows, within [`MAX_ROWS`].
+//! - `import`: rows to records, the report, duplicate keys, what the rows of one SKU share.
+//! - `stock`, `prices`, `lots`, `products`, `customers`: one module per kind: its columns, its rows.
+//! - `template`: an empty sheet per kind, with help.
+//! - `export`: orders and their lines to a workbook.
+
+mod cell;
+mod column;
+mod customers;
+mod export;
+mod import;
+mod lots;
+mod prices;
+mod products;
+mod reader;
+mod stock;
+mod template;
+
 use serde::Serialize;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SheetKind { Stock, Prices, Lots, Products, Customers }
+use crate::sync::intake::Update;
+use column::Column;
+
+pub use export::export_orders;
+pub use import::import;
+pub use template::template;
+
+/// The most data rows one import reads. The API takes the workbook in one request and answers
+/// with a line per row; 100 000 covers the whole SKU list of a large merchant in one file while
+/// keeping the parsed rows (a few columns each) and the report within tens of megabytes.
+pub const MAX_ROWS: usize = 100_000;
+
+/// What a sheet holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SheetKind {
+    Stock,
+    Prices,
+    Lots,
+    Products,
+    Customers,
+}
 
 impl SheetKind {
-    pub const ALL: [SheetKind; 5] = [SheetKind::Stock, SheetKind::Prices, SheetKind::Lots, SheetKind::Products, SheetKind::Customers];
-    pub fn from_name(name: &str) -> Option<Self> { Self::ALL.into_iter().find(|k| k.name() == name) }
-    pub fn name(self) -> &'static str {
-        match self { SheetKind::Stock => "stock", SheetKind::Prices => "prices", SheetKind::Lots => "lots", SheetKind::Products => "products", SheetKind::Customers => "customers" }
+    pub const ALL: [SheetKind; 5] =
+        [SheetKind::Stock, SheetKind::Prices, SheetKind::Lots, SheetKind::Products, SheetKind::Customers];
+
+    /// The name the API path and the template's sheet use.
+    pub const fn name(self) -> &'static str {
+        match self {
+            SheetKind::Stock => "stock",
+            SheetKind::Prices => "prices",
+            SheetKind::Lots => "lots",
+            SheetKind::Products => "products",
+            SheetKind::Customers => "customers",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<SheetKind> {
+        SheetKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The columns the kind reads, in the order the template writes them.
+    fn columns(self) -> &'static [Column] {
+        match self {
+            SheetKind::Stock => stock::COLUMNS,
+            SheetKind::Prices => prices::COLUMNS,
+            SheetKind::Lots => lots::COLUMNS,
+            SheetKind::Products => products::COLUMNS,
+            SheetKind::Customers => customers::COLUMNS,
+        }
+    }
+
+    /// What the help sheet says about the kind as a whole.
+    fn about(self) -> &'static str {
+        match self {
+            SheetKind::Stock => stock::ABOUT,
+            SheetKind::Prices => prices::ABOUT,
+            SheetKind::Lots => lots::ABOUT,
+            SheetKind::Products => products::ABOUT,
+            SheetKind::Customers => customers::ABOUT,
+        }
     }
 }
 
-pub struct Imported { pub rows: Vec<RowOutcome>, pub update: Option<crate::sync::intake::Update> }
+impl std::fmt::Display for SheetKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
-#[derive(Serialize)]
-pub struct RowOutcome { pub row: u32, pub accepted: bool, pub column: Option<String>, pub reason: Option<String> }
+/// What an import made of a workbook.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Imported {
+    /// One per non-blank data row, in sheet order.
+    pub rows: Vec<RowOutcome>,
+    /// Every row's records, only when every row was accepted (an empty update for a sheet
+    /// with only its header row).
+    pub update: Option<Update>,
+}
 
+/// What became of one data row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RowOutcome {
+    /// The row number as Excel shows it (the header is row 1).
+    pub row: u32,
+    pub accepted: bool,
+    /// The column at fault, as `C (quantity)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A workbook that cannot be read as a sheet of its kind at all. Problems of single rows are
+/// not errors: they are [`RowOutcome`]s.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct SheetError(String);
+pub enum SheetError {
+    #[error("not a readable .xlsx workbook: {0}")]
+    Unreadable(String),
+    #[error("the workbook has no worksheet")]
+    NoSheet,
+    #[error("row 1 of sheet `{sheet}` must hold the column headers, but it is empty; expected headers: {expected}")]
+    NoHeader { sheet: String, expected: String },
+    #[error("the header row (row 1) lacks the required column(s) {missing}; expected headers: {expected}")]
+    MissingColumns { missing: String, expected: String },
+    #[error("the header row names column `{name}` twice ({first} and {second}); keep one")]
+    DuplicateColumn { name: String, first: String, second: String },
+    #[error("the sheet has data beyond row {last_row}: one import takes at most {limit} data rows; split the file")]
+    TooManyRows { limit: usize, last_row: usize },
+    #[error("the sheet holds more than {limit_mib} MiB of text; split the file")]
+    TooMuchText { limit_mib: usize },
+    #[error("could not write the workbook: {0}")]
+    Write(String),
+}
 
-pub fn import(_kind: SheetKind, _xlsx: &[u8], _default_version: u64) -> Result<Imported, SheetError> { Err(SheetError("not yet".into())) }
-pub fn template(_kind: SheetKind) -> Vec<u8> { Vec::new() }
-pub fn export_orders(_orders: &[crate::store::StoredOrder]) -> Result<Vec<u8>, SheetError> { Err(SheetError("not yet".into())) }
+impl From<rust_xlsxwriter::XlsxError> for SheetError {
+    fn from(e: rust_xlsxwriter::XlsxError) -> Self {
+        SheetError::Write(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod fixture;

@@ -45,6 +45,9 @@ pub use switches::{Gate, Hold, SkuSync, SwitchList, Switches};
 /// flush interval is 500 ms; four of them leave margin on a loaded machine.
 pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// Where [`Store::next_version`] keeps the last version it issued (in the default tree).
+const VERSION_CLOCK: &[u8] = b"version_clock";
+
 /// What can go wrong below the store's interface.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -163,6 +166,22 @@ impl Store {
     /// updates whose sender gave them no version.
     pub fn next_id(&self) -> Result<u64, StoreError> {
         Ok(self.db.generate_id()?)
+    }
+
+    /// The version of an update whose sender gave none: the time it arrived in UTC
+    /// milliseconds, or one more than the last such version when that is later (two in the
+    /// same millisecond, or a clock stepped back). Time-based, like the versions ERPs such as
+    /// SAP give their stock (the pull's time), so a figure typed in by hand and a figure the
+    /// ERP sends later compare by when they were made.
+    pub fn next_version(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let now = u64::try_from(now_ms).unwrap_or_default();
+        let mut issued = 0;
+        self.db.fetch_and_update(VERSION_CLOCK, |old| {
+            let last = old.and_then(|b| <[u8; 8]>::try_from(b).ok()).map_or(0, u64::from_be_bytes);
+            issued = now.max(last + 1);
+            Some(issued.to_be_bytes().to_vec())
+        })?;
+        Ok(issued)
     }
 
     /// Waits until everything written so far is on disk.

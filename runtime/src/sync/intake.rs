@@ -223,7 +223,7 @@ impl Intake {
             };
             // One version for every shop, so "older than" means the same thing everywhere.
             let version = match record.version {
-                Some(0) => Some(self.store.next_id()?),
+                Some(0) => Some(self.store.next_version(now.0)?),
                 other => other,
             };
             for shop in shops {
@@ -267,7 +267,7 @@ impl Intake {
     pub fn hold(&self, sku: &str, hold: &Hold, actor: &str, now: Timestamp) -> Result<Report, StoreError> {
         self.store.switches().hold(&self.tenant, sku, hold)?;
         let mut report = Report::default();
-        let version = self.store.next_id()?;
+        let version = self.store.next_version(now.0)?;
         let record = serde_json::to_value(StockUpdate {
             outer_sku_id: sku.to_owned(),
             product_id: None,

@@ -1,0 +1,150 @@
+//! The workbook: its first sheet, the header row, and the data rows of the known columns.
+//!
+//! Cells are streamed, never laid out as a rectangle: a file with one cell in `A1` and one in
+//! `XFD1048576` would otherwise ask for seventeen billion cells. Two passes over the sheet:
+//! the first reads row 1 to learn which column holds which field, the second keeps only the
+//! cells of those columns, so what is held is bounded by [`MAX_ROWS`] times the kind's columns
+//! whatever else the file holds.
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use calamine::{Reader as _, Xlsx, XlsxError};
+
+use super::cell::Value;
+use super::column::{Column, expected_headers, letters};
+use super::{MAX_ROWS, SheetError};
+
+/// Text the data rows may hold in the kind's columns, in bytes. A shared string is stored once
+/// in the file but held once per cell here, so a small file could otherwise ask for gigabytes.
+/// The largest real sheet, [`MAX_ROWS`] products with Chinese titles, makers and specs, holds
+/// about 50 MiB.
+pub(super) const MAX_TEXT_BYTES: usize = 128 * 1024 * 1024;
+
+/// The first sheet of a workbook, as the kind's columns.
+#[derive(Debug)]
+pub(super) struct Table {
+    /// For each of the kind's columns, the sheet column holding it (0-based), if any.
+    pub at: Vec<Option<u32>>,
+    /// Data rows by 0-based sheet row (row 1 of the sheet is 0, the header), each with one
+    /// value per kind column; rows with no value in any known column are absent.
+    pub rows: BTreeMap<u32, Vec<Value>>,
+}
+
+impl Table {
+    /// `C (quantity)`, or the bare name for a column the sheet does not have.
+    pub(super) fn label(&self, columns: &[Column], index: usize) -> String {
+        let name = columns.get(index).map_or("?", |c| c.name);
+        match self.at.get(index).copied().flatten() {
+            Some(col) => format!("{} ({name})", letters(col)),
+            None => name.to_owned(),
+        }
+    }
+}
+
+/// Reads the first sheet of `xlsx` as `columns`.
+pub(super) fn read(xlsx: &[u8], columns: &'static [Column]) -> Result<Table, SheetError> {
+    read_within(xlsx, columns, MAX_TEXT_BYTES)
+}
+
+fn read_within(xlsx: &[u8], columns: &'static [Column], max_text_bytes: usize) -> Result<Table, SheetError> {
+    // calamine parses untrusted zip and XML; should it ever panic on a malformed file, that
+    // is an unreadable file for the operator, not a failed request.
+    catch_unwind(AssertUnwindSafe(|| read_unguarded(xlsx, columns, max_text_bytes)))
+        .unwrap_or_else(|_| Err(SheetError::Unreadable("the file's contents could not be parsed".into())))
+}
+
+fn unreadable(e: XlsxError) -> SheetError {
+    SheetError::Unreadable(e.to_string())
+}
+
+fn read_unguarded(xlsx: &[u8], columns: &'static [Column], max_text_bytes: usize) -> Result<Table, SheetError> {
+    let mut book = Xlsx::new(Cursor::new(xlsx)).map_err(unreadable)?;
+    let sheet = book.sheet_names().into_iter().next().ok_or(SheetError::NoSheet)?;
+    let at = header(&mut book, &sheet, columns)?;
+
+    // Which kind column each sheet column feeds.
+    let feeds: BTreeMap<u32, usize> = at.iter().enumerate().filter_map(|(i, c)| c.map(|c| (c, i))).collect();
+    let mut rows: BTreeMap<u32, Vec<Value>> = BTreeMap::new();
+    let mut text_bytes = 0usize;
+    let mut cells = book.worksheet_cells_reader(&sheet).map_err(unreadable)?;
+    while let Some(cell) = cells.next_cell().map_err(unreadable)? {
+        let (row, col) = cell.get_position();
+        let Some(&index) = feeds.get(&col) else { continue };
+        if row == 0 {
+            continue;
+        }
+        let value = Value::from(cell.get_value().clone());
+        if value.is_blank() {
+            continue;
+        }
+        if row as usize > MAX_ROWS {
+            return Err(SheetError::TooManyRows { limit: MAX_ROWS, last_row: MAX_ROWS + 1 });
+        }
+        if let Value::Text(text) = &value {
+            text_bytes = text_bytes.saturating_add(text.len());
+            if text_bytes > max_text_bytes {
+                return Err(SheetError::TooMuchText { limit_mib: max_text_bytes >> 20 });
+            }
+        }
+        rows.entry(row).or_insert_with(|| vec![Value::Empty; columns.len()])[index] = value;
+    }
+    Ok(Table { at, rows })
+}
+
+/// Row 1: which sheet column holds each of `columns`.
+fn header(book: &mut Xlsx<Cursor<&[u8]>>, sheet: &str, columns: &[Column]) -> Result<Vec<Option<u32>>, SheetError> {
+    let mut at: Vec<Option<u32>> = vec![None; columns.len()];
+    let mut any = false;
+    let mut cells = book.worksheet_cells_reader(sheet).map_err(unreadable)?;
+    while let Some(cell) = cells.next_cell().map_err(unreadable)? {
+        let (row, col) = cell.get_position();
+        if row != 0 {
+            continue;
+        }
+        let value = Value::from(cell.get_value().clone());
+        if value.is_blank() {
+            continue;
+        }
+        any = true;
+        let Value::Text(text) = value else { continue };
+        let name = text.trim().to_lowercase();
+        let Some(index) = columns.iter().position(|c| c.name == name) else { continue };
+        match at[index] {
+            Some(first) if first != col => {
+                let (first, second) = (first.min(col), first.max(col));
+                return Err(SheetError::DuplicateColumn { name, first: letters(first), second: letters(second) });
+            }
+            _ => at[index] = Some(col),
+        }
+    }
+    let expected = expected_headers(columns);
+    if !any {
+        return Err(SheetError::NoHeader { sheet: sheet.to_owned(), expected });
+    }
+    let missing: Vec<&str> = columns.iter().zip(&at).filter(|(c, at)| c.required && at.is_none()).map(|(c, _)| c.name).collect();
+    if !missing.is_empty() {
+        return Err(SheetError::MissingColumns { missing: missing.join(", "), expected });
+    }
+    Ok(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{Cell, workbook};
+    use super::super::stock;
+    use super::*;
+
+    #[test]
+    fn text_held_is_bounded() {
+        let long = "x".repeat(600);
+        let rows: Vec<Vec<Cell>> = std::iter::once(vec![Cell::s("outer_sku_id"), Cell::s("quantity")])
+            .chain((0..4).map(|_| vec![Cell::s(&long), Cell::n(1.0)]))
+            .collect();
+        let refs: Vec<&[Cell]> = rows.iter().map(Vec::as_slice).collect();
+        let book = workbook(&refs);
+        assert_eq!(read_within(&book, stock::COLUMNS, 2_400).unwrap().rows.len(), 4);
+        assert!(matches!(read_within(&book, stock::COLUMNS, 2_399), Err(SheetError::TooMuchText { .. })));
+    }
+}

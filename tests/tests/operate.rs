@@ -1,0 +1,517 @@
+//! A running host operated the way an operator does it: the real `wharf serve` over HTTP,
+//! driven with the `wharf` CLI and plain requests. Plugins are uploaded and hot-swapped under
+//! load, tenants and shops are made over the API, orders flow to an ERP that pulls and acks,
+//! stock goes out by API and by spreadsheet, a noisy tenant stays inside its quota, and one
+//! tenant's token is refused everywhere another tenant's data lives.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use wharf_sim::Marketplace;
+use wharf_sim::taobao::{SimConfig, TaobaoSim};
+use wharf_tests::plugins::{cache_dir, plugin_dir, plugin_path, wharf_bin};
+
+const OPERATOR: &str = "wharf_operator_e2e_token";
+/// Hosts the Taobao plugin declares; the operator grants them on upload.
+const TAOBAO_HOSTS: [&str; 3] = ["eco.taobao.com", "gw.api.taobao.com", "gw.api.tbsandbox.com"];
+
+/// `wharf serve` as a child process, killed when dropped.
+struct Serve {
+    child: Child,
+    base: String,
+    log: PathBuf,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Serve {
+    fn start(dir: &Path) -> Serve {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        std::fs::create_dir_all(dir.join("plugins")).unwrap();
+        let config = dir.join("wharf.toml");
+        std::fs::write(
+            &config,
+            format!("data_dir = \"data\"\nplugin_dir = \"plugins\"\nlisten = \"127.0.0.1:{port}\"\nlog_format = \"json\"\n"),
+        )
+        .unwrap();
+        let log = dir.join("serve.log");
+        let child = Command::new(wharf_bin())
+            .args(["--cache-dir", cache_dir().to_str().unwrap(), "serve", "--config", config.to_str().unwrap()])
+            .args(["--progress-every", "off", "--tick-ms", "20"])
+            .env("WHARF_OPERATOR_TOKEN", OPERATOR)
+            .env("WHARF_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("wharf serve starts");
+        Serve { child, base: format!("http://127.0.0.1:{port}"), log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Runs `wharf <args>` against this server with `token`: (exit code, stdout as JSON, stderr).
+    fn cli(&self, token: &str, args: &[&str]) -> (i32, Value, String) {
+        let out = Command::new(wharf_bin())
+            .args(args)
+            .env("WHARF_SERVER", &self.base)
+            .env("WHARF_TOKEN", token)
+            .output()
+            .expect("the wharf CLI runs");
+        let stdout = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (out.status.code().unwrap_or(-1), stdout, String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
+    async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        let mut request = reqwest::Client::new().request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            request = request.header("content-type", "application/json").body(serde_json::to_vec(&b).unwrap());
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    async fn metrics(&self) -> String {
+        let response = reqwest::Client::new().get(format!("{}/metrics", self.base)).bearer_auth(OPERATOR).send().await.unwrap();
+        response.text().await.unwrap()
+    }
+}
+
+/// Sums the samples of metric `name` whose labels contain every one of `labels`.
+fn metric_sum(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) && labels.iter().all(|x| l.contains(x)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+async fn eventually<T>(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A tenant document with `shops` shops on the simulator, the ERP pulling, and `quota`.
+fn tenant_doc(id: &str, sim: &TaobaoSim, shops: usize, quota: Value) -> Value {
+    let config: BTreeMap<String, String> = Marketplace::config(sim);
+    let secrets: BTreeMap<String, String> = Marketplace::secrets(sim);
+    let shops: Vec<Value> = (1..=shops)
+        .map(|i| json!({"id": format!("tb{i}"), "platform": "taobao", "plugin": "taobao", "config": config, "credentials": secrets}))
+        .collect();
+    json!({"id": id, "shops": shops, "pull": {}, "schedule": {"orders": "1s"}, "quota": quota})
+}
+
+/// A stock workbook: header row, then (outer_sku_id, quantity) rows.
+fn stock_sheet(path: &Path, rows: &[(&str, &str)]) {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "outer_sku_id").unwrap();
+    sheet.write_string(0, 1, "quantity").unwrap();
+    for (i, (sku, quantity)) in rows.iter().enumerate() {
+        let row = i as u32 + 1;
+        sheet.write_string(row, 0, *sku).unwrap();
+        match quantity.parse::<f64>() {
+            Ok(n) => sheet.write_number(row, 1, n).unwrap(),
+            Err(_) => sheet.write_string(row, 1, *quantity).unwrap(),
+        };
+    }
+    book.save(path).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_host_is_operated_over_http() {
+    let sim = tokio::task::spawn_blocking(|| {
+        TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 20, seed: 11, modified_span_ms: 3_600_000, ..SimConfig::default() })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("wharf-operate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let serve = Serve::start(&dir);
+    eventually("wharf serve answers /readyz", Duration::from_secs(20), async || {
+        let r = reqwest::get(format!("{}/readyz", serve.base)).await.ok()?;
+        (r.status() == 200).then_some(())
+    })
+    .await;
+    let (taobao, next) = (plugin_path("taobao"), plugin_dir().join("next").join("taobao.wasm"));
+    let (taobao, next) = (taobao.to_str().unwrap(), next.to_str().unwrap());
+
+    // Upload: a plugin whose hosts are not granted is refused, then admitted with them.
+    let (code, _, err) = serve.cli(OPERATOR, &["plugin", "upload", taobao]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("422") && err.contains("eco.taobao.com"), "{err}");
+    let mut upload = vec!["plugin", "upload", taobao];
+    for host in TAOBAO_HOSTS {
+        upload.extend(["--grant", host]);
+    }
+    let (code, admitted, err) = serve.cli(OPERATOR, &upload);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!((admitted["name"].as_str(), admitted["active"].as_bool()), (Some("taobao"), Some(true)), "{admitted}");
+    let v1 = admitted["version"].as_str().unwrap().to_owned();
+    let (code, second, err) = serve.cli(OPERATOR, &["plugin", "upload", next]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(second["active"], json!(false), "a later version waits to be activated: {second}");
+    let v2 = second["version"].as_str().unwrap().to_owned();
+    assert_ne!(v1, v2);
+
+    // Tenants and shops over the API: acme (one shop), and beta, a noisy tenant held to a
+    // small quota (four shops). Credentials go in and never come back out.
+    std::fs::write(dir.join("acme.json"), tenant_doc("acme", &sim, 1, json!({})).to_string()).unwrap();
+    let (code, acme_doc, err) = serve.cli(OPERATOR, &["tenant", "create", "--file", dir.join("acme.json").to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let secret = Marketplace::secrets(&sim)["app_secret"].clone();
+    assert!(!acme_doc.to_string().contains(&secret), "credentials are write-only: {acme_doc}");
+    assert_eq!(acme_doc["shops"][0]["credentials"], json!(["app_secret", "session"]));
+    let beta_doc = tenant_doc("beta", &sim, 4, json!({"calls_per_second": 4, "concurrent_calls": 1}));
+    let (status, body) = serve.call(Method::POST, "/v1/tenants", Some(OPERATOR), Some(beta_doc)).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = serve.call(Method::POST, "/v1/tenants", Some(OPERATOR), Some(json!({"id": "bad", "shops": [{"id": "x", "platform": "taobao", "plugin": "jdd"}]}))).await;
+    assert_eq!(status, 400);
+    assert!(body["message"].as_str().unwrap().contains("tenants.bad.shops[0].plugin: no plugin named \"jdd\""), "{body}");
+    let (code, acme, err) = serve.cli(OPERATOR, &["token", "create", "acme", "--name", "acme-erp"]);
+    assert_eq!(code, 0, "{err}");
+    let acme = acme["token"].as_str().unwrap().to_owned();
+    let (_, beta, _) = serve.cli(OPERATOR, &["token", "create", "beta", "--name", "beta-erp"]);
+    let beta = beta["token"].as_str().unwrap().to_owned();
+
+    // Orders flow; the ERP pulls them and acknowledges them.
+    let orders = eventually("acme's orders reach the store", Duration::from_secs(30), async || {
+        let (_, page) = serve.call(Method::GET, "/v1/tenants/acme/orders?limit=1000", Some(&acme), None).await;
+        let orders = page["orders"].as_array()?.clone();
+        (orders.len() == sim.trades().len()).then_some(orders)
+    })
+    .await;
+    let acks: Vec<Value> = orders
+        .iter()
+        .map(|o| json!({"platform": o["order"]["platform"], "shop_id": o["order"]["shop_id"], "order_id": o["order"]["order_id"], "version": o["version"]}))
+        .collect();
+    std::fs::write(dir.join("acks.json"), Value::Array(acks).to_string()).unwrap();
+    let (code, outcome, err) = serve.cli(&acme, &["ack", "acme", "--file", dir.join("acks.json").to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(outcome.as_array().unwrap().iter().all(|o| o["outcome"] == "Synced"), "{outcome}");
+    let (_, left) = serve.call(Method::GET, "/v1/tenants/acme/orders", Some(&acme), None).await;
+    assert_eq!(left["orders"].as_array().unwrap().len(), 0);
+
+    // Stock by API, then by spreadsheet (a sheet with a bad row applies nothing).
+    let mut skus: Vec<(String, u64, u64)> = orders
+        .iter()
+        .flat_map(|o| o["order"]["lines"].as_array().unwrap().clone())
+        .filter_map(|l| Some((l["outer_sku_id"].as_str()?.to_owned(), l["product_id"].as_str()?.parse().ok()?, l["sku_id"].as_str()?.parse().ok()?)))
+        .collect();
+    skus.sort();
+    skus.dedup_by(|a, b| a.0 == b.0);
+    assert!(skus.len() >= 3, "{skus:?}");
+    let stock_is = |i: usize, n: i64| {
+        let (_, num_iid, sku_id) = &skus[i];
+        sim.sku_stock(*num_iid, *sku_id) == Some(n)
+    };
+    let (status, report) = serve.call(Method::POST, "/v1/tenants/acme/updates/stock", Some(&acme), Some(json!({"outer_sku_id": skus[0].0, "quantity": 41}))).await;
+    assert_eq!((status, report["queued"].as_u64()), (200, Some(1)), "{report}");
+    eventually("stock by API reaches the shop", Duration::from_secs(20), async || stock_is(0, 41).then_some(())).await;
+    let sheet = dir.join("stock.xlsx");
+    stock_sheet(&sheet, &[(&skus[1].0, "42"), (&skus[2].0, "-3")]);
+    let (code, report, err) = serve.cli(&acme, &["import", "acme", "stock", sheet.to_str().unwrap()]);
+    assert_eq!(code, 1, "{report} {err}");
+    assert_eq!(report["applied"], json!(false), "{report} {err}");
+    let bad = report["rows"].as_array().unwrap().iter().find(|r| r["accepted"] == json!(false)).cloned().unwrap();
+    assert_eq!(bad["row"], json!(3), "{report}");
+    assert!(bad["column"].as_str().unwrap().contains("quantity"), "{report}");
+    stock_sheet(&sheet, &[(&skus[1].0, "42"), (&skus[2].0, "43")]);
+    let (code, report, err) = serve.cli(&acme, &["import", "acme", "stock", sheet.to_str().unwrap()]);
+    assert_eq!(code, 0, "{report} {err}");
+    assert_eq!(report["applied"], json!(true), "{report}");
+    eventually("stock by spreadsheet reaches the shop", Duration::from_secs(20), async || (stock_is(1, 42) && stock_is(2, 43)).then_some(())).await;
+    let export = dir.join("orders.xlsx");
+    let (code, _, err) = serve.cli(&acme, &["export", "orders", "acme", "--sync", "any", "--out", export.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::read(&export).unwrap().starts_with(b"PK"), "an .xlsx is a zip");
+
+    // Hot swap under load: stock for acme flows all along while the operator swaps versions
+    // back and forth; not one call fails, and the last figure of every SKU lands.
+    let load = {
+        let (base, acme, skus) = (serve.base.clone(), acme.clone(), skus.clone());
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut last = BTreeMap::new();
+            let start = Instant::now();
+            let mut n = 100;
+            while start.elapsed() < Duration::from_secs(6) {
+                n += 1;
+                let batch: Vec<Value> = skus.iter().map(|(sku, ..)| json!({"outer_sku_id": sku, "quantity": n})).collect();
+                let r = http
+                    .post(format!("{base}/v1/tenants/acme/updates/stock"))
+                    .bearer_auth(&acme)
+                    .header("content-type", "application/json")
+                    .body(serde_json::to_vec(&batch).unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+                for (sku, ..) in &skus {
+                    last.insert(sku.clone(), n);
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            last
+        })
+    };
+    let before = serve.metrics().await;
+    for round in 0..10 {
+        let (status, body) = if round % 2 == 0 {
+            serve.call(Method::POST, "/v1/plugins/taobao/activate", Some(OPERATOR), Some(json!({"version": v2}))).await
+        } else {
+            serve.call(Method::POST, "/v1/plugins/taobao/rollback", Some(OPERATOR), None).await
+        };
+        assert_eq!(status, 200, "{body}");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    let last = load.await.unwrap();
+    let start = Instant::now();
+    while !skus.iter().enumerate().all(|(i, (sku, ..))| stock_is(i, last[sku])) {
+        if start.elapsed() > Duration::from_secs(20) {
+            let (_, letters) = serve.call(Method::GET, "/v1/tenants/acme/dead-letters", Some(&acme), None).await;
+            let errors: Vec<String> = serve.metrics().await.lines().filter(|l| l.contains("errors_total{")).map(String::from).collect();
+            let shop: Vec<(String, Option<i64>, i64)> =
+                skus.iter().map(|(sku, num_iid, sku_id)| (sku.clone(), sim.sku_stock(*num_iid, *sku_id), last[sku])).collect();
+            panic!("the last figures did not all land: {shop:?}\ndead letters: {letters}\nerrors: {errors:#?}\n{}", serve.log());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let after = serve.metrics().await;
+    assert_eq!(metric_sum(&after, "wharf_plugin_call_errors_total", &["tenant=\"acme\""]), 0.0, "no failed call:\n{after}");
+    for version in [&v1, &v2] {
+        let label = format!("version=\"{version}\"");
+        let calls = metric_sum(&after, "wharf_plugin_calls_total", &["tenant=\"acme\"", &label, "operation=\"push-stock\""])
+            - metric_sum(&before, "wharf_plugin_calls_total", &["tenant=\"acme\"", &label, "operation=\"push-stock\""]);
+        assert!(calls > 0.0, "version {version} served pushes during the swaps:\n{after}");
+    }
+    let (_, letters) = serve.call(Method::GET, "/v1/tenants/acme/dead-letters", Some(&acme), None).await;
+    assert_eq!(letters["pushes"].as_array().unwrap().len(), 0, "{letters}");
+    // Ten swaps end where they began (rollback is the same swap); a canary pins beta to v2.
+    let (code, shown, err) = serve.cli(OPERATOR, &["plugin", "show", "taobao"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!((shown["active"].as_str(), shown["previous"].as_str()), (Some(v1.as_str()), Some(v2.as_str())), "{shown}");
+    let (code, _, err) = serve.cli(OPERATOR, &["plugin", "pin", "taobao", "beta", &v2]);
+    assert_eq!(code, 0, "{err}");
+    let (_, versions, _) = serve.cli(OPERATOR, &["plugin", "versions", "taobao"]);
+    assert_eq!(versions.as_array().unwrap().len(), 2, "{versions}");
+
+    // The noisy tenant: beta floods its four shops with stock; it stays within 4 calls/s and
+    // one call at a time, while acme's update lands at once and never waits on a quota.
+    let flood: Vec<Value> = (0..200).map(|i| json!({"outer_sku_id": format!("NOISE-{i}"), "quantity": i})).collect();
+    let (status, _) = serve.call(Method::POST, "/v1/tenants/beta/updates/stock", Some(&beta), Some(Value::Array(flood))).await;
+    assert_eq!(status, 200);
+    let usage = async |t: &str, token: &str| serve.call(Method::GET, &format!("/v1/tenants/{t}/usage"), Some(token), None).await.1;
+    let beta_before = usage("beta", &beta).await["calls_total"].as_f64().unwrap();
+    let window = Instant::now();
+    let (status, _) = serve.call(Method::POST, "/v1/tenants/acme/updates/stock", Some(&acme), Some(json!([{"outer_sku_id": skus[0].0, "quantity": 7}]))).await;
+    assert_eq!(status, 200);
+    eventually("acme's stock lands while beta floods", Duration::from_secs(3), async || stock_is(0, 7).then_some(())).await;
+    tokio::time::sleep(Duration::from_secs(3).saturating_sub(window.elapsed())).await;
+    let beta_calls = usage("beta", &beta).await["calls_total"].as_f64().unwrap() - beta_before;
+    let seconds = window.elapsed().as_secs_f64();
+    assert!(beta_calls <= 4.0 * seconds + 4.0 + 1.0, "beta made {beta_calls} calls in {seconds:.1}s against a quota of 4/s");
+    let metrics = serve.metrics().await;
+    assert!(metric_sum(&metrics, "wharf_tenant_quota_wait_seconds_total", &["tenant=\"beta\""]) > 0.5, "beta waited on its quota:\n{metrics}");
+    assert!(metric_sum(&metrics, "wharf_tenant_quota_wait_seconds_total", &["tenant=\"acme\""]) < 0.5, "acme did not:\n{metrics}");
+
+    // Beta's token is refused everywhere acme's data lives (404, as if acme did not exist),
+    // and on every operator route (403); no token at all gets 401.
+    let acme_routes: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, "/v1/tenants/acme".into(), None),
+        (Method::PUT, "/v1/tenants/acme".into(), Some(json!({"id": "acme"}))),
+        (Method::DELETE, "/v1/tenants/acme".into(), None),
+        (Method::GET, "/v1/tenants/acme/shops".into(), None),
+        (Method::POST, "/v1/tenants/acme/shops".into(), Some(json!({"id": "x"}))),
+        (Method::GET, "/v1/tenants/acme/shops/tb1".into(), None),
+        (Method::PUT, "/v1/tenants/acme/shops/tb1".into(), Some(json!({}))),
+        (Method::DELETE, "/v1/tenants/acme/shops/tb1".into(), None),
+        (Method::GET, "/v1/tenants/acme/usage".into(), None),
+        (Method::GET, "/v1/tenants/acme/orders".into(), None),
+        (Method::GET, "/v1/tenants/acme/orders.xlsx".into(), None),
+        (Method::POST, "/v1/tenants/acme/orders/ack".into(), Some(json!([]))),
+        (Method::POST, "/v1/tenants/acme/updates/stock".into(), Some(json!([{"outer_sku_id": skus[0].0, "quantity": 1}]))),
+        (Method::POST, "/v1/tenants/acme/imports/stock".into(), None),
+        (Method::GET, "/v1/tenants/acme/imports/stock/template.xlsx".into(), None),
+        (Method::GET, "/v1/tenants/acme/switches".into(), None),
+        (Method::PUT, "/v1/tenants/acme/shops/tb1/modules/stock".into(), Some(json!({"on": false}))),
+        (Method::PUT, format!("/v1/tenants/acme/skus/{}/stock", skus[0].0), Some(json!({"on": false}))),
+        (Method::PUT, format!("/v1/tenants/acme/holds/{}", skus[0].0), Some(json!({"quantity": 1, "until": "2099-01-01T00:00:00Z"}))),
+        (Method::DELETE, format!("/v1/tenants/acme/holds/{}", skus[0].0), None),
+        (Method::GET, "/v1/tenants/acme/dead-letters".into(), None),
+        (Method::POST, "/v1/tenants/acme/dead-letters/replay".into(), None),
+        (Method::POST, "/v1/tenants/acme/dead-letters/pushes/1/replay".into(), None),
+        (Method::POST, "/v1/tenants/acme/dead-letters/pushes/1/discard".into(), Some(json!({"reason": "x"}))),
+        (Method::POST, "/v1/tenants/acme/tokens".into(), Some(json!({"name": "x"}))),
+    ];
+    for (method, path, body) in &acme_routes {
+        let (status, answer) = serve.call(method.clone(), path, Some(&beta), body.clone()).await;
+        assert!(status == 404 || status == 403, "{method} {path} with beta's token: {status} {answer}");
+        let (status, _) = serve.call(method.clone(), path, None, body.clone()).await;
+        assert_eq!(status, 401, "{method} {path} without a token");
+    }
+    let operator_routes: Vec<(Method, &str, Option<Value>)> = vec![
+        (Method::GET, "/metrics", None),
+        (Method::GET, "/v1/plugins", None),
+        (Method::POST, "/v1/plugins", None),
+        (Method::GET, "/v1/plugins/taobao", None),
+        (Method::GET, "/v1/plugins/taobao/versions", None),
+        (Method::POST, "/v1/plugins/taobao/activate", Some(json!({"version": v2}))),
+        (Method::POST, "/v1/plugins/taobao/rollback", None),
+        (Method::PUT, "/v1/plugins/taobao/pins/beta", Some(json!({"version": v1}))),
+        (Method::DELETE, "/v1/plugins/taobao/pins/beta", None),
+        (Method::PUT, "/v1/plugins/taobao/grants", Some(json!({"hosts": []}))),
+        (Method::POST, "/v1/tenants", Some(json!({"id": "mallory"}))),
+        (Method::PUT, "/v1/tenants/beta", Some(json!({"id": "beta"}))),
+        (Method::DELETE, "/v1/tenants/beta", None),
+        (Method::POST, "/v1/tenants/beta/tokens", Some(json!({"name": "x"}))),
+    ];
+    for (method, path, body) in &operator_routes {
+        let (status, answer) = serve.call(method.clone(), path, Some(&beta), body.clone()).await;
+        assert_eq!(status, 403, "{method} {path} with beta's token: {answer}");
+    }
+    let (status, list) = serve.call(Method::GET, "/v1/tenants", Some(&beta), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(list.as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect::<Vec<_>>(), ["beta"], "{list}");
+    assert_eq!(stock_is(0, 7), true, "beta's refused requests changed nothing of acme's");
+    let (_, shown, _) = serve.cli(OPERATOR, &["plugin", "show", "taobao"]);
+    assert_eq!(shown["active"].as_str(), Some(v1.as_str()), "beta's refused activation changed nothing");
+
+    // The whole API is described.
+    let (_, doc) = serve.call(Method::GET, "/openapi.json", None, None).await;
+    assert!(doc["paths"]["/v1/tenants/{tenant}/orders"]["get"].is_object(), "{doc}");
+
+    // A tenant made over the API survives a restart, as does the plugin registry.
+    drop(serve);
+    let serve = Serve::start(&dir);
+    eventually("restarted wharf serve answers /readyz", Duration::from_secs(20), async || {
+        let r = reqwest::get(format!("{}/readyz", serve.base)).await.ok()?;
+        (r.status() == 200).then_some(())
+    })
+    .await;
+    eventually("the tenant made over the API runs again", Duration::from_secs(20), async || {
+        let (status, t) = serve.call(Method::GET, "/v1/tenants/acme", Some(&acme), None).await;
+        (status == 200).then_some(t)
+    })
+    .await;
+    let (_, shown, _) = serve.cli(OPERATOR, &["plugin", "show", "taobao"]);
+    assert_eq!(shown["pins"]["beta"].as_str(), Some(v2.as_str()), "{shown}\n{}", serve.log());
+}
+
+/// `wasm` with a custom section appended: the same plugin, other bytes.
+fn with_custom_section(wasm: &[u8]) -> Vec<u8> {
+    let (name, payload) = (b"note", b"rebuilt");
+    let mut out = wasm.to_vec();
+    out.push(0); // custom section id
+    out.push((1 + name.len() + payload.len()) as u8);
+    out.push(name.len() as u8);
+    out.extend_from_slice(name);
+    out.extend_from_slice(payload);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_registry_validates_swaps_pins_and_remembers() {
+    use wharf_runtime::registry::{Candidate, FolderWatch, Policy, Registry, RegistryError, Source, TrustedKeys, signature};
+    use wharf_runtime::store::Store;
+    use wharf_runtime::{Sandbox, limits::Limits};
+
+    let dir = std::env::temp_dir().join(format!("wharf-registry-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let v1_wasm = std::fs::read(plugin_path("taobao")).unwrap();
+    let v2_wasm = std::fs::read(plugin_dir().join("next").join("taobao.wasm")).unwrap();
+    let keys = signature::generate().unwrap();
+    let policy = Policy { require_signed: true, trusted: TrustedKeys::parse(std::slice::from_ref(&keys.public)).unwrap() };
+    let hosts: Vec<String> = TAOBAO_HOSTS.map(String::from).to_vec();
+    let upload = |wasm: &'static [u8], signature: Option<&'static str>, activate| Candidate { wasm, signature, source: Source::Upload, grant: &[], activate };
+    let leak = |v: Vec<u8>| -> &'static [u8] { Box::leak(v.into_boxed_slice()) };
+    let (v1_wasm, v2_wasm) = (leak(v1_wasm), leak(v2_wasm));
+    let sign = |wasm: &[u8]| -> &'static str { Box::leak(signature::sign(&keys.secret, wasm).unwrap().into_boxed_str()) };
+
+    let store = Store::open(&dir).unwrap();
+    let sandbox = Sandbox::new(Limits::default(), Some(cache_dir())).unwrap();
+    let registry = Registry::open(sandbox.clone(), store.clone(), &dir, policy.clone()).await.unwrap();
+    let rejected = |r: Result<_, RegistryError>| match r {
+        Err(RegistryError::Rejected(why)) => why,
+        other => panic!("expected a rejection, got {:?}", other.map(|a: wharf_runtime::registry::Admitted| a.version)),
+    };
+    // Validation: signatures when required, a real component, granted hosts.
+    assert!(rejected(registry.admit(upload(v1_wasm, None, true)).await).contains("requires signed plugins"));
+    let other = signature::generate().unwrap();
+    let forged: &'static str = Box::leak(signature::sign(&other.secret, v1_wasm).unwrap().into_boxed_str());
+    assert!(rejected(registry.admit(upload(v1_wasm, Some(forged), true)).await).contains("signature"));
+    let junk = leak(b"\0asm not really".to_vec());
+    assert!(rejected(registry.admit(upload(junk, Some(sign(junk)), true)).await).contains("component"));
+    assert!(rejected(registry.admit(upload(v1_wasm, Some(sign(v1_wasm)), true)).await).contains("not granted"));
+    let granted = |wasm, activate| Candidate { wasm, signature: Some(sign(wasm)), source: Source::Upload, grant: &hosts, activate };
+    let first = registry.admit(granted(v1_wasm, false)).await.unwrap();
+    assert!(first.active && !first.known, "a name's first version serves at once");
+    assert!(registry.versions("taobao").unwrap()[0].signed_by.as_deref() == Some(keys.key_id.as_str()));
+    assert!(registry.admit(granted(v1_wasm, false)).await.unwrap().known, "the same bytes again change nothing");
+    let rebuilt = leak(with_custom_section(v1_wasm));
+    match registry.admit(granted(rebuilt, false)).await {
+        Err(RegistryError::Conflict(why)) => assert!(why.contains("new version"), "{why}"),
+        other => panic!("same version, other bytes: {:?}", other.map(|a| a.sha256)),
+    }
+    let second = registry.admit(granted(v2_wasm, false)).await.unwrap();
+    assert!(!second.active);
+    let (v1, v2) = (first.version, second.version);
+
+    // Activation, roll back and pins are lookups: what serves changes for the next call.
+    let serving = |tenant: &str| registry.plugin("taobao", tenant).unwrap().descriptor().version.clone();
+    assert_eq!(serving("acme"), v1);
+    let in_flight = registry.plugin("taobao", "acme").unwrap();
+    assert_eq!(registry.activate("taobao", &v2).await.unwrap(), (v2.clone(), Some(v1.clone())));
+    assert_eq!((serving("acme"), in_flight.descriptor().version.clone()), (v2.clone(), v1.clone()), "a held handle keeps its version");
+    assert_eq!(registry.rollback("taobao").await.unwrap(), (v1.clone(), Some(v2.clone())));
+    registry.pin("taobao", "canary", &v2).await.unwrap();
+    assert_eq!((serving("acme"), serving("canary")), (v1.clone(), v2.clone()));
+    assert!(matches!(registry.activate("taobao", "9.9.9").await, Err(RegistryError::NotFound(_))));
+    assert!(matches!(registry.set_grants("taobao", vec![]).await, Err(RegistryError::Conflict(_))), "a serving version needs its hosts");
+
+    // A restart serves what served before, pins included.
+    drop(registry);
+    drop(store);
+    let store = Store::open(&dir).unwrap();
+    let registry = Registry::open(sandbox.clone(), store.clone(), &dir, policy).await.unwrap();
+    let serving = |tenant: &str| registry.plugin("taobao", tenant).unwrap().descriptor().version.clone();
+    assert_eq!((serving("acme"), serving("canary")), (v1.clone(), v2.clone()));
+
+    // The watched folder: a dropped file (signed beside it) is admitted and serves.
+    let folder = dir.join("drop");
+    std::fs::create_dir_all(&folder).unwrap();
+    let mut watch = FolderWatch::new(&folder);
+    assert!(watch.scan(&registry, false).await.is_empty());
+    registry.unpin("taobao", "canary").await.unwrap();
+    std::fs::write(folder.join("taobao-next.wasm"), v2_wasm).unwrap();
+    std::fs::write(folder.join("taobao-next.wasm.sig"), sign(v2_wasm)).unwrap();
+    let found = watch.scan(&registry, true).await;
+    assert!(found.is_empty(), "a file is taken once it looked the same twice");
+    let found = watch.scan(&registry, true).await;
+    assert_eq!(found.len(), 1);
+    assert!(found[0].1.as_ref().unwrap().active);
+    assert_eq!(serving("acme"), v2);
+    assert!(watch.scan(&registry, true).await.is_empty(), "an unchanged file is not taken again");
+}
