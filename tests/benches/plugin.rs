@@ -170,9 +170,14 @@ struct NativeApi {
     recording: HashMap<String, Vec<u8>>,
 }
 
-impl wharf_plugin_taobao::top::Api for NativeApi {
-    fn call(&mut self, method: &str, params: &[(&str, String)]) -> Result<Value, wharf_sdk::types::ConnectorError> {
-        let params: BTreeMap<String, String> = params.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+impl wharf_sdk::api::Api for NativeApi {
+    fn call(&mut self, method: &str, params: &Value) -> Result<Value, wharf_sdk::types::ConnectorError> {
+        let params: BTreeMap<String, String> = params
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+            .collect();
         let body = self.recording.get(&key(method, &params)).unwrap_or_else(|| panic!("not recorded: {method} {params:?}"));
         wharf_plugin_taobao::top::parse_envelope(method, body)
     }

@@ -4,7 +4,8 @@
 //!    `trade.fullinfo.get` on the simulator over loopback) back to back through the plugin
 //!    registry, as the scheduler's loops do, first for [`RUN`] with no swap (the baseline), then
 //!    for [`RUN`] while the active version flips between two real builds every [`SWAP_EVERY`].
-//!    Reported: calls, failed calls, p50/p99/max latency of each phase.
+//!    Reported: calls, failed calls, p50/p99/max latency of each phase (after an unreported
+//!    warm-up phase).
 //! 2. Start-up with five cached plugins: a registry holding the five plugins of `plugins/`,
 //!    opened again (compiled components from the cache, then `describe`) — in-process, and as
 //!    a whole `wharf serve` process from spawn until `/readyz` answers.
@@ -93,7 +94,8 @@ async fn swap_under_load() {
 
     println!("## Hot swap under load");
     println!("{WORKERS} concurrent get-order calls (Taobao plugin, simulator on loopback), {} s per phase", RUN.as_secs());
-    for swapping in [false, true] {
+    // A first, unreported phase warms the simulator, the connection pool and the instance pool.
+    for (swapping, report) in [(false, false), (false, true), (true, true)] {
         let stop = Arc::new(AtomicBool::new(false));
         let mut workers = Vec::new();
         for w in 0..WORKERS {
@@ -131,6 +133,9 @@ async fn swap_under_load() {
             failed.extend(f);
         }
         latencies.sort();
+        if !report {
+            continue;
+        }
         let phase = if swapping { format!("swapping every {} ms ({swaps} swaps)", SWAP_EVERY.as_millis()) } else { "no swap (baseline)".into() };
         println!(
             "- {phase}: {} calls, {} failed, p50 {}, p99 {}, max {}",

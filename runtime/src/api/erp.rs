@@ -123,13 +123,7 @@ pub async fn import_sheet(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response());
     };
     let report = intake.submit(&update, now)?;
-    let entry = crate::store::AuditEntry {
-        at: now,
-        actor: caller.actor(),
-        action: format!("import.{}", kind.name()),
-        detail: json!({"rows": imported.rows.len(), "report": report}),
-    };
-    api.control.store().audit().record(&tenant, &entry)?;
+    api.audit(&caller, &tenant, &format!("import.{}", kind.name()), json!({"rows": imported.rows.len(), "report": report}))?;
     Ok(Json(json!({"applied": true, "rows": imported.rows, "report": report})).into_response())
 }
 

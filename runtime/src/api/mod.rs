@@ -36,6 +36,10 @@ pub mod operations;
 pub mod plugins;
 pub mod tenants;
 
+/// The audit log of changes that concern every tenant, such as plugin versions (tenant ids
+/// cannot contain `*`).
+pub const OPERATOR_LOG: &str = "*operator";
+
 /// Largest request body: a plugin upload. Real plugins are 1–5 MB; 64 MiB leaves room for a
 /// debug build and a large spreadsheet while keeping one request from filling memory.
 pub const MAX_BODY_BYTES: usize = 64 << 20;
@@ -111,6 +115,14 @@ impl Api {
             .route("/v1/tenants/{tenant}/dead-letters/{queue}/{id}/discard", post(discard))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(self)
+    }
+
+    /// Records who did `action` in `log` (a tenant id, or [`OPERATOR_LOG`] for changes that
+    /// concern every tenant). The change is made already; failing to audit it is a 500.
+    fn audit(&self, caller: &Caller, log: &str, action: &str, detail: Value) -> Result<(), ApiError> {
+        let entry = crate::store::AuditEntry { at: crate::model::Timestamp::now(), actor: caller.actor(), action: action.to_owned(), detail };
+        self.control.store().audit().record(log, &entry)?;
+        Ok(())
     }
 
     /// The tenant `id` as it should run: from the config file, else from its stored document.

@@ -90,12 +90,6 @@ fn queue(name: &str) -> Result<&'static str, ApiError> {
     QUEUES.iter().copied().find(|q| *q == name).ok_or_else(|| ApiError::not_found(format!("no queue `{name}` (deliveries, pushes)")))
 }
 
-fn audit(api: &Api, caller: &Caller, tenant: &str, action: &str, detail: Value) -> Result<(), ApiError> {
-    let entry = crate::store::AuditEntry { at: Timestamp::now(), actor: caller.actor(), action: action.to_owned(), detail };
-    api.control.store().audit().record(tenant, &entry)?;
-    Ok(())
-}
-
 pub async fn replay(
     State(api): State<Api>,
     caller: Caller,
@@ -110,7 +104,7 @@ pub async fn replay(
     if !found {
         return Err(ApiError::not_found(format!("no dead letter {queue_name}/{id}")));
     }
-    audit(&api, &caller, &tenant, "dead_letter.replay", json!({"queue": queue_name, "id": id}))?;
+    api.audit(&caller, &tenant, "dead_letter.replay", json!({"queue": queue_name, "id": id}))?;
     Ok(Json(json!({"replayed": id})))
 }
 
@@ -141,7 +135,7 @@ pub async fn replay_all(
             replayed += usize::from(intake.store.pushes().replay(&tenant, letter.push.id, now)?);
         }
     }
-    audit(&api, &caller, &tenant, "dead_letter.replay_all", json!({"queue": only, "replayed": replayed}))?;
+    api.audit(&caller, &tenant, "dead_letter.replay_all", json!({"queue": only, "replayed": replayed}))?;
     Ok(Json(json!({"replayed": replayed})))
 }
 
@@ -167,6 +161,6 @@ pub async fn discard(
     if !found {
         return Err(ApiError::not_found(format!("no dead letter {queue_name}/{id}")));
     }
-    audit(&api, &caller, &tenant, "dead_letter.discard", json!({"queue": queue_name, "id": id, "reason": body.reason}))?;
+    api.audit(&caller, &tenant, "dead_letter.discard", json!({"queue": queue_name, "id": id, "reason": body.reason}))?;
     Ok(Json(json!({"discarded": id})))
 }

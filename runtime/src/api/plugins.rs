@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Api, ApiError, Caller};
+use super::{Api, ApiError, Caller, OPERATOR_LOG};
 use crate::registry::{Candidate, Source};
 
 /// The header carrying the base64 ed25519 signature of an uploaded `.wasm`.
@@ -44,7 +44,7 @@ pub async fn upload_plugin(
         Candidate { wasm: &body, signature: signature.as_deref(), source: Source::Upload, grant: &grant, activate: query.activate };
     let admitted = api.control.registry().admit(candidate).await?;
     let status = if admitted.known { StatusCode::OK } else { StatusCode::CREATED };
-    audit(&api, &caller, "plugin.upload", json!({"name": admitted.name, "version": admitted.version, "sha256": admitted.sha256}));
+    api.audit(&caller, OPERATOR_LOG, "plugin.upload", json!({"name": admitted.name, "version": admitted.version, "sha256": admitted.sha256}))?;
     Ok((status, Json(serde_json::to_value(admitted).expect("admissions serialize"))))
 }
 
@@ -91,14 +91,14 @@ pub async fn activate_plugin(
 ) -> Result<Json<Value>, ApiError> {
     caller.operator()?;
     let (active, previous) = api.control.registry().activate(&name, &body.version).await?;
-    audit(&api, &caller, "plugin.activate", json!({"name": name, "active": active, "previous": previous}));
+    api.audit(&caller, OPERATOR_LOG, "plugin.activate", json!({"name": name, "active": active, "previous": previous}))?;
     Ok(Json(json!({"name": name, "active": active, "previous": previous})))
 }
 
 pub async fn rollback_plugin(State(api): State<Api>, caller: Caller, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
     caller.operator()?;
     let (active, previous) = api.control.registry().rollback(&name).await?;
-    audit(&api, &caller, "plugin.rollback", json!({"name": name, "active": active, "previous": previous}));
+    api.audit(&caller, OPERATOR_LOG, "plugin.rollback", json!({"name": name, "active": active, "previous": previous}))?;
     Ok(Json(json!({"name": name, "active": active, "previous": previous})))
 }
 
@@ -113,7 +113,7 @@ pub async fn pin_plugin(
         return Err(ApiError::not_found(format!("no tenant `{tenant}`")));
     }
     api.control.registry().pin(&name, &tenant, &body.version).await?;
-    audit(&api, &caller, "plugin.pin", json!({"name": name, "tenant": tenant, "version": body.version}));
+    api.audit(&caller, OPERATOR_LOG, "plugin.pin", json!({"name": name, "tenant": tenant, "version": body.version}))?;
     Ok(Json(json!({"name": name, "tenant": tenant, "version": body.version})))
 }
 
@@ -126,7 +126,7 @@ pub async fn unpin_plugin(
     if !api.control.registry().unpin(&name, &tenant).await? {
         return Err(ApiError::not_found(format!("{name} has no pin for tenant `{tenant}`")));
     }
-    audit(&api, &caller, "plugin.unpin", json!({"name": name, "tenant": tenant}));
+    api.audit(&caller, OPERATOR_LOG, "plugin.unpin", json!({"name": name, "tenant": tenant}))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -145,17 +145,6 @@ pub async fn grant_plugin(
     caller.operator()?;
     let grants = api.control.registry().set_grants(&name, body.hosts).await?;
     api.control.reapply_using(&name, &|id| api.desired(id)).await?;
-    audit(&api, &caller, "plugin.grants", json!({"name": name, "grants": grants}));
+    api.audit(&caller, OPERATOR_LOG, "plugin.grants", json!({"name": name, "grants": grants}))?;
     Ok(Json(json!({"name": name, "grants": grants})))
 }
-
-/// Plugin changes concern every tenant: they are audited under the operator's own log.
-fn audit(api: &Api, caller: &Caller, action: &str, detail: Value) {
-    let entry = crate::store::AuditEntry { at: crate::model::Timestamp::now(), actor: caller.actor(), action: action.to_owned(), detail };
-    if let Err(e) = api.control.store().audit().record(OPERATOR_LOG, &entry) {
-        tracing::warn!(error = %e, action, "cannot audit a plugin change");
-    }
-}
-
-/// The audit log plugin changes go to (tenant ids cannot contain `*`).
-pub const OPERATOR_LOG: &str = "*operator";

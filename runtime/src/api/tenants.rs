@@ -92,7 +92,7 @@ pub async fn delete_tenant(State(api): State<Api>, caller: Caller, Path(id): Pat
     editable(&api, &id)?;
     api.control.remove(&id).await;
     api.control.store().tenants().remove(&id)?;
-    audit(&api, &caller, &id, "tenant.delete", json!({}));
+    api.audit(&caller, &id, "tenant.delete", json!({}))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -184,17 +184,10 @@ async fn save(api: &Api, caller: &Caller, doc: Value, action: &str) -> Result<Va
     api.control.store().tenants().put(&tenant.id, &doc)?;
     api.control.apply(&tenant, Origin::Api).await?;
     let shown = redacted(&doc);
-    audit(api, caller, &tenant.id, action, json!({"tenant": shown}));
+    api.audit(caller, &tenant.id, action, json!({"tenant": shown}))?;
     let mut shown = shown;
     shown["origin"] = json!("api");
     Ok(shown)
-}
-
-fn audit(api: &Api, caller: &Caller, tenant: &str, action: &str, detail: Value) {
-    let entry = crate::store::AuditEntry { at: crate::model::Timestamp::now(), actor: caller.actor(), action: action.to_owned(), detail };
-    if let Err(e) = api.control.store().audit().record(tenant, &entry) {
-        tracing::warn!(error = %e, action, "cannot audit a tenant change");
-    }
 }
 
 #[derive(Deserialize)]
