@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use wharf_runtime::capability::credentials::Secrets;
 use wharf_runtime::capability::http::HostGrants;
+use wharf_runtime::config::Quota;
 use wharf_runtime::limits::Limits;
+use wharf_runtime::quota::TenantQuota;
 use wharf_runtime::model::*;
 use wharf_runtime::{Call, CallError, Failure, Plugin, Reply, Sandbox, Shop};
 use wharf_tests::plugins::plugin_path;
@@ -70,6 +72,13 @@ async fn runaway_plugins_are_stopped_with_typed_errors() {
     let err = run(&plugin, "memory").await.unwrap_err();
     named(&err);
     assert!(matches!(err.cause, Failure::MemoryLimit { limit } if limit == 64 << 20), "memory: {err}");
+    still_serves(&plugin).await;
+
+    // A tenant's quota caps memory per call below the host's limit.
+    let quota = Quota { memory_mib: 16, ..Quota::default() };
+    let capped = shop("memory", &[], &[]).with_quota(std::sync::Arc::new(TenantQuota::new(quota)));
+    let err = plugin.call(&capped, window()).await.unwrap_err();
+    assert!(matches!(err.cause, Failure::MemoryLimit { limit } if limit == 16 << 20), "memory under a 16 MiB quota: {err}");
     still_serves(&plugin).await;
 
     let err = run(&plugin, "recursion").await.unwrap_err();
