@@ -116,7 +116,7 @@ async fn the_erp_pulls_acks_and_pushes_and_tenants_are_isolated() {
         .collect();
     let (status, outcome) = call(Method::POST, "/v1/tenants/acme/orders/ack", Some(&acme), Some(Value::Array(acks))).await;
     assert_eq!(status, 200, "{outcome}");
-    assert!(outcome.as_array().unwrap().iter().all(|o| o["outcome"] == "Synced"), "{outcome}");
+    assert!(outcome.as_array().unwrap().iter().all(|o| o["outcome"] == "synced"), "{outcome}");
     let (_, left) = call(Method::GET, "/v1/tenants/acme/orders", Some(&acme), None).await;
     assert_eq!(left["orders"].as_array().unwrap().len(), 0, "all synced");
 

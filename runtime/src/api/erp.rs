@@ -51,7 +51,11 @@ pub async fn ack_orders(
     let mut out = Vec::with_capacity(acks.len());
     for ack in acks {
         let outcome = intake.store.orders().ack(&tenant, &ack.key, ack.version)?;
-        out.push(json!({"order_id": ack.key.order_id, "version": ack.version, "outcome": format!("{outcome:?}")}));
+        // `{"order_id", "version", "outcome": "synced" | "stale" (with "current") | "not_found"}`
+        let mut answer = serde_json::to_value(outcome).expect("outcomes serialize");
+        answer["order_id"] = json!(ack.key.order_id);
+        answer["version"] = json!(ack.version);
+        out.push(answer);
     }
     Ok(Json(Value::Array(out)))
 }

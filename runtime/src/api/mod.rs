@@ -178,7 +178,11 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string())
+        match e {
+            // What the caller sent cannot be used (a cursor of another query, a key with NUL).
+            StoreError::Invalid(message) => ApiError::bad_input(message),
+            e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string()),
+        }
     }
 }
 

@@ -1,63 +1,875 @@
 //! The OpenAPI document `GET /openapi.json` serves: what the API answers, for clients and
 //! their generators. Written by hand next to the routes it describes (`super::Api::router`).
+//!
+//! One function per module of routes lists its operations; [`Op`] spells out what every
+//! operation shares (the bearer token, the error answers by `$ref`), so each entry says only
+//! what is its own. Enumerations the host already knows (modules, order statuses, sheet kinds,
+//! quota limits) are read from the code rather than copied.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
+
+use super::erp::XLSX;
+use crate::config::Module;
+use crate::config::model::{DEFAULT_QUOTA_CALLS_PER_SECOND, DEFAULT_QUOTA_CONCURRENT_CALLS, DEFAULT_QUOTA_MEMORY_MIB};
+use crate::model::OrderStatus;
+use crate::sheet::SheetKind;
+use crate::store::orders::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+
+/// The kinds `POST /v1/tenants/{tenant}/updates/{kind}` takes, as `super::erp::submit_updates`
+/// matches them.
+const UPDATE_KINDS: [&str; 9] =
+    ["stock", "prices", "lots", "listing", "products", "customers", "logistics", "shipments", "erp-status"];
+/// The per-SKU switches (`crate::store::SkuSync`, snake_case).
+const SKU_SWITCHES: [&str; 3] = ["stock", "price", "listing"];
+/// The dead-letter queues (`super::operations`).
+const QUEUES: [&str; 2] = ["deliveries", "pushes"];
+/// The upload's signature header as clients write it (`super::plugins::SIGNATURE_HEADER` is
+/// the same name in lowercase: header names ignore case).
+const SIGNATURE: &str = "X-Wharf-Signature";
 
 /// The document, OpenAPI 3.1.
 pub fn document() -> Value {
-    let tenant = json!({"name": "tenant", "in": "path", "required": true, "schema": {"type": "string"}});
-    let error = json!({"description": "An error: {\"error\": kind, \"message\": …}", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
-    let records = json!({"content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}, "required": true});
-    let ok = |what: &str| json!({"description": what, "content": {"application/json": {"schema": {"type": "object"}}}});
-    let secured = json!([{"bearer": []}]);
+    let mut paths = Map::new();
+    for (path, method, op) in [service(), plugins(), tenants(), erp(), operations()].into_iter().flatten() {
+        let item = paths.entry(path).or_insert_with(|| json!({}));
+        item[method] = Value::Object(op.0);
+    }
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Wharf", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "Docks marketplaces to ERPs. Every /v1 route needs a bearer token: the operator's, or one scoped to the tenant in the path (another tenant's gets 404)."},
+                 "description": "Docks marketplaces to ERPs. Every /v1 route needs a bearer token: the operator's \
+                     (WHARF_OPERATOR_TOKEN on the server), or one scoped to a tenant (POST /v1/tenants/{tenant}/tokens). \
+                     A tenant token reaching for another tenant gets 404, as if it did not exist; operator-only routes \
+                     answer it 403. Errors are {\"error\": kind, \"message\": …}, except the framework's own refusals of a \
+                     body, query or path it cannot read (400, 413, 415, 422 in plain text). Instants are RFC 3339, \
+                     money is integer minor units (fen)."},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": {"type": "object", "required": ["error", "message"],
-                                  "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}}
+            "parameters": parameters(),
+            "responses": responses(),
+            "schemas": schemas(),
         },
-        "paths": {
-            "/healthz": {"get": {"summary": "The process is up", "responses": {"200": {"description": "ok"}}}},
-            "/readyz": {"get": {"summary": "Ready to take requests (503 while stopping)", "responses": {"200": {"description": "ready"}, "503": {"description": "stopping"}}}},
-            "/metrics": {"get": {"summary": "Prometheus text: per shop orders pulled and delivered, updates pushed, pending, dead-lettered (operator only)",
-                                  "security": secured, "responses": {"200": {"description": "text/plain; version=0.0.4"}, "403": error}}},
-            "/v1/tenants/{tenant}/orders": {"get": {
-                "summary": "Orders by sync state (unsynced unless told), updated_at range, status, order id; paged",
-                "security": secured, "parameters": [tenant,
-                    {"name": "sync", "in": "query", "schema": {"enum": ["unsynced", "synced"]}},
-                    {"name": "any_sync", "in": "query", "schema": {"type": "boolean"}},
-                    {"name": "updated_from", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-                    {"name": "updated_to", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-                    {"name": "status", "in": "query", "schema": {"type": "string"}},
-                    {"name": "order_id", "in": "query", "schema": {"type": "string"}},
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 1000}},
-                    {"name": "cursor", "in": "query", "schema": {"type": "string"}}],
-                "responses": {"200": ok("{orders: [{order, version, sync, stored_at}], next_cursor}"), "401": error, "404": error}}},
-            "/v1/tenants/{tenant}/orders/ack": {"post": {
-                "summary": "Acknowledge (platform, shop_id, order_id, version): that version becomes synced",
-                "security": secured, "parameters": [tenant], "requestBody": records,
-                "responses": {"200": ok("one outcome per ack: Synced, Stale{current}, NotFound"), "401": error, "404": error}}},
-            "/v1/tenants/{tenant}/updates/{kind}": {"post": {
-                "summary": "ERP → marketplace updates, stored before the answer and queued for every shop they concern",
-                "security": secured,
-                "parameters": [tenant, {"name": "kind", "in": "path", "required": true,
-                    "schema": {"enum": ["stock", "prices", "lots", "listing", "products", "customers", "logistics", "shipments", "erp-status"]}}],
-                "requestBody": records,
-                "responses": {"200": ok("{queued, unchanged, stale, unsupported, refused, rejected: [{index, reason}]}"), "400": error, "401": error, "404": error}}},
-            "/v1/tenants/{tenant}/dead-letters": {"get": {"summary": "Dead letters with their reasons: order deliveries and marketplace updates",
-                "security": secured, "parameters": [tenant], "responses": {"200": ok("{deliveries, pushes}"), "401": error, "404": error}}},
-            "/v1/tenants/{tenant}/dead-letters/{queue}/{id}/replay": {"post": {"summary": "Queue a dead letter again",
-                "security": secured,
-                "parameters": [tenant, {"name": "queue", "in": "path", "required": true, "schema": {"enum": ["deliveries", "pushes"]}},
-                               {"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
-                "responses": {"200": ok("{replayed}"), "401": error, "404": error}}},
-            "/v1/tenants/{tenant}/tokens": {"post": {"summary": "A token scoped to this tenant (operator only); shown once, stored hashed",
-                "security": secured, "parameters": [tenant],
-                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}},
-                "responses": {"201": ok("{token, tenant, name}"), "403": error, "404": error}}}
-        }
+        "paths": paths,
     })
+}
+
+/// One operation, built up by what it adds to the defaults.
+struct Op(Map<String, Value>);
+
+/// Where an operation is served: path, lowercase method, operation.
+type Route = (&'static str, &'static str, Op);
+
+impl Op {
+    /// An operation anyone may call.
+    fn open(summary: &str) -> Self {
+        let mut op = Map::new();
+        op.insert("summary".into(), json!(summary));
+        op.insert("responses".into(), json!({}));
+        Op(op)
+    }
+
+    /// Behind the bearer token: any token may call it (tenant tokens for their own tenant).
+    fn secured(summary: &str) -> Self {
+        let mut op = Op::open(summary);
+        op.0.insert("security".into(), json!([{"bearer": []}]));
+        op.fails(&[401, 500])
+    }
+
+    /// Operator only: tenant tokens get 403.
+    fn operator(summary: &str) -> Self {
+        Op::secured(summary).fails(&[403])
+    }
+
+    /// What the summary leaves out.
+    fn describe(mut self, text: &str) -> Self {
+        self.0.insert("description".into(), json!(text));
+        self
+    }
+
+    fn params(mut self, params: impl IntoIterator<Item = Value>) -> Self {
+        let list = self.0.entry("parameters").or_insert_with(|| json!([]));
+        if let Value::Array(list) = list {
+            list.extend(params);
+        }
+        self
+    }
+
+    /// A required body of `media`.
+    fn body(mut self, media: &str, schema: Value) -> Self {
+        self.0.insert("requestBody".into(), json!({"required": true, "content": {media: {"schema": schema}}}));
+        self
+    }
+
+    /// A JSON body the handler reads into a typed record: a body of another shape is refused
+    /// by the framework with 422 before the handler runs.
+    fn typed_body(self, schema: Value) -> Self {
+        self.body("application/json", schema).answers("422", reference("responses", "BodyShape"))
+    }
+
+    /// The body may be left out.
+    fn optional(mut self) -> Self {
+        if let Some(body) = self.0.get_mut("requestBody") {
+            body["required"] = json!(false);
+        }
+        self
+    }
+
+    fn answers(mut self, status: &str, response: Value) -> Self {
+        if let Some(Value::Object(responses)) = self.0.get_mut("responses") {
+            responses.insert(status.into(), response);
+        }
+        self
+    }
+
+    fn ok(self, response: Value) -> Self {
+        self.answers("200", response)
+    }
+
+    fn created(self, response: Value) -> Self {
+        self.answers("201", response)
+    }
+
+    /// 204: done, nothing to say.
+    fn gone(self, what: &str) -> Self {
+        self.answers("204", json!({"description": what}))
+    }
+
+    /// The shared error answers, by status (see [`responses`]).
+    fn fails(mut self, statuses: &[u16]) -> Self {
+        for status in statuses {
+            self = self.answers(&status.to_string(), reference("responses", &status.to_string()));
+        }
+        self
+    }
+}
+
+fn reference(section: &str, name: &str) -> Value {
+    json!({"$ref": format!("#/components/{section}/{name}")})
+}
+
+fn schema(name: &str) -> Value {
+    reference("schemas", name)
+}
+
+fn param(name: &str) -> Value {
+    reference("parameters", name)
+}
+
+fn array(items: Value) -> Value {
+    json!({"type": "array", "items": items})
+}
+
+/// An object with these properties, of which `required` must be present.
+fn object(required: &[&str], properties: Value) -> Value {
+    json!({"type": "object", "required": required, "properties": properties})
+}
+
+/// A string from `values`.
+fn one_of<'a>(values: impl IntoIterator<Item = &'a str>) -> Value {
+    json!({"type": "string", "enum": values.into_iter().collect::<Vec<_>>()})
+}
+
+fn in_path(name: &str, description: &str, schema: Value) -> Value {
+    json!({"name": name, "in": "path", "required": true, "description": description, "schema": schema})
+}
+
+fn in_query(name: &str, description: &str, schema: Value) -> Value {
+    json!({"name": name, "in": "query", "description": description, "schema": schema})
+}
+
+/// A JSON answer.
+fn answer(description: &str, schema: Value) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": schema}}})
+}
+
+/// A file or text answer of `media`.
+fn file(description: &str, media: &str) -> Value {
+    json!({"description": description, "content": {media: {}}})
+}
+
+/// An object of these string fields, all present.
+fn texts(names: &[&str]) -> Value {
+    let properties: Map<String, Value> = names.iter().map(|n| ((*n).to_owned(), json!({"type": "string"}))).collect();
+    object(names, Value::Object(properties))
+}
+
+/// A body that is only `{"version": …}`.
+fn version_body() -> Value {
+    object(&["version"], json!({"version": {"type": "string", "examples": ["1.1.0"]}}))
+}
+
+/// A body that is only `{"on": bool}`.
+fn on_off() -> Value {
+    object(&["on"], json!({"on": {"type": "boolean"}}))
+}
+
+/// The filters of the order query, shared by the JSON page and the `.xlsx` export.
+fn order_query() -> Vec<Value> {
+    let string = || json!({"type": "string"});
+    let instant = || json!({"type": "string", "format": "date-time"});
+    vec![
+        in_query("sync", "ERP sync state (default unsynced)", one_of(["unsynced", "synced"])),
+        in_query("any_sync", "Both sync states (overrides sync)", json!({"type": "boolean"})),
+        in_query("updated_from", "updated_at at or after this instant", instant()),
+        in_query("updated_to", "updated_at before this instant", instant()),
+        in_query("status", "Canonical order status", one_of(OrderStatus::ALL.map(OrderStatus::name))),
+        in_query("platform", "e.g. taobao", string()),
+        in_query("shop_id", "The shop's id in the tenant", string()),
+        in_query("order_id", "The platform's order id", string()),
+        in_query(
+            "limit",
+            "Orders per page; larger values are capped",
+            json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE}),
+        ),
+        in_query("cursor", "A previous page's next_cursor", string()),
+    ]
+}
+
+/// Parameters several operations share, by name.
+fn parameters() -> Value {
+    let string = || json!({"type": "string"});
+    json!({
+        "tenant": in_path("tenant", "The tenant's id", string()),
+        "name": in_path("name", "The plugin's name (its descriptor's name)", string()),
+        "shop": in_path("shop", "The shop's id within the tenant", string()),
+        "sku": in_path("sku", "The merchant's SKU code (outer_sku_id)", string()),
+        "queue": in_path("queue", "Order deliveries to the ERP, or updates to the marketplaces", one_of(QUEUES)),
+        "id": in_path("id", "The dead letter's id, as the list shows it", json!({"type": "integer", "minimum": 0})),
+    })
+}
+
+/// The error answers, by status; [`Op::fails`] refers to them.
+fn responses() -> Value {
+    let error = |description: &str| answer(description, schema("Error"));
+    let plain = |description: &str| file(description, "text/plain");
+    json!({
+        "400": error("invalid_input: the message names the field; a tenant document lists every problem in `problems`"),
+        "401": error("unauthorized: no bearer token, or an unknown one"),
+        "403": error("forbidden: only the operator may do this"),
+        "404": error("not_found: no such thing, or a tenant this token may not see"),
+        "409": error("conflict: it exists already, or it cannot change that way (see message)"),
+        "413": plain(&format!("The body is larger than the host takes ({} MiB)", super::MAX_BODY_BYTES >> 20)),
+        "422": error("rejected: the plugin failed validation and never served"),
+        "500": error("store or internal: the host could not read or write its store"),
+        "BodyShape": plain("The JSON body is not of the expected shape (a field missing or of another type): the framework's refusal"),
+    })
+}
+
+fn schemas() -> Value {
+    let string = || json!({"type": "string"});
+    let strings = || json!({"type": "object", "additionalProperties": {"type": "string"}});
+    let count = || json!({"type": "integer", "minimum": 0});
+    let instant = || json!({"type": "string", "format": "date-time"});
+    let modules: Vec<&str> = Module::ALL.iter().map(|m| m.name()).collect();
+    json!({
+        "Error": {"type": "object", "required": ["error", "message"],
+                  "properties": {"error": {"type": "string", "examples": ["invalid_input", "not_found", "rejected"]},
+                                 "message": string(),
+                                 "problems": {"type": "array", "items": string(),
+                                              "description": "Every problem of a tenant document, each at its path"}}},
+        "Quota": {"type": "object", "description": "What the tenant may use of the host; every field optional in a document",
+                  "properties": {
+                      "calls_per_second": {"type": "integer", "minimum": 1, "default": DEFAULT_QUOTA_CALLS_PER_SECOND},
+                      "concurrent_calls": {"type": "integer", "minimum": 1, "maximum": crate::engine::POOL_COMPONENT_INSTANCES,
+                                           "default": DEFAULT_QUOTA_CONCURRENT_CALLS},
+                      "memory_mib": {"type": "integer", "minimum": 1, "maximum": DEFAULT_QUOTA_MEMORY_MIB,
+                                     "default": DEFAULT_QUOTA_MEMORY_MIB}}},
+        "Credentials": {"description": "Write-only: send the secrets by the names the plugin asks for; read back their names only",
+                        "oneOf": [strings(), {"type": "array", "items": string(), "readOnly": true}]},
+        "Shop": object(&["id", "platform", "plugin"], json!({
+            "id": string(), "platform": {"type": "string", "examples": ["taobao"]}, "plugin": string(),
+            "enabled": {"type": "boolean", "default": true},
+            "config": strings(), "credentials": schema("Credentials")})),
+        "TenantDocument": {
+            "description": "A [tenants.<id>] table of the configuration file as JSON, checked by the same rules. \
+                            The ERP route is exactly one of erp, webhook and pull.",
+            "type": "object", "required": ["id", "shops"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^[a-z0-9_-]{1,64}$"},
+                "origin": {"enum": ["config", "api"], "readOnly": true,
+                           "description": "Tenants of the configuration file are read-only over the API"},
+                "shops": array(schema("Shop")),
+                "erp": object(&["plugin"], json!({"plugin": string(), "config": strings(), "credentials": schema("Credentials")})),
+                "webhook": object(&["url", "secret"], json!({"url": {"type": "string", "format": "uri"},
+                    "secret": {"type": "string", "description": "The HMAC key; reads back as \"(set)\""}})),
+                "pull": {"type": "object", "maxProperties": 0, "description": "The ERP pulls orders from the API"},
+                "schedule": {"type": "object", "propertyNames": one_of(modules.iter().copied()),
+                             "additionalProperties": {"type": "string", "examples": ["30s", "5m", "off"]}},
+                "carriers": {"type": "object", "description": "ERP carrier code → platform → that platform's code",
+                             "additionalProperties": strings()},
+                "erp_status": {"type": "object", "additionalProperties": {"type": "string", "examples": ["note", "move:completed"]}},
+                "quota": schema("Quota")}},
+        "Usage": object(&["tenant", "calls_in_flight", "calls_total", "quota"], json!({
+            "tenant": string(), "calls_in_flight": count(), "calls_total": count(), "quota": schema("Quota")})),
+        "Descriptor": object(&["name", "version", "platform", "role", "wit_version", "operations", "http_hosts", "config_keys"], json!({
+            "name": string(), "version": string(), "platform": string(), "role": one_of(["marketplace", "erp"]),
+            "wit_version": string(), "operations": array(string()), "http_hosts": array(string()),
+            "config_keys": array(object(&["name", "description", "secret", "required"], json!({
+                "name": string(), "description": string(), "secret": {"type": "boolean"}, "required": {"type": "boolean"},
+                "default_value": string()})))})),
+        "PluginSummary": object(&["name", "active", "previous", "versions", "pins", "grants"], json!({
+            "name": string(), "active": string(), "previous": {"type": ["string", "null"]},
+            "versions": array(string()),
+            "pins": {"type": "object", "description": "tenant → pinned version (canaries)", "additionalProperties": string()},
+            "grants": {"type": "array", "items": string(), "description": "Hosts (name or name:port) the plugin may reach"}})),
+        "PluginDetail": {"allOf": [schema("PluginSummary"),
+                                   object(&["descriptor"], json!({"descriptor": schema("Descriptor")}))]},
+        "VersionInfo": object(&["version", "sha256", "uploaded_at", "source", "signed_by", "active"], json!({
+            "version": string(), "sha256": string(), "uploaded_at": instant(), "source": one_of(["upload", "folder"]),
+            "signed_by": {"type": ["string", "null"], "description": "Key id of the trusted key that signed it"},
+            "active": {"type": "boolean"}})),
+        "Admission": object(&["name", "version", "sha256", "active", "known", "descriptor"], json!({
+            "name": string(), "version": string(), "sha256": string(),
+            "active": {"type": "boolean", "description": "Whether it serves now"},
+            "known": {"type": "boolean", "description": "These very bytes were admitted before; nothing changed"},
+            "descriptor": schema("Descriptor")})),
+        "Activation": object(&["name", "active", "previous"], json!({
+            "name": string(), "active": string(), "previous": {"type": ["string", "null"]}})),
+        "Order": {"type": "object", "description": "A canonical order (shared/canonical-model.md): money in fen, instants RFC 3339",
+                  "required": ["platform", "shop_id", "order_id", "status", "updated_at", "lines"]},
+        "StoredOrder": object(&["order", "version", "sync", "stored_at"], json!({
+            "order": schema("Order"), "version": {"type": "integer", "minimum": 1},
+            "sync": one_of(["unsynced", "synced"]), "stored_at": instant()})),
+        "OrderPage": object(&["orders", "next_cursor"], json!({
+            "orders": array(schema("StoredOrder")), "next_cursor": {"type": ["string", "null"]}})),
+        "Ack": object(&["platform", "shop_id", "order_id", "version"], json!({
+            "platform": string(), "shop_id": string(), "order_id": string(), "version": {"type": "integer", "minimum": 1}})),
+        "AckOutcome": object(&["order_id", "version", "outcome"], json!({
+            "order_id": string(), "version": {"type": "integer"},
+            "outcome": one_of(["synced", "stale", "not_found"]),
+            "current": {"type": "integer", "description": "With `stale`: the version the order is at now"}})),
+        "UpdateReport": object(&["queued", "unchanged", "stale", "unsupported", "refused", "rejected"], json!({
+            "queued": count(), "unchanged": count(), "stale": count(), "unsupported": count(), "refused": count(),
+            "rejected": array(object(&["index", "reason"], json!({"index": count(), "reason": string()})))})),
+        "ImportRow": object(&["row", "accepted"], json!({
+            "row": {"type": "integer", "minimum": 1, "description": "The sheet's row number (the header is row 1)"},
+            "accepted": {"type": "boolean"},
+            "column": {"type": ["string", "null"], "examples": ["B"]}, "reason": {"type": ["string", "null"]}})),
+        "ImportReport": object(&["applied", "rows"], json!({
+            "applied": {"type": "boolean"}, "rows": array(schema("ImportRow")),
+            "report": schema("UpdateReport"),
+            "error": {"const": "rejected"}, "message": string()})),
+        "Hold": object(&["quantity", "until"], json!({
+            "quantity": {"type": "integer", "minimum": 0, "maximum": u32::MAX}, "until": instant(), "note": string()})),
+        "Switches": object(&["modules_off", "skus_off", "holds"], json!({
+            "modules_off": array(object(&["shop", "module"], json!({"shop": string(), "module": string()}))),
+            "skus_off": array(object(&["sku", "kind"], json!({"sku": string(), "kind": one_of(SKU_SWITCHES)}))),
+            "holds": array(json!({"allOf": [object(&["sku"], json!({"sku": string()})), schema("Hold")]}))})),
+        "DeadLetters": object(&["deliveries", "pushes"], json!({
+            "deliveries": array(object(&["delivery", "reason", "at_ms"], json!({
+                "delivery": object(&["id"], json!({"id": count()})), "reason": string(), "at_ms": {"type": "integer"}}))),
+            "pushes": array(object(&["push", "reason", "at_ms"], json!({
+                "push": object(&["id"], json!({"id": count()})), "reason": string(), "at_ms": {"type": "integer"}})))})),
+    })
+}
+
+/// Health, readiness, this document, metrics.
+fn service() -> Vec<Route> {
+    let text = |what: &str| file(what, "text/plain");
+    vec![
+        ("/healthz", "get", Op::open("The process is up").ok(text("ok"))),
+        ("/readyz", "get", Op::open("Ready to take requests").ok(text("ready")).answers("503", text("stopping"))),
+        ("/openapi.json", "get", Op::open("This document").ok(answer("OpenAPI 3.1", json!({"type": "object"})))),
+        (
+            "/metrics",
+            "get",
+            Op::operator("Prometheus text exposition")
+                .describe(
+                    "Per shop: orders pulled and delivered, updates pushed, pending, dead-lettered. Per tenant: \
+                     plugin calls in flight and the quota. Per tenant, plugin and operation: calls, failures, latency.",
+                )
+                .ok(text("The figures")),
+        ),
+    ]
+}
+
+fn plugins() -> Vec<Route> {
+    let name = || param("name");
+    let upload = [
+        in_query("activate", "Serve this version at once", json!({"type": "boolean", "default": false})),
+        in_query("grant", "Hosts granted with the upload, comma-separated", json!({"type": "string", "examples": ["eco.taobao.com,gw.api.taobao.com"]})),
+        json!({"name": SIGNATURE, "in": "header", "schema": {"type": "string", "contentEncoding": "base64"},
+               "description": "The ed25519 signature of the .wasm bytes (required when the host requires signed plugins)"}),
+    ];
+    let hosts = json!({"type": "array", "items": {"type": "string"}, "examples": [["eco.taobao.com", "127.0.0.1:8080"]]});
+    vec![
+        (
+            "/v1/plugins",
+            "get",
+            Op::operator("Every plugin: active and previous version, versions, pins, grants")
+                .ok(answer("The plugins", array(schema("PluginSummary")))),
+        ),
+        (
+            "/v1/plugins",
+            "post",
+            Op::operator("Upload a plugin version; it serves only once validated")
+                .describe(
+                    "A name's first version serves at once; later ones only with activate=true. Every host the \
+                     plugin declares must be granted first (earlier, or with grant=).",
+                )
+                .params(upload)
+                .body("application/wasm", json!({"description": "The component's bytes"}))
+                .created(answer("A new version, admitted", schema("Admission")))
+                .ok(answer("These very bytes were admitted before; nothing changed", schema("Admission")))
+                .fails(&[400, 409, 413, 422]),
+        ),
+        (
+            "/v1/plugins/{name}",
+            "get",
+            Op::operator("One plugin, with the descriptor of its active version")
+                .params([name()])
+                .ok(answer("The plugin", schema("PluginDetail")))
+                .fails(&[404]),
+        ),
+        (
+            "/v1/plugins/{name}/versions",
+            "get",
+            Op::operator("Every admitted version of a plugin")
+                .params([name()])
+                .ok(answer("By version", array(schema("VersionInfo"))))
+                .fails(&[404]),
+        ),
+        (
+            "/v1/plugins/{name}/activate",
+            "post",
+            Op::operator("Serve this version from the next call on (calls running finish on the old one)")
+                .params([name()])
+                .typed_body(version_body())
+                .ok(answer("Now active", schema("Activation")))
+                .fails(&[404]),
+        ),
+        (
+            "/v1/plugins/{name}/rollback",
+            "post",
+            Op::operator("Serve the previously active version again")
+                .params([name()])
+                .ok(answer("Now active", schema("Activation")))
+                .fails(&[404, 409]),
+        ),
+        (
+            "/v1/plugins/{name}/pins/{tenant}",
+            "put",
+            Op::operator("Keep a tenant on a version whatever is active (a canary)")
+                .params([name(), param("tenant")])
+                .typed_body(version_body())
+                .ok(answer("The pin", texts(&["name", "tenant", "version"])))
+                .fails(&[404]),
+        ),
+        (
+            "/v1/plugins/{name}/pins/{tenant}",
+            "delete",
+            Op::operator("Let the tenant follow the active version again")
+                .params([name(), param("tenant")])
+                .gone("Unpinned")
+                .fails(&[404]),
+        ),
+        (
+            "/v1/plugins/{name}/grants",
+            "put",
+            Op::operator("Set the hosts the plugin may reach (replaces the list); tenants using it start again")
+                .params([name()])
+                .typed_body(object(&["hosts"], json!({"hosts": hosts})))
+                .ok(answer("The grants", object(&["name", "grants"], json!({"name": {"type": "string"}, "grants": array(json!({"type": "string"}))}))))
+                .fails(&[400, 404, 409]),
+        ),
+    ]
+}
+
+fn tenants() -> Vec<Route> {
+    let tenant = || param("tenant");
+    let shop = || param("shop");
+    let document = || answer("The tenant (credentials by name only)", schema("TenantDocument"));
+    let one_shop = || answer("The shop (credentials by name only)", schema("Shop"));
+    vec![
+        (
+            "/v1/tenants",
+            "get",
+            Op::secured("Tenants: every one for the operator, its own for a tenant token")
+                .ok(answer("The tenants", array(schema("TenantDocument")))),
+        ),
+        (
+            "/v1/tenants",
+            "post",
+            Op::operator("Create a tenant from a document; it runs at once")
+                .body("application/json", schema("TenantDocument"))
+                .created(document())
+                .fails(&[400, 409]),
+        ),
+        ("/v1/tenants/{tenant}", "get", Op::secured("One tenant").params([tenant()]).ok(document()).fails(&[404])),
+        (
+            "/v1/tenants/{tenant}",
+            "put",
+            Op::operator("Replace a tenant's document; credentials left out keep their stored values")
+                .describe("409 for a tenant of the configuration file: change it there and restart.")
+                .params([tenant()])
+                .body("application/json", schema("TenantDocument"))
+                .ok(document())
+                .fails(&[400, 404, 409]),
+        ),
+        (
+            "/v1/tenants/{tenant}",
+            "delete",
+            Op::operator("Stop and delete a tenant").params([tenant()]).gone("Deleted").fails(&[404, 409]),
+        ),
+        (
+            "/v1/tenants/{tenant}/shops",
+            "get",
+            Op::secured("A tenant's shops").params([tenant()]).ok(answer("The shops", array(schema("Shop")))).fails(&[404]),
+        ),
+        (
+            "/v1/tenants/{tenant}/shops",
+            "post",
+            Op::operator("Add a shop; the tenant starts again with it")
+                .params([tenant()])
+                .body("application/json", schema("Shop"))
+                .created(one_shop())
+                .fails(&[400, 404, 409]),
+        ),
+        (
+            "/v1/tenants/{tenant}/shops/{shop}",
+            "get",
+            Op::secured("One shop").params([tenant(), shop()]).ok(one_shop()).fails(&[404]),
+        ),
+        (
+            "/v1/tenants/{tenant}/shops/{shop}",
+            "put",
+            Op::operator("Replace a shop; credentials left out keep their stored values")
+                .params([tenant(), shop()])
+                .body("application/json", schema("Shop"))
+                .ok(one_shop())
+                .fails(&[400, 404, 409]),
+        ),
+        (
+            "/v1/tenants/{tenant}/shops/{shop}",
+            "delete",
+            Op::operator("Remove a shop").params([tenant(), shop()]).gone("Removed").fails(&[400, 404, 409]),
+        ),
+        (
+            "/v1/tenants/{tenant}/tokens",
+            "post",
+            Op::operator("A token scoped to this tenant; shown once, stored hashed")
+                .params([tenant()])
+                .typed_body(object(&["name"], json!({"name": {"type": "string", "examples": ["erp"]}})))
+                .created(answer("The token", texts(&["token", "tenant", "name"])))
+                .fails(&[404]),
+        ),
+        (
+            "/v1/tenants/{tenant}/usage",
+            "get",
+            Op::secured("Plugin calls running now against the quota, and calls so far")
+                .params([tenant()])
+                .ok(answer("Usage", schema("Usage")))
+                .fails(&[404]),
+        ),
+    ]
+}
+
+fn erp() -> Vec<Route> {
+    let tenant = || param("tenant");
+    let sheet_kind = || in_path("kind", "What the sheet's rows are", one_of(SheetKind::ALL.map(SheetKind::name)));
+    let records = json!({"description": "Canonical records of the kind (shared/canonical-model.md): a list, or one record",
+                         "oneOf": [array(json!({"type": "object"})), {"type": "object"}]});
+    vec![
+        (
+            "/v1/tenants/{tenant}/orders",
+            "get",
+            Op::secured("Orders by sync state (unsynced unless told), updated_at range, status, shop, order id; paged")
+                .params([tenant()])
+                .params(order_query())
+                .ok(answer("One page, in key order", schema("OrderPage")))
+                .fails(&[400, 404]),
+        ),
+        (
+            "/v1/tenants/{tenant}/orders.xlsx",
+            "get",
+            Op::secured("The orders the same query lists, every page from the cursor on, as a spreadsheet")
+                .params([tenant()])
+                .params(order_query())
+                .ok(file("The workbook", XLSX))
+                .fails(&[400, 404]),
+        ),
+        (
+            "/v1/tenants/{tenant}/orders/ack",
+            "post",
+            Op::secured("Acknowledge order versions the ERP took: each becomes synced unless the order changed since")
+                .params([tenant()])
+                .typed_body(array(schema("Ack")))
+                .ok(answer("One outcome per acknowledgement, in order", array(schema("AckOutcome"))))
+                .fails(&[404]),
+        ),
+        (
+            "/v1/tenants/{tenant}/updates/{kind}",
+            "post",
+            Op::secured("ERP → marketplace updates, stored before the answer and queued for every shop they concern")
+                .params([tenant(), in_path("kind", "What the records are", one_of(UPDATE_KINDS))])
+                .body("application/json", records)
+                .ok(answer("What became of the records", schema("UpdateReport")))
+                .fails(&[400, 404]),
+        ),
+        (
+            "/v1/tenants/{tenant}/imports/{kind}",
+            "post",
+            Op::secured("The same updates from a spreadsheet: applied whole or not at all, with a report per row")
+                .params([tenant(), sheet_kind()])
+                .body(XLSX, json!({"description": "The .xlsx file; start from the template"}))
+                .ok(answer("Applied: every row accepted", schema("ImportReport")))
+                .answers("422", answer("Rejected: some row was refused, nothing was applied", schema("ImportReport")))
+                .fails(&[400, 404, 413]),
+        ),
+        (
+            "/v1/tenants/{tenant}/imports/{kind}/template.xlsx",
+            "get",
+            Op::secured("An empty sheet with the header row an import expects")
+                .params([tenant(), sheet_kind()])
+                .ok(file("The workbook", XLSX))
+                .fails(&[404]),
+        ),
+    ]
+}
+
+fn operations() -> Vec<Route> {
+    let tenant = || param("tenant");
+    let dead_letter = || [param("tenant"), param("queue"), param("id")];
+    let switched = |item: &str, kind: &str| {
+        let properties = json!({item: {"type": "string"}, kind: {"type": "string"}, "on": {"type": "boolean"}});
+        answer("The switch as it is now", object(&[item, kind, "on"], properties))
+    };
+    let id_answer = |key: &str| answer("The dead letter's id", object(&[key], json!({key: {"type": "integer"}})));
+    let modules = || in_path("module", "The module", one_of(Module::ALL.map(Module::name)));
+    vec![
+        (
+            "/v1/tenants/{tenant}/switches",
+            "get",
+            Op::secured("What is switched off, and the holds")
+                .params([tenant()])
+                .ok(answer("Only what is off: on is the default", schema("Switches")))
+                .fails(&[404]),
+        ),
+        (
+            "/v1/tenants/{tenant}/shops/{shop}/modules/{module}",
+            "put",
+            Op::secured("Pause or resume one module of one shop; what arrives meanwhile is kept")
+                .params([tenant(), param("shop"), modules()])
+                .typed_body(on_off())
+                .ok(switched("shop", "module"))
+                .fails(&[404]),
+        ),
+        (
+            "/v1/tenants/{tenant}/skus/{sku}/{kind}",
+            "put",
+            Op::secured("Turn one kind of push off or on for one SKU, in every shop")
+                .params([tenant(), param("sku"), in_path("kind", "What is pushed", one_of(SKU_SWITCHES))])
+                .typed_body(on_off())
+                .ok(switched("sku", "kind"))
+                .fails(&[404]),
+        ),
+        (
+            "/v1/tenants/{tenant}/holds/{sku}",
+            "put",
+            Op::secured("Set a SKU's stock by hand until an instant; automatic stock waits meanwhile")
+                .params([tenant(), param("sku")])
+                .typed_body(schema("Hold"))
+                .ok(answer("The held stock, queued for the shops that take stock", schema("UpdateReport")))
+                .fails(&[400, 404]),
+        ),
+        (
+            "/v1/tenants/{tenant}/holds/{sku}",
+            "delete",
+            Op::secured("End a hold now; the ERP's figure goes out again").params([tenant(), param("sku")]).gone("Released").fails(&[404]),
+        ),
+        (
+            "/v1/tenants/{tenant}/dead-letters",
+            "get",
+            Op::secured("Dead letters with their reasons, by queue")
+                .params([tenant()])
+                .ok(answer("The dead letters", schema("DeadLetters")))
+                .fails(&[404]),
+        ),
+        (
+            "/v1/tenants/{tenant}/dead-letters/replay",
+            "post",
+            Op::secured("Queue every dead letter again (of one queue, if the body names it)")
+                .params([tenant()])
+                .typed_body(json!({"type": "object", "properties": {"queue": one_of(QUEUES)}}))
+                .optional()
+                .ok(answer("How many", object(&["replayed"], json!({"replayed": {"type": "integer", "minimum": 0}}))))
+                .fails(&[404]),
+        ),
+        (
+            "/v1/tenants/{tenant}/dead-letters/{queue}/{id}/replay",
+            "post",
+            Op::secured("Queue one dead letter again").params(dead_letter()).ok(id_answer("replayed")).fails(&[400, 404]),
+        ),
+        (
+            "/v1/tenants/{tenant}/dead-letters/{queue}/{id}/discard",
+            "post",
+            Op::secured("Drop a dead letter for good; the reason goes to the audit log")
+                .params(dead_letter())
+                .typed_body(object(&["reason"], json!({"reason": {"type": "string", "minLength": 1}})))
+                .ok(id_answer("discarded"))
+                .fails(&[400, 404]),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// Every route `Api::router` registers, as (path, methods). Keep it in step with the router:
+    /// [`the_list_is_the_routers`] reads the router's source to check.
+    const ROUTES: &[(&str, &[&str])] = &[
+        ("/healthz", &["get"]),
+        ("/readyz", &["get"]),
+        ("/openapi.json", &["get"]),
+        ("/metrics", &["get"]),
+        ("/v1/plugins", &["get", "post"]),
+        ("/v1/plugins/{name}", &["get"]),
+        ("/v1/plugins/{name}/versions", &["get"]),
+        ("/v1/plugins/{name}/activate", &["post"]),
+        ("/v1/plugins/{name}/rollback", &["post"]),
+        ("/v1/plugins/{name}/pins/{tenant}", &["put", "delete"]),
+        ("/v1/plugins/{name}/grants", &["put"]),
+        ("/v1/tenants", &["get", "post"]),
+        ("/v1/tenants/{tenant}", &["get", "put", "delete"]),
+        ("/v1/tenants/{tenant}/shops", &["get", "post"]),
+        ("/v1/tenants/{tenant}/shops/{shop}", &["get", "put", "delete"]),
+        ("/v1/tenants/{tenant}/tokens", &["post"]),
+        ("/v1/tenants/{tenant}/usage", &["get"]),
+        ("/v1/tenants/{tenant}/orders", &["get"]),
+        ("/v1/tenants/{tenant}/orders.xlsx", &["get"]),
+        ("/v1/tenants/{tenant}/orders/ack", &["post"]),
+        ("/v1/tenants/{tenant}/updates/{kind}", &["post"]),
+        ("/v1/tenants/{tenant}/imports/{kind}", &["post"]),
+        ("/v1/tenants/{tenant}/imports/{kind}/template.xlsx", &["get"]),
+        ("/v1/tenants/{tenant}/switches", &["get"]),
+        ("/v1/tenants/{tenant}/shops/{shop}/modules/{module}", &["put"]),
+        ("/v1/tenants/{tenant}/skus/{sku}/{kind}", &["put"]),
+        ("/v1/tenants/{tenant}/holds/{sku}", &["put", "delete"]),
+        ("/v1/tenants/{tenant}/dead-letters", &["get"]),
+        ("/v1/tenants/{tenant}/dead-letters/replay", &["post"]),
+        ("/v1/tenants/{tenant}/dead-letters/{queue}/{id}/replay", &["post"]),
+        ("/v1/tenants/{tenant}/dead-letters/{queue}/{id}/discard", &["post"]),
+    ];
+
+    const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];
+
+    fn listed() -> BTreeSet<(String, String)> {
+        ROUTES.iter().flat_map(|(path, methods)| methods.iter().map(|m| ((*path).to_owned(), (*m).to_owned()))).collect()
+    }
+
+    /// Follows a `$ref` within the document.
+    fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+        match value.get("$ref").and_then(Value::as_str) {
+            Some(r) => doc.pointer(r.trim_start_matches('#')).unwrap_or_else(|| panic!("{r} does not resolve")),
+            None => value,
+        }
+    }
+
+    /// `(path, method, operation)` of every operation in the document.
+    fn operations(doc: &Value) -> Vec<(&str, &str, &Value)> {
+        let paths = doc["paths"].as_object().expect("paths is an object");
+        paths
+            .iter()
+            .flat_map(|(path, item)| {
+                let item = item.as_object().expect("a path item is an object");
+                item.iter().map(move |(method, op)| (path.as_str(), method.as_str(), op))
+            })
+            .collect()
+    }
+
+    /// The `.route("path", get(..).post(..))` calls of `Api::router`, read from its source.
+    fn router_routes() -> BTreeSet<(String, String)> {
+        let source = include_str!("mod.rs");
+        let mut out = BTreeSet::new();
+        for call in source.split(".route(\"").skip(1) {
+            let (path, rest) = call.split_once('"').expect("a route's path is a string literal");
+            let handlers = rest.split(".route(").next().unwrap_or(rest).split(".layer(").next().unwrap_or(rest);
+            let mut found = false;
+            for method in METHODS {
+                let named = handlers.match_indices(&format!("{method}(")).any(|(at, _)| {
+                    handlers[..at].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
+                });
+                if named {
+                    out.insert((path.to_owned(), method.to_owned()));
+                    found = true;
+                }
+            }
+            assert!(found, "no method read for the route {path}");
+        }
+        out
+    }
+
+    /// Panics naming what only one side has.
+    #[track_caller]
+    fn same(what: &str, left: (&str, BTreeSet<(String, String)>), right: (&str, BTreeSet<(String, String)>)) {
+        let only = |a: &BTreeSet<_>, b: &BTreeSet<_>| a.difference(b).cloned().collect::<Vec<(String, String)>>();
+        let (l, r) = (only(&left.1, &right.1), only(&right.1, &left.1));
+        assert!(l.is_empty() && r.is_empty(), "{what}: only in {}: {l:?}; only in {}: {r:?}", left.0, right.0);
+    }
+
+    #[test]
+    fn the_signature_header_is_the_one_read() {
+        assert!(SIGNATURE.eq_ignore_ascii_case(crate::api::plugins::SIGNATURE_HEADER));
+    }
+
+    #[test]
+    fn the_list_is_the_routers() {
+        same("routes", ("Api::router", router_routes()), ("ROUTES", listed()));
+    }
+
+    #[test]
+    fn every_route_is_documented_and_nothing_else() {
+        let doc = document();
+        let documented: BTreeSet<(String, String)> =
+            operations(&doc).into_iter().map(|(p, m, _)| (p.to_owned(), m.to_owned())).collect();
+        same("routes", ("the document", documented), ("ROUTES", listed()));
+    }
+
+    #[test]
+    fn every_path_parameter_is_defined() {
+        let doc = document();
+        for (path, method, op) in operations(&doc) {
+            let in_path: BTreeSet<&str> =
+                path.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))).collect();
+            let defined: BTreeSet<&str> = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| resolve(&doc, p))
+                .filter(|p| p["in"] == "path")
+                .map(|p| {
+                    assert_eq!(p["required"], true, "{method} {path}: path parameter {} must be required", p["name"]);
+                    p["name"].as_str().expect("a parameter has a name")
+                })
+                .collect();
+            assert_eq!(in_path, defined, "{method} {path}: path parameters (left: in the path)");
+        }
+    }
+
+    #[test]
+    fn every_operation_answers_and_every_reference_resolves() {
+        let doc = document();
+        for (path, method, op) in operations(&doc) {
+            assert!(op["summary"].is_string(), "{method} {path}: no summary");
+            let responses = op["responses"].as_object().expect("responses");
+            assert!(responses.keys().any(|s| s.starts_with('2')), "{method} {path}: no success answer");
+            let secured = path.starts_with("/v1/") || path == "/metrics";
+            assert_eq!(op.get("security").is_some(), secured, "{method} {path}: security");
+            assert_eq!(responses.contains_key("401"), secured, "{method} {path}: 401");
+        }
+        fn walk(doc: &Value, value: &Value) {
+            match value {
+                Value::Object(map) => {
+                    resolve(doc, value);
+                    map.values().for_each(|v| walk(doc, v));
+                }
+                Value::Array(list) => list.iter().for_each(|v| walk(doc, v)),
+                _ => {}
+            }
+        }
+        walk(&doc, &doc);
+    }
 }

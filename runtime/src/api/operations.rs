@@ -64,7 +64,7 @@ pub async fn set_hold(
     let intake = caller.tenant(&api, &tenant)?;
     let now = Timestamp::now();
     if hold.until <= now {
-        return Err(ApiError::bad_input("until: the hold would already be over; give a UTC instant in the future (ms)"));
+        return Err(ApiError::bad_input("until: the hold would already be over; give an RFC 3339 instant in the future"));
     }
     let report = intake.hold(&sku, &hold, &caller.actor(), now)?;
     Ok(Json(serde_json::to_value(report).expect("reports serialize")))

@@ -62,8 +62,11 @@ pub async fn show_tenant(State(api): State<Api>, caller: Caller, Path(id): Path<
     view(&api, &caller, &id).map(Json)
 }
 
-pub async fn create_tenant(State(api): State<Api>, caller: Caller, Json(doc): Json<Value>) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn create_tenant(State(api): State<Api>, caller: Caller, Json(mut doc): Json<Value>) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.operator()?;
+    if let Some(object) = doc.as_object_mut() {
+        object.remove("origin"); // as GET shows it
+    }
     let id = doc.get("id").and_then(Value::as_str).ok_or_else(|| ApiError::bad_input("`id` is missing or not a string"))?.to_owned();
     if api.config_tenants.contains_key(&id) || api.control.store().tenants().get(&id)?.is_some() {
         return Err(ApiError::conflict(format!("tenant `{id}` exists; change it with PUT /v1/tenants/{id}")));

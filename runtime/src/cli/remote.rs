@@ -95,7 +95,7 @@ pub enum Command {
         #[command(subcommand)]
         command: SwitchCommand,
     },
-    /// Hold back stock of a SKU from the marketplaces for a while.
+    /// Set a SKU's stock by hand on every shop for a while (automatic stock waits meanwhile).
     Hold {
         #[command(flatten)]
         server: Server,
@@ -253,7 +253,7 @@ pub enum PluginCommand {
         name: String,
         tenant: String,
     },
-    /// Set the hosts the plugin may reach beyond those it declares (replaces the list).
+    /// Set the hosts the plugin may reach (replaces the list; it must keep the hosts its serving versions declare).
     Grant {
         #[command(flatten)]
         server: Server,
@@ -339,7 +339,7 @@ pub enum TokenCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum SwitchCommand {
-    /// Turn one module (orders, stock, prices, …) of one shop on or off.
+    /// Turn one module (orders, stock, price, batches, listing, products, customers, logistics, shipments, erp_status) of one shop on or off.
     Module { tenant: String, shop: String, module: String, state: OnOff },
     /// Turn pushing a SKU's stock, price or listing on or off in every shop.
     Sku { tenant: String, sku: String, kind: SkuKind, state: OnOff },
@@ -362,12 +362,12 @@ pub enum SkuKind {
 
 #[derive(Subcommand, Debug)]
 pub enum HoldCommand {
-    /// Hold QUANTITY units of SKU back from every shop until a time.
+    /// Show QUANTITY as the SKU's stock on every shop until a time; the ERP's figures wait.
     #[command(group(ArgGroup::new("when").required(true).args(["until", "for"])))]
     Set {
         tenant: String,
         sku: String,
-        /// Units held back.
+        /// The stock every shop shows meanwhile.
         #[arg(long)]
         quantity: u64,
         /// When the hold ends (RFC 3339, e.g. 2026-11-12T00:00:00+08:00).
