@@ -398,6 +398,11 @@ async fn a_running_host_is_operated_over_http() {
     let (_, shown, _) = serve.cli(OPERATOR, &["plugin", "show", "taobao"]);
     assert_eq!(shown["active"].as_str(), Some(v1.as_str()), "beta's refused activation changed nothing");
 
+    // A body that does not parse is refused in the API's own words.
+    let (status, body) = serve.call(Method::POST, "/v1/plugins/taobao/activate", Some(OPERATOR), Some(json!({}))).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_input")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("version"), "{body}");
+
     // The whole API is described.
     let (_, doc) = serve.call(Method::GET, "/openapi.json", None, None).await;
     assert!(doc["paths"]["/v1/plugins"]["post"].is_object(), "{doc}");

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Api, ApiError, Caller};
+use super::{Api, ApiError, Caller, JsonBody};
 use crate::model::Timestamp;
 use crate::sheet::{self, SheetKind};
 use crate::store::{OrderKey, OrderQuery};
@@ -45,7 +45,7 @@ pub async fn ack_orders(
     State(api): State<Api>,
     caller: Caller,
     Path(tenant): Path<String>,
-    Json(acks): Json<Vec<Ack>>,
+    JsonBody(acks): JsonBody<Vec<Ack>>,
 ) -> Result<Json<Value>, ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
     let mut out = Vec::with_capacity(acks.len());
@@ -65,7 +65,7 @@ pub async fn submit_updates(
     State(api): State<Api>,
     caller: Caller,
     Path((tenant, kind)): Path<(String, String)>,
-    Json(body): Json<Value>,
+    JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
     let body = match body {

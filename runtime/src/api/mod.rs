@@ -217,6 +217,28 @@ impl From<SetupError> for ApiError {
     }
 }
 
+/// A JSON request body whose refusal is an [`ApiError`] like every other: 400 with the
+/// parser's words (axum's own rejection is plain text, and its 422 for a missing field would
+/// read like a validation refusal).
+pub struct JsonBody<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(JsonBody(value)),
+            Err(rejection) => {
+                let status = match rejection.status() {
+                    StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+                    other => other,
+                };
+                Err(ApiError::new(status, "invalid_input", rejection.body_text()))
+            }
+        }
+    }
+}
+
 /// The caller's scope, from `Authorization: Bearer <token>`.
 pub struct Caller(Scope);
 

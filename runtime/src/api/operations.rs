@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Api, ApiError, Caller};
+use super::{Api, ApiError, Caller, JsonBody};
 use crate::config::Module;
 use crate::model::Timestamp;
 use crate::store::{Hold, SkuSync};
@@ -28,7 +28,7 @@ pub async fn switch_module(
     State(api): State<Api>,
     caller: Caller,
     Path((tenant, shop, module)): Path<(String, String, String)>,
-    Json(body): Json<OnOff>,
+    JsonBody(body): JsonBody<OnOff>,
 ) -> Result<Json<Value>, ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
     if !intake.shops.iter().any(|s| s.shop_id == shop) {
@@ -46,7 +46,7 @@ pub async fn switch_sku(
     State(api): State<Api>,
     caller: Caller,
     Path((tenant, sku, kind)): Path<(String, String, String)>,
-    Json(body): Json<OnOff>,
+    JsonBody(body): JsonBody<OnOff>,
 ) -> Result<Json<Value>, ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
     let sync: SkuSync = serde_json::from_value(json!(kind))
@@ -59,7 +59,7 @@ pub async fn set_hold(
     State(api): State<Api>,
     caller: Caller,
     Path((tenant, sku)): Path<(String, String)>,
-    Json(hold): Json<Hold>,
+    JsonBody(hold): JsonBody<Hold>,
 ) -> Result<Json<Value>, ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
     let now = Timestamp::now();
@@ -148,7 +148,7 @@ pub async fn discard(
     State(api): State<Api>,
     caller: Caller,
     Path((tenant, queue_name, id)): Path<(String, String, u64)>,
-    Json(body): Json<Discard>,
+    JsonBody(body): JsonBody<Discard>,
 ) -> Result<Json<Value>, ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
     if body.reason.trim().is_empty() {

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Api, ApiError, Caller, OPERATOR_LOG};
+use super::{Api, ApiError, Caller, JsonBody, OPERATOR_LOG};
 use crate::registry::{Candidate, Source};
 
 /// The header carrying the base64 ed25519 signature of an uploaded `.wasm`.
@@ -87,7 +87,7 @@ pub async fn activate_plugin(
     State(api): State<Api>,
     caller: Caller,
     Path(name): Path<String>,
-    Json(body): Json<VersionBody>,
+    JsonBody(body): JsonBody<VersionBody>,
 ) -> Result<Json<Value>, ApiError> {
     caller.operator()?;
     let (active, previous) = api.control.registry().activate(&name, &body.version).await?;
@@ -106,7 +106,7 @@ pub async fn pin_plugin(
     State(api): State<Api>,
     caller: Caller,
     Path((name, tenant)): Path<(String, String)>,
-    Json(body): Json<VersionBody>,
+    JsonBody(body): JsonBody<VersionBody>,
 ) -> Result<Json<Value>, ApiError> {
     caller.operator()?;
     if api.control.origin(&tenant).is_none() {
@@ -140,7 +140,7 @@ pub async fn grant_plugin(
     State(api): State<Api>,
     caller: Caller,
     Path(name): Path<String>,
-    Json(body): Json<GrantBody>,
+    JsonBody(body): JsonBody<GrantBody>,
 ) -> Result<Json<Value>, ApiError> {
     caller.operator()?;
     let grants = api.control.registry().set_grants(&name, body.hosts).await?;

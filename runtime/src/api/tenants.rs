@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Api, ApiError, Caller};
+use super::{Api, ApiError, Caller, JsonBody};
 use crate::config::tenant_document::{self, keep_secrets, redacted};
 use crate::config::{ErpRoute, Tenant};
 use crate::store::Scope;
@@ -62,7 +62,7 @@ pub async fn show_tenant(State(api): State<Api>, caller: Caller, Path(id): Path<
     view(&api, &caller, &id).map(Json)
 }
 
-pub async fn create_tenant(State(api): State<Api>, caller: Caller, Json(mut doc): Json<Value>) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn create_tenant(State(api): State<Api>, caller: Caller, JsonBody(mut doc): JsonBody<Value>) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.operator()?;
     if let Some(object) = doc.as_object_mut() {
         object.remove("origin"); // as GET shows it
@@ -79,7 +79,7 @@ pub async fn update_tenant(
     State(api): State<Api>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(mut doc): Json<Value>,
+    JsonBody(mut doc): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     caller.operator()?;
     let old = editable(&api, &id)?;
@@ -114,7 +114,7 @@ pub async fn add_shop(
     State(api): State<Api>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(shop): Json<Value>,
+    JsonBody(shop): JsonBody<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.operator()?;
     let mut doc = editable(&api, &id)?;
@@ -134,7 +134,7 @@ pub async fn update_shop(
     State(api): State<Api>,
     caller: Caller,
     Path((id, shop_id)): Path<(String, String)>,
-    Json(mut shop): Json<Value>,
+    JsonBody(mut shop): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     caller.operator()?;
     let old = editable(&api, &id)?;
@@ -203,7 +203,7 @@ pub async fn create_token(
     State(api): State<Api>,
     caller: Caller,
     Path(tenant): Path<String>,
-    Json(body): Json<NewToken>,
+    JsonBody(body): JsonBody<NewToken>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.operator()?;
     caller.tenant(&api, &tenant)?;
