@@ -1,8 +1,8 @@
 //! The canonical model, in the host's own types.
 //!
-//! Every WIT version converts to and from these (see `sandbox::v0_1_0`), so the store, the API
+//! Every WIT version converts to and from these (see `sandbox::contract`), so the store, the API
 //! and the CLI never depend on one contract version. The serde form is the JSON form of
-//! `shared/canonical-model.md`: snake_case names, money as integer minor units, instants as
+//! `wit/canonical-model.md`: snake_case names, money as integer minor units, instants as
 //! RFC 3339 UTC strings, absent fields omitted.
 
 use serde::{Deserialize, Serialize};
@@ -28,7 +28,9 @@ impl Timestamp {
     pub fn parse_rfc3339(s: &str) -> Result<Self, String> {
         chrono::DateTime::parse_from_rfc3339(s)
             .map(|t| Timestamp(t.timestamp_millis()))
-            .map_err(|e| format!("expected an RFC 3339 instant like 2026-11-11T00:00:05Z, got {s:?}: {e}"))
+            .map_err(|e| {
+                format!("expected an RFC 3339 instant like 2026-11-11T00:00:05Z, got {s:?}: {e}")
+            })
     }
 }
 
@@ -59,7 +61,11 @@ impl<'de> Deserialize<'de> for Timestamp {
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     Unpaid,
+    /// Paid, awaiting shipment: may be shipped.
     Paid,
+    /// Paid, but the platform forbids shipping for now (a frozen or locked order). Never
+    /// shippable while held; contract 0.2 and later.
+    Held,
     PartiallyShipped,
     Shipped,
     Completed,
@@ -68,9 +74,10 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 7] = [
+    pub const ALL: [OrderStatus; 8] = [
         OrderStatus::Unpaid,
         OrderStatus::Paid,
+        OrderStatus::Held,
         OrderStatus::PartiallyShipped,
         OrderStatus::Shipped,
         OrderStatus::Completed,
@@ -83,6 +90,7 @@ impl OrderStatus {
         match self {
             OrderStatus::Unpaid => "unpaid",
             OrderStatus::Paid => "paid",
+            OrderStatus::Held => "held",
             OrderStatus::PartiallyShipped => "partially_shipped",
             OrderStatus::Shipped => "shipped",
             OrderStatus::Completed => "completed",
@@ -415,7 +423,10 @@ pub enum ConnectorError {
     #[error("authentication failed: {message}")]
     Auth { message: String },
     #[error("rate limited, retry after {retry_after_ms} ms: {message}")]
-    RateLimited { retry_after_ms: u64, message: String },
+    RateLimited {
+        retry_after_ms: u64,
+        message: String,
+    },
     #[error("invalid input at `{field}`: {reason}")]
     InvalidInput { field: String, reason: String },
     #[error("not found: {message}")]
@@ -435,9 +446,26 @@ pub struct TimeWindow {
     pub to: Timestamp,
 }
 
+/// A record a plugin could not map, reported beside the good ones of its page (contract 0.2):
+/// the host sets it aside in quarantine and the page, its window and its shop go on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejected {
+    /// The record's own id on the platform.
+    pub id: String,
+    /// A path inside the platform's record.
+    pub field: String,
+    /// What was expected, and what came.
+    pub reason: String,
+    /// The platform's record as it came, receiver data masked by the plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excerpt: Option<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderPage {
     pub orders: Vec<Order>,
+    #[serde(default)]
+    pub rejected: Vec<Rejected>,
     pub next_cursor: Option<String>,
 }
 
@@ -482,6 +510,8 @@ pub struct PullRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    #[serde(default)]
+    pub rejected: Vec<Rejected>,
     pub next_cursor: Option<String>,
 }
 
@@ -579,8 +609,10 @@ impl Operation {
         use Operation::*;
         match self {
             Describe => None,
-            PullOrders | GetOrder | PushStock | PushPrices | PushLots | PushListing | PushProducts
-            | PushCustomers | PushLogistics | PushShipments | PushErpStatus => Some(Role::Marketplace),
+            PullOrders | GetOrder | PushStock | PushPrices | PushLots | PushListing
+            | PushProducts | PushCustomers | PushLogistics | PushShipments | PushErpStatus => {
+                Some(Role::Marketplace)
+            }
             _ => Some(Role::Erp),
         }
     }
@@ -622,21 +654,38 @@ mod tests {
     #[test]
     fn timestamps_are_rfc3339_utc() {
         let t = Timestamp::parse_rfc3339("2026-11-11T08:00:05+08:00").unwrap();
-        assert_eq!(serde_json::to_string(&t).unwrap(), "\"2026-11-11T00:00:05Z\"");
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            "\"2026-11-11T00:00:05Z\""
+        );
         assert_eq!(Timestamp(1_500).to_string(), "1970-01-01T00:00:01.500Z");
         assert!(Timestamp::parse_rfc3339("2026-11-11 00:00:05").is_err());
     }
 
     #[test]
     fn json_names_are_the_canonical_snake_case() {
-        let p = Price { kind: PriceKind::RegionGroup { group_id: "south".into() }, amount: 19990 };
+        let p = Price {
+            kind: PriceKind::RegionGroup {
+                group_id: "south".into(),
+            },
+            amount: 19990,
+        };
         assert_eq!(
             serde_json::to_value(&p).unwrap(),
             serde_json::json!({"kind": "region_group", "group_id": "south", "amount": 19990})
         );
-        let e = ConnectorError::RateLimited { retry_after_ms: 12000, message: "ban".into() };
+        let e = ConnectorError::RateLimited {
+            retry_after_ms: 12000,
+            message: "ban".into(),
+        };
         assert_eq!(serde_json::to_value(&e).unwrap()["kind"], "rate_limited");
-        assert_eq!(serde_json::to_value(OrderStatus::PartiallyShipped).unwrap(), "partially_shipped");
-        assert_eq!(Operation::parse("push-erp-status"), Some(Operation::PushErpStatus));
+        assert_eq!(
+            serde_json::to_value(OrderStatus::PartiallyShipped).unwrap(),
+            "partially_shipped"
+        );
+        assert_eq!(
+            Operation::parse("push-erp-status"),
+            Some(Operation::PushErpStatus)
+        );
     }
 }

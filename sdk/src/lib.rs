@@ -30,6 +30,8 @@
 //! - [`xml`]: writing XML documents (SAP IDocs) with correct escaping.
 //! - [`api`]: the one-call seam between a plugin's logic and the host (and a test double).
 //! - [`paging`]: the walk over a time window every marketplace `pull-orders` shares.
+//! - [`reject`]: one bad record set aside with its id, field, reason and a masked excerpt,
+//!   instead of failing its page.
 //! - [`status`]: status tables that name the field and the known values on a miss.
 //! - [`error`]: [`types::ConnectorError`] constructors and conversions from host errors.
 //!
@@ -46,7 +48,7 @@ pub use wit_bindgen as __wit_bindgen;
 /// Bindings of the `marketplace` world (Taobao, JD, Douyin, ECShop).
 pub mod marketplace {
     wit_bindgen::generate!({
-        path: "../wit/since_v0.1.0",
+        path: "../wit/since_v0.2.0",
         world: "marketplace",
         // The export macro expands in the plugin crate, which carries the exports' type
         // section; this crate only carries the imports, shared by both worlds.
@@ -61,17 +63,17 @@ pub mod marketplace {
 /// Bindings of the `erp` world (SAP). Its types and imports are those of [`marketplace`].
 pub mod erp {
     wit_bindgen::generate!({
-        path: "../wit/since_v0.1.0",
+        path: "../wit/since_v0.2.0",
         world: "erp",
         pub_export_macro: true,
         default_bindings_module: "wharf_sdk::erp",
         runtime_path: "wharf_sdk::__wit_bindgen::rt",
         with: {
-            "wharf:connector/types@0.1.0": crate::marketplace::wharf::connector::types,
-            "wharf:connector/http@0.1.0": crate::marketplace::wharf::connector::http,
-            "wharf:connector/credentials@0.1.0": crate::marketplace::wharf::connector::credentials,
-            "wharf:connector/config@0.1.0": crate::marketplace::wharf::connector::config,
-            "wharf:connector/log@0.1.0": crate::marketplace::wharf::connector::log,
+            "wharf:connector/types@0.2.0": crate::marketplace::wharf::connector::types,
+            "wharf:connector/http@0.2.0": crate::marketplace::wharf::connector::http,
+            "wharf:connector/credentials@0.2.0": crate::marketplace::wharf::connector::credentials,
+            "wharf:connector/config@0.2.0": crate::marketplace::wharf::connector::config,
+            "wharf:connector/log@0.2.0": crate::marketplace::wharf::connector::log,
         },
     });
     pub use self::exports::wharf::connector::erp_connector::Guest;
@@ -81,7 +83,7 @@ pub mod erp {
 ///
 /// Only in wasm builds: a native build of the plugin (its tests, benchmarks running the same
 /// mapping code) has no component to export to, and export names such as
-/// `wharf:connector/marketplace-connector@0.1.0#describe` break native linkers.
+/// `wharf:connector/marketplace-connector@0.2.0#describe` break native linkers.
 #[macro_export]
 macro_rules! export_marketplace {
     ($ty:ident) => {
@@ -130,6 +132,7 @@ pub mod mask;
 pub mod money;
 pub mod paging;
 pub mod price;
+pub mod reject;
 pub mod settings;
 pub mod signing;
 pub mod status;

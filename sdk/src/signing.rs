@@ -245,7 +245,9 @@ pub fn secret_placeholder(name: &str) -> String {
 fn encode_component(out: &mut String, s: &str) {
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             b => {
                 const HEX: &[u8; 16] = b"0123456789ABCDEF";
@@ -270,7 +272,7 @@ mod tests {
     use md5::{Digest as _, Md5};
     use serde_json::json;
 
-    /// The public TOP SDK test's parameters (see `shared/platforms.md`).
+    /// The public TOP SDK test's parameters (see `plugins/platforms.md`).
     fn top_vector_params() -> SortedParams {
         [
             ("method", "taobao.item.seller.get"),

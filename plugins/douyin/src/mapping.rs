@@ -34,9 +34,12 @@ use serde_json::Value;
 use wharf_sdk::error::field_error;
 use wharf_sdk::json::{self, Node};
 use wharf_sdk::mask;
+use wharf_sdk::reject::{self, Mapped};
 use wharf_sdk::status::{self, lookup};
 use wharf_sdk::time;
-use wharf_sdk::types::{ConnectorError, FieldError, Order, OrderLine, OrderStatus, Receiver, RefundStatus};
+use wharf_sdk::types::{
+    ConnectorError, FieldError, Order, OrderLine, OrderStatus, Receiver, RefundStatus,
+};
 
 pub const PLATFORM: &str = "douyin";
 /// 抖店 sells in yuan.
@@ -83,15 +86,19 @@ pub const REFUND_STATUSES: &[(&str, RefundStatus)] = &[
 /// What `privacy_ref` holds: these ciphertexts, in this order, joined by
 /// [`PRIVACY_REF_SEPARATOR`] (a missing one leaves its place empty). Together they are what
 /// 抖店's decrypt and waybill APIs take; none of them is plaintext.
-pub const PRIVACY_REF_FIELDS: [&[&str]; 3] =
-    [&["encrypt_post_receiver"], &["encrypt_post_tel"], &["post_addr", "encrypt_detail"]];
+pub const PRIVACY_REF_FIELDS: [&[&str]; 3] = [
+    &["encrypt_post_receiver"],
+    &["encrypt_post_tel"],
+    &["post_addr", "encrypt_detail"],
+];
 /// Not in base64 nor in 抖店's `$$…$$` / `##…##` framing.
 pub const PRIVACY_REF_SEPARATOR: &str = ",";
 
 /// A Unix-seconds time, as UTC ms.
 fn seconds(n: &Node<'_>, key: &str) -> Result<i64, FieldError> {
     let s = n.i64(key)?;
-    time::unix_seconds_to_ms(s).map_err(|e| n.error_at(key, format!("expected Unix seconds, got {s}: {e}")))
+    time::unix_seconds_to_ms(s)
+        .map_err(|e| n.error_at(key, format!("expected Unix seconds, got {s}: {e}")))
 }
 
 /// An optional time: absent, null, "" and 0 (抖店's "not yet") are none.
@@ -107,11 +114,19 @@ fn opt_seconds(n: &Node<'_>, key: &str) -> Result<Option<i64>, FieldError> {
 
 /// An amount in fen (a JSON integer or a string of digits).
 fn fen(n: &Node<'_>, key: &str) -> Result<i64, FieldError> {
-    n.i64(key).map_err(|e| field_error(e.field, format!("{} (抖店 amounts are integers in fen)", e.reason)))
+    n.i64(key).map_err(|e| {
+        field_error(
+            e.field,
+            format!("{} (抖店 amounts are integers in fen)", e.reason),
+        )
+    })
 }
 
 fn overflow(n: &Node<'_>, key: &str, what: &str) -> FieldError {
-    n.error_at(key, format!("expected {what} to fit 64-bit fen, got an overflow"))
+    n.error_at(
+        key,
+        format!("expected {what} to fit 64-bit fen, got an overflow"),
+    )
 }
 
 /// A `{code}` status field as text, looked up in `table`.
@@ -121,10 +136,37 @@ fn status_of<T: Copy>(n: &Node<'_>, key: &str, table: &[(&str, T)]) -> Result<T,
 
 /// One shop order → the canonical order. `path` names it in errors
 /// (`data.shop_order_list[3]`).
+/// The shop order keys that hold receiver data, masked in a rejected order's excerpt (the
+/// `mask_*` keys are 抖店's own masked values and stay).
+pub const RECEIVER_KEYS: &[&str] = &[
+    "encrypt_post_tel",
+    "encrypt_post_receiver",
+    "post_addr",
+    "post_tel",
+    "post_receiver",
+];
+
+/// One listed shop order, mapped, or set aside with its `order_id` and a path inside the order
+/// (an index into the page would change from one round to the next).
+pub fn settle_shop_order(order: &Node<'_>, shop_id: &str) -> Result<Mapped<Order>, ConnectorError> {
+    let id = reject::record_id(order, "order_id");
+    reject::settle(
+        &id,
+        Some(order.value()),
+        map_shop_order(order.value(), "", shop_id),
+        RECEIVER_KEYS,
+    )
+}
+
 pub fn map_shop_order(order: &Value, path: &str, shop_id: &str) -> Result<Order, ConnectorError> {
     let o = Node::root(order, path);
     if !order.is_object() {
-        return Err(o.error(format!("expected a shop order object, got {}", json::describe(Some(order)))).into());
+        return Err(o
+            .error(format!(
+                "expected a shop order object, got {}",
+                json::describe(Some(order))
+            ))
+            .into());
     }
     let order_id = o.id("order_id")?;
     let order_status = o.id("order_status")?;
@@ -135,11 +177,18 @@ pub fn map_shop_order(order: &Value, path: &str, shop_id: &str) -> Result<Order,
         status = overridden;
     }
 
-    let lines = o.required("sku_order_list")?.elements()?.iter().map(map_line).collect::<Result<Vec<_>, _>>()?;
+    let lines = o
+        .required("sku_order_list")?
+        .elements()?
+        .iter()
+        .map(map_line)
+        .collect::<Result<Vec<_>, _>>()?;
     // unit_price × quantity is the line's origin_amount exactly (checked in map_line).
     let goods_total = lines
         .iter()
-        .try_fold(0_i64, |sum, l| sum.checked_add(l.unit_price * i64::from(l.quantity)))
+        .try_fold(0_i64, |sum, l| {
+            sum.checked_add(l.unit_price * i64::from(l.quantity))
+        })
         .ok_or_else(|| overflow(&o, "sku_order_list", "the sum of origin_amount"))?;
     let shipping_fee = fen(&o, "post_amount")?;
     let paid_total = fen(&o, "pay_amount")?;
@@ -191,9 +240,10 @@ fn map_line(l: &Node<'_>) -> Result<OrderLine, FieldError> {
     let quantity = l.u32("item_num")?;
     let origin = fen(l, "origin_amount")?;
     if quantity == 0 || origin % i64::from(quantity) != 0 {
-        return Err(
-            l.error_at("origin_amount", format!("expected a multiple of item_num ({quantity}), got {origin} fen"))
-        );
+        return Err(l.error_at(
+            "origin_amount",
+            format!("expected a multiple of item_num ({quantity}), got {origin} fen"),
+        ));
     }
     let line_total = fen(l, "pay_amount")?;
     let refund_status = match l.field("after_sale_info") {
@@ -226,7 +276,9 @@ fn map_line(l: &Node<'_>) -> Result<OrderLine, FieldError> {
 
 /// The text at `path` below `o` (objects along the way), if any.
 fn text_at(o: &Node<'_>, path: &[&str]) -> Result<Option<String>, FieldError> {
-    let Some((last, parents)) = path.split_last() else { return Ok(None) };
+    let Some((last, parents)) = path.split_last() else {
+        return Ok(None);
+    };
     let mut node = o.clone();
     for key in parents {
         match node.field(key) {
@@ -252,7 +304,11 @@ fn map_receiver(o: &Node<'_>) -> Result<Option<Receiver>, FieldError> {
         ciphertexts.push(text_at(o, path)?);
     }
     let privacy_ref = ciphertexts.iter().any(Option::is_some).then(|| {
-        ciphertexts.iter().map(|c| c.as_deref().unwrap_or_default()).collect::<Vec<_>>().join(PRIVACY_REF_SEPARATOR)
+        ciphertexts
+            .iter()
+            .map(|c| c.as_deref().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(PRIVACY_REF_SEPARATOR)
     });
     let mut receiver = Receiver {
         name: o.opt_str("mask_post_receiver")?,
@@ -269,7 +325,13 @@ fn map_receiver(o: &Node<'_>) -> Result<Option<Receiver>, FieldError> {
         masked: false,
         privacy_ref,
     };
-    let shown = [&receiver.name, &receiver.phone, &receiver.province, &receiver.city, &receiver.address];
+    let shown = [
+        &receiver.name,
+        &receiver.phone,
+        &receiver.province,
+        &receiver.city,
+        &receiver.address,
+    ];
     if receiver.privacy_ref.is_none() && shown.iter().all(|v| v.is_none()) {
         return Ok(None);
     }

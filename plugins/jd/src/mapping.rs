@@ -30,8 +30,11 @@
 
 use wharf_sdk::json::Node;
 use wharf_sdk::mask;
+use wharf_sdk::reject::{self, Mapped};
 use wharf_sdk::status;
-use wharf_sdk::types::{ConnectorError, Invoice, InvoiceKind, Order, OrderLine, OrderStatus, Receiver, RefundStatus};
+use wharf_sdk::types::{
+    ConnectorError, Invoice, InvoiceKind, Order, OrderLine, OrderStatus, Receiver, RefundStatus,
+};
 
 use wharf_sdk::apportion::apportion;
 
@@ -47,9 +50,15 @@ consigneeInfo,itemInfoList,invoiceEasyInfo";
 
 /// `orderState` → canonical status and the order's refund status: the one table to correct.
 pub const ORDER_STATES: &[(&str, (OrderStatus, RefundStatus))] = &[
-    ("WAIT_SELLER_STOCK_OUT", (OrderStatus::Paid, RefundStatus::None)),
+    (
+        "WAIT_SELLER_STOCK_OUT",
+        (OrderStatus::Paid, RefundStatus::None),
+    ),
     // UNSURE: cross-border orders waiting for domestic shipment.
-    ("WAIT_SELLER_DELIVERY", (OrderStatus::Paid, RefundStatus::None)),
+    (
+        "WAIT_SELLER_DELIVERY",
+        (OrderStatus::Paid, RefundStatus::None),
+    ),
     // UNSURE: local-service (LOC) orders waiting for their code; paid, nothing shipped.
     ("WAIT_SEND_CODE", (OrderStatus::Paid, RefundStatus::None)),
     // UNSURE: paused orders (LOC `PAUSE`, POP `POP_ORDER_PAUSE`) are paid and not shipped.
@@ -57,9 +66,15 @@ pub const ORDER_STATES: &[(&str, (OrderStatus, RefundStatus))] = &[
     ("POP_ORDER_PAUSE", (OrderStatus::Paid, RefundStatus::None)),
     // UNSURE: JD locks a paid order while the buyer asks to cancel it or for a refund.
     ("LOCKED", (OrderStatus::Paid, RefundStatus::Requested)),
-    ("WAIT_GOODS_RECEIVE_CONFIRM", (OrderStatus::Shipped, RefundStatus::None)),
+    (
+        "WAIT_GOODS_RECEIVE_CONFIRM",
+        (OrderStatus::Shipped, RefundStatus::None),
+    ),
     ("FINISHED_L", (OrderStatus::Completed, RefundStatus::None)),
-    ("TRADE_CANCELED", (OrderStatus::Cancelled, RefundStatus::None)),
+    (
+        "TRADE_CANCELED",
+        (OrderStatus::Cancelled, RefundStatus::None),
+    ),
 ];
 
 /// `invoiceEasyInfo.invoiceType` → canonical kind; `"0"` is no invoice. UNSURE: JOS's codes
@@ -79,23 +94,55 @@ pub const PRIVACY_REF_FIELD: &str = "oaid";
 /// What JD writes for a time that has not happened.
 pub const UNSET_TIMES: &[&str] = &["0001-01-01 00:00:00", "1970-01-01 00:00:00"];
 
+/// The `orderInfo` keys that hold receiver data, masked in a rejected order's excerpt.
+pub const RECEIVER_KEYS: &[&str] = &[
+    "consigneeInfo",
+    "fullname",
+    "fullAddress",
+    "mobile",
+    "telephone",
+];
+
+/// One listed `orderInfo`, mapped, or set aside with its `orderId` and a path inside the order
+/// (an index into the page would change from one round to the next).
+pub fn settle_order(info: &Node<'_>, shop_id: &str) -> Result<Mapped<Order>, ConnectorError> {
+    let id = reject::record_id(info, "orderId");
+    let mapped = map_order(&Node::root(info.value(), ""), shop_id);
+    reject::settle(&id, Some(info.value()), mapped, RECEIVER_KEYS)
+}
+
 /// One `orderInfo` (at `info`'s path, which error fields start from) → the canonical order.
 pub fn map_order(info: &Node<'_>, shop_id: &str) -> Result<Order, ConnectorError> {
     if !info.value().is_object() {
-        return Err(info.error(format!("expected an orderInfo object, got {}", wharf_sdk::json::describe(Some(info.value())))).into());
+        return Err(info
+            .error(format!(
+                "expected an orderInfo object, got {}",
+                wharf_sdk::json::describe(Some(info.value()))
+            ))
+            .into());
     }
     let order_id = info.id("orderId")?;
     let platform_status = info.str("orderState")?;
-    let (status, refund_status) = status::lookup(ORDER_STATES, &platform_status, &info.path_of("orderState"))?;
+    let (status, refund_status) =
+        status::lookup(ORDER_STATES, &platform_status, &info.path_of("orderState"))?;
 
     let goods_total = info.money("orderTotalPrice")?;
     let shipping_fee = info.money("freightPrice")?;
     let payment = info.money("orderPayment")?;
     let balance = info.opt_money("balanceUsed")?.unwrap_or(0);
-    let overflow = |key: &str| info.error_at(key, "expected amounts whose sums fit 64-bit fen, got an overflow");
-    let paid_total = payment.checked_add(balance).ok_or_else(|| overflow("balanceUsed"))?;
-    let discount_total =
-        goods_total.checked_add(shipping_fee).and_then(|g| g.checked_sub(paid_total)).ok_or_else(|| overflow("orderPayment"))?;
+    let overflow = |key: &str| {
+        info.error_at(
+            key,
+            "expected amounts whose sums fit 64-bit fen, got an overflow",
+        )
+    };
+    let paid_total = payment
+        .checked_add(balance)
+        .ok_or_else(|| overflow("balanceUsed"))?;
+    let discount_total = goods_total
+        .checked_add(shipping_fee)
+        .and_then(|g| g.checked_sub(paid_total))
+        .ok_or_else(|| overflow("orderPayment"))?;
 
     Ok(Order {
         lines: map_lines(info, &order_id, discount_total)?,
@@ -113,12 +160,19 @@ pub fn map_order(info: &Node<'_>, shop_id: &str) -> Result<Order, ConnectorError
         buyer_id: info.opt_str("open_id_buyer")?,
         seller_memo: info.opt_str("venderRemark")?,
         buyer_message: info.opt_str("orderRemark")?,
-        invoice: info.field("invoiceEasyInfo").map(|i| map_invoice(&i)).transpose()?.flatten(),
+        invoice: info
+            .field("invoiceEasyInfo")
+            .map(|i| map_invoice(&i))
+            .transpose()?
+            .flatten(),
         goods_total,
         shipping_fee,
         discount_total,
         paid_total,
-        receiver: info.field("consigneeInfo").map(|c| map_receiver(&c)).transpose()?,
+        receiver: info
+            .field("consigneeInfo")
+            .map(|c| map_receiver(&c))
+            .transpose()?,
         erp_customer_code: None,
     })
 }
@@ -132,7 +186,11 @@ fn happened_at(info: &Node<'_>, key: &str) -> Result<Option<i64>, ConnectorError
 }
 
 /// `itemInfoList` → lines, with the order's discount spread over them.
-fn map_lines(info: &Node<'_>, order_id: &str, discount_total: i64) -> Result<Vec<OrderLine>, ConnectorError> {
+fn map_lines(
+    info: &Node<'_>,
+    order_id: &str,
+    discount_total: i64,
+) -> Result<Vec<OrderLine>, ConnectorError> {
     let items = info.required("itemInfoList")?.elements()?;
     // (quantity, unit price, gross) of each item; the gross is what the discount is spread by.
     let mut amounts = Vec::with_capacity(items.len());
@@ -144,9 +202,17 @@ fn map_lines(info: &Node<'_>, order_id: &str, discount_total: i64) -> Result<Vec
         })?;
         amounts.push((quantity, unit_price, gross));
     }
-    let shares = apportion(discount_total, &amounts.iter().map(|&(_, _, gross)| gross).collect::<Vec<_>>());
+    let shares = apportion(
+        discount_total,
+        &amounts
+            .iter()
+            .map(|&(_, _, gross)| gross)
+            .collect::<Vec<_>>(),
+    );
     let mut lines = Vec::with_capacity(items.len());
-    for (n, ((item, (quantity, unit_price, gross)), discount)) in items.iter().zip(amounts).zip(shares).enumerate() {
+    for (n, ((item, (quantity, unit_price, gross)), discount)) in
+        items.iter().zip(amounts).zip(shares).enumerate()
+    {
         lines.push(OrderLine {
             line_id: format!("{order_id}-{}", n + 1),
             title: item.str("skuName")?,
@@ -190,10 +256,22 @@ fn map_receiver(c: &Node<'_>) -> Result<Receiver, ConnectorError> {
 
 /// `invoiceEasyInfo` → the invoice, or none for type `"0"` (or no type).
 fn map_invoice(i: &Node<'_>) -> Result<Option<Invoice>, ConnectorError> {
-    let Some(kind) = i.opt_id("invoiceType")? else { return Ok(None) };
-    let Some(kind) = status::lookup(INVOICE_KINDS, &kind, &i.path_of("invoiceType"))? else { return Ok(None) };
+    let Some(kind) = i.opt_id("invoiceType")? else {
+        return Ok(None);
+    };
+    let Some(kind) = status::lookup(INVOICE_KINDS, &kind, &i.path_of("invoiceType"))? else {
+        return Ok(None);
+    };
     let (title, tax_id) = (i.opt_str("invoiceTitle")?, i.opt_str("invoiceCode")?);
-    Ok(Some(Invoice { kind, title, tax_id, bank: None, account: None, address: None, phone: None }))
+    Ok(Some(Invoice {
+        kind,
+        title,
+        tax_id,
+        bank: None,
+        account: None,
+        address: None,
+        phone: None,
+    }))
 }
 
 #[cfg(test)]
@@ -234,32 +312,95 @@ mod tests {
     #[test]
     fn maps_a_whole_order() {
         let o = map(&info()).unwrap();
-        assert_eq!((o.platform.as_str(), o.shop_id.as_str(), o.order_id.as_str()), ("jd", "s1", "9007199254740993"));
-        assert_eq!((o.status, o.refund_status), (OrderStatus::Paid, RefundStatus::None));
+        assert_eq!(
+            (o.platform.as_str(), o.shop_id.as_str(), o.order_id.as_str()),
+            ("jd", "s1", "9007199254740993")
+        );
+        assert_eq!(
+            (o.status, o.refund_status),
+            (OrderStatus::Paid, RefundStatus::None)
+        );
         assert_eq!(o.platform_status, "WAIT_SELLER_STOCK_OUT");
-        assert_eq!((o.goods_total, o.shipping_fee, o.paid_total, o.discount_total), (30_000, 1_000, 28_999, 2_001));
-        assert_eq!(o.goods_total + o.shipping_fee - o.discount_total, o.paid_total);
-        assert_eq!((o.created_at, o.paid_at, o.updated_at), (1_794_326_405_000, Some(1_794_326_460_000), 1_794_326_520_000));
+        assert_eq!(
+            (
+                o.goods_total,
+                o.shipping_fee,
+                o.paid_total,
+                o.discount_total
+            ),
+            (30_000, 1_000, 28_999, 2_001)
+        );
+        assert_eq!(
+            o.goods_total + o.shipping_fee - o.discount_total,
+            o.paid_total
+        );
+        assert_eq!(
+            (o.created_at, o.paid_at, o.updated_at),
+            (
+                1_794_326_405_000,
+                Some(1_794_326_460_000),
+                1_794_326_520_000
+            )
+        );
         assert_eq!(o.buyer_id.as_deref(), Some("buyer-000042"));
         assert_eq!(o.buyer_nick.as_deref(), Some("张***"));
         assert_eq!(o.buyer_message.as_deref(), Some("请尽快发货"));
         assert_eq!(o.seller_memo, None);
         let r = o.receiver.unwrap();
-        assert_eq!((r.name.as_deref(), r.address.as_deref(), r.phone.as_deref()), (Some("~a1b2~"), Some("~c3d4~"), Some("136*******5")));
-        assert_eq!((r.province.as_deref(), r.district.as_deref(), r.town, r.postcode), (Some("广东省"), Some("南山区"), None, None));
+        assert_eq!(
+            (r.name.as_deref(), r.address.as_deref(), r.phone.as_deref()),
+            (Some("~a1b2~"), Some("~c3d4~"), Some("136*******5"))
+        );
+        assert_eq!(
+            (
+                r.province.as_deref(),
+                r.district.as_deref(),
+                r.town,
+                r.postcode
+            ),
+            (Some("广东省"), Some("南山区"), None, None)
+        );
         assert!(r.masked);
         assert_eq!(r.privacy_ref.as_deref(), Some("OAID1"));
         let i = o.invoice.unwrap();
-        assert_eq!((i.kind, i.title.as_deref(), i.tax_id.as_deref()), (InvoiceKind::VatSpecial, Some("某某有限公司"), Some("91440300MA5F000001")));
+        assert_eq!(
+            (i.kind, i.title.as_deref(), i.tax_id.as_deref()),
+            (
+                InvoiceKind::VatSpecial,
+                Some("某某有限公司"),
+                Some("91440300MA5F000001")
+            )
+        );
 
-        let [a, b] = o.lines.as_slice() else { panic!("{:?}", o.lines) };
-        assert_eq!((a.line_id.as_str(), b.line_id.as_str()), ("9007199254740993-1", "9007199254740993-2"));
-        assert_eq!((a.product_id.as_deref(), a.sku_id.as_deref()), (Some("3500000000"), Some("10000104729")));
-        assert_eq!((a.outer_product_id.as_deref(), a.outer_sku_id.as_deref(), b.outer_sku_id.as_deref()), (Some("SPU-0001"), Some("SKU-0001-1"), None));
-        assert_eq!((a.quantity, a.unit_price, a.title.as_str()), (2, 10_000, "T恤 颜色:红"));
+        let [a, b] = o.lines.as_slice() else {
+            panic!("{:?}", o.lines)
+        };
+        assert_eq!(
+            (a.line_id.as_str(), b.line_id.as_str()),
+            ("9007199254740993-1", "9007199254740993-2")
+        );
+        assert_eq!(
+            (a.product_id.as_deref(), a.sku_id.as_deref()),
+            (Some("3500000000"), Some("10000104729"))
+        );
+        assert_eq!(
+            (
+                a.outer_product_id.as_deref(),
+                a.outer_sku_id.as_deref(),
+                b.outer_sku_id.as_deref()
+            ),
+            (Some("SPU-0001"), Some("SKU-0001-1"), None)
+        );
+        assert_eq!(
+            (a.quantity, a.unit_price, a.title.as_str()),
+            (2, 10_000, "T恤 颜色:红")
+        );
         // 2001 fen over 20000 : 10000 → 1334 (remainder 0.0…) and 667.
         assert_eq!((a.discount, b.discount), (1_334, 667));
-        assert_eq!(a.line_total + b.line_total, o.goods_total - o.discount_total);
+        assert_eq!(
+            a.line_total + b.line_total,
+            o.goods_total - o.discount_total
+        );
         assert_eq!(a.refund_status, RefundStatus::None);
     }
 
@@ -271,14 +412,20 @@ mod tests {
         v["invoiceEasyInfo"] = json!({"invoiceType": "0", "invoiceTitle": ""});
         v["orderId"] = json!("123");
         let o = map(&v).unwrap();
-        assert_eq!((o.status, o.refund_status, o.paid_at, o.invoice), (OrderStatus::Paid, RefundStatus::Requested, None, None));
+        assert_eq!(
+            (o.status, o.refund_status, o.paid_at, o.invoice),
+            (OrderStatus::Paid, RefundStatus::Requested, None, None)
+        );
         assert_eq!(o.order_id, "123");
         v["orderState"] = json!("TRADE_CANCELED");
         v.as_object_mut().unwrap().remove("paymentConfirmTime");
         v.as_object_mut().unwrap().remove("consigneeInfo");
         v.as_object_mut().unwrap().remove("balanceUsed");
         let o = map(&v).unwrap();
-        assert_eq!((o.status, o.paid_at, o.receiver, o.paid_total), (OrderStatus::Cancelled, None, None, 20_000));
+        assert_eq!(
+            (o.status, o.paid_at, o.receiver, o.paid_total),
+            (OrderStatus::Cancelled, None, None, 20_000)
+        );
     }
 
     #[test]
@@ -288,7 +435,10 @@ mod tests {
             (json!({"orderState": "NEW_STATE"}), "orderInfo.orderState"),
             (json!({"orderId": 1.5}), "orderInfo.orderId"),
             (json!({"modified": "yesterday"}), "orderInfo.modified"),
-            (json!({"invoiceEasyInfo": {"invoiceType": "9"}}), "orderInfo.invoiceEasyInfo.invoiceType"),
+            (
+                json!({"invoiceEasyInfo": {"invoiceType": "9"}}),
+                "orderInfo.invoiceEasyInfo.invoiceType",
+            ),
         ] {
             let mut v = info();
             for (k, val) in edit.as_object().unwrap() {
@@ -302,7 +452,9 @@ mod tests {
         let mut v = info();
         v["itemInfoList"][1]["itemTotal"] = json!("two");
         match map(&v) {
-            Err(ConnectorError::InvalidInput(f)) => assert_eq!(f.field, "orderInfo.itemInfoList[1].itemTotal"),
+            Err(ConnectorError::InvalidInput(f)) => {
+                assert_eq!(f.field, "orderInfo.itemInfoList[1].itemTotal")
+            }
             other => panic!("{other:?}"),
         }
         match map(&json!("x")) {

@@ -328,6 +328,7 @@ pub fn pull_shipments<T: Transport>(
     }
     Ok(ShipmentPage {
         items,
+        rejected: Vec::new(),
         next_cursor: page.next_cursor,
     })
 }
@@ -367,6 +368,7 @@ pub fn pull_logistics<T: Transport>(
     }
     Ok(LogisticsPage {
         items,
+        rejected: Vec::new(),
         next_cursor: page.next_cursor,
     })
 }

@@ -385,7 +385,11 @@ pub fn pull_erp_status<T: Transport>(
             }
         })
         .collect();
-    Ok(ErpStatusPage { items, next_cursor })
+    Ok(ErpStatusPage {
+        items,
+        rejected: Vec::new(),
+        next_cursor,
+    })
 }
 
 #[cfg(test)]

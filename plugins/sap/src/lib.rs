@@ -260,7 +260,7 @@ mod tests {
         let d = descriptor();
         assert_eq!(
             (d.name.as_str(), d.platform.as_str(), d.wit_version.as_str()),
-            ("sap", "sap", "0.1.0")
+            ("sap", "sap", "0.2.0")
         );
         assert_eq!(d.role, Role::Erp);
         assert!(d.http_hosts.is_empty());

@@ -181,6 +181,7 @@ pub fn pull_lots<T: Transport>(
     }
     Ok(LotPage {
         items,
+        rejected: Vec::new(),
         next_cursor: groups.next_cursor,
     })
 }

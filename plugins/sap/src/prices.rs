@@ -309,6 +309,7 @@ pub fn pull_prices<T: Transport>(
     )?;
     Ok(PricePage {
         items: updates(groups.rows)?,
+        rejected: Vec::new(),
         next_cursor: groups.next_cursor,
     })
 }

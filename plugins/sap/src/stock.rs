@@ -89,6 +89,7 @@ pub fn pull_stock<T: Transport>(
     let items = updates(&mut client, settings, groups.rows, now_ms)?;
     Ok(StockPage {
         items,
+        rejected: Vec::new(),
         next_cursor: groups.next_cursor,
     })
 }

@@ -21,9 +21,6 @@ use wharf_sdk::types::{
 
 use crate::top::HostApi;
 
-/// The contract version this plugin was built against.
-pub const WIT_VERSION: &str = "0.1.0";
-
 /// Hosts the operator grants: production gateways and the sandbox.
 pub const HTTP_HOSTS: &[&str] = &[
     "eco.taobao.com",
@@ -49,7 +46,7 @@ pub fn descriptor() -> Descriptor {
         version: wharf_sdk::plugin_version!().to_owned(),
         platform: "taobao".to_owned(),
         role: Role::Marketplace,
-        wit_version: WIT_VERSION.to_owned(),
+        wit_version: wharf_sdk::connector::WIT_VERSION.to_owned(),
         operations: OPERATIONS.to_vec(),
         http_hosts: HTTP_HOSTS.iter().map(|h| (*h).to_owned()).collect(),
         config_keys: vec![
@@ -113,7 +110,6 @@ impl Marketplace for Taobao {
     fn push_logistics(updates: Vec<Logistics>) -> Result<Vec<ItemResult>, ConnectorError> {
         push::push_logistics(&mut HostApi::from_host()?, updates)
     }
-
 }
 
 wharf_sdk::export_marketplace!(Taobao);
@@ -127,7 +123,7 @@ mod tests {
         let d = descriptor();
         assert_eq!(
             (d.name.as_str(), d.platform.as_str(), d.wit_version.as_str()),
-            ("taobao", "taobao", "0.1.0")
+            ("taobao", "taobao", "0.2.0")
         );
         assert_eq!(d.role, Role::Marketplace);
         assert_eq!(

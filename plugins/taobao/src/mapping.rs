@@ -68,8 +68,9 @@ const INVOICE_KINDS: &[(&str, InvoiceKind)] = &[
     ("3", InvoiceKind::VatSpecial),
 ];
 
-/// Trade fields that make up the receiver; none present means no receiver.
-const RECEIVER_FIELDS: &[&str] = &[
+/// Trade fields that make up the receiver; none present means no receiver. Masked in the
+/// excerpt of a rejected trade.
+pub const RECEIVER_FIELDS: &[&str] = &[
     "receiver_name",
     "receiver_mobile",
     "receiver_phone",

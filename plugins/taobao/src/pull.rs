@@ -7,6 +7,7 @@
 use wharf_sdk::api::{Api, text_params};
 use wharf_sdk::json::Node;
 use wharf_sdk::paging::{self, ListPage, Paging};
+use wharf_sdk::reject::{self, Mapped};
 use wharf_sdk::time;
 use wharf_sdk::types::{ConnectorError, Order, OrderPage, TimeWindow};
 
@@ -77,20 +78,24 @@ fn list(
 
 /// One trade, in full, mapped.
 pub fn get_order(api: &mut impl Api, tid: &str, shop_id: &str) -> Result<Order, ConnectorError> {
+    mapping::map_fullinfo(&fetch(api, tid)?, shop_id)
+}
+
+/// One trade, in full, as TOP sends it (the inside of its envelope).
+fn fetch(api: &mut impl Api, tid: &str) -> Result<serde_json::Value, ConnectorError> {
     if tid.is_empty() || !tid.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ConnectorError::invalid_input(
             "order_id",
             format!("expected a Taobao tid (decimal digits), got {tid:?}"),
         ));
     }
-    let response = api.call(
+    api.call(
         mapping::FULLINFO_METHOD,
         &text_params(&[
             ("tid", tid.to_owned()),
             ("fields", mapping::TRADE_FIELDS.to_owned()),
         ]),
-    )?;
-    mapping::map_fullinfo(&response, shop_id)
+    )
 }
 
 /// TOP as a [`paging::Listing`]: rows are `tid`s, each fetched in full.
@@ -102,16 +107,31 @@ struct Trades<'a, A> {
 impl<A: Api> paging::Listing for Trades<'_, A> {
     type Row = String;
 
-    fn list(&mut self, first_ms: i64, last_ms: i64, page: u32, page_size: u32) -> Result<ListPage<String>, ConnectorError> {
+    fn list(
+        &mut self,
+        first_ms: i64,
+        last_ms: i64,
+        page: u32,
+        page_size: u32,
+    ) -> Result<ListPage<String>, ConnectorError> {
         let mut listing = list(self.api, first_ms, last_ms, page, page_size)?;
         // A trade listed twice (it changed while we paged) is fetched once.
         let mut seen = std::collections::HashSet::new();
         listing.tids.retain(|tid| seen.insert(tid.clone()));
-        Ok(ListPage { rows: listing.tids, has_next: listing.has_next })
+        Ok(ListPage {
+            rows: listing.tids,
+            has_next: listing.has_next,
+        })
     }
 
-    fn order(&mut self, tid: String) -> Result<Order, ConnectorError> {
-        get_order(self.api, &tid, self.shop_id)
+    fn order(&mut self, tid: String) -> Result<Mapped<Order>, ConnectorError> {
+        // A listed tid that is not one, or whose trade is gone, is that trade's problem alone.
+        let response = match fetch(self.api, &tid) {
+            Ok(response) => response,
+            Err(error) => return reject::rejection(&tid, None, error, &[]).map(Err),
+        };
+        let mapped = mapping::map_fullinfo(&response, self.shop_id);
+        reject::settle(&tid, Some(&response), mapped, mapping::RECEIVER_FIELDS)
     }
 
     fn note(&mut self, message: &str, fields: &[(&str, String)]) {
@@ -226,15 +246,27 @@ pub(crate) mod tests {
                 mapping::FULLINFO_METHOD
             ]
         );
-        assert_eq!(api.param(0, "start_modified").as_deref(), Some("2026-11-11 00:00:00"));
-        assert_eq!(api.param(0, "end_modified").as_deref(), Some("2026-11-11 23:59:59"));
+        assert_eq!(
+            api.param(0, "start_modified").as_deref(),
+            Some("2026-11-11 00:00:00")
+        );
+        assert_eq!(
+            api.param(0, "end_modified").as_deref(),
+            Some("2026-11-11 23:59:59")
+        );
         assert_eq!(api.param(0, "page_no").as_deref(), Some("1"));
         assert_eq!(api.param(0, "page_size").as_deref(), Some("50"));
         assert_eq!(api.param(0, "use_has_next").as_deref(), Some("true"));
         assert_eq!(api.param(0, "fields").as_deref(), Some("tid,modified"));
-        assert_eq!(api.param(1, "start_modified").as_deref(), Some("2026-11-12 00:00:00"));
+        assert_eq!(
+            api.param(1, "start_modified").as_deref(),
+            Some("2026-11-12 00:00:00")
+        );
         assert_eq!(api.param(2, "tid").as_deref(), Some("7"));
-        assert_eq!(api.param(2, "fields").as_deref(), Some(mapping::TRADE_FIELDS));
+        assert_eq!(
+            api.param(2, "fields").as_deref(),
+            Some(mapping::TRADE_FIELDS)
+        );
         // The third day is next.
         assert_eq!(
             page.next_cursor,
@@ -247,6 +279,7 @@ pub(crate) mod tests {
             page,
             OrderPage {
                 orders: vec![],
+                rejected: vec![],
                 next_cursor: None
             }
         );
@@ -261,8 +294,14 @@ pub(crate) mod tests {
             fullinfo(1),
         ]);
         let page = pull_orders(&mut api, 1, "s", &w, None).unwrap();
-        assert_eq!(api.param(1, "start_modified").as_deref(), Some("2026-11-11 00:00:00"));
-        assert_eq!(api.param(1, "end_modified").as_deref(), Some("2026-11-11 00:00:49"));
+        assert_eq!(
+            api.param(1, "start_modified").as_deref(),
+            Some("2026-11-11 00:00:00")
+        );
+        assert_eq!(
+            api.param(1, "end_modified").as_deref(),
+            Some("2026-11-11 00:00:49")
+        );
         assert_eq!(page.orders.len(), 1);
         assert_eq!(
             page.next_cursor,

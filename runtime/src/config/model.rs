@@ -446,9 +446,10 @@ pub use crate::model::ErpStatusCode as ErpStatus;
 pub use crate::model::OrderStatus;
 
 /// Whether an ERP status may move a platform order to `status`. An ERP acts after payment,
-/// so it can never make an order unpaid or merely paid again.
+/// so it can never make an order unpaid or merely paid again; and only the platform holds an
+/// order.
 pub const fn reachable_from_erp(status: OrderStatus) -> bool {
-    !matches!(status, OrderStatus::Unpaid | OrderStatus::Paid)
+    !matches!(status, OrderStatus::Unpaid | OrderStatus::Paid | OrderStatus::Held)
 }
 
 /// What one ERP status does on the marketplace.

@@ -10,8 +10,10 @@
 //! WASI is linked deny-all: no preopened directories, no environment, no arguments, no
 //! sockets, no name lookup; stdout and stderr are captured into `tracing`.
 
+mod contract;
 mod state;
 mod v0_1_0;
+mod v0_2_0;
 
 use crate::capability::http;
 use crate::engine::Engine;
@@ -28,7 +30,80 @@ use wasmtime::Store;
 use wasmtime::component::Component;
 
 /// Contract versions this host can load, newest first.
-pub const SUPPORTED_CONTRACTS: &[&str] = &["0.1.0"];
+pub const SUPPORTED_CONTRACTS: &[&str] = &[v0_2_0::CONTRACT, v0_1_0::CONTRACT];
+
+/// The linkers of every contract version this host loads.
+struct Linkers {
+    v0_2_0: v0_2_0::Linkers,
+    v0_1_0: v0_1_0::Linkers,
+}
+
+impl Linkers {
+    fn new(engine: &Engine) -> Result<Self, LoadError> {
+        Ok(Linkers {
+            v0_2_0: v0_2_0::Linkers::new(engine)?,
+            v0_1_0: v0_1_0::Linkers::new(engine)?,
+        })
+    }
+
+    /// Pre-instantiates `component` for the contract version it exports, newest first.
+    fn bind(&self, component: &Component, exports: &[String]) -> Result<Bindings, LoadError> {
+        if let Some(b) = self.v0_2_0.bind(component, exports)? {
+            return Ok(Bindings::V0_2_0(b));
+        }
+        if let Some(b) = self.v0_1_0.bind(component, exports)? {
+            return Ok(Bindings::V0_1_0(b));
+        }
+        let worlds = ["marketplace-connector", "erp-connector"];
+        Err(LoadError::UnsupportedContract {
+            supported: SUPPORTED_CONTRACTS
+                .iter()
+                .flat_map(|v| worlds.map(|w| format!("wharf:connector/{w}@{v}")))
+                .collect::<Vec<_>>()
+                .join(", "),
+            found: if exports.is_empty() {
+                "nothing".into()
+            } else {
+                exports.join(", ")
+            },
+        })
+    }
+}
+
+/// A plugin pre-instantiated with the bindings of the contract version it was built against;
+/// each version converts into the one model.
+#[derive(Clone)]
+enum Bindings {
+    V0_2_0(v0_2_0::Bindings),
+    V0_1_0(v0_1_0::Bindings),
+}
+
+impl Bindings {
+    fn role(&self) -> Role {
+        match self {
+            Bindings::V0_2_0(b) => b.role(),
+            Bindings::V0_1_0(b) => b.role(),
+        }
+    }
+
+    fn contract(&self) -> &'static str {
+        match self {
+            Bindings::V0_2_0(b) => b.contract(),
+            Bindings::V0_1_0(b) => b.contract(),
+        }
+    }
+
+    async fn run(
+        &self,
+        store: &mut Store<CallState>,
+        call: Call,
+    ) -> Result<Result<Reply, ConnectorError>, Outcome> {
+        match self {
+            Bindings::V0_2_0(b) => b.run(store, call).await,
+            Bindings::V0_1_0(b) => b.run(store, call).await,
+        }
+    }
+}
 
 /// Time past the deadline the host waits for a call stuck in a host import to unwind before
 /// abandoning it; wasm itself is interrupted by the epoch within one tick.
@@ -38,8 +113,13 @@ const DEADLINE_GRACE: Duration = Duration::from_millis(250);
 #[derive(Clone, Debug)]
 pub enum Call {
     Describe,
-    PullOrders { window: TimeWindow, cursor: Option<String> },
-    GetOrder { order_id: String },
+    PullOrders {
+        window: TimeWindow,
+        cursor: Option<String>,
+    },
+    GetOrder {
+        order_id: String,
+    },
     PushStock(Vec<StockUpdate>),
     PushPrices(Vec<PriceUpdate>),
     PushLots(Vec<LotSync>),
@@ -77,7 +157,12 @@ impl Call {
             Operation::PushShipments => Call::PushShipments(parse(input)?),
             Operation::PushErpStatus => Call::PushErpStatus(parse(input)?),
             Operation::PushOrders => Call::PushOrders(parse(input)?),
-            other => return Err(serde::de::Error::custom(format!("{} is not a push", other.name()))),
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "{} is not a push",
+                    other.name()
+                )));
+            }
         })
     }
 
@@ -152,7 +237,7 @@ struct SandboxInner {
     engine: Engine,
     limits: Limits,
     http: http::Client,
-    linkers: v0_1_0::Linkers,
+    linkers: Linkers,
     metrics: Arc<Metrics>,
 }
 
@@ -169,8 +254,16 @@ impl Sandbox {
         http: http::Client,
     ) -> Result<Self, LoadError> {
         let engine = Engine::new(limits.memory_bytes, cache_dir)?;
-        let linkers = v0_1_0::Linkers::new(&engine)?;
-        Ok(Sandbox { inner: Arc::new(SandboxInner { engine, limits, http, linkers, metrics: Arc::default() }) })
+        let linkers = Linkers::new(&engine)?;
+        Ok(Sandbox {
+            inner: Arc::new(SandboxInner {
+                engine,
+                limits,
+                http,
+                linkers,
+                metrics: Arc::default(),
+            }),
+        })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -188,7 +281,10 @@ impl Sandbox {
 
     /// Loads a plugin from a `.wasm` file.
     pub async fn load_file(&self, path: &Path) -> Result<Plugin, LoadError> {
-        let wasm = std::fs::read(path).map_err(|source| LoadError::Read { path: path.to_owned(), source })?;
+        let wasm = std::fs::read(path).map_err(|source| LoadError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         self.load(&wasm).await
     }
 
@@ -197,9 +293,12 @@ impl Sandbox {
         let engine = self.inner.engine.clone();
         let wasm_owned = wasm.to_vec();
         // Compilation is CPU-bound and can take seconds: keep it off the async workers.
-        let (component, sha256) = tokio::task::spawn_blocking(move || engine.component(&wasm_owned))
-            .await
-            .map_err(|e| LoadError::InvalidComponent(format!("compilation task failed: {e}")))??;
+        let (component, sha256) =
+            tokio::task::spawn_blocking(move || engine.component(&wasm_owned))
+                .await
+                .map_err(|e| {
+                    LoadError::InvalidComponent(format!("compilation task failed: {e}"))
+                })??;
         let exports = export_names(&self.inner.engine, &component);
         let bindings = self.inner.linkers.bind(&component, &exports)?;
         let mut plugin = Plugin {
@@ -214,7 +313,11 @@ impl Sandbox {
             Ok(other) => unreachable!("describe answered {other:?}"),
             Err(e) => return Err(LoadError::Describe(Box::new(e))),
         };
-        validate_descriptor(&descriptor, plugin.bindings.role(), plugin.bindings.contract())?;
+        validate_descriptor(
+            &descriptor,
+            plugin.bindings.role(),
+            plugin.bindings.contract(),
+        )?;
         plugin.descriptor = Arc::new(descriptor);
         Ok(plugin)
     }
@@ -224,7 +327,7 @@ impl Sandbox {
 #[derive(Clone)]
 pub struct Plugin {
     sandbox: Sandbox,
-    bindings: v0_1_0::Bindings,
+    bindings: Bindings,
     sha256: String,
     descriptor: Arc<Descriptor>,
 }
@@ -269,7 +372,12 @@ impl Plugin {
     /// the engine's pool size whatever `limits` says.
     /// Calls with `limits`, after the shop's tenant quota admits the call (its memory cap wins
     /// when lower), and records the call's figures.
-    pub async fn call_with_limits(&self, shop: &Shop, call: Call, limits: &Limits) -> Result<Reply, CallError> {
+    pub async fn call_with_limits(
+        &self,
+        shop: &Shop,
+        call: Call,
+        limits: &Limits,
+    ) -> Result<Reply, CallError> {
         let operation = call.operation();
         let admission = match &shop.quota {
             Some(quota) => Some(quota.admit().await),
@@ -278,7 +386,10 @@ impl Plugin {
         let capped;
         let limits = match &shop.quota {
             Some(quota) if quota.memory_bytes() < limits.memory_bytes => {
-                capped = Limits { memory_bytes: quota.memory_bytes(), ..limits.clone() };
+                capped = Limits {
+                    memory_bytes: quota.memory_bytes(),
+                    ..limits.clone()
+                };
                 &capped
             }
             _ => limits,
@@ -287,12 +398,25 @@ impl Plugin {
         let outcome = self.call_admitted(shop, call, limits).await;
         let waited = admission.as_ref().map_or(Duration::ZERO, |a| a.waited);
         let error = outcome.as_ref().err().map(CallError::kind);
-        let labels = CallLabels { tenant: &shop.tenant, plugin: &self.descriptor.name, version: &self.descriptor.version, operation };
-        self.sandbox.inner.metrics.record(&labels, started.elapsed(), waited, error);
+        let labels = CallLabels {
+            tenant: &shop.tenant,
+            plugin: &self.descriptor.name,
+            version: &self.descriptor.version,
+            operation,
+        };
+        self.sandbox
+            .inner
+            .metrics
+            .record(&labels, started.elapsed(), waited, error);
         outcome
     }
 
-    async fn call_admitted(&self, shop: &Shop, call: Call, limits: &Limits) -> Result<Reply, CallError> {
+    async fn call_admitted(
+        &self,
+        shop: &Shop,
+        call: Call,
+        limits: &Limits,
+    ) -> Result<Reply, CallError> {
         let operation = call.operation();
         let fail = |cause: Failure| CallError {
             plugin: self.descriptor.name.clone(),
@@ -351,7 +475,10 @@ impl Plugin {
         check_reply(&reply, shop, &self.descriptor).map_err(|r| fail(Failure::Contract(r)))?;
         let size = json_size(&reply);
         if size > limits.output_bytes {
-            return Err(fail(Failure::OutputTooLarge { size, limit: limits.output_bytes }));
+            return Err(fail(Failure::OutputTooLarge {
+                size,
+                limit: limits.output_bytes,
+            }));
         }
         Ok(reply)
     }
@@ -371,12 +498,19 @@ impl From<wasmtime::Error> for Outcome {
 }
 
 /// Maps a wasmtime error onto what went wrong, using what the store saw.
-fn classify(error: wasmtime::Error, state: &CallState, limits: &Limits, elapsed: Duration) -> Failure {
+fn classify(
+    error: wasmtime::Error,
+    state: &CallState,
+    limits: &Limits,
+    elapsed: Duration,
+) -> Failure {
     if error.is::<DeadlineExceeded>() || elapsed >= limits.deadline {
         return Failure::Deadline(limits.deadline);
     }
     if state.limiter.hit() {
-        return Failure::MemoryLimit { limit: state.limiter.limit() };
+        return Failure::MemoryLimit {
+            limit: state.limiter.limit(),
+        };
     }
     let trap = error.downcast_ref::<wasmtime::Trap>().copied();
     if let Some(message) = state.panic_message() {
@@ -417,7 +551,10 @@ fn check_reply(reply: &Reply, shop: &Shop, descriptor: &Descriptor) -> Result<()
             ));
         }
         if o.currency.len() != 3 || !o.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(format!("{at} (order {}): currency {:?} is not an ISO 4217 code", o.order_id, o.currency));
+            return Err(format!(
+                "{at} (order {}): currency {:?} is not an ISO 4217 code",
+                o.order_id, o.currency
+            ));
         }
         Ok(())
     };
@@ -439,40 +576,73 @@ fn validate_descriptor(d: &Descriptor, role: Role, contract: &str) -> Result<(),
         version: d.version.clone(),
         reason,
     };
-    let is_name = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    let is_name = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    };
     if !is_name(&d.name) {
-        return Err(bad(format!("name {:?} must be non-empty lowercase letters, digits, - or _", d.name)));
+        return Err(bad(format!(
+            "name {:?} must be non-empty lowercase letters, digits, - or _",
+            d.name
+        )));
     }
     if !is_name(&d.platform) {
-        return Err(bad(format!("platform {:?} must be non-empty lowercase letters, digits, - or _", d.platform)));
+        return Err(bad(format!(
+            "platform {:?} must be non-empty lowercase letters, digits, - or _",
+            d.platform
+        )));
     }
     let parts: Vec<&str> = d.version.split(['.', '-', '+']).collect();
-    if parts.len() < 3 || !parts[..3].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(bad(format!("version {:?} is not semver (MAJOR.MINOR.PATCH)", d.version)));
+    if parts.len() < 3
+        || !parts[..3]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(bad(format!(
+            "version {:?} is not semver (MAJOR.MINOR.PATCH)",
+            d.version
+        )));
     }
     if d.role != role {
-        return Err(bad(format!("describes role {:?} but exports the {role:?} world", d.role)));
+        return Err(bad(format!(
+            "describes role {:?} but exports the {role:?} world",
+            d.role
+        )));
     }
     if d.wit_version != contract {
-        return Err(bad(format!("says wit-version {:?} but exports the {contract} contract", d.wit_version)));
+        return Err(bad(format!(
+            "says wit-version {:?} but exports the {contract} contract",
+            d.wit_version
+        )));
     }
     for op in &d.operations {
         if op.role().is_some_and(|r| r != role) {
-            return Err(bad(format!("lists operation `{op}`, which is not part of the {role:?} world")));
+            return Err(bad(format!(
+                "lists operation `{op}`, which is not part of the {role:?} world"
+            )));
         }
     }
     let mut names = std::collections::BTreeSet::new();
     for key in &d.config_keys {
         if key.name.is_empty() || !names.insert(key.name.as_str()) {
-            return Err(bad(format!("config key {:?} is empty or declared twice", key.name)));
+            return Err(bad(format!(
+                "config key {:?} is empty or declared twice",
+                key.name
+            )));
         }
         if key.secret && key.default_value.is_some() {
-            return Err(bad(format!("secret config key {:?} must not have a default value", key.name)));
+            return Err(bad(format!(
+                "secret config key {:?} must not have a default value",
+                key.name
+            )));
         }
     }
     for host in &d.http_hosts {
         if host.is_empty() || host.contains('/') || host.contains(char::is_whitespace) {
-            return Err(bad(format!("http host {host:?} must be a bare `name` or `name:port`")));
+            return Err(bad(format!(
+                "http host {host:?} must be a bare `name` or `name:port`"
+            )));
         }
     }
     Ok(())
