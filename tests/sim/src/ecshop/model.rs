@@ -476,7 +476,7 @@ impl Model {
                 lots,
             ),
             Statement::many(
-                "INSERT INTO ecs_goods (goods_id, goods_sn, goods_name, goods_number, market_price, shop_price, is_on_sale) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO ecs_goods (goods_id, goods_sn, goods_name, goods_number, market_price, shop_price, is_on_sale, goods_desc) VALUES (?, ?, ?, ?, ?, ?, ?, '')",
                 goods,
             ),
             Statement::many(
