@@ -25,6 +25,7 @@
 
 mod cases;
 pub mod inspect;
+pub mod mariadb;
 pub mod model;
 pub mod php;
 pub mod proxy;
