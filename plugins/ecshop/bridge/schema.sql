@@ -4,7 +4,8 @@
 -- structure.sql), so the bridge's SQL runs unchanged against a real shop. This file is for
 -- tests and development databases; a live shop already has the full tables.
 --
--- Written so that SQLite accepts it as well as MySQL:
+-- Written so that SQLite accepts it as well as MySQL (`schema.mysql.sql` is ECShop's MySQL
+-- definitions themselves):
 -- - `UNSIGNED` is left out (SQLite cannot parse `mediumint(8) unsigned`); ECShop declares ids,
 --   counts and Unix times unsigned.
 -- - ECShop's `auto_increment` keys are plain primary keys here; callers give the ids. The
@@ -121,7 +122,9 @@ CREATE INDEX ecs_region_parent_id ON ecs_region (parent_id);
 CREATE INDEX ecs_region_region_type ON ecs_region (region_type);
 
 -- ECShop's goods table has some 50 columns (descriptions, images, promotions…); these are the
--- ones the bridge reads or writes, plus the flags every query of ECShop's own filters on.
+-- ones the bridge reads or writes, plus the flags every query of ECShop's own filters on, and
+-- goods_desc, NOT NULL without a default as in ECShop, which every INSERT must name
+-- (schema.mysql.sql has them all).
 CREATE TABLE ecs_goods (
     goods_id INTEGER PRIMARY KEY,
     cat_id smallint(5) NOT NULL DEFAULT 0,
@@ -131,6 +134,7 @@ CREATE TABLE ecs_goods (
     market_price decimal(10,2) NOT NULL DEFAULT '0.00',
     shop_price decimal(10,2) NOT NULL DEFAULT '0.00',
     goods_brief varchar(255) NOT NULL DEFAULT '',
+    goods_desc text NOT NULL,
     is_real tinyint(3) NOT NULL DEFAULT 1,
     is_on_sale tinyint(1) NOT NULL DEFAULT 1,
     is_alone_sale tinyint(1) NOT NULL DEFAULT 1,

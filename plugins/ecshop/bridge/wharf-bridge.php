@@ -63,6 +63,10 @@ define('WHARF_LOT_TABLE', 'wharf_goods_lot');
 define('WHARF_CUSTOMER_TABLE', 'wharf_customer');
 /** ECShop's timezone setting spans UTC-12..UTC+14; a larger offset is a typo. */
 define('WHARF_MAX_TIME_OFFSET', 14 * 3600);
+/** ECShop's times are int(10) unsigned (log_time int(11) unsigned): stored seconds fit 0..2^32-1. */
+define('WHARF_MAX_STORED_TIME', 4294967295);
+/** ecs_delivery_order.address is varchar(250); the order's address it copies is varchar(255). */
+define('WHARF_MAX_DELIVERY_ADDRESS_CHARS', 250);
 
 /** What the request gets instead of a result. */
 class WharfHttpError extends Exception
@@ -163,6 +167,10 @@ class WharfDb
                 PDO::ATTR_DEFAULT_FETCH_MODE => PDO::FETCH_ASSOC,
                 // Connect timeout on MySQL, busy timeout on SQLite.
                 PDO::ATTR_TIMEOUT => 5,
+                // Every value comes back as a string (or null), as pdo_mysql hands them out
+                // before PHP 8.1: one behaviour on every PHP version and driver, which the
+                // code below casts where it needs numbers.
+                PDO::ATTR_STRINGIFY_FETCHES => true,
             ));
         } catch (PDOException $e) {
             throw new WharfHttpError(503, 'database_unavailable', 'cannot connect to the shop database (SQLSTATE ' . $e->getCode() . ')');
@@ -289,7 +297,7 @@ function wharf_goods_columns()
 
 /**
  * Money as a decimal string with two places, whatever the driver returned: MySQL gives
- * "12.30", SQLite gives 12.3 (a float; exact enough for decimal(10,2) values).
+ * "12.30", SQLite "12.3" (a float, stringified; exact enough for decimal(10,2) values).
  */
 function wharf_money($value)
 {
@@ -306,10 +314,14 @@ function wharf_money($value)
     if (preg_match('/^-?[0-9]+\.[0-9]$/', $text)) {
         return $text . '0';
     }
+    // A float SQLite stored for decimal(10,2) may print with noise ("0.30000000000000004").
+    if (preg_match('/^-?[0-9]+\.[0-9]{3,}$/', $text)) {
+        return number_format((float) $text, 2, '.', '');
+    }
     return $text;
 }
 
-/** A row with each column typed as $columns says; MySQL hands every value out as a string. */
+/** A row with each column typed as $columns says (the connection hands every value out as a string). */
 function wharf_typed(WharfDb $db, array $row, array $columns)
 {
     $out = array();
@@ -446,7 +458,12 @@ function wharf_quote($value)
     return is_string($value) ? '"' . $text . '"' : $text;
 }
 
-/** Valid UTF-8 of at most $max_chars characters (MySQL counts varchar lengths in characters). */
+/**
+ * Valid UTF-8 of at most $max_chars characters (MySQL counts varchar lengths in characters),
+ * without characters beyond U+FFFF (emoji and the like): ECShop's tables are MySQL `utf8`,
+ * three bytes a character, which a strict server refuses them in and a lax one cuts the text
+ * at. Refused on SQLite too, so a shop answers the same whatever the bridge runs on.
+ */
 function wharf_check_text($field, $text, $max_chars)
 {
     $count = preg_match_all('/./su', $text);
@@ -456,6 +473,21 @@ function wharf_check_text($field, $text, $max_chars)
     if ($count > $max_chars) {
         throw wharf_bad_input($field, "expected at most $max_chars characters, got $count");
     }
+    if (preg_match('/[\x{10000}-\x{10FFFF}]/u', $text, $wide)) {
+        throw wharf_bad_input($field, 'ECShop\'s utf8 tables cannot hold ' . sprintf('U+%X', wharf_code_point($wide[0])) . ' (characters beyond U+FFFF, such as emoji)');
+    }
+}
+
+/** The code point of one UTF-8 character of four bytes. */
+function wharf_code_point($char)
+{
+    return ((ord($char[0]) & 0x07) << 18) | ((ord($char[1]) & 0x3F) << 12) | ((ord($char[2]) & 0x3F) << 6) | (ord($char[3]) & 0x3F);
+}
+
+/** $text cut to $max_chars characters (for text the bridge composes or copies into a column). */
+function wharf_truncate($text, $max_chars)
+{
+    return preg_match('/^.{0,' . (int) $max_chars . '}/su', $text, $head) ? $head[0] : $text;
 }
 
 function wharf_body_string(array $body, $field, $max_chars)
@@ -710,7 +742,8 @@ function wharf_ship(WharfDb $db, array $body)
         $db->run('UPDATE ' . $db->table('order_goods') . ' SET send_number = goods_number WHERE order_id = ?', array($order_id));
         $db->run('INSERT INTO ' . $db->table('order_action')
             . ' (order_id, action_user, order_status, shipping_status, pay_status, action_place, action_note, log_time) VALUES (?, ?, ?, 1, ?, 0, ?, ?)',
-            array($order_id, WHARF_ACTION_USER, $order_status, (int) $order['pay_status'], 'shipped via Wharf: ' . $shipping_name . ' ' . $invoice_no, $now));
+            array($order_id, WHARF_ACTION_USER, $order_status, (int) $order['pay_status'],
+                wharf_truncate('shipped via Wharf: ' . $shipping_name . ' ' . $invoice_no, WHARF_MAX_NOTE_CHARS), $now));
         $loaded = wharf_load_orders($db, array($order_id));
         return array('order' => $loaded[0], 'changed' => true);
     });
@@ -835,8 +868,10 @@ function wharf_product(WharfDb $db, array $body)
         $params[] = $goods_sn;
         $params[] = $now;
         $params[] = $now;
-        $db->run("INSERT INTO $table (" . implode(', ', $names) . ', goods_sn, add_time, last_update, is_real, is_alone_sale, is_delete)'
-            . ' VALUES (' . implode(', ', array_fill(0, count($params), '?')) . ', 1, 1, 0)', $params);
+        // goods_desc is text NOT NULL without a default in ECShop's schema: a strict MySQL
+        // refuses an INSERT that leaves it out.
+        $db->run("INSERT INTO $table (" . implode(', ', $names) . ', goods_sn, add_time, last_update, goods_desc, is_real, is_alone_sale, is_delete)'
+            . ' VALUES (' . implode(', ', array_fill(0, count($params), '?')) . ", '', 1, 1, 0)", $params);
         return array('goods_id' => (int) $db->pdo->lastInsertId(), 'goods_sn' => $goods_sn, 'created' => true);
     });
 }
@@ -987,7 +1022,10 @@ function wharf_shipment(WharfDb $db, array $body)
             'insure_fee', 'shipping_fee', 'agency_id');
         $params = array($delivery_sn, $now, $now, WHARF_ACTION_USER);
         foreach ($copied as $c) {
-            $params[] = $order[$c];
+            // The delivery order's address column is five characters shorter than the
+            // order's: ECShop's admin (on sql_mode '') has MySQL cut it; a strict server
+            // would refuse it.
+            $params[] = $c === 'address' ? wharf_truncate((string) $order[$c], WHARF_MAX_DELIVERY_ADDRESS_CHARS) : $order[$c];
         }
         $db->run('INSERT INTO ' . $db->table('delivery_order') . ' (delivery_sn, add_time, update_time, action_user, ' . implode(', ', $copied)
             . ', invoice_no, status) VALUES (' . implode(', ', array_fill(0, count($params), '?')) . ", '', 0)", $params);
@@ -1044,11 +1082,14 @@ function wharf_erp_status(WharfDb $db, array $body)
             $move[$column] = isset($body['move'][$column]) ? wharf_body_int($body['move'], $column, 0, $max) : null;
         }
     }
-    return $db->transaction(function (WharfDb $db) use ($order_sn, $erp_status, $at, $note, $move) {
+    $log_time = $db->storedTime($at);
+    if ($log_time < 0 || $log_time > WHARF_MAX_STORED_TIME) {
+        throw wharf_bad_input('at', "expected a time ECShop can store (log_time is int(11) unsigned, less time_offset), got $at");
+    }
+    return $db->transaction(function (WharfDb $db) use ($order_sn, $erp_status, $log_time, $note, $move) {
         $order = wharf_lock_order($db, $order_sn, false);
         $order_id = (int) $order['order_id'];
         $codes = array((int) $order['order_status'], (int) $order['shipping_status'], (int) $order['pay_status']);
-        $log_time = $db->storedTime($at);
         if ($move !== null) {
             $i = 0;
             foreach ($move as $value) {

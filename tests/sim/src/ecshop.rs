@@ -1,16 +1,20 @@
 //! The ECShop simulator: the real bridge (`plugins/ecshop/bridge/wharf-bridge.php`) served by
-//! `php -S` over a SQLite copy of ECShop's tables, behind a small Rust reverse proxy.
+//! `php -S` over ECShop's tables, in SQLite or in MariaDB, behind a small Rust reverse proxy.
 //!
 //! ECShop has no API of its own; Wharf's ECShop plugin talks to the bridge merchants install.
 //! So this simulator runs that very script, not an imitation: a temporary directory gets the
-//! bridge, its config and a database made from the bridge's `schema.sql`, seeded from a
-//! [`Shop`](crate::shop::Shop) (through `php`, see [`php`]). The proxy in front plays the shop's
+//! bridge, its config and a database seeded from a [`Shop`](crate::shop::Shop) (through `php`,
+//! see [`php`]). The database is SQLite made from the bridge's `schema.sql` by default
+//! ([`Backend::Sqlite`]), or, with [`Backend::MariaDb`], a MariaDB server of the simulator's
+//! own ([`mariadb`]) holding ECShop's MySQL tables (`schema.mysql.sql`), which the bridge
+//! reaches over the server's socket as its own user with the grants its README lists. The
+//! proxy in front plays the shop's
 //! web front end: throttling (429 + `Retry-After`), failures (5xx) and broken bodies come from
 //! it ([`Faults`]); revoked credentials are the bridge's own 401, after the simulator changes
 //! the token the bridge expects.
 //!
-//! Needs `php` with pdo_sqlite on PATH (or `WHARF_SIM_PHP`); [`EcshopSim::start`] says how to
-//! install it when it is missing.
+//! Needs `php` with pdo_sqlite on PATH (or `WHARF_SIM_PHP`), and for MariaDB also pdo_mysql and
+//! Debian's `mariadb-server`; [`EcshopSim::start`] says how to install them when missing.
 //!
 //! ```no_run
 //! use wharf_sim::ecshop::{EcshopConfig, EcshopSim};
@@ -25,6 +29,7 @@
 
 mod cases;
 pub mod inspect;
+pub mod mariadb;
 pub mod model;
 pub mod php;
 pub mod proxy;
@@ -45,6 +50,7 @@ use crate::serve::{Clock, Served, lock, wall_ms};
 use crate::shop::{Catalog, Shop, ShopParams};
 
 use inspect::Inspector;
+use mariadb::MariaDb;
 use model::Model;
 use php::Database;
 use proxy::{Answer, Proxy};
@@ -52,7 +58,10 @@ use proxy::{Answer, Proxy};
 /// The bridge, its schema and the runner, built into the simulator so it runs from anywhere.
 const BRIDGE_PHP: &str = include_str!("../../../plugins/ecshop/bridge/wharf-bridge.php");
 const SCHEMA_SQL: &str = include_str!("../../../plugins/ecshop/bridge/schema.sql");
-const RUNNER_PHP: &str = include_str!("../fixtures/ecshop/sqlite-runner.php");
+const SCHEMA_MYSQL_SQL: &str = include_str!("../../../plugins/ecshop/bridge/schema.mysql.sql");
+/// The bridge's README: on MariaDB, the bridge's account gets the grants it lists.
+const BRIDGE_README: &str = include_str!("../../../plugins/ecshop/bridge/README.md");
+const RUNNER_PHP: &str = include_str!("../fixtures/ecshop/sql-runner.php");
 
 /// The bridge's file name under the served directory; the plugin's `endpoint` ends with it.
 pub const BRIDGE_FILE: &str = "wharf-bridge.php";
@@ -73,6 +82,30 @@ pub const ERP_STATUS_CONFIG: &[(&str, &str)] = &[("erp_status.signed", "move:com
 /// The key [`Marketplace::malform_next_order`] breaks: every order carries it.
 const MALFORMED_KEY: &str = "goods_amount";
 
+/// The database under the bridge.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file from the bridge's `schema.sql` (needs only php-sqlite3).
+    #[default]
+    Sqlite,
+    /// A MariaDB server of the simulator's own with ECShop's MySQL tables
+    /// (`schema.mysql.sql`), as a real shop has them.
+    MariaDb,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::MariaDb => "mariadb",
+        }
+    }
+}
+
+/// The MariaDB database the simulator makes, and the bridge's account in it.
+const MARIADB_DATABASE: &str = "ecshop";
+const MARIADB_BRIDGE_USER: &str = "wharf";
+
 /// How to build the simulated shop.
 #[derive(Clone, Debug)]
 pub struct EcshopConfig {
@@ -85,6 +118,8 @@ pub struct EcshopConfig {
     pub modified_span_ms: i64,
     /// The `page_size` [`Marketplace::config`] hands the plugin.
     pub page_size: u32,
+    /// The database under the bridge.
+    pub backend: Backend,
 }
 
 impl Default for EcshopConfig {
@@ -95,6 +130,7 @@ impl Default for EcshopConfig {
             now_ms: None,
             modified_span_ms: DEFAULT_MODIFIED_SPAN_MS,
             page_size: DEFAULT_PAGE_SIZE,
+            backend: Backend::default(),
         }
     }
 }
@@ -125,11 +161,20 @@ impl Drop for Scratch {
     }
 }
 
+/// How the bridge logs in to its database (its config's `dsn`, `user`, `password`).
+#[derive(Clone, Debug)]
+struct BridgeLogin {
+    dsn: String,
+    user: Option<String>,
+    password: Option<String>,
+}
+
 /// What the simulator's handle and its proxy share.
 struct Shared {
     model: Mutex<Model>,
     faults: Arc<Mutex<Faults>>,
     db: Database,
+    bridge_login: BridgeLogin,
     config_file: PathBuf,
     token: String,
     clock: Clock,
@@ -145,10 +190,14 @@ impl Shared {
     /// request).
     fn write_bridge_config(&self, token: &str) -> anyhow::Result<()> {
         let php_string = |s: &str| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"));
+        let php_value = |s: &Option<String>| s.as_deref().map_or_else(|| "null".to_owned(), php_string);
+        let login = &self.bridge_login;
         let text = format!(
-            "<?php\n// Written by wharf-sim's ECShop simulator.\nreturn array(\n    'token' => {},\n    'dsn' => {},\n    'prefix' => 'ecs_',\n);\n",
+            "<?php\n// Written by wharf-sim's ECShop simulator.\nreturn array(\n    'token' => {},\n    'dsn' => {},\n    'user' => {},\n    'password' => {},\n    'prefix' => 'ecs_',\n);\n",
             php_string(token),
-            php_string(&format!("sqlite:{}", self.db.file().display())),
+            php_string(&login.dsn),
+            php_value(&login.user),
+            php_value(&login.password),
         );
         let temporary = self.config_file.with_extension("php.tmp");
         std::fs::write(&temporary, text).with_context(|| format!("writing {}", temporary.display()))?;
@@ -157,12 +206,14 @@ impl Shared {
     }
 }
 
-/// A running ECShop simulator; stops PHP and removes its files when dropped.
+/// A running ECShop simulator; stops PHP (and MariaDB) and removes its files when dropped.
 pub struct EcshopSim {
-    // Dropped in this order: the proxy, then PHP, then the files.
+    // Dropped in this order: the proxy, then PHP, then MariaDB, then the files.
     proxy: Served,
     server: php::Server,
     shared: Arc<Shared>,
+    mariadb: Option<MariaDb>,
+    backend: Backend,
     dir: Scratch,
 }
 
@@ -192,6 +243,9 @@ impl EcshopSim {
             config.page_size
         );
         let now_ms = config.now_ms.unwrap_or_else(wall_ms);
+        // Running from here: the shop's clock keeps pace with PHP's time() while the database
+        // starts (seconds, for MariaDB).
+        let clock = Clock::new(now_ms);
         let params = ShopParams {
             seed: config.seed,
             orders: config.orders,
@@ -208,21 +262,33 @@ impl EcshopSim {
 
         let dir = Scratch::create()?;
         let www = dir.0.join("www");
-        let runner = dir.0.join("sqlite-runner.php");
+        let runner = dir.0.join("sql-runner.php");
         std::fs::write(www.join(BRIDGE_FILE), BRIDGE_PHP).context("writing the bridge")?;
         std::fs::write(&runner, RUNNER_PHP).context("writing the SQL runner")?;
-        let db = Database::new(runner, dir.0.join("ecshop.db"));
-        db.run(Some(SCHEMA_SQL), &model.seed_statements()).context("seeding the ECShop database")?;
-
         let mut rng = SimRng::new(config.seed).fork(23);
         let token = format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64());
+        let (db, bridge_login, mariadb) = match config.backend {
+            Backend::Sqlite => {
+                let db = Database::sqlite(runner, dir.0.join("ecshop.db"));
+                db.run(Some(SCHEMA_SQL), &model.seed_statements()).context("seeding the ECShop database")?;
+                let login = BridgeLogin { dsn: db.dsn().to_owned(), user: None, password: None };
+                (db, login, None)
+            }
+            Backend::MariaDb => {
+                let password = format!("{:016x}", rng.next_u64());
+                let (db, login, server) = start_mariadb(runner, &model, &password)?;
+                (db, login, Some(server))
+            }
+        };
+
         let shared = Arc::new(Shared {
             model: Mutex::new(model),
             faults: Arc::new(Mutex::new(Faults::default())),
             db,
+            bridge_login,
             config_file: www.join(BRIDGE_CONFIG_FILE),
             token,
-            clock: Clock::new(now_ms),
+            clock,
             first_change_ms,
             page_size: config.page_size,
             writes: Mutex::new(BTreeMap::new()),
@@ -246,7 +312,7 @@ impl EcshopSim {
             }),
         });
         let proxy = Served::spawn("ecshop-sim", proxy::router(proxy))?;
-        Ok(Self { proxy, server, shared, dir })
+        Ok(Self { proxy, server, shared, mariadb, backend: config.backend, dir })
     }
 
     /// The simulator a conformance run uses: [`HarnessOptions`]' orders and seed, the
@@ -283,6 +349,16 @@ impl EcshopSim {
     /// The shop's database, to read back what pushes wrote.
     pub fn database(&self) -> &Database {
         &self.shared.db
+    }
+
+    /// The database under the bridge.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The MariaDB server under the bridge ([`Backend::MariaDb`]).
+    pub fn mariadb(&self) -> Option<&MariaDb> {
+        self.mariadb.as_ref()
     }
 
     /// Reads back what pushes wrote: lots, goods, delivery orders, order actions, customers.
@@ -428,6 +504,52 @@ impl Marketplace for EcshopSim {
         cases.extend(cases::cases(&model, &self.inspector(), self.now_ms()));
         cases
     }
+}
+
+/// Starts MariaDB with ECShop's MySQL tables seeded from `model`, and the bridge's own account
+/// (`wharf`, `password`) with the grants the bridge's README gives it. The runner works as
+/// `root` over TCP; the bridge comes over the socket, as from a shop's own machine.
+fn start_mariadb(runner: PathBuf, model: &Model, password: &str) -> anyhow::Result<(Database, BridgeLogin, MariaDb)> {
+    php::check_extension("pdo_mysql", mariadb::INSTALL_HINT)?;
+    let server = MariaDb::start().context("starting MariaDB for the ECShop simulator")?;
+    let admin = Database::mysql(runner.clone(), server.tcp_dsn(""), mariadb::ROOT_USER, "");
+    admin
+        .run(Some(&format!("CREATE DATABASE {MARIADB_DATABASE} DEFAULT CHARACTER SET utf8;")), &[])
+        .context("creating the ECShop database")?;
+    let db = Database::mysql(runner, server.tcp_dsn(MARIADB_DATABASE), mariadb::ROOT_USER, "");
+    db.run(Some(SCHEMA_MYSQL_SQL), &model.seed_statements()).context("seeding the ECShop database")?;
+    let mut account = format!("CREATE USER '{MARIADB_BRIDGE_USER}'@'localhost' IDENTIFIED BY '{password}';\n");
+    for grant in readme_grants(BRIDGE_README) {
+        account.push_str(&grant.replace("ecshop.", &format!("{MARIADB_DATABASE}.")));
+        account.push('\n');
+    }
+    db.run(Some(&account), &[]).context("creating the bridge's account with the README's grants")?;
+    let login = BridgeLogin {
+        dsn: server.socket_dsn(MARIADB_DATABASE),
+        user: Some(MARIADB_BRIDGE_USER.to_owned()),
+        password: Some(password.to_owned()),
+    };
+    Ok((db, login, server))
+}
+
+/// The `GRANT … TO 'wharf'@'localhost';` statements of the README's "Least privilege" block.
+fn readme_grants(readme: &str) -> Vec<String> {
+    let mut grants = Vec::new();
+    let mut current: Option<String> = None;
+    for line in readme.lines().map(str::trim) {
+        if line.starts_with("GRANT ") {
+            current = Some(String::new());
+        }
+        if let Some(grant) = current.as_mut() {
+            grant.push_str(line);
+            grant.push(' ');
+            if line.ends_with(';') {
+                grants.push(grant.trim().to_owned());
+                current = None;
+            }
+        }
+    }
+    grants
 }
 
 /// One case per push the bridge supports, each checked by reading the database back.

@@ -1,18 +1,20 @@
 //! Serves the real ECShop bridge over a simulated shop until Ctrl-C (or SIGTERM), then stops
 //! PHP and removes the shop's files.
 //!
-//! `cargo run -p wharf-sim --bin ecshop-sim -- [ORDERS] [OUT_DIR] [SHOP]` (defaults: 200,
-//! `target/ecshop-sim`, `default`). OUT_DIR receives what `wharf plugin call` takes
+//! `cargo run -p wharf-sim --bin ecshop-sim -- [--mariadb] [ORDERS] [OUT_DIR] [SHOP]` (defaults:
+//! 200, `target/ecshop-sim`, `default`). OUT_DIR receives what `wharf plugin call` takes
 //! (`config.json`, `secrets.json`, `window.json`, one `push-*.json` per push the simulator
 //! checks) and `expected.json`, the canonical orders the plugin must print for the window as
-//! shop SHOP. Needs php-cli and php-sqlite3.
+//! shop SHOP. Needs php-cli and php-sqlite3; with `--mariadb`, the shop's database is a MariaDB
+//! server of its own with ECShop's MySQL tables instead of SQLite, which also needs
+//! mariadb-server and php-mysql.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
 use wharf_sim::Marketplace;
-use wharf_sim::ecshop::{EcshopConfig, EcshopSim};
+use wharf_sim::ecshop::{Backend, EcshopConfig, EcshopSim};
 use wharf_sim::harness::rfc3339;
 
 /// Orders in the simulated shop unless the first argument says otherwise.
@@ -22,15 +24,20 @@ const DEFAULT_OUT: &str = "target/ecshop-sim";
 /// The shop id `wharf plugin call` stamps orders with unless given `--shop`.
 const DEFAULT_SHOP: &str = "default";
 
-/// ORDERS, OUT_DIR and SHOP from the command line, each defaulted when absent.
-fn args() -> anyhow::Result<(usize, PathBuf, String)> {
-    let given: Vec<String> = std::env::args().skip(1).collect();
+/// The flag that puts the shop on MariaDB.
+const MARIADB_FLAG: &str = "--mariadb";
+
+/// The backend, and ORDERS, OUT_DIR and SHOP from the command line, each defaulted when absent.
+fn args() -> anyhow::Result<(Backend, usize, PathBuf, String)> {
+    let mut given: Vec<String> = std::env::args().skip(1).collect();
+    let backend = if given.iter().any(|a| a == MARIADB_FLAG) { Backend::MariaDb } else { Backend::Sqlite };
+    given.retain(|a| a != MARIADB_FLAG);
     let orders = match given.first() {
         None => DEFAULT_ORDERS,
         Some(n) => n.parse().with_context(|| format!("ORDERS must be a number, got {n:?}"))?,
     };
     let out = PathBuf::from(given.get(1).map_or(DEFAULT_OUT, String::as_str));
-    Ok((orders, out, given.get(2).cloned().unwrap_or_else(|| DEFAULT_SHOP.to_owned())))
+    Ok((backend, orders, out, given.get(2).cloned().unwrap_or_else(|| DEFAULT_SHOP.to_owned())))
 }
 
 fn save(dir: &Path, name: &str, value: &Value) -> anyhow::Result<PathBuf> {
@@ -40,9 +47,9 @@ fn save(dir: &Path, name: &str, value: &Value) -> anyhow::Result<PathBuf> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let (orders, out, shop) = args()?;
+    let (backend, orders, out, shop) = args()?;
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let sim = EcshopSim::start(EcshopConfig { orders, ..EcshopConfig::default() })?;
+    let sim = EcshopSim::start(EcshopConfig { orders, backend, ..EcshopConfig::default() })?;
 
     let (from, to) = sim.window();
     let config = save(&out, "config.json", &json!(sim.config()))?;
@@ -63,6 +70,13 @@ fn main() -> anyhow::Result<()> {
         sim.bridge_addr(),
         sim.dir().display()
     );
+    if let Some(server) = sim.mariadb() {
+        println!(
+            "the shop's MariaDB: mariadb --no-defaults --socket={} -u root ecshop (or 127.0.0.1:{})",
+            server.socket().display(),
+            server.addr().port()
+        );
+    }
     println!("try it:   curl -H 'X-Wharf-Token: {}' '{}?action=ping'", sim.token(), sim.endpoint());
     println!("the plugin (pull-orders prints what {} holds):", expected.display());
     for (operation, input) in &inputs {

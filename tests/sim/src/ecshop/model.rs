@@ -327,6 +327,7 @@ impl Model {
     /// goods, an action row at the payment time, and the buyer and regions it is the first to
     /// name. Its index and the statements that write it.
     pub fn add_paid_order(&mut self, rng: &mut crate::rng::SimRng, now_ms: i64) -> (usize, Vec<Statement>) {
+        let known_users = self.user_ids();
         self.shop.add_paid_order(rng, now_ms);
         let i = self.shop.orders.len() - 1;
         let order = &self.shop.orders[i];
@@ -340,9 +341,9 @@ impl Model {
             statements.push(Statement::many(REGION_INSERT, regions));
         }
         let user = user_id(order);
-        if user > 0 {
+        if user > 0 && known_users.binary_search(&user).is_err() {
             statements.push(Statement::once(
-                "INSERT OR IGNORE INTO ecs_users (user_id, user_name, email) VALUES (?, ?, ?)",
+                "INSERT INTO ecs_users (user_id, user_name, email) VALUES (?, ?, ?)",
                 vec![json!(user), json!(user_name(user)), json!(format!("{}@example.com", user_name(user)))],
             ));
         }
@@ -476,7 +477,7 @@ impl Model {
                 lots,
             ),
             Statement::many(
-                "INSERT INTO ecs_goods (goods_id, goods_sn, goods_name, goods_number, market_price, shop_price, is_on_sale) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO ecs_goods (goods_id, goods_sn, goods_name, goods_number, market_price, shop_price, is_on_sale, goods_desc) VALUES (?, ?, ?, ?, ?, ?, ?, '')",
                 goods,
             ),
             Statement::many(

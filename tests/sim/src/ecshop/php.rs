@@ -1,8 +1,9 @@
 //! The PHP side of the ECShop simulator: finding `php`, running SQL through it, and serving the
 //! bridge with its built-in web server.
 //!
-//! The simulator keeps no SQLite library of its own: seeding, changes and read-backs go through
-//! `php sqlite-runner.php` (tests/sim/fixtures/ecshop), the same PDO the bridge uses.
+//! The simulator keeps no database library of its own: seeding, changes and read-backs go
+//! through `php sql-runner.php` (tests/sim/fixtures/ecshop), the same PDO the bridge uses, on
+//! SQLite or on MariaDB.
 
 use std::io::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -32,23 +33,25 @@ pub fn binary() -> String {
 
 /// Checks that PHP runs and has pdo_sqlite, with the install hint when not.
 pub fn check_installed() -> anyhow::Result<()> {
-    check_installed_at(&binary())
+    check_extension_at(&binary(), "pdo_sqlite", INSTALL_HINT)
 }
 
-fn check_installed_at(php: &str) -> anyhow::Result<()> {
+/// Checks that PHP runs and has the PDO driver `extension` (`pdo_mysql`, say), with `hint`
+/// when not.
+pub fn check_extension(extension: &str, hint: &str) -> anyhow::Result<()> {
+    check_extension_at(&binary(), extension, hint)
+}
+
+fn check_extension_at(php: &str, extension: &str, hint: &str) -> anyhow::Result<()> {
     let output = Command::new(php)
-        .args(["-r", "echo extension_loaded('pdo_sqlite') ? 'yes' : 'no';"])
+        .args(["-r", &format!("echo extension_loaded('{extension}') ? 'yes' : 'no';")])
         .output()
-        .with_context(|| format!("running `{php}` failed; {INSTALL_HINT}"))?;
+        .with_context(|| format!("running `{php}` failed; {hint}"))?;
     if !output.status.success() {
-        bail!(
-            "`{php} -r` exited with {}: {}; {INSTALL_HINT}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
+        bail!("`{php} -r` exited with {}: {}; {hint}", output.status, String::from_utf8_lossy(&output.stderr).trim());
     }
     if output.stdout != b"yes" {
-        bail!("`{php}` has no pdo_sqlite extension; {INSTALL_HINT}");
+        bail!("`{php}` has no {extension} extension; {hint}");
     }
     Ok(())
 }
@@ -70,26 +73,45 @@ impl Statement {
     }
 }
 
-/// A database file and the runner script that reaches it.
+/// A database and the runner script that reaches it: a SQLite file, or a MySQL (MariaDB)
+/// database by PDO data source and login.
 #[derive(Clone, Debug)]
 pub struct Database {
     runner: PathBuf,
-    file: PathBuf,
+    dsn: String,
+    user: Option<String>,
+    password: Option<String>,
+    file: Option<PathBuf>,
 }
 
 impl Database {
-    pub fn new(runner: PathBuf, file: PathBuf) -> Self {
-        Self { runner, file }
+    /// The SQLite database in `file`.
+    pub fn sqlite(runner: PathBuf, file: PathBuf) -> Self {
+        Self { runner, dsn: format!("sqlite:{}", file.display()), user: None, password: None, file: Some(file) }
     }
 
-    pub fn file(&self) -> &Path {
-        &self.file
+    /// The MySQL (MariaDB) database PDO reaches with `dsn` (`mysql:host=…;dbname=…`) as `user`.
+    pub fn mysql(runner: PathBuf, dsn: String, user: &str, password: &str) -> Self {
+        Self { runner, dsn, user: Some(user.to_owned()), password: Some(password.to_owned()), file: None }
     }
 
-    /// Runs `schema` (if any) and `statements` in one transaction; per statement, the rows its
-    /// last run fetched.
+    /// The SQLite file; `None` on MySQL.
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    /// The PDO data source.
+    pub fn dsn(&self) -> &str {
+        &self.dsn
+    }
+
+    /// Runs `schema` (if any, statement by statement) and then `statements` in one transaction;
+    /// per statement, the rows its last run fetched.
     pub fn run(&self, schema: Option<&str>, statements: &[Statement]) -> anyhow::Result<Vec<Vec<Map<String, Value>>>> {
         let request = json!({
+            "dsn": self.dsn,
+            "user": self.user,
+            "password": self.password,
             "schema": schema,
             "statements": statements.iter().map(|s| {
                 // A statement with no rows at all still runs once.
@@ -100,7 +122,6 @@ impl Database {
         let php = binary();
         let mut child = Command::new(&php)
             .arg(&self.runner)
-            .arg(&self.file)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -133,11 +154,15 @@ impl Database {
         Ok(results.pop().unwrap_or_default())
     }
 
-    /// The integer in the first column of the first row `sql` fetches.
+    /// The integer in the first column of the first row `sql` fetches (MySQL hands out
+    /// DECIMAL values, such as a SUM, as strings: one of digits counts).
     pub fn scalar(&self, sql: &str, params: Vec<Value>) -> anyhow::Result<i64> {
         let rows = self.query(sql, params)?;
         let value = rows.first().and_then(|r| r.values().next()).with_context(|| format!("{sql}: no rows"))?;
-        value.as_i64().with_context(|| format!("{sql}: expected an integer, got {value}"))
+        value
+            .as_i64()
+            .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+            .with_context(|| format!("{sql}: expected an integer, got {value}"))
     }
 }
 
@@ -214,7 +239,7 @@ mod tests {
 
     #[test]
     fn a_missing_php_says_what_to_install() {
-        let err = check_installed_at("/nonexistent/php").unwrap_err();
+        let err = check_extension_at("/nonexistent/php", "pdo_sqlite", INSTALL_HINT).unwrap_err();
         assert!(format!("{err:#}").contains("install php-cli php-sqlite3"), "{err:#}");
     }
 }

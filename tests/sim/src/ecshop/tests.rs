@@ -1,22 +1,51 @@
-//! The simulator against the real bridge, over HTTP through the proxy (needs php with
-//! pdo_sqlite, like the simulator itself).
+//! The simulator against the real bridge, over HTTP through the proxy, on SQLite and on
+//! MariaDB: every case runs on both (`sqlite::…` and `mariadb::…`). Needs php with pdo_sqlite
+//! and pdo_mysql, and Debian's mariadb-server (`.ci/run` installs them); without them the
+//! cases fail, saying what to install.
 
 use super::model::yuan;
 use super::*;
 
-fn sim(orders: usize) -> EcshopSim {
-    EcshopSim::start(EcshopConfig { orders, seed: 7, ..EcshopConfig::default() })
-        .expect("starting the ECShop simulator")
+fn sim(backend: Backend, orders: usize) -> EcshopSim {
+    EcshopSim::start(EcshopConfig { orders, seed: 7, backend, ..EcshopConfig::default() })
+        .unwrap_or_else(|e| panic!("starting the ECShop simulator on {}: {e:#}", backend.name()))
 }
+
+/// Each case, once per backend: `sqlite::<case>` and `mariadb::<case>`.
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $case() {
+                super::$case(super::Backend::Sqlite);
+            })*
+        }
+        mod mariadb {
+            $(#[test]
+            fn $case() {
+                super::$case(super::Backend::MariaDb);
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    the_bridge_serves_what_the_model_expects,
+    a_changed_order_moves_for_the_bridge_too,
+    faults_come_from_the_front_end_and_the_bridge,
+    push_checks_read_the_database_back,
+    the_marketplace_face,
+    shipments_in_parts_and_erp_status_moves,
+    texts_fit_ecshops_columns,
+);
 
 fn orders_query(from_ms: i64, to_ms: i64, page: u32, page_size: u32) -> String {
     // The bridge's bounds are inclusive seconds: [from, to) → [from, to − 1 s].
     format!("action=orders&since={}&until={}&page={page}&page_size={page_size}", from_ms / 1000, to_ms / 1000 - 1)
 }
 
-#[test]
-fn the_bridge_serves_what_the_model_expects() {
-    let sim = sim(40);
+fn the_bridge_serves_what_the_model_expects(backend: Backend) {
+    let sim = sim(backend, 40);
     let (from, to) = sim.window();
     let expected = sim.expected_orders("s1", from, to);
     assert_eq!(expected.len(), 40);
@@ -55,9 +84,8 @@ fn the_bridge_serves_what_the_model_expects() {
     assert_eq!(narrow["total"].as_u64().unwrap() as usize, sim.expected_orders("s1", middle, middle + 1000).len());
 }
 
-#[test]
-fn a_changed_order_moves_for_the_bridge_too() {
-    let sim = sim(20);
+fn a_changed_order_moves_for_the_bridge_too(backend: Backend) {
+    let sim = sim(backend, 20);
     let before = sim.model();
     let sn = sim.change_order();
     let after = sim.model();
@@ -77,9 +105,8 @@ fn a_changed_order_moves_for_the_bridge_too() {
     assert!(from < after.shop.orders[i].updated_ms);
 }
 
-#[test]
-fn faults_come_from_the_front_end_and_the_bridge() {
-    let sim = sim(5);
+fn faults_come_from_the_front_end_and_the_bridge(backend: Backend) {
+    let sim = sim(backend, 5);
     let ping = || sim.request("action=ping", None).unwrap();
     assert_eq!(ping().status, 200);
 
@@ -113,9 +140,8 @@ fn faults_come_from_the_front_end_and_the_bridge() {
 
 /// Writes what each push case asks for straight to the bridge (as the plugin would) and
 /// checks the case sees it; a case must fail before.
-#[test]
-fn push_checks_read_the_database_back() {
-    let sim = sim(30);
+fn push_checks_read_the_database_back(backend: Backend) {
+    let sim = sim(backend, 30);
     let cases = sim.push_cases();
     let operations: Vec<&str> = cases.iter().map(|c| c.operation.as_str()).collect();
     assert_eq!(
@@ -222,25 +248,34 @@ fn bridge_body(operation: &str, item: &Value) -> (&'static str, Value) {
     }
 }
 
-#[test]
-fn the_marketplace_face() {
-    let sim = sim(3);
+fn the_marketplace_face(backend: Backend) {
+    let sim = sim(backend, 3);
     assert_eq!(sim.platform(), "ecshop");
     assert_eq!(sim.config()["endpoint"], sim.endpoint());
     assert!(sim.endpoint().ends_with("/wharf-bridge.php"));
     assert_eq!(sim.secrets()[TOKEN_SECRET].len(), 32);
     assert_eq!(sim.grant(), sim.addr().to_string());
+    assert_eq!(sim.backend(), backend);
     let dir = sim.dir().to_owned();
-    assert!(dir.join("ecshop.db").exists());
+    let mariadb_dir = sim.mariadb().map(|m| m.dir().to_owned());
+    match backend {
+        Backend::Sqlite => assert!(dir.join("ecshop.db").exists()),
+        Backend::MariaDb => {
+            assert!(mariadb_dir.as_ref().is_some_and(|d| d.join("data").exists()));
+            // The bridge logs in as its own user with the README's grants, over the socket.
+            let ping = sim.request("action=ping", None).unwrap().json().unwrap();
+            assert_eq!(ping["driver"], "mysql", "{ping}");
+        }
+    }
     drop(sim);
     assert!(!dir.exists(), "the files go with the simulator");
+    assert!(mariadb_dir.is_none_or(|d| !d.exists()), "MariaDB's files go with the simulator");
 }
 
 /// A shipment in two parts: partly shipped with the first, shipped with the rest, each part
 /// a delivery order; an ERP status move then shows in the expected orders.
-#[test]
-fn shipments_in_parts_and_erp_status_moves() {
-    let sim = sim(30);
+fn shipments_in_parts_and_erp_status_moves(backend: Backend) {
+    let sim = sim(backend, 30);
     let model = sim.model();
     let i = model.by_stage()["paid"].iter().copied().find(|&i| model.shop.orders[i].lines.len() >= 2).unwrap();
     let sn = model.states[i].order_sn.clone();
@@ -292,4 +327,52 @@ fn shipments_in_parts_and_erp_status_moves() {
         (json!(true), json!(false), created["goods_id"].clone())
     );
     assert_eq!(sim.inspector().goods_by_sn("P-9").unwrap().len(), 1);
+}
+
+/// What fits SQLite but not ECShop's MySQL columns: the bridge cuts what it composes or copies
+/// to the column, and refuses what it cannot store, alike on both backends.
+fn texts_fit_ecshops_columns(backend: Backend) {
+    let sim = sim(backend, 30);
+    let model = sim.model();
+    let paid = &model.by_stage()["paid"];
+    let (shipped, delivered) = (&model.states[paid[0]].order_sn, &model.states[paid[1]].order_sn);
+    let post = |action: &str, body: Value| {
+        let answer = sim.request(&format!("action={action}"), Some(&body)).unwrap();
+        (answer.status, answer.json().unwrap())
+    };
+    let chars = |sql: &str, sn: &str| {
+        let rows = sim.database().query(sql, vec![json!(sn)]).unwrap();
+        rows[0].values().next().unwrap().as_str().unwrap().chars().count()
+    };
+
+    // A waybill note of 19 + 120 + 1 + 255 characters; the action note holds 255.
+    let (status, body) =
+        post("ship", json!({"order_sn": shipped, "invoice_no": "单".repeat(255), "shipping_name": "快".repeat(120)}));
+    assert_eq!(status, 200, "{body}");
+    let note = "SELECT a.action_note FROM ecs_order_action a JOIN ecs_order_info o ON o.order_id = a.order_id \
+                WHERE o.order_sn = ? ORDER BY a.action_id DESC LIMIT 1";
+    assert_eq!(chars(note, shipped), 255);
+
+    // An order's address fills its varchar(255); the delivery order's is varchar(250).
+    let address = "路".repeat(255);
+    let update = "UPDATE ecs_order_info SET address = ? WHERE order_sn = ?";
+    sim.database().run(None, &[php::Statement::once(update, vec![json!(address), json!(delivered)])]).unwrap();
+    let first = &model.shop.orders[paid[1]].lines[0];
+    let line = json!({"sn": model.shop.skus[first.sku].outer_sku_id, "quantity": 1});
+    let (status, body) = post("shipment", json!({"order_sn": delivered, "lines": [line]}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["order"]["address"], address.as_str());
+    assert_eq!(chars("SELECT address FROM ecs_delivery_order WHERE order_sn = ?", delivered), 250);
+
+    // Four-byte characters: ECShop's utf8 tables cannot hold them.
+    let product = json!({"goods_sn": "P-1", "goods_name": "维生素C 💊", "shop_price": "1.00", "market_price": "1.00", "goods_number": 0, "is_on_sale": false, "cat_id": 0});
+    let (status, body) = post("product", product);
+    assert_eq!((status, body["error"]["field"].clone()), (400, json!("goods_name")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("U+1F48A"), "{body}");
+    assert!(sim.inspector().goods_by_sn("P-1").unwrap().is_empty());
+
+    // A time beyond ECShop's int(11) unsigned log_time.
+    let late = json!({"order_sn": shipped, "erp_status": "picking", "at": 4_294_967_296_i64});
+    let (status, body) = post("erp_status", late);
+    assert_eq!((status, body["error"]["field"].clone()), (400, json!("at")), "{body}");
 }
