@@ -65,9 +65,10 @@ const LEAKED_ENV: [&str; 15] = [
     "CARGO_PRIMARY_PACKAGE",
 ];
 
-/// The plugin also built a second time under another version, into `plugins/next/`: two real
-/// builds for the hot-swap tests and benchmarks.
-const NEXT_PLUGIN: &str = "taobao";
+/// The plugins also built a second time under another version, into `plugins/next/`: two real
+/// builds for the hot-swap tests and benchmarks (taobao), and a plugin whose second build fixes
+/// a mapping bug, for the quarantine tests (fixture).
+const NEXT_PLUGINS: [&str; 2] = ["taobao", "fixture"];
 /// What that second build's version ends with (after the crate's own version).
 const NEXT_SUFFIX: &str = "-next";
 /// The variable `wharf_sdk::plugin_version!` reads.
@@ -80,6 +81,7 @@ const SKIP_ENV: &str = "WHARF_SKIP_PLUGIN_BUILD";
 const ONLY_ENV: &str = "WHARF_PLUGINS";
 
 /// One plugin crate.
+#[derive(Clone)]
 struct Plugin {
     /// Its directory name, which names its `.wasm` file.
     name: String,
@@ -153,12 +155,15 @@ fn run() -> Result<(), String> {
         }
         install(&built, &plugin_dir.join(format!("{}.wasm", plugin.name)))?;
     }
-    if let Some(plugin) = plugins.iter().find(|p| p.name == NEXT_PLUGIN) {
+    let again: Vec<_> = plugins.iter().filter(|p| NEXT_PLUGINS.contains(&p.name.as_str())).cloned().collect();
+    if !again.is_empty() {
         let version = format!("{}{NEXT_SUFFIX}", required_env("CARGO_PKG_VERSION")?.to_string_lossy());
-        build(&workspace, &wasm_dir, std::slice::from_ref(plugin), Some(&version))?;
+        build(&workspace, &wasm_dir, &again, Some(&version))?;
         let next = plugin_dir.join("next");
         fs::create_dir_all(&next).map_err(|e| format!("cannot create {}: {e}", next.display()))?;
-        install(&artifacts.join(format!("{}.wasm", plugin.artifact)), &next.join(format!("{}.wasm", plugin.name)))?;
+        for plugin in &again {
+            install(&artifacts.join(format!("{}.wasm", plugin.artifact)), &next.join(format!("{}.wasm", plugin.name)))?;
+        }
     }
     Ok(())
 }

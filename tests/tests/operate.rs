@@ -2,7 +2,9 @@
 //! driven with the `wharf` CLI and plain requests. Plugins are uploaded and hot-swapped under
 //! load, tenants and shops are made over the API, orders flow to an ERP that pulls and acks,
 //! stock goes out by API and by spreadsheet, a noisy tenant stays inside its quota, and one
-//! tenant's token is refused everywhere another tenant's data lives.
+//! tenant's token is refused everywhere another tenant's data lives. A plugin built against
+//! contract 0.1.0 runs beside 0.2.0 ones, and an order no plugin version could map waits in
+//! quarantine until the operator activates a version that maps it, then flows once.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -425,6 +427,96 @@ async fn a_running_host_is_operated_over_http() {
 }
 
 /// `wasm` with a custom section appended: the same plugin, other bytes.
+/// Contract 0.1.0 and 0.2.0 plugins side by side in one `wharf serve`; a window with one
+/// poisoned order: every other order reaches the ERP, the poisoned one waits in quarantine with
+/// its reason (API, CLI, metrics), and flows, once, after the fixed version is activated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_order_waits_in_quarantine_and_flows_once_a_fixed_version_serves() {
+    let dir = plugin_dir().join("../operate-quarantine");
+    let _ = std::fs::remove_dir_all(&dir);
+    let serve = Serve::start(&dir);
+    eventually("wharf serve answers /readyz", Duration::from_secs(20), async || {
+        let r = reqwest::get(format!("{}/readyz", serve.base)).await.ok()?;
+        (r.status() == 200).then_some(())
+    })
+    .await;
+    for plugin in [plugin_path("legacy"), plugin_path("fixture")] {
+        let (code, admitted, err) = serve.cli(OPERATOR, &["plugin", "upload", plugin.to_str().unwrap()]);
+        assert_eq!((code, admitted["active"].as_bool()), (0, Some(true)), "{err} {admitted}");
+    }
+    let (_, legacy) = serve.call(Method::GET, "/v1/plugins/legacy", Some(OPERATOR), None).await;
+    assert_eq!(legacy["descriptor"]["wit_version"], "0.1.0", "{legacy}");
+    let (_, fixture) = serve.call(Method::GET, "/v1/plugins/fixture", Some(OPERATOR), None).await;
+    assert_eq!(fixture["descriptor"]["wit_version"], "0.2.0", "{fixture}");
+
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let at_ms = (now_ms - 60_000).to_string();
+    let doc = json!({"id": "mixed", "pull": {}, "schedule": {"orders": "1s"}, "shops": [
+        {"id": "old", "platform": "legacy", "plugin": "legacy", "config": {"orders": "3", "at_ms": at_ms}},
+        {"id": "fx", "platform": "fixture", "plugin": "fixture", "config": {"orders": "5", "poison": "3", "at_ms": at_ms}},
+    ]});
+    let (status, body) = serve.call(Method::POST, "/v1/tenants", Some(OPERATOR), Some(doc)).await;
+    assert_eq!(status, 201, "{body}");
+    let (_, token, _) = serve.cli(OPERATOR, &["token", "create", "mixed", "--name", "erp"]);
+    let token = token["token"].as_str().unwrap().to_owned();
+    let order_ids = async || -> Vec<String> {
+        let (_, page) = serve.call(Method::GET, "/v1/tenants/mixed/orders?limit=1000", Some(&token), None).await;
+        let mut ids: Vec<String> =
+            page["orders"].as_array().into_iter().flatten().map(|o| o["order"]["order_id"].as_str().unwrap().to_owned()).collect();
+        ids.sort();
+        ids
+    };
+
+    // Every order but the poisoned one reaches the ERP, from both contracts' plugins.
+    eventually("the 0.1.0 shop's and the good 0.2.0 orders reach the ERP", Duration::from_secs(30), async || {
+        (order_ids().await == ["F1", "F2", "F4", "F5", "L1", "L2", "L3"]).then_some(())
+    })
+    .await;
+    let (_, q) = serve.call(Method::GET, "/v1/tenants/mixed/quarantine", Some(&token), None).await;
+    let records = q["records"].as_array().unwrap();
+    assert_eq!(records.len(), 1, "{q}");
+    let poisoned = &records[0];
+    assert_eq!((poisoned["shop_id"].as_str(), poisoned["stream"].as_str(), poisoned["id"].as_str()), (Some("fx"), Some("orders"), Some("F3")));
+    assert_eq!(poisoned["field"], "price", "{poisoned}");
+    assert!(poisoned["reason"].as_str().unwrap().contains("1,990.00"), "the reason says what came: {poisoned}");
+    assert_eq!(poisoned["plugin"], "fixture");
+    let excerpt = poisoned["excerpt"].as_str().unwrap();
+    assert!(excerpt.contains("\"id\":\"F3\"") && !excerpt.contains("张三"), "receiver data is masked: {excerpt}");
+    let (code, listed, err) = serve.cli(&token, &["quarantine", "list", "mixed", "--shop", "fx"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(listed["records"][0]["id"], "F3", "{listed}");
+    let metrics = serve.metrics().await;
+    assert_eq!(metric_sum(&metrics, "wharf_quarantined", &["tenant=\"mixed\"", "shop=\"fx\""]), 1.0, "{metrics}");
+    assert_eq!(metric_sum(&metrics, "wharf_quarantined_by_field", &["shop=\"fx\"", "field=\"price\""]), 1.0, "{metrics}");
+    let (status, _) = serve
+        .call(Method::POST, "/v1/tenants/mixed/quarantine/fx/orders/F9/discard", Some(&token), Some(json!({"reason": "x"})))
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = serve.call(Method::POST, "/v1/tenants/mixed/quarantine/fx/stock/F3/retry", Some(&token), None).await;
+    assert_eq!(status, 409, "only orders are fetched one by one");
+
+    // The fixed version: uploaded, activated; the next round fetches F3 again and it flows.
+    let next = plugin_dir().join("next").join("fixture.wasm");
+    let (code, second, err) = serve.cli(OPERATOR, &["plugin", "upload", next.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let version = second["version"].as_str().unwrap().to_owned();
+    let (code, _, err) = serve.cli(OPERATOR, &["plugin", "activate", "fixture", &version]);
+    assert_eq!(code, 0, "{err}");
+    eventually("the poisoned order flows once the fixed version serves", Duration::from_secs(30), async || {
+        (order_ids().await == ["F1", "F2", "F3", "F4", "F5", "L1", "L2", "L3"]).then_some(())
+    })
+    .await;
+    let (_, q) = serve.call(Method::GET, "/v1/tenants/mixed/quarantine", Some(&token), None).await;
+    assert_eq!(q["records"], json!([]), "{q}");
+    // Once: a few more rounds change nothing, and F3 is at its first version.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (_, page) = serve.call(Method::GET, "/v1/tenants/mixed/orders?limit=1000&order_id=F3", Some(&token), None).await;
+    let f3: Vec<&Value> = page["orders"].as_array().unwrap().iter().filter(|o| o["order"]["order_id"] == "F3").collect();
+    assert_eq!(f3.len(), 1, "{page}");
+    assert_eq!((f3[0]["version"].as_u64(), f3[0]["order"]["lines"][0]["unit_price"].as_i64()), (Some(1), Some(199_000)));
+    assert!(serve.log().contains("order set aside in quarantine"), "the host logs the rejection");
+}
+
 fn with_custom_section(wasm: &[u8]) -> Vec<u8> {
     let (name, payload) = (b"note", b"rebuilt");
     let mut out = wasm.to_vec();

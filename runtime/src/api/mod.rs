@@ -113,6 +113,9 @@ impl Api {
             .route("/v1/tenants/{tenant}/dead-letters/replay", post(replay_all))
             .route("/v1/tenants/{tenant}/dead-letters/{queue}/{id}/replay", post(replay))
             .route("/v1/tenants/{tenant}/dead-letters/{queue}/{id}/discard", post(discard))
+            .route("/v1/tenants/{tenant}/quarantine", get(quarantine))
+            .route("/v1/tenants/{tenant}/quarantine/{shop}/{module}/{id}/retry", post(retry_quarantined))
+            .route("/v1/tenants/{tenant}/quarantine/{shop}/{module}/{id}/discard", post(discard_quarantined))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(self)
     }
@@ -303,18 +306,33 @@ async fn metrics(State(api): State<Api>, caller: Caller) -> Result<String, ApiEr
     caller.operator()?;
     let shops = api.control.progress().snapshot(api.control.store())?;
     let mut out = String::new();
-    let families: [(&str, &str, &str, fn(&crate::sync::scheduler::ShopProgress) -> usize); 5] = [
+    let families: [(&str, &str, &str, fn(&crate::sync::scheduler::ShopProgress) -> usize); 6] = [
         ("wharf_orders_pulled_total", "counter", "Order versions stored (new and changed) since start.", |p| p.pulled),
         ("wharf_orders_delivered_total", "counter", "Order versions the ERP took since start.", |p| p.delivered),
         ("wharf_updates_pushed_total", "counter", "Updates the platform confirmed since start.", |p| p.pushed),
         ("wharf_queue_depth", "gauge", "Deliveries and updates still owed, per shop.", |p| p.pending),
         ("wharf_dead_letters", "gauge", "Deliveries and updates parked with a reason.", |p| p.dead_lettered),
+        ("wharf_quarantined", "gauge", "Records the plugin could not map, set aside, per shop.", |p| p.quarantined),
     ];
     use crate::metrics::escape;
     for (name, kind, help, value) in families {
         out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
         for p in &shops {
             out.push_str(&format!("{name}{{tenant=\"{}\",shop=\"{}\"}} {}\n", escape(&p.tenant), escape(&p.shop), value(p)));
+        }
+    }
+    // The same records by the field that failed, so an operator sees what is wrong at a glance.
+    out.push_str("# HELP wharf_quarantined_by_field Records set aside, per shop, module and field that failed.\n# TYPE wharf_quarantined_by_field gauge\n");
+    for tenant in shops.iter().map(|p| p.tenant.as_str()).collect::<std::collections::BTreeSet<_>>() {
+        let mut counts: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+        for q in api.control.store().quarantine().list(tenant, None)? {
+            *counts.entry((q.shop_id, q.stream, q.field)).or_default() += 1;
+        }
+        for ((shop, module, field), n) in counts {
+            out.push_str(&format!(
+                "wharf_quarantined_by_field{{tenant=\"{}\",shop=\"{}\",module=\"{}\",field=\"{}\"}} {n}\n",
+                escape(tenant), escape(&shop), escape(&module), escape(&field)
+            ));
         }
     }
     out.push_str("# HELP wharf_tenant_calls_in_flight Plugin calls of the tenant running now.\n# TYPE wharf_tenant_calls_in_flight gauge\n");

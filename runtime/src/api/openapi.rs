@@ -398,6 +398,12 @@ fn schemas() -> Value {
             "modules_off": array(object(&["shop", "module"], json!({"shop": string(), "module": string()}))),
             "skus_off": array(object(&["sku", "kind"], json!({"sku": string(), "kind": one_of(SKU_SWITCHES)}))),
             "holds": array(json!({"allOf": [object(&["sku"], json!({"sku": string()})), schema("Hold")]}))})),
+        "Quarantined": object(
+            &["tenant", "shop_id", "stream", "id", "field", "reason", "plugin", "first_seen", "last_seen", "times"],
+            json!({
+                "tenant": string(), "shop_id": string(), "stream": string(), "id": string(), "field": string(),
+                "reason": string(), "excerpt": string(), "plugin": string(), "tried_by": {"type": ["string", "null"]},
+                "first_seen": instant(), "last_seen": instant(), "times": count()})),
         "DeadLetters": object(&["deliveries", "pushes"], json!({
             "deliveries": array(object(&["delivery", "reason", "at_ms"], json!({
                 "delivery": object(&["id"], json!({"id": count()})), "reason": string(), "at_ms": {"type": "integer"}}))),
@@ -716,6 +722,14 @@ fn erp() -> Vec<Route> {
 fn operations() -> Vec<Route> {
     let tenant = || param("tenant");
     let dead_letter = || [param("tenant"), param("queue"), param("id")];
+    let quarantined = || {
+        [
+            param("tenant"),
+            param("shop"),
+            in_path("module", "`orders`, or the ERP feed the record came in", json!({"type": "string"})),
+            in_path("id", "The record's own platform id", json!({"type": "string"})),
+        ]
+    };
     let switched = |item: &str, kind: &str| {
         let properties =
             json!({item: {"type": "string"}, kind: {"type": "string"}, "on": {"type": "boolean"}});
@@ -837,6 +851,37 @@ fn operations() -> Vec<Route> {
                 .ok(id_answer("discarded"))
                 .fails(&[400, 404]),
         ),
+        (
+            "/v1/tenants/{tenant}/quarantine",
+            "get",
+            Op::secured("Records the tenant's plugins could not map, with their reasons")
+                .params([tenant(), in_query("shop", "Only this shop's", json!({"type": "string"}))])
+                .ok(answer("The quarantined records", object(&["records"], json!({"records": array(schema("Quarantined"))}))))
+                .fails(&[404]),
+        ),
+        (
+            "/v1/tenants/{tenant}/quarantine/{shop}/{module}/{id}/retry",
+            "post",
+            Op::secured("Fetch a quarantined order again in the shop's next round (get-order); it flows if it maps")
+                .params(quarantined())
+                .answers(
+                    "202",
+                    answer(
+                        "Queued for the next round",
+                        object(&["retried", "ids"], json!({"retried": {"type": "integer", "minimum": 0}, "ids": array(json!({"type": "string"}))})),
+                    ),
+                )
+                .fails(&[404, 409]),
+        ),
+        (
+            "/v1/tenants/{tenant}/quarantine/{shop}/{module}/{id}/discard",
+            "post",
+            Op::secured("Drop a quarantined record for good; the reason goes to the audit log")
+                .params(quarantined())
+                .typed_body(object(&["reason"], json!({"reason": {"type": "string", "minLength": 1}})))
+                .ok(answer("The record's id", object(&["discarded"], json!({"discarded": {"type": "string"}}))))
+                .fails(&[400, 404]),
+        ),
     ]
 }
 
@@ -895,6 +940,9 @@ mod tests {
             "/v1/tenants/{tenant}/dead-letters/{queue}/{id}/discard",
             &["post"],
         ),
+        ("/v1/tenants/{tenant}/quarantine", &["get"]),
+        ("/v1/tenants/{tenant}/quarantine/{shop}/{module}/{id}/retry", &["post"]),
+        ("/v1/tenants/{tenant}/quarantine/{shop}/{module}/{id}/discard", &["post"]),
     ];
 
     const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];

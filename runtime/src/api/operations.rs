@@ -1,9 +1,10 @@
 //! Operations on a running tenant: module switches per shop, per-SKU overrides, manual stock
-//! holds, and the dead-letter queues (list with reasons, replay one or all, discard with a
-//! reason). Every change is audited with who made it.
+//! holds, the dead-letter queues (list with reasons, replay one or all, discard with a
+//! reason), and the quarantine of records plugins could not map (list, retry, discard).
+//! Every change is audited with who made it.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -162,5 +163,66 @@ pub async fn discard(
         return Err(ApiError::not_found(format!("no dead letter {queue_name}/{id}")));
     }
     api.audit(&caller, &tenant, "dead_letter.discard", json!({"queue": queue_name, "id": id, "reason": body.reason}))?;
+    Ok(Json(json!({"discarded": id})))
+}
+
+#[derive(Deserialize)]
+pub struct QuarantineQuery {
+    #[serde(default)]
+    shop: Option<String>,
+}
+
+/// Records the tenant's plugins could not map, with their reasons (of one shop when asked).
+pub async fn quarantine(
+    State(api): State<Api>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    Query(query): Query<QuarantineQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    let records = intake.store.quarantine().list(&tenant, query.shop.as_deref())?;
+    Ok(Json(json!({"records": records})))
+}
+
+/// Asks the shop's next order round to fetch the record again (`get-order`): it flows if it
+/// maps now. Only orders can be fetched one by one; an ERP feed's record comes again with
+/// the ERP's next change of it.
+pub async fn retry_quarantined(
+    State(api): State<Api>,
+    caller: Caller,
+    Path((tenant, shop, module, id)): Path<(String, String, String, String)>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    if module != crate::sync::orders::STREAM {
+        return Err(ApiError::conflict(format!(
+            "only orders are fetched again one by one; a `{module}` record comes again with the ERP's next change of it"
+        )));
+    }
+    if !intake.store.quarantine().retry(&tenant, &shop, &module, &id)? {
+        return Err(ApiError::not_found(format!("no quarantined record {shop}/{module}/{id}")));
+    }
+    api.audit(&caller, &tenant, "quarantine.retry", json!({"shop": shop, "module": module, "id": id}))?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"retried": 1, "ids": [id]}))))
+}
+
+pub async fn discard_quarantined(
+    State(api): State<Api>,
+    caller: Caller,
+    Path((tenant, shop, module, id)): Path<(String, String, String, String)>,
+    JsonBody(body): JsonBody<Discard>,
+) -> Result<Json<Value>, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    if body.reason.trim().is_empty() {
+        return Err(ApiError::bad_input("reason: say why the record is dropped (it goes to the audit log)"));
+    }
+    let Some(entry) = intake.store.quarantine().remove(&tenant, &shop, &module, &id)? else {
+        return Err(ApiError::not_found(format!("no quarantined record {shop}/{module}/{id}")));
+    };
+    api.audit(
+        &caller,
+        &tenant,
+        "quarantine.discard",
+        json!({"shop": shop, "module": module, "id": id, "field": entry.field, "reason": body.reason}),
+    )?;
     Ok(Json(json!({"discarded": id})))
 }

@@ -109,6 +109,13 @@ pub enum Command {
         #[command(subcommand)]
         command: DlqCommand,
     },
+    /// Records a plugin could not map, set aside with their reason: list, retry, discard.
+    Quarantine {
+        #[command(flatten)]
+        server: Server,
+        #[command(subcommand)]
+        command: QuarantineCommand,
+    },
     /// A tenant's orders as the ERP sees them (unsynced ones unless --sync says otherwise).
     Orders {
         #[command(flatten)]
@@ -418,6 +425,37 @@ pub enum DlqCommand {
     },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum QuarantineCommand {
+    /// A tenant's quarantined records with their reasons (of one shop with --shop).
+    List {
+        tenant: String,
+        #[arg(long)]
+        shop: Option<String>,
+    },
+    /// Fetch a quarantined order again in the shop's next round; it flows if it maps now.
+    Retry {
+        tenant: String,
+        shop: String,
+        /// The record's own platform id, as `wharf quarantine list` shows it.
+        id: String,
+        /// The module it came in (`orders`, or an ERP feed).
+        #[arg(long, default_value = "orders")]
+        module: String,
+    },
+    /// Drop a quarantined record for good, saying why.
+    Discard {
+        tenant: String,
+        shop: String,
+        id: String,
+        #[arg(long, default_value = "orders")]
+        module: String,
+        /// Why it is dropped (the server records it).
+        #[arg(long)]
+        reason: String,
+    },
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Queue {
     Deliveries,
@@ -652,6 +690,7 @@ impl Command {
             | Command::Switch { server, .. }
             | Command::Hold { server, .. }
             | Command::Dlq { server, .. }
+            | Command::Quarantine { server, .. }
             | Command::Orders { server, .. }
             | Command::Ack { server, .. }
             | Command::Push { server, .. }
@@ -739,6 +778,18 @@ impl Command {
                 }
                 DlqCommand::Discard { tenant, queue, id, reason } => Request::post(
                     &[V1, TENANTS, tenant, "dead-letters", queue.name(), id, "discard"],
+                    Body::Json(json!({ "reason": reason })),
+                ),
+            },
+            Command::Quarantine { command, .. } => match command {
+                QuarantineCommand::List { tenant, shop } => {
+                    Request::get(&[V1, TENANTS, tenant, "quarantine"]).query(shop.clone().map(|s| ("shop", s)).into_iter().collect())
+                }
+                QuarantineCommand::Retry { tenant, shop, id, module } => {
+                    Request::post(&[V1, TENANTS, tenant, "quarantine", shop, module, id, "retry"], Body::Empty)
+                }
+                QuarantineCommand::Discard { tenant, shop, id, module, reason } => Request::post(
+                    &[V1, TENANTS, tenant, "quarantine", shop, module, id, "discard"],
                     Body::Json(json!({ "reason": reason })),
                 ),
             },
@@ -1280,6 +1331,19 @@ mod tests {
             (&["switch", "list", "acme"], Method::GET, "/v1/tenants/acme/switches", Body::Empty),
             (&["hold", "release", "acme", "SKU-1"], Method::DELETE, "/v1/tenants/acme/holds/SKU-1", Body::Empty),
             (&["dlq", "list", "acme"], Method::GET, "/v1/tenants/acme/dead-letters", Body::Empty),
+            (&["quarantine", "list", "acme"], Method::GET, "/v1/tenants/acme/quarantine", Body::Empty),
+            (
+                &["quarantine", "retry", "acme", "dy-1", "6920000000000000001"],
+                Method::POST,
+                "/v1/tenants/acme/quarantine/dy-1/orders/6920000000000000001/retry",
+                Body::Empty,
+            ),
+            (
+                &["quarantine", "discard", "acme", "dy-1", "69", "--reason", "test order"],
+                Method::POST,
+                "/v1/tenants/acme/quarantine/dy-1/orders/69/discard",
+                Body::Json(json!({"reason": "test order"})),
+            ),
             (
                 &["dlq", "replay", "acme", "pushes", "17"],
                 Method::POST,

@@ -7,6 +7,7 @@
 //! - [`cursors`]: where each shop's streams stand;
 //! - [`switches`]: module switches, per-SKU overrides, manual holds;
 //! - [`pushes`]: updates owed to marketplaces (latest per item, stock versions), their dead letters;
+//! - [`quarantine`]: records a plugin could not map, set aside with their reason;
 //! - [`catalog`]: each shop's platform ids for the merchant's SKU codes, learned from orders;
 //! - [`tokens`]: API tokens, hashed, operator-wide or scoped to a tenant;
 //! - [`tenants`]: tenants made over the API, as sealed documents;
@@ -24,6 +25,7 @@ pub mod outbox;
 pub mod pii;
 pub mod plugins;
 pub mod pushes;
+pub mod quarantine;
 pub mod switches;
 pub mod tenants;
 pub mod tokens;
@@ -36,6 +38,7 @@ pub use cursors::{Cursors, StreamCursor};
 pub use orders::{AckOutcome, OrderBook, OrderKey, OrderQuery, OrderQueryPage, StoredOrder, SyncState, Upsert};
 pub use outbox::{DeadLetter, Delivery, Outbox};
 pub use pushes::{DeadPush, NewPush, Offer, Push, Pushes, Sent};
+pub use quarantine::{Quarantine, Quarantined};
 pub use plugins::PluginBook;
 pub use tenants::TenantBook;
 pub use tokens::{Scope, Tokens};
@@ -79,6 +82,7 @@ pub struct Store {
     pushes: Pushes,
     audit: Audit,
     catalog: Catalog,
+    quarantine: Quarantine,
     tokens: Tokens,
     tenants: TenantBook,
     plugins: PluginBook,
@@ -118,8 +122,9 @@ impl Store {
         let pushes = Pushes::new(&db)?;
         let audit = Audit::new(&db)?;
         let catalog = Catalog::new(db.open_tree(catalog::TREE)?);
+        let quarantine = Quarantine::new(db.open_tree(quarantine::TREE)?);
         let tokens = Tokens::new(db.open_tree(tokens::TREE)?);
-        Ok(Self { db, orders, outbox, cursors, switches, pushes, audit, catalog, tokens, tenants, plugins })
+        Ok(Self { db, orders, outbox, cursors, switches, pushes, audit, catalog, quarantine, tokens, tenants, plugins })
     }
 
     pub fn orders(&self) -> &OrderBook {
@@ -148,6 +153,10 @@ impl Store {
 
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+
+    pub fn quarantine(&self) -> &Quarantine {
+        &self.quarantine
     }
 
     pub fn tenants(&self) -> &TenantBook {

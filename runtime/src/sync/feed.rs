@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::model::{Operation, PullRequest, TimeWindow, Timestamp};
 use crate::sandbox::{Call, Reply};
+use crate::store::quarantine::Source;
 use crate::store::{Store, StreamCursor};
 use crate::sync::intake::{Intake, Rejected, Update};
 use crate::sync::orders::SyncError;
@@ -79,18 +80,25 @@ impl Feed<'_> {
         loop {
             let call = Call::pull(self.operation, PullRequest { window: Some(window), cursor: cursor.clone() })
                 .expect("FEEDS lists pulls only");
-            let update = match self.plugin.call(self.erp, call).await? {
-                Reply::Stock(p) => (Update::Stock(p.items), p.next_cursor),
-                Reply::Prices(p) => (Update::Prices(p.items), p.next_cursor),
-                Reply::Lots(p) => (Update::Lots(p.items), p.next_cursor),
-                Reply::Products(p) => (Update::Products(p.items), p.next_cursor),
-                Reply::Customers(p) => (Update::Customers(p.items), p.next_cursor),
-                Reply::Logistics(p) => (Update::Logistics(p.items), p.next_cursor),
-                Reply::Shipments(p) => (Update::Shipments(p.items), p.next_cursor),
-                Reply::ErpStatuses(p) => (Update::ErpStatus(p.items), p.next_cursor),
+            let (update, rejected, next_cursor) = match self.plugin.call(self.erp, call).await? {
+                Reply::Stock(p) => (Update::Stock(p.items), p.rejected, p.next_cursor),
+                Reply::Prices(p) => (Update::Prices(p.items), p.rejected, p.next_cursor),
+                Reply::Lots(p) => (Update::Lots(p.items), p.rejected, p.next_cursor),
+                Reply::Products(p) => (Update::Products(p.items), p.rejected, p.next_cursor),
+                Reply::Customers(p) => (Update::Customers(p.items), p.rejected, p.next_cursor),
+                Reply::Logistics(p) => (Update::Logistics(p.items), p.rejected, p.next_cursor),
+                Reply::Shipments(p) => (Update::Shipments(p.items), p.rejected, p.next_cursor),
+                Reply::ErpStatuses(p) => (Update::ErpStatus(p.items), p.rejected, p.next_cursor),
                 _ => unreachable!("the sandbox checks a pull answers its page"),
             };
-            let (update, next_cursor) = update;
+            // A record the ERP plugin could not map waits in quarantine; the rest goes on.
+            let d = self.plugin.descriptor();
+            let source = Source { tenant, shop_id: &self.erp.shop_id, stream, plugin: &d.name, version: &d.version };
+            for r in &rejected {
+                if self.store.quarantine().put(&source, r, now)? {
+                    tracing::warn!(tenant, module = stream, record = %r.id, field = %r.field, reason = %r.reason, "ERP record set aside in quarantine");
+                }
+            }
             round.pages += 1;
             round.records += update.len();
             let report = self.intake.submit(&update, now)?;

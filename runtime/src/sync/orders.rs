@@ -5,12 +5,18 @@
 //! (late writes); the store turns re-reads of unchanged orders into nothing. Each page is
 //! stored (with the delivery it owes the ERP, in one transaction) before the cursor moves
 //! past it, so a crash anywhere repeats at most one page, which the store also absorbs.
+//!
+//! An order the plugin could not map comes back in the page's `rejected` and goes to the
+//! quarantine with its reason; the cursor moves on. Each round first fetches again
+//! (`get-order`) the quarantined orders the serving plugin version has not tried: activating
+//! a fixed version, or an operator's retry, lets them flow, once.
 
 use std::time::Duration;
 
 use crate::error::CallError;
-use crate::model::{TimeWindow, Timestamp};
+use crate::model::{ConnectorError, Order, Rejected, TimeWindow, Timestamp};
 use crate::sandbox::{Call, Reply};
+use crate::store::quarantine::Source;
 use crate::store::{Store, StoreError, StreamCursor, Upsert};
 use crate::{Plugin, Shop};
 
@@ -41,6 +47,10 @@ pub struct Round {
     pub new: usize,
     pub changed: usize,
     pub unchanged: usize,
+    /// Orders set aside this round (first seen; seen again are not counted).
+    pub quarantined: usize,
+    /// Quarantined orders that mapped this round and flowed.
+    pub released: usize,
     /// Whether the round reached the end of its window (else the next one resumes mid-window).
     pub caught_up: bool,
 }
@@ -86,6 +96,7 @@ impl<'a> OrderStream<'a> {
             }
         };
         let mut round = Round::default();
+        self.retry_quarantined(now, &mut round).await?;
         loop {
             let reply = self.plugin.call(self.shop, Call::PullOrders { window, cursor: cursor.clone() }).await?;
             let Reply::OrderPage(page) = reply else {
@@ -93,15 +104,10 @@ impl<'a> OrderStream<'a> {
             };
             round.pages += 1;
             for order in &page.orders {
-                match self.store.record_order(tenant, order, now, self.route)? {
-                    Upsert::New { .. } => round.new += 1,
-                    Upsert::Changed { .. } => round.changed += 1,
-                    Upsert::Unchanged { .. } => {
-                        round.unchanged += 1;
-                        continue;
-                    }
-                }
-                self.store.catalog().learn(tenant, order)?;
+                self.record(order, now, &mut round)?;
+            }
+            for rejected in &page.rejected {
+                self.set_aside(rejected, now, &mut round)?;
             }
             // Only now that the page is stored does the cursor move past it.
             let next = match &page.next_cursor {
@@ -118,6 +124,90 @@ impl<'a> OrderStream<'a> {
                 Some(_) => return Ok(round),
             }
         }
+    }
+
+    /// Stores one mapped order; an order that was in quarantine leaves it.
+    fn record(&self, order: &Order, now: Timestamp, round: &mut Round) -> Result<(), StoreError> {
+        let tenant = self.shop.tenant.as_str();
+        if self.store.quarantine().remove(tenant, &self.shop.shop_id, STREAM, &order.order_id)?.is_some() {
+            round.released += 1;
+        }
+        match self.store.record_order(tenant, order, now, self.route)? {
+            Upsert::New { .. } => round.new += 1,
+            Upsert::Changed { .. } => round.changed += 1,
+            Upsert::Unchanged { .. } => {
+                round.unchanged += 1;
+                return Ok(());
+            }
+        }
+        self.store.catalog().learn(tenant, order)
+    }
+
+    fn set_aside(&self, rejected: &Rejected, now: Timestamp, round: &mut Round) -> Result<(), StoreError> {
+        let d = self.plugin.descriptor();
+        let source = Source {
+            tenant: &self.shop.tenant,
+            shop_id: &self.shop.shop_id,
+            stream: STREAM,
+            plugin: &d.name,
+            version: &d.version,
+        };
+        if self.store.quarantine().put(&source, rejected, now)? {
+            round.quarantined += 1;
+            tracing::warn!(
+                tenant = %self.shop.tenant, shop = %self.shop.shop_id, plugin = %d.name, version = %d.version,
+                order = %rejected.id, field = %rejected.field, reason = %rejected.reason,
+                "order set aside in quarantine"
+            );
+        }
+        Ok(())
+    }
+
+    /// Fetches again the quarantined orders the serving version has not tried: one that maps
+    /// now is stored and leaves the quarantine; one still refused stays, marked as tried by
+    /// this version. A call error (the platform down) leaves the rest for the next round.
+    async fn retry_quarantined(&self, now: Timestamp, round: &mut Round) -> Result<(), SyncError> {
+        let d = self.plugin.descriptor();
+        let (tenant, shop_id) = (self.shop.tenant.as_str(), self.shop.shop_id.as_str());
+        for entry in self.store.quarantine().untried(tenant, shop_id, STREAM, &d.version)? {
+            let rejected = match self.plugin.call(self.shop, Call::GetOrder { order_id: entry.id.clone() }).await {
+                Ok(Reply::Order(order)) if order.order_id == entry.id => {
+                    self.record(&order, now, round)?;
+                    continue;
+                }
+                Ok(Reply::Order(order)) => Rejected {
+                    id: entry.id.clone(),
+                    field: "order_id".into(),
+                    reason: format!("get-order {} answered order {}", entry.id, order.order_id),
+                    excerpt: entry.excerpt.clone(),
+                },
+                Ok(_) => unreachable!("the sandbox checks get-order answers an order"),
+                Err(e) => match e.connector_error() {
+                    Some(ConnectorError::InvalidInput { field, reason }) => Rejected {
+                        id: entry.id.clone(),
+                        field: field.clone(),
+                        reason: reason.clone(),
+                        excerpt: entry.excerpt.clone(),
+                    },
+                    Some(ConnectorError::NotFound { message }) => Rejected {
+                        id: entry.id.clone(),
+                        field: String::new(),
+                        reason: format!("not found on the platform: {message}"),
+                        excerpt: entry.excerpt.clone(),
+                    },
+                    // A plugin without get-order leaves it to the next pull that lists it.
+                    Some(ConnectorError::Unsupported { .. }) => Rejected {
+                        id: entry.id.clone(),
+                        field: entry.field.clone(),
+                        reason: entry.reason.clone(),
+                        excerpt: entry.excerpt.clone(),
+                    },
+                    _ => return Err(e.into()),
+                },
+            };
+            self.set_aside(&rejected, now, round)?;
+        }
+        Ok(())
     }
 
     fn window_end(&self, now: Timestamp, from: Timestamp) -> Timestamp {

@@ -120,6 +120,8 @@ pub struct ShopProgress {
     /// Deliveries and updates still owed.
     pub pending: usize,
     pub dead_lettered: usize,
+    /// Records the plugin could not map, set aside with their reason.
+    pub quarantined: usize,
     pub last_error: Option<String>,
 }
 
@@ -172,6 +174,7 @@ impl Progress {
             out.push(ShopProgress {
                 pending: owed + store.pushes().pending_count(&tenant, &shop)?,
                 dead_lettered: dead.iter().filter(|s| **s == shop).count(),
+                quarantined: store.quarantine().list(&tenant, Some(&shop))?.len(),
                 tenant,
                 shop,
                 pulled,
