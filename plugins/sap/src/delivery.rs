@@ -4,7 +4,8 @@
 //! A delivery (`A_OutbDeliveryHeader` with `to_DeliveryDocumentItem`) counts once its goods
 //! issue is posted (`OverallGoodsMovementStatus` `C`): only then has something left the
 //! warehouse. Its items point at the sales order they ship (`ReferenceSDDocument`, category
-//! `C`), whose `PurchaseOrderByCustomer` is the platform order id this plugin pushed; sales
+//! `C`), whose `PurchaseOrderByCustomer` is the key this plugin pushed it under (the shop's
+//! prefix and the platform order id, [`crate::key`]); sales
 //! orders are looked up in batches. Items of sales orders without a purchase order number
 //! (not pushed by Wharf) are left out.
 //!
@@ -186,7 +187,8 @@ pub fn parse_delivery(
     })
 }
 
-/// `PurchaseOrderByCustomer` of each of `sales_orders` that has one.
+/// The platform order id (from `PurchaseOrderByCustomer`, see [`crate::key`]) of each of
+/// `sales_orders` that has one.
 fn purchase_orders<T: Transport>(
     client: &mut Client<'_, T>,
     sales_orders: &[String],
@@ -204,7 +206,8 @@ fn purchase_orders<T: Transport>(
         for (i, row) in answer.results.iter().enumerate() {
             let node = Node::root(row, format!("{}.d.results[{i}]", sales_order::ENTITY_SET));
             if let Some(po) = node.opt_str("PurchaseOrderByCustomer")? {
-                found.insert(node.str("SalesOrder")?, po);
+                let order_id = client.settings().po_prefixes.order_id(&po).to_owned();
+                found.insert(node.str("SalesOrder")?, order_id);
             }
         }
     }

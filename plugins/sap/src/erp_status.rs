@@ -1,7 +1,8 @@
 //! `pull-erp-status`: where each order Wharf pushed stands in SAP, as a canonical ERP status.
 //!
 //! The walk goes over `API_SALES_ORDER_SRV/A_SalesOrder` of the tenant's sales organisation
-//! that carry a `PurchaseOrderByCustomer` (the platform order id), changed in the window
+//! that carry a `PurchaseOrderByCustomer` (the key the order was pushed under, whose platform
+//! order id is reported: [`crate::key`]), changed in the window
 //! (`LastChangeDateTime`, a UTC timestamp: `[from, to)` exactly), ordered by sales order
 //! number with a key-set cursor (`SalesOrder gt '<last>'`). For the orders of a page, the
 //! outbound deliveries are found through their items (`A_OutbDeliveryItem` by
@@ -373,12 +374,16 @@ pub fn pull_erp_status<T: Transport>(
     let items = orders
         .into_iter()
         .map(|mut order| {
+            let order_id = settings
+                .po_prefixes
+                .order_id(&order.purchase_order)
+                .to_owned();
             order
                 .facts
                 .extend(deliveries.remove(&order.number).unwrap_or_default());
             let (erp_status, note) = decide(&order.number, &order.facts);
             ErpStatus {
-                order_id: order.purchase_order,
+                order_id,
                 erp_status,
                 at: order.changed_ms,
                 note: Some(note),

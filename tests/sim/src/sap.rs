@@ -52,7 +52,7 @@ use crate::serve::{Clock, Served, lock, wall_ms};
 pub use gateway::{IDOC_PATH, basic_authorization};
 pub use model::{
     Batch, Condition, Delivery, DeliveryItem, PriceRecord, ReceivedIdoc, SalesOrder,
-    SalesOrderItem, StockRow,
+    SalesOrderItem, StockRow, order_id_of,
 };
 pub use odata::SapError;
 
@@ -376,6 +376,18 @@ impl SapSim {
             .collect()
     }
 
+    /// The sales orders of platform order `order_id`: its `PurchaseOrderByCustomer` is the
+    /// order id itself or the plugin's key for it, `<shop prefix>-<order id>`
+    /// ([`order_id_of`]). Two shops that share an order id have one each.
+    pub fn sales_orders_for_order(&self, order_id: &str) -> Vec<SalesOrder> {
+        lock(&self.shared.state)
+            .sales_orders
+            .iter()
+            .filter(|o| !o.purchase_order.is_empty() && order_id_of(&o.purchase_order) == order_id)
+            .cloned()
+            .collect()
+    }
+
     pub fn idocs(&self) -> Vec<ReceivedIdoc> {
         lock(&self.shared.state).idocs.clone()
     }
@@ -619,21 +631,38 @@ impl SapSim {
         Ok(())
     }
 
-    /// Moves the sales order whose `PurchaseOrderByCustomer` is `po` to `stage` now (see
-    /// [`ErpStage`]), stamping it (and the deliveries it touches) changed. Delivery stages
-    /// apply to every delivery of the order; one for the whole order is created when it has
-    /// none (goods issue on it makes it a shipment too, without tracking).
+    /// Moves the sales order whose `PurchaseOrderByCustomer` is `po` (or, when none is, the
+    /// one sales order of platform order `po`, see [`SapSim::sales_orders_for_order`]) to
+    /// `stage` now (see [`ErpStage`]), stamping it (and the deliveries it touches) changed.
+    /// Delivery stages apply to every delivery of the order; one for the whole order is
+    /// created when it has none (goods issue on it makes it a shipment too, without tracking).
     pub fn set_order_status(&self, po: &str, stage: ErpStage) -> anyhow::Result<()> {
         let now = self.now_ms() / 1000 * 1000;
         let mut guard = lock(&self.shared.state);
         let state = &mut *guard;
-        let Some(order) = state
+        let exact = state
             .sales_orders
-            .iter_mut()
-            .find(|o| o.purchase_order == po && !po.is_empty())
-        else {
-            bail!("no sales order with purchase order {po:?}");
+            .iter()
+            .position(|o| o.purchase_order == po && !po.is_empty());
+        let index = match exact {
+            Some(i) => i,
+            None => {
+                let of_order: Vec<usize> = (0..state.sales_orders.len())
+                    .filter(|&i| {
+                        let number = &state.sales_orders[i].purchase_order;
+                        !number.is_empty() && order_id_of(number) == po
+                    })
+                    .collect();
+                match of_order[..] {
+                    [i] => i,
+                    [] => bail!("no sales order with purchase order {po:?}"),
+                    _ => bail!(
+                        "several sales orders of order {po:?} (shops share the id): name the purchase order"
+                    ),
+                }
+            }
         };
+        let order = &mut state.sales_orders[index];
         order.last_change_ms = now;
         let number = order.sales_order.clone();
         match stage {

@@ -1,6 +1,9 @@
 //! What the SAP plugin must pull from the simulator, computed from the typed state (not from
 //! the wire), as the canonical JSON `wharf plugin call` prints.
 //!
+//! Orders are named by their platform order id: a `PurchaseOrderByCustomer` the plugin wrote
+//! as `<shop prefix>-<order id>` stands for the order id ([`order_id_of`]).
+//!
 //! The contract encoded here: stock is own unrestricted stock (type `01`, no special stock)
 //! summed per material (over plants, or in one plant); shipments are goods-issued deliveries
 //! of the tenant's sales organisation whose sales orders carry a purchase order number, one
@@ -18,7 +21,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::State;
-use super::model::{Delivery, PRICE_LIST_CONDITION_TYPES, delivery_status};
+use super::model::{Delivery, PRICE_LIST_CONDITION_TYPES, delivery_status, order_id_of};
 use crate::harness::{rfc3339, strip_nulls};
 
 /// Canonical stock updates without `version` (the plugin stamps its own clock), by material.
@@ -75,7 +78,7 @@ fn reported<'a>(
                 .sales_orders
                 .iter()
                 .find(|o| o.sales_order == item.sales_order)
-                .map(|o| o.purchase_order.as_str())
+                .map(|o| order_id_of(&o.purchase_order))
                 .unwrap_or_default();
             if is_split_main || item.quantity == 0 || po.is_empty() {
                 continue;
@@ -291,7 +294,7 @@ pub(crate) fn erp_statuses(
             } else {
                 ("accepted", format!("{label}: created"))
             };
-            json!({"order_id": o.purchase_order, "erp_status": status, "at": rfc3339(o.last_change_ms), "note": note})
+            json!({"order_id": order_id_of(&o.purchase_order), "erp_status": status, "at": rfc3339(o.last_change_ms), "note": note})
         })
         .collect()
 }

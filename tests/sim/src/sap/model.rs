@@ -346,6 +346,28 @@ pub const PRICE_VALIDITY_SET: EntitySet = EntitySet {
     navigation: &[("to_SlsPrcgConditionRecord", PRICE_RECORD_PROPERTIES)],
 };
 
+/// The platform order id a `PurchaseOrderByCustomer` stands for, read the way the SAP plugin
+/// reads its own keys back (its `key` module): `<prefix>-<order id>` with a derived prefix
+/// (two upper-case letters or digits, then 8 upper-case hex digits, as in `TB3CAEFEF1-1001`)
+/// is the order id; any other number is itself. Prefixes an operator configures are not
+/// known here: [`super::SapSim::plugin_config`] sets none.
+pub fn order_id_of(purchase_order: &str) -> &str {
+    let derived = |head: &str| {
+        let b = head.as_bytes();
+        b.len() == 10
+            && b[..2]
+                .iter()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            && b[2..]
+                .iter()
+                .all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(c))
+    };
+    match purchase_order.split_once('-') {
+        Some((head, rest)) if !rest.is_empty() && derived(head) => rest,
+        _ => purchase_order,
+    }
+}
+
 /// Hundredths as a two-decimal amount.
 pub fn amount(minor: i64) -> String {
     let sign = if minor < 0 { "-" } else { "" };

@@ -241,6 +241,38 @@ fn deep_insert_creates_and_refuses_a_second_order_for_one_po() {
     assert!(found["d"]["results"][0].get("SoldToParty").is_none());
 }
 
+/// The plugin keys orders `<shop prefix>-<order id>`: two shops' order `1001` are two sales
+/// orders, and what the plugin must pull names them `1001` each.
+#[test]
+fn keys_naming_the_shop_read_back_as_order_ids() {
+    let sim = sim();
+    for po in ["TB3CAEFEF1-1001", "EC0E93F273-1001", "PO-4711"] {
+        let created = create(&sim, &order_body(po));
+        assert_eq!(created.status, 201, "{}", created.body);
+    }
+    assert_eq!(order_id_of("TB3CAEFEF1-1001"), "1001");
+    assert_eq!(order_id_of("TB3CAEFEF1-A-1"), "A-1");
+    for other in ["PO-4711", "1001", "tb3caefef1-1001", "TB3CAEFEF1-", "TBX-1"] {
+        assert_eq!(order_id_of(other), other);
+    }
+    assert_eq!(sim.sales_orders_for_order("1001").len(), 2);
+    assert_eq!(sim.sales_orders_for_order("PO-4711").len(), 1);
+    let ids: Vec<String> = sim
+        .expected_erp_statuses("1000", None)
+        .iter()
+        .map(|s| s["order_id"].as_str().unwrap().to_owned())
+        .filter(|id| id == "1001" || id == "PO-4711")
+        .collect();
+    assert_eq!(ids, ["1001", "1001", "PO-4711"]);
+    assert!(
+        sim.set_order_status("1001", ErpStage::Picking).is_err(),
+        "ambiguous"
+    );
+    sim.set_order_status("EC0E93F273-1001", ErpStage::Picking)
+        .unwrap();
+    sim.set_order_status("PO-4711", ErpStage::Picking).unwrap();
+}
+
 #[test]
 fn deep_insert_checks_what_sap_checks() {
     let sim = sim();
