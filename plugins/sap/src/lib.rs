@@ -14,6 +14,8 @@
 //! - [`stock`]: `pull-stock` from `API_MATERIAL_STOCK_SRV`.
 //! - [`lots`]: `pull-lots` from `API_BATCH_SRV` batch master data and batch stock.
 //! - [`prices`]: `pull-prices` from `API_SLSPRICINGCONDITIONRECORD_SRV` condition records.
+//! - [`flow`]: the sales orders changed in a window and the deliveries their document flow
+//!   names, read by key (SAP's metadata lets no delivery property be filtered on).
 //! - [`delivery`]: `pull-shipments` and `pull-logistics` from `API_OUTBOUND_DELIVERY_SRV`.
 //! - [`erp_status`]: `pull-erp-status` from sales order and delivery statuses.
 //!
@@ -21,6 +23,7 @@
 
 pub mod delivery;
 pub mod erp_status;
+pub mod flow;
 pub mod idoc;
 pub mod key;
 pub mod keyset;

@@ -105,6 +105,15 @@ pub fn literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
+/// A string key in a resource path: `'80000001'`, quotes doubled and the rest percent-encoded
+/// (keys are SAP document numbers, so in practice digits).
+pub fn key_literal(value: &str) -> String {
+    format!(
+        "'{}'",
+        percent_encode(&value.replace('\'', "''")).replace("%27", "'")
+    )
+}
+
 /// An `Edm.DateTime` literal for midnight of a calendar date: `datetime'2025-05-30T00:00:00'`.
 pub fn date_literal(calendar_date: &str) -> String {
     format!("datetime'{calendar_date}T00:00:00'")
@@ -473,6 +482,27 @@ impl<'a, T: Transport> Client<'a, T> {
     ) -> Result<Collection, Failure> {
         let url = self.url_with(&self.entity_url(service, entity_set), query);
         self.get_url(&url, entity_set)
+    }
+
+    /// GETs one entity by its (single-property) key, `{entity_set}('<key>')`; `None` when SAP
+    /// answers 404 (it no longer exists).
+    pub fn get_entity(
+        &mut self,
+        service: &str,
+        entity_set: &str,
+        key: &str,
+        query: &Query,
+    ) -> Result<Option<Value>, Failure> {
+        let resource = format!("{entity_set}({})", key_literal(key));
+        let url = self.url_with(&self.entity_url(service, &resource), query);
+        let response = self.send(Method::Get, &url, Vec::new(), Vec::new())?;
+        if response.status == 404 {
+            return Ok(None);
+        }
+        if !(200..300).contains(&response.status) {
+            return Err(error_from(&response).into());
+        }
+        Ok(Some(entity(&response.body, &resource)?))
     }
 
     /// GETs a collection at `url` (a `__next` link: absolute, or relative to the service).

@@ -4,14 +4,17 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::{Value, json};
 use wharf_plugin_sap::settings::Settings;
 use wharf_plugin_sap::transport::Transport;
-use wharf_plugin_sap::{idoc, sales_order};
+use wharf_plugin_sap::{delivery, erp_status, idoc, lots, prices, sales_order, stock};
 use wharf_sdk::http::{Method, Request, Response};
 use wharf_sdk::types::{
-    ConnectorError, Order, OrderLine, OrderPushOutcome, OrderStatus, RefundStatus,
+    ConnectorError, ErpStatusCode, Order, OrderLine, OrderPushOutcome, OrderStatus, PriceKind,
+    PullRequest, RefundStatus, TimeWindow,
 };
-use wharf_sim::sap::{SapConfig, SapSim, basic_authorization};
+use wharf_sim::harness::{rfc3339, strip_nulls};
+use wharf_sim::sap::{ErpStage, SapConfig, SapSim, ShipLine, basic_authorization};
 
 /// 2025-05-30 08:00:00 UTC.
 const NOW: i64 = 1_748_592_000_000;
@@ -173,7 +176,11 @@ fn two_shops_with_one_order_id_get_a_sales_order_each_once_even_sent_twice() {
     let third = sales_order::push_orders(&mut t, &s, vec![order("jd", "j1", "1001")]).unwrap();
     assert_eq!(erp_ref(&third[0].outcome).0, "created");
     assert_eq!(sim.sales_orders_for_po("JD1-1001").len(), 1);
-    assert_eq!(sim.sales_orders_for_order("1001").len(), 2, "the others unchanged");
+    assert_eq!(
+        sim.sales_orders_for_order("1001").len(),
+        2,
+        "the others unchanged"
+    );
 }
 
 #[test]
@@ -202,4 +209,243 @@ fn idocs_carry_the_key_naming_the_shop() {
             idoc.xml
         );
     }
+}
+
+/// Every page of a pull, from no cursor to the last.
+fn all_pages<P>(
+    mut pull: impl FnMut(&PullRequest) -> Result<P, ConnectorError>,
+    window: Option<TimeWindow>,
+    mut take: impl FnMut(P) -> Option<String>,
+) {
+    let mut cursor = None;
+    for _ in 0..100 {
+        let request = PullRequest {
+            window,
+            cursor: cursor.clone(),
+        };
+        match take(pull(&request).unwrap()) {
+            None => return,
+            Some(next) => cursor = Some(next),
+        }
+    }
+    panic!("more than 100 pages");
+}
+
+fn lines_json(lines: &[wharf_sdk::types::ShipmentLine]) -> Value {
+    lines
+        .iter()
+        .map(|l| {
+            json!({"outer_sku_id": l.outer_sku_id, "quantity": l.quantity, "batch_no": l.batch_no,
+                        "produced_on": l.produced_on, "expires_on": l.expires_on})
+        })
+        .collect()
+}
+
+fn stripped(mut v: Vec<Value>) -> Vec<Value> {
+    v.iter_mut().for_each(strip_nulls);
+    v
+}
+
+fn erp_status_name(code: ErpStatusCode) -> &'static str {
+    match code {
+        ErpStatusCode::Accepted => "accepted",
+        ErpStatusCode::Picking => "picking",
+        ErpStatusCode::Packed => "packed",
+        ErpStatusCode::OutOfStock => "out_of_stock",
+        ErpStatusCode::Shipped => "shipped",
+        ErpStatusCode::Signed => "signed",
+        ErpStatusCode::Cancelled => "cancelled",
+    }
+}
+
+/// Everything the plugin pulls, against a simulator that refuses `$filter` and `$orderby` on
+/// what SAP's metadata marks non-filterable or non-sortable and pads every `Edm.Decimal` to
+/// its declared scale: what comes out is what the simulator says SAP holds, and the two
+/// shops' orders `1001` come back as two orders `1001`.
+#[test]
+fn every_pull_comes_out_as_the_simulator_expects() {
+    let sim = sim();
+    let s = settings(sim.plugin_config(), &[]);
+    let mut t = SimTransport { sim: &sim };
+    let pushed = sales_order::push_orders(
+        &mut t,
+        &s,
+        vec![
+            order("taobao", "tb-1", "1001"),
+            order("ecshop", "main", "1001"),
+            order("taobao", "tb-1", "1002"),
+        ],
+    )
+    .unwrap();
+    assert!(pushed.iter().all(|r| erp_ref(&r.outcome).0 == "created"));
+    let number = |key: &str| sim.sales_orders_for_po(key)[0].sales_order.clone();
+    let line = |batches: Vec<(&str, u32)>| ShipLine {
+        material: "FG-0001".into(),
+        quantity: 2,
+        batches: batches
+            .into_iter()
+            .map(|(b, q)| (b.to_owned(), q))
+            .collect(),
+    };
+    sim.ship(
+        &number("TB3CAEFEF1-1001"),
+        &[line(vec![])],
+        Some(("SF100", "SF")),
+    )
+    .unwrap();
+    sim.ship(
+        &number("EC0E93F273-1001"),
+        &[line(vec![("B1", 1), ("B2", 1)])],
+        Some(("YT200", "YTO")),
+    )
+    .unwrap();
+    sim.set_order_status("TB3CAEFEF1-1002", ErpStage::Packed)
+        .unwrap();
+
+    for window in [
+        None,
+        Some(TimeWindow {
+            from: NOW - 60_000,
+            to: NOW + 60_000,
+        }),
+    ] {
+        let range = window.map(|w| (w.from, w.to));
+        let mut shipments = Vec::new();
+        all_pages(
+            |r| delivery::pull_shipments(&mut t, &s, r),
+            window,
+            |page| {
+                shipments.extend(
+                    page.items
+                        .iter()
+                        .map(|d| json!({"order_id": d.order_id, "lines": lines_json(&d.lines)})),
+                );
+                page.next_cursor
+            },
+        );
+        assert_eq!(
+            stripped(shipments.clone()),
+            stripped(sim.expected_shipments("1000", range))
+        );
+        let ours: Vec<&Value> = shipments
+            .iter()
+            .filter(|s| s["order_id"] == "1001")
+            .collect();
+        assert_eq!(
+            ours.len(),
+            2,
+            "each shop's order 1001 shipped: {shipments:?}"
+        );
+
+        let mut logistics = Vec::new();
+        all_pages(
+            |r| delivery::pull_logistics(&mut t, &s, r),
+            window,
+            |page| {
+                logistics.extend(page.items.iter().map(|l| {
+                    json!({"order_id": l.order_id, "carrier_code": l.carrier_code,
+                    "tracking_no": l.tracking_no, "shipped_at": rfc3339(l.shipped_at)})
+                }));
+                page.next_cursor
+            },
+        );
+        assert_eq!(logistics, sim.expected_logistics("1000", range));
+
+        let mut statuses = Vec::new();
+        all_pages(
+            |r| erp_status::pull_erp_status(&mut t, &s, r),
+            window,
+            |page| {
+                statuses.extend(page.items.iter().map(|e| json!({"order_id": e.order_id,
+                    "erp_status": erp_status_name(e.erp_status), "at": rfc3339(e.at), "note": e.note})));
+                page.next_cursor
+            },
+        );
+        assert_eq!(statuses, sim.expected_erp_statuses("1000", range));
+        let mine: Vec<(&str, &str)> = statuses
+            .iter()
+            .filter(|s| s["order_id"] == "1001" || s["order_id"] == "1002")
+            .map(|s| {
+                (
+                    s["order_id"].as_str().unwrap(),
+                    s["erp_status"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            mine,
+            [("1001", "shipped"), ("1001", "shipped"), ("1002", "packed")]
+        );
+    }
+    assert!(
+        sim.expected_shipments("1000", None).len()
+            > sim
+                .expected_shipments("1000", Some((NOW - 60_000, NOW + 60_000)))
+                .len(),
+        "the window leaves the seeded orders out"
+    );
+
+    let mut stock = Vec::new();
+    all_pages(
+        |r| stock::pull_stock(&mut t, &s, r, NOW),
+        None,
+        |page| {
+            stock.extend(page.items.iter().map(|u| json!({"outer_sku_id": u.outer_sku_id, "quantity": u.quantity, "warehouse": u.warehouse})));
+            page.next_cursor
+        },
+    );
+    assert!(!stock.is_empty());
+    assert_eq!(stripped(stock), sim.expected_stock(None));
+
+    let mut lot_syncs = Vec::new();
+    all_pages(
+        |r| lots::pull_lots(&mut t, &s, r),
+        None,
+        |page| {
+            lot_syncs.extend(page.items.iter().map(|l| {
+                let lots: Vec<Value> = l
+                    .lots
+                    .iter()
+                    .map(|lot| {
+                        json!({"batch_no": lot.batch_no, "produced_on": lot.produced_on,
+                    "expires_on": lot.expires_on, "quantity": lot.quantity})
+                    })
+                    .collect();
+                json!({"outer_sku_id": l.outer_sku_id, "lots": stripped(lots)})
+            }));
+            page.next_cursor
+        },
+    );
+    assert!(!lot_syncs.is_empty());
+    assert_eq!(lot_syncs, sim.expected_lots(None));
+
+    let mut price_updates = Vec::new();
+    all_pages(
+        |r| prices::pull_prices(&mut t, &s, r, NOW),
+        None,
+        |page| {
+            price_updates.extend(page.items.iter().map(|u| {
+                let prices: Vec<Value> = u
+                    .prices
+                    .iter()
+                    .map(|p| match &p.kind {
+                        PriceKind::Default => json!({"kind": "default", "amount": p.amount}),
+                        PriceKind::SuggestedRetail => {
+                            json!({"kind": "suggested_retail", "amount": p.amount})
+                        }
+                        PriceKind::RegionGroup(g) => {
+                            json!({"kind": "region_group", "group_id": g, "amount": p.amount})
+                        }
+                        PriceKind::CustomerGroup(g) => {
+                            json!({"kind": "customer_group", "group_id": g, "amount": p.amount})
+                        }
+                    })
+                    .collect();
+                json!({"outer_sku_id": u.outer_sku_id, "currency": u.currency, "prices": prices})
+            }));
+            page.next_cursor
+        },
+    );
+    assert!(!price_updates.is_empty());
+    assert_eq!(price_updates, sim.expected_prices("1000", "10"));
 }

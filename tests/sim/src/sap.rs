@@ -1,10 +1,11 @@
 //! A simulator of an SAP S/4HANA system as Wharf's SAP plugin sees it: SAP Gateway's OData v2
 //! APIs and an IDoc-over-HTTP endpoint, on loopback.
 //!
-//! [`SapSim`] serves ([`gateway`]) `API_SALES_ORDER_SRV/A_SalesOrder` (reads, and deep-insert
-//! creates behind Basic auth and the CSRF handshake), `API_MATERIAL_STOCK_SRV/
-//! A_MatlStkInAcctMod`, `API_OUTBOUND_DELIVERY_SRV;v=0002/A_OutbDeliveryHeader` (with
-//! `to_DeliveryDocumentItem`), and `/sap/bc/idoc_xml`. Reads take `$filter` (comparisons,
+//! [`SapSim`] serves ([`gateway`]) `API_SALES_ORDER_SRV/A_SalesOrder` (reads, with the
+//! document flow `to_SubsequentProcFlowDoc`, and deep-insert creates behind Basic auth and the
+//! CSRF handshake), `API_MATERIAL_STOCK_SRV/A_MatlStkInAcctMod`,
+//! `API_OUTBOUND_DELIVERY_SRV;v=0002/A_OutbDeliveryHeader` (with `to_DeliveryDocumentItem`;
+//! also one by key, `A_OutbDeliveryHeader('80000001')`), and `/sap/bc/idoc_xml`. Reads take `$filter` (comparisons,
 //! `and`, `or`, `not`: [`filter`]), `$select` (with `nav/Property` paths), `$expand`,
 //! `$orderby`, `$top`, `$skip`, `$inlinecount=allpages` and `$format=json`, and page
 //! server-side at [`SapConfig::page_cap`] rows with `__next` links ([`odata`]). A second sales
@@ -410,23 +411,15 @@ impl SapSim {
     }
 
     /// The shipment details the plugin must pull for sales organisation `sales_org` (`1000`
-    /// in [`SapSim::plugin_config`]) and `window` `[from, to)` (UTC ms).
+    /// in [`SapSim::plugin_config`]) and `window` `[from, to)` (UTC ms) of the sales orders'
+    /// `LastChangeDateTime`, by sales order, then delivery.
     pub fn expected_shipments(&self, sales_org: &str, window: Option<(i64, i64)>) -> Vec<Value> {
-        expect::shipments(
-            &lock(&self.shared.state),
-            sales_org,
-            window,
-            self.shared.config.utc_offset_minutes,
-        )
+        expect::shipments(&lock(&self.shared.state), sales_org, window)
     }
 
+    /// The logistics the plugin must pull, as [`SapSim::expected_shipments`].
     pub fn expected_logistics(&self, sales_org: &str, window: Option<(i64, i64)>) -> Vec<Value> {
-        expect::logistics(
-            &lock(&self.shared.state),
-            sales_org,
-            window,
-            self.shared.config.utc_offset_minutes,
-        )
+        expect::logistics(&lock(&self.shared.state), sales_org, window)
     }
 
     /// The lot syncs the plugin must pull (in `plant`, or all plants), by material.

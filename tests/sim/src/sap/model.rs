@@ -219,8 +219,25 @@ pub const SALES_ORDER_SET: EntitySet = EntitySet {
                 "ConditionCurrency",
             ],
         ),
+        (
+            "to_SubsequentProcFlowDoc",
+            &[
+                "SalesOrder",
+                "DocRelationshipUUID",
+                "SubsequentDocument",
+                "SubsequentDocumentCategory",
+                "ProcessFlowLevel",
+                "CreationDate",
+                "LastChangeDate",
+            ],
+        ),
     ],
 };
+
+/// `SubsequentDocumentCategory` of an outbound delivery, and of the goods movement (material
+/// document) its goods issue posts.
+pub const CATEGORY_DELIVERY: &str = "J";
+pub const CATEGORY_GOODS_MOVEMENT: &str = "R";
 
 pub const STOCK_SET: EntitySet = EntitySet {
     name: "A_MatlStkInAcctMod",
@@ -425,6 +442,29 @@ pub fn render_sales_order(
                    "ConditionRateValue": amount(c.amount), "ConditionCurrency": c.currency})
         })
         .collect();
+    // The document flow: each delivery of the order's items, and the goods movement of each
+    // one whose goods issue is posted (numbers sorted: the order SAP lists them in is not
+    // documented).
+    let mut flow: Vec<(String, &str, i64)> = Vec::new();
+    for d in deliveries
+        .iter()
+        .filter(|d| d.items.iter().any(|i| i.sales_order == o.sales_order))
+    {
+        flow.push((d.delivery.clone(), CATEGORY_DELIVERY, d.created_ms));
+        if let Some(issued) = d.goods_issued_ms {
+            flow.push((format!("49{}", d.delivery), CATEGORY_GOODS_MOVEMENT, issued));
+        }
+    }
+    flow.sort();
+    let flow: Vec<Value> = flow
+        .into_iter()
+        .enumerate()
+        .map(|(n, (document, category, at))| {
+            json!({"SalesOrder": o.sales_order, "DocRelationshipUUID": format!("00000000-0000-0000-0000-{:012}", n + 1),
+                   "SubsequentDocument": document, "SubsequentDocumentCategory": category, "ProcessFlowLevel": "01",
+                   "CreationDate": date_of(at, offset), "LastChangeDate": date_of(at, offset)})
+        })
+        .collect();
     json!({
         "__metadata": metadata(base, &SALES_ORDER_SET, &key),
         "SalesOrder": o.sales_order, "SalesOrderType": o.order_type, "SalesOrganization": o.sales_org,
@@ -437,6 +477,7 @@ pub fn render_sales_order(
         "OverallSDDocumentRejectionSts": if o.rejected { "C" } else { "A" },
         "LastChangeDateTime": format!("/Date({}+0000)/", o.last_change_ms),
         "to_Item": {"results": items}, "to_PricingElement": {"results": conditions},
+        "to_SubsequentProcFlowDoc": {"results": flow},
     })
 }
 
