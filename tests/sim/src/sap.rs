@@ -5,12 +5,16 @@
 //! document flow `to_SubsequentProcFlowDoc`, and deep-insert creates behind Basic auth and the
 //! CSRF handshake), `API_MATERIAL_STOCK_SRV/A_MatlStkInAcctMod`,
 //! `API_OUTBOUND_DELIVERY_SRV;v=0002/A_OutbDeliveryHeader` (with `to_DeliveryDocumentItem`;
-//! also one by key, `A_OutbDeliveryHeader('80000001')`), and `/sap/bc/idoc_xml`. Reads take `$filter` (comparisons,
-//! `and`, `or`, `not`: [`filter`]), `$select` (with `nav/Property` paths), `$expand`,
-//! `$orderby`, `$top`, `$skip`, `$inlinecount=allpages` and `$format=json`, and page
-//! server-side at [`SapConfig::page_cap`] rows with `__next` links ([`odata`]). A second sales
-//! order with an existing `PurchaseOrderByCustomer` is refused ([`create`]), so a plugin that
-//! is not idempotent is caught.
+//! also one by key, `A_OutbDeliveryHeader('80000001')`), and `/sap/bc/idoc_xml`. Reads take
+//! `$filter` (comparisons, `and`, `or`, `not`: [`filter`]), `$select` (with `nav/Property`
+//! paths), `$expand`, `$orderby`, `$top`, `$skip`, `$inlinecount=allpages` and
+//! `$format=json`, and page server-side at [`SapConfig::page_cap`] rows with `__next` links
+//! ([`odata`]). They hold to SAP's published metadata (`tests/sim/sap-edmx/`, [`edmx`]): a
+//! `$filter` on a property SAP marks `sap:filterable="false"` (or an `$orderby` on one marked
+//! `sap:sortable="false"`) is refused with 400 as a Gateway enforcing the flags would, and
+//! `Edm.Decimal` values are served padded to their declared scale. A second sales order with
+//! an existing `PurchaseOrderByCustomer` is refused ([`create`]), so a plugin that is not
+//! idempotent is caught.
 //!
 //! The system is seeded ([`model::seed`]): materials with stock over plants, storage
 //! locations and batches (and rows a plugin must leave out: quality inspection, blocked,
@@ -34,6 +38,7 @@
 //! ```
 
 pub mod create;
+pub mod edmx;
 pub mod expect;
 pub mod filter;
 pub mod gateway;

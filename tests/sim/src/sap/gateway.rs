@@ -1,5 +1,9 @@
 //! The HTTP front: faults, Basic auth, the CSRF handshake, then the services.
 //!
+//! Reads answer as SAP's published metadata says ([`edmx`]): a `$filter` or `$orderby` on a
+//! property marked non-filterable or non-sortable is refused with 400, and `Edm.Decimal`
+//! values come padded to their declared scale.
+//!
 //! Served paths: `/sap/opu/odata/sap/<service>/<entity set>` for `API_SALES_ORDER_SRV`
 //! (`A_SalesOrder`: GET, and POST deep inserts), `API_MATERIAL_STOCK_SRV`
 //! (`A_MatlStkInAcctMod`), `API_OUTBOUND_DELIVERY_SRV;v=0002` (`A_OutbDeliveryHeader`,
@@ -30,7 +34,7 @@ use super::model::{
     render_price_record, render_price_validity, render_sales_order, render_stock,
 };
 use super::odata::{EntitySet, Options, SapError, collection, shape};
-use super::{Shared, create};
+use super::{Shared, create, edmx};
 use crate::faults::Refusal;
 use crate::serve::lock;
 use crate::taobao::Params;
@@ -325,8 +329,16 @@ impl Shared {
         )
     }
 
-    /// Every entity of `set`, rendered.
+    /// Every entity of `set`, rendered, decimals padded to their declared scale.
     fn rows(&self, set: &EntitySet, service_base: &str) -> Vec<Value> {
+        let mut rows = self.render(set, service_base);
+        for row in &mut rows {
+            edmx::sap().pad_decimals(set.type_name, row);
+        }
+        rows
+    }
+
+    fn render(&self, set: &EntitySet, service_base: &str) -> Vec<Value> {
         let offset = self.config.utc_offset_minutes;
         {
             let state = lock(&self.state);
@@ -502,12 +514,13 @@ impl Shared {
             Err(e) => return Answer::error(&e),
         };
         state.next_sales_order += 1;
-        let rendered = render_sales_order(
+        let mut rendered = render_sales_order(
             service_base,
             &order,
             &state.deliveries,
             self.config.utc_offset_minutes,
         );
+        edmx::sap().pad_decimals(SALES_ORDER_SET.type_name, &mut rendered);
         let location = format!("{service_base}/A_SalesOrder('{}')", order.sales_order);
         state.sales_orders.push(order);
         if state.lose_create_answers > 0 {
