@@ -72,9 +72,12 @@ const ITEM_FIELDS: &[&str] = &[
     "ManufactureDate",
     "ShelfLifeExpirationDate",
 ];
-/// Cursors this module writes: `delivery2:<last sales order of the previous page>` (the
-/// `delivery1:` cursors of earlier versions walked deliveries, and are refused).
+/// Cursors this module writes: `delivery2:<last sales order of the previous page>`.
 pub const CURSOR_PREFIX: &str = "delivery2:";
+/// Cursors of earlier versions, which walked deliveries: one the host saved before an upgrade
+/// restarts its window from the first page (repeats are harmless), rather than failing the
+/// stream for good.
+pub const OLD_CURSOR_PREFIX: &str = "delivery1:";
 
 /// One delivery as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,6 +222,21 @@ fn page<T: Transport>(
     settings: &Settings,
     request: &PullRequest,
 ) -> Result<(Vec<Shipped>, Option<String>), ConnectorError> {
+    let restarted;
+    let request = match request.cursor.as_deref() {
+        Some(old) if old.starts_with(OLD_CURSOR_PREFIX) => {
+            client.note(
+                "a cursor of an earlier version (deliveries by number): the window starts again",
+                &[("cursor", old.to_owned())],
+            );
+            restarted = PullRequest {
+                window: request.window,
+                cursor: None,
+            };
+            &restarted
+        }
+        _ => request,
+    };
     let page = flow::changed_orders(client, request, CURSOR_PREFIX, &[], &[])?;
     let query = Query::new()
         .with("$select", select(settings))
@@ -576,12 +594,19 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        for cursor in ["stock1:x", "delivery1:80000001"] {
-            let mut t = Scripted::default();
-            assert!(matches!(
-                pull_shipments(&mut t, &s, &PullRequest { window: None, cursor: Some(cursor.into()) }),
-                Err(ConnectorError::InvalidInput(f)) if f.field == "cursor"
-            ));
-        }
+        let mut t = Scripted::default();
+        assert!(matches!(
+            pull_shipments(&mut t, &s, &PullRequest { window: None, cursor: Some("stock1:x".into()) }),
+            Err(ConnectorError::InvalidInput(f)) if f.field == "cursor"
+        ));
+        // A cursor saved by an earlier version restarts the window.
+        let mut t = Scripted::answering(self::answers(3));
+        let old = PullRequest {
+            window: None,
+            cursor: Some("delivery1:80000001".into()),
+        };
+        assert_eq!(pull_shipments(&mut t, &s, &old).unwrap().items.len(), 3);
+        assert!(!t.url(0).contains("SalesOrder gt"), "{}", t.url(0));
+        assert_eq!(t.notes.len(), 1);
     }
 }
