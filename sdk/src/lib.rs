@@ -18,6 +18,7 @@
 //!   never enter the sandbox: requests and messages to sign carry `{{secret:NAME}}`
 //!   placeholders that the host fills in.
 //! - [`money`], [`time`]: exact yuan ↔ fen, platform time formats ↔ UTC ms.
+//! - [`decimal`]: decimal strings read by value (`"40.00000000000000"` is 40), exactly.
 //! - [`json`]: reading platform JSON with exact ids and errors that name the field's path.
 //! - [`signing`]: sorted parameters, the strings platforms sign, compact sorted JSON, form
 //!   encoding, and the TOP signing scheme.
@@ -123,6 +124,7 @@ pub mod apportion;
 pub mod batch;
 pub mod config;
 pub mod connector;
+pub mod decimal;
 pub mod descriptor;
 pub mod envelope;
 pub mod error;

@@ -245,11 +245,11 @@ mod sap {
             }
         }
         let ours: BTreeSet<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
-        let created = sap.sales_orders().into_iter().filter(|so| ours.contains(so.purchase_order.as_str())).count();
+        let created = sap.sales_orders().into_iter().filter(|so| ours.contains(wharf_sim::sap::order_id_of(&so.purchase_order))).count();
         assert_eq!(created, orders.len(), "one sales order per platform order (the simulator has its own besides)");
 
         for o in &orders {
-            let so = sap.sales_orders_for_po(&o.order_id);
+            let so = sap.sales_orders_for_order(&o.order_id);
             assert_eq!(so.len(), 1, "order {}", o.order_id);
             let so = &so[0];
             assert_eq!(Some(&so.sales_order), refs.get(&o.order_id));
@@ -287,7 +287,9 @@ mod sap {
             assert_eq!(text(dc[0], "CREDAT").len(), 8, "YYYYMMDD");
             assert_eq!(text(segment("E1EDK01")[0], "CURCY"), "CNY");
             let po = segment("E1EDK02").into_iter().find(|n| text(*n, "QUALF") == "001").expect("E1EDK02 QUALF 001");
-            assert_eq!(text(po, "BELNR"), order.order_id);
+            // The customer PO is the key naming the shop: `<prefix>-<order id>`.
+            let belnr = text(po, "BELNR");
+            assert_eq!((wharf_sim::sap::order_id_of(&belnr), belnr.len() > order.order_id.len()), (order.order_id.as_str(), true));
             let partners: BTreeSet<String> = segment("E1EDKA1").into_iter().map(|n| text(n, "PARVW")).collect();
             assert!(partners.contains("AG") && partners.contains("WE"), "{partners:?}");
             let items = segment("E1EDP01");

@@ -355,7 +355,7 @@ async fn kill_9_at_any_moment_loses_nothing_and_doubles_nothing() {
         orders(&world)
             .iter()
             .filter(|(_, status)| fulfillable.contains(&status.as_str()))
-            .all(|(id, _)| sap.sales_orders_for_po(id).len() == 1)
+            .all(|(id, _)| sap.sales_orders_for_order(id).len() == 1)
     };
     until(eventually("every fulfillable order in SAP", Duration::from_secs(60), settled)).await;
     // Let stock and logistics catch up with the last ERP changes (pulled every second).
@@ -480,7 +480,7 @@ async fn every_module_flows_between_sap_and_ecshop() {
         .map(|o| o["order_id"].as_str().unwrap().to_owned())
         .collect();
     assert!(!paid.is_empty());
-    until(eventually("paid orders in SAP", Duration::from_secs(30), || paid.iter().all(|id| sap.sales_orders_for_po(id).len() == 1))).await;
+    until(eventually("paid orders in SAP", Duration::from_secs(30), || paid.iter().all(|id| sap.sales_orders_for_order(id).len() == 1))).await;
 
     // The warehouse ships one whole order, with a tracking number: logistics and the shipment
     // detail reach the shop; then proof of delivery: the ERP status completes the order.

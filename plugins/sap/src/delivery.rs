@@ -1,30 +1,34 @@
 //! `pull-shipments` and `pull-logistics`: goods-issued outbound deliveries from
-//! `API_OUTBOUND_DELIVERY_SRV`.
+//! `API_OUTBOUND_DELIVERY_SRV;v=0002`, reached through the sales orders Wharf pushed.
 //!
-//! A delivery (`A_OutbDeliveryHeader` with `to_DeliveryDocumentItem`) counts once its goods
-//! issue is posted (`OverallGoodsMovementStatus` `C`): only then has something left the
-//! warehouse. Its items point at the sales order they ship (`ReferenceSDDocument`, category
-//! `C`), whose `PurchaseOrderByCustomer` is the platform order id this plugin pushed; sales
-//! orders are looked up in batches. Items of sales orders without a purchase order number
-//! (not pushed by Wharf) are left out.
+//! SAP's metadata lets no property of a delivery be filtered on, so deliveries are found the
+//! way [`crate::flow`] describes: the sales orders of the tenant's sales organisation with a
+//! `PurchaseOrderByCustomer`, changed in the window (`LastChangeDateTime`, `[from, to)`),
+//! page by page with a key-set cursor (`SalesOrder gt '<last>'`), and the outbound deliveries
+//! in their document flow, each read by key (`A_OutbDeliveryHeader('<number>')` with
+//! `to_DeliveryDocumentItem`). A delivery counts once its goods issue is posted
+//! (`OverallGoodsMovementStatus` `C`: only then has something left the warehouse) and it
+//! belongs to the tenant's sales organisation; both are checked on what was read. Of a
+//! delivery, an order is reported the items that ship it (`ReferenceSDDocument` = the sales
+//! order, category `C`); a delivery shipping several orders is reported with each of them.
+//! The order is named by its platform order id, read back from its key ([`crate::key`]).
 //!
-//! - Shipment details: one per delivery and order, with the items actually delivered
+//! - Shipment details: one per order and delivery, with the items actually delivered
 //!   (`Material`, `ActualDeliveryQuantity` in whole units, `Batch`, `ManufactureDate`,
 //!   `ShelfLifeExpirationDate`). Two deliveries for one order are two partial shipments. In a
 //!   batch split the main item carries the total and its sub-items
 //!   (`HigherLvlItmOfBatSpltItm`) the batches: the main item is left out so nothing counts
 //!   twice.
-//! - Logistics: one per delivery and order, with the tracking number and carrier from the
+//! - Logistics: one per order and delivery, with the tracking number and carrier from the
 //!   header fields named in `tracking_field` / `carrier_field` (see
 //!   [`crate::settings::DEFAULT_TRACKING_FIELD`], where the UNSURE choice lives) and the goods
 //!   issue date and time as `shipped_at`. A delivery without them yet is left out (and
-//!   logged); it is reported when a later pull sees it changed.
+//!   logged); it is reported when a later pull sees its order changed (UNSURE, see
+//!   [`crate::flow`]: a tracking number entered after goods issue does not change the order).
 //!
-//! The window selects deliveries by `LastChangeDate`, which SAP keeps as a date only: the
-//! days the window touches (in the SAP system's zone) are asked, so a delivery changed on a
-//! day two windows share is reported by both, and consumers must take a repeat as the same
-//! shipment. Deliveries are restricted to the tenant's sales organisation. Pages are ordered
-//! by delivery number with a key-set cursor (`DeliveryDocument gt '<last>'`).
+//! Pages follow sales orders (in number order; each order's deliveries in number order), so
+//! a sales order changed in two overlapping windows is reported by both, and consumers must
+//! take a repeat as the same shipment.
 
 use std::collections::BTreeMap;
 
@@ -36,8 +40,8 @@ use wharf_sdk::types::{
     ShipmentPage,
 };
 
-use crate::odata::{self, Client, Failure, Query};
-use crate::sales_order;
+use crate::flow::{self, ChangedOrder};
+use crate::odata::{self, Client, Query};
 use crate::settings::Settings;
 use crate::transport::Transport;
 
@@ -54,7 +58,6 @@ const HEADER_FIELDS: &[&str] = &[
     "OverallGoodsMovementStatus",
     "ActualGoodsMovementDate",
     "ActualGoodsMovementTime",
-    "LastChangeDate",
 ];
 const ITEM_FIELDS: &[&str] = &[
     "DeliveryDocument",
@@ -69,16 +72,20 @@ const ITEM_FIELDS: &[&str] = &[
     "ManufactureDate",
     "ShelfLifeExpirationDate",
 ];
-/// Cursors this module writes: `delivery1:<last delivery of the previous page>`.
-pub const CURSOR_PREFIX: &str = "delivery1:";
-/// Sales orders asked per lookup: 20 `or`-ed clauses keep the URL near 1 KB, well inside
-/// SAP's (and proxies') URL limits.
-pub const SALES_ORDERS_PER_LOOKUP: usize = 20;
+/// Cursors this module writes: `delivery2:<last sales order of the previous page>`.
+pub const CURSOR_PREFIX: &str = "delivery2:";
+/// Cursors of earlier versions, which walked deliveries: one the host saved before an upgrade
+/// restarts its window from the first page (repeats are harmless), rather than failing the
+/// stream for good.
+pub const OLD_CURSOR_PREFIX: &str = "delivery1:";
 
 /// One delivery as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     pub document: String,
+    pub sales_org: Option<String>,
+    /// `OverallGoodsMovementStatus` is `C`.
+    pub goods_issued: bool,
     pub goods_issued_ms: Option<i64>,
     pub tracking_no: Option<String>,
     pub carrier: Option<String>,
@@ -97,14 +104,7 @@ pub struct Item {
     pub expires_on: Option<String>,
 }
 
-/// One page of deliveries, and the platform order id of each sales order they ship.
-struct Page {
-    deliveries: Vec<Delivery>,
-    purchase_orders: BTreeMap<String, String>,
-    next_cursor: Option<String>,
-}
-
-/// The `$select` of headers with their items.
+/// The `$select` of a header with its items.
 fn select(settings: &Settings) -> String {
     let mut fields: Vec<String> = HEADER_FIELDS.iter().map(|f| (*f).to_owned()).collect();
     for extra in [&settings.tracking_field, &settings.carrier_field] {
@@ -172,6 +172,9 @@ pub fn parse_delivery(
         });
     }
     Ok(Delivery {
+        sales_org: header.opt_str("SalesOrganization")?,
+        goods_issued: header.opt_str("OverallGoodsMovementStatus")?.as_deref()
+            == Some(GOODS_ISSUED),
         goods_issued_ms: goods_issue_ms(&header, settings.utc_offset_minutes)?,
         tracking_no: header
             .opt_str(&settings.tracking_field)?
@@ -186,120 +189,85 @@ pub fn parse_delivery(
     })
 }
 
-/// `PurchaseOrderByCustomer` of each of `sales_orders` that has one.
-fn purchase_orders<T: Transport>(
-    client: &mut Client<'_, T>,
-    sales_orders: &[String],
-) -> Result<BTreeMap<String, String>, Failure> {
-    let mut found = BTreeMap::new();
-    for chunk in sales_orders.chunks(SALES_ORDERS_PER_LOOKUP) {
-        let query = Query::new()
-            .with(
-                "$filter",
-                odata::any_eq("SalesOrder", chunk.iter().map(String::as_str)),
-            )
-            .with("$select", "SalesOrder,PurchaseOrderByCustomer")
-            .with("$top", chunk.len().to_string());
-        let answer = client.get(sales_order::SERVICE, sales_order::ENTITY_SET, &query)?;
-        for (i, row) in answer.results.iter().enumerate() {
-            let node = Node::root(row, format!("{}.d.results[{i}]", sales_order::ENTITY_SET));
-            if let Some(po) = node.opt_str("PurchaseOrderByCustomer")? {
-                found.insert(node.str("SalesOrder")?, po);
-            }
-        }
-    }
-    Ok(found)
+/// What one order of a page shipped: its platform order id and, per goods-issued delivery of
+/// the tenant's sales organisation (in number order), the items that ship it.
+struct Shipped {
+    order_id: String,
+    deliveries: Vec<(Delivery, Vec<Item>)>,
 }
 
-/// One page of goods-issued deliveries of the tenant's sales organisation.
-fn page<T: Transport>(
-    transport: &mut T,
-    settings: &Settings,
-    request: &PullRequest,
-) -> Result<Page, ConnectorError> {
-    let after = odata::cursor_key(request.cursor.as_deref(), CURSOR_PREFIX)?;
-    let mut filter = vec![
-        odata::eq("OverallGoodsMovementStatus", GOODS_ISSUED),
-        odata::eq("SalesOrganization", &settings.header.sales_org),
-    ];
-    if let Some(window) = &request.window {
-        odata::check_window(window)?;
-        let first = time::ms_to_calendar_date(window.from, settings.utc_offset_minutes);
-        let last = time::ms_to_calendar_date(window.to - 1, settings.utc_offset_minutes);
-        filter.push(format!("LastChangeDate ge {}", odata::date_literal(&first)));
-        filter.push(format!("LastChangeDate le {}", odata::date_literal(&last)));
-    }
-    if let Some(document) = &after {
-        filter.push(format!("DeliveryDocument gt {}", odata::literal(document)));
-    }
-    let query = Query::new()
-        .with("$filter", odata::all(&filter))
-        .with("$select", select(settings))
-        .with("$expand", ITEMS)
-        .with("$orderby", "DeliveryDocument")
-        .with("$top", settings.page_size.to_string())
-        .with("$inlinecount", "allpages");
-    let mut client = Client::new(transport, settings);
-    let answer = client.get(SERVICE, ENTITY_SET, &query)?;
-    let mut deliveries = Vec::with_capacity(answer.results.len());
-    for (i, row) in answer.results.iter().enumerate() {
-        deliveries.push(parse_delivery(
-            row,
-            format!("{ENTITY_SET}.d.results[{i}]"),
-            settings,
-        )?);
-    }
-    let more = match answer.count {
-        Some(count) => count > deliveries.len() as u64,
-        None => answer.next.is_some() || deliveries.len() == settings.page_size as usize,
-    };
-    let next_cursor = match deliveries.last() {
-        Some(last) if more => Some(format!("{CURSOR_PREFIX}{}", last.document)),
-        _ => None,
-    };
-    let mut sales_orders: Vec<String> = deliveries
-        .iter()
-        .flat_map(|d| d.items.iter().filter_map(|i| i.sales_order.clone()))
-        .collect();
-    sales_orders.sort();
-    sales_orders.dedup();
-    let purchase_orders = purchase_orders(&mut client, &sales_orders)?;
-    Ok(Page {
-        deliveries,
-        purchase_orders,
-        next_cursor,
-    })
-}
-
-/// The platform order id of each item Wharf pushed, grouped per order in item order; batch
-/// split main items are left out.
-fn lines_by_order<'d>(
-    delivery: &'d Delivery,
-    purchase_orders: &BTreeMap<String, String>,
-) -> Vec<(String, Vec<&'d Item>)> {
+/// The items of `delivery` that ship `sales_order`, in item order; batch split main items and
+/// empty items are left out.
+fn lines_of(delivery: &Delivery, sales_order: &str) -> Vec<Item> {
     let split_mains: Vec<&str> = delivery
         .items
         .iter()
         .filter_map(|i| i.batch_split_of.as_deref())
         .collect();
-    let mut groups: Vec<(String, Vec<&Item>)> = Vec::new();
-    for item in &delivery.items {
-        if split_mains.contains(&item.item.as_str()) || item.quantity == 0 {
-            continue;
+    delivery
+        .items
+        .iter()
+        .filter(|i| {
+            i.sales_order.as_deref() == Some(sales_order)
+                && !split_mains.contains(&i.item.as_str())
+                && i.quantity > 0
+        })
+        .cloned()
+        .collect()
+}
+
+/// One page of changed orders with what their deliveries shipped.
+fn page<T: Transport>(
+    client: &mut Client<'_, T>,
+    settings: &Settings,
+    request: &PullRequest,
+) -> Result<(Vec<Shipped>, Option<String>), ConnectorError> {
+    let restarted;
+    let request = match request.cursor.as_deref() {
+        Some(old) if old.starts_with(OLD_CURSOR_PREFIX) => {
+            client.note(
+                "a cursor of an earlier version (deliveries by number): the window starts again",
+                &[("cursor", old.to_owned())],
+            );
+            restarted = PullRequest {
+                window: request.window,
+                cursor: None,
+            };
+            &restarted
         }
-        let Some(po) = item
-            .sales_order
-            .as_ref()
-            .and_then(|so| purchase_orders.get(so))
-        else {
-            continue;
-        };
-        match groups.iter_mut().find(|(order, _)| order == po) {
-            Some((_, items)) => items.push(item),
-            None => groups.push((po.clone(), vec![item])),
+        _ => request,
+    };
+    let page = flow::changed_orders(client, request, CURSOR_PREFIX, &[], &[])?;
+    let query = Query::new()
+        .with("$select", select(settings))
+        .with("$expand", ITEMS);
+    let headers = flow::read_deliveries(client, &page.orders, &query)?;
+    let mut deliveries: BTreeMap<&str, Delivery> = BTreeMap::new();
+    for (number, header) in &headers {
+        let delivery = parse_delivery(header, flow::delivery_path(number), settings)?;
+        let ours = delivery.sales_org.as_deref() == Some(settings.header.sales_org.as_str());
+        if delivery.goods_issued && ours {
+            deliveries.insert(number, delivery);
         }
     }
-    groups
+    let shipped = page
+        .orders
+        .iter()
+        .map(|order: &ChangedOrder| Shipped {
+            order_id: settings
+                .po_prefixes
+                .order_id(&order.purchase_order)
+                .to_owned(),
+            deliveries: order
+                .deliveries
+                .iter()
+                .filter_map(|d| deliveries.get(d.as_str()))
+                .map(|d| (d.clone(), lines_of(d, &order.number)))
+                .filter(|(_, lines)| !lines.is_empty())
+                .collect(),
+        })
+        .collect();
+    Ok((shipped, page.next_cursor))
 }
 
 pub fn pull_shipments<T: Transport>(
@@ -307,30 +275,27 @@ pub fn pull_shipments<T: Transport>(
     settings: &Settings,
     request: &PullRequest,
 ) -> Result<ShipmentPage, ConnectorError> {
-    let page = page(transport, settings, request)?;
+    let mut client = Client::new(transport, settings);
+    let (shipped, next_cursor) = page(&mut client, settings, request)?;
     let mut items = Vec::new();
-    for delivery in &page.deliveries {
-        for (order_id, lines) in lines_by_order(delivery, &page.purchase_orders) {
+    for order in shipped {
+        for (_, lines) in order.deliveries {
             items.push(ShipmentDetail {
-                order_id,
+                order_id: order.order_id.clone(),
                 lines: lines
                     .into_iter()
                     .map(|i| ShipmentLine {
-                        outer_sku_id: i.material.clone(),
+                        outer_sku_id: i.material,
                         quantity: i.quantity,
-                        batch_no: i.batch.clone(),
-                        produced_on: i.produced_on.clone(),
-                        expires_on: i.expires_on.clone(),
+                        batch_no: i.batch,
+                        produced_on: i.produced_on,
+                        expires_on: i.expires_on,
                     })
                     .collect(),
             });
         }
     }
-    Ok(ShipmentPage {
-        items,
-        rejected: Vec::new(),
-        next_cursor: page.next_cursor,
-    })
+    Ok(ShipmentPage { items, rejected: Vec::new(), next_cursor })
 }
 
 pub fn pull_logistics<T: Transport>(
@@ -338,44 +303,38 @@ pub fn pull_logistics<T: Transport>(
     settings: &Settings,
     request: &PullRequest,
 ) -> Result<LogisticsPage, ConnectorError> {
-    let page = page(transport, settings, request)?;
+    let mut client = Client::new(transport, settings);
+    let (shipped, next_cursor) = page(&mut client, settings, request)?;
     let mut items = Vec::new();
-    for delivery in &page.deliveries {
-        let orders = lines_by_order(delivery, &page.purchase_orders);
-        if orders.is_empty() {
-            continue;
-        }
-        let (Some(tracking_no), Some(carrier_code), Some(shipped_at)) = (
-            &delivery.tracking_no,
-            &delivery.carrier,
-            delivery.goods_issued_ms,
-        ) else {
-            transport.note("goods-issued delivery without tracking number, carrier or goods issue time; left for a later pull", &[
-                ("delivery", delivery.document.clone()),
-                ("tracking_field", settings.tracking_field.clone()),
-                ("carrier_field", settings.carrier_field.clone()),
-            ]);
-            continue;
-        };
-        for (order_id, _) in orders {
+    for order in shipped {
+        for (delivery, _) in order.deliveries {
+            let (Some(tracking_no), Some(carrier_code), Some(shipped_at)) = (
+                delivery.tracking_no,
+                delivery.carrier,
+                delivery.goods_issued_ms,
+            ) else {
+                client.note("goods-issued delivery without tracking number, carrier or goods issue time; left for a later pull", &[
+                    ("delivery", delivery.document.clone()),
+                    ("tracking_field", settings.tracking_field.clone()),
+                    ("carrier_field", settings.carrier_field.clone()),
+                ]);
+                continue;
+            };
             items.push(Logistics {
-                order_id,
-                carrier_code: carrier_code.clone(),
-                tracking_no: tracking_no.clone(),
+                order_id: order.order_id.clone(),
+                carrier_code,
+                tracking_no,
                 shipped_at,
             });
         }
     }
-    Ok(LogisticsPage {
-        items,
-        rejected: Vec::new(),
-        next_cursor: page.next_cursor,
-    })
+    Ok(LogisticsPage { items, rejected: Vec::new(), next_cursor })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flow::tests::flow;
     use crate::settings::tests::settings;
     use crate::transport::scripted::{Scripted, json};
     use serde_json::json;
@@ -392,29 +351,36 @@ mod tests {
     fn header(document: &str, tracking: &str, items: Vec<Value>) -> Value {
         json!({"DeliveryDocument": document, "SalesOrganization": "1000", "OverallGoodsMovementStatus": "C",
                "ActualGoodsMovementDate": "/Date(1748563200000)/", "ActualGoodsMovementTime": "PT14H30M00S",
-               "LastChangeDate": "/Date(1748563200000)/", "BillOfLading": tracking, "MeansOfTransport": "SF",
+               "BillOfLading": tracking, "MeansOfTransport": "SF",
                "to_DeliveryDocumentItem": {"results": items}})
     }
 
-    fn answers(
-        headers: Vec<Value>,
-        count: u64,
-        orders: &str,
-    ) -> Vec<Result<wharf_sdk::http::Response, ConnectorError>> {
+    fn order(number: &str, po: &str, deliveries: &[&str]) -> Value {
+        json!({"SalesOrder": number, "PurchaseOrderByCustomer": po, "to_SubsequentProcFlowDoc": flow(deliveries)})
+    }
+
+    /// Orders 100 (T-1: delivery 80000001), 101 (T-2, keyed for its shop: 80000001 and
+    /// 80000002) and 103 (T-3: 80000003, goods issue not posted); delivery 80000001 ships
+    /// 100 with a batch split and 101 too.
+    fn answers(count: u64) -> Vec<Result<wharf_sdk::http::Response, ConnectorError>> {
+        let orders = vec![
+            order("100", "T-1", &["80000001"]),
+            order("101", "TB3CAEFEF1-T-2", &["80000002", "80000001"]),
+            order("103", "T-3", &["80000003"]),
+        ];
+        let mut not_issued = header(
+            "80000003",
+            "SF1003",
+            vec![item("000010", "FG-003", "1.000", "", "103", "")],
+        );
+        not_issued["OverallGoodsMovementStatus"] = json!("B");
+        let one = |v: Value| json(200, &json!({ "d": v }).to_string());
         vec![
             json(
                 200,
-                &json!({"d": {"results": headers, "__count": count.to_string()}}).to_string(),
+                &json!({"d": {"results": orders, "__count": count.to_string()}}).to_string(),
             ),
-            json(200, orders),
-        ]
-    }
-
-    const ORDERS: &str = r#"{"d":{"results":[{"SalesOrder":"100","PurchaseOrderByCustomer":"T-1"},{"SalesOrder":"101","PurchaseOrderByCustomer":"T-2"},{"SalesOrder":"102","PurchaseOrderByCustomer":""}]}}"#;
-
-    fn deliveries() -> Vec<Value> {
-        vec![
-            header(
+            one(header(
                 "80000001",
                 "SF1001",
                 vec![
@@ -424,25 +390,26 @@ mod tests {
                     item("000020", "FG-002", "1.000", "", "101", ""),
                     item("000030", "FG-009", "1.000", "", "102", ""),
                 ],
-            ),
-            header(
+            )),
+            one(header(
                 "80000002",
                 "",
                 vec![item("000010", "FG-002", "1", "", "101", "")],
-            ),
+            )),
+            one(not_issued),
         ]
     }
 
     #[test]
-    fn shipments_split_per_order_without_counting_batch_splits_twice() {
-        let s = settings(&[("page_size", "2")]);
-        let mut t = Scripted::answering(answers(deliveries(), 3, ORDERS));
+    fn shipments_per_order_without_counting_batch_splits_twice() {
+        let s = settings(&[("page_size", "3")]);
+        let mut t = Scripted::answering(answers(4));
         let request = PullRequest {
             window: Some(TimeWindow {
                 from: 1_748_563_200_000,
                 to: 1_748_649_600_000,
             }),
-            cursor: Some("delivery1:80000000".into()),
+            cursor: Some("delivery2:099".into()),
         };
         let page = pull_shipments(&mut t, &s, &request).unwrap();
         type Lines = Vec<(String, u32, Option<String>)>;
@@ -481,37 +448,47 @@ mod tests {
             page.items[0].lines[0].expires_on.as_deref(),
             Some("2027-01-01")
         );
-        assert_eq!(page.next_cursor.as_deref(), Some("delivery1:80000002"));
+        assert_eq!(page.next_cursor.as_deref(), Some("delivery2:103"));
         let url = t.url(0);
-        assert!(url.starts_with("https://my-s4.example.com/sap/opu/odata/sap/API_OUTBOUND_DELIVERY_SRV;v=0002/A_OutbDeliveryHeader?"), "{url}");
         assert!(
-            url.contains(
-                "$filter=OverallGoodsMovementStatus eq 'C' and SalesOrganization eq '1000' \
-                 and LastChangeDate ge datetime'2025-05-30T00:00:00' and LastChangeDate le datetime'2025-05-31T00:00:00' \
-                 and DeliveryDocument gt '80000000'"
-            ),
-            "{url}"
-        );
-        assert!(url.contains("$expand=to_DeliveryDocumentItem&$orderby=DeliveryDocument&$top=2&$inlinecount=allpages"), "{url}");
-        assert!(
-            url.contains(
-                ",BillOfLading,MeansOfTransport,to_DeliveryDocumentItem/DeliveryDocument,"
+            url.starts_with(
+                "https://my-s4.example.com/sap/opu/odata/sap/API_SALES_ORDER_SRV/A_SalesOrder?"
             ),
             "{url}"
         );
         assert!(
-            t.url(1).contains(
-                "$filter=(SalesOrder eq '100' or SalesOrder eq '101' or SalesOrder eq '102')"
+            url.contains(
+                "$filter=SalesOrganization eq '1000' and PurchaseOrderByCustomer ne '' \
+                 and LastChangeDateTime ge datetimeoffset'2025-05-30T00:00:00.000Z' \
+                 and LastChangeDateTime lt datetimeoffset'2025-05-31T00:00:00.000Z' and SalesOrder gt '099'&"
             ),
-            "{}",
-            t.url(1)
+            "{url}"
         );
+        // Each delivery once, by key, with its items: no $filter or $orderby on a delivery.
+        for (call, document) in [(1, "80000001"), (2, "80000002"), (3, "80000003")] {
+            let url = t.url(call);
+            assert!(
+                url.starts_with(&format!(
+                    "https://my-s4.example.com/sap/opu/odata/sap/API_OUTBOUND_DELIVERY_SRV;v=0002/A_OutbDeliveryHeader('{document}')?$select="
+                )),
+                "{url}"
+            );
+            assert!(
+                url.contains(
+                    ",BillOfLading,MeansOfTransport,to_DeliveryDocumentItem/DeliveryDocument,"
+                ) && url.contains("&$expand=to_DeliveryDocumentItem&")
+                    && !url.contains("$filter")
+                    && !url.contains("$orderby"),
+                "{url}"
+            );
+        }
+        assert_eq!(t.sent.len(), 4);
     }
 
     #[test]
     fn logistics_need_a_tracking_number() {
         let s = settings(&[]);
-        let mut t = Scripted::answering(answers(deliveries(), 2, ORDERS));
+        let mut t = Scripted::answering(answers(3));
         let page = pull_logistics(
             &mut t,
             &s,
@@ -541,8 +518,8 @@ mod tests {
             ]
         );
         assert_eq!(page.next_cursor, None);
-        assert_eq!(t.notes.len(), 1);
-        assert!(!t.url(0).contains("LastChangeDate ge"));
+        assert_eq!(t.notes.len(), 1, "80000002 has no tracking number yet");
+        assert!(!t.url(0).contains("LastChangeDateTime ge"));
     }
 
     #[test]
@@ -552,16 +529,54 @@ mod tests {
             ("carrier_field", "ShippingCondition"),
         ]);
         assert!(
-            select(&s).contains("LastChangeDate,DeliveryDocumentBySupplier,ShippingCondition,to_")
+            select(&s).contains(
+                "ActualGoodsMovementTime,DeliveryDocumentBySupplier,ShippingCondition,to_"
+            )
+        );
+    }
+
+    #[test]
+    fn deliveries_of_another_sales_organisation_are_left_out() {
+        let s = settings(&[]);
+        let mut answers = answers(3);
+        let mut other = header(
+            "80000001",
+            "SF1001",
+            vec![item("000010", "FG-001", "1", "", "100", "")],
+        );
+        other["SalesOrganization"] = json!("2000");
+        answers[1] = json(200, &json!({ "d": other }).to_string());
+        let mut t = Scripted::answering(answers);
+        let page = pull_shipments(
+            &mut t,
+            &s,
+            &PullRequest {
+                window: None,
+                cursor: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            page.items
+                .iter()
+                .map(|i| i.order_id.as_str())
+                .collect::<Vec<_>>(),
+            ["T-2"]
         );
     }
 
     #[test]
     fn bad_rows_and_cursors_are_named() {
         let s = settings(&[]);
-        let mut bad = deliveries();
-        bad[0]["to_DeliveryDocumentItem"]["results"][3]["ActualDeliveryQuantity"] = json!("1.500");
-        let mut t = Scripted::answering(answers(bad, 2, ORDERS));
+        let mut answers = answers(3);
+        let mut bad = header(
+            "80000001",
+            "SF1001",
+            vec![item("000010", "FG-001", "1", "", "100", "")],
+        );
+        bad["to_DeliveryDocumentItem"]["results"][0]["ActualDeliveryQuantity"] = json!("1.500");
+        answers[1] = json(200, &json!({ "d": bad }).to_string());
+        let mut t = Scripted::answering(answers);
         match pull_shipments(
             &mut t,
             &s,
@@ -573,8 +588,9 @@ mod tests {
             Err(ConnectorError::InvalidInput(f)) => {
                 assert_eq!(
                     f.field,
-                    "A_OutbDeliveryHeader.d.results[0].to_DeliveryDocumentItem.results[3].ActualDeliveryQuantity"
-                )
+                    "A_OutbDeliveryHeader('80000001').to_DeliveryDocumentItem.results[0].ActualDeliveryQuantity"
+                );
+                assert!(f.reason.contains("whole number"), "{}", f.reason);
             }
             other => panic!("{other:?}"),
         }
@@ -583,5 +599,14 @@ mod tests {
             pull_shipments(&mut t, &s, &PullRequest { window: None, cursor: Some("stock1:x".into()) }),
             Err(ConnectorError::InvalidInput(f)) if f.field == "cursor"
         ));
+        // A cursor saved by an earlier version restarts the window.
+        let mut t = Scripted::answering(self::answers(3));
+        let old = PullRequest {
+            window: None,
+            cursor: Some("delivery1:80000001".into()),
+        };
+        assert_eq!(pull_shipments(&mut t, &s, &old).unwrap().items.len(), 3);
+        assert!(!t.url(0).contains("SalesOrder gt"), "{}", t.url(0));
+        assert_eq!(t.notes.len(), 1);
     }
 }

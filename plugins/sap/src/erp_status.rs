@@ -1,27 +1,26 @@
 //! `pull-erp-status`: where each order Wharf pushed stands in SAP, as a canonical ERP status.
 //!
-//! The walk goes over `API_SALES_ORDER_SRV/A_SalesOrder` of the tenant's sales organisation
-//! that carry a `PurchaseOrderByCustomer` (the platform order id), changed in the window
-//! (`LastChangeDateTime`, a UTC timestamp: `[from, to)` exactly), ordered by sales order
-//! number with a key-set cursor (`SalesOrder gt '<last>'`). For the orders of a page, the
-//! outbound deliveries are found through their items (`A_OutbDeliveryItem` by
-//! `ReferenceSDDocument`) and their headers read (`A_OutbDeliveryHeader` statuses). Each order
-//! then gets one [`ErpStatus`]: the strongest status its evidence supports, by [`RULES`], at
+//! The walk is [`crate::flow`]'s: `API_SALES_ORDER_SRV/A_SalesOrder` of the tenant's sales
+//! organisation that carry a `PurchaseOrderByCustomer` (the key the order was pushed under,
+//! whose platform order id is reported: [`crate::key`]), changed in the window
+//! (`LastChangeDateTime`, `[from, to)` exactly), with their items and document flow; the
+//! outbound deliveries the flow names are read by key for their header statuses (SAP's
+//! metadata lets no delivery property be filtered on). Each order then gets one
+//! [`ErpStatus`]: the strongest status its evidence supports, by [`RULES`], at
 //! `LastChangeDateTime`, with a note naming the document and field that decided it.
 //!
 //! UNSURE: this relies on SAP stamping the sales order's `LastChangeDateTime` when subsequent
 //! documents (deliveries, goods issue, POD) update its status; if a system does not, those
-//! moves surface with the order's next change (`pull-logistics` reports goods issue anyway).
+//! moves surface with the order's next change (shipments and logistics rely on it too).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 use wharf_sdk::json::Node;
 use wharf_sdk::time;
 use wharf_sdk::types::{ConnectorError, ErpStatus, ErpStatusCode, ErpStatusPage, PullRequest};
 
-use crate::delivery;
-use crate::keyset;
+use crate::flow::{self, ChangedOrder};
 use crate::odata::{self, Client, Query};
 use crate::sales_order;
 use crate::settings::Settings;
@@ -29,10 +28,6 @@ use crate::transport::Transport;
 
 /// Cursors this module writes: `status1:<last sales order of the previous page>`.
 pub const CURSOR_PREFIX: &str = "status1:";
-pub const DELIVERY_ITEM_SET: &str = "A_OutbDeliveryItem";
-/// Documents asked per lookup: 20 `or`-ed clauses keep the URL near 1 KB, well inside SAP's
-/// (and proxies') URL limits.
-pub const DOCUMENTS_PER_LOOKUP: usize = 20;
 
 /// Where a piece of evidence comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,79 +208,39 @@ fn parse_order(row: &Value, path: String) -> Result<SalesOrder, ConnectorError> 
     })
 }
 
-/// The delivery evidence of each of `sales_orders`.
+/// The delivery evidence of each order of the page: its deliveries' header statuses, each
+/// delivery read once by key ([`flow::read_deliveries`]).
 fn delivery_facts<T: Transport>(
     client: &mut Client<'_, T>,
-    sales_orders: &[&str],
+    orders: &[ChangedOrder],
 ) -> Result<BTreeMap<String, Vec<Fact>>, ConnectorError> {
-    let mut deliveries_of: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for chunk in sales_orders.chunks(DOCUMENTS_PER_LOOKUP) {
-        let filter = [
-            odata::any_eq("ReferenceSDDocument", chunk.iter().copied()),
-            odata::eq(
-                "ReferenceSDDocumentCategory",
-                delivery::SALES_ORDER_CATEGORY,
-            ),
-        ];
-        let rows = keyset::read_all(
-            client,
-            delivery::SERVICE,
-            DELIVERY_ITEM_SET,
-            &filter,
-            "DeliveryDocument,DeliveryDocumentItem,ReferenceSDDocument",
-            "DeliveryDocument,DeliveryDocumentItem",
-        )?;
-        for (i, row) in rows.iter().enumerate() {
-            let node = Node::root(row, format!("{DELIVERY_ITEM_SET}.d.results[{i}]"));
-            deliveries_of
-                .entry(node.str("ReferenceSDDocument")?)
-                .or_default()
-                .insert(node.str("DeliveryDocument")?);
-        }
-    }
-    let documents: BTreeSet<&str> = deliveries_of
-        .values()
-        .flatten()
-        .map(String::as_str)
-        .collect();
-    let documents: Vec<&str> = documents.into_iter().collect();
-    let mut facts_of_delivery: BTreeMap<String, Vec<Fact>> = BTreeMap::new();
     let select = format!("DeliveryDocument,{}", DELIVERY_FIELDS.join(","));
-    for chunk in documents.chunks(DOCUMENTS_PER_LOOKUP) {
-        let filter = [odata::any_eq("DeliveryDocument", chunk.iter().copied())];
-        let rows = keyset::read_all(
-            client,
-            delivery::SERVICE,
-            delivery::ENTITY_SET,
-            &filter,
-            &select,
-            "DeliveryDocument",
-        )?;
-        for (i, row) in rows.iter().enumerate() {
-            let node = Node::root(row, format!("{}.d.results[{i}]", delivery::ENTITY_SET));
-            let document = node.str("DeliveryDocument")?;
-            let mut facts = Vec::new();
-            for key in DELIVERY_FIELDS {
-                facts.push(Fact {
-                    source: Source::Delivery,
-                    document: format!("delivery {document}"),
-                    property: key,
-                    value: status_field(&node, key)?,
-                });
-            }
-            facts_of_delivery.insert(document, facts);
+    let headers = flow::read_deliveries(client, orders, &Query::new().with("$select", select))?;
+    let mut facts_of_delivery: BTreeMap<&str, Vec<Fact>> = BTreeMap::new();
+    for (document, header) in &headers {
+        let node = Node::root(header, flow::delivery_path(document));
+        let mut facts = Vec::new();
+        for key in DELIVERY_FIELDS {
+            facts.push(Fact {
+                source: Source::Delivery,
+                document: format!("delivery {document}"),
+                property: key,
+                value: status_field(&node, key)?,
+            });
         }
+        facts_of_delivery.insert(document, facts);
     }
-    Ok(deliveries_of
-        .into_iter()
-        .map(|(order, deliveries)| {
-            let facts = deliveries
+    Ok(orders
+        .iter()
+        .map(|order| {
+            let facts = order
+                .deliveries
                 .iter()
-                .filter_map(|d| facts_of_delivery.get(d))
+                .filter_map(|d| facts_of_delivery.get(d.as_str()))
                 .flatten()
                 .cloned()
                 .collect();
-            (order, facts)
+            (order.number.clone(), facts)
         })
         .collect())
 }
@@ -312,30 +267,7 @@ pub fn pull_erp_status<T: Transport>(
     settings: &Settings,
     request: &PullRequest,
 ) -> Result<ErpStatusPage, ConnectorError> {
-    let after = odata::cursor_key(request.cursor.as_deref(), CURSOR_PREFIX)?;
-    let mut filter = vec![
-        odata::eq("SalesOrganization", &settings.header.sales_org),
-        format!("PurchaseOrderByCustomer ne {}", odata::literal("")),
-    ];
-    if let Some(window) = &request.window {
-        odata::check_window(window)?;
-        filter.push(format!(
-            "LastChangeDateTime ge {}",
-            odata::datetimeoffset_literal(window.from)
-        ));
-        filter.push(format!(
-            "LastChangeDateTime lt {}",
-            odata::datetimeoffset_literal(window.to)
-        ));
-    }
-    if let Some(order) = &after {
-        filter.push(format!("SalesOrder gt {}", odata::literal(order)));
-    }
-    let mut select = vec![
-        "SalesOrder",
-        "PurchaseOrderByCustomer",
-        "LastChangeDateTime",
-    ];
+    let mut select = vec!["LastChangeDateTime"];
     select.extend(ORDER_FIELDS);
     let items = [
         "SalesOrderItem",
@@ -343,42 +275,33 @@ pub fn pull_erp_status<T: Transport>(
         "ConfdDelivQtyInOrderQtyUnit",
     ]
     .map(|f| format!("{}/{f}", sales_order::ITEMS));
-    let select = format!("{},{}", select.join(","), items.join(","));
-    let query = Query::new()
-        .with("$filter", odata::all(&filter))
-        .with("$select", select)
-        .with("$expand", sales_order::ITEMS)
-        .with("$orderby", "SalesOrder")
-        .with("$top", settings.page_size.to_string())
-        .with("$inlinecount", "allpages");
+    select.extend(items.iter().map(String::as_str));
     let mut client = Client::new(transport, settings);
-    let answer = client.get(sales_order::SERVICE, sales_order::ENTITY_SET, &query)?;
-    let mut orders = Vec::with_capacity(answer.results.len());
-    for (i, row) in answer.results.iter().enumerate() {
-        orders.push(parse_order(
-            row,
-            format!("{}.d.results[{i}]", sales_order::ENTITY_SET),
-        )?);
+    let page = flow::changed_orders(
+        &mut client,
+        request,
+        CURSOR_PREFIX,
+        &select,
+        &[sales_order::ITEMS],
+    )?;
+    let mut orders = Vec::with_capacity(page.orders.len());
+    for changed in &page.orders {
+        orders.push(parse_order(&changed.row, changed.path.clone())?);
     }
-    let more = match answer.count {
-        Some(count) => count > orders.len() as u64,
-        None => answer.next.is_some() || orders.len() == settings.page_size as usize,
-    };
-    let next_cursor = match orders.last() {
-        Some(last) if more => Some(format!("{CURSOR_PREFIX}{}", last.number)),
-        _ => None,
-    };
-    let numbers: Vec<&str> = orders.iter().map(|o| o.number.as_str()).collect();
-    let mut deliveries = delivery_facts(&mut client, &numbers)?;
+    let mut deliveries = delivery_facts(&mut client, &page.orders)?;
     let items = orders
         .into_iter()
         .map(|mut order| {
+            let order_id = settings
+                .po_prefixes
+                .order_id(&order.purchase_order)
+                .to_owned();
             order
                 .facts
                 .extend(deliveries.remove(&order.number).unwrap_or_default());
             let (erp_status, note) = decide(&order.number, &order.facts);
             ErpStatus {
-                order_id: order.purchase_order,
+                order_id,
                 erp_status,
                 at: order.changed_ms,
                 note: Some(note),
@@ -388,7 +311,7 @@ pub fn pull_erp_status<T: Transport>(
     Ok(ErpStatusPage {
         items,
         rejected: Vec::new(),
-        next_cursor,
+        next_cursor: page.next_cursor,
     })
 }
 
@@ -406,7 +329,13 @@ mod tests {
                "OverallSDProcessStatus": "A", "OverallTotalDeliveryStatus": delivery,
                "OverallSDDocumentRejectionSts": rejection,
                "to_Item": {"results": [{"SalesOrderItem": "000010", "RequestedQuantity": "2.000",
-                                        "ConfdDelivQtyInOrderQtyUnit": confirmed}]}})
+                                        "ConfdDelivQtyInOrderQtyUnit": confirmed}]},
+               "to_SubsequentProcFlowDoc": {"results": []}})
+    }
+
+    fn with_deliveries(mut order: Value, deliveries: &[&str]) -> Value {
+        order["to_SubsequentProcFlowDoc"] = crate::flow::tests::flow(deliveries);
+        order
     }
 
     fn header(document: &str, picking: &str, packing: &str, goods: &str, pod: &str) -> Value {
@@ -425,41 +354,31 @@ mod tests {
         json(200, &json!({ "d": d }).to_string())
     }
 
-    fn link(delivery: &str, order: &str) -> Value {
-        json!({"DeliveryDocument": delivery, "DeliveryDocumentItem": "000010", "ReferenceSDDocument": order})
+    fn one(header: Value) -> Result<wharf_sdk::http::Response, ConnectorError> {
+        json(200, &json!({ "d": header }).to_string())
     }
 
     #[test]
     fn each_order_gets_its_strongest_status() {
-        let s = settings(&[("page_size", "6")]);
+        let s = settings(&[
+            ("page_size", "6"),
+            ("po_prefix_by_shop", r#"{"ecshop:main": "EC"}"#),
+        ]);
         let orders = vec![
             order("1", "T-1", "A", "A", "2.000"),
-            order("2", "T-2", "C", "A", "2.000"),
-            order("3", "T-3", "A", "A", "0.000"),
-            order("4", "T-4", "A", "C", "2.000"),
-            order("5", "T-5", "A", "C", "2.000"),
-            order("6", "T-6", "A", "B", "2.000"),
+            order("2", "TB3CAEFEF1-T-2", "C", "A", "2.000"),
+            // Padded to the declared scale, as a Gateway may send it.
+            order("3", "EC-T-3", "A", "A", "0.00000"),
+            with_deliveries(order("4", "T-4", "A", "C", "2.000"), &["80"]),
+            with_deliveries(order("5", "T-5", "A", "C", "2.000"), &["82", "81"]),
+            with_deliveries(order("6", "T-6", "A", "B", "2.000"), &["83"]),
         ];
         let mut t = Scripted::answering(vec![
             results(orders, Some(7)),
-            results(
-                vec![
-                    link("80", "4"),
-                    link("81", "5"),
-                    link("82", "5"),
-                    link("83", "6"),
-                ],
-                None,
-            ),
-            results(
-                vec![
-                    header("80", "C", "", "C", ""),
-                    header("81", "C", "C", "A", ""),
-                    header("82", "C", "", "C", "C"),
-                    header("83", "B", "", "A", ""),
-                ],
-                None,
-            ),
+            one(header("80", "C", "", "C", "")),
+            one(header("81", "C", "C", "A", "")),
+            one(header("82", "C", "", "C", "C")),
+            one(header("83", "B", "", "A", "")),
         ]);
         let request = PullRequest {
             window: Some(TimeWindow {
@@ -521,17 +440,23 @@ mod tests {
                  and LastChangeDateTime lt datetimeoffset'2025-05-31T00:00:00.000Z'&$select=SalesOrder,\
                  PurchaseOrderByCustomer,LastChangeDateTime,OverallSDProcessStatus,OverallTotalDeliveryStatus,\
                  OverallSDDocumentRejectionSts,to_Item/SalesOrderItem,to_Item/RequestedQuantity,\
-                 to_Item/ConfdDelivQtyInOrderQtyUnit&$expand=to_Item&$orderby=SalesOrder&$top=6&$inlinecount=allpages"
+                 to_Item/ConfdDelivQtyInOrderQtyUnit,to_SubsequentProcFlowDoc/SubsequentDocument,\
+                 to_SubsequentProcFlowDoc/SubsequentDocumentCategory&$expand=to_Item,to_SubsequentProcFlowDoc\
+                 &$orderby=SalesOrder&$top=6&$inlinecount=allpages"
             ),
             "{url}"
         );
-        assert!(
-            t.url(1)
-                .contains("A_OutbDeliveryItem?$filter=(ReferenceSDDocument eq '1' or "),
-            "{}",
-            t.url(1)
-        );
-        assert!(t.url(2).contains("A_OutbDeliveryHeader?$filter=(DeliveryDocument eq '80' or DeliveryDocument eq '81' or DeliveryDocument eq '82' or DeliveryDocument eq '83')&$select=DeliveryDocument,OverallPickingStatus,"), "{}", t.url(2));
+        // Deliveries by key, each once: no $filter on a delivery property.
+        for (call, document) in [(1, "80"), (2, "81"), (3, "82"), (4, "83")] {
+            assert!(
+                t.url(call).contains(&format!(
+                    "A_OutbDeliveryHeader('{document}')?$select=DeliveryDocument,OverallPickingStatus,"
+                )) && !t.url(call).contains("$filter"),
+                "{}",
+                t.url(call)
+            );
+        }
+        assert_eq!(t.sent.len(), 5);
     }
 
     #[test]

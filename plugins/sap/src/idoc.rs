@@ -4,7 +4,8 @@
 //! Idempotency here is the receiver's: there is nothing to look up before sending, so a
 //! re-sent order is a second IDoc, and what keeps it from becoming a second sales order is
 //! SAP's duplicate check on the customer purchase order number (E1EDK02 QUALF 001 `BELNR`,
-//! the platform order id) in the receiving sales document type. Every accepted IDoc is
+//! and E1EDK01 `BELNR`: the order's key, which names the shop, [`crate::key`]) in the
+//! receiving sales document type. Every accepted IDoc is
 //! reported `created`; its `erp_ref` is the IDoc number when the receiver answers one
 //! (`<DOCNUM>` in the body), else the purchase order number.
 //!
@@ -344,7 +345,7 @@ mod tests {
             "<CRETIM>160000</CRETIM>",
             "<E1EDK01 SEGMENT=\"1\">",
             "<CURCY>CNY</CURCY>",
-            "<BELNR>3012345678901</BELNR>",
+            "<BELNR>TB83B130B5-3012345678901</BELNR>",
             "<QUALF>008</QUALF>",
             "<ORGID>1000</ORGID>",
             "<QUALF>012</QUALF>",
@@ -371,7 +372,7 @@ mod tests {
             "<TELF1>138****0000</TELF1>",
             "<E1EDK02 SEGMENT=\"1\">",
             "<QUALF>001</QUALF>",
-            "<BELNR>3012345678901</BELNR>",
+            "<BELNR>TB83B130B5-3012345678901</BELNR>",
             "<E1EDP01 SEGMENT=\"1\">",
             "<POSEX>000010</POSEX>",
             "<MENGE>2</MENGE>",
@@ -423,7 +424,11 @@ mod tests {
             results[0].outcome,
             OrderPushOutcome::Created("0000000000004711".into())
         );
-        assert_eq!(results[1].outcome, OrderPushOutcome::Created("2".into()));
+        assert_eq!(
+            results[1].outcome,
+            OrderPushOutcome::Created("TB83B130B5-2".into()),
+            "without an IDoc number, the key SAP will know the order by"
+        );
         assert!(
             matches!(&results[2].outcome, OrderPushOutcome::Failed(ConnectorError::Platform(p)) if p.code == "EA/123")
         );
@@ -443,6 +448,33 @@ mod tests {
             ),
             Err(ConnectorError::Auth(_))
         ));
+    }
+
+    #[test]
+    fn the_customer_po_is_the_key_naming_the_shop() {
+        let s = idoc_settings(&[("po_prefix_by_shop", r#"{"ecshop:main": "EC"}"#)]);
+        let of = |platform: &str, shop_id: &str| {
+            let mut o = order("1001", vec![line(1, Some("FG-001"), 1, 100, 0)], 0, 0);
+            o.platform = platform.into();
+            o.shop_id = shop_id.into();
+            o
+        };
+        let mut t =
+            Scripted::answering(vec![with_headers(200, &[], ""), with_headers(200, &[], "")]);
+        let results = push_orders(
+            &mut t,
+            &s,
+            vec![of("taobao", "tb-1"), of("ecshop", "main")],
+            PAID_AT,
+        )
+        .unwrap();
+        for (call, key) in [(0, "TB3CAEFEF1-1001"), (1, "EC-1001")] {
+            let xml = String::from_utf8(t.sent[call].body.clone()).unwrap();
+            let belnr = format!("<BELNR>{key}</BELNR>");
+            assert_eq!(xml.matches(&belnr).count(), 2, "E1EDK01 and E1EDK02: {xml}");
+            assert_eq!(results[call].outcome, OrderPushOutcome::Created(key.into()));
+            assert_eq!(results[call].order_id, "1001");
+        }
     }
 
     #[test]

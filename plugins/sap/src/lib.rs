@@ -5,6 +5,8 @@
 //! - [`transport`]: the HTTP seam (host inside the sandbox, a script in tests) and Basic auth
 //!   through a host-filled placeholder.
 //! - [`odata`]: OData v2 URLs, envelopes, errors, the CSRF handshake, value formats.
+//! - [`key`]: the idempotency key, `PurchaseOrderByCustomer` = a per-shop prefix + the
+//!   order id.
 //! - [`order`]: a canonical order checked and put in SAP's terms.
 //! - [`sales_order`]: `push-orders` as idempotent `API_SALES_ORDER_SRV` deep inserts.
 //! - [`idoc`]: `push-orders` as ORDERS05 IDocs over HTTP (`mode = idoc`).
@@ -12,6 +14,8 @@
 //! - [`stock`]: `pull-stock` from `API_MATERIAL_STOCK_SRV`.
 //! - [`lots`]: `pull-lots` from `API_BATCH_SRV` batch master data and batch stock.
 //! - [`prices`]: `pull-prices` from `API_SLSPRICINGCONDITIONRECORD_SRV` condition records.
+//! - [`flow`]: the sales orders changed in a window and the deliveries their document flow
+//!   names, read by key (SAP's metadata lets no delivery property be filtered on).
 //! - [`delivery`]: `pull-shipments` and `pull-logistics` from `API_OUTBOUND_DELIVERY_SRV`.
 //! - [`erp_status`]: `pull-erp-status` from sales order and delivery statuses.
 //!
@@ -19,7 +23,9 @@
 
 pub mod delivery;
 pub mod erp_status;
+pub mod flow;
 pub mod idoc;
+pub mod key;
 pub mod keyset;
 pub mod lots;
 pub mod odata;
@@ -122,6 +128,13 @@ pub fn descriptor() -> Descriptor {
                 "Default sold-to customer (an order's erp_customer_code and sold_to_by_shop win)",
             ),
             optional(SOLD_TO_BY_SHOP, "JSON object shop id -> sold-to customer"),
+            optional(
+                PO_PREFIX_BY_SHOP,
+                "JSON object \"<platform>:<shop_id>\" -> prefix of the shop's PurchaseOrderByCustomer \
+                 (<prefix>-<order id>; 1-10 letters and digits, or \"\" for one shop keyed by bare order \
+                 ids); a shop not listed gets a derived prefix (platform letters + 8 hex digits). Set \
+                 before the shop's first order reaches SAP, never change",
+            ),
             optional(
                 UNIT_TABLE,
                 "JSON object outer_sku_id (or \"default\") -> sales unit; EA otherwise",

@@ -12,6 +12,7 @@
 //! in [`error_from`].
 
 use serde_json::Value;
+use wharf_sdk::decimal;
 use wharf_sdk::error::{self, DEFAULT_RETRY_AFTER_MS};
 use wharf_sdk::http::{self, Method, Request, Response};
 use wharf_sdk::json::{self, Node};
@@ -24,7 +25,8 @@ use crate::transport::{self, Transport};
 
 /// Where SAP Gateway serves the OData v2 APIs.
 pub const SERVICE_ROOT: &str = "/sap/opu/odata/sap";
-/// Decimals SAP quantity fields (QUAN 13,3) carry.
+/// Decimals SAP quantity fields (QUAN 13,3) carry; a value padded beyond them (stock is
+/// declared with scale 14) is read by value.
 pub const QUANTITY_DECIMALS: u32 = 3;
 /// Thousandths per unit, for [`QUANTITY_DECIMALS`].
 pub const QUANTITY_SCALE: i64 = 1_000;
@@ -101,6 +103,15 @@ pub fn percent_encode(value: &str) -> String {
 /// An OData string literal: `'O''Brien'` for `O'Brien`.
 pub fn literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
+}
+
+/// A string key in a resource path: `'80000001'`, quotes doubled and the rest percent-encoded
+/// (keys are SAP document numbers, so in practice digits).
+pub fn key_literal(value: &str) -> String {
+    format!(
+        "'{}'",
+        percent_encode(&value.replace('\'', "''")).replace("%27", "'")
+    )
 }
 
 /// An `Edm.DateTime` literal for midnight of a calendar date: `datetime'2025-05-30T00:00:00'`.
@@ -310,28 +321,31 @@ pub fn session_cookies(headers: &[(String, String)]) -> Option<String> {
     (!pairs.is_empty()).then(|| pairs.join("; "))
 }
 
-/// A decimal quantity (`"5.000"`, or a JSON number) in thousandths of its unit.
+/// A decimal quantity (`"5.000"`, or a JSON integer) in thousandths of its unit, read by value:
+/// SAP pads an `Edm.Decimal` to its declared scale (`"40.00000000000000"` for stock, declared
+/// `Scale=14`), and only digits beyond the third that are not zero are refused. A JSON number
+/// with a fraction is refused too: OData v2 sends decimals as strings, so one that arrives as
+/// a float has already been through binary rounding.
 pub fn quantity_thousandths(node: &Node<'_>, key: &str) -> Result<i64, FieldError> {
     let value = node.required(key)?;
     let text = match value.value() {
         Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
+        Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
         other => {
             return Err(node.error_at(
                 key,
                 format!(
-                    "expected a decimal quantity like \"5.000\", got {}",
+                    "expected a decimal quantity as a string like \"5.000\", got {}",
                     json::describe(Some(other))
                 ),
             ));
         }
     };
-    money::parse_minor_units(text.trim(), QUANTITY_DECIMALS).map_err(|e| {
-        node.error_at(
-            key,
-            format!("expected a decimal quantity like \"5.000\": {e}"),
-        )
-    })
+    Ok(decimal::parse_scaled(
+        &node.path_of(key),
+        &text,
+        QUANTITY_DECIMALS,
+    )?)
 }
 
 /// A whole count of units from thousandths, or why not (canonical quantities are whole units:
@@ -468,6 +482,27 @@ impl<'a, T: Transport> Client<'a, T> {
     ) -> Result<Collection, Failure> {
         let url = self.url_with(&self.entity_url(service, entity_set), query);
         self.get_url(&url, entity_set)
+    }
+
+    /// GETs one entity by its (single-property) key, `{entity_set}('<key>')`; `None` when SAP
+    /// answers 404 (it no longer exists).
+    pub fn get_entity(
+        &mut self,
+        service: &str,
+        entity_set: &str,
+        key: &str,
+        query: &Query,
+    ) -> Result<Option<Value>, Failure> {
+        let resource = format!("{entity_set}({})", key_literal(key));
+        let url = self.url_with(&self.entity_url(service, &resource), query);
+        let response = self.send(Method::Get, &url, Vec::new(), Vec::new())?;
+        if response.status == 404 {
+            return Ok(None);
+        }
+        if !(200..300).contains(&response.status) {
+            return Err(error_from(&response).into());
+        }
+        Ok(Some(entity(&response.body, &resource)?))
     }
 
     /// GETs a collection at `url` (a `__next` link: absolute, or relative to the service).
@@ -744,14 +779,19 @@ mod tests {
 
     #[test]
     fn quantities_and_times() {
-        let v = json!({"q": "5.000", "n": 2.5, "bad": "5.0001", "neg": "-1"});
+        let v = json!({"q": "5.000", "padded": "40.00000000000000", "n": 7, "float": 2.5,
+                       "bad": "5.0001", "exp": "1e3", "neg": "-1"});
         let node = Node::root(&v, "row");
         assert_eq!(quantity_thousandths(&node, "q"), Ok(5_000));
-        assert_eq!(quantity_thousandths(&node, "n"), Ok(2_500));
-        assert_eq!(
-            quantity_thousandths(&node, "bad").unwrap_err().field,
-            "row.bad"
-        );
+        assert_eq!(quantity_thousandths(&node, "padded"), Ok(40_000));
+        assert_eq!(quantity_thousandths(&node, "n"), Ok(7_000));
+        assert_eq!(quantity_thousandths(&node, "neg"), Ok(-1_000));
+        for key in ["bad", "exp", "float"] {
+            assert_eq!(
+                quantity_thousandths(&node, key).unwrap_err().field,
+                format!("row.{key}")
+            );
+        }
         assert_eq!(whole_units(5_000), Ok(5));
         assert!(whole_units(2_500).unwrap_err().contains("2.500"));
         assert!(whole_units(-1_000).is_err());

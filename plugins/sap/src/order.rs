@@ -3,8 +3,9 @@
 //!
 //! Decisions made here:
 //! - The customer's purchase order number (`PurchaseOrderByCustomer`, VBKD-BSTKD, CHAR 35) is
-//!   the platform order id, the key that makes pushes idempotent. An id longer than 35
-//!   characters fails the order: cutting it could make two orders share one key.
+//!   the key that makes pushes idempotent: the shop's prefix and the platform order id
+//!   ([`crate::key`]). A key longer than 35 characters fails the order: cutting it could make
+//!   two orders share one key.
 //! - Only orders that are to be fulfilled go to SAP: `unpaid` (may never be paid),
 //!   `cancelled` and `closed` fail with `invalid_input` on `status`.
 //! - Prices, when a price condition type is configured, are the unit price (a price
@@ -24,8 +25,6 @@ use wharf_sdk::types::{
 use crate::odata::Failure;
 use crate::settings::{Settings, ShippingFee};
 
-/// VBKD-BSTKD, the customer's purchase order number, is CHAR 35.
-pub const MAX_PO_CHARS: usize = 35;
 /// S/4HANA material numbers (MATNR) are CHAR 40.
 pub const MAX_MATERIAL_CHARS: usize = 40;
 /// SAP numbers items 10, 20, 30… (the default increment of the sales document types).
@@ -81,6 +80,7 @@ pub enum Shipping {
 /// A checked order, in SAP's terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Draft {
+    /// `PurchaseOrderByCustomer`: the idempotency key ([`crate::key`]).
     pub purchase_order: String,
     pub sold_to: String,
     pub currency: String,
@@ -99,23 +99,7 @@ pub struct Draft {
 impl Draft {
     /// Checks `order` and resolves what SAP needs from `settings`.
     pub fn from_order(order: &Order, settings: &Settings) -> Result<Self, ConnectorError> {
-        let po = order.order_id.trim();
-        if po.is_empty() {
-            return Err(ConnectorError::invalid_input(
-                "order_id",
-                "expected the platform order id, got an empty string",
-            ));
-        }
-        let po_chars = po.chars().count();
-        if po_chars > MAX_PO_CHARS {
-            return Err(ConnectorError::invalid_input(
-                "order_id",
-                format!(
-                    "expected at most {MAX_PO_CHARS} characters (SAP's customer purchase order number, which keeps \
-                     pushes idempotent, is CHAR {MAX_PO_CHARS}; cutting it could make two orders one), got {po_chars}"
-                ),
-            ));
-        }
+        let purchase_order = settings.po_prefixes.purchase_order(order)?;
         if !FULFILLABLE.contains(&order.status) {
             return Err(ConnectorError::invalid_input(
                 "status",
@@ -184,7 +168,7 @@ impl Draft {
         let lines_total: i64 = order.lines.iter().map(|l| l.line_total).sum();
         let offset = settings.utc_offset_minutes;
         Ok(Self {
-            purchase_order: po.to_owned(),
+            purchase_order,
             sold_to: sold_to.to_owned(),
             currency: order.currency.clone(),
             decimals,
@@ -368,7 +352,7 @@ pub(crate) mod tests {
         let d = Draft::from_order(&o, &settings(&[("unit_table", r#"{"FG-002":"KAR"}"#)])).unwrap();
         assert_eq!(
             (d.purchase_order.as_str(), d.sold_to.as_str(), d.decimals),
-            ("3012345678901", "C0001", 2)
+            ("TB83B130B5-3012345678901", "C0001", 2)
         );
         assert_eq!(
             (d.document_date.as_str(), d.requested_delivery_date.as_str()),

@@ -11,8 +11,8 @@
 //! unit), ordered by material with a key-set cursor (`Material gt '<last>'`; a page ends on a
 //! material boundary). Records marked deleted are left out.
 //!
-//! Amounts are decimal strings of the rate's currency, read exactly into minor units (two
-//! decimals); a rate per N units is divided down to one unit and must come out exact. A
+//! Amounts are decimal strings of the rate's currency, read exactly and by value into minor
+//! units (two decimals; SAP pads rates to their declared scale, which is not an error); a rate per N units is divided down to one unit and must come out exact. A
 //! percentage, a negative amount, a pricing unit other than the unit the SKU is sold in, two
 //! currencies for one material, or two valid records of one kind (and group) for one material
 //! are `invalid_input` naming the record's field: guessing would publish a wrong price.
@@ -20,6 +20,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
+use wharf_sdk::decimal;
 use wharf_sdk::json::Node;
 use wharf_sdk::money::{self, YUAN_DECIMALS};
 use wharf_sdk::time;
@@ -85,20 +86,6 @@ struct Row {
     skip: bool,
 }
 
-/// `"12.500000000"` → `"12.50"`: SAP's decimals carry trailing zeros beyond the currency's.
-fn trim_zeros(text: &str, decimals: usize) -> &str {
-    match text.find('.') {
-        Some(dot) => {
-            let mut end = text.len();
-            while end > dot + 1 + decimals && text.as_bytes()[end - 1] == b'0' {
-                end -= 1;
-            }
-            text[..end].trim_end_matches('.')
-        }
-        None => text,
-    }
-}
-
 fn parse_row(
     row: &Value,
     list_path: String,
@@ -153,11 +140,12 @@ fn parse_row(
             .into());
     }
     let rate_text = rec.str("ConditionRateValue")?;
-    let rate = money::parse_minor_units(
-        trim_zeros(rate_text.trim(), YUAN_DECIMALS as usize),
+    // By value: SAP pads the rate to its declared scale ("12.500" or "12.500000000").
+    let rate = decimal::parse_scaled(
+        &rec.path_of("ConditionRateValue"),
+        &rate_text,
         YUAN_DECIMALS,
-    )
-    .map_err(|e| rec.error_at("ConditionRateValue", e.to_string()))?;
+    )?;
     if rate < 0 {
         return Err(rec
             .error_at(
@@ -499,11 +487,29 @@ mod tests {
     }
 
     #[test]
-    fn amounts_trim_sap_zeros() {
-        assert_eq!(trim_zeros("12.500000000", 2), "12.50");
-        assert_eq!(trim_zeros("12.000", 2), "12.00");
-        assert_eq!(trim_zeros("12.505", 2), "12.505");
-        assert_eq!(trim_zeros("12", 2), "12");
-        assert_eq!(trim_zeros("12.", 2), "12");
+    fn rates_are_read_by_value() {
+        let page = |rate: &str| {
+            let mut t = Scripted::answering(vec![answer(vec![record("A", "1", "PR00", rate, "")])]);
+            pull_prices(&mut t, &configured(&[]), &request(None), NOW)
+        };
+        for padded in [
+            "12.5",
+            "12.50",
+            "12.500",
+            "12.500000000",
+            "12.50000000000000",
+        ] {
+            assert_eq!(
+                page(padded).unwrap().items[0].prices[0].amount,
+                1_250,
+                "{padded}"
+            );
+        }
+        let (field, reason) = refused(vec![record("A", "1", "PR00", "12.505", "")]);
+        assert_eq!(
+            field,
+            "A_SlsPrcgCndnRecdValidity(ConditionRecord='1').to_SlsPrcgConditionRecord.ConditionRateValue"
+        );
+        assert!(reason.contains("at most 2 decimals"), "{reason}");
     }
 }

@@ -1,7 +1,7 @@
 //! `push-orders` over OData: `API_SALES_ORDER_SRV` deep inserts, idempotent by the customer
-//! purchase order number.
+//! purchase order number, which names the shop ([`crate::key`]: `<prefix>-<order id>`).
 //!
-//! For each order: check it ([`Draft`]), look up `A_SalesOrder` by
+//! For each order: check it ([`Draft`]), look up `A_SalesOrder` by that key in
 //! `PurchaseOrderByCustomer` (found → `already-exists`), else create it with one deep insert
 //! (header, `to_Item`, pricing elements) → `created`. A create that fails for this order is
 //! looked up once more before it is reported: a retry after a lost answer, or a second worker,
@@ -105,7 +105,8 @@ fn condition(draft: &Draft, condition_type: &str, amount: i64) -> Value {
     })
 }
 
-/// The sales order whose customer purchase order number is `po`, if there is one.
+/// The sales order whose customer purchase order number is `po` (an order's key), if there is
+/// one.
 pub fn lookup<T: Transport>(
     client: &mut Client<'_, T>,
     po: &str,
@@ -183,7 +184,7 @@ mod tests {
             body,
             json!({
                 "SalesOrderType": "OR", "SalesOrganization": "1000", "DistributionChannel": "10",
-                "OrganizationDivision": "00", "SoldToParty": "C0001", "PurchaseOrderByCustomer": "3012345678901",
+                "OrganizationDivision": "00", "SoldToParty": "C0001", "PurchaseOrderByCustomer": "TB83B130B5-3012345678901",
                 "TransactionCurrency": "CNY", "RequestedDeliveryDate": "/Date(1748563200000)/",
                 "to_Item": {"results": [
                     {"SalesOrderItem": "000010", "Material": "FG-001", "RequestedQuantity": "2", "RequestedQuantityUnit": "EA",
@@ -232,14 +233,15 @@ mod tests {
             OrderPushOutcome::Created("1000001".into())
         );
         assert!(
-            t.url(0)
-                .contains("$filter=PurchaseOrderByCustomer eq 'O''1'&$select=SalesOrder&$top=2"),
+            t.url(0).contains(
+                "$filter=PurchaseOrderByCustomer eq 'TB83B130B5-O''1'&$select=SalesOrder&$top=2"
+            ),
             "{}",
             t.url(0)
         );
         assert_eq!(
             (t.method(2), t.body(2)["PurchaseOrderByCustomer"].as_str()),
-            (Method::Post, Some("O'1"))
+            (Method::Post, Some("TB83B130B5-O'1"))
         );
 
         let mut t = Scripted::answering(vec![json(
@@ -252,6 +254,104 @@ mod tests {
             OrderPushOutcome::AlreadyExists("1000001".into())
         );
         assert_eq!(t.sent.len(), 1, "no token fetched, nothing posted");
+    }
+
+    /// Order ids are unique per shop only: an ECShop order `1001` and a Taobao order `1001`
+    /// are two sales orders, each created once however often it is pushed.
+    #[test]
+    fn two_shops_with_one_order_id_get_a_sales_order_each_once() {
+        let s = settings(&[("po_prefix_by_shop", r#"{"ecshop:main": "EC"}"#)]);
+        let of = |platform: &str, shop_id: &str| {
+            let mut o = order("1001", vec![line(1, Some("FG-001"), 1, 100, 0)], 0, 0);
+            o.platform = platform.into();
+            o.shop_id = shop_id.into();
+            o
+        };
+        let orders = || vec![of("taobao", "tb-1"), of("ecshop", "main")];
+        let taobao_key = "TB3CAEFEF1-1001";
+        let lookup = |key: &str| {
+            format!("$filter=PurchaseOrderByCustomer eq '{key}'&$select=SalesOrder&$top=2")
+        };
+        let mut t = Scripted::answering(vec![
+            json(200, EMPTY),
+            token("T"),
+            json(201, r#"{"d":{"SalesOrder":"1000001"}}"#),
+            json(200, EMPTY),
+            json(201, r#"{"d":{"SalesOrder":"1000002"}}"#),
+        ]);
+        let first = push_orders(&mut t, &s, orders()).unwrap();
+        assert_eq!(
+            first.iter().map(|r| &r.outcome).collect::<Vec<_>>(),
+            [
+                &OrderPushOutcome::Created("1000001".into()),
+                &OrderPushOutcome::Created("1000002".into())
+            ]
+        );
+        assert!(t.url(0).contains(&lookup(taobao_key)), "{}", t.url(0));
+        assert_eq!(
+            t.body(2)["PurchaseOrderByCustomer"].as_str(),
+            Some(taobao_key)
+        );
+        assert!(t.url(3).contains(&lookup("EC-1001")), "{}", t.url(3));
+        assert_eq!(
+            t.body(4)["PurchaseOrderByCustomer"].as_str(),
+            Some("EC-1001")
+        );
+        assert_eq!(
+            first
+                .iter()
+                .map(|r| r.order_id.as_str())
+                .collect::<Vec<_>>(),
+            ["1001", "1001"]
+        );
+
+        // Sent again: each finds its own sales order by its own key, nothing is created.
+        let mut t = Scripted::answering(vec![
+            json(200, r#"{"d":{"results":[{"SalesOrder":"1000001"}]}}"#),
+            json(200, r#"{"d":{"results":[{"SalesOrder":"1000002"}]}}"#),
+        ]);
+        let second = push_orders(&mut t, &s, orders()).unwrap();
+        assert_eq!(
+            second.iter().map(|r| &r.outcome).collect::<Vec<_>>(),
+            [
+                &OrderPushOutcome::AlreadyExists("1000001".into()),
+                &OrderPushOutcome::AlreadyExists("1000002".into())
+            ]
+        );
+        assert!(t.url(0).contains(&lookup(taobao_key)));
+        assert!(t.url(1).contains(&lookup("EC-1001")));
+        assert_eq!(t.sent.len(), 2, "no token fetched, nothing posted");
+    }
+
+    #[test]
+    fn a_key_too_long_for_sap_fails_its_order_only() {
+        let s = settings(&[]);
+        let long = "9".repeat(25);
+        let mut t = Scripted::answering(vec![
+            json(200, EMPTY),
+            token("T"),
+            json(201, r#"{"d":{"SalesOrder":"1000003"}}"#),
+        ]);
+        let results = push_orders(
+            &mut t,
+            &s,
+            vec![
+                order(&long, vec![line(1, Some("FG-001"), 1, 100, 0)], 0, 0),
+                order("2", vec![line(1, Some("FG-001"), 1, 100, 0)], 0, 0),
+            ],
+        )
+        .unwrap();
+        assert_eq!(results[0].order_id, long);
+        assert!(
+            matches!(&results[0].outcome, OrderPushOutcome::Failed(ConnectorError::InvalidInput(f))
+                if f.field == "order_id" && f.reason.contains("at most 35")),
+            "{:?}",
+            results[0].outcome
+        );
+        assert_eq!(
+            results[1].outcome,
+            OrderPushOutcome::Created("1000003".into())
+        );
     }
 
     #[test]

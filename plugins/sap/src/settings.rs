@@ -12,6 +12,8 @@ use wharf_sdk::config;
 use wharf_sdk::time::SHANGHAI_OFFSET_MINUTES;
 use wharf_sdk::types::ConnectorError;
 
+use crate::key::Prefixes;
+
 /// Config keys.
 pub const ENDPOINT: &str = "endpoint";
 pub const SAP_CLIENT: &str = "sap_client";
@@ -29,6 +31,7 @@ pub const DIVISION: &str = "division";
 pub const ORDER_TYPE: &str = "order_type";
 pub const SOLD_TO: &str = "sold_to";
 pub const SOLD_TO_BY_SHOP: &str = "sold_to_by_shop";
+pub const PO_PREFIX_BY_SHOP: &str = "po_prefix_by_shop";
 pub const UNIT_TABLE: &str = "unit_table";
 pub const PRICE_CONDITION_TYPE: &str = "price_condition_type";
 pub const DISCOUNT_CONDITION_TYPE: &str = "discount_condition_type";
@@ -187,6 +190,8 @@ pub struct Settings {
     pub header: Header,
     pub sold_to: Option<String>,
     pub sold_to_by_shop: BTreeMap<String, String>,
+    /// Each shop's prefix of the idempotency key (see [`crate::key`]).
+    pub po_prefixes: Prefixes,
     pub units: UnitTable,
     pub pricing: Pricing,
     pub shipping: ShippingFee,
@@ -246,6 +251,7 @@ impl Settings {
             order_type: text(ORDER_TYPE).unwrap_or_else(|| DEFAULT_ORDER_TYPE.to_owned()),
         };
         let sold_to_by_shop = string_map(SOLD_TO_BY_SHOP, text(SOLD_TO_BY_SHOP))?;
+        let po_prefixes = Prefixes::new(prefix_map(text(PO_PREFIX_BY_SHOP))?)?;
         let mut by_sku = string_map(UNIT_TABLE, text(UNIT_TABLE))?;
         let default_unit = by_sku
             .remove(UNIT_TABLE_DEFAULT_KEY)
@@ -319,6 +325,7 @@ impl Settings {
             header,
             sold_to: text(SOLD_TO),
             sold_to_by_shop,
+            po_prefixes,
             units: UnitTable {
                 by_sku,
                 default: default_unit,
@@ -393,6 +400,36 @@ fn string_map(
             Value::String(s) if !s.trim().is_empty() => Ok((k, s.trim().to_owned())),
             other => Err(invalid(
                 key,
+                format!(
+                    "{expected}, got {} for {k:?}",
+                    wharf_sdk::json::describe(Some(&other))
+                ),
+            )),
+        })
+        .collect()
+}
+
+/// `po_prefix_by_shop`: a JSON object of strings, where `""` is a value (the shop whose keys
+/// are bare order ids); absent is empty. The prefixes themselves are checked by [`Prefixes`].
+fn prefix_map(value: Option<String>) -> Result<BTreeMap<String, String>, ConnectorError> {
+    let Some(text) = value else {
+        return Ok(BTreeMap::new());
+    };
+    let expected = "expected a JSON object like {\"taobao:tb-1\": \"TB1\"} (\"<platform>:<shop_id>\" \
+                    -> prefix)";
+    let parsed: Value = serde_json::from_str(&text)
+        .map_err(|e| invalid(PO_PREFIX_BY_SHOP, format!("{expected}, got {text:?}: {e}")))?;
+    let Value::Object(map) = parsed else {
+        return Err(invalid(
+            PO_PREFIX_BY_SHOP,
+            format!("{expected}, got {text:?}"),
+        ));
+    };
+    map.into_iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => Ok((k, s.trim().to_owned())),
+            other => Err(invalid(
+                PO_PREFIX_BY_SHOP,
                 format!(
                     "{expected}, got {} for {k:?}",
                     wharf_sdk::json::describe(Some(&other))
@@ -492,6 +529,10 @@ pub(crate) mod tests {
         let s = settings(&[
             ("sap_client", "100"),
             ("sold_to_by_shop", r#"{"s1": "C0100"}"#),
+            (
+                "po_prefix_by_shop",
+                r#"{"ecshop:s1": "EC1", "taobao:old": ""}"#,
+            ),
             ("unit_table", r#"{"FG-2": "KAR", "default": "PC"}"#),
             ("shipping_fee_mode", "material"),
             ("shipping_material", "SHIP-FEE"),
@@ -504,6 +545,18 @@ pub(crate) mod tests {
         assert_eq!(s.sold_to(None, "s1"), Some("C0100"));
         assert_eq!(s.sold_to(None, "s2"), Some("C0001"));
         assert_eq!(s.sold_to(Some("C0900"), "s1"), Some("C0900"));
+        assert_eq!(
+            (
+                s.po_prefixes.of("ecshop", "s1"),
+                s.po_prefixes.of("taobao", "old"),
+                s.po_prefixes.of("taobao", "s1"),
+            ),
+            (
+                "EC1".into(),
+                String::new(),
+                crate::key::default_prefix("taobao", "s1")
+            )
+        );
         assert_eq!((s.units.unit("FG-2"), s.units.unit("FG-3")), ("KAR", "PC"));
         assert_eq!(s.shipping, ShippingFee::Material("SHIP-FEE".into()));
         assert_eq!(s.pricing.price_condition_type, None);
@@ -530,6 +583,14 @@ pub(crate) mod tests {
             ),
             (vec![("sold_to_by_shop", "[1]")], "config.sold_to_by_shop"),
             (vec![("unit_table", r#"{"a": 1}"#)], "config.unit_table"),
+            (
+                vec![("po_prefix_by_shop", r#"{"taobao:a": 1}"#)],
+                "config.po_prefix_by_shop",
+            ),
+            (
+                vec![("po_prefix_by_shop", r#"{"taobao:a": "A-B"}"#)],
+                "config.po_prefix_by_shop",
+            ),
             (
                 vec![("shipping_fee_mode", "free")],
                 "config.shipping_fee_mode",

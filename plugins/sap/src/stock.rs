@@ -4,8 +4,9 @@
 //! stock. What a marketplace may sell is the material's own unrestricted-use stock
 //! (`InventoryStockType` `01`, no special stock: sales-order or consignment stock belongs to
 //! someone else), summed exactly over its plants (or the configured `plant`), storage
-//! locations and batches. SAP keeps quantities with three decimals; a sum that is not a whole
-//! number of units fails the pull with `invalid_input` (marketplaces count whole pieces, and
+//! locations and batches. SAP keeps quantities with three decimals (a Gateway may pad them to
+//! the declared scale, 14: they are read by value); a sum that is not a whole number of units
+//! fails the pull with `invalid_input` (marketplaces count whole pieces, and
 //! rounding either way would sell what is not there or hide what is). A negative sum (plants
 //! that allow negative stock) is 0 to sell, and is logged. Stock is counted in the material's
 //! base unit, so a base unit other than the unit the tenant sells the SKU in (`unit_table`)
@@ -289,6 +290,40 @@ mod tests {
         );
         assert_eq!(page.next_cursor, None);
         assert_eq!(t.notes.len(), 1);
+    }
+
+    /// SAP declares the stock quantity `Precision=31 Scale=14` and a Gateway may pad it:
+    /// `"40.00000000000000"` is 40 pieces, not "too many decimals".
+    #[test]
+    fn quantities_padded_to_their_declared_scale_map_by_value() {
+        let s = settings(&[]);
+        let mut t = Scripted::answering(vec![json(
+            200,
+            &rows(&[
+                ("A", "40.00000000000000"),
+                ("B", "0.25000000000000"),
+                ("B", "0.75000000000000"),
+            ]),
+        )]);
+        let page = pull_stock(&mut t, &s, &request(None), 1).unwrap();
+        assert_eq!(
+            page.items
+                .iter()
+                .map(|i| (i.outer_sku_id.as_str(), i.quantity))
+                .collect::<Vec<_>>(),
+            [("A", 40), ("B", 1)]
+        );
+        let mut t = Scripted::answering(vec![json(200, &rows(&[("A", "40.00000000000001")]))]);
+        match pull_stock(&mut t, &s, &request(None), 1) {
+            Err(ConnectorError::InvalidInput(f)) => {
+                assert_eq!(
+                    f.field,
+                    "A_MatlStkInAcctMod.d.results[0].MatlWrhsStkQtyInMatlBaseUnit"
+                );
+                assert!(f.reason.contains("at most 3 decimals"), "{}", f.reason);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

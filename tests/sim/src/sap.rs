@@ -1,15 +1,20 @@
 //! A simulator of an SAP S/4HANA system as Wharf's SAP plugin sees it: SAP Gateway's OData v2
 //! APIs and an IDoc-over-HTTP endpoint, on loopback.
 //!
-//! [`SapSim`] serves ([`gateway`]) `API_SALES_ORDER_SRV/A_SalesOrder` (reads, and deep-insert
-//! creates behind Basic auth and the CSRF handshake), `API_MATERIAL_STOCK_SRV/
-//! A_MatlStkInAcctMod`, `API_OUTBOUND_DELIVERY_SRV;v=0002/A_OutbDeliveryHeader` (with
-//! `to_DeliveryDocumentItem`), and `/sap/bc/idoc_xml`. Reads take `$filter` (comparisons,
-//! `and`, `or`, `not`: [`filter`]), `$select` (with `nav/Property` paths), `$expand`,
-//! `$orderby`, `$top`, `$skip`, `$inlinecount=allpages` and `$format=json`, and page
-//! server-side at [`SapConfig::page_cap`] rows with `__next` links ([`odata`]). A second sales
-//! order with an existing `PurchaseOrderByCustomer` is refused ([`create`]), so a plugin that
-//! is not idempotent is caught.
+//! [`SapSim`] serves ([`gateway`]) `API_SALES_ORDER_SRV/A_SalesOrder` (reads, with the
+//! document flow `to_SubsequentProcFlowDoc`, and deep-insert creates behind Basic auth and the
+//! CSRF handshake), `API_MATERIAL_STOCK_SRV/A_MatlStkInAcctMod`,
+//! `API_OUTBOUND_DELIVERY_SRV;v=0002/A_OutbDeliveryHeader` (with `to_DeliveryDocumentItem`;
+//! also one by key, `A_OutbDeliveryHeader('80000001')`), and `/sap/bc/idoc_xml`. Reads take
+//! `$filter` (comparisons, `and`, `or`, `not`: [`filter`]), `$select` (with `nav/Property`
+//! paths), `$expand`, `$orderby`, `$top`, `$skip`, `$inlinecount=allpages` and
+//! `$format=json`, and page server-side at [`SapConfig::page_cap`] rows with `__next` links
+//! ([`odata`]). They hold to SAP's published metadata (`tests/sim/sap-edmx/`, [`edmx`]): a
+//! `$filter` on a property SAP marks `sap:filterable="false"` (or an `$orderby` on one marked
+//! `sap:sortable="false"`) is refused with 400 as a Gateway enforcing the flags would, and
+//! `Edm.Decimal` values are served padded to their declared scale. A second sales order with
+//! an existing `PurchaseOrderByCustomer` is refused ([`create`]), so a plugin that is not
+//! idempotent is caught.
 //!
 //! The system is seeded ([`model::seed`]): materials with stock over plants, storage
 //! locations and batches (and rows a plugin must leave out: quality inspection, blocked,
@@ -33,6 +38,7 @@
 //! ```
 
 pub mod create;
+pub mod edmx;
 pub mod expect;
 pub mod filter;
 pub mod gateway;
@@ -52,7 +58,7 @@ use crate::serve::{Clock, Served, lock, wall_ms};
 pub use gateway::{IDOC_PATH, basic_authorization};
 pub use model::{
     Batch, Condition, Delivery, DeliveryItem, PriceRecord, ReceivedIdoc, SalesOrder,
-    SalesOrderItem, StockRow,
+    SalesOrderItem, StockRow, order_id_of,
 };
 pub use odata::SapError;
 
@@ -376,6 +382,18 @@ impl SapSim {
             .collect()
     }
 
+    /// The sales orders of platform order `order_id`: its `PurchaseOrderByCustomer` is the
+    /// order id itself or the plugin's key for it, `<shop prefix>-<order id>`
+    /// ([`order_id_of`]). Two shops that share an order id have one each.
+    pub fn sales_orders_for_order(&self, order_id: &str) -> Vec<SalesOrder> {
+        lock(&self.shared.state)
+            .sales_orders
+            .iter()
+            .filter(|o| !o.purchase_order.is_empty() && order_id_of(&o.purchase_order) == order_id)
+            .cloned()
+            .collect()
+    }
+
     pub fn idocs(&self) -> Vec<ReceivedIdoc> {
         lock(&self.shared.state).idocs.clone()
     }
@@ -398,23 +416,15 @@ impl SapSim {
     }
 
     /// The shipment details the plugin must pull for sales organisation `sales_org` (`1000`
-    /// in [`SapSim::plugin_config`]) and `window` `[from, to)` (UTC ms).
+    /// in [`SapSim::plugin_config`]) and `window` `[from, to)` (UTC ms) of the sales orders'
+    /// `LastChangeDateTime`, by sales order, then delivery.
     pub fn expected_shipments(&self, sales_org: &str, window: Option<(i64, i64)>) -> Vec<Value> {
-        expect::shipments(
-            &lock(&self.shared.state),
-            sales_org,
-            window,
-            self.shared.config.utc_offset_minutes,
-        )
+        expect::shipments(&lock(&self.shared.state), sales_org, window)
     }
 
+    /// The logistics the plugin must pull, as [`SapSim::expected_shipments`].
     pub fn expected_logistics(&self, sales_org: &str, window: Option<(i64, i64)>) -> Vec<Value> {
-        expect::logistics(
-            &lock(&self.shared.state),
-            sales_org,
-            window,
-            self.shared.config.utc_offset_minutes,
-        )
+        expect::logistics(&lock(&self.shared.state), sales_org, window)
     }
 
     /// The lot syncs the plugin must pull (in `plant`, or all plants), by material.
@@ -619,21 +629,38 @@ impl SapSim {
         Ok(())
     }
 
-    /// Moves the sales order whose `PurchaseOrderByCustomer` is `po` to `stage` now (see
-    /// [`ErpStage`]), stamping it (and the deliveries it touches) changed. Delivery stages
-    /// apply to every delivery of the order; one for the whole order is created when it has
-    /// none (goods issue on it makes it a shipment too, without tracking).
+    /// Moves the sales order whose `PurchaseOrderByCustomer` is `po` (or, when none is, the
+    /// one sales order of platform order `po`, see [`SapSim::sales_orders_for_order`]) to
+    /// `stage` now (see [`ErpStage`]), stamping it (and the deliveries it touches) changed.
+    /// Delivery stages apply to every delivery of the order; one for the whole order is
+    /// created when it has none (goods issue on it makes it a shipment too, without tracking).
     pub fn set_order_status(&self, po: &str, stage: ErpStage) -> anyhow::Result<()> {
         let now = self.now_ms() / 1000 * 1000;
         let mut guard = lock(&self.shared.state);
         let state = &mut *guard;
-        let Some(order) = state
+        let exact = state
             .sales_orders
-            .iter_mut()
-            .find(|o| o.purchase_order == po && !po.is_empty())
-        else {
-            bail!("no sales order with purchase order {po:?}");
+            .iter()
+            .position(|o| o.purchase_order == po && !po.is_empty());
+        let index = match exact {
+            Some(i) => i,
+            None => {
+                let of_order: Vec<usize> = (0..state.sales_orders.len())
+                    .filter(|&i| {
+                        let number = &state.sales_orders[i].purchase_order;
+                        !number.is_empty() && order_id_of(number) == po
+                    })
+                    .collect();
+                match of_order[..] {
+                    [i] => i,
+                    [] => bail!("no sales order with purchase order {po:?}"),
+                    _ => bail!(
+                        "several sales orders of order {po:?} (shops share the id): name the purchase order"
+                    ),
+                }
+            }
         };
+        let order = &mut state.sales_orders[index];
         order.last_change_ms = now;
         let number = order.sales_order.clone();
         match stage {

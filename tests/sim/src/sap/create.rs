@@ -22,6 +22,7 @@ const HEADER_READ_ONLY: &[&str] = &[
     "CreationDate",
     "TotalNetAmount",
     "OverallSDProcessStatus",
+    "to_SubsequentProcFlowDoc",
 ];
 /// Header properties a deep insert may set that reads do not show.
 const HEADER_WRITE_ONLY: &[&str] = &["CustomerPurchaseOrderDate", "SalesOrderDate"];

@@ -1,13 +1,16 @@
 //! What the SAP plugin must pull from the simulator, computed from the typed state (not from
 //! the wire), as the canonical JSON `wharf plugin call` prints.
 //!
+//! Orders are named by their platform order id: a `PurchaseOrderByCustomer` the plugin wrote
+//! as `<shop prefix>-<order id>` stands for the order id ([`order_id_of`]).
+//!
 //! The contract encoded here: stock is own unrestricted stock (type `01`, no special stock)
-//! summed per material (over plants, or in one plant); shipments are goods-issued deliveries
-//! of the tenant's sales organisation whose sales orders carry a purchase order number, one
-//! detail per delivery and order, batch split main items left out; logistics are those with a
-//! tracking number and carrier (`BillOfLading`, `MeansOfTransport`), shipped at goods issue;
-//! a window selects deliveries whose `LastChangeDate` (a day in the SAP zone) falls on a day
-//! the window touches. Lots are, per material with batch master data, its batches with own
+//! summed per material (over plants, or in one plant); shipments are, per sales order of the
+//! tenant's sales organisation that carries a purchase order number and changed in the window
+//! (`LastChangeDateTime` in `[from, to)`: the plugin reaches deliveries only through their
+//! sales orders), its goods-issued deliveries of that sales organisation, one detail per order
+//! and delivery, batch split main items left out; logistics are those with a tracking number
+//! and carrier (`BillOfLading`, `MeansOfTransport`), shipped at goods issue. Lots are, per material with batch master data, its batches with own
 //! unrestricted stock > 0 (summed over plants and storage locations), with the batch's dates;
 //! prices are the valid (today in the SAP zone), undeleted, not customer-specific records of
 //! the configured condition types in the tenant's sales area, per material; ERP statuses are
@@ -18,7 +21,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::State;
-use super::model::{Delivery, PRICE_LIST_CONDITION_TYPES, delivery_status};
+use super::model::{Delivery, PRICE_LIST_CONDITION_TYPES, delivery_status, order_id_of};
 use crate::harness::{rfc3339, strip_nulls};
 
 /// Canonical stock updates without `version` (the plugin stamps its own clock), by material.
@@ -41,67 +44,59 @@ pub(crate) fn stock(state: &State, plant: Option<&str>) -> Vec<Value> {
         .collect()
 }
 
-fn day(ms: i64, offset: i32) -> i64 {
-    (ms + i64::from(offset) * 60_000).div_euclid(86_400_000)
-}
-
 /// A platform order id and the indexes of its items in a delivery.
 type OrderItems = (String, Vec<usize>);
 
-/// Deliveries a pull must report, in delivery order, with each order's items.
+/// Deliveries a pull must report: per sales order of `sales_org` with a purchase order
+/// number, changed in `window` (`LastChangeDateTime` in `[from, to)`), in sales order order,
+/// its goods-issued deliveries of `sales_org` in delivery order, each with the items that
+/// ship that order (batch split main items and empty items left out).
 fn reported<'a>(
     state: &'a State,
     sales_org: &str,
     window: Option<(i64, i64)>,
-    offset: i32,
-) -> Vec<(&'a Delivery, Vec<OrderItems>)> {
-    let mut out = Vec::new();
+) -> Vec<(&'a Delivery, OrderItems)> {
+    let mut orders: Vec<_> = state
+        .sales_orders
+        .iter()
+        .filter(|o| {
+            o.sales_org == sales_org
+                && !o.purchase_order.is_empty()
+                && window.is_none_or(|(from, to)| (from..to).contains(&o.last_change_ms))
+        })
+        .collect();
+    orders.sort_by(|a, b| a.sales_order.cmp(&b.sales_order));
     let mut deliveries: Vec<&Delivery> = state.deliveries.iter().collect();
     deliveries.sort_by(|a, b| a.delivery.cmp(&b.delivery));
-    for d in deliveries {
-        if d.goods_issued_ms.is_none() || d.sales_org != sales_org {
-            continue;
-        }
-        if let Some((from, to)) = window {
-            let changed = day(d.last_change_ms, offset);
-            if changed < day(from, offset) || changed > day(to - 1, offset) {
+    let mut out = Vec::new();
+    for o in orders {
+        for d in &deliveries {
+            if d.goods_issued_ms.is_none() || d.sales_org != sales_org {
                 continue;
             }
-        }
-        let mut orders: Vec<OrderItems> = Vec::new();
-        for (n, item) in d.items.iter().enumerate() {
-            let is_split_main = d.items.iter().any(|i| i.batch_split_of == item.item);
-            let po = state
-                .sales_orders
+            let items: Vec<usize> = d
+                .items
                 .iter()
-                .find(|o| o.sales_order == item.sales_order)
-                .map(|o| o.purchase_order.as_str())
-                .unwrap_or_default();
-            if is_split_main || item.quantity == 0 || po.is_empty() {
-                continue;
+                .enumerate()
+                .filter(|(_, item)| {
+                    let is_split_main = d.items.iter().any(|i| i.batch_split_of == item.item);
+                    item.sales_order == o.sales_order && !is_split_main && item.quantity != 0
+                })
+                .map(|(n, _)| n)
+                .collect();
+            if !items.is_empty() {
+                out.push((*d, (order_id_of(&o.purchase_order).to_owned(), items)));
             }
-            match orders.iter_mut().find(|(o, _)| o == po) {
-                Some((_, items)) => items.push(n),
-                None => orders.push((po.to_owned(), vec![n])),
-            }
-        }
-        if !orders.is_empty() {
-            out.push((d, orders));
         }
     }
     out
 }
 
 /// Canonical shipment details.
-pub(crate) fn shipments(
-    state: &State,
-    sales_org: &str,
-    window: Option<(i64, i64)>,
-    offset: i32,
-) -> Vec<Value> {
+pub(crate) fn shipments(state: &State, sales_org: &str, window: Option<(i64, i64)>) -> Vec<Value> {
     let mut out = Vec::new();
-    for (d, orders) in reported(state, sales_org, window, offset) {
-        for (order_id, items) in orders {
+    for (d, (order_id, items)) in reported(state, sales_org, window) {
+        {
             let lines: Vec<Value> = items
                 .into_iter()
                 .map(|n| {
@@ -129,14 +124,9 @@ pub(crate) fn shipments(
 }
 
 /// Canonical logistics.
-pub(crate) fn logistics(
-    state: &State,
-    sales_org: &str,
-    window: Option<(i64, i64)>,
-    offset: i32,
-) -> Vec<Value> {
+pub(crate) fn logistics(state: &State, sales_org: &str, window: Option<(i64, i64)>) -> Vec<Value> {
     let mut out = Vec::new();
-    for (d, orders) in reported(state, sales_org, window, offset) {
+    for (d, (order_id, _)) in reported(state, sales_org, window) {
         let (Some(shipped), false, false) = (
             d.goods_issued_ms,
             d.bill_of_lading.is_empty(),
@@ -144,9 +134,7 @@ pub(crate) fn logistics(
         ) else {
             continue;
         };
-        for (order_id, _) in orders {
-            out.push(json!({"order_id": order_id, "carrier_code": d.means_of_transport, "tracking_no": d.bill_of_lading, "shipped_at": rfc3339(shipped)}));
-        }
+        out.push(json!({"order_id": order_id, "carrier_code": d.means_of_transport, "tracking_no": d.bill_of_lading, "shipped_at": rfc3339(shipped)}));
     }
     out
 }
@@ -291,7 +279,7 @@ pub(crate) fn erp_statuses(
             } else {
                 ("accepted", format!("{label}: created"))
             };
-            json!({"order_id": o.purchase_order, "erp_status": status, "at": rfc3339(o.last_change_ms), "note": note})
+            json!({"order_id": order_id_of(&o.purchase_order), "erp_status": status, "at": rfc3339(o.last_change_ms), "note": note})
         })
         .collect()
 }

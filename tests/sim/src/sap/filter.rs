@@ -295,6 +295,27 @@ fn compare(value: &Value, literal: &Literal) -> Result<Option<Ordering>, FilterE
 }
 
 impl Filter {
+    /// The properties the filter compares, in order (once each).
+    pub fn properties(&self) -> Vec<&str> {
+        fn walk<'f>(f: &'f Filter, out: &mut Vec<&'f str>) {
+            match f {
+                Filter::Compare { property, .. } => {
+                    if !out.contains(&property.as_str()) {
+                        out.push(property);
+                    }
+                }
+                Filter::And(a, b) | Filter::Or(a, b) => {
+                    walk(a, out);
+                    walk(b, out);
+                }
+                Filter::Not(a) => walk(a, out),
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, &mut out);
+        out
+    }
+
     /// Whether `entity` (a JSON object) passes; an unknown property is an error, as in SAP.
     pub fn matches(&self, entity: &Value) -> Result<bool, FilterError> {
         Ok(match self {
@@ -357,6 +378,12 @@ mod tests {
         ));
         assert!(passes("Flag eq true and Plant ne '2000'", &e));
         assert!(passes("Material   eq   'FG-002'", &e), "extra spaces");
+        assert_eq!(
+            parse("(A eq '1' or B eq '2') and not A ne '3'")
+                .unwrap()
+                .properties(),
+            ["A", "B"]
+        );
     }
 
     #[test]

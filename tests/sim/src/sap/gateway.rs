@@ -1,5 +1,9 @@
 //! The HTTP front: faults, Basic auth, the CSRF handshake, then the services.
 //!
+//! Reads answer as SAP's published metadata says ([`edmx`]): a `$filter` or `$orderby` on a
+//! property marked non-filterable or non-sortable is refused with 400, and `Edm.Decimal`
+//! values come padded to their declared scale.
+//!
 //! Served paths: `/sap/opu/odata/sap/<service>/<entity set>` for `API_SALES_ORDER_SRV`
 //! (`A_SalesOrder`: GET, and POST deep inserts), `API_MATERIAL_STOCK_SRV`
 //! (`A_MatlStkInAcctMod`), `API_OUTBOUND_DELIVERY_SRV;v=0002` (`A_OutbDeliveryHeader`,
@@ -22,14 +26,15 @@ use axum::body::Bytes;
 use axum::extract::State as AxumState;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
 
 use super::model::{
     BATCH_SET, DELIVERY_ITEM_SET, DELIVERY_SET, PRICE_RECORD_SET, PRICE_VALIDITY_SET,
     SALES_ORDER_SET, STOCK_SET, render_batch, render_delivery, render_delivery_item,
     render_price_record, render_price_validity, render_sales_order, render_stock,
 };
-use super::odata::{EntitySet, Options, SapError, collection};
-use super::{Shared, create};
+use super::odata::{EntitySet, Options, SapError, collection, shape};
+use super::{Shared, create, edmx};
 use crate::faults::Refusal;
 use crate::serve::lock;
 use crate::taobao::Params;
@@ -234,6 +239,25 @@ impl Shared {
                 format!("No service found for {rest}"),
             ));
         };
+        // `A_OutbDeliveryHeader('80000001')`: one entity by its key.
+        let (entity_set, key) = match entity_set.split_once('(') {
+            None => (entity_set, None),
+            Some((name, predicate)) => {
+                let predicate = predicate.replace("%27", "'");
+                match predicate
+                    .strip_suffix(')')
+                    .and_then(|k| k.strip_prefix('\''))
+                    .and_then(|k| k.strip_suffix('\''))
+                {
+                    Some(k) => (name, Some(k.replace("''", "'"))),
+                    None => {
+                        return Answer::error(&SapError::bad_request(format!(
+                            "Invalid key predicate in {entity_set}"
+                        )));
+                    }
+                }
+            }
+        };
         let set = match (service, entity_set) {
             (SALES_ORDER_SERVICE, "A_SalesOrder") => SALES_ORDER_SET,
             (STOCK_SERVICE, "A_MatlStkInAcctMod") => STOCK_SET,
@@ -253,6 +277,16 @@ impl Shared {
             }
         };
         let service_base = format!("{base}{ODATA_ROOT}/{service}");
+        if let Some(key) = key {
+            return match method {
+                "GET" => self.read_one(&set, &key, &params, &service_base),
+                _ => Answer::error(&SapError::new(
+                    405,
+                    "/IWBEP/CM_MGW_RT/021",
+                    format!("The method {method} is not allowed on {entity_set}('{key}')"),
+                )),
+            };
+        }
         match method {
             "GET" => {
                 let fetch =
@@ -295,13 +329,18 @@ impl Shared {
         )
     }
 
-    fn read(&self, set: &EntitySet, params: &Params, service_base: &str) -> Answer {
-        let options = match Options::parse(params, set) {
-            Ok(o) => o,
-            Err(e) => return Answer::error(&e),
-        };
+    /// Every entity of `set`, rendered, decimals padded to their declared scale.
+    fn rows(&self, set: &EntitySet, service_base: &str) -> Vec<Value> {
+        let mut rows = self.render(set, service_base);
+        for row in &mut rows {
+            edmx::sap().pad_decimals(set.type_name, row);
+        }
+        rows
+    }
+
+    fn render(&self, set: &EntitySet, service_base: &str) -> Vec<Value> {
         let offset = self.config.utc_offset_minutes;
-        let rows = {
+        {
             let state = lock(&self.state);
             match set.name {
                 "A_SalesOrder" => state
@@ -344,7 +383,70 @@ impl Shared {
                     .map(|d| render_delivery(service_base, d, &state.batches, offset))
                     .collect(),
             }
+        }
+    }
+
+    /// One entity by its key (`$select` and `$expand` apply; options about collections are
+    /// refused). Only the sets the plugin reads by key have one simulated.
+    ///
+    /// UNSURE: the 404's code and text are SAP Gateway's as commonly seen ("Resource not
+    /// found for segment …"), not captured from a real system.
+    fn read_one(&self, set: &EntitySet, key: &str, params: &Params, service_base: &str) -> Answer {
+        let options = match Options::parse(params, set) {
+            Ok(o) => o,
+            Err(e) => return Answer::error(&e),
         };
+        for option in [
+            "$filter",
+            "$orderby",
+            "$top",
+            "$skip",
+            "$skiptoken",
+            "$inlinecount",
+        ] {
+            if params.get(option).is_some() {
+                return Answer::error(&SapError::bad_request(format!(
+                    "System query option '{option}' is not allowed when reading a single entity of {}",
+                    set.name
+                )));
+            }
+        }
+        let key_property = match set.name {
+            "A_SalesOrder" => "SalesOrder",
+            "A_OutbDeliveryHeader" => "DeliveryDocument",
+            _ => {
+                return Answer::error(&SapError::bad_request(format!(
+                    "The simulator reads {} as a collection only",
+                    set.name
+                )));
+            }
+        };
+        let found = self
+            .rows(set, service_base)
+            .into_iter()
+            .find(|row| row.get(key_property).and_then(Value::as_str) == Some(key));
+        match found {
+            Some(row) => {
+                let body = json!({ "d": shape(set, row, &options) }).to_string();
+                Answer::json(200, lock(&self.faults).after(body))
+            }
+            None => Answer::error(&SapError::new(
+                404,
+                "/IWBEP/CM_MGW_RT/021",
+                format!(
+                    "Resource not found for segment '{}'",
+                    set.type_name.rsplit('.').next().unwrap_or(set.name)
+                ),
+            )),
+        }
+    }
+
+    fn read(&self, set: &EntitySet, params: &Params, service_base: &str) -> Answer {
+        let options = match Options::parse(params, set) {
+            Ok(o) => o,
+            Err(e) => return Answer::error(&e),
+        };
+        let rows = self.rows(set, service_base);
         match collection(
             set,
             rows,
@@ -412,12 +514,13 @@ impl Shared {
             Err(e) => return Answer::error(&e),
         };
         state.next_sales_order += 1;
-        let rendered = render_sales_order(
+        let mut rendered = render_sales_order(
             service_base,
             &order,
             &state.deliveries,
             self.config.utc_offset_minutes,
         );
+        edmx::sap().pad_decimals(SALES_ORDER_SET.type_name, &mut rendered);
         let location = format!("{service_base}/A_SalesOrder('{}')", order.sales_order);
         state.sales_orders.push(order);
         if state.lose_create_answers > 0 {

@@ -219,8 +219,25 @@ pub const SALES_ORDER_SET: EntitySet = EntitySet {
                 "ConditionCurrency",
             ],
         ),
+        (
+            "to_SubsequentProcFlowDoc",
+            &[
+                "SalesOrder",
+                "DocRelationshipUUID",
+                "SubsequentDocument",
+                "SubsequentDocumentCategory",
+                "ProcessFlowLevel",
+                "CreationDate",
+                "LastChangeDate",
+            ],
+        ),
     ],
 };
+
+/// `SubsequentDocumentCategory` of an outbound delivery, and of the goods movement (material
+/// document) its goods issue posts.
+pub const CATEGORY_DELIVERY: &str = "J";
+pub const CATEGORY_GOODS_MOVEMENT: &str = "R";
 
 pub const STOCK_SET: EntitySet = EntitySet {
     name: "A_MatlStkInAcctMod",
@@ -346,6 +363,28 @@ pub const PRICE_VALIDITY_SET: EntitySet = EntitySet {
     navigation: &[("to_SlsPrcgConditionRecord", PRICE_RECORD_PROPERTIES)],
 };
 
+/// The platform order id a `PurchaseOrderByCustomer` stands for, read the way the SAP plugin
+/// reads its own keys back (its `key` module): `<prefix>-<order id>` with a derived prefix
+/// (two upper-case letters or digits, then 8 upper-case hex digits, as in `TB3CAEFEF1-1001`)
+/// is the order id; any other number is itself. Prefixes an operator configures are not
+/// known here: [`super::SapSim::plugin_config`] sets none.
+pub fn order_id_of(purchase_order: &str) -> &str {
+    let derived = |head: &str| {
+        let b = head.as_bytes();
+        b.len() == 10
+            && b[..2]
+                .iter()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            && b[2..]
+                .iter()
+                .all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(c))
+    };
+    match purchase_order.split_once('-') {
+        Some((head, rest)) if !rest.is_empty() && derived(head) => rest,
+        _ => purchase_order,
+    }
+}
+
 /// Hundredths as a two-decimal amount.
 pub fn amount(minor: i64) -> String {
     let sign = if minor < 0 { "-" } else { "" };
@@ -403,6 +442,29 @@ pub fn render_sales_order(
                    "ConditionRateValue": amount(c.amount), "ConditionCurrency": c.currency})
         })
         .collect();
+    // The document flow: each delivery of the order's items, and the goods movement of each
+    // one whose goods issue is posted (numbers sorted: the order SAP lists them in is not
+    // documented).
+    let mut flow: Vec<(String, &str, i64)> = Vec::new();
+    for d in deliveries
+        .iter()
+        .filter(|d| d.items.iter().any(|i| i.sales_order == o.sales_order))
+    {
+        flow.push((d.delivery.clone(), CATEGORY_DELIVERY, d.created_ms));
+        if let Some(issued) = d.goods_issued_ms {
+            flow.push((format!("49{}", d.delivery), CATEGORY_GOODS_MOVEMENT, issued));
+        }
+    }
+    flow.sort();
+    let flow: Vec<Value> = flow
+        .into_iter()
+        .enumerate()
+        .map(|(n, (document, category, at))| {
+            json!({"SalesOrder": o.sales_order, "DocRelationshipUUID": format!("00000000-0000-0000-0000-{:012}", n + 1),
+                   "SubsequentDocument": document, "SubsequentDocumentCategory": category, "ProcessFlowLevel": "01",
+                   "CreationDate": date_of(at, offset), "LastChangeDate": date_of(at, offset)})
+        })
+        .collect();
     json!({
         "__metadata": metadata(base, &SALES_ORDER_SET, &key),
         "SalesOrder": o.sales_order, "SalesOrderType": o.order_type, "SalesOrganization": o.sales_org,
@@ -415,6 +477,7 @@ pub fn render_sales_order(
         "OverallSDDocumentRejectionSts": if o.rejected { "C" } else { "A" },
         "LastChangeDateTime": format!("/Date({}+0000)/", o.last_change_ms),
         "to_Item": {"results": items}, "to_PricingElement": {"results": conditions},
+        "to_SubsequentProcFlowDoc": {"results": flow},
     })
 }
 

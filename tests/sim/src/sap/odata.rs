@@ -225,6 +225,13 @@ impl Options {
                 orderby.push((property, descending));
             }
         }
+        // What SAP's metadata marks non-filterable or non-sortable is refused, as a Gateway
+        // enforcing the flags does.
+        super::edmx::sap().check_query(
+            set.type_name,
+            filter.as_ref().map(Filter::properties).unwrap_or_default(),
+            orderby.iter().map(|(p, _)| p.as_str()),
+        )?;
         let inlinecount = match params.get("$inlinecount") {
             None | Some("none") => false,
             Some("allpages") => true,

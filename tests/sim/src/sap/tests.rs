@@ -211,7 +211,11 @@ fn deep_insert_creates_and_refuses_a_second_order_for_one_po() {
     let d: Value = serde_json::from_str(&created.body).unwrap();
     let number = d["d"]["SalesOrder"].as_str().unwrap().to_owned();
     assert_eq!(number, "1000006", "after the six seeded orders");
-    assert_eq!(d["d"]["TotalNetAmount"], "32.00", "2 × 12.50 − 1.00 + 8.00");
+    // Declared `Precision=16 Scale=3`, and served at that scale.
+    assert_eq!(
+        d["d"]["TotalNetAmount"], "32.000",
+        "2 × 12.50 − 1.00 + 8.00"
+    );
     assert!(header(&created, "location")[0].ends_with("A_SalesOrder('1000006')"));
     let order = sim.sales_order(&number).unwrap();
     assert_eq!(
@@ -239,6 +243,38 @@ fn deep_insert_creates_and_refuses_a_second_order_for_one_po() {
     assert_eq!(found["d"]["results"].as_array().unwrap().len(), 1);
     assert_eq!(found["d"]["results"][0]["SalesOrder"], "1000006");
     assert!(found["d"]["results"][0].get("SoldToParty").is_none());
+}
+
+/// The plugin keys orders `<shop prefix>-<order id>`: two shops' order `1001` are two sales
+/// orders, and what the plugin must pull names them `1001` each.
+#[test]
+fn keys_naming_the_shop_read_back_as_order_ids() {
+    let sim = sim();
+    for po in ["TB3CAEFEF1-1001", "EC0E93F273-1001", "PO-4711"] {
+        let created = create(&sim, &order_body(po));
+        assert_eq!(created.status, 201, "{}", created.body);
+    }
+    assert_eq!(order_id_of("TB3CAEFEF1-1001"), "1001");
+    assert_eq!(order_id_of("TB3CAEFEF1-A-1"), "A-1");
+    for other in ["PO-4711", "1001", "tb3caefef1-1001", "TB3CAEFEF1-", "TBX-1"] {
+        assert_eq!(order_id_of(other), other);
+    }
+    assert_eq!(sim.sales_orders_for_order("1001").len(), 2);
+    assert_eq!(sim.sales_orders_for_order("PO-4711").len(), 1);
+    let ids: Vec<String> = sim
+        .expected_erp_statuses("1000", None)
+        .iter()
+        .map(|s| s["order_id"].as_str().unwrap().to_owned())
+        .filter(|id| id == "1001" || id == "PO-4711")
+        .collect();
+    assert_eq!(ids, ["1001", "1001", "PO-4711"]);
+    assert!(
+        sim.set_order_status("1001", ErpStage::Picking).is_err(),
+        "ambiguous"
+    );
+    sim.set_order_status("EC0E93F273-1001", ErpStage::Picking)
+        .unwrap();
+    sim.set_order_status("PO-4711", ErpStage::Picking).unwrap();
 }
 
 #[test]
@@ -329,12 +365,22 @@ fn stock_reads_filter_select_order_and_page() {
         .map(|r| r["Material"].as_str().unwrap())
         .collect();
     assert!(materials.windows(2).all(|w| w[0] <= w[1]));
+    // `Edm.Decimal` `Precision=31 Scale=14` in SAP's metadata, served padded to it.
+    assert!(
+        rows.iter().all(|r| r["MatlWrhsStkQtyInMatlBaseUnit"]
+            .as_str()
+            .and_then(|q| q.split_once('.'))
+            .is_some_and(|(_, decimals)| decimals.len() == 14)),
+        "{}",
+        rows[0]
+    );
     let mut sums: BTreeMap<String, i64> = BTreeMap::new();
     for r in rows {
         *sums
             .entry(r["Material"].as_str().unwrap().to_owned())
             .or_default() +=
-            odata::parse_decimal(r["MatlWrhsStkQtyInMatlBaseUnit"].as_str().unwrap(), 3).unwrap();
+            odata::parse_decimal(r["MatlWrhsStkQtyInMatlBaseUnit"].as_str().unwrap(), 14).unwrap()
+                / 100_000_000_000;
     }
     let expected: BTreeMap<String, i64> = sim
         .expected_stock(Some("1000"))
@@ -418,43 +464,134 @@ fn server_side_paging_links_the_rest() {
     assert_eq!(seen, total);
 }
 
+/// SAP's metadata marks every property of a delivery non-filterable and non-sortable: a
+/// Gateway enforcing it refuses them, and deliveries are reached from their sales orders'
+/// document flow and read by key.
 #[test]
-fn deliveries_expand_items_and_tie_to_sales_orders() {
+fn deliveries_are_reached_through_sales_orders_and_read_by_key() {
     let sim = sim();
-    let answer = get(
+    let a = auth(&sim);
+    for (path, query, option) in [
+        (
+            DELIVERY_PATH,
+            q(&[(
+                "$filter",
+                "OverallGoodsMovementStatus eq 'C' and SalesOrganization eq '1000'",
+            )]),
+            "$filter",
+        ),
+        (
+            DELIVERY_PATH,
+            q(&[("$orderby", "DeliveryDocument")]),
+            "$orderby",
+        ),
+        (
+            DELIVERY_ITEM_PATH,
+            q(&[("$filter", "ReferenceSDDocument eq '1000000'")]),
+            "$filter",
+        ),
+    ] {
+        let answer = sim.handle_raw("GET", path, &query, &[("authorization", &a)], b"");
+        assert_eq!(
+            (answer.status, error_code(&answer).as_str()),
+            (400, "/IWBEP/CM_MGW_RT/020"),
+            "{}",
+            answer.body
+        );
+        let v: Value = serde_json::from_str(&answer.body).unwrap();
+        let message = v["error"]["message"]["value"].as_str().unwrap();
+        assert!(
+            message.contains(option) && message.contains("=\"false\""),
+            "{message}"
+        );
+    }
+
+    let orders = get(
         &sim,
-        DELIVERY_PATH,
+        SO_PATH,
         &q(&[
             (
                 "$filter",
-                "OverallGoodsMovementStatus eq 'C' and SalesOrganization eq '1000'",
+                "SalesOrganization eq '1000' and PurchaseOrderByCustomer ne ''",
             ),
-            ("$expand", "to_DeliveryDocumentItem"),
             (
                 "$select",
-                "DeliveryDocument,BillOfLading,to_DeliveryDocumentItem/Material,to_DeliveryDocumentItem/ReferenceSDDocument,to_DeliveryDocumentItem/HigherLvlItmOfBatSpltItm",
+                "SalesOrder,to_SubsequentProcFlowDoc/SubsequentDocument,to_SubsequentProcFlowDoc/SubsequentDocumentCategory",
             ),
-            ("$orderby", "DeliveryDocument"),
-            ("$inlinecount", "allpages"),
+            ("$expand", "to_SubsequentProcFlowDoc"),
+            ("$orderby", "SalesOrder"),
         ]),
     );
-    let rows = answer["d"]["results"].as_array().unwrap();
-    // Seeded: order 0 (1), order 1 (2), order 3 (1), order 5 (1); not 2 (no goods issue) nor 4 (sales org 2000).
-    assert_eq!(rows.len(), 5);
-    let split = rows
-        .iter()
-        .flat_map(|r| r["to_DeliveryDocumentItem"]["results"].as_array().unwrap())
-        .filter(|i| i["HigherLvlItmOfBatSpltItm"] != "000000")
-        .count();
-    assert_eq!(split, 2);
-    assert_eq!(
-        rows[0]["to_DeliveryDocumentItem"]["results"][0]
-            .as_object()
+    let orders = orders["d"]["results"].as_array().unwrap();
+    // Seeded: orders 0 to 3; not 4 (sales org 2000) nor 5 (no purchase order number).
+    assert_eq!(orders.len(), 4);
+    let flow = |o: &Value, category: &str| -> Vec<String> {
+        o["to_SubsequentProcFlowDoc"]["results"]
+            .as_array()
             .unwrap()
-            .len(),
-        4,
-        "metadata + 3 selected"
+            .iter()
+            .filter(|d| d["SubsequentDocumentCategory"] == category)
+            .map(|d| d["SubsequentDocument"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let deliveries: Vec<String> = orders.iter().flat_map(|o| flow(o, "J")).collect();
+    assert_eq!(deliveries.len(), 5, "order 1 shipped twice");
+    let movements: usize = orders.iter().map(|o| flow(o, "R").len()).sum();
+    assert_eq!(movements, 4, "order 2's goods issue is not posted");
+
+    let (mut issued, mut split) = (0, 0);
+    for number in &deliveries {
+        let one = get(
+            &sim,
+            &format!("{DELIVERY_PATH}('{number}')"),
+            &q(&[
+                ("$expand", "to_DeliveryDocumentItem"),
+                (
+                    "$select",
+                    "DeliveryDocument,OverallGoodsMovementStatus,to_DeliveryDocumentItem/ActualDeliveryQuantity,to_DeliveryDocumentItem/HigherLvlItmOfBatSpltItm",
+                ),
+            ]),
+        );
+        let header = &one["d"];
+        assert_eq!(header["DeliveryDocument"], number.as_str());
+        issued += usize::from(header["OverallGoodsMovementStatus"] == "C");
+        let items = header["to_DeliveryDocumentItem"]["results"]
+            .as_array()
+            .unwrap();
+        split += items
+            .iter()
+            .filter(|i| i["HigherLvlItmOfBatSpltItm"] != "000000")
+            .count();
+        assert!(
+            items.iter().all(|i| i["ActualDeliveryQuantity"]
+                .as_str()
+                .unwrap()
+                .ends_with(".000")),
+            "Scale=3"
+        );
+        assert_eq!(
+            items[0].as_object().unwrap().len(),
+            3,
+            "metadata + 2 selected"
+        );
+    }
+    assert_eq!((issued, split), (4, 2));
+    let missing = sim.handle_raw(
+        "GET",
+        &format!("{DELIVERY_PATH}('99999999')"),
+        "",
+        &[("authorization", &a)],
+        b"",
     );
+    assert_eq!(missing.status, 404, "{}", missing.body);
+    let filtered = sim.handle_raw(
+        "GET",
+        &format!("{DELIVERY_PATH}('{}')", deliveries[0]),
+        &q(&[("$filter", "DeliveryDocument eq '1'")]),
+        &[("authorization", &a)],
+        b"",
+    );
+    assert_eq!(filtered.status, 400);
 
     let shipments = sim.expected_shipments("1000", None);
     let orders: Vec<&str> = shipments
@@ -760,7 +897,11 @@ fn price_records_expand_their_condition_record() {
         .filter(|k| *k != "__metadata")
         .collect();
     assert_eq!(keys, ["ConditionQuantity", "ConditionRateValue"]);
-    assert_eq!(record["ConditionRateValue"], "12.500000000");
+    // Declared `Scale=3` and `Scale=0`, served so.
+    assert_eq!(
+        (&record["ConditionRateValue"], &record["ConditionQuantity"]),
+        (&json!("12.500"), &json!("1"))
+    );
     assert!(rows[0].get("SalesOrganization").is_none());
 
     let expected = sim.expected_prices("1000", "10");
@@ -858,32 +999,36 @@ fn orders_move_through_erp_statuses() {
         row["to_Item"]["results"][0]["ConfdDelivQtyInOrderQtyUnit"],
         "0.000"
     );
-    let items = get(
+    let flow = get(
         &sim,
-        DELIVERY_ITEM_PATH,
+        &format!("{SO_PATH}('{number}')"),
         &q(&[
-            ("$filter", &format!("ReferenceSDDocument eq '{number}'")),
-            ("$select", "DeliveryDocument,ReferenceSDDocument"),
+            (
+                "$select",
+                "SalesOrder,to_SubsequentProcFlowDoc/SubsequentDocument,to_SubsequentProcFlowDoc/SubsequentDocumentCategory",
+            ),
+            ("$expand", "to_SubsequentProcFlowDoc"),
         ]),
     );
-    let delivery = items["d"]["results"][0]["DeliveryDocument"]
-        .as_str()
+    let delivery = flow["d"]["to_SubsequentProcFlowDoc"]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["SubsequentDocumentCategory"] == "J")
+        .and_then(|d| d["SubsequentDocument"].as_str())
         .unwrap()
         .to_owned();
     let header = get(
         &sim,
-        DELIVERY_PATH,
-        &q(&[
-            ("$filter", &format!("DeliveryDocument eq '{delivery}'")),
-            (
-                "$select",
-                "OverallPackingStatus,OverallProofOfDeliveryStatus,OverallGoodsMovementStatus",
-            ),
-        ]),
+        &format!("{DELIVERY_PATH}('{delivery}')"),
+        &q(&[(
+            "$select",
+            "OverallPackingStatus,OverallProofOfDeliveryStatus,OverallGoodsMovementStatus",
+        )]),
     );
     assert_eq!(
-        header["d"]["results"][0],
-        json!({"__metadata": header["d"]["results"][0]["__metadata"], "OverallPackingStatus": "C", "OverallProofOfDeliveryStatus": "C", "OverallGoodsMovementStatus": "C"})
+        header["d"],
+        json!({"__metadata": header["d"]["__metadata"], "OverallPackingStatus": "C", "OverallProofOfDeliveryStatus": "C", "OverallGoodsMovementStatus": "C"})
     );
     let now = sim.sales_orders_for_po("P-STATUS")[0].last_change_ms;
     assert!(
