@@ -164,7 +164,9 @@ impl<'a> Node<'a> {
         }
     }
 
-    /// The child object or array at `key`, if present and not null.
+    /// The child at `key` of whatever type, if present and not null. To read an object or an
+    /// array, use [`Node::opt_object`] / [`Node::opt_array`] instead: they refuse a scalar where
+    /// the object or array should be, which this reads as a node whose fields are all absent.
     pub fn field(&self, key: &str) -> Option<Node<'a>> {
         self.raw(key).map(|value| Node {
             value,
