@@ -3,8 +3,10 @@
 //!
 //! TOP answers `{"<method>_response": {...}}` or `{"error_response": {...}}`; JOS, which grew
 //! out of TOP, answers `{"<method>_responce": {...}}` (its spelling) or the same
-//! `error_response`. [`open`] tells them apart and turns anything else into `invalid_input`
-//! naming the key that was expected; reading what is inside stays the plugin's. Both gateways
+//! `error_response`. [`open`] tells them apart; an answer that is neither (HTML from a proxy,
+//! an empty or cut-off body, JSON without either key) is `transient`, since retrying is safe
+//! and the request was not at fault; a success key holding something other than an object is
+//! `invalid_input` naming it. Reading what is inside stays the plugin's. Both gateways
 //! say how long a throttle lasts in the same words, which [`ban_seconds`] reads.
 
 use serde_json::Value;
@@ -22,30 +24,28 @@ pub enum Envelope {
 }
 
 /// Parses `body` and takes out the object under `success_key`, or the value under
-/// `error_key`. Errors name `success_key` and say what came instead.
+/// `error_key`. Not the envelope at all: `transient`; a success key without an object:
+/// `invalid_input` naming `success_key`.
 pub fn open(body: &[u8], success_key: &str, error_key: &str) -> Result<Envelope, ConnectorError> {
-    let document = json::parse_body(body, success_key)?;
+    let document = json::parse_answer(body, success_key)?;
+    let expected = || format!("`{success_key}` or `{error_key}`");
     let Value::Object(mut root) = document else {
-        return Err(ConnectorError::invalid_input(
-            success_key,
-            format!("expected a JSON object, got {}", json::describe(Some(&document))),
-        ));
+        return Err(json::not_the_envelope(success_key, &expected(), &document));
     };
     if let Some(error) = root.remove(error_key) {
         return Ok(Envelope::Error(error));
     }
     match root.remove(success_key) {
         Some(inner @ Value::Object(_)) => Ok(Envelope::Success(inner)),
-        other => {
-            let keys: Vec<&str> = root.keys().map(String::as_str).collect();
-            Err(ConnectorError::invalid_input(
-                success_key,
-                format!(
-                    "expected an object (or `{error_key}`), got {} (top-level keys: {keys:?})",
-                    json::describe(other.as_ref())
-                ),
-            ))
-        }
+        Some(other) => Err(ConnectorError::invalid_input(
+            success_key,
+            format!("expected an object, got {}", json::describe(Some(&other))),
+        )),
+        None => Err(json::not_the_envelope(
+            success_key,
+            &expected(),
+            &Value::Object(root),
+        )),
     }
 }
 
@@ -56,7 +56,10 @@ const BAN_PHRASE: &str = "ban will last for ";
 pub fn ban_seconds(text: &str) -> Option<u64> {
     let lower = text.to_ascii_lowercase();
     let start = lower.find(BAN_PHRASE)? + BAN_PHRASE.len();
-    let digits: String = lower[start..].chars().take_while(char::is_ascii_digit).collect();
+    let digits: String = lower[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
     digits.parse().ok()
 }
 
@@ -79,32 +82,67 @@ mod tests {
 
     #[test]
     fn success_and_error_roots() {
-        let ok = open(br#"{"jingdong_pop_order_get_responce":{"code":"0"}}"#, OK_KEY, ERR_KEY).unwrap();
+        let ok = open(
+            br#"{"jingdong_pop_order_get_responce":{"code":"0"}}"#,
+            OK_KEY,
+            ERR_KEY,
+        )
+        .unwrap();
         assert_eq!(ok, Envelope::Success(json!({"code": "0"})));
         let err = open(br#"{"error_response":{"code":"19"}}"#, OK_KEY, ERR_KEY).unwrap();
         assert_eq!(err, Envelope::Error(json!({"code": "19"})));
     }
 
     #[test]
-    fn anything_else_names_the_expected_key() {
-        for body in [&b"<html>502</html>"[..], b"[]", br#"{"other":{}}"#, br#"{"jingdong_pop_order_get_responce":"x"}"#] {
+    fn what_is_not_the_envelope_is_transient() {
+        for body in [
+            &b"<html>502</html>"[..],
+            b"",
+            br#"{"jingdong_pop_order_get_responce":{"co"#,
+            b"[]",
+            br#"{"other":{}}"#,
+        ] {
             match open(body, OK_KEY, ERR_KEY) {
-                Err(ConnectorError::InvalidInput(f)) => {
-                    assert_eq!(f.field, OK_KEY);
-                    assert!(f.reason.starts_with("expected"), "{}", f.reason);
-                }
-                other => panic!("{other:?}"),
+                Err(ConnectorError::Transient(m)) => assert!(m.starts_with(OK_KEY), "{m}"),
+                other => panic!("{}: {other:?}", String::from_utf8_lossy(body)),
             }
         }
     }
 
     #[test]
+    fn a_success_key_without_an_object_names_it() {
+        match open(
+            br#"{"jingdong_pop_order_get_responce":"x"}"#,
+            OK_KEY,
+            ERR_KEY,
+        ) {
+            Err(ConnectorError::InvalidInput(f)) => {
+                assert_eq!(f.field, OK_KEY);
+                assert!(f.reason.starts_with("expected an object"), "{}", f.reason);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn ban_phrase() {
-        assert_eq!(ban_seconds("App Call Limited, This ban will last for 12 more seconds"), Some(12));
-        assert_eq!(ban_seconds("this BAN will last for 0 more seconds"), Some(0));
+        assert_eq!(
+            ban_seconds("App Call Limited, This ban will last for 12 more seconds"),
+            Some(12)
+        );
+        assert_eq!(
+            ban_seconds("this BAN will last for 0 more seconds"),
+            Some(0)
+        );
         assert_eq!(ban_seconds("App Call Limited"), None);
         assert_eq!(ban_seconds("ban will last for more seconds"), None);
-        assert_eq!(ban_retry_ms(&["限制时间内调用失败次数", "This ban will last for 3 more seconds"]), 3_000);
+        assert_eq!(
+            ban_retry_ms(&[
+                "限制时间内调用失败次数",
+                "This ban will last for 3 more seconds"
+            ]),
+            3_000
+        );
         assert_eq!(ban_retry_ms(&["App Call Limited"]), DEFAULT_RETRY_AFTER_MS);
     }
 }

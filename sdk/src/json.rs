@@ -7,13 +7,21 @@
 //! that only fits a float (> 2^64, or with a fraction) is rejected rather than rounded.
 //!
 //! Optional getters treat an absent field, `null` and `""` alike as "the platform does not
-//! have it" (`None`): the canonical model never carries empty strings for missing values.
+//! have it" (`None`): the canonical model never carries empty strings for missing values. A
+//! value of the wrong type is never "absent": an object or array where a scalar came (or the
+//! reverse), or a getter asked of a node that is not an object, is an error naming the field.
+//!
+//! What the canonical model forbids is refused here too, once for every plugin: negative
+//! amounts where none are allowed ([`Node::amount`], [`Node::fen`]), zero quantities
+//! ([`Node::quantity`]), an order without lines ([`Node::nonempty_array`]), and JSON floats
+//! where a platform sends decimal strings or integer fen (a float has already lost the literal:
+//! `1e5` and `100000.0` read the same).
 
 use serde_json::Value;
 
 use crate::money;
 use crate::time;
-use crate::types::FieldError;
+use crate::types::{ConnectorError, FieldError};
 
 /// Longest excerpt of an offending value quoted in an error.
 const MAX_QUOTED_CHARS: usize = 60;
@@ -76,6 +84,77 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// The value of `key`, absent and `null` as `None`; an error when this node is not an
+    /// object, since then no field of it can be read (`consigneeInfo: "abc"`).
+    pub fn get(&self, key: &str) -> Result<Option<&'a Value>, FieldError> {
+        match self.value {
+            Value::Object(map) => Ok(map.get(key).filter(|v| !v.is_null())),
+            other => Err(self.error(format!(
+                "expected an object (to read `{key}` from), got {}",
+                describe(Some(other))
+            ))),
+        }
+    }
+
+    /// The object at `key`; absent, null and `""` are `None`, any other non-object an error.
+    pub fn opt_object(&self, key: &str) -> Result<Option<Node<'a>>, FieldError> {
+        self.opt_of_kind(key, Value::is_object, "an object")
+    }
+
+    /// The object at `key`; anything else (absent included) is an error.
+    pub fn object(&self, key: &str) -> Result<Node<'a>, FieldError> {
+        self.opt_object(key)?.ok_or_else(|| {
+            self.error_at(
+                key,
+                format!("expected an object, got {}", describe(self.value.get(key))),
+            )
+        })
+    }
+
+    /// The array at `key`; absent, null and `""` are `None`, any other non-array an error.
+    pub fn opt_array(&self, key: &str) -> Result<Option<Node<'a>>, FieldError> {
+        self.opt_of_kind(key, Value::is_array, "an array")
+    }
+
+    /// The elements of the array at `key`, of which there must be at least one (an order's
+    /// lines): absent, empty or not an array is an error naming `key`.
+    pub fn nonempty_array(&self, key: &str) -> Result<Vec<Node<'a>>, FieldError> {
+        let elements = match self.opt_array(key)? {
+            Some(array) => array.elements()?,
+            None => Vec::new(),
+        };
+        if elements.is_empty() {
+            return Err(self.error_at(
+                key,
+                format!(
+                    "expected at least one element, got {}",
+                    describe(self.value.get(key))
+                ),
+            ));
+        }
+        Ok(elements)
+    }
+
+    fn opt_of_kind(
+        &self,
+        key: &str,
+        is_kind: fn(&Value) -> bool,
+        expected: &str,
+    ) -> Result<Option<Node<'a>>, FieldError> {
+        match self.get(key)? {
+            None => Ok(None),
+            Some(Value::String(s)) if s.is_empty() => Ok(None),
+            Some(value) if is_kind(value) => Ok(Some(Node {
+                value,
+                path: self.path_of(key),
+            })),
+            Some(other) => Err(self.error_at(
+                key,
+                format!("expected {expected}, got {}", describe(Some(other))),
+            )),
+        }
+    }
+
     /// Whether `key` is present with a value other than `null` or `""`.
     pub fn has(&self, key: &str) -> bool {
         match self.raw(key) {
@@ -85,7 +164,9 @@ impl<'a> Node<'a> {
         }
     }
 
-    /// The child object or array at `key`, if present and not null.
+    /// The child at `key` of whatever type, if present and not null. To read an object or an
+    /// array, use [`Node::opt_object`] / [`Node::opt_array`] instead: they refuse a scalar where
+    /// the object or array should be, which this reads as a node whose fields are all absent.
     pub fn field(&self, key: &str) -> Option<Node<'a>> {
         self.raw(key).map(|value| Node {
             value,
@@ -128,7 +209,7 @@ impl<'a> Node<'a> {
 
     /// An optional string; absent, null and `""` are `None`.
     pub fn opt_str(&self, key: &str) -> Result<Option<String>, FieldError> {
-        match self.raw(key) {
+        match self.get(key)? {
             None => Ok(None),
             Some(value) => match as_str(value) {
                 Ok("") => Ok(None),
@@ -146,7 +227,7 @@ impl<'a> Node<'a> {
 
     /// An optional id; absent, null and `""` are `None`.
     pub fn opt_id(&self, key: &str) -> Result<Option<String>, FieldError> {
-        match self.raw(key) {
+        match self.get(key)? {
             None => Ok(None),
             Some(Value::String(s)) if s.is_empty() => Ok(None),
             Some(value) => as_id(value)
@@ -163,13 +244,64 @@ impl<'a> Node<'a> {
 
     /// An optional amount in yuan, as fen; absent, null and `""` are `None`.
     pub fn opt_money(&self, key: &str) -> Result<Option<i64>, FieldError> {
-        match self.raw(key) {
+        match self.get(key)? {
             None => Ok(None),
             Some(Value::String(s)) if s.is_empty() => Ok(None),
             Some(value) => as_yuan(value)
                 .map(Some)
                 .map_err(|reason| self.error_at(key, reason)),
         }
+    }
+
+    /// A required amount in yuan that cannot be negative (a price, a paid total, a fee, a
+    /// discount), as fen.
+    pub fn amount(&self, key: &str) -> Result<i64, FieldError> {
+        let fen = self.money(key)?;
+        self.not_negative(key, fen)
+    }
+
+    /// An optional amount in yuan that cannot be negative, as fen.
+    pub fn opt_amount(&self, key: &str) -> Result<Option<i64>, FieldError> {
+        self.opt_money(key)?
+            .map(|fen| self.not_negative(key, fen))
+            .transpose()
+    }
+
+    /// A required amount in integer fen that cannot be negative: a JSON integer or a string of
+    /// digits (抖店's amounts). Floats and exponents are refused.
+    pub fn fen(&self, key: &str) -> Result<i64, FieldError> {
+        let value = self.present(key, "an amount in integer fen")?;
+        let fen = as_i64(value)
+            .map_err(|reason| self.error_at(key, format!("{reason} (an amount in integer fen)")))?;
+        self.not_negative(key, fen)
+    }
+
+    /// An optional amount in integer fen that cannot be negative; absent, null and `""` are
+    /// `None`.
+    pub fn opt_fen(&self, key: &str) -> Result<Option<i64>, FieldError> {
+        if !self.has(key) {
+            self.get(key)?;
+            return Ok(None);
+        }
+        self.fen(key).map(Some)
+    }
+
+    /// A required quantity of goods: a whole number of at least 1 that fits `u32`.
+    pub fn quantity(&self, key: &str) -> Result<u32, FieldError> {
+        match self.u32(key)? {
+            0 => Err(self.error_at(key, "expected a quantity of at least 1, got 0")),
+            n => Ok(n),
+        }
+    }
+
+    fn not_negative(&self, key: &str, fen: i64) -> Result<i64, FieldError> {
+        if fen < 0 {
+            return Err(self.error_at(
+                key,
+                format!("expected an amount of at least 0, got {fen} fen"),
+            ));
+        }
+        Ok(fen)
     }
 
     /// A required `yyyy-MM-dd HH:mm:ss` Asia/Shanghai time, as UTC ms.
@@ -180,7 +312,7 @@ impl<'a> Node<'a> {
 
     /// An optional Asia/Shanghai time, as UTC ms; absent, null and `""` are `None`.
     pub fn opt_shanghai_time(&self, key: &str) -> Result<Option<i64>, FieldError> {
-        match self.raw(key) {
+        match self.get(key)? {
             None => Ok(None),
             Some(Value::String(s)) if s.is_empty() => Ok(None),
             Some(value) => as_shanghai_time(value)
@@ -214,14 +346,14 @@ impl<'a> Node<'a> {
 
     /// An optional boolean.
     pub fn opt_bool(&self, key: &str) -> Result<Option<bool>, FieldError> {
-        match self.raw(key) {
+        match self.get(key)? {
             None => Ok(None),
             Some(_) => self.bool(key).map(Some),
         }
     }
 
     fn present(&self, key: &str, expected: &str) -> Result<&'a Value, FieldError> {
-        self.raw(key).ok_or_else(|| {
+        self.get(key)?.ok_or_else(|| {
             self.error_at(
                 key,
                 format!("expected {expected}, got {}", describe(self.value.get(key))),
@@ -266,9 +398,15 @@ pub fn as_id(value: &Value) -> Result<String, String> {
 pub fn as_yuan(value: &Value) -> Result<i64, String> {
     let text = match value {
         Value::String(s) => s.clone(),
-        // A number's shortest round-trip text is the literal the platform meant ("199.9"), so
-        // reading that text is exact; anything with more than two decimals is rejected below.
-        Value::Number(n) => n.to_string(),
+        // Platforms send yuan as decimal strings. A JSON integer is exact; a JSON float is not
+        // what any of them sends and has lost its literal (`1e5` reads as `100000.0`), so it
+        // is refused rather than guessed at.
+        Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+        Value::Number(n) => {
+            return Err(format!(
+                "expected a yuan amount as a decimal string like \"199.90\", got the JSON float {n}"
+            ));
+        }
         other => {
             return Err(format!(
                 "expected a yuan amount like \"199.90\", got {}",
@@ -360,6 +498,45 @@ pub fn parse_body(body: &[u8], field: &str) -> Result<Value, FieldError> {
     })
 }
 
+/// Parses a platform's answer body as JSON. A body that is not JSON at all (an HTML page from
+/// a proxy under status 200, an empty body, a body cut off in transit) says nothing about the
+/// request: it is `transient`, so the host retries, rather than `invalid_input`, which the
+/// host dead-letters. `what` names the call in the message.
+pub fn parse_answer(body: &[u8], what: &str) -> Result<Value, ConnectorError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ConnectorError::transient(format!(
+            "{what}: the answer has an empty body, not the platform's JSON"
+        )));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        let kind = if e.is_eof() {
+            "a JSON document cut off"
+        } else {
+            "not JSON"
+        };
+        ConnectorError::transient(format!(
+            "{what}: the answer is {kind} ({} bytes, {e}): {}",
+            body.len(),
+            crate::error::body_excerpt(&body[..body.len().min(120)])
+        ))
+    })
+}
+
+/// The error for an answer that parsed but is not the platform's envelope at all (an object
+/// with none of its keys, an array): `transient`, like an unparsable one ([`parse_answer`]).
+pub fn not_the_envelope(what: &str, expected: &str, got: &Value) -> ConnectorError {
+    let got = match got {
+        Value::Object(map) => format!(
+            "an object with the keys {:?}",
+            map.keys().map(String::as_str).collect::<Vec<_>>()
+        ),
+        other => describe(Some(other)),
+    };
+    ConnectorError::transient(format!(
+        "{what}: expected the platform's envelope ({expected}), got {got}"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,7 +591,8 @@ mod tests {
         assert_eq!(trade.opt_str("title").unwrap().as_deref(), Some("中文"));
         assert_eq!(trade.opt_str("n").unwrap_err().field, "trade.n");
         assert_eq!(trade.money("payment").unwrap(), 20007);
-        assert_eq!(trade.money("num_payment").unwrap(), 19990);
+        let err = trade.money("num_payment").unwrap_err();
+        assert!(err.reason.contains("JSON float"), "{}", err.reason);
         assert_eq!(trade.money("int_payment").unwrap(), 1200);
         assert_eq!(trade.opt_money("missing").unwrap(), None);
         let err = trade.money("bad_money").unwrap_err();
@@ -475,6 +653,99 @@ mod tests {
         let long = "x".repeat(500);
         let text = describe(Some(&json!(long)));
         assert!(text.len() < 80 && text.ends_with('…'), "{text}");
+    }
+
+    #[test]
+    fn wrong_types_are_errors_never_absent() {
+        let v = json!({"consigneeInfo": "abc", "invoiceEasyInfo": 12345, "list": {"a": 1},
+            "empty": "", "nul": null, "obj": {"k": "v"}, "lines": [], "one": [{}]});
+        let n = Node::root(&v, "orderInfo");
+        let e = n.opt_object("consigneeInfo").unwrap_err();
+        assert_eq!(e.field, "orderInfo.consigneeInfo");
+        assert!(
+            e.reason.contains("expected an object, got string \"abc\""),
+            "{}",
+            e.reason
+        );
+        assert_eq!(
+            n.opt_object("invoiceEasyInfo").unwrap_err().field,
+            "orderInfo.invoiceEasyInfo"
+        );
+        assert!(n.opt_object("empty").unwrap().is_none() && n.opt_object("nul").unwrap().is_none());
+        assert!(n.opt_object("missing").unwrap().is_none());
+        assert_eq!(
+            n.opt_object("obj").unwrap().unwrap().path(),
+            "orderInfo.obj"
+        );
+        assert_eq!(n.object("missing").unwrap_err().field, "orderInfo.missing");
+        assert_eq!(n.opt_array("list").unwrap_err().field, "orderInfo.list");
+        assert_eq!(
+            n.nonempty_array("lines").unwrap_err().field,
+            "orderInfo.lines"
+        );
+        assert_eq!(
+            n.nonempty_array("missing").unwrap_err().field,
+            "orderInfo.missing"
+        );
+        assert_eq!(n.nonempty_array("one").unwrap().len(), 1);
+        // A getter asked of a scalar names the scalar.
+        let scalar = Node::root(&v["consigneeInfo"], "orderInfo.consigneeInfo");
+        for e in [
+            scalar.opt_str("fullname").unwrap_err(),
+            scalar.opt_id("x").unwrap_err(),
+            scalar.str("x").unwrap_err(),
+        ] {
+            assert_eq!(e.field, "orderInfo.consigneeInfo");
+            assert!(e.reason.contains("expected an object"), "{}", e.reason);
+        }
+    }
+
+    #[test]
+    fn what_the_model_forbids_is_refused() {
+        let v = json!({"neg": "-797.49", "zero": "0.00", "exp": "1e5", "float_exp": 1e5,
+            "fen": 100, "neg_fen": -1, "float_fen": 100.0, "str_fen": "250", "exp_fen": "1e5",
+            "q0": 0, "q": "3"});
+        let n = Node::root(&v, "o");
+        assert_eq!(n.money("neg").unwrap(), -79_749);
+        let e = n.amount("neg").unwrap_err();
+        assert_eq!(e.field, "o.neg");
+        assert!(e.reason.contains("at least 0"), "{}", e.reason);
+        assert_eq!(n.amount("zero").unwrap(), 0);
+        assert_eq!(n.opt_amount("missing").unwrap(), None);
+        assert!(n.opt_amount("neg").is_err());
+        assert_eq!(n.money("exp").unwrap_err().field, "o.exp");
+        assert_eq!(n.money("float_exp").unwrap_err().field, "o.float_exp");
+        assert_eq!(n.fen("fen").unwrap(), 100);
+        assert_eq!(n.fen("str_fen").unwrap(), 250);
+        for bad in ["neg_fen", "float_fen", "exp_fen", "missing"] {
+            assert_eq!(n.fen(bad).unwrap_err().field, format!("o.{bad}"));
+        }
+        assert_eq!(n.opt_fen("missing").unwrap(), None);
+        assert!(n.opt_fen("neg_fen").is_err());
+        assert_eq!(n.quantity("q").unwrap(), 3);
+        assert!(n.quantity("q0").unwrap_err().reason.contains("at least 1"));
+    }
+
+    #[test]
+    fn answers_that_are_not_json_are_transient() {
+        for body in [
+            &b"<html>502 Bad Gateway</html>"[..],
+            b"",
+            b"  \n",
+            b"{\"code\":10000,\"da",
+        ] {
+            match parse_answer(body, "order.searchList") {
+                Err(ConnectorError::Transient(m)) => {
+                    assert!(m.starts_with("order.searchList"), "{m}")
+                }
+                other => panic!("{body:?}: {other:?}"),
+            }
+        }
+        assert_eq!(parse_answer(b"{}", "x").unwrap(), json!({}));
+        assert!(matches!(
+            not_the_envelope("x", "`code`", &json!({"error": 1})),
+            ConnectorError::Transient(m) if m.contains("[\"error\"]")
+        ));
     }
 
     #[test]

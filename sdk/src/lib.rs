@@ -22,7 +22,8 @@
 //! - [`json`]: reading platform JSON with exact ids and errors that name the field's path.
 //! - [`signing`]: sorted parameters, the strings platforms sign, compact sorted JSON, form
 //!   encoding, and the TOP signing scheme.
-//! - [`mask`]: receiver masking.
+//! - [`mask`]: receiver masking; [`privacy`]: display values never ciphertexts, every
+//!   ciphertext labelled in `privacy_ref`.
 //! - [`envelope`], [`batch`], [`apportion`]: TOP-style answer envelopes, pushing item by item,
 //!   splitting an order amount over lines exactly.
 //! - [`connector`]: a marketplace trait whose operations default to `unsupported`.
@@ -134,6 +135,7 @@ pub mod mask;
 pub mod money;
 pub mod paging;
 pub mod price;
+pub mod privacy;
 pub mod reject;
 pub mod settings;
 pub mod signing;

@@ -5,35 +5,41 @@
 //! `shop_order_detail`) carries its SKU lines in `sku_order_list[]`. Ids arrive as strings
 //! or numbers and are kept as text; amounts are integers in fen; times Unix seconds.
 //!
-//! - `order_id` = the parent `order_id`; `platform_status` = `order_status` as text.
-//! - `status` from `order_status` ([`ORDER_STATUSES`]); `main_status` 21 / 22 / 39 (refunded
-//!   in full, before shipping / after shipping / after receipt) make it `closed`
+//! - `order_id` = the parent `order_id`; `platform_status` = `order_status` as sent (`"105"`),
+//!   or, when `main_status` is present and says more (`103`, `21`…), both:
+//!   `order_status=4;main_status=21`.
+//! - `status` from `order_status` ([`ORDER_STATUSES`]); `main_status` 21 (refunded in full
+//!   before shipping) makes it `cancelled`, 22 / 39 (after shipping / after receipt) `closed`
 //!   ([`MAIN_STATUSES`]). Unknown codes in either are errors.
-//! - Money: `goods_total` = Σ `origin_amount` of the lines (price × quantity);
-//!   `shipping_fee` = `post_amount`; `paid_total` = `pay_amount`; `discount_total` = goods +
-//!   shipping − paid, so goods + shipping − discount = paid always holds (what 抖店 calls
-//!   `promotion_amount` plus any other reduction). `order_amount` is not read: it equals
+//! - Money (integers in fen, never negative): `goods_total` = Σ of the lines' `origin_amount ×
+//!   item_num`; `shipping_fee` = `post_amount`; `paid_total` = `pay_amount`; `discount_total`
+//!   = goods + shipping − paid, so goods + shipping − discount = paid always holds (what 抖店
+//!   calls `promotion_amount` plus any other reduction). `order_amount` is not read: it equals
 //!   `pay_amount` but for deposit pre-sales, where `pay_amount` is what was really paid.
 //! - Times: `created_at` = `create_time`, `paid_at` = `pay_time` (0 or absent: none),
 //!   `updated_at` = `update_time`.
 //! - Buyer: `buyer_id` = `doudian_open_id`; 抖店 shows no nick; `buyer_message` =
 //!   `buyer_words`, `seller_memo` = `seller_words`. No invoice in the order.
-//! - Receiver: the masked display values (`mask_post_receiver`, `mask_post_tel`,
-//!   `mask_post_addr` with `province`, `city`, `town` → district, `street` → town, `detail`
-//!   → address; `post_addr` where the mask lacks a region), no postcode, `masked` = true
-//!   when a ciphertext is present or a value looks masked, and `privacy_ref` =
-//!   [`PRIVACY_REF_FIELDS`].
+//! - Receiver: only what a person may see, the masked display values (`mask_post_receiver`,
+//!   `mask_post_tel`, `mask_post_addr` with `province`, `city`, `town` → district, `street` →
+//!   town, `detail` → address; `post_addr` where the mask lacks a region), never a ciphertext;
+//!   no postcode; `privacy_ref` = the ciphertexts, labelled ([`PRIVACY_REF_FIELDS`], JSON text
+//!   by [`wharf_sdk::privacy`]); `masked` when there is one or a value looks masked.
 //! - Lines: `line_id` = the child `order_id`; `product_id`, `sku_id`; `outer_product_id` =
 //!   `out_product_id`; `outer_sku_id` = `out_sku_id`, else the merchant `code`; `title` =
 //!   `product_name`; `sku_properties` = `spec[]` as `name:value` joined by `;`; `quantity` =
-//!   `item_num`; `unit_price` = `origin_amount / item_num` (exact, else an error);
-//!   `line_total` = the line's `pay_amount`; `discount` = `origin_amount − pay_amount`;
+//!   `item_num` (at least 1). Money as the official SDK's field comments say: `origin_amount`
+//!   is 商品现价, the **unit** price, so `unit_price` = `origin_amount`; `sum_amount` =
+//!   `origin_amount × item_num` (checked when sent); `line_total` = the line's `pay_amount`,
+//!   what the buyer paid for it; `discount` = `sum_amount − pay_amount` (≥ 0). A line whose
+//!   figures disagree is an error naming its field (`sku_order_list[1].sum_amount`): one
+//!   rejected order, never a failed page.
 //!   `refund_status` from `after_sale_info.refund_status` ([`REFUND_STATUSES`]).
 
 use serde_json::Value;
 use wharf_sdk::error::field_error;
 use wharf_sdk::json::{self, Node};
-use wharf_sdk::mask;
+use wharf_sdk::privacy::{self, Sealed};
 use wharf_sdk::reject::{self, Mapped};
 use wharf_sdk::status::{self, lookup};
 use wharf_sdk::time;
@@ -57,7 +63,9 @@ pub const ORDER_STATUSES: &[(&str, OrderStatus)] = &[
 ];
 
 /// `main_status`: `Some` overrides the status of `order_status`; `None` leaves it. 103 (a
-/// deposit paid, the rest not) is still unpaid, as `order_status` 1 says.
+/// deposit paid, the rest not) is still unpaid, as `order_status` 1 says. A full refund before
+/// shipping (21) ended the order before anything shipped: cancelled; after shipping (22) or
+/// after receipt (39) it ended after goods left without completing: closed.
 pub const MAIN_STATUSES: &[(&str, Option<OrderStatus>)] = &[
     ("1", None),
     ("103", None),
@@ -67,7 +75,7 @@ pub const MAIN_STATUSES: &[(&str, Option<OrderStatus>)] = &[
     ("3", None),
     ("4", None),
     ("5", None),
-    ("21", Some(OrderStatus::Closed)),
+    ("21", Some(OrderStatus::Cancelled)),
     ("22", Some(OrderStatus::Closed)),
     ("39", Some(OrderStatus::Closed)),
 ];
@@ -83,16 +91,14 @@ pub const REFUND_STATUSES: &[(&str, RefundStatus)] = &[
     ("4", RefundStatus::None),
 ];
 
-/// What `privacy_ref` holds: these ciphertexts, in this order, joined by
-/// [`PRIVACY_REF_SEPARATOR`] (a missing one leaves its place empty). Together they are what
-/// 抖店's decrypt and waybill APIs take; none of them is plaintext.
-pub const PRIVACY_REF_FIELDS: [&[&str]; 3] = [
-    &["encrypt_post_receiver"],
-    &["encrypt_post_tel"],
-    &["post_addr", "encrypt_detail"],
+/// What `privacy_ref` holds: these ciphertexts, each under its label, as JSON text
+/// (`{"address":…,"name":…,"phone":…}`); together they are what 抖店's decrypt and waybill
+/// APIs take. None of them is plaintext.
+pub const PRIVACY_REF_FIELDS: [(&str, &[&str]); 3] = [
+    ("name", &["encrypt_post_receiver"]),
+    ("phone", &["encrypt_post_tel"]),
+    ("address", &["post_addr", "encrypt_detail"]),
 ];
-/// Not in base64 nor in 抖店's `$$…$$` / `##…##` framing.
-pub const PRIVACY_REF_SEPARATOR: &str = ",";
 
 /// A Unix-seconds time, as UTC ms.
 fn seconds(n: &Node<'_>, key: &str) -> Result<i64, FieldError> {
@@ -112,9 +118,9 @@ fn opt_seconds(n: &Node<'_>, key: &str) -> Result<Option<i64>, FieldError> {
     }
 }
 
-/// An amount in fen (a JSON integer or a string of digits).
+/// An amount in fen: a JSON integer or a string of digits, never negative, never a float.
 fn fen(n: &Node<'_>, key: &str) -> Result<i64, FieldError> {
-    n.i64(key).map_err(|e| {
+    n.fen(key).map_err(|e| {
         field_error(
             e.field,
             format!("{} (抖店 amounts are integers in fen)", e.reason),
@@ -171,25 +177,29 @@ pub fn map_shop_order(order: &Value, path: &str, shop_id: &str) -> Result<Order,
     let order_id = o.id("order_id")?;
     let order_status = o.id("order_status")?;
     let mut status = lookup(ORDER_STATUSES, &order_status, &o.path_of("order_status"))?;
-    if o.has("main_status")
-        && let Some(overridden) = status_of(&o, "main_status", MAIN_STATUSES)?
-    {
-        status = overridden;
+    let mut platform_status = order_status.clone();
+    if o.has("main_status") {
+        if let Some(overridden) = status_of(&o, "main_status", MAIN_STATUSES)? {
+            status = overridden;
+        }
+        let main_status = o.id("main_status")?;
+        if main_status != order_status {
+            platform_status = format!("order_status={order_status};main_status={main_status}");
+        }
     }
 
     let lines = o
-        .required("sku_order_list")?
-        .elements()?
+        .nonempty_array("sku_order_list")?
         .iter()
         .map(map_line)
         .collect::<Result<Vec<_>, _>>()?;
-    // unit_price × quantity is the line's origin_amount exactly (checked in map_line).
+    // unit_price × quantity fits (checked in map_line); their sum may not.
     let goods_total = lines
         .iter()
         .try_fold(0_i64, |sum, l| {
             sum.checked_add(l.unit_price * i64::from(l.quantity))
         })
-        .ok_or_else(|| overflow(&o, "sku_order_list", "the sum of origin_amount"))?;
+        .ok_or_else(|| overflow(&o, "sku_order_list", "the sum of origin_amount × item_num"))?;
     let shipping_fee = fen(&o, "post_amount")?;
     let paid_total = fen(&o, "pay_amount")?;
     let discount_total = goods_total
@@ -202,7 +212,7 @@ pub fn map_shop_order(order: &Value, path: &str, shop_id: &str) -> Result<Order,
         shop_id: shop_id.to_owned(),
         order_id,
         status,
-        platform_status: order_status,
+        platform_status,
         refund_status: status::order_refund(lines.iter().map(|l| l.refund_status)),
         created_at: seconds(&o, "create_time")?,
         paid_at: opt_seconds(&o, "pay_time")?,
@@ -225,28 +235,44 @@ pub fn map_shop_order(order: &Value, path: &str, shop_id: &str) -> Result<Order,
 
 /// `name:value` pairs of `spec[]` joined by `;`; none when there is no spec.
 fn sku_properties(l: &Node<'_>) -> Result<Option<String>, FieldError> {
-    if !l.has("spec") {
+    let Some(spec) = l.opt_array("spec")? else {
         return Ok(None);
-    }
+    };
     let mut pairs = Vec::new();
-    for s in l.required("spec")?.elements()? {
+    for s in spec.elements()? {
         pairs.push(format!("{}:{}", s.str("name")?, s.str("value")?));
     }
     Ok((!pairs.is_empty()).then(|| pairs.join(";")))
 }
 
-/// One `sku_order_list[i]` → an order line.
+/// One `sku_order_list[i]` → an order line. `origin_amount` is the unit price; `sum_amount`,
+/// when sent, must be it × `item_num`; `pay_amount` (the line's payment) cannot exceed that.
 fn map_line(l: &Node<'_>) -> Result<OrderLine, FieldError> {
-    let quantity = l.u32("item_num")?;
-    let origin = fen(l, "origin_amount")?;
-    if quantity == 0 || origin % i64::from(quantity) != 0 {
+    let quantity = l.quantity("item_num")?;
+    let unit_price = fen(l, "origin_amount")?;
+    let gross = unit_price
+        .checked_mul(i64::from(quantity))
+        .ok_or_else(|| overflow(l, "origin_amount", "origin_amount × item_num"))?;
+    if let Some(sum) = fen_opt(l, "sum_amount")?
+        && sum != gross
+    {
         return Err(l.error_at(
-            "origin_amount",
-            format!("expected a multiple of item_num ({quantity}), got {origin} fen"),
+            "sum_amount",
+            format!(
+                "expected origin_amount × item_num = {unit_price} × {quantity} = {gross} fen, got {sum}"
+            ),
         ));
     }
     let line_total = fen(l, "pay_amount")?;
-    let refund_status = match l.field("after_sale_info") {
+    if line_total > gross {
+        return Err(l.error_at(
+            "pay_amount",
+            format!(
+                "expected at most sum_amount (origin_amount × item_num = {gross} fen), got {line_total}"
+            ),
+        ));
+    }
+    let refund_status = match l.opt_object("after_sale_info")? {
         Some(after_sale) if after_sale.has("refund_status") => {
             status_of(&after_sale, "refund_status", REFUND_STATUSES)?
         }
@@ -264,24 +290,32 @@ fn map_line(l: &Node<'_>) -> Result<OrderLine, FieldError> {
         title: l.str("product_name")?,
         sku_properties: sku_properties(l)?,
         quantity,
-        unit_price: origin / i64::from(quantity),
-        discount: origin
-            .checked_sub(line_total)
-            .ok_or_else(|| overflow(l, "pay_amount", "origin_amount − pay_amount"))?,
+        unit_price,
+        discount: gross - line_total,
         line_total,
         batch_no: None,
         refund_status,
     })
 }
 
-/// The text at `path` below `o` (objects along the way), if any.
+/// An optional amount in fen (see [`fen`]).
+fn fen_opt(n: &Node<'_>, key: &str) -> Result<Option<i64>, FieldError> {
+    n.opt_fen(key).map_err(|e| {
+        field_error(
+            e.field,
+            format!("{} (抖店 amounts are integers in fen)", e.reason),
+        )
+    })
+}
+
+/// The text at `path` below `o` (objects along the way, which must be objects), if any.
 fn text_at(o: &Node<'_>, path: &[&str]) -> Result<Option<String>, FieldError> {
     let Some((last, parents)) = path.split_last() else {
         return Ok(None);
     };
     let mut node = o.clone();
     for key in parents {
-        match node.field(key) {
+        match node.opt_object(key)? {
             Some(child) => node = child,
             None => return Ok(None),
         }
@@ -299,43 +333,39 @@ fn region(o: &Node<'_>, key: &str) -> Result<Option<String>, FieldError> {
 
 /// The receiver, or none when the order carries neither display values nor ciphertexts.
 fn map_receiver(o: &Node<'_>) -> Result<Option<Receiver>, FieldError> {
-    let mut ciphertexts = Vec::with_capacity(PRIVACY_REF_FIELDS.len());
-    for path in PRIVACY_REF_FIELDS {
-        ciphertexts.push(text_at(o, path)?);
+    let mut sealed = Sealed::new();
+    for (label, path) in PRIVACY_REF_FIELDS {
+        sealed.seal(label, text_at(o, path)?);
     }
-    let privacy_ref = ciphertexts.iter().any(Option::is_some).then(|| {
-        ciphertexts
-            .iter()
-            .map(|c| c.as_deref().unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join(PRIVACY_REF_SEPARATOR)
-    });
+    let address = match text_at(o, &["mask_post_addr", "detail"])? {
+        Some(detail) => Some(detail),
+        None => text_at(o, &["post_addr", "detail"])?,
+    };
     let mut receiver = Receiver {
-        name: o.opt_str("mask_post_receiver")?,
-        phone: o.opt_str("mask_post_tel")?,
-        province: region(o, "province")?,
-        city: region(o, "city")?,
-        district: region(o, "town")?,
-        town: region(o, "street")?,
-        address: match text_at(o, &["mask_post_addr", "detail"])? {
-            Some(detail) => Some(detail),
-            None => text_at(o, &["post_addr", "detail"])?,
-        },
+        name: sealed.shown("name", o.opt_str("mask_post_receiver")?),
+        phone: sealed.shown("phone", o.opt_str("mask_post_tel")?),
+        province: sealed.shown("province", region(o, "province")?),
+        city: sealed.shown("city", region(o, "city")?),
+        district: sealed.shown("district", region(o, "town")?),
+        town: sealed.shown("town", region(o, "street")?),
+        address: sealed.shown("address", address),
         postcode: None,
         masked: false,
-        privacy_ref,
+        privacy_ref: None,
     };
     let shown = [
         &receiver.name,
         &receiver.phone,
         &receiver.province,
         &receiver.city,
+        &receiver.district,
+        &receiver.town,
         &receiver.address,
     ];
-    if receiver.privacy_ref.is_none() && shown.iter().all(|v| v.is_none()) {
+    if sealed.is_empty() && shown.iter().all(|v| v.is_none()) {
         return Ok(None);
     }
-    receiver.masked = receiver.privacy_ref.is_some() || mask::receiver_looks_masked(&receiver);
+    privacy::settle(&mut receiver, &sealed);
     Ok(Some(receiver))
 }
 

@@ -158,26 +158,27 @@ impl Prepared {
     }
 }
 
+/// What an answer that is not 抖店's envelope was expected to have.
+const ENVELOPE_KEYS: &str = "an object with `code` (or the older `err_no`)";
+
 /// The `data` of a successful answer (an object; a missing or null `data` is `{}`), or the
-/// error the answer means. A body that is neither envelope is `invalid_input` on `response`.
+/// error the answer means. A body that is neither envelope (HTML from a proxy, an empty or
+/// cut-off body, JSON without `code` or `err_no`) is `transient`: the request was not at
+/// fault and retrying is safe. An envelope whose `code` or `data` is of the wrong type is
+/// `invalid_input` on `response.code` / `response.data`.
 pub fn parse_envelope(body: &[u8]) -> Result<Value, ConnectorError> {
     const ROOT: &str = "response";
-    let document = json::parse_body(body, ROOT)?;
+    let document = json::parse_answer(body, ROOT)?;
     let root = Node::root(&document, ROOT);
     let Value::Object(fields) = &document else {
-        return Err(root
-            .error(format!("expected a 抖店 answer object, got {}", json::describe(Some(&document))))
-            .into());
+        return Err(json::not_the_envelope(ROOT, ENVELOPE_KEYS, &document));
     };
     let (code, texts) = if fields.contains_key("code") {
         (root.i64("code")?, [text(fields, "msg"), text(fields, "sub_code"), text(fields, "sub_msg")])
     } else if fields.contains_key("err_no") {
         (root.i64("err_no")?, [text(fields, "message"), String::new(), String::new()])
     } else {
-        let keys: Vec<&str> = fields.keys().map(String::as_str).collect();
-        return Err(root
-            .error(format!("expected a 抖店 envelope with `code` (or the older `err_no`), got the keys {keys:?}"))
-            .into());
+        return Err(json::not_the_envelope(ROOT, ENVELOPE_KEYS, &document));
     };
     let [msg, sub_code, sub_msg] = texts;
     let legacy_success = !fields.contains_key("code") && code == 0;
@@ -414,10 +415,16 @@ mod tests {
     }
 
     #[test]
-    fn unreadable_answers_name_the_response() {
-        assert_eq!(unreadable("<html>502 Bad Gateway</html>"), "response");
-        assert_eq!(unreadable("[]"), "response");
-        assert_eq!(unreadable(r#"{"error":1}"#), "response");
+    fn answers_that_are_not_the_envelope_are_transient() {
+        // The same reading serves pulls (`order.searchList`) and pushes (`sku.syncStock`).
+        for body in ["<html>502 Bad Gateway</html>", "", "   ", r#"{"code":10000,"msg":"success","data":{"shop_"#, "[]", r#"{"error":1}"#]
+        {
+            assert!(matches!(error_of(body), ConnectorError::Transient(_)), "{body:?}: {:?}", error_of(body));
+        }
+    }
+
+    #[test]
+    fn unreadable_envelopes_name_the_field() {
         assert_eq!(unreadable(r#"{"code":"x"}"#), "response.code");
         assert_eq!(unreadable(r#"{"code":10000,"data":[1]}"#), "response.data");
     }

@@ -61,7 +61,7 @@ impl<A: Api> Listing for SearchList<'_, A> {
         let data = self.api.call(SEARCH_LIST, &params)?;
         let root = Node::root(&data, "data");
         // An empty page may come without the list at all.
-        let rows = match root.field("shop_order_list") {
+        let rows = match root.opt_array("shop_order_list")? {
             Some(list) => list.elements()?,
             None => Vec::new(),
         };
@@ -225,6 +225,39 @@ mod tests {
             pull(&mut api, 50, &window, None),
             Err(ConnectorError::Auth(_))
         ));
+    }
+
+    #[test]
+    fn a_page_with_one_inconsistent_line_yields_every_other_order_and_one_rejection() {
+        let s = T0 / 1000;
+        // Real 抖店 lines: origin_amount the unit price, sum_amount = origin × num.
+        let good = |id: u64| {
+            let mut o = order(id, s);
+            o["sku_order_list"] = json!([{"order_id": (id + 1).to_string(), "product_name": "x", "item_num": 3,
+                "origin_amount": 333, "sum_amount": 999, "pay_amount": 900}]);
+            o["pay_amount"] = json!(900);
+            o
+        };
+        let mut bad = good(30);
+        bad["sku_order_list"][0]["sum_amount"] = json!(1000);
+        let mut api = Scripted::answering(vec![page(vec![good(10), bad, good(50)], 3)]);
+        let window = TimeWindow {
+            from: T0,
+            to: T0 + 1_000,
+        };
+        let page = pull(&mut api, 50, &window, None).unwrap();
+        let ids: Vec<&str> = page.orders.iter().map(|o| o.order_id.as_str()).collect();
+        assert_eq!(ids, ["10", "50"]);
+        assert_eq!(page.orders[0].lines[0].unit_price, 333);
+        assert_eq!(page.orders[0].lines[0].discount, 99);
+        assert_eq!(page.rejected.len(), 1);
+        assert_eq!(
+            (
+                page.rejected[0].id.as_str(),
+                page.rejected[0].field.as_str()
+            ),
+            ("30", "sku_order_list[0].sum_amount")
+        );
     }
 
     #[test]

@@ -96,15 +96,13 @@ pub fn request(settings: &Settings, action: &str, params: &Value) -> Request {
 }
 
 /// What the bridge answered to `action`: the JSON object of a 2xx, or the error its status and
-/// body mean.
+/// body mean. A 2xx that is not a JSON object (a proxy's HTML page, an empty or cut-off body)
+/// is not the bridge's answer: `transient`, retried, never dead-lettered.
 pub fn answer(action: &str, status: u16, headers: &[(String, String)], body: &[u8]) -> Result<Value, ConnectorError> {
     if (200..300).contains(&status) {
-        return match json::parse_body(body, action)? {
+        return match json::parse_answer(body, action)? {
             object @ Value::Object(_) => Ok(object),
-            other => Err(ConnectorError::invalid_input(
-                action,
-                format!("expected a JSON object, got {}", json::describe(Some(&other))),
-            )),
+            other => Err(json::not_the_envelope(action, "a JSON object", &other)),
         };
     }
     // The bridge's own refusals carry {"error": {...}}; a front end's (nginx, a CDN) do not.
@@ -220,9 +218,13 @@ mod tests {
     #[test]
     fn answers_and_what_failures_mean() {
         assert_eq!(answer("ping", 200, &[], br#"{"bridge":"wharf-ecshop"}"#).unwrap()["bridge"], "wharf-ecshop");
-        let err = answer("orders", 200, &[], b"{\"total\": 3, \"ord").unwrap_err();
-        assert!(matches!(&err, ConnectorError::InvalidInput(f) if f.field == "orders"), "{err:?}");
-        assert!(matches!(answer("orders", 200, &[], b"[1]"), Err(ConnectorError::InvalidInput(_))));
+        // What is not the bridge's answer is transient, for reads and writes alike.
+        for action in ["orders", "order", "stock", "ship"] {
+            for body in [&b"{\"total\": 3, \"ord"[..], b"[1]", b"", b"<html><body>Maintenance</body></html>"] {
+                let err = answer(action, 200, &[], body).unwrap_err();
+                assert!(matches!(&err, ConnectorError::Transient(m) if m.starts_with(action)), "{action}: {err:?}");
+            }
+        }
 
         type Case = (u16, Vec<(String, String)>, Vec<u8>, fn(&ConnectorError) -> bool);
         let cases: Vec<Case> = vec![

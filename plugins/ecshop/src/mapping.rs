@@ -15,7 +15,7 @@
 //! | order_status | shipping_status | pay_status | canonical |
 //! |---|---|---|---|
 //! | 2 cancelled | any | any | cancelled |
-//! | 3 invalid | any | any | closed |
+//! | 3 invalid | any | any | cancelled |
 //! | 4 returned | any | any | closed, refund refunded (every line) |
 //! | 0, 1, 5, 6 | 2 received | any | completed |
 //! | 0, 1, 5, 6 | 1 shipped | any | shipped (cash on delivery ships unpaid) |
@@ -23,7 +23,9 @@
 //! | 0, 1, 5, 6 | 0 unshipped, 3 preparing; 5 shipping in progress (UNSURE) | 2 paid | paid |
 //! | 0, 1, 5, 6 | 0, 3, 5 | 0 unpaid, 1 paying (UNSURE) | unpaid |
 //!
-//! (order_status 0 unconfirmed, 1 confirmed, 5 split, 6 partly split.) ECShop 2.7.3 defines
+//! (order_status 0 unconfirmed, 1 confirmed, 5 split, 6 partly split.) Cancelled and invalid
+//! orders ended before anything shipped (`cancelled`); a returned one ended after its goods
+//! left without completing (`closed`), as the canonical model's rules say. ECShop 2.7.3 defines
 //! shipping_status 5 (`SS_SHIPPED_ING`, a delivery note made but not sent) and 6
 //! (`OS_SHIPPED_PART`, a second "partly shipped"); where they fall is UNSURE. Any other code
 //! is `invalid_input` naming the column. `platform_status` keeps all three:
@@ -39,7 +41,9 @@
 //! an unpaid order's paid_total is what the buyer is to pay, as on the other platforms). Then
 //! goods + shipping − discount = paid holds exactly whenever ECShop's does. ECShop discounts
 //! whole orders; lines get shares of `discount_total` in proportion to their goods value
-//! (largest remainder, [`wharf_sdk::apportion`]), so the lines add up to the order.
+//! (largest remainder, [`wharf_sdk::apportion`]), so the lines add up to the order. No amount
+//! may be negative, `goods_number` is at least 1, an order has at least one goods line, and
+//! its discounts may not exceed its goods: anything else is refused, naming the field.
 //!
 //! **The rest.** Times are Unix seconds (the bridge converts ECShop's storage). `paid_at` is
 //! `pay_time` when set. The receiver is plaintext in ECShop (`masked` false): consignee, mobile
@@ -115,7 +119,7 @@ fn status_of(order: &Node) -> Result<(OrderStatus, RefundStatus, String), FieldE
     let paid = status::lookup(PAY_STATUSES, &p, &order.path_of("pay_status"))?;
     let (canonical, refund) = match (lifecycle, shipping, paid) {
         (Lifecycle::Cancelled, _, _) => (OrderStatus::Cancelled, RefundStatus::None),
-        (Lifecycle::Invalid, _, _) => (OrderStatus::Closed, RefundStatus::None),
+        (Lifecycle::Invalid, _, _) => (OrderStatus::Cancelled, RefundStatus::None),
         (Lifecycle::Returned, _, _) => (OrderStatus::Closed, RefundStatus::Refunded),
         (Lifecycle::Open, Shipping::Received, _) => (OrderStatus::Completed, RefundStatus::None),
         (Lifecycle::Open, Shipping::Sent, _) => (OrderStatus::Shipped, RefundStatus::None),
@@ -135,8 +139,9 @@ fn status_of(order: &Node) -> Result<(OrderStatus, RefundStatus, String), FieldE
 /// The status codes an order is moved to so that it maps back to a canonical status (an ERP
 /// status that moves the order): the table above read backwards. `None` keeps the column as
 /// it is: a move to `shipped` leaves `pay_status` alone (cash on delivery ships unpaid), one to
-/// `cancelled` or `closed` leaves shipping and payment as they were (ECShop's admin refunds
-/// separately). Open orders get order_status 1 (confirmed).
+/// `cancelled` or `closed` (order_status 4, returned: closed after goods left) leaves shipping
+/// and payment as they were (ECShop's admin refunds separately). Open orders get order_status
+/// 1 (confirmed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StatusMove {
     pub order_status: u8,
@@ -155,7 +160,7 @@ pub fn codes_for(status: OrderStatus) -> Option<StatusMove> {
         OrderStatus::Shipped => (1, Some(1), None),
         OrderStatus::Completed => (1, Some(2), None),
         OrderStatus::Cancelled => (2, None, None),
-        OrderStatus::Closed => (3, None, None),
+        OrderStatus::Closed => (4, None, None),
     };
     Some(StatusMove {
         order_status,
@@ -184,8 +189,14 @@ fn required_instant(order: &Node, key: &str, what: &str) -> Result<i64, FieldErr
 
 /// The sum of several yuan columns, in fen.
 fn money_sum(order: &Node, keys: &[&str]) -> Result<i64, FieldError> {
-    keys.iter()
-        .try_fold(0_i64, |sum, key| Ok(sum + order.money(key)?))
+    keys.iter().try_fold(0_i64, |sum, key| {
+        sum.checked_add(order.amount(key)?).ok_or_else(|| {
+            order.error_at(
+                key,
+                "expected amounts whose sum fits 64-bit fen, got an overflow",
+            )
+        })
+    })
 }
 
 /// `颜色:红[10] \n尺码:XL \n` (ECShop's `get_goods_attr_info()` text) → `颜色:红;尺码:XL`: one
@@ -263,8 +274,14 @@ fn line(goods: &Node, refund: RefundStatus) -> Result<OrderLine, FieldError> {
         Some(_) => goods.opt_str("product_sn")?,
         None => None,
     };
-    let quantity = goods.u32("goods_number")?;
-    let unit_price = goods.money("goods_price")?;
+    let quantity = goods.quantity("goods_number")?;
+    let unit_price = goods.amount("goods_price")?;
+    let gross = unit_price.checked_mul(i64::from(quantity)).ok_or_else(|| {
+        goods.error_at(
+            "goods_price",
+            "expected goods_price × goods_number to fit 64-bit fen, got an overflow",
+        )
+    })?;
     Ok(OrderLine {
         line_id: goods.id("rec_id")?,
         product_id: nonzero_id(goods, "goods_id")?,
@@ -279,7 +296,7 @@ fn line(goods: &Node, refund: RefundStatus) -> Result<OrderLine, FieldError> {
         quantity,
         unit_price,
         discount: 0,
-        line_total: unit_price * i64::from(quantity),
+        line_total: gross,
         batch_no: None,
         refund_status: refund,
     })
@@ -312,7 +329,7 @@ pub fn settle_order(order: &Node, shop_id: &str) -> Result<Mapped<Order>, Connec
 /// One order object of the bridge (`orders[i]` of a listing, `order` of a lookup).
 pub fn map_order(order: &Node, shop_id: &str) -> Result<Order, ConnectorError> {
     let (status, refund, platform_status) = status_of(order)?;
-    let goods_total = order.money("goods_amount")?;
+    let goods_total = order.amount("goods_amount")?;
     let shipping_fee = money_sum(
         order,
         &[
@@ -328,8 +345,7 @@ pub fn map_order(order: &Node, shop_id: &str) -> Result<Order, ConnectorError> {
     let paid_total = money_sum(order, &["money_paid", "surplus", "order_amount"])?;
 
     let mut lines = order
-        .required("goods")?
-        .elements()?
+        .nonempty_array("goods")?
         .iter()
         .map(|goods| line(goods, refund))
         .collect::<Result<Vec<_>, _>>()?;
@@ -337,6 +353,18 @@ pub fn map_order(order: &Node, shop_id: &str) -> Result<Order, ConnectorError> {
         .iter()
         .map(|l| u64::try_from(l.line_total).unwrap_or(0))
         .collect();
+    // A share never exceeds its line while the discount does not exceed the goods.
+    let goods: u128 = weights.iter().map(|&w| u128::from(w)).sum();
+    if u128::try_from(discount_total).unwrap_or(0) > goods {
+        return Err(order
+            .error_at(
+                "discount",
+                format!(
+                    "expected discount + bonus + integral_money ({discount_total} fen) at most the goods' goods_price × goods_number ({goods} fen)"
+                ),
+            )
+            .into());
+    }
     for (line, share) in lines.iter_mut().zip(apportion(discount_total, &weights)) {
         line.discount = share;
         line.line_total -= share;
@@ -541,7 +569,7 @@ pub(crate) mod tests {
         use OrderStatus::*;
         let cases = [
             ((2, 1, 2), Cancelled, RefundStatus::None),
-            ((3, 0, 0), Closed, RefundStatus::None),
+            ((3, 0, 0), Cancelled, RefundStatus::None),
             ((4, 0, 0), Closed, RefundStatus::Refunded),
             ((5, 2, 2), Completed, RefundStatus::None),
             ((1, 1, 0), Shipped, RefundStatus::None),
@@ -719,6 +747,31 @@ pub(crate) mod tests {
                 Box::new(|v| v["consignee"] = json!(7)),
                 "order.consignee",
                 "expected a string",
+            ),
+            (
+                Box::new(|v| v["money_paid"] = json!("-184.07")),
+                "order.money_paid",
+                "at least 0",
+            ),
+            (
+                Box::new(|v| v["money_paid"] = json!("1e5")),
+                "order.money_paid",
+                "'e'",
+            ),
+            (
+                Box::new(|v| v["goods"][0]["goods_number"] = json!(0)),
+                "order.goods[0].goods_number",
+                "at least 1",
+            ),
+            (
+                Box::new(|v| v["goods"] = json!([])),
+                "order.goods",
+                "at least one",
+            ),
+            (
+                Box::new(|v| v["bonus"] = json!("500.00")),
+                "order.discount",
+                "at most",
             ),
         ];
         for (edit, field, reason) in cases {

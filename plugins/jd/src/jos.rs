@@ -173,7 +173,7 @@ fn describe(zh: &str, en: &str) -> String {
 /// `englishErrCode`). A refusal is `platform` with JOS's code and text; `result` comes back
 /// when it succeeded.
 pub fn business<'a>(result: Node<'a>) -> Result<Node<'a>, ConnectorError> {
-    let status = result.field("apiResult").unwrap_or_else(|| result.clone());
+    let status = result.opt_object("apiResult")?.unwrap_or_else(|| result.clone());
     let success = match status.raw("success") {
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) if s == "true" || s == "false" => s == "true",
@@ -315,9 +315,17 @@ mod tests {
             ConnectorError::InvalidInput(f) => assert_eq!(f.field, "error_response.code"),
             other => panic!("{other:?}"),
         }
-        match error_of("<html>busy</html>") {
-            ConnectorError::InvalidInput(f) => assert_eq!(f.field, "jingdong_pop_order_get_responce"),
-            other => panic!("{other:?}"),
+    }
+
+    #[test]
+    fn answers_that_are_not_the_envelope_are_transient_for_pulls_and_pushes() {
+        for method in ["jingdong.pop.order.search", "jingdong.stock.write.updateSkuStock", "jingdong.pop.order.shipment"] {
+            for body in ["<html>busy</html>", "", r#"{"jingdong_pop_order_search_responce":{"code":"0","#, r#"{"x":1}"#] {
+                match parse_answer(method, body.as_bytes()) {
+                    Err(ConnectorError::Transient(_)) => {}
+                    other => panic!("{method} {body:?}: {other:?}"),
+                }
+            }
         }
     }
 

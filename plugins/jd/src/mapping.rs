@@ -4,32 +4,35 @@
 //! Field by field:
 //! - `order_id` = `orderId` (a string or a bare JSON number beyond 2^53, read exactly),
 //!   `platform_status` = `orderState`, status and order refund from [`ORDER_STATES`];
-//! - money (yuan strings → fen): `goods_total` = `orderTotalPrice`, `shipping_fee` =
+//! - money (yuan strings → fen, none negative): `goods_total` = `orderTotalPrice`, `shipping_fee` =
 //!   `freightPrice`, `paid_total` = `orderPayment` + `balanceUsed` (JD: payable = goods −
 //!   discounts − balance + freight, so the balance part was paid too; absent = none used),
 //!   `discount_total` = goods + shipping − paid: every discount, the seller's
 //!   (`sellerDiscount`) and JD's own coupons alike, so goods + shipping − discount = paid
-//!   always holds;
+//!   always holds (a payment above goods + shipping is refused: no discount is negative);
 //! - times (GMT+8 → UTC): `created_at` = `orderStartTime`, `paid_at` = `paymentConfirmTime`
 //!   (JD's "never" times, [`UNSET_TIMES`], and absence are none), `updated_at` = `modified`;
 //! - `buyer_id` = `open_id_buyer`, `buyer_nick` = `pin`, `buyer_message` = `orderRemark`,
 //!   `seller_memo` = `venderRemark`;
-//! - receiver from `consigneeInfo` as JD shows it: `name` = `fullname` and `address` =
-//!   `fullAddress` (ciphertexts), `phone` = `mobile` else `telephone` (masked), `province`,
-//!   `city`, `district` = `county`, `town`; no postcode; `privacy_ref` from
-//!   [`PRIVACY_REF_FIELD`]; `masked` when there is one or a value looks masked;
+//! - receiver from `consigneeInfo` (an object, or an error naming it), only what a person may
+//!   see: `name` = `fullname` and `address` = `fullAddress` unless they are ciphertexts (then
+//!   nothing), `phone` = `mobile` else `telephone` (masked), `province`, `city`, `district` =
+//!   `county`, `town`; no postcode. `privacy_ref` = every ciphertext and the
+//!   [`PRIVACY_REF_FIELD`], labelled, as JSON text (`{"address":…,"name":…,"oaid":…}`, by
+//!   [`wharf_sdk::privacy`]); `masked` when there is one or a value looks masked;
 //! - invoice from `invoiceEasyInfo` ([`INVOICE_KINDS`]): `title` = `invoiceTitle`, `tax_id` =
 //!   `invoiceCode`;
 //! - lines from `itemInfoList`: JOS gives no sub-order ids, so `line_id` = `<orderId>-<n>`
 //!   (n from 1, in JD's order); `product_id` = `wareId`, `sku_id` = `skuId`,
 //!   `outer_product_id` = `productNo`, `outer_sku_id` = `outerSkuId`, `title` = `skuName`,
-//!   `quantity` = `itemTotal` (a string), `unit_price` = `jdPrice`. JOS gives no per-line
+//!   `quantity` = `itemTotal` (a string, at least 1), `unit_price` = `jdPrice` (one unit,
+//!   before discounts). An order without items is refused. JOS gives no per-line
 //!   payment either, so the order's discount is spread over the lines by `jdPrice` ×
 //!   `itemTotal` ([`wharf_sdk::apportion`]); `line_total` = gross − that share. Lines carry no
 //!   refund (JOS reports refunds elsewhere).
 
 use wharf_sdk::json::Node;
-use wharf_sdk::mask;
+use wharf_sdk::privacy::{self, Sealed};
 use wharf_sdk::reject::{self, Mapped};
 use wharf_sdk::status;
 use wharf_sdk::types::{
@@ -61,11 +64,13 @@ pub const ORDER_STATES: &[(&str, (OrderStatus, RefundStatus))] = &[
     ),
     // UNSURE: local-service (LOC) orders waiting for their code; paid, nothing shipped.
     ("WAIT_SEND_CODE", (OrderStatus::Paid, RefundStatus::None)),
-    // UNSURE: paused orders (LOC `PAUSE`, POP `POP_ORDER_PAUSE`) are paid and not shipped.
-    ("PAUSE", (OrderStatus::Paid, RefundStatus::None)),
-    ("POP_ORDER_PAUSE", (OrderStatus::Paid, RefundStatus::None)),
-    // UNSURE: JD locks a paid order while the buyer asks to cancel it or for a refund.
-    ("LOCKED", (OrderStatus::Paid, RefundStatus::Requested)),
+    // Paused orders (LOC `PAUSE`, POP `POP_ORDER_PAUSE`) are paid and must not be shipped
+    // while paused: held, never paid.
+    ("PAUSE", (OrderStatus::Held, RefundStatus::None)),
+    ("POP_ORDER_PAUSE", (OrderStatus::Held, RefundStatus::None)),
+    // JD locks a paid order while the buyer asks to cancel it or for a refund (UNSURE: the
+    // refund reading): held, so no warehouse ships it.
+    ("LOCKED", (OrderStatus::Held, RefundStatus::Requested)),
     (
         "WAIT_GOODS_RECEIVE_CONFIRM",
         (OrderStatus::Shipped, RefundStatus::None),
@@ -86,9 +91,9 @@ pub const INVOICE_KINDS: &[(&str, Option<InvoiceKind>)] = &[
     ("3", Some(InvoiceKind::Electronic)),
 ];
 
-/// The `consigneeInfo` field that names the real receiver, kept as `privacy_ref`. UNSURE: an
-/// OAID-like token (one per receiver) as TOP has; JD also hands out ciphertexts, which stay in
-/// `name` and `address`.
+/// The `consigneeInfo` field that names the real receiver, kept in `privacy_ref` under its own
+/// name beside the ciphertexts. UNSURE: an OAID-like token (one per receiver) as TOP has, which
+/// `jingdong.jos.order.oaid.decrypt` takes.
 pub const PRIVACY_REF_FIELD: &str = "oaid";
 
 /// What JD writes for a time that has not happened.
@@ -126,10 +131,10 @@ pub fn map_order(info: &Node<'_>, shop_id: &str) -> Result<Order, ConnectorError
     let (status, refund_status) =
         status::lookup(ORDER_STATES, &platform_status, &info.path_of("orderState"))?;
 
-    let goods_total = info.money("orderTotalPrice")?;
-    let shipping_fee = info.money("freightPrice")?;
-    let payment = info.money("orderPayment")?;
-    let balance = info.opt_money("balanceUsed")?.unwrap_or(0);
+    let goods_total = info.amount("orderTotalPrice")?;
+    let shipping_fee = info.amount("freightPrice")?;
+    let payment = info.amount("orderPayment")?;
+    let balance = info.opt_amount("balanceUsed")?.unwrap_or(0);
     let overflow = |key: &str| {
         info.error_at(
             key,
@@ -143,6 +148,17 @@ pub fn map_order(info: &Node<'_>, shop_id: &str) -> Result<Order, ConnectorError
         .checked_add(shipping_fee)
         .and_then(|g| g.checked_sub(paid_total))
         .ok_or_else(|| overflow("orderPayment"))?;
+    if discount_total < 0 {
+        return Err(info
+            .error_at(
+                "orderPayment",
+                format!(
+                    "expected orderPayment + balanceUsed at most orderTotalPrice + freightPrice ({} fen), got {paid_total} fen",
+                    goods_total + shipping_fee
+                ),
+            )
+            .into());
+    }
 
     Ok(Order {
         lines: map_lines(info, &order_id, discount_total)?,
@@ -161,7 +177,7 @@ pub fn map_order(info: &Node<'_>, shop_id: &str) -> Result<Order, ConnectorError
         seller_memo: info.opt_str("venderRemark")?,
         buyer_message: info.opt_str("orderRemark")?,
         invoice: info
-            .field("invoiceEasyInfo")
+            .opt_object("invoiceEasyInfo")?
             .map(|i| map_invoice(&i))
             .transpose()?
             .flatten(),
@@ -170,7 +186,7 @@ pub fn map_order(info: &Node<'_>, shop_id: &str) -> Result<Order, ConnectorError
         discount_total,
         paid_total,
         receiver: info
-            .field("consigneeInfo")
+            .opt_object("consigneeInfo")?
             .map(|c| map_receiver(&c))
             .transpose()?,
         erp_customer_code: None,
@@ -191,24 +207,31 @@ fn map_lines(
     order_id: &str,
     discount_total: i64,
 ) -> Result<Vec<OrderLine>, ConnectorError> {
-    let items = info.required("itemInfoList")?.elements()?;
+    let items = info.nonempty_array("itemInfoList")?;
     // (quantity, unit price, gross) of each item; the gross is what the discount is spread by.
     let mut amounts = Vec::with_capacity(items.len());
     for item in &items {
-        let quantity = item.u32("itemTotal")?;
-        let unit_price = item.money("jdPrice")?;
+        let quantity = item.quantity("itemTotal")?;
+        let unit_price = item.amount("jdPrice")?;
         let gross = unit_price.checked_mul(i64::from(quantity)).and_then(|g| u64::try_from(g).ok()).ok_or_else(|| {
             item.error_at("jdPrice", format!("expected a non-negative price whose total fits 64-bit fen, got {unit_price} fen × {quantity}"))
         })?;
         amounts.push((quantity, unit_price, gross));
     }
-    let shares = apportion(
-        discount_total,
-        &amounts
-            .iter()
-            .map(|&(_, _, gross)| gross)
-            .collect::<Vec<_>>(),
-    );
+    let weights: Vec<u64> = amounts.iter().map(|&(_, _, gross)| gross).collect();
+    // Shares never exceed their line's gross while the discount does not exceed the goods.
+    let goods: u128 = weights.iter().map(|&w| u128::from(w)).sum();
+    if u128::try_from(discount_total).unwrap_or(0) > goods {
+        return Err(info
+            .error_at(
+                "orderPayment",
+                format!(
+                    "expected a discount (goods + freight − paid = {discount_total} fen) at most the items' jdPrice × itemTotal ({goods} fen)"
+                ),
+            )
+            .into());
+    }
+    let shares = apportion(discount_total, &weights);
     let mut lines = Vec::with_capacity(items.len());
     for (n, ((item, (quantity, unit_price, gross)), discount)) in
         items.iter().zip(amounts).zip(shares).enumerate()
@@ -233,24 +256,27 @@ fn map_lines(
     Ok(lines)
 }
 
-/// `consigneeInfo` → the receiver, as JD shows it.
+/// `consigneeInfo` → the receiver: what a person may see, and the ciphertexts in
+/// `privacy_ref`.
 fn map_receiver(c: &Node<'_>) -> Result<Receiver, ConnectorError> {
     let text = |key: &str| c.opt_str(key);
-    let privacy_ref = text(PRIVACY_REF_FIELD)?;
+    let mut sealed = Sealed::new();
+    sealed.seal(PRIVACY_REF_FIELD, text(PRIVACY_REF_FIELD)?);
+    // The mobile number when there is one, else the landline.
+    let phone = text("mobile")?.map_or_else(|| text("telephone"), |m| Ok(Some(m)))?;
     let mut r = Receiver {
-        name: text("fullname")?,
-        // The mobile number when there is one, else the landline.
-        phone: text("mobile")?.map_or_else(|| text("telephone"), |m| Ok(Some(m)))?,
-        province: text("province")?,
-        city: text("city")?,
-        district: text("county")?,
-        town: text("town")?,
-        address: text("fullAddress")?,
+        name: sealed.shown("name", text("fullname")?),
+        phone: sealed.shown("phone", phone),
+        province: sealed.shown("province", text("province")?),
+        city: sealed.shown("city", text("city")?),
+        district: sealed.shown("district", text("county")?),
+        town: sealed.shown("town", text("town")?),
+        address: sealed.shown("address", text("fullAddress")?),
         postcode: None,
-        masked: privacy_ref.is_some(),
-        privacy_ref,
+        masked: false,
+        privacy_ref: None,
     };
-    r.masked |= mask::receiver_looks_masked(&r);
+    privacy::settle(&mut r, &sealed);
     Ok(r)
 }
 
@@ -347,9 +373,10 @@ mod tests {
         assert_eq!(o.buyer_message.as_deref(), Some("请尽快发货"));
         assert_eq!(o.seller_memo, None);
         let r = o.receiver.unwrap();
+        // Ciphertexts are never shown: the name and address are withheld.
         assert_eq!(
             (r.name.as_deref(), r.address.as_deref(), r.phone.as_deref()),
-            (Some("~a1b2~"), Some("~c3d4~"), Some("136*******5"))
+            (None, None, Some("136*******5"))
         );
         assert_eq!(
             (
@@ -361,7 +388,11 @@ mod tests {
             (Some("广东省"), Some("南山区"), None, None)
         );
         assert!(r.masked);
-        assert_eq!(r.privacy_ref.as_deref(), Some("OAID1"));
+        let reference: Value = serde_json::from_str(r.privacy_ref.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            reference,
+            json!({"name": "~a1b2~", "address": "~c3d4~", "oaid": "OAID1"})
+        );
         let i = o.invoice.unwrap();
         assert_eq!(
             (i.kind, i.title.as_deref(), i.tax_id.as_deref()),
@@ -414,8 +445,16 @@ mod tests {
         let o = map(&v).unwrap();
         assert_eq!(
             (o.status, o.refund_status, o.paid_at, o.invoice),
-            (OrderStatus::Paid, RefundStatus::Requested, None, None)
+            (OrderStatus::Held, RefundStatus::Requested, None, None)
         );
+        for paused in ["PAUSE", "POP_ORDER_PAUSE"] {
+            v["orderState"] = json!(paused);
+            let o = map(&v).unwrap();
+            assert_eq!(
+                (o.status, o.platform_status.as_str()),
+                (OrderStatus::Held, paused)
+            );
+        }
         assert_eq!(o.order_id, "123");
         v["orderState"] = json!("TRADE_CANCELED");
         v.as_object_mut().unwrap().remove("paymentConfirmTime");
@@ -439,6 +478,20 @@ mod tests {
                 json!({"invoiceEasyInfo": {"invoiceType": "9"}}),
                 "orderInfo.invoiceEasyInfo.invoiceType",
             ),
+            // A wrongly typed object is an error, never "absent".
+            (json!({"consigneeInfo": "abc"}), "orderInfo.consigneeInfo"),
+            (
+                json!({"invoiceEasyInfo": 12345}),
+                "orderInfo.invoiceEasyInfo",
+            ),
+            // What the model allows none of.
+            (json!({"orderPayment": "-797.49"}), "orderInfo.orderPayment"),
+            (json!({"orderPayment": "1e5"}), "orderInfo.orderPayment"),
+            (json!({"orderPayment": 1e5}), "orderInfo.orderPayment"),
+            (json!({"orderPayment": "400.00"}), "orderInfo.orderPayment"),
+            (json!({"freightPrice": "-1.00"}), "orderInfo.freightPrice"),
+            (json!({"itemInfoList": []}), "orderInfo.itemInfoList"),
+            (json!({"itemInfoList": "x"}), "orderInfo.itemInfoList"),
         ] {
             let mut v = info();
             for (k, val) in edit.as_object().unwrap() {
@@ -449,13 +502,20 @@ mod tests {
                 other => panic!("{edit}: {other:?}"),
             }
         }
-        let mut v = info();
-        v["itemInfoList"][1]["itemTotal"] = json!("two");
-        match map(&v) {
-            Err(ConnectorError::InvalidInput(f)) => {
-                assert_eq!(f.field, "orderInfo.itemInfoList[1].itemTotal")
+        for (key, bad) in [
+            ("itemTotal", json!("two")),
+            ("itemTotal", json!("0")),
+            ("itemTotal", json!(-1)),
+            ("jdPrice", json!("-50.00")),
+        ] {
+            let mut v = info();
+            v["itemInfoList"][1][key] = bad.clone();
+            match map(&v) {
+                Err(ConnectorError::InvalidInput(f)) => {
+                    assert_eq!(f.field, format!("orderInfo.itemInfoList[1].{key}"), "{bad}")
+                }
+                other => panic!("{bad}: {other:?}"),
             }
-            other => panic!("{other:?}"),
         }
         match map(&json!("x")) {
             Err(ConnectorError::InvalidInput(f)) => assert_eq!(f.field, "orderInfo"),

@@ -62,7 +62,7 @@ pub fn parse_search(
     let root = Node::root(response, jos::response_key(SEARCH_METHOD));
     let result = jos::business(root.required(SEARCH_RESULT)?)?;
     let total = result.i64("orderTotal")?;
-    let rows = match result.field("orderInfoList") {
+    let rows = match result.opt_array("orderInfoList")? {
         None => Vec::new(),
         Some(list) => list
             .elements()?
@@ -157,7 +157,7 @@ pub fn get_order(
     )?;
     let root = Node::root(&response, jos::response_key(GET_METHOD));
     let result = jos::business(root.required(GET_RESULT)?)?;
-    match result.field("orderInfo") {
+    match result.opt_object("orderInfo")? {
         Some(info) => mapping::map_order(&info, shop_id),
         None => Err(ConnectorError::not_found(format!("JD order {order_id}"))),
     }

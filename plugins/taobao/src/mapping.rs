@@ -2,7 +2,22 @@
 //! (tests, benchmarks) and inside the wasm plugin.
 //!
 //! The field-by-field rules are the Taobao mapping contract in the project notes; the status
-//! tables below are the single place to correct them.
+//! tables below are the single place to correct them. Where the canonical model and its rules
+//! (`wit/canonical-model.md`) decide:
+//! - `PAID_FORBID_CONSIGN` (paid, shipping forbidden for now) is `held`, never `paid`;
+//!   `TRADE_CLOSED` is `cancelled` when nothing shipped (no `consign_time`) and `closed` when
+//!   goods had left; `TRADE_CLOSED_BY_TAOBAO` (unpaid and closed) is `cancelled`.
+//!   `platform_status` is the `status` as sent.
+//! - No amount but `adjust_fee` (a manual price change either way) may be negative; `num` is
+//!   at least 1; a trade without sub-orders is refused.
+//! - Lines: `unit_price` = `price` (one unit, before discounts), `line_total` =
+//!   `divide_order_fee` (the line's payment after the order's discounts are shared out) else
+//!   `payment`, `discount` = `price × num − line_total`. It is negative only where the seller
+//!   raised the line's price by hand (its `adjust_fee` > 0, a real Taobao state that is kept
+//!   faithfully rather than refused: DOUBTFUL against the rule "discount ≥ 0", which has no
+//!   other way to carry a surcharge); a payment above `price × num` that no `adjust_fee`
+//!   explains is refused.
+//! - The receiver is Taobao's masked values; `privacy_ref` = `oaid`.
 
 use serde_json::Value;
 use wharf_sdk::json::{self, Node};
@@ -26,7 +41,7 @@ created,modified,pay_time,consign_time,end_time,\
 seller_memo,buyer_message,shipping_type,invoice_kind,invoice_name,invoice_type,\
 orders.oid,orders.num_iid,orders.sku_id,orders.outer_iid,orders.outer_sku_id,orders.num,\
 orders.price,orders.title,orders.payment,orders.total_fee,orders.divide_order_fee,\
-orders.discount_fee,orders.status,orders.refund_status,orders.sku_properties_name";
+orders.discount_fee,orders.adjust_fee,orders.status,orders.refund_status,orders.sku_properties_name";
 
 pub const PLATFORM: &str = "taobao";
 /// Taobao trades are in yuan.
@@ -39,11 +54,12 @@ const TRADE_STATUSES: &[(&str, OrderStatus)] = &[
     ("PAY_PENDING", OrderStatus::Unpaid),
     ("WAIT_PRE_AUTH_CONFIRM", OrderStatus::Unpaid),
     ("WAIT_SELLER_SEND_GOODS", OrderStatus::Paid),
-    ("PAID_FORBID_CONSIGN", OrderStatus::Paid),
+    ("PAID_FORBID_CONSIGN", OrderStatus::Held),
     ("SELLER_CONSIGNED_PART", OrderStatus::PartiallyShipped),
     ("WAIT_BUYER_CONFIRM_GOODS", OrderStatus::Shipped),
     ("TRADE_BUYER_SIGNED", OrderStatus::Shipped),
     ("TRADE_FINISHED", OrderStatus::Completed),
+    // Closed after goods left; without a `consign_time` it is cancelled ([`closed_status`]).
     ("TRADE_CLOSED", OrderStatus::Closed),
     ("TRADE_CLOSED_BY_TAOBAO", OrderStatus::Cancelled),
 ];
@@ -86,6 +102,15 @@ pub const RECEIVER_FIELDS: &[&str] = &[
 /// The canonical status of a trade status, if it is one Taobao documents.
 pub fn order_status(status: &str) -> Option<OrderStatus> {
     lookup(TRADE_STATUSES, status)
+}
+
+/// `TRADE_CLOSED` ended the trade before anything shipped (unpaid timeout, cancelled, fully
+/// refunded before shipping: `cancelled`) unless goods had left (`consign_time`: `closed`).
+pub fn closed_status(status: OrderStatus, platform_status: &str, consigned: bool) -> OrderStatus {
+    match (platform_status, consigned) {
+        ("TRADE_CLOSED", false) => OrderStatus::Cancelled,
+        _ => status,
+    }
 }
 
 /// The canonical refund status of a sub-order's `refund_status` (absent = none).
@@ -165,10 +190,13 @@ pub fn map_trade(trade: &Value, shop_id: &str) -> Result<Order, ConnectorError> 
         )
     })?;
 
-    let goods_total = t.money("total_fee")?;
-    let shipping_fee = t.money("post_fee")?;
-    let paid_total = t.money("payment")?;
-    let discount_fee = t.money("discount_fee")?;
+    let consigned = t.opt_shanghai_time("consign_time")?.is_some();
+    let status = closed_status(status, &platform_status, consigned);
+
+    let goods_total = t.amount("total_fee")?;
+    let shipping_fee = t.amount("post_fee")?;
+    let paid_total = t.amount("payment")?;
+    let discount_fee = t.amount("discount_fee")?;
     // The contract: a trade without adjust_fee had no manual price change.
     let adjust_fee = t.opt_money("adjust_fee")?.unwrap_or(0);
     let discount_total = discount_fee.checked_sub(adjust_fee).ok_or_else(|| {
@@ -179,9 +207,8 @@ pub fn map_trade(trade: &Value, shop_id: &str) -> Result<Order, ConnectorError> 
     })?;
 
     let lines = t
-        .required("orders")?
-        .required("order")?
-        .elements()?
+        .object("orders")?
+        .nonempty_array("order")?
         .iter()
         .map(map_line)
         .collect::<Result<Vec<_>, _>>()?;
@@ -214,11 +241,11 @@ pub fn map_trade(trade: &Value, shop_id: &str) -> Result<Order, ConnectorError> 
 
 /// One `orders.order[i]` → an order line.
 fn map_line(o: &Node<'_>) -> Result<OrderLine, ConnectorError> {
-    let quantity = o.u32("num")?;
-    let unit_price = o.money("price")?;
-    let line_total = match o.opt_money("divide_order_fee")? {
-        Some(fee) => fee,
-        None => o.money("payment")?,
+    let quantity = o.quantity("num")?;
+    let unit_price = o.amount("price")?;
+    let (line_total, paid_key) = match o.opt_amount("divide_order_fee")? {
+        Some(fee) => (fee, "divide_order_fee"),
+        None => (o.amount("payment")?, "payment"),
     };
     let gross = unit_price.checked_mul(i64::from(quantity)).ok_or_else(|| {
         o.error_at(
@@ -226,12 +253,20 @@ fn map_line(o: &Node<'_>) -> Result<OrderLine, ConnectorError> {
             "expected price × num to fit 64-bit fen, got an overflow",
         )
     })?;
-    let discount = gross.checked_sub(line_total).ok_or_else(|| {
-        o.error_at(
-            "payment",
-            "expected price × num - payment to fit 64-bit fen, got an overflow",
-        )
-    })?;
+    // A manual price raise (`adjust_fee` > 0) may take the payment above price × num.
+    let raised = o.opt_money("adjust_fee")?.unwrap_or(0).max(0);
+    if line_total > gross.saturating_add(raised) {
+        return Err(o
+            .error_at(
+                paid_key,
+                format!(
+                    "expected at most price × num ({unit_price} × {quantity} = {gross} fen) plus the line's \
+                     adjust_fee ({raised} fen), got {line_total} fen"
+                ),
+            )
+            .into());
+    }
+    let discount = gross - line_total;
 
     let raw_refund = o.opt_str("refund_status")?;
     let refund_status = line_refund_status(raw_refund.as_deref()).ok_or_else(|| {
@@ -486,11 +521,37 @@ mod tests {
     #[test]
     fn every_trade_status() {
         for (raw, expected) in TRADE_STATUSES {
-            let trade = trade_with(|t| t["status"] = json!(raw));
+            let trade = trade_with(|t| {
+                t["status"] = json!(raw);
+                t["consign_time"] = json!("2026-11-11 10:00:00");
+            });
             let order = map_trade(&trade, "s").unwrap();
             assert_eq!(order.status, *expected, "{raw}");
             assert_eq!(order.platform_status, *raw);
         }
+        // Paid, shipping forbidden: held, never paid.
+        let trade = trade_with(|t| t["status"] = json!("PAID_FORBID_CONSIGN"));
+        assert_eq!(map_trade(&trade, "s").unwrap().status, OrderStatus::Held);
+        // Closed before anything shipped: cancelled; after goods left: closed.
+        let closed = |consign_time: Value| {
+            let trade = trade_with(|t| {
+                t["status"] = json!("TRADE_CLOSED");
+                t["consign_time"] = consign_time;
+            });
+            map_trade(&trade, "s").unwrap()
+        };
+        assert_eq!(closed(json!(null)).status, OrderStatus::Cancelled);
+        assert_eq!(closed(json!("")).status, OrderStatus::Cancelled);
+        let o = closed(json!("2026-11-11 10:00:00"));
+        assert_eq!(
+            (o.status, o.platform_status.as_str()),
+            (OrderStatus::Closed, "TRADE_CLOSED")
+        );
+        let trade = trade_with(|t| t["status"] = json!("TRADE_CLOSED_BY_TAOBAO"));
+        assert_eq!(
+            map_trade(&trade, "s").unwrap().status,
+            OrderStatus::Cancelled
+        );
         let trade = trade_with(|t| t["status"] = json!("TRADE_SOMETHING_NEW"));
         let err = field_error(map_trade(&trade, "s"));
         assert_eq!(err.field, "trade.status");
@@ -608,6 +669,19 @@ mod tests {
     }
 
     #[test]
+    fn a_price_raised_by_hand_is_kept() {
+        let trade = trade_with(|t| {
+            t["orders"]["order"][1]["payment"] = json!("85.00");
+            t["orders"]["order"][1]["adjust_fee"] = json!("5.00");
+        });
+        let line = &map_trade(&trade, "s").unwrap().lines[1];
+        assert_eq!(
+            (line.unit_price, line.discount, line.line_total),
+            (8_000, -500, 8_500)
+        );
+    }
+
+    #[test]
     fn optional_amounts_and_times() {
         let trade = trade_with(|t| {
             let o = t.as_object_mut().unwrap();
@@ -686,6 +760,59 @@ mod tests {
                 Box::new(|t| t["buyer_nick"] = json!(7)),
                 "trade.buyer_nick",
                 "expected a string",
+            ),
+            (
+                Box::new(|t| t["payment"] = json!("-797.49")),
+                "trade.payment",
+                "at least 0",
+            ),
+            (
+                Box::new(|t| t["payment"] = json!("1e5")),
+                "trade.payment",
+                "'e'",
+            ),
+            (
+                Box::new(|t| t["payment"] = json!(1e5)),
+                "trade.payment",
+                "JSON float",
+            ),
+            (
+                Box::new(|t| t["orders"]["order"][0]["num"] = json!(0)),
+                "trade.orders.order[0].num",
+                "at least 1",
+            ),
+            (
+                Box::new(|t| t["orders"]["order"][0]["price"] = json!("-59.95")),
+                "trade.orders.order[0].price",
+                "at least 0",
+            ),
+            (
+                Box::new(|t| t["orders"]["order"][0]["divide_order_fee"] = json!("120.00")),
+                "trade.orders.order[0].divide_order_fee",
+                "at most price × num",
+            ),
+            (
+                Box::new(|t| t["orders"]["order"][1]["payment"] = json!("80.01")),
+                "trade.orders.order[1].payment",
+                "at most price × num",
+            ),
+            (
+                Box::new(|t| {
+                    t["orders"]["order"][1]["payment"] = json!("80.02");
+                    t["orders"]["order"][1]["adjust_fee"] = json!("0.01");
+                }),
+                "trade.orders.order[1].payment",
+                "at most price × num",
+            ),
+            (
+                Box::new(|t| t["orders"] = json!({"order": []})),
+                "trade.orders.order",
+                "at least one",
+            ),
+            (
+                Box::new(|t| t["orders"] = json!("abc")),
+                "trade.orders",
+                "expected an object",
             ),
         ];
         for (edit, field, reason_part) in cases {

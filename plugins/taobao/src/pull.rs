@@ -39,7 +39,7 @@ pub struct Listing {
 /// when there are none) and `has_next`.
 pub fn parse_listing(response: &serde_json::Value) -> Result<Listing, ConnectorError> {
     let root = Node::root(response, top::response_key(INCREMENT_METHOD));
-    let tids = match root.field("trades") {
+    let tids = match root.opt_object("trades")? {
         None => Vec::new(),
         Some(trades) => trades
             .required("trade")?

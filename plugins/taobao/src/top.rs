@@ -6,11 +6,11 @@
 //! turns the latter into the [`ConnectorError`] the host retries by.
 
 use serde_json::Value;
+use wharf_sdk::api::{self, Api};
 use wharf_sdk::config;
+use wharf_sdk::envelope::{self, Envelope};
 use wharf_sdk::http::{self, Method, Request};
 use wharf_sdk::json::{self, Node};
-use wharf_sdk::api::{self, Api};
-use wharf_sdk::envelope::{self, Envelope};
 use wharf_sdk::signing::{self, SortedParams, TopSignMethod, secret_placeholder};
 use wharf_sdk::time;
 use wharf_sdk::types::ConnectorError;
@@ -444,11 +444,31 @@ mod tests {
     }
 
     #[test]
+    fn answers_that_are_not_the_envelope_are_transient_for_pulls_and_pushes() {
+        for method in [
+            "taobao.trade.fullinfo.get",
+            "taobao.trades.sold.increment.get",
+            "taobao.item.quantity.update",
+            "taobao.logistics.offline.send",
+        ] {
+            for body in [
+                "<html>502</html>",
+                "",
+                "[]",
+                r#"{"other_response":{}}"#,
+                r#"{"item_quantity_update_response":{"item":{"num_iid":1"#,
+            ] {
+                match parse_envelope(method, body.as_bytes()) {
+                    Err(ConnectorError::Transient(_)) => {}
+                    other => panic!("{method} {body:?}: {other:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
     fn malformed_envelopes_are_invalid_input() {
         for (body, field) in [
-            ("<html>502</html>", "trade_fullinfo_get_response"),
-            ("[]", "trade_fullinfo_get_response"),
-            (r#"{"other_response":{}}"#, "trade_fullinfo_get_response"),
             (
                 r#"{"trade_fullinfo_get_response":"x"}"#,
                 "trade_fullinfo_get_response",
@@ -467,5 +487,4 @@ mod tests {
             }
         }
     }
-
 }

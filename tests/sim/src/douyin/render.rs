@@ -6,8 +6,10 @@
 //!   [`sku_order_id`]). `product_id` is a string, `sku_id` a number, as 抖店 sends them.
 //! - Amounts are integers in fen: `order_amount` = `pay_amount` = what the buyer pays
 //!   (goods + shipping − discounts), `post_amount` shipping, `promotion_amount` the discount;
-//!   per SKU `origin_amount` = `sum_amount` = price × quantity, `pay_amount` = that less the
-//!   line's discount, `promotion_amount` the discount, `post_amount` 0.
+//!   per SKU, as the official SDK's field comments define them, `origin_amount` = 商品现价, the
+//!   **unit** price, `sum_amount` = `origin_amount × item_num`, `pay_amount` = what the buyer
+//!   paid for the line (`sum_amount` less the line's discount), `promotion_amount` the
+//!   discount, `post_amount` 0.
 //! - Times are Unix seconds; `pay_time` is 0 until paid.
 //! - Statuses: see [`statuses`]; a line's refund is `after_sale_info.refund_status`.
 //! - The receiver is three ciphertexts (`encrypt_post_receiver` and `post_addr.encrypt_detail`
@@ -195,7 +197,7 @@ fn sku_order(shop: &Shop, order: &Order, line: &Line, order_main: u32) -> Value 
         "code": sku.outer_sku_id,
         "spec": spec(&sku.spec),
         "item_num": line.quantity,
-        "origin_amount": gross,
+        "origin_amount": line.unit_price,
         "sum_amount": gross,
         "pay_amount": line.line_total(),
         "promotion_amount": line.discount,
@@ -280,8 +282,13 @@ mod tests {
         let s = shop();
         for o in &s.orders {
             let v = shop_order(&s, o);
-            let goods: i64 =
-                v["sku_order_list"].as_array().unwrap().iter().map(|l| l["origin_amount"].as_i64().unwrap()).sum();
+            let lines = v["sku_order_list"].as_array().unwrap();
+            for l in lines {
+                let n = |k: &str| l[k].as_i64().unwrap();
+                assert_eq!(n("origin_amount") * n("item_num"), n("sum_amount"), "origin_amount is the unit price");
+                assert_eq!(n("sum_amount") - n("promotion_amount"), n("pay_amount"));
+            }
+            let goods: i64 = lines.iter().map(|l| l["sum_amount"].as_i64().unwrap()).sum();
             let paid = v["pay_amount"].as_i64().unwrap();
             let post = v["post_amount"].as_i64().unwrap();
             let promotion = v["promotion_amount"].as_i64().unwrap();

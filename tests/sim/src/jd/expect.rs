@@ -4,15 +4,18 @@
 //! Computed from the shop (ground truth) and the simulator's rendering rules, never by parsing
 //! what the gateway wrote, so a wire bug shows up as a difference. The JD mapping it encodes
 //! (the plugin's module docs say the same):
-//! - status from `orderState`; `LOCKED` (a cancel/refund request) is paid with refund
-//!   `requested`; JOS carries no per-line refunds, so lines say `none`;
+//! - status from `orderState`; paused (`PAUSE`, `POP_ORDER_PAUSE`) and `LOCKED` (a
+//!   cancel/refund request, refund `requested`) orders are `held`: paid but not to be shipped;
+//!   JOS carries no per-line refunds, so lines say `none`;
 //! - goods = `orderTotalPrice`, shipping = `freightPrice`, paid = `orderPayment` +
 //!   `balanceUsed`, discount = goods + shipping − paid, spread over lines by `jdPrice` ×
 //!   `itemTotal` (largest remainder, ties to the first line: what the shop generated);
 //! - line ids `<orderId>-<n>` (JOS has no sub-order ids), product = `wareId`, sku = `skuId`,
 //!   outer product = `productNo`, title = `skuName`;
-//! - receiver as JD shows it (name and address ciphertexts, masked phone), `masked`, and
-//!   `privacy_ref` = `consigneeInfo.oaid`; invoice from `invoiceEasyInfo`.
+//! - receiver: only what a person may see (the masked phone and the regions; the name and
+//!   address are ciphertexts, so withheld), `masked`, and `privacy_ref` = the ciphertexts and
+//!   the oaid, labelled, as JSON text `{"address":…,"name":…,"oaid":…}`; invoice from
+//!   `invoiceEasyInfo`.
 
 use serde_json::{Value, json};
 
@@ -25,8 +28,8 @@ use crate::shop::{Order, Shop};
 const STATUSES: &[(&str, &str, &str)] = &[
     ("WAIT_SELLER_STOCK_OUT", "paid", "none"),
     ("WAIT_SELLER_DELIVERY", "paid", "none"),
-    ("POP_ORDER_PAUSE", "paid", "none"),
-    ("LOCKED", "paid", "requested"),
+    ("POP_ORDER_PAUSE", "held", "none"),
+    ("LOCKED", "held", "requested"),
     ("WAIT_GOODS_RECEIVE_CONFIRM", "shipped", "none"),
     ("FINISHED_L", "completed", "none"),
     ("TRADE_CANCELED", "cancelled", "none"),
@@ -41,7 +44,10 @@ pub fn expected_order(shop: &Shop, o: &Order, shop_id: &str) -> Option<Value> {
     let (_, status, refund) = STATUSES.iter().find(|(s, _, _)| *s == state)?;
     let r = &o.receiver;
     let (invoice_type, title, tax_id) = render::invoice(o);
-    let invoice = INVOICE_KINDS.iter().find(|(t, _)| *t == invoice_type).map(|(_, kind)| json!({"kind": kind, "title": title, "tax_id": tax_id}));
+    let invoice = INVOICE_KINDS
+        .iter()
+        .find(|(t, _)| *t == invoice_type)
+        .map(|(_, kind)| json!({"kind": kind, "title": title, "tax_id": tax_id}));
     let lines: Vec<Value> = o
         .lines
         .iter()
@@ -84,15 +90,13 @@ pub fn expected_order(shop: &Shop, o: &Order, shop_id: &str) -> Option<Value> {
         "buyer_message": o.buyer_message,
         "seller_memo": o.seller_memo,
         "receiver": {
-            "name": cipher(&r.name),
             "phone": mask_mobile(&r.phone),
             "province": r.province,
             "city": r.city,
             "district": r.district,
             "town": r.town,
-            "address": cipher(&full_address(o)),
             "masked": true,
-            "privacy_ref": oaid(o),
+            "privacy_ref": json!({"address": cipher(&full_address(o)), "name": cipher(&r.name), "oaid": oaid(o)}).to_string(),
         },
         "invoice": invoice,
         "lines": lines,

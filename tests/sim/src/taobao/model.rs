@@ -55,14 +55,17 @@ impl TradeStatus {
         Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
 
-    /// The canonical order status per the Taobao mapping contract (context.md).
+    /// The canonical order status per the Taobao mapping contract and the canonical model's
+    /// rules: `PAID_FORBID_CONSIGN` is held (paid, not shippable); `TRADE_CLOSED` is closed
+    /// here, and cancelled when nothing shipped ([`SimTrade::canonical_status`] knows).
     pub fn canonical(self) -> &'static str {
         match self {
             Self::TradeNoCreatePay
             | Self::WaitBuyerPay
             | Self::PayPending
             | Self::WaitPreAuthConfirm => "unpaid",
-            Self::WaitSellerSendGoods | Self::PaidForbidConsign => "paid",
+            Self::WaitSellerSendGoods => "paid",
+            Self::PaidForbidConsign => "held",
             Self::SellerConsignedPart => "partially_shipped",
             Self::WaitBuyerConfirmGoods | Self::TradeBuyerSigned => "shipped",
             Self::TradeFinished => "completed",
@@ -303,7 +306,12 @@ impl SimTrade {
 
     /// Canonical order status.
     pub fn canonical_status(&self) -> &'static str {
-        self.status.canonical()
+        match (self.status, self.consign_time_ms) {
+            // Closed before anything shipped (unpaid timeout, cancelled, refunded in full
+            // before shipping): cancelled.
+            (TradeStatus::TradeClosed, None) => "cancelled",
+            (status, _) => status.canonical(),
+        }
     }
 
     /// Canonical order refund status: any line requested → requested; else any refunded →
