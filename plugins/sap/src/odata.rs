@@ -178,7 +178,7 @@ pub struct Collection {
 /// Reads `{"d":{"results":[…],"__count":"N","__next":"…"}}` (also the bare-array form
 /// `{"d":[…]}` some older services answer).
 pub fn collection(body: &[u8], root: &str) -> Result<Collection, ConnectorError> {
-    let document = json::parse_body(body, root)?;
+    let document = json::parse_answer(body, root)?;
     let top = Node::root(&document, root);
     let d = top.required("d")?;
     if let Value::Array(_) = d.value() {
@@ -225,7 +225,7 @@ fn array(node: &Node<'_>) -> Result<Vec<Value>, FieldError> {
 
 /// Reads a single entity `{"d":{…}}`.
 pub fn entity(body: &[u8], root: &str) -> Result<Value, ConnectorError> {
-    let document = json::parse_body(body, root)?;
+    let document = json::parse_answer(body, root)?;
     let d = Node::root(&document, root).required("d")?;
     match d.value() {
         Value::Object(_) => Ok(d.value().clone()),

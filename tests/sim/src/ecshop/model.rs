@@ -175,7 +175,7 @@ fn has_shipped(order_status: u8, shipping_status: u8) -> bool {
 pub fn canonical_status(order_status: u8, shipping_status: u8, pay_status: u8) -> (&'static str, &'static str) {
     match (order_status, shipping_status, pay_status) {
         (OS_CANCELED, _, _) => ("cancelled", "none"),
-        (OS_INVALID, _, _) => ("closed", "none"),
+        (OS_INVALID, _, _) => ("cancelled", "none"),
         (OS_RETURNED, _, _) => ("closed", "refunded"),
         (_, SS_RECEIVED, _) => ("completed", "none"),
         (_, SS_SHIPPED, _) => ("shipped", "none"),
