@@ -40,8 +40,17 @@ fn shop_for(sim: &TaobaoSim, sign_method: &str) -> Shop {
 
 /// Pulls a whole window, page by page, as the host's scheduler will.
 async fn pull_all(plugin: &Plugin, shop: &Shop, window: TimeWindow) -> Result<Vec<Order>, wharf_runtime::CallError> {
+    pull_with_rejected(plugin, shop, window).await.map(|(orders, _)| orders)
+}
+
+/// Every page of `window`: the orders, and the trades set aside with their reason.
+async fn pull_with_rejected(
+    plugin: &Plugin,
+    shop: &Shop,
+    window: TimeWindow,
+) -> Result<(Vec<Order>, Vec<wharf_runtime::model::Rejected>), wharf_runtime::CallError> {
     let mut cursor = None;
-    let mut orders = Vec::new();
+    let (mut orders, mut rejected) = (Vec::new(), Vec::new());
     let mut pages = 0;
     loop {
         let Reply::OrderPage(page) = plugin.call(shop, Call::PullOrders { window, cursor: cursor.clone() }).await? else {
@@ -50,12 +59,13 @@ async fn pull_all(plugin: &Plugin, shop: &Shop, window: TimeWindow) -> Result<Ve
         pages += 1;
         assert!(pages < 10_000, "plugin keeps paging");
         orders.extend(page.orders);
+        rejected.extend(page.rejected);
         if page.next_cursor.is_some() {
             assert_ne!(page.next_cursor, cursor, "cursor must advance");
         }
         cursor = page.next_cursor;
         if cursor.is_none() {
-            return Ok(orders);
+            return Ok((orders, rejected));
         }
     }
 }
@@ -166,14 +176,16 @@ async fn platform_faults_map_to_canonical_errors() {
     sim.fail_next(1, 503);
     assert!(matches!(plugin_error(&plugin, &shop, &sim).await, ConnectorError::Transient { .. }));
 
+    // One trade with a broken payment: it alone is set aside, by its tid, naming the field;
+    // the other 29 come.
     sim.malform_next_for("taobao.trade.fullinfo.get", 1, Malform::bad_payment());
-    match plugin_error(&plugin, &shop, &sim).await {
-        ConnectorError::InvalidInput { field, reason } => {
-            assert!(field.contains("payment"), "field {field:?} names payment");
-            assert!(reason.contains("abc"), "reason {reason:?} says what came");
-        }
-        other => panic!("malformed payment: {other:?}"),
-    }
+    let (orders, rejected) = pull_with_rejected(&plugin, &shop, whole_sim_window(&sim)).await.unwrap();
+    assert_eq!((orders.len(), rejected.len()), (29, 1), "{rejected:?}");
+    let bad = &rejected[0];
+    assert!(bad.field.contains("payment"), "field {:?} names payment", bad.field);
+    assert!(bad.reason.contains("abc"), "reason {:?} says what came", bad.reason);
+    assert!(sim.trades().iter().any(|t| t.tid_string() == bad.id), "named by its own tid: {}", bad.id);
+    assert!(!orders.iter().any(|o| o.order_id == bad.id));
 
     // A cut-off body is not the platform's answer: transient (retried), never dead-lettered.
     sim.malform_next(1, Malform::Truncated);

@@ -699,12 +699,15 @@ mod tests {
             (&br#"{"x":1}"#[..], "A.d"),
             (br#"{"d":{"results":{}}}"#, "A.d.results"),
             (br#"{"d":{"results":[],"__count":"x"}}"#, "A.d.__count"),
-            (b"<html/>", "A"),
         ] {
             match collection(body, "A") {
                 Err(ConnectorError::InvalidInput(f)) => assert_eq!(f.field, field),
                 other => panic!("{other:?}"),
             }
+        }
+        // Not JSON at all (a proxy's HTML page, an empty or cut-off body): retry, not refuse.
+        for body in [&b"<html/>"[..], b"", br#"{"d":{"res"#] {
+            assert!(matches!(collection(body, "A"), Err(ConnectorError::Transient(_))), "{body:?}");
         }
         assert_eq!(
             entity(br#"{"d":{"SalesOrder":"1"}}"#, "A_SalesOrder").unwrap(),

@@ -15,7 +15,7 @@ use crate::sandbox::Call;
 use crate::{Plugin, Sandbox, Shop};
 
 /// The contract versions this host speaks.
-const SUPPORTED_WIT: &[&str] = &["0.1.0"];
+const SUPPORTED_WIT: &[&str] = crate::sandbox::SUPPORTED_CONTRACTS;
 /// What the canned transport answers for a non-secret config value that looks like a URL
 /// key: a loopback address nothing listens on, so a plugin that bypassed the transport
 /// would fail loudly rather than reach the internet.

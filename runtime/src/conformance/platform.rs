@@ -9,7 +9,7 @@ use super::{Check, Outcome};
 use crate::capability::credentials::Secrets;
 use crate::capability::http::HostGrants;
 use crate::error::CallError;
-use crate::model::{ConnectorError, ItemResult, Operation, Order, TimeWindow, Timestamp};
+use crate::model::{ConnectorError, ItemResult, Operation, Order, Rejected, TimeWindow, Timestamp};
 use crate::sandbox::{Call, Reply};
 use crate::{Plugin, Shop};
 
@@ -97,16 +97,23 @@ pub(super) async fn run(plugin: &Plugin, sim: &dyn Marketplace) -> Vec<Check> {
     sim.clear_faults();
     push("bad credentials are auth", outcome);
 
+    // An order with a broken field is set aside alone, by its own id, naming the field;
+    // every other order of the window still comes (contract 0.2: one bad record is one bad
+    // record). A 0.1.0 plugin can only fail the call, naming the field.
     let key = sim.malform_next_order();
-    let outcome = match pull_small(plugin, &shop, sim).await {
+    let (from, to) = sim.window();
+    let all = sim.expected_orders(SHOP_ID, from, to).len();
+    let outcome = match pull_window(plugin, &shop, from, to).await {
         Err(e) => match e.connector_error() {
-            Some(ConnectorError::InvalidInput { field, .. }) if field.contains(&key) => Outcome::Pass,
-            _ => Outcome::Fail(format!("expected invalid_input naming `{key}`, got {e}")),
+            Some(ConnectorError::InvalidInput { field, .. }) if field.contains(&key) && d.wit_version == "0.1.0" => {
+                Outcome::Pass
+            }
+            _ => Outcome::Fail(format!("expected the order with a broken `{key}` set aside, got the call failing: {e}")),
         },
-        Ok(_) => Outcome::Fail(format!("a body with a broken `{key}` was accepted")),
+        Ok((orders, rejected, _)) => set_aside_outcome(&orders, &rejected, &key, all),
     };
     sim.clear_faults();
-    push("malformed body names the field", outcome);
+    push("a malformed order is set aside, the rest flow", outcome);
 
     for case in sim.push_cases() {
         let scenario = format!("{} changes the platform", case.operation);
@@ -153,16 +160,27 @@ fn window(from: i64, to: i64) -> TimeWindow {
 
 /// Every order in `[from, to)`, following cursors; and the number of pages.
 async fn pull_all(plugin: &Plugin, shop: &Shop, from: i64, to: i64) -> Result<(Vec<Order>, usize), CallError> {
+    pull_window(plugin, shop, from, to).await.map(|(orders, _, pages)| (orders, pages))
+}
+
+/// Every page of the window: the orders, the records set aside, and how many pages.
+async fn pull_window(
+    plugin: &Plugin,
+    shop: &Shop,
+    from: i64,
+    to: i64,
+) -> Result<(Vec<Order>, Vec<Rejected>, usize), CallError> {
     let mut cursor = None;
-    let mut orders = Vec::new();
+    let (mut orders, mut rejected) = (Vec::new(), Vec::new());
     let mut pages = 0;
     loop {
         let reply = plugin.call(shop, Call::PullOrders { window: window(from, to), cursor: cursor.clone() }).await?;
         let Reply::OrderPage(page) = reply else { unreachable!("pull-orders answers an order page") };
         pages += 1;
         orders.extend(page.orders);
+        rejected.extend(page.rejected);
         if page.next_cursor.is_none() || pages >= MAX_PAGES || page.next_cursor == cursor {
-            return Ok((orders, pages));
+            return Ok((orders, rejected, pages));
         }
         cursor = page.next_cursor;
     }
@@ -172,6 +190,29 @@ async fn pull_all(plugin: &Plugin, shop: &Shop, from: i64, to: i64) -> Result<(V
 async fn pull_small(plugin: &Plugin, shop: &Shop, sim: &dyn Marketplace) -> Result<(Vec<Order>, usize), CallError> {
     let (from, to) = sim.window();
     pull_all(plugin, shop, from, to).await
+}
+
+/// Each broken order set aside by its own id, naming the broken field, and every other order
+/// of the window come: nothing lost, nothing twice.
+fn set_aside_outcome(orders: &[Order], rejected: &[Rejected], key: &str, all: usize) -> Outcome {
+    if rejected.is_empty() {
+        return Outcome::Fail(format!("a body with a broken `{key}` was accepted"));
+    }
+    if let Some(r) = rejected.iter().find(|r| !r.field.contains(key) || r.id.is_empty() || r.id.contains('[')) {
+        return Outcome::Fail(format!("expected a rejected record naming `{key}` by the order's own id, got {r:?}"));
+    }
+    let set_aside: BTreeSet<&str> = rejected.iter().map(|r| r.id.as_str()).collect();
+    if let Some(both) = orders.iter().find(|o| set_aside.contains(o.order_id.as_str())) {
+        return Outcome::Fail(format!("order {} came both mapped and set aside", both.order_id));
+    }
+    if orders.len() + set_aside.len() != all {
+        return Outcome::Fail(format!(
+            "{} orders came and {} were set aside, of {all} in the window",
+            orders.len(),
+            set_aside.len()
+        ));
+    }
+    Outcome::Pass
 }
 
 fn window_outcome(orders: &[Order], expected: &[Value], pages: usize) -> Outcome {

@@ -487,7 +487,7 @@ impl Marketplace for EcshopSim {
     }
 
     fn malform_next_order(&self) -> String {
-        self.malform_next(1, Malform::field(MALFORMED_KEY, "\"abc\""));
+        self.malform_next(u32::MAX, Malform::field(MALFORMED_KEY, "\"abc\""));
         MALFORMED_KEY.to_owned()
     }
 

@@ -68,8 +68,11 @@ pub trait Marketplace: Send + Sync {
     /// Refuse the plugin's credentials from now on, as the platform does for an expired or
     /// wrong token.
     fn revoke_credentials(&self);
-    /// Break a money field of the next answer that carries orders; returns the JSON key
-    /// broken, which the plugin's `invalid_input` must name in its `field`.
+    /// Break a money field of an order in the answers that carry orders (the next answer's,
+    /// or every listing's first order until [`Marketplace::clear_faults`] where a listing
+    /// carries whole orders: a walk may drop a listing to halve its chunk, and the broken order
+    /// must still reach a page it keeps); returns the JSON key broken, which the plugin's
+    /// rejected record (or, for a 0.1.0 plugin, its `invalid_input`) must name in its `field`.
     fn malform_next_order(&self) -> String;
     /// Clears every fault.
     fn clear_faults(&self);

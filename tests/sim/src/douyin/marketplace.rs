@@ -78,7 +78,7 @@ impl Marketplace for DouyinSim {
     }
 
     fn malform_next_order(&self) -> String {
-        lock(&self.shared.faults).malform_next(1, Malform::field(MALFORMED_KEY, "\"12.5元\""));
+        lock(&self.shared.faults).malform_next(u32::MAX, Malform::field(MALFORMED_KEY, "\"12.5元\""));
         MALFORMED_KEY.to_owned()
     }
 

@@ -71,7 +71,7 @@ impl Marketplace for JdSim {
     }
 
     fn malform_next_order(&self) -> String {
-        self.faults().malform_next(1, Malform::field(MALFORMED_FIELD, "\"12.3.4\""));
+        self.faults().malform_next(u32::MAX, Malform::field(MALFORMED_FIELD, "\"12.3.4\""));
         MALFORMED_FIELD.to_owned()
     }
 
