@@ -699,13 +699,17 @@ mod tests {
             (&br#"{"x":1}"#[..], "A.d"),
             (br#"{"d":{"results":{}}}"#, "A.d.results"),
             (br#"{"d":{"results":[],"__count":"x"}}"#, "A.d.__count"),
-            (b"<html/>", "A"),
         ] {
             match collection(body, "A") {
                 Err(ConnectorError::InvalidInput(f)) => assert_eq!(f.field, field),
                 other => panic!("{other:?}"),
             }
         }
+        // An answer that is not JSON at all (a proxy's HTML page) is the platform's trouble.
+        assert!(matches!(
+            collection(b"<html/>", "A"),
+            Err(ConnectorError::Transient(_))
+        ));
         assert_eq!(
             entity(br#"{"d":{"SalesOrder":"1"}}"#, "A_SalesOrder").unwrap(),
             json!({"SalesOrder": "1"})
