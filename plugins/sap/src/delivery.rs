@@ -26,6 +26,11 @@
 //!   logged); it is reported when a later pull sees its order changed (UNSURE, see
 //!   [`crate::flow`]: a tracking number entered after goods issue does not change the order).
 //!
+//! A delivery that cannot be read (a missing field, a quantity that is not a whole number of
+//! units, an unreadable date) is rejected, named by its delivery number, and what it shipped
+//! is not reported; the other deliveries of the page, also of the same orders, are. A sales
+//! order row that cannot be read is rejected by [`crate::flow`].
+//!
 //! Pages follow sales orders (in number order; each order's deliveries in number order), so
 //! a sales order changed in two overlapping windows is reported by both, and consumers must
 //! take a repeat as the same shipment.
@@ -34,9 +39,10 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use wharf_sdk::json::Node;
+use wharf_sdk::reject;
 use wharf_sdk::time;
 use wharf_sdk::types::{
-    ConnectorError, Logistics, LogisticsPage, PullRequest, ShipmentDetail, ShipmentLine,
+    ConnectorError, Logistics, LogisticsPage, PullRequest, Rejected, ShipmentDetail, ShipmentLine,
     ShipmentPage,
 };
 
@@ -217,11 +223,19 @@ fn lines_of(delivery: &Delivery, sales_order: &str) -> Vec<Item> {
 }
 
 /// One page of changed orders with what their deliveries shipped.
+struct Page {
+    shipped: Vec<Shipped>,
+    /// Sales orders and deliveries that could not be read.
+    rejected: Vec<Rejected>,
+    next_cursor: Option<String>,
+}
+
+/// One page of changed orders with what their deliveries shipped (see the module docs).
 fn page<T: Transport>(
     client: &mut Client<'_, T>,
     settings: &Settings,
     request: &PullRequest,
-) -> Result<(Vec<Shipped>, Option<String>), ConnectorError> {
+) -> Result<Page, ConnectorError> {
     let restarted;
     let request = match request.cursor.as_deref() {
         Some(old) if old.starts_with(OLD_CURSOR_PREFIX) => {
@@ -243,8 +257,16 @@ fn page<T: Transport>(
         .with("$expand", ITEMS);
     let headers = flow::read_deliveries(client, &page.orders, &query)?;
     let mut deliveries: BTreeMap<&str, Delivery> = BTreeMap::new();
+    let mut rejected = page.rejected;
     for (number, header) in &headers {
-        let delivery = parse_delivery(header, flow::delivery_path(number), settings)?;
+        let read = parse_delivery(header, flow::delivery_path(number), settings);
+        let delivery = match reject::settle(number, Some(header), read, &[])? {
+            Ok(delivery) => delivery,
+            Err(r) => {
+                rejected.push(r);
+                continue;
+            }
+        };
         let ours = delivery.sales_org.as_deref() == Some(settings.header.sales_org.as_str());
         if delivery.goods_issued && ours {
             deliveries.insert(number, delivery);
@@ -267,7 +289,11 @@ fn page<T: Transport>(
                 .collect(),
         })
         .collect();
-    Ok((shipped, page.next_cursor))
+    Ok(Page {
+        shipped,
+        rejected,
+        next_cursor: page.next_cursor,
+    })
 }
 
 pub fn pull_shipments<T: Transport>(
@@ -276,9 +302,9 @@ pub fn pull_shipments<T: Transport>(
     request: &PullRequest,
 ) -> Result<ShipmentPage, ConnectorError> {
     let mut client = Client::new(transport, settings);
-    let (shipped, next_cursor) = page(&mut client, settings, request)?;
+    let page = page(&mut client, settings, request)?;
     let mut items = Vec::new();
-    for order in shipped {
+    for order in page.shipped {
         for (_, lines) in order.deliveries {
             items.push(ShipmentDetail {
                 order_id: order.order_id.clone(),
@@ -295,7 +321,11 @@ pub fn pull_shipments<T: Transport>(
             });
         }
     }
-    Ok(ShipmentPage { items, rejected: Vec::new(), next_cursor })
+    Ok(ShipmentPage {
+        items,
+        rejected: page.rejected,
+        next_cursor: page.next_cursor,
+    })
 }
 
 pub fn pull_logistics<T: Transport>(
@@ -304,9 +334,9 @@ pub fn pull_logistics<T: Transport>(
     request: &PullRequest,
 ) -> Result<LogisticsPage, ConnectorError> {
     let mut client = Client::new(transport, settings);
-    let (shipped, next_cursor) = page(&mut client, settings, request)?;
+    let page = page(&mut client, settings, request)?;
     let mut items = Vec::new();
-    for order in shipped {
+    for order in page.shipped {
         for (delivery, _) in order.deliveries {
             let (Some(tracking_no), Some(carrier_code), Some(shipped_at)) = (
                 delivery.tracking_no,
@@ -328,7 +358,11 @@ pub fn pull_logistics<T: Transport>(
             });
         }
     }
-    Ok(LogisticsPage { items, rejected: Vec::new(), next_cursor })
+    Ok(LogisticsPage {
+        items,
+        rejected: page.rejected,
+        next_cursor: page.next_cursor,
+    })
 }
 
 #[cfg(test)]
@@ -576,24 +610,36 @@ mod tests {
         );
         bad["to_DeliveryDocumentItem"]["results"][0]["ActualDeliveryQuantity"] = json!("1.500");
         answers[1] = json(200, &json!({ "d": bad }).to_string());
+        let mut t = Scripted::answering(answers.clone());
+        let all = PullRequest {
+            window: None,
+            cursor: None,
+        };
+        let page = pull_shipments(&mut t, &s, &all).unwrap();
+        // 80000001 is set aside; 80000002 still ships T-2.
+        let shipped: Vec<&str> = page.items.iter().map(|i| i.order_id.as_str()).collect();
+        assert_eq!(shipped, ["T-2"]);
+        let [r] = &page.rejected[..] else {
+            panic!("{:?}", page.rejected)
+        };
+        assert_eq!(
+            (r.id.as_str(), r.field.as_str()),
+            (
+                "80000001",
+                "A_OutbDeliveryHeader('80000001').to_DeliveryDocumentItem.results[0].ActualDeliveryQuantity"
+            )
+        );
+        assert!(r.reason.contains("whole number"), "{}", r.reason);
+        assert!(
+            r.excerpt.as_deref().is_some_and(|e| e.contains("1.500")),
+            "{r:?}"
+        );
+        assert_eq!(page.next_cursor, None);
         let mut t = Scripted::answering(answers);
-        match pull_shipments(
-            &mut t,
-            &s,
-            &PullRequest {
-                window: None,
-                cursor: None,
-            },
-        ) {
-            Err(ConnectorError::InvalidInput(f)) => {
-                assert_eq!(
-                    f.field,
-                    "A_OutbDeliveryHeader('80000001').to_DeliveryDocumentItem.results[0].ActualDeliveryQuantity"
-                );
-                assert!(f.reason.contains("whole number"), "{}", f.reason);
-            }
-            other => panic!("{other:?}"),
-        }
+        let page = pull_logistics(&mut t, &s, &all).unwrap();
+        assert!(page.items.is_empty(), "{:?}", page.items);
+        assert_eq!(page.rejected.len(), 1);
+        assert_eq!(page.rejected[0].id, "80000001");
         let mut t = Scripted::default();
         assert!(matches!(
             pull_shipments(&mut t, &s, &PullRequest { window: None, cursor: Some("stock1:x".into()) }),

@@ -9,6 +9,11 @@
 //! [`ErpStatus`]: the strongest status its evidence supports, by [`RULES`], at
 //! `LastChangeDateTime`, with a note naming the document and field that decided it.
 //!
+//! An order is one record: one whose row cannot be read (an unknown status value, an
+//! unreadable quantity or change time), or one of whose deliveries cannot be (an unknown
+//! status value: deciding without it could report a weaker status), is rejected, named by its
+//! `SalesOrder`, with the offending field; the other orders of the page get their status.
+//!
 //! UNSURE: this relies on SAP stamping the sales order's `LastChangeDateTime` when subsequent
 //! documents (deliveries, goods issue, POD) update its status; if a system does not, those
 //! moves surface with the order's next change (shipments and logistics rely on it too).
@@ -17,8 +22,11 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use wharf_sdk::json::Node;
+use wharf_sdk::reject::{self, Mapped};
 use wharf_sdk::time;
-use wharf_sdk::types::{ConnectorError, ErpStatus, ErpStatusCode, ErpStatusPage, PullRequest};
+use wharf_sdk::types::{
+    ConnectorError, ErpStatus, ErpStatusCode, ErpStatusPage, PullRequest, Rejected,
+};
 
 use crate::flow::{self, ChangedOrder};
 use crate::odata::{self, Client, Query};
@@ -209,40 +217,51 @@ fn parse_order(row: &Value, path: String) -> Result<SalesOrder, ConnectorError> 
 }
 
 /// The delivery evidence of each order of the page: its deliveries' header statuses, each
-/// delivery read once by key ([`flow::read_deliveries`]).
+/// delivery read once by key ([`flow::read_deliveries`]); an order one of whose deliveries
+/// cannot be read is rejected, with that delivery's field and excerpt.
 fn delivery_facts<T: Transport>(
     client: &mut Client<'_, T>,
     orders: &[ChangedOrder],
-) -> Result<BTreeMap<String, Vec<Fact>>, ConnectorError> {
+) -> Result<BTreeMap<String, Mapped<Vec<Fact>>>, ConnectorError> {
     let select = format!("DeliveryDocument,{}", DELIVERY_FIELDS.join(","));
     let headers = flow::read_deliveries(client, orders, &Query::new().with("$select", select))?;
-    let mut facts_of_delivery: BTreeMap<&str, Vec<Fact>> = BTreeMap::new();
+    let mut facts_of_delivery: BTreeMap<&str, Mapped<Vec<Fact>>> = BTreeMap::new();
     for (document, header) in &headers {
         let node = Node::root(header, flow::delivery_path(document));
-        let mut facts = Vec::new();
-        for key in DELIVERY_FIELDS {
-            facts.push(Fact {
-                source: Source::Delivery,
-                document: format!("delivery {document}"),
-                property: key,
-                value: status_field(&node, key)?,
-            });
-        }
-        facts_of_delivery.insert(document, facts);
+        let facts = DELIVERY_FIELDS
+            .iter()
+            .map(|key| {
+                Ok(Fact {
+                    source: Source::Delivery,
+                    document: format!("delivery {document}"),
+                    property: key,
+                    value: status_field(&node, key)?,
+                })
+            })
+            .collect();
+        facts_of_delivery.insert(
+            document,
+            reject::settle(document, Some(header), facts, &[])?,
+        );
     }
-    Ok(orders
-        .iter()
-        .map(|order| {
-            let facts = order
-                .deliveries
-                .iter()
-                .filter_map(|d| facts_of_delivery.get(d.as_str()))
-                .flatten()
-                .cloned()
-                .collect();
-            (order.number.clone(), facts)
-        })
-        .collect())
+    let mut facts_of_order = BTreeMap::new();
+    for order in orders {
+        let mut facts = Ok(Vec::new());
+        for delivery in &order.deliveries {
+            match (&mut facts, facts_of_delivery.get(delivery.as_str())) {
+                (Ok(all), Some(Ok(more))) => all.extend(more.iter().cloned()),
+                (Ok(_), Some(Err(bad))) => {
+                    facts = Err(Rejected {
+                        id: order.number.clone(),
+                        ..bad.clone()
+                    })
+                }
+                _ => {}
+            }
+        }
+        facts_of_order.insert(order.number.clone(), facts);
+    }
+    Ok(facts_of_order)
 }
 
 /// The status [`RULES`] give `facts`, and the note naming the deciding evidence.
@@ -284,33 +303,39 @@ pub fn pull_erp_status<T: Transport>(
         &select,
         &[sales_order::ITEMS],
     )?;
+    let mut rejected = page.rejected;
     let mut orders = Vec::with_capacity(page.orders.len());
     for changed in &page.orders {
-        orders.push(parse_order(&changed.row, changed.path.clone())?);
+        let read = parse_order(&changed.row, changed.path.clone());
+        match reject::settle(&changed.number, Some(&changed.row), read, &[])? {
+            Ok(order) => orders.push(order),
+            Err(r) => rejected.push(r),
+        }
     }
     let mut deliveries = delivery_facts(&mut client, &page.orders)?;
-    let items = orders
-        .into_iter()
-        .map(|mut order| {
-            let order_id = settings
+    let mut items = Vec::with_capacity(orders.len());
+    for mut order in orders {
+        match deliveries.remove(&order.number).unwrap_or(Ok(Vec::new())) {
+            Ok(facts) => order.facts.extend(facts),
+            Err(r) => {
+                rejected.push(r);
+                continue;
+            }
+        }
+        let (erp_status, note) = decide(&order.number, &order.facts);
+        items.push(ErpStatus {
+            order_id: settings
                 .po_prefixes
                 .order_id(&order.purchase_order)
-                .to_owned();
-            order
-                .facts
-                .extend(deliveries.remove(&order.number).unwrap_or_default());
-            let (erp_status, note) = decide(&order.number, &order.facts);
-            ErpStatus {
-                order_id,
-                erp_status,
-                at: order.changed_ms,
-                note: Some(note),
-            }
-        })
-        .collect();
+                .to_owned(),
+            erp_status,
+            at: order.changed_ms,
+            note: Some(note),
+        });
+    }
     Ok(ErpStatusPage {
         items,
-        rejected: Vec::new(),
+        rejected,
         next_cursor: page.next_cursor,
     })
 }
@@ -459,33 +484,65 @@ mod tests {
         assert_eq!(t.sent.len(), 5);
     }
 
+    /// `(id, field)` of each rejected order.
+    fn rejected(page: &ErpStatusPage) -> Vec<(&str, &str)> {
+        page.rejected
+            .iter()
+            .map(|r| (r.id.as_str(), r.field.as_str()))
+            .collect()
+    }
+
     #[test]
-    fn bad_values_are_named() {
-        let s = settings(&[]);
-        let mut bad = order("1", "T-1", "X", "A", "2.000");
-        let mut t = Scripted::answering(vec![results(vec![bad.clone()], None)]);
+    fn an_order_with_a_bad_value_is_rejected_and_the_others_get_their_status() {
+        let s = settings(&[("page_size", "4")]);
+        let mut unreadable_time = order("2", "T-2", "A", "A", "2.000");
+        unreadable_time["LastChangeDateTime"] = json!("20250530");
+        let orders = vec![
+            order("1", "T-1", "X", "A", "2.000"),
+            unreadable_time,
+            with_deliveries(order("3", "T-3", "A", "C", "2.000"), &["80"]),
+            with_deliveries(order("4", "T-4", "A", "C", "2.000"), &["81"]),
+        ];
+        let mut t = Scripted::answering(vec![
+            results(orders, Some(5)),
+            one(header("80", "C", "", "Z", "")),
+            one(header("81", "C", "", "C", "")),
+        ]);
         let request = PullRequest {
             window: None,
             cursor: Some("status1:0".into()),
         };
-        match pull_erp_status(&mut t, &s, &request) {
-            Err(ConnectorError::InvalidInput(f)) => {
-                assert_eq!(
-                    f.field,
-                    "A_SalesOrder.d.results[0].OverallSDDocumentRejectionSts"
-                );
-                assert!(f.reason.contains("\"X\""), "{}", f.reason);
-            }
-            other => panic!("{other:?}"),
-        }
+        let page = pull_erp_status(&mut t, &s, &request).unwrap();
         assert!(t.url(0).contains("and SalesOrder gt '0'&"), "{}", t.url(0));
-        bad["OverallSDDocumentRejectionSts"] = json!("A");
-        bad["LastChangeDateTime"] = json!("20250530");
-        let mut t = Scripted::answering(vec![results(vec![bad], None)]);
-        assert!(matches!(
-            pull_erp_status(&mut t, &s, &PullRequest { window: None, cursor: None }),
-            Err(ConnectorError::InvalidInput(f)) if f.field == "A_SalesOrder.d.results[0].LastChangeDateTime"
-        ));
+        let got: Vec<(&str, ErpStatusCode)> = page
+            .items
+            .iter()
+            .map(|i| (i.order_id.as_str(), i.erp_status))
+            .collect();
+        assert_eq!(got, [("T-4", ErpStatusCode::Shipped)]);
+        assert_eq!(
+            rejected(&page),
+            [
+                (
+                    "1",
+                    "A_SalesOrder.d.results[0].OverallSDDocumentRejectionSts"
+                ),
+                ("2", "A_SalesOrder.d.results[1].LastChangeDateTime"),
+                ("3", "A_OutbDeliveryHeader('80').OverallGoodsMovementStatus"),
+            ]
+        );
+        assert!(
+            page.rejected[0].reason.contains("\"X\""),
+            "{:?}",
+            page.rejected
+        );
+        let delivery = page.rejected[2].excerpt.as_deref().unwrap_or_default();
+        assert!(
+            delivery.contains(r#""DeliveryDocument":"80""#),
+            "{delivery}"
+        );
+        // The page advances past the rejected orders.
+        assert_eq!(page.next_cursor.as_deref(), Some("status1:4"));
         let mut t = Scripted::default();
         let backwards = PullRequest {
             window: Some(TimeWindow { from: 2, to: 1 }),

@@ -15,6 +15,10 @@
 //! `A_OutbDeliveryHeader('<number>')`, and whatever a filter would have decided (goods issue
 //! posted, sales organisation) is decided by the caller on what was read.
 //!
+//! A sales order row that cannot be read (no purchase order number, a document flow that is
+//! not a list) is rejected, named by its `SalesOrder`, and the page goes on with the others;
+//! the cursor still moves past it.
+//!
 //! UNSURE: this relies on SAP stamping the sales order's `LastChangeDateTime` when its
 //! deliveries change its status (delivery created, goods issue, proof of delivery). A
 //! delivery change that does not touch the order (a tracking number entered after goods
@@ -24,7 +28,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 use wharf_sdk::json::Node;
-use wharf_sdk::types::{ConnectorError, PullRequest};
+use wharf_sdk::reject;
+use wharf_sdk::types::{ConnectorError, PullRequest, Rejected};
 
 use crate::odata::{self, Client, Query};
 use crate::sales_order;
@@ -47,10 +52,12 @@ pub struct ChangedOrder {
     pub deliveries: Vec<String>,
 }
 
-/// One page of changed sales orders, and the cursor of the rest (`None` when done).
+/// One page of changed sales orders, the rows that could not be read, and the cursor of the
+/// rest (`None` when done).
 #[derive(Debug, Clone)]
 pub struct Page {
     pub orders: Vec<ChangedOrder>,
+    pub rejected: Vec<Rejected>,
     pub next_cursor: Option<String>,
 }
 
@@ -120,33 +127,60 @@ pub fn changed_orders<T: Transport>(
         .with("$top", settings.page_size.to_string())
         .with("$inlinecount", "allpages");
     let answer = client.get(sales_order::SERVICE, sales_order::ENTITY_SET, &query)?;
-    let mut orders = Vec::with_capacity(answer.results.len());
+    let rows = answer.results.len();
+    let mut orders = Vec::with_capacity(rows);
+    let mut rejected = Vec::new();
+    let mut last_number = None;
     for (i, row) in answer.results.into_iter().enumerate() {
         let path = format!("{}.d.results[{i}]", sales_order::ENTITY_SET);
         let node = Node::root(&row, path.clone());
-        let number = node.str("SalesOrder")?;
-        let purchase_order = node.str("PurchaseOrderByCustomer")?;
-        let deliveries = deliveries_of(&node)?;
-        orders.push(ChangedOrder {
-            row,
-            path,
-            number,
-            purchase_order,
-            deliveries,
-        });
+        let id = reject::record_id(&node, "SalesOrder");
+        let read = read_order(&node);
+        if let Ok(number) = node.str("SalesOrder") {
+            last_number = Some(number);
+        }
+        match reject::settle(&id, Some(&row), read, &[])? {
+            Ok((number, purchase_order, deliveries)) => orders.push(ChangedOrder {
+                row,
+                path,
+                number,
+                purchase_order,
+                deliveries,
+            }),
+            Err(r) => rejected.push(r),
+        }
     }
     let more = match answer.count {
-        Some(count) => count > orders.len() as u64,
-        None => answer.next.is_some() || orders.len() == settings.page_size as usize,
+        Some(count) => count > rows as u64,
+        None => answer.next.is_some() || rows == settings.page_size as usize,
     };
-    let next_cursor = match orders.last() {
-        Some(last) if more => Some(format!("{cursor_prefix}{}", last.number)),
-        _ => None,
+    let next_cursor = match last_number {
+        _ if !more => None,
+        Some(last) => Some(format!("{cursor_prefix}{last}")),
+        None => {
+            return Err(ConnectorError::platform(
+                "paging",
+                format!(
+                    "no row of a page of {} has a readable SalesOrder to continue after",
+                    sales_order::ENTITY_SET
+                ),
+            ));
+        }
     };
     Ok(Page {
         orders,
+        rejected,
         next_cursor,
     })
+}
+
+/// A sales order row's number, purchase order number and deliveries.
+fn read_order(node: &Node<'_>) -> Result<(String, String, Vec<String>), ConnectorError> {
+    Ok((
+        node.str("SalesOrder")?,
+        node.str("PurchaseOrderByCustomer")?,
+        deliveries_of(node)?,
+    ))
 }
 
 /// Reads each of the deliveries `orders` name once, by key, with `query` (its `$select` and
@@ -273,18 +307,43 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_flow_that_is_not_a_list_is_named() {
-        let s = settings(&[]);
-        let rows = json!({"d": {"results": [{"SalesOrder": "1", "PurchaseOrderByCustomer": "T-1", FLOW: {"results": 5}}]}});
+    fn an_order_that_cannot_be_read_is_rejected_and_the_page_goes_on() {
+        let s = settings(&[("page_size", "3")]);
+        let rows = json!({"d": {"results": [
+            {"SalesOrder": "1", "PurchaseOrderByCustomer": "T-1", FLOW: {"results": 5}},
+            {"SalesOrder": "2", "PurchaseOrderByCustomer": "T-2", FLOW: flow(&["80"])},
+            {"SalesOrder": "3", FLOW: {"results": []}},
+        ]}});
         let mut t = Scripted::answering(vec![json(200, &rows.to_string())]);
         let mut client = Client::new(&mut t, &s);
         let request = PullRequest {
             window: None,
             cursor: None,
         };
-        assert!(matches!(
-            changed_orders(&mut client, &request, "x1:", &[], &[]),
-            Err(ConnectorError::InvalidInput(f)) if f.field == "A_SalesOrder.d.results[0].to_SubsequentProcFlowDoc.results"
-        ));
+        let page = changed_orders(&mut client, &request, "x1:", &[], &[]).unwrap();
+        assert_eq!(
+            page.orders
+                .iter()
+                .map(|o| o.number.as_str())
+                .collect::<Vec<_>>(),
+            ["2"]
+        );
+        let rejected: Vec<(&str, &str)> = page
+            .rejected
+            .iter()
+            .map(|r| (r.id.as_str(), r.field.as_str()))
+            .collect();
+        assert_eq!(
+            rejected,
+            [
+                (
+                    "1",
+                    "A_SalesOrder.d.results[0].to_SubsequentProcFlowDoc.results"
+                ),
+                ("3", "A_SalesOrder.d.results[2].PurchaseOrderByCustomer"),
+            ]
+        );
+        // A full page: the next starts after the last order, rejected or not.
+        assert_eq!(page.next_cursor.as_deref(), Some("x1:3"));
     }
 }

@@ -1,13 +1,25 @@
-//! Reading OData collections page by page, the two ways the pulls need.
+//! Reading OData collections page by page, the two ways the pulls need, and setting aside
+//! the records that cannot be mapped.
 //!
 //! - [`read_groups`]: one call's page of a list ordered by a grouping key (a material), read
 //!   with a key-set cursor (`<key> gt '<last>'`), so rows that appear or vanish between calls
 //!   cannot shift a page. A page ends on a key boundary: no group is split between two calls.
 //! - [`read_all`]: every row of a small filtered read (the stock of a few materials, the
 //!   deliveries of a few sales orders), following `$skip` until the server has no more.
+//!
+//! One bad record is one bad record: a group is one record, named by its key (the material),
+//! and [`map_groups`] maps each on its own; a group whose mapping fails on its own data
+//! (`invalid_input`) is a [`Rejected`] entry of the page, with the offending row as its
+//! excerpt, and the other groups flow. A row without a readable key belongs to no group and is
+//! rejected alone, named by its place in the answer. Errors about the call (no answer,
+//! credentials, throttling, an answer that is not OData) stop it.
+
+use std::collections::BTreeMap;
 
 use serde_json::Value;
-use wharf_sdk::types::ConnectorError;
+use wharf_sdk::json::Node;
+use wharf_sdk::reject::{self, Mapped};
+use wharf_sdk::types::{ConnectorError, Rejected};
 
 use crate::odata::{self, Client, Query};
 use crate::transport::Transport;
@@ -31,9 +43,39 @@ pub struct Walk<'a> {
     pub cursor_prefix: &'a str,
 }
 
-/// One call's rows, whole groups only, and the cursor of the rest (`None` when done).
-pub struct Groups<R> {
-    pub rows: Vec<R>,
+/// One row as SAP sent it, with its place in the answer (`A_Batch.d.results[3]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub path: String,
+    pub value: Value,
+}
+
+impl Row {
+    /// Row `i` of an `entity_set` collection answer.
+    pub fn at(entity_set: &str, i: usize, value: Value) -> Self {
+        Self {
+            path: format!("{entity_set}.d.results[{i}]"),
+            value,
+        }
+    }
+
+    pub fn node(&self) -> Node<'_> {
+        Node::root(&self.value, self.path.clone())
+    }
+}
+
+/// The rows of one group (a material), in the order SAP sent them: one record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub key: String,
+    pub rows: Vec<Row>,
+}
+
+/// One call's whole groups, the rows rejected for want of a key, and the cursor of the rest
+/// (`None` when done).
+pub struct Groups {
+    pub groups: Vec<Group>,
+    pub rejected: Vec<Rejected>,
     pub next_cursor: Option<String>,
 }
 
@@ -58,15 +100,50 @@ fn query(filter: &[String], select: &str, expand: Option<&str>, order_by: &str) 
     query.with("$orderby", order_by)
 }
 
-/// Reads the groups after `cursor` (see the module docs); `parse` reads one row (given its
-/// field path) and `key_of` names its group.
-pub fn read_groups<T: Transport, R>(
+/// The string `key` of `row`, or the rejection of a row without a readable one.
+fn key_of(row: &Row, key: &str) -> Result<Result<String, Rejected>, ConnectorError> {
+    let node = row.node();
+    let id = reject::record_id(&node, key);
+    reject::settle(
+        &id,
+        Some(&row.value),
+        node.str(key).map_err(Into::into),
+        &[],
+    )
+}
+
+/// `rows` grouped by their string property `key`, in key order; a row without a readable key
+/// is rejected (see the module docs).
+pub fn group(rows: Vec<Row>, key: &str) -> Result<(Vec<Group>, Vec<Rejected>), ConnectorError> {
+    let mut keyed = Vec::with_capacity(rows.len());
+    let mut rejected = Vec::new();
+    for row in rows {
+        match key_of(&row, key)? {
+            Ok(k) => keyed.push((k, row)),
+            Err(r) => rejected.push(r),
+        }
+    }
+    Ok((grouped(keyed), rejected))
+}
+
+/// Keyed rows as groups, in key order.
+fn grouped(rows: Vec<(String, Row)>) -> Vec<Group> {
+    let mut groups: BTreeMap<String, Vec<Row>> = BTreeMap::new();
+    for (key, row) in rows {
+        groups.entry(key).or_default().push(row);
+    }
+    groups
+        .into_iter()
+        .map(|(key, rows)| Group { key, rows })
+        .collect()
+}
+
+/// Reads the groups after `cursor` (see the module docs).
+pub fn read_groups<T: Transport>(
     client: &mut Client<'_, T>,
     walk: &Walk<'_>,
     cursor: Option<&str>,
-    parse: impl Fn(&Value, String) -> Result<R, ConnectorError>,
-    key_of: impl Fn(&R) -> &str,
-) -> Result<Groups<R>, ConnectorError> {
+) -> Result<Groups, ConnectorError> {
     let after = odata::cursor_key(cursor, walk.cursor_prefix)?;
     let mut filter = walk.filter.clone();
     if let Some(last) = &after {
@@ -74,7 +151,8 @@ pub fn read_groups<T: Transport, R>(
     }
     let page_size = client.settings().page_size;
     let base = query(&filter, walk.select, walk.expand, walk.order_by);
-    let mut rows: Vec<R> = Vec::new();
+    let mut rows: Vec<(String, Row)> = Vec::new();
+    let mut rejected = Vec::new();
     let mut skip = 0usize;
     for _ in 0..MAX_PAGES_PER_CALL {
         let query = base
@@ -83,38 +161,95 @@ pub fn read_groups<T: Transport, R>(
             .with("$skip", skip.to_string());
         let answer = client.get(walk.service, walk.entity_set, &query)?;
         let n = answer.results.len();
-        for (i, row) in answer.results.iter().enumerate() {
-            rows.push(parse(row, format!("{}.d.results[{i}]", walk.entity_set))?);
+        for (i, value) in answer.results.into_iter().enumerate() {
+            let row = Row::at(walk.entity_set, i, value);
+            match key_of(&row, walk.key)? {
+                Ok(key) => rows.push((key, row)),
+                Err(r) => rejected.push(r),
+            }
         }
         let more = n > 0 && (n == page_size as usize || answer.next.is_some());
         if !more {
             return Ok(Groups {
-                rows,
+                groups: grouped(rows),
+                rejected,
                 next_cursor: None,
             });
         }
         // The last group may continue on the next page: keep the ones before it, and start
         // the next call after them.
-        let last = rows
-            .last()
-            .map(|r| key_of(r).to_owned())
-            .unwrap_or_default();
+        let last = rows.last().map(|(k, _)| k.clone()).unwrap_or_default();
         if let Some(complete) = rows
             .iter()
             .rev()
-            .map(&key_of)
-            .find(|k| *k != last)
-            .map(str::to_owned)
+            .map(|(k, _)| k)
+            .find(|k| **k != last)
+            .cloned()
         {
-            rows.retain(|r| key_of(r) != last);
+            rows.retain(|(k, _)| *k != last);
             return Ok(Groups {
-                rows,
+                groups: grouped(rows),
+                rejected,
                 next_cursor: Some(format!("{}{complete}", walk.cursor_prefix)),
             });
         }
         skip += n;
     }
     Err(paging_error(walk.entity_set, page_size))
+}
+
+/// Whether the error `field` lies inside the row at `path`.
+fn within(field: &str, path: &str) -> bool {
+    field
+        .strip_prefix(path)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
+}
+
+/// Settles the mapping of `group` (see the module docs): the rejection names the group's key,
+/// and its excerpt is the row the error's field is in, or all the group's rows.
+pub fn settle_group<R>(
+    group: &Group,
+    mapped: Result<R, ConnectorError>,
+) -> Result<Mapped<R>, ConnectorError> {
+    let error = match mapped {
+        Ok(record) => return Ok(Ok(record)),
+        Err(error) => error,
+    };
+    let row = match &error {
+        ConnectorError::InvalidInput(f) => group.rows.iter().find(|r| within(&f.field, &r.path)),
+        _ => None,
+    };
+    let raw = match row {
+        Some(row) => row.value.clone(),
+        None => Value::Array(group.rows.iter().map(|r| r.value.clone()).collect()),
+    };
+    reject::rejection(&group.key, Some(&raw), error, &[]).map(Err)
+}
+
+/// Maps each group on its own: the mapped records, and the groups rejected (see the module
+/// docs); an error about the call stops it.
+pub fn map_groups<R>(
+    groups: &[Group],
+    mut map: impl FnMut(&Group) -> Result<R, ConnectorError>,
+) -> Result<(Vec<R>, Vec<Rejected>), ConnectorError> {
+    let mut mapped = Vec::with_capacity(groups.len());
+    for group in groups {
+        mapped.push(settle_group(group, map(group))?);
+    }
+    Ok(split(mapped))
+}
+
+/// Settled records split into the mapped ones and the rejected ones, in order.
+pub fn split<R>(settled: impl IntoIterator<Item = Mapped<R>>) -> (Vec<R>, Vec<Rejected>) {
+    let mut items = Vec::new();
+    let mut rejected = Vec::new();
+    for record in settled {
+        match record {
+            Ok(item) => items.push(item),
+            Err(r) => rejected.push(r),
+        }
+    }
+    (items, rejected)
 }
 
 /// Every row of `entity_set` that `filter` selects, in `order_by` order.
@@ -169,8 +304,13 @@ mod tests {
         cursor_prefix: "k1:",
     };
 
-    fn keys(groups: &Groups<String>) -> Vec<&str> {
-        groups.rows.iter().map(String::as_str).collect()
+    /// Each row's group key, in order.
+    fn keys(groups: &Groups) -> Vec<&str> {
+        groups
+            .groups
+            .iter()
+            .flat_map(|g| g.rows.iter().map(|_| g.key.as_str()))
+            .collect()
     }
 
     #[test]
@@ -178,8 +318,7 @@ mod tests {
         let s = settings(&[("page_size", "3")]);
         let mut t = Scripted::answering(vec![page(&["A", "A", "B"])]);
         let mut client = Client::new(&mut t, &s);
-        let parse = |v: &Value, _: String| Ok(v["K"].as_str().unwrap_or_default().to_owned());
-        let groups = read_groups(&mut client, &WALK, None, parse, |r: &String| r).unwrap();
+        let groups = read_groups(&mut client, &WALK, None).unwrap();
         assert_eq!(keys(&groups), ["A", "A"]);
         assert_eq!(groups.next_cursor.as_deref(), Some("k1:A"));
         assert_eq!(
@@ -189,10 +328,48 @@ mod tests {
 
         let mut t = Scripted::answering(vec![page(&["B", "B", "B"]), page(&["B"])]);
         let mut client = Client::new(&mut t, &s);
-        let groups = read_groups(&mut client, &WALK, Some("k1:A"), parse, |r: &String| r).unwrap();
+        let groups = read_groups(&mut client, &WALK, Some("k1:A")).unwrap();
         assert_eq!(keys(&groups), ["B", "B", "B", "B"]);
         assert_eq!(groups.next_cursor, None);
         assert!(t.url(1).contains("$filter=K gt 'A'&") && t.url(1).contains("$skip=3"));
+    }
+
+    #[test]
+    fn a_row_without_a_key_is_rejected_alone_and_a_bad_group_names_its_row() {
+        let s = settings(&[("page_size", "10")]);
+        let rows = serde_json::json!({"d": {"results": [{"K": "A", "Q": "1"}, {"K": 7}, {"K": "A", "Q": "x"}, {"K": "B", "Q": "2"}]}});
+        let mut t = Scripted::answering(vec![json(200, &rows.to_string())]);
+        let mut client = Client::new(&mut t, &s);
+        let groups = read_groups(&mut client, &WALK, None).unwrap();
+        assert_eq!(keys(&groups), ["A", "A", "B"]);
+        assert_eq!(groups.next_cursor, None);
+        assert_eq!(groups.rejected.len(), 1);
+        assert_eq!(groups.rejected[0].id, "7");
+        assert_eq!(groups.rejected[0].field, "E.d.results[1].K");
+
+        let quantity = |g: &Group| -> Result<Vec<String>, ConnectorError> {
+            g.rows
+                .iter()
+                .map(|r| {
+                    let q = r.node().str("Q")?;
+                    match q.as_str() {
+                        "x" => Err(r.node().error_at("Q", "expected a number").into()),
+                        _ => Ok(q),
+                    }
+                })
+                .collect()
+        };
+        let (items, rejected) = map_groups(&groups.groups, quantity).unwrap();
+        assert_eq!(items, [vec!["2".to_owned()]]);
+        assert_eq!(
+            (rejected[0].id.as_str(), rejected[0].field.as_str()),
+            ("A", "E.d.results[2].Q")
+        );
+        assert_eq!(rejected[0].excerpt.as_deref(), Some(r#"{"K":"A","Q":"x"}"#));
+        // An error about the call stops it.
+        let down =
+            |_: &Group| -> Result<(), ConnectorError> { Err(ConnectorError::transient("502")) };
+        assert!(map_groups(&groups.groups, down).is_err());
     }
 
     #[test]

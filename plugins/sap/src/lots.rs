@@ -14,15 +14,19 @@
 //! a batch the master does not list (plant-level batches of another plant) is still a lot,
 //! without dates, and is logged. Lots are ordered by batch number.
 //!
+//! A material is one record: one whose batch master or batch stock cannot be mapped (a
+//! missing field, an unreadable date or quantity, a foreign unit, a sum that is not whole) is
+//! rejected as a whole, named by its material number with the offending field, and gets no
+//! [`LotSync`] (a partial list would drop lots that are there); the other materials of the
+//! page flow ([`crate::keyset`]).
+//!
 //! The pull is a snapshot: the request's window is not used.
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-use wharf_sdk::json::Node;
-use wharf_sdk::types::{ConnectorError, Lot, LotPage, LotSync, PullRequest};
+use wharf_sdk::types::{ConnectorError, Lot, LotPage, LotSync, PullRequest, Rejected};
 
-use crate::keyset::{self, Walk};
+use crate::keyset::{self, Group, Row, Walk};
 use crate::odata::{self, Client};
 use crate::settings::Settings;
 use crate::stock;
@@ -44,29 +48,34 @@ pub const MATERIALS_PER_LOOKUP: usize = 20;
 /// One batch master record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct BatchRow {
-    material: String,
-    batch: String,
     produced_on: Option<String>,
     expires_on: Option<String>,
 }
 
-fn parse_batch(row: &Value, path: String) -> Result<BatchRow, ConnectorError> {
-    let node = Node::root(row, path);
-    Ok(BatchRow {
-        material: node.str("Material")?,
-        batch: node.str("Batch")?,
-        produced_on: odata::opt_date(&node, "ManufactureDate")?,
-        expires_on: odata::opt_date(&node, "ShelfLifeExpirationDate")?,
-    })
+/// A material's batch master: batch → dates; the first master record of a batch wins.
+fn master_of(material: &Group) -> Result<BTreeMap<String, BatchRow>, ConnectorError> {
+    let mut batches = BTreeMap::new();
+    for row in &material.rows {
+        let node = row.node();
+        let batch = node.str("Batch")?;
+        let dates = BatchRow {
+            produced_on: odata::opt_date(&node, "ManufactureDate")?,
+            expires_on: odata::opt_date(&node, "ShelfLifeExpirationDate")?,
+        };
+        batches.entry(batch).or_insert(dates);
+    }
+    Ok(batches)
 }
 
-/// Unrestricted stock per material and batch, in thousandths.
+/// The unrestricted batch stock rows of `materials`, grouped by material, and the rows
+/// without a readable material (rejected).
 fn batch_stock<T: Transport>(
     client: &mut Client<'_, T>,
     settings: &Settings,
     materials: &[&str],
-) -> Result<BTreeMap<(String, String), i64>, ConnectorError> {
-    let mut sums: BTreeMap<(String, String), i64> = BTreeMap::new();
+) -> Result<(BTreeMap<String, Group>, Vec<Rejected>), ConnectorError> {
+    let mut groups = BTreeMap::new();
+    let mut rejected = Vec::new();
     for chunk in materials.chunks(MATERIALS_PER_LOOKUP) {
         let mut filter = vec![
             odata::any_eq("Material", chunk.iter().copied()),
@@ -85,18 +94,61 @@ fn batch_stock<T: Transport>(
             STOCK_SELECT,
             STOCK_ORDER_BY,
         )?;
-        for (i, row) in rows.iter().enumerate() {
-            let node = Node::root(row, format!("{}.d.results[{i}]", stock::ENTITY_SET));
-            let material = node.str("Material")?;
-            stock::check_unit(settings, &material, &node.str("MaterialBaseUnit")?)?;
-            let thousandths = odata::quantity_thousandths(&node, "MatlWrhsStkQtyInMatlBaseUnit")?;
-            let sum = sums
-                .entry((material.clone(), node.str("Batch")?))
-                .or_insert(0);
-            *sum = stock::add(*sum, thousandths, &material)?;
-        }
+        let rows = rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, row)| Row::at(stock::ENTITY_SET, i, row))
+            .collect();
+        let (found, unkeyed) = keyset::group(rows, "Material")?;
+        groups.extend(found.into_iter().map(|g| (g.key.clone(), g)));
+        rejected.extend(unkeyed);
     }
-    Ok(sums)
+    Ok((groups, rejected))
+}
+
+/// The lots of one material: its batch stock summed per batch (see the module docs).
+fn lot_sync<T: Transport>(
+    client: &mut Client<'_, T>,
+    settings: &Settings,
+    material: &str,
+    master: &BTreeMap<String, BatchRow>,
+    stock_rows: &Group,
+) -> Result<LotSync, ConnectorError> {
+    let mut sums: BTreeMap<String, i64> = BTreeMap::new();
+    for row in &stock_rows.rows {
+        let node = row.node();
+        stock::check_unit(settings, material, &node)?;
+        let thousandths = odata::quantity_thousandths(&node, "MatlWrhsStkQtyInMatlBaseUnit")?;
+        let sum = sums.entry(node.str("Batch")?).or_insert(0);
+        *sum = stock::add(*sum, thousandths, material)?;
+    }
+    let mut lots = Vec::new();
+    for (batch, thousandths) in sums {
+        let what = format!("batch {batch} of {material}");
+        let quantity = stock::sellable(client, material, &what, thousandths)?;
+        if quantity == 0 {
+            continue;
+        }
+        let dates = master.get(&batch);
+        if dates.is_none() {
+            client.note(
+                "stock of a batch without batch master data published without dates",
+                &[("batch", what)],
+            );
+        }
+        lots.push(Lot {
+            batch_no: batch,
+            produced_on: dates.and_then(|d| d.produced_on.clone()),
+            expires_on: dates.and_then(|d| d.expires_on.clone()),
+            quantity,
+        });
+    }
+    Ok(LotSync {
+        outer_sku_id: material.to_owned(),
+        product_id: None,
+        sku_id: None,
+        lots,
+    })
 }
 
 /// One page of lot syncs.
@@ -125,63 +177,34 @@ pub fn pull_lots<T: Transport>(
         cursor_prefix: CURSOR_PREFIX,
     };
     let mut client = Client::new(transport, settings);
-    let groups = keyset::read_groups(
-        &mut client,
-        &walk,
-        request.cursor.as_deref(),
-        parse_batch,
-        |b: &BatchRow| &b.material,
-    )?;
-    // Material → batch → dates; the first master record of a batch wins.
-    let mut master: BTreeMap<String, BTreeMap<String, BatchRow>> = BTreeMap::new();
-    for row in groups.rows {
-        master
-            .entry(row.material.clone())
-            .or_default()
-            .entry(row.batch.clone())
-            .or_insert(row);
-    }
-    let materials: Vec<&str> = master.keys().map(String::as_str).collect();
-    let mut stock = batch_stock(&mut client, settings, &materials)?;
-    let mut items = Vec::with_capacity(master.len());
-    for (material, batches) in &master {
-        let mut lots = Vec::new();
-        let in_stock: Vec<(String, i64)> = stock
-            .iter()
-            .filter(|((m, _), _)| m == material)
-            .map(|((_, b), q)| (b.clone(), *q))
-            .collect();
-        for (batch, thousandths) in in_stock {
-            stock.remove(&(material.clone(), batch.clone()));
-            let what = format!("batch {batch} of {material}");
-            let quantity = stock::sellable(&mut client, material, &what, thousandths)?;
-            if quantity == 0 {
-                continue;
-            }
-            let dates = batches.get(&batch);
-            if dates.is_none() {
-                client.note(
-                    "stock of a batch without batch master data published without dates",
-                    &[("batch", what)],
-                );
-            }
-            lots.push(Lot {
-                batch_no: batch,
-                produced_on: dates.and_then(|d| d.produced_on.clone()),
-                expires_on: dates.and_then(|d| d.expires_on.clone()),
-                quantity,
-            });
+    let groups = keyset::read_groups(&mut client, &walk, request.cursor.as_deref())?;
+    let mut rejected = groups.rejected;
+    let mut masters = Vec::with_capacity(groups.groups.len());
+    for group in &groups.groups {
+        match keyset::settle_group(group, master_of(group))? {
+            Ok(master) => masters.push((group.key.as_str(), master)),
+            Err(r) => rejected.push(r),
         }
-        items.push(LotSync {
-            outer_sku_id: material.clone(),
-            product_id: None,
-            sku_id: None,
-            lots,
-        });
+    }
+    let materials: Vec<&str> = masters.iter().map(|(m, _)| *m).collect();
+    let (stock, unkeyed) = batch_stock(&mut client, settings, &materials)?;
+    rejected.extend(unkeyed);
+    let mut items = Vec::with_capacity(masters.len());
+    for (material, master) in &masters {
+        let none = Group {
+            key: (*material).to_owned(),
+            rows: Vec::new(),
+        };
+        let stock_rows = stock.get(*material).unwrap_or(&none);
+        let sync = lot_sync(&mut client, settings, material, master, stock_rows);
+        match keyset::settle_group(stock_rows, sync)? {
+            Ok(sync) => items.push(sync),
+            Err(r) => rejected.push(r),
+        }
     }
     Ok(LotPage {
         items,
-        rejected: Vec::new(),
+        rejected,
         next_cursor: groups.next_cursor,
     })
 }
@@ -191,7 +214,7 @@ mod tests {
     use super::*;
     use crate::settings::tests::settings;
     use crate::transport::scripted::{Scripted, json};
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn batches(
         rows: &[(&str, &str, Option<&str>)],
@@ -297,6 +320,61 @@ mod tests {
         );
     }
 
+    /// `(id, field)` of each rejected material.
+    fn rejected(page: &LotPage) -> Vec<(&str, &str)> {
+        page.rejected
+            .iter()
+            .map(|r| (r.id.as_str(), r.field.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn one_bad_material_is_rejected_and_the_others_flow() {
+        let s = settings(&[("page_size", "10")]);
+        let made = Some("/Date(1735689600000)/");
+        let mut t = Scripted::answering(vec![
+            batches(&[
+                ("A", "B1", made),
+                ("B", "B1", Some("yesterday")),
+                ("C", "B1", made),
+                ("D", "B1", made),
+            ]),
+            stock(&[
+                ("A", "B1", "2"),
+                ("C", "B1", "1"),
+                ("C", "B1", "0.5"),
+                ("D", "B1", "3"),
+            ]),
+        ]);
+        let page = pull_lots(&mut t, &s, &request(None)).unwrap();
+        let day = Some("2025-01-01".to_owned());
+        assert_eq!(
+            summary(&page),
+            vec![
+                ("A".to_owned(), vec![("B1".to_owned(), 2, day.clone())]),
+                ("D".to_owned(), vec![("B1".to_owned(), 3, day)]),
+            ]
+        );
+        assert_eq!(
+            rejected(&page),
+            [
+                ("B", "A_Batch.d.results[1].ManufactureDate"),
+                (
+                    "C",
+                    "A_MatlStkInAcctMod(Material='C').MatlWrhsStkQtyInMatlBaseUnit"
+                ),
+            ]
+        );
+        // The stock of a rejected master is not asked for; the sum's excerpt is its rows.
+        assert!(!t.url(1).contains("'B'"), "{}", t.url(1));
+        let excerpt = page.rejected[1].excerpt.as_deref().unwrap_or_default();
+        assert!(
+            excerpt.starts_with('[') && excerpt.contains("0.5"),
+            "{excerpt}"
+        );
+        assert_eq!(page.next_cursor, None);
+    }
+
     #[test]
     fn the_last_page_has_no_cursor_and_bad_rows_are_named() {
         let s = settings(&[]);
@@ -311,23 +389,24 @@ mod tests {
         );
 
         let mut t = Scripted::answering(vec![batches(&[("D", "B1", Some("2025-01-01"))])]);
-        match pull_lots(&mut t, &s, &request(None)) {
-            Err(ConnectorError::InvalidInput(f)) => {
-                assert_eq!(f.field, "A_Batch.d.results[0].ManufactureDate")
-            }
-            other => panic!("{other:?}"),
-        }
+        let page = pull_lots(&mut t, &s, &request(None)).unwrap();
+        assert_eq!(
+            rejected(&page),
+            [("D", "A_Batch.d.results[0].ManufactureDate")]
+        );
+        assert!(page.items.is_empty());
         let mut t = Scripted::answering(vec![
             batches(&[("D", "B1", None)]),
             stock(&[("D", "B1", "1.500")]),
         ]);
-        match pull_lots(&mut t, &s, &request(None)) {
-            Err(ConnectorError::InvalidInput(f)) => assert_eq!(
-                f.field,
+        let page = pull_lots(&mut t, &s, &request(None)).unwrap();
+        assert_eq!(
+            rejected(&page),
+            [(
+                "D",
                 "A_MatlStkInAcctMod(Material='D').MatlWrhsStkQtyInMatlBaseUnit"
-            ),
-            other => panic!("{other:?}"),
-        }
+            )]
+        );
         let mut t = Scripted::default();
         assert!(matches!(
             pull_lots(&mut t, &s, &request(Some("stock1:A"))),

@@ -16,6 +16,11 @@
 //! percentage, a negative amount, a pricing unit other than the unit the SKU is sold in, two
 //! currencies for one material, or two valid records of one kind (and group) for one material
 //! are `invalid_input` naming the record's field: guessing would publish a wrong price.
+//!
+//! A material is one record: one whose condition records cannot be mapped so is rejected as
+//! a whole, named by its material number with the offending record's field, and gets no
+//! [`PriceUpdate`] (publishing its other prices would mix a stale price with fresh ones); the
+//! other materials of the page flow ([`crate::keyset`]).
 
 use std::collections::BTreeMap;
 
@@ -288,16 +293,18 @@ pub fn pull_prices<T: Transport>(
         cursor_prefix: CURSOR_PREFIX,
     };
     let mut client = Client::new(transport, settings);
-    let groups = keyset::read_groups(
-        &mut client,
-        &walk,
-        request.cursor.as_deref(),
-        |row, path| parse_row(row, path, settings, &today),
-        |r: &Row| &r.material,
-    )?;
+    let groups = keyset::read_groups(&mut client, &walk, request.cursor.as_deref())?;
+    let (items, rejected) = keyset::map_groups(&groups.groups, |material| {
+        let rows = material
+            .rows
+            .iter()
+            .map(|row| parse_row(&row.value, row.path.clone(), settings, &today))
+            .collect::<Result<Vec<_>, _>>()?;
+        updates(rows)
+    })?;
     Ok(PricePage {
-        items: updates(groups.rows)?,
-        rejected: Vec::new(),
+        items: items.into_iter().flatten().collect(),
+        rejected: [groups.rejected, rejected].concat(),
         next_cursor: groups.next_cursor,
     })
 }
@@ -425,13 +432,51 @@ mod tests {
         assert!(url.contains("and Material gt '0'&"), "{url}");
     }
 
-    fn refused(rows: Vec<Value>) -> (String, String) {
+    /// The field and reason of material A, rejected alone: B, after it, still flows.
+    fn refused(mut rows: Vec<Value>) -> (String, String) {
         let s = configured(&[]);
+        rows.push(record("B", "9", "PR00", "1", ""));
         let mut t = Scripted::answering(vec![answer(rows)]);
-        match pull_prices(&mut t, &s, &request(None), NOW) {
-            Err(ConnectorError::InvalidInput(f)) => (f.field, f.reason),
-            other => panic!("{other:?}"),
-        }
+        let page = pull_prices(&mut t, &s, &request(None), NOW).unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.items[0].outer_sku_id, "B");
+        let [r] = &page.rejected[..] else {
+            panic!("{:?}", page.rejected)
+        };
+        assert_eq!(r.id, "A");
+        assert!(r.excerpt.as_deref().is_some_and(|e| e.starts_with("[{")));
+        (r.field.clone(), r.reason.clone())
+    }
+
+    #[test]
+    fn one_bad_material_is_rejected_and_the_others_flow() {
+        let s = configured(&[("page_size", "4")]);
+        let mut t = Scripted::answering(vec![answer(vec![
+            record("A", "1", "PR00", "1", ""),
+            record("B", "2", "PR00", "oops", ""),
+            record("B", "3", "ZSRP", "2", ""),
+            record("C", "4", "PR00", "3", ""),
+        ])]);
+        let page = pull_prices(&mut t, &s, &request(None), NOW).unwrap();
+        let materials: Vec<&str> = page.items.iter().map(|u| u.outer_sku_id.as_str()).collect();
+        assert_eq!(materials, ["A"]);
+        let [r] = &page.rejected[..] else {
+            panic!("{:?}", page.rejected)
+        };
+        assert_eq!(
+            (r.id.as_str(), r.field.as_str()),
+            (
+                "B",
+                "A_SlsPrcgCndnRecdValidity(ConditionRecord='2').to_SlsPrcgConditionRecord.ConditionRateValue"
+            )
+        );
+        // C may go on on the next page: the cursor stands after B.
+        assert_eq!(page.next_cursor.as_deref(), Some("prices1:B"));
+        let mut t = Scripted::answering(vec![json(429, "")]);
+        assert!(matches!(
+            pull_prices(&mut t, &s, &request(None), NOW),
+            Err(ConnectorError::RateLimited(_))
+        ));
     }
 
     #[test]

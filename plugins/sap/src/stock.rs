@@ -6,11 +6,17 @@
 //! someone else), summed exactly over its plants (or the configured `plant`), storage
 //! locations and batches. SAP keeps quantities with three decimals (a Gateway may pad them to
 //! the declared scale, 14: they are read by value); a sum that is not a whole number of units
-//! fails the pull with `invalid_input` (marketplaces count whole pieces, and
-//! rounding either way would sell what is not there or hide what is). A negative sum (plants
-//! that allow negative stock) is 0 to sell, and is logged. Stock is counted in the material's
-//! base unit, so a base unit other than the unit the tenant sells the SKU in (`unit_table`)
-//! is an error too rather than a silently wrong quantity.
+//! is `invalid_input` (marketplaces count whole pieces, and rounding either way would sell
+//! what is not there or hide what is). A negative sum (plants that allow negative stock) is 0
+//! to sell, and is logged. Stock is counted in the material's base unit, so a base unit other
+//! than the unit the tenant sells the SKU in (`unit_table`) is an error too rather than a
+//! silently wrong quantity.
+//!
+//! A material is one record: one whose rows cannot be mapped (a missing field, an unreadable
+//! quantity, a foreign unit, a sum that is not whole) is rejected as a whole, named by its
+//! material number with the offending field, and kept out of the page; its stock is not
+//! published (a partial sum would be wrong), and the other materials of the page flow
+//! ([`crate::keyset`]).
 //!
 //! The pull is a snapshot: the request's window is not used (the stock list has no change
 //! date). Pages walk the list ordered by material with a key-set cursor (`Material gt
@@ -18,13 +24,11 @@
 //! a material boundary, so no material is split between two pages. Every update carries the
 //! pull's time as its version, which grows from pull to pull.
 
-use std::collections::BTreeMap;
-
 use wharf_sdk::json::Node;
 use wharf_sdk::money;
 use wharf_sdk::types::{ConnectorError, PullRequest, StockPage, StockUpdate};
 
-use crate::keyset::{self, Walk};
+use crate::keyset::{self, Group, Walk};
 use crate::odata::{self, Client, QUANTITY_DECIMALS};
 use crate::settings::Settings;
 use crate::transport::Transport;
@@ -38,22 +42,6 @@ const SELECT: &str =
 const ORDER_BY: &str = "Material,Plant,StorageLocation,Batch";
 /// Cursors this module writes: `stock1:<last material of the previous page>`.
 pub const CURSOR_PREFIX: &str = "stock1:";
-
-#[derive(Debug, Clone)]
-struct Row {
-    material: String,
-    unit: String,
-    thousandths: i64,
-}
-
-fn parse_row(row: &serde_json::Value, path: String) -> Result<Row, ConnectorError> {
-    let node = Node::root(row, path);
-    Ok(Row {
-        material: node.str("Material")?,
-        unit: node.str("MaterialBaseUnit")?,
-        thousandths: odata::quantity_thousandths(&node, "MatlWrhsStkQtyInMatlBaseUnit")?,
-    })
-}
 
 /// One page of stock updates.
 pub fn pull_stock<T: Transport>(
@@ -80,17 +68,14 @@ pub fn pull_stock<T: Transport>(
         cursor_prefix: CURSOR_PREFIX,
     };
     let mut client = Client::new(transport, settings);
-    let groups = keyset::read_groups(
-        &mut client,
-        &walk,
-        request.cursor.as_deref(),
-        parse_row,
-        |r: &Row| &r.material,
-    )?;
-    let items = updates(&mut client, settings, groups.rows, now_ms)?;
+    let groups = keyset::read_groups(&mut client, &walk, request.cursor.as_deref())?;
+    let version = u64::try_from(now_ms).unwrap_or_default();
+    let (items, rejected) = keyset::map_groups(&groups.groups, |material| {
+        update(&mut client, settings, material, version)
+    })?;
     Ok(StockPage {
         items,
-        rejected: Vec::new(),
+        rejected: [groups.rejected, rejected].concat(),
         next_cursor: groups.next_cursor,
     })
 }
@@ -101,14 +86,19 @@ pub fn material_field(material: &str, key: &str) -> String {
 }
 
 /// Refuses stock counted in a base unit other than the unit the SKU is sold in (see the
-/// module docs).
-pub fn check_unit(settings: &Settings, material: &str, unit: &str) -> Result<(), ConnectorError> {
+/// module docs); `row` is the stock row, blamed on its `MaterialBaseUnit`.
+pub fn check_unit(
+    settings: &Settings,
+    material: &str,
+    row: &Node<'_>,
+) -> Result<(), ConnectorError> {
+    let unit = row.str("MaterialBaseUnit")?;
     let expected_unit = settings.units.unit(material);
     if unit == expected_unit {
         return Ok(());
     }
     Err(ConnectorError::invalid_input(
-        material_field(material, "MaterialBaseUnit"),
+        row.path_of("MaterialBaseUnit"),
         format!(
             "expected {expected_unit:?} (the unit the SKU is sold in, from config unit_table): stock is \
              counted in the base unit and would be published in the wrong unit; got {unit:?}"
@@ -155,38 +145,29 @@ pub fn sellable<T: Transport>(
     })
 }
 
-/// Sums rows per material (see the module docs).
-fn updates<T: Transport>(
+/// The stock update of one material: its rows summed (see the module docs).
+fn update<T: Transport>(
     client: &mut Client<'_, T>,
     settings: &Settings,
-    rows: Vec<Row>,
-    now_ms: i64,
-) -> Result<Vec<StockUpdate>, ConnectorError> {
-    let mut sums: BTreeMap<String, i64> = BTreeMap::new();
-    for row in rows {
-        check_unit(settings, &row.material, &row.unit)?;
-        let sum = sums.entry(row.material.clone()).or_insert(0);
-        *sum = add(*sum, row.thousandths, &row.material)?;
+    material: &Group,
+    version: u64,
+) -> Result<StockUpdate, ConnectorError> {
+    let mut sum = 0;
+    for row in &material.rows {
+        let node = row.node();
+        check_unit(settings, &material.key, &node)?;
+        let thousandths = odata::quantity_thousandths(&node, "MatlWrhsStkQtyInMatlBaseUnit")?;
+        sum = add(sum, thousandths, &material.key)?;
     }
-    let version = u64::try_from(now_ms).unwrap_or_default();
-    let mut items = Vec::with_capacity(sums.len());
-    for (material, thousandths) in sums {
-        let quantity = sellable(
-            client,
-            &material,
-            &format!("material {material}"),
-            thousandths,
-        )?;
-        items.push(StockUpdate {
-            outer_sku_id: material,
-            product_id: None,
-            sku_id: None,
-            quantity,
-            warehouse: settings.plant.clone(),
-            version,
-        });
-    }
-    Ok(items)
+    let what = format!("material {}", material.key);
+    Ok(StockUpdate {
+        quantity: sellable(client, &material.key, &what, sum)?,
+        outer_sku_id: material.key.clone(),
+        product_id: None,
+        sku_id: None,
+        warehouse: settings.plant.clone(),
+        version,
+    })
 }
 
 #[cfg(test)]
@@ -314,50 +295,125 @@ mod tests {
             [("A", 40), ("B", 1)]
         );
         let mut t = Scripted::answering(vec![json(200, &rows(&[("A", "40.00000000000001")]))]);
-        match pull_stock(&mut t, &s, &request(None), 1) {
-            Err(ConnectorError::InvalidInput(f)) => {
-                assert_eq!(
-                    f.field,
-                    "A_MatlStkInAcctMod.d.results[0].MatlWrhsStkQtyInMatlBaseUnit"
-                );
-                assert!(f.reason.contains("at most 3 decimals"), "{}", f.reason);
-            }
-            other => panic!("{other:?}"),
-        }
+        let page = pull_stock(&mut t, &s, &request(None), 1).unwrap();
+        assert!(page.items.is_empty());
+        let [r] = &page.rejected[..] else {
+            panic!("{:?}", page.rejected)
+        };
+        assert_eq!(
+            (r.id.as_str(), r.field.as_str()),
+            (
+                "A",
+                "A_MatlStkInAcctMod.d.results[0].MatlWrhsStkQtyInMatlBaseUnit"
+            )
+        );
+        assert!(r.reason.contains("at most 3 decimals"), "{}", r.reason);
+    }
+
+    /// `(id, field)` of each rejected material.
+    fn rejected(page: &StockPage) -> Vec<(&str, &str)> {
+        page.rejected
+            .iter()
+            .map(|r| (r.id.as_str(), r.field.as_str()))
+            .collect()
+    }
+
+    fn quantities(page: &StockPage) -> Vec<(&str, u32)> {
+        page.items
+            .iter()
+            .map(|i| (i.outer_sku_id.as_str(), i.quantity))
+            .collect()
     }
 
     #[test]
-    fn inexact_or_foreign_unit_stock_is_refused() {
-        let s = settings(&[]);
-        let mut t = Scripted::answering(vec![json(200, &rows(&[("A", "2.500")]))]);
-        match pull_stock(&mut t, &s, &request(None), 1) {
-            Err(ConnectorError::InvalidInput(f)) => {
-                assert_eq!(
-                    f.field,
-                    "A_MatlStkInAcctMod(Material='A').MatlWrhsStkQtyInMatlBaseUnit"
-                );
-                assert!(
-                    f.reason.contains("whole number") && f.reason.contains("2.500"),
-                    "{}",
-                    f.reason
-                );
-            }
-            other => panic!("{other:?}"),
-        }
-        let s = settings(&[("unit_table", r#"{"A":"KG"}"#)]);
-        let mut t = Scripted::answering(vec![json(200, &rows(&[("A", "2")]))]);
-        assert!(
-            matches!(pull_stock(&mut t, &s, &request(None), 1), Err(ConnectorError::InvalidInput(f)) if f.field.ends_with("MaterialBaseUnit"))
-        );
+    fn one_bad_material_is_rejected_and_the_others_flow() {
+        let s = settings(&[("page_size", "5")]);
         let mut t = Scripted::answering(vec![json(
             200,
-            r#"{"d":{"results":[{"Material":"A","MaterialBaseUnit":"EA","MatlWrhsStkQtyInMatlBaseUnit":"x"}]}}"#,
+            &rows(&[
+                ("A", "1.000"),
+                ("B", "2.000"),
+                ("B", "1.5x"),
+                ("C", "4.000"),
+                ("D", "1.000"),
+            ]),
         )]);
-        assert!(
-            matches!(pull_stock(&mut t, &s, &request(None), 1), Err(ConnectorError::InvalidInput(f)) if f.field == "A_MatlStkInAcctMod.d.results[0].MatlWrhsStkQtyInMatlBaseUnit")
+        let page = pull_stock(&mut t, &s, &request(None), 1).unwrap();
+        assert_eq!(quantities(&page), [("A", 1), ("C", 4)]);
+        assert_eq!(
+            rejected(&page),
+            [(
+                "B",
+                "A_MatlStkInAcctMod.d.results[2].MatlWrhsStkQtyInMatlBaseUnit"
+            )]
         );
+        let excerpt = page.rejected[0].excerpt.as_deref().unwrap_or_default();
+        assert!(
+            excerpt.starts_with('{')
+                && excerpt.contains(r#""Material":"B""#)
+                && excerpt.contains("1.5x"),
+            "{excerpt}"
+        );
+        // The page still ends after the last whole material.
+        assert_eq!(page.next_cursor.as_deref(), Some("stock1:C"));
+    }
+
+    #[test]
+    fn inexact_or_foreign_unit_stock_is_rejected() {
+        let s = settings(&[]);
+        let mut t = Scripted::answering(vec![json(200, &rows(&[("A", "2.500"), ("B", "1")]))]);
+        let page = pull_stock(&mut t, &s, &request(None), 1).unwrap();
+        assert_eq!(quantities(&page), [("B", 1)]);
+        assert_eq!(
+            rejected(&page),
+            [(
+                "A",
+                "A_MatlStkInAcctMod(Material='A').MatlWrhsStkQtyInMatlBaseUnit"
+            )]
+        );
+        let reason = &page.rejected[0].reason;
+        assert!(
+            reason.contains("whole number") && reason.contains("2.500"),
+            "{reason}"
+        );
+        let s = settings(&[("unit_table", r#"{"A":"KG"}"#)]);
+        let mut t = Scripted::answering(vec![json(200, &rows(&[("A", "2"), ("B", "1")]))]);
+        let page = pull_stock(&mut t, &s, &request(None), 1).unwrap();
+        assert_eq!(quantities(&page), [("B", 1)]);
+        assert_eq!(
+            rejected(&page),
+            [("A", "A_MatlStkInAcctMod.d.results[0].MaterialBaseUnit")]
+        );
+        let s = settings(&[]);
+        let mut t = Scripted::answering(vec![json(
+            200,
+            r#"{"d":{"results":[{"Material":"A","MaterialBaseUnit":"EA","MatlWrhsStkQtyInMatlBaseUnit":"x"},{"MaterialBaseUnit":"EA"}]}}"#,
+        )]);
+        let page = pull_stock(&mut t, &s, &request(None), 1).unwrap();
+        assert!(page.items.is_empty());
+        assert_eq!(
+            rejected(&page),
+            [
+                (
+                    "A_MatlStkInAcctMod.d.results[1] (no readable Material)",
+                    "A_MatlStkInAcctMod.d.results[1].Material"
+                ),
+                (
+                    "A",
+                    "A_MatlStkInAcctMod.d.results[0].MatlWrhsStkQtyInMatlBaseUnit"
+                ),
+            ]
+        );
+        // Errors about the call still fail it.
         assert!(
             matches!(pull_stock(&mut t, &s, &request(Some("v9")), 1), Err(ConnectorError::InvalidInput(f)) if f.field == "cursor")
         );
+        let mut t = Scripted::answering(vec![json(503, "down")]);
+        assert!(matches!(
+            pull_stock(&mut t, &s, &request(None), 1),
+            Err(ConnectorError::Transient(_))
+        ));
+        let mut t = Scripted::answering(vec![json(200, r#"{"error":"not odata"}"#)]);
+        assert!(pull_stock(&mut t, &s, &request(None), 1).is_err());
     }
 }
