@@ -134,6 +134,9 @@ fn faults_come_from_the_front_end_and_the_bridge(backend: Backend) {
     let (from, to) = sim.window();
     let broken = sim.request(&orders_query(from, to, 1, 5), None).unwrap().json().unwrap();
     assert_eq!(broken["orders"][0][key.as_str()], "abc");
+    let again = sim.request(&orders_query(from, to, 1, 5), None).unwrap().json().unwrap();
+    assert_eq!(again["orders"][0][key.as_str()], "abc", "every listing until the faults are cleared");
+    sim.clear_faults();
     let whole = sim.request(&orders_query(from, to, 1, 5), None).unwrap().json().unwrap();
     assert!(whole["orders"][0][key.as_str()].as_str().unwrap().contains('.'));
 }
