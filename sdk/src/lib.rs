@@ -36,6 +36,8 @@
 //!   instead of failing its page.
 //! - [`status`]: status tables that name the field and the known values on a miss.
 //! - [`error`]: [`types::ConnectorError`] constructors and conversions from host errors.
+//! - `fuzz` (feature `fuzz`): mutated answers and the oracle plugins' fuzz tests hold their
+//!   mapping to.
 //!
 //! Everything that does not call the host is plain Rust and tested natively; the generated
 //! host imports compile natively too but must only be called inside wasm.
@@ -129,6 +131,8 @@ pub mod decimal;
 pub mod descriptor;
 pub mod envelope;
 pub mod error;
+#[cfg(any(test, feature = "fuzz"))]
+pub mod fuzz;
 pub mod http;
 pub mod json;
 pub mod mask;

@@ -9,7 +9,8 @@
 //!   goods had left; `TRADE_CLOSED_BY_TAOBAO` (unpaid and closed) is `cancelled`.
 //!   `platform_status` is the `status` as sent.
 //! - No amount but `adjust_fee` (a manual price change either way) may be negative; `num` is
-//!   at least 1; a trade without sub-orders is refused.
+//!   at least 1; a trade without sub-orders is refused, and so is one whose figures break
+//!   Taobao's identity `payment = total_fee + post_fee − discount_fee + adjust_fee`.
 //! - Lines: `unit_price` = `price` (one unit, before discounts), `line_total` =
 //!   `divide_order_fee` (the line's payment after the order's discounts are shared out) else
 //!   `payment`, `discount` = `price × num − line_total`. It is negative only where the seller
@@ -205,6 +206,22 @@ pub fn map_trade(trade: &Value, shop_id: &str) -> Result<Order, ConnectorError> 
             "expected discount_fee - adjust_fee to fit 64-bit fen, got an overflow",
         )
     })?;
+    // Taobao's own identity: payment = total_fee + post_fee − discount_fee + adjust_fee. A trade
+    // whose figures disagree cannot be trusted in any of them.
+    let expected_paid = goods_total
+        .checked_add(shipping_fee)
+        .and_then(|sum| sum.checked_sub(discount_total));
+    if expected_paid != Some(paid_total) {
+        return Err(t
+            .error_at(
+                "payment",
+                format!(
+                    "expected total_fee + post_fee − discount_fee + adjust_fee ({goods_total} + {shipping_fee} − \
+                     {discount_fee} + {adjust_fee} fen), got {paid_total} fen"
+                ),
+            )
+            .into());
+    }
 
     let lines = t
         .object("orders")?
@@ -687,6 +704,8 @@ mod tests {
             let o = t.as_object_mut().unwrap();
             o.remove("adjust_fee");
             o.remove("pay_time");
+            // Without the 0.50 raise the buyer paid 0.50 less.
+            o.insert("payment".into(), json!("199.57"));
         });
         let order = map_trade(&trade, "s").unwrap();
         assert_eq!(order.discount_total, 1_033);
@@ -813,6 +832,18 @@ mod tests {
                 Box::new(|t| t["orders"] = json!("abc")),
                 "trade.orders",
                 "expected an object",
+            ),
+            (
+                Box::new(|t| t["total_fee"] = json!("0.00")),
+                "trade.payment",
+                "total_fee + post_fee − discount_fee + adjust_fee",
+            ),
+            (
+                Box::new(|t| {
+                    t.as_object_mut().unwrap().remove("adjust_fee");
+                }),
+                "trade.payment",
+                "got 20007 fen",
             ),
         ];
         for (edit, field, reason_part) in cases {
