@@ -900,6 +900,7 @@ fn judge<T: Record>(spec: &Spec, baseline: &[T], mutation: &Mutation, outcome: O
     }
     let entry = lookup(spec, mutation);
     let records = match outcome {
+        Err(ConnectorError::InvalidInput(_)) if entry.role == Role::Envelope => return Ok(Verdict::Error),
         Err(ConnectorError::InvalidInput(e)) => {
             return if entry.role == Role::Unread {
                 Err(format!("an unread key failed the call: {} {}", e.field, e.reason))
@@ -983,7 +984,12 @@ fn judge<T: Record>(spec: &Spec, baseline: &[T], mutation: &Mutation, outcome: O
         return Err(format!("changed {k}, which the key does not map to: {}", described()));
     }
     if let (Some(value), Role::Id | Role::Text) = (&mutation.value, entry.role) {
-        let shown = changes.iter().any(|(_, _, new)| new.as_deref().is_some_and(|n| n.contains(value.as_str())));
+        // Shown as it is, or escaped inside JSON text (`privacy_ref`).
+        let escaped = serde_json::to_string(value).unwrap_or_default();
+        let escaped = escaped.trim_matches('"');
+        let shown = changes
+            .iter()
+            .any(|(_, _, new)| new.as_deref().is_some_and(|n| n.contains(value.as_str()) || n.contains(escaped)));
         if !shown {
             return Err(format!("changed without showing the new value {value:?}: {}", described()));
         }

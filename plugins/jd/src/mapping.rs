@@ -28,8 +28,9 @@
 //!   `quantity` = `itemTotal` (a string, at least 1), `unit_price` = `jdPrice` (one unit,
 //!   before discounts). An order without items is refused. JOS gives no per-line
 //!   payment either, so the order's discount is spread over the lines by `jdPrice` ×
-//!   `itemTotal` ([`wharf_sdk::apportion`]); `line_total` = gross − that share. Lines carry no
-//!   refund (JOS reports refunds elsewhere).
+//!   `itemTotal` ([`wharf_sdk::apportion`]); `line_total` = gross − that share. The items'
+//!   `jdPrice × itemTotal` must add up to `orderTotalPrice` (an order whose goods disagree is
+//!   refused, naming `orderTotalPrice`). Lines carry no refund (JOS reports refunds elsewhere).
 
 use wharf_sdk::json::Node;
 use wharf_sdk::privacy::{self, Sealed};
@@ -161,7 +162,7 @@ pub fn map_order(info: &Node<'_>, shop_id: &str) -> Result<Order, ConnectorError
     }
 
     Ok(Order {
-        lines: map_lines(info, &order_id, discount_total)?,
+        lines: map_lines(info, &order_id, goods_total, discount_total)?,
         order_id,
         platform: PLATFORM.to_owned(),
         currency: CURRENCY.to_owned(),
@@ -205,6 +206,7 @@ fn happened_at(info: &Node<'_>, key: &str) -> Result<Option<i64>, ConnectorError
 fn map_lines(
     info: &Node<'_>,
     order_id: &str,
+    goods_total: i64,
     discount_total: i64,
 ) -> Result<Vec<OrderLine>, ConnectorError> {
     let items = info.nonempty_array("itemInfoList")?;
@@ -221,6 +223,18 @@ fn map_lines(
     let weights: Vec<u64> = amounts.iter().map(|&(_, _, gross)| gross).collect();
     // Shares never exceed their line's gross while the discount does not exceed the goods.
     let goods: u128 = weights.iter().map(|&w| u128::from(w)).sum();
+    // `orderTotalPrice` is the goods' price: the items must add up to it, or the lines and the
+    // order's totals would disagree (and the discount spread over them would be wrong).
+    if u128::try_from(goods_total).ok() != Some(goods) {
+        return Err(info
+            .error_at(
+                "orderTotalPrice",
+                format!(
+                    "expected the items' jdPrice × itemTotal ({goods} fen) to add up to orderTotalPrice, got {goods_total} fen"
+                ),
+            )
+            .into());
+    }
     if u128::try_from(discount_total).unwrap_or(0) > goods {
         return Err(info
             .error_at(
@@ -492,6 +506,8 @@ mod tests {
             (json!({"freightPrice": "-1.00"}), "orderInfo.freightPrice"),
             (json!({"itemInfoList": []}), "orderInfo.itemInfoList"),
             (json!({"itemInfoList": "x"}), "orderInfo.itemInfoList"),
+            // Goods that do not add up to the order's goods price.
+            (json!({"orderTotalPrice": "299.99"}), "orderInfo.orderTotalPrice"),
         ] {
             let mut v = info();
             for (k, val) in edit.as_object().unwrap() {
