@@ -321,6 +321,17 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// A required Unix time in whole seconds (a JSON integer or a string of digits), as UTC
+    /// ms. Negative seconds are refused: no platform sends a time before 1970, so one is a
+    /// corrupted value, not an instant.
+    pub fn unix_seconds(&self, key: &str) -> Result<i64, FieldError> {
+        let seconds = self.i64(key)?;
+        if seconds < 0 {
+            return Err(self.error_at(key, format!("expected Unix seconds (at least 0), got {seconds}")));
+        }
+        time::unix_seconds_to_ms(seconds).map_err(|e| self.error_at(key, format!("expected Unix seconds, got {seconds}: {e}")))
+    }
+
     /// A required count that fits `u32`: a JSON integer or a string of digits.
     pub fn u32(&self, key: &str) -> Result<u32, FieldError> {
         let value = self.present(key, "a non-negative integer")?;
@@ -723,6 +734,13 @@ mod tests {
         assert_eq!(n.opt_fen("missing").unwrap(), None);
         assert!(n.opt_fen("neg_fen").is_err());
         assert_eq!(n.quantity("q").unwrap(), 3);
+        let t = json!({"t": 1794326405, "s": "1794326405", "neg": -1, "float": 1.5e9});
+        let t = Node::root(&t, "o");
+        assert_eq!(t.unix_seconds("t").unwrap(), 1_794_326_405_000);
+        assert_eq!(t.unix_seconds("s").unwrap(), 1_794_326_405_000);
+        for bad in ["neg", "float", "missing"] {
+            assert_eq!(t.unix_seconds(bad).unwrap_err().field, format!("o.{bad}"));
+        }
         assert!(n.quantity("q0").unwrap_err().reason.contains("at least 1"));
     }
 

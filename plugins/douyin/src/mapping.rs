@@ -14,10 +14,11 @@
 //! - Money (integers in fen, never negative): `goods_total` = Σ of the lines' `origin_amount ×
 //!   item_num`; `shipping_fee` = `post_amount`; `paid_total` = `pay_amount`; `discount_total`
 //!   = goods + shipping − paid, so goods + shipping − discount = paid always holds (what 抖店
-//!   calls `promotion_amount` plus any other reduction). `order_amount` is not read: it equals
+//!   calls `promotion_amount` plus any other reduction). A payment above goods + shipping, or
+//!   one that is not the lines' `pay_amount` plus `post_amount`, is refused (`pay_amount`). `order_amount` is not read: it equals
 //!   `pay_amount` but for deposit pre-sales, where `pay_amount` is what was really paid.
 //! - Times: `created_at` = `create_time`, `paid_at` = `pay_time` (0 or absent: none),
-//!   `updated_at` = `update_time`.
+//!   `updated_at` = `update_time`; negative seconds are refused.
 //! - Buyer: `buyer_id` = `doudian_open_id`; 抖店 shows no nick; `buyer_message` =
 //!   `buyer_words`, `seller_memo` = `seller_words`. No invoice in the order.
 //! - Receiver: only what a person may see, the masked display values (`mask_post_receiver`,
@@ -42,7 +43,6 @@ use wharf_sdk::json::{self, Node};
 use wharf_sdk::privacy::{self, Sealed};
 use wharf_sdk::reject::{self, Mapped};
 use wharf_sdk::status::{self, lookup};
-use wharf_sdk::time;
 use wharf_sdk::types::{
     ConnectorError, FieldError, Order, OrderLine, OrderStatus, Receiver, RefundStatus,
 };
@@ -100,11 +100,9 @@ pub const PRIVACY_REF_FIELDS: [(&str, &[&str]); 3] = [
     ("address", &["post_addr", "encrypt_detail"]),
 ];
 
-/// A Unix-seconds time, as UTC ms.
+/// A Unix-seconds time, as UTC ms (never before 1970).
 fn seconds(n: &Node<'_>, key: &str) -> Result<i64, FieldError> {
-    let s = n.i64(key)?;
-    time::unix_seconds_to_ms(s)
-        .map_err(|e| n.error_at(key, format!("expected Unix seconds, got {s}: {e}")))
+    n.unix_seconds(key)
 }
 
 /// An optional time: absent, null, "" and 0 (抖店's "not yet") are none.
@@ -202,10 +200,33 @@ pub fn map_shop_order(order: &Value, path: &str, shop_id: &str) -> Result<Order,
         .ok_or_else(|| overflow(&o, "sku_order_list", "the sum of origin_amount × item_num"))?;
     let shipping_fee = fen(&o, "post_amount")?;
     let paid_total = fen(&o, "pay_amount")?;
-    let discount_total = goods_total
+    let charged = goods_total
         .checked_add(shipping_fee)
-        .and_then(|v| v.checked_sub(paid_total))
         .ok_or_else(|| overflow(&o, "pay_amount", "goods + post_amount − pay_amount"))?;
+    // No discount is negative: the buyer cannot have paid more than goods and shipping.
+    if paid_total > charged {
+        return Err(o
+            .error_at(
+                "pay_amount",
+                format!("expected at most the goods' origin_amount × item_num plus post_amount ({charged} fen), got {paid_total}"),
+            )
+            .into());
+    }
+    let discount_total = charged - paid_total;
+    // UNSURE (the official SDK's field comments, and the simulator): the order's payment is its
+    // lines' payments plus shipping; an order whose figures disagree cannot be trusted in any.
+    let lines_paid = lines
+        .iter()
+        .try_fold(shipping_fee, |sum, l| sum.checked_add(l.line_total))
+        .ok_or_else(|| overflow(&o, "sku_order_list", "the sum of the lines' pay_amount"))?;
+    if lines_paid != paid_total {
+        return Err(o
+            .error_at(
+                "pay_amount",
+                format!("expected the lines' pay_amount plus post_amount ({lines_paid} fen), got {paid_total}"),
+            )
+            .into());
+    }
 
     Ok(Order {
         platform: PLATFORM.to_owned(),

@@ -369,6 +369,19 @@ fn broken_fields_are_named() {
             Box::new(|v: &mut Value| v["post_amount"] = json!(i64::MAX)),
             "data.shop_order_list[0].pay_amount",
         ),
+        // Paid more than goods and shipping, or other than the lines plus shipping.
+        (
+            Box::new(|v: &mut Value| v["pay_amount"] = json!(30000)),
+            "data.shop_order_list[0].pay_amount",
+        ),
+        (
+            Box::new(|v: &mut Value| v["pay_amount"] = json!(0)),
+            "data.shop_order_list[0].pay_amount",
+        ),
+        (
+            Box::new(|v: &mut Value| v["create_time"] = json!(-1)),
+            "data.shop_order_list[0].create_time",
+        ),
     ] {
         assert_eq!(field_of(map(&with(|v| edit(v)))).0, want);
     }
@@ -450,6 +463,8 @@ fn line_money_reads_each_figure_from_its_field() {
         l["item_num"] = json!(3);
         l["sum_amount"] = json!(17985);
         l["pay_amount"] = json!(17000);
+        // The order's payment is its lines' plus shipping.
+        v["pay_amount"] = json!(17000 + 7650 + 1000);
     }))
     .unwrap();
     assert_eq!(
@@ -465,6 +480,7 @@ fn line_money_reads_each_figure_from_its_field() {
         let l = &mut v["sku_order_list"][1];
         l["origin_amount"] = json!(0);
         l["pay_amount"] = json!(0);
+        v["pay_amount"] = json!(11357 + 1000);
     }))
     .unwrap();
     assert_eq!(
