@@ -340,11 +340,12 @@ fn mutated_value(value: &Value, kind: Kind, rng: &mut Rng) -> (Option<Value>, Op
             };
             if is_string { string(negated) } else { raw(&negated) }
         }
+        // 0 is "none" on several platforms (ECShop's ids and times): no value to show.
         Zero => {
             if is_string {
-                string("0".to_owned())
+                (Some(Value::String("0".to_owned())), None)
             } else {
-                raw("0")
+                (raw("0").0, None)
             }
         }
         Exponent => raw("1e5"),
@@ -364,13 +365,15 @@ fn mutated_value(value: &Value, kind: Kind, rng: &mut Rng) -> (Option<Value>, Op
                 raw(*rng.pick(HUGE_NUMBERS))
             }
         }
+        // What a faithful mapping shows is the junk itself (the rest may be reformatted).
         Junk => {
             let junk = *rng.pick(JUNK);
-            string(if rng.below(2) == 0 { junk.to_owned() } else { format!("{text}{junk}") })
+            let new = if rng.below(2) == 0 { junk.to_owned() } else { format!("{text}{junk}") };
+            (Some(Value::String(new)), Some(junk.to_owned()))
         }
         Control => {
             let control = *rng.pick(CONTROL);
-            string(format!("{text}{control}"))
+            (Some(Value::String(format!("{text}{control}"))), Some(control.to_owned()))
         }
         Html | EmptyBody | Truncated => (Some(value.clone()), None),
     }
@@ -477,6 +480,9 @@ pub enum Role {
     Id,
     /// Free text, kept verbatim.
     Text,
+    /// Text whose presence alone maps, not its value (ECShop's `inv_content` asks for an
+    /// invoice): any string may change the output, any other type is an error.
+    Presence,
     /// A code looked up in a table (a status, a kind): anything else is an error.
     Code,
     /// An instant.
@@ -506,6 +512,10 @@ pub fn may_change(role: Role, kind: Kind) -> bool {
                 )
         }
         Text => absent || matches!(kind, Negative | Zero | Huge | ExponentString | ExtraDecimals | Junk | Control | WrongType(Type::String)),
+        Presence => {
+            absent
+                || matches!(kind, Negative | Zero | Huge | ExponentString | ExtraDecimals | Junk | Control | WrongType(Type::String))
+        }
         Code => absent || matches!(kind, Zero),
         Time => absent || matches!(kind, Zero | Huge),
     }

@@ -42,8 +42,10 @@
 //! goods + shipping − discount = paid holds exactly whenever ECShop's does. ECShop discounts
 //! whole orders; lines get shares of `discount_total` in proportion to their goods value
 //! (largest remainder, [`wharf_sdk::apportion`]), so the lines add up to the order. No amount
-//! may be negative, `goods_number` is at least 1, an order has at least one goods line, and
-//! its discounts may not exceed its goods: anything else is refused, naming the field.
+//! may be negative, `goods_number` is at least 1, an order has at least one goods line, its
+//! discounts may not exceed its goods, its goods lines add up to `goods_amount` and its columns
+//! keep ECShop's identity: anything else is refused, naming the field (the identity is blamed
+//! on `money_paid`, the goods on `goods_amount`). Ids are never negative.
 //!
 //! **The rest.** Times are Unix seconds (the bridge converts ECShop's storage). `paid_at` is
 //! `pay_time` when set. The receiver is plaintext in ECShop (`masked` false): consignee, mobile
@@ -214,11 +216,14 @@ pub fn sku_properties(goods_attr: &str) -> Option<String> {
     (!attributes.is_empty()).then(|| attributes.join(";"))
 }
 
-/// A positive id column as a string; 0 (ECShop's "none") is `None`.
+/// A positive id column as a string; 0 (ECShop's "none") is `None`. ECShop's ids are unsigned
+/// auto-increments: a negative one is corrupt, and refused rather than read as "none".
 fn nonzero_id(node: &Node, key: &str) -> Result<Option<String>, FieldError> {
-    Ok(Some(node.i64(key)?)
-        .filter(|id| *id > 0)
-        .map(|id| id.to_string()))
+    match node.i64(key)? {
+        0 => Ok(None),
+        id if id < 0 => Err(node.error_at(key, format!("expected an id of at least 0 (0 is none), got {id}"))),
+        id => Ok(Some(id.to_string())),
+    }
 }
 
 /// ECShop's plaintext receiver; `None` for orders without one (virtual goods).
@@ -349,12 +354,38 @@ pub fn map_order(order: &Node, shop_id: &str) -> Result<Order, ConnectorError> {
         .iter()
         .map(|goods| line(goods, refund))
         .collect::<Result<Vec<_>, _>>()?;
+    // ECShop's identity: goods + charges − deductions = what was paid, with the balance, and is
+    // still due. A row whose columns disagree cannot be trusted in any of them.
+    let expected_paid = goods_total
+        .checked_add(shipping_fee)
+        .and_then(|sum| sum.checked_sub(discount_total));
+    if expected_paid != Some(paid_total) {
+        return Err(order
+            .error_at(
+                "money_paid",
+                format!(
+                    "expected money_paid + surplus + order_amount ({paid_total} fen) to be goods_amount + \
+                     shipping_fee + insure_fee + pay_fee + pack_fee + card_fee + tax − discount − bonus − \
+                     integral_money ({goods_total} + {shipping_fee} − {discount_total} fen)"
+                ),
+            )
+            .into());
+    }
     let weights: Vec<u64> = lines
         .iter()
         .map(|l| u64::try_from(l.line_total).unwrap_or(0))
         .collect();
     // A share never exceeds its line while the discount does not exceed the goods.
     let goods: u128 = weights.iter().map(|&w| u128::from(w)).sum();
+    // `goods_amount` is the goods' price: the lines must add up to it.
+    if u128::try_from(goods_total).ok() != Some(goods) {
+        return Err(order
+            .error_at(
+                "goods_amount",
+                format!("expected the goods' goods_price × goods_number ({goods} fen), got {goods_total} fen"),
+            )
+            .into());
+    }
     if u128::try_from(discount_total).unwrap_or(0) > goods {
         return Err(order
             .error_at(
@@ -769,9 +800,36 @@ pub(crate) mod tests {
                 "at least one",
             ),
             (
-                Box::new(|v| v["bonus"] = json!("500.00")),
+                // Deductions beyond the goods (paid for by a large shipping fee).
+                Box::new(|v| {
+                    v["bonus"] = json!("500.00");
+                    v["shipping_fee"] = json!("400.00");
+                    v["money_paid"] = json!("81.07");
+                }),
                 "order.discount",
                 "at most",
+            ),
+            (
+                Box::new(|v| v["bonus"] = json!("6.00")),
+                "order.money_paid",
+                "goods_amount + shipping_fee",
+            ),
+            (
+                Box::new(|v| v["goods_amount"] = json!("200.00")),
+                "order.money_paid",
+                "goods_amount + shipping_fee",
+            ),
+            (
+                Box::new(|v| {
+                    v["goods"][1]["goods_price"] = json!("80.10");
+                }),
+                "order.goods_amount",
+                "goods_price × goods_number",
+            ),
+            (
+                Box::new(|v| v["goods"][0]["goods_id"] = json!(-101)),
+                "order.goods[0].goods_id",
+                "at least 0",
             ),
         ];
         for (edit, field, reason) in cases {
