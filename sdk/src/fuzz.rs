@@ -304,6 +304,17 @@ const CONTROL: &[&str] = &["\u{0}", "\t", "\n", "\r\n", "\u{7}", "\u{1b}[2J", "\
 const HUGE_NUMBERS: &[&str] = &["123456789012345678901234", "18446744073709551616", "9223372036854775808", "4294967296"];
 const HUGE_DECIMALS: &[&str] = &["92233720368547758.08", "99999999999999999999", "900000000000000.00", "4294967296"];
 
+/// A decimal as a valid JSON number literal: `"0001"` → `1`, `"-007.50"` → `-7.50`.
+fn number_literal(decimal: &str) -> String {
+    let (sign, unsigned) = match decimal.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", decimal),
+    };
+    let trimmed = unsigned.trim_start_matches('0');
+    let int_part = if trimmed.is_empty() || trimmed.starts_with('.') { format!("0{trimmed}") } else { trimmed.to_owned() };
+    format!("{sign}{int_part}")
+}
+
 /// `value` with the mutation `kind` (None: the key removed), and the new scalar as text.
 fn mutated_value(value: &Value, kind: Kind, rng: &mut Rng) -> (Option<Value>, Option<String>) {
     use Kind::*;
@@ -328,7 +339,7 @@ fn mutated_value(value: &Value, kind: Kind, rng: &mut Rng) -> (Option<Value>, Op
         },
         WrongType(Type::Number) => match value {
             // A numeric string as the number it spells (exact literal), else a plain number.
-            Value::String(s) if is_decimal(s) => raw(s),
+            Value::String(s) if is_decimal(s) => raw(&number_literal(s)),
             _ => raw("12345"),
         },
         Negative => {
@@ -338,7 +349,7 @@ fn mutated_value(value: &Value, kind: Kind, rng: &mut Rng) -> (Option<Value>, Op
                 None if text == "0" || text.is_empty() => "-1".to_owned(),
                 None => format!("-{text}"),
             };
-            if is_string { string(negated) } else { raw(&negated) }
+            if is_string { string(negated) } else { raw(&number_literal(&negated)) }
         }
         // 0 is "none" on several platforms (ECShop's ids and times): no value to show.
         Zero => {
@@ -350,7 +361,7 @@ fn mutated_value(value: &Value, kind: Kind, rng: &mut Rng) -> (Option<Value>, Op
         }
         Exponent => raw("1e5"),
         ExponentString => string("1e5".to_owned()),
-        Float => raw(&format!("{}.5", text.split('.').next().unwrap_or("1"))),
+        Float => raw(&number_literal(&format!("{}.5", text.split('.').next().unwrap_or("1")))),
         ExtraDecimals => {
             let more = if text.contains('.') { format!("{text}01") } else { format!("{text}.001") };
             if is_string { string(more) } else { raw(&more) }
@@ -458,7 +469,8 @@ pub enum Role {
     /// Part of the platform's envelope (a success key, a business status): any typed error,
     /// or no change.
     Envelope,
-    /// The page's list of records: removing or emptying it may leave fewer records.
+    /// The page's list of records: removing or emptying it may leave fewer records, and any
+    /// typed error about it stops the call.
     Rows,
     /// One record itself: any mutation of it is an error (a rejection naming any field).
     Record,
@@ -499,7 +511,9 @@ pub fn may_change(role: Role, kind: Kind) -> bool {
     let absent = matches!(kind, RemovedKey | WrongType(Type::Null) | EmptyString);
     match role {
         Unread | Envelope | Record | Lines => false,
-        Rows | List => absent || kind == EmptyArray,
+        // An empty list in place of the list (or of its wrapper: OData's bare-array `d`).
+        Rows => absent || matches!(kind, EmptyArray | WrongType(Type::Array)),
+        List => absent || kind == EmptyArray,
         Object => absent,
         Amount => absent || matches!(kind, Zero | Huge),
         SignedAmount | Decimal => absent || matches!(kind, Zero | Huge | Negative),
@@ -888,6 +902,10 @@ fn names(error_field: &str, mutation: &Mutation, entry: &Field) -> bool {
 }
 
 fn allowed(maps_to: &[&str], canonical: &str) -> bool {
+    if canonical.is_empty() {
+        // A new record, judged by its id.
+        return true;
+    }
     let pattern = canonical
         .split('[')
         .enumerate()
@@ -910,7 +928,8 @@ fn judge<T: Record>(spec: &Spec, baseline: &[T], mutation: &Mutation, outcome: O
     }
     let entry = lookup(spec, mutation);
     let records = match outcome {
-        Err(ConnectorError::InvalidInput(_)) if entry.role == Role::Envelope => return Ok(Verdict::Error),
+        // The envelope, or the page's list, broken: any typed error stops the call.
+        Err(_) if matches!(entry.role, Role::Envelope | Role::Rows) => return Ok(Verdict::Error),
         Err(ConnectorError::InvalidInput(e)) => {
             return if entry.role == Role::Unread {
                 Err(format!("an unread key failed the call: {} {}", e.field, e.reason))
@@ -920,7 +939,6 @@ fn judge<T: Record>(spec: &Spec, baseline: &[T], mutation: &Mutation, outcome: O
                 Err(format!("the error names {:?}, not the mutated key: {}", e.field, e.reason))
             };
         }
-        Err(_) if entry.role == Role::Envelope => return Ok(Verdict::Error),
         Err(other) => return Err(format!("expected a typed field error or a mapping, got {other:?}")),
         Ok(records) => records,
     };
@@ -934,27 +952,28 @@ fn judge<T: Record>(spec: &Spec, baseline: &[T], mutation: &Mutation, outcome: O
             Err(rejection) => rejected.push(rejection),
         }
     }
-    if let Some(rejection) = rejected.first() {
-        if rejected.len() > 1 {
-            return Err(format!("one mutation rejected {} records", rejected.len()));
-        }
+    for rejection in &rejected {
         if rejection.id.is_empty() {
             return Err("a rejection without the record's id".to_owned());
         }
         if entry.role == Role::Unread {
-            return Err(format!("an unread key rejected the record: {} {}", rejection.field, rejection.reason));
+            return Err(format!("an unread key rejected a record: {} {}", rejection.field, rejection.reason));
         }
         if entry.role != Role::Record && !names(&rejection.field, mutation, &entry) {
             return Err(format!("the rejection names {:?}, not the mutated key: {}", rejection.field, rejection.reason));
         }
-        return Ok(Verdict::Error);
     }
-    // Everything mapped: compare with the baseline, record by record.
+    // Compare what mapped with the baseline, record by record: the rejected records aside, a
+    // record may only change where the key maps.
+    let rejected_ids: Vec<&str> = rejected.iter().map(|r| r.id.as_str()).collect();
     let mut changes: Vec<(String, Option<String>, Option<String>)> = Vec::new();
     let mut lost: Vec<&T> = Vec::new();
     for old in baseline {
         match mapped.remove(&old.key()) {
             Some(new) => diff(old, new, &mut changes),
+            None if rejected_ids.contains(&old.key().as_str()) => {}
+            // Its id (or the record itself) unreadable: set aside by its place in the answer.
+            None if !rejected.is_empty() && matches!(entry.role, Role::Id | Role::Record) => {}
             None => lost.push(old),
         }
     }
@@ -965,11 +984,28 @@ fn judge<T: Record>(spec: &Spec, baseline: &[T], mutation: &Mutation, outcome: O
             return Err(format!("mapped, breaking invariants: {violations:?}"));
         }
     }
+    // A record whose id was mutated comes back under the new id, or as a record of its own
+    // (rows grouped by the id): faithful when the new id shows the mutation.
+    let renamed = |record: &&T| {
+        entry.role == Role::Id
+            && may_change(entry.role, mutation.kind)
+            && mutation.value.as_deref().is_some_and(|v| record.key().contains(v))
+    };
     match (lost.len(), new.len()) {
         (0, 0) => {}
-        (1, 1) => diff(lost[0], new[0], &mut changes),
+        (1, 1) if rejected.is_empty() => diff(lost[0], new[0], &mut changes),
         (_, 0) if entry.role == Role::Rows && may_change(entry.role, mutation.kind) => return Ok(Verdict::Faithful),
+        (0, _) if new.iter().all(renamed) => {
+            changes.push((String::new(), None, new.first().map(|r| r.key())));
+        }
         (l, n) => return Err(format!("{l} records lost and {n} new ones")),
+    }
+    changes.retain(|(k, _, _)| !k.is_empty() || rejected.is_empty());
+    if !rejected.is_empty() {
+        return match changes.iter().find(|(k, _, _)| !allowed(entry.maps_to, k)) {
+            None => Ok(Verdict::Error),
+            Some((k, old, new)) => Err(format!("rejected a record, and changed {k} of another: {old:?} → {new:?}")),
+        };
     }
     if changes.is_empty() {
         return Ok(Verdict::Unchanged);
@@ -1079,6 +1115,10 @@ mod tests {
         assert!(body("r.price ExtraDecimals").contains("\"price\":\"59.9501\""));
         assert!(body("r.price wrong type (Number)").contains("\"price\":59.95"));
         assert!(body("r.lines[0].n Float").contains("\"n\":2.5"));
+        assert_eq!(number_literal("0001"), "1");
+        assert_eq!(number_literal("-007.50"), "-7.50");
+        assert_eq!(number_literal("0.5"), "0.5");
+        assert_eq!(number_literal("000"), "0");
         assert!(body("r.lines EmptyArray").contains("\"lines\":[]"));
         assert!(!body("r.id RemovedKey").contains("\"id\""));
         assert!(body("r.o wrong type (String)").contains("\"o\":\"abc\""));

@@ -11,7 +11,8 @@
 //! and [`map_groups`] maps each on its own; a group whose mapping fails on its own data
 //! (`invalid_input`) is a [`Rejected`] entry of the page, with the offending row as its
 //! excerpt, and the other groups flow. A row without a readable key belongs to no group and is
-//! rejected alone, named by its place in the answer. Errors about the call (no answer,
+//! rejected, named by its place in the answer, with the groups of its neighbours in SAP's
+//! order (it may be one of their rows: their sums would be short). Errors about the call (no answer,
 //! credentials, throttling, an answer that is not OData) stop it.
 
 use std::collections::BTreeMap;
@@ -100,30 +101,86 @@ fn query(filter: &[String], select: &str, expand: Option<&str>, order_by: &str) 
     query.with("$orderby", order_by)
 }
 
-/// The string `key` of `row`, or the rejection of a row without a readable one.
+/// The string `key` of `row` (not empty: every group is named by it), or the rejection of a
+/// row without a readable one.
 fn key_of(row: &Row, key: &str) -> Result<Result<String, Rejected>, ConnectorError> {
     let node = row.node();
     let id = reject::record_id(&node, key);
-    reject::settle(
-        &id,
-        Some(&row.value),
-        node.str(key).map_err(Into::into),
-        &[],
-    )
+    let read = node.str(key).and_then(|k| match k.is_empty() {
+        true => Err(node.error_at(key, format!("expected a non-empty {key}, got \"\""))),
+        false => Ok(k),
+    });
+    reject::settle(&id, Some(&row.value), read.map_err(Into::into), &[])
+}
+
+/// Rows in SAP's order being keyed, and the groups a row without a readable key may belong to.
+///
+/// The list is ordered by the key, so a row whose key cannot be read lies between its keyed
+/// neighbours: its stock (its lots, its prices) may be part of either neighbour's group, whose
+/// sum would then be short. Both neighbours' groups are rejected with it rather than published
+/// incomplete (a group strictly between them has no other row to publish).
+#[derive(Default)]
+struct Keying {
+    rows: Vec<(String, Row)>,
+    rejected: Vec<Rejected>,
+    /// Group key → the path of the unkeyed row next to it.
+    tainted: BTreeMap<String, String>,
+    /// The path of an unkeyed row whose next keyed neighbour is still to come.
+    after_unkeyed: Option<String>,
+}
+
+impl Keying {
+    fn push(&mut self, row: Row, key: &str) -> Result<(), ConnectorError> {
+        match key_of(&row, key)? {
+            Ok(k) => {
+                if let Some(path) = self.after_unkeyed.take() {
+                    self.tainted.entry(k.clone()).or_insert(path);
+                }
+                self.rows.push((k, row));
+            }
+            Err(r) => {
+                if let Some((previous, _)) = self.rows.last() {
+                    self.tainted.entry(previous.clone()).or_insert_with(|| row.path.clone());
+                }
+                self.after_unkeyed = Some(row.path.clone());
+                self.rejected.push(r);
+            }
+        }
+        Ok(())
+    }
+
+    /// The whole groups, and every rejection: the unkeyed rows and their neighbours' groups.
+    fn finish(self, key: &str) -> Result<(Vec<Group>, Vec<Rejected>), ConnectorError> {
+        let mut rejected = self.rejected;
+        let mut groups = Vec::new();
+        for group in grouped(self.rows) {
+            let Some(path) = self.tainted.get(&group.key) else {
+                groups.push(group);
+                continue;
+            };
+            let error = ConnectorError::invalid_input(
+                format!("{path}.{key}"),
+                format!(
+                    "expected every row next to {key} {:?} to name its {key}: the row at {path} has none \
+                     readable and may belong to it, so its rows cannot be summed",
+                    group.key
+                ),
+            );
+            let rows = Value::Array(group.rows.iter().map(|r| r.value.clone()).collect());
+            rejected.push(reject::rejection(&group.key, Some(&rows), error, &[])?);
+        }
+        Ok((groups, rejected))
+    }
 }
 
 /// `rows` grouped by their string property `key`, in key order; a row without a readable key
-/// is rejected (see the module docs).
+/// is rejected, with its neighbours' groups (see [`Keying`]).
 pub fn group(rows: Vec<Row>, key: &str) -> Result<(Vec<Group>, Vec<Rejected>), ConnectorError> {
-    let mut keyed = Vec::with_capacity(rows.len());
-    let mut rejected = Vec::new();
+    let mut keying = Keying::default();
     for row in rows {
-        match key_of(&row, key)? {
-            Ok(k) => keyed.push((k, row)),
-            Err(r) => rejected.push(r),
-        }
+        keying.push(row, key)?;
     }
-    Ok((grouped(keyed), rejected))
+    keying.finish(key)
 }
 
 /// Keyed rows as groups, in key order.
@@ -151,8 +208,7 @@ pub fn read_groups<T: Transport>(
     }
     let page_size = client.settings().page_size;
     let base = query(&filter, walk.select, walk.expand, walk.order_by);
-    let mut rows: Vec<(String, Row)> = Vec::new();
-    let mut rejected = Vec::new();
+    let mut keying = Keying::default();
     let mut skip = 0usize;
     for _ in 0..MAX_PAGES_PER_CALL {
         let query = base
@@ -162,33 +218,32 @@ pub fn read_groups<T: Transport>(
         let answer = client.get(walk.service, walk.entity_set, &query)?;
         let n = answer.results.len();
         for (i, value) in answer.results.into_iter().enumerate() {
-            let row = Row::at(walk.entity_set, i, value);
-            match key_of(&row, walk.key)? {
-                Ok(key) => rows.push((key, row)),
-                Err(r) => rejected.push(r),
-            }
+            keying.push(Row::at(walk.entity_set, i, value), walk.key)?;
         }
         let more = n > 0 && (n == page_size as usize || answer.next.is_some());
         if !more {
+            let (groups, rejected) = keying.finish(walk.key)?;
             return Ok(Groups {
-                groups: grouped(rows),
+                groups,
                 rejected,
                 next_cursor: None,
             });
         }
         // The last group may continue on the next page: keep the ones before it, and start
         // the next call after them.
-        let last = rows.last().map(|(k, _)| k.clone()).unwrap_or_default();
-        if let Some(complete) = rows
+        let last = keying.rows.last().map(|(k, _)| k.clone()).unwrap_or_default();
+        if let Some(complete) = keying
+            .rows
             .iter()
             .rev()
             .map(|(k, _)| k)
             .find(|k| **k != last)
             .cloned()
         {
-            rows.retain(|(k, _)| *k != last);
+            keying.rows.retain(|(k, _)| *k != last);
+            let (groups, rejected) = keying.finish(walk.key)?;
             return Ok(Groups {
-                groups: grouped(rows),
+                groups,
                 rejected,
                 next_cursor: Some(format!("{}{complete}", walk.cursor_prefix)),
             });
@@ -335,17 +390,40 @@ mod tests {
     }
 
     #[test]
-    fn a_row_without_a_key_is_rejected_alone_and_a_bad_group_names_its_row() {
+    fn a_row_without_a_key_is_rejected_with_its_neighbours_and_a_bad_group_names_its_row() {
         let s = settings(&[("page_size", "10")]);
-        let rows = serde_json::json!({"d": {"results": [{"K": "A", "Q": "1"}, {"K": 7}, {"K": "A", "Q": "x"}, {"K": "B", "Q": "2"}]}});
+        let rows = serde_json::json!({"d": {"results": [
+            {"K": "A", "Q": "1"}, {"K": 7}, {"K": "B", "Q": "2"}, {"K": "C", "Q": "x"}, {"K": ""}, {"K": "D", "Q": "3"},
+            {"K": "D", "Q": "4"}, {"K": "E", "Q": "2"}
+        ]}});
+        let mut t = Scripted::answering(vec![json(200, &rows.to_string())]);
+        let mut client = Client::new(&mut t, &s);
+        let groups = read_groups(&mut client, &WALK, None).unwrap();
+        // The row without a key (7 is no string, "" names nothing) may be one of A's or B's
+        // (C's or D's): their sums cannot be trusted.
+        assert_eq!(keys(&groups), ["E"]);
+        assert_eq!(groups.next_cursor, None);
+        let rejected: Vec<(&str, &str)> =
+            groups.rejected.iter().map(|r| (r.id.as_str(), r.field.as_str())).collect();
+        assert_eq!(
+            rejected,
+            [
+                ("7", "E.d.results[1].K"),
+                ("E.d.results[4] (no readable K)", "E.d.results[4].K"),
+                ("A", "E.d.results[1].K"),
+                ("B", "E.d.results[1].K"),
+                ("C", "E.d.results[4].K"),
+                ("D", "E.d.results[4].K"),
+            ]
+        );
+        assert!(groups.rejected[5].excerpt.as_deref().unwrap().contains(r#""Q":"4""#));
+
+        let rows = serde_json::json!({"d": {"results": [{"K": "A", "Q": "1"}, {"K": "A", "Q": "x"}, {"K": "B", "Q": "2"}]}});
         let mut t = Scripted::answering(vec![json(200, &rows.to_string())]);
         let mut client = Client::new(&mut t, &s);
         let groups = read_groups(&mut client, &WALK, None).unwrap();
         assert_eq!(keys(&groups), ["A", "A", "B"]);
-        assert_eq!(groups.next_cursor, None);
-        assert_eq!(groups.rejected.len(), 1);
-        assert_eq!(groups.rejected[0].id, "7");
-        assert_eq!(groups.rejected[0].field, "E.d.results[1].K");
+        assert!(groups.rejected.is_empty());
 
         let quantity = |g: &Group| -> Result<Vec<String>, ConnectorError> {
             g.rows
@@ -363,7 +441,7 @@ mod tests {
         assert_eq!(items, [vec!["2".to_owned()]]);
         assert_eq!(
             (rejected[0].id.as_str(), rejected[0].field.as_str()),
-            ("A", "E.d.results[2].Q")
+            ("A", "E.d.results[1].Q")
         );
         assert_eq!(rejected[0].excerpt.as_deref(), Some(r#"{"K":"A","Q":"x"}"#));
         // An error about the call stops it.

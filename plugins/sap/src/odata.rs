@@ -180,7 +180,7 @@ pub struct Collection {
 pub fn collection(body: &[u8], root: &str) -> Result<Collection, ConnectorError> {
     let document = json::parse_answer(body, root)?;
     let top = Node::root(&document, root);
-    let d = top.required("d")?;
+    let d = envelope_d(&top)?;
     if let Value::Array(_) = d.value() {
         return Ok(Collection {
             results: array(&d)?,
@@ -213,6 +213,16 @@ pub fn collection(body: &[u8], root: &str) -> Result<Collection, ConnectorError>
     })
 }
 
+/// The `d` of an OData v2 answer. JSON that is not an object with `d` at all (a string, an
+/// array, an object of other keys from a proxy) is not SAP's answer: `transient`, like a body
+/// that is not JSON; a `d` that is there but null is `invalid_input` naming it.
+fn envelope_d<'a>(top: &Node<'a>) -> Result<Node<'a>, ConnectorError> {
+    match top.value() {
+        Value::Object(map) if map.contains_key("d") => Ok(top.required("d")?),
+        other => Err(json::not_the_envelope(top.path(), "an object with `d`", other)),
+    }
+}
+
 fn array(node: &Node<'_>) -> Result<Vec<Value>, FieldError> {
     match node.value() {
         Value::Array(items) => Ok(items.clone()),
@@ -226,7 +236,7 @@ fn array(node: &Node<'_>) -> Result<Vec<Value>, FieldError> {
 /// Reads a single entity `{"d":{…}}`.
 pub fn entity(body: &[u8], root: &str) -> Result<Value, ConnectorError> {
     let document = json::parse_answer(body, root)?;
-    let d = Node::root(&document, root).required("d")?;
+    let d = envelope_d(&Node::root(&document, root))?;
     match d.value() {
         Value::Object(_) => Ok(d.value().clone()),
         other => Err(d
@@ -696,7 +706,7 @@ mod tests {
         let c = collection(br#"{"d":[{"a":1},{"a":2}]}"#, "A").unwrap();
         assert_eq!(c.results.len(), 2);
         for (body, field) in [
-            (&br#"{"x":1}"#[..], "A.d"),
+            (&br#"{"d":null}"#[..], "A.d"),
             (br#"{"d":{"results":{}}}"#, "A.d.results"),
             (br#"{"d":{"results":[],"__count":"x"}}"#, "A.d.__count"),
         ] {
@@ -705,11 +715,12 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
-        // An answer that is not JSON at all (a proxy's HTML page) is the platform's trouble.
-        assert!(matches!(
-            collection(b"<html/>", "A"),
-            Err(ConnectorError::Transient(_))
-        ));
+        // An answer that is not JSON at all (a proxy's HTML page), or JSON that is not OData's
+        // `{"d": …}`, is the platform's trouble.
+        for body in [&b"<html/>"[..], br#"{"x":1}"#, br#""abc""#, b"[]", b"null"] {
+            assert!(matches!(collection(body, "A"), Err(ConnectorError::Transient(_))), "{body:?}");
+            assert!(matches!(entity(body, "A"), Err(ConnectorError::Transient(_))), "{body:?}");
+        }
         assert_eq!(
             entity(br#"{"d":{"SalesOrder":"1"}}"#, "A_SalesOrder").unwrap(),
             json!({"SalesOrder": "1"})
