@@ -522,7 +522,7 @@ pub fn may_change(role: Role, kind: Kind) -> bool {
             absent
                 || matches!(
                     kind,
-                    Negative | Zero | Huge | ExponentString | ExtraDecimals | Junk | Control | WrongType(Type::String | Type::Number)
+                    Negative | Zero | Huge | ExponentString | ExtraDecimals | Junk | WrongType(Type::String | Type::Number)
                 )
         }
         Text => absent || matches!(kind, Negative | Zero | Huge | ExponentString | ExtraDecimals | Junk | Control | WrongType(Type::String)),

@@ -397,6 +397,12 @@ pub fn as_id(value: &Value) -> Result<String, String> {
                 ))
             }
         }
+        // No platform's id holds control characters; one that does is corrupt (and a NUL or a
+        // line break would travel on into ERP keys and IDoc XML).
+        Value::String(s) if s.chars().any(char::is_control) => Err(format!(
+            "expected an id without control characters, got {}",
+            describe(Some(value))
+        )),
         Value::String(s) if !s.is_empty() => Ok(s.clone()),
         other => Err(format!(
             "expected an id (integer or non-empty string), got {}",
@@ -590,6 +596,11 @@ mod tests {
         assert_eq!(err.field, "trade.missing");
         assert!(err.reason.contains("absent"), "{}", err.reason);
         assert!(trade.id("flag").is_err());
+        let v = json!({"nul": "12\u{0}", "nl": "12\n", "cn": "订单-1"});
+        let n = Node::root(&v, "o");
+        assert!(n.id("nul").unwrap_err().reason.contains("control characters"));
+        assert!(n.opt_id("nl").is_err());
+        assert_eq!(n.id("cn").unwrap(), "订单-1");
     }
 
     #[test]

@@ -100,17 +100,21 @@ pub const PRIVACY_REF_FIELDS: [(&str, &[&str]); 3] = [
     ("address", &["post_addr", "encrypt_detail"]),
 ];
 
-/// A Unix-seconds time, as UTC ms (never before 1970).
+/// A time that has happened, as UTC ms: Unix seconds, never before 1970, and not 0 (抖店's
+/// "not yet", which a creation or update time cannot be).
 fn seconds(n: &Node<'_>, key: &str) -> Result<i64, FieldError> {
-    n.unix_seconds(key)
+    opt_seconds(n, key)?.ok_or_else(|| {
+        n.error_at(key, format!("expected Unix seconds of a time that happened, got {}", json::describe(n.value().get(key))))
+    })
 }
 
 /// An optional time: absent, null, "" and 0 (抖店's "not yet") are none.
 fn opt_seconds(n: &Node<'_>, key: &str) -> Result<Option<i64>, FieldError> {
     if !n.has(key) {
+        n.get(key)?;
         return Ok(None);
     }
-    match seconds(n, key)? {
+    match n.unix_seconds(key)? {
         0 => Ok(None),
         ms => Ok(Some(ms)),
     }

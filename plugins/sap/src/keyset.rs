@@ -101,14 +101,17 @@ fn query(filter: &[String], select: &str, expand: Option<&str>, order_by: &str) 
     query.with("$orderby", order_by)
 }
 
-/// The string `key` of `row` (not empty: every group is named by it), or the rejection of a
-/// row without a readable one.
+/// The string `key` of `row` (not empty: every group is named by it; without control
+/// characters, as no SAP key has them), or the rejection of a row without a readable one.
 fn key_of(row: &Row, key: &str) -> Result<Result<String, Rejected>, ConnectorError> {
     let node = row.node();
     let id = reject::record_id(&node, key);
-    let read = node.str(key).and_then(|k| match k.is_empty() {
-        true => Err(node.error_at(key, format!("expected a non-empty {key}, got \"\""))),
-        false => Ok(k),
+    let read = node.str(key).and_then(|k| {
+        if k.is_empty() || k.chars().any(char::is_control) {
+            Err(node.error_at(key, format!("expected a {key} (non-empty, no control characters), got {k:?}")))
+        } else {
+            Ok(k)
+        }
     });
     reject::settle(&id, Some(&row.value), read.map_err(Into::into), &[])
 }

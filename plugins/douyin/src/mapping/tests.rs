@@ -382,6 +382,14 @@ fn broken_fields_are_named() {
             Box::new(|v: &mut Value| v["create_time"] = json!(-1)),
             "data.shop_order_list[0].create_time",
         ),
+        (
+            Box::new(|v: &mut Value| v["update_time"] = json!(0)),
+            "data.shop_order_list[0].update_time",
+        ),
+        (
+            Box::new(|v: &mut Value| v["order_id"] = json!("6920001234567890123\n")),
+            "data.shop_order_list[0].order_id",
+        ),
     ] {
         assert_eq!(field_of(map(&with(|v| edit(v)))).0, want);
     }
