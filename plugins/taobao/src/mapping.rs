@@ -10,7 +10,8 @@
 //!   `platform_status` is the `status` as sent.
 //! - No amount but `adjust_fee` (a manual price change either way) may be negative; `num` is
 //!   at least 1; a trade without sub-orders is refused, and so is one whose figures break
-//!   Taobao's identity `payment = total_fee + post_fee − discount_fee + adjust_fee`.
+//!   Taobao's identity `payment = total_fee + post_fee − discount_fee + adjust_fee`, or whose
+//!   `total_fee` is not its sub-orders' `price × num` added up.
 //! - Lines: `unit_price` = `price` (one unit, before discounts), `line_total` =
 //!   `divide_order_fee` (the line's payment after the order's discounts are shared out) else
 //!   `payment`, `discount` = `price × num − line_total`. It is negative only where the seller
@@ -229,6 +230,21 @@ pub fn map_trade(trade: &Value, shop_id: &str) -> Result<Order, ConnectorError> 
         .iter()
         .map(map_line)
         .collect::<Result<Vec<_>, _>>()?;
+    // TOP's `total_fee` is the goods' price: each sub-order's price × num, added up.
+    let gross = lines.iter().try_fold(0_i64, |sum, l| {
+        l.unit_price.checked_mul(i64::from(l.quantity)).and_then(|g| sum.checked_add(g))
+    });
+    if gross != Some(goods_total) {
+        return Err(t
+            .error_at(
+                "total_fee",
+                format!(
+                    "expected the sub-orders' price × num added up ({}), got {goods_total} fen",
+                    gross.map_or_else(|| "beyond 64-bit fen".to_owned(), |g| format!("{g} fen"))
+                ),
+            )
+            .into());
+    }
 
     Ok(Order {
         platform: PLATFORM.to_owned(),
@@ -837,6 +853,14 @@ mod tests {
                 Box::new(|t| t["total_fee"] = json!("0.00")),
                 "trade.payment",
                 "total_fee + post_fee − discount_fee + adjust_fee",
+            ),
+            (
+                Box::new(|t| {
+                    t["orders"]["order"][1]["price"] = json!("80.01");
+                    t["orders"]["order"][1]["payment"] = json!("76.51");
+                }),
+                "trade.total_fee",
+                "price × num added up",
             ),
             (
                 Box::new(|t| {

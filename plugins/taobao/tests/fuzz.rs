@@ -59,13 +59,13 @@ const FIELDS: &[Field] = &[
         pattern: "orders.order[].num",
         role: Quantity,
         maps_to: &["lines[].quantity", "lines[].discount"],
-        also_named: &["price", "payment", "divide_order_fee"],
+        also_named: &["price", "payment", "divide_order_fee", "total_fee"],
     },
     Field {
         pattern: "orders.order[].price",
         role: Amount,
         maps_to: &["lines[].unit_price", "lines[].discount"],
-        also_named: &["num", "payment", "divide_order_fee"],
+        also_named: &["num", "payment", "divide_order_fee", "total_fee"],
     },
     Field {
         pattern: "orders.order[].payment",
@@ -94,7 +94,7 @@ const SPEC: Spec = Spec {
     envelope: &[field("trade_fullinfo_get_response", Envelope, &[])],
     // Lines are not held to add up to the payment: a sub-order without `divide_order_fee` has
     // only its own `payment`, which leaves trade-level discounts unshared.
-    rules: Rules { surcharges: true, lines_add_up: false, goods_add_up: false },
+    rules: Rules { surcharges: true, lines_add_up: false, goods_add_up: true },
 };
 
 /// What `pull-orders` does with one fetched trade: mapped, or rejected by its tid.
