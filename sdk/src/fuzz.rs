@@ -275,18 +275,36 @@ fn kinds_for(value: &Value, removable: bool) -> Vec<Kind> {
     let wrong = |types: &[Type]| types.iter().map(|t| WrongType(*t)).collect::<Vec<_>>();
     match value {
         Value::String(s) => {
-            kinds.extend(wrong(&[Type::Number, Type::Object, Type::Array, Type::Null, Type::Bool]));
+            kinds.extend(wrong(&[
+                Type::Number,
+                Type::Object,
+                Type::Array,
+                Type::Null,
+                Type::Bool,
+            ]));
             kinds.extend([EmptyString, Junk, Control]);
             if is_decimal(s) {
                 kinds.extend([Negative, Zero, Exponent, ExponentString, Float, ExtraDecimals, Huge]);
             }
         }
         Value::Number(_) => {
-            kinds.extend(wrong(&[Type::String, Type::Object, Type::Array, Type::Null, Type::Bool]));
+            kinds.extend(wrong(&[
+                Type::String,
+                Type::Object,
+                Type::Array,
+                Type::Null,
+                Type::Bool,
+            ]));
             kinds.extend([Negative, Zero, Exponent, ExponentString, Float, Huge, EmptyString]);
         }
         Value::Object(_) => {
-            kinds.extend(wrong(&[Type::String, Type::Number, Type::Array, Type::Null, Type::Bool]));
+            kinds.extend(wrong(&[
+                Type::String,
+                Type::Number,
+                Type::Array,
+                Type::Null,
+                Type::Bool,
+            ]));
             kinds.push(EmptyString);
         }
         Value::Array(_) => {
@@ -299,10 +317,28 @@ fn kinds_for(value: &Value, removable: bool) -> Vec<Kind> {
     kinds
 }
 
-const JUNK: &[&str] = &["锟斤拷", "\u{FFFD}\u{FFFD}", "ñ̃", "😀", "\u{202E}evil", "\u{200B}", "ｆｕｌｌ"];
+const JUNK: &[&str] = &[
+    "锟斤拷",
+    "\u{FFFD}\u{FFFD}",
+    "ñ̃",
+    "😀",
+    "\u{202E}evil",
+    "\u{200B}",
+    "ｆｕｌｌ",
+];
 const CONTROL: &[&str] = &["\u{0}", "\t", "\n", "\r\n", "\u{7}", "\u{1b}[2J", "\u{7f}"];
-const HUGE_NUMBERS: &[&str] = &["123456789012345678901234", "18446744073709551616", "9223372036854775808", "4294967296"];
-const HUGE_DECIMALS: &[&str] = &["92233720368547758.08", "99999999999999999999", "900000000000000.00", "4294967296"];
+const HUGE_NUMBERS: &[&str] = &[
+    "123456789012345678901234",
+    "18446744073709551616",
+    "9223372036854775808",
+    "4294967296",
+];
+const HUGE_DECIMALS: &[&str] = &[
+    "92233720368547758.08",
+    "99999999999999999999",
+    "900000000000000.00",
+    "4294967296",
+];
 
 /// A decimal as a valid JSON number literal: `"0001"` → `1`, `"-007.50"` → `-7.50`.
 fn number_literal(decimal: &str) -> String {
@@ -311,14 +347,23 @@ fn number_literal(decimal: &str) -> String {
         None => ("", decimal),
     };
     let trimmed = unsigned.trim_start_matches('0');
-    let int_part = if trimmed.is_empty() || trimmed.starts_with('.') { format!("0{trimmed}") } else { trimmed.to_owned() };
+    let int_part = if trimmed.is_empty() || trimmed.starts_with('.') {
+        format!("0{trimmed}")
+    } else {
+        trimmed.to_owned()
+    };
     format!("{sign}{int_part}")
 }
 
 /// `value` with the mutation `kind` (None: the key removed), and the new scalar as text.
 fn mutated_value(value: &Value, kind: Kind, rng: &mut Rng) -> (Option<Value>, Option<String>) {
     use Kind::*;
-    let raw = |text: &str| (Some(Value::String(format!("{RAW_MARKER}{text}{RAW_MARKER}"))), Some(text.to_owned()));
+    let raw = |text: &str| {
+        (
+            Some(Value::String(format!("{RAW_MARKER}{text}{RAW_MARKER}"))),
+            Some(text.to_owned()),
+        )
+    };
     let string = |s: String| (Some(Value::String(s.clone())), Some(s));
     let text = match value {
         Value::String(s) => s.clone(),
@@ -349,7 +394,11 @@ fn mutated_value(value: &Value, kind: Kind, rng: &mut Rng) -> (Option<Value>, Op
                 None if text == "0" || text.is_empty() => "-1".to_owned(),
                 None => format!("-{text}"),
             };
-            if is_string { string(negated) } else { raw(&number_literal(&negated)) }
+            if is_string {
+                string(negated)
+            } else {
+                raw(&number_literal(&negated))
+            }
         }
         // 0 is "none" on several platforms (ECShop's ids and times): no value to show.
         Zero => {
@@ -363,7 +412,11 @@ fn mutated_value(value: &Value, kind: Kind, rng: &mut Rng) -> (Option<Value>, Op
         ExponentString => string("1e5".to_owned()),
         Float => raw(&number_literal(&format!("{}.5", text.split('.').next().unwrap_or("1")))),
         ExtraDecimals => {
-            let more = if text.contains('.') { format!("{text}01") } else { format!("{text}.001") };
+            let more = if text.contains('.') {
+                format!("{text}01")
+            } else {
+                format!("{text}.001")
+            };
             if is_string { string(more) } else { raw(&more) }
         }
         // Empty is absent, not a value a mapping shows.
@@ -379,12 +432,19 @@ fn mutated_value(value: &Value, kind: Kind, rng: &mut Rng) -> (Option<Value>, Op
         // What a faithful mapping shows is the junk itself (the rest may be reformatted).
         Junk => {
             let junk = *rng.pick(JUNK);
-            let new = if rng.below(2) == 0 { junk.to_owned() } else { format!("{text}{junk}") };
+            let new = if rng.below(2) == 0 {
+                junk.to_owned()
+            } else {
+                format!("{text}{junk}")
+            };
             (Some(Value::String(new)), Some(junk.to_owned()))
         }
         Control => {
             let control = *rng.pick(CONTROL);
-            (Some(Value::String(format!("{text}{control}"))), Some(control.to_owned()))
+            (
+                Some(Value::String(format!("{text}{control}"))),
+                Some(control.to_owned()),
+            )
         }
         Html | EmptyBody | Truncated => (Some(value.clone()), None),
     }
@@ -434,7 +494,10 @@ fn apply(document: &Value, path: &[Step], kind: Kind, rng: &mut Rng) -> Mutation
     }
     let text = serde_json::to_string(&doc).unwrap_or_default();
     // A raw literal replaces its marker and the quotes around it.
-    let quoted = format!("\"{}", serde_json::to_string(RAW_MARKER).unwrap_or_default().trim_matches('"'));
+    let quoted = format!(
+        "\"{}",
+        serde_json::to_string(RAW_MARKER).unwrap_or_default().trim_matches('"')
+    );
     let body = match text.find(&quoted) {
         Some(start) => {
             let inner_start = start + quoted.len();
@@ -442,23 +505,42 @@ fn apply(document: &Value, path: &[Step], kind: Kind, rng: &mut Rng) -> Mutation
             let end_marker = format!("{}\"", end_marker.trim_matches('"'));
             match text[inner_start..].find(&end_marker) {
                 Some(len) => {
-                    format!("{}{}{}", &text[..start], &text[inner_start..inner_start + len], &text[inner_start + len + end_marker.len()..])
+                    format!(
+                        "{}{}{}",
+                        &text[..start],
+                        &text[inner_start..inner_start + len],
+                        &text[inner_start + len + end_marker.len()..]
+                    )
                 }
                 None => text,
             }
         }
         None => text,
     };
-    Mutation { path: path.to_vec(), kind, value: value_text, body: body.into_bytes() }
+    Mutation {
+        path: path.to_vec(),
+        kind,
+        value: value_text,
+        body: body.into_bytes(),
+    }
 }
+
+/// What a proxy in front of a platform answers under status 200 when the platform is down.
+const HTML_PAGE: &[u8] = b"<html><head><title>502 Bad Gateway</title></head><body>\
+<center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>";
 
 fn whole_body(kind: Kind, body: &[u8], rng: &mut Rng) -> Mutation {
     let body = match kind {
-        Kind::Html => b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>".to_vec(),
+        Kind::Html => HTML_PAGE.to_vec(),
         Kind::EmptyBody => [&b""[..], b"   \r\n"][rng.below(2)].to_vec(),
         _ => body[..rng.below(body.len().max(1))].to_vec(),
     };
-    Mutation { path: Vec::new(), kind, value: None, body }
+    Mutation {
+        path: Vec::new(),
+        kind,
+        value: None,
+        body,
+    }
 }
 
 /// What a platform key means to the mapping, which decides what a mutation of it may do.
@@ -522,13 +604,28 @@ pub fn may_change(role: Role, kind: Kind) -> bool {
             absent
                 || matches!(
                     kind,
-                    Negative | Zero | Huge | ExponentString | ExtraDecimals | Junk | WrongType(Type::String | Type::Number)
+                    Negative
+                        | Zero
+                        | Huge
+                        | ExponentString
+                        | ExtraDecimals
+                        | Junk
+                        | WrongType(Type::String | Type::Number)
                 )
         }
-        Text => absent || matches!(kind, Negative | Zero | Huge | ExponentString | ExtraDecimals | Junk | Control | WrongType(Type::String)),
+        Text => {
+            absent
+                || matches!(
+                    kind,
+                    Negative | Zero | Huge | ExponentString | ExtraDecimals | Junk | Control | WrongType(Type::String)
+                )
+        }
         Presence => {
             absent
-                || matches!(kind, Negative | Zero | Huge | ExponentString | ExtraDecimals | Junk | Control | WrongType(Type::String))
+                || matches!(
+                    kind,
+                    Negative | Zero | Huge | ExponentString | ExtraDecimals | Junk | Control | WrongType(Type::String)
+                )
         }
         Code => absent || matches!(kind, Zero),
         Time => absent || matches!(kind, Zero | Huge),
@@ -550,7 +647,12 @@ pub struct Field {
 
 /// `Field` without cross-field names.
 pub const fn field(pattern: &'static str, role: Role, maps_to: &'static [&'static str]) -> Field {
-    Field { pattern, role, maps_to, also_named: &[] }
+    Field {
+        pattern,
+        role,
+        maps_to,
+        also_named: &[],
+    }
 }
 
 /// How a plugin's answer is laid out and what its keys mean.
@@ -664,7 +766,11 @@ impl Record for Order {
 
     fn invariants(&self, rules: &Rules) -> Vec<String> {
         let mut v = Vec::new();
-        for (name, id) in [("platform", &self.platform), ("shop_id", &self.shop_id), ("order_id", &self.order_id)] {
+        for (name, id) in [
+            ("platform", &self.platform),
+            ("shop_id", &self.shop_id),
+            ("order_id", &self.order_id),
+        ] {
             if id.is_empty() {
                 v.push(format!("{name} is empty"));
             }
@@ -679,7 +785,10 @@ impl Record for Order {
                 v.push(format!("{name} is negative: {amount}"));
             }
         }
-        let sum = self.goods_total.checked_add(self.shipping_fee).and_then(|s| s.checked_sub(self.discount_total));
+        let sum = self
+            .goods_total
+            .checked_add(self.shipping_fee)
+            .and_then(|s| s.checked_sub(self.discount_total));
         if sum != Some(self.paid_total) {
             v.push(format!(
                 "goods_total {} + shipping_fee {} − discount_total {} ≠ paid_total {}",
@@ -699,7 +808,10 @@ impl Record for Order {
                 v.push(format!("lines[{n}].quantity is 0"));
             }
             if l.unit_price < 0 || l.line_total < 0 || (l.discount < 0 && !rules.surcharges) {
-                v.push(format!("lines[{n}] has a negative amount: {} {} {}", l.unit_price, l.discount, l.line_total));
+                v.push(format!(
+                    "lines[{n}] has a negative amount: {} {} {}",
+                    l.unit_price, l.discount, l.line_total
+                ));
             }
             let gross = l.unit_price.checked_mul(i64::from(l.quantity));
             if gross.and_then(|g| g.checked_sub(l.discount)) != Some(l.line_total) {
@@ -712,10 +824,16 @@ impl Record for Order {
             gross_totals = gross_totals.zip(gross).and_then(|(s, g)| s.checked_add(g));
         }
         if rules.lines_add_up && line_totals.and_then(|s| s.checked_add(self.shipping_fee)) != Some(self.paid_total) {
-            v.push(format!("the lines' totals {line_totals:?} + shipping_fee {} ≠ paid_total {}", self.shipping_fee, self.paid_total));
+            v.push(format!(
+                "the lines' totals {line_totals:?} + shipping_fee {} ≠ paid_total {}",
+                self.shipping_fee, self.paid_total
+            ));
         }
         if rules.goods_add_up && gross_totals != Some(self.goods_total) {
-            v.push(format!("the lines' unit_price × quantity {gross_totals:?} ≠ goods_total {}", self.goods_total));
+            v.push(format!(
+                "the lines' unit_price × quantity {gross_totals:?} ≠ goods_total {}",
+                self.goods_total
+            ));
         }
         for (k, value) in self.fields() {
             if value.is_empty() && !matches!(k.as_str(), "receiver" | "invoice") && k != "lines" {
@@ -804,7 +922,12 @@ impl Report {
     pub fn assert_clean(&self, plugin: &str) {
         println!("{plugin} fuzz: {}", self.summary());
         if !self.failures.is_empty() {
-            let quoted: Vec<&str> = self.failures.iter().take(MAX_QUOTED_FAILURES).map(String::as_str).collect();
+            let quoted: Vec<&str> = self
+                .failures
+                .iter()
+                .take(MAX_QUOTED_FAILURES)
+                .map(String::as_str)
+                .collect();
             panic!("{plugin} fuzz: {}\n{}", self.summary(), quoted.join("\n"));
         }
     }
@@ -816,7 +939,13 @@ pub type Outcome<T> = Result<Vec<Mapped<T>>, ConnectorError>;
 /// Runs `count` mutations of the answer `body` (drawn with `seed`) through `map`, and holds
 /// each outcome to the oracle described in the module docs against the mapping of `body`
 /// itself, which must map every record and keep the invariants.
-pub fn check<T: Record>(spec: &Spec, body: &[u8], seed: u64, count: usize, map: impl Fn(&[u8]) -> Outcome<T>) -> Report {
+pub fn check<T: Record>(
+    spec: &Spec,
+    body: &[u8],
+    seed: u64,
+    count: usize,
+    map: impl Fn(&[u8]) -> Outcome<T>,
+) -> Report {
     let document: Value = serde_json::from_slice(body).unwrap_or_else(|e| panic!("the fixture is not JSON: {e}"));
     let baseline = match map(body) {
         Ok(records) => records
@@ -828,7 +957,11 @@ pub fn check<T: Record>(spec: &Spec, body: &[u8], seed: u64, count: usize, map: 
     assert!(!baseline.is_empty(), "the fixture maps to no records");
     for record in &baseline {
         let violations = record.invariants(&spec.rules);
-        assert!(violations.is_empty(), "the fixture's record {} breaks invariants: {violations:?}", record.key());
+        assert!(
+            violations.is_empty(),
+            "the fixture's record {} breaks invariants: {violations:?}",
+            record.key()
+        );
     }
     let mut report = Report::default();
     let verbose = std::env::var_os(VERBOSE_VAR).is_some();
@@ -881,7 +1014,9 @@ fn lookup(spec: &Spec, mutation: &Mutation) -> Field {
     if pattern == spec.record {
         return field(spec.record, Role::Record, &[]);
     }
-    let relative = pattern.strip_prefix(spec.record).and_then(|rest| rest.strip_prefix('.'));
+    let relative = pattern
+        .strip_prefix(spec.record)
+        .and_then(|rest| rest.strip_prefix('.'));
     let (table, key) = match relative {
         Some(rest) => (spec.fields, rest),
         None => (spec.envelope, pattern.as_str()),
@@ -909,7 +1044,14 @@ fn allowed(maps_to: &[&str], canonical: &str) -> bool {
     let pattern = canonical
         .split('[')
         .enumerate()
-        .map(|(i, part)| if i == 0 { part.to_owned() } else { part.split_once(']').map_or(part.to_owned(), |(_, rest)| format!("]{rest}")) })
+        .map(|(i, part)| {
+            if i == 0 {
+                part.to_owned()
+            } else {
+                part.split_once(']')
+                    .map_or(part.to_owned(), |(_, rest)| format!("]{rest}"))
+            }
+        })
         .collect::<Vec<_>>()
         .join("[");
     maps_to.iter().any(|m| match m.strip_suffix('*') {
@@ -923,7 +1065,10 @@ fn judge<T: Record>(spec: &Spec, baseline: &[T], mutation: &Mutation, outcome: O
     if whole {
         return match outcome {
             Err(ConnectorError::Transient(_)) => Ok(Verdict::Transient),
-            other => Err(format!("expected transient for a body that is not the answer, got {}", brief(&other))),
+            other => Err(format!(
+                "expected transient for a body that is not the answer, got {}",
+                brief(&other)
+            )),
         };
     }
     let entry = lookup(spec, mutation);
@@ -936,7 +1081,10 @@ fn judge<T: Record>(spec: &Spec, baseline: &[T], mutation: &Mutation, outcome: O
             } else if names(&e.field, mutation, &entry) {
                 Ok(Verdict::Error)
             } else {
-                Err(format!("the error names {:?}, not the mutated key: {}", e.field, e.reason))
+                Err(format!(
+                    "the error names {:?}, not the mutated key: {}",
+                    e.field, e.reason
+                ))
             };
         }
         Err(other) => return Err(format!("expected a typed field error or a mapping, got {other:?}")),
@@ -957,10 +1105,16 @@ fn judge<T: Record>(spec: &Spec, baseline: &[T], mutation: &Mutation, outcome: O
             return Err("a rejection without the record's id".to_owned());
         }
         if entry.role == Role::Unread {
-            return Err(format!("an unread key rejected a record: {} {}", rejection.field, rejection.reason));
+            return Err(format!(
+                "an unread key rejected a record: {} {}",
+                rejection.field, rejection.reason
+            ));
         }
         if entry.role != Role::Record && !names(&rejection.field, mutation, &entry) {
-            return Err(format!("the rejection names {:?}, not the mutated key: {}", rejection.field, rejection.reason));
+            return Err(format!(
+                "the rejection names {:?}, not the mutated key: {}",
+                rejection.field, rejection.reason
+            ));
         }
     }
     // Compare what mapped with the baseline, record by record: the rejected records aside, a
@@ -1004,7 +1158,9 @@ fn judge<T: Record>(spec: &Spec, baseline: &[T], mutation: &Mutation, outcome: O
     if !rejected.is_empty() {
         return match changes.iter().find(|(k, _, _)| !allowed(entry.maps_to, k)) {
             None => Ok(Verdict::Error),
-            Some((k, old, new)) => Err(format!("rejected a record, and changed {k} of another: {old:?} → {new:?}")),
+            Some((k, old, new)) => Err(format!(
+                "rejected a record, and changed {k} of another: {old:?} → {new:?}"
+            )),
         };
     }
     if changes.is_empty() {
@@ -1033,11 +1189,15 @@ fn judge<T: Record>(spec: &Spec, baseline: &[T], mutation: &Mutation, outcome: O
         // Shown as it is, or escaped inside JSON text (`privacy_ref`).
         let escaped = serde_json::to_string(value).unwrap_or_default();
         let escaped = escaped.trim_matches('"');
-        let shown = changes
-            .iter()
-            .any(|(_, _, new)| new.as_deref().is_some_and(|n| n.contains(value.as_str()) || n.contains(escaped)));
+        let shown = changes.iter().any(|(_, _, new)| {
+            new.as_deref()
+                .is_some_and(|n| n.contains(value.as_str()) || n.contains(escaped))
+        });
         if !shown {
-            return Err(format!("changed without showing the new value {value:?}: {}", described()));
+            return Err(format!(
+                "changed without showing the new value {value:?}: {}",
+                described()
+            ));
         }
     }
     Ok(Verdict::Faithful)
@@ -1078,8 +1238,18 @@ mod tests {
         let a = mutations(&doc(), SEED, 300);
         let b = mutations(&doc(), SEED, 300);
         assert_eq!(a.len(), 300);
-        assert!(a.iter().zip(&b).all(|(x, y)| x.body == y.body && x.label() == y.label()));
-        assert_ne!(mutations(&doc(), SEED + 1, 300).iter().map(|m| m.body.clone()).collect::<Vec<_>>(), a.iter().map(|m| m.body.clone()).collect::<Vec<_>>());
+        assert!(
+            a.iter()
+                .zip(&b)
+                .all(|(x, y)| x.body == y.body && x.label() == y.label())
+        );
+        assert_ne!(
+            mutations(&doc(), SEED + 1, 300)
+                .iter()
+                .map(|m| m.body.clone())
+                .collect::<Vec<_>>(),
+            a.iter().map(|m| m.body.clone()).collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -1110,7 +1280,11 @@ mod tests {
             let m = all.iter().find(|m| m.label() == label).unwrap();
             String::from_utf8(m.body.clone()).unwrap()
         };
-        assert!(body("r.price Exponent").contains("\"price\":1e5"), "{}", body("r.price Exponent"));
+        assert!(
+            body("r.price Exponent").contains("\"price\":1e5"),
+            "{}",
+            body("r.price Exponent")
+        );
         assert!(body("r.price Negative").contains("\"price\":\"-59.95\""));
         assert!(body("r.price ExtraDecimals").contains("\"price\":\"59.9501\""));
         assert!(body("r.price wrong type (Number)").contains("\"price\":59.95"));
@@ -1148,12 +1322,29 @@ mod tests {
 
     #[test]
     fn errors_must_name_the_mutated_key() {
-        let m = Mutation { path: vec![Step::Key("r".into()), Step::Key("lines".into()), Step::Index(0), Step::Key("n".into())], kind: Kind::Zero, value: None, body: Vec::new() };
+        let m = Mutation {
+            path: vec![
+                Step::Key("r".into()),
+                Step::Key("lines".into()),
+                Step::Index(0),
+                Step::Key("n".into()),
+            ],
+            kind: Kind::Zero,
+            value: None,
+            body: Vec::new(),
+        };
         let entry = field("lines[].n", Role::Quantity, &[]);
         assert!(names("r.lines[0].n", &m, &entry));
         assert!(names("lines[0].n", &m, &entry));
         assert!(!names("r.price", &m, &entry));
-        assert!(names("r.price", &m, &Field { also_named: &["price"], ..entry }));
+        assert!(names(
+            "r.price",
+            &m,
+            &Field {
+                also_named: &["price"],
+                ..entry
+            }
+        ));
         assert_eq!(pattern_of(&m.path), "r.lines[].n");
         assert!(allowed(&["lines[].quantity"], "lines[3].quantity"));
         assert!(allowed(&["receiver.*"], "receiver.phone"));

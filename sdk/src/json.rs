@@ -329,7 +329,8 @@ impl<'a> Node<'a> {
         if seconds < 0 {
             return Err(self.error_at(key, format!("expected Unix seconds (at least 0), got {seconds}")));
         }
-        time::unix_seconds_to_ms(seconds).map_err(|e| self.error_at(key, format!("expected Unix seconds, got {seconds}: {e}")))
+        time::unix_seconds_to_ms(seconds)
+            .map_err(|e| self.error_at(key, format!("expected Unix seconds, got {seconds}: {e}")))
     }
 
     /// A required count that fits `u32`: a JSON integer or a string of digits.

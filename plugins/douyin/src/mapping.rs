@@ -15,10 +15,11 @@
 //!   item_num`; `shipping_fee` = `post_amount`; `paid_total` = `pay_amount`; `discount_total`
 //!   = goods + shipping − paid, so goods + shipping − discount = paid always holds (what 抖店
 //!   calls `promotion_amount` plus any other reduction). A payment above goods + shipping, or
-//!   one that is not the lines' `pay_amount` plus `post_amount`, is refused (`pay_amount`). `order_amount` is not read: it equals
-//!   `pay_amount` but for deposit pre-sales, where `pay_amount` is what was really paid.
+//!   one that is not the lines' `pay_amount` plus `post_amount`, is refused (`pay_amount`).
+//!   `order_amount` is not read: it equals `pay_amount` but for deposit pre-sales, where
+//!   `pay_amount` is what was really paid.
 //! - Times: `created_at` = `create_time`, `paid_at` = `pay_time` (0 or absent: none),
-//!   `updated_at` = `update_time`; negative seconds are refused.
+//!   `updated_at` = `update_time` (neither may be 0); negative seconds are refused.
 //! - Buyer: `buyer_id` = `doudian_open_id`; 抖店 shows no nick; `buyer_message` =
 //!   `buyer_words`, `seller_memo` = `seller_words`. No invoice in the order.
 //! - Receiver: only what a person may see, the masked display values (`mask_post_receiver`,
@@ -104,7 +105,8 @@ pub const PRIVACY_REF_FIELDS: [(&str, &[&str]); 3] = [
 /// "not yet", which a creation or update time cannot be).
 fn seconds(n: &Node<'_>, key: &str) -> Result<i64, FieldError> {
     opt_seconds(n, key)?.ok_or_else(|| {
-        n.error_at(key, format!("expected Unix seconds of a time that happened, got {}", json::describe(n.value().get(key))))
+        let got = json::describe(n.value().get(key));
+        n.error_at(key, format!("expected Unix seconds of a time that happened, got {got}"))
     })
 }
 
@@ -212,7 +214,10 @@ pub fn map_shop_order(order: &Value, path: &str, shop_id: &str) -> Result<Order,
         return Err(o
             .error_at(
                 "pay_amount",
-                format!("expected at most the goods' origin_amount × item_num plus post_amount ({charged} fen), got {paid_total}"),
+                format!(
+                    "expected at most the goods' origin_amount × item_num plus post_amount ({charged} fen), \
+                     got {paid_total}"
+                ),
             )
             .into());
     }

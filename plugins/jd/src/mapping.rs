@@ -230,7 +230,8 @@ fn map_lines(
             .error_at(
                 "orderTotalPrice",
                 format!(
-                    "expected the items' jdPrice × itemTotal ({goods} fen) to add up to orderTotalPrice, got {goods_total} fen"
+                    "expected the items' jdPrice × itemTotal ({goods} fen) to add up to orderTotalPrice, \
+                     got {goods_total} fen"
                 ),
             )
             .into());

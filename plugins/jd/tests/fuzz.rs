@@ -19,10 +19,40 @@ const TOTALS: &[&str] = &["orderPayment", "orderTotalPrice", "itemInfoList"];
 const FIELDS: &[Field] = &[
     field("orderId", Id, &["order_id", "lines[].line_id"]),
     field("orderState", Code, &["status", "platform_status", "refund_status"]),
-    Field { pattern: "orderTotalPrice", role: Amount, maps_to: &["goods_total", "discount_total", "lines[].discount", "lines[].line_total"], also_named: TOTALS },
-    Field { pattern: "freightPrice", role: Amount, maps_to: &["shipping_fee", "discount_total", "lines[].discount", "lines[].line_total"], also_named: TOTALS },
-    Field { pattern: "orderPayment", role: Amount, maps_to: &["paid_total", "discount_total", "lines[].discount", "lines[].line_total"], also_named: TOTALS },
-    Field { pattern: "balanceUsed", role: Amount, maps_to: &["paid_total", "discount_total", "lines[].discount", "lines[].line_total"], also_named: TOTALS },
+    Field {
+        pattern: "orderTotalPrice",
+        role: Amount,
+        maps_to: &[
+            "goods_total",
+            "discount_total",
+            "lines[].discount",
+            "lines[].line_total",
+        ],
+        also_named: TOTALS,
+    },
+    Field {
+        pattern: "freightPrice",
+        role: Amount,
+        maps_to: &[
+            "shipping_fee",
+            "discount_total",
+            "lines[].discount",
+            "lines[].line_total",
+        ],
+        also_named: TOTALS,
+    },
+    Field {
+        pattern: "orderPayment",
+        role: Amount,
+        maps_to: &["paid_total", "discount_total", "lines[].discount", "lines[].line_total"],
+        also_named: TOTALS,
+    },
+    Field {
+        pattern: "balanceUsed",
+        role: Amount,
+        maps_to: &["paid_total", "discount_total", "lines[].discount", "lines[].line_total"],
+        also_named: TOTALS,
+    },
     field("orderStartTime", Time, &["created_at"]),
     field("paymentConfirmTime", Time, &["paid_at"]),
     field("modified", Time, &["updated_at"]),
@@ -51,8 +81,18 @@ const FIELDS: &[Field] = &[
     field("itemInfoList[].wareId", Id, &["lines[].product_id"]),
     field("itemInfoList[].productNo", Text, &["lines[].outer_product_id"]),
     field("itemInfoList[].skuName", Text, &["lines[].title"]),
-    Field { pattern: "itemInfoList[].jdPrice", role: Amount, maps_to: &["lines[].unit_price", "lines[].discount", "lines[].line_total"], also_named: TOTALS },
-    Field { pattern: "itemInfoList[].itemTotal", role: Quantity, maps_to: &["lines[].quantity", "lines[].discount", "lines[].line_total"], also_named: TOTALS },
+    Field {
+        pattern: "itemInfoList[].jdPrice",
+        role: Amount,
+        maps_to: &["lines[].unit_price", "lines[].discount", "lines[].line_total"],
+        also_named: TOTALS,
+    },
+    Field {
+        pattern: "itemInfoList[].itemTotal",
+        role: Quantity,
+        maps_to: &["lines[].quantity", "lines[].discount", "lines[].line_total"],
+        also_named: TOTALS,
+    },
 ];
 
 const RESULT: &str = "jingdong_pop_order_search_responce.searchorderinfo_result";
@@ -63,12 +103,32 @@ const SPEC: Spec = Spec {
     envelope: &[
         field("jingdong_pop_order_search_responce", Envelope, &[]),
         field(RESULT, Envelope, &[]),
-        field("jingdong_pop_order_search_responce.searchorderinfo_result.apiResult", Envelope, &[]),
-        field("jingdong_pop_order_search_responce.searchorderinfo_result.apiResult.success", Envelope, &[]),
-        field("jingdong_pop_order_search_responce.searchorderinfo_result.orderTotal", Envelope, &[]),
-        field("jingdong_pop_order_search_responce.searchorderinfo_result.orderInfoList", Rows, &[]),
+        field(
+            "jingdong_pop_order_search_responce.searchorderinfo_result.apiResult",
+            Envelope,
+            &[],
+        ),
+        field(
+            "jingdong_pop_order_search_responce.searchorderinfo_result.apiResult.success",
+            Envelope,
+            &[],
+        ),
+        field(
+            "jingdong_pop_order_search_responce.searchorderinfo_result.orderTotal",
+            Envelope,
+            &[],
+        ),
+        field(
+            "jingdong_pop_order_search_responce.searchorderinfo_result.orderInfoList",
+            Rows,
+            &[],
+        ),
     ],
-    rules: Rules { surcharges: false, lines_add_up: true, goods_add_up: true },
+    rules: Rules {
+        surcharges: false,
+        lines_add_up: true,
+        goods_add_up: true,
+    },
 };
 
 /// One search page as `pull-orders` reads it: each order mapped or rejected by its id.

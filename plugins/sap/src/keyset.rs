@@ -421,7 +421,9 @@ mod tests {
         );
         assert!(groups.rejected[5].excerpt.as_deref().unwrap().contains(r#""Q":"4""#));
 
-        let rows = serde_json::json!({"d": {"results": [{"K": "A", "Q": "1"}, {"K": "A", "Q": "x"}, {"K": "B", "Q": "2"}]}});
+        let rows = serde_json::json!({"d": {"results": [
+            {"K": "A", "Q": "1"}, {"K": "A", "Q": "x"}, {"K": "B", "Q": "2"}
+        ]}});
         let mut t = Scripted::answering(vec![json(200, &rows.to_string())]);
         let mut client = Client::new(&mut t, &s);
         let groups = read_groups(&mut client, &WALK, None).unwrap();

@@ -387,7 +387,12 @@ mod tests {
         let s = settings(&[]);
         let mut t = Scripted::answering(vec![json(
             200,
-            r#"{"d":{"results":[{"Material":"A","MaterialBaseUnit":"EA","MatlWrhsStkQtyInMatlBaseUnit":"x"},{"Material":"B","MaterialBaseUnit":"EA","MatlWrhsStkQtyInMatlBaseUnit":"1"},{"MaterialBaseUnit":"EA"}]}}"#,
+            &serde_json::json!({"d": {"results": [
+                {"Material": "A", "MaterialBaseUnit": "EA", "MatlWrhsStkQtyInMatlBaseUnit": "x"},
+                {"Material": "B", "MaterialBaseUnit": "EA", "MatlWrhsStkQtyInMatlBaseUnit": "1"},
+                {"MaterialBaseUnit": "EA"}
+            ]}})
+            .to_string(),
         )]);
         let page = pull_stock(&mut t, &s, &request(None), 1).unwrap();
         assert!(page.items.is_empty());

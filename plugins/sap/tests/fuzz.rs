@@ -43,7 +43,11 @@ const SPEC: Spec = Spec {
     fields: FIELDS,
     // `d` may also be the bare array of rows older services answer: `[]` is an empty page.
     envelope: &[field("d", Rows, &[]), field("d.results", Rows, &[])],
-    rules: Rules { surcharges: false, lines_add_up: false, goods_add_up: false },
+    rules: Rules {
+        surcharges: false,
+        lines_add_up: false,
+        goods_add_up: false,
+    },
 };
 
 /// Answers the first request with the mutated body and any further one with an empty page.
@@ -55,8 +59,16 @@ struct Answer<'a> {
 impl Transport for Answer<'_> {
     fn send(&mut self, _request: &Request) -> Result<Response, ConnectorError> {
         self.calls += 1;
-        let body = if self.calls == 1 { self.body.to_vec() } else { br#"{"d":{"results":[]}}"#.to_vec() };
-        Ok(Response { status: 200, headers: vec![("content-type".into(), "application/json".into())], body })
+        let body = if self.calls == 1 {
+            self.body.to_vec()
+        } else {
+            br#"{"d":{"results":[]}}"#.to_vec()
+        };
+        Ok(Response {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body,
+        })
     }
 }
 
@@ -75,9 +87,17 @@ fn settings() -> Settings {
 
 /// One stock page as `pull-stock` reads it: each material's update, or its rejection.
 fn map(body: &[u8], settings: &Settings) -> fuzz::Outcome<StockUpdate> {
-    let request = PullRequest { window: None, cursor: None };
+    let request = PullRequest {
+        window: None,
+        cursor: None,
+    };
     let page = stock::pull_stock(&mut Answer { body, calls: 0 }, settings, &request, NOW)?;
-    Ok(page.items.into_iter().map(Ok).chain(page.rejected.into_iter().map(Err)).collect())
+    Ok(page
+        .items
+        .into_iter()
+        .map(Ok)
+        .chain(page.rejected.into_iter().map(Err))
+        .collect())
 }
 
 #[test]
