@@ -1155,6 +1155,13 @@ fn judge<T: Record>(spec: &Spec, baseline: &[T], mutation: &Mutation, outcome: O
         (l, n) => return Err(format!("{l} records lost and {n} new ones")),
     }
     changes.retain(|(k, _, _)| !k.is_empty() || rejected.is_empty());
+    // Whatever mapped keeps the model's invariants, whether or not anything changed.
+    for record in records.iter().flatten() {
+        let violations = record.invariants(&spec.rules);
+        if !violations.is_empty() {
+            return Err(format!("mapped, breaking invariants: {violations:?}"));
+        }
+    }
     if !rejected.is_empty() {
         return match changes.iter().find(|(k, _, _)| !allowed(entry.maps_to, k)) {
             None => Ok(Verdict::Error),
@@ -1165,12 +1172,6 @@ fn judge<T: Record>(spec: &Spec, baseline: &[T], mutation: &Mutation, outcome: O
     }
     if changes.is_empty() {
         return Ok(Verdict::Unchanged);
-    }
-    for record in records.iter().flatten() {
-        let violations = record.invariants(&spec.rules);
-        if !violations.is_empty() {
-            return Err(format!("mapped, breaking invariants: {violations:?}"));
-        }
     }
     let described = || {
         changes
@@ -1349,6 +1350,88 @@ mod tests {
         assert!(allowed(&["lines[].quantity"], "lines[3].quantity"));
         assert!(allowed(&["receiver.*"], "receiver.phone"));
         assert!(!allowed(&["lines[].quantity"], "paid_total"));
+    }
+
+    /// A record of one id and one price, to hold toy mappings to the oracle.
+    #[derive(Debug)]
+    struct Toy {
+        id: String,
+        price: i64,
+    }
+
+    impl Record for Toy {
+        fn key(&self) -> String {
+            self.id.clone()
+        }
+        fn fields(&self) -> BTreeMap<String, String> {
+            [
+                ("id".to_owned(), self.id.clone()),
+                ("price".to_owned(), self.price.to_string()),
+            ]
+            .into()
+        }
+        fn invariants(&self, _: &Rules) -> Vec<String> {
+            if self.price < 0 {
+                vec!["negative price".to_owned()]
+            } else {
+                Vec::new()
+            }
+        }
+    }
+
+    const TOY: Spec = Spec {
+        record: "r",
+        fields: &[field("id", Role::Id, &["id"]), field("price", Role::Amount, &["price"])],
+        envelope: &[],
+        rules: Rules {
+            surcharges: false,
+            lines_add_up: false,
+            goods_add_up: false,
+        },
+    };
+
+    fn toy(body: &[u8], strict: bool) -> Outcome<Toy> {
+        let doc = crate::json::parse_answer(body, "toy")?;
+        if !doc.is_object() {
+            return Err(crate::json::not_the_envelope("toy", "an object", &doc));
+        }
+        let root = crate::json::Node::root(&doc, "");
+        let r = root.object("r")?;
+        let price = if strict {
+            r.amount("price")?
+        } else {
+            // What the plugins did before: garbage read as absent, negatives kept.
+            r.raw("price").and_then(|v| crate::json::as_yuan(v).ok()).unwrap_or(0)
+        };
+        Ok(vec![Ok(Toy { id: r.id("id")?, price })])
+    }
+
+    #[test]
+    fn the_oracle_catches_silent_mappings_and_passes_strict_ones() {
+        let body = br#"{"r": {"id": "7", "price": "5.00", "note": "x"}}"#;
+        let strict = check(&TOY, body, SEED, 300, |b| toy(b, true));
+        assert!(strict.failures.is_empty(), "{:?}", strict.failures);
+        assert!(strict.transient > 0 && strict.errors > 0 && strict.unchanged > 0 && strict.faithful > 0);
+        let lax = check(&TOY, body, SEED, 300, |b| toy(b, false));
+        for expected in [
+            "r.price Negative: mapped, breaking invariants",
+            "r.price wrong type (Object): mapped silently",
+        ] {
+            assert!(
+                lax.failures.iter().any(|f| f.starts_with(expected)),
+                "{expected}: {:?}",
+                lax.failures
+            );
+        }
+        let panicky = check(&TOY, body, SEED, 300, |b| {
+            assert!(!String::from_utf8_lossy(b).contains("1e5"), "boom");
+            toy(b, true)
+        });
+        assert!(
+            panicky.failures.iter().any(|f| f.contains("panicked: boom")),
+            "{:?}",
+            panicky.failures
+        );
     }
 
     #[test]
