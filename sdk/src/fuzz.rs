@@ -30,7 +30,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use serde_json::{Map, Value};
 
 use crate::reject::Mapped;
-use crate::types::{ConnectorError, Order, StockUpdate};
+use crate::types::{ConnectorError, Order, PriceKind, PriceUpdate, StockUpdate};
 
 /// The seed plugins' fuzz tests use: any fixed value makes runs reproducible; this one is the
 /// issue's number and the project's name in ASCII.
@@ -841,6 +841,51 @@ impl Record for Order {
                 if optional {
                     v.push(format!("{k} is an empty string (absent values are none)"));
                 }
+            }
+        }
+        v
+    }
+}
+
+impl Record for PriceUpdate {
+    fn key(&self) -> String {
+        self.outer_sku_id.clone()
+    }
+
+    fn fields(&self) -> BTreeMap<String, String> {
+        let mut f = Fields::default();
+        f.put("outer_sku_id", &self.outer_sku_id);
+        f.opt("product_id", self.product_id.as_ref());
+        f.opt("sku_id", self.sku_id.as_ref());
+        f.put("currency", &self.currency);
+        for (n, p) in self.prices.iter().enumerate() {
+            let kind = match &p.kind {
+                PriceKind::Default => "default".to_owned(),
+                PriceKind::SuggestedRetail => "suggested_retail".to_owned(),
+                PriceKind::RegionGroup(g) => format!("region_group({g})"),
+                PriceKind::CustomerGroup(g) => format!("customer_group({g})"),
+            };
+            f.put(&format!("prices[{n}].kind"), kind);
+            f.put(&format!("prices[{n}].amount"), p.amount);
+        }
+        f.0
+    }
+
+    fn invariants(&self, _rules: &Rules) -> Vec<String> {
+        let mut v = Vec::new();
+        if self.outer_sku_id.is_empty() {
+            v.push("outer_sku_id is empty".to_owned());
+        }
+        // ISO 4217: three capital letters.
+        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            v.push(format!("currency {:?} is not an ISO 4217 code", self.currency));
+        }
+        for (n, p) in self.prices.iter().enumerate() {
+            if p.amount < 0 {
+                v.push(format!("prices[{n}].amount is negative: {}", p.amount));
+            }
+            if self.prices[..n].iter().any(|q| q.kind == p.kind) {
+                v.push(format!("prices[{n}]: a second {:?} price", p.kind));
             }
         }
         v

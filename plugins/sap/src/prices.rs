@@ -134,12 +134,15 @@ fn parse_row(
     let rec = node.required(RECORD)?;
     let deleted = rec.opt_bool("ConditionIsDeleted")?.unwrap_or(false);
     let currency = rec.str("ConditionRateValueUnit")?;
-    if currency == PERCENT || currency.is_empty() {
+    // An amount's unit is an ISO 4217 currency code: three capital letters.
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        let what = if currency == PERCENT { "a percentage" } else { "not a currency code" };
         return Err(rec
             .error_at(
                 "ConditionRateValueUnit",
                 format!(
-                    "expected a currency (a {condition_type} price is an amount), got {currency:?}"
+                    "expected an ISO 4217 currency like \"CNY\" (a {condition_type} price is an amount), got \
+                     {currency:?} ({what})"
                 ),
             )
             .into());
@@ -173,9 +176,14 @@ fn parse_row(
             )
             .into());
     }
-    let scaled = rate.checked_mul(QUANTITY_SCALE);
+    let scaled = rate.checked_mul(QUANTITY_SCALE).ok_or_else(|| {
+        rec.error_at(
+            "ConditionRateValue",
+            format!("expected a price that fits 64-bit minor units per thousandth of a unit, got {rate_text:?}"),
+        )
+    })?;
     let amount = match scaled {
-        Some(s) if per > 0 && s % per == 0 => s / per,
+        s if per > 0 && s % per == 0 => s / per,
         _ => {
             return Err(rec
                 .error_at(
@@ -504,6 +512,20 @@ mod tests {
         assert_eq!(
             refused(vec![percent]).0,
             path("1", "to_SlsPrcgConditionRecord.ConditionRateValueUnit")
+        );
+        for junk in ["CNY\n", "元", "cny", ""] {
+            let mut odd = record("A", "1", "PR00", "1", "");
+            odd[RECORD]["ConditionRateValueUnit"] = json!(junk);
+            assert_eq!(
+                refused(vec![odd]).0,
+                path("1", "to_SlsPrcgConditionRecord.ConditionRateValueUnit"),
+                "{junk:?}"
+            );
+        }
+        // A rate too big to scale is the rate's fault, not the pricing unit's.
+        assert_eq!(
+            refused(vec![record("A", "1", "PR00", "900000000000000.00", "")]).0,
+            path("1", "to_SlsPrcgConditionRecord.ConditionRateValue")
         );
         let mut per_three = record("A", "1", "PR00", "1.00", "");
         per_three[RECORD]["ConditionQuantity"] = json!("3");
