@@ -146,3 +146,76 @@ fn line_money(order: &Order) -> Option<String> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const CIPHERTEXT: &str = "##AAAA*BBBB#1##";
+
+    /// An order as a plugin might map it: held, a ciphertext in `privacy_ref` only, one line
+    /// of 2 × 50.00 with 3.00 off.
+    fn order(id: &str) -> Order {
+        serde_json::from_value(json!({
+            "platform": "douyin", "shop_id": "s1", "order_id": id, "status": "held", "platform_status": "PAUSE",
+            "refund_status": "none", "created_at": "2026-11-11T00:00:00Z", "updated_at": "2026-11-11T00:00:00Z",
+            "currency": "CNY", "goods_total": 10000, "shipping_fee": 0, "discount_total": 300, "paid_total": 9700,
+            "receiver": {"name": "张*", "masked": true, "privacy_ref": format!("{{\"name\":\"{CIPHERTEXT}\"}}")},
+            "lines": [{"line_id": "l1", "title": "T", "quantity": 2, "unit_price": 5000, "discount": 300,
+                       "line_total": 9700, "refund_status": "none"}],
+        }))
+        .unwrap()
+    }
+
+    fn case(rule: &'static str, facts: Vec<Value>) -> RuleCase {
+        RuleCase::new(rule, "test", (0, 1), Vec::new(), facts)
+    }
+
+    fn rejected(id: &str, field: &str) -> Rejected {
+        Rejected { id: id.into(), field: field.into(), reason: "bad".into(), excerpt: None }
+    }
+
+    #[test]
+    fn the_facts_the_rule_names_are_compared_and_nothing_else() {
+        let facts = json!({"order_id": "1", "status": "held", "receiver": {"name": "张*", "phone": null,
+            "privacy_ref": {"name": CIPHERTEXT}}});
+        assert_eq!(judge(&case("status", vec![facts]), &[order("1")], &[]), Outcome::Pass);
+        let wrong = judge(&case("status", vec![json!({"order_id": "1", "status": "paid"})]), &[order("1")], &[]);
+        assert!(matches!(&wrong, Outcome::Fail(why) if why.contains("status: expected \"paid\"")), "{wrong:?}");
+        let absent = judge(&case("receiver privacy", vec![json!({"order_id": "1", "receiver": {"name": null}})]), &[order("1")], &[]);
+        assert!(matches!(absent, Outcome::Fail(_)), "a shown name is not absent");
+    }
+
+    #[test]
+    fn a_ciphertext_outside_privacy_ref_fails() {
+        let shown = case("receiver privacy", vec![json!({"order_id": "1"})]).never_showing([CIPHERTEXT]);
+        assert_eq!(judge(&shown, &[order("1")], &[]), Outcome::Pass);
+        let mut leaky = order("1");
+        leaky.receiver.as_mut().unwrap().address = Some(CIPHERTEXT.into());
+        let outcome = judge(&shown, &[leaky], &[]);
+        assert!(matches!(&outcome, Outcome::Fail(why) if why.contains("receiver.address")), "{outcome:?}");
+    }
+
+    #[test]
+    fn line_money_must_add_up() {
+        let money = case("line money", vec![json!({"order_id": "1"})]);
+        assert_eq!(judge(&money, &[order("1")], &[]), Outcome::Pass);
+        let mut off = order("1");
+        off.lines[0].line_total = 10000;
+        assert!(matches!(judge(&money, &[off], &[]), Outcome::Fail(_)));
+    }
+
+    #[test]
+    fn the_bad_record_comes_aside_by_its_own_id_and_every_other_order_comes() {
+        let page = case("one bad record", vec![json!({"order_id": "1"}), json!({"order_id": "3"})]).rejecting("2", "sum_amount");
+        let good = [order("1"), order("3")];
+        assert_eq!(judge(&page, &good, &[rejected("2", "sku_order_list[0].sum_amount")]), Outcome::Pass);
+        assert!(matches!(judge(&page, &good, &[rejected("2", "pay_amount")]), Outcome::Fail(_)), "names its field");
+        assert!(matches!(judge(&page, &good[..1], &[rejected("2", "sum_amount")]), Outcome::Fail(_)), "nothing lost");
+        assert!(matches!(judge(&page, &good, &[]), Outcome::Fail(_)), "not mapped silently");
+        let twice = [order("1"), order("3"), order("3")];
+        assert!(matches!(judge(&page, &twice, &[rejected("2", "sum_amount")]), Outcome::Fail(_)), "nothing twice");
+    }
+}
