@@ -66,6 +66,12 @@ fn judge(case: &RuleCase, orders: &[Order], rejected: &[Rejected]) -> Outcome {
             return Outcome::Fail(format!("order {id} was set aside naming field {:?}, expected one naming `{field}`", r.field));
         }
     }
+    for r in rejected {
+        let excerpt = r.excerpt.as_deref().unwrap_or_default();
+        if let Some(text) = case.excerpt_hides.iter().find(|t| excerpt.contains(t.as_str())) {
+            return Outcome::Fail(format!("order {} was set aside with receiver data {text:?} in its excerpt", r.id));
+        }
+    }
     for want in &case.orders {
         let Some(id) = want["order_id"].as_str() else {
             return Outcome::Fail(format!("the case's expected order has no order_id: {want}"));
@@ -215,6 +221,9 @@ mod tests {
         assert!(matches!(judge(&page, &good, &[rejected("2", "pay_amount")]), Outcome::Fail(_)), "names its field");
         assert!(matches!(judge(&page, &good[..1], &[rejected("2", "sum_amount")]), Outcome::Fail(_)), "nothing lost");
         assert!(matches!(judge(&page, &good, &[]), Outcome::Fail(_)), "not mapped silently");
+        let leaky = Rejected { excerpt: Some(format!("{{\"consignee\":\"{CIPHERTEXT}\"}}")), ..rejected("2", "sum_amount") };
+        let hidden = page.clone().hiding_in_excerpts([CIPHERTEXT]);
+        assert!(matches!(judge(&hidden, &good, &[leaky]), Outcome::Fail(_)), "receiver data masked in the excerpt");
         let twice = [order("1"), order("3"), order("3")];
         assert!(matches!(judge(&page, &twice, &[rejected("2", "sum_amount")]), Outcome::Fail(_)), "nothing twice");
     }

@@ -135,17 +135,26 @@ pub struct RuleCase {
     pub rejected: Vec<(String, String)>,
     /// Texts (ciphertexts) no field of the mapped orders may hold but `receiver.privacy_ref`.
     pub never_shown: Vec<String>,
+    /// Receiver data (plaintext, ciphertexts) no rejected record's excerpt may hold: the rule
+    /// says the excerpt comes with receiver data masked.
+    pub excerpt_hides: Vec<String>,
 }
 
 impl RuleCase {
     /// A case whose documents all map, with these facts.
     pub fn new(rule: &'static str, name: impl Into<String>, window: (i64, i64), raw: Vec<Value>, orders: Vec<Value>) -> Self {
-        Self { rule, name: name.into(), raw, window, orders, rejected: Vec::new(), never_shown: Vec::new() }
+        Self { rule, name: name.into(), raw, window, orders, rejected: Vec::new(), never_shown: Vec::new(), excerpt_hides: Vec::new() }
     }
 
     /// The order `id` must be set aside, its record's `field` naming `field`.
     pub fn rejecting(mut self, id: impl Into<String>, field: impl Into<String>) -> Self {
         self.rejected.push((id.into(), field.into()));
+        self
+    }
+
+    /// These receiver texts must not appear in a rejected record's excerpt.
+    pub fn hiding_in_excerpts(mut self, texts: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.excerpt_hides.extend(texts.into_iter().map(Into::into));
         self
     }
 

@@ -17,6 +17,8 @@ const DETAIL_CIPHERTEXT: &str = "##UlVMRUFERFI=*Y2lwaGVyMw==#1##";
 /// 抖店's own masked values (`mask_post_receiver`, `mask_post_tel`).
 const MASKED_NAME: &str = "张*";
 const MASKED_TEL: &str = "138****5678";
+/// The street detail of `mask_post_addr`.
+const MASKED_DETAIL: &str = "文三路****";
 
 /// A region as 抖店 writes one in `post_addr`.
 fn region(id: &str, name: &str) -> Value {
@@ -81,7 +83,7 @@ fn shop_order(id: u64, (order_status, main_status): (u32, u32), at: i64) -> Valu
             "city": region("3301", "杭州市"),
             "town": region("330106", "西湖区"),
             "street": region("", ""),
-            "detail": "文三路****",
+            "detail": MASKED_DETAIL,
         },
         "buyer_words": "",
         "seller_words": "",
@@ -114,6 +116,8 @@ pub fn cases(now_ms: i64) -> Vec<RuleCase> {
         ((5, 5), "completed", "5 is completed"),
         ((4, 21), "cancelled", "refunded before shipping (main 21) is cancelled"),
         ((4, 22), "closed", "refunded after shipping (main 22) is closed"),
+        ((4, 39), "closed", "refunded after receipt (main 39) is closed"),
+        ((1, 103), "unpaid", "partly paid (main 103) is unpaid"),
     ] {
         let id = id();
         cases.push(RuleCase::new(
@@ -134,6 +138,15 @@ pub fn cases(now_ms: i64) -> Vec<RuleCase> {
         vec![shop_order(sent, (105, 105), at)],
         vec![json!({"order_id": sent.to_string(), "platform_status": "105"})],
     ));
+    // Where `main_status` decides too (21: refunded in full before shipping), both, as sent.
+    let both = id();
+    cases.push(RuleCase::new(
+        "platform_status",
+        "Douyin order_status and main_status joined",
+        window,
+        vec![shop_order(both, (4, 21), at)],
+        vec![json!({"order_id": both.to_string(), "platform_status": "order_status=4;main_status=21"})],
+    ));
 
     // Receiver privacy (platforms.md, 抖店 shop order: `encrypt_post_*` ciphertexts beside
     // `mask_post_*`): display fields show the masks, privacy_ref every ciphertext, labelled.
@@ -149,6 +162,7 @@ pub fn cases(now_ms: i64) -> Vec<RuleCase> {
                 "receiver": {
                     "name": MASKED_NAME,
                     "phone": MASKED_TEL,
+                    "address": MASKED_DETAIL,
                     "province": "浙江省",
                     "masked": true,
                     "privacy_ref": {"name": NAME_CIPHERTEXT, "phone": TEL_CIPHERTEXT, "address": DETAIL_CIPHERTEXT},
@@ -195,7 +209,8 @@ pub fn cases(now_ms: i64) -> Vec<RuleCase> {
     let others = ids.iter().filter(|&&id| id != bad).map(|id| json!({"order_id": id.to_string(), "status": "paid"}));
     cases.push(
         RuleCase::new("one bad record", "Douyin page with one inconsistent line", window, page, others.collect())
-            .rejecting(bad.to_string(), "sum_amount"),
+            .rejecting(bad.to_string(), "sum_amount")
+            .hiding_in_excerpts([NAME_CIPHERTEXT, TEL_CIPHERTEXT, DETAIL_CIPHERTEXT]),
     );
     cases
 }

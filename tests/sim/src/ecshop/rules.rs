@@ -188,7 +188,8 @@ pub fn cases(now_ms: i64) -> Vec<RuleCase> {
                 json!({"order_id": order_sn(last), "status": "shipped"}),
             ],
         )
-        .rejecting(order_sn(bad), "goods_number"),
+        .rejecting(order_sn(bad), "goods_number")
+        .hiding_in_excerpts(["王小明", "13800138000", "文三路 90 号"]),
     );
     cases
 }

@@ -83,6 +83,7 @@ pub fn cases(now_ms: i64) -> Vec<RuleCase> {
     // TRADE_CANCELED ended before shipping → cancelled.
     for (state, status) in [
         ("WAIT_SELLER_STOCK_OUT", "paid"),
+        ("WAIT_SELLER_DELIVERY", "paid"),
         ("PAUSE", "held"),
         ("POP_ORDER_PAUSE", "held"),
         ("LOCKED", "held"),
@@ -174,7 +175,8 @@ pub fn cases(now_ms: i64) -> Vec<RuleCase> {
                 json!({"order_id": last.to_string(), "status": "held"}),
             ],
         )
-        .rejecting(bad.to_string(), "itemTotal"),
+        .rejecting(bad.to_string(), "itemTotal")
+        .hiding_in_excerpts([NAME_CIPHERTEXT, ADDRESS_CIPHERTEXT]),
     );
     cases
 }
