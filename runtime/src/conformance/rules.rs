@@ -21,7 +21,10 @@ const GROUP: &str = "rule cases";
 pub(super) async fn run(plugin: &Plugin, sim: &dyn Marketplace) -> Vec<Check> {
     let cases = sim.rule_cases();
     if cases.is_empty() {
-        return vec![Check { scenario: GROUP.into(), outcome: Outcome::Skip("the simulator offers no rule cases".into()) }];
+        return vec![Check {
+            scenario: GROUP.into(),
+            outcome: Outcome::Skip("the simulator offers no rule cases".into()),
+        }];
     }
     let shop = shop(sim);
     let mut checks = Vec::with_capacity(cases.len());
@@ -63,7 +66,10 @@ fn judge(case: &RuleCase, orders: &[Order], rejected: &[Rejected]) -> Outcome {
     }
     for (id, field) in &case.rejected {
         if let Some(r) = rejected.iter().find(|r| &r.id == id && !r.field.contains(field.as_str())) {
-            return Outcome::Fail(format!("order {id} was set aside naming field {:?}, expected one naming `{field}`", r.field));
+            return Outcome::Fail(format!(
+                "order {id} was set aside naming field {:?}, expected one naming `{field}`",
+                r.field
+            ));
         }
     }
     for r in rejected {
@@ -111,9 +117,13 @@ fn differs(path: &str, want: &Value, got: Option<&Value>) -> Option<String> {
         (Value::Array(w), Some(Value::Array(g))) if w.len() == g.len() => {
             w.iter().zip(g).enumerate().find_map(|(i, (a, b))| differs(&format!("{path}[{i}]"), a, Some(b)))
         }
-        (Value::Array(w), Some(Value::Array(g))) => Some(format!("{path}: expected {} items, got {}", w.len(), g.len())),
+        (Value::Array(w), Some(Value::Array(g))) => {
+            Some(format!("{path}: expected {} items, got {}", w.len(), g.len()))
+        }
         (_, Some(g)) if g == want => None,
-        (_, got) => Some(format!("{path}: expected {want}, got {}", got.map_or_else(|| "absent".to_owned(), Value::to_string))),
+        (_, got) => {
+            Some(format!("{path}: expected {want}, got {}", got.map_or_else(|| "absent".to_owned(), Value::to_string)))
+        }
     }
 }
 
@@ -136,7 +146,10 @@ fn line_money(order: &Order) -> Option<String> {
     order.lines.iter().find_map(|l| {
         let gross = l.unit_price.checked_mul(i64::from(l.quantity))?;
         if l.discount < 0 || l.unit_price < 0 {
-            Some(format!("line {}: unit price {} and discount {} must not be negative", l.line_id, l.unit_price, l.discount))
+            Some(format!(
+                "line {}: unit price {} and discount {} must not be negative",
+                l.line_id, l.unit_price, l.discount
+            ))
         } else if gross - l.discount != l.line_total {
             Some(format!(
                 "line {}: {} × {} − {} = {}, but line_total is {}",
@@ -190,7 +203,11 @@ mod tests {
         assert_eq!(judge(&case("status", vec![facts]), &[order("1")], &[]), Outcome::Pass);
         let wrong = judge(&case("status", vec![json!({"order_id": "1", "status": "paid"})]), &[order("1")], &[]);
         assert!(matches!(&wrong, Outcome::Fail(why) if why.contains("status: expected \"paid\"")), "{wrong:?}");
-        let absent = judge(&case("receiver privacy", vec![json!({"order_id": "1", "receiver": {"name": null}})]), &[order("1")], &[]);
+        let absent = judge(
+            &case("receiver privacy", vec![json!({"order_id": "1", "receiver": {"name": null}})]),
+            &[order("1")],
+            &[],
+        );
         assert!(matches!(absent, Outcome::Fail(_)), "a shown name is not absent");
     }
 
@@ -215,13 +232,15 @@ mod tests {
 
     #[test]
     fn the_bad_record_comes_aside_by_its_own_id_and_every_other_order_comes() {
-        let page = case("one bad record", vec![json!({"order_id": "1"}), json!({"order_id": "3"})]).rejecting("2", "sum_amount");
+        let page = case("one bad record", vec![json!({"order_id": "1"}), json!({"order_id": "3"})])
+            .rejecting("2", "sum_amount");
         let good = [order("1"), order("3")];
         assert_eq!(judge(&page, &good, &[rejected("2", "sku_order_list[0].sum_amount")]), Outcome::Pass);
         assert!(matches!(judge(&page, &good, &[rejected("2", "pay_amount")]), Outcome::Fail(_)), "names its field");
         assert!(matches!(judge(&page, &good[..1], &[rejected("2", "sum_amount")]), Outcome::Fail(_)), "nothing lost");
         assert!(matches!(judge(&page, &good, &[]), Outcome::Fail(_)), "not mapped silently");
-        let leaky = Rejected { excerpt: Some(format!("{{\"consignee\":\"{CIPHERTEXT}\"}}")), ..rejected("2", "sum_amount") };
+        let leaky =
+            Rejected { excerpt: Some(format!("{{\"consignee\":\"{CIPHERTEXT}\"}}")), ..rejected("2", "sum_amount") };
         let hidden = page.clone().hiding_in_excerpts([CIPHERTEXT]);
         assert!(matches!(judge(&hidden, &good, &[leaky]), Outcome::Fail(_)), "receiver data masked in the excerpt");
         let twice = [order("1"), order("3"), order("3")];

@@ -142,8 +142,15 @@ pub struct RuleCase {
 
 impl RuleCase {
     /// A case whose documents all map, with these facts.
-    pub fn new(rule: &'static str, name: impl Into<String>, window: (i64, i64), raw: Vec<Value>, orders: Vec<Value>) -> Self {
-        Self { rule, name: name.into(), raw, window, orders, rejected: Vec::new(), never_shown: Vec::new(), excerpt_hides: Vec::new() }
+    pub fn new(
+        rule: &'static str,
+        name: impl Into<String>,
+        window: (i64, i64),
+        raw: Vec<Value>,
+        orders: Vec<Value>,
+    ) -> Self {
+        let (rejected, never_shown, excerpt_hides) = (Vec::new(), Vec::new(), Vec::new());
+        Self { rule, name: name.into(), raw, window, orders, rejected, never_shown, excerpt_hides }
     }
 
     /// The order `id` must be set aside, its record's `field` naming `field`.

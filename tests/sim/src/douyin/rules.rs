@@ -187,7 +187,8 @@ pub fn cases(now_ms: i64) -> Vec<RuleCase> {
         vec![json!({
             "order_id": money.to_string(),
             "lines": [
-                {"line_id": (money + 1).to_string(), "quantity": 2, "unit_price": 5995, "discount": 633, "line_total": 11357},
+                {"line_id": (money + 1).to_string(),
+                  "quantity": 2, "unit_price": 5995, "discount": 633, "line_total": 11357},
                 {"line_id": (money + 2).to_string(), "quantity": 1, "unit_price": 0, "discount": 0, "line_total": 0},
             ],
         })],

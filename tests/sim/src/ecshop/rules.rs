@@ -19,7 +19,10 @@ pub fn insert(table: &str, row: &Value) -> Result<Statement, String> {
     }
     let columns: Vec<&str> = map.keys().map(String::as_str).collect();
     let marks = vec!["?"; columns.len()].join(", ");
-    Ok(Statement::once(format!("INSERT INTO {table} ({}) VALUES ({marks})", columns.join(", ")), map.values().cloned().collect()))
+    Ok(Statement::once(
+        format!("INSERT INTO {table} ({}) VALUES ({marks})", columns.join(", ")),
+        map.values().cloned().collect(),
+    ))
 }
 
 /// ECShop's order number for `order_id` (`get_order_sn()`: the date, then digits).
@@ -155,7 +158,10 @@ pub fn cases(now_ms: i64) -> Vec<RuleCase> {
     // discount): 3 × 59.90 with 10.00 off the order, a gift at 0.00.
     let money = id();
     let mut doc = order(money, (1, 0, 2), at);
-    doc["order_goods"] = json!([goods(money * 10 + 1, money, "RULE-SKU-2", "59.90", 3, 0), goods(money * 10 + 2, money, "RULE-GIFT", "0.00", 1, 1)]);
+    doc["order_goods"] = json!([
+        goods(money * 10 + 1, money, "RULE-SKU-2", "59.90", 3, 0),
+        goods(money * 10 + 2, money, "RULE-GIFT", "0.00", 1, 1)
+    ]);
     doc["order_info"]["goods_amount"] = json!("179.70");
     doc["order_info"]["discount"] = json!("10.00");
     doc["order_info"]["money_paid"] = json!("177.70");
@@ -167,8 +173,10 @@ pub fn cases(now_ms: i64) -> Vec<RuleCase> {
         vec![json!({
             "order_id": order_sn(money),
             "lines": [
-                {"line_id": (money * 10 + 1).to_string(), "quantity": 3, "unit_price": 5990, "discount": 1000, "line_total": 16970},
-                {"line_id": (money * 10 + 2).to_string(), "quantity": 1, "unit_price": 0, "discount": 0, "line_total": 0},
+                {"line_id": (money * 10 + 1).to_string(),
+                  "quantity": 3, "unit_price": 5990, "discount": 1000, "line_total": 16970},
+                {"line_id": (money * 10 + 2).to_string(),
+                  "quantity": 1, "unit_price": 0, "discount": 0, "line_total": 0},
             ],
         })],
     ));

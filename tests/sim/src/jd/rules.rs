@@ -141,7 +141,8 @@ pub fn cases(now_ms: i64) -> Vec<RuleCase> {
     // off the order, 8.00 freight → the discount falls on the priced line, the gift is 0.
     let money = id();
     let mut doc = order_info(money, "WAIT_SELLER_STOCK_OUT", at);
-    doc["itemInfoList"] = json!([item("10000100002", "RULE-SKU-2", "59.90", "3"), item("10000100003", "RULE-GIFT", "0.00", "1")]);
+    doc["itemInfoList"] =
+        json!([item("10000100002", "RULE-SKU-2", "59.90", "3"), item("10000100003", "RULE-GIFT", "0.00", "1")]);
     doc["orderTotalPrice"] = json!("179.70");
     doc["sellerDiscount"] = json!("10.00");
     doc["orderSellerPrice"] = json!("169.70");
@@ -154,7 +155,8 @@ pub fn cases(now_ms: i64) -> Vec<RuleCase> {
         vec![json!({
             "order_id": money.to_string(),
             "lines": [
-                {"outer_sku_id": "RULE-SKU-2", "quantity": 3, "unit_price": 5990, "discount": 1000, "line_total": 16970},
+                {"outer_sku_id": "RULE-SKU-2",
+                  "quantity": 3, "unit_price": 5990, "discount": 1000, "line_total": 16970},
                 {"outer_sku_id": "RULE-GIFT", "quantity": 1, "unit_price": 0, "discount": 0, "line_total": 0},
             ],
         })],

@@ -208,8 +208,12 @@ fn increment_get(state: &State, call: Call<'_>) -> Result<String, TopError> {
     }
     let seen = matching.len() as u64;
     let skip = (page_no - 1).saturating_mul(page_size);
-    let page: Vec<&Row<'_>> =
-        matching.iter().skip(usize::try_from(skip).unwrap_or(usize::MAX)).take(page_size as usize).map(|(_, _, r)| r).collect();
+    let page: Vec<&Row<'_>> = matching
+        .iter()
+        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+        .take(page_size as usize)
+        .map(|(_, _, r)| r)
+        .collect();
     let (has_next, total) = if use_has_next {
         (skip + (page.len() as u64) < seen, None)
     } else {
@@ -250,7 +254,9 @@ fn selected(doc: &serde_json::Value, fields: &str) -> serde_json::Value {
     let names: Vec<&str> = fields.split(',').map(str::trim).collect();
     let mut doc = doc.clone();
     if let Some(map) = doc.as_object_mut() {
-        map.retain(|k, _| names.iter().any(|n| n == k || n.strip_prefix(k.as_str()).is_some_and(|rest| rest.starts_with('.'))));
+        let asked =
+            |k: &str| names.iter().any(|n| *n == k || n.strip_prefix(k).is_some_and(|rest| rest.starts_with('.')));
+        map.retain(|k, _| asked(k));
     }
     doc
 }

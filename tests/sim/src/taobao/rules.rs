@@ -167,7 +167,8 @@ pub fn cases(now_ms: i64) -> Vec<RuleCase> {
         vec![json!({
             "order_id": money.to_string(),
             "lines": [
-                {"line_id": (money + 1).to_string(), "quantity": 3, "unit_price": 5990, "discount": 1000, "line_total": 16970},
+                {"line_id": (money + 1).to_string(),
+                  "quantity": 3, "unit_price": 5990, "discount": 1000, "line_total": 16970},
                 {"line_id": (money + 2).to_string(), "quantity": 1, "unit_price": 0, "discount": 0, "line_total": 0},
             ],
         })],
