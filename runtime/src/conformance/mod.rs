@@ -2,7 +2,7 @@
 //! acceptance tests, so a plugin author knows where they stand with one command
 //! (`wharf plugin test <file.wasm> [--sim <platform>]`) and CI holds every plugin to it.
 //!
-//! Two groups of scenarios:
+//! Three groups of scenarios:
 //! - **contract** ([`contract`]): need nothing but the plugin. `describe` is sane; every
 //!   operation it does not declare answers `unsupported`; a declared `pull-orders` turns a
 //!   platform 5xx into `transient` and a garbage body into a typed error, never a trap.
@@ -12,11 +12,17 @@
 //!   a changed order comes back changed; amounts add up; big ids survive; throttling, bad
 //!   credentials and malformed bodies give the right typed errors; each push changes the
 //!   simulator's state.
+//! - **rules** ([`rules`]): the rules every plugin follows (canonical-model.md, "Rules every
+//!   plugin follows": status, `platform_status`, receiver privacy, line money, one bad
+//!   record), case by case: the simulator serves order documents written from the platform's
+//!   documented field meanings exactly as given ([`wharf_sim::Marketplace::serve_raw`]), and
+//!   the plugin's pull must give the facts the rule names (`rule status: JD PAUSE is held`).
 //!
 //! [`Report::table`] prints plugin × scenario.
 
 mod contract;
 mod platform;
+mod rules;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -127,6 +133,9 @@ pub async fn run(
             let sandbox = Sandbox::new(limits, cache_dir)?;
             let plugin: Plugin = sandbox.load(wasm).await?;
             checks.extend(platform::run(&plugin, sim).await);
+            if plugin.descriptor().operations.contains(&crate::model::Operation::PullOrders) {
+                checks.extend(rules::run(&plugin, sim).await);
+            }
         }
         None => checks.push(Check {
             scenario: "platform scenarios".into(),

@@ -147,7 +147,7 @@ pub(super) async fn run(plugin: &Plugin, sim: &dyn Marketplace) -> Vec<Check> {
     checks
 }
 
-fn shop(sim: &dyn Marketplace) -> Shop {
+pub(super) fn shop(sim: &dyn Marketplace) -> Shop {
     Shop::new("conformance", SHOP_ID)
         .with_config(sim.config())
         .with_secrets(Secrets::new(sim.secrets()))
@@ -164,7 +164,7 @@ async fn pull_all(plugin: &Plugin, shop: &Shop, from: i64, to: i64) -> Result<(V
 }
 
 /// Every page of the window: the orders, the records set aside, and how many pages.
-async fn pull_window(
+pub(super) async fn pull_window(
     plugin: &Plugin,
     shop: &Shop,
     from: i64,

@@ -24,6 +24,7 @@ mod gateway;
 mod marketplace;
 mod methods;
 mod render;
+mod rules;
 mod sign;
 
 use std::collections::BTreeMap;
@@ -32,6 +33,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::bail;
 
 use crate::faults::Faults;
+use crate::raw::RawOrder;
 use crate::serve::{Clock, Served, lock, wall_ms};
 use crate::rng::SimRng;
 use crate::shop::{Catalog, Shop, ShopParams};
@@ -131,6 +133,8 @@ pub(crate) struct Shared {
     pub envelope: Mutex<Envelope>,
     pub calls: Mutex<BTreeMap<String, u64>>,
     pub log_seq: std::sync::atomic::AtomicU64,
+    /// Shop orders served as given beside the shop ([`crate::raw`]).
+    pub raw: Mutex<Vec<RawOrder>>,
 }
 
 /// A running 抖店 simulator; stops when dropped.
@@ -173,6 +177,7 @@ impl DouyinSim {
             envelope: Mutex::new(Envelope::Current),
             calls: Mutex::new(BTreeMap::new()),
             log_seq: std::sync::atomic::AtomicU64::new(1),
+            raw: Mutex::new(Vec::new()),
         });
         let served = Served::spawn("douyin-sim", gateway::router(shared.clone()))?;
         Ok(Self { shared, served })

@@ -28,6 +28,7 @@
 //! ```
 
 mod cases;
+mod rules;
 pub mod inspect;
 pub mod mariadb;
 pub mod model;
@@ -44,7 +45,7 @@ use anyhow::Context as _;
 use serde_json::{Value, json};
 
 use crate::faults::{Faults, Malform};
-use crate::harness::{HarnessOptions, Marketplace, PushCase, rfc3339};
+use crate::harness::{HarnessOptions, Marketplace, PushCase, RuleCase, rfc3339};
 use crate::rng::SimRng;
 use crate::serve::{Clock, Served, lock, wall_ms};
 use crate::shop::{Catalog, Shop, ShopParams};
@@ -183,6 +184,8 @@ struct Shared {
     page_size: u32,
     /// Successful bridge writes per action (`stock`, `ship`…).
     writes: Mutex<BTreeMap<String, u64>>,
+    /// `ecs_order_info.order_id`s of the raw orders written ([`Marketplace::serve_raw`]).
+    raw_ids: Mutex<Vec<i64>>,
 }
 
 impl Shared {
@@ -292,6 +295,7 @@ impl EcshopSim {
             first_change_ms,
             page_size: config.page_size,
             writes: Mutex::new(BTreeMap::new()),
+            raw_ids: Mutex::new(Vec::new()),
         });
         shared.write_bridge_config(&shared.token)?;
         let server = php::Server::start(&www, &dir.0.join("php.log"))?;
@@ -495,6 +499,47 @@ impl Marketplace for EcshopSim {
         self.faults().clear();
         if let Err(e) = self.shared.write_bridge_config(&self.shared.token) {
             tracing::error!(error = %format!("{e:#}"), "ecshop sim: restoring the token failed");
+        }
+    }
+
+    fn rule_cases(&self) -> Vec<RuleCase> {
+        rules::cases(self.now_ms())
+    }
+
+    /// An ECShop order is rows of its tables: each document is `{"order_info": {column:
+    /// value…}, "order_goods": [{…}…], "order_action": [{…}…]}` (ECShop's table names without
+    /// the `ecs_` prefix), written into the database the bridge reads.
+    fn serve_raw(&self, docs: &[Value]) -> Result<(), String> {
+        let mut statements = Vec::new();
+        let mut ids = Vec::new();
+        for doc in docs {
+            let info = doc.get("order_info").ok_or_else(|| format!("a raw ECShop order needs `order_info`, got {doc}"))?;
+            ids.push(info.get("order_id").and_then(Value::as_i64).ok_or_else(|| format!("order_info needs a numeric order_id: {info}"))?);
+            statements.push(rules::insert("ecs_order_info", info)?);
+            for (key, table) in [("order_goods", "ecs_order_goods"), ("order_action", "ecs_order_action")] {
+                for row in doc.get(key).and_then(Value::as_array).into_iter().flatten() {
+                    statements.push(rules::insert(table, row)?);
+                }
+            }
+        }
+        self.shared.db.run(None, &statements).map_err(|e| format!("writing the raw orders: {e:#}"))?;
+        lock(&self.shared.raw_ids).extend(ids);
+        Ok(())
+    }
+
+    fn clear_raw(&self) {
+        let ids = std::mem::take(&mut *lock(&self.shared.raw_ids));
+        if ids.is_empty() {
+            return;
+        }
+        let marks = vec!["?"; ids.len()].join(", ");
+        let params: Vec<Value> = ids.iter().map(|&id| json!(id)).collect();
+        let statements: Vec<_> = ["ecs_order_goods", "ecs_order_action", "ecs_order_info"]
+            .into_iter()
+            .map(|table| php::Statement::once(format!("DELETE FROM {table} WHERE order_id IN ({marks})"), params.clone()))
+            .collect();
+        if let Err(e) = self.shared.db.run(None, &statements) {
+            tracing::error!(error = %format!("{e:#}"), "ecshop sim: removing the raw orders failed");
         }
     }
 

@@ -78,6 +78,103 @@ pub trait Marketplace: Send + Sync {
     fn clear_faults(&self);
     /// The pushes this simulator can check (one per push the platform supports).
     fn push_cases(&self) -> Vec<PushCase>;
+    /// The cases of the rules every plugin follows (canonical-model.md, "Rules every plugin
+    /// follows"), written from the platform's documented field meanings (platforms.md), not
+    /// from this simulator's generator. None by default: the suite skips the rule group.
+    fn rule_cases(&self) -> Vec<RuleCase> {
+        Vec::new()
+    }
+    /// Serves these platform-shaped order documents exactly as given, beside the generated
+    /// shop: its listing (by the documents' own modification time and status) and detail
+    /// answers carry them untouched until [`Marketplace::clear_raw`]. `Err` when a document
+    /// lacks what the platform needs to list it (its id or times).
+    fn serve_raw(&self, docs: &[Value]) -> Result<(), String> {
+        let _ = docs;
+        Err(format!("the {} simulator cannot serve raw orders", self.platform()))
+    }
+    /// Stops serving the documents of [`Marketplace::serve_raw`].
+    fn clear_raw(&self) {}
+}
+
+/// How long before the simulator's "now" a rule case's documents were modified: well before
+/// every generated order (the simulators generate at most [`MAX_GENERATED_SPAN_MS`] back), so
+/// the case's window holds its own documents and nothing else.
+pub const RULE_CASE_AGE_MS: i64 = 10 * 86_400_000;
+/// The longest span back from "now" any simulator generates orders over (three days).
+pub const MAX_GENERATED_SPAN_MS: i64 = 3 * 86_400_000;
+/// Half the width of a rule case's window around its documents' times.
+pub const RULE_CASE_HALF_WINDOW_MS: i64 = 30 * 60_000;
+
+/// The instant (UTC ms, whole seconds) a rule case's documents are modified at, for a
+/// simulator whose clock reads `now_ms`; a case's documents use it and the following seconds.
+pub fn rule_case_at(now_ms: i64) -> i64 {
+    (now_ms - RULE_CASE_AGE_MS) / 1000 * 1000
+}
+
+/// One case of a rule every plugin follows: platform documents served as they are, and the
+/// canonical facts the rule names, which the plugin's pull must give.
+#[derive(Clone, Debug)]
+pub struct RuleCase {
+    /// The rule, as canonical-model.md names it: `status`, `platform_status`,
+    /// `receiver privacy`, `line money`, `one bad record`.
+    pub rule: &'static str,
+    /// What the case shows (`JD PAUSE is held`).
+    pub name: String,
+    /// The platform's order documents, as its API (or, for ECShop, its tables) holds them:
+    /// what [`Marketplace::serve_raw`] takes.
+    pub raw: Vec<Value>,
+    /// The window `[from, to)` (UTC ms) that holds exactly these documents.
+    pub window: (i64, i64),
+    /// Per order the pull must map: the canonical JSON facts the rule names, `order_id`
+    /// included; a subset of the order (objects compare key by key, lists item by item, `null`
+    /// means absent, and an object against a string reads the string as JSON text, as
+    /// `privacy_ref` is).
+    pub orders: Vec<Value>,
+    /// The orders the pull must set aside as rejected: their own id and a text the rejected
+    /// record's `field` contains.
+    pub rejected: Vec<(String, String)>,
+    /// Texts (ciphertexts) no field of the mapped orders may hold but `receiver.privacy_ref`.
+    pub never_shown: Vec<String>,
+    /// Receiver data (plaintext, ciphertexts) no rejected record's excerpt may hold: the rule
+    /// says the excerpt comes with receiver data masked.
+    pub excerpt_hides: Vec<String>,
+}
+
+impl RuleCase {
+    /// A case whose documents all map, with these facts.
+    pub fn new(
+        rule: &'static str,
+        name: impl Into<String>,
+        window: (i64, i64),
+        raw: Vec<Value>,
+        orders: Vec<Value>,
+    ) -> Self {
+        let (rejected, never_shown, excerpt_hides) = (Vec::new(), Vec::new(), Vec::new());
+        Self { rule, name: name.into(), raw, window, orders, rejected, never_shown, excerpt_hides }
+    }
+
+    /// The order `id` must be set aside, its record's `field` naming `field`.
+    pub fn rejecting(mut self, id: impl Into<String>, field: impl Into<String>) -> Self {
+        self.rejected.push((id.into(), field.into()));
+        self
+    }
+
+    /// These receiver texts must not appear in a rejected record's excerpt.
+    pub fn hiding_in_excerpts(mut self, texts: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.excerpt_hides.extend(texts.into_iter().map(Into::into));
+        self
+    }
+
+    /// These texts must appear nowhere in the mapped orders but in `receiver.privacy_ref`.
+    pub fn never_showing(mut self, texts: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.never_shown.extend(texts.into_iter().map(Into::into));
+        self
+    }
+}
+
+/// The window of a rule case whose documents are modified from `at` on.
+pub fn rule_case_window(at: i64) -> (i64, i64) {
+    (at - RULE_CASE_HALF_WINDOW_MS, at + RULE_CASE_HALF_WINDOW_MS)
 }
 
 /// Absent fields are omitted in the canonical JSON: removes `null`s, recursively, so an

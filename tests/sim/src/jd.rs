@@ -37,6 +37,7 @@ pub mod gateway;
 mod marketplace;
 pub mod methods;
 pub mod render;
+mod rules;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -44,6 +45,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use anyhow::ensure;
 
 use crate::faults::Faults;
+use crate::raw::RawOrder;
 use crate::serve::{Clock, Served, lock, wall_ms};
 use crate::rng::SimRng;
 use crate::shop::{Catalog, Order, Shop, ShopParams, Sku};
@@ -133,6 +135,8 @@ pub(crate) struct Shared {
     pub stock_writes: Mutex<Vec<StockWrite>>,
     /// Requests per `method` parameter (refused ones included; none counts under "").
     pub calls: Mutex<BTreeMap<String, u64>>,
+    /// `orderInfo` documents served as given beside the shop ([`crate::raw`]).
+    pub raw: Mutex<Vec<RawOrder>>,
 }
 
 /// A running JOS simulator; stops when dropped.
@@ -181,6 +185,7 @@ impl JdSim {
             faults: Mutex::new(Faults::default()),
             stock_writes: Mutex::new(Vec::new()),
             calls: Mutex::new(BTreeMap::new()),
+            raw: Mutex::new(Vec::new()),
         });
         let served = Served::spawn("jd-sim", gateway::router(shared.clone()))?;
         Ok(Self { shared, served })

@@ -8,6 +8,7 @@
 //! - [`harness`]: the face every marketplace simulator shows the conformance suite.
 //! - [`shop`]: a platform-neutral generated shop the newer simulators serve in their words.
 //! - [`faults`]: throttling, revoked credentials, HTTP failures, malformed bodies.
+//! - [`raw`]: platform documents served as given, for the conformance suite's rule cases.
 //! - [`serve`]: serving a router on loopback on a runtime of its own; the clock.
 //! - one module per platform.
 //! - [`world`]: every simulator at once, sharing a catalogue, with live traffic.
@@ -17,6 +18,7 @@ pub mod ecshop;
 pub mod faults;
 pub mod harness;
 pub mod jd;
+pub mod raw;
 pub mod rng;
 pub mod sap;
 pub mod serve;
@@ -24,5 +26,5 @@ pub mod shop;
 pub mod taobao;
 pub mod world;
 
-pub use harness::{HarnessOptions, Marketplace, PushCase, start};
+pub use harness::{HarnessOptions, Marketplace, PushCase, RuleCase, start};
 pub use taobao::{SimConfig, TaobaoSim};

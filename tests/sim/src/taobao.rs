@@ -31,6 +31,7 @@ mod knobs;
 mod methods;
 mod model;
 mod render;
+mod rules;
 mod sign;
 mod state;
 mod wire;

@@ -137,8 +137,8 @@ impl Shared {
         let p = MethodParams(params);
         let mut shop = lock(&self.shop);
         match method {
-            methods::SEARCH_LIST => methods::search_list(&shop, &p),
-            methods::ORDER_DETAIL => methods::order_detail(&shop, &p),
+            methods::SEARCH_LIST => methods::search_list(&shop, &lock(&self.raw), &p),
+            methods::ORDER_DETAIL => methods::order_detail(&shop, &lock(&self.raw), &p),
             methods::SYNC_STOCK => methods::sync_stock(&mut shop, &mut lock(&self.applied), &p),
             methods::LOGISTICS_ADD => methods::logistics_add(&mut shop, &p, self.clock.now_ms()),
             other => Err(DyError::no_such_api(other)),

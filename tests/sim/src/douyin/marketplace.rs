@@ -9,7 +9,8 @@ use super::expect::expected_order;
 use super::render::{CARRIERS, order_id};
 use super::{DouyinSim, Shared};
 use crate::faults::Malform;
-use crate::harness::{Marketplace, PushCase, rfc3339};
+use crate::harness::{Marketplace, PushCase, RuleCase, rfc3339};
+use crate::raw::{self, RawOrder};
 use crate::serve::lock;
 use crate::shop::Stage;
 
@@ -88,6 +89,33 @@ impl Marketplace for DouyinSim {
 
     fn throttle(&self, calls: u32, ban_secs: u64) {
         lock(&self.shared.faults).throttle(calls, ban_secs);
+    }
+
+    fn rule_cases(&self) -> Vec<RuleCase> {
+        super::rules::cases(self.shared.clock.now_ms())
+    }
+
+    fn serve_raw(&self, docs: &[Value]) -> Result<(), String> {
+        let read = |doc: &Value| -> Result<RawOrder, String> {
+            let secs = |key: &str| {
+                let t = raw::required(doc, key)?;
+                t.parse::<i64>().map(|s| s * 1000).map_err(|_| format!("raw shop order: `{key}` {t:?} is not Unix seconds"))
+            };
+            Ok(RawOrder {
+                id: raw::required(doc, "order_id")?,
+                status: raw::required(doc, "order_status")?,
+                created_ms: secs("create_time")?,
+                updated_ms: secs("update_time")?,
+                doc: doc.clone(),
+            })
+        };
+        let read: Vec<RawOrder> = docs.iter().map(read).collect::<Result<_, _>>()?;
+        lock(&self.shared.raw).extend(read);
+        Ok(())
+    }
+
+    fn clear_raw(&self) {
+        lock(&self.shared.raw).clear();
     }
 
     fn push_cases(&self) -> Vec<PushCase> {

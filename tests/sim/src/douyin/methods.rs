@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::error::DyError;
 use super::render::{self, CARRIERS};
+use crate::raw::RawOrder;
 use crate::shop::{Shop, Stage};
 
 pub const SEARCH_LIST: &str = "order.searchList";
@@ -66,7 +67,7 @@ impl Params<'_> {
 
 /// `order.searchList`: orders whose update (or create) time is within the inclusive second
 /// bounds, newest first unless `order_asc`, `size` per page from page 0.
-pub fn search_list(shop: &Shop, p: &Params<'_>) -> Result<Value, DyError> {
+pub fn search_list(shop: &Shop, raw: &[RawOrder], p: &Params<'_>) -> Result<Value, DyError> {
     let size = p.required_int("size")?;
     if !(1..=MAX_PAGE_SIZE).contains(&size) {
         return Err(DyError::business_param(format!("size 须在 1 到 {MAX_PAGE_SIZE} 之间，收到 {size}")));
@@ -95,14 +96,18 @@ pub fn search_list(shop: &Shop, p: &Params<'_>) -> Result<Value, DyError> {
             return Err(DyError::business_param(format!("order_by 须为 create_time 或 update_time，收到 {other}")));
         }
     };
-    let filter_secs = |o: &crate::shop::Order| if by_update { o.updated_ms / 1000 } else { o.created_ms / 1000 };
-    let mut hits: Vec<&crate::shop::Order> = shop
+    // Generated orders and raw documents alike: (created ms, updated ms, id, the row).
+    let mut hits: Vec<(i64, i64, u64, Row<'_>)> = shop
         .orders
         .iter()
-        .filter(|o| start.is_none_or(|s| s <= filter_secs(o)) && end.is_none_or(|e| filter_secs(o) <= e))
+        .map(|o| (o.created_ms, o.updated_ms, o.order_no, Row::Shop(o)))
+        .chain(raw.iter().map(|r| (r.created_ms, r.updated_ms, r.number(), Row::Raw(&r.doc))))
+        .filter(|(created, updated, _, _)| {
+            let secs = if by_update { updated / 1000 } else { created / 1000 };
+            start.is_none_or(|s| s <= secs) && end.is_none_or(|e| secs <= e)
+        })
         .collect();
-    let sort_secs = |o: &crate::shop::Order| if sort_by_update { o.updated_ms } else { o.created_ms };
-    hits.sort_by_key(|o| (sort_secs(o), o.order_no));
+    hits.sort_by_key(|(created, updated, no, _)| (if sort_by_update { *updated } else { *created }, *no));
     if !p.bool("order_asc")? {
         hits.reverse();
     }
@@ -111,14 +116,26 @@ pub fn search_list(shop: &Shop, p: &Params<'_>) -> Result<Value, DyError> {
         .into_iter()
         .skip((page * size) as usize)
         .take(size as usize)
-        .map(|o| render::shop_order(shop, o))
+        .map(|(_, _, _, row)| match row {
+            Row::Shop(o) => render::shop_order(shop, o),
+            Row::Raw(doc) => doc.clone(),
+        })
         .collect();
     Ok(json!({"page": page, "size": size, "total": total, "shop_order_list": rows}))
 }
 
+/// A listed order: generated, or a raw document served as it is.
+enum Row<'a> {
+    Shop(&'a crate::shop::Order),
+    Raw(&'a Value),
+}
+
 /// `order.orderDetail`: one shop order by `shop_order_id`.
-pub fn order_detail(shop: &Shop, p: &Params<'_>) -> Result<Value, DyError> {
+pub fn order_detail(shop: &Shop, raw: &[RawOrder], p: &Params<'_>) -> Result<Value, DyError> {
     let id = p.required_text("shop_order_id")?;
+    if let Some(r) = raw.iter().find(|r| r.id == id) {
+        return Ok(json!({"shop_order_detail": r.doc}));
+    }
     let order = find(shop, &id)?;
     Ok(json!({"shop_order_detail": render::shop_order(shop, order)}))
 }
@@ -207,19 +224,19 @@ mod tests {
         let oldest = s.orders.iter().map(|o| o.updated_ms / 1000).min().unwrap();
         let all =
             params(json!({"update_time_start": oldest, "update_time_end": newest.to_string(), "page": 0, "size": 100}));
-        let v = search_list(&s, &Params(&all)).unwrap();
+        let v = search_list(&s, &[], &Params(&all)).unwrap();
         assert_eq!(v["total"], 60);
         let times: Vec<i64> =
             v["shop_order_list"].as_array().unwrap().iter().map(|o| o["update_time"].as_i64().unwrap()).collect();
         assert!(times.windows(2).all(|w| w[0] >= w[1]));
         let p1 = params(json!({"update_time_start": oldest, "update_time_end": newest, "page": 1, "size": 25}));
-        let v1 = search_list(&s, &Params(&p1)).unwrap();
+        let v1 = search_list(&s, &[], &Params(&p1)).unwrap();
         assert_eq!(v1["shop_order_list"].as_array().unwrap().len(), 25);
         assert_eq!(v1["shop_order_list"][0]["order_id"], v["shop_order_list"][25]["order_id"]);
         let one = params(json!({"update_time_start": newest, "update_time_end": newest, "size": 10}));
-        assert!(search_list(&s, &Params(&one)).unwrap()["total"].as_u64().unwrap() >= 1);
+        assert!(search_list(&s, &[], &Params(&one)).unwrap()["total"].as_u64().unwrap() >= 1);
         for bad in [json!({"size": 101}), json!({"size": 0}), json!({"size": "x"}), json!({"size": 5, "page": -1})] {
-            assert_eq!(search_list(&s, &Params(&params(bad))).unwrap_err().code, 40004);
+            assert_eq!(search_list(&s, &[], &Params(&params(bad))).unwrap_err().code, 40004);
         }
     }
 
@@ -227,9 +244,9 @@ mod tests {
     fn detail_finds_by_string_id() {
         let s = shop();
         let id = s.orders[3].order_no.to_string();
-        let v = order_detail(&s, &Params(&params(json!({"shop_order_id": id})))).unwrap();
+        let v = order_detail(&s, &[], &Params(&params(json!({"shop_order_id": id})))).unwrap();
         assert_eq!(v["shop_order_detail"]["order_id"], id);
-        assert_eq!(order_detail(&s, &Params(&params(json!({"shop_order_id": "1"})))).unwrap_err().code, 50002);
+        assert_eq!(order_detail(&s, &[], &Params(&params(json!({"shop_order_id": "1"})))).unwrap_err().code, 50002);
     }
 
     #[test]

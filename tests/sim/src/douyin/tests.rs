@@ -179,3 +179,24 @@ fn over_real_http() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("\"shop_order_detail\"") && answer.contains("\"code\":10000"), "{answer}");
 }
+
+#[test]
+fn raw_shop_orders_are_listed_as_given_in_their_window_until_cleared() {
+    let sim = sim();
+    let cases = Marketplace::rule_cases(&sim);
+    let case = cases.iter().find(|c| c.rule == "one bad record").unwrap();
+    Marketplace::serve_raw(&sim, &case.raw).unwrap();
+    let (from, to) = case.window;
+    let page = |from: i64, to: i64| {
+        call(&sim, SEARCH_LIST, json!({"update_time_start": from / 1000, "update_time_end": to / 1000, "page": 0, "size": 20}))
+    };
+    let listed = page(from, to);
+    let mut want = case.raw.clone();
+    want.reverse();
+    assert_eq!(listed["data"]["shop_order_list"], Value::Array(want), "{listed}");
+    let id = case.raw[0]["order_id"].clone();
+    let detail = call(&sim, ORDER_DETAIL, json!({"shop_order_id": id}));
+    assert_eq!(detail["data"]["shop_order_detail"], case.raw[0]);
+    Marketplace::clear_raw(&sim);
+    assert_eq!(page(from, to)["data"]["total"], 0);
+}

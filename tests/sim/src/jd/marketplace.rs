@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 use super::render::{WAIT_SELLER_STOCK_OUT, order_state};
 use super::{JdSim, Shared};
 use crate::faults::Malform;
-use crate::harness::{Marketplace, PushCase, rfc3339};
+use crate::harness::{Marketplace, PushCase, RuleCase, rfc3339};
+use crate::raw::{self, RawOrder};
+use crate::taobao::parse_gmt8;
 use crate::serve::lock;
 use crate::shop::Stage;
 
@@ -77,6 +79,33 @@ impl Marketplace for JdSim {
 
     fn clear_faults(&self) {
         self.faults().clear();
+    }
+
+    fn rule_cases(&self) -> Vec<RuleCase> {
+        super::rules::cases(self.now_ms())
+    }
+
+    fn serve_raw(&self, docs: &[Value]) -> Result<(), String> {
+        let read = |doc: &Value| -> Result<RawOrder, String> {
+            let time = |key: &str| {
+                let t = raw::required(doc, key)?;
+                parse_gmt8(&t).ok_or_else(|| format!("raw orderInfo: `{key}` {t:?} is not yyyy-MM-dd HH:mm:ss"))
+            };
+            Ok(RawOrder {
+                id: raw::required(doc, "orderId")?,
+                status: raw::required(doc, "orderState")?,
+                created_ms: time("orderStartTime")?,
+                updated_ms: time("modified")?,
+                doc: doc.clone(),
+            })
+        };
+        let read: Vec<RawOrder> = docs.iter().map(read).collect::<Result<_, _>>()?;
+        lock(&self.shared.raw).extend(read);
+        Ok(())
+    }
+
+    fn clear_raw(&self) {
+        lock(&self.shared.raw).clear();
     }
 
     fn push_cases(&self) -> Vec<PushCase> {

@@ -156,13 +156,21 @@ fn search(shared: &Shared, p: &Map<String, Value>) -> Value {
         Err(r) => return refused(r),
     };
     let shop = lock(&shared.shop);
-    let mut rows: Vec<&Order> = shop
+    let raw = lock(&shared.raw);
+    // Generated orders and raw documents, listed alike: (time, id, the row).
+    let mut rows: Vec<(i64, u64, Row<'_>)> = shop
         .orders
         .iter()
         .filter(|o| order_state(o).is_some_and(|s| query.states.contains(s)))
-        .filter(|o| (query.start..=query.end).contains(&query.time_of(o)))
+        .map(|o| (query.time_of(o), o.order_no, Row::Shop(o)))
+        .chain(
+            raw.iter()
+                .filter(|r| query.states.contains(&r.status))
+                .map(|r| (if query.by_created { r.created_ms } else { r.updated_ms }, r.number(), Row::Raw(&r.doc))),
+        )
+        .filter(|(t, _, _)| (query.start..=query.end).contains(t))
         .collect();
-    rows.sort_by_key(|o| (query.time_of(o), o.order_no));
+    rows.sort_by_key(|(t, no, _)| (*t, *no));
     if query.newest_first {
         rows.reverse();
     }
@@ -172,9 +180,18 @@ fn search(shared: &Shared, p: &Map<String, Value>) -> Value {
         .into_iter()
         .skip(first)
         .take(query.page_size as usize)
-        .map(|o| select(order_info(&shop, o, shared.config.order_ids), query.fields.as_ref()))
+        .map(|(_, _, row)| match row {
+            Row::Shop(o) => select(order_info(&shop, o, shared.config.order_ids), query.fields.as_ref()),
+            Row::Raw(doc) => doc.clone(),
+        })
         .collect();
     json!({"apiResult": api_result(None), "orderTotal": total, "orderInfoList": list})
+}
+
+/// A listed order: generated, or a raw document served as it is.
+enum Row<'a> {
+    Shop(&'a Order),
+    Raw(&'a Value),
 }
 
 struct SearchQuery {
@@ -233,6 +250,9 @@ fn get(shared: &Shared, p: &Map<String, Value>) -> Value {
         Ok(id) => id,
         Err(r) => return json!({"apiResult": api_result(Some(&r))}),
     };
+    if let Some(r) = lock(&shared.raw).iter().find(|r| r.id == id.to_string()) {
+        return json!({"apiResult": api_result(None), "orderInfo": r.doc});
+    }
     let shop = lock(&shared.shop);
     match shop.orders.iter().find(|o| o.order_no == id && order_state(o).is_some()) {
         Some(o) => json!({

@@ -261,3 +261,23 @@ fn marketplace_face_is_truthful() {
         (case.check)().unwrap();
     }
 }
+
+#[test]
+fn raw_orders_are_listed_as_given_in_their_window_and_state_until_cleared() {
+    let sim = sim();
+    let cases = Marketplace::rule_cases(&sim);
+    let case = cases.iter().find(|c| c.rule == "one bad record").unwrap();
+    Marketplace::serve_raw(&sim, &case.raw).unwrap();
+    let (from, to) = case.window;
+    let listed = search(&sim, from, to, 1, 20);
+    assert_eq!(listed["orderTotal"], case.raw.len(), "{listed}");
+    // Newest first, each document exactly as given.
+    let mut want = case.raw.clone();
+    want.reverse();
+    assert_eq!(listed["orderInfoList"], Value::Array(want));
+    let id = case.raw[0]["orderId"].to_string();
+    let got = sim.call(ORDER_GET, &json!({"order_id": id}));
+    assert_eq!(got["jingdong_pop_order_get_responce"]["orderDetailInfo"]["orderInfo"], case.raw[0]);
+    Marketplace::clear_raw(&sim);
+    assert_eq!(search(&sim, from, to, 1, 20)["orderTotal"], 0);
+}

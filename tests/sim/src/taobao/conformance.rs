@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 
 use super::gateway::lock;
 use super::{Malform, SimConfig, TaobaoSim, canonical_order};
-use crate::harness::{HarnessOptions, Marketplace, PushCase, rfc3339};
+use crate::harness::{HarnessOptions, Marketplace, PushCase, RuleCase, rfc3339};
+use crate::raw::{self, RawOrder};
+use super::wire::parse_gmt8;
 
 /// Trades per listing page in a conformance run: small, so the window spans several pages.
 const CONFORMANCE_PAGE_SIZE: u32 = 20;
@@ -85,6 +87,33 @@ impl Marketplace for TaobaoSim {
 
     fn clear_faults(&self) {
         lock(&self.shared.knobs).clear();
+    }
+
+    fn rule_cases(&self) -> Vec<RuleCase> {
+        super::rules::cases(TaobaoSim::now_ms(self))
+    }
+
+    fn serve_raw(&self, docs: &[Value]) -> Result<(), String> {
+        let read = |doc: &Value| -> Result<RawOrder, String> {
+            let time = |key: &str| {
+                let t = raw::required(doc, key)?;
+                parse_gmt8(&t).ok_or_else(|| format!("raw trade: `{key}` {t:?} is not yyyy-MM-dd HH:mm:ss"))
+            };
+            Ok(RawOrder {
+                id: raw::required(doc, "tid")?,
+                status: raw::required(doc, "status")?,
+                created_ms: time("created")?,
+                updated_ms: time("modified")?,
+                doc: doc.clone(),
+            })
+        };
+        let read: Vec<RawOrder> = docs.iter().map(read).collect::<Result<_, _>>()?;
+        self.state_mut().raw.extend(read);
+        Ok(())
+    }
+
+    fn clear_raw(&self) {
+        self.state_mut().raw.clear();
     }
 
     fn push_cases(&self) -> Vec<PushCase> {

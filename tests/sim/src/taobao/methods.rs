@@ -189,35 +189,49 @@ fn increment_get(state: &State, call: Call<'_>) -> Result<String, TopError> {
         })
         .transpose()?;
 
-    let mut matching = state
+    // The shop's trades and the raw documents, newest `modified` first (ties: larger tid).
+    let mut matching: Vec<(i64, u64, Row<'_>)> = state
         .modified_between(start, end)
-        .filter(|t| status.is_none_or(|s| t.status == s));
-    let skip = (page_no - 1).saturating_mul(page_size);
-    let mut page = Vec::with_capacity(page_size as usize);
-    let mut seen: u64 = 0;
-    for t in matching.by_ref() {
-        seen += 1;
-        if seen > skip {
-            page.push(t);
-            if page.len() as u64 == page_size {
-                break;
-            }
-        }
+        .filter(|t| status.is_none_or(|s| t.status == s))
+        .map(|t| (t.modified_ms, t.tid, Row::Shop(t)))
+        .collect();
+    if !state.raw.is_empty() {
+        matching.extend(
+            state
+                .raw
+                .iter()
+                .filter(|r| (start..=end).contains(&r.updated_ms))
+                .filter(|r| status.is_none_or(|s| r.status == s.as_str()))
+                .map(|r| (r.updated_ms, r.number(), Row::Raw(&r.doc))),
+        );
+        matching.sort_by_key(|(modified, tid, _)| std::cmp::Reverse((*modified, *tid)));
     }
+    let seen = matching.len() as u64;
+    let skip = (page_no - 1).saturating_mul(page_size);
+    let page: Vec<&Row<'_>> = matching
+        .iter()
+        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+        .take(page_size as usize)
+        .map(|(_, _, r)| r)
+        .collect();
     let (has_next, total) = if use_has_next {
-        (matching.next().is_some(), None)
+        (skip + (page.len() as u64) < seen, None)
     } else {
-        (false, Some(seen + matching.count() as u64))
+        (false, Some(seen))
     };
+    let requested = required(p, "fields")?;
     Ok(envelope(INCREMENT_GET, |obj| {
         if !page.is_empty() {
             let out = obj.key("trades");
             out.push_str("{\"trade\":[");
-            for (i, t) in page.iter().enumerate() {
+            for (i, row) in page.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                write_trade(out, t, &fields, call.ids, call.patch);
+                match row {
+                    Row::Shop(t) => write_trade(out, t, &fields, call.ids, call.patch),
+                    Row::Raw(doc) => out.push_str(&selected(doc, requested).to_string()),
+                }
             }
             out.push_str("]}");
         }
@@ -228,10 +242,33 @@ fn increment_get(state: &State, call: Call<'_>) -> Result<String, TopError> {
     }))
 }
 
+/// A listed trade: the shop's, or a raw document served as it is.
+enum Row<'a> {
+    Shop(&'a super::model::SimTrade),
+    Raw(&'a serde_json::Value),
+}
+
+/// A raw trade document with the top-level fields `fields` asks for (`orders` and
+/// `orders.<field>` keep the sub-orders as they are), as TOP answers only what was asked.
+fn selected(doc: &serde_json::Value, fields: &str) -> serde_json::Value {
+    let names: Vec<&str> = fields.split(',').map(str::trim).collect();
+    let mut doc = doc.clone();
+    if let Some(map) = doc.as_object_mut() {
+        let asked =
+            |k: &str| names.iter().any(|n| *n == k || n.strip_prefix(k).is_some_and(|rest| rest.starts_with('.')));
+        map.retain(|k, _| asked(k));
+    }
+    doc
+}
+
 fn fullinfo_get(state: &State, call: Call<'_>) -> Result<String, TopError> {
     let p = call.params;
     let fields = FieldSet::parse(required(p, "fields")?);
     let tid = required_u64(p, "tid")?;
+    if let Some(r) = state.raw.iter().find(|r| r.id == tid.to_string()) {
+        let doc = selected(&r.doc, required(p, "fields")?);
+        return Ok(envelope(FULLINFO_GET, |obj| obj.key("trade").push_str(&doc.to_string())));
+    }
     let t = state
         .trade(tid)
         .ok_or_else(|| TopError::remote("isv.trade-not-exist", format!("交易不存在: tid {tid}")))?;

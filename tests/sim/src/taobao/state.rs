@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use super::error::TopError;
 use super::generate::Generated;
 use super::model::{RefundStatus, SimItem, SimShipment, SimTrade, TradeStatus};
+use crate::raw::RawOrder;
 use crate::rng::SimRng;
 
 const SECOND_MS: i64 = 1000;
@@ -32,6 +33,8 @@ pub struct State {
     shipments: Vec<SimShipment>,
     /// Picks the trades `change_orders` touches; separate from the generator's stream.
     change_rng: SimRng,
+    /// Trade documents served as given beside the shop ([`crate::raw`]).
+    pub raw: Vec<RawOrder>,
 }
 
 impl State {
@@ -57,6 +60,7 @@ impl State {
             by_num_iid,
             shipments: Vec::new(),
             change_rng,
+            raw: Vec::new(),
         }
     }
 

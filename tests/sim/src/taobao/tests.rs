@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::net::SocketAddr;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -787,4 +787,43 @@ fn serves_thousands_of_fullinfo_calls_per_second() {
     eprintln!("taobao sim: {per_sec:.0} fullinfo calls/s without HTTP");
     // Generous: debug builds on a shared 2-core machine still do tens of thousands.
     assert!(per_sec > 2000.0, "{per_sec}");
+}
+
+/// Raw trades (the conformance rule cases) are listed by their `modified`, newest first, with
+/// only the fields asked for, and `fullinfo` answers them as given, until cleared.
+#[tokio::test]
+async fn raw_trades_are_listed_and_answered_as_given_until_cleared() {
+    use crate::harness::Marketplace;
+    let sim = TaobaoSim::start(config(40)).await.unwrap();
+    let cases = Marketplace::rule_cases(&sim);
+    let case = cases.iter().find(|c| c.rule == "one bad record").unwrap();
+    Marketplace::serve_raw(&sim, &case.raw).unwrap();
+    let (start, end) = (gmt8(case.window.0), gmt8(case.window.1));
+    let list = |page: &'static str| {
+        let (sim, start, end) = (&sim, start.clone(), end.clone());
+        async move {
+            let v = call(
+                sim,
+                INCREMENT_GET,
+                &[("fields", "tid,modified"), ("start_modified", &start), ("end_modified", &end), ("page_no", page), ("page_size", "2"), ("use_has_next", "true")],
+            )
+            .await;
+            v["trades_sold_increment_get_response"].clone()
+        }
+    };
+    let first = list("1").await;
+    assert_eq!(first["has_next"], true, "{first}");
+    let tids: Vec<Value> = first["trades"]["trade"].as_array().unwrap().iter().map(|t| t["tid"].clone()).collect();
+    assert_eq!(tids, [case.raw[2]["tid"].clone(), case.raw[1]["tid"].clone()], "newest first");
+    assert_eq!(first["trades"]["trade"][0], json!({"tid": case.raw[2]["tid"], "modified": case.raw[2]["modified"]}));
+    let second = list("2").await;
+    assert_eq!((second["has_next"].clone(), second["trades"]["trade"][0]["tid"].clone()), (json!(false), case.raw[0]["tid"].clone()));
+
+    let tid = case.raw[1]["tid"].to_string();
+    let full = call(&sim, FULLINFO_GET, &[("fields", "tid,status,orders"), ("tid", &tid)]).await;
+    let want = json!({"tid": case.raw[1]["tid"], "status": case.raw[1]["status"], "orders": case.raw[1]["orders"]});
+    assert_eq!(full["trade_fullinfo_get_response"]["trade"], want);
+
+    Marketplace::clear_raw(&sim);
+    assert!(list("1").await.get("trades").is_none());
 }
