@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde_json::json;
-use wharf_runtime::sync::scheduler::{Options, Progress};
+use wharf_runtime::sync::scheduler::{Options, Progress, ShopState};
 use wharf_sim::world::{PLATFORMS, World, WorldOptions, WorldStats};
 
 use super::serve::{self, every, shutdown_signal};
@@ -219,8 +219,12 @@ fn print_view(elapsed: Duration, progress: &Progress, store: &wharf_runtime::sto
         "shop", "pulled", "delivered", "pushed", "pending", "dead", "new orders", "stock", "shipped"
     );
     let mut total = [0u64; 8];
+    let mut refused = Vec::new();
     if let Ok(shops) = progress.snapshot(store) {
         for p in shops {
+            if p.state == ShopState::AuthFailed {
+                refused.push(format!("{}: the platform refuses its credentials ({})", p.shop, p.auth_error.clone().unwrap_or_default()));
+            }
             let platform = p.shop.trim_end_matches("-demo");
             let w = world.platforms.get(platform).cloned().unwrap_or_default();
             let row = [
@@ -240,6 +244,9 @@ fn print_view(elapsed: Duration, progress: &Progress, store: &wharf_runtime::sto
         }
     }
     print_row("all shops", total);
+    for line in refused {
+        println!("{line}");
+    }
     println!(
         "SAP (simulated): {} sales orders from Wharf, {} deliveries shipped, {} stock changes",
         world.sap.sales_orders, world.sap.deliveries, world.sap.stock_changes
