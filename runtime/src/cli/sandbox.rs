@@ -286,6 +286,7 @@ fn plugins(given: Option<&Path>, platforms: &[String]) -> anyhow::Result<PathBuf
         "Building the plugins ({}) to WebAssembly, once: a minute or two on a first build (cargo shows its progress) …",
         gone.join(", ")
     );
+    ensure_wasm_target(workspace)?;
     let wasm_target_dir = workspace.join("target/wasm");
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cargo.current_dir(workspace).args(["build", "--locked", "--target", WASM_TARGET, "--profile", PLUGIN_PROFILE, "--target-dir"]).arg(&wasm_target_dir);
@@ -302,4 +303,28 @@ fn plugins(given: Option<&Path>, platforms: &[String]) -> anyhow::Result<PathBuf
         std::fs::copy(&built, dir.join(format!("{name}.wasm"))).with_context(|| format!("installing {}", built.display()))?;
     }
     Ok(dir)
+}
+
+/// Adds the wasm target with rustup when this toolchain lacks it: rust-toolchain.toml lists it,
+/// but rustup adds listed targets only when it installs the toolchain, and the demo is to need
+/// nothing but the toolchain.
+fn ensure_wasm_target(workspace: &Path) -> anyhow::Result<()> {
+    let libdir = Command::new("rustc")
+        .current_dir(workspace)
+        .args(["--print", "target-libdir", "--target", WASM_TARGET])
+        .output()
+        .context("running rustc")?;
+    if libdir.status.success() && Path::new(String::from_utf8_lossy(&libdir.stdout).trim()).is_dir() {
+        return Ok(());
+    }
+    println!("Adding the {WASM_TARGET} Rust target the plugins are built for (rustup target add {WASM_TARGET}) …");
+    let status = Command::new("rustup")
+        .current_dir(workspace)
+        .args(["target", "add", WASM_TARGET])
+        .status()
+        .context("running rustup (install the target by hand: rustup target add wasm32-wasip2)")?;
+    if !status.success() {
+        bail!("`rustup target add {WASM_TARGET}` failed ({status})");
+    }
+    Ok(())
 }
