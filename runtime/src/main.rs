@@ -13,5 +13,9 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(cli::EXIT_HOST);
         }
     };
-    runtime.block_on(cli::run(args))
+    let code = runtime.block_on(cli::run(args));
+    // A command that is done does not wait for work it left behind (a sandbox that stopped on
+    // time with a call still in flight).
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    code
 }

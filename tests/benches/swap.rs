@@ -195,6 +195,7 @@ async fn start_up() {
         let started = Instant::now();
         let mut child = std::process::Command::new(wharf_bin())
             .args(["--cache-dir", cache.to_str().unwrap(), "serve", "--config", config.to_str().unwrap(), "--progress-every", "off"])
+            .env("WHARF_OPERATOR_TOKEN", "wharf_bench_operator")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

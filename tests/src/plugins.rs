@@ -40,7 +40,7 @@ pub fn wharf_bin() -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps/<test>");
     let bin = dir.join(format!("wharf{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.is_file(), "{} is missing: run `cargo test --workspace` (or `cargo build -p wharf-runtime`)", bin.display());
+    assert!(bin.is_file(), "{} is missing: run `tests/run` (or `cargo build --bin wharf`)", bin.display());
     bin
 }
 

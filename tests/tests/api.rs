@@ -167,3 +167,153 @@ async fn the_erp_pulls_acks_and_pushes_and_tenants_are_isolated() {
     stop.send(()).unwrap();
     engine.await.unwrap().unwrap();
 }
+
+/// An API server over a scheduler for `toml`'s tenants (their tenants as config tenants), with
+/// the Taobao plugin; answers `(base URL, stop sender, engine)`.
+async fn serve_config(
+    toml: &str,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let config = Config::from_toml_str(toml, &std::env::temp_dir(), &["taobao"], env).unwrap_or_else(|e| panic!("{e}"));
+    let plugin = Sandbox::new(Limits::default(), Some(cache_dir())).unwrap().load_file(&plugin_path("taobao")).await.unwrap();
+    let plugins = [("taobao".to_owned(), plugin)].into_iter().collect();
+    let options = Options { tick: Duration::from_millis(50), progress_every: None, ..Options::default() };
+    let scheduler = Scheduler::new(&config, &plugins, Store::temporary().unwrap(), options).await.unwrap();
+    let api = Api::new(scheduler.control(), Some(OPERATOR)).with_config_tenants(config.tenants.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, api.router()).await.unwrap() });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let engine = tokio::spawn(async move {
+        scheduler
+            .run(async move {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap()
+    });
+    (base, stop, engine)
+}
+
+async fn call(base: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut request = reqwest::Client::new().request(method, format!("{base}{path}")).bearer_auth(OPERATOR);
+    if let Some(b) = body {
+        request = request.header("content-type", "application/json").body(serde_json::to_vec(&b).unwrap());
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, serde_json::from_slice(&response.bytes().await.unwrap()).unwrap_or(Value::Null))
+}
+
+/// `tenant show` of a tenant declared in the configuration file is the whole tenant (route,
+/// schedule, carriers, ERP-status table, quota), in the shape `POST /v1/tenants` takes: posted
+/// back under another id with its credentials, it makes the same tenant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_tenant_is_shown_whole_and_can_be_posted_back() {
+    use reqwest::Method;
+    let sim = tokio::task::spawn_blocking(|| TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 5, seed: 5, ..SimConfig::default() }))
+        .await
+        .unwrap()
+        .unwrap();
+    let config: BTreeMap<String, String> = Marketplace::config(&sim);
+    let table = config.iter().map(|(k, v)| format!("{k} = {v:?}")).collect::<Vec<_>>().join(", ");
+    let toml = format!(
+        "[[tenants.acme.shops]]\nid = \"tb\"\nplatform = \"taobao\"\nplugin = \"taobao\"\nconfig = {{ {table} }}\n\
+         credentials = {{ app_secret = \"env:S\", session = \"env:T\" }}\n[tenants.acme.pull]\n\
+         [tenants.acme.schedule]\norders = \"1s\"\nstock = \"2m\"\n\
+         [tenants.acme.carriers.SF]\ntaobao = \"SF\"\n[tenants.acme.erp_status]\npicking = \"note\"\nshipped = \"move:shipped\"\n\
+         [tenants.acme.quota]\ncalls_per_second = 40\n"
+    );
+    let secrets: BTreeMap<String, String> = Marketplace::secrets(&sim);
+    let env = |k: &str| match k {
+        "S" => Some(secrets["app_secret"].clone()),
+        "T" => Some(secrets["session"].clone()),
+        _ => None,
+    };
+    let (base, stop, engine) = serve_config(&toml, &env).await;
+
+    let (status, shown) = call(&base, Method::GET, "/v1/tenants/acme", None).await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["origin"], "config");
+    assert_eq!(shown["pull"], json!({}), "the route: {shown}");
+    assert_eq!((shown["schedule"]["orders"].as_str(), shown["schedule"]["stock"].as_str()), (Some("1s"), Some("2m")), "{shown}");
+    assert_eq!(shown["schedule"]["price"], "5m", "defaults are shown too: {shown}");
+    assert_eq!(shown["carriers"], json!({"SF": {"taobao": "SF"}}), "{shown}");
+    assert_eq!(shown["erp_status"]["shipped"], "move:shipped", "{shown}");
+    assert_eq!(shown["quota"]["calls_per_second"], 40, "{shown}");
+    assert_eq!(shown["shops"][0]["credentials"], json!(["app_secret", "session"]), "never a secret: {shown}");
+    assert!(!shown.to_string().contains(&secrets["app_secret"]), "{shown}");
+
+    // Posted back under another id, with its credentials, it makes the same tenant.
+    let mut doc = shown.clone();
+    doc["id"] = json!("acme2");
+    doc["shops"][0]["credentials"] = json!(secrets);
+    let (status, made) = call(&base, Method::POST, "/v1/tenants", Some(doc)).await;
+    assert_eq!(status, 201, "{made}");
+    let (_, again) = call(&base, Method::GET, "/v1/tenants/acme2", None).await;
+    for key in ["shops", "pull", "schedule", "carriers", "erp_status", "quota"] {
+        assert_eq!(again[key], shown[key], "{key}: {again} vs {shown}");
+    }
+    stop.send(()).unwrap();
+    engine.await.unwrap();
+}
+
+/// A shop whose credentials the platform refuses is `auth_failed` with the platform's words in
+/// the API and in `/metrics`, waits longer and longer instead of retrying every round, and
+/// pulls again at once when its credentials are updated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_shop_says_so_and_resumes_at_once_when_its_credentials_are_fixed() {
+    use reqwest::Method;
+    let sim = tokio::task::spawn_blocking(|| {
+        TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 8, seed: 8, modified_span_ms: 3_600_000, ..SimConfig::default() })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let (base, stop, engine) = serve_config("", &|_: &str| None).await;
+    let secrets: BTreeMap<String, String> = Marketplace::secrets(&sim);
+    let mut wrong = secrets.clone();
+    wrong.insert("session".into(), "a-session-the-platform-never-issued".into());
+    // A long schedule: only the credential update can explain a pull within seconds.
+    let shop = |credentials: &BTreeMap<String, String>| {
+        json!({"id": "tb", "platform": "taobao", "plugin": "taobao", "config": Marketplace::config(&sim), "credentials": credentials})
+    };
+    let doc = json!({"id": "acme", "pull": {}, "schedule": {"orders": "1m"}, "shops": [shop(&wrong)]});
+    let (status, body) = call(&base, Method::POST, "/v1/tenants", Some(doc)).await;
+    assert_eq!(status, 201, "{body}");
+
+    let start = Instant::now();
+    let refused = loop {
+        let (status, progress) = call(&base, Method::GET, "/v1/tenants/acme/progress", None).await;
+        assert_eq!(status, 200, "{progress}");
+        let p = progress["shops"].as_array().unwrap().iter().find(|p| p["shop"] == "tb").cloned();
+        if let Some(p) = p.filter(|p| p["state"] == "auth_failed") {
+            break p;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "never auth_failed: {progress}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(refused["auth_error"].as_str().is_some_and(|m| !m.is_empty()), "the platform's words: {refused}");
+    assert!(refused["auth_failed_since"].is_string() && refused["next_try"].is_string(), "{refused}");
+    let metrics = reqwest::Client::new().get(format!("{base}/metrics")).bearer_auth(OPERATOR).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("wharf_shop_auth_failed{tenant=\"acme\",shop=\"tb\"} 1"), "{metrics}");
+
+    // Fixed credentials: the shop pulls at once, not at its next (minute-long, doubling) try.
+    let fixed = Instant::now();
+    let (status, body) = call(&base, Method::PUT, "/v1/tenants/acme/shops/tb", Some(shop(&secrets))).await;
+    assert_eq!(status, 200, "{body}");
+    loop {
+        let (_, progress) = call(&base, Method::GET, "/v1/tenants/acme/progress", None).await;
+        let p = &progress["shops"][0];
+        if p["state"] == "ok" && p["pulled"].as_u64().unwrap_or(0) > 0 {
+            assert!(p["auth_error"].is_null(), "{p}");
+            break;
+        }
+        assert!(fixed.elapsed() < Duration::from_secs(15), "not resumed at once: {progress}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let metrics = reqwest::Client::new().get(format!("{base}/metrics")).bearer_auth(OPERATOR).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("wharf_shop_auth_failed{tenant=\"acme\",shop=\"tb\"} 0"), "{metrics}");
+    stop.send(()).unwrap();
+    engine.await.unwrap();
+}

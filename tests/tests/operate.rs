@@ -400,6 +400,37 @@ async fn a_running_host_is_operated_over_http() {
     let (_, shown, _) = serve.cli(OPERATOR, &["plugin", "show", "taobao"]);
     assert_eq!(shown["active"].as_str(), Some(v1.as_str()), "beta's refused activation changed nothing");
 
+    // Global flags go anywhere: before the command as well as after it.
+    let out = Command::new(wharf_bin())
+        .args(["--server", &serve.base, "--token", &acme, "tenant", "show", "acme"])
+        .env_remove("WHARF_SERVER")
+        .env_remove("WHARF_TOKEN")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["id"], "acme", "{shown}");
+
+    // `hold set` answers with the hold (as `switch list` shows it) and what it queued.
+    let (code, hold, err) = serve.cli(&acme, &["hold", "set", "acme", &skus[1].0, "--quantity", "3", "--for", "1h", "--note", "live"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!((hold["sku"].as_str(), hold["quantity"].as_u64(), hold["note"].as_str()), (Some(skus[1].0.as_str()), Some(3), Some("live")), "{hold}");
+    assert!(hold["until"].as_str().is_some_and(|t| t.ends_with('Z')), "an RFC 3339 instant: {hold}");
+    assert!(hold["queued"]["queued"].is_u64(), "{hold}");
+    let (_, switches, _) = serve.cli(&acme, &["switch", "list", "acme"]);
+    let listed = switches["holds"].as_array().unwrap().iter().find(|h| h["sku"] == hold["sku"]).cloned().unwrap();
+    for key in ["sku", "quantity", "until", "note"] {
+        assert_eq!(listed[key], hold[key], "{key}: {listed} vs {hold}");
+    }
+    let (code, _, err) = serve.cli(&acme, &["hold", "release", "acme", &skus[1].0]);
+    assert_eq!(code, 0, "{err}");
+    // Replays answer a count and the ids, for one letter as for all; instants are RFC 3339.
+    let (code, replayed, err) = serve.cli(&acme, &["dlq", "replay", "acme", "--all"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(replayed, json!({"replayed": 0, "deliveries": [], "pushes": []}));
+    let (_, progress, _) = serve.cli(&acme, &["progress", "acme"]);
+    assert_eq!(progress["shops"][0]["state"], "ok", "{progress}");
+
     // A body that does not parse is refused in the API's own words.
     let (status, body) = serve.call(Method::POST, "/v1/plugins/taobao/activate", Some(OPERATOR), Some(json!({}))).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_input")), "{body}");

@@ -293,6 +293,7 @@ fn spawn_serve(config: &std::path::Path, log: &std::path::Path) -> std::process:
         .args(["--cache-dir", cache_dir().to_str().unwrap(), "serve", "--config", config.to_str().unwrap()])
         .args(["--progress-every", "off", "--tick-ms", "50"])
         .env("WHARF_LOG", "info")
+        .env("WHARF_OPERATOR_TOKEN", "wharf_kill9_operator")
         .stdout(std::process::Stdio::null())
         .stderr(log)
         .spawn()
@@ -411,23 +412,54 @@ async fn kill_9_at_any_moment_loses_nothing_and_doubles_nothing() {
 async fn the_sandbox_shows_orders_flowing_within_seconds() {
     let dir = std::env::temp_dir().join(format!("wharf-sandbox-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let output = tokio::task::spawn_blocking({
+    // Read as it prints, to time the view: `--for` is how long traffic flows after startup.
+    let (output, took) = tokio::task::spawn_blocking({
         let dir = dir.clone();
         move || {
-            std::process::Command::new(wharf_tests::plugins::wharf_bin())
+            use std::io::Read as _;
+            let mut child = std::process::Command::new(wharf_tests::plugins::wharf_bin())
                 .args(["--cache-dir", cache_dir().to_str().unwrap(), "sandbox", "--for", "10s", "--view-every", "5s"])
                 .args(["--platforms", "taobao,jd,douyin", "--dir", dir.to_str().unwrap()])
                 .args(["--plugin-dir", wharf_tests::plugins::plugin_dir().to_str().unwrap()])
-                .output()
-                .unwrap()
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+            let mut text = String::new();
+            let mut line = String::new();
+            while std::io::BufRead::read_line(&mut stdout, &mut line).unwrap() > 0 && !line.starts_with("Ready in") {
+                text.push_str(&line);
+                line.clear();
+            }
+            let ready = std::time::Instant::now();
+            text.push_str(&line);
+            stdout.read_to_string(&mut text).unwrap();
+            let status = child.wait().unwrap();
+            let took = ready.elapsed();
+            let mut stderr = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+            ((status, text, stderr), took)
         }
     })
     .await
     .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let (status, stdout, stderr) = output;
+    assert!(status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains(&format!("Data:          {}", dir.join("data").display())), "{stdout}");
     assert!(stdout.contains("Ctrl-C"), "says how to stop: {stdout}");
+    // `--for 10s` is ten seconds of traffic once it is ready, plus at most the two seconds its
+    // calls in flight get to finish.
+    assert!(took < Duration::from_secs(13), "--for 10s ran {took:?} after startup");
+    // It says where its configuration and secrets are, and how to serve them by hand.
+    assert!(stdout.contains(&format!("Configuration: {}", dir.join("wharf.toml").display())), "{stdout}");
+    assert!(stdout.contains(&format!("Secrets:       {}", dir.join("secrets.toml").display())), "{stdout}");
+    assert!(dir.join("secrets.toml").is_file(), "the secrets file it names exists");
+    assert!(stdout.contains("WHARF_OPERATOR_TOKEN=$(openssl rand -hex 32) "), "{stdout}");
+    // A legend, once, before the first table; Wharf's figures and the simulators' apart.
+    assert_eq!(stdout.matches("Wharf's figures (left)").count(), 1, "{stdout}");
+    assert!(stdout.find("Wharf's figures (left)") < stdout.find("pulled  delivered"), "{stdout}");
+    assert!(stdout.contains("── Wharf ──") && stdout.contains("── the simulators ──"), "{stdout}");
     // The last view: every shop pulled, delivered and got updates back.
     let last = stdout.rsplit("shop ").next().unwrap();
     for shop in ["taobao-demo", "jd-demo", "douyin-demo"] {
@@ -437,6 +469,10 @@ async fn the_sandbox_shows_orders_flowing_within_seconds() {
         assert!(pulled > 0 && delivered > 0 && pushed > 0, "{shop}: {line}\n{stdout}");
     }
     assert!(stdout.contains("sales orders from Wharf"), "{stdout}");
+    // The totals row sums the shops.
+    let total = last.lines().find(|l| l.starts_with("all shops")).unwrap_or_else(|| panic!("no totals: {stdout}"));
+    let delivered: u64 = total.split_whitespace().nth(3).unwrap().parse().unwrap();
+    assert!(delivered > 0, "{total}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -452,7 +488,7 @@ async fn every_module_flows_between_sap_and_ecshop() {
     let options = WorldOptions { platforms: vec!["ecshop".into()], orders: 20, seed: 5, ..WorldOptions::default() };
     let world = tokio::task::spawn_blocking(move || World::start(options)).await.unwrap().unwrap();
     let Some(shop) = world.ecshop() else {
-        panic!("the ECShop simulator needs php with pdo_sqlite (.ci/run installs it): {:?}", world.skipped());
+        panic!("the ECShop simulator needs php with pdo_sqlite (tests/setup installs it): {:?}", world.skipped());
     };
     let dir = std::env::temp_dir().join(format!("wharf-modules-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -566,4 +602,52 @@ async fn every_module_flows_between_sap_and_ecshop() {
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(20), handle).await.expect("stops promptly").unwrap();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The packages of `wharf`'s build with their features, as `cargo tree` resolves `args` in the
+/// workspace's root: one `name version|features` line per build of a package (host builds, for
+/// proc-macros and build scripts, are lines of their own).
+fn resolved(format: &str, args: &[&str]) -> std::collections::BTreeSet<String> {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let out = std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .current_dir(workspace)
+        .args(["tree", "--locked", "--offline", "-f", format, "--prefix", "none"])
+        .args(args)
+        .output()
+        .expect("cargo tree runs");
+    assert!(out.status.success(), "cargo tree {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| l.trim_end_matches(" (*)").to_owned()).filter(|l| !l.is_empty()).collect()
+}
+
+/// The README's two commands: `tests/run` (what `.ci/run` runs) and the demo, `cargo run --bin
+/// wharf -- sandbox` from the root. The demo resolves the host's dependencies with exactly the
+/// features the test command built them with, so after the tests it compiles no wasmtime
+/// again (`cargo run -p wharf-runtime` does: without the plugins among the selected packages,
+/// wasmtime's proc-macro gets `anyhow` and `indexmap` with fewer features, and wasmtime with it).
+#[test]
+fn the_readme_commands_set_up_everything_and_the_demo_reuses_the_test_build() {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let read = |p: &str| std::fs::read_to_string(workspace.join(p)).unwrap();
+    let readme = read("README.md");
+    assert!(readme.contains("\ncargo run --bin wharf -- sandbox\n"), "the README's demo command");
+    assert!(readme.contains("\ntests/run\n"), "the README's test command");
+    assert!(read(".ci/run").lines().any(|l| l.trim() == "exec tests/run"), "CI runs the README's test command");
+    let run = read("tests/run");
+    assert!(run.contains("tests/setup") && run.contains("cargo test --locked"), "{run}");
+    let setup = read("tests/setup");
+    for package in ["php-cli", "php-sqlite3", "mariadb-server", "php-mysql", "wasm32-wasip2"] {
+        assert!(setup.contains(package), "tests/setup installs {package}");
+    }
+
+    // Every build of a package `wharf` depends on, as the demo resolves it, is one the test
+    // command resolved the same way.
+    let host: std::collections::BTreeSet<String> =
+        resolved("{p}", &["-p", "wharf-runtime", "-e", "normal,build"]);
+    let of_host = |lines: std::collections::BTreeSet<String>| -> std::collections::BTreeSet<String> {
+        lines.into_iter().filter(|l| host.contains(l.split('|').next().unwrap())).collect()
+    };
+    let demo = of_host(resolved("{p}|{f}", &["-e", "normal,build"]));
+    let tests = of_host(resolved("{p}|{f}", &["--workspace", "-e", "normal,build,dev"]));
+    let differ: Vec<_> = demo.symmetric_difference(&tests).collect();
+    assert!(differ.is_empty(), "the demo would build these with other features than the tests did: {differ:#?}");
 }

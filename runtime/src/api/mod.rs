@@ -99,6 +99,7 @@ impl Api {
             .route("/v1/tenants/{tenant}/shops/{shop}", get(show_shop).put(update_shop).delete(remove_shop))
             .route("/v1/tenants/{tenant}/tokens", post(create_token))
             .route("/v1/tenants/{tenant}/usage", get(usage))
+            .route("/v1/tenants/{tenant}/progress", get(progress))
             .route("/v1/tenants/{tenant}/orders", get(query_orders))
             .route("/v1/tenants/{tenant}/orders.xlsx", get(export_orders))
             .route("/v1/tenants/{tenant}/orders/ack", post(ack_orders))
@@ -306,13 +307,16 @@ async fn metrics(State(api): State<Api>, caller: Caller) -> Result<String, ApiEr
     caller.operator()?;
     let shops = api.control.progress().snapshot(api.control.store())?;
     let mut out = String::new();
-    let families: [(&str, &str, &str, fn(&crate::sync::scheduler::ShopProgress) -> usize); 6] = [
+    let families: [(&str, &str, &str, fn(&crate::sync::scheduler::ShopProgress) -> usize); 7] = [
         ("wharf_orders_pulled_total", "counter", "Order versions stored (new and changed) since start.", |p| p.pulled),
         ("wharf_orders_delivered_total", "counter", "Order versions the ERP took since start.", |p| p.delivered),
         ("wharf_updates_pushed_total", "counter", "Updates the platform confirmed since start.", |p| p.pushed),
         ("wharf_queue_depth", "gauge", "Deliveries and updates still owed, per shop.", |p| p.pending),
         ("wharf_dead_letters", "gauge", "Deliveries and updates parked with a reason.", |p| p.dead_lettered),
         ("wharf_quarantined", "gauge", "Records the plugin could not map, set aside, per shop.", |p| p.quarantined),
+        ("wharf_shop_auth_failed", "gauge", "1 while the platform refuses the shop's credentials (nothing is pulled).", |p| {
+            usize::from(p.state == crate::sync::scheduler::ShopState::AuthFailed)
+        }),
     ];
     use crate::metrics::escape;
     for (name, kind, help, value) in families {

@@ -342,6 +342,18 @@ fn schemas() -> Value {
                              "additionalProperties": strings()},
                 "erp_status": {"type": "object", "additionalProperties": {"type": "string", "examples": ["note", "move:completed"]}},
                 "quota": schema("Quota")}},
+        "ShopProgress": object(
+            &["tenant", "shop", "state", "pulled", "delivered", "pushed", "pending", "dead_lettered", "quarantined"],
+            json!({
+                "tenant": string(), "shop": string(),
+                "state": {"enum": ["ok", "auth_failed"], "description": "auth_failed: the platform refused the shop's \
+                          credentials; nothing is pulled until they are updated (then it tries again at once)"},
+                "auth_error": {"type": ["string", "null"], "description": "With auth_failed: the platform's message"},
+                "auth_failed_since": {"type": ["string", "null"], "format": "date-time"},
+                "next_try": {"type": ["string", "null"], "format": "date-time",
+                             "description": "With auth_failed: the next try (the wait doubles up to 15 minutes)"},
+                "pulled": count(), "delivered": count(), "pushed": count(), "pending": count(),
+                "dead_lettered": count(), "quarantined": count(), "last_error": {"type": ["string", "null"]}})),
         "Usage": object(&["tenant", "calls_in_flight", "calls_total", "quota"], json!({
             "tenant": string(), "calls_in_flight": count(), "calls_total": count(), "quota": schema("Quota")})),
         "Descriptor": object(&["name", "version", "platform", "role", "wit_version", "operations", "http_hosts", "config_keys"], json!({
@@ -397,7 +409,7 @@ fn schemas() -> Value {
         "Switches": object(&["modules_off", "skus_off", "holds"], json!({
             "modules_off": array(object(&["shop", "module"], json!({"shop": string(), "module": string()}))),
             "skus_off": array(object(&["sku", "kind"], json!({"sku": string(), "kind": one_of(SKU_SWITCHES)}))),
-            "holds": array(json!({"allOf": [object(&["sku"], json!({"sku": string()})), schema("Hold")]}))})),
+            "holds": array(schema("HeldSku"))})),
         "Quarantined": object(
             &["tenant", "shop_id", "stream", "id", "field", "reason", "plugin", "first_seen", "last_seen", "times"],
             json!({
@@ -405,10 +417,19 @@ fn schemas() -> Value {
                 "reason": string(), "excerpt": string(), "plugin": string(), "tried_by": {"type": ["string", "null"]},
                 "first_seen": instant(), "last_seen": instant(), "times": count()})),
         "DeadLetters": object(&["deliveries", "pushes"], json!({
-            "deliveries": array(object(&["delivery", "reason", "at_ms"], json!({
-                "delivery": object(&["id"], json!({"id": count()})), "reason": string(), "at_ms": {"type": "integer"}}))),
-            "pushes": array(object(&["push", "reason", "at_ms"], json!({
-                "push": object(&["id"], json!({"id": count()})), "reason": string(), "at_ms": {"type": "integer"}})))})),
+            "deliveries": array(object(&["delivery", "reason", "at"], json!({
+                "delivery": object(&["id", "enqueued_at", "next_attempt_at"], json!({
+                    "id": count(), "enqueued_at": instant(), "next_attempt_at": instant()})),
+                "reason": string(), "at": instant()}))),
+            "pushes": array(object(&["push", "reason", "at"], json!({
+                "push": object(&["id", "enqueued_at", "next_attempt_at"], json!({
+                    "id": count(), "enqueued_at": instant(), "next_attempt_at": instant()})),
+                "reason": string(), "at": instant()})))})),
+        "Replayed": object(&["replayed", "deliveries", "pushes"], json!({
+            "replayed": {"type": "integer", "minimum": 0, "description": "How many letters were queued again"},
+            "deliveries": {"type": "array", "items": count(), "description": "Their ids in the deliveries queue"},
+            "pushes": {"type": "array", "items": count(), "description": "Their ids in the pushes queue"}})),
+        "HeldSku": {"allOf": [object(&["sku"], json!({"sku": string()})), schema("Hold")]},
     })
 }
 
@@ -647,6 +668,14 @@ fn tenants() -> Vec<Route> {
                 .ok(answer("Usage", schema("Usage")))
                 .fails(&[404]),
         ),
+        (
+            "/v1/tenants/{tenant}/progress",
+            "get",
+            Op::secured("Each shop's figures since start and its state: ok, or auth_failed with the platform's words")
+                .params([tenant()])
+                .ok(answer("One entry per shop", object(&["shops"], json!({"shops": array(schema("ShopProgress"))}))))
+                .fails(&[404]),
+        ),
     ]
 }
 
@@ -794,8 +823,8 @@ fn operations() -> Vec<Route> {
             .params([tenant(), param("sku")])
             .typed_body(schema("Hold"))
             .ok(answer(
-                "The held stock, queued for the shops that take stock",
-                schema("UpdateReport"),
+                "The hold as it is now (as `switches` lists it), and the held stock queued for the shops that take stock",
+                json!({"allOf": [schema("HeldSku"), object(&["queued"], json!({"queued": schema("UpdateReport")}))]}),
             ))
             .fails(&[400, 404]),
         ),
@@ -822,13 +851,7 @@ fn operations() -> Vec<Route> {
                 .params([tenant()])
                 .typed_body(json!({"type": "object", "properties": {"queue": one_of(QUEUES)}}))
                 .optional()
-                .ok(answer(
-                    "How many",
-                    object(
-                        &["replayed"],
-                        json!({"replayed": {"type": "integer", "minimum": 0}}),
-                    ),
-                ))
+                .ok(answer("How many, and which", schema("Replayed")))
                 .fails(&[404]),
         ),
         (
@@ -836,7 +859,7 @@ fn operations() -> Vec<Route> {
             "post",
             Op::secured("Queue one dead letter again")
                 .params(dead_letter())
-                .ok(id_answer("replayed"))
+                .ok(answer("The letter queued again (a count of 1 and its id)", schema("Replayed")))
                 .fails(&[400, 404]),
         ),
         (
@@ -914,6 +937,7 @@ mod tests {
         ),
         ("/v1/tenants/{tenant}/tokens", &["post"]),
         ("/v1/tenants/{tenant}/usage", &["get"]),
+        ("/v1/tenants/{tenant}/progress", &["get"]),
         ("/v1/tenants/{tenant}/orders", &["get"]),
         ("/v1/tenants/{tenant}/orders.xlsx", &["get"]),
         ("/v1/tenants/{tenant}/orders/ack", &["post"]),

@@ -68,7 +68,13 @@ pub async fn set_hold(
         return Err(ApiError::bad_input("until: the hold would already be over; give an RFC 3339 instant in the future"));
     }
     let report = intake.hold(&sku, &hold, &caller.actor(), now)?;
-    Ok(Json(serde_json::to_value(report).expect("reports serialize")))
+    // The hold as `switch list` shows it, with what was queued for the shops.
+    let mut answer = json!({"sku": sku});
+    if let (Value::Object(out), Value::Object(fields)) = (&mut answer, serde_json::to_value(&hold).expect("holds serialize")) {
+        out.extend(fields);
+    }
+    answer["queued"] = serde_json::to_value(report).expect("reports serialize");
+    Ok(Json(answer))
 }
 
 pub async fn release_hold(State(api): State<Api>, caller: Caller, Path((tenant, sku)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
@@ -81,7 +87,30 @@ pub async fn dead_letters(State(api): State<Api>, caller: Caller, Path(tenant): 
     let intake = caller.tenant(&api, &tenant)?;
     let deliveries = intake.store.outbox().dead_letters(&tenant)?;
     let pushes = intake.store.pushes().dead_letters(&tenant)?;
-    Ok(Json(json!({"deliveries": deliveries, "pushes": pushes})))
+    let answer = |letter: Value, inner: &str| with_instants(letter, inner);
+    Ok(Json(json!({
+        "deliveries": deliveries.iter().map(|l| answer(serde_json::to_value(l).expect("letters serialize"), "delivery")).collect::<Vec<_>>(),
+        "pushes": pushes.iter().map(|l| answer(serde_json::to_value(l).expect("letters serialize"), "push")).collect::<Vec<_>>(),
+    })))
+}
+
+/// The store keeps a letter's instants as UTC milliseconds (`at_ms`, `enqueued_ms`,
+/// `next_attempt_ms`); the API answers every instant in RFC 3339, as everywhere else, under
+/// the name without `_ms` (`at`, `enqueued_at`, `next_attempt_at`).
+fn with_instants(mut letter: Value, inner: &str) -> Value {
+    fn convert(object: &mut Value, fields: &[(&str, &str)]) {
+        let Value::Object(map) = object else { return };
+        for (from, to) in fields {
+            if let Some(ms) = map.remove(*from).and_then(|v| v.as_i64()) {
+                map.insert((*to).to_owned(), json!(Timestamp(ms).to_string()));
+            }
+        }
+    }
+    convert(&mut letter, &[("at_ms", "at")]);
+    if let Some(entry) = letter.get_mut(inner) {
+        convert(entry, &[("enqueued_ms", "enqueued_at"), ("next_attempt_ms", "next_attempt_at")]);
+    }
+    letter
 }
 
 /// The two queues: order deliveries to the ERP, updates to marketplaces.
@@ -106,7 +135,9 @@ pub async fn replay(
         return Err(ApiError::not_found(format!("no dead letter {queue_name}/{id}")));
     }
     api.audit(&caller, &tenant, "dead_letter.replay", json!({"queue": queue_name, "id": id}))?;
-    Ok(Json(json!({"replayed": id})))
+    let mut ids = Replayed::default();
+    ids.queue(&queue_name).push(id);
+    Ok(Json(ids.answer()))
 }
 
 #[derive(Deserialize, Default)]
@@ -125,19 +156,42 @@ pub async fn replay_all(
     let intake = caller.tenant(&api, &tenant)?;
     let only = body.and_then(|Json(b)| b.queue).map(|q| queue(&q)).transpose()?;
     let now = Timestamp::now().0;
-    let mut replayed = 0usize;
+    let mut replayed = Replayed::default();
     if only.is_none_or(|q| q == "deliveries") {
         for letter in intake.store.outbox().dead_letters(&tenant)? {
-            replayed += usize::from(intake.store.outbox().replay(&tenant, letter.delivery.id, now)?);
+            if intake.store.outbox().replay(&tenant, letter.delivery.id, now)? {
+                replayed.deliveries.push(letter.delivery.id);
+            }
         }
     }
     if only.is_none_or(|q| q == "pushes") {
         for letter in intake.store.pushes().dead_letters(&tenant)? {
-            replayed += usize::from(intake.store.pushes().replay(&tenant, letter.push.id, now)?);
+            if intake.store.pushes().replay(&tenant, letter.push.id, now)? {
+                replayed.pushes.push(letter.push.id);
+            }
         }
     }
-    api.audit(&caller, &tenant, "dead_letter.replay_all", json!({"queue": only, "replayed": replayed}))?;
-    Ok(Json(json!({"replayed": replayed})))
+    let answer = replayed.answer();
+    api.audit(&caller, &tenant, "dead_letter.replay_all", json!({"queue": only, "replayed": answer["replayed"]}))?;
+    Ok(Json(answer))
+}
+
+/// What a replay queued again: one answer shape for one letter and for all of them, a count
+/// and the ids per queue (ids are unique within a queue).
+#[derive(Default)]
+struct Replayed {
+    deliveries: Vec<u64>,
+    pushes: Vec<u64>,
+}
+
+impl Replayed {
+    fn queue(&mut self, name: &str) -> &mut Vec<u64> {
+        if name == "deliveries" { &mut self.deliveries } else { &mut self.pushes }
+    }
+
+    fn answer(&self) -> Value {
+        json!({"replayed": self.deliveries.len() + self.pushes.len(), "deliveries": self.deliveries, "pushes": self.pushes})
+    }
 }
 
 #[derive(Deserialize)]
@@ -225,4 +279,41 @@ pub async fn discard_quarantined(
         json!({"shop": shop, "module": module, "id": id, "field": entry.field, "reason": body.reason}),
     )?;
     Ok(Json(json!({"discarded": id})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{DeadLetter, Delivery, OrderKey};
+
+    #[test]
+    fn dead_letters_answer_their_instants_in_rfc_3339() {
+        let key = OrderKey { platform: "taobao".into(), shop_id: "tb".into(), order_id: "1".into() };
+        let delivery = Delivery {
+            id: 7,
+            tenant: "acme".into(),
+            route: "webhook".into(),
+            key,
+            version: 1,
+            attempts: 3,
+            next_attempt_ms: 1_794_355_260_000,
+            last_error: Some("409".into()),
+            enqueued_ms: 1_794_355_200_000,
+        };
+        let letter = DeadLetter { delivery, reason: "refused".into(), at_ms: 1_794_355_200_500 };
+        let answer = with_instants(serde_json::to_value(&letter).unwrap(), "delivery");
+        assert_eq!(answer["at"], "2026-11-11T00:00:00.500Z", "{answer}");
+        assert_eq!(answer["delivery"]["enqueued_at"], "2026-11-11T00:00:00Z", "{answer}");
+        assert_eq!(answer["delivery"]["next_attempt_at"], "2026-11-11T00:01:00Z", "{answer}");
+        assert!(!answer.to_string().contains("_ms\""), "no epoch milliseconds left: {answer}");
+    }
+
+    #[test]
+    fn a_replay_answers_a_count_and_the_ids_for_one_letter_as_for_all() {
+        let mut one = Replayed::default();
+        one.queue("pushes").push(42);
+        assert_eq!(one.answer(), json!({"replayed": 1, "deliveries": [], "pushes": [42]}));
+        let all = Replayed { deliveries: vec![1, 2], pushes: vec![42] };
+        assert_eq!(all.answer(), json!({"replayed": 3, "deliveries": [1, 2], "pushes": [42]}));
+    }
 }

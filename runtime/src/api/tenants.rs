@@ -14,7 +14,9 @@ use crate::config::{ErpRoute, Tenant};
 use crate::store::Scope;
 use crate::sync::scheduler::Origin;
 
-/// A config-file tenant as the API shows it: what it runs, never a secret.
+/// A config-file tenant as the API shows it: the whole tenant in the document shape that
+/// `POST /v1/tenants` takes (shops, ERP route, schedule, carriers, ERP-status table, quota),
+/// so it can be posted back; like every answer, credentials by name only, never a secret.
 fn config_view(t: &Tenant) -> Value {
     let shops: Vec<Value> = t
         .shops
@@ -24,14 +26,21 @@ fn config_view(t: &Tenant) -> Value {
                    "credentials": s.secrets.names().collect::<Vec<_>>()})
         })
         .collect();
-    let erp = match &t.erp {
-        ErpRoute::Plugin(p) => json!({"erp": {"plugin": p.plugin, "config": p.config, "credentials": p.secrets.names().collect::<Vec<_>>()}}),
-        ErpRoute::Webhook(w) => json!({"webhook": {"url": w.url.as_str(), "secret": tenant_document::SET}}),
-        ErpRoute::Pull => json!({}),
+    let (route, erp) = match &t.erp {
+        ErpRoute::Plugin(p) => {
+            ("erp", json!({"plugin": p.plugin, "config": p.config, "credentials": p.secrets.names().collect::<Vec<_>>()}))
+        }
+        ErpRoute::Webhook(w) => ("webhook", json!({"url": w.url.as_str(), "secret": tenant_document::SET})),
+        ErpRoute::Pull => ("pull", json!({})),
     };
-    let mut out = json!({"id": t.id, "origin": "config", "shops": shops, "quota": t.quota});
-    out.as_object_mut().expect("an object").extend(erp.as_object().cloned().unwrap_or_default());
-    out
+    let schedule: serde_json::Map<String, Value> =
+        t.schedule.iter().map(|(module, every)| (module.name().to_owned(), json!(every.to_string()))).collect();
+    let carriers: serde_json::Map<String, Value> =
+        t.carriers.iter().map(|(code, platforms)| (code.to_owned(), json!(platforms))).collect();
+    let erp_status: serde_json::Map<String, Value> =
+        t.erp_status.iter().map(|(status, action)| (status.name().to_owned(), json!(action.to_string()))).collect();
+    json!({"id": t.id, "origin": "config", "shops": shops, route: erp, "schedule": schedule, "carriers": carriers,
+           "erp_status": erp_status, "quota": t.quota})
 }
 
 /// The tenant `id` as the caller may see it.
@@ -217,4 +226,11 @@ pub async fn usage(State(api): State<Api>, caller: Caller, Path(tenant): Path<St
     let (in_flight, quota) = api.control.usage(&tenant).ok_or_else(|| ApiError::not_found(format!("no tenant `{tenant}`")))?;
     let calls = api.control.registry().sandbox().metrics().calls_of(&tenant);
     Ok(Json(json!({"tenant": tenant, "calls_in_flight": in_flight, "calls_total": calls, "quota": quota})))
+}
+
+/// Each shop's figures and state, as the progress lines log them.
+pub async fn progress(State(api): State<Api>, caller: Caller, Path(tenant): Path<String>) -> Result<Json<Value>, ApiError> {
+    caller.tenant(&api, &tenant)?;
+    let shops: Vec<_> = api.control.progress().snapshot(api.control.store())?.into_iter().filter(|p| p.tenant == tenant).collect();
+    Ok(Json(json!({"shops": shops})))
 }

@@ -39,6 +39,9 @@ pub struct Args {
     /// Where compiled plugins are cached (default: $WHARF_CACHE_DIR or ~/.cache/wharf/components).
     #[arg(long, global = true)]
     cache_dir: Option<PathBuf>,
+    /// The server and token the remote commands use (`--server`, `--token`), anywhere on the line.
+    #[command(flatten)]
+    server: remote::Server,
     #[command(subcommand)]
     command: Command,
 }
@@ -134,10 +137,15 @@ struct CallArgs {
 }
 
 /// Logs to stderr, as JSON lines or text, at `default_level` unless WHARF_LOG says otherwise.
+/// Text is coloured only when stderr is a terminal: a log file or a pipe gets plain text.
 pub fn init_tracing(json: bool, default_level: &str) {
+    use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_env("WHARF_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     if json {
         builder.json().init();
     } else {
@@ -162,8 +170,8 @@ pub async fn run(args: Args) -> ExitCode {
     init_tracing(args.log_json, "warn");
     let outcome = match args.command {
         Command::Serve(_) | Command::Sandbox(_) => unreachable!("run above"),
-        Command::Remote(command) => return remote::run(command).await,
-        Command::Plugin(PluginCommand::Registry(command)) => return remote::run_plugin(command).await,
+        Command::Remote(command) => return remote::run(command, &args.server).await,
+        Command::Plugin(PluginCommand::Registry(command)) => return remote::run_plugin(command, &args.server).await,
         Command::Plugin(PluginCommand::Inspect { file }) => inspect(&file, cache_dir).await,
         Command::Plugin(PluginCommand::Call(call)) => call_plugin(call, cache_dir).await,
         Command::Plugin(PluginCommand::Test { file, sim, orders }) => {

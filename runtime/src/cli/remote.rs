@@ -38,15 +38,16 @@ const JSON_TYPE: &str = "application/json";
 const WASM_TYPE: &str = "application/wasm";
 const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-/// Which server, as whom. Given on any remote command, before or after its subcommand.
+/// Which server, as whom. Global flags: given anywhere on the command line, before the command
+/// or after any of its subcommands.
 #[derive(clap::Args, Debug, Clone, Default, PartialEq)]
 pub struct Server {
     /// The Wharf server's base URL [default: $WHARF_SERVER, else http://127.0.0.1:7380].
     #[arg(long = "server", id = "server", value_name = "URL", global = true)]
-    url: Option<String>,
+    pub(super) url: Option<String>,
     /// Bearer token: the operator's or one scoped to a tenant [default: $WHARF_TOKEN].
     #[arg(long = "token", id = "token", value_name = "TOKEN", global = true)]
-    token: Option<String>,
+    pub(super) token: Option<String>,
 }
 
 impl Server {
@@ -69,57 +70,46 @@ fn env(name: &str) -> Option<String> {
 pub enum Command {
     /// Tenants: list, show, create, update, delete (changes need the operator's token).
     Tenant {
-        #[command(flatten)]
-        server: Server,
         #[command(subcommand)]
         command: TenantCommand,
     },
     /// A tenant's shops: list, show, add, update, remove.
     Shop {
-        #[command(flatten)]
-        server: Server,
         #[command(subcommand)]
         command: ShopCommand,
     },
     /// API tokens scoped to one tenant (operator only).
     Token {
-        #[command(flatten)]
-        server: Server,
         #[command(subcommand)]
         command: TokenCommand,
     },
     /// Turn a shop's modules or a SKU's pushes on and off; list switches and holds.
     Switch {
-        #[command(flatten)]
-        server: Server,
         #[command(subcommand)]
         command: SwitchCommand,
     },
     /// Set a SKU's stock by hand on every shop for a while (automatic stock waits meanwhile).
     Hold {
-        #[command(flatten)]
-        server: Server,
         #[command(subcommand)]
         command: HoldCommand,
     },
     /// Dead letters: deliveries to the ERP and pushes to shops that gave up.
     Dlq {
-        #[command(flatten)]
-        server: Server,
         #[command(subcommand)]
         command: DlqCommand,
     },
     /// Records a plugin could not map, set aside with their reason: list, retry, discard.
     Quarantine {
-        #[command(flatten)]
-        server: Server,
         #[command(subcommand)]
         command: QuarantineCommand,
     },
+    /// Each shop's figures since start and its state (`auth_failed` with the platform's words).
+    Progress {
+        /// The tenant.
+        tenant: String,
+    },
     /// A tenant's orders as the ERP sees them (unsynced ones unless --sync says otherwise).
     Orders {
-        #[command(flatten)]
-        server: Server,
         /// The tenant.
         tenant: String,
         #[command(flatten)]
@@ -133,8 +123,6 @@ pub enum Command {
     },
     /// Acknowledge orders the ERP has taken: FILE is `[{"platform","shop_id","order_id","version"}]`.
     Ack {
-        #[command(flatten)]
-        server: Server,
         /// The tenant.
         tenant: String,
         /// JSON array of acknowledgements.
@@ -143,8 +131,6 @@ pub enum Command {
     },
     /// Send updates for a tenant's shops: FILE is one canonical record or an array of them.
     Push {
-        #[command(flatten)]
-        server: Server,
         /// The tenant.
         tenant: String,
         /// What the records are.
@@ -157,8 +143,6 @@ pub enum Command {
     /// Import a spreadsheet of updates; prints the row report. Exit 1 when any row is rejected
     /// (then nothing is applied).
     Import {
-        #[command(flatten)]
-        server: Server,
         /// The tenant.
         tenant: String,
         /// What the rows are.
@@ -169,15 +153,11 @@ pub enum Command {
     },
     /// Download data as a spreadsheet.
     Export {
-        #[command(flatten)]
-        server: Server,
         #[command(subcommand)]
         command: ExportCommand,
     },
     /// Download an empty import sheet with the header row the server expects.
     ImportTemplate {
-        #[command(flatten)]
-        server: Server,
         /// The tenant (templates are served under a tenant, for tenant tokens).
         tenant: String,
         /// What the sheet imports.
@@ -201,8 +181,6 @@ pub enum PluginCommand {
     /// Upload a plugin to the server (operator only). Sends FILE.wasm.sig as its signature when
     /// that file exists and --signature is not given.
     Upload {
-        #[command(flatten)]
-        server: Server,
         /// The plugin, e.g. target/plugins/taobao.wasm.
         file: PathBuf,
         /// File holding the base64 signature (`wharf plugin sign` writes one).
@@ -216,54 +194,37 @@ pub enum PluginCommand {
         grants: Vec<String>,
     },
     /// List the server's plugins: active and previous version, versions, pins, grants.
-    List {
-        #[command(flatten)]
-        server: Server,
-    },
+    List,
     /// One plugin, with the descriptor of its active version.
     Show {
-        #[command(flatten)]
-        server: Server,
         name: String,
     },
     /// Every uploaded version of a plugin: sha256, when, where from, who signed it.
     Versions {
-        #[command(flatten)]
-        server: Server,
         name: String,
     },
     /// Make VERSION the active version for every tenant without a pin.
     Activate {
-        #[command(flatten)]
-        server: Server,
         name: String,
         version: String,
     },
     /// Go back to the previously active version.
     Rollback {
-        #[command(flatten)]
-        server: Server,
         name: String,
     },
     /// Keep TENANT on VERSION whatever is active.
     Pin {
-        #[command(flatten)]
-        server: Server,
         name: String,
         tenant: String,
         version: String,
     },
     /// Let TENANT follow the active version again.
     Unpin {
-        #[command(flatten)]
-        server: Server,
         name: String,
         tenant: String,
     },
     /// Set the hosts the plugin may reach (replaces the list; it must keep the hosts its serving versions declare).
     Grant {
-        #[command(flatten)]
-        server: Server,
         name: String,
         /// `name` or `name:port`.
         #[arg(required = true, value_name = "HOST")]
@@ -682,24 +643,6 @@ fn on(state: OnOff) -> Body {
 }
 
 impl Command {
-    fn server(&self) -> &Server {
-        match self {
-            Command::Tenant { server, .. }
-            | Command::Shop { server, .. }
-            | Command::Token { server, .. }
-            | Command::Switch { server, .. }
-            | Command::Hold { server, .. }
-            | Command::Dlq { server, .. }
-            | Command::Quarantine { server, .. }
-            | Command::Orders { server, .. }
-            | Command::Ack { server, .. }
-            | Command::Push { server, .. }
-            | Command::Import { server, .. }
-            | Command::Export { server, .. }
-            | Command::ImportTemplate { server, .. } => server,
-        }
-    }
-
     /// The API call this command makes; `now_ms` places `--for` holds in time.
     fn request(&self, now_ms: i64) -> Result<Request, RemoteError> {
         const V1: &str = "v1";
@@ -793,6 +736,7 @@ impl Command {
                     Body::Json(json!({ "reason": reason })),
                 ),
             },
+            Command::Progress { tenant } => Request::get(&[V1, TENANTS, tenant, "progress"]),
             Command::Orders { tenant, filter, cursor, all_pages, .. } => {
                 let mut query = filter.query();
                 query.extend(cursor.clone().map(|c| ("cursor", c)));
@@ -823,8 +767,8 @@ impl Command {
 }
 
 impl PluginCommand {
-    /// The server and API call of a remote command; `None` for the local keygen and sign.
-    fn request(&self) -> Option<(&Server, Request)> {
+    /// The API call of a remote command; `None` for the local keygen and sign.
+    fn request(&self) -> Option<Request> {
         const PLUGINS: [&str; 2] = ["v1", "plugins"];
         let at = |rest: &[&str]| -> Vec<String> { PLUGINS.iter().chain(rest).map(|s| (*s).to_owned()).collect() };
         let with_path = |mut r: Request, rest: &[&str]| {
@@ -832,7 +776,7 @@ impl PluginCommand {
             r
         };
         Some(match self {
-            PluginCommand::Upload { server, file, signature, activate, grants } => {
+            PluginCommand::Upload { file, signature, activate, grants } => {
                 let signature = match signature {
                     Some(path) => SignatureFile { path: path.clone(), required: true },
                     None => SignatureFile { path: with_suffix(file, ".sig"), required: false },
@@ -845,28 +789,28 @@ impl PluginCommand {
                     query.push(("grant", grants.join(",")));
                 }
                 let body = Body::Wasm { file: file.clone(), signature: Some(signature) };
-                (server, Request::post(&PLUGINS, body).query(query))
+                Request::post(&PLUGINS, body).query(query)
             }
-            PluginCommand::List { server } => (server, Request::get(&PLUGINS)),
-            PluginCommand::Show { server, name } => (server, with_path(Request::get(&[]), &[name])),
-            PluginCommand::Versions { server, name } => (server, with_path(Request::get(&[]), &[name, "versions"])),
-            PluginCommand::Activate { server, name, version } => {
+            PluginCommand::List => Request::get(&PLUGINS),
+            PluginCommand::Show { name } => with_path(Request::get(&[]), &[name]),
+            PluginCommand::Versions { name } => with_path(Request::get(&[]), &[name, "versions"]),
+            PluginCommand::Activate { name, version } => {
                 let body = Body::Json(json!({ "version": version }));
-                (server, with_path(Request::post(&[], body), &[name, "activate"]))
+                with_path(Request::post(&[], body), &[name, "activate"])
             }
-            PluginCommand::Rollback { server, name } => {
-                (server, with_path(Request::post(&[], Body::Empty), &[name, "rollback"]))
+            PluginCommand::Rollback { name } => {
+                with_path(Request::post(&[], Body::Empty), &[name, "rollback"])
             }
-            PluginCommand::Pin { server, name, tenant, version } => {
+            PluginCommand::Pin { name, tenant, version } => {
                 let body = Body::Json(json!({ "version": version }));
-                (server, with_path(Request::put(&[], body), &[name, "pins", tenant]))
+                with_path(Request::put(&[], body), &[name, "pins", tenant])
             }
-            PluginCommand::Unpin { server, name, tenant } => {
-                (server, with_path(Request::delete(&[]), &[name, "pins", tenant]))
+            PluginCommand::Unpin { name, tenant } => {
+                with_path(Request::delete(&[]), &[name, "pins", tenant])
             }
-            PluginCommand::Grant { server, name, hosts } => {
+            PluginCommand::Grant { name, hosts } => {
                 let body = Body::Json(json!({ "hosts": hosts }));
-                (server, with_path(Request::put(&[], body), &[name, "grants"]))
+                with_path(Request::put(&[], body), &[name, "grants"])
             }
             PluginCommand::Keygen { .. } | PluginCommand::Sign { .. } => return None,
         })
@@ -1137,19 +1081,19 @@ fn finish(outcome: Result<Value, RemoteError>) -> ExitCode {
 }
 
 /// Runs one of the server commands.
-pub async fn run(command: Command) -> ExitCode {
+pub async fn run(command: Command, server: &Server) -> ExitCode {
     let now_ms = Timestamp::now().millis();
     let outcome = async {
         let request = command.request(now_ms)?;
-        Remote::new(command.server())?.perform(&request).await
+        Remote::new(server)?.perform(&request).await
     };
     finish(outcome.await)
 }
 
 /// Runs one of the `plugin` commands of this module.
-pub async fn run_plugin(command: PluginCommand) -> ExitCode {
+pub async fn run_plugin(command: PluginCommand, server: &Server) -> ExitCode {
     let outcome = match (&command, command.request()) {
-        (_, Some((server, request))) => match Remote::new(server) {
+        (_, Some(request)) => match Remote::new(server) {
             Ok(remote) => remote.perform(&request).await,
             Err(e) => Err(e),
         },
@@ -1229,11 +1173,8 @@ mod tests {
         let args = Args::try_parse_from(std::iter::once("wharf").chain(argv.iter().copied()))
             .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
         match args.command {
-            Top::Remote(c) => Ok((c.server().clone(), c.request(NOW)?)),
-            Top::Plugin(TopPlugin::Registry(c)) => {
-                let (server, request) = c.request().expect("a remote plugin command");
-                Ok((server.clone(), request))
-            }
+            Top::Remote(c) => Ok((args.server, c.request(NOW)?)),
+            Top::Plugin(TopPlugin::Registry(c)) => Ok((args.server, c.request().expect("a remote plugin command"))),
             other => panic!("not a remote command: {other:?}"),
         }
     }
@@ -1298,6 +1239,7 @@ mod tests {
         let cases: Vec<(&[&str], Method, &str, Body)> = vec![
             (&["tenant", "list"], Method::GET, "/v1/tenants", Body::Empty),
             (&["tenant", "show", "acme"], Method::GET, "/v1/tenants/acme", Body::Empty),
+            (&["progress", "acme"], Method::GET, "/v1/tenants/acme/progress", Body::Empty),
             (&["tenant", "create", "--file", "t.json"], Method::POST, "/v1/tenants", file("t.json")),
             (&["tenant", "update", "acme", "--file", "t.json"], Method::PUT, "/v1/tenants/acme", file("t.json")),
             (&["tenant", "delete", "acme"], Method::DELETE, "/v1/tenants/acme", Body::Empty),
@@ -1465,6 +1407,11 @@ mod tests {
         assert_eq!(server.url.as_deref(), Some("http://h:2"));
         let (server, _) = request(&["orders", "acme"]).unwrap();
         assert_eq!(server, Server::default());
+        // Before the command too, as `wharf --server URL --token T tenant list`.
+        let (server, _) = request(&["--server", "http://h:3", "--token", "t3", "tenant", "list"]).unwrap();
+        assert_eq!((server.url.as_deref(), server.token.as_deref()), (Some("http://h:3"), Some("t3")));
+        let (server, _) = request(&["--token", "t4", "plugin", "--server", "http://h:4", "versions", "jd"]).unwrap();
+        assert_eq!((server.url.as_deref(), server.token.as_deref()), (Some("http://h:4"), Some("t4")));
         assert!(Remote::new(&Server { url: Some("ftp://x".into()), token: None }).is_err());
     }
 

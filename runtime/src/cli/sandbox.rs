@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde_json::json;
-use wharf_runtime::sync::scheduler::{Options, Progress};
+use wharf_runtime::sync::scheduler::{Options, Progress, ShopState};
 use wharf_sim::world::{PLATFORMS, World, WorldOptions, WorldStats};
 
 use super::serve::{self, every, shutdown_signal};
@@ -27,6 +27,10 @@ const ERP_PLUGIN: &str = "sap";
 /// Where the workspace this binary was built from keeps built plugins (the tests' build
 /// script installs them there too).
 const WORKSPACE_PLUGINS: &str = "target/plugins";
+/// How long the engine may take to finish its calls in flight once `--for` is up, before the
+/// sandbox stops without waiting (the store is crash-safe: `tests/tests/serve.rs` kills a
+/// serve with SIGKILL). Two SAP deep inserts; a longer wait is what made `--for` overrun.
+const STOP_GRACE: Duration = Duration::from_secs(2);
 /// The cargo profile plugins are built with (see the workspace Cargo.toml).
 const PLUGIN_PROFILE: &str = "plugin";
 const WASM_TARGET: &str = "wasm32-wasip2";
@@ -94,49 +98,111 @@ pub async fn sandbox(args: SandboxArgs, log_json: bool, cache_dir: Option<PathBu
         Err(e) => return fail("sandbox", e, EXIT_HOST),
     };
     let options = Options { tick: Duration::from_millis(100), progress_every: None, settle: Duration::from_secs(1), ..Options::default() };
+    let where_cached = cache_dir.as_ref().map(|d| format!(" in {}", d.display())).unwrap_or_default();
+    println!("Loading the plugins (compiled for this machine on first use, a few seconds each, then cached{where_cached}) …");
+    let loading = Instant::now();
     let prepared = match serve::prepare(&config_path, cache_dir, options).await {
         Ok(p) => p,
         Err(e) => return fail("config", e, EXIT_HOST),
     };
+    println!("Ready in {:.1}s.", loading.elapsed().as_secs_f64());
     let data_dir = prepared.config.data_dir.clone();
+    let secrets_path = dir.join(SECRETS_FILE);
+    let wharf = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "wharf".into());
     println!("Demo tenant `{TENANT}`: {} shops, orders → SAP; stock, lots, prices, logistics, shipments, statuses ← SAP.", world.shops().len());
     println!("Data:          {}", data_dir.display());
-    println!("Configuration: {} (run it again with `wharf serve --config {}`)", config_path.display(), config_path.display());
+    println!("Configuration: {}", config_path.display());
+    println!("Secrets:       {} (the shops' and SAP's credentials; the configuration names them as file:KEY)", secrets_path.display());
+    println!(
+        "Serve it yourself (with the simulators gone, the shops will fail to connect):\n  \
+         WHARF_OPERATOR_TOKEN=$(openssl rand -hex 32) {wharf} serve --config {}",
+        config_path.display()
+    );
     match run_for {
-        Some(d) => println!("Stops by itself after {d:?}, or on Ctrl-C.\n"),
+        Some(d) => println!("Stops by itself {} after the first view, or on Ctrl-C.\n", humanize(d)),
         None => println!("Stop with Ctrl-C.\n"),
     }
+    println!("{LEGEND}\n");
 
     let traffic = world.start_traffic();
     let progress = prepared.scheduler.progress();
     let store = prepared.scheduler.store().clone();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let stop = async move {
-        match run_for {
-            Some(d) => tokio::select! { _ = tokio::time::sleep(d) => {}, _ = shutdown_signal() => {} },
-            None => shutdown_signal().await,
-        }
+        let _ = stop_rx.await;
     };
     let mut engine = tokio::spawn(prepared.scheduler.run(stop));
     let started = Instant::now();
-    let outcome = loop {
-        tokio::select! {
-            done = &mut engine => break done,
-            _ = tokio::time::sleep(view_every) => print_view(started.elapsed(), &progress, &store, &world.stats()),
+    // `--for` is the time traffic flows: counted from here, and the engine gets at most
+    // STOP_GRACE after it to finish its calls.
+    let deadline = run_for.map(|d| started + d);
+    let until = async move {
+        match deadline {
+            Some(at) => tokio::select! { _ = tokio::time::sleep_until(at.into()) => {}, _ = shutdown_signal() => {} },
+            None => shutdown_signal().await,
         }
     };
+    tokio::pin!(until);
+    let mut early: Option<Result<anyhow::Result<()>, tokio::task::JoinError>> = None;
+    loop {
+        tokio::select! {
+            _ = &mut until => break,
+            done = &mut engine => { early = Some(done.map(|r| r.map_err(anyhow::Error::from))); break }
+            _ = tokio::time::sleep(view_every) => print_view(started.elapsed(), &progress, &store, &world.stats()),
+        }
+    }
+    let _ = stop_tx.send(());
     traffic.stop();
+    let outcome = match early {
+        Some(done) => Some(done),
+        None => match tokio::time::timeout(STOP_GRACE, &mut engine).await {
+            Ok(done) => Some(done.map(|r| r.map_err(anyhow::Error::from))),
+            Err(_) => {
+                engine.abort();
+                None
+            }
+        },
+    };
     print_view(started.elapsed(), &progress, &store, &world.stats());
+    if outcome.is_none() {
+        println!("\nCalls still in flight were cut short to stop on time (the store is crash-safe; nothing is lost).");
+    }
     println!("\nStopped. The data stays in {} (delete the folder to forget it).", dir.display());
+    let _ = tokio::task::spawn_blocking(move || drop(world)).await;
     match outcome {
-        Ok(Ok(())) => ExitCode::SUCCESS,
-        Ok(Err(e)) => fail("store", e.into(), EXIT_HOST),
-        Err(e) => fail("engine", e.into(), EXIT_HOST),
+        None | Some(Ok(Ok(()))) => ExitCode::SUCCESS,
+        Some(Ok(Err(e))) => fail("store", e, EXIT_HOST),
+        Some(Err(e)) => fail("engine", e.into(), EXIT_HOST),
     }
 }
 
+/// "40s", "2m", "1m30s": a duration as the visitor wrote it.
+fn humanize(d: Duration) -> String {
+    let secs = d.as_secs();
+    match (secs / 60, secs % 60) {
+        (0, s) => format!("{s}s"),
+        (m, 0) => format!("{m}m"),
+        (m, s) => format!("{m}m{s}s"),
+    }
+}
+
+/// What the view's columns mean, printed once above the first table.
+const LEGEND: &str = "\
+Wharf's figures (left), per shop since start: pulled = order versions stored; delivered = order versions \
+SAP took;
+  pushed = updates the shop took (stock, prices, lots, tracking, statuses); pending = deliveries and updates \
+waiting;
+  dead = updates the platform refused for good (WHARF_LOG=warn shows why).
+The simulators' own figures (right): new orders = orders buyers placed; stock = stock writes the shop got; \
+shipped = parcels sent.
+SAP (simulated): sales orders Wharf created there, deliveries its warehouse shipped, stock changes it made.";
+
+/// The secrets file the sandbox writes beside its configuration.
+const SECRETS_FILE: &str = "secrets.toml";
+
 fn write_config(world: &World, dir: &Path, plugin_dir: &Path) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let (config, secrets) = (dir.join("wharf.toml"), dir.join("secrets.toml"));
+    let (config, secrets) = (dir.join("wharf.toml"), dir.join(SECRETS_FILE));
     let files = world.wharf_config(TENANT, &dir.join("data"), plugin_dir, &secrets, SCHEDULE);
     std::fs::write(&config, files.toml).with_context(|| format!("writing {}", config.display()))?;
     std::fs::write(&secrets, files.secrets).with_context(|| format!("writing {}", secrets.display()))?;
@@ -144,21 +210,53 @@ fn write_config(world: &World, dir: &Path, plugin_dir: &Path) -> anyhow::Result<
 }
 
 fn print_view(elapsed: Duration, progress: &Progress, store: &wharf_runtime::store::Store, world: &WorldStats) {
-    println!("── {:>4}s ─────────────────────────────────────────────────────────────────", elapsed.as_secs());
-    println!("{:<16} {:>8} {:>10} {:>8} {:>8} {:>6}   {:>10} {:>7} {:>9}", "shop", "pulled", "delivered", "pushed", "pending", "dead", "new orders", "stock", "shipped");
+    const WHARF: &str = "───────────────── Wharf ─────────────────";
+    const SIMULATORS: &str = "───── the simulators ─────";
+    println!("── {:>4}s ────────────────────────────────────────────────────────────────────────", elapsed.as_secs());
+    println!("{:<14} {WHARF}   {SIMULATORS}", "");
+    println!(
+        "{:<14} {:>6} {:>10} {:>8} {:>8} {:>5}   {:>10} {:>6} {:>8}",
+        "shop", "pulled", "delivered", "pushed", "pending", "dead", "new orders", "stock", "shipped"
+    );
+    let mut total = [0u64; 8];
+    let mut refused = Vec::new();
     if let Ok(shops) = progress.snapshot(store) {
         for p in shops {
+            if p.state == ShopState::AuthFailed {
+                refused.push(format!("{}: the platform refuses its credentials ({})", p.shop, p.auth_error.clone().unwrap_or_default()));
+            }
             let platform = p.shop.trim_end_matches("-demo");
             let w = world.platforms.get(platform).cloned().unwrap_or_default();
-            println!(
-                "{:<16} {:>8} {:>10} {:>8} {:>8} {:>6}   {:>10} {:>7} {:>9}",
-                p.shop, p.pulled, p.delivered, p.pushed, p.pending, p.dead_lettered, w.orders_created, w.stock_writes, w.shipments
-            );
+            let row = [
+                p.pulled as u64,
+                p.delivered as u64,
+                p.pushed as u64,
+                p.pending as u64,
+                p.dead_lettered as u64,
+                w.orders_created,
+                w.stock_writes,
+                w.shipments,
+            ];
+            for (sum, n) in total.iter_mut().zip(row) {
+                *sum += n;
+            }
+            print_row(&p.shop, row);
         }
     }
+    print_row("all shops", total);
+    for line in refused {
+        println!("{line}");
+    }
     println!(
-        "SAP: {} sales orders from Wharf, {} deliveries shipped, {} stock changes",
+        "SAP (simulated): {} sales orders from Wharf, {} deliveries shipped, {} stock changes",
         world.sap.sales_orders, world.sap.deliveries, world.sap.stock_changes
+    );
+}
+
+fn print_row(name: &str, n: [u64; 8]) {
+    println!(
+        "{:<14} {:>6} {:>10} {:>8} {:>8} {:>5}   {:>10} {:>6} {:>8}",
+        name, n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7]
     );
 }
 
@@ -184,7 +282,11 @@ fn plugins(given: Option<&Path>, platforms: &[String]) -> anyhow::Result<PathBuf
     if !workspace.join("plugins").is_dir() {
         bail!("no plugins in {} and no workspace to build them from; give --plugin-dir", dir.display());
     }
-    println!("Building the plugins ({}) to WebAssembly, once …", gone.join(", "));
+    println!(
+        "Building the plugins ({}) to WebAssembly, once: a minute or two on a first build (cargo shows its progress) …",
+        gone.join(", ")
+    );
+    ensure_wasm_target(workspace)?;
     let wasm_target_dir = workspace.join("target/wasm");
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cargo.current_dir(workspace).args(["build", "--locked", "--target", WASM_TARGET, "--profile", PLUGIN_PROFILE, "--target-dir"]).arg(&wasm_target_dir);
@@ -201,4 +303,28 @@ fn plugins(given: Option<&Path>, platforms: &[String]) -> anyhow::Result<PathBuf
         std::fs::copy(&built, dir.join(format!("{name}.wasm"))).with_context(|| format!("installing {}", built.display()))?;
     }
     Ok(dir)
+}
+
+/// Adds the wasm target with rustup when this toolchain lacks it: rust-toolchain.toml lists it,
+/// but rustup adds listed targets only when it installs the toolchain, and the demo is to need
+/// nothing but the toolchain.
+fn ensure_wasm_target(workspace: &Path) -> anyhow::Result<()> {
+    let libdir = Command::new("rustc")
+        .current_dir(workspace)
+        .args(["--print", "target-libdir", "--target", WASM_TARGET])
+        .output()
+        .context("running rustc")?;
+    if libdir.status.success() && Path::new(String::from_utf8_lossy(&libdir.stdout).trim()).is_dir() {
+        return Ok(());
+    }
+    println!("Adding the {WASM_TARGET} Rust target the plugins are built for (rustup target add {WASM_TARGET}) …");
+    let status = Command::new("rustup")
+        .current_dir(workspace)
+        .args(["target", "add", WASM_TARGET])
+        .status()
+        .context("running rustup (install the target by hand: rustup target add wasm32-wasip2)")?;
+    if !status.success() {
+        bail!("`rustup target add {WASM_TARGET}` failed ({status})");
+    }
+    Ok(())
 }

@@ -17,8 +17,20 @@ use wharf_runtime::Sandbox;
 use super::{EXIT_HOST, EXIT_USAGE};
 
 /// The operator's bootstrap token: whoever holds it may do everything over the API (and make
-/// tenant tokens). Unset: only tokens made before are accepted.
+/// tenant tokens). `wharf serve` refuses to start without it (an API that answers 401 to
+/// everything looks like a broken host), unless `--without-operator-token` says only tenant
+/// tokens made before are to be accepted.
 pub const OPERATOR_TOKEN_ENV: &str = "WHARF_OPERATOR_TOKEN";
+
+/// What `serve` says when the operator's token is missing: the cause and the fix.
+fn no_operator_token() -> String {
+    format!(
+        "{OPERATOR_TOKEN_ENV} is not set, so the API would refuse every request with 401. Set it before \
+         starting: `export {OPERATOR_TOKEN_ENV}=$(openssl rand -hex 32)`, then use the same value as the CLI's \
+         token (`export WHARF_TOKEN=${OPERATOR_TOKEN_ENV}`). To serve with tenant tokens made before only, \
+         give --without-operator-token."
+    )
+}
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -31,6 +43,10 @@ pub struct ServeArgs {
     /// How often the delivery and push loops look for due work, in milliseconds.
     #[arg(long, default_value_t = wharf_runtime::sync::scheduler::DEFAULT_TICK.as_millis() as u64)]
     tick_ms: u64,
+    /// Start without WHARF_OPERATOR_TOKEN: only tenant tokens made before are accepted, and no
+    /// one can do what only the operator may (tenants, plugins, tokens).
+    #[arg(long)]
+    without_operator_token: bool,
 }
 
 /// A loaded configuration with everything it names ready to run.
@@ -117,6 +133,10 @@ pub async fn serve(args: ServeArgs, log_json: bool, cache_dir: Option<PathBuf>) 
         eprintln!("{}", json!({"error": "usage", "message": message}));
         ExitCode::from(EXIT_USAGE)
     };
+    let operator_token = std::env::var(OPERATOR_TOKEN_ENV).ok().filter(|t| !t.trim().is_empty());
+    if operator_token.is_none() && !args.without_operator_token {
+        return usage(no_operator_token());
+    }
     let Some(path) = config::config_path(args.config.as_deref(), &env) else {
         return usage(format!("no configuration: give --config PATH or set {}", config::CONFIG_ENV));
     };
@@ -137,7 +157,10 @@ pub async fn serve(args: ServeArgs, log_json: bool, cache_dir: Option<PathBuf>) 
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let api = Api::new(prepared.scheduler.control(), std::env::var(OPERATOR_TOKEN_ENV).ok().filter(|t| !t.is_empty()).as_deref())
+    if operator_token.is_none() {
+        tracing::warn!("serving without {OPERATOR_TOKEN_ENV} (--without-operator-token): only tenant tokens made before are accepted");
+    }
+    let api = Api::new(prepared.scheduler.control(), operator_token.as_deref())
         .with_config_tenants(prepared.config.tenants.clone());
     let listener = match tokio::net::TcpListener::bind(prepared.config.listen).await {
         Ok(l) => l,

@@ -21,7 +21,8 @@ use crate::capability::credentials::Secrets;
 use crate::capability::http::{HostGrants, RateLimiter};
 use crate::config::{CarrierTable, Config, ErpRoute, Module, Tenant};
 use crate::erp::{plugin as erp_plugin, webhook};
-use crate::model::{ErpStatusCode, Role, Timestamp};
+use crate::error::Failure;
+use crate::model::{ConnectorError, ErpStatusCode, Role, Timestamp};
 use crate::retry::{Backoff, Verdict};
 use crate::store::{Store, StoreError};
 use crate::sync::feed::{self, Feed};
@@ -39,6 +40,11 @@ pub const DEFAULT_TICK: Duration = Duration::from_millis(200);
 pub const DRAIN_LIMIT: usize = 500;
 /// The shop id an ERP plugin's calls are made as (logs and rate limits).
 pub const ERP_SHOP: &str = "erp";
+/// The longest a shop whose credentials the platform refuses waits between tries. Retrying a
+/// refused token every few seconds is what gets an app banned (Taobao and JD throttle, then
+/// suspend, apps that keep calling with bad sessions); waiting long costs nothing, because
+/// updating the shop's credentials restarts its loops and they try again at once.
+pub const AUTH_BACKOFF_CAP: Duration = Duration::from_secs(15 * 60);
 
 /// Why the scheduler could not be set up from a configuration.
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +112,28 @@ pub enum Origin {
     Api,
 }
 
+/// Whether a shop is working, as progress lines, `/metrics` and the API show it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShopState {
+    /// Pulling as scheduled (a transient failure or a throttle is still `ok`).
+    #[default]
+    Ok,
+    /// The platform refused the shop's credentials: nothing is pulled until they are fixed.
+    /// Tries again with a growing wait (up to [`AUTH_BACKOFF_CAP`]), and at once when the
+    /// shop's credentials are updated.
+    AuthFailed,
+}
+
+impl ShopState {
+    pub fn name(self) -> &'static str {
+        match self {
+            ShopState::Ok => "ok",
+            ShopState::AuthFailed => "auth_failed",
+        }
+    }
+}
+
 /// One shop's figures since start (pending and dead letters are read from the store).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ShopProgress {
@@ -123,6 +151,11 @@ pub struct ShopProgress {
     /// Records the plugin could not map, set aside with their reason.
     pub quarantined: usize,
     pub last_error: Option<String>,
+    pub state: ShopState,
+    /// With `auth_failed`: the platform's own words, when it began, and the next try.
+    pub auth_error: Option<String>,
+    pub auth_failed_since: Option<Timestamp>,
+    pub next_try: Option<Timestamp>,
 }
 
 #[derive(Default)]
@@ -131,6 +164,15 @@ struct Counters {
     delivered: usize,
     pushed: usize,
     last_error: Option<String>,
+    auth: Option<AuthFailure>,
+}
+
+/// The platform refused a shop's credentials.
+#[derive(Clone)]
+struct AuthFailure {
+    message: String,
+    since: Timestamp,
+    next_try: Timestamp,
 }
 
 /// Live figures, shared by the loops and whoever shows them.
@@ -151,14 +193,15 @@ impl Progress {
 
     /// Every shop's figures, with what is pending and dead-lettered read from `store`.
     pub fn snapshot(&self, store: &Store) -> Result<Vec<ShopProgress>, StoreError> {
-        let counters: Vec<((String, String), (usize, usize, usize, Option<String>))> = {
+        type Figures = (usize, usize, usize, Option<String>, Option<AuthFailure>);
+        let counters: Vec<((String, String), Figures)> = {
             let map = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            map.iter().map(|(k, c)| (k.clone(), (c.pulled, c.delivered, c.pushed, c.last_error.clone()))).collect()
+            map.iter().map(|(k, c)| (k.clone(), (c.pulled, c.delivered, c.pushed, c.last_error.clone(), c.auth.clone()))).collect()
         };
         let deliveries = store.outbox().pending()?;
         let mut out = Vec::new();
         let mut dead_by_tenant: HashMap<String, Vec<String>> = HashMap::new();
-        for ((tenant, shop), (pulled, delivered, pushed, last_error)) in counters {
+        for ((tenant, shop), (pulled, delivered, pushed, last_error, auth)) in counters {
             let dead = dead_by_tenant.entry(tenant.clone()).or_insert_with(|| {
                 let mut shops: Vec<String> = store
                     .outbox()
@@ -181,6 +224,10 @@ impl Progress {
                 delivered,
                 pushed,
                 last_error,
+                state: if auth.is_some() { ShopState::AuthFailed } else { ShopState::Ok },
+                auth_error: auth.as_ref().map(|a| a.message.clone()),
+                auth_failed_since: auth.as_ref().map(|a| a.since),
+                next_try: auth.map(|a| a.next_try),
             });
         }
         Ok(out)
@@ -457,8 +504,9 @@ fn log_progress(progress: &Progress, store: &Store) {
             for p in shops {
                 info!(
                     target: "wharf::progress",
-                    tenant = %p.tenant, shop = %p.shop, pulled = p.pulled, delivered = p.delivered, pushed = p.pushed,
-                    pending = p.pending, dead_lettered = p.dead_lettered,
+                    tenant = %p.tenant, shop = %p.shop, state = p.state.name(), pulled = p.pulled, delivered = p.delivered,
+                    pushed = p.pushed, pending = p.pending, dead_lettered = p.dead_lettered,
+                    auth_error = p.auth_error.as_deref().unwrap_or(""),
                     "progress"
                 );
             }
@@ -502,6 +550,13 @@ impl Ctx {
         self.progress.with(&self.tenant.id, shop, |c| c.last_error = Some(error.to_owned()));
     }
 
+    /// The wait after the platform refused a shop's credentials `failures` times in a row:
+    /// the schedule's interval, doubling with each refusal, up to [`AUTH_BACKOFF_CAP`].
+    fn auth_backoff(every: Duration, failures: u32) -> Duration {
+        let doublings = failures.saturating_sub(1).min(30);
+        every.max(Duration::from_secs(1)).saturating_mul(1u32 << doublings).min(AUTH_BACKOFF_CAP)
+    }
+
     /// The wait after `failures` failures in a row of a loop that never gives up (pulls
     /// have nothing to dead-letter: the next round reads the same window again).
     fn loop_backoff(&self, failures: u32, seed: u64) -> Duration {
@@ -519,6 +574,7 @@ impl Ctx {
         let (tenant, shop) = (self.tenant.id.clone(), run.shop.shop_id.clone());
         self.progress.with(&tenant, &shop, |_| {});
         let mut failures = 0u32;
+        let mut refused = 0u32;
         loop {
             let mut wait = every;
             let plugin = self.plugin(&run.plugin);
@@ -528,10 +584,35 @@ impl Ctx {
                 match stream.round(Timestamp::now()).await {
                     Ok(round) => {
                         failures = 0;
-                        self.progress.with(&tenant, &shop, |c| c.pulled += round.new + round.changed);
+                        if refused > 0 {
+                            info!(tenant = %tenant, shop = %shop, "the platform takes the shop's credentials again; pulling resumes");
+                        }
+                        refused = 0;
+                        self.progress.with(&tenant, &shop, |c| {
+                            c.pulled += round.new + round.changed;
+                            c.auth = None;
+                        });
                         if !round.caught_up {
                             wait = Duration::ZERO; // more pages wait in this window
                         }
+                    }
+                    Err(SyncError::Call(e)) if matches!(e.cause, Failure::Plugin(ConnectorError::Auth { .. })) => {
+                        let Failure::Plugin(ConnectorError::Auth { message }) = &e.cause else { unreachable!("matched above") };
+                        refused += 1;
+                        wait = Self::auth_backoff(every, refused);
+                        let now = Timestamp::now();
+                        let next_try = Timestamp(now.0.saturating_add(wait.as_millis() as i64));
+                        tracing::error!(
+                            tenant = %tenant, shop = %shop, platform_message = %message, refused, retry_in_s = wait.as_secs(),
+                            "the platform refused the shop's credentials; nothing is pulled until they are fixed \
+                             (wharf shop update {tenant} {shop} --file …; the shop tries again at once)"
+                        );
+                        self.note_error(&shop, &e.to_string());
+                        let message = message.clone();
+                        self.progress.with(&tenant, &shop, |c| {
+                            let since = c.auth.as_ref().map_or(now, |a| a.since);
+                            c.auth = Some(AuthFailure { message, since, next_try });
+                        });
                     }
                     Err(SyncError::Call(e)) => {
                         warn!(tenant = %tenant, shop = %shop, error = %e, "pulling orders failed");
@@ -600,9 +681,16 @@ impl Ctx {
         let tenant = self.tenant.id.clone();
         loop {
             let now = Timestamp::now();
+            // An ERP plugin's drain is one batch at a time, so the delivered count moves with
+            // every `push-orders` call: a drain of DRAIN_LIMIT deliveries is 25 calls of SAP's
+            // deep inserts (a minute or more) during which the ERP's own count rises alone.
+            let limit = match &self.tenant.route {
+                Route::Plugin { .. } => erp_plugin::BATCH,
+                _ => DRAIN_LIMIT,
+            };
             let report = match &self.tenant.route {
                 Route::Plugin { name, erp } => match self.plugin(name) {
-                    Some(plugin) => erp_plugin::drain(&self.store, name, &plugin, erp, &self.options.backoff, now, DRAIN_LIMIT).await,
+                    Some(plugin) => erp_plugin::drain(&self.store, name, &plugin, erp, &self.options.backoff, now, limit).await,
                     None => Ok(Default::default()),
                 },
                 Route::Webhook(hook) => {
@@ -615,7 +703,7 @@ impl Ctx {
             match report {
                 Ok(report) => {
                     let handled = report.delivered + report.retried + report.dead_lettered + report.superseded + report.not_taken;
-                    if handled >= DRAIN_LIMIT {
+                    if handled >= limit {
                         wait = Duration::ZERO; // more are due: no pause between full drains
                     }
                     for (shop, n) in report.delivered_by_shop {
@@ -736,4 +824,18 @@ fn tenant_run(tenant: &Tenant, registry: &Registry) -> Result<TenantRun, SetupEr
         ErpRoute::Pull => Route::Pull,
     };
     Ok(TenantRun { id: tenant.id.clone(), shops, route, schedule: tenant.schedule, carriers: tenant.carriers.clone(), quota })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_credentials_wait_longer_each_time_up_to_the_cap() {
+        let every = Duration::from_secs(30);
+        let waits: Vec<u64> = (1..=8).map(|n| Ctx::auth_backoff(every, n).as_secs()).collect();
+        assert_eq!(waits, [30, 60, 120, 240, 480, 900, 900, 900]);
+        assert_eq!(Ctx::auth_backoff(Duration::from_secs(1), 1), Duration::from_secs(1), "never faster than the schedule");
+        assert_eq!(Ctx::auth_backoff(every, u32::MAX), AUTH_BACKOFF_CAP, "no overflow");
+    }
 }

@@ -12,7 +12,9 @@
 //! - [`serve`]: serving a router on loopback on a runtime of its own; the clock.
 //! - one module per platform.
 //! - [`world`]: every simulator at once, sharing a catalogue, with live traffic.
+//! - [`command_line`]: the simulator binaries' arguments and the commands they print.
 
+pub mod command_line;
 pub mod douyin;
 pub mod ecshop;
 pub mod faults;

@@ -16,13 +16,21 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use wharf_sim::Marketplace;
+use wharf_sim::command_line::{Usage, call_line};
 use wharf_sim::douyin::{DouyinConfig, DouyinSim, Envelope};
 use wharf_sim::harness::rfc3339;
 
-/// Orders in the simulated shop when none are asked for.
-const DEFAULT_ORDERS: usize = 200;
-/// The shop `wharf plugin call` stamps orders with unless told `--shop`.
-const DEFAULT_SHOP: &str = "default";
+const USAGE: Usage = Usage {
+    name: "douyin-sim",
+    about: "Runs the Douyin (抖店) simulator on loopback until Ctrl-C or `quit`.",
+    default_orders: 200,
+    default_out: "target/douyin-sim",
+    takes_shop: true,
+    flags: &[],
+    details: "Writes config.json, secrets.json, window.json, push-stock.json, push-logistics.json and \
+              expected.json into OUT_DIR and prints the `wharf plugin call` line to run. Lines on stdin: \
+              expected, change, check, throttle CALLS SECS, revoke, malform, fail STATUS, legacy, clear, quit.",
+};
 
 fn write(dir: &Path, name: &str, value: &serde_json::Value) -> anyhow::Result<PathBuf> {
     let path = dir.join(name);
@@ -37,13 +45,8 @@ fn write_expected(sim: &DouyinSim, dir: &Path, shop: &str) -> anyhow::Result<Pat
 }
 
 fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let orders = match args.next() {
-        Some(n) => n.parse().with_context(|| format!("ORDERS must be a number, got {n:?}"))?,
-        None => DEFAULT_ORDERS,
-    };
-    let out = PathBuf::from(args.next().unwrap_or_else(|| "target/douyin-sim".into()));
-    let shop = args.next().unwrap_or_else(|| DEFAULT_SHOP.to_owned());
+    let args = USAGE.args();
+    let (orders, out, shop) = (args.orders, args.out.clone(), args.shop.clone());
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
 
     let sim = DouyinSim::spawn(DouyinConfig { orders, ..DouyinConfig::default() })?;
@@ -61,12 +64,7 @@ fn main() -> anyhow::Result<()> {
     println!("抖店 simulator with {orders} orders at {}", sim.endpoint());
     println!("ground truth for shop {shop:?}: {}", expected.display());
     println!("pull them with:");
-    println!(
-        "  wharf plugin call target/plugins/douyin.wasm pull-orders --config {} --secrets {} --input {} --shop {shop}",
-        config.display(),
-        secrets.display(),
-        window.display()
-    );
+    println!("  {}", call_line("douyin", "pull-orders", &config, &secrets, &window, &shop));
     println!("stdin: expected, change, check, throttle CALLS SECS, revoke, malform, fail STATUS, legacy, clear, quit");
 
     for line in std::io::stdin().lock().lines() {

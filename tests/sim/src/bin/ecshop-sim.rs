@@ -14,31 +14,24 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde_json::{Value, json};
 use wharf_sim::Marketplace;
+use wharf_sim::command_line::{Usage, call_line};
 use wharf_sim::ecshop::{Backend, EcshopConfig, EcshopSim};
 use wharf_sim::harness::rfc3339;
-
-/// Orders in the simulated shop unless the first argument says otherwise.
-const DEFAULT_ORDERS: usize = 200;
-/// Where the call files go unless the second argument says otherwise.
-const DEFAULT_OUT: &str = "target/ecshop-sim";
-/// The shop id `wharf plugin call` stamps orders with unless given `--shop`.
-const DEFAULT_SHOP: &str = "default";
 
 /// The flag that puts the shop on MariaDB.
 const MARIADB_FLAG: &str = "--mariadb";
 
-/// The backend, and ORDERS, OUT_DIR and SHOP from the command line, each defaulted when absent.
-fn args() -> anyhow::Result<(Backend, usize, PathBuf, String)> {
-    let mut given: Vec<String> = std::env::args().skip(1).collect();
-    let backend = if given.iter().any(|a| a == MARIADB_FLAG) { Backend::MariaDb } else { Backend::Sqlite };
-    given.retain(|a| a != MARIADB_FLAG);
-    let orders = match given.first() {
-        None => DEFAULT_ORDERS,
-        Some(n) => n.parse().with_context(|| format!("ORDERS must be a number, got {n:?}"))?,
-    };
-    let out = PathBuf::from(given.get(1).map_or(DEFAULT_OUT, String::as_str));
-    Ok((backend, orders, out, given.get(2).cloned().unwrap_or_else(|| DEFAULT_SHOP.to_owned())))
-}
+const USAGE: Usage = Usage {
+    name: "ecshop-sim",
+    about: "Serves the real ECShop bridge (php -S) over a simulated shop until Ctrl-C or SIGTERM.",
+    default_orders: 200,
+    default_out: "target/ecshop-sim",
+    takes_shop: true,
+    flags: &[(MARIADB_FLAG, "the shop's tables in a MariaDB server of its own (needs mariadb-server, php-mysql)")],
+    details: "Needs php-cli and php-sqlite3 (tests/setup installs them). Writes config.json, secrets.json, \
+              window.json, one push-*.json per push it checks, and expected.json into OUT_DIR, and prints the \
+              `wharf plugin call` lines to run.",
+};
 
 fn save(dir: &Path, name: &str, value: &Value) -> anyhow::Result<PathBuf> {
     let path = dir.join(name);
@@ -47,7 +40,9 @@ fn save(dir: &Path, name: &str, value: &Value) -> anyhow::Result<PathBuf> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let (backend, orders, out, shop) = args()?;
+    let args = USAGE.args();
+    let backend = if args.has(MARIADB_FLAG) { Backend::MariaDb } else { Backend::Sqlite };
+    let (orders, out, shop) = (args.orders, args.out.clone(), args.shop.clone());
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let sim = EcshopSim::start(EcshopConfig { orders, backend, ..EcshopConfig::default() })?;
 
@@ -80,12 +75,7 @@ fn main() -> anyhow::Result<()> {
     println!("try it:   curl -H 'X-Wharf-Token: {}' '{}?action=ping'", sim.token(), sim.endpoint());
     println!("the plugin (pull-orders prints what {} holds):", expected.display());
     for (operation, input) in &inputs {
-        println!(
-            "  wharf plugin call target/plugins/ecshop.wasm {operation} --config {} --secrets {} --input {} --shop {shop}",
-            config.display(),
-            secrets.display(),
-            input.display()
-        );
+        println!("  {}", call_line("ecshop", operation, &config, &secrets, input, &shop));
     }
     println!("Ctrl-C stops it.");
 

@@ -4,24 +4,29 @@
 //! JD plugin must print for the window, for shop `SHOP`).
 //!
 //! `cargo run -p wharf-sim --bin jd-sim -- [ORDERS] [OUT_DIR] [SHOP]` (defaults: 200,
-//! `target/jd-sim`, `default`)
+//! `target/jd-sim`, `default`); `--help` says so.
 
 use anyhow::Context;
 use wharf_sim::Marketplace;
+use wharf_sim::command_line::{Usage, call_line};
 use wharf_sim::harness::rfc3339;
 use wharf_sim::jd::{JdConfig, JdSim};
 
-/// Orders in the simulated shop when none are asked for.
-const DEFAULT_ORDERS: usize = 200;
-/// The shop id `wharf plugin call` stamps orders with unless told (`--shop`).
-const DEFAULT_SHOP: &str = "default";
+const USAGE: Usage = Usage {
+    name: "jd-sim",
+    about: "Runs the JD (JOS) simulator on loopback until Ctrl-C.",
+    default_orders: 200,
+    default_out: "target/jd-sim",
+    takes_shop: true,
+    flags: &[],
+    details: "Writes config.json, secrets.json, window.json, push-stock.json, push-logistics.json and \
+              expected.json into OUT_DIR and prints the `wharf plugin call` lines to run. Faults on \
+              stdin, one a line: throttle <calls> <secs> | revoke | fail <n> <status> | malform | change | clear.",
+};
 
 fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let orders: usize =
-        args.first().map(|n| n.parse().with_context(|| format!("ORDERS must be a number, got {n:?}"))).transpose()?.unwrap_or(DEFAULT_ORDERS);
-    let out = std::path::PathBuf::from(args.get(1).map_or("target/jd-sim", String::as_str));
-    let shop_id = args.get(2).map_or(DEFAULT_SHOP, String::as_str).to_owned();
+    let args = USAGE.args();
+    let (orders, out, shop_id) = (args.orders, args.out.clone(), args.shop.clone());
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
 
     let sim = JdSim::spawn(JdConfig { orders, ..JdConfig::default() })?;
@@ -43,12 +48,7 @@ fn main() -> anyhow::Result<()> {
     println!("JOS simulator with {orders} orders at {}", sim.endpoint());
     println!("pull them (compare with {}) with:", out.join("expected.json").display());
     let call = |operation: &str, input: &std::path::Path| {
-        println!(
-            "  wharf plugin call target/plugins/jd.wasm {operation} --config {} --secrets {} --input {} --shop {shop_id}",
-            config.display(),
-            secrets.display(),
-            input.display()
-        );
+        println!("  {}", call_line("jd", operation, &config, &secrets, input, &shop_id));
     };
     call("pull-orders", &window);
     println!("push:");

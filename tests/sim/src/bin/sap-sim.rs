@@ -5,26 +5,31 @@
 //! JSON the plugin must pull: `expected-stock.json`, `expected-shipments.json`,
 //! `expected-logistics.json`.
 //!
-//! `cargo run -p wharf-sim --bin sap-sim -- [ORDERS] [OUT_DIR]` (defaults: 3, `target/sap-sim`)
+//! `cargo run -p wharf-sim --bin sap-sim -- [ORDERS] [OUT_DIR]` (defaults: 3, `target/sap-sim`);
+//! `--help` says so.
 
 use anyhow::Context;
 use serde_json::{Value, json};
+use wharf_sim::command_line::{DEFAULT_SHOP, Usage, call_line};
 use wharf_sim::sap::{SapConfig, SapSim};
 
-/// Orders in `orders.json` when none are asked for.
-const DEFAULT_ORDERS: usize = 3;
+const USAGE: Usage = Usage {
+    name: "sap-sim",
+    about: "Runs the SAP S/4HANA simulator (OData and IDoc over HTTP) on loopback until Ctrl-C.",
+    default_orders: 3,
+    default_out: "target/sap-sim",
+    takes_shop: false,
+    flags: &[],
+    details: "Writes config.json (OData), config-idoc.json (IDoc), secrets.json, orders.json (ORDERS paid \
+              orders for push-orders), pull.json and expected-stock.json, expected-shipments.json, \
+              expected-logistics.json into OUT_DIR, and prints the `wharf plugin call` lines to run.",
+};
 /// The first platform order id of `orders.json` (13 digits, like an ECShop or Taobao id).
 const FIRST_ORDER_ID: u64 = 4_200_000_000_001;
 
 fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let orders = match args.next() {
-        Some(n) => n
-            .parse()
-            .with_context(|| format!("ORDERS must be a number, got {n:?}"))?,
-        None => DEFAULT_ORDERS,
-    };
-    let out = std::path::PathBuf::from(args.next().unwrap_or_else(|| "target/sap-sim".into()));
+    let args = USAGE.args();
+    let (orders, out) = (args.orders, args.out.clone());
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
 
     let sim = SapSim::spawn(SapConfig::default())?;
@@ -69,12 +74,7 @@ fn main() -> anyhow::Result<()> {
         sim.idoc_endpoint()
     );
     let call = |operation: &str, config: &std::path::Path, input: &std::path::Path| {
-        println!(
-            "  wharf plugin call target/plugins/sap.wasm {operation} --config {} --secrets {} --input {}",
-            config.display(),
-            secrets.display(),
-            input.display()
-        );
+        println!("  {}", call_line("sap", operation, config, &secrets, input, DEFAULT_SHOP));
     };
     println!("push orders (twice: the second answers already_exists), in IDoc mode, and pull:");
     call("push-orders", &config, &input);

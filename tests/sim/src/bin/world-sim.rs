@@ -13,6 +13,12 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use wharf_sim::world::{World, WorldOptions};
 
+const HELP: &str = "Runs every marketplace simulator and a simulated SAP sharing one catalogue, with traffic, until \
+killed; prints one JSON line describing the shops and the ERP, then stats on stderr.
+
+Usage: cargo run -p wharf-sim --bin world-sim -- [--platforms taobao,jd,douyin,ecshop] [--orders-per-second 0.5] \
+[--seed N] [--orders 40]";
+
 /// How often the stats line goes to stderr.
 const STATS_EVERY: Duration = Duration::from_secs(10);
 
@@ -22,6 +28,10 @@ fn parse_args() -> anyhow::Result<WorldOptions> {
     while let Some(flag) = args.next() {
         let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
         match flag.as_str() {
+            "--help" | "-h" => {
+                println!("{HELP}");
+                std::process::exit(0);
+            }
             "--platforms" => {
                 options.platforms = value()?
                     .split(',')
