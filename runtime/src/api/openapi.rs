@@ -374,12 +374,13 @@ fn schemas() -> Value {
             "order": schema("Order"), "version": {"type": "integer", "minimum": 1},
             "sync": one_of(["unsynced", "synced"]), "stored_at": instant()})),
         "OrderPage": object(&["orders", "next_cursor"], json!({
-            "orders": array(schema("StoredOrder")), "next_cursor": {"type": ["string", "null"]}})),
+            "orders": array(schema("StoredOrder")), "next_cursor": {"type": ["string", "null"]},
+            "unreadable": {"type": "integer", "minimum": 1, "description": "Stored records skipped because they cannot be read (GET …/orders/unreadable lists them); absent when none"}})),
         "Ack": object(&["platform", "shop_id", "order_id", "version"], json!({
             "platform": string(), "shop_id": string(), "order_id": string(), "version": {"type": "integer", "minimum": 1}})),
         "AckOutcome": object(&["order_id", "version", "outcome"], json!({
             "order_id": string(), "version": {"type": "integer"},
-            "outcome": one_of(["synced", "stale", "not_found"]),
+            "outcome": one_of(["synced", "stale", "not_found", "unreadable"]),
             "current": {"type": "integer", "description": "With `stale`: the version the order is at now"}})),
         "UpdateReport": object(&["queued", "unchanged", "stale", "unsupported", "refused", "rejected"], json!({
             "queued": count(), "unchanged": count(), "stale": count(), "unsupported": count(), "refused": count(),
@@ -404,6 +405,9 @@ fn schemas() -> Value {
                 "tenant": string(), "shop_id": string(), "stream": string(), "id": string(), "field": string(),
                 "reason": string(), "excerpt": string(), "plugin": string(), "tried_by": {"type": ["string", "null"]},
                 "first_seen": instant(), "last_seen": instant(), "times": count()})),
+        "UnreadableOrder": object(
+            &["platform", "shop_id", "order_id", "reason", "bytes"],
+            json!({"platform": string(), "shop_id": string(), "order_id": string(), "reason": string(), "bytes": count()})),
         "DeadLetters": object(&["deliveries", "pushes"], json!({
             "deliveries": array(object(&["delivery", "reason", "at_ms"], json!({
                 "delivery": object(&["id"], json!({"id": count()})), "reason": string(), "at_ms": {"type": "integer"}}))),
@@ -882,6 +886,28 @@ fn operations() -> Vec<Route> {
                 .ok(answer("The record's id", object(&["discarded"], json!({"discarded": {"type": "string"}}))))
                 .fails(&[400, 404]),
         ),
+        (
+            "/v1/tenants/{tenant}/orders/unreadable",
+            "get",
+            Op::secured("Stored orders that cannot be read back, with why; every listing and round skips them")
+                .params([tenant()])
+                .ok(answer("The unreadable records", object(&["records"], json!({"records": array(schema("UnreadableOrder"))}))))
+                .fails(&[404]),
+        ),
+        (
+            "/v1/tenants/{tenant}/orders/unreadable/{platform}/{shop}/{id}/discard",
+            "post",
+            Op::secured("Remove an unreadable stored order (never a readable one); the reason goes to the audit log")
+                .params([
+                    tenant(),
+                    in_path("platform", "The order's platform", json!({"type": "string"})),
+                    param("shop"),
+                    in_path("id", "The order's id", json!({"type": "string"})),
+                ])
+                .typed_body(object(&["reason"], json!({"reason": {"type": "string", "minLength": 1}})))
+                .ok(answer("The order's id", object(&["discarded"], json!({"discarded": {"type": "string"}}))))
+                .fails(&[400, 404]),
+        ),
     ]
 }
 
@@ -943,6 +969,8 @@ mod tests {
         ("/v1/tenants/{tenant}/quarantine", &["get"]),
         ("/v1/tenants/{tenant}/quarantine/{shop}/{module}/{id}/retry", &["post"]),
         ("/v1/tenants/{tenant}/quarantine/{shop}/{module}/{id}/discard", &["post"]),
+        ("/v1/tenants/{tenant}/orders/unreadable", &["get"]),
+        ("/v1/tenants/{tenant}/orders/unreadable/{platform}/{shop}/{id}/discard", &["post"]),
     ];
 
     const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];

@@ -116,6 +116,13 @@ pub enum Command {
         #[command(subcommand)]
         command: QuarantineCommand,
     },
+    /// Stored orders that cannot be read back (every listing skips them): list, discard.
+    Unreadable {
+        #[command(flatten)]
+        server: Server,
+        #[command(subcommand)]
+        command: UnreadableCommand,
+    },
     /// A tenant's orders as the ERP sees them (unsynced ones unless --sync says otherwise).
     Orders {
         #[command(flatten)]
@@ -456,6 +463,22 @@ pub enum QuarantineCommand {
     },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum UnreadableCommand {
+    /// A tenant's unreadable stored orders, with why each cannot be read.
+    List { tenant: String },
+    /// Remove one (never a readable order), saying why; its next sighting stores it afresh.
+    Discard {
+        tenant: String,
+        platform: String,
+        shop: String,
+        id: String,
+        /// Why it is dropped (the server records it).
+        #[arg(long)]
+        reason: String,
+    },
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Queue {
     Deliveries,
@@ -691,6 +714,7 @@ impl Command {
             | Command::Hold { server, .. }
             | Command::Dlq { server, .. }
             | Command::Quarantine { server, .. }
+            | Command::Unreadable { server, .. }
             | Command::Orders { server, .. }
             | Command::Ack { server, .. }
             | Command::Push { server, .. }
@@ -790,6 +814,13 @@ impl Command {
                 }
                 QuarantineCommand::Discard { tenant, shop, id, module, reason } => Request::post(
                     &[V1, TENANTS, tenant, "quarantine", shop, module, id, "discard"],
+                    Body::Json(json!({ "reason": reason })),
+                ),
+            },
+            Command::Unreadable { command, .. } => match command {
+                UnreadableCommand::List { tenant } => Request::get(&[V1, TENANTS, tenant, "orders", "unreadable"]),
+                UnreadableCommand::Discard { tenant, platform, shop, id, reason } => Request::post(
+                    &[V1, TENANTS, tenant, "orders", "unreadable", platform, shop, id, "discard"],
                     Body::Json(json!({ "reason": reason })),
                 ),
             },
@@ -1332,6 +1363,13 @@ mod tests {
             (&["hold", "release", "acme", "SKU-1"], Method::DELETE, "/v1/tenants/acme/holds/SKU-1", Body::Empty),
             (&["dlq", "list", "acme"], Method::GET, "/v1/tenants/acme/dead-letters", Body::Empty),
             (&["quarantine", "list", "acme"], Method::GET, "/v1/tenants/acme/quarantine", Body::Empty),
+            (&["unreadable", "list", "acme"], Method::GET, "/v1/tenants/acme/orders/unreadable", Body::Empty),
+            (
+                &["unreadable", "discard", "acme", "taobao", "tb", "7", "--reason", "year 10000"],
+                Method::POST,
+                "/v1/tenants/acme/orders/unreadable/taobao/tb/7/discard",
+                Body::Json(json!({"reason": "year 10000"})),
+            ),
             (
                 &["quarantine", "retry", "acme", "dy-1", "6920000000000000001"],
                 Method::POST,
