@@ -105,10 +105,20 @@ impl Fields {
         }
     }
 
-    /// An amount that is never negative (prices, totals, fees, discounts).
+    /// An amount that is never negative (prices, totals, fees, line discounts).
     fn money(&mut self, field: &str, value: Money) {
         if !(0..=MAX_MONEY).contains(&value) {
             self.fail(field, format!("expected an amount from 0 to {MAX_MONEY} minor units, got {value}"));
+        }
+    }
+
+    /// An amount that may be negative: a discount is below zero when the seller raised the
+    /// price (Taobao's `adjust_fee`, apportioned to the lines too). The model's rule says a line
+    /// discount is ≥ 0, but the Taobao plugin maps a raise this way and refusing such orders
+    /// would quarantine real ones; only the bounds are enforced here.
+    fn signed_money(&mut self, field: &str, value: Money) {
+        if !(-MAX_MONEY..=MAX_MONEY).contains(&value) {
+            self.fail(field, format!("expected an amount from -{MAX_MONEY} to {MAX_MONEY} minor units, got {value}"));
         }
     }
 
@@ -156,7 +166,7 @@ impl Checked for Order {
         f.instant("updated_at", self.updated_at);
         f.money("goods_total", self.goods_total);
         f.money("shipping_fee", self.shipping_fee);
-        f.money("discount_total", self.discount_total);
+        f.signed_money("discount_total", self.discount_total);
         f.money("paid_total", self.paid_total);
         let mut line_ids = HashMap::new();
         for (i, l) in self.lines.iter().enumerate() {
@@ -174,7 +184,7 @@ impl Checked for Order {
             f.opt_id(&at("outer_sku_id"), &l.outer_sku_id);
             f.opt_id(&at("batch_no"), &l.batch_no);
             f.money(&at("unit_price"), l.unit_price);
-            f.money(&at("discount"), l.discount);
+            f.signed_money(&at("discount"), l.discount);
             f.money(&at("line_total"), l.line_total);
             let expected = l.unit_price.checked_mul(i64::from(l.quantity)).and_then(|v| v.checked_sub(l.discount));
             if f.problems.is_none() && expected != Some(l.line_total) {
@@ -191,7 +201,7 @@ impl Checked for Order {
                 );
             }
         }
-        // All four are within 0..=MAX_MONEY here, so the sum cannot overflow.
+        // All four are within ±MAX_MONEY here, so the sum cannot overflow.
         let expected = self.goods_total + self.shipping_fee - self.discount_total;
         if f.problems.is_none() && expected != self.paid_total {
             f.fail(
@@ -453,6 +463,13 @@ mod tests {
         let mut o = order("1");
         o.shipping_fee = i64::MIN;
         assert_eq!(field_of(&o), "shipping_fee");
+        let mut o = order("1");
+        o.discount_total = i64::MIN;
+        assert_eq!(field_of(&o), "discount_total");
+        // A price raised by the seller is a negative discount, and adds up.
+        let mut o = order("1");
+        (o.discount_total, o.paid_total) = (-40, 350);
+        o.check().unwrap();
         let mut o = order("1");
         o.lines[0].unit_price = MAX_MONEY + 1;
         assert_eq!(field_of(&o), "lines[0].unit_price");
