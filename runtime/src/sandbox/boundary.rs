@@ -201,9 +201,10 @@ impl Checked for Order {
                 );
             }
         }
-        // All four are within ±MAX_MONEY here, so the sum cannot overflow.
-        let expected = self.goods_total + self.shipping_fee - self.discount_total;
-        if f.problems.is_none() && expected != self.paid_total {
+        // Checked: the amounts may be anything when a bound above already failed.
+        let expected = self.goods_total.checked_add(self.shipping_fee).and_then(|v| v.checked_sub(self.discount_total));
+        if f.problems.is_none() && expected != Some(self.paid_total) {
+            let expected = expected.map_or("(overflow)".to_owned(), |v| v.to_string());
             f.fail(
                 "paid_total",
                 format!(
