@@ -129,6 +129,24 @@ impl HostGrants {
     }
 }
 
+/// Headers only the host sets: `Host` would aim a request granted for one name at a virtual
+/// host the operator never granted (the same address serving both), and the hop-by-hop and
+/// framing headers would let a plugin smuggle a second request through the connection.
+pub const HOST_ONLY_HEADERS: [&str; 12] = [
+    "host",
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+    "expect",
+];
+
 /// `name[:port]` of a grant entry (an IPv6 entry is bracketed: `[::1]:8080`).
 fn split_entry(entry: &str) -> (&str, Option<u16>) {
     if let Some(rest) = entry.strip_prefix('[') {
@@ -349,6 +367,9 @@ impl Client {
         let written = url::Url::parse(&request.url)
             .map_err(|e| HttpError::InvalidRequest(format!("bad url {:?}: {e}", request.url)))?;
         shop.grants.check(&written)?;
+        if let Some((name, _)) = request.headers.iter().find(|(n, _)| HOST_ONLY_HEADERS.iter().any(|h| n.trim().eq_ignore_ascii_case(h))) {
+            return Err(HttpError::Denied(format!("header `{name}` is set by the host only")));
+        }
         let url = url::Url::parse(&shop.secrets.fill_str(&request.url)?)
             .map_err(|e| HttpError::InvalidRequest(format!("bad url after filling secrets: {e}")))?;
         if url.host_str() != written.host_str() || url.port() != written.port() {
@@ -537,6 +558,14 @@ mod tests {
             client.send(&shop, "pull-orders", request("http://elsewhere.example:8080/"), second, second, 1_000).await,
             Err(HttpError::Denied(_))
         ));
+        for header in ["Host", "transfer-encoding", " Content-Length"] {
+            let mut r = request("http://api.example:8080/ok");
+            r.headers.push((header.to_owned(), "x".to_owned()));
+            match client.send(&shop, "pull-orders", r, second, second, 1_000).await {
+                Err(HttpError::Denied(why)) => assert!(why.contains("set by the host only"), "{why}"),
+                other => panic!("{header}: {other:?}"),
+            }
+        }
     }
 
     #[test]
