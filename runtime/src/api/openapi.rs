@@ -354,7 +354,8 @@ fn schemas() -> Value {
             "name": string(), "active": string(), "previous": {"type": ["string", "null"]},
             "versions": array(string()),
             "pins": {"type": "object", "description": "tenant → pinned version (canaries)", "additionalProperties": string()},
-            "grants": {"type": "array", "items": string(), "description": "Hosts (name or name:port) the plugin may reach"}})),
+            "grants": {"type": "array", "items": string(), "description": "Hosts (name or name:port) the plugin may reach"},
+            "awaiting_grant": {"type": "string", "description": "A version from the plugin folder that serves once the hosts it declares are granted (`active` is empty while it is the name's only version)"}})),
         "PluginDetail": {"allOf": [schema("PluginSummary"),
                                    object(&["descriptor"], json!({"descriptor": schema("Descriptor")}))]},
         "VersionInfo": object(&["version", "sha256", "uploaded_at", "source", "signed_by", "active"], json!({
