@@ -572,6 +572,9 @@ fn ungranted(d: &Descriptor, grants: &BTreeSet<String>) -> Vec<String> {
 /// Whether a declared host (`name` or `name:port`) is an address rather than a name: an IP
 /// literal, or `localhost` and its subdomains, which always resolve to loopback.
 pub fn names_an_address(host: &str) -> bool {
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
     let name = host.rsplit_once(':').map_or(host, |(n, p)| if p.bytes().all(|b| b.is_ascii_digit()) { n } else { host });
     let name = name.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
     name.parse::<std::net::IpAddr>().is_ok()
@@ -618,4 +621,19 @@ async fn load_blob(sandbox: &Sandbox, blobs: &Path, name: &str, version: &str) -
         });
     }
     Ok(plugin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_an_address;
+
+    #[test]
+    fn a_trusted_folder_grants_names_never_addresses() {
+        for address in ["127.0.0.1", "127.0.0.1:8080", "169.254.169.254", "[::1]:9000", "::1", "localhost", "LOCALHOST:80", "api.localhost", "10.0.0.1:443"] {
+            assert!(names_an_address(address), "{address}");
+        }
+        for name in ["eco.taobao.com", "gw.api.taobao.com:443", "api-1.example"] {
+            assert!(!names_an_address(name), "{name}");
+        }
+    }
 }

@@ -66,6 +66,25 @@ pub fn printable_id(id: &str) -> String {
     out
 }
 
+/// Longest text kept from a plugin's error message or a rejected record's field or reason;
+/// errors and rejections end up in the host's log and the API's answers.
+pub const MAX_TEXT_BYTES: usize = 2 << 10;
+
+/// `e` with every text the plugin wrote made printable (control characters escaped) and cut
+/// to [`MAX_TEXT_BYTES`]: a plugin's error is logged by the host, and must not forge lines.
+pub fn printable_error(e: ConnectorError) -> ConnectorError {
+    let p = |s: String| crate::capability::log::printable(&s, MAX_TEXT_BYTES);
+    match e {
+        ConnectorError::Auth { message } => ConnectorError::Auth { message: p(message) },
+        ConnectorError::RateLimited { retry_after_ms, message } => ConnectorError::RateLimited { retry_after_ms, message: p(message) },
+        ConnectorError::InvalidInput { field, reason } => ConnectorError::InvalidInput { field: p(field), reason: p(reason) },
+        ConnectorError::NotFound { message } => ConnectorError::NotFound { message: p(message) },
+        ConnectorError::Unsupported { operation } => ConnectorError::Unsupported { operation: p(operation) },
+        ConnectorError::Platform { code, message } => ConnectorError::Platform { code: p(code), message: p(message) },
+        ConnectorError::Transient { reason } => ConnectorError::Transient { reason: p(reason) },
+    }
+}
+
 /// Checks fields of one record; the first problem found wins.
 struct Fields {
     problems: Option<(String, String)>,
@@ -376,6 +395,8 @@ impl Checked for ErpStatus {
 pub fn page<T: Checked>(items: &mut Vec<T>, rejected: &mut Vec<Rejected>, rejects: bool) -> Result<(), RecordError> {
     for r in rejected.iter_mut() {
         r.id = printable_id(&r.id);
+        r.field = crate::capability::log::printable(&r.field, MAX_TEXT_BYTES);
+        r.reason = crate::capability::log::printable(&r.reason, MAX_TEXT_BYTES);
     }
     let mut count: HashMap<&str, usize> = HashMap::new();
     if T::UNIQUE_IN_PAGE {
@@ -504,9 +525,10 @@ mod tests {
         let mut bad = order("2");
         bad.updated_at = Timestamp(MAX_INSTANT_MS + 1);
         let mut items = vec![order("1"), bad, order("3"), order("3"), order("4\u{0}")];
-        let mut rejected = vec![Rejected { id: "x\u{0}y".into(), field: "f".into(), reason: "r".into(), excerpt: None }];
+        let mut rejected = vec![Rejected { id: "x\u{0}y".into(), field: "f".into(), reason: "r\nFORGED".into(), excerpt: None }];
         page(&mut items, &mut rejected, true).unwrap();
         assert_eq!(items.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>(), ["1"]);
+        assert_eq!(rejected[0].reason, "r\\nFORGED", "a plugin's reason cannot forge a log line");
         let ids: Vec<(&str, &str)> = rejected.iter().map(|r| (r.id.as_str(), r.field.as_str())).collect();
         assert_eq!(
             ids,
@@ -520,6 +542,14 @@ mod tests {
         let e = page(&mut items, &mut Vec::new(), false).unwrap_err();
         assert_eq!(e.field, "[0].order_id");
         assert!(e.problem.contains("unique"), "{e}");
+    }
+
+    #[test]
+    fn plugin_errors_are_made_printable() {
+        let e = printable_error(ConnectorError::Platform { code: "c\n".into(), message: format!("m\u{1b}[2J{}", "x".repeat(10_000)) });
+        let ConnectorError::Platform { code, message } = e else { panic!() };
+        assert_eq!(code, "c\\n");
+        assert!(message.starts_with("m\\u{1b}[2J") && message.len() < MAX_TEXT_BYTES + 40, "{message}");
     }
 
     #[test]

@@ -478,7 +478,7 @@ impl Plugin {
 
         let mut reply = match outcome {
             Ok(Ok(reply)) => reply,
-            Ok(Err(plugin_error)) => return Err(fail(Failure::Plugin(plugin_error))),
+            Ok(Err(plugin_error)) => return Err(fail(Failure::Plugin(boundary::printable_error(plugin_error)))),
             Err(Outcome::Deadline) => return Err(fail(Failure::Deadline(limits.deadline))),
             Err(Outcome::Contract(reason)) => return Err(fail(Failure::Contract(reason))),
             Err(Outcome::Wasmtime(error)) => {
