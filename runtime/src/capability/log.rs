@@ -138,7 +138,8 @@ pub fn printable(s: &str, max: usize) -> String {
     let mut out = String::with_capacity(s.len().min(max));
     let mut cut_at = None;
     for (i, c) in s.char_indices() {
-        let escaped = c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        let escaped =
+            c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
         let before = out.len();
         if escaped {
             out.extend(c.escape_default());

@@ -76,8 +76,12 @@ pub fn printable_error(e: ConnectorError) -> ConnectorError {
     let p = |s: String| crate::capability::log::printable(&s, MAX_TEXT_BYTES);
     match e {
         ConnectorError::Auth { message } => ConnectorError::Auth { message: p(message) },
-        ConnectorError::RateLimited { retry_after_ms, message } => ConnectorError::RateLimited { retry_after_ms, message: p(message) },
-        ConnectorError::InvalidInput { field, reason } => ConnectorError::InvalidInput { field: p(field), reason: p(reason) },
+        ConnectorError::RateLimited { retry_after_ms, message } => {
+            ConnectorError::RateLimited { retry_after_ms, message: p(message) }
+        }
+        ConnectorError::InvalidInput { field, reason } => {
+            ConnectorError::InvalidInput { field: p(field), reason: p(reason) }
+        }
         ConnectorError::NotFound { message } => ConnectorError::NotFound { message: p(message) },
         ConnectorError::Unsupported { operation } => ConnectorError::Unsupported { operation: p(operation) },
         ConnectorError::Platform { code, message } => ConnectorError::Platform { code: p(code), message: p(message) },
@@ -105,7 +109,14 @@ impl Fields {
         if value.len() > MAX_ID_BYTES {
             self.fail(field, format!("expected an id of at most {MAX_ID_BYTES} bytes, got {} bytes", value.len()));
         } else if let Some(c) = value.chars().find(|c| c.is_control()) {
-            self.fail(field, format!("expected an id without control characters, got {} in {:?}", c.escape_unicode(), printable_id(value)));
+            self.fail(
+                field,
+                format!(
+                    "expected an id without control characters, got {} in {:?}",
+                    c.escape_unicode(),
+                    printable_id(value)
+                ),
+            );
         }
     }
 
@@ -195,7 +206,10 @@ impl Checked for Order {
                 f.fail(at("line_id"), "expected the platform's sub-order id, got an empty string".into());
             }
             if let Some(first) = line_ids.insert(l.line_id.as_str(), i) {
-                f.fail(at("line_id"), format!("expected line ids unique in the order, got the id of lines[{first}] again"));
+                f.fail(
+                    at("line_id"),
+                    format!("expected line ids unique in the order, got the id of lines[{first}] again"),
+                );
             }
             f.opt_id(&at("product_id"), &l.product_id);
             f.opt_id(&at("sku_id"), &l.sku_id);
@@ -525,7 +539,8 @@ mod tests {
         let mut bad = order("2");
         bad.updated_at = Timestamp(MAX_INSTANT_MS + 1);
         let mut items = vec![order("1"), bad, order("3"), order("3"), order("4\u{0}")];
-        let mut rejected = vec![Rejected { id: "x\u{0}y".into(), field: "f".into(), reason: "r\nFORGED".into(), excerpt: None }];
+        let mut rejected =
+            vec![Rejected { id: "x\u{0}y".into(), field: "f".into(), reason: "r\nFORGED".into(), excerpt: None }];
         page(&mut items, &mut rejected, true).unwrap();
         assert_eq!(items.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>(), ["1"]);
         assert_eq!(rejected[0].reason, "r\\nFORGED", "a plugin's reason cannot forge a log line");
@@ -546,7 +561,10 @@ mod tests {
 
     #[test]
     fn plugin_errors_are_made_printable() {
-        let e = printable_error(ConnectorError::Platform { code: "c\n".into(), message: format!("m\u{1b}[2J{}", "x".repeat(10_000)) });
+        let e = printable_error(ConnectorError::Platform {
+            code: "c\n".into(),
+            message: format!("m\u{1b}[2J{}", "x".repeat(10_000)),
+        });
         let ConnectorError::Platform { code, message } = e else { panic!() };
         assert_eq!(code, "c\\n");
         assert!(message.starts_with("m\\u{1b}[2J") && message.len() < MAX_TEXT_BYTES + 40, "{message}");
@@ -572,7 +590,8 @@ mod tests {
         page(&mut items, &mut rejected, true).unwrap();
         assert!(items.is_empty());
         assert_eq!(rejected[0].field, "default_price");
-        let status = ErpStatus { order_id: "1".into(), erp_status: ErpStatusCode::Shipped, at: Timestamp(-5), note: None };
+        let status =
+            ErpStatus { order_id: "1".into(), erp_status: ErpStatusCode::Shipped, at: Timestamp(-5), note: None };
         assert_eq!(status.check().unwrap_err().field, "at");
     }
 }
