@@ -327,7 +327,9 @@ impl Registry {
             source: candidate.source,
             signed_by,
         };
-        let activate = !awaiting && (candidate.activate || existing.is_none());
+        // A name that serves nothing yet (new, or its only version awaits a grant) serves this.
+        let serving_nothing = existing.as_ref().is_none_or(|(r, _)| r.active.is_empty());
+        let activate = !awaiting && (candidate.activate || serving_nothing);
         let mut entries = self.write();
         let entry = entries.entry(d.name.clone()).or_insert_with(|| Entry {
             // A first version awaiting its grant leaves the name serving nothing.
