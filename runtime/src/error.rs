@@ -54,6 +54,11 @@ pub enum Failure {
     /// a reply that is not what the operation promises.
     #[error("contract violation: {0}")]
     Contract(String),
+    /// A record the host refuses at the boundary (an instant past 9999, negative money, a
+    /// control character in an id, …), naming the record and the field. Contract 0.1.0 only:
+    /// from 0.2 such a record is a `rejected` entry of its page and the call goes on.
+    #[error("invalid record: {0}")]
+    InvalidRecord(crate::sandbox::boundary::RecordError),
     /// The host could not set up the call (instance pool exhausted, and similar).
     #[error("host failure: {0}")]
     Host(String),
@@ -78,6 +83,7 @@ impl CallError {
             Failure::Panic(_) => "panic",
             Failure::Trap(_) => "trap",
             Failure::Contract(_) => "contract_violation",
+            Failure::InvalidRecord(_) => "invalid_record",
             Failure::Host(_) => "host",
         }
     }
@@ -93,6 +99,9 @@ impl CallError {
         });
         if let Failure::Plugin(e) = &self.cause {
             v["plugin_error"] = serde_json::to_value(e).unwrap_or_default();
+        }
+        if let Failure::InvalidRecord(e) = &self.cause {
+            v["record"] = serde_json::json!({"kind": e.record, "id": e.id, "field": e.field, "problem": e.problem});
         }
         v
     }

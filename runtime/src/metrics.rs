@@ -47,6 +47,8 @@ pub struct CallLabels<'a> {
 #[derive(Debug, Default)]
 pub struct Metrics {
     figures: Mutex<BTreeMap<Labels, Figures>>,
+    /// Plugin log lines dropped over their shop's log budget, by (tenant, plugin).
+    logs_dropped: Mutex<BTreeMap<(String, String), u64>>,
 }
 
 impl Metrics {
@@ -72,6 +74,18 @@ impl Metrics {
         }
         f.seconds += seconds;
         f.quota_wait_seconds += quota_wait.as_secs_f64();
+    }
+
+    /// `n` lines a plugin logged for `tenant` were dropped over the shop's log budget.
+    pub fn log_lines_dropped(&self, tenant: &str, plugin: &str, n: u64) {
+        let mut dropped = self.logs_dropped.lock().unwrap_or_else(|p| p.into_inner());
+        *dropped.entry((tenant.to_owned(), plugin.to_owned())).or_default() += n;
+    }
+
+    /// Log lines dropped for `tenant` so far.
+    pub fn log_lines_dropped_of(&self, tenant: &str) -> u64 {
+        let dropped = self.logs_dropped.lock().unwrap_or_else(|p| p.into_inner());
+        dropped.iter().filter(|((t, _), _)| t == tenant).map(|(_, n)| n).sum()
     }
 
     /// Calls recorded for `tenant` so far.
@@ -122,6 +136,12 @@ impl Metrics {
         }
         for (tenant, seconds) in waits {
             let _ = writeln!(out, "wharf_tenant_quota_wait_seconds_total{{tenant=\"{}\"}} {seconds}", escape(tenant));
+        }
+        let dropped = self.logs_dropped.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let _ = writeln!(out, "# HELP wharf_plugin_log_lines_dropped_total Plugin log lines dropped over their shop's log budget.");
+        let _ = writeln!(out, "# TYPE wharf_plugin_log_lines_dropped_total counter");
+        for ((tenant, plugin), n) in dropped {
+            let _ = writeln!(out, "wharf_plugin_log_lines_dropped_total{{tenant=\"{}\",plugin=\"{}\"}} {n}", escape(&tenant), escape(&plugin));
         }
     }
 }

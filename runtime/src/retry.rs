@@ -49,7 +49,8 @@ impl Verdict {
             | Failure::OutputTooLarge { .. }
             | Failure::Panic(_)
             | Failure::Trap(_)
-            | Failure::Contract(_) => Verdict::Permanent(e.to_string()),
+            | Failure::Contract(_)
+            | Failure::InvalidRecord(_) => Verdict::Permanent(e.to_string()),
         }
     }
 }

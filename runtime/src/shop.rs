@@ -3,6 +3,7 @@
 
 use crate::capability::credentials::Secrets;
 use crate::capability::http::{HostGrants, RateLimiter};
+use crate::capability::log::LogBudget;
 use crate::quota::TenantQuota;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,6 +21,8 @@ pub struct Shop {
     /// Hosts the operator granted to this shop's plugin.
     pub grants: Arc<HostGrants>,
     pub rate_limiter: Arc<RateLimiter>,
+    /// Lines and bytes its plugin may log, shared by every call of the shop.
+    pub log_budget: Arc<LogBudget>,
     /// The tenant's quota, shared by all its shops; `None`: unlimited (tools, tests).
     pub quota: Option<Arc<TenantQuota>>,
 }
@@ -33,6 +36,7 @@ impl Shop {
             secrets: Arc::new(Secrets::default()),
             grants: Arc::new(HostGrants::default()),
             rate_limiter: Arc::new(RateLimiter::default()),
+            log_budget: Arc::new(LogBudget::default()),
             quota: None,
         }
     }

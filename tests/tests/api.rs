@@ -27,9 +27,11 @@ async fn the_erp_pulls_acks_and_pushes_and_tenants_are_isolated() {
     .unwrap();
     let config: BTreeMap<String, String> = Marketplace::config(&sim);
     let table = config.iter().map(|(k, v)| format!("{k} = {v:?}")).collect::<Vec<_>>().join(", ");
+    // The simulator is on loopback: the operator grants its address to the shop.
+    let grant = Marketplace::grant(&sim);
     let tenant = |id: &str| {
         format!(
-            "[[tenants.{id}.shops]]\nid = \"tb\"\nplatform = \"taobao\"\nplugin = \"taobao\"\nconfig = {{ {table} }}\n\
+            "[[tenants.{id}.shops]]\nid = \"tb\"\nplatform = \"taobao\"\nplugin = \"taobao\"\nconfig = {{ {table} }}\ngrants = [{grant:?}]\n\
              credentials = {{ app_secret = \"env:S\", session = \"env:T\" }}\n[tenants.{id}.pull]\n[tenants.{id}.schedule]\norders = \"1s\"\n"
         )
     };
@@ -101,7 +103,10 @@ async fn the_erp_pulls_acks_and_pushes_and_tenants_are_isolated() {
         if orders.len() == sim.trades().len() {
             break orders;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "orders did not arrive: {} of {}", orders.len(), sim.trades().len());
+        if start.elapsed() > Duration::from_secs(30) {
+            let (_, q) = call(Method::GET, "/v1/tenants/acme/quarantine", Some(&acme), None).await;
+            panic!("orders did not arrive: {} of {}; quarantine: {q}", orders.len(), sim.trades().len());
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let (status, page) = call(Method::GET, "/v1/tenants/acme/orders?limit=7", Some(&acme), None).await;
@@ -316,4 +321,93 @@ async fn a_refused_shop_says_so_and_resumes_at_once_when_its_credentials_are_fix
     assert!(metrics.contains("wharf_shop_auth_failed{tenant=\"acme\",shop=\"tb\"} 0"), "{metrics}");
     stop.send(()).unwrap();
     engine.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poisoned_order_leaves_the_tenant_answering() {
+    use wharf_runtime::model::{Order, Timestamp};
+    // A shop whose plugin answers an order updated in year 10000 on every round.
+    let toml = "[[tenants.acme.shops]]\nid = \"s1\"\nplatform = \"hostile\"\nplugin = \"hostile\"\nconfig = { mode = \"poison-instant\" }\n\
+                [tenants.acme.pull]\n[tenants.acme.schedule]\norders = \"1s\"\n";
+    let config = Config::from_toml_str(toml, &std::env::temp_dir(), &["hostile"], &|_: &str| None).unwrap_or_else(|e| panic!("{e}"));
+    let plugin = Sandbox::new(Limits::default(), Some(cache_dir())).unwrap().load_file(&plugin_path("hostile")).await.unwrap();
+    let plugins = [("hostile".to_owned(), plugin.clone())].into_iter().collect();
+    let store = Store::temporary().unwrap();
+    // What an older host let in: one good order and one it cannot read back.
+    let order = |id: &str, updated_at: i64| -> Order {
+        serde_json::from_value(json!({
+            "platform": "hostile", "shop_id": "s1", "order_id": id, "status": "paid", "platform_status": "PAID",
+            "refund_status": "none", "created_at": "2026-11-11T00:00:00Z", "updated_at": Timestamp(updated_at).to_string(),
+            "currency": "CNY", "goods_total": 100, "shipping_fee": 0, "discount_total": 0, "paid_total": 100, "lines": []
+        }))
+        .unwrap()
+    };
+    let mut year_10000 = order("bad", 0);
+    year_10000.updated_at = Timestamp(253_402_300_800_000);
+    store.orders().upsert("acme", &order("good", 1_794_355_200_000), Timestamp::now()).unwrap();
+    store.orders().upsert("acme", &year_10000, Timestamp::now()).unwrap();
+
+    let options = Options { tick: Duration::from_millis(50), progress_every: None, ..Options::default() };
+    let scheduler = Scheduler::new(&config, &plugins, store.clone(), options).await.unwrap();
+    let api = Api::new(scheduler.control(), Some(OPERATOR));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, api.router()).await.unwrap() });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let engine = tokio::spawn(scheduler.run(async move {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::new();
+    let get = |path: String| {
+        let request = http.get(format!("{base}{path}")).bearer_auth(OPERATOR);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, serde_json::from_slice::<Value>(&response.bytes().await.unwrap()).unwrap_or(Value::Null))
+        }
+    };
+
+    // The shop's rounds fail on the poisoned page (typed, naming the field); the listing answers.
+    let start = Instant::now();
+    while plugin.sandbox().metrics().calls_of("acme") == 0 && scheduler_calls(&base, &http).await == 0 {
+        assert!(start.elapsed() < Duration::from_secs(20), "the shop never pulled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (status, page) = get("/v1/tenants/acme/orders?any_sync=true".into()).await;
+    assert_eq!(status, 200, "{page}");
+    let ids: Vec<&str> = page["orders"].as_array().unwrap().iter().map(|o| o["order"]["order_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["good"], "{page}");
+    assert_eq!(page["unreadable"], 1, "{page}");
+
+    // The unreadable record is listed, and removed by the operator.
+    let (status, listed) = get("/v1/tenants/acme/orders/unreadable".into()).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["records"][0]["order_id"], "bad", "{listed}");
+    let discard = |reason: &str| {
+        http.post(format!("{base}/v1/tenants/acme/orders/unreadable/hostile/s1/bad/discard"))
+            .bearer_auth(OPERATOR)
+            .header("content-type", "application/json")
+            .body(json!({"reason": reason}).to_string())
+            .send()
+    };
+    assert_eq!(discard("").await.unwrap().status(), 400, "a reason is required");
+    assert_eq!(discard("written by an older host in year 10000").await.unwrap().status(), 200);
+    assert_eq!(discard("again").await.unwrap().status(), 404);
+    let (status, page) = get("/v1/tenants/acme/orders?any_sync=true".into()).await;
+    assert_eq!((status, page.get("unreadable")), (200, None), "{page}");
+    let metrics = http.get(format!("{base}/metrics")).bearer_auth(OPERATOR).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("kind=\"invalid_record\""), "the poisoned pulls failed as invalid records: {metrics}");
+
+    stop.send(()).unwrap();
+    engine.await.unwrap().unwrap();
+}
+
+/// Plugin calls the host has recorded, from `/metrics`.
+async fn scheduler_calls(base: &str, http: &reqwest::Client) -> u64 {
+    let text = http.get(format!("{base}/metrics")).bearer_auth(OPERATOR).send().await.unwrap().text().await.unwrap();
+    text.lines()
+        .filter(|l| l.starts_with("wharf_plugin_calls_total{tenant=\"acme\"") && l.contains("pull-orders"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
 }

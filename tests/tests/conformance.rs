@@ -111,7 +111,7 @@ fn the_cli_pulls_canonical_orders_from_every_simulator() {
         let id = |v: &serde_json::Value| v["order_id"].as_str().unwrap_or_default().to_owned();
         got.sort_by_key(id);
         want.sort_by_key(id);
-        assert_eq!(got.len(), want.len(), "{platform}: order count");
+        assert_eq!(got.len(), want.len(), "{platform}: order count (a record refused at the boundary is not printed)");
         assert!(got == want, "{platform}: the CLI's orders differ from the simulator's truth");
         drop(sim);
     }

@@ -368,7 +368,8 @@ mod sap {
             let out = std::process::Command::new(wharf_tests::plugins::wharf_bin())
                 .args(["plugin", "call"])
                 .arg(plugin_path("sap"))
-                .args(["push-orders", "--config"])
+                // The simulator is on loopback: granted by its address, as an operator would.
+                .args(["push-orders", "--allow-host", &sap.grant(), "--config"])
                 .arg(&config)
                 .arg("--secrets")
                 .arg(&secrets)

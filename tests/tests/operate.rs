@@ -118,7 +118,7 @@ fn tenant_doc(id: &str, sim: &TaobaoSim, shops: usize, quota: Value) -> Value {
     let config: BTreeMap<String, String> = Marketplace::config(sim);
     let secrets: BTreeMap<String, String> = Marketplace::secrets(sim);
     let shops: Vec<Value> = (1..=shops)
-        .map(|i| json!({"id": format!("tb{i}"), "platform": "taobao", "plugin": "taobao", "config": config, "credentials": secrets}))
+        .map(|i| json!({"id": format!("tb{i}"), "platform": "taobao", "plugin": "taobao", "config": config, "credentials": secrets, "grants": [Marketplace::grant(sim)]}))
         .collect();
     json!({"id": id, "shops": shops, "pull": {}, "schedule": {"orders": "1s"}, "quota": quota})
 }
@@ -571,7 +571,7 @@ async fn the_registry_validates_swaps_pins_and_remembers() {
     let v1_wasm = std::fs::read(plugin_path("taobao")).unwrap();
     let v2_wasm = std::fs::read(plugin_dir().join("next").join("taobao.wasm")).unwrap();
     let keys = signature::generate().unwrap();
-    let policy = Policy { require_signed: true, trusted: TrustedKeys::parse(std::slice::from_ref(&keys.public)).unwrap() };
+    let policy = Policy { require_signed: true, trusted: TrustedKeys::parse(std::slice::from_ref(&keys.public)).unwrap(), ..Policy::default() };
     let hosts: Vec<String> = TAOBAO_HOSTS.map(String::from).to_vec();
     let upload = |wasm: &'static [u8], signature: Option<&'static str>, activate| Candidate { wasm, signature, source: Source::Upload, grant: &[], activate };
     let leak = |v: Vec<u8>| -> &'static [u8] { Box::leak(v.into_boxed_slice()) };
@@ -642,4 +642,22 @@ async fn the_registry_validates_swaps_pins_and_remembers() {
     assert!(found[0].1.as_ref().unwrap().active);
     assert_eq!(serving("acme"), v2);
     assert!(watch.scan(&registry, true).await.is_empty(), "an unchanged file is not taken again");
+
+    // A new plugin dropped into the folder grants itself nothing: it is kept, serves nothing,
+    // and serves once the operator grants the hosts it declares.
+    let hostile = std::fs::read(plugin_path("hostile")).unwrap();
+    std::fs::write(folder.join("hostile.wasm"), &hostile).unwrap();
+    std::fs::write(folder.join("hostile.wasm.sig"), sign(&hostile)).unwrap();
+    let found = watch.scan(&registry, false).await;
+    let admitted = found[0].1.as_ref().unwrap();
+    assert!(!admitted.active, "{admitted:?}");
+    assert_eq!(admitted.awaiting_grant, ["allowed.test"]);
+    assert!(registry.plugin("hostile", "acme").is_none(), "it serves nothing");
+    assert!(registry.grants("hostile").is_empty(), "and was granted nothing");
+    let (summary, _) = registry.show("hostile").unwrap();
+    assert_eq!((summary.active.as_str(), summary.awaiting_grant.as_deref()), ("", Some(admitted.version.as_str())));
+    assert!(matches!(registry.activate("hostile", &admitted.version).await, Err(RegistryError::Conflict(_))), "not before the grant");
+    registry.set_grants("hostile", vec!["allowed.test".into()]).await.unwrap();
+    assert_eq!(registry.plugin("hostile", "acme").unwrap().descriptor().version, admitted.version, "granted, it serves");
+    assert_eq!(registry.show("hostile").unwrap().0.awaiting_grant, None);
 }

@@ -215,3 +215,120 @@ async fn compiled_components_are_cached_by_content_and_engine() {
     still_serves(&third.load_file(&plugin_path("hostile")).await.unwrap()).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poisoned_records_are_refused_naming_the_field() {
+    // Under contract 0.1.0 (the hostile plugin's) a bad record fails the call, naming the
+    // field; under 0.2 it becomes a rejected record (the sandbox's unit tests show that).
+    let plugin = hostile().await;
+    for (mode, field) in [
+        ("poison-instant", "updated_at"),
+        ("poison-id", "order_id"),
+        ("poison-money", "paid_total"),
+        ("poison-duplicate", "order_id"),
+    ] {
+        let err = run(&plugin, mode).await.unwrap_err();
+        named(&err);
+        assert_eq!(err.kind(), "invalid_record", "{mode}: {err}");
+        match &err.cause {
+            Failure::InvalidRecord(e) => {
+                assert!(e.field.ends_with(field), "{mode}: {e}");
+                assert!(!e.id.contains('\0'), "{mode}: the id in the error is printable: {e}");
+            }
+            other => panic!("{mode}: {other}"),
+        }
+        assert_eq!(err.to_json()["record"]["field"].as_str().map(|f| f.ends_with(field)), Some(true));
+    }
+    still_serves(&plugin).await;
+}
+
+/// Collects what the host logs on this thread, as text.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn plugin_logs_are_rate_limited_escaped_and_panics_come_from_traps() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let plugin = hostile().await;
+
+    // A flood: most lines are dropped over the shop's budget, and counted.
+    let flood = shop("log-flood", &[], &[]);
+    plugin.call(&flood, window()).await.expect("a flood is not an error");
+    let logged = captured.text().matches("flood line").count();
+    assert!(logged > 0 && logged <= wharf_runtime::capability::log::LOG_LINE_BURST as usize + 5, "kept {logged} lines");
+    let dropped = flood.log_budget.dropped();
+    assert_eq!(dropped as usize + logged, 5_000, "every line is either logged or counted");
+    assert_eq!(plugin.sandbox().metrics().log_lines_dropped_of("t1"), dropped, "and the metric says so");
+    let mut metrics = String::new();
+    plugin.sandbox().metrics().render(&mut metrics);
+    assert!(metrics.contains(&format!("wharf_plugin_log_lines_dropped_total{{tenant=\"t1\",plugin=\"hostile\"}} {dropped}")), "{metrics}");
+    // Another shop of the same plugin is not starved by that flood.
+    still_serves(&plugin).await;
+
+    // A newline cannot start a forged line; an ANSI escape does not reach the log.
+    plugin.call(&shop("log-forge", &[], &[]), window()).await.unwrap();
+    let text = captured.text();
+    for forged in ["FORGED-LINE", "FORGED-FIELD", "FORGED-VALUE"] {
+        let line = text.lines().find(|l| l.contains(forged)).unwrap_or_else(|| panic!("{forged} not logged: {text}"));
+        assert!(line.contains("innocent") || line.contains("k\\nFORGED-FIELD"), "{forged} is on the plugin's own line: {line}");
+        assert!(!text.lines().any(|l| l.starts_with("2026-11-11T00:00:00.000000Z")), "no line starts as forged: {text}");
+    }
+    assert!(!text.contains('\u{1b}'), "no raw escape in the log");
+
+    // Text on stderr that looks like a panic does not make the call a panic.
+    let err = run(&plugin, "fake-panic").await.unwrap_err();
+    assert!(matches!(err.cause, Failure::Plugin(ConnectorError::Platform { ref code, .. }) if code == "fake-panic"), "{err}");
+    // A real panic is still one.
+    let err = run(&plugin, "panic").await.unwrap_err();
+    assert!(matches!(err.cause, Failure::Panic(_)), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn internal_addresses_need_a_grant_of_the_address() {
+    let plugin = hostile().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let denied = |err: CallError| match err.cause {
+        Failure::Plugin(ConnectorError::Platform { code, message }) if code == "http" && message.contains("Denied") => message,
+        other => panic!("expected a denial, got {other}"),
+    };
+
+    // Granted by name, `localhost` resolves to loopback: refused at connect time.
+    let target = format!("localhost:{port}");
+    let err = plugin.call(&shop("undeclared-host", &[("target", target.clone())], &[target]), window()).await.unwrap_err();
+    let message = denied(err);
+    assert!(message.contains("loopback"), "{message}");
+
+    // The cloud metadata address, not granted: refused.
+    let metadata = "169.254.169.254".to_owned();
+    let err = plugin.call(&shop("undeclared-host", &[("target", metadata.clone())], &[]), window()).await.unwrap_err();
+    denied(err);
+
+    // Granted by address, loopback is reached (the test's own servers live there).
+    let target = format!("127.0.0.1:{port}");
+    tokio::spawn(async move {
+        let app = axum::Router::new().fallback(|| async { "ok" });
+        axum::serve(listener, app).await.unwrap();
+    });
+    let reply = plugin.call(&shop("undeclared-host", &[("target", target.clone())], &[target]), window()).await;
+    assert!(matches!(reply, Ok(Reply::OrderPage(_))), "{reply:?}");
+}

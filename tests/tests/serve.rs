@@ -59,6 +59,7 @@ platform = "taobao"
 plugin = "taobao"
 config = {{ {config} }}
 credentials = {{ app_secret = "env:TB_SECRET", session = "env:TB_SESSION" }}
+grants = [{grant:?}]
 
 [tenants.acme.webhook]
 url = "{erp_url}"
@@ -70,7 +71,8 @@ orders = "1s"
 [tenants.acme.carriers.SF]
 taobao = "SF"
 "#,
-        config = table.join(", ")
+        config = table.join(", "),
+        grant = Marketplace::grant(sim)
     )
 }
 

@@ -301,6 +301,8 @@ fn the_cli_pulls_canonical_orders_from_the_simulator() {
             .args(["plugin", "call"])
             .arg(plugin_path("taobao"))
             .arg("pull-orders")
+            // The simulator is on loopback: granted by its address, as an operator would.
+            .arg("--allow-host").arg(sim.addr().to_string())
             .arg("--config").arg(&config)
             .arg("--secrets").arg(&secrets)
             .arg("--input").arg(&input)

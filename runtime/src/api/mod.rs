@@ -117,6 +117,8 @@ impl Api {
             .route("/v1/tenants/{tenant}/quarantine", get(quarantine))
             .route("/v1/tenants/{tenant}/quarantine/{shop}/{module}/{id}/retry", post(retry_quarantined))
             .route("/v1/tenants/{tenant}/quarantine/{shop}/{module}/{id}/discard", post(discard_quarantined))
+            .route("/v1/tenants/{tenant}/orders/unreadable", get(unreadable_orders))
+            .route("/v1/tenants/{tenant}/orders/unreadable/{platform}/{shop}/{id}/discard", post(discard_unreadable_order))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(self)
     }

@@ -366,7 +366,8 @@ fn schemas() -> Value {
             "name": string(), "active": string(), "previous": {"type": ["string", "null"]},
             "versions": array(string()),
             "pins": {"type": "object", "description": "tenant → pinned version (canaries)", "additionalProperties": string()},
-            "grants": {"type": "array", "items": string(), "description": "Hosts (name or name:port) the plugin may reach"}})),
+            "grants": {"type": "array", "items": string(), "description": "Hosts (name or name:port) the plugin may reach"},
+            "awaiting_grant": {"type": "string", "description": "A version from the plugin folder that serves once the hosts it declares are granted (`active` is empty while it is the name's only version)"}})),
         "PluginDetail": {"allOf": [schema("PluginSummary"),
                                    object(&["descriptor"], json!({"descriptor": schema("Descriptor")}))]},
         "VersionInfo": object(&["version", "sha256", "uploaded_at", "source", "signed_by", "active"], json!({
@@ -386,12 +387,13 @@ fn schemas() -> Value {
             "order": schema("Order"), "version": {"type": "integer", "minimum": 1},
             "sync": one_of(["unsynced", "synced"]), "stored_at": instant()})),
         "OrderPage": object(&["orders", "next_cursor"], json!({
-            "orders": array(schema("StoredOrder")), "next_cursor": {"type": ["string", "null"]}})),
+            "orders": array(schema("StoredOrder")), "next_cursor": {"type": ["string", "null"]},
+            "unreadable": {"type": "integer", "minimum": 1, "description": "Stored records skipped because they cannot be read (GET …/orders/unreadable lists them); absent when none"}})),
         "Ack": object(&["platform", "shop_id", "order_id", "version"], json!({
             "platform": string(), "shop_id": string(), "order_id": string(), "version": {"type": "integer", "minimum": 1}})),
         "AckOutcome": object(&["order_id", "version", "outcome"], json!({
             "order_id": string(), "version": {"type": "integer"},
-            "outcome": one_of(["synced", "stale", "not_found"]),
+            "outcome": one_of(["synced", "stale", "not_found", "unreadable"]),
             "current": {"type": "integer", "description": "With `stale`: the version the order is at now"}})),
         "UpdateReport": object(&["queued", "unchanged", "stale", "unsupported", "refused", "rejected"], json!({
             "queued": count(), "unchanged": count(), "stale": count(), "unsupported": count(), "refused": count(),
@@ -416,6 +418,9 @@ fn schemas() -> Value {
                 "tenant": string(), "shop_id": string(), "stream": string(), "id": string(), "field": string(),
                 "reason": string(), "excerpt": string(), "plugin": string(), "tried_by": {"type": ["string", "null"]},
                 "first_seen": instant(), "last_seen": instant(), "times": count()})),
+        "UnreadableOrder": object(
+            &["platform", "shop_id", "order_id", "reason", "bytes"],
+            json!({"platform": string(), "shop_id": string(), "order_id": string(), "reason": string(), "bytes": count()})),
         "DeadLetters": object(&["deliveries", "pushes"], json!({
             "deliveries": array(object(&["delivery", "reason", "at"], json!({
                 "delivery": object(&["id", "enqueued_at", "next_attempt_at"], json!({
@@ -905,6 +910,28 @@ fn operations() -> Vec<Route> {
                 .ok(answer("The record's id", object(&["discarded"], json!({"discarded": {"type": "string"}}))))
                 .fails(&[400, 404]),
         ),
+        (
+            "/v1/tenants/{tenant}/orders/unreadable",
+            "get",
+            Op::secured("Stored orders that cannot be read back, with why; every listing and round skips them")
+                .params([tenant()])
+                .ok(answer("The unreadable records", object(&["records"], json!({"records": array(schema("UnreadableOrder"))}))))
+                .fails(&[404]),
+        ),
+        (
+            "/v1/tenants/{tenant}/orders/unreadable/{platform}/{shop}/{id}/discard",
+            "post",
+            Op::secured("Remove an unreadable stored order (never a readable one); the reason goes to the audit log")
+                .params([
+                    tenant(),
+                    in_path("platform", "The order's platform", json!({"type": "string"})),
+                    param("shop"),
+                    in_path("id", "The order's id", json!({"type": "string"})),
+                ])
+                .typed_body(object(&["reason"], json!({"reason": {"type": "string", "minLength": 1}})))
+                .ok(answer("The order's id", object(&["discarded"], json!({"discarded": {"type": "string"}}))))
+                .fails(&[400, 404]),
+        ),
     ]
 }
 
@@ -967,6 +994,8 @@ mod tests {
         ("/v1/tenants/{tenant}/quarantine", &["get"]),
         ("/v1/tenants/{tenant}/quarantine/{shop}/{module}/{id}/retry", &["post"]),
         ("/v1/tenants/{tenant}/quarantine/{shop}/{module}/{id}/discard", &["post"]),
+        ("/v1/tenants/{tenant}/orders/unreadable", &["get"]),
+        ("/v1/tenants/{tenant}/orders/unreadable/{platform}/{shop}/{id}/discard", &["post"]),
     ];
 
     const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];

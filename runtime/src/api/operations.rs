@@ -281,6 +281,38 @@ pub async fn discard_quarantined(
     Ok(Json(json!({"discarded": id})))
 }
 
+/// Stored orders of the tenant that cannot be read back: every listing and round skips them.
+pub async fn unreadable_orders(State(api): State<Api>, caller: Caller, Path(tenant): Path<String>) -> Result<Json<Value>, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    let records = intake.store.orders().unreadable(&tenant)?;
+    Ok(Json(json!({"records": records})))
+}
+
+/// Removes one unreadable stored order (a readable one is never removed this way); the next
+/// sighting of the order on its platform stores it afresh.
+pub async fn discard_unreadable_order(
+    State(api): State<Api>,
+    caller: Caller,
+    Path((tenant, platform, shop, id)): Path<(String, String, String, String)>,
+    JsonBody(body): JsonBody<Discard>,
+) -> Result<Json<Value>, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    if body.reason.trim().is_empty() {
+        return Err(ApiError::bad_input("reason: say why the record is dropped (it goes to the audit log)"));
+    }
+    let key = crate::store::OrderKey { platform: platform.clone(), shop_id: shop.clone(), order_id: id.clone() };
+    if !intake.store.orders().remove_unreadable(&tenant, &key)? {
+        return Err(ApiError::not_found(format!("no unreadable stored order {platform}/{shop}/{id}")));
+    }
+    api.audit(
+        &caller,
+        &tenant,
+        "orders.discard_unreadable",
+        json!({"platform": platform, "shop": shop, "id": id, "reason": body.reason}),
+    )?;
+    Ok(Json(json!({"discarded": id})))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

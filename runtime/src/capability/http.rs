@@ -1,11 +1,18 @@
 //! Outbound HTTP on behalf of a plugin: deny by default, then the operator's grants, a per-shop
 //! token bucket, a timeout bounded by the call's deadline, a response-size cap, secret
 //! placeholders filled on the way out and scrubbed on the way back.
+//!
+//! A granted name is not enough to reach inside the host's network: the name is resolved, and
+//! a loopback, link-local (169.254.0.0/16 with the cloud metadata service, fe80::/10), private
+//! (RFC 1918, fc00::/7) or otherwise non-public address is refused unless the operator granted
+//! that very address (`127.0.0.1:8080`). The connection then goes to the addresses checked,
+//! never to a second answer of the name server (see [`CheckedResolver`]).
 
 use crate::capability::credentials::CredentialError;
 use crate::limits::{DEFAULT_SHOP_REQUESTS_PER_SECOND, MAX_RATE_LIMIT_WAIT};
 use crate::shop::Shop;
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -65,23 +72,37 @@ pub struct HostGrants {
 }
 
 impl HostGrants {
-    /// `host:port` of every http(s) URL among `values`: an operator who configures a shop's
-    /// endpoint grants its host by writing it.
-    pub fn hosts_of_urls<'a>(values: impl IntoIterator<Item = &'a String>) -> Vec<String> {
-        values
-            .into_iter()
-            .filter_map(|v| url::Url::parse(v).ok())
-            .filter(|u| matches!(u.scheme(), "http" | "https"))
-            .filter_map(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
-            .collect()
-    }
-
     pub fn new(entries: impl IntoIterator<Item = impl Into<String>>) -> Self {
         HostGrants { entries: entries.into_iter().map(|e| e.into().to_ascii_lowercase()).collect() }
     }
 
     pub fn entries(&self) -> &[String] {
         &self.entries
+    }
+
+    /// Whether the operator granted `ip` itself on `port` (an entry `ip:port`, or a bare `ip`
+    /// for ports 80 and 443): what lets a plugin reach a non-public address.
+    pub fn grants_address(&self, ip: IpAddr, port: u16) -> bool {
+        self.entries.iter().any(|e| {
+            let (host, entry_port) = split_entry(e);
+            let same_ip = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().is_ok_and(|h| canonical(h) == canonical(ip));
+            same_ip && entry_port.map_or(matches!(port, 80 | 443), |p| p == port)
+        })
+    }
+
+    /// Refuses any of `addrs` (what the URL's host resolved to) that is not public, unless
+    /// granted by address.
+    pub fn check_addresses(&self, host: &str, addrs: &[SocketAddr]) -> Result<(), HttpError> {
+        for a in addrs {
+            if !is_public(a.ip()) && !self.grants_address(a.ip(), a.port()) {
+                return Err(HttpError::Denied(format!(
+                    "{host} resolves to {}, a {} address; only an operator's grant of that very address (`{a}`) lets a plugin reach it",
+                    a.ip(),
+                    address_kind(a.ip())
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Whether `url` may be reached; the error says why not.
@@ -105,6 +126,131 @@ impl HostGrants {
                 if self.entries.is_empty() { "none".to_owned() } else { self.entries.join(", ") }
             )))
         }
+    }
+}
+
+/// Headers only the host sets: `Host` would aim a request granted for one name at a virtual
+/// host the operator never granted (the same address serving both), and the hop-by-hop and
+/// framing headers would let a plugin smuggle a second request through the connection.
+pub const HOST_ONLY_HEADERS: [&str; 12] = [
+    "host",
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+    "expect",
+];
+
+/// `name[:port]` of a grant entry (an IPv6 entry is bracketed: `[::1]:8080`).
+fn split_entry(entry: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = entry.strip_prefix('[') {
+        let (host, tail) = rest.split_once(']').unwrap_or((rest, ""));
+        return (host, tail.strip_prefix(':').and_then(|p| p.parse().ok()));
+    }
+    match entry.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => (host, port.parse().ok()),
+        _ => (entry, None),
+    }
+}
+
+/// An IPv4 address inside an IPv6 one (`::ffff:127.0.0.1`) is that IPv4 address.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// Whether `ip` is an address of the public internet: not loopback, link-local, private,
+/// shared (CGNAT), unspecified, broadcast, multicast, documentation or reserved.
+pub fn is_public(ip: IpAddr) -> bool {
+    address_kind(ip) == "public"
+}
+
+fn address_kind(ip: IpAddr) -> &'static str {
+    match canonical(ip) {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            if v4.is_loopback() {
+                "loopback"
+            } else if v4.is_link_local() {
+                "link-local"
+            } else if v4.is_private() || (a == 100 && (64..128).contains(&b)) {
+                "private"
+            } else if v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast() || v4.is_documentation() || a == 0 || a >= 240 {
+                "reserved"
+            } else {
+                "public"
+            }
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            if v6.is_loopback() {
+                "loopback"
+            } else if first & 0xffc0 == 0xfe80 {
+                "link-local"
+            } else if first & 0xfe00 == 0xfc00 || first & 0xffc0 == 0xfec0 {
+                "private"
+            } else if v6.is_unspecified() || v6.is_multicast() || first == 0x2001 && v6.segments()[1] == 0x0db8 || first == 0x0064 {
+                "reserved"
+            } else {
+                "public"
+            }
+        }
+    }
+}
+
+tokio::task_local! {
+    /// The addresses `Client::send` checked for the host it is connecting to, in its task.
+    static CHECKED: (String, Vec<SocketAddr>);
+}
+
+/// The DNS resolver of the network client: it answers the addresses `send` resolved and
+/// checked for this request, so a name server cannot answer a public address to the check and
+/// a private one to the connection (DNS rebinding). A lookup outside a checked request (a
+/// connection finishing in the background) resolves afresh and keeps public addresses only.
+struct CheckedResolver;
+
+impl reqwest::dns::Resolve for CheckedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let name = name.as_str().to_owned();
+        let checked = CHECKED.try_with(|(host, addrs)| (*host == name).then(|| addrs.clone())).ok().flatten();
+        Box::pin(async move {
+            let addrs = match checked {
+                Some(addrs) => addrs,
+                None => tokio::net::lookup_host((name.as_str(), 0)).await?.filter(|a| is_public(a.ip())).collect(),
+            };
+            if addrs.is_empty() {
+                return Err(format!("{name}: no address this request may connect to").into());
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// The addresses `url`'s host stands for: itself when it is one, else what the name resolves to.
+async fn resolve(url: &url::Url) -> Result<Vec<SocketAddr>, HttpError> {
+    let port = url.port_or_known_default().unwrap_or(0);
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => Ok(vec![SocketAddr::new(IpAddr::V4(ip), port)]),
+        Some(url::Host::Ipv6(ip)) => Ok(vec![SocketAddr::new(IpAddr::V6(ip), port)]),
+        Some(url::Host::Domain(name)) => {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name, port))
+                .await
+                .map_err(|e| HttpError::Unreachable(format!("cannot resolve {name}: {e}")))?
+                .collect();
+            if addrs.is_empty() {
+                return Err(HttpError::Unreachable(format!("{name} has no address")));
+            }
+            Ok(addrs)
+        }
+        None => Err(HttpError::InvalidRequest(format!("no host in {url}"))),
     }
 }
 
@@ -194,6 +340,7 @@ impl Client {
             // Redirects could lead outside the grants; the plugin sees the 3xx instead.
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
+            .dns_resolver(CheckedResolver)
             .build()
             .expect("the HTTP client's static configuration is valid");
         Client { transport: Transport::Network(inner) }
@@ -220,6 +367,9 @@ impl Client {
         let written = url::Url::parse(&request.url)
             .map_err(|e| HttpError::InvalidRequest(format!("bad url {:?}: {e}", request.url)))?;
         shop.grants.check(&written)?;
+        if let Some((name, _)) = request.headers.iter().find(|(n, _)| HOST_ONLY_HEADERS.iter().any(|h| n.trim().eq_ignore_ascii_case(h))) {
+            return Err(HttpError::Denied(format!("header `{name}` is set by the host only")));
+        }
         let url = url::Url::parse(&shop.secrets.fill_str(&request.url)?)
             .map_err(|e| HttpError::InvalidRequest(format!("bad url after filling secrets: {e}")))?;
         if url.host_str() != written.host_str() || url.port() != written.port() {
@@ -256,6 +406,9 @@ impl Client {
             Method::Head => reqwest::Method::HEAD,
         };
         let timeout = request.timeout.unwrap_or(default_timeout).min(time_left);
+        let addrs = tokio::time::timeout(timeout, resolve(&url)).await.map_err(|_| HttpError::Timeout)??;
+        shop.grants.check_addresses(&host, &addrs)?;
+        let checked = (url.host_str().unwrap_or_default().to_owned(), addrs);
         let mut builder = client.request(method, url).timeout(timeout);
         for (name, value) in headers {
             let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
@@ -269,7 +422,7 @@ impl Client {
         }
 
         let started = Instant::now();
-        let mut response = builder.send().await.map_err(transport_error)?;
+        let mut response = CHECKED.scope(checked, builder.send()).await.map_err(transport_error)?;
         if let Some(len) = response.content_length() {
             if len > max_body as u64 {
                 return Err(HttpError::TooLarge(max_body as u64));
@@ -339,6 +492,40 @@ mod tests {
         assert!(HostGrants::default().check(&url::Url::parse("https://eco.taobao.com/").unwrap()).is_err());
     }
 
+    #[test]
+    fn internal_addresses_need_a_grant_of_the_address() {
+        let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let by_name = HostGrants::new(["metadata.internal", "localhost:8080", "api.example"]);
+        for internal in ["169.254.169.254:80", "127.0.0.1:8080", "10.1.2.3:443", "192.168.1.1:80", "172.16.0.1:80", "[::1]:8080", "[fe80::1]:80", "[fd00::1]:80", "[::ffff:127.0.0.1]:8080", "0.0.0.0:80", "100.64.0.1:80"] {
+            let e = by_name.check_addresses("h", &[addr(internal)]).unwrap_err();
+            assert!(matches!(e, HttpError::Denied(_)), "{internal}: {e:?}");
+        }
+        by_name.check_addresses("api.example", &[addr("93.184.216.34:443"), addr("[2606:2800:220:1::1]:443")]).unwrap();
+        let mixed = [addr("93.184.216.34:443"), addr("10.0.0.1:443")];
+        assert!(by_name.check_addresses("api.example", &mixed).is_err(), "one internal answer is enough to refuse");
+
+        let by_address = HostGrants::new(["127.0.0.1:8080", "169.254.169.254", "[::1]:9000"]);
+        by_address.check_addresses("h", &[addr("127.0.0.1:8080")]).unwrap();
+        by_address.check_addresses("h", &[addr("[::ffff:127.0.0.1]:8080")]).unwrap();
+        assert!(by_address.check_addresses("h", &[addr("127.0.0.1:8081")]).is_err(), "the port is part of the grant");
+        by_address.check_addresses("h", &[addr("169.254.169.254:80")]).unwrap();
+        by_address.check_addresses("h", &[addr("[::1]:9000")]).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_name_granted_does_not_reach_loopback() {
+        // A real listener, granted by name only: the host refuses to connect to it.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let shop = Shop::new("t", "s").with_grants(HostGrants::new([format!("localhost:{port}")]));
+        let request = Request { method: Method::Get, url: format!("http://localhost:{port}/"), headers: vec![], body: vec![], timeout: None };
+        let second = Duration::from_secs(1);
+        match Client::new().send(&shop, "pull-orders", request, second, second, 1_000).await {
+            Err(HttpError::Denied(why)) => assert!(why.contains("loopback"), "{why}"),
+            other => panic!("expected denied, got {other:?}"),
+        }
+    }
+
     #[tokio::test]
     async fn requests_are_granted_filled_capped_and_scrubbed() {
         use crate::capability::credentials::Secrets;
@@ -371,6 +558,14 @@ mod tests {
             client.send(&shop, "pull-orders", request("http://elsewhere.example:8080/"), second, second, 1_000).await,
             Err(HttpError::Denied(_))
         ));
+        for header in ["Host", "transfer-encoding", " Content-Length"] {
+            let mut r = request("http://api.example:8080/ok");
+            r.headers.push((header.to_owned(), "x".to_owned()));
+            match client.send(&shop, "pull-orders", r, second, second, 1_000).await {
+                Err(HttpError::Denied(why)) => assert!(why.contains("set by the host only"), "{why}"),
+                other => panic!("{header}: {other:?}"),
+            }
+        }
     }
 
     #[test]

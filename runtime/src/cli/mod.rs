@@ -127,8 +127,9 @@ struct CallArgs {
     /// The tenant, for logs.
     #[arg(long, default_value = "cli")]
     tenant: String,
-    /// Also grant this host (`name` or `name:port`). The plugin's declared hosts and the hosts
-    /// of URL values in --config are granted already.
+    /// Also grant this host (`name` or `name:port`; an address such as `127.0.0.1:8080` to let
+    /// the plugin reach a loopback or private address). The plugin's declared hosts are
+    /// granted already; a URL in --config grants nothing.
     #[arg(long = "allow-host")]
     allow_hosts: Vec<String>,
     /// Wall-clock deadline of one call, in milliseconds.
@@ -354,7 +355,6 @@ async fn call_plugin(args: CallArgs, cache_dir: Option<PathBuf>) -> Result<Value
     }
 
     let mut grants: Vec<String> = descriptor.http_hosts.clone();
-    grants.extend(HostGrants::hosts_of_urls(config.values()));
     grants.extend(args.allow_hosts.iter().cloned());
     let shop = Shop::new(args.tenant.clone(), args.shop.clone())
         .with_config(config)

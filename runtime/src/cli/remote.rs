@@ -108,6 +108,11 @@ pub enum Command {
         /// The tenant.
         tenant: String,
     },
+    /// Stored orders that cannot be read back (every listing skips them): list, discard.
+    Unreadable {
+        #[command(subcommand)]
+        command: UnreadableCommand,
+    },
     /// A tenant's orders as the ERP sees them (unsynced ones unless --sync says otherwise).
     Orders {
         /// The tenant.
@@ -411,6 +416,22 @@ pub enum QuarantineCommand {
         id: String,
         #[arg(long, default_value = "orders")]
         module: String,
+        /// Why it is dropped (the server records it).
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UnreadableCommand {
+    /// A tenant's unreadable stored orders, with why each cannot be read.
+    List { tenant: String },
+    /// Remove one (never a readable order), saying why; its next sighting stores it afresh.
+    Discard {
+        tenant: String,
+        platform: String,
+        shop: String,
+        id: String,
         /// Why it is dropped (the server records it).
         #[arg(long)]
         reason: String,
@@ -737,6 +758,13 @@ impl Command {
                 ),
             },
             Command::Progress { tenant } => Request::get(&[V1, TENANTS, tenant, "progress"]),
+            Command::Unreadable { command } => match command {
+                UnreadableCommand::List { tenant } => Request::get(&[V1, TENANTS, tenant, "orders", "unreadable"]),
+                UnreadableCommand::Discard { tenant, platform, shop, id, reason } => Request::post(
+                    &[V1, TENANTS, tenant, "orders", "unreadable", platform, shop, id, "discard"],
+                    Body::Json(json!({ "reason": reason })),
+                ),
+            },
             Command::Orders { tenant, filter, cursor, all_pages, .. } => {
                 let mut query = filter.query();
                 query.extend(cursor.clone().map(|c| ("cursor", c)));
@@ -1274,6 +1302,13 @@ mod tests {
             (&["hold", "release", "acme", "SKU-1"], Method::DELETE, "/v1/tenants/acme/holds/SKU-1", Body::Empty),
             (&["dlq", "list", "acme"], Method::GET, "/v1/tenants/acme/dead-letters", Body::Empty),
             (&["quarantine", "list", "acme"], Method::GET, "/v1/tenants/acme/quarantine", Body::Empty),
+            (&["unreadable", "list", "acme"], Method::GET, "/v1/tenants/acme/orders/unreadable", Body::Empty),
+            (
+                &["unreadable", "discard", "acme", "taobao", "tb", "7", "--reason", "year 10000"],
+                Method::POST,
+                "/v1/tenants/acme/orders/unreadable/taobao/tb/7/discard",
+                Body::Json(json!({"reason": "year 10000"})),
+            ),
             (
                 &["quarantine", "retry", "acme", "dy-1", "6920000000000000001"],
                 Method::POST,

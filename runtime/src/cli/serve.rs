@@ -64,7 +64,7 @@ pub async fn prepare(config_path: &Path, cache_dir: Option<PathBuf>, options: Op
     let env = |k: &str| std::env::var(k).ok();
     let config = Config::load_deferring_plugins(config_path, &env).map_err(|e| anyhow!("{e}"))?;
     let trusted = TrustedKeys::parse(&config.trusted_keys).map_err(|e| anyhow!("trusted_keys: {e}"))?;
-    let policy = Policy { require_signed: config.require_signed_plugins, trusted };
+    let policy = Policy { require_signed: config.require_signed_plugins, trusted, grant_folder_hosts: config.grant_plugin_dir_hosts };
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
     let store = Store::open(&config.data_dir).with_context(|| {
         format!("opening the store in {} (is another wharf serving it?)", config.data_dir.display())

@@ -135,6 +135,10 @@ pub struct Config {
     pub require_signed_plugins: bool,
     /// Public keys (base64) whose signatures admit a plugin version.
     pub trusted_keys: Vec<String>,
+    /// The operator trusts what lands in `plugin_dir`: a new plugin's first file there is
+    /// granted the host names it declares (never an address). Off by default: a file dropped
+    /// there is admitted but serves only once the operator grants its hosts.
+    pub grant_plugin_dir_hosts: bool,
     /// By tenant id.
     pub tenants: BTreeMap<String, Tenant>,
 }
@@ -201,6 +205,9 @@ pub struct ShopConfig {
     /// The same names, resolved. Never enters the sandbox.
     pub secrets: SecretMap,
     pub enabled: bool,
+    /// Hosts this shop's plugin may reach besides the plugin's grants (`name`, `name:port`, or
+    /// an address such as `127.0.0.1:8080`, the only way to a loopback or private address).
+    pub grants: Vec<String>,
 }
 
 /// How orders reach the tenant's ERP and ERP changes reach Wharf.
@@ -220,6 +227,8 @@ pub struct ErpPlugin {
     pub config: BTreeMap<String, String>,
     pub credentials: BTreeMap<String, SecretRef>,
     pub secrets: SecretMap,
+    /// Hosts the ERP plugin may reach besides the plugin's grants, as for a shop.
+    pub grants: Vec<String>,
 }
 
 #[derive(Clone, Debug)]

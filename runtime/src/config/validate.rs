@@ -33,6 +33,7 @@ struct RootRecord {
     log_format: Option<LogFormat>,
     require_signed_plugins: Option<bool>,
     trusted_keys: Option<Vec<String>>,
+    grant_plugin_dir_hosts: Option<bool>,
     tenants: Deferred,
 }
 
@@ -68,6 +69,7 @@ struct ShopRecord {
     config: Deferred,
     credentials: Deferred,
     enabled: Option<bool>,
+    grants: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -77,6 +79,7 @@ struct ErpRecord {
     plugin: Option<String>,
     config: Deferred,
     credentials: Deferred,
+    grants: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -199,6 +202,7 @@ pub(crate) fn build(text: &str, inputs: &Inputs<'_>) -> Result<Config, ConfigErr
         log_format,
         require_signed_plugins: fields.require_signed_plugins.unwrap_or(false),
         trusted_keys: fields.trusted_keys.clone().unwrap_or_default(),
+        grant_plugin_dir_hosts: fields.grant_plugin_dir_hosts.unwrap_or(false),
         tenants,
     })
 }
@@ -432,6 +436,7 @@ impl Checker<'_> {
             &record.path_of("credentials"),
             &config,
         );
+        let grants = self.grants(fields.grants.as_deref(), &record.path_of("grants"));
         Some(ShopConfig {
             id: id?.clone(),
             platform: platform?.clone(),
@@ -440,7 +445,22 @@ impl Checker<'_> {
             credentials,
             secrets,
             enabled: fields.enabled.unwrap_or(DEFAULT_SHOP_ENABLED),
+            grants,
         })
+    }
+
+    /// A plugin's own `grants`: each `name`, `name:port`, or an address with or without port.
+    fn grants(&mut self, entries: Option<&[String]>, path: &str) -> Vec<String> {
+        let entries = entries.unwrap_or_default();
+        for (i, entry) in entries.iter().enumerate() {
+            let ok = url::Url::parse(&format!("http://{entry}/")).is_ok_and(|u| {
+                u.host_str().is_some() && u.path() == "/" && u.username().is_empty() && u.query().is_none()
+            }) && !entry.contains('/') && !entry.contains('@');
+            if !ok {
+                self.problems.push(index_path(path, i), format!("{entry:?} is not a host: write `name`, `name:port` or `127.0.0.1:8080`"));
+            }
+        }
+        entries.to_vec()
     }
 
     fn check_plugin(&mut self, name: &str, path: &str) {
@@ -558,11 +578,13 @@ impl Checker<'_> {
             &record.path_of("credentials"),
             &config,
         );
+        let grants = self.grants(record.fields.grants.as_deref(), &record.path_of("grants"));
         Some(ErpRoute::Plugin(ErpPlugin {
             plugin: plugin?.clone(),
             config,
             credentials,
             secrets,
+            grants,
         }))
     }
 
@@ -1032,11 +1054,11 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
         assert_eq!(found.len(), 4, "{found:#?}");
         assert_eq!(
             found[0],
-            "colour: unknown field `colour`, expected one of `data_dir`, `plugin_dir`, `secrets_file`, `listen`, `log_format`, `require_signed_plugins`, `trusted_keys`, `tenants`"
+            "colour: unknown field `colour`, expected one of `data_dir`, `plugin_dir`, `secrets_file`, `listen`, `log_format`, `require_signed_plugins`, `trusted_keys`, `grant_plugin_dir_hosts`, `tenants`"
         );
         assert_eq!(
             found[1],
-            "tenants.acme.shops[0].extra: unknown field `extra`, expected one of `id`, `platform`, `plugin`, `config`, `credentials`, `enabled`"
+            "tenants.acme.shops[0].extra: unknown field `extra`, expected one of `id`, `platform`, `plugin`, `config`, `credentials`, `enabled`, `grants`"
         );
         assert_eq!(
             found[2],

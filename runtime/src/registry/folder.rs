@@ -1,6 +1,8 @@
 //! The watched folder: dropping `<anything>.wasm` into it (with its signature as
 //! `<anything>.wasm.sig` when signatures are required) admits that version and serves it, as
-//! an upload with `activate=true` would.
+//! an upload with `activate=true` would, once every host it declares is granted. The folder
+//! grants nothing by itself (a file there may come from anyone who can write to it): a version
+//! whose hosts are not granted waits until the operator grants them (`wharf plugin grant`).
 //!
 //! Polled rather than notified: polling works the same on every filesystem (network mounts and
 //! container volumes included, where change notifications often never arrive), and a scan of a
@@ -75,7 +77,8 @@ impl FolderWatch {
             };
             match &outcome {
                 Ok(a) if a.known => {}
-                Ok(a) => tracing::info!(file = %path.display(), plugin = %a.name, version = %a.version, "plugin from the watched folder serves now"),
+                Ok(a) if a.active => tracing::info!(file = %path.display(), plugin = %a.name, version = %a.version, "plugin from the watched folder serves now"),
+                Ok(a) => tracing::info!(file = %path.display(), plugin = %a.name, version = %a.version, "plugin from the watched folder admitted, not serving"),
                 Err(e) => tracing::error!(file = %path.display(), error = %e, "plugin in the watched folder refused"),
             }
             out.push((path, outcome));

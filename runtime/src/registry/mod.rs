@@ -3,9 +3,12 @@
 //!
 //! A version gets in by upload or by a file dropped into the watched folder, and only after it
 //! passed [`Registry::admit`]: the component compiles and links against a contract this host
-//! supports, `describe` answers sanely (and keeps the name's role and platform), every host it
-//! declares is granted to that plugin name by the operator, and, when the operator requires it,
-//! an ed25519 signature by a trusted key covers its bytes.
+//! supports, `describe` answers sanely (and keeps the name's role and platform), and, when the
+//! operator requires it, an ed25519 signature by a trusted key covers its bytes. It serves only
+//! once every host it declares is granted to that plugin name by the operator: an upload whose
+//! hosts are not granted is refused; a file dropped into the folder is kept, awaiting the grant
+//! (the folder grants nothing by itself, unless the operator said to trust it: then the host
+//! names a new plugin declares, never addresses; see [`Policy::grant_folder_hosts`]).
 //!
 //! Serving is a lookup: [`Registry::plugin`] hands out the version pinned for the tenant, else
 //! the active one. A [`Plugin`] is a cheap handle on a compiled, pre-linked component; a call
@@ -66,6 +69,9 @@ struct Record {
     pins: BTreeMap<String, String>,
     /// Hosts (`name` or `name:port`) the operator let this plugin reach.
     grants: BTreeSet<String>,
+    /// A version from the folder that serves once the operator grants the hosts it declares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    awaiting_grant: Option<String>,
 }
 
 /// A plugin name as the API lists it.
@@ -77,6 +83,10 @@ pub struct Summary {
     pub versions: Vec<String>,
     pub pins: BTreeMap<String, String>,
     pub grants: Vec<String>,
+    /// A version from the folder waiting for the operator to grant the hosts it declares (the
+    /// name serves nothing until then if it is its first version: `active` is empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub awaiting_grant: Option<String>,
 }
 
 /// What [`Registry::admit`] did.
@@ -89,6 +99,9 @@ pub struct Admitted {
     pub active: bool,
     /// `true` when these very bytes were admitted before (nothing changed).
     pub known: bool,
+    /// Declared hosts the operator has not granted: the version waits for them to serve.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub awaiting_grant: Vec<String>,
     pub descriptor: Descriptor,
 }
 
@@ -98,6 +111,10 @@ pub struct Policy {
     /// Refuse versions without a valid signature by one of `trusted`.
     pub require_signed: bool,
     pub trusted: TrustedKeys,
+    /// The operator trusts the watched folder: a new plugin's first file there is granted the
+    /// host names it declares. Never an address (`127.0.0.1`, `169.254.169.254`, `localhost`):
+    /// those only an explicit grant gives.
+    pub grant_folder_hosts: bool,
 }
 
 /// Why the registry said no.
@@ -187,13 +204,19 @@ impl Registry {
         let mut entries = BTreeMap::new();
         for (name, record) in store.plugins().all::<Record>()? {
             let mut loaded = HashMap::new();
-            let wanted: BTreeSet<&String> =
-                std::iter::once(&record.active).chain(&record.previous).chain(record.pins.values()).collect();
+            let wanted: BTreeSet<&String> = std::iter::once(&record.active)
+                .chain(&record.previous)
+                .chain(record.pins.values())
+                .chain(&record.awaiting_grant)
+                .filter(|v| !v.is_empty())
+                .collect();
             for version in wanted {
                 let plugin = load_blob(&sandbox, &blobs, &name, version).await?;
                 loaded.insert(version.clone(), plugin);
             }
-            let descriptor = loaded[&record.active].descriptor().clone();
+            let shown = record.awaiting_grant.as_ref().filter(|_| record.active.is_empty()).unwrap_or(&record.active);
+            let Some(plugin) = loaded.get(shown) else { continue };
+            let descriptor = plugin.descriptor().clone();
             entries.insert(name, Entry { record, loaded, descriptor });
         }
         Ok(Registry::with(sandbox, Some(store), Some(blobs), policy, entries))
@@ -260,12 +283,14 @@ impl Registry {
                         d.name, d.version, known.sha256
                     )));
                 }
-                // Known bytes asked to serve (a file dropped again, say) are activated.
-                if candidate.activate && record.active != d.version {
+                // Known bytes asked to serve (a file dropped again, say) are activated, once
+                // their hosts are granted.
+                let missing = ungranted(&d, &record.grants);
+                if candidate.activate && record.active != d.version && missing.is_empty() {
                     self.activate_unlocked(&d.name, &d.version).await?;
                 }
-                let active = candidate.activate || record.active == d.version;
-                return Ok(Admitted { name: d.name.clone(), version: d.version.clone(), sha256, active, known: true, descriptor: d });
+                let active = missing.is_empty() && (candidate.activate || record.active == d.version);
+                return Ok(Admitted { name: d.name.clone(), version: d.version.clone(), sha256, active, known: true, awaiting_grant: missing, descriptor: d });
             }
             if active.role != d.role || active.platform != d.platform {
                 return Err(RegistryError::Rejected(format!(
@@ -277,12 +302,14 @@ impl Registry {
         check_hosts(&d)?;
         let mut grants: BTreeSet<String> = existing.as_ref().map(|(r, _)| r.grants.clone()).unwrap_or_default();
         grants.extend(candidate.grant.iter().cloned());
-        if existing.is_none() && candidate.source == Source::Folder && candidate.grant.is_empty() {
-            // The operator put a new plugin into the host's own folder: that is the grant.
-            grants.extend(d.http_hosts.iter().cloned());
+        if existing.is_none() && candidate.source == Source::Folder && candidate.grant.is_empty() && self.inner.policy.grant_folder_hosts {
+            // The operator said the folder is trusted: the names it declares, never an address.
+            grants.extend(d.http_hosts.iter().filter(|h| !names_an_address(h)).cloned());
         }
-        let missing: Vec<&String> = d.http_hosts.iter().filter(|h| !grants.contains(*h)).collect();
-        if !missing.is_empty() {
+        let missing = ungranted(&d, &grants);
+        // A file in the folder is kept until the operator grants; an upload is answered now.
+        let awaiting = !missing.is_empty() && candidate.source == Source::Folder;
+        if !missing.is_empty() && !awaiting {
             return Err(RegistryError::Rejected(format!(
                 "{} {} declares hosts the operator has not granted: {}; grant them (upload with grant=…, or PUT /v1/plugins/{}/grants) first",
                 d.name,
@@ -300,10 +327,13 @@ impl Registry {
             source: candidate.source,
             signed_by,
         };
-        let activate = candidate.activate || existing.is_none();
+        // A name that serves nothing yet (new, or its only version awaits a grant) serves this.
+        let serving_nothing = existing.as_ref().is_none_or(|(r, _)| r.active.is_empty());
+        let activate = !awaiting && (candidate.activate || serving_nothing);
         let mut entries = self.write();
         let entry = entries.entry(d.name.clone()).or_insert_with(|| Entry {
-            record: Record { active: d.version.clone(), ..Record::default() },
+            // A first version awaiting its grant leaves the name serving nothing.
+            record: Record { active: if awaiting { String::new() } else { d.version.clone() }, ..Record::default() },
             loaded: HashMap::new(),
             descriptor: d.clone(),
         });
@@ -311,7 +341,13 @@ impl Registry {
         record.versions.insert(d.version.clone(), info);
         record.grants = grants;
         if activate && record.active != d.version {
-            record.previous = Some(std::mem::replace(&mut record.active, d.version.clone()));
+            let previous = std::mem::replace(&mut record.active, d.version.clone());
+            record.previous = Some(previous).filter(|p| !p.is_empty());
+        }
+        if awaiting {
+            record.awaiting_grant = Some(d.version.clone());
+        } else if activate {
+            record.awaiting_grant = None;
         }
         self.persist(&d.name, &record)?;
         entry.record = record;
@@ -319,8 +355,15 @@ impl Registry {
         if activate {
             entry.descriptor = d.clone();
         }
-        tracing::info!(plugin = %d.name, version = %d.version, sha256 = %sha256, active = activate, "plugin version admitted");
-        Ok(Admitted { name: d.name.clone(), version: d.version.clone(), sha256, active: activate, known: false, descriptor: d })
+        if awaiting {
+            tracing::warn!(
+                plugin = %d.name, version = %d.version, sha256 = %sha256, hosts = %missing.join(", "),
+                "plugin version admitted from the folder; it serves once the operator grants the hosts it declares (wharf plugin grant)"
+            );
+        } else {
+            tracing::info!(plugin = %d.name, version = %d.version, sha256 = %sha256, active = activate, "plugin version admitted");
+        }
+        Ok(Admitted { name: d.name.clone(), version: d.version.clone(), sha256, active: activate, known: false, awaiting_grant: missing, descriptor: d })
     }
 
     /// Serves `version` of `name` from the next call on; returns (active, previous).
@@ -335,7 +378,11 @@ impl Registry {
         let entry = entries.get_mut(name).ok_or_else(|| no_plugin(name))?;
         let mut record = entry.record.clone();
         if record.active != version {
-            record.previous = Some(std::mem::replace(&mut record.active, version.to_owned()));
+            let previous = std::mem::replace(&mut record.active, version.to_owned());
+            record.previous = Some(previous).filter(|p| !p.is_empty());
+        }
+        if record.awaiting_grant.as_deref() == Some(version) {
+            record.awaiting_grant = None;
         }
         self.persist(name, &record)?;
         entry.record = record;
@@ -400,10 +447,21 @@ impl Registry {
             )));
         }
         let mut out = Vec::new();
+        let mut awaiting = None;
         self.update(name, |record| {
             record.grants = hosts.into_iter().collect();
             out = record.grants.iter().cloned().collect();
+            awaiting = record.awaiting_grant.clone();
         })?;
+        // A version from the folder serves once what it declares is granted.
+        if let Some(version) = awaiting {
+            let declared = self.read().get(name).and_then(|e| e.loaded.get(&version)).map(|p| p.descriptor().clone());
+            if let Some(d) = declared {
+                if ungranted(&d, &out.iter().cloned().collect()).is_empty() {
+                    self.activate_unlocked(name, &version).await?;
+                }
+            }
+        }
         Ok(out)
     }
 
@@ -423,8 +481,21 @@ impl Registry {
         }
     }
 
-    /// `version` of `name`, compiled and ready (loaded from its kept wasm if need be).
+    /// `version` of `name`, compiled and ready (loaded from its kept wasm if need be), and
+    /// granted every host it declares: a version that is not never serves.
     async fn ready(&self, name: &str, version: &str) -> Result<Plugin, RegistryError> {
+        let plugin = self.loaded_or_load(name, version).await?;
+        let missing = ungranted(plugin.descriptor(), &self.read().get(name).map(|e| e.record.grants.clone()).unwrap_or_default());
+        if !missing.is_empty() {
+            return Err(RegistryError::Conflict(format!(
+                "{name} {version} declares hosts the operator has not granted: {}; grant them first (PUT /v1/plugins/{name}/grants)",
+                missing.join(", ")
+            )));
+        }
+        Ok(plugin)
+    }
+
+    async fn loaded_or_load(&self, name: &str, version: &str) -> Result<Plugin, RegistryError> {
         let known = {
             let entries = self.read();
             let entry = entries.get(name).ok_or_else(|| no_plugin(name))?;
@@ -491,7 +562,27 @@ fn summary(name: &str, r: &Record) -> Summary {
         versions: r.versions.keys().cloned().collect(),
         pins: r.pins.clone(),
         grants: r.grants.iter().cloned().collect(),
+        awaiting_grant: r.awaiting_grant.clone(),
     }
+}
+
+/// The hosts `d` declares that `grants` lacks.
+fn ungranted(d: &Descriptor, grants: &BTreeSet<String>) -> Vec<String> {
+    d.http_hosts.iter().filter(|h| !grants.contains(*h)).cloned().collect()
+}
+
+/// Whether a declared host (`name` or `name:port`) is an address rather than a name: an IP
+/// literal, or `localhost` and its subdomains, which always resolve to loopback.
+pub fn names_an_address(host: &str) -> bool {
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    let name = host.rsplit_once(':').map_or(host, |(n, p)| if p.bytes().all(|b| b.is_ascii_digit()) { n } else { host });
+    let name = name.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    name.parse::<std::net::IpAddr>().is_ok()
+        || name == "localhost"
+        || name.ends_with(".localhost")
+        || name.bytes().all(|b| b.is_ascii_digit() || b == b'.')
 }
 
 fn no_plugin(name: &str) -> RegistryError {
@@ -532,4 +623,19 @@ async fn load_blob(sandbox: &Sandbox, blobs: &Path, name: &str, version: &str) -
         });
     }
     Ok(plugin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_an_address;
+
+    #[test]
+    fn a_trusted_folder_grants_names_never_addresses() {
+        for address in ["127.0.0.1", "127.0.0.1:8080", "169.254.169.254", "[::1]:9000", "::1", "localhost", "LOCALHOST:80", "api.localhost", "10.0.0.1:443"] {
+            assert!(names_an_address(address), "{address}");
+        }
+        for name in ["eco.taobao.com", "gw.api.taobao.com:443", "api-1.example"] {
+            assert!(!names_an_address(name), "{name}");
+        }
+    }
 }

@@ -316,7 +316,9 @@ macro_rules! contract {
                     w_log::Level::Warn => host_log::Level::Warn,
                     w_log::Level::Error => host_log::Level::Error,
                 };
-                host_log::emit(&self.shop, &self.descriptor.name, level, &message, &fields);
+                if !host_log::emit(&self.shop, &self.descriptor.name, level, &message, &fields) {
+                    self.log_dropped += 1;
+                }
             }
         }
 

@@ -10,6 +10,7 @@
 //! WASI is linked deny-all: no preopened directories, no environment, no arguments, no
 //! sockets, no name lookup; stdout and stderr are captured into `tracing`.
 
+pub mod boundary;
 mod contract;
 mod state;
 mod v0_1_0;
@@ -91,6 +92,11 @@ impl Bindings {
             Bindings::V0_2_0(b) => b.contract(),
             Bindings::V0_1_0(b) => b.contract(),
         }
+    }
+
+    /// Whether pages of this contract carry `rejected` records (0.2 and later).
+    fn rejects(&self) -> bool {
+        !matches!(self, Bindings::V0_1_0(_))
     }
 
     async fn run(
@@ -461,17 +467,25 @@ impl Plugin {
             Err(_) => Err(Outcome::Deadline),
         };
         let state = store.into_data();
-        state.flush_stdio(&self.descriptor.name);
+        let dropped = state.flush_stdio(&self.descriptor.name);
+        if dropped > 0 {
+            self.sandbox.inner.metrics.log_lines_dropped(&shop.tenant, &self.descriptor.name, dropped);
+            tracing::warn!(
+                tenant = %shop.tenant, shop = %shop.shop_id, plugin = %self.descriptor.name, dropped,
+                "plugin log lines dropped over the shop's log budget"
+            );
+        }
 
-        let reply = match outcome {
+        let mut reply = match outcome {
             Ok(Ok(reply)) => reply,
-            Ok(Err(plugin_error)) => return Err(fail(Failure::Plugin(plugin_error))),
+            Ok(Err(plugin_error)) => return Err(fail(Failure::Plugin(boundary::printable_error(plugin_error)))),
             Err(Outcome::Deadline) => return Err(fail(Failure::Deadline(limits.deadline))),
             Err(Outcome::Contract(reason)) => return Err(fail(Failure::Contract(reason))),
             Err(Outcome::Wasmtime(error)) => {
                 return Err(fail(classify(error, &state, limits, started.elapsed())));
             }
         };
+        check_records(&mut reply, self.bindings.rejects()).map_err(|e| fail(Failure::InvalidRecord(e)))?;
         check_reply(&reply, shop, &self.descriptor).map_err(|r| fail(Failure::Contract(r)))?;
         let size = json_size(&reply);
         if size > limits.output_bytes {
@@ -513,8 +527,11 @@ fn classify(
         };
     }
     let trap = error.downcast_ref::<wasmtime::Trap>().copied();
-    if let Some(message) = state.panic_message() {
-        return Failure::Panic(message);
+    // A Rust panic aborts, which is an `unreachable` trap; only then is stderr read for the
+    // panic's message. A plugin that prints "panicked at" and traps otherwise (or returns)
+    // did not panic.
+    if matches!(trap, Some(wasmtime::Trap::UnreachableCodeReached)) {
+        return Failure::Panic(state.panic_message().unwrap_or_else(|| "the plugin aborted (unreachable executed)".into()));
     }
     match trap {
         Some(wasmtime::Trap::StackOverflow) => Failure::Trap("stack overflow (recursion too deep)".into()),
@@ -529,6 +546,25 @@ fn classify(
             Failure::Host(format!("{error:#}"))
         }
         None => Failure::Trap(format!("{error:#}")),
+    }
+}
+
+/// Checks every record of the reply at the boundary (see [`boundary`]): from contract 0.2 a
+/// bad record of a page moves to the page's `rejected`; otherwise it fails the call.
+fn check_records(reply: &mut Reply, rejects: bool) -> Result<(), boundary::RecordError> {
+    use boundary::Checked;
+    match reply {
+        Reply::OrderPage(p) => boundary::page(&mut p.orders, &mut p.rejected, rejects),
+        Reply::Order(o) => o.check(),
+        Reply::Stock(p) => boundary::page(&mut p.items, &mut p.rejected, rejects),
+        Reply::Prices(p) => boundary::page(&mut p.items, &mut p.rejected, rejects),
+        Reply::Lots(p) => boundary::page(&mut p.items, &mut p.rejected, rejects),
+        Reply::Products(p) => boundary::page(&mut p.items, &mut p.rejected, rejects),
+        Reply::Customers(p) => boundary::page(&mut p.items, &mut p.rejected, rejects),
+        Reply::Logistics(p) => boundary::page(&mut p.items, &mut p.rejected, rejects),
+        Reply::Shipments(p) => boundary::page(&mut p.items, &mut p.rejected, rejects),
+        Reply::ErpStatuses(p) => boundary::page(&mut p.items, &mut p.rejected, rejects),
+        Reply::Descriptor(_) | Reply::Items(_) | Reply::OrderPushes(_) => Ok(()),
     }
 }
 

@@ -64,6 +64,8 @@ pub struct CallState {
     pub http: http::Client,
     pub limits: Limits,
     pub deadline: Instant,
+    /// Log lines of this call dropped over the shop's budget.
+    pub log_dropped: u64,
 }
 
 impl CallState {
@@ -98,6 +100,7 @@ impl CallState {
             http,
             limits: limits.clone(),
             deadline,
+            log_dropped: 0,
         }
     }
 
@@ -106,13 +109,17 @@ impl CallState {
         self.deadline.saturating_duration_since(Instant::now())
     }
 
-    /// Sends what the plugin printed to the logs.
-    pub fn flush_stdio(&self, plugin: &str) {
-        log::emit_stdio(&self.shop, plugin, "stdout", &self.stdout.contents());
-        log::emit_stdio(&self.shop, plugin, "stderr", &self.stderr.contents());
+    /// Sends what the plugin printed to the logs, within the shop's budget; answers how many
+    /// lines of the call were dropped, its log calls' included.
+    pub fn flush_stdio(&self, plugin: &str) -> u64 {
+        self.log_dropped
+            + log::emit_stdio(&self.shop, plugin, "stdout", &self.stdout.contents())
+            + log::emit_stdio(&self.shop, plugin, "stderr", &self.stderr.contents())
     }
 
-    /// The message of a Rust panic, when the guest printed one before trapping.
+    /// The message a Rust panic printed before trapping. Only read once the trap says the
+    /// guest aborted (see `classify`): what stderr says never decides that a call panicked.
+    /// It is the plugin's text, so it comes escaped and cut like a log line.
     pub fn panic_message(&self) -> Option<String> {
         let stderr = self.stderr.contents();
         let text = String::from_utf8_lossy(&stderr);
@@ -121,7 +128,8 @@ impl CallState {
         // `panicked at src/lib.rs:10:5:\nmessage\nnote: ...`
         let message: Vec<&str> = rest.lines().skip(1).take_while(|l| !l.starts_with("note:")).collect();
         let location = rest.lines().next().unwrap_or("").trim_end_matches(':');
-        Some(format!("{} ({location})", message.join(" ").trim()))
+        let text = format!("{} ({location})", message.join(" ").trim());
+        Some(log::printable(&text, log::MAX_MESSAGE_BYTES))
     }
 }
 

@@ -35,7 +35,7 @@ use std::path::Path;
 pub use audit::{Audit, AuditEntry};
 pub use catalog::{Catalog, PlatformSku};
 pub use cursors::{Cursors, StreamCursor};
-pub use orders::{AckOutcome, OrderBook, OrderKey, OrderQuery, OrderQueryPage, StoredOrder, SyncState, Upsert};
+pub use orders::{AckOutcome, OrderBook, OrderKey, OrderQuery, OrderQueryPage, StoredOrder, SyncState, Unreadable, Upsert};
 pub use outbox::{DeadLetter, Delivery, Outbox};
 pub use pushes::{DeadPush, NewPush, Offer, Push, Pushes, Sent};
 pub use quarantine::{Quarantine, Quarantined};

@@ -119,6 +119,27 @@ impl OrderQuery {
 pub struct OrderQueryPage {
     pub orders: Vec<StoredOrder>,
     pub next_cursor: Option<String>,
+    /// Stored records on the way that could not be read and were skipped (see
+    /// [`OrderBook::unreadable`]); absent when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unreadable: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// A stored order record the host cannot read back (written by an older host that let a bad
+/// value in, or damaged): it is skipped by every reader, and an operator lists and removes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unreadable {
+    pub platform: String,
+    pub shop_id: String,
+    pub order_id: String,
+    /// Why it cannot be read.
+    pub reason: String,
+    /// Its size as stored.
+    pub bytes: usize,
 }
 
 /// What acknowledging one order did.
@@ -130,6 +151,8 @@ pub enum AckOutcome {
     /// The order changed since the ERP read it: it stays unsynced at `current`.
     Stale { current: u64 },
     NotFound,
+    /// The stored record cannot be read (see [`OrderBook::unreadable`]).
+    Unreadable,
 }
 
 /// The orders tree.
@@ -137,6 +160,8 @@ pub enum AckOutcome {
 pub struct OrderBook {
     tree: sled::Tree,
     sealer: Sealer,
+    /// Keys of unreadable records already logged, so each is logged once per process.
+    logged: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<Vec<u8>>>>,
 }
 
 /// An order as written: the receiver sealed (see [`super::pii`]), everything else as is.
@@ -150,7 +175,55 @@ struct OnDisk {
 
 impl OrderBook {
     pub(super) fn new(tree: sled::Tree, sealer: Sealer) -> Self {
-        Self { tree, sealer }
+        Self { tree, sealer, logged: Default::default() }
+    }
+
+    /// Reads a stored record; an unreadable one is logged (once) and is `None`, so it affects
+    /// only itself: listings, acks and sync rounds go on without it.
+    fn read(&self, key: &[u8], bytes: &[u8]) -> Option<StoredOrder> {
+        match self.decode(key, bytes) {
+            Ok(stored) => Some(stored),
+            Err(e) => {
+                let mut logged = self.logged.lock().unwrap_or_else(|p| p.into_inner());
+                if logged.insert(key.to_vec()) {
+                    tracing::error!(
+                        error = %e,
+                        "a stored order cannot be read; it is skipped (list it with GET /v1/tenants/{{tenant}}/orders/unreadable, remove it with DELETE)"
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    /// Every stored record of `tenant` that cannot be read, with why.
+    pub fn unreadable(&self, tenant: &str) -> Result<Vec<Unreadable>, StoreError> {
+        let prefix = key(&[tenant, ""])?;
+        let mut out = Vec::new();
+        for entry in self.tree.scan_prefix(&prefix) {
+            let (k, v) = entry?;
+            if let Err(e) = self.decode(&k, &v) {
+                let parts: Vec<String> = k.split(|b| *b == 0).skip(1).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+                let [platform, shop_id, order_id] = <[String; 3]>::try_from(parts).unwrap_or_default();
+                let reason = match e {
+                    StoreError::Corrupt { reason, .. } => reason,
+                    other => other.to_string(),
+                };
+                out.push(Unreadable { platform, shop_id, order_id, reason, bytes: v.len() });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes the record of `k` if it cannot be read; `false` when there is none or it reads
+    /// fine (a readable order is never removed this way).
+    pub fn remove_unreadable(&self, tenant: &str, k: &OrderKey) -> Result<bool, StoreError> {
+        let key = Self::key(tenant, k)?;
+        let Some(current) = self.tree.get(&key)? else { return Ok(false) };
+        if self.decode(&key, &current).is_ok() {
+            return Ok(false);
+        }
+        Ok(self.tree.compare_and_swap(&key, Some(current), None::<&[u8]>)?.is_ok())
     }
 
     fn encode(&self, key: &[u8], stored: &StoredOrder) -> Result<Vec<u8>, StoreError> {
@@ -190,7 +263,7 @@ impl OrderBook {
 
     pub fn get(&self, tenant: &str, k: &OrderKey) -> Result<Option<StoredOrder>, StoreError> {
         let key = Self::key(tenant, k)?;
-        self.tree.get(&key)?.map(|b| self.decode(&key, &b)).transpose()
+        Ok(self.tree.get(&key)?.and_then(|b| self.read(&key, &b)))
     }
 
     /// One page of `tenant`'s orders matching `query`.
@@ -208,22 +281,26 @@ impl OrderBook {
             }
         };
         let mut orders = Vec::new();
+        let mut unreadable = 0;
         for entry in self.tree.range(start..) {
             let (k, v) = entry?;
             if !k.starts_with(&prefix) {
                 break;
             }
-            let stored = self.decode(&k, &v)?;
+            let Some(stored) = self.read(&k, &v) else {
+                unreadable += 1;
+                continue;
+            };
             if !query.matches(&stored) {
                 continue;
             }
             if orders.len() == limit {
                 let last = &orders.last().map(|o: &StoredOrder| OrderKey::of(&o.order)).expect("limit >= 1");
-                return Ok(OrderQueryPage { orders, next_cursor: Some(encode_cursor(last)) });
+                return Ok(OrderQueryPage { orders, next_cursor: Some(encode_cursor(last)), unreadable });
             }
             orders.push(stored);
         }
-        Ok(OrderQueryPage { orders, next_cursor: None })
+        Ok(OrderQueryPage { orders, next_cursor: None, unreadable })
     }
 
     /// Marks `version` of the order synced, if it is still the current one.
@@ -231,7 +308,7 @@ impl OrderBook {
         let key = Self::key(tenant, k)?;
         loop {
             let Some(current) = self.tree.get(&key)? else { return Ok(AckOutcome::NotFound) };
-            let mut stored = self.decode(&key, &current)?;
+            let Some(mut stored) = self.read(&key, &current) else { return Ok(AckOutcome::Unreadable) };
             if stored.version != version {
                 return Ok(AckOutcome::Stale { current: stored.version });
             }
@@ -261,11 +338,17 @@ pub(super) fn upsert_in(
     let (outcome, next) = match tx.get(&k)? {
         None => (Upsert::New { version: 1 }, StoredOrder { order: order.clone(), version: 1, sync: SyncState::Unsynced, stored_at: now }),
         Some(bytes) => {
-            let stored = book.decode(&k, &bytes).map_err(Abort)?;
-            if stored.order == *order {
-                return Ok(Upsert::Unchanged { version: stored.version });
+            // An unreadable record is replaced by the order as it comes now, as a new version
+            // (after the old one's number when that much can be read): one bad record heals
+            // with the next good sighting instead of failing every round of its shop.
+            let (old, version) = match book.read(&k, &bytes) {
+                Some(stored) => (Some(stored.order), stored.version),
+                None => (None, serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|v| v["version"].as_u64()).unwrap_or(0)),
+            };
+            if old.as_ref() == Some(order) {
+                return Ok(Upsert::Unchanged { version });
             }
-            let version = stored.version + 1;
+            let version = version + 1;
             (Upsert::Changed { version }, StoredOrder { order: order.clone(), version, sync: SyncState::Unsynced, stored_at: now })
         }
     };
@@ -369,6 +452,38 @@ pub(crate) mod tests {
         let window = OrderQuery { updated_from: Some(Timestamp(T + 3)), updated_to: Some(Timestamp(T + 5)), any_sync: true, ..Default::default() };
         let ids: Vec<String> = book.query("acme", &window).unwrap().orders.into_iter().map(|o| o.order.order_id).collect();
         assert_eq!(ids, ["103", "104"]);
+    }
+
+    #[test]
+    fn an_unreadable_record_affects_only_itself() {
+        let store = Store::temporary().unwrap();
+        let book = store.orders();
+        book.upsert("acme", &order("1", OrderStatus::Paid, T), Timestamp(T)).unwrap();
+        book.upsert("acme", &order("3", OrderStatus::Paid, T), Timestamp(T)).unwrap();
+        // What an older host wrote for an order updated in year 10000: its reader refuses it.
+        let mut bad = serde_json::to_value(StoredOrder { order: order("2", OrderStatus::Paid, T), version: 4, sync: SyncState::Unsynced, stored_at: Timestamp(T) }).unwrap();
+        bad["order"]["updated_at"] = serde_json::json!("+10000-01-01T00:00:00Z");
+        let k2 = OrderKey { platform: "taobao".into(), shop_id: "s1".into(), order_id: "2".into() };
+        book.tree().insert(OrderBook::key("acme", &k2).unwrap(), serde_json::to_vec(&bad).unwrap()).unwrap();
+
+        let page = book.query("acme", &OrderQuery { any_sync: true, ..Default::default() }).unwrap();
+        let ids: Vec<&str> = page.orders.iter().map(|o| o.order.order_id.as_str()).collect();
+        assert_eq!((ids, page.unreadable), (vec!["1", "3"], 1), "listed without it, and counted");
+        assert_eq!(book.get("acme", &k2).unwrap(), None);
+        assert_eq!(book.ack("acme", &k2, 4).unwrap(), AckOutcome::Unreadable);
+        let listed = book.unreadable("acme").unwrap();
+        assert_eq!((listed.len(), listed[0].order_id.as_str()), (1, "2"));
+        assert!(listed[0].reason.contains("10000") || listed[0].reason.contains("RFC 3339"), "{}", listed[0].reason);
+
+        let k1 = OrderKey { platform: "taobao".into(), shop_id: "s1".into(), order_id: "1".into() };
+        assert!(!book.remove_unreadable("acme", &k1).unwrap(), "a readable order is not removed this way");
+        assert!(book.remove_unreadable("acme", &k2).unwrap());
+        assert!(book.unreadable("acme").unwrap().is_empty());
+
+        // Written again, and a new sighting replaces it as the next version.
+        book.tree().insert(OrderBook::key("acme", &k2).unwrap(), serde_json::to_vec(&bad).unwrap()).unwrap();
+        assert_eq!(book.upsert("acme", &order("2", OrderStatus::Shipped, T), Timestamp(T)).unwrap(), Upsert::Changed { version: 5 });
+        assert_eq!(book.get("acme", &k2).unwrap().unwrap().version, 5);
     }
 
     #[test]

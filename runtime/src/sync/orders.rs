@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use crate::error::CallError;
+use crate::error::{CallError, Failure};
 use crate::model::{ConnectorError, Order, Rejected, TimeWindow, Timestamp};
 use crate::sandbox::{Call, Reply};
 use crate::store::quarantine::Source;
@@ -182,6 +182,13 @@ impl<'a> OrderStream<'a> {
                     excerpt: entry.excerpt.clone(),
                 },
                 Ok(_) => unreachable!("the sandbox checks get-order answers an order"),
+                // The host refused the order at the boundary: it stays aside, with that reason.
+                Err(CallError { cause: Failure::InvalidRecord(refused), .. }) => Rejected {
+                    id: entry.id.clone(),
+                    field: refused.field.clone(),
+                    reason: refused.problem.clone(),
+                    excerpt: entry.excerpt.clone(),
+                },
                 Err(e) => match e.connector_error() {
                     Some(ConnectorError::InvalidInput { field, reason }) => Rejected {
                         id: entry.id.clone(),

@@ -49,7 +49,10 @@ pub const AUTH_BACKOFF_CAP: Duration = Duration::from_secs(15 * 60);
 /// Why the scheduler could not be set up from a configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    #[error("tenants.{tenant}: plugin `{plugin}` is not loaded")]
+    #[error(
+        "tenants.{tenant}: plugin `{plugin}` is not serving (not loaded, or its version from the plugin folder waits for the \
+         operator to grant the hosts it declares: see `awaiting_grant` in `wharf plugin list`)"
+    )]
     MissingPlugin { tenant: String, plugin: String },
     #[error("tenants.{tenant}: plugin `{plugin}` is a {actual:?} plugin; {place} needs a {wanted:?} plugin")]
     WrongRole { tenant: String, plugin: String, place: String, actual: Role, wanted: Role },
@@ -784,10 +787,9 @@ fn shop_config(tenant: &Tenant, config: &BTreeMap<String, String>) -> BTreeMap<S
 }
 
 /// A shop as its loops call it: its grants are the hosts the operator granted the plugin name,
-/// plus the hosts of URL values in its config (the operator wrote those too).
+/// plus the shop's own `grants` (where its endpoint is, `127.0.0.1:8080` say). A URL in its
+/// config grants nothing: config is what the plugin reads, not what it may reach.
 fn shop(tenant: &str, id: &str, grants: Vec<String>, config: BTreeMap<String, String>, secrets: BTreeMap<String, String>, quota: &Arc<TenantQuota>) -> Shop {
-    let mut grants = grants;
-    grants.extend(HostGrants::hosts_of_urls(config.values()));
     Shop::new(tenant, id)
         .with_config(config)
         .with_secrets(Secrets::new(secrets))
@@ -810,13 +812,15 @@ fn tenant_run(tenant: &Tenant, registry: &Registry) -> Result<TenantRun, SetupEr
     let quota = Arc::new(TenantQuota::new(tenant.quota));
     let mut shops = Vec::new();
     for (i, s) in tenant.shops.iter().enumerate().filter(|(_, s)| s.enabled) {
-        let grants = check(&s.plugin, format!("shops[{i}]"), Role::Marketplace)?;
+        let mut grants = check(&s.plugin, format!("shops[{i}]"), Role::Marketplace)?;
+        grants.extend(s.grants.iter().cloned());
         let shop = shop(&tenant.id, &s.id, grants, shop_config(tenant, &s.config), s.secrets.expose_all(), &quota);
         shops.push(ShopRun { platform: s.platform.clone(), plugin: s.plugin.clone(), shop });
     }
     let route = match &tenant.erp {
         ErpRoute::Plugin(p) => {
-            let grants = check(&p.plugin, "erp".to_owned(), Role::Erp)?;
+            let mut grants = check(&p.plugin, "erp".to_owned(), Role::Erp)?;
+            grants.extend(p.grants.iter().cloned());
             let erp = shop(&tenant.id, ERP_SHOP, grants, p.config.clone(), p.secrets.expose_all(), &quota);
             Route::Plugin { name: p.plugin.clone(), erp }
         }

@@ -551,7 +551,11 @@ impl World {
         let mut toml = String::new();
         let mut secrets = String::new();
         // The API on any free loopback port: a world never collides with a running Wharf.
-        let _ = writeln!(toml, "listen = \"127.0.0.1:0\"\ndata_dir = {}\nplugin_dir = {}\nsecrets_file = {}\n", q(&data_dir.display().to_string()), q(&plugin_dir.display().to_string()), q(&secrets_file.display().to_string()));
+        // The plugins are this repository's own builds: trust the folder to grant the host names
+        // they declare. The simulators are on loopback, which only a grant of the address reaches:
+        // each shop is granted its simulator's `127.0.0.1:<port>`.
+        let _ = writeln!(toml, "listen = \"127.0.0.1:0\"\ndata_dir = {}\nplugin_dir = {}\nsecrets_file = {}\ngrant_plugin_dir_hosts = true\n", q(&data_dir.display().to_string()), q(&plugin_dir.display().to_string()), q(&secrets_file.display().to_string()));
+        let grants = |hosts: &[String]| hosts.iter().map(|h| q(h)).collect::<Vec<_>>().join(", ");
         let mut refs = |owner: &str, m: &BTreeMap<String, String>| -> BTreeMap<String, String> {
             m.iter()
                 .map(|(name, value)| {
@@ -565,22 +569,24 @@ impl World {
             let credentials = refs(&shop.shop_id, &shop.secrets);
             let _ = writeln!(
                 toml,
-                "[[tenants.{tenant}.shops]]\nid = {}\nplatform = {}\nplugin = {}\nconfig = {{ {} }}\ncredentials = {{ {} }}\n",
+                "[[tenants.{tenant}.shops]]\nid = {}\nplatform = {}\nplugin = {}\nconfig = {{ {} }}\ncredentials = {{ {} }}\ngrants = [{}]\n",
                 q(&shop.shop_id),
                 q(&shop.platform),
                 q(&shop.plugin),
                 table(&shop.config),
-                table(&credentials)
+                table(&credentials),
+                grants(&shop.hosts)
             );
         }
         let erp = self.erp();
         let credentials = refs("erp", &erp.secrets);
         let _ = writeln!(
             toml,
-            "[tenants.{tenant}.erp]\nplugin = {}\nconfig = {{ {} }}\ncredentials = {{ {} }}\n",
+            "[tenants.{tenant}.erp]\nplugin = {}\nconfig = {{ {} }}\ncredentials = {{ {} }}\ngrants = [{}]\n",
             q(&erp.plugin),
             table(&erp.config),
-            table(&credentials)
+            table(&credentials),
+            grants(&erp.hosts)
         );
         let _ = writeln!(toml, "[tenants.{tenant}.schedule]");
         for module in ["orders", "stock", "price", "batches", "listing", "products", "customers", "logistics", "shipments", "erp_status"] {

@@ -11,6 +11,7 @@ wit_bindgen::generate!({ path: "../../../wit/since_v0.1.0", world: "marketplace"
 mod ambient;
 mod exhaust;
 mod mode;
+mod poison;
 mod secret_probe;
 
 use exports::wharf::connector::marketplace_connector::Guest;
@@ -87,6 +88,13 @@ impl Guest for Hostile {
             Mode::BigOutput => Ok(exhaust::oversized_page(exhaust::BIG_OUTPUT_BYTES)),
             Mode::Panic => panic!("hostile plugin panicked on purpose"),
             Mode::Ok => Ok(empty_page()),
+            Mode::PoisonInstant => poison::instant(),
+            Mode::PoisonId => poison::nul_id(),
+            Mode::PoisonMoney => poison::money(),
+            Mode::PoisonDuplicate => poison::duplicate(),
+            Mode::LogFlood => poison::flood(),
+            Mode::LogForge => poison::forge(),
+            Mode::FakePanic => poison::fake_panic(),
         }
     }
 

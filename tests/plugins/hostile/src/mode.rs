@@ -25,11 +25,19 @@ pub enum Mode {
     Panic,
     /// Behave: an empty page, to show the host still serves good calls afterwards.
     Ok,
+    /// Records and logs the host must refuse or tame (see `poison`).
+    PoisonInstant,
+    PoisonId,
+    PoisonMoney,
+    PoisonDuplicate,
+    LogFlood,
+    LogForge,
+    FakePanic,
 }
 
 impl Mode {
     /// Every mode with its config spelling.
-    pub const ALL: [(&'static str, Mode); 10] = [
+    pub const ALL: [(&'static str, Mode); 17] = [
         ("loop", Mode::Loop),
         ("memory", Mode::Memory),
         ("recursion", Mode::Recursion),
@@ -40,6 +48,13 @@ impl Mode {
         ("big-output", Mode::BigOutput),
         ("panic", Mode::Panic),
         ("ok", Mode::Ok),
+        ("poison-instant", Mode::PoisonInstant),
+        ("poison-id", Mode::PoisonId),
+        ("poison-money", Mode::PoisonMoney),
+        ("poison-duplicate", Mode::PoisonDuplicate),
+        ("log-flood", Mode::LogFlood),
+        ("log-forge", Mode::LogForge),
+        ("fake-panic", Mode::FakePanic),
     ];
 
     /// The mode the calling shop's config asks for.
