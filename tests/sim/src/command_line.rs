@@ -161,10 +161,30 @@ pub fn call_line(plugin_name: &str, operation: &str, config: &Path, secrets: &Pa
         secrets.display(),
         input.display()
     );
+    for host in simulator_hosts(config) {
+        line.push_str(&format!(" --allow-host {host}"));
+    }
     if shop != DEFAULT_SHOP {
         line.push_str(&format!(" --shop {shop}"));
     }
     line
+}
+
+/// The `host:port` of every `http://` URL in the plugin config at `config`: the simulator's own
+/// loopback address, which the host grants only by address (`--allow-host`), as an operator
+/// would; a URL in the config grants nothing by itself.
+fn simulator_hosts(config: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(config) else { return Vec::new() };
+    let Ok(serde_json::Value::Object(values)) = serde_json::from_str(&text) else { return Vec::new() };
+    let mut hosts: Vec<String> = values
+        .values()
+        .filter_map(|v| v.as_str()?.strip_prefix("http://"))
+        .map(|rest| rest.split(['/', '?']).next().unwrap_or(rest).to_owned())
+        .filter(|h| !h.is_empty())
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    hosts
 }
 
 #[cfg(test)]
