@@ -281,7 +281,8 @@ async fn a_refused_shop_says_so_and_resumes_at_once_when_its_credentials_are_fix
     wrong.insert("session".into(), "a-session-the-platform-never-issued".into());
     // A long schedule: only the credential update can explain a pull within seconds.
     let shop = |credentials: &BTreeMap<String, String>| {
-        json!({"id": "tb", "platform": "taobao", "plugin": "taobao", "config": Marketplace::config(&sim), "credentials": credentials})
+        json!({"id": "tb", "platform": "taobao", "plugin": "taobao", "config": Marketplace::config(&sim), "credentials": credentials,
+               "grants": [Marketplace::grant(&sim)]})
     };
     let doc = json!({"id": "acme", "pull": {}, "schedule": {"orders": "1m"}, "shops": [shop(&wrong)]});
     let (status, body) = call(&base, Method::POST, "/v1/tenants", Some(doc)).await;
