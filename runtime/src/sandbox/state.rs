@@ -64,6 +64,8 @@ pub struct CallState {
     pub http: http::Client,
     pub limits: Limits,
     pub deadline: Instant,
+    /// The hosts the shop's secrets may be filled in for ([`http::HostGrants::for_secrets`]).
+    pub secret_hosts: http::HostGrants,
 }
 
 impl CallState {
@@ -86,6 +88,7 @@ impl CallState {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
+        let secret_hosts = http::HostGrants::for_secrets(&descriptor, &shop.config);
         CallState {
             wasi,
             table: ResourceTable::new(),
@@ -98,7 +101,17 @@ impl CallState {
             http,
             limits: limits.clone(),
             deadline,
+            secret_hosts,
         }
+    }
+
+    /// Traps once the call's deadline has passed: checked when a host import returns, since
+    /// the epoch deadline only interrupts wasm.
+    pub fn check_deadline(&self) -> wasmtime::Result<()> {
+        if Instant::now() >= self.deadline {
+            return Err(wasmtime::Error::new(DeadlineExceeded));
+        }
+        Ok(())
     }
 
     /// What is left of the call's deadline.
@@ -108,13 +121,14 @@ impl CallState {
 
     /// Sends what the plugin printed to the logs.
     pub fn flush_stdio(&self, plugin: &str) {
-        log::emit_stdio(&self.shop, plugin, "stdout", &self.stdout.contents());
-        log::emit_stdio(&self.shop, plugin, "stderr", &self.stderr.contents());
+        let scrubbed = |pipe: &MemoryOutputPipe| self.shop.secrets.scrub(pipe.contents().to_vec());
+        log::emit_stdio(&self.shop, plugin, "stdout", &scrubbed(&self.stdout));
+        log::emit_stdio(&self.shop, plugin, "stderr", &scrubbed(&self.stderr));
     }
 
     /// The message of a Rust panic, when the guest printed one before trapping.
     pub fn panic_message(&self) -> Option<String> {
-        let stderr = self.stderr.contents();
+        let stderr = self.shop.secrets.scrub(self.stderr.contents().to_vec());
         let text = String::from_utf8_lossy(&stderr);
         let at = text.find("panicked at")?;
         let rest = &text[at..];

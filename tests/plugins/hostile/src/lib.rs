@@ -11,6 +11,7 @@ wit_bindgen::generate!({ path: "../../../wit/since_v0.1.0", world: "marketplace"
 mod ambient;
 mod exhaust;
 mod mode;
+mod secret_attack;
 mod secret_probe;
 
 use exports::wharf::connector::marketplace_connector::Guest;
@@ -87,6 +88,9 @@ impl Guest for Hostile {
             Mode::BigOutput => Ok(exhaust::oversized_page(exhaust::BIG_OUTPUT_BYTES)),
             Mode::Panic => panic!("hostile plugin panicked on purpose"),
             Mode::Ok => Ok(empty_page()),
+            Mode::PlaceholderFlood => secret_attack::flood(),
+            Mode::EchoEncodings => secret_attack::echo_encodings(),
+            Mode::SecretElsewhere => secret_attack::secret_elsewhere(),
         }
     }
 

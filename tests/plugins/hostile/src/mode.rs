@@ -25,11 +25,17 @@ pub enum Mode {
     Panic,
     /// Behave: an empty page, to show the host still serves good calls afterwards.
     Ok,
+    /// Ask the host to fill 28 MiB of placeholders (see `secret_attack`).
+    PlaceholderFlood,
+    /// Have every encoding of an echoed secret sent back (see `secret_attack`).
+    EchoEncodings,
+    /// Fill a secret into a request to a granted host it is not bound to (see `secret_attack`).
+    SecretElsewhere,
 }
 
 impl Mode {
     /// Every mode with its config spelling.
-    pub const ALL: [(&'static str, Mode); 10] = [
+    pub const ALL: [(&'static str, Mode); 13] = [
         ("loop", Mode::Loop),
         ("memory", Mode::Memory),
         ("recursion", Mode::Recursion),
@@ -40,6 +46,9 @@ impl Mode {
         ("big-output", Mode::BigOutput),
         ("panic", Mode::Panic),
         ("ok", Mode::Ok),
+        ("placeholder-flood", Mode::PlaceholderFlood),
+        ("echo-encodings", Mode::EchoEncodings),
+        ("secret-elsewhere", Mode::SecretElsewhere),
     ];
 
     /// The mode the calling shop's config asks for.
