@@ -332,3 +332,335 @@ async fn internal_addresses_need_a_grant_of_the_address() {
     let reply = plugin.call(&shop("undeclared-host", &[("target", target.clone())], &[target]), window()).await;
     assert!(matches!(reply, Ok(Reply::OrderPage(_))), "{reply:?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Secrets under attack (issue 13): bounded filling, scrubbing of every encoding, host binding.
+
+/// A credential as long as the one that took `wharf serve` to 4 GB.
+fn long_secret() -> String {
+    "L0ng-credential/".repeat(1_720 / 16 + 1)[..1_720].to_owned()
+}
+
+/// Peak resident memory of this process (VmHWM), in bytes; `None` off Linux.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kib| kib * 1024)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn placeholder_floods_fail_typed_and_host_memory_stays_bounded() {
+    /// Peak RSS the whole test process may reach; unbounded filling of the flood with this
+    /// credential would allocate about 2.3 GB per call.
+    const RSS_BOUND: u64 = 1 << 30;
+    let plugin = hostile().await;
+    let echo = echo_server().await;
+    let shop = Shop::new("t1", "s1")
+        .with_config(BTreeMap::from([
+            ("mode".to_owned(), "placeholder-flood".to_owned()),
+            ("echo_url".to_owned(), format!("http://{echo}/echo")),
+        ]))
+        .with_secrets(Secrets::new([("app_secret".to_owned(), long_secret())]))
+        .with_grants(HostGrants::new([echo]));
+    // Reset the peak so it measures this call (Linux: writing 5 to clear_refs).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let started = Instant::now();
+    let Reply::OrderPage(page) = plugin.call(&shop, window()).await.expect("the call itself survives") else {
+        panic!()
+    };
+    let report = page.next_cursor.expect("the flood reports");
+    assert!(started.elapsed() < limits().deadline, "refused within the deadline: {:?}", started.elapsed());
+    let (sign, send) = report.split_once(";send=").expect("sign and send reported");
+    for (what, answer) in [("sign", sign.trim_start_matches("sign=")), ("send", send)] {
+        assert!(
+            answer.starts_with("err:")
+                && answer.contains("InvalidRequest")
+                && answer.contains("larger than 16777216 bytes"),
+            "{what}: {report}"
+        );
+    }
+    if let Some(peak) = peak_rss() {
+        assert!(peak < RSS_BOUND, "peak RSS {peak} bytes");
+    }
+    still_serves(&plugin).await;
+}
+
+/// The secret of the echo tests: characters every encoding changes (`/`, `+`, space, quote,
+/// `&`, non-ASCII), so each form differs from the raw one.
+const ECHO_SECRET: &str = "s3cr3t/V\u{e4}lue+that must \"never\" leak&<b>";
+const ECHO_USER: &str = "WHARF_COMM_USER";
+
+/// Every form of `value` a scan must not find in what the guest or the log got, computed
+/// here independently of the host's scrubber.
+fn leaked_forms(value: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let percent = |lower: bool| -> String {
+        value
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else if lower {
+                    format!("%{b:02x}")
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    let json = serde_json::to_string(value).unwrap();
+    let json = json[1..json.len() - 1].to_owned();
+    let unicode = |s: &str, upper: bool, html: bool| -> String {
+        s.chars()
+            .map(|c| {
+                if !c.is_ascii() || (html && "<>&".contains(c)) {
+                    let hex = format!("{:04x}", c as u32);
+                    format!("\\u{}", if upper { hex.to_uppercase() } else { hex })
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    };
+    let query = url::Url::parse(&format!("http://h/?p={value}")).unwrap().query().unwrap()[2..].to_owned();
+    vec![
+        value.to_owned(),
+        url::form_urlencoded::byte_serialize(value.as_bytes()).collect(),
+        percent(false),
+        percent(true),
+        query,
+        b64.encode(value),
+        b64.encode(format!("{ECHO_USER}:{value}")),
+        json.clone(),
+        unicode(&json.replace('/', "\\/"), false, false),
+        unicode(&json, true, true),
+    ]
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn zlib(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// A loopback platform that echoes every value it received (query and form values decoded,
+/// header values, the raw request target) in the encoding its route names, whatever the
+/// request's `Accept-Encoding`: raw, gzip, deflate, br (a coding the host does not ask for),
+/// JSON (plain, PHP's `\/` and `\u` escapes, .NET's uppercase `\u` and HTML escapes), percent
+/// (form, both hex cases), base64 of each value, and as response headers.
+async fn encoding_echo_server() -> String {
+    use axum::body::to_bytes;
+    use axum::extract::Request;
+    use axum::response::IntoResponse;
+    use base64::Engine as _;
+    let app = axum::Router::new().fallback(|req: Request| async move {
+        let (parts, body) = req.into_parts();
+        let body = to_bytes(body, 1 << 20).await.unwrap_or_default();
+        let route = parts.uri.path().trim_start_matches('/').to_owned();
+        let mut values: Vec<(String, bool)> = Vec::new(); // (value, may be base64-encoded again)
+        values.push((parts.uri.to_string(), true));
+        for (_, v) in url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
+            values.push((v.into_owned(), true));
+        }
+        for (_, v) in url::form_urlencoded::parse(&body) {
+            values.push((v.into_owned(), true));
+        }
+        for (name, v) in &parts.headers {
+            let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            let credentials = name == "authorization";
+            for token in v.split(' ') {
+                values.push((token.to_owned(), !credentials));
+            }
+            values.push((v, !credentials));
+        }
+        let lines = |f: &dyn Fn(&str) -> String| values.iter().map(|(v, _)| f(v)).collect::<Vec<_>>().join("\n");
+        let raw = lines(&|v| v.to_owned());
+        let mut headers = axum::http::HeaderMap::new();
+        let coded = |coding: &str, headers: &mut axum::http::HeaderMap| {
+            headers.insert("content-encoding", coding.parse().unwrap());
+        };
+        let body: Vec<u8> = match route.as_str() {
+            "gzip" => {
+                coded("gzip", &mut headers);
+                gzip(raw.as_bytes())
+            }
+            "deflate" => {
+                coded("deflate", &mut headers);
+                zlib(raw.as_bytes())
+            }
+            "br" => {
+                coded("br", &mut headers);
+                raw.into_bytes()
+            }
+            "json" => {
+                let plain: Vec<String> = values.iter().map(|(v, _)| serde_json::to_string(v).unwrap()).collect();
+                let php: Vec<String> =
+                    plain.iter().map(|j| escape_unicode(&j.replace('/', "\\/"), false, false)).collect();
+                let dotnet: Vec<String> = plain.iter().map(|j| escape_unicode(j, true, true)).collect();
+                format!("[{}]\n[{}]\n[{}]", plain.join(","), php.join(","), dotnet.join(",")).into_bytes()
+            }
+            "percent" => lines(&|v| {
+                let form: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
+                let upper: String = v
+                    .bytes()
+                    .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+                    .collect();
+                let lower: String = v
+                    .bytes()
+                    .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02x}") })
+                    .collect();
+                format!("{form} {upper} {lower}")
+            })
+            .into_bytes(),
+            "base64" => values
+                .iter()
+                .filter(|(_, again)| *again)
+                .map(|(v, _)| base64::engine::general_purpose::STANDARD.encode(v))
+                .collect::<Vec<_>>()
+                .join("\n")
+                .into_bytes(),
+            "headers" => {
+                for (i, (v, _)) in values.iter().enumerate() {
+                    if let Ok(value) = axum::http::HeaderValue::from_bytes(v.as_bytes()) {
+                        headers.insert(
+                            axum::http::HeaderName::from_bytes(format!("x-echo-{i}").as_bytes()).unwrap(),
+                            value,
+                        );
+                    }
+                }
+                b"see headers".to_vec()
+            }
+            _ => raw.into_bytes(),
+        };
+        (headers, body).into_response()
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr.to_string()
+}
+
+/// `json` with non-ASCII (and `<`, `>`, `&` when `html`) as `\uXXXX`.
+fn escape_unicode(json: &str, upper: bool, html: bool) -> String {
+    json.chars()
+        .map(|c| {
+            if !c.is_ascii() || (html && "<>&".contains(c)) {
+                let hex = format!("{:04x}", c as u32);
+                format!("\\u{}", if upper { hex.to_uppercase() } else { hex })
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// A `MakeWriter` into [`Captured`]: what the host logged during the test.
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+fn unhex(hex: &str) -> Vec<u8> {
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
+}
+
+// Current-thread, so the log subscriber set for this test sees every event of the call. Up to
+// DEBUG: at TRACE, wasmtime traces import results, such as `config.get` handing the plugin the
+// `log_probe` this test puts in the clear into its config (never a secret in real use).
+#[tokio::test(flavor = "current_thread")]
+async fn echoed_secrets_come_back_scrubbed_in_every_encoding() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let plugin = hostile().await;
+    let echo = encoding_echo_server().await;
+    let shop = Shop::new("t1", "s1")
+        .with_config(BTreeMap::from([
+            ("mode".to_owned(), "echo-encodings".to_owned()),
+            ("echo_url".to_owned(), format!("http://{echo}")),
+            // Handed to the plugin in the clear, so it can try to log the secret itself.
+            ("log_probe".to_owned(), ECHO_SECRET.to_owned()),
+        ]))
+        .with_secrets(Secrets::new([
+            ("app_secret".to_owned(), ECHO_SECRET.to_owned()),
+            ("app_user".to_owned(), ECHO_USER.to_owned()),
+        ]))
+        .with_grants(HostGrants::new([echo]));
+    let Reply::OrderPage(page) = plugin.call(&shop, window()).await.expect("the probe runs") else { panic!() };
+    let report = page.next_cursor.expect("the probe reports");
+
+    let mut forms = leaked_forms(ECHO_SECRET);
+    forms.extend(leaked_forms(ECHO_USER).into_iter().take(1));
+    let mut routes = 0;
+    for line in report.lines() {
+        let mut parts = line.split('\t');
+        let (route, status) = (parts.next().unwrap(), parts.next().unwrap());
+        match route {
+            "br" => assert!(
+                status.starts_with("err:") && status.contains("Unreachable") && status.contains("`br`"),
+                "an undecodable answer is refused: {line}"
+            ),
+            "accept-encoding" => {
+                assert!(status.contains("accept-encoding") && status.contains("set by the host"), "{line}")
+            }
+            _ => {
+                assert_eq!(status, "200", "{line}");
+                let got = unhex(parts.next().unwrap());
+                assert!(!got.starts_with(&[0x1f, 0x8b]), "{route}: the host decodes before handing over");
+                if route == "raw" {
+                    let text = String::from_utf8_lossy(&got);
+                    assert!(
+                        text.contains("{{secret:app_secret}}") && text.contains("{{secret-basic:app_user,app_secret}}"),
+                        "{text}"
+                    );
+                }
+                let text = String::from_utf8_lossy(&got);
+                for form in &forms {
+                    assert!(!text.contains(form.as_str()), "{route}: the guest got the secret as {form:?}:\n{text}");
+                }
+                routes += 1;
+            }
+        }
+    }
+    assert_eq!(routes, 7, "every decodable route answered: {report}");
+
+    let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logged.contains("{{secret:app_secret}}"), "the plugin's log lines came through, scrubbed: {logged}");
+    for form in &forms {
+        assert!(!logged.contains(form.as_str()), "the log holds the secret as {form:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_go_only_to_the_hosts_they_are_bound_to() {
+    let plugin = hostile().await;
+    // Granted by the operator, but neither declared by the plugin nor a configured endpoint.
+    let elsewhere = echo_server().await;
+    let shop = shop("secret-elsewhere", &[("target", elsewhere.clone())], &[elsewhere.clone()]);
+    let Reply::OrderPage(page) = plugin.call(&shop, window()).await.expect("the probe runs") else { panic!() };
+    let report = page.next_cursor.expect("the probe reports");
+    assert!(
+        report.starts_with("err:")
+            && report.contains("Denied")
+            && report.contains("`app_secret`")
+            && report.contains(&elsewhere),
+        "{report}"
+    );
+    still_serves(&plugin).await;
+}

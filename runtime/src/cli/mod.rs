@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use wharf_runtime::capability::credentials::Secrets;
+use wharf_runtime::capability::credentials::{self, Secrets};
 use wharf_runtime::capability::http::HostGrants;
 use wharf_runtime::engine::default_cache_dir;
 use wharf_runtime::limits::Limits;
@@ -331,6 +331,13 @@ async fn call_plugin(args: CallArgs, cache_dir: Option<PathBuf>) -> Result<Value
     })?;
     let config = string_map(read_json(args.config.as_deref(), "config")?, "config")?;
     let secrets = string_map(read_json(args.secrets.as_deref(), "secrets")?, "secrets")?;
+    if let Some(name) = secrets.iter().find(|(_, v)| !credentials::long_enough(v)).map(|(k, _)| k) {
+        return Err(Failed::Usage(anyhow!(
+            "secret `{name}` in --secrets is shorter than {} characters; a value that short would be scrubbed \
+             wherever it occurs by chance in an answer, so it is refused",
+            credentials::MIN_SECRET_CHARS
+        )));
+    }
     let input = read_json(args.input.as_deref(), "input")?;
 
     let mut limits = Limits::default();

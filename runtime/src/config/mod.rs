@@ -369,7 +369,7 @@ mod tests {
             "{errors}"
         );
 
-        dir.write("secrets.toml", "acme_tb_app_secret = \"x\"\n");
+        dir.write("secrets.toml", "acme_tb_app_secret = \"x-app-secret\"\n");
         let errors = Config::load(&path, &EXAMPLE_PLUGINS, &env_of(&EXAMPLE_ENV)).unwrap_err();
         assert_eq!(
             errors.to_string(),

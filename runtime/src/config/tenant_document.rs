@@ -143,7 +143,7 @@ mod tests {
         json!({
             "id": "acme",
             "shops": [{"id": "tb", "platform": "taobao", "plugin": "taobao",
-                       "config": {"app_key": "k"}, "credentials": {"app_secret": "s3cret", "session": "sess"}}],
+                       "config": {"app_key": "k"}, "credentials": {"app_secret": "s3cret-app", "session": "session-token"}}],
             "webhook": {"url": "https://erp.example/orders", "secret": "hook-key"},
             "schedule": {"orders": "10s"},
             "quota": {"calls_per_second": 5, "concurrent_calls": 2}
@@ -154,7 +154,7 @@ mod tests {
     fn a_document_becomes_a_tenant_with_its_secrets() {
         let tenant = tenant(&doc(), &plugins()).unwrap();
         assert_eq!(tenant.id, "acme");
-        assert_eq!(tenant.shops[0].secrets.get("app_secret").unwrap().expose(), "s3cret");
+        assert_eq!(tenant.shops[0].secrets.get("app_secret").unwrap().expose(), "s3cret-app");
         assert_eq!(tenant.quota.calls_per_second, 5);
         assert_eq!(tenant.quota.concurrent_calls, 2);
         assert_eq!(tenant.quota.memory_mib, crate::config::model::DEFAULT_QUOTA_MEMORY_MIB);
@@ -177,20 +177,26 @@ mod tests {
         let mut d = doc();
         d["shops"][0]["credentials"]["session"] = json!(5);
         assert!(tenant(&d, &plugins()).unwrap_err().to_string().contains("tenants.acme.shops[0].credentials.session"));
+        // A secret too short to scrub safely is refused where it is set, without its value.
+        let mut d = doc();
+        d["shops"][0]["credentials"]["session"] = json!("4711");
+        let errors = tenant(&d, &plugins()).unwrap_err().to_string();
+        assert!(errors.contains("tenants.acme.shops[0].credentials.session: the secret") && errors.contains("shorter than 8"), "{errors}");
+        assert!(!errors.contains("4711"), "{errors}");
     }
 
     #[test]
     fn secrets_are_never_shown_and_kept_when_left_out() {
         let shown = redacted(&doc());
         let text = shown.to_string();
-        assert!(!text.contains("s3cret") && !text.contains("hook-key") && !text.contains("sess\""), "{text}");
+        assert!(!text.contains("s3cret") && !text.contains("hook-key") && !text.contains("session-token"), "{text}");
         assert_eq!(shown["shops"][0]["credentials"], json!(["app_secret", "session"]));
         // Sending back what was shown, with one secret changed, keeps the other.
         let mut update = shown.clone();
         update["shops"][0]["credentials"] = json!({"session": "new-session"});
         keep_secrets(&mut update, &doc());
         let tenant = tenant(&update, &plugins()).unwrap();
-        assert_eq!(tenant.shops[0].secrets.get("app_secret").unwrap().expose(), "s3cret");
+        assert_eq!(tenant.shops[0].secrets.get("app_secret").unwrap().expose(), "s3cret-app");
         assert_eq!(tenant.shops[0].secrets.get("session").unwrap().expose(), "new-session");
         match &tenant.erp {
             crate::config::ErpRoute::Webhook(w) => assert_eq!(w.secret.expose(), "hook-key"),

@@ -505,6 +505,19 @@ impl Checker<'_> {
                 );
             }
             if let Some((reference, secret)) = self.secret(&value, &path) {
+                // The message names the reference, never the value or its length.
+                if !crate::capability::credentials::long_enough(secret.expose()) {
+                    self.problems.push(
+                        &path,
+                        format!(
+                            "the secret {reference} is shorter than {} characters; every answer is scrubbed of every \
+                             secret, and a value that short would also be scrubbed where it occurs by chance, so it \
+                             is refused (use a longer credential)",
+                            crate::capability::credentials::MIN_SECRET_CHARS
+                        ),
+                    );
+                    continue;
+                }
                 references.insert(key.clone(), reference);
                 secrets.insert(key, secret);
             }

@@ -236,7 +236,10 @@ macro_rules! contract {
         impl w::Host for CallState {}
 
         impl w_http::Host for CallState {
-            async fn send(&mut self, request: w_http::Request) -> Result<w_http::Response, w_http::HttpError> {
+            async fn send(
+                &mut self,
+                request: w_http::Request,
+            ) -> wasmtime::Result<Result<w_http::Response, w_http::HttpError>> {
                 let request = host_http::Request {
                     method: match request.method {
                         w_http::Method::Get => host_http::Method::Get,
@@ -252,11 +255,13 @@ macro_rules! contract {
                     timeout: request.timeout_ms.map(|ms| std::time::Duration::from_millis(ms.into())),
                 };
                 let time_left = self.time_left();
-                let result = self
-                    .http
-                    .send(&self.shop, self.operation.name(), request, self.limits.http_timeout, time_left, self.limits.http_response_bytes)
-                    .await;
-                match result {
+                let (limits, operation) = (&self.limits, self.operation.name());
+                let (timeout, max_body) = (limits.http_timeout, limits.http_response_bytes);
+                let send = self.http.send(&self.shop, operation, request, &self.secret_hosts, timeout, time_left, max_body);
+                let result = tokio::time::timeout(time_left, send).await;
+                self.check_deadline()?;
+                let Ok(result) = result else { return Ok(Err(w_http::HttpError::Timeout)) };
+                Ok(match result {
                     Ok(r) => Ok(w_http::Response { status: r.status, headers: r.headers, body: r.body }),
                     Err(e) => Err(match e {
                         host_http::HttpError::Denied(s) => w_http::HttpError::Denied(s),
@@ -265,13 +270,21 @@ macro_rules! contract {
                         host_http::HttpError::RateLimited(ms) => w_http::HttpError::RateLimited(ms),
                         host_http::HttpError::Unreachable(s) => w_http::HttpError::Unreachable(s),
                         host_http::HttpError::InvalidRequest(s) => w_http::HttpError::InvalidRequest(s),
+                        e @ host_http::HttpError::SecretNotForHost { .. } => w_http::HttpError::Denied(e.to_string()),
+                        e @ (host_http::HttpError::Secret(_) | host_http::HttpError::HostOwnedHeader(_)) => {
+                            w_http::HttpError::InvalidRequest(e.to_string())
+                        }
+                        e @ host_http::HttpError::Undecodable(_) => w_http::HttpError::Unreachable(e.to_string()),
                     }),
-                }
+                })
             }
         }
 
         impl w_cred::Host for CallState {
-            fn sign(&mut self, request: w_cred::SignRequest) -> Result<String, w_cred::CredentialError> {
+            async fn sign(
+                &mut self,
+                request: w_cred::SignRequest,
+            ) -> wasmtime::Result<Result<String, w_cred::CredentialError>> {
                 let request = cred::SignRequest {
                     secret: request.secret,
                     digest: match request.digest {
@@ -286,10 +299,21 @@ macro_rules! contract {
                     },
                     message: request.message,
                 };
-                self.shop.secrets.sign(&request).map_err(|e| match e {
+                // Hashing up to `MAX_FILLED_BYTES` is CPU work: on the blocking pool, cut at
+                // the deadline.
+                let secrets = self.shop.secrets.clone();
+                let signing = tokio::task::spawn_blocking(move || secrets.sign(&request));
+                let signed = tokio::time::timeout(self.time_left(), signing).await;
+                self.check_deadline()?;
+                let signed = match signed {
+                    Ok(Ok(signed)) => signed,
+                    Ok(Err(join)) => return Err(wasmtime::Error::msg(format!("signing failed in the host: {join}"))),
+                    Err(_) => return Err(wasmtime::Error::new(super::state::DeadlineExceeded)),
+                };
+                Ok(signed.map_err(|e| match e {
                     cred::CredentialError::UnknownSecret(s) => w_cred::CredentialError::UnknownSecret(s),
-                    cred::CredentialError::InvalidRequest(s) => w_cred::CredentialError::InvalidRequest(s),
-                })
+                    other => w_cred::CredentialError::InvalidRequest(other.to_string()),
+                }))
             }
 
             fn has_secret(&mut self, name: String) -> bool {
@@ -316,6 +340,11 @@ macro_rules! contract {
                     w_log::Level::Warn => host_log::Level::Warn,
                     w_log::Level::Error => host_log::Level::Error,
                 };
+                // What a plugin logs is scrubbed like what it receives: no secret in the logs.
+                let secrets = &self.shop.secrets;
+                let message = secrets.scrub_str(&message);
+                let fields: Vec<(String, String)> =
+                    fields.into_iter().map(|(k, v)| (secrets.scrub_str(&k), secrets.scrub_str(&v))).collect();
                 if !host_log::emit(&self.shop, &self.descriptor.name, level, &message, &fields) {
                     self.log_dropped += 1;
                 }

@@ -16,6 +16,7 @@ mod state;
 mod v0_1_0;
 mod v0_2_0;
 
+use crate::capability::credentials::{self, Secrets};
 use crate::capability::http;
 use crate::engine::Engine;
 use crate::error::{CallError, Failure, LoadError};
@@ -114,6 +115,25 @@ impl Bindings {
 /// Time past the deadline the host waits for a call stuck in a host import to unwind before
 /// abandoning it; wasm itself is interrupted by the epoch within one tick.
 const DEADLINE_GRACE: Duration = Duration::from_millis(250);
+
+/// Bytes of lifted reply (wasmtime's host-side form of the records) allowed per byte of the
+/// reply's canonical JSON. A lifted record costs the size of its Rust struct (24 bytes per
+/// string or list field) plus its strings' bytes, which stays below its JSON with keys and
+/// quotes; four times leaves room for records of mostly empty fields.
+const LIFTED_BYTES_PER_OUTPUT_BYTE: usize = 4;
+
+/// Headroom for a request's URL and headers beside its body.
+const REQUEST_HEAD_BYTES: usize = 1 << 20;
+
+/// Wasmtime's hostcall fuel: the most bytes one guest-to-host transfer may make the host
+/// allocate (an import's arguments, or a call's reply as it is lifted). Wasmtime's default is
+/// 128 MiB; the host needs no more than the largest reply it accepts
+/// ([`Limits::output_bytes`], lifted) or the largest request it sends
+/// ([`credentials::MAX_FILLED_BYTES`]).
+fn hostcall_fuel(limits: &Limits) -> usize {
+    let reply = limits.output_bytes.saturating_mul(LIFTED_BYTES_PER_OUTPUT_BYTE);
+    reply.max(credentials::MAX_FILLED_BYTES + REQUEST_HEAD_BYTES)
+}
 
 /// One operation with its input, as the host asks it.
 #[derive(Clone, Debug)]
@@ -451,6 +471,7 @@ impl Plugin {
         );
         let mut store = Store::new(self.sandbox.inner.engine.wasmtime(), state);
         store.limiter(|s| &mut s.limiter);
+        store.set_hostcall_fuel(hostcall_fuel(limits));
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|ctx| {
             if Instant::now() >= ctx.data().deadline {
@@ -478,7 +499,9 @@ impl Plugin {
 
         let mut reply = match outcome {
             Ok(Ok(reply)) => reply,
-            Ok(Err(plugin_error)) => return Err(fail(Failure::Plugin(boundary::printable_error(plugin_error)))),
+            Ok(Err(plugin_error)) => {
+                return Err(fail(Failure::Plugin(boundary::printable_error(scrubbed(plugin_error, &shop.secrets)))));
+            }
             Err(Outcome::Deadline) => return Err(fail(Failure::Deadline(limits.deadline))),
             Err(Outcome::Contract(reason)) => return Err(fail(Failure::Contract(reason))),
             Err(Outcome::Wasmtime(error)) => {
@@ -565,6 +588,25 @@ fn check_records(reply: &mut Reply, rejects: bool) -> Result<(), boundary::Recor
         Reply::Shipments(p) => boundary::page(&mut p.items, &mut p.rejected, rejects),
         Reply::ErpStatuses(p) => boundary::page(&mut p.items, &mut p.rejected, rejects),
         Reply::Descriptor(_) | Reply::Items(_) | Reply::OrderPushes(_) => Ok(()),
+    }
+}
+
+/// A plugin's error with every secret form scrubbed from its text: it is logged and stored,
+/// and a plugin that came by a secret must not publish it that way.
+fn scrubbed(error: ConnectorError, secrets: &Secrets) -> ConnectorError {
+    let s = |text: String| secrets.scrub_str(&text);
+    match error {
+        ConnectorError::Auth { message } => ConnectorError::Auth { message: s(message) },
+        ConnectorError::RateLimited { retry_after_ms, message } => {
+            ConnectorError::RateLimited { retry_after_ms, message: s(message) }
+        }
+        ConnectorError::InvalidInput { field, reason } => {
+            ConnectorError::InvalidInput { field: s(field), reason: s(reason) }
+        }
+        ConnectorError::NotFound { message } => ConnectorError::NotFound { message: s(message) },
+        ConnectorError::Unsupported { operation } => ConnectorError::Unsupported { operation: s(operation) },
+        ConnectorError::Platform { code, message } => ConnectorError::Platform { code: s(code), message: s(message) },
+        ConnectorError::Transient { reason } => ConnectorError::Transient { reason: s(reason) },
     }
 }
 

@@ -66,6 +66,8 @@ pub struct CallState {
     pub deadline: Instant,
     /// Log lines of this call dropped over the shop's budget.
     pub log_dropped: u64,
+    /// The hosts the shop's secrets may be filled in for ([`http::HostGrants::for_secrets`]).
+    pub secret_hosts: http::HostGrants,
 }
 
 impl CallState {
@@ -88,6 +90,7 @@ impl CallState {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
+        let secret_hosts = http::HostGrants::for_secrets(&descriptor, &shop.config);
         CallState {
             wasi,
             table: ResourceTable::new(),
@@ -101,7 +104,17 @@ impl CallState {
             limits: limits.clone(),
             deadline,
             log_dropped: 0,
+            secret_hosts,
         }
+    }
+
+    /// Traps once the call's deadline has passed: checked when a host import returns, since
+    /// the epoch deadline only interrupts wasm.
+    pub fn check_deadline(&self) -> wasmtime::Result<()> {
+        if Instant::now() >= self.deadline {
+            return Err(wasmtime::Error::new(DeadlineExceeded));
+        }
+        Ok(())
     }
 
     /// What is left of the call's deadline.
@@ -109,19 +122,20 @@ impl CallState {
         self.deadline.saturating_duration_since(Instant::now())
     }
 
-    /// Sends what the plugin printed to the logs, within the shop's budget; answers how many
-    /// lines of the call were dropped, its log calls' included.
+    /// Sends what the plugin printed to the logs (scrubbed of secrets), within the shop's budget;
+    /// answers how many lines of the call were dropped, its log calls' included.
     pub fn flush_stdio(&self, plugin: &str) -> u64 {
+        let scrubbed = |pipe: &MemoryOutputPipe| self.shop.secrets.scrub(pipe.contents().to_vec());
         self.log_dropped
-            + log::emit_stdio(&self.shop, plugin, "stdout", &self.stdout.contents())
-            + log::emit_stdio(&self.shop, plugin, "stderr", &self.stderr.contents())
+            + log::emit_stdio(&self.shop, plugin, "stdout", &scrubbed(&self.stdout))
+            + log::emit_stdio(&self.shop, plugin, "stderr", &scrubbed(&self.stderr))
     }
 
     /// The message a Rust panic printed before trapping. Only read once the trap says the
     /// guest aborted (see `classify`): what stderr says never decides that a call panicked.
     /// It is the plugin's text, so it comes escaped and cut like a log line.
     pub fn panic_message(&self) -> Option<String> {
-        let stderr = self.stderr.contents();
+        let stderr = self.shop.secrets.scrub(self.stderr.contents().to_vec());
         let text = String::from_utf8_lossy(&stderr);
         let at = text.find("panicked at")?;
         let rest = &text[at..];

@@ -22,7 +22,16 @@ mod marketplace {
     wasmtime::component::bindgen!({
         path: "../wit/since_v0.1.0",
         world: "marketplace",
-        imports: { "wharf:connector/http.send": async, default: tracing },
+        imports: {
+            // Both may do heavy or slow work: async, so it runs off the store's thread and the
+            // deadline can cut it; trappable, so the deadline is checked when they return.
+            "wharf:connector/http.send": async | trappable,
+            "wharf:connector/credentials.sign": async | trappable,
+            // Not traced: wasmtime's tracing would log the message unscrubbed; the host logs it
+            // itself, scrubbed.
+            "wharf:connector/log.log": exact,
+            default: tracing,
+        },
         exports: { default: async },
     });
 }

@@ -12,6 +12,7 @@ mod ambient;
 mod exhaust;
 mod mode;
 mod poison;
+mod secret_attack;
 mod secret_probe;
 
 use exports::wharf::connector::marketplace_connector::Guest;
@@ -95,6 +96,9 @@ impl Guest for Hostile {
             Mode::LogFlood => poison::flood(),
             Mode::LogForge => poison::forge(),
             Mode::FakePanic => poison::fake_panic(),
+            Mode::PlaceholderFlood => secret_attack::flood(),
+            Mode::EchoEncodings => secret_attack::echo_encodings(),
+            Mode::SecretElsewhere => secret_attack::secret_elsewhere(),
         }
     }
 

@@ -33,11 +33,17 @@ pub enum Mode {
     LogFlood,
     LogForge,
     FakePanic,
+    /// Ask the host to fill 28 MiB of placeholders (see `secret_attack`).
+    PlaceholderFlood,
+    /// Have every encoding of an echoed secret sent back (see `secret_attack`).
+    EchoEncodings,
+    /// Fill a secret into a request to a granted host it is not bound to (see `secret_attack`).
+    SecretElsewhere,
 }
 
 impl Mode {
     /// Every mode with its config spelling.
-    pub const ALL: [(&'static str, Mode); 17] = [
+    pub const ALL: [(&'static str, Mode); 20] = [
         ("loop", Mode::Loop),
         ("memory", Mode::Memory),
         ("recursion", Mode::Recursion),
@@ -55,6 +61,9 @@ impl Mode {
         ("log-flood", Mode::LogFlood),
         ("log-forge", Mode::LogForge),
         ("fake-panic", Mode::FakePanic),
+        ("placeholder-flood", Mode::PlaceholderFlood),
+        ("echo-encodings", Mode::EchoEncodings),
+        ("secret-elsewhere", Mode::SecretElsewhere),
     ];
 
     /// The mode the calling shop's config asks for.
