@@ -34,14 +34,7 @@ const PLUGIN_PROFILE: &str = "plugin";
 const PLUGIN_PARENTS: [&str; 2] = ["plugins", "tests/plugins"];
 
 /// What the plugins are built from; cargo rescans directories for any change inside.
-const WATCHED: [&str; 6] = [
-    "wit",
-    "sdk",
-    "plugins",
-    "tests/plugins",
-    "Cargo.toml",
-    "Cargo.lock",
-];
+const WATCHED: [&str; 6] = ["wit", "sdk", "plugins", "tests/plugins", "Cargo.toml", "Cargo.lock"];
 
 /// Variables the outer build sets (or the user set for it) that would misdirect the nested one:
 /// flags meant for the host target, the outer target or build dir (whose lock the outer cargo
@@ -108,10 +101,7 @@ fn run() -> Result<(), String> {
     let workspace = manifest_dir
         .parent()
         .ok_or_else(|| {
-            format!(
-                "{} has no parent: expected the tests crate inside the workspace",
-                manifest_dir.display()
-            )
+            format!("{} has no parent: expected the tests crate inside the workspace", manifest_dir.display())
         })?
         .to_path_buf();
     for path in WATCHED {
@@ -140,8 +130,7 @@ fn run() -> Result<(), String> {
     let wasm_dir = target_dir.join("wasm");
     build(&workspace, &wasm_dir, &plugins, None)?;
 
-    fs::create_dir_all(&plugin_dir)
-        .map_err(|e| format!("cannot create {}: {e}", plugin_dir.display()))?;
+    fs::create_dir_all(&plugin_dir).map_err(|e| format!("cannot create {}: {e}", plugin_dir.display()))?;
     let artifacts = wasm_dir.join(WASM_TARGET).join(PLUGIN_PROFILE);
     for plugin in &plugins {
         let built = artifacts.join(format!("{}.wasm", plugin.artifact));
@@ -186,21 +175,14 @@ fn target_dir(workspace: &Path) -> Result<PathBuf, String> {
         return Ok(configured);
     }
     let out_dir = PathBuf::from(required_env("OUT_DIR")?);
-    let relative: PathBuf = configured
-        .components()
-        .filter(|c| c.as_os_str() != ".")
-        .collect();
-    out_dir
-        .ancestors()
-        .find(|ancestor| ancestor.ends_with(&relative))
-        .map(Path::to_path_buf)
-        .ok_or_else(|| {
-            format!(
-                "CARGO_TARGET_DIR={} is relative and OUT_DIR={} is not inside it; set it to an absolute path",
-                configured.display(),
-                out_dir.display()
-            )
-        })
+    let relative: PathBuf = configured.components().filter(|c| c.as_os_str() != ".").collect();
+    out_dir.ancestors().find(|ancestor| ancestor.ends_with(&relative)).map(Path::to_path_buf).ok_or_else(|| {
+        format!(
+            "CARGO_TARGET_DIR={} is relative and OUT_DIR={} is not inside it; set it to an absolute path",
+            configured.display(),
+            out_dir.display()
+        )
+    })
 }
 
 /// Every plugin crate, sorted by name; two with the same directory name are an error, since
@@ -215,9 +197,7 @@ fn discover(workspace: &Path) -> Result<Vec<Plugin>, String> {
             Err(error) => return Err(format!("cannot list {}: {error}", parent.display())),
         };
         for entry in entries {
-            let dir = entry
-                .map_err(|e| format!("cannot list {}: {e}", parent.display()))?
-                .path();
+            let dir = entry.map_err(|e| format!("cannot list {}: {e}", parent.display()))?.path();
             let manifest = dir.join("Cargo.toml");
             if !manifest.is_file() {
                 continue;
@@ -245,8 +225,7 @@ fn discover(workspace: &Path) -> Result<Vec<Plugin>, String> {
 /// A line reader, not a TOML parser (the tests crate has no build dependencies): it expects
 /// `name = "…"` on its own line in `[package]` and `[lib]`, as `cargo new` writes it.
 fn read_plugin(name: String, manifest: PathBuf) -> Result<Plugin, String> {
-    let text = fs::read_to_string(&manifest)
-        .map_err(|e| format!("cannot read {}: {e}", manifest.display()))?;
+    let text = fs::read_to_string(&manifest).map_err(|e| format!("cannot read {}: {e}", manifest.display()))?;
     let mut section = String::new();
     let mut package = None;
     let mut lib = None;
@@ -274,19 +253,10 @@ fn read_plugin(name: String, manifest: PathBuf) -> Result<Plugin, String> {
             _ => {}
         }
     }
-    let package = package.ok_or_else(|| {
-        format!(
-            "{}: expected `name = \"…\"` under [package], found none",
-            manifest.display()
-        )
-    })?;
+    let package = package
+        .ok_or_else(|| format!("{}: expected `name = \"…\"` under [package], found none", manifest.display()))?;
     let artifact = lib.as_deref().unwrap_or(&package).replace('-', "_");
-    Ok(Plugin {
-        name,
-        package,
-        artifact,
-        manifest,
-    })
+    Ok(Plugin { name, package, artifact, manifest })
 }
 
 /// All plugins, or only those `WHARF_PLUGINS` names.
@@ -294,18 +264,9 @@ fn select(plugins: Vec<Plugin>) -> Result<Vec<Plugin>, String> {
     let Some(only) = env::var_os(ONLY_ENV) else {
         return Ok(plugins);
     };
-    let only = only
-        .into_string()
-        .map_err(|_| format!("{ONLY_ENV} is not UTF-8"))?;
-    let wanted: Vec<&str> = only
-        .split(',')
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .collect();
-    if let Some(unknown) = wanted
-        .iter()
-        .find(|name| !plugins.iter().any(|p| p.name == **name))
-    {
+    let only = only.into_string().map_err(|_| format!("{ONLY_ENV} is not UTF-8"))?;
+    let wanted: Vec<&str> = only.split(',').map(str::trim).filter(|name| !name.is_empty()).collect();
+    if let Some(unknown) = wanted.iter().find(|name| !plugins.iter().any(|p| p.name == **name)) {
         let known: Vec<&str> = plugins.iter().map(|p| p.name.as_str()).collect();
         return Err(format!(
             "{ONLY_ENV} names `{unknown}`; expected plugin directory names among {}",
@@ -313,10 +274,7 @@ fn select(plugins: Vec<Plugin>) -> Result<Vec<Plugin>, String> {
         ));
     }
     println!("cargo::warning={ONLY_ENV}={only}: building only these plugins");
-    Ok(plugins
-        .into_iter()
-        .filter(|p| wanted.contains(&p.name.as_str()))
-        .collect())
+    Ok(plugins.into_iter().filter(|p| wanted.contains(&p.name.as_str())).collect())
 }
 
 /// Fails with the fix when the toolchain lacks the wasm target's standard library.
@@ -380,9 +338,7 @@ fn build(workspace: &Path, wasm_dir: &Path, plugins: &[Plugin], version: Option<
     // Stdout carries this script's `cargo::` instructions: keep the nested cargo off it.
     command.stdout(io::stderr());
 
-    let status = command
-        .status()
-        .map_err(|e| format!("cannot run {}: {e}", cargo.to_string_lossy()))?;
+    let status = command.status().map_err(|e| format!("cannot run {}: {e}", cargo.to_string_lossy()))?;
     if status.success() {
         return Ok(());
     }
@@ -400,15 +356,8 @@ fn build(workspace: &Path, wasm_dir: &Path, plugins: &[Plugin], version: Option<
 /// half-written component.
 fn install(from: &Path, to: &Path) -> Result<(), String> {
     let partial = to.with_extension("wasm.partial");
-    fs::copy(from, &partial).map_err(|e| {
-        format!(
-            "cannot copy {} to {}: {e}",
-            from.display(),
-            partial.display()
-        )
-    })?;
-    fs::rename(&partial, to)
-        .map_err(|e| format!("cannot move {} to {}: {e}", partial.display(), to.display()))
+    fs::copy(from, &partial).map_err(|e| format!("cannot copy {} to {}: {e}", from.display(), partial.display()))?;
+    fs::rename(&partial, to).map_err(|e| format!("cannot move {} to {}: {e}", partial.display(), to.display()))
 }
 
 fn required_env(name: &str) -> Result<OsString, String> {

@@ -12,9 +12,7 @@ pub enum LoadError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("not a valid WebAssembly component: {0}")]
     InvalidComponent(String),
-    #[error(
-        "the component exports none of the supported contracts ({supported}); it exports: {found}"
-    )]
+    #[error("the component exports none of the supported contracts ({supported}); it exports: {found}")]
     UnsupportedContract { supported: String, found: String },
     #[error("the component's imports cannot be satisfied by this host: {0}")]
     Link(String),

@@ -9,7 +9,10 @@ fn main() -> std::process::ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("{}", serde_json::json!({"error": "host", "message": format!("cannot start the async runtime: {e}")}));
+            eprintln!(
+                "{}",
+                serde_json::json!({"error": "host", "message": format!("cannot start the async runtime: {e}")})
+            );
             return std::process::ExitCode::from(cli::EXIT_HOST);
         }
     };

@@ -106,7 +106,8 @@ impl Metrics {
                 l.operation
             )
         };
-        let _ = writeln!(out, "# HELP wharf_plugin_calls_total Plugin calls finished, by tenant, plugin and operation.");
+        let _ =
+            writeln!(out, "# HELP wharf_plugin_calls_total Plugin calls finished, by tenant, plugin and operation.");
         let _ = writeln!(out, "# TYPE wharf_plugin_calls_total counter");
         for (l, f) in &figures {
             let _ = writeln!(out, "wharf_plugin_calls_total{{{}}} {}", labels(l), f.calls);
@@ -128,7 +129,8 @@ impl Metrics {
             let _ = writeln!(out, "wharf_plugin_call_seconds_sum{{{}}} {}", labels(l), f.seconds);
             let _ = writeln!(out, "wharf_plugin_call_seconds_count{{{}}} {}", labels(l), f.calls);
         }
-        let _ = writeln!(out, "# HELP wharf_tenant_quota_wait_seconds_total Time calls waited on their tenant's quota.");
+        let _ =
+            writeln!(out, "# HELP wharf_tenant_quota_wait_seconds_total Time calls waited on their tenant's quota.");
         let _ = writeln!(out, "# TYPE wharf_tenant_quota_wait_seconds_total counter");
         let mut waits: BTreeMap<&str, f64> = BTreeMap::new();
         for (l, f) in &figures {
@@ -138,10 +140,18 @@ impl Metrics {
             let _ = writeln!(out, "wharf_tenant_quota_wait_seconds_total{{tenant=\"{}\"}} {seconds}", escape(tenant));
         }
         let dropped = self.logs_dropped.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let _ = writeln!(out, "# HELP wharf_plugin_log_lines_dropped_total Plugin log lines dropped over their shop's log budget.");
+        let _ = writeln!(
+            out,
+            "# HELP wharf_plugin_log_lines_dropped_total Plugin log lines dropped over their shop's log budget."
+        );
         let _ = writeln!(out, "# TYPE wharf_plugin_log_lines_dropped_total counter");
         for ((tenant, plugin), n) in dropped {
-            let _ = writeln!(out, "wharf_plugin_log_lines_dropped_total{{tenant=\"{}\",plugin=\"{}\"}} {n}", escape(&tenant), escape(&plugin));
+            let _ = writeln!(
+                out,
+                "wharf_plugin_log_lines_dropped_total{{tenant=\"{}\",plugin=\"{}\"}} {n}",
+                escape(&tenant),
+                escape(&plugin)
+            );
         }
     }
 }
@@ -160,7 +170,12 @@ mod tests {
         let m = Metrics::default();
         let call = |tenant, plugin, operation| CallLabels { tenant, plugin, version: "1.0.0", operation };
         m.record(&call("acme", "taobao", Operation::PullOrders), Duration::from_millis(3), Duration::ZERO, None);
-        m.record(&call("acme", "taobao", Operation::PullOrders), Duration::from_millis(300), Duration::from_millis(20), Some("deadline"));
+        m.record(
+            &call("acme", "taobao", Operation::PullOrders),
+            Duration::from_millis(300),
+            Duration::from_millis(20),
+            Some("deadline"),
+        );
         m.record(&call("beta", "jd", Operation::PushStock), Duration::from_millis(1), Duration::ZERO, None);
         let mut out = String::new();
         m.render(&mut out);

@@ -28,9 +28,7 @@ impl Timestamp {
     pub fn parse_rfc3339(s: &str) -> Result<Self, String> {
         chrono::DateTime::parse_from_rfc3339(s)
             .map(|t| Timestamp(t.timestamp_millis()))
-            .map_err(|e| {
-                format!("expected an RFC 3339 instant like 2026-11-11T00:00:05Z, got {s:?}: {e}")
-            })
+            .map_err(|e| format!("expected an RFC 3339 instant like 2026-11-11T00:00:05Z, got {s:?}: {e}"))
     }
 }
 
@@ -423,10 +421,7 @@ pub enum ConnectorError {
     #[error("authentication failed: {message}")]
     Auth { message: String },
     #[error("rate limited, retry after {retry_after_ms} ms: {message}")]
-    RateLimited {
-        retry_after_ms: u64,
-        message: String,
-    },
+    RateLimited { retry_after_ms: u64, message: String },
     #[error("invalid input at `{field}`: {reason}")]
     InvalidInput { field: String, reason: String },
     #[error("not found: {message}")]
@@ -609,10 +604,8 @@ impl Operation {
         use Operation::*;
         match self {
             Describe => None,
-            PullOrders | GetOrder | PushStock | PushPrices | PushLots | PushListing
-            | PushProducts | PushCustomers | PushLogistics | PushShipments | PushErpStatus => {
-                Some(Role::Marketplace)
-            }
+            PullOrders | GetOrder | PushStock | PushPrices | PushLots | PushListing | PushProducts | PushCustomers
+            | PushLogistics | PushShipments | PushErpStatus => Some(Role::Marketplace),
             _ => Some(Role::Erp),
         }
     }
@@ -654,38 +647,21 @@ mod tests {
     #[test]
     fn timestamps_are_rfc3339_utc() {
         let t = Timestamp::parse_rfc3339("2026-11-11T08:00:05+08:00").unwrap();
-        assert_eq!(
-            serde_json::to_string(&t).unwrap(),
-            "\"2026-11-11T00:00:05Z\""
-        );
+        assert_eq!(serde_json::to_string(&t).unwrap(), "\"2026-11-11T00:00:05Z\"");
         assert_eq!(Timestamp(1_500).to_string(), "1970-01-01T00:00:01.500Z");
         assert!(Timestamp::parse_rfc3339("2026-11-11 00:00:05").is_err());
     }
 
     #[test]
     fn json_names_are_the_canonical_snake_case() {
-        let p = Price {
-            kind: PriceKind::RegionGroup {
-                group_id: "south".into(),
-            },
-            amount: 19990,
-        };
+        let p = Price { kind: PriceKind::RegionGroup { group_id: "south".into() }, amount: 19990 };
         assert_eq!(
             serde_json::to_value(&p).unwrap(),
             serde_json::json!({"kind": "region_group", "group_id": "south", "amount": 19990})
         );
-        let e = ConnectorError::RateLimited {
-            retry_after_ms: 12000,
-            message: "ban".into(),
-        };
+        let e = ConnectorError::RateLimited { retry_after_ms: 12000, message: "ban".into() };
         assert_eq!(serde_json::to_value(&e).unwrap()["kind"], "rate_limited");
-        assert_eq!(
-            serde_json::to_value(OrderStatus::PartiallyShipped).unwrap(),
-            "partially_shipped"
-        );
-        assert_eq!(
-            Operation::parse("push-erp-status"),
-            Some(Operation::PushErpStatus)
-        );
+        assert_eq!(serde_json::to_value(OrderStatus::PartiallyShipped).unwrap(), "partially_shipped");
+        assert_eq!(Operation::parse("push-erp-status"), Some(Operation::PushErpStatus));
     }
 }

@@ -12,19 +12,14 @@ pub const BUNDLED_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../sdk");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScaffoldError {
-    #[error(
-        "plugin name {0:?}: expected lowercase letters, digits and '-', starting with a letter"
-    )]
+    #[error("plugin name {0:?}: expected lowercase letters, digits and '-', starting with a letter")]
     BadName(String),
     #[error("{0} already exists; choose another --dir or remove it")]
     Exists(PathBuf),
     #[error("no wharf-sdk at {0}; pass --sdk <path to the sdk crate>")]
     NoSdk(PathBuf),
     #[error("writing {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Write { path: PathBuf, source: std::io::Error },
 }
 
 /// What was written.
@@ -39,16 +34,9 @@ pub struct Scaffolded {
 /// Writes the crate for plugin `name` in `dir`. Inside a Wharf workspace's `plugins/` folder
 /// it uses the workspace's SDK and settings; anywhere else it is a workspace of its own
 /// depending on `sdk` (default [`BUNDLED_SDK`]).
-pub fn new_plugin(
-    name: &str,
-    role: Role,
-    dir: &Path,
-    sdk: Option<&Path>,
-) -> Result<Scaffolded, ScaffoldError> {
+pub fn new_plugin(name: &str, role: Role, dir: &Path, sdk: Option<&Path>) -> Result<Scaffolded, ScaffoldError> {
     let valid = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !valid {
         return Err(ScaffoldError::BadName(name.to_owned()));
     }
@@ -62,16 +50,10 @@ pub fn new_plugin(
         .and_then(Path::parent)
         .is_some_and(|root| root.join("sdk/Cargo.toml").is_file() && root.join("wit").is_dir());
     let manifest = if in_workspace {
-        WORKSPACE_MANIFEST
-            .replace("{crate}", &crate_name)
-            .replace("{name}", name)
+        WORKSPACE_MANIFEST.replace("{crate}", &crate_name).replace("{name}", name)
     } else {
-        let sdk = sdk
-            .map(Path::to_owned)
-            .unwrap_or_else(|| PathBuf::from(BUNDLED_SDK));
-        let sdk = sdk
-            .canonicalize()
-            .map_err(|_| ScaffoldError::NoSdk(sdk.clone()))?;
+        let sdk = sdk.map(Path::to_owned).unwrap_or_else(|| PathBuf::from(BUNDLED_SDK));
+        let sdk = sdk.canonicalize().map_err(|_| ScaffoldError::NoSdk(sdk.clone()))?;
         if !sdk.join("Cargo.toml").is_file() {
             return Err(ScaffoldError::NoSdk(sdk));
         }
@@ -87,18 +69,11 @@ pub fn new_plugin(
     .replace("{name}", name);
     write(&dir.join("Cargo.toml"), &manifest)?;
     write(&dir.join("src/lib.rs"), &lib)?;
-    Ok(Scaffolded {
-        dir: dir.to_owned(),
-        crate_name,
-        in_workspace,
-    })
+    Ok(Scaffolded { dir: dir.to_owned(), crate_name, in_workspace })
 }
 
 fn write(path: &Path, text: &str) -> Result<(), ScaffoldError> {
-    let fail = |source| ScaffoldError::Write {
-        path: path.to_owned(),
-        source,
-    };
+    let fail = |source| ScaffoldError::Write { path: path.to_owned(), source };
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(fail)?;
     }
@@ -251,15 +226,10 @@ mod tests {
         let made = new_plugin("demo", Role::Erp, &tmp.join("demo"), None).unwrap();
         assert!(!made.in_workspace);
         let manifest = std::fs::read_to_string(made.dir.join("Cargo.toml")).unwrap();
-        assert!(
-            manifest.contains("name = \"wharf-plugin-demo\"") && manifest.contains("[workspace]")
-        );
+        assert!(manifest.contains("name = \"wharf-plugin-demo\"") && manifest.contains("[workspace]"));
         let lib = std::fs::read_to_string(made.dir.join("src/lib.rs")).unwrap();
         assert!(lib.contains("role: Role::Erp") && !lib.contains("{name}"));
-        assert!(matches!(
-            new_plugin("demo", Role::Erp, &tmp.join("demo"), None),
-            Err(ScaffoldError::Exists(_))
-        ));
+        assert!(matches!(new_plugin("demo", Role::Erp, &tmp.join("demo"), None), Err(ScaffoldError::Exists(_))));
         let _ = std::fs::remove_dir_all(&tmp);
     }
 }

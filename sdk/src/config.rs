@@ -24,10 +24,7 @@ pub fn require_secret(name: &str) -> Result<(), ConnectorError> {
     if credentials::has_secret(name) {
         Ok(())
     } else {
-        Err(ConnectorError::invalid_input(
-            field(name),
-            "expected a configured secret, got none",
-        ))
+        Err(ConnectorError::invalid_input(field(name), "expected a configured secret, got none"))
     }
 }
 
@@ -35,24 +32,13 @@ pub fn require_secret(name: &str) -> Result<(), ConnectorError> {
 pub fn required(key: &str, value: Option<String>) -> Result<String, ConnectorError> {
     match value {
         Some(v) if !v.trim().is_empty() => Ok(v),
-        Some(_) => Err(ConnectorError::invalid_input(
-            field(key),
-            "expected a value, got an empty string",
-        )),
-        None => Err(ConnectorError::invalid_input(
-            field(key),
-            "expected a value, got none (required setting)",
-        )),
+        Some(_) => Err(ConnectorError::invalid_input(field(key), "expected a value, got an empty string")),
+        None => Err(ConnectorError::invalid_input(field(key), "expected a value, got none (required setting)")),
     }
 }
 
 /// An integer setting within `range`; absent or empty means `default`.
-pub fn u32_in(
-    key: &str,
-    value: Option<&str>,
-    default: u32,
-    range: RangeInclusive<u32>,
-) -> Result<u32, ConnectorError> {
+pub fn u32_in(key: &str, value: Option<&str>, default: u32, range: RangeInclusive<u32>) -> Result<u32, ConnectorError> {
     let Some(text) = value.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(default);
     };
@@ -60,11 +46,7 @@ pub fn u32_in(
         Ok(n) if range.contains(&n) => Ok(n),
         _ => Err(ConnectorError::invalid_input(
             field(key),
-            format!(
-                "expected an integer in {}..={}, got {text:?}",
-                range.start(),
-                range.end()
-            ),
+            format!("expected an integer in {}..={}, got {text:?}", range.start(), range.end()),
         )),
     }
 }
@@ -93,11 +75,7 @@ mod tests {
             match u32_in("page_size", Some(bad), 50, 1..=100) {
                 Err(ConnectorError::InvalidInput(f)) => {
                     assert_eq!(f.field, "config.page_size");
-                    assert!(
-                        f.reason.contains("1..=100") && f.reason.contains(bad),
-                        "{}",
-                        f.reason
-                    );
+                    assert!(f.reason.contains("1..=100") && f.reason.contains(bad), "{}", f.reason);
                 }
                 other => panic!("{bad}: {other:?}"),
             }

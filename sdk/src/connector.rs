@@ -18,10 +18,9 @@
 use crate::erp::Guest as ErpGuest;
 use crate::marketplace::Guest;
 use crate::types::{
-    ConnectorError, CustomerMapping, CustomerPage, Descriptor, ErpStatus, ErpStatusPage,
-    ItemResult, ListingChange, Logistics, LogisticsPage, LotPage, LotSync, Operation, Order,
-    OrderPage, OrderPushResult, PricePage, PriceUpdate, Product, ProductPage, PullRequest,
-    ShipmentDetail, ShipmentPage, StockPage, StockUpdate, TimeWindow,
+    ConnectorError, CustomerMapping, CustomerPage, Descriptor, ErpStatus, ErpStatusPage, ItemResult, ListingChange,
+    Logistics, LogisticsPage, LotPage, LotSync, Operation, Order, OrderPage, OrderPushResult, PricePage, PriceUpdate,
+    Product, ProductPage, PullRequest, ShipmentDetail, ShipmentPage, StockPage, StockUpdate, TimeWindow,
 };
 
 type Pushed = Result<Vec<ItemResult>, ConnectorError>;
@@ -34,10 +33,7 @@ pub const WIT_VERSION: &str = "0.2.0";
 pub trait Marketplace {
     fn describe() -> Descriptor;
 
-    fn pull_orders(
-        _window: TimeWindow,
-        _cursor: Option<String>,
-    ) -> Result<OrderPage, ConnectorError> {
+    fn pull_orders(_window: TimeWindow, _cursor: Option<String>) -> Result<OrderPage, ConnectorError> {
         Err(ConnectorError::unsupported(Operation::PullOrders))
     }
     fn get_order(_order_id: String) -> Result<Order, ConnectorError> {
@@ -76,10 +72,7 @@ impl<T: Marketplace> Guest for T {
     fn describe() -> Descriptor {
         T::describe()
     }
-    fn pull_orders(
-        window: TimeWindow,
-        cursor: Option<String>,
-    ) -> Result<OrderPage, ConnectorError> {
+    fn pull_orders(window: TimeWindow, cursor: Option<String>) -> Result<OrderPage, ConnectorError> {
         T::pull_orders(window, cursor)
     }
     fn get_order(order_id: String) -> Result<Order, ConnectorError> {
@@ -216,55 +209,20 @@ mod tests {
     #[test]
     fn implemented_operations_run_and_the_rest_are_unsupported_by_name() {
         assert_eq!(<OnlyOrders as Guest>::describe().name, "only-orders");
-        assert!(
-            include_str!("../../wit/since_v0.2.0/worlds.wit")
-                .contains(&format!("wharf:connector@{WIT_VERSION}"))
-        );
-        assert!(
-            matches!(<OnlyOrders as Guest>::get_order("7".into()), Err(ConnectorError::NotFound(id)) if id == "7")
-        );
+        assert!(include_str!("../../wit/since_v0.2.0/worlds.wit").contains(&format!("wharf:connector@{WIT_VERSION}")));
+        assert!(matches!(<OnlyOrders as Guest>::get_order("7".into()), Err(ConnectorError::NotFound(id)) if id == "7"));
         assert_eq!(
-            unsupported_name(<OnlyOrders as Guest>::pull_orders(
-                TimeWindow { from: 0, to: 1 },
-                None
-            )),
+            unsupported_name(<OnlyOrders as Guest>::pull_orders(TimeWindow { from: 0, to: 1 }, None)),
             "pull-orders"
         );
-        assert_eq!(
-            unsupported_name(<OnlyOrders as Guest>::push_stock(Vec::new())),
-            "push-stock"
-        );
-        assert_eq!(
-            unsupported_name(<OnlyOrders as Guest>::push_prices(Vec::new())),
-            "push-prices"
-        );
-        assert_eq!(
-            unsupported_name(<OnlyOrders as Guest>::push_lots(Vec::new())),
-            "push-lots"
-        );
-        assert_eq!(
-            unsupported_name(<OnlyOrders as Guest>::push_listing(Vec::new())),
-            "push-listing"
-        );
-        assert_eq!(
-            unsupported_name(<OnlyOrders as Guest>::push_products(Vec::new())),
-            "push-products"
-        );
-        assert_eq!(
-            unsupported_name(<OnlyOrders as Guest>::push_customers(Vec::new())),
-            "push-customers"
-        );
-        assert_eq!(
-            unsupported_name(<OnlyOrders as Guest>::push_logistics(Vec::new())),
-            "push-logistics"
-        );
-        assert_eq!(
-            unsupported_name(<OnlyOrders as Guest>::push_shipments(Vec::new())),
-            "push-shipments"
-        );
-        assert_eq!(
-            unsupported_name(<OnlyOrders as Guest>::push_erp_status(Vec::new())),
-            "push-erp-status"
-        );
+        assert_eq!(unsupported_name(<OnlyOrders as Guest>::push_stock(Vec::new())), "push-stock");
+        assert_eq!(unsupported_name(<OnlyOrders as Guest>::push_prices(Vec::new())), "push-prices");
+        assert_eq!(unsupported_name(<OnlyOrders as Guest>::push_lots(Vec::new())), "push-lots");
+        assert_eq!(unsupported_name(<OnlyOrders as Guest>::push_listing(Vec::new())), "push-listing");
+        assert_eq!(unsupported_name(<OnlyOrders as Guest>::push_products(Vec::new())), "push-products");
+        assert_eq!(unsupported_name(<OnlyOrders as Guest>::push_customers(Vec::new())), "push-customers");
+        assert_eq!(unsupported_name(<OnlyOrders as Guest>::push_logistics(Vec::new())), "push-logistics");
+        assert_eq!(unsupported_name(<OnlyOrders as Guest>::push_shipments(Vec::new())), "push-shipments");
+        assert_eq!(unsupported_name(<OnlyOrders as Guest>::push_erp_status(Vec::new())), "push-erp-status");
     }
 }

@@ -28,17 +28,9 @@ pub enum DecimalError {
         "expected at most {scale} decimals that are not trailing zeros (more would need \
          rounding), got {input:?}"
     )]
-    TooPrecise {
-        field: String,
-        input: String,
-        scale: u32,
-    },
+    TooPrecise { field: String, input: String, scale: u32 },
     #[error("expected a value that fits in 64-bit units of 10^-{scale}, got {input:?}")]
-    Overflow {
-        field: String,
-        input: String,
-        scale: u32,
-    },
+    Overflow { field: String, input: String, scale: u32 },
 }
 
 impl DecimalError {
@@ -55,10 +47,7 @@ impl DecimalError {
 
 impl From<DecimalError> for FieldError {
     fn from(error: DecimalError) -> Self {
-        FieldError {
-            field: error.field().to_owned(),
-            reason: error.to_string(),
-        }
+        FieldError { field: error.field().to_owned(), reason: error.to_string() }
     }
 }
 
@@ -73,15 +62,8 @@ impl From<DecimalError> for ConnectorError {
 /// `("40.000", 0)` → 40. A non-zero digit beyond `scale` decimals is an error (with `scale`
 /// 0, "expected a whole number"), never rounded.
 pub fn parse_scaled(field: &str, input: &str, scale: u32) -> Result<i64, DecimalError> {
-    let malformed = || DecimalError::Malformed {
-        field: field.to_owned(),
-        input: input.to_owned(),
-    };
-    let overflow = || DecimalError::Overflow {
-        field: field.to_owned(),
-        input: input.to_owned(),
-        scale,
-    };
+    let malformed = || DecimalError::Malformed { field: field.to_owned(), input: input.to_owned() };
+    let overflow = || DecimalError::Overflow { field: field.to_owned(), input: input.to_owned(), scale };
     let (negative, unsigned) = match input.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, input),
@@ -96,24 +78,14 @@ pub fn parse_scaled(field: &str, input: &str, scale: u32) -> Result<i64, Decimal
     };
     if fraction.len() > scale as usize {
         return Err(if scale == 0 {
-            DecimalError::NotWhole {
-                field: field.to_owned(),
-                input: input.to_owned(),
-            }
+            DecimalError::NotWhole { field: field.to_owned(), input: input.to_owned() }
         } else {
-            DecimalError::TooPrecise {
-                field: field.to_owned(),
-                input: input.to_owned(),
-                scale,
-            }
+            DecimalError::TooPrecise { field: field.to_owned(), input: input.to_owned(), scale }
         });
     }
     let mut units: i64 = 0;
     for b in int_part.bytes().chain(fraction.bytes()) {
-        units = units
-            .checked_mul(10)
-            .and_then(|u| u.checked_add(i64::from(b - b'0')))
-            .ok_or_else(overflow)?;
+        units = units.checked_mul(10).and_then(|u| u.checked_add(i64::from(b - b'0'))).ok_or_else(overflow)?;
     }
     for _ in fraction.len()..scale as usize {
         units = units.checked_mul(10).ok_or_else(overflow)?;
@@ -145,31 +117,16 @@ mod tests {
 
     #[test]
     fn what_would_need_rounding_or_is_no_decimal_is_refused() {
-        assert!(matches!(
-            parse("2.5", 0),
-            Err(DecimalError::NotWhole { .. })
-        ));
-        assert!(matches!(
-            parse("40.00000000000001", 3),
-            Err(DecimalError::TooPrecise { scale: 3, .. })
-        ));
+        assert!(matches!(parse("2.5", 0), Err(DecimalError::NotWhole { .. })));
+        assert!(matches!(parse("40.00000000000001", 3), Err(DecimalError::TooPrecise { scale: 3, .. })));
         for bad in [
-            "", "-", ".5", "5.", "1e3", "1E3", "+5", " 5", "5 ", "1,000", "1.2.3", "0x10", "NaN",
-            "inf", "--1", "1.-5", "五",
+            "", "-", ".5", "5.", "1e3", "1E3", "+5", " 5", "5 ", "1,000", "1.2.3", "0x10", "NaN", "inf", "--1", "1.-5",
+            "五",
         ] {
-            assert!(
-                matches!(parse(bad, 3), Err(DecimalError::Malformed { .. })),
-                "{bad:?}"
-            );
+            assert!(matches!(parse(bad, 3), Err(DecimalError::Malformed { .. })), "{bad:?}");
         }
-        assert!(matches!(
-            parse("9223372036854775808", 0),
-            Err(DecimalError::Overflow { .. })
-        ));
-        assert!(matches!(
-            parse("9223372036854776", 3),
-            Err(DecimalError::Overflow { .. })
-        ));
+        assert!(matches!(parse("9223372036854775808", 0), Err(DecimalError::Overflow { .. })));
+        assert!(matches!(parse("9223372036854776", 3), Err(DecimalError::Overflow { .. })));
     }
 
     #[test]
@@ -178,16 +135,9 @@ mod tests {
         assert_eq!(error.field(), "row.Qty");
         let field: FieldError = error.into();
         assert_eq!(field.field, "row.Qty");
-        assert!(
-            field.reason.contains("whole number") && field.reason.contains("\"2.5\""),
-            "{}",
-            field.reason
-        );
+        assert!(field.reason.contains("whole number") && field.reason.contains("\"2.5\""), "{}", field.reason);
         let message = parse("1e3", 3).unwrap_err().to_string();
-        assert!(
-            message.contains("no exponent") && message.contains("\"1e3\""),
-            "{message}"
-        );
+        assert!(message.contains("no exponent") && message.contains("\"1e3\""), "{message}");
         let message = parse("1.0005", 3).unwrap_err().to_string();
         assert!(message.contains("at most 3 decimals"), "{message}");
         assert!(matches!(

@@ -41,11 +41,7 @@ pub fn open(body: &[u8], success_key: &str, error_key: &str) -> Result<Envelope,
             success_key,
             format!("expected an object, got {}", json::describe(Some(&other))),
         )),
-        None => Err(json::not_the_envelope(
-            success_key,
-            &expected(),
-            &Value::Object(root),
-        )),
+        None => Err(json::not_the_envelope(success_key, &expected(), &Value::Object(root))),
     }
 }
 
@@ -56,20 +52,14 @@ const BAN_PHRASE: &str = "ban will last for ";
 pub fn ban_seconds(text: &str) -> Option<u64> {
     let lower = text.to_ascii_lowercase();
     let start = lower.find(BAN_PHRASE)? + BAN_PHRASE.len();
-    let digits: String = lower[start..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
+    let digits: String = lower[start..].chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()
 }
 
 /// The wait the first of `texts` that names a ban asks for, in ms; without one,
 /// [`DEFAULT_RETRY_AFTER_MS`].
 pub fn ban_retry_ms(texts: &[&str]) -> u64 {
-    texts
-        .iter()
-        .find_map(|t| ban_seconds(t))
-        .map_or(DEFAULT_RETRY_AFTER_MS, |s| s.saturating_mul(1_000))
+    texts.iter().find_map(|t| ban_seconds(t)).map_or(DEFAULT_RETRY_AFTER_MS, |s| s.saturating_mul(1_000))
 }
 
 #[cfg(test)]
@@ -82,12 +72,7 @@ mod tests {
 
     #[test]
     fn success_and_error_roots() {
-        let ok = open(
-            br#"{"jingdong_pop_order_get_responce":{"code":"0"}}"#,
-            OK_KEY,
-            ERR_KEY,
-        )
-        .unwrap();
+        let ok = open(br#"{"jingdong_pop_order_get_responce":{"code":"0"}}"#, OK_KEY, ERR_KEY).unwrap();
         assert_eq!(ok, Envelope::Success(json!({"code": "0"})));
         let err = open(br#"{"error_response":{"code":"19"}}"#, OK_KEY, ERR_KEY).unwrap();
         assert_eq!(err, Envelope::Error(json!({"code": "19"})));
@@ -95,13 +80,9 @@ mod tests {
 
     #[test]
     fn what_is_not_the_envelope_is_transient() {
-        for body in [
-            &b"<html>502</html>"[..],
-            b"",
-            br#"{"jingdong_pop_order_get_responce":{"co"#,
-            b"[]",
-            br#"{"other":{}}"#,
-        ] {
+        for body in
+            [&b"<html>502</html>"[..], b"", br#"{"jingdong_pop_order_get_responce":{"co"#, b"[]", br#"{"other":{}}"#]
+        {
             match open(body, OK_KEY, ERR_KEY) {
                 Err(ConnectorError::Transient(m)) => assert!(m.starts_with(OK_KEY), "{m}"),
                 other => panic!("{}: {other:?}", String::from_utf8_lossy(body)),
@@ -111,11 +92,7 @@ mod tests {
 
     #[test]
     fn a_success_key_without_an_object_names_it() {
-        match open(
-            br#"{"jingdong_pop_order_get_responce":"x"}"#,
-            OK_KEY,
-            ERR_KEY,
-        ) {
+        match open(br#"{"jingdong_pop_order_get_responce":"x"}"#, OK_KEY, ERR_KEY) {
             Err(ConnectorError::InvalidInput(f)) => {
                 assert_eq!(f.field, OK_KEY);
                 assert!(f.reason.starts_with("expected an object"), "{}", f.reason);
@@ -126,23 +103,11 @@ mod tests {
 
     #[test]
     fn ban_phrase() {
-        assert_eq!(
-            ban_seconds("App Call Limited, This ban will last for 12 more seconds"),
-            Some(12)
-        );
-        assert_eq!(
-            ban_seconds("this BAN will last for 0 more seconds"),
-            Some(0)
-        );
+        assert_eq!(ban_seconds("App Call Limited, This ban will last for 12 more seconds"), Some(12));
+        assert_eq!(ban_seconds("this BAN will last for 0 more seconds"), Some(0));
         assert_eq!(ban_seconds("App Call Limited"), None);
         assert_eq!(ban_seconds("ban will last for more seconds"), None);
-        assert_eq!(
-            ban_retry_ms(&[
-                "限制时间内调用失败次数",
-                "This ban will last for 3 more seconds"
-            ]),
-            3_000
-        );
+        assert_eq!(ban_retry_ms(&["限制时间内调用失败次数", "This ban will last for 3 more seconds"]), 3_000);
         assert_eq!(ban_retry_ms(&["App Call Limited"]), DEFAULT_RETRY_AFTER_MS);
     }
 }

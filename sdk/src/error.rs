@@ -19,25 +19,16 @@ const MAX_BODY_EXCERPT_CHARS: usize = 200;
 impl ConnectorError {
     /// Bad input: `field` is a path into the platform's or the canonical record.
     pub fn invalid_input(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::InvalidInput(FieldError {
-            field: field.into(),
-            reason: reason.into(),
-        })
+        Self::InvalidInput(FieldError { field: field.into(), reason: reason.into() })
     }
 
     /// The platform's own code and message, verbatim.
     pub fn platform(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Platform(PlatformError {
-            code: code.into(),
-            message: message.into(),
-        })
+        Self::Platform(PlatformError { code: code.into(), message: message.into() })
     }
 
     pub fn rate_limited(retry_after_ms: u64, message: impl Into<String>) -> Self {
-        Self::RateLimited(RateLimit {
-            retry_after_ms,
-            message: message.into(),
-        })
+        Self::RateLimited(RateLimit { retry_after_ms, message: message.into() })
     }
 
     pub fn transient(reason: impl Into<String>) -> Self {
@@ -72,19 +63,15 @@ impl From<FieldError> for ConnectorError {
 
 /// A field error, for `?` into [`ConnectorError::InvalidInput`].
 pub fn field_error(field: impl Into<String>, reason: impl Into<String>) -> FieldError {
-    FieldError {
-        field: field.into(),
-        reason: reason.into(),
-    }
+    FieldError { field: field.into(), reason: reason.into() }
 }
 
 /// What a failed `http::send` means for the call.
 pub fn from_http_error(error: HttpError) -> ConnectorError {
     match error {
-        HttpError::Denied(host) => ConnectorError::platform(
-            "http-denied",
-            format!("the operator has not granted this plugin the host {host}"),
-        ),
+        HttpError::Denied(host) => {
+            ConnectorError::platform("http-denied", format!("the operator has not granted this plugin the host {host}"))
+        }
         HttpError::Timeout => ConnectorError::transient("no HTTP answer within the timeout"),
         HttpError::TooLarge(cap) => ConnectorError::platform(
             "http-too-large",
@@ -93,20 +80,14 @@ pub fn from_http_error(error: HttpError) -> ConnectorError {
         HttpError::RateLimited(retry_after_ms) => {
             ConnectorError::rate_limited(retry_after_ms, "the shop's local rate limit is exhausted")
         }
-        HttpError::Unreachable(reason) => {
-            ConnectorError::transient(format!("unreachable: {reason}"))
-        }
+        HttpError::Unreachable(reason) => ConnectorError::transient(format!("unreachable: {reason}")),
         HttpError::InvalidRequest(reason) => ConnectorError::invalid_input("http.request", reason),
     }
 }
 
 /// What a non-2xx HTTP status means, or `None` for 2xx. `headers` supply `Retry-After`;
 /// `body` is quoted (shortened) in the message.
-pub fn from_http_status(
-    status: u16,
-    headers: &[(String, String)],
-    body: &[u8],
-) -> Option<ConnectorError> {
+pub fn from_http_status(status: u16, headers: &[(String, String)], body: &[u8]) -> Option<ConnectorError> {
     if (200..300).contains(&status) {
         return None;
     }
@@ -131,13 +112,10 @@ pub fn from_http_status(
 /// `config.<name>`.
 pub fn from_credential_error(error: CredentialError) -> ConnectorError {
     match error {
-        CredentialError::UnknownSecret(name) => ConnectorError::invalid_input(
-            format!("config.{name}"),
-            "expected a configured secret, got none",
-        ),
-        CredentialError::InvalidRequest(reason) => {
-            ConnectorError::invalid_input("credentials.sign-request", reason)
+        CredentialError::UnknownSecret(name) => {
+            ConnectorError::invalid_input(format!("config.{name}"), "expected a configured secret, got none")
         }
+        CredentialError::InvalidRequest(reason) => ConnectorError::invalid_input("credentials.sign-request", reason),
     }
 }
 
@@ -159,20 +137,11 @@ mod tests {
 
     #[test]
     fn http_errors() {
-        assert!(matches!(
-            from_http_error(HttpError::Timeout),
-            ConnectorError::Transient(_)
-        ));
-        assert!(matches!(
-            from_http_error(HttpError::Unreachable("dns".into())),
-            ConnectorError::Transient(_)
-        ));
+        assert!(matches!(from_http_error(HttpError::Timeout), ConnectorError::Transient(_)));
+        assert!(matches!(from_http_error(HttpError::Unreachable("dns".into())), ConnectorError::Transient(_)));
         assert!(matches!(
             from_http_error(HttpError::RateLimited(250)),
-            ConnectorError::RateLimited(RateLimit {
-                retry_after_ms: 250,
-                ..
-            })
+            ConnectorError::RateLimited(RateLimit { retry_after_ms: 250, .. })
         ));
         match from_http_error(HttpError::Denied("evil.example".into())) {
             ConnectorError::Platform(p) => {
@@ -181,10 +150,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(
-            from_http_error(HttpError::TooLarge(10)),
-            ConnectorError::Platform(_)
-        ));
+        assert!(matches!(from_http_error(HttpError::TooLarge(10)), ConnectorError::Platform(_)));
         assert!(matches!(
             from_http_error(HttpError::InvalidRequest("bad url".into())),
             ConnectorError::InvalidInput(_)
@@ -198,28 +164,16 @@ mod tests {
         assert!(
             matches!(from_http_status(503, &[], b"down"), Some(ConnectorError::Transient(m)) if m == "HTTP 503: down")
         );
-        assert!(matches!(
-            from_http_status(401, &[], b""),
-            Some(ConnectorError::Auth(_))
-        ));
-        assert!(matches!(
-            from_http_status(404, &[], b""),
-            Some(ConnectorError::NotFound(_))
-        ));
+        assert!(matches!(from_http_status(401, &[], b""), Some(ConnectorError::Auth(_))));
+        assert!(matches!(from_http_status(404, &[], b""), Some(ConnectorError::NotFound(_))));
         let headers = [("Retry-After".to_owned(), "7".to_owned())];
         assert!(matches!(
             from_http_status(429, &headers, b""),
-            Some(ConnectorError::RateLimited(RateLimit {
-                retry_after_ms: 7_000,
-                ..
-            }))
+            Some(ConnectorError::RateLimited(RateLimit { retry_after_ms: 7_000, .. }))
         ));
         assert!(matches!(
             from_http_status(429, &[], b""),
-            Some(ConnectorError::RateLimited(RateLimit {
-                retry_after_ms: DEFAULT_RETRY_AFTER_MS,
-                ..
-            }))
+            Some(ConnectorError::RateLimited(RateLimit { retry_after_ms: DEFAULT_RETRY_AFTER_MS, .. }))
         ));
         match from_http_status(418, &[], "x".repeat(1000).as_bytes()) {
             Some(ConnectorError::Platform(p)) => {

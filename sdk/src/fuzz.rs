@@ -275,36 +275,18 @@ fn kinds_for(value: &Value, removable: bool) -> Vec<Kind> {
     let wrong = |types: &[Type]| types.iter().map(|t| WrongType(*t)).collect::<Vec<_>>();
     match value {
         Value::String(s) => {
-            kinds.extend(wrong(&[
-                Type::Number,
-                Type::Object,
-                Type::Array,
-                Type::Null,
-                Type::Bool,
-            ]));
+            kinds.extend(wrong(&[Type::Number, Type::Object, Type::Array, Type::Null, Type::Bool]));
             kinds.extend([EmptyString, Junk, Control]);
             if is_decimal(s) {
                 kinds.extend([Negative, Zero, Exponent, ExponentString, Float, ExtraDecimals, Huge]);
             }
         }
         Value::Number(_) => {
-            kinds.extend(wrong(&[
-                Type::String,
-                Type::Object,
-                Type::Array,
-                Type::Null,
-                Type::Bool,
-            ]));
+            kinds.extend(wrong(&[Type::String, Type::Object, Type::Array, Type::Null, Type::Bool]));
             kinds.extend([Negative, Zero, Exponent, ExponentString, Float, Huge, EmptyString]);
         }
         Value::Object(_) => {
-            kinds.extend(wrong(&[
-                Type::String,
-                Type::Number,
-                Type::Array,
-                Type::Null,
-                Type::Bool,
-            ]));
+            kinds.extend(wrong(&[Type::String, Type::Number, Type::Array, Type::Null, Type::Bool]));
             kinds.push(EmptyString);
         }
         Value::Array(_) => {
@@ -317,28 +299,11 @@ fn kinds_for(value: &Value, removable: bool) -> Vec<Kind> {
     kinds
 }
 
-const JUNK: &[&str] = &[
-    "锟斤拷",
-    "\u{FFFD}\u{FFFD}",
-    "ñ̃",
-    "😀",
-    "\u{202E}evil",
-    "\u{200B}",
-    "ｆｕｌｌ",
-];
+const JUNK: &[&str] = &["锟斤拷", "\u{FFFD}\u{FFFD}", "ñ̃", "😀", "\u{202E}evil", "\u{200B}", "ｆｕｌｌ"];
 const CONTROL: &[&str] = &["\u{0}", "\t", "\n", "\r\n", "\u{7}", "\u{1b}[2J", "\u{7f}"];
-const HUGE_NUMBERS: &[&str] = &[
-    "123456789012345678901234",
-    "18446744073709551616",
-    "9223372036854775808",
-    "4294967296",
-];
-const HUGE_DECIMALS: &[&str] = &[
-    "92233720368547758.08",
-    "99999999999999999999",
-    "900000000000000.00",
-    "4294967296",
-];
+const HUGE_NUMBERS: &[&str] =
+    &["123456789012345678901234", "18446744073709551616", "9223372036854775808", "4294967296"];
+const HUGE_DECIMALS: &[&str] = &["92233720368547758.08", "99999999999999999999", "900000000000000.00", "4294967296"];
 
 /// A decimal as a valid JSON number literal: `"0001"` → `1`, `"-007.50"` → `-7.50`.
 fn number_literal(decimal: &str) -> String {
@@ -347,23 +312,15 @@ fn number_literal(decimal: &str) -> String {
         None => ("", decimal),
     };
     let trimmed = unsigned.trim_start_matches('0');
-    let int_part = if trimmed.is_empty() || trimmed.starts_with('.') {
-        format!("0{trimmed}")
-    } else {
-        trimmed.to_owned()
-    };
+    let int_part =
+        if trimmed.is_empty() || trimmed.starts_with('.') { format!("0{trimmed}") } else { trimmed.to_owned() };
     format!("{sign}{int_part}")
 }
 
 /// `value` with the mutation `kind` (None: the key removed), and the new scalar as text.
 fn mutated_value(value: &Value, kind: Kind, rng: &mut Rng) -> (Option<Value>, Option<String>) {
     use Kind::*;
-    let raw = |text: &str| {
-        (
-            Some(Value::String(format!("{RAW_MARKER}{text}{RAW_MARKER}"))),
-            Some(text.to_owned()),
-        )
-    };
+    let raw = |text: &str| (Some(Value::String(format!("{RAW_MARKER}{text}{RAW_MARKER}"))), Some(text.to_owned()));
     let string = |s: String| (Some(Value::String(s.clone())), Some(s));
     let text = match value {
         Value::String(s) => s.clone(),
@@ -394,11 +351,7 @@ fn mutated_value(value: &Value, kind: Kind, rng: &mut Rng) -> (Option<Value>, Op
                 None if text == "0" || text.is_empty() => "-1".to_owned(),
                 None => format!("-{text}"),
             };
-            if is_string {
-                string(negated)
-            } else {
-                raw(&number_literal(&negated))
-            }
+            if is_string { string(negated) } else { raw(&number_literal(&negated)) }
         }
         // 0 is "none" on several platforms (ECShop's ids and times): no value to show.
         Zero => {
@@ -412,11 +365,7 @@ fn mutated_value(value: &Value, kind: Kind, rng: &mut Rng) -> (Option<Value>, Op
         ExponentString => string("1e5".to_owned()),
         Float => raw(&number_literal(&format!("{}.5", text.split('.').next().unwrap_or("1")))),
         ExtraDecimals => {
-            let more = if text.contains('.') {
-                format!("{text}01")
-            } else {
-                format!("{text}.001")
-            };
+            let more = if text.contains('.') { format!("{text}01") } else { format!("{text}.001") };
             if is_string { string(more) } else { raw(&more) }
         }
         // Empty is absent, not a value a mapping shows.
@@ -432,19 +381,12 @@ fn mutated_value(value: &Value, kind: Kind, rng: &mut Rng) -> (Option<Value>, Op
         // What a faithful mapping shows is the junk itself (the rest may be reformatted).
         Junk => {
             let junk = *rng.pick(JUNK);
-            let new = if rng.below(2) == 0 {
-                junk.to_owned()
-            } else {
-                format!("{text}{junk}")
-            };
+            let new = if rng.below(2) == 0 { junk.to_owned() } else { format!("{text}{junk}") };
             (Some(Value::String(new)), Some(junk.to_owned()))
         }
         Control => {
             let control = *rng.pick(CONTROL);
-            (
-                Some(Value::String(format!("{text}{control}"))),
-                Some(control.to_owned()),
-            )
+            (Some(Value::String(format!("{text}{control}"))), Some(control.to_owned()))
         }
         Html | EmptyBody | Truncated => (Some(value.clone()), None),
     }
@@ -494,10 +436,7 @@ fn apply(document: &Value, path: &[Step], kind: Kind, rng: &mut Rng) -> Mutation
     }
     let text = serde_json::to_string(&doc).unwrap_or_default();
     // A raw literal replaces its marker and the quotes around it.
-    let quoted = format!(
-        "\"{}",
-        serde_json::to_string(RAW_MARKER).unwrap_or_default().trim_matches('"')
-    );
+    let quoted = format!("\"{}", serde_json::to_string(RAW_MARKER).unwrap_or_default().trim_matches('"'));
     let body = match text.find(&quoted) {
         Some(start) => {
             let inner_start = start + quoted.len();
@@ -517,12 +456,7 @@ fn apply(document: &Value, path: &[Step], kind: Kind, rng: &mut Rng) -> Mutation
         }
         None => text,
     };
-    Mutation {
-        path: path.to_vec(),
-        kind,
-        value: value_text,
-        body: body.into_bytes(),
-    }
+    Mutation { path: path.to_vec(), kind, value: value_text, body: body.into_bytes() }
 }
 
 /// What a proxy in front of a platform answers under status 200 when the platform is down.
@@ -535,12 +469,7 @@ fn whole_body(kind: Kind, body: &[u8], rng: &mut Rng) -> Mutation {
         Kind::EmptyBody => [&b""[..], b"   \r\n"][rng.below(2)].to_vec(),
         _ => body[..rng.below(body.len().max(1))].to_vec(),
     };
-    Mutation {
-        path: Vec::new(),
-        kind,
-        value: None,
-        body,
-    }
+    Mutation { path: Vec::new(), kind, value: None, body }
 }
 
 /// What a platform key means to the mapping, which decides what a mutation of it may do.
@@ -647,12 +576,7 @@ pub struct Field {
 
 /// `Field` without cross-field names.
 pub const fn field(pattern: &'static str, role: Role, maps_to: &'static [&'static str]) -> Field {
-    Field {
-        pattern,
-        role,
-        maps_to,
-        also_named: &[],
-    }
+    Field { pattern, role, maps_to, also_named: &[] }
 }
 
 /// How a plugin's answer is laid out and what its keys mean.
@@ -766,11 +690,7 @@ impl Record for Order {
 
     fn invariants(&self, rules: &Rules) -> Vec<String> {
         let mut v = Vec::new();
-        for (name, id) in [
-            ("platform", &self.platform),
-            ("shop_id", &self.shop_id),
-            ("order_id", &self.order_id),
-        ] {
+        for (name, id) in [("platform", &self.platform), ("shop_id", &self.shop_id), ("order_id", &self.order_id)] {
             if id.is_empty() {
                 v.push(format!("{name} is empty"));
             }
@@ -785,10 +705,7 @@ impl Record for Order {
                 v.push(format!("{name} is negative: {amount}"));
             }
         }
-        let sum = self
-            .goods_total
-            .checked_add(self.shipping_fee)
-            .and_then(|s| s.checked_sub(self.discount_total));
+        let sum = self.goods_total.checked_add(self.shipping_fee).and_then(|s| s.checked_sub(self.discount_total));
         if sum != Some(self.paid_total) {
             v.push(format!(
                 "goods_total {} + shipping_fee {} − discount_total {} ≠ paid_total {}",
@@ -808,10 +725,7 @@ impl Record for Order {
                 v.push(format!("lines[{n}].quantity is 0"));
             }
             if l.unit_price < 0 || l.line_total < 0 || (l.discount < 0 && !rules.surcharges) {
-                v.push(format!(
-                    "lines[{n}] has a negative amount: {} {} {}",
-                    l.unit_price, l.discount, l.line_total
-                ));
+                v.push(format!("lines[{n}] has a negative amount: {} {} {}", l.unit_price, l.discount, l.line_total));
             }
             let gross = l.unit_price.checked_mul(i64::from(l.quantity));
             if gross.and_then(|g| g.checked_sub(l.discount)) != Some(l.line_total) {
@@ -830,10 +744,7 @@ impl Record for Order {
             ));
         }
         if rules.goods_add_up && gross_totals != Some(self.goods_total) {
-            v.push(format!(
-                "the lines' unit_price × quantity {gross_totals:?} ≠ goods_total {}",
-                self.goods_total
-            ));
+            v.push(format!("the lines' unit_price × quantity {gross_totals:?} ≠ goods_total {}", self.goods_total));
         }
         for (k, value) in self.fields() {
             if value.is_empty() && !matches!(k.as_str(), "receiver" | "invoice") && k != "lines" {
@@ -967,12 +878,7 @@ impl Report {
     pub fn assert_clean(&self, plugin: &str) {
         println!("{plugin} fuzz: {}", self.summary());
         if !self.failures.is_empty() {
-            let quoted: Vec<&str> = self
-                .failures
-                .iter()
-                .take(MAX_QUOTED_FAILURES)
-                .map(String::as_str)
-                .collect();
+            let quoted: Vec<&str> = self.failures.iter().take(MAX_QUOTED_FAILURES).map(String::as_str).collect();
             panic!("{plugin} fuzz: {}\n{}", self.summary(), quoted.join("\n"));
         }
     }
@@ -1002,11 +908,7 @@ pub fn check<T: Record>(
     assert!(!baseline.is_empty(), "the fixture maps to no records");
     for record in &baseline {
         let violations = record.invariants(&spec.rules);
-        assert!(
-            violations.is_empty(),
-            "the fixture's record {} breaks invariants: {violations:?}",
-            record.key()
-        );
+        assert!(violations.is_empty(), "the fixture's record {} breaks invariants: {violations:?}", record.key());
     }
     let mut report = Report::default();
     let verbose = std::env::var_os(VERBOSE_VAR).is_some();
@@ -1059,9 +961,7 @@ fn lookup(spec: &Spec, mutation: &Mutation) -> Field {
     if pattern == spec.record {
         return field(spec.record, Role::Record, &[]);
     }
-    let relative = pattern
-        .strip_prefix(spec.record)
-        .and_then(|rest| rest.strip_prefix('.'));
+    let relative = pattern.strip_prefix(spec.record).and_then(|rest| rest.strip_prefix('.'));
     let (table, key) = match relative {
         Some(rest) => (spec.fields, rest),
         None => (spec.envelope, pattern.as_str()),
@@ -1074,10 +974,7 @@ fn names(error_field: &str, mutation: &Mutation, entry: &Field) -> bool {
     let Some(key) = mutation.key() else {
         return true;
     };
-    let segments: Vec<&str> = error_field
-        .split('.')
-        .map(|s| s.split(['[', '(']).next().unwrap_or(s))
-        .collect();
+    let segments: Vec<&str> = error_field.split('.').map(|s| s.split(['[', '(']).next().unwrap_or(s)).collect();
     segments.contains(&key) || entry.also_named.iter().any(|k| segments.contains(k))
 }
 
@@ -1093,8 +990,7 @@ fn allowed(maps_to: &[&str], canonical: &str) -> bool {
             if i == 0 {
                 part.to_owned()
             } else {
-                part.split_once(']')
-                    .map_or(part.to_owned(), |(_, rest)| format!("]{rest}"))
+                part.split_once(']').map_or(part.to_owned(), |(_, rest)| format!("]{rest}"))
             }
         })
         .collect::<Vec<_>>()
@@ -1110,10 +1006,7 @@ fn judge<T: Record>(spec: &Spec, baseline: &[T], mutation: &Mutation, outcome: O
     if whole {
         return match outcome {
             Err(ConnectorError::Transient(_)) => Ok(Verdict::Transient),
-            other => Err(format!(
-                "expected transient for a body that is not the answer, got {}",
-                brief(&other)
-            )),
+            other => Err(format!("expected transient for a body that is not the answer, got {}", brief(&other))),
         };
     }
     let entry = lookup(spec, mutation);
@@ -1126,10 +1019,7 @@ fn judge<T: Record>(spec: &Spec, baseline: &[T], mutation: &Mutation, outcome: O
             } else if names(&e.field, mutation, &entry) {
                 Ok(Verdict::Error)
             } else {
-                Err(format!(
-                    "the error names {:?}, not the mutated key: {}",
-                    e.field, e.reason
-                ))
+                Err(format!("the error names {:?}, not the mutated key: {}", e.field, e.reason))
             };
         }
         Err(other) => return Err(format!("expected a typed field error or a mapping, got {other:?}")),
@@ -1150,10 +1040,7 @@ fn judge<T: Record>(spec: &Spec, baseline: &[T], mutation: &Mutation, outcome: O
             return Err("a rejection without the record's id".to_owned());
         }
         if entry.role == Role::Unread {
-            return Err(format!(
-                "an unread key rejected a record: {} {}",
-                rejection.field, rejection.reason
-            ));
+            return Err(format!("an unread key rejected a record: {} {}", rejection.field, rejection.reason));
         }
         if entry.role != Role::Record && !names(&rejection.field, mutation, &entry) {
             return Err(format!(
@@ -1210,21 +1097,14 @@ fn judge<T: Record>(spec: &Spec, baseline: &[T], mutation: &Mutation, outcome: O
     if !rejected.is_empty() {
         return match changes.iter().find(|(k, _, _)| !allowed(entry.maps_to, k)) {
             None => Ok(Verdict::Error),
-            Some((k, old, new)) => Err(format!(
-                "rejected a record, and changed {k} of another: {old:?} → {new:?}"
-            )),
+            Some((k, old, new)) => Err(format!("rejected a record, and changed {k} of another: {old:?} → {new:?}")),
         };
     }
     if changes.is_empty() {
         return Ok(Verdict::Unchanged);
     }
-    let described = || {
-        changes
-            .iter()
-            .map(|(k, old, new)| format!("{k}: {old:?} → {new:?}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let described =
+        || changes.iter().map(|(k, old, new)| format!("{k}: {old:?} → {new:?}")).collect::<Vec<_>>().join(", ");
     if !may_change(entry.role, mutation.kind) {
         return Err(format!("mapped silently ({:?} key): {}", entry.role, described()));
     }
@@ -1235,15 +1115,11 @@ fn judge<T: Record>(spec: &Spec, baseline: &[T], mutation: &Mutation, outcome: O
         // Shown as it is, or escaped inside JSON text (`privacy_ref`).
         let escaped = serde_json::to_string(value).unwrap_or_default();
         let escaped = escaped.trim_matches('"');
-        let shown = changes.iter().any(|(_, _, new)| {
-            new.as_deref()
-                .is_some_and(|n| n.contains(value.as_str()) || n.contains(escaped))
-        });
+        let shown = changes
+            .iter()
+            .any(|(_, _, new)| new.as_deref().is_some_and(|n| n.contains(value.as_str()) || n.contains(escaped)));
         if !shown {
-            return Err(format!(
-                "changed without showing the new value {value:?}: {}",
-                described()
-            ));
+            return Err(format!("changed without showing the new value {value:?}: {}", described()));
         }
     }
     Ok(Verdict::Faithful)
@@ -1284,16 +1160,9 @@ mod tests {
         let a = mutations(&doc(), SEED, 300);
         let b = mutations(&doc(), SEED, 300);
         assert_eq!(a.len(), 300);
-        assert!(
-            a.iter()
-                .zip(&b)
-                .all(|(x, y)| x.body == y.body && x.label() == y.label())
-        );
+        assert!(a.iter().zip(&b).all(|(x, y)| x.body == y.body && x.label() == y.label()));
         assert_ne!(
-            mutations(&doc(), SEED + 1, 300)
-                .iter()
-                .map(|m| m.body.clone())
-                .collect::<Vec<_>>(),
+            mutations(&doc(), SEED + 1, 300).iter().map(|m| m.body.clone()).collect::<Vec<_>>(),
             a.iter().map(|m| m.body.clone()).collect::<Vec<_>>()
         );
     }
@@ -1326,11 +1195,7 @@ mod tests {
             let m = all.iter().find(|m| m.label() == label).unwrap();
             String::from_utf8(m.body.clone()).unwrap()
         };
-        assert!(
-            body("r.price Exponent").contains("\"price\":1e5"),
-            "{}",
-            body("r.price Exponent")
-        );
+        assert!(body("r.price Exponent").contains("\"price\":1e5"), "{}", body("r.price Exponent"));
         assert!(body("r.price Negative").contains("\"price\":\"-59.95\""));
         assert!(body("r.price ExtraDecimals").contains("\"price\":\"59.9501\""));
         assert!(body("r.price wrong type (Number)").contains("\"price\":59.95"));
@@ -1369,12 +1234,7 @@ mod tests {
     #[test]
     fn errors_must_name_the_mutated_key() {
         let m = Mutation {
-            path: vec![
-                Step::Key("r".into()),
-                Step::Key("lines".into()),
-                Step::Index(0),
-                Step::Key("n".into()),
-            ],
+            path: vec![Step::Key("r".into()), Step::Key("lines".into()), Step::Index(0), Step::Key("n".into())],
             kind: Kind::Zero,
             value: None,
             body: Vec::new(),
@@ -1383,14 +1243,7 @@ mod tests {
         assert!(names("r.lines[0].n", &m, &entry));
         assert!(names("lines[0].n", &m, &entry));
         assert!(!names("r.price", &m, &entry));
-        assert!(names(
-            "r.price",
-            &m,
-            &Field {
-                also_named: &["price"],
-                ..entry
-            }
-        ));
+        assert!(names("r.price", &m, &Field { also_named: &["price"], ..entry }));
         assert_eq!(pattern_of(&m.path), "r.lines[].n");
         assert!(allowed(&["lines[].quantity"], "lines[3].quantity"));
         assert!(allowed(&["receiver.*"], "receiver.phone"));
@@ -1409,18 +1262,10 @@ mod tests {
             self.id.clone()
         }
         fn fields(&self) -> BTreeMap<String, String> {
-            [
-                ("id".to_owned(), self.id.clone()),
-                ("price".to_owned(), self.price.to_string()),
-            ]
-            .into()
+            [("id".to_owned(), self.id.clone()), ("price".to_owned(), self.price.to_string())].into()
         }
         fn invariants(&self, _: &Rules) -> Vec<String> {
-            if self.price < 0 {
-                vec!["negative price".to_owned()]
-            } else {
-                Vec::new()
-            }
+            if self.price < 0 { vec!["negative price".to_owned()] } else { Vec::new() }
         }
     }
 
@@ -1428,11 +1273,7 @@ mod tests {
         record: "r",
         fields: &[field("id", Role::Id, &["id"]), field("price", Role::Amount, &["price"])],
         envelope: &[],
-        rules: Rules {
-            surcharges: false,
-            lines_add_up: false,
-            goods_add_up: false,
-        },
+        rules: Rules { surcharges: false, lines_add_up: false, goods_add_up: false },
     };
 
     fn toy(body: &[u8], strict: bool) -> Outcome<Toy> {
@@ -1458,25 +1299,16 @@ mod tests {
         assert!(strict.failures.is_empty(), "{:?}", strict.failures);
         assert!(strict.transient > 0 && strict.errors > 0 && strict.unchanged > 0 && strict.faithful > 0);
         let lax = check(&TOY, body, SEED, 300, |b| toy(b, false));
-        for expected in [
-            "r.price Negative: mapped, breaking invariants",
-            "r.price wrong type (Object): mapped silently",
-        ] {
-            assert!(
-                lax.failures.iter().any(|f| f.starts_with(expected)),
-                "{expected}: {:?}",
-                lax.failures
-            );
+        for expected in
+            ["r.price Negative: mapped, breaking invariants", "r.price wrong type (Object): mapped silently"]
+        {
+            assert!(lax.failures.iter().any(|f| f.starts_with(expected)), "{expected}: {:?}", lax.failures);
         }
         let panicky = check(&TOY, body, SEED, 300, |b| {
             assert!(!String::from_utf8_lossy(b).contains("1e5"), "boom");
             toy(b, true)
         });
-        assert!(
-            panicky.failures.iter().any(|f| f.contains("panicked: boom")),
-            "{:?}",
-            panicky.failures
-        );
+        assert!(panicky.failures.iter().any(|f| f.contains("panicked: boom")), "{:?}", panicky.failures);
     }
 
     #[test]

@@ -33,13 +33,8 @@ pub fn post_form(url: &str, params: &SortedParams) -> Result<Vec<u8>, ConnectorE
 
 /// GETs `url` and returns the body of a 2xx.
 pub fn get(url: &str) -> Result<Vec<u8>, ConnectorError> {
-    let request = Request {
-        method: Method::Get,
-        url: url.to_owned(),
-        headers: Vec::new(),
-        body: Vec::new(),
-        timeout_ms: None,
-    };
+    let request =
+        Request { method: Method::Get, url: url.to_owned(), headers: Vec::new(), body: Vec::new(), timeout_ms: None };
     success_body(fetch(&request)?)
 }
 
@@ -53,10 +48,7 @@ pub fn success_body(response: Response) -> Result<Vec<u8>, ConnectorError> {
 
 /// The first header named `name`, compared case-insensitively.
 pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
 }
 
 #[cfg(test)]
@@ -65,21 +57,10 @@ mod tests {
 
     #[test]
     fn success_body_passes_2xx_and_maps_the_rest() {
-        let ok = Response {
-            status: 200,
-            headers: vec![],
-            body: b"{}".to_vec(),
-        };
+        let ok = Response { status: 200, headers: vec![], body: b"{}".to_vec() };
         assert_eq!(success_body(ok).unwrap(), b"{}");
-        let down = Response {
-            status: 502,
-            headers: vec![],
-            body: b"bad gateway".to_vec(),
-        };
-        assert!(matches!(
-            success_body(down),
-            Err(ConnectorError::Transient(_))
-        ));
+        let down = Response { status: 502, headers: vec![], body: b"bad gateway".to_vec() };
+        assert!(matches!(success_body(down), Err(ConnectorError::Transient(_))));
     }
 
     #[test]

@@ -36,10 +36,7 @@ pub struct Node<'a> {
 impl<'a> Node<'a> {
     /// The root of a document (or of the part a mapping starts from), named `name` in paths.
     pub fn root(value: &'a Value, name: impl Into<String>) -> Self {
-        Self {
-            value,
-            path: name.into(),
-        }
+        Self { value, path: name.into() }
     }
 
     pub fn value(&self) -> &'a Value {
@@ -53,27 +50,17 @@ impl<'a> Node<'a> {
 
     /// The path of `key` under this node.
     pub fn path_of(&self, key: &str) -> String {
-        if self.path.is_empty() {
-            key.to_owned()
-        } else {
-            format!("{}.{key}", self.path)
-        }
+        if self.path.is_empty() { key.to_owned() } else { format!("{}.{key}", self.path) }
     }
 
     /// An error about this node itself.
     pub fn error(&self, reason: impl Into<String>) -> FieldError {
-        FieldError {
-            field: self.path.clone(),
-            reason: reason.into(),
-        }
+        FieldError { field: self.path.clone(), reason: reason.into() }
     }
 
     /// An error about `key` under this node.
     pub fn error_at(&self, key: &str, reason: impl Into<String>) -> FieldError {
-        FieldError {
-            field: self.path_of(key),
-            reason: reason.into(),
-        }
+        FieldError { field: self.path_of(key), reason: reason.into() }
     }
 
     /// The raw value of `key` when this node is an object and `key` is present and not null.
@@ -89,10 +76,9 @@ impl<'a> Node<'a> {
     pub fn get(&self, key: &str) -> Result<Option<&'a Value>, FieldError> {
         match self.value {
             Value::Object(map) => Ok(map.get(key).filter(|v| !v.is_null())),
-            other => Err(self.error(format!(
-                "expected an object (to read `{key}` from), got {}",
-                describe(Some(other))
-            ))),
+            other => {
+                Err(self.error(format!("expected an object (to read `{key}` from), got {}", describe(Some(other)))))
+            }
         }
     }
 
@@ -103,12 +89,8 @@ impl<'a> Node<'a> {
 
     /// The object at `key`; anything else (absent included) is an error.
     pub fn object(&self, key: &str) -> Result<Node<'a>, FieldError> {
-        self.opt_object(key)?.ok_or_else(|| {
-            self.error_at(
-                key,
-                format!("expected an object, got {}", describe(self.value.get(key))),
-            )
-        })
+        self.opt_object(key)?
+            .ok_or_else(|| self.error_at(key, format!("expected an object, got {}", describe(self.value.get(key)))))
     }
 
     /// The array at `key`; absent, null and `""` are `None`, any other non-array an error.
@@ -124,13 +106,9 @@ impl<'a> Node<'a> {
             None => Vec::new(),
         };
         if elements.is_empty() {
-            return Err(self.error_at(
-                key,
-                format!(
-                    "expected at least one element, got {}",
-                    describe(self.value.get(key))
-                ),
-            ));
+            return Err(
+                self.error_at(key, format!("expected at least one element, got {}", describe(self.value.get(key))))
+            );
         }
         Ok(elements)
     }
@@ -144,14 +122,8 @@ impl<'a> Node<'a> {
         match self.get(key)? {
             None => Ok(None),
             Some(Value::String(s)) if s.is_empty() => Ok(None),
-            Some(value) if is_kind(value) => Ok(Some(Node {
-                value,
-                path: self.path_of(key),
-            })),
-            Some(other) => Err(self.error_at(
-                key,
-                format!("expected {expected}, got {}", describe(Some(other))),
-            )),
+            Some(value) if is_kind(value) => Ok(Some(Node { value, path: self.path_of(key) })),
+            Some(other) => Err(self.error_at(key, format!("expected {expected}, got {}", describe(Some(other))))),
         }
     }
 
@@ -168,20 +140,13 @@ impl<'a> Node<'a> {
     /// array, use [`Node::opt_object`] / [`Node::opt_array`] instead: they refuse a scalar where
     /// the object or array should be, which this reads as a node whose fields are all absent.
     pub fn field(&self, key: &str) -> Option<Node<'a>> {
-        self.raw(key).map(|value| Node {
-            value,
-            path: self.path_of(key),
-        })
+        self.raw(key).map(|value| Node { value, path: self.path_of(key) })
     }
 
     /// The child at `key`; absent or null is an error.
     pub fn required(&self, key: &str) -> Result<Node<'a>, FieldError> {
-        self.field(key).ok_or_else(|| {
-            self.error_at(
-                key,
-                format!("expected a value, got {}", describe(self.value.get(key))),
-            )
-        })
+        self.field(key)
+            .ok_or_else(|| self.error_at(key, format!("expected a value, got {}", describe(self.value.get(key)))))
     }
 
     /// The elements of this node, which must be an array, as nodes `path[i]`.
@@ -190,10 +155,7 @@ impl<'a> Node<'a> {
             Value::Array(items) => Ok(items
                 .iter()
                 .enumerate()
-                .map(|(i, value)| Node {
-                    value,
-                    path: format!("{}[{i}]", self.path),
-                })
+                .map(|(i, value)| Node { value, path: format!("{}[{i}]", self.path) })
                 .collect()),
             other => Err(self.error(format!("expected an array, got {}", describe(Some(other))))),
         }
@@ -202,9 +164,7 @@ impl<'a> Node<'a> {
     /// A required string (may be empty).
     pub fn str(&self, key: &str) -> Result<String, FieldError> {
         let value = self.present(key, "a string")?;
-        as_str(value)
-            .map(str::to_owned)
-            .map_err(|reason| self.error_at(key, reason))
+        as_str(value).map(str::to_owned).map_err(|reason| self.error_at(key, reason))
     }
 
     /// An optional string; absent, null and `""` are `None`.
@@ -230,9 +190,7 @@ impl<'a> Node<'a> {
         match self.get(key)? {
             None => Ok(None),
             Some(Value::String(s)) if s.is_empty() => Ok(None),
-            Some(value) => as_id(value)
-                .map(Some)
-                .map_err(|reason| self.error_at(key, reason)),
+            Some(value) => as_id(value).map(Some).map_err(|reason| self.error_at(key, reason)),
         }
     }
 
@@ -247,9 +205,7 @@ impl<'a> Node<'a> {
         match self.get(key)? {
             None => Ok(None),
             Some(Value::String(s)) if s.is_empty() => Ok(None),
-            Some(value) => as_yuan(value)
-                .map(Some)
-                .map_err(|reason| self.error_at(key, reason)),
+            Some(value) => as_yuan(value).map(Some).map_err(|reason| self.error_at(key, reason)),
         }
     }
 
@@ -262,17 +218,14 @@ impl<'a> Node<'a> {
 
     /// An optional amount in yuan that cannot be negative, as fen.
     pub fn opt_amount(&self, key: &str) -> Result<Option<i64>, FieldError> {
-        self.opt_money(key)?
-            .map(|fen| self.not_negative(key, fen))
-            .transpose()
+        self.opt_money(key)?.map(|fen| self.not_negative(key, fen)).transpose()
     }
 
     /// A required amount in integer fen that cannot be negative: a JSON integer or a string of
     /// digits (抖店's amounts). Floats and exponents are refused.
     pub fn fen(&self, key: &str) -> Result<i64, FieldError> {
         let value = self.present(key, "an amount in integer fen")?;
-        let fen = as_i64(value)
-            .map_err(|reason| self.error_at(key, format!("{reason} (an amount in integer fen)")))?;
+        let fen = as_i64(value).map_err(|reason| self.error_at(key, format!("{reason} (an amount in integer fen)")))?;
         self.not_negative(key, fen)
     }
 
@@ -296,10 +249,7 @@ impl<'a> Node<'a> {
 
     fn not_negative(&self, key: &str, fen: i64) -> Result<i64, FieldError> {
         if fen < 0 {
-            return Err(self.error_at(
-                key,
-                format!("expected an amount of at least 0, got {fen} fen"),
-            ));
+            return Err(self.error_at(key, format!("expected an amount of at least 0, got {fen} fen")));
         }
         Ok(fen)
     }
@@ -315,9 +265,7 @@ impl<'a> Node<'a> {
         match self.get(key)? {
             None => Ok(None),
             Some(Value::String(s)) if s.is_empty() => Ok(None),
-            Some(value) => as_shanghai_time(value)
-                .map(Some)
-                .map_err(|reason| self.error_at(key, reason)),
+            Some(value) => as_shanghai_time(value).map(Some).map_err(|reason| self.error_at(key, reason)),
         }
     }
 
@@ -348,12 +296,7 @@ impl<'a> Node<'a> {
     /// A required boolean (`true` / `false` only).
     pub fn bool(&self, key: &str) -> Result<bool, FieldError> {
         let value = self.present(key, "a boolean")?;
-        value.as_bool().ok_or_else(|| {
-            self.error_at(
-                key,
-                format!("expected a boolean, got {}", describe(Some(value))),
-            )
-        })
+        value.as_bool().ok_or_else(|| self.error_at(key, format!("expected a boolean, got {}", describe(Some(value)))))
     }
 
     /// An optional boolean.
@@ -365,20 +308,14 @@ impl<'a> Node<'a> {
     }
 
     fn present(&self, key: &str, expected: &str) -> Result<&'a Value, FieldError> {
-        self.get(key)?.ok_or_else(|| {
-            self.error_at(
-                key,
-                format!("expected {expected}, got {}", describe(self.value.get(key))),
-            )
-        })
+        self.get(key)?
+            .ok_or_else(|| self.error_at(key, format!("expected {expected}, got {}", describe(self.value.get(key)))))
     }
 }
 
 /// A string value, or why not.
 pub fn as_str(value: &Value) -> Result<&str, String> {
-    value
-        .as_str()
-        .ok_or_else(|| format!("expected a string, got {}", describe(Some(value))))
+    value.as_str().ok_or_else(|| format!("expected a string, got {}", describe(Some(value))))
 }
 
 /// An id from a JSON integer (exact, never through `f64`) or a non-empty string.
@@ -400,15 +337,11 @@ pub fn as_id(value: &Value) -> Result<String, String> {
         }
         // No platform's id holds control characters; one that does is corrupt (and a NUL or a
         // line break would travel on into ERP keys and IDoc XML).
-        Value::String(s) if s.chars().any(char::is_control) => Err(format!(
-            "expected an id without control characters, got {}",
-            describe(Some(value))
-        )),
+        Value::String(s) if s.chars().any(char::is_control) => {
+            Err(format!("expected an id without control characters, got {}", describe(Some(value))))
+        }
         Value::String(s) if !s.is_empty() => Ok(s.clone()),
-        other => Err(format!(
-            "expected an id (integer or non-empty string), got {}",
-            describe(Some(other))
-        )),
+        other => Err(format!("expected an id (integer or non-empty string), got {}", describe(Some(other)))),
     }
 }
 
@@ -421,15 +354,10 @@ pub fn as_yuan(value: &Value) -> Result<i64, String> {
         // is refused rather than guessed at.
         Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
         Value::Number(n) => {
-            return Err(format!(
-                "expected a yuan amount as a decimal string like \"199.90\", got the JSON float {n}"
-            ));
+            return Err(format!("expected a yuan amount as a decimal string like \"199.90\", got the JSON float {n}"));
         }
         other => {
-            return Err(format!(
-                "expected a yuan amount like \"199.90\", got {}",
-                describe(Some(other))
-            ));
+            return Err(format!("expected a yuan amount like \"199.90\", got {}", describe(Some(other))));
         }
     };
     money::parse_yuan(&text).map_err(|e| e.to_string())
@@ -437,32 +365,17 @@ pub fn as_yuan(value: &Value) -> Result<i64, String> {
 
 /// An Asia/Shanghai `yyyy-MM-dd HH:mm:ss` string, as UTC ms.
 pub fn as_shanghai_time(value: &Value) -> Result<i64, String> {
-    let text = as_str(value).map_err(|_| {
-        format!(
-            "expected a time `yyyy-MM-dd HH:mm:ss`, got {}",
-            describe(Some(value))
-        )
-    })?;
+    let text =
+        as_str(value).map_err(|_| format!("expected a time `yyyy-MM-dd HH:mm:ss`, got {}", describe(Some(value))))?;
     time::shanghai_to_ms(text).map_err(|e| e.to_string())
 }
 
 /// A `u32` from a JSON integer or a string of ASCII digits.
 pub fn as_u32(value: &Value) -> Result<u32, String> {
-    let expected = || {
-        format!(
-            "expected a non-negative integer up to {}, got {}",
-            u32::MAX,
-            describe(Some(value))
-        )
-    };
+    let expected = || format!("expected a non-negative integer up to {}, got {}", u32::MAX, describe(Some(value)));
     match value {
-        Value::Number(n) => n
-            .as_u64()
-            .and_then(|u| u32::try_from(u).ok())
-            .ok_or_else(expected),
-        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
-            s.parse().map_err(|_| expected())
-        }
+        Value::Number(n) => n.as_u64().and_then(|u| u32::try_from(u).ok()).ok_or_else(expected),
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.parse().map_err(|_| expected()),
         _ => Err(expected()),
     }
 }
@@ -509,10 +422,7 @@ pub fn describe(value: Option<&Value>) -> String {
 pub fn parse_body(body: &[u8], field: &str) -> Result<Value, FieldError> {
     serde_json::from_slice(body).map_err(|e| FieldError {
         field: field.to_owned(),
-        reason: format!(
-            "expected a JSON document, got {} bytes that fail to parse: {e}",
-            body.len()
-        ),
+        reason: format!("expected a JSON document, got {} bytes that fail to parse: {e}", body.len()),
     })
 }
 
@@ -527,11 +437,7 @@ pub fn parse_answer(body: &[u8], what: &str) -> Result<Value, ConnectorError> {
         )));
     }
     serde_json::from_slice(body).map_err(|e| {
-        let kind = if e.is_eof() {
-            "a JSON document cut off"
-        } else {
-            "not JSON"
-        };
+        let kind = if e.is_eof() { "a JSON document cut off" } else { "not JSON" };
         ConnectorError::transient(format!(
             "{what}: the answer is {kind} ({} bytes, {e}): {}",
             body.len(),
@@ -544,15 +450,12 @@ pub fn parse_answer(body: &[u8], what: &str) -> Result<Value, ConnectorError> {
 /// with none of its keys, an array): `transient`, like an unparsable one ([`parse_answer`]).
 pub fn not_the_envelope(what: &str, expected: &str, got: &Value) -> ConnectorError {
     let got = match got {
-        Value::Object(map) => format!(
-            "an object with the keys {:?}",
-            map.keys().map(String::as_str).collect::<Vec<_>>()
-        ),
+        Value::Object(map) => {
+            format!("an object with the keys {:?}", map.keys().map(String::as_str).collect::<Vec<_>>())
+        }
         other => describe(Some(other)),
     };
-    ConnectorError::transient(format!(
-        "{what}: expected the platform's envelope ({expected}), got {got}"
-    ))
+    ConnectorError::transient(format!("{what}: expected the platform's envelope ({expected}), got {got}"))
 }
 
 #[cfg(test)]
@@ -585,11 +488,7 @@ mod tests {
         assert_eq!(trade.opt_id("missing").unwrap(), None);
         let err = trade.id("float_id").unwrap_err();
         assert_eq!(err.field, "trade.float_id");
-        assert!(
-            err.reason.contains("integer id") && err.reason.contains("1.5"),
-            "{}",
-            err.reason
-        );
+        assert!(err.reason.contains("integer id") && err.reason.contains("1.5"), "{}", err.reason);
         // An integer literal beyond u64 becomes a float in serde_json, which ids refuse.
         let err = trade.id("huge_id").unwrap_err();
         assert!(err.reason.contains("float"), "{}", err.reason);
@@ -623,13 +522,7 @@ mod tests {
         assert!(err.reason.contains("at most 2 decimals"), "{}", err.reason);
         assert_eq!(trade.shanghai_time("created").unwrap(), 1_704_067_200_000);
         assert_eq!(trade.opt_shanghai_time("nul").unwrap(), None);
-        assert!(
-            trade
-                .shanghai_time("title")
-                .unwrap_err()
-                .reason
-                .contains("yyyy-MM-dd HH:mm:ss")
-        );
+        assert!(trade.shanghai_time("title").unwrap_err().reason.contains("yyyy-MM-dd HH:mm:ss"));
         assert_eq!(trade.u32("num").unwrap(), 3);
         assert_eq!(trade.u32("n").unwrap(), 2);
         assert!(trade.u32("neg").is_err());
@@ -637,9 +530,7 @@ mod tests {
         assert!(trade.bool("flag").unwrap());
         assert_eq!(trade.opt_bool("missing").unwrap(), None);
         assert!(trade.bool("n").is_err());
-        assert!(
-            trade.has("title") && !trade.has("empty") && !trade.has("nul") && !trade.has("missing")
-        );
+        assert!(trade.has("title") && !trade.has("empty") && !trade.has("nul") && !trade.has("missing"));
         assert!(trade.has("n"));
     }
 
@@ -647,13 +538,7 @@ mod tests {
     fn paths_through_wrapped_lists() {
         let v = doc();
         let trade = Node::root(&v["trade"], "trade");
-        let lines = trade
-            .required("orders")
-            .unwrap()
-            .required("order")
-            .unwrap()
-            .elements()
-            .unwrap();
+        let lines = trade.required("orders").unwrap().required("order").unwrap().elements().unwrap();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[1].path(), "trade.orders.order[1]");
         assert_eq!(lines[0].money("price").unwrap(), 100);
@@ -662,12 +547,7 @@ mod tests {
         assert!(err.reason.contains("\"x\""), "{}", err.reason);
         let err = trade.required("title").unwrap().elements().unwrap_err();
         assert_eq!(err.field, "trade.title");
-        assert!(
-            err.reason
-                .contains("expected an array, got string \"中文\""),
-            "{}",
-            err.reason
-        );
+        assert!(err.reason.contains("expected an array, got string \"中文\""), "{}", err.reason);
         assert_eq!(trade.required("nope").unwrap_err().field, "trade.nope");
     }
 
@@ -685,39 +565,21 @@ mod tests {
         let n = Node::root(&v, "orderInfo");
         let e = n.opt_object("consigneeInfo").unwrap_err();
         assert_eq!(e.field, "orderInfo.consigneeInfo");
-        assert!(
-            e.reason.contains("expected an object, got string \"abc\""),
-            "{}",
-            e.reason
-        );
-        assert_eq!(
-            n.opt_object("invoiceEasyInfo").unwrap_err().field,
-            "orderInfo.invoiceEasyInfo"
-        );
+        assert!(e.reason.contains("expected an object, got string \"abc\""), "{}", e.reason);
+        assert_eq!(n.opt_object("invoiceEasyInfo").unwrap_err().field, "orderInfo.invoiceEasyInfo");
         assert!(n.opt_object("empty").unwrap().is_none() && n.opt_object("nul").unwrap().is_none());
         assert!(n.opt_object("missing").unwrap().is_none());
-        assert_eq!(
-            n.opt_object("obj").unwrap().unwrap().path(),
-            "orderInfo.obj"
-        );
+        assert_eq!(n.opt_object("obj").unwrap().unwrap().path(), "orderInfo.obj");
         assert_eq!(n.object("missing").unwrap_err().field, "orderInfo.missing");
         assert_eq!(n.opt_array("list").unwrap_err().field, "orderInfo.list");
-        assert_eq!(
-            n.nonempty_array("lines").unwrap_err().field,
-            "orderInfo.lines"
-        );
-        assert_eq!(
-            n.nonempty_array("missing").unwrap_err().field,
-            "orderInfo.missing"
-        );
+        assert_eq!(n.nonempty_array("lines").unwrap_err().field, "orderInfo.lines");
+        assert_eq!(n.nonempty_array("missing").unwrap_err().field, "orderInfo.missing");
         assert_eq!(n.nonempty_array("one").unwrap().len(), 1);
         // A getter asked of a scalar names the scalar.
         let scalar = Node::root(&v["consigneeInfo"], "orderInfo.consigneeInfo");
-        for e in [
-            scalar.opt_str("fullname").unwrap_err(),
-            scalar.opt_id("x").unwrap_err(),
-            scalar.str("x").unwrap_err(),
-        ] {
+        for e in
+            [scalar.opt_str("fullname").unwrap_err(), scalar.opt_id("x").unwrap_err(), scalar.str("x").unwrap_err()]
+        {
             assert_eq!(e.field, "orderInfo.consigneeInfo");
             assert!(e.reason.contains("expected an object"), "{}", e.reason);
         }
@@ -758,12 +620,7 @@ mod tests {
 
     #[test]
     fn answers_that_are_not_json_are_transient() {
-        for body in [
-            &b"<html>502 Bad Gateway</html>"[..],
-            b"",
-            b"  \n",
-            b"{\"code\":10000,\"da",
-        ] {
+        for body in [&b"<html>502 Bad Gateway</html>"[..], b"", b"  \n", b"{\"code\":10000,\"da"] {
             match parse_answer(body, "order.searchList") {
                 Err(ConnectorError::Transient(m)) => {
                     assert!(m.starts_with("order.searchList"), "{m}")
@@ -782,10 +639,6 @@ mod tests {
     fn unparsable_body() {
         let err = parse_body(b"<html>", "response").unwrap_err();
         assert_eq!(err.field, "response");
-        assert!(
-            err.reason.contains("expected a JSON document"),
-            "{}",
-            err.reason
-        );
+        assert!(err.reason.contains("expected a JSON document"), "{}", err.reason);
     }
 }

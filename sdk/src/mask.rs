@@ -23,9 +23,7 @@ pub fn mask_name(name: &str) -> String {
     match name.chars().next() {
         None => String::new(),
         Some(_) if count == 1 => MASK.to_string(),
-        Some(first) => std::iter::once(first)
-            .chain(std::iter::repeat_n(MASK, count - 1))
-            .collect(),
+        Some(first) => std::iter::once(first).chain(std::iter::repeat_n(MASK, count - 1)).collect(),
     }
 }
 
@@ -125,10 +123,7 @@ mod tests {
 
     #[test]
     fn addresses() {
-        assert_eq!(
-            mask_address("浙江省杭州市西湖区文三路100号"),
-            "浙江省杭州市西湖区****"
-        );
+        assert_eq!(mask_address("浙江省杭州市西湖区文三路100号"), "浙江省杭州市西湖区****");
         assert_eq!(mask_address("文三路100号"), "****");
         assert_eq!(mask_address(""), "");
     }

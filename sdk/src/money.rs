@@ -21,11 +21,7 @@ pub enum MoneyError {
         "expected a decimal amount like \"199.90\" (digits, optional leading '-', optional ',' \
          thousands groups, optional '.' and decimals), got {input:?}: unexpected {found:?} at byte {at}"
     )]
-    Malformed {
-        input: String,
-        found: char,
-        at: usize,
-    },
+    Malformed { input: String, found: char, at: usize },
     #[error("expected a decimal amount like \"199.90\", got {input:?}: no digits")]
     NoDigits { input: String },
     #[error("expected at most {max} decimals, got {input:?}")]
@@ -63,22 +59,14 @@ pub fn parse_minor_units(input: &str, scale: u32) -> Result<i64, MoneyError> {
         None => (unsigned, None),
     };
 
-    let malformed = |found: char, at: usize| MoneyError::Malformed {
-        input: input.to_owned(),
-        found,
-        at,
-    };
-    let overflow = || MoneyError::Overflow {
-        input: input.to_owned(),
-    };
+    let malformed = |found: char, at: usize| MoneyError::Malformed { input: input.to_owned(), found, at };
+    let overflow = || MoneyError::Overflow { input: input.to_owned() };
 
     // Integer part: digits, optionally grouped by ',' in threes.
     if int_part.is_empty() {
         return Err(match frac_part {
             Some(_) => malformed('.', offset),
-            None => MoneyError::NoDigits {
-                input: input.to_owned(),
-            },
+            None => MoneyError::NoDigits { input: input.to_owned() },
         });
     }
     for (i, c) in int_part.char_indices() {
@@ -91,18 +79,13 @@ pub fn parse_minor_units(input: &str, scale: u32) -> Result<i64, MoneyError> {
         let first = groups.next().unwrap_or_default();
         let first_ok = (1..=3).contains(&first.len());
         if !first_ok || groups.any(|g| g.len() != 3) {
-            return Err(MoneyError::BadGrouping {
-                input: input.to_owned(),
-            });
+            return Err(MoneyError::BadGrouping { input: input.to_owned() });
         }
     }
 
     let mut units: i64 = 0;
     for b in int_part.bytes().filter(u8::is_ascii_digit) {
-        units = units
-            .checked_mul(10)
-            .and_then(|u| u.checked_add(i64::from(b - b'0')))
-            .ok_or_else(overflow)?;
+        units = units.checked_mul(10).and_then(|u| u.checked_add(i64::from(b - b'0'))).ok_or_else(overflow)?;
     }
 
     // Fraction: 1..=scale digits.
@@ -110,9 +93,7 @@ pub fn parse_minor_units(input: &str, scale: u32) -> Result<i64, MoneyError> {
     if let Some(frac) = frac_part {
         let frac_offset = offset + int_part.len() + 1;
         if frac.is_empty() {
-            return Err(MoneyError::NoDigits {
-                input: input.to_owned(),
-            });
+            return Err(MoneyError::NoDigits { input: input.to_owned() });
         }
         for (i, c) in frac.char_indices() {
             if !c.is_ascii_digit() {
@@ -120,16 +101,10 @@ pub fn parse_minor_units(input: &str, scale: u32) -> Result<i64, MoneyError> {
             }
         }
         if frac.len() > scale as usize {
-            return Err(MoneyError::TooManyDecimals {
-                input: input.to_owned(),
-                max: scale,
-            });
+            return Err(MoneyError::TooManyDecimals { input: input.to_owned(), max: scale });
         }
         for b in frac.bytes() {
-            units = units
-                .checked_mul(10)
-                .and_then(|u| u.checked_add(i64::from(b - b'0')))
-                .ok_or_else(overflow)?;
+            units = units.checked_mul(10).and_then(|u| u.checked_add(i64::from(b - b'0'))).ok_or_else(overflow)?;
         }
         frac_digits = frac.len() as u32;
     }
@@ -148,12 +123,7 @@ pub fn format_minor_units(units: i64, scale: u32) -> String {
         return format!("{sign}{magnitude}");
     }
     let divisor = 10u64.pow(scale);
-    format!(
-        "{sign}{}.{:0width$}",
-        magnitude / divisor,
-        magnitude % divisor,
-        width = scale as usize
-    )
+    format!("{sign}{}.{:0width$}", magnitude / divisor, magnitude % divisor, width = scale as usize)
 }
 
 #[cfg(test)]
@@ -177,64 +147,21 @@ mod tests {
     #[test]
     fn rejects_inexact_or_malformed_amounts() {
         assert_eq!(parse_yuan(""), Err(MoneyError::Empty));
-        assert!(matches!(
-            parse_yuan("abc"),
-            Err(MoneyError::Malformed {
-                found: 'a',
-                at: 0,
-                ..
-            })
-        ));
-        assert!(matches!(
-            parse_yuan("1.234"),
-            Err(MoneyError::TooManyDecimals { max: 2, .. })
-        ));
-        assert!(matches!(
-            parse_yuan("1,2,,3"),
-            Err(MoneyError::BadGrouping { .. })
-        ));
-        assert!(matches!(
-            parse_yuan("12,99"),
-            Err(MoneyError::BadGrouping { .. })
-        ));
-        assert!(matches!(
-            parse_yuan(",123"),
-            Err(MoneyError::BadGrouping { .. })
-        ));
-        assert!(matches!(
-            parse_yuan("92233720368547758.08"),
-            Err(MoneyError::Overflow { .. })
-        ));
-        assert!(matches!(
-            parse_yuan("99999999999999999999"),
-            Err(MoneyError::Overflow { .. })
-        ));
-        assert!(matches!(
-            parse_yuan(".5"),
-            Err(MoneyError::Malformed { .. })
-        ));
+        assert!(matches!(parse_yuan("abc"), Err(MoneyError::Malformed { found: 'a', at: 0, .. })));
+        assert!(matches!(parse_yuan("1.234"), Err(MoneyError::TooManyDecimals { max: 2, .. })));
+        assert!(matches!(parse_yuan("1,2,,3"), Err(MoneyError::BadGrouping { .. })));
+        assert!(matches!(parse_yuan("12,99"), Err(MoneyError::BadGrouping { .. })));
+        assert!(matches!(parse_yuan(",123"), Err(MoneyError::BadGrouping { .. })));
+        assert!(matches!(parse_yuan("92233720368547758.08"), Err(MoneyError::Overflow { .. })));
+        assert!(matches!(parse_yuan("99999999999999999999"), Err(MoneyError::Overflow { .. })));
+        assert!(matches!(parse_yuan(".5"), Err(MoneyError::Malformed { .. })));
         assert!(matches!(parse_yuan("5."), Err(MoneyError::NoDigits { .. })));
         assert!(matches!(parse_yuan("-"), Err(MoneyError::NoDigits { .. })));
-        assert!(matches!(
-            parse_yuan(" 5"),
-            Err(MoneyError::Malformed { found: ' ', .. })
-        ));
-        assert!(matches!(
-            parse_yuan("+5"),
-            Err(MoneyError::Malformed { found: '+', .. })
-        ));
-        assert!(matches!(
-            parse_yuan("1.2.3"),
-            Err(MoneyError::Malformed { found: '.', .. })
-        ));
-        assert!(matches!(
-            parse_yuan("1e3"),
-            Err(MoneyError::Malformed { found: 'e', .. })
-        ));
-        assert!(matches!(
-            parse_yuan("1.5,0"),
-            Err(MoneyError::Malformed { found: ',', .. })
-        ));
+        assert!(matches!(parse_yuan(" 5"), Err(MoneyError::Malformed { found: ' ', .. })));
+        assert!(matches!(parse_yuan("+5"), Err(MoneyError::Malformed { found: '+', .. })));
+        assert!(matches!(parse_yuan("1.2.3"), Err(MoneyError::Malformed { found: '.', .. })));
+        assert!(matches!(parse_yuan("1e3"), Err(MoneyError::Malformed { found: 'e', .. })));
+        assert!(matches!(parse_yuan("1.5,0"), Err(MoneyError::Malformed { found: ',', .. })));
     }
 
     #[test]
@@ -243,10 +170,7 @@ mod tests {
         assert!(message.contains("at most 2 decimals"), "{message}");
         assert!(message.contains("\"1.234\""), "{message}");
         let message = parse_yuan("abc").unwrap_err().to_string();
-        assert!(
-            message.contains("\"199.90\"") && message.contains("\"abc\""),
-            "{message}"
-        );
+        assert!(message.contains("\"199.90\"") && message.contains("\"abc\""), "{message}");
     }
 
     #[test]

@@ -46,12 +46,7 @@ impl Default for Paging {
     /// page of 60); 64 listings per call: halving a day at one order per second takes about
     /// 11, which leaves room for several such chunks.
     fn default() -> Self {
-        Self {
-            max_chunk_ms: DAY_MS,
-            min_halving_span_ms: 60 * SECOND_MS,
-            first_page: 1,
-            max_listing_calls: 64,
-        }
+        Self { max_chunk_ms: DAY_MS, min_halving_span_ms: 60 * SECOND_MS, first_page: 1, max_listing_calls: 64 }
     }
 }
 
@@ -101,10 +96,7 @@ impl Position {
         if window.from > window.to {
             return Err(ConnectorError::invalid_input(
                 "window",
-                format!(
-                    "expected from <= to, got from {} > to {}",
-                    window.from, window.to
-                ),
+                format!("expected from <= to, got from {} > to {}", window.from, window.to),
             ));
         }
         if window.from == window.to {
@@ -112,19 +104,13 @@ impl Position {
         }
         Ok(Some(Self {
             start: window.from,
-            end: window
-                .to
-                .min(window.from.saturating_add(paging.max_chunk_ms)),
+            end: window.to.min(window.from.saturating_add(paging.max_chunk_ms)),
             page: paging.first_page,
         }))
     }
 
     /// Reads a cursor written by [`Position::cursor`] for the same `window`.
-    pub fn from_cursor(
-        paging: &Paging,
-        cursor: &str,
-        window: &TimeWindow,
-    ) -> Result<Self, ConnectorError> {
+    pub fn from_cursor(paging: &Paging, cursor: &str, window: &TimeWindow) -> Result<Self, ConnectorError> {
         let bad = |why: &str| {
             ConnectorError::invalid_input(
                 "cursor",
@@ -142,11 +128,7 @@ impl Position {
         if *version != CURSOR_VERSION {
             return Err(bad("unknown version"));
         }
-        let (Ok(start), Ok(end), Ok(page)) = (
-            start.parse::<i64>(),
-            end.parse::<i64>(),
-            page.parse::<u32>(),
-        ) else {
+        let (Ok(start), Ok(end), Ok(page)) = (start.parse::<i64>(), end.parse::<i64>(), page.parse::<u32>()) else {
             return Err(bad("not numbers"));
         };
         if page < paging.first_page {
@@ -184,18 +166,11 @@ impl Position {
             return None;
         }
         let middle = time::ceil_to_second(self.start + self.span() / 2)?;
-        (middle < self.end).then_some(Self {
-            start: self.start,
-            end: middle,
-            page: paging.first_page,
-        })
+        (middle < self.end).then_some(Self { start: self.start, end: middle, page: paging.first_page })
     }
 
     pub fn next_page(&self) -> Self {
-        Self {
-            page: self.page + 1,
-            ..*self
-        }
+        Self { page: self.page + 1, ..*self }
     }
 
     /// The chunk after this one, up to twice as long (capped), or `None` at the window's end.
@@ -204,11 +179,7 @@ impl Position {
             return None;
         }
         let span = self.span().saturating_mul(2).min(paging.max_chunk_ms);
-        Some(Self {
-            start: self.end,
-            end: window.to.min(self.end.saturating_add(span)),
-            page: paging.first_page,
-        })
+        Some(Self { start: self.end, end: window.to.min(self.end.saturating_add(span)), page: paging.first_page })
     }
 }
 
@@ -220,11 +191,7 @@ pub fn pull<L: Listing>(
     window: &TimeWindow,
     cursor: Option<&str>,
 ) -> Result<OrderPage, ConnectorError> {
-    let done = || OrderPage {
-        orders: Vec::new(),
-        rejected: Vec::new(),
-        next_cursor: None,
-    };
+    let done = || OrderPage { orders: Vec::new(), rejected: Vec::new(), next_cursor: None };
     let mut position = match cursor {
         Some(cursor) => Position::from_cursor(paging, cursor, window)?,
         None => match Position::first(paging, window)? {
@@ -245,15 +212,8 @@ pub fn pull<L: Listing>(
             }
         };
         if listing_calls == paging.max_listing_calls {
-            source.note(
-                "listing budget of this call spent; continuing next call",
-                &[("cursor", position.cursor())],
-            );
-            return Ok(OrderPage {
-                orders: Vec::new(),
-                rejected: Vec::new(),
-                next_cursor: Some(position.cursor()),
-            });
+            source.note("listing budget of this call spent; continuing next call", &[("cursor", position.cursor())]);
+            return Ok(OrderPage { orders: Vec::new(), rejected: Vec::new(), next_cursor: Some(position.cursor()) });
         }
         listing_calls += 1;
 
@@ -262,18 +222,11 @@ pub fn pull<L: Listing>(
             && position.page == paging.first_page
             && let Some(half) = position.halved(paging)
         {
-            source.note(
-                "chunk holds more than a page; halving",
-                &[("from", position.cursor()), ("to", half.cursor())],
-            );
+            source.note("chunk holds more than a page; halving", &[("from", position.cursor()), ("to", half.cursor())]);
             position = half;
             continue;
         }
-        let next = if listing.has_next {
-            Some(position.next_page())
-        } else {
-            position.next_chunk(paging, window)
-        };
+        let next = if listing.has_next { Some(position.next_page()) } else { position.next_chunk(paging, window) };
         if listing.rows.is_empty() {
             match next {
                 Some(next) => {
@@ -303,11 +256,7 @@ pub fn pull<L: Listing>(
                 }
             }
         }
-        return Ok(OrderPage {
-            orders,
-            rejected,
-            next_cursor: next.map(|p| p.cursor()),
-        });
+        return Ok(OrderPage { orders, rejected, next_cursor: next.map(|p| p.cursor()) });
     }
 }
 
@@ -317,12 +266,8 @@ mod tests {
 
     const T0: i64 = 1_794_326_400_000; // 2026-11-11 00:00:00 +08:00
     const DAY: i64 = DAY_MS;
-    const P: Paging = Paging {
-        max_chunk_ms: DAY_MS,
-        min_halving_span_ms: 60_000,
-        first_page: 1,
-        max_listing_calls: 64,
-    };
+    const P: Paging =
+        Paging { max_chunk_ms: DAY_MS, min_halving_span_ms: 60_000, first_page: 1, max_listing_calls: 64 };
 
     fn window(from: i64, to: i64) -> TimeWindow {
         TimeWindow { from, to }
@@ -337,19 +282,10 @@ mod tests {
         let w = window(T0, T0 + 3 * DAY);
         let first = Position::first(&P, &w).unwrap().unwrap();
         assert_eq!(first, at(T0, T0 + DAY, 1));
-        assert_eq!(
-            Position::from_cursor(&P, &first.cursor(), &w).unwrap(),
-            first
-        );
+        assert_eq!(Position::from_cursor(&P, &first.cursor(), &w).unwrap(), first);
         assert_eq!(Position::first(&P, &window(T0, T0)).unwrap(), None);
         assert!(Position::first(&P, &window(T0, T0 - 1)).is_err());
-        assert_eq!(
-            Position::first(&P, &window(T0, T0 + 5_000))
-                .unwrap()
-                .unwrap()
-                .end,
-            T0 + 5_000
-        );
+        assert_eq!(Position::first(&P, &window(T0, T0 + 5_000)).unwrap().unwrap().end, T0 + 5_000);
         let zero_based = Paging { first_page: 0, ..P };
         assert_eq!(Position::first(&zero_based, &w).unwrap().unwrap().page, 0);
     }
@@ -377,15 +313,9 @@ mod tests {
 
     #[test]
     fn query_bounds_are_inclusive_whole_seconds() {
-        assert_eq!(
-            at(T0, T0 + DAY, 1).query_bounds(),
-            Some((T0, T0 + DAY - 1_000))
-        );
+        assert_eq!(at(T0, T0 + DAY, 1).query_bounds(), Some((T0, T0 + DAY - 1_000)));
         // Sub-second edges: [10.5 s, 11.2 s) holds second 11 only.
-        assert_eq!(
-            at(T0 + 10_500, T0 + 11_200, 1).query_bounds(),
-            Some((T0 + 11_000, T0 + 11_000))
-        );
+        assert_eq!(at(T0 + 10_500, T0 + 11_200, 1).query_bounds(), Some((T0 + 11_000, T0 + 11_000)));
         assert_eq!(at(T0 + 10_100, T0 + 10_900, 1).query_bounds(), None);
     }
 
@@ -396,20 +326,11 @@ mod tests {
         assert_eq!(half, at(T0, T0 + DAY / 2, 1));
         assert_eq!(at(T0, T0 + 61_000, 1).halved(&P).unwrap().end, T0 + 31_000);
         assert_eq!(at(T0, T0 + 60_000, 1).halved(&P), None);
-        assert_eq!(
-            half.next_chunk(&P, &w).unwrap(),
-            at(T0 + DAY / 2, T0 + DAY / 2 + DAY, 1)
-        );
+        assert_eq!(half.next_chunk(&P, &w).unwrap(), at(T0 + DAY / 2, T0 + DAY / 2 + DAY, 1));
         let last = at(T0 + 2 * DAY, T0 + 3 * DAY, 4);
         assert_eq!(last.next_chunk(&P, &w), None);
         assert_eq!(last.next_page().page, 5);
-        assert_eq!(
-            at(T0 + 2 * DAY, T0 + 2 * DAY + 1_000, 1)
-                .next_chunk(&P, &w)
-                .unwrap()
-                .end,
-            T0 + 2 * DAY + 3_000
-        );
+        assert_eq!(at(T0 + 2 * DAY, T0 + 2 * DAY + 1_000, 1).next_chunk(&P, &w).unwrap().end, T0 + 2 * DAY + 3_000);
     }
 
     /// A listing over a fixed list of (modified second, id), sorted newest first, as the
@@ -431,33 +352,18 @@ mod tests {
             size: u32,
         ) -> Result<ListPage<&'static str>, ConnectorError> {
             self.queries.push((first, last, page));
-            let mut hits: Vec<_> = self
-                .rows
-                .iter()
-                .filter(|(t, _)| first <= *t && *t <= last)
-                .collect();
+            let mut hits: Vec<_> = self.rows.iter().filter(|(t, _)| first <= *t && *t <= last).collect();
             hits.sort_by_key(|(t, _)| std::cmp::Reverse(*t));
             let skip = (page - self.first_page) as usize * size as usize;
-            let rows = hits
-                .iter()
-                .skip(skip)
-                .take(size as usize)
-                .map(|(_, id)| *id)
-                .collect();
-            Ok(ListPage {
-                rows,
-                has_next: hits.len() > skip + size as usize,
-            })
+            let rows = hits.iter().skip(skip).take(size as usize).map(|(_, id)| *id).collect();
+            Ok(ListPage { rows, has_next: hits.len() > skip + size as usize })
         }
 
         fn order(&mut self, id: &'static str) -> Result<Mapped<Order>, ConnectorError> {
             let mapped = match id {
                 "bad" => Err(ConnectorError::invalid_input("payment", "expected yuan")),
                 "down" => Err(ConnectorError::transient("502 from the detail call")),
-                _ => Ok(Order {
-                    order_id: id.to_owned(),
-                    ..blank_order()
-                }),
+                _ => Ok(Order { order_id: id.to_owned(), ..blank_order() }),
             };
             crate::reject::settle(id, None, mapped, &[])
         }
@@ -510,24 +416,11 @@ mod tests {
         let zero_based = Paging { first_page: 0, ..P };
         // 30 orders in the same second: halving cannot help, so that second is paged forward.
         let mut rows: Vec<(i64, &'static str)> = Vec::new();
-        let ids: Vec<&'static str> = (0..30)
-            .map(|i| &*Box::leak(format!("o{i}").into_boxed_str()))
-            .collect();
+        let ids: Vec<&'static str> = (0..30).map(|i| &*Box::leak(format!("o{i}").into_boxed_str())).collect();
         for (i, id) in ids.iter().enumerate() {
-            rows.push((
-                if i < 20 {
-                    T0 + 5_000
-                } else {
-                    T0 + 2 * DAY + (i as i64) * 1_000
-                },
-                id,
-            ));
+            rows.push((if i < 20 { T0 + 5_000 } else { T0 + 2 * DAY + (i as i64) * 1_000 }, id));
         }
-        let mut fake = Fake {
-            rows,
-            queries: Vec::new(),
-            first_page: 0,
-        };
+        let mut fake = Fake { rows, queries: Vec::new(), first_page: 0 };
         let w = window(T0, T0 + 3 * DAY);
         let mut got = pull_all(&zero_based, &mut fake, 7, &w);
         got.sort();
@@ -540,44 +433,18 @@ mod tests {
     #[test]
     fn a_bad_record_is_set_aside_a_call_error_stops_the_page_and_duplicates_are_kept_once() {
         let w = window(T0, T0 + 10_000);
-        let mut fake = Fake {
-            rows: vec![(T0, "a"), (T0 + 1_000, "a")],
-            queries: Vec::new(),
-            first_page: 1,
-        };
+        let mut fake = Fake { rows: vec![(T0, "a"), (T0 + 1_000, "a")], queries: Vec::new(), first_page: 1 };
         let page = pull(&P, &mut fake, 50, &w, None).unwrap();
         assert_eq!(page.orders.len(), 1);
-        let rows = vec![
-            (T0, "a"),
-            (T0 + 1_000, "bad"),
-            (T0 + 2_000, "b"),
-            (T0 + 3_000, "bad"),
-        ];
-        let mut fake = Fake {
-            rows,
-            queries: Vec::new(),
-            first_page: 1,
-        };
+        let rows = vec![(T0, "a"), (T0 + 1_000, "bad"), (T0 + 2_000, "b"), (T0 + 3_000, "bad")];
+        let mut fake = Fake { rows, queries: Vec::new(), first_page: 1 };
         let page = pull(&P, &mut fake, 50, &w, None).unwrap();
         let mut ids: Vec<_> = page.orders.iter().map(|o| o.order_id.as_str()).collect();
         ids.sort();
         assert_eq!(ids, ["a", "b"]);
         assert_eq!(page.rejected.len(), 1, "{:?}", page.rejected);
-        assert_eq!(
-            (
-                page.rejected[0].id.as_str(),
-                page.rejected[0].field.as_str()
-            ),
-            ("bad", "payment")
-        );
-        let mut fake = Fake {
-            rows: vec![(T0, "a"), (T0 + 1_000, "down")],
-            queries: Vec::new(),
-            first_page: 1,
-        };
-        assert!(matches!(
-            pull(&P, &mut fake, 50, &w, None),
-            Err(ConnectorError::Transient(_))
-        ));
+        assert_eq!((page.rejected[0].id.as_str(), page.rejected[0].field.as_str()), ("bad", "payment"));
+        let mut fake = Fake { rows: vec![(T0, "a"), (T0 + 1_000, "down")], queries: Vec::new(), first_page: 1 };
+        assert!(matches!(pull(&P, &mut fake, 50, &w, None), Err(ConnectorError::Transient(_))));
     }
 }

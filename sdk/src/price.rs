@@ -98,7 +98,11 @@ mod tests {
         }
         let mixed = update(
             "CNY",
-            vec![(PriceKind::RegionGroup("south".into()), 2), (PriceKind::Default, 1), (PriceKind::CustomerGroup("vip".into()), 3)],
+            vec![
+                (PriceKind::RegionGroup("south".into()), 2),
+                (PriceKind::Default, 1),
+                (PriceKind::CustomerGroup("vip".into()), 3),
+            ],
         );
         assert_eq!(single_default(&mixed, "CNY").unwrap(), 1, "other kinds are left out, the default applies");
         assert_eq!(left_out(&mixed), ["region_group(south)", "customer_group(vip)"]);

@@ -22,9 +22,7 @@ use crate::types::Receiver;
 /// TDE ciphertexts, framed by `~` (`~AgAAAAI…~1~~`; UNSURE: the shape JD's security
 /// documents show, kept here alone so it is easy to correct).
 pub fn is_ciphertext(value: &str) -> bool {
-    let framed = |mark: &str| {
-        value.len() > 2 * mark.len() && value.starts_with(mark) && value.ends_with(mark)
-    };
+    let framed = |mark: &str| value.len() > 2 * mark.len() && value.starts_with(mark) && value.ends_with(mark);
     framed("##") || framed("$$") || (framed("~") && !value.contains(char::is_whitespace))
 }
 
@@ -73,10 +71,7 @@ impl Sealed {
     pub fn privacy_ref(&self) -> Option<String> {
         (!self.is_empty()).then(|| {
             serde_json::Value::Object(
-                self.ciphertexts
-                    .iter()
-                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                    .collect(),
+                self.ciphertexts.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect(),
             )
             .to_string()
         })
@@ -87,11 +82,7 @@ impl Sealed {
 /// when it is not such a text.
 pub fn read_ref(privacy_ref: &str) -> Option<BTreeMap<String, String>> {
     let value: serde_json::Value = serde_json::from_str(privacy_ref).ok()?;
-    value
-        .as_object()?
-        .iter()
-        .map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-        .collect()
+    value.as_object()?.iter().map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect()
 }
 
 /// Sets `receiver.masked` and `privacy_ref` from what was shown and what was sealed: masked
@@ -142,25 +133,10 @@ mod tests {
 
     #[test]
     fn ciphertexts_are_recognised() {
-        for c in [
-            "##AAAA*BBBB#1##",
-            "$$CCCC*DDDD$1$$",
-            "~AgAAAAIBwWwA==~1~~",
-            "~a1b2~",
-        ] {
+        for c in ["##AAAA*BBBB#1##", "$$CCCC*DDDD$1$$", "~AgAAAAIBwWwA==~1~~", "~a1b2~"] {
             assert!(is_ciphertext(c), "{c}");
         }
-        for plain in [
-            "张*",
-            "136****5555",
-            "文三路****",
-            "~",
-            "##",
-            "$$$",
-            "a~b~",
-            "~ a ~",
-            "",
-        ] {
+        for plain in ["张*", "136****5555", "文三路****", "~", "##", "$$$", "a~b~", "~ a ~", ""] {
             assert!(!is_ciphertext(plain), "{plain}");
         }
     }
@@ -179,10 +155,7 @@ mod tests {
         assert_eq!(r.phone.as_deref(), Some("136*******5"));
         assert!(r.masked && !shows_a_ciphertext(&r));
         let reference = r.privacy_ref.unwrap();
-        assert_eq!(
-            reference,
-            r###"{"address":"##EEEE*FFFF#1##","name":"~a1b2~"}"###
-        );
+        assert_eq!(reference, r###"{"address":"##EEEE*FFFF#1##","name":"~a1b2~"}"###);
         let back = read_ref(&reference).unwrap();
         assert_eq!(back["name"], "~a1b2~");
         assert_eq!(read_ref("OAID1"), None);

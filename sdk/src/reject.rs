@@ -61,17 +61,10 @@ pub fn rejection(
 ) -> Result<Rejected, ConnectorError> {
     let (field, reason) = match error {
         ConnectorError::InvalidInput(e) => (e.field, e.reason),
-        ConnectorError::NotFound(what) => {
-            (String::new(), format!("not found on the platform: {what}"))
-        }
+        ConnectorError::NotFound(what) => (String::new(), format!("not found on the platform: {what}")),
         other => return Err(other),
     };
-    Ok(Rejected {
-        id: id.to_owned(),
-        field,
-        reason,
-        excerpt: raw.map(|raw| excerpt(raw, private)),
-    })
+    Ok(Rejected { id: id.to_owned(), field, reason, excerpt: raw.map(|raw| excerpt(raw, private)) })
 }
 
 /// `raw` as compact JSON with the string values of `private` keys masked, cut to
@@ -99,21 +92,15 @@ fn mask_private(value: &mut Value, private: &[&str]) {
                 }
             }
         }
-        Value::Array(items) => items
-            .iter_mut()
-            .for_each(|item| mask_private(item, private)),
+        Value::Array(items) => items.iter_mut().for_each(|item| mask_private(item, private)),
         _ => {}
     }
 }
 
 fn mask_leaves(value: &mut Value) {
     match value {
-        Value::String(s) if !s.is_empty() => {
-            *s = std::iter::repeat_n(MASK, s.chars().count().min(8)).collect()
-        }
-        Value::Number(n) => {
-            *value = Value::String(std::iter::repeat_n(MASK, n.to_string().len().min(8)).collect())
-        }
+        Value::String(s) if !s.is_empty() => *s = std::iter::repeat_n(MASK, s.chars().count().min(8)).collect(),
+        Value::Number(n) => *value = Value::String(std::iter::repeat_n(MASK, n.to_string().len().min(8)).collect()),
         Value::Object(map) => map.values_mut().for_each(mask_leaves),
         Value::Array(items) => items.iter_mut().for_each(mask_leaves),
         _ => {}
@@ -128,19 +115,9 @@ mod tests {
     #[test]
     fn a_field_error_rejects_the_record_with_its_id_and_a_masked_excerpt() {
         let raw = json!({"order_id": "69", "post_receiver": "张三", "post_addr": {"detail": "文三路100号", "province": {"name": "浙江省"}}, "post_tel": 13812345678_u64});
-        let error =
-            ConnectorError::invalid_input("sku_order_list[0].sum_amount", "expected 200, got 100");
-        let rejected = rejection(
-            "69",
-            Some(&raw),
-            error,
-            &["post_receiver", "post_addr", "post_tel"],
-        )
-        .unwrap();
-        assert_eq!(
-            (rejected.id.as_str(), rejected.field.as_str()),
-            ("69", "sku_order_list[0].sum_amount")
-        );
+        let error = ConnectorError::invalid_input("sku_order_list[0].sum_amount", "expected 200, got 100");
+        let rejected = rejection("69", Some(&raw), error, &["post_receiver", "post_addr", "post_tel"]).unwrap();
+        assert_eq!((rejected.id.as_str(), rejected.field.as_str()), ("69", "sku_order_list[0].sum_amount"));
         let excerpt = rejected.excerpt.unwrap();
         assert!(excerpt.contains("\"order_id\":\"69\""), "{excerpt}");
         for private in ["张三", "文三路", "浙江", "13812345678"] {
@@ -150,10 +127,7 @@ mod tests {
 
     #[test]
     fn errors_about_the_call_stop_it() {
-        for error in [
-            ConnectorError::Auth("expired".into()),
-            ConnectorError::Transient("502".into()),
-        ] {
+        for error in [ConnectorError::Auth("expired".into()), ConnectorError::Transient("502".into())] {
             assert_eq!(rejection("1", None, error.clone(), &[]), Err(error));
         }
         let mapped: Result<Mapped<u32>, _> = settle("1", None, Ok(7), &[]);
@@ -165,10 +139,7 @@ mod tests {
         let page = json!([{"orderId": 3_000_000_000_000_000_001_u64}, {"orderId": 1.5}]);
         let rows = Node::root(&page, "orderInfoList").elements().unwrap();
         assert_eq!(record_id(&rows[0], "orderId"), "3000000000000000001");
-        assert_eq!(
-            record_id(&rows[1], "orderId"),
-            "orderInfoList[1] (no readable orderId)"
-        );
+        assert_eq!(record_id(&rows[1], "orderId"), "orderInfoList[1] (no readable orderId)");
     }
 
     #[test]

@@ -65,11 +65,7 @@ impl SortedParams {
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for SortedParams {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        Self(
-            iter.into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        )
+        Self(iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
     }
 }
 
@@ -94,9 +90,7 @@ impl TopSignMethod {
             "md5" => Ok(Self::Md5),
             "hmac" => Ok(Self::Hmac),
             "hmac-sha256" => Ok(Self::HmacSha256),
-            other => Err(format!(
-                "expected one of \"md5\", \"hmac\", \"hmac-sha256\", got {other:?}"
-            )),
+            other => Err(format!("expected one of \"md5\", \"hmac\", \"hmac-sha256\", got {other:?}")),
         }
     }
 
@@ -141,13 +135,7 @@ pub fn jd_sign_message(params: &SortedParams) -> String {
 /// Douyin's pattern to sign:
 /// `"app_key"+app_key+"method"+method+"param_json"+param_json+"timestamp"+ts+"v"+v`.
 /// The host wraps it in the secret (`wrap = true`) and hashes it.
-pub fn douyin_sign_pattern(
-    app_key: &str,
-    method: &str,
-    param_json: &str,
-    timestamp: &str,
-    version: &str,
-) -> String {
+pub fn douyin_sign_pattern(app_key: &str, method: &str, param_json: &str, timestamp: &str, version: &str) -> String {
     format!("app_key{app_key}method{method}param_json{param_json}timestamp{timestamp}v{version}")
 }
 
@@ -245,9 +233,7 @@ pub fn secret_placeholder(name: &str) -> String {
 fn encode_component(out: &mut String, s: &str) {
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => out.push(b as char),
             b' ' => out.push('+'),
             b => {
                 const HEX: &[u8; 16] = b"0123456789ABCDEF";
@@ -310,10 +296,7 @@ mod tests {
             "app_key12345678fieldsnum_iid,title,nick,price,numformatjsonmethodtaobao.item.seller.get\
              num_iid11223344sessiontestsign_methodmd5timestamp2016-01-01 12:00:00v2.0"
         );
-        assert_eq!(
-            host_md5_wrapped("helloworld", &request.message),
-            "66987CB115214E59E6EC978214934FB8"
-        );
+        assert_eq!(host_md5_wrapped("helloworld", &request.message), "66987CB115214E59E6EC978214934FB8");
     }
 
     #[test]
@@ -321,10 +304,7 @@ mod tests {
         let mut params = top_vector_params();
         params.insert("sign", "XYZ").insert("simplify", "");
         let request = TopSignMethod::Md5.sign_request("app_secret", &params);
-        assert_eq!(
-            host_md5_wrapped("helloworld", &request.message),
-            "66987CB115214E59E6EC978214934FB8"
-        );
+        assert_eq!(host_md5_wrapped("helloworld", &request.message), "66987CB115214E59E6EC978214934FB8");
     }
 
     #[test]
@@ -343,11 +323,7 @@ mod tests {
 
     #[test]
     fn sign_method_parsing() {
-        for m in [
-            TopSignMethod::Md5,
-            TopSignMethod::Hmac,
-            TopSignMethod::HmacSha256,
-        ] {
+        for m in [TopSignMethod::Md5, TopSignMethod::Hmac, TopSignMethod::HmacSha256] {
             assert_eq!(TopSignMethod::parse(m.as_str()), Ok(m));
         }
         let err = TopSignMethod::parse("sha1").unwrap_err();

@@ -101,7 +101,10 @@ pub fn erp_action_in(code: ErpStatusCode, get: impl Fn(&str) -> Option<String>) 
         let targets: Vec<&str> = ERP_MOVE_TARGETS.iter().map(|(name, _)| *name).collect();
         ConnectorError::invalid_input(
             config::field(&key),
-            format!("expected {ERP_NOTE:?} or \"{ERP_MOVE_PREFIX}<status>\" with status one of {}, got {text:?}", targets.join(", ")),
+            format!(
+                "expected {ERP_NOTE:?} or \"{ERP_MOVE_PREFIX}<status>\" with status one of {}, got {text:?}",
+                targets.join(", ")
+            ),
         )
     };
     let target = text.strip_prefix(ERP_MOVE_PREFIX).ok_or_else(refused)?;

@@ -21,18 +21,9 @@ pub const LOCAL_DATETIME_LAYOUT: &str = "yyyy-MM-dd HH:mm:ss";
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum TimeError {
     #[error("expected {expected}, got {input:?}")]
-    Malformed {
-        input: String,
-        expected: &'static str,
-    },
+    Malformed { input: String, expected: &'static str },
     #[error("expected {what} in {min}..={max}, got {value} in {input:?}")]
-    OutOfRange {
-        input: String,
-        what: &'static str,
-        value: i64,
-        min: i64,
-        max: i64,
-    },
+    OutOfRange { input: String, what: &'static str, value: i64, min: i64, max: i64 },
     #[error("expected an instant representable in 64-bit milliseconds, got {input:?}")]
     Overflow { input: String },
 }
@@ -69,11 +60,7 @@ pub fn days_in_month(year: i64, month: u32) -> u32 {
 /// Counts in 400-year eras (146 097 days each) starting on 1 March, so that the leap day falls
 /// at the end of the counting year and the month lengths before it follow a fixed pattern.
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let (y, m) = if month <= 2 {
-        (year - 1, i64::from(month) + 9)
-    } else {
-        (year, i64::from(month) - 3)
-    };
+    let (y, m) = if month <= 2 { (year - 1, i64::from(month) + 9) } else { (year, i64::from(month) - 3) };
     let era = y.div_euclid(400);
     let year_of_era = y.rem_euclid(400);
     // Days from 1 March to the first of month m (m counted from March = 0): 153 days per
@@ -89,8 +76,7 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let m = (5 * day_of_year + 2) / 153; // March = 0
     let day = (day_of_year - (153 * m + 2) / 5 + 1) as u32;
@@ -103,8 +89,7 @@ impl CivilDateTime {
     /// Milliseconds since the epoch of this wall-clock time at `offset_minutes` east of UTC.
     pub fn to_ms(&self, offset_minutes: i32) -> Option<i64> {
         let days = days_from_civil(self.year, self.month, self.day);
-        let seconds_of_day =
-            i64::from(self.hour) * 3_600 + i64::from(self.minute) * 60 + i64::from(self.second);
+        let seconds_of_day = i64::from(self.hour) * 3_600 + i64::from(self.minute) * 60 + i64::from(self.second);
         days.checked_mul(MS_PER_DAY)?
             .checked_add(seconds_of_day * MS_PER_SECOND)?
             .checked_sub(i64::from(offset_minutes) * MS_PER_MINUTE)
@@ -145,12 +130,7 @@ pub fn ms_to_shanghai(ms: i64) -> String {
 pub fn local_datetime_to_ms(input: &str, offset_minutes: i32) -> Result<i64, TimeError> {
     const EXPECTED: &str = "a local time `yyyy-MM-dd HH:mm:ss` like \"2016-01-01 12:00:00\"";
     let b = input.as_bytes();
-    let shape_ok = b.len() == 19
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b[10] == b' '
-        && b[13] == b':'
-        && b[16] == b':';
+    let shape_ok = b.len() == 19 && b[4] == b'-' && b[7] == b'-' && b[10] == b' ' && b[13] == b':' && b[16] == b':';
     if !shape_ok {
         return Err(malformed(input, EXPECTED));
     }
@@ -164,29 +144,18 @@ pub fn local_datetime_to_ms(input: &str, offset_minutes: i32) -> Result<i64, Tim
     };
     check_date(input, civil.year, civil.month, civil.day)?;
     check_time(input, civil.hour, civil.minute, civil.second)?;
-    civil
-        .to_ms(offset_minutes)
-        .ok_or_else(|| TimeError::Overflow {
-            input: input.to_owned(),
-        })
+    civil.to_ms(offset_minutes).ok_or_else(|| TimeError::Overflow { input: input.to_owned() })
 }
 
 /// Formats an instant as `yyyy-MM-dd HH:mm:ss` at a fixed offset (minutes east of UTC).
 pub fn ms_to_local_datetime(ms: i64, offset_minutes: i32) -> String {
     let c = CivilDateTime::from_ms(ms, offset_minutes);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        c.year, c.month, c.day, c.hour, c.minute, c.second
-    )
+    format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", c.year, c.month, c.day, c.hour, c.minute, c.second)
 }
 
 /// Unix seconds (ECShop, Douyin) → ms.
 pub fn unix_seconds_to_ms(seconds: i64) -> Result<i64, TimeError> {
-    seconds
-        .checked_mul(MS_PER_SECOND)
-        .ok_or_else(|| TimeError::Overflow {
-            input: seconds.to_string(),
-        })
+    seconds.checked_mul(MS_PER_SECOND).ok_or_else(|| TimeError::Overflow { input: seconds.to_string() })
 }
 
 /// ms → Unix seconds, rounding toward the past (an instant inside second N is in second N).
@@ -197,11 +166,7 @@ pub fn ms_to_unix_seconds(ms: i64) -> i64 {
 /// The smallest whole second at or after `ms` (None on overflow).
 pub fn ceil_to_second(ms: i64) -> Option<i64> {
     let floor = ms.div_euclid(MS_PER_SECOND) * MS_PER_SECOND;
-    if floor == ms {
-        Some(ms)
-    } else {
-        floor.checked_add(MS_PER_SECOND)
-    }
+    if floor == ms { Some(ms) } else { floor.checked_add(MS_PER_SECOND) }
 }
 
 /// A calendar date `YYYY-MM-DD` → midnight UTC of that date, in ms.
@@ -254,28 +219,14 @@ pub fn sap_datetime_to_ms(date: &str, time: &str, offset_minutes: i32) -> Result
     let minute = digits(time, 2..4, EXPECTED_TIME)? as u32;
     let second = digits(time, 4..6, EXPECTED_TIME)? as u32;
     check_time(time, hour, minute, second)?;
-    let civil = CivilDateTime {
-        year,
-        month,
-        day,
-        hour,
-        minute,
-        second,
-    };
-    civil
-        .to_ms(offset_minutes)
-        .ok_or_else(|| TimeError::Overflow {
-            input: format!("{date} {time}"),
-        })
+    let civil = CivilDateTime { year, month, day, hour, minute, second };
+    civil.to_ms(offset_minutes).ok_or_else(|| TimeError::Overflow { input: format!("{date} {time}") })
 }
 
 /// An instant → SAP (`YYYYMMDD`, `HHMMSS`) in the SAP system's zone.
 pub fn ms_to_sap_datetime(ms: i64, offset_minutes: i32) -> (String, String) {
     let c = CivilDateTime::from_ms(ms, offset_minutes);
-    (
-        format!("{:04}{:02}{:02}", c.year, c.month, c.day),
-        format!("{:02}{:02}{:02}", c.hour, c.minute, c.second),
-    )
+    (format!("{:04}{:02}{:02}", c.year, c.month, c.day), format!("{:02}{:02}{:02}", c.hour, c.minute, c.second))
 }
 
 /// OData v2 JSON dates: `/Date(1748563200000)/` or with an offset `/Date(1748563200000+0480)/`
@@ -288,11 +239,7 @@ pub fn odata_to_ms(input: &str) -> Result<i64, TimeError> {
         .ok_or_else(|| malformed(input, EXPECTED))?;
     // The offset sign is searched after the first character so a negative instant's own '-'
     // is not taken for it.
-    let split = inner
-        .char_indices()
-        .skip(1)
-        .find(|&(_, c)| c == '+' || c == '-')
-        .map(|(i, _)| i);
+    let split = inner.char_indices().skip(1).find(|&(_, c)| c == '+' || c == '-').map(|(i, _)| i);
     let (number, offset) = match split {
         Some(i) => (&inner[..i], Some(&inner[i + 1..])),
         None => (inner, None),
@@ -306,9 +253,7 @@ pub fn odata_to_ms(input: &str) -> Result<i64, TimeError> {
     if unsigned.is_empty() || !unsigned.bytes().all(|b| b.is_ascii_digit()) {
         return Err(malformed(input, EXPECTED));
     }
-    number.parse::<i64>().map_err(|_| TimeError::Overflow {
-        input: input.to_owned(),
-    })
+    number.parse::<i64>().map_err(|_| TimeError::Overflow { input: input.to_owned() })
 }
 
 /// An instant → OData v2 `/Date(<ms>)/`.
@@ -337,22 +282,12 @@ fn parse_sap_date(input: &str) -> Result<(i64, u32, u32), TimeError> {
 }
 
 fn malformed(input: &str, expected: &'static str) -> TimeError {
-    TimeError::Malformed {
-        input: input.to_owned(),
-        expected,
-    }
+    TimeError::Malformed { input: input.to_owned(), expected }
 }
 
 /// The ASCII digits at `range` as a number; anything else is `Malformed`.
-fn digits(
-    input: &str,
-    range: std::ops::Range<usize>,
-    expected: &'static str,
-) -> Result<i64, TimeError> {
-    let slice = input
-        .as_bytes()
-        .get(range)
-        .ok_or_else(|| malformed(input, expected))?;
+fn digits(input: &str, range: std::ops::Range<usize>, expected: &'static str) -> Result<i64, TimeError> {
+    let slice = input.as_bytes().get(range).ok_or_else(|| malformed(input, expected))?;
     if slice.is_empty() || !slice.iter().all(u8::is_ascii_digit) {
         return Err(malformed(input, expected));
     }
@@ -379,11 +314,7 @@ fn check_date(input: &str, year: i64, month: u32, day: u32) -> Result<(), TimeEr
 
 fn check_time(input: &str, hour: u32, minute: u32, second: u32) -> Result<(), TimeError> {
     // Leap seconds (:60) are not representable in Unix time and no platform sends them.
-    for (what, value, max) in [
-        ("hour", hour, 23),
-        ("minute", minute, 59),
-        ("second", second, 59),
-    ] {
+    for (what, value, max) in [("hour", hour, 23), ("minute", minute, 59), ("second", second, 59)] {
         if value > max {
             return Err(TimeError::OutOfRange {
                 input: input.to_owned(),
@@ -450,10 +381,7 @@ mod tests {
             "2016-01-01 12:0a:00",
             "-016-01-01 12:00:00",
         ] {
-            assert!(
-                matches!(shanghai_to_ms(bad), Err(TimeError::Malformed { .. })),
-                "{bad:?}"
-            );
+            assert!(matches!(shanghai_to_ms(bad), Err(TimeError::Malformed { .. })), "{bad:?}");
         }
         for bad in [
             "2016-13-01 12:00:00",
@@ -464,10 +392,7 @@ mod tests {
             "2016-01-01 12:60:00",
             "2016-01-01 12:00:60",
         ] {
-            assert!(
-                matches!(shanghai_to_ms(bad), Err(TimeError::OutOfRange { .. })),
-                "{bad:?}"
-            );
+            assert!(matches!(shanghai_to_ms(bad), Err(TimeError::OutOfRange { .. })), "{bad:?}");
         }
         let message = shanghai_to_ms("2016/01/01").unwrap_err().to_string();
         assert!(message.contains("yyyy-MM-dd HH:mm:ss") && message.contains("2016/01/01"));
@@ -487,70 +412,32 @@ mod tests {
 
     #[test]
     fn sap_dates_and_times() {
-        assert_eq!(
-            sap_date_to_calendar("20250530").as_deref(),
-            Ok("2025-05-30")
-        );
-        assert_eq!(
-            calendar_to_sap_date("2025-05-30").as_deref(),
-            Ok("20250530")
-        );
+        assert_eq!(sap_date_to_calendar("20250530").as_deref(), Ok("2025-05-30"));
+        assert_eq!(calendar_to_sap_date("2025-05-30").as_deref(), Ok("20250530"));
         assert!(sap_date_to_calendar("00000000").is_err());
         assert!(sap_date_to_calendar("2025-05-30").is_err());
         assert!(sap_date_to_calendar("20250230").is_err());
-        assert_eq!(
-            sap_datetime_to_ms("20250530", "000000", 0),
-            Ok(1_748_563_200_000)
-        );
-        assert_eq!(
-            sap_datetime_to_ms("20250530", "080000", 480),
-            Ok(1_748_563_200_000)
-        );
+        assert_eq!(sap_datetime_to_ms("20250530", "000000", 0), Ok(1_748_563_200_000));
+        assert_eq!(sap_datetime_to_ms("20250530", "080000", 480), Ok(1_748_563_200_000));
         assert!(sap_datetime_to_ms("20250530", "250000", 0).is_err());
         assert!(sap_datetime_to_ms("20250530", "0800", 0).is_err());
-        assert_eq!(
-            ms_to_sap_datetime(1_748_563_200_000, 480),
-            ("20250530".to_owned(), "080000".to_owned())
-        );
+        assert_eq!(ms_to_sap_datetime(1_748_563_200_000, 480), ("20250530".to_owned(), "080000".to_owned()));
         assert_eq!(calendar_date_to_ms("2025-05-30"), Ok(1_748_563_200_000));
         assert_eq!(ms_to_calendar_date(1_748_563_200_000 - 1, 0), "2025-05-29");
-        assert_eq!(
-            ms_to_calendar_date(1_748_563_200_000 - 1, 480),
-            "2025-05-30"
-        );
+        assert_eq!(ms_to_calendar_date(1_748_563_200_000 - 1, 480), "2025-05-30");
     }
 
     #[test]
     fn odata_dates() {
         assert_eq!(odata_to_ms("/Date(1748563200000)/"), Ok(1_748_563_200_000));
-        assert_eq!(
-            odata_to_ms("/Date(1748563200000+0000)/"),
-            Ok(1_748_563_200_000)
-        );
-        assert_eq!(
-            odata_to_ms("/Date(1748563200000-0120)/"),
-            Ok(1_748_563_200_000)
-        );
+        assert_eq!(odata_to_ms("/Date(1748563200000+0000)/"), Ok(1_748_563_200_000));
+        assert_eq!(odata_to_ms("/Date(1748563200000-0120)/"), Ok(1_748_563_200_000));
         assert_eq!(odata_to_ms("/Date(-86400000)/"), Ok(-86_400_000));
         assert_eq!(ms_to_odata(1_748_563_200_000), "/Date(1748563200000)/");
-        for bad in [
-            "",
-            "Date(1)",
-            "/Date()/",
-            "/Date(abc)/",
-            "/Date(1+00)/",
-            "/Date(1.5)/",
-            "\\/Date(1)\\/",
-        ] {
-            assert!(
-                matches!(odata_to_ms(bad), Err(TimeError::Malformed { .. })),
-                "{bad:?}"
-            );
+        for bad in ["", "Date(1)", "/Date()/", "/Date(abc)/", "/Date(1+00)/", "/Date(1.5)/", "\\/Date(1)\\/"] {
+            assert!(matches!(odata_to_ms(bad), Err(TimeError::Malformed { .. })), "{bad:?}");
         }
-        assert!(matches!(
-            odata_to_ms("/Date(99999999999999999999)/"),
-            Err(TimeError::Overflow { .. })
-        ));
+        assert!(matches!(odata_to_ms("/Date(99999999999999999999)/"), Err(TimeError::Overflow { .. })));
     }
 
     #[test]

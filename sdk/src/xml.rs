@@ -51,12 +51,7 @@ impl Default for XmlWriter {
 impl XmlWriter {
     /// A document with the UTF-8 declaration and nothing else yet.
     pub fn new() -> Self {
-        Self {
-            out: DECLARATION.to_owned(),
-            open: Vec::new(),
-            had_root: false,
-            error: None,
-        }
+        Self { out: DECLARATION.to_owned(), open: Vec::new(), had_root: false, error: None }
     }
 
     /// Opens `<name a="v"…>`; children follow until [`XmlWriter::close`].
@@ -77,10 +72,7 @@ impl XmlWriter {
                 self.out.push_str(name);
                 self.out.push('>');
             }
-            other => self.fail(XmlError::Mismatched {
-                open: other.unwrap_or_default(),
-                closing: name.to_owned(),
-            }),
+            other => self.fail(XmlError::Mismatched { open: other.unwrap_or_default(), closing: name.to_owned() }),
         }
         self
     }
@@ -220,10 +212,7 @@ pub fn is_xml_char(c: char) -> bool {
 
 fn check_text(element: &str, text: &str) -> Result<(), XmlError> {
     match text.chars().find(|&c| !is_xml_char(c)) {
-        Some(c) => Err(XmlError::BadChar {
-            element: element.to_owned(),
-            code: u32::from(c),
-        }),
+        Some(c) => Err(XmlError::BadChar { element: element.to_owned(), code: u32::from(c) }),
         None => Ok(()),
     }
 }
@@ -232,18 +221,10 @@ fn check_text(element: &str, text: &str) -> Result<(), XmlError> {
 /// narrower rule is easier to be sure of than XML's full `Name` production.
 fn check_name(name: &str) -> Result<(), XmlError> {
     let mut chars = name.chars();
-    let first_ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
     let reserved = name.len() >= 3 && name[..3].eq_ignore_ascii_case("xml");
-    if first_ok && rest_ok && !reserved {
-        Ok(())
-    } else {
-        Err(XmlError::BadName {
-            name: name.to_owned(),
-        })
-    }
+    if first_ok && rest_ok && !reserved { Ok(()) } else { Err(XmlError::BadName { name: name.to_owned() }) }
 }
 
 #[cfg(test)]
@@ -282,13 +263,7 @@ mod tests {
     fn refuses_what_xml_cannot_carry() {
         let mut w = XmlWriter::new();
         w.open("A", &[]).leaf("B", "bell\u{7}").close("A");
-        assert_eq!(
-            w.finish(),
-            Err(XmlError::BadChar {
-                element: "B".into(),
-                code: 7
-            })
-        );
+        assert_eq!(w.finish(), Err(XmlError::BadChar { element: "B".into(), code: 7 }));
         let message = {
             let mut w = XmlWriter::new();
             w.leaf("B", "\u{FFFF}");

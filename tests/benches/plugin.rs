@@ -18,8 +18,8 @@ use wharf_runtime::capability::http::{self, HostGrants};
 use wharf_runtime::limits::Limits;
 use wharf_runtime::model::{TimeWindow, Timestamp};
 use wharf_runtime::{Call, Reply, Sandbox, Shop};
-use wharf_tests::plugins::plugin_path;
 use wharf_sim::taobao::{SimConfig, TaobaoSim};
+use wharf_tests::plugins::plugin_path;
 
 /// Calls timed for (a); enough for a stable median on a noisy 2-core machine.
 const OVERHEAD_CALLS: usize = 20_000;
@@ -69,19 +69,11 @@ type Recording = Arc<Mutex<HashMap<String, Vec<u8>>>>;
 
 fn key(method: &str, params: &BTreeMap<String, String>) -> String {
     let get = |k: &str| params.get(k).map(String::as_str).unwrap_or("");
-    format!(
-        "{method}|{}|{}|{}|{}",
-        get("tid"),
-        get("start_modified"),
-        get("end_modified"),
-        get("page_no")
-    )
+    format!("{method}|{}|{}|{}|{}", get("tid"), get("start_modified"), get("end_modified"), get("page_no"))
 }
 
 async fn mapping() {
-    let sim = Arc::new(
-        TaobaoSim::start(SimConfig { orders: ORDERS, seed: 99, ..SimConfig::default() }).await.unwrap(),
-    );
+    let sim = Arc::new(TaobaoSim::start(SimConfig { orders: ORDERS, seed: 99, ..SimConfig::default() }).await.unwrap());
     let recording: Recording = Arc::default();
     let responder: http::Responder = {
         let (sim, recording) = (sim.clone(), recording.clone());
@@ -94,7 +86,12 @@ async fn mapping() {
             Ok(http::Response { status: 200, headers: Vec::new(), body: answer.clone() })
         })
     };
-    let sandbox = Sandbox::with_http(Limits::default(), Some(wharf_tests::plugins::cache_dir()), http::Client::recorded(responder)).unwrap();
+    let sandbox = Sandbox::with_http(
+        Limits::default(),
+        Some(wharf_tests::plugins::cache_dir()),
+        http::Client::recorded(responder),
+    )
+    .unwrap();
     let plugin = sandbox.load_file(&plugin_path("taobao")).await.unwrap();
     let cfg = sim.config();
     let shop = Shop::new("bench", "bench")
@@ -136,7 +133,8 @@ async fn mapping() {
         let mut cursor: Option<String> = None;
         let mut n = 0;
         loop {
-            let page = wharf_plugin_taobao::pull::pull_orders(&mut api, 100, "bench", &window, cursor.as_deref()).unwrap();
+            let page =
+                wharf_plugin_taobao::pull::pull_orders(&mut api, 100, "bench", &window, cursor.as_deref()).unwrap();
             n += page.orders.len();
             cursor = page.next_cursor;
             if cursor.is_none() {
@@ -178,7 +176,8 @@ impl wharf_sdk::api::Api for NativeApi {
             .flatten()
             .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
             .collect();
-        let body = self.recording.get(&key(method, &params)).unwrap_or_else(|| panic!("not recorded: {method} {params:?}"));
+        let body =
+            self.recording.get(&key(method, &params)).unwrap_or_else(|| panic!("not recorded: {method} {params:?}"));
         wharf_plugin_taobao::top::parse_envelope(method, body)
     }
 }

@@ -73,17 +73,23 @@ async fn admit(registry: &Registry, wasm: &Path, activate: bool) -> String {
 }
 
 async fn swap_under_load() {
-    let sim = tokio::task::spawn_blocking(|| TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 200, seed: 5, ..SimConfig::default() }))
-        .await
-        .unwrap()
-        .unwrap();
+    let sim = tokio::task::spawn_blocking(|| {
+        TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 200, seed: 5, ..SimConfig::default() })
+    })
+    .await
+    .unwrap()
+    .unwrap();
     let config: BTreeMap<String, String> = Marketplace::config(&sim);
     let secrets: BTreeMap<String, String> = Marketplace::secrets(&sim);
     let tids: Arc<Vec<String>> = Arc::new(sim.trades().iter().map(|t| t.tid.to_string()).collect());
     let grants = HostGrants::new([Marketplace::grant(&sim)]);
     // The shop's own request budget toward the platform is not what is measured here.
     let limiter = RateLimiter::new(1_000_000);
-    let shop = Shop::new("bench", "tb").with_config(config).with_secrets(Secrets::new(secrets)).with_grants(grants).with_rate_limiter(limiter);
+    let shop = Shop::new("bench", "tb")
+        .with_config(config)
+        .with_secrets(Secrets::new(secrets))
+        .with_grants(grants)
+        .with_rate_limiter(limiter);
 
     let dir = fresh_dir("swap");
     let store = Store::open(&dir).unwrap();
@@ -93,7 +99,10 @@ async fn swap_under_load() {
     let v2 = admit(&registry, &plugin_dir().join("next").join("taobao.wasm"), false).await;
 
     println!("## Hot swap under load");
-    println!("{WORKERS} concurrent get-order calls (Taobao plugin, simulator on loopback), {} s per phase", RUN.as_secs());
+    println!(
+        "{WORKERS} concurrent get-order calls (Taobao plugin, simulator on loopback), {} s per phase",
+        RUN.as_secs()
+    );
     // A first, unreported phase warms the simulator, the connection pool and the instance pool.
     for (swapping, report) in [(false, false), (false, true), (true, true)] {
         let stop = Arc::new(AtomicBool::new(false));
@@ -136,7 +145,11 @@ async fn swap_under_load() {
         if !report {
             continue;
         }
-        let phase = if swapping { format!("swapping every {} ms ({swaps} swaps)", SWAP_EVERY.as_millis()) } else { "no swap (baseline)".into() };
+        let phase = if swapping {
+            format!("swapping every {} ms ({swaps} swaps)", SWAP_EVERY.as_millis())
+        } else {
+            "no swap (baseline)".into()
+        };
         println!(
             "- {phase}: {} calls, {} failed, p50 {}, p99 {}, max {}",
             latencies.len(),
@@ -160,7 +173,8 @@ async fn start_up() {
         let registry = Registry::open(sandbox, store.clone(), &dir, Policy::default()).await.unwrap();
         for name in PLUGINS {
             let bytes = std::fs::read(plugin_path(name)).unwrap();
-            let candidate = Candidate { wasm: &bytes, signature: None, source: Source::Folder, grant: &[], activate: true };
+            let candidate =
+                Candidate { wasm: &bytes, signature: None, source: Source::Folder, grant: &[], activate: true };
             registry.admit(candidate).await.unwrap();
         }
         store.flush().unwrap();
@@ -176,7 +190,11 @@ async fn start_up() {
         assert_eq!(registry.names().len(), PLUGINS.len());
     }
     opens.sort();
-    println!("- in-process, engine + registry open (5 components from the cache, 5 describes): median {}, max {} ({STARTS} runs)", ms(opens[STARTS / 2]), ms(opens[STARTS - 1]));
+    println!(
+        "- in-process, engine + registry open (5 components from the cache, 5 describes): median {}, max {} ({STARTS} runs)",
+        ms(opens[STARTS / 2]),
+        ms(opens[STARTS - 1])
+    );
     {
         let store = Store::open(&dir).unwrap();
         let cold = dir.join("cold-cache");
@@ -188,13 +206,22 @@ async fn start_up() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     std::fs::create_dir_all(dir.join("empty")).unwrap();
     let config = dir.join("wharf.toml");
-    std::fs::write(&config, format!("data_dir = \".\"\nplugin_dir = \"empty\"\nlisten = \"127.0.0.1:{port}\"\n")).unwrap();
+    std::fs::write(&config, format!("data_dir = \".\"\nplugin_dir = \"empty\"\nlisten = \"127.0.0.1:{port}\"\n"))
+        .unwrap();
     let http = reqwest::Client::new();
     let mut readies = Vec::new();
     for _ in 0..STARTS {
         let started = Instant::now();
         let mut child = std::process::Command::new(wharf_bin())
-            .args(["--cache-dir", cache.to_str().unwrap(), "serve", "--config", config.to_str().unwrap(), "--progress-every", "off"])
+            .args([
+                "--cache-dir",
+                cache.to_str().unwrap(),
+                "serve",
+                "--config",
+                config.to_str().unwrap(),
+                "--progress-every",
+                "off",
+            ])
             .env("WHARF_OPERATOR_TOKEN", "wharf_bench_operator")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -214,5 +241,9 @@ async fn start_up() {
         let _ = child.wait();
     }
     readies.sort();
-    println!("- `wharf serve` process, spawn to /readyz 200: median {}, max {} ({STARTS} runs)", ms(readies[STARTS / 2]), ms(readies[STARTS - 1]));
+    println!(
+        "- `wharf serve` process, spawn to /readyz 200: median {}, max {} ({STARTS} runs)",
+        ms(readies[STARTS / 2]),
+        ms(readies[STARTS - 1])
+    );
 }

@@ -63,7 +63,10 @@ fn main() {
         let sandbox = Sandbox::new(Limits::default(), Some(cache_dir())).unwrap();
         let jd = sandbox.load_file(&plugin_path("jd")).await.unwrap();
         let plugins: HashMap<String, Plugin> = [("jd".to_owned(), jd)].into();
-        println!("machine: {} cores; tick {TICK:?}, settle {SETTLE:?}, JD page size {PAGE_SIZE}, sled on disk", cores());
+        println!(
+            "machine: {} cores; tick {TICK:?}, settle {SETTLE:?}, JD page size {PAGE_SIZE}, sled on disk",
+            cores()
+        );
 
         if wanted("one") {
             let one = spawn_shops(1, ORDERS).await;
@@ -135,14 +138,21 @@ fn config(sims: &[JdSim], erp_url: Option<&str>) -> Config {
         ));
     }
     match erp_url {
-        Some(url) => toml.push_str(&format!("[tenants.{TENANT}.webhook]\nurl = {url:?}\nsecret = \"env:HOOK_SECRET\"\n\n")),
+        Some(url) => {
+            toml.push_str(&format!("[tenants.{TENANT}.webhook]\nurl = {url:?}\nsecret = \"env:HOOK_SECRET\"\n\n"))
+        }
         None => toml.push_str(&format!("[tenants.{TENANT}.pull]\n\n")),
     }
     toml.push_str(&format!("[tenants.{TENANT}.schedule]\norders = \"1s\"\n"));
     let jd = &sims[0].config();
-    let env: BTreeMap<&str, String> =
-        [("JD_SECRET", jd.app_secret.clone()), ("JD_TOKEN", jd.access_token.clone()), ("HOOK_SECRET", SECRET.to_owned())].into();
-    Config::from_toml_str(&toml, &std::env::temp_dir(), &["jd"], &|k| env.get(k).cloned()).unwrap_or_else(|e| panic!("{e}"))
+    let env: BTreeMap<&str, String> = [
+        ("JD_SECRET", jd.app_secret.clone()),
+        ("JD_TOKEN", jd.access_token.clone()),
+        ("HOOK_SECRET", SECRET.to_owned()),
+    ]
+    .into();
+    Config::from_toml_str(&toml, &std::env::temp_dir(), &["jd"], &|k| env.get(k).cloned())
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn options() -> Options {
@@ -215,7 +225,9 @@ fn all_stored(store: &Store, newest_ms: &[i64]) -> bool {
 
 /// Whether every shop's first round has reached the end of its window.
 fn rounds_done(store: &Store, shops: usize) -> bool {
-    (0..shops).all(|i| matches!(store.cursors().get(TENANT, &shop_id(i), STREAM), Ok(Some(StreamCursor { in_window: None, .. }))))
+    (0..shops).all(|i| {
+        matches!(store.cursors().get(TENANT, &shop_id(i), STREAM), Ok(Some(StreamCursor { in_window: None, .. })))
+    })
 }
 
 fn shop_id(i: usize) -> String {
@@ -292,7 +304,8 @@ async fn throughput(plugins: &HashMap<String, Plugin>, sims: &[JdSim], label: &s
     // End to end: pull → map → store with its delivery → POST to the webhook ERP.
     let erp = WebhookErp::start(SECRET.as_bytes()).await.unwrap();
     let disk = DiskStore::new(&format!("e2e-{}", sims.len()));
-    let scheduler = Scheduler::new(&config(sims, Some(&erp.url)), plugins, disk.store.clone(), options()).await.unwrap();
+    let scheduler =
+        Scheduler::new(&config(sims, Some(&erp.url)), plugins, disk.store.clone(), options()).await.unwrap();
     let progress = scheduler.progress();
     let started = Instant::now();
     let running = start(scheduler);
@@ -345,7 +358,13 @@ fn report_errors(progress: &Progress, store: &Store) {
 
 async fn latency(plugins: &HashMap<String, Plugin>) {
     let sim = tokio::task::spawn_blocking(|| {
-        JdSim::spawn(JdConfig { orders: LATENCY_ORDERS, seed: 77, modified_span_ms: MODIFIED_SPAN_MS, ..JdConfig::default() }).unwrap()
+        JdSim::spawn(JdConfig {
+            orders: LATENCY_ORDERS,
+            seed: 77,
+            modified_span_ms: MODIFIED_SPAN_MS,
+            ..JdConfig::default()
+        })
+        .unwrap()
     })
     .await
     .unwrap();
@@ -353,7 +372,8 @@ async fn latency(plugins: &HashMap<String, Plugin>) {
     let erp = WebhookErp::start(SECRET.as_bytes()).await.unwrap();
     let disk = DiskStore::new("latency");
     let sims = std::slice::from_ref(&sim);
-    let scheduler = Scheduler::new(&config(sims, Some(&erp.url)), plugins, disk.store.clone(), options()).await.unwrap();
+    let scheduler =
+        Scheduler::new(&config(sims, Some(&erp.url)), plugins, disk.store.clone(), options()).await.unwrap();
     let running = start(scheduler);
     let started = Instant::now();
     while erp.state().accepted.len() < visible && started.elapsed() < RUN_LIMIT {
@@ -398,7 +418,8 @@ async fn latency(plugins: &HashMap<String, Plugin>) {
     }
     running.stop().await;
     let state = erp.state();
-    let mut samples: Vec<Duration> = changes.iter().filter_map(|(id, at)| arrival(&state, id, *at).map(|t| t - *at)).collect();
+    let mut samples: Vec<Duration> =
+        changes.iter().filter_map(|(id, at)| arrival(&state, id, *at).map(|t| t - *at)).collect();
     let missing = changes.len() - samples.len();
     samples.sort();
     let pct = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)].as_secs_f64() * 1e3;

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use wharf_runtime::Sandbox;
 use wharf_runtime::api::Api;
 use wharf_runtime::config::Config;
 use wharf_runtime::limits::Limits;
 use wharf_runtime::store::Store;
 use wharf_runtime::sync::scheduler::{Options, Scheduler};
-use wharf_runtime::Sandbox;
 use wharf_sim::Marketplace;
 use wharf_sim::taobao::{SimConfig, TaobaoSim};
 use wharf_tests::plugins::{cache_dir, plugin_path};
@@ -20,7 +20,12 @@ const OPERATOR: &str = "wharf_operator_test_token";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_erp_pulls_acks_and_pushes_and_tenants_are_isolated() {
     let sim = tokio::task::spawn_blocking(|| {
-        TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 30, seed: 3, modified_span_ms: 3_600_000, ..SimConfig::default() })
+        TaobaoSim::spawn_blocking_runtime(SimConfig {
+            orders: 30,
+            seed: 3,
+            modified_span_ms: 3_600_000,
+            ..SimConfig::default()
+        })
     })
     .await
     .unwrap()
@@ -42,8 +47,10 @@ async fn the_erp_pulls_acks_and_pushes_and_tenants_are_isolated() {
         _ => None,
     };
     let toml = format!("{}\n{}", tenant("acme"), tenant("beta"));
-    let config = Config::from_toml_str(&toml, &std::env::temp_dir(), &["taobao"], &env).unwrap_or_else(|e| panic!("{e}"));
-    let plugin = Sandbox::new(Limits::default(), Some(cache_dir())).unwrap().load_file(&plugin_path("taobao")).await.unwrap();
+    let config =
+        Config::from_toml_str(&toml, &std::env::temp_dir(), &["taobao"], &env).unwrap_or_else(|e| panic!("{e}"));
+    let plugin =
+        Sandbox::new(Limits::default(), Some(cache_dir())).unwrap().load_file(&plugin_path("taobao")).await.unwrap();
     let plugins = [("taobao".to_owned(), plugin)].into_iter().collect();
     let store = Store::temporary().unwrap();
     let options = Options { tick: Duration::from_millis(50), progress_every: None, ..Options::default() };
@@ -84,8 +91,13 @@ async fn the_erp_pulls_acks_and_pushes_and_tenants_are_isolated() {
         let call = &call;
         let t = t.to_owned();
         async move {
-            let (status, body) =
-                call(Method::POST, &format!("/v1/tenants/{t}/tokens"), Some(OPERATOR), Some(json!({"name": format!("{t}-erp")}))).await;
+            let (status, body) = call(
+                Method::POST,
+                &format!("/v1/tenants/{t}/tokens"),
+                Some(OPERATOR),
+                Some(json!({"name": format!("{t}-erp")})),
+            )
+            .await;
             assert_eq!(status, 201, "{body}");
             body["token"].as_str().unwrap().to_owned()
         }
@@ -119,25 +131,37 @@ async fn the_erp_pulls_acks_and_pushes_and_tenants_are_isolated() {
             json!({"platform": order["platform"], "shop_id": order["shop_id"], "order_id": order["order_id"], "version": o["version"]})
         })
         .collect();
-    let (status, outcome) = call(Method::POST, "/v1/tenants/acme/orders/ack", Some(&acme), Some(Value::Array(acks))).await;
+    let (status, outcome) =
+        call(Method::POST, "/v1/tenants/acme/orders/ack", Some(&acme), Some(Value::Array(acks))).await;
     assert_eq!(status, 200, "{outcome}");
     assert!(outcome.as_array().unwrap().iter().all(|o| o["outcome"] == "synced"), "{outcome}");
     let (_, left) = call(Method::GET, "/v1/tenants/acme/orders", Some(&acme), None).await;
     assert_eq!(left["orders"].as_array().unwrap().len(), 0, "all synced");
 
     // Stock pushed by the ERP over HTTP reaches the shop.
-    let line = all.iter().flat_map(|o| o["order"]["lines"].as_array().unwrap().clone()).find(|l| l["sku_id"].is_string()).unwrap();
-    let (num_iid, sku_id): (u64, u64) = (line["product_id"].as_str().unwrap().parse().unwrap(), line["sku_id"].as_str().unwrap().parse().unwrap());
+    let line = all
+        .iter()
+        .flat_map(|o| o["order"]["lines"].as_array().unwrap().clone())
+        .find(|l| l["sku_id"].is_string())
+        .unwrap();
+    let (num_iid, sku_id): (u64, u64) =
+        (line["product_id"].as_str().unwrap().parse().unwrap(), line["sku_id"].as_str().unwrap().parse().unwrap());
     let sku = line["outer_sku_id"].as_str().unwrap();
-    let (status, report) =
-        call(Method::POST, "/v1/tenants/acme/updates/stock", Some(&acme), Some(json!([{"outer_sku_id": sku, "quantity": 77}]))).await;
+    let (status, report) = call(
+        Method::POST,
+        "/v1/tenants/acme/updates/stock",
+        Some(&acme),
+        Some(json!([{"outer_sku_id": sku, "quantity": 77}])),
+    )
+    .await;
     assert_eq!((status, report["queued"].as_u64()), (200, Some(1)), "{report}");
     let start = Instant::now();
     while sim.sku_stock(num_iid, sku_id) != Some(77) {
         assert!(start.elapsed() < Duration::from_secs(20), "stock never reached the shop");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let (status, bad) = call(Method::POST, "/v1/tenants/acme/updates/stock", Some(&acme), Some(json!([{"quantity": 1}]))).await;
+    let (status, bad) =
+        call(Method::POST, "/v1/tenants/acme/updates/stock", Some(&acme), Some(json!([{"quantity": 1}]))).await;
     assert_eq!(status, 400, "{bad}");
     assert!(bad["message"].as_str().unwrap().contains("outer_sku_id"), "{bad}");
     let (status, letters) = call(Method::GET, "/v1/tenants/acme/dead-letters", Some(&acme), None).await;
@@ -180,7 +204,8 @@ async fn serve_config(
     env: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
     let config = Config::from_toml_str(toml, &std::env::temp_dir(), &["taobao"], env).unwrap_or_else(|e| panic!("{e}"));
-    let plugin = Sandbox::new(Limits::default(), Some(cache_dir())).unwrap().load_file(&plugin_path("taobao")).await.unwrap();
+    let plugin =
+        Sandbox::new(Limits::default(), Some(cache_dir())).unwrap().load_file(&plugin_path("taobao")).await.unwrap();
     let plugins = [("taobao".to_owned(), plugin)].into_iter().collect();
     let options = Options { tick: Duration::from_millis(50), progress_every: None, ..Options::default() };
     let scheduler = Scheduler::new(&config, &plugins, Store::temporary().unwrap(), options).await.unwrap();
@@ -216,10 +241,12 @@ async fn call(base: &str, method: reqwest::Method, path: &str, body: Option<Valu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_config_tenant_is_shown_whole_and_can_be_posted_back() {
     use reqwest::Method;
-    let sim = tokio::task::spawn_blocking(|| TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 5, seed: 5, ..SimConfig::default() }))
-        .await
-        .unwrap()
-        .unwrap();
+    let sim = tokio::task::spawn_blocking(|| {
+        TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 5, seed: 5, ..SimConfig::default() })
+    })
+    .await
+    .unwrap()
+    .unwrap();
     let config: BTreeMap<String, String> = Marketplace::config(&sim);
     let table = config.iter().map(|(k, v)| format!("{k} = {v:?}")).collect::<Vec<_>>().join(", ");
     let toml = format!(
@@ -241,7 +268,11 @@ async fn a_config_tenant_is_shown_whole_and_can_be_posted_back() {
     assert_eq!(status, 200, "{shown}");
     assert_eq!(shown["origin"], "config");
     assert_eq!(shown["pull"], json!({}), "the route: {shown}");
-    assert_eq!((shown["schedule"]["orders"].as_str(), shown["schedule"]["stock"].as_str()), (Some("1s"), Some("2m")), "{shown}");
+    assert_eq!(
+        (shown["schedule"]["orders"].as_str(), shown["schedule"]["stock"].as_str()),
+        (Some("1s"), Some("2m")),
+        "{shown}"
+    );
     assert_eq!(shown["schedule"]["price"], "5m", "defaults are shown too: {shown}");
     assert_eq!(shown["carriers"], json!({"SF": {"taobao": "SF"}}), "{shown}");
     assert_eq!(shown["erp_status"]["shipped"], "move:shipped", "{shown}");
@@ -270,7 +301,12 @@ async fn a_config_tenant_is_shown_whole_and_can_be_posted_back() {
 async fn a_refused_shop_says_so_and_resumes_at_once_when_its_credentials_are_fixed() {
     use reqwest::Method;
     let sim = tokio::task::spawn_blocking(|| {
-        TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 8, seed: 8, modified_span_ms: 3_600_000, ..SimConfig::default() })
+        TaobaoSim::spawn_blocking_runtime(SimConfig {
+            orders: 8,
+            seed: 8,
+            modified_span_ms: 3_600_000,
+            ..SimConfig::default()
+        })
     })
     .await
     .unwrap()
@@ -301,7 +337,15 @@ async fn a_refused_shop_says_so_and_resumes_at_once_when_its_credentials_are_fix
     };
     assert!(refused["auth_error"].as_str().is_some_and(|m| !m.is_empty()), "the platform's words: {refused}");
     assert!(refused["auth_failed_since"].is_string() && refused["next_try"].is_string(), "{refused}");
-    let metrics = reqwest::Client::new().get(format!("{base}/metrics")).bearer_auth(OPERATOR).send().await.unwrap().text().await.unwrap();
+    let metrics = reqwest::Client::new()
+        .get(format!("{base}/metrics"))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("wharf_shop_auth_failed{tenant=\"acme\",shop=\"tb\"} 1"), "{metrics}");
 
     // Fixed credentials: the shop pulls at once, not at its next (minute-long, doubling) try.
@@ -318,7 +362,15 @@ async fn a_refused_shop_says_so_and_resumes_at_once_when_its_credentials_are_fix
         assert!(fixed.elapsed() < Duration::from_secs(15), "not resumed at once: {progress}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let metrics = reqwest::Client::new().get(format!("{base}/metrics")).bearer_auth(OPERATOR).send().await.unwrap().text().await.unwrap();
+    let metrics = reqwest::Client::new()
+        .get(format!("{base}/metrics"))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("wharf_shop_auth_failed{tenant=\"acme\",shop=\"tb\"} 0"), "{metrics}");
     stop.send(()).unwrap();
     engine.await.unwrap();
@@ -330,8 +382,10 @@ async fn a_poisoned_order_leaves_the_tenant_answering() {
     // A shop whose plugin answers an order updated in year 10000 on every round.
     let toml = "[[tenants.acme.shops]]\nid = \"s1\"\nplatform = \"hostile\"\nplugin = \"hostile\"\nconfig = { mode = \"poison-instant\" }\n\
                 [tenants.acme.pull]\n[tenants.acme.schedule]\norders = \"1s\"\n";
-    let config = Config::from_toml_str(toml, &std::env::temp_dir(), &["hostile"], &|_: &str| None).unwrap_or_else(|e| panic!("{e}"));
-    let plugin = Sandbox::new(Limits::default(), Some(cache_dir())).unwrap().load_file(&plugin_path("hostile")).await.unwrap();
+    let config = Config::from_toml_str(toml, &std::env::temp_dir(), &["hostile"], &|_: &str| None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let plugin =
+        Sandbox::new(Limits::default(), Some(cache_dir())).unwrap().load_file(&plugin_path("hostile")).await.unwrap();
     let plugins = [("hostile".to_owned(), plugin.clone())].into_iter().collect();
     let store = Store::temporary().unwrap();
     // What an older host let in: one good order and one it cannot read back.
@@ -377,7 +431,8 @@ async fn a_poisoned_order_leaves_the_tenant_answering() {
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let (status, page) = get("/v1/tenants/acme/orders?any_sync=true".into()).await;
     assert_eq!(status, 200, "{page}");
-    let ids: Vec<&str> = page["orders"].as_array().unwrap().iter().map(|o| o["order"]["order_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> =
+        page["orders"].as_array().unwrap().iter().map(|o| o["order"]["order_id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["good"], "{page}");
     assert_eq!(page["unreadable"], 1, "{page}");
 

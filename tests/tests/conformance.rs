@@ -43,7 +43,8 @@ fn scaffolded_plugins_build_and_pass_the_contract_scenarios() {
     for (name, role) in [("acme-mall", "marketplace"), ("acme-erp", "erp")] {
         let dir = root.join(name);
         let _ = std::fs::remove_dir_all(&dir);
-        let out = Command::new(&wharf).args(["plugin", "new", name, "--role", role, "--dir"]).arg(&dir).output().unwrap();
+        let out =
+            Command::new(&wharf).args(["plugin", "new", name, "--role", role, "--dir"]).arg(&dir).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let said: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(said["crate"], format!("wharf-plugin-{name}"));
@@ -56,11 +57,20 @@ fn scaffolded_plugins_build_and_pass_the_contract_scenarios() {
             .env_remove("CARGO_ENCODED_RUSTFLAGS")
             .output()
             .unwrap();
-        assert!(build.status.success(), "the {role} scaffold must build as is:\n{}", String::from_utf8_lossy(&build.stderr));
+        assert!(
+            build.status.success(),
+            "the {role} scaffold must build as is:\n{}",
+            String::from_utf8_lossy(&build.stderr)
+        );
         let wasm = target.join(format!("wasm32-wasip2/release/wharf_plugin_{}.wasm", name.replace('-', "_")));
         assert!(Path::new(&wasm).is_file());
 
-        let test = Command::new(&wharf).args(["plugin", "test"]).arg(&wasm).env("WHARF_CACHE_DIR", cache_dir()).output().unwrap();
+        let test = Command::new(&wharf)
+            .args(["plugin", "test"])
+            .arg(&wasm)
+            .env("WHARF_CACHE_DIR", cache_dir())
+            .output()
+            .unwrap();
         let table = String::from_utf8_lossy(&test.stdout);
         println!("{table}");
         assert!(test.status.success(), "{table}\n{}", String::from_utf8_lossy(&test.stderr));

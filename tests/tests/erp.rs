@@ -118,7 +118,11 @@ async fn webhook_push_retries_dead_letters_replays_and_never_duplicates() {
     assert_eq!(unsynced.orders.iter().map(|o| o.order.order_id.as_str()).collect::<Vec<_>>(), ["bad-1"]);
     let letters = store.outbox().dead_letters("acme").unwrap();
     assert_eq!(letters.len(), 1);
-    assert!(letters[0].reason.contains("HTTP 400") && letters[0].reason.contains("unknown customer"), "{}", letters[0].reason);
+    assert!(
+        letters[0].reason.contains("HTTP 400") && letters[0].reason.contains("unknown customer"),
+        "{}",
+        letters[0].reason
+    );
 
     // The operator fixes the customer at the ERP and replays.
     erp.lock().unwrap().refuse_bad = false;
@@ -130,7 +134,18 @@ async fn webhook_push_retries_dead_letters_replays_and_never_duplicates() {
 
     // Delivering again (a crash after the POST, before the outbox noticed) is harmless: the
     // same idempotency key, acknowledged without a second order.
-    let stored = store.orders().get("acme", &wharf_runtime::store::OrderKey { platform: "taobao".into(), shop_id: "tb1".into(), order_id: "1002".into() }).unwrap().unwrap();
+    let stored = store
+        .orders()
+        .get(
+            "acme",
+            &wharf_runtime::store::OrderKey {
+                platform: "taobao".into(),
+                shop_id: "tb1".into(),
+                order_id: "1002".into(),
+            },
+        )
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.sync, SyncState::Synced);
     let again = Webhook::new(routes("acme").unwrap().url.clone(), SECRET);
     assert_eq!(again.send(again.sign("acme", &stored, now / 1000)).await, webhook::Attempt::Delivered);
@@ -179,16 +194,21 @@ mod sap {
     }
 
     fn shop(id: &str, config: BTreeMap<String, String>, secrets: BTreeMap<String, String>, grant: String) -> Shop {
-        Shop::new("acme", id).with_config(config).with_secrets(Secrets::new(secrets)).with_grants(HostGrants::new([grant]))
+        Shop::new("acme", id)
+            .with_config(config)
+            .with_secrets(Secrets::new(secrets))
+            .with_grants(HostGrants::new([grant]))
     }
 
     /// Paid orders from the Taobao simulator, through the Taobao plugin, whose lines all carry
     /// a merchant SKU code (what SAP's `Material` is).
     async fn taobao_orders() -> Vec<Order> {
-        let tb = tokio::task::spawn_blocking(|| TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 80, seed: 41, ..SimConfig::default() }))
-            .await
-            .unwrap()
-            .unwrap();
+        let tb = tokio::task::spawn_blocking(|| {
+            TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 80, seed: 41, ..SimConfig::default() })
+        })
+        .await
+        .unwrap()
+        .unwrap();
         let plugin = load("taobao").await;
         let shop = shop("tb-1", Marketplace::config(&tb), tb.secrets(), tb.grant());
         let (from, to) = tb.window();
@@ -196,7 +216,9 @@ mod sap {
         let mut orders = Vec::new();
         loop {
             let window = TimeWindow { from: Timestamp(from), to: Timestamp(to) };
-            let Reply::OrderPage(page) = plugin.call(&shop, Call::PullOrders { window, cursor }).await.unwrap() else { panic!() };
+            let Reply::OrderPage(page) = plugin.call(&shop, Call::PullOrders { window, cursor }).await.unwrap() else {
+                panic!()
+            };
             orders.extend(page.orders);
             cursor = page.next_cursor;
             if cursor.is_none() {
@@ -205,8 +227,10 @@ mod sap {
         }
         tokio::task::spawn_blocking(move || drop(tb)).await.unwrap();
         orders.retain(|o| {
-            matches!(o.status, OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Completed | OrderStatus::PartiallyShipped)
-                && o.lines.iter().all(|l| l.outer_sku_id.is_some())
+            matches!(
+                o.status,
+                OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Completed | OrderStatus::PartiallyShipped
+            ) && o.lines.iter().all(|l| l.outer_sku_id.is_some())
         });
         assert!(orders.len() >= 10, "the Taobao simulator gave only {} paid orders", orders.len());
         orders
@@ -222,8 +246,10 @@ mod sap {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn taobao_orders_arrive_in_sap_once_even_when_sent_twice() {
         let orders = taobao_orders().await;
-        let materials: BTreeSet<String> = orders.iter().flat_map(|o| o.lines.iter().filter_map(|l| l.outer_sku_id.clone())).collect();
-        let sap = SapSim::spawn(SapConfig { materials: materials.into_iter().collect(), ..SapConfig::default() }).unwrap();
+        let materials: BTreeSet<String> =
+            orders.iter().flat_map(|o| o.lines.iter().filter_map(|l| l.outer_sku_id.clone())).collect();
+        let sap =
+            SapSim::spawn(SapConfig { materials: materials.into_iter().collect(), ..SapConfig::default() }).unwrap();
         let plugin = load("sap").await;
         let shop = shop("sap", sap.plugin_config(), sap.plugin_secrets(), sap.grant());
 
@@ -245,7 +271,11 @@ mod sap {
             }
         }
         let ours: BTreeSet<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
-        let created = sap.sales_orders().into_iter().filter(|so| ours.contains(wharf_sim::sap::order_id_of(&so.purchase_order))).count();
+        let created = sap
+            .sales_orders()
+            .into_iter()
+            .filter(|so| ours.contains(wharf_sim::sap::order_id_of(&so.purchase_order)))
+            .count();
         assert_eq!(created, orders.len(), "one sales order per platform order (the simulator has its own besides)");
 
         for o in &orders {
@@ -254,18 +284,34 @@ mod sap {
             let so = &so[0];
             assert_eq!(Some(&so.sales_order), refs.get(&o.order_id));
             assert_eq!(
-                (so.order_type.as_str(), so.sales_org.as_str(), so.distribution_channel.as_str(), so.division.as_str(), so.sold_to.as_str()),
+                (
+                    so.order_type.as_str(),
+                    so.sales_org.as_str(),
+                    so.distribution_channel.as_str(),
+                    so.division.as_str(),
+                    so.sold_to.as_str()
+                ),
                 ("OR", "1000", "10", "00", "C0001"),
             );
             assert_eq!(so.currency, "CNY");
-            let lines: Vec<(String, i64)> = o.lines.iter().map(|l| (l.outer_sku_id.clone().unwrap(), i64::from(l.quantity) * 1000)).collect();
-            let items: Vec<(String, i64)> = so.items.iter().filter(|i| i.material != wharf_sim::sap::FREIGHT_MATERIAL).map(|i| (i.material.clone(), i.quantity)).collect();
+            let lines: Vec<(String, i64)> =
+                o.lines.iter().map(|l| (l.outer_sku_id.clone().unwrap(), i64::from(l.quantity) * 1000)).collect();
+            let items: Vec<(String, i64)> = so
+                .items
+                .iter()
+                .filter(|i| i.material != wharf_sim::sap::FREIGHT_MATERIAL)
+                .map(|i| (i.material.clone(), i.quantity))
+                .collect();
             assert_eq!(items, lines, "order {}: materials and quantities", o.order_id);
             assert!(so.items.iter().all(|i| i.unit == "EA"));
             assert_eq!(so.items[0].item, "000010");
             assert_eq!(so.net(), o.paid_total, "order {}: SAP's net value is what the buyer paid", o.order_id);
             let paid_day = o.paid_at.unwrap_or(o.created_at).0;
-            assert!(so.requested_delivery_ms.is_some_and(|d| (d - paid_day).abs() < 86_400_000), "order {}", o.order_id);
+            assert!(
+                so.requested_delivery_ms.is_some_and(|d| (d - paid_day).abs() < 86_400_000),
+                "order {}",
+                o.order_id
+            );
         }
 
         // IDoc mode: ORDERS05 XML that parses and says the same.
@@ -289,14 +335,20 @@ mod sap {
             let po = segment("E1EDK02").into_iter().find(|n| text(*n, "QUALF") == "001").expect("E1EDK02 QUALF 001");
             // The customer PO is the key naming the shop: `<prefix>-<order id>`.
             let belnr = text(po, "BELNR");
-            assert_eq!((wharf_sim::sap::order_id_of(&belnr), belnr.len() > order.order_id.len()), (order.order_id.as_str(), true));
+            assert_eq!(
+                (wharf_sim::sap::order_id_of(&belnr), belnr.len() > order.order_id.len()),
+                (order.order_id.as_str(), true)
+            );
             let partners: BTreeSet<String> = segment("E1EDKA1").into_iter().map(|n| text(n, "PARVW")).collect();
             assert!(partners.contains("AG") && partners.contains("WE"), "{partners:?}");
             let items = segment("E1EDP01");
             assert_eq!(items.len(), order.lines.len());
             for (item, line) in items.iter().zip(&order.lines) {
                 let e1edp19 = item.children().find(|n| n.has_tag_name("E1EDP19")).expect("E1EDP19 inside E1EDP01");
-                assert_eq!((text(e1edp19, "QUALF"), text(e1edp19, "IDTNR")), ("002".into(), line.outer_sku_id.clone().unwrap()));
+                assert_eq!(
+                    (text(e1edp19, "QUALF"), text(e1edp19, "IDTNR")),
+                    ("002".into(), line.outer_sku_id.clone().unwrap())
+                );
                 assert_eq!(text(*item, "MENGE").parse::<f64>().unwrap(), f64::from(line.quantity));
             }
         }
@@ -341,7 +393,12 @@ mod sap {
 
         let shipments = pull_all(&plugin, &shop, Call::PullShipments).await;
         assert_eq!(strip(shipments.clone(), ""), strip(sap.expected_shipments("1000", None), ""));
-        assert!(shipments.iter().any(|s| s["lines"].as_array().is_some_and(|l| l.iter().any(|l| l.get("batch_no").is_some()))), "lots flow back");
+        assert!(
+            shipments
+                .iter()
+                .any(|s| s["lines"].as_array().is_some_and(|l| l.iter().any(|l| l.get("batch_no").is_some()))),
+            "lots flow back"
+        );
 
         let logistics = pull_all(&plugin, &shop, Call::PullLogistics).await;
         assert!(!logistics.is_empty());
@@ -380,7 +437,18 @@ mod sap {
                 .unwrap();
             assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
             let results: Value = serde_json::from_slice(&out.stdout).unwrap();
-            results.as_array().unwrap().iter().map(|r| (r["order_id"].as_str().unwrap().to_owned(), r["outcome"].as_str().unwrap().to_owned(), r["erp_ref"].clone())).collect::<Vec<_>>()
+            results
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r["order_id"].as_str().unwrap().to_owned(),
+                        r["outcome"].as_str().unwrap().to_owned(),
+                        r["erp_ref"].clone(),
+                    )
+                })
+                .collect::<Vec<_>>()
         };
         let first = push();
         assert_eq!(first.len(), 3);

@@ -42,7 +42,9 @@ impl Serve {
         let config = dir.join("wharf.toml");
         std::fs::write(
             &config,
-            format!("data_dir = \"data\"\nplugin_dir = \"plugins\"\nlisten = \"127.0.0.1:{port}\"\nlog_format = \"json\"\n"),
+            format!(
+                "data_dir = \"data\"\nplugin_dir = \"plugins\"\nlisten = \"127.0.0.1:{port}\"\nlog_format = \"json\"\n"
+            ),
         )
         .unwrap();
         let log = dir.join("serve.log");
@@ -89,7 +91,8 @@ impl Serve {
     }
 
     async fn metrics(&self) -> String {
-        let response = reqwest::Client::new().get(format!("{}/metrics", self.base)).bearer_auth(OPERATOR).send().await.unwrap();
+        let response =
+            reqwest::Client::new().get(format!("{}/metrics", self.base)).bearer_auth(OPERATOR).send().await.unwrap();
         response.text().await.unwrap()
     }
 }
@@ -143,7 +146,12 @@ fn stock_sheet(path: &Path, rows: &[(&str, &str)]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_running_host_is_operated_over_http() {
     let sim = tokio::task::spawn_blocking(|| {
-        TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 20, seed: 11, modified_span_ms: 3_600_000, ..SimConfig::default() })
+        TaobaoSim::spawn_blocking_runtime(SimConfig {
+            orders: 20,
+            seed: 11,
+            modified_span_ms: 3_600_000,
+            ..SimConfig::default()
+        })
     })
     .await
     .unwrap()
@@ -180,7 +188,8 @@ async fn a_running_host_is_operated_over_http() {
     // Tenants and shops over the API: acme (one shop), and beta, a noisy tenant held to a
     // small quota (four shops). Credentials go in and never come back out.
     std::fs::write(dir.join("acme.json"), tenant_doc("acme", &sim, 1, json!({})).to_string()).unwrap();
-    let (code, acme_doc, err) = serve.cli(OPERATOR, &["tenant", "create", "--file", dir.join("acme.json").to_str().unwrap()]);
+    let (code, acme_doc, err) =
+        serve.cli(OPERATOR, &["tenant", "create", "--file", dir.join("acme.json").to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     let secret = Marketplace::secrets(&sim)["app_secret"].clone();
     assert!(!acme_doc.to_string().contains(&secret), "credentials are write-only: {acme_doc}");
@@ -188,9 +197,19 @@ async fn a_running_host_is_operated_over_http() {
     let beta_doc = tenant_doc("beta", &sim, 4, json!({"calls_per_second": 4, "concurrent_calls": 1}));
     let (status, body) = serve.call(Method::POST, "/v1/tenants", Some(OPERATOR), Some(beta_doc)).await;
     assert_eq!(status, 201, "{body}");
-    let (status, body) = serve.call(Method::POST, "/v1/tenants", Some(OPERATOR), Some(json!({"id": "bad", "shops": [{"id": "x", "platform": "taobao", "plugin": "jdd"}]}))).await;
+    let (status, body) = serve
+        .call(
+            Method::POST,
+            "/v1/tenants",
+            Some(OPERATOR),
+            Some(json!({"id": "bad", "shops": [{"id": "x", "platform": "taobao", "plugin": "jdd"}]})),
+        )
+        .await;
     assert_eq!(status, 400);
-    assert!(body["message"].as_str().unwrap().contains("tenants.bad.shops[0].plugin: no plugin named \"jdd\""), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("tenants.bad.shops[0].plugin: no plugin named \"jdd\""),
+        "{body}"
+    );
     let (code, acme, err) = serve.cli(OPERATOR, &["token", "create", "acme", "--name", "acme-erp"]);
     assert_eq!(code, 0, "{err}");
     let acme = acme["token"].as_str().unwrap().to_owned();
@@ -219,7 +238,13 @@ async fn a_running_host_is_operated_over_http() {
     let mut skus: Vec<(String, u64, u64)> = orders
         .iter()
         .flat_map(|o| o["order"]["lines"].as_array().unwrap().clone())
-        .filter_map(|l| Some((l["outer_sku_id"].as_str()?.to_owned(), l["product_id"].as_str()?.parse().ok()?, l["sku_id"].as_str()?.parse().ok()?)))
+        .filter_map(|l| {
+            Some((
+                l["outer_sku_id"].as_str()?.to_owned(),
+                l["product_id"].as_str()?.parse().ok()?,
+                l["sku_id"].as_str()?.parse().ok()?,
+            ))
+        })
         .collect();
     skus.sort();
     skus.dedup_by(|a, b| a.0 == b.0);
@@ -228,7 +253,14 @@ async fn a_running_host_is_operated_over_http() {
         let (_, num_iid, sku_id) = &skus[i];
         sim.sku_stock(*num_iid, *sku_id) == Some(n)
     };
-    let (status, report) = serve.call(Method::POST, "/v1/tenants/acme/updates/stock", Some(&acme), Some(json!({"outer_sku_id": skus[0].0, "quantity": 41}))).await;
+    let (status, report) = serve
+        .call(
+            Method::POST,
+            "/v1/tenants/acme/updates/stock",
+            Some(&acme),
+            Some(json!({"outer_sku_id": skus[0].0, "quantity": 41})),
+        )
+        .await;
     assert_eq!((status, report["queued"].as_u64()), (200, Some(1)), "{report}");
     eventually("stock by API reaches the shop", Duration::from_secs(20), async || stock_is(0, 41).then_some(())).await;
     let sheet = dir.join("stock.xlsx");
@@ -243,9 +275,13 @@ async fn a_running_host_is_operated_over_http() {
     let (code, report, err) = serve.cli(&acme, &["import", "acme", "stock", sheet.to_str().unwrap()]);
     assert_eq!(code, 0, "{report} {err}");
     assert_eq!(report["applied"], json!(true), "{report}");
-    eventually("stock by spreadsheet reaches the shop", Duration::from_secs(20), async || (stock_is(1, 42) && stock_is(2, 43)).then_some(())).await;
+    eventually("stock by spreadsheet reaches the shop", Duration::from_secs(20), async || {
+        (stock_is(1, 42) && stock_is(2, 43)).then_some(())
+    })
+    .await;
     let export = dir.join("orders.xlsx");
-    let (code, _, err) = serve.cli(&acme, &["export", "orders", "acme", "--sync", "any", "--out", export.to_str().unwrap()]);
+    let (code, _, err) =
+        serve.cli(&acme, &["export", "orders", "acme", "--sync", "any", "--out", export.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(std::fs::read(&export).unwrap().starts_with(b"PK"), "an .xlsx is a zip");
 
@@ -260,7 +296,8 @@ async fn a_running_host_is_operated_over_http() {
             let mut n = 100;
             while start.elapsed() < Duration::from_secs(6) {
                 n += 1;
-                let batch: Vec<Value> = skus.iter().map(|(sku, ..)| json!({"outer_sku_id": sku, "quantity": n})).collect();
+                let batch: Vec<Value> =
+                    skus.iter().map(|(sku, ..)| json!({"outer_sku_id": sku, "quantity": n})).collect();
                 let r = http
                     .post(format!("{base}/v1/tenants/acme/updates/stock"))
                     .bearer_auth(&acme)
@@ -293,19 +330,34 @@ async fn a_running_host_is_operated_over_http() {
     while !skus.iter().enumerate().all(|(i, (sku, ..))| stock_is(i, last[sku])) {
         if start.elapsed() > Duration::from_secs(20) {
             let (_, letters) = serve.call(Method::GET, "/v1/tenants/acme/dead-letters", Some(&acme), None).await;
-            let errors: Vec<String> = serve.metrics().await.lines().filter(|l| l.contains("errors_total{")).map(String::from).collect();
-            let shop: Vec<(String, Option<i64>, i64)> =
-                skus.iter().map(|(sku, num_iid, sku_id)| (sku.clone(), sim.sku_stock(*num_iid, *sku_id), last[sku])).collect();
-            panic!("the last figures did not all land: {shop:?}\ndead letters: {letters}\nerrors: {errors:#?}\n{}", serve.log());
+            let errors: Vec<String> =
+                serve.metrics().await.lines().filter(|l| l.contains("errors_total{")).map(String::from).collect();
+            let shop: Vec<(String, Option<i64>, i64)> = skus
+                .iter()
+                .map(|(sku, num_iid, sku_id)| (sku.clone(), sim.sku_stock(*num_iid, *sku_id), last[sku]))
+                .collect();
+            panic!(
+                "the last figures did not all land: {shop:?}\ndead letters: {letters}\nerrors: {errors:#?}\n{}",
+                serve.log()
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let after = serve.metrics().await;
-    assert_eq!(metric_sum(&after, "wharf_plugin_call_errors_total", &["tenant=\"acme\""]), 0.0, "no failed call:\n{after}");
+    assert_eq!(
+        metric_sum(&after, "wharf_plugin_call_errors_total", &["tenant=\"acme\""]),
+        0.0,
+        "no failed call:\n{after}"
+    );
     for version in [&v1, &v2] {
         let label = format!("version=\"{version}\"");
-        let calls = metric_sum(&after, "wharf_plugin_calls_total", &["tenant=\"acme\"", &label, "operation=\"push-stock\""])
-            - metric_sum(&before, "wharf_plugin_calls_total", &["tenant=\"acme\"", &label, "operation=\"push-stock\""]);
+        let calls =
+            metric_sum(&after, "wharf_plugin_calls_total", &["tenant=\"acme\"", &label, "operation=\"push-stock\""])
+                - metric_sum(
+                    &before,
+                    "wharf_plugin_calls_total",
+                    &["tenant=\"acme\"", &label, "operation=\"push-stock\""],
+                );
         assert!(calls > 0.0, "version {version} served pushes during the swaps:\n{after}");
     }
     let (_, letters) = serve.call(Method::GET, "/v1/tenants/acme/dead-letters", Some(&acme), None).await;
@@ -313,7 +365,11 @@ async fn a_running_host_is_operated_over_http() {
     // Ten swaps end where they began (rollback is the same swap); a canary pins beta to v2.
     let (code, shown, err) = serve.cli(OPERATOR, &["plugin", "show", "taobao"]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!((shown["active"].as_str(), shown["previous"].as_str()), (Some(v1.as_str()), Some(v2.as_str())), "{shown}");
+    assert_eq!(
+        (shown["active"].as_str(), shown["previous"].as_str()),
+        (Some(v1.as_str()), Some(v2.as_str())),
+        "{shown}"
+    );
     let (code, _, err) = serve.cli(OPERATOR, &["plugin", "pin", "taobao", "beta", &v2]);
     assert_eq!(code, 0, "{err}");
     let (_, versions, _) = serve.cli(OPERATOR, &["plugin", "versions", "taobao"]);
@@ -322,21 +378,41 @@ async fn a_running_host_is_operated_over_http() {
     // The noisy tenant: beta floods its four shops with stock; it stays within 4 calls/s and
     // one call at a time, while acme's update lands at once and never waits on a quota.
     let flood: Vec<Value> = (0..200).map(|i| json!({"outer_sku_id": format!("NOISE-{i}"), "quantity": i})).collect();
-    let (status, _) = serve.call(Method::POST, "/v1/tenants/beta/updates/stock", Some(&beta), Some(Value::Array(flood))).await;
+    let (status, _) =
+        serve.call(Method::POST, "/v1/tenants/beta/updates/stock", Some(&beta), Some(Value::Array(flood))).await;
     assert_eq!(status, 200);
-    let usage = async |t: &str, token: &str| serve.call(Method::GET, &format!("/v1/tenants/{t}/usage"), Some(token), None).await.1;
+    let usage = async |t: &str, token: &str| {
+        serve.call(Method::GET, &format!("/v1/tenants/{t}/usage"), Some(token), None).await.1
+    };
     let beta_before = usage("beta", &beta).await["calls_total"].as_f64().unwrap();
     let window = Instant::now();
-    let (status, _) = serve.call(Method::POST, "/v1/tenants/acme/updates/stock", Some(&acme), Some(json!([{"outer_sku_id": skus[0].0, "quantity": 7}]))).await;
+    let (status, _) = serve
+        .call(
+            Method::POST,
+            "/v1/tenants/acme/updates/stock",
+            Some(&acme),
+            Some(json!([{"outer_sku_id": skus[0].0, "quantity": 7}])),
+        )
+        .await;
     assert_eq!(status, 200);
-    eventually("acme's stock lands while beta floods", Duration::from_secs(3), async || stock_is(0, 7).then_some(())).await;
+    eventually("acme's stock lands while beta floods", Duration::from_secs(3), async || stock_is(0, 7).then_some(()))
+        .await;
     tokio::time::sleep(Duration::from_secs(3).saturating_sub(window.elapsed())).await;
     let beta_calls = usage("beta", &beta).await["calls_total"].as_f64().unwrap() - beta_before;
     let seconds = window.elapsed().as_secs_f64();
-    assert!(beta_calls <= 4.0 * seconds + 4.0 + 1.0, "beta made {beta_calls} calls in {seconds:.1}s against a quota of 4/s");
+    assert!(
+        beta_calls <= 4.0 * seconds + 4.0 + 1.0,
+        "beta made {beta_calls} calls in {seconds:.1}s against a quota of 4/s"
+    );
     let metrics = serve.metrics().await;
-    assert!(metric_sum(&metrics, "wharf_tenant_quota_wait_seconds_total", &["tenant=\"beta\""]) > 0.5, "beta waited on its quota:\n{metrics}");
-    assert!(metric_sum(&metrics, "wharf_tenant_quota_wait_seconds_total", &["tenant=\"acme\""]) < 0.5, "acme did not:\n{metrics}");
+    assert!(
+        metric_sum(&metrics, "wharf_tenant_quota_wait_seconds_total", &["tenant=\"beta\""]) > 0.5,
+        "beta waited on its quota:\n{metrics}"
+    );
+    assert!(
+        metric_sum(&metrics, "wharf_tenant_quota_wait_seconds_total", &["tenant=\"acme\""]) < 0.5,
+        "acme did not:\n{metrics}"
+    );
 
     // Beta's token is refused everywhere acme's data lives (404, as if acme did not exist),
     // and on every operator route (403); no token at all gets 401.
@@ -353,13 +429,21 @@ async fn a_running_host_is_operated_over_http() {
         (Method::GET, "/v1/tenants/acme/orders".into(), None),
         (Method::GET, "/v1/tenants/acme/orders.xlsx".into(), None),
         (Method::POST, "/v1/tenants/acme/orders/ack".into(), Some(json!([]))),
-        (Method::POST, "/v1/tenants/acme/updates/stock".into(), Some(json!([{"outer_sku_id": skus[0].0, "quantity": 1}]))),
+        (
+            Method::POST,
+            "/v1/tenants/acme/updates/stock".into(),
+            Some(json!([{"outer_sku_id": skus[0].0, "quantity": 1}])),
+        ),
         (Method::POST, "/v1/tenants/acme/imports/stock".into(), None),
         (Method::GET, "/v1/tenants/acme/imports/stock/template.xlsx".into(), None),
         (Method::GET, "/v1/tenants/acme/switches".into(), None),
         (Method::PUT, "/v1/tenants/acme/shops/tb1/modules/stock".into(), Some(json!({"on": false}))),
         (Method::PUT, format!("/v1/tenants/acme/skus/{}/stock", skus[0].0), Some(json!({"on": false}))),
-        (Method::PUT, format!("/v1/tenants/acme/holds/{}", skus[0].0), Some(json!({"quantity": 1, "until": "2099-01-01T00:00:00Z"}))),
+        (
+            Method::PUT,
+            format!("/v1/tenants/acme/holds/{}", skus[0].0),
+            Some(json!({"quantity": 1, "until": "2099-01-01T00:00:00Z"})),
+        ),
         (Method::DELETE, format!("/v1/tenants/acme/holds/{}", skus[0].0), None),
         (Method::GET, "/v1/tenants/acme/dead-letters".into(), None),
         (Method::POST, "/v1/tenants/acme/dead-letters/replay".into(), None),
@@ -395,7 +479,11 @@ async fn a_running_host_is_operated_over_http() {
     }
     let (status, list) = serve.call(Method::GET, "/v1/tenants", Some(&beta), None).await;
     assert_eq!(status, 200);
-    assert_eq!(list.as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect::<Vec<_>>(), ["beta"], "{list}");
+    assert_eq!(
+        list.as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["beta"],
+        "{list}"
+    );
     assert_eq!(stock_is(0, 7), true, "beta's refused requests changed nothing of acme's");
     let (_, shown, _) = serve.cli(OPERATOR, &["plugin", "show", "taobao"]);
     assert_eq!(shown["active"].as_str(), Some(v1.as_str()), "beta's refused activation changed nothing");
@@ -412,9 +500,14 @@ async fn a_running_host_is_operated_over_http() {
     assert_eq!(shown["id"], "acme", "{shown}");
 
     // `hold set` answers with the hold (as `switch list` shows it) and what it queued.
-    let (code, hold, err) = serve.cli(&acme, &["hold", "set", "acme", &skus[1].0, "--quantity", "3", "--for", "1h", "--note", "live"]);
+    let (code, hold, err) =
+        serve.cli(&acme, &["hold", "set", "acme", &skus[1].0, "--quantity", "3", "--for", "1h", "--note", "live"]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!((hold["sku"].as_str(), hold["quantity"].as_u64(), hold["note"].as_str()), (Some(skus[1].0.as_str()), Some(3), Some("live")), "{hold}");
+    assert_eq!(
+        (hold["sku"].as_str(), hold["quantity"].as_u64(), hold["note"].as_str()),
+        (Some(skus[1].0.as_str()), Some(3), Some("live")),
+        "{hold}"
+    );
     assert!(hold["until"].as_str().is_some_and(|t| t.ends_with('Z')), "an RFC 3339 instant: {hold}");
     assert!(hold["queued"]["queued"].is_u64(), "{hold}");
     let (_, switches, _) = serve.cli(&acme, &["switch", "list", "acme"]);
@@ -492,8 +585,12 @@ async fn a_bad_order_waits_in_quarantine_and_flows_once_a_fixed_version_serves()
     let token = token["token"].as_str().unwrap().to_owned();
     let order_ids = async || -> Vec<String> {
         let (_, page) = serve.call(Method::GET, "/v1/tenants/mixed/orders?limit=1000", Some(&token), None).await;
-        let mut ids: Vec<String> =
-            page["orders"].as_array().into_iter().flatten().map(|o| o["order"]["order_id"].as_str().unwrap().to_owned()).collect();
+        let mut ids: Vec<String> = page["orders"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|o| o["order"]["order_id"].as_str().unwrap().to_owned())
+            .collect();
         ids.sort();
         ids
     };
@@ -507,7 +604,10 @@ async fn a_bad_order_waits_in_quarantine_and_flows_once_a_fixed_version_serves()
     let records = q["records"].as_array().unwrap();
     assert_eq!(records.len(), 1, "{q}");
     let poisoned = &records[0];
-    assert_eq!((poisoned["shop_id"].as_str(), poisoned["stream"].as_str(), poisoned["id"].as_str()), (Some("fx"), Some("orders"), Some("F3")));
+    assert_eq!(
+        (poisoned["shop_id"].as_str(), poisoned["stream"].as_str(), poisoned["id"].as_str()),
+        (Some("fx"), Some("orders"), Some("F3"))
+    );
     assert_eq!(poisoned["field"], "price", "{poisoned}");
     assert!(poisoned["reason"].as_str().unwrap().contains("1,990.00"), "the reason says what came: {poisoned}");
     assert_eq!(poisoned["plugin"], "fixture");
@@ -518,12 +618,22 @@ async fn a_bad_order_waits_in_quarantine_and_flows_once_a_fixed_version_serves()
     assert_eq!(listed["records"][0]["id"], "F3", "{listed}");
     let metrics = serve.metrics().await;
     assert_eq!(metric_sum(&metrics, "wharf_quarantined", &["tenant=\"mixed\"", "shop=\"fx\""]), 1.0, "{metrics}");
-    assert_eq!(metric_sum(&metrics, "wharf_quarantined_by_field", &["shop=\"fx\"", "field=\"price\""]), 1.0, "{metrics}");
+    assert_eq!(
+        metric_sum(&metrics, "wharf_quarantined_by_field", &["shop=\"fx\"", "field=\"price\""]),
+        1.0,
+        "{metrics}"
+    );
     let (status, _) = serve
-        .call(Method::POST, "/v1/tenants/mixed/quarantine/fx/orders/F9/discard", Some(&token), Some(json!({"reason": "x"})))
+        .call(
+            Method::POST,
+            "/v1/tenants/mixed/quarantine/fx/orders/F9/discard",
+            Some(&token),
+            Some(json!({"reason": "x"})),
+        )
         .await;
     assert_eq!(status, 404);
-    let (status, _) = serve.call(Method::POST, "/v1/tenants/mixed/quarantine/fx/stock/F3/retry", Some(&token), None).await;
+    let (status, _) =
+        serve.call(Method::POST, "/v1/tenants/mixed/quarantine/fx/stock/F3/retry", Some(&token), None).await;
     assert_eq!(status, 409, "only orders are fetched one by one");
 
     // The fixed version: uploaded, activated; the next round fetches F3 again and it flows.
@@ -541,10 +651,15 @@ async fn a_bad_order_waits_in_quarantine_and_flows_once_a_fixed_version_serves()
     assert_eq!(q["records"], json!([]), "{q}");
     // Once: a few more rounds change nothing, and F3 is at its first version.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let (_, page) = serve.call(Method::GET, "/v1/tenants/mixed/orders?limit=1000&order_id=F3", Some(&token), None).await;
-    let f3: Vec<&Value> = page["orders"].as_array().unwrap().iter().filter(|o| o["order"]["order_id"] == "F3").collect();
+    let (_, page) =
+        serve.call(Method::GET, "/v1/tenants/mixed/orders?limit=1000&order_id=F3", Some(&token), None).await;
+    let f3: Vec<&Value> =
+        page["orders"].as_array().unwrap().iter().filter(|o| o["order"]["order_id"] == "F3").collect();
     assert_eq!(f3.len(), 1, "{page}");
-    assert_eq!((f3[0]["version"].as_u64(), f3[0]["order"]["lines"][0]["unit_price"].as_i64()), (Some(1), Some(199_000)));
+    assert_eq!(
+        (f3[0]["version"].as_u64(), f3[0]["order"]["lines"][0]["unit_price"].as_i64()),
+        (Some(1), Some(199_000))
+    );
     assert!(serve.log().contains("order set aside in quarantine"), "the host logs the rejection");
 }
 
@@ -561,7 +676,9 @@ fn with_custom_section(wasm: &[u8]) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_registry_validates_swaps_pins_and_remembers() {
-    use wharf_runtime::registry::{Candidate, FolderWatch, Policy, Registry, RegistryError, Source, TrustedKeys, signature};
+    use wharf_runtime::registry::{
+        Candidate, FolderWatch, Policy, Registry, RegistryError, Source, TrustedKeys, signature,
+    };
     use wharf_runtime::store::Store;
     use wharf_runtime::{Sandbox, limits::Limits};
 
@@ -571,12 +688,23 @@ async fn the_registry_validates_swaps_pins_and_remembers() {
     let v1_wasm = std::fs::read(plugin_path("taobao")).unwrap();
     let v2_wasm = std::fs::read(plugin_dir().join("next").join("taobao.wasm")).unwrap();
     let keys = signature::generate().unwrap();
-    let policy = Policy { require_signed: true, trusted: TrustedKeys::parse(std::slice::from_ref(&keys.public)).unwrap(), ..Policy::default() };
+    let policy = Policy {
+        require_signed: true,
+        trusted: TrustedKeys::parse(std::slice::from_ref(&keys.public)).unwrap(),
+        ..Policy::default()
+    };
     let hosts: Vec<String> = TAOBAO_HOSTS.map(String::from).to_vec();
-    let upload = |wasm: &'static [u8], signature: Option<&'static str>, activate| Candidate { wasm, signature, source: Source::Upload, grant: &[], activate };
+    let upload = |wasm: &'static [u8], signature: Option<&'static str>, activate| Candidate {
+        wasm,
+        signature,
+        source: Source::Upload,
+        grant: &[],
+        activate,
+    };
     let leak = |v: Vec<u8>| -> &'static [u8] { Box::leak(v.into_boxed_slice()) };
     let (v1_wasm, v2_wasm) = (leak(v1_wasm), leak(v2_wasm));
-    let sign = |wasm: &[u8]| -> &'static str { Box::leak(signature::sign(&keys.secret, wasm).unwrap().into_boxed_str()) };
+    let sign =
+        |wasm: &[u8]| -> &'static str { Box::leak(signature::sign(&keys.secret, wasm).unwrap().into_boxed_str()) };
 
     let store = Store::open(&dir).unwrap();
     let sandbox = Sandbox::new(Limits::default(), Some(cache_dir())).unwrap();
@@ -593,7 +721,13 @@ async fn the_registry_validates_swaps_pins_and_remembers() {
     let junk = leak(b"\0asm not really".to_vec());
     assert!(rejected(registry.admit(upload(junk, Some(sign(junk)), true)).await).contains("component"));
     assert!(rejected(registry.admit(upload(v1_wasm, Some(sign(v1_wasm)), true)).await).contains("not granted"));
-    let granted = |wasm, activate| Candidate { wasm, signature: Some(sign(wasm)), source: Source::Upload, grant: &hosts, activate };
+    let granted = |wasm, activate| Candidate {
+        wasm,
+        signature: Some(sign(wasm)),
+        source: Source::Upload,
+        grant: &hosts,
+        activate,
+    };
     let first = registry.admit(granted(v1_wasm, false)).await.unwrap();
     assert!(first.active && !first.known, "a name's first version serves at once");
     assert!(registry.versions("taobao").unwrap()[0].signed_by.as_deref() == Some(keys.key_id.as_str()));
@@ -612,12 +746,19 @@ async fn the_registry_validates_swaps_pins_and_remembers() {
     assert_eq!(serving("acme"), v1);
     let in_flight = registry.plugin("taobao", "acme").unwrap();
     assert_eq!(registry.activate("taobao", &v2).await.unwrap(), (v2.clone(), Some(v1.clone())));
-    assert_eq!((serving("acme"), in_flight.descriptor().version.clone()), (v2.clone(), v1.clone()), "a held handle keeps its version");
+    assert_eq!(
+        (serving("acme"), in_flight.descriptor().version.clone()),
+        (v2.clone(), v1.clone()),
+        "a held handle keeps its version"
+    );
     assert_eq!(registry.rollback("taobao").await.unwrap(), (v1.clone(), Some(v2.clone())));
     registry.pin("taobao", "canary", &v2).await.unwrap();
     assert_eq!((serving("acme"), serving("canary")), (v1.clone(), v2.clone()));
     assert!(matches!(registry.activate("taobao", "9.9.9").await, Err(RegistryError::NotFound(_))));
-    assert!(matches!(registry.set_grants("taobao", vec![]).await, Err(RegistryError::Conflict(_))), "a serving version needs its hosts");
+    assert!(
+        matches!(registry.set_grants("taobao", vec![]).await, Err(RegistryError::Conflict(_))),
+        "a serving version needs its hosts"
+    );
 
     // A restart serves what served before, pins included.
     drop(registry);
@@ -656,8 +797,15 @@ async fn the_registry_validates_swaps_pins_and_remembers() {
     assert!(registry.grants("hostile").is_empty(), "and was granted nothing");
     let (summary, _) = registry.show("hostile").unwrap();
     assert_eq!((summary.active.as_str(), summary.awaiting_grant.as_deref()), ("", Some(admitted.version.as_str())));
-    assert!(matches!(registry.activate("hostile", &admitted.version).await, Err(RegistryError::Conflict(_))), "not before the grant");
+    assert!(
+        matches!(registry.activate("hostile", &admitted.version).await, Err(RegistryError::Conflict(_))),
+        "not before the grant"
+    );
     registry.set_grants("hostile", vec!["allowed.test".into()]).await.unwrap();
-    assert_eq!(registry.plugin("hostile", "acme").unwrap().descriptor().version, admitted.version, "granted, it serves");
+    assert_eq!(
+        registry.plugin("hostile", "acme").unwrap().descriptor().version,
+        admitted.version,
+        "granted, it serves"
+    );
     assert_eq!(registry.show("hostile").unwrap().0.awaiting_grant, None);
 }

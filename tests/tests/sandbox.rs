@@ -8,8 +8,8 @@ use wharf_runtime::capability::credentials::Secrets;
 use wharf_runtime::capability::http::HostGrants;
 use wharf_runtime::config::Quota;
 use wharf_runtime::limits::Limits;
-use wharf_runtime::quota::TenantQuota;
 use wharf_runtime::model::*;
+use wharf_runtime::quota::TenantQuota;
 use wharf_runtime::{Call, CallError, Failure, Plugin, Reply, Sandbox, Shop};
 use wharf_tests::plugins::plugin_path;
 
@@ -78,7 +78,10 @@ async fn runaway_plugins_are_stopped_with_typed_errors() {
     let quota = Quota { memory_mib: 16, ..Quota::default() };
     let capped = shop("memory", &[], &[]).with_quota(std::sync::Arc::new(TenantQuota::new(quota)));
     let err = plugin.call(&capped, window()).await.unwrap_err();
-    assert!(matches!(err.cause, Failure::MemoryLimit { limit } if limit == 16 << 20), "memory under a 16 MiB quota: {err}");
+    assert!(
+        matches!(err.cause, Failure::MemoryLimit { limit } if limit == 16 << 20),
+        "memory under a 16 MiB quota: {err}"
+    );
     still_serves(&plugin).await;
 
     let err = run(&plugin, "recursion").await.unwrap_err();
@@ -93,12 +96,18 @@ async fn runaway_plugins_are_stopped_with_typed_errors() {
 
     let err = run(&plugin, "big-output").await.unwrap_err();
     named(&err);
-    assert!(matches!(err.cause, Failure::OutputTooLarge { limit, size } if limit == 8 << 20 && size > limit), "20 MB answer: {err}");
+    assert!(
+        matches!(err.cause, Failure::OutputTooLarge { limit, size } if limit == 8 << 20 && size > limit),
+        "20 MB answer: {err}"
+    );
     still_serves(&plugin).await;
 
     let err = run(&plugin, "panic").await.unwrap_err();
     named(&err);
-    assert!(matches!(err.cause, Failure::Panic(ref m) if m.contains("hostile plugin panicked on purpose")), "panic: {err}");
+    assert!(
+        matches!(err.cause, Failure::Panic(ref m) if m.contains("hostile plugin panicked on purpose")),
+        "panic: {err}"
+    );
     still_serves(&plugin).await;
 }
 
@@ -142,8 +151,8 @@ fn marker() -> String {
 
 /// A loopback server that answers every request with everything it received.
 async fn echo_server() -> String {
-    use axum::extract::Request;
     use axum::body::to_bytes;
+    use axum::extract::Request;
     let app = axum::Router::new().fallback(|req: Request| async move {
         let (parts, body) = req.into_parts();
         let body = to_bytes(body, 1 << 20).await.unwrap_or_default();
@@ -160,11 +169,8 @@ async fn no_secret_byte_reaches_guest_memory() {
     let plugin = hostile().await;
     let echo = echo_server().await;
     let needle: String = SECRET.bytes().map(|b| format!("{:02x}", b ^ 0x5A)).collect();
-    let shop = shop(
-        "secret-bytes",
-        &[("needle_xor", needle), ("echo_url", format!("http://{echo}/echo"))],
-        &[echo.clone()],
-    );
+    let shop =
+        shop("secret-bytes", &[("needle_xor", needle), ("echo_url", format!("http://{echo}/echo"))], &[echo.clone()]);
     let Reply::OrderPage(page) = plugin.call(&shop, window()).await.expect("the probe runs") else { panic!() };
     let report = page.next_cursor.expect("the probe reports");
     assert!(report.contains("found=false"), "secret bytes found in guest memory: {report}");
@@ -176,7 +182,8 @@ async fn no_secret_byte_reaches_guest_memory() {
     // The scan itself works: bytes that did reach the guest (the echo's marker, which only
     // exists in the server's answer) are found.
     let needle: String = ECHO_MARKER.bytes().map(|b| format!("{:02x}", b ^ 0x5A)).collect();
-    let shop = self::shop("secret-bytes", &[("needle_xor", needle), ("echo_url", format!("http://{echo}/echo"))], &[echo]);
+    let shop =
+        self::shop("secret-bytes", &[("needle_xor", needle), ("echo_url", format!("http://{echo}/echo"))], &[echo]);
     let Reply::OrderPage(page) = plugin.call(&shop, window()).await.expect("the probe runs") else { panic!() };
     let report = page.next_cursor.expect("the probe reports");
     assert!(report.contains("found=true"), "the scan must find bytes the guest did receive: {report}");
@@ -280,7 +287,11 @@ async fn plugin_logs_are_rate_limited_escaped_and_panics_come_from_traps() {
     assert_eq!(plugin.sandbox().metrics().log_lines_dropped_of("t1"), dropped, "and the metric says so");
     let mut metrics = String::new();
     plugin.sandbox().metrics().render(&mut metrics);
-    assert!(metrics.contains(&format!("wharf_plugin_log_lines_dropped_total{{tenant=\"t1\",plugin=\"hostile\"}} {dropped}")), "{metrics}");
+    assert!(
+        metrics
+            .contains(&format!("wharf_plugin_log_lines_dropped_total{{tenant=\"t1\",plugin=\"hostile\"}} {dropped}")),
+        "{metrics}"
+    );
     // Another shop of the same plugin is not starved by that flood.
     still_serves(&plugin).await;
 
@@ -289,14 +300,23 @@ async fn plugin_logs_are_rate_limited_escaped_and_panics_come_from_traps() {
     let text = captured.text();
     for forged in ["FORGED-LINE", "FORGED-FIELD", "FORGED-VALUE"] {
         let line = text.lines().find(|l| l.contains(forged)).unwrap_or_else(|| panic!("{forged} not logged: {text}"));
-        assert!(line.contains("innocent") || line.contains("k\\nFORGED-FIELD"), "{forged} is on the plugin's own line: {line}");
-        assert!(!text.lines().any(|l| l.starts_with("2026-11-11T00:00:00.000000Z")), "no line starts as forged: {text}");
+        assert!(
+            line.contains("innocent") || line.contains("k\\nFORGED-FIELD"),
+            "{forged} is on the plugin's own line: {line}"
+        );
+        assert!(
+            !text.lines().any(|l| l.starts_with("2026-11-11T00:00:00.000000Z")),
+            "no line starts as forged: {text}"
+        );
     }
     assert!(!text.contains('\u{1b}'), "no raw escape in the log");
 
     // Text on stderr that looks like a panic does not make the call a panic.
     let err = run(&plugin, "fake-panic").await.unwrap_err();
-    assert!(matches!(err.cause, Failure::Plugin(ConnectorError::Platform { ref code, .. }) if code == "fake-panic"), "{err}");
+    assert!(
+        matches!(err.cause, Failure::Plugin(ConnectorError::Platform { ref code, .. }) if code == "fake-panic"),
+        "{err}"
+    );
     // A real panic is still one.
     let err = run(&plugin, "panic").await.unwrap_err();
     assert!(matches!(err.cause, Failure::Panic(_)), "{err}");
@@ -308,13 +328,16 @@ async fn internal_addresses_need_a_grant_of_the_address() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let denied = |err: CallError| match err.cause {
-        Failure::Plugin(ConnectorError::Platform { code, message }) if code == "http" && message.contains("Denied") => message,
+        Failure::Plugin(ConnectorError::Platform { code, message }) if code == "http" && message.contains("Denied") => {
+            message
+        }
         other => panic!("expected a denial, got {other}"),
     };
 
     // Granted by name, `localhost` resolves to loopback: refused at connect time.
     let target = format!("localhost:{port}");
-    let err = plugin.call(&shop("undeclared-host", &[("target", target.clone())], &[target]), window()).await.unwrap_err();
+    let err =
+        plugin.call(&shop("undeclared-host", &[("target", target.clone())], &[target]), window()).await.unwrap_err();
     let message = denied(err);
     assert!(message.contains("loopback"), "{message}");
 

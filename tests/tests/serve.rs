@@ -91,7 +91,14 @@ fn load_config(toml: &str, sim: &TaobaoSim) -> Config {
 }
 
 fn stock(sku: &str, quantity: u32) -> Update {
-    Update::Stock(vec![StockUpdate { outer_sku_id: sku.into(), product_id: None, sku_id: None, quantity, warehouse: None, version: 0 }])
+    Update::Stock(vec![StockUpdate {
+        outer_sku_id: sku.into(),
+        product_id: None,
+        sku_id: None,
+        quantity,
+        warehouse: None,
+        version: 0,
+    }])
 }
 
 fn submit(submitter: &Control, update: Update) {
@@ -108,7 +115,12 @@ async fn until<F: Future<Output = ()>>(f: F) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_flow_out_and_updates_flow_back_with_switches_holds_and_faults() {
     let sim = tokio::task::spawn_blocking(|| {
-        TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 60, seed: 9, modified_span_ms: 3_600_000, ..SimConfig::default() })
+        TaobaoSim::spawn_blocking_runtime(SimConfig {
+            orders: 60,
+            seed: 9,
+            modified_span_ms: 3_600_000,
+            ..SimConfig::default()
+        })
     })
     .await
     .unwrap()
@@ -117,8 +129,14 @@ async fn orders_flow_out_and_updates_flow_back_with_switches_holds_and_faults() 
     let config = load_config(&taobao_toml(&sim, &erp.url), &sim);
     let store = Store::temporary().unwrap();
     // Quick retries, and enough of them that an outage of the whole test dead-letters nothing.
-    let fast = Backoff { base: Duration::from_millis(50), max_delay: Duration::from_millis(400), max_attempts: 1_000, ..Backoff::default() };
-    let options = Options { tick: Duration::from_millis(50), backoff: fast, progress_every: None, ..Options::default() };
+    let fast = Backoff {
+        base: Duration::from_millis(50),
+        max_delay: Duration::from_millis(400),
+        max_attempts: 1_000,
+        ..Backoff::default()
+    };
+    let options =
+        Options { tick: Duration::from_millis(50), backoff: fast, progress_every: None, ..Options::default() };
     let scheduler = Scheduler::new(&config, &load(&["taobao"]).await, store.clone(), options).await.unwrap();
     let submitter = scheduler.control();
     let progress = scheduler.progress();
@@ -126,14 +144,20 @@ async fn orders_flow_out_and_updates_flow_back_with_switches_holds_and_faults() 
 
     // Every order reaches the ERP, once per version.
     let expected = sim.trades().len();
-    until(eventually("every order at the ERP", Duration::from_secs(45), || erp.state().latest_versions().len() == expected)).await;
+    until(eventually("every order at the ERP", Duration::from_secs(45), || {
+        erp.state().latest_versions().len() == expected
+    }))
+    .await;
 
     // The ERP goes down; orders change meanwhile; nothing is lost and nothing doubles.
     erp.state().down = true;
     let changed = sim.change_orders(5);
     let stored_version = |tid: &u64| {
         let key = |o: &wharf_runtime::store::StoredOrder| o.order.order_id == tid.to_string();
-        let all = store.orders().query("acme", &OrderQuery { any_sync: true, limit: Some(1000), ..Default::default() }).unwrap();
+        let all = store
+            .orders()
+            .query("acme", &OrderQuery { any_sync: true, limit: Some(1000), ..Default::default() })
+            .unwrap();
         all.orders.iter().find(|o| key(o)).map_or(0, |o| o.version)
     };
     until(eventually("the changes are stored and owed", Duration::from_secs(30), || {
@@ -175,7 +199,8 @@ async fn orders_flow_out_and_updates_flow_back_with_switches_holds_and_faults() 
         .find(|l| l.outer_sku_id.is_some() && l.sku_id.is_some())
         .expect("a line with a merchant SKU code");
     let sku = line.outer_sku_id.clone().unwrap();
-    let (num_iid, sku_id): (u64, u64) = (line.product_id.unwrap().parse().unwrap(), line.sku_id.unwrap().parse().unwrap());
+    let (num_iid, sku_id): (u64, u64) =
+        (line.product_id.unwrap().parse().unwrap(), line.sku_id.unwrap().parse().unwrap());
     let on_shop = || sim.sku_stock(num_iid, sku_id);
 
     submit(&submitter, stock(&sku, 41));
@@ -233,9 +258,12 @@ async fn orders_flow_out_and_updates_flow_back_with_switches_holds_and_faults() 
     // lost nor dead-lettered.
     submit(&submitter, stock("NO-SUCH-SKU", 3));
     until(eventually("the unmapped SKU waiting", Duration::from_secs(20), || {
-        store.pushes().pending("acme", "tb").unwrap().iter().any(|p| {
-            p.item == "NO-SUCH-SKU" && p.last_error.as_deref().is_some_and(|e| e.contains("not known yet"))
-        })
+        store
+            .pushes()
+            .pending("acme", "tb")
+            .unwrap()
+            .iter()
+            .any(|p| p.item == "NO-SUCH-SKU" && p.last_error.as_deref().is_some_and(|e| e.contains("not known yet")))
     }))
     .await;
 
@@ -261,7 +289,8 @@ async fn orders_flow_out_and_updates_flow_back_with_switches_holds_and_faults() 
     assert!(store.pushes().dead_letters("acme").unwrap().is_empty(), "replayed");
 
     // Logistics: the ERP's carrier code through the tenant's table; the order ships.
-    let tid = sim.trades().into_iter().find(|t| t.status == TradeStatus::WaitSellerSendGoods).expect("a paid order").tid;
+    let tid =
+        sim.trades().into_iter().find(|t| t.status == TradeStatus::WaitSellerSendGoods).expect("a paid order").tid;
     let logistics = Logistics {
         order_id: tid.to_string(),
         carrier_code: "SF".into(),
@@ -357,9 +386,11 @@ async fn kill_9_at_any_moment_loses_nothing_and_doubles_nothing() {
         w.shops()
             .iter()
             .flat_map(|s| {
-                w.marketplace(&s.platform).unwrap().expected_orders(&s.shop_id, 0, now() + 3_600_000).into_iter().map(|o| {
-                    (o["order_id"].as_str().unwrap().to_owned(), o["status"].as_str().unwrap().to_owned())
-                })
+                w.marketplace(&s.platform)
+                    .unwrap()
+                    .expected_orders(&s.shop_id, 0, now() + 3_600_000)
+                    .into_iter()
+                    .map(|o| (o["order_id"].as_str().unwrap().to_owned(), o["status"].as_str().unwrap().to_owned()))
             })
             .collect()
     };
@@ -391,7 +422,14 @@ async fn kill_9_at_any_moment_loses_nothing_and_doubles_nothing() {
         let shop = world.shops().into_iter().find(|s| {
             store
                 .orders()
-                .get("acme", &wharf_runtime::store::OrderKey { platform: s.platform.clone(), shop_id: s.shop_id.clone(), order_id: id.clone() })
+                .get(
+                    "acme",
+                    &wharf_runtime::store::OrderKey {
+                        platform: s.platform.clone(),
+                        shop_id: s.shop_id.clone(),
+                        order_id: id.clone(),
+                    },
+                )
                 .unwrap()
                 .is_some_and(|o| o.order.status.name() == status)
         });
@@ -507,9 +545,15 @@ async fn every_module_flows_between_sap_and_ecshop() {
     let secrets = dir.join("secrets.toml");
     let files = world.wharf_config("acme", &dir.join("data"), &wharf_tests::plugins::plugin_dir(), &secrets, "1s");
     std::fs::write(&secrets, &files.secrets).unwrap();
-    let config = Config::from_toml_str(&files.toml, &dir, &["ecshop", "sap"], &|_| None).unwrap_or_else(|e| panic!("{e}"));
+    let config =
+        Config::from_toml_str(&files.toml, &dir, &["ecshop", "sap"], &|_| None).unwrap_or_else(|e| panic!("{e}"));
     let store = Store::temporary().unwrap();
-    let options = Options { tick: Duration::from_millis(50), progress_every: None, settle: Duration::from_secs(1), ..Options::default() };
+    let options = Options {
+        tick: Duration::from_millis(50),
+        progress_every: None,
+        settle: Duration::from_secs(1),
+        ..Options::default()
+    };
     let scheduler = Scheduler::new(&config, &load(&["ecshop", "sap"]).await, store.clone(), options).await.unwrap();
     let submitter = scheduler.control();
     let (stop, handle) = run(scheduler);
@@ -527,7 +571,10 @@ async fn every_module_flows_between_sap_and_ecshop() {
         .map(|o| o["order_id"].as_str().unwrap().to_owned())
         .collect();
     assert!(!paid.is_empty());
-    until(eventually("paid orders in SAP", Duration::from_secs(30), || paid.iter().all(|id| sap.sales_orders_for_order(id).len() == 1))).await;
+    until(eventually("paid orders in SAP", Duration::from_secs(30), || {
+        paid.iter().all(|id| sap.sales_orders_for_order(id).len() == 1)
+    }))
+    .await;
 
     // The warehouse ships one whole order, with a tracking number: logistics and the shipment
     // detail reach the shop; then proof of delivery: the ERP status completes the order.
@@ -558,14 +605,20 @@ async fn every_module_flows_between_sap_and_ecshop() {
                 .iter()
                 .map(|l| (l["batch_no"].as_str().unwrap().to_owned(), l["quantity"].as_i64().unwrap()))
                 .collect();
-            let mut have: Vec<(String, i64)> = db.lots_of(sn).unwrap().into_iter().map(|l| (l.batch_no, l.quantity)).collect();
+            let mut have: Vec<(String, i64)> =
+                db.lots_of(sn).unwrap().into_iter().map(|l| (l.batch_no, l.quantity)).collect();
             want.sort();
             have.sort();
             db.goods_by_sn(sn).unwrap().is_empty() || want == have
         });
         let prices_ok = sap.expected_prices("1000", "10").iter().all(|p| {
             let sn = p["outer_sku_id"].as_str().unwrap();
-            let default = p["prices"].as_array().unwrap().iter().find(|k| k["kind"] == "default").map(|k| k["amount"].as_i64().unwrap());
+            let default = p["prices"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|k| k["kind"] == "default")
+                .map(|k| k["amount"].as_i64().unwrap());
             db.goods_by_sn(sn).unwrap().iter().all(|g| Some(g.shop_price) == default || default.is_none())
         });
         stock_ok && lots_ok && prices_ok
@@ -590,8 +643,12 @@ async fn every_module_flows_between_sap_and_ecshop() {
         .into_iter()
         .find_map(|o| o.order.buyer_id)
         .expect("a buyer");
-    let customer =
-        CustomerMapping { erp_customer_code: "C-7001".into(), name: "Acme Pharmacy".into(), credit_code: None, platform_customer_id: Some(buyer) };
+    let customer = CustomerMapping {
+        erp_customer_code: "C-7001".into(),
+        name: "Acme Pharmacy".into(),
+        credit_code: None,
+        platform_customer_id: Some(buyer),
+    };
     intake.submit(&Update::Customers(vec![customer]), Timestamp::now()).unwrap();
     until(eventually("the product listed and the customer mapped", Duration::from_secs(20), || {
         db.goods_by_sn("FG-NEW-1").unwrap().first().is_some_and(|g| g.is_on_sale == 1 && g.goods_number == 12)
@@ -627,7 +684,11 @@ fn resolved(format: &str, args: &[&str]) -> std::collections::BTreeSet<String> {
         .output()
         .expect("cargo tree runs");
     assert!(out.status.success(), "cargo tree {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).lines().map(|l| l.trim_end_matches(" (*)").to_owned()).filter(|l| !l.is_empty()).collect()
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim_end_matches(" (*)").to_owned())
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 /// The README's two commands: `tests/run` (what `.ci/run` runs) and the demo, `cargo run --bin
@@ -652,8 +713,7 @@ fn the_readme_commands_set_up_everything_and_the_demo_reuses_the_test_build() {
 
     // Every build of a package `wharf` depends on, as the demo resolves it, is one the test
     // command resolved the same way.
-    let host: std::collections::BTreeSet<String> =
-        resolved("{p}", &["-p", "wharf-runtime", "-e", "normal,build"]);
+    let host: std::collections::BTreeSet<String> = resolved("{p}", &["-p", "wharf-runtime", "-e", "normal,build"]);
     let of_host = |lines: std::collections::BTreeSet<String>| -> std::collections::BTreeSet<String> {
         lines.into_iter().filter(|l| host.contains(l.split('|').next().unwrap())).collect()
     };

@@ -21,12 +21,18 @@ const DAY_MS: i64 = 86_400_000;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_flow_incrementally_change_once_and_resume_after_a_failure() {
     let sim = tokio::task::spawn_blocking(|| {
-        TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 150, seed: 5, modified_span_ms: DAY_MS, ..SimConfig::default() })
+        TaobaoSim::spawn_blocking_runtime(SimConfig {
+            orders: 150,
+            seed: 5,
+            modified_span_ms: DAY_MS,
+            ..SimConfig::default()
+        })
     })
     .await
     .unwrap()
     .unwrap();
-    let plugin = Sandbox::new(Limits::default(), Some(cache_dir())).unwrap().load_file(&plugin_path("taobao")).await.unwrap();
+    let plugin =
+        Sandbox::new(Limits::default(), Some(cache_dir())).unwrap().load_file(&plugin_path("taobao")).await.unwrap();
     let mut config: BTreeMap<String, String> = Marketplace::config(&sim);
     config.insert("page_size".into(), "20".into());
     let shop = Shop::new("acme", "tb-1")
@@ -80,7 +86,8 @@ async fn orders_flow_incrementally_change_once_and_resume_after_a_failure() {
     assert_eq!(store.outbox().pending().unwrap().len(), versions);
     let changed_now: Vec<String> = more.iter().map(u64::to_string).collect();
     for id in &changed_now {
-        let key = wharf_runtime::store::OrderKey { platform: "taobao".into(), shop_id: "tb-1".into(), order_id: id.clone() };
+        let key =
+            wharf_runtime::store::OrderKey { platform: "taobao".into(), shop_id: "tb-1".into(), order_id: id.clone() };
         let stored = store.orders().get("acme", &key).unwrap();
         assert!(stored.is_some_and(|s| s.version >= 2), "order {id} changed at the platform but not in the store");
     }

@@ -8,8 +8,8 @@ use wharf_runtime::capability::http::HostGrants;
 use wharf_runtime::limits::Limits;
 use wharf_runtime::model::*;
 use wharf_runtime::{Call, Failure, Plugin, Reply, Sandbox, Shop};
-use wharf_tests::plugins::{plugin_path, wharf_bin};
 use wharf_sim::taobao::{Malform, SimConfig, SimTrade, TaobaoSim, canonical_order};
+use wharf_tests::plugins::{plugin_path, wharf_bin};
 
 fn expected(t: &SimTrade) -> Value {
     canonical_order(t, SHOP)
@@ -53,7 +53,8 @@ async fn pull_with_rejected(
     let (mut orders, mut rejected) = (Vec::new(), Vec::new());
     let mut pages = 0;
     loop {
-        let Reply::OrderPage(page) = plugin.call(shop, Call::PullOrders { window, cursor: cursor.clone() }).await? else {
+        let Reply::OrderPage(page) = plugin.call(shop, Call::PullOrders { window, cursor: cursor.clone() }).await?
+        else {
             panic!("pull-orders must answer a page")
         };
         pages += 1;
@@ -74,7 +75,6 @@ fn whole_sim_window(sim: &TaobaoSim) -> TimeWindow {
     let now = sim.now_ms();
     TimeWindow { from: Timestamp(now - sim.config().modified_span_ms - 1000), to: Timestamp(now + 1000) }
 }
-
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pulls_a_window_and_maps_every_field() {
@@ -155,7 +155,9 @@ async fn platform_faults_map_to_canonical_errors() {
 
     sim.set_throttle(0, 12);
     match plugin_error(&plugin, &shop, &sim).await {
-        ConnectorError::RateLimited { retry_after_ms, .. } => assert!((11_000..=12_000).contains(&retry_after_ms), "{retry_after_ms}"),
+        ConnectorError::RateLimited { retry_after_ms, .. } => {
+            assert!((11_000..=12_000).contains(&retry_after_ms), "{retry_after_ms}")
+        }
         other => panic!("throttling: {other:?}"),
     }
     sim.clear_throttle();
@@ -209,27 +211,49 @@ async fn pushes_change_the_platform() {
     let outer = sku.outer_id.clone().unwrap();
 
     let Reply::Items(results) = plugin
-        .call(&shop, Call::PushStock(vec![
-            StockUpdate { outer_sku_id: outer.clone(), product_id: Some(item.num_iid.to_string()), sku_id: Some(sku.sku_id.to_string()), quantity: 777, warehouse: None, version: 1 },
-            StockUpdate { outer_sku_id: "NO-PRODUCT-ID".into(), product_id: None, sku_id: None, quantity: 1, warehouse: None, version: 1 },
-        ]))
+        .call(
+            &shop,
+            Call::PushStock(vec![
+                StockUpdate {
+                    outer_sku_id: outer.clone(),
+                    product_id: Some(item.num_iid.to_string()),
+                    sku_id: Some(sku.sku_id.to_string()),
+                    quantity: 777,
+                    warehouse: None,
+                    version: 1,
+                },
+                StockUpdate {
+                    outer_sku_id: "NO-PRODUCT-ID".into(),
+                    product_id: None,
+                    sku_id: None,
+                    quantity: 1,
+                    warehouse: None,
+                    version: 1,
+                },
+            ]),
+        )
         .await
         .unwrap()
     else {
         panic!("push-stock answers item results")
     };
     assert!(matches!(results[0], ItemResult::Ok(_)), "{results:?}");
-    assert!(matches!(&results[1], ItemResult::Error(ConnectorError::InvalidInput { field, .. }) if field.contains("product_id")));
+    assert!(
+        matches!(&results[1], ItemResult::Error(ConnectorError::InvalidInput { field, .. }) if field.contains("product_id"))
+    );
     assert_eq!(sim.sku_stock(item.num_iid, sku.sku_id), Some(777));
 
     let Reply::Items(results) = plugin
-        .call(&shop, Call::PushPrices(vec![PriceUpdate {
-            outer_sku_id: outer.clone(),
-            product_id: Some(item.num_iid.to_string()),
-            sku_id: Some(sku.sku_id.to_string()),
-            currency: "CNY".into(),
-            prices: vec![Price { kind: PriceKind::Default, amount: 12_345 }],
-        }]))
+        .call(
+            &shop,
+            Call::PushPrices(vec![PriceUpdate {
+                outer_sku_id: outer.clone(),
+                product_id: Some(item.num_iid.to_string()),
+                sku_id: Some(sku.sku_id.to_string()),
+                currency: "CNY".into(),
+                prices: vec![Price { kind: PriceKind::Default, amount: 12_345 }],
+            }]),
+        )
         .await
         .unwrap()
     else {
@@ -239,7 +263,14 @@ async fn pushes_change_the_platform() {
     assert_eq!(sim.sku_by_outer_id(&outer).unwrap().1.price, 12_345);
 
     let Reply::Items(results) = plugin
-        .call(&shop, Call::PushListing(vec![ListingChange { outer_sku_id: None, product_id: Some(item.num_iid.to_string()), listed: false }]))
+        .call(
+            &shop,
+            Call::PushListing(vec![ListingChange {
+                outer_sku_id: None,
+                product_id: Some(item.num_iid.to_string()),
+                listed: false,
+            }]),
+        )
         .await
         .unwrap()
     else {
@@ -248,7 +279,14 @@ async fn pushes_change_the_platform() {
     assert!(matches!(results[0], ItemResult::Ok(_)), "{results:?}");
     assert!(!sim.item(item.num_iid).unwrap().listed);
     let Reply::Items(results) = plugin
-        .call(&shop, Call::PushListing(vec![ListingChange { outer_sku_id: None, product_id: Some(item.num_iid.to_string()), listed: true }]))
+        .call(
+            &shop,
+            Call::PushListing(vec![ListingChange {
+                outer_sku_id: None,
+                product_id: Some(item.num_iid.to_string()),
+                listed: true,
+            }]),
+        )
         .await
         .unwrap()
     else {
@@ -259,12 +297,15 @@ async fn pushes_change_the_platform() {
 
     let trade = sim.trades().into_iter().find(|t| t.status.can_ship()).expect("a trade to ship");
     let Reply::Items(results) = plugin
-        .call(&shop, Call::PushLogistics(vec![Logistics {
-            order_id: trade.tid_string(),
-            carrier_code: "ZJS".into(),
-            tracking_no: "ZJS000123456".into(),
-            shipped_at: Timestamp::now(),
-        }]))
+        .call(
+            &shop,
+            Call::PushLogistics(vec![Logistics {
+                order_id: trade.tid_string(),
+                carrier_code: "ZJS".into(),
+                tracking_no: "ZJS000123456".into(),
+                shipped_at: Timestamp::now(),
+            }]),
+        )
         .await
         .unwrap()
     else {
@@ -277,7 +318,9 @@ async fn pushes_change_the_platform() {
 
     // What Taobao cannot do is `unsupported`, never a fake success.
     let err = plugin.call(&shop, Call::PushCustomers(vec![])).await.unwrap_err();
-    assert!(matches!(err.cause, Failure::Plugin(ConnectorError::Unsupported { ref operation }) if operation == "push-customers"));
+    assert!(
+        matches!(err.cause, Failure::Plugin(ConnectorError::Unsupported { ref operation }) if operation == "push-customers")
+    );
 }
 
 #[test]
@@ -291,10 +334,12 @@ fn the_cli_pulls_canonical_orders_from_the_simulator() {
         std::fs::write(&p, v.to_string()).unwrap();
         p
     };
-    let config = write("config.json", json!({"endpoint": sim.endpoint(), "app_key": cfg.app_key, "sign_method": "hmac-sha256"}));
+    let config =
+        write("config.json", json!({"endpoint": sim.endpoint(), "app_key": cfg.app_key, "sign_method": "hmac-sha256"}));
     let secrets = write("secrets.json", json!({"app_secret": cfg.app_secret, "session": cfg.session}));
     let window = whole_sim_window(&sim);
-    let input = write("window.json", json!({"from": window.from.to_string(), "to": window.to.to_string(), "cursor": null}));
+    let input =
+        write("window.json", json!({"from": window.from.to_string(), "to": window.to.to_string(), "cursor": null}));
 
     let pull = || {
         std::process::Command::new(wharf_bin())
@@ -302,12 +347,18 @@ fn the_cli_pulls_canonical_orders_from_the_simulator() {
             .arg(plugin_path("taobao"))
             .arg("pull-orders")
             // The simulator is on loopback: granted by its address, as an operator would.
-            .arg("--allow-host").arg(sim.addr().to_string())
-            .arg("--config").arg(&config)
-            .arg("--secrets").arg(&secrets)
-            .arg("--input").arg(&input)
-            .arg("--shop").arg(SHOP)
-            .arg("--cache-dir").arg(wharf_tests::plugins::cache_dir())
+            .arg("--allow-host")
+            .arg(sim.addr().to_string())
+            .arg("--config")
+            .arg(&config)
+            .arg("--secrets")
+            .arg(&secrets)
+            .arg("--input")
+            .arg(&input)
+            .arg("--shop")
+            .arg(SHOP)
+            .arg("--cache-dir")
+            .arg(wharf_tests::plugins::cache_dir())
             .output()
             .unwrap()
     };

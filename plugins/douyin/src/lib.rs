@@ -18,8 +18,8 @@ use wharf_sdk::connector::{self, Marketplace};
 use wharf_sdk::paging;
 use wharf_sdk::settings;
 use wharf_sdk::types::{
-    ConfigKey, ConnectorError, Descriptor, ItemResult, Logistics, Operation, Order, OrderPage,
-    Role, StockUpdate, TimeWindow,
+    ConfigKey, ConnectorError, Descriptor, ItemResult, Logistics, Operation, Order, OrderPage, Role, StockUpdate,
+    TimeWindow,
 };
 
 use crate::openapi::HostApi;
@@ -29,12 +29,7 @@ use crate::openapi::HostApi;
 pub fn descriptor() -> Descriptor {
     let page_size = openapi::DEFAULT_PAGE_SIZE.to_string();
     Descriptor {
-        operations: vec![
-            Operation::PullOrders,
-            Operation::GetOrder,
-            Operation::PushStock,
-            Operation::PushLogistics,
-        ],
+        operations: vec![Operation::PullOrders, Operation::GetOrder, Operation::PushStock, Operation::PushLogistics],
         http_hosts: vec![openapi::HOST.to_owned()],
         role: Role::Marketplace,
         name: mapping::PLATFORM.to_owned(),
@@ -45,16 +40,8 @@ pub fn descriptor() -> Descriptor {
             ConfigKey::required(settings::APP_KEY, "抖店 app key"),
             ConfigKey::secret(settings::APP_SECRET, "抖店 app secret (signs requests)"),
             ConfigKey::secret(openapi::ACCESS_TOKEN, "The shop's access token"),
-            ConfigKey::with_default(
-                settings::ENDPOINT,
-                "抖店 open API base URL",
-                openapi::DEFAULT_ENDPOINT,
-            ),
-            ConfigKey::with_default(
-                settings::PAGE_SIZE,
-                "Orders per listing page (1-100)",
-                &page_size,
-            ),
+            ConfigKey::with_default(settings::ENDPOINT, "抖店 open API base URL", openapi::DEFAULT_ENDPOINT),
+            ConfigKey::with_default(settings::PAGE_SIZE, "Orders per listing page (1-100)", &page_size),
             ConfigKey::with_default(
                 settings::SIGN_METHOD,
                 "Signature method: hmac-sha256 or md5",
@@ -65,9 +52,7 @@ pub fn descriptor() -> Descriptor {
 }
 
 /// Runs an operation with the host's API and the shop it works for.
-fn with_host<T>(
-    operation: impl FnOnce(&mut HostApi, &str) -> Result<T, ConnectorError>,
-) -> Result<T, ConnectorError> {
+fn with_host<T>(operation: impl FnOnce(&mut HostApi, &str) -> Result<T, ConnectorError>) -> Result<T, ConnectorError> {
     let mut api = HostApi::connect()?;
     operation(&mut api, &config::shop_id())
 }
@@ -82,19 +67,10 @@ impl Marketplace for Douyin {
         descriptor()
     }
 
-    fn pull_orders(
-        window: TimeWindow,
-        cursor: Option<String>,
-    ) -> Result<OrderPage, ConnectorError> {
+    fn pull_orders(window: TimeWindow, cursor: Option<String>) -> Result<OrderPage, ConnectorError> {
         with_host(|api, shop_id| {
             let page_size = api.settings.page_size;
-            paging::pull(
-                &pull::PAGING,
-                &mut pull::SearchList { api, shop_id },
-                page_size,
-                &window,
-                cursor.as_deref(),
-            )
+            paging::pull(&pull::PAGING, &mut pull::SearchList { api, shop_id }, page_size, &window, cursor.as_deref())
         })
     }
 
@@ -123,55 +99,22 @@ mod tests {
             ("app_key", false, true, None),
             ("app_secret", true, true, None),
             ("access_token", true, true, None),
-            (
-                "endpoint",
-                false,
-                false,
-                Some("https://openapi-fxg.jinritemai.com"),
-            ),
+            ("endpoint", false, false, Some("https://openapi-fxg.jinritemai.com")),
             ("page_size", false, false, Some("50")),
             ("sign_method", false, false, Some("hmac-sha256")),
         ];
         let d = descriptor();
-        let keys: Vec<(&str, bool, bool, Option<&str>)> = d
-            .config_keys
-            .iter()
-            .map(|k| {
-                (
-                    k.name.as_str(),
-                    k.secret,
-                    k.required,
-                    k.default_value.as_deref(),
-                )
-            })
-            .collect();
+        let keys: Vec<(&str, bool, bool, Option<&str>)> =
+            d.config_keys.iter().map(|k| (k.name.as_str(), k.secret, k.required, k.default_value.as_deref())).collect();
         assert_eq!(keys, settings);
         assert_eq!(
-            (
-                d.name.as_str(),
-                d.platform.as_str(),
-                d.role,
-                d.wit_version.as_str(),
-                d.http_hosts.as_slice()
-            ),
-            (
-                "douyin",
-                "douyin",
-                Role::Marketplace,
-                "0.2.0",
-                &["openapi-fxg.jinritemai.com".to_owned()][..]
-            )
+            (d.name.as_str(), d.platform.as_str(), d.role, d.wit_version.as_str(), d.http_hosts.as_slice()),
+            ("douyin", "douyin", Role::Marketplace, "0.2.0", &["openapi-fxg.jinritemai.com".to_owned()][..])
         );
         // Operations not listed answer `unsupported` with their own name.
         for (listed, result) in [
-            (
-                Operation::PushPrices,
-                <Douyin as Guest>::push_prices(vec![]).err(),
-            ),
-            (
-                Operation::PushErpStatus,
-                <Douyin as Guest>::push_erp_status(vec![]).err(),
-            ),
+            (Operation::PushPrices, <Douyin as Guest>::push_prices(vec![]).err()),
+            (Operation::PushErpStatus, <Douyin as Guest>::push_erp_status(vec![]).err()),
         ] {
             assert!(!d.operations.contains(&listed));
             assert_eq!(result, Some(ConnectorError::unsupported(listed)));

@@ -44,9 +44,7 @@ use wharf_sdk::json::{self, Node};
 use wharf_sdk::privacy::{self, Sealed};
 use wharf_sdk::reject::{self, Mapped};
 use wharf_sdk::status::{self, lookup};
-use wharf_sdk::types::{
-    ConnectorError, FieldError, Order, OrderLine, OrderStatus, Receiver, RefundStatus,
-};
+use wharf_sdk::types::{ConnectorError, FieldError, Order, OrderLine, OrderStatus, Receiver, RefundStatus};
 
 pub const PLATFORM: &str = "douyin";
 /// 抖店 sells in yuan.
@@ -124,19 +122,11 @@ fn opt_seconds(n: &Node<'_>, key: &str) -> Result<Option<i64>, FieldError> {
 
 /// An amount in fen: a JSON integer or a string of digits, never negative, never a float.
 fn fen(n: &Node<'_>, key: &str) -> Result<i64, FieldError> {
-    n.fen(key).map_err(|e| {
-        field_error(
-            e.field,
-            format!("{} (抖店 amounts are integers in fen)", e.reason),
-        )
-    })
+    n.fen(key).map_err(|e| field_error(e.field, format!("{} (抖店 amounts are integers in fen)", e.reason)))
 }
 
 fn overflow(n: &Node<'_>, key: &str, what: &str) -> FieldError {
-    n.error_at(
-        key,
-        format!("expected {what} to fit 64-bit fen, got an overflow"),
-    )
+    n.error_at(key, format!("expected {what} to fit 64-bit fen, got an overflow"))
 }
 
 /// A `{code}` status field as text, looked up in `table`.
@@ -148,35 +138,20 @@ fn status_of<T: Copy>(n: &Node<'_>, key: &str, table: &[(&str, T)]) -> Result<T,
 /// (`data.shop_order_list[3]`).
 /// The shop order keys that hold receiver data, masked in a rejected order's excerpt (the
 /// `mask_*` keys are 抖店's own masked values and stay).
-pub const RECEIVER_KEYS: &[&str] = &[
-    "encrypt_post_tel",
-    "encrypt_post_receiver",
-    "post_addr",
-    "post_tel",
-    "post_receiver",
-];
+pub const RECEIVER_KEYS: &[&str] =
+    &["encrypt_post_tel", "encrypt_post_receiver", "post_addr", "post_tel", "post_receiver"];
 
 /// One listed shop order, mapped, or set aside with its `order_id` and a path inside the order
 /// (an index into the page would change from one round to the next).
 pub fn settle_shop_order(order: &Node<'_>, shop_id: &str) -> Result<Mapped<Order>, ConnectorError> {
     let id = reject::record_id(order, "order_id");
-    reject::settle(
-        &id,
-        Some(order.value()),
-        map_shop_order(order.value(), "", shop_id),
-        RECEIVER_KEYS,
-    )
+    reject::settle(&id, Some(order.value()), map_shop_order(order.value(), "", shop_id), RECEIVER_KEYS)
 }
 
 pub fn map_shop_order(order: &Value, path: &str, shop_id: &str) -> Result<Order, ConnectorError> {
     let o = Node::root(order, path);
     if !order.is_object() {
-        return Err(o
-            .error(format!(
-                "expected a shop order object, got {}",
-                json::describe(Some(order))
-            ))
-            .into());
+        return Err(o.error(format!("expected a shop order object, got {}", json::describe(Some(order)))).into());
     }
     let order_id = o.id("order_id")?;
     let order_status = o.id("order_status")?;
@@ -192,17 +167,11 @@ pub fn map_shop_order(order: &Value, path: &str, shop_id: &str) -> Result<Order,
         }
     }
 
-    let lines = o
-        .nonempty_array("sku_order_list")?
-        .iter()
-        .map(map_line)
-        .collect::<Result<Vec<_>, _>>()?;
+    let lines = o.nonempty_array("sku_order_list")?.iter().map(map_line).collect::<Result<Vec<_>, _>>()?;
     // unit_price × quantity fits (checked in map_line); their sum may not.
     let goods_total = lines
         .iter()
-        .try_fold(0_i64, |sum, l| {
-            sum.checked_add(l.unit_price * i64::from(l.quantity))
-        })
+        .try_fold(0_i64, |sum, l| sum.checked_add(l.unit_price * i64::from(l.quantity)))
         .ok_or_else(|| overflow(&o, "sku_order_list", "the sum of origin_amount × item_num"))?;
     let shipping_fee = fen(&o, "post_amount")?;
     let paid_total = fen(&o, "pay_amount")?;
@@ -288,18 +257,14 @@ fn map_line(l: &Node<'_>) -> Result<OrderLine, FieldError> {
     {
         return Err(l.error_at(
             "sum_amount",
-            format!(
-                "expected origin_amount × item_num = {unit_price} × {quantity} = {gross} fen, got {sum}"
-            ),
+            format!("expected origin_amount × item_num = {unit_price} × {quantity} = {gross} fen, got {sum}"),
         ));
     }
     let line_total = fen(l, "pay_amount")?;
     if line_total > gross {
         return Err(l.error_at(
             "pay_amount",
-            format!(
-                "expected at most sum_amount (origin_amount × item_num = {gross} fen), got {line_total}"
-            ),
+            format!("expected at most sum_amount (origin_amount × item_num = {gross} fen), got {line_total}"),
         ));
     }
     let refund_status = match l.opt_object("after_sale_info")? {
@@ -330,12 +295,7 @@ fn map_line(l: &Node<'_>) -> Result<OrderLine, FieldError> {
 
 /// An optional amount in fen (see [`fen`]).
 fn fen_opt(n: &Node<'_>, key: &str) -> Result<Option<i64>, FieldError> {
-    n.opt_fen(key).map_err(|e| {
-        field_error(
-            e.field,
-            format!("{} (抖店 amounts are integers in fen)", e.reason),
-        )
-    })
+    n.opt_fen(key).map_err(|e| field_error(e.field, format!("{} (抖店 amounts are integers in fen)", e.reason)))
 }
 
 /// The text at `path` below `o` (objects along the way, which must be objects), if any.

@@ -417,8 +417,14 @@ mod tests {
     #[test]
     fn answers_that_are_not_the_envelope_are_transient() {
         // The same reading serves pulls (`order.searchList`) and pushes (`sku.syncStock`).
-        for body in ["<html>502 Bad Gateway</html>", "", "   ", r#"{"code":10000,"msg":"success","data":{"shop_"#, "[]", r#"{"error":1}"#]
-        {
+        for body in [
+            "<html>502 Bad Gateway</html>",
+            "",
+            "   ",
+            r#"{"code":10000,"msg":"success","data":{"shop_"#,
+            "[]",
+            r#"{"error":1}"#,
+        ] {
             assert!(matches!(error_of(body), ConnectorError::Transient(_)), "{body:?}: {:?}", error_of(body));
         }
     }

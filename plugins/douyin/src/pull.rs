@@ -21,12 +21,8 @@ pub const ORDER_DETAIL: &str = "order.orderDetail";
 /// 抖店's paging: pages from 0. A day per query: 抖店 documents no longer span we rely on,
 /// and a day keeps each query's result small. A minute before paging forward, and 64
 /// listings per call, as the SDK's defaults explain.
-pub const PAGING: Paging = Paging {
-    max_chunk_ms: DAY_MS,
-    min_halving_span_ms: 60 * 1_000,
-    first_page: 0,
-    max_listing_calls: 64,
-};
+pub const PAGING: Paging =
+    Paging { max_chunk_ms: DAY_MS, min_halving_span_ms: 60 * 1_000, first_page: 0, max_listing_calls: 64 };
 
 /// `order.searchList` as the SDK's walk sees it.
 pub struct SearchList<'a, A: Api> {
@@ -65,17 +61,10 @@ impl<A: Api> Listing for SearchList<'_, A> {
             Some(list) => list.elements()?,
             None => Vec::new(),
         };
-        let total = if root.has("total") {
-            root.i64("total")?
-        } else {
-            0
-        };
+        let total = if root.has("total") { root.i64("total")? } else { 0 };
         let seen = (i64::from(page) + 1) * i64::from(page_size);
         Ok(ListPage {
-            rows: rows
-                .iter()
-                .map(|n| mapping::settle_shop_order(n, self.shop_id))
-                .collect::<Result<_, _>>()?,
+            rows: rows.iter().map(|n| mapping::settle_shop_order(n, self.shop_id)).collect::<Result<_, _>>()?,
             has_next: seen < total,
         })
     }
@@ -86,11 +75,7 @@ impl<A: Api> Listing for SearchList<'_, A> {
 }
 
 /// One order by its parent id.
-pub fn get_order(
-    api: &mut impl Api,
-    order_id: &str,
-    shop_id: &str,
-) -> Result<Order, ConnectorError> {
+pub fn get_order(api: &mut impl Api, order_id: &str, shop_id: &str) -> Result<Order, ConnectorError> {
     if order_id.is_empty() || !order_id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ConnectorError::invalid_input(
             "order_id",
@@ -117,13 +102,7 @@ mod tests {
         window: &TimeWindow,
         cursor: Option<&str>,
     ) -> Result<OrderPage, ConnectorError> {
-        paging::pull(
-            &PAGING,
-            &mut SearchList { api, shop_id: "s1" },
-            size,
-            window,
-            cursor,
-        )
+        paging::pull(&PAGING, &mut SearchList { api, shop_id: "s1" }, size, window, cursor)
     }
 
     const T0: i64 = 1_794_326_400_000;
@@ -146,16 +125,10 @@ mod tests {
     fn lists_by_update_time_from_page_zero_and_maps_rows() {
         let s = T0 / 1000;
         let mut api = Scripted::answering(vec![page(
-            vec![
-                order(6_920_000_000_000_000_001, s + 5),
-                order(6_920_000_000_000_000_003, s + 1),
-            ],
+            vec![order(6_920_000_000_000_000_001, s + 5), order(6_920_000_000_000_000_003, s + 1)],
             2,
         )]);
-        let window = TimeWindow {
-            from: T0,
-            to: T0 + 10_000,
-        };
+        let window = TimeWindow { from: T0, to: T0 + 10_000 };
         let result = pull(&mut api, 2, &window, None).unwrap();
         assert_eq!(result.orders.len(), 2);
         assert_eq!(result.orders[0].order_id, "6920000000000000001");
@@ -164,27 +137,15 @@ mod tests {
         let asked = &api.calls[0].1;
         assert_eq!(asked["update_time_start"], s);
         assert_eq!(asked["update_time_end"], s + 9);
-        assert_eq!(
-            (asked["page"].as_u64(), asked["size"].as_u64()),
-            (Some(0), Some(2))
-        );
-        assert_eq!(
-            (asked["order_by"].as_str(), asked["order_asc"].as_bool()),
-            (Some("update_time"), Some(false))
-        );
+        assert_eq!((asked["page"].as_u64(), asked["size"].as_u64()), (Some(0), Some(2)));
+        assert_eq!((asked["order_by"].as_str(), asked["order_asc"].as_bool()), (Some("update_time"), Some(false)));
     }
 
     #[test]
     fn a_dense_minute_is_paged_forward_from_zero() {
         let s = T0 / 1000;
-        let mut api = Scripted::answering(vec![
-            page(vec![order(10, s), order(20, s)], 3),
-            page(vec![order(30, s)], 3),
-        ]);
-        let window = TimeWindow {
-            from: T0,
-            to: T0 + 1_000,
-        };
+        let mut api = Scripted::answering(vec![page(vec![order(10, s), order(20, s)], 3), page(vec![order(30, s)], 3)]);
+        let window = TimeWindow { from: T0, to: T0 + 1_000 };
         let first = pull(&mut api, 2, &window, None).unwrap();
         assert_eq!(first.orders.len(), 2);
         let cursor = first.next_cursor.expect("a second page");
@@ -196,35 +157,17 @@ mod tests {
     #[test]
     fn empty_pages_and_errors() {
         let mut api = Scripted::answering(vec![Ok(json!({"page": 0, "size": 50, "total": 0}))]);
-        let window = TimeWindow {
-            from: T0,
-            to: T0 + 1_000,
-        };
+        let window = TimeWindow { from: T0, to: T0 + 1_000 };
         assert!(pull(&mut api, 50, &window, None).unwrap().orders.is_empty());
         let mut broken = order(10, T0 / 1000);
         broken["pay_amount"] = json!("abc");
         let mut api = Scripted::answering(vec![page(vec![order(20, T0 / 1000), broken], 2)]);
         // The broken order is set aside with its own id and a path inside it; the other flows.
         let page = pull(&mut api, 50, &window, None).unwrap();
-        assert_eq!(
-            page.orders
-                .iter()
-                .map(|o| o.order_id.as_str())
-                .collect::<Vec<_>>(),
-            ["20"]
-        );
-        assert_eq!(
-            (
-                page.rejected[0].id.as_str(),
-                page.rejected[0].field.as_str()
-            ),
-            ("10", "pay_amount")
-        );
+        assert_eq!(page.orders.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>(), ["20"]);
+        assert_eq!((page.rejected[0].id.as_str(), page.rejected[0].field.as_str()), ("10", "pay_amount"));
         let mut api = Scripted::answering(vec![Err(ConnectorError::auth("expired"))]);
-        assert!(matches!(
-            pull(&mut api, 50, &window, None),
-            Err(ConnectorError::Auth(_))
-        ));
+        assert!(matches!(pull(&mut api, 50, &window, None), Err(ConnectorError::Auth(_))));
     }
 
     #[test]
@@ -241,10 +184,7 @@ mod tests {
         let mut bad = good(30);
         bad["sku_order_list"][0]["sum_amount"] = json!(1000);
         let mut api = Scripted::answering(vec![page(vec![good(10), bad, good(50)], 3)]);
-        let window = TimeWindow {
-            from: T0,
-            to: T0 + 1_000,
-        };
+        let window = TimeWindow { from: T0, to: T0 + 1_000 };
         let page = pull(&mut api, 50, &window, None).unwrap();
         let ids: Vec<&str> = page.orders.iter().map(|o| o.order_id.as_str()).collect();
         assert_eq!(ids, ["10", "50"]);
@@ -252,28 +192,18 @@ mod tests {
         assert_eq!(page.orders[0].lines[0].discount, 99);
         assert_eq!(page.rejected.len(), 1);
         assert_eq!(
-            (
-                page.rejected[0].id.as_str(),
-                page.rejected[0].field.as_str()
-            ),
+            (page.rejected[0].id.as_str(), page.rejected[0].field.as_str()),
             ("30", "sku_order_list[0].sum_amount")
         );
     }
 
     #[test]
     fn get_order_reads_the_detail() {
-        let mut api = Scripted::answering(vec![Ok(
-            json!({"shop_order_detail": order(6_920_000_000_000_000_001, T0 / 1000)}),
-        )]);
+        let mut api =
+            Scripted::answering(vec![Ok(json!({"shop_order_detail": order(6_920_000_000_000_000_001, T0 / 1000)}))]);
         let o = get_order(&mut api, "6920000000000000001", "s1").unwrap();
-        assert_eq!(
-            (o.order_id.as_str(), o.shop_id.as_str()),
-            ("6920000000000000001", "s1")
-        );
-        assert_eq!(
-            api.param(0, "shop_order_id").as_deref(),
-            Some("6920000000000000001")
-        );
+        assert_eq!((o.order_id.as_str(), o.shop_id.as_str()), ("6920000000000000001", "s1"));
+        assert_eq!(api.param(0, "shop_order_id").as_deref(), Some("6920000000000000001"));
         assert!(
             matches!(get_order(&mut api, "12a", "s1"), Err(ConnectorError::InvalidInput(f)) if f.field == "order_id")
         );

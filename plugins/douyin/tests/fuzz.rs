@@ -45,18 +45,8 @@ const ORDER: &[Field] = &[
     field("create_time", Time, &["created_at"]),
     field("update_time", Time, &["updated_at"]),
     field("pay_time", Time, &["paid_at"]),
-    Field {
-        pattern: "pay_amount",
-        role: Amount,
-        maps_to: &["paid_total", "discount_total"],
-        also_named: TOTALS,
-    },
-    Field {
-        pattern: "post_amount",
-        role: Amount,
-        maps_to: &["shipping_fee", "discount_total"],
-        also_named: TOTALS,
-    },
+    Field { pattern: "pay_amount", role: Amount, maps_to: &["paid_total", "discount_total"], also_named: TOTALS },
+    Field { pattern: "post_amount", role: Amount, maps_to: &["shipping_fee", "discount_total"], also_named: TOTALS },
     field("doudian_open_id", Id, &["buyer_id"]),
     field("encrypt_post_receiver", Text, RECEIVER),
     field("encrypt_post_tel", Text, RECEIVER),
@@ -87,12 +77,7 @@ const ORDER: &[Field] = &[
     Field {
         pattern: "sku_order_list[].origin_amount",
         role: Amount,
-        maps_to: &[
-            "lines[].unit_price",
-            "lines[].discount",
-            "goods_total",
-            "discount_total",
-        ],
+        maps_to: &["lines[].unit_price", "lines[].discount", "goods_total", "discount_total"],
         also_named: &["item_num", "sum_amount", "pay_amount", "sku_order_list"],
     },
     Field {
@@ -107,16 +92,8 @@ const ORDER: &[Field] = &[
         maps_to: &["lines[].line_total", "lines[].discount"],
         also_named: &["sku_order_list"],
     },
-    field(
-        "sku_order_list[].after_sale_info",
-        Object,
-        &["lines[].refund_status", "refund_status"],
-    ),
-    field(
-        "sku_order_list[].after_sale_info.refund_status",
-        Code,
-        &["lines[].refund_status", "refund_status"],
-    ),
+    field("sku_order_list[].after_sale_info", Object, &["lines[].refund_status", "refund_status"]),
+    field("sku_order_list[].after_sale_info.refund_status", Code, &["lines[].refund_status", "refund_status"]),
 ];
 
 const ENVELOPE: &[Field] = &[
@@ -138,21 +115,14 @@ fn spec() -> Spec {
         record: "data.shop_order_list[]",
         fields: fields(),
         envelope: ENVELOPE,
-        rules: Rules {
-            surcharges: false,
-            lines_add_up: true,
-            goods_add_up: true,
-        },
+        rules: Rules { surcharges: false, lines_add_up: true, goods_add_up: true },
     }
 }
 
 /// One listing page as `pull-orders` reads it: each shop order mapped or rejected by its id.
 fn map(body: &[u8]) -> fuzz::Outcome<Order> {
     let mut api = Scripted::answering(vec![openapi::parse_envelope(body)]);
-    let mut listing = pull::SearchList {
-        api: &mut api,
-        shop_id: "shop-1",
-    };
+    let mut listing = pull::SearchList { api: &mut api, shop_id: "shop-1" };
     Ok(listing.list(1_794_326_400_000, 1_794_412_799_999, 0, 50)?.rows)
 }
 

@@ -19,8 +19,7 @@ use wharf_sdk::json::Node;
 use wharf_sdk::status::{self, ErpAction};
 use wharf_sdk::time;
 use wharf_sdk::types::{
-    ConnectorError, ErpStatus, ErpStatusCode, FieldError, ItemResult, PushAck, ShipmentDetail,
-    ShipmentLine,
+    ConnectorError, ErpStatus, ErpStatusCode, FieldError, ItemResult, PushAck, ShipmentDetail, ShipmentLine,
 };
 
 use crate::mapping;
@@ -52,28 +51,16 @@ pub(crate) fn date(field: &str, value: Option<&str>) -> Result<Option<String>, C
 /// The bridge body of one shipment line.
 fn line_body(i: usize, line: &ShipmentLine) -> Result<Value, ConnectorError> {
     let field = |name: &str| format!("lines[{i}].{name}");
-    let sn = text(
-        &field("outer_sku_id"),
-        &line.outer_sku_id,
-        MAX_SN_CHARS,
-        "the merchant code (goods_sn or product_sn)",
-    )?;
+    let sn =
+        text(&field("outer_sku_id"), &line.outer_sku_id, MAX_SN_CHARS, "the merchant code (goods_sn or product_sn)")?;
     if line.quantity == 0 || line.quantity > MAX_QUANTITY {
         return Err(ConnectorError::invalid_input(
             field("quantity"),
-            format!(
-                "expected 1 to {MAX_QUANTITY} (ECShop's send_number is a smallint), got {}",
-                line.quantity
-            ),
+            format!("expected 1 to {MAX_QUANTITY} (ECShop's send_number is a smallint), got {}", line.quantity),
         ));
     }
     let batch_no = match line.batch_no.as_deref() {
-        Some(b) => Some(text(
-            &field("batch_no"),
-            b,
-            MAX_BATCH_NO_CHARS,
-            "a lot number",
-        )?),
+        Some(b) => Some(text(&field("batch_no"), b, MAX_BATCH_NO_CHARS, "a lot number")?),
         None => None,
     };
     Ok(json!({
@@ -87,24 +74,11 @@ fn line_body(i: usize, line: &ShipmentLine) -> Result<Value, ConnectorError> {
 
 /// The bridge body of one shipment.
 pub fn shipment_body(detail: &ShipmentDetail) -> Result<Value, ConnectorError> {
-    let order_sn = text(
-        "order_id",
-        &detail.order_id,
-        MAX_ORDER_SN_CHARS,
-        "an ECShop order_sn",
-    )?;
+    let order_sn = text("order_id", &detail.order_id, MAX_ORDER_SN_CHARS, "an ECShop order_sn")?;
     if detail.lines.is_empty() {
-        return Err(ConnectorError::invalid_input(
-            "lines",
-            "expected at least one line sent, got none",
-        ));
+        return Err(ConnectorError::invalid_input("lines", "expected at least one line sent, got none"));
     }
-    let lines = detail
-        .lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| line_body(i, l))
-        .collect::<Result<Vec<_>, _>>()?;
+    let lines = detail.lines.iter().enumerate().map(|(i, l)| line_body(i, l)).collect::<Result<Vec<_>, _>>()?;
     Ok(json!({"order_sn": order_sn, "lines": lines}))
 }
 
@@ -114,27 +88,17 @@ fn canonical_field(error: ConnectorError) -> ConnectorError {
         ConnectorError::InvalidInput(FieldError { field, reason })
             if field.starts_with("lines[") && field.ends_with(".sn") =>
         {
-            ConnectorError::invalid_input(
-                format!("{}outer_sku_id", &field[..field.len() - 2]),
-                reason,
-            )
+            ConnectorError::invalid_input(format!("{}outer_sku_id", &field[..field.len() - 2]), reason)
         }
         other => other,
     }
 }
 
-pub fn push_shipments(
-    api: &mut impl Api,
-    details: Vec<ShipmentDetail>,
-) -> Result<Vec<ItemResult>, ConnectorError> {
+pub fn push_shipments(api: &mut impl Api, details: Vec<ShipmentDetail>) -> Result<Vec<ItemResult>, ConnectorError> {
     batch::each(details, |detail| {
-        let answer = api
-            .call(SHIPMENT, &shipment_body(&detail)?)
-            .map_err(canonical_field)?;
+        let answer = api.call(SHIPMENT, &shipment_body(&detail)?).map_err(canonical_field)?;
         let node = Node::root(&answer, SHIPMENT);
-        Ok(PushAck {
-            platform_ref: Some(node.str("delivery_sn")?),
-        })
+        Ok(PushAck { platform_ref: Some(node.str("delivery_sn")?) })
     })
 }
 
@@ -143,12 +107,7 @@ pub fn erp_status_body(
     update: &ErpStatus,
     action: impl Fn(ErpStatusCode) -> Result<ErpAction, ConnectorError>,
 ) -> Result<Value, ConnectorError> {
-    let order_sn = text(
-        "order_id",
-        &update.order_id,
-        MAX_ORDER_SN_CHARS,
-        "an ECShop order_sn",
-    )?;
+    let order_sn = text("order_id", &update.order_id, MAX_ORDER_SN_CHARS, "an ECShop order_sn")?;
     if update.at < 0 {
         return Err(ConnectorError::invalid_input(
             "at",
@@ -189,9 +148,7 @@ pub fn push_erp_status(
     batch::each(updates, |update| {
         let answer = api.call(ERP_STATUS, &erp_status_body(&update, &action)?)?;
         let order = Node::root(&answer, ERP_STATUS).required("order")?;
-        Ok(PushAck {
-            platform_ref: Some(order.id("order_id")?),
-        })
+        Ok(PushAck { platform_ref: Some(order.id("order_id")?) })
     })
 }
 
@@ -202,12 +159,7 @@ mod tests {
     use wharf_sdk::api::Scripted;
     use wharf_sdk::types::OrderStatus;
 
-    fn line(
-        sku: &str,
-        quantity: u32,
-        batch_no: Option<&str>,
-        expires_on: Option<&str>,
-    ) -> ShipmentLine {
+    fn line(sku: &str, quantity: u32, batch_no: Option<&str>, expires_on: Option<&str>) -> ShipmentLine {
         ShipmentLine {
             outer_sku_id: sku.into(),
             quantity,
@@ -218,10 +170,7 @@ mod tests {
     }
 
     fn detail(order_id: &str, lines: Vec<ShipmentLine>) -> ShipmentDetail {
-        ShipmentDetail {
-            order_id: order_id.into(),
-            lines,
-        }
+        ShipmentDetail { order_id: order_id.into(), lines }
     }
 
     #[test]
@@ -230,10 +179,7 @@ mod tests {
             Ok(
                 json!({"order": {"order_id": 1001}, "delivery_id": 3, "delivery_sn": "20261124101010123456", "complete": false}),
             ),
-            Err(ConnectorError::invalid_input(
-                "lines[1].sn",
-                "order 2 has no line with code \"X\"",
-            )),
+            Err(ConnectorError::invalid_input("lines[1].sn", "order 2 has no line with code \"X\"")),
             Err(ConnectorError::not_found("no order with order_sn \"3\"")),
         ]);
         let results = push_shipments(
@@ -241,15 +187,9 @@ mod tests {
             vec![
                 detail(
                     "2026112401001",
-                    vec![
-                        line("SKU-1", 2, Some("B1"), Some("2027-06-30")),
-                        line("SKU-2", 1, None, None),
-                    ],
+                    vec![line("SKU-1", 2, Some("B1"), Some("2027-06-30")), line("SKU-2", 1, None, None)],
                 ),
-                detail(
-                    "2",
-                    vec![line("SKU-1", 1, None, None), line("X", 1, None, None)],
-                ),
+                detail("2", vec![line("SKU-1", 1, None, None), line("X", 1, None, None)]),
                 detail("3", vec![line("SKU-1", 1, None, None)]),
                 detail("4", vec![]),
                 detail("5", vec![line("SKU-1", 0, None, None)]),
@@ -258,10 +198,7 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(
-            results[0].as_ref().unwrap().platform_ref.as_deref(),
-            Some("20261124101010123456")
-        );
+        assert_eq!(results[0].as_ref().unwrap().platform_ref.as_deref(), Some("20261124101010123456"));
         assert_eq!(
             api.calls[0].1,
             json!({"order_sn": "2026112401001", "lines": [
@@ -279,70 +216,32 @@ mod tests {
     }
 
     fn erp(order_id: &str, code: ErpStatusCode, at: i64, note: Option<&str>) -> ErpStatus {
-        ErpStatus {
-            order_id: order_id.into(),
-            erp_status: code,
-            at,
-            note: note.map(Into::into),
-        }
+        ErpStatus { order_id: order_id.into(), erp_status: code, at, note: note.map(Into::into) }
     }
 
     /// A tenant whose `signed` completes the order and `out_of_stock` is misconfigured.
     fn tenant(code: ErpStatusCode) -> Result<ErpAction, ConnectorError> {
-        let pairs = [
-            ("erp_status.signed", "move:completed"),
-            ("erp_status.out_of_stock", "move:paid"),
-        ];
-        status::erp_action_in(code, |key| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, v)| (*v).to_owned())
-        })
+        let pairs = [("erp_status.signed", "move:completed"), ("erp_status.out_of_stock", "move:paid")];
+        status::erp_action_in(code, |key| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned()))
     }
 
     #[test]
     fn erp_statuses_note_or_move() {
-        let answered = || {
-            Ok(json!({"order": {"order_id": 1001, "order_sn": "2026112401001"}, "moved": false}))
-        };
+        let answered = || Ok(json!({"order": {"order_id": 1001, "order_sn": "2026112401001"}, "moved": false}));
         let mut api = Scripted::answering(vec![answered(), answered()]);
         let results = push_erp_status(
             &mut api,
             vec![
-                erp(
-                    "2026112401001",
-                    ErpStatusCode::Picking,
-                    1_795_392_000_999,
-                    Some("仓库A"),
-                ),
-                erp(
-                    "2026112401001",
-                    ErpStatusCode::Signed,
-                    1_795_392_100_000,
-                    None,
-                ),
-                erp(
-                    "2026112401001",
-                    ErpStatusCode::OutOfStock,
-                    1_795_392_100_000,
-                    None,
-                ),
+                erp("2026112401001", ErpStatusCode::Picking, 1_795_392_000_999, Some("仓库A")),
+                erp("2026112401001", ErpStatusCode::Signed, 1_795_392_100_000, None),
+                erp("2026112401001", ErpStatusCode::OutOfStock, 1_795_392_100_000, None),
                 erp("2026112401001", ErpStatusCode::Packed, -1, None),
-                erp(
-                    "2026112401001",
-                    ErpStatusCode::Packed,
-                    0,
-                    Some(&"长".repeat(250)),
-                ),
+                erp("2026112401001", ErpStatusCode::Packed, 0, Some(&"长".repeat(250))),
             ],
             tenant,
         )
         .unwrap();
-        assert_eq!(
-            results[0].as_ref().unwrap().platform_ref.as_deref(),
-            Some("1001")
-        );
+        assert_eq!(results[0].as_ref().unwrap().platform_ref.as_deref(), Some("1001"));
         assert_eq!(
             api.calls[0].1,
             json!({"order_sn": "2026112401001", "erp_status": "picking", "at": 1_795_392_000, "note": "仓库A", "move": null})
@@ -352,10 +251,7 @@ mod tests {
             api.calls[1].1["move"],
             json!({"order_status": completed.order_status, "shipping_status": 2, "pay_status": null})
         );
-        assert_eq!(
-            invalid_field(&results[2]),
-            Some("config.erp_status.out_of_stock")
-        );
+        assert_eq!(invalid_field(&results[2]), Some("config.erp_status.out_of_stock"));
         assert_eq!(invalid_field(&results[3]), Some("at"));
         assert_eq!(invalid_field(&results[4]), Some("note"));
         assert_eq!(api.calls.len(), 2);

@@ -29,9 +29,8 @@ use wharf_sdk::connector::{self, Marketplace};
 use wharf_sdk::settings;
 use wharf_sdk::status;
 use wharf_sdk::types::{
-    ConfigKey, ConnectorError, CustomerMapping, Descriptor, ErpStatus, ItemResult, ListingChange,
-    Logistics, LotSync, Operation, Order, OrderPage, PriceUpdate, Product, Role, ShipmentDetail,
-    StockUpdate, TimeWindow,
+    ConfigKey, ConnectorError, CustomerMapping, Descriptor, ErpStatus, ItemResult, ListingChange, Logistics, LotSync,
+    Operation, Order, OrderPage, PriceUpdate, Product, Role, ShipmentDetail, StockUpdate, TimeWindow,
 };
 
 use crate::bridge::Settings;
@@ -40,8 +39,8 @@ use crate::pull::Bridge;
 /// What the plugin implements; everything else answers `unsupported`.
 pub const OPERATIONS: &[Operation] = {
     use Operation::{
-        GetOrder, PullOrders, PushCustomers, PushErpStatus, PushListing, PushLogistics, PushLots,
-        PushPrices, PushProducts, PushShipments, PushStock,
+        GetOrder, PullOrders, PushCustomers, PushErpStatus, PushListing, PushLogistics, PushLots, PushPrices,
+        PushProducts, PushShipments, PushStock,
     };
     &[
         PullOrders,
@@ -67,11 +66,7 @@ pub fn descriptor() -> Descriptor {
             settings::ENDPOINT,
             "URL of wharf-bridge.php on the shop's site, e.g. https://shop.example.com/wharf-bridge.php",
         ),
-        ConfigKey::with_default(
-            settings::PAGE_SIZE,
-            "Orders per bridge page (1-100)",
-            &page_size,
-        ),
+        ConfigKey::with_default(settings::PAGE_SIZE, "Orders per bridge page (1-100)", &page_size),
         ConfigKey::secret(
             bridge::TOKEN_SECRET,
             "The bridge's token (X-Wharf-Token), as in its wharf-bridge.config.php",
@@ -91,9 +86,7 @@ pub fn descriptor() -> Descriptor {
 }
 
 /// Runs `work` against the bridge the calling shop's config names.
-fn with_bridge<T>(
-    work: impl FnOnce(&mut Settings) -> Result<T, ConnectorError>,
-) -> Result<T, ConnectorError> {
+fn with_bridge<T>(work: impl FnOnce(&mut Settings) -> Result<T, ConnectorError>) -> Result<T, ConnectorError> {
     work(&mut Settings::from_host()?)
 }
 
@@ -105,17 +98,10 @@ impl Marketplace for Ecshop {
         descriptor()
     }
 
-    fn pull_orders(
-        window: TimeWindow,
-        cursor: Option<String>,
-    ) -> Result<OrderPage, ConnectorError> {
+    fn pull_orders(window: TimeWindow, cursor: Option<String>) -> Result<OrderPage, ConnectorError> {
         with_bridge(|bridge| {
             let page_size = bridge.page_size;
-            Bridge {
-                api: bridge,
-                shop_id: &config::shop_id(),
-            }
-            .pull(page_size, &window, cursor.as_deref())
+            Bridge { api: bridge, shop_id: &config::shop_id() }.pull(page_size, &window, cursor.as_deref())
         })
     }
 
@@ -169,28 +155,12 @@ mod tests {
     #[test]
     fn describes_itself() {
         let d = descriptor();
-        let who = (
-            d.name.as_str(),
-            d.platform.as_str(),
-            d.role,
-            d.wit_version.as_str(),
-            d.http_hosts.len(),
-        );
+        let who = (d.name.as_str(), d.platform.as_str(), d.role, d.wit_version.as_str(), d.http_hosts.len());
         // No hosts of its own: the operator grants each merchant's site.
         assert_eq!(who, ("ecshop", "ecshop", Role::Marketplace, "0.2.0", 0));
         assert_eq!(d.operations, OPERATIONS);
-        let keys: Vec<(&str, bool, bool, Option<&str>)> = d
-            .config_keys
-            .iter()
-            .map(|k| {
-                (
-                    k.name.as_str(),
-                    k.required,
-                    k.secret,
-                    k.default_value.as_deref(),
-                )
-            })
-            .collect();
+        let keys: Vec<(&str, bool, bool, Option<&str>)> =
+            d.config_keys.iter().map(|k| (k.name.as_str(), k.required, k.secret, k.default_value.as_deref())).collect();
         assert_eq!(
             keys[..3],
             [

@@ -21,12 +21,8 @@ pub const ORDER: &str = "order";
 /// answer's candidate scan small on shops without the optional time indexes (bridge
 /// README.md), and a day of a busy ECShop shop still fits a few pages. A minute is paged
 /// forward instead of halved, as on the other platforms.
-pub const PAGING: Paging = Paging {
-    max_chunk_ms: DAY_MS,
-    min_halving_span_ms: 60_000,
-    first_page: 1,
-    max_listing_calls: 64,
-};
+pub const PAGING: Paging =
+    Paging { max_chunk_ms: DAY_MS, min_halving_span_ms: 60_000, first_page: 1, max_listing_calls: 64 };
 
 /// `order_sn` is at most 20 characters (`ecs_order_info.order_sn varchar(20)`).
 const MAX_ORDER_SN_CHARS: usize = 20;
@@ -42,18 +38,9 @@ pub struct Bridge<'a, A: Api> {
 impl<A: Api> Listing for Bridge<'_, A> {
     type Row = Mapped<Order>;
 
-    fn list(
-        &mut self,
-        first: i64,
-        last: i64,
-        page: u32,
-        size: u32,
-    ) -> Result<ListPage<Mapped<Order>>, ConnectorError> {
+    fn list(&mut self, first: i64, last: i64, page: u32, size: u32) -> Result<ListPage<Mapped<Order>>, ConnectorError> {
         // The bridge's bounds are whole Unix seconds, both inclusive, like the walk's.
-        let (since, until) = (
-            time::ms_to_unix_seconds(first),
-            time::ms_to_unix_seconds(last),
-        );
+        let (since, until) = (time::ms_to_unix_seconds(first), time::ms_to_unix_seconds(last));
         let params = json!({ "since": since, "until": until, "page": page, "page_size": size });
         let answer = self.api.call(ORDERS, &params)?;
         let root = Node::root(&answer, "");
@@ -64,10 +51,7 @@ impl<A: Api> Listing for Bridge<'_, A> {
             .iter()
             .map(|node| mapping::settle_order(node, self.shop_id))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(ListPage {
-            has_next: i64::from(page) * i64::from(size) < total,
-            rows,
-        })
+        Ok(ListPage { has_next: i64::from(page) * i64::from(size) < total, rows })
     }
 
     fn order(&mut self, order: Mapped<Order>) -> Result<Mapped<Order>, ConnectorError> {
@@ -92,17 +76,11 @@ impl<A: Api> Bridge<'_, A> {
 }
 
 /// One order by its `order_sn`.
-pub fn get_order(
-    api: &mut impl Api,
-    order_id: &str,
-    shop_id: &str,
-) -> Result<Order, ConnectorError> {
+pub fn get_order(api: &mut impl Api, order_id: &str, shop_id: &str) -> Result<Order, ConnectorError> {
     if order_id.trim().is_empty() || order_id.chars().count() > MAX_ORDER_SN_CHARS {
         return Err(ConnectorError::invalid_input(
             "order_id",
-            format!(
-                "expected an ECShop order_sn (1 to {MAX_ORDER_SN_CHARS} characters), got {order_id:?}"
-            ),
+            format!("expected an ECShop order_sn (1 to {MAX_ORDER_SN_CHARS} characters), got {order_id:?}"),
         ));
     }
     let answer = api.call(ORDER, &json!({ "order_sn": order_id }))?;
@@ -135,34 +113,19 @@ mod tests {
     }
 
     fn listing(total: u64, orders: Vec<Value>) -> Result<Value, ConnectorError> {
-        Ok(
-            json!({"since": 0, "until": 0, "page": 1, "page_size": 2, "total": total, "orders": orders}),
-        )
+        Ok(json!({"since": 0, "until": 0, "page": 1, "page_size": 2, "total": total, "orders": orders}))
     }
 
     #[test]
     fn asks_inclusive_seconds_and_pages_by_total() {
         // Three orders in one second: halving cannot split them, so that second is paged.
         let mut api = Scripted::answering(vec![
-            listing(
-                3,
-                vec![order("A", 1_795_392_010), order("B", 1_795_392_010)],
-            ),
+            listing(3, vec![order("A", 1_795_392_010), order("B", 1_795_392_010)]),
             listing(3, vec![order("C", 1_795_392_010)]),
         ]);
-        let window = TimeWindow {
-            from: T0 + 10_000,
-            to: T0 + 11_000,
-        };
+        let window = TimeWindow { from: T0 + 10_000, to: T0 + 11_000 };
         let first = pull(&mut api, 2, &window, None).unwrap();
-        assert_eq!(
-            first
-                .orders
-                .iter()
-                .map(|o| o.order_id.as_str())
-                .collect::<Vec<_>>(),
-            ["A", "B"]
-        );
+        assert_eq!(first.orders.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>(), ["A", "B"]);
         assert_eq!(first.orders[0].shop_id, "s1");
         let cursor = first.next_cursor.expect("a second page");
         let second = pull(&mut api, 2, &window, Some(&cursor)).unwrap();
@@ -172,32 +135,18 @@ mod tests {
         assert_eq!(api.methods(), ["orders", "orders"]);
         assert_eq!(api.param(0, "since").as_deref(), Some("1795392010"));
         assert_eq!(api.param(0, "until").as_deref(), Some("1795392010"));
-        assert_eq!(
-            (
-                api.param(0, "page").as_deref(),
-                api.param(1, "page").as_deref()
-            ),
-            (Some("1"), Some("2"))
-        );
+        assert_eq!((api.param(0, "page").as_deref(), api.param(1, "page").as_deref()), (Some("1"), Some("2")));
         assert_eq!(api.param(0, "page_size").as_deref(), Some("2"));
     }
 
     #[test]
     fn a_full_chunk_is_halved_before_it_is_paged() {
-        let mut api = Scripted::answering(vec![
-            listing(5, vec![order("A", 1), order("B", 1)]),
-            listing(1, vec![order("A", 1)]),
-        ]);
-        let window = TimeWindow {
-            from: T0,
-            to: T0 + DAY_MS,
-        };
+        let mut api =
+            Scripted::answering(vec![listing(5, vec![order("A", 1), order("B", 1)]), listing(1, vec![order("A", 1)])]);
+        let window = TimeWindow { from: T0, to: T0 + DAY_MS };
         let page = pull(&mut api, 2, &window, None).unwrap();
         assert_eq!(page.orders.len(), 1);
-        assert_eq!(
-            api.param(1, "until").as_deref(),
-            Some((T0 / 1000 + 43_199).to_string().as_str())
-        );
+        assert_eq!(api.param(1, "until").as_deref(), Some((T0 / 1000 + 43_199).to_string().as_str()));
     }
 
     #[test]
@@ -205,42 +154,22 @@ mod tests {
         let mut broken = order("A", 1);
         broken["goods_amount"] = json!("abc");
         let mut api = Scripted::answering(vec![listing(2, vec![order("B", 1), broken])]);
-        let window = TimeWindow {
-            from: T0,
-            to: T0 + 1_000,
-        };
+        let window = TimeWindow { from: T0, to: T0 + 1_000 };
         let page = pull(&mut api, 50, &window, None).unwrap();
-        assert_eq!(
-            page.orders
-                .iter()
-                .map(|o| o.order_id.as_str())
-                .collect::<Vec<_>>(),
-            ["B"]
-        );
-        assert_eq!(
-            (
-                page.rejected[0].id.as_str(),
-                page.rejected[0].field.as_str()
-            ),
-            ("A", "goods_amount")
-        );
+        assert_eq!(page.orders.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>(), ["B"]);
+        assert_eq!((page.rejected[0].id.as_str(), page.rejected[0].field.as_str()), ("A", "goods_amount"));
         let mut api = Scripted::answering(vec![Ok(json!({"orders": []}))]);
         match pull(&mut api, 50, &window, None) {
             Err(ConnectorError::InvalidInput(f)) => assert_eq!(f.field, "total"),
             other => panic!("{other:?}"),
         }
         let mut api = Scripted::answering(vec![Err(ConnectorError::auth("wrong token"))]);
-        assert!(matches!(
-            pull(&mut api, 50, &window, None),
-            Err(ConnectorError::Auth(_))
-        ));
+        assert!(matches!(pull(&mut api, 50, &window, None), Err(ConnectorError::Auth(_))));
     }
 
     #[test]
     fn one_order_by_sn() {
-        let mut api = Scripted::answering(vec![Ok(
-            json!({"order": order("2026112401234", 1_795_400_200)}),
-        )]);
+        let mut api = Scripted::answering(vec![Ok(json!({"order": order("2026112401234", 1_795_400_200)}))]);
         let o = get_order(&mut api, "2026112401234", "s1").unwrap();
         assert_eq!(o.order_id, "2026112401234");
         assert_eq!(api.param(0, "order_sn").as_deref(), Some("2026112401234"));
@@ -251,10 +180,7 @@ mod tests {
         }
         for bad in ["", "123456789012345678901"] {
             assert!(
-                matches!(
-                    get_order(&mut Scripted::default(), bad, "s1"),
-                    Err(ConnectorError::InvalidInput(_))
-                ),
+                matches!(get_order(&mut Scripted::default(), bad, "s1"), Err(ConnectorError::InvalidInput(_))),
                 "{bad:?}"
             );
         }

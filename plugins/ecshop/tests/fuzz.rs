@@ -19,23 +19,14 @@ const INVOICE: &[&str] = &["invoice", "invoice.*"];
 const TOTALS: &[&str] = &["goods_amount", "money_paid", "discount", "goods", "goods_price"];
 
 const fn money(pattern: &'static str, maps_to: &'static [&'static str]) -> Field {
-    Field {
-        pattern,
-        role: Amount,
-        maps_to,
-        also_named: TOTALS,
-    }
+    Field { pattern, role: Amount, maps_to, also_named: TOTALS }
 }
 
 /// What each order key means and where it maps (the mapping's module docs).
 const FIELDS: &[Field] = &[
     field("order_sn", Id, &["order_id"]),
     field("user_id", Id, &["buyer_id"]),
-    field(
-        "order_status",
-        Code,
-        &["status", "platform_status", "refund_status", "lines[].refund_status"],
-    ),
+    field("order_status", Code, &["status", "platform_status", "refund_status", "lines[].refund_status"]),
     field("shipping_status", Code, &["status", "platform_status"]),
     field("pay_status", Code, &["status", "platform_status"]),
     field("add_time", Time, &["created_at"]),
@@ -48,15 +39,9 @@ const FIELDS: &[Field] = &[
     money("pack_fee", &["shipping_fee"]),
     money("card_fee", &["shipping_fee"]),
     money("tax", &["shipping_fee"]),
-    money(
-        "discount",
-        &["discount_total", "lines[].discount", "lines[].line_total"],
-    ),
+    money("discount", &["discount_total", "lines[].discount", "lines[].line_total"]),
     money("bonus", &["discount_total", "lines[].discount", "lines[].line_total"]),
-    money(
-        "integral_money",
-        &["discount_total", "lines[].discount", "lines[].line_total"],
-    ),
+    money("integral_money", &["discount_total", "lines[].discount", "lines[].line_total"]),
     money("money_paid", &["paid_total"]),
     money("surplus", &["paid_total"]),
     money("order_amount", &["paid_total"]),
@@ -83,16 +68,9 @@ const FIELDS: &[Field] = &[
         maps_to: &["lines[].quantity", "lines[].discount", "lines[].line_total"],
         also_named: TOTALS,
     },
-    money(
-        "goods[].goods_price",
-        &["lines[].unit_price", "lines[].discount", "lines[].line_total"],
-    ),
+    money("goods[].goods_price", &["lines[].unit_price", "lines[].discount", "lines[].line_total"]),
     field("goods[].goods_name", Text, &["lines[].title"]),
-    field(
-        "goods[].goods_sn",
-        Text,
-        &["lines[].outer_product_id", "lines[].outer_sku_id"],
-    ),
+    field("goods[].goods_sn", Text, &["lines[].outer_product_id", "lines[].outer_sku_id"]),
     field("goods[].goods_attr", Text, &["lines[].sku_properties"]),
     field("goods[].product_sn", Text, &["lines[].outer_sku_id"]),
 ];
@@ -101,20 +79,13 @@ const SPEC: Spec = Spec {
     record: "orders[]",
     fields: FIELDS,
     envelope: &[field("total", Envelope, &[]), field("orders", Rows, &[])],
-    rules: Rules {
-        surcharges: false,
-        lines_add_up: true,
-        goods_add_up: true,
-    },
+    rules: Rules { surcharges: false, lines_add_up: true, goods_add_up: true },
 };
 
 /// One listing page as `pull-orders` reads it: each order mapped or rejected by its order_sn.
 fn map(body: &[u8]) -> fuzz::Outcome<Order> {
     let mut api = Scripted::answering(vec![bridge::answer(pull::ORDERS, 200, &[], body)]);
-    let mut listing = pull::Bridge {
-        api: &mut api,
-        shop_id: "shop-1",
-    };
+    let mut listing = pull::Bridge { api: &mut api, shop_id: "shop-1" };
     Ok(listing.list(1_795_399_000_000, 1_795_486_399_999, 1, 50)?.rows)
 }
 

@@ -63,7 +63,8 @@ impl Settings {
     /// Reads and checks the settings through `get` (the host's `config::get`, or a map in
     /// tests). Absent values take the documented defaults.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConnectorError> {
-        let endpoint = get(ENDPOINT_KEY).filter(|e| !e.trim().is_empty()).unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
+        let endpoint =
+            get(ENDPOINT_KEY).filter(|e| !e.trim().is_empty()).unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
         if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) || endpoint.contains('?') {
             return Err(ConnectorError::invalid_input(
                 config::field(ENDPOINT_KEY),
@@ -73,7 +74,12 @@ impl Settings {
         Ok(Self {
             endpoint,
             app_key: config::required(APP_KEY_KEY, get(APP_KEY_KEY))?,
-            page_size: config::u32_in(PAGE_SIZE_KEY, get(PAGE_SIZE_KEY).as_deref(), DEFAULT_PAGE_SIZE, PAGE_SIZE_RANGE)?,
+            page_size: config::u32_in(
+                PAGE_SIZE_KEY,
+                get(PAGE_SIZE_KEY).as_deref(),
+                DEFAULT_PAGE_SIZE,
+                PAGE_SIZE_RANGE,
+            )?,
         })
     }
 }
@@ -115,7 +121,8 @@ pub fn sign_request(params: &SortedParams) -> SignRequest {
 
 /// The HTTP request: system params and `sign` in the query, `360buy_param_json` in the body.
 pub fn http_request(settings: &Settings, params: &SortedParams, sign: &str) -> Request {
-    let query = signing::form_urlencode(params.iter().filter(|(k, _)| *k != PARAM_JSON).chain([(signing::SIGN_PARAM, sign)]));
+    let query =
+        signing::form_urlencode(params.iter().filter(|(k, _)| *k != PARAM_JSON).chain([(signing::SIGN_PARAM, sign)]));
     let body = signing::form_urlencode([(PARAM_JSON, params.get(PARAM_JSON).unwrap_or_default())]);
     Request {
         method: Method::Post,
@@ -178,7 +185,9 @@ pub fn business<'a>(result: Node<'a>) -> Result<Node<'a>, ConnectorError> {
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) if s == "true" || s == "false" => s == "true",
         other => {
-            return Err(status.error_at("success", format!("expected true or false, got {}", json::describe(other))).into());
+            return Err(status
+                .error_at("success", format!("expected true or false, got {}", json::describe(other)))
+                .into());
         }
     };
     if success {
@@ -237,7 +246,11 @@ mod tests {
 
     #[test]
     fn settings_defaults_and_checks() {
-        let expected = Settings { endpoint: DEFAULT_ENDPOINT.to_owned(), app_key: "APPKEY".to_owned(), page_size: DEFAULT_PAGE_SIZE };
+        let expected = Settings {
+            endpoint: DEFAULT_ENDPOINT.to_owned(),
+            app_key: "APPKEY".to_owned(),
+            page_size: DEFAULT_PAGE_SIZE,
+        };
         assert_eq!(settings(), expected);
         for (pairs, field) in [
             (vec![], "config.app_key"),
@@ -283,7 +296,8 @@ mod tests {
     #[test]
     fn response_keys_keep_case_and_jds_spelling() {
         assert_eq!(response_key("jingdong.stock.write.updateSkuStock"), "jingdong_stock_write_updateSkuStock_responce");
-        let inner = parse_answer("jingdong.pop.order.get", br#"{"jingdong_pop_order_get_responce":{"code":"0"}}"#).unwrap();
+        let inner =
+            parse_answer("jingdong.pop.order.get", br#"{"jingdong_pop_order_get_responce":{"code":"0"}}"#).unwrap();
         assert_eq!(inner, json!({"code": "0"}));
     }
 
@@ -300,12 +314,15 @@ mod tests {
         let e = error_of(r#"{"error_response":{"code":"2","en_desc":"App Call Limited"}}"#);
         assert!(matches!(e, ConnectorError::RateLimited(RateLimit { retry_after_ms: 1_000, .. })), "{e:?}");
         for code in ["12", "19", "17", "18"] {
-            let e = error_of(&format!(r#"{{"error_response":{{"code":"{code}","zh_desc":"无效签名","en_desc":"Invalid Signature"}}}}"#));
+            let e = error_of(&format!(
+                r#"{{"error_response":{{"code":"{code}","zh_desc":"无效签名","en_desc":"Invalid Signature"}}}}"#
+            ));
             assert!(matches!(e, ConnectorError::Auth(_)), "{code}: {e:?}");
         }
         let e = error_of(r#"{"error_response":{"code":19,"en_desc":"Invalid access_token"}}"#);
         assert!(matches!(e, ConnectorError::Auth(_)), "numeric codes too: {e:?}");
-        match error_of(r#"{"error_response":{"code":"15","zh_desc":"不存在的方法名","en_desc":"Invalid Method"}}"#) {
+        match error_of(r#"{"error_response":{"code":"15","zh_desc":"不存在的方法名","en_desc":"Invalid Method"}}"#)
+        {
             ConnectorError::Platform(PlatformError { code, message }) => {
                 assert_eq!((code.as_str(), message.as_str()), ("15", "不存在的方法名 (Invalid Method)"));
             }
@@ -319,8 +336,11 @@ mod tests {
 
     #[test]
     fn answers_that_are_not_the_envelope_are_transient_for_pulls_and_pushes() {
-        for method in ["jingdong.pop.order.search", "jingdong.stock.write.updateSkuStock", "jingdong.pop.order.shipment"] {
-            for body in ["<html>busy</html>", "", r#"{"jingdong_pop_order_search_responce":{"code":"0","#, r#"{"x":1}"#] {
+        for method in
+            ["jingdong.pop.order.search", "jingdong.stock.write.updateSkuStock", "jingdong.pop.order.shipment"]
+        {
+            for body in ["<html>busy</html>", "", r#"{"jingdong_pop_order_search_responce":{"code":"0","#, r#"{"x":1}"#]
+            {
                 match parse_answer(method, body.as_bytes()) {
                     Err(ConnectorError::Transient(_)) => {}
                     other => panic!("{method} {body:?}: {other:?}"),
@@ -335,12 +355,16 @@ mod tests {
         assert!(business(Node::root(&ok, "r")).is_ok());
         let refused = json!({"apiResult": {"success": false, "numberCode": 10100001, "chineseErrCode": "参数错误", "englishErrCode": "bad param"}});
         match business(Node::root(&refused, "r")) {
-            Err(ConnectorError::Platform(p)) => assert_eq!((p.code.as_str(), p.message.as_str()), ("10100001", "参数错误 (bad param)")),
+            Err(ConnectorError::Platform(p)) => {
+                assert_eq!((p.code.as_str(), p.message.as_str()), ("10100001", "参数错误 (bad param)"))
+            }
             other => panic!("{other:?}"),
         }
         let flat = json!({"success": "false", "errorCode": "E1", "chineseErrCode": "物流公司不存在"});
         match business(Node::root(&flat, "sopjosshipment_result")) {
-            Err(ConnectorError::Platform(p)) => assert_eq!((p.code.as_str(), p.message.as_str()), ("E1", "物流公司不存在")),
+            Err(ConnectorError::Platform(p)) => {
+                assert_eq!((p.code.as_str(), p.message.as_str()), ("E1", "物流公司不存在"))
+            }
             other => panic!("{other:?}"),
         }
         assert!(business(Node::root(&json!({"success": true}), "r")).is_ok());

@@ -15,8 +15,8 @@ pub mod push;
 use wharf_sdk::config;
 use wharf_sdk::connector::Marketplace;
 use wharf_sdk::types::{
-    ConfigKey, ConnectorError, Descriptor, ItemResult, Logistics, Operation, Order, OrderPage,
-    Role, StockUpdate, TimeWindow,
+    ConfigKey, ConnectorError, Descriptor, ItemResult, Logistics, Operation, Order, OrderPage, Role, StockUpdate,
+    TimeWindow,
 };
 
 use crate::jos::HostApi;
@@ -25,12 +25,8 @@ use crate::jos::HostApi;
 pub const HTTP_HOSTS: &[&str] = &["api.jd.com"];
 
 /// What the plugin implements; everything else answers `unsupported`.
-pub const OPERATIONS: &[Operation] = &[
-    Operation::PullOrders,
-    Operation::GetOrder,
-    Operation::PushStock,
-    Operation::PushLogistics,
-];
+pub const OPERATIONS: &[Operation] =
+    &[Operation::PullOrders, Operation::GetOrder, Operation::PushStock, Operation::PushLogistics];
 
 /// The plugin's self-description.
 pub fn descriptor() -> Descriptor {
@@ -46,11 +42,7 @@ pub fn descriptor() -> Descriptor {
         config_keys: vec![
             ConfigKey::with_default(jos::ENDPOINT_KEY, "JOS gateway URL", jos::DEFAULT_ENDPOINT),
             ConfigKey::required(jos::APP_KEY_KEY, "JOS app key"),
-            ConfigKey::with_default(
-                jos::PAGE_SIZE_KEY,
-                "Orders per search page (1-100)",
-                &page_size,
-            ),
+            ConfigKey::with_default(jos::PAGE_SIZE_KEY, "Orders per search page (1-100)", &page_size),
             ConfigKey::secret(jos::APP_SECRET, "JOS app secret (signs requests)"),
             ConfigKey::secret(jos::ACCESS_TOKEN, "The seller's JOS access token"),
         ],
@@ -66,19 +58,10 @@ impl Marketplace for Jd {
         descriptor()
     }
 
-    fn pull_orders(
-        window: TimeWindow,
-        cursor: Option<String>,
-    ) -> Result<OrderPage, ConnectorError> {
+    fn pull_orders(window: TimeWindow, cursor: Option<String>) -> Result<OrderPage, ConnectorError> {
         let mut api = HostApi::from_host()?;
         let page_size = api.settings.page_size;
-        pull::pull_orders(
-            &mut api,
-            page_size,
-            &config::shop_id(),
-            &window,
-            cursor.as_deref(),
-        )
+        pull::pull_orders(&mut api, page_size, &config::shop_id(), &window, cursor.as_deref())
     }
 
     fn get_order(order_id: String) -> Result<Order, ConnectorError> {
@@ -102,31 +85,19 @@ mod tests {
 
     #[test]
     fn unsupported_operations_name_themselves() {
-        assert!(
-            matches!(Jd::push_prices(vec![]), Err(ConnectorError::Unsupported(op)) if op == "push-prices")
-        );
-        assert!(
-            matches!(Jd::push_listing(vec![]), Err(ConnectorError::Unsupported(op)) if op == "push-listing")
-        );
-        assert!(
-            matches!(Jd::push_erp_status(vec![]), Err(ConnectorError::Unsupported(op)) if op == "push-erp-status")
-        );
+        assert!(matches!(Jd::push_prices(vec![]), Err(ConnectorError::Unsupported(op)) if op == "push-prices"));
+        assert!(matches!(Jd::push_listing(vec![]), Err(ConnectorError::Unsupported(op)) if op == "push-listing"));
+        assert!(matches!(Jd::push_erp_status(vec![]), Err(ConnectorError::Unsupported(op)) if op == "push-erp-status"));
     }
 
     #[test]
     fn describes_itself() {
         let d = descriptor();
-        assert_eq!(
-            (d.name.as_str(), d.platform.as_str(), d.wit_version.as_str()),
-            ("jd", "jd", "0.2.0")
-        );
+        assert_eq!((d.name.as_str(), d.platform.as_str(), d.wit_version.as_str()), ("jd", "jd", "0.2.0"));
         assert_eq!(d.role, Role::Marketplace);
         assert_eq!(d.http_hosts, ["api.jd.com"]);
         let key = |name: &str| d.config_keys.iter().find(|k| k.name == name).unwrap();
-        assert_eq!(
-            key("endpoint").default_value.as_deref(),
-            Some("https://api.jd.com/routerjson")
-        );
+        assert_eq!(key("endpoint").default_value.as_deref(), Some("https://api.jd.com/routerjson"));
         assert!(key("app_key").required && !key("app_key").secret);
         assert_eq!(key("page_size").default_value.as_deref(), Some("50"));
         assert!(key("app_secret").secret && key("access_token").secret);

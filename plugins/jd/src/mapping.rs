@@ -36,9 +36,7 @@ use wharf_sdk::json::Node;
 use wharf_sdk::privacy::{self, Sealed};
 use wharf_sdk::reject::{self, Mapped};
 use wharf_sdk::status;
-use wharf_sdk::types::{
-    ConnectorError, Invoice, InvoiceKind, Order, OrderLine, OrderStatus, Receiver, RefundStatus,
-};
+use wharf_sdk::types::{ConnectorError, Invoice, InvoiceKind, Order, OrderLine, OrderStatus, Receiver, RefundStatus};
 
 use wharf_sdk::apportion::apportion;
 
@@ -54,15 +52,9 @@ consigneeInfo,itemInfoList,invoiceEasyInfo";
 
 /// `orderState` → canonical status and the order's refund status: the one table to correct.
 pub const ORDER_STATES: &[(&str, (OrderStatus, RefundStatus))] = &[
-    (
-        "WAIT_SELLER_STOCK_OUT",
-        (OrderStatus::Paid, RefundStatus::None),
-    ),
+    ("WAIT_SELLER_STOCK_OUT", (OrderStatus::Paid, RefundStatus::None)),
     // UNSURE: cross-border orders waiting for domestic shipment.
-    (
-        "WAIT_SELLER_DELIVERY",
-        (OrderStatus::Paid, RefundStatus::None),
-    ),
+    ("WAIT_SELLER_DELIVERY", (OrderStatus::Paid, RefundStatus::None)),
     // UNSURE: local-service (LOC) orders waiting for their code; paid, nothing shipped.
     ("WAIT_SEND_CODE", (OrderStatus::Paid, RefundStatus::None)),
     // Paused orders (LOC `PAUSE`, POP `POP_ORDER_PAUSE`) are paid and must not be shipped
@@ -72,15 +64,9 @@ pub const ORDER_STATES: &[(&str, (OrderStatus, RefundStatus))] = &[
     // JD locks a paid order while the buyer asks to cancel it or for a refund (UNSURE: the
     // refund reading): held, so no warehouse ships it.
     ("LOCKED", (OrderStatus::Held, RefundStatus::Requested)),
-    (
-        "WAIT_GOODS_RECEIVE_CONFIRM",
-        (OrderStatus::Shipped, RefundStatus::None),
-    ),
+    ("WAIT_GOODS_RECEIVE_CONFIRM", (OrderStatus::Shipped, RefundStatus::None)),
     ("FINISHED_L", (OrderStatus::Completed, RefundStatus::None)),
-    (
-        "TRADE_CANCELED",
-        (OrderStatus::Cancelled, RefundStatus::None),
-    ),
+    ("TRADE_CANCELED", (OrderStatus::Cancelled, RefundStatus::None)),
 ];
 
 /// `invoiceEasyInfo.invoiceType` → canonical kind; `"0"` is no invoice. UNSURE: JOS's codes
@@ -101,13 +87,7 @@ pub const PRIVACY_REF_FIELD: &str = "oaid";
 pub const UNSET_TIMES: &[&str] = &["0001-01-01 00:00:00", "1970-01-01 00:00:00"];
 
 /// The `orderInfo` keys that hold receiver data, masked in a rejected order's excerpt.
-pub const RECEIVER_KEYS: &[&str] = &[
-    "consigneeInfo",
-    "fullname",
-    "fullAddress",
-    "mobile",
-    "telephone",
-];
+pub const RECEIVER_KEYS: &[&str] = &["consigneeInfo", "fullname", "fullAddress", "mobile", "telephone"];
 
 /// One listed `orderInfo`, mapped, or set aside with its `orderId` and a path inside the order
 /// (an index into the page would change from one round to the next).
@@ -121,30 +101,19 @@ pub fn settle_order(info: &Node<'_>, shop_id: &str) -> Result<Mapped<Order>, Con
 pub fn map_order(info: &Node<'_>, shop_id: &str) -> Result<Order, ConnectorError> {
     if !info.value().is_object() {
         return Err(info
-            .error(format!(
-                "expected an orderInfo object, got {}",
-                wharf_sdk::json::describe(Some(info.value()))
-            ))
+            .error(format!("expected an orderInfo object, got {}", wharf_sdk::json::describe(Some(info.value()))))
             .into());
     }
     let order_id = info.id("orderId")?;
     let platform_status = info.str("orderState")?;
-    let (status, refund_status) =
-        status::lookup(ORDER_STATES, &platform_status, &info.path_of("orderState"))?;
+    let (status, refund_status) = status::lookup(ORDER_STATES, &platform_status, &info.path_of("orderState"))?;
 
     let goods_total = info.amount("orderTotalPrice")?;
     let shipping_fee = info.amount("freightPrice")?;
     let payment = info.amount("orderPayment")?;
     let balance = info.opt_amount("balanceUsed")?.unwrap_or(0);
-    let overflow = |key: &str| {
-        info.error_at(
-            key,
-            "expected amounts whose sums fit 64-bit fen, got an overflow",
-        )
-    };
-    let paid_total = payment
-        .checked_add(balance)
-        .ok_or_else(|| overflow("balanceUsed"))?;
+    let overflow = |key: &str| info.error_at(key, "expected amounts whose sums fit 64-bit fen, got an overflow");
+    let paid_total = payment.checked_add(balance).ok_or_else(|| overflow("balanceUsed"))?;
     let discount_total = goods_total
         .checked_add(shipping_fee)
         .and_then(|g| g.checked_sub(paid_total))
@@ -177,19 +146,12 @@ pub fn map_order(info: &Node<'_>, shop_id: &str) -> Result<Order, ConnectorError
         buyer_id: info.opt_str("open_id_buyer")?,
         seller_memo: info.opt_str("venderRemark")?,
         buyer_message: info.opt_str("orderRemark")?,
-        invoice: info
-            .opt_object("invoiceEasyInfo")?
-            .map(|i| map_invoice(&i))
-            .transpose()?
-            .flatten(),
+        invoice: info.opt_object("invoiceEasyInfo")?.map(|i| map_invoice(&i)).transpose()?.flatten(),
         goods_total,
         shipping_fee,
         discount_total,
         paid_total,
-        receiver: info
-            .opt_object("consigneeInfo")?
-            .map(|c| map_receiver(&c))
-            .transpose()?,
+        receiver: info.opt_object("consigneeInfo")?.map(|c| map_receiver(&c)).transpose()?,
         erp_customer_code: None,
     })
 }
@@ -215,9 +177,15 @@ fn map_lines(
     for item in &items {
         let quantity = item.quantity("itemTotal")?;
         let unit_price = item.amount("jdPrice")?;
-        let gross = unit_price.checked_mul(i64::from(quantity)).and_then(|g| u64::try_from(g).ok()).ok_or_else(|| {
-            item.error_at("jdPrice", format!("expected a non-negative price whose total fits 64-bit fen, got {unit_price} fen × {quantity}"))
-        })?;
+        let gross =
+            unit_price.checked_mul(i64::from(quantity)).and_then(|g| u64::try_from(g).ok()).ok_or_else(|| {
+                item.error_at(
+                    "jdPrice",
+                    format!(
+                        "expected a non-negative price whose total fits 64-bit fen, got {unit_price} fen × {quantity}"
+                    ),
+                )
+            })?;
         amounts.push((quantity, unit_price, gross));
     }
     let weights: Vec<u64> = amounts.iter().map(|&(_, _, gross)| gross).collect();
@@ -248,9 +216,7 @@ fn map_lines(
     }
     let shares = apportion(discount_total, &weights);
     let mut lines = Vec::with_capacity(items.len());
-    for (n, ((item, (quantity, unit_price, gross)), discount)) in
-        items.iter().zip(amounts).zip(shares).enumerate()
-    {
+    for (n, ((item, (quantity, unit_price, gross)), discount)) in items.iter().zip(amounts).zip(shares).enumerate() {
         lines.push(OrderLine {
             line_id: format!("{order_id}-{}", n + 1),
             title: item.str("skuName")?,
@@ -304,15 +270,7 @@ fn map_invoice(i: &Node<'_>) -> Result<Option<Invoice>, ConnectorError> {
         return Ok(None);
     };
     let (title, tax_id) = (i.opt_str("invoiceTitle")?, i.opt_str("invoiceCode")?);
-    Ok(Some(Invoice {
-        kind,
-        title,
-        tax_id,
-        bank: None,
-        account: None,
-        address: None,
-        phone: None,
-    }))
+    Ok(Some(Invoice { kind, title, tax_id, bank: None, account: None, address: None, phone: None }))
 }
 
 #[cfg(test)]
@@ -353,35 +311,14 @@ mod tests {
     #[test]
     fn maps_a_whole_order() {
         let o = map(&info()).unwrap();
-        assert_eq!(
-            (o.platform.as_str(), o.shop_id.as_str(), o.order_id.as_str()),
-            ("jd", "s1", "9007199254740993")
-        );
-        assert_eq!(
-            (o.status, o.refund_status),
-            (OrderStatus::Paid, RefundStatus::None)
-        );
+        assert_eq!((o.platform.as_str(), o.shop_id.as_str(), o.order_id.as_str()), ("jd", "s1", "9007199254740993"));
+        assert_eq!((o.status, o.refund_status), (OrderStatus::Paid, RefundStatus::None));
         assert_eq!(o.platform_status, "WAIT_SELLER_STOCK_OUT");
-        assert_eq!(
-            (
-                o.goods_total,
-                o.shipping_fee,
-                o.paid_total,
-                o.discount_total
-            ),
-            (30_000, 1_000, 28_999, 2_001)
-        );
-        assert_eq!(
-            o.goods_total + o.shipping_fee - o.discount_total,
-            o.paid_total
-        );
+        assert_eq!((o.goods_total, o.shipping_fee, o.paid_total, o.discount_total), (30_000, 1_000, 28_999, 2_001));
+        assert_eq!(o.goods_total + o.shipping_fee - o.discount_total, o.paid_total);
         assert_eq!(
             (o.created_at, o.paid_at, o.updated_at),
-            (
-                1_794_326_405_000,
-                Some(1_794_326_460_000),
-                1_794_326_520_000
-            )
+            (1_794_326_405_000, Some(1_794_326_460_000), 1_794_326_520_000)
         );
         assert_eq!(o.buyer_id.as_deref(), Some("buyer-000042"));
         assert_eq!(o.buyer_nick.as_deref(), Some("张***"));
@@ -389,64 +326,31 @@ mod tests {
         assert_eq!(o.seller_memo, None);
         let r = o.receiver.unwrap();
         // Ciphertexts are never shown: the name and address are withheld.
+        assert_eq!((r.name.as_deref(), r.address.as_deref(), r.phone.as_deref()), (None, None, Some("136*******5")));
         assert_eq!(
-            (r.name.as_deref(), r.address.as_deref(), r.phone.as_deref()),
-            (None, None, Some("136*******5"))
-        );
-        assert_eq!(
-            (
-                r.province.as_deref(),
-                r.district.as_deref(),
-                r.town,
-                r.postcode
-            ),
+            (r.province.as_deref(), r.district.as_deref(), r.town, r.postcode),
             (Some("广东省"), Some("南山区"), None, None)
         );
         assert!(r.masked);
         let reference: Value = serde_json::from_str(r.privacy_ref.as_deref().unwrap()).unwrap();
-        assert_eq!(
-            reference,
-            json!({"name": "~a1b2~", "address": "~c3d4~", "oaid": "OAID1"})
-        );
+        assert_eq!(reference, json!({"name": "~a1b2~", "address": "~c3d4~", "oaid": "OAID1"}));
         let i = o.invoice.unwrap();
         assert_eq!(
             (i.kind, i.title.as_deref(), i.tax_id.as_deref()),
-            (
-                InvoiceKind::VatSpecial,
-                Some("某某有限公司"),
-                Some("91440300MA5F000001")
-            )
+            (InvoiceKind::VatSpecial, Some("某某有限公司"), Some("91440300MA5F000001"))
         );
 
-        let [a, b] = o.lines.as_slice() else {
-            panic!("{:?}", o.lines)
-        };
+        let [a, b] = o.lines.as_slice() else { panic!("{:?}", o.lines) };
+        assert_eq!((a.line_id.as_str(), b.line_id.as_str()), ("9007199254740993-1", "9007199254740993-2"));
+        assert_eq!((a.product_id.as_deref(), a.sku_id.as_deref()), (Some("3500000000"), Some("10000104729")));
         assert_eq!(
-            (a.line_id.as_str(), b.line_id.as_str()),
-            ("9007199254740993-1", "9007199254740993-2")
-        );
-        assert_eq!(
-            (a.product_id.as_deref(), a.sku_id.as_deref()),
-            (Some("3500000000"), Some("10000104729"))
-        );
-        assert_eq!(
-            (
-                a.outer_product_id.as_deref(),
-                a.outer_sku_id.as_deref(),
-                b.outer_sku_id.as_deref()
-            ),
+            (a.outer_product_id.as_deref(), a.outer_sku_id.as_deref(), b.outer_sku_id.as_deref()),
             (Some("SPU-0001"), Some("SKU-0001-1"), None)
         );
-        assert_eq!(
-            (a.quantity, a.unit_price, a.title.as_str()),
-            (2, 10_000, "T恤 颜色:红")
-        );
+        assert_eq!((a.quantity, a.unit_price, a.title.as_str()), (2, 10_000, "T恤 颜色:红"));
         // 2001 fen over 20000 : 10000 → 1334 (remainder 0.0…) and 667.
         assert_eq!((a.discount, b.discount), (1_334, 667));
-        assert_eq!(
-            a.line_total + b.line_total,
-            o.goods_total - o.discount_total
-        );
+        assert_eq!(a.line_total + b.line_total, o.goods_total - o.discount_total);
         assert_eq!(a.refund_status, RefundStatus::None);
     }
 
@@ -465,10 +369,7 @@ mod tests {
         for paused in ["PAUSE", "POP_ORDER_PAUSE"] {
             v["orderState"] = json!(paused);
             let o = map(&v).unwrap();
-            assert_eq!(
-                (o.status, o.platform_status.as_str()),
-                (OrderStatus::Held, paused)
-            );
+            assert_eq!((o.status, o.platform_status.as_str()), (OrderStatus::Held, paused));
         }
         assert_eq!(o.order_id, "123");
         v["orderState"] = json!("TRADE_CANCELED");
@@ -476,10 +377,7 @@ mod tests {
         v.as_object_mut().unwrap().remove("consigneeInfo");
         v.as_object_mut().unwrap().remove("balanceUsed");
         let o = map(&v).unwrap();
-        assert_eq!(
-            (o.status, o.paid_at, o.receiver, o.paid_total),
-            (OrderStatus::Cancelled, None, None, 20_000)
-        );
+        assert_eq!((o.status, o.paid_at, o.receiver, o.paid_total), (OrderStatus::Cancelled, None, None, 20_000));
     }
 
     #[test]
@@ -489,16 +387,10 @@ mod tests {
             (json!({"orderState": "NEW_STATE"}), "orderInfo.orderState"),
             (json!({"orderId": 1.5}), "orderInfo.orderId"),
             (json!({"modified": "yesterday"}), "orderInfo.modified"),
-            (
-                json!({"invoiceEasyInfo": {"invoiceType": "9"}}),
-                "orderInfo.invoiceEasyInfo.invoiceType",
-            ),
+            (json!({"invoiceEasyInfo": {"invoiceType": "9"}}), "orderInfo.invoiceEasyInfo.invoiceType"),
             // A wrongly typed object is an error, never "absent".
             (json!({"consigneeInfo": "abc"}), "orderInfo.consigneeInfo"),
-            (
-                json!({"invoiceEasyInfo": 12345}),
-                "orderInfo.invoiceEasyInfo",
-            ),
+            (json!({"invoiceEasyInfo": 12345}), "orderInfo.invoiceEasyInfo"),
             // What the model allows none of.
             (json!({"orderPayment": "-797.49"}), "orderInfo.orderPayment"),
             (json!({"orderPayment": "1e5"}), "orderInfo.orderPayment"),

@@ -36,20 +36,12 @@ const SORT_NEWEST_FIRST: &str = "1";
 /// JOS accepts up to a month per search by modification time; a week per chunk keeps the
 /// halving of a dense chunk short while a quiet shop still needs few calls. Pages count
 /// from 1; the rest are the SDK's defaults.
-pub const PAGING: Paging = Paging {
-    max_chunk_ms: 7 * paging::DAY_MS,
-    min_halving_span_ms: 60 * 1_000,
-    first_page: 1,
-    max_listing_calls: 64,
-};
+pub const PAGING: Paging =
+    Paging { max_chunk_ms: 7 * paging::DAY_MS, min_halving_span_ms: 60 * 1_000, first_page: 1, max_listing_calls: 64 };
 
 /// Every order state, comma-separated: a pull wants all of them, and JOS requires the list.
 pub fn all_states() -> String {
-    mapping::ORDER_STATES
-        .iter()
-        .map(|(state, _)| *state)
-        .collect::<Vec<_>>()
-        .join(",")
+    mapping::ORDER_STATES.iter().map(|(state, _)| *state).collect::<Vec<_>>().join(",")
 }
 
 /// One search page, each order mapped or set aside, and whether more pages follow.
@@ -64,16 +56,11 @@ pub fn parse_search(
     let total = result.i64("orderTotal")?;
     let rows = match result.opt_array("orderInfoList")? {
         None => Vec::new(),
-        Some(list) => list
-            .elements()?
-            .iter()
-            .map(|info| mapping::settle_order(info, shop_id))
-            .collect::<Result<_, _>>()?,
+        Some(list) => {
+            list.elements()?.iter().map(|info| mapping::settle_order(info, shop_id)).collect::<Result<_, _>>()?
+        }
     };
-    Ok(ListPage {
-        rows,
-        has_next: i64::from(page).saturating_mul(i64::from(page_size)) < total,
-    })
+    Ok(ListPage { rows, has_next: i64::from(page).saturating_mul(i64::from(page_size)) < total })
 }
 
 /// JOS as a [`paging::Listing`]: pages of whole orders for one shop.
@@ -102,12 +89,7 @@ impl<A: Api> paging::Listing for Search<'_, A> {
             "dateType": DATE_TYPE_MODIFIED,
             "sortType": SORT_NEWEST_FIRST,
         });
-        parse_search(
-            &self.api.call(SEARCH_METHOD, &params)?,
-            page,
-            page_size,
-            &self.shop_id,
-        )
+        parse_search(&self.api.call(SEARCH_METHOD, &params)?, page, page_size, &self.shop_id)
     }
 
     fn order(&mut self, order: Mapped<Order>) -> Result<Mapped<Order>, ConnectorError> {
@@ -127,34 +109,18 @@ pub fn pull_orders(
     window: &TimeWindow,
     cursor: Option<&str>,
 ) -> Result<OrderPage, ConnectorError> {
-    paging::pull(
-        &PAGING,
-        &mut Search {
-            api,
-            shop_id: shop_id.to_owned(),
-        },
-        page_size,
-        window,
-        cursor,
-    )
+    paging::pull(&PAGING, &mut Search { api, shop_id: shop_id.to_owned() }, page_size, window, cursor)
 }
 
 /// One order by its JD id; `not_found` when JOS does not show it.
-pub fn get_order(
-    api: &mut impl Api,
-    order_id: &str,
-    shop_id: &str,
-) -> Result<Order, ConnectorError> {
+pub fn get_order(api: &mut impl Api, order_id: &str, shop_id: &str) -> Result<Order, ConnectorError> {
     if order_id.is_empty() || !order_id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ConnectorError::invalid_input(
             "order_id",
             format!("expected a JD order id (decimal digits), got {order_id:?}"),
         ));
     }
-    let response = api.call(
-        GET_METHOD,
-        &json!({"order_id": order_id, "optional_fields": ORDER_FIELDS}),
-    )?;
+    let response = api.call(GET_METHOD, &json!({"order_id": order_id, "optional_fields": ORDER_FIELDS}))?;
     let root = Node::root(&response, jos::response_key(GET_METHOD));
     let result = jos::business(root.required(GET_RESULT)?)?;
     match result.opt_object("orderInfo")? {
@@ -190,46 +156,21 @@ mod tests {
     fn a_pull_asks_by_modified_time_for_every_state_and_maps_rows() {
         let mut api = Scripted::answering(vec![page(
             2,
-            vec![
-                info(9_007_199_254_740_993, "2026-11-11 00:30:00"),
-                info(7, "2026-11-11 00:10:00"),
-            ],
+            vec![info(9_007_199_254_740_993, "2026-11-11 00:30:00"), info(7, "2026-11-11 00:10:00")],
         )]);
-        let window = TimeWindow {
-            from: T0,
-            to: T0 + 3_600_000,
-        };
+        let window = TimeWindow { from: T0, to: T0 + 3_600_000 };
         let out = pull_orders(&mut api, 50, "s1", &window, None).unwrap();
         assert_eq!(out.next_cursor, None);
-        assert_eq!(
-            out.orders
-                .iter()
-                .map(|o| o.order_id.as_str())
-                .collect::<Vec<_>>(),
-            ["9007199254740993", "7"]
-        );
+        assert_eq!(out.orders.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>(), ["9007199254740993", "7"]);
         assert_eq!(out.orders[0].status, OrderStatus::Completed);
         assert_eq!(api.methods(), [SEARCH_METHOD]);
-        assert_eq!(
-            api.param(0, "start_date").as_deref(),
-            Some("2026-11-11 00:00:00")
-        );
-        assert_eq!(
-            api.param(0, "end_date").as_deref(),
-            Some("2026-11-11 00:59:59")
-        );
+        assert_eq!(api.param(0, "start_date").as_deref(), Some("2026-11-11 00:00:00"));
+        assert_eq!(api.param(0, "end_date").as_deref(), Some("2026-11-11 00:59:59"));
         assert_eq!(api.param(0, "dateType").as_deref(), Some("0"));
         assert_eq!(api.param(0, "page").as_deref(), Some("1"));
         assert_eq!(api.param(0, "page_size").as_deref(), Some("50"));
-        assert_eq!(
-            api.param(0, "order_state").unwrap().split(',').count(),
-            mapping::ORDER_STATES.len()
-        );
-        assert!(
-            api.param(0, "optional_fields")
-                .unwrap()
-                .contains("itemInfoList")
-        );
+        assert_eq!(api.param(0, "order_state").unwrap().split(',').count(), mapping::ORDER_STATES.len());
+        assert!(api.param(0, "optional_fields").unwrap().contains("itemInfoList"));
     }
 
     #[test]
@@ -238,15 +179,9 @@ mod tests {
             page(3, vec![info(1, "2026-11-11 00:30:00")]),
             page(1, vec![info(1, "2026-11-11 00:20:00")]),
         ]);
-        let window = TimeWindow {
-            from: T0,
-            to: T0 + 3_600_000,
-        };
+        let window = TimeWindow { from: T0, to: T0 + 3_600_000 };
         let out = pull_orders(&mut api, 1, "s1", &window, None).unwrap();
-        assert_eq!(
-            api.param(1, "end_date").as_deref(),
-            Some("2026-11-11 00:29:59")
-        );
+        assert_eq!(api.param(1, "end_date").as_deref(), Some("2026-11-11 00:29:59"));
         assert_eq!(out.orders.len(), 1);
         assert!(out.next_cursor.is_some());
     }
@@ -255,48 +190,17 @@ mod tests {
     fn a_refused_search_is_the_platforms_error_and_a_bad_row_is_set_aside_by_its_id() {
         let refused = json!({"code": "0", "searchorderinfo_result": {
             "apiResult": {"success": false, "numberCode": 10100001, "chineseErrCode": "参数错误"}, "orderTotal": 0, "orderInfoList": []}});
-        let window = TimeWindow {
-            from: T0,
-            to: T0 + 1_000,
-        };
-        let e = pull_orders(
-            &mut Scripted::answering(vec![Ok(refused)]),
-            50,
-            "s1",
-            &window,
-            None,
-        )
-        .unwrap_err();
-        assert!(
-            matches!(&e, ConnectorError::Platform(p) if p.code == "10100001"),
-            "{e:?}"
-        );
+        let window = TimeWindow { from: T0, to: T0 + 1_000 };
+        let e = pull_orders(&mut Scripted::answering(vec![Ok(refused)]), 50, "s1", &window, None).unwrap_err();
+        assert!(matches!(&e, ConnectorError::Platform(p) if p.code == "10100001"), "{e:?}");
 
         let mut bad = info(5, "2026-11-11 00:00:00");
         bad["orderPayment"] = json!("12.3.4");
         let good = info(6, "2026-11-11 00:00:00");
-        let page = pull_orders(
-            &mut Scripted::answering(vec![page(2, vec![bad, good])]),
-            50,
-            "s1",
-            &window,
-            None,
-        )
-        .unwrap();
-        assert_eq!(
-            page.orders
-                .iter()
-                .map(|o| o.order_id.as_str())
-                .collect::<Vec<_>>(),
-            ["6"]
-        );
-        assert_eq!(
-            (
-                page.rejected[0].id.as_str(),
-                page.rejected[0].field.as_str()
-            ),
-            ("5", "orderPayment")
-        );
+        let page =
+            pull_orders(&mut Scripted::answering(vec![page(2, vec![bad, good])]), 50, "s1", &window, None).unwrap();
+        assert_eq!(page.orders.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>(), ["6"]);
+        assert_eq!((page.rejected[0].id.as_str(), page.rejected[0].field.as_str()), ("5", "orderPayment"));
     }
 
     #[test]
@@ -306,10 +210,7 @@ mod tests {
         let mut api = Scripted::answering(vec![Ok(found), Ok(missing)]);
         assert_eq!(get_order(&mut api, "42", "s1").unwrap().order_id, "42");
         assert_eq!(api.param(0, "order_id").as_deref(), Some("42"));
-        assert!(matches!(
-            get_order(&mut api, "43", "s1"),
-            Err(ConnectorError::NotFound(_))
-        ));
+        assert!(matches!(get_order(&mut api, "43", "s1"), Err(ConnectorError::NotFound(_))));
         assert!(
             matches!(get_order(&mut api, "4x", "s1"), Err(ConnectorError::InvalidInput(f)) if f.field == "order_id")
         );

@@ -16,8 +16,8 @@ use wharf_sdk::api::Api;
 use wharf_sdk::json::Node;
 use wharf_sdk::types::{ConnectorError, ItemResult, Logistics, PushAck, StockUpdate};
 
-use wharf_sdk::batch;
 use crate::jos;
+use wharf_sdk::batch;
 
 pub const UPDATE_SKU_STOCK: &str = "jingdong.stock.write.updateSkuStock";
 pub const ORDER_SHIPMENT: &str = "jingdong.pop.order.shipment";
@@ -30,7 +30,9 @@ fn numeric_id(field: &str, value: &str, what: &str) -> Result<u64, ConnectorErro
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ConnectorError::invalid_input(field, format!("expected {what} (decimal digits), got {value:?}")));
     }
-    value.parse().map_err(|_| ConnectorError::invalid_input(field, format!("expected {what} that fits 64 bits, got {value:?}")))
+    value
+        .parse()
+        .map_err(|_| ConnectorError::invalid_input(field, format!("expected {what} that fits 64 bits, got {value:?}")))
 }
 
 /// The `360buy_param_json` of one stock update.
@@ -40,10 +42,7 @@ pub fn stock_params(update: &StockUpdate) -> Result<Value, ConnectorError> {
         None => {
             return Err(ConnectorError::invalid_input(
                 "sku_id",
-                format!(
-                    "expected the JD skuId of {:?} (JD sets stock by skuId only), got none",
-                    update.outer_sku_id
-                ),
+                format!("expected the JD skuId of {:?} (JD sets stock by skuId only), got none", update.outer_sku_id),
             ));
         }
     };
@@ -109,12 +108,19 @@ mod tests {
         let mut api = Scripted::answering(vec![Ok(ok), Ok(refused)]);
         let results = push_stock(
             &mut api,
-            vec![stock(Some("10000104729"), Some("7")), stock(None, None), stock(Some("1"), None), stock(Some("1"), Some("main"))],
+            vec![
+                stock(Some("10000104729"), Some("7")),
+                stock(None, None),
+                stock(Some("1"), None),
+                stock(Some("1"), Some("main")),
+            ],
         )
         .unwrap();
         assert_eq!(api.calls[0].1, json!({"skuId": 10000104729u64, "stockNum": 12, "storeId": 7}));
         assert_eq!(results[0], Ok(PushAck { platform_ref: Some("10000104729".into()) }));
-        assert!(matches!(&results[1], Err(ConnectorError::InvalidInput(f)) if f.field == "sku_id" && f.reason.contains("SKU-1")));
+        assert!(
+            matches!(&results[1], Err(ConnectorError::InvalidInput(f)) if f.field == "sku_id" && f.reason.contains("SKU-1"))
+        );
         assert!(matches!(&results[2], Err(ConnectorError::Platform(p)) if p.code == "10100002"));
         assert!(matches!(&results[3], Err(ConnectorError::InvalidInput(f)) if f.field == "warehouse"));
         assert_eq!(api.calls.len(), 2);
@@ -128,7 +134,13 @@ mod tests {
         let big = "9007199254740993";
         let outcome = push_logistics(
             &mut api,
-            vec![logistics(big, "467"), logistics("1", "9999"), logistics("2", "SF"), logistics("3", "467"), logistics("4", "467")],
+            vec![
+                logistics(big, "467"),
+                logistics("1", "9999"),
+                logistics("2", "SF"),
+                logistics("3", "467"),
+                logistics("4", "467"),
+            ],
         );
         assert!(matches!(outcome, Err(ConnectorError::Auth(_))), "{outcome:?}");
         assert_eq!(api.calls[0].1, json!({"orderId": 9_007_199_254_740_993u64, "logiCoprId": "467", "logiNo": "SF1"}));
@@ -136,7 +148,11 @@ mod tests {
         assert_eq!(api.calls.len(), 3, "the bad carrier code never left");
 
         let mut api = Scripted::answering(vec![]);
-        let results = push_logistics(&mut api, vec![logistics("x1", "467"), Logistics { tracking_no: " ".into(), ..logistics("1", "467") }]).unwrap();
+        let results = push_logistics(
+            &mut api,
+            vec![logistics("x1", "467"), Logistics { tracking_no: " ".into(), ..logistics("1", "467") }],
+        )
+        .unwrap();
         assert!(matches!(&results[0], Err(ConnectorError::InvalidInput(f)) if f.field == "order_id"));
         assert!(matches!(&results[1], Err(ConnectorError::InvalidInput(f)) if f.field == "tracking_no"));
     }

@@ -22,23 +22,13 @@ const FIELDS: &[Field] = &[
     Field {
         pattern: "orderTotalPrice",
         role: Amount,
-        maps_to: &[
-            "goods_total",
-            "discount_total",
-            "lines[].discount",
-            "lines[].line_total",
-        ],
+        maps_to: &["goods_total", "discount_total", "lines[].discount", "lines[].line_total"],
         also_named: TOTALS,
     },
     Field {
         pattern: "freightPrice",
         role: Amount,
-        maps_to: &[
-            "shipping_fee",
-            "discount_total",
-            "lines[].discount",
-            "lines[].line_total",
-        ],
+        maps_to: &["shipping_fee", "discount_total", "lines[].discount", "lines[].line_total"],
         also_named: TOTALS,
     },
     Field {
@@ -103,32 +93,12 @@ const SPEC: Spec = Spec {
     envelope: &[
         field("jingdong_pop_order_search_responce", Envelope, &[]),
         field(RESULT, Envelope, &[]),
-        field(
-            "jingdong_pop_order_search_responce.searchorderinfo_result.apiResult",
-            Envelope,
-            &[],
-        ),
-        field(
-            "jingdong_pop_order_search_responce.searchorderinfo_result.apiResult.success",
-            Envelope,
-            &[],
-        ),
-        field(
-            "jingdong_pop_order_search_responce.searchorderinfo_result.orderTotal",
-            Envelope,
-            &[],
-        ),
-        field(
-            "jingdong_pop_order_search_responce.searchorderinfo_result.orderInfoList",
-            Rows,
-            &[],
-        ),
+        field("jingdong_pop_order_search_responce.searchorderinfo_result.apiResult", Envelope, &[]),
+        field("jingdong_pop_order_search_responce.searchorderinfo_result.apiResult.success", Envelope, &[]),
+        field("jingdong_pop_order_search_responce.searchorderinfo_result.orderTotal", Envelope, &[]),
+        field("jingdong_pop_order_search_responce.searchorderinfo_result.orderInfoList", Rows, &[]),
     ],
-    rules: Rules {
-        surcharges: false,
-        lines_add_up: true,
-        goods_add_up: true,
-    },
+    rules: Rules { surcharges: false, lines_add_up: true, goods_add_up: true },
 };
 
 /// One search page as `pull-orders` reads it: each order mapped or rejected by its id.

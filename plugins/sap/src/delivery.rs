@@ -42,8 +42,7 @@ use wharf_sdk::json::Node;
 use wharf_sdk::reject;
 use wharf_sdk::time;
 use wharf_sdk::types::{
-    ConnectorError, Logistics, LogisticsPage, PullRequest, Rejected, ShipmentDetail, ShipmentLine,
-    ShipmentPage,
+    ConnectorError, Logistics, LogisticsPage, PullRequest, Rejected, ShipmentDetail, ShipmentLine, ShipmentPage,
 };
 
 use crate::flow::{self, ChangedOrder};
@@ -130,22 +129,15 @@ fn goods_issue_ms(header: &Node<'_>, offset_minutes: i32) -> Result<Option<i64>,
     };
     let seconds = match header.opt_str("ActualGoodsMovementTime")? {
         None => 0,
-        Some(t) => odata::time_of_day(&t)
-            .map_err(|reason| header.error_at("ActualGoodsMovementTime", reason))?,
+        Some(t) => odata::time_of_day(&t).map_err(|reason| header.error_at("ActualGoodsMovementTime", reason))?,
     };
-    let midnight = time::calendar_date_to_ms(&date)
-        .map_err(|e| header.error_at("ActualGoodsMovementDate", e.to_string()))?;
-    Ok(Some(
-        midnight + i64::from(seconds) * 1_000 - i64::from(offset_minutes) * 60_000,
-    ))
+    let midnight =
+        time::calendar_date_to_ms(&date).map_err(|e| header.error_at("ActualGoodsMovementDate", e.to_string()))?;
+    Ok(Some(midnight + i64::from(seconds) * 1_000 - i64::from(offset_minutes) * 60_000))
 }
 
 /// Reads one header with its items.
-pub fn parse_delivery(
-    value: &Value,
-    path: String,
-    settings: &Settings,
-) -> Result<Delivery, ConnectorError> {
+pub fn parse_delivery(value: &Value, path: String, settings: &Settings) -> Result<Delivery, ConnectorError> {
     let header = Node::root(value, path);
     let document = header.str("DeliveryDocument")?;
     let items_node = header.required(ITEMS)?;
@@ -156,40 +148,29 @@ pub fn parse_delivery(
     let mut items = Vec::new();
     for item in items_node.elements()? {
         let category = item.opt_str("ReferenceSDDocumentCategory")?;
-        let sales_order = item.opt_str("ReferenceSDDocument")?.filter(|_| {
-            category
-                .as_deref()
-                .is_none_or(|c| c == SALES_ORDER_CATEGORY)
-        });
+        let sales_order = item
+            .opt_str("ReferenceSDDocument")?
+            .filter(|_| category.as_deref().is_none_or(|c| c == SALES_ORDER_CATEGORY));
         let thousandths = odata::quantity_thousandths(&item, "ActualDeliveryQuantity")?;
-        let quantity = odata::whole_units(thousandths)
-            .map_err(|reason| item.error_at("ActualDeliveryQuantity", reason))?;
+        let quantity =
+            odata::whole_units(thousandths).map_err(|reason| item.error_at("ActualDeliveryQuantity", reason))?;
         items.push(Item {
             item: item.str("DeliveryDocumentItem")?,
             material: item.str("Material")?,
             batch: item.opt_str("Batch")?,
             quantity,
             sales_order,
-            batch_split_of: item
-                .opt_str("HigherLvlItmOfBatSpltItm")?
-                .filter(|h| !h.trim_start_matches('0').is_empty()),
+            batch_split_of: item.opt_str("HigherLvlItmOfBatSpltItm")?.filter(|h| !h.trim_start_matches('0').is_empty()),
             produced_on: odata::opt_date(&item, "ManufactureDate")?,
             expires_on: odata::opt_date(&item, "ShelfLifeExpirationDate")?,
         });
     }
     Ok(Delivery {
         sales_org: header.opt_str("SalesOrganization")?,
-        goods_issued: header.opt_str("OverallGoodsMovementStatus")?.as_deref()
-            == Some(GOODS_ISSUED),
+        goods_issued: header.opt_str("OverallGoodsMovementStatus")?.as_deref() == Some(GOODS_ISSUED),
         goods_issued_ms: goods_issue_ms(&header, settings.utc_offset_minutes)?,
-        tracking_no: header
-            .opt_str(&settings.tracking_field)?
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty()),
-        carrier: header
-            .opt_str(&settings.carrier_field)?
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty()),
+        tracking_no: header.opt_str(&settings.tracking_field)?.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()),
+        carrier: header.opt_str(&settings.carrier_field)?.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()),
         document,
         items,
     })
@@ -205,18 +186,12 @@ struct Shipped {
 /// The items of `delivery` that ship `sales_order`, in item order; batch split main items and
 /// empty items are left out.
 fn lines_of(delivery: &Delivery, sales_order: &str) -> Vec<Item> {
-    let split_mains: Vec<&str> = delivery
-        .items
-        .iter()
-        .filter_map(|i| i.batch_split_of.as_deref())
-        .collect();
+    let split_mains: Vec<&str> = delivery.items.iter().filter_map(|i| i.batch_split_of.as_deref()).collect();
     delivery
         .items
         .iter()
         .filter(|i| {
-            i.sales_order.as_deref() == Some(sales_order)
-                && !split_mains.contains(&i.item.as_str())
-                && i.quantity > 0
+            i.sales_order.as_deref() == Some(sales_order) && !split_mains.contains(&i.item.as_str()) && i.quantity > 0
         })
         .cloned()
         .collect()
@@ -243,18 +218,13 @@ fn page<T: Transport>(
                 "a cursor of an earlier version (deliveries by number): the window starts again",
                 &[("cursor", old.to_owned())],
             );
-            restarted = PullRequest {
-                window: request.window,
-                cursor: None,
-            };
+            restarted = PullRequest { window: request.window, cursor: None };
             &restarted
         }
         _ => request,
     };
     let page = flow::changed_orders(client, request, CURSOR_PREFIX, &[], &[])?;
-    let query = Query::new()
-        .with("$select", select(settings))
-        .with("$expand", ITEMS);
+    let query = Query::new().with("$select", select(settings)).with("$expand", ITEMS);
     let headers = flow::read_deliveries(client, &page.orders, &query)?;
     let mut deliveries: BTreeMap<&str, Delivery> = BTreeMap::new();
     let mut rejected = page.rejected;
@@ -276,10 +246,7 @@ fn page<T: Transport>(
         .orders
         .iter()
         .map(|order: &ChangedOrder| Shipped {
-            order_id: settings
-                .po_prefixes
-                .order_id(&order.purchase_order)
-                .to_owned(),
+            order_id: settings.po_prefixes.order_id(&order.purchase_order).to_owned(),
             deliveries: order
                 .deliveries
                 .iter()
@@ -289,11 +256,7 @@ fn page<T: Transport>(
                 .collect(),
         })
         .collect();
-    Ok(Page {
-        shipped,
-        rejected,
-        next_cursor: page.next_cursor,
-    })
+    Ok(Page { shipped, rejected, next_cursor: page.next_cursor })
 }
 
 pub fn pull_shipments<T: Transport>(
@@ -321,11 +284,7 @@ pub fn pull_shipments<T: Transport>(
             });
         }
     }
-    Ok(ShipmentPage {
-        items,
-        rejected: page.rejected,
-        next_cursor: page.next_cursor,
-    })
+    Ok(ShipmentPage { items, rejected: page.rejected, next_cursor: page.next_cursor })
 }
 
 pub fn pull_logistics<T: Transport>(
@@ -338,31 +297,23 @@ pub fn pull_logistics<T: Transport>(
     let mut items = Vec::new();
     for order in page.shipped {
         for (delivery, _) in order.deliveries {
-            let (Some(tracking_no), Some(carrier_code), Some(shipped_at)) = (
-                delivery.tracking_no,
-                delivery.carrier,
-                delivery.goods_issued_ms,
-            ) else {
-                client.note("goods-issued delivery without tracking number, carrier or goods issue time; left for a later pull", &[
-                    ("delivery", delivery.document.clone()),
-                    ("tracking_field", settings.tracking_field.clone()),
-                    ("carrier_field", settings.carrier_field.clone()),
-                ]);
+            let (Some(tracking_no), Some(carrier_code), Some(shipped_at)) =
+                (delivery.tracking_no, delivery.carrier, delivery.goods_issued_ms)
+            else {
+                client.note(
+                    "goods-issued delivery without tracking number, carrier or goods issue time; left for a later pull",
+                    &[
+                        ("delivery", delivery.document.clone()),
+                        ("tracking_field", settings.tracking_field.clone()),
+                        ("carrier_field", settings.carrier_field.clone()),
+                    ],
+                );
                 continue;
             };
-            items.push(Logistics {
-                order_id: order.order_id.clone(),
-                carrier_code,
-                tracking_no,
-                shipped_at,
-            });
+            items.push(Logistics { order_id: order.order_id.clone(), carrier_code, tracking_no, shipped_at });
         }
     }
-    Ok(LogisticsPage {
-        items,
-        rejected: page.rejected,
-        next_cursor: page.next_cursor,
-    })
+    Ok(LogisticsPage { items, rejected: page.rejected, next_cursor: page.next_cursor })
 }
 
 #[cfg(test)]
@@ -402,18 +353,11 @@ mod tests {
             order("101", "TB3CAEFEF1-T-2", &["80000002", "80000001"]),
             order("103", "T-3", &["80000003"]),
         ];
-        let mut not_issued = header(
-            "80000003",
-            "SF1003",
-            vec![item("000010", "FG-003", "1.000", "", "103", "")],
-        );
+        let mut not_issued = header("80000003", "SF1003", vec![item("000010", "FG-003", "1.000", "", "103", "")]);
         not_issued["OverallGoodsMovementStatus"] = json!("B");
         let one = |v: Value| json(200, &json!({ "d": v }).to_string());
         vec![
-            json(
-                200,
-                &json!({"d": {"results": orders, "__count": count.to_string()}}).to_string(),
-            ),
+            json(200, &json!({"d": {"results": orders, "__count": count.to_string()}}).to_string()),
             one(header(
                 "80000001",
                 "SF1001",
@@ -425,11 +369,7 @@ mod tests {
                     item("000030", "FG-009", "1.000", "", "102", ""),
                 ],
             )),
-            one(header(
-                "80000002",
-                "",
-                vec![item("000010", "FG-002", "1", "", "101", "")],
-            )),
+            one(header("80000002", "", vec![item("000010", "FG-002", "1", "", "101", "")])),
             one(not_issued),
         ]
     }
@@ -439,10 +379,7 @@ mod tests {
         let s = settings(&[("page_size", "3")]);
         let mut t = Scripted::answering(answers(4));
         let request = PullRequest {
-            window: Some(TimeWindow {
-                from: 1_748_563_200_000,
-                to: 1_748_649_600_000,
-            }),
+            window: Some(TimeWindow { from: 1_748_563_200_000, to: 1_748_649_600_000 }),
             cursor: Some("delivery2:099".into()),
         };
         let page = pull_shipments(&mut t, &s, &request).unwrap();
@@ -453,10 +390,7 @@ mod tests {
             .map(|d| {
                 (
                     d.order_id.clone(),
-                    d.lines
-                        .iter()
-                        .map(|l| (l.outer_sku_id.clone(), l.quantity, l.batch_no.clone()))
-                        .collect(),
+                    d.lines.iter().map(|l| (l.outer_sku_id.clone(), l.quantity, l.batch_no.clone())).collect(),
                 )
             })
             .collect();
@@ -474,20 +408,12 @@ mod tests {
                 ("T-2".to_owned(), vec![("FG-002".to_owned(), 1, None)]),
             ]
         );
-        assert_eq!(
-            page.items[0].lines[0].produced_on.as_deref(),
-            Some("2025-01-01")
-        );
-        assert_eq!(
-            page.items[0].lines[0].expires_on.as_deref(),
-            Some("2027-01-01")
-        );
+        assert_eq!(page.items[0].lines[0].produced_on.as_deref(), Some("2025-01-01"));
+        assert_eq!(page.items[0].lines[0].expires_on.as_deref(), Some("2027-01-01"));
         assert_eq!(page.next_cursor.as_deref(), Some("delivery2:103"));
         let url = t.url(0);
         assert!(
-            url.starts_with(
-                "https://my-s4.example.com/sap/opu/odata/sap/API_SALES_ORDER_SRV/A_SalesOrder?"
-            ),
+            url.starts_with("https://my-s4.example.com/sap/opu/odata/sap/API_SALES_ORDER_SRV/A_SalesOrder?"),
             "{url}"
         );
         assert!(
@@ -508,9 +434,8 @@ mod tests {
                 "{url}"
             );
             assert!(
-                url.contains(
-                    ",BillOfLading,MeansOfTransport,to_DeliveryDocumentItem/DeliveryDocument,"
-                ) && url.contains("&$expand=to_DeliveryDocumentItem&")
+                url.contains(",BillOfLading,MeansOfTransport,to_DeliveryDocumentItem/DeliveryDocument,")
+                    && url.contains("&$expand=to_DeliveryDocumentItem&")
                     && !url.contains("$filter")
                     && !url.contains("$orderby"),
                 "{url}"
@@ -523,15 +448,7 @@ mod tests {
     fn logistics_need_a_tracking_number() {
         let s = settings(&[]);
         let mut t = Scripted::answering(answers(3));
-        let page = pull_logistics(
-            &mut t,
-            &s,
-            &PullRequest {
-                window: None,
-                cursor: None,
-            },
-        )
-        .unwrap();
+        let page = pull_logistics(&mut t, &s, &PullRequest { window: None, cursor: None }).unwrap();
         // 2025-05-30 14:30 in Shanghai = 06:30 UTC.
         let shipped_at = 1_748_563_200_000 + (6 * 3_600 + 30 * 60) * 1_000;
         assert_eq!(
@@ -558,82 +475,42 @@ mod tests {
 
     #[test]
     fn other_header_fields_can_carry_tracking() {
-        let s = settings(&[
-            ("tracking_field", "DeliveryDocumentBySupplier"),
-            ("carrier_field", "ShippingCondition"),
-        ]);
-        assert!(
-            select(&s).contains(
-                "ActualGoodsMovementTime,DeliveryDocumentBySupplier,ShippingCondition,to_"
-            )
-        );
+        let s = settings(&[("tracking_field", "DeliveryDocumentBySupplier"), ("carrier_field", "ShippingCondition")]);
+        assert!(select(&s).contains("ActualGoodsMovementTime,DeliveryDocumentBySupplier,ShippingCondition,to_"));
     }
 
     #[test]
     fn deliveries_of_another_sales_organisation_are_left_out() {
         let s = settings(&[]);
         let mut answers = answers(3);
-        let mut other = header(
-            "80000001",
-            "SF1001",
-            vec![item("000010", "FG-001", "1", "", "100", "")],
-        );
+        let mut other = header("80000001", "SF1001", vec![item("000010", "FG-001", "1", "", "100", "")]);
         other["SalesOrganization"] = json!("2000");
         answers[1] = json(200, &json!({ "d": other }).to_string());
         let mut t = Scripted::answering(answers);
-        let page = pull_shipments(
-            &mut t,
-            &s,
-            &PullRequest {
-                window: None,
-                cursor: None,
-            },
-        )
-        .unwrap();
-        assert_eq!(
-            page.items
-                .iter()
-                .map(|i| i.order_id.as_str())
-                .collect::<Vec<_>>(),
-            ["T-2"]
-        );
+        let page = pull_shipments(&mut t, &s, &PullRequest { window: None, cursor: None }).unwrap();
+        assert_eq!(page.items.iter().map(|i| i.order_id.as_str()).collect::<Vec<_>>(), ["T-2"]);
     }
 
     #[test]
     fn bad_rows_and_cursors_are_named() {
         let s = settings(&[]);
         let mut answers = answers(3);
-        let mut bad = header(
-            "80000001",
-            "SF1001",
-            vec![item("000010", "FG-001", "1", "", "100", "")],
-        );
+        let mut bad = header("80000001", "SF1001", vec![item("000010", "FG-001", "1", "", "100", "")]);
         bad["to_DeliveryDocumentItem"]["results"][0]["ActualDeliveryQuantity"] = json!("1.500");
         answers[1] = json(200, &json!({ "d": bad }).to_string());
         let mut t = Scripted::answering(answers.clone());
-        let all = PullRequest {
-            window: None,
-            cursor: None,
-        };
+        let all = PullRequest { window: None, cursor: None };
         let page = pull_shipments(&mut t, &s, &all).unwrap();
         // 80000001 is set aside; 80000002 still ships T-2.
         let shipped: Vec<&str> = page.items.iter().map(|i| i.order_id.as_str()).collect();
         assert_eq!(shipped, ["T-2"]);
-        let [r] = &page.rejected[..] else {
-            panic!("{:?}", page.rejected)
-        };
+        let [r] = &page.rejected[..] else { panic!("{:?}", page.rejected) };
         assert_eq!(
             (r.id.as_str(), r.field.as_str()),
-            (
-                "80000001",
-                "A_OutbDeliveryHeader('80000001').to_DeliveryDocumentItem.results[0].ActualDeliveryQuantity"
-            )
+            ("80000001", "A_OutbDeliveryHeader('80000001').to_DeliveryDocumentItem.results[0].ActualDeliveryQuantity")
         );
         assert!(r.reason.contains("whole number"), "{}", r.reason);
-        assert!(
-            r.excerpt.as_deref().is_some_and(|e| e.contains("1.500")),
-            "{r:?}"
-        );
+        assert!(r.excerpt.as_deref().is_some_and(|e| e.contains("1.500")), "{r:?}");
         assert_eq!(page.next_cursor, None);
         let mut t = Scripted::answering(answers);
         let page = pull_logistics(&mut t, &s, &all).unwrap();
@@ -647,10 +524,7 @@ mod tests {
         ));
         // A cursor saved by an earlier version restarts the window.
         let mut t = Scripted::answering(self::answers(3));
-        let old = PullRequest {
-            window: None,
-            cursor: Some("delivery1:80000001".into()),
-        };
+        let old = PullRequest { window: None, cursor: Some("delivery1:80000001".into()) };
         assert_eq!(pull_shipments(&mut t, &s, &old).unwrap().items.len(), 3);
         assert!(!t.url(0).contains("SalesOrder gt"), "{}", t.url(0));
         assert_eq!(t.notes.len(), 1);

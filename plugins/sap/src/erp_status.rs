@@ -24,9 +24,7 @@ use serde_json::Value;
 use wharf_sdk::json::Node;
 use wharf_sdk::reject::{self, Mapped};
 use wharf_sdk::time;
-use wharf_sdk::types::{
-    ConnectorError, ErpStatus, ErpStatusCode, ErpStatusPage, PullRequest, Rejected,
-};
+use wharf_sdk::types::{ConnectorError, ErpStatus, ErpStatusCode, ErpStatusPage, PullRequest, Rejected};
 
 use crate::flow::{self, ChangedOrder};
 use crate::odata::{self, Client, Query};
@@ -68,81 +66,24 @@ pub const SHORT: &str = "less than requested";
 /// - `out_of_stock`: an item whose confirmed quantity (`ConfdDelivQtyInOrderQtyUnit`, from the
 ///   availability check) is below the requested quantity, while nothing is in a delivery yet.
 pub const RULES: &[(Source, &str, &str, ErpStatusCode)] = &[
-    (
-        Source::Order,
-        "OverallSDDocumentRejectionSts",
-        "C",
-        ErpStatusCode::Cancelled,
-    ),
-    (
-        Source::Delivery,
-        "OverallProofOfDeliveryStatus",
-        "C",
-        ErpStatusCode::Signed,
-    ),
-    (
-        Source::Delivery,
-        "OverallGoodsMovementStatus",
-        "C",
-        ErpStatusCode::Shipped,
-    ),
-    (
-        Source::Delivery,
-        "OverallPackingStatus",
-        "C",
-        ErpStatusCode::Packed,
-    ),
-    (
-        Source::Delivery,
-        "OverallPickingStatus",
-        "C",
-        ErpStatusCode::Picking,
-    ),
-    (
-        Source::Delivery,
-        "OverallPickingStatus",
-        "B",
-        ErpStatusCode::Picking,
-    ),
-    (
-        Source::Delivery,
-        "OverallPickingStatus",
-        "A",
-        ErpStatusCode::Picking,
-    ),
-    (
-        Source::Order,
-        "OverallTotalDeliveryStatus",
-        "C",
-        ErpStatusCode::Picking,
-    ),
-    (
-        Source::Order,
-        "OverallTotalDeliveryStatus",
-        "B",
-        ErpStatusCode::Picking,
-    ),
-    (
-        Source::Item,
-        "ConfdDelivQtyInOrderQtyUnit",
-        SHORT,
-        ErpStatusCode::OutOfStock,
-    ),
+    (Source::Order, "OverallSDDocumentRejectionSts", "C", ErpStatusCode::Cancelled),
+    (Source::Delivery, "OverallProofOfDeliveryStatus", "C", ErpStatusCode::Signed),
+    (Source::Delivery, "OverallGoodsMovementStatus", "C", ErpStatusCode::Shipped),
+    (Source::Delivery, "OverallPackingStatus", "C", ErpStatusCode::Packed),
+    (Source::Delivery, "OverallPickingStatus", "C", ErpStatusCode::Picking),
+    (Source::Delivery, "OverallPickingStatus", "B", ErpStatusCode::Picking),
+    (Source::Delivery, "OverallPickingStatus", "A", ErpStatusCode::Picking),
+    (Source::Order, "OverallTotalDeliveryStatus", "C", ErpStatusCode::Picking),
+    (Source::Order, "OverallTotalDeliveryStatus", "B", ErpStatusCode::Picking),
+    (Source::Item, "ConfdDelivQtyInOrderQtyUnit", SHORT, ErpStatusCode::OutOfStock),
 ];
 
 /// The values an SAP status field may take; anything else is `invalid_input`.
 pub const STATUS_VALUES: &[&str] = &["", "A", "B", "C"];
-const ORDER_FIELDS: &[&str] = &[
-    "OverallSDProcessStatus",
-    "OverallTotalDeliveryStatus",
-    "OverallSDDocumentRejectionSts",
-];
-const DELIVERY_FIELDS: &[&str] = &[
-    "OverallPickingStatus",
-    "OverallPackingStatus",
-    "OverallGoodsMovementStatus",
-    "OverallProofOfDeliveryStatus",
-];
+const ORDER_FIELDS: &[&str] =
+    &["OverallSDProcessStatus", "OverallTotalDeliveryStatus", "OverallSDDocumentRejectionSts"];
+const DELIVERY_FIELDS: &[&str] =
+    &["OverallPickingStatus", "OverallPackingStatus", "OverallGoodsMovementStatus", "OverallProofOfDeliveryStatus"];
 
 /// One piece of evidence: where, which field, what value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,20 +109,14 @@ fn status_field(node: &Node<'_>, key: &str) -> Result<String, ConnectorError> {
     if STATUS_VALUES.contains(&value.as_str()) {
         return Ok(value);
     }
-    Err(node
-        .error_at(
-            key,
-            format!("expected one of \"\", \"A\", \"B\", \"C\", got {value:?}"),
-        )
-        .into())
+    Err(node.error_at(key, format!("expected one of \"\", \"A\", \"B\", \"C\", got {value:?}")).into())
 }
 
 fn parse_order(row: &Value, path: String) -> Result<SalesOrder, ConnectorError> {
     let node = Node::root(row, path);
     let number = node.str("SalesOrder")?;
     let changed = node.str("LastChangeDateTime")?;
-    let changed_ms = time::odata_to_ms(&changed)
-        .map_err(|e| node.error_at("LastChangeDateTime", e.to_string()))?;
+    let changed_ms = time::odata_to_ms(&changed).map_err(|e| node.error_at("LastChangeDateTime", e.to_string()))?;
     let label = format!("sales order {number}");
     let mut facts = Vec::new();
     for key in ORDER_FIELDS {
@@ -192,11 +127,7 @@ fn parse_order(row: &Value, path: String) -> Result<SalesOrder, ConnectorError> 
             value: status_field(&node, key)?,
         });
     }
-    for item in node
-        .required(sales_order::ITEMS)?
-        .required("results")?
-        .elements()?
-    {
+    for item in node.required(sales_order::ITEMS)?.required("results")?.elements()? {
         let requested = odata::quantity_thousandths(&item, "RequestedQuantity")?;
         let confirmed = odata::quantity_thousandths(&item, "ConfdDelivQtyInOrderQtyUnit")?;
         if confirmed < requested {
@@ -208,12 +139,7 @@ fn parse_order(row: &Value, path: String) -> Result<SalesOrder, ConnectorError> 
             });
         }
     }
-    Ok(SalesOrder {
-        number,
-        purchase_order: node.str("PurchaseOrderByCustomer")?,
-        changed_ms,
-        facts,
-    })
+    Ok(SalesOrder { number, purchase_order: node.str("PurchaseOrderByCustomer")?, changed_ms, facts })
 }
 
 /// The delivery evidence of each order of the page: its deliveries' header statuses, each
@@ -239,10 +165,7 @@ fn delivery_facts<T: Transport>(
                 })
             })
             .collect();
-        facts_of_delivery.insert(
-            document,
-            reject::settle(document, Some(header), facts, &[])?,
-        );
+        facts_of_delivery.insert(document, reject::settle(document, Some(header), facts, &[])?);
     }
     let mut facts_of_order = BTreeMap::new();
     for order in orders {
@@ -250,12 +173,7 @@ fn delivery_facts<T: Transport>(
         for delivery in &order.deliveries {
             match (&mut facts, facts_of_delivery.get(delivery.as_str())) {
                 (Ok(all), Some(Ok(more))) => all.extend(more.iter().cloned()),
-                (Ok(_), Some(Err(bad))) => {
-                    facts = Err(Rejected {
-                        id: order.number.clone(),
-                        ..bad.clone()
-                    })
-                }
+                (Ok(_), Some(Err(bad))) => facts = Err(Rejected { id: order.number.clone(), ..bad.clone() }),
                 _ => {}
             }
         }
@@ -267,17 +185,11 @@ fn delivery_facts<T: Transport>(
 /// The status [`RULES`] give `facts`, and the note naming the deciding evidence.
 fn decide(number: &str, facts: &[Fact]) -> (ErpStatusCode, String) {
     for (source, property, value, status) in RULES {
-        if let Some(fact) = facts
-            .iter()
-            .find(|f| f.source == *source && f.property == *property && f.value == *value)
-        {
+        if let Some(fact) = facts.iter().find(|f| f.source == *source && f.property == *property && f.value == *value) {
             return (*status, format!("{}: {property} {value}", fact.document));
         }
     }
-    (
-        ErpStatusCode::Accepted,
-        format!("sales order {number}: created"),
-    )
+    (ErpStatusCode::Accepted, format!("sales order {number}: created"))
 }
 
 /// One page of ERP statuses.
@@ -288,21 +200,11 @@ pub fn pull_erp_status<T: Transport>(
 ) -> Result<ErpStatusPage, ConnectorError> {
     let mut select = vec!["LastChangeDateTime"];
     select.extend(ORDER_FIELDS);
-    let items = [
-        "SalesOrderItem",
-        "RequestedQuantity",
-        "ConfdDelivQtyInOrderQtyUnit",
-    ]
-    .map(|f| format!("{}/{f}", sales_order::ITEMS));
+    let items = ["SalesOrderItem", "RequestedQuantity", "ConfdDelivQtyInOrderQtyUnit"]
+        .map(|f| format!("{}/{f}", sales_order::ITEMS));
     select.extend(items.iter().map(String::as_str));
     let mut client = Client::new(transport, settings);
-    let page = flow::changed_orders(
-        &mut client,
-        request,
-        CURSOR_PREFIX,
-        &select,
-        &[sales_order::ITEMS],
-    )?;
+    let page = flow::changed_orders(&mut client, request, CURSOR_PREFIX, &select, &[sales_order::ITEMS])?;
     let mut rejected = page.rejected;
     let mut orders = Vec::with_capacity(page.orders.len());
     for changed in &page.orders {
@@ -324,20 +226,13 @@ pub fn pull_erp_status<T: Transport>(
         }
         let (erp_status, note) = decide(&order.number, &order.facts);
         items.push(ErpStatus {
-            order_id: settings
-                .po_prefixes
-                .order_id(&order.purchase_order)
-                .to_owned(),
+            order_id: settings.po_prefixes.order_id(&order.purchase_order).to_owned(),
             erp_status,
             at: order.changed_ms,
             note: Some(note),
         });
     }
-    Ok(ErpStatusPage {
-        items,
-        rejected,
-        next_cursor: page.next_cursor,
-    })
+    Ok(ErpStatusPage { items, rejected, next_cursor: page.next_cursor })
 }
 
 #[cfg(test)]
@@ -368,10 +263,7 @@ mod tests {
                "OverallGoodsMovementStatus": goods, "OverallProofOfDeliveryStatus": pod})
     }
 
-    fn results(
-        rows: Vec<Value>,
-        count: Option<usize>,
-    ) -> Result<wharf_sdk::http::Response, ConnectorError> {
+    fn results(rows: Vec<Value>, count: Option<usize>) -> Result<wharf_sdk::http::Response, ConnectorError> {
         let mut d = json!({"results": rows});
         if let Some(count) = count {
             d["__count"] = json!(count.to_string());
@@ -385,10 +277,7 @@ mod tests {
 
     #[test]
     fn each_order_gets_its_strongest_status() {
-        let s = settings(&[
-            ("page_size", "6"),
-            ("po_prefix_by_shop", r#"{"ecshop:main": "EC"}"#),
-        ]);
+        let s = settings(&[("page_size", "6"), ("po_prefix_by_shop", r#"{"ecshop:main": "EC"}"#)]);
         let orders = vec![
             order("1", "T-1", "A", "A", "2.000"),
             order("2", "TB3CAEFEF1-T-2", "C", "A", "2.000"),
@@ -405,54 +294,24 @@ mod tests {
             one(header("82", "C", "", "C", "C")),
             one(header("83", "B", "", "A", "")),
         ]);
-        let request = PullRequest {
-            window: Some(TimeWindow {
-                from: 1_748_563_200_000,
-                to: 1_748_649_600_000,
-            }),
-            cursor: None,
-        };
+        let request =
+            PullRequest { window: Some(TimeWindow { from: 1_748_563_200_000, to: 1_748_649_600_000 }), cursor: None };
         let page = pull_erp_status(&mut t, &s, &request).unwrap();
-        let got: Vec<(&str, ErpStatusCode, Option<&str>)> = page
-            .items
-            .iter()
-            .map(|i| (i.order_id.as_str(), i.erp_status, i.note.as_deref()))
-            .collect();
+        let got: Vec<(&str, ErpStatusCode, Option<&str>)> =
+            page.items.iter().map(|i| (i.order_id.as_str(), i.erp_status, i.note.as_deref())).collect();
         assert_eq!(
             got,
             [
-                (
-                    "T-1",
-                    ErpStatusCode::Accepted,
-                    Some("sales order 1: created")
-                ),
-                (
-                    "T-2",
-                    ErpStatusCode::Cancelled,
-                    Some("sales order 2: OverallSDDocumentRejectionSts C")
-                ),
+                ("T-1", ErpStatusCode::Accepted, Some("sales order 1: created")),
+                ("T-2", ErpStatusCode::Cancelled, Some("sales order 2: OverallSDDocumentRejectionSts C")),
                 (
                     "T-3",
                     ErpStatusCode::OutOfStock,
-                    Some(
-                        "sales order 3 item 000010: ConfdDelivQtyInOrderQtyUnit less than requested"
-                    )
+                    Some("sales order 3 item 000010: ConfdDelivQtyInOrderQtyUnit less than requested")
                 ),
-                (
-                    "T-4",
-                    ErpStatusCode::Shipped,
-                    Some("delivery 80: OverallGoodsMovementStatus C")
-                ),
-                (
-                    "T-5",
-                    ErpStatusCode::Signed,
-                    Some("delivery 82: OverallProofOfDeliveryStatus C")
-                ),
-                (
-                    "T-6",
-                    ErpStatusCode::Picking,
-                    Some("delivery 83: OverallPickingStatus B")
-                ),
+                ("T-4", ErpStatusCode::Shipped, Some("delivery 80: OverallGoodsMovementStatus C")),
+                ("T-5", ErpStatusCode::Signed, Some("delivery 82: OverallProofOfDeliveryStatus C")),
+                ("T-6", ErpStatusCode::Picking, Some("delivery 83: OverallPickingStatus B")),
             ]
         );
         assert_eq!(page.items[0].at, 1_748_563_200_000);
@@ -486,10 +345,7 @@ mod tests {
 
     /// `(id, field)` of each rejected order.
     fn rejected(page: &ErpStatusPage) -> Vec<(&str, &str)> {
-        page.rejected
-            .iter()
-            .map(|r| (r.id.as_str(), r.field.as_str()))
-            .collect()
+        page.rejected.iter().map(|r| (r.id.as_str(), r.field.as_str())).collect()
     }
 
     #[test]
@@ -508,46 +364,26 @@ mod tests {
             one(header("80", "C", "", "Z", "")),
             one(header("81", "C", "", "C", "")),
         ]);
-        let request = PullRequest {
-            window: None,
-            cursor: Some("status1:0".into()),
-        };
+        let request = PullRequest { window: None, cursor: Some("status1:0".into()) };
         let page = pull_erp_status(&mut t, &s, &request).unwrap();
         assert!(t.url(0).contains("and SalesOrder gt '0'&"), "{}", t.url(0));
-        let got: Vec<(&str, ErpStatusCode)> = page
-            .items
-            .iter()
-            .map(|i| (i.order_id.as_str(), i.erp_status))
-            .collect();
+        let got: Vec<(&str, ErpStatusCode)> = page.items.iter().map(|i| (i.order_id.as_str(), i.erp_status)).collect();
         assert_eq!(got, [("T-4", ErpStatusCode::Shipped)]);
         assert_eq!(
             rejected(&page),
             [
-                (
-                    "1",
-                    "A_SalesOrder.d.results[0].OverallSDDocumentRejectionSts"
-                ),
+                ("1", "A_SalesOrder.d.results[0].OverallSDDocumentRejectionSts"),
                 ("2", "A_SalesOrder.d.results[1].LastChangeDateTime"),
                 ("3", "A_OutbDeliveryHeader('80').OverallGoodsMovementStatus"),
             ]
         );
-        assert!(
-            page.rejected[0].reason.contains("\"X\""),
-            "{:?}",
-            page.rejected
-        );
+        assert!(page.rejected[0].reason.contains("\"X\""), "{:?}", page.rejected);
         let delivery = page.rejected[2].excerpt.as_deref().unwrap_or_default();
-        assert!(
-            delivery.contains(r#""DeliveryDocument":"80""#),
-            "{delivery}"
-        );
+        assert!(delivery.contains(r#""DeliveryDocument":"80""#), "{delivery}");
         // The page advances past the rejected orders.
         assert_eq!(page.next_cursor.as_deref(), Some("status1:4"));
         let mut t = Scripted::default();
-        let backwards = PullRequest {
-            window: Some(TimeWindow { from: 2, to: 1 }),
-            cursor: None,
-        };
+        let backwards = PullRequest { window: Some(TimeWindow { from: 2, to: 1 }), cursor: None };
         assert!(matches!(
             pull_erp_status(&mut t, &s, &backwards),
             Err(ConnectorError::InvalidInput(f)) if f.field == "window"

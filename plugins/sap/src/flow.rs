@@ -97,14 +97,8 @@ pub fn changed_orders<T: Transport>(
     ];
     if let Some(window) = &request.window {
         odata::check_window(window)?;
-        filter.push(format!(
-            "LastChangeDateTime ge {}",
-            odata::datetimeoffset_literal(window.from)
-        ));
-        filter.push(format!(
-            "LastChangeDateTime lt {}",
-            odata::datetimeoffset_literal(window.to)
-        ));
+        filter.push(format!("LastChangeDateTime ge {}", odata::datetimeoffset_literal(window.from)));
+        filter.push(format!("LastChangeDateTime lt {}", odata::datetimeoffset_literal(window.to)));
     }
     if let Some(order) = &after {
         filter.push(format!("SalesOrder gt {}", odata::literal(order)));
@@ -140,13 +134,9 @@ pub fn changed_orders<T: Transport>(
             last_number = Some(number);
         }
         match reject::settle(&id, Some(&row), read, &[])? {
-            Ok((number, purchase_order, deliveries)) => orders.push(ChangedOrder {
-                row,
-                path,
-                number,
-                purchase_order,
-                deliveries,
-            }),
+            Ok((number, purchase_order, deliveries)) => {
+                orders.push(ChangedOrder { row, path, number, purchase_order, deliveries })
+            }
             Err(r) => rejected.push(r),
         }
     }
@@ -160,27 +150,16 @@ pub fn changed_orders<T: Transport>(
         None => {
             return Err(ConnectorError::platform(
                 "paging",
-                format!(
-                    "no row of a page of {} has a readable SalesOrder to continue after",
-                    sales_order::ENTITY_SET
-                ),
+                format!("no row of a page of {} has a readable SalesOrder to continue after", sales_order::ENTITY_SET),
             ));
         }
     };
-    Ok(Page {
-        orders,
-        rejected,
-        next_cursor,
-    })
+    Ok(Page { orders, rejected, next_cursor })
 }
 
 /// A sales order row's number, purchase order number and deliveries.
 fn read_order(node: &Node<'_>) -> Result<(String, String, Vec<String>), ConnectorError> {
-    Ok((
-        node.str("SalesOrder")?,
-        node.str("PurchaseOrderByCustomer")?,
-        deliveries_of(node)?,
-    ))
+    Ok((node.str("SalesOrder")?, node.str("PurchaseOrderByCustomer")?, deliveries_of(node)?))
 }
 
 /// Reads each of the deliveries `orders` name once, by key, with `query` (its `$select` and
@@ -191,18 +170,10 @@ pub fn read_deliveries<T: Transport>(
     orders: &[ChangedOrder],
     query: &Query,
 ) -> Result<BTreeMap<String, Value>, ConnectorError> {
-    let numbers: BTreeSet<&str> = orders
-        .iter()
-        .flat_map(|o| o.deliveries.iter().map(String::as_str))
-        .collect();
+    let numbers: BTreeSet<&str> = orders.iter().flat_map(|o| o.deliveries.iter().map(String::as_str)).collect();
     let mut found = BTreeMap::new();
     for number in numbers {
-        match client.get_entity(
-            crate::delivery::SERVICE,
-            crate::delivery::ENTITY_SET,
-            number,
-            query,
-        )? {
+        match client.get_entity(crate::delivery::SERVICE, crate::delivery::ENTITY_SET, number, query)? {
             Some(header) => {
                 found.insert(number.to_owned(), header);
             }
@@ -217,11 +188,7 @@ pub fn read_deliveries<T: Transport>(
 
 /// Where a delivery read by key is blamed: `A_OutbDeliveryHeader('80000001')`.
 pub fn delivery_path(number: &str) -> String {
-    format!(
-        "{}({})",
-        crate::delivery::ENTITY_SET,
-        odata::literal(number)
-    )
+    format!("{}({})", crate::delivery::ENTITY_SET, odata::literal(number))
 }
 
 #[cfg(test)]
@@ -235,12 +202,9 @@ pub(crate) mod tests {
     /// The document flow of an order: deliveries, and a goods movement (category `R`) that
     /// is not one.
     pub fn flow(deliveries: &[&str]) -> Value {
-        let mut documents: Vec<Value> = deliveries
-            .iter()
-            .map(|d| json!({"SubsequentDocument": d, "SubsequentDocumentCategory": "J"}))
-            .collect();
-        documents
-            .push(json!({"SubsequentDocument": "4900000001", "SubsequentDocumentCategory": "R"}));
+        let mut documents: Vec<Value> =
+            deliveries.iter().map(|d| json!({"SubsequentDocument": d, "SubsequentDocumentCategory": "J"})).collect();
+        documents.push(json!({"SubsequentDocument": "4900000001", "SubsequentDocumentCategory": "R"}));
         json!({ "results": documents })
     }
 
@@ -254,20 +218,10 @@ pub(crate) mod tests {
         let mut t = Scripted::answering(vec![json(200, &rows.to_string())]);
         let mut client = Client::new(&mut t, &s);
         let request = PullRequest {
-            window: Some(TimeWindow {
-                from: 1_748_563_200_000,
-                to: 1_748_649_600_000,
-            }),
+            window: Some(TimeWindow { from: 1_748_563_200_000, to: 1_748_649_600_000 }),
             cursor: Some("x1:0".into()),
         };
-        let page = changed_orders(
-            &mut client,
-            &request,
-            "x1:",
-            &["LastChangeDateTime"],
-            &["to_Item"],
-        )
-        .unwrap();
+        let page = changed_orders(&mut client, &request, "x1:", &["LastChangeDateTime"], &["to_Item"]).unwrap();
         assert_eq!(page.orders[0].deliveries, ["80", "81"]);
         assert!(page.orders[1].deliveries.is_empty());
         assert_eq!(page.next_cursor.as_deref(), Some("x1:2"));
@@ -300,10 +254,7 @@ pub(crate) mod tests {
              A_OutbDeliveryHeader('80')?$select=DeliveryDocument&$format=json"
         );
         assert!(t.url(1).contains("/A_OutbDeliveryHeader('81')?"));
-        assert_eq!(
-            t.notes,
-            ["a delivery in a sales order's document flow is not found; left out"]
-        );
+        assert_eq!(t.notes, ["a delivery in a sales order's document flow is not found; left out"]);
     }
 
     #[test]
@@ -316,30 +267,14 @@ pub(crate) mod tests {
         ]}});
         let mut t = Scripted::answering(vec![json(200, &rows.to_string())]);
         let mut client = Client::new(&mut t, &s);
-        let request = PullRequest {
-            window: None,
-            cursor: None,
-        };
+        let request = PullRequest { window: None, cursor: None };
         let page = changed_orders(&mut client, &request, "x1:", &[], &[]).unwrap();
-        assert_eq!(
-            page.orders
-                .iter()
-                .map(|o| o.number.as_str())
-                .collect::<Vec<_>>(),
-            ["2"]
-        );
-        let rejected: Vec<(&str, &str)> = page
-            .rejected
-            .iter()
-            .map(|r| (r.id.as_str(), r.field.as_str()))
-            .collect();
+        assert_eq!(page.orders.iter().map(|o| o.number.as_str()).collect::<Vec<_>>(), ["2"]);
+        let rejected: Vec<(&str, &str)> = page.rejected.iter().map(|r| (r.id.as_str(), r.field.as_str())).collect();
         assert_eq!(
             rejected,
             [
-                (
-                    "1",
-                    "A_SalesOrder.d.results[0].to_SubsequentProcFlowDoc.results"
-                ),
+                ("1", "A_SalesOrder.d.results[0].to_SubsequentProcFlowDoc.results"),
                 ("3", "A_SalesOrder.d.results[2].PurchaseOrderByCustomer"),
             ]
         );

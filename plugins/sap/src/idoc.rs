@@ -97,10 +97,8 @@ pub fn document(
         }
     }
     let (credat, cretim) = time::ms_to_sap_datetime(now_ms, settings.utc_offset_minutes);
-    let sap_date = |d: &str| {
-        time::calendar_to_sap_date(d)
-            .map_err(|e| ConnectorError::invalid_input("created_at", e.to_string()))
-    };
+    let sap_date =
+        |d: &str| time::calendar_to_sap_date(d).map_err(|e| ConnectorError::invalid_input("created_at", e.to_string()));
     let document_date = sap_date(&draft.document_date)?;
     let delivery_date = sap_date(&draft.requested_delivery_date)?;
     let h = &settings.header;
@@ -122,43 +120,24 @@ pub fn document(
         .leaf("CREDAT", &credat)
         .leaf("CRETIM", &cretim)
         .close("EDI_DC40");
-    w.open("E1EDK01", &SEGMENT)
-        .leaf("CURCY", &draft.currency)
-        .leaf("BELNR", &draft.purchase_order)
-        .close("E1EDK01");
+    w.open("E1EDK01", &SEGMENT).leaf("CURCY", &draft.currency).leaf("BELNR", &draft.purchase_order).close("E1EDK01");
     for (qualifier, id) in [
         (ORG_SALES_ORG, &h.sales_org),
         (ORG_DISTRIBUTION_CHANNEL, &h.distribution_channel),
         (ORG_DIVISION, &h.division),
         (ORG_ORDER_TYPE, &h.order_type),
     ] {
-        w.open("E1EDK14", &SEGMENT)
-            .leaf("QUALF", qualifier)
-            .leaf("ORGID", id)
-            .close("E1EDK14");
+        w.open("E1EDK14", &SEGMENT).leaf("QUALF", qualifier).leaf("ORGID", id).close("E1EDK14");
     }
-    for (qualifier, date) in [
-        (DATE_DOCUMENT, &document_date),
-        (DATE_REQUESTED_DELIVERY, &delivery_date),
-    ] {
-        w.open("E1EDK03", &SEGMENT)
-            .leaf("IDDAT", qualifier)
-            .leaf("DATUM", date)
-            .close("E1EDK03");
+    for (qualifier, date) in [(DATE_DOCUMENT, &document_date), (DATE_REQUESTED_DELIVERY, &delivery_date)] {
+        w.open("E1EDK03", &SEGMENT).leaf("IDDAT", qualifier).leaf("DATUM", date).close("E1EDK03");
     }
     let mut header_conditions = Vec::new();
-    if let Some(Shipping::Condition {
-        condition_type,
-        amount,
-    }) = &draft.shipping
-    {
+    if let Some(Shipping::Condition { condition_type, amount }) = &draft.shipping {
         header_conditions.push((condition_type.as_str(), *amount));
     }
     if settings.pricing.price_condition_type.is_some() && draft.order_adjustment != 0 {
-        header_conditions.push((
-            settings.pricing.discount_condition_type.as_str(),
-            draft.order_adjustment,
-        ));
+        header_conditions.push((settings.pricing.discount_condition_type.as_str(), draft.order_adjustment));
     }
     for (condition_type, amount) in header_conditions {
         // ALCKZ: + surcharge, − discount; the amount itself is unsigned.
@@ -169,10 +148,7 @@ pub fn document(
             .leaf("KOEIN", &draft.currency)
             .close("E1EDK05");
     }
-    w.open("E1EDKA1", &SEGMENT)
-        .leaf("PARVW", PARTNER_SOLD_TO)
-        .leaf("PARTN", &draft.sold_to)
-        .close("E1EDKA1");
+    w.open("E1EDKA1", &SEGMENT).leaf("PARVW", PARTNER_SOLD_TO).leaf("PARTN", &draft.sold_to).close("E1EDKA1");
     if let Some(r) = &draft.receiver {
         w.open("E1EDKA1", &SEGMENT).leaf("PARVW", PARTNER_SHIP_TO);
         if let Some(name) = &r.name {
@@ -214,8 +190,7 @@ pub fn document(
         write_item(&mut w, draft, item, cuts);
     }
     w.close("IDOC").close(IDOC_TYPE);
-    w.finish()
-        .map_err(|e| ConnectorError::invalid_input("order", e.to_string()))
+    w.finish().map_err(|e| ConnectorError::invalid_input("order", e.to_string()))
 }
 
 fn write_item(w: &mut XmlWriter, draft: &Draft, item: &Item, cuts: &mut Cuts) {
@@ -258,10 +233,7 @@ fn push_one<T: Transport>(
     if !cuts.0.is_empty() {
         client.note(
             "ORDERS05 texts cut to their field lengths",
-            &[
-                ("order_id", order.order_id.clone()),
-                ("fields", cuts.0.join(",")),
-            ],
+            &[("order_id", order.order_id.clone()), ("fields", cuts.0.join(","))],
         );
     }
     let response = client.post_raw(&idoc.endpoint, CONTENT_TYPE, xml.into_bytes())?;
@@ -269,9 +241,7 @@ fn push_one<T: Transport>(
         // SAP's own error body when the receiver sends one; the status otherwise.
         return Err(odata::error_from(&response).into());
     }
-    Ok(OrderPushOutcome::Created(
-        answered_docnum(&response.body).unwrap_or(draft.purchase_order),
-    ))
+    Ok(OrderPushOutcome::Created(answered_docnum(&response.body).unwrap_or(draft.purchase_order)))
 }
 
 /// Pushes `orders` as IDocs, one result each; no answer, refused credentials and throttling
@@ -314,18 +284,11 @@ mod tests {
     #[test]
     fn the_document_has_every_segment_in_order() {
         let mut o = two_line_order();
-        o.receiver.as_mut().unwrap().address =
-            Some(format!("科技园路{}号 A&B <栋>", "1".repeat(40)));
+        o.receiver.as_mut().unwrap().address = Some(format!("科技园路{}号 A&B <栋>", "1".repeat(40)));
         let s = idoc_settings(&[]);
         let mut cuts = Cuts::default();
-        let xml = document(
-            &Draft::from_order(&o, &s).unwrap(),
-            &s,
-            s.idoc.as_ref().unwrap(),
-            PAID_AT,
-            &mut cuts,
-        )
-        .unwrap();
+        let xml =
+            document(&Draft::from_order(&o, &s).unwrap(), &s, s.idoc.as_ref().unwrap(), PAID_AT, &mut cuts).unwrap();
         let stras = format!("<STRAS>科技园路{}</STRAS>", "1".repeat(31));
         let strs2 = format!("<STRS2>{}号 A&amp;B &lt;栋&gt;</STRS2>", "1".repeat(9));
         let expected_in_order: Vec<&str> = vec![
@@ -402,17 +365,9 @@ mod tests {
     fn posts_each_order_and_reads_the_idoc_number() {
         let s = idoc_settings(&[]);
         let mut t = Scripted::answering(vec![
-            with_headers(
-                200,
-                &[],
-                "<IDOC_ACK><DOCNUM>0000000000004711</DOCNUM></IDOC_ACK>",
-            ),
+            with_headers(200, &[], "<IDOC_ACK><DOCNUM>0000000000004711</DOCNUM></IDOC_ACK>"),
             with_headers(200, &[], ""),
-            with_headers(
-                400,
-                &[],
-                r#"{"error":{"code":"EA/123","message":{"value":"Partner profile not found"}}}"#,
-            ),
+            with_headers(400, &[], r#"{"error":{"code":"EA/123","message":{"value":"Partner profile not found"}}}"#),
         ]);
         let orders = vec![
             order("1", vec![line(1, Some("FG-001"), 1, 100, 0)], 0, 0),
@@ -420,10 +375,7 @@ mod tests {
             order("3", vec![line(1, Some("FG-001"), 1, 100, 0)], 0, 0),
         ];
         let results = push_orders(&mut t, &s, orders, PAID_AT).unwrap();
-        assert_eq!(
-            results[0].outcome,
-            OrderPushOutcome::Created("0000000000004711".into())
-        );
+        assert_eq!(results[0].outcome, OrderPushOutcome::Created("0000000000004711".into()));
         assert_eq!(
             results[1].outcome,
             OrderPushOutcome::Created("TB83B130B5-2".into()),
@@ -434,18 +386,10 @@ mod tests {
         );
         assert_eq!(t.sent[0].url, "https://pi.example.com/sap/bc/idoc_xml");
         assert_eq!(t.header(0, "content-type"), Some(CONTENT_TYPE));
-        assert_eq!(
-            t.header(0, "authorization"),
-            Some("Basic {{secret-basic:sap_user,sap_password}}")
-        );
+        assert_eq!(t.header(0, "authorization"), Some("Basic {{secret-basic:sap_user,sap_password}}"));
         let mut t = Scripted::answering(vec![with_headers(401, &[], "")]);
         assert!(matches!(
-            push_orders(
-                &mut t,
-                &s,
-                vec![order("1", vec![line(1, Some("FG-001"), 1, 100, 0)], 0, 0)],
-                PAID_AT
-            ),
+            push_orders(&mut t, &s, vec![order("1", vec![line(1, Some("FG-001"), 1, 100, 0)], 0, 0)], PAID_AT),
             Err(ConnectorError::Auth(_))
         ));
     }
@@ -459,15 +403,8 @@ mod tests {
             o.shop_id = shop_id.into();
             o
         };
-        let mut t =
-            Scripted::answering(vec![with_headers(200, &[], ""), with_headers(200, &[], "")]);
-        let results = push_orders(
-            &mut t,
-            &s,
-            vec![of("taobao", "tb-1"), of("ecshop", "main")],
-            PAID_AT,
-        )
-        .unwrap();
+        let mut t = Scripted::answering(vec![with_headers(200, &[], ""), with_headers(200, &[], "")]);
+        let results = push_orders(&mut t, &s, vec![of("taobao", "tb-1"), of("ecshop", "main")], PAID_AT).unwrap();
         for (call, key) in [(0, "TB3CAEFEF1-1001"), (1, "EC-1001")] {
             let xml = String::from_utf8(t.sent[call].body.clone()).unwrap();
             let belnr = format!("<BELNR>{key}</BELNR>");
@@ -482,38 +419,19 @@ mod tests {
         let mut o = order("1", vec![line(1, Some(&"M".repeat(36)), 1, 100, 0)], 0, 0);
         let s = idoc_settings(&[]);
         let idoc = s.idoc.as_ref().unwrap();
-        let error = document(
-            &Draft::from_order(&o, &s).unwrap(),
-            &s,
-            idoc,
-            PAID_AT,
-            &mut Cuts::default(),
-        )
-        .unwrap_err();
-        assert!(
-            matches!(error, ConnectorError::InvalidInput(f) if f.field == "lines[0].outer_sku_id")
-        );
+        let error = document(&Draft::from_order(&o, &s).unwrap(), &s, idoc, PAID_AT, &mut Cuts::default()).unwrap_err();
+        assert!(matches!(error, ConnectorError::InvalidInput(f) if f.field == "lines[0].outer_sku_id"));
         o.lines[0].outer_sku_id = Some("FG-1".into());
         o.lines[0].title = "长".repeat(80);
         let mut cuts = Cuts::default();
-        let xml = document(
-            &Draft::from_order(&o, &s).unwrap(),
-            &s,
-            idoc,
-            PAID_AT,
-            &mut cuts,
-        )
-        .unwrap();
+        let xml = document(&Draft::from_order(&o, &s).unwrap(), &s, idoc, PAID_AT, &mut cuts).unwrap();
         assert_eq!(cuts.0, ["KTEXT"]);
         assert!(xml.contains(&format!("<KTEXT>{}</KTEXT>", "长".repeat(70))));
     }
 
     #[test]
     fn docnum_reading() {
-        assert_eq!(
-            answered_docnum(b"<a><DOCNUM> 42 </DOCNUM></a>").as_deref(),
-            Some("42")
-        );
+        assert_eq!(answered_docnum(b"<a><DOCNUM> 42 </DOCNUM></a>").as_deref(), Some("42"));
         assert_eq!(answered_docnum(b"<DOCNUM>x</DOCNUM>"), None);
         assert_eq!(answered_docnum(b""), None);
     }

@@ -42,12 +42,7 @@ pub const SEPARATOR: char = '-';
 const HASH_HEX_DIGITS: usize = 8;
 /// The two letters of the platforms Wharf knows; any other platform uses its first two
 /// letters or digits, upper-cased (`X` when it has fewer).
-const PLATFORM_LETTERS: &[(&str, &str)] = &[
-    ("taobao", "TB"),
-    ("jd", "JD"),
-    ("douyin", "DY"),
-    ("ecshop", "EC"),
-];
+const PLATFORM_LETTERS: &[(&str, &str)] = &[("taobao", "TB"), ("jd", "JD"), ("douyin", "DY"), ("ecshop", "EC")];
 
 /// How `po_prefix_by_shop` names a shop: `<platform>:<shop_id>`.
 pub fn shop_key(platform: &str, shop_id: &str) -> String {
@@ -61,12 +56,8 @@ pub fn default_prefix(platform: &str, shop_id: &str) -> String {
     let letters = match PLATFORM_LETTERS.iter().find(|(p, _)| *p == platform) {
         Some((_, letters)) => (*letters).to_owned(),
         None => {
-            let mut letters: String = platform
-                .chars()
-                .filter(char::is_ascii_alphanumeric)
-                .take(2)
-                .map(|c| c.to_ascii_uppercase())
-                .collect();
+            let mut letters: String =
+                platform.chars().filter(char::is_ascii_alphanumeric).take(2).map(|c| c.to_ascii_uppercase()).collect();
             while letters.len() < 2 {
                 letters.push('X');
             }
@@ -82,9 +73,7 @@ pub fn default_prefix(platform: &str, shop_id: &str) -> String {
 fn fnv1a64(bytes: &[u8]) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
-    bytes
-        .iter()
-        .fold(OFFSET, |hash, b| (hash ^ u64::from(*b)).wrapping_mul(PRIME))
+    bytes.iter().fold(OFFSET, |hash, b| (hash ^ u64::from(*b)).wrapping_mul(PRIME))
 }
 
 /// Whether `prefix` has the shape of a derived one: two upper-case letters or digits and 8
@@ -92,12 +81,8 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
 pub fn has_default_shape(prefix: &str) -> bool {
     let bytes = prefix.as_bytes();
     bytes.len() == 2 + HASH_HEX_DIGITS
-        && bytes[..2]
-            .iter()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        && bytes[2..]
-            .iter()
-            .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(b))
+        && bytes[..2].iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && bytes[2..].iter().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(b))
 }
 
 /// Why a configured prefix is refused, if it is.
@@ -127,9 +112,8 @@ pub struct Prefixes(BTreeMap<String, String>);
 
 impl Prefixes {
     pub fn new(by_shop: BTreeMap<String, String>) -> Result<Self, ConnectorError> {
-        let invalid = |reason: String| {
-            ConnectorError::invalid_input(wharf_sdk::config::field(PO_PREFIX_BY_SHOP), reason)
-        };
+        let invalid =
+            |reason: String| ConnectorError::invalid_input(wharf_sdk::config::field(PO_PREFIX_BY_SHOP), reason);
         let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
         for (shop, prefix) in &by_shop {
             match shop.split_once(':') {
@@ -153,10 +137,7 @@ impl Prefixes {
 
     /// The prefix of a shop: configured, else derived.
     pub fn of(&self, platform: &str, shop_id: &str) -> String {
-        self.0
-            .get(&shop_key(platform, shop_id))
-            .cloned()
-            .unwrap_or_else(|| default_prefix(platform, shop_id))
+        self.0.get(&shop_key(platform, shop_id)).cloned().unwrap_or_else(|| default_prefix(platform, shop_id))
     }
 
     /// The platform order id a `PurchaseOrderByCustomer` stands for (see the module docs).
@@ -164,8 +145,7 @@ impl Prefixes {
         match purchase_order.split_once(SEPARATOR) {
             Some((head, rest))
                 if !rest.is_empty()
-                    && (has_default_shape(head)
-                        || self.0.values().any(|p| !p.is_empty() && p == head)) =>
+                    && (has_default_shape(head) || self.0.values().any(|p| !p.is_empty() && p == head)) =>
             {
                 rest
             }
@@ -184,11 +164,7 @@ impl Prefixes {
             ));
         }
         let prefix = self.of(&order.platform, &order.shop_id);
-        let key = if prefix.is_empty() {
-            id.to_owned()
-        } else {
-            format!("{prefix}{SEPARATOR}{id}")
-        };
+        let key = if prefix.is_empty() { id.to_owned() } else { format!("{prefix}{SEPARATOR}{id}") };
         let chars = key.chars().count();
         if chars > MAX_PO_CHARS {
             return Err(ConnectorError::invalid_input(
@@ -213,12 +189,7 @@ mod tests {
     use crate::order::tests::{line, order};
 
     fn prefixes(pairs: &[(&str, &str)]) -> Result<Prefixes, ConnectorError> {
-        Prefixes::new(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        )
+        Prefixes::new(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
     }
 
     fn order_of(platform: &str, shop_id: &str, id: &str) -> Order {
@@ -244,12 +215,8 @@ mod tests {
     #[test]
     fn two_shops_with_one_order_id_get_two_keys() {
         let p = prefixes(&[("ecshop:main", "EC")]).unwrap();
-        let taobao = p
-            .purchase_order(&order_of("taobao", "tb-1", "1001"))
-            .unwrap();
-        let ecshop = p
-            .purchase_order(&order_of("ecshop", "main", "1001"))
-            .unwrap();
+        let taobao = p.purchase_order(&order_of("taobao", "tb-1", "1001")).unwrap();
+        let ecshop = p.purchase_order(&order_of("ecshop", "main", "1001")).unwrap();
         assert_eq!(taobao, format!("{}-1001", default_prefix("taobao", "tb-1")));
         assert_eq!(ecshop, "EC-1001");
         assert_eq!((p.order_id(&taobao), p.order_id(&ecshop)), ("1001", "1001"));
@@ -263,11 +230,7 @@ mod tests {
     #[test]
     fn one_shop_may_keep_bare_order_ids() {
         let p = prefixes(&[("taobao:tb-1", "")]).unwrap();
-        assert_eq!(
-            p.purchase_order(&order_of("taobao", "tb-1", " 1001 "))
-                .unwrap(),
-            "1001"
-        );
+        assert_eq!(p.purchase_order(&order_of("taobao", "tb-1", " 1001 ")).unwrap(), "1001");
         assert!(prefixes(&[("taobao:a", ""), ("jd:b", "")]).is_err());
     }
 
@@ -275,12 +238,7 @@ mod tests {
     fn a_key_longer_than_sap_keeps_fails_its_order() {
         let p = prefixes(&[]).unwrap();
         let id = "9".repeat(MAX_PO_CHARS - 11);
-        assert_eq!(
-            p.purchase_order(&order_of("taobao", "tb-1", &id))
-                .unwrap()
-                .len(),
-            MAX_PO_CHARS
-        );
+        assert_eq!(p.purchase_order(&order_of("taobao", "tb-1", &id)).unwrap().len(), MAX_PO_CHARS);
         let long = format!("{id}9");
         match p.purchase_order(&order_of("taobao", "tb-1", &long)) {
             Err(ConnectorError::InvalidInput(f)) => {
@@ -321,9 +279,6 @@ mod tests {
                 other => panic!("{bad:?}: {other:?}"),
             }
         }
-        assert!(
-            prefixes(&[("taobao:a", "tb12345678")]).is_ok(),
-            "lower case"
-        );
+        assert!(prefixes(&[("taobao:a", "tb12345678")]).is_ok(), "lower case");
     }
 }

@@ -54,10 +54,7 @@ pub struct Row {
 impl Row {
     /// Row `i` of an `entity_set` collection answer.
     pub fn at(entity_set: &str, i: usize, value: Value) -> Self {
-        Self {
-            path: format!("{entity_set}.d.results[{i}]"),
-            value,
-        }
+        Self { path: format!("{entity_set}.d.results[{i}]"), value }
     }
 
     pub fn node(&self) -> Node<'_> {
@@ -192,10 +189,7 @@ fn grouped(rows: Vec<(String, Row)>) -> Vec<Group> {
     for (key, row) in rows {
         groups.entry(key).or_default().push(row);
     }
-    groups
-        .into_iter()
-        .map(|(key, rows)| Group { key, rows })
-        .collect()
+    groups.into_iter().map(|(key, rows)| Group { key, rows }).collect()
 }
 
 /// Reads the groups after `cursor` (see the module docs).
@@ -214,10 +208,7 @@ pub fn read_groups<T: Transport>(
     let mut keying = Keying::default();
     let mut skip = 0usize;
     for _ in 0..MAX_PAGES_PER_CALL {
-        let query = base
-            .clone()
-            .with("$top", page_size.to_string())
-            .with("$skip", skip.to_string());
+        let query = base.clone().with("$top", page_size.to_string()).with("$skip", skip.to_string());
         let answer = client.get(walk.service, walk.entity_set, &query)?;
         let n = answer.results.len();
         for (i, value) in answer.results.into_iter().enumerate() {
@@ -226,30 +217,15 @@ pub fn read_groups<T: Transport>(
         let more = n > 0 && (n == page_size as usize || answer.next.is_some());
         if !more {
             let (groups, rejected) = keying.finish(walk.key)?;
-            return Ok(Groups {
-                groups,
-                rejected,
-                next_cursor: None,
-            });
+            return Ok(Groups { groups, rejected, next_cursor: None });
         }
         // The last group may continue on the next page: keep the ones before it, and start
         // the next call after them.
         let last = keying.rows.last().map(|(k, _)| k.clone()).unwrap_or_default();
-        if let Some(complete) = keying
-            .rows
-            .iter()
-            .rev()
-            .map(|(k, _)| k)
-            .find(|k| **k != last)
-            .cloned()
-        {
+        if let Some(complete) = keying.rows.iter().rev().map(|(k, _)| k).find(|k| **k != last).cloned() {
             keying.rows.retain(|(k, _)| *k != last);
             let (groups, rejected) = keying.finish(walk.key)?;
-            return Ok(Groups {
-                groups,
-                rejected,
-                next_cursor: Some(format!("{}{complete}", walk.cursor_prefix)),
-            });
+            return Ok(Groups { groups, rejected, next_cursor: Some(format!("{}{complete}", walk.cursor_prefix)) });
         }
         skip += n;
     }
@@ -258,17 +234,12 @@ pub fn read_groups<T: Transport>(
 
 /// Whether the error `field` lies inside the row at `path`.
 fn within(field: &str, path: &str) -> bool {
-    field
-        .strip_prefix(path)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
+    field.strip_prefix(path).is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
 }
 
 /// Settles the mapping of `group` (see the module docs): the rejection names the group's key,
 /// and its excerpt is the row the error's field is in, or all the group's rows.
-pub fn settle_group<R>(
-    group: &Group,
-    mapped: Result<R, ConnectorError>,
-) -> Result<Mapped<R>, ConnectorError> {
+pub fn settle_group<R>(group: &Group, mapped: Result<R, ConnectorError>) -> Result<Mapped<R>, ConnectorError> {
     let error = match mapped {
         Ok(record) => return Ok(Ok(record)),
         Err(error) => error,
@@ -323,10 +294,7 @@ pub fn read_all<T: Transport>(
     let base = query(filter, select, None, order_by);
     let mut rows = Vec::new();
     for _ in 0..MAX_PAGES_PER_CALL {
-        let query = base
-            .clone()
-            .with("$top", page_size.to_string())
-            .with("$skip", rows.len().to_string());
+        let query = base.clone().with("$top", page_size.to_string()).with("$skip", rows.len().to_string());
         let answer = client.get(service, entity_set, &query)?;
         let n = answer.results.len();
         rows.extend(answer.results);
@@ -345,10 +313,7 @@ mod tests {
 
     fn page(keys: &[&str]) -> Result<wharf_sdk::http::Response, ConnectorError> {
         let rows: Vec<Value> = keys.iter().map(|k| serde_json::json!({"K": k})).collect();
-        json(
-            200,
-            &serde_json::json!({"d": {"results": rows}}).to_string(),
-        )
+        json(200, &serde_json::json!({"d": {"results": rows}}).to_string())
     }
 
     const WALK: Walk<'static> = Walk {
@@ -364,11 +329,7 @@ mod tests {
 
     /// Each row's group key, in order.
     fn keys(groups: &Groups) -> Vec<&str> {
-        groups
-            .groups
-            .iter()
-            .flat_map(|g| g.rows.iter().map(|_| g.key.as_str()))
-            .collect()
+        groups.groups.iter().flat_map(|g| g.rows.iter().map(|_| g.key.as_str())).collect()
     }
 
     #[test]
@@ -406,8 +367,7 @@ mod tests {
         // (C's or D's): their sums cannot be trusted.
         assert_eq!(keys(&groups), ["E"]);
         assert_eq!(groups.next_cursor, None);
-        let rejected: Vec<(&str, &str)> =
-            groups.rejected.iter().map(|r| (r.id.as_str(), r.field.as_str())).collect();
+        let rejected: Vec<(&str, &str)> = groups.rejected.iter().map(|r| (r.id.as_str(), r.field.as_str())).collect();
         assert_eq!(
             rejected,
             [
@@ -444,14 +404,10 @@ mod tests {
         };
         let (items, rejected) = map_groups(&groups.groups, quantity).unwrap();
         assert_eq!(items, [vec!["2".to_owned()]]);
-        assert_eq!(
-            (rejected[0].id.as_str(), rejected[0].field.as_str()),
-            ("A", "E.d.results[1].Q")
-        );
+        assert_eq!((rejected[0].id.as_str(), rejected[0].field.as_str()), ("A", "E.d.results[1].Q"));
         assert_eq!(rejected[0].excerpt.as_deref(), Some(r#"{"K":"A","Q":"x"}"#));
         // An error about the call stops it.
-        let down =
-            |_: &Group| -> Result<(), ConnectorError> { Err(ConnectorError::transient("502")) };
+        let down = |_: &Group| -> Result<(), ConnectorError> { Err(ConnectorError::transient("502")) };
         assert!(map_groups(&groups.groups, down).is_err());
     }
 
@@ -459,22 +415,10 @@ mod tests {
     fn read_all_follows_skip_and_gives_up_on_endless_answers() {
         let s = settings(&[("page_size", "2")]);
         let mut t = Scripted::answering(vec![page(&["A", "B"]), page(&["C"])]);
-        let rows = read_all(
-            &mut Client::new(&mut t, &s),
-            "SRV",
-            "E",
-            &[odata::eq("K", "x")],
-            "K",
-            "K",
-        )
-        .unwrap();
+        let rows = read_all(&mut Client::new(&mut t, &s), "SRV", "E", &[odata::eq("K", "x")], "K", "K").unwrap();
         assert_eq!(rows.len(), 3);
-        assert!(
-            t.url(1)
-                .contains("$filter=K eq 'x'&$select=K&$orderby=K&$top=2&$skip=2")
-        );
-        let mut t =
-            Scripted::answering((0..MAX_PAGES_PER_CALL).map(|_| page(&["A", "B"])).collect());
+        assert!(t.url(1).contains("$filter=K eq 'x'&$select=K&$orderby=K&$top=2&$skip=2"));
+        let mut t = Scripted::answering((0..MAX_PAGES_PER_CALL).map(|_| page(&["A", "B"])).collect());
         assert!(matches!(
             read_all(&mut Client::new(&mut t, &s), "SRV", "E", &[], "K", "K"),
             Err(ConnectorError::Platform(p)) if p.code == "paging"

@@ -39,8 +39,8 @@ pub mod transport;
 use wharf_sdk::connector::Erp;
 use wharf_sdk::time;
 use wharf_sdk::types::{
-    ConfigKey, ConnectorError, Descriptor, ErpStatusPage, LogisticsPage, LotPage, Operation, Order,
-    OrderPushResult, PricePage, PullRequest, Role, ShipmentPage, StockPage,
+    ConfigKey, ConnectorError, Descriptor, ErpStatusPage, LogisticsPage, LotPage, Operation, Order, OrderPushResult,
+    PricePage, PullRequest, Role, ShipmentPage, StockPage,
 };
 
 use crate::settings::{Mode, Settings};
@@ -82,14 +82,8 @@ pub fn descriptor() -> Descriptor {
         operations: OPERATIONS.to_vec(),
         http_hosts: Vec::new(),
         config_keys: vec![
-            ConfigKey::required(
-                ENDPOINT,
-                "Base URL of the S/4HANA host, e.g. https://my-s4.example.com",
-            ),
-            optional(
-                SAP_CLIENT,
-                "SAP client (sap-client query parameter), e.g. 100",
-            ),
+            ConfigKey::required(ENDPOINT, "Base URL of the S/4HANA host, e.g. https://my-s4.example.com"),
+            optional(SAP_CLIENT, "SAP client (sap-client query parameter), e.g. 100"),
             ConfigKey::with_default(
                 MODE,
                 "How orders are sent: odata (API_SALES_ORDER_SRV) or idoc (ORDERS05 XML)",
@@ -100,33 +94,16 @@ pub fn descriptor() -> Descriptor {
                 "URL the ORDERS05 IDoc XML is posted to (mode idoc), e.g. https://my-s4.example.com/sap/bc/idoc_xml?sap-client=100",
             ),
             optional(IDOC_SENDER_PORT, "EDI_DC40 SNDPOR"),
-            ConfigKey::with_default(
-                IDOC_SENDER_PARTNER_TYPE,
-                "EDI_DC40 SNDPRT",
-                DEFAULT_PARTNER_TYPE,
-            ),
-            optional(
-                IDOC_SENDER_PARTNER,
-                "EDI_DC40 SNDPRN: our partner number in SAP's partner profile (mode idoc)",
-            ),
+            ConfigKey::with_default(IDOC_SENDER_PARTNER_TYPE, "EDI_DC40 SNDPRT", DEFAULT_PARTNER_TYPE),
+            optional(IDOC_SENDER_PARTNER, "EDI_DC40 SNDPRN: our partner number in SAP's partner profile (mode idoc)"),
             optional(IDOC_RECEIVER_PORT, "EDI_DC40 RCVPOR"),
-            ConfigKey::with_default(
-                IDOC_RECEIVER_PARTNER_TYPE,
-                "EDI_DC40 RCVPRT",
-                DEFAULT_PARTNER_TYPE,
-            ),
-            optional(
-                IDOC_RECEIVER_PARTNER,
-                "EDI_DC40 RCVPRN: SAP's logical system",
-            ),
+            ConfigKey::with_default(IDOC_RECEIVER_PARTNER_TYPE, "EDI_DC40 RCVPRT", DEFAULT_PARTNER_TYPE),
+            optional(IDOC_RECEIVER_PARTNER, "EDI_DC40 RCVPRN: SAP's logical system"),
             ConfigKey::required(SALES_ORG, "Sales organisation of every order, e.g. 1000"),
             ConfigKey::required(DISTRIBUTION_CHANNEL, "Distribution channel, e.g. 10"),
             ConfigKey::required(DIVISION, "Division, e.g. 00"),
             ConfigKey::with_default(ORDER_TYPE, "Sales document type", DEFAULT_ORDER_TYPE),
-            optional(
-                SOLD_TO,
-                "Default sold-to customer (an order's erp_customer_code and sold_to_by_shop win)",
-            ),
+            optional(SOLD_TO, "Default sold-to customer (an order's erp_customer_code and sold_to_by_shop win)"),
             optional(SOLD_TO_BY_SHOP, "JSON object shop id -> sold-to customer"),
             optional(
                 PO_PREFIX_BY_SHOP,
@@ -135,10 +112,7 @@ pub fn descriptor() -> Descriptor {
                  ids); a shop not listed gets a derived prefix (platform letters + 8 hex digits). Set \
                  before the shop's first order reaches SAP, never change",
             ),
-            optional(
-                UNIT_TABLE,
-                "JSON object outer_sku_id (or \"default\") -> sales unit; EA otherwise",
-            ),
+            optional(UNIT_TABLE, "JSON object outer_sku_id (or \"default\") -> sales unit; EA otherwise"),
             ConfigKey::with_default(
                 PRICE_CONDITION_TYPE,
                 "Condition type of the unit price (empty: let SAP price the items)",
@@ -159,30 +133,16 @@ pub fn descriptor() -> Descriptor {
                 "Header condition type of the shipping fee",
                 DEFAULT_SHIPPING_CONDITION_TYPE,
             ),
-            optional(
-                SHIPPING_MATERIAL,
-                "Service material of the shipping fee item (shipping_fee_mode material)",
-            ),
-            optional(
-                PLANT,
-                "Plant whose stock is published (all plants summed otherwise)",
-            ),
+            optional(SHIPPING_MATERIAL, "Service material of the shipping fee item (shipping_fee_mode material)"),
+            optional(PLANT, "Plant whose stock is published (all plants summed otherwise)"),
             ConfigKey::with_default(PAGE_SIZE, "Rows per OData page (1-1000)", &page_size),
-            ConfigKey::with_default(
-                UTC_OFFSET_MINUTES,
-                "The SAP system's time zone, minutes east of UTC",
-                &offset,
-            ),
+            ConfigKey::with_default(UTC_OFFSET_MINUTES, "The SAP system's time zone, minutes east of UTC", &offset),
             ConfigKey::with_default(
                 TRACKING_FIELD,
                 "Delivery header field holding the tracking number",
                 DEFAULT_TRACKING_FIELD,
             ),
-            ConfigKey::with_default(
-                CARRIER_FIELD,
-                "Delivery header field holding the carrier",
-                DEFAULT_CARRIER_FIELD,
-            ),
+            ConfigKey::with_default(CARRIER_FIELD, "Delivery header field holding the carrier", DEFAULT_CARRIER_FIELD),
             ConfigKey::with_default(
                 PRICE_CONDITION_DEFAULT,
                 "Condition type of the default price (pull-prices)",
@@ -192,10 +152,7 @@ pub fn descriptor() -> Descriptor {
                 PRICE_CONDITION_RETAIL,
                 "Condition type of the suggested retail price, e.g. ZSRP (not pulled when empty)",
             ),
-            optional(
-                PRICE_CONDITION_REGION,
-                "Condition type of region-group prices (not pulled when empty)",
-            ),
+            optional(PRICE_CONDITION_REGION, "Condition type of region-group prices (not pulled when empty)"),
             optional(
                 PRICE_CONDITION_CUSTOMER_GROUP,
                 "Condition type of customer-group prices, grouped by CustomerPriceGroup (not pulled when empty)",
@@ -228,12 +185,7 @@ impl Erp for Sap {
     }
 
     fn pull_stock(request: PullRequest) -> Result<StockPage, ConnectorError> {
-        stock::pull_stock(
-            &mut HostTransport,
-            &Settings::from_host()?,
-            &request,
-            time::now_ms(),
-        )
+        stock::pull_stock(&mut HostTransport, &Settings::from_host()?, &request, time::now_ms())
     }
 
     fn pull_logistics(request: PullRequest) -> Result<LogisticsPage, ConnectorError> {
@@ -245,12 +197,7 @@ impl Erp for Sap {
     }
 
     fn pull_prices(request: PullRequest) -> Result<PricePage, ConnectorError> {
-        prices::pull_prices(
-            &mut HostTransport,
-            &Settings::from_host()?,
-            &request,
-            time::now_ms(),
-        )
+        prices::pull_prices(&mut HostTransport, &Settings::from_host()?, &request, time::now_ms())
     }
 
     fn pull_shipments(request: PullRequest) -> Result<ShipmentPage, ConnectorError> {
@@ -271,18 +218,10 @@ mod tests {
     #[test]
     fn describes_itself() {
         let d = descriptor();
-        assert_eq!(
-            (d.name.as_str(), d.platform.as_str(), d.wit_version.as_str()),
-            ("sap", "sap", "0.2.0")
-        );
+        assert_eq!((d.name.as_str(), d.platform.as_str(), d.wit_version.as_str()), ("sap", "sap", "0.2.0"));
         assert_eq!(d.role, Role::Erp);
         assert!(d.http_hosts.is_empty());
-        let key = |name: &str| {
-            d.config_keys
-                .iter()
-                .find(|k| k.name == name)
-                .unwrap_or_else(|| panic!("{name}"))
-        };
+        let key = |name: &str| d.config_keys.iter().find(|k| k.name == name).unwrap_or_else(|| panic!("{name}"));
         assert!(key("endpoint").required && key("sales_org").required);
         assert_eq!(key("mode").default_value.as_deref(), Some("odata"));
         assert_eq!(key("order_type").default_value.as_deref(), Some("OR"));
@@ -297,13 +236,8 @@ mod tests {
 
     #[test]
     fn unsupported_operations_name_themselves() {
-        let request = || PullRequest {
-            window: None,
-            cursor: None,
-        };
-        assert!(
-            matches!(Sap::pull_products(request()), Err(ConnectorError::Unsupported(op)) if op == "pull-products")
-        );
+        let request = || PullRequest { window: None, cursor: None };
+        assert!(matches!(Sap::pull_products(request()), Err(ConnectorError::Unsupported(op)) if op == "pull-products"));
         assert!(
             matches!(Sap::pull_customers(request()), Err(ConnectorError::Unsupported(op)) if op == "pull-customers")
         );

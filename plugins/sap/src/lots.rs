@@ -36,8 +36,7 @@ pub const SERVICE: &str = "API_BATCH_SRV";
 pub const ENTITY_SET: &str = "A_Batch";
 const SELECT: &str = "Material,BatchIdentifyingPlant,Batch,ManufactureDate,ShelfLifeExpirationDate";
 const ORDER_BY: &str = "Material,Batch,BatchIdentifyingPlant";
-const STOCK_SELECT: &str =
-    "Material,Plant,StorageLocation,Batch,MaterialBaseUnit,MatlWrhsStkQtyInMatlBaseUnit";
+const STOCK_SELECT: &str = "Material,Plant,StorageLocation,Batch,MaterialBaseUnit,MatlWrhsStkQtyInMatlBaseUnit";
 const STOCK_ORDER_BY: &str = "Material,Batch,Plant,StorageLocation";
 /// Cursors this module writes: `lots1:<last material of the previous page>`.
 pub const CURSOR_PREFIX: &str = "lots1:";
@@ -86,19 +85,8 @@ fn batch_stock<T: Transport>(
         if let Some(plant) = &settings.plant {
             filter.push(odata::eq("Plant", plant));
         }
-        let rows = keyset::read_all(
-            client,
-            stock::SERVICE,
-            stock::ENTITY_SET,
-            &filter,
-            STOCK_SELECT,
-            STOCK_ORDER_BY,
-        )?;
-        let rows = rows
-            .into_iter()
-            .enumerate()
-            .map(|(i, row)| Row::at(stock::ENTITY_SET, i, row))
-            .collect();
+        let rows = keyset::read_all(client, stock::SERVICE, stock::ENTITY_SET, &filter, STOCK_SELECT, STOCK_ORDER_BY)?;
+        let rows = rows.into_iter().enumerate().map(|(i, row)| Row::at(stock::ENTITY_SET, i, row)).collect();
         let (found, unkeyed) = keyset::group(rows, "Material")?;
         groups.extend(found.into_iter().map(|g| (g.key.clone(), g)));
         rejected.extend(unkeyed);
@@ -131,10 +119,7 @@ fn lot_sync<T: Transport>(
         }
         let dates = master.get(&batch);
         if dates.is_none() {
-            client.note(
-                "stock of a batch without batch master data published without dates",
-                &[("batch", what)],
-            );
+            client.note("stock of a batch without batch master data published without dates", &[("batch", what)]);
         }
         lots.push(Lot {
             batch_no: batch,
@@ -143,12 +128,7 @@ fn lot_sync<T: Transport>(
             quantity,
         });
     }
-    Ok(LotSync {
-        outer_sku_id: material.to_owned(),
-        product_id: None,
-        sku_id: None,
-        lots,
-    })
+    Ok(LotSync { outer_sku_id: material.to_owned(), product_id: None, sku_id: None, lots })
 }
 
 /// One page of lot syncs.
@@ -191,10 +171,7 @@ pub fn pull_lots<T: Transport>(
     rejected.extend(unkeyed);
     let mut items = Vec::with_capacity(masters.len());
     for (material, master) in &masters {
-        let none = Group {
-            key: (*material).to_owned(),
-            rows: Vec::new(),
-        };
+        let none = Group { key: (*material).to_owned(), rows: Vec::new() };
         let stock_rows = stock.get(*material).unwrap_or(&none);
         let sync = lot_sync(&mut client, settings, material, master, stock_rows);
         match keyset::settle_group(stock_rows, sync)? {
@@ -202,11 +179,7 @@ pub fn pull_lots<T: Transport>(
             Err(r) => rejected.push(r),
         }
     }
-    Ok(LotPage {
-        items,
-        rejected,
-        next_cursor: groups.next_cursor,
-    })
+    Ok(LotPage { items, rejected, next_cursor: groups.next_cursor })
 }
 
 #[cfg(test)]
@@ -216,13 +189,13 @@ mod tests {
     use crate::transport::scripted::{Scripted, json};
     use serde_json::{Value, json};
 
-    fn batches(
-        rows: &[(&str, &str, Option<&str>)],
-    ) -> Result<wharf_sdk::http::Response, ConnectorError> {
+    fn batches(rows: &[(&str, &str, Option<&str>)]) -> Result<wharf_sdk::http::Response, ConnectorError> {
         let results: Vec<Value> = rows
             .iter()
-            .map(|(m, b, made)| json!({"Material": m, "BatchIdentifyingPlant": "", "Batch": b,
-                "ManufactureDate": made, "ShelfLifeExpirationDate": made.map(|_| "/Date(1798761600000)/")}))
+            .map(|(m, b, made)| {
+                json!({"Material": m, "BatchIdentifyingPlant": "", "Batch": b,
+                "ManufactureDate": made, "ShelfLifeExpirationDate": made.map(|_| "/Date(1798761600000)/")})
+            })
             .collect();
         json(200, &json!({"d": {"results": results}}).to_string())
     }
@@ -239,10 +212,7 @@ mod tests {
     }
 
     fn request(cursor: Option<&str>) -> PullRequest {
-        PullRequest {
-            window: None,
-            cursor: cursor.map(str::to_owned),
-        }
+        PullRequest { window: None, cursor: cursor.map(str::to_owned) }
     }
 
     type Summary = Vec<(String, Vec<(String, u32, Option<String>)>)>;
@@ -253,10 +223,7 @@ mod tests {
             .map(|s| {
                 (
                     s.outer_sku_id.clone(),
-                    s.lots
-                        .iter()
-                        .map(|l| (l.batch_no.clone(), l.quantity, l.produced_on.clone()))
-                        .collect(),
+                    s.lots.iter().map(|l| (l.batch_no.clone(), l.quantity, l.produced_on.clone())).collect(),
                 )
             })
             .collect()
@@ -267,13 +234,7 @@ mod tests {
         let s = settings(&[("page_size", "5"), ("plant", "1000")]);
         let made = Some("/Date(1735689600000)/");
         let mut t = Scripted::answering(vec![
-            batches(&[
-                ("A", "B1", made),
-                ("A", "B2", None),
-                ("C", "B9", made),
-                ("D", "B1", made),
-                ("D", "B2", made),
-            ]),
+            batches(&[("A", "B1", made), ("A", "B2", None), ("C", "B9", made), ("D", "B1", made), ("D", "B2", made)]),
             stock(&[
                 ("A", "B1", "2.000"),
                 // Padded to the declared scale (14), as a Gateway may send it.
@@ -287,17 +248,11 @@ mod tests {
         assert_eq!(
             summary(&page),
             vec![
-                (
-                    "A".to_owned(),
-                    vec![("B1".to_owned(), 5, day), ("BX".to_owned(), 1, None)]
-                ),
+                ("A".to_owned(), vec![("B1".to_owned(), 5, day), ("BX".to_owned(), 1, None)]),
                 ("C".to_owned(), vec![]),
             ]
         );
-        assert_eq!(
-            page.items[0].lots[0].expires_on.as_deref(),
-            Some("2027-01-01")
-        );
+        assert_eq!(page.items[0].lots[0].expires_on.as_deref(), Some("2027-01-01"));
         assert_eq!(page.next_cursor.as_deref(), Some("lots1:C"));
         assert_eq!(
             t.url(0),
@@ -314,18 +269,12 @@ mod tests {
             "{}",
             t.url(1)
         );
-        assert_eq!(
-            t.notes,
-            ["stock of a batch without batch master data published without dates"]
-        );
+        assert_eq!(t.notes, ["stock of a batch without batch master data published without dates"]);
     }
 
     /// `(id, field)` of each rejected material.
     fn rejected(page: &LotPage) -> Vec<(&str, &str)> {
-        page.rejected
-            .iter()
-            .map(|r| (r.id.as_str(), r.field.as_str()))
-            .collect()
+        page.rejected.iter().map(|r| (r.id.as_str(), r.field.as_str())).collect()
     }
 
     #[test]
@@ -333,18 +282,8 @@ mod tests {
         let s = settings(&[("page_size", "10")]);
         let made = Some("/Date(1735689600000)/");
         let mut t = Scripted::answering(vec![
-            batches(&[
-                ("A", "B1", made),
-                ("B", "B1", Some("yesterday")),
-                ("C", "B1", made),
-                ("D", "B1", made),
-            ]),
-            stock(&[
-                ("A", "B1", "2"),
-                ("C", "B1", "1"),
-                ("C", "B1", "0.5"),
-                ("D", "B1", "3"),
-            ]),
+            batches(&[("A", "B1", made), ("B", "B1", Some("yesterday")), ("C", "B1", made), ("D", "B1", made)]),
+            stock(&[("A", "B1", "2"), ("C", "B1", "1"), ("C", "B1", "0.5"), ("D", "B1", "3")]),
         ]);
         let page = pull_lots(&mut t, &s, &request(None)).unwrap();
         let day = Some("2025-01-01".to_owned());
@@ -359,19 +298,13 @@ mod tests {
             rejected(&page),
             [
                 ("B", "A_Batch.d.results[1].ManufactureDate"),
-                (
-                    "C",
-                    "A_MatlStkInAcctMod(Material='C').MatlWrhsStkQtyInMatlBaseUnit"
-                ),
+                ("C", "A_MatlStkInAcctMod(Material='C').MatlWrhsStkQtyInMatlBaseUnit"),
             ]
         );
         // The stock of a rejected master is not asked for; the sum's excerpt is its rows.
         assert!(!t.url(1).contains("'B'"), "{}", t.url(1));
         let excerpt = page.rejected[1].excerpt.as_deref().unwrap_or_default();
-        assert!(
-            excerpt.starts_with('[') && excerpt.contains("0.5"),
-            "{excerpt}"
-        );
+        assert!(excerpt.starts_with('[') && excerpt.contains("0.5"), "{excerpt}");
         assert_eq!(page.next_cursor, None);
     }
 
@@ -382,31 +315,15 @@ mod tests {
         let page = pull_lots(&mut t, &s, &request(Some("lots1:C"))).unwrap();
         assert_eq!(summary(&page), vec![("D".to_owned(), vec![])]);
         assert_eq!(page.next_cursor, None);
-        assert!(
-            t.url(0).contains("$filter=Material gt 'C'&"),
-            "{}",
-            t.url(0)
-        );
+        assert!(t.url(0).contains("$filter=Material gt 'C'&"), "{}", t.url(0));
 
         let mut t = Scripted::answering(vec![batches(&[("D", "B1", Some("2025-01-01"))])]);
         let page = pull_lots(&mut t, &s, &request(None)).unwrap();
-        assert_eq!(
-            rejected(&page),
-            [("D", "A_Batch.d.results[0].ManufactureDate")]
-        );
+        assert_eq!(rejected(&page), [("D", "A_Batch.d.results[0].ManufactureDate")]);
         assert!(page.items.is_empty());
-        let mut t = Scripted::answering(vec![
-            batches(&[("D", "B1", None)]),
-            stock(&[("D", "B1", "1.500")]),
-        ]);
+        let mut t = Scripted::answering(vec![batches(&[("D", "B1", None)]), stock(&[("D", "B1", "1.500")])]);
         let page = pull_lots(&mut t, &s, &request(None)).unwrap();
-        assert_eq!(
-            rejected(&page),
-            [(
-                "D",
-                "A_MatlStkInAcctMod(Material='D').MatlWrhsStkQtyInMatlBaseUnit"
-            )]
-        );
+        assert_eq!(rejected(&page), [("D", "A_MatlStkInAcctMod(Material='D').MatlWrhsStkQtyInMatlBaseUnit")]);
         let mut t = Scripted::default();
         assert!(matches!(
             pull_lots(&mut t, &s, &request(Some("stock1:A"))),

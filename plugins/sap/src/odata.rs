@@ -78,11 +78,7 @@ impl Query {
 
     /// `k=v&k=v`, values percent-encoded (keys are ASCII option names such as `$filter`).
     pub fn encode(&self) -> String {
-        self.0
-            .iter()
-            .map(|(k, v)| format!("{k}={}", percent_encode(v)))
-            .collect::<Vec<_>>()
-            .join("&")
+        self.0.iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect::<Vec<_>>().join("&")
     }
 }
 
@@ -108,10 +104,7 @@ pub fn literal(value: &str) -> String {
 /// A string key in a resource path: `'80000001'`, quotes doubled and the rest percent-encoded
 /// (keys are SAP document numbers, so in practice digits).
 pub fn key_literal(value: &str) -> String {
-    format!(
-        "'{}'",
-        percent_encode(&value.replace('\'', "''")).replace("%27", "'")
-    )
+    format!("'{}'", percent_encode(&value.replace('\'', "''")).replace("%27", "'"))
 }
 
 /// An `Edm.DateTime` literal for midnight of a calendar date: `datetime'2025-05-30T00:00:00'`.
@@ -140,10 +133,7 @@ pub fn check_window(window: &TimeWindow) -> Result<(), ConnectorError> {
     if window.to <= window.from {
         return Err(ConnectorError::invalid_input(
             "window",
-            format!(
-                "expected from < to, got from {} and to {}",
-                window.from, window.to
-            ),
+            format!("expected from < to, got from {} and to {}", window.from, window.to),
         ));
     }
     Ok(())
@@ -182,35 +172,16 @@ pub fn collection(body: &[u8], root: &str) -> Result<Collection, ConnectorError>
     let top = Node::root(&document, root);
     let d = envelope_d(&top)?;
     if let Value::Array(_) = d.value() {
-        return Ok(Collection {
-            results: array(&d)?,
-            count: None,
-            next: None,
-        });
+        return Ok(Collection { results: array(&d)?, count: None, next: None });
     }
     let results = array(&d.required("results")?)?;
     let count = match d.raw("__count") {
         None => None,
-        Some(v) => Some(
-            json::as_i64(v)
-                .ok()
-                .and_then(|n| u64::try_from(n).ok())
-                .ok_or_else(|| {
-                    d.error_at(
-                        "__count",
-                        format!(
-                            "expected a count like \"42\", got {}",
-                            json::describe(Some(v))
-                        ),
-                    )
-                })?,
-        ),
+        Some(v) => Some(json::as_i64(v).ok().and_then(|n| u64::try_from(n).ok()).ok_or_else(|| {
+            d.error_at("__count", format!("expected a count like \"42\", got {}", json::describe(Some(v))))
+        })?),
     };
-    Ok(Collection {
-        results,
-        count,
-        next: d.opt_str("__next")?,
-    })
+    Ok(Collection { results, count, next: d.opt_str("__next")? })
 }
 
 /// The `d` of an OData v2 answer. JSON that is not an object with `d` at all (a string, an
@@ -226,10 +197,7 @@ fn envelope_d<'a>(top: &Node<'a>) -> Result<Node<'a>, ConnectorError> {
 fn array(node: &Node<'_>) -> Result<Vec<Value>, FieldError> {
     match node.value() {
         Value::Array(items) => Ok(items.clone()),
-        other => Err(node.error(format!(
-            "expected an array, got {}",
-            json::describe(Some(other))
-        ))),
+        other => Err(node.error(format!("expected an array, got {}", json::describe(Some(other))))),
     }
 }
 
@@ -239,12 +207,7 @@ pub fn entity(body: &[u8], root: &str) -> Result<Value, ConnectorError> {
     let d = envelope_d(&Node::root(&document, root))?;
     match d.value() {
         Value::Object(_) => Ok(d.value().clone()),
-        other => Err(d
-            .error(format!(
-                "expected an object, got {}",
-                json::describe(Some(other))
-            ))
-            .into()),
+        other => Err(d.error(format!("expected an object, got {}", json::describe(Some(other)))).into()),
     }
 }
 
@@ -281,11 +244,7 @@ pub fn sap_error(body: &[u8]) -> Option<(String, String)> {
     let error = document.get("error")?;
     let code = error.get("code")?.as_str()?.to_owned();
     let message = match error.get("message") {
-        Some(Value::Object(m)) => m
-            .get("value")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
+        Some(Value::Object(m)) => m.get("value").and_then(Value::as_str).unwrap_or_default().to_owned(),
         Some(Value::String(s)) => s.clone(),
         _ => String::new(),
     };
@@ -293,27 +252,17 @@ pub fn sap_error(body: &[u8]) -> Option<(String, String)> {
         .pointer("/innererror/errordetails")
         .and_then(Value::as_array)
         .map(|ds| {
-            ds.iter()
-                .filter_map(|d| d.get("message").and_then(Value::as_str))
-                .filter(|m| *m != message)
-                .collect()
+            ds.iter().filter_map(|d| d.get("message").and_then(Value::as_str)).filter(|m| *m != message).collect()
         })
         .unwrap_or_default();
-    if details.is_empty() {
-        Some((code, message))
-    } else {
-        Some((code, format!("{message} ({})", details.join("; "))))
-    }
+    if details.is_empty() { Some((code, message)) } else { Some((code, format!("{message} ({})", details.join("; ")))) }
 }
 
 /// Whether a 403 is SAP refusing the CSRF token (rather than the user's authorisations).
 pub fn is_csrf_failure(response: &Response) -> bool {
     response.status == 403
-        && (http::header(&response.headers, CSRF_HEADER)
-            .is_some_and(|v| v.eq_ignore_ascii_case("required"))
-            || String::from_utf8_lossy(&response.body)
-                .to_ascii_lowercase()
-                .contains(CSRF_FAILED))
+        && (http::header(&response.headers, CSRF_HEADER).is_some_and(|v| v.eq_ignore_ascii_case("required"))
+            || String::from_utf8_lossy(&response.body).to_ascii_lowercase().contains(CSRF_FAILED))
 }
 
 /// The `name=value` parts of every `Set-Cookie`, as one `Cookie` header value.
@@ -321,12 +270,7 @@ pub fn session_cookies(headers: &[(String, String)]) -> Option<String> {
     let pairs: Vec<&str> = headers
         .iter()
         .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-        .filter_map(|(_, v)| {
-            v.split(';')
-                .next()
-                .map(str::trim)
-                .filter(|p| p.contains('='))
-        })
+        .filter_map(|(_, v)| v.split(';').next().map(str::trim).filter(|p| p.contains('=')))
         .collect();
     (!pairs.is_empty()).then(|| pairs.join("; "))
 }
@@ -344,18 +288,11 @@ pub fn quantity_thousandths(node: &Node<'_>, key: &str) -> Result<i64, FieldErro
         other => {
             return Err(node.error_at(
                 key,
-                format!(
-                    "expected a decimal quantity as a string like \"5.000\", got {}",
-                    json::describe(Some(other))
-                ),
+                format!("expected a decimal quantity as a string like \"5.000\", got {}", json::describe(Some(other))),
             ));
         }
     };
-    Ok(decimal::parse_scaled(
-        &node.path_of(key),
-        &text,
-        QUANTITY_DECIMALS,
-    )?)
+    Ok(decimal::parse_scaled(&node.path_of(key), &text, QUANTITY_DECIMALS)?)
 }
 
 /// A whole count of units from thousandths, or why not (canonical quantities are whole units:
@@ -409,9 +346,7 @@ pub fn time_of_day(text: &str) -> Result<u32, String> {
         }
         seen.push(c);
         let n: u32 = number.parse().map_err(|_| expected())?;
-        seconds = seconds
-            .checked_add(n.checked_mul(unit).ok_or_else(expected)?)
-            .ok_or_else(expected)?;
+        seconds = seconds.checked_add(n.checked_mul(unit).ok_or_else(expected)?).ok_or_else(expected)?;
         number.clear();
     }
     if !number.is_empty() || seconds >= 86_400 {
@@ -450,11 +385,7 @@ struct Csrf {
 
 impl<'a, T: Transport> Client<'a, T> {
     pub fn new(transport: &'a mut T, settings: &'a Settings) -> Self {
-        Self {
-            transport,
-            settings,
-            csrf: None,
-        }
+        Self { transport, settings, csrf: None }
     }
 
     pub fn settings(&self) -> &'a Settings {
@@ -467,10 +398,7 @@ impl<'a, T: Transport> Client<'a, T> {
 
     /// `{endpoint}/sap/opu/odata/sap/{service}/{entity_set}`.
     pub fn entity_url(&self, service: &str, entity_set: &str) -> String {
-        format!(
-            "{}{SERVICE_ROOT}/{service}/{entity_set}",
-            self.settings.endpoint
-        )
+        format!("{}{SERVICE_ROOT}/{service}/{entity_set}", self.settings.endpoint)
     }
 
     /// `url?query` plus `sap-client` and `$format=json`.
@@ -484,12 +412,7 @@ impl<'a, T: Transport> Client<'a, T> {
     }
 
     /// GETs a collection.
-    pub fn get(
-        &mut self,
-        service: &str,
-        entity_set: &str,
-        query: &Query,
-    ) -> Result<Collection, Failure> {
+    pub fn get(&mut self, service: &str, entity_set: &str, query: &Query) -> Result<Collection, Failure> {
         let url = self.url_with(&self.entity_url(service, entity_set), query);
         self.get_url(&url, entity_set)
     }
@@ -516,20 +439,11 @@ impl<'a, T: Transport> Client<'a, T> {
     }
 
     /// GETs a collection at `url` (a `__next` link: absolute, or relative to the service).
-    pub fn get_next(
-        &mut self,
-        service: &str,
-        entity_set: &str,
-        next: &str,
-    ) -> Result<Collection, Failure> {
+    pub fn get_next(&mut self, service: &str, entity_set: &str, next: &str) -> Result<Collection, Failure> {
         let url = if next.starts_with("https://") || next.starts_with("http://") {
             next.to_owned()
         } else {
-            format!(
-                "{}{SERVICE_ROOT}/{service}/{}",
-                self.settings.endpoint,
-                next.trim_start_matches('/')
-            )
+            format!("{}{SERVICE_ROOT}/{service}/{}", self.settings.endpoint, next.trim_start_matches('/'))
         };
         self.get_url(&url, entity_set)
     }
@@ -545,12 +459,7 @@ impl<'a, T: Transport> Client<'a, T> {
     /// POSTs `body` to an entity set (a create, deep or not) and returns the created entity.
     /// Fetches a CSRF token first when the session has none, and once more when SAP refuses
     /// the one it has.
-    pub fn create(
-        &mut self,
-        service: &str,
-        entity_set: &str,
-        body: &Value,
-    ) -> Result<Value, Failure> {
+    pub fn create(&mut self, service: &str, entity_set: &str, body: &Value) -> Result<Value, Failure> {
         let url = self.url_with(&self.entity_url(service, entity_set), &Query::new());
         let bytes = body.to_string().into_bytes();
         let mut refetched = false;
@@ -568,10 +477,7 @@ impl<'a, T: Transport> Client<'a, T> {
             }
             let response = self.send(Method::Post, &url, headers, bytes.clone())?;
             if is_csrf_failure(&response) && !refetched {
-                self.transport.note(
-                    "SAP refused the CSRF token; fetching a new one",
-                    &[("url", url.clone())],
-                );
+                self.transport.note("SAP refused the CSRF token; fetching a new one", &[("url", url.clone())]);
                 self.csrf = None;
                 refetched = true;
                 continue;
@@ -585,23 +491,12 @@ impl<'a, T: Transport> Client<'a, T> {
 
     /// `GET {entity_set}?$top=0` with `X-CSRF-Token: Fetch`: the token and session cookies.
     fn fetch_csrf(&mut self, service: &str, entity_set: &str) -> Result<Csrf, Failure> {
-        let url = self.url_with(
-            &self.entity_url(service, entity_set),
-            &Query::new().with("$top", "0"),
-        );
-        let response = self.send(
-            Method::Get,
-            &url,
-            vec![(CSRF_HEADER.to_owned(), "Fetch".to_owned())],
-            Vec::new(),
-        )?;
+        let url = self.url_with(&self.entity_url(service, entity_set), &Query::new().with("$top", "0"));
+        let response = self.send(Method::Get, &url, vec![(CSRF_HEADER.to_owned(), "Fetch".to_owned())], Vec::new())?;
         if !(200..300).contains(&response.status) {
             // Without a token nothing can be written: the whole call stops.
             let error = error_from(&response);
-            return Err(Failure {
-                error,
-                whole_call: true,
-            });
+            return Err(Failure { error, whole_call: true });
         }
         let token = http::header(&response.headers, CSRF_HEADER)
             .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("required"))
@@ -613,27 +508,14 @@ impl<'a, T: Transport> Client<'a, T> {
                 whole_call: true,
             })?
             .to_owned();
-        let csrf = Csrf {
-            token,
-            cookies: session_cookies(&response.headers),
-        };
+        let csrf = Csrf { token, cookies: session_cookies(&response.headers) };
         self.csrf = Some(csrf.clone());
         Ok(csrf)
     }
 
     /// POSTs a non-OData document (an IDoc) to `url` with Basic auth; the raw answer.
-    pub fn post_raw(
-        &mut self,
-        url: &str,
-        content_type: &str,
-        body: Vec<u8>,
-    ) -> Result<Response, Failure> {
-        self.send(
-            Method::Post,
-            url,
-            vec![("Content-Type".to_owned(), content_type.to_owned())],
-            body,
-        )
+    pub fn post_raw(&mut self, url: &str, content_type: &str, body: Vec<u8>) -> Result<Response, Failure> {
+        self.send(Method::Post, url, vec![("Content-Type".to_owned(), content_type.to_owned())], body)
     }
 
     fn send(
@@ -648,17 +530,8 @@ impl<'a, T: Transport> Client<'a, T> {
             ("Accept".to_owned(), "application/json".to_owned()),
         ];
         headers.extend(extra);
-        let request = Request {
-            method,
-            url: url.to_owned(),
-            headers,
-            body,
-            timeout_ms: None,
-        };
-        self.transport.send(&request).map_err(|error| Failure {
-            error,
-            whole_call: true,
-        })
+        let request = Request { method, url: url.to_owned(), headers, body, timeout_ms: None };
+        self.transport.send(&request).map_err(|error| Failure { error, whole_call: true })
     }
 }
 
@@ -672,37 +545,20 @@ mod tests {
 
     #[test]
     fn query_options_are_encoded_and_literals_escaped() {
-        let q = Query::new()
-            .with("$filter", eq("PurchaseOrderByCustomer", "O'Brien & co+1"))
-            .with("$top", "2");
-        assert_eq!(
-            q.encode(),
-            "$filter=PurchaseOrderByCustomer%20eq%20%27O%27%27Brien%20%26%20co%2B1%27&$top=2"
-        );
-        assert_eq!(
-            any_eq("SalesOrder", ["1", "2"]),
-            "(SalesOrder eq '1' or SalesOrder eq '2')"
-        );
+        let q = Query::new().with("$filter", eq("PurchaseOrderByCustomer", "O'Brien & co+1")).with("$top", "2");
+        assert_eq!(q.encode(), "$filter=PurchaseOrderByCustomer%20eq%20%27O%27%27Brien%20%26%20co%2B1%27&$top=2");
+        assert_eq!(any_eq("SalesOrder", ["1", "2"]), "(SalesOrder eq '1' or SalesOrder eq '2')");
         assert_eq!(all(&[eq("A", "1"), eq("B", "2")]), "A eq '1' and B eq '2'");
         assert_eq!(date_literal("2025-05-30"), "datetime'2025-05-30T00:00:00'");
-        assert_eq!(
-            datetimeoffset_literal(1_748_563_200_123),
-            "datetimeoffset'2025-05-30T00:00:00.123Z'"
-        );
+        assert_eq!(datetimeoffset_literal(1_748_563_200_123), "datetimeoffset'2025-05-30T00:00:00.123Z'");
         assert_eq!(percent_encode("中"), "%E4%B8%AD");
     }
 
     #[test]
     fn collections_and_entities() {
-        let c = collection(
-            br#"{"d":{"results":[{"a":1}],"__count":"42","__next":"https://h/x?$skiptoken=2"}}"#,
-            "A",
-        )
-        .unwrap();
-        assert_eq!(
-            (c.results.len(), c.count, c.next.as_deref()),
-            (1, Some(42), Some("https://h/x?$skiptoken=2"))
-        );
+        let c = collection(br#"{"d":{"results":[{"a":1}],"__count":"42","__next":"https://h/x?$skiptoken=2"}}"#, "A")
+            .unwrap();
+        assert_eq!((c.results.len(), c.count, c.next.as_deref()), (1, Some(42), Some("https://h/x?$skiptoken=2")));
         let c = collection(br#"{"d":[{"a":1},{"a":2}]}"#, "A").unwrap();
         assert_eq!(c.results.len(), 2);
         for (body, field) in [
@@ -721,10 +577,7 @@ mod tests {
             assert!(matches!(collection(body, "A"), Err(ConnectorError::Transient(_))), "{body:?}");
             assert!(matches!(entity(body, "A"), Err(ConnectorError::Transient(_))), "{body:?}");
         }
-        assert_eq!(
-            entity(br#"{"d":{"SalesOrder":"1"}}"#, "A_SalesOrder").unwrap(),
-            json!({"SalesOrder": "1"})
-        );
+        assert_eq!(entity(br#"{"d":{"SalesOrder":"1"}}"#, "A_SalesOrder").unwrap(), json!({"SalesOrder": "1"}));
     }
 
     fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
@@ -738,30 +591,16 @@ mod tests {
         match error_from(&response(400, &[], body)) {
             ConnectorError::Platform(p) => {
                 assert_eq!(p.code, "V1/382");
-                assert_eq!(
-                    p.message,
-                    "Material FG-9 does not exist (Sales document was not changed)"
-                );
+                assert_eq!(p.message, "Material FG-9 does not exist (Sales document was not changed)");
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(
-            error_from(&response(401, &[], "")),
-            ConnectorError::Auth(_)
-        ));
-        assert!(matches!(
-            error_from(&response(404, &[], "")),
-            ConnectorError::NotFound(_)
-        ));
-        assert!(
-            matches!(error_from(&response(503, &[], body)), ConnectorError::Transient(m) if m.contains("V1/382"))
-        );
+        assert!(matches!(error_from(&response(401, &[], "")), ConnectorError::Auth(_)));
+        assert!(matches!(error_from(&response(404, &[], "")), ConnectorError::NotFound(_)));
+        assert!(matches!(error_from(&response(503, &[], body)), ConnectorError::Transient(m) if m.contains("V1/382")));
         assert!(matches!(
             error_from(&response(429, &[("Retry-After", "3")], "")),
-            ConnectorError::RateLimited(RateLimit {
-                retry_after_ms: 3_000,
-                ..
-            })
+            ConnectorError::RateLimited(RateLimit { retry_after_ms: 3_000, .. })
         ));
         assert!(
             matches!(error_from(&response(409, &[], "conflict")), ConnectorError::Platform(p) if p.code == "http-409")
@@ -770,22 +609,11 @@ mod tests {
 
     #[test]
     fn csrf_failures_and_cookies() {
-        assert!(is_csrf_failure(&response(
-            403,
-            &[("x-csrf-token", "Required")],
-            ""
-        )));
-        assert!(is_csrf_failure(&response(
-            403,
-            &[],
-            "CSRF token validation failed"
-        )));
+        assert!(is_csrf_failure(&response(403, &[("x-csrf-token", "Required")], "")));
+        assert!(is_csrf_failure(&response(403, &[], "CSRF token validation failed")));
         assert!(!is_csrf_failure(&response(403, &[], "No authorization")));
         let headers = vec![
-            (
-                "Set-Cookie".to_owned(),
-                "a=1; path=/; expires=Wed, 01 Jan 2031 00:00:00 GMT".to_owned(),
-            ),
+            ("Set-Cookie".to_owned(), "a=1; path=/; expires=Wed, 01 Jan 2031 00:00:00 GMT".to_owned()),
             ("set-cookie".to_owned(), "b=2".to_owned()),
         ];
         assert_eq!(session_cookies(&headers).as_deref(), Some("a=1; b=2"));
@@ -802,10 +630,7 @@ mod tests {
         assert_eq!(quantity_thousandths(&node, "n"), Ok(7_000));
         assert_eq!(quantity_thousandths(&node, "neg"), Ok(-1_000));
         for key in ["bad", "exp", "float"] {
-            assert_eq!(
-                quantity_thousandths(&node, key).unwrap_err().field,
-                format!("row.{key}")
-            );
+            assert_eq!(quantity_thousandths(&node, key).unwrap_err().field, format!("row.{key}"));
         }
         assert_eq!(whole_units(5_000), Ok(5));
         assert!(whole_units(2_500).unwrap_err().contains("2.500"));
@@ -826,17 +651,11 @@ mod tests {
         let s = settings(&[("sap_client", "100")]);
         let mut t = Scripted::answering(vec![
             token("T1"),
-            with_headers(
-                403,
-                &[("x-csrf-token", "Required")],
-                "CSRF token validation failed",
-            ),
+            with_headers(403, &[("x-csrf-token", "Required")], "CSRF token validation failed"),
             token("T2"),
             json(201, r#"{"d":{"SalesOrder":"4711"}}"#),
         ]);
-        let created = Client::new(&mut t, &s)
-            .create("API_SALES_ORDER_SRV", "A_SalesOrder", &json!({"x": 1}))
-            .unwrap();
+        let created = Client::new(&mut t, &s).create("API_SALES_ORDER_SRV", "A_SalesOrder", &json!({"x": 1})).unwrap();
         assert_eq!(created["SalesOrder"], "4711");
         assert_eq!(t.method(0), Method::Get);
         assert_eq!(t.header(0, "x-csrf-token"), Some("Fetch"));
@@ -845,14 +664,8 @@ mod tests {
             "https://my-s4.example.com/sap/opu/odata/sap/API_SALES_ORDER_SRV/A_SalesOrder?$top=0&sap-client=100&$format=json"
         );
         assert_eq!(t.header(1, "x-csrf-token"), Some("T1"));
-        assert_eq!(
-            t.header(1, "cookie"),
-            Some("SAP_SESSIONID_S4H_100=abc%3d; sap-usercontext=sap-client=100")
-        );
-        assert_eq!(
-            t.header(1, "authorization"),
-            Some("Basic {{secret-basic:sap_user,sap_password}}")
-        );
+        assert_eq!(t.header(1, "cookie"), Some("SAP_SESSIONID_S4H_100=abc%3d; sap-usercontext=sap-client=100"));
+        assert_eq!(t.header(1, "authorization"), Some("Basic {{secret-basic:sap_user,sap_password}}"));
         assert_eq!(t.header(3, "x-csrf-token"), Some("T2"));
         assert_eq!(t.body(3), json!({"x": 1}));
     }
@@ -860,53 +673,32 @@ mod tests {
     #[test]
     fn a_second_csrf_refusal_is_a_whole_call_auth_error() {
         let s = settings(&[]);
-        let refused = || {
-            with_headers(
-                403,
-                &[("x-csrf-token", "Required")],
-                "CSRF token validation failed",
-            )
-        };
+        let refused = || with_headers(403, &[("x-csrf-token", "Required")], "CSRF token validation failed");
         let mut t = Scripted::answering(vec![token("T1"), refused(), token("T2"), refused()]);
-        let failure = Client::new(&mut t, &s)
-            .create("S", "E", &json!({}))
-            .unwrap_err();
-        assert!(
-            failure.whole_call && matches!(failure.error, ConnectorError::Auth(_)),
-            "{failure:?}"
-        );
+        let failure = Client::new(&mut t, &s).create("S", "E", &json!({})).unwrap_err();
+        assert!(failure.whole_call && matches!(failure.error, ConnectorError::Auth(_)), "{failure:?}");
     }
 
     #[test]
     fn no_answer_is_a_whole_call_failure() {
         let s = settings(&[]);
-        let mut t =
-            Scripted::answering(vec![Err(ConnectorError::transient("unreachable: refused"))]);
-        let failure = Client::new(&mut t, &s)
-            .get("S", "E", &Query::new())
-            .unwrap_err();
+        let mut t = Scripted::answering(vec![Err(ConnectorError::transient("unreachable: refused"))]);
+        let failure = Client::new(&mut t, &s).get("S", "E", &Query::new()).unwrap_err();
         assert!(failure.whole_call);
         let mut t = Scripted::answering(vec![json(503, "down")]);
-        let failure = Client::new(&mut t, &s)
-            .get("S", "E", &Query::new())
-            .unwrap_err();
+        let failure = Client::new(&mut t, &s).get("S", "E", &Query::new()).unwrap_err();
         assert!(!failure.whole_call && matches!(failure.error, ConnectorError::Transient(_)));
     }
 
     #[test]
     fn next_links_resolve_against_the_service() {
         let s = settings(&[]);
-        let mut t = Scripted::answering(vec![
-            json(200, r#"{"d":{"results":[]}}"#),
-            json(200, r#"{"d":{"results":[]}}"#),
-        ]);
+        let mut t =
+            Scripted::answering(vec![json(200, r#"{"d":{"results":[]}}"#), json(200, r#"{"d":{"results":[]}}"#)]);
         let mut client = Client::new(&mut t, &s);
         client.get_next("SRV", "E", "E?$skiptoken=100").unwrap();
         client.get_next("SRV", "E", "https://other/x").unwrap();
-        assert_eq!(
-            t.url(0),
-            "https://my-s4.example.com/sap/opu/odata/sap/SRV/E?$skiptoken=100"
-        );
+        assert_eq!(t.url(0), "https://my-s4.example.com/sap/opu/odata/sap/SRV/E?$skiptoken=100");
         assert_eq!(t.url(1), "https://other/x");
     }
 }

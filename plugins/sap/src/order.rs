@@ -18,9 +18,7 @@
 
 use wharf_sdk::money;
 use wharf_sdk::time;
-use wharf_sdk::types::{
-    ConnectorError, Order, OrderPushOutcome, OrderPushResult, OrderStatus, Receiver,
-};
+use wharf_sdk::types::{ConnectorError, Order, OrderPushOutcome, OrderPushResult, OrderStatus, Receiver};
 
 use crate::odata::Failure;
 use crate::settings::{Settings, ShippingFee};
@@ -48,12 +46,8 @@ pub const CURRENCY_DECIMALS: &[(&str, u32)] = &[
 ];
 
 /// Statuses of orders that are to be fulfilled.
-const FULFILLABLE: &[OrderStatus] = &[
-    OrderStatus::Paid,
-    OrderStatus::PartiallyShipped,
-    OrderStatus::Shipped,
-    OrderStatus::Completed,
-];
+const FULFILLABLE: &[OrderStatus] =
+    &[OrderStatus::Paid, OrderStatus::PartiallyShipped, OrderStatus::Shipped, OrderStatus::Completed];
 
 /// One item of the sales order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,17 +114,11 @@ impl Draft {
         })?;
         let decimals = wharf_sdk::status::lookup(CURRENCY_DECIMALS, &order.currency, "currency")?;
         if order.lines.is_empty() {
-            return Err(ConnectorError::invalid_input(
-                "lines",
-                "expected at least one line, got none",
-            ));
+            return Err(ConnectorError::invalid_input("lines", "expected at least one line, got none"));
         }
         let mut items = Vec::with_capacity(order.lines.len() + 1);
         for (i, line) in order.lines.iter().enumerate() {
-            let material = material(
-                &format!("lines[{i}].outer_sku_id"),
-                line.outer_sku_id.as_deref(),
-            )?;
+            let material = material(&format!("lines[{i}].outer_sku_id"), line.outer_sku_id.as_deref())?;
             if line.quantity == 0 {
                 return Err(ConnectorError::invalid_input(
                     format!("lines[{i}].quantity"),
@@ -150,10 +138,9 @@ impl Draft {
         }
         let shipping = match (&settings.shipping, order.shipping_fee) {
             (_, 0) => None,
-            (ShippingFee::Condition(condition_type), amount) => Some(Shipping::Condition {
-                condition_type: condition_type.clone(),
-                amount,
-            }),
+            (ShippingFee::Condition(condition_type), amount) => {
+                Some(Shipping::Condition { condition_type: condition_type.clone(), amount })
+            }
             (ShippingFee::Material(material), amount) => Some(Shipping::Item(Item {
                 number: item_number(items.len())?,
                 unit: settings.units.unit(material).to_owned(),
@@ -173,10 +160,7 @@ impl Draft {
             currency: order.currency.clone(),
             decimals,
             document_date: time::ms_to_calendar_date(order.created_at, offset),
-            requested_delivery_date: time::ms_to_calendar_date(
-                order.paid_at.unwrap_or(order.created_at),
-                offset,
-            ),
+            requested_delivery_date: time::ms_to_calendar_date(order.paid_at.unwrap_or(order.created_at), offset),
             items,
             shipping,
             order_adjustment: order.paid_total - order.shipping_fee - lines_total,
@@ -212,10 +196,7 @@ pub fn push_each(
             Err(failure) if failure.whole_call => return Err(failure.error),
             Err(failure) => OrderPushOutcome::Failed(failure.error),
         };
-        results.push(OrderPushResult {
-            order_id: order.order_id,
-            outcome,
-        });
+        results.push(OrderPushResult { order_id: order.order_id, outcome });
     }
     Ok(results)
 }
@@ -230,10 +211,7 @@ fn item_number(index: usize) -> Result<String, ConnectorError> {
         .ok_or_else(|| {
             ConnectorError::invalid_input(
                 "lines",
-                format!(
-                    "expected at most {} lines, got more",
-                    MAX_ITEM_NUMBER / ITEM_STEP - 1
-                ),
+                format!("expected at most {} lines, got more", MAX_ITEM_NUMBER / ITEM_STEP - 1),
             )
         })
 }
@@ -249,9 +227,7 @@ fn material(field: &str, outer_sku_id: Option<&str>) -> Result<String, Connector
     if chars > MAX_MATERIAL_CHARS {
         return Err(ConnectorError::invalid_input(
             field,
-            format!(
-                "expected at most {MAX_MATERIAL_CHARS} characters (an SAP material number), got {chars}"
-            ),
+            format!("expected at most {MAX_MATERIAL_CHARS} characters (an SAP material number), got {chars}"),
         ));
     }
     Ok(sku.to_owned())
@@ -266,13 +242,7 @@ pub(crate) mod tests {
     /// 2025-05-30 08:00:00 UTC = 16:00 in Shanghai.
     pub const PAID_AT: i64 = 1_748_592_000_000;
 
-    pub fn line(
-        i: u32,
-        sku: Option<&str>,
-        quantity: u32,
-        unit_price: i64,
-        discount: i64,
-    ) -> OrderLine {
+    pub fn line(i: u32, sku: Option<&str>, quantity: u32, unit_price: i64, discount: i64) -> OrderLine {
         OrderLine {
             line_id: format!("L{i}"),
             product_id: None,
@@ -291,10 +261,7 @@ pub(crate) mod tests {
     }
 
     pub fn order(id: &str, lines: Vec<OrderLine>, shipping_fee: i64, order_discount: i64) -> Order {
-        let goods: i64 = lines
-            .iter()
-            .map(|l| l.unit_price * i64::from(l.quantity))
-            .sum();
+        let goods: i64 = lines.iter().map(|l| l.unit_price * i64::from(l.quantity)).sum();
         let line_discounts: i64 = lines.iter().map(|l| l.discount).sum();
         Order {
             platform: "taobao".into(),
@@ -337,10 +304,7 @@ pub(crate) mod tests {
     pub fn two_line_order() -> Order {
         order(
             "3012345678901",
-            vec![
-                line(1, Some("FG-001"), 2, 1_250, 100),
-                line(2, Some("FG-002"), 1, 999, 0),
-            ],
+            vec![line(1, Some("FG-001"), 2, 1_250, 100), line(2, Some("FG-002"), 1, 999, 0)],
             800,
             50,
         )
@@ -354,55 +318,28 @@ pub(crate) mod tests {
             (d.purchase_order.as_str(), d.sold_to.as_str(), d.decimals),
             ("TB83B130B5-3012345678901", "C0001", 2)
         );
-        assert_eq!(
-            (d.document_date.as_str(), d.requested_delivery_date.as_str()),
-            ("2025-05-30", "2025-05-30")
-        );
+        assert_eq!((d.document_date.as_str(), d.requested_delivery_date.as_str()), ("2025-05-30", "2025-05-30"));
         assert_eq!(d.items.len(), 2);
         assert_eq!(
-            (
-                d.items[0].number.as_str(),
-                d.items[0].unit.as_str(),
-                d.items[0].line_total
-            ),
+            (d.items[0].number.as_str(), d.items[0].unit.as_str(), d.items[0].line_total),
             ("000010", "EA", 2_400)
         );
-        assert_eq!(
-            (d.items[1].number.as_str(), d.items[1].unit.as_str()),
-            ("000020", "KAR")
-        );
-        assert_eq!(
-            d.shipping,
-            Some(Shipping::Condition {
-                condition_type: "ZFRE".into(),
-                amount: 800
-            })
-        );
+        assert_eq!((d.items[1].number.as_str(), d.items[1].unit.as_str()), ("000020", "KAR"));
+        assert_eq!(d.shipping, Some(Shipping::Condition { condition_type: "ZFRE".into(), amount: 800 }));
         assert_eq!(d.order_adjustment, -50);
         assert_eq!(d.amount(-50), "-0.50");
-        assert_eq!(
-            d.requested_delivery_odata().unwrap(),
-            "/Date(1748563200000)/"
-        );
+        assert_eq!(d.requested_delivery_odata().unwrap(), "/Date(1748563200000)/");
     }
 
     #[test]
     fn shipping_as_a_service_item() {
         let o = order("1", vec![line(1, Some("FG-001"), 1, 100, 0)], 500, 0);
-        let s = settings(&[
-            ("shipping_fee_mode", "material"),
-            ("shipping_material", "FREIGHT"),
-        ]);
+        let s = settings(&[("shipping_fee_mode", "material"), ("shipping_material", "FREIGHT")]);
         let d = Draft::from_order(&o, &s).unwrap();
         match d.shipping {
             Some(Shipping::Item(item)) => {
                 assert_eq!(
-                    (
-                        item.number.as_str(),
-                        item.material.as_str(),
-                        item.quantity,
-                        item.line_total
-                    ),
+                    (item.number.as_str(), item.material.as_str(), item.quantity, item.line_total),
                     ("000020", "FREIGHT", 1, 500)
                 );
             }
@@ -430,17 +367,7 @@ pub(crate) mod tests {
 
     #[test]
     fn bad_orders_name_the_field() {
-        let good = || {
-            order(
-                "1",
-                vec![
-                    line(1, Some("FG-001"), 1, 100, 0),
-                    line(2, Some("FG-002"), 1, 100, 0),
-                ],
-                0,
-                0,
-            )
-        };
+        let good = || order("1", vec![line(1, Some("FG-001"), 1, 100, 0), line(2, Some("FG-002"), 1, 100, 0)], 0, 0);
         let mut o = good();
         o.lines[1].outer_sku_id = None;
         assert_eq!(field_of(&o, &[]), "lines[1].outer_sku_id");
@@ -462,11 +389,8 @@ pub(crate) mod tests {
         let mut o = good();
         o.lines.clear();
         assert_eq!(field_of(&o, &[]), "lines");
-        let pairs: Vec<(&str, &str)> = crate::settings::tests::BASE
-            .iter()
-            .copied()
-            .filter(|(k, _)| *k != "sold_to")
-            .collect();
+        let pairs: Vec<(&str, &str)> =
+            crate::settings::tests::BASE.iter().copied().filter(|(k, _)| *k != "sold_to").collect();
         let s = Settings::from_lookup(crate::settings::tests::lookup(&pairs)).unwrap();
         assert!(
             matches!(Draft::from_order(&good(), &s), Err(ConnectorError::InvalidInput(f)) if f.field == "erp_customer_code")

@@ -29,9 +29,7 @@ use wharf_sdk::decimal;
 use wharf_sdk::json::Node;
 use wharf_sdk::money::{self, YUAN_DECIMALS};
 use wharf_sdk::time;
-use wharf_sdk::types::{
-    ConnectorError, FieldError, Price, PriceKind, PricePage, PriceUpdate, PullRequest,
-};
+use wharf_sdk::types::{ConnectorError, FieldError, Price, PriceKind, PricePage, PriceUpdate, PullRequest};
 
 use crate::keyset::{self, Walk};
 use crate::odata::{self, Client, QUANTITY_SCALE};
@@ -91,33 +89,18 @@ struct Row {
     skip: bool,
 }
 
-fn parse_row(
-    row: &Value,
-    list_path: String,
-    settings: &Settings,
-    today: &str,
-) -> Result<Row, ConnectorError> {
+fn parse_row(row: &Value, list_path: String, settings: &Settings, today: &str) -> Result<Row, ConnectorError> {
     let node = Node::root(row, list_path);
     let material = node.str("Material")?;
     let record = node.str("ConditionRecord")?;
-    let node = Node::root(
-        row,
-        format!("{ENTITY_SET}(ConditionRecord={})", odata::literal(&record)),
-    );
+    let node = Node::root(row, format!("{ENTITY_SET}(ConditionRecord={})", odata::literal(&record)));
     let condition_type = node.str("ConditionType")?;
     let prices = &settings.prices;
-    let kind = wharf_sdk::status::lookup(
-        &kinds(prices),
-        &condition_type,
-        &node.path_of("ConditionType"),
-    )?;
+    let kind = wharf_sdk::status::lookup(&kinds(prices), &condition_type, &node.path_of("ConditionType"))?;
     let group = |key: &str| -> Result<String, FieldError> {
         match node.opt_str(key)? {
             Some(g) if !g.trim().is_empty() => Ok(g.trim().to_owned()),
-            other => Err(node.error_at(
-                key,
-                format!("expected the group of a {condition_type} price, got {other:?}"),
-            )),
+            other => Err(node.error_at(key, format!("expected the group of a {condition_type} price, got {other:?}"))),
         }
     };
     let kind = match kind {
@@ -128,8 +111,7 @@ fn parse_row(
     };
     let from = odata::opt_date(&node, "ConditionValidityStartDate")?;
     let to = odata::opt_date(&node, "ConditionValidityEndDate")?;
-    let valid =
-        from.as_deref().is_none_or(|f| f <= today) && to.as_deref().is_none_or(|t| t >= today);
+    let valid = from.as_deref().is_none_or(|f| f <= today) && to.as_deref().is_none_or(|t| t >= today);
 
     let rec = node.required(RECORD)?;
     let deleted = rec.opt_bool("ConditionIsDeleted")?.unwrap_or(false);
@@ -149,17 +131,10 @@ fn parse_row(
     }
     let rate_text = rec.str("ConditionRateValue")?;
     // By value: SAP pads the rate to its declared scale ("12.500" or "12.500000000").
-    let rate = decimal::parse_scaled(
-        &rec.path_of("ConditionRateValue"),
-        &rate_text,
-        YUAN_DECIMALS,
-    )?;
+    let rate = decimal::parse_scaled(&rec.path_of("ConditionRateValue"), &rate_text, YUAN_DECIMALS)?;
     if rate < 0 {
         return Err(rec
-            .error_at(
-                "ConditionRateValue",
-                format!("expected a price of at least 0, got {rate_text:?}"),
-            )
+            .error_at("ConditionRateValue", format!("expected a price of at least 0, got {rate_text:?}"))
             .into());
     }
     let per = odata::quantity_thousandths(&rec, "ConditionQuantity")?;
@@ -196,14 +171,7 @@ fn parse_row(
                 .into());
         }
     };
-    Ok(Row {
-        material,
-        path: node.path().to_owned(),
-        kind,
-        currency,
-        amount,
-        skip: deleted || !valid,
-    })
+    Ok(Row { material, path: node.path().to_owned(), kind, currency, amount, skip: deleted || !valid })
 }
 
 /// Price updates from the rows of whole materials (see the module docs).
@@ -240,10 +208,7 @@ fn updates(rows: Vec<Row>) -> Result<Vec<PriceUpdate>, ConnectorError> {
                 ),
             ));
         }
-        update.prices.push(Price {
-            kind: row.kind,
-            amount: row.amount,
-        });
+        update.prices.push(Price { kind: row.kind, amount: row.amount });
         paths.push(row.path);
     }
     Ok(by_material.into_values().map(|(u, _)| u).collect())
@@ -265,14 +230,8 @@ pub fn pull_prices<T: Transport>(
         odata::eq("DistributionChannel", &settings.header.distribution_channel),
         odata::eq("Customer", ""),
         format!("Material ne {}", odata::literal("")),
-        format!(
-            "ConditionValidityStartDate le {}",
-            odata::date_literal(&today)
-        ),
-        format!(
-            "ConditionValidityEndDate ge {}",
-            odata::date_literal(&today)
-        ),
+        format!("ConditionValidityStartDate le {}", odata::date_literal(&today)),
+        format!("ConditionValidityEndDate ge {}", odata::date_literal(&today)),
     ];
     let mut select: Vec<String> = [
         "Material",
@@ -350,10 +309,7 @@ mod tests {
     }
 
     fn request(cursor: Option<&str>) -> PullRequest {
-        PullRequest {
-            window: None,
-            cursor: cursor.map(str::to_owned),
-        }
+        PullRequest { window: None, cursor: cursor.map(str::to_owned) }
     }
 
     #[test]
@@ -381,10 +337,7 @@ mod tests {
                 (
                     u.outer_sku_id.as_str(),
                     u.currency.as_str(),
-                    u.prices
-                        .iter()
-                        .map(|p| (p.kind.clone(), p.amount))
-                        .collect(),
+                    u.prices.iter().map(|p| (p.kind.clone(), p.amount)).collect(),
                 )
             })
             .collect();
@@ -429,14 +382,8 @@ mod tests {
         assert_eq!(page.items.len(), 1);
         assert_eq!(page.next_cursor.as_deref(), Some("prices1:A"));
         let url = t.url(0);
-        assert!(
-            url.contains("$filter=(ConditionType eq 'PR00') and "),
-            "{url}"
-        );
-        assert!(
-            url.contains(",CustomerPriceGroup,SalesDistrict,to_"),
-            "{url}"
-        );
+        assert!(url.contains("$filter=(ConditionType eq 'PR00') and "), "{url}");
+        assert!(url.contains(",CustomerPriceGroup,SalesDistrict,to_"), "{url}");
         assert!(url.contains("and Material gt '0'&"), "{url}");
     }
 
@@ -448,9 +395,7 @@ mod tests {
         let page = pull_prices(&mut t, &s, &request(None), NOW).unwrap();
         assert_eq!(page.items.len(), 1);
         assert_eq!(page.items[0].outer_sku_id, "B");
-        let [r] = &page.rejected[..] else {
-            panic!("{:?}", page.rejected)
-        };
+        let [r] = &page.rejected[..] else { panic!("{:?}", page.rejected) };
         assert_eq!(r.id, "A");
         assert!(r.excerpt.as_deref().is_some_and(|e| e.starts_with("[{")));
         (r.field.clone(), r.reason.clone())
@@ -468,29 +413,20 @@ mod tests {
         let page = pull_prices(&mut t, &s, &request(None), NOW).unwrap();
         let materials: Vec<&str> = page.items.iter().map(|u| u.outer_sku_id.as_str()).collect();
         assert_eq!(materials, ["A"]);
-        let [r] = &page.rejected[..] else {
-            panic!("{:?}", page.rejected)
-        };
+        let [r] = &page.rejected[..] else { panic!("{:?}", page.rejected) };
         assert_eq!(
             (r.id.as_str(), r.field.as_str()),
-            (
-                "B",
-                "A_SlsPrcgCndnRecdValidity(ConditionRecord='2').to_SlsPrcgConditionRecord.ConditionRateValue"
-            )
+            ("B", "A_SlsPrcgCndnRecdValidity(ConditionRecord='2').to_SlsPrcgConditionRecord.ConditionRateValue")
         );
         // C may go on on the next page: the cursor stands after B.
         assert_eq!(page.next_cursor.as_deref(), Some("prices1:B"));
         let mut t = Scripted::answering(vec![json(429, "")]);
-        assert!(matches!(
-            pull_prices(&mut t, &s, &request(None), NOW),
-            Err(ConnectorError::RateLimited(_))
-        ));
+        assert!(matches!(pull_prices(&mut t, &s, &request(None), NOW), Err(ConnectorError::RateLimited(_))));
     }
 
     #[test]
     fn bad_records_are_named() {
-        let path =
-            |n: &str, key: &str| format!("A_SlsPrcgCndnRecdValidity(ConditionRecord='{n}').{key}");
+        let path = |n: &str, key: &str| format!("A_SlsPrcgCndnRecdValidity(ConditionRecord='{n}').{key}");
         assert_eq!(
             refused(vec![record("A", "1", "PR00", "12.5x", "")]).0,
             path("1", "to_SlsPrcgConditionRecord.ConditionRateValue")
@@ -499,28 +435,15 @@ mod tests {
             refused(vec![record("A", "1", "PR00", "-1", "")]).0,
             path("1", "to_SlsPrcgConditionRecord.ConditionRateValue")
         );
-        assert_eq!(
-            refused(vec![record("A", "1", "ZCPG", "1", "")]).0,
-            path("1", "CustomerPriceGroup")
-        );
-        assert_eq!(
-            refused(vec![record("A", "1", "ZXXX", "1", "")]).0,
-            path("1", "ConditionType")
-        );
+        assert_eq!(refused(vec![record("A", "1", "ZCPG", "1", "")]).0, path("1", "CustomerPriceGroup"));
+        assert_eq!(refused(vec![record("A", "1", "ZXXX", "1", "")]).0, path("1", "ConditionType"));
         let mut percent = record("A", "1", "PR00", "1", "");
         percent[RECORD]["ConditionRateValueUnit"] = json!("%");
-        assert_eq!(
-            refused(vec![percent]).0,
-            path("1", "to_SlsPrcgConditionRecord.ConditionRateValueUnit")
-        );
+        assert_eq!(refused(vec![percent]).0, path("1", "to_SlsPrcgConditionRecord.ConditionRateValueUnit"));
         for junk in ["CNY\n", "元", "cny", ""] {
             let mut odd = record("A", "1", "PR00", "1", "");
             odd[RECORD]["ConditionRateValueUnit"] = json!(junk);
-            assert_eq!(
-                refused(vec![odd]).0,
-                path("1", "to_SlsPrcgConditionRecord.ConditionRateValueUnit"),
-                "{junk:?}"
-            );
+            assert_eq!(refused(vec![odd]).0, path("1", "to_SlsPrcgConditionRecord.ConditionRateValueUnit"), "{junk:?}");
         }
         // A rate too big to scale is the rate's fault, not the pricing unit's.
         assert_eq!(
@@ -529,20 +452,11 @@ mod tests {
         );
         let mut per_three = record("A", "1", "PR00", "1.00", "");
         per_three[RECORD]["ConditionQuantity"] = json!("3");
-        assert_eq!(
-            refused(vec![per_three]).0,
-            path("1", "to_SlsPrcgConditionRecord.ConditionQuantity")
-        );
+        assert_eq!(refused(vec![per_three]).0, path("1", "to_SlsPrcgConditionRecord.ConditionQuantity"));
         let mut kg = record("A", "1", "PR00", "1.00", "");
         kg[RECORD]["ConditionQuantityUnit"] = json!("KG");
-        assert_eq!(
-            refused(vec![kg]).0,
-            path("1", "to_SlsPrcgConditionRecord.ConditionQuantityUnit")
-        );
-        let (field, reason) = refused(vec![
-            record("A", "1", "PR00", "1", ""),
-            record("A", "2", "PR00", "2", ""),
-        ]);
+        assert_eq!(refused(vec![kg]).0, path("1", "to_SlsPrcgConditionRecord.ConditionQuantityUnit"));
+        let (field, reason) = refused(vec![record("A", "1", "PR00", "1", ""), record("A", "2", "PR00", "2", "")]);
         assert_eq!(field, path("2", "ConditionType"));
         assert!(reason.contains("ConditionRecord='1'"), "{reason}");
         let mut usd = record("A", "2", "ZSRP", "1", "");
@@ -559,18 +473,8 @@ mod tests {
             let mut t = Scripted::answering(vec![answer(vec![record("A", "1", "PR00", rate, "")])]);
             pull_prices(&mut t, &configured(&[]), &request(None), NOW)
         };
-        for padded in [
-            "12.5",
-            "12.50",
-            "12.500",
-            "12.500000000",
-            "12.50000000000000",
-        ] {
-            assert_eq!(
-                page(padded).unwrap().items[0].prices[0].amount,
-                1_250,
-                "{padded}"
-            );
+        for padded in ["12.5", "12.50", "12.500", "12.500000000", "12.50000000000000"] {
+            assert_eq!(page(padded).unwrap().items[0].prices[0].amount, 1_250, "{padded}");
         }
         let (field, reason) = refused(vec![record("A", "1", "PR00", "12.505", "")]);
         assert_eq!(

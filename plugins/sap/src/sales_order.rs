@@ -28,26 +28,17 @@ const LOOKUP_TOP: &str = "2";
 pub fn payload(draft: &Draft, settings: &Settings) -> Result<Value, ConnectorError> {
     let h = &settings.header;
     let pricing = settings.pricing.price_condition_type.as_deref();
-    let mut items: Vec<Value> = draft
-        .items
-        .iter()
-        .map(|item| item_payload(draft, item, settings))
-        .collect();
+    let mut items: Vec<Value> = draft.items.iter().map(|item| item_payload(draft, item, settings)).collect();
     let mut header_conditions = Vec::new();
     match &draft.shipping {
         None => {}
-        Some(Shipping::Condition {
-            condition_type,
-            amount,
-        }) => header_conditions.push(condition(draft, condition_type, *amount)),
+        Some(Shipping::Condition { condition_type, amount }) => {
+            header_conditions.push(condition(draft, condition_type, *amount))
+        }
         Some(Shipping::Item(item)) => items.push(item_payload(draft, item, settings)),
     }
     if pricing.is_some() && draft.order_adjustment != 0 {
-        header_conditions.push(condition(
-            draft,
-            &settings.pricing.discount_condition_type,
-            draft.order_adjustment,
-        ));
+        header_conditions.push(condition(draft, &settings.pricing.discount_condition_type, draft.order_adjustment));
     }
     let mut header = Map::new();
     header.insert("SalesOrderType".into(), json!(h.order_type));
@@ -55,21 +46,12 @@ pub fn payload(draft: &Draft, settings: &Settings) -> Result<Value, ConnectorErr
     header.insert("DistributionChannel".into(), json!(h.distribution_channel));
     header.insert("OrganizationDivision".into(), json!(h.division));
     header.insert("SoldToParty".into(), json!(draft.sold_to));
-    header.insert(
-        "PurchaseOrderByCustomer".into(),
-        json!(draft.purchase_order),
-    );
+    header.insert("PurchaseOrderByCustomer".into(), json!(draft.purchase_order));
     header.insert("TransactionCurrency".into(), json!(draft.currency));
-    header.insert(
-        "RequestedDeliveryDate".into(),
-        json!(draft.requested_delivery_odata()?),
-    );
+    header.insert("RequestedDeliveryDate".into(), json!(draft.requested_delivery_odata()?));
     header.insert("to_Item".into(), json!({ "results": items }));
     if !header_conditions.is_empty() {
-        header.insert(
-            "to_PricingElement".into(),
-            json!({ "results": header_conditions }),
-        );
+        header.insert("to_PricingElement".into(), json!({ "results": header_conditions }));
     }
     Ok(Value::Object(header))
 }
@@ -84,11 +66,7 @@ fn item_payload(draft: &Draft, item: &Item, settings: &Settings) -> Value {
     if let Some(price_type) = settings.pricing.price_condition_type.as_deref() {
         let mut conditions = vec![condition(draft, price_type, item.unit_price)];
         if item.discount != 0 {
-            conditions.push(condition(
-                draft,
-                &settings.pricing.discount_condition_type,
-                -item.discount,
-            ));
+            conditions.push(condition(draft, &settings.pricing.discount_condition_type, -item.discount));
         }
         value["to_PricingElement"] = json!({ "results": conditions });
     }
@@ -107,10 +85,7 @@ fn condition(draft: &Draft, condition_type: &str, amount: i64) -> Value {
 
 /// The sales order whose customer purchase order number is `po` (an order's key), if there is
 /// one.
-pub fn lookup<T: Transport>(
-    client: &mut Client<'_, T>,
-    po: &str,
-) -> Result<Option<String>, Failure> {
+pub fn lookup<T: Transport>(client: &mut Client<'_, T>, po: &str) -> Result<Option<String>, Failure> {
     let query = Query::new()
         .with("$filter", odata::eq("PurchaseOrderByCustomer", po))
         .with("$select", "SalesOrder")
@@ -123,19 +98,13 @@ pub fn lookup<T: Transport>(
     if numbers.len() > 1 {
         client.note(
             "SAP already holds several sales orders for one purchase order number",
-            &[
-                ("purchase_order", po.to_owned()),
-                ("sales_orders", numbers.join(",")),
-            ],
+            &[("purchase_order", po.to_owned()), ("sales_orders", numbers.join(","))],
         );
     }
     Ok(numbers.into_iter().next())
 }
 
-fn push_one<T: Transport>(
-    client: &mut Client<'_, T>,
-    order: &Order,
-) -> Result<OrderPushOutcome, Failure> {
+fn push_one<T: Transport>(client: &mut Client<'_, T>, order: &Order) -> Result<OrderPushOutcome, Failure> {
     let settings = client.settings();
     let draft = Draft::from_order(order, settings)?;
     if let Some(existing) = lookup(client, &draft.purchase_order)? {
@@ -211,31 +180,19 @@ mod tests {
         ]);
         let body = payload(&Draft::from_order(&o, &s).unwrap(), &s).unwrap();
         assert!(body.get("to_PricingElement").is_none(), "{body}");
-        assert!(
-            body["to_Item"]["results"][0]
-                .get("to_PricingElement")
-                .is_none()
-        );
+        assert!(body["to_Item"]["results"][0].get("to_PricingElement").is_none());
     }
 
     #[test]
     fn creates_once_then_finds_it() {
         let s = settings(&[]);
         let orders = || vec![order("O'1", vec![line(1, Some("FG-001"), 1, 100, 0)], 0, 0)];
-        let mut t = Scripted::answering(vec![
-            json(200, EMPTY),
-            token("T"),
-            json(201, r#"{"d":{"SalesOrder":"1000001"}}"#),
-        ]);
+        let mut t =
+            Scripted::answering(vec![json(200, EMPTY), token("T"), json(201, r#"{"d":{"SalesOrder":"1000001"}}"#)]);
         let results = push_orders(&mut t, &s, orders()).unwrap();
-        assert_eq!(
-            results[0].outcome,
-            OrderPushOutcome::Created("1000001".into())
-        );
+        assert_eq!(results[0].outcome, OrderPushOutcome::Created("1000001".into()));
         assert!(
-            t.url(0).contains(
-                "$filter=PurchaseOrderByCustomer eq 'TB83B130B5-O''1'&$select=SalesOrder&$top=2"
-            ),
+            t.url(0).contains("$filter=PurchaseOrderByCustomer eq 'TB83B130B5-O''1'&$select=SalesOrder&$top=2"),
             "{}",
             t.url(0)
         );
@@ -244,15 +201,9 @@ mod tests {
             (Method::Post, Some("TB83B130B5-O'1"))
         );
 
-        let mut t = Scripted::answering(vec![json(
-            200,
-            r#"{"d":{"results":[{"SalesOrder":"1000001"}]}}"#,
-        )]);
+        let mut t = Scripted::answering(vec![json(200, r#"{"d":{"results":[{"SalesOrder":"1000001"}]}}"#)]);
         let results = push_orders(&mut t, &s, orders()).unwrap();
-        assert_eq!(
-            results[0].outcome,
-            OrderPushOutcome::AlreadyExists("1000001".into())
-        );
+        assert_eq!(results[0].outcome, OrderPushOutcome::AlreadyExists("1000001".into()));
         assert_eq!(t.sent.len(), 1, "no token fetched, nothing posted");
     }
 
@@ -269,9 +220,7 @@ mod tests {
         };
         let orders = || vec![of("taobao", "tb-1"), of("ecshop", "main")];
         let taobao_key = "TB3CAEFEF1-1001";
-        let lookup = |key: &str| {
-            format!("$filter=PurchaseOrderByCustomer eq '{key}'&$select=SalesOrder&$top=2")
-        };
+        let lookup = |key: &str| format!("$filter=PurchaseOrderByCustomer eq '{key}'&$select=SalesOrder&$top=2");
         let mut t = Scripted::answering(vec![
             json(200, EMPTY),
             token("T"),
@@ -282,28 +231,13 @@ mod tests {
         let first = push_orders(&mut t, &s, orders()).unwrap();
         assert_eq!(
             first.iter().map(|r| &r.outcome).collect::<Vec<_>>(),
-            [
-                &OrderPushOutcome::Created("1000001".into()),
-                &OrderPushOutcome::Created("1000002".into())
-            ]
+            [&OrderPushOutcome::Created("1000001".into()), &OrderPushOutcome::Created("1000002".into())]
         );
         assert!(t.url(0).contains(&lookup(taobao_key)), "{}", t.url(0));
-        assert_eq!(
-            t.body(2)["PurchaseOrderByCustomer"].as_str(),
-            Some(taobao_key)
-        );
+        assert_eq!(t.body(2)["PurchaseOrderByCustomer"].as_str(), Some(taobao_key));
         assert!(t.url(3).contains(&lookup("EC-1001")), "{}", t.url(3));
-        assert_eq!(
-            t.body(4)["PurchaseOrderByCustomer"].as_str(),
-            Some("EC-1001")
-        );
-        assert_eq!(
-            first
-                .iter()
-                .map(|r| r.order_id.as_str())
-                .collect::<Vec<_>>(),
-            ["1001", "1001"]
-        );
+        assert_eq!(t.body(4)["PurchaseOrderByCustomer"].as_str(), Some("EC-1001"));
+        assert_eq!(first.iter().map(|r| r.order_id.as_str()).collect::<Vec<_>>(), ["1001", "1001"]);
 
         // Sent again: each finds its own sales order by its own key, nothing is created.
         let mut t = Scripted::answering(vec![
@@ -313,10 +247,7 @@ mod tests {
         let second = push_orders(&mut t, &s, orders()).unwrap();
         assert_eq!(
             second.iter().map(|r| &r.outcome).collect::<Vec<_>>(),
-            [
-                &OrderPushOutcome::AlreadyExists("1000001".into()),
-                &OrderPushOutcome::AlreadyExists("1000002".into())
-            ]
+            [&OrderPushOutcome::AlreadyExists("1000001".into()), &OrderPushOutcome::AlreadyExists("1000002".into())]
         );
         assert!(t.url(0).contains(&lookup(taobao_key)));
         assert!(t.url(1).contains(&lookup("EC-1001")));
@@ -327,11 +258,8 @@ mod tests {
     fn a_key_too_long_for_sap_fails_its_order_only() {
         let s = settings(&[]);
         let long = "9".repeat(25);
-        let mut t = Scripted::answering(vec![
-            json(200, EMPTY),
-            token("T"),
-            json(201, r#"{"d":{"SalesOrder":"1000003"}}"#),
-        ]);
+        let mut t =
+            Scripted::answering(vec![json(200, EMPTY), token("T"), json(201, r#"{"d":{"SalesOrder":"1000003"}}"#)]);
         let results = push_orders(
             &mut t,
             &s,
@@ -348,10 +276,7 @@ mod tests {
             "{:?}",
             results[0].outcome
         );
-        assert_eq!(
-            results[1].outcome,
-            OrderPushOutcome::Created("1000003".into())
-        );
+        assert_eq!(results[1].outcome, OrderPushOutcome::Created("1000003".into()));
     }
 
     #[test]
@@ -363,22 +288,16 @@ mod tests {
             json(504, "gateway timeout"),
             json(200, r#"{"d":{"results":[{"SalesOrder":"1000002"}]}}"#),
         ]);
-        let results = push_orders(
-            &mut t,
-            &s,
-            vec![order("1", vec![line(1, Some("FG-001"), 1, 100, 0)], 0, 0)],
-        )
-        .unwrap();
-        assert_eq!(
-            results[0].outcome,
-            OrderPushOutcome::AlreadyExists("1000002".into())
-        );
+        let results =
+            push_orders(&mut t, &s, vec![order("1", vec![line(1, Some("FG-001"), 1, 100, 0)], 0, 0)]).unwrap();
+        assert_eq!(results[0].outcome, OrderPushOutcome::AlreadyExists("1000002".into()));
     }
 
     #[test]
     fn order_failures_stay_with_their_order() {
         let s = settings(&[]);
-        let business = r#"{"error":{"code":"V1/382","message":{"lang":"en","value":"Material FG-404 does not exist"}}}"#;
+        let business =
+            r#"{"error":{"code":"V1/382","message":{"lang":"en","value":"Material FG-404 does not exist"}}}"#;
         let mut t = Scripted::answering(vec![
             // order 2: lookup, token, refused, lookup again
             json(200, EMPTY),
@@ -390,12 +309,7 @@ mod tests {
             json(201, r#"{"d":{"SalesOrder":"1000003"}}"#),
         ]);
         let orders = vec![
-            order(
-                "1",
-                vec![line(1, Some("FG-001"), 1, 100, 0), line(2, None, 1, 100, 0)],
-                0,
-                0,
-            ),
+            order("1", vec![line(1, Some("FG-001"), 1, 100, 0), line(2, None, 1, 100, 0)], 0, 0),
             order("2", vec![line(1, Some("FG-404"), 1, 100, 0)], 0, 0),
             order("3", vec![line(1, Some("FG-001"), 1, 100, 0)], 0, 0),
         ];
@@ -406,17 +320,8 @@ mod tests {
         assert!(
             matches!(&results[1].outcome, OrderPushOutcome::Failed(ConnectorError::Platform(p)) if p.code == "V1/382")
         );
-        assert_eq!(
-            results[2].outcome,
-            OrderPushOutcome::Created("1000003".into())
-        );
-        assert_eq!(
-            results
-                .iter()
-                .map(|r| r.order_id.as_str())
-                .collect::<Vec<_>>(),
-            ["1", "2", "3"]
-        );
+        assert_eq!(results[2].outcome, OrderPushOutcome::Created("1000003".into()));
+        assert_eq!(results.iter().map(|r| r.order_id.as_str()).collect::<Vec<_>>(), ["1", "2", "3"]);
     }
 
     #[test]
@@ -424,22 +329,11 @@ mod tests {
         let s = settings(&[]);
         let orders = || vec![order("1", vec![line(1, Some("FG-001"), 1, 100, 0)], 0, 0); 2];
         let mut t = Scripted::answering(vec![with_headers(401, &[], "Logon failed")]);
-        assert!(matches!(
-            push_orders(&mut t, &s, orders()),
-            Err(ConnectorError::Auth(_))
-        ));
-        let mut t = Scripted::answering(vec![Err(ConnectorError::transient(
-            "unreachable: connection refused",
-        ))]);
-        assert!(matches!(
-            push_orders(&mut t, &s, orders()),
-            Err(ConnectorError::Transient(_))
-        ));
-        let mut t = Scripted::answering(vec![
-            json(200, EMPTY),
-            token("T"),
-            with_headers(429, &[("Retry-After", "2")], ""),
-        ]);
+        assert!(matches!(push_orders(&mut t, &s, orders()), Err(ConnectorError::Auth(_))));
+        let mut t = Scripted::answering(vec![Err(ConnectorError::transient("unreachable: connection refused"))]);
+        assert!(matches!(push_orders(&mut t, &s, orders()), Err(ConnectorError::Transient(_))));
+        let mut t =
+            Scripted::answering(vec![json(200, EMPTY), token("T"), with_headers(429, &[("Retry-After", "2")], "")]);
         assert!(
             matches!(push_orders(&mut t, &s, orders()), Err(ConnectorError::RateLimited(r)) if r.retry_after_ms == 2_000)
         );

@@ -124,8 +124,7 @@ pub enum Mode {
 }
 
 impl Mode {
-    pub const TABLE: &'static [(&'static str, Mode)] =
-        &[("odata", Mode::Odata), ("idoc", Mode::Idoc)];
+    pub const TABLE: &'static [(&'static str, Mode)] = &[("odata", Mode::Odata), ("idoc", Mode::Idoc)];
 }
 
 /// Where the shipping fee goes.
@@ -167,9 +166,7 @@ pub struct UnitTable {
 
 impl UnitTable {
     pub fn unit(&self, outer_sku_id: &str) -> &str {
-        self.by_sku
-            .get(outer_sku_id)
-            .map_or(self.default.as_str(), String::as_str)
+        self.by_sku.get(outer_sku_id).map_or(self.default.as_str(), String::as_str)
     }
 }
 
@@ -208,21 +205,14 @@ impl Settings {
     /// Reads and checks the settings through `get` (the host's `config::get`, or a map in
     /// tests). Absent or empty values take the documented defaults.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConnectorError> {
-        let text = |key: &str| {
-            get(key)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let text = |key: &str| get(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let required = |key: &str| config::required(key, text(key));
 
         let endpoint = wharf_sdk::settings::endpoint(Some(&required(ENDPOINT)?), EXAMPLE_ENDPOINT)?;
         let sap_client = match text(SAP_CLIENT) {
             Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_digit()) => Some(c),
             Some(c) => {
-                return Err(invalid(
-                    SAP_CLIENT,
-                    format!("expected a three-digit SAP client like \"100\", got {c:?}"),
-                ));
+                return Err(invalid(SAP_CLIENT, format!("expected a three-digit SAP client like \"100\", got {c:?}")));
             }
             None => None,
         };
@@ -235,8 +225,7 @@ impl Settings {
             Mode::Idoc => Some(IdocSettings {
                 endpoint: url(IDOC_ENDPOINT, &required(IDOC_ENDPOINT)?)?,
                 sender_port: text(IDOC_SENDER_PORT),
-                sender_partner_type: text(IDOC_SENDER_PARTNER_TYPE)
-                    .unwrap_or_else(|| DEFAULT_PARTNER_TYPE.to_owned()),
+                sender_partner_type: text(IDOC_SENDER_PARTNER_TYPE).unwrap_or_else(|| DEFAULT_PARTNER_TYPE.to_owned()),
                 sender_partner: required(IDOC_SENDER_PARTNER)?,
                 receiver_port: text(IDOC_RECEIVER_PORT),
                 receiver_partner_type: text(IDOC_RECEIVER_PARTNER_TYPE)
@@ -253,9 +242,7 @@ impl Settings {
         let sold_to_by_shop = string_map(SOLD_TO_BY_SHOP, text(SOLD_TO_BY_SHOP))?;
         let po_prefixes = Prefixes::new(prefix_map(text(PO_PREFIX_BY_SHOP))?)?;
         let mut by_sku = string_map(UNIT_TABLE, text(UNIT_TABLE))?;
-        let default_unit = by_sku
-            .remove(UNIT_TABLE_DEFAULT_KEY)
-            .unwrap_or_else(|| DEFAULT_UNIT.to_owned());
+        let default_unit = by_sku.remove(UNIT_TABLE_DEFAULT_KEY).unwrap_or_else(|| DEFAULT_UNIT.to_owned());
         let pricing = Pricing {
             // Present but empty means "no price conditions": `get` tells absent from empty.
             price_condition_type: match get(PRICE_CONDITION_TYPE) {
@@ -268,8 +255,7 @@ impl Settings {
         };
         let shipping = match text(SHIPPING_FEE_MODE).as_deref() {
             None | Some("condition") => ShippingFee::Condition(
-                text(SHIPPING_CONDITION_TYPE)
-                    .unwrap_or_else(|| DEFAULT_SHIPPING_CONDITION_TYPE.to_owned()),
+                text(SHIPPING_CONDITION_TYPE).unwrap_or_else(|| DEFAULT_SHIPPING_CONDITION_TYPE.to_owned()),
             ),
             Some("material") => ShippingFee::Material(required(SHIPPING_MATERIAL)?),
             Some(other) => {
@@ -279,12 +265,7 @@ impl Settings {
                 ));
             }
         };
-        let page_size = config::u32_in(
-            PAGE_SIZE,
-            text(PAGE_SIZE).as_deref(),
-            DEFAULT_PAGE_SIZE,
-            PAGE_SIZE_RANGE,
-        )?;
+        let page_size = config::u32_in(PAGE_SIZE, text(PAGE_SIZE).as_deref(), DEFAULT_PAGE_SIZE, PAGE_SIZE_RANGE)?;
         let utc_offset_minutes = match text(UTC_OFFSET_MINUTES) {
             None => SHANGHAI_OFFSET_MINUTES,
             Some(t) => match t.parse::<i32>() {
@@ -301,21 +282,14 @@ impl Settings {
                 }
             },
         };
-        let tracking_field =
-            property_name(TRACKING_FIELD, text(TRACKING_FIELD), DEFAULT_TRACKING_FIELD)?;
-        let carrier_field =
-            property_name(CARRIER_FIELD, text(CARRIER_FIELD), DEFAULT_CARRIER_FIELD)?;
+        let tracking_field = property_name(TRACKING_FIELD, text(TRACKING_FIELD), DEFAULT_TRACKING_FIELD)?;
+        let carrier_field = property_name(CARRIER_FIELD, text(CARRIER_FIELD), DEFAULT_CARRIER_FIELD)?;
         let prices = PriceConditions {
-            default: text(PRICE_CONDITION_DEFAULT)
-                .unwrap_or_else(|| DEFAULT_PRICE_CONDITION_DEFAULT.to_owned()),
+            default: text(PRICE_CONDITION_DEFAULT).unwrap_or_else(|| DEFAULT_PRICE_CONDITION_DEFAULT.to_owned()),
             suggested_retail: text(PRICE_CONDITION_RETAIL),
             region_group: text(PRICE_CONDITION_REGION),
             customer_group: text(PRICE_CONDITION_CUSTOMER_GROUP),
-            region_field: property_name(
-                PRICE_REGION_FIELD,
-                text(PRICE_REGION_FIELD),
-                DEFAULT_PRICE_REGION_FIELD,
-            )?,
+            region_field: property_name(PRICE_REGION_FIELD, text(PRICE_REGION_FIELD), DEFAULT_PRICE_REGION_FIELD)?,
         };
         Ok(Self {
             endpoint,
@@ -326,10 +300,7 @@ impl Settings {
             sold_to: text(SOLD_TO),
             sold_to_by_shop,
             po_prefixes,
-            units: UnitTable {
-                by_sku,
-                default: default_unit,
-            },
+            units: UnitTable { by_sku, default: default_unit },
             pricing,
             shipping,
             plant: text(PLANT),
@@ -351,11 +322,7 @@ impl Settings {
 
     /// The sold-to party of an order: the order's own ERP customer, else the shop's, else the
     /// tenant's default.
-    pub fn sold_to<'a>(
-        &'a self,
-        erp_customer_code: Option<&'a str>,
-        shop_id: &str,
-    ) -> Option<&'a str> {
+    pub fn sold_to<'a>(&'a self, erp_customer_code: Option<&'a str>, shop_id: &str) -> Option<&'a str> {
         erp_customer_code
             .filter(|c| !c.trim().is_empty())
             .or_else(|| self.sold_to_by_shop.get(shop_id).map(String::as_str))
@@ -373,38 +340,29 @@ fn url(key: &str, value: &str) -> Result<String, ConnectorError> {
     if !(value.starts_with("https://") || value.starts_with("http://")) {
         return Err(invalid(
             key,
-            format!(
-                "expected an http(s) URL like \"{EXAMPLE_ENDPOINT}/sap/bc/idoc_xml\", got {value:?}"
-            ),
+            format!("expected an http(s) URL like \"{EXAMPLE_ENDPOINT}/sap/bc/idoc_xml\", got {value:?}"),
         ));
     }
     Ok(value.trim_end_matches('/').to_owned())
 }
 
 /// A JSON object of strings (`{"shop-1": "C0001"}`); absent is empty.
-fn string_map(
-    key: &str,
-    value: Option<String>,
-) -> Result<BTreeMap<String, String>, ConnectorError> {
+fn string_map(key: &str, value: Option<String>) -> Result<BTreeMap<String, String>, ConnectorError> {
     let Some(text) = value else {
         return Ok(BTreeMap::new());
     };
     let expected = "expected a JSON object of strings like {\"key\": \"value\"}";
-    let parsed: Value = serde_json::from_str(&text)
-        .map_err(|e| invalid(key, format!("{expected}, got {text:?}: {e}")))?;
+    let parsed: Value =
+        serde_json::from_str(&text).map_err(|e| invalid(key, format!("{expected}, got {text:?}: {e}")))?;
     let Value::Object(map) = parsed else {
         return Err(invalid(key, format!("{expected}, got {text:?}")));
     };
     map.into_iter()
         .map(|(k, v)| match v {
             Value::String(s) if !s.trim().is_empty() => Ok((k, s.trim().to_owned())),
-            other => Err(invalid(
-                key,
-                format!(
-                    "{expected}, got {} for {k:?}",
-                    wharf_sdk::json::describe(Some(&other))
-                ),
-            )),
+            other => {
+                Err(invalid(key, format!("{expected}, got {} for {k:?}", wharf_sdk::json::describe(Some(&other)))))
+            }
         })
         .collect()
 }
@@ -420,31 +378,21 @@ fn prefix_map(value: Option<String>) -> Result<BTreeMap<String, String>, Connect
     let parsed: Value = serde_json::from_str(&text)
         .map_err(|e| invalid(PO_PREFIX_BY_SHOP, format!("{expected}, got {text:?}: {e}")))?;
     let Value::Object(map) = parsed else {
-        return Err(invalid(
-            PO_PREFIX_BY_SHOP,
-            format!("{expected}, got {text:?}"),
-        ));
+        return Err(invalid(PO_PREFIX_BY_SHOP, format!("{expected}, got {text:?}")));
     };
     map.into_iter()
         .map(|(k, v)| match v {
             Value::String(s) => Ok((k, s.trim().to_owned())),
             other => Err(invalid(
                 PO_PREFIX_BY_SHOP,
-                format!(
-                    "{expected}, got {} for {k:?}",
-                    wharf_sdk::json::describe(Some(&other))
-                ),
+                format!("{expected}, got {} for {k:?}", wharf_sdk::json::describe(Some(&other))),
             )),
         })
         .collect()
 }
 
 /// An OData property name (it goes into `$select`): letters, digits and `_`.
-fn property_name(
-    key: &str,
-    value: Option<String>,
-    default: &str,
-) -> Result<String, ConnectorError> {
+fn property_name(key: &str, value: Option<String>, default: &str) -> Result<String, ConnectorError> {
     let Some(name) = value else {
         return Ok(default.to_owned());
     };
@@ -453,10 +401,7 @@ fn property_name(
     if ok {
         Ok(name)
     } else {
-        Err(invalid(
-            key,
-            format!("expected an OData property name like {default:?}, got {name:?}"),
-        ))
+        Err(invalid(key, format!("expected an OData property name like {default:?}, got {name:?}")))
     }
 }
 
@@ -466,10 +411,7 @@ pub(crate) mod tests {
     use wharf_sdk::types::FieldError;
 
     pub fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
-        let map: BTreeMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let map: BTreeMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         move |k| map.get(k).cloned()
     }
 
@@ -498,20 +440,14 @@ pub(crate) mod tests {
     fn defaults() {
         let s = settings(&[]);
         assert_eq!(s.endpoint, "https://my-s4.example.com");
-        assert_eq!(
-            (s.mode, s.sap_client.as_deref(), s.idoc.as_ref()),
-            (Mode::Odata, None, None)
-        );
+        assert_eq!((s.mode, s.sap_client.as_deref(), s.idoc.as_ref()), (Mode::Odata, None, None));
         assert_eq!(s.header.order_type, "OR");
         assert_eq!(s.units.unit("FG-1"), "EA");
         assert_eq!(s.pricing.price_condition_type.as_deref(), Some("PR00"));
         assert_eq!(s.pricing.discount_condition_type, "RB00");
         assert_eq!(s.shipping, ShippingFee::Condition("ZFRE".into()));
         assert_eq!((s.page_size, s.utc_offset_minutes), (100, 480));
-        assert_eq!(
-            (s.tracking_field.as_str(), s.carrier_field.as_str()),
-            ("BillOfLading", "MeansOfTransport")
-        );
+        assert_eq!((s.tracking_field.as_str(), s.carrier_field.as_str()), ("BillOfLading", "MeansOfTransport"));
         assert_eq!(
             s.prices,
             PriceConditions {
@@ -529,10 +465,7 @@ pub(crate) mod tests {
         let s = settings(&[
             ("sap_client", "100"),
             ("sold_to_by_shop", r#"{"s1": "C0100"}"#),
-            (
-                "po_prefix_by_shop",
-                r#"{"ecshop:s1": "EC1", "taobao:old": ""}"#,
-            ),
+            ("po_prefix_by_shop", r#"{"ecshop:s1": "EC1", "taobao:old": ""}"#),
             ("unit_table", r#"{"FG-2": "KAR", "default": "PC"}"#),
             ("shipping_fee_mode", "material"),
             ("shipping_material", "SHIP-FEE"),
@@ -546,28 +479,14 @@ pub(crate) mod tests {
         assert_eq!(s.sold_to(None, "s2"), Some("C0001"));
         assert_eq!(s.sold_to(Some("C0900"), "s1"), Some("C0900"));
         assert_eq!(
-            (
-                s.po_prefixes.of("ecshop", "s1"),
-                s.po_prefixes.of("taobao", "old"),
-                s.po_prefixes.of("taobao", "s1"),
-            ),
-            (
-                "EC1".into(),
-                String::new(),
-                crate::key::default_prefix("taobao", "s1")
-            )
+            (s.po_prefixes.of("ecshop", "s1"), s.po_prefixes.of("taobao", "old"), s.po_prefixes.of("taobao", "s1"),),
+            ("EC1".into(), String::new(), crate::key::default_prefix("taobao", "s1"))
         );
         assert_eq!((s.units.unit("FG-2"), s.units.unit("FG-3")), ("KAR", "PC"));
         assert_eq!(s.shipping, ShippingFee::Material("SHIP-FEE".into()));
         assert_eq!(s.pricing.price_condition_type, None);
         let idoc = s.idoc.unwrap();
-        assert_eq!(
-            (
-                idoc.sender_partner_type.as_str(),
-                idoc.sender_partner.as_str()
-            ),
-            ("LS", "WHARF")
-        );
+        assert_eq!((idoc.sender_partner_type.as_str(), idoc.sender_partner.as_str()), ("LS", "WHARF"));
     }
 
     #[test]
@@ -577,41 +496,17 @@ pub(crate) mod tests {
             (vec![("sap_client", "1000")], "config.sap_client"),
             (vec![("mode", "rfc")], "config.mode"),
             (vec![("mode", "idoc")], "config.idoc_endpoint"),
-            (
-                vec![("mode", "idoc"), ("idoc_endpoint", "https://x")],
-                "config.idoc_sender_partner",
-            ),
+            (vec![("mode", "idoc"), ("idoc_endpoint", "https://x")], "config.idoc_sender_partner"),
             (vec![("sold_to_by_shop", "[1]")], "config.sold_to_by_shop"),
             (vec![("unit_table", r#"{"a": 1}"#)], "config.unit_table"),
-            (
-                vec![("po_prefix_by_shop", r#"{"taobao:a": 1}"#)],
-                "config.po_prefix_by_shop",
-            ),
-            (
-                vec![("po_prefix_by_shop", r#"{"taobao:a": "A-B"}"#)],
-                "config.po_prefix_by_shop",
-            ),
-            (
-                vec![("shipping_fee_mode", "free")],
-                "config.shipping_fee_mode",
-            ),
-            (
-                vec![("shipping_fee_mode", "material")],
-                "config.shipping_material",
-            ),
+            (vec![("po_prefix_by_shop", r#"{"taobao:a": 1}"#)], "config.po_prefix_by_shop"),
+            (vec![("po_prefix_by_shop", r#"{"taobao:a": "A-B"}"#)], "config.po_prefix_by_shop"),
+            (vec![("shipping_fee_mode", "free")], "config.shipping_fee_mode"),
+            (vec![("shipping_fee_mode", "material")], "config.shipping_material"),
             (vec![("page_size", "0")], "config.page_size"),
-            (
-                vec![("utc_offset_minutes", "900")],
-                "config.utc_offset_minutes",
-            ),
-            (
-                vec![("tracking_field", "Bill Of Lading")],
-                "config.tracking_field",
-            ),
-            (
-                vec![("price_region_field", "to_X/Region")],
-                "config.price_region_field",
-            ),
+            (vec![("utc_offset_minutes", "900")], "config.utc_offset_minutes"),
+            (vec![("tracking_field", "Bill Of Lading")], "config.tracking_field"),
+            (vec![("price_region_field", "to_X/Region")], "config.price_region_field"),
         ] {
             assert_eq!(error(&extra).field, field, "{extra:?}");
         }

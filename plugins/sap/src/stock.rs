@@ -37,8 +37,7 @@ pub const SERVICE: &str = "API_MATERIAL_STOCK_SRV";
 pub const ENTITY_SET: &str = "A_MatlStkInAcctMod";
 /// `InventoryStockType` of unrestricted-use stock.
 pub const UNRESTRICTED: &str = "01";
-const SELECT: &str =
-    "Material,Plant,StorageLocation,Batch,MaterialBaseUnit,MatlWrhsStkQtyInMatlBaseUnit";
+const SELECT: &str = "Material,Plant,StorageLocation,Batch,MaterialBaseUnit,MatlWrhsStkQtyInMatlBaseUnit";
 const ORDER_BY: &str = "Material,Plant,StorageLocation,Batch";
 /// Cursors this module writes: `stock1:<last material of the previous page>`.
 pub const CURSOR_PREFIX: &str = "stock1:";
@@ -50,10 +49,7 @@ pub fn pull_stock<T: Transport>(
     request: &PullRequest,
     now_ms: i64,
 ) -> Result<StockPage, ConnectorError> {
-    let mut filter = vec![
-        odata::eq("InventoryStockType", UNRESTRICTED),
-        odata::eq("InventorySpecialStockType", ""),
-    ];
+    let mut filter = vec![odata::eq("InventoryStockType", UNRESTRICTED), odata::eq("InventorySpecialStockType", "")];
     if let Some(plant) = &settings.plant {
         filter.push(odata::eq("Plant", plant));
     }
@@ -70,14 +66,9 @@ pub fn pull_stock<T: Transport>(
     let mut client = Client::new(transport, settings);
     let groups = keyset::read_groups(&mut client, &walk, request.cursor.as_deref())?;
     let version = u64::try_from(now_ms).unwrap_or_default();
-    let (items, rejected) = keyset::map_groups(&groups.groups, |material| {
-        update(&mut client, settings, material, version)
-    })?;
-    Ok(StockPage {
-        items,
-        rejected: [groups.rejected, rejected].concat(),
-        next_cursor: groups.next_cursor,
-    })
+    let (items, rejected) =
+        keyset::map_groups(&groups.groups, |material| update(&mut client, settings, material, version))?;
+    Ok(StockPage { items, rejected: [groups.rejected, rejected].concat(), next_cursor: groups.next_cursor })
 }
 
 /// `A_MatlStkInAcctMod(Material='…').<key>`: where a material's summed stock is blamed.
@@ -87,11 +78,7 @@ pub fn material_field(material: &str, key: &str) -> String {
 
 /// Refuses stock counted in a base unit other than the unit the SKU is sold in (see the
 /// module docs); `row` is the stock row, blamed on its `MaterialBaseUnit`.
-pub fn check_unit(
-    settings: &Settings,
-    material: &str,
-    row: &Node<'_>,
-) -> Result<(), ConnectorError> {
+pub fn check_unit(settings: &Settings, material: &str, row: &Node<'_>) -> Result<(), ConnectorError> {
     let unit = row.str("MaterialBaseUnit")?;
     let expected_unit = settings.units.unit(material);
     if unit == expected_unit {
@@ -127,21 +114,12 @@ pub fn sellable<T: Transport>(
     if thousandths < 0 {
         client.note(
             "negative unrestricted stock published as 0",
-            &[
-                ("stock", what.to_owned()),
-                (
-                    "quantity",
-                    money::format_minor_units(thousandths, QUANTITY_DECIMALS),
-                ),
-            ],
+            &[("stock", what.to_owned()), ("quantity", money::format_minor_units(thousandths, QUANTITY_DECIMALS))],
         );
         return Ok(0);
     }
     odata::whole_units(thousandths).map_err(|reason| {
-        ConnectorError::invalid_input(
-            material_field(material, "MatlWrhsStkQtyInMatlBaseUnit"),
-            reason,
-        )
+        ConnectorError::invalid_input(material_field(material, "MatlWrhsStkQtyInMatlBaseUnit"), reason)
     })
 }
 
@@ -186,29 +164,17 @@ mod tests {
     }
 
     fn request(cursor: Option<&str>) -> PullRequest {
-        PullRequest {
-            window: None,
-            cursor: cursor.map(str::to_owned),
-        }
+        PullRequest { window: None, cursor: cursor.map(str::to_owned) }
     }
 
     #[test]
     fn sums_batches_and_ends_pages_on_a_material_boundary() {
         let s = settings(&[("page_size", "3"), ("plant", "1000")]);
-        let mut t = Scripted::answering(vec![json(
-            200,
-            &rows(&[("A", "1.000"), ("A", "2.000"), ("B", "5.000")]),
-        )]);
+        let mut t = Scripted::answering(vec![json(200, &rows(&[("A", "1.000"), ("A", "2.000"), ("B", "5.000")]))]);
         let page = pull_stock(&mut t, &s, &request(None), 1_000).unwrap();
         assert_eq!(page.items.len(), 1);
-        assert_eq!(
-            (page.items[0].outer_sku_id.as_str(), page.items[0].quantity),
-            ("A", 3)
-        );
-        assert_eq!(
-            (page.items[0].warehouse.as_deref(), page.items[0].version),
-            (Some("1000"), 1_000)
-        );
+        assert_eq!((page.items[0].outer_sku_id.as_str(), page.items[0].quantity), ("A", 3));
+        assert_eq!((page.items[0].warehouse.as_deref(), page.items[0].version), (Some("1000"), 1_000));
         assert_eq!(page.next_cursor.as_deref(), Some("stock1:A"));
         assert_eq!(
             t.url(0),
@@ -218,19 +184,10 @@ mod tests {
              &$orderby=Material,Plant,StorageLocation,Batch&$top=3&$skip=0&$format=json"
         );
 
-        let mut t = Scripted::answering(vec![json(
-            200,
-            &rows(&[("B", "5.000"), ("B", "1.000"), ("C", "0.500")]),
-        )]);
+        let mut t = Scripted::answering(vec![json(200, &rows(&[("B", "5.000"), ("B", "1.000"), ("C", "0.500")]))]);
         let page = pull_stock(&mut t, &s, &request(Some("stock1:A")), 2_000).unwrap();
         assert!(t.url(0).contains("and Material gt 'A'"), "{}", t.url(0));
-        assert_eq!(
-            page.items
-                .iter()
-                .map(|i| (i.outer_sku_id.as_str(), i.quantity))
-                .collect::<Vec<_>>(),
-            [("B", 6)]
-        );
+        assert_eq!(page.items.iter().map(|i| (i.outer_sku_id.as_str(), i.quantity)).collect::<Vec<_>>(), [("B", 6)]);
         assert_eq!(page.next_cursor.as_deref(), Some("stock1:B"));
     }
 
@@ -242,13 +199,7 @@ mod tests {
             json(200, &rows(&[("A", "1"), ("B", "4.000")])),
         ]);
         let page = pull_stock(&mut t, &s, &request(None), 1).unwrap();
-        assert_eq!(
-            page.items
-                .iter()
-                .map(|i| (i.outer_sku_id.as_str(), i.quantity))
-                .collect::<Vec<_>>(),
-            [("A", 3)]
-        );
+        assert_eq!(page.items.iter().map(|i| (i.outer_sku_id.as_str(), i.quantity)).collect::<Vec<_>>(), [("A", 3)]);
         assert_eq!(page.next_cursor.as_deref(), Some("stock1:A"));
         assert!(t.url(1).contains("$skip=2"));
         assert_eq!(page.items[0].warehouse, None);
@@ -257,16 +208,10 @@ mod tests {
     #[test]
     fn the_last_page_has_no_cursor_and_negative_stock_is_zero() {
         let s = settings(&[("page_size", "10")]);
-        let mut t = Scripted::answering(vec![json(
-            200,
-            &rows(&[("A", "-2.000"), ("B", "0.250"), ("B", "0.750")]),
-        )]);
+        let mut t = Scripted::answering(vec![json(200, &rows(&[("A", "-2.000"), ("B", "0.250"), ("B", "0.750")]))]);
         let page = pull_stock(&mut t, &s, &request(None), 1).unwrap();
         assert_eq!(
-            page.items
-                .iter()
-                .map(|i| (i.outer_sku_id.as_str(), i.quantity))
-                .collect::<Vec<_>>(),
+            page.items.iter().map(|i| (i.outer_sku_id.as_str(), i.quantity)).collect::<Vec<_>>(),
             [("A", 0), ("B", 1)]
         );
         assert_eq!(page.next_cursor, None);
@@ -280,49 +225,31 @@ mod tests {
         let s = settings(&[]);
         let mut t = Scripted::answering(vec![json(
             200,
-            &rows(&[
-                ("A", "40.00000000000000"),
-                ("B", "0.25000000000000"),
-                ("B", "0.75000000000000"),
-            ]),
+            &rows(&[("A", "40.00000000000000"), ("B", "0.25000000000000"), ("B", "0.75000000000000")]),
         )]);
         let page = pull_stock(&mut t, &s, &request(None), 1).unwrap();
         assert_eq!(
-            page.items
-                .iter()
-                .map(|i| (i.outer_sku_id.as_str(), i.quantity))
-                .collect::<Vec<_>>(),
+            page.items.iter().map(|i| (i.outer_sku_id.as_str(), i.quantity)).collect::<Vec<_>>(),
             [("A", 40), ("B", 1)]
         );
         let mut t = Scripted::answering(vec![json(200, &rows(&[("A", "40.00000000000001")]))]);
         let page = pull_stock(&mut t, &s, &request(None), 1).unwrap();
         assert!(page.items.is_empty());
-        let [r] = &page.rejected[..] else {
-            panic!("{:?}", page.rejected)
-        };
+        let [r] = &page.rejected[..] else { panic!("{:?}", page.rejected) };
         assert_eq!(
             (r.id.as_str(), r.field.as_str()),
-            (
-                "A",
-                "A_MatlStkInAcctMod.d.results[0].MatlWrhsStkQtyInMatlBaseUnit"
-            )
+            ("A", "A_MatlStkInAcctMod.d.results[0].MatlWrhsStkQtyInMatlBaseUnit")
         );
         assert!(r.reason.contains("at most 3 decimals"), "{}", r.reason);
     }
 
     /// `(id, field)` of each rejected material.
     fn rejected(page: &StockPage) -> Vec<(&str, &str)> {
-        page.rejected
-            .iter()
-            .map(|r| (r.id.as_str(), r.field.as_str()))
-            .collect()
+        page.rejected.iter().map(|r| (r.id.as_str(), r.field.as_str())).collect()
     }
 
     fn quantities(page: &StockPage) -> Vec<(&str, u32)> {
-        page.items
-            .iter()
-            .map(|i| (i.outer_sku_id.as_str(), i.quantity))
-            .collect()
+        page.items.iter().map(|i| (i.outer_sku_id.as_str(), i.quantity)).collect()
     }
 
     #[test]
@@ -330,28 +257,14 @@ mod tests {
         let s = settings(&[("page_size", "5")]);
         let mut t = Scripted::answering(vec![json(
             200,
-            &rows(&[
-                ("A", "1.000"),
-                ("B", "2.000"),
-                ("B", "1.5x"),
-                ("C", "4.000"),
-                ("D", "1.000"),
-            ]),
+            &rows(&[("A", "1.000"), ("B", "2.000"), ("B", "1.5x"), ("C", "4.000"), ("D", "1.000")]),
         )]);
         let page = pull_stock(&mut t, &s, &request(None), 1).unwrap();
         assert_eq!(quantities(&page), [("A", 1), ("C", 4)]);
-        assert_eq!(
-            rejected(&page),
-            [(
-                "B",
-                "A_MatlStkInAcctMod.d.results[2].MatlWrhsStkQtyInMatlBaseUnit"
-            )]
-        );
+        assert_eq!(rejected(&page), [("B", "A_MatlStkInAcctMod.d.results[2].MatlWrhsStkQtyInMatlBaseUnit")]);
         let excerpt = page.rejected[0].excerpt.as_deref().unwrap_or_default();
         assert!(
-            excerpt.starts_with('{')
-                && excerpt.contains(r#""Material":"B""#)
-                && excerpt.contains("1.5x"),
+            excerpt.starts_with('{') && excerpt.contains(r#""Material":"B""#) && excerpt.contains("1.5x"),
             "{excerpt}"
         );
         // The page still ends after the last whole material.
@@ -364,26 +277,14 @@ mod tests {
         let mut t = Scripted::answering(vec![json(200, &rows(&[("A", "2.500"), ("B", "1")]))]);
         let page = pull_stock(&mut t, &s, &request(None), 1).unwrap();
         assert_eq!(quantities(&page), [("B", 1)]);
-        assert_eq!(
-            rejected(&page),
-            [(
-                "A",
-                "A_MatlStkInAcctMod(Material='A').MatlWrhsStkQtyInMatlBaseUnit"
-            )]
-        );
+        assert_eq!(rejected(&page), [("A", "A_MatlStkInAcctMod(Material='A').MatlWrhsStkQtyInMatlBaseUnit")]);
         let reason = &page.rejected[0].reason;
-        assert!(
-            reason.contains("whole number") && reason.contains("2.500"),
-            "{reason}"
-        );
+        assert!(reason.contains("whole number") && reason.contains("2.500"), "{reason}");
         let s = settings(&[("unit_table", r#"{"A":"KG"}"#)]);
         let mut t = Scripted::answering(vec![json(200, &rows(&[("A", "2"), ("B", "1")]))]);
         let page = pull_stock(&mut t, &s, &request(None), 1).unwrap();
         assert_eq!(quantities(&page), [("B", 1)]);
-        assert_eq!(
-            rejected(&page),
-            [("A", "A_MatlStkInAcctMod.d.results[0].MaterialBaseUnit")]
-        );
+        assert_eq!(rejected(&page), [("A", "A_MatlStkInAcctMod.d.results[0].MaterialBaseUnit")]);
         let s = settings(&[]);
         let mut t = Scripted::answering(vec![json(
             200,
@@ -399,16 +300,10 @@ mod tests {
         assert_eq!(
             rejected(&page),
             [
-                (
-                    "A_MatlStkInAcctMod.d.results[2] (no readable Material)",
-                    "A_MatlStkInAcctMod.d.results[2].Material"
-                ),
+                ("A_MatlStkInAcctMod.d.results[2] (no readable Material)", "A_MatlStkInAcctMod.d.results[2].Material"),
                 // The row without a material may be one of B's: B's sum cannot be trusted.
                 ("B", "A_MatlStkInAcctMod.d.results[2].Material"),
-                (
-                    "A",
-                    "A_MatlStkInAcctMod.d.results[0].MatlWrhsStkQtyInMatlBaseUnit"
-                ),
+                ("A", "A_MatlStkInAcctMod.d.results[0].MatlWrhsStkQtyInMatlBaseUnit"),
             ]
         );
         // Errors about the call still fail it.
@@ -416,10 +311,7 @@ mod tests {
             matches!(pull_stock(&mut t, &s, &request(Some("v9")), 1), Err(ConnectorError::InvalidInput(f)) if f.field == "cursor")
         );
         let mut t = Scripted::answering(vec![json(503, "down")]);
-        assert!(matches!(
-            pull_stock(&mut t, &s, &request(None), 1),
-            Err(ConnectorError::Transient(_))
-        ));
+        assert!(matches!(pull_stock(&mut t, &s, &request(None), 1), Err(ConnectorError::Transient(_))));
         let mut t = Scripted::answering(vec![json(200, r#"{"error":"not odata"}"#)]);
         assert!(pull_stock(&mut t, &s, &request(None), 1).is_err());
     }

@@ -68,17 +68,10 @@ pub(crate) mod scripted {
         })
     }
 
-    pub fn with_headers(
-        status: u16,
-        headers: &[(&str, &str)],
-        body: &str,
-    ) -> Result<Response, ConnectorError> {
+    pub fn with_headers(status: u16, headers: &[(&str, &str)], body: &str) -> Result<Response, ConnectorError> {
         Ok(Response {
             status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
+            headers: headers.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
             body: body.as_bytes().to_vec(),
         })
     }
@@ -89,10 +82,7 @@ pub(crate) mod scripted {
             200,
             &[
                 ("x-csrf-token", token),
-                (
-                    "set-cookie",
-                    "SAP_SESSIONID_S4H_100=abc%3d; path=/; secure; HttpOnly",
-                ),
+                ("set-cookie", "SAP_SESSIONID_S4H_100=abc%3d; path=/; secure; HttpOnly"),
                 ("set-cookie", "sap-usercontext=sap-client=100; path=/"),
             ],
             r#"{"d":{"results":[]}}"#,
@@ -101,10 +91,7 @@ pub(crate) mod scripted {
 
     impl Scripted {
         pub fn answering(answers: Vec<Result<Response, ConnectorError>>) -> Self {
-            Self {
-                answers: answers.into(),
-                ..Self::default()
-            }
+            Self { answers: answers.into(), ..Self::default() }
         }
 
         pub fn header(&self, call: usize, name: &str) -> Option<&str> {
@@ -145,9 +132,7 @@ pub(crate) mod scripted {
     impl Transport for Scripted {
         fn send(&mut self, request: &Request) -> Result<Response, ConnectorError> {
             self.sent.push(request.clone());
-            self.answers
-                .pop_front()
-                .unwrap_or_else(|| panic!("unscripted request {}", request.url))
+            self.answers.pop_front().unwrap_or_else(|| panic!("unscripted request {}", request.url))
         }
 
         fn note(&mut self, message: &str, _fields: &[(&str, String)]) {
@@ -162,9 +147,6 @@ mod tests {
 
     #[test]
     fn the_placeholder_names_both_secrets() {
-        assert_eq!(
-            authorization(),
-            "Basic {{secret-basic:sap_user,sap_password}}"
-        );
+        assert_eq!(authorization(), "Basic {{secret-basic:sap_user,sap_password}}");
     }
 }

@@ -10,8 +10,8 @@ use wharf_plugin_sap::transport::Transport;
 use wharf_plugin_sap::{delivery, erp_status, idoc, lots, prices, sales_order, stock};
 use wharf_sdk::http::{Method, Request, Response};
 use wharf_sdk::types::{
-    ConnectorError, ErpStatusCode, Order, OrderLine, OrderPushOutcome, OrderStatus, PriceKind,
-    PullRequest, RefundStatus, TimeWindow,
+    ConnectorError, ErpStatusCode, Order, OrderLine, OrderPushOutcome, OrderStatus, PriceKind, PullRequest,
+    RefundStatus, TimeWindow,
 };
 use wharf_sim::harness::{rfc3339, strip_nulls};
 use wharf_sim::sap::{ErpStage, SapConfig, SapSim, ShipLine, basic_authorization};
@@ -27,12 +27,8 @@ struct SimTransport<'a> {
 impl Transport for SimTransport<'_> {
     fn send(&mut self, request: &Request) -> Result<Response, ConnectorError> {
         let after_scheme = request.url.split_once("://").map_or("", |(_, rest)| rest);
-        let path_and_query = after_scheme
-            .find('/')
-            .map_or("/", |slash| &after_scheme[slash..]);
-        let (path, query) = path_and_query
-            .split_once('?')
-            .unwrap_or((path_and_query, ""));
+        let path_and_query = after_scheme.find('/').map_or("/", |slash| &after_scheme[slash..]);
+        let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
         let method = match request.method {
             Method::Get => "GET",
             Method::Post => "POST",
@@ -50,23 +46,13 @@ impl Transport for SimTransport<'_> {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         headers.push(("authorization", &auth));
-        let answer = self
-            .sim
-            .handle_raw(method, path, query, &headers, &request.body);
-        Ok(Response {
-            status: answer.status,
-            headers: answer.headers,
-            body: answer.body.into_bytes(),
-        })
+        let answer = self.sim.handle_raw(method, path, query, &headers, &request.body);
+        Ok(Response { status: answer.status, headers: answer.headers, body: answer.body.into_bytes() })
     }
 }
 
 fn sim() -> SapSim {
-    SapSim::spawn(SapConfig {
-        now_ms: Some(NOW),
-        ..SapConfig::default()
-    })
-    .unwrap()
+    SapSim::spawn(SapConfig { now_ms: Some(NOW), ..SapConfig::default() }).unwrap()
 }
 
 fn settings(config: BTreeMap<String, String>, extra: &[(&str, &str)]) -> Settings {
@@ -133,18 +119,10 @@ fn erp_ref(outcome: &OrderPushOutcome) -> (&'static str, String) {
 fn two_shops_with_one_order_id_get_a_sales_order_each_once_even_sent_twice() {
     let sim = sim();
     let s = settings(sim.plugin_config(), &[]);
-    let orders = || {
-        vec![
-            order("taobao", "tb-1", "1001"),
-            order("ecshop", "main", "1001"),
-        ]
-    };
+    let orders = || vec![order("taobao", "tb-1", "1001"), order("ecshop", "main", "1001")];
     let mut t = SimTransport { sim: &sim };
-    let first: Vec<_> = sales_order::push_orders(&mut t, &s, orders())
-        .unwrap()
-        .iter()
-        .map(|r| erp_ref(&r.outcome))
-        .collect();
+    let first: Vec<_> =
+        sales_order::push_orders(&mut t, &s, orders()).unwrap().iter().map(|r| erp_ref(&r.outcome)).collect();
     assert_eq!((first[0].0, first[1].0), ("created", "created"));
     assert_ne!(first[0].1, first[1].1, "two sales orders");
 
@@ -153,10 +131,7 @@ fn two_shops_with_one_order_id_get_a_sales_order_each_once_even_sent_twice() {
         let again = sales_order::push_orders(&mut t, &s, batch.clone()).unwrap();
         for (result, sent) in again.iter().zip(&batch) {
             let index = usize::from(sent.platform == "ecshop");
-            assert_eq!(
-                erp_ref(&result.outcome),
-                ("already_exists", first[index].1.clone())
-            );
+            assert_eq!(erp_ref(&result.outcome), ("already_exists", first[index].1.clone()));
         }
     }
     let in_sap = sim.sales_orders_for_order("1001");
@@ -169,18 +144,11 @@ fn two_shops_with_one_order_id_get_a_sales_order_each_once_even_sent_twice() {
     }
 
     // A third shop with a prefix the operator set: its order 1001 is its own sales order too.
-    let s = settings(
-        sim.plugin_config(),
-        &[("po_prefix_by_shop", r#"{"jd:j1": "JD1"}"#)],
-    );
+    let s = settings(sim.plugin_config(), &[("po_prefix_by_shop", r#"{"jd:j1": "JD1"}"#)]);
     let third = sales_order::push_orders(&mut t, &s, vec![order("jd", "j1", "1001")]).unwrap();
     assert_eq!(erp_ref(&third[0].outcome).0, "created");
     assert_eq!(sim.sales_orders_for_po("JD1-1001").len(), 1);
-    assert_eq!(
-        sim.sales_orders_for_order("1001").len(),
-        2,
-        "the others unchanged"
-    );
+    assert_eq!(sim.sales_orders_for_order("1001").len(), 2, "the others unchanged");
 }
 
 #[test]
@@ -188,16 +156,9 @@ fn idocs_carry_the_key_naming_the_shop() {
     let sim = sim();
     let s = settings(sim.idoc_plugin_config(), &[]);
     let mut t = SimTransport { sim: &sim };
-    let results = idoc::push_orders(
-        &mut t,
-        &s,
-        vec![
-            order("taobao", "tb-1", "1001"),
-            order("ecshop", "main", "1001"),
-        ],
-        NOW,
-    )
-    .unwrap();
+    let results =
+        idoc::push_orders(&mut t, &s, vec![order("taobao", "tb-1", "1001"), order("ecshop", "main", "1001")], NOW)
+            .unwrap();
     assert!(results.iter().all(|r| erp_ref(&r.outcome).0 == "created"));
     let idocs = sim.idocs();
     assert_eq!(idocs.len(), 2);
@@ -219,10 +180,7 @@ fn all_pages<P>(
 ) {
     let mut cursor = None;
     for _ in 0..100 {
-        let request = PullRequest {
-            window,
-            cursor: cursor.clone(),
-        };
+        let request = PullRequest { window, cursor: cursor.clone() };
         match take(pull(&request).unwrap()) {
             None => return,
             Some(next) => cursor = Some(next),
@@ -270,11 +228,7 @@ fn every_pull_comes_out_as_the_simulator_expects() {
     let pushed = sales_order::push_orders(
         &mut t,
         &s,
-        vec![
-            order("taobao", "tb-1", "1001"),
-            order("ecshop", "main", "1001"),
-            order("taobao", "tb-1", "1002"),
-        ],
+        vec![order("taobao", "tb-1", "1001"), order("ecshop", "main", "1001"), order("taobao", "tb-1", "1002")],
     )
     .unwrap();
     assert!(pushed.iter().all(|r| erp_ref(&r.outcome).0 == "created"));
@@ -282,60 +236,27 @@ fn every_pull_comes_out_as_the_simulator_expects() {
     let line = |batches: Vec<(&str, u32)>| ShipLine {
         material: "FG-0001".into(),
         quantity: 2,
-        batches: batches
-            .into_iter()
-            .map(|(b, q)| (b.to_owned(), q))
-            .collect(),
+        batches: batches.into_iter().map(|(b, q)| (b.to_owned(), q)).collect(),
     };
-    sim.ship(
-        &number("TB3CAEFEF1-1001"),
-        &[line(vec![])],
-        Some(("SF100", "SF")),
-    )
-    .unwrap();
-    sim.ship(
-        &number("EC0E93F273-1001"),
-        &[line(vec![("B1", 1), ("B2", 1)])],
-        Some(("YT200", "YTO")),
-    )
-    .unwrap();
-    sim.set_order_status("TB3CAEFEF1-1002", ErpStage::Packed)
-        .unwrap();
+    sim.ship(&number("TB3CAEFEF1-1001"), &[line(vec![])], Some(("SF100", "SF"))).unwrap();
+    sim.ship(&number("EC0E93F273-1001"), &[line(vec![("B1", 1), ("B2", 1)])], Some(("YT200", "YTO"))).unwrap();
+    sim.set_order_status("TB3CAEFEF1-1002", ErpStage::Packed).unwrap();
 
-    for window in [
-        None,
-        Some(TimeWindow {
-            from: NOW - 60_000,
-            to: NOW + 60_000,
-        }),
-    ] {
+    for window in [None, Some(TimeWindow { from: NOW - 60_000, to: NOW + 60_000 })] {
         let range = window.map(|w| (w.from, w.to));
         let mut shipments = Vec::new();
         all_pages(
             |r| delivery::pull_shipments(&mut t, &s, r),
             window,
             |page| {
-                shipments.extend(
-                    page.items
-                        .iter()
-                        .map(|d| json!({"order_id": d.order_id, "lines": lines_json(&d.lines)})),
-                );
+                shipments
+                    .extend(page.items.iter().map(|d| json!({"order_id": d.order_id, "lines": lines_json(&d.lines)})));
                 page.next_cursor
             },
         );
-        assert_eq!(
-            stripped(shipments.clone()),
-            stripped(sim.expected_shipments("1000", range))
-        );
-        let ours: Vec<&Value> = shipments
-            .iter()
-            .filter(|s| s["order_id"] == "1001")
-            .collect();
-        assert_eq!(
-            ours.len(),
-            2,
-            "each shop's order 1001 shipped: {shipments:?}"
-        );
+        assert_eq!(stripped(shipments.clone()), stripped(sim.expected_shipments("1000", range)));
+        let ours: Vec<&Value> = shipments.iter().filter(|s| s["order_id"] == "1001").collect();
+        assert_eq!(ours.len(), 2, "each shop's order 1001 shipped: {shipments:?}");
 
         let mut logistics = Vec::new();
         all_pages(
@@ -356,8 +277,10 @@ fn every_pull_comes_out_as_the_simulator_expects() {
             |r| erp_status::pull_erp_status(&mut t, &s, r),
             window,
             |page| {
-                statuses.extend(page.items.iter().map(|e| json!({"order_id": e.order_id,
-                    "erp_status": erp_status_name(e.erp_status), "at": rfc3339(e.at), "note": e.note})));
+                statuses.extend(page.items.iter().map(|e| {
+                    json!({"order_id": e.order_id,
+                    "erp_status": erp_status_name(e.erp_status), "at": rfc3339(e.at), "note": e.note})
+                }));
                 page.next_cursor
             },
         );
@@ -365,23 +288,13 @@ fn every_pull_comes_out_as_the_simulator_expects() {
         let mine: Vec<(&str, &str)> = statuses
             .iter()
             .filter(|s| s["order_id"] == "1001" || s["order_id"] == "1002")
-            .map(|s| {
-                (
-                    s["order_id"].as_str().unwrap(),
-                    s["erp_status"].as_str().unwrap(),
-                )
-            })
+            .map(|s| (s["order_id"].as_str().unwrap(), s["erp_status"].as_str().unwrap()))
             .collect();
-        assert_eq!(
-            mine,
-            [("1001", "shipped"), ("1001", "shipped"), ("1002", "packed")]
-        );
+        assert_eq!(mine, [("1001", "shipped"), ("1001", "shipped"), ("1002", "packed")]);
     }
     assert!(
         sim.expected_shipments("1000", None).len()
-            > sim
-                .expected_shipments("1000", Some((NOW - 60_000, NOW + 60_000)))
-                .len(),
+            > sim.expected_shipments("1000", Some((NOW - 60_000, NOW + 60_000))).len(),
         "the window leaves the seeded orders out"
     );
 
@@ -390,7 +303,11 @@ fn every_pull_comes_out_as_the_simulator_expects() {
         |r| stock::pull_stock(&mut t, &s, r, NOW),
         None,
         |page| {
-            stock.extend(page.items.iter().map(|u| json!({"outer_sku_id": u.outer_sku_id, "quantity": u.quantity, "warehouse": u.warehouse})));
+            stock.extend(
+                page.items
+                    .iter()
+                    .map(|u| json!({"outer_sku_id": u.outer_sku_id, "quantity": u.quantity, "warehouse": u.warehouse})),
+            );
             page.next_cursor
         },
     );

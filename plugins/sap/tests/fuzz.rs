@@ -43,11 +43,7 @@ const SPEC: Spec = Spec {
     fields: FIELDS,
     // `d` may also be the bare array of rows older services answer: `[]` is an empty page.
     envelope: &[field("d", Rows, &[]), field("d.results", Rows, &[])],
-    rules: Rules {
-        surcharges: false,
-        lines_add_up: false,
-        goods_add_up: false,
-    },
+    rules: Rules { surcharges: false, lines_add_up: false, goods_add_up: false },
 };
 
 /// Answers the first request with the mutated body and any further one with an empty page.
@@ -59,16 +55,8 @@ struct Answer<'a> {
 impl Transport for Answer<'_> {
     fn send(&mut self, _request: &Request) -> Result<Response, ConnectorError> {
         self.calls += 1;
-        let body = if self.calls == 1 {
-            self.body.to_vec()
-        } else {
-            br#"{"d":{"results":[]}}"#.to_vec()
-        };
-        Ok(Response {
-            status: 200,
-            headers: vec![("content-type".into(), "application/json".into())],
-            body,
-        })
+        let body = if self.calls == 1 { self.body.to_vec() } else { br#"{"d":{"results":[]}}"#.to_vec() };
+        Ok(Response { status: 200, headers: vec![("content-type".into(), "application/json".into())], body })
     }
 }
 
@@ -87,17 +75,9 @@ fn settings() -> Settings {
 
 /// One stock page as `pull-stock` reads it: each material's update, or its rejection.
 fn map(body: &[u8], settings: &Settings) -> fuzz::Outcome<StockUpdate> {
-    let request = PullRequest {
-        window: None,
-        cursor: None,
-    };
+    let request = PullRequest { window: None, cursor: None };
     let page = stock::pull_stock(&mut Answer { body, calls: 0 }, settings, &request, NOW)?;
-    Ok(page
-        .items
-        .into_iter()
-        .map(Ok)
-        .chain(page.rejected.into_iter().map(Err))
-        .collect())
+    Ok(page.items.into_iter().map(Ok).chain(page.rejected.into_iter().map(Err)).collect())
 }
 
 #[test]
@@ -130,11 +110,7 @@ const PRICE_FIELDS: &[Field] = &[
     field("Region", Text, &["prices[].kind"]),
     // The condition record is required: any mutation of it is an error.
     field("to_SlsPrcgConditionRecord", Lines, &[]),
-    field(
-        "to_SlsPrcgConditionRecord.ConditionRateValue",
-        Amount,
-        &["prices[].amount"],
-    ),
+    field("to_SlsPrcgConditionRecord.ConditionRateValue", Amount, &["prices[].amount"]),
     field("to_SlsPrcgConditionRecord.ConditionRateValueUnit", Code, &["currency"]),
     Field {
         pattern: "to_SlsPrcgConditionRecord.ConditionQuantity",
@@ -151,11 +127,7 @@ const PRICE_SPEC: Spec = Spec {
     record: "d.results[]",
     fields: PRICE_FIELDS,
     envelope: &[field("d", Rows, &[]), field("d.results", Rows, &[])],
-    rules: Rules {
-        surcharges: false,
-        lines_add_up: false,
-        goods_add_up: false,
-    },
+    rules: Rules { surcharges: false, lines_add_up: false, goods_add_up: false },
 };
 
 fn price_settings() -> Settings {
@@ -174,24 +146,14 @@ fn price_settings() -> Settings {
 
 /// One pricing page as `pull-prices` reads it: each material's prices, or its rejection.
 fn map_prices(body: &[u8], settings: &Settings) -> fuzz::Outcome<PriceUpdate> {
-    let request = PullRequest {
-        window: None,
-        cursor: None,
-    };
+    let request = PullRequest { window: None, cursor: None };
     let page = prices::pull_prices(&mut Answer { body, calls: 0 }, settings, &request, NOW)?;
-    Ok(page
-        .items
-        .into_iter()
-        .map(Ok)
-        .chain(page.rejected.into_iter().map(Err))
-        .collect())
+    Ok(page.items.into_iter().map(Ok).chain(page.rejected.into_iter().map(Err)).collect())
 }
 
 #[test]
 fn mutated_price_answers_map_faithfully_or_fail_by_name() {
     let settings = price_settings();
-    fuzz::check(&PRICE_SPEC, PRICES, fuzz::SEED, fuzz::BUDGET, |body| {
-        map_prices(body, &settings)
-    })
-    .assert_clean("sap prices");
+    fuzz::check(&PRICE_SPEC, PRICES, fuzz::SEED, fuzz::BUDGET, |body| map_prices(body, &settings))
+        .assert_clean("sap prices");
 }

@@ -15,18 +15,14 @@ pub mod top;
 use wharf_sdk::config;
 use wharf_sdk::connector::Marketplace;
 use wharf_sdk::types::{
-    ConfigKey, ConnectorError, Descriptor, ItemResult, ListingChange, Logistics, Operation, Order,
-    OrderPage, PriceUpdate, Role, StockUpdate, TimeWindow,
+    ConfigKey, ConnectorError, Descriptor, ItemResult, ListingChange, Logistics, Operation, Order, OrderPage,
+    PriceUpdate, Role, StockUpdate, TimeWindow,
 };
 
 use crate::top::HostApi;
 
 /// Hosts the operator grants: production gateways and the sandbox.
-pub const HTTP_HOSTS: &[&str] = &[
-    "eco.taobao.com",
-    "gw.api.taobao.com",
-    "gw.api.tbsandbox.com",
-];
+pub const HTTP_HOSTS: &[&str] = &["eco.taobao.com", "gw.api.taobao.com", "gw.api.tbsandbox.com"];
 
 /// What the plugin implements; everything else answers `unsupported`.
 pub const OPERATIONS: &[Operation] = &[
@@ -57,11 +53,7 @@ pub fn descriptor() -> Descriptor {
                 "Signature method: md5, hmac or hmac-sha256",
                 top::DEFAULT_SIGN_METHOD.as_str(),
             ),
-            ConfigKey::with_default(
-                top::PAGE_SIZE_KEY,
-                "Trades per listing page (1-100)",
-                &page_size,
-            ),
+            ConfigKey::with_default(top::PAGE_SIZE_KEY, "Trades per listing page (1-100)", &page_size),
             ConfigKey::secret(top::APP_SECRET, "TOP app secret (signs requests)"),
             ConfigKey::secret(top::SESSION, "Seller session key (access token)"),
         ],
@@ -76,19 +68,10 @@ impl Marketplace for Taobao {
         descriptor()
     }
 
-    fn pull_orders(
-        window: TimeWindow,
-        cursor: Option<String>,
-    ) -> Result<OrderPage, ConnectorError> {
+    fn pull_orders(window: TimeWindow, cursor: Option<String>) -> Result<OrderPage, ConnectorError> {
         let mut api = HostApi::from_host()?;
         let page_size = api.settings().page_size;
-        pull::pull_orders(
-            &mut api,
-            page_size,
-            &config::shop_id(),
-            &window,
-            cursor.as_deref(),
-        )
+        pull::pull_orders(&mut api, page_size, &config::shop_id(), &window, cursor.as_deref())
     }
 
     fn get_order(order_id: String) -> Result<Order, ConnectorError> {
@@ -121,24 +104,11 @@ mod tests {
     #[test]
     fn describes_itself() {
         let d = descriptor();
-        assert_eq!(
-            (d.name.as_str(), d.platform.as_str(), d.wit_version.as_str()),
-            ("taobao", "taobao", "0.2.0")
-        );
+        assert_eq!((d.name.as_str(), d.platform.as_str(), d.wit_version.as_str()), ("taobao", "taobao", "0.2.0"));
         assert_eq!(d.role, Role::Marketplace);
-        assert_eq!(
-            d.http_hosts,
-            [
-                "eco.taobao.com",
-                "gw.api.taobao.com",
-                "gw.api.tbsandbox.com"
-            ]
-        );
+        assert_eq!(d.http_hosts, ["eco.taobao.com", "gw.api.taobao.com", "gw.api.tbsandbox.com"]);
         let key = |name: &str| d.config_keys.iter().find(|k| k.name == name).unwrap();
-        assert_eq!(
-            key("endpoint").default_value.as_deref(),
-            Some("https://eco.taobao.com/router/rest")
-        );
+        assert_eq!(key("endpoint").default_value.as_deref(), Some("https://eco.taobao.com/router/rest"));
         assert!(key("app_key").required && !key("app_key").secret);
         assert_eq!(key("sign_method").default_value.as_deref(), Some("md5"));
         assert_eq!(key("page_size").default_value.as_deref(), Some("50"));
@@ -148,9 +118,7 @@ mod tests {
 
     #[test]
     fn unsupported_operations_name_themselves() {
-        assert!(
-            matches!(Taobao::push_lots(vec![]), Err(ConnectorError::Unsupported(op)) if op == "push-lots")
-        );
+        assert!(matches!(Taobao::push_lots(vec![]), Err(ConnectorError::Unsupported(op)) if op == "push-lots"));
         assert!(
             matches!(Taobao::push_erp_status(vec![]), Err(ConnectorError::Unsupported(op)) if op == "push-erp-status")
         );

@@ -24,9 +24,7 @@
 use serde_json::Value;
 use wharf_sdk::json::{self, Node};
 use wharf_sdk::mask;
-use wharf_sdk::types::{
-    ConnectorError, Invoice, InvoiceKind, Order, OrderLine, OrderStatus, Receiver, RefundStatus,
-};
+use wharf_sdk::types::{ConnectorError, Invoice, InvoiceKind, Order, OrderLine, OrderStatus, Receiver, RefundStatus};
 
 use crate::top;
 
@@ -80,11 +78,8 @@ const REFUND_STATUSES: &[(&str, RefundStatus)] = &[
 
 /// `invoice_kind` → canonical kind. UNSURE (platforms.md): TOP documents the codes loosely;
 /// this reading is the contract's, kept here alone so it is easy to correct.
-const INVOICE_KINDS: &[(&str, InvoiceKind)] = &[
-    ("1", InvoiceKind::Electronic),
-    ("2", InvoiceKind::Paper),
-    ("3", InvoiceKind::VatSpecial),
-];
+const INVOICE_KINDS: &[(&str, InvoiceKind)] =
+    &[("1", InvoiceKind::Electronic), ("2", InvoiceKind::Paper), ("3", InvoiceKind::VatSpecial)];
 
 /// Trade fields that make up the receiver; none present means no receiver. Masked in the
 /// excerpt of a rejected trade.
@@ -125,15 +120,9 @@ pub fn line_refund_status(refund_status: Option<&str>) -> Option<RefundStatus> {
 
 /// Any line requested → requested; else any refunded → refunded; else none.
 pub fn order_refund_status(lines: &[OrderLine]) -> RefundStatus {
-    if lines
-        .iter()
-        .any(|l| l.refund_status == RefundStatus::Requested)
-    {
+    if lines.iter().any(|l| l.refund_status == RefundStatus::Requested) {
         RefundStatus::Requested
-    } else if lines
-        .iter()
-        .any(|l| l.refund_status == RefundStatus::Refunded)
-    {
+    } else if lines.iter().any(|l| l.refund_status == RefundStatus::Refunded) {
         RefundStatus::Refunded
     } else {
         RefundStatus::None
@@ -172,12 +161,7 @@ pub fn map_fullinfo(response: &Value, shop_id: &str) -> Result<Order, ConnectorE
 pub fn map_trade(trade: &Value, shop_id: &str) -> Result<Order, ConnectorError> {
     let t = Node::root(trade, "trade");
     if !trade.is_object() {
-        return Err(t
-            .error(format!(
-                "expected a trade object, got {}",
-                json::describe(Some(trade))
-            ))
-            .into());
+        return Err(t.error(format!("expected a trade object, got {}", json::describe(Some(trade)))).into());
     }
 
     let order_id = t.id("tid")?;
@@ -185,10 +169,7 @@ pub fn map_trade(trade: &Value, shop_id: &str) -> Result<Order, ConnectorError> 
     let status = order_status(&platform_status).ok_or_else(|| {
         t.error_at(
             "status",
-            format!(
-                "expected a Taobao trade status ({}), got {platform_status:?}",
-                expected_one_of(TRADE_STATUSES)
-            ),
+            format!("expected a Taobao trade status ({}), got {platform_status:?}", expected_one_of(TRADE_STATUSES)),
         )
     })?;
 
@@ -202,16 +183,11 @@ pub fn map_trade(trade: &Value, shop_id: &str) -> Result<Order, ConnectorError> 
     // The contract: a trade without adjust_fee had no manual price change.
     let adjust_fee = t.opt_money("adjust_fee")?.unwrap_or(0);
     let discount_total = discount_fee.checked_sub(adjust_fee).ok_or_else(|| {
-        t.error_at(
-            "adjust_fee",
-            "expected discount_fee - adjust_fee to fit 64-bit fen, got an overflow",
-        )
+        t.error_at("adjust_fee", "expected discount_fee - adjust_fee to fit 64-bit fen, got an overflow")
     })?;
     // Taobao's own identity: payment = total_fee + post_fee − discount_fee + adjust_fee. A trade
     // whose figures disagree cannot be trusted in any of them.
-    let expected_paid = goods_total
-        .checked_add(shipping_fee)
-        .and_then(|sum| sum.checked_sub(discount_total));
+    let expected_paid = goods_total.checked_add(shipping_fee).and_then(|sum| sum.checked_sub(discount_total));
     if expected_paid != Some(paid_total) {
         return Err(t
             .error_at(
@@ -224,16 +200,11 @@ pub fn map_trade(trade: &Value, shop_id: &str) -> Result<Order, ConnectorError> 
             .into());
     }
 
-    let lines = t
-        .object("orders")?
-        .nonempty_array("order")?
-        .iter()
-        .map(map_line)
-        .collect::<Result<Vec<_>, _>>()?;
+    let lines = t.object("orders")?.nonempty_array("order")?.iter().map(map_line).collect::<Result<Vec<_>, _>>()?;
     // TOP's `total_fee` is the goods' price: each sub-order's price × num, added up.
-    let gross = lines.iter().try_fold(0_i64, |sum, l| {
-        l.unit_price.checked_mul(i64::from(l.quantity)).and_then(|g| sum.checked_add(g))
-    });
+    let gross = lines
+        .iter()
+        .try_fold(0_i64, |sum, l| l.unit_price.checked_mul(i64::from(l.quantity)).and_then(|g| sum.checked_add(g)));
     if gross != Some(goods_total) {
         return Err(t
             .error_at(
@@ -280,12 +251,9 @@ fn map_line(o: &Node<'_>) -> Result<OrderLine, ConnectorError> {
         Some(fee) => (fee, "divide_order_fee"),
         None => (o.amount("payment")?, "payment"),
     };
-    let gross = unit_price.checked_mul(i64::from(quantity)).ok_or_else(|| {
-        o.error_at(
-            "price",
-            "expected price × num to fit 64-bit fen, got an overflow",
-        )
-    })?;
+    let gross = unit_price
+        .checked_mul(i64::from(quantity))
+        .ok_or_else(|| o.error_at("price", "expected price × num to fit 64-bit fen, got an overflow"))?;
     // A manual price raise (`adjust_fee` > 0) may take the payment above price × num.
     let raised = o.opt_money("adjust_fee")?.unwrap_or(0).max(0);
     if line_total > gross.saturating_add(raised) {
@@ -359,33 +327,13 @@ fn map_invoice(t: &Node<'_>) -> Result<Option<Invoice>, ConnectorError> {
     let Some(title) = t.opt_str("invoice_name")? else {
         return Ok(None);
     };
-    let expected = || {
-        format!(
-            "expected an invoice kind code ({})",
-            expected_one_of(INVOICE_KINDS)
-        )
-    };
+    let expected = || format!("expected an invoice kind code ({})", expected_one_of(INVOICE_KINDS));
     let code = t.opt_id("invoice_kind")?.ok_or_else(|| {
-        t.error_at(
-            "invoice_kind",
-            format!(
-                "{}, got {}",
-                expected(),
-                json::describe(t.value().get("invoice_kind"))
-            ),
-        )
+        t.error_at("invoice_kind", format!("{}, got {}", expected(), json::describe(t.value().get("invoice_kind"))))
     })?;
-    let kind = invoice_kind(&code)
-        .ok_or_else(|| t.error_at("invoice_kind", format!("{}, got {code:?}", expected())))?;
-    Ok(Some(Invoice {
-        kind,
-        title: Some(title),
-        tax_id: None,
-        bank: None,
-        account: None,
-        address: None,
-        phone: None,
-    }))
+    let kind =
+        invoice_kind(&code).ok_or_else(|| t.error_at("invoice_kind", format!("{}, got {code:?}", expected())))?;
+    Ok(Some(Invoice { kind, title: Some(title), tax_id: None, bank: None, account: None, address: None, phone: None }))
 }
 
 #[cfg(test)]
@@ -512,10 +460,7 @@ mod tests {
         assert_eq!(receiver.address.as_deref(), Some("文三路**号"));
         assert_eq!(receiver.postcode.as_deref(), Some("310000"));
         assert!(receiver.masked);
-        assert_eq!(
-            receiver.privacy_ref.as_deref(),
-            Some("1sQYQhWQ3ZIDwCibHmE7xqg")
-        );
+        assert_eq!(receiver.privacy_ref.as_deref(), Some("1sQYQhWQ3ZIDwCibHmE7xqg"));
 
         let invoice = order.invoice.unwrap();
         assert_eq!(invoice.kind, InvoiceKind::Electronic);
@@ -533,20 +478,14 @@ mod tests {
         assert_eq!(first.sku_properties.as_deref(), Some("颜色:红;尺码:XL"));
         assert_eq!(first.quantity, 2);
         assert_eq!(first.unit_price, 5_995);
-        assert_eq!(
-            first.line_total, 11_357,
-            "divide_order_fee wins over payment"
-        );
+        assert_eq!(first.line_total, 11_357, "divide_order_fee wins over payment");
         assert_eq!(first.discount, 11_990 - 11_357);
         assert_eq!(first.batch_no, None);
         assert_eq!(first.refund_status, RefundStatus::None);
         let second = &order.lines[1];
         assert_eq!(second.line_id, "3912345678901234569");
         assert_eq!(second.sku_id, None);
-        assert_eq!(
-            second.line_total, 7_650,
-            "payment when there is no divide_order_fee"
-        );
+        assert_eq!(second.line_total, 7_650, "payment when there is no divide_order_fee");
         assert_eq!(second.discount, 350);
         assert_eq!(second.refund_status, RefundStatus::Requested);
     }
@@ -576,23 +515,13 @@ mod tests {
         assert_eq!(closed(json!(null)).status, OrderStatus::Cancelled);
         assert_eq!(closed(json!("")).status, OrderStatus::Cancelled);
         let o = closed(json!("2026-11-11 10:00:00"));
-        assert_eq!(
-            (o.status, o.platform_status.as_str()),
-            (OrderStatus::Closed, "TRADE_CLOSED")
-        );
+        assert_eq!((o.status, o.platform_status.as_str()), (OrderStatus::Closed, "TRADE_CLOSED"));
         let trade = trade_with(|t| t["status"] = json!("TRADE_CLOSED_BY_TAOBAO"));
-        assert_eq!(
-            map_trade(&trade, "s").unwrap().status,
-            OrderStatus::Cancelled
-        );
+        assert_eq!(map_trade(&trade, "s").unwrap().status, OrderStatus::Cancelled);
         let trade = trade_with(|t| t["status"] = json!("TRADE_SOMETHING_NEW"));
         let err = field_error(map_trade(&trade, "s"));
         assert_eq!(err.field, "trade.status");
-        assert!(
-            err.reason.contains("WAIT_BUYER_PAY") && err.reason.contains("TRADE_SOMETHING_NEW"),
-            "{}",
-            err.reason
-        );
+        assert!(err.reason.contains("WAIT_BUYER_PAY") && err.reason.contains("TRADE_SOMETHING_NEW"), "{}", err.reason);
     }
 
     #[test]
@@ -612,22 +541,10 @@ mod tests {
         };
         let cases = [
             (None, Some("CLOSED"), RefundStatus::None),
-            (
-                Some("SELLER_REFUSE_BUYER"),
-                Some("NO_REFUND"),
-                RefundStatus::None,
-            ),
+            (Some("SELLER_REFUSE_BUYER"), Some("NO_REFUND"), RefundStatus::None),
             (Some("SUCCESS"), None, RefundStatus::Refunded),
-            (
-                Some("SUCCESS"),
-                Some("WAIT_BUYER_RETURN_GOODS"),
-                RefundStatus::Requested,
-            ),
-            (
-                Some("WAIT_SELLER_CONFIRM_GOODS"),
-                Some("SUCCESS"),
-                RefundStatus::Requested,
-            ),
+            (Some("SUCCESS"), Some("WAIT_BUYER_RETURN_GOODS"), RefundStatus::Requested),
+            (Some("WAIT_SELLER_CONFIRM_GOODS"), Some("SUCCESS"), RefundStatus::Requested),
         ];
         for (a, b, expected) in cases {
             let order = map_trade(&with_refunds(a, b), "s").unwrap();
@@ -656,18 +573,13 @@ mod tests {
         let trade = trade_with(|t| {
             t.as_object_mut().unwrap().remove("oaid");
         });
-        assert!(
-            map_trade(&trade, "s").unwrap().receiver.unwrap().masked,
-            "'*' in values"
-        );
+        assert!(map_trade(&trade, "s").unwrap().receiver.unwrap().masked, "'*' in values");
     }
 
     #[test]
     fn no_receiver_fields_means_no_receiver() {
         let trade = trade_with(|t| {
-            t.as_object_mut()
-                .unwrap()
-                .retain(|k, _| !RECEIVER_FIELDS.contains(&k.as_str()));
+            t.as_object_mut().unwrap().retain(|k, _| !RECEIVER_FIELDS.contains(&k.as_str()));
         });
         assert_eq!(map_trade(&trade, "s").unwrap().receiver, None);
     }
@@ -679,26 +591,17 @@ mod tests {
             assert_eq!(map_trade(&trade, "s").unwrap().invoice.unwrap().kind, *kind);
         }
         let trade = trade_with(|t| t["invoice_kind"] = json!(2));
-        assert_eq!(
-            map_trade(&trade, "s").unwrap().invoice.unwrap().kind,
-            InvoiceKind::Paper
-        );
+        assert_eq!(map_trade(&trade, "s").unwrap().invoice.unwrap().kind, InvoiceKind::Paper);
         let trade = trade_with(|t| {
             t.as_object_mut().unwrap().remove("invoice_name");
         });
         assert_eq!(map_trade(&trade, "s").unwrap().invoice, None);
         let trade = trade_with(|t| t["invoice_kind"] = json!("9"));
-        assert_eq!(
-            field_error(map_trade(&trade, "s")).field,
-            "trade.invoice_kind"
-        );
+        assert_eq!(field_error(map_trade(&trade, "s")).field, "trade.invoice_kind");
         let trade = trade_with(|t| {
             t.as_object_mut().unwrap().remove("invoice_kind");
         });
-        assert_eq!(
-            field_error(map_trade(&trade, "s")).field,
-            "trade.invoice_kind"
-        );
+        assert_eq!(field_error(map_trade(&trade, "s")).field, "trade.invoice_kind");
     }
 
     #[test]
@@ -708,10 +611,7 @@ mod tests {
             t["orders"]["order"][1]["adjust_fee"] = json!("5.00");
         });
         let line = &map_trade(&trade, "s").unwrap().lines[1];
-        assert_eq!(
-            (line.unit_price, line.discount, line.line_total),
-            (8_000, -500, 8_500)
-        );
+        assert_eq!((line.unit_price, line.discount, line.line_total), (8_000, -500, 8_500));
     }
 
     #[test]
@@ -732,16 +632,8 @@ mod tests {
     fn bad_fields_name_their_path() {
         type Edit = Box<dyn FnOnce(&mut Value)>;
         let cases: Vec<(Edit, &str, &str)> = vec![
-            (
-                Box::new(|t| t["payment"] = json!("abc")),
-                "trade.payment",
-                "\"abc\"",
-            ),
-            (
-                Box::new(|t| t["payment"] = json!("1.234")),
-                "trade.payment",
-                "decimals",
-            ),
+            (Box::new(|t| t["payment"] = json!("abc")), "trade.payment", "\"abc\""),
+            (Box::new(|t| t["payment"] = json!("1.234")), "trade.payment", "decimals"),
             (
                 Box::new(|t| {
                     t.as_object_mut().unwrap().remove("payment");
@@ -749,41 +641,18 @@ mod tests {
                 "trade.payment",
                 "absent",
             ),
-            (
-                Box::new(|t| t["tid"] = json!(1.5)),
-                "trade.tid",
-                "integer id",
-            ),
-            (
-                Box::new(|t| t["created"] = json!("2026-11-11T00:00:05")),
-                "trade.created",
-                "yyyy-MM-dd HH:mm:ss",
-            ),
-            (
-                Box::new(|t| t["orders"]["order"][1]["price"] = json!([])),
-                "trade.orders.order[1].price",
-                "array",
-            ),
-            (
-                Box::new(|t| t["orders"]["order"][0]["num"] = json!(-1)),
-                "trade.orders.order[0].num",
-                "non-negative",
-            ),
+            (Box::new(|t| t["tid"] = json!(1.5)), "trade.tid", "integer id"),
+            (Box::new(|t| t["created"] = json!("2026-11-11T00:00:05")), "trade.created", "yyyy-MM-dd HH:mm:ss"),
+            (Box::new(|t| t["orders"]["order"][1]["price"] = json!([])), "trade.orders.order[1].price", "array"),
+            (Box::new(|t| t["orders"]["order"][0]["num"] = json!(-1)), "trade.orders.order[0].num", "non-negative"),
             (
                 Box::new(|t| {
-                    t["orders"]["order"][0]
-                        .as_object_mut()
-                        .unwrap()
-                        .remove("oid");
+                    t["orders"]["order"][0].as_object_mut().unwrap().remove("oid");
                 }),
                 "trade.orders.order[0].oid",
                 "absent",
             ),
-            (
-                Box::new(|t| t["orders"] = json!({"order": {}})),
-                "trade.orders.order",
-                "expected an array",
-            ),
+            (Box::new(|t| t["orders"] = json!({"order": {}})), "trade.orders.order", "expected an array"),
             (
                 Box::new(|t| {
                     t.as_object_mut().unwrap().remove("orders");
@@ -791,31 +660,11 @@ mod tests {
                 "trade.orders",
                 "absent",
             ),
-            (
-                Box::new(|t| t["buyer_nick"] = json!(7)),
-                "trade.buyer_nick",
-                "expected a string",
-            ),
-            (
-                Box::new(|t| t["payment"] = json!("-797.49")),
-                "trade.payment",
-                "at least 0",
-            ),
-            (
-                Box::new(|t| t["payment"] = json!("1e5")),
-                "trade.payment",
-                "'e'",
-            ),
-            (
-                Box::new(|t| t["payment"] = json!(1e5)),
-                "trade.payment",
-                "JSON float",
-            ),
-            (
-                Box::new(|t| t["orders"]["order"][0]["num"] = json!(0)),
-                "trade.orders.order[0].num",
-                "at least 1",
-            ),
+            (Box::new(|t| t["buyer_nick"] = json!(7)), "trade.buyer_nick", "expected a string"),
+            (Box::new(|t| t["payment"] = json!("-797.49")), "trade.payment", "at least 0"),
+            (Box::new(|t| t["payment"] = json!("1e5")), "trade.payment", "'e'"),
+            (Box::new(|t| t["payment"] = json!(1e5)), "trade.payment", "JSON float"),
+            (Box::new(|t| t["orders"]["order"][0]["num"] = json!(0)), "trade.orders.order[0].num", "at least 1"),
             (
                 Box::new(|t| t["orders"]["order"][0]["price"] = json!("-59.95")),
                 "trade.orders.order[0].price",
@@ -839,16 +688,8 @@ mod tests {
                 "trade.orders.order[1].payment",
                 "at most price × num",
             ),
-            (
-                Box::new(|t| t["orders"] = json!({"order": []})),
-                "trade.orders.order",
-                "at least one",
-            ),
-            (
-                Box::new(|t| t["orders"] = json!("abc")),
-                "trade.orders",
-                "expected an object",
-            ),
+            (Box::new(|t| t["orders"] = json!({"order": []})), "trade.orders.order", "at least one"),
+            (Box::new(|t| t["orders"] = json!("abc")), "trade.orders", "expected an object"),
             (
                 Box::new(|t| t["total_fee"] = json!("0.00")),
                 "trade.payment",
@@ -881,15 +722,9 @@ mod tests {
 
     #[test]
     fn envelope_errors_pass_through() {
-        let err = map_fullinfo_response(
-            br#"{"error_response":{"code":27,"msg":"Invalid session"}}"#,
-            "s",
-        );
+        let err = map_fullinfo_response(br#"{"error_response":{"code":27,"msg":"Invalid session"}}"#, "s");
         assert!(matches!(err, Err(ConnectorError::Auth(_))));
-        let err = field_error(map_fullinfo_response(
-            br#"{"trade_fullinfo_get_response":{}}"#,
-            "s",
-        ));
+        let err = field_error(map_fullinfo_response(br#"{"trade_fullinfo_get_response":{}}"#, "s"));
         assert_eq!(err.field, "trade_fullinfo_get_response.trade");
     }
 
@@ -897,9 +732,6 @@ mod tests {
     fn simulator_invariants_hold_for_the_fixture() {
         // payment = total_fee + post_fee - discount_fee + adjust_fee
         let order = map_fullinfo_response(FULLINFO.as_bytes(), "s").unwrap();
-        assert_eq!(
-            order.paid_total,
-            order.goods_total + order.shipping_fee - order.discount_total
-        );
+        assert_eq!(order.paid_total, order.goods_total + order.shipping_fee - order.discount_total);
     }
 }

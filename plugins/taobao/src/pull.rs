@@ -21,12 +21,8 @@ const INCREMENT_FIELDS: &str = "tid,modified";
 
 /// TOP: `start_modified`..`end_modified` may span at most one day; pages count from 1. The
 /// rest are the SDK's defaults (see [`Paging::default`]).
-pub const PAGING: Paging = Paging {
-    max_chunk_ms: paging::DAY_MS,
-    min_halving_span_ms: 60 * 1_000,
-    first_page: 1,
-    max_listing_calls: 64,
-};
+pub const PAGING: Paging =
+    Paging { max_chunk_ms: paging::DAY_MS, min_halving_span_ms: 60 * 1_000, first_page: 1, max_listing_calls: 64 };
 
 /// One page of the listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,27 +37,15 @@ pub fn parse_listing(response: &serde_json::Value) -> Result<Listing, ConnectorE
     let root = Node::root(response, top::response_key(INCREMENT_METHOD));
     let tids = match root.opt_object("trades")? {
         None => Vec::new(),
-        Some(trades) => trades
-            .required("trade")?
-            .elements()?
-            .iter()
-            .map(|trade| trade.id("tid"))
-            .collect::<Result<Vec<_>, _>>()?,
+        Some(trades) => {
+            trades.required("trade")?.elements()?.iter().map(|trade| trade.id("tid")).collect::<Result<Vec<_>, _>>()?
+        }
     };
-    Ok(Listing {
-        tids,
-        has_next: root.bool("has_next")?,
-    })
+    Ok(Listing { tids, has_next: root.bool("has_next")? })
 }
 
 /// Asks one listing page for the inclusive second bounds `[first, last]`.
-fn list(
-    api: &mut impl Api,
-    first: i64,
-    last: i64,
-    page_no: u32,
-    page_size: u32,
-) -> Result<Listing, ConnectorError> {
+fn list(api: &mut impl Api, first: i64, last: i64, page_no: u32, page_size: u32) -> Result<Listing, ConnectorError> {
     let response = api.call(
         INCREMENT_METHOD,
         &text_params(&[
@@ -91,10 +75,7 @@ fn fetch(api: &mut impl Api, tid: &str) -> Result<serde_json::Value, ConnectorEr
     }
     api.call(
         mapping::FULLINFO_METHOD,
-        &text_params(&[
-            ("tid", tid.to_owned()),
-            ("fields", mapping::TRADE_FIELDS.to_owned()),
-        ]),
+        &text_params(&[("tid", tid.to_owned()), ("fields", mapping::TRADE_FIELDS.to_owned())]),
     )
 }
 
@@ -118,10 +99,7 @@ impl<A: Api> paging::Listing for Trades<'_, A> {
         // A trade listed twice (it changed while we paged) is fetched once.
         let mut seen = std::collections::HashSet::new();
         listing.tids.retain(|tid| seen.insert(tid.clone()));
-        Ok(ListPage {
-            rows: listing.tids,
-            has_next: listing.has_next,
-        })
+        Ok(ListPage { rows: listing.tids, has_next: listing.has_next })
     }
 
     fn order(&mut self, tid: String) -> Result<Mapped<Order>, ConnectorError> {
@@ -169,10 +147,7 @@ pub(crate) mod tests {
         if tids.is_empty() {
             return Ok(json!({ "has_next": has_next }));
         }
-        let trades: Vec<Value> = tids
-            .iter()
-            .map(|t| json!({"tid": t, "modified": "2026-11-11 00:00:00"}))
-            .collect();
+        let trades: Vec<Value> = tids.iter().map(|t| json!({"tid": t, "modified": "2026-11-11 00:00:00"})).collect();
         Ok(json!({ "trades": { "trade": trades }, "has_next": has_next }))
     }
 
@@ -187,21 +162,12 @@ pub(crate) mod tests {
 
     #[test]
     fn listing_parsing() {
-        let l = parse_listing(&json!({"trades": {"trade": [{"tid": 3912345678901234567u64}, {"tid": "42"}]}, "has_next": true})).unwrap();
-        assert_eq!(
-            l,
-            Listing {
-                tids: vec!["3912345678901234567".into(), "42".into()],
-                has_next: true
-            }
-        );
-        assert_eq!(
-            parse_listing(&json!({"has_next": false})).unwrap(),
-            Listing {
-                tids: vec![],
-                has_next: false
-            }
-        );
+        let l = parse_listing(
+            &json!({"trades": {"trade": [{"tid": 3912345678901234567u64}, {"tid": "42"}]}, "has_next": true}),
+        )
+        .unwrap();
+        assert_eq!(l, Listing { tids: vec!["3912345678901234567".into(), "42".into()], has_next: true });
+        assert_eq!(parse_listing(&json!({"has_next": false})).unwrap(), Listing { tids: vec![], has_next: false });
         match parse_listing(&json!({"trades": {"trade": [{"tid": 1}]}})) {
             Err(ConnectorError::InvalidInput(f)) => {
                 assert_eq!(f.field, "trades_sold_increment_get_response.has_next")
@@ -210,10 +176,7 @@ pub(crate) mod tests {
         }
         match parse_listing(&json!({"trades": {"trade": [{"tid": 1.5}]}, "has_next": false})) {
             Err(ConnectorError::InvalidInput(f)) => {
-                assert_eq!(
-                    f.field,
-                    "trades_sold_increment_get_response.trades.trade[0].tid"
-                )
+                assert_eq!(f.field, "trades_sold_increment_get_response.trades.trade[0].tid")
             }
             other => panic!("{other:?}"),
         }
@@ -222,67 +185,29 @@ pub(crate) mod tests {
     #[test]
     fn skips_empty_chunks_and_returns_the_first_orders() {
         let w = window(T0, T0 + 3 * DAY);
-        let mut api = Scripted::answering(vec![
-            listing(&[], false),
-            listing(&[7, 8], false),
-            fullinfo(7),
-            fullinfo(8),
-        ]);
+        let mut api = Scripted::answering(vec![listing(&[], false), listing(&[7, 8], false), fullinfo(7), fullinfo(8)]);
         let page = pull_orders(&mut api, 50, "shop", &w, None).unwrap();
-        assert_eq!(
-            page.orders
-                .iter()
-                .map(|o| o.order_id.as_str())
-                .collect::<Vec<_>>(),
-            ["7", "8"]
-        );
+        assert_eq!(page.orders.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>(), ["7", "8"]);
         assert_eq!(page.orders[0].shop_id, "shop");
         assert_eq!(
             api.methods(),
-            [
-                INCREMENT_METHOD,
-                INCREMENT_METHOD,
-                mapping::FULLINFO_METHOD,
-                mapping::FULLINFO_METHOD
-            ]
+            [INCREMENT_METHOD, INCREMENT_METHOD, mapping::FULLINFO_METHOD, mapping::FULLINFO_METHOD]
         );
-        assert_eq!(
-            api.param(0, "start_modified").as_deref(),
-            Some("2026-11-11 00:00:00")
-        );
-        assert_eq!(
-            api.param(0, "end_modified").as_deref(),
-            Some("2026-11-11 23:59:59")
-        );
+        assert_eq!(api.param(0, "start_modified").as_deref(), Some("2026-11-11 00:00:00"));
+        assert_eq!(api.param(0, "end_modified").as_deref(), Some("2026-11-11 23:59:59"));
         assert_eq!(api.param(0, "page_no").as_deref(), Some("1"));
         assert_eq!(api.param(0, "page_size").as_deref(), Some("50"));
         assert_eq!(api.param(0, "use_has_next").as_deref(), Some("true"));
         assert_eq!(api.param(0, "fields").as_deref(), Some("tid,modified"));
-        assert_eq!(
-            api.param(1, "start_modified").as_deref(),
-            Some("2026-11-12 00:00:00")
-        );
+        assert_eq!(api.param(1, "start_modified").as_deref(), Some("2026-11-12 00:00:00"));
         assert_eq!(api.param(2, "tid").as_deref(), Some("7"));
-        assert_eq!(
-            api.param(2, "fields").as_deref(),
-            Some(mapping::TRADE_FIELDS)
-        );
+        assert_eq!(api.param(2, "fields").as_deref(), Some(mapping::TRADE_FIELDS));
         // The third day is next.
-        assert_eq!(
-            page.next_cursor,
-            Some(format!("v1:{}:{}:1", T0 + 2 * DAY, T0 + 3 * DAY))
-        );
+        assert_eq!(page.next_cursor, Some(format!("v1:{}:{}:1", T0 + 2 * DAY, T0 + 3 * DAY)));
 
         let mut api = Scripted::answering(vec![listing(&[], false)]);
         let page = pull_orders(&mut api, 50, "shop", &w, page.next_cursor.as_deref()).unwrap();
-        assert_eq!(
-            page,
-            OrderPage {
-                orders: vec![],
-                rejected: vec![],
-                next_cursor: None
-            }
-        );
+        assert_eq!(page, OrderPage { orders: vec![], rejected: vec![], next_cursor: None });
     }
 
     #[test]
@@ -294,28 +219,16 @@ pub(crate) mod tests {
             fullinfo(1),
         ]);
         let page = pull_orders(&mut api, 1, "s", &w, None).unwrap();
-        assert_eq!(
-            api.param(1, "start_modified").as_deref(),
-            Some("2026-11-11 00:00:00")
-        );
-        assert_eq!(
-            api.param(1, "end_modified").as_deref(),
-            Some("2026-11-11 00:00:49")
-        );
+        assert_eq!(api.param(1, "start_modified").as_deref(), Some("2026-11-11 00:00:00"));
+        assert_eq!(api.param(1, "end_modified").as_deref(), Some("2026-11-11 00:00:49"));
         assert_eq!(page.orders.len(), 1);
-        assert_eq!(
-            page.next_cursor,
-            Some(format!("v1:{}:{}:2", T0, T0 + 50_000))
-        );
+        assert_eq!(page.next_cursor, Some(format!("v1:{}:{}:2", T0, T0 + 50_000)));
 
         let mut api = Scripted::answering(vec![listing(&[2], false), fullinfo(2)]);
         let page = pull_orders(&mut api, 1, "s", &w, page.next_cursor.as_deref()).unwrap();
         assert_eq!(api.param(0, "page_no").as_deref(), Some("2"));
         // Next chunk: the rest of the window (it could grow to 100 s, the window ends first).
-        assert_eq!(
-            page.next_cursor,
-            Some(format!("v1:{}:{}:1", T0 + 50_000, T0 + 100_000))
-        );
+        assert_eq!(page.next_cursor, Some(format!("v1:{}:{}:1", T0 + 50_000, T0 + 100_000)));
     }
 
     #[test]
@@ -335,31 +248,20 @@ pub(crate) mod tests {
         assert_eq!(page.orders.len(), 1);
         assert_eq!(page.next_cursor, None);
 
-        let mut api = Scripted::answering(vec![
-            listing(&[9], false),
-            Err(ConnectorError::transient("timeout")),
-        ]);
-        assert!(matches!(
-            pull_orders(&mut api, 50, "s", &w, None),
-            Err(ConnectorError::Transient(_))
-        ));
+        let mut api = Scripted::answering(vec![listing(&[9], false), Err(ConnectorError::transient("timeout"))]);
+        assert!(matches!(pull_orders(&mut api, 50, "s", &w, None), Err(ConnectorError::Transient(_))));
     }
 
     #[test]
     fn listing_budget_returns_a_cursor() {
         let w = window(T0, T0 + 1_000 * DAY);
-        let answers = (0..PAGING.max_listing_calls)
-            .map(|_| listing(&[], false))
-            .collect();
+        let answers = (0..PAGING.max_listing_calls).map(|_| listing(&[], false)).collect();
         let mut api = Scripted::answering(answers);
         let page = pull_orders(&mut api, 50, "s", &w, None).unwrap();
         assert!(page.orders.is_empty());
         let cursor = page.next_cursor.unwrap();
         let resumed = Position::from_cursor(&PAGING, &cursor, &w).unwrap();
-        assert_eq!(
-            resumed.start,
-            T0 + i64::from(PAGING.max_listing_calls) * DAY
-        );
+        assert_eq!(resumed.start, T0 + i64::from(PAGING.max_listing_calls) * DAY);
     }
 
     #[test]

@@ -9,10 +9,7 @@
 use serde_json::Value;
 use wharf_sdk::json::Node;
 use wharf_sdk::money;
-use wharf_sdk::types::{
-    ConnectorError, ItemResult, ListingChange, Logistics, PriceUpdate, PushAck,
-    StockUpdate,
-};
+use wharf_sdk::types::{ConnectorError, ItemResult, ListingChange, Logistics, PriceUpdate, PushAck, StockUpdate};
 
 use wharf_sdk::api::{Api, text_params};
 use wharf_sdk::batch;
@@ -49,20 +46,13 @@ fn num_iid(product_id: Option<&str>) -> Result<String, ConnectorError> {
 
 fn required_text(field: &str, value: &str, what: &str) -> Result<(), ConnectorError> {
     if value.trim().is_empty() {
-        return Err(ConnectorError::invalid_input(
-            field,
-            format!("expected {what}, got an empty string"),
-        ));
+        return Err(ConnectorError::invalid_input(field, format!("expected {what}, got an empty string")));
     }
     Ok(())
 }
 
 /// The object `key` inside a success envelope, as a node named by its full path.
-fn envelope_object<'a>(
-    method: &str,
-    response: &'a Value,
-    key: &str,
-) -> Result<Node<'a>, ConnectorError> {
+fn envelope_object<'a>(method: &str, response: &'a Value, key: &str) -> Result<Node<'a>, ConnectorError> {
     Ok(Node::root(response, top::response_key(method)).required(key)?)
 }
 
@@ -72,11 +62,7 @@ pub fn stock_params(update: &StockUpdate) -> Result<Vec<(&'static str, String)>,
     match update.sku_id.as_deref().filter(|s| !s.is_empty()) {
         Some(sku_id) => params.push(("sku_id", sku_id.to_owned())),
         None => {
-            required_text(
-                "outer_sku_id",
-                &update.outer_sku_id,
-                "a merchant SKU code when sku_id is absent",
-            )?;
+            required_text("outer_sku_id", &update.outer_sku_id, "a merchant SKU code when sku_id is absent")?;
             params.push(("outer_id", update.outer_sku_id.clone()));
         }
     }
@@ -90,94 +76,56 @@ pub fn stock_params(update: &StockUpdate) -> Result<Vec<(&'static str, String)>,
 pub fn price_params(update: &PriceUpdate) -> Result<Vec<(&'static str, String)>, ConnectorError> {
     let num_iid = num_iid(update.product_id.as_deref())?;
     let amount = price::single_default(update, CURRENCY)?;
-    required_text(
-        "outer_sku_id",
-        &update.outer_sku_id,
-        "the merchant SKU code Taobao matches the SKU by",
-    )?;
-    Ok(vec![
-        ("num_iid", num_iid),
-        ("outer_id", update.outer_sku_id.clone()),
-        ("price", money::format_yuan(amount)),
-    ])
+    required_text("outer_sku_id", &update.outer_sku_id, "the merchant SKU code Taobao matches the SKU by")?;
+    Ok(vec![("num_iid", num_iid), ("outer_id", update.outer_sku_id.clone()), ("price", money::format_yuan(amount))])
 }
 
-pub fn push_stock(
-    api: &mut impl Api,
-    updates: Vec<StockUpdate>,
-) -> Result<Vec<ItemResult>, ConnectorError> {
+pub fn push_stock(api: &mut impl Api, updates: Vec<StockUpdate>) -> Result<Vec<ItemResult>, ConnectorError> {
     batch::each(updates, |update| {
         let params = stock_params(&update)?;
         let response = api.call(QUANTITY_UPDATE, &text_params(&params))?;
         let item = envelope_object(QUANTITY_UPDATE, &response, "item")?;
-        Ok(PushAck {
-            platform_ref: item.opt_id("num_iid")?,
-        })
+        Ok(PushAck { platform_ref: item.opt_id("num_iid")? })
     })
 }
 
-pub fn push_prices(
-    api: &mut impl Api,
-    updates: Vec<PriceUpdate>,
-) -> Result<Vec<ItemResult>, ConnectorError> {
+pub fn push_prices(api: &mut impl Api, updates: Vec<PriceUpdate>) -> Result<Vec<ItemResult>, ConnectorError> {
     batch::each(updates, |update| {
         let params = price_params(&update)?;
         let response = api.call(SKU_PRICE_UPDATE, &text_params(&params))?;
         let sku = envelope_object(SKU_PRICE_UPDATE, &response, "sku")?;
-        Ok(PushAck {
-            platform_ref: sku.opt_id("sku_id")?,
-        })
+        Ok(PushAck { platform_ref: sku.opt_id("sku_id")? })
     })
 }
 
 /// Listing puts the item's current stock on sale (`taobao.item.update.listing` wants `num`,
 /// read first with `taobao.item.seller.get`); delisting takes it off.
-pub fn push_listing(
-    api: &mut impl Api,
-    changes: Vec<ListingChange>,
-) -> Result<Vec<ItemResult>, ConnectorError> {
+pub fn push_listing(api: &mut impl Api, changes: Vec<ListingChange>) -> Result<Vec<ItemResult>, ConnectorError> {
     batch::each(changes, |change| {
         let num_iid = num_iid(change.product_id.as_deref())?;
         let (method, params) = if change.listed {
-            let response = api.call(
-                ITEM_SELLER_GET,
-                &text_params(&[("num_iid", num_iid.clone()), ("fields", "num".to_owned())]),
-            )?;
+            let response =
+                api.call(ITEM_SELLER_GET, &text_params(&[("num_iid", num_iid.clone()), ("fields", "num".to_owned())]))?;
             let num = envelope_object(ITEM_SELLER_GET, &response, "item")?.u32("num")?;
-            (
-                UPDATE_LISTING,
-                vec![("num_iid", num_iid), ("num", num.to_string())],
-            )
+            (UPDATE_LISTING, vec![("num_iid", num_iid), ("num", num.to_string())])
         } else {
             (UPDATE_DELISTING, vec![("num_iid", num_iid)])
         };
         let response = api.call(method, &text_params(&params))?;
-        Ok(PushAck {
-            platform_ref: envelope_object(method, &response, "item")?.opt_id("num_iid")?,
-        })
+        Ok(PushAck { platform_ref: envelope_object(method, &response, "item")?.opt_id("num_iid")? })
     })
 }
 
-pub fn push_logistics(
-    api: &mut impl Api,
-    updates: Vec<Logistics>,
-) -> Result<Vec<ItemResult>, ConnectorError> {
+pub fn push_logistics(api: &mut impl Api, updates: Vec<Logistics>) -> Result<Vec<ItemResult>, ConnectorError> {
     batch::each(updates, |update| {
         if update.order_id.is_empty() || !update.order_id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(ConnectorError::invalid_input(
                 "order_id",
-                format!(
-                    "expected a Taobao tid (decimal digits), got {:?}",
-                    update.order_id
-                ),
+                format!("expected a Taobao tid (decimal digits), got {:?}", update.order_id),
             ));
         }
         required_text("tracking_no", &update.tracking_no, "a waybill number")?;
-        required_text(
-            "carrier_code",
-            &update.carrier_code,
-            "a Taobao carrier code like \"ZJS\"",
-        )?;
+        required_text("carrier_code", &update.carrier_code, "a Taobao carrier code like \"ZJS\"")?;
         let response = api.call(
             OFFLINE_SEND,
             &text_params(&[
@@ -192,10 +140,7 @@ pub fn push_logistics(
         } else {
             Err(ConnectorError::platform(
                 "shipping.is_success",
-                format!(
-                    "{OFFLINE_SEND} answered is_success=false for tid {}",
-                    update.order_id
-                ),
+                format!("{OFFLINE_SEND} answered is_success=false for tid {}", update.order_id),
             ))
         }
     })
@@ -204,16 +149,11 @@ pub fn push_logistics(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wharf_sdk::api::Scripted;
     use serde_json::json;
+    use wharf_sdk::api::Scripted;
     use wharf_sdk::types::{FieldError, Price, PriceKind};
 
-    fn stock(
-        product_id: Option<&str>,
-        sku_id: Option<&str>,
-        outer: &str,
-        quantity: u32,
-    ) -> StockUpdate {
+    fn stock(product_id: Option<&str>, sku_id: Option<&str>, outer: &str, quantity: u32) -> StockUpdate {
         StockUpdate {
             outer_sku_id: outer.to_owned(),
             product_id: product_id.map(str::to_owned),
@@ -246,10 +186,7 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(
-            results[0].as_ref().unwrap().platform_ref.as_deref(),
-            Some("612345678901")
-        );
+        assert_eq!(results[0].as_ref().unwrap().platform_ref.as_deref(), Some("612345678901"));
         assert_eq!(invalid_field(&results[1]), "product_id");
         assert!(results[2].is_ok());
         assert_eq!(api.methods(), [QUANTITY_UPDATE, QUANTITY_UPDATE]);
@@ -270,11 +207,7 @@ mod tests {
         ]);
         let result = push_stock(
             &mut api,
-            vec![
-                stock(Some("1"), None, "A", 1),
-                stock(Some("2"), None, "B", 1),
-                stock(Some("3"), None, "C", 1),
-            ],
+            vec![stock(Some("1"), None, "A", 1), stock(Some("2"), None, "B", 1), stock(Some("3"), None, "C", 1)],
         );
         assert!(matches!(result, Err(ConnectorError::RateLimited(_))));
         assert_eq!(api.calls.len(), 2);
@@ -292,40 +225,22 @@ mod tests {
 
     #[test]
     fn prices_only_default_kind() {
-        let default = |amount| Price {
-            kind: PriceKind::Default,
-            amount,
-        };
+        let default = |amount| Price { kind: PriceKind::Default, amount };
         let answer = || Ok(json!({"sku": {"sku_id": 4567, "price": "19.90"}}));
         let mut api = Scripted::answering(vec![answer(), answer()]);
         let results = push_prices(
             &mut api,
             vec![
                 price_update(vec![default(1990)]),
-                price_update(vec![
-                    default(1990),
-                    Price {
-                        kind: PriceKind::RegionGroup("south".into()),
-                        amount: 1,
-                    },
-                ]),
+                price_update(vec![default(1990), Price { kind: PriceKind::RegionGroup("south".into()), amount: 1 }]),
                 price_update(vec![]),
                 price_update(vec![default(-1)]),
-                PriceUpdate {
-                    currency: "USD".into(),
-                    ..price_update(vec![default(1)])
-                },
-                PriceUpdate {
-                    product_id: None,
-                    ..price_update(vec![default(1)])
-                },
+                PriceUpdate { currency: "USD".into(), ..price_update(vec![default(1)]) },
+                PriceUpdate { product_id: None, ..price_update(vec![default(1)]) },
             ],
         )
         .unwrap();
-        assert_eq!(
-            results[0].as_ref().unwrap().platform_ref.as_deref(),
-            Some("4567")
-        );
+        assert_eq!(results[0].as_ref().unwrap().platform_ref.as_deref(), Some("4567"));
         assert!(results[1].is_ok(), "a region price Taobao does not keep is left out");
         assert_eq!(invalid_field(&results[2]), "prices");
         assert_eq!(invalid_field(&results[3]), "prices[0].amount");
@@ -344,35 +259,21 @@ mod tests {
             Ok(json!({"item": {"num_iid": 11223344, "modified": "2026-11-11 00:00:00"}})),
             Ok(json!({"item": {"num_iid": 11223345, "modified": "2026-11-11 00:00:00"}})),
         ]);
-        let change = |id: &str, listed| ListingChange {
-            outer_sku_id: None,
-            product_id: Some(id.into()),
-            listed,
-        };
+        let change = |id: &str, listed| ListingChange { outer_sku_id: None, product_id: Some(id.into()), listed };
         let results = push_listing(
             &mut api,
             vec![
                 change("11223344", true),
                 change("11223345", false),
-                ListingChange {
-                    outer_sku_id: Some("FG".into()),
-                    product_id: None,
-                    listed: true,
-                },
+                ListingChange { outer_sku_id: Some("FG".into()), product_id: None, listed: true },
             ],
         )
         .unwrap();
-        assert_eq!(
-            api.methods(),
-            [ITEM_SELLER_GET, UPDATE_LISTING, UPDATE_DELISTING]
-        );
+        assert_eq!(api.methods(), [ITEM_SELLER_GET, UPDATE_LISTING, UPDATE_DELISTING]);
         assert_eq!(api.param(0, "fields").as_deref(), Some("num"));
         assert_eq!(api.param(1, "num").as_deref(), Some("7"));
         assert_eq!(api.param(2, "num_iid").as_deref(), Some("11223345"));
-        assert_eq!(
-            results[0].as_ref().unwrap().platform_ref.as_deref(),
-            Some("11223344")
-        );
+        assert_eq!(results[0].as_ref().unwrap().platform_ref.as_deref(), Some("11223344"));
         assert!(results[1].is_ok());
         assert_eq!(invalid_field(&results[2]), "product_id");
     }
@@ -405,13 +306,8 @@ mod tests {
         assert_eq!(api.param(0, "tid").as_deref(), Some("3912345678901234567"));
         assert_eq!(api.param(0, "out_sid").as_deref(), Some("ZJS000111"));
         assert_eq!(api.param(0, "company_code").as_deref(), Some("ZJS"));
-        assert!(
-            matches!(&results[1], Err(ConnectorError::Platform(p)) if p.code == "shipping.is_success")
-        );
-        assert_eq!(
-            invalid_field(&results[2]),
-            "logistics_offline_send_response.shipping"
-        );
+        assert!(matches!(&results[1], Err(ConnectorError::Platform(p)) if p.code == "shipping.is_success"));
+        assert_eq!(invalid_field(&results[2]), "logistics_offline_send_response.shipping");
         assert_eq!(invalid_field(&results[3]), "order_id");
         assert_eq!(invalid_field(&results[4]), "tracking_no");
         assert_eq!(api.calls.len(), 3);

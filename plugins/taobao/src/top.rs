@@ -65,9 +65,8 @@ impl Settings {
     /// Reads and checks the settings through `get` (the host's `config::get`, or a map in
     /// tests). Absent values take the documented defaults.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConnectorError> {
-        let endpoint = get(ENDPOINT_KEY)
-            .filter(|e| !e.trim().is_empty())
-            .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
+        let endpoint =
+            get(ENDPOINT_KEY).filter(|e| !e.trim().is_empty()).unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
         if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
             return Err(ConnectorError::invalid_input(
                 config::field(ENDPOINT_KEY),
@@ -77,33 +76,18 @@ impl Settings {
         let app_key = config::required(APP_KEY_KEY, get(APP_KEY_KEY))?;
         let sign_method = match get(SIGN_METHOD_KEY).filter(|m| !m.trim().is_empty()) {
             None => DEFAULT_SIGN_METHOD,
-            Some(m) => TopSignMethod::parse(m.trim()).map_err(|reason| {
-                ConnectorError::invalid_input(config::field(SIGN_METHOD_KEY), reason)
-            })?,
+            Some(m) => TopSignMethod::parse(m.trim())
+                .map_err(|reason| ConnectorError::invalid_input(config::field(SIGN_METHOD_KEY), reason))?,
         };
-        let page_size = config::u32_in(
-            PAGE_SIZE_KEY,
-            get(PAGE_SIZE_KEY).as_deref(),
-            DEFAULT_PAGE_SIZE,
-            PAGE_SIZE_RANGE,
-        )?;
-        Ok(Self {
-            endpoint,
-            app_key,
-            sign_method,
-            page_size,
-        })
+        let page_size =
+            config::u32_in(PAGE_SIZE_KEY, get(PAGE_SIZE_KEY).as_deref(), DEFAULT_PAGE_SIZE, PAGE_SIZE_RANGE)?;
+        Ok(Self { endpoint, app_key, sign_method, page_size })
     }
 }
 
 /// All params of a request except `sign`: system params (session as a placeholder) plus the
 /// method's own.
-pub fn request_params(
-    settings: &Settings,
-    method: &str,
-    params: &Value,
-    timestamp: &str,
-) -> SortedParams {
+pub fn request_params(settings: &Settings, method: &str, params: &Value, timestamp: &str) -> SortedParams {
     let mut all = SortedParams::new();
     if let Value::Object(params) = params {
         for (k, v) in params {
@@ -145,10 +129,7 @@ pub fn error_from_envelope(error: &Value) -> ConnectorError {
         None => {
             return ConnectorError::invalid_input(
                 node.path_of("code"),
-                format!(
-                    "expected an error code, got {}",
-                    json::describe(error.get("code"))
-                ),
+                format!("expected an error code, got {}", json::describe(error.get("code"))),
             );
         }
     };
@@ -157,25 +138,14 @@ pub fn error_from_envelope(error: &Value) -> ConnectorError {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    let text = |key: &str| {
-        node.raw(key)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let text = |key: &str| node.raw(key).and_then(Value::as_str).unwrap_or_default().to_owned();
     let (msg, sub_code, sub_msg) = (text("msg"), text("sub_code"), text("sub_msg"));
     let message = describe_error(&msg, &sub_code, &sub_msg);
 
     match code {
-        Some(CODE_CALL_LIMITED) => {
-            ConnectorError::rate_limited(envelope::ban_retry_ms(&[&msg, &sub_msg]), message)
-        }
-        Some(c) if AUTH_CODES.contains(&c) => {
-            ConnectorError::auth(format!("TOP error {c}: {message}"))
-        }
-        Some(CODE_SERVICE_UNAVAILABLE) => {
-            ConnectorError::transient(format!("TOP error 10: {message}"))
-        }
+        Some(CODE_CALL_LIMITED) => ConnectorError::rate_limited(envelope::ban_retry_ms(&[&msg, &sub_msg]), message),
+        Some(c) if AUTH_CODES.contains(&c) => ConnectorError::auth(format!("TOP error {c}: {message}")),
+        Some(CODE_SERVICE_UNAVAILABLE) => ConnectorError::transient(format!("TOP error 10: {message}")),
         _ if sub_code.starts_with(PLATFORM_SIDE_SUB_CODE_PREFIX) => {
             ConnectorError::transient(format!("TOP error {code_text}: {message}"))
         }
@@ -221,10 +191,7 @@ impl Api for HostApi {
         let request = Request {
             method: Method::Post,
             url: self.settings.endpoint.clone(),
-            headers: vec![(
-                "Content-Type".to_owned(),
-                http::FORM_CONTENT_TYPE.to_owned(),
-            )],
+            headers: vec![("Content-Type".to_owned(), http::FORM_CONTENT_TYPE.to_owned())],
             body: all.form_urlencoded().into_bytes(),
             timeout_ms: None,
         };
@@ -253,10 +220,7 @@ mod tests {
     }
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         move |k| map.get(k).cloned()
     }
 
@@ -275,22 +239,10 @@ mod tests {
         assert_eq!(s.page_size, 100);
         for (pairs, field) in [
             (vec![], "config.app_key"),
-            (
-                vec![("app_key", "1"), ("sign_method", "sha1")],
-                "config.sign_method",
-            ),
-            (
-                vec![("app_key", "1"), ("page_size", "0")],
-                "config.page_size",
-            ),
-            (
-                vec![("app_key", "1"), ("page_size", "101")],
-                "config.page_size",
-            ),
-            (
-                vec![("app_key", "1"), ("endpoint", "ftp://x")],
-                "config.endpoint",
-            ),
+            (vec![("app_key", "1"), ("sign_method", "sha1")], "config.sign_method"),
+            (vec![("app_key", "1"), ("page_size", "0")], "config.page_size"),
+            (vec![("app_key", "1"), ("page_size", "101")], "config.page_size"),
+            (vec![("app_key", "1"), ("endpoint", "ftp://x")], "config.endpoint"),
         ] {
             match Settings::from_lookup(lookup(&pairs)) {
                 Err(ConnectorError::InvalidInput(FieldError { field: f, .. })) => {
@@ -331,23 +283,15 @@ mod tests {
              num_iid11223344sessiontestsign_methodmd5timestamp2016-01-01 12:00:00v2.0"
         );
         assert!(
-            params
-                .form_urlencoded()
-                .contains("session=%7B%7Bsecret%3Asession%7D%7D"),
+            params.form_urlencoded().contains("session=%7B%7Bsecret%3Asession%7D%7D"),
             "the form carries the encoded placeholder, which the host fills encoded"
         );
     }
 
     #[test]
     fn response_keys() {
-        assert_eq!(
-            response_key("taobao.trade.fullinfo.get"),
-            "trade_fullinfo_get_response"
-        );
-        assert_eq!(
-            response_key("taobao.trades.sold.increment.get"),
-            "trades_sold_increment_get_response"
-        );
+        assert_eq!(response_key("taobao.trade.fullinfo.get"), "trade_fullinfo_get_response");
+        assert_eq!(response_key("taobao.trades.sold.increment.get"), "trades_sold_increment_get_response");
     }
 
     #[test]
@@ -369,37 +313,16 @@ mod tests {
         let e = error_of(
             r#"{"error_response":{"code":7,"msg":"App Call Limited","sub_code":"accesscontrol.limited-by-app-access-count","sub_msg":"This ban will last for 12 more seconds"}}"#,
         );
-        assert!(
-            matches!(
-                e,
-                ConnectorError::RateLimited(RateLimit {
-                    retry_after_ms: 12_000,
-                    ..
-                })
-            ),
-            "{e:?}"
-        );
+        assert!(matches!(e, ConnectorError::RateLimited(RateLimit { retry_after_ms: 12_000, .. })), "{e:?}");
         let e = error_of(
             r#"{"error_response":{"code":7,"msg":"App Call Limited, This ban will last for 3 more seconds"}}"#,
         );
-        assert!(
-            matches!(
-                e,
-                ConnectorError::RateLimited(RateLimit {
-                    retry_after_ms: 3_000,
-                    ..
-                })
-            ),
-            "{e:?}"
-        );
+        assert!(matches!(e, ConnectorError::RateLimited(RateLimit { retry_after_ms: 3_000, .. })), "{e:?}");
         let e = error_of(r#"{"error_response":{"code":"7","msg":"App Call Limited"}}"#);
         assert!(
             matches!(
                 e,
-                ConnectorError::RateLimited(RateLimit {
-                    retry_after_ms: wharf_sdk::error::DEFAULT_RETRY_AFTER_MS,
-                    ..
-                })
+                ConnectorError::RateLimited(RateLimit { retry_after_ms: wharf_sdk::error::DEFAULT_RETRY_AFTER_MS, .. })
             ),
             "{e:?}"
         );
@@ -408,9 +331,7 @@ mod tests {
     #[test]
     fn auth_codes() {
         for code in AUTH_CODES {
-            let e = error_of(&format!(
-                r#"{{"error_response":{{"code":{code},"msg":"Invalid session"}}}}"#
-            ));
+            let e = error_of(&format!(r#"{{"error_response":{{"code":{code},"msg":"Invalid session"}}}}"#));
             assert!(matches!(e, ConnectorError::Auth(_)), "{code}: {e:?}");
         }
     }
@@ -429,10 +350,7 @@ mod tests {
         match e {
             ConnectorError::Platform(PlatformError { code, message }) => {
                 assert_eq!(code, "15");
-                assert_eq!(
-                    message,
-                    "Remote service error (isv.trade-not-exist: 交易不存在)"
-                );
+                assert_eq!(message, "Remote service error (isv.trade-not-exist: 交易不存在)");
             }
             other => panic!("{other:?}"),
         }
@@ -469,14 +387,8 @@ mod tests {
     #[test]
     fn malformed_envelopes_are_invalid_input() {
         for (body, field) in [
-            (
-                r#"{"trade_fullinfo_get_response":"x"}"#,
-                "trade_fullinfo_get_response",
-            ),
-            (
-                r#"{"error_response":{"msg":"no code"}}"#,
-                "error_response.code",
-            ),
+            (r#"{"trade_fullinfo_get_response":"x"}"#, "trade_fullinfo_get_response"),
+            (r#"{"error_response":{"msg":"no code"}}"#, "error_response.code"),
         ] {
             match error_of(body) {
                 ConnectorError::InvalidInput(FieldError { field: f, reason }) => {

@@ -21,36 +21,11 @@ const FIELDS: &[Field] = &[
     field("oaid", Text, RECEIVER),
     // Money: the trade's figures must add up (payment = total_fee + post_fee − discount_fee +
     // adjust_fee), so an error about any of them may name the payment.
-    Field {
-        pattern: "payment",
-        role: Amount,
-        maps_to: &["paid_total"],
-        also_named: &[],
-    },
-    Field {
-        pattern: "post_fee",
-        role: Amount,
-        maps_to: &["shipping_fee"],
-        also_named: &["payment"],
-    },
-    Field {
-        pattern: "total_fee",
-        role: Amount,
-        maps_to: &["goods_total"],
-        also_named: &["payment"],
-    },
-    Field {
-        pattern: "discount_fee",
-        role: Amount,
-        maps_to: &["discount_total"],
-        also_named: &["payment"],
-    },
-    Field {
-        pattern: "adjust_fee",
-        role: SignedAmount,
-        maps_to: &["discount_total"],
-        also_named: &["payment"],
-    },
+    Field { pattern: "payment", role: Amount, maps_to: &["paid_total"], also_named: &[] },
+    Field { pattern: "post_fee", role: Amount, maps_to: &["shipping_fee"], also_named: &["payment"] },
+    Field { pattern: "total_fee", role: Amount, maps_to: &["goods_total"], also_named: &["payment"] },
+    Field { pattern: "discount_fee", role: Amount, maps_to: &["discount_total"], also_named: &["payment"] },
+    Field { pattern: "adjust_fee", role: SignedAmount, maps_to: &["discount_total"], also_named: &["payment"] },
     field("receiver_name", Text, RECEIVER),
     field("receiver_mobile", Text, RECEIVER),
     field("receiver_phone", Text, RECEIVER),
@@ -110,11 +85,7 @@ const FIELDS: &[Field] = &[
         maps_to: &[],
         also_named: &["payment", "divide_order_fee"],
     },
-    field(
-        "orders.order[].refund_status",
-        Code,
-        &["lines[].refund_status", "refund_status"],
-    ),
+    field("orders.order[].refund_status", Code, &["lines[].refund_status", "refund_status"]),
 ];
 
 const SPEC: Spec = Spec {
@@ -123,23 +94,14 @@ const SPEC: Spec = Spec {
     envelope: &[field("trade_fullinfo_get_response", Envelope, &[])],
     // Lines are not held to add up to the payment: a sub-order without `divide_order_fee` has
     // only its own `payment`, which leaves trade-level discounts unshared.
-    rules: Rules {
-        surcharges: true,
-        lines_add_up: false,
-        goods_add_up: true,
-    },
+    rules: Rules { surcharges: true, lines_add_up: false, goods_add_up: true },
 };
 
 /// What `pull-orders` does with one fetched trade: mapped, or rejected by its tid.
 fn map(body: &[u8]) -> fuzz::Outcome<Order> {
     let mapped = mapping::map_fullinfo_response(body, "shop-1");
     let raw: Option<serde_json::Value> = serde_json::from_slice(body).ok();
-    Ok(vec![reject::settle(
-        "3912345678901234567",
-        raw.as_ref(),
-        mapped,
-        RECEIVER_FIELDS,
-    )?])
+    Ok(vec![reject::settle("3912345678901234567", raw.as_ref(), mapped, RECEIVER_FIELDS)?])
 }
 
 #[test]

@@ -114,10 +114,13 @@ pub async fn import_sheet(
     // A row without a version gets one on arrival, like any update sent without one
     // (`Store::next_version`).
     let now = Timestamp::now();
-    let imported = sheet::import(kind, &body, 0)
-        .map_err(|e| ApiError::bad_input(e.to_string()))?;
+    let imported = sheet::import(kind, &body, 0).map_err(|e| ApiError::bad_input(e.to_string()))?;
     if imported.rows.is_empty() {
-        return Err(ApiError::bad_input(format!("the sheet has a header row but no data rows; nothing to import ({} template: GET …/imports/{}/template.xlsx)", kind.name(), kind.name())));
+        return Err(ApiError::bad_input(format!(
+            "the sheet has a header row but no data rows; nothing to import ({} template: GET …/imports/{}/template.xlsx)",
+            kind.name(),
+            kind.name()
+        )));
     }
     let Some(update) = imported.update else {
         let rejected = imported.rows.iter().filter(|r| !r.accepted).count();
@@ -127,7 +130,12 @@ pub async fn import_sheet(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response());
     };
     let report = intake.submit(&update, now)?;
-    api.audit(&caller, &tenant, &format!("import.{}", kind.name()), json!({"rows": imported.rows.len(), "report": report}))?;
+    api.audit(
+        &caller,
+        &tenant,
+        &format!("import.{}", kind.name()),
+        json!({"rows": imported.rows.len(), "report": report}),
+    )?;
     Ok(Json(json!({"applied": true, "rows": imported.rows, "report": report})).into_response())
 }
 
@@ -163,7 +171,8 @@ pub async fn export_orders(
             None => break,
         }
     }
-    let bytes = sheet::export_orders(&orders).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let bytes = sheet::export_orders(&orders)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     Ok(xlsx(bytes, &format!("{tenant}-orders.xlsx")))
 }
 

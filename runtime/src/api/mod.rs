@@ -118,7 +118,10 @@ impl Api {
             .route("/v1/tenants/{tenant}/quarantine/{shop}/{module}/{id}/retry", post(retry_quarantined))
             .route("/v1/tenants/{tenant}/quarantine/{shop}/{module}/{id}/discard", post(discard_quarantined))
             .route("/v1/tenants/{tenant}/orders/unreadable", get(unreadable_orders))
-            .route("/v1/tenants/{tenant}/orders/unreadable/{platform}/{shop}/{id}/discard", post(discard_unreadable_order))
+            .route(
+                "/v1/tenants/{tenant}/orders/unreadable/{platform}/{shop}/{id}/discard",
+                post(discard_unreadable_order),
+            )
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(self)
     }
@@ -126,7 +129,12 @@ impl Api {
     /// Records who did `action` in `log` (a tenant id, or [`OPERATOR_LOG`] for changes that
     /// concern every tenant). The change is made already; failing to audit it is a 500.
     fn audit(&self, caller: &Caller, log: &str, action: &str, detail: Value) -> Result<(), ApiError> {
-        let entry = crate::store::AuditEntry { at: crate::model::Timestamp::now(), actor: caller.actor(), action: action.to_owned(), detail };
+        let entry = crate::store::AuditEntry {
+            at: crate::model::Timestamp::now(),
+            actor: caller.actor(),
+            action: action.to_owned(),
+            detail,
+        };
         self.control.store().audit().record(log, &entry)?;
         Ok(())
     }
@@ -301,7 +309,11 @@ impl Caller {
 }
 
 async fn readyz(State(api): State<Api>) -> impl IntoResponse {
-    if api.ready.load(Ordering::Relaxed) { (StatusCode::OK, "ready") } else { (StatusCode::SERVICE_UNAVAILABLE, "stopping") }
+    if api.ready.load(Ordering::Relaxed) {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "stopping")
+    }
 }
 
 /// Prometheus text; operator only, since the labels name every tenant.
@@ -316,15 +328,23 @@ async fn metrics(State(api): State<Api>, caller: Caller) -> Result<String, ApiEr
         ("wharf_queue_depth", "gauge", "Deliveries and updates still owed, per shop.", |p| p.pending),
         ("wharf_dead_letters", "gauge", "Deliveries and updates parked with a reason.", |p| p.dead_lettered),
         ("wharf_quarantined", "gauge", "Records the plugin could not map, set aside, per shop.", |p| p.quarantined),
-        ("wharf_shop_auth_failed", "gauge", "1 while the platform refuses the shop's credentials (nothing is pulled).", |p| {
-            usize::from(p.state == crate::sync::scheduler::ShopState::AuthFailed)
-        }),
+        (
+            "wharf_shop_auth_failed",
+            "gauge",
+            "1 while the platform refuses the shop's credentials (nothing is pulled).",
+            |p| usize::from(p.state == crate::sync::scheduler::ShopState::AuthFailed),
+        ),
     ];
     use crate::metrics::escape;
     for (name, kind, help, value) in families {
         out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
         for p in &shops {
-            out.push_str(&format!("{name}{{tenant=\"{}\",shop=\"{}\"}} {}\n", escape(&p.tenant), escape(&p.shop), value(p)));
+            out.push_str(&format!(
+                "{name}{{tenant=\"{}\",shop=\"{}\"}} {}\n",
+                escape(&p.tenant),
+                escape(&p.shop),
+                value(p)
+            ));
         }
     }
     // The same records by the field that failed, so an operator sees what is wrong at a glance.
@@ -337,7 +357,10 @@ async fn metrics(State(api): State<Api>, caller: Caller) -> Result<String, ApiEr
         for ((shop, module, field), n) in counts {
             out.push_str(&format!(
                 "wharf_quarantined_by_field{{tenant=\"{}\",shop=\"{}\",module=\"{}\",field=\"{}\"}} {n}\n",
-                escape(tenant), escape(&shop), escape(&module), escape(&field)
+                escape(tenant),
+                escape(&shop),
+                escape(&module),
+                escape(&field)
             ));
         }
     }
@@ -346,7 +369,11 @@ async fn metrics(State(api): State<Api>, caller: Caller) -> Result<String, ApiEr
     for (tenant, _) in api.control.tenants() {
         if let Some((in_flight, quota)) = api.control.usage(&tenant) {
             out.push_str(&format!("wharf_tenant_calls_in_flight{{tenant=\"{}\"}} {in_flight}\n", escape(&tenant)));
-            out.push_str(&format!("wharf_tenant_quota_concurrent_calls{{tenant=\"{}\"}} {}\n", escape(&tenant), quota.concurrent_calls));
+            out.push_str(&format!(
+                "wharf_tenant_quota_concurrent_calls{{tenant=\"{}\"}} {}\n",
+                escape(&tenant),
+                quota.concurrent_calls
+            ));
         }
     }
     api.control.registry().sandbox().metrics().render(&mut out);

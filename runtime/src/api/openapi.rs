@@ -10,26 +10,15 @@ use serde_json::{Map, Value, json};
 
 use super::erp::XLSX;
 use crate::config::Module;
-use crate::config::model::{
-    DEFAULT_QUOTA_CALLS_PER_SECOND, DEFAULT_QUOTA_CONCURRENT_CALLS, DEFAULT_QUOTA_MEMORY_MIB,
-};
+use crate::config::model::{DEFAULT_QUOTA_CALLS_PER_SECOND, DEFAULT_QUOTA_CONCURRENT_CALLS, DEFAULT_QUOTA_MEMORY_MIB};
 use crate::model::OrderStatus;
 use crate::sheet::SheetKind;
 use crate::store::orders::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 /// The kinds `POST /v1/tenants/{tenant}/updates/{kind}` takes, as `super::erp::submit_updates`
 /// matches them.
-const UPDATE_KINDS: [&str; 9] = [
-    "stock",
-    "prices",
-    "lots",
-    "listing",
-    "products",
-    "customers",
-    "logistics",
-    "shipments",
-    "erp-status",
-];
+const UPDATE_KINDS: [&str; 9] =
+    ["stock", "prices", "lots", "listing", "products", "customers", "logistics", "shipments", "erp-status"];
 /// The per-SKU switches (`crate::store::SkuSync`, snake_case).
 const SKU_SWITCHES: [&str; 3] = ["stock", "price", "listing"];
 /// The dead-letter queues (`super::operations`).
@@ -41,10 +30,7 @@ const SIGNATURE: &str = "X-Wharf-Signature";
 /// The document, OpenAPI 3.1.
 pub fn document() -> Value {
     let mut paths = Map::new();
-    for (path, method, op) in [service(), plugins(), tenants(), erp(), operations()]
-        .into_iter()
-        .flatten()
-    {
+    for (path, method, op) in [service(), plugins(), tenants(), erp(), operations()].into_iter().flatten() {
         let item = paths.entry(path).or_insert_with(|| json!({}));
         item[method] = Value::Object(op.0);
     }
@@ -110,18 +96,14 @@ impl Op {
 
     /// A required body of `media`.
     fn body(mut self, media: &str, schema: Value) -> Self {
-        self.0.insert(
-            "requestBody".into(),
-            json!({"required": true, "content": {media: {"schema": schema}}}),
-        );
+        self.0.insert("requestBody".into(), json!({"required": true, "content": {media: {"schema": schema}}}));
         self
     }
 
     /// A JSON body the handler reads into a typed record: a body of another shape is refused
     /// by the framework with 422 before the handler runs.
     fn typed_body(self, schema: Value) -> Self {
-        self.body("application/json", schema)
-            .answers("422", reference("responses", "BodyShape"))
+        self.body("application/json", schema).answers("422", reference("responses", "BodyShape"))
     }
 
     /// The body may be left out.
@@ -155,10 +137,7 @@ impl Op {
     /// The shared error answers, by status (see [`responses`]).
     fn fails(mut self, statuses: &[u16]) -> Self {
         for status in statuses {
-            self = self.answers(
-                &status.to_string(),
-                reference("responses", &status.to_string()),
-            );
+            self = self.answers(&status.to_string(), reference("responses", &status.to_string()));
         }
         self
     }
@@ -210,19 +189,13 @@ fn file(description: &str, media: &str) -> Value {
 
 /// An object of these string fields, all present.
 fn texts(names: &[&str]) -> Value {
-    let properties: Map<String, Value> = names
-        .iter()
-        .map(|n| ((*n).to_owned(), json!({"type": "string"})))
-        .collect();
+    let properties: Map<String, Value> = names.iter().map(|n| ((*n).to_owned(), json!({"type": "string"}))).collect();
     object(names, Value::Object(properties))
 }
 
 /// A body that is only `{"version": …}`.
 fn version_body() -> Value {
-    object(
-        &["version"],
-        json!({"version": {"type": "string", "examples": ["1.1.0"]}}),
-    )
+    object(&["version"], json!({"version": {"type": "string", "examples": ["1.1.0"]}}))
 }
 
 /// A body that is only `{"on": bool}`.
@@ -235,27 +208,11 @@ fn order_query() -> Vec<Value> {
     let string = || json!({"type": "string"});
     let instant = || json!({"type": "string", "format": "date-time"});
     vec![
-        in_query(
-            "sync",
-            "ERP sync state (default unsynced)",
-            one_of(["unsynced", "synced"]),
-        ),
-        in_query(
-            "any_sync",
-            "Both sync states (overrides sync)",
-            json!({"type": "boolean"}),
-        ),
-        in_query(
-            "updated_from",
-            "updated_at at or after this instant",
-            instant(),
-        ),
+        in_query("sync", "ERP sync state (default unsynced)", one_of(["unsynced", "synced"])),
+        in_query("any_sync", "Both sync states (overrides sync)", json!({"type": "boolean"})),
+        in_query("updated_from", "updated_at at or after this instant", instant()),
         in_query("updated_to", "updated_at before this instant", instant()),
-        in_query(
-            "status",
-            "Canonical order status",
-            one_of(OrderStatus::ALL.map(OrderStatus::name)),
-        ),
+        in_query("status", "Canonical order status", one_of(OrderStatus::ALL.map(OrderStatus::name))),
         in_query("platform", "e.g. taobao", string()),
         in_query("shop_id", "The shop's id in the tenant", string()),
         in_query("order_id", "The platform's order id", string()),
@@ -461,11 +418,7 @@ fn service() -> Vec<Route> {
 fn plugins() -> Vec<Route> {
     let name = || param("name");
     let upload = [
-        in_query(
-            "activate",
-            "Serve this version at once",
-            json!({"type": "boolean", "default": false}),
-        ),
+        in_query("activate", "Serve this version at once", json!({"type": "boolean", "default": false})),
         in_query(
             "grant",
             "Hosts granted with the upload, comma-separated",
@@ -474,7 +427,8 @@ fn plugins() -> Vec<Route> {
         json!({"name": SIGNATURE, "in": "header", "schema": {"type": "string", "contentEncoding": "base64"},
                "description": "The ed25519 signature of the .wasm bytes (required when the host requires signed plugins)"}),
     ];
-    let hosts = json!({"type": "array", "items": {"type": "string"}, "examples": [["eco.taobao.com", "127.0.0.1:8080"]]});
+    let hosts =
+        json!({"type": "array", "items": {"type": "string"}, "examples": [["eco.taobao.com", "127.0.0.1:8080"]]});
     vec![
         (
             "/v1/plugins",
@@ -552,7 +506,13 @@ fn plugins() -> Vec<Route> {
             Op::operator("Set the hosts the plugin may reach (replaces the list); tenants using it start again")
                 .params([name()])
                 .typed_body(object(&["hosts"], json!({"hosts": hosts})))
-                .ok(answer("The grants", object(&["name", "grants"], json!({"name": {"type": "string"}, "grants": array(json!({"type": "string"}))}))))
+                .ok(answer(
+                    "The grants",
+                    object(
+                        &["name", "grants"],
+                        json!({"name": {"type": "string"}, "grants": array(json!({"type": "string"}))}),
+                    ),
+                ))
                 .fails(&[400, 404, 409]),
         ),
     ]
@@ -561,12 +521,7 @@ fn plugins() -> Vec<Route> {
 fn tenants() -> Vec<Route> {
     let tenant = || param("tenant");
     let shop = || param("shop");
-    let document = || {
-        answer(
-            "The tenant (credentials by name only)",
-            schema("TenantDocument"),
-        )
-    };
+    let document = || answer("The tenant (credentials by name only)", schema("TenantDocument"));
     let one_shop = || answer("The shop (credentials by name only)", schema("Shop"));
     vec![
         (
@@ -583,33 +538,21 @@ fn tenants() -> Vec<Route> {
                 .created(document())
                 .fails(&[400, 409]),
         ),
-        (
-            "/v1/tenants/{tenant}",
-            "get",
-            Op::secured("One tenant")
-                .params([tenant()])
-                .ok(document())
-                .fails(&[404]),
-        ),
+        ("/v1/tenants/{tenant}", "get", Op::secured("One tenant").params([tenant()]).ok(document()).fails(&[404])),
         (
             "/v1/tenants/{tenant}",
             "put",
-            Op::operator(
-                "Replace a tenant's document; credentials left out keep their stored values",
-            )
-            .describe("409 for a tenant of the configuration file: change it there and restart.")
-            .params([tenant()])
-            .body("application/json", schema("TenantDocument"))
-            .ok(document())
-            .fails(&[400, 404, 409]),
+            Op::operator("Replace a tenant's document; credentials left out keep their stored values")
+                .describe("409 for a tenant of the configuration file: change it there and restart.")
+                .params([tenant()])
+                .body("application/json", schema("TenantDocument"))
+                .ok(document())
+                .fails(&[400, 404, 409]),
         ),
         (
             "/v1/tenants/{tenant}",
             "delete",
-            Op::operator("Stop and delete a tenant")
-                .params([tenant()])
-                .gone("Deleted")
-                .fails(&[404, 409]),
+            Op::operator("Stop and delete a tenant").params([tenant()]).gone("Deleted").fails(&[404, 409]),
         ),
         (
             "/v1/tenants/{tenant}/shops",
@@ -631,10 +574,7 @@ fn tenants() -> Vec<Route> {
         (
             "/v1/tenants/{tenant}/shops/{shop}",
             "get",
-            Op::secured("One shop")
-                .params([tenant(), shop()])
-                .ok(one_shop())
-                .fails(&[404]),
+            Op::secured("One shop").params([tenant(), shop()]).ok(one_shop()).fails(&[404]),
         ),
         (
             "/v1/tenants/{tenant}/shops/{shop}",
@@ -648,20 +588,14 @@ fn tenants() -> Vec<Route> {
         (
             "/v1/tenants/{tenant}/shops/{shop}",
             "delete",
-            Op::operator("Remove a shop")
-                .params([tenant(), shop()])
-                .gone("Removed")
-                .fails(&[400, 404, 409]),
+            Op::operator("Remove a shop").params([tenant(), shop()]).gone("Removed").fails(&[400, 404, 409]),
         ),
         (
             "/v1/tenants/{tenant}/tokens",
             "post",
             Op::operator("A token scoped to this tenant; shown once, stored hashed")
                 .params([tenant()])
-                .typed_body(object(
-                    &["name"],
-                    json!({"name": {"type": "string", "examples": ["erp"]}}),
-                ))
+                .typed_body(object(&["name"], json!({"name": {"type": "string", "examples": ["erp"]}})))
                 .created(answer("The token", texts(&["token", "tenant", "name"])))
                 .fails(&[404]),
         ),
@@ -686,13 +620,7 @@ fn tenants() -> Vec<Route> {
 
 fn erp() -> Vec<Route> {
     let tenant = || param("tenant");
-    let sheet_kind = || {
-        in_path(
-            "kind",
-            "What the sheet's rows are",
-            one_of(SheetKind::ALL.map(SheetKind::name)),
-        )
-    };
+    let sheet_kind = || in_path("kind", "What the sheet's rows are", one_of(SheetKind::ALL.map(SheetKind::name)));
     let records = json!({"description": "Canonical records of the kind (wit/canonical-model.md): a list, or one record",
                          "oneOf": [array(json!({"type": "object"})), {"type": "object"}]});
     vec![
@@ -765,26 +693,11 @@ fn operations() -> Vec<Route> {
         ]
     };
     let switched = |item: &str, kind: &str| {
-        let properties =
-            json!({item: {"type": "string"}, kind: {"type": "string"}, "on": {"type": "boolean"}});
-        answer(
-            "The switch as it is now",
-            object(&[item, kind, "on"], properties),
-        )
+        let properties = json!({item: {"type": "string"}, kind: {"type": "string"}, "on": {"type": "boolean"}});
+        answer("The switch as it is now", object(&[item, kind, "on"], properties))
     };
-    let id_answer = |key: &str| {
-        answer(
-            "The dead letter's id",
-            object(&[key], json!({key: {"type": "integer"}})),
-        )
-    };
-    let modules = || {
-        in_path(
-            "module",
-            "The module",
-            one_of(Module::ALL.map(Module::name)),
-        )
-    };
+    let id_answer = |key: &str| answer("The dead letter's id", object(&[key], json!({key: {"type": "integer"}})));
+    let modules = || in_path("module", "The module", one_of(Module::ALL.map(Module::name)));
     vec![
         (
             "/v1/tenants/{tenant}/switches",
@@ -958,10 +871,7 @@ mod tests {
         ("/v1/tenants", &["get", "post"]),
         ("/v1/tenants/{tenant}", &["get", "put", "delete"]),
         ("/v1/tenants/{tenant}/shops", &["get", "post"]),
-        (
-            "/v1/tenants/{tenant}/shops/{shop}",
-            &["get", "put", "delete"],
-        ),
+        ("/v1/tenants/{tenant}/shops/{shop}", &["get", "put", "delete"]),
         ("/v1/tenants/{tenant}/tokens", &["post"]),
         ("/v1/tenants/{tenant}/usage", &["get"]),
         ("/v1/tenants/{tenant}/progress", &["get"]),
@@ -970,27 +880,15 @@ mod tests {
         ("/v1/tenants/{tenant}/orders/ack", &["post"]),
         ("/v1/tenants/{tenant}/updates/{kind}", &["post"]),
         ("/v1/tenants/{tenant}/imports/{kind}", &["post"]),
-        (
-            "/v1/tenants/{tenant}/imports/{kind}/template.xlsx",
-            &["get"],
-        ),
+        ("/v1/tenants/{tenant}/imports/{kind}/template.xlsx", &["get"]),
         ("/v1/tenants/{tenant}/switches", &["get"]),
-        (
-            "/v1/tenants/{tenant}/shops/{shop}/modules/{module}",
-            &["put"],
-        ),
+        ("/v1/tenants/{tenant}/shops/{shop}/modules/{module}", &["put"]),
         ("/v1/tenants/{tenant}/skus/{sku}/{kind}", &["put"]),
         ("/v1/tenants/{tenant}/holds/{sku}", &["put", "delete"]),
         ("/v1/tenants/{tenant}/dead-letters", &["get"]),
         ("/v1/tenants/{tenant}/dead-letters/replay", &["post"]),
-        (
-            "/v1/tenants/{tenant}/dead-letters/{queue}/{id}/replay",
-            &["post"],
-        ),
-        (
-            "/v1/tenants/{tenant}/dead-letters/{queue}/{id}/discard",
-            &["post"],
-        ),
+        ("/v1/tenants/{tenant}/dead-letters/{queue}/{id}/replay", &["post"]),
+        ("/v1/tenants/{tenant}/dead-letters/{queue}/{id}/discard", &["post"]),
         ("/v1/tenants/{tenant}/quarantine", &["get"]),
         ("/v1/tenants/{tenant}/quarantine/{shop}/{module}/{id}/retry", &["post"]),
         ("/v1/tenants/{tenant}/quarantine/{shop}/{module}/{id}/discard", &["post"]),
@@ -1003,20 +901,14 @@ mod tests {
     fn listed() -> BTreeSet<(String, String)> {
         ROUTES
             .iter()
-            .flat_map(|(path, methods)| {
-                methods
-                    .iter()
-                    .map(|m| ((*path).to_owned(), (*m).to_owned()))
-            })
+            .flat_map(|(path, methods)| methods.iter().map(|m| ((*path).to_owned(), (*m).to_owned())))
             .collect()
     }
 
     /// Follows a `$ref` within the document.
     fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
         match value.get("$ref").and_then(Value::as_str) {
-            Some(r) => doc
-                .pointer(r.trim_start_matches('#'))
-                .unwrap_or_else(|| panic!("{r} does not resolve")),
+            Some(r) => doc.pointer(r.trim_start_matches('#')).unwrap_or_else(|| panic!("{r} does not resolve")),
             None => value,
         }
     }
@@ -1028,8 +920,7 @@ mod tests {
             .iter()
             .flat_map(|(path, item)| {
                 let item = item.as_object().expect("a path item is an object");
-                item.iter()
-                    .map(move |(method, op)| (path.as_str(), method.as_str(), op))
+                item.iter().map(move |(method, op)| (path.as_str(), method.as_str(), op))
             })
             .collect()
     }
@@ -1038,27 +929,16 @@ mod tests {
     fn router_routes() -> BTreeSet<(String, String)> {
         let source = include_str!("mod.rs");
         let mut out = BTreeSet::new();
-        for call in source.split(".route(\"").skip(1) {
-            let (path, rest) = call
-                .split_once('"')
-                .expect("a route's path is a string literal");
-            let handlers = rest
-                .split(".route(")
-                .next()
-                .unwrap_or(rest)
-                .split(".layer(")
-                .next()
-                .unwrap_or(rest);
+        // rustfmt may break a long `.route(` call after its parenthesis.
+        for call in source.split(".route(").skip(1) {
+            let call = call.trim_start().strip_prefix('"').expect("a route's path is a string literal");
+            let (path, rest) = call.split_once('"').expect("a route's path is a string literal");
+            let handlers = rest.split(".route(").next().unwrap_or(rest).split(".layer(").next().unwrap_or(rest);
             let mut found = false;
             for method in METHODS {
-                let named = handlers
-                    .match_indices(&format!("{method}("))
-                    .any(|(at, _)| {
-                        handlers[..at]
-                            .chars()
-                            .next_back()
-                            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
-                    });
+                let named = handlers.match_indices(&format!("{method}(")).any(|(at, _)| {
+                    handlers[..at].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
+                });
                 if named {
                     out.insert((path.to_owned(), method.to_owned()));
                     found = true;
@@ -1071,21 +951,10 @@ mod tests {
 
     /// Panics naming what only one side has.
     #[track_caller]
-    fn same(
-        what: &str,
-        left: (&str, BTreeSet<(String, String)>),
-        right: (&str, BTreeSet<(String, String)>),
-    ) {
-        let only = |a: &BTreeSet<_>, b: &BTreeSet<_>| {
-            a.difference(b).cloned().collect::<Vec<(String, String)>>()
-        };
+    fn same(what: &str, left: (&str, BTreeSet<(String, String)>), right: (&str, BTreeSet<(String, String)>)) {
+        let only = |a: &BTreeSet<_>, b: &BTreeSet<_>| a.difference(b).cloned().collect::<Vec<(String, String)>>();
         let (l, r) = (only(&left.1, &right.1), only(&right.1, &left.1));
-        assert!(
-            l.is_empty() && r.is_empty(),
-            "{what}: only in {}: {l:?}; only in {}: {r:?}",
-            left.0,
-            right.0
-        );
+        assert!(l.is_empty() && r.is_empty(), "{what}: only in {}: {l:?}; only in {}: {r:?}", left.0, right.0);
     }
 
     #[test]
@@ -1095,20 +964,14 @@ mod tests {
 
     #[test]
     fn the_list_is_the_routers() {
-        same(
-            "routes",
-            ("Api::router", router_routes()),
-            ("ROUTES", listed()),
-        );
+        same("routes", ("Api::router", router_routes()), ("ROUTES", listed()));
     }
 
     #[test]
     fn every_route_is_documented_and_nothing_else() {
         let doc = document();
-        let documented: BTreeSet<(String, String)> = operations(&doc)
-            .into_iter()
-            .map(|(p, m, _)| (p.to_owned(), m.to_owned()))
-            .collect();
+        let documented: BTreeSet<(String, String)> =
+            operations(&doc).into_iter().map(|(p, m, _)| (p.to_owned(), m.to_owned())).collect();
         same("routes", ("the document", documented), ("ROUTES", listed()));
     }
 
@@ -1116,10 +979,8 @@ mod tests {
     fn every_path_parameter_is_defined() {
         let doc = document();
         for (path, method, op) in operations(&doc) {
-            let in_path: BTreeSet<&str> = path
-                .split('/')
-                .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-                .collect();
+            let in_path: BTreeSet<&str> =
+                path.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))).collect();
             let defined: BTreeSet<&str> = op["parameters"]
                 .as_array()
                 .into_iter()
@@ -1127,18 +988,11 @@ mod tests {
                 .map(|p| resolve(&doc, p))
                 .filter(|p| p["in"] == "path")
                 .map(|p| {
-                    assert_eq!(
-                        p["required"], true,
-                        "{method} {path}: path parameter {} must be required",
-                        p["name"]
-                    );
+                    assert_eq!(p["required"], true, "{method} {path}: path parameter {} must be required", p["name"]);
                     p["name"].as_str().expect("a parameter has a name")
                 })
                 .collect();
-            assert_eq!(
-                in_path, defined,
-                "{method} {path}: path parameters (left: in the path)"
-            );
+            assert_eq!(in_path, defined, "{method} {path}: path parameters (left: in the path)");
         }
     }
 
@@ -1148,21 +1002,10 @@ mod tests {
         for (path, method, op) in operations(&doc) {
             assert!(op["summary"].is_string(), "{method} {path}: no summary");
             let responses = op["responses"].as_object().expect("responses");
-            assert!(
-                responses.keys().any(|s| s.starts_with('2')),
-                "{method} {path}: no success answer"
-            );
+            assert!(responses.keys().any(|s| s.starts_with('2')), "{method} {path}: no success answer");
             let secured = path.starts_with("/v1/") || path == "/metrics";
-            assert_eq!(
-                op.get("security").is_some(),
-                secured,
-                "{method} {path}: security"
-            );
-            assert_eq!(
-                responses.contains_key("401"),
-                secured,
-                "{method} {path}: 401"
-            );
+            assert_eq!(op.get("security").is_some(), secured, "{method} {path}: security");
+            assert_eq!(responses.contains_key("401"), secured, "{method} {path}: 401");
         }
         fn walk(doc: &Value, value: &Value) {
             match value {

@@ -14,7 +14,11 @@ use crate::config::Module;
 use crate::model::Timestamp;
 use crate::store::{Hold, SkuSync};
 
-pub async fn list_switches(State(api): State<Api>, caller: Caller, Path(tenant): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn list_switches(
+    State(api): State<Api>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
     let list = intake.store.switches().list(&tenant)?;
     Ok(Json(serde_json::to_value(list).expect("switches serialize")))
@@ -65,25 +69,37 @@ pub async fn set_hold(
     let intake = caller.tenant(&api, &tenant)?;
     let now = Timestamp::now();
     if hold.until <= now {
-        return Err(ApiError::bad_input("until: the hold would already be over; give an RFC 3339 instant in the future"));
+        return Err(ApiError::bad_input(
+            "until: the hold would already be over; give an RFC 3339 instant in the future",
+        ));
     }
     let report = intake.hold(&sku, &hold, &caller.actor(), now)?;
     // The hold as `switch list` shows it, with what was queued for the shops.
     let mut answer = json!({"sku": sku});
-    if let (Value::Object(out), Value::Object(fields)) = (&mut answer, serde_json::to_value(&hold).expect("holds serialize")) {
+    if let (Value::Object(out), Value::Object(fields)) =
+        (&mut answer, serde_json::to_value(&hold).expect("holds serialize"))
+    {
         out.extend(fields);
     }
     answer["queued"] = serde_json::to_value(report).expect("reports serialize");
     Ok(Json(answer))
 }
 
-pub async fn release_hold(State(api): State<Api>, caller: Caller, Path((tenant, sku)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+pub async fn release_hold(
+    State(api): State<Api>,
+    caller: Caller,
+    Path((tenant, sku)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
     intake.release(&sku, &caller.actor(), Timestamp::now())?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn dead_letters(State(api): State<Api>, caller: Caller, Path(tenant): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn dead_letters(
+    State(api): State<Api>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
     let deliveries = intake.store.outbox().dead_letters(&tenant)?;
     let pushes = intake.store.pushes().dead_letters(&tenant)?;
@@ -117,7 +133,11 @@ fn with_instants(mut letter: Value, inner: &str) -> Value {
 const QUEUES: [&str; 2] = ["deliveries", "pushes"];
 
 fn queue(name: &str) -> Result<&'static str, ApiError> {
-    QUEUES.iter().copied().find(|q| *q == name).ok_or_else(|| ApiError::not_found(format!("no queue `{name}` (deliveries, pushes)")))
+    QUEUES
+        .iter()
+        .copied()
+        .find(|q| *q == name)
+        .ok_or_else(|| ApiError::not_found(format!("no queue `{name}` (deliveries, pushes)")))
 }
 
 pub async fn replay(
@@ -282,7 +302,11 @@ pub async fn discard_quarantined(
 }
 
 /// Stored orders of the tenant that cannot be read back: every listing and round skips them.
-pub async fn unreadable_orders(State(api): State<Api>, caller: Caller, Path(tenant): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn unreadable_orders(
+    State(api): State<Api>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
     let records = intake.store.orders().unreadable(&tenant)?;
     Ok(Json(json!({"records": records})))

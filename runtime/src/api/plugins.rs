@@ -38,13 +38,29 @@ pub async fn upload_plugin(
         Some(Err(_)) => return Err(ApiError::bad_input(format!("{SIGNATURE_HEADER}: expected base64 text"))),
         None => None,
     };
-    let grant: Vec<String> =
-        query.grant.iter().flat_map(|g| g.split(',')).map(str::trim).filter(|h| !h.is_empty()).map(str::to_owned).collect();
-    let candidate =
-        Candidate { wasm: &body, signature: signature.as_deref(), source: Source::Upload, grant: &grant, activate: query.activate };
+    let grant: Vec<String> = query
+        .grant
+        .iter()
+        .flat_map(|g| g.split(','))
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let candidate = Candidate {
+        wasm: &body,
+        signature: signature.as_deref(),
+        source: Source::Upload,
+        grant: &grant,
+        activate: query.activate,
+    };
     let admitted = api.control.registry().admit(candidate).await?;
     let status = if admitted.known { StatusCode::OK } else { StatusCode::CREATED };
-    api.audit(&caller, OPERATOR_LOG, "plugin.upload", json!({"name": admitted.name, "version": admitted.version, "sha256": admitted.sha256}))?;
+    api.audit(
+        &caller,
+        OPERATOR_LOG,
+        "plugin.upload",
+        json!({"name": admitted.name, "version": admitted.version, "sha256": admitted.sha256}),
+    )?;
     Ok((status, Json(serde_json::to_value(admitted).expect("admissions serialize"))))
 }
 
@@ -53,7 +69,11 @@ pub async fn list_plugins(State(api): State<Api>, caller: Caller) -> Result<Json
     Ok(Json(serde_json::to_value(api.control.registry().list()).expect("summaries serialize")))
 }
 
-pub async fn show_plugin(State(api): State<Api>, caller: Caller, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn show_plugin(
+    State(api): State<Api>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     caller.operator()?;
     let (summary, descriptor) = api.control.registry().show(&name)?;
     let mut out = serde_json::to_value(summary).expect("summaries serialize");
@@ -61,7 +81,11 @@ pub async fn show_plugin(State(api): State<Api>, caller: Caller, Path(name): Pat
     Ok(Json(out))
 }
 
-pub async fn plugin_versions(State(api): State<Api>, caller: Caller, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn plugin_versions(
+    State(api): State<Api>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     caller.operator()?;
     let registry = api.control.registry();
     let (summary, _) = registry.show(&name)?;
@@ -95,7 +119,11 @@ pub async fn activate_plugin(
     Ok(Json(json!({"name": name, "active": active, "previous": previous})))
 }
 
-pub async fn rollback_plugin(State(api): State<Api>, caller: Caller, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn rollback_plugin(
+    State(api): State<Api>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     caller.operator()?;
     let (active, previous) = api.control.registry().rollback(&name).await?;
     api.audit(&caller, OPERATOR_LOG, "plugin.rollback", json!({"name": name, "active": active, "previous": previous}))?;

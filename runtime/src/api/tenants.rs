@@ -27,9 +27,10 @@ fn config_view(t: &Tenant) -> Value {
         })
         .collect();
     let (route, erp) = match &t.erp {
-        ErpRoute::Plugin(p) => {
-            ("erp", json!({"plugin": p.plugin, "config": p.config, "credentials": p.secrets.names().collect::<Vec<_>>()}))
-        }
+        ErpRoute::Plugin(p) => (
+            "erp",
+            json!({"plugin": p.plugin, "config": p.config, "credentials": p.secrets.names().collect::<Vec<_>>()}),
+        ),
         ErpRoute::Webhook(w) => ("webhook", json!({"url": w.url.as_str(), "secret": tenant_document::SET})),
         ErpRoute::Pull => ("pull", json!({})),
     };
@@ -63,20 +64,33 @@ pub async fn list_tenants(State(api): State<Api>, caller: Caller) -> Result<Json
     ids.extend(api.control.store().tenants().all()?.into_iter().map(|(id, _)| id));
     ids.sort();
     ids.dedup();
-    let out: Vec<Value> = ids.iter().filter(|id| caller.may_see(id)).filter_map(|id| view(&api, &caller, id).ok()).collect();
+    let out: Vec<Value> =
+        ids.iter().filter(|id| caller.may_see(id)).filter_map(|id| view(&api, &caller, id).ok()).collect();
     Ok(Json(Value::Array(out)))
 }
 
-pub async fn show_tenant(State(api): State<Api>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn show_tenant(
+    State(api): State<Api>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     view(&api, &caller, &id).map(Json)
 }
 
-pub async fn create_tenant(State(api): State<Api>, caller: Caller, JsonBody(mut doc): JsonBody<Value>) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn create_tenant(
+    State(api): State<Api>,
+    caller: Caller,
+    JsonBody(mut doc): JsonBody<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.operator()?;
     if let Some(object) = doc.as_object_mut() {
         object.remove("origin"); // as GET shows it
     }
-    let id = doc.get("id").and_then(Value::as_str).ok_or_else(|| ApiError::bad_input("`id` is missing or not a string"))?.to_owned();
+    let id = doc
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::bad_input("`id` is missing or not a string"))?
+        .to_owned();
     if api.config_tenants.contains_key(&id) || api.control.store().tenants().get(&id)?.is_some() {
         return Err(ApiError::conflict(format!("tenant `{id}` exists; change it with PUT /v1/tenants/{id}")));
     }
@@ -99,7 +113,11 @@ pub async fn update_tenant(
     save(&api, &caller, doc, "tenant.update").await.map(Json)
 }
 
-pub async fn delete_tenant(State(api): State<Api>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete_tenant(
+    State(api): State<Api>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     caller.operator()?;
     editable(&api, &id)?;
     api.control.remove(&id).await;
@@ -108,12 +126,20 @@ pub async fn delete_tenant(State(api): State<Api>, caller: Caller, Path(id): Pat
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn list_shops(State(api): State<Api>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn list_shops(
+    State(api): State<Api>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let tenant = view(&api, &caller, &id)?;
     Ok(Json(tenant.get("shops").cloned().unwrap_or(json!([]))))
 }
 
-pub async fn show_shop(State(api): State<Api>, caller: Caller, Path((id, shop)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
+pub async fn show_shop(
+    State(api): State<Api>,
+    caller: Caller,
+    Path((id, shop)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
     let tenant = view(&api, &caller, &id)?;
     let found = tenant["shops"].as_array().into_iter().flatten().find(|s| s["id"] == json!(shop)).cloned();
     found.map(Json).ok_or_else(|| ApiError::not_found(format!("tenant `{id}` has no shop `{shop}`")))
@@ -127,7 +153,10 @@ pub async fn add_shop(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.operator()?;
     let mut doc = editable(&api, &id)?;
-    let shop_id = shop.get("id").and_then(Value::as_str).ok_or_else(|| ApiError::bad_input("shop `id` is missing or not a string"))?;
+    let shop_id = shop
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::bad_input("shop `id` is missing or not a string"))?;
     let shops = shops_of(&mut doc)?;
     if shops.iter().any(|s| s["id"] == json!(shop_id)) {
         return Err(ApiError::conflict(format!("tenant `{id}` has a shop `{shop_id}`; change it with PUT")));
@@ -135,7 +164,13 @@ pub async fn add_shop(
     let shop_id = shop_id.to_owned();
     shops.push(shop);
     let shown = save(&api, &caller, doc, "shop.add").await?;
-    let out = shown["shops"].as_array().into_iter().flatten().find(|s| s["id"] == json!(shop_id)).cloned().unwrap_or_default();
+    let out = shown["shops"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["id"] == json!(shop_id))
+        .cloned()
+        .unwrap_or_default();
     Ok((StatusCode::CREATED, Json(out)))
 }
 
@@ -157,11 +192,21 @@ pub async fn update_shop(
     *slot = shop;
     keep_secrets(&mut doc, &old);
     let shown = save(&api, &caller, doc, "shop.update").await?;
-    let out = shown["shops"].as_array().into_iter().flatten().find(|s| s["id"] == json!(shop_id)).cloned().unwrap_or_default();
+    let out = shown["shops"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["id"] == json!(shop_id))
+        .cloned()
+        .unwrap_or_default();
     Ok(Json(out))
 }
 
-pub async fn remove_shop(State(api): State<Api>, caller: Caller, Path((id, shop_id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+pub async fn remove_shop(
+    State(api): State<Api>,
+    caller: Caller,
+    Path((id, shop_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     caller.operator()?;
     let mut doc = editable(&api, &id)?;
     let shops = shops_of(&mut doc)?;
@@ -176,7 +221,11 @@ pub async fn remove_shop(State(api): State<Api>, caller: Caller, Path((id, shop_
 
 fn shops_of(doc: &mut Value) -> Result<&mut Vec<Value>, ApiError> {
     let object = doc.as_object_mut().ok_or_else(|| ApiError::bad_input("the stored tenant is not an object"))?;
-    object.entry("shops").or_insert_with(|| json!([])).as_array_mut().ok_or_else(|| ApiError::bad_input("`shops` is not a list"))
+    object
+        .entry("shops")
+        .or_insert_with(|| json!([]))
+        .as_array_mut()
+        .ok_or_else(|| ApiError::bad_input("`shops` is not a list"))
 }
 
 /// The stored document of an API tenant; config tenants are read-only.
@@ -221,16 +270,26 @@ pub async fn create_token(
 }
 
 /// What the tenant uses now against its quota, and its calls so far.
-pub async fn usage(State(api): State<Api>, caller: Caller, Path(tenant): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn usage(
+    State(api): State<Api>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     caller.tenant(&api, &tenant)?;
-    let (in_flight, quota) = api.control.usage(&tenant).ok_or_else(|| ApiError::not_found(format!("no tenant `{tenant}`")))?;
+    let (in_flight, quota) =
+        api.control.usage(&tenant).ok_or_else(|| ApiError::not_found(format!("no tenant `{tenant}`")))?;
     let calls = api.control.registry().sandbox().metrics().calls_of(&tenant);
     Ok(Json(json!({"tenant": tenant, "calls_in_flight": in_flight, "calls_total": calls, "quota": quota})))
 }
 
 /// Each shop's figures and state, as the progress lines log them.
-pub async fn progress(State(api): State<Api>, caller: Caller, Path(tenant): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn progress(
+    State(api): State<Api>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     caller.tenant(&api, &tenant)?;
-    let shops: Vec<_> = api.control.progress().snapshot(api.control.store())?.into_iter().filter(|p| p.tenant == tenant).collect();
+    let shops: Vec<_> =
+        api.control.progress().snapshot(api.control.store())?.into_iter().filter(|p| p.tenant == tenant).collect();
     Ok(Json(json!({"shops": shops})))
 }

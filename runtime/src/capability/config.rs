@@ -9,8 +9,5 @@ pub fn get(shop: &Shop, descriptor: Option<&Descriptor>, key: &str) -> Option<St
     if declared.is_some_and(|k| k.secret) || shop.secrets.contains(key) {
         return None;
     }
-    shop.config
-        .get(key)
-        .cloned()
-        .or_else(|| declared.and_then(|k| k.default_value.clone()))
+    shop.config.get(key).cloned().or_else(|| declared.and_then(|k| k.default_value.clone()))
 }

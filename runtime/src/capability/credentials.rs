@@ -503,10 +503,8 @@ mod tests {
             filled,
             format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("WHARF_COMM:Pa:ss word"))
         );
-        assert!(
-            matches!(s.fill_str("{{secret-basic:sap_user,nope}}"),
-                Err(CredentialError::UnknownSecret(n)) if n == "nope")
-        );
+        assert!(matches!(s.fill_str("{{secret-basic:sap_user,nope}}"),
+                Err(CredentialError::UnknownSecret(n)) if n == "nope"));
         // Not a placeholder: left as it is.
         assert_eq!(s.fill_str("{{secret-basic:sap_user}}").unwrap(), "{{secret-basic:sap_user}}");
     }

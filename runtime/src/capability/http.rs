@@ -155,7 +155,11 @@ impl HostGrants {
     pub fn grants_address(&self, ip: IpAddr, port: u16) -> bool {
         self.entries.iter().any(|e| {
             let (host, entry_port) = split_entry(e);
-            let same_ip = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().is_ok_and(|h| canonical(h) == canonical(ip));
+            let same_ip = host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<IpAddr>()
+                .is_ok_and(|h| canonical(h) == canonical(ip));
             same_ip && entry_port.map_or(matches!(port, 80 | 443), |p| p == port)
         })
     }
@@ -233,7 +237,13 @@ fn address_kind(ip: IpAddr) -> &'static str {
                 "link-local"
             } else if v4.is_private() || (a == 100 && (64..128).contains(&b)) {
                 "private"
-            } else if v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast() || v4.is_documentation() || a == 0 || a >= 240 {
+            } else if v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || a >= 240
+            {
                 "reserved"
             } else {
                 "public"
@@ -247,7 +257,11 @@ fn address_kind(ip: IpAddr) -> &'static str {
                 "link-local"
             } else if first & 0xfe00 == 0xfc00 || first & 0xffc0 == 0xfec0 {
                 "private"
-            } else if v6.is_unspecified() || v6.is_multicast() || first == 0x2001 && v6.segments()[1] == 0x0db8 || first == 0x0064 {
+            } else if v6.is_unspecified()
+                || v6.is_multicast()
+                || first == 0x2001 && v6.segments()[1] == 0x0db8
+                || first == 0x0064
+            {
                 "reserved"
             } else {
                 "public"
@@ -650,7 +664,19 @@ mod tests {
     fn internal_addresses_need_a_grant_of_the_address() {
         let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
         let by_name = HostGrants::new(["metadata.internal", "localhost:8080", "api.example"]);
-        for internal in ["169.254.169.254:80", "127.0.0.1:8080", "10.1.2.3:443", "192.168.1.1:80", "172.16.0.1:80", "[::1]:8080", "[fe80::1]:80", "[fd00::1]:80", "[::ffff:127.0.0.1]:8080", "0.0.0.0:80", "100.64.0.1:80"] {
+        for internal in [
+            "169.254.169.254:80",
+            "127.0.0.1:8080",
+            "10.1.2.3:443",
+            "192.168.1.1:80",
+            "172.16.0.1:80",
+            "[::1]:8080",
+            "[fe80::1]:80",
+            "[fd00::1]:80",
+            "[::ffff:127.0.0.1]:8080",
+            "0.0.0.0:80",
+            "100.64.0.1:80",
+        ] {
             let e = by_name.check_addresses("h", &[addr(internal)]).unwrap_err();
             assert!(matches!(e, HttpError::Denied(_)), "{internal}: {e:?}");
         }
@@ -672,7 +698,13 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let shop = Shop::new("t", "s").with_grants(HostGrants::new([format!("localhost:{port}")]));
-        let request = Request { method: Method::Get, url: format!("http://localhost:{port}/"), headers: vec![], body: vec![], timeout: None };
+        let request = Request {
+            method: Method::Get,
+            url: format!("http://localhost:{port}/"),
+            headers: vec![],
+            body: vec![],
+            timeout: None,
+        };
         let second = Duration::from_secs(1);
         let bound = HostGrants::new([format!("localhost:{port}")]);
         match Client::new().send(&shop, "pull-orders", request, &bound, second, second, 1_000).await {

@@ -12,9 +12,9 @@ use wharf_runtime::capability::credentials::{self, Secrets};
 use wharf_runtime::capability::http::HostGrants;
 use wharf_runtime::engine::default_cache_dir;
 use wharf_runtime::limits::Limits;
-use wharf_runtime::model::{Operation, PullRequest, Role, Timestamp, TimeWindow};
-use wharf_runtime::{conformance, scaffold};
+use wharf_runtime::model::{Operation, PullRequest, Role, TimeWindow, Timestamp};
 use wharf_runtime::{Call, CallError, Plugin, Reply, Sandbox, Shop};
+use wharf_runtime::{conformance, scaffold};
 
 mod remote;
 mod sandbox;
@@ -250,7 +250,9 @@ fn new_plugin(name: &str, role: &str, dir: Option<PathBuf>, sdk: Option<&Path>) 
     let made = scaffold::new_plugin(name, role, &dir, sdk).map_err(|e| Failed::Usage(e.into()))?;
     let wasm_name = made.crate_name.replace('-', "_");
     let next = if made.in_workspace {
-        format!("cargo test --workspace builds it to target/plugins/{name}.wasm; then: wharf plugin test target/plugins/{name}.wasm")
+        format!(
+            "cargo test --workspace builds it to target/plugins/{name}.wasm; then: wharf plugin test target/plugins/{name}.wasm"
+        )
     } else {
         format!(
             "cd {} && cargo build --target wasm32-wasip2 --release && wharf plugin test target/wasm32-wasip2/release/{wasm_name}.wasm",
@@ -262,10 +264,7 @@ fn new_plugin(name: &str, role: &str, dir: Option<PathBuf>, sdk: Option<&Path>) 
 
 async fn load(file: &Path, limits: Limits, cache_dir: Option<PathBuf>) -> Result<Plugin, Failed> {
     let sandbox = Sandbox::new(limits, cache_dir).map_err(|e| Failed::Load(e.into()))?;
-    sandbox
-        .load_file(file)
-        .await
-        .map_err(|e| Failed::Load(anyhow!(e).context(format!("loading {}", file.display()))))
+    sandbox.load_file(file).await.map_err(|e| Failed::Load(anyhow!(e).context(format!("loading {}", file.display()))))
 }
 
 async fn inspect(file: &Path, cache_dir: Option<PathBuf>) -> Result<Value, Failed> {
@@ -440,7 +439,9 @@ async fn call_plugin(args: CallArgs, cache_dir: Option<PathBuf>) -> Result<Value
                 }
                 let next = page.get("next_cursor").and_then(Value::as_str).map(str::to_owned);
                 if next.is_some() && next == request.cursor {
-                    return Err(Failed::Usage(anyhow!("plugin returned the cursor it was given; it would loop forever")));
+                    return Err(Failed::Usage(anyhow!(
+                        "plugin returned the cursor it was given; it would loop forever"
+                    )));
                 }
                 request.cursor = next;
                 if request.cursor.is_none() || args.one_page {

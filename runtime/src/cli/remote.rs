@@ -201,33 +201,17 @@ pub enum PluginCommand {
     /// List the server's plugins: active and previous version, versions, pins, grants.
     List,
     /// One plugin, with the descriptor of its active version.
-    Show {
-        name: String,
-    },
+    Show { name: String },
     /// Every uploaded version of a plugin: sha256, when, where from, who signed it.
-    Versions {
-        name: String,
-    },
+    Versions { name: String },
     /// Make VERSION the active version for every tenant without a pin.
-    Activate {
-        name: String,
-        version: String,
-    },
+    Activate { name: String, version: String },
     /// Go back to the previously active version.
-    Rollback {
-        name: String,
-    },
+    Rollback { name: String },
     /// Keep TENANT on VERSION whatever is active.
-    Pin {
-        name: String,
-        tenant: String,
-        version: String,
-    },
+    Pin { name: String, tenant: String, version: String },
     /// Let TENANT follow the active version again.
-    Unpin {
-        name: String,
-        tenant: String,
-    },
+    Unpin { name: String, tenant: String },
     /// Set the hosts the plugin may reach (replaces the list; it must keep the hosts its serving versions declare).
     Grant {
         name: String,
@@ -746,9 +730,8 @@ impl Command {
                 ),
             },
             Command::Quarantine { command, .. } => match command {
-                QuarantineCommand::List { tenant, shop } => {
-                    Request::get(&[V1, TENANTS, tenant, "quarantine"]).query(shop.clone().map(|s| ("shop", s)).into_iter().collect())
-                }
+                QuarantineCommand::List { tenant, shop } => Request::get(&[V1, TENANTS, tenant, "quarantine"])
+                    .query(shop.clone().map(|s| ("shop", s)).into_iter().collect()),
                 QuarantineCommand::Retry { tenant, shop, id, module } => {
                     Request::post(&[V1, TENANTS, tenant, "quarantine", shop, module, id, "retry"], Body::Empty)
                 }
@@ -826,16 +809,12 @@ impl PluginCommand {
                 let body = Body::Json(json!({ "version": version }));
                 with_path(Request::post(&[], body), &[name, "activate"])
             }
-            PluginCommand::Rollback { name } => {
-                with_path(Request::post(&[], Body::Empty), &[name, "rollback"])
-            }
+            PluginCommand::Rollback { name } => with_path(Request::post(&[], Body::Empty), &[name, "rollback"]),
             PluginCommand::Pin { name, tenant, version } => {
                 let body = Body::Json(json!({ "version": version }));
                 with_path(Request::put(&[], body), &[name, "pins", tenant])
             }
-            PluginCommand::Unpin { name, tenant } => {
-                with_path(Request::delete(&[]), &[name, "pins", tenant])
-            }
+            PluginCommand::Unpin { name, tenant } => with_path(Request::delete(&[]), &[name, "pins", tenant]),
             PluginCommand::Grant { name, hosts } => {
                 let body = Body::Json(json!({ "hosts": hosts }));
                 with_path(Request::put(&[], body), &[name, "grants"])

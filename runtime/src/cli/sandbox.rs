@@ -64,15 +64,18 @@ pub async fn sandbox(args: SandboxArgs, log_json: bool, cache_dir: Option<PathBu
         ExitCode::from(code)
     };
     let parse = |flag: &str, text: &str| every(text).map_err(|e| anyhow::anyhow!("{flag}: {e}"));
-    let (run_for, view_every) = match (args.run_for.as_deref().map(|t| parse("--for", t)).transpose(), parse("--view-every", &args.view_every)) {
-        (Ok(r), Ok(v)) => (r.flatten(), v.unwrap_or(Duration::from_secs(2))),
-        (Err(e), _) | (_, Err(e)) => return fail("usage", e, EXIT_USAGE),
-    };
+    let (run_for, view_every) =
+        match (args.run_for.as_deref().map(|t| parse("--for", t)).transpose(), parse("--view-every", &args.view_every))
+        {
+            (Ok(r), Ok(v)) => (r.flatten(), v.unwrap_or(Duration::from_secs(2))),
+            (Err(e), _) | (_, Err(e)) => return fail("usage", e, EXIT_USAGE),
+        };
     // The view shows what flows and what was dead-lettered; details go to the log at the
     // level WHARF_LOG asks for (errors only by default, so the view stays readable).
     super::init_tracing(log_json, "error");
     let dir = args.dir.clone().unwrap_or_else(|| {
-        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let stamp =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         std::env::temp_dir().join(format!("wharf-sandbox-{stamp}"))
     });
     let plugin_dir = match plugins(args.plugin_dir.as_deref(), &args.platforms) {
@@ -97,9 +100,16 @@ pub async fn sandbox(args: SandboxArgs, log_json: bool, cache_dir: Option<PathBu
         Ok(p) => p,
         Err(e) => return fail("sandbox", e, EXIT_HOST),
     };
-    let options = Options { tick: Duration::from_millis(100), progress_every: None, settle: Duration::from_secs(1), ..Options::default() };
+    let options = Options {
+        tick: Duration::from_millis(100),
+        progress_every: None,
+        settle: Duration::from_secs(1),
+        ..Options::default()
+    };
     let where_cached = cache_dir.as_ref().map(|d| format!(" in {}", d.display())).unwrap_or_default();
-    println!("Loading the plugins (compiled for this machine on first use, a few seconds each, then cached{where_cached}) …");
+    println!(
+        "Loading the plugins (compiled for this machine on first use, a few seconds each, then cached{where_cached}) …"
+    );
     let loading = Instant::now();
     let prepared = match serve::prepare(&config_path, cache_dir, options).await {
         Ok(p) => p,
@@ -109,10 +119,16 @@ pub async fn sandbox(args: SandboxArgs, log_json: bool, cache_dir: Option<PathBu
     let data_dir = prepared.config.data_dir.clone();
     let secrets_path = dir.join(SECRETS_FILE);
     let wharf = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "wharf".into());
-    println!("Demo tenant `{TENANT}`: {} shops, orders → SAP; stock, lots, prices, logistics, shipments, statuses ← SAP.", world.shops().len());
+    println!(
+        "Demo tenant `{TENANT}`: {} shops, orders → SAP; stock, lots, prices, logistics, shipments, statuses ← SAP.",
+        world.shops().len()
+    );
     println!("Data:          {}", data_dir.display());
     println!("Configuration: {}", config_path.display());
-    println!("Secrets:       {} (the shops' and SAP's credentials; the configuration names them as file:KEY)", secrets_path.display());
+    println!(
+        "Secrets:       {} (the shops' and SAP's credentials; the configuration names them as file:KEY)",
+        secrets_path.display()
+    );
     println!(
         "Serve it yourself (with the simulators gone, the shops will fail to connect):\n  \
          WHARF_OPERATOR_TOKEN=$(openssl rand -hex 32) {wharf} serve --config {}",
@@ -223,7 +239,11 @@ fn print_view(elapsed: Duration, progress: &Progress, store: &wharf_runtime::sto
     if let Ok(shops) = progress.snapshot(store) {
         for p in shops {
             if p.state == ShopState::AuthFailed {
-                refused.push(format!("{}: the platform refuses its credentials ({})", p.shop, p.auth_error.clone().unwrap_or_default()));
+                refused.push(format!(
+                    "{}: the platform refuses its credentials ({})",
+                    p.shop,
+                    p.auth_error.clone().unwrap_or_default()
+                ));
             }
             let platform = p.shop.trim_end_matches("-demo");
             let w = world.platforms.get(platform).cloned().unwrap_or_default();
@@ -265,11 +285,17 @@ fn print_row(name: &str, n: [u64; 8]) {
 fn plugins(given: Option<&Path>, platforms: &[String]) -> anyhow::Result<PathBuf> {
     let mut names: Vec<&str> = platforms.iter().map(String::as_str).collect();
     names.push(ERP_PLUGIN);
-    let missing = |dir: &Path| names.iter().filter(|n| !dir.join(format!("{n}.wasm")).is_file()).map(|n| n.to_string()).collect::<Vec<_>>();
+    let missing = |dir: &Path| {
+        names.iter().filter(|n| !dir.join(format!("{n}.wasm")).is_file()).map(|n| n.to_string()).collect::<Vec<_>>()
+    };
     if let Some(dir) = given {
         let gone = missing(dir);
         if !gone.is_empty() {
-            bail!("{} has no {}", dir.display(), gone.iter().map(|n| format!("{n}.wasm")).collect::<Vec<_>>().join(", "));
+            bail!(
+                "{} has no {}",
+                dir.display(),
+                gone.iter().map(|n| format!("{n}.wasm")).collect::<Vec<_>>().join(", ")
+            );
         }
         return Ok(dir.to_path_buf());
     }
@@ -289,7 +315,10 @@ fn plugins(given: Option<&Path>, platforms: &[String]) -> anyhow::Result<PathBuf
     ensure_wasm_target(workspace)?;
     let wasm_target_dir = workspace.join("target/wasm");
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cargo.current_dir(workspace).args(["build", "--locked", "--target", WASM_TARGET, "--profile", PLUGIN_PROFILE, "--target-dir"]).arg(&wasm_target_dir);
+    cargo
+        .current_dir(workspace)
+        .args(["build", "--locked", "--target", WASM_TARGET, "--profile", PLUGIN_PROFILE, "--target-dir"])
+        .arg(&wasm_target_dir);
     for name in &gone {
         cargo.args(["-p", &format!("wharf-plugin-{name}")]);
     }
@@ -299,8 +328,12 @@ fn plugins(given: Option<&Path>, platforms: &[String]) -> anyhow::Result<PathBuf
     }
     std::fs::create_dir_all(&dir)?;
     for name in &gone {
-        let built = wasm_target_dir.join(WASM_TARGET).join(PLUGIN_PROFILE).join(format!("wharf_plugin_{}.wasm", name.replace('-', "_")));
-        std::fs::copy(&built, dir.join(format!("{name}.wasm"))).with_context(|| format!("installing {}", built.display()))?;
+        let built = wasm_target_dir
+            .join(WASM_TARGET)
+            .join(PLUGIN_PROFILE)
+            .join(format!("wharf_plugin_{}.wasm", name.replace('-', "_")));
+        std::fs::copy(&built, dir.join(format!("{name}.wasm")))
+            .with_context(|| format!("installing {}", built.display()))?;
     }
     Ok(dir)
 }

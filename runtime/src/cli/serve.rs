@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use serde_json::json;
+use wharf_runtime::Sandbox;
 use wharf_runtime::api::Api;
 use wharf_runtime::config::{self, Config, LogFormat, tenant_document};
 use wharf_runtime::limits::Limits;
-use wharf_runtime::store::Store;
 use wharf_runtime::registry::{FolderWatch, Policy, Registry, TrustedKeys};
+use wharf_runtime::store::Store;
 use wharf_runtime::sync::scheduler::{Options, Origin, Scheduler};
-use wharf_runtime::Sandbox;
 
 use super::{EXIT_HOST, EXIT_USAGE};
 
@@ -64,20 +64,31 @@ pub async fn prepare(config_path: &Path, cache_dir: Option<PathBuf>, options: Op
     let env = |k: &str| std::env::var(k).ok();
     let config = Config::load_deferring_plugins(config_path, &env).map_err(|e| anyhow!("{e}"))?;
     let trusted = TrustedKeys::parse(&config.trusted_keys).map_err(|e| anyhow!("trusted_keys: {e}"))?;
-    let policy = Policy { require_signed: config.require_signed_plugins, trusted, grant_folder_hosts: config.grant_plugin_dir_hosts };
-    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
+    let policy = Policy {
+        require_signed: config.require_signed_plugins,
+        trusted,
+        grant_folder_hosts: config.grant_plugin_dir_hosts,
+    };
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
     let store = Store::open(&config.data_dir).with_context(|| {
         format!("opening the store in {} (is another wharf serving it?)", config.data_dir.display())
     })?;
     let sandbox = Sandbox::new(Limits::default(), cache_dir)?;
     let started = std::time::Instant::now();
-    let registry = Registry::open(sandbox, store.clone(), &config.data_dir, policy).await.context("opening the plugin registry")?;
+    let registry = Registry::open(sandbox, store.clone(), &config.data_dir, policy)
+        .await
+        .context("opening the plugin registry")?;
     let mut folder = FolderWatch::new(&config.plugin_dir);
     folder.scan(&registry, false).await;
     for summary in registry.list() {
         tracing::info!(plugin = %summary.name, version = %summary.active, "plugin ready");
     }
-    tracing::info!(plugins = registry.names().len(), took_ms = started.elapsed().as_millis() as u64, "plugin registry ready");
+    tracing::info!(
+        plugins = registry.names().len(),
+        took_ms = started.elapsed().as_millis() as u64,
+        "plugin registry ready"
+    );
     config.check_plugins(&registry.names()).map_err(|e| anyhow!("{e}"))?;
     let scheduler = Scheduler::with_registry(registry.clone(), store.clone(), options);
     let control = scheduler.control();
@@ -153,19 +164,27 @@ pub async fn serve(args: ServeArgs, log_json: bool, cache_dir: Option<PathBuf>) 
     let prepared = match prepare(&path, cache_dir, options).await {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("{}", json!({"error": "config", "config": path.display().to_string(), "message": format!("{e:#}")}));
+            eprintln!(
+                "{}",
+                json!({"error": "config", "config": path.display().to_string(), "message": format!("{e:#}")})
+            );
             return ExitCode::from(EXIT_USAGE);
         }
     };
     if operator_token.is_none() {
-        tracing::warn!("serving without {OPERATOR_TOKEN_ENV} (--without-operator-token): only tenant tokens made before are accepted");
+        tracing::warn!(
+            "serving without {OPERATOR_TOKEN_ENV} (--without-operator-token): only tenant tokens made before are accepted"
+        );
     }
     let api = Api::new(prepared.scheduler.control(), operator_token.as_deref())
         .with_config_tenants(prepared.config.tenants.clone());
     let listener = match tokio::net::TcpListener::bind(prepared.config.listen).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("{}", json!({"error": "listen", "message": format!("cannot listen on {}: {e}", prepared.config.listen)}));
+            eprintln!(
+                "{}",
+                json!({"error": "listen", "message": format!("cannot listen on {}: {e}", prepared.config.listen)})
+            );
             return ExitCode::from(EXIT_HOST);
         }
     };

@@ -33,10 +33,7 @@ pub(crate) fn parse<'i>(text: &'i str, problems: &mut Problems) -> Option<Node<'
     // The parser recovers and reports in its own order; the file's order reads better.
     errors.sort_by_key(|e| e.span().map_or(0, |s| s.start));
     for error in errors {
-        let at = error
-            .span()
-            .map(|span| line_and_column(text, span.start))
-            .unwrap_or_default();
+        let at = error.span().map(|span| line_and_column(text, span.start)).unwrap_or_default();
         problems.push(at, error.message());
     }
     None
@@ -58,20 +55,9 @@ pub(crate) fn line_and_column(text: &str, offset: usize) -> String {
 /// The path of `key` inside the table at `parent` (`""` is the document root). Keys that are
 /// not bare TOML keys are quoted, so the path can be pasted back into a TOML header.
 pub(crate) fn key_path(parent: &str, key: &str) -> String {
-    let bare = !key.is_empty()
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    let key = if bare {
-        key.to_owned()
-    } else {
-        format!("{key:?}")
-    };
-    if parent.is_empty() {
-        key
-    } else {
-        format!("{parent}.{key}")
-    }
+    let bare = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let key = if bare { key.to_owned() } else { format!("{key:?}") };
+    if parent.is_empty() { key } else { format!("{parent}.{key}") }
 }
 
 /// The path of element `index` of the array at `parent`.
@@ -82,11 +68,7 @@ pub(crate) fn index_path(parent: &str, index: usize) -> String {
 /// "a string", "an integer": a TOML type name with its article, for messages.
 pub(crate) fn type_name(value: &DeValue<'_>) -> String {
     let name = value.type_str();
-    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        "an"
-    } else {
-        "a"
-    };
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
     format!("{article} {name}")
 }
 
@@ -108,11 +90,7 @@ impl<'n, 'i, T> Record<'n, 'i, T> {
 
     /// The node of a key that the record defers to the tree (typed `Deferred`).
     pub(crate) fn node(&self, key: &str) -> Option<&'n Node<'i>> {
-        if self.unusable.contains(key) {
-            None
-        } else {
-            self.table.get(key)
-        }
+        if self.unusable.contains(key) { None } else { self.table.get(key) }
     }
 
     /// A required value: reports it missing, unless it was there and already reported.
@@ -124,10 +102,7 @@ impl<'n, 'i, T> Record<'n, 'i, T> {
         problems: &mut Problems,
     ) -> Option<&'a V> {
         if value.is_none() && !self.unusable.contains(key) {
-            problems.push(
-                self.path_of(key),
-                format!("required; for example {example}"),
-            );
+            problems.push(self.path_of(key), format!("required; for example {example}"));
         }
         value.as_ref()
     }
@@ -146,10 +121,7 @@ pub(crate) fn record<'n, 'i, T: DeserializeOwned>(
     problems: &mut Problems,
 ) -> Option<Record<'n, 'i, T>> {
     let Some(table) = node.get_ref().as_table() else {
-        problems.push(
-            path,
-            format!("expected a table, found {}", type_name(node.get_ref())),
-        );
+        problems.push(path, format!("expected a table, found {}", type_name(node.get_ref())));
         return None;
     };
     let mut working = table.clone();
@@ -158,12 +130,7 @@ pub(crate) fn record<'n, 'i, T: DeserializeOwned>(
         let attempt = Spanned::new(node.span(), DeValue::Table(working.clone()));
         let error = match T::deserialize(attempt.into_deserializer()) {
             Ok(fields) => {
-                return Some(Record {
-                    fields,
-                    path,
-                    table,
-                    unusable,
-                });
+                return Some(Record { fields, path, table, unusable });
             }
             Err(error) => error,
         };
@@ -209,11 +176,7 @@ fn below(table: &DeTable<'_>, span: &Range<usize>) -> Option<Vec<Step>> {
     }
     table.iter().find_map(|(key, child)| {
         let inner = inside(child, span).or_else(|| holds(&child.span(), span).then(Vec::new))?;
-        Some(
-            std::iter::once(Step::Key(key.get_ref().to_string()))
-                .chain(inner)
-                .collect(),
-        )
+        Some(std::iter::once(Step::Key(key.get_ref().to_string())).chain(inner).collect())
     })
 }
 
@@ -244,31 +207,19 @@ pub(crate) struct Entry {
 /// Reads an open-ended table of strings (plugin config, credentials, a carrier's codes), entry
 /// by entry: each entry that is not a string is one problem at its own path, and the others
 /// are still returned.
-pub(crate) fn string_table<'n, 'i>(
-    node: &'n Node<'i>,
-    path: &str,
-    problems: &mut Problems,
-) -> Vec<Entry> {
+pub(crate) fn string_table<'n, 'i>(node: &'n Node<'i>, path: &str, problems: &mut Problems) -> Vec<Entry> {
     let Some(table) = node.get_ref().as_table() else {
-        problems.push(
-            path,
-            format!("expected a table, found {}", type_name(node.get_ref())),
-        );
+        problems.push(path, format!("expected a table, found {}", type_name(node.get_ref())));
         return Vec::new();
     };
     let mut entries = Vec::with_capacity(table.len());
     for (key, value) in table {
         let entry_path = key_path(path, key.get_ref());
         match value.get_ref().as_str() {
-            Some(text) => entries.push(Entry {
-                key: key.get_ref().to_string(),
-                value: text.to_owned(),
-                path: entry_path,
-            }),
-            None => problems.push(
-                entry_path,
-                format!("expected a string, found {}", type_name(value.get_ref())),
-            ),
+            Some(text) => {
+                entries.push(Entry { key: key.get_ref().to_string(), value: text.to_owned(), path: entry_path })
+            }
+            None => problems.push(entry_path, format!("expected a string, found {}", type_name(value.get_ref()))),
         }
     }
     entries
@@ -297,29 +248,16 @@ mod tests {
         let shop = doc.get_ref().get("shop").expect("shop");
         let record = record::<Shop>(shop, "shop".into(), &mut problems);
         let result = record.map(|r| {
-            let config = r
-                .node("config")
-                .map(|n| string_table(n, &r.path_of("config"), &mut problems))
-                .unwrap_or_default();
+            let config =
+                r.node("config").map(|n| string_table(n, &r.path_of("config"), &mut problems)).unwrap_or_default();
             let _ = r.required("id", &r.fields.id, "id = \"x\"", &mut problems);
             (
                 r.fields.id.clone(),
                 r.fields.enabled,
-                config
-                    .into_iter()
-                    .map(|e| format!("{}={}", e.key, e.value))
-                    .collect(),
+                config.into_iter().map(|e| format!("{}={}", e.key, e.value)).collect(),
             )
         });
-        (
-            result,
-            problems
-                .into_errors()
-                .problems
-                .into_iter()
-                .map(|p| p.to_string())
-                .collect(),
-        )
+        (result, problems.into_errors().problems.into_iter().map(|p| p.to_string()).collect())
     }
 
     #[test]
@@ -327,9 +265,9 @@ mod tests {
         let (shop, problems) = read("[shop]\nid = \"a\"\ncolour = 1\nsize = 2\nenabled = true\n");
         assert_eq!(shop, Some((Some("a".into()), Some(true), vec![])));
         assert_eq!(problems.len(), 2, "{problems:?}");
-        assert!(problems[0].starts_with(
-            "shop.colour: unknown field `colour`, expected one of `id`, `enabled`, `config`"
-        ));
+        assert!(
+            problems[0].starts_with("shop.colour: unknown field `colour`, expected one of `id`, `enabled`, `config`")
+        );
         assert!(problems[1].starts_with("shop.size: unknown field `size`"));
     }
 
@@ -349,17 +287,13 @@ mod tests {
     #[test]
     fn a_missing_required_key_is_reported() {
         let (_, problems) = read("[shop]\nenabled = true\n");
-        assert_eq!(
-            problems,
-            vec!["shop.id: required; for example id = \"x\"".to_string()]
-        );
+        assert_eq!(problems, vec!["shop.id: required; for example id = \"x\"".to_string()]);
     }
 
     #[test]
     fn string_tables_report_each_bad_entry_at_its_path() {
-        let (shop, problems) = read(
-            "[shop]\nid = \"a\"\n[shop.config]\nok = \"1\"\nn = 5\nlist = [1]\n\"odd key\" = true\n",
-        );
+        let (shop, problems) =
+            read("[shop]\nid = \"a\"\n[shop.config]\nok = \"1\"\nn = 5\nlist = [1]\n\"odd key\" = true\n");
         assert_eq!(shop.unwrap().2, vec!["ok=1".to_string()]);
         assert_eq!(
             problems,
@@ -375,18 +309,8 @@ mod tests {
     fn a_record_that_is_not_a_table_is_one_problem() {
         let mut problems = Problems::default();
         let doc = parse("shop = 3", &mut problems).unwrap();
-        assert!(
-            record::<Shop>(
-                doc.get_ref().get("shop").unwrap(),
-                "shop".into(),
-                &mut problems
-            )
-            .is_none()
-        );
-        assert_eq!(
-            problems.into_errors().to_string(),
-            "shop: expected a table, found an integer"
-        );
+        assert!(record::<Shop>(doc.get_ref().get("shop").unwrap(), "shop".into(), &mut problems).is_none());
+        assert_eq!(problems.into_errors().to_string(), "shop: expected a table, found an integer");
     }
 
     #[test]

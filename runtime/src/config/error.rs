@@ -16,20 +16,13 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Problem {
-            path: path.into(),
-            message: message.into(),
-        }
+        Problem { path: path.into(), message: message.into() }
     }
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", self.path, self.message)
-        }
+        if self.path.is_empty() { f.write_str(&self.message) } else { write!(f, "{}: {}", self.path, self.message) }
     }
 }
 
@@ -48,9 +41,7 @@ impl ConfigErrors {
 
     /// A single problem, for failures that stop everything (the file cannot be read).
     pub(crate) fn one(path: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigErrors {
-            problems: vec![Problem::new(path, message)],
-        }
+        ConfigErrors { problems: vec![Problem::new(path, message)] }
     }
 }
 
@@ -92,14 +83,8 @@ mod tests {
     fn displays_one_problem_per_line() {
         let errors = ConfigErrors {
             problems: vec![
-                Problem::new(
-                    "tenants.acme.shops[1].plugin",
-                    "no plugin named \"jdd\" (available: jd, taobao)",
-                ),
-                Problem::new(
-                    "tenants.acme",
-                    "exactly one of erp, webhook, pull (found none)",
-                ),
+                Problem::new("tenants.acme.shops[1].plugin", "no plugin named \"jdd\" (available: jd, taobao)"),
+                Problem::new("tenants.acme", "exactly one of erp, webhook, pull (found none)"),
             ],
         };
         assert_eq!(

@@ -30,8 +30,8 @@ use std::path::{Path, PathBuf};
 
 pub use error::{ConfigErrors, Problem};
 pub use model::{
-    CarrierTable, Config, ErpPlugin, ErpRoute, ErpStatus, ErpStatusTable, Interval, LogFormat,
-    Module, OrderStatus, Quota, Schedule, ShopConfig, StatusAction, Tenant, WebhookRoute,
+    CarrierTable, Config, ErpPlugin, ErpRoute, ErpStatus, ErpStatusTable, Interval, LogFormat, Module, OrderStatus,
+    Quota, Schedule, ShopConfig, StatusAction, Tenant, WebhookRoute,
 };
 pub use secrets::{Secret, SecretMap, SecretRef, SecretsFile};
 
@@ -46,19 +46,15 @@ pub const PLUGIN_EXTENSION: &str = "wasm";
 
 /// The config file to load: the `--config` flag if given, else `WHARF_CONFIG`.
 pub fn config_path(flag: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
-    flag.map(Path::to_path_buf)
-        .or_else(|| env(CONFIG_ENV).filter(|p| !p.is_empty()).map(PathBuf::from))
+    flag.map(Path::to_path_buf).or_else(|| env(CONFIG_ENV).filter(|p| !p.is_empty()).map(PathBuf::from))
 }
 
 /// The plugin names in `dir`: the stems of its `.wasm` files, sorted.
 pub fn plugins_in(dir: &Path) -> Result<Vec<String>, String> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
     let mut names = Vec::new();
     for entry in entries {
-        let path = entry
-            .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
-            .path();
+        let path = entry.map_err(|e| format!("cannot list {}: {e}", dir.display()))?.path();
         if path.extension().is_some_and(|ext| ext == PLUGIN_EXTENSION)
             && path.is_file()
             && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
@@ -87,10 +83,7 @@ impl Config {
 
     /// Like [`Config::load`], with the available plugins being the `.wasm` files in the
     /// configured `plugin_dir`: the folder is only known once the file is read.
-    pub fn load_scanning_plugin_dir(
-        path: &Path,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Config, ConfigErrors> {
+    pub fn load_scanning_plugin_dir(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
         Self::load_with(path, Some(&plugins_in), env)
     }
 
@@ -114,14 +107,7 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigErrors> {
         let names = |_: &Path| Ok(available_plugins.iter().map(|p| p.to_string()).collect());
-        validate::build(
-            text,
-            &validate::Inputs {
-                base_dir,
-                plugins: Some(&names),
-                env,
-            },
-        )
+        validate::build(text, &validate::Inputs { base_dir, plugins: Some(&names), env })
     }
 
     fn load_with(
@@ -129,21 +115,13 @@ impl Config {
         plugins: Option<&dyn Fn(&Path) -> Result<Vec<String>, String>>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigErrors> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigErrors::one(path.display().to_string(), format!("cannot read: {e}"))
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigErrors::one(path.display().to_string(), format!("cannot read: {e}")))?;
         let base_dir = match path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
-        validate::build(
-            &text,
-            &validate::Inputs {
-                base_dir,
-                plugins,
-                env,
-            },
-        )
+        validate::build(&text, &validate::Inputs { base_dir, plugins, env })
     }
 }
 
@@ -161,8 +139,7 @@ mod tests {
 
     impl Scratch {
         fn new(name: &str) -> Scratch {
-            let dir =
-                std::env::temp_dir().join(format!("wharf-config-{name}-{}", std::process::id()));
+            let dir = std::env::temp_dir().join(format!("wharf-config-{name}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
             Scratch(dir)
@@ -186,10 +163,7 @@ mod tests {
 
     /// An environment from a table.
     fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let vars: BTreeMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let vars: BTreeMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |name| vars.get(name).cloned()
     }
 
@@ -203,109 +177,57 @@ mod tests {
         ("WHARF_BETA_SAP_PASSWORD", "sap-password-value"),
     ];
 
-    const EXAMPLE_SECRETS: &str = "acme_tb_app_secret = \"tb-app-secret-value\"\nacme_jd_app_secret = \"jd-app-secret-value\"\n";
+    const EXAMPLE_SECRETS: &str =
+        "acme_tb_app_secret = \"tb-app-secret-value\"\nacme_jd_app_secret = \"jd-app-secret-value\"\n";
 
     #[test]
     fn the_example_parses_with_every_option() {
         let dir = Scratch::new("example");
         let path = dir.write("wharf.toml", EXAMPLE);
         dir.write("secrets.toml", EXAMPLE_SECRETS);
-        let config = Config::load(&path, &EXAMPLE_PLUGINS, &env_of(&EXAMPLE_ENV))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let config = Config::load(&path, &EXAMPLE_PLUGINS, &env_of(&EXAMPLE_ENV)).unwrap_or_else(|e| panic!("{e}"));
 
         assert_eq!(config.data_dir, Path::new("/var/lib/wharf"));
         assert_eq!(config.plugin_dir, dir.0.join("plugins"));
-        assert_eq!(
-            config.secrets_file.as_deref(),
-            Some(dir.0.join("secrets.toml").as_path())
-        );
+        assert_eq!(config.secrets_file.as_deref(), Some(dir.0.join("secrets.toml").as_path()));
         assert_eq!(config.listen.to_string(), "127.0.0.1:7380");
         assert_eq!(config.log_format, LogFormat::Json);
-        assert_eq!(
-            config.tenants().map(|t| t.id.as_str()).collect::<Vec<_>>(),
-            ["acme", "beta"]
-        );
+        assert_eq!(config.tenants().map(|t| t.id.as_str()).collect::<Vec<_>>(), ["acme", "beta"]);
 
         let acme = config.tenant("acme").unwrap();
-        assert_eq!(
-            acme.shops.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
-            ["tb-main", "jd-main", "dy-outlet"]
-        );
+        assert_eq!(acme.shops.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["tb-main", "jd-main", "dy-outlet"]);
         let tb = acme.shop("tb-main").unwrap();
-        assert_eq!(
-            (tb.platform.as_str(), tb.plugin.as_str(), tb.enabled),
-            ("taobao", "taobao", true)
-        );
+        assert_eq!((tb.platform.as_str(), tb.plugin.as_str(), tb.enabled), ("taobao", "taobao", true));
         assert_eq!(tb.config["app_key"], "12345678");
         assert_eq!(tb.config["sign_method"], "hmac-sha256");
-        assert_eq!(
-            tb.credentials["app_secret"],
-            SecretRef::File("acme_tb_app_secret".into())
-        );
-        assert_eq!(
-            tb.secrets.get("app_secret").unwrap().expose(),
-            "tb-app-secret-value"
-        );
-        assert_eq!(
-            tb.secrets.get("session").unwrap().expose(),
-            "tb-session-value"
-        );
+        assert_eq!(tb.credentials["app_secret"], SecretRef::File("acme_tb_app_secret".into()));
+        assert_eq!(tb.secrets.get("app_secret").unwrap().expose(), "tb-app-secret-value");
+        assert_eq!(tb.secrets.get("session").unwrap().expose(), "tb-session-value");
         let jd = acme.shop("jd-main").unwrap();
-        assert_eq!(
-            jd.secrets.names().collect::<Vec<_>>(),
-            ["access_token", "app_secret"]
-        );
+        assert_eq!(jd.secrets.names().collect::<Vec<_>>(), ["access_token", "app_secret"]);
         assert!(!acme.shop("dy-outlet").unwrap().enabled);
         assert_eq!(acme.enabled_shops().count(), 2);
 
-        let ErpRoute::Webhook(hook) = &acme.erp else {
-            panic!("acme routes by webhook")
-        };
+        let ErpRoute::Webhook(hook) = &acme.erp else { panic!("acme routes by webhook") };
         assert_eq!(hook.url.as_str(), "https://erp.acme.example/wharf/orders");
         assert_eq!(hook.secret.expose(), "hook-secret-value");
 
-        assert_eq!(
-            acme.schedule.get(Module::Orders).every(),
-            Some(Duration::from_secs(30))
-        );
-        assert_eq!(
-            acme.schedule.get(Module::Stock).every(),
-            Some(Duration::from_secs(60))
-        );
+        assert_eq!(acme.schedule.get(Module::Orders).every(), Some(Duration::from_secs(30)));
+        assert_eq!(acme.schedule.get(Module::Stock).every(), Some(Duration::from_secs(60)));
         assert_eq!(acme.schedule.get(Module::Customers), Interval::Off);
-        assert_eq!(
-            acme.schedule.get(Module::Products).every(),
-            Some(Duration::from_secs(3600))
-        );
+        assert_eq!(acme.schedule.get(Module::Products).every(), Some(Duration::from_secs(3600)));
         assert_eq!(acme.carriers.platform_code("SF", "jd"), Some("467"));
         assert_eq!(acme.carriers.platform_code("SF", "taobao"), Some("SF"));
-        assert_eq!(
-            acme.carriers.platform_code("ZTO", "douyin"),
-            Some("zhongtong")
-        );
-        assert_eq!(
-            acme.erp_status.action(ErpStatus::Signed),
-            StatusAction::Move(OrderStatus::Completed)
-        );
-        assert_eq!(
-            acme.erp_status.action(ErpStatus::Cancelled),
-            StatusAction::Move(OrderStatus::Cancelled)
-        );
-        assert_eq!(
-            acme.erp_status.action(ErpStatus::Picking),
-            StatusAction::Note
-        );
+        assert_eq!(acme.carriers.platform_code("ZTO", "douyin"), Some("zhongtong"));
+        assert_eq!(acme.erp_status.action(ErpStatus::Signed), StatusAction::Move(OrderStatus::Completed));
+        assert_eq!(acme.erp_status.action(ErpStatus::Cancelled), StatusAction::Move(OrderStatus::Cancelled));
+        assert_eq!(acme.erp_status.action(ErpStatus::Picking), StatusAction::Note);
 
         let beta = config.tenant("beta").unwrap();
-        let ErpRoute::Plugin(sap) = &beta.erp else {
-            panic!("beta routes through the SAP plugin")
-        };
+        let ErpRoute::Plugin(sap) = &beta.erp else { panic!("beta routes through the SAP plugin") };
         assert_eq!(sap.plugin, "sap");
         assert_eq!(sap.config["client"], "100");
-        assert_eq!(
-            sap.secrets.get("password").unwrap().expose(),
-            "sap-password-value"
-        );
+        assert_eq!(sap.secrets.get("password").unwrap().expose(), "sap-password-value");
         assert_eq!(beta.schedule, Schedule::default());
         assert_eq!(beta.erp_status, ErpStatusTable::default());
 
@@ -326,10 +248,7 @@ mod tests {
             );
         }
         for status in ErpStatus::ALL {
-            assert!(
-                EXAMPLE.contains(&format!("{} = \"", status.name())),
-                "{status}"
-            );
+            assert!(EXAMPLE.contains(&format!("{} = \"", status.name())), "{status}");
         }
     }
 
@@ -344,14 +263,10 @@ mod tests {
         let mut vars = EXAMPLE_ENV.to_vec();
         let json_path = json.display().to_string();
         vars.push((SECRETS_ENV, &json_path));
-        let config =
-            Config::load(&path, &EXAMPLE_PLUGINS, &env_of(&vars)).unwrap_or_else(|e| panic!("{e}"));
+        let config = Config::load(&path, &EXAMPLE_PLUGINS, &env_of(&vars)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.secrets_file.as_deref(), Some(json.as_path()));
         let tb = config.tenant("acme").unwrap().shop("tb-main").unwrap();
-        assert_eq!(
-            tb.secrets.get("app_secret").unwrap().expose(),
-            "tb-from-json"
-        );
+        assert_eq!(tb.secrets.get("app_secret").unwrap().expose(), "tb-from-json");
     }
 
     #[test]
@@ -363,9 +278,7 @@ mod tests {
         assert_eq!(errors.problems.len(), 1, "{errors}");
         assert!(
             errors.problems[0].path == "secrets_file"
-                && errors.problems[0]
-                    .message
-                    .starts_with(&format!("cannot read {}: ", missing.display())),
+                && errors.problems[0].message.starts_with(&format!("cannot read {}: ", missing.display())),
             "{errors}"
         );
 
@@ -388,10 +301,7 @@ mod tests {
         for name in ["taobao.wasm", "jd.wasm", "douyin.wasm", "notes.txt"] {
             dir.write(&format!("plugins/{name}"), "");
         }
-        assert_eq!(
-            plugins_in(&dir.0.join("plugins")).unwrap(),
-            ["douyin", "jd", "taobao"]
-        );
+        assert_eq!(plugins_in(&dir.0.join("plugins")).unwrap(), ["douyin", "jd", "taobao"]);
         let errors = Config::load_scanning_plugin_dir(&path, &env_of(&EXAMPLE_ENV)).unwrap_err();
         assert_eq!(
             errors.to_string(),
@@ -403,8 +313,7 @@ mod tests {
 
     #[test]
     fn an_unreadable_config_file_is_one_problem() {
-        let errors =
-            Config::load(Path::new("/nonexistent/wharf.toml"), &[], &env_of(&[])).unwrap_err();
+        let errors = Config::load(Path::new("/nonexistent/wharf.toml"), &[], &env_of(&[])).unwrap_err();
         assert_eq!(errors.problems.len(), 1);
         assert_eq!(errors.problems[0].path, "/nonexistent/wharf.toml");
         assert!(errors.problems[0].message.starts_with("cannot read: "));
@@ -413,29 +322,17 @@ mod tests {
     #[test]
     fn from_toml_str_resolves_against_the_given_folder() {
         let text = "[[tenants.a.shops]]\nid = \"s\"\nplatform = \"taobao\"\nplugin = \"taobao\"\n[tenants.a.pull]\n";
-        let config =
-            Config::from_toml_str(text, Path::new("/srv/wharf"), &["taobao"], &env_of(&[]))
-                .unwrap();
+        let config = Config::from_toml_str(text, Path::new("/srv/wharf"), &["taobao"], &env_of(&[])).unwrap();
         assert_eq!(config.data_dir, Path::new("/srv/wharf/data"));
-        let errors =
-            Config::from_toml_str(text, Path::new("/srv/wharf"), &[], &env_of(&[])).unwrap_err();
-        assert_eq!(
-            errors.to_string(),
-            "tenants.a.shops[0].plugin: no plugin named \"taobao\" (available: none)"
-        );
+        let errors = Config::from_toml_str(text, Path::new("/srv/wharf"), &[], &env_of(&[])).unwrap_err();
+        assert_eq!(errors.to_string(), "tenants.a.shops[0].plugin: no plugin named \"taobao\" (available: none)");
     }
 
     #[test]
     fn the_config_path_comes_from_the_flag_then_the_environment() {
         let env = env_of(&[(CONFIG_ENV, "/etc/wharf/wharf.toml")]);
-        assert_eq!(
-            config_path(Some(Path::new("w.toml")), &env),
-            Some(PathBuf::from("w.toml"))
-        );
-        assert_eq!(
-            config_path(None, &env),
-            Some(PathBuf::from("/etc/wharf/wharf.toml"))
-        );
+        assert_eq!(config_path(Some(Path::new("w.toml")), &env), Some(PathBuf::from("w.toml")));
+        assert_eq!(config_path(None, &env), Some(PathBuf::from("/etc/wharf/wharf.toml")));
         assert_eq!(config_path(None, &env_of(&[(CONFIG_ENV, "")])), None);
         assert_eq!(config_path(None, &env_of(&[])), None);
     }

@@ -84,10 +84,7 @@ pub const DEFAULT_ERP_STATUS_ACTIONS: [(ErpStatus, StatusAction); ErpStatus::ALL
     (ErpStatus::Packed, StatusAction::Note),
     (ErpStatus::OutOfStock, StatusAction::Note),
     (ErpStatus::Shipped, StatusAction::Note),
-    (
-        ErpStatus::Signed,
-        StatusAction::Move(OrderStatus::Completed),
-    ),
+    (ErpStatus::Signed, StatusAction::Move(OrderStatus::Completed)),
     (ErpStatus::Cancelled, StatusAction::Note),
 ];
 
@@ -154,9 +151,7 @@ impl Config {
 
     /// Every shop of every tenant, enabled or not.
     pub fn shops(&self) -> impl Iterator<Item = (&Tenant, &ShopConfig)> {
-        self.tenants
-            .values()
-            .flat_map(|tenant| tenant.shops.iter().map(move |shop| (tenant, shop)))
+        self.tenants.values().flat_map(|tenant| tenant.shops.iter().map(move |shop| (tenant, shop)))
     }
 }
 
@@ -326,7 +321,8 @@ impl Interval {
     /// Reads `"30s"`, `"5m"`, `"1h"` or `"off"`: a whole number and one unit, within
     /// [`MIN_INTERVAL`]..=[`MAX_INTERVAL`].
     pub fn parse(text: &str) -> Result<Interval, String> {
-        const EXPECTED: &str = "expected a whole number and a unit (s, m or h) like \"30s\", \"5m\" or \"1h\", or \"off\"";
+        const EXPECTED: &str =
+            "expected a whole number and a unit (s, m or h) like \"30s\", \"5m\" or \"1h\", or \"off\"";
         if text == "off" {
             return Ok(Interval::Off);
         }
@@ -341,20 +337,14 @@ impl Interval {
         if number.is_empty() {
             return Err(format!("{EXPECTED}; got {text:?}"));
         }
-        let seconds = number
-            .parse::<u64>()
-            .ok()
-            .and_then(|n| n.checked_mul(seconds_per_unit));
+        let seconds = number.parse::<u64>().ok().and_then(|n| n.checked_mul(seconds_per_unit));
         let every = match seconds {
             Some(0) => return Err("zero; write \"off\" to switch the module off".to_owned()),
             Some(s) => Duration::from_secs(s),
             None => Duration::MAX,
         };
         if every < MIN_INTERVAL {
-            return Err(format!(
-                "{text:?} is shorter than the minimum of {}",
-                Interval::Every(MIN_INTERVAL)
-            ));
+            return Err(format!("{text:?} is shorter than the minimum of {}", Interval::Every(MIN_INTERVAL)));
         }
         if every > MAX_INTERVAL {
             return Err(format!(
@@ -399,9 +389,7 @@ pub struct Schedule {
 
 impl Default for Schedule {
     fn default() -> Self {
-        Schedule {
-            intervals: Module::ALL.map(Module::default_interval),
-        }
+        Schedule { intervals: Module::ALL.map(Module::default_interval) }
     }
 }
 
@@ -435,9 +423,7 @@ impl CarrierTable {
 
     /// ERP carrier codes with their per-platform codes, sorted.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &BTreeMap<String, String>)> {
-        self.codes
-            .iter()
-            .map(|(code, platforms)| (code.as_str(), platforms))
+        self.codes.iter().map(|(code, platforms)| (code.as_str(), platforms))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -479,11 +465,8 @@ impl StatusAction {
         if text == Self::NOTE {
             return Ok(StatusAction::Note);
         }
-        let reachable: Vec<&str> = OrderStatus::ALL
-            .into_iter()
-            .filter(|s| reachable_from_erp(*s))
-            .map(OrderStatus::name)
-            .collect();
+        let reachable: Vec<&str> =
+            OrderStatus::ALL.into_iter().filter(|s| reachable_from_erp(*s)).map(OrderStatus::name).collect();
         let Some(target) = text.strip_prefix(Self::MOVE_PREFIX) else {
             return Err(format!(
                 "expected \"note\" or \"move:<status>\" with a status among {}; got {text:?}",
@@ -492,14 +475,10 @@ impl StatusAction {
         };
         match OrderStatus::from_name(target) {
             Some(status) if reachable_from_erp(status) => Ok(StatusAction::Move(status)),
-            Some(status) => Err(format!(
-                "an ERP status cannot move an order back to {status}; use one of {}",
-                reachable.join(", ")
-            )),
-            None => Err(format!(
-                "no order status named {target:?}; use one of {}",
-                reachable.join(", ")
-            )),
+            Some(status) => {
+                Err(format!("an ERP status cannot move an order back to {status}; use one of {}", reachable.join(", ")))
+            }
+            None => Err(format!("no order status named {target:?}; use one of {}", reachable.join(", "))),
         }
     }
 }
@@ -550,14 +529,9 @@ mod tests {
 
     #[test]
     fn intervals_parse_and_print_back() {
-        for (text, secs) in [
-            ("30s", 30),
-            ("5m", 300),
-            ("1h", 3600),
-            ("90s", 90),
-            ("120m", 7200),
-            ("168h", 7 * 24 * 3600),
-        ] {
+        for (text, secs) in
+            [("30s", 30), ("5m", 300), ("1h", 3600), ("90s", 90), ("120m", 7200), ("168h", 7 * 24 * 3600)]
+        {
             let interval = Interval::parse(text).unwrap();
             assert_eq!(interval.every(), Some(Duration::from_secs(secs)), "{text}");
         }
@@ -571,33 +545,16 @@ mod tests {
     #[test]
     fn bad_intervals_say_what_is_expected() {
         let expected = "expected a whole number and a unit (s, m or h) like \"30s\", \"5m\" or \"1h\", or \"off\"";
-        for bad in [
-            "", "5", "s", "5 m", " 5m", "5min", "1.5h", "-5m", "5M", "Off", "1d",
-        ] {
-            assert_eq!(
-                Interval::parse(bad),
-                Err(format!("{expected}; got {bad:?}")),
-                "{bad}"
-            );
+        for bad in ["", "5", "s", "5 m", " 5m", "5min", "1.5h", "-5m", "5M", "Off", "1d"] {
+            assert_eq!(Interval::parse(bad), Err(format!("{expected}; got {bad:?}")), "{bad}");
         }
-        assert_eq!(
-            Interval::parse("0s"),
-            Err("zero; write \"off\" to switch the module off".into())
-        );
+        assert_eq!(Interval::parse("0s"), Err("zero; write \"off\" to switch the module off".into()));
         assert_eq!(
             Interval::parse("169h"),
             Err("\"169h\" is longer than the maximum of 168h; write \"off\" to switch the module off".into())
         );
-        assert!(
-            Interval::parse("99999999999999999999h")
-                .unwrap_err()
-                .contains("longer than the maximum")
-        );
-        assert!(
-            Interval::parse("18446744073709551615h")
-                .unwrap_err()
-                .contains("longer than the maximum")
-        );
+        assert!(Interval::parse("99999999999999999999h").unwrap_err().contains("longer than the maximum"));
+        assert!(Interval::parse("18446744073709551615h").unwrap_err().contains("longer than the maximum"));
     }
 
     #[test]
@@ -610,33 +567,22 @@ mod tests {
         assert_eq!(Module::from_name("erp_status"), Some(Module::ErpStatus));
         assert_eq!(Module::from_name("ordrs"), None);
         let defaults = Module::ALL.map(|m| m.default_interval().every().unwrap());
-        assert!(
-            defaults
-                .iter()
-                .all(|d| (MIN_INTERVAL..=MAX_INTERVAL).contains(d))
-        );
+        assert!(defaults.iter().all(|d| (MIN_INTERVAL..=MAX_INTERVAL).contains(d)));
     }
 
     #[test]
     fn status_actions_parse() {
         assert_eq!(StatusAction::parse("note"), Ok(StatusAction::Note));
-        assert_eq!(
-            StatusAction::parse("move:completed"),
-            Ok(StatusAction::Move(OrderStatus::Completed))
-        );
-        assert_eq!(
-            StatusAction::parse("move:partially_shipped")
-                .unwrap()
-                .to_string(),
-            "move:partially_shipped"
-        );
+        assert_eq!(StatusAction::parse("move:completed"), Ok(StatusAction::Move(OrderStatus::Completed)));
+        assert_eq!(StatusAction::parse("move:partially_shipped").unwrap().to_string(), "move:partially_shipped");
         assert_eq!(
             StatusAction::parse("move:paid"),
             Err("an ERP status cannot move an order back to paid; use one of partially_shipped, shipped, completed, cancelled, closed".into())
         );
         assert_eq!(
             StatusAction::parse("move:done"),
-            Err("no order status named \"done\"; use one of partially_shipped, shipped, completed, cancelled, closed".into())
+            Err("no order status named \"done\"; use one of partially_shipped, shipped, completed, cancelled, closed"
+                .into())
         );
         assert_eq!(
             StatusAction::parse("complete"),
@@ -661,10 +607,7 @@ mod tests {
     #[test]
     fn carrier_codes_are_looked_up_per_platform() {
         let mut table = CarrierTable::default();
-        table.insert(
-            "SF".into(),
-            BTreeMap::from([("taobao".into(), "SF".into()), ("jd".into(), "467".into())]),
-        );
+        table.insert("SF".into(), BTreeMap::from([("taobao".into(), "SF".into()), ("jd".into(), "467".into())]));
         assert_eq!(table.platform_code("SF", "jd"), Some("467"));
         assert_eq!(table.platform_code("SF", "douyin"), None);
         assert_eq!(table.platform_code("ZTO", "jd"), None);

@@ -53,13 +53,9 @@ impl SecretRef {
             };
         }
         if text.is_empty() {
-            Err(format!(
-                "empty; write \"{ENV_PREFIX}NAME\" or \"{FILE_PREFIX}KEY\""
-            ))
+            Err(format!("empty; write \"{ENV_PREFIX}NAME\" or \"{FILE_PREFIX}KEY\""))
         } else {
-            Err(format!(
-                "literal secret; write \"{ENV_PREFIX}NAME\" or \"{FILE_PREFIX}KEY\""
-            ))
+            Err(format!("literal secret; write \"{ENV_PREFIX}NAME\" or \"{FILE_PREFIX}KEY\""))
         }
     }
 }
@@ -130,10 +126,7 @@ impl SecretMap {
     /// Every value in the clear, for the one place that needs them (the host's credential
     /// capability, which keeps them out of the sandbox).
     pub fn expose_all(&self) -> BTreeMap<String, String> {
-        self.0
-            .iter()
-            .map(|(name, secret)| (name.clone(), secret.0.clone()))
-            .collect()
+        self.0.iter().map(|(name, secret)| (name.clone(), secret.0.clone())).collect()
     }
 
     pub(crate) fn insert(&mut self, name: String, secret: Secret) {
@@ -179,10 +172,7 @@ pub struct SecretsFile {
 
 impl fmt::Debug for SecretsFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SecretsFile")
-            .field("path", &self.path)
-            .field("keys", &self.values.keys())
-            .finish()
+        f.debug_struct("SecretsFile").field("path", &self.path).field("keys", &self.values.keys()).finish()
     }
 }
 
@@ -190,8 +180,7 @@ impl SecretsFile {
     /// Reads and parses the file at `path`, in the format its extension says. Each error is
     /// one message; none contains a value.
     pub fn read(path: &Path) -> Result<Self, Vec<String>> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| vec![format!("cannot read {}: {e}", path.display())])?;
+        let text = std::fs::read_to_string(path).map_err(|e| vec![format!("cannot read {}: {e}", path.display())])?;
         Self::parse(&text, SecretsFormat::of(path), path)
     }
 
@@ -204,24 +193,17 @@ impl SecretsFile {
             SecretsFormat::Toml => {
                 // `message()`, not `Display`: toml's Display quotes the offending line.
                 let table = toml::from_str::<toml::Table>(text).map_err(|e| {
-                    let at = e
-                        .span()
-                        .map(|s| format!(" at {}", line_and_column(text, s.start)))
-                        .unwrap_or_default();
-                    vec![format!(
-                        "{shown} is not valid TOML{at}: {}",
-                        e.message().trim_end()
-                    )]
+                    let at = e.span().map(|s| format!(" at {}", line_and_column(text, s.start))).unwrap_or_default();
+                    vec![format!("{shown} is not valid TOML{at}: {}", e.message().trim_end())]
                 })?;
                 for (key, value) in table {
                     match value {
                         toml::Value::String(s) => {
                             values.insert(key, Secret(s));
                         }
-                        other => errors.push(format!(
-                            "{shown}: key {key:?}: expected a string, found {}",
-                            other.type_str()
-                        )),
+                        other => {
+                            errors.push(format!("{shown}: key {key:?}: expected a string, found {}", other.type_str()))
+                        }
                     }
                 }
             }
@@ -237,31 +219,21 @@ impl SecretsFile {
                     )]
                 })?;
                 let serde_json::Value::Object(object) = value else {
-                    return Err(vec![format!(
-                        "{shown}: expected a JSON object of name → string"
-                    )]);
+                    return Err(vec![format!("{shown}: expected a JSON object of name → string")]);
                 };
                 for (key, value) in object {
                     match value {
                         serde_json::Value::String(s) => {
                             values.insert(key, Secret(s));
                         }
-                        other => errors.push(format!(
-                            "{shown}: key {key:?}: expected a string, found {}",
-                            json_type(&other)
-                        )),
+                        other => {
+                            errors.push(format!("{shown}: key {key:?}: expected a string, found {}", json_type(&other)))
+                        }
                     }
                 }
             }
         }
-        if errors.is_empty() {
-            Ok(SecretsFile {
-                path: path.to_owned(),
-                values,
-            })
-        } else {
-            Err(errors)
-        }
+        if errors.is_empty() { Ok(SecretsFile { path: path.to_owned(), values }) } else { Err(errors) }
     }
 
     pub fn path(&self) -> &Path {
@@ -320,9 +292,7 @@ impl Resolver<'_> {
         match reference {
             SecretRef::Env(name) => match (self.env)(name) {
                 None => Err(Some(format!("env var {name} is not set"))),
-                Some(value) if value.is_empty() => {
-                    Err(Some(format!("env var {name} is set but empty")))
-                }
+                Some(value) if value.is_empty() => Err(Some(format!("env var {name} is set but empty"))),
                 Some(value) => Ok(Secret(value)),
             },
             SecretRef::File(key) => match &self.file {
@@ -332,14 +302,10 @@ impl Resolver<'_> {
                 ))),
                 SecretsSource::Broken => Err(None),
                 SecretsSource::Loaded(file) => match file.get(key) {
-                    None => Err(Some(format!(
-                        "no key {key:?} in secrets file {}",
-                        file.path().display()
-                    ))),
-                    Some(value) if value.0.is_empty() => Err(Some(format!(
-                        "key {key:?} in secrets file {} is empty",
-                        file.path().display()
-                    ))),
+                    None => Err(Some(format!("no key {key:?} in secrets file {}", file.path().display()))),
+                    Some(value) if value.0.is_empty() => {
+                        Err(Some(format!("key {key:?} in secrets file {} is empty", file.path().display())))
+                    }
                     Some(value) => Ok(value.clone()),
                 },
             },
@@ -353,14 +319,8 @@ mod tests {
 
     #[test]
     fn references_parse() {
-        assert_eq!(
-            SecretRef::parse("env:WHARF_TB_SESSION"),
-            Ok(SecretRef::Env("WHARF_TB_SESSION".into()))
-        );
-        assert_eq!(
-            SecretRef::parse("file:acme.tb session"),
-            Ok(SecretRef::File("acme.tb session".into()))
-        );
+        assert_eq!(SecretRef::parse("env:WHARF_TB_SESSION"), Ok(SecretRef::Env("WHARF_TB_SESSION".into())));
+        assert_eq!(SecretRef::parse("file:acme.tb session"), Ok(SecretRef::File("acme.tb session".into())));
         assert_eq!(SecretRef::parse("env:_x1").unwrap().to_string(), "env:_x1");
         assert_eq!(SecretRef::parse("file:k").unwrap().to_string(), "file:k");
     }
@@ -370,16 +330,9 @@ mod tests {
         let error = SecretRef::parse("s3cr3t-value").unwrap_err();
         assert_eq!(error, "literal secret; write \"env:NAME\" or \"file:KEY\"");
         assert!(!error.contains("s3cr3t"));
-        assert_eq!(
-            SecretRef::parse("").unwrap_err(),
-            "empty; write \"env:NAME\" or \"file:KEY\""
-        );
+        assert_eq!(SecretRef::parse("").unwrap_err(), "empty; write \"env:NAME\" or \"file:KEY\"");
         // Prefixes are exact: anything else is treated as a value.
-        assert!(
-            SecretRef::parse("ENV:X")
-                .unwrap_err()
-                .starts_with("literal secret")
-        );
+        assert!(SecretRef::parse("ENV:X").unwrap_err().starts_with("literal secret"));
     }
 
     #[test]
@@ -393,12 +346,7 @@ mod tests {
             );
         }
         for bad in ["file:", "file: k", "file:k "] {
-            assert!(
-                SecretRef::parse(bad)
-                    .unwrap_err()
-                    .starts_with("\"file:\" must be followed by a key"),
-                "{bad}"
-            );
+            assert!(SecretRef::parse(bad).unwrap_err().starts_with("\"file:\" must be followed by a key"), "{bad}");
         }
     }
 
@@ -411,46 +359,28 @@ mod tests {
         assert_eq!(shown, "{\"app_secret\", \"session\"} <redacted>");
         assert_eq!(map.get("app_secret").unwrap().expose(), "hunter2");
         assert_eq!(map.expose_all()["session"], "tok-777");
-        let file = SecretsFile::parse("a = \"hunter2\"", SecretsFormat::Toml, Path::new("s.toml"))
-            .unwrap();
+        let file = SecretsFile::parse("a = \"hunter2\"", SecretsFormat::Toml, Path::new("s.toml")).unwrap();
         assert!(!format!("{file:?}").contains("hunter2"));
     }
 
     #[test]
     fn secrets_files_parse_in_both_formats() {
-        let toml = SecretsFile::parse(
-            "acme_tb = \"x\"\n\"with space\" = \"y\"\n",
-            SecretsFormat::Toml,
-            Path::new("s.toml"),
-        )
-        .unwrap();
+        let toml =
+            SecretsFile::parse("acme_tb = \"x\"\n\"with space\" = \"y\"\n", SecretsFormat::Toml, Path::new("s.toml"))
+                .unwrap();
         assert_eq!(toml.keys().collect::<Vec<_>>(), ["acme_tb", "with space"]);
         assert_eq!(toml.get("with space").unwrap().expose(), "y");
-        let json = SecretsFile::parse(
-            r#"{"acme_tb": "x"}"#,
-            SecretsFormat::Json,
-            Path::new("s.json"),
-        )
-        .unwrap();
+        let json = SecretsFile::parse(r#"{"acme_tb": "x"}"#, SecretsFormat::Json, Path::new("s.json")).unwrap();
         assert_eq!(json.get("acme_tb").unwrap().expose(), "x");
-        assert_eq!(
-            SecretsFormat::of(Path::new("/etc/wharf/s.JSON")),
-            SecretsFormat::Json
-        );
-        assert_eq!(
-            SecretsFormat::of(Path::new("/etc/wharf/s")),
-            SecretsFormat::Toml
-        );
+        assert_eq!(SecretsFormat::of(Path::new("/etc/wharf/s.JSON")), SecretsFormat::Json);
+        assert_eq!(SecretsFormat::of(Path::new("/etc/wharf/s")), SecretsFormat::Toml);
     }
 
     #[test]
     fn secrets_file_errors_name_keys_and_positions_but_no_values() {
-        let errors = SecretsFile::parse(
-            "a = 1\nb = \"ok\"\n[c]\nd = \"hunter2\"\n",
-            SecretsFormat::Toml,
-            Path::new("s.toml"),
-        )
-        .unwrap_err();
+        let errors =
+            SecretsFile::parse("a = 1\nb = \"ok\"\n[c]\nd = \"hunter2\"\n", SecretsFormat::Toml, Path::new("s.toml"))
+                .unwrap_err();
         assert_eq!(
             errors,
             [
@@ -459,38 +389,17 @@ mod tests {
             ]
         );
 
-        let errors =
-            SecretsFile::parse("a = \"hunter2\n", SecretsFormat::Toml, Path::new("s.toml"))
-                .unwrap_err();
-        assert!(
-            errors[0].starts_with("s.toml is not valid TOML at line 1"),
-            "{errors:?}"
-        );
+        let errors = SecretsFile::parse("a = \"hunter2\n", SecretsFormat::Toml, Path::new("s.toml")).unwrap_err();
+        assert!(errors[0].starts_with("s.toml is not valid TOML at line 1"), "{errors:?}");
         assert!(!errors[0].contains("hunter2"), "{errors:?}");
 
-        let errors = SecretsFile::parse(
-            "{\"a\": \"hunter2\", \"b\": 2}",
-            SecretsFormat::Json,
-            Path::new("s.json"),
-        )
-        .unwrap_err();
-        assert_eq!(
-            errors,
-            ["s.json: key \"b\": expected a string, found number"]
-        );
-        let errors = SecretsFile::parse("\"hunter2\"", SecretsFormat::Json, Path::new("s.json"))
-            .unwrap_err();
+        let errors =
+            SecretsFile::parse("{\"a\": \"hunter2\", \"b\": 2}", SecretsFormat::Json, Path::new("s.json")).unwrap_err();
+        assert_eq!(errors, ["s.json: key \"b\": expected a string, found number"]);
+        let errors = SecretsFile::parse("\"hunter2\"", SecretsFormat::Json, Path::new("s.json")).unwrap_err();
         assert_eq!(errors, ["s.json: expected a JSON object of name → string"]);
-        let errors = SecretsFile::parse(
-            "{\"a\": \"hunter2\",",
-            SecretsFormat::Json,
-            Path::new("s.json"),
-        )
-        .unwrap_err();
-        assert!(
-            errors[0].starts_with("s.json is not valid JSON at line 1, column 16: "),
-            "{errors:?}"
-        );
+        let errors = SecretsFile::parse("{\"a\": \"hunter2\",", SecretsFormat::Json, Path::new("s.json")).unwrap_err();
+        assert!(errors[0].starts_with("s.json is not valid JSON at line 1, column 16: "), "{errors:?}");
         assert!(!errors[0].contains("hunter2"));
     }
 
@@ -501,58 +410,22 @@ mod tests {
             "EMPTY" => Some(String::new()),
             _ => None,
         };
-        let file = SecretsFile::parse(
-            "k = \"fv\"\nblank = \"\"",
-            SecretsFormat::Toml,
-            Path::new("s.toml"),
-        )
-        .unwrap();
-        let resolver = Resolver {
-            env: &env,
-            file: SecretsSource::Loaded(file),
-        };
-        let resolve = |r: &str| {
-            resolver
-                .resolve(&SecretRef::parse(r).unwrap())
-                .map(|s| s.expose().to_owned())
-        };
+        let file = SecretsFile::parse("k = \"fv\"\nblank = \"\"", SecretsFormat::Toml, Path::new("s.toml")).unwrap();
+        let resolver = Resolver { env: &env, file: SecretsSource::Loaded(file) };
+        let resolve = |r: &str| resolver.resolve(&SecretRef::parse(r).unwrap()).map(|s| s.expose().to_owned());
         assert_eq!(resolve("env:SET"), Ok("v".into()));
-        assert_eq!(
-            resolve("env:NOPE"),
-            Err(Some("env var NOPE is not set".into()))
-        );
-        assert_eq!(
-            resolve("env:EMPTY"),
-            Err(Some("env var EMPTY is set but empty".into()))
-        );
+        assert_eq!(resolve("env:NOPE"), Err(Some("env var NOPE is not set".into())));
+        assert_eq!(resolve("env:EMPTY"), Err(Some("env var EMPTY is set but empty".into())));
         assert_eq!(resolve("file:k"), Ok("fv".into()));
-        assert_eq!(
-            resolve("file:x"),
-            Err(Some("no key \"x\" in secrets file s.toml".into()))
-        );
-        assert_eq!(
-            resolve("file:blank"),
-            Err(Some("key \"blank\" in secrets file s.toml is empty".into()))
-        );
+        assert_eq!(resolve("file:x"), Err(Some("no key \"x\" in secrets file s.toml".into())));
+        assert_eq!(resolve("file:blank"), Err(Some("key \"blank\" in secrets file s.toml is empty".into())));
 
-        let resolver = Resolver {
-            env: &env,
-            file: SecretsSource::None,
-        };
+        let resolver = Resolver { env: &env, file: SecretsSource::None };
         assert_eq!(
             resolver.resolve(&SecretRef::File("k".into())).unwrap_err(),
-            Some(
-                "\"file:k\" needs a secrets file; name one with WHARF_SECRETS or secrets_file"
-                    .into()
-            )
+            Some("\"file:k\" needs a secrets file; name one with WHARF_SECRETS or secrets_file".into())
         );
-        let resolver = Resolver {
-            env: &env,
-            file: SecretsSource::Broken,
-        };
-        assert_eq!(
-            resolver.resolve(&SecretRef::File("k".into())).unwrap_err(),
-            None
-        );
+        let resolver = Resolver { env: &env, file: SecretsSource::Broken };
+        assert_eq!(resolver.resolve(&SecretRef::File("k".into())).unwrap_err(), None);
     }
 }

@@ -44,15 +44,21 @@ pub fn tenant(doc: &Value, available: &[String]) -> Result<Tenant, ConfigErrors>
     tenants.insert(id.to_owned(), as_toml);
     let mut root = toml::Table::new();
     root.insert("tenants".into(), toml::Value::Table(tenants));
-    let text = toml::to_string(&root).map_err(|e| ConfigErrors::one(path.clone(), format!("cannot be read as a tenant table: {e}")))?;
+    let text = toml::to_string(&root)
+        .map_err(|e| ConfigErrors::one(path.clone(), format!("cannot be read as a tenant table: {e}")))?;
     let names = |_: &Path| Ok(available.to_vec());
     let env = |name: &str| secrets.get(name).cloned();
-    let config = validate::build(&text, &validate::Inputs { base_dir: Path::new("."), plugins: Some(&names), env: &env })?;
+    let config =
+        validate::build(&text, &validate::Inputs { base_dir: Path::new("."), plugins: Some(&names), env: &env })?;
     config.tenants.get(id).cloned().ok_or_else(|| bad(format!("tenant {id:?} was not read back")))
 }
 
 /// Replaces every inline secret of `table` by an `env:` reference to its value in `secrets`.
-fn referenced(table: &mut Map<String, Value>, secrets: &mut BTreeMap<String, String>, path: &str) -> Result<(), ConfigErrors> {
+fn referenced(
+    table: &mut Map<String, Value>,
+    secrets: &mut BTreeMap<String, String>,
+    path: &str,
+) -> Result<(), ConfigErrors> {
     let mut refer = |value: &mut Value, at: String| -> Result<(), ConfigErrors> {
         let Some(text) = value.as_str() else {
             return Err(ConfigErrors::one(at, "expected the secret as a string"));
@@ -69,7 +75,9 @@ fn referenced(table: &mut Map<String, Value>, secrets: &mut BTreeMap<String, Str
             }
         }
     }
-    if let Some(credentials) = table.get_mut("erp").and_then(|e| e.get_mut("credentials")).and_then(Value::as_object_mut) {
+    if let Some(credentials) =
+        table.get_mut("erp").and_then(|e| e.get_mut("credentials")).and_then(Value::as_object_mut)
+    {
         for (name, value) in credentials.iter_mut() {
             refer(value, format!("{path}.erp.credentials.{name}"))?;
         }
@@ -123,7 +131,9 @@ pub fn keep_secrets(new: &mut Value, old: &Value) {
         fill(Some(shop), before);
     }
     fill(new.get_mut("erp"), old.get("erp"));
-    if let (Some(hook), Some(secret)) = (new.get_mut("webhook").and_then(Value::as_object_mut), old.get("webhook").and_then(|w| w.get("secret"))) {
+    if let (Some(hook), Some(secret)) =
+        (new.get_mut("webhook").and_then(Value::as_object_mut), old.get("webhook").and_then(|w| w.get("secret")))
+    {
         if hook.get("secret").is_none_or(|s| s.as_str() == Some(SET)) {
             hook.insert("secret".into(), secret.clone());
         }
@@ -181,7 +191,11 @@ mod tests {
         let mut d = doc();
         d["shops"][0]["credentials"]["session"] = json!("4711");
         let errors = tenant(&d, &plugins()).unwrap_err().to_string();
-        assert!(errors.contains("tenants.acme.shops[0].credentials.session: the secret") && errors.contains("shorter than 8"), "{errors}");
+        assert!(
+            errors.contains("tenants.acme.shops[0].credentials.session: the secret")
+                && errors.contains("shorter than 8"),
+            "{errors}"
+        );
         assert!(!errors.contains("4711"), "{errors}");
     }
 

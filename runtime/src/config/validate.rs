@@ -11,9 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::SECRETS_ENV;
-use super::document::{
-    self, Deferred, Entry, Node, Record, index_path, key_path, string_table, type_name,
-};
+use super::document::{self, Deferred, Entry, Node, Record, index_path, key_path, string_table, type_name};
 use super::error::{ConfigErrors, Problems};
 use super::model::*;
 use super::secrets::{Resolver, Secret, SecretMap, SecretRef, SecretsFile, SecretsSource};
@@ -94,7 +92,6 @@ struct WebhookRecord {
 #[serde(deny_unknown_fields)]
 struct PullRecord {}
 
-
 /// The ERP routes, in the order messages list them.
 const ROUTES: [&str; 3] = ["erp", "webhook", "pull"];
 
@@ -106,12 +103,20 @@ fn check_plugin(name: &str, path: &str, available: &[String], problems: &mut Pro
 }
 
 /// Every plugin `tenants` name that is not in `available`, at its path.
-pub(crate) fn check_plugins<'t>(tenants: impl Iterator<Item = &'t Tenant>, available: &[String]) -> Result<(), ConfigErrors> {
+pub(crate) fn check_plugins<'t>(
+    tenants: impl Iterator<Item = &'t Tenant>,
+    available: &[String],
+) -> Result<(), ConfigErrors> {
     let mut problems = Problems::default();
     for tenant in tenants {
         let path = key_path("tenants", &tenant.id);
         for (i, shop) in tenant.shops.iter().enumerate() {
-            check_plugin(&shop.plugin, &format!("{}.plugin", index_path(&key_path(&path, "shops"), i)), available, &mut problems);
+            check_plugin(
+                &shop.plugin,
+                &format!("{}.plugin", index_path(&key_path(&path, "shops"), i)),
+                available,
+                &mut problems,
+            );
         }
         if let ErpRoute::Plugin(erp) = &tenant.erp {
             check_plugin(&erp.plugin, &key_path(&key_path(&path, "erp"), "plugin"), available, &mut problems);
@@ -141,22 +146,9 @@ pub(crate) fn build(text: &str, inputs: &Inputs<'_>) -> Result<Config, ConfigErr
     };
     let fields = &root.fields;
 
-    let data_dir = folder(
-        &root,
-        "data_dir",
-        &fields.data_dir,
-        DEFAULT_DATA_DIR,
-        inputs.base_dir,
-        &mut problems,
-    );
-    let plugin_dir = folder(
-        &root,
-        "plugin_dir",
-        &fields.plugin_dir,
-        DEFAULT_PLUGIN_DIR,
-        inputs.base_dir,
-        &mut problems,
-    );
+    let data_dir = folder(&root, "data_dir", &fields.data_dir, DEFAULT_DATA_DIR, inputs.base_dir, &mut problems);
+    let plugin_dir =
+        folder(&root, "plugin_dir", &fields.plugin_dir, DEFAULT_PLUGIN_DIR, inputs.base_dir, &mut problems);
     let listen = match &fields.listen {
         None => DEFAULT_LISTEN,
         Some(text) => text.parse::<SocketAddr>().unwrap_or_else(|_| {
@@ -181,14 +173,7 @@ pub(crate) fn build(text: &str, inputs: &Inputs<'_>) -> Result<Config, ConfigErr
 
     let (secrets_file, source) = secrets_source(&root, inputs, &mut problems);
 
-    let mut checker = Checker {
-        problems,
-        plugins,
-        resolver: Resolver {
-            env: inputs.env,
-            file: source,
-        },
-    };
+    let mut checker = Checker { problems, plugins, resolver: Resolver { env: inputs.env, file: source } };
     let tenants = checker.tenants(&root);
 
     if !checker.problems.is_empty() {
@@ -220,10 +205,7 @@ fn secrets_source(
         None => match root.fields.secrets_file.as_deref() {
             None => return (None, SecretsSource::None),
             Some("") => {
-                problems.push(
-                    root.path_of("secrets_file"),
-                    "empty; omit it when there is no secrets file",
-                );
+                problems.push(root.path_of("secrets_file"), "empty; omit it when there is no secrets file");
                 return (None, SecretsSource::None);
             }
             Some(path) => (inputs.base_dir.join(path), root.path_of("secrets_file")),
@@ -253,10 +235,7 @@ fn folder<T>(
     match value.as_deref() {
         None => base.join(default),
         Some("") => {
-            problems.push(
-                root.path_of(key),
-                format!("empty; omit it for the default {default:?}"),
-            );
+            problems.push(root.path_of(key), format!("empty; omit it for the default {default:?}"));
             base.join(default)
         }
         Some(path) => base.join(path),
@@ -289,10 +268,7 @@ impl Checker<'_> {
             Some(value) => match value.as_table() {
                 Some(table) => table,
                 None => {
-                    self.problems.push(
-                        path,
-                        format!("expected a table of tenants, found {}", type_name(value)),
-                    );
+                    self.problems.push(path, format!("expected a table of tenants, found {}", type_name(value)));
                     return tenants;
                 }
             },
@@ -332,23 +308,12 @@ impl Checker<'_> {
             Some(node) => self.quota(node, record.path_of("quota")),
             None => Quota::default(),
         };
-        Some(Tenant {
-            id: id.to_owned(),
-            shops,
-            erp: erp?,
-            schedule,
-            carriers,
-            erp_status,
-            quota,
-        })
+        Some(Tenant { id: id.to_owned(), shops, erp: erp?, schedule, carriers, erp_status, quota })
     }
 
     /// The tenant's shops, and the set of their platforms when every shop's platform is known
     /// (so the carrier table can be checked against it without false alarms).
-    fn shops(
-        &mut self,
-        tenant: &Record<'_, '_, TenantRecord>,
-    ) -> (Vec<ShopConfig>, Option<BTreeSet<String>>) {
+    fn shops(&mut self, tenant: &Record<'_, '_, TenantRecord>) -> (Vec<ShopConfig>, Option<BTreeSet<String>>) {
         let path = tenant.path_of("shops");
         let none = format!("no shops; declare at least one [[{path}]] table");
         let Some(node) = tenant.node("shops") else {
@@ -356,23 +321,15 @@ impl Checker<'_> {
             return (Vec::new(), None);
         };
         let Some(items) = node.get_ref().as_array() else {
-            self.problems.push(
-                &path,
-                format!(
-                    "expected an array of tables ([[{path}]]), found {}",
-                    type_name(node.get_ref())
-                ),
-            );
+            self.problems
+                .push(&path, format!("expected an array of tables ([[{path}]]), found {}", type_name(node.get_ref())));
             return (Vec::new(), None);
         };
         if items.is_empty() {
             self.problems.push(&path, none);
         }
         let mut shops = Vec::with_capacity(items.len());
-        let mut seen = SeenShops {
-            first_index: BTreeMap::new(),
-            platforms: Some(BTreeSet::new()),
-        };
+        let mut seen = SeenShops { first_index: BTreeMap::new(), platforms: Some(BTreeSet::new()) };
         for (i, item) in items.iter().enumerate() {
             let shop_path = index_path(&path, i);
             match document::record::<ShopRecord>(item, shop_path, &mut self.problems) {
@@ -401,10 +358,7 @@ impl Checker<'_> {
             match seen.first_index.get(id) {
                 Some(first) => {
                     let first = index_path(shops_path, *first);
-                    self.problems.push(
-                        id_path,
-                        format!("duplicate shop id {id:?} (first at {first})"),
-                    );
+                    self.problems.push(id_path, format!("duplicate shop id {id:?} (first at {first})"));
                 }
                 None => {
                     seen.first_index.insert(id.clone(), index);
@@ -431,11 +385,8 @@ impl Checker<'_> {
             self.check_plugin(plugin, &record.path_of("plugin"));
         }
         let config = self.plugin_config(record.node("config"), &record.path_of("config"));
-        let (credentials, secrets) = self.credentials(
-            record.node("credentials"),
-            &record.path_of("credentials"),
-            &config,
-        );
+        let (credentials, secrets) =
+            self.credentials(record.node("credentials"), &record.path_of("credentials"), &config);
         let grants = self.grants(fields.grants.as_deref(), &record.path_of("grants"));
         Some(ShopConfig {
             id: id?.clone(),
@@ -455,9 +406,13 @@ impl Checker<'_> {
         for (i, entry) in entries.iter().enumerate() {
             let ok = url::Url::parse(&format!("http://{entry}/")).is_ok_and(|u| {
                 u.host_str().is_some() && u.path() == "/" && u.username().is_empty() && u.query().is_none()
-            }) && !entry.contains('/') && !entry.contains('@');
+            }) && !entry.contains('/')
+                && !entry.contains('@');
             if !ok {
-                self.problems.push(index_path(path, i), format!("{entry:?} is not a host: write `name`, `name:port` or `127.0.0.1:8080`"));
+                self.problems.push(
+                    index_path(path, i),
+                    format!("{entry:?} is not a host: write `name`, `name:port` or `127.0.0.1:8080`"),
+                );
             }
         }
         entries.to_vec()
@@ -473,10 +428,7 @@ impl Checker<'_> {
         let Some(node) = node else {
             return BTreeMap::new();
         };
-        string_table(node, path, &mut self.problems)
-            .into_iter()
-            .map(|e| (e.key, e.value))
-            .collect()
+        string_table(node, path, &mut self.problems).into_iter().map(|e| (e.key, e.value)).collect()
     }
 
     /// A plugin's secret names with their references, and the resolved values.
@@ -493,16 +445,15 @@ impl Checker<'_> {
         };
         for Entry { key, value, path } in string_table(node, path, &mut self.problems) {
             if !is_secret_name(&key) {
-                self.problems.push(&path, "a secret name is ASCII letters, digits, '_' or '-' (the plugin asks for it by that name)");
+                self.problems.push(
+                    &path,
+                    "a secret name is ASCII letters, digits, '_' or '-' (the plugin asks for it by that name)",
+                );
                 continue;
             }
             if config.contains_key(&key) {
-                self.problems.push(
-                    &path,
-                    format!(
-                        "{key:?} is also set in config; a name is either configuration or a secret"
-                    ),
-                );
+                self.problems
+                    .push(&path, format!("{key:?} is also set in config; a name is either configuration or a secret"));
             }
             if let Some((reference, secret)) = self.secret(&value, &path) {
                 // The message names the reference, never the value or its length.
@@ -527,9 +478,7 @@ impl Checker<'_> {
 
     /// Reads one secret reference and resolves it.
     fn secret(&mut self, text: &str, path: &str) -> Option<(SecretRef, Secret)> {
-        let reference = SecretRef::parse(text)
-            .map_err(|message| self.problems.push(path, message))
-            .ok()?;
+        let reference = SecretRef::parse(text).map_err(|message| self.problems.push(path, message)).ok()?;
         match self.resolver.resolve(&reference) {
             Ok(secret) => Some((reference, secret)),
             Err(Some(message)) => {
@@ -541,10 +490,7 @@ impl Checker<'_> {
     }
 
     fn route(&mut self, tenant: &Record<'_, '_, TenantRecord>) -> Option<ErpRoute> {
-        let present: Vec<&str> = ROUTES
-            .into_iter()
-            .filter(|key| tenant.node(key).is_some())
-            .collect();
+        let present: Vec<&str> = ROUTES.into_iter().filter(|key| tenant.node(key).is_some()).collect();
         // Each route given is checked, even when there are two: both may need fixing.
         let mut routes = Vec::new();
         if let Some(node) = tenant.node("erp") {
@@ -560,15 +506,8 @@ impl Checker<'_> {
             );
         }
         if present.len() != 1 {
-            let found = if present.is_empty() {
-                "none".to_owned()
-            } else {
-                present.join(", ")
-            };
-            self.problems.push(
-                &tenant.path,
-                format!("exactly one of {} (found {found})", ROUTES.join(", ")),
-            );
+            let found = if present.is_empty() { "none".to_owned() } else { present.join(", ") };
+            self.problems.push(&tenant.path, format!("exactly one of {} (found {found})", ROUTES.join(", ")));
             return None;
         }
         routes.pop().flatten()
@@ -576,29 +515,15 @@ impl Checker<'_> {
 
     fn erp_plugin(&mut self, node: &Node<'_>, path: String) -> Option<ErpRoute> {
         let record = document::record::<ErpRecord>(node, path, &mut self.problems)?;
-        let plugin = record.required(
-            "plugin",
-            &record.fields.plugin,
-            "plugin = \"sap\"",
-            &mut self.problems,
-        );
+        let plugin = record.required("plugin", &record.fields.plugin, "plugin = \"sap\"", &mut self.problems);
         if let Some(plugin) = plugin {
             self.check_plugin(plugin, &record.path_of("plugin"));
         }
         let config = self.plugin_config(record.node("config"), &record.path_of("config"));
-        let (credentials, secrets) = self.credentials(
-            record.node("credentials"),
-            &record.path_of("credentials"),
-            &config,
-        );
+        let (credentials, secrets) =
+            self.credentials(record.node("credentials"), &record.path_of("credentials"), &config);
         let grants = self.grants(record.fields.grants.as_deref(), &record.path_of("grants"));
-        Some(ErpRoute::Plugin(ErpPlugin {
-            plugin: plugin?.clone(),
-            config,
-            credentials,
-            secrets,
-            grants,
-        }))
+        Some(ErpRoute::Plugin(ErpPlugin { plugin: plugin?.clone(), config, credentials, secrets, grants }))
     }
 
     fn webhook(&mut self, node: &Node<'_>, path: String) -> Option<ErpRoute> {
@@ -624,11 +549,7 @@ impl Checker<'_> {
         );
         let secret = secret.and_then(|text| self.secret(text, &record.path_of("secret")));
         let (secret_ref, secret) = secret?;
-        Some(ErpRoute::Webhook(WebhookRoute {
-            url: url?,
-            secret_ref,
-            secret,
-        }))
+        Some(ErpRoute::Webhook(WebhookRoute { url: url?, secret_ref, secret }))
     }
 
     fn quota(&mut self, node: &Node<'_>, path: String) -> Quota {
@@ -639,13 +560,22 @@ impl Checker<'_> {
         let max_mib = (crate::limits::DEFAULT_MEMORY_BYTES >> 20) as u32;
         let fields = [
             ("calls_per_second", record.fields.calls_per_second, &mut quota.calls_per_second, u32::MAX),
-            ("concurrent_calls", record.fields.concurrent_calls, &mut quota.concurrent_calls, crate::engine::POOL_COMPONENT_INSTANCES),
+            (
+                "concurrent_calls",
+                record.fields.concurrent_calls,
+                &mut quota.concurrent_calls,
+                crate::engine::POOL_COMPONENT_INSTANCES,
+            ),
             ("memory_mib", record.fields.memory_mib, &mut quota.memory_mib, max_mib),
         ];
         for (key, value, slot, max) in fields {
             match value {
-                Some(0) => self.problems.push(record.path_of(key), "zero would stop the tenant; remove the shops to do that"),
-                Some(v) if v > max => self.problems.push(record.path_of(key), format!("at most {max} on this host; got {v}")),
+                Some(0) => {
+                    self.problems.push(record.path_of(key), "zero would stop the tenant; remove the shops to do that")
+                }
+                Some(v) if v > max => {
+                    self.problems.push(record.path_of(key), format!("at most {max} on this host; got {v}"))
+                }
                 Some(v) => *slot = v,
                 None => {}
             }
@@ -656,34 +586,17 @@ impl Checker<'_> {
     fn schedule(&mut self, node: &Node<'_>, path: &str) -> Schedule {
         let mut schedule = Schedule::default();
         let names = ("module", "modules");
-        for (module, interval) in self.closed_table(
-            node,
-            path,
-            names,
-            &Module::ALL,
-            Module::name,
-            Interval::parse,
-        ) {
+        for (module, interval) in self.closed_table(node, path, names, &Module::ALL, Module::name, Interval::parse) {
             schedule.set(module, interval);
         }
         schedule
     }
 
-    fn carriers(
-        &mut self,
-        node: &Node<'_>,
-        path: &str,
-        platforms: Option<&BTreeSet<String>>,
-    ) -> CarrierTable {
+    fn carriers(&mut self, node: &Node<'_>, path: &str, platforms: Option<&BTreeSet<String>>) -> CarrierTable {
         let mut carriers = CarrierTable::default();
         let Some(table) = node.get_ref().as_table() else {
-            self.problems.push(
-                path,
-                format!(
-                    "expected a table of ERP carrier codes, found {}",
-                    type_name(node.get_ref())
-                ),
-            );
+            self.problems
+                .push(path, format!("expected a table of ERP carrier codes, found {}", type_name(node.get_ref())));
             return carriers;
         };
         for (erp_code, codes) in table {
@@ -693,20 +606,12 @@ impl Checker<'_> {
                 self.problems.push(&code_path, "empty ERP carrier code");
             }
             let mut by_platform = BTreeMap::new();
-            for Entry {
-                key: platform,
-                value: code,
-                path,
-            } in string_table(codes, &code_path, &mut self.problems)
-            {
+            for Entry { key: platform, value: code, path } in string_table(codes, &code_path, &mut self.problems) {
                 if let Some(known) = platforms.filter(|known| !known.contains(&platform)) {
                     let list: Vec<&str> = known.iter().map(String::as_str).collect();
                     self.problems.push(
                         &path,
-                        format!(
-                            "no shop of this tenant is on platform {platform:?} (platforms: {})",
-                            list.join(", ")
-                        ),
+                        format!("no shop of this tenant is on platform {platform:?} (platforms: {})", list.join(", ")),
                     );
                 }
                 if code.trim().is_empty() {
@@ -722,14 +627,9 @@ impl Checker<'_> {
     fn erp_status(&mut self, node: &Node<'_>, path: &str) -> ErpStatusTable {
         let mut table = ErpStatusTable::default();
         let names = ("ERP status", "statuses");
-        for (status, action) in self.closed_table(
-            node,
-            path,
-            names,
-            &ErpStatus::ALL,
-            ErpStatus::name,
-            StatusAction::parse,
-        ) {
+        for (status, action) in
+            self.closed_table(node, path, names, &ErpStatus::ALL, ErpStatus::name, StatusAction::parse)
+        {
             table.set(status, action);
         }
         table
@@ -751,10 +651,7 @@ impl Checker<'_> {
             let Some(key) = all.iter().copied().find(|k| name(*k) == entry.key) else {
                 let names: Vec<&str> = all.iter().map(|k| name(*k)).collect();
                 let (one, many) = what;
-                self.problems.push(
-                    entry.path,
-                    format!("unknown {one} ({many}: {})", names.join(", ")),
-                );
+                self.problems.push(entry.path, format!("unknown {one} ({many}: {})", names.join(", ")));
                 continue;
             };
             match parse(&entry.value) {
@@ -772,25 +669,14 @@ impl Checker<'_> {
 fn check_name(name: &str, what: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= MAX_NAME_LEN
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "invalid {what} {name:?}: use 1 to {MAX_NAME_LEN} of a-z, 0-9, '_' and '-'"
-        ))
-    }
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if ok { Ok(()) } else { Err(format!("invalid {what} {name:?}: use 1 to {MAX_NAME_LEN} of a-z, 0-9, '_' and '-'")) }
 }
 
 /// Secret names travel in `{{secret:NAME}}` placeholders and `{{secret-basic:USER,PASSWORD}}`,
 /// so they may not contain `}`, `,` or `:`.
 fn is_secret_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// The webhook's URL: http(s), with a host, and no credentials in it (they would be a secret
@@ -825,14 +711,7 @@ mod tests {
 
     fn check(text: &str) -> Result<Config, ConfigErrors> {
         let plugins = |_: &Path| Ok(PLUGINS.iter().map(|p| p.to_string()).collect());
-        build(
-            text,
-            &Inputs {
-                base_dir: Path::new("/etc/wharf"),
-                plugins: Some(&plugins),
-                env: &env,
-            },
-        )
+        build(text, &Inputs { base_dir: Path::new("/etc/wharf"), plugins: Some(&plugins), env: &env })
     }
 
     /// The problems of `text`, one `path: message` string each.
@@ -873,18 +752,9 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
         let shop = tenant.shop("tb-main").unwrap();
         assert!(shop.enabled);
         assert_eq!(shop.config["app_key"], "12345");
-        assert_eq!(
-            shop.credentials["session"],
-            SecretRef::Env("WHARF_TB_SESSION".into())
-        );
-        assert_eq!(
-            shop.secrets.get("session").unwrap().expose(),
-            "tb-session-value"
-        );
-        assert!(
-            !format!("{config:?}").contains("tb-session-value"),
-            "Debug leaks a secret"
-        );
+        assert_eq!(shop.credentials["session"], SecretRef::Env("WHARF_TB_SESSION".into()));
+        assert_eq!(shop.secrets.get("session").unwrap().expose(), "tb-session-value");
+        assert!(!format!("{config:?}").contains("tb-session-value"), "Debug leaks a secret");
     }
 
     #[test]
@@ -901,17 +771,14 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
         let text = acme("").replace("env:WHARF_TB_APP_SECRET", "0123456789abcdef");
         assert_eq!(
             problems(&text),
-            [
-                "tenants.acme.shops[0].credentials.app_secret: literal secret; write \"env:NAME\" or \"file:KEY\""
-            ]
+            ["tenants.acme.shops[0].credentials.app_secret: literal secret; write \"env:NAME\" or \"file:KEY\""]
         );
     }
 
     #[test]
     fn missing_environment_variables_are_named() {
-        let text = acme("")
-            .replace("WHARF_TB_SESSION", "WHARF_TB_SESION")
-            .replace("WHARF_TB_APP_SECRET", "WHARF_EMPTY");
+        let text =
+            acme("").replace("WHARF_TB_SESSION", "WHARF_TB_SESION").replace("WHARF_TB_APP_SECRET", "WHARF_EMPTY");
         assert_eq!(
             problems(&text),
             [
@@ -934,38 +801,24 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
 
     #[test]
     fn exactly_one_erp_route() {
-        assert_eq!(
-            problems(SHOP),
-            ["tenants.acme: exactly one of erp, webhook, pull (found none)"]
-        );
+        assert_eq!(problems(SHOP), ["tenants.acme: exactly one of erp, webhook, pull (found none)"]);
         let both = format!(
             "{SHOP}\n[tenants.acme.pull]\n[tenants.acme.webhook]\nurl = \"https://erp.example.com/in\"\nsecret = \"env:WHARF_HOOK\"\n"
         );
-        assert_eq!(
-            problems(&both),
-            ["tenants.acme: exactly one of erp, webhook, pull (found webhook, pull)"]
-        );
+        assert_eq!(problems(&both), ["tenants.acme: exactly one of erp, webhook, pull (found webhook, pull)"]);
     }
 
     #[test]
     fn webhook_routes_are_checked() {
-        let hook = |url: &str, secret: &str| {
-            format!("{SHOP}\n[tenants.acme.webhook]\nurl = {url:?}\nsecret = {secret:?}\n")
-        };
+        let hook =
+            |url: &str, secret: &str| format!("{SHOP}\n[tenants.acme.webhook]\nurl = {url:?}\nsecret = {secret:?}\n");
         let config = check(&hook("https://erp.example.com/in?x=1", "env:WHARF_HOOK")).unwrap();
-        let ErpRoute::Webhook(route) = &config.tenant("acme").unwrap().erp else {
-            panic!("not a webhook")
-        };
+        let ErpRoute::Webhook(route) = &config.tenant("acme").unwrap().erp else { panic!("not a webhook") };
         assert_eq!(route.url.as_str(), "https://erp.example.com/in?x=1");
         assert_eq!(route.secret.expose(), "hook-secret-value");
         assert_eq!(route.secret_ref.to_string(), "env:WHARF_HOOK");
 
-        for bad in [
-            "erp.example.com/in",
-            "ftp://erp.example.com/in",
-            "file:///tmp/x",
-            "https://",
-        ] {
+        for bad in ["erp.example.com/in", "ftp://erp.example.com/in", "file:///tmp/x", "https://"] {
             assert_eq!(
                 problems(&hook(bad, "env:WHARF_HOOK")),
                 ["tenants.acme.webhook.url: not an http(s) URL"],
@@ -1005,25 +858,14 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
             "{SHOP}\n[tenants.acme.erp]\nplugin = \"sap\"\nconfig = {{ client = \"100\" }}\ncredentials = {{ password = \"env:WHARF_HOOK\" }}\n"
         );
         let config = check(&text).unwrap();
-        let ErpRoute::Plugin(erp) = &config.tenant("acme").unwrap().erp else {
-            panic!("not a plugin route")
-        };
-        assert_eq!(
-            (erp.plugin.as_str(), erp.config["client"].as_str()),
-            ("sap", "100")
-        );
-        assert_eq!(
-            erp.secrets.get("password").unwrap().expose(),
-            "hook-secret-value"
-        );
+        let ErpRoute::Plugin(erp) = &config.tenant("acme").unwrap().erp else { panic!("not a plugin route") };
+        assert_eq!((erp.plugin.as_str(), erp.config["client"].as_str()), ("sap", "100"));
+        assert_eq!(erp.secrets.get("password").unwrap().expose(), "hook-secret-value");
     }
 
     #[test]
     fn duplicate_shop_ids_point_at_the_first() {
-        let text = format!(
-            "{SHOP}{SHOP}{}\n[tenants.acme.pull]\n",
-            SHOP.replace("tb-main", "tb-2")
-        );
+        let text = format!("{SHOP}{SHOP}{}\n[tenants.acme.pull]\n", SHOP.replace("tb-main", "tb-2"));
         let text = text.replacen("id = \"tb-2\"", "id = \"tb-main\"", 1);
         assert_eq!(
             problems(&text),
@@ -1036,9 +878,8 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
 
     #[test]
     fn names_are_restricted() {
-        let text = acme("")
-            .replace("tenants.acme", "tenants.\"Acme Corp\"")
-            .replace("id = \"tb-main\"", "id = \"TB:main\"");
+        let text =
+            acme("").replace("tenants.acme", "tenants.\"Acme Corp\"").replace("id = \"tb-main\"", "id = \"TB:main\"");
         assert_eq!(
             problems(&text),
             [
@@ -1047,14 +888,8 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
             ]
         );
         let long = "a".repeat(MAX_NAME_LEN + 1);
-        assert_eq!(
-            problems(&acme("").replace("tenants.acme", &format!("tenants.{long}"))).len(),
-            1
-        );
-        assert!(
-            problems(&acme("").replace("tenants.acme", &format!("tenants.{}", &long[1..])))
-                .is_empty()
-        );
+        assert_eq!(problems(&acme("").replace("tenants.acme", &format!("tenants.{long}"))).len(), 1);
+        assert!(problems(&acme("").replace("tenants.acme", &format!("tenants.{}", &long[1..]))).is_empty());
     }
 
     #[test]
@@ -1073,29 +908,16 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
             found[1],
             "tenants.acme.shops[0].extra: unknown field `extra`, expected one of `id`, `platform`, `plugin`, `config`, `credentials`, `enabled`, `grants`"
         );
-        assert_eq!(
-            found[2],
-            "tenants.acme.pull.mode: unknown field `mode`, there are no fields"
-        );
-        assert_eq!(
-            found[3],
-            "tenants.acme.pull.size: unknown field `size`, there are no fields"
-        );
+        assert_eq!(found[2], "tenants.acme.pull.mode: unknown field `mode`, there are no fields");
+        assert_eq!(found[3], "tenants.acme.pull.size: unknown field `size`, there are no fields");
     }
 
     #[test]
     fn a_misspelt_table_is_an_unknown_key_of_its_parent() {
         let text = acme("").replace("[[tenants.acme.shops]]", "[[tenants.acme.shop]]");
         let found = problems(&text);
-        assert!(
-            found[0]
-                .starts_with("tenants.acme.shop: unknown field `shop`, expected one of `shops`"),
-            "{found:#?}"
-        );
-        assert_eq!(
-            found[1],
-            "tenants.acme.shops: no shops; declare at least one [[tenants.acme.shops]] table"
-        );
+        assert!(found[0].starts_with("tenants.acme.shop: unknown field `shop`, expected one of `shops`"), "{found:#?}");
+        assert_eq!(found[1], "tenants.acme.shops: no shops; declare at least one [[tenants.acme.shops]] table");
     }
 
     #[test]
@@ -1113,15 +935,10 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
                 "tenants.acme.shops[0].config.page_size: expected a string, found an integer",
             ]
         );
-        assert_eq!(
-            problems("tenants = 3\n"),
-            ["tenants: expected a table of tenants, found an integer"]
-        );
+        assert_eq!(problems("tenants = 3\n"), ["tenants: expected a table of tenants, found an integer"]);
         assert_eq!(
             problems("[tenants.acme]\nshops = {}\npull = {}\n"),
-            [
-                "tenants.acme.shops: expected an array of tables ([[tenants.acme.shops]]), found a table"
-            ]
+            ["tenants.acme.shops: expected an array of tables ([[tenants.acme.shops]]), found a table"]
         );
     }
 
@@ -1135,7 +952,11 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
                 "listen: expected an IP address and port like \"127.0.0.1:7380\" (host names are not resolved); got \"localhost:80\"",
             ]
         );
-        let config = check(&format!("data_dir = \"/var/lib/wharf\"\nplugin_dir = \"p\"\nlisten = \"[::]:9000\"\nlog_format = \"json\"\n{}", acme(""))).unwrap();
+        let config = check(&format!(
+            "data_dir = \"/var/lib/wharf\"\nplugin_dir = \"p\"\nlisten = \"[::]:9000\"\nlog_format = \"json\"\n{}",
+            acme("")
+        ))
+        .unwrap();
         assert_eq!(config.data_dir, Path::new("/var/lib/wharf"));
         assert_eq!(config.plugin_dir, Path::new("/etc/wharf/p"));
         assert_eq!(config.listen.to_string(), "[::]:9000");
@@ -1156,15 +977,9 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
                 "tenants.acme.schedule.price: expected a whole number and a unit (s, m or h) like \"30s\", \"5m\" or \"1h\", or \"off\"; got \"5 min\"",
             ]
         );
-        let config = check(&acme(
-            "[tenants.acme.schedule]\norders = \"10s\"\nstock = \"off\"\n",
-        ))
-        .unwrap();
+        let config = check(&acme("[tenants.acme.schedule]\norders = \"10s\"\nstock = \"off\"\n")).unwrap();
         let schedule = config.tenant("acme").unwrap().schedule;
-        assert_eq!(
-            schedule.get(Module::Orders),
-            Interval::Every(std::time::Duration::from_secs(10))
-        );
+        assert_eq!(schedule.get(Module::Orders), Interval::Every(std::time::Duration::from_secs(10)));
         assert_eq!(schedule.get(Module::Stock), Interval::Off);
         assert_eq!(schedule.get(Module::Price), DEFAULT_PRICE_INTERVAL);
     }
@@ -1183,14 +998,7 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
             ]
         );
         let config = check(&acme("[tenants.acme.carriers.SF]\ntaobao = \"SF\"\n")).unwrap();
-        assert_eq!(
-            config
-                .tenant("acme")
-                .unwrap()
-                .carriers
-                .platform_code("SF", "taobao"),
-            Some("SF")
-        );
+        assert_eq!(config.tenant("acme").unwrap().carriers.platform_code("SF", "taobao"), Some("SF"));
     }
 
     #[test]
@@ -1205,15 +1013,10 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
                 "tenants.acme.erp_status.packed: an ERP status cannot move an order back to paid; use one of partially_shipped, shipped, completed, cancelled, closed",
             ]
         );
-        let config = check(&acme(
-            "[tenants.acme.erp_status]\nshipped = \"move:shipped\"\nsigned = \"note\"\n",
-        ))
-        .unwrap();
+        let config =
+            check(&acme("[tenants.acme.erp_status]\nshipped = \"move:shipped\"\nsigned = \"note\"\n")).unwrap();
         let table = config.tenant("acme").unwrap().erp_status;
-        assert_eq!(
-            table.action(ErpStatus::Shipped),
-            StatusAction::Move(OrderStatus::Shipped)
-        );
+        assert_eq!(table.action(ErpStatus::Shipped), StatusAction::Move(OrderStatus::Shipped));
         assert_eq!(table.action(ErpStatus::Signed), StatusAction::Note);
         assert_eq!(table.action(ErpStatus::Accepted), StatusAction::Note);
     }
@@ -1221,10 +1024,7 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
     #[test]
     fn credentials_names_and_config_collisions() {
         let text = acme("")
-            .replace(
-                "app_key = \"12345\"",
-                "app_key = \"12345\", session = \"x\"",
-            )
+            .replace("app_key = \"12345\"", "app_key = \"12345\", session = \"x\"")
             .replace("app_secret =", "\"app:secret\" =");
         assert_eq!(
             problems(&text),
@@ -1251,19 +1051,9 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
     #[test]
     fn an_unlistable_plugin_dir_is_one_problem_not_one_per_shop() {
         let plugins = |dir: &Path| Err(format!("cannot list {}: not found", dir.display()));
-        let errors = build(
-            &acme(""),
-            &Inputs {
-                base_dir: Path::new("/w"),
-                plugins: Some(&plugins),
-                env: &env,
-            },
-        )
-        .unwrap_err();
-        assert_eq!(
-            errors.to_string(),
-            "plugin_dir: cannot list /w/plugins: not found"
-        );
+        let errors =
+            build(&acme(""), &Inputs { base_dir: Path::new("/w"), plugins: Some(&plugins), env: &env }).unwrap_err();
+        assert_eq!(errors.to_string(), "plugin_dir: cannot list /w/plugins: not found");
     }
 
     #[test]
@@ -1318,10 +1108,7 @@ shops = []
         ];
         assert_eq!(found.len(), expected.len(), "{found:#?}");
         for (found, expected) in found.iter().zip(expected) {
-            assert!(
-                found.starts_with(expected),
-                "{found:?} should start with {expected:?}"
-            );
+            assert!(found.starts_with(expected), "{found:?} should start with {expected:?}");
         }
         assert!(!found.iter().any(|p| p.contains("hunter2")));
     }

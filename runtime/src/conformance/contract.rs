@@ -181,7 +181,9 @@ fn describe(plugin: &Plugin) -> Outcome {
     if !SUPPORTED_WIT.contains(&d.wit_version.as_str()) {
         problems.push(format!("wit-version {:?} is not one of {SUPPORTED_WIT:?}", d.wit_version));
     }
-    if d.version.split('.').count() < 3 || !d.version.split('.').take(3).all(|p| p.chars().next().is_some_and(|c| c.is_ascii_digit())) {
+    if d.version.split('.').count() < 3
+        || !d.version.split('.').take(3).all(|p| p.chars().next().is_some_and(|c| c.is_ascii_digit()))
+    {
         problems.push(format!("version {:?} is not semver (x.y.z)", d.version));
     }
     let mut seen = BTreeSet::new();
@@ -215,11 +217,27 @@ pub(super) fn role_operations(role: Role) -> &'static [Operation] {
     use Operation::*;
     match role {
         Role::Marketplace => &[
-            PullOrders, GetOrder, PushStock, PushPrices, PushLots, PushListing, PushProducts, PushCustomers,
-            PushLogistics, PushShipments, PushErpStatus,
+            PullOrders,
+            GetOrder,
+            PushStock,
+            PushPrices,
+            PushLots,
+            PushListing,
+            PushProducts,
+            PushCustomers,
+            PushLogistics,
+            PushShipments,
+            PushErpStatus,
         ],
         Role::Erp => &[
-            PushOrders, PullStock, PullPrices, PullLots, PullProducts, PullCustomers, PullLogistics, PullShipments,
+            PushOrders,
+            PullStock,
+            PullPrices,
+            PullLots,
+            PullProducts,
+            PullCustomers,
+            PullLogistics,
+            PullShipments,
             PullErpStatus,
         ],
     }

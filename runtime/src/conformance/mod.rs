@@ -145,5 +145,5 @@ pub async fn run(
     Ok(Report { plugin: name, checks })
 }
 
-pub use wharf_sim::harness::{SIMULATED, start as start_simulator};
 pub use wharf_sim::HarnessOptions;
+pub use wharf_sim::harness::{SIMULATED, start as start_simulator};

@@ -67,7 +67,9 @@ pub(super) async fn run(plugin: &Plugin, sim: &dyn Marketplace) -> Vec<Check> {
             let got: BTreeSet<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
             match big.iter().find(|id| !got.contains(**id)) {
                 _ if big.is_empty() => Outcome::Fail("the simulator holds no id above 2^53".into()),
-                Some(missing) => Outcome::Fail(format!("order {missing} (> 2^53) did not come through digit for digit")),
+                Some(missing) => {
+                    Outcome::Fail(format!("order {missing} (> 2^53) did not come through digit for digit"))
+                }
                 None => Outcome::Pass,
             }
         },
@@ -108,7 +110,9 @@ pub(super) async fn run(plugin: &Plugin, sim: &dyn Marketplace) -> Vec<Check> {
             Some(ConnectorError::InvalidInput { field, .. }) if field.contains(&key) && d.wit_version == "0.1.0" => {
                 Outcome::Pass
             }
-            _ => Outcome::Fail(format!("expected the order with a broken `{key}` set aside, got the call failing: {e}")),
+            _ => {
+                Outcome::Fail(format!("expected the order with a broken `{key}` set aside, got the call failing: {e}"))
+            }
         },
         Ok((orders, rejected, _)) => set_aside_outcome(&orders, &rejected, &key, all),
     };
@@ -296,7 +300,10 @@ fn amounts_outcome(orders: &[Order]) -> Outcome {
             ));
         }
         if lines != o.goods_total {
-            return Outcome::Fail(format!("order {}: lines sum to {lines}, goods_total is {}", o.order_id, o.goods_total));
+            return Outcome::Fail(format!(
+                "order {}: lines sum to {lines}, goods_total is {}",
+                o.order_id, o.goods_total
+            ));
         }
     }
     Outcome::Pass

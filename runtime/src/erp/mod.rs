@@ -32,7 +32,14 @@ fn delivered(store: &Store, delivery: &Delivery, report: &mut DrainReport) -> Re
 /// A failed delivery, whatever the route: retried after the backoff (a throttle's wait does
 /// not count as an attempt), dead-lettered when the policy gives up or the ERP refused it for
 /// good.
-fn failed(store: &Store, delivery: &Delivery, verdict: Verdict, backoff: &Backoff, now: Timestamp, report: &mut DrainReport) -> Result<(), StoreError> {
+fn failed(
+    store: &Store,
+    delivery: &Delivery,
+    verdict: Verdict,
+    backoff: &Backoff,
+    now: Timestamp,
+    report: &mut DrainReport,
+) -> Result<(), StoreError> {
     match verdict {
         Verdict::Throttled(wait, reason) => {
             let again = Delivery { attempts: delivery.attempts.saturating_sub(1), ..delivery.clone() };

@@ -36,8 +36,13 @@ pub async fn drain(
     limit: usize,
 ) -> Result<DrainReport, StoreError> {
     let mut report = DrainReport::default();
-    let due: Vec<Delivery> =
-        store.outbox().due(now.0, usize::MAX)?.into_iter().filter(|d| d.route == route && d.tenant == shop.tenant).take(limit).collect();
+    let due: Vec<Delivery> = store
+        .outbox()
+        .due(now.0, usize::MAX)?
+        .into_iter()
+        .filter(|d| d.route == route && d.tenant == shop.tenant)
+        .take(limit)
+        .collect();
     for chunk in due.chunks(BATCH) {
         let mut batch = Vec::with_capacity(chunk.len());
         for delivery in chunk {
@@ -74,7 +79,9 @@ pub async fn drain(
                 Some(OrderPushOutcome::Created { .. } | OrderPushOutcome::AlreadyExists { .. }) => {
                     super::delivered(store, delivery, &mut report)?;
                 }
-                Some(OrderPushOutcome::Failed { error: ConnectorError::InvalidInput { field, .. } }) if field == STATUS_FIELD => {
+                Some(OrderPushOutcome::Failed { error: ConnectorError::InvalidInput { field, .. } })
+                    if field == STATUS_FIELD =>
+                {
                     store.outbox().remove(delivery.id)?;
                     report.not_taken += 1;
                 }

@@ -192,7 +192,8 @@ pub async fn drain(
             posts.spawn(async move { (i, hook.send(signed).await) });
         }
         while let Some(joined) = posts.join_next().await {
-            let (i, attempt) = joined.unwrap_or_else(|e| (usize::MAX, Attempt::Retry(format!("the request task failed: {e}"))));
+            let (i, attempt) =
+                joined.unwrap_or_else(|e| (usize::MAX, Attempt::Retry(format!("the request task failed: {e}"))));
             let Some((delivery, _, _)) = chunk.get(i) else { continue };
             settle_attempt(store, delivery, attempt, backoff, now, &mut report)?;
         }

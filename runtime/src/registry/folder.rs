@@ -42,7 +42,11 @@ impl FolderWatch {
     /// Admits every `.wasm` file not handled yet in its current form. With `settled_only`, a
     /// file is taken only once it looked the same on the previous scan (a copy may be under
     /// way); the first scan at start-up takes everything at once.
-    pub async fn scan(&mut self, registry: &Registry, settled_only: bool) -> Vec<(PathBuf, Result<Admitted, RegistryError>)> {
+    pub async fn scan(
+        &mut self,
+        registry: &Registry,
+        settled_only: bool,
+    ) -> Vec<(PathBuf, Result<Admitted, RegistryError>)> {
         let mut out = Vec::new();
         let Ok(entries) = std::fs::read_dir(&self.dir) else { return out };
         let mut files: Vec<PathBuf> = entries
@@ -77,8 +81,12 @@ impl FolderWatch {
             };
             match &outcome {
                 Ok(a) if a.known => {}
-                Ok(a) if a.active => tracing::info!(file = %path.display(), plugin = %a.name, version = %a.version, "plugin from the watched folder serves now"),
-                Ok(a) => tracing::info!(file = %path.display(), plugin = %a.name, version = %a.version, "plugin from the watched folder admitted, not serving"),
+                Ok(a) if a.active => {
+                    tracing::info!(file = %path.display(), plugin = %a.name, version = %a.version, "plugin from the watched folder serves now")
+                }
+                Ok(a) => {
+                    tracing::info!(file = %path.display(), plugin = %a.name, version = %a.version, "plugin from the watched folder admitted, not serving")
+                }
                 Err(e) => tracing::error!(file = %path.display(), error = %e, "plugin in the watched folder refused"),
             }
             out.push((path, outcome));

@@ -20,8 +20,8 @@
 //! and the records in the store, so a restart serves what served before; compiled components
 //! come from the engine's cache, so that restart takes milliseconds per plugin.
 
-pub mod signature;
 mod folder;
+pub mod signature;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -222,9 +222,22 @@ impl Registry {
         Ok(Registry::with(sandbox, Some(store), Some(blobs), policy, entries))
     }
 
-    fn with(sandbox: Sandbox, store: Option<Store>, blobs: Option<PathBuf>, policy: Policy, entries: BTreeMap<String, Entry>) -> Self {
+    fn with(
+        sandbox: Sandbox,
+        store: Option<Store>,
+        blobs: Option<PathBuf>,
+        policy: Policy,
+        entries: BTreeMap<String, Entry>,
+    ) -> Self {
         Registry {
-            inner: Arc::new(Inner { sandbox, store, blobs, policy, entries: RwLock::new(entries), changes: Default::default() }),
+            inner: Arc::new(Inner {
+                sandbox,
+                store,
+                blobs,
+                policy,
+                entries: RwLock::new(entries),
+                changes: Default::default(),
+            }),
         }
     }
 
@@ -290,7 +303,15 @@ impl Registry {
                     self.activate_unlocked(&d.name, &d.version).await?;
                 }
                 let active = missing.is_empty() && (candidate.activate || record.active == d.version);
-                return Ok(Admitted { name: d.name.clone(), version: d.version.clone(), sha256, active, known: true, awaiting_grant: missing, descriptor: d });
+                return Ok(Admitted {
+                    name: d.name.clone(),
+                    version: d.version.clone(),
+                    sha256,
+                    active,
+                    known: true,
+                    awaiting_grant: missing,
+                    descriptor: d,
+                });
             }
             if active.role != d.role || active.platform != d.platform {
                 return Err(RegistryError::Rejected(format!(
@@ -302,7 +323,11 @@ impl Registry {
         check_hosts(&d)?;
         let mut grants: BTreeSet<String> = existing.as_ref().map(|(r, _)| r.grants.clone()).unwrap_or_default();
         grants.extend(candidate.grant.iter().cloned());
-        if existing.is_none() && candidate.source == Source::Folder && candidate.grant.is_empty() && self.inner.policy.grant_folder_hosts {
+        if existing.is_none()
+            && candidate.source == Source::Folder
+            && candidate.grant.is_empty()
+            && self.inner.policy.grant_folder_hosts
+        {
             // The operator said the folder is trusted: the names it declares, never an address.
             grants.extend(d.http_hosts.iter().filter(|h| !names_an_address(h)).cloned());
         }
@@ -363,7 +388,15 @@ impl Registry {
         } else {
             tracing::info!(plugin = %d.name, version = %d.version, sha256 = %sha256, active = activate, "plugin version admitted");
         }
-        Ok(Admitted { name: d.name.clone(), version: d.version.clone(), sha256, active: activate, known: false, awaiting_grant: missing, descriptor: d })
+        Ok(Admitted {
+            name: d.name.clone(),
+            version: d.version.clone(),
+            sha256,
+            active: activate,
+            known: false,
+            awaiting_grant: missing,
+            descriptor: d,
+        })
     }
 
     /// Serves `version` of `name` from the next call on; returns (active, previous).
@@ -398,7 +431,10 @@ impl Registry {
             let entries = self.read();
             let entry = entries.get(name).ok_or_else(|| no_plugin(name))?;
             entry.record.previous.clone().ok_or_else(|| {
-                RegistryError::Conflict(format!("{name} has no previous version to roll back to (active: {})", entry.record.active))
+                RegistryError::Conflict(format!(
+                    "{name} has no previous version to roll back to (active: {})",
+                    entry.record.active
+                ))
             })?
         };
         self.activate(name, &previous).await
@@ -432,7 +468,8 @@ impl Registry {
         let needed: Vec<String> = {
             let entries = self.read();
             let entry = entries.get(name).ok_or_else(|| no_plugin(name))?;
-            let serving: BTreeSet<&String> = std::iter::once(&entry.record.active).chain(entry.record.pins.values()).collect();
+            let serving: BTreeSet<&String> =
+                std::iter::once(&entry.record.active).chain(entry.record.pins.values()).collect();
             serving
                 .into_iter()
                 .filter_map(|v| entry.loaded.get(v))
@@ -485,7 +522,8 @@ impl Registry {
     /// granted every host it declares: a version that is not never serves.
     async fn ready(&self, name: &str, version: &str) -> Result<Plugin, RegistryError> {
         let plugin = self.loaded_or_load(name, version).await?;
-        let missing = ungranted(plugin.descriptor(), &self.read().get(name).map(|e| e.record.grants.clone()).unwrap_or_default());
+        let missing =
+            ungranted(plugin.descriptor(), &self.read().get(name).map(|e| e.record.grants.clone()).unwrap_or_default());
         if !missing.is_empty() {
             return Err(RegistryError::Conflict(format!(
                 "{name} {version} declares hosts the operator has not granted: {}; grant them first (PUT /v1/plugins/{name}/grants)",
@@ -510,7 +548,11 @@ impl Registry {
         match known {
             Some(plugin) => Ok(plugin),
             None => {
-                let blobs = self.inner.blobs.as_ref().ok_or_else(|| RegistryError::NotFound(format!("{name} {version} is not loaded")))?;
+                let blobs = self
+                    .inner
+                    .blobs
+                    .as_ref()
+                    .ok_or_else(|| RegistryError::NotFound(format!("{name} {version} is not loaded")))?;
                 load_blob(&self.inner.sandbox, blobs, name, version).await
             }
         }
@@ -577,7 +619,8 @@ pub fn names_an_address(host: &str) -> bool {
     if host.parse::<std::net::IpAddr>().is_ok() {
         return true;
     }
-    let name = host.rsplit_once(':').map_or(host, |(n, p)| if p.bytes().all(|b| b.is_ascii_digit()) { n } else { host });
+    let name =
+        host.rsplit_once(':').map_or(host, |(n, p)| if p.bytes().all(|b| b.is_ascii_digit()) { n } else { host });
     let name = name.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
     name.parse::<std::net::IpAddr>().is_ok()
         || name == "localhost"
@@ -631,7 +674,17 @@ mod tests {
 
     #[test]
     fn a_trusted_folder_grants_names_never_addresses() {
-        for address in ["127.0.0.1", "127.0.0.1:8080", "169.254.169.254", "[::1]:9000", "::1", "localhost", "LOCALHOST:80", "api.localhost", "10.0.0.1:443"] {
+        for address in [
+            "127.0.0.1",
+            "127.0.0.1:8080",
+            "169.254.169.254",
+            "[::1]:9000",
+            "::1",
+            "localhost",
+            "LOCALHOST:80",
+            "api.localhost",
+            "10.0.0.1:443",
+        ] {
             assert!(names_an_address(address), "{address}");
         }
         for name in ["eco.taobao.com", "gw.api.taobao.com:443", "api-1.example"] {

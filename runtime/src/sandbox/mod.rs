@@ -42,10 +42,7 @@ struct Linkers {
 
 impl Linkers {
     fn new(engine: &Engine) -> Result<Self, LoadError> {
-        Ok(Linkers {
-            v0_2_0: v0_2_0::Linkers::new(engine)?,
-            v0_1_0: v0_1_0::Linkers::new(engine)?,
-        })
+        Ok(Linkers { v0_2_0: v0_2_0::Linkers::new(engine)?, v0_1_0: v0_1_0::Linkers::new(engine)? })
     }
 
     /// Pre-instantiates `component` for the contract version it exports, newest first.
@@ -63,11 +60,7 @@ impl Linkers {
                 .flat_map(|v| worlds.map(|w| format!("wharf:connector/{w}@{v}")))
                 .collect::<Vec<_>>()
                 .join(", "),
-            found: if exports.is_empty() {
-                "nothing".into()
-            } else {
-                exports.join(", ")
-            },
+            found: if exports.is_empty() { "nothing".into() } else { exports.join(", ") },
         })
     }
 }
@@ -100,11 +93,7 @@ impl Bindings {
         !matches!(self, Bindings::V0_1_0(_))
     }
 
-    async fn run(
-        &self,
-        store: &mut Store<CallState>,
-        call: Call,
-    ) -> Result<Result<Reply, ConnectorError>, Outcome> {
+    async fn run(&self, store: &mut Store<CallState>, call: Call) -> Result<Result<Reply, ConnectorError>, Outcome> {
         match self {
             Bindings::V0_2_0(b) => b.run(store, call).await,
             Bindings::V0_1_0(b) => b.run(store, call).await,
@@ -139,13 +128,8 @@ fn hostcall_fuel(limits: &Limits) -> usize {
 #[derive(Clone, Debug)]
 pub enum Call {
     Describe,
-    PullOrders {
-        window: TimeWindow,
-        cursor: Option<String>,
-    },
-    GetOrder {
-        order_id: String,
-    },
+    PullOrders { window: TimeWindow, cursor: Option<String> },
+    GetOrder { order_id: String },
     PushStock(Vec<StockUpdate>),
     PushPrices(Vec<PriceUpdate>),
     PushLots(Vec<LotSync>),
@@ -184,10 +168,7 @@ impl Call {
             Operation::PushErpStatus => Call::PushErpStatus(parse(input)?),
             Operation::PushOrders => Call::PushOrders(parse(input)?),
             other => {
-                return Err(serde::de::Error::custom(format!(
-                    "{} is not a push",
-                    other.name()
-                )));
+                return Err(serde::de::Error::custom(format!("{} is not a push", other.name())));
             }
         })
     }
@@ -281,15 +262,7 @@ impl Sandbox {
     ) -> Result<Self, LoadError> {
         let engine = Engine::new(limits.memory_bytes, cache_dir)?;
         let linkers = Linkers::new(&engine)?;
-        Ok(Sandbox {
-            inner: Arc::new(SandboxInner {
-                engine,
-                limits,
-                http,
-                linkers,
-                metrics: Arc::default(),
-            }),
-        })
+        Ok(Sandbox { inner: Arc::new(SandboxInner { engine, limits, http, linkers, metrics: Arc::default() }) })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -307,10 +280,7 @@ impl Sandbox {
 
     /// Loads a plugin from a `.wasm` file.
     pub async fn load_file(&self, path: &Path) -> Result<Plugin, LoadError> {
-        let wasm = std::fs::read(path).map_err(|source| LoadError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let wasm = std::fs::read(path).map_err(|source| LoadError::Read { path: path.to_owned(), source })?;
         self.load(&wasm).await
     }
 
@@ -319,31 +289,20 @@ impl Sandbox {
         let engine = self.inner.engine.clone();
         let wasm_owned = wasm.to_vec();
         // Compilation is CPU-bound and can take seconds: keep it off the async workers.
-        let (component, sha256) =
-            tokio::task::spawn_blocking(move || engine.component(&wasm_owned))
-                .await
-                .map_err(|e| {
-                    LoadError::InvalidComponent(format!("compilation task failed: {e}"))
-                })??;
+        let (component, sha256) = tokio::task::spawn_blocking(move || engine.component(&wasm_owned))
+            .await
+            .map_err(|e| LoadError::InvalidComponent(format!("compilation task failed: {e}")))??;
         let exports = export_names(&self.inner.engine, &component);
         let bindings = self.inner.linkers.bind(&component, &exports)?;
-        let mut plugin = Plugin {
-            sandbox: self.clone(),
-            bindings,
-            sha256,
-            descriptor: Arc::new(placeholder_descriptor()),
-        };
+        let mut plugin =
+            Plugin { sandbox: self.clone(), bindings, sha256, descriptor: Arc::new(placeholder_descriptor()) };
         let describe_shop = Shop::new("wharf", "describe");
         let descriptor = match plugin.call(&describe_shop, Call::Describe).await {
             Ok(Reply::Descriptor(d)) => d,
             Ok(other) => unreachable!("describe answered {other:?}"),
             Err(e) => return Err(LoadError::Describe(Box::new(e))),
         };
-        validate_descriptor(
-            &descriptor,
-            plugin.bindings.role(),
-            plugin.bindings.contract(),
-        )?;
+        validate_descriptor(&descriptor, plugin.bindings.role(), plugin.bindings.contract())?;
         plugin.descriptor = Arc::new(descriptor);
         Ok(plugin)
     }
@@ -398,12 +357,7 @@ impl Plugin {
     /// the engine's pool size whatever `limits` says.
     /// Calls with `limits`, after the shop's tenant quota admits the call (its memory cap wins
     /// when lower), and records the call's figures.
-    pub async fn call_with_limits(
-        &self,
-        shop: &Shop,
-        call: Call,
-        limits: &Limits,
-    ) -> Result<Reply, CallError> {
+    pub async fn call_with_limits(&self, shop: &Shop, call: Call, limits: &Limits) -> Result<Reply, CallError> {
         let operation = call.operation();
         let admission = match &shop.quota {
             Some(quota) => Some(quota.admit().await),
@@ -412,10 +366,7 @@ impl Plugin {
         let capped;
         let limits = match &shop.quota {
             Some(quota) if quota.memory_bytes() < limits.memory_bytes => {
-                capped = Limits {
-                    memory_bytes: quota.memory_bytes(),
-                    ..limits.clone()
-                };
+                capped = Limits { memory_bytes: quota.memory_bytes(), ..limits.clone() };
                 &capped
             }
             _ => limits,
@@ -430,19 +381,11 @@ impl Plugin {
             version: &self.descriptor.version,
             operation,
         };
-        self.sandbox
-            .inner
-            .metrics
-            .record(&labels, started.elapsed(), waited, error);
+        self.sandbox.inner.metrics.record(&labels, started.elapsed(), waited, error);
         outcome
     }
 
-    async fn call_admitted(
-        &self,
-        shop: &Shop,
-        call: Call,
-        limits: &Limits,
-    ) -> Result<Reply, CallError> {
+    async fn call_admitted(&self, shop: &Shop, call: Call, limits: &Limits) -> Result<Reply, CallError> {
         let operation = call.operation();
         let fail = |cause: Failure| CallError {
             plugin: self.descriptor.name.clone(),
@@ -512,10 +455,7 @@ impl Plugin {
         check_reply(&reply, shop, &self.descriptor).map_err(|r| fail(Failure::Contract(r)))?;
         let size = json_size(&reply);
         if size > limits.output_bytes {
-            return Err(fail(Failure::OutputTooLarge {
-                size,
-                limit: limits.output_bytes,
-            }));
+            return Err(fail(Failure::OutputTooLarge { size, limit: limits.output_bytes }));
         }
         Ok(reply)
     }
@@ -535,26 +475,21 @@ impl From<wasmtime::Error> for Outcome {
 }
 
 /// Maps a wasmtime error onto what went wrong, using what the store saw.
-fn classify(
-    error: wasmtime::Error,
-    state: &CallState,
-    limits: &Limits,
-    elapsed: Duration,
-) -> Failure {
+fn classify(error: wasmtime::Error, state: &CallState, limits: &Limits, elapsed: Duration) -> Failure {
     if error.is::<DeadlineExceeded>() || elapsed >= limits.deadline {
         return Failure::Deadline(limits.deadline);
     }
     if state.limiter.hit() {
-        return Failure::MemoryLimit {
-            limit: state.limiter.limit(),
-        };
+        return Failure::MemoryLimit { limit: state.limiter.limit() };
     }
     let trap = error.downcast_ref::<wasmtime::Trap>().copied();
     // A Rust panic aborts, which is an `unreachable` trap; only then is stderr read for the
     // panic's message. A plugin that prints "panicked at" and traps otherwise (or returns)
     // did not panic.
     if matches!(trap, Some(wasmtime::Trap::UnreachableCodeReached)) {
-        return Failure::Panic(state.panic_message().unwrap_or_else(|| "the plugin aborted (unreachable executed)".into()));
+        return Failure::Panic(
+            state.panic_message().unwrap_or_else(|| "the plugin aborted (unreachable executed)".into()),
+        );
     }
     match trap {
         Some(wasmtime::Trap::StackOverflow) => Failure::Trap("stack overflow (recursion too deep)".into()),
@@ -629,10 +564,7 @@ fn check_reply(reply: &Reply, shop: &Shop, descriptor: &Descriptor) -> Result<()
             ));
         }
         if o.currency.len() != 3 || !o.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(format!(
-                "{at} (order {}): currency {:?} is not an ISO 4217 code",
-                o.order_id, o.currency
-            ));
+            return Err(format!("{at} (order {}): currency {:?} is not an ISO 4217 code", o.order_id, o.currency));
         }
         Ok(())
     };
@@ -649,78 +581,43 @@ fn check_reply(reply: &Reply, shop: &Shop, descriptor: &Descriptor) -> Result<()
 }
 
 fn validate_descriptor(d: &Descriptor, role: Role, contract: &str) -> Result<(), LoadError> {
-    let bad = |reason: String| LoadError::BadDescriptor {
-        plugin: d.name.clone(),
-        version: d.version.clone(),
-        reason,
-    };
+    let bad = |reason: String| LoadError::BadDescriptor { plugin: d.name.clone(), version: d.version.clone(), reason };
     let is_name = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
     };
     if !is_name(&d.name) {
-        return Err(bad(format!(
-            "name {:?} must be non-empty lowercase letters, digits, - or _",
-            d.name
-        )));
+        return Err(bad(format!("name {:?} must be non-empty lowercase letters, digits, - or _", d.name)));
     }
     if !is_name(&d.platform) {
-        return Err(bad(format!(
-            "platform {:?} must be non-empty lowercase letters, digits, - or _",
-            d.platform
-        )));
+        return Err(bad(format!("platform {:?} must be non-empty lowercase letters, digits, - or _", d.platform)));
     }
     let parts: Vec<&str> = d.version.split(['.', '-', '+']).collect();
-    if parts.len() < 3
-        || !parts[..3]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Err(bad(format!(
-            "version {:?} is not semver (MAJOR.MINOR.PATCH)",
-            d.version
-        )));
+    if parts.len() < 3 || !parts[..3].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(bad(format!("version {:?} is not semver (MAJOR.MINOR.PATCH)", d.version)));
     }
     if d.role != role {
-        return Err(bad(format!(
-            "describes role {:?} but exports the {role:?} world",
-            d.role
-        )));
+        return Err(bad(format!("describes role {:?} but exports the {role:?} world", d.role)));
     }
     if d.wit_version != contract {
-        return Err(bad(format!(
-            "says wit-version {:?} but exports the {contract} contract",
-            d.wit_version
-        )));
+        return Err(bad(format!("says wit-version {:?} but exports the {contract} contract", d.wit_version)));
     }
     for op in &d.operations {
         if op.role().is_some_and(|r| r != role) {
-            return Err(bad(format!(
-                "lists operation `{op}`, which is not part of the {role:?} world"
-            )));
+            return Err(bad(format!("lists operation `{op}`, which is not part of the {role:?} world")));
         }
     }
     let mut names = std::collections::BTreeSet::new();
     for key in &d.config_keys {
         if key.name.is_empty() || !names.insert(key.name.as_str()) {
-            return Err(bad(format!(
-                "config key {:?} is empty or declared twice",
-                key.name
-            )));
+            return Err(bad(format!("config key {:?} is empty or declared twice", key.name)));
         }
         if key.secret && key.default_value.is_some() {
-            return Err(bad(format!(
-                "secret config key {:?} must not have a default value",
-                key.name
-            )));
+            return Err(bad(format!("secret config key {:?} must not have a default value", key.name)));
         }
     }
     for host in &d.http_hosts {
         if host.is_empty() || host.contains('/') || host.contains(char::is_whitespace) {
-            return Err(bad(format!(
-                "http host {host:?} must be a bare `name` or `name:port`"
-            )));
+            return Err(bad(format!("http host {host:?} must be a bare `name` or `name:port`")));
         }
     }
     Ok(())
@@ -740,11 +637,7 @@ fn placeholder_descriptor() -> Descriptor {
 }
 
 fn export_names(engine: &Engine, component: &Component) -> Vec<String> {
-    component
-        .component_type()
-        .exports(engine.wasmtime())
-        .map(|(name, _)| name.to_owned())
-        .collect()
+    component.component_type().exports(engine.wasmtime()).map(|(name, _)| name.to_owned()).collect()
 }
 
 /// Bytes of the reply's canonical JSON, counted without building it.

@@ -91,11 +91,7 @@ fn status_to(s: m::OrderStatus) -> Result<w::OrderStatus, m::ConnectorError> {
 
 fn order_page(p: w::OrderPage) -> Result<m::OrderPage, String> {
     let orders = p.orders.into_iter().map(order).collect::<Result<_, _>>()?;
-    Ok(m::OrderPage {
-        orders,
-        rejected: Vec::new(),
-        next_cursor: p.next_cursor,
-    })
+    Ok(m::OrderPage { orders, rejected: Vec::new(), next_cursor: p.next_cursor })
 }
 
 /// An ERP page's items, rejected records and cursor.

@@ -79,21 +79,12 @@ fn status_to(s: m::OrderStatus) -> Result<w::OrderStatus, m::ConnectorError> {
 }
 
 fn rejected(r: w::Rejected) -> m::Rejected {
-    m::Rejected {
-        id: r.id,
-        field: r.field,
-        reason: r.reason,
-        excerpt: r.excerpt,
-    }
+    m::Rejected { id: r.id, field: r.field, reason: r.reason, excerpt: r.excerpt }
 }
 
 fn order_page(p: w::OrderPage) -> Result<m::OrderPage, String> {
     let orders = p.orders.into_iter().map(order).collect::<Result<_, _>>()?;
-    Ok(m::OrderPage {
-        orders,
-        rejected: p.rejected.into_iter().map(rejected).collect(),
-        next_cursor: p.next_cursor,
-    })
+    Ok(m::OrderPage { orders, rejected: p.rejected.into_iter().map(rejected).collect(), next_cursor: p.next_cursor })
 }
 
 /// An ERP page's items, rejected records and cursor.

@@ -222,7 +222,9 @@ impl Value {
     /// A currency: three letters (ISO 4217), upper-cased.
     pub(super) fn currency(&self) -> Result<Option<String>, String> {
         match self.text() {
-            Ok(Some(t)) if t.len() == 3 && t.bytes().all(|c| c.is_ascii_alphabetic()) => Ok(Some(t.to_ascii_uppercase())),
+            Ok(Some(t)) if t.len() == 3 && t.bytes().all(|c| c.is_ascii_alphabetic()) => {
+                Ok(Some(t.to_ascii_uppercase()))
+            }
             Ok(None) => Ok(None),
             _ => Err(format!("expected a three-letter currency code like CNY, got {}", self.shown())),
         }

@@ -30,7 +30,9 @@ impl Form {
     /// What the help sheet says a cell may hold.
     pub(super) fn accepts(self) -> String {
         match self {
-            Form::Code => "a code: text, or a whole number of at most 15 digits (longer codes: format the column as text)".into(),
+            Form::Code => {
+                "a code: text, or a whole number of at most 15 digits (longer codes: format the column as text)".into()
+            }
             Form::Text => "text".into(),
             Form::Count => "a whole number >= 0".into(),
             Form::PositiveCount => "a whole number >= 1".into(),
@@ -72,19 +74,26 @@ impl Column {
 }
 
 /// The merchant's SKU code, the key of the SKU-level kinds.
-pub(super) const OUTER_SKU_ID: Column =
-    Column::required("outer_sku_id", Form::Code, "The merchant's SKU code (商家编码), as on the platforms.", "SKU-10023");
+pub(super) const OUTER_SKU_ID: Column = Column::required(
+    "outer_sku_id",
+    Form::Code,
+    "The merchant's SKU code (商家编码), as on the platforms.",
+    "SKU-10023",
+);
 /// The platform's ids of a SKU, for kinds with one row per SKU.
 pub(super) const PRODUCT_ID: Column =
     Column::optional("product_id", Form::Code, "The platform's product id, when known.", "652341234567");
-pub(super) const SKU_ID: Column = Column::optional("sku_id", Form::Code, "The platform's SKU id, when known.", "4987654321012");
+pub(super) const SKU_ID: Column =
+    Column::optional("sku_id", Form::Code, "The platform's SKU id, when known.", "4987654321012");
 /// The same, for kinds with several rows per SKU (see `import::Groups`).
 pub(super) const PRODUCT_ID_PER_SKU: Column = Column {
     meaning: "The platform's product id, when known. The rows of one SKU must agree (or leave it blank).",
     ..PRODUCT_ID
 };
-pub(super) const SKU_ID_PER_SKU: Column =
-    Column { meaning: "The platform's SKU id, when known. The rows of one SKU must agree (or leave it blank).", ..SKU_ID };
+pub(super) const SKU_ID_PER_SKU: Column = Column {
+    meaning: "The platform's SKU id, when known. The rows of one SKU must agree (or leave it blank).",
+    ..SKU_ID
+};
 
 /// The headers of `columns` as an error message lists them: `outer_sku_id (required), warehouse`.
 pub(super) fn expected_headers(columns: &[Column]) -> String {

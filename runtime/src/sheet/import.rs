@@ -90,7 +90,11 @@ impl Row<'_> {
     }
 
     /// The cell of column `name` through `read`; blank is `None`.
-    pub(super) fn may<T>(&self, name: &str, read: impl Fn(&Value) -> Result<Option<T>, String>) -> Result<Option<T>, Reject> {
+    pub(super) fn may<T>(
+        &self,
+        name: &str,
+        read: impl Fn(&Value) -> Result<Option<T>, String>,
+    ) -> Result<Option<T>, Reject> {
         read(self.value(name)).map_err(|reason| self.reject(name, reason))
     }
 
@@ -157,7 +161,13 @@ impl<T, const N: usize> Default for Groups<T, N> {
 impl<T, const N: usize> Groups<T, N> {
     /// Adds `item` to the rows of `sku`, with the values it gives for the shared columns
     /// (column name, value); refused, and nothing added, when one differs from an earlier row's.
-    pub(super) fn add(&mut self, row: &Row<'_>, sku: String, item: T, given: [(&str, Option<String>); N]) -> Result<(), Reject> {
+    pub(super) fn add(
+        &mut self,
+        row: &Row<'_>,
+        sku: String,
+        item: T,
+        given: [(&str, Option<String>); N],
+    ) -> Result<(), Reject> {
         let index = self.by_sku.get(&sku).copied();
         if let Some(group) = index.and_then(|i| self.groups.get(i)) {
             for ((name, given), have) in given.iter().zip(&group.shared) {
@@ -175,7 +185,11 @@ impl<T, const N: usize> Groups<T, N> {
             }
         }
         let index = index.unwrap_or_else(|| {
-            self.groups.push(Group { outer_sku_id: sku.clone(), items: Vec::new(), shared: std::array::from_fn(|_| None) });
+            self.groups.push(Group {
+                outer_sku_id: sku.clone(),
+                items: Vec::new(),
+                shared: std::array::from_fn(|_| None),
+            });
             self.by_sku.insert(sku, self.groups.len() - 1);
             self.groups.len() - 1
         });
@@ -203,7 +217,8 @@ mod tests {
 
     #[test]
     fn garbage_is_an_unreadable_file_never_a_panic() {
-        let mut inputs: Vec<Vec<u8>> = vec![Vec::new(), b"PK\x03\x04".to_vec(), b"not a spreadsheet".to_vec(), vec![0xff; 4096]];
+        let mut inputs: Vec<Vec<u8>> =
+            vec![Vec::new(), b"PK\x03\x04".to_vec(), b"not a spreadsheet".to_vec(), vec![0xff; 4096]];
         // Truncations and bit flips of a real workbook.
         let good = workbook(&[&[Cell::s("outer_sku_id"), Cell::s("quantity")], &[Cell::s("A"), Cell::n(1.0)]]);
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -282,8 +297,12 @@ mod tests {
     fn the_report_serializes_as_the_api_shows_it() {
         let ok = RowOutcome { row: 2, accepted: true, column: None, reason: None };
         assert_eq!(serde_json::to_value(&ok).unwrap(), serde_json::json!({"row": 2, "accepted": true}));
-        let bad =
-            RowOutcome { row: 3, accepted: false, column: Some("B (quantity)".into()), reason: Some("quantity: …".into()) };
+        let bad = RowOutcome {
+            row: 3,
+            accepted: false,
+            column: Some("B (quantity)".into()),
+            reason: Some("quantity: …".into()),
+        };
         assert_eq!(
             serde_json::to_value(&bad).unwrap(),
             serde_json::json!({"row": 3, "accepted": false, "column": "B (quantity)", "reason": "quantity: …"})

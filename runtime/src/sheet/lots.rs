@@ -43,11 +43,15 @@ impl Rows for Sheet {
         let outer_sku_id = row.must("outer_sku_id", Value::code)?;
         let batch_no = row.must("batch_no", Value::code)?;
         if let Some(first) = self.seen.before((outer_sku_id.clone(), batch_no.clone()), row.number) {
-            return Err(row.reject("batch_no", format!("lot {batch_no:?} of {outer_sku_id:?} is already on row {first}")));
+            return Err(
+                row.reject("batch_no", format!("lot {batch_no:?} of {outer_sku_id:?} is already on row {first}"))
+            );
         }
         let quantity = row.must("quantity", |v| v.whole(0, u64::from(u32::MAX)))?;
         if quantity == 0 {
-            return Err(row.reject("quantity", "a lot on sale has 1 or more, got \"0\"; leave sold-out lots off the sheet"));
+            return Err(
+                row.reject("quantity", "a lot on sale has 1 or more, got \"0\"; leave sold-out lots off the sheet")
+            );
         }
         let quantity = u32::try_from(quantity).map_err(|_| row.reject("quantity", "too large"))?;
         let produced_on = row.may("produced_on", Value::date)?;
@@ -90,7 +94,12 @@ mod tests {
     }
 
     fn lot(batch: &str, produced: Option<&str>, expires: Option<&str>, quantity: u32) -> Lot {
-        Lot { batch_no: batch.into(), produced_on: produced.map(Into::into), expires_on: expires.map(Into::into), quantity }
+        Lot {
+            batch_no: batch.into(),
+            produced_on: produced.map(Into::into),
+            expires_on: expires.map(Into::into),
+            quantity,
+        }
     }
 
     #[test]
@@ -124,7 +133,12 @@ mod tests {
                         lot("L2", Some("2026-02-01"), Some("2028-02-29"), 5)
                     ],
                 },
-                LotSync { outer_sku_id: "B".into(), product_id: None, sku_id: None, lots: vec![lot("20260101", None, None, 3)] },
+                LotSync {
+                    outer_sku_id: "B".into(),
+                    product_id: None,
+                    sku_id: None,
+                    lots: vec![lot("20260101", None, None, 3)]
+                },
             ]
         );
     }

@@ -117,7 +117,10 @@ impl Rows for Sheet {
         if let Some(first) = self.seen.before((outer_sku_id.clone(), name, group_id), row.number) {
             return Err(row.reject(
                 "kind",
-                format!("{outer_sku_id:?} already has {} on row {first}; one row per SKU and price kind", describe(&kind)),
+                format!(
+                    "{outer_sku_id:?} already has {} on row {first}; one row per SKU and price kind",
+                    describe(&kind)
+                ),
             ));
         }
         let amount = row.must("amount", Value::money)?;
@@ -238,9 +241,17 @@ mod tests {
         let got = rejected(&imported);
         let expect: &[(u32, &str, &str)] = &[
             (3, "B (kind)", "kind: \"A\" already has a default price on row 2; one row per SKU and price kind"),
-            (4, "B (kind)", "kind: expected one of default, suggested_retail, region_group, customer_group, got \"regional\""),
+            (
+                4,
+                "B (kind)",
+                "kind: expected one of default, suggested_retail, region_group, customer_group, got \"regional\"",
+            ),
             (5, "C (group_id)", "group_id: required for kind region_group: the platform's group id"),
-            (6, "C (group_id)", "group_id: only region_group and customer_group prices have a group; leave it blank for default"),
+            (
+                6,
+                "C (group_id)",
+                "group_id: only region_group and customer_group prices have a group; leave it blank for default",
+            ),
             (7, "D (amount)", "amount: expected at most 2 decimals (fen), got \"12.345\""),
             (8, "D (amount)", "amount: expected an amount >= 0, got \"-1\""),
             (9, "D (amount)", "amount: expected an amount in yuan like 12.30, got \"twelve\""),
@@ -256,7 +267,8 @@ mod tests {
             ),
             (12, "E (currency)", "currency: expected a three-letter currency code like CNY, got \"yuan\""),
         ];
-        let expect: Vec<(u32, String, String)> = expect.iter().map(|(r, c, m)| (*r, c.to_string(), m.to_string())).collect();
+        let expect: Vec<(u32, String, String)> =
+            expect.iter().map(|(r, c, m)| (*r, c.to_string(), m.to_string())).collect();
         assert_eq!(got, expect);
     }
 }

@@ -32,7 +32,12 @@ pub(super) const COLUMNS: &[Column] = &[
         "true",
     ),
     Column::optional("barcode", Form::Code, "The barcode (EAN / UPC).", "6901234567892"),
-    Column::optional("approval_no", Form::Text, "The approval number (批准文号), for regulated goods.", "国药准字H20000001"),
+    Column::optional(
+        "approval_no",
+        Form::Text,
+        "The approval number (批准文号), for regulated goods.",
+        "国药准字H20000001",
+    ),
     Column::optional("spec", Form::Text, "The specification (规格).", "0.1g*100片"),
     Column::optional("manufacturer", Form::Text, "The manufacturer.", "某某制药有限公司"),
     Column::optional("base_product_id", Form::Code, "The platform's base product, when matched by hand.", "880012"),
@@ -85,9 +90,16 @@ mod tests {
 
     #[test]
     fn products_from_rows() {
-        let header =
-            ["erp_product_id", "title", "default_price", "stock", "list_when_in_stock", "barcode", "suggested_retail_price"]
-                .map(Cell::s);
+        let header = [
+            "erp_product_id",
+            "title",
+            "default_price",
+            "stock",
+            "list_when_in_stock",
+            "barcode",
+            "suggested_retail_price",
+        ]
+        .map(Cell::s);
         let rows: Vec<Vec<Cell>> = vec![
             header.to_vec(),
             vec![

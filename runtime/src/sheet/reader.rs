@@ -123,7 +123,8 @@ fn header(book: &mut Xlsx<Cursor<&[u8]>>, sheet: &str, columns: &[Column]) -> Re
     if !any {
         return Err(SheetError::NoHeader { sheet: sheet.to_owned(), expected });
     }
-    let missing: Vec<&str> = columns.iter().zip(&at).filter(|(c, at)| c.required && at.is_none()).map(|(c, _)| c.name).collect();
+    let missing: Vec<&str> =
+        columns.iter().zip(&at).filter(|(c, at)| c.required && at.is_none()).map(|(c, _)| c.name).collect();
     if !missing.is_empty() {
         return Err(SheetError::MissingColumns { missing: missing.join(", "), expected });
     }

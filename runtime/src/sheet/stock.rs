@@ -49,9 +49,10 @@ impl Rows for Sheet {
     fn take(&mut self, row: &Row<'_>) -> Result<(), Reject> {
         let outer_sku_id = row.must("outer_sku_id", Value::code)?;
         if let Some(first) = self.seen.before(outer_sku_id.clone(), row.number) {
-            return Err(
-                row.reject("outer_sku_id", format!("{outer_sku_id:?} is already on row {first}; a SKU's stock is one value"))
-            );
+            return Err(row.reject(
+                "outer_sku_id",
+                format!("{outer_sku_id:?} is already on row {first}; a SKU's stock is one value"),
+            ));
         }
         let quantity = row.must("quantity", |v| v.whole(0, u64::from(u32::MAX)))?;
         let warehouse = row.may("warehouse", Value::text)?;
@@ -77,7 +78,13 @@ mod tests {
     #[test]
     fn rows_become_stock_updates() {
         let book = workbook(&[
-            &[Cell::s(" Quantity "), Cell::s("OUTER_SKU_ID"), Cell::s("note"), Cell::s("version"), Cell::s("warehouse")],
+            &[
+                Cell::s(" Quantity "),
+                Cell::s("OUTER_SKU_ID"),
+                Cell::s("note"),
+                Cell::s("version"),
+                Cell::s("warehouse"),
+            ],
             &[Cell::n(5.0), Cell::s("A-1"), Cell::s("ignored"), Cell::Blank, Cell::s("SH")],
             &[],
             &[Cell::n(0.0), Cell::n(123456.0), Cell::Blank, Cell::n(42.0), Cell::Blank],
@@ -129,12 +136,28 @@ mod tests {
             rejected(&imported),
             vec![
                 (3, "C (quantity)".into(), "quantity: expected a whole number from 0 to 4294967295, got \"-3\"".into()),
-                (4, "C (quantity)".into(), "quantity: expected a whole number from 0 to 4294967295, got \"many\"".into()),
-                (5, "A (outer_sku_id)".into(), "outer_sku_id: \"A-1\" is already on row 2; a SKU's stock is one value".into()),
+                (
+                    4,
+                    "C (quantity)".into(),
+                    "quantity: expected a whole number from 0 to 4294967295, got \"many\"".into()
+                ),
+                (
+                    5,
+                    "A (outer_sku_id)".into(),
+                    "outer_sku_id: \"A-1\" is already on row 2; a SKU's stock is one value".into()
+                ),
                 (6, "A (outer_sku_id)".into(), "outer_sku_id: required, but the cell is empty".into()),
                 (7, "B (sku_id)".into(), "sku_id: expected a code (text or a whole number), got \"1.5\"".into()),
-                (8, "C (quantity)".into(), "quantity: expected a whole number from 0 to 4294967295, got \"2.5\"".into()),
-                (9, "C (quantity)".into(), "quantity: expected a whole number from 0 to 4294967295, got \"5000000000\"".into()),
+                (
+                    8,
+                    "C (quantity)".into(),
+                    "quantity: expected a whole number from 0 to 4294967295, got \"2.5\"".into()
+                ),
+                (
+                    9,
+                    "C (quantity)".into(),
+                    "quantity: expected a whole number from 0 to 4294967295, got \"5000000000\"".into()
+                ),
             ]
         );
     }
@@ -145,6 +168,9 @@ mod tests {
         let err = super::super::import(SheetKind::Stock, &book, 0).unwrap_err();
         assert!(matches!(&err, SheetError::MissingColumns { missing, .. } if missing == "quantity"), "{err}");
         let text = err.to_string();
-        assert!(text.contains("outer_sku_id (required), quantity (required), warehouse, product_id, sku_id, version"), "{text}");
+        assert!(
+            text.contains("outer_sku_id (required), quantity (required), warehouse, product_id, sku_id, version"),
+            "{text}"
+        );
     }
 }

@@ -46,7 +46,9 @@ fn write(kind: SheetKind) -> Result<Vec<u8>, XlsxError> {
 }
 
 fn write_help(help: &mut Worksheet, kind: SheetKind, bold: &Format, wrap: &Format) -> Result<(), XlsxError> {
-    for (col, (title, width)) in ["column", "required", "accepts", "meaning", "example"].iter().zip(HELP_WIDTHS).enumerate() {
+    for (col, (title, width)) in
+        ["column", "required", "accepts", "meaning", "example"].iter().zip(HELP_WIDTHS).enumerate()
+    {
         help.write_string_with_format(0, col as u16, *title, bold)?;
         help.set_column_width(col as u16, width)?;
     }

@@ -51,7 +51,11 @@ impl Audit {
             .take(limit)
             .map(|e| {
                 let (k, v) = e?;
-                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt { tree: TREE, key: hex::encode(k), reason: e.to_string() })
+                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                    tree: TREE,
+                    key: hex::encode(k),
+                    reason: e.to_string(),
+                })
             })
             .collect::<Result<_, _>>()?;
         out.reverse();
@@ -67,7 +71,12 @@ mod tests {
     #[test]
     fn entries_read_in_order_per_tenant() {
         let store = Store::temporary().unwrap();
-        let entry = |action: &str| AuditEntry { at: Timestamp(1), actor: "operator".into(), action: action.into(), detail: serde_json::json!({}) };
+        let entry = |action: &str| AuditEntry {
+            at: Timestamp(1),
+            actor: "operator".into(),
+            action: action.into(),
+            detail: serde_json::json!({}),
+        };
         store.audit().record("acme", &entry("switch.module")).unwrap();
         store.audit().record("beta", &entry("hold.set")).unwrap();
         store.audit().record("acme", &entry("hold.set")).unwrap();

@@ -43,8 +43,7 @@ impl Catalog {
                 continue;
             }
             let k = key(&[tenant, &order.shop_id, outer])?;
-            let v = serde_json::to_vec(&ids)
-                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let v = serde_json::to_vec(&ids).map_err(|e| StoreError::Invalid(e.to_string()))?;
             if self.tree.get(&k)?.as_deref() != Some(&v[..]) {
                 self.tree.insert(k, v)?;
             }

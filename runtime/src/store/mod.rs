@@ -35,14 +35,16 @@ use std::path::Path;
 pub use audit::{Audit, AuditEntry};
 pub use catalog::{Catalog, PlatformSku};
 pub use cursors::{Cursors, StreamCursor};
-pub use orders::{AckOutcome, OrderBook, OrderKey, OrderQuery, OrderQueryPage, StoredOrder, SyncState, Unreadable, Upsert};
+pub use orders::{
+    AckOutcome, OrderBook, OrderKey, OrderQuery, OrderQueryPage, StoredOrder, SyncState, Unreadable, Upsert,
+};
 pub use outbox::{DeadLetter, Delivery, Outbox};
+pub use plugins::PluginBook;
 pub use pushes::{DeadPush, NewPush, Offer, Push, Pushes, Sent};
 pub use quarantine::{Quarantine, Quarantined};
-pub use plugins::PluginBook;
+pub use switches::{Gate, Hold, SkuSync, SwitchList, Switches};
 pub use tenants::TenantBook;
 pub use tokens::{Scope, Tokens};
-pub use switches::{Gate, Hold, SkuSync, SwitchList, Switches};
 
 /// How long [`Store::open`] waits for a lock a just-closed store is releasing: sled's default
 /// flush interval is 500 ms; four of them leave margin on a loaded machine.
@@ -99,7 +101,9 @@ impl Store {
         loop {
             match sled::open(dir) {
                 Ok(db) => return Self::from_db(db, pii::Sealer::in_dir(dir)?),
-                Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") && std::time::Instant::now() < deadline => {
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("could not acquire lock") && std::time::Instant::now() < deadline =>
+                {
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 }
                 Err(e) => return Err(e.into()),

@@ -149,7 +149,9 @@ pub enum AckOutcome {
     /// Now synced (or already was, at this version).
     Synced,
     /// The order changed since the ERP read it: it stays unsynced at `current`.
-    Stale { current: u64 },
+    Stale {
+        current: u64,
+    },
     NotFound,
     /// The stored record cannot be read (see [`OrderBook::unreadable`]).
     Unreadable,
@@ -203,7 +205,8 @@ impl OrderBook {
         for entry in self.tree.scan_prefix(&prefix) {
             let (k, v) = entry?;
             if let Err(e) = self.decode(&k, &v) {
-                let parts: Vec<String> = k.split(|b| *b == 0).skip(1).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+                let parts: Vec<String> =
+                    k.split(|b| *b == 0).skip(1).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
                 let [platform, shop_id, order_id] = <[String; 3]>::try_from(parts).unwrap_or_default();
                 let reason = match e {
                     StoreError::Corrupt { reason, .. } => reason,
@@ -243,11 +246,18 @@ impl OrderBook {
     }
 
     fn decode(&self, key: &[u8], bytes: &[u8]) -> Result<StoredOrder, StoreError> {
-        let corrupt = |reason: String| StoreError::Corrupt { tree: TREE, key: String::from_utf8_lossy(key).replace('\0', "/"), reason };
-        let OnDisk { mut stored, sealed_receiver } = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+        let corrupt = |reason: String| StoreError::Corrupt {
+            tree: TREE,
+            key: String::from_utf8_lossy(key).replace('\0', "/"),
+            reason,
+        };
+        let OnDisk { mut stored, sealed_receiver } =
+            serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
         if let Some(sealed) = sealed_receiver {
-            let plain = self.sealer.open(tenant_of(key), key, &sealed).map_err(|e| corrupt(format!("receiver: {e}")))?;
-            stored.order.receiver = Some(serde_json::from_slice(&plain).map_err(|e| corrupt(format!("receiver: {e}")))?);
+            let plain =
+                self.sealer.open(tenant_of(key), key, &sealed).map_err(|e| corrupt(format!("receiver: {e}")))?;
+            stored.order.receiver =
+                Some(serde_json::from_slice(&plain).map_err(|e| corrupt(format!("receiver: {e}")))?);
         }
         Ok(stored)
     }
@@ -336,20 +346,32 @@ pub(super) fn upsert_in(
     use sled::transaction::ConflictableTransactionError::Abort;
     let k = OrderBook::key(tenant, &OrderKey::of(order)).map_err(Abort)?;
     let (outcome, next) = match tx.get(&k)? {
-        None => (Upsert::New { version: 1 }, StoredOrder { order: order.clone(), version: 1, sync: SyncState::Unsynced, stored_at: now }),
+        None => (
+            Upsert::New { version: 1 },
+            StoredOrder { order: order.clone(), version: 1, sync: SyncState::Unsynced, stored_at: now },
+        ),
         Some(bytes) => {
             // An unreadable record is replaced by the order as it comes now, as a new version
             // (after the old one's number when that much can be read): one bad record heals
             // with the next good sighting instead of failing every round of its shop.
             let (old, version) = match book.read(&k, &bytes) {
                 Some(stored) => (Some(stored.order), stored.version),
-                None => (None, serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|v| v["version"].as_u64()).unwrap_or(0)),
+                None => (
+                    None,
+                    serde_json::from_slice::<serde_json::Value>(&bytes)
+                        .ok()
+                        .and_then(|v| v["version"].as_u64())
+                        .unwrap_or(0),
+                ),
             };
             if old.as_ref() == Some(order) {
                 return Ok(Upsert::Unchanged { version });
             }
             let version = version + 1;
-            (Upsert::Changed { version }, StoredOrder { order: order.clone(), version, sync: SyncState::Unsynced, stored_at: now })
+            (
+                Upsert::Changed { version },
+                StoredOrder { order: order.clone(), version, sync: SyncState::Unsynced, stored_at: now },
+            )
         }
     };
     let bytes = book.encode(&k, &next).map_err(Abort)?;
@@ -403,7 +425,11 @@ pub(crate) mod tests {
         assert!(text.contains("sealed_receiver"), "{text}");
         let back = store.orders().get("acme", &OrderKey::of(&o)).unwrap().unwrap();
         assert_eq!(back.order, o, "read back whole");
-        assert_eq!(store.orders().upsert("acme", &o, Timestamp(T + 1)).unwrap(), Upsert::Unchanged { version: 1 }, "compared in the clear");
+        assert_eq!(
+            store.orders().upsert("acme", &o, Timestamp(T + 1)).unwrap(),
+            Upsert::Unchanged { version: 1 },
+            "compared in the clear"
+        );
     }
 
     #[test]
@@ -449,8 +475,14 @@ pub(crate) mod tests {
 
         let shipped = OrderQuery { status: Some(OrderStatus::Shipped), any_sync: true, ..Default::default() };
         assert_eq!(book.query("acme", &shipped).unwrap().orders.len(), 1);
-        let window = OrderQuery { updated_from: Some(Timestamp(T + 3)), updated_to: Some(Timestamp(T + 5)), any_sync: true, ..Default::default() };
-        let ids: Vec<String> = book.query("acme", &window).unwrap().orders.into_iter().map(|o| o.order.order_id).collect();
+        let window = OrderQuery {
+            updated_from: Some(Timestamp(T + 3)),
+            updated_to: Some(Timestamp(T + 5)),
+            any_sync: true,
+            ..Default::default()
+        };
+        let ids: Vec<String> =
+            book.query("acme", &window).unwrap().orders.into_iter().map(|o| o.order.order_id).collect();
         assert_eq!(ids, ["103", "104"]);
     }
 
@@ -461,7 +493,13 @@ pub(crate) mod tests {
         book.upsert("acme", &order("1", OrderStatus::Paid, T), Timestamp(T)).unwrap();
         book.upsert("acme", &order("3", OrderStatus::Paid, T), Timestamp(T)).unwrap();
         // What an older host wrote for an order updated in year 10000: its reader refuses it.
-        let mut bad = serde_json::to_value(StoredOrder { order: order("2", OrderStatus::Paid, T), version: 4, sync: SyncState::Unsynced, stored_at: Timestamp(T) }).unwrap();
+        let mut bad = serde_json::to_value(StoredOrder {
+            order: order("2", OrderStatus::Paid, T),
+            version: 4,
+            sync: SyncState::Unsynced,
+            stored_at: Timestamp(T),
+        })
+        .unwrap();
         bad["order"]["updated_at"] = serde_json::json!("+10000-01-01T00:00:00Z");
         let k2 = OrderKey { platform: "taobao".into(), shop_id: "s1".into(), order_id: "2".into() };
         book.tree().insert(OrderBook::key("acme", &k2).unwrap(), serde_json::to_vec(&bad).unwrap()).unwrap();
@@ -482,7 +520,10 @@ pub(crate) mod tests {
 
         // Written again, and a new sighting replaces it as the next version.
         book.tree().insert(OrderBook::key("acme", &k2).unwrap(), serde_json::to_vec(&bad).unwrap()).unwrap();
-        assert_eq!(book.upsert("acme", &order("2", OrderStatus::Shipped, T), Timestamp(T)).unwrap(), Upsert::Changed { version: 5 });
+        assert_eq!(
+            book.upsert("acme", &order("2", OrderStatus::Shipped, T), Timestamp(T)).unwrap(),
+            Upsert::Changed { version: 5 }
+        );
         assert_eq!(book.get("acme", &k2).unwrap().unwrap().version, 5);
     }
 

@@ -103,7 +103,11 @@ impl Outbox {
     /// Gives up on `delivery` (moves it to the dead-letter queue, atomically).
     pub fn dead_letter(&self, delivery: &Delivery, reason: &str, at_ms: i64) -> Result<(), StoreError> {
         let letter = DeadLetter {
-            delivery: Delivery { attempts: delivery.attempts + 1, last_error: Some(reason.to_owned()), ..delivery.clone() },
+            delivery: Delivery {
+                attempts: delivery.attempts + 1,
+                last_error: Some(reason.to_owned()),
+                ..delivery.clone()
+            },
             reason: reason.to_owned(),
             at_ms,
         };
@@ -165,7 +169,13 @@ impl Outbox {
 impl Store {
     /// Stores `order` for `tenant` and, when it is new or changed and the tenant's ERP route
     /// delivers (`route`), enqueues its delivery, in one transaction.
-    pub fn record_order(&self, tenant: &str, order: &Order, now: Timestamp, route: Option<&str>) -> Result<Upsert, StoreError> {
+    pub fn record_order(
+        &self,
+        tenant: &str,
+        order: &Order,
+        now: Timestamp,
+        route: Option<&str>,
+    ) -> Result<Upsert, StoreError> {
         key(&[tenant])?; // a tenant name the keys can hold
         let queue = &self.outbox().queue;
         let outcome = (self.orders().tree(), queue).transaction(|(o, q)| {
@@ -206,10 +216,16 @@ mod tests {
         let o = order("1", OrderStatus::Paid, T);
         store.record_order("acme", &o, Timestamp(T), Some("webhook")).unwrap();
         store.record_order("acme", &o, Timestamp(T + 1), Some("webhook")).unwrap();
-        store.record_order("acme", &order("1", OrderStatus::Shipped, T + 9), Timestamp(T + 2), Some("webhook")).unwrap();
+        store
+            .record_order("acme", &order("1", OrderStatus::Shipped, T + 9), Timestamp(T + 2), Some("webhook"))
+            .unwrap();
         store.record_order("acme", &order("2", OrderStatus::Paid, T), Timestamp(T), None).unwrap();
         let due = store.outbox().due(T + 10, 100).unwrap();
-        assert_eq!(due.iter().map(|d| d.version).collect::<Vec<_>>(), [1, 2], "unchanged re-reads and pull-routed orders owe nothing");
+        assert_eq!(
+            due.iter().map(|d| d.version).collect::<Vec<_>>(),
+            [1, 2],
+            "unchanged re-reads and pull-routed orders owe nothing"
+        );
 
         let first = &due[0];
         store.outbox().retry_later(first, T + 1_000, "503").unwrap();

@@ -47,7 +47,11 @@ impl Sealer {
         match std::fs::read(&path) {
             Ok(bytes) => {
                 let master: [u8; KEY_LEN] = bytes.as_slice().try_into().map_err(|_| {
-                    StoreError::Invalid(format!("master key {} holds {} bytes, expected {KEY_LEN}", path.display(), bytes.len()))
+                    StoreError::Invalid(format!(
+                        "master key {} holds {} bytes, expected {KEY_LEN}",
+                        path.display(),
+                        bytes.len()
+                    ))
                 })?;
                 Ok(Sealer { master })
             }
@@ -82,7 +86,8 @@ impl Sealer {
     /// `plain` sealed for `tenant`, bound to `context` (the record's store key).
     pub fn seal(&self, tenant: &str, context: &[u8], plain: &[u8]) -> String {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
-        let sealed = self.cipher(tenant).encrypt(&nonce, Payload { msg: plain, aad: context }).expect("sealing cannot fail");
+        let sealed =
+            self.cipher(tenant).encrypt(&nonce, Payload { msg: plain, aad: context }).expect("sealing cannot fail");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
         format!("{PREFIX}{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(out))

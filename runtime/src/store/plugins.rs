@@ -33,8 +33,11 @@ impl PluginBook {
         for entry in self.tree.iter() {
             let (k, v) = entry?;
             let name = String::from_utf8_lossy(&k).into_owned();
-            let record = serde_json::from_slice(&v)
-                .map_err(|e| StoreError::Corrupt { tree: TREE, key: name.clone(), reason: e.to_string() })?;
+            let record = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                tree: TREE,
+                key: name.clone(),
+                reason: e.to_string(),
+            })?;
             out.push((name, record));
         }
         Ok(out)

@@ -98,7 +98,11 @@ pub struct Pushes {
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(tree: &'static str, k: &[u8], v: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(v).map_err(|e| StoreError::Corrupt { tree, key: String::from_utf8_lossy(k).replace('\0', "/"), reason: e.to_string() })
+    serde_json::from_slice(v).map_err(|e| StoreError::Corrupt {
+        tree,
+        key: String::from_utf8_lossy(k).replace('\0', "/"),
+        reason: e.to_string(),
+    })
 }
 
 fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
@@ -118,7 +122,12 @@ fn content(record: &serde_json::Value) -> serde_json::Value {
 
 impl Pushes {
     pub(super) fn new(db: &sled::Db) -> Result<Self, StoreError> {
-        Ok(Self { queue: db.open_tree(QUEUE)?, sent: db.open_tree(SENT)?, dead: db.open_tree(DEAD)?, refused: db.open_tree(REFUSED)? })
+        Ok(Self {
+            queue: db.open_tree(QUEUE)?,
+            sent: db.open_tree(SENT)?,
+            dead: db.open_tree(DEAD)?,
+            refused: db.open_tree(REFUSED)?,
+        })
     }
 
     fn item_key(tenant: &str, shop: &str, module: &str, item: &str) -> Result<Vec<u8>, StoreError> {
@@ -129,7 +138,11 @@ impl Pushes {
     pub fn offer(&self, new: NewPush<'_>, now_ms: i64) -> Result<Offer, StoreError> {
         let k = Self::item_key(new.tenant, new.shop, new.module, new.item)?;
         let wanted = content(&new.record);
-        if self.refused.get(&k)?.is_some_and(|v| serde_json::from_slice::<serde_json::Value>(&v).ok().as_ref() == Some(&wanted)) {
+        if self
+            .refused
+            .get(&k)?
+            .is_some_and(|v| serde_json::from_slice::<serde_json::Value>(&v).ok().as_ref() == Some(&wanted))
+        {
             return Ok(Offer::Refused);
         }
         let outcome = (&self.queue, &self.sent).transaction(|(q, s)| -> TxResult<Offer> {
@@ -172,7 +185,14 @@ impl Pushes {
 
     /// Queues again what the platform last confirmed for an item (when a manual hold starts,
     /// so the automatic value returns when the hold ends), unless something newer is queued.
-    pub fn offer_confirmed_again(&self, tenant: &str, shop: &str, module: &str, item: &str, now_ms: i64) -> Result<bool, StoreError> {
+    pub fn offer_confirmed_again(
+        &self,
+        tenant: &str,
+        shop: &str,
+        module: &str,
+        item: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
         let k = Self::item_key(tenant, shop, module, item)?;
         let again = (&self.queue, &self.sent).transaction(|(q, s)| -> TxResult<bool> {
             let Some(sent) = s.get(&k)? else { return Ok(false) };
@@ -218,7 +238,14 @@ impl Pushes {
     }
 
     /// Up to `limit` of a shop's `module` updates due at `now_ms`, in item order.
-    pub fn due(&self, tenant: &str, shop: &str, module: &str, now_ms: i64, limit: usize) -> Result<Vec<Push>, StoreError> {
+    pub fn due(
+        &self,
+        tenant: &str,
+        shop: &str,
+        module: &str,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Push>, StoreError> {
         let mut prefix = key(&[tenant, shop, module])?;
         prefix.push(0);
         let mut out = Vec::new();
@@ -239,7 +266,10 @@ impl Pushes {
     pub fn pending(&self, tenant: &str, shop: &str) -> Result<Vec<Push>, StoreError> {
         let mut prefix = key(&[tenant, shop])?;
         prefix.push(0);
-        self.queue.scan_prefix(&prefix).map(|e| e.map_err(StoreError::from).and_then(|(k, v)| decode(QUEUE, &k, &v))).collect()
+        self.queue
+            .scan_prefix(&prefix)
+            .map(|e| e.map_err(StoreError::from).and_then(|(k, v)| decode(QUEUE, &k, &v)))
+            .collect()
     }
 
     /// How many updates wait for a shop.
@@ -426,7 +456,11 @@ mod tests {
         assert_eq!(owed.len(), 1);
         assert_eq!(owed[0].record["quantity"], 6);
         p.retry_later(&sent, 100, "late retry of the old one", true).unwrap();
-        assert_eq!(p.due("acme", "tb", "stock", 0, 10).unwrap()[0].attempts, 0, "the old one's retry does not touch the new one");
+        assert_eq!(
+            p.due("acme", "tb", "stock", 0, 10).unwrap()[0].attempts,
+            0,
+            "the old one's retry does not touch the new one"
+        );
     }
 
     #[test]

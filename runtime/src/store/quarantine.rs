@@ -89,7 +89,13 @@ impl Quarantine {
     }
 
     /// Takes the record out (it mapped, or was discarded); the entry it was, if any.
-    pub fn remove(&self, tenant: &str, shop_id: &str, stream: &str, id: &str) -> Result<Option<Quarantined>, StoreError> {
+    pub fn remove(
+        &self,
+        tenant: &str,
+        shop_id: &str,
+        stream: &str,
+        id: &str,
+    ) -> Result<Option<Quarantined>, StoreError> {
         let k = key(&[tenant, shop_id, stream, id])?;
         let old = self.tree.remove(&k)?;
         self.decode(&k, old)
@@ -126,7 +132,13 @@ impl Quarantine {
     }
 
     /// The records of one shop's stream that `version` has not tried yet.
-    pub fn untried(&self, tenant: &str, shop_id: &str, stream: &str, version: &str) -> Result<Vec<Quarantined>, StoreError> {
+    pub fn untried(
+        &self,
+        tenant: &str,
+        shop_id: &str,
+        stream: &str,
+        version: &str,
+    ) -> Result<Vec<Quarantined>, StoreError> {
         let mut prefix = key(&[tenant, shop_id, stream])?;
         prefix.push(0);
         let mut out = Vec::new();
@@ -198,7 +210,11 @@ mod tests {
         assert!(q.untried("acme", "dy", "orders", "1.0.0").unwrap().is_empty());
         assert_eq!(q.untried("acme", "dy", "orders", "1.1.0").unwrap().len(), 1, "a new version tries it");
         assert!(q.retry("acme", "dy", "orders", "69").unwrap());
-        assert_eq!(q.untried("acme", "dy", "orders", "1.0.0").unwrap().len(), 1, "an operator's retry asks any version");
+        assert_eq!(
+            q.untried("acme", "dy", "orders", "1.0.0").unwrap().len(),
+            1,
+            "an operator's retry asks any version"
+        );
 
         assert!(q.remove("acme", "dy", "orders", "69").unwrap().is_some());
         assert!(q.remove("acme", "dy", "orders", "69").unwrap().is_none());

@@ -149,9 +149,12 @@ impl Switches {
         for prefix in ["m", "s", "h"] {
             for entry in self.tree.scan_prefix(key(&[prefix, tenant, ""])?) {
                 let (k, v) = entry?;
-                let parts: Vec<String> = k.split(|b| *b == 0).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+                let parts: Vec<String> =
+                    k.split(|b| *b == 0).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
                 match (prefix, parts.as_slice()) {
-                    ("m", [_, _, shop, module]) => out.modules_off.push(ModuleOff { shop: shop.clone(), module: module.clone() }),
+                    ("m", [_, _, shop, module]) => {
+                        out.modules_off.push(ModuleOff { shop: shop.clone(), module: module.clone() })
+                    }
                     ("s", [_, _, sku, kind]) => out.skus_off.push(SkuOff { sku: sku.clone(), kind: kind.clone() }),
                     ("h", [_, _, sku]) => {
                         let hold: Hold = serde_json::from_slice(&v).map_err(|e| corrupt(&k, e))?;
@@ -219,8 +222,16 @@ mod tests {
         let hold = Hold { quantity: 500, until: Timestamp(T + 86_400_000), note: Some("promo day".into()) };
         s.hold("acme", "SKU-1", &hold).unwrap();
         assert_eq!(s.gate("acme", "tb-1", "SKU-1", SkuSync::Stock, Timestamp(T)).unwrap(), Gate::Held(hold.clone()));
-        assert_eq!(s.gate("acme", "tb-1", "SKU-1", SkuSync::Price, Timestamp(T)).unwrap(), Gate::Send, "holds are stock only");
-        assert_eq!(s.gate("acme", "tb-1", "SKU-1", SkuSync::Stock, Timestamp(T + 86_400_000)).unwrap(), Gate::Send, "ended");
+        assert_eq!(
+            s.gate("acme", "tb-1", "SKU-1", SkuSync::Price, Timestamp(T)).unwrap(),
+            Gate::Send,
+            "holds are stock only"
+        );
+        assert_eq!(
+            s.gate("acme", "tb-1", "SKU-1", SkuSync::Stock, Timestamp(T + 86_400_000)).unwrap(),
+            Gate::Send,
+            "ended"
+        );
         s.release("acme", "SKU-1").unwrap();
         assert_eq!(s.hold_at("acme", "SKU-1", Timestamp(T)).unwrap(), None);
     }

@@ -51,7 +51,8 @@ impl Tokens {
         let mut bytes = [0u8; 32];
         chacha20poly1305::aead::OsRng.fill_bytes(&mut bytes);
         let token = format!("{PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
-        let record = serde_json::to_vec(&Record { name: name.to_owned(), scope }).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let record = serde_json::to_vec(&Record { name: name.to_owned(), scope })
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         self.tree.insert(hash(&token), record)?;
         Ok(token)
     }
@@ -59,8 +60,11 @@ impl Tokens {
     /// The scope of `token`, if it is one this store made.
     pub fn scope(&self, token: &str) -> Result<Option<Scope>, StoreError> {
         let Some(v) = self.tree.get(hash(token))? else { return Ok(None) };
-        let record: Record = serde_json::from_slice(&v)
-            .map_err(|e| StoreError::Corrupt { tree: TREE, key: "<token hash>".into(), reason: e.to_string() })?;
+        let record: Record = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+            tree: TREE,
+            key: "<token hash>".into(),
+            reason: e.to_string(),
+        })?;
         Ok(Some(record.scope))
     }
 }

@@ -6,8 +6,8 @@
 //! SKU overrides and holds are applied when updates leave ([`super::outbound`]), so switching
 //! a module off pauses it without losing what arrives meanwhile.
 
-use std::sync::Arc;
 use serde::Serialize;
+use std::sync::Arc;
 
 use crate::model::{
     CustomerMapping, ErpStatus, ListingChange, Logistics, LotSync, Operation, PriceUpdate, Product, ShipmentDetail,
@@ -91,13 +91,22 @@ impl Update {
             if value.is_empty() { Err(format!("`{field}` is empty; expected the merchant's code")) } else { Ok(()) }
         }
         let sku = |sku: &str, version: Option<u64>, record| {
-            non_empty("outer_sku_id", sku).map(|()| Record { item: sku.to_owned(), scope: Scope::AllShops, version, record })
+            non_empty("outer_sku_id", sku).map(|()| Record {
+                item: sku.to_owned(),
+                scope: Scope::AllShops,
+                version,
+                record,
+            })
         };
         // An order can ship in several parcels and deliveries, and pass through several
         // statuses: each is its own update, so a second one never replaces the first unsent.
         let order = |id: &str, part: &str, record| {
-            non_empty("order_id", id)
-                .map(|()| Record { item: format!("{id}#{part}"), scope: Scope::OrderShop(id.to_owned()), version: None, record })
+            non_empty("order_id", id).map(|()| Record {
+                item: format!("{id}#{part}"),
+                scope: Scope::OrderShop(id.to_owned()),
+                version: None,
+                record,
+            })
         };
         match self {
             Update::Stock(v) => v.iter().map(|r| sku(&r.outer_sku_id, Some(r.version), json(r))).collect(),
@@ -106,22 +115,32 @@ impl Update {
             Update::Listing(v) => v
                 .iter()
                 .map(|r| match r.outer_sku_id.as_deref().or(r.product_id.as_deref()).filter(|s| !s.is_empty()) {
-                    Some(item) => Ok(Record { item: item.to_owned(), scope: Scope::AllShops, version: None, record: json(r) }),
+                    Some(item) => {
+                        Ok(Record { item: item.to_owned(), scope: Scope::AllShops, version: None, record: json(r) })
+                    }
                     None => Err("a listing change needs `outer_sku_id` or `product_id`".to_owned()),
                 })
                 .collect(),
             Update::Products(v) => v
                 .iter()
                 .map(|r| {
-                    non_empty("erp_product_id", &r.erp_product_id)
-                        .map(|()| Record { item: r.erp_product_id.clone(), scope: Scope::AllShops, version: None, record: json(r) })
+                    non_empty("erp_product_id", &r.erp_product_id).map(|()| Record {
+                        item: r.erp_product_id.clone(),
+                        scope: Scope::AllShops,
+                        version: None,
+                        record: json(r),
+                    })
                 })
                 .collect(),
             Update::Customers(v) => v
                 .iter()
                 .map(|r| {
-                    non_empty("erp_customer_code", &r.erp_customer_code)
-                        .map(|()| Record { item: r.erp_customer_code.clone(), scope: Scope::AllShops, version: None, record: json(r) })
+                    non_empty("erp_customer_code", &r.erp_customer_code).map(|()| Record {
+                        item: r.erp_customer_code.clone(),
+                        scope: Scope::AllShops,
+                        version: None,
+                        record: json(r),
+                    })
                 })
                 .collect(),
             Update::Logistics(v) => v.iter().map(|r| order(&r.order_id, &r.tracking_no, json(r))).collect(),
@@ -214,7 +233,10 @@ impl Intake {
                     if holding.is_empty() {
                         report.rejected.push(Rejected {
                             index,
-                            reason: format!("order `{order_id}` is not an order of any shop of tenant `{}`", self.tenant),
+                            reason: format!(
+                                "order `{order_id}` is not an order of any shop of tenant `{}`",
+                                self.tenant
+                            ),
                         });
                         continue;
                     }
@@ -253,7 +275,11 @@ impl Intake {
     fn shops_holding(&self, order_id: &str) -> Result<Vec<&Target>, StoreError> {
         let mut out = Vec::new();
         for shop in self.shops.iter() {
-            let key = OrderKey { platform: shop.platform.clone(), shop_id: shop.shop_id.clone(), order_id: order_id.to_owned() };
+            let key = OrderKey {
+                platform: shop.platform.clone(),
+                shop_id: shop.shop_id.clone(),
+                order_id: order_id.to_owned(),
+            };
             if self.store.orders().get(&self.tenant, &key)?.is_some() {
                 out.push(shop);
             }
@@ -319,13 +345,27 @@ impl Intake {
     }
 
     /// Turns a module of a shop on or off.
-    pub fn switch_module(&self, shop: &str, module: &str, on: bool, actor: &str, now: Timestamp) -> Result<(), StoreError> {
+    pub fn switch_module(
+        &self,
+        shop: &str,
+        module: &str,
+        on: bool,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         self.store.switches().set_module(&self.tenant, shop, module, on)?;
         self.audit(actor, "switch.module", serde_json::json!({"shop": shop, "module": module, "on": on}), now)
     }
 
     /// Turns stock, price or listing sync of one SKU on or off.
-    pub fn switch_sku(&self, sku: &str, kind: crate::store::SkuSync, on: bool, actor: &str, now: Timestamp) -> Result<(), StoreError> {
+    pub fn switch_sku(
+        &self,
+        sku: &str,
+        kind: crate::store::SkuSync,
+        on: bool,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         self.store.switches().set_sku(&self.tenant, sku, kind, on)?;
         if on {
             self.wake(kind, sku, now)?;
@@ -334,6 +374,8 @@ impl Intake {
     }
 
     fn audit(&self, actor: &str, action: &str, detail: serde_json::Value, now: Timestamp) -> Result<(), StoreError> {
-        self.store.audit().record(&self.tenant, &AuditEntry { at: now, actor: actor.to_owned(), action: action.to_owned(), detail })
+        self.store
+            .audit()
+            .record(&self.tenant, &AuditEntry { at: now, actor: actor.to_owned(), action: action.to_owned(), detail })
     }
 }

@@ -96,7 +96,12 @@ impl Outbound<'_> {
                             Gate::ModuleOff => unreachable!("the module switch was checked above"),
                             Gate::SkuOff => {
                                 let later = now.0 + SKU_OFF_RECHECK.as_millis() as i64;
-                                self.store.pushes().retry_later(&push, later, "sync of this SKU is switched off", false)?;
+                                self.store.pushes().retry_later(
+                                    &push,
+                                    later,
+                                    "sync of this SKU is switched off",
+                                    false,
+                                )?;
                                 round.kept_back += 1;
                                 continue;
                             }
@@ -151,7 +156,8 @@ impl Outbound<'_> {
         let mut json = record.clone();
         let Some(fields) = json.as_object_mut() else { return Ok(json) };
         let Some(sku) = fields.get("outer_sku_id").and_then(|v| v.as_str()).map(str::to_owned) else { return Ok(json) };
-        let given = |fields: &serde_json::Map<String, serde_json::Value>, k: &str| fields.get(k).is_some_and(|v| !v.is_null());
+        let given =
+            |fields: &serde_json::Map<String, serde_json::Value>, k: &str| fields.get(k).is_some_and(|v| !v.is_null());
         if given(fields, "product_id") && given(fields, "sku_id") {
             return Ok(json);
         }
@@ -168,15 +174,23 @@ impl Outbound<'_> {
     /// Whether the order a tracking number is for is, as last pulled, past shipping.
     fn already_shipped(&self, push: &Push) -> Result<bool, StoreError> {
         let Some(order_id) = push.record.get("order_id").and_then(|v| v.as_str()) else { return Ok(false) };
-        let key = OrderKey { platform: self.platform.to_owned(), shop_id: self.shop.shop_id.clone(), order_id: order_id.to_owned() };
+        let key = OrderKey {
+            platform: self.platform.to_owned(),
+            shop_id: self.shop.shop_id.clone(),
+            order_id: order_id.to_owned(),
+        };
         Ok(self.store.orders().get(&self.shop.tenant, &key)?.is_some_and(|o| {
-            matches!(o.order.status, OrderStatus::Shipped | OrderStatus::Completed | OrderStatus::Cancelled | OrderStatus::Closed)
+            matches!(
+                o.order.status,
+                OrderStatus::Shipped | OrderStatus::Completed | OrderStatus::Cancelled | OrderStatus::Closed
+            )
         }))
     }
 
     /// The logistics record with the tenant's carrier code replaced by the platform's.
     fn platform_carrier(&self, push: &Push) -> Result<serde_json::Value, String> {
-        let mut logistics: Logistics = serde_json::from_value(push.record.clone()).map_err(|e| format!("not a logistics record: {e}"))?;
+        let mut logistics: Logistics =
+            serde_json::from_value(push.record.clone()).map_err(|e| format!("not a logistics record: {e}"))?;
         if self.carriers.is_empty() {
             // No table: the ERP already speaks the platforms' codes.
             return Ok(push.record.clone());
@@ -195,7 +209,13 @@ impl Outbound<'_> {
 
     /// Sends each queued update as `(queued, record as this platform needs it)`; what is
     /// confirmed is the queued form, so the next identical update is recognised as such.
-    async fn send(&self, operation: Operation, sending: Vec<(Push, serde_json::Value)>, now: Timestamp, round: &mut Round) -> Result<(), StoreError> {
+    async fn send(
+        &self,
+        operation: Operation,
+        sending: Vec<(Push, serde_json::Value)>,
+        now: Timestamp,
+        round: &mut Round,
+    ) -> Result<(), StoreError> {
         let (batch, records): (Vec<Push>, Vec<serde_json::Value>) = sending.into_iter().unzip();
         let input = serde_json::Value::Array(records);
         let call = match Call::push(operation, input) {
@@ -231,7 +251,12 @@ impl Outbound<'_> {
                         "this shop's product id for SKU `{}` is not known yet (learned from its orders); waiting",
                         push.item
                     );
-                    self.store.pushes().retry_later(push, now.0 + UNMAPPED_RECHECK.as_millis() as i64, &reason, false)?;
+                    self.store.pushes().retry_later(
+                        push,
+                        now.0 + UNMAPPED_RECHECK.as_millis() as i64,
+                        &reason,
+                        false,
+                    )?;
                     round.unmapped += 1;
                 }
                 ItemResult::Error(e) => self.settle(push, Verdict::of_plugin_error(&e), now, round)?,
@@ -240,7 +265,13 @@ impl Outbound<'_> {
         Ok(())
     }
 
-    fn settle_all(&self, batch: &[Push], verdict: Verdict, now: Timestamp, round: &mut Round) -> Result<(), StoreError> {
+    fn settle_all(
+        &self,
+        batch: &[Push],
+        verdict: Verdict,
+        now: Timestamp,
+        round: &mut Round,
+    ) -> Result<(), StoreError> {
         for push in batch {
             self.settle(push, verdict.clone(), now, round)?;
         }

@@ -23,11 +23,11 @@ use crate::config::{CarrierTable, Config, ErpRoute, Module, Tenant};
 use crate::erp::{plugin as erp_plugin, webhook};
 use crate::error::Failure;
 use crate::model::{ConnectorError, ErpStatusCode, Role, Timestamp};
+use crate::quota::TenantQuota;
+use crate::registry::Registry;
 use crate::retry::{Backoff, Verdict};
 use crate::store::{Store, StoreError};
 use crate::sync::feed::{self, Feed};
-use crate::quota::TenantQuota;
-use crate::registry::Registry;
 use crate::sync::intake::{Intake, Target};
 use crate::sync::orders::{OrderStream, SyncError};
 use crate::sync::outbound::Outbound;
@@ -199,7 +199,9 @@ impl Progress {
         type Figures = (usize, usize, usize, Option<String>, Option<AuthFailure>);
         let counters: Vec<((String, String), Figures)> = {
             let map = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            map.iter().map(|(k, c)| (k.clone(), (c.pulled, c.delivered, c.pushed, c.last_error.clone(), c.auth.clone()))).collect()
+            map.iter()
+                .map(|(k, c)| (k.clone(), (c.pulled, c.delivered, c.pushed, c.last_error.clone(), c.auth.clone())))
+                .collect()
         };
         let deliveries = store.outbox().pending()?;
         let mut out = Vec::new();
@@ -324,12 +326,17 @@ impl Control {
 
     /// Applies again every tenant whose shops or ERP use plugin `name` (after its grants
     /// changed, say).
-    pub async fn reapply_using(&self, name: &str, tenants: &(dyn Fn(&str) -> Option<Tenant> + Sync)) -> Result<(), SetupError> {
+    pub async fn reapply_using(
+        &self,
+        name: &str,
+        tenants: &(dyn Fn(&str) -> Option<Tenant> + Sync),
+    ) -> Result<(), SetupError> {
         let using: Vec<(String, Origin)> = self
             .lock()
             .iter()
             .filter(|(_, r)| {
-                r.run.shops.iter().any(|s| s.plugin == name) || matches!(&r.run.route, Route::Plugin { name: n, .. } if n == name)
+                r.run.shops.iter().any(|s| s.plugin == name)
+                    || matches!(&r.run.route, Route::Plugin { name: n, .. } if n == name)
             })
             .map(|(id, r)| (id.clone(), r.origin))
             .collect();
@@ -397,10 +404,17 @@ pub struct Scheduler {
 impl Scheduler {
     /// Sets up every enabled shop of every tenant in `config` with the loaded `plugins` (by
     /// name), served as they are (no registry on disk). Nothing runs until [`Scheduler::run`].
-    pub async fn new(config: &Config, plugins: &HashMap<String, Plugin>, store: Store, options: Options) -> Result<Self, SetupError> {
+    pub async fn new(
+        config: &Config,
+        plugins: &HashMap<String, Plugin>,
+        store: Store,
+        options: Options,
+    ) -> Result<Self, SetupError> {
         let sandbox = match plugins.values().next() {
             Some(p) => p.sandbox().clone(),
-            None => Sandbox::new(crate::limits::Limits::default(), None).map_err(|e| SetupError::Sandbox(e.to_string()))?,
+            None => {
+                Sandbox::new(crate::limits::Limits::default(), None).map_err(|e| SetupError::Sandbox(e.to_string()))?
+            }
         };
         let scheduler = Scheduler::with_registry(Registry::fixed(sandbox, plugins), store, options);
         for tenant in config.tenants() {
@@ -464,7 +478,11 @@ impl Scheduler {
         }
         {
             let tenants = control.lock();
-            info!(tenants = tenants.len(), shops = tenants.values().map(|t| t.run.shops.len()).sum::<usize>(), "serving");
+            info!(
+                tenants = tenants.len(),
+                shops = tenants.values().map(|t| t.run.shops.len()).sum::<usize>(),
+                "serving"
+            );
         }
         stop.await;
         info!("stopping: letting calls in flight finish");
@@ -495,7 +513,10 @@ fn intake(run: &TenantRun, store: &Store, registry: &Registry) -> Intake {
         .map(|s| Target {
             shop_id: s.shop.shop_id.clone(),
             platform: s.platform.clone(),
-            operations: registry.plugin(&s.plugin, &run.id).map(|p| p.descriptor().operations.clone()).unwrap_or_default(),
+            operations: registry
+                .plugin(&s.plugin, &run.id)
+                .map(|p| p.descriptor().operations.clone())
+                .unwrap_or_default(),
         })
         .collect();
     Intake { store: store.clone(), tenant: run.id.clone(), shops: shops.into() }
@@ -581,7 +602,9 @@ impl Ctx {
         loop {
             let mut wait = every;
             let plugin = self.plugin(&run.plugin);
-            if let Some(plugin) = plugin.as_ref().filter(|_| self.store.switches().module_on(&tenant, &shop, "orders").unwrap_or(true)) {
+            if let Some(plugin) =
+                plugin.as_ref().filter(|_| self.store.switches().module_on(&tenant, &shop, "orders").unwrap_or(true))
+            {
                 let mut stream = OrderStream::new(plugin, &run.shop, &self.store, route);
                 stream.settle = self.options.settle;
                 match stream.round(Timestamp::now()).await {
@@ -600,7 +623,9 @@ impl Ctx {
                         }
                     }
                     Err(SyncError::Call(e)) if matches!(e.cause, Failure::Plugin(ConnectorError::Auth { .. })) => {
-                        let Failure::Plugin(ConnectorError::Auth { message }) = &e.cause else { unreachable!("matched above") };
+                        let Failure::Plugin(ConnectorError::Auth { message }) = &e.cause else {
+                            unreachable!("matched above")
+                        };
                         refused += 1;
                         wait = Self::auth_backoff(every, refused);
                         let now = Timestamp::now();
@@ -693,7 +718,9 @@ impl Ctx {
             };
             let report = match &self.tenant.route {
                 Route::Plugin { name, erp } => match self.plugin(name) {
-                    Some(plugin) => erp_plugin::drain(&self.store, name, &plugin, erp, &self.options.backoff, now, limit).await,
+                    Some(plugin) => {
+                        erp_plugin::drain(&self.store, name, &plugin, erp, &self.options.backoff, now, limit).await
+                    }
                     None => Ok(Default::default()),
                 },
                 Route::Webhook(hook) => {
@@ -705,7 +732,8 @@ impl Ctx {
             let mut wait = self.options.tick;
             match report {
                 Ok(report) => {
-                    let handled = report.delivered + report.retried + report.dead_lettered + report.superseded + report.not_taken;
+                    let handled =
+                        report.delivered + report.retried + report.dead_lettered + report.superseded + report.not_taken;
                     if handled >= limit {
                         wait = Duration::ZERO; // more are due: no pause between full drains
                     }
@@ -789,7 +817,14 @@ fn shop_config(tenant: &Tenant, config: &BTreeMap<String, String>) -> BTreeMap<S
 /// A shop as its loops call it: its grants are the hosts the operator granted the plugin name,
 /// plus the shop's own `grants` (where its endpoint is, `127.0.0.1:8080` say). A URL in its
 /// config grants nothing: config is what the plugin reads, not what it may reach.
-fn shop(tenant: &str, id: &str, grants: Vec<String>, config: BTreeMap<String, String>, secrets: BTreeMap<String, String>, quota: &Arc<TenantQuota>) -> Shop {
+fn shop(
+    tenant: &str,
+    id: &str,
+    grants: Vec<String>,
+    config: BTreeMap<String, String>,
+    secrets: BTreeMap<String, String>,
+    quota: &Arc<TenantQuota>,
+) -> Shop {
     Shop::new(tenant, id)
         .with_config(config)
         .with_secrets(Secrets::new(secrets))
@@ -805,7 +840,13 @@ fn tenant_run(tenant: &Tenant, registry: &Registry) -> Result<TenantRun, SetupEr
             .ok_or_else(|| SetupError::MissingPlugin { tenant: tenant.id.clone(), plugin: name.to_owned() })?;
         let actual = plugin.descriptor().role;
         if actual != wanted {
-            return Err(SetupError::WrongRole { tenant: tenant.id.clone(), plugin: name.to_owned(), place, actual, wanted });
+            return Err(SetupError::WrongRole {
+                tenant: tenant.id.clone(),
+                plugin: name.to_owned(),
+                place,
+                actual,
+                wanted,
+            });
         }
         Ok(registry.grants(name))
     };
@@ -824,10 +865,19 @@ fn tenant_run(tenant: &Tenant, registry: &Registry) -> Result<TenantRun, SetupEr
             let erp = shop(&tenant.id, ERP_SHOP, grants, p.config.clone(), p.secrets.expose_all(), &quota);
             Route::Plugin { name: p.plugin.clone(), erp }
         }
-        ErpRoute::Webhook(w) => Route::Webhook(webhook::Webhook::new(w.url.as_str(), w.secret.expose().as_bytes().to_vec())),
+        ErpRoute::Webhook(w) => {
+            Route::Webhook(webhook::Webhook::new(w.url.as_str(), w.secret.expose().as_bytes().to_vec()))
+        }
         ErpRoute::Pull => Route::Pull,
     };
-    Ok(TenantRun { id: tenant.id.clone(), shops, route, schedule: tenant.schedule, carriers: tenant.carriers.clone(), quota })
+    Ok(TenantRun {
+        id: tenant.id.clone(),
+        shops,
+        route,
+        schedule: tenant.schedule,
+        carriers: tenant.carriers.clone(),
+        quota,
+    })
 }
 
 #[cfg(test)]
@@ -839,7 +889,11 @@ mod tests {
         let every = Duration::from_secs(30);
         let waits: Vec<u64> = (1..=8).map(|n| Ctx::auth_backoff(every, n).as_secs()).collect();
         assert_eq!(waits, [30, 60, 120, 240, 480, 900, 900, 900]);
-        assert_eq!(Ctx::auth_backoff(Duration::from_secs(1), 1), Duration::from_secs(1), "never faster than the schedule");
+        assert_eq!(
+            Ctx::auth_backoff(Duration::from_secs(1), 1),
+            Duration::from_secs(1),
+            "never faster than the schedule"
+        );
         assert_eq!(Ctx::auth_backoff(every, u32::MAX), AUTH_BACKOFF_CAP, "no overflow");
     }
 }

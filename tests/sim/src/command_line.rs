@@ -102,9 +102,9 @@ impl Usage {
         }
         let orders = match positional.first() {
             None => self.default_orders,
-            Some(n) => n
-                .parse()
-                .with_context(|| format!("{}: ORDERS must be a whole number, got {n:?} (see {} --help)", self.name, self.name))?,
+            Some(n) => n.parse().with_context(|| {
+                format!("{}: ORDERS must be a whole number, got {n:?} (see {} --help)", self.name, self.name)
+            })?,
         };
         let out = PathBuf::from(positional.get(1).map_or(self.default_out, String::as_str));
         let out = std::path::absolute(&out).with_context(|| format!("{}: OUT_DIR {}", self.name, out.display()))?;
@@ -152,7 +152,14 @@ pub fn plugin(name: &str) -> PathBuf {
 }
 
 /// One `wharf plugin call` line, runnable as printed.
-pub fn call_line(plugin_name: &str, operation: &str, config: &Path, secrets: &Path, input: &Path, shop: &str) -> String {
+pub fn call_line(
+    plugin_name: &str,
+    operation: &str,
+    config: &Path,
+    secrets: &Path,
+    input: &Path,
+    shop: &str,
+) -> String {
     let mut line = format!(
         "{} plugin call {} {operation} --config {} --secrets {} --input {}",
         wharf_bin().display(),

@@ -34,8 +34,8 @@ use anyhow::bail;
 
 use crate::faults::Faults;
 use crate::raw::RawOrder;
-use crate::serve::{Clock, Served, lock, wall_ms};
 use crate::rng::SimRng;
+use crate::serve::{Clock, Served, lock, wall_ms};
 use crate::shop::{Catalog, Shop, ShopParams};
 
 pub use error::{DyError, codes};

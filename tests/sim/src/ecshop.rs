@@ -28,12 +28,12 @@
 //! ```
 
 mod cases;
-mod rules;
 pub mod inspect;
 pub mod mariadb;
 pub mod model;
 pub mod php;
 pub mod proxy;
+mod rules;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -513,8 +513,13 @@ impl Marketplace for EcshopSim {
         let mut statements = Vec::new();
         let mut ids = Vec::new();
         for doc in docs {
-            let info = doc.get("order_info").ok_or_else(|| format!("a raw ECShop order needs `order_info`, got {doc}"))?;
-            ids.push(info.get("order_id").and_then(Value::as_i64).ok_or_else(|| format!("order_info needs a numeric order_id: {info}"))?);
+            let info =
+                doc.get("order_info").ok_or_else(|| format!("a raw ECShop order needs `order_info`, got {doc}"))?;
+            ids.push(
+                info.get("order_id")
+                    .and_then(Value::as_i64)
+                    .ok_or_else(|| format!("order_info needs a numeric order_id: {info}"))?,
+            );
             statements.push(rules::insert("ecs_order_info", info)?);
             for (key, table) in [("order_goods", "ecs_order_goods"), ("order_action", "ecs_order_action")] {
                 for row in doc.get(key).and_then(Value::as_array).into_iter().flatten() {
@@ -536,7 +541,9 @@ impl Marketplace for EcshopSim {
         let params: Vec<Value> = ids.iter().map(|&id| json!(id)).collect();
         let statements: Vec<_> = ["ecs_order_goods", "ecs_order_action", "ecs_order_info"]
             .into_iter()
-            .map(|table| php::Statement::once(format!("DELETE FROM {table} WHERE order_id IN ({marks})"), params.clone()))
+            .map(|table| {
+                php::Statement::once(format!("DELETE FROM {table} WHERE order_id IN ({marks})"), params.clone())
+            })
             .collect();
         if let Err(e) = self.shared.db.run(None, &statements) {
             tracing::error!(error = %format!("{e:#}"), "ecshop sim: removing the raw orders failed");

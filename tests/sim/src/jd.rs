@@ -46,8 +46,8 @@ use anyhow::ensure;
 
 use crate::faults::Faults;
 use crate::raw::RawOrder;
-use crate::serve::{Clock, Served, lock, wall_ms};
 use crate::rng::SimRng;
+use crate::serve::{Clock, Served, lock, wall_ms};
 use crate::shop::{Catalog, Order, Shop, ShopParams, Sku};
 
 pub use error::JosError;
@@ -160,11 +160,17 @@ impl JdSim {
     }
 
     fn spawn_selling(config: JdConfig, catalog: Option<&Catalog>) -> anyhow::Result<Self> {
-        for (name, value) in [("app_key", &config.app_key), ("app_secret", &config.app_secret), ("access_token", &config.access_token)] {
+        for (name, value) in
+            [("app_key", &config.app_key), ("app_secret", &config.app_secret), ("access_token", &config.access_token)]
+        {
             ensure!(!value.is_empty(), "JdConfig.{name} must not be empty");
         }
         ensure!(config.orders <= MAX_ORDERS, "JdConfig.orders must be at most {MAX_ORDERS}, got {}", config.orders);
-        ensure!(config.modified_span_ms >= 1000, "JdConfig.modified_span_ms must be at least 1000, got {}", config.modified_span_ms);
+        ensure!(
+            config.modified_span_ms >= 1000,
+            "JdConfig.modified_span_ms must be at least 1000, got {}",
+            config.modified_span_ms
+        );
         let generated_at_ms = config.now_ms.unwrap_or_else(wall_ms) / 1000 * 1000;
         let params = ShopParams {
             seed: config.seed,

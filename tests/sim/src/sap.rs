@@ -57,8 +57,8 @@ use crate::serve::{Clock, Served, lock, wall_ms};
 
 pub use gateway::{IDOC_PATH, basic_authorization};
 pub use model::{
-    Batch, Condition, Delivery, DeliveryItem, PriceRecord, ReceivedIdoc, SalesOrder,
-    SalesOrderItem, StockRow, order_id_of,
+    Batch, Condition, Delivery, DeliveryItem, PriceRecord, ReceivedIdoc, SalesOrder, SalesOrderItem, StockRow,
+    order_id_of,
 };
 pub use odata::SapError;
 
@@ -197,17 +197,8 @@ impl SapSim {
             config.materials.clone()
         };
         let mut rng = SimRng::new(config.seed).fork(41);
-        let seeded = model::seed(
-            &mut rng,
-            &materials,
-            config.first_sales_order,
-            config.first_delivery,
-            now,
-        );
-        let mut units: BTreeMap<String, String> = materials
-            .iter()
-            .map(|m| (m.clone(), "EA".to_owned()))
-            .collect();
+        let seeded = model::seed(&mut rng, &materials, config.first_sales_order, config.first_delivery, now);
+        let mut units: BTreeMap<String, String> = materials.iter().map(|m| (m.clone(), "EA".to_owned())).collect();
         units.insert(FREIGHT_MATERIAL.to_owned(), "EA".to_owned());
         let state = State {
             materials: units,
@@ -278,10 +269,7 @@ impl SapSim {
             ("price_condition_retail", "ZSRP".to_owned()),
             ("price_condition_region", "ZRGP".to_owned()),
             ("price_condition_customer_group", "ZCPG".to_owned()),
-            (
-                "utc_offset_minutes",
-                self.shared.config.utc_offset_minutes.to_string(),
-            ),
+            ("utc_offset_minutes", self.shared.config.utc_offset_minutes.to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -296,35 +284,25 @@ impl SapSim {
         config.insert("idoc_sender_partner".into(), "WHARF".into());
         config.insert(
             "idoc_receiver_partner".into(),
-            format!(
-                "{}CLNT{}",
-                self.shared.config.system_id, self.shared.config.sap_client
-            ),
+            format!("{}CLNT{}", self.shared.config.system_id, self.shared.config.sap_client),
         );
         config
     }
 
     /// The plugin's secrets.
     pub fn plugin_secrets(&self) -> BTreeMap<String, String> {
-        [
-            ("sap_user", &self.shared.config.user),
-            ("sap_password", &self.shared.config.password),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.clone()))
-        .collect()
+        [("sap_user", &self.shared.config.user), ("sap_password", &self.shared.config.password)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.clone()))
+            .collect()
     }
 
     /// Paid canonical orders (JSON, as `wharf plugin call push-orders` takes them) of the
     /// simulator's materials, ids from `first_id` on: amounts add up, some lines discounted,
     /// some orders with a shipping fee.
     pub fn sample_orders(&self, count: usize, first_id: u64) -> Vec<Value> {
-        let materials: Vec<String> = lock(&self.shared.state)
-            .materials
-            .keys()
-            .filter(|m| *m != FREIGHT_MATERIAL)
-            .cloned()
-            .collect();
+        let materials: Vec<String> =
+            lock(&self.shared.state).materials.keys().filter(|m| *m != FREIGHT_MATERIAL).cloned().collect();
         let mut rng = SimRng::new(self.shared.config.seed).fork(43 + first_id);
         let now = self.now_ms() / 1000 * 1000;
         (0..count as u64)
@@ -364,22 +342,13 @@ impl SapSim {
     }
 
     pub fn sales_order(&self, number: &str) -> Option<SalesOrder> {
-        lock(&self.shared.state)
-            .sales_orders
-            .iter()
-            .find(|o| o.sales_order == number)
-            .cloned()
+        lock(&self.shared.state).sales_orders.iter().find(|o| o.sales_order == number).cloned()
     }
 
     /// The sales orders with `PurchaseOrderByCustomer` = `po` (more than one would mean a
     /// client created twice; the simulator refuses that, so at most one).
     pub fn sales_orders_for_po(&self, po: &str) -> Vec<SalesOrder> {
-        lock(&self.shared.state)
-            .sales_orders
-            .iter()
-            .filter(|o| o.purchase_order == po)
-            .cloned()
-            .collect()
+        lock(&self.shared.state).sales_orders.iter().filter(|o| o.purchase_order == po).cloned().collect()
     }
 
     /// The sales orders of platform order `order_id`: its `PurchaseOrderByCustomer` is the
@@ -487,10 +456,7 @@ impl SapSim {
     /// Adds (or replaces) a stock row; `quantity` in thousandths of the base unit.
     pub fn set_stock(&self, row: StockRow) {
         let mut state = lock(&self.shared.state);
-        state
-            .materials
-            .entry(row.material.clone())
-            .or_insert_with(|| row.unit.clone());
+        state.materials.entry(row.material.clone()).or_insert_with(|| row.unit.clone());
         let same = |r: &StockRow| {
             (
                 r.material.as_str(),
@@ -516,9 +482,7 @@ impl SapSim {
 
     /// Adds a material with its base unit to the material master.
     pub fn add_material(&self, material: &str, unit: &str) {
-        lock(&self.shared.state)
-            .materials
-            .insert(material.to_owned(), unit.to_owned());
+        lock(&self.shared.state).materials.insert(material.to_owned(), unit.to_owned());
     }
 
     /// Delivers `lines` of sales order `sales_order` now: goods issue posted, tracking number
@@ -532,12 +496,7 @@ impl SapSim {
     ) -> anyhow::Result<String> {
         let now = self.now_ms() / 1000 * 1000;
         let mut state = lock(&self.shared.state);
-        let Some(order) = state
-            .sales_orders
-            .iter()
-            .find(|o| o.sales_order == sales_order)
-            .cloned()
-        else {
+        let Some(order) = state.sales_orders.iter().find(|o| o.sales_order == sales_order).cloned() else {
             bail!("no sales order {sales_order}");
         };
         let mut items = Vec::new();
@@ -555,11 +514,7 @@ impl SapSim {
             let main = DeliveryItem {
                 item: format!("{:06}", (n + 1) * 10),
                 material: line.material.clone(),
-                batch: if line.batches.len() == 1 {
-                    line.batches[0].0.clone()
-                } else {
-                    String::new()
-                },
+                batch: if line.batches.len() == 1 { line.batches[0].0.clone() } else { String::new() },
                 quantity: i64::from(line.quantity) * 1000,
                 unit: order_item.unit.clone(),
                 sales_order: sales_order.to_owned(),
@@ -601,23 +556,14 @@ impl SapSim {
             items,
         });
         // Goods issue updates the order's delivery status, which stamps it changed.
-        if let Some(o) = state
-            .sales_orders
-            .iter_mut()
-            .find(|o| o.sales_order == sales_order)
-        {
+        if let Some(o) = state.sales_orders.iter_mut().find(|o| o.sales_order == sales_order) {
             o.last_change_ms = now;
         }
         Ok(number)
     }
 
     /// Sets a delivery's tracking number and carrier, stamping it changed now.
-    pub fn set_tracking(
-        &self,
-        delivery: &str,
-        tracking_no: &str,
-        carrier: &str,
-    ) -> anyhow::Result<()> {
+    pub fn set_tracking(&self, delivery: &str, tracking_no: &str, carrier: &str) -> anyhow::Result<()> {
         let now = self.now_ms();
         let mut state = lock(&self.shared.state);
         let Some(d) = state.deliveries.iter_mut().find(|d| d.delivery == delivery) else {
@@ -638,10 +584,7 @@ impl SapSim {
         let now = self.now_ms() / 1000 * 1000;
         let mut guard = lock(&self.shared.state);
         let state = &mut *guard;
-        let exact = state
-            .sales_orders
-            .iter()
-            .position(|o| o.purchase_order == po && !po.is_empty());
+        let exact = state.sales_orders.iter().position(|o| o.purchase_order == po && !po.is_empty());
         let index = match exact {
             Some(i) => i,
             None => {
@@ -654,9 +597,7 @@ impl SapSim {
                 match of_order[..] {
                     [i] => i,
                     [] => bail!("no sales order with purchase order {po:?}"),
-                    _ => bail!(
-                        "several sales orders of order {po:?} (shops share the id): name the purchase order"
-                    ),
+                    _ => bail!("several sales orders of order {po:?} (shops share the id): name the purchase order"),
                 }
             }
         };
@@ -675,10 +616,7 @@ impl SapSim {
             }
             _ => {}
         }
-        let has_delivery = state
-            .deliveries
-            .iter()
-            .any(|d| d.items.iter().any(|i| i.sales_order == number));
+        let has_delivery = state.deliveries.iter().any(|d| d.items.iter().any(|i| i.sales_order == number));
         if !has_delivery {
             let items = order
                 .items
@@ -711,11 +649,7 @@ impl SapSim {
                 items,
             });
         }
-        for d in state
-            .deliveries
-            .iter_mut()
-            .filter(|d| d.items.iter().any(|i| i.sales_order == number))
-        {
+        for d in state.deliveries.iter_mut().filter(|d| d.items.iter().any(|i| i.sales_order == number)) {
             d.last_change_ms = now;
             match stage {
                 ErpStage::Picking => d.picking = "B".into(),

@@ -22,14 +22,8 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 6] = [
-        Stage::Unpaid,
-        Stage::Paid,
-        Stage::PartlyShipped,
-        Stage::Shipped,
-        Stage::Completed,
-        Stage::Cancelled,
-    ];
+    pub const ALL: [Stage; 6] =
+        [Stage::Unpaid, Stage::Paid, Stage::PartlyShipped, Stage::Shipped, Stage::Completed, Stage::Cancelled];
 
     pub fn is_paid(self) -> bool {
         !matches!(self, Stage::Unpaid | Stage::Cancelled)
@@ -418,7 +412,13 @@ mod tests {
     use super::*;
 
     fn shop() -> Shop {
-        Shop::generate(&ShopParams { seed: 1, orders: 200, now_ms: 1_794_326_400_000, modified_span_ms: 86_400_000, first_order_no: 1_000 })
+        Shop::generate(&ShopParams {
+            seed: 1,
+            orders: 200,
+            now_ms: 1_794_326_400_000,
+            modified_span_ms: 86_400_000,
+            first_order_no: 1_000,
+        })
     }
 
     #[test]
@@ -447,7 +447,13 @@ mod tests {
     fn a_shared_catalog_and_new_paid_orders() {
         let catalog = Catalog::generate(9, 4);
         assert_eq!(catalog.products.len(), 4);
-        let p = ShopParams { seed: 2, orders: 30, now_ms: 1_794_326_400_000, modified_span_ms: 86_400_000, first_order_no: 1_000 };
+        let p = ShopParams {
+            seed: 2,
+            orders: 30,
+            now_ms: 1_794_326_400_000,
+            modified_span_ms: 86_400_000,
+            first_order_no: 1_000,
+        };
         let mut s = Shop::generate_with_catalog(&p, &catalog);
         assert_eq!(s.catalog(), catalog);
         assert!(s.orders.iter().flat_map(|o| &o.lines).all(|l| l.sku < catalog.skus.len()));

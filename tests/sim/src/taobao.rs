@@ -50,20 +50,17 @@ pub use error::TopError;
 pub use form::{Params, encode_pairs};
 pub use knobs::Malform;
 pub use methods::{
-    FULLINFO_GET, INCREMENT_GET, ITEM_SELLER_GET, LOGISTICS_OFFLINE_SEND, METHODS, QUANTITY_UPDATE,
-    SKU_PRICE_UPDATE, UPDATE_DELISTING, UPDATE_LISTING, response_root,
+    FULLINFO_GET, INCREMENT_GET, ITEM_SELLER_GET, LOGISTICS_OFFLINE_SEND, METHODS, QUANTITY_UPDATE, SKU_PRICE_UPDATE,
+    UPDATE_DELISTING, UPDATE_LISTING, response_root,
 };
-pub use model::{
-    RefundStatus, SimInvoice, SimItem, SimOrder, SimReceiver, SimShipment, SimSku, SimTrade,
-    TradeStatus,
-};
+pub use model::{RefundStatus, SimInvoice, SimItem, SimOrder, SimReceiver, SimShipment, SimSku, SimTrade, TradeStatus};
 pub use sign::{SignMethod, sign, sign_message};
 pub use state::CARRIER_CODES;
 pub use wire::{gmt8, parse_gmt8, parse_yuan, yuan};
 
-use gateway::{Shared, SimClock, lock, wall_ms};
 use crate::rng::SimRng;
 use crate::shop::Catalog;
+use gateway::{Shared, SimClock, lock, wall_ms};
 use generate::{GenParams, generate, generate_selling, items_from_catalog, new_paid_trade};
 use state::State;
 
@@ -126,43 +123,29 @@ impl Default for SimConfig {
 
 impl SimConfig {
     fn validate(&self) -> anyhow::Result<()> {
-        for (name, v) in [
-            ("app_key", &self.app_key),
-            ("app_secret", &self.app_secret),
-            ("session", &self.session),
-        ] {
+        for (name, v) in [("app_key", &self.app_key), ("app_secret", &self.app_secret), ("session", &self.session)] {
             if v.is_empty() {
                 bail!("SimConfig.{name} must not be empty");
             }
         }
         if self.orders > MAX_ORDERS {
-            bail!(
-                "SimConfig.orders must be at most {MAX_ORDERS}, got {}",
-                self.orders
-            );
+            bail!("SimConfig.orders must be at most {MAX_ORDERS}, got {}", self.orders);
         }
         if self.items == Some(0) {
             bail!("SimConfig.items must be at least 1 (trades need items to sell)");
         }
         if self.modified_span_ms < 1000 {
-            bail!(
-                "SimConfig.modified_span_ms must be at least 1000 ms, got {}",
-                self.modified_span_ms
-            );
+            bail!("SimConfig.modified_span_ms must be at least 1000 ms, got {}", self.modified_span_ms);
         }
         if self.timestamp_tolerance_ms < 0 {
-            bail!(
-                "SimConfig.timestamp_tolerance_ms must be >= 0, got {}",
-                self.timestamp_tolerance_ms
-            );
+            bail!("SimConfig.timestamp_tolerance_ms must be >= 0, got {}", self.timestamp_tolerance_ms);
         }
         Ok(())
     }
 
     fn item_count(&self) -> usize {
         // About one product per twenty orders, within what a small-to-mid shop lists.
-        self.items
-            .unwrap_or_else(|| (self.orders / 20).clamp(20, 2000))
+        self.items.unwrap_or_else(|| (self.orders / 20).clamp(20, 2000))
     }
 }
 
@@ -183,12 +166,11 @@ pub struct TaobaoSim {
 
 async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: oneshot::Receiver<()>) {
     let (stopping_tx, stopping_rx) = oneshot::channel::<()>();
-    let server =
-        axum::serve(listener, gateway::router(shared)).with_graceful_shutdown(async move {
-            // A dropped sender also means stop.
-            let _ = stop.await;
-            let _ = stopping_tx.send(());
-        });
+    let server = axum::serve(listener, gateway::router(shared)).with_graceful_shutdown(async move {
+        // A dropped sender also means stop.
+        let _ = stop.await;
+        let _ = stopping_tx.send(());
+    });
     let deadline = async {
         let _ = stopping_rx.await;
         tokio::time::sleep(SHUTDOWN_GRACE).await;
@@ -204,9 +186,7 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: oneshot::Receiv
 }
 
 async fn bind() -> anyhow::Result<(TcpListener, SocketAddr)> {
-    let listener = TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .context("binding 127.0.0.1:0")?;
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await.context("binding 127.0.0.1:0")?;
     let addr = listener.local_addr().context("reading the bound address")?;
     Ok((listener, addr))
 }
@@ -246,12 +226,7 @@ impl TaobaoSim {
         let (listener, addr) = bind().await?;
         let (stop, stop_rx) = oneshot::channel();
         let task = tokio::spawn(serve(listener, shared.clone(), stop_rx));
-        Ok(Self {
-            shared,
-            addr,
-            stop: Some(stop),
-            server: Some(Server::Task(task)),
-        })
+        Ok(Self { shared, addr, stop: Some(stop), server: Some(Server::Task(task)) })
     }
 
     /// Like [`TaobaoSim::start`], but the server runs on its own runtime in its own thread,
@@ -282,10 +257,7 @@ impl TaobaoSim {
                 {
                     Ok(rt) => rt,
                     Err(e) => {
-                        let _ =
-                            ready_tx
-                                .send(Err(anyhow::Error::new(e)
-                                    .context("building the simulator's runtime")));
+                        let _ = ready_tx.send(Err(anyhow::Error::new(e).context("building the simulator's runtime")));
                         return;
                     }
                 };
@@ -303,15 +275,8 @@ impl TaobaoSim {
                 rt.shutdown_timeout(SHUTDOWN_GRACE);
             })
             .context("spawning the simulator thread")?;
-        let addr = ready_rx
-            .recv()
-            .context("the simulator thread ended before it was ready")??;
-        Ok(Self {
-            shared,
-            addr,
-            stop: Some(stop),
-            server: Some(Server::Thread(thread)),
-        })
+        let addr = ready_rx.recv().context("the simulator thread ended before it was ready")??;
+        Ok(Self { shared, addr, stop: Some(stop), server: Some(Server::Thread(thread)) })
     }
 
     /// `http://127.0.0.1:PORT/router/rest`: the plugin's `endpoint` config value.
@@ -349,17 +314,11 @@ impl TaobaoSim {
     }
 
     fn state(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        self.shared
-            .state
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.shared.state.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn state_mut(&self) -> std::sync::RwLockWriteGuard<'_, State> {
-        self.shared
-            .state
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.shared.state.write().unwrap_or_else(PoisonError::into_inner)
     }
 
     // --- ground truth ---
@@ -378,10 +337,7 @@ impl TaobaoSim {
         if to_ms <= from_ms {
             return Vec::new();
         }
-        self.state()
-            .modified_between(from_ms, to_ms - 1)
-            .cloned()
-            .collect()
+        self.state().modified_between(from_ms, to_ms - 1).cloned().collect()
     }
 
     pub fn items(&self) -> Vec<SimItem> {
@@ -399,10 +355,7 @@ impl TaobaoSim {
 
     /// The SKU whose merchant code is `outer_id`, with its item's `num_iid`.
     pub fn sku_by_outer_id(&self, outer_id: &str) -> Option<(u64, SimSku)> {
-        self.state()
-            .items()
-            .iter()
-            .find_map(|i| i.sku_by_outer_id(outer_id).map(|s| (i.num_iid, s.clone())))
+        self.state().items().iter().find_map(|i| i.sku_by_outer_id(outer_id).map(|s| (i.num_iid, s.clone())))
     }
 
     /// Every `taobao.logistics.offline.send` accepted, in order.
@@ -415,10 +368,7 @@ impl TaobaoSim {
     /// Requests received per `method` parameter (all of them, refused ones included; a
     /// request without `method` counts under "").
     pub fn calls(&self) -> BTreeMap<String, u64> {
-        lock(&self.shared.calls)
-            .iter()
-            .map(|(k, v)| (k.clone(), *v))
-            .collect()
+        lock(&self.shared.calls).iter().map(|(k, v)| (k.clone(), *v)).collect()
     }
 
     pub fn call_count(&self, method: &str) -> u64 {
@@ -507,12 +457,7 @@ impl TaobaoSim {
 
     /// A complete, signed urlencoded body for `method` with `params`, stamped with the wall
     /// clock, as a correct client would send it.
-    pub fn signed_body(
-        &self,
-        method: &str,
-        params: &[(&str, &str)],
-        sign_method: SignMethod,
-    ) -> String {
+    pub fn signed_body(&self, method: &str, params: &[(&str, &str)], sign_method: SignMethod) -> String {
         let cfg = &self.shared.config;
         let timestamp = gmt8(wall_ms());
         let mut all: Vec<(&str, &str)> = vec![

@@ -61,51 +61,11 @@ pub const TICK: Duration = Duration::from_millis(200);
 /// ([`crate::douyin::CARRIERS`]), and ECShop's carrier name (ECShop has no codes). `SF` is
 /// also what the SAP simulator's seeded deliveries use.
 pub const ERP_CARRIERS: &[(&str, [(&str, &str); 4])] = &[
-    (
-        "SF",
-        [
-            ("taobao", "SF"),
-            ("jd", "467"),
-            ("douyin", "shunfeng"),
-            ("ecshop", "顺丰速运"),
-        ],
-    ),
-    (
-        "ZTO",
-        [
-            ("taobao", "ZTO"),
-            ("jd", "1499"),
-            ("douyin", "zhongtong"),
-            ("ecshop", "中通快递"),
-        ],
-    ),
-    (
-        "YTO",
-        [
-            ("taobao", "YTO"),
-            ("jd", "463"),
-            ("douyin", "yuantong"),
-            ("ecshop", "圆通快递"),
-        ],
-    ),
-    (
-        "STO",
-        [
-            ("taobao", "STO"),
-            ("jd", "470"),
-            ("douyin", "shentong"),
-            ("ecshop", "申通快递"),
-        ],
-    ),
-    (
-        "YUNDA",
-        [
-            ("taobao", "YUNDA"),
-            ("jd", "1327"),
-            ("douyin", "yunda"),
-            ("ecshop", "韵达快递"),
-        ],
-    ),
+    ("SF", [("taobao", "SF"), ("jd", "467"), ("douyin", "shunfeng"), ("ecshop", "顺丰速运")]),
+    ("ZTO", [("taobao", "ZTO"), ("jd", "1499"), ("douyin", "zhongtong"), ("ecshop", "中通快递")]),
+    ("YTO", [("taobao", "YTO"), ("jd", "463"), ("douyin", "yuantong"), ("ecshop", "圆通快递")]),
+    ("STO", [("taobao", "STO"), ("jd", "470"), ("douyin", "shentong"), ("ecshop", "申通快递")]),
+    ("YUNDA", [("taobao", "YUNDA"), ("jd", "1327"), ("douyin", "yunda"), ("ecshop", "韵达快递")]),
 ];
 /// The page size each marketplace plugin gets: the plugins' own default (their ranges are
 /// 1..=100), rather than the conformance configs' small pages.
@@ -175,30 +135,17 @@ impl WorldOptions {
                 "WorldOptions.platforms: no simulator for {p:?}; expected some of {}",
                 PLATFORMS.join(", ")
             );
-            ensure!(
-                seen.insert(p.as_str()),
-                "WorldOptions.platforms names {p:?} twice"
-            );
+            ensure!(seen.insert(p.as_str()), "WorldOptions.platforms names {p:?} twice");
         }
         for (name, rate) in [
             ("orders_per_second", self.orders_per_second),
             ("changes_per_second", self.changes_per_second),
             ("stock_changes_per_second", self.stock_changes_per_second),
         ] {
-            ensure!(
-                rate.is_finite() && rate >= 0.0,
-                "WorldOptions.{name} must be a finite number >= 0, got {rate}"
-            );
+            ensure!(rate.is_finite() && rate >= 0.0, "WorldOptions.{name} must be a finite number >= 0, got {rate}");
         }
-        ensure!(
-            self.products >= 1,
-            "WorldOptions.products must be at least 1"
-        );
-        ensure!(
-            self.ship_after_ms >= 0,
-            "WorldOptions.ship_after_ms must be >= 0, got {}",
-            self.ship_after_ms
-        );
+        ensure!(self.products >= 1, "WorldOptions.products must be at least 1");
+        ensure!(self.ship_after_ms >= 0, "WorldOptions.ship_after_ms must be >= 0, got {}", self.ship_after_ms);
         Ok(())
     }
 }
@@ -313,11 +260,7 @@ impl World {
         let taobao = wants("taobao")
             .then(|| {
                 TaobaoSim::spawn_with_catalog(
-                    SimConfig {
-                        orders,
-                        seed: seed_for(seed, 10),
-                        ..SimConfig::default()
-                    },
+                    SimConfig { orders, seed: seed_for(seed, 10), ..SimConfig::default() },
                     &catalog,
                 )
                 .context("starting the Taobao simulator")
@@ -326,11 +269,7 @@ impl World {
         let jd = wants("jd")
             .then(|| {
                 JdSim::spawn_with_catalog(
-                    JdConfig {
-                        orders,
-                        seed: seed_for(seed, 11),
-                        ..JdConfig::default()
-                    },
+                    JdConfig { orders, seed: seed_for(seed, 11), ..JdConfig::default() },
                     &catalog,
                 )
                 .context("starting the JD simulator")
@@ -339,11 +278,7 @@ impl World {
         let douyin = wants("douyin")
             .then(|| {
                 DouyinSim::spawn_with_catalog(
-                    DouyinConfig {
-                        orders,
-                        seed: seed_for(seed, 12),
-                        ..DouyinConfig::default()
-                    },
+                    DouyinConfig { orders, seed: seed_for(seed, 12), ..DouyinConfig::default() },
                     &catalog,
                 )
                 .context("starting the Douyin simulator")
@@ -358,11 +293,7 @@ impl World {
         } else {
             Some(
                 EcshopSim::start_with_catalog(
-                    EcshopConfig {
-                        orders,
-                        seed: seed_for(seed, 13),
-                        ..EcshopConfig::default()
-                    },
+                    EcshopConfig { orders, seed: seed_for(seed, 13), ..EcshopConfig::default() },
                     &catalog,
                 )
                 .context("starting the ECShop simulator")?,
@@ -398,11 +329,7 @@ impl World {
 
     /// The running marketplaces, in [`PLATFORMS`] order.
     pub fn platforms(&self) -> Vec<String> {
-        self.inner
-            .marketplaces()
-            .into_iter()
-            .map(|(p, _)| p.to_owned())
-            .collect()
+        self.inner.marketplaces().into_iter().map(|(p, _)| p.to_owned()).collect()
     }
 
     /// One shop per running marketplace, in [`PLATFORMS`] order.
@@ -430,12 +357,7 @@ impl World {
         let sap = &self.inner.sap;
         let mut config = sap.plugin_config();
         config.insert("page_size".to_owned(), ERP_PAGE_SIZE.to_string());
-        WorldErp {
-            plugin: "sap".to_owned(),
-            config,
-            secrets: sap.plugin_secrets(),
-            hosts: vec![sap.grant()],
-        }
+        WorldErp { plugin: "sap".to_owned(), config, secrets: sap.plugin_secrets(), hosts: vec![sap.grant()] }
     }
 
     /// ERP carrier code → platform → the platform's carrier code, for the running
@@ -470,10 +392,7 @@ impl World {
             .spawn(move || run_traffic(&inner, &stopped))
             .map_err(|e| tracing::error!(error = %e, "world: could not start the traffic thread"))
             .ok();
-        Traffic {
-            stop: Some(stop),
-            thread,
-        }
+        Traffic { stop: Some(stop), thread }
     }
 
     /// Counts so far.
@@ -482,24 +401,11 @@ impl World {
         let counts = lock(&inner.counts).clone();
         let mut platforms = BTreeMap::new();
         for platform in self.platforms() {
-            let (orders_created, orders_changed) =
-                counts.get(&platform).copied().unwrap_or_default();
+            let (orders_created, orders_changed) = counts.get(&platform).copied().unwrap_or_default();
             let (stock_writes, shipments) = inner.received(&platform);
-            platforms.insert(
-                platform,
-                PlatformStats {
-                    orders_created,
-                    orders_changed,
-                    stock_writes,
-                    shipments,
-                },
-            );
+            platforms.insert(platform, PlatformStats { orders_created, orders_changed, stock_writes, shipments });
         }
-        let sales_orders = inner
-            .sap
-            .sales_orders()
-            .len()
-            .saturating_sub(inner.seeded_sales_orders) as u64;
+        let sales_orders = inner.sap.sales_orders().len().saturating_sub(inner.seeded_sales_orders) as u64;
         WorldStats {
             platforms,
             sap: SapStats {
@@ -533,28 +439,39 @@ impl World {
     /// The marketplace simulator of `platform`, through the conformance face (expected
     /// orders, windows, faults).
     pub fn marketplace(&self, platform: &str) -> Option<&dyn Marketplace> {
-        self.inner
-            .marketplaces()
-            .into_iter()
-            .find(|(p, _)| *p == platform)
-            .map(|(_, m)| m)
+        self.inner.marketplaces().into_iter().find(|(p, _)| *p == platform).map(|(_, m)| m)
     }
 
     /// A Wharf configuration for this world: one tenant with a shop per marketplace and the
     /// SAP plugin as its ERP route, every module on `every` (e.g. "1s"), data in `data_dir`,
     /// plugins from `plugin_dir`; the secrets go to a separate file (returned as its text),
     /// referenced as `file:<shop>_<name>` from the configuration.
-    pub fn wharf_config(&self, tenant: &str, data_dir: &Path, plugin_dir: &Path, secrets_file: &Path, every: &str) -> WharfConfig {
+    pub fn wharf_config(
+        &self,
+        tenant: &str,
+        data_dir: &Path,
+        plugin_dir: &Path,
+        secrets_file: &Path,
+        every: &str,
+    ) -> WharfConfig {
         use std::fmt::Write as _;
         let q = |s: &str| format!("{s:?}");
-        let table = |m: &BTreeMap<String, String>| m.iter().map(|(k, v)| format!("{} = {}", q(k), q(v))).collect::<Vec<_>>().join(", ");
+        let table = |m: &BTreeMap<String, String>| {
+            m.iter().map(|(k, v)| format!("{} = {}", q(k), q(v))).collect::<Vec<_>>().join(", ")
+        };
         let mut toml = String::new();
         let mut secrets = String::new();
         // The API on any free loopback port: a world never collides with a running Wharf.
         // The plugins are this repository's own builds: trust the folder to grant the host names
         // they declare. The simulators are on loopback, which only a grant of the address reaches:
         // each shop is granted its simulator's `127.0.0.1:<port>`.
-        let _ = writeln!(toml, "listen = \"127.0.0.1:0\"\ndata_dir = {}\nplugin_dir = {}\nsecrets_file = {}\ngrant_plugin_dir_hosts = true\n", q(&data_dir.display().to_string()), q(&plugin_dir.display().to_string()), q(&secrets_file.display().to_string()));
+        let _ = writeln!(
+            toml,
+            "listen = \"127.0.0.1:0\"\ndata_dir = {}\nplugin_dir = {}\nsecrets_file = {}\ngrant_plugin_dir_hosts = true\n",
+            q(&data_dir.display().to_string()),
+            q(&plugin_dir.display().to_string()),
+            q(&secrets_file.display().to_string())
+        );
         let grants = |hosts: &[String]| hosts.iter().map(|h| q(h)).collect::<Vec<_>>().join(", ");
         let mut refs = |owner: &str, m: &BTreeMap<String, String>| -> BTreeMap<String, String> {
             m.iter()
@@ -589,11 +506,27 @@ impl World {
             grants(&erp.hosts)
         );
         let _ = writeln!(toml, "[tenants.{tenant}.schedule]");
-        for module in ["orders", "stock", "price", "batches", "listing", "products", "customers", "logistics", "shipments", "erp_status"] {
+        for module in [
+            "orders",
+            "stock",
+            "price",
+            "batches",
+            "listing",
+            "products",
+            "customers",
+            "logistics",
+            "shipments",
+            "erp_status",
+        ] {
             let _ = writeln!(toml, "{module} = {}", q(every));
         }
         for (code, platforms) in self.carriers() {
-            let _ = writeln!(toml, "\n[tenants.{tenant}.carriers.{}]\n{}", q(&code), platforms.iter().map(|(p, c)| format!("{p} = {}", q(c))).collect::<Vec<_>>().join("\n"));
+            let _ = writeln!(
+                toml,
+                "\n[tenants.{tenant}.carriers.{}]\n{}",
+                q(&code),
+                platforms.iter().map(|(p, c)| format!("{p} = {}", q(c))).collect::<Vec<_>>().join("\n")
+            );
         }
         WharfConfig { toml, secrets }
     }
@@ -631,32 +564,21 @@ impl Inner {
     /// (stock writes, shipments) `platform` received.
     fn received(&self, platform: &str) -> (u64, u64) {
         match platform {
-            "taobao" => self.taobao.as_ref().map_or((0, 0), |s| {
-                (
-                    s.call_count(crate::taobao::QUANTITY_UPDATE),
-                    s.shipments().len() as u64,
-                )
-            }),
+            "taobao" => self
+                .taobao
+                .as_ref()
+                .map_or((0, 0), |s| (s.call_count(crate::taobao::QUANTITY_UPDATE), s.shipments().len() as u64)),
             "jd" => self.jd.as_ref().map_or((0, 0), |s| {
-                let shipped = s
-                    .shop()
-                    .orders
-                    .iter()
-                    .filter(|o| o.shipment.is_some())
-                    .count();
+                let shipped = s.shop().orders.iter().filter(|o| o.shipment.is_some()).count();
                 (s.stock_writes().len() as u64, shipped as u64)
             }),
             "douyin" => self.douyin.as_ref().map_or((0, 0), |s| {
-                let shipped =
-                    s.with_shop(|shop| shop.orders.iter().filter(|o| o.shipment.is_some()).count());
+                let shipped = s.with_shop(|shop| shop.orders.iter().filter(|o| o.shipment.is_some()).count());
                 (s.call_count(crate::douyin::SYNC_STOCK), shipped as u64)
             }),
             "ecshop" => self.ecshop.as_ref().map_or((0, 0), |s| {
                 let writes = s.writes();
-                (
-                    writes.get("stock").copied().unwrap_or(0),
-                    writes.get("ship").copied().unwrap_or(0),
-                )
+                (writes.get("stock").copied().unwrap_or(0), writes.get("ship").copied().unwrap_or(0))
             }),
             _ => (0, 0),
         }
@@ -701,21 +623,10 @@ impl Inner {
     /// Moves the order of `platform` modified longest ago one step, stamped now.
     fn change_order(&self, platform: &str) {
         let changed = match platform {
-            "taobao" => self
-                .taobao
-                .as_ref()
-                .and_then(TaobaoSim::change_oldest)
-                .is_some(),
+            "taobao" => self.taobao.as_ref().and_then(TaobaoSim::change_oldest).is_some(),
             "jd" => self.jd.as_ref().and_then(JdSim::change_one).is_some(),
-            "douyin" => self
-                .douyin
-                .as_ref()
-                .and_then(DouyinSim::change_one)
-                .is_some(),
-            "ecshop" => self
-                .ecshop
-                .as_ref()
-                .is_some_and(|s| !s.change_order().is_empty()),
+            "douyin" => self.douyin.as_ref().and_then(DouyinSim::change_one).is_some(),
+            "ecshop" => self.ecshop.as_ref().is_some_and(|s| !s.change_order().is_empty()),
             _ => false,
         };
         if changed {
@@ -728,12 +639,8 @@ impl Inner {
     fn change_stock(&self, rng: &mut SimRng) {
         let materials = self.catalog.outer_sku_ids();
         let material = rng.pick(&materials).clone();
-        let rows: Vec<StockRow> = self
-            .sap
-            .stock()
-            .into_iter()
-            .filter(|r| r.material == material && unrestricted(r))
-            .collect();
+        let rows: Vec<StockRow> =
+            self.sap.stock().into_iter().filter(|r| r.material == material && unrestricted(r)).collect();
         let mut row = if rows.is_empty() {
             StockRow {
                 batch: self.first_batch(&material).unwrap_or_default(),
@@ -754,23 +661,15 @@ impl Inner {
     }
 
     fn first_batch(&self, material: &str) -> Option<String> {
-        self.sap
-            .batches()
-            .into_iter()
-            .find(|b| b.material == material)
-            .map(|b| b.batch)
+        self.sap.batches().into_iter().find(|b| b.material == material).map(|b| b.batch)
     }
 
     /// Ships every client sales order of the tenant's sales area older than
     /// `ship_after_ms` that has no delivery yet; `done` remembers the ones handled.
     fn run_warehouse(&self, rng: &mut SimRng, done: &mut BTreeSet<String>) {
         let now = self.sap.now_ms();
-        let delivered: BTreeSet<String> = self
-            .sap
-            .deliveries()
-            .into_iter()
-            .flat_map(|d| d.items.into_iter().map(|i| i.sales_order))
-            .collect();
+        let delivered: BTreeSet<String> =
+            self.sap.deliveries().into_iter().flat_map(|d| d.items.into_iter().map(|i| i.sales_order)).collect();
         for order in self.sap.sales_orders() {
             if order.purchase_order.is_empty()
                 || order.rejected
@@ -788,15 +687,8 @@ impl Inner {
                 .filter(|i| i.material != FREIGHT_MATERIAL && i.quantity >= MILLI)
                 .map(|i| {
                     let quantity = u32::try_from(i.quantity / MILLI).unwrap_or(u32::MAX);
-                    let batches = self
-                        .first_batch(&i.material)
-                        .map(|b| vec![(b, quantity)])
-                        .unwrap_or_default();
-                    ShipLine {
-                        material: i.material.clone(),
-                        quantity,
-                        batches,
-                    }
+                    let batches = self.first_batch(&i.material).map(|b| vec![(b, quantity)]).unwrap_or_default();
+                    ShipLine { material: i.material.clone(), quantity, batches }
                 })
                 .collect();
             if lines.is_empty() {
@@ -804,10 +696,7 @@ impl Inner {
             }
             let (carrier, _) = *rng.pick(ERP_CARRIERS);
             let tracking = format!("{carrier}{:012}", rng.below(1_000_000_000_000));
-            match self
-                .sap
-                .ship(&order.sales_order, &lines, Some((&tracking, carrier)))
-            {
+            match self.sap.ship(&order.sales_order, &lines, Some((&tracking, carrier))) {
                 Ok(_) => {
                     self.deliveries.fetch_add(1, Ordering::Relaxed);
                     for line in &lines {
@@ -830,10 +719,7 @@ impl Inner {
             .stock()
             .into_iter()
             .filter(|r| {
-                r.material == line.material
-                    && unrestricted(r)
-                    && r.plant == WAREHOUSE_PLANT
-                    && r.batch == batch
+                r.material == line.material && unrestricted(r) && r.plant == WAREHOUSE_PLANT && r.batch == batch
             })
             .max_by_key(|r| r.quantity);
         if let Some(mut row) = row {
@@ -867,14 +753,7 @@ fn run_traffic(inner: &Inner, stopped: &mpsc::Receiver<()>) {
     let root = SimRng::new(inner.options.seed).fork(100);
     let platforms: Vec<&'static str> = inner.marketplaces().into_iter().map(|(p, _)| p).collect();
     let mut rngs: Vec<SimRng> = (0..platforms.len())
-        .map(|i| {
-            root.fork(
-                PLATFORMS
-                    .iter()
-                    .position(|p| *p == platforms[i])
-                    .unwrap_or(i) as u64,
-            )
-        })
+        .map(|i| root.fork(PLATFORMS.iter().position(|p| *p == platforms[i]).unwrap_or(i) as u64))
         .collect();
     let mut new_orders: Vec<Pace> = platforms.iter().map(|_| Pace::default()).collect();
     let mut changes: Vec<Pace> = platforms.iter().map(|_| Pace::default()).collect();

@@ -85,9 +85,10 @@ fn every_marketplace_simulator_writes_expected_json_and_its_printed_call_runs_as
     for (platform, bin) in sims {
         let dir = out_dir(platform);
         let (sim, lines) = start(bin, &["12", dir.to_str().unwrap()]);
-        let expected: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap_or_else(|e| panic!("{platform}: {e}")))
-                .unwrap();
+        let expected: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.join("expected.json")).unwrap_or_else(|e| panic!("{platform}: {e}")),
+        )
+        .unwrap();
         let expected = expected.as_array().unwrap();
         assert!(!expected.is_empty(), "{platform}: expected.json lists the window's orders");
         let call = lines
@@ -101,7 +102,11 @@ fn every_marketplace_simulator_writes_expected_json_and_its_printed_call_runs_as
         let (wharf, plugin) = (Path::new(words[0]), Path::new(words[3]));
         if !built(wharf) || !built(plugin) {
             // `cargo test -p wharf-sim` alone builds neither; tests/run builds both first.
-            eprintln!("{platform}: not run ({} or {} not built; tests/run builds them)", wharf.display(), plugin.display());
+            eprintln!(
+                "{platform}: not run ({} or {} not built; tests/run builds them)",
+                wharf.display(),
+                plugin.display()
+            );
             continue;
         }
         let out = Command::new("sh").arg("-c").arg(call).current_dir(std::env::temp_dir()).output().unwrap();

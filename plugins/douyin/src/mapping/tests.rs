@@ -89,135 +89,58 @@ fn field_of(r: Result<Order, ConnectorError>) -> (String, String) {
 #[test]
 fn a_whole_order() {
     let o = map(&fixture()).unwrap();
-    assert_eq!(
-        (o.platform.as_str(), o.shop_id.as_str(), o.order_id.as_str()),
-        ("douyin", "s1", "6920001234567890123")
-    );
-    assert_eq!(
-        (o.status, o.platform_status.as_str()),
-        (OrderStatus::Paid, "2")
-    );
+    assert_eq!((o.platform.as_str(), o.shop_id.as_str(), o.order_id.as_str()), ("douyin", "s1", "6920001234567890123"));
+    assert_eq!((o.status, o.platform_status.as_str()), (OrderStatus::Paid, "2"));
     assert_eq!(o.refund_status, RefundStatus::Refunded);
     assert_eq!(
         (o.created_at, o.paid_at, o.updated_at),
-        (
-            1_794_326_405_000,
-            Some(1_794_326_460_000),
-            1_794_326_520_000
-        )
+        (1_794_326_405_000, Some(1_794_326_460_000), 1_794_326_520_000)
     );
-    assert_eq!(
-        (
-            o.goods_total,
-            o.shipping_fee,
-            o.discount_total,
-            o.paid_total
-        ),
-        (19990, 1000, 983, 20007)
-    );
-    assert_eq!(
-        o.goods_total + o.shipping_fee - o.discount_total,
-        o.paid_total
-    );
+    assert_eq!((o.goods_total, o.shipping_fee, o.discount_total, o.paid_total), (19990, 1000, 983, 20007));
+    assert_eq!(o.goods_total + o.shipping_fee - o.discount_total, o.paid_total);
     assert_eq!(o.currency, "CNY");
-    assert_eq!(
-        (o.buyer_id.as_deref(), o.buyer_nick.as_deref()),
-        (Some("1@#abcDEF=="), None)
-    );
-    assert_eq!(
-        (o.buyer_message.as_deref(), o.seller_memo.as_deref()),
-        (Some("请尽快发货"), None)
-    );
+    assert_eq!((o.buyer_id.as_deref(), o.buyer_nick.as_deref()), (Some("1@#abcDEF=="), None));
+    assert_eq!((o.buyer_message.as_deref(), o.seller_memo.as_deref()), (Some("请尽快发货"), None));
     assert!(o.invoice.is_none());
 
     let r = o.receiver.unwrap();
+    assert_eq!((r.name.as_deref(), r.phone.as_deref()), (Some("张*"), Some("138****5678")));
     assert_eq!(
-        (r.name.as_deref(), r.phone.as_deref()),
-        (Some("张*"), Some("138****5678"))
-    );
-    assert_eq!(
-        (
-            r.province.as_deref(),
-            r.city.as_deref(),
-            r.district.as_deref()
-        ),
+        (r.province.as_deref(), r.city.as_deref(), r.district.as_deref()),
         (Some("浙江省"), Some("杭州市"), Some("西湖区"))
     );
-    assert_eq!(
-        (r.town, r.address.as_deref(), r.postcode),
-        (None, Some("文三路****"), None)
-    );
+    assert_eq!((r.town, r.address.as_deref(), r.postcode), (None, Some("文三路****"), None));
     assert!(r.masked);
     let reference: Value = serde_json::from_str(r.privacy_ref.as_deref().unwrap()).unwrap();
-    assert_eq!(
-        reference,
-        json!({"name": "##AAAA*BBBB#1##", "phone": "$$CCCC*DDDD$1$$", "address": "##EEEE*FFFF#1##"})
-    );
+    assert_eq!(reference, json!({"name": "##AAAA*BBBB#1##", "phone": "$$CCCC*DDDD$1$$", "address": "##EEEE*FFFF#1##"}));
 
-    let [a, b] = o.lines.as_slice() else {
-        panic!("two lines")
-    };
+    let [a, b] = o.lines.as_slice() else { panic!("two lines") };
     assert_eq!(a.line_id, "6920001234567890124");
+    assert_eq!((a.product_id.as_deref(), a.sku_id.as_deref()), (Some("3556789012345678901"), Some("1768123456789")));
+    assert_eq!((a.outer_product_id.as_deref(), a.outer_sku_id.as_deref()), (Some("FG-001"), Some("FG-001-RED-XL")));
+    assert_eq!((a.title.as_str(), a.sku_properties.as_deref()), ("纯棉T恤 夏季新款", Some("颜色:红;尺码:XL")));
+    assert_eq!((a.quantity, a.unit_price, a.discount, a.line_total), (2, 5995, 633, 11357));
+    assert_eq!((a.refund_status, a.batch_no.as_deref()), (RefundStatus::None, None));
+    assert_eq!((b.line_id.as_str(), b.product_id.as_deref()), ("6920001234567890125", Some("3556789012345678902")));
     assert_eq!(
-        (a.product_id.as_deref(), a.sku_id.as_deref()),
-        (Some("3556789012345678901"), Some("1768123456789"))
-    );
-    assert_eq!(
-        (a.outer_product_id.as_deref(), a.outer_sku_id.as_deref()),
-        (Some("FG-001"), Some("FG-001-RED-XL"))
-    );
-    assert_eq!(
-        (a.title.as_str(), a.sku_properties.as_deref()),
-        ("纯棉T恤 夏季新款", Some("颜色:红;尺码:XL"))
-    );
-    assert_eq!(
-        (a.quantity, a.unit_price, a.discount, a.line_total),
-        (2, 5995, 633, 11357)
-    );
-    assert_eq!(
-        (a.refund_status, a.batch_no.as_deref()),
-        (RefundStatus::None, None)
-    );
-    assert_eq!(
-        (b.line_id.as_str(), b.product_id.as_deref()),
-        ("6920001234567890125", Some("3556789012345678902"))
-    );
-    assert_eq!(
-        (
-            b.outer_sku_id.as_deref(),
-            b.sku_id.as_deref(),
-            b.sku_properties.as_deref()
-        ),
+        (b.outer_sku_id.as_deref(), b.sku_id.as_deref(), b.sku_properties.as_deref()),
         (Some("BAG-1"), None, None)
     );
-    assert_eq!(
-        (b.unit_price, b.discount, b.refund_status),
-        (8000, 350, RefundStatus::Refunded)
-    );
+    assert_eq!((b.unit_price, b.discount, b.refund_status), (8000, 350, RefundStatus::Refunded));
 }
 
 #[test]
 fn statuses_from_order_status_and_refunds_from_main_status() {
     for (order_status, main_status, want, platform_status) in [
         (1, 1, OrderStatus::Unpaid, "1"),
-        (
-            1,
-            103,
-            OrderStatus::Unpaid,
-            "order_status=1;main_status=103",
-        ),
+        (1, 103, OrderStatus::Unpaid, "order_status=1;main_status=103"),
         (105, 105, OrderStatus::Paid, "105"),
         (101, 101, OrderStatus::PartiallyShipped, "101"),
         (3, 3, OrderStatus::Shipped, "3"),
         (5, 5, OrderStatus::Completed, "5"),
         (4, 4, OrderStatus::Cancelled, "4"),
         // Refunded in full before shipping: ended before anything shipped.
-        (
-            4,
-            21,
-            OrderStatus::Cancelled,
-            "order_status=4;main_status=21",
-        ),
+        (4, 21, OrderStatus::Cancelled, "order_status=4;main_status=21"),
         // After shipping or receipt: ended after goods left, without completing.
         (4, 22, OrderStatus::Closed, "order_status=4;main_status=22"),
         (4, 39, OrderStatus::Closed, "order_status=4;main_status=39"),
@@ -227,31 +150,18 @@ fn statuses_from_order_status_and_refunds_from_main_status() {
             v["main_status"] = json!(main_status.to_string());
         }))
         .unwrap();
-        assert_eq!(
-            (o.status, o.platform_status.as_str()),
-            (want, platform_status),
-            "{order_status}/{main_status}"
-        );
+        assert_eq!((o.status, o.platform_status.as_str()), (want, platform_status), "{order_status}/{main_status}");
     }
     let o = map(&with(|v| {
         v["order_status"] = json!("105");
         v.as_object_mut().unwrap().remove("main_status");
     }))
     .unwrap();
-    assert_eq!(
-        (o.status, o.platform_status.as_str()),
-        (OrderStatus::Paid, "105")
-    );
+    assert_eq!((o.status, o.platform_status.as_str()), (OrderStatus::Paid, "105"));
     let (field, reason) = field_of(map(&with(|v| v["order_status"] = json!(9))));
     assert_eq!(field, "data.shop_order_list[0].order_status");
-    assert!(
-        reason.contains("105") && reason.contains("\"9\""),
-        "{reason}"
-    );
-    assert_eq!(
-        field_of(map(&with(|v| v["main_status"] = json!(77)))).0,
-        "data.shop_order_list[0].main_status"
-    );
+    assert!(reason.contains("105") && reason.contains("\"9\""), "{reason}");
+    assert_eq!(field_of(map(&with(|v| v["main_status"] = json!(77)))).0, "data.shop_order_list[0].main_status");
     let without_main = with(|v| {
         v.as_object_mut().unwrap().remove("main_status");
     });
@@ -260,34 +170,20 @@ fn statuses_from_order_status_and_refunds_from_main_status() {
 
 #[test]
 fn line_refunds_roll_up() {
-    let o = map(&with(|v| {
-        v["sku_order_list"][0]["after_sale_info"]["refund_status"] = json!("1")
-    }))
-    .unwrap();
-    assert_eq!(
-        (o.lines[0].refund_status, o.refund_status),
-        (RefundStatus::Requested, RefundStatus::Requested)
-    );
+    let o = map(&with(|v| v["sku_order_list"][0]["after_sale_info"]["refund_status"] = json!("1"))).unwrap();
+    assert_eq!((o.lines[0].refund_status, o.refund_status), (RefundStatus::Requested, RefundStatus::Requested));
     let o = map(&with(|v| {
         v["sku_order_list"][1]["after_sale_info"] = json!({"refund_status": 4});
     }))
     .unwrap();
     assert_eq!(o.refund_status, RefundStatus::None);
     let o = map(&with(|v| {
-        v["sku_order_list"][1]
-            .as_object_mut()
-            .unwrap()
-            .remove("after_sale_info");
+        v["sku_order_list"][1].as_object_mut().unwrap().remove("after_sale_info");
     }))
     .unwrap();
     assert_eq!(o.lines[1].refund_status, RefundStatus::None);
-    let (field, _) = field_of(map(&with(|v| {
-        v["sku_order_list"][1]["after_sale_info"]["refund_status"] = json!(9)
-    })));
-    assert_eq!(
-        field,
-        "data.shop_order_list[0].sku_order_list[1].after_sale_info.refund_status"
-    );
+    let (field, _) = field_of(map(&with(|v| v["sku_order_list"][1]["after_sale_info"]["refund_status"] = json!(9))));
+    assert_eq!(field, "data.shop_order_list[0].sku_order_list[1].after_sale_info.refund_status");
 }
 
 #[test]
@@ -307,14 +203,10 @@ fn unpaid_orders_have_no_paid_at() {
 fn broken_fields_are_named() {
     let (field, reason) = field_of(map(&with(|v| v["pay_amount"] = json!("12.5元"))));
     assert_eq!(field, "data.shop_order_list[0].pay_amount");
-    assert!(
-        reason.starts_with("expected") && reason.contains("fen"),
-        "{reason}"
-    );
+    assert!(reason.starts_with("expected") && reason.contains("fen"), "{reason}");
     for (edit, want) in [
         (
-            Box::new(|v: &mut Value| v["sku_order_list"][0]["origin_amount"] = json!(5996))
-                as Box<dyn Fn(&mut Value)>,
+            Box::new(|v: &mut Value| v["sku_order_list"][0]["origin_amount"] = json!(5996)) as Box<dyn Fn(&mut Value)>,
             "data.shop_order_list[0].sku_order_list[0].sum_amount",
         ),
         (
@@ -333,18 +225,9 @@ fn broken_fields_are_named() {
             Box::new(|v: &mut Value| v["sku_order_list"][1]["origin_amount"] = json!(8000.0)),
             "data.shop_order_list[0].sku_order_list[1].origin_amount",
         ),
-        (
-            Box::new(|v: &mut Value| v["pay_amount"] = json!(-20007)),
-            "data.shop_order_list[0].pay_amount",
-        ),
-        (
-            Box::new(|v: &mut Value| v["sku_order_list"] = json!([])),
-            "data.shop_order_list[0].sku_order_list",
-        ),
-        (
-            Box::new(|v: &mut Value| v["post_addr"] = json!("abc")),
-            "data.shop_order_list[0].post_addr",
-        ),
+        (Box::new(|v: &mut Value| v["pay_amount"] = json!(-20007)), "data.shop_order_list[0].pay_amount"),
+        (Box::new(|v: &mut Value| v["sku_order_list"] = json!([])), "data.shop_order_list[0].sku_order_list"),
+        (Box::new(|v: &mut Value| v["post_addr"] = json!("abc")), "data.shop_order_list[0].post_addr"),
         (
             Box::new(|v: &mut Value| v["sku_order_list"][0]["after_sale_info"] = json!(3)),
             "data.shop_order_list[0].sku_order_list[0].after_sale_info",
@@ -353,43 +236,19 @@ fn broken_fields_are_named() {
             Box::new(|v: &mut Value| v["sku_order_list"][1]["order_id"] = json!(1.5)),
             "data.shop_order_list[0].sku_order_list[1].order_id",
         ),
-        (
-            Box::new(|v: &mut Value| v["create_time"] = json!("2026-11-11")),
-            "data.shop_order_list[0].create_time",
-        ),
-        (
-            Box::new(|v: &mut Value| v["sku_order_list"] = json!({})),
-            "data.shop_order_list[0].sku_order_list",
-        ),
+        (Box::new(|v: &mut Value| v["create_time"] = json!("2026-11-11")), "data.shop_order_list[0].create_time"),
+        (Box::new(|v: &mut Value| v["sku_order_list"] = json!({})), "data.shop_order_list[0].sku_order_list"),
         (
             Box::new(|v: &mut Value| v["sku_order_list"][0]["spec"] = json!([{"name": "颜色"}])),
             "data.shop_order_list[0].sku_order_list[0].spec[0].value",
         ),
-        (
-            Box::new(|v: &mut Value| v["post_amount"] = json!(i64::MAX)),
-            "data.shop_order_list[0].pay_amount",
-        ),
+        (Box::new(|v: &mut Value| v["post_amount"] = json!(i64::MAX)), "data.shop_order_list[0].pay_amount"),
         // Paid more than goods and shipping, or other than the lines plus shipping.
-        (
-            Box::new(|v: &mut Value| v["pay_amount"] = json!(30000)),
-            "data.shop_order_list[0].pay_amount",
-        ),
-        (
-            Box::new(|v: &mut Value| v["pay_amount"] = json!(0)),
-            "data.shop_order_list[0].pay_amount",
-        ),
-        (
-            Box::new(|v: &mut Value| v["create_time"] = json!(-1)),
-            "data.shop_order_list[0].create_time",
-        ),
-        (
-            Box::new(|v: &mut Value| v["update_time"] = json!(0)),
-            "data.shop_order_list[0].update_time",
-        ),
-        (
-            Box::new(|v: &mut Value| v["order_id"] = json!("6920001234567890123\n")),
-            "data.shop_order_list[0].order_id",
-        ),
+        (Box::new(|v: &mut Value| v["pay_amount"] = json!(30000)), "data.shop_order_list[0].pay_amount"),
+        (Box::new(|v: &mut Value| v["pay_amount"] = json!(0)), "data.shop_order_list[0].pay_amount"),
+        (Box::new(|v: &mut Value| v["create_time"] = json!(-1)), "data.shop_order_list[0].create_time"),
+        (Box::new(|v: &mut Value| v["update_time"] = json!(0)), "data.shop_order_list[0].update_time"),
+        (Box::new(|v: &mut Value| v["order_id"] = json!("6920001234567890123\n")), "data.shop_order_list[0].order_id"),
     ] {
         assert_eq!(field_of(map(&with(|v| edit(v)))).0, want);
     }
@@ -406,10 +265,7 @@ fn receivers_without_ciphertexts_or_at_all() {
     }))
     .unwrap();
     let r = o.receiver.unwrap();
-    assert!(
-        r.masked && r.privacy_ref.is_none(),
-        "masked values still say masked"
-    );
+    assert!(r.masked && r.privacy_ref.is_none(), "masked values still say masked");
     let o = map(&with(|v| {
         let m = v.as_object_mut().unwrap();
         for k in [
@@ -431,10 +287,7 @@ fn receivers_without_ciphertexts_or_at_all() {
         m.remove("post_addr");
     }))
     .unwrap();
-    assert_eq!(
-        only_tel.receiver.unwrap().privacy_ref.as_deref(),
-        Some(r#"{"phone":"$$CCCC*DDDD$1$$"}"#)
-    );
+    assert_eq!(only_tel.receiver.unwrap().privacy_ref.as_deref(), Some(r#"{"phone":"$$CCCC*DDDD$1$$"}"#));
 }
 
 #[test]
@@ -443,28 +296,15 @@ fn line_money_reads_each_figure_from_its_field() {
     // pay_amount what the buyer paid for the line.
     let o = map(&fixture()).unwrap();
     for l in &o.lines {
-        assert_eq!(
-            l.unit_price * i64::from(l.quantity) - l.discount,
-            l.line_total
-        );
+        assert_eq!(l.unit_price * i64::from(l.quantity) - l.discount, l.line_total);
         assert!(l.discount >= 0);
     }
     // Without sum_amount, the gross is origin_amount × item_num.
     let o = map(&with(|v| {
-        v["sku_order_list"][0]
-            .as_object_mut()
-            .unwrap()
-            .remove("sum_amount");
+        v["sku_order_list"][0].as_object_mut().unwrap().remove("sum_amount");
     }))
     .unwrap();
-    assert_eq!(
-        (
-            o.lines[0].unit_price,
-            o.lines[0].discount,
-            o.lines[0].line_total
-        ),
-        (5995, 633, 11357)
-    );
+    assert_eq!((o.lines[0].unit_price, o.lines[0].discount, o.lines[0].line_total), (5995, 633, 11357));
     // A unit price that does not divide the line's payment is fine: nothing is divided.
     let o = map(&with(|v| {
         let l = &mut v["sku_order_list"][0];
@@ -475,14 +315,7 @@ fn line_money_reads_each_figure_from_its_field() {
         v["pay_amount"] = json!(17000 + 7650 + 1000);
     }))
     .unwrap();
-    assert_eq!(
-        (
-            o.lines[0].quantity,
-            o.lines[0].unit_price,
-            o.lines[0].discount
-        ),
-        (3, 5995, 985)
-    );
+    assert_eq!((o.lines[0].quantity, o.lines[0].unit_price, o.lines[0].discount), (3, 5995, 985));
     // A gift: unit price 0, paid 0.
     let o = map(&with(|v| {
         let l = &mut v["sku_order_list"][1];
@@ -491,14 +324,7 @@ fn line_money_reads_each_figure_from_its_field() {
         v["pay_amount"] = json!(11357 + 1000);
     }))
     .unwrap();
-    assert_eq!(
-        (
-            o.lines[1].unit_price,
-            o.lines[1].discount,
-            o.lines[1].line_total
-        ),
-        (0, 0, 0)
-    );
+    assert_eq!((o.lines[1].unit_price, o.lines[1].discount, o.lines[1].line_total), (0, 0, 0));
 }
 
 #[test]

@@ -15,10 +15,7 @@ const UNDECLARED_TIMEOUT_MS: u32 = 2_000;
 /// The host's answer comes back verbatim as `platform{code: "http"}` so the test can see the
 /// denial; an unexpected success is an empty page.
 pub fn reach_undeclared_host() -> Result<OrderPage, ConnectorError> {
-    let target = crate::required_config(
-        "target",
-        "`host[:port]` of a host the plugin did not declare",
-    )?;
+    let target = crate::required_config("target", "`host[:port]` of a host the plugin did not declare")?;
     let request = http::Request {
         method: http::Method::Get,
         url: format!("http://{target}/"),
@@ -40,8 +37,7 @@ pub fn probe_ambient_authority() -> Result<OrderPage, ConnectorError> {
     let args = std::env::args_os().count();
     let read_dir_root = outcome(std::fs::read_dir("/").map(|entries| entries.count()));
     let read_passwd = outcome(std::fs::read("/etc/passwd").map(|bytes| bytes.len()));
-    let tcp_connect =
-        outcome(std::net::TcpStream::connect("127.0.0.1:80").map(|stream| stream.peer_addr().ok()));
+    let tcp_connect = outcome(std::net::TcpStream::connect("127.0.0.1:80").map(|stream| stream.peer_addr().ok()));
     Err(crate::platform_error(
         "env",
         format!(

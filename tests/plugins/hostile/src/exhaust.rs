@@ -45,19 +45,13 @@ pub fn hoard_memory() -> Result<OrderPage, ConnectorError> {
         held.push(black_box(chunk));
     }
     let held_mib = (black_box(&held).len() * CHUNK_BYTES) >> 20;
-    Err(crate::platform_error(
-        "memory",
-        format!("held {held_mib} MiB without being stopped"),
-    ))
+    Err(crate::platform_error("memory", format!("held {held_mib} MiB without being stopped")))
 }
 
 /// Mode `recursion`: recurses until the stack runs out.
 pub fn recurse_without_end() -> Result<OrderPage, ConnectorError> {
     let depth = descend(0);
-    Err(crate::platform_error(
-        "recursion",
-        format!("came back from depth {depth}, which should never happen"),
-    ))
+    Err(crate::platform_error("recursion", format!("came back from depth {depth}, which should never happen")))
 }
 
 /// One level of the recursion: not a tail call (the result is used after it returns) and with
@@ -78,10 +72,7 @@ fn descend(depth: u64) -> u64 {
 pub fn oversized_page(bytes: usize) -> OrderPage {
     let mut cursor = String::with_capacity(bytes);
     cursor.extend(std::iter::repeat_n('x', bytes));
-    OrderPage {
-        orders: Vec::new(),
-        next_cursor: Some(black_box(cursor)),
-    }
+    OrderPage { orders: Vec::new(), next_cursor: Some(black_box(cursor)) }
 }
 
 #[cfg(test)]

@@ -18,9 +18,9 @@ mod secret_probe;
 use exports::wharf::connector::marketplace_connector::Guest;
 use mode::Mode;
 use wharf::connector::types::{
-    ConfigKey, ConnectorError, CustomerMapping, Descriptor, ErpStatus, FieldError, ItemResult,
-    ListingChange, Logistics, LotSync, Operation, Order, OrderPage, PlatformError, PriceUpdate,
-    Product, Role, ShipmentDetail, StockUpdate, TimeWindow,
+    ConfigKey, ConnectorError, CustomerMapping, Descriptor, ErpStatus, FieldError, ItemResult, ListingChange,
+    Logistics, LotSync, Operation, Order, OrderPage, PlatformError, PriceUpdate, Product, Role, ShipmentDetail,
+    StockUpdate, TimeWindow,
 };
 
 /// The contract version this plugin's bindings were generated from (`wit/since_v0.1.0`).
@@ -48,21 +48,9 @@ impl Guest for Hostile {
             http_hosts: vec![DECLARED_HOST.to_owned()],
             config_keys: vec![
                 config_key("mode", "Which misbehaviour `pull-orders` performs", true),
-                config_key(
-                    "target",
-                    "`host[:port]` that mode `undeclared-host` tries to reach",
-                    false,
-                ),
-                config_key(
-                    "echo_url",
-                    "URL of the test's echo server, for mode `secret-bytes`",
-                    false,
-                ),
-                config_key(
-                    "needle_xor",
-                    "Hex of the secret's bytes each XOR 0x5A, for mode `secret-bytes`",
-                    false,
-                ),
+                config_key("target", "`host[:port]` that mode `undeclared-host` tries to reach", false),
+                config_key("echo_url", "URL of the test's echo server, for mode `secret-bytes`", false),
+                config_key("needle_xor", "Hex of the secret's bytes each XOR 0x5A, for mode `secret-bytes`", false),
                 ConfigKey {
                     name: secret_probe::SECRET_NAME.to_owned(),
                     description: "The secret mode `secret-bytes` tries to read".to_owned(),
@@ -74,10 +62,7 @@ impl Guest for Hostile {
         }
     }
 
-    fn pull_orders(
-        _window: TimeWindow,
-        _cursor: Option<String>,
-    ) -> Result<OrderPage, ConnectorError> {
+    fn pull_orders(_window: TimeWindow, _cursor: Option<String>) -> Result<OrderPage, ConnectorError> {
         match Mode::from_config()? {
             Mode::Loop => exhaust::spin(),
             Mode::Memory => exhaust::hoard_memory(),
@@ -155,10 +140,7 @@ fn config_key(name: &str, description: &str, required: bool) -> ConfigKey {
 
 /// A finished window with no orders.
 fn empty_page() -> OrderPage {
-    OrderPage {
-        orders: Vec::new(),
-        next_cursor: None,
-    }
+    OrderPage { orders: Vec::new(), next_cursor: None }
 }
 
 fn unsupported(operation: &str) -> ConnectorError {
@@ -166,21 +148,14 @@ fn unsupported(operation: &str) -> ConnectorError {
 }
 
 fn platform_error(code: &str, message: String) -> ConnectorError {
-    ConnectorError::Platform(PlatformError {
-        code: code.to_owned(),
-        message,
-    })
+    ConnectorError::Platform(PlatformError { code: code.to_owned(), message })
 }
 
 fn invalid_input(field: &str, reason: String) -> ConnectorError {
-    ConnectorError::InvalidInput(FieldError {
-        field: field.to_owned(),
-        reason,
-    })
+    ConnectorError::InvalidInput(FieldError { field: field.to_owned(), reason })
 }
 
 /// A config value a mode cannot work without.
 fn required_config(key: &str, expected: &str) -> Result<String, ConnectorError> {
-    wharf::connector::config::get(key)
-        .ok_or_else(|| invalid_input(key, format!("expected {expected}, got no value")))
+    wharf::connector::config::get(key).ok_or_else(|| invalid_input(key, format!("expected {expected}, got no value")))
 }

@@ -77,12 +77,7 @@ impl Mode {
             .iter()
             .find(|(name, _)| *name == value)
             .map(|(_, mode)| *mode)
-            .ok_or_else(|| {
-                crate::invalid_input(
-                    "mode",
-                    format!("expected {}, got `{value}`", Self::expected()),
-                )
-            })
+            .ok_or_else(|| crate::invalid_input("mode", format!("expected {}, got `{value}`", Self::expected())))
     }
 
     fn expected() -> String {

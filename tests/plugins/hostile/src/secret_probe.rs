@@ -14,10 +14,7 @@ use crate::wharf::connector::types::{ConnectorError, OrderPage};
 pub const SECRET_NAME: &str = "app_secret";
 
 /// What each byte of the needle is XORed with.
-#[cfg_attr(
-    not(target_arch = "wasm32"),
-    allow(dead_code, reason = "the scan is wasm only")
-)]
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code, reason = "the scan is wasm only"))]
 const NEEDLE_XOR_KEY: u8 = 0x5A;
 
 /// Mode `secret-bytes`: answers an empty page whose cursor reports what each attempt got, as
@@ -31,10 +28,7 @@ pub fn hunt_secret() -> Result<OrderPage, ConnectorError> {
     const ECHO_TIMEOUT_MS: u32 = 5_000;
     let placeholder = format!("{{{{secret:{SECRET_NAME}}}}}");
 
-    let needle = decode_needle(&crate::required_config(
-        "needle_xor",
-        "hex of the secret's bytes each XOR 0x5A",
-    )?)?;
+    let needle = decode_needle(&crate::required_config("needle_xor", "hex of the secret's bytes each XOR 0x5A")?)?;
     let echo_url = crate::required_config("echo_url", "the URL of the test's echo server")?;
 
     // Everything fetched stays alive until the scan is done, so a leak is still in memory.
@@ -61,20 +55,13 @@ pub fn hunt_secret() -> Result<OrderPage, ConnectorError> {
     let memory_bytes = memory::size_bytes();
     let found = memory::contains_xored(&needle);
 
-    let config_report = if black_box(&from_config).is_some() {
-        "some"
-    } else {
-        "none"
-    };
+    let config_report = if black_box(&from_config).is_some() { "some" } else { "none" };
     let sign_report = match black_box(&signed) {
         Ok(digest) => format!("ok:{}", digest.len()),
         Err(error) => format!("err:{error:?}"),
     };
     let (echo_status, echo_placeholder) = match black_box(&echoed) {
-        Ok(response) => (
-            response.status.to_string(),
-            contains(&response.body, placeholder.as_bytes()),
-        ),
+        Ok(response) => (response.status.to_string(), contains(&response.body, placeholder.as_bytes())),
         Err(error) => (format!("err:{error:?}"), false),
     };
     Ok(OrderPage {
@@ -89,24 +76,15 @@ pub fn hunt_secret() -> Result<OrderPage, ConnectorError> {
 /// Natively there is no linear memory to scan.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn hunt_secret() -> Result<OrderPage, ConnectorError> {
-    Err(crate::platform_error(
-        "secret-bytes",
-        "wasm only".to_owned(),
-    ))
+    Err(crate::platform_error("secret-bytes", "wasm only".to_owned()))
 }
 
 /// Decodes the hex needle, keeping its bytes XORed.
-#[cfg_attr(
-    not(target_arch = "wasm32"),
-    allow(dead_code, reason = "the scan is wasm only")
-)]
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code, reason = "the scan is wasm only"))]
 fn decode_needle(hex: &str) -> Result<Vec<u8>, ConnectorError> {
     let invalid = |reason: &str| crate::invalid_input("needle_xor", format!("expected {reason}"));
     if hex.is_empty() || !hex.len().is_multiple_of(2) {
-        return Err(invalid(&format!(
-            "a non-empty even number of hex digits, got {} digits",
-            hex.len()
-        )));
+        return Err(invalid(&format!("a non-empty even number of hex digits, got {} digits", hex.len())));
     }
     hex.as_bytes()
         .chunks(2)
@@ -119,9 +97,7 @@ fn decode_needle(hex: &str) -> Result<Vec<u8>, ConnectorError> {
 
 #[cfg(target_arch = "wasm32")]
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle)
+    haystack.windows(needle.len()).any(|window| window == needle)
 }
 
 /// The scan of this instance's own linear memory.
@@ -164,10 +140,7 @@ mod tests {
 
     #[test]
     fn the_needle_decodes_without_unxoring() {
-        assert_eq!(
-            decode_needle("3b1A00ff").unwrap(),
-            vec![0x3b, 0x1a, 0x00, 0xff]
-        );
+        assert_eq!(decode_needle("3b1A00ff").unwrap(), vec![0x3b, 0x1a, 0x00, 0xff]);
     }
 
     #[test]

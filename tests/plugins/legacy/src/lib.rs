@@ -11,8 +11,8 @@ wit_bindgen::generate!({ path: "../../../wit/since_v0.1.0", world: "marketplace"
 use exports::wharf::connector::marketplace_connector::Guest;
 use wharf::connector::config;
 use wharf::connector::types::{
-    ConfigKey, ConnectorError, CustomerMapping, Descriptor, ErpStatus, FieldError, ItemResult, ListingChange, Logistics,
-    LotSync, Operation, Order, OrderLine, OrderPage, OrderStatus, PriceUpdate, Product, RefundStatus, Role,
+    ConfigKey, ConnectorError, CustomerMapping, Descriptor, ErpStatus, FieldError, ItemResult, ListingChange,
+    Logistics, LotSync, Operation, Order, OrderLine, OrderPage, OrderStatus, PriceUpdate, Product, RefundStatus, Role,
     ShipmentDetail, StockUpdate, TimeWindow,
 };
 
@@ -34,7 +34,10 @@ fn key(name: &str, description: &str) -> ConfigKey {
 fn setting(name: &str) -> Result<i64, ConnectorError> {
     let text = config::get(name).unwrap_or_default();
     text.parse().map_err(|_| {
-        ConnectorError::InvalidInput(FieldError { field: name.into(), reason: format!("expected an integer, got {text:?}") })
+        ConnectorError::InvalidInput(FieldError {
+            field: name.into(),
+            reason: format!("expected an integer, got {text:?}"),
+        })
     })
 }
 
@@ -104,7 +107,11 @@ impl Guest for Legacy {
 
     fn pull_orders(window: TimeWindow, _cursor: Option<String>) -> Result<OrderPage, ConnectorError> {
         let (count, at_ms) = (setting("orders")?, setting("at_ms")?);
-        let orders = if window.from <= at_ms && at_ms < window.to { (1..=count).map(|n| order(n, at_ms)).collect() } else { Vec::new() };
+        let orders = if window.from <= at_ms && at_ms < window.to {
+            (1..=count).map(|n| order(n, at_ms)).collect()
+        } else {
+            Vec::new()
+        };
         Ok(OrderPage { orders, next_cursor: None })
     }
 

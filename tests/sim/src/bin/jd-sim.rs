@@ -32,7 +32,8 @@ fn main() -> anyhow::Result<()> {
     let sim = JdSim::spawn(JdConfig { orders, ..JdConfig::default() })?;
     let write = |name: &str, value: serde_json::Value| -> anyhow::Result<std::path::PathBuf> {
         let path = out.join(name);
-        std::fs::write(&path, serde_json::to_string_pretty(&value)?).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, serde_json::to_string_pretty(&value)?)
+            .with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
     };
     let config = write("config.json", serde_json::to_value(Marketplace::config(&sim))?)?;
@@ -83,7 +84,9 @@ fn commands(sim: &JdSim) {
                 sim.faults().fail_next(u32::try_from(n).unwrap_or(u32::MAX), u16::try_from(status).unwrap_or(500));
                 format!("the next {n} calls get HTTP {status}")
             }
-            (Some("malform"), ..) => format!("the next orders answer has a broken {}", Marketplace::malform_next_order(sim)),
+            (Some("malform"), ..) => {
+                format!("the next orders answer has a broken {}", Marketplace::malform_next_order(sim))
+            }
             (Some("change"), ..) => format!("order {} changed", Marketplace::change_order(sim)),
             (Some("clear"), ..) => {
                 Marketplace::clear_faults(sim);
@@ -110,7 +113,10 @@ fn watch(sim: &JdSim) -> ! {
         let writes = sim.stock_writes();
         for w in &writes[writes_seen..] {
             let stock = sim.sku(w.sku_id).map(|s| s.stock);
-            println!("stock write: skuId {} stockNum {} storeId {:?} -> sku stock now {stock:?}", w.sku_id, w.stock_num, w.store_id);
+            println!(
+                "stock write: skuId {} stockNum {} storeId {:?} -> sku stock now {stock:?}",
+                w.sku_id, w.stock_num, w.store_id
+            );
         }
         writes_seen = writes.len();
         let now = shipped(sim);

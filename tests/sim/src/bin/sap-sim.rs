@@ -40,39 +40,16 @@ fn main() -> anyhow::Result<()> {
         Ok(path)
     };
     let config = write("config.json", serde_json::to_value(sim.plugin_config())?)?;
-    let config_idoc = write(
-        "config-idoc.json",
-        serde_json::to_value(sim.idoc_plugin_config())?,
-    )?;
+    let config_idoc = write("config-idoc.json", serde_json::to_value(sim.idoc_plugin_config())?)?;
     let secrets = write("secrets.json", serde_json::to_value(sim.plugin_secrets())?)?;
-    let input = write(
-        "orders.json",
-        Value::Array(sim.sample_orders(orders, FIRST_ORDER_ID)),
-    )?;
+    let input = write("orders.json", Value::Array(sim.sample_orders(orders, FIRST_ORDER_ID)))?;
     let pull = write("pull.json", json!({"window": null, "cursor": null}))?;
-    let sales_org = sim
-        .plugin_config()
-        .get("sales_org")
-        .cloned()
-        .unwrap_or_default();
-    write(
-        "expected-stock.json",
-        Value::Array(sim.expected_stock(None)),
-    )?;
-    write(
-        "expected-shipments.json",
-        Value::Array(sim.expected_shipments(&sales_org, None)),
-    )?;
-    write(
-        "expected-logistics.json",
-        Value::Array(sim.expected_logistics(&sales_org, None)),
-    )?;
+    let sales_org = sim.plugin_config().get("sales_org").cloned().unwrap_or_default();
+    write("expected-stock.json", Value::Array(sim.expected_stock(None)))?;
+    write("expected-shipments.json", Value::Array(sim.expected_shipments(&sales_org, None)))?;
+    write("expected-logistics.json", Value::Array(sim.expected_logistics(&sales_org, None)))?;
 
-    println!(
-        "SAP simulator at {} (IDoc endpoint {})",
-        sim.endpoint(),
-        sim.idoc_endpoint()
-    );
+    println!("SAP simulator at {} (IDoc endpoint {})", sim.endpoint(), sim.idoc_endpoint());
     let call = |operation: &str, config: &std::path::Path, input: &std::path::Path| {
         println!("  {}", call_line("sap", operation, config, &secrets, input, DEFAULT_SHOP));
     };
@@ -82,10 +59,7 @@ fn main() -> anyhow::Result<()> {
     for operation in ["pull-stock", "pull-shipments", "pull-logistics"] {
         call(operation, &config, &pull);
     }
-    println!(
-        "compare with {}/expected-*.json. Ctrl-C stops it.",
-        out.display()
-    );
+    println!("compare with {}/expected-*.json. Ctrl-C stops it.", out.display());
     loop {
         std::thread::park();
     }

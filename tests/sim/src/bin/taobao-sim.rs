@@ -32,7 +32,8 @@ fn main() -> anyhow::Result<()> {
     let sim = TaobaoSim::spawn_blocking_runtime(SimConfig { orders: args.orders, ..SimConfig::default() })?;
     let write = |name: &str, value: serde_json::Value| -> anyhow::Result<std::path::PathBuf> {
         let path = out.join(name);
-        std::fs::write(&path, serde_json::to_string_pretty(&value)?).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, serde_json::to_string_pretty(&value)?)
+            .with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
     };
     let config = write("config.json", serde_json::to_value(Marketplace::config(&sim))?)?;

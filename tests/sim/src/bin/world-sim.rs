@@ -33,33 +33,22 @@ fn parse_args() -> anyhow::Result<WorldOptions> {
                 std::process::exit(0);
             }
             "--platforms" => {
-                options.platforms = value()?
-                    .split(',')
-                    .filter(|p| !p.is_empty())
-                    .map(str::to_owned)
-                    .collect();
+                options.platforms = value()?.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect();
             }
             "--orders-per-second" => {
                 let v = value()?;
-                options.orders_per_second = v
-                    .parse()
-                    .with_context(|| format!("--orders-per-second must be a number, got {v:?}"))?;
+                options.orders_per_second =
+                    v.parse().with_context(|| format!("--orders-per-second must be a number, got {v:?}"))?;
             }
             "--seed" => {
                 let v = value()?;
-                options.seed = v
-                    .parse()
-                    .with_context(|| format!("--seed must be a whole number, got {v:?}"))?;
+                options.seed = v.parse().with_context(|| format!("--seed must be a whole number, got {v:?}"))?;
             }
             "--orders" => {
                 let v = value()?;
-                options.orders = v
-                    .parse()
-                    .with_context(|| format!("--orders must be a whole number, got {v:?}"))?;
+                options.orders = v.parse().with_context(|| format!("--orders must be a whole number, got {v:?}"))?;
             }
-            other => bail!(
-                "unknown argument {other:?}; expected --platforms, --orders-per-second, --seed or --orders"
-            ),
+            other => bail!("unknown argument {other:?}; expected --platforms, --orders-per-second, --seed or --orders"),
         }
     }
     Ok(options)

@@ -25,7 +25,6 @@ use super::render::{cipher, full_refund_status, mask_detail, mask_name, mask_tel
 use crate::harness::{rfc3339, strip_nulls};
 use crate::shop::{Line, Order, Refund, Shop, Stage};
 
-
 fn refund_word(refund: Refund) -> &'static str {
     match refund {
         Refund::None => "none",
@@ -59,7 +58,8 @@ fn seconds(ms: i64) -> i64 {
 fn receiver(order: &Order) -> Value {
     let r = &order.receiver;
     // Keys sorted, as the plugin writes them.
-    let ciphertexts = json!({"address": cipher(&r.address, '#'), "name": cipher(&r.name, '#'), "phone": cipher(&r.phone, '$')});
+    let ciphertexts =
+        json!({"address": cipher(&r.address, '#'), "name": cipher(&r.name, '#'), "phone": cipher(&r.phone, '$')});
     json!({
         "masked": true,
         "privacy_ref": ciphertexts.to_string(),

@@ -99,7 +99,9 @@ impl Marketplace for DouyinSim {
         let read = |doc: &Value| -> Result<RawOrder, String> {
             let secs = |key: &str| {
                 let t = raw::required(doc, key)?;
-                t.parse::<i64>().map(|s| s * 1000).map_err(|_| format!("raw shop order: `{key}` {t:?} is not Unix seconds"))
+                t.parse::<i64>()
+                    .map(|s| s * 1000)
+                    .map_err(|_| format!("raw shop order: `{key}` {t:?} is not Unix seconds"))
             };
             Ok(RawOrder {
                 id: raw::required(doc, "order_id")?,

@@ -188,7 +188,11 @@ fn raw_shop_orders_are_listed_as_given_in_their_window_until_cleared() {
     Marketplace::serve_raw(&sim, &case.raw).unwrap();
     let (from, to) = case.window;
     let page = |from: i64, to: i64| {
-        call(&sim, SEARCH_LIST, json!({"update_time_start": from / 1000, "update_time_end": to / 1000, "page": 0, "size": 20}))
+        call(
+            &sim,
+            SEARCH_LIST,
+            json!({"update_time_start": from / 1000, "update_time_end": to / 1000, "page": 0, "size": 20}),
+        )
     };
     let listed = page(from, to);
     let mut want = case.raw.clone();

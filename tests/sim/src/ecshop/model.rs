@@ -334,8 +334,10 @@ impl Model {
         let known = self.regions.len();
         add_regions(&mut self.regions, order);
         self.states.push(order_state(order));
-        let regions: Vec<Vec<Value>> =
-            self.regions[known..].iter().map(|r| vec![json!(r.id), json!(r.parent), json!(r.name), json!(r.level)]).collect();
+        let regions: Vec<Vec<Value>> = self.regions[known..]
+            .iter()
+            .map(|r| vec![json!(r.id), json!(r.parent), json!(r.name), json!(r.level)])
+            .collect();
         let mut statements = Vec::new();
         if !regions.is_empty() {
             statements.push(Statement::many(REGION_INSERT, regions));
@@ -755,12 +757,17 @@ const ORDER_COLUMNS: &[&str] = &[
     "invoice_no",
 ];
 
-const REGION_INSERT: &str = "INSERT INTO ecs_region (region_id, parent_id, region_name, region_type) VALUES (?, ?, ?, ?)";
+const REGION_INSERT: &str =
+    "INSERT INTO ecs_region (region_id, parent_id, region_name, region_type) VALUES (?, ?, ?, ?)";
 const LINE_INSERT: &str = "INSERT INTO ecs_order_goods (rec_id, order_id, goods_id, goods_name, goods_sn, product_id, goods_number, market_price, goods_price, goods_attr, send_number) \
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 fn order_insert() -> String {
-    format!("INSERT INTO ecs_order_info ({}) VALUES ({})", ORDER_COLUMNS.join(", "), vec!["?"; ORDER_COLUMNS.len()].join(", "))
+    format!(
+        "INSERT INTO ecs_order_info ({}) VALUES ({})",
+        ORDER_COLUMNS.join(", "),
+        vec!["?"; ORDER_COLUMNS.len()].join(", ")
+    )
 }
 
 /// What ECShop holds of an order as the shop generated it.

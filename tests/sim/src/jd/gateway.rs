@@ -56,7 +56,8 @@ pub fn signed_request(config: &JdConfig, method: &str, params: &Value, timestamp
         ("timestamp", timestamp),
         ("v", API_VERSION),
     ];
-    let signature = sign(system.iter().copied().chain([(PARAM_JSON, param_json.as_str())]), &config.app_secret, SignMethod::Md5);
+    let signature =
+        sign(system.iter().copied().chain([(PARAM_JSON, param_json.as_str())]), &config.app_secret, SignMethod::Md5);
     system.push(("sign", &signature));
     (encode_pairs(system), encode_pairs([(PARAM_JSON, param_json.as_str())]))
 }
@@ -66,8 +67,9 @@ impl Shared {
     /// Answers `(HTTP status, body)`: JSON from the gateway, HTML from the front end.
     pub fn handle(&self, query: Option<&str>, body: &[u8]) -> (u16, String) {
         let mut params = Params::default();
-        let parsed =
-            params.extend_from_urlencoded(query.unwrap_or_default().as_bytes()).and_then(|()| params.extend_from_urlencoded(body));
+        let parsed = params
+            .extend_from_urlencoded(query.unwrap_or_default().as_bytes())
+            .and_then(|()| params.extend_from_urlencoded(body));
         let method = params.get("method").unwrap_or_default().to_owned();
         *lock(&self.calls).entry(method.clone()).or_default() += 1;
 
@@ -98,7 +100,9 @@ impl Shared {
         }
         match p.get("app_key") {
             None => return Err(JosError::new(codes::MISSING_APP_KEY, "缺少AppKey参数", "Missing App Key")),
-            Some(k) if k != cfg.app_key => return Err(JosError::new(codes::INVALID_APP_KEY, "无效的AppKey", "Invalid App Key")),
+            Some(k) if k != cfg.app_key => {
+                return Err(JosError::new(codes::INVALID_APP_KEY, "无效的AppKey", "Invalid App Key"));
+            }
             Some(_) => {}
         }
         if !METHODS.contains(&method) {
@@ -107,8 +111,12 @@ impl Shared {
         if let Some(Refusal::Throttled { retry_after_secs }) = refusal {
             return Err(JosError::throttled(*retry_after_secs));
         }
-        let ts = p.get("timestamp").ok_or_else(|| JosError::new(codes::MISSING_TIMESTAMP, "缺少时间戳参数", "Missing Timestamp"))?;
-        let invalid_ts = |why: String| JosError::new(codes::INVALID_TIMESTAMP, "非法的时间戳参数", format!("Invalid Timestamp: {why}"));
+        let ts = p
+            .get("timestamp")
+            .ok_or_else(|| JosError::new(codes::MISSING_TIMESTAMP, "缺少时间戳参数", "Missing Timestamp"))?;
+        let invalid_ts = |why: String| {
+            JosError::new(codes::INVALID_TIMESTAMP, "非法的时间戳参数", format!("Invalid Timestamp: {why}"))
+        };
         let ts_ms = parse_timestamp(ts).ok_or_else(|| {
             invalid_ts(format!("expected yyyy-MM-dd HH:mm:ss or yyyy-MM-dd HH:mm:ss.SSSZ (GMT+8), got {ts:?}"))
         })?;
@@ -121,7 +129,9 @@ impl Shared {
             Some(API_VERSION) => {}
             Some(_) => return Err(JosError::new(codes::UNSUPPORTED_VERSION, "不支持的版本号", "Unsupported Version")),
         }
-        let given = p.get("sign").ok_or_else(|| JosError::new(codes::MISSING_SIGNATURE, "缺少签名参数", "Missing Signature"))?;
+        let given = p
+            .get("sign")
+            .ok_or_else(|| JosError::new(codes::MISSING_SIGNATURE, "缺少签名参数", "Missing Signature"))?;
         if given != sign(p.iter(), &cfg.app_secret, SignMethod::Md5) {
             return Err(JosError::new(codes::INVALID_SIGNATURE, "无效签名", "Invalid Signature"));
         }
@@ -137,15 +147,21 @@ impl Shared {
         match p.get(PARAM_JSON).map(serde_json::from_str::<Value>) {
             None => Ok(Map::new()),
             Some(Ok(Value::Object(map))) => Ok(map),
-            Some(_) => Err(JosError::new(codes::INVALID_PARAM_JSON, "360buy_param_json格式错误", "360buy_param_json must be a JSON object")),
+            Some(_) => Err(JosError::new(
+                codes::INVALID_PARAM_JSON,
+                "360buy_param_json格式错误",
+                "360buy_param_json must be a JSON object",
+            )),
         }
     }
 }
 
 async fn routerjson(State(shared): State<Arc<Shared>>, uri: Uri, body: Bytes) -> Response {
     let (status, text) = shared.handle(uri.query(), &body);
-    let content_type = if status == GATEWAY_STATUS { "application/json;charset=utf-8" } else { "text/html;charset=utf-8" };
-    (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY), [(header::CONTENT_TYPE, content_type)], text).into_response()
+    let content_type =
+        if status == GATEWAY_STATUS { "application/json;charset=utf-8" } else { "text/html;charset=utf-8" };
+    (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY), [(header::CONTENT_TYPE, content_type)], text)
+        .into_response()
 }
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {

@@ -10,9 +10,9 @@ use super::{JdSim, Shared};
 use crate::faults::Malform;
 use crate::harness::{Marketplace, PushCase, RuleCase, rfc3339};
 use crate::raw::{self, RawOrder};
-use crate::taobao::parse_gmt8;
 use crate::serve::lock;
 use crate::shop::Stage;
+use crate::taobao::parse_gmt8;
 
 /// Small enough that the whole shop spans several pages (and the plugin halves chunks).
 const CONFORMANCE_PAGE_SIZE: &str = "20";
@@ -31,7 +31,11 @@ impl Marketplace for JdSim {
 
     fn config(&self) -> BTreeMap<String, String> {
         let cfg = self.config();
-        owned([("endpoint", self.endpoint()), ("app_key", cfg.app_key.clone()), ("page_size", CONFORMANCE_PAGE_SIZE.to_owned())])
+        owned([
+            ("endpoint", self.endpoint()),
+            ("app_key", cfg.app_key.clone()),
+            ("page_size", CONFORMANCE_PAGE_SIZE.to_owned()),
+        ])
     }
 
     fn secrets(&self) -> BTreeMap<String, String> {
@@ -159,11 +163,15 @@ fn stock_is(shared: &Arc<Shared>, sku_id: u64, want: i64) -> Result<(), String> 
 
 fn shipped(shared: &Arc<Shared>, order_no: u64) -> Result<(), String> {
     let shop = lock(&shared.shop);
-    let order = shop.orders.iter().find(|o| o.order_no == order_no).ok_or_else(|| format!("order {order_no} is gone"))?;
+    let order =
+        shop.orders.iter().find(|o| o.order_no == order_no).ok_or_else(|| format!("order {order_no} is gone"))?;
     let want = Some((PUSH_CARRIER.to_owned(), PUSH_WAYBILL.to_owned()));
     if order.stage == Stage::Shipped && order.shipment == want {
         Ok(())
     } else {
-        Err(format!("order {order_no}: stage {:?}, shipment {:?}; expected Shipped with {want:?}", order.stage, order.shipment))
+        Err(format!(
+            "order {order_no}: stage {:?}, shipment {:?}; expected Shipped with {want:?}",
+            order.stage, order.shipment
+        ))
     }
 }

@@ -68,7 +68,9 @@ impl Refusal {
 /// An `apiResult`.
 fn api_result(refusal: Option<&Refusal>) -> Value {
     match refusal {
-        None => json!({"success": true, "numberCode": SUCCESS_CODE, "chineseErrCode": "成功", "englishErrCode": "success"}),
+        None => {
+            json!({"success": true, "numberCode": SUCCESS_CODE, "chineseErrCode": "成功", "englishErrCode": "success"})
+        }
         Some(r) => json!({"success": false, "numberCode": r.code, "chineseErrCode": r.zh, "englishErrCode": r.en}),
     }
 }
@@ -77,7 +79,9 @@ fn api_result(refusal: Option<&Refusal>) -> Value {
 fn operator_result(outcome: Result<(), Refusal>) -> Value {
     match outcome {
         Ok(()) => json!({"success": true, "errorCode": "", "chineseErrCode": "成功", "englishErrCode": "success"}),
-        Err(r) => json!({"success": false, "errorCode": r.code.to_string(), "chineseErrCode": r.zh, "englishErrCode": r.en}),
+        Err(r) => {
+            json!({"success": false, "errorCode": r.code.to_string(), "chineseErrCode": r.zh, "englishErrCode": r.en})
+        }
     }
 }
 
@@ -93,9 +97,9 @@ fn text(p: &Map<String, Value>, key: &str) -> Option<String> {
 /// A non-negative integer parameter, as a JSON integer or a string of digits.
 fn uint(p: &Map<String, Value>, key: &str) -> Result<Option<u64>, Refusal> {
     let Some(t) = text(p, key) else { return Ok(None) };
-    t.parse()
-        .map(Some)
-        .map_err(|_| Refusal::param(format!("参数{key}格式错误"), format!("{key} must be a non-negative integer, got {t:?}")))
+    t.parse().map(Some).map_err(|_| {
+        Refusal::param(format!("参数{key}格式错误"), format!("{key} must be a non-negative integer, got {t:?}"))
+    })
 }
 
 fn required_uint(p: &Map<String, Value>, key: &str) -> Result<u64, Refusal> {
@@ -108,7 +112,9 @@ fn required_text(p: &Map<String, Value>, key: &str) -> Result<String, Refusal> {
 
 fn time(p: &Map<String, Value>, key: &str) -> Result<i64, Refusal> {
     let t = required_text(p, key)?;
-    parse_gmt8(&t).ok_or_else(|| Refusal::param(format!("参数{key}格式错误"), format!("{key} must be yyyy-MM-dd HH:mm:ss, got {t:?}")))
+    parse_gmt8(&t).ok_or_else(|| {
+        Refusal::param(format!("参数{key}格式错误"), format!("{key} must be yyyy-MM-dd HH:mm:ss, got {t:?}"))
+    })
 }
 
 /// Keeps `orderId` and the fields `optional_fields` names, when it names any.
@@ -212,17 +218,24 @@ impl SearchQuery {
         if end < start || end - start > MAX_SEARCH_SPAN_MS {
             return Err(Refusal::param(
                 "查询时间范围不合法",
-                format!("start_date..end_date must be ordered and at most {} days apart", MAX_SEARCH_SPAN_MS / 86_400_000),
+                format!(
+                    "start_date..end_date must be ordered and at most {} days apart",
+                    MAX_SEARCH_SPAN_MS / 86_400_000
+                ),
             ));
         }
-        let states: HashSet<String> = required_text(p, "order_state")?.split(',').map(|s| s.trim().to_owned()).collect();
+        let states: HashSet<String> =
+            required_text(p, "order_state")?.split(',').map(|s| s.trim().to_owned()).collect();
         if let Some(bad) = states.iter().find(|s| !ORDER_STATES.iter().any(|(known, _)| known == s)) {
             return Err(Refusal::param("订单状态不合法", format!("unknown order_state {bad:?}")));
         }
         let page = uint(p, "page")?.unwrap_or(1);
         let page_size = uint(p, "page_size")?.unwrap_or(DEFAULT_PAGE_SIZE);
         if page == 0 || !(1..=MAX_PAGE_SIZE).contains(&page_size) {
-            return Err(Refusal::param("分页参数不合法", format!("page counts from 1; page_size is 1..={MAX_PAGE_SIZE}")));
+            return Err(Refusal::param(
+                "分页参数不合法",
+                format!("page counts from 1; page_size is 1..={MAX_PAGE_SIZE}"),
+            ));
         }
         Ok(Self {
             start,
@@ -271,11 +284,11 @@ fn update_sku_stock(shared: &Shared, p: &Map<String, Value>) -> Result<(), Refus
     let store_id = uint(p, "storeId")?;
     let stock = i64::try_from(stock_num).map_err(|_| Refusal::param("库存数量过大", "stockNum is too large"))?;
     let mut shop = lock(&shared.shop);
-    let sku = shop
-        .skus
-        .iter_mut()
-        .find(|s| s.sku_no == sku_id)
-        .ok_or_else(|| Refusal { code: NOT_FOUND, zh: "SKU不存在".into(), en: format!("sku {sku_id} does not exist") })?;
+    let sku = shop.skus.iter_mut().find(|s| s.sku_no == sku_id).ok_or_else(|| Refusal {
+        code: NOT_FOUND,
+        zh: "SKU不存在".into(),
+        en: format!("sku {sku_id} does not exist"),
+    })?;
     sku.stock = stock;
     lock(&shared.stock_writes).push(super::StockWrite { sku_id, stock_num: stock, store_id });
     Ok(())
@@ -292,14 +305,19 @@ fn shipment(shared: &Shared, p: &Map<String, Value>) -> Result<(), Refusal> {
     }
     let now = shared.clock.now_ms() / 1000 * 1000;
     let mut shop = lock(&shared.shop);
-    let order = shop
-        .orders
-        .iter_mut()
-        .find(|o| o.order_no == order_id && order_state(o).is_some())
-        .ok_or_else(|| Refusal { code: NOT_FOUND, zh: "订单不存在".into(), en: format!("order {order_id} does not exist") })?;
+    let order =
+        shop.orders.iter_mut().find(|o| o.order_no == order_id && order_state(o).is_some()).ok_or_else(|| Refusal {
+            code: NOT_FOUND,
+            zh: "订单不存在".into(),
+            en: format!("order {order_id} does not exist"),
+        })?;
     let state = order_state(order).unwrap_or_default();
     if !SHIPPABLE.contains(&state) {
-        return Err(Refusal { code: BAD_STATE, zh: "订单状态不允许出库".into(), en: format!("order {order_id} is {state}, not waiting for shipment") });
+        return Err(Refusal {
+            code: BAD_STATE,
+            zh: "订单状态不允许出库".into(),
+            en: format!("order {order_id} is {state}, not waiting for shipment"),
+        });
     }
     order.stage = Stage::Shipped;
     order.shipment = Some((carrier, waybill));

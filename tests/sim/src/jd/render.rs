@@ -47,7 +47,8 @@ pub const CARRIERS: &[(&str, &str)] = &[
 pub const UNSET_TIME: &str = "0001-01-01 00:00:00";
 
 /// Province ids as JD numbers them (`provinceId`); other region ids are derived.
-const PROVINCE_IDS: &[(&str, &str)] = &[("北京", "1"), ("浙江省", "15"), ("广东省", "19"), ("广西壮族自治区", "20"), ("四川省", "22")];
+const PROVINCE_IDS: &[(&str, &str)] =
+    &[("北京", "1"), ("浙江省", "15"), ("广东省", "19"), ("广西壮族自治区", "20"), ("四川省", "22")];
 
 /// The order's `orderState`, or `None` while it awaits payment: JOS shows POP orders to the
 /// seller once paid, and its `order_state` filter has no value for unpaid ones. Paid orders
@@ -113,7 +114,12 @@ pub fn full_address(o: &Order) -> String {
 /// (UNSURE: modelled on TOP's OAID; one per receiver, so equal receivers share it).
 pub fn oaid(o: &Order) -> String {
     let r = &o.receiver;
-    let digest = Md5::new().chain_update("oaid:").chain_update(&r.name).chain_update(&r.phone).chain_update(full_address(o)).finalize();
+    let digest = Md5::new()
+        .chain_update("oaid:")
+        .chain_update(&r.name)
+        .chain_update(&r.phone)
+        .chain_update(full_address(o))
+        .finalize();
     hex::encode_upper(&digest[..12])
 }
 

@@ -91,7 +91,12 @@ fn both_timestamp_layouts_are_accepted() {
     assert_eq!(parse_timestamp("2026-11-11T08:00:00"), None);
     let sim = sim();
     let ts = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap());
-    let (q, b) = signed_request(sim.config(), ORDER_GET, &json!({"order_id": "1"}), &ts.format("%Y-%m-%d %H:%M:%S%.3f%z").to_string());
+    let (q, b) = signed_request(
+        sim.config(),
+        ORDER_GET,
+        &json!({"order_id": "1"}),
+        &ts.format("%Y-%m-%d %H:%M:%S%.3f%z").to_string(),
+    );
     let (_, text) = sim.handle_raw(&q, &b);
     assert!(text.contains("orderDetailInfo"), "{text}");
 }
@@ -117,13 +122,15 @@ fn search_pages_by_modified_time_newest_first_with_a_total() {
         seen.extend(list);
     }
     assert_eq!(seen.len(), visible.len());
-    let times: Vec<i64> = seen.iter().map(|o| crate::taobao::parse_gmt8(o["modified"].as_str().unwrap()).unwrap()).collect();
+    let times: Vec<i64> =
+        seen.iter().map(|o| crate::taobao::parse_gmt8(o["modified"].as_str().unwrap()).unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
 
     // Bounds are inclusive, at second precision.
     let t = visible[0].updated_ms;
     let exact = search(&sim, t, t, 1, 100);
-    let ids: Vec<u64> = exact["orderInfoList"].as_array().unwrap().iter().map(|o| o["orderId"].as_u64().unwrap()).collect();
+    let ids: Vec<u64> =
+        exact["orderInfoList"].as_array().unwrap().iter().map(|o| o["orderId"].as_u64().unwrap()).collect();
     assert!(ids.contains(&visible[0].order_no), "{exact}");
     assert!(search(&sim, t - 86_400_000 * 31, t, 1, 10)["apiResult"]["success"] == false, "a month at most");
     assert!(search(&sim, from, to, 1, 101)["apiResult"]["success"] == false, "page_size 1..=100");
@@ -148,14 +155,21 @@ fn order_info_speaks_jos() {
     assert!(!text.contains(&o.receiver.name) && !text.contains(&o.receiver.address), "no plaintext on the wire");
 
     // optional_fields keeps what is asked for (and the id).
-    let some = sim.call(ORDER_GET, &json!({"order_id": o.order_no.to_string(), "optional_fields": "orderState,modified"}));
-    let keys: Vec<&String> = some["jingdong_pop_order_get_responce"]["orderDetailInfo"]["orderInfo"].as_object().unwrap().keys().collect();
+    let some =
+        sim.call(ORDER_GET, &json!({"order_id": o.order_no.to_string(), "optional_fields": "orderState,modified"}));
+    let keys: Vec<&String> =
+        some["jingdong_pop_order_get_responce"]["orderDetailInfo"]["orderInfo"].as_object().unwrap().keys().collect();
     assert_eq!(keys, ["modified", "orderId", "orderState"]);
     // Strings on request.
-    let strings = JdSim::spawn(JdConfig { orders: 10, now_ms: Some(NOW), order_ids: OrderIds::Strings, ..JdConfig::default() }).unwrap();
+    let strings =
+        JdSim::spawn(JdConfig { orders: 10, now_ms: Some(NOW), order_ids: OrderIds::Strings, ..JdConfig::default() })
+            .unwrap();
     let o = strings.shop().orders.into_iter().find(|o| order_state(o).is_some()).unwrap();
     let answer = strings.call(ORDER_GET, &json!({"order_id": o.order_no}));
-    assert_eq!(answer["jingdong_pop_order_get_responce"]["orderDetailInfo"]["orderInfo"]["orderId"], o.order_no.to_string());
+    assert_eq!(
+        answer["jingdong_pop_order_get_responce"]["orderDetailInfo"]["orderInfo"]["orderId"],
+        o.order_no.to_string()
+    );
     // An order JOS does not show has no orderInfo.
     let hidden = shop.orders.iter().find(|o| order_state(o).is_none()).unwrap();
     let answer = sim.call(ORDER_GET, &json!({"order_id": hidden.order_no.to_string()}));
@@ -170,7 +184,10 @@ fn faults_are_answered_in_jos_words() {
     assert!(get(&sim).get("jingdong_pop_order_get_responce").is_some());
     let throttled = get(&sim);
     assert_eq!(error_code(&throttled), codes::CALL_LIMITED);
-    assert!(throttled["error_response"]["en_desc"].as_str().unwrap().contains("ban will last for 5 more seconds"), "{throttled}");
+    assert!(
+        throttled["error_response"]["en_desc"].as_str().unwrap().contains("ban will last for 5 more seconds"),
+        "{throttled}"
+    );
     sim.faults().clear();
 
     sim.faults().revoke_credentials(true);
@@ -197,7 +214,10 @@ fn writes_change_the_shop_and_refuse_in_their_result() {
     let sim = sim();
     let sku = sim.shop().skus[1].clone();
     let ok = sim.call(UPDATE_SKU_STOCK, &json!({"skuId": sku.sku_no, "stockNum": 321, "storeId": 7}));
-    assert_eq!(ok, json!({"jingdong_stock_write_updateSkuStock_responce": {"code": "0", "success": true, "errorCode": "", "chineseErrCode": "成功", "englishErrCode": "success"}}));
+    assert_eq!(
+        ok,
+        json!({"jingdong_stock_write_updateSkuStock_responce": {"code": "0", "success": true, "errorCode": "", "chineseErrCode": "成功", "englishErrCode": "success"}})
+    );
     assert_eq!(sim.sku(sku.sku_no).unwrap().stock, 321);
     assert_eq!(sim.stock_writes(), [StockWrite { sku_id: sku.sku_no, stock_num: 321, store_id: Some(7) }]);
     let missing = sim.call(UPDATE_SKU_STOCK, &json!({"skuId": 1, "stockNum": 1}));

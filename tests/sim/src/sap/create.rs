@@ -17,13 +17,8 @@ use super::model::{Condition, ReceivedIdoc, SALES_ORDER_SET, SalesOrder, SalesOr
 use super::odata::{SapError, parse_decimal};
 
 /// Header properties SAP computes, which a deep insert may not set.
-const HEADER_READ_ONLY: &[&str] = &[
-    "SalesOrder",
-    "CreationDate",
-    "TotalNetAmount",
-    "OverallSDProcessStatus",
-    "to_SubsequentProcFlowDoc",
-];
+const HEADER_READ_ONLY: &[&str] =
+    &["SalesOrder", "CreationDate", "TotalNetAmount", "OverallSDProcessStatus", "to_SubsequentProcFlowDoc"];
 /// Header properties a deep insert may set that reads do not show.
 const HEADER_WRITE_ONLY: &[&str] = &["CustomerPurchaseOrderDate", "SalesOrderDate"];
 const ITEM_WRITABLE: &[&str] = &[
@@ -34,43 +29,27 @@ const ITEM_WRITABLE: &[&str] = &[
     "SalesOrderItemText",
     "to_PricingElement",
 ];
-const CONDITION_WRITABLE: &[&str] = &[
-    "ConditionType",
-    "ConditionRateValue",
-    "ConditionCurrency",
-    "ConditionQuantity",
-    "ConditionQuantityUnit",
-];
+const CONDITION_WRITABLE: &[&str] =
+    &["ConditionType", "ConditionRateValue", "ConditionCurrency", "ConditionQuantity", "ConditionQuantityUnit"];
 /// `PurchaseOrderByCustomer` is CHAR 35.
 const MAX_PO_CHARS: usize = 35;
 /// Currencies the simulator prices in (two decimals each).
 const CURRENCIES: &[&str] = &["CNY", "USD", "EUR", "HKD"];
 
 fn object<'a>(value: &'a Value, what: &str) -> Result<&'a Map<String, Value>, SapError> {
-    value
-        .as_object()
-        .ok_or_else(|| SapError::bad_request(format!("{what}: expected a JSON object")))
+    value.as_object().ok_or_else(|| SapError::bad_request(format!("{what}: expected a JSON object")))
 }
 
 /// Whether a deep insert may set header property `key`.
 fn header_writable(key: &str) -> bool {
-    let readable = SALES_ORDER_SET.properties.contains(&key)
-        || SALES_ORDER_SET.navigation.iter().any(|(n, _)| *n == key);
+    let readable =
+        SALES_ORDER_SET.properties.contains(&key) || SALES_ORDER_SET.navigation.iter().any(|(n, _)| *n == key);
     (readable && !HEADER_READ_ONLY.contains(&key)) || HEADER_WRITE_ONLY.contains(&key)
 }
 
-fn check_properties(
-    map: &Map<String, Value>,
-    allowed: impl Fn(&str) -> bool,
-    entity: &str,
-) -> Result<(), SapError> {
-    match map
-        .keys()
-        .find(|k| !allowed(k) && k.as_str() != "__metadata")
-    {
-        Some(k) => Err(SapError::bad_request(format!(
-            "Property '{k}' is invalid for entity type {entity}"
-        ))),
+fn check_properties(map: &Map<String, Value>, allowed: impl Fn(&str) -> bool, entity: &str) -> Result<(), SapError> {
+    match map.keys().find(|k| !allowed(k) && k.as_str() != "__metadata") {
+        Some(k) => Err(SapError::bad_request(format!("Property '{k}' is invalid for entity type {entity}"))),
         None => Ok(()),
     }
 }
@@ -80,20 +59,12 @@ fn text(map: &Map<String, Value>, key: &str) -> Result<Option<String>, SapError>
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(SapError::bad_request(format!(
-            "Property '{key}' expects an Edm.String, got {other}"
-        ))),
+        Some(other) => Err(SapError::bad_request(format!("Property '{key}' expects an Edm.String, got {other}"))),
     }
 }
 
 fn required(map: &Map<String, Value>, key: &str, code: &str) -> Result<String, SapError> {
-    text(map, key)?.ok_or_else(|| {
-        SapError::new(
-            400,
-            code,
-            format!("Fill in all required entry fields: {key}"),
-        )
-    })
+    text(map, key)?.ok_or_else(|| SapError::new(400, code, format!("Fill in all required entry fields: {key}")))
 }
 
 /// Edm.Decimal comes as a string in OData v2 JSON.
@@ -108,11 +79,7 @@ fn decimal(map: &Map<String, Value>, key: &str, scale: u32) -> Result<Option<i64
     }
 }
 
-fn conditions(
-    value: Option<&Value>,
-    currency: &str,
-    entity: &str,
-) -> Result<Vec<Condition>, SapError> {
+fn conditions(value: Option<&Value>, currency: &str, entity: &str) -> Result<Vec<Condition>, SapError> {
     let Some(value) = value else {
         return Ok(Vec::new());
     };
@@ -126,14 +93,9 @@ fn conditions(
         check_properties(c, |k| CONDITION_WRITABLE.contains(&k), entity)?;
         let condition_type = required(c, "ConditionType", "V1/015")?;
         let amount = decimal(c, "ConditionRateValue", 2)?.ok_or_else(|| {
-            SapError::new(
-                400,
-                "V1/015",
-                format!("Condition {condition_type}: fill in ConditionRateValue"),
-            )
+            SapError::new(400, "V1/015", format!("Condition {condition_type}: fill in ConditionRateValue"))
         })?;
-        let condition_currency =
-            text(c, "ConditionCurrency")?.unwrap_or_else(|| currency.to_owned());
+        let condition_currency = text(c, "ConditionCurrency")?.unwrap_or_else(|| currency.to_owned());
         if condition_currency != currency {
             return Err(SapError::new(
                 400,
@@ -143,22 +105,13 @@ fn conditions(
                 ),
             ));
         }
-        out.push(Condition {
-            condition_type,
-            amount,
-            currency: condition_currency,
-        });
+        out.push(Condition { condition_type, amount, currency: condition_currency });
     }
     Ok(out)
 }
 
 /// Checks a deep insert body and creates the sales order numbered `number` at `now_ms`.
-pub(crate) fn sales_order(
-    state: &State,
-    body: &[u8],
-    number: String,
-    now_ms: i64,
-) -> Result<SalesOrder, SapError> {
+pub(crate) fn sales_order(state: &State, body: &[u8], number: String, now_ms: i64) -> Result<SalesOrder, SapError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| SapError::bad_request(format!("The request body is not valid JSON: {e}")))?;
     let header = object(&value, "A_SalesOrder")?;
@@ -167,11 +120,7 @@ pub(crate) fn sales_order(
     let sales_org = required(header, "SalesOrganization", "V1/001")?;
     let distribution_channel = required(header, "DistributionChannel", "V1/001")?;
     let division = required(header, "OrganizationDivision", "V1/001")?;
-    if !state
-        .sales_areas
-        .iter()
-        .any(|(o, c, d)| *o == sales_org && *c == distribution_channel && *d == division)
-    {
+    if !state.sales_areas.iter().any(|(o, c, d)| *o == sales_org && *c == distribution_channel && *d == division) {
         return Err(SapError::new(
             400,
             "V1/316",
@@ -195,34 +144,22 @@ pub(crate) fn sales_order(
         )));
     }
     if !purchase_order.is_empty()
-        && let Some(existing) = state
-            .sales_orders
-            .iter()
-            .find(|o| o.purchase_order == purchase_order)
+        && let Some(existing) = state.sales_orders.iter().find(|o| o.purchase_order == purchase_order)
     {
         return Err(SapError::new(
             400,
             "V4/115",
-            format!(
-                "Purchase order number {purchase_order} already exists in sales order {}",
-                existing.sales_order
-            ),
+            format!("Purchase order number {purchase_order} already exists in sales order {}", existing.sales_order),
         ));
     }
     let currency = text(header, "TransactionCurrency")?.unwrap_or_else(|| "CNY".to_owned());
     if !CURRENCIES.contains(&currency.as_str()) {
-        return Err(SapError::new(
-            400,
-            "V1/017",
-            format!("Currency {currency} is not supported"),
-        ));
+        return Err(SapError::new(400, "V1/017", format!("Currency {currency} is not supported")));
     }
     let requested_delivery_ms = match text(header, "RequestedDeliveryDate")? {
         None => None,
         Some(t) => Some(odata_date_ms(&t).ok_or_else(|| {
-            SapError::bad_request(format!(
-                "Property 'RequestedDeliveryDate' has an invalid Edm.DateTime value {t:?}"
-            ))
+            SapError::bad_request(format!("Property 'RequestedDeliveryDate' has an invalid Edm.DateTime value {t:?}"))
         })?),
     };
     let item_values = header
@@ -230,38 +167,22 @@ pub(crate) fn sales_order(
         .and_then(|i| i.get("results"))
         .and_then(Value::as_array)
         .filter(|items| !items.is_empty())
-        .ok_or_else(|| {
-            SapError::new(
-                400,
-                "V1/555",
-                "The sales document has no items (to_Item.results is empty)",
-            )
-        })?;
+        .ok_or_else(|| SapError::new(400, "V1/555", "The sales document has no items (to_Item.results is empty)"))?;
     let mut items = Vec::new();
     for (n, item) in item_values.iter().enumerate() {
         let item = object(item, "to_Item.results[]")?;
-        check_properties(
-            item,
-            |k| ITEM_WRITABLE.contains(&k),
-            "API_SALES_ORDER_SRV.A_SalesOrderItemType",
-        )?;
+        check_properties(item, |k| ITEM_WRITABLE.contains(&k), "API_SALES_ORDER_SRV.A_SalesOrderItemType")?;
         let number = match text(item, "SalesOrderItem")? {
             None => format!("{:06}", (n + 1) * 10),
             Some(i) if i.len() <= 6 && i.bytes().all(|b| b.is_ascii_digit()) => {
                 format!("{:06}", i.parse::<u32>().unwrap_or(0))
             }
             Some(i) => {
-                return Err(SapError::bad_request(format!(
-                    "Property 'SalesOrderItem' has an invalid value {i:?}"
-                )));
+                return Err(SapError::bad_request(format!("Property 'SalesOrderItem' has an invalid value {i:?}")));
             }
         };
         if items.iter().any(|i: &SalesOrderItem| i.item == number) {
-            return Err(SapError::new(
-                400,
-                "V1/104",
-                format!("Item {number} exists twice"),
-            ));
+            return Err(SapError::new(400, "V1/104", format!("Item {number} exists twice")));
         }
         let material = required(item, "Material", "V1/001")?;
         let Some(base_unit) = state.materials.get(&material) else {
@@ -271,15 +192,9 @@ pub(crate) fn sales_order(
                 format!("The material {material} does not exist or is not activated"),
             ));
         };
-        let quantity = decimal(item, "RequestedQuantity", 3)?
-            .filter(|q| *q > 0)
-            .ok_or_else(|| {
-                SapError::new(
-                    400,
-                    "V1/074",
-                    format!("Item {number}: enter a positive RequestedQuantity"),
-                )
-            })?;
+        let quantity = decimal(item, "RequestedQuantity", 3)?.filter(|q| *q > 0).ok_or_else(|| {
+            SapError::new(400, "V1/074", format!("Item {number}: enter a positive RequestedQuantity"))
+        })?;
         let unit = text(item, "RequestedQuantityUnit")?.unwrap_or_else(|| base_unit.clone());
         if &unit != base_unit {
             return Err(SapError::new(
@@ -288,25 +203,12 @@ pub(crate) fn sales_order(
                 format!("Item {number}: unit {unit} is not defined for material {material}"),
             ));
         }
-        let conditions = conditions(
-            item.get("to_PricingElement"),
-            &currency,
-            "API_SALES_ORDER_SRV.A_SalesOrderItemPrElementType",
-        )?;
-        items.push(SalesOrderItem {
-            item: number,
-            material,
-            quantity,
-            confirmed: quantity,
-            unit,
-            conditions,
-        });
+        let conditions =
+            conditions(item.get("to_PricingElement"), &currency, "API_SALES_ORDER_SRV.A_SalesOrderItemPrElementType")?;
+        items.push(SalesOrderItem { item: number, material, quantity, confirmed: quantity, unit, conditions });
     }
-    let conditions = conditions(
-        header.get("to_PricingElement"),
-        &currency,
-        "API_SALES_ORDER_SRV.A_SalesOrderHeaderPrElementType",
-    )?;
+    let conditions =
+        conditions(header.get("to_PricingElement"), &currency, "API_SALES_ORDER_SRV.A_SalesOrderHeaderPrElementType")?;
     Ok(SalesOrder {
         sales_order: number,
         order_type,
@@ -327,33 +229,16 @@ pub(crate) fn sales_order(
 
 /// Takes an ORDERS05 document: it must at least be one (root element, IDoc type); the XML is
 /// kept as it came for tests to parse.
-pub fn idoc(
-    body: &[u8],
-    content_type: &str,
-    docnum: String,
-    now_ms: i64,
-) -> Result<ReceivedIdoc, SapError> {
-    let xml = std::str::from_utf8(body)
-        .map_err(|_| SapError::new(400, "EA/200", "The IDoc is not UTF-8"))?;
+pub fn idoc(body: &[u8], content_type: &str, docnum: String, now_ms: i64) -> Result<ReceivedIdoc, SapError> {
+    let xml = std::str::from_utf8(body).map_err(|_| SapError::new(400, "EA/200", "The IDoc is not UTF-8"))?;
     let trimmed = xml.trim_start_matches('\u{feff}').trim_start();
     let body_start = if trimmed.starts_with("<?xml") {
-        trimmed
-            .find("?>")
-            .map_or(trimmed, |i| trimmed[i + 2..].trim_start())
+        trimmed.find("?>").map_or(trimmed, |i| trimmed[i + 2..].trim_start())
     } else {
         trimmed
     };
     if !body_start.starts_with("<ORDERS05>") || !xml.contains("<IDOCTYP>ORDERS05</IDOCTYP>") {
-        return Err(SapError::new(
-            400,
-            "EA/201",
-            "Expected an ORDERS05 IDoc (root <ORDERS05>, IDOCTYP ORDERS05)",
-        ));
+        return Err(SapError::new(400, "EA/201", "Expected an ORDERS05 IDoc (root <ORDERS05>, IDOCTYP ORDERS05)"));
     }
-    Ok(ReceivedIdoc {
-        docnum,
-        xml: xml.to_owned(),
-        content_type: content_type.to_owned(),
-        received_ms: now_ms,
-    })
+    Ok(ReceivedIdoc { docnum, xml: xml.to_owned(), content_type: content_type.to_owned(), received_ms: now_ms })
 }

@@ -23,22 +23,10 @@ use super::odata::SapError;
 
 /// The EDMX files, by file name.
 pub const FILES: &[(&str, &str)] = &[
-    (
-        "API_SALES_ORDER_SRV.edmx",
-        include_str!("../../sap-edmx/API_SALES_ORDER_SRV.edmx"),
-    ),
-    (
-        "API_MATERIAL_STOCK_SRV.edmx",
-        include_str!("../../sap-edmx/API_MATERIAL_STOCK_SRV.edmx"),
-    ),
-    (
-        "API_OUTBOUND_DELIVERY_SRV_0002.edmx",
-        include_str!("../../sap-edmx/API_OUTBOUND_DELIVERY_SRV_0002.edmx"),
-    ),
-    (
-        "API_SLSPRICINGCONDITIONRECORD_SRV.edmx",
-        include_str!("../../sap-edmx/API_SLSPRICINGCONDITIONRECORD_SRV.edmx"),
-    ),
+    ("API_SALES_ORDER_SRV.edmx", include_str!("../../sap-edmx/API_SALES_ORDER_SRV.edmx")),
+    ("API_MATERIAL_STOCK_SRV.edmx", include_str!("../../sap-edmx/API_MATERIAL_STOCK_SRV.edmx")),
+    ("API_OUTBOUND_DELIVERY_SRV_0002.edmx", include_str!("../../sap-edmx/API_OUTBOUND_DELIVERY_SRV_0002.edmx")),
+    ("API_SLSPRICINGCONDITIONRECORD_SRV.edmx", include_str!("../../sap-edmx/API_SLSPRICINGCONDITIONRECORD_SRV.edmx")),
 ];
 
 /// One property of an entity type.
@@ -89,19 +77,12 @@ struct Tag<'a> {
 
 impl Tag<'_> {
     fn get(&self, name: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
+        self.attributes.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
     }
 }
 
 fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
+    text.replace("&quot;", "\"").replace("&apos;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 }
 
 /// The tags of an XML document in order (comments, declarations and text skipped).
@@ -157,18 +138,11 @@ fn tags(xml: &str) -> Vec<Tag<'_>> {
             }
             let Some(&quote) = bytes.get(j) else { break };
             let value_start = j + 1;
-            let value_end = xml[value_start..]
-                .find(char::from(quote))
-                .map_or(xml.len(), |e| value_start + e);
+            let value_end = xml[value_start..].find(char::from(quote)).map_or(xml.len(), |e| value_start + e);
             attributes.push((attr, unescape(&xml[value_start..value_end])));
             j = value_end + 1;
         }
-        out.push(Tag {
-            name,
-            attributes,
-            end,
-            self_closing,
-        });
+        out.push(Tag { name, attributes, end, self_closing });
         i = j.max(open + 1);
     }
     out
@@ -194,16 +168,11 @@ impl Metadata {
                 }
                 ("EntityType", true) => entity = None,
                 ("Association", false) if !tag.self_closing => {
-                    association = Some(format!(
-                        "{namespace}.{}",
-                        tag.get("Name").unwrap_or_default()
-                    ));
+                    association = Some(format!("{namespace}.{}", tag.get("Name").unwrap_or_default()));
                 }
                 ("Association", true) => association = None,
                 ("End", false) => {
-                    if let (Some(a), Some(role), Some(end_type)) =
-                        (&association, tag.get("Role"), tag.get("Type"))
-                    {
+                    if let (Some(a), Some(role), Some(end_type)) = (&association, tag.get("Role"), tag.get("Type")) {
                         ends.insert((a.clone(), role.to_owned()), end_type.to_owned());
                     }
                 }
@@ -224,27 +193,17 @@ impl Metadata {
                     }
                 }
                 ("NavigationProperty", false) => {
-                    if let (Some(e), Some(name), Some(relationship), Some(role)) = (
-                        &entity,
-                        tag.get("Name"),
-                        tag.get("Relationship"),
-                        tag.get("ToRole"),
-                    ) {
-                        navigations.push((
-                            e.clone(),
-                            name.to_owned(),
-                            relationship.to_owned(),
-                            role.to_owned(),
-                        ));
+                    if let (Some(e), Some(name), Some(relationship), Some(role)) =
+                        (&entity, tag.get("Name"), tag.get("Relationship"), tag.get("ToRole"))
+                    {
+                        navigations.push((e.clone(), name.to_owned(), relationship.to_owned(), role.to_owned()));
                     }
                 }
                 _ => {}
             }
         }
         for (entity, name, relationship, role) in navigations {
-            if let (Some(target), Some(t)) =
-                (ends.get(&(relationship, role)), self.types.get_mut(&entity))
-            {
+            if let (Some(target), Some(t)) = (ends.get(&(relationship, role)), self.types.get_mut(&entity)) {
                 t.navigation.insert(name, target.clone());
             }
         }
@@ -274,12 +233,7 @@ impl Metadata {
                 "sap:filterable",
                 (|p: &Property| p.filterable) as fn(&Property) -> bool,
             ),
-            (
-                ordered.into_iter().collect(),
-                "$orderby",
-                "sap:sortable",
-                |p: &Property| p.sortable,
-            ),
+            (ordered.into_iter().collect(), "$orderby", "sap:sortable", |p: &Property| p.sortable),
         ] {
             for name in names {
                 if entity.properties.get(name).is_some_and(|p| !allowed(p)) {
@@ -346,11 +300,7 @@ pub fn pad(text: &str, scale: u32) -> Option<String> {
     if fraction.len() > scale {
         return None;
     }
-    Some(if scale == 0 {
-        format!("{sign}{int}")
-    } else {
-        format!("{sign}{int}.{fraction:0<scale$}")
-    })
+    Some(if scale == 0 { format!("{sign}{int}") } else { format!("{sign}{int}.{fraction:0<scale$}") })
 }
 
 #[cfg(test)]
@@ -361,75 +311,36 @@ mod tests {
     #[test]
     fn reads_the_flags_types_and_scales_sap_publishes() {
         let m = sap();
-        assert_eq!(
-            m.types.len(),
-            40,
-            "{:?}",
-            m.types.keys().collect::<Vec<_>>()
-        );
-        let stock = m
-            .entity_type("API_MATERIAL_STOCK_SRV.A_MatlStkInAcctModType")
-            .unwrap();
+        assert_eq!(m.types.len(), 40, "{:?}", m.types.keys().collect::<Vec<_>>());
+        let stock = m.entity_type("API_MATERIAL_STOCK_SRV.A_MatlStkInAcctModType").unwrap();
         let quantity = &stock.properties["MatlWrhsStkQtyInMatlBaseUnit"];
         assert_eq!(
-            (
-                quantity.edm_type.as_str(),
-                quantity.precision,
-                quantity.scale
-            ),
+            (quantity.edm_type.as_str(), quantity.precision, quantity.scale),
             ("Edm.Decimal", Some(31), Some(14))
         );
         assert!(stock.properties.values().all(|p| p.filterable));
-        let header = m
-            .entity_type("API_OUTBOUND_DELIVERY_SRV.A_OutbDeliveryHeaderType")
-            .unwrap();
-        for name in [
-            "DeliveryDocument",
-            "OverallGoodsMovementStatus",
-            "SalesOrganization",
-            "LastChangeDate",
-        ] {
-            assert!(
-                !header.properties[name].filterable && !header.properties[name].sortable,
-                "{name}"
-            );
+        let header = m.entity_type("API_OUTBOUND_DELIVERY_SRV.A_OutbDeliveryHeaderType").unwrap();
+        for name in ["DeliveryDocument", "OverallGoodsMovementStatus", "SalesOrganization", "LastChangeDate"] {
+            assert!(!header.properties[name].filterable && !header.properties[name].sortable, "{name}");
         }
-        assert_eq!(
-            header.navigation["to_DeliveryDocumentItem"],
-            "API_OUTBOUND_DELIVERY_SRV.A_OutbDeliveryItemType"
-        );
-        let order = m
-            .entity_type("API_SALES_ORDER_SRV.A_SalesOrderType")
-            .unwrap();
+        assert_eq!(header.navigation["to_DeliveryDocumentItem"], "API_OUTBOUND_DELIVERY_SRV.A_OutbDeliveryItemType");
+        let order = m.entity_type("API_SALES_ORDER_SRV.A_SalesOrderType").unwrap();
         assert!(order.properties["PurchaseOrderByCustomer"].filterable);
-        assert_eq!(
-            order.navigation["to_SubsequentProcFlowDoc"],
-            "API_SALES_ORDER_SRV.A_SalesOrderSubsqntProcFlowType"
-        );
-        assert_eq!(
-            order.navigation["to_Item"],
-            "API_SALES_ORDER_SRV.A_SalesOrderItemType"
-        );
+        assert_eq!(order.navigation["to_SubsequentProcFlowDoc"], "API_SALES_ORDER_SRV.A_SalesOrderSubsqntProcFlowType");
+        assert_eq!(order.navigation["to_Item"], "API_SALES_ORDER_SRV.A_SalesOrderItemType");
     }
 
     /// Counts taken from the same files with a full XML parser (Python's ElementTree): this
     /// reader of just what the files contain misses nothing.
     #[test]
     fn every_property_and_flag_is_read() {
-        let properties: Vec<&Property> = sap()
-            .types
-            .values()
-            .flat_map(|t| t.properties.values())
-            .collect();
+        let properties: Vec<&Property> = sap().types.values().flat_map(|t| t.properties.values()).collect();
         let count = |test: fn(&Property) -> bool| properties.iter().filter(|p| test(p)).count();
         assert_eq!(properties.len(), 1197);
         assert_eq!(count(|p| !p.filterable), 343);
         assert_eq!(count(|p| !p.sortable), 345);
         assert_eq!(count(|p| p.edm_type == "Edm.Decimal"), 101);
-        assert_eq!(
-            count(|p| p.edm_type == "Edm.Decimal" && p.scale.is_none()),
-            0
-        );
+        assert_eq!(count(|p| p.edm_type == "Edm.Decimal" && p.scale.is_none()), 0);
     }
 
     /// What the simulator serves is what SAP's metadata declares: every property and
@@ -437,18 +348,10 @@ mod tests {
     #[test]
     fn the_simulated_sets_are_sap_s() {
         use super::super::model::{
-            DELIVERY_ITEM_SET, DELIVERY_SET, PRICE_RECORD_SET, PRICE_VALIDITY_SET, SALES_ORDER_SET,
-            STOCK_SET,
+            DELIVERY_ITEM_SET, DELIVERY_SET, PRICE_RECORD_SET, PRICE_VALIDITY_SET, SALES_ORDER_SET, STOCK_SET,
         };
         let mut unknown = Vec::new();
-        for set in [
-            SALES_ORDER_SET,
-            STOCK_SET,
-            DELIVERY_SET,
-            DELIVERY_ITEM_SET,
-            PRICE_VALIDITY_SET,
-            PRICE_RECORD_SET,
-        ] {
+        for set in [SALES_ORDER_SET, STOCK_SET, DELIVERY_SET, DELIVERY_ITEM_SET, PRICE_VALIDITY_SET, PRICE_RECORD_SET] {
             let entity = sap().entity_type(set.type_name).unwrap();
             for property in set.properties {
                 if !entity.properties.contains_key(*property) {
@@ -475,39 +378,24 @@ mod tests {
     fn refuses_what_sap_marks_and_passes_the_rest() {
         let m = sap();
         let header = "API_OUTBOUND_DELIVERY_SRV.A_OutbDeliveryHeaderType";
-        let e = m
-            .check_query(header, ["OverallGoodsMovementStatus"], [])
-            .unwrap_err();
+        let e = m.check_query(header, ["OverallGoodsMovementStatus"], []).unwrap_err();
         assert_eq!((e.status, e.code.as_str()), (400, "/IWBEP/CM_MGW_RT/020"));
         assert!(
-            e.message.contains("'OverallGoodsMovementStatus'")
-                && e.message.contains("sap:filterable"),
+            e.message.contains("'OverallGoodsMovementStatus'") && e.message.contains("sap:filterable"),
             "{}",
             e.message
         );
-        assert!(
-            m.check_query(header, [], ["DeliveryDocument"])
-                .unwrap_err()
-                .message
-                .contains("sap:sortable")
-        );
+        assert!(m.check_query(header, [], ["DeliveryDocument"]).unwrap_err().message.contains("sap:sortable"));
         let order = "API_SALES_ORDER_SRV.A_SalesOrderType";
         assert!(
             m.check_query(
                 order,
-                [
-                    "SalesOrganization",
-                    "PurchaseOrderByCustomer",
-                    "LastChangeDateTime"
-                ],
+                ["SalesOrganization", "PurchaseOrderByCustomer", "LastChangeDateTime"],
                 ["SalesOrder"]
             )
             .is_ok()
         );
-        assert!(
-            m.check_query("API_BATCH_SRV.A_BatchType", ["Material"], ["Material"])
-                .is_ok()
-        );
+        assert!(m.check_query("API_BATCH_SRV.A_BatchType", ["Material"], ["Material"]).is_ok());
     }
 
     #[test]
@@ -520,14 +408,8 @@ mod tests {
         assert_eq!(pad("x", 3), None);
         let mut header = json!({"DeliveryDocument": "8", "to_DeliveryDocumentItem": {"results": [
             {"ActualDeliveryQuantity": "2", "DeliveryQuantityUnit": "EA"}]}});
-        sap().pad_decimals(
-            "API_OUTBOUND_DELIVERY_SRV.A_OutbDeliveryHeaderType",
-            &mut header,
-        );
-        assert_eq!(
-            header["to_DeliveryDocumentItem"]["results"][0]["ActualDeliveryQuantity"],
-            "2.000"
-        );
+        sap().pad_decimals("API_OUTBOUND_DELIVERY_SRV.A_OutbDeliveryHeaderType", &mut header);
+        assert_eq!(header["to_DeliveryDocumentItem"]["results"][0]["ActualDeliveryQuantity"], "2.000");
         let mut stock = json!({"Material": "A", "MatlWrhsStkQtyInMatlBaseUnit": "40.000"});
         sap().pad_decimals("API_MATERIAL_STOCK_SRV.A_MatlStkInAcctModType", &mut stock);
         assert_eq!(stock["MatlWrhsStkQtyInMatlBaseUnit"], "40.00000000000000");

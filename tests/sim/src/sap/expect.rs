@@ -28,10 +28,7 @@ use crate::harness::{rfc3339, strip_nulls};
 pub(crate) fn stock(state: &State, plant: Option<&str>) -> Vec<Value> {
     let mut sums: BTreeMap<&str, i64> = BTreeMap::new();
     for row in &state.stock {
-        if row.stock_type == "01"
-            && row.special_stock.is_empty()
-            && plant.is_none_or(|p| p == row.plant)
-        {
+        if row.stock_type == "01" && row.special_stock.is_empty() && plant.is_none_or(|p| p == row.plant) {
             *sums.entry(&row.material).or_default() += row.quantity;
         }
     }
@@ -51,11 +48,7 @@ type OrderItems = (String, Vec<usize>);
 /// number, changed in `window` (`LastChangeDateTime` in `[from, to)`), in sales order order,
 /// its goods-issued deliveries of `sales_org` in delivery order, each with the items that
 /// ship that order (batch split main items and empty items left out).
-fn reported<'a>(
-    state: &'a State,
-    sales_org: &str,
-    window: Option<(i64, i64)>,
-) -> Vec<(&'a Delivery, OrderItems)> {
+fn reported<'a>(state: &'a State, sales_org: &str, window: Option<(i64, i64)>) -> Vec<(&'a Delivery, OrderItems)> {
     let mut orders: Vec<_> = state
         .sales_orders
         .iter()
@@ -101,11 +94,10 @@ pub(crate) fn shipments(state: &State, sales_org: &str, window: Option<(i64, i64
                 .into_iter()
                 .map(|n| {
                     let item = &d.items[n];
-                    let batch = state.batches.iter().find(|b| {
-                        !item.batch.is_empty()
-                            && b.material == item.material
-                            && b.batch == item.batch
-                    });
+                    let batch = state
+                        .batches
+                        .iter()
+                        .find(|b| !item.batch.is_empty() && b.material == item.material && b.batch == item.batch);
                     let mut v = json!({
                         "outer_sku_id": item.material,
                         "quantity": item.quantity / 1000,
@@ -127,11 +119,9 @@ pub(crate) fn shipments(state: &State, sales_org: &str, window: Option<(i64, i64
 pub(crate) fn logistics(state: &State, sales_org: &str, window: Option<(i64, i64)>) -> Vec<Value> {
     let mut out = Vec::new();
     for (d, (order_id, _)) in reported(state, sales_org, window) {
-        let (Some(shipped), false, false) = (
-            d.goods_issued_ms,
-            d.bill_of_lading.is_empty(),
-            d.means_of_transport.is_empty(),
-        ) else {
+        let (Some(shipped), false, false) =
+            (d.goods_issued_ms, d.bill_of_lading.is_empty(), d.means_of_transport.is_empty())
+        else {
             continue;
         };
         out.push(json!({"order_id": order_id, "carrier_code": d.means_of_transport, "tracking_no": d.bill_of_lading, "shipped_at": rfc3339(shipped)}));
@@ -162,10 +152,7 @@ pub(crate) fn lots(state: &State, plant: Option<&str>) -> Vec<Value> {
                 .into_iter()
                 .filter(|(_, q)| *q >= 1000)
                 .map(|(batch, q)| {
-                    let master = state
-                        .batches
-                        .iter()
-                        .find(|b| b.material == material && b.batch == batch);
+                    let master = state.batches.iter().find(|b| b.material == material && b.batch == batch);
                     let mut v = json!({"batch_no": batch, "produced_on": master.map(|b| &b.produced_on),
                                        "expires_on": master.map(|b| &b.expires_on), "quantity": q / 1000});
                     strip_nulls(&mut v);
@@ -218,20 +205,14 @@ pub(crate) fn prices(
                     list.push(price);
                 }
             }
-            _ => out.push(
-                json!({"outer_sku_id": p.material, "currency": p.currency, "prices": [price]}),
-            ),
+            _ => out.push(json!({"outer_sku_id": p.material, "currency": p.currency, "prices": [price]})),
         }
     }
     out
 }
 
 /// Canonical ERP statuses, by sales order.
-pub(crate) fn erp_statuses(
-    state: &State,
-    sales_org: &str,
-    window: Option<(i64, i64)>,
-) -> Vec<Value> {
+pub(crate) fn erp_statuses(state: &State, sales_org: &str, window: Option<(i64, i64)>) -> Vec<Value> {
     let mut orders: Vec<_> = state
         .sales_orders
         .iter()

@@ -15,11 +15,7 @@ use serde_json::Value;
 /// A parsed filter.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Filter {
-    Compare {
-        property: String,
-        op: Op,
-        literal: Literal,
-    },
+    Compare { property: String, op: Op, literal: Literal },
     And(Box<Filter>, Box<Filter>),
     Or(Box<Filter>, Box<Filter>),
     Not(Box<Filter>),
@@ -78,21 +74,15 @@ fn tokens(input: &str) -> Result<Vec<Token>, FilterError> {
             i = next;
         } else {
             let start = i;
-            while i < chars.len()
-                && !chars[i].is_whitespace()
-                && !matches!(chars[i], '(' | ')' | '\'')
-            {
+            while i < chars.len() && !chars[i].is_whitespace() && !matches!(chars[i], '(' | ')' | '\'') {
                 i += 1;
             }
             let word: String = chars[start..i].iter().collect();
             if (word == "datetime" || word == "datetimeoffset") && chars.get(i) == Some(&'\'') {
                 let (text, next) = quoted(&chars, i)?;
                 // A `datetimeoffset` is in UTC here (`…Z`); SAP clients send it so.
-                let text = if word == "datetimeoffset" {
-                    text.strip_suffix('Z').unwrap_or(&text).to_owned()
-                } else {
-                    text
-                };
+                let text =
+                    if word == "datetimeoffset" { text.strip_suffix('Z').unwrap_or(&text).to_owned() } else { text };
                 out.push(Token::DateTime(text));
                 i = next;
             } else {
@@ -180,15 +170,11 @@ impl Parser {
                         "lt" => Op::Lt,
                         "le" => Op::Le,
                         other => {
-                            return Err(FilterError(format!(
-                                "unsupported operator {other:?} in $filter"
-                            )));
+                            return Err(FilterError(format!("unsupported operator {other:?} in $filter")));
                         }
                     },
                     other => {
-                        return Err(FilterError(format!(
-                            "expected an operator after {property}, got {other:?}"
-                        )));
+                        return Err(FilterError(format!("expected an operator after {property}, got {other:?}")));
                     }
                 };
                 let literal = match self.next() {
@@ -198,32 +184,19 @@ impl Parser {
                         "true" => Literal::Bool(true),
                         "false" => Literal::Bool(false),
                         "null" => Literal::Null,
-                        number => Literal::Number(
-                            number
-                                .trim_end_matches(['M', 'm', 'd', 'D', 'L', 'l'])
-                                .parse()
-                                .map_err(|_| {
-                                    FilterError(format!(
-                                        "expected a literal after {property} {op:?}, got {number:?}"
-                                    ))
-                                })?,
-                        ),
+                        number => {
+                            Literal::Number(number.trim_end_matches(['M', 'm', 'd', 'D', 'L', 'l']).parse().map_err(
+                                |_| FilterError(format!("expected a literal after {property} {op:?}, got {number:?}")),
+                            )?)
+                        }
                     },
                     other => {
-                        return Err(FilterError(format!(
-                            "expected a literal after {property}, got {other:?}"
-                        )));
+                        return Err(FilterError(format!("expected a literal after {property}, got {other:?}")));
                     }
                 };
-                Ok(Filter::Compare {
-                    property,
-                    op,
-                    literal,
-                })
+                Ok(Filter::Compare { property, op, literal })
             }
-            other => Err(FilterError(format!(
-                "expected a comparison in $filter, got {other:?}"
-            ))),
+            other => Err(FilterError(format!("expected a comparison in $filter, got {other:?}"))),
         }
     }
 }
@@ -237,26 +210,16 @@ fn is_property(word: &str) -> bool {
 fn datetime(text: &str) -> Result<i64, FilterError> {
     let parsed = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
-        .map_err(|_| {
-            FilterError(format!(
-                "expected datetime'yyyy-mm-ddThh:mm:ss', got {text:?}"
-            ))
-        })?;
+        .map_err(|_| FilterError(format!("expected datetime'yyyy-mm-ddThh:mm:ss', got {text:?}")))?;
     Ok(parsed.and_utc().timestamp_millis())
 }
 
 /// Parses a `$filter` value.
 pub fn parse(input: &str) -> Result<Filter, FilterError> {
-    let mut parser = Parser {
-        tokens: tokens(input)?,
-        at: 0,
-    };
+    let mut parser = Parser { tokens: tokens(input)?, at: 0 };
     let filter = parser.or()?;
     if parser.at != parser.tokens.len() {
-        return Err(FilterError(format!(
-            "unexpected {:?} in $filter",
-            parser.tokens[parser.at]
-        )));
+        return Err(FilterError(format!("unexpected {:?} in $filter", parser.tokens[parser.at])));
     }
     Ok(filter)
 }
@@ -264,11 +227,7 @@ pub fn parse(input: &str) -> Result<Filter, FilterError> {
 /// `/Date(ms)/` → ms.
 pub fn odata_date_ms(text: &str) -> Option<i64> {
     let inner = text.strip_prefix("/Date(")?.strip_suffix(")/")?;
-    let end = inner
-        .char_indices()
-        .skip(1)
-        .find(|&(_, c)| c == '+' || c == '-')
-        .map_or(inner.len(), |(i, _)| i);
+    let end = inner.char_indices().skip(1).find(|&(_, c)| c == '+' || c == '-').map_or(inner.len(), |(i, _)| i);
     inner[..end].parse().ok()
 }
 
@@ -280,14 +239,10 @@ fn compare(value: &Value, literal: &Literal) -> Result<Option<Ordering>, FilterE
         (Value::String(s), Literal::DateTime(ms)) => match odata_date_ms(s) {
             Some(v) => Some(v.cmp(ms)),
             None => {
-                return Err(FilterError(format!(
-                    "a datetime literal compared with the non-date value {s:?}"
-                )));
+                return Err(FilterError(format!("a datetime literal compared with the non-date value {s:?}")));
             }
         },
-        (Value::String(s), Literal::Number(n)) => {
-            s.parse::<f64>().ok().and_then(|v| v.partial_cmp(n))
-        }
+        (Value::String(s), Literal::Number(n)) => s.parse::<f64>().ok().and_then(|v| v.partial_cmp(n)),
         (Value::Number(v), Literal::Number(n)) => v.as_f64().and_then(|v| v.partial_cmp(n)),
         (Value::Bool(b), Literal::Bool(l)) => Some(b.cmp(l)),
         (v, l) => return Err(FilterError(format!("cannot compare {v} with {l:?}"))),
@@ -322,14 +277,9 @@ impl Filter {
             Filter::And(a, b) => a.matches(entity)? && b.matches(entity)?,
             Filter::Or(a, b) => a.matches(entity)? || b.matches(entity)?,
             Filter::Not(a) => !a.matches(entity)?,
-            Filter::Compare {
-                property,
-                op,
-                literal,
-            } => {
-                let value = entity
-                    .get(property)
-                    .ok_or_else(|| FilterError(format!("Property '{property}' is invalid")))?;
+            Filter::Compare { property, op, literal } => {
+                let value =
+                    entity.get(property).ok_or_else(|| FilterError(format!("Property '{property}' is invalid")))?;
                 let ordering = compare(value, literal)?;
                 match (op, ordering) {
                     (Op::Eq, o) => o == Some(Ordering::Equal),
@@ -360,16 +310,10 @@ mod tests {
         assert!(passes("Material eq 'FG-002'", &e));
         assert!(passes("Material gt 'FG-001' and Plant eq '1000'", &e));
         assert!(!passes("Material gt 'FG-002'", &e));
-        assert!(passes(
-            "(Material eq 'X' or Material eq 'FG-002') and not Plant eq '2000'",
-            &e
-        ));
+        assert!(passes("(Material eq 'X' or Material eq 'FG-002') and not Plant eq '2000'", &e));
         assert!(passes("Po eq 'O''Brien'", &e));
         assert!(passes("Qty ge 5 and Qty lt 5.5", &e));
-        assert!(passes(
-            "Date ge datetime'2025-05-30T00:00:00' and Date le datetime'2025-05-30T00:00:00'",
-            &e
-        ));
+        assert!(passes("Date ge datetime'2025-05-30T00:00:00' and Date le datetime'2025-05-30T00:00:00'", &e));
         assert!(!passes("Date gt datetime'2025-05-30T00:00:00'", &e));
         let stamp = json!({"At": "/Date(1748563200123+0000)/"});
         assert!(passes(
@@ -378,12 +322,7 @@ mod tests {
         ));
         assert!(passes("Flag eq true and Plant ne '2000'", &e));
         assert!(passes("Material   eq   'FG-002'", &e), "extra spaces");
-        assert_eq!(
-            parse("(A eq '1' or B eq '2') and not A ne '3'")
-                .unwrap()
-                .properties(),
-            ["A", "B"]
-        );
+        assert_eq!(parse("(A eq '1' or B eq '2') and not A ne '3'").unwrap().properties(), ["A", "B"]);
     }
 
     #[test]
@@ -400,15 +339,7 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad}");
         }
         let e = json!({"Material": "A"});
-        assert_eq!(
-            parse("Nope eq 'x'").unwrap().matches(&e),
-            Err(FilterError("Property 'Nope' is invalid".into()))
-        );
-        assert!(
-            parse("Material eq datetime'2025-01-01T00:00:00'")
-                .unwrap()
-                .matches(&e)
-                .is_err()
-        );
+        assert_eq!(parse("Nope eq 'x'").unwrap().matches(&e), Err(FilterError("Property 'Nope' is invalid".into())));
+        assert!(parse("Material eq datetime'2025-01-01T00:00:00'").unwrap().matches(&e).is_err());
     }
 }

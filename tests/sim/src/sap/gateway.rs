@@ -29,9 +29,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::model::{
-    BATCH_SET, DELIVERY_ITEM_SET, DELIVERY_SET, PRICE_RECORD_SET, PRICE_VALIDITY_SET,
-    SALES_ORDER_SET, STOCK_SET, render_batch, render_delivery, render_delivery_item,
-    render_price_record, render_price_validity, render_sales_order, render_stock,
+    BATCH_SET, DELIVERY_ITEM_SET, DELIVERY_SET, PRICE_RECORD_SET, PRICE_VALIDITY_SET, SALES_ORDER_SET, STOCK_SET,
+    render_batch, render_delivery, render_delivery_item, render_price_record, render_price_validity,
+    render_sales_order, render_stock,
 };
 use super::odata::{EntitySet, Options, SapError, collection, shape};
 use super::{Shared, create, edmx};
@@ -60,22 +60,11 @@ pub struct Answer {
 
 impl Answer {
     fn json(status: u16, body: String) -> Self {
-        Self {
-            status,
-            headers: vec![(
-                "content-type".into(),
-                "application/json; charset=utf-8".into(),
-            )],
-            body,
-        }
+        Self { status, headers: vec![("content-type".into(), "application/json; charset=utf-8".into())], body }
     }
 
     fn text(status: u16, content_type: &str, body: impl Into<String>) -> Self {
-        Self {
-            status,
-            headers: vec![("content-type".into(), content_type.into())],
-            body: body.into(),
-        }
+        Self { status, headers: vec![("content-type".into(), content_type.into())], body: body.into() }
     }
 
     fn error(e: &SapError) -> Self {
@@ -99,18 +88,9 @@ async fn serve(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let answer = shared.handle(
-        method.as_str(),
-        uri.path(),
-        uri.query().unwrap_or_default(),
-        &headers,
-        &body,
-    );
-    let mut response = (
-        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        answer.body,
-    )
-        .into_response();
+    let answer = shared.handle(method.as_str(), uri.path(), uri.query().unwrap_or_default(), &headers, &body);
+    let mut response =
+        (StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), answer.body).into_response();
     for (name, value) in answer.headers {
         if let (Ok(name), Ok(value)) = (name.parse::<axum::http::HeaderName>(), value.parse()) {
             response.headers_mut().append(name, value);
@@ -124,11 +104,7 @@ fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -152,47 +128,28 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// The session id in the request's cookies, if any.
 fn session_of(headers: &HeaderMap, cookie_name: &str) -> Option<String> {
-    headers
-        .get_all("cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            (name == cookie_name).then(|| value.to_owned())
-        })
+    headers.get_all("cookie").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name == cookie_name).then(|| value.to_owned())
+    })
 }
 
 impl Shared {
     fn session_cookie_name(&self) -> String {
-        format!(
-            "SAP_SESSIONID_{}_{}",
-            self.config.system_id, self.config.sap_client
-        )
+        format!("SAP_SESSIONID_{}_{}", self.config.system_id, self.config.sap_client)
     }
 
     /// Handles one request.
-    pub fn handle(
-        &self,
-        method: &str,
-        path: &str,
-        query: &str,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> Answer {
+    pub fn handle(&self, method: &str, path: &str, query: &str, headers: &HeaderMap, body: &[u8]) -> Answer {
         let entity = path.rsplit('/').next().unwrap_or_default();
-        *lock(&self.calls)
-            .entry(format!("{method} {entity}"))
-            .or_default() += 1;
+        *lock(&self.calls).entry(format!("{method} {entity}")).or_default() += 1;
 
         match lock(&self.faults).before(Instant::now()) {
             Some(Refusal::HttpStatus(status)) => {
                 return Answer::text(
                     status,
                     "text/html",
-                    format!(
-                        "<html><body><h1>{status}</h1><p>ICM: service unavailable</p></body></html>"
-                    ),
+                    format!("<html><body><h1>{status}</h1><p>ICM: service unavailable</p></body></html>"),
                 );
             }
             Some(Refusal::Throttled { retry_after_secs }) => {
@@ -204,18 +161,13 @@ impl Shared {
         }
         let mut params = Params::default();
         if params.extend_from_urlencoded(query.as_bytes()).is_err() {
-            return Answer::error(&SapError::bad_request(
-                "The query string is not valid URL encoding",
-            ));
+            return Answer::error(&SapError::bad_request("The query string is not valid URL encoding"));
         }
         let expected = basic_authorization(&self.config.user, &self.config.password);
         if header(headers, "authorization") != Some(expected.as_str()) {
             return self.logon_failed();
         }
-        if params
-            .get("sap-client")
-            .is_some_and(|c| c != self.config.sap_client)
-        {
+        if params.get("sap-client").is_some_and(|c| c != self.config.sap_client) {
             return self.logon_failed();
         }
         let base = format!("http://{}", header(headers, "host").unwrap_or("127.0.0.1"));
@@ -226,34 +178,22 @@ impl Shared {
                 _ => Answer::text(405, "text/plain", "Method not allowed"),
             };
         }
-        let Some(rest) = path
-            .strip_prefix(ODATA_ROOT)
-            .and_then(|r| r.strip_prefix('/'))
-        else {
+        let Some(rest) = path.strip_prefix(ODATA_ROOT).and_then(|r| r.strip_prefix('/')) else {
             return Answer::text(404, "text/html", "<html><body>Not found</body></html>");
         };
         let Some((service, entity_set)) = rest.rsplit_once('/') else {
-            return Answer::error(&SapError::new(
-                404,
-                "/IWFND/MED/170",
-                format!("No service found for {rest}"),
-            ));
+            return Answer::error(&SapError::new(404, "/IWFND/MED/170", format!("No service found for {rest}")));
         };
         // `A_OutbDeliveryHeader('80000001')`: one entity by its key.
         let (entity_set, key) = match entity_set.split_once('(') {
             None => (entity_set, None),
             Some((name, predicate)) => {
                 let predicate = predicate.replace("%27", "'");
-                match predicate
-                    .strip_suffix(')')
-                    .and_then(|k| k.strip_prefix('\''))
-                    .and_then(|k| k.strip_suffix('\''))
+                match predicate.strip_suffix(')').and_then(|k| k.strip_prefix('\'')).and_then(|k| k.strip_suffix('\''))
                 {
                     Some(k) => (name, Some(k.replace("''", "'"))),
                     None => {
-                        return Answer::error(&SapError::bad_request(format!(
-                            "Invalid key predicate in {entity_set}"
-                        )));
+                        return Answer::error(&SapError::bad_request(format!("Invalid key predicate in {entity_set}")));
                     }
                 }
             }
@@ -270,9 +210,7 @@ impl Shared {
                 return Answer::error(&SapError::new(
                     404,
                     "/IWFND/MED/170",
-                    format!(
-                        "No service found for namespace /SAP/, name {service}, resource {entity_set}"
-                    ),
+                    format!("No service found for namespace /SAP/, name {service}, resource {entity_set}"),
                 ));
             }
         };
@@ -289,19 +227,13 @@ impl Shared {
         }
         match method {
             "GET" => {
-                let fetch =
-                    header(headers, CSRF_HEADER).is_some_and(|v| v.eq_ignore_ascii_case("fetch"));
+                let fetch = header(headers, CSRF_HEADER).is_some_and(|v| v.eq_ignore_ascii_case("fetch"));
                 let answer = self.read(&set, &params, &service_base);
-                if fetch && answer.status == 200 {
-                    self.open_session(headers, answer)
-                } else {
-                    answer
-                }
+                if fetch && answer.status == 200 { self.open_session(headers, answer) } else { answer }
             }
             "POST" if set.name == SALES_ORDER_SET.name => {
                 if !self.token_valid(headers) {
-                    return Answer::text(403, "text/plain; charset=utf-8", CSRF_FAILED)
-                        .with(CSRF_HEADER, "Required");
+                    return Answer::text(403, "text/plain; charset=utf-8", CSRF_FAILED).with(CSRF_HEADER, "Required");
                 }
                 self.create_sales_order(body, &service_base)
             }
@@ -351,37 +283,19 @@ impl Shared {
                 "A_OutbDeliveryItem" => state
                     .deliveries
                     .iter()
-                    .flat_map(|d| {
-                        d.items
-                            .iter()
-                            .map(|i| render_delivery_item(service_base, d, i, &state.batches))
-                    })
+                    .flat_map(|d| d.items.iter().map(|i| render_delivery_item(service_base, d, i, &state.batches)))
                     .collect(),
-                "A_Batch" => state
-                    .batches
-                    .iter()
-                    .map(|b| render_batch(service_base, b))
-                    .collect(),
-                "A_SlsPrcgCndnRecdValidity" => state
-                    .prices
-                    .iter()
-                    .map(|p| render_price_validity(service_base, p))
-                    .collect(),
-                "A_SlsPrcgConditionRecord" => state
-                    .prices
-                    .iter()
-                    .map(|p| render_price_record(service_base, p))
-                    .collect(),
-                "A_MatlStkInAcctMod" => state
-                    .stock
-                    .iter()
-                    .map(|r| render_stock(service_base, r))
-                    .collect(),
-                _ => state
-                    .deliveries
-                    .iter()
-                    .map(|d| render_delivery(service_base, d, &state.batches, offset))
-                    .collect(),
+                "A_Batch" => state.batches.iter().map(|b| render_batch(service_base, b)).collect(),
+                "A_SlsPrcgCndnRecdValidity" => {
+                    state.prices.iter().map(|p| render_price_validity(service_base, p)).collect()
+                }
+                "A_SlsPrcgConditionRecord" => {
+                    state.prices.iter().map(|p| render_price_record(service_base, p)).collect()
+                }
+                "A_MatlStkInAcctMod" => state.stock.iter().map(|r| render_stock(service_base, r)).collect(),
+                _ => {
+                    state.deliveries.iter().map(|d| render_delivery(service_base, d, &state.batches, offset)).collect()
+                }
             }
         }
     }
@@ -396,14 +310,7 @@ impl Shared {
             Ok(o) => o,
             Err(e) => return Answer::error(&e),
         };
-        for option in [
-            "$filter",
-            "$orderby",
-            "$top",
-            "$skip",
-            "$skiptoken",
-            "$inlinecount",
-        ] {
+        for option in ["$filter", "$orderby", "$top", "$skip", "$skiptoken", "$inlinecount"] {
             if params.get(option).is_some() {
                 return Answer::error(&SapError::bad_request(format!(
                     "System query option '{option}' is not allowed when reading a single entity of {}",
@@ -433,10 +340,7 @@ impl Shared {
             None => Answer::error(&SapError::new(
                 404,
                 "/IWBEP/CM_MGW_RT/021",
-                format!(
-                    "Resource not found for segment '{}'",
-                    set.type_name.rsplit('.').next().unwrap_or(set.name)
-                ),
+                format!("Resource not found for segment '{}'", set.type_name.rsplit('.').next().unwrap_or(set.name)),
             )),
         }
     }
@@ -447,14 +351,7 @@ impl Shared {
             Err(e) => return Answer::error(&e),
         };
         let rows = self.rows(set, service_base);
-        match collection(
-            set,
-            rows,
-            &options,
-            self.config.page_cap,
-            &format!("{service_base}/{}", set.name),
-            params,
-        ) {
+        match collection(set, rows, &options, self.config.page_cap, &format!("{service_base}/{}", set.name), params) {
             Ok(body) => Answer::json(200, lock(&self.faults).after(body.to_string())),
             Err(e) => Answer::error(&e),
         }
@@ -471,25 +368,12 @@ impl Shared {
         }
         state.next_session += 1;
         let session = format!("S{:08}%3d", state.next_session);
-        let token = format!(
-            "tok{:06}=={}",
-            state.next_session,
-            state.next_session * 7_919
-        );
+        let token = format!("tok{:06}=={}", state.next_session, state.next_session * 7_919);
         state.sessions.insert(session.clone(), token.clone());
         answer
             .with(CSRF_HEADER, token)
-            .with(
-                "set-cookie",
-                format!("{cookie}={session}; path=/; HttpOnly"),
-            )
-            .with(
-                "set-cookie",
-                format!(
-                    "sap-usercontext=sap-client={}; path=/",
-                    self.config.sap_client
-                ),
-            )
+            .with("set-cookie", format!("{cookie}={session}; path=/; HttpOnly"))
+            .with("set-cookie", format!("sap-usercontext=sap-client={}; path=/", self.config.sap_client))
     }
 
     fn token_valid(&self, headers: &HeaderMap) -> bool {
@@ -514,22 +398,13 @@ impl Shared {
             Err(e) => return Answer::error(&e),
         };
         state.next_sales_order += 1;
-        let mut rendered = render_sales_order(
-            service_base,
-            &order,
-            &state.deliveries,
-            self.config.utc_offset_minutes,
-        );
+        let mut rendered = render_sales_order(service_base, &order, &state.deliveries, self.config.utc_offset_minutes);
         edmx::sap().pad_decimals(SALES_ORDER_SET.type_name, &mut rendered);
         let location = format!("{service_base}/A_SalesOrder('{}')", order.sales_order);
         state.sales_orders.push(order);
         if state.lose_create_answers > 0 {
             state.lose_create_answers -= 1;
-            return Answer::text(
-                504,
-                "text/html",
-                "<html><body>504 Gateway Time-out</body></html>",
-            );
+            return Answer::text(504, "text/html", "<html><body>504 Gateway Time-out</body></html>");
         }
         drop(state);
         let body = lock(&self.faults).after(serde_json::json!({ "d": rendered }).to_string());
@@ -574,9 +449,6 @@ mod tests {
         ] {
             assert_eq!(base64(input.as_bytes()), expected);
         }
-        assert_eq!(
-            basic_authorization("Aladdin", "open sesame"),
-            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
-        );
+        assert_eq!(basic_authorization("Aladdin", "open sesame"), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
     }
 }

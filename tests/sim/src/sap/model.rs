@@ -72,8 +72,7 @@ impl SalesOrderItem {
 impl SalesOrder {
     /// Items plus header conditions, in minor units.
     pub fn net(&self) -> i64 {
-        self.items.iter().map(SalesOrderItem::net).sum::<i64>()
-            + self.conditions.iter().map(|c| c.amount).sum::<i64>()
+        self.items.iter().map(SalesOrderItem::net).sum::<i64>() + self.conditions.iter().map(|c| c.amount).sum::<i64>()
     }
 }
 
@@ -211,13 +210,7 @@ pub const SALES_ORDER_SET: EntitySet = EntitySet {
         ),
         (
             "to_PricingElement",
-            &[
-                "SalesOrder",
-                "PricingProcedureCounter",
-                "ConditionType",
-                "ConditionRateValue",
-                "ConditionCurrency",
-            ],
+            &["SalesOrder", "PricingProcedureCounter", "ConditionType", "ConditionRateValue", "ConditionCurrency"],
         ),
         (
             "to_SubsequentProcFlowDoc",
@@ -372,12 +365,8 @@ pub fn order_id_of(purchase_order: &str) -> &str {
     let derived = |head: &str| {
         let b = head.as_bytes();
         b.len() == 10
-            && b[..2]
-                .iter()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-            && b[2..]
-                .iter()
-                .all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(c))
+            && b[..2].iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            && b[2..].iter().all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(c))
     };
     match purchase_order.split_once('-') {
         Some((head, rest)) if !rest.is_empty() && derived(head) => rest,
@@ -416,12 +405,7 @@ pub fn delivery_status(o: &SalesOrder, deliveries: &[Delivery]) -> &'static str 
     }
 }
 
-pub fn render_sales_order(
-    base: &str,
-    o: &SalesOrder,
-    deliveries: &[Delivery],
-    offset: i32,
-) -> Value {
+pub fn render_sales_order(base: &str, o: &SalesOrder, deliveries: &[Delivery], offset: i32) -> Value {
     let key = format!("'{}'", o.sales_order);
     let items: Vec<Value> = o
         .items
@@ -446,10 +430,7 @@ pub fn render_sales_order(
     // one whose goods issue is posted (numbers sorted: the order SAP lists them in is not
     // documented).
     let mut flow: Vec<(String, &str, i64)> = Vec::new();
-    for d in deliveries
-        .iter()
-        .filter(|d| d.items.iter().any(|i| i.sales_order == o.sales_order))
-    {
+    for d in deliveries.iter().filter(|d| d.items.iter().any(|i| i.sales_order == o.sales_order)) {
         flow.push((d.delivery.clone(), CATEGORY_DELIVERY, d.created_ms));
         if let Some(issued) = d.goods_issued_ms {
             flow.push((format!("49{}", d.delivery), CATEGORY_GOODS_MOVEMENT, issued));
@@ -499,15 +480,8 @@ pub fn render_stock(base: &str, r: &StockRow) -> Value {
 }
 
 /// A delivery item, as `A_OutbDeliveryItem` or under its header.
-pub fn render_delivery_item(
-    base: &str,
-    d: &Delivery,
-    i: &DeliveryItem,
-    batches: &[Batch],
-) -> Value {
-    let batch = batches
-        .iter()
-        .find(|b| b.material == i.material && b.batch == i.batch && !i.batch.is_empty());
+pub fn render_delivery_item(base: &str, d: &Delivery, i: &DeliveryItem, batches: &[Batch]) -> Value {
+    let batch = batches.iter().find(|b| b.material == i.material && b.batch == i.batch && !i.batch.is_empty());
     json!({
         "__metadata": metadata(base, &DELIVERY_ITEM_SET, &format!("DeliveryDocument='{}',DeliveryDocumentItem='{}'", d.delivery, i.item)),
         "DeliveryDocument": d.delivery, "DeliveryDocumentItem": i.item, "Material": i.material, "Batch": i.batch,
@@ -522,11 +496,7 @@ pub fn render_delivery_item(
 pub fn render_delivery(base: &str, d: &Delivery, batches: &[Batch], offset: i32) -> Value {
     let key = format!("'{}'", d.delivery);
     let issued = d.goods_issued_ms.is_some();
-    let items: Vec<Value> = d
-        .items
-        .iter()
-        .map(|i| render_delivery_item(base, d, i, batches))
-        .collect();
+    let items: Vec<Value> = d.items.iter().map(|i| render_delivery_item(base, d, i, batches)).collect();
     json!({
         "__metadata": metadata(base, &DELIVERY_SET, &key),
         "DeliveryDocument": d.delivery, "DeliveryDocumentType": "LF", "SalesOrganization": d.sales_org,
@@ -547,13 +517,7 @@ pub fn render_delivery(base: &str, d: &Delivery, batches: &[Batch], offset: i32)
 fn calendar(text: &str) -> Option<String> {
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .ok()
-        .map(|d| {
-            date(
-                d.and_time(chrono::NaiveTime::MIN)
-                    .and_utc()
-                    .timestamp_millis(),
-            )
-        })
+        .map(|d| date(d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp_millis()))
 }
 
 pub fn render_batch(base: &str, b: &Batch) -> Value {
@@ -604,53 +568,44 @@ pub const PRICE_LIST_CONDITION_TYPES: &[&str] = &["PR00", "ZSRP", "ZRGP", "ZCPG"
 /// price for every third; and records a pull must leave out: expired and future PR00 records,
 /// one customer's PR00, another sales organisation's, a deleted one, an unconfigured type.
 pub fn seed_prices(materials: &[String], now_ms: i64) -> Vec<PriceRecord> {
-    let today = chrono::DateTime::from_timestamp_millis(now_ms)
-        .map(|t| t.date_naive())
-        .unwrap_or_default();
+    let today = chrono::DateTime::from_timestamp_millis(now_ms).map(|t| t.date_naive()).unwrap_or_default();
     let days = |n: i64| (today + chrono::TimeDelta::days(n)).to_string();
     let mut prices: Vec<PriceRecord> = Vec::new();
-    let mut add =
-        |material: &str, condition_type: &str, rate: i64, tweak: &dyn Fn(&mut PriceRecord)| {
-            let mut p = PriceRecord {
-                record: format!("{:010}", 1_000 + prices.len()),
-                condition_type: condition_type.into(),
-                material: material.into(),
-                sales_org: SALES_AREAS[0].0.into(),
-                distribution_channel: SALES_AREAS[0].1.into(),
-                customer: String::new(),
-                customer_price_group: String::new(),
-                region: String::new(),
-                valid_from: days(-30),
-                valid_to: "9999-12-31".into(),
-                rate,
-                currency: "CNY".into(),
-                per: 1_000,
-                unit: "EA".into(),
-                deleted: false,
-            };
-            tweak(&mut p);
-            prices.push(p);
+    let mut add = |material: &str, condition_type: &str, rate: i64, tweak: &dyn Fn(&mut PriceRecord)| {
+        let mut p = PriceRecord {
+            record: format!("{:010}", 1_000 + prices.len()),
+            condition_type: condition_type.into(),
+            material: material.into(),
+            sales_org: SALES_AREAS[0].0.into(),
+            distribution_channel: SALES_AREAS[0].1.into(),
+            customer: String::new(),
+            customer_price_group: String::new(),
+            region: String::new(),
+            valid_from: days(-30),
+            valid_to: "9999-12-31".into(),
+            rate,
+            currency: "CNY".into(),
+            per: 1_000,
+            unit: "EA".into(),
+            deleted: false,
         };
+        tweak(&mut p);
+        prices.push(p);
+    };
     let same = &|_: &mut PriceRecord| {};
     for (m, material) in materials.iter().enumerate() {
         let base = 1_000 + 250 * m as i64;
         add(material, "PR00", base, same);
         add(material, "PR00", base - 100, &|p| p.valid_to = days(-31));
         add(material, "PR00", base + 100, &|p| p.valid_from = days(2));
-        add(material, "PR00", base - 50, &|p| {
-            p.customer = "C0001".into()
-        });
-        add(material, "PR00", base - 70, &|p| {
-            p.sales_org = SALES_AREAS[1].0.into()
-        });
+        add(material, "PR00", base - 50, &|p| p.customer = "C0001".into());
+        add(material, "PR00", base - 70, &|p| p.sales_org = SALES_AREAS[1].0.into());
         if m % 2 == 0 {
             add(material, "ZSRP", base * 2, &|p| p.per = 10_000);
         }
         if m % 3 == 0 {
             add(material, "ZRGP", base + 30, &|p| p.region = "GD".into());
-            add(material, "ZCPG", base - 20, &|p| {
-                p.customer_price_group = "02".into()
-            });
+            add(material, "ZCPG", base - 20, &|p| p.customer_price_group = "02".into());
             add(material, "ZCPG", base - 40, &|p| {
                 p.customer_price_group = "03".into();
                 p.deleted = true;
@@ -682,20 +637,14 @@ pub fn seed(
     let mut batches = Vec::new();
     for (m, material) in materials.iter().enumerate() {
         let batch_names: Vec<String> = if m % 2 == 1 {
-            (1..=1 + rng.below(3))
-                .map(|b| format!("B{:02}{:04}", 25, m * 10 + b as usize))
-                .collect()
+            (1..=1 + rng.below(3)).map(|b| format!("B{:02}{:04}", 25, m * 10 + b as usize)).collect()
         } else {
             vec![String::new()]
         };
         for batch in &batch_names {
             if !batch.is_empty() {
-                let produced = chrono::NaiveDate::from_ymd_opt(
-                    2025,
-                    1 + rng.below(6) as u32,
-                    1 + rng.below(28) as u32,
-                )
-                .unwrap_or_default();
+                let produced = chrono::NaiveDate::from_ymd_opt(2025, 1 + rng.below(6) as u32, 1 + rng.below(28) as u32)
+                    .unwrap_or_default();
                 let expires = produced + chrono::Days::new(730);
                 batches.push(Batch {
                     material: material.clone(),
@@ -782,13 +731,7 @@ pub fn seed(
             created_ms,
             last_change_ms: created_ms,
             rejected: false,
-            items: items
-                .into_iter()
-                .map(|i| SalesOrderItem {
-                    confirmed: i.quantity,
-                    ..i
-                })
-                .collect(),
+            items: items.into_iter().map(|i| SalesOrderItem { confirmed: i.quantity, ..i }).collect(),
             conditions: Vec::new(),
         };
         let shipped_ms = (now_ms - day - rng.range(0, day / 2)) / 1000 * 1000;
@@ -816,11 +759,7 @@ pub fn seed(
         let full_item = |i: &SalesOrderItem, n: usize, qty: i64| DeliveryItem {
             item: format!("{:06}", (n + 1) * 10),
             material: i.material.clone(),
-            batch: batches
-                .iter()
-                .find(|b| b.material == i.material)
-                .map(|b| b.batch.clone())
-                .unwrap_or_default(),
+            batch: batches.iter().find(|b| b.material == i.material).map(|b| b.batch.clone()).unwrap_or_default(),
             quantity: qty,
             unit: i.unit.clone(),
             sales_order: sales_order.clone(),
@@ -829,16 +768,9 @@ pub fn seed(
         };
         match case {
             // Shipped in full, with tracking.
-            0 | 4 | 5 => deliver(
-                order
-                    .items
-                    .iter()
-                    .enumerate()
-                    .map(|(n, i)| full_item(i, n, i.quantity))
-                    .collect(),
-                true,
-                true,
-            ),
+            0 | 4 | 5 => {
+                deliver(order.items.iter().enumerate().map(|(n, i)| full_item(i, n, i.quantity)).collect(), true, true)
+            }
             // Two partial shipments; the second splits its item over two batches.
             1 => {
                 let first = &order.items[0];
@@ -853,36 +785,18 @@ pub fn seed(
                     batch_split_of: main.item.clone(),
                     ..main.clone()
                 };
-                let items = vec![
-                    main.clone(),
-                    split(1, 1000, "B25SPLIT1"),
-                    split(2, rest - 1000, "B25SPLIT2"),
-                ];
+                let items = vec![main.clone(), split(1, 1000, "B25SPLIT1"), split(2, rest - 1000, "B25SPLIT2")];
                 deliver(items, true, true);
             }
             // Picked, goods issue not posted yet.
-            2 => deliver(
-                vec![full_item(&order.items[0], 0, order.items[0].quantity)],
-                false,
-                false,
-            ),
+            2 => deliver(vec![full_item(&order.items[0], 0, order.items[0].quantity)], false, false),
             // Goods issued, tracking number not entered yet.
-            _ => deliver(
-                vec![full_item(&order.items[1], 1, order.items[1].quantity)],
-                true,
-                false,
-            ),
+            _ => deliver(vec![full_item(&order.items[1], 1, order.items[1].quantity)], true, false),
         }
         let mut order = order;
         order.last_change_ms = order.last_change_ms.max(shipped_ms);
         sales_orders.push(order);
     }
     let prices = seed_prices(materials, now_ms);
-    Seeded {
-        stock,
-        batches,
-        sales_orders,
-        deliveries,
-        prices,
-    }
+    Seeded { stock, batches, sales_orders, deliveries, prices }
 }

@@ -26,11 +26,7 @@ pub struct SapError {
 
 impl SapError {
     pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code: code.to_owned(),
-            message: message.into(),
-        }
+        Self { status, code: code.to_owned(), message: message.into() }
     }
 
     /// A malformed request: SAP Gateway's runtime code for invalid query options and payloads.
@@ -67,12 +63,7 @@ pub fn date_of(ms: i64, offset_minutes: i32) -> String {
 /// `PT14H30M05S`: the time of day of an instant at `offset_minutes`.
 pub fn time_of(ms: i64, offset_minutes: i32) -> String {
     let seconds = (ms + i64::from(offset_minutes) * 60_000).rem_euclid(86_400_000) / 1000;
-    format!(
-        "PT{:02}H{:02}M{:02}S",
-        seconds / 3600,
-        seconds / 60 % 60,
-        seconds % 60
-    )
+    format!("PT{:02}H{:02}M{:02}S", seconds / 3600, seconds / 60 % 60, seconds % 60)
 }
 
 /// Thousandths as SAP's three-decimal quantity string: 5000 → `"5.000"`.
@@ -89,17 +80,12 @@ pub fn parse_decimal(text: &str, scale: u32) -> Option<i64> {
         None => (false, text),
     };
     let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    if int.is_empty()
-        || frac.len() > scale as usize
-        || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
-    {
+    if int.is_empty() || frac.len() > scale as usize || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
         return None;
     }
     let mut n: i64 = int.parse().ok()?;
     for i in 0..scale as usize {
-        n = n
-            .checked_mul(10)?
-            .checked_add(frac.as_bytes().get(i).map_or(0, |b| i64::from(b - b'0')))?;
+        n = n.checked_mul(10)?.checked_add(frac.as_bytes().get(i).map_or(0, |b| i64::from(b - b'0')))?;
     }
     Some(if negative { -n } else { n })
 }
@@ -120,9 +106,7 @@ fn count_option(params: &Params, name: &str) -> Result<Option<usize>, SapError> 
     params
         .get(name)
         .map(|v| {
-            v.parse::<usize>().map_err(|_| {
-                SapError::bad_request(format!("Invalid system query option {name}={v}"))
-            })
+            v.parse::<usize>().map_err(|_| SapError::bad_request(format!("Invalid system query option {name}={v}")))
         })
         .transpose()
 }
@@ -145,33 +129,20 @@ impl Options {
                 "sap-client",
             ];
             if key.starts_with('$') && !known.contains(&key) {
-                return Err(SapError::bad_request(format!(
-                    "System query option '{key}' is not supported"
-                )));
+                return Err(SapError::bad_request(format!("System query option '{key}' is not supported")));
             }
         }
         if let Some(format) = params.get("$format")
             && format != "json"
         {
-            return Err(SapError::bad_request(format!(
-                "The simulator answers $format=json only, got {format:?}"
-            )));
+            return Err(SapError::bad_request(format!("The simulator answers $format=json only, got {format:?}")));
         }
-        let filter = params
-            .get("$filter")
-            .map(filter::parse)
-            .transpose()
-            .map_err(|e| SapError::bad_request(e.0))?;
-        let expand: Vec<String> = params
-            .get("$expand")
-            .map(|e| e.split(',').map(|s| s.trim().to_owned()).collect())
-            .unwrap_or_default();
+        let filter = params.get("$filter").map(filter::parse).transpose().map_err(|e| SapError::bad_request(e.0))?;
+        let expand: Vec<String> =
+            params.get("$expand").map(|e| e.split(',').map(|s| s.trim().to_owned()).collect()).unwrap_or_default();
         for nav in &expand {
             if !set.navigation.iter().any(|(n, _)| n == nav) {
-                return Err(SapError::bad_request(format!(
-                    "Property '{nav}' is invalid for $expand on {}",
-                    set.name
-                )));
+                return Err(SapError::bad_request(format!("Property '{nav}' is invalid for $expand on {}", set.name)));
             }
         }
         let select = match params.get("$select") {
@@ -181,15 +152,11 @@ impl Options {
                 for field in &fields {
                     let known = match field.split_once('/') {
                         None => {
-                            set.properties.contains(&field.as_str())
-                                || set.navigation.iter().any(|(n, _)| n == field)
+                            set.properties.contains(&field.as_str()) || set.navigation.iter().any(|(n, _)| n == field)
                         }
                         Some((nav, property)) => {
                             expand.contains(&nav.to_owned())
-                                && set
-                                    .navigation
-                                    .iter()
-                                    .any(|(n, props)| *n == nav && props.contains(&property))
+                                && set.navigation.iter().any(|(n, props)| *n == nav && props.contains(&property))
                         }
                     };
                     if !known {
@@ -211,9 +178,7 @@ impl Options {
                     None | Some("asc") => false,
                     Some("desc") => true,
                     Some(other) => {
-                        return Err(SapError::bad_request(format!(
-                            "Invalid $orderby direction {other:?}"
-                        )));
+                        return Err(SapError::bad_request(format!("Invalid $orderby direction {other:?}")));
                     }
                 };
                 if !set.properties.contains(&property.as_str()) {
@@ -236,9 +201,7 @@ impl Options {
             None | Some("none") => false,
             Some("allpages") => true,
             Some(other) => {
-                return Err(SapError::bad_request(format!(
-                    "Invalid $inlinecount {other:?}"
-                )));
+                return Err(SapError::bad_request(format!("Invalid $inlinecount {other:?}")));
             }
         };
         Ok(Self {
@@ -247,8 +210,7 @@ impl Options {
             expand,
             orderby,
             top: count_option(params, "$top")?,
-            skip: count_option(params, "$skip")?.unwrap_or(0)
-                + count_option(params, "$skiptoken")?.unwrap_or(0),
+            skip: count_option(params, "$skip")?.unwrap_or(0) + count_option(params, "$skiptoken")?.unwrap_or(0),
             inlinecount,
         })
     }
@@ -279,18 +241,10 @@ pub fn collection(
         kept.sort_by(|a, b| {
             for (property, descending) in &options.orderby {
                 let key = |v: &Value| {
-                    v.get(property)
-                        .and_then(Value::as_str)
-                        .map(str::as_bytes)
-                        .map(<[u8]>::to_vec)
-                        .unwrap_or_default()
+                    v.get(property).and_then(Value::as_str).map(str::as_bytes).map(<[u8]>::to_vec).unwrap_or_default()
                 };
                 let ordering = key(a).cmp(&key(b));
-                let ordering = if *descending {
-                    ordering.reverse()
-                } else {
-                    ordering
-                };
+                let ordering = if *descending { ordering.reverse() } else { ordering };
                 if ordering.is_ne() {
                     return ordering;
                 }
@@ -300,33 +254,19 @@ pub fn collection(
     }
     let count = kept.len();
     let wanted = options.top.unwrap_or(usize::MAX);
-    let returned: Vec<Value> = kept
-        .into_iter()
-        .skip(options.skip)
-        .take(wanted.min(page_cap))
-        .collect();
+    let returned: Vec<Value> = kept.into_iter().skip(options.skip).take(wanted.min(page_cap)).collect();
     let remaining_wanted = wanted.saturating_sub(returned.len());
     let more_exist = count > options.skip + returned.len();
     let mut d = Map::new();
     if options.inlinecount {
         d.insert("__count".into(), Value::String(count.to_string()));
     }
-    d.insert(
-        "results".into(),
-        Value::Array(
-            returned
-                .into_iter()
-                .map(|r| shape(set, r, options))
-                .collect(),
-        ),
-    );
+    d.insert("results".into(), Value::Array(returned.into_iter().map(|r| shape(set, r, options)).collect()));
     if more_exist && remaining_wanted > 0 && wanted > page_cap {
         let skiptoken = (options.skip + page_cap).to_string();
         let top = options.top.map(|top| (top - page_cap).to_string());
-        let mut pairs: Vec<(&str, &str)> = params
-            .iter()
-            .filter(|(k, _)| !matches!(*k, "$skip" | "$top" | "$skiptoken"))
-            .collect();
+        let mut pairs: Vec<(&str, &str)> =
+            params.iter().filter(|(k, _)| !matches!(*k, "$skip" | "$top" | "$skiptoken")).collect();
         pairs.push(("$skiptoken", &skiptoken));
         if let Some(top) = &top {
             pairs.push(("$top", top));
@@ -344,31 +284,18 @@ pub fn shape(set: &EntitySet, mut row: Value, options: &Options) -> Value {
     };
     for (nav, _) in set.navigation {
         if !options.expand.iter().any(|e| e == nav) {
-            let uri = map
-                .get("__metadata")
-                .and_then(|m| m.get("uri"))
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            map.insert(
-                (*nav).to_owned(),
-                json!({"__deferred": {"uri": format!("{uri}/{nav}")}}),
-            );
+            let uri =
+                map.get("__metadata").and_then(|m| m.get("uri")).and_then(Value::as_str).unwrap_or_default().to_owned();
+            map.insert((*nav).to_owned(), json!({"__deferred": {"uri": format!("{uri}/{nav}")}}));
         }
     }
     let Some(select) = &options.select else {
         return row;
     };
-    let keep_top: Vec<&str> = select
-        .iter()
-        .map(|f| f.split('/').next().unwrap_or_default())
-        .collect();
+    let keep_top: Vec<&str> = select.iter().map(|f| f.split('/').next().unwrap_or_default()).collect();
     map.retain(|k, _| k == "__metadata" || keep_top.contains(&k.as_str()));
     for (nav, _) in set.navigation {
-        let fields: Vec<&str> = select
-            .iter()
-            .filter_map(|f| f.strip_prefix(&format!("{nav}/")))
-            .collect();
+        let fields: Vec<&str> = select.iter().filter_map(|f| f.strip_prefix(&format!("{nav}/"))).collect();
         if fields.is_empty() {
             continue;
         }
@@ -423,24 +350,15 @@ mod tests {
 
     #[test]
     fn paging_counting_and_next_links() {
-        let (o, p) = options(
-            "$filter=K%20gt%20%271%27&$orderby=K%20desc&$top=3&$skip=1&$inlinecount=allpages",
-        )
-        .unwrap();
+        let (o, p) =
+            options("$filter=K%20gt%20%271%27&$orderby=K%20desc&$top=3&$skip=1&$inlinecount=allpages").unwrap();
         let body = collection(&SET, rows(), &o, 2, "http://h/A_X", &p).unwrap();
         assert_eq!(body["d"]["__count"], "4");
-        let keys: Vec<&str> = body["d"]["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["K"].as_str().unwrap())
-            .collect();
+        let keys: Vec<&str> =
+            body["d"]["results"].as_array().unwrap().iter().map(|r| r["K"].as_str().unwrap()).collect();
         assert_eq!(keys, ["4", "3"]);
         let next = body["d"]["__next"].as_str().unwrap();
-        assert!(
-            next.starts_with("http://h/A_X?") && next.ends_with("&%24skiptoken=3&%24top=1"),
-            "{next}"
-        );
+        assert!(next.starts_with("http://h/A_X?") && next.ends_with("&%24skiptoken=3&%24top=1"), "{next}");
         let (o, p) = options(next.split_once('?').unwrap().1).unwrap();
         let body = collection(&SET, rows(), &o, 2, "http://h/A_X", &p).unwrap();
         assert_eq!(body["d"]["results"][0]["K"], "2");
@@ -457,10 +375,7 @@ mod tests {
         );
         let (o, p) = options("").unwrap();
         let body = collection(&SET, rows(), &o, 100, "u", &p).unwrap();
-        assert_eq!(
-            body["d"]["results"][0]["to_Y"],
-            json!({"__deferred": {"uri": "u/A_X('1')/to_Y"}})
-        );
+        assert_eq!(body["d"]["results"][0]["to_Y"], json!({"__deferred": {"uri": "u/A_X('1')/to_Y"}}));
         for bad in [
             "$select=Nope",
             "$select=to_Y/A",

@@ -6,11 +6,7 @@ use super::*;
 use crate::faults::Malform;
 
 fn sim() -> SapSim {
-    SapSim::spawn(SapConfig {
-        now_ms: Some(1_748_592_000_000),
-        ..SapConfig::default()
-    })
-    .unwrap()
+    SapSim::spawn(SapConfig { now_ms: Some(1_748_592_000_000), ..SapConfig::default() }).unwrap()
 }
 
 fn auth(sim: &SapSim) -> String {
@@ -19,8 +15,7 @@ fn auth(sim: &SapSim) -> String {
 
 const SO_PATH: &str = "/sap/opu/odata/sap/API_SALES_ORDER_SRV/A_SalesOrder";
 const STOCK_PATH: &str = "/sap/opu/odata/sap/API_MATERIAL_STOCK_SRV/A_MatlStkInAcctMod";
-const DELIVERY_PATH: &str =
-    "/sap/opu/odata/sap/API_OUTBOUND_DELIVERY_SRV;v=0002/A_OutbDeliveryHeader";
+const DELIVERY_PATH: &str = "/sap/opu/odata/sap/API_OUTBOUND_DELIVERY_SRV;v=0002/A_OutbDeliveryHeader";
 
 fn get(sim: &SapSim, path: &str, query: &str) -> Value {
     let a = auth(sim);
@@ -34,30 +29,16 @@ fn q(pairs: &[(&str, &str)]) -> String {
 }
 
 fn header<'a>(answer: &'a gateway::Answer, name: &str) -> Vec<&'a str> {
-    answer
-        .headers
-        .iter()
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .collect()
+    answer.headers.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
 }
 
 /// Fetches a token: `(token, cookie header)`.
 fn fetch_token(sim: &SapSim) -> (String, String) {
     let a = auth(sim);
-    let answer = sim.handle_raw(
-        "GET",
-        SO_PATH,
-        "$top=0",
-        &[("authorization", &a), ("x-csrf-token", "Fetch")],
-        b"",
-    );
+    let answer = sim.handle_raw("GET", SO_PATH, "$top=0", &[("authorization", &a), ("x-csrf-token", "Fetch")], b"");
     assert_eq!(answer.status, 200);
     let token = header(&answer, "x-csrf-token")[0].to_owned();
-    let cookies: Vec<&str> = header(&answer, "set-cookie")
-        .iter()
-        .map(|c| c.split(';').next().unwrap())
-        .collect();
+    let cookies: Vec<&str> = header(&answer, "set-cookie").iter().map(|c| c.split(';').next().unwrap()).collect();
     (token, cookies.join("; "))
 }
 
@@ -68,11 +49,7 @@ fn create(sim: &SapSim, body: &Value) -> gateway::Answer {
         "POST",
         SO_PATH,
         "sap-client=100",
-        &[
-            ("authorization", &a),
-            ("x-csrf-token", &token),
-            ("cookie", &cookie),
-        ],
+        &[("authorization", &a), ("x-csrf-token", &token), ("cookie", &cookie)],
         body.to_string().as_bytes(),
     )
 }
@@ -100,45 +77,11 @@ fn logon_needs_basic_auth_and_the_right_client() {
     assert_eq!(answer.status, 401);
     assert!(header(&answer, "www-authenticate")[0].starts_with("Basic realm="));
     let wrong = basic_authorization("WHARF_COMM", "nope");
-    assert_eq!(
-        sim.handle_raw("GET", SO_PATH, "", &[("authorization", &wrong)], b"")
-            .status,
-        401
-    );
+    assert_eq!(sim.handle_raw("GET", SO_PATH, "", &[("authorization", &wrong)], b"").status, 401);
     let a = auth(&sim);
-    assert_eq!(
-        sim.handle_raw(
-            "GET",
-            SO_PATH,
-            "sap-client=200",
-            &[("authorization", &a)],
-            b""
-        )
-        .status,
-        401
-    );
-    assert_eq!(
-        sim.handle_raw(
-            "GET",
-            SO_PATH,
-            "sap-client=100",
-            &[("authorization", &a)],
-            b""
-        )
-        .status,
-        200
-    );
-    assert_eq!(
-        sim.handle_raw(
-            "GET",
-            "/sap/opu/odata/sap/API_NOPE/A_X",
-            "",
-            &[("authorization", &a)],
-            b""
-        )
-        .status,
-        404
-    );
+    assert_eq!(sim.handle_raw("GET", SO_PATH, "sap-client=200", &[("authorization", &a)], b"").status, 401);
+    assert_eq!(sim.handle_raw("GET", SO_PATH, "sap-client=100", &[("authorization", &a)], b"").status, 200);
+    assert_eq!(sim.handle_raw("GET", "/sap/opu/odata/sap/API_NOPE/A_X", "", &[("authorization", &a)], b"").status, 404);
 }
 
 #[test]
@@ -146,33 +89,15 @@ fn writes_need_the_sessions_csrf_token() {
     let sim = sim();
     let a = auth(&sim);
     let body = order_body("P-1").to_string();
-    let refused = sim.handle_raw(
-        "POST",
-        SO_PATH,
-        "",
-        &[("authorization", &a)],
-        body.as_bytes(),
-    );
-    assert_eq!(
-        (refused.status, refused.body.as_str()),
-        (403, "CSRF token validation failed")
-    );
+    let refused = sim.handle_raw("POST", SO_PATH, "", &[("authorization", &a)], body.as_bytes());
+    assert_eq!((refused.status, refused.body.as_str()), (403, "CSRF token validation failed"));
     assert_eq!(header(&refused, "x-csrf-token"), ["Required"]);
     let (token, cookie) = fetch_token(&sim);
     assert!(cookie.starts_with("SAP_SESSIONID_S4H_100="), "{cookie}");
-    let without_cookie = sim.handle_raw(
-        "POST",
-        SO_PATH,
-        "",
-        &[("authorization", &a), ("x-csrf-token", &token)],
-        body.as_bytes(),
-    );
+    let without_cookie =
+        sim.handle_raw("POST", SO_PATH, "", &[("authorization", &a), ("x-csrf-token", &token)], body.as_bytes());
     assert_eq!(without_cookie.status, 403);
-    let headers = [
-        ("authorization", a.as_str()),
-        ("x-csrf-token", token.as_str()),
-        ("cookie", cookie.as_str()),
-    ];
+    let headers = [("authorization", a.as_str()), ("x-csrf-token", token.as_str()), ("cookie", cookie.as_str())];
     let created = sim.handle_raw("POST", SO_PATH, "", &headers, body.as_bytes());
     assert_eq!(created.status, 201, "{}", created.body);
     // The same session's Fetch answers the same token.
@@ -180,27 +105,13 @@ fn writes_need_the_sessions_csrf_token() {
         "GET",
         SO_PATH,
         "$top=0",
-        &[
-            ("authorization", &a),
-            ("x-csrf-token", "Fetch"),
-            ("cookie", &cookie),
-        ],
+        &[("authorization", &a), ("x-csrf-token", "Fetch"), ("cookie", &cookie)],
         b"",
     );
     assert_eq!(header(&again, "x-csrf-token"), [token.as_str()]);
     assert!(header(&again, "set-cookie").is_empty());
     sim.expire_csrf_tokens();
-    assert_eq!(
-        sim.handle_raw(
-            "POST",
-            SO_PATH,
-            "",
-            &headers,
-            order_body("P-2").to_string().as_bytes()
-        )
-        .status,
-        403
-    );
+    assert_eq!(sim.handle_raw("POST", SO_PATH, "", &headers, order_body("P-2").to_string().as_bytes()).status, 403);
 }
 
 #[test]
@@ -212,34 +123,19 @@ fn deep_insert_creates_and_refuses_a_second_order_for_one_po() {
     let number = d["d"]["SalesOrder"].as_str().unwrap().to_owned();
     assert_eq!(number, "1000006", "after the six seeded orders");
     // Declared `Precision=16 Scale=3`, and served at that scale.
-    assert_eq!(
-        d["d"]["TotalNetAmount"], "32.000",
-        "2 × 12.50 − 1.00 + 8.00"
-    );
+    assert_eq!(d["d"]["TotalNetAmount"], "32.000", "2 × 12.50 − 1.00 + 8.00");
     assert!(header(&created, "location")[0].ends_with("A_SalesOrder('1000006')"));
     let order = sim.sales_order(&number).unwrap();
-    assert_eq!(
-        (order.items[0].quantity, order.items[0].net(), order.net()),
-        (2_000, 2_400, 3_200)
-    );
+    assert_eq!((order.items[0].quantity, order.items[0].net(), order.net()), (2_000, 2_400, 3_200));
     assert_eq!(order.requested_delivery_ms, Some(1_748_563_200_000));
 
     let duplicate = create(&sim, &order_body("3012345678901"));
-    assert_eq!(
-        (duplicate.status, error_code(&duplicate).as_str()),
-        (400, "V4/115")
-    );
+    assert_eq!((duplicate.status, error_code(&duplicate).as_str()), (400, "V4/115"));
     assert!(duplicate.body.contains("1000006"));
     assert_eq!(sim.sales_orders_for_po("3012345678901").len(), 1);
 
-    let found = get(
-        &sim,
-        SO_PATH,
-        &q(&[
-            ("$filter", "PurchaseOrderByCustomer eq '3012345678901'"),
-            ("$select", "SalesOrder"),
-        ]),
-    );
+    let found =
+        get(&sim, SO_PATH, &q(&[("$filter", "PurchaseOrderByCustomer eq '3012345678901'"), ("$select", "SalesOrder")]));
     assert_eq!(found["d"]["results"].as_array().unwrap().len(), 1);
     assert_eq!(found["d"]["results"][0]["SalesOrder"], "1000006");
     assert!(found["d"]["results"][0].get("SoldToParty").is_none());
@@ -268,12 +164,8 @@ fn keys_naming_the_shop_read_back_as_order_ids() {
         .filter(|id| id == "1001" || id == "PO-4711")
         .collect();
     assert_eq!(ids, ["1001", "1001", "PO-4711"]);
-    assert!(
-        sim.set_order_status("1001", ErpStage::Picking).is_err(),
-        "ambiguous"
-    );
-    sim.set_order_status("EC0E93F273-1001", ErpStage::Picking)
-        .unwrap();
+    assert!(sim.set_order_status("1001", ErpStage::Picking).is_err(), "ambiguous");
+    sim.set_order_status("EC0E93F273-1001", ErpStage::Picking).unwrap();
     sim.set_order_status("PO-4711", ErpStage::Picking).unwrap();
 }
 
@@ -286,57 +178,23 @@ fn deep_insert_checks_what_sap_checks() {
         create(&sim, &body)
     };
     for (edit, code) in [
-        (
-            &(|b: &mut Value| b["Bogus"] = json!("x")) as &dyn Fn(&mut Value),
-            "/IWBEP/CM_MGW_RT/020",
-        ),
-        (
-            &|b: &mut Value| b["to_Item"]["results"][0]["Material"] = json!("NOPE"),
-            "M3/305",
-        ),
-        (
-            &|b: &mut Value| b["to_Item"]["results"][0]["RequestedQuantityUnit"] = json!("KAR"),
-            "M3/122",
-        ),
-        (
-            &|b: &mut Value| b["to_Item"]["results"][0]["RequestedQuantity"] = json!("0"),
-            "V1/074",
-        ),
-        (
-            &|b: &mut Value| b["to_Item"]["results"][0]["RequestedQuantity"] = json!("1.2345"),
-            "/IWBEP/CM_MGW_RT/020",
-        ),
-        (
-            &|b: &mut Value| b["to_Item"] = json!({"results": []}),
-            "V1/555",
-        ),
+        (&(|b: &mut Value| b["Bogus"] = json!("x")) as &dyn Fn(&mut Value), "/IWBEP/CM_MGW_RT/020"),
+        (&|b: &mut Value| b["to_Item"]["results"][0]["Material"] = json!("NOPE"), "M3/305"),
+        (&|b: &mut Value| b["to_Item"]["results"][0]["RequestedQuantityUnit"] = json!("KAR"), "M3/122"),
+        (&|b: &mut Value| b["to_Item"]["results"][0]["RequestedQuantity"] = json!("0"), "V1/074"),
+        (&|b: &mut Value| b["to_Item"]["results"][0]["RequestedQuantity"] = json!("1.2345"), "/IWBEP/CM_MGW_RT/020"),
+        (&|b: &mut Value| b["to_Item"] = json!({"results": []}), "V1/555"),
         (&|b: &mut Value| b["SoldToParty"] = json!("C9999"), "VP/102"),
+        (&|b: &mut Value| b["SalesOrganization"] = json!("3000"), "V1/316"),
+        (&|b: &mut Value| b["PurchaseOrderByCustomer"] = json!("9".repeat(36)), "/IWBEP/CM_MGW_RT/020"),
         (
-            &|b: &mut Value| b["SalesOrganization"] = json!("3000"),
-            "V1/316",
-        ),
-        (
-            &|b: &mut Value| b["PurchaseOrderByCustomer"] = json!("9".repeat(36)),
+            &|b: &mut Value| b["to_PricingElement"]["results"][0]["ConditionRateValue"] = json!("1.234"),
             "/IWBEP/CM_MGW_RT/020",
         ),
-        (
-            &|b: &mut Value| {
-                b["to_PricingElement"]["results"][0]["ConditionRateValue"] = json!("1.234")
-            },
-            "/IWBEP/CM_MGW_RT/020",
-        ),
-        (
-            &|b: &mut Value| b["RequestedDeliveryDate"] = json!("2025-05-30"),
-            "/IWBEP/CM_MGW_RT/020",
-        ),
+        (&|b: &mut Value| b["RequestedDeliveryDate"] = json!("2025-05-30"), "/IWBEP/CM_MGW_RT/020"),
     ] {
         let answer = with(edit);
-        assert_eq!(
-            (answer.status, error_code(&answer)),
-            (400, code.to_owned()),
-            "{}",
-            answer.body
-        );
+        assert_eq!((answer.status, error_code(&answer)), (400, code.to_owned()), "{}", answer.body);
     }
     assert!(sim.sales_orders_for_po("X-1").is_empty());
 }
@@ -344,26 +202,19 @@ fn deep_insert_checks_what_sap_checks() {
 #[test]
 fn stock_reads_filter_select_order_and_page() {
     let sim = sim();
-    let filter =
-        "InventoryStockType eq '01' and InventorySpecialStockType eq '' and Plant eq '1000'";
+    let filter = "InventoryStockType eq '01' and InventorySpecialStockType eq '' and Plant eq '1000'";
     let all = get(
         &sim,
         STOCK_PATH,
-        &q(&[
-            ("$filter", filter),
-            ("$orderby", "Material,Plant,StorageLocation,Batch"),
-            ("$inlinecount", "allpages"),
-        ]),
+        &q(&[("$filter", filter), ("$orderby", "Material,Plant,StorageLocation,Batch"), ("$inlinecount", "allpages")]),
     );
     let rows = all["d"]["results"].as_array().unwrap();
     assert_eq!(all["d"]["__count"], rows.len().to_string());
-    assert!(rows.iter().all(|r| r["InventoryStockType"] == "01"
-        && r["Plant"] == "1000"
-        && r["InventorySpecialStockType"] == ""));
-    let materials: Vec<&str> = rows
-        .iter()
-        .map(|r| r["Material"].as_str().unwrap())
-        .collect();
+    assert!(
+        rows.iter()
+            .all(|r| r["InventoryStockType"] == "01" && r["Plant"] == "1000" && r["InventorySpecialStockType"] == "")
+    );
+    let materials: Vec<&str> = rows.iter().map(|r| r["Material"].as_str().unwrap()).collect();
     assert!(materials.windows(2).all(|w| w[0] <= w[1]));
     // `Edm.Decimal` `Precision=31 Scale=14` in SAP's metadata, served padded to it.
     assert!(
@@ -376,27 +227,17 @@ fn stock_reads_filter_select_order_and_page() {
     );
     let mut sums: BTreeMap<String, i64> = BTreeMap::new();
     for r in rows {
-        *sums
-            .entry(r["Material"].as_str().unwrap().to_owned())
-            .or_default() +=
-            odata::parse_decimal(r["MatlWrhsStkQtyInMatlBaseUnit"].as_str().unwrap(), 14).unwrap()
-                / 100_000_000_000;
+        *sums.entry(r["Material"].as_str().unwrap().to_owned()).or_default() +=
+            odata::parse_decimal(r["MatlWrhsStkQtyInMatlBaseUnit"].as_str().unwrap(), 14).unwrap() / 100_000_000_000;
     }
     let expected: BTreeMap<String, i64> = sim
         .expected_stock(Some("1000"))
         .into_iter()
-        .map(|v| {
-            (
-                v["outer_sku_id"].as_str().unwrap().to_owned(),
-                v["quantity"].as_i64().unwrap() * 1000,
-            )
-        })
+        .map(|v| (v["outer_sku_id"].as_str().unwrap().to_owned(), v["quantity"].as_i64().unwrap() * 1000))
         .collect();
     assert_eq!(sums, expected);
     assert!(
-        sim.stock()
-            .iter()
-            .any(|r| r.stock_type != "01" || !r.special_stock.is_empty()),
+        sim.stock().iter().any(|r| r.stock_type != "01" || !r.special_stock.is_empty()),
         "rows to leave out are seeded"
     );
 
@@ -414,41 +255,15 @@ fn stock_reads_filter_select_order_and_page() {
     let page = page["d"]["results"].as_array().unwrap();
     assert_eq!(page.len(), 2);
     assert_eq!(page[0]["Material"], rows[1]["Material"]);
-    assert_eq!(
-        page[0]
-            .as_object()
-            .unwrap()
-            .keys()
-            .filter(|k| *k != "__metadata")
-            .count(),
-        2
-    );
-    let after = get(
-        &sim,
-        STOCK_PATH,
-        &q(&[("$filter", &format!("{filter} and Material gt 'FG-0004'"))]),
-    );
-    assert!(
-        after["d"]["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["Material"].as_str().unwrap() > "FG-0004")
-    );
+    assert_eq!(page[0].as_object().unwrap().keys().filter(|k| *k != "__metadata").count(), 2);
+    let after = get(&sim, STOCK_PATH, &q(&[("$filter", &format!("{filter} and Material gt 'FG-0004'"))]));
+    assert!(after["d"]["results"].as_array().unwrap().iter().all(|r| r["Material"].as_str().unwrap() > "FG-0004"));
 }
 
 #[test]
 fn server_side_paging_links_the_rest() {
-    let sim = SapSim::spawn(SapConfig {
-        page_cap: 3,
-        ..SapConfig::default()
-    })
-    .unwrap();
-    let first = get(
-        &sim,
-        STOCK_PATH,
-        &q(&[("$orderby", "Material"), ("$inlinecount", "allpages")]),
-    );
+    let sim = SapSim::spawn(SapConfig { page_cap: 3, ..SapConfig::default() }).unwrap();
+    let first = get(&sim, STOCK_PATH, &q(&[("$orderby", "Material"), ("$inlinecount", "allpages")]));
     let total: usize = first["d"]["__count"].as_str().unwrap().parse().unwrap();
     let mut seen = first["d"]["results"].as_array().unwrap().len();
     let mut next = first["d"]["__next"].as_str().map(str::to_owned);
@@ -474,46 +289,24 @@ fn deliveries_are_reached_through_sales_orders_and_read_by_key() {
     for (path, query, option) in [
         (
             DELIVERY_PATH,
-            q(&[(
-                "$filter",
-                "OverallGoodsMovementStatus eq 'C' and SalesOrganization eq '1000'",
-            )]),
+            q(&[("$filter", "OverallGoodsMovementStatus eq 'C' and SalesOrganization eq '1000'")]),
             "$filter",
         ),
-        (
-            DELIVERY_PATH,
-            q(&[("$orderby", "DeliveryDocument")]),
-            "$orderby",
-        ),
-        (
-            DELIVERY_ITEM_PATH,
-            q(&[("$filter", "ReferenceSDDocument eq '1000000'")]),
-            "$filter",
-        ),
+        (DELIVERY_PATH, q(&[("$orderby", "DeliveryDocument")]), "$orderby"),
+        (DELIVERY_ITEM_PATH, q(&[("$filter", "ReferenceSDDocument eq '1000000'")]), "$filter"),
     ] {
         let answer = sim.handle_raw("GET", path, &query, &[("authorization", &a)], b"");
-        assert_eq!(
-            (answer.status, error_code(&answer).as_str()),
-            (400, "/IWBEP/CM_MGW_RT/020"),
-            "{}",
-            answer.body
-        );
+        assert_eq!((answer.status, error_code(&answer).as_str()), (400, "/IWBEP/CM_MGW_RT/020"), "{}", answer.body);
         let v: Value = serde_json::from_str(&answer.body).unwrap();
         let message = v["error"]["message"]["value"].as_str().unwrap();
-        assert!(
-            message.contains(option) && message.contains("=\"false\""),
-            "{message}"
-        );
+        assert!(message.contains(option) && message.contains("=\"false\""), "{message}");
     }
 
     let orders = get(
         &sim,
         SO_PATH,
         &q(&[
-            (
-                "$filter",
-                "SalesOrganization eq '1000' and PurchaseOrderByCustomer ne ''",
-            ),
+            ("$filter", "SalesOrganization eq '1000' and PurchaseOrderByCustomer ne ''"),
             (
                 "$select",
                 "SalesOrder,to_SubsequentProcFlowDoc/SubsequentDocument,to_SubsequentProcFlowDoc/SubsequentDocumentCategory",
@@ -555,34 +348,13 @@ fn deliveries_are_reached_through_sales_orders_and_read_by_key() {
         let header = &one["d"];
         assert_eq!(header["DeliveryDocument"], number.as_str());
         issued += usize::from(header["OverallGoodsMovementStatus"] == "C");
-        let items = header["to_DeliveryDocumentItem"]["results"]
-            .as_array()
-            .unwrap();
-        split += items
-            .iter()
-            .filter(|i| i["HigherLvlItmOfBatSpltItm"] != "000000")
-            .count();
-        assert!(
-            items.iter().all(|i| i["ActualDeliveryQuantity"]
-                .as_str()
-                .unwrap()
-                .ends_with(".000")),
-            "Scale=3"
-        );
-        assert_eq!(
-            items[0].as_object().unwrap().len(),
-            3,
-            "metadata + 2 selected"
-        );
+        let items = header["to_DeliveryDocumentItem"]["results"].as_array().unwrap();
+        split += items.iter().filter(|i| i["HigherLvlItmOfBatSpltItm"] != "000000").count();
+        assert!(items.iter().all(|i| i["ActualDeliveryQuantity"].as_str().unwrap().ends_with(".000")), "Scale=3");
+        assert_eq!(items[0].as_object().unwrap().len(), 3, "metadata + 2 selected");
     }
     assert_eq!((issued, split), (4, 2));
-    let missing = sim.handle_raw(
-        "GET",
-        &format!("{DELIVERY_PATH}('99999999')"),
-        "",
-        &[("authorization", &a)],
-        b"",
-    );
+    let missing = sim.handle_raw("GET", &format!("{DELIVERY_PATH}('99999999')"), "", &[("authorization", &a)], b"");
     assert_eq!(missing.status, 404, "{}", missing.body);
     let filtered = sim.handle_raw(
         "GET",
@@ -594,25 +366,11 @@ fn deliveries_are_reached_through_sales_orders_and_read_by_key() {
     assert_eq!(filtered.status, 400);
 
     let shipments = sim.expected_shipments("1000", None);
-    let orders: Vec<&str> = shipments
-        .iter()
-        .map(|s| s["order_id"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        orders,
-        [
-            "3100000000000",
-            "3100000000001",
-            "3100000000001",
-            "3100000000003"
-        ]
-    );
+    let orders: Vec<&str> = shipments.iter().map(|s| s["order_id"].as_str().unwrap()).collect();
+    assert_eq!(orders, ["3100000000000", "3100000000001", "3100000000001", "3100000000003"]);
     let logistics = sim.expected_logistics("1000", None);
     assert_eq!(logistics.len(), 3, "order 3 has no tracking number yet");
-    let (from, to) = (
-        sim.now_ms() - 86_400_000 * 10,
-        sim.now_ms() - 86_400_000 * 9,
-    );
+    let (from, to) = (sim.now_ms() - 86_400_000 * 10, sim.now_ms() - 86_400_000 * 9);
     assert!(sim.expected_shipments("1000", Some((from, to))).is_empty());
 }
 
@@ -620,66 +378,32 @@ fn deliveries_are_reached_through_sales_orders_and_read_by_key() {
 fn shipping_what_was_pushed() {
     let sim = sim();
     let created = create(&sim, &order_body("P-SHIP"));
-    let number = serde_json::from_str::<Value>(&created.body).unwrap()["d"]["SalesOrder"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let number = serde_json::from_str::<Value>(&created.body).unwrap()["d"]["SalesOrder"].as_str().unwrap().to_owned();
     let line = |q: u32, batches: Vec<(&str, u32)>| ShipLine {
         material: "FG-0001".into(),
         quantity: q,
-        batches: batches
-            .into_iter()
-            .map(|(b, n)| (b.to_owned(), n))
-            .collect(),
+        batches: batches.into_iter().map(|(b, n)| (b.to_owned(), n)).collect(),
     };
     let first = sim.ship(&number, &[line(1, vec![])], None).unwrap();
-    sim.ship(&number, &[line(1, vec![("B1", 1)])], Some(("YT123", "YTO")))
-        .unwrap();
-    let third = sim
-        .ship(
-            &number,
-            &[line(3, vec![("B1", 1), ("B2", 2)])],
-            Some(("YT124", "YTO")),
-        )
-        .unwrap();
+    sim.ship(&number, &[line(1, vec![("B1", 1)])], Some(("YT123", "YTO"))).unwrap();
+    let third = sim.ship(&number, &[line(3, vec![("B1", 1), ("B2", 2)])], Some(("YT124", "YTO"))).unwrap();
     sim.set_tracking(&first, "YT122", "YTO").unwrap();
-    let mine: Vec<Value> = sim
-        .expected_shipments("1000", None)
-        .into_iter()
-        .filter(|s| s["order_id"] == "P-SHIP")
-        .collect();
+    let mine: Vec<Value> =
+        sim.expected_shipments("1000", None).into_iter().filter(|s| s["order_id"] == "P-SHIP").collect();
     assert_eq!(mine.len(), 3);
     assert_eq!(
         mine[2]["lines"],
         json!([{"outer_sku_id": "FG-0001", "quantity": 1, "batch_no": "B1"}, {"outer_sku_id": "FG-0001", "quantity": 2, "batch_no": "B2"}])
     );
-    let delivery = sim
-        .deliveries()
-        .into_iter()
-        .find(|d| d.delivery == third)
-        .unwrap();
+    let delivery = sim.deliveries().into_iter().find(|d| d.delivery == third).unwrap();
+    assert_eq!(delivery.items.len(), 3, "main item and two batch split items");
+    let logistics: Vec<Value> =
+        sim.expected_logistics("1000", None).into_iter().filter(|l| l["order_id"] == "P-SHIP").collect();
     assert_eq!(
-        delivery.items.len(),
-        3,
-        "main item and two batch split items"
-    );
-    let logistics: Vec<Value> = sim
-        .expected_logistics("1000", None)
-        .into_iter()
-        .filter(|l| l["order_id"] == "P-SHIP")
-        .collect();
-    assert_eq!(
-        logistics
-            .iter()
-            .map(|l| l["tracking_no"].as_str().unwrap())
-            .collect::<Vec<_>>(),
+        logistics.iter().map(|l| l["tracking_no"].as_str().unwrap()).collect::<Vec<_>>(),
         ["YT122", "YT123", "YT124"]
     );
-    assert!(
-        sim.ship(&number, &[line(2, vec![("B1", 1)])], None)
-            .is_err(),
-        "batches must add up"
-    );
+    assert!(sim.ship(&number, &[line(2, vec![("B1", 1)])], None).is_err(), "batches must add up");
     assert!(sim.ship("nope", &[], None).is_err());
 }
 
@@ -698,27 +422,10 @@ fn idocs_are_kept_as_posted() {
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert!(answer.body.contains("<DOCNUM>0000000000000001</DOCNUM>"));
     let idocs = sim.idocs();
-    assert_eq!(
-        (
-            idocs.len(),
-            idocs[0].xml.as_str(),
-            idocs[0].content_type.as_str()
-        ),
-        (1, xml, "application/xml")
-    );
-    let bad = sim.handle_raw(
-        "POST",
-        IDOC_PATH,
-        "",
-        &[("authorization", &a)],
-        b"<INVOIC02/>",
-    );
+    assert_eq!((idocs.len(), idocs[0].xml.as_str(), idocs[0].content_type.as_str()), (1, xml, "application/xml"));
+    let bad = sim.handle_raw("POST", IDOC_PATH, "", &[("authorization", &a)], b"<INVOIC02/>");
     assert_eq!(bad.status, 400);
-    assert_eq!(
-        sim.handle_raw("POST", IDOC_PATH, "", &[], xml.as_bytes())
-            .status,
-        401
-    );
+    assert_eq!(sim.handle_raw("POST", IDOC_PATH, "", &[], xml.as_bytes()).status, 401);
     assert_eq!(sim.idocs().len(), 1);
 }
 
@@ -731,37 +438,21 @@ fn faults_in_sap_words() {
     assert_eq!(sim.handle_raw("GET", SO_PATH, "", &h, b"").status, 503);
     sim.faults().throttle(0, 2);
     let throttled = sim.handle_raw("GET", SO_PATH, "", &h, b"");
-    assert_eq!(
-        (throttled.status, header(&throttled, "retry-after")),
-        (429, vec!["2"])
-    );
+    assert_eq!((throttled.status, header(&throttled, "retry-after")), (429, vec!["2"]));
     sim.faults().clear();
     sim.faults().revoke_credentials(true);
     assert_eq!(sim.handle_raw("GET", SO_PATH, "", &h, b"").status, 401);
     sim.faults().clear();
-    sim.faults().malform_next(
-        1,
-        Malform::field("MatlWrhsStkQtyInMatlBaseUnit", "\"12.5x\""),
-    );
+    sim.faults().malform_next(1, Malform::field("MatlWrhsStkQtyInMatlBaseUnit", "\"12.5x\""));
     let body = get(&sim, STOCK_PATH, "");
-    assert_eq!(
-        body["d"]["results"][0]["MatlWrhsStkQtyInMatlBaseUnit"],
-        "12.5x"
-    );
+    assert_eq!(body["d"]["results"][0]["MatlWrhsStkQtyInMatlBaseUnit"], "12.5x");
 
     sim.lose_next_create_answers(1);
     assert_eq!(create(&sim, &order_body("LOST-1")).status, 504);
-    assert_eq!(
-        sim.sales_orders_for_po("LOST-1").len(),
-        1,
-        "created all the same"
-    );
+    assert_eq!(sim.sales_orders_for_po("LOST-1").len(), 1, "created all the same");
     sim.refuse_next_create(SapError::new(400, "V1/154", "Credit limit exceeded"));
     let refused = create(&sim, &order_body("CREDIT-1"));
-    assert_eq!(
-        (refused.status, error_code(&refused).as_str()),
-        (400, "V1/154")
-    );
+    assert_eq!((refused.status, error_code(&refused).as_str()), (400, "V1/154"));
     assert!(sim.sales_orders_for_po("CREDIT-1").is_empty());
     assert!(sim.call_count("POST A_SalesOrder") >= 2);
 }
@@ -781,7 +472,10 @@ fn serves_over_http_with_the_path_parameter_and_cookies() {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert_eq!(response.matches("set-cookie:").count(), 2, "{response}");
     assert!(response.contains("x-csrf-token:"));
-    assert!(response.contains(&format!("\"uri\":\"http://{}/sap/opu/odata/sap/API_OUTBOUND_DELIVERY_SRV;v=0002/A_OutbDeliveryHeader('", sim.grant())));
+    assert!(response.contains(&format!(
+        "\"uri\":\"http://{}/sap/opu/odata/sap/API_OUTBOUND_DELIVERY_SRV;v=0002/A_OutbDeliveryHeader('",
+        sim.grant()
+    )));
 }
 
 #[test]
@@ -792,22 +486,14 @@ fn seeded_the_same_for_a_seed() {
     assert_eq!(a.sample_orders(3, 1), b.sample_orders(3, 1));
     for order in a.sample_orders(5, 7) {
         let lines = order["lines"].as_array().unwrap();
-        let sum: i64 = lines
-            .iter()
-            .map(|l| l["line_total"].as_i64().unwrap())
-            .sum();
-        assert_eq!(
-            sum + order["shipping_fee"].as_i64().unwrap(),
-            order["paid_total"].as_i64().unwrap()
-        );
+        let sum: i64 = lines.iter().map(|l| l["line_total"].as_i64().unwrap()).sum();
+        assert_eq!(sum + order["shipping_fee"].as_i64().unwrap(), order["paid_total"].as_i64().unwrap());
     }
 }
 
 const BATCH_PATH: &str = "/sap/opu/odata/sap/API_BATCH_SRV/A_Batch";
-const PRICE_PATH: &str =
-    "/sap/opu/odata/sap/API_SLSPRICINGCONDITIONRECORD_SRV/A_SlsPrcgCndnRecdValidity";
-const DELIVERY_ITEM_PATH: &str =
-    "/sap/opu/odata/sap/API_OUTBOUND_DELIVERY_SRV;v=0002/A_OutbDeliveryItem";
+const PRICE_PATH: &str = "/sap/opu/odata/sap/API_SLSPRICINGCONDITIONRECORD_SRV/A_SlsPrcgCndnRecdValidity";
+const DELIVERY_ITEM_PATH: &str = "/sap/opu/odata/sap/API_OUTBOUND_DELIVERY_SRV;v=0002/A_OutbDeliveryItem";
 
 #[test]
 fn batches_and_lots() {
@@ -816,10 +502,8 @@ fn batches_and_lots() {
     let rows = all["d"]["results"].as_array().unwrap();
     assert_eq!(rows.len(), sim.batches().len());
     let first = &sim.batches()[0];
-    let row = rows
-        .iter()
-        .find(|r| r["Material"] == first.material.as_str() && r["Batch"] == first.batch.as_str())
-        .unwrap();
+    let row =
+        rows.iter().find(|r| r["Material"] == first.material.as_str() && r["Batch"] == first.batch.as_str()).unwrap();
     let ms = chrono::NaiveDate::parse_from_str(&first.produced_on, "%Y-%m-%d")
         .unwrap()
         .and_time(chrono::NaiveTime::MIN)
@@ -834,10 +518,7 @@ fn batches_and_lots() {
         expires_on: "2027-01-02".into(),
     });
     let lots = sim.expected_lots(None);
-    let materials: Vec<&str> = lots
-        .iter()
-        .map(|l| l["outer_sku_id"].as_str().unwrap())
-        .collect();
+    let materials: Vec<&str> = lots.iter().map(|l| l["outer_sku_id"].as_str().unwrap()).collect();
     let mut with_batches: Vec<String> = sim.batches().into_iter().map(|b| b.material).collect();
     with_batches.sort();
     with_batches.dedup();
@@ -850,18 +531,11 @@ fn batches_and_lots() {
             .all(|lot| lot["quantity"].as_u64().unwrap() > 0 && lot["batch_no"] != "BZERO")
     }));
     // Selling out a batch drops it; a material sold out everywhere keeps an empty list.
-    for row in sim
-        .stock()
-        .into_iter()
-        .filter(|r| r.material == "FG-0002" && !r.batch.is_empty())
-    {
+    for row in sim.stock().into_iter().filter(|r| r.material == "FG-0002" && !r.batch.is_empty()) {
         sim.set_stock(StockRow { quantity: 0, ..row });
     }
     let lots = sim.expected_lots(None);
-    let fg2 = lots
-        .iter()
-        .find(|l| l["outer_sku_id"] == "FG-0002")
-        .unwrap();
+    let fg2 = lots.iter().find(|l| l["outer_sku_id"] == "FG-0002").unwrap();
     assert_eq!(fg2["lots"], json!([]));
 }
 
@@ -891,17 +565,10 @@ fn price_records_expand_their_condition_record() {
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["Material"], "FG-0002");
     let record = rows[0]["to_SlsPrcgConditionRecord"].as_object().unwrap();
-    let keys: Vec<&str> = record
-        .keys()
-        .map(String::as_str)
-        .filter(|k| *k != "__metadata")
-        .collect();
+    let keys: Vec<&str> = record.keys().map(String::as_str).filter(|k| *k != "__metadata").collect();
     assert_eq!(keys, ["ConditionQuantity", "ConditionRateValue"]);
     // Declared `Scale=3` and `Scale=0`, served so.
-    assert_eq!(
-        (&record["ConditionRateValue"], &record["ConditionQuantity"]),
-        (&json!("12.500"), &json!("1"))
-    );
+    assert_eq!((&record["ConditionRateValue"], &record["ConditionQuantity"]), (&json!("12.500"), &json!("1")));
     assert!(rows[0].get("SalesOrganization").is_none());
 
     let expected = sim.expected_prices("1000", "10");
@@ -913,17 +580,11 @@ fn price_records_expand_their_condition_record() {
             {"kind": "region_group", "group_id": "GD", "amount": 1030},
             {"kind": "customer_group", "group_id": "02", "amount": 980}]})
     );
-    assert_eq!(
-        expected[1]["prices"],
-        json!([{"kind": "default", "amount": 1250}])
-    );
+    assert_eq!(expected[1]["prices"], json!([{"kind": "default", "amount": 1250}]));
     let mut changed = sim.prices()[0].clone();
     changed.rate = 999;
     sim.set_price(changed);
-    assert_eq!(
-        sim.expected_prices("1000", "10")[0]["prices"][0]["amount"],
-        999
-    );
+    assert_eq!(sim.expected_prices("1000", "10")[0]["prices"][0]["amount"], 999);
 }
 
 #[test]
@@ -932,22 +593,12 @@ fn orders_move_through_erp_statuses() {
     let created = create(&sim, &order_body("P-STATUS"));
     assert_eq!(created.status, 201, "{}", created.body);
     let status = |sim: &SapSim| {
-        sim.expected_erp_statuses("1000", None)
-            .into_iter()
-            .find(|s| s["order_id"] == "P-STATUS")
-            .unwrap()
+        sim.expected_erp_statuses("1000", None).into_iter().find(|s| s["order_id"] == "P-STATUS").unwrap()
     };
     assert_eq!(status(&sim)["erp_status"], "accepted");
     let seeded: Vec<Value> = sim.expected_erp_statuses("1000", None);
-    let seeded: Vec<(&str, &str)> = seeded
-        .iter()
-        .map(|s| {
-            (
-                s["order_id"].as_str().unwrap(),
-                s["erp_status"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let seeded: Vec<(&str, &str)> =
+        seeded.iter().map(|s| (s["order_id"].as_str().unwrap(), s["erp_status"].as_str().unwrap())).collect();
     assert_eq!(
         seeded,
         [
@@ -976,9 +627,7 @@ fn orders_move_through_erp_statuses() {
         &q(&[
             (
                 "$filter",
-                &format!(
-                    "SalesOrder eq '{number}' and LastChangeDateTime ge datetimeoffset'2025-05-30T00:00:00.000Z'"
-                ),
+                &format!("SalesOrder eq '{number}' and LastChangeDateTime ge datetimeoffset'2025-05-30T00:00:00.000Z'"),
             ),
             (
                 "$select",
@@ -989,16 +638,10 @@ fn orders_move_through_erp_statuses() {
     );
     let row = &order["d"]["results"][0];
     assert_eq!(
-        (
-            row["OverallSDDocumentRejectionSts"].as_str(),
-            row["OverallTotalDeliveryStatus"].as_str()
-        ),
+        (row["OverallSDDocumentRejectionSts"].as_str(), row["OverallTotalDeliveryStatus"].as_str()),
         (Some("C"), Some("C"))
     );
-    assert_eq!(
-        row["to_Item"]["results"][0]["ConfdDelivQtyInOrderQtyUnit"],
-        "0.000"
-    );
+    assert_eq!(row["to_Item"]["results"][0]["ConfdDelivQtyInOrderQtyUnit"], "0.000");
     let flow = get(
         &sim,
         &format!("{SO_PATH}('{number}')"),
@@ -1021,25 +664,15 @@ fn orders_move_through_erp_statuses() {
     let header = get(
         &sim,
         &format!("{DELIVERY_PATH}('{delivery}')"),
-        &q(&[(
-            "$select",
-            "OverallPackingStatus,OverallProofOfDeliveryStatus,OverallGoodsMovementStatus",
-        )]),
+        &q(&[("$select", "OverallPackingStatus,OverallProofOfDeliveryStatus,OverallGoodsMovementStatus")]),
     );
     assert_eq!(
         header["d"],
         json!({"__metadata": header["d"]["__metadata"], "OverallPackingStatus": "C", "OverallProofOfDeliveryStatus": "C", "OverallGoodsMovementStatus": "C"})
     );
     let now = sim.sales_orders_for_po("P-STATUS")[0].last_change_ms;
-    assert!(
-        sim.expected_erp_statuses("1000", Some((now + 1, now + 2)))
-            .is_empty()
-    );
-    assert_eq!(
-        sim.expected_erp_statuses("1000", Some((now, now + 1)))
-            .len(),
-        1
-    );
+    assert!(sim.expected_erp_statuses("1000", Some((now + 1, now + 2))).is_empty());
+    assert_eq!(sim.expected_erp_statuses("1000", Some((now, now + 1))).len(), 1);
     assert!(sim.set_order_status("nope", ErpStage::Signed).is_err());
 }
 
@@ -1059,14 +692,8 @@ fn plugin_pulls_what_the_sim_expects() {
         std::fs::write(&path, v.to_string()).unwrap();
         path
     };
-    let config = write(
-        "config.json",
-        serde_json::to_value(sim.plugin_config()).unwrap(),
-    );
-    let secrets = write(
-        "secrets.json",
-        serde_json::to_value(sim.plugin_secrets()).unwrap(),
-    );
+    let config = write("config.json", serde_json::to_value(sim.plugin_config()).unwrap());
+    let secrets = write("secrets.json", serde_json::to_value(sim.plugin_secrets()).unwrap());
     let call = |op: &str, input: Value| -> Value {
         let input = write("input.json", input);
         let out = std::process::Command::new(&bin)
@@ -1078,38 +705,22 @@ fn plugin_pulls_what_the_sim_expects() {
             .arg(&input)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{op}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{op}: {}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout).unwrap()
     };
     let pull = json!({"window": null, "cursor": null});
-    assert_eq!(
-        call("pull-lots", pull.clone())["items"],
-        json!(sim.expected_lots(None))
-    );
-    assert_eq!(
-        call("pull-prices", pull.clone())["items"],
-        json!(sim.expected_prices("1000", "10"))
-    );
+    assert_eq!(call("pull-lots", pull.clone())["items"], json!(sim.expected_lots(None)));
+    assert_eq!(call("pull-prices", pull.clone())["items"], json!(sim.expected_prices("1000", "10")));
     let orders = sim.sample_orders(3, 4_200_000_000_001);
     call("push-orders", json!(orders));
-    sim.set_order_status("4200000000001", ErpStage::Signed)
-        .unwrap();
-    sim.set_order_status("4200000000002", ErpStage::OutOfStock)
-        .unwrap();
-    sim.set_order_status("4200000000003", ErpStage::Packed)
-        .unwrap();
+    sim.set_order_status("4200000000001", ErpStage::Signed).unwrap();
+    sim.set_order_status("4200000000002", ErpStage::OutOfStock).unwrap();
+    sim.set_order_status("4200000000003", ErpStage::Packed).unwrap();
     let statuses = call("pull-erp-status", pull)["items"].clone();
     assert_eq!(statuses, json!(sim.expected_erp_statuses("1000", None)));
     let now = sim.now_ms();
     let window = json!({"window": {"from": crate::harness::rfc3339(now - 60_000), "to": crate::harness::rfc3339(now + 60_000)}, "cursor": null});
     let recent = call("pull-erp-status", window)["items"].clone();
     assert_eq!(recent.as_array().map(Vec::len), Some(3), "{recent}");
-    assert_eq!(
-        recent,
-        json!(sim.expected_erp_statuses("1000", Some((now - 60_000, now + 60_000))))
-    );
+    assert_eq!(recent, json!(sim.expected_erp_statuses("1000", Some((now - 60_000, now + 60_000)))));
 }

@@ -71,4 +71,3 @@ pub fn canonical_order(t: &SimTrade, shop_id: &str) -> Value {
     strip_nulls(&mut order);
     order
 }
-

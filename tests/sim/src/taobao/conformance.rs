@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::gateway::lock;
+use super::wire::parse_gmt8;
 use super::{Malform, SimConfig, TaobaoSim, canonical_order};
 use crate::harness::{HarnessOptions, Marketplace, PushCase, RuleCase, rfc3339};
 use crate::raw::{self, RawOrder};
-use super::wire::parse_gmt8;
 
 /// Trades per listing page in a conformance run: small, so the window spans several pages.
 const CONFORMANCE_PAGE_SIZE: u32 = 20;
@@ -135,12 +135,16 @@ impl Marketplace for TaobaoSim {
                     let state = shared.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
                     match state.item(num_iid).and_then(|i| i.sku(sku_id)).map(|s| s.quantity) {
                         Some(q) if q == i64::from(PUSHED_STOCK) => Ok(()),
-                        other => Err(format!("sku {sku_id} of item {num_iid} has stock {other:?}, expected {PUSHED_STOCK}")),
+                        other => {
+                            Err(format!("sku {sku_id} of item {num_iid} has stock {other:?}, expected {PUSHED_STOCK}"))
+                        }
                     }
                 }),
             });
         }
-        if let Some((item, sku)) = items.iter().find_map(|i| i.skus.iter().find(|s| s.outer_id.is_some()).map(|s| (i.clone(), s.clone()))) {
+        if let Some((item, sku)) =
+            items.iter().find_map(|i| i.skus.iter().find(|s| s.outer_id.is_some()).map(|s| (i.clone(), s.clone())))
+        {
             let shared = self.shared.clone();
             let (num_iid, sku_id) = (item.num_iid, sku.sku_id);
             let price = sku.price + 100;

@@ -14,12 +14,7 @@ pub struct TopError {
 
 impl TopError {
     pub fn new(code: i64, msg: impl Into<String>) -> Self {
-        Self {
-            code,
-            msg: msg.into(),
-            sub_code: None,
-            sub_msg: None,
-        }
+        Self { code, msg: msg.into(), sub_code: None, sub_msg: None }
     }
 
     pub fn with_sub(mut self, sub_code: impl Into<String>, sub_msg: impl Into<String>) -> Self {
@@ -38,8 +33,7 @@ impl TopError {
 
     /// Code 10: the platform is down for a moment; retrying is safe.
     pub fn unavailable() -> Self {
-        Self::new(10, "Service Currently Unavailable")
-            .with_sub("isp.unknown-error", "服务暂时不可用")
+        Self::new(10, "Service Currently Unavailable").with_sub("isp.unknown-error", "服务暂时不可用")
     }
 
     /// Code 40: a required business or system parameter is absent.

@@ -29,10 +29,7 @@ impl Params {
     /// The first value of `name`, treating an empty value as absent (TOP skips empty values
     /// when signing and treats them as not given).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(k, v)| k == name && !v.is_empty())
-            .map(|(_, v)| v.as_str())
+        self.pairs.iter().find(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.as_str())
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
@@ -73,8 +70,7 @@ fn decode(raw: &[u8]) -> Result<String, FormError> {
         }
         i += 1;
     }
-    String::from_utf8(out)
-        .map_err(|_| FormError(format!("not UTF-8: {:?}", String::from_utf8_lossy(raw))))
+    String::from_utf8(out).map_err(|_| FormError(format!("not UTF-8: {:?}", String::from_utf8_lossy(raw))))
 }
 
 /// Encodes one value for a urlencoded body (RFC 3986 unreserved characters kept).
@@ -92,11 +88,7 @@ pub fn encode(value: &str) -> String {
 
 /// Encodes pairs as a urlencoded body.
 pub fn encode_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    pairs
-        .into_iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    pairs.into_iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
 }
 
 #[cfg(test)]
@@ -106,8 +98,7 @@ mod tests {
     #[test]
     fn decodes_plus_percent_and_utf8() {
         let mut p = Params::default();
-        p.extend_from_urlencoded(b"a=1&b=%E4%B8%AD+x&c=&d&timestamp=2016-01-01%2012:00:00")
-            .unwrap();
+        p.extend_from_urlencoded(b"a=1&b=%E4%B8%AD+x&c=&d&timestamp=2016-01-01%2012:00:00").unwrap();
         assert_eq!(p.get("a"), Some("1"));
         assert_eq!(p.get("b"), Some("中 x"));
         assert_eq!(p.get("c"), None);
@@ -125,11 +116,7 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        let body = encode_pairs([
-            ("fields", "tid,modified"),
-            ("t", "2016-01-01 12:00:00"),
-            ("s", "{{x}}"),
-        ]);
+        let body = encode_pairs([("fields", "tid,modified"), ("t", "2016-01-01 12:00:00"), ("s", "{{x}}")]);
         let mut p = Params::default();
         p.extend_from_urlencoded(body.as_bytes()).unwrap();
         assert_eq!(p.get("fields"), Some("tid,modified"));

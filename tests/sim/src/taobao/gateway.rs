@@ -35,10 +35,7 @@ pub struct SimClock {
 
 impl SimClock {
     pub fn new(base_ms: i64) -> Self {
-        Self {
-            base_ms,
-            started: Instant::now(),
-        }
+        Self { base_ms, started: Instant::now() }
     }
 
     pub fn now_ms(&self) -> i64 {
@@ -47,9 +44,7 @@ impl SimClock {
 }
 
 pub fn wall_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Locks ignoring poison: a panicking test thread must not take the simulator down with it.
@@ -78,19 +73,13 @@ pub struct Reply {
 
 impl Reply {
     fn json(body: String) -> Self {
-        Self {
-            status: 200,
-            content_type: "application/json;charset=UTF-8",
-            body,
-        }
+        Self { status: 200, content_type: "application/json;charset=UTF-8", body }
     }
 }
 
 impl Shared {
     pub fn new(config: SimConfig, clock: SimClock, state: State) -> Self {
-        let ids = IdStyle {
-            as_strings: config.ids_as_strings,
-        };
+        let ids = IdStyle { as_strings: config.ids_as_strings };
         Self {
             config,
             clock,
@@ -125,15 +114,11 @@ impl Shared {
             return Reply {
                 status,
                 content_type: "text/html;charset=UTF-8",
-                body: format!(
-                    "<html><body><h1>{status} Service Temporarily Unavailable</h1></body></html>"
-                ),
+                body: format!("<html><body><h1>{status} Service Temporarily Unavailable</h1></body></html>"),
             };
         }
         if let Err(e) = parsed {
-            return self.error(
-                &TopError::new(47, "Invalid encoding").with_sub("isv.invalid-encoding", e.0),
-            );
+            return self.error(&TopError::new(47, "Invalid encoding").with_sub("isv.invalid-encoding", e.0));
         }
         if let Err(e) = self.check_system(&method, &params) {
             return self.error(&e);
@@ -158,18 +143,15 @@ impl Shared {
             Some(_) => {}
         }
         if !METHODS.contains(&method) {
-            return Err(TopError::new(22, "Invalid Method")
-                .with_sub("isv.method-not-exist", format!("no method {method}")));
+            return Err(
+                TopError::new(22, "Invalid Method").with_sub("isv.method-not-exist", format!("no method {method}"))
+            );
         }
         lock(&self.knobs).check_throttle(Instant::now())?;
-        let ts = p
-            .get("timestamp")
-            .ok_or_else(|| TopError::new(30, "Missing Timestamp"))?;
+        let ts = p.get("timestamp").ok_or_else(|| TopError::new(30, "Missing Timestamp"))?;
         let ts_ms = parse_gmt8(ts).ok_or_else(|| {
-            TopError::new(31, "Invalid Timestamp").with_sub(
-                "isv.invalid-timestamp",
-                format!("timestamp must be yyyy-MM-dd HH:mm:ss (GMT+8), got {ts:?}"),
-            )
+            TopError::new(31, "Invalid Timestamp")
+                .with_sub("isv.invalid-timestamp", format!("timestamp must be yyyy-MM-dd HH:mm:ss (GMT+8), got {ts:?}"))
         })?;
         let skew = (ts_ms - wall_ms()).abs();
         if skew > cfg.timestamp_tolerance_ms {
@@ -190,23 +172,17 @@ impl Shared {
             Some("json") => {}
             other => {
                 // TOP answers XML when format is absent; the simulator only speaks JSON.
-                return Err(TopError::new(23, "Invalid Format").with_sub(
-                    "isv.invalid-format",
-                    format!("format must be json, got {other:?}"),
-                ));
+                return Err(TopError::new(23, "Invalid Format")
+                    .with_sub("isv.invalid-format", format!("format must be json, got {other:?}")));
             }
         }
         // TOP's default sign method is md5.
         let sign_method_text = p.get("sign_method").unwrap_or("md5");
         let sign_method = SignMethod::parse(sign_method_text).ok_or_else(|| {
-            TopError::new(25, "Invalid Signature").with_sub(
-                "isv.invalid-signature",
-                format!("unsupported sign_method {sign_method_text:?}"),
-            )
+            TopError::new(25, "Invalid Signature")
+                .with_sub("isv.invalid-signature", format!("unsupported sign_method {sign_method_text:?}"))
         })?;
-        let got = p
-            .get("sign")
-            .ok_or_else(|| TopError::new(24, "Missing Signature"))?;
+        let got = p.get("sign").ok_or_else(|| TopError::new(24, "Missing Signature"))?;
         let expected = sign(p.iter(), &cfg.app_secret, sign_method);
         if !got.eq_ignore_ascii_case(&expected) {
             tracing::debug!(message = %sign_message(p.iter()), %expected, %got, "taobao sim: signature mismatch");
@@ -215,11 +191,11 @@ impl Shared {
         }
         match p.get("session") {
             None => Err(TopError::new(26, "Missing Session")),
-            Some(s) if s != cfg.session => Err(TopError::new(27, "Invalid session")
-                .with_sub("invalid-sessionkey", "SessionKey非法")),
+            Some(s) if s != cfg.session => {
+                Err(TopError::new(27, "Invalid session").with_sub("invalid-sessionkey", "SessionKey非法"))
+            }
             Some(_) if lock(&self.knobs).session_expired => {
-                Err(TopError::new(27, "Invalid session")
-                    .with_sub("session-expired", "SessionKey已过期"))
+                Err(TopError::new(27, "Invalid session").with_sub("session-expired", "SessionKey已过期"))
             }
             Some(_) => Ok(()),
         }
@@ -236,12 +212,7 @@ impl Shared {
         let had_patch = patch.is_some();
         let now_ms = self.clock.now_ms();
         let result = {
-            let call = Call {
-                params,
-                now_ms,
-                ids: self.ids,
-                patch: &mut patch,
-            };
+            let call = Call { params, now_ms, ids: self.ids, patch: &mut patch };
             if methods::mutates(method) {
                 let mut st = self.state.write().unwrap_or_else(PoisonError::into_inner);
                 methods::write(method, &mut st, call)
@@ -254,10 +225,7 @@ impl Shared {
         // goes back for the next one.
         if let Some(c) = claim {
             let unused = match (patch, truncate && result.is_err()) {
-                (Some(p), _) if had_patch => Some(Malform::TradeField {
-                    field: p.field,
-                    raw_json: p.raw_json,
-                }),
+                (Some(p), _) if had_patch => Some(Malform::TradeField { field: p.field, raw_json: p.raw_json }),
                 (_, true) => Some(Malform::Truncated),
                 _ => None,
             };
@@ -284,12 +252,7 @@ impl Shared {
 async fn rest(AxumState(shared): AxumState<Arc<Shared>>, uri: Uri, body: Bytes) -> Response {
     let reply = shared.handle(uri.query(), &body);
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
-        status,
-        [(header::CONTENT_TYPE, reply.content_type)],
-        reply.body,
-    )
-        .into_response()
+    (status, [(header::CONTENT_TYPE, reply.content_type)], reply.body).into_response()
 }
 
 pub fn router(shared: Arc<Shared>) -> Router {

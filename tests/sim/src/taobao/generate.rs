@@ -7,9 +7,7 @@
 
 use std::collections::HashSet;
 
-use super::model::{
-    RefundStatus, SimInvoice, SimItem, SimOrder, SimReceiver, SimSku, SimTrade, TradeStatus,
-};
+use super::model::{RefundStatus, SimInvoice, SimItem, SimOrder, SimReceiver, SimSku, SimTrade, TradeStatus};
 use crate::rng::SimRng;
 use crate::shop::Catalog;
 pub use crate::shop::apportion;
@@ -57,47 +55,25 @@ const TEMPLATES: &[Template] = &[
     Template {
         title: "夏季纯棉短袖T恤男宽松百搭圆领上衣",
         props: &[
-            Prop {
-                name: "颜色分类",
-                pid: COLOR,
-                values: &["白色", "黑色", "藏青色", "灰色"],
-            },
-            Prop {
-                name: "尺码",
-                pid: SIZE,
-                values: &["M", "L", "XL", "XXL"],
-            },
+            Prop { name: "颜色分类", pid: COLOR, values: &["白色", "黑色", "藏青色", "灰色"] },
+            Prop { name: "尺码", pid: SIZE, values: &["M", "L", "XL", "XXL"] },
         ],
         yuan: (39, 129),
     },
     Template {
         title: "加厚珊瑚绒睡衣女冬季家居服套装",
         props: &[
-            Prop {
-                name: "颜色分类",
-                pid: COLOR,
-                values: &["粉色", "浅紫", "米白"],
-            },
-            Prop {
-                name: "尺码",
-                pid: SIZE,
-                values: &["M", "L", "XL"],
-            },
+            Prop { name: "颜色分类", pid: COLOR, values: &["粉色", "浅紫", "米白"] },
+            Prop { name: "尺码", pid: SIZE, values: &["M", "L", "XL"] },
         ],
         yuan: (69, 199),
     },
     Template {
         title: "适用iPhone15手机壳透明防摔硅胶保护套",
         props: &[
+            Prop { name: "颜色分类", pid: COLOR, values: &["透明", "磨砂黑", "天蓝"] },
             Prop {
-                name: "颜色分类",
-                pid: COLOR,
-                values: &["透明", "磨砂黑", "天蓝"],
-            },
-            Prop {
-                name: "适用型号",
-                pid: 39_141_784,
-                values: &["iPhone 15", "iPhone 15 Pro", "iPhone 15 Pro Max"],
+                name: "适用型号", pid: 39_141_784, values: &["iPhone 15", "iPhone 15 Pro", "iPhone 15 Pro Max"]
             },
         ],
         yuan: (9, 39),
@@ -105,116 +81,56 @@ const TEMPLATES: &[Template] = &[
     Template {
         title: "每日坚果混合果仁零食大礼包",
         props: &[
-            Prop {
-                name: "口味",
-                pid: 122_216_343,
-                values: &["原味", "混合装"],
-            },
-            Prop {
-                name: "净含量",
-                pid: 122_216_345,
-                values: &["750g", "1.5kg"],
-            },
+            Prop { name: "口味", pid: 122_216_343, values: &["原味", "混合装"] },
+            Prop { name: "净含量", pid: 122_216_345, values: &["750g", "1.5kg"] },
         ],
         yuan: (49, 159),
     },
-    Template {
-        title: "云南古树普洱茶熟茶饼357g",
-        props: &[],
-        yuan: (88, 688),
-    },
+    Template { title: "云南古树普洱茶熟茶饼357g", props: &[], yuan: (88, 688) },
     Template {
         title: "无线蓝牙耳机半入耳式降噪运动跑步",
-        props: &[Prop {
-            name: "颜色分类",
-            pid: COLOR,
-            values: &["白色", "黑色"],
-        }],
+        props: &[Prop { name: "颜色分类", pid: COLOR, values: &["白色", "黑色"] }],
         yuan: (99, 399),
     },
     Template {
         title: "不锈钢保温杯男女大容量便携水杯",
         props: &[
-            Prop {
-                name: "颜色分类",
-                pid: COLOR,
-                values: &["雾霾蓝", "奶白", "樱花粉"],
-            },
-            Prop {
-                name: "容量",
-                pid: 122_276_380,
-                values: &["500ml", "750ml"],
-            },
+            Prop { name: "颜色分类", pid: COLOR, values: &["雾霾蓝", "奶白", "樱花粉"] },
+            Prop { name: "容量", pid: 122_276_380, values: &["500ml", "750ml"] },
         ],
         yuan: (29, 99),
     },
-    Template {
-        title: "儿童绘本3-6岁幼儿启蒙早教故事书全10册",
-        props: &[],
-        yuan: (19, 89),
-    },
+    Template { title: "儿童绘本3-6岁幼儿启蒙早教故事书全10册", props: &[], yuan: (19, 89) },
     Template {
         title: "补水保湿面膜女玻尿酸贴片式",
-        props: &[Prop {
-            name: "规格",
-            pid: 122_508_275,
-            values: &["10片", "20片", "30片"],
-        }],
+        props: &[Prop { name: "规格", pid: 122_508_275, values: &["10片", "20片", "30片"] }],
         yuan: (39, 159),
     },
     Template {
         title: "家用抽纸整箱实惠装原木纸巾餐巾纸",
-        props: &[Prop {
-            name: "规格",
-            pid: 122_508_275,
-            values: &["24包", "36包"],
-        }],
+        props: &[Prop { name: "规格", pid: 122_508_275, values: &["24包", "36包"] }],
         yuan: (29, 69),
     },
     Template {
         title: "运动鞋男透气网面跑步鞋轻便休闲鞋",
         props: &[
-            Prop {
-                name: "颜色分类",
-                pid: COLOR,
-                values: &["黑白", "全黑", "灰蓝"],
-            },
-            Prop {
-                name: "鞋码",
-                pid: 20_549,
-                values: &["40", "41", "42", "43", "44"],
-            },
+            Prop { name: "颜色分类", pid: COLOR, values: &["黑白", "全黑", "灰蓝"] },
+            Prop { name: "鞋码", pid: 20_549, values: &["40", "41", "42", "43", "44"] },
         ],
         yuan: (129, 459),
     },
     Template {
         title: "LED护眼台灯学生宿舍充电阅读灯",
         props: &[
-            Prop {
-                name: "颜色分类",
-                pid: COLOR,
-                values: &["白色", "粉色"],
-            },
-            Prop {
-                name: "款式",
-                pid: 122_216_608,
-                values: &["充电款", "插电款"],
-            },
+            Prop { name: "颜色分类", pid: COLOR, values: &["白色", "粉色"] },
+            Prop { name: "款式", pid: 122_216_608, values: &["充电款", "插电款"] },
         ],
         yuan: (39, 169),
     },
-    Template {
-        title: "东北五常大米新米10斤装",
-        props: &[],
-        yuan: (59, 129),
-    },
+    Template { title: "东北五常大米新米10斤装", props: &[], yuan: (59, 129) },
     Template {
         title: "北欧陶瓷餐具套装家用碗碟筷组合",
-        props: &[Prop {
-            name: "套餐",
-            pid: 122_216_347,
-            values: &["4人食", "6人食", "10人食"],
-        }],
+        props: &[Prop { name: "套餐", pid: 122_216_347, values: &["4人食", "6人食", "10人食"] }],
         yuan: (89, 399),
     },
 ];
@@ -234,96 +150,32 @@ const POST_FEES: &[i64] = &[500, 600, 800, 1000, 1200, 1500, 2000];
 const COUPONS: &[i64] = &[300, 500, 1000, 2000, 3000];
 
 /// (province as `receiver_state`, [(city, [district], zip)]).
-type Region = (
-    &'static str,
-    &'static [(&'static str, &'static [&'static str], &'static str)],
-);
+type Region = (&'static str, &'static [(&'static str, &'static [&'static str], &'static str)]);
 const REGIONS: &[Region] = &[
-    (
-        "浙江省",
-        &[
-            ("杭州市", &["西湖区", "余杭区", "滨江区"], "310000"),
-            ("宁波市", &["鄞州区", "海曙区"], "315000"),
-        ],
-    ),
+    ("浙江省", &[("杭州市", &["西湖区", "余杭区", "滨江区"], "310000"), ("宁波市", &["鄞州区", "海曙区"], "315000")]),
     (
         "广东省",
-        &[
-            ("广州市", &["天河区", "越秀区", "番禺区"], "510000"),
-            ("深圳市", &["南山区", "福田区", "宝安区"], "518000"),
-        ],
+        &[("广州市", &["天河区", "越秀区", "番禺区"], "510000"), ("深圳市", &["南山区", "福田区", "宝安区"], "518000")],
     ),
-    (
-        "江苏省",
-        &[
-            ("南京市", &["玄武区", "鼓楼区"], "210000"),
-            ("苏州市", &["姑苏区", "吴中区"], "215000"),
-        ],
-    ),
-    (
-        "北京",
-        &[("北京市", &["朝阳区", "海淀区", "东城区"], "100000")],
-    ),
-    (
-        "上海",
-        &[("上海市", &["浦东新区", "徐汇区", "静安区"], "200000")],
-    ),
-    (
-        "四川省",
-        &[("成都市", &["武侯区", "锦江区", "成华区"], "610000")],
-    ),
+    ("江苏省", &[("南京市", &["玄武区", "鼓楼区"], "210000"), ("苏州市", &["姑苏区", "吴中区"], "215000")]),
+    ("北京", &[("北京市", &["朝阳区", "海淀区", "东城区"], "100000")]),
+    ("上海", &[("上海市", &["浦东新区", "徐汇区", "静安区"], "200000")]),
+    ("四川省", &[("成都市", &["武侯区", "锦江区", "成华区"], "610000")]),
     ("湖北省", &[("武汉市", &["洪山区", "江汉区"], "430000")]),
-    (
-        "山东省",
-        &[
-            ("青岛市", &["市南区", "崂山区"], "266000"),
-            ("济南市", &["历下区"], "250000"),
-        ],
-    ),
+    ("山东省", &[("青岛市", &["市南区", "崂山区"], "266000"), ("济南市", &["历下区"], "250000")]),
     ("福建省", &[("厦门市", &["思明区", "湖里区"], "361000")]),
     ("河南省", &[("郑州市", &["金水区", "二七区"], "450000")]),
 ];
-const TOWNS: &[&str] = &[
-    "城东街道",
-    "城西街道",
-    "南苑街道",
-    "新华街道",
-    "东湖街道",
-    "文新街道",
-];
-const STREETS: &[&str] = &[
-    "文三路",
-    "学院路",
-    "人民路",
-    "解放路",
-    "中山北路",
-    "建设大道",
-    "天目山路",
-];
+const TOWNS: &[&str] = &["城东街道", "城西街道", "南苑街道", "新华街道", "东湖街道", "文新街道"];
+const STREETS: &[&str] = &["文三路", "学院路", "人民路", "解放路", "中山北路", "建设大道", "天目山路"];
 const ESTATES: &[&str] = &["阳光花园", "翠苑一区", "金色家园", "幸福里", "绿城桂花园"];
-const SURNAMES: &[&str] = &[
-    "张", "王", "李", "赵", "刘", "陈", "杨", "黄", "周", "吴", "欧阳", "诸葛",
-];
+const SURNAMES: &[&str] = &["张", "王", "李", "赵", "刘", "陈", "杨", "黄", "周", "吴", "欧阳", "诸葛"];
 const GIVEN_NAMES: &[&str] = &["伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军"];
-const MOBILE_PREFIXES: &[&str] = &[
-    "138", "139", "136", "150", "158", "186", "188", "177", "199", "135",
-];
+const MOBILE_PREFIXES: &[&str] = &["138", "139", "136", "150", "158", "186", "188", "177", "199", "135"];
 const AREA_CODES: &[&str] = &["0571", "020", "025", "010", "021", "028"];
-const CN_NICKS: &[&str] = &[
-    "快乐的小猫咪",
-    "阳光男孩",
-    "追风少年",
-    "爱吃鱼的喵",
-    "小小宝贝",
-    "一路向北",
-    "南方姑娘",
-];
-const COMPANIES: &[&str] = &[
-    "杭州云帆科技有限公司",
-    "上海明远贸易有限公司",
-    "深圳市前海星辰网络科技有限公司",
-    "北京东方宏业商贸有限公司",
-];
+const CN_NICKS: &[&str] = &["快乐的小猫咪", "阳光男孩", "追风少年", "爱吃鱼的喵", "小小宝贝", "一路向北", "南方姑娘"];
+const COMPANIES: &[&str] =
+    &["杭州云帆科技有限公司", "上海明远贸易有限公司", "深圳市前海星辰网络科技有限公司", "北京东方宏业商贸有限公司"];
 const BUYER_MESSAGES: &[&str] = &[
     "请尽快发货，谢谢！",
     "不要放快递柜，打电话联系",
@@ -331,16 +183,10 @@ const BUYER_MESSAGES: &[&str] = &[
     "备注:\"加急\"\n周末也可以送\\到付不要",
     "颜色发白色的",
 ];
-const SELLER_MEMOS: &[&str] = &[
-    "已备注赠品一份",
-    "老客户，优先发货",
-    "改地址：见旺旺聊天记录",
-    "缺货，等通知",
-];
+const SELLER_MEMOS: &[&str] = &["已备注赠品一份", "老客户，优先发货", "改地址：见旺旺聊天记录", "缺货，等通知"];
 
 /// base64url-like alphabet of `buyer_open_uid`.
-const OPEN_UID_ALPHABET: &[u8] =
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const OPEN_UID_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const OAID_LEN: usize = 70;
 
@@ -368,32 +214,16 @@ impl Ids {
 
 pub fn generate(p: &GenParams) -> Generated {
     let root = SimRng::new(p.seed);
-    let mut ids = Ids {
-        used: HashSet::new(),
-    };
+    let mut ids = Ids { used: HashSet::new() };
     let now_s = p.now_ms.div_euclid(SECOND_MS);
-    let items = gen_items(
-        &mut root.fork(1),
-        &mut ids,
-        p.items,
-        now_s,
-        p.modified_span_ms,
-    );
+    let items = gen_items(&mut root.fork(1), &mut ids, p.items, now_s, p.modified_span_ms);
     let mut rng = root.fork(2);
     let span_s = (p.modified_span_ms / SECOND_MS).max(1);
-    let trades = (0..p.orders)
-        .map(|i| gen_trade(&mut rng, &mut ids, &items, i, now_s, span_s))
-        .collect();
+    let trades = (0..p.orders).map(|i| gen_trade(&mut rng, &mut ids, &items, i, now_s, span_s)).collect();
     Generated { items, trades }
 }
 
-fn gen_items(
-    rng: &mut SimRng,
-    ids: &mut Ids,
-    count: usize,
-    now_s: i64,
-    span_ms: i64,
-) -> Vec<SimItem> {
+fn gen_items(rng: &mut SimRng, ids: &mut Ids, count: usize, now_s: i64, span_ms: i64) -> Vec<SimItem> {
     (0..count)
         .map(|i| {
             let t = &TEMPLATES[i % TEMPLATES.len()];
@@ -410,29 +240,20 @@ fn gen_items(
                         sku_id: ids.draw(rng, 4_000_000_000_000, 1_000_000_000_000),
                         properties: combo
                             .iter()
-                            .map(|&(p, v)| {
-                                format!("{}:{}", t.props[p].pid, value_id(t.props[p].pid, v))
-                            })
+                            .map(|&(p, v)| format!("{}:{}", t.props[p].pid, value_id(t.props[p].pid, v)))
                             .collect::<Vec<_>>()
                             .join(";"),
                         properties_name: properties_name(t.props, combo),
                         outer_id: outer_id.as_ref().map(|o| format!("{o}-{:02}", j + 1)),
                         price: base + last * (base / 1000) * 100,
-                        quantity: if rng.percent(15) {
-                            0
-                        } else {
-                            rng.range(1, 500)
-                        },
+                        quantity: if rng.percent(15) { 0 } else { rng.range(1, 500) },
                     }
                 })
                 .collect();
             let (price, num) = if skus.is_empty() {
                 (base, rng.range(0, 999))
             } else {
-                (
-                    skus.iter().map(|s| s.price).min().unwrap_or(base),
-                    skus.iter().map(|s| s.quantity).sum(),
-                )
+                (skus.iter().map(|s| s.price).min().unwrap_or(base), skus.iter().map(|s| s.quantity).sum())
             };
             SimItem {
                 num_iid,
@@ -475,34 +296,18 @@ fn value_id(pid: u32, value_index: usize) -> u64 {
 }
 
 fn properties_name(props: &[Prop], combo: &[(usize, usize)]) -> String {
-    combo
-        .iter()
-        .map(|&(p, v)| format!("{}:{}", props[p].name, props[p].values[v]))
-        .collect::<Vec<_>>()
-        .join(";")
+    combo.iter().map(|&(p, v)| format!("{}:{}", props[p].name, props[p].values[v])).collect::<Vec<_>>().join(";")
 }
 
 /// The refund statuses that need a shipped trade (the buyer returns goods).
 fn needs_goods_out(r: RefundStatus) -> bool {
-    matches!(
-        r,
-        RefundStatus::WaitBuyerReturnGoods | RefundStatus::WaitSellerConfirmGoods
-    )
+    matches!(r, RefundStatus::WaitBuyerReturnGoods | RefundStatus::WaitSellerConfirmGoods)
 }
 
-fn gen_trade(
-    rng: &mut SimRng,
-    ids: &mut Ids,
-    items: &[SimItem],
-    index: usize,
-    now_s: i64,
-    span_s: i64,
-) -> SimTrade {
+fn gen_trade(rng: &mut SimRng, ids: &mut Ids, items: &[SimItem], index: usize, now_s: i64, span_s: i64) -> SimTrade {
     // The first trades cover every status, then the six non-trivial refund statuses on a
     // shipped trade; the rest follow the weights.
-    let refund_slot = index
-        .checked_sub(TradeStatus::ALL.len())
-        .filter(|&k| k + 1 < RefundStatus::ALL.len());
+    let refund_slot = index.checked_sub(TradeStatus::ALL.len()).filter(|&k| k + 1 < RefundStatus::ALL.len());
     let status = match (TradeStatus::ALL.get(index), refund_slot) {
         (Some(&s), _) => s,
         (None, Some(_)) => TradeStatus::WaitBuyerConfirmGoods,
@@ -553,17 +358,12 @@ pub fn items_from_catalog(catalog: &Catalog, now_ms: i64) -> Vec<SimItem> {
 /// Trades sold from `items` (see [`items_from_catalog`]), as [`generate`] makes them.
 pub fn generate_selling(p: &GenParams, items: Vec<SimItem>) -> Generated {
     let mut ids = Ids {
-        used: items
-            .iter()
-            .flat_map(|i| std::iter::once(i.num_iid).chain(i.skus.iter().map(|s| s.sku_id)))
-            .collect(),
+        used: items.iter().flat_map(|i| std::iter::once(i.num_iid).chain(i.skus.iter().map(|s| s.sku_id))).collect(),
     };
     let mut rng = SimRng::new(p.seed).fork(4);
     let now_s = p.now_ms.div_euclid(SECOND_MS);
     let span_s = (p.modified_span_ms / SECOND_MS).max(1);
-    let trades = (0..p.orders)
-        .map(|i| gen_trade(&mut rng, &mut ids, &items, i, now_s, span_s))
-        .collect();
+    let trades = (0..p.orders).map(|i| gen_trade(&mut rng, &mut ids, &items, i, now_s, span_s)).collect();
     Generated { items, trades }
 }
 
@@ -575,9 +375,7 @@ pub fn new_paid_trade(
     taken: impl IntoIterator<Item = u64>,
     now_ms: i64,
 ) -> SimTrade {
-    let mut ids = Ids {
-        used: taken.into_iter().collect(),
-    };
+    let mut ids = Ids { used: taken.into_iter().collect() };
     let now_s = now_ms.div_euclid(SECOND_MS);
     let status = TradeStatus::WaitSellerSendGoods;
     let mut t = gen_trade_as(rng, &mut ids, items, status, None, now_s, 1);
@@ -612,8 +410,7 @@ fn gen_trade_as(
     let mut picks: Vec<(usize, Option<usize>)> = Vec::with_capacity(line_count);
     while picks.len() < line_count {
         let item = rng.below(items.len() as u64) as usize;
-        let sku = (!items[item].skus.is_empty())
-            .then(|| rng.below(items[item].skus.len() as u64) as usize);
+        let sku = (!items[item].skus.is_empty()).then(|| rng.below(items[item].skus.len() as u64) as usize);
         if !picks.contains(&(item, sku)) || picks.len() >= items.len() {
             picks.push((item, sku));
         }
@@ -628,11 +425,7 @@ fn gen_trade_as(
             let num = rng.weighted(&QUANTITY_WEIGHTS) as i64 + 1;
             let price = sku.map_or(item.price, |s| s.price);
             let total_fee = price * num;
-            let discount_fee = if rng.percent(25) {
-                total_fee * rng.range(5, 20) / 100
-            } else {
-                0
-            };
+            let discount_fee = if rng.percent(25) { total_fee * rng.range(5, 20) / 100 } else { 0 };
             SimOrder {
                 oid: 0,
                 num_iid: item.num_iid,
@@ -690,11 +483,7 @@ fn gen_trade_as(
 
     let total_fee: i64 = lines.iter().map(|l| l.total_fee).sum();
     let discount_fee = lines.iter().map(|l| l.discount_fee).sum::<i64>() + coupon;
-    let post_fee = if rng.percent(70) {
-        0
-    } else {
-        *rng.pick(POST_FEES)
-    };
+    let post_fee = if rng.percent(70) { 0 } else { *rng.pick(POST_FEES) };
     let payment = total_fee + post_fee - discount_fee + adjust;
 
     // Times, in whole seconds: created ≤ pay ≤ consign ≤ end ≤ modified ≤ now.
@@ -702,16 +491,12 @@ fn gen_trade_as(
     let age_s = match status {
         s if !s.is_paid() && s != TradeStatus::TradeClosedByTaobao => rng.range(0, 1800),
         TradeStatus::TradeClosedByTaobao => rng.range(900, DAY_S),
-        TradeStatus::WaitSellerSendGoods | TradeStatus::PaidForbidConsign => {
-            rng.range(60, 3 * DAY_S)
-        }
+        TradeStatus::WaitSellerSendGoods | TradeStatus::PaidForbidConsign => rng.range(60, 3 * DAY_S),
         TradeStatus::TradeFinished | TradeStatus::TradeClosed => rng.range(3 * DAY_S, 20 * DAY_S),
         _ => rng.range(DAY_S, 10 * DAY_S),
     };
     let created_s = modified_s - age_s;
-    let pay_s = status
-        .is_paid()
-        .then(|| created_s + rng.range(5, 1800).min(age_s / 4));
+    let pay_s = status.is_paid().then(|| created_s + rng.range(5, 1800).min(age_s / 4));
     let consign_s = match (status.is_consigned(), pay_s) {
         (true, Some(pay)) => Some(pay + (modified_s - pay) * rng.range(20, 60) / 100),
         _ => None,
@@ -720,11 +505,7 @@ fn gen_trade_as(
     let ms = |s: i64| s * SECOND_MS;
 
     let (receiver, oaid) = gen_receiver(rng);
-    let shipping_type = if receiver.is_none() {
-        "virtual"
-    } else {
-        "express"
-    };
+    let shipping_type = if receiver.is_none() { "virtual" } else { "express" };
     SimTrade {
         tid,
         status,
@@ -743,9 +524,7 @@ fn gen_trade_as(
         pay_time_ms: pay_s.map(ms),
         consign_time_ms: consign_s.map(ms),
         end_time_ms: end_s.map(ms),
-        buyer_message: rng
-            .percent(25)
-            .then(|| rng.pick(BUYER_MESSAGES).to_string()),
+        buyer_message: rng.percent(25).then(|| rng.pick(BUYER_MESSAGES).to_string()),
         seller_memo: rng.percent(15).then(|| rng.pick(SELLER_MEMOS).to_string()),
         shipping_type,
         invoice: rng.percent(20).then(|| gen_invoice(rng)),
@@ -767,11 +546,7 @@ fn assign_line_statuses(
     match status {
         TradeStatus::SellerConsignedPart => {
             for (i, l) in lines.iter_mut().enumerate() {
-                l.status = if i == 0 {
-                    TradeStatus::WaitBuyerConfirmGoods
-                } else {
-                    TradeStatus::WaitSellerSendGoods
-                };
+                l.status = if i == 0 { TradeStatus::WaitBuyerConfirmGoods } else { TradeStatus::WaitSellerSendGoods };
             }
         }
         TradeStatus::TradeClosed => {
@@ -788,21 +563,13 @@ fn assign_line_statuses(
         None if refundable && rng.percent(10) => {
             let options = &RefundStatus::ALL[1..];
             let r = *rng.pick(options);
-            if needs_goods_out(r) && !status.is_consigned() {
-                Some(RefundStatus::WaitSellerAgree)
-            } else {
-                Some(r)
-            }
+            if needs_goods_out(r) && !status.is_consigned() { Some(RefundStatus::WaitSellerAgree) } else { Some(r) }
         }
         None => None,
     };
     if let Some(r) = refund {
         // A refunded single-line trade would be TRADE_CLOSED; keep single lines open.
-        let r = if r == RefundStatus::Success && lines.len() == 1 {
-            RefundStatus::Closed
-        } else {
-            r
-        };
+        let r = if r == RefundStatus::Success && lines.len() == 1 { RefundStatus::Closed } else { r };
         let i = rng.below(lines.len() as u64) as usize;
         lines[i].refund_status = Some(r);
         if r == RefundStatus::Success {
@@ -842,40 +609,23 @@ fn gen_receiver(rng: &mut SimRng) -> (Option<SimReceiver>, Option<String>) {
     let district = rng.pick(districts).to_string();
     let surname = rng.pick(SURNAMES);
     let digits4 = format!("{:04}", rng.below(10_000));
-    let name = if masked {
-        format!("{surname}*")
-    } else {
-        format!("{surname}{}", rng.pick(GIVEN_NAMES))
-    };
+    let name = if masked { format!("{surname}*") } else { format!("{surname}{}", rng.pick(GIVEN_NAMES)) };
     let has_mobile = !rng.percent(5);
     let has_phone = !has_mobile || rng.percent(10);
     let mobile = has_mobile.then(|| {
         let prefix = rng.pick(MOBILE_PREFIXES);
-        if masked {
-            format!("{prefix}****{digits4}")
-        } else {
-            format!("{prefix}{:04}{digits4}", rng.below(10_000))
-        }
+        if masked { format!("{prefix}****{digits4}") } else { format!("{prefix}{:04}{digits4}", rng.below(10_000)) }
     });
     let phone = has_phone.then(|| {
         let area = rng.pick(AREA_CODES);
-        if masked {
-            format!("{area}-****{digits4}")
-        } else {
-            format!("{area}-{:04}{digits4}", rng.below(10_000))
-        }
+        if masked { format!("{area}-****{digits4}") } else { format!("{area}-{:04}{digits4}", rng.below(10_000)) }
     });
     let street = rng.pick(STREETS);
     let estate = rng.pick(ESTATES);
     let address = if masked {
         format!("{street}**号{estate}*幢***室")
     } else {
-        format!(
-            "{street}{}号{estate}{}幢{}室",
-            rng.range(1, 999),
-            rng.range(1, 30),
-            rng.range(101, 2808)
-        )
+        format!("{street}{}号{estate}{}幢{}室", rng.range(1, 999), rng.range(1, 30), rng.range(101, 2808))
     };
     let receiver = SimReceiver {
         name,
@@ -894,22 +644,14 @@ fn gen_receiver(rng: &mut SimRng) -> (Option<SimReceiver>, Option<String>) {
 
 fn gen_invoice(rng: &mut SimRng) -> SimInvoice {
     let kind = ["1", "2", "3"][rng.weighted(&[60, 25, 15])];
-    let name = if kind != "3" && rng.percent(50) {
-        "个人".to_string()
-    } else {
-        rng.pick(COMPANIES).to_string()
-    };
+    let name = if kind != "3" && rng.percent(50) { "个人".to_string() } else { rng.pick(COMPANIES).to_string() };
     // UNSURE: TOP documents `invoice_type` as free text; these are plausible labels.
     let label = match kind {
         "1" => "电子发票",
         "2" => "纸质发票",
         _ => "增值税专用发票",
     };
-    SimInvoice {
-        kind,
-        name,
-        invoice_type: rng.percent(70).then(|| label.to_string()),
-    }
+    SimInvoice { kind, name, invoice_type: rng.percent(70).then(|| label.to_string()) }
 }
 
 #[cfg(test)]
@@ -917,13 +659,7 @@ mod tests {
     use super::*;
 
     fn params(orders: usize) -> GenParams {
-        GenParams {
-            seed: 7,
-            orders,
-            items: 40,
-            now_ms: 1_700_000_000_000,
-            modified_span_ms: 3 * DAY_S * SECOND_MS,
-        }
+        GenParams { seed: 7, orders, items: 40, now_ms: 1_700_000_000_000, modified_span_ms: 3 * DAY_S * SECOND_MS }
     }
 
     #[test]
@@ -932,10 +668,7 @@ mod tests {
         let b = generate(&params(50));
         assert_eq!(a.trades, b.trades);
         assert_eq!(a.items, b.items);
-        let c = generate(&GenParams {
-            seed: 8,
-            ..params(50)
-        });
+        let c = generate(&GenParams { seed: 8, ..params(50) });
         assert_ne!(a.trades, c.trades);
     }
 
@@ -948,16 +681,10 @@ mod tests {
         }
         assert!(g.trades.iter().any(|t| t.adjust_fee < 0));
         assert!(g.trades.iter().any(|t| t.adjust_fee > 0));
+        assert!(g.trades.iter().any(|t| t.orders.iter().any(|o| o.divide_order_fee.is_none())));
         assert!(
-            g.trades
-                .iter()
-                .any(|t| t.orders.iter().any(|o| o.divide_order_fee.is_none()))
+            g.trades.iter().any(|t| { t.orders.iter().any(|o| o.divide_order_fee.is_some_and(|d| d != o.payment)) })
         );
-        assert!(g.trades.iter().any(|t| {
-            t.orders
-                .iter()
-                .any(|o| o.divide_order_fee.is_some_and(|d| d != o.payment))
-        }));
     }
 
     #[test]
@@ -967,25 +694,10 @@ mod tests {
             assert!(g.trades.iter().any(|t| t.status == s), "{s:?}");
         }
         for r in RefundStatus::ALL {
-            assert!(
-                g.trades
-                    .iter()
-                    .flat_map(|t| &t.orders)
-                    .any(|o| o.refund_status == Some(r)),
-                "{r:?}"
-            );
+            assert!(g.trades.iter().flat_map(|t| &t.orders).any(|o| o.refund_status == Some(r)), "{r:?}");
         }
-        assert!(
-            g.trades
-                .iter()
-                .flat_map(|t| &t.orders)
-                .any(|o| o.refund_status.is_none())
-        );
-        assert!(
-            g.trades
-                .iter()
-                .all(|t| t.tid > 1 << 53 && t.tid.to_string().len() == 19)
-        );
+        assert!(g.trades.iter().flat_map(|t| &t.orders).any(|o| o.refund_status.is_none()));
+        assert!(g.trades.iter().all(|t| t.tid > 1 << 53 && t.tid.to_string().len() == 19));
         assert!(g.trades.iter().any(|t| t.tid > i64::MAX as u64));
         assert!(g.trades.iter().any(|t| t.invoice.is_some()));
         assert!(g.trades.iter().any(|t| t.buyer_message.is_some()));
@@ -1002,23 +714,11 @@ mod tests {
         let p = params(500);
         let g = generate(&p);
         for t in &g.trades {
-            assert!(
-                t.modified_ms <= p.now_ms && t.modified_ms >= p.now_ms - p.modified_span_ms - 1000
-            );
+            assert!(t.modified_ms <= p.now_ms && t.modified_ms >= p.now_ms - p.modified_span_ms - 1000);
             assert_eq!(t.modified_ms % 1000, 0);
-            let chain = [
-                Some(t.created_ms),
-                t.pay_time_ms,
-                t.consign_time_ms,
-                t.end_time_ms,
-                Some(t.modified_ms),
-            ];
+            let chain = [Some(t.created_ms), t.pay_time_ms, t.consign_time_ms, t.end_time_ms, Some(t.modified_ms)];
             let present: Vec<i64> = chain.into_iter().flatten().collect();
-            assert!(
-                present.windows(2).all(|w| w[0] <= w[1]),
-                "tid {}: {present:?}",
-                t.tid
-            );
+            assert!(present.windows(2).all(|w| w[0] <= w[1]), "tid {}: {present:?}", t.tid);
             assert_eq!(t.pay_time_ms.is_some(), t.status.is_paid());
         }
     }

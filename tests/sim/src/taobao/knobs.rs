@@ -22,18 +22,12 @@ pub enum Malform {
 impl Malform {
     /// `payment` as `"abc"`: a money field that is not a number.
     pub fn bad_payment() -> Self {
-        Self::TradeField {
-            field: "payment".into(),
-            raw_json: "\"abc\"".into(),
-        }
+        Self::TradeField { field: "payment".into(), raw_json: "\"abc\"".into() }
     }
 
     /// Any trade field with any raw JSON value, e.g. `("tid", "\"x\"")` or `("modified", "7")`.
     pub fn trade_field(field: &str, raw_json: &str) -> Self {
-        Self::TradeField {
-            field: field.into(),
-            raw_json: raw_json.into(),
-        }
+        Self::TradeField { field: field.into(), raw_json: raw_json.into() }
     }
 }
 
@@ -47,8 +41,7 @@ struct MalformRule {
 
 impl MalformRule {
     fn applies(&self, method: &str, carries_trades: bool) -> bool {
-        self.method.as_deref().is_none_or(|m| m == method)
-            && (carries_trades || self.kind == Malform::Truncated)
+        self.method.as_deref().is_none_or(|m| m == method) && (carries_trades || self.kind == Malform::Truncated)
     }
 }
 
@@ -93,11 +86,7 @@ impl Knobs {
 
     pub fn malform_next(&mut self, method: Option<&str>, n: u32, kind: Malform) {
         if n > 0 {
-            self.malforms.push_back(MalformRule {
-                method: method.map(str::to_string),
-                remaining: n,
-                kind,
-            });
+            self.malforms.push_back(MalformRule { method: method.map(str::to_string), remaining: n, kind });
         }
     }
 
@@ -134,16 +123,12 @@ impl Knobs {
     /// it is pending. A field override the response did not use goes back with
     /// [`Knobs::unclaim`].
     pub fn claim_malform(&mut self, method: &str, carries_trades: bool) -> Option<Claim> {
-        let index = self
-            .malforms
-            .iter()
-            .position(|r| r.applies(method, carries_trades))?;
+        let index = self.malforms.iter().position(|r| r.applies(method, carries_trades))?;
         let rule = &mut self.malforms[index];
         let what = match &rule.kind {
-            Malform::TradeField { field, raw_json } => Claimed::Field(FieldOverride {
-                field: field.clone(),
-                raw_json: raw_json.clone(),
-            }),
+            Malform::TradeField { field, raw_json } => {
+                Claimed::Field(FieldOverride { field: field.clone(), raw_json: raw_json.clone() })
+            }
             Malform::Truncated => Claimed::Truncated,
         };
         let method = rule.method.clone();
@@ -151,11 +136,7 @@ impl Knobs {
         if rule.remaining == 0 {
             self.malforms.remove(index);
         }
-        Some(Claim {
-            what,
-            method,
-            index,
-        })
+        Some(Claim { what, method, index })
     }
 
     /// Puts back a malformation the response did not use (an error response, or no such
@@ -165,14 +146,7 @@ impl Knobs {
             Some(rule) if rule.kind == kind && rule.method == method => rule.remaining += 1,
             _ => {
                 let at = index.min(self.malforms.len());
-                self.malforms.insert(
-                    at,
-                    MalformRule {
-                        method,
-                        remaining: 1,
-                        kind,
-                    },
-                );
+                self.malforms.insert(at, MalformRule { method, remaining: 1, kind });
             }
         }
     }
@@ -200,17 +174,9 @@ mod tests {
         assert!(k.check_throttle(t0).is_ok());
         let e = k.check_throttle(t0).unwrap_err();
         assert_eq!(e.code, 7);
-        assert_eq!(
-            e.sub_msg.as_deref(),
-            Some("This ban will last for 12 more seconds")
-        );
-        let e = k
-            .check_throttle(t0 + Duration::from_millis(2500))
-            .unwrap_err();
-        assert_eq!(
-            e.sub_msg.as_deref(),
-            Some("This ban will last for 10 more seconds")
-        );
+        assert_eq!(e.sub_msg.as_deref(), Some("This ban will last for 12 more seconds"));
+        let e = k.check_throttle(t0 + Duration::from_millis(2500)).unwrap_err();
+        assert_eq!(e.sub_msg.as_deref(), Some("This ban will last for 10 more seconds"));
         assert!(k.check_throttle(t0 + Duration::from_secs(12)).is_ok());
         k.clear_throttle();
         for _ in 0..10 {
@@ -236,21 +202,10 @@ mod tests {
         k.malform_next(None, 1, Malform::bad_payment());
         // Not a trade-carrying method: the field rule does not apply.
         assert!(k.claim_malform("taobao.item.seller.get", false).is_none());
-        let c = k
-            .claim_malform("taobao.trades.sold.increment.get", true)
-            .unwrap();
-        let Claimed::Field(p) = c.what else {
-            panic!("expected a field override")
-        };
+        let c = k.claim_malform("taobao.trades.sold.increment.get", true).unwrap();
+        let Claimed::Field(p) = c.what else { panic!("expected a field override") };
         // The response had no payment field: give it back.
-        k.unclaim(
-            c.method,
-            c.index,
-            Malform::TradeField {
-                field: p.field,
-                raw_json: p.raw_json,
-            },
-        );
+        k.unclaim(c.method, c.index, Malform::TradeField { field: p.field, raw_json: p.raw_json });
         let again = k.claim_malform("taobao.trade.fullinfo.get", true).unwrap();
         assert!(matches!(again.what, Claimed::Field(_)));
         assert!(k.claim_malform("taobao.trade.fullinfo.get", true).is_none());

@@ -62,12 +62,8 @@ fn required<'p>(p: &'p Params, name: &str) -> Result<&'p str, TopError> {
 fn parse_u64(p: &Params, name: &str) -> Result<Option<u64>, TopError> {
     p.get(name)
         .map(|v| {
-            v.parse::<u64>().map_err(|_| {
-                TopError::invalid(
-                    name,
-                    format!("{name} must be a positive integer, got {v:?}"),
-                )
-            })
+            v.parse::<u64>()
+                .map_err(|_| TopError::invalid(name, format!("{name} must be a positive integer, got {v:?}")))
         })
         .transpose()
 }
@@ -78,22 +74,13 @@ fn required_u64(p: &Params, name: &str) -> Result<u64, TopError> {
 
 fn parse_i64(p: &Params, name: &str) -> Result<Option<i64>, TopError> {
     p.get(name)
-        .map(|v| {
-            v.parse::<i64>().map_err(|_| {
-                TopError::invalid(name, format!("{name} must be an integer, got {v:?}"))
-            })
-        })
+        .map(|v| v.parse::<i64>().map_err(|_| TopError::invalid(name, format!("{name} must be an integer, got {v:?}"))))
         .transpose()
 }
 
 fn required_time(p: &Params, name: &str) -> Result<i64, TopError> {
     let v = required(p, name)?;
-    parse_gmt8(v).ok_or_else(|| {
-        TopError::invalid(
-            name,
-            format!("{name} must be yyyy-MM-dd HH:mm:ss, got {v:?}"),
-        )
-    })
+    parse_gmt8(v).ok_or_else(|| TopError::invalid(name, format!("{name} must be yyyy-MM-dd HH:mm:ss, got {v:?}")))
 }
 
 /// `{"<root>":{...}}` around what `body` writes into the inner object.
@@ -121,10 +108,7 @@ pub fn read(method: &str, state: &State, call: Call<'_>) -> Result<String, TopEr
         INCREMENT_GET => increment_get(state, call),
         FULLINFO_GET => fullinfo_get(state, call),
         ITEM_SELLER_GET => item_seller_get(state, call),
-        _ => {
-            Err(TopError::new(22, "Invalid Method")
-                .with_sub("isv.invalid-method", method.to_string()))
-        }
+        _ => Err(TopError::new(22, "Invalid Method").with_sub("isv.invalid-method", method.to_string())),
     }
 }
 
@@ -149,10 +133,7 @@ fn increment_get(state: &State, call: Call<'_>) -> Result<String, TopError> {
     let start = required_time(p, "start_modified")?;
     let end = required_time(p, "end_modified")?;
     if end < start {
-        return Err(TopError::invalid(
-            "end_modified",
-            "end_modified must not be before start_modified",
-        ));
+        return Err(TopError::invalid("end_modified", "end_modified must not be before start_modified"));
     }
     if end - start > MAX_INCREMENT_SPAN_MS {
         return Err(TopError::invalid(
@@ -166,26 +147,19 @@ fn increment_get(state: &State, call: Call<'_>) -> Result<String, TopError> {
     }
     let page_size = parse_u64(p, "page_size")?.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
-        return Err(TopError::invalid(
-            "page_size",
-            format!("page_size must be 1..={MAX_PAGE_SIZE}, got {page_size}"),
-        ));
+        return Err(TopError::invalid("page_size", format!("page_size must be 1..={MAX_PAGE_SIZE}, got {page_size}")));
     }
     let use_has_next = match p.get("use_has_next") {
         None | Some("false") => false,
         Some("true") => true,
         Some(v) => {
-            return Err(TopError::invalid(
-                "use_has_next",
-                format!("use_has_next must be true or false, got {v:?}"),
-            ));
+            return Err(TopError::invalid("use_has_next", format!("use_has_next must be true or false, got {v:?}")));
         }
     };
     let status = p
         .get("status")
         .map(|s| {
-            TradeStatus::parse(s)
-                .ok_or_else(|| TopError::invalid("status", format!("unknown trade status {s:?}")))
+            TradeStatus::parse(s).ok_or_else(|| TopError::invalid("status", format!("unknown trade status {s:?}")))
         })
         .transpose()?;
 
@@ -214,11 +188,7 @@ fn increment_get(state: &State, call: Call<'_>) -> Result<String, TopError> {
         .take(page_size as usize)
         .map(|(_, _, r)| r)
         .collect();
-    let (has_next, total) = if use_has_next {
-        (skip + (page.len() as u64) < seen, None)
-    } else {
-        (false, Some(seen))
-    };
+    let (has_next, total) = if use_has_next { (skip + (page.len() as u64) < seen, None) } else { (false, Some(seen)) };
     let requested = required(p, "fields")?;
     Ok(envelope(INCREMENT_GET, |obj| {
         if !page.is_empty() {
@@ -269,19 +239,15 @@ fn fullinfo_get(state: &State, call: Call<'_>) -> Result<String, TopError> {
         let doc = selected(&r.doc, required(p, "fields")?);
         return Ok(envelope(FULLINFO_GET, |obj| obj.key("trade").push_str(&doc.to_string())));
     }
-    let t = state
-        .trade(tid)
-        .ok_or_else(|| TopError::remote("isv.trade-not-exist", format!("交易不存在: tid {tid}")))?;
+    let t =
+        state.trade(tid).ok_or_else(|| TopError::remote("isv.trade-not-exist", format!("交易不存在: tid {tid}")))?;
     Ok(envelope(FULLINFO_GET, |obj| {
         write_trade(obj.key("trade"), t, &fields, call.ids, call.patch);
     }))
 }
 
 fn item_not_found(num_iid: u64) -> TopError {
-    TopError::remote(
-        "isv.item-not-exist",
-        format!("商品不存在: num_iid {num_iid}"),
-    )
+    TopError::remote("isv.item-not-exist", format!("商品不存在: num_iid {num_iid}"))
 }
 
 fn quantity_update(state: &mut State, call: Call<'_>) -> Result<String, TopError> {
@@ -292,23 +258,15 @@ fn quantity_update(state: &mut State, call: Call<'_>) -> Result<String, TopError
         None | Some("1") => true,
         Some("2") => false,
         Some(v) => {
-            return Err(TopError::invalid(
-                "type",
-                format!("type must be 1 (full) or 2 (delta), got {v:?}"),
-            ));
+            return Err(TopError::invalid("type", format!("type must be 1 (full) or 2 (delta), got {v:?}")));
         }
     };
     if full && quantity < 0 {
-        return Err(TopError::invalid(
-            "quantity",
-            format!("a full quantity must be >= 0, got {quantity}"),
-        ));
+        return Err(TopError::invalid("quantity", format!("a full quantity must be >= 0, got {quantity}")));
     }
     let sku_id = parse_u64(p, "sku_id")?;
     let outer_id = p.get("outer_id");
-    let item = state
-        .item_mut(num_iid)
-        .ok_or_else(|| item_not_found(num_iid))?;
+    let item = state.item_mut(num_iid).ok_or_else(|| item_not_found(num_iid))?;
     let apply = |old: i64| -> Result<i64, TopError> {
         let new = if full { quantity } else { old + quantity };
         if new < 0 {
@@ -319,38 +277,28 @@ fn quantity_update(state: &mut State, call: Call<'_>) -> Result<String, TopError
         }
         Ok(new)
     };
-    let sku_index =
-        match (sku_id, outer_id) {
-            (Some(id), _) => Some(item.skus.iter().position(|s| s.sku_id == id).ok_or_else(
-                || {
-                    TopError::remote(
-                        "isv.sku-not-exist",
-                        format!("SKU不存在: sku_id {id} of num_iid {num_iid}"),
-                    )
-                },
-            )?),
-            (None, Some(o)) => match item
-                .skus
-                .iter()
-                .position(|s| s.outer_id.as_deref() == Some(o))
-            {
-                Some(i) => Some(i),
-                None if item.skus.is_empty() && item.outer_id.as_deref() == Some(o) => None,
-                None => {
-                    return Err(TopError::remote(
-                        "isv.sku-not-exist",
-                        format!("SKU不存在: outer_id {o:?} of num_iid {num_iid}"),
-                    ));
-                }
-            },
-            (None, None) if !item.skus.is_empty() => {
+    let sku_index = match (sku_id, outer_id) {
+        (Some(id), _) => Some(item.skus.iter().position(|s| s.sku_id == id).ok_or_else(|| {
+            TopError::remote("isv.sku-not-exist", format!("SKU不存在: sku_id {id} of num_iid {num_iid}"))
+        })?),
+        (None, Some(o)) => match item.skus.iter().position(|s| s.outer_id.as_deref() == Some(o)) {
+            Some(i) => Some(i),
+            None if item.skus.is_empty() && item.outer_id.as_deref() == Some(o) => None,
+            None => {
                 return Err(TopError::remote(
-                    "isv.item-quantity-item-update-service-error",
-                    "商品有SKU，请指定sku_id或outer_id",
+                    "isv.sku-not-exist",
+                    format!("SKU不存在: outer_id {o:?} of num_iid {num_iid}"),
                 ));
             }
-            (None, None) => None,
-        };
+        },
+        (None, None) if !item.skus.is_empty() => {
+            return Err(TopError::remote(
+                "isv.item-quantity-item-update-service-error",
+                "商品有SKU，请指定sku_id或outer_id",
+            ));
+        }
+        (None, None) => None,
+    };
     let mut sku_out = None;
     match sku_index {
         Some(i) => {
@@ -386,16 +334,10 @@ fn sku_price_update(state: &mut State, call: Call<'_>) -> Result<String, TopErro
     let num_iid = required_u64(p, "num_iid")?;
     let price_text = required(p, "price")?;
     let price = parse_yuan(price_text).ok_or_else(|| {
-        TopError::invalid(
-            "price",
-            format!("price must be yuan with at most 2 decimals, got {price_text:?}"),
-        )
+        TopError::invalid("price", format!("price must be yuan with at most 2 decimals, got {price_text:?}"))
     })?;
     if price <= 0 {
-        return Err(TopError::invalid(
-            "price",
-            format!("price must be greater than 0, got {price_text:?}"),
-        ));
+        return Err(TopError::invalid("price", format!("price must be greater than 0, got {price_text:?}")));
     }
     let properties = p.get("properties");
     let outer_id = p.get("outer_id");
@@ -403,9 +345,7 @@ fn sku_price_update(state: &mut State, call: Call<'_>) -> Result<String, TopErro
         return Err(TopError::missing("properties"));
     }
     let now = call.now_ms;
-    let item = state
-        .item_mut(num_iid)
-        .ok_or_else(|| item_not_found(num_iid))?;
+    let item = state.item_mut(num_iid).ok_or_else(|| item_not_found(num_iid))?;
     let sku = item
         .skus
         .iter_mut()
@@ -416,10 +356,7 @@ fn sku_price_update(state: &mut State, call: Call<'_>) -> Result<String, TopErro
         .ok_or_else(|| {
             TopError::remote(
                 "isv.sku-not-exist",
-                format!(
-                    "SKU不存在: {} of num_iid {num_iid}",
-                    properties.or(outer_id).unwrap_or_default()
-                ),
+                format!("SKU不存在: {} of num_iid {num_iid}", properties.or(outer_id).unwrap_or_default()),
             )
         })?;
     sku.price = price;
@@ -490,18 +427,13 @@ fn update_listing(state: &mut State, call: Call<'_>, listed: bool) -> Result<Str
     let num = if listed {
         let n = parse_i64(p, "num")?.ok_or_else(|| TopError::missing("num"))?;
         if n < 1 {
-            return Err(TopError::invalid(
-                "num",
-                format!("num must be greater than 0, got {n}"),
-            ));
+            return Err(TopError::invalid("num", format!("num must be greater than 0, got {n}")));
         }
         Some(n)
     } else {
         None
     };
-    let item = state
-        .item_mut(num_iid)
-        .ok_or_else(|| item_not_found(num_iid))?;
+    let item = state.item_mut(num_iid).ok_or_else(|| item_not_found(num_iid))?;
     item.listed = listed;
     // UNSURE: for an item with SKUs TOP keeps the SKU quantities; `num` only sets the stock of
     // an item without SKUs.
@@ -509,11 +441,7 @@ fn update_listing(state: &mut State, call: Call<'_>, listed: bool) -> Result<Str
         item.num = n;
     }
     item.modified_ms = call.now_ms;
-    let method = if listed {
-        UPDATE_LISTING
-    } else {
-        UPDATE_DELISTING
-    };
+    let method = if listed { UPDATE_LISTING } else { UPDATE_DELISTING };
     Ok(envelope(method, |obj| {
         let mut it = Obj::open(obj.key("item"));
         call.ids.write(&mut it, "num_iid", num_iid);
@@ -531,24 +459,19 @@ fn logistics_offline_send(state: &mut State, call: Call<'_>) -> Result<String, T
         None | Some("0") => false,
         Some("1") => true,
         Some(v) => {
-            return Err(TopError::invalid(
-                "is_split",
-                format!("is_split must be 0 or 1, got {v:?}"),
-            ));
+            return Err(TopError::invalid("is_split", format!("is_split must be 0 or 1, got {v:?}")));
         }
     };
-    let oids: Option<Vec<u64>> = if split {
-        let raw = required(p, "sub_tid")?;
-        let parsed: Result<Vec<u64>, _> = raw.split(',').map(|s| s.trim().parse::<u64>()).collect();
-        Some(parsed.map_err(|_| {
-            TopError::invalid(
-                "sub_tid",
-                format!("sub_tid must be comma-separated oids, got {raw:?}"),
-            )
-        })?)
-    } else {
-        None
-    };
+    let oids: Option<Vec<u64>> =
+        if split {
+            let raw = required(p, "sub_tid")?;
+            let parsed: Result<Vec<u64>, _> = raw.split(',').map(|s| s.trim().parse::<u64>()).collect();
+            Some(parsed.map_err(|_| {
+                TopError::invalid("sub_tid", format!("sub_tid must be comma-separated oids, got {raw:?}"))
+            })?)
+        } else {
+            None
+        };
     state.ship(tid, out_sid, company_code, oids.as_deref(), call.now_ms)?;
     Ok(envelope(LOGISTICS_OFFLINE_SEND, |obj| {
         let mut s = Obj::open(obj.key("shipping"));
@@ -563,14 +486,8 @@ mod tests {
 
     #[test]
     fn response_roots() {
-        assert_eq!(
-            response_root(INCREMENT_GET),
-            "trades_sold_increment_get_response"
-        );
+        assert_eq!(response_root(INCREMENT_GET), "trades_sold_increment_get_response");
         assert_eq!(response_root(FULLINFO_GET), "trade_fullinfo_get_response");
-        assert_eq!(
-            response_root(UPDATE_LISTING),
-            "item_update_listing_response"
-        );
+        assert_eq!(response_root(UPDATE_LISTING), "item_update_listing_response");
     }
 }

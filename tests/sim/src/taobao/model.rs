@@ -60,10 +60,7 @@ impl TradeStatus {
     /// here, and cancelled when nothing shipped ([`SimTrade::canonical_status`] knows).
     pub fn canonical(self) -> &'static str {
         match self {
-            Self::TradeNoCreatePay
-            | Self::WaitBuyerPay
-            | Self::PayPending
-            | Self::WaitPreAuthConfirm => "unpaid",
+            Self::TradeNoCreatePay | Self::WaitBuyerPay | Self::PayPending | Self::WaitPreAuthConfirm => "unpaid",
             Self::WaitSellerSendGoods => "paid",
             Self::PaidForbidConsign => "held",
             Self::SellerConsignedPart => "partially_shipped",
@@ -90,19 +87,13 @@ impl TradeStatus {
     pub fn is_consigned(self) -> bool {
         matches!(
             self,
-            Self::SellerConsignedPart
-                | Self::WaitBuyerConfirmGoods
-                | Self::TradeBuyerSigned
-                | Self::TradeFinished
+            Self::SellerConsignedPart | Self::WaitBuyerConfirmGoods | Self::TradeBuyerSigned | Self::TradeFinished
         )
     }
 
     /// Whether the trade is over (so it carries an `end_time`).
     pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            Self::TradeFinished | Self::TradeClosed | Self::TradeClosedByTaobao
-        )
+        matches!(self, Self::TradeFinished | Self::TradeClosed | Self::TradeClosedByTaobao)
     }
 
     /// Whether `taobao.logistics.offline.send` may ship it.
@@ -150,9 +141,7 @@ impl RefundStatus {
     pub fn canonical(self) -> &'static str {
         match self {
             Self::NoRefund | Self::Closed | Self::SellerRefuseBuyer => "none",
-            Self::WaitSellerAgree | Self::WaitBuyerReturnGoods | Self::WaitSellerConfirmGoods => {
-                "requested"
-            }
+            Self::WaitSellerAgree | Self::WaitBuyerReturnGoods | Self::WaitSellerConfirmGoods => "requested",
             Self::Success => "refunded",
         }
     }
@@ -317,11 +306,7 @@ impl SimTrade {
     /// Canonical order refund status: any line requested → requested; else any refunded →
     /// refunded; else none.
     pub fn canonical_refund_status(&self) -> &'static str {
-        let lines: Vec<&str> = self
-            .orders
-            .iter()
-            .map(SimOrder::canonical_refund_status)
-            .collect();
+        let lines: Vec<&str> = self.orders.iter().map(SimOrder::canonical_refund_status).collect();
         if lines.contains(&"requested") {
             "requested"
         } else if lines.contains(&"refunded") {
@@ -345,17 +330,11 @@ impl SimTrade {
     pub fn check_money(&self) -> Result<(), String> {
         let goods: i64 = self.orders.iter().map(|o| o.price * o.num).sum();
         if goods != self.total_fee {
-            return Err(format!(
-                "tid {}: total_fee {} != Σ price×num {goods}",
-                self.tid, self.total_fee
-            ));
+            return Err(format!("tid {}: total_fee {} != Σ price×num {goods}", self.tid, self.total_fee));
         }
         let expected = self.total_fee + self.post_fee - self.discount_fee + self.adjust_fee;
         if self.payment != expected {
-            return Err(format!(
-                "tid {}: payment {} != {expected}",
-                self.tid, self.payment
-            ));
+            return Err(format!("tid {}: payment {} != {expected}", self.tid, self.payment));
         }
         let lines: i64 = self.orders.iter().map(SimOrder::line_total).sum();
         if lines != self.payment - self.post_fee {
@@ -366,19 +345,11 @@ impl SimTrade {
             ));
         }
         for o in &self.orders {
-            if o.total_fee != o.price * o.num
-                || o.payment != o.total_fee - o.discount_fee + o.adjust_fee
-            {
-                return Err(format!(
-                    "tid {} oid {}: line fees inconsistent",
-                    self.tid, o.oid
-                ));
+            if o.total_fee != o.price * o.num || o.payment != o.total_fee - o.discount_fee + o.adjust_fee {
+                return Err(format!("tid {} oid {}: line fees inconsistent", self.tid, o.oid));
             }
             if o.line_total() < 0 {
-                return Err(format!(
-                    "tid {} oid {}: negative line total",
-                    self.tid, o.oid
-                ));
+                return Err(format!("tid {} oid {}: negative line total", self.tid, o.oid));
             }
         }
         Ok(())
@@ -419,9 +390,7 @@ impl SimItem {
     }
 
     pub fn sku_by_outer_id(&self, outer_id: &str) -> Option<&SimSku> {
-        self.skus
-            .iter()
-            .find(|s| s.outer_id.as_deref() == Some(outer_id))
+        self.skus.iter().find(|s| s.outer_id.as_deref() == Some(outer_id))
     }
 }
 

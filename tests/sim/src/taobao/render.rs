@@ -77,11 +77,7 @@ pub struct FieldSet {
 
 impl FieldSet {
     pub fn parse(fields: &str) -> Self {
-        let mut set = Self {
-            trade: 0,
-            order: 0,
-            orders: false,
-        };
+        let mut set = Self { trade: 0, order: 0, orders: false };
         for name in fields.split(',').map(str::trim) {
             if name == "orders" {
                 set.orders = true;
@@ -100,11 +96,7 @@ impl FieldSet {
 
     #[cfg(test)]
     pub fn all() -> Self {
-        Self {
-            trade: u64::MAX,
-            order: u64::MAX,
-            orders: true,
-        }
+        Self { trade: u64::MAX, order: u64::MAX, orders: true }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -136,13 +128,7 @@ impl IdStyle {
 }
 
 /// Appends one trade object. `patch` is consumed (set to `None`) if its field is written.
-pub fn write_trade(
-    out: &mut String,
-    t: &SimTrade,
-    fields: &FieldSet,
-    ids: IdStyle,
-    patch: &mut Option<FieldOverride>,
-) {
+pub fn write_trade(out: &mut String, t: &SimTrade, fields: &FieldSet, ids: IdStyle, patch: &mut Option<FieldOverride>) {
     let mut obj = Obj::open(out);
     let r = t.receiver.as_ref();
     for (i, &name) in TRADE_FIELDS.iter().enumerate() {
@@ -203,10 +189,7 @@ pub fn write_trade(
             "shipping_type" => obj.str(name, t.shipping_type),
             "invoice_kind" => opt_str(&mut obj, t.invoice.as_ref().map(|i| i.kind)),
             "invoice_name" => opt_str(&mut obj, t.invoice.as_ref().map(|i| i.name.as_str())),
-            "invoice_type" => opt_str(
-                &mut obj,
-                t.invoice.as_ref().and_then(|i| i.invoice_type.as_deref()),
-            ),
+            "invoice_type" => opt_str(&mut obj, t.invoice.as_ref().and_then(|i| i.invoice_type.as_deref())),
             _ => {}
         }
     }
@@ -290,28 +273,15 @@ mod tests {
             now_ms: 1_700_000_000_000,
             modified_span_ms: 86_400_000,
         });
-        g.trades
-            .into_iter()
-            .find(|t| t.orders.len() > 1 && t.receiver.is_some())
-            .unwrap()
+        g.trades.into_iter().find(|t| t.orders.len() > 1 && t.receiver.is_some()).unwrap()
     }
 
     #[test]
     fn only_requested_fields() {
         let t = sample();
         let mut s = String::new();
-        write_trade(
-            &mut s,
-            &t,
-            &FieldSet::parse("tid, modified"),
-            IdStyle { as_strings: false },
-            &mut None,
-        );
-        let expected = format!(
-            "{{\"tid\":{},\"modified\":\"{}\"}}",
-            t.tid,
-            super::super::wire::gmt8(t.modified_ms)
-        );
+        write_trade(&mut s, &t, &FieldSet::parse("tid, modified"), IdStyle { as_strings: false }, &mut None);
+        let expected = format!("{{\"tid\":{},\"modified\":\"{}\"}}", t.tid, super::super::wire::gmt8(t.modified_ms));
         assert_eq!(s, expected);
     }
 
@@ -319,13 +289,7 @@ mod tests {
     fn full_trade_parses_and_keeps_big_ids_exact() {
         let t = sample();
         let mut s = String::new();
-        write_trade(
-            &mut s,
-            &t,
-            &FieldSet::all(),
-            IdStyle { as_strings: false },
-            &mut None,
-        );
+        write_trade(&mut s, &t, &FieldSet::all(), IdStyle { as_strings: false }, &mut None);
         let v: serde_json::Value = serde_json::from_str(&s).unwrap();
         assert_eq!(v["tid"].as_u64(), Some(t.tid));
         assert_eq!(v["payment"], super::super::wire::yuan(t.payment));
@@ -357,17 +321,8 @@ mod tests {
     fn override_is_written_once() {
         let t = sample();
         let mut s = String::new();
-        let mut patch = Some(FieldOverride {
-            field: "payment".into(),
-            raw_json: "\"abc\"".into(),
-        });
-        write_trade(
-            &mut s,
-            &t,
-            &FieldSet::all(),
-            IdStyle { as_strings: false },
-            &mut patch,
-        );
+        let mut patch = Some(FieldOverride { field: "payment".into(), raw_json: "\"abc\"".into() });
+        write_trade(&mut s, &t, &FieldSet::all(), IdStyle { as_strings: false }, &mut patch);
         assert!(patch.is_none());
         let v: serde_json::Value = serde_json::from_str(&s).unwrap();
         assert_eq!(v["payment"], "abc");

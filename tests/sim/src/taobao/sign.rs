@@ -37,10 +37,7 @@ impl SignMethod {
 /// The message TOP signs: every param but `sign` with a non-empty value, sorted by key bytes,
 /// concatenated as `k1v1k2v2…`.
 pub fn sign_message<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut pairs: Vec<(&str, &str)> = params
-        .into_iter()
-        .filter(|(k, v)| *k != "sign" && !v.is_empty())
-        .collect();
+    let mut pairs: Vec<(&str, &str)> = params.into_iter().filter(|(k, v)| *k != "sign" && !v.is_empty()).collect();
     pairs.sort_unstable();
     let mut s = String::with_capacity(pairs.iter().map(|(k, v)| k.len() + v.len()).sum());
     for (k, v) in pairs {
@@ -51,11 +48,7 @@ pub fn sign_message<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) ->
 }
 
 /// The `sign` value for `params` (which may include `sign` itself; it is skipped).
-pub fn sign<'a>(
-    params: impl IntoIterator<Item = (&'a str, &'a str)>,
-    secret: &str,
-    method: SignMethod,
-) -> String {
+pub fn sign<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>, secret: &str, method: SignMethod) -> String {
     let message = sign_message(params);
     let digest = match method {
         SignMethod::Md5 => {
@@ -106,10 +99,7 @@ mod tests {
 
     #[test]
     fn md5_matches_published_vector() {
-        assert_eq!(
-            sign(vector_params(), "helloworld", SignMethod::Md5),
-            "66987CB115214E59E6EC978214934FB8"
-        );
+        assert_eq!(sign(vector_params(), "helloworld", SignMethod::Md5), "66987CB115214E59E6EC978214934FB8");
     }
 
     #[test]
@@ -117,10 +107,7 @@ mod tests {
         let mut p = vector_params();
         p.push(("sign", "whatever"));
         p.push(("simplify", ""));
-        assert_eq!(
-            sign(p, "helloworld", SignMethod::Md5),
-            "66987CB115214E59E6EC978214934FB8"
-        );
+        assert_eq!(sign(p, "helloworld", SignMethod::Md5), "66987CB115214E59E6EC978214934FB8");
     }
 
     #[test]
@@ -129,11 +116,7 @@ mod tests {
         let b = sign(vector_params(), "helloworld", SignMethod::HmacSha256);
         assert_eq!(a.len(), 32);
         assert_eq!(b.len(), 64);
-        assert!(
-            a.chars()
-                .chain(b.chars())
-                .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
-        );
+        assert!(a.chars().chain(b.chars()).all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()));
         // HMAC-MD5 of the message with key "helloworld", computed independently.
         let mut m = <Hmac<Md5>>::new_from_slice(b"helloworld").unwrap();
         m.update(sign_message(vector_params()).as_bytes());

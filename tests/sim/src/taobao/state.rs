@@ -14,8 +14,8 @@ const SECOND_MS: i64 = 1000;
 /// Carrier codes `taobao.logistics.offline.send` accepts. UNSURE: TOP's real list is longer
 /// and comes from `taobao.logistics.companies.get`; these are the common ones.
 pub const CARRIER_CODES: &[&str] = &[
-    "POST", "EMS", "EYB", "SF", "STO", "YTO", "ZTO", "YUNDA", "HTKY", "ZJS", "TTKDEX", "DBL", "JD",
-    "QFKD", "UC", "GTO", "FAST", "BEST", "JTSD", "DBKD", "OTHER",
+    "POST", "EMS", "EYB", "SF", "STO", "YTO", "ZTO", "YUNDA", "HTKY", "ZJS", "TTKDEX", "DBL", "JD", "QFKD", "UC",
+    "GTO", "FAST", "BEST", "JTSD", "DBKD", "OTHER",
 ];
 
 /// Sub codes of the shipping errors. UNSURE: TOP returns codes of the form
@@ -39,19 +39,9 @@ pub struct State {
 
 impl State {
     pub fn new(g: Generated, change_rng: SimRng) -> Self {
-        let by_tid = g
-            .trades
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.tid, i))
-            .collect();
+        let by_tid = g.trades.iter().enumerate().map(|(i, t)| (t.tid, i)).collect();
         let by_modified = g.trades.iter().map(|t| (t.modified_ms, t.tid)).collect();
-        let by_num_iid = g
-            .items
-            .iter()
-            .enumerate()
-            .map(|(i, it)| (it.num_iid, i))
-            .collect();
+        let by_num_iid = g.items.iter().enumerate().map(|(i, it)| (it.num_iid, i)).collect();
         Self {
             trades: g.trades,
             by_tid,
@@ -70,10 +60,7 @@ impl State {
 
     /// All trades, newest `modified` first (ties: larger tid first).
     pub fn trades_newest_first(&self) -> impl Iterator<Item = &SimTrade> {
-        self.by_modified
-            .iter()
-            .rev()
-            .filter_map(|&(_, tid)| self.trade(tid))
+        self.by_modified.iter().rev().filter_map(|&(_, tid)| self.trade(tid))
     }
 
     /// Trades with `from_ms <= modified <= to_ms`, newest first.
@@ -104,9 +91,7 @@ impl State {
 
     /// Every trade and sub-order id in the shop, so a new trade draws fresh ones.
     pub fn trade_ids(&self) -> impl Iterator<Item = u64> + '_ {
-        self.trades
-            .iter()
-            .flat_map(|t| std::iter::once(t.tid).chain(t.orders.iter().map(|o| o.oid)))
+        self.trades.iter().flat_map(|t| std::iter::once(t.tid).chain(t.orders.iter().map(|o| o.oid)))
     }
 
     /// Adds a new trade (its tid must be new).
@@ -171,29 +156,21 @@ impl State {
         oids: Option<&[u64]>,
         now_ms: i64,
     ) -> Result<(), TopError> {
-        let &index = self.by_tid.get(&tid).ok_or_else(|| {
-            TopError::remote("isv.trade-not-exist", format!("交易不存在: tid {tid}"))
-        })?;
+        let &index = self
+            .by_tid
+            .get(&tid)
+            .ok_or_else(|| TopError::remote("isv.trade-not-exist", format!("交易不存在: tid {tid}")))?;
         if !CARRIER_CODES.contains(&company_code) {
-            return Err(TopError::remote(
-                SUB_CODE_BAD_CARRIER,
-                format!("物流公司编码不存在: {company_code}"),
-            ));
+            return Err(TopError::remote(SUB_CODE_BAD_CARRIER, format!("物流公司编码不存在: {company_code}")));
         }
         let t = &self.trades[index];
         if !t.status.can_ship() {
-            return Err(TopError::remote(
-                SUB_CODE_NOT_SHIPPABLE,
-                format!("订单状态 {} 不允许发货", t.status.as_str()),
-            ));
+            return Err(TopError::remote(SUB_CODE_NOT_SHIPPABLE, format!("订单状态 {} 不允许发货", t.status.as_str())));
         }
         if let Some(oids) = oids
             && let Some(bad) = oids.iter().find(|o| !t.orders.iter().any(|l| l.oid == **o))
         {
-            return Err(TopError::invalid(
-                "sub_tid",
-                format!("{bad} is not a sub-order of tid {tid}"),
-            ));
+            return Err(TopError::invalid("sub_tid", format!("{bad} is not a sub-order of tid {tid}")));
         }
         let shipped: Vec<u64> = match oids {
             Some(o) => o.to_vec(),
@@ -205,15 +182,8 @@ impl State {
                     l.status = TradeStatus::WaitBuyerConfirmGoods;
                 }
             }
-            let waiting = t
-                .orders
-                .iter()
-                .any(|l| l.status == TradeStatus::WaitSellerSendGoods);
-            t.status = if waiting {
-                TradeStatus::SellerConsignedPart
-            } else {
-                TradeStatus::WaitBuyerConfirmGoods
-            };
+            let waiting = t.orders.iter().any(|l| l.status == TradeStatus::WaitSellerSendGoods);
+            t.status = if waiting { TradeStatus::SellerConsignedPart } else { TradeStatus::WaitBuyerConfirmGoods };
             t.consign_time_ms.get_or_insert(at);
         });
         let at_ms = self.trades[index].modified_ms;
@@ -233,9 +203,7 @@ fn next_status(s: TradeStatus) -> Option<TradeStatus> {
     use TradeStatus::*;
     match s {
         TradeNoCreatePay => Some(WaitBuyerPay),
-        WaitBuyerPay | PayPending | WaitPreAuthConfirm | PaidForbidConsign => {
-            Some(WaitSellerSendGoods)
-        }
+        WaitBuyerPay | PayPending | WaitPreAuthConfirm | PaidForbidConsign => Some(WaitSellerSendGoods),
         WaitSellerSendGoods | SellerConsignedPart => Some(WaitBuyerConfirmGoods),
         WaitBuyerConfirmGoods | TradeBuyerSigned => Some(TradeFinished),
         TradeFinished | TradeClosed | TradeClosedByTaobao => None,
@@ -281,13 +249,7 @@ mod tests {
     const NOW: i64 = 1_700_000_000_000;
 
     fn state(orders: usize) -> State {
-        let g = generate(&GenParams {
-            seed: 5,
-            orders,
-            items: 30,
-            now_ms: NOW,
-            modified_span_ms: 3 * 86_400_000,
-        });
+        let g = generate(&GenParams { seed: 5, orders, items: 30, now_ms: NOW, modified_span_ms: 3 * 86_400_000 });
         State::new(g, SimRng::new(99))
     }
 
@@ -306,8 +268,7 @@ mod tests {
     #[test]
     fn change_orders_moves_status_and_modified() {
         let mut s = state(100);
-        let before: HashMap<u64, TradeStatus> =
-            s.trades.iter().map(|t| (t.tid, t.status)).collect();
+        let before: HashMap<u64, TradeStatus> = s.trades.iter().map(|t| (t.tid, t.status)).collect();
         let now = NOW + 60_500;
         let tids = s.change_orders(10, now);
         assert_eq!(tids.len(), 10);
@@ -323,17 +284,9 @@ mod tests {
     #[test]
     fn ship_checks_status_and_carrier() {
         let mut s = state(50);
-        let tid = s
-            .trades
-            .iter()
-            .find(|t| t.status == TradeStatus::WaitSellerSendGoods)
-            .unwrap()
-            .tid;
+        let tid = s.trades.iter().find(|t| t.status == TradeStatus::WaitSellerSendGoods).unwrap().tid;
         assert_eq!(
-            s.ship(tid, "SF123", "NOPE", None, NOW)
-                .unwrap_err()
-                .sub_code
-                .as_deref(),
+            s.ship(tid, "SF123", "NOPE", None, NOW).unwrap_err().sub_code.as_deref(),
             Some(SUB_CODE_BAD_CARRIER)
         );
         s.ship(tid, "SF123", "SF", None, NOW + 5000).unwrap();

@@ -14,12 +14,7 @@ const NOW: i64 = 1_700_000_000_000;
 const DAY_MS: i64 = 86_400_000;
 
 fn config(orders: usize) -> SimConfig {
-    SimConfig {
-        orders,
-        seed: 11,
-        now_ms: Some(NOW),
-        ..SimConfig::default()
-    }
+    SimConfig { orders, seed: 11, now_ms: Some(NOW), ..SimConfig::default() }
 }
 
 /// POSTs `body` to the gateway; returns (status, body).
@@ -35,14 +30,8 @@ async fn post(addr: SocketAddr, body: &str) -> (u16, String) {
     let text = String::from_utf8(raw).unwrap();
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
     let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
+    let body =
+        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_string() };
     (status, body)
 }
 
@@ -60,21 +49,14 @@ fn dechunk(mut s: &str) -> String {
 }
 
 async fn call(sim: &TaobaoSim, method: &str, params: &[(&str, &str)]) -> Value {
-    let (status, body) = post(
-        sim.addr(),
-        &sim.signed_body(method, params, SignMethod::Md5),
-    )
-    .await;
+    let (status, body) = post(sim.addr(), &sim.signed_body(method, params, SignMethod::Md5)).await;
     assert_eq!(status, 200, "{body}");
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
 
 fn error_code(v: &Value) -> Option<(i64, String)> {
     let e = v.get("error_response")?;
-    Some((
-        e["code"].as_i64().unwrap(),
-        e["sub_code"].as_str().unwrap_or_default().to_string(),
-    ))
+    Some((e["code"].as_i64().unwrap(), e["sub_code"].as_str().unwrap_or_default().to_string()))
 }
 
 /// The params of a hand-built request, to tamper with before signing.
@@ -96,10 +78,7 @@ fn system_params(sim: &TaobaoSim, method: &str, timestamp: &str) -> Vec<(String,
 }
 
 fn signed(params: &[(String, String)], secret: &str) -> String {
-    let view: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let view: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let s = sign(view.iter().copied(), secret, SignMethod::Md5);
     let mut all = view.clone();
     all.push(("sign", &s));
@@ -111,19 +90,11 @@ async fn all_sign_methods_are_accepted() {
     let sim = TaobaoSim::start(config(20)).await.unwrap();
     let num_iid = sim.items()[0].num_iid.to_string();
     for m in [SignMethod::Md5, SignMethod::Hmac, SignMethod::HmacSha256] {
-        let body = sim.signed_body(
-            ITEM_SELLER_GET,
-            &[("fields", "num_iid,num"), ("num_iid", &num_iid)],
-            m,
-        );
+        let body = sim.signed_body(ITEM_SELLER_GET, &[("fields", "num_iid,num"), ("num_iid", &num_iid)], m);
         let (status, text) = post(sim.addr(), &body).await;
         assert_eq!(status, 200);
         let v: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(
-            v["item_seller_get_response"]["item"]["num_iid"].to_string(),
-            num_iid,
-            "{m:?}: {text}"
-        );
+        assert_eq!(v["item_seller_get_response"]["item"]["num_iid"].to_string(), num_iid, "{m:?}: {text}");
     }
 }
 
@@ -148,86 +119,26 @@ async fn system_parameter_errors() {
         }
         p
     };
-    assert_eq!(
-        send(base.clone(), "wrong".into()).await.map(|e| e.0),
-        Some(25)
-    );
-    assert_eq!(
-        send(with("timestamp", "2016-01-01 12:00:00"), secret.clone())
-            .await
-            .map(|e| e.0),
-        Some(31)
-    );
-    assert_eq!(
-        send(with("timestamp", "2016/01/01"), secret.clone())
-            .await
-            .map(|e| e.0),
-        Some(31)
-    );
-    assert_eq!(
-        send(with("timestamp", ""), secret.clone())
-            .await
-            .map(|e| e.0),
-        Some(30)
-    );
-    assert_eq!(
-        send(with("session", "other"), secret.clone()).await,
-        Some((27, "invalid-sessionkey".into()))
-    );
-    assert_eq!(
-        send(with("session", ""), secret.clone()).await.map(|e| e.0),
-        Some(26)
-    );
-    assert_eq!(
-        send(with("app_key", "999"), secret.clone())
-            .await
-            .map(|e| e.0),
-        Some(29)
-    );
-    assert_eq!(
-        send(with("method", "taobao.nope"), secret.clone())
-            .await
-            .map(|e| e.0),
-        Some(22)
-    );
-    assert_eq!(
-        send(with("v", "1.0"), secret.clone()).await.map(|e| e.0),
-        Some(34)
-    );
-    assert_eq!(
-        send(with("format", "xml"), secret.clone())
-            .await
-            .map(|e| e.0),
-        Some(23)
-    );
-    assert_eq!(
-        send(with("sign_method", "sha1"), secret.clone())
-            .await
-            .map(|e| e.0),
-        Some(25)
-    );
+    assert_eq!(send(base.clone(), "wrong".into()).await.map(|e| e.0), Some(25));
+    assert_eq!(send(with("timestamp", "2016-01-01 12:00:00"), secret.clone()).await.map(|e| e.0), Some(31));
+    assert_eq!(send(with("timestamp", "2016/01/01"), secret.clone()).await.map(|e| e.0), Some(31));
+    assert_eq!(send(with("timestamp", ""), secret.clone()).await.map(|e| e.0), Some(30));
+    assert_eq!(send(with("session", "other"), secret.clone()).await, Some((27, "invalid-sessionkey".into())));
+    assert_eq!(send(with("session", ""), secret.clone()).await.map(|e| e.0), Some(26));
+    assert_eq!(send(with("app_key", "999"), secret.clone()).await.map(|e| e.0), Some(29));
+    assert_eq!(send(with("method", "taobao.nope"), secret.clone()).await.map(|e| e.0), Some(22));
+    assert_eq!(send(with("v", "1.0"), secret.clone()).await.map(|e| e.0), Some(34));
+    assert_eq!(send(with("format", "xml"), secret.clone()).await.map(|e| e.0), Some(23));
+    assert_eq!(send(with("sign_method", "sha1"), secret.clone()).await.map(|e| e.0), Some(25));
     // Business parameter missing after a valid signature.
-    assert_eq!(
-        send(base.clone(), secret.clone()).await,
-        Some((40, "isv.missing-parameter".into()))
-    );
+    assert_eq!(send(base.clone(), secret.clone()).await, Some((40, "isv.missing-parameter".into())));
 
     sim.expire_session();
-    let v = call(
-        &sim,
-        ITEM_SELLER_GET,
-        &[("fields", "num"), ("num_iid", "1")],
-    )
-    .await;
+    let v = call(&sim, ITEM_SELLER_GET, &[("fields", "num"), ("num_iid", "1")]).await;
     assert_eq!(error_code(&v), Some((27, "session-expired".into())));
     assert!(v["error_response"]["request_id"].is_string());
     sim.restore_session();
-    let v = call(
-        &sim,
-        ITEM_SELLER_GET,
-        &[("fields", "num"), ("num_iid", "1")],
-    )
-    .await;
+    let v = call(&sim, ITEM_SELLER_GET, &[("fields", "num"), ("num_iid", "1")]).await;
     assert_eq!(error_code(&v), Some((15, "isv.item-not-exist".into())));
 }
 
@@ -235,11 +146,7 @@ async fn system_parameter_errors() {
 async fn query_string_params_are_accepted() {
     let sim = TaobaoSim::start(config(5)).await.unwrap();
     let num_iid = sim.items()[0].num_iid.to_string();
-    let body = sim.signed_body(
-        ITEM_SELLER_GET,
-        &[("fields", "num"), ("num_iid", &num_iid)],
-        SignMethod::Md5,
-    );
+    let body = sim.signed_body(ITEM_SELLER_GET, &[("fields", "num"), ("num_iid", &num_iid)], SignMethod::Md5);
     let mut s = TcpStream::connect(sim.addr()).await.unwrap();
     let req = format!("GET /router/rest?{body} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     s.write_all(req.as_bytes()).await.unwrap();
@@ -253,11 +160,7 @@ async fn query_string_params_are_accepted() {
 async fn increment_paging_matches_ground_truth() {
     let sim = TaobaoSim::start(config(400)).await.unwrap();
     let (from, to) = (NOW - DAY_MS, NOW);
-    let expected: Vec<u64> = sim
-        .trades_modified_in(from, to)
-        .iter()
-        .map(|t| t.tid)
-        .collect();
+    let expected: Vec<u64> = sim.trades_modified_in(from, to).iter().map(|t| t.tid).collect();
     assert!(expected.len() > 50, "{}", expected.len());
     let (start, end) = (gmt8(from), gmt8(to - 1000));
     let mut got = Vec::new();
@@ -279,11 +182,7 @@ async fn increment_paging_matches_ground_truth() {
         let r = &v["trades_sold_increment_get_response"];
         assert!(r.get("total_results").is_none());
         for t in r["trades"]["trade"].as_array().unwrap() {
-            assert_eq!(
-                t.as_object().unwrap().len(),
-                2,
-                "only the requested fields: {t}"
-            );
+            assert_eq!(t.as_object().unwrap().len(), 2, "only the requested fields: {t}");
             got.push(t["tid"].as_u64().unwrap());
         }
         if !r["has_next"].as_bool().unwrap() {
@@ -291,80 +190,38 @@ async fn increment_paging_matches_ground_truth() {
         }
     }
     assert_eq!(got, expected);
-    let modified: Vec<i64> = got
-        .iter()
-        .map(|tid| sim.trade(*tid).unwrap().modified_ms)
-        .collect();
+    let modified: Vec<i64> = got.iter().map(|tid| sim.trade(*tid).unwrap().modified_ms).collect();
     assert!(modified.windows(2).all(|w| w[0] >= w[1]), "newest first");
 
     // total_results without use_has_next.
-    let v = call(
-        &sim,
-        INCREMENT_GET,
-        &[
-            ("fields", "tid"),
-            ("start_modified", &start),
-            ("end_modified", &end),
-        ],
-    )
-    .await;
+    let v = call(&sim, INCREMENT_GET, &[("fields", "tid"), ("start_modified", &start), ("end_modified", &end)]).await;
     let r = &v["trades_sold_increment_get_response"];
     assert_eq!(r["total_results"].as_u64(), Some(expected.len() as u64));
-    assert_eq!(
-        r["trades"]["trade"].as_array().unwrap().len(),
-        40,
-        "default page size"
-    );
+    assert_eq!(r["trades"]["trade"].as_array().unwrap().len(), 40, "default page size");
 
     // An empty window has no `trades` key.
     let (s2, e2) = (gmt8(NOW + DAY_MS), gmt8(NOW + DAY_MS + 1000));
     let v = call(
         &sim,
         INCREMENT_GET,
-        &[
-            ("fields", "tid"),
-            ("start_modified", &s2),
-            ("end_modified", &e2),
-            ("use_has_next", "true"),
-        ],
+        &[("fields", "tid"), ("start_modified", &s2), ("end_modified", &e2), ("use_has_next", "true")],
     )
     .await;
-    assert_eq!(
-        v,
-        serde_json::json!({"trades_sold_increment_get_response": {"has_next": false}})
-    );
+    assert_eq!(v, serde_json::json!({"trades_sold_increment_get_response": {"has_next": false}}));
 
     // Argument checks.
     let too_long = gmt8(to - 1000 - DAY_MS - 1000);
-    let v = call(
-        &sim,
-        INCREMENT_GET,
-        &[
-            ("fields", "tid"),
-            ("start_modified", &too_long),
-            ("end_modified", &end),
-        ],
-    )
-    .await;
+    let v =
+        call(&sim, INCREMENT_GET, &[("fields", "tid"), ("start_modified", &too_long), ("end_modified", &end)]).await;
     assert_eq!(error_code(&v), Some((41, "isv.invalid-parameter".into())));
     let v = call(
         &sim,
         INCREMENT_GET,
-        &[
-            ("fields", "tid"),
-            ("start_modified", &start),
-            ("end_modified", &end),
-            ("page_size", "101"),
-        ],
+        &[("fields", "tid"), ("start_modified", &start), ("end_modified", &end), ("page_size", "101")],
     )
     .await;
     assert_eq!(error_code(&v).map(|e| e.0), Some(41));
-    let v = call(
-        &sim,
-        INCREMENT_GET,
-        &[("fields", "tid"), ("start_modified", &start)],
-    )
-    .await;
+    let v = call(&sim, INCREMENT_GET, &[("fields", "tid"), ("start_modified", &start)]).await;
     assert_eq!(error_code(&v).map(|e| e.0), Some(40));
 }
 
@@ -382,63 +239,31 @@ async fn fullinfo_matches_ground_truth() {
         assert_eq!(w["status"], t.status.as_str());
         assert_eq!(parse_yuan(w["payment"].as_str().unwrap()), Some(t.payment));
         assert_eq!(w["adjust_fee"], yuan(t.adjust_fee));
-        assert_eq!(
-            parse_gmt8(w["modified"].as_str().unwrap()),
-            Some(t.modified_ms)
-        );
+        assert_eq!(parse_gmt8(w["modified"].as_str().unwrap()), Some(t.modified_ms));
         assert_eq!(w["pay_time"].as_str().and_then(parse_gmt8), t.pay_time_ms);
-        assert_eq!(
-            w["invoice_kind"].as_str(),
-            t.invoice.as_ref().map(|i| i.kind)
-        );
+        assert_eq!(w["invoice_kind"].as_str(), t.invoice.as_ref().map(|i| i.kind));
         assert_eq!(w["buyer_message"].as_str(), t.buyer_message.as_deref());
         let lines = w["orders"]["order"].as_array().unwrap();
         assert_eq!(lines.len(), t.orders.len());
         for (l, o) in lines.iter().zip(&t.orders) {
             assert_eq!(l["oid"].as_u64(), Some(o.oid));
             assert_eq!(l["sku_id"].as_u64(), o.sku_id);
-            assert_eq!(
-                l["refund_status"].as_str(),
-                o.refund_status.map(RefundStatus::as_str)
-            );
-            assert_eq!(
-                l["divide_order_fee"]
-                    .as_str()
-                    .map(|s| parse_yuan(s).unwrap()),
-                o.divide_order_fee
-            );
+            assert_eq!(l["refund_status"].as_str(), o.refund_status.map(RefundStatus::as_str));
+            assert_eq!(l["divide_order_fee"].as_str().map(|s| parse_yuan(s).unwrap()), o.divide_order_fee);
         }
     }
-    let v = call(
-        &sim,
-        FULLINFO_GET,
-        &[("tid", "1234567890123456789"), ("fields", "tid")],
-    )
-    .await;
+    let v = call(&sim, FULLINFO_GET, &[("tid", "1234567890123456789"), ("fields", "tid")]).await;
     assert_eq!(error_code(&v), Some((15, "isv.trade-not-exist".into())));
 }
 
 #[tokio::test]
 async fn ids_can_be_strings() {
-    let sim = TaobaoSim::start(SimConfig {
-        ids_as_strings: true,
-        ..config(3)
-    })
-    .await
-    .unwrap();
+    let sim = TaobaoSim::start(SimConfig { ids_as_strings: true, ..config(3) }).await.unwrap();
     let t = &sim.trades()[0];
     let tid = t.tid.to_string();
-    let v = call(
-        &sim,
-        FULLINFO_GET,
-        &[("tid", &tid), ("fields", "tid,orders")],
-    )
-    .await;
+    let v = call(&sim, FULLINFO_GET, &[("tid", &tid), ("fields", "tid,orders")]).await;
     assert_eq!(v["trade_fullinfo_get_response"]["trade"]["tid"], tid);
-    assert_eq!(
-        v["trade_fullinfo_get_response"]["trade"]["orders"]["order"][0]["oid"],
-        t.orders[0].oid.to_string()
-    );
+    assert_eq!(v["trade_fullinfo_get_response"]["trade"]["orders"]["order"][0]["oid"], t.orders[0].oid.to_string());
 }
 
 #[tokio::test]
@@ -466,10 +291,7 @@ async fn throttle_fail_and_injected_errors() {
     assert_eq!(post(sim.addr(), &body).await.0, 200);
 
     sim.error_next(1, TopError::unavailable());
-    assert_eq!(
-        error_code(&call(&sim, ITEM_SELLER_GET, &params).await),
-        Some((10, "isp.unknown-error".into()))
-    );
+    assert_eq!(error_code(&call(&sim, ITEM_SELLER_GET, &params).await), Some((10, "isp.unknown-error".into())));
     assert!(error_code(&call(&sim, ITEM_SELLER_GET, &params).await).is_none());
 
     assert_eq!(sim.call_count(ITEM_SELLER_GET), 10);
@@ -486,45 +308,17 @@ async fn malformed_bodies() {
     let day = (gmt8(NOW - DAY_MS + 1000), gmt8(NOW));
     sim.malform_next(1, Malform::bad_payment());
     // The increment call asks only for tid,modified: the payment knob waits for fullinfo.
-    let v = call(
-        &sim,
-        INCREMENT_GET,
-        &[
-            ("fields", "tid,modified"),
-            ("start_modified", &day.0),
-            ("end_modified", &day.1),
-        ],
-    )
-    .await;
+    let v =
+        call(&sim, INCREMENT_GET, &[("fields", "tid,modified"), ("start_modified", &day.0), ("end_modified", &day.1)])
+            .await;
     assert!(v["trades_sold_increment_get_response"]["trades"].is_object());
-    let v = call(
-        &sim,
-        FULLINFO_GET,
-        &[("tid", &tid), ("fields", "tid,payment")],
-    )
-    .await;
+    let v = call(&sim, FULLINFO_GET, &[("tid", &tid), ("fields", "tid,payment")]).await;
     assert_eq!(v["trade_fullinfo_get_response"]["trade"]["payment"], "abc");
-    let v = call(
-        &sim,
-        FULLINFO_GET,
-        &[("tid", &tid), ("fields", "tid,payment")],
-    )
-    .await;
-    assert_eq!(
-        parse_yuan(
-            v["trade_fullinfo_get_response"]["trade"]["payment"]
-                .as_str()
-                .unwrap()
-        ),
-        Some(t.payment)
-    );
+    let v = call(&sim, FULLINFO_GET, &[("tid", &tid), ("fields", "tid,payment")]).await;
+    assert_eq!(parse_yuan(v["trade_fullinfo_get_response"]["trade"]["payment"].as_str().unwrap()), Some(t.payment));
 
     sim.malform_next_for(FULLINFO_GET, 1, Malform::Truncated);
-    let body = sim.signed_body(
-        FULLINFO_GET,
-        &[("tid", &tid), ("fields", "tid,payment,orders")],
-        SignMethod::Md5,
-    );
+    let body = sim.signed_body(FULLINFO_GET, &[("tid", &tid), ("fields", "tid,payment,orders")], SignMethod::Md5);
     let (status, text) = post(sim.addr(), &body).await;
     assert_eq!(status, 200);
     assert!(serde_json::from_str::<Value>(&text).is_err(), "{text}");
@@ -544,12 +338,7 @@ async fn changed_orders_show_up_in_the_next_pull() {
     let v = call(
         &sim,
         INCREMENT_GET,
-        &[
-            ("fields", "tid,status"),
-            ("start_modified", &start),
-            ("end_modified", &end),
-            ("page_size", "100"),
-        ],
+        &[("fields", "tid,status"), ("start_modified", &start), ("end_modified", &end), ("page_size", "100")],
     )
     .await;
     let got: HashSet<u64> = v["trades_sold_increment_get_response"]["trades"]["trade"]
@@ -568,136 +357,53 @@ async fn changed_orders_show_up_in_the_next_pull() {
 #[tokio::test]
 async fn pushes_mutate_the_catalog_and_trades() {
     let sim = TaobaoSim::start(config(60)).await.unwrap();
-    let item = sim
-        .items()
-        .into_iter()
-        .find(|i| i.skus.len() > 1 && i.outer_id.is_some())
-        .unwrap();
+    let item = sim.items().into_iter().find(|i| i.skus.len() > 1 && i.outer_id.is_some()).unwrap();
     let num_iid = item.num_iid.to_string();
     let sku = &item.skus[1];
     let outer = sku.outer_id.clone().unwrap();
 
     // Stock by outer_id, full.
-    let v = call(
-        &sim,
-        QUANTITY_UPDATE,
-        &[
-            ("num_iid", &num_iid),
-            ("outer_id", &outer),
-            ("quantity", "77"),
-            ("type", "1"),
-        ],
-    )
-    .await;
+    let v =
+        call(&sim, QUANTITY_UPDATE, &[("num_iid", &num_iid), ("outer_id", &outer), ("quantity", "77"), ("type", "1")])
+            .await;
     let r = &v["item_quantity_update_response"]["item"];
     assert_eq!(r["num_iid"].as_u64(), Some(item.num_iid));
     assert_eq!(sim.sku_stock(item.num_iid, sku.sku_id), Some(77));
     assert_eq!(r["num"].as_i64(), Some(sim.item(item.num_iid).unwrap().num));
     // By sku_id, delta.
     let sku_id = sku.sku_id.to_string();
-    call(
-        &sim,
-        QUANTITY_UPDATE,
-        &[
-            ("num_iid", &num_iid),
-            ("sku_id", &sku_id),
-            ("quantity", "-7"),
-            ("type", "2"),
-        ],
-    )
-    .await;
+    call(&sim, QUANTITY_UPDATE, &[("num_iid", &num_iid), ("sku_id", &sku_id), ("quantity", "-7"), ("type", "2")]).await;
     assert_eq!(sim.sku_stock(item.num_iid, sku.sku_id), Some(70));
-    let v = call(
-        &sim,
-        QUANTITY_UPDATE,
-        &[
-            ("num_iid", &num_iid),
-            ("outer_id", "NOPE"),
-            ("quantity", "1"),
-        ],
-    )
-    .await;
+    let v = call(&sim, QUANTITY_UPDATE, &[("num_iid", &num_iid), ("outer_id", "NOPE"), ("quantity", "1")]).await;
     assert_eq!(error_code(&v), Some((15, "isv.sku-not-exist".into())));
 
     // Price.
-    let v = call(
-        &sim,
-        SKU_PRICE_UPDATE,
-        &[
-            ("num_iid", &num_iid),
-            ("outer_id", &outer),
-            ("price", "12.30"),
-        ],
-    )
-    .await;
+    let v = call(&sim, SKU_PRICE_UPDATE, &[("num_iid", &num_iid), ("outer_id", &outer), ("price", "12.30")]).await;
     assert_eq!(v["item_sku_price_update_response"]["sku"]["price"], "12.30");
     assert_eq!(sim.sku_by_outer_id(&outer).unwrap().1.price, 1230);
-    let v = call(
-        &sim,
-        SKU_PRICE_UPDATE,
-        &[
-            ("num_iid", &num_iid),
-            ("outer_id", &outer),
-            ("price", "12.345"),
-        ],
-    )
-    .await;
+    let v = call(&sim, SKU_PRICE_UPDATE, &[("num_iid", &num_iid), ("outer_id", &outer), ("price", "12.345")]).await;
     assert_eq!(error_code(&v).map(|e| e.0), Some(41));
 
     // Listing.
     call(&sim, UPDATE_DELISTING, &[("num_iid", &num_iid)]).await;
     assert!(!sim.item(item.num_iid).unwrap().listed);
-    let v = call(
-        &sim,
-        ITEM_SELLER_GET,
-        &[
-            ("num_iid", &num_iid),
-            ("fields", "num_iid,num,approve_status"),
-        ],
-    )
-    .await;
-    assert_eq!(
-        v["item_seller_get_response"]["item"]["approve_status"],
-        "instock"
-    );
+    let v = call(&sim, ITEM_SELLER_GET, &[("num_iid", &num_iid), ("fields", "num_iid,num,approve_status")]).await;
+    assert_eq!(v["item_seller_get_response"]["item"]["approve_status"], "instock");
     let v = call(&sim, UPDATE_LISTING, &[("num_iid", &num_iid), ("num", "5")]).await;
-    assert_eq!(
-        v["item_update_listing_response"]["item"]["num_iid"].as_u64(),
-        Some(item.num_iid)
-    );
+    assert_eq!(v["item_update_listing_response"]["item"]["num_iid"].as_u64(), Some(item.num_iid));
     assert!(sim.item(item.num_iid).unwrap().listed);
 
     // Logistics.
-    let t = sim
-        .trades()
-        .into_iter()
-        .find(|t| t.status == TradeStatus::WaitSellerSendGoods)
-        .unwrap();
+    let t = sim.trades().into_iter().find(|t| t.status == TradeStatus::WaitSellerSendGoods).unwrap();
     let tid = t.tid.to_string();
-    let v = call(
-        &sim,
-        LOGISTICS_OFFLINE_SEND,
-        &[
-            ("tid", &tid),
-            ("out_sid", "SF1234567890"),
-            ("company_code", "SF"),
-        ],
-    )
-    .await;
-    assert_eq!(
-        v,
-        serde_json::json!({"logistics_offline_send_response": {"shipping": {"is_success": true}}})
-    );
+    let v =
+        call(&sim, LOGISTICS_OFFLINE_SEND, &[("tid", &tid), ("out_sid", "SF1234567890"), ("company_code", "SF")]).await;
+    assert_eq!(v, serde_json::json!({"logistics_offline_send_response": {"shipping": {"is_success": true}}}));
     let after = sim.trade(t.tid).unwrap();
     assert_eq!(after.status, TradeStatus::WaitBuyerConfirmGoods);
     assert!(after.modified_ms >= t.modified_ms);
     assert_eq!(sim.shipments()[0].out_sid, "SF1234567890");
-    let v = call(
-        &sim,
-        LOGISTICS_OFFLINE_SEND,
-        &[("tid", &tid), ("out_sid", "SF1"), ("company_code", "SF")],
-    )
-    .await;
+    let v = call(&sim, LOGISTICS_OFFLINE_SEND, &[("tid", &tid), ("out_sid", "SF1"), ("company_code", "SF")]).await;
     assert_eq!(error_code(&v).map(|e| e.0), Some(15));
 }
 
@@ -706,23 +412,13 @@ async fn pushes_mutate_the_catalog_and_trades() {
 fn runs_on_its_own_runtime_from_a_plain_thread() {
     let sim = TaobaoSim::spawn_blocking_runtime(config(10)).unwrap();
     let num_iid = sim.items()[0].num_iid.to_string();
-    let body = sim.signed_body(
-        ITEM_SELLER_GET,
-        &[("fields", "num_iid"), ("num_iid", &num_iid)],
-        SignMethod::Hmac,
-    );
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let body = sim.signed_body(ITEM_SELLER_GET, &[("fields", "num_iid"), ("num_iid", &num_iid)], SignMethod::Hmac);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (status, text) = rt.block_on(post(sim.addr(), &body));
     assert_eq!(status, 200, "{text}");
     let addr = sim.addr();
     drop(sim);
-    assert!(
-        std::net::TcpStream::connect(addr).is_err(),
-        "the port is closed after drop"
-    );
+    assert!(std::net::TcpStream::connect(addr).is_err(), "the port is closed after drop");
 }
 
 #[tokio::test]
@@ -736,29 +432,16 @@ async fn shutdown_closes_the_port() {
 
 #[test]
 fn config_is_validated() {
-    let err = build_shared(SimConfig {
-        items: Some(0),
-        ..SimConfig::default()
-    })
-    .err()
-    .unwrap();
+    let err = build_shared(SimConfig { items: Some(0), ..SimConfig::default() }).err().unwrap();
     assert!(err.to_string().contains("SimConfig.items"), "{err}");
-    let err = build_shared(SimConfig {
-        app_secret: String::new(),
-        ..SimConfig::default()
-    })
-    .err()
-    .unwrap();
+    let err = build_shared(SimConfig { app_secret: String::new(), ..SimConfig::default() }).err().unwrap();
     assert!(err.to_string().contains("app_secret"), "{err}");
 }
 
 /// Serving speed without HTTP: the benchmark needs thousands of orders a second.
 #[test]
 fn serves_thousands_of_fullinfo_calls_per_second() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let sim = rt.block_on(TaobaoSim::start(config(2000))).unwrap();
     let bodies: Vec<String> = sim
         .trades()
@@ -766,10 +449,7 @@ fn serves_thousands_of_fullinfo_calls_per_second() {
         .map(|t| {
             sim.signed_body(
                 FULLINFO_GET,
-                &[
-                    ("tid", &t.tid.to_string()),
-                    ("fields", "tid,status,payment,orders,receiver_name,modified"),
-                ],
+                &[("tid", &t.tid.to_string()), ("fields", "tid,status,payment,orders,receiver_name,modified")],
                 SignMethod::Md5,
             )
         })
@@ -778,10 +458,7 @@ fn serves_thousands_of_fullinfo_calls_per_second() {
     for b in &bodies {
         let (status, body) = sim.handle_raw(b);
         assert_eq!(status, 200);
-        assert!(
-            body.starts_with("{\"trade_fullinfo_get_response\""),
-            "{body}"
-        );
+        assert!(body.starts_with("{\"trade_fullinfo_get_response\""), "{body}");
     }
     let per_sec = bodies.len() as f64 / started.elapsed().as_secs_f64();
     eprintln!("taobao sim: {per_sec:.0} fullinfo calls/s without HTTP");
@@ -805,7 +482,14 @@ async fn raw_trades_are_listed_and_answered_as_given_until_cleared() {
             let v = call(
                 sim,
                 INCREMENT_GET,
-                &[("fields", "tid,modified"), ("start_modified", &start), ("end_modified", &end), ("page_no", page), ("page_size", "2"), ("use_has_next", "true")],
+                &[
+                    ("fields", "tid,modified"),
+                    ("start_modified", &start),
+                    ("end_modified", &end),
+                    ("page_no", page),
+                    ("page_size", "2"),
+                    ("use_has_next", "true"),
+                ],
             )
             .await;
             v["trades_sold_increment_get_response"].clone()
@@ -817,7 +501,10 @@ async fn raw_trades_are_listed_and_answered_as_given_until_cleared() {
     assert_eq!(tids, [case.raw[2]["tid"].clone(), case.raw[1]["tid"].clone()], "newest first");
     assert_eq!(first["trades"]["trade"][0], json!({"tid": case.raw[2]["tid"], "modified": case.raw[2]["modified"]}));
     let second = list("2").await;
-    assert_eq!((second["has_next"].clone(), second["trades"]["trade"][0]["tid"].clone()), (json!(false), case.raw[0]["tid"].clone()));
+    assert_eq!(
+        (second["has_next"].clone(), second["trades"]["trade"][0]["tid"].clone()),
+        (json!(false), case.raw[0]["tid"].clone())
+    );
 
     let tid = case.raw[1]["tid"].to_string();
     let full = call(&sim, FULLINFO_GET, &[("fields", "tid,status,orders"), ("tid", &tid)]).await;

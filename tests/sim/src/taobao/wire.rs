@@ -120,8 +120,7 @@ impl<'a> Obj<'a> {
     }
 
     pub fn bool(&mut self, name: &str, value: bool) {
-        self.key(name)
-            .push_str(if value { "true" } else { "false" });
+        self.key(name).push_str(if value { "true" } else { "false" });
     }
 
     pub fn yuan(&mut self, name: &str, fen: i64) {

@@ -23,22 +23,10 @@ const SO_PATH: &str = "/sap/opu/odata/sap/API_SALES_ORDER_SRV/A_SalesOrder";
 /// does, as the SAP plugin's push would.
 fn create_sales_order(sap: &SapSim, po: &str, material: &str) {
     let auth = crate::sap::basic_authorization(&sap.config().user, &sap.config().password);
-    let fetch = sap.handle_raw(
-        "GET",
-        SO_PATH,
-        "$top=0",
-        &[("authorization", &auth), ("x-csrf-token", "Fetch")],
-        b"",
-    );
+    let fetch = sap.handle_raw("GET", SO_PATH, "$top=0", &[("authorization", &auth), ("x-csrf-token", "Fetch")], b"");
     assert_eq!(fetch.status, 200, "{}", fetch.body);
-    let header = |name: &str| {
-        fetch
-            .headers
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .collect::<Vec<_>>()
-    };
+    let header =
+        |name: &str| fetch.headers.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect::<Vec<_>>();
     let token = header("x-csrf-token").remove(0);
     let cookie = header("set-cookie")
         .iter()
@@ -53,11 +41,7 @@ fn create_sales_order(sap: &SapSim, po: &str, material: &str) {
         "POST",
         SO_PATH,
         "sap-client=100",
-        &[
-            ("authorization", &auth),
-            ("x-csrf-token", &token),
-            ("cookie", &cookie),
-        ],
+        &[("authorization", &auth), ("x-csrf-token", &token), ("cookie", &cookie)],
         body.to_string().as_bytes(),
     );
     assert_eq!(created.status, 201, "{}", created.body);
@@ -66,81 +50,37 @@ fn create_sales_order(sap: &SapSim, po: &str, material: &str) {
 #[test]
 fn the_catalogue_is_shared_with_sap() {
     let world = World::start(options(&["taobao", "jd", "douyin"])).unwrap();
-    let materials: BTreeSet<String> = world
-        .sap()
-        .stock()
-        .into_iter()
-        .map(|r| r.material)
-        .collect();
+    let materials: BTreeSet<String> = world.sap().stock().into_iter().map(|r| r.material).collect();
     let catalog: BTreeSet<String> = world.catalog().outer_sku_ids().into_iter().collect();
-    assert!(
-        catalog.is_subset(&materials),
-        "every SKU has stock rows in SAP"
-    );
+    assert!(catalog.is_subset(&materials), "every SKU has stock rows in SAP");
     for trade in world.taobao().unwrap().trades() {
         for line in &trade.orders {
-            assert!(
-                catalog.contains(line.outer_sku_id.as_deref().unwrap_or("")),
-                "taobao line {line:?}"
-            );
+            assert!(catalog.contains(line.outer_sku_id.as_deref().unwrap_or("")), "taobao line {line:?}");
         }
     }
     for item in world.taobao().unwrap().items() {
-        assert!(
-            item.skus
-                .iter()
-                .all(|s| s.outer_id.as_ref().is_some_and(|o| catalog.contains(o)))
-        );
+        assert!(item.skus.iter().all(|s| s.outer_id.as_ref().is_some_and(|o| catalog.contains(o))));
     }
     for shop in [world.jd().unwrap().shop(), world.douyin().unwrap().shop()] {
         assert_eq!(&shop.catalog(), world.catalog());
     }
     let shops = world.shops();
-    assert_eq!(
-        shops
-            .iter()
-            .map(|s| s.platform.as_str())
-            .collect::<Vec<_>>(),
-        ["taobao", "jd", "douyin"]
-    );
+    assert_eq!(shops.iter().map(|s| s.platform.as_str()).collect::<Vec<_>>(), ["taobao", "jd", "douyin"]);
     for shop in &shops {
         assert_eq!(shop.config["page_size"], "50");
         assert!(shop.config["endpoint"].starts_with("http://127.0.0.1:"));
         assert!(!shop.secrets.is_empty() && shop.hosts[0].starts_with("127.0.0.1:"));
     }
     let erp = world.erp();
-    assert_eq!(
-        (erp.plugin.as_str(), erp.config["page_size"].as_str()),
-        ("sap", "100")
-    );
+    assert_eq!((erp.plugin.as_str(), erp.config["page_size"].as_str()), ("sap", "100"));
     assert!(erp.secrets.contains_key("sap_password"));
     let carriers = world.carriers();
     assert_eq!(carriers["SF"]["jd"], "467");
-    assert!(
-        !carriers["SF"].contains_key("ecshop"),
-        "only running platforms"
-    );
-    let seeded: BTreeSet<String> = world
-        .sap()
-        .deliveries()
-        .into_iter()
-        .map(|d| d.means_of_transport)
-        .collect();
-    assert!(
-        seeded
-            .iter()
-            .filter(|c| !c.is_empty())
-            .all(|c| carriers.contains_key(c)),
-        "{seeded:?}"
-    );
+    assert!(!carriers["SF"].contains_key("ecshop"), "only running platforms");
+    let seeded: BTreeSet<String> = world.sap().deliveries().into_iter().map(|d| d.means_of_transport).collect();
+    assert!(seeded.iter().filter(|c| !c.is_empty()).all(|c| carriers.contains_key(c)), "{seeded:?}");
     assert!(world.skipped().is_empty());
-    assert!(
-        World::start(WorldOptions {
-            platforms: vec!["amazon".into()],
-            ..WorldOptions::default()
-        })
-        .is_err()
-    );
+    assert!(World::start(WorldOptions { platforms: vec!["amazon".into()], ..WorldOptions::default() }).is_err());
 }
 
 #[test]
@@ -148,11 +88,7 @@ fn traffic_makes_orders_stock_and_shipments() {
     let world = World::start(options(&["jd", "douyin", "taobao"])).unwrap();
     let before_stock = world.sap().stock();
     let started = wall_ms();
-    create_sales_order(
-        world.sap(),
-        "WORLD-PO-1",
-        &world.catalog().skus[0].outer_sku_id,
-    );
+    create_sales_order(world.sap(), "WORLD-PO-1", &world.catalog().skus[0].outer_sku_id);
     let traffic = world.start_traffic();
     std::thread::sleep(Duration::from_millis(2_300));
     traffic.stop();
@@ -169,23 +105,12 @@ fn traffic_makes_orders_stock_and_shipments() {
         let m = world.marketplace(platform).unwrap();
         let fresh = m.expected_orders("s1", started / 1000 * 1000, now + 1000);
         // Paid: shippable, or held (JD pauses some paid orders).
-        let paid = fresh
-            .iter()
-            .filter(|o| o["status"] == "paid" || o["status"] == "held")
-            .count();
-        assert!(
-            paid >= 8,
-            "{platform}: {} fresh orders, {paid} paid",
-            fresh.len()
-        );
+        let paid = fresh.iter().filter(|o| o["status"] == "paid" || o["status"] == "held").count();
+        assert!(paid >= 8, "{platform}: {} fresh orders, {paid} paid", fresh.len());
         for o in &fresh {
-            let updated = chrono::DateTime::parse_from_rfc3339(o["updated_at"].as_str().unwrap())
-                .unwrap()
-                .timestamp_millis();
-            assert!(
-                updated >= started / 1000 * 1000 - 1000 && updated <= now,
-                "{platform}: {o}"
-            );
+            let updated =
+                chrono::DateTime::parse_from_rfc3339(o["updated_at"].as_str().unwrap()).unwrap().timestamp_millis();
+            assert!(updated >= started / 1000 * 1000 - 1000 && updated <= now, "{platform}: {o}");
         }
     }
     let jd = world.jd().unwrap().shop();
@@ -194,10 +119,7 @@ fn traffic_makes_orders_stock_and_shipments() {
         world
             .jd()
             .unwrap()
-            .call(
-                crate::jd::ORDER_GET,
-                &json!({"order_id": newest.order_no.to_string()})
-            )
+            .call(crate::jd::ORDER_GET, &json!({"order_id": newest.order_no.to_string()}))
             .to_string()
             .contains(&newest.order_no.to_string())
     );
@@ -207,46 +129,23 @@ fn traffic_makes_orders_stock_and_shipments() {
     assert_ne!(world.sap().stock(), before_stock);
     assert_eq!(stats.sap.sales_orders, 1);
     assert_eq!(stats.sap.deliveries, 1);
-    let logistics = world
-        .sap()
-        .expected_logistics("1000", Some((started - 1000, now + 1000)));
-    let ours = logistics
-        .iter()
-        .find(|l| l["order_id"] == "WORLD-PO-1")
-        .expect("the pushed order shipped");
-    assert!(
-        world
-            .carriers()
-            .contains_key(ours["carrier_code"].as_str().unwrap()),
-        "{ours}"
-    );
+    let logistics = world.sap().expected_logistics("1000", Some((started - 1000, now + 1000)));
+    let ours = logistics.iter().find(|l| l["order_id"] == "WORLD-PO-1").expect("the pushed order shipped");
+    assert!(world.carriers().contains_key(ours["carrier_code"].as_str().unwrap()), "{ours}");
     assert!(ours["tracking_no"].as_str().unwrap().len() > 5);
 }
 
 #[test]
 fn traffic_is_deterministic_per_seed() {
     let run = || {
-        let world = World::start(WorldOptions {
-            platforms: vec!["jd".into()],
-            orders: 5,
-            ..options(&[])
-        })
-        .unwrap();
+        let world = World::start(WorldOptions { platforms: vec!["jd".into()], orders: 5, ..options(&[]) }).unwrap();
         let traffic = world.start_traffic();
         std::thread::sleep(Duration::from_millis(1_100));
         traffic.stop();
         let shop = world.jd().unwrap().shop();
         // Order numbers and lines (not times) are the same on every run with the seed.
-        let mut orders: Vec<(u64, Vec<(usize, i64)>)> = shop
-            .orders
-            .iter()
-            .map(|o| {
-                (
-                    o.order_no,
-                    o.lines.iter().map(|l| (l.sku, l.quantity)).collect(),
-                )
-            })
-            .collect();
+        let mut orders: Vec<(u64, Vec<(usize, i64)>)> =
+            shop.orders.iter().map(|o| (o.order_no, o.lines.iter().map(|l| (l.sku, l.quantity)).collect())).collect();
         orders.sort();
         orders.truncate(5 + 5);
         orders
@@ -268,32 +167,18 @@ fn ecshop_takes_new_orders_too() {
     let sn = sim.add_paid_order(&mut rng, started).unwrap();
     let (from, to) = (started / 1000 * 1000, started / 1000 * 1000 + 1000);
     let answer = sim
-        .request(
-            &format!(
-                "action=orders&since={}&until={}&page=1&page_size=50",
-                from / 1000,
-                to / 1000 - 1
-            ),
-            None,
-        )
+        .request(&format!("action=orders&since={}&until={}&page=1&page_size=50", from / 1000, to / 1000 - 1), None)
         .unwrap();
     let body = answer.json().unwrap();
     assert!(body.to_string().contains(&sn), "{body}");
     let expected = sim.expected_orders("s1", from, to);
     assert!(
-        expected
-            .iter()
-            .any(|o| o["order_id"] == sn && (o["status"] == "paid" || o["status"] == "held")),
+        expected.iter().any(|o| o["order_id"] == sn && (o["status"] == "paid" || o["status"] == "held")),
         "{expected:?}"
     );
     let catalog: BTreeSet<String> = world.catalog().outer_sku_ids().into_iter().collect();
     let shop = sim.shop();
-    assert!(
-        shop.orders
-            .iter()
-            .flat_map(|o| &o.lines)
-            .all(|l| catalog.contains(&shop.skus[l.sku].outer_sku_id))
-    );
+    assert!(shop.orders.iter().flat_map(|o| &o.lines).all(|l| catalog.contains(&shop.skus[l.sku].outer_sku_id)));
 
     let traffic = world.start_traffic();
     std::thread::sleep(Duration::from_millis(1_100));
