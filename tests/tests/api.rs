@@ -467,3 +467,36 @@ async fn scheduler_calls(base: &str, http: &reqwest::Client) -> u64 {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum()
 }
+
+/// An update over the record limit is refused whole with 413 in the one JSON error shape, naming
+/// the limit, and nothing of it is queued; one at the limit's side is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_over_the_record_limit_is_413_naming_the_limit() {
+    use reqwest::Method;
+    use wharf_runtime::api::erp::MAX_RECORDS_PER_UPDATE;
+    let sim = tokio::task::spawn_blocking(|| {
+        TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 2, ..SimConfig::default() })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let (base, stop, engine) = serve_config("", &|_: &str| None).await;
+    let shop = json!({"id": "tb", "platform": "taobao", "plugin": "taobao", "config": Marketplace::config(&sim),
+                      "credentials": Marketplace::secrets(&sim), "grants": [Marketplace::grant(&sim)]});
+    let (status, body) =
+        call(&base, Method::POST, "/v1/tenants", Some(json!({"id": "acme", "pull": {}, "shops": [shop]}))).await;
+    assert_eq!(status, 201, "{body}");
+    let stock =
+        |n: usize| Value::Array((0..n).map(|i| json!({"outer_sku_id": format!("SKU-{i}"), "quantity": 1})).collect());
+
+    let (status, refused) =
+        call(&base, Method::POST, "/v1/tenants/acme/updates/stock", Some(stock(MAX_RECORDS_PER_UPDATE + 1))).await;
+    assert_eq!(status, 413, "{refused}");
+    assert_eq!(refused["error"], "too_large", "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains(&MAX_RECORDS_PER_UPDATE.to_string()), "{refused}");
+
+    let (status, report) = call(&base, Method::POST, "/v1/tenants/acme/updates/stock", Some(stock(3))).await;
+    assert_eq!(status, 200, "{report}");
+    stop.send(()).unwrap();
+    engine.await.unwrap();
+}

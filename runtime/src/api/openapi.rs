@@ -41,7 +41,7 @@ pub fn document() -> Value {
                      (WHARF_OPERATOR_TOKEN on the server), or one scoped to a tenant (POST /v1/tenants/{tenant}/tokens). \
                      A tenant token reaching for another tenant gets 404, as if it did not exist; operator-only routes \
                      answer it 403. Errors are {\"error\": kind, \"message\": …}, except the framework's own refusals of a \
-                     body, query or path it cannot read (400, 413, 415, 422 in plain text). Instants are RFC 3339, \
+                     body, query or path it cannot read (400, 415, 422 in plain text). Instants are RFC 3339, \
                      money is integer minor units (fen)."},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -248,7 +248,12 @@ fn responses() -> Value {
         "403": error("forbidden: only the operator may do this"),
         "404": error("not_found: no such thing, or a tenant this token may not see"),
         "409": error("conflict: it exists already, or it cannot change that way (see message)"),
-        "413": plain(&format!("The body is larger than the host takes ({} MiB)", super::MAX_BODY_BYTES >> 20)),
+        "413": error(&format!(
+            "too_large: the body is larger than the host takes ({} MiB), or an update carries more than {} records \
+             (a plugin upload over the size is refused by the framework, in plain text)",
+            super::MAX_BODY_BYTES >> 20,
+            super::erp::MAX_RECORDS_PER_UPDATE
+        )),
         "422": error("rejected: the plugin failed validation and never served"),
         "500": error("store or internal: the host could not read or write its store"),
         "BodyShape": plain("The JSON body is not of the expected shape (a field missing or of another type): the framework's refusal"),
