@@ -258,12 +258,11 @@ async fn orders_flow_out_and_updates_flow_back_with_switches_holds_and_faults() 
     // lost nor dead-lettered.
     submit(&submitter, stock("NO-SUCH-SKU", 3));
     until(eventually("the unmapped SKU waiting", Duration::from_secs(20), || {
-        store
-            .pushes()
-            .pending("acme", "tb")
-            .unwrap()
-            .iter()
-            .any(|p| p.item == "NO-SUCH-SKU" && p.last_error.as_deref().is_some_and(|e| e.contains("not known yet")))
+        store.pushes().pending("acme", "tb").unwrap().iter().any(|p| {
+            p.item == "NO-SUCH-SKU"
+                && p.last_error.as_deref().is_some_and(|e| e.contains("not known yet"))
+                && p.waiting_for_sku.as_deref() == Some("NO-SUCH-SKU")
+        })
     }))
     .await;
 
@@ -721,4 +720,152 @@ fn the_readme_commands_set_up_everything_and_the_demo_reuses_the_test_build() {
     let tests = of_host(resolved("{p}|{f}", &["--workspace", "-e", "normal,build,dev"]));
     let differ: Vec<_> = demo.symmetric_difference(&tests).collect();
     assert!(differ.is_empty(), "the demo would build these with other features than the tests did: {differ:#?}");
+}
+
+/// Updates a first import leaves waiting for platform ids: as many as an ERP's whole stock list.
+const WAITING_BACKLOG: usize = 100_000;
+
+/// A process's CPU time so far (user + system), from `/proc/<pid>/stat`.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which is in parentheses and may hold spaces): utime and
+    // stime are the 12th and 13th, in clock ticks (USER_HZ, 100 on Linux).
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<u64> = after.split(' ').skip(11).take(2).map(|f| f.parse().unwrap()).collect();
+    Duration::from_millis((fields[0] + fields[1]) * 10)
+}
+
+/// 100,000 queued stock updates for SKUs no order has shown (waiting for the platform's ids):
+/// `wharf serve` idles, another tenant's orders flow, the waiting updates list and purge over
+/// the API, and SIGTERM stops it at once. Prints the figures BENCHMARKS.md quotes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_waiting_for_platform_ids_costs_nothing_and_stops_at_once() {
+    use wharf_runtime::store::{NewPush, WaitingFilter};
+    let sim = tokio::task::spawn_blocking(|| {
+        TaobaoSim::spawn_blocking_runtime(SimConfig {
+            orders: 20,
+            seed: 21,
+            modified_span_ms: 3_600_000,
+            ..SimConfig::default()
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let (erp_acme, erp_beta) =
+        (WebhookErp::start(SECRET.as_bytes()).await.unwrap(), WebhookErp::start(SECRET.as_bytes()).await.unwrap());
+    let dir = std::env::temp_dir().join(format!("wharf-backlog-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("data");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let toml = format!(
+        "listen = \"127.0.0.1:{port}\"\ndata_dir = {:?}\nplugin_dir = {:?}\ngrant_plugin_dir_hosts = true\n{}\n{}",
+        data.display().to_string(),
+        wharf_tests::plugins::plugin_dir().display().to_string(),
+        taobao_toml(&sim, &erp_acme.url),
+        taobao_toml(&sim, &erp_beta.url).replace("tenants.acme", "tenants.beta"),
+    );
+    let config_path = dir.join("wharf.toml");
+    std::fs::write(&config_path, toml).unwrap();
+
+    // The backlog, straight through the store: queued, sent once, refused for want of ids.
+    let started = Instant::now();
+    let seeded = tokio::task::spawn_blocking({
+        let data = data.clone();
+        move || {
+            let store = Store::open(&data).unwrap();
+            let pushes = store.pushes();
+            for i in 0..WAITING_BACKLOG {
+                let sku = format!("NEW-{i:06}");
+                let record = serde_json::json!({"outer_sku_id": sku, "quantity": 5, "version": 1});
+                let new = NewPush { tenant: "acme", shop: "tb", module: "stock", item: &sku, record, version: Some(1) };
+                pushes.offer(new, 0).unwrap();
+            }
+            loop {
+                let due = pushes.due("acme", "tb", "stock", 0, 1_000).unwrap();
+                if due.is_empty() {
+                    break;
+                }
+                for push in due {
+                    let sku = push.item.clone();
+                    pushes.wait_for_ids(&push, &sku, "the platform needs its product id").unwrap();
+                }
+            }
+            store.flush().unwrap();
+            pushes.waiting("acme", &WaitingFilter::default(), Some(1), None).unwrap().updates.len()
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(seeded, 1);
+    eprintln!("backlog: {WAITING_BACKLOG} waiting updates stored in {:.1} s", started.elapsed().as_secs_f64());
+
+    let log = dir.join("serve.log");
+    let mut child = std::process::Command::new(wharf_tests::plugins::wharf_bin())
+        .args(["--cache-dir", cache_dir().to_str().unwrap(), "serve", "--config", config_path.to_str().unwrap()])
+        .env("WHARF_LOG", "info")
+        .env("WHARF_OPERATOR_TOKEN", "wharf_backlog_operator")
+        .env("TB_SECRET", Marketplace::secrets(&sim)["app_secret"].clone())
+        .env("TB_SESSION", Marketplace::secrets(&sim)["session"].clone())
+        .env("HOOK_SECRET", SECRET)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("wharf serve starts");
+    let pid = child.id();
+
+    // Both tenants' orders reach their ERPs: the backlog holds nobody up.
+    let expected = sim.trades().len();
+    until(eventually("every order at both ERPs", Duration::from_secs(60), || {
+        erp_beta.state().latest_versions().len() == expected && erp_acme.state().latest_versions().len() == expected
+    }))
+    .await;
+    assert!(child.try_wait().unwrap().is_none(), "serve died; see {}", log.display());
+
+    // Idle with the backlog: a few seconds of wall time cost little CPU.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (cpu0, wall0) = (cpu_time(pid), Instant::now());
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let share = (cpu_time(pid) - cpu0).as_secs_f64() / wall0.elapsed().as_secs_f64();
+    eprintln!("backlog: idle CPU with {WAITING_BACKLOG} waiting updates: {:.1}% of one core", share * 100.0);
+    assert!(share < 0.25, "idling with a backlog costs {:.0}% of a core; see {}", share * 100.0, log.display());
+
+    // Listed a page at a time, purged by SKU.
+    let http = reqwest::Client::new();
+    let api = format!("http://127.0.0.1:{port}/v1/tenants/acme/updates/waiting");
+    let auth = "Bearer wharf_backlog_operator";
+    let page: serde_json::Value =
+        http.get(format!("{api}?limit=10")).header("authorization", auth).send().await.unwrap().json().await.unwrap();
+    assert_eq!(page["updates"].as_array().unwrap().len(), 10, "{page}");
+    assert_eq!(page["updates"][0]["waiting_for_sku"], "NEW-000000");
+    assert!(page["next_cursor"].is_string(), "{page}");
+    let purge = |body: serde_json::Value| {
+        let request = http.post(format!("{api}/purge")).header("authorization", auth).json(&body);
+        async move { request.send().await.unwrap() }
+    };
+    let answer = purge(serde_json::json!({"shop": "tb", "sku": "NEW-000007", "reason": "discontinued"})).await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.json::<serde_json::Value>().await.unwrap()["purged"], 1);
+    let refused = purge(serde_json::json!({"reason": "everything?"})).await;
+    assert_eq!(refused.status(), 400, "a purge names what, or says all");
+
+    // SIGTERM with the backlog: a prompt, clean stop.
+    let stopping = Instant::now();
+    std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    let stop = stopping.elapsed();
+    eprintln!("backlog: SIGTERM to exit with {} waiting updates: {} ms", WAITING_BACKLOG - 1, stop.as_millis());
+    assert!(status.success(), "a graceful stop exits 0 ({status}); see {}", log.display());
+    assert!(stop < Duration::from_secs(5), "stopping took {stop:?}; see {}", log.display());
+
+    // The rest purged at once, and nothing else was touched.
+    let store = Store::open(&data).unwrap();
+    let started = Instant::now();
+    let purged = store.pushes().purge_waiting("acme", &WaitingFilter::default()).unwrap();
+    eprintln!("backlog: purged {purged} waiting updates in {} ms", started.elapsed().as_millis());
+    assert_eq!(purged, WAITING_BACKLOG - 1);
+    assert_eq!(store.pushes().pending_count("acme", "tb").unwrap(), 0);
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
 }

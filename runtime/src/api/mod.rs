@@ -104,6 +104,8 @@ impl Api {
             .route("/v1/tenants/{tenant}/orders.xlsx", get(export_orders))
             .route("/v1/tenants/{tenant}/orders/ack", post(ack_orders))
             .route("/v1/tenants/{tenant}/updates/{kind}", post(submit_updates))
+            .route("/v1/tenants/{tenant}/updates/waiting", get(waiting_updates))
+            .route("/v1/tenants/{tenant}/updates/waiting/purge", post(purge_waiting_updates))
             .route("/v1/tenants/{tenant}/imports/{kind}", post(import_sheet))
             .route("/v1/tenants/{tenant}/imports/{kind}/template.xlsx", get(sheet_template))
             .route("/v1/tenants/{tenant}/switches", get(list_switches))

@@ -14,6 +14,7 @@ use crate::config::model::{DEFAULT_QUOTA_CALLS_PER_SECOND, DEFAULT_QUOTA_CONCURR
 use crate::model::OrderStatus;
 use crate::sheet::SheetKind;
 use crate::store::orders::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::store::pushes::{DEFAULT_WAITING_PAGE, MAX_WAITING_PAGE};
 
 /// The kinds `POST /v1/tenants/{tenant}/updates/{kind}` takes, as `super::erp::submit_updates`
 /// matches them.
@@ -260,6 +261,20 @@ fn responses() -> Value {
     })
 }
 
+/// An update waiting for platform ids, as `GET …/updates/waiting` lists it.
+fn waiting_update() -> Value {
+    let (count, string) = (|| json!({"type": "integer", "minimum": 0}), || json!({"type": "string"}));
+    let instant = || json!({"type": "string", "format": "date-time"});
+    let mut properties = json!({
+        "id": count(), "tenant": string(), "shop": string(), "module": string(), "item": string(),
+        "version": count(), "attempts": count(), "next_attempt_at": instant(), "enqueued_at": instant(),
+    });
+    properties["record"] = json!({"type": "object", "description": "The canonical record, as the ERP sent it"});
+    properties["last_error"] = json!({"type": ["string", "null"], "description": "Why it waits"});
+    properties["waiting_for_sku"] = json!({"type": "string", "description": "The SKU whose platform ids it waits for"});
+    object(&["id", "shop", "module", "item", "record", "enqueued_at", "waiting_for_sku"], properties)
+}
+
 fn schemas() -> Value {
     let string = || json!({"type": "string"});
     let strings = || json!({"type": "object", "additionalProperties": {"type": "string"}});
@@ -396,6 +411,7 @@ fn schemas() -> Value {
             "replayed": {"type": "integer", "minimum": 0, "description": "How many letters were queued again"},
             "deliveries": {"type": "array", "items": count(), "description": "Their ids in the deliveries queue"},
             "pushes": {"type": "array", "items": count(), "description": "Their ids in the pushes queue"}})),
+        "WaitingUpdate": waiting_update(),
         "HeldSku": {"allOf": [object(&["sku"], json!({"sku": string()})), schema("Hold")]},
     })
 }
@@ -798,6 +814,48 @@ fn operations() -> Vec<Route> {
                 .fails(&[400, 404]),
         ),
         (
+            "/v1/tenants/{tenant}/updates/waiting",
+            "get",
+            Op::secured(
+                "Updates waiting for a shop's platform ids of their SKU (no order has shown the SKU yet); an order that \
+                 shows it makes them due",
+            )
+            .params([
+                tenant(),
+                in_query("shop", "Only this shop's", json!({"type": "string"})),
+                in_query("sku", "Only this SKU's (outer_sku_id)", json!({"type": "string"})),
+                in_query(
+                    "limit",
+                    "Updates per page; larger values are capped",
+                    json!({"type": "integer", "minimum": 1, "maximum": MAX_WAITING_PAGE, "default": DEFAULT_WAITING_PAGE}),
+                ),
+                in_query("cursor", "A previous page's next_cursor", json!({"type": "string"})),
+            ])
+            .ok(answer(
+                "One page, by shop, SKU and age",
+                object(
+                    &["updates", "next_cursor"],
+                    json!({"updates": array(schema("WaitingUpdate")), "next_cursor": {"type": ["string", "null"]}}),
+                ),
+            ))
+            .fails(&[400, 404]),
+        ),
+        (
+            "/v1/tenants/{tenant}/updates/waiting/purge",
+            "post",
+            Op::secured("Drop waiting updates for good (of a shop, a SKU, both, or all); the reason goes to the audit log")
+                .params([tenant()])
+                .typed_body(object(
+                    &["reason"],
+                    json!({
+                        "shop": {"type": "string"}, "sku": {"type": "string"},
+                        "all": {"type": "boolean", "description": "Every waiting update of the tenant (instead of shop/sku)"},
+                        "reason": {"type": "string", "minLength": 1}}),
+                ))
+                .ok(answer("How many", object(&["purged"], json!({"purged": {"type": "integer", "minimum": 0}}))))
+                .fails(&[400, 404]),
+        ),
+        (
             "/v1/tenants/{tenant}/quarantine",
             "get",
             Op::secured("Records the tenant's plugins could not map, with their reasons")
@@ -884,6 +942,8 @@ mod tests {
         ("/v1/tenants/{tenant}/orders.xlsx", &["get"]),
         ("/v1/tenants/{tenant}/orders/ack", &["post"]),
         ("/v1/tenants/{tenant}/updates/{kind}", &["post"]),
+        ("/v1/tenants/{tenant}/updates/waiting", &["get"]),
+        ("/v1/tenants/{tenant}/updates/waiting/purge", &["post"]),
         ("/v1/tenants/{tenant}/imports/{kind}", &["post"]),
         ("/v1/tenants/{tenant}/imports/{kind}/template.xlsx", &["get"]),
         ("/v1/tenants/{tenant}/switches", &["get"]),

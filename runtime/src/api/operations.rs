@@ -1,6 +1,7 @@
 //! Operations on a running tenant: module switches per shop, per-SKU overrides, manual stock
 //! holds, the dead-letter queues (list with reasons, replay one or all, discard with a
-//! reason), and the quarantine of records plugins could not map (list, retry, discard).
+//! reason), the quarantine of records plugins could not map (list, retry, discard), and the
+//! updates waiting for a shop's platform ids of their SKU (list, purge).
 //! Every change is audited with who made it.
 
 use axum::Json;
@@ -12,7 +13,7 @@ use serde_json::{Value, json};
 use super::{Api, ApiError, Caller, JsonBody};
 use crate::config::Module;
 use crate::model::Timestamp;
-use crate::store::{Hold, SkuSync};
+use crate::store::{Hold, SkuSync, WaitingFilter};
 
 pub async fn list_switches(
     State(api): State<Api>,
@@ -114,19 +115,21 @@ pub async fn dead_letters(
 /// `next_attempt_ms`); the API answers every instant in RFC 3339, as everywhere else, under
 /// the name without `_ms` (`at`, `enqueued_at`, `next_attempt_at`).
 fn with_instants(mut letter: Value, inner: &str) -> Value {
-    fn convert(object: &mut Value, fields: &[(&str, &str)]) {
-        let Value::Object(map) = object else { return };
-        for (from, to) in fields {
-            if let Some(ms) = map.remove(*from).and_then(|v| v.as_i64()) {
-                map.insert((*to).to_owned(), json!(Timestamp(ms).to_string()));
-            }
-        }
-    }
-    convert(&mut letter, &[("at_ms", "at")]);
+    instants(&mut letter, &[("at_ms", "at")]);
     if let Some(entry) = letter.get_mut(inner) {
-        convert(entry, &[("enqueued_ms", "enqueued_at"), ("next_attempt_ms", "next_attempt_at")]);
+        instants(entry, &[("enqueued_ms", "enqueued_at"), ("next_attempt_ms", "next_attempt_at")]);
     }
     letter
+}
+
+/// Renames each `(from, to)` field of `object` from UTC milliseconds to an RFC 3339 instant.
+fn instants(object: &mut Value, fields: &[(&str, &str)]) {
+    let Value::Object(map) = object else { return };
+    for (from, to) in fields {
+        if let Some(ms) = map.remove(*from).and_then(|v| v.as_i64()) {
+            map.insert((*to).to_owned(), json!(Timestamp(ms).to_string()));
+        }
+    }
 }
 
 /// The two queues: order deliveries to the ERP, updates to marketplaces.
@@ -238,6 +241,83 @@ pub async fn discard(
     }
     api.audit(&caller, &tenant, "dead_letter.discard", json!({"queue": queue_name, "id": id, "reason": body.reason}))?;
     Ok(Json(json!({"discarded": id})))
+}
+
+#[derive(Deserialize)]
+pub struct WaitingQuery {
+    #[serde(default)]
+    shop: Option<String>,
+    #[serde(default)]
+    sku: Option<String>,
+    #[serde(default)]
+    limit: Option<usize>,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+/// Updates waiting for the platform's ids of their SKU (no order of the shop has shown the SKU
+/// yet), a page at a time, by shop, SKU and age.
+pub async fn waiting_updates(
+    State(api): State<Api>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    Query(query): Query<WaitingQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    let filter = WaitingFilter { shop: query.shop, sku: query.sku };
+    let page = intake.store.pushes().waiting(&tenant, &filter, query.limit, query.cursor.as_deref())?;
+    let updates: Vec<Value> = page
+        .updates
+        .iter()
+        .map(|p| {
+            let mut v = serde_json::to_value(p).expect("updates serialize");
+            instants(&mut v, &[("enqueued_ms", "enqueued_at"), ("next_attempt_ms", "next_attempt_at")]);
+            v
+        })
+        .collect();
+    Ok(Json(json!({"updates": updates, "next_cursor": page.next_cursor})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Purge {
+    #[serde(default)]
+    shop: Option<String>,
+    #[serde(default)]
+    sku: Option<String>,
+    /// Every waiting update of the tenant: said explicitly, so an empty body purges nothing.
+    #[serde(default)]
+    all: bool,
+    reason: String,
+}
+
+/// Drops waiting updates for good (of a shop, a SKU, both, or `all`); the reason goes to the
+/// audit log. The ERP's next value for such a SKU queues again.
+pub async fn purge_waiting_updates(
+    State(api): State<Api>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    JsonBody(body): JsonBody<Purge>,
+) -> Result<Json<Value>, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    if body.reason.trim().is_empty() {
+        return Err(ApiError::bad_input("reason: say why the updates are dropped (it goes to the audit log)"));
+    }
+    if body.all == (body.shop.is_some() || body.sku.is_some()) {
+        return Err(ApiError::bad_input(
+            "purge: name a `shop`, a `sku` or both, or say `\"all\": true` for every waiting update (not both)",
+        ));
+    }
+    let filter = WaitingFilter { shop: body.shop.clone(), sku: body.sku.clone() };
+    // Up to every waiting update of the tenant: off the async workers.
+    let (store, t) = (intake.store.clone(), tenant.clone());
+    let purged =
+        tokio::task::spawn_blocking(move || store.pushes().purge_waiting(&t, &filter)).await.map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("the purge task failed: {e}"))
+        })??;
+    let detail = json!({"shop": body.shop, "sku": body.sku, "all": body.all, "purged": purged, "reason": body.reason});
+    api.audit(&caller, &tenant, "updates.waiting.purge", detail)?;
+    Ok(Json(json!({"purged": purged})))
 }
 
 #[derive(Deserialize)]

@@ -103,6 +103,11 @@ pub enum Command {
         #[command(subcommand)]
         command: QuarantineCommand,
     },
+    /// Updates waiting for a shop's platform ids of their SKU (no order has shown it yet): list, purge.
+    Waiting {
+        #[command(subcommand)]
+        command: WaitingCommand,
+    },
     /// Each shop's figures since start and its state (`auth_failed` with the platform's words).
     Progress {
         /// The tenant.
@@ -401,6 +406,39 @@ pub enum QuarantineCommand {
         #[arg(long, default_value = "orders")]
         module: String,
         /// Why it is dropped (the server records it).
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WaitingCommand {
+    /// One page of a tenant's waiting updates, by shop, SKU and age.
+    List {
+        tenant: String,
+        #[arg(long)]
+        shop: Option<String>,
+        /// The merchant's SKU code (outer_sku_id).
+        #[arg(long)]
+        sku: Option<String>,
+        /// Updates per page.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Continue from a previous page's `next_cursor`.
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Drop waiting updates for good (of --shop, --sku, both, or --all), saying why.
+    Purge {
+        tenant: String,
+        #[arg(long, conflicts_with = "all")]
+        shop: Option<String>,
+        #[arg(long, conflicts_with = "all")]
+        sku: Option<String>,
+        /// Every waiting update of the tenant.
+        #[arg(long, required_unless_present_any = ["shop", "sku"])]
+        all: bool,
+        /// Why they are dropped (the server records it).
         #[arg(long)]
         reason: String,
     },
@@ -739,6 +777,28 @@ impl Command {
                     &[V1, TENANTS, tenant, "quarantine", shop, module, id, "discard"],
                     Body::Json(json!({ "reason": reason })),
                 ),
+            },
+            Command::Waiting { command } => match command {
+                WaitingCommand::List { tenant, shop, sku, limit, cursor } => {
+                    let query = [("shop", shop.clone()), ("sku", sku.clone()), ("limit", limit.map(|l| l.to_string()))]
+                        .into_iter()
+                        .chain([("cursor", cursor.clone())])
+                        .filter_map(|(k, v)| v.map(|v| (k, v)))
+                        .collect();
+                    Request::get(&[V1, TENANTS, tenant, "updates", "waiting"]).query(query)
+                }
+                WaitingCommand::Purge { tenant, shop, sku, all, reason } => {
+                    let mut body = json!({"reason": reason});
+                    for (k, v) in [("shop", shop), ("sku", sku)] {
+                        if let Some(v) = v {
+                            body[k] = json!(v);
+                        }
+                    }
+                    if *all {
+                        body["all"] = json!(true);
+                    }
+                    Request::post(&[V1, TENANTS, tenant, "updates", "waiting", "purge"], Body::Json(body))
+                }
             },
             Command::Progress { tenant } => Request::get(&[V1, TENANTS, tenant, "progress"]),
             Command::Unreadable { command } => match command {
@@ -1281,6 +1341,19 @@ mod tests {
             (&["hold", "release", "acme", "SKU-1"], Method::DELETE, "/v1/tenants/acme/holds/SKU-1", Body::Empty),
             (&["dlq", "list", "acme"], Method::GET, "/v1/tenants/acme/dead-letters", Body::Empty),
             (&["quarantine", "list", "acme"], Method::GET, "/v1/tenants/acme/quarantine", Body::Empty),
+            (&["waiting", "list", "acme"], Method::GET, "/v1/tenants/acme/updates/waiting", Body::Empty),
+            (
+                &["waiting", "purge", "acme", "--shop", "tb", "--sku", "FG-1", "--reason", "discontinued"],
+                Method::POST,
+                "/v1/tenants/acme/updates/waiting/purge",
+                Body::Json(json!({"shop": "tb", "sku": "FG-1", "reason": "discontinued"})),
+            ),
+            (
+                &["waiting", "purge", "acme", "--all", "--reason", "old import"],
+                Method::POST,
+                "/v1/tenants/acme/updates/waiting/purge",
+                Body::Json(json!({"all": true, "reason": "old import"})),
+            ),
             (&["unreadable", "list", "acme"], Method::GET, "/v1/tenants/acme/orders/unreadable", Body::Empty),
             (
                 &["unreadable", "discard", "acme", "taobao", "tb", "7", "--reason", "year 10000"],

@@ -25,7 +25,9 @@ pub const BATCH: usize = 20;
 /// The field an ERP plugin names to say "not in this status".
 pub const STATUS_FIELD: &str = "status";
 
-/// Delivers what is due for `shop.tenant` on the route named `route`, at most `limit`.
+/// Delivers what is due for `shop.tenant` on the route named `route`, at most `limit`, one
+/// batch after another until `stopping()`.
+#[allow(clippy::too_many_arguments)]
 pub async fn drain(
     store: &Store,
     route: &str,
@@ -34,16 +36,14 @@ pub async fn drain(
     backoff: &Backoff,
     now: Timestamp,
     limit: usize,
+    stopping: &(dyn Fn() -> bool + Sync),
 ) -> Result<DrainReport, StoreError> {
     let mut report = DrainReport::default();
-    let due: Vec<Delivery> = store
-        .outbox()
-        .due(now.0, usize::MAX)?
-        .into_iter()
-        .filter(|d| d.route == route && d.tenant == shop.tenant)
-        .take(limit)
-        .collect();
+    let due: Vec<Delivery> = store.outbox().due(&shop.tenant, route, now.0, limit)?;
     for chunk in due.chunks(BATCH) {
+        if stopping() {
+            break;
+        }
         let mut batch = Vec::with_capacity(chunk.len());
         for delivery in chunk {
             match store.orders().get(&delivery.tenant, &delivery.key)? {

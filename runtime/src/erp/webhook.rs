@@ -155,7 +155,8 @@ impl Webhook {
     }
 }
 
-/// Delivers what is due in `store`'s outbox for the webhook route, at most `limit`;
+/// Delivers what is due in `store`'s outbox for the webhook route across every tenant, at
+/// most `limit`, taken round-robin per tenant (see [`crate::store::Outbox::due_round_robin`]);
 /// `route_of(tenant)` gives a tenant's webhook (a delivery whose tenant has none now waits).
 pub async fn drain(
     store: &Store,
@@ -164,12 +165,38 @@ pub async fn drain(
     now: Timestamp,
     limit: usize,
 ) -> Result<DrainReport, StoreError> {
+    let due = store.outbox().due_round_robin(ROUTE, now.0, limit)?;
+    deliver(store, due, route_of, backoff, now, &|| false).await
+}
+
+/// Delivers what is due for one tenant through its webhook, at most `limit`, reading only
+/// that tenant's range of the outbox; between rounds of concurrent POSTs it ends early once
+/// `stopping()`.
+pub async fn drain_tenant(
+    store: &Store,
+    tenant: &str,
+    hook: &Webhook,
+    backoff: &Backoff,
+    now: Timestamp,
+    limit: usize,
+    stopping: &(dyn Fn() -> bool + Sync),
+) -> Result<DrainReport, StoreError> {
+    let due = store.outbox().due(tenant, ROUTE, now.0, limit)?;
+    let route_of = |t: &str| (t == tenant).then(|| hook.clone());
+    deliver(store, due, &route_of, backoff, now, stopping).await
+}
+
+async fn deliver(
+    store: &Store,
+    due: Vec<Delivery>,
+    route_of: &(dyn Fn(&str) -> Option<Webhook> + Sync),
+    backoff: &Backoff,
+    now: Timestamp,
+    stopping: &(dyn Fn() -> bool + Sync),
+) -> Result<DrainReport, StoreError> {
     let mut report = DrainReport::default();
     let mut ready = Vec::new();
-    for delivery in store.outbox().due(now.0, limit)? {
-        if delivery.route != ROUTE {
-            continue;
-        }
+    for delivery in due {
         let Some(hook) = route_of(&delivery.tenant) else { continue };
         match store.orders().get(&delivery.tenant, &delivery.key)? {
             Some(s) if s.version == delivery.version => {
@@ -186,6 +213,9 @@ pub async fn drain(
     // The POSTs wait on the ERP, not on this host: several are in flight at once, and each
     // is settled as its answer comes.
     for chunk in ready.chunks(CONCURRENT_POSTS) {
+        if stopping() {
+            break;
+        }
         let mut posts = tokio::task::JoinSet::new();
         for (i, (_, hook, signed)) in chunk.iter().enumerate() {
             let (hook, signed) = (hook.clone(), signed.clone());

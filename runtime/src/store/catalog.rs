@@ -5,10 +5,13 @@
 //! `num_iid` + `sku_id`, JD's `skuId`). Every order line that carries all three teaches the
 //! host the mapping, so an ERP's stock for `FG-001` reaches the right listing without the
 //! operator typing ids in.
+//!
+//! Learning a SKU's ids makes the shop's updates that waited for them due again (see
+//! [`super::Pushes::wake_sku`]).
 
 use serde::{Deserialize, Serialize};
 
-use super::{StoreError, key};
+use super::{Pushes, StoreError, key};
 use crate::model::Order;
 
 pub(super) const TREE: &str = "catalog";
@@ -26,14 +29,16 @@ pub struct PlatformSku {
 #[derive(Clone)]
 pub struct Catalog {
     tree: sled::Tree,
+    pushes: Pushes,
 }
 
 impl Catalog {
-    pub(super) fn new(tree: sled::Tree) -> Self {
-        Self { tree }
+    pub(super) fn new(tree: sled::Tree, pushes: Pushes) -> Self {
+        Self { tree, pushes }
     }
 
-    /// Remembers the ids of every line of `order` that has them (writes only what changed).
+    /// Remembers the ids of every line of `order` that has them (writes only what changed),
+    /// and wakes the updates that waited for ids it learned.
     pub fn learn(&self, tenant: &str, order: &Order) -> Result<(), StoreError> {
         for line in &order.lines {
             let Some(outer) = line.outer_sku_id.as_deref().filter(|s| !s.is_empty()) else { continue };
@@ -46,6 +51,10 @@ impl Catalog {
             let v = serde_json::to_vec(&ids).map_err(|e| StoreError::Invalid(e.to_string()))?;
             if self.tree.get(&k)?.as_deref() != Some(&v[..]) {
                 self.tree.insert(k, v)?;
+                let woken = self.pushes.wake_sku(tenant, &order.shop_id, outer)?;
+                if woken > 0 {
+                    tracing::info!(tenant, shop = %order.shop_id, sku = outer, woken, "learned the platform's ids of a SKU; its waiting updates are due");
+                }
             }
         }
         Ok(())

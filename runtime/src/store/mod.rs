@@ -15,7 +15,9 @@
 //! - [`audit`]: who changed a switch, a hold, a dead letter, and when.
 //!
 //! Keys are `tenant \0 …` so every read of a tenant is a prefix scan that cannot see another
-//! tenant's rows.
+//! tenant's rows. What the loops read often (due deliveries and updates, unsynced orders,
+//! updates waiting for platform ids, dead letters) is a range read of an index tree kept in
+//! the same transaction as the data it indexes; see [`INDEX_SCHEMA`].
 
 pub mod audit;
 pub mod catalog;
@@ -40,7 +42,7 @@ pub use orders::{
 };
 pub use outbox::{DeadLetter, Delivery, Outbox};
 pub use plugins::PluginBook;
-pub use pushes::{DeadPush, NewPush, Offer, Push, Pushes, Sent};
+pub use pushes::{DeadPush, NewPush, Offer, Push, Pushes, Sent, WaitingFilter, WaitingPage};
 pub use quarantine::{Quarantine, Quarantined};
 pub use switches::{Gate, Hold, SkuSync, SwitchList, Switches};
 pub use tenants::TenantBook;
@@ -52,6 +54,12 @@ pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Where [`Store::next_version`] keeps the last version it issued (in the default tree).
 const VERSION_CLOCK: &[u8] = b"version_clock";
+/// Where the store records which indexes it keeps (in the default tree).
+const SCHEMA_KEY: &[u8] = b"index_schema";
+/// 1: due-time indexes of deliveries and updates, the waiting-for-ids index of updates, the
+/// unsynced index of orders, and the dead letters by tenant. A store without the marker (new,
+/// or written by an older host) has them built on open.
+pub const INDEX_SCHEMA: u64 = 1;
 
 /// What can go wrong below the store's interface.
 #[derive(Debug, thiserror::Error)]
@@ -119,16 +127,51 @@ impl Store {
     fn from_db(db: sled::Db, sealer: pii::Sealer) -> Result<Self, StoreError> {
         let tenants = TenantBook::new(db.open_tree(tenants::TREE)?, sealer.clone());
         let plugins = PluginBook::new(db.open_tree(plugins::TREE)?);
-        let orders = OrderBook::new(db.open_tree(orders::TREE)?, sealer);
+        let orders = OrderBook::new(db.open_tree(orders::TREE)?, db.open_tree(orders::UNSYNCED)?, sealer);
         let outbox = Outbox::new(&db)?;
         let cursors = Cursors::new(db.open_tree(cursors::TREE)?);
         let switches = Switches::new(db.open_tree(switches::TREE)?);
         let pushes = Pushes::new(&db)?;
         let audit = Audit::new(&db)?;
-        let catalog = Catalog::new(db.open_tree(catalog::TREE)?);
+        let catalog = Catalog::new(db.open_tree(catalog::TREE)?, pushes.clone());
         let quarantine = Quarantine::new(db.open_tree(quarantine::TREE)?);
         let tokens = Tokens::new(db.open_tree(tokens::TREE)?);
-        Ok(Self { db, orders, outbox, cursors, switches, pushes, audit, catalog, quarantine, tokens, tenants, plugins })
+        let store = Self {
+            db,
+            orders,
+            outbox,
+            cursors,
+            switches,
+            pushes,
+            audit,
+            catalog,
+            quarantine,
+            tokens,
+            tenants,
+            plugins,
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Brings a store written by an older host up to [`INDEX_SCHEMA`]: builds the indexes it
+    /// did not keep, once, then records the schema so later opens skip this.
+    fn migrate(&self) -> Result<(), StoreError> {
+        let at = self.db.get(SCHEMA_KEY)?.and_then(|v| <[u8; 8]>::try_from(&v[..]).ok()).map_or(0, u64::from_be_bytes);
+        if at >= INDEX_SCHEMA {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        self.orders.rebuild_index()?;
+        self.outbox.rebuild_indexes()?;
+        self.pushes.rebuild_indexes()?;
+        self.db.insert(SCHEMA_KEY, &INDEX_SCHEMA.to_be_bytes())?;
+        self.db.flush()?;
+        if !self.db.was_recovered() && at == 0 {
+            return Ok(()); // a new store: nothing was there to index
+        }
+        tracing::info!(from = at, to = INDEX_SCHEMA, ms = started.elapsed().as_millis() as u64, "store indexes built");
+        Ok(())
     }
 
     pub fn orders(&self) -> &OrderBook {
@@ -210,4 +253,60 @@ pub(crate) fn key(parts: &[&str]) -> Result<Vec<u8>, StoreError> {
         return Err(StoreError::Invalid(format!("key part {bad:?} contains a NUL byte")));
     }
     Ok(parts.join("\0").into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{OrderStatus, Timestamp};
+    use crate::store::orders::tests::order;
+
+    /// A data dir written before the indexes existed: its queues, letters and unsynced orders
+    /// are found by the indexes once it is opened.
+    #[test]
+    fn a_store_without_indexes_gets_them_on_open() {
+        let dir = std::env::temp_dir().join(format!("wharf-store-migrate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        {
+            let store = Store::open(&dir).unwrap();
+            store.record_order("acme", &order("1", OrderStatus::Paid, 0), Timestamp(0), Some("webhook")).unwrap();
+            store.record_order("acme", &order("2", OrderStatus::Paid, 0), Timestamp(0), Some("webhook")).unwrap();
+            let k = OrderKey::of(&order("2", OrderStatus::Paid, 0));
+            assert_eq!(store.orders().ack("acme", &k, 1).unwrap(), AckOutcome::Synced);
+            let d = store.outbox().due("acme", "webhook", 0, 10).unwrap().remove(0);
+            store.outbox().dead_letter(&d, "400", 1).unwrap();
+            let new = |sku| NewPush {
+                tenant: "acme",
+                shop: "tb",
+                module: "stock",
+                item: sku,
+                record: serde_json::json!({"outer_sku_id": sku, "quantity": 1}),
+                version: Some(1),
+            };
+            store.pushes().offer(new("A"), 0).unwrap();
+            store.pushes().offer(new("B"), 0).unwrap();
+            // What an older host left: no index trees, no schema marker.
+            for tree in [
+                orders::UNSYNCED,
+                outbox::DUE,
+                outbox::DEAD_BY_TENANT,
+                pushes::DUE,
+                pushes::WAITING,
+                pushes::DEAD_BY_TENANT,
+            ] {
+                assert!(store.db.drop_tree(tree).unwrap(), "{tree}");
+            }
+            store.db.remove(SCHEMA_KEY).unwrap();
+            store.flush().unwrap();
+        }
+        let store = Store::open(&dir).unwrap();
+        assert_eq!(store.db.get(SCHEMA_KEY).unwrap().as_deref(), Some(&INDEX_SCHEMA.to_be_bytes()[..]));
+        assert_eq!(store.pushes().due("acme", "tb", "stock", 0, 10).unwrap().len(), 2);
+        assert_eq!(store.outbox().dead_letters("acme").unwrap().len(), 1);
+        assert_eq!(store.outbox().due("acme", "webhook", 0, 10).unwrap().len(), 1);
+        let unsynced = store.orders().query("acme", &OrderQuery::default()).unwrap();
+        assert_eq!(unsynced.orders.iter().map(|o| o.order.order_id.as_str()).collect::<Vec<_>>(), ["1"]);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -9,11 +9,18 @@
 
 use serde::{Deserialize, Serialize};
 
+use sled::Transactional as _;
+
 use super::pii::Sealer;
 use super::{StoreError, key};
 use crate::model::{Order, OrderStatus, Timestamp};
 
 pub(super) const TREE: &str = "orders";
+/// Index: the key of every order whose current version the ERP has not acknowledged (and of
+/// every unreadable record, so an unsynced listing still counts it), kept in the same
+/// transaction as the order: what the ERP pulls is a range read of it, however many orders
+/// are synced.
+pub(super) const UNSYNCED: &str = "orders_unsynced";
 /// Orders one query page returns unless asked for fewer; the most it returns.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 pub const MAX_PAGE_SIZE: usize = 1_000;
@@ -161,6 +168,7 @@ pub enum AckOutcome {
 #[derive(Clone)]
 pub struct OrderBook {
     tree: sled::Tree,
+    unsynced: sled::Tree,
     sealer: Sealer,
     /// Keys of unreadable records already logged, so each is logged once per process.
     logged: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<Vec<u8>>>>,
@@ -176,8 +184,21 @@ struct OnDisk {
 }
 
 impl OrderBook {
-    pub(super) fn new(tree: sled::Tree, sealer: Sealer) -> Self {
-        Self { tree, sealer, logged: Default::default() }
+    pub(super) fn new(tree: sled::Tree, unsynced: sled::Tree, sealer: Sealer) -> Self {
+        Self { tree, unsynced, sealer, logged: Default::default() }
+    }
+
+    /// Builds the unsynced index again from the orders (a store written before it existed,
+    /// see [`super::Store::open`]).
+    pub(super) fn rebuild_index(&self) -> Result<(), StoreError> {
+        self.unsynced.clear()?;
+        for entry in self.tree.iter() {
+            let (k, v) = entry?;
+            if self.decode(&k, &v).map_or(true, |o| o.sync == SyncState::Unsynced) {
+                self.unsynced.insert(k, Vec::<u8>::new())?;
+            }
+        }
+        Ok(())
     }
 
     /// Reads a stored record; an unreadable one is logged (once) and is `None`, so it affects
@@ -226,7 +247,15 @@ impl OrderBook {
         if self.decode(&key, &current).is_ok() {
             return Ok(false);
         }
-        Ok(self.tree.compare_and_swap(&key, Some(current), None::<&[u8]>)?.is_ok())
+        let removed = (&self.tree, &self.unsynced).transaction(|(t, u)| {
+            if t.get(&key)?.as_ref() != Some(&current) {
+                return Ok(false);
+            }
+            t.remove(&key[..])?;
+            u.remove(&key[..])?;
+            Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(true)
+        })?;
+        Ok(removed)
     }
 
     fn encode(&self, key: &[u8], stored: &StoredOrder) -> Result<Vec<u8>, StoreError> {
@@ -264,11 +293,15 @@ impl OrderBook {
 
     /// Stores `order` for `tenant`: new, a new version when anything changed, or nothing.
     pub fn upsert(&self, tenant: &str, order: &Order, now: Timestamp) -> Result<Upsert, StoreError> {
-        Ok(self.tree.transaction(|tx| upsert_in(self, tx, tenant, order, now))?)
+        Ok((&self.tree, &self.unsynced).transaction(|(tx, u)| upsert_in(self, tx, u, tenant, order, now))?)
     }
 
     pub(super) fn tree(&self) -> &sled::Tree {
         &self.tree
+    }
+
+    pub(super) fn unsynced_tree(&self) -> &sled::Tree {
+        &self.unsynced
     }
 
     pub fn get(&self, tenant: &str, k: &OrderKey) -> Result<Option<StoredOrder>, StoreError> {
@@ -292,11 +325,22 @@ impl OrderBook {
         };
         let mut orders = Vec::new();
         let mut unreadable = 0;
-        for entry in self.tree.range(start..) {
+        // Unsynced (what the ERP pulls, the default): the index holds the same keys, so the
+        // cursor and the order are the same as the whole tree's.
+        let by_index = !query.any_sync && query.sync.unwrap_or(SyncState::Unsynced) == SyncState::Unsynced;
+        let tree = if by_index { &self.unsynced } else { &self.tree };
+        for entry in tree.range(start..) {
             let (k, v) = entry?;
             if !k.starts_with(&prefix) {
                 break;
             }
+            let v = match by_index {
+                false => v,
+                true => match self.tree.get(&k)? {
+                    Some(v) => v,
+                    None => continue,
+                },
+            };
             let Some(stored) = self.read(&k, &v) else {
                 unreadable += 1;
                 continue;
@@ -315,9 +359,10 @@ impl OrderBook {
 
     /// Marks `version` of the order synced, if it is still the current one.
     pub fn ack(&self, tenant: &str, k: &OrderKey, version: u64) -> Result<AckOutcome, StoreError> {
+        use sled::transaction::ConflictableTransactionError::Abort;
         let key = Self::key(tenant, k)?;
-        loop {
-            let Some(current) = self.tree.get(&key)? else { return Ok(AckOutcome::NotFound) };
+        let outcome = (&self.tree, &self.unsynced).transaction(|(t, u)| {
+            let Some(current) = t.get(&key)? else { return Ok(AckOutcome::NotFound) };
             let Some(mut stored) = self.read(&key, &current) else { return Ok(AckOutcome::Unreadable) };
             if stored.version != version {
                 return Ok(AckOutcome::Stale { current: stored.version });
@@ -326,11 +371,11 @@ impl OrderBook {
                 return Ok(AckOutcome::Synced);
             }
             stored.sync = SyncState::Synced;
-            let bytes = self.encode(&key, &stored)?;
-            if self.tree.compare_and_swap(&key, Some(current), Some(bytes))?.is_ok() {
-                return Ok(AckOutcome::Synced);
-            }
-        }
+            t.insert(&key[..], self.encode(&key, &stored).map_err(Abort)?)?;
+            u.remove(&key[..])?;
+            Ok(AckOutcome::Synced)
+        })?;
+        Ok(outcome)
     }
 }
 
@@ -339,6 +384,7 @@ impl OrderBook {
 pub(super) fn upsert_in(
     book: &OrderBook,
     tx: &sled::transaction::TransactionalTree,
+    unsynced: &sled::transaction::TransactionalTree,
     tenant: &str,
     order: &Order,
     now: Timestamp,
@@ -375,6 +421,7 @@ pub(super) fn upsert_in(
         }
     };
     let bytes = book.encode(&k, &next).map_err(Abort)?;
+    unsynced.insert(&k[..], Vec::<u8>::new())?;
     tx.insert(k, bytes)?;
     Ok(outcome)
 }
@@ -525,6 +572,33 @@ pub(crate) mod tests {
             Upsert::Changed { version: 5 }
         );
         assert_eq!(book.get("acme", &k2).unwrap().unwrap().version, 5);
+    }
+
+    #[test]
+    fn the_unsynced_index_follows_upserts_acks_and_removals() {
+        let store = Store::temporary().unwrap();
+        let book = store.orders();
+        for i in 0..3 {
+            book.upsert("acme", &order(&i.to_string(), OrderStatus::Paid, T), Timestamp(T)).unwrap();
+        }
+        book.upsert("other", &order("0", OrderStatus::Paid, T), Timestamp(T)).unwrap();
+        let k0 = OrderKey { platform: "taobao".into(), shop_id: "s1".into(), order_id: "0".into() };
+        book.ack("acme", &k0, 1).unwrap();
+        assert_eq!(book.unsynced_tree().len(), 3);
+        let ids = |q: &OrderQuery| -> Vec<String> {
+            book.query("acme", q).unwrap().orders.into_iter().map(|o| o.order.order_id).collect()
+        };
+        assert_eq!(ids(&OrderQuery::default()), ["1", "2"]);
+        assert_eq!(ids(&OrderQuery { sync: Some(SyncState::Synced), ..Default::default() }), ["0"]);
+        book.upsert("acme", &order("0", OrderStatus::Shipped, T + 1), Timestamp(T + 1)).unwrap();
+        assert_eq!(ids(&OrderQuery::default()), ["0", "1", "2"], "changed after the ack: unsynced again");
+        book.upsert("acme", &order("0", OrderStatus::Shipped, T + 1), Timestamp(T + 2)).unwrap();
+        assert_eq!(book.unsynced_tree().len(), 4, "an unchanged re-read changes nothing");
+        book.tree().insert(OrderBook::key("acme", &k0).unwrap(), b"not json".to_vec()).unwrap();
+        assert_eq!(book.query("acme", &OrderQuery::default()).unwrap().unreadable, 1);
+        assert!(book.remove_unreadable("acme", &k0).unwrap());
+        assert_eq!(book.unsynced_tree().len(), 3);
+        assert_eq!(book.query("acme", &OrderQuery::default()).unwrap().unreadable, 0);
     }
 
     #[test]

@@ -4,16 +4,33 @@
 //! ([`super::Store::record_order`]), so a crash between the two cannot lose it. It leaves the
 //! queue only when delivered, superseded by a newer version of its order (that version has
 //! its own delivery), or dead-lettered with its reason; a dead letter can be replayed.
+//!
+//! Deliveries are keyed by id; what the loops read goes through indexes kept in the same
+//! transactions: `tenant \0 route \0 due_be id_be` for what is due (each tenant's loop reads
+//! its own range, so another tenant's backlog is never in its way), and `tenant \0 id_be` for
+//! the dead letters.
 
 use serde::{Deserialize, Serialize};
 use sled::Transactional as _;
+use sled::transaction::ConflictableTransactionError::Abort;
+use sled::transaction::TransactionalTree;
 
 use super::orders::{self, OrderKey, Upsert};
+use super::pushes::{due_range, time_be};
 use super::{Store, StoreError, key};
 use crate::model::{Order, Timestamp};
 
 const QUEUE: &str = "outbox";
 const DEAD: &str = "dead_letters";
+/// Index: `tenant \0 route \0 due_be id_be` → nothing, for every queued delivery.
+pub(super) const DUE: &str = "outbox_due";
+/// Index: `tenant \0 id_be` → nothing, for every dead letter.
+pub(super) const DEAD_BY_TENANT: &str = "dead_letters_by_tenant";
+
+/// Deliveries a tenant takes in its turn of a drain over several tenants
+/// ([`Outbox::due_round_robin`]): one ERP plugin batch's worth of webhook POSTs, so a tenant
+/// with a backlog of thousands waits its turn like one with a handful.
+pub const TURN: usize = 20;
 
 /// One delivery owed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +63,8 @@ pub struct DeadLetter {
 pub struct Outbox {
     queue: sled::Tree,
     dead: sled::Tree,
+    due: sled::Tree,
+    dead_by_tenant: sled::Tree,
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(tree: &'static str, k: &[u8], v: &[u8]) -> Result<T, StoreError> {
@@ -56,22 +75,138 @@ fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(v).map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
-impl Outbox {
-    pub(super) fn new(db: &sled::Db) -> Result<Self, StoreError> {
-        Ok(Self { queue: db.open_tree(QUEUE)?, dead: db.open_tree(DEAD)? })
+type TxResult<T> = Result<T, sled::transaction::ConflictableTransactionError<StoreError>>;
+
+/// `tenant \0 route \0`: where a tenant's deliveries on a route sit in the due index.
+fn route_prefix(tenant: &str, route: &str) -> Result<Vec<u8>, StoreError> {
+    let mut p = key(&[tenant, route])?;
+    p.push(0);
+    Ok(p)
+}
+
+fn due_key(d: &Delivery) -> Result<Vec<u8>, StoreError> {
+    let mut k = route_prefix(&d.tenant, &d.route)?;
+    k.extend_from_slice(&time_be(d.next_attempt_ms));
+    k.extend_from_slice(&d.id.to_be_bytes());
+    Ok(k)
+}
+
+fn dead_key(tenant: &str, id: u64) -> Result<Vec<u8>, StoreError> {
+    let mut k = key(&[tenant])?;
+    k.push(0);
+    k.extend_from_slice(&id.to_be_bytes());
+    Ok(k)
+}
+
+/// The queue and its due index inside one transaction.
+struct Queue<'a> {
+    q: &'a TransactionalTree,
+    due: &'a TransactionalTree,
+}
+
+impl Queue<'_> {
+    fn get(&self, id: u64) -> TxResult<Option<Delivery>> {
+        let k = id.to_be_bytes();
+        self.q.get(k)?.map(|v| decode(QUEUE, &k, &v)).transpose().map_err(Abort)
     }
 
-    /// Deliveries due at `now_ms`, oldest first, at most `limit`.
-    pub fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<Delivery>, StoreError> {
-        let mut out = Vec::new();
+    fn put(&self, d: &Delivery) -> TxResult<()> {
+        if let Some(old) = self.get(d.id)? {
+            self.due.remove(due_key(&old).map_err(Abort)?)?;
+        }
+        self.q.insert(&d.id.to_be_bytes(), encode(d).map_err(Abort)?)?;
+        self.due.insert(due_key(d).map_err(Abort)?, Vec::<u8>::new())?;
+        Ok(())
+    }
+
+    fn remove(&self, id: u64) -> TxResult<Option<Delivery>> {
+        let old = self.get(id)?;
+        if let Some(old) = &old {
+            self.due.remove(due_key(old).map_err(Abort)?)?;
+            self.q.remove(&id.to_be_bytes())?;
+        }
+        Ok(old)
+    }
+}
+
+impl Outbox {
+    pub(super) fn new(db: &sled::Db) -> Result<Self, StoreError> {
+        Ok(Self {
+            queue: db.open_tree(QUEUE)?,
+            dead: db.open_tree(DEAD)?,
+            due: db.open_tree(DUE)?,
+            dead_by_tenant: db.open_tree(DEAD_BY_TENANT)?,
+        })
+    }
+
+    /// Builds the indexes again from the queue and the dead letters (a store written before
+    /// they existed, see [`super::Store::open`]).
+    pub(super) fn rebuild_indexes(&self) -> Result<(), StoreError> {
+        self.due.clear()?;
+        self.dead_by_tenant.clear()?;
         for entry in self.queue.iter() {
             let (k, v) = entry?;
             let d: Delivery = decode(QUEUE, &k, &v)?;
-            if d.next_attempt_ms <= now_ms {
-                out.push(d);
-                if out.len() == limit {
-                    break;
-                }
+            self.due.insert(due_key(&d)?, Vec::<u8>::new())?;
+        }
+        for entry in self.dead.iter() {
+            let (k, v) = entry?;
+            let letter: DeadLetter = decode(DEAD, &k, &v)?;
+            self.dead_by_tenant.insert(dead_key(&letter.delivery.tenant, letter.delivery.id)?, Vec::<u8>::new())?;
+        }
+        Ok(())
+    }
+
+    /// `tenant`'s deliveries on `route` due at `now_ms`, oldest due first, at most `limit`: a
+    /// range read of the tenant's due index.
+    pub fn due(&self, tenant: &str, route: &str, now_ms: i64, limit: usize) -> Result<Vec<Delivery>, StoreError> {
+        let (start, end) = due_range(&route_prefix(tenant, route)?, now_ms);
+        let mut out = Vec::new();
+        for entry in self.due.range(start..end).keys() {
+            if out.len() == limit {
+                break;
+            }
+            let ik = entry?;
+            let Some(id) = ik.len().checked_sub(8).and_then(|at| <[u8; 8]>::try_from(&ik[at..]).ok()) else { continue };
+            if let Some(v) = self.queue.get(id)? {
+                out.push(decode(QUEUE, &id, &v)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The tenants with deliveries queued (due or not), from the due index: one read per
+    /// tenant, however many each has.
+    pub fn tenants(&self) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        let mut from: Vec<u8> = Vec::new();
+        while let Some(entry) = self.due.range(from.clone()..).keys().next() {
+            let k = entry?;
+            let end = k.iter().position(|b| *b == 0).unwrap_or(k.len());
+            let tenant = String::from_utf8_lossy(&k[..end]).into_owned();
+            from = k[..end].to_vec();
+            from.push(1); // past every `tenant \0 …`
+            out.push(tenant);
+        }
+        Ok(out)
+    }
+
+    /// Deliveries on `route` due at `now_ms` across every tenant, at most `limit`, taken in
+    /// turns of [`TURN`] per tenant, round-robin: one tenant's backlog cannot push another's
+    /// deliveries out of a drain.
+    pub fn due_round_robin(&self, route: &str, now_ms: i64, limit: usize) -> Result<Vec<Delivery>, StoreError> {
+        let mut queues: Vec<std::collections::VecDeque<Delivery>> = Vec::new();
+        for tenant in self.tenants()? {
+            let due = self.due(&tenant, route, now_ms, limit)?;
+            if !due.is_empty() {
+                queues.push(due.into());
+            }
+        }
+        let mut out = Vec::new();
+        while out.len() < limit && queues.iter().any(|q| !q.is_empty()) {
+            for q in &mut queues {
+                let take = TURN.min(q.len()).min(limit - out.len());
+                out.extend(q.drain(..take));
             }
         }
         Ok(out)
@@ -82,9 +217,24 @@ impl Outbox {
         self.queue.iter().map(|e| e.map_err(StoreError::from).and_then(|(k, v)| decode(QUEUE, &k, &v))).collect()
     }
 
+    /// Everything queued for `tenant`, due or not (a range read of its index).
+    pub fn pending_for(&self, tenant: &str) -> Result<Vec<Delivery>, StoreError> {
+        let mut p = key(&[tenant])?;
+        p.push(0);
+        let mut out = Vec::new();
+        for entry in self.due.scan_prefix(&p).keys() {
+            let ik = entry?;
+            let Some(id) = ik.len().checked_sub(8).and_then(|at| <[u8; 8]>::try_from(&ik[at..]).ok()) else { continue };
+            if let Some(v) = self.queue.get(id)? {
+                out.push(decode(QUEUE, &id, &v)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Done: delivered, or superseded by a newer version.
     pub fn remove(&self, id: u64) -> Result<(), StoreError> {
-        self.queue.remove(id.to_be_bytes())?;
+        (&self.queue, &self.due).transaction(|(q, due)| Queue { q, due }.remove(id).map(|_| ()))?;
         Ok(())
     }
 
@@ -96,7 +246,7 @@ impl Outbox {
             last_error: Some(reason.to_owned()),
             ..delivery.clone()
         };
-        self.queue.insert(delivery.id.to_be_bytes(), encode(&next)?)?;
+        (&self.queue, &self.due).transaction(|(q, due)| Queue { q, due }.put(&next))?;
         Ok(())
     }
 
@@ -113,41 +263,49 @@ impl Outbox {
         };
         let bytes = encode(&letter)?;
         let id = delivery.id.to_be_bytes();
-        (&self.queue, &self.dead).transaction(|(q, d)| {
-            q.remove(&id)?;
+        let tk = dead_key(&delivery.tenant, delivery.id)?;
+        (&self.queue, &self.due, &self.dead, &self.dead_by_tenant).transaction(|(q, due, d, t)| -> TxResult<()> {
+            Queue { q, due }.remove(delivery.id)?;
             d.insert(&id, bytes.clone())?;
-            Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(())
+            t.insert(tk.clone(), Vec::<u8>::new())?;
+            Ok(())
         })?;
         Ok(())
     }
 
-    /// `tenant`'s dead letters, oldest first.
+    /// `tenant`'s dead letters, oldest first: a range read of the tenant's index.
     pub fn dead_letters(&self, tenant: &str) -> Result<Vec<DeadLetter>, StoreError> {
+        let mut p = key(&[tenant])?;
+        p.push(0);
         let mut out = Vec::new();
-        for entry in self.dead.iter() {
-            let (k, v) = entry?;
-            let letter: DeadLetter = decode(DEAD, &k, &v)?;
-            if letter.delivery.tenant == tenant {
-                out.push(letter);
+        for entry in self.dead_by_tenant.scan_prefix(&p).keys() {
+            let ik = entry?;
+            let dk = &ik[p.len()..];
+            if let Some(v) = self.dead.get(dk)? {
+                out.push(decode(DEAD, dk, &v)?);
             }
         }
         Ok(out)
     }
 
+    fn letter_of(&self, tenant: &str, id: u64) -> Result<Option<DeadLetter>, StoreError> {
+        let k = id.to_be_bytes();
+        let Some(v) = self.dead.get(k)? else { return Ok(None) };
+        let letter: DeadLetter = decode(DEAD, &k, &v)?;
+        Ok((letter.delivery.tenant == tenant).then_some(letter))
+    }
+
     /// Puts `tenant`'s dead letter `id` back in the queue, due at `now_ms`, attempts reset.
     /// `false` when there is no such letter for this tenant.
     pub fn replay(&self, tenant: &str, id: u64, now_ms: i64) -> Result<bool, StoreError> {
+        let Some(letter) = self.letter_of(tenant, id)? else { return Ok(false) };
         let k = id.to_be_bytes();
-        let Some(v) = self.dead.get(k)? else { return Ok(false) };
-        let letter: DeadLetter = decode(DEAD, &k, &v)?;
-        if letter.delivery.tenant != tenant {
-            return Ok(false);
-        }
-        let again = encode(&Delivery { attempts: 0, next_attempt_ms: now_ms, ..letter.delivery })?;
-        (&self.queue, &self.dead).transaction(|(q, d)| {
+        let tk = dead_key(tenant, id)?;
+        let again = Delivery { attempts: 0, next_attempt_ms: now_ms, ..letter.delivery };
+        (&self.queue, &self.due, &self.dead, &self.dead_by_tenant).transaction(|(q, due, d, t)| -> TxResult<()> {
             d.remove(&k)?;
-            q.insert(&k, again.clone())?;
-            Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(())
+            t.remove(tk.clone())?;
+            Queue { q, due }.put(&again)
         })?;
         Ok(true)
     }
@@ -155,13 +313,16 @@ impl Outbox {
     /// Drops `tenant`'s dead letter `id` for good (the caller audits why). `false` when there
     /// is no such letter for this tenant.
     pub fn discard(&self, tenant: &str, id: u64) -> Result<bool, StoreError> {
-        let k = id.to_be_bytes();
-        let Some(v) = self.dead.get(k)? else { return Ok(false) };
-        let letter: DeadLetter = decode(DEAD, &k, &v)?;
-        if letter.delivery.tenant != tenant {
+        if self.letter_of(tenant, id)?.is_none() {
             return Ok(false);
         }
-        self.dead.remove(k)?;
+        let k = id.to_be_bytes();
+        let tk = dead_key(tenant, id)?;
+        (&self.dead, &self.dead_by_tenant).transaction(|(d, t)| -> TxResult<()> {
+            d.remove(&k)?;
+            t.remove(tk.clone())?;
+            Ok(())
+        })?;
         Ok(true)
     }
 }
@@ -177,9 +338,13 @@ impl Store {
         route: Option<&str>,
     ) -> Result<Upsert, StoreError> {
         key(&[tenant])?; // a tenant name the keys can hold
-        let queue = &self.outbox().queue;
-        let outcome = (self.orders().tree(), queue).transaction(|(o, q)| {
-            let outcome = orders::upsert_in(self.orders(), o, tenant, order, now)?;
+        if let Some(route) = route {
+            key(&[route])?;
+        }
+        let (queue, due) = (&self.outbox().queue, &self.outbox().due);
+        let (book, unsynced) = (self.orders().tree(), self.orders().unsynced_tree());
+        let outcome = (book, unsynced, queue, due).transaction(|(o, u, q, due)| {
+            let outcome = orders::upsert_in(self.orders(), o, u, tenant, order, now)?;
             if let (true, Some(route)) = (outcome.is_news(), route) {
                 let id = q.generate_id()?;
                 let delivery = Delivery {
@@ -193,8 +358,7 @@ impl Store {
                     last_error: None,
                     enqueued_ms: now.0,
                 };
-                let bytes = encode(&delivery).map_err(sled::transaction::ConflictableTransactionError::Abort)?;
-                q.insert(&id.to_be_bytes(), bytes)?;
+                Queue { q, due }.put(&delivery)?;
             }
             Ok(outcome)
         })?;
@@ -220,7 +384,7 @@ mod tests {
             .record_order("acme", &order("1", OrderStatus::Shipped, T + 9), Timestamp(T + 2), Some("webhook"))
             .unwrap();
         store.record_order("acme", &order("2", OrderStatus::Paid, T), Timestamp(T), None).unwrap();
-        let due = store.outbox().due(T + 10, 100).unwrap();
+        let due = store.outbox().due("acme", "webhook", T + 10, 100).unwrap();
         assert_eq!(
             due.iter().map(|d| d.version).collect::<Vec<_>>(),
             [1, 2],
@@ -229,8 +393,10 @@ mod tests {
 
         let first = &due[0];
         store.outbox().retry_later(first, T + 1_000, "503").unwrap();
-        assert_eq!(store.outbox().due(T + 10, 100).unwrap().len(), 1, "not due before its time");
-        let again = &store.outbox().due(T + 1_000, 100).unwrap()[0];
+        assert_eq!(store.outbox().due("acme", "webhook", T + 10, 100).unwrap().len(), 1, "not due before its time");
+        let due = store.outbox().due("acme", "webhook", T + 1_000, 100).unwrap();
+        assert_eq!(due.last().map(|d| d.id), Some(first.id), "due last: its new time is the latest");
+        let again = due.last().unwrap();
         assert_eq!((again.attempts, again.last_error.as_deref()), (1, Some("503")));
 
         store.outbox().dead_letter(again, "400 Bad Request: unknown SKU", T + 1_001).unwrap();
@@ -240,8 +406,46 @@ mod tests {
         assert!(store.outbox().dead_letters("other").unwrap().is_empty());
         assert!(!store.outbox().replay("other", letters[0].delivery.id, T).unwrap(), "not another tenant's");
         assert!(store.outbox().replay("acme", letters[0].delivery.id, T + 2_000).unwrap());
-        assert_eq!(store.outbox().due(T + 2_000, 100).unwrap().len(), 2);
+        assert_eq!(store.outbox().due("acme", "webhook", T + 2_000, 100).unwrap().len(), 2);
         assert!(store.outbox().dead_letters("acme").unwrap().is_empty());
+    }
+
+    #[test]
+    fn each_tenant_reads_its_own_due_range_and_a_drain_over_all_takes_turns() {
+        let store = Store::temporary().unwrap();
+        for i in 0..100 {
+            store
+                .record_order("big", &order(&i.to_string(), OrderStatus::Paid, T), Timestamp(T), Some("webhook"))
+                .unwrap();
+        }
+        for i in 0..3 {
+            let o = order(&i.to_string(), OrderStatus::Paid, T);
+            store.record_order("small", &o, Timestamp(T + 5), Some("webhook")).unwrap();
+        }
+        store.record_order("small", &order("9", OrderStatus::Paid, T), Timestamp(T), Some("erp-sap")).unwrap();
+        let outbox = store.outbox();
+        assert_eq!(outbox.due("small", "webhook", T + 5, 100).unwrap().len(), 3, "its own, on its route");
+        assert!(outbox.due("small", "webhook", T, 100).unwrap().is_empty(), "not before its time");
+        assert_eq!(outbox.due("small", "erp-sap", T, 100).unwrap().len(), 1);
+        assert_eq!(outbox.tenants().unwrap(), ["big", "small"]);
+        let drain = outbox.due_round_robin("webhook", T + 5, 2 * TURN).unwrap();
+        let small = drain.iter().filter(|d| d.tenant == "small").count();
+        assert_eq!((drain.len(), small), (2 * TURN, 3), "the small tenant is not behind the big one's backlog");
+
+        // The index follows retries, removals, dead letters and replays.
+        let first = outbox.due("big", "webhook", T, 1).unwrap().remove(0);
+        outbox.retry_later(&first, T + 50, "503").unwrap();
+        assert_eq!(outbox.due("big", "webhook", T + 49, 1000).unwrap().len(), 99);
+        assert_eq!(outbox.due("big", "webhook", T + 50, 1000).unwrap().last().map(|d| d.id), Some(first.id));
+        outbox.remove(first.id).unwrap();
+        let second = outbox.due("big", "webhook", T, 1).unwrap().remove(0);
+        outbox.dead_letter(&second, "400", T).unwrap();
+        assert_eq!(outbox.due("big", "webhook", T + 50, 1000).unwrap().len(), 98);
+        assert_eq!((outbox.dead_letters("big").unwrap().len(), outbox.dead_letters("small").unwrap().len()), (1, 0));
+        assert!(outbox.replay("big", second.id, T).unwrap());
+        assert_eq!(outbox.due("big", "webhook", T + 50, 1000).unwrap().len(), 99);
+        assert_eq!(outbox.pending_for("small").unwrap().len(), 4);
+        assert_eq!(outbox.due.len(), outbox.queue.len(), "one index entry per delivery");
     }
 
     #[test]

@@ -12,10 +12,17 @@
 //!
 //! The last confirmed record of each item is kept, so a snapshot that repeats what the
 //! platform already has (an ERP's full stock list every minute) queues nothing.
+//!
+//! Every read the loops make is a range read of an index kept in the same transaction as the
+//! queue: a shop's due updates by due time, and updates waiting for the platform's ids of
+//! their SKU by (tenant, shop, SKU). A waiting update is in no due index at all, so a first
+//! import of 100,000 SKUs no order has shown yet costs nothing per round; an order that
+//! teaches the catalogue a SKU's ids makes that SKU's updates due ([`Pushes::wake_sku`]).
 
 use serde::{Deserialize, Serialize};
 use sled::Transactional as _;
 use sled::transaction::ConflictableTransactionError::Abort;
+use sled::transaction::TransactionalTree;
 
 use super::{StoreError, key};
 
@@ -25,6 +32,21 @@ const DEAD: &str = "pushes_dead";
 /// What the platform refused for good, per item: the same content offered again (an ERP's
 /// next snapshot) is not queued to be refused again; a replay or a different value is.
 const REFUSED: &str = "pushes_refused";
+/// Index: `tenant \0 shop \0 module \0 due_be id_be` → the queue key, for every queued
+/// update that is not waiting for ids.
+pub(super) const DUE: &str = "pushes_due";
+/// Index: `tenant \0 shop \0 sku \0 id_be` → the queue key, for updates waiting for the
+/// platform's ids of `sku`.
+pub(super) const WAITING: &str = "pushes_waiting";
+/// Index: `tenant \0 id_be` → nothing, for every dead push (the dead tree is keyed by id).
+pub(super) const DEAD_BY_TENANT: &str = "pushes_dead_by_tenant";
+
+/// Waiting updates one page lists unless asked for fewer; the most it lists.
+pub const DEFAULT_WAITING_PAGE: usize = 100;
+pub const MAX_WAITING_PAGE: usize = 1_000;
+/// Updates one purge transaction removes: big enough that 100,000 go in a second or two,
+/// small enough that one transaction never holds the store for long.
+const PURGE_CHUNK: usize = 500;
 
 /// One update owed to one shop.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +69,11 @@ pub struct Push {
     pub next_attempt_ms: i64,
     pub last_error: Option<String>,
     pub enqueued_ms: i64,
+    /// The SKU whose platform ids this update waits for: the platform refused it for want of
+    /// them and no order has taught them yet. It is not due until one does (or the operator
+    /// purges it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_for_sku: Option<String>,
 }
 
 /// A push given up on, with why.
@@ -88,6 +115,22 @@ pub struct NewPush<'a> {
     pub version: Option<u64>,
 }
 
+/// Which waiting updates a listing or a purge is about (all of the tenant's by default).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingFilter {
+    #[serde(default)]
+    pub shop: Option<String>,
+    #[serde(default)]
+    pub sku: Option<String>,
+}
+
+/// One page of waiting updates, by shop, SKU and age.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingPage {
+    pub updates: Vec<Push>,
+    pub next_cursor: Option<String>,
+}
+
 /// The pushes trees.
 #[derive(Clone)]
 pub struct Pushes {
@@ -95,6 +138,12 @@ pub struct Pushes {
     sent: sled::Tree,
     dead: sled::Tree,
     refused: sled::Tree,
+    due: sled::Tree,
+    waiting: sled::Tree,
+    dead_by_tenant: sled::Tree,
+    /// The catalogue, read (never written) so a newer update for a SKU still unknown keeps
+    /// waiting instead of being refused once more.
+    catalog: sled::Tree,
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(tree: &'static str, k: &[u8], v: &[u8]) -> Result<T, StoreError> {
@@ -120,6 +169,100 @@ fn content(record: &serde_json::Value) -> serde_json::Value {
     r
 }
 
+/// `parts` joined with NUL, and a NUL after: the prefix of every longer key under them.
+fn prefix(parts: &[&str]) -> Result<Vec<u8>, StoreError> {
+    let mut p = key(parts)?;
+    p.push(0);
+    Ok(p)
+}
+
+/// A due time as bytes that sort as the times do (negative ones first).
+pub(super) fn time_be(ms: i64) -> [u8; 8] {
+    ((ms as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// The range of keys under `prefix` whose next 8 bytes are a time at or before `now_ms`.
+pub(super) fn due_range(prefix: &[u8], now_ms: i64) -> (Vec<u8>, Vec<u8>) {
+    let mut end = prefix.to_vec();
+    end.extend_from_slice(&time_be(now_ms));
+    end.extend_from_slice(&[0xff; 9]);
+    (prefix.to_vec(), end)
+}
+
+/// Whether a record names the platform's own ids already (then there is nothing to wait for).
+fn carries_ids(record: &serde_json::Value) -> bool {
+    ["product_id", "sku_id"].iter().any(|k| record.get(k).is_some_and(|v| !v.is_null()))
+}
+
+/// Where `push` sits in the indexes: its due key, or its waiting key.
+fn index_key(push: &Push) -> Result<(bool, Vec<u8>), StoreError> {
+    match &push.waiting_for_sku {
+        Some(sku) => {
+            let mut k = prefix(&[&push.tenant, &push.shop, sku])?;
+            k.extend_from_slice(&push.id.to_be_bytes());
+            Ok((false, k))
+        }
+        None => {
+            let mut k = prefix(&[&push.tenant, &push.shop, &push.module])?;
+            k.extend_from_slice(&time_be(push.next_attempt_ms));
+            k.extend_from_slice(&push.id.to_be_bytes());
+            Ok((true, k))
+        }
+    }
+}
+
+/// The queue and its two indexes, inside one transaction: every change to the queue goes
+/// through [`Queue::put`] and [`Queue::remove`], so the indexes cannot drift from it.
+struct Queue<'a> {
+    q: &'a TransactionalTree,
+    due: &'a TransactionalTree,
+    waiting: &'a TransactionalTree,
+}
+
+impl Queue<'_> {
+    fn get(&self, k: &[u8]) -> TxResult<Option<Push>> {
+        self.q.get(k)?.map(|v| decode(QUEUE, k, &v)).transpose().map_err(Abort)
+    }
+
+    fn unindex(&self, old: &Push) -> TxResult<()> {
+        let (due, ik) = index_key(old).map_err(Abort)?;
+        if due {
+            self.due.remove(ik)?
+        } else {
+            self.waiting.remove(ik)?
+        };
+        Ok(())
+    }
+
+    fn put(&self, k: &[u8], push: &Push) -> TxResult<()> {
+        if let Some(old) = self.get(k)? {
+            self.unindex(&old)?;
+        }
+        self.q.insert(k, encode(push).map_err(Abort)?)?;
+        let (due, ik) = index_key(push).map_err(Abort)?;
+        if due {
+            self.due.insert(ik, k)?
+        } else {
+            self.waiting.insert(ik, k)?
+        };
+        Ok(())
+    }
+
+    fn remove(&self, k: &[u8]) -> TxResult<Option<Push>> {
+        let old = self.get(k)?;
+        if let Some(old) = &old {
+            self.unindex(old)?;
+            self.q.remove(k)?;
+        }
+        Ok(old)
+    }
+
+    /// Whether the entry under `k` is still the one read as `id`.
+    fn current(&self, k: &[u8], id: u64) -> TxResult<Option<Push>> {
+        Ok(self.get(k)?.filter(|p| p.id == id))
+    }
+}
+
 impl Pushes {
     pub(super) fn new(db: &sled::Db) -> Result<Self, StoreError> {
         Ok(Self {
@@ -127,11 +270,45 @@ impl Pushes {
             sent: db.open_tree(SENT)?,
             dead: db.open_tree(DEAD)?,
             refused: db.open_tree(REFUSED)?,
+            due: db.open_tree(DUE)?,
+            waiting: db.open_tree(WAITING)?,
+            dead_by_tenant: db.open_tree(DEAD_BY_TENANT)?,
+            catalog: db.open_tree(super::catalog::TREE)?,
         })
+    }
+
+    /// Builds the indexes again from the queue and the dead letters (a store written before
+    /// they existed, see [`super::Store::open`]).
+    pub(super) fn rebuild_indexes(&self) -> Result<(), StoreError> {
+        self.due.clear()?;
+        self.waiting.clear()?;
+        self.dead_by_tenant.clear()?;
+        for entry in self.queue.iter() {
+            let (k, v) = entry?;
+            let push: Push = decode(QUEUE, &k, &v)?;
+            let (due, ik) = index_key(&push)?;
+            if due {
+                self.due.insert(ik, k)?
+            } else {
+                self.waiting.insert(ik, k)?
+            };
+        }
+        for entry in self.dead.iter() {
+            let (k, v) = entry?;
+            let letter: DeadPush = decode(DEAD, &k, &v)?;
+            self.dead_by_tenant.insert(Self::dead_index_key(&letter.push.tenant, &k)?, Vec::<u8>::new())?;
+        }
+        Ok(())
     }
 
     fn item_key(tenant: &str, shop: &str, module: &str, item: &str) -> Result<Vec<u8>, StoreError> {
         key(&[tenant, shop, module, item])
+    }
+
+    fn dead_index_key(tenant: &str, id_be: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let mut k = prefix(&[tenant])?;
+        k.extend_from_slice(id_be);
+        Ok(k)
     }
 
     /// Queues `new` unless it is stale or already confirmed as is; `now_ms` is when it is due.
@@ -145,9 +322,11 @@ impl Pushes {
         {
             return Ok(Offer::Refused);
         }
-        let outcome = (&self.queue, &self.sent).transaction(|(q, s)| -> TxResult<Offer> {
+        let trees = (&self.queue, &self.sent, &self.due, &self.waiting, &self.catalog);
+        let outcome = trees.transaction(|(q, s, due, waiting, catalog)| -> TxResult<Offer> {
+            let queue = Queue { q, due, waiting };
             let sent: Option<Sent> = s.get(&k)?.map(|v| decode(SENT, &k, &v)).transpose().map_err(Abort)?;
-            let queued: Option<Push> = q.get(&k)?.map(|v| decode(QUEUE, &k, &v)).transpose().map_err(Abort)?;
+            let queued = queue.get(&k)?;
             if let Some(v) = new.version {
                 let newest = sent.as_ref().map(|s| s.version).max(queued.as_ref().map(|p| p.version));
                 if newest.is_some_and(|n| v <= n) {
@@ -156,12 +335,21 @@ impl Pushes {
             }
             if let Some(confirmed) = sent.filter(|s| content(&s.record) == wanted) {
                 // The platform has this already; a different value still queued is outdated.
-                q.remove(&k[..])?;
+                queue.remove(&k)?;
                 if let Some(v) = new.version {
                     let bumped = Sent { version: v, record: confirmed.record };
                     s.insert(&k[..], encode(&bumped).map_err(Abort)?)?;
                 }
                 return Ok(Offer::Unchanged);
+            }
+            // A newer value for a SKU still unknown waits as the one it replaces did, unless
+            // it carries the ids itself or the catalogue has learned some since.
+            let mut waiting_for_sku = None;
+            if let Some(sku) = queued.and_then(|p| p.waiting_for_sku)
+                && !carries_ids(&new.record)
+                && catalog.get(key(&[new.tenant, new.shop, &sku]).map_err(Abort)?)?.is_none()
+            {
+                waiting_for_sku = Some(sku);
             }
             let id = q.generate_id()?;
             let push = Push {
@@ -176,8 +364,9 @@ impl Pushes {
                 next_attempt_ms: now_ms,
                 last_error: None,
                 enqueued_ms: now_ms,
+                waiting_for_sku,
             };
-            q.insert(&k[..], encode(&push).map_err(Abort)?)?;
+            queue.put(&k, &push)?;
             Ok(Offer::Queued)
         })?;
         Ok(outcome)
@@ -194,50 +383,56 @@ impl Pushes {
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let k = Self::item_key(tenant, shop, module, item)?;
-        let again = (&self.queue, &self.sent).transaction(|(q, s)| -> TxResult<bool> {
-            let Some(sent) = s.get(&k)? else { return Ok(false) };
-            if q.get(&k)?.is_some() {
-                return Ok(false);
-            }
-            let sent: Sent = decode(SENT, &k, &sent).map_err(Abort)?;
-            // Forget the confirmation so the same content is not "unchanged" any more.
-            s.remove(&k[..])?;
-            let id = q.generate_id()?;
-            let push = Push {
-                id,
-                tenant: tenant.to_owned(),
-                shop: shop.to_owned(),
-                module: module.to_owned(),
-                item: item.to_owned(),
-                record: sent.record,
-                version: sent.version,
-                attempts: 0,
-                next_attempt_ms: now_ms,
-                last_error: None,
-                enqueued_ms: now_ms,
-            };
-            q.insert(&k[..], encode(&push).map_err(Abort)?)?;
-            Ok(true)
-        })?;
+        let again = (&self.queue, &self.sent, &self.due, &self.waiting).transaction(
+            |(q, s, due, waiting)| -> TxResult<bool> {
+                let queue = Queue { q, due, waiting };
+                let Some(sent) = s.get(&k)? else { return Ok(false) };
+                if q.get(&k)?.is_some() {
+                    return Ok(false);
+                }
+                let sent: Sent = decode(SENT, &k, &sent).map_err(Abort)?;
+                // Forget the confirmation so the same content is not "unchanged" any more.
+                s.remove(&k[..])?;
+                let id = q.generate_id()?;
+                let push = Push {
+                    id,
+                    tenant: tenant.to_owned(),
+                    shop: shop.to_owned(),
+                    module: module.to_owned(),
+                    item: item.to_owned(),
+                    record: sent.record,
+                    version: sent.version,
+                    attempts: 0,
+                    next_attempt_ms: now_ms,
+                    last_error: None,
+                    enqueued_ms: now_ms,
+                    waiting_for_sku: None,
+                };
+                queue.put(&k, &push)?;
+                Ok(true)
+            },
+        )?;
         Ok(again)
     }
 
     /// Makes a queued update due at `now_ms` (a hold released, an override back on), without
-    /// counting an attempt; `false` when nothing is queued for the item.
+    /// counting an attempt; `false` when nothing is queued for the item. An update waiting
+    /// for its SKU's ids keeps waiting: nothing about them changed.
     pub fn wake(&self, tenant: &str, shop: &str, module: &str, item: &str, now_ms: i64) -> Result<bool, StoreError> {
         let k = Self::item_key(tenant, shop, module, item)?;
-        let woke = self.queue.transaction(|q| -> TxResult<bool> {
-            let Some(v) = q.get(&k)? else { return Ok(false) };
-            let push: Push = decode(QUEUE, &k, &v).map_err(Abort)?;
-            if push.next_attempt_ms > now_ms {
-                q.insert(&k[..], encode(&Push { next_attempt_ms: now_ms, ..push }).map_err(Abort)?)?;
+        let woke = (&self.queue, &self.due, &self.waiting).transaction(|(q, due, waiting)| -> TxResult<bool> {
+            let queue = Queue { q, due, waiting };
+            let Some(push) = queue.get(&k)? else { return Ok(false) };
+            if push.next_attempt_ms > now_ms && push.waiting_for_sku.is_none() {
+                queue.put(&k, &Push { next_attempt_ms: now_ms, ..push })?;
             }
             Ok(true)
         })?;
         Ok(woke)
     }
 
-    /// Up to `limit` of a shop's `module` updates due at `now_ms`, in item order.
+    /// Up to `limit` of a shop's `module` updates due at `now_ms`, oldest due first: a range
+    /// read of the due index, whatever else waits.
     pub fn due(
         &self,
         tenant: &str,
@@ -246,17 +441,15 @@ impl Pushes {
         now_ms: i64,
         limit: usize,
     ) -> Result<Vec<Push>, StoreError> {
-        let mut prefix = key(&[tenant, shop, module])?;
-        prefix.push(0);
+        let (start, end) = due_range(&prefix(&[tenant, shop, module])?, now_ms);
         let mut out = Vec::new();
-        for entry in self.queue.scan_prefix(&prefix) {
-            let (k, v) = entry?;
-            let push: Push = decode(QUEUE, &k, &v)?;
-            if push.next_attempt_ms <= now_ms {
-                out.push(push);
-                if out.len() == limit {
-                    break;
-                }
+        for entry in self.due.range(start..end) {
+            if out.len() == limit {
+                break;
+            }
+            let (_, k) = entry?;
+            if let Some(v) = self.queue.get(&k)? {
+                out.push(decode(QUEUE, &k, &v)?);
             }
         }
         Ok(out)
@@ -264,19 +457,20 @@ impl Pushes {
 
     /// Everything queued for a shop (every module), for progress lines and tests.
     pub fn pending(&self, tenant: &str, shop: &str) -> Result<Vec<Push>, StoreError> {
-        let mut prefix = key(&[tenant, shop])?;
-        prefix.push(0);
         self.queue
-            .scan_prefix(&prefix)
+            .scan_prefix(prefix(&[tenant, shop])?)
             .map(|e| e.map_err(StoreError::from).and_then(|(k, v)| decode(QUEUE, &k, &v)))
             .collect()
     }
 
-    /// How many updates wait for a shop.
+    /// How many updates wait for a shop (keys only: nothing is decoded).
     pub fn pending_count(&self, tenant: &str, shop: &str) -> Result<usize, StoreError> {
-        let mut prefix = key(&[tenant, shop])?;
-        prefix.push(0);
-        Ok(self.queue.scan_prefix(&prefix).count())
+        let mut n = 0;
+        for k in self.queue.scan_prefix(prefix(&[tenant, shop])?).keys() {
+            k?;
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// What the platform last confirmed for an item.
@@ -290,9 +484,10 @@ impl Pushes {
     pub fn confirm(&self, push: &Push) -> Result<(), StoreError> {
         let k = Self::item_key(&push.tenant, &push.shop, &push.module, &push.item)?;
         let sent = encode(&Sent { version: push.version, record: push.record.clone() })?;
-        (&self.queue, &self.sent).transaction(|(q, s)| -> TxResult<()> {
-            if Self::current(q, &k, push.id)? {
-                q.remove(&k[..])?;
+        (&self.queue, &self.sent, &self.due, &self.waiting).transaction(|(q, s, due, waiting)| -> TxResult<()> {
+            let queue = Queue { q, due, waiting };
+            if queue.current(&k, push.id)?.is_some() {
+                queue.remove(&k)?;
             }
             let newer_confirmed = match s.get(&k)? {
                 Some(v) => decode::<Sent>(SENT, &k, &v).map_err(Abort)?.version > push.version,
@@ -306,30 +501,155 @@ impl Pushes {
         Ok(())
     }
 
-    fn current(q: &sled::transaction::TransactionalTree, k: &[u8], id: u64) -> TxResult<bool> {
-        Ok(match q.get(k)? {
-            Some(v) => decode::<Push>(QUEUE, k, &v).map_err(Abort)?.id == id,
-            None => false,
-        })
-    }
-
     /// Another attempt at `next_attempt_ms` (unless a newer update replaced this one);
     /// `counts` is false for waits that are not the update's fault (the platform throttling).
     pub fn retry_later(&self, push: &Push, next_attempt_ms: i64, reason: &str, counts: bool) -> Result<(), StoreError> {
         let k = Self::item_key(&push.tenant, &push.shop, &push.module, &push.item)?;
-        let next = encode(&Push {
+        let next = Push {
             attempts: push.attempts + u32::from(counts),
             next_attempt_ms,
             last_error: Some(reason.to_owned()),
             ..push.clone()
-        })?;
-        self.queue.transaction(|q| -> TxResult<()> {
-            if Self::current(q, &k, push.id)? {
-                q.insert(&k[..], next.clone())?;
+        };
+        (&self.queue, &self.due, &self.waiting).transaction(|(q, due, waiting)| -> TxResult<()> {
+            let queue = Queue { q, due, waiting };
+            if queue.current(&k, push.id)?.is_some() {
+                queue.put(&k, &next)?;
             }
             Ok(())
         })?;
         Ok(())
+    }
+
+    /// Sets `push` aside until an order teaches the catalogue the platform's ids of `sku`
+    /// (see [`Pushes::wake_sku`]), without counting an attempt; unless a newer update replaced
+    /// it meanwhile.
+    pub fn wait_for_ids(&self, push: &Push, sku: &str, reason: &str) -> Result<(), StoreError> {
+        let k = Self::item_key(&push.tenant, &push.shop, &push.module, &push.item)?;
+        key(&[sku])?;
+        let ck = key(&[&push.tenant, &push.shop, sku])?;
+        let next = Push { waiting_for_sku: Some(sku.to_owned()), last_error: Some(reason.to_owned()), ..push.clone() };
+        (&self.queue, &self.due, &self.waiting, &self.catalog).transaction(|(q, due, waiting, catalog)| {
+            let queue = Queue { q, due, waiting };
+            // Learned while this one was on the wire: try again at once instead.
+            if queue.current(&k, push.id)?.is_some() && catalog.get(&ck)?.is_none() {
+                queue.put(&k, &next)?;
+            }
+            Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(())
+        })?;
+        Ok(())
+    }
+
+    /// Makes every update of a shop that waits for the ids of `sku` due again (due since it
+    /// was queued, so it goes before younger ones): an order just taught them. How many.
+    pub fn wake_sku(&self, tenant: &str, shop: &str, sku: &str) -> Result<usize, StoreError> {
+        let mut woken = 0;
+        for entry in self.waiting.scan_prefix(prefix(&[tenant, shop, sku])?) {
+            let (_, k) = entry?;
+            woken += (&self.queue, &self.due, &self.waiting).transaction(|(q, due, waiting)| -> TxResult<usize> {
+                let queue = Queue { q, due, waiting };
+                let Some(push) = queue.get(&k)?.filter(|p| p.waiting_for_sku.is_some()) else { return Ok(0) };
+                let next_attempt_ms = push.enqueued_ms;
+                queue.put(&k, &Push { waiting_for_sku: None, next_attempt_ms, ..push })?;
+                Ok(1)
+            })?;
+        }
+        Ok(woken)
+    }
+
+    /// The index range a filter covers, and the SKU to match when only a SKU is given (the
+    /// index is by shop first).
+    fn waiting_prefix<'f>(tenant: &str, filter: &'f WaitingFilter) -> Result<(Vec<u8>, Option<&'f str>), StoreError> {
+        Ok(match (&filter.shop, &filter.sku) {
+            (Some(shop), Some(sku)) => (prefix(&[tenant, shop, sku])?, None),
+            (Some(shop), None) => (prefix(&[tenant, shop])?, None),
+            (None, sku) => (prefix(&[tenant])?, sku.as_deref()),
+        })
+    }
+
+    /// Whether waiting index key `ik` (under `tenant \0`) is for `sku`.
+    fn sku_is(ik: &[u8], tenant_prefix: usize, sku: Option<&str>) -> bool {
+        let Some(sku) = sku else { return true };
+        let rest = &ik[tenant_prefix.min(ik.len())..];
+        rest.split(|b| *b == 0).nth(1) == Some(sku.as_bytes())
+    }
+
+    /// One page of `tenant`'s updates waiting for platform ids matching `filter`, by shop, SKU
+    /// and age; `cursor` from the previous page's `next_cursor`.
+    pub fn waiting(
+        &self,
+        tenant: &str,
+        filter: &WaitingFilter,
+        limit: Option<usize>,
+        cursor: Option<&str>,
+    ) -> Result<WaitingPage, StoreError> {
+        let limit = limit.unwrap_or(DEFAULT_WAITING_PAGE).clamp(1, MAX_WAITING_PAGE);
+        let (scope, sku) = Self::waiting_prefix(tenant, filter)?;
+        let tenant_len = prefix(&[tenant])?.len();
+        let start = match cursor {
+            None => scope.clone(),
+            Some(c) => {
+                let mut after = hex::decode(c)
+                    .ok()
+                    .filter(|a| a.starts_with(&scope))
+                    .ok_or_else(|| StoreError::Invalid(format!("cursor {c:?} is not one this listing wrote")))?;
+                after.push(0); // strictly after
+                after
+            }
+        };
+        let mut updates = Vec::new();
+        let mut last = None;
+        for entry in self.waiting.range(start..) {
+            let (ik, k) = entry?;
+            if !ik.starts_with(&scope) {
+                break;
+            }
+            if !Self::sku_is(&ik, tenant_len, sku) {
+                continue;
+            }
+            if updates.len() == limit {
+                return Ok(WaitingPage { updates, next_cursor: last.map(hex::encode) });
+            }
+            if let Some(v) = self.queue.get(&k)? {
+                updates.push(decode(QUEUE, &k, &v)?);
+                last = Some(ik);
+            }
+        }
+        Ok(WaitingPage { updates, next_cursor: None })
+    }
+
+    /// Drops `tenant`'s updates waiting for platform ids matching `filter` for good (the ERP's
+    /// next value for such a SKU queues again). How many.
+    pub fn purge_waiting(&self, tenant: &str, filter: &WaitingFilter) -> Result<usize, StoreError> {
+        let (scope, sku) = Self::waiting_prefix(tenant, filter)?;
+        let tenant_len = prefix(&[tenant])?.len();
+        let mut purged = 0;
+        loop {
+            let mut chunk = Vec::with_capacity(PURGE_CHUNK);
+            for entry in self.waiting.scan_prefix(&scope) {
+                let (ik, k) = entry?;
+                if Self::sku_is(&ik, tenant_len, sku) {
+                    chunk.push(k);
+                    if chunk.len() == PURGE_CHUNK {
+                        break;
+                    }
+                }
+            }
+            if chunk.is_empty() {
+                return Ok(purged);
+            }
+            purged += (&self.queue, &self.due, &self.waiting).transaction(|(q, due, waiting)| -> TxResult<usize> {
+                let queue = Queue { q, due, waiting };
+                let mut n = 0;
+                for k in &chunk {
+                    if queue.get(k)?.is_some_and(|p| p.waiting_for_sku.is_some()) {
+                        queue.remove(k)?;
+                        n += 1;
+                    }
+                }
+                Ok(n)
+            })?;
+        }
     }
 
     /// Gives up on `push` (moves it to the dead letters, atomically) unless a newer update
@@ -342,10 +662,15 @@ impl Pushes {
             at_ms,
         })?;
         let refused = encode(&content(&push.record))?;
-        (&self.queue, &self.dead, &self.refused).transaction(|(q, d, r)| -> TxResult<()> {
-            if Self::current(q, &k, push.id)? {
-                q.remove(&k[..])?;
-                d.insert(&push.id.to_be_bytes(), letter.clone())?;
+        let dk = push.id.to_be_bytes();
+        let tk = Self::dead_index_key(&push.tenant, &dk)?;
+        let trees = (&self.queue, &self.due, &self.waiting, &self.dead, &self.refused, &self.dead_by_tenant);
+        trees.transaction(|(q, due, waiting, d, r, t)| -> TxResult<()> {
+            let queue = Queue { q, due, waiting };
+            if queue.current(&k, push.id)?.is_some() {
+                queue.remove(&k)?;
+                d.insert(&dk, letter.clone())?;
+                t.insert(tk.clone(), Vec::<u8>::new())?;
                 r.insert(&k[..], refused.clone())?;
             }
             Ok(())
@@ -353,17 +678,25 @@ impl Pushes {
         Ok(())
     }
 
-    /// `tenant`'s dead pushes, oldest first.
+    /// `tenant`'s dead pushes, oldest first: a range read of the tenant's index.
     pub fn dead_letters(&self, tenant: &str) -> Result<Vec<DeadPush>, StoreError> {
+        let p = prefix(&[tenant])?;
         let mut out = Vec::new();
-        for entry in self.dead.iter() {
-            let (k, v) = entry?;
-            let letter: DeadPush = decode(DEAD, &k, &v)?;
-            if letter.push.tenant == tenant {
-                out.push(letter);
+        for entry in self.dead_by_tenant.scan_prefix(&p) {
+            let (ik, _) = entry?;
+            let dk = &ik[p.len()..];
+            if let Some(v) = self.dead.get(dk)? {
+                out.push(decode(DEAD, dk, &v)?);
             }
         }
         Ok(out)
+    }
+
+    fn letter_of(&self, tenant: &str, id: u64) -> Result<Option<DeadPush>, StoreError> {
+        let dk = id.to_be_bytes();
+        let Some(v) = self.dead.get(dk)? else { return Ok(None) };
+        let letter: DeadPush = decode(DEAD, &dk, &v)?;
+        Ok((letter.push.tenant == tenant).then_some(letter))
     }
 
     /// Puts `tenant`'s dead push `id` back in its queue, due at `now_ms`, attempts reset; when
@@ -371,16 +704,17 @@ impl Pushes {
     /// the letter is dropped.
     /// `false` when there is no such letter for this tenant.
     pub fn replay(&self, tenant: &str, id: u64, now_ms: i64) -> Result<bool, StoreError> {
+        let Some(letter) = self.letter_of(tenant, id)? else { return Ok(false) };
         let dk = id.to_be_bytes();
-        let Some(v) = self.dead.get(dk)? else { return Ok(false) };
-        let letter: DeadPush = decode(DEAD, &dk, &v)?;
-        if letter.push.tenant != tenant {
-            return Ok(false);
-        }
+        let tk = Self::dead_index_key(tenant, &dk)?;
         let p = &letter.push;
         let k = Self::item_key(&p.tenant, &p.shop, &p.module, &p.item)?;
-        (&self.queue, &self.dead, &self.refused, &self.sent).transaction(|(q, d, r, s)| -> TxResult<()> {
+        let trees =
+            (&self.queue, &self.due, &self.waiting, &self.dead, &self.refused, &self.sent, &self.dead_by_tenant);
+        trees.transaction(|(q, due, waiting, d, r, s, t)| -> TxResult<()> {
+            let queue = Queue { q, due, waiting };
             d.remove(&dk[..])?;
+            t.remove(tk.clone())?;
             r.remove(&k[..])?;
             let superseded = match s.get(&k)? {
                 Some(v) => decode::<Sent>(SENT, &k, &v).map_err(Abort)?.version >= letter.push.version,
@@ -388,23 +722,40 @@ impl Pushes {
             };
             if q.get(&k)?.is_none() && !superseded {
                 let id = q.generate_id()?;
-                let again = Push { id, attempts: 0, next_attempt_ms: now_ms, last_error: None, ..letter.push.clone() };
-                q.insert(&k[..], encode(&again).map_err(Abort)?)?;
+                let again = Push {
+                    id,
+                    attempts: 0,
+                    next_attempt_ms: now_ms,
+                    last_error: None,
+                    waiting_for_sku: None,
+                    ..letter.push.clone()
+                };
+                queue.put(&k, &again)?;
             }
             Ok(())
         })?;
         Ok(true)
     }
 
+    /// Entries in the due index, the waiting index and the dead letters' tenant index: every
+    /// queued update is in exactly one of the first two.
+    #[cfg(test)]
+    pub(crate) fn index_sizes(&self) -> (usize, usize, usize) {
+        (self.due.len(), self.waiting.len(), self.dead_by_tenant.len())
+    }
+
     /// Drops `tenant`'s dead push `id` for good; `false` when there is none.
     pub fn discard(&self, tenant: &str, id: u64) -> Result<bool, StoreError> {
-        let dk = id.to_be_bytes();
-        let Some(v) = self.dead.get(dk)? else { return Ok(false) };
-        let letter: DeadPush = decode(DEAD, &dk, &v)?;
-        if letter.push.tenant != tenant {
+        if self.letter_of(tenant, id)?.is_none() {
             return Ok(false);
         }
-        self.dead.remove(dk)?;
+        let dk = id.to_be_bytes();
+        let tk = Self::dead_index_key(tenant, &dk)?;
+        (&self.dead, &self.dead_by_tenant).transaction(|(d, t)| {
+            d.remove(&dk[..])?;
+            t.remove(tk.clone())?;
+            Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(())
+        })?;
         Ok(true)
     }
 }
@@ -507,6 +858,165 @@ mod tests {
         p.confirm(&push).unwrap();
         assert_eq!(p.offer(logistics("SF1"), 0).unwrap(), Offer::Unchanged, "a re-read is not sent twice");
         assert_eq!(p.offer(logistics("SF2"), 0).unwrap(), Offer::Queued, "a correction is");
+    }
+
+    fn stock_for<'a>(tenant: &'a str, shop: &'a str, sku: &'a str, version: u64) -> NewPush<'a> {
+        NewPush { tenant, shop, ..stock(sku, 1, version) }
+    }
+
+    /// An order of `shop` whose one line shows the platform's ids of `sku`.
+    fn order_showing(shop: &str, sku: &str) -> crate::model::Order {
+        let mut o = crate::store::orders::tests::order("9", crate::model::OrderStatus::Paid, 0);
+        o.shop_id = shop.to_owned();
+        o.lines.push(
+            serde_json::from_value(json!({
+                "line_id": "1", "product_id": format!("P-{sku}"), "sku_id": format!("S-{sku}"), "outer_sku_id": sku,
+                "title": "t", "quantity": 1, "unit_price": 1, "discount": 0, "line_total": 1, "refund_status": "none"
+            }))
+            .unwrap(),
+        );
+        o
+    }
+
+    #[test]
+    fn due_reads_are_in_due_order_per_tenant_and_shop() {
+        let store = Store::temporary().unwrap();
+        let p = store.pushes();
+        for (sku, at) in [("C", 30), ("A", 10), ("B", 20)] {
+            p.offer(stock(sku, 1, 1), at).unwrap();
+        }
+        p.offer(stock_for("other", "tb", "Z", 1), 0).unwrap();
+        p.offer(stock_for("acme", "jd", "Y", 1), 0).unwrap();
+        let items =
+            |now| p.due("acme", "tb", "stock", now, 10).unwrap().into_iter().map(|p| p.item).collect::<Vec<_>>();
+        assert_eq!(items(30), ["A", "B", "C"], "oldest due first, no other tenant's or shop's");
+        assert_eq!(items(15), ["A"], "not before its time");
+        assert_eq!(p.due("acme", "tb", "stock", 30, 2).unwrap().len(), 2, "at most the limit");
+        let a = p.due("acme", "tb", "stock", 30, 1).unwrap().remove(0);
+        p.retry_later(&a, 25, "503", true).unwrap();
+        assert_eq!(items(30), ["B", "A", "C"], "moved to its new due time");
+        assert_eq!(items(i64::MAX), ["B", "A", "C"]);
+        assert_eq!(p.due("other", "tb", "stock", 30, 10).unwrap().len(), 1);
+        assert!(p.due("acme", "tb", "price", 30, 10).unwrap().is_empty(), "per module");
+        assert!(p.offer(stock_for("a\0b", "tb", "A", 1), 0).is_err(), "no NUL in a key part");
+    }
+
+    #[test]
+    fn the_indexes_follow_every_change() {
+        let store = Store::temporary().unwrap();
+        let p = store.pushes();
+        let queued = |p: &Pushes| p.queue.len();
+        p.offer(stock("A", 1, 1), 0).unwrap();
+        p.offer(stock("A", 2, 2), 0).unwrap(); // replaces
+        p.offer(stock("B", 1, 1), 0).unwrap();
+        assert_eq!((queued(p), p.index_sizes()), (2, (2, 0, 0)));
+        let due = p.due("acme", "tb", "stock", 0, 10).unwrap();
+        p.confirm(&due[0]).unwrap();
+        assert_eq!((queued(p), p.index_sizes()), (1, (1, 0, 0)));
+        p.wait_for_ids(&due[1], "B", "no ids").unwrap();
+        assert_eq!((queued(p), p.index_sizes()), (1, (0, 1, 0)));
+        let waiting = p.waiting("acme", &WaitingFilter::default(), None, None).unwrap().updates.remove(0);
+        p.dead_letter(&waiting, "gone", 5).unwrap();
+        assert_eq!((queued(p), p.index_sizes()), (0, (0, 0, 1)));
+        let id = p.dead_letters("acme").unwrap()[0].push.id;
+        assert!(p.replay("acme", id, 6).unwrap());
+        assert_eq!((queued(p), p.index_sizes()), (1, (1, 0, 0)), "replayed: due, not waiting");
+        let again = p.due("acme", "tb", "stock", 6, 10).unwrap().remove(0);
+        p.dead_letter(&again, "gone", 7).unwrap();
+        let id = p.dead_letters("acme").unwrap()[0].push.id;
+        assert!(p.discard("acme", id).unwrap());
+        assert_eq!((queued(p), p.index_sizes()), (0, (0, 0, 0)));
+        p.offer(stock("C", 1, 1), 0).unwrap();
+        p.confirm(&p.due("acme", "tb", "stock", 0, 10).unwrap()[0]).unwrap();
+        assert!(p.offer_confirmed_again("acme", "tb", "stock", "C", 9).unwrap());
+        assert!(p.wake("acme", "tb", "stock", "C", 9).unwrap());
+        assert_eq!((queued(p), p.index_sizes()), (1, (1, 0, 0)));
+    }
+
+    #[test]
+    fn updates_waiting_for_ids_are_never_due_until_an_order_teaches_them() {
+        let store = Store::temporary().unwrap();
+        let p = store.pushes();
+        for sku in ["A", "B"] {
+            p.offer(stock(sku, 1, 1), 0).unwrap();
+        }
+        p.offer(stock_for("acme", "jd", "A", 1), 0).unwrap();
+        for push in
+            p.due("acme", "tb", "stock", 0, 10).unwrap().into_iter().chain(p.due("acme", "jd", "stock", 0, 10).unwrap())
+        {
+            let sku = push.item.clone();
+            p.wait_for_ids(&push, &sku, "no ids").unwrap();
+        }
+        assert!(p.due("acme", "tb", "stock", i64::MAX, 10).unwrap().is_empty(), "waiting is never due");
+        assert_eq!(p.pending_count("acme", "tb").unwrap(), 2, "still owed");
+        assert_eq!(p.offer(stock("A", 5, 2), 3).unwrap(), Offer::Queued);
+        let a =
+            p.waiting("acme", &WaitingFilter { shop: Some("tb".into()), sku: Some("A".into()) }, None, None).unwrap();
+        assert_eq!(
+            (a.updates.len(), a.updates[0].record["quantity"].as_u64(), a.updates[0].waiting_for_sku.as_deref()),
+            (1, Some(5), Some("A")),
+            "a newer value for a SKU still unknown waits in its place"
+        );
+        let mut with_ids = stock("B", 6, 2);
+        with_ids.record["product_id"] = json!("P-B");
+        p.offer(with_ids, 3).unwrap();
+        assert_eq!(p.due("acme", "tb", "stock", 3, 10).unwrap().len(), 1, "one that carries ids is due");
+
+        // An order of shop tb shows A: tb's A is due again, from when it was queued; jd's waits.
+        store.catalog().learn("acme", &order_showing("tb", "A")).unwrap();
+        let due = p.due("acme", "tb", "stock", 3, 10).unwrap();
+        assert_eq!(due.iter().map(|p| p.item.as_str()).collect::<Vec<_>>(), ["A", "B"]);
+        assert_eq!(due[0].next_attempt_ms, 3);
+        assert_eq!(p.waiting("acme", &WaitingFilter::default(), None, None).unwrap().updates.len(), 1);
+        assert_eq!(p.offer(stock("A", 7, 3), 4).unwrap(), Offer::Queued);
+        p.wait_for_ids(&due[0], "A", "no ids").unwrap();
+        assert_eq!(p.due("acme", "tb", "stock", 4, 10).unwrap().len(), 2, "a replaced update does not wait");
+        let newest = p.due("acme", "tb", "stock", 4, 10).unwrap().into_iter().find(|p| p.item == "A").unwrap();
+        p.wait_for_ids(&newest, "A", "no ids").unwrap();
+        assert_eq!(p.due("acme", "tb", "stock", 4, 10).unwrap().len(), 2, "the catalogue knows A: not set aside");
+    }
+
+    #[test]
+    fn waiting_updates_list_in_pages_and_purge_by_shop_sku_or_all() {
+        let store = Store::temporary().unwrap();
+        let p = store.pushes();
+        let skus: Vec<String> = (0..25).map(|i| format!("SKU-{i:02}")).collect();
+        for shop in ["tb", "jd"] {
+            for sku in &skus {
+                p.offer(stock_for("acme", shop, sku, 1), 0).unwrap();
+            }
+            for push in p.due("acme", shop, "stock", 0, 100).unwrap() {
+                let sku = push.item.clone();
+                p.wait_for_ids(&push, &sku, "no ids").unwrap();
+            }
+        }
+        p.offer(stock_for("other", "tb", "SKU-00", 1), 0).unwrap();
+        let other = p.due("other", "tb", "stock", 0, 10).unwrap().remove(0);
+        p.wait_for_ids(&other, "SKU-00", "no ids").unwrap();
+
+        let all = WaitingFilter::default();
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = p.waiting("acme", &all, Some(20), cursor.as_deref()).unwrap();
+            seen.extend(page.updates.into_iter().map(|u| (u.shop, u.item)));
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 50, "every page, no other tenant's");
+        assert_eq!(seen.iter().collect::<std::collections::BTreeSet<_>>().len(), 50, "none twice");
+        assert!(p.waiting("acme", &all, None, Some("zz")).is_err(), "a cursor this listing did not write");
+        let by_sku = WaitingFilter { shop: None, sku: Some("SKU-03".into()) };
+        assert_eq!(p.waiting("acme", &by_sku, None, None).unwrap().updates.len(), 2, "in every shop");
+
+        assert_eq!(p.purge_waiting("acme", &by_sku).unwrap(), 2);
+        assert_eq!(p.purge_waiting("acme", &WaitingFilter { shop: Some("jd".into()), sku: None }).unwrap(), 24);
+        assert_eq!(p.purge_waiting("acme", &all).unwrap(), 24);
+        assert_eq!((p.pending_count("acme", "tb").unwrap(), p.pending_count("acme", "jd").unwrap()), (0, 0));
+        assert_eq!(p.waiting("other", &all, None, None).unwrap().updates.len(), 1, "another tenant's stays");
+        assert_eq!(p.index_sizes(), (0, 1, 0));
     }
 
     #[test]

@@ -22,7 +22,10 @@ pub const BATCH: usize = 50;
 /// How soon a SKU whose sync is switched off is looked at again.
 pub const SKU_OFF_RECHECK: Duration = Duration::from_secs(60);
 
-/// How soon an update for a SKU whose platform ids are not known yet is tried again.
+/// How soon an update is tried again when the platform refused the ids the catalogue gave it
+/// (a listing recreated since, say: the next order teaches the new ones). An update that went
+/// without ids because none are known does not retry on a clock: it waits, indexed by its
+/// SKU, until an order teaches them (see [`crate::store::Pushes::wait_for_ids`]).
 pub const UNMAPPED_RECHECK: Duration = Duration::from_secs(60);
 /// The fields a plugin names when it needs the platform's own ids of a SKU.
 const PLATFORM_IDS: [&str; 2] = ["product_id", "sku_id"];
@@ -65,6 +68,8 @@ pub struct Round {
 
 /// One shop's outbound side.
 pub struct Outbound<'a> {
+    /// Whether the host is stopping: a round ends after the batch in flight.
+    pub stopping: &'a (dyn Fn() -> bool + Sync),
     pub plugin: &'a Plugin,
     pub shop: &'a Shop,
     pub platform: &'a str,
@@ -136,7 +141,7 @@ impl Outbound<'_> {
                 if !batch.is_empty() {
                     self.send(operation, batch, now, &mut round).await?;
                 }
-                if round.throttled.is_some() {
+                if round.throttled.is_some() || (self.stopping)() {
                     return Ok(round);
                 }
                 if !full {
@@ -217,6 +222,10 @@ impl Outbound<'_> {
         round: &mut Round,
     ) -> Result<(), StoreError> {
         let (batch, records): (Vec<Push>, Vec<serde_json::Value>) = sending.into_iter().unzip();
+        // Which ids each record went with: a refusal for want of ids it did not carry waits
+        // for an order to teach them.
+        let went_with: Vec<[bool; 2]> =
+            records.iter().map(|r| PLATFORM_IDS.map(|k| r.get(k).is_some_and(|v| !v.is_null()))).collect();
         let input = serde_json::Value::Array(records);
         let call = match Call::push(operation, input) {
             Ok(call) => call,
@@ -238,17 +247,28 @@ impl Outbound<'_> {
             Ok(_) => unreachable!("the sandbox checks a push answers item results"),
             Err(e) => return self.settle_all(&batch, Verdict::of_call(&e), now, round),
         };
-        for (push, result) in batch.iter().zip(results) {
+        for ((push, result), carried) in batch.iter().zip(results).zip(went_with) {
             match result {
                 ItemResult::Ok(_) => {
                     self.store.pushes().confirm(push)?;
                     round.confirmed += 1;
                 }
-                ItemResult::Error(ConnectorError::InvalidInput { field, .. }) if unmapped(push, &field) => {
+                ItemResult::Error(ConnectorError::InvalidInput { field, .. })
+                    if unmapped(push, &field) && PLATFORM_IDS.iter().zip(carried).any(|(k, c)| *k == field && !c) =>
+                {
                     // The platform needs its own ids and no order has taught them yet: wait
                     // for one (or for the ERP to send them), without counting attempts.
+                    let sku = push.record.get("outer_sku_id").and_then(|v| v.as_str()).unwrap_or(&push.item);
                     let reason = format!(
-                        "this shop's product id for SKU `{}` is not known yet (learned from its orders); waiting",
+                        "this shop's product id for SKU `{sku}` is not known yet (learned from its orders); waiting"
+                    );
+                    self.store.pushes().wait_for_ids(push, sku, &reason)?;
+                    round.unmapped += 1;
+                }
+                ItemResult::Error(ConnectorError::InvalidInput { field, .. }) if unmapped(push, &field) => {
+                    // The ids the catalogue gave were refused: an order may teach newer ones.
+                    let reason = format!(
+                        "the platform refused the product id this shop's orders gave for SKU `{}`; trying again later",
                         push.item
                     );
                     self.store.pushes().retry_later(

@@ -7,7 +7,9 @@
 //! outbox while pulling goes on, a down platform leaves the ERP side untouched.
 //!
 //! Stopping lets every loop finish the step it is in (no call is cut off halfway), then
-//! flushes the store.
+//! flushes the store. A step is bounded whatever the backlog: the loops read due work from
+//! the store's indexes a batch at a time and look at the stop signal between batches, so a
+//! stop waits for at most the calls in flight.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -36,7 +38,9 @@ use crate::{Plugin, Sandbox, Shop};
 /// How often the delivery and outbound loops look for due work. A fifth of a second keeps
 /// "order stored" → "order at the ERP" well under a second without spinning.
 pub const DEFAULT_TICK: Duration = Duration::from_millis(200);
-/// Deliveries one drain takes before it yields.
+/// Deliveries one tenant's drain takes before it yields (webhook route; an ERP plugin's is one
+/// `push-orders` batch). Each tenant has its own loop reading its own range of the outbox,
+/// so this bounds a step, not anyone else's share.
 pub const DRAIN_LIMIT: usize = 500;
 /// The shop id an ERP plugin's calls are made as (logs and rate limits).
 pub const ERP_SHOP: &str = "erp";
@@ -203,7 +207,7 @@ impl Progress {
                 .map(|(k, c)| (k.clone(), (c.pulled, c.delivered, c.pushed, c.last_error.clone(), c.auth.clone())))
                 .collect()
         };
-        let deliveries = store.outbox().pending()?;
+        let mut deliveries: HashMap<String, Vec<crate::store::Delivery>> = HashMap::new();
         let mut out = Vec::new();
         let mut dead_by_tenant: HashMap<String, Vec<String>> = HashMap::new();
         for ((tenant, shop), (pulled, delivered, pushed, last_error, auth)) in counters {
@@ -218,7 +222,10 @@ impl Progress {
                 shops.extend(store.pushes().dead_letters(&tenant).unwrap_or_default().into_iter().map(|l| l.push.shop));
                 shops
             });
-            let owed = deliveries.iter().filter(|d| d.tenant == tenant && d.key.shop_id == shop).count();
+            if !deliveries.contains_key(&tenant) {
+                deliveries.insert(tenant.clone(), store.outbox().pending_for(&tenant)?);
+            }
+            let owed = deliveries[&tenant].iter().filter(|d| d.key.shop_id == shop).count();
             out.push(ShopProgress {
                 pending: owed + store.pushes().pending_count(&tenant, &shop)?,
                 dead_lettered: dead.iter().filter(|s| **s == shop).count(),
@@ -677,7 +684,10 @@ impl Ctx {
                 }
                 continue;
             };
+            let stop = self.stop.clone();
+            let stopping = move || *stop.borrow();
             let outbound = Outbound {
+                stopping: &stopping,
                 plugin: &plugin,
                 shop: &run.shop,
                 platform: &run.platform,
@@ -707,6 +717,8 @@ impl Ctx {
 
     async fn delivery_loop(mut self) {
         let tenant = self.tenant.id.clone();
+        let stop = self.stop.clone();
+        let stopping = move || *stop.borrow();
         loop {
             let now = Timestamp::now();
             // An ERP plugin's drain is one batch at a time, so the delivered count moves with
@@ -719,13 +731,14 @@ impl Ctx {
             let report = match &self.tenant.route {
                 Route::Plugin { name, erp } => match self.plugin(name) {
                     Some(plugin) => {
-                        erp_plugin::drain(&self.store, name, &plugin, erp, &self.options.backoff, now, limit).await
+                        let backoff = &self.options.backoff;
+                        erp_plugin::drain(&self.store, name, &plugin, erp, backoff, now, limit, &stopping).await
                     }
                     None => Ok(Default::default()),
                 },
                 Route::Webhook(hook) => {
-                    let route_of = |t: &str| (t == tenant).then(|| hook.clone());
-                    webhook::drain(&self.store, &route_of, &self.options.backoff, now, DRAIN_LIMIT).await
+                    let backoff = &self.options.backoff;
+                    webhook::drain_tenant(&self.store, &tenant, hook, backoff, now, DRAIN_LIMIT, &stopping).await
                 }
                 Route::Pull => return,
             };
