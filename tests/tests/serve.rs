@@ -839,7 +839,7 @@ async fn a_backlog_waiting_for_platform_ids_costs_nothing_and_stops_at_once() {
                 }
                 for push in due {
                     let sku = push.item.clone();
-                    pushes.wait_for_ids(&push, &sku, "the platform needs its product id").unwrap();
+                    pushes.wait_for_ids(&push, &sku, "the platform needs its product id", i64::MAX).unwrap();
                 }
             }
             store.flush().unwrap();

@@ -523,17 +523,19 @@ impl Pushes {
 
     /// Sets `push` aside until an order teaches the catalogue the platform's ids of `sku`
     /// (see [`Pushes::wake_sku`]), without counting an attempt; unless a newer update replaced
-    /// it meanwhile.
-    pub fn wait_for_ids(&self, push: &Push, sku: &str, reason: &str) -> Result<(), StoreError> {
+    /// it meanwhile. When the catalogue knows ids for the SKU already (learned while this one
+    /// was on the wire, or not all the platform needs), no order is awaited: it is tried
+    /// again at `recheck_ms` instead.
+    pub fn wait_for_ids(&self, push: &Push, sku: &str, reason: &str, recheck_ms: i64) -> Result<(), StoreError> {
         let k = Self::item_key(&push.tenant, &push.shop, &push.module, &push.item)?;
-        key(&[sku])?;
         let ck = key(&[&push.tenant, &push.shop, sku])?;
-        let next = Push { waiting_for_sku: Some(sku.to_owned()), last_error: Some(reason.to_owned()), ..push.clone() };
+        let waiting_for =
+            Push { waiting_for_sku: Some(sku.to_owned()), last_error: Some(reason.to_owned()), ..push.clone() };
+        let later = Push { next_attempt_ms: recheck_ms, last_error: Some(reason.to_owned()), ..push.clone() };
         (&self.queue, &self.due, &self.waiting, &self.catalog).transaction(|(q, due, waiting, catalog)| {
             let queue = Queue { q, due, waiting };
-            // Learned while this one was on the wire: try again at once instead.
-            if queue.current(&k, push.id)?.is_some() && catalog.get(&ck)?.is_none() {
-                queue.put(&k, &next)?;
+            if queue.current(&k, push.id)?.is_some() {
+                queue.put(&k, if catalog.get(&ck)?.is_none() { &waiting_for } else { &later })?;
             }
             Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(())
         })?;
@@ -913,7 +915,7 @@ mod tests {
         let due = p.due("acme", "tb", "stock", 0, 10).unwrap();
         p.confirm(&due[0]).unwrap();
         assert_eq!((queued(p), p.index_sizes()), (1, (1, 0, 0)));
-        p.wait_for_ids(&due[1], "B", "no ids").unwrap();
+        p.wait_for_ids(&due[1], "B", "no ids", i64::MAX).unwrap();
         assert_eq!((queued(p), p.index_sizes()), (1, (0, 1, 0)));
         let waiting = p.waiting("acme", &WaitingFilter::default(), None, None).unwrap().updates.remove(0);
         p.dead_letter(&waiting, "gone", 5).unwrap();
@@ -945,7 +947,7 @@ mod tests {
             p.due("acme", "tb", "stock", 0, 10).unwrap().into_iter().chain(p.due("acme", "jd", "stock", 0, 10).unwrap())
         {
             let sku = push.item.clone();
-            p.wait_for_ids(&push, &sku, "no ids").unwrap();
+            p.wait_for_ids(&push, &sku, "no ids", i64::MAX).unwrap();
         }
         assert!(p.due("acme", "tb", "stock", i64::MAX, 10).unwrap().is_empty(), "waiting is never due");
         assert_eq!(p.pending_count("acme", "tb").unwrap(), 2, "still owed");
@@ -969,11 +971,16 @@ mod tests {
         assert_eq!(due[0].next_attempt_ms, 3);
         assert_eq!(p.waiting("acme", &WaitingFilter::default(), None, None).unwrap().updates.len(), 1);
         assert_eq!(p.offer(stock("A", 7, 3), 4).unwrap(), Offer::Queued);
-        p.wait_for_ids(&due[0], "A", "no ids").unwrap();
+        p.wait_for_ids(&due[0], "A", "no ids", i64::MAX).unwrap();
         assert_eq!(p.due("acme", "tb", "stock", 4, 10).unwrap().len(), 2, "a replaced update does not wait");
         let newest = p.due("acme", "tb", "stock", 4, 10).unwrap().into_iter().find(|p| p.item == "A").unwrap();
-        p.wait_for_ids(&newest, "A", "no ids").unwrap();
-        assert_eq!(p.due("acme", "tb", "stock", 4, 10).unwrap().len(), 2, "the catalogue knows A: not set aside");
+        p.wait_for_ids(&newest, "A", "no ids", 60).unwrap();
+        let due = |now| p.due("acme", "tb", "stock", now, 10).unwrap().into_iter().map(|p| p.item).collect::<Vec<_>>();
+        assert_eq!(
+            (due(4), due(60)),
+            (vec!["B".to_owned()], vec!["B".to_owned(), "A".to_owned()]),
+            "the catalogue knows A: tried again later, not set aside"
+        );
     }
 
     #[test]
@@ -987,12 +994,12 @@ mod tests {
             }
             for push in p.due("acme", shop, "stock", 0, 100).unwrap() {
                 let sku = push.item.clone();
-                p.wait_for_ids(&push, &sku, "no ids").unwrap();
+                p.wait_for_ids(&push, &sku, "no ids", i64::MAX).unwrap();
             }
         }
         p.offer(stock_for("other", "tb", "SKU-00", 1), 0).unwrap();
         let other = p.due("other", "tb", "stock", 0, 10).unwrap().remove(0);
-        p.wait_for_ids(&other, "SKU-00", "no ids").unwrap();
+        p.wait_for_ids(&other, "SKU-00", "no ids", i64::MAX).unwrap();
 
         let all = WaitingFilter::default();
         let mut seen = Vec::new();

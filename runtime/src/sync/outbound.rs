@@ -262,7 +262,8 @@ impl Outbound<'_> {
                     let reason = format!(
                         "this shop's product id for SKU `{sku}` is not known yet (learned from its orders); waiting"
                     );
-                    self.store.pushes().wait_for_ids(push, sku, &reason)?;
+                    let recheck = now.0 + UNMAPPED_RECHECK.as_millis() as i64;
+                    self.store.pushes().wait_for_ids(push, sku, &reason, recheck)?;
                     round.unmapped += 1;
                 }
                 ItemResult::Error(ConnectorError::InvalidInput { field, .. }) if unmapped(push, &field) => {
