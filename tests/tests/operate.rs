@@ -414,6 +414,33 @@ async fn a_running_host_is_operated_over_http() {
         "acme did not:\n{metrics}"
     );
 
+    // Beta's flood named SKUs its shops never sold: refused once for want of the platform's
+    // ids, each waits by shop and SKU (never retried on a clock), listed and purged (audited).
+    let flooded = 200 * 4;
+    let all_waiting = eventually("beta's flood waiting for platform ids", Duration::from_secs(30), async || {
+        let (_, page) = serve.call(Method::GET, "/v1/tenants/beta/updates/waiting?limit=1000", Some(&beta), None).await;
+        (page["updates"].as_array().map_or(0, Vec::len) == flooded).then_some(page)
+    })
+    .await;
+    assert!(all_waiting["next_cursor"].is_null(), "one page of 1,000 holds them");
+    let (code, page, err) = serve.cli(&beta, &["waiting", "list", "beta", "--sku", "NOISE-7"]);
+    assert_eq!(code, 0, "{err}");
+    let shops: Vec<&str> = page["updates"].as_array().unwrap().iter().map(|u| u["shop"].as_str().unwrap()).collect();
+    assert_eq!(shops, ["tb1", "tb2", "tb3", "tb4"], "{page}");
+    assert_eq!(page["updates"][0]["waiting_for_sku"], "NOISE-7", "{page}");
+    let (code, page, err) = serve.cli(&beta, &["waiting", "list", "beta", "--shop", "tb2", "--limit", "150"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(page["updates"].as_array().unwrap().len(), 150, "{page}");
+    let cursor = page["next_cursor"].as_str().expect("a next page").to_owned();
+    let (_, rest, _) = serve.cli(&beta, &["waiting", "list", "beta", "--shop", "tb2", "--cursor", &cursor]);
+    assert_eq!(rest["updates"].as_array().unwrap().len(), 50, "{rest}");
+    let (code, purged, err) = serve.cli(&beta, &["waiting", "purge", "beta", "--sku", "NOISE-7", "--reason", "gone"]);
+    assert_eq!((code, &purged["purged"]), (0, &json!(4)), "{err}");
+    let (code, purged, err) = serve.cli(&beta, &["waiting", "purge", "beta", "--all", "--reason", "a test flood"]);
+    assert_eq!((code, &purged["purged"]), (0, &json!(flooded - 4)), "{err}");
+    let (_, page) = serve.call(Method::GET, "/v1/tenants/beta/updates/waiting", Some(&beta), None).await;
+    assert_eq!(page["updates"], json!([]), "{page}");
+
     // Beta's token is refused everywhere acme's data lives (404, as if acme did not exist),
     // and on every operator route (403); no token at all gets 401.
     let acme_routes: Vec<(Method, String, Option<Value>)> = vec![
@@ -449,6 +476,8 @@ async fn a_running_host_is_operated_over_http() {
         (Method::POST, "/v1/tenants/acme/dead-letters/replay".into(), None),
         (Method::POST, "/v1/tenants/acme/dead-letters/pushes/1/replay".into(), None),
         (Method::POST, "/v1/tenants/acme/dead-letters/pushes/1/discard".into(), Some(json!({"reason": "x"}))),
+        (Method::GET, "/v1/tenants/acme/updates/waiting".into(), None),
+        (Method::POST, "/v1/tenants/acme/updates/waiting/purge".into(), Some(json!({"all": true, "reason": "x"}))),
         (Method::POST, "/v1/tenants/acme/tokens".into(), Some(json!({"name": "x"}))),
     ];
     for (method, path, body) in &acme_routes {

@@ -316,7 +316,7 @@ pub async fn purge_waiting_updates(
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("the purge task failed: {e}"))
         })??;
     let detail = json!({"shop": body.shop, "sku": body.sku, "all": body.all, "purged": purged, "reason": body.reason});
-    api.audit(&caller, &tenant, "updates.waiting.purge", detail)?;
+    api.audit(&caller, &tenant, "waiting_update.purge", detail)?;
     Ok(Json(json!({"purged": purged})))
 }
 
