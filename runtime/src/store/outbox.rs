@@ -22,7 +22,8 @@ use crate::model::{Order, Timestamp};
 
 const QUEUE: &str = "outbox";
 const DEAD: &str = "dead_letters";
-/// Index: `tenant \0 route \0 due_be id_be` → nothing, for every queued delivery.
+/// Index: `tenant \0 route \0 due_be id_be` → the order's shop, for every queued delivery
+/// (so what a shop is owed is counted without reading the deliveries).
 pub(super) const DUE: &str = "outbox_due";
 /// Index: `tenant \0 id_be` → nothing, for every dead letter.
 pub(super) const DEAD_BY_TENANT: &str = "dead_letters_by_tenant";
@@ -115,7 +116,7 @@ impl Queue<'_> {
             self.due.remove(due_key(&old).map_err(Abort)?)?;
         }
         self.q.insert(&d.id.to_be_bytes(), encode(d).map_err(Abort)?)?;
-        self.due.insert(due_key(d).map_err(Abort)?, Vec::<u8>::new())?;
+        self.due.insert(due_key(d).map_err(Abort)?, d.key.shop_id.as_bytes())?;
         Ok(())
     }
 
@@ -147,7 +148,7 @@ impl Outbox {
         for entry in self.queue.iter() {
             let (k, v) = entry?;
             let d: Delivery = decode(QUEUE, &k, &v)?;
-            self.due.insert(due_key(&d)?, Vec::<u8>::new())?;
+            self.due.insert(due_key(&d)?, d.key.shop_id.as_bytes())?;
         }
         for entry in self.dead.iter() {
             let (k, v) = entry?;
@@ -217,17 +218,14 @@ impl Outbox {
         self.queue.iter().map(|e| e.map_err(StoreError::from).and_then(|(k, v)| decode(QUEUE, &k, &v))).collect()
     }
 
-    /// Everything queued for `tenant`, due or not (a range read of its index).
-    pub fn pending_for(&self, tenant: &str) -> Result<Vec<Delivery>, StoreError> {
+    /// How many deliveries are queued for `tenant`, due or not, per shop: a range read of its
+    /// index, nothing decoded.
+    pub fn pending_by_shop(&self, tenant: &str) -> Result<std::collections::HashMap<String, usize>, StoreError> {
         let mut p = key(&[tenant])?;
         p.push(0);
-        let mut out = Vec::new();
-        for entry in self.due.scan_prefix(&p).keys() {
-            let ik = entry?;
-            let Some(id) = ik.len().checked_sub(8).and_then(|at| <[u8; 8]>::try_from(&ik[at..]).ok()) else { continue };
-            if let Some(v) = self.queue.get(id)? {
-                out.push(decode(QUEUE, &id, &v)?);
-            }
+        let mut out = std::collections::HashMap::new();
+        for entry in self.due.scan_prefix(&p).values() {
+            *out.entry(String::from_utf8_lossy(&entry?).into_owned()).or_default() += 1;
         }
         Ok(out)
     }
@@ -444,7 +442,7 @@ mod tests {
         assert_eq!((outbox.dead_letters("big").unwrap().len(), outbox.dead_letters("small").unwrap().len()), (1, 0));
         assert!(outbox.replay("big", second.id, T).unwrap());
         assert_eq!(outbox.due("big", "webhook", T + 50, 1000).unwrap().len(), 99);
-        assert_eq!(outbox.pending_for("small").unwrap().len(), 4);
+        assert_eq!(outbox.pending_by_shop("small").unwrap(), [("s1".to_owned(), 4)].into_iter().collect());
         assert_eq!(outbox.due.len(), outbox.queue.len(), "one index entry per delivery");
     }
 

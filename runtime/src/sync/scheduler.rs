@@ -207,7 +207,7 @@ impl Progress {
                 .map(|(k, c)| (k.clone(), (c.pulled, c.delivered, c.pushed, c.last_error.clone(), c.auth.clone())))
                 .collect()
         };
-        let mut deliveries: HashMap<String, Vec<crate::store::Delivery>> = HashMap::new();
+        let mut deliveries: HashMap<String, HashMap<String, usize>> = HashMap::new();
         let mut out = Vec::new();
         let mut dead_by_tenant: HashMap<String, Vec<String>> = HashMap::new();
         for ((tenant, shop), (pulled, delivered, pushed, last_error, auth)) in counters {
@@ -223,9 +223,9 @@ impl Progress {
                 shops
             });
             if !deliveries.contains_key(&tenant) {
-                deliveries.insert(tenant.clone(), store.outbox().pending_for(&tenant)?);
+                deliveries.insert(tenant.clone(), store.outbox().pending_by_shop(&tenant)?);
             }
-            let owed = deliveries[&tenant].iter().filter(|d| d.key.shop_id == shop).count();
+            let owed = deliveries[&tenant].get(&shop).copied().unwrap_or(0);
             out.push(ShopProgress {
                 pending: owed + store.pushes().pending_count(&tenant, &shop)?,
                 dead_lettered: dead.iter().filter(|s| **s == shop).count(),
