@@ -344,12 +344,12 @@ impl Pushes {
             }
             // A newer value for a SKU still unknown waits as the one it replaces did, unless
             // it carries the ids itself or the catalogue has learned some since.
-            let mut waiting_for_sku = None;
-            if let Some(sku) = queued.and_then(|p| p.waiting_for_sku)
+            let (mut waiting_for_sku, mut last_error) = (None, None);
+            if let Some(Push { waiting_for_sku: Some(sku), last_error: why, .. }) = queued
                 && !carries_ids(&new.record)
                 && catalog.get(key(&[new.tenant, new.shop, &sku]).map_err(Abort)?)?.is_none()
             {
-                waiting_for_sku = Some(sku);
+                (waiting_for_sku, last_error) = (Some(sku), why);
             }
             let id = q.generate_id()?;
             let push = Push {
@@ -362,7 +362,7 @@ impl Pushes {
                 version: new.version.unwrap_or(id),
                 attempts: 0,
                 next_attempt_ms: now_ms,
-                last_error: None,
+                last_error,
                 enqueued_ms: now_ms,
                 waiting_for_sku,
             };
@@ -959,6 +959,7 @@ mod tests {
             (1, Some(5), Some("A")),
             "a newer value for a SKU still unknown waits in its place"
         );
+        assert_eq!(a.updates[0].last_error.as_deref(), Some("no ids"), "with the reason it waits");
         let mut with_ids = stock("B", 6, 2);
         with_ids.record["product_id"] = json!("P-B");
         p.offer(with_ids, 3).unwrap();
