@@ -57,7 +57,8 @@ const VERSION_CLOCK: &[u8] = b"version_clock";
 /// Where the store records which indexes it keeps (in the default tree).
 const SCHEMA_KEY: &[u8] = b"index_schema";
 /// 1: due-time indexes of deliveries and updates, the waiting-for-ids index of updates, the
-/// unsynced index of orders, and the dead letters by tenant. A store without the marker (new,
+/// count of updates queued per shop, the unsynced index of orders, and the dead letters by
+/// tenant. A store without the marker (new,
 /// or written by an older host) has them built on open.
 pub const INDEX_SCHEMA: u64 = 1;
 
@@ -293,6 +294,7 @@ mod tests {
                 pushes::DUE,
                 pushes::WAITING,
                 pushes::DEAD_BY_TENANT,
+                pushes::COUNTS,
             ] {
                 assert!(store.db.drop_tree(tree).unwrap(), "{tree}");
             }
@@ -302,6 +304,7 @@ mod tests {
         let store = Store::open(&dir).unwrap();
         assert_eq!(store.db.get(SCHEMA_KEY).unwrap().as_deref(), Some(&INDEX_SCHEMA.to_be_bytes()[..]));
         assert_eq!(store.pushes().due("acme", "tb", "stock", 0, 10).unwrap().len(), 2);
+        assert_eq!(store.pushes().pending_count("acme", "tb").unwrap(), 2);
         assert_eq!(store.outbox().dead_letters("acme").unwrap().len(), 1);
         assert_eq!(store.outbox().due("acme", "webhook", 0, 10).unwrap().len(), 1);
         let unsynced = store.orders().query("acme", &OrderQuery::default()).unwrap();

@@ -40,6 +40,9 @@ pub(super) const DUE: &str = "pushes_due";
 pub(super) const WAITING: &str = "pushes_waiting";
 /// Index: `tenant \0 id_be` → nothing, for every dead push (the dead tree is keyed by id).
 pub(super) const DEAD_BY_TENANT: &str = "pushes_dead_by_tenant";
+/// `tenant \0 shop` → how many updates are queued for the shop (u64, big-endian), so progress
+/// lines and metrics read one key instead of counting a backlog.
+pub(super) const COUNTS: &str = "pushes_counts";
 
 /// Waiting updates one page lists unless asked for fewer; the most it lists.
 pub const DEFAULT_WAITING_PAGE: usize = 100;
@@ -141,6 +144,7 @@ pub struct Pushes {
     due: sled::Tree,
     waiting: sled::Tree,
     dead_by_tenant: sled::Tree,
+    counts: sled::Tree,
     /// The catalogue, read (never written) so a newer update for a SKU still unknown keeps
     /// waiting instead of being refused once more.
     catalog: sled::Tree,
@@ -211,15 +215,33 @@ fn index_key(push: &Push) -> Result<(bool, Vec<u8>), StoreError> {
     }
 }
 
-/// The queue and its two indexes, inside one transaction: every change to the queue goes
-/// through [`Queue::put`] and [`Queue::remove`], so the indexes cannot drift from it.
+/// The queue, its two indexes and its counts, inside one transaction: every change to the
+/// queue goes through [`Queue::put`] and [`Queue::remove`], so none can drift from it.
 struct Queue<'a> {
     q: &'a TransactionalTree,
     due: &'a TransactionalTree,
     waiting: &'a TransactionalTree,
+    counts: &'a TransactionalTree,
+}
+
+fn count_of(v: Option<&[u8]>) -> u64 {
+    v.and_then(|b| <[u8; 8]>::try_from(b).ok()).map_or(0, u64::from_be_bytes)
 }
 
 impl Queue<'_> {
+    /// One more (`up`) or one fewer update queued for `push`'s shop.
+    fn count(&self, push: &Push, up: bool) -> TxResult<()> {
+        let k = key(&[&push.tenant, &push.shop]).map_err(Abort)?;
+        let n = count_of(self.counts.get(&k)?.as_deref());
+        let n = if up { n + 1 } else { n.saturating_sub(1) };
+        if n == 0 {
+            self.counts.remove(k)?;
+        } else {
+            self.counts.insert(k, &n.to_be_bytes())?;
+        }
+        Ok(())
+    }
+
     fn get(&self, k: &[u8]) -> TxResult<Option<Push>> {
         self.q.get(k)?.map(|v| decode(QUEUE, k, &v)).transpose().map_err(Abort)
     }
@@ -235,8 +257,9 @@ impl Queue<'_> {
     }
 
     fn put(&self, k: &[u8], push: &Push) -> TxResult<()> {
-        if let Some(old) = self.get(k)? {
-            self.unindex(&old)?;
+        match self.get(k)? {
+            Some(old) => self.unindex(&old)?,
+            None => self.count(push, true)?,
         }
         self.q.insert(k, encode(push).map_err(Abort)?)?;
         let (due, ik) = index_key(push).map_err(Abort)?;
@@ -252,6 +275,7 @@ impl Queue<'_> {
         let old = self.get(k)?;
         if let Some(old) = &old {
             self.unindex(old)?;
+            self.count(old, false)?;
             self.q.remove(k)?;
         }
         Ok(old)
@@ -273,6 +297,7 @@ impl Pushes {
             due: db.open_tree(DUE)?,
             waiting: db.open_tree(WAITING)?,
             dead_by_tenant: db.open_tree(DEAD_BY_TENANT)?,
+            counts: db.open_tree(COUNTS)?,
             catalog: db.open_tree(super::catalog::TREE)?,
         })
     }
@@ -283,6 +308,8 @@ impl Pushes {
         self.due.clear()?;
         self.waiting.clear()?;
         self.dead_by_tenant.clear()?;
+        self.counts.clear()?;
+        let mut counts: std::collections::BTreeMap<Vec<u8>, u64> = Default::default();
         for entry in self.queue.iter() {
             let (k, v) = entry?;
             let push: Push = decode(QUEUE, &k, &v)?;
@@ -292,6 +319,10 @@ impl Pushes {
             } else {
                 self.waiting.insert(ik, k)?
             };
+            *counts.entry(key(&[&push.tenant, &push.shop])?).or_default() += 1;
+        }
+        for (k, n) in counts {
+            self.counts.insert(k, &n.to_be_bytes())?;
         }
         for entry in self.dead.iter() {
             let (k, v) = entry?;
@@ -322,9 +353,9 @@ impl Pushes {
         {
             return Ok(Offer::Refused);
         }
-        let trees = (&self.queue, &self.sent, &self.due, &self.waiting, &self.catalog);
-        let outcome = trees.transaction(|(q, s, due, waiting, catalog)| -> TxResult<Offer> {
-            let queue = Queue { q, due, waiting };
+        let trees = (&self.queue, &self.sent, &self.due, &self.waiting, &self.counts, &self.catalog);
+        let outcome = trees.transaction(|(q, s, due, waiting, counts, catalog)| -> TxResult<Offer> {
+            let queue = Queue { q, due, waiting, counts };
             let sent: Option<Sent> = s.get(&k)?.map(|v| decode(SENT, &k, &v)).transpose().map_err(Abort)?;
             let queued = queue.get(&k)?;
             if let Some(v) = new.version {
@@ -383,9 +414,9 @@ impl Pushes {
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let k = Self::item_key(tenant, shop, module, item)?;
-        let again = (&self.queue, &self.sent, &self.due, &self.waiting).transaction(
-            |(q, s, due, waiting)| -> TxResult<bool> {
-                let queue = Queue { q, due, waiting };
+        let again = (&self.queue, &self.sent, &self.due, &self.waiting, &self.counts).transaction(
+            |(q, s, due, waiting, counts)| -> TxResult<bool> {
+                let queue = Queue { q, due, waiting, counts };
                 let Some(sent) = s.get(&k)? else { return Ok(false) };
                 if q.get(&k)?.is_some() {
                     return Ok(false);
@@ -420,14 +451,16 @@ impl Pushes {
     /// for its SKU's ids keeps waiting: nothing about them changed.
     pub fn wake(&self, tenant: &str, shop: &str, module: &str, item: &str, now_ms: i64) -> Result<bool, StoreError> {
         let k = Self::item_key(tenant, shop, module, item)?;
-        let woke = (&self.queue, &self.due, &self.waiting).transaction(|(q, due, waiting)| -> TxResult<bool> {
-            let queue = Queue { q, due, waiting };
-            let Some(push) = queue.get(&k)? else { return Ok(false) };
-            if push.next_attempt_ms > now_ms && push.waiting_for_sku.is_none() {
-                queue.put(&k, &Push { next_attempt_ms: now_ms, ..push })?;
-            }
-            Ok(true)
-        })?;
+        let woke = (&self.queue, &self.due, &self.waiting, &self.counts).transaction(
+            |(q, due, waiting, counts)| -> TxResult<bool> {
+                let queue = Queue { q, due, waiting, counts };
+                let Some(push) = queue.get(&k)? else { return Ok(false) };
+                if push.next_attempt_ms > now_ms && push.waiting_for_sku.is_none() {
+                    queue.put(&k, &Push { next_attempt_ms: now_ms, ..push })?;
+                }
+                Ok(true)
+            },
+        )?;
         Ok(woke)
     }
 
@@ -463,14 +496,10 @@ impl Pushes {
             .collect()
     }
 
-    /// How many updates wait for a shop (keys only: nothing is decoded).
+    /// How many updates wait for a shop (due, later, or for ids): one read, whatever the
+    /// backlog.
     pub fn pending_count(&self, tenant: &str, shop: &str) -> Result<usize, StoreError> {
-        let mut n = 0;
-        for k in self.queue.scan_prefix(prefix(&[tenant, shop])?).keys() {
-            k?;
-            n += 1;
-        }
-        Ok(n)
+        Ok(count_of(self.counts.get(key(&[tenant, shop])?)?.as_deref()) as usize)
     }
 
     /// What the platform last confirmed for an item.
@@ -484,20 +513,22 @@ impl Pushes {
     pub fn confirm(&self, push: &Push) -> Result<(), StoreError> {
         let k = Self::item_key(&push.tenant, &push.shop, &push.module, &push.item)?;
         let sent = encode(&Sent { version: push.version, record: push.record.clone() })?;
-        (&self.queue, &self.sent, &self.due, &self.waiting).transaction(|(q, s, due, waiting)| -> TxResult<()> {
-            let queue = Queue { q, due, waiting };
-            if queue.current(&k, push.id)?.is_some() {
-                queue.remove(&k)?;
-            }
-            let newer_confirmed = match s.get(&k)? {
-                Some(v) => decode::<Sent>(SENT, &k, &v).map_err(Abort)?.version > push.version,
-                None => false,
-            };
-            if !newer_confirmed {
-                s.insert(&k[..], sent.clone())?;
-            }
-            Ok(())
-        })?;
+        (&self.queue, &self.sent, &self.due, &self.waiting, &self.counts).transaction(
+            |(q, s, due, waiting, counts)| -> TxResult<()> {
+                let queue = Queue { q, due, waiting, counts };
+                if queue.current(&k, push.id)?.is_some() {
+                    queue.remove(&k)?;
+                }
+                let newer_confirmed = match s.get(&k)? {
+                    Some(v) => decode::<Sent>(SENT, &k, &v).map_err(Abort)?.version > push.version,
+                    None => false,
+                };
+                if !newer_confirmed {
+                    s.insert(&k[..], sent.clone())?;
+                }
+                Ok(())
+            },
+        )?;
         Ok(())
     }
 
@@ -511,13 +542,15 @@ impl Pushes {
             last_error: Some(reason.to_owned()),
             ..push.clone()
         };
-        (&self.queue, &self.due, &self.waiting).transaction(|(q, due, waiting)| -> TxResult<()> {
-            let queue = Queue { q, due, waiting };
-            if queue.current(&k, push.id)?.is_some() {
-                queue.put(&k, &next)?;
-            }
-            Ok(())
-        })?;
+        (&self.queue, &self.due, &self.waiting, &self.counts).transaction(
+            |(q, due, waiting, counts)| -> TxResult<()> {
+                let queue = Queue { q, due, waiting, counts };
+                if queue.current(&k, push.id)?.is_some() {
+                    queue.put(&k, &next)?;
+                }
+                Ok(())
+            },
+        )?;
         Ok(())
     }
 
@@ -532,13 +565,15 @@ impl Pushes {
         let waiting_for =
             Push { waiting_for_sku: Some(sku.to_owned()), last_error: Some(reason.to_owned()), ..push.clone() };
         let later = Push { next_attempt_ms: recheck_ms, last_error: Some(reason.to_owned()), ..push.clone() };
-        (&self.queue, &self.due, &self.waiting, &self.catalog).transaction(|(q, due, waiting, catalog)| {
-            let queue = Queue { q, due, waiting };
-            if queue.current(&k, push.id)?.is_some() {
-                queue.put(&k, if catalog.get(&ck)?.is_none() { &waiting_for } else { &later })?;
-            }
-            Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(())
-        })?;
+        (&self.queue, &self.due, &self.waiting, &self.counts, &self.catalog).transaction(
+            |(q, due, waiting, counts, catalog)| {
+                let queue = Queue { q, due, waiting, counts };
+                if queue.current(&k, push.id)?.is_some() {
+                    queue.put(&k, if catalog.get(&ck)?.is_none() { &waiting_for } else { &later })?;
+                }
+                Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(())
+            },
+        )?;
         Ok(())
     }
 
@@ -548,13 +583,15 @@ impl Pushes {
         let mut woken = 0;
         for entry in self.waiting.scan_prefix(prefix(&[tenant, shop, sku])?) {
             let (_, k) = entry?;
-            woken += (&self.queue, &self.due, &self.waiting).transaction(|(q, due, waiting)| -> TxResult<usize> {
-                let queue = Queue { q, due, waiting };
-                let Some(push) = queue.get(&k)?.filter(|p| p.waiting_for_sku.is_some()) else { return Ok(0) };
-                let next_attempt_ms = push.enqueued_ms;
-                queue.put(&k, &Push { waiting_for_sku: None, next_attempt_ms, ..push })?;
-                Ok(1)
-            })?;
+            woken += (&self.queue, &self.due, &self.waiting, &self.counts).transaction(
+                |(q, due, waiting, counts)| -> TxResult<usize> {
+                    let queue = Queue { q, due, waiting, counts };
+                    let Some(push) = queue.get(&k)?.filter(|p| p.waiting_for_sku.is_some()) else { return Ok(0) };
+                    let next_attempt_ms = push.enqueued_ms;
+                    queue.put(&k, &Push { waiting_for_sku: None, next_attempt_ms, ..push })?;
+                    Ok(1)
+                },
+            )?;
         }
         Ok(woken)
     }
@@ -640,17 +677,19 @@ impl Pushes {
             if chunk.is_empty() {
                 return Ok(purged);
             }
-            purged += (&self.queue, &self.due, &self.waiting).transaction(|(q, due, waiting)| -> TxResult<usize> {
-                let queue = Queue { q, due, waiting };
-                let mut n = 0;
-                for k in &chunk {
-                    if queue.get(k)?.is_some_and(|p| p.waiting_for_sku.is_some()) {
-                        queue.remove(k)?;
-                        n += 1;
+            purged += (&self.queue, &self.due, &self.waiting, &self.counts).transaction(
+                |(q, due, waiting, counts)| -> TxResult<usize> {
+                    let queue = Queue { q, due, waiting, counts };
+                    let mut n = 0;
+                    for k in &chunk {
+                        if queue.get(k)?.is_some_and(|p| p.waiting_for_sku.is_some()) {
+                            queue.remove(k)?;
+                            n += 1;
+                        }
                     }
-                }
-                Ok(n)
-            })?;
+                    Ok(n)
+                },
+            )?;
         }
     }
 
@@ -666,9 +705,10 @@ impl Pushes {
         let refused = encode(&content(&push.record))?;
         let dk = push.id.to_be_bytes();
         let tk = Self::dead_index_key(&push.tenant, &dk)?;
-        let trees = (&self.queue, &self.due, &self.waiting, &self.dead, &self.refused, &self.dead_by_tenant);
-        trees.transaction(|(q, due, waiting, d, r, t)| -> TxResult<()> {
-            let queue = Queue { q, due, waiting };
+        let trees =
+            (&self.queue, &self.due, &self.waiting, &self.counts, &self.dead, &self.refused, &self.dead_by_tenant);
+        trees.transaction(|(q, due, waiting, counts, d, r, t)| -> TxResult<()> {
+            let queue = Queue { q, due, waiting, counts };
             if queue.current(&k, push.id)?.is_some() {
                 queue.remove(&k)?;
                 d.insert(&dk, letter.clone())?;
@@ -711,10 +751,18 @@ impl Pushes {
         let tk = Self::dead_index_key(tenant, &dk)?;
         let p = &letter.push;
         let k = Self::item_key(&p.tenant, &p.shop, &p.module, &p.item)?;
-        let trees =
-            (&self.queue, &self.due, &self.waiting, &self.dead, &self.refused, &self.sent, &self.dead_by_tenant);
-        trees.transaction(|(q, due, waiting, d, r, s, t)| -> TxResult<()> {
-            let queue = Queue { q, due, waiting };
+        let trees = (
+            &self.queue,
+            &self.due,
+            &self.waiting,
+            &self.counts,
+            &self.dead,
+            &self.refused,
+            &self.sent,
+            &self.dead_by_tenant,
+        );
+        trees.transaction(|(q, due, waiting, counts, d, r, s, t)| -> TxResult<()> {
+            let queue = Queue { q, due, waiting, counts };
             d.remove(&dk[..])?;
             t.remove(tk.clone())?;
             r.remove(&k[..])?;
@@ -743,6 +791,8 @@ impl Pushes {
     /// queued update is in exactly one of the first two.
     #[cfg(test)]
     pub(crate) fn index_sizes(&self) -> (usize, usize, usize) {
+        let counted: u64 = self.counts.iter().values().map(|v| count_of(v.ok().as_deref())).sum();
+        assert_eq!(counted as usize, self.queue.len(), "the counts add up to the queue");
         (self.due.len(), self.waiting.len(), self.dead_by_tenant.len())
     }
 
