@@ -30,7 +30,7 @@ use wharf_tests::plugins::{cache_dir, plugin_path};
 use wharf_tests::webhook_erp::WebhookErp;
 
 const TENANT: &str = "bench";
-const SECRET: &str = "whsec_bench";
+const SECRET: &str = "whsec_YmVuY2gtc2VjcmV0LWtleQ==";
 /// Orders visible in the one-shop run, and in all shops together in the many-shop run.
 const ORDERS: usize = 20_000;
 /// Shops of the many-shop run, each with its own simulator.

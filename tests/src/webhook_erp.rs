@@ -1,5 +1,5 @@
 //! A test ERP that takes Wharf's signed webhook pushes on loopback: it checks every
-//! signature, can be down or refuse orders on demand, and keeps what it accepted by
+//! signature (Standard Webhooks' with the specification's own library, and the first scheme's), can be down or refuse orders on demand, and keeps what it accepted by
 //! idempotency key, so a test can tell a resend (same key, nothing created) from a duplicate.
 
 use std::collections::BTreeMap;
@@ -9,7 +9,7 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::Value;
-use wharf_runtime::erp::webhook::{self, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use wharf_runtime::erp::webhook::{self, ID_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 /// What the ERP saw and how it behaves.
 #[derive(Default)]
@@ -53,17 +53,25 @@ impl WebhookErp {
     pub async fn start(secret: &[u8]) -> anyhow::Result<Self> {
         let state = Arc::new(Mutex::new(ErpState::default()));
         let secret = secret.to_vec();
+        // What an ERP does with the library: `whsec_` + base64 of the secret's bytes.
+        let verifier = Arc::new(
+            standardwebhooks::Webhook::from_bytes(webhook::standard_key(&secret).map_err(anyhow::Error::msg)?)
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
         let shared = state.clone();
         let app = axum::Router::new().route(
             "/hook",
             axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-                let (state, secret) = (shared.clone(), secret.clone());
+                let (state, secret, verifier) = (shared.clone(), secret.clone(), verifier.clone());
                 async move {
                     let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
                     let ts: i64 = h(TIMESTAMP_HEADER).parse().unwrap_or(0);
                     let mut erp = state.lock().unwrap_or_else(|p| p.into_inner());
                     erp.requests += 1;
-                    if h(SIGNATURE_HEADER) != webhook::signature(&secret, ts, &body) {
+                    if h(SIGNATURE_HEADER) != webhook::signature(&secret, ts, &body)
+                        || verifier.verify(&body, &headers).is_err()
+                        || h(ID_HEADER) != h(IDEMPOTENCY_HEADER)
+                    {
                         erp.bad_signatures += 1;
                         return (StatusCode::UNAUTHORIZED, "bad signature".to_owned());
                     }

@@ -461,3 +461,41 @@ mod sap {
         drop(sap);
     }
 }
+
+/// Deliveries carry Standard Webhooks' headers, verified here by the specification's own
+/// library; during a key rotation an ERP holding either secret verifies them; the
+/// idempotency key is the signed `webhook-id`.
+#[tokio::test]
+async fn deliveries_verify_with_the_standard_webhooks_library_during_a_key_rotation() {
+    const NEW: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const OLD: &str = "an older secret, not in whsec form";
+    let hook = Webhook::new("http://erp.invalid/hook", NEW).with_previous_secrets([OLD]);
+    let store = Store::temporary().unwrap();
+    store.record_order("acme", &order("1001", OrderStatus::Paid), Timestamp(T), Some(webhook::ROUTE)).unwrap();
+    let stored = store.orders().query("acme", &OrderQuery::default()).unwrap().orders.remove(0);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let signed = hook.sign("acme", &stored, now);
+    let mut headers = axum::http::HeaderMap::new();
+    for (k, v) in &signed.headers {
+        headers.insert(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+    }
+    // The ERP that has the new secret, as the library takes it.
+    standardwebhooks::Webhook::new(NEW).unwrap().verify(&signed.body, &headers).unwrap();
+    // The ERP that still has the old one: `whsec_` + base64 of its bytes, as the README says.
+    use base64::Engine as _;
+    let old = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(OLD));
+    standardwebhooks::Webhook::new(&old).unwrap().verify(&signed.body, &headers).unwrap();
+    // Any other secret fails, and so does a changed body or id.
+    let stranger = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode("stranger"));
+    assert!(standardwebhooks::Webhook::new(&stranger).unwrap().verify(&signed.body, &headers).is_err());
+    let mut tampered = signed.body.clone();
+    tampered.push(b' ');
+    assert!(standardwebhooks::Webhook::new(NEW).unwrap().verify(&tampered, &headers).is_err());
+    let key = webhook::idempotency_key("acme", &stored);
+    assert_eq!(headers[webhook::ID_HEADER], key.as_str());
+    assert_eq!(headers[IDEMPOTENCY_HEADER], key.as_str());
+    headers.insert(webhook::ID_HEADER, "acme:taobao:tb1:1001:v99".parse().unwrap());
+    assert!(standardwebhooks::Webhook::new(NEW).unwrap().verify(&signed.body, &headers).is_err());
+    // The first scheme's headers are still there for one release.
+    assert_eq!(headers[SIGNATURE_HEADER], webhook::signature(NEW.as_bytes(), now, &signed.body).as_str());
+}

@@ -18,7 +18,7 @@ use wharf_sim::taobao::{SimConfig, TaobaoSim, TradeStatus};
 use wharf_tests::plugins::{cache_dir, plugin_path};
 use wharf_tests::webhook_erp::WebhookErp;
 
-const SECRET: &str = "whsec_serve_test";
+const SECRET: &str = "whsec_c2VydmUtdGVzdC1zZWNyZXQ=";
 
 /// Polls `check` until it holds or `within` passes; the failure names `what`.
 async fn eventually(what: &str, within: Duration, mut check: impl FnMut() -> bool) {

@@ -31,7 +31,13 @@ fn config_view(t: &Tenant) -> Value {
             "erp",
             json!({"plugin": p.plugin, "config": p.config, "credentials": p.secrets.names().collect::<Vec<_>>()}),
         ),
-        ErpRoute::Webhook(w) => ("webhook", json!({"url": w.url.as_str(), "secret": tenant_document::SET})),
+        ErpRoute::Webhook(w) => {
+            let mut hook = json!({"url": w.url.as_str(), "secret": tenant_document::SET});
+            if !w.previous.is_empty() {
+                hook["previous_secrets"] = json!(vec![tenant_document::SET; w.previous.len()]);
+            }
+            ("webhook", hook)
+        }
         ErpRoute::Pull => ("pull", json!({})),
     };
     let schedule: serde_json::Map<String, Value> =

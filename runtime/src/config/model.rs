@@ -233,6 +233,9 @@ pub struct WebhookRoute {
     pub secret_ref: SecretRef,
     /// The HMAC key deliveries are signed with.
     pub secret: Secret,
+    /// Secrets deliveries are also signed with while the ERP moves to `secret` (Standard
+    /// Webhooks' key rotation), oldest last.
+    pub previous: Vec<(SecretRef, Secret)>,
 }
 
 /// The sync modules of the canonical model, each with its own schedule and switch.

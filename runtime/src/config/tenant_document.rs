@@ -85,6 +85,10 @@ fn referenced(
     if let Some(secret) = table.get_mut("webhook").and_then(|w| w.get_mut("secret")) {
         refer(secret, format!("{path}.webhook.secret"))?;
     }
+    let previous = table.get_mut("webhook").and_then(|w| w.get_mut("previous_secrets")).and_then(Value::as_array_mut);
+    for (i, secret) in previous.into_iter().flatten().enumerate() {
+        refer(secret, format!("{path}.webhook.previous_secrets[{i}]"))?;
+    }
     Ok(())
 }
 
@@ -106,6 +110,10 @@ pub fn redacted(doc: &Value) -> Value {
         names(c);
     }
     if let Some(secret) = doc.get_mut("webhook").and_then(|w| w.get_mut("secret")) {
+        *secret = Value::String(SET.into());
+    }
+    let previous = doc.get_mut("webhook").and_then(|w| w.get_mut("previous_secrets")).and_then(Value::as_array_mut);
+    for secret in previous.into_iter().flatten() {
         *secret = Value::String(SET.into());
     }
     doc
@@ -136,6 +144,16 @@ pub fn keep_secrets(new: &mut Value, old: &Value) {
     {
         if hook.get("secret").is_none_or(|s| s.as_str() == Some(SET)) {
             hook.insert("secret".into(), secret.clone());
+        }
+    }
+    // Previous secrets read back redacted keep their values, by position.
+    let old_previous = old.get("webhook").and_then(|w| w.get("previous_secrets")).and_then(Value::as_array);
+    let new_previous = new.get_mut("webhook").and_then(|w| w.get_mut("previous_secrets")).and_then(Value::as_array_mut);
+    if let (Some(new), Some(old)) = (new_previous, old_previous) {
+        for (value, before) in new.iter_mut().zip(old) {
+            if value.as_str() == Some(SET) {
+                *value = before.clone();
+            }
         }
     }
 }

@@ -85,6 +85,7 @@ struct ErpRecord {
 struct WebhookRecord {
     url: Option<String>,
     secret: Option<String>,
+    previous_secrets: Option<Vec<String>>,
 }
 
 /// `pull = {}`: nothing to set yet, but a key written there is still refused.
@@ -489,6 +490,16 @@ impl Checker<'_> {
         }
     }
 
+    /// A webhook secret: any reference, and a `whsec_` value must hold base64 after its prefix.
+    fn webhook_secret(&mut self, text: &str, path: &str) -> Option<(SecretRef, Secret)> {
+        let (reference, secret) = self.secret(text, path)?;
+        if let Err(message) = crate::erp::webhook::standard_key(secret.expose().as_bytes()) {
+            self.problems.push(path, message);
+            return None;
+        }
+        Some((reference, secret))
+    }
+
     fn route(&mut self, tenant: &Record<'_, '_, TenantRecord>) -> Option<ErpRoute> {
         let present: Vec<&str> = ROUTES.into_iter().filter(|key| tenant.node(key).is_some()).collect();
         // Each route given is checked, even when there are two: both may need fixing.
@@ -547,9 +558,13 @@ impl Checker<'_> {
             "secret = \"env:WHARF_ERP_WEBHOOK_SECRET\"",
             &mut self.problems,
         );
-        let secret = secret.and_then(|text| self.secret(text, &record.path_of("secret")));
+        let secret = secret.and_then(|text| self.webhook_secret(text, &record.path_of("secret")));
+        let mut previous = Vec::new();
+        for (i, text) in record.fields.previous_secrets.iter().flatten().enumerate() {
+            previous.extend(self.webhook_secret(text, &format!("{}[{i}]", record.path_of("previous_secrets"))));
+        }
         let (secret_ref, secret) = secret?;
-        Some(ErpRoute::Webhook(WebhookRoute { url: url?, secret_ref, secret }))
+        Some(ErpRoute::Webhook(WebhookRoute { url: url?, secret_ref, secret, previous }))
     }
 
     fn quota(&mut self, node: &Node<'_>, path: String) -> Quota {
@@ -704,6 +719,8 @@ mod tests {
             "WHARF_TB_SESSION" => Some("tb-session-value".into()),
             "WHARF_JD_SECRET" => Some("jd-secret-value".into()),
             "WHARF_HOOK" => Some("hook-secret-value".into()),
+            "WHARF_HOOK_OLD" => Some("whsec_b2xkLWhvb2stc2VjcmV0".into()),
+            "WHARF_HOOK_BAD" => Some("whsec_not base64!".into()),
             "WHARF_EMPTY" => Some(String::new()),
             _ => None,
         }
@@ -837,6 +854,25 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
             [
                 "tenants.acme.webhook.url: required; for example url = \"https://erp.example.com/wharf/orders\"",
                 "tenants.acme.webhook.secret: required; for example secret = \"env:WHARF_ERP_WEBHOOK_SECRET\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn webhook_secrets_rotate_and_a_whsec_secret_must_be_base64() {
+        let hook = |extra: &str| {
+            format!(
+                "{SHOP}\n[tenants.acme.webhook]\nurl = \"https://erp.example.com/in\"\nsecret = \"env:WHARF_HOOK\"\n{extra}"
+            )
+        };
+        let config = check(&hook("previous_secrets = [\"env:WHARF_HOOK_OLD\"]\n")).unwrap();
+        let ErpRoute::Webhook(route) = &config.tenant("acme").unwrap().erp else { panic!("not a webhook") };
+        assert_eq!(route.previous.len(), 1);
+        assert_eq!(route.previous[0].1.expose(), "whsec_b2xkLWhvb2stc2VjcmV0");
+        assert_eq!(
+            problems(&hook("previous_secrets = [\"env:WHARF_HOOK_OLD\", \"env:WHARF_HOOK_BAD\"]\n")),
+            [
+                "tenants.acme.webhook.previous_secrets[1]: starts with `whsec_` but the rest is not base64: Invalid symbol 32, offset 3."
             ]
         );
     }

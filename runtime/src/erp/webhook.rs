@@ -1,14 +1,22 @@
 //! Pushing orders to an ERP's webhook.
 //!
 //! Each delivery is one POST of canonical JSON:
-//! `{"tenant": …, "version": n, "idempotency_key": …, "order": {…}}` with headers
-//! - `Idempotency-Key: <tenant>:<platform>:<shop_id>:<order_id>:v<version>`: the same for every
-//!   retry of a version, so an ERP that saw it already can answer 2xx (or 409) without
-//!   creating anything twice;
-//! - `X-Wharf-Timestamp: <unix seconds>` and
-//!   `X-Wharf-Signature: v1=<lower hex HMAC-SHA256(secret, "<timestamp>.<body>")>`: the ERP
-//!   recomputes it with the shared secret and rejects stale timestamps, so a replayed or
-//!   forged request is refused.
+//! `{"tenant": …, "version": n, "idempotency_key": …, "order": {…}}`, signed as the
+//! [Standard Webhooks](https://www.standardwebhooks.com/) specification says, so an ERP verifies
+//! it with any of that specification's libraries:
+//! - `webhook-id: <tenant>:<platform>:<shop_id>:<order_id>:v<version>`, also sent as
+//!   `Idempotency-Key`: the same for every retry of a version, so an ERP that saw it already can
+//!   answer 2xx (or 409) without creating anything twice; being the `webhook-id`, it is signed;
+//! - `webhook-timestamp: <unix seconds>`;
+//! - `webhook-signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`, one per key,
+//!   space-separated: the current secret's, then each of `previous_secrets` while a rotation
+//!   is under way. The key is the secret's bytes; a `whsec_<base64>` secret (the
+//!   specification's form) is the bytes the base64 stands for.
+//!
+//! The headers of Wharf's first scheme are kept for one release, for ERPs that verify them:
+//! `X-Wharf-Timestamp` (the same seconds) and
+//! `X-Wharf-Signature: v1=<lower hex HMAC-SHA256(secret, "<timestamp>.<body>")>` with the
+//! current secret's text as the key.
 //!
 //! 2xx and 409 mean delivered; 408, 425, 429 and 5xx, timeouts and refused connections are
 //! retried with [`Backoff`]; any other 4xx is the ERP refusing this order for good, and goes to
@@ -24,8 +32,18 @@ use crate::retry::{Backoff, Verdict};
 use crate::store::{Delivery, Store, StoreError, StoredOrder};
 
 pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+/// Standard Webhooks' message id: the idempotency key.
+pub const ID_HEADER: &str = "webhook-id";
+/// Standard Webhooks' timestamp, unix seconds.
+pub const STANDARD_TIMESTAMP_HEADER: &str = "webhook-timestamp";
+/// Standard Webhooks' signatures, `v1,<base64>` each, space-separated.
+pub const STANDARD_SIGNATURE_HEADER: &str = "webhook-signature";
+/// The first scheme's timestamp (kept one release beside the standard headers).
 pub const TIMESTAMP_HEADER: &str = "X-Wharf-Timestamp";
+/// The first scheme's signature (kept one release beside the standard headers).
 pub const SIGNATURE_HEADER: &str = "X-Wharf-Signature";
+/// The prefix of a secret in Standard Webhooks' form: the key is the base64 after it.
+pub const STANDARD_SECRET_PREFIX: &str = "whsec_";
 /// The route name deliveries carry in the outbox.
 pub const ROUTE: &str = "webhook";
 /// How long one POST may take before it counts as failed (and is retried).
@@ -41,7 +59,10 @@ const REASON_BYTES: usize = 512;
 #[derive(Clone)]
 pub struct Webhook {
     pub url: String,
+    /// The current secret's text: the first scheme's key.
     secret: Vec<u8>,
+    /// Standard Webhooks' keys: the current secret's, then the previous ones'.
+    keys: Vec<Vec<u8>>,
     client: reqwest::Client,
     timeout: Duration,
 }
@@ -86,7 +107,32 @@ pub fn idempotency_key(tenant: &str, stored: &StoredOrder) -> String {
     format!("{tenant}:{}:{}:{}:v{}", o.platform, o.shop_id, o.order_id, stored.version)
 }
 
-/// `v1=<hex>` over `"<timestamp>.<body>"`.
+/// The HMAC key of a secret under Standard Webhooks: the bytes of a `whsec_<base64>` secret's
+/// base64, or the secret's own bytes (so any secret works, and an ERP verifies with
+/// `whsec_` + base64 of those bytes).
+pub fn standard_key(secret: &[u8]) -> Result<Vec<u8>, String> {
+    use base64::Engine as _;
+    match secret.strip_prefix(STANDARD_SECRET_PREFIX.as_bytes()) {
+        Some(encoded) => base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map_err(|e| format!("starts with `{STANDARD_SECRET_PREFIX}` but the rest is not base64: {e}")),
+        None => Ok(secret.to_vec()),
+    }
+}
+
+/// Standard Webhooks' `v1,<base64>` over `"<id>.<timestamp>.<body>"`.
+pub fn standard_signature(key: &[u8], id: &str, timestamp_s: i64, body: &[u8]) -> String {
+    use base64::Engine as _;
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("hmac takes any key");
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp_s.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
+}
+
+/// The first scheme's `v1=<hex>` over `"<timestamp>.<body>"`.
 pub fn signature(secret: &[u8], timestamp_s: i64, body: &[u8]) -> String {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("hmac takes any key");
     mac.update(timestamp_s.to_string().as_bytes());
@@ -96,12 +142,27 @@ pub fn signature(secret: &[u8], timestamp_s: i64, body: &[u8]) -> String {
 }
 
 impl Webhook {
+    /// A webhook signing with `secret`. A `whsec_` secret whose base64 does not decode is
+    /// refused when the configuration is read ([`standard_key`]); here it would sign with its
+    /// text.
     pub fn new(url: impl Into<String>, secret: impl Into<Vec<u8>>) -> Self {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("the HTTP client's static configuration is valid");
-        Self { url: url.into(), secret: secret.into(), client, timeout: DEFAULT_TIMEOUT }
+        let secret = secret.into();
+        let keys = vec![standard_key(&secret).unwrap_or_else(|_| secret.clone())];
+        Self { url: url.into(), secret, keys, client, timeout: DEFAULT_TIMEOUT }
+    }
+
+    /// Also signs with `previous` secrets (after the current one), while an ERP moves to the
+    /// new secret: an ERP that still holds an old one verifies with it.
+    pub fn with_previous_secrets<S: AsRef<[u8]>>(mut self, previous: impl IntoIterator<Item = S>) -> Self {
+        for secret in previous {
+            let secret = secret.as_ref();
+            self.keys.push(standard_key(secret).unwrap_or_else(|_| secret.to_vec()));
+        }
+        self
     }
 
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
@@ -119,8 +180,13 @@ impl Webhook {
             "order": stored.order,
         }))
         .expect("canonical orders serialize");
+        let signatures: Vec<String> =
+            self.keys.iter().map(|k| standard_signature(k, &key, timestamp_s, &body)).collect();
         let headers = vec![
             ("Content-Type".to_owned(), "application/json".to_owned()),
+            (ID_HEADER.to_owned(), key.clone()),
+            (STANDARD_TIMESTAMP_HEADER.to_owned(), timestamp_s.to_string()),
+            (STANDARD_SIGNATURE_HEADER.to_owned(), signatures.join(" ")),
             (IDEMPOTENCY_HEADER.to_owned(), key),
             (TIMESTAMP_HEADER.to_owned(), timestamp_s.to_string()),
             (SIGNATURE_HEADER.to_owned(), signature(&self.secret, timestamp_s, &body)),
@@ -257,5 +323,28 @@ mod tests {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(b"whsec").unwrap();
         mac.update(b"1794355200.{}");
         assert_eq!(sig, format!("v1={}", hex::encode(mac.finalize().into_bytes())));
+    }
+
+    /// The specification's published example (standard-webhooks/spec, "Signature scheme").
+    #[test]
+    fn standard_signature_matches_the_specifications_example() {
+        let key = standard_key(b"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let body = br#"{"test": 2432232314}"#;
+        assert_eq!(
+            standard_signature(&key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+    }
+
+    #[test]
+    fn a_secret_without_the_prefix_is_its_own_key_and_a_bad_whsec_is_refused() {
+        assert_eq!(standard_key(b"plain-secret").unwrap(), b"plain-secret");
+        assert!(standard_key(b"whsec_not base64!").unwrap_err().contains("not base64"));
+    }
+
+    #[test]
+    fn every_key_signs_during_a_rotation() {
+        let hook = Webhook::new("http://erp.invalid/hook", "new-secret").with_previous_secrets(["old-secret"]);
+        assert_eq!(hook.keys, [b"new-secret".to_vec(), b"old-secret".to_vec()]);
     }
 }

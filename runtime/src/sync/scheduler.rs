@@ -879,7 +879,11 @@ fn tenant_run(tenant: &Tenant, registry: &Registry) -> Result<TenantRun, SetupEr
             Route::Plugin { name: p.plugin.clone(), erp }
         }
         ErpRoute::Webhook(w) => {
-            Route::Webhook(webhook::Webhook::new(w.url.as_str(), w.secret.expose().as_bytes().to_vec()))
+            let previous = w.previous.iter().map(|(_, s)| s.expose().as_bytes().to_vec());
+            Route::Webhook(
+                webhook::Webhook::new(w.url.as_str(), w.secret.expose().as_bytes().to_vec())
+                    .with_previous_secrets(previous),
+            )
         }
         ErpRoute::Pull => Route::Pull,
     };
