@@ -154,6 +154,15 @@ async fn webhook_push_retries_dead_letters_replays_and_never_duplicates() {
 
 #[tokio::test]
 async fn a_down_erp_is_retried_until_the_policy_gives_up() {
+    // What the host logs meanwhile, at WARN: every failed attempt and the dead letter.
+    let log = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let writer = {
+        let log = log.clone();
+        move || LogSink(log.clone())
+    };
+    let subscriber =
+        tracing_subscriber::fmt().with_writer(writer).with_ansi(false).with_max_level(tracing::Level::WARN);
+    let _logging = tracing::subscriber::set_default(subscriber.finish());
     let store = Store::temporary().unwrap();
     // Nothing listens on port 9.
     let hook = Webhook::new("http://127.0.0.1:9/hook", SECRET);
@@ -168,6 +177,24 @@ async fn a_down_erp_is_retried_until_the_policy_gives_up() {
     let letters = store.outbox().dead_letters("acme").unwrap();
     assert_eq!(letters.len(), 1, "never dropped: dead-lettered with its reason");
     assert!(letters[0].reason.starts_with("gave up after 3 attempts"), "{}", letters[0].reason);
+    let log = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+    let warned = |what: &str| log.lines().filter(|l| l.contains(" WARN ") && l.contains(what)).count();
+    assert_eq!(warned("delivery to the ERP failed; retried"), 2, "{log}");
+    assert_eq!(warned("delivery dead-lettered"), 1, "{log}");
+    assert!(log.contains("tenant=acme") && log.contains("shop=tb1") && log.contains("order=1"), "{log}");
+}
+
+/// A `tracing` writer into a shared buffer.
+struct LogSink(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 // --- SAP through the real plugin ---------------------------------------------------------

@@ -40,24 +40,33 @@ fn failed(
     now: Timestamp,
     report: &mut DrainReport,
 ) -> Result<(), StoreError> {
+    // An operator watching the log sees an ERP outage as it happens, one line per failed
+    // attempt, and each dead letter with the order it holds back.
+    let (tenant, shop, order, version, route) =
+        (&delivery.tenant, &delivery.key.shop_id, &delivery.key.order_id, delivery.version, &delivery.route);
+    let attempt = delivery.attempts + 1;
     match verdict {
         Verdict::Throttled(wait, reason) => {
+            tracing::warn!(%tenant, %shop, %order, version, %route, ?wait, %reason, "the ERP throttled a delivery; retried after its wait");
             let again = Delivery { attempts: delivery.attempts.saturating_sub(1), ..delivery.clone() };
             store.outbox().retry_later(&again, now.0 + wait.as_millis() as i64, &reason)?;
             report.retried += 1;
         }
         Verdict::Retry(reason) => match backoff.delay(delivery.attempts + 1, delivery.id) {
             Some(wait) => {
+                tracing::warn!(%tenant, %shop, %order, version, %route, attempt, ?wait, %reason, "delivery to the ERP failed; retried");
                 store.outbox().retry_later(delivery, now.0 + wait.as_millis() as i64, &reason)?;
                 report.retried += 1;
             }
             None => {
-                let why = format!("gave up after {} attempts; last: {reason}", delivery.attempts + 1);
+                let why = format!("gave up after {attempt} attempts; last: {reason}");
+                tracing::warn!(%tenant, %shop, %order, version, %route, reason = %why, "delivery dead-lettered");
                 store.outbox().dead_letter(delivery, &why, now.0)?;
                 report.dead_lettered += 1;
             }
         },
         Verdict::Permanent(reason) => {
+            tracing::warn!(%tenant, %shop, %order, version, %route, %reason, "the ERP refused a delivery; dead-lettered");
             store.outbox().dead_letter(delivery, &reason, now.0)?;
             report.dead_lettered += 1;
         }
