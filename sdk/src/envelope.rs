@@ -46,17 +46,27 @@ pub fn open(body: &[u8], success_key: &str, error_key: &str) -> Result<Envelope,
     }
 }
 
-/// The inside of the object under `success_key`, or the error the value under `error_key`
-/// means by `error` (the gateway's reading of its error envelope); otherwise as [`open`].
-pub fn open_with(
+/// The key of the error envelope of TOP and JOS.
+pub const ERROR_RESPONSE: &str = "error_response";
+
+/// The inside of the object under `success_key`, or what the error under `error_key` means:
+/// `error` gets its code (see [`error_code`]) and the error itself, and answers by the
+/// gateway's table. Otherwise as [`open`].
+pub fn open_coded(
     body: &[u8],
     success_key: &str,
     error_key: &str,
-    error: impl FnOnce(&Value) -> ConnectorError,
+    error: impl FnOnce(&str, &Node<'_>) -> ConnectorError,
 ) -> Result<Value, ConnectorError> {
     match open(body, success_key, error_key)? {
         Envelope::Success(inner) => Ok(inner),
-        Envelope::Error(value) => Err(error(&value)),
+        Envelope::Error(value) => {
+            let node = Node::root(&value, error_key);
+            Err(match error_code(&node) {
+                Ok(code) => error(&code, &node),
+                Err(no_code) => no_code,
+            })
+        }
     }
 }
 
@@ -100,7 +110,7 @@ mod tests {
     use serde_json::json;
 
     const OK_KEY: &str = "jingdong_pop_order_get_responce";
-    const ERR_KEY: &str = "error_response";
+    const ERR_KEY: &str = ERROR_RESPONSE;
 
     #[test]
     fn success_and_error_roots() {
@@ -136,9 +146,11 @@ mod tests {
     #[test]
     fn error_envelopes_are_mapped_and_their_codes_read() {
         let body = br#"{"error_response":{"code":19,"msg":"bad token"}}"#;
-        let e = open_with(body, OK_KEY, ERR_KEY, |e| ConnectorError::auth(e["msg"].as_str().unwrap())).unwrap_err();
-        assert_eq!(e, ConnectorError::auth("bad token"));
-        let ok = open_with(br#"{"jingdong_pop_order_get_responce":{}}"#, OK_KEY, ERR_KEY, |_| unreachable!());
+        let e = open_coded(body, OK_KEY, ERR_KEY, |code, e| ConnectorError::platform(code, error_text(e, "msg")));
+        assert_eq!(e.unwrap_err(), ConnectorError::platform("19", "bad token"));
+        let e = open_coded(br#"{"error_response":{"msg":"?"}}"#, OK_KEY, ERR_KEY, |_, _| unreachable!());
+        assert!(matches!(e, Err(ConnectorError::InvalidInput(f)) if f.field == "error_response.code"));
+        let ok = open_coded(br#"{"jingdong_pop_order_get_responce":{}}"#, OK_KEY, ERR_KEY, |_, _| unreachable!());
         assert_eq!(ok.unwrap(), json!({}));
         for (error, code) in [(json!({"code": 7}), "7"), (json!({"code": "isv.x"}), "isv.x")] {
             assert_eq!(error_code(&Node::root(&error, ERR_KEY)).unwrap(), code);

@@ -38,7 +38,7 @@
 //!     fn request(settings: &Settings<Self>, method: &str, timestamp: &str, params: SortedParams, sign: &str)
 //!         -> Request { /* where the params and the sign go */ }
 //!     fn open(method: &str, body: &[u8]) -> Result<Value, ConnectorError> {
-//!         envelope::open_with(body, &format!("{method}_response"), "error_response", |e| /* ERRORS.error(…) */)
+//!         envelope::open_coded(body, &format!("{method}_response"), ERROR_RESPONSE, |code, e| /* ERRORS.error(code, …) */)
 //!     }
 //! }
 //!

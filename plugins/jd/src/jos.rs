@@ -16,7 +16,7 @@
 use serde_json::Value;
 use wharf_sdk::api;
 use wharf_sdk::credentials::{Digest, HexCase, SignRequest};
-use wharf_sdk::envelope::{self, error_text};
+use wharf_sdk::envelope::{self, ERROR_RESPONSE, error_text};
 use wharf_sdk::gateway::{self, ErrorTable, HostGateway, SignedGateway};
 use wharf_sdk::http::{self, Method, Request};
 use wharf_sdk::json::{self, Node};
@@ -35,8 +35,6 @@ pub const PAGE_SIZE_RANGE: std::ops::RangeInclusive<u32> = 1..=100;
 /// The secret holding the seller's access token; sent as a placeholder.
 pub const ACCESS_TOKEN: &str = "access_token";
 
-/// The key of the error envelope.
-pub const ERROR_RESPONSE: &str = "error_response";
 /// JOS gateway codes and what they mean to the host; a code not listed is `platform`.
 /// - "2" is JOS's "App Call Limited" (UNSURE: the most plausible throttle code; its text may
 ///   say "This ban will last for N more seconds", TOP's wording, which sets the wait);
@@ -142,18 +140,13 @@ pub fn http_request(settings: &Settings, params: &SortedParams, sign: &str) -> R
 /// Reads a JOS answer: the inside of `<method>_responce`, or the error `error_response`
 /// means.
 pub fn parse_answer(method: &str, body: &[u8]) -> Result<Value, ConnectorError> {
-    envelope::open_with(body, &response_key(method), ERROR_RESPONSE, error_from_envelope)
+    envelope::open_coded(body, &response_key(method), ERROR_RESPONSE, error_from_envelope)
 }
 
 /// What an `error_response` means, by [`ERRORS`].
-pub fn error_from_envelope(error: &Value) -> ConnectorError {
-    let node = Node::root(error, ERROR_RESPONSE);
-    let code = match envelope::error_code(&node) {
-        Ok(code) => code,
-        Err(e) => return e,
-    };
-    let (zh, en) = (error_text(&node, "zh_desc"), error_text(&node, "en_desc"));
-    ERRORS.error(&code, "", describe(zh, en), || envelope::ban_retry_ms(&[en, zh]))
+pub fn error_from_envelope(code: &str, error: &Node<'_>) -> ConnectorError {
+    let (zh, en) = (error_text(error, "zh_desc"), error_text(error, "en_desc"));
+    ERRORS.error(code, "", describe(zh, en), || envelope::ban_retry_ms(&[en, zh]))
 }
 
 /// `zh (en)`, or whichever is there.

@@ -9,7 +9,7 @@
 use serde_json::Value;
 use wharf_sdk::api;
 use wharf_sdk::credentials::SignRequest;
-use wharf_sdk::envelope::{self, error_text};
+use wharf_sdk::envelope::{self, ERROR_RESPONSE, error_text};
 use wharf_sdk::gateway::{self, ErrorTable, HostGateway, SignedGateway};
 use wharf_sdk::http::{self, Method, Request};
 use wharf_sdk::json::Node;
@@ -32,9 +32,6 @@ pub const SESSION: &str = "session";
 /// TOP's API version and answer format.
 const API_VERSION: &str = "2.0";
 const FORMAT: &str = "json";
-
-/// The key of the error envelope.
-pub const ERROR_RESPONSE: &str = "error_response";
 
 /// What TOP's codes mean to the host:
 /// - 7, "App Call Limited": throttled, for as long as the ban phrase says;
@@ -128,19 +125,14 @@ pub fn response_key(method: &str) -> String {
 /// Reads a TOP answer: the inside of `<method>_response`, or the error `error_response`
 /// means. A body that is not such an envelope is `transient`.
 pub fn parse_envelope(method: &str, body: &[u8]) -> Result<Value, ConnectorError> {
-    envelope::open_with(body, &response_key(method), ERROR_RESPONSE, error_from_envelope)
+    envelope::open_coded(body, &response_key(method), ERROR_RESPONSE, error_from_envelope)
 }
 
 /// What an `error_response` means, by [`ERRORS`].
-pub fn error_from_envelope(error: &Value) -> ConnectorError {
-    let node = Node::root(error, ERROR_RESPONSE);
-    let code = match envelope::error_code(&node) {
-        Ok(code) => code,
-        Err(e) => return e,
-    };
+pub fn error_from_envelope(code: &str, error: &Node<'_>) -> ConnectorError {
     let (msg, sub_code, sub_msg) =
-        (error_text(&node, "msg"), error_text(&node, "sub_code"), error_text(&node, "sub_msg"));
-    ERRORS.error(&code, sub_code, describe_error(msg, sub_code, sub_msg), || envelope::ban_retry_ms(&[msg, sub_msg]))
+        (error_text(error, "msg"), error_text(error, "sub_code"), error_text(error, "sub_msg"));
+    ERRORS.error(code, sub_code, describe_error(msg, sub_code, sub_msg), || envelope::ban_retry_ms(&[msg, sub_msg]))
 }
 
 /// `msg`, then `(sub_code: sub_msg)` when present.
