@@ -132,16 +132,10 @@ use wharf_sdk::types::{Descriptor, Role};
 
 /// The plugin's self-description: what it implements, the hosts it calls, its settings.
 pub fn descriptor() -> Descriptor {
-    Descriptor {
-        name: "{name}".to_owned(),
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        platform: "{name}".to_owned(),
-        role: Role::Marketplace,
-        wit_version: wharf_sdk::connector::WIT_VERSION.to_owned(),
-        operations: Vec::new(),
-        http_hosts: Vec::new(),
-        config_keys: Vec::new(),
-    }
+    // The builder fills the plugin's version and the contract version; add `.operations(…)`,
+    // `.http_hosts(…)` and `.config_keys(…)` (a signed gateway's come from
+    // `wharf_sdk::gateway::config_keys`) as you implement them.
+    wharf_sdk::descriptor!("{name}", Role::Marketplace).build()
 }
 
 pub struct Connector;
@@ -178,16 +172,10 @@ use wharf_sdk::types::{Descriptor, Role};
 
 /// The plugin's self-description: what it implements, the hosts it calls, its settings.
 pub fn descriptor() -> Descriptor {
-    Descriptor {
-        name: "{name}".to_owned(),
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        platform: "{name}".to_owned(),
-        role: Role::Erp,
-        wit_version: wharf_sdk::connector::WIT_VERSION.to_owned(),
-        operations: Vec::new(),
-        http_hosts: Vec::new(),
-        config_keys: Vec::new(),
-    }
+    // The builder fills the plugin's version and the contract version; add `.operations(…)`,
+    // `.http_hosts(…)` and `.config_keys(…)` (a signed gateway's come from
+    // `wharf_sdk::gateway::config_keys`) as you implement them.
+    wharf_sdk::descriptor!("{name}", Role::Erp).build()
 }
 
 pub struct Connector;
@@ -228,7 +216,7 @@ mod tests {
         let manifest = std::fs::read_to_string(made.dir.join("Cargo.toml")).unwrap();
         assert!(manifest.contains("name = \"wharf-plugin-demo\"") && manifest.contains("[workspace]"));
         let lib = std::fs::read_to_string(made.dir.join("src/lib.rs")).unwrap();
-        assert!(lib.contains("role: Role::Erp") && !lib.contains("{name}"));
+        assert!(lib.contains("wharf_sdk::descriptor!(\"demo\", Role::Erp)") && !lib.contains("{name}"));
         assert!(matches!(new_plugin("demo", Role::Erp, &tmp.join("demo"), None), Err(ScaffoldError::Exists(_))));
         let _ = std::fs::remove_dir_all(&tmp);
     }

@@ -10,8 +10,9 @@
 //! say how long a throttle lasts in the same words, which [`ban_seconds`] reads.
 
 use serde_json::Value;
+use wharf_sdk::api;
 use wharf_sdk::error::DEFAULT_RETRY_AFTER_MS;
-use wharf_sdk::json;
+use wharf_sdk::json::{self, Node};
 use wharf_sdk::types::ConnectorError;
 
 /// What an answer held.
@@ -45,6 +46,47 @@ pub fn open(body: &[u8], success_key: &str, error_key: &str) -> Result<Envelope,
     }
 }
 
+/// The key of the error envelope of TOP and JOS.
+pub const ERROR_RESPONSE: &str = "error_response";
+
+/// The inside of the object under `success_key`, or what the error under `error_key` means:
+/// `error` gets its code (see [`error_code`]) and the error itself, and answers by the
+/// gateway's table. Otherwise as [`open`].
+pub fn open_coded(
+    body: &[u8],
+    success_key: &str,
+    error_key: &str,
+    error: impl FnOnce(&str, &Node<'_>) -> ConnectorError,
+) -> Result<Value, ConnectorError> {
+    match open(body, success_key, error_key)? {
+        Envelope::Success(inner) => Ok(inner),
+        Envelope::Error(value) => {
+            let node = Node::root(&value, error_key);
+            Err(match error_code(&node) {
+                Ok(code) => error(&code, &node),
+                Err(no_code) => no_code,
+            })
+        }
+    }
+}
+
+/// The `code` of an error envelope as text (`7` and `"7"` alike), or `invalid_input` naming
+/// it: an error without a code cannot be told apart from any other.
+pub fn error_code(error: &Node<'_>) -> Result<String, ConnectorError> {
+    match error.raw("code").and_then(api::param_text) {
+        Some(code) => Ok(code),
+        None => Err(ConnectorError::invalid_input(
+            error.path_of("code"),
+            format!("expected an error code, got {}", json::describe(error.value().get("code"))),
+        )),
+    }
+}
+
+/// The text under `key` of an error envelope; empty when absent or not text.
+pub fn error_text<'a>(error: &Node<'a>, key: &str) -> &'a str {
+    error.raw(key).and_then(Value::as_str).unwrap_or_default()
+}
+
 /// How TOP and JOS say how long a throttle lasts: "This ban will last for 12 more seconds".
 const BAN_PHRASE: &str = "ban will last for ";
 
@@ -68,7 +110,7 @@ mod tests {
     use serde_json::json;
 
     const OK_KEY: &str = "jingdong_pop_order_get_responce";
-    const ERR_KEY: &str = "error_response";
+    const ERR_KEY: &str = ERROR_RESPONSE;
 
     #[test]
     fn success_and_error_roots() {
@@ -99,6 +141,29 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn error_envelopes_are_mapped_and_their_codes_read() {
+        let body = br#"{"error_response":{"code":19,"msg":"bad token"}}"#;
+        let e = open_coded(body, OK_KEY, ERR_KEY, |code, e| ConnectorError::platform(code, error_text(e, "msg")));
+        assert_eq!(e.unwrap_err(), ConnectorError::platform("19", "bad token"));
+        let e = open_coded(br#"{"error_response":{"msg":"?"}}"#, OK_KEY, ERR_KEY, |_, _| unreachable!());
+        assert!(matches!(e, Err(ConnectorError::InvalidInput(f)) if f.field == "error_response.code"));
+        let ok = open_coded(br#"{"jingdong_pop_order_get_responce":{}}"#, OK_KEY, ERR_KEY, |_, _| unreachable!());
+        assert_eq!(ok.unwrap(), json!({}));
+        for (error, code) in [(json!({"code": 7}), "7"), (json!({"code": "isv.x"}), "isv.x")] {
+            assert_eq!(error_code(&Node::root(&error, ERR_KEY)).unwrap(), code);
+        }
+        for error in [json!({"msg": "?"}), json!({"code": null})] {
+            match error_code(&Node::root(&error, ERR_KEY)) {
+                Err(ConnectorError::InvalidInput(f)) => assert_eq!(f.field, "error_response.code"),
+                other => panic!("{other:?}"),
+            }
+        }
+        let error = json!({"msg": "m", "n": 1});
+        let node = Node::root(&error, ERR_KEY);
+        assert_eq!((error_text(&node, "msg"), error_text(&node, "n"), error_text(&node, "x")), ("m", "", ""));
     }
 
     #[test]

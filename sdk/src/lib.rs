@@ -27,6 +27,13 @@
 //! - [`envelope`], [`batch`], [`apportion`]: TOP-style answer envelopes, pushing item by item,
 //!   splitting an order amount over lines exactly.
 //! - [`connector`]: a marketplace trait whose operations default to `unsupported`.
+//! - [`gateway`]: the signed-gateway kit: standard settings, the host [`api::Api`] that signs,
+//!   sends and opens the envelope, the config keys, and the error-code table (see below).
+//! - [`descriptor!`]: the descriptor builder, which fills the plugin's version and the
+//!   contract version.
+//! - [`odata`]: OData v2 query options, envelopes and `$top`/`$skip` paging for ERP plugins.
+//! - `testing` (feature `testing`): what plugins' unit tests share (a config from pairs,
+//!   the scripted [`api::Api`]).
 //! - [`settings`]: the config keys plugins share, and endpoint checking.
 //! - [`price`]: which canonical price kinds a platform takes.
 //! - [`xml`]: writing XML documents (SAP IDocs) with correct escaping.
@@ -41,6 +48,35 @@
 //!
 //! Everything that does not call the host is plain Rust and tested natively; the generated
 //! host imports compile natively too but must only be called inside wasm.
+//!
+//! # A new platform on the gateway kit
+//!
+//! A marketplace whose API is one signed gateway writes its signing scheme, its envelope and
+//! its error table ([`gateway::SignedGateway`], [`gateway::ErrorTable`]), then its mapping;
+//! settings, secrets, the host call and the descriptor's keys come from the kit:
+//!
+//! ```ignore
+//! pub type HostApi = wharf_sdk::gateway::HostGateway<Acme>; // impl SignedGateway for Acme
+//!
+//! pub fn descriptor() -> Descriptor {
+//!     wharf_sdk::descriptor!("acme", Role::Marketplace)
+//!         .operations(&[Operation::PullOrders])
+//!         .http_hosts(&["api.acme.example"])
+//!         .config_keys(gateway::config_keys::<Acme>())
+//!         .build()
+//! }
+//!
+//! impl Marketplace for AcmeConnector {
+//!     fn describe() -> Descriptor { descriptor() }
+//!     fn pull_orders(window: TimeWindow, cursor: Option<String>) -> Result<OrderPage, ConnectorError> {
+//!         HostApi::run(|api, shop_id| pull::pull_orders(api, api.settings.page_size, shop_id, &window, cursor.as_deref()))
+//!     }
+//! }
+//! ```
+//!
+//! Its unit tests read settings from `testing::lookup(&[("app_key", "1")])` and answer calls
+//! from `testing::Scripted`. An ERP speaking OData v2 reads its collections with
+//! [`odata::SkipPages`] and [`odata::collection`].
 
 // Lets the generated bindings and export macros name this crate the same way from inside it
 // and from a plugin.
@@ -133,10 +169,12 @@ pub mod envelope;
 pub mod error;
 #[cfg(any(test, feature = "fuzz"))]
 pub mod fuzz;
+pub mod gateway;
 pub mod http;
 pub mod json;
 pub mod mask;
 pub mod money;
+pub mod odata;
 pub mod paging;
 pub mod price;
 pub mod privacy;
@@ -144,5 +182,7 @@ pub mod reject;
 pub mod settings;
 pub mod signing;
 pub mod status;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod time;
 pub mod xml;

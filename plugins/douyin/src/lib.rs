@@ -13,48 +13,23 @@ pub mod openapi;
 pub mod pull;
 pub mod push;
 
-use wharf_sdk::config;
-use wharf_sdk::connector::{self, Marketplace};
+use wharf_sdk::connector::Marketplace;
+use wharf_sdk::gateway;
 use wharf_sdk::paging;
-use wharf_sdk::settings;
 use wharf_sdk::types::{
-    ConfigKey, ConnectorError, Descriptor, ItemResult, Logistics, Operation, Order, OrderPage, Role, StockUpdate,
-    TimeWindow,
+    ConnectorError, Descriptor, ItemResult, Logistics, Operation, Order, OrderPage, Role, StockUpdate, TimeWindow,
 };
 
-use crate::openapi::HostApi;
+use crate::openapi::{HostApi, OpenApi};
 
 /// The plugin's self-description: the four operations it implements (everything else
 /// answers `unsupported`), 抖店's open API host for the operator to grant, and its settings.
 pub fn descriptor() -> Descriptor {
-    let page_size = openapi::DEFAULT_PAGE_SIZE.to_string();
-    Descriptor {
-        operations: vec![Operation::PullOrders, Operation::GetOrder, Operation::PushStock, Operation::PushLogistics],
-        http_hosts: vec![openapi::HOST.to_owned()],
-        role: Role::Marketplace,
-        name: mapping::PLATFORM.to_owned(),
-        platform: mapping::PLATFORM.to_owned(),
-        version: wharf_sdk::plugin_version!().to_owned(),
-        wit_version: connector::WIT_VERSION.to_owned(),
-        config_keys: vec![
-            ConfigKey::required(settings::APP_KEY, "抖店 app key"),
-            ConfigKey::secret(settings::APP_SECRET, "抖店 app secret (signs requests)"),
-            ConfigKey::secret(openapi::ACCESS_TOKEN, "The shop's access token"),
-            ConfigKey::with_default(settings::ENDPOINT, "抖店 open API base URL", openapi::DEFAULT_ENDPOINT),
-            ConfigKey::with_default(settings::PAGE_SIZE, "Orders per listing page (1-100)", &page_size),
-            ConfigKey::with_default(
-                settings::SIGN_METHOD,
-                "Signature method: hmac-sha256 or md5",
-                openapi::sign_method_name(openapi::DEFAULT_SIGN_METHOD),
-            ),
-        ],
-    }
-}
-
-/// Runs an operation with the host's API and the shop it works for.
-fn with_host<T>(operation: impl FnOnce(&mut HostApi, &str) -> Result<T, ConnectorError>) -> Result<T, ConnectorError> {
-    let mut api = HostApi::connect()?;
-    operation(&mut api, &config::shop_id())
+    wharf_sdk::descriptor!(mapping::PLATFORM, Role::Marketplace)
+        .operations(&[Operation::PullOrders, Operation::GetOrder, Operation::PushStock, Operation::PushLogistics])
+        .http_hosts(&[openapi::HOST])
+        .config_keys(gateway::config_keys::<OpenApi>())
+        .build()
 }
 
 /// The exported connector; the operations it does not list answer `unsupported`.
@@ -68,22 +43,22 @@ impl Marketplace for Douyin {
     }
 
     fn pull_orders(window: TimeWindow, cursor: Option<String>) -> Result<OrderPage, ConnectorError> {
-        with_host(|api, shop_id| {
+        HostApi::run(|api, shop_id| {
             let page_size = api.settings.page_size;
             paging::pull(&pull::PAGING, &mut pull::SearchList { api, shop_id }, page_size, &window, cursor.as_deref())
         })
     }
 
     fn get_order(order_id: String) -> Result<Order, ConnectorError> {
-        with_host(|api, shop_id| pull::get_order(api, &order_id, shop_id))
+        HostApi::run(|api, shop_id| pull::get_order(api, &order_id, shop_id))
     }
 
     fn push_stock(updates: Vec<StockUpdate>) -> Result<Vec<ItemResult>, ConnectorError> {
-        with_host(|api, _| push::push_stock(api, updates))
+        HostApi::run(|api, _| push::push_stock(api, updates))
     }
 
     fn push_logistics(updates: Vec<Logistics>) -> Result<Vec<ItemResult>, ConnectorError> {
-        with_host(|api, _| push::push_logistics(api, updates))
+        HostApi::run(|api, _| push::push_logistics(api, updates))
     }
 }
 
@@ -94,14 +69,14 @@ mod tests {
 
     #[test]
     fn descriptor_matches_the_douyin_contract() {
-        // (name, secret, required, default) of every setting, in order.
+        // (name, secret, required, default) of every setting, in the gateway kit's order.
         let settings = [
+            ("endpoint", false, false, Some("https://openapi-fxg.jinritemai.com")),
             ("app_key", false, true, None),
+            ("sign_method", false, false, Some("hmac-sha256")),
+            ("page_size", false, false, Some("50")),
             ("app_secret", true, true, None),
             ("access_token", true, true, None),
-            ("endpoint", false, false, Some("https://openapi-fxg.jinritemai.com")),
-            ("page_size", false, false, Some("50")),
-            ("sign_method", false, false, Some("hmac-sha256")),
         ];
         let d = descriptor();
         let keys: Vec<(&str, bool, bool, Option<&str>)> =

@@ -1,5 +1,5 @@
-//! Talking to the 抖店 open API: settings, signed requests through the host, the answer
-//! envelopes and what their errors mean.
+//! Talking to the 抖店 open API, on the SDK's gateway kit: how 抖店 signs, where the
+//! parameters go, both answer envelopes, and what their error codes mean.
 //!
 //! Every call is `POST <endpoint>/<method with dots → slashes>` with the system parameters in
 //! the query (`app_key`, `method`, `timestamp` in Unix seconds, `v=2`, `sign_method`, `sign`,
@@ -10,19 +10,17 @@
 //!
 //! Answers come in the current envelope `{"code":10000,"msg","sub_code","sub_msg","data"}`
 //! or the older `{"err_no":0,"message","data"}`; [`parse_envelope`] accepts both and turns
-//! errors into the [`ConnectorError`] the host retries by ([`error_from`], the one table of
-//! 抖店 codes).
+//! errors into the [`ConnectorError`] the host retries by ([`ERRORS`], the one table of 抖店
+//! codes).
 
 use serde_json::{Map, Value};
-use wharf_sdk::api::{self, Api};
-use wharf_sdk::config;
 use wharf_sdk::credentials::{Digest, HexCase, SignRequest};
 use wharf_sdk::error::DEFAULT_RETRY_AFTER_MS;
-use wharf_sdk::http::{self, Method, Request};
+use wharf_sdk::gateway::{self, ErrorTable, HostGateway, SignedGateway};
+use wharf_sdk::http::{Method, Request};
 use wharf_sdk::json::{self, Node};
-use wharf_sdk::settings::{self, APP_KEY, APP_SECRET, PAGE_SIZE, SIGN_METHOD};
-use wharf_sdk::signing::{self, compact_sorted_json, douyin_sign_pattern, form_urlencode, secret_placeholder};
-use wharf_sdk::status::lookup;
+use wharf_sdk::settings::APP_SECRET;
+use wharf_sdk::signing::{compact_sorted_json, douyin_sign_pattern, form_urlencode, secret_placeholder};
 use wharf_sdk::time;
 use wharf_sdk::types::ConnectorError;
 
@@ -40,12 +38,11 @@ pub const DEFAULT_ENDPOINT: &str = "https://openapi-fxg.jinritemai.com";
 /// - 30001 (permission or shop authorization gone) and the credential sub-codes below: auth;
 /// - `isv.idempotent-id-existed`: the request was already applied; answered as a success;
 /// - everything else: `platform` with the code and the texts.
-pub mod codes {
-    pub const SUCCESS: i64 = 10000;
-    pub const THROTTLED: i64 = 60000;
-    pub const TRANSIENT: [i64; 2] = [20000, 20001];
-    pub const AUTH: [i64; 1] = [30001];
-    pub const AUTH_SUB_CODES: [&str; 10] = [
+pub const ERRORS: ErrorTable = ErrorTable {
+    gateway: "抖店",
+    throttled: &[60000],
+    auth: &[30001],
+    auth_sub_codes: &[
         "isv.access-token-expired",
         "isv.access-token-no-existed",
         "isv.access-token-invalid",
@@ -56,8 +53,14 @@ pub mod codes {
         "isv.app-id-missing",
         "isv.app-id-expired",
         "isv.authorization-type-invalid",
-    ];
-    pub const PLATFORM_SIDE_SUB_CODE_PREFIX: &str = "isp.";
+    ],
+    transient: &[20000, 20001],
+    transient_sub_code_prefix: Some("isp."),
+};
+
+/// The codes that are not errors (see [`ERRORS`]).
+pub mod codes {
+    pub const SUCCESS: i64 = 10000;
     pub const ALREADY_APPLIED_SUB_CODE: &str = "isv.idempotent-id-existed";
     /// How a throttle answer says the wait: the number before this word.
     pub const SECONDS_WORD: &str = "秒";
@@ -72,7 +75,7 @@ pub const DEFAULT_SIGN_METHOD: Digest = Digest::HmacSha256;
 
 /// The `sign_method` value of `digest`.
 pub fn sign_method_name(digest: Digest) -> &'static str {
-    SIGN_METHODS.iter().find(|(_, d)| *d == digest).map_or("", |(name, _)| name)
+    gateway::sign_method_name::<OpenApi>(digest)
 }
 
 /// The host request that signs `pattern` with the app secret.
@@ -90,30 +93,59 @@ pub fn sign_request(digest: Digest, pattern: &str) -> SignRequest {
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 pub const PAGE_SIZE_RANGE: std::ops::RangeInclusive<u32> = 1..=100;
 
-/// The plugin's settings, read from the shop's config.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    /// Without a trailing `/`; method paths are appended.
-    pub endpoint: String,
-    pub app_key: String,
-    pub sign_method: Digest,
-    pub page_size: u32,
-}
+/// 抖店's open API, for the SDK's gateway kit.
+pub struct OpenApi;
 
-impl Settings {
-    /// Reads and checks the settings through `get` (the host's `config::get`, or a map in
-    /// tests); absent values take the defaults above.
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConnectorError> {
-        let sign_method = match get(SIGN_METHOD).as_deref().map(str::trim).filter(|m| !m.is_empty()) {
-            Some(name) => lookup(SIGN_METHODS, name, &config::field(SIGN_METHOD))?,
-            None => DEFAULT_SIGN_METHOD,
-        };
-        Ok(Self {
-            endpoint: settings::endpoint(get(settings::ENDPOINT).as_deref(), DEFAULT_ENDPOINT)?,
-            app_key: config::required(APP_KEY, get(APP_KEY))?.trim().to_owned(),
-            sign_method,
-            page_size: config::u32_in(PAGE_SIZE, get(PAGE_SIZE).as_deref(), DEFAULT_PAGE_SIZE, PAGE_SIZE_RANGE)?,
-        })
+/// The plugin's settings, read from the shop's config; the endpoint has no trailing `/`, so
+/// method paths are appended.
+pub type Settings = gateway::Settings<OpenApi>;
+
+/// [`wharf_sdk::api::Api`] through the host: signs with the host's secret and sends with its
+/// HTTP.
+pub type HostApi = HostGateway<OpenApi>;
+
+/// How `param_json` travels.
+const JSON_CONTENT_TYPE: &str = "application/json;charset=utf-8";
+
+impl SignedGateway for OpenApi {
+    type SignMethod = Digest;
+    type Prepared = Prepared;
+
+    const NAME: &'static str = "抖店";
+    const DEFAULT_ENDPOINT: &'static str = DEFAULT_ENDPOINT;
+    const DEFAULT_PAGE_SIZE: u32 = DEFAULT_PAGE_SIZE;
+    const PAGE_SIZE_RANGE: std::ops::RangeInclusive<u32> = PAGE_SIZE_RANGE;
+    const TOKEN_SECRET: &'static str = ACCESS_TOKEN;
+    const TOKEN_DESCRIPTION: &'static str = "The shop's access token";
+    const SIGN_METHODS: &'static [(&'static str, Digest)] = SIGN_METHODS;
+    const DEFAULT_SIGN_METHOD: Digest = DEFAULT_SIGN_METHOD;
+
+    fn endpoint_description() -> String {
+        "抖店 open API base URL".to_owned()
+    }
+
+    /// Unix seconds.
+    fn timestamp(now_ms: i64) -> String {
+        time::ms_to_unix_seconds(now_ms).to_string()
+    }
+
+    fn prepare(settings: &Settings, method: &str, params: &Value, timestamp: &str) -> (SignRequest, Prepared) {
+        let prepared = Prepared::new(settings, method, params, timestamp);
+        (sign_request(settings.sign_method, &prepared.pattern), prepared)
+    }
+
+    fn request(settings: &Settings, method: &str, timestamp: &str, prepared: Prepared, sign: &str) -> Request {
+        Request {
+            method: Method::Post,
+            url: prepared.url(settings, method, timestamp, sign),
+            headers: vec![("Content-Type".to_owned(), JSON_CONTENT_TYPE.to_owned())],
+            body: prepared.body.into_bytes(),
+            timeout_ms: None,
+        }
+    }
+
+    fn open(_: &str, body: &[u8]) -> Result<Value, ConnectorError> {
+        parse_envelope(body)
     }
 }
 
@@ -202,20 +234,13 @@ fn text(fields: &Map<String, Value>, key: &str) -> String {
     }
 }
 
-/// What an error answer means (see [`codes`]).
+/// What an error answer means, by [`ERRORS`].
 pub fn error_from(code: i64, msg: &str, sub_code: &str, sub_msg: &str) -> ConnectorError {
     let message = [msg, sub_code, sub_msg].iter().filter(|t| !t.is_empty()).copied().collect::<Vec<_>>().join(" / ");
-    if code == codes::THROTTLED {
+    ERRORS.error(&code.to_string(), sub_code, message, || {
         let wait = wait_seconds(sub_msg).or_else(|| wait_seconds(msg));
-        return ConnectorError::rate_limited(wait.map_or(DEFAULT_RETRY_AFTER_MS, |s| s.saturating_mul(1_000)), message);
-    }
-    if codes::AUTH.contains(&code) || codes::AUTH_SUB_CODES.contains(&sub_code) {
-        return ConnectorError::auth(format!("抖店 error {code}: {message}"));
-    }
-    if codes::TRANSIENT.contains(&code) || sub_code.starts_with(codes::PLATFORM_SIDE_SUB_CODE_PREFIX) {
-        return ConnectorError::transient(format!("抖店 error {code}: {message}"));
-    }
-    ConnectorError::platform(code.to_string(), message)
+        wait.map_or(DEFAULT_RETRY_AFTER_MS, |s| s.saturating_mul(1_000))
+    })
 }
 
 /// N from "…请N秒后重试": the digits right before the first `秒`.
@@ -225,60 +250,16 @@ pub fn wait_seconds(text: &str) -> Option<u64> {
     before[before.len() - digits..].parse().ok()
 }
 
-/// [`Api`] through the host: signs with the host's secret and sends with its HTTP.
-pub struct HostApi {
-    pub settings: Settings,
-}
-
-/// How `param_json` travels.
-const JSON_CONTENT_TYPE: &str = "application/json;charset=utf-8";
-
-impl HostApi {
-    /// The shop's settings, once both secrets are known to exist (their values stay in the
-    /// host).
-    pub fn connect() -> Result<Self, ConnectorError> {
-        for secret in [APP_SECRET, ACCESS_TOKEN] {
-            config::require_secret(secret)?;
-        }
-        Settings::from_lookup(config::get).map(|settings| Self { settings })
-    }
-}
-
-impl Api for HostApi {
-    fn note(&mut self, message: &str, fields: &[(&str, String)]) {
-        api::host_note(message, fields);
-    }
-
-    fn call(&mut self, method: &str, params: &Value) -> Result<Value, ConnectorError> {
-        let timestamp = time::ms_to_unix_seconds(time::now_ms()).to_string();
-        let prepared = Prepared::new(&self.settings, method, params, &timestamp);
-        let sign = signing::sign(&sign_request(self.settings.sign_method, &prepared.pattern))?;
-        let request = Request {
-            method: Method::Post,
-            url: prepared.url(&self.settings, method, &timestamp, &sign),
-            headers: vec![("Content-Type".to_owned(), JSON_CONTENT_TYPE.to_owned())],
-            body: prepared.body.into_bytes(),
-            timeout_ms: None,
-        };
-        parse_envelope(&http::success_body(http::fetch(&request)?)?)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use wharf_sdk::testing::lookup;
     use wharf_sdk::types::{FieldError, RateLimit};
 
     /// The settings of a shop that gave only its app key.
     fn settings() -> Settings {
         Settings::from_lookup(|key| (key == "app_key").then(|| "7000000000000000001".to_owned())).unwrap()
-    }
-
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: std::collections::HashMap<String, String> =
-            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        move |k| map.get(k).cloned()
     }
 
     /// The config field a refused set of settings names.
@@ -375,7 +356,7 @@ mod tests {
 
     #[test]
     fn credentials_transient_and_platform_errors() {
-        for sub in codes::AUTH_SUB_CODES {
+        for sub in ERRORS.auth_sub_codes {
             let e = error_of(&format!(r#"{{"code":40003,"msg":"非法的参数","sub_code":"{sub}","sub_msg":"x"}}"#));
             assert!(matches!(e, ConnectorError::Auth(_)), "{sub}: {e:?}");
         }

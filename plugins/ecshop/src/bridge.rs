@@ -153,12 +153,8 @@ impl Api for Settings {
 mod tests {
     use super::*;
     use serde_json::json;
+    use wharf_sdk::testing::lookup;
     use wharf_sdk::types::{FieldError, PlatformError, RateLimit};
-
-    /// A config of these pairs, as `config::get` would answer.
-    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |key| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned())
-    }
 
     fn settings() -> Settings {
         Settings { endpoint: "https://shop.example.com/wharf-bridge.php".into(), page_size: 50 }

@@ -25,7 +25,7 @@ pub mod pull;
 pub mod push;
 
 use wharf_sdk::config;
-use wharf_sdk::connector::{self, Marketplace};
+use wharf_sdk::connector::Marketplace;
 use wharf_sdk::settings;
 use wharf_sdk::status;
 use wharf_sdk::types::{
@@ -61,28 +61,21 @@ pub const OPERATIONS: &[Operation] = {
 /// merchant's own site, which the operator grants per shop.
 pub fn descriptor() -> Descriptor {
     let page_size = bridge::DEFAULT_PAGE_SIZE.to_string();
-    let mut config_keys = vec![
-        ConfigKey::required(
-            settings::ENDPOINT,
-            "URL of wharf-bridge.php on the shop's site, e.g. https://shop.example.com/wharf-bridge.php",
-        ),
-        ConfigKey::with_default(settings::PAGE_SIZE, "Orders per bridge page (1-100)", &page_size),
-        ConfigKey::secret(
-            bridge::TOKEN_SECRET,
-            "The bridge's token (X-Wharf-Token), as in its wharf-bridge.config.php",
-        ),
-    ];
-    config_keys.extend(status::erp_status_config_keys());
-    Descriptor {
-        name: mapping::PLATFORM.to_owned(),
-        version: wharf_sdk::plugin_version!().to_owned(),
-        platform: mapping::PLATFORM.to_owned(),
-        role: Role::Marketplace,
-        wit_version: connector::WIT_VERSION.to_owned(),
-        operations: OPERATIONS.to_vec(),
-        http_hosts: Vec::new(),
-        config_keys,
-    }
+    wharf_sdk::descriptor!(mapping::PLATFORM, Role::Marketplace)
+        .operations(OPERATIONS)
+        .config_keys([
+            ConfigKey::required(
+                settings::ENDPOINT,
+                "URL of wharf-bridge.php on the shop's site, e.g. https://shop.example.com/wharf-bridge.php",
+            ),
+            ConfigKey::with_default(settings::PAGE_SIZE, "Orders per bridge page (1-100)", &page_size),
+            ConfigKey::secret(
+                bridge::TOKEN_SECRET,
+                "The bridge's token (X-Wharf-Token), as in its wharf-bridge.config.php",
+            ),
+        ])
+        .config_keys(status::erp_status_config_keys())
+        .build()
 }
 
 /// Runs `work` against the bridge the calling shop's config names.

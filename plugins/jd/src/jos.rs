@@ -1,4 +1,5 @@
-//! Talking to JOS's `routerjson` gateway: settings, signed requests, envelopes and errors.
+//! Talking to JOS's `routerjson` gateway, on the SDK's gateway kit: how JOS signs, where the
+//! parameters go, its envelopes, and its table of error codes.
 //!
 //! Every JOS call carries system params (`method`, `app_key`, `access_token`, `timestamp`,
 //! `v`, `sign`) and the method's own params as one JSON string, `360buy_param_json`. As JD's
@@ -8,79 +9,82 @@
 //! filled by the host before hashing and sending).
 //!
 //! The answer is `{"<method with dots as _>_responce": {...}}` (JD's spelling) or
-//! `{"error_response": {"code": "12", "zh_desc": …, "en_desc": …}}`; [`error_from_envelope`]
-//! is the one table of what JOS's codes mean to the host. Business refusals come inside the
+//! `{"error_response": {"code": "12", "zh_desc": …, "en_desc": …}}`; [`ERRORS`] is the one
+//! table of what JOS's codes mean to the host. Business refusals come inside the
 //! success envelope, in `apiResult` or a flat result object: [`business`] reads them.
 
 use serde_json::Value;
-use wharf_sdk::api::{self, Api};
-use wharf_sdk::config;
+use wharf_sdk::api;
 use wharf_sdk::credentials::{Digest, HexCase, SignRequest};
+use wharf_sdk::envelope::{self, ERROR_RESPONSE, error_text};
+use wharf_sdk::gateway::{self, ErrorTable, HostGateway, SignedGateway};
 use wharf_sdk::http::{self, Method, Request};
 use wharf_sdk::json::{self, Node};
+use wharf_sdk::settings::APP_SECRET;
 use wharf_sdk::signing::{self, SortedParams, secret_placeholder};
-use wharf_sdk::time;
 use wharf_sdk::types::ConnectorError;
-
-use wharf_sdk::envelope::{self, Envelope};
 
 /// JOS's production gateway (platforms.md), config key `endpoint`.
 pub const DEFAULT_ENDPOINT: &str = "https://api.jd.com/routerjson";
-pub const ENDPOINT_KEY: &str = "endpoint";
-/// The app key (config key).
-pub const APP_KEY_KEY: &str = "app_key";
 /// Orders per search page unless configured (config key `page_size`).
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 /// `jingdong.pop.order.search` takes `page_size` 1..=100 (UNSURE: JOS's docs say at most
 /// 100).
 pub const PAGE_SIZE_RANGE: std::ops::RangeInclusive<u32> = 1..=100;
-pub const PAGE_SIZE_KEY: &str = "page_size";
 
-/// The secret that wraps the md5 signature.
-pub const APP_SECRET: &str = "app_secret";
 /// The secret holding the seller's access token; sent as a placeholder.
 pub const ACCESS_TOKEN: &str = "access_token";
 
-/// The key of the error envelope.
-pub const ERROR_RESPONSE: &str = "error_response";
 /// JOS gateway codes and what they mean to the host; a code not listed is `platform`.
-/// "2" is JOS's "App Call Limited" (UNSURE: the most plausible throttle code; its text may
-/// say "This ban will last for N more seconds", TOP's wording, which sets the wait).
-const CALL_LIMITED: &str = "2";
-/// 12 invalid signature and 19 invalid or expired access token (platforms.md); 17 invalid
-/// app key and 18 missing access token (UNSURE codes): credentials the operator must fix.
-const AUTH_CODES: &[&str] = &["12", "17", "18", "19"];
+/// - "2" is JOS's "App Call Limited" (UNSURE: the most plausible throttle code; its text may
+///   say "This ban will last for N more seconds", TOP's wording, which sets the wait);
+/// - 12 invalid signature and 19 invalid or expired access token (platforms.md); 17 invalid
+///   app key and 18 missing access token (UNSURE codes): credentials the operator must fix.
+pub const ERRORS: ErrorTable = ErrorTable {
+    gateway: "JOS",
+    throttled: &[2],
+    auth: &[12, 17, 18, 19],
+    auth_sub_codes: &[],
+    transient: &[],
+    transient_sub_code_prefix: None,
+};
 
-/// The plugin's settings, read from the shop's config.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    pub endpoint: String,
-    pub app_key: String,
-    pub page_size: u32,
-}
+/// JOS's `routerjson`, for the SDK's gateway kit.
+pub struct Jos;
 
-impl Settings {
-    /// Reads and checks the settings through `get` (the host's `config::get`, or a map in
-    /// tests). Absent values take the documented defaults.
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConnectorError> {
-        let endpoint =
-            get(ENDPOINT_KEY).filter(|e| !e.trim().is_empty()).unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
-        if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) || endpoint.contains('?') {
-            return Err(ConnectorError::invalid_input(
-                config::field(ENDPOINT_KEY),
-                format!("expected an http(s) URL without a query, like {DEFAULT_ENDPOINT:?}, got {endpoint:?}"),
-            ));
-        }
-        Ok(Self {
-            endpoint,
-            app_key: config::required(APP_KEY_KEY, get(APP_KEY_KEY))?,
-            page_size: config::u32_in(
-                PAGE_SIZE_KEY,
-                get(PAGE_SIZE_KEY).as_deref(),
-                DEFAULT_PAGE_SIZE,
-                PAGE_SIZE_RANGE,
-            )?,
-        })
+/// The plugin's settings, read from the shop's config (JOS signs one way only: no
+/// `sign_method`).
+pub type Settings = gateway::Settings<Jos>;
+
+/// [`wharf_sdk::api::Api`] through the host: signs with the host's secrets and sends with its
+/// HTTP.
+pub type HostApi = HostGateway<Jos>;
+
+impl SignedGateway for Jos {
+    type SignMethod = ();
+    type Prepared = SortedParams;
+
+    const NAME: &'static str = "JOS";
+    const DEFAULT_ENDPOINT: &'static str = DEFAULT_ENDPOINT;
+    const DEFAULT_PAGE_SIZE: u32 = DEFAULT_PAGE_SIZE;
+    const PAGE_SIZE_RANGE: std::ops::RangeInclusive<u32> = PAGE_SIZE_RANGE;
+    const PAGE_SIZE_DESCRIPTION: &'static str = "Orders per search page";
+    const TOKEN_SECRET: &'static str = ACCESS_TOKEN;
+    const TOKEN_DESCRIPTION: &'static str = "The seller's JOS access token";
+    const SIGN_METHODS: &'static [(&'static str, ())] = &[];
+    const DEFAULT_SIGN_METHOD: () = ();
+
+    fn prepare(settings: &Settings, method: &str, params: &Value, timestamp: &str) -> (SignRequest, SortedParams) {
+        let all = signed_params(settings, method, params, timestamp);
+        (sign_request(&all), all)
+    }
+
+    fn request(settings: &Settings, _: &str, _: &str, all: SortedParams, sign: &str) -> Request {
+        http_request(settings, &all, sign)
+    }
+
+    fn open(method: &str, body: &[u8]) -> Result<Value, ConnectorError> {
+        parse_answer(method, body)
     }
 }
 
@@ -136,34 +140,13 @@ pub fn http_request(settings: &Settings, params: &SortedParams, sign: &str) -> R
 /// Reads a JOS answer: the inside of `<method>_responce`, or the error `error_response`
 /// means.
 pub fn parse_answer(method: &str, body: &[u8]) -> Result<Value, ConnectorError> {
-    match envelope::open(body, &response_key(method), ERROR_RESPONSE)? {
-        Envelope::Success(inner) => Ok(inner),
-        Envelope::Error(error) => Err(error_from_envelope(&error)),
-    }
+    envelope::open_coded(body, &response_key(method), ERROR_RESPONSE, error_from_envelope)
 }
 
-/// What an `error_response` means (see [`CALL_LIMITED`] and [`AUTH_CODES`]).
-pub fn error_from_envelope(error: &Value) -> ConnectorError {
-    let node = Node::root(error, ERROR_RESPONSE);
-    let code = match node.raw("code").map(api::param_text) {
-        Some(Some(code)) => code,
-        _ => {
-            return ConnectorError::invalid_input(
-                node.path_of("code"),
-                format!("expected an error code, got {}", json::describe(error.get("code"))),
-            );
-        }
-    };
-    let text = |key: &str| node.raw(key).and_then(Value::as_str).unwrap_or_default();
-    let (zh, en) = (text("zh_desc"), text("en_desc"));
-    let message = describe(zh, en);
-    if code == CALL_LIMITED {
-        ConnectorError::rate_limited(envelope::ban_retry_ms(&[en, zh]), message)
-    } else if AUTH_CODES.contains(&code.as_str()) {
-        ConnectorError::auth(format!("JOS error {code}: {message}"))
-    } else {
-        ConnectorError::platform(code, message)
-    }
+/// What an `error_response` means, by [`ERRORS`].
+pub fn error_from_envelope(code: &str, error: &Node<'_>) -> ConnectorError {
+    let (zh, en) = (error_text(error, "zh_desc"), error_text(error, "en_desc"));
+    ERRORS.error(code, "", describe(zh, en), || envelope::ban_retry_ms(&[en, zh]))
 }
 
 /// `zh (en)`, or whichever is there.
@@ -201,44 +184,12 @@ pub fn business<'a>(result: Node<'a>) -> Result<Node<'a>, ConnectorError> {
     Err(ConnectorError::platform(code, describe(text("chineseErrCode"), text("englishErrCode"))))
 }
 
-/// [`Api`] through the host: signs with the host's secrets and sends with its HTTP.
-pub struct HostApi {
-    pub settings: Settings,
-}
-
-impl HostApi {
-    /// Reads the settings and checks that both secrets are configured (without seeing them).
-    pub fn from_host() -> Result<Self, ConnectorError> {
-        [APP_SECRET, ACCESS_TOKEN].into_iter().try_for_each(config::require_secret)?;
-        Ok(Self { settings: Settings::from_lookup(config::get)? })
-    }
-}
-
-impl Api for HostApi {
-    fn call(&mut self, method: &str, params: &Value) -> Result<Value, ConnectorError> {
-        let timestamp = time::ms_to_shanghai(time::now_ms());
-        let all = signed_params(&self.settings, method, params, &timestamp);
-        let sign = signing::sign(&sign_request(&all))?;
-        let body = http::success_body(http::fetch(&http_request(&self.settings, &all, &sign))?)?;
-        parse_answer(method, &body)
-    }
-
-    fn note(&mut self, message: &str, fields: &[(&str, String)]) {
-        api::host_note(message, fields)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-    use std::collections::HashMap;
+    use wharf_sdk::testing::lookup;
     use wharf_sdk::types::{FieldError, PlatformError, RateLimit};
-
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        move |k| map.get(k).cloned()
-    }
 
     fn settings() -> Settings {
         Settings::from_lookup(lookup(&[("app_key", "APPKEY")])).unwrap()
@@ -249,6 +200,7 @@ mod tests {
         let expected = Settings {
             endpoint: DEFAULT_ENDPOINT.to_owned(),
             app_key: "APPKEY".to_owned(),
+            sign_method: (),
             page_size: DEFAULT_PAGE_SIZE,
         };
         assert_eq!(settings(), expected);

@@ -12,14 +12,13 @@ pub mod mapping;
 pub mod pull;
 pub mod push;
 
-use wharf_sdk::config;
 use wharf_sdk::connector::Marketplace;
+use wharf_sdk::gateway;
 use wharf_sdk::types::{
-    ConfigKey, ConnectorError, Descriptor, ItemResult, Logistics, Operation, Order, OrderPage, Role, StockUpdate,
-    TimeWindow,
+    ConnectorError, Descriptor, ItemResult, Logistics, Operation, Order, OrderPage, Role, StockUpdate, TimeWindow,
 };
 
-use crate::jos::HostApi;
+use crate::jos::{HostApi, Jos};
 
 /// Hosts the operator grants: JOS's gateway.
 pub const HTTP_HOSTS: &[&str] = &["api.jd.com"];
@@ -30,23 +29,11 @@ pub const OPERATIONS: &[Operation] =
 
 /// The plugin's self-description.
 pub fn descriptor() -> Descriptor {
-    let page_size = jos::DEFAULT_PAGE_SIZE.to_string();
-    Descriptor {
-        name: "jd".to_owned(),
-        platform: "jd".to_owned(),
-        role: Role::Marketplace,
-        version: wharf_sdk::plugin_version!().to_owned(),
-        wit_version: wharf_sdk::connector::WIT_VERSION.to_owned(),
-        http_hosts: HTTP_HOSTS.iter().map(|h| (*h).to_owned()).collect(),
-        operations: OPERATIONS.to_vec(),
-        config_keys: vec![
-            ConfigKey::with_default(jos::ENDPOINT_KEY, "JOS gateway URL", jos::DEFAULT_ENDPOINT),
-            ConfigKey::required(jos::APP_KEY_KEY, "JOS app key"),
-            ConfigKey::with_default(jos::PAGE_SIZE_KEY, "Orders per search page (1-100)", &page_size),
-            ConfigKey::secret(jos::APP_SECRET, "JOS app secret (signs requests)"),
-            ConfigKey::secret(jos::ACCESS_TOKEN, "The seller's JOS access token"),
-        ],
-    }
+    wharf_sdk::descriptor!("jd", Role::Marketplace)
+        .operations(OPERATIONS)
+        .http_hosts(HTTP_HOSTS)
+        .config_keys(gateway::config_keys::<Jos>())
+        .build()
 }
 
 /// The exported connector.
@@ -59,21 +46,22 @@ impl Marketplace for Jd {
     }
 
     fn pull_orders(window: TimeWindow, cursor: Option<String>) -> Result<OrderPage, ConnectorError> {
-        let mut api = HostApi::from_host()?;
-        let page_size = api.settings.page_size;
-        pull::pull_orders(&mut api, page_size, &config::shop_id(), &window, cursor.as_deref())
+        HostApi::run(|api, shop_id| {
+            let page_size = api.settings.page_size;
+            pull::pull_orders(api, page_size, shop_id, &window, cursor.as_deref())
+        })
     }
 
     fn get_order(order_id: String) -> Result<Order, ConnectorError> {
-        pull::get_order(&mut HostApi::from_host()?, &order_id, &config::shop_id())
+        HostApi::run(|api, shop_id| pull::get_order(api, &order_id, shop_id))
     }
 
     fn push_stock(updates: Vec<StockUpdate>) -> Result<Vec<ItemResult>, ConnectorError> {
-        push::push_stock(&mut HostApi::from_host()?, updates)
+        HostApi::run(|api, _| push::push_stock(api, updates))
     }
 
     fn push_logistics(updates: Vec<Logistics>) -> Result<Vec<ItemResult>, ConnectorError> {
-        push::push_logistics(&mut HostApi::from_host()?, updates)
+        HostApi::run(|api, _| push::push_logistics(api, updates))
     }
 }
 

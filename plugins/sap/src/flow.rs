@@ -122,6 +122,7 @@ pub fn changed_orders<T: Transport>(
         .with("$inlinecount", "allpages");
     let answer = client.get(sales_order::SERVICE, sales_order::ENTITY_SET, &query)?;
     let rows = answer.results.len();
+    let more = answer.has_more(settings.page_size);
     let mut orders = Vec::with_capacity(rows);
     let mut rejected = Vec::new();
     let mut last_number = None;
@@ -140,10 +141,6 @@ pub fn changed_orders<T: Transport>(
             Err(r) => rejected.push(r),
         }
     }
-    let more = match answer.count {
-        Some(count) => count > rows as u64,
-        None => answer.next.is_some() || rows == settings.page_size as usize,
-    };
     let next_cursor = match last_number {
         _ if !more => None,
         Some(last) => Some(format!("{cursor_prefix}{last}")),

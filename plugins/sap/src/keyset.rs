@@ -7,6 +7,9 @@
 //! - [`read_all`]: every row of a small filtered read (the stock of a few materials, the
 //!   deliveries of a few sales orders), following `$skip` until the server has no more.
 //!
+//! Both page with the SDK's [`SkipPages`], which owns `$top`/`$skip`, the rule for "is there
+//! more" and the cap of [`MAX_PAGES_PER_CALL`].
+//!
 //! One bad record is one bad record: a group is one record, named by its key (the material),
 //! and [`map_groups`] maps each on its own; a group whose mapping fails on its own data
 //! (`invalid_input`) is a [`Rejected`] entry of the page, with the offending row as its
@@ -21,6 +24,8 @@ use serde_json::Value;
 use wharf_sdk::json::Node;
 use wharf_sdk::reject::{self, Mapped};
 use wharf_sdk::types::{ConnectorError, Rejected};
+
+use wharf_sdk::odata::SkipPages;
 
 use crate::odata::{self, Client, Query};
 use crate::transport::Transport;
@@ -75,15 +80,6 @@ pub struct Groups {
     pub groups: Vec<Group>,
     pub rejected: Vec<Rejected>,
     pub next_cursor: Option<String>,
-}
-
-fn paging_error(entity_set: &str, page_size: u32) -> ConnectorError {
-    ConnectorError::platform(
-        "paging",
-        format!(
-            "one read of {entity_set} spans more than {MAX_PAGES_PER_CALL} pages of {page_size} rows; raise config page_size"
-        ),
-    )
 }
 
 fn query(filter: &[String], select: &str, expand: Option<&str>, order_by: &str) -> Query {
@@ -206,15 +202,13 @@ pub fn read_groups<T: Transport>(
     let page_size = client.settings().page_size;
     let base = query(&filter, walk.select, walk.expand, walk.order_by);
     let mut keying = Keying::default();
-    let mut skip = 0usize;
-    for _ in 0..MAX_PAGES_PER_CALL {
-        let query = base.clone().with("$top", page_size.to_string()).with("$skip", skip.to_string());
-        let answer = client.get(walk.service, walk.entity_set, &query)?;
-        let n = answer.results.len();
+    let mut pages = SkipPages::new(base, page_size, MAX_PAGES_PER_CALL);
+    loop {
+        let answer = client.get(walk.service, walk.entity_set, &pages.next_query(walk.entity_set)?)?;
+        let more = pages.more(&answer);
         for (i, value) in answer.results.into_iter().enumerate() {
             keying.push(Row::at(walk.entity_set, i, value), walk.key)?;
         }
-        let more = n > 0 && (n == page_size as usize || answer.next.is_some());
         if !more {
             let (groups, rejected) = keying.finish(walk.key)?;
             return Ok(Groups { groups, rejected, next_cursor: None });
@@ -227,9 +221,7 @@ pub fn read_groups<T: Transport>(
             let (groups, rejected) = keying.finish(walk.key)?;
             return Ok(Groups { groups, rejected, next_cursor: Some(format!("{}{complete}", walk.cursor_prefix)) });
         }
-        skip += n;
     }
-    Err(paging_error(walk.entity_set, page_size))
 }
 
 /// Whether the error `field` lies inside the row at `path`.
@@ -290,19 +282,17 @@ pub fn read_all<T: Transport>(
     select: &str,
     order_by: &str,
 ) -> Result<Vec<Value>, ConnectorError> {
-    let page_size = client.settings().page_size;
     let base = query(filter, select, None, order_by);
+    let mut pages = SkipPages::new(base, client.settings().page_size, MAX_PAGES_PER_CALL);
     let mut rows = Vec::new();
-    for _ in 0..MAX_PAGES_PER_CALL {
-        let query = base.clone().with("$top", page_size.to_string()).with("$skip", rows.len().to_string());
-        let answer = client.get(service, entity_set, &query)?;
-        let n = answer.results.len();
+    loop {
+        let answer = client.get(service, entity_set, &pages.next_query(entity_set)?)?;
+        let more = pages.more(&answer);
         rows.extend(answer.results);
-        if n == 0 || (n < page_size as usize && answer.next.is_none()) {
+        if !more {
             return Ok(rows);
         }
     }
-    Err(paging_error(entity_set, page_size))
 }
 
 #[cfg(test)]

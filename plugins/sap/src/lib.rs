@@ -57,31 +57,16 @@ pub const OPERATIONS: &[Operation] = &[
     Operation::PullErpStatus,
 ];
 
-fn optional(name: &str, description: &str) -> ConfigKey {
-    ConfigKey {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        secret: false,
-        required: false,
-        default_value: None,
-    }
-}
-
 /// The plugin's self-description. It declares no hosts: every tenant's SAP system is its own,
 /// and the operator grants the hosts of `endpoint` and `idoc_endpoint`.
 pub fn descriptor() -> Descriptor {
     use settings::*;
     let page_size = DEFAULT_PAGE_SIZE.to_string();
     let offset = wharf_sdk::time::SHANGHAI_OFFSET_MINUTES.to_string();
-    Descriptor {
-        name: "sap".to_owned(),
-        version: wharf_sdk::plugin_version!().to_owned(),
-        platform: "sap".to_owned(),
-        role: Role::Erp,
-        wit_version: wharf_sdk::connector::WIT_VERSION.to_owned(),
-        operations: OPERATIONS.to_vec(),
-        http_hosts: Vec::new(),
-        config_keys: vec![
+    let optional = ConfigKey::optional;
+    wharf_sdk::descriptor!("sap", Role::Erp)
+        .operations(OPERATIONS)
+        .config_keys([
             ConfigKey::required(ENDPOINT, "Base URL of the S/4HANA host, e.g. https://my-s4.example.com"),
             optional(SAP_CLIENT, "SAP client (sap-client query parameter), e.g. 100"),
             ConfigKey::with_default(
@@ -164,8 +149,8 @@ pub fn descriptor() -> Descriptor {
             ),
             ConfigKey::secret(SAP_USER, "Communication user (HTTP Basic auth)"),
             ConfigKey::secret(SAP_PASSWORD, "Communication user's password"),
-        ],
-    }
+        ])
+        .build()
 }
 
 /// The exported connector.

@@ -17,6 +17,10 @@ use wharf_sdk::error::{self, DEFAULT_RETRY_AFTER_MS};
 use wharf_sdk::http::{self, Method, Request, Response};
 use wharf_sdk::json::{self, Node};
 use wharf_sdk::money;
+pub use wharf_sdk::odata::{
+    Collection, Query, all, any_eq, collection, cursor_key, date_literal, datetimeoffset_literal, entity, eq,
+    key_literal, literal, percent_encode,
+};
 use wharf_sdk::time;
 use wharf_sdk::types::{ConnectorError, FieldError, TimeWindow};
 
@@ -62,72 +66,6 @@ impl From<Failure> for ConnectorError {
     }
 }
 
-/// Query options in the order given; values are percent-encoded when written.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Query(Vec<(String, String)>);
-
-impl Query {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn with(mut self, key: &str, value: impl Into<String>) -> Self {
-        self.0.push((key.to_owned(), value.into()));
-        self
-    }
-
-    /// `k=v&k=v`, values percent-encoded (keys are ASCII option names such as `$filter`).
-    pub fn encode(&self) -> String {
-        self.0.iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect::<Vec<_>>().join("&")
-    }
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters, so spaces, quotes, `+`
-/// and `&` inside a `$filter` survive any decoder.
-pub fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// An OData string literal: `'O''Brien'` for `O'Brien`.
-pub fn literal(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
-}
-
-/// A string key in a resource path: `'80000001'`, quotes doubled and the rest percent-encoded
-/// (keys are SAP document numbers, so in practice digits).
-pub fn key_literal(value: &str) -> String {
-    format!("'{}'", percent_encode(&value.replace('\'', "''")).replace("%27", "'"))
-}
-
-/// An `Edm.DateTime` literal for midnight of a calendar date: `datetime'2025-05-30T00:00:00'`.
-pub fn date_literal(calendar_date: &str) -> String {
-    format!("datetime'{calendar_date}T00:00:00'")
-}
-
-/// An `Edm.DateTimeOffset` literal of an instant, in UTC to the millisecond:
-/// `datetimeoffset'2025-05-30T08:00:00.000Z'`.
-pub fn datetimeoffset_literal(ms: i64) -> String {
-    let c = time::CivilDateTime::from_ms(ms, 0);
-    format!(
-        "datetimeoffset'{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z'",
-        c.year,
-        c.month,
-        c.day,
-        c.hour,
-        c.minute,
-        c.second,
-        ms.rem_euclid(1_000)
-    )
-}
-
 /// Refuses a window that ends before it starts.
 pub fn check_window(window: &TimeWindow) -> Result<(), ConnectorError> {
     if window.to <= window.from {
@@ -137,78 +75,6 @@ pub fn check_window(window: &TimeWindow) -> Result<(), ConnectorError> {
         ));
     }
     Ok(())
-}
-
-/// `Property eq 'value'`.
-pub fn eq(property: &str, value: &str) -> String {
-    format!("{property} eq {}", literal(value))
-}
-
-/// `(P eq 'a' or P eq 'b')`.
-pub fn any_eq<'a>(property: &str, values: impl IntoIterator<Item = &'a str>) -> String {
-    let clauses: Vec<String> = values.into_iter().map(|v| eq(property, v)).collect();
-    format!("({})", clauses.join(" or "))
-}
-
-/// Clauses joined with `and`.
-pub fn all(clauses: &[String]) -> String {
-    clauses.join(" and ")
-}
-
-/// A collection answer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Collection {
-    pub results: Vec<Value>,
-    /// `__count`, when `$inlinecount=allpages` was asked.
-    pub count: Option<u64>,
-    /// `__next`: the server's link to the rest.
-    pub next: Option<String>,
-}
-
-/// Reads `{"d":{"results":[…],"__count":"N","__next":"…"}}` (also the bare-array form
-/// `{"d":[…]}` some older services answer).
-pub fn collection(body: &[u8], root: &str) -> Result<Collection, ConnectorError> {
-    let document = json::parse_answer(body, root)?;
-    let top = Node::root(&document, root);
-    let d = envelope_d(&top)?;
-    if let Value::Array(_) = d.value() {
-        return Ok(Collection { results: array(&d)?, count: None, next: None });
-    }
-    let results = array(&d.required("results")?)?;
-    let count = match d.raw("__count") {
-        None => None,
-        Some(v) => Some(json::as_i64(v).ok().and_then(|n| u64::try_from(n).ok()).ok_or_else(|| {
-            d.error_at("__count", format!("expected a count like \"42\", got {}", json::describe(Some(v))))
-        })?),
-    };
-    Ok(Collection { results, count, next: d.opt_str("__next")? })
-}
-
-/// The `d` of an OData v2 answer. JSON that is not an object with `d` at all (a string, an
-/// array, an object of other keys from a proxy) is not SAP's answer: `transient`, like a body
-/// that is not JSON; a `d` that is there but null is `invalid_input` naming it.
-fn envelope_d<'a>(top: &Node<'a>) -> Result<Node<'a>, ConnectorError> {
-    match top.value() {
-        Value::Object(map) if map.contains_key("d") => Ok(top.required("d")?),
-        other => Err(json::not_the_envelope(top.path(), "an object with `d`", other)),
-    }
-}
-
-fn array(node: &Node<'_>) -> Result<Vec<Value>, FieldError> {
-    match node.value() {
-        Value::Array(items) => Ok(items.clone()),
-        other => Err(node.error(format!("expected an array, got {}", json::describe(Some(other))))),
-    }
-}
-
-/// Reads a single entity `{"d":{…}}`.
-pub fn entity(body: &[u8], root: &str) -> Result<Value, ConnectorError> {
-    let document = json::parse_answer(body, root)?;
-    let d = envelope_d(&Node::root(&document, root))?;
-    match d.value() {
-        Value::Object(_) => Ok(d.value().clone()),
-        other => Err(d.error(format!("expected an object, got {}", json::describe(Some(other)))).into()),
-    }
 }
 
 /// What a non-2xx answer means (see the module docs): 401/403 auth, 404 not found, 429
@@ -353,21 +219,6 @@ pub fn time_of_day(text: &str) -> Result<u32, String> {
         return Err(expected());
     }
     Ok(seconds)
-}
-
-/// The key a key-set cursor (`<prefix><last key of the previous page>`) carries; `None`
-/// for the first page. A cursor of another shape is `invalid_input` on `cursor`.
-pub fn cursor_key(cursor: Option<&str>, prefix: &str) -> Result<Option<String>, ConnectorError> {
-    match cursor {
-        None => Ok(None),
-        Some(c) => match c.strip_prefix(prefix) {
-            Some(key) if !key.is_empty() => Ok(Some(key.to_owned())),
-            _ => Err(ConnectorError::invalid_input(
-                "cursor",
-                format!("expected a cursor this plugin wrote (`{prefix}…`), got {c:?}"),
-            )),
-        },
-    }
 }
 
 /// A session with one SAP system: base URLs, and the CSRF token and cookies once fetched.
@@ -542,43 +393,6 @@ mod tests {
     use crate::transport::scripted::{Scripted, json, token, with_headers};
     use serde_json::json;
     use wharf_sdk::types::RateLimit;
-
-    #[test]
-    fn query_options_are_encoded_and_literals_escaped() {
-        let q = Query::new().with("$filter", eq("PurchaseOrderByCustomer", "O'Brien & co+1")).with("$top", "2");
-        assert_eq!(q.encode(), "$filter=PurchaseOrderByCustomer%20eq%20%27O%27%27Brien%20%26%20co%2B1%27&$top=2");
-        assert_eq!(any_eq("SalesOrder", ["1", "2"]), "(SalesOrder eq '1' or SalesOrder eq '2')");
-        assert_eq!(all(&[eq("A", "1"), eq("B", "2")]), "A eq '1' and B eq '2'");
-        assert_eq!(date_literal("2025-05-30"), "datetime'2025-05-30T00:00:00'");
-        assert_eq!(datetimeoffset_literal(1_748_563_200_123), "datetimeoffset'2025-05-30T00:00:00.123Z'");
-        assert_eq!(percent_encode("中"), "%E4%B8%AD");
-    }
-
-    #[test]
-    fn collections_and_entities() {
-        let c = collection(br#"{"d":{"results":[{"a":1}],"__count":"42","__next":"https://h/x?$skiptoken=2"}}"#, "A")
-            .unwrap();
-        assert_eq!((c.results.len(), c.count, c.next.as_deref()), (1, Some(42), Some("https://h/x?$skiptoken=2")));
-        let c = collection(br#"{"d":[{"a":1},{"a":2}]}"#, "A").unwrap();
-        assert_eq!(c.results.len(), 2);
-        for (body, field) in [
-            (&br#"{"d":null}"#[..], "A.d"),
-            (br#"{"d":{"results":{}}}"#, "A.d.results"),
-            (br#"{"d":{"results":[],"__count":"x"}}"#, "A.d.__count"),
-        ] {
-            match collection(body, "A") {
-                Err(ConnectorError::InvalidInput(f)) => assert_eq!(f.field, field),
-                other => panic!("{other:?}"),
-            }
-        }
-        // An answer that is not JSON at all (a proxy's HTML page), or JSON that is not OData's
-        // `{"d": …}`, is the platform's trouble.
-        for body in [&b"<html/>"[..], br#"{"x":1}"#, br#""abc""#, b"[]", b"null"] {
-            assert!(matches!(collection(body, "A"), Err(ConnectorError::Transient(_))), "{body:?}");
-            assert!(matches!(entity(body, "A"), Err(ConnectorError::Transient(_))), "{body:?}");
-        }
-        assert_eq!(entity(br#"{"d":{"SalesOrder":"1"}}"#, "A_SalesOrder").unwrap(), json!({"SalesOrder": "1"}));
-    }
 
     fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
         with_headers(status, headers, body).unwrap()

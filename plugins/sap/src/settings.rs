@@ -410,10 +410,7 @@ pub(crate) mod tests {
     use super::*;
     use wharf_sdk::types::FieldError;
 
-    pub fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
-        let map: BTreeMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        move |k| map.get(k).cloned()
-    }
+    pub use wharf_sdk::testing::lookup;
 
     pub const BASE: &[(&str, &str)] = &[
         ("endpoint", "https://my-s4.example.com/"),

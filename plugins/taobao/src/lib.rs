@@ -12,14 +12,14 @@ pub mod pull;
 pub mod push;
 pub mod top;
 
-use wharf_sdk::config;
 use wharf_sdk::connector::Marketplace;
+use wharf_sdk::gateway;
 use wharf_sdk::types::{
-    ConfigKey, ConnectorError, Descriptor, ItemResult, ListingChange, Logistics, Operation, Order, OrderPage,
-    PriceUpdate, Role, StockUpdate, TimeWindow,
+    ConnectorError, Descriptor, ItemResult, ListingChange, Logistics, Operation, Order, OrderPage, PriceUpdate, Role,
+    StockUpdate, TimeWindow,
 };
 
-use crate::top::HostApi;
+use crate::top::{HostApi, Top};
 
 /// Hosts the operator grants: production gateways and the sandbox.
 pub const HTTP_HOSTS: &[&str] = &["eco.taobao.com", "gw.api.taobao.com", "gw.api.tbsandbox.com"];
@@ -36,28 +36,11 @@ pub const OPERATIONS: &[Operation] = &[
 
 /// The plugin's self-description.
 pub fn descriptor() -> Descriptor {
-    let page_size = top::DEFAULT_PAGE_SIZE.to_string();
-    Descriptor {
-        name: "taobao".to_owned(),
-        version: wharf_sdk::plugin_version!().to_owned(),
-        platform: "taobao".to_owned(),
-        role: Role::Marketplace,
-        wit_version: wharf_sdk::connector::WIT_VERSION.to_owned(),
-        operations: OPERATIONS.to_vec(),
-        http_hosts: HTTP_HOSTS.iter().map(|h| (*h).to_owned()).collect(),
-        config_keys: vec![
-            ConfigKey::with_default(top::ENDPOINT_KEY, "TOP gateway URL", top::DEFAULT_ENDPOINT),
-            ConfigKey::required(top::APP_KEY_KEY, "TOP app key"),
-            ConfigKey::with_default(
-                top::SIGN_METHOD_KEY,
-                "Signature method: md5, hmac or hmac-sha256",
-                top::DEFAULT_SIGN_METHOD.as_str(),
-            ),
-            ConfigKey::with_default(top::PAGE_SIZE_KEY, "Trades per listing page (1-100)", &page_size),
-            ConfigKey::secret(top::APP_SECRET, "TOP app secret (signs requests)"),
-            ConfigKey::secret(top::SESSION, "Seller session key (access token)"),
-        ],
-    }
+    wharf_sdk::descriptor!("taobao", Role::Marketplace)
+        .operations(OPERATIONS)
+        .http_hosts(HTTP_HOSTS)
+        .config_keys(gateway::config_keys::<Top>())
+        .build()
 }
 
 /// The exported connector.
@@ -69,29 +52,30 @@ impl Marketplace for Taobao {
     }
 
     fn pull_orders(window: TimeWindow, cursor: Option<String>) -> Result<OrderPage, ConnectorError> {
-        let mut api = HostApi::from_host()?;
-        let page_size = api.settings().page_size;
-        pull::pull_orders(&mut api, page_size, &config::shop_id(), &window, cursor.as_deref())
+        HostApi::run(|api, shop_id| {
+            let page_size = api.settings.page_size;
+            pull::pull_orders(api, page_size, shop_id, &window, cursor.as_deref())
+        })
     }
 
     fn get_order(order_id: String) -> Result<Order, ConnectorError> {
-        pull::get_order(&mut HostApi::from_host()?, &order_id, &config::shop_id())
+        HostApi::run(|api, shop_id| pull::get_order(api, &order_id, shop_id))
     }
 
     fn push_stock(updates: Vec<StockUpdate>) -> Result<Vec<ItemResult>, ConnectorError> {
-        push::push_stock(&mut HostApi::from_host()?, updates)
+        HostApi::run(|api, _| push::push_stock(api, updates))
     }
 
     fn push_prices(updates: Vec<PriceUpdate>) -> Result<Vec<ItemResult>, ConnectorError> {
-        push::push_prices(&mut HostApi::from_host()?, updates)
+        HostApi::run(|api, _| push::push_prices(api, updates))
     }
 
     fn push_listing(changes: Vec<ListingChange>) -> Result<Vec<ItemResult>, ConnectorError> {
-        push::push_listing(&mut HostApi::from_host()?, changes)
+        HostApi::run(|api, _| push::push_listing(api, changes))
     }
 
     fn push_logistics(updates: Vec<Logistics>) -> Result<Vec<ItemResult>, ConnectorError> {
-        push::push_logistics(&mut HostApi::from_host()?, updates)
+        HostApi::run(|api, _| push::push_logistics(api, updates))
     }
 }
 

@@ -1,18 +1,20 @@
-//! Talking to the Taobao Open Platform (TOP) router: settings, signed requests, envelopes.
+//! Talking to the Taobao Open Platform (TOP) router, on the SDK's gateway kit: how TOP signs,
+//! where the parameters go, its envelopes, and its table of error codes.
 //!
 //! Every TOP call is a form POST to one endpoint with system params (`method`, `app_key`,
 //! `session`, `timestamp`, `v`, `format`, `sign_method`, `sign`) plus the method's own. The
 //! answer is `{"<method>_response": {...}}` or `{"error_response": {...}}`; [`parse_envelope`]
-//! turns the latter into the [`ConnectorError`] the host retries by.
+//! turns the latter into the [`ConnectorError`] the host retries by ([`ERRORS`]).
 
 use serde_json::Value;
-use wharf_sdk::api::{self, Api};
-use wharf_sdk::config;
-use wharf_sdk::envelope::{self, Envelope};
+use wharf_sdk::api;
+use wharf_sdk::credentials::SignRequest;
+use wharf_sdk::envelope::{self, ERROR_RESPONSE, error_text};
+use wharf_sdk::gateway::{self, ErrorTable, HostGateway, SignedGateway};
 use wharf_sdk::http::{self, Method, Request};
-use wharf_sdk::json::{self, Node};
+use wharf_sdk::json::Node;
+use wharf_sdk::settings::APP_SECRET;
 use wharf_sdk::signing::{self, SortedParams, TopSignMethod, secret_placeholder};
-use wharf_sdk::time;
 use wharf_sdk::types::ConnectorError;
 
 /// TOP's production gateway.
@@ -24,64 +26,72 @@ pub const PAGE_SIZE_RANGE: std::ops::RangeInclusive<u32> = 1..=100;
 /// The signing method unless configured.
 pub const DEFAULT_SIGN_METHOD: TopSignMethod = TopSignMethod::Md5;
 
-/// The secret that keys (hmac) or wraps (md5) the signature.
-pub const APP_SECRET: &str = "app_secret";
 /// The secret holding the seller's session token; sent as a placeholder.
 pub const SESSION: &str = "session";
-
-/// Config keys.
-pub const ENDPOINT_KEY: &str = "endpoint";
-pub const APP_KEY_KEY: &str = "app_key";
-pub const SIGN_METHOD_KEY: &str = "sign_method";
-pub const PAGE_SIZE_KEY: &str = "page_size";
 
 /// TOP's API version and answer format.
 const API_VERSION: &str = "2.0";
 const FORMAT: &str = "json";
 
-/// The key of the error envelope.
-pub const ERROR_RESPONSE: &str = "error_response";
+/// What TOP's codes mean to the host:
+/// - 7, "App Call Limited": throttled, for as long as the ban phrase says;
+/// - invalid signature (25), missing/invalid session (26/27), missing/invalid app key (28/29),
+///   invalid access token (44): credentials the operator must fix;
+/// - 10, "Service Currently Unavailable", and `sub_code`s of platform-side failures (`isp.*`):
+///   usually gone on retry.
+pub const ERRORS: ErrorTable = ErrorTable {
+    gateway: "TOP",
+    throttled: &[7],
+    auth: &[25, 26, 27, 28, 29, 44],
+    auth_sub_codes: &[],
+    transient: &[10],
+    transient_sub_code_prefix: Some("isp."),
+};
 
-/// Code 7, "App Call Limited".
-const CODE_CALL_LIMITED: i64 = 7;
-/// Code 10, "Service Currently Unavailable".
-const CODE_SERVICE_UNAVAILABLE: i64 = 10;
-/// Invalid signature (25), missing/invalid session (26/27), missing/invalid app key (28/29),
-/// invalid access token (44): credentials the operator must fix.
-const AUTH_CODES: [i64; 6] = [25, 26, 27, 28, 29, 44];
-/// `sub_code`s of platform-side failures (`isp.*`), usually gone on retry.
-const PLATFORM_SIDE_SUB_CODE_PREFIX: &str = "isp.";
+/// The TOP router, for the SDK's gateway kit.
+pub struct Top;
 
 /// The plugin's settings, read from the shop's config.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    pub endpoint: String,
-    pub app_key: String,
-    pub sign_method: TopSignMethod,
-    pub page_size: u32,
-}
+pub type Settings = gateway::Settings<Top>;
 
-impl Settings {
-    /// Reads and checks the settings through `get` (the host's `config::get`, or a map in
-    /// tests). Absent values take the documented defaults.
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConnectorError> {
-        let endpoint =
-            get(ENDPOINT_KEY).filter(|e| !e.trim().is_empty()).unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
-        if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
-            return Err(ConnectorError::invalid_input(
-                config::field(ENDPOINT_KEY),
-                format!("expected an http(s) URL like {DEFAULT_ENDPOINT:?}, got {endpoint:?}"),
-            ));
+/// [`wharf_sdk::api::Api`] through the host: signs with the host's secrets and sends with its
+/// HTTP.
+pub type HostApi = HostGateway<Top>;
+
+impl SignedGateway for Top {
+    type SignMethod = TopSignMethod;
+    type Prepared = SortedParams;
+
+    const NAME: &'static str = "TOP";
+    const DEFAULT_ENDPOINT: &'static str = DEFAULT_ENDPOINT;
+    const DEFAULT_PAGE_SIZE: u32 = DEFAULT_PAGE_SIZE;
+    const PAGE_SIZE_RANGE: std::ops::RangeInclusive<u32> = PAGE_SIZE_RANGE;
+    const PAGE_SIZE_DESCRIPTION: &'static str = "Trades per listing page";
+    const TOKEN_SECRET: &'static str = SESSION;
+    const TOKEN_DESCRIPTION: &'static str = "Seller session key (access token)";
+    const SIGN_METHODS: &'static [(&'static str, TopSignMethod)] =
+        &[("md5", TopSignMethod::Md5), ("hmac", TopSignMethod::Hmac), ("hmac-sha256", TopSignMethod::HmacSha256)];
+    const DEFAULT_SIGN_METHOD: TopSignMethod = DEFAULT_SIGN_METHOD;
+
+    fn prepare(settings: &Settings, method: &str, params: &Value, timestamp: &str) -> (SignRequest, SortedParams) {
+        let all = request_params(settings, method, params, timestamp);
+        (settings.sign_method.sign_request(APP_SECRET, &all), all)
+    }
+
+    /// Every param, `sign` included, in the form body.
+    fn request(settings: &Settings, _: &str, _: &str, mut all: SortedParams, sign: &str) -> Request {
+        all.insert(signing::SIGN_PARAM, sign);
+        Request {
+            method: Method::Post,
+            url: settings.endpoint.clone(),
+            headers: vec![("Content-Type".to_owned(), http::FORM_CONTENT_TYPE.to_owned())],
+            body: all.form_urlencoded().into_bytes(),
+            timeout_ms: None,
         }
-        let app_key = config::required(APP_KEY_KEY, get(APP_KEY_KEY))?;
-        let sign_method = match get(SIGN_METHOD_KEY).filter(|m| !m.trim().is_empty()) {
-            None => DEFAULT_SIGN_METHOD,
-            Some(m) => TopSignMethod::parse(m.trim())
-                .map_err(|reason| ConnectorError::invalid_input(config::field(SIGN_METHOD_KEY), reason))?,
-        };
-        let page_size =
-            config::u32_in(PAGE_SIZE_KEY, get(PAGE_SIZE_KEY).as_deref(), DEFAULT_PAGE_SIZE, PAGE_SIZE_RANGE)?;
-        Ok(Self { endpoint, app_key, sign_method, page_size })
+    }
+
+    fn open(method: &str, body: &[u8]) -> Result<Value, ConnectorError> {
+        parse_envelope(method, body)
     }
 }
 
@@ -113,44 +123,16 @@ pub fn response_key(method: &str) -> String {
 }
 
 /// Reads a TOP answer: the inside of `<method>_response`, or the error `error_response`
-/// means. A body that is not such an envelope is `invalid_input` on the response key.
+/// means. A body that is not such an envelope is `transient`.
 pub fn parse_envelope(method: &str, body: &[u8]) -> Result<Value, ConnectorError> {
-    match envelope::open(body, &response_key(method), ERROR_RESPONSE)? {
-        Envelope::Success(inner) => Ok(inner),
-        Envelope::Error(error) => Err(error_from_envelope(&error)),
-    }
+    envelope::open_coded(body, &response_key(method), ERROR_RESPONSE, error_from_envelope)
 }
 
-/// What an `error_response` means (see the module docs and the mapping contract).
-pub fn error_from_envelope(error: &Value) -> ConnectorError {
-    let node = Node::root(error, ERROR_RESPONSE);
-    let code_value = match node.raw("code") {
-        Some(v) => v,
-        None => {
-            return ConnectorError::invalid_input(
-                node.path_of("code"),
-                format!("expected an error code, got {}", json::describe(error.get("code"))),
-            );
-        }
-    };
-    let code = json::as_i64(code_value).ok();
-    let code_text = match code_value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    let text = |key: &str| node.raw(key).and_then(Value::as_str).unwrap_or_default().to_owned();
-    let (msg, sub_code, sub_msg) = (text("msg"), text("sub_code"), text("sub_msg"));
-    let message = describe_error(&msg, &sub_code, &sub_msg);
-
-    match code {
-        Some(CODE_CALL_LIMITED) => ConnectorError::rate_limited(envelope::ban_retry_ms(&[&msg, &sub_msg]), message),
-        Some(c) if AUTH_CODES.contains(&c) => ConnectorError::auth(format!("TOP error {c}: {message}")),
-        Some(CODE_SERVICE_UNAVAILABLE) => ConnectorError::transient(format!("TOP error 10: {message}")),
-        _ if sub_code.starts_with(PLATFORM_SIDE_SUB_CODE_PREFIX) => {
-            ConnectorError::transient(format!("TOP error {code_text}: {message}"))
-        }
-        _ => ConnectorError::platform(code_text, message),
-    }
+/// What an `error_response` means, by [`ERRORS`].
+pub fn error_from_envelope(code: &str, error: &Node<'_>) -> ConnectorError {
+    let (msg, sub_code, sub_msg) =
+        (error_text(error, "msg"), error_text(error, "sub_code"), error_text(error, "sub_msg"));
+    ERRORS.error(code, sub_code, describe_error(msg, sub_code, sub_msg), || envelope::ban_retry_ms(&[msg, sub_msg]))
 }
 
 /// `msg`, then `(sub_code: sub_msg)` when present.
@@ -163,51 +145,10 @@ fn describe_error(msg: &str, sub_code: &str, sub_msg: &str) -> String {
     }
 }
 
-/// [`Api`] through the host: signs with the host's secrets and sends with its HTTP.
-pub struct HostApi {
-    settings: Settings,
-}
-
-impl HostApi {
-    /// Reads the settings and checks the secrets exist (without seeing them).
-    pub fn from_host() -> Result<Self, ConnectorError> {
-        let settings = Settings::from_lookup(config::get)?;
-        config::require_secret(APP_SECRET)?;
-        config::require_secret(SESSION)?;
-        Ok(Self { settings })
-    }
-
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-}
-
-impl Api for HostApi {
-    fn call(&mut self, method: &str, params: &Value) -> Result<Value, ConnectorError> {
-        let timestamp = time::ms_to_shanghai(time::now_ms());
-        let mut all = request_params(&self.settings, method, params, &timestamp);
-        let sign = signing::sign(&self.settings.sign_method.sign_request(APP_SECRET, &all))?;
-        all.insert(signing::SIGN_PARAM, sign);
-        let request = Request {
-            method: Method::Post,
-            url: self.settings.endpoint.clone(),
-            headers: vec![("Content-Type".to_owned(), http::FORM_CONTENT_TYPE.to_owned())],
-            body: all.form_urlencoded().into_bytes(),
-            timeout_ms: None,
-        };
-        let body = http::success_body(http::fetch(&request)?)?;
-        parse_envelope(method, &body)
-    }
-
-    fn note(&mut self, message: &str, fields: &[(&str, String)]) {
-        api::host_note(message, fields);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use wharf_sdk::testing::lookup;
     use wharf_sdk::types::{FieldError, PlatformError, RateLimit};
 
     fn settings() -> Settings {
@@ -217,11 +158,6 @@ mod tests {
             sign_method: TopSignMethod::Md5,
             page_size: DEFAULT_PAGE_SIZE,
         }
-    }
-
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        move |k| map.get(k).cloned()
     }
 
     #[test]
@@ -330,7 +266,7 @@ mod tests {
 
     #[test]
     fn auth_codes() {
-        for code in AUTH_CODES {
+        for &code in ERRORS.auth {
             let e = error_of(&format!(r#"{{"error_response":{{"code":{code},"msg":"Invalid session"}}}}"#));
             assert!(matches!(e, ConnectorError::Auth(_)), "{code}: {e:?}");
         }
