@@ -68,10 +68,9 @@ async fn run() {
     phase("victim + attacker, no CPU cap", &plugin, &base, Some(uncapped)).await;
 }
 
-fn shop(tenant: &str, mode: &str, quota: Quota) -> Shop {
-    Shop::new(tenant, "s1")
-        .with_config(BTreeMap::from([("mode".to_owned(), mode.to_owned())]))
-        .with_quota(Arc::new(TenantQuota::new(quota)))
+/// A shop of `tenant` calling in `mode`; give it its tenant's quota with `with_quota`.
+fn shop(tenant: &str, mode: &str) -> Shop {
+    Shop::new(tenant, "s1").with_config(BTreeMap::from([("mode".to_owned(), mode.to_owned())]))
 }
 
 fn window() -> Call {
@@ -87,7 +86,7 @@ async fn phase(name: &str, plugin: &Plugin, base: &str, attacker: Option<Quota>)
         let quota = Arc::new(TenantQuota::new(quota));
         for i in 0..ATTACKER_CALLERS {
             let mode = if i % 2 == 0 { "loop" } else { "big-output" };
-            let shop = shop(&attacker_tenant, mode, Quota::default()).with_quota(quota.clone());
+            let shop = shop(&attacker_tenant, mode).with_quota(quota.clone());
             let (plugin, stop) = (plugin.clone(), stop.clone());
             attackers.push(tokio::spawn(async move {
                 while !stop.load(Ordering::Relaxed) {
@@ -116,10 +115,12 @@ async fn phase(name: &str, plugin: &Plugin, base: &str, attacker: Option<Quota>)
     });
     let victims_done = Arc::new(AtomicU64::new(0));
     let victim_stop = Arc::new(AtomicBool::new(false));
+    let victim_quota = Arc::new(TenantQuota::new(Quota::default()));
     let victims: Vec<_> = (0..VICTIM_CALLERS)
         .map(|_| {
-            let shop = shop("victim", "ok", Quota::default());
+            let shop = shop("victim", "ok").with_quota(victim_quota.clone());
             let (plugin, done, stop) = (plugin.clone(), victims_done.clone(), victim_stop.clone());
+            // One quota for the whole tenant, as the scheduler gives it.
             tokio::spawn(async move {
                 while !stop.load(Ordering::Relaxed) {
                     plugin.call(&shop, window()).await.expect("the victim's call succeeds");
@@ -152,18 +153,20 @@ async fn phase(name: &str, plugin: &Plugin, base: &str, attacker: Option<Quota>)
         ms(pct(0.99)),
         ms(*samples.last().unwrap()),
     );
+    let metrics = plugin.sandbox().metrics();
+    let (victim_cpu, victim_waited) = metrics.cpu_of("victim");
+    println!(
+        "  victim so far: {:.2} s CPU, {:.2} s waited on its CPU budget",
+        victim_cpu.as_secs_f64(),
+        victim_waited.as_secs_f64()
+    );
     if attacker.is_some() {
-        let metrics = plugin.sandbox().metrics();
         let (cpu, waited) = metrics.cpu_of(&attacker_tenant);
-        let (victim_cpu, victim_waited) = metrics.cpu_of("victim");
         println!(
-            "  attacker: {} calls, {:.1} s CPU, {:.1} s waited on its CPU budget; victim so far: {:.2} s CPU, {:.2} s \
-             waited",
+            "  attacker: {} calls, {:.1} s CPU, {:.1} s waited on its CPU budget",
             metrics.calls_of(&attacker_tenant),
             cpu.as_secs_f64(),
             waited.as_secs_f64(),
-            victim_cpu.as_secs_f64(),
-            victim_waited.as_secs_f64(),
         );
     }
 }
