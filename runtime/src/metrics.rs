@@ -33,6 +33,22 @@ struct Figures {
     buckets: [u64; LATENCY_BUCKETS.len()],
     seconds: f64,
     quota_wait_seconds: f64,
+    cpu: Duration,
+    cpu_wait: Duration,
+}
+
+/// What one finished call took.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Spent {
+    /// From admission to the answer, quota wait excluded.
+    pub took: Duration,
+    /// Waited at admission on the tenant's quota (its CPU budget included).
+    pub quota_wait: Duration,
+    /// CPU time the call used: polled on the sandbox's threads, and host work done for it on
+    /// the blocking pool.
+    pub cpu: Duration,
+    /// Waited at admission on the tenant's CPU debt, plus pauses while running in debt.
+    pub cpu_wait: Duration,
 }
 
 /// Who made a call, with what.
@@ -53,7 +69,7 @@ pub struct Metrics {
 
 impl Metrics {
     /// One finished call: `error` is the failure's kind (`CallError::kind`) when it failed.
-    pub fn record(&self, call: &CallLabels<'_>, took: Duration, quota_wait: Duration, error: Option<&'static str>) {
+    pub fn record(&self, call: &CallLabels<'_>, spent: Spent, error: Option<&'static str>) {
         let labels = Labels {
             tenant: call.tenant.to_owned(),
             plugin: call.plugin.to_owned(),
@@ -66,14 +82,16 @@ impl Metrics {
         if let Some(kind) = error {
             *f.errors.entry(kind).or_default() += 1;
         }
-        let seconds = took.as_secs_f64();
+        let seconds = spent.took.as_secs_f64();
         for (bound, count) in LATENCY_BUCKETS.iter().zip(f.buckets.iter_mut()) {
             if seconds <= *bound {
                 *count += 1;
             }
         }
         f.seconds += seconds;
-        f.quota_wait_seconds += quota_wait.as_secs_f64();
+        f.quota_wait_seconds += spent.quota_wait.as_secs_f64();
+        f.cpu += spent.cpu;
+        f.cpu_wait += spent.cpu_wait;
     }
 
     /// `n` lines a plugin logged for `tenant` were dropped over the shop's log budget.
@@ -92,6 +110,15 @@ impl Metrics {
     pub fn calls_of(&self, tenant: &str) -> u64 {
         let figures = self.figures.lock().unwrap_or_else(|p| p.into_inner());
         figures.iter().filter(|(l, _)| l.tenant == tenant).map(|(_, f)| f.calls).sum()
+    }
+
+    /// CPU time `tenant`'s calls used so far, and time they waited on its CPU budget.
+    pub fn cpu_of(&self, tenant: &str) -> (Duration, Duration) {
+        let figures = self.figures.lock().unwrap_or_else(|p| p.into_inner());
+        figures
+            .iter()
+            .filter(|(l, _)| l.tenant == tenant)
+            .fold((Duration::ZERO, Duration::ZERO), |(u, w), (_, f)| (u + f.cpu, w + f.cpu_wait))
     }
 
     /// Appends the Prometheus text of every figure to `out`.
@@ -132,12 +159,35 @@ impl Metrics {
         let _ =
             writeln!(out, "# HELP wharf_tenant_quota_wait_seconds_total Time calls waited on their tenant's quota.");
         let _ = writeln!(out, "# TYPE wharf_tenant_quota_wait_seconds_total counter");
-        let mut waits: BTreeMap<&str, f64> = BTreeMap::new();
+        let mut per_tenant: BTreeMap<&str, (f64, Duration, Duration)> = BTreeMap::new();
         for (l, f) in &figures {
-            *waits.entry(&l.tenant).or_default() += f.quota_wait_seconds;
+            let sums = per_tenant.entry(&l.tenant).or_default();
+            sums.0 += f.quota_wait_seconds;
+            sums.1 += f.cpu;
+            sums.2 += f.cpu_wait;
         }
-        for (tenant, seconds) in waits {
+        for (tenant, (seconds, _, _)) in &per_tenant {
             let _ = writeln!(out, "wharf_tenant_quota_wait_seconds_total{{tenant=\"{}\"}} {seconds}", escape(tenant));
+        }
+        let _ = writeln!(
+            out,
+            "# HELP wharf_tenant_cpu_seconds_total CPU time the tenant's plugin calls used, on the sandbox's threads \
+             and in host work done for them."
+        );
+        let _ = writeln!(out, "# TYPE wharf_tenant_cpu_seconds_total counter");
+        for (tenant, (_, cpu, _)) in &per_tenant {
+            let seconds = cpu.as_secs_f64();
+            let _ = writeln!(out, "wharf_tenant_cpu_seconds_total{{tenant=\"{}\"}} {seconds}", escape(tenant));
+        }
+        let _ = writeln!(
+            out,
+            "# HELP wharf_tenant_cpu_wait_seconds_total Time the tenant's calls waited at admission or paused while \
+             running, over its CPU budget."
+        );
+        let _ = writeln!(out, "# TYPE wharf_tenant_cpu_wait_seconds_total counter");
+        for (tenant, (_, _, waited)) in &per_tenant {
+            let seconds = waited.as_secs_f64();
+            let _ = writeln!(out, "wharf_tenant_cpu_wait_seconds_total{{tenant=\"{}\"}} {seconds}", escape(tenant));
         }
         let dropped = self.logs_dropped.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let _ = writeln!(
@@ -169,14 +219,15 @@ mod tests {
     fn calls_render_as_counters_and_a_cumulative_histogram() {
         let m = Metrics::default();
         let call = |tenant, plugin, operation| CallLabels { tenant, plugin, version: "1.0.0", operation };
-        m.record(&call("acme", "taobao", Operation::PullOrders), Duration::from_millis(3), Duration::ZERO, None);
-        m.record(
-            &call("acme", "taobao", Operation::PullOrders),
-            Duration::from_millis(300),
-            Duration::from_millis(20),
-            Some("deadline"),
-        );
-        m.record(&call("beta", "jd", Operation::PushStock), Duration::from_millis(1), Duration::ZERO, None);
+        let spent = |took, quota_wait, cpu, cpu_wait| Spent {
+            took: Duration::from_millis(took),
+            quota_wait: Duration::from_millis(quota_wait),
+            cpu: Duration::from_millis(cpu),
+            cpu_wait: Duration::from_millis(cpu_wait),
+        };
+        m.record(&call("acme", "taobao", Operation::PullOrders), spent(3, 0, 2, 0), None);
+        m.record(&call("acme", "taobao", Operation::PullOrders), spent(300, 20, 250, 10), Some("deadline"));
+        m.record(&call("beta", "jd", Operation::PushStock), spent(1, 0, 1, 0), None);
         let mut out = String::new();
         m.render(&mut out);
         assert!(out.contains("wharf_plugin_calls_total{tenant=\"acme\",plugin=\"taobao\",version=\"1.0.0\",operation=\"pull-orders\"} 2"), "{out}");
@@ -185,6 +236,10 @@ mod tests {
         assert!(out.contains("wharf_plugin_call_seconds_bucket{tenant=\"acme\",plugin=\"taobao\",version=\"1.0.0\",operation=\"pull-orders\",le=\"0.5\"} 2"));
         assert!(out.contains("wharf_plugin_call_seconds_bucket{tenant=\"acme\",plugin=\"taobao\",version=\"1.0.0\",operation=\"pull-orders\",le=\"+Inf\"} 2"));
         assert!(out.contains("wharf_tenant_quota_wait_seconds_total{tenant=\"acme\"} 0.02"));
+        assert!(out.contains("wharf_tenant_cpu_seconds_total{tenant=\"acme\"} 0.252"), "{out}");
+        assert!(out.contains("wharf_tenant_cpu_wait_seconds_total{tenant=\"acme\"} 0.01"));
+        assert!(out.contains("wharf_tenant_cpu_seconds_total{tenant=\"beta\"} 0.001"));
+        assert_eq!(m.cpu_of("acme"), (Duration::from_millis(252), Duration::from_millis(10)));
         assert_eq!(m.calls_of("acme"), 2);
         assert_eq!(escape("a\"b"), "a\\\"b");
     }

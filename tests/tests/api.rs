@@ -500,3 +500,104 @@ async fn an_update_over_the_record_limit_is_413_naming_the_limit() {
     stop.send(()).unwrap();
     engine.await.unwrap();
 }
+
+/// A tenant whose plugin burns CPU to its deadline and returns oversized replies on six shops
+/// waits on its own CPU budget (`cpu_millis_per_second`): the other tenant's calls keep
+/// completing without waiting, and the API of the same process keeps answering throughout. The
+/// test's runtime has one thread, which serves the API: no plugin runs on it.
+#[tokio::test(flavor = "current_thread")]
+async fn a_tenant_over_its_cpu_budget_waits_alone_and_the_api_keeps_answering() {
+    use reqwest::Method;
+    let shop = |tenant: &str, i: usize, mode: &str| {
+        format!(
+            "[[tenants.{tenant}.shops]]\nid = \"s{i}\"\nplatform = \"hostile\"\nplugin = \"hostile\"\n\
+             config = {{ mode = \"{mode}\" }}\n"
+        )
+    };
+    let mut toml = String::new();
+    for i in 0..6 {
+        toml += &shop("attacker", i, if i % 2 == 0 { "loop" } else { "big-output" });
+    }
+    toml += "[tenants.attacker.pull]\n[tenants.attacker.schedule]\norders = \"1s\"\n\
+             [tenants.attacker.quota]\ncpu_millis_per_second = 200\n";
+    for i in 0..2 {
+        toml += &shop("victim", i, "ok");
+    }
+    toml += "[tenants.victim.pull]\n[tenants.victim.schedule]\norders = \"1s\"\n";
+    let config = Config::from_toml_str(&toml, &std::env::temp_dir(), &["hostile"], &|_: &str| None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    // A one-second deadline: each `loop` call burns a second of CPU, unless it is paused.
+    let limits = Limits { deadline: Duration::from_secs(1), ..Limits::default() };
+    let plugin = Sandbox::new(limits, Some(cache_dir())).unwrap().load_file(&plugin_path("hostile")).await.unwrap();
+    let plugins = [("hostile".to_owned(), plugin.clone())].into_iter().collect();
+    let options = Options { tick: Duration::from_millis(50), progress_every: None, ..Options::default() };
+    let scheduler = Scheduler::new(&config, &plugins, Store::temporary().unwrap(), options).await.unwrap();
+    let api = Api::new(scheduler.control(), Some(OPERATOR)).with_config_tenants(config.tenants.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, api.router()).await.unwrap() });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let engine = tokio::spawn(scheduler.run(async move {
+        let _ = stopped.await;
+    }));
+    let usage = async |tenant: &str| call(&base, Method::GET, &format!("/v1/tenants/{tenant}/usage"), None).await.1;
+    let (_, shown) = call(&base, Method::GET, "/v1/tenants/attacker", None).await;
+    assert_eq!(shown["quota"]["cpu_millis_per_second"], 200, "{shown}");
+
+    // Until the attacker has waited on its CPU budget and made a dozen calls, `/healthz`
+    // answers every time it is asked (a liveness bound, not a timing), and the victim's calls
+    // keep landing.
+    let http = reqwest::Client::new();
+    let victim_before = usage("victim").await["calls_total"].as_u64().unwrap();
+    let started = Instant::now();
+    let (mut checks, mut slowest) = (0, Duration::ZERO);
+    loop {
+        let asked = Instant::now();
+        let health = tokio::time::timeout(Duration::from_secs(10), http.get(format!("{base}/healthz")).send()).await;
+        let answered = health.expect("/healthz answers within 10 s while the attacker runs").unwrap();
+        assert_eq!(answered.status(), 200);
+        (checks, slowest) = (checks + 1, slowest.max(asked.elapsed()));
+        let attacker = usage("attacker").await;
+        if attacker["cpu_wait_seconds_total"].as_f64().unwrap() > 0.0 && attacker["calls_total"].as_u64().unwrap() >= 12
+        {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the attacker never waited on its budget: {attacker}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eventually_victim_calls(&base, victim_before + 2).await;
+
+    let (attacker, victim) = (usage("attacker").await, usage("victim").await);
+    assert!(attacker["cpu_seconds_total"].as_f64().unwrap() > 0.0, "{attacker}");
+    assert!(victim["cpu_seconds_total"].as_f64().unwrap() > 0.0, "{victim}");
+    assert_eq!(victim["cpu_wait_seconds_total"], 0.0, "the victim never waited on its CPU budget: {victim}");
+    let metrics = http.get(format!("{base}/metrics")).bearer_auth(OPERATOR).send().await.unwrap().text().await.unwrap();
+    assert!(
+        !metrics.lines().any(|l| l.starts_with("wharf_plugin_call_errors_total{tenant=\"victim\"")),
+        "no victim call failed:\n{metrics}"
+    );
+    let waited = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("wharf_tenant_cpu_wait_seconds_total{tenant=\"attacker\"} "))
+        .and_then(|v| v.parse::<f64>().ok());
+    assert!(waited.is_some_and(|w| w > 0.0), "the attacker's wait is a metric:\n{metrics}");
+    assert!(metrics.contains("wharf_tenant_cpu_seconds_total{tenant=\"victim\"}"), "{metrics}");
+    assert!(metrics.contains("wharf_tenant_quota_cpu_millis_per_second{tenant=\"attacker\"} 200"), "{metrics}");
+    eprintln!("/healthz answered {checks} times, slowest in {slowest:?}; attacker {attacker}, victim {victim}");
+
+    stop.send(()).unwrap();
+    engine.await.unwrap().unwrap();
+}
+
+/// Waits (up to a generous minute) until the victim tenant has made `calls` plugin calls.
+async fn eventually_victim_calls(base: &str, calls: u64) {
+    let started = Instant::now();
+    loop {
+        let (_, usage) = call(base, reqwest::Method::GET, "/v1/tenants/victim/usage", None).await;
+        if usage["calls_total"].as_u64().unwrap() >= calls {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the victim's calls stopped: {usage}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

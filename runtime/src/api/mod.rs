@@ -378,6 +378,16 @@ async fn metrics(State(api): State<Api>, caller: Caller) -> Result<String, ApiEr
             ));
         }
     }
+    out.push_str("# HELP wharf_tenant_quota_cpu_millis_per_second The tenant's CPU budget, in milliseconds per second.\n# TYPE wharf_tenant_quota_cpu_millis_per_second gauge\n");
+    for (tenant, _) in api.control.tenants() {
+        if let Some((_, quota)) = api.control.usage(&tenant) {
+            out.push_str(&format!(
+                "wharf_tenant_quota_cpu_millis_per_second{{tenant=\"{}\"}} {}\n",
+                escape(&tenant),
+                quota.cpu_millis_per_second
+            ));
+        }
+    }
     api.control.registry().sandbox().metrics().render(&mut out);
     Ok(out)
 }

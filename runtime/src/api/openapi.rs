@@ -10,7 +10,10 @@ use serde_json::{Map, Value, json};
 
 use super::erp::XLSX;
 use crate::config::Module;
-use crate::config::model::{DEFAULT_QUOTA_CALLS_PER_SECOND, DEFAULT_QUOTA_CONCURRENT_CALLS, DEFAULT_QUOTA_MEMORY_MIB};
+use crate::config::model::{
+    DEFAULT_QUOTA_CALLS_PER_SECOND, DEFAULT_QUOTA_CONCURRENT_CALLS, DEFAULT_QUOTA_CPU_MILLIS_PER_SECOND,
+    DEFAULT_QUOTA_MEMORY_MIB,
+};
 use crate::model::OrderStatus;
 use crate::sheet::SheetKind;
 use crate::store::orders::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
@@ -293,7 +296,11 @@ fn schemas() -> Value {
                       "concurrent_calls": {"type": "integer", "minimum": 1, "maximum": crate::engine::POOL_COMPONENT_INSTANCES,
                                            "default": DEFAULT_QUOTA_CONCURRENT_CALLS},
                       "memory_mib": {"type": "integer", "minimum": 1, "maximum": DEFAULT_QUOTA_MEMORY_MIB,
-                                     "default": DEFAULT_QUOTA_MEMORY_MIB}}},
+                                     "default": DEFAULT_QUOTA_MEMORY_MIB},
+                      "cpu_millis_per_second": {"type": "integer", "minimum": 1,
+                                                "default": DEFAULT_QUOTA_CPU_MILLIS_PER_SECOND,
+                                                "description": "CPU time the tenant's plugin calls may use per second; \
+                                                                over it, its calls wait and pause while other tenants run"}}},
         "Credentials": {"description": "Write-only: send the secrets by the names the plugin asks for; read back their names only",
                         "oneOf": [strings(), {"type": "array", "items": string(), "readOnly": true}]},
         "Shop": object(&["id", "platform", "plugin"], json!({
@@ -331,8 +338,12 @@ fn schemas() -> Value {
                              "description": "With auth_failed: the next try (the wait doubles up to 15 minutes)"},
                 "pulled": count(), "delivered": count(), "pushed": count(), "pending": count(),
                 "dead_lettered": count(), "quarantined": count(), "last_error": {"type": ["string", "null"]}})),
-        "Usage": object(&["tenant", "calls_in_flight", "calls_total", "quota"], json!({
-            "tenant": string(), "calls_in_flight": count(), "calls_total": count(), "quota": schema("Quota")})),
+        "Usage": object(&["tenant", "calls_in_flight", "calls_total", "cpu_seconds_total", "cpu_wait_seconds_total", "quota"], json!({
+            "tenant": string(), "calls_in_flight": count(), "calls_total": count(),
+            "cpu_seconds_total": {"type": "number", "description": "CPU time the tenant's plugin calls used so far"},
+            "cpu_wait_seconds_total": {"type": "number",
+                                       "description": "Time its calls waited or paused on its CPU budget (cpu_millis_per_second)"},
+            "quota": schema("Quota")})),
         "Descriptor": object(&["name", "version", "platform", "role", "wit_version", "operations", "http_hosts", "config_keys"], json!({
             "name": string(), "version": string(), "platform": string(), "role": one_of(["marketplace", "erp"]),
             "wit_version": string(), "operations": array(string()), "http_hosts": array(string()),

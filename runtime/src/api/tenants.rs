@@ -275,7 +275,7 @@ pub async fn create_token(
     Ok((StatusCode::CREATED, Json(json!({"token": token, "tenant": tenant, "name": body.name}))))
 }
 
-/// What the tenant uses now against its quota, and its calls so far.
+/// What the tenant uses now against its quota, and its calls and CPU time so far.
 pub async fn usage(
     State(api): State<Api>,
     caller: Caller,
@@ -284,8 +284,11 @@ pub async fn usage(
     caller.tenant(&api, &tenant)?;
     let (in_flight, quota) =
         api.control.usage(&tenant).ok_or_else(|| ApiError::not_found(format!("no tenant `{tenant}`")))?;
-    let calls = api.control.registry().sandbox().metrics().calls_of(&tenant);
-    Ok(Json(json!({"tenant": tenant, "calls_in_flight": in_flight, "calls_total": calls, "quota": quota})))
+    let metrics = api.control.registry().sandbox().metrics();
+    let (cpu, cpu_wait) = metrics.cpu_of(&tenant);
+    Ok(Json(json!({"tenant": tenant, "calls_in_flight": in_flight, "calls_total": metrics.calls_of(&tenant),
+                   "cpu_seconds_total": cpu.as_secs_f64(), "cpu_wait_seconds_total": cpu_wait.as_secs_f64(),
+                   "quota": quota})))
 }
 
 /// Each shop's figures and state, as the progress lines log them.

@@ -537,9 +537,10 @@ fn is_host_owned(name: &str) -> bool {
     HOST_OWNED_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name.trim()))
 }
 
-/// Runs bounded CPU work (filling, decoding, scrubbing) on the blocking pool.
+/// Runs bounded CPU work (filling, decoding, scrubbing) on the blocking pool, charged to the
+/// call it is done for.
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, HttpError> {
-    tokio::task::spawn_blocking(work)
+    tokio::task::spawn_blocking(crate::sandbox::cpu::metered(work))
         .await
         .map_err(|e| HttpError::Unreachable(format!("the host's work on this request failed: {e}")))
 }

@@ -98,6 +98,12 @@ pub const DEFAULT_QUOTA_CALLS_PER_SECOND: u32 = 1_000;
 pub const DEFAULT_QUOTA_CONCURRENT_CALLS: u32 = 64;
 /// Linear memory one call of the tenant may grow to: the host's per-call default.
 pub const DEFAULT_QUOTA_MEMORY_MIB: u32 = (crate::limits::DEFAULT_MEMORY_BYTES >> 20) as u32;
+/// CPU time one tenant's plugin calls may use per second, in milliseconds: one core's worth.
+/// The Taobao plugin maps about 11,600 orders per second of CPU (BENCHMARKS.md, issue 2), and
+/// the sync benchmark's 100-shop tenant pulls about 3,600 orders/s, a third of a core; so the
+/// default never slows normal work, while one runaway tenant leaves the other cores of a host
+/// of two or more to the rest.
+pub const DEFAULT_QUOTA_CPU_MILLIS_PER_SECOND: u32 = 1_000;
 
 /// What one tenant may use of the host, so that one noisy tenant cannot starve the rest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -105,6 +111,7 @@ pub struct Quota {
     pub calls_per_second: u32,
     pub concurrent_calls: u32,
     pub memory_mib: u32,
+    pub cpu_millis_per_second: u32,
 }
 
 impl Default for Quota {
@@ -113,6 +120,7 @@ impl Default for Quota {
             calls_per_second: DEFAULT_QUOTA_CALLS_PER_SECOND,
             concurrent_calls: DEFAULT_QUOTA_CONCURRENT_CALLS,
             memory_mib: DEFAULT_QUOTA_MEMORY_MIB,
+            cpu_millis_per_second: DEFAULT_QUOTA_CPU_MILLIS_PER_SECOND,
         }
     }
 }

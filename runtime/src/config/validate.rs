@@ -55,6 +55,7 @@ struct QuotaRecord {
     calls_per_second: Option<u32>,
     concurrent_calls: Option<u32>,
     memory_mib: Option<u32>,
+    cpu_millis_per_second: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -582,6 +583,7 @@ impl Checker<'_> {
                 crate::engine::POOL_COMPONENT_INSTANCES,
             ),
             ("memory_mib", record.fields.memory_mib, &mut quota.memory_mib, max_mib),
+            ("cpu_millis_per_second", record.fields.cpu_millis_per_second, &mut quota.cpu_millis_per_second, u32::MAX),
         ];
         for (key, value, slot, max) in fields {
             match value {

@@ -300,9 +300,9 @@ macro_rules! contract {
                     message: request.message,
                 };
                 // Hashing up to `MAX_FILLED_BYTES` is CPU work: on the blocking pool, cut at
-                // the deadline.
+                // the deadline, charged to the call.
                 let secrets = self.shop.secrets.clone();
-                let signing = tokio::task::spawn_blocking(move || secrets.sign(&request));
+                let signing = tokio::task::spawn_blocking(super::cpu::metered(move || secrets.sign(&request)));
                 let signed = tokio::time::timeout(self.time_left(), signing).await;
                 self.check_deadline()?;
                 let signed = match signed {

@@ -12,6 +12,7 @@
 
 pub mod boundary;
 mod contract;
+pub(crate) mod cpu;
 mod state;
 mod v0_1_0;
 mod v0_2_0;
@@ -21,7 +22,7 @@ use crate::capability::http;
 use crate::engine::Engine;
 use crate::error::{CallError, Failure, LoadError};
 use crate::limits::Limits;
-use crate::metrics::{CallLabels, Metrics};
+use crate::metrics::{CallLabels, Metrics, Spent};
 use crate::model::*;
 use crate::shop::Shop;
 use state::{CallState, DeadlineExceeded};
@@ -356,24 +357,39 @@ impl Plugin {
     /// [`Plugin::call`] with limits of its own (a tenant's quota, say); memory is capped at
     /// the engine's pool size whatever `limits` says.
     /// Calls with `limits`, after the shop's tenant quota admits the call (its memory cap wins
-    /// when lower), and records the call's figures.
+    /// when lower), on the sandbox's own threads (see [`cpu`]), and records the call's figures,
+    /// its CPU time among them.
     pub async fn call_with_limits(&self, shop: &Shop, call: Call, limits: &Limits) -> Result<Reply, CallError> {
         let operation = call.operation();
         let admission = match &shop.quota {
             Some(quota) => Some(quota.admit().await),
             None => None,
         };
-        let capped;
         let limits = match &shop.quota {
             Some(quota) if quota.memory_bytes() < limits.memory_bytes => {
-                capped = Limits { memory_bytes: quota.memory_bytes(), ..limits.clone() };
-                &capped
+                Limits { memory_bytes: quota.memory_bytes(), ..limits.clone() }
             }
-            _ => limits,
+            _ => limits.clone(),
         };
         let started = Instant::now();
-        let outcome = self.call_admitted(shop, call, limits).await;
-        let waited = admission.as_ref().map_or(Duration::ZERO, |a| a.waited);
+        let meter = cpu::Meter::new(shop.quota.clone());
+        let task = {
+            let (plugin, shop) = (self.clone(), shop.clone());
+            let ends = Instant::now() + limits.deadline + DEADLINE_GRACE;
+            let call = async move { plugin.call_admitted(&shop, call, &limits).await };
+            // The caller's span and subscriber go with it, so its logs land where the caller's do.
+            let call = tracing::Instrument::in_current_span(cpu::Metered::new(call, meter.clone(), ends));
+            let call = tracing::instrument::WithSubscriber::with_current_subscriber(call);
+            cpu::AbortOnDrop(cpu::runtime().spawn(call))
+        };
+        let outcome = task.await.unwrap_or_else(|failed| {
+            Err(CallError {
+                plugin: self.descriptor.name.clone(),
+                version: self.descriptor.version.clone(),
+                operation,
+                cause: Failure::Host(format!("the call's task failed: {failed}")),
+            })
+        });
         let error = outcome.as_ref().err().map(CallError::kind);
         let labels = CallLabels {
             tenant: &shop.tenant,
@@ -381,7 +397,13 @@ impl Plugin {
             version: &self.descriptor.version,
             operation,
         };
-        self.sandbox.inner.metrics.record(&labels, started.elapsed(), waited, error);
+        let spent = Spent {
+            took: started.elapsed(),
+            quota_wait: admission.as_ref().map_or(Duration::ZERO, |a| a.waited),
+            cpu: meter.used(),
+            cpu_wait: admission.as_ref().map_or(Duration::ZERO, |a| a.cpu_waited) + meter.paused(),
+        };
+        self.sandbox.inner.metrics.record(&labels, spent, error);
         outcome
     }
 

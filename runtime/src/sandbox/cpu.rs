@@ -1,0 +1,210 @@
+//! Where plugin calls run, and what CPU time each one uses.
+//!
+//! Every call runs on the sandbox's own threads, not on the async workers of whoever called it
+//! (the HTTP API, the sync loops, the CLI): instantiation, the wasm, lifting the reply (which
+//! wasm cannot interrupt), checking it at the boundary and sizing it all happen there. So
+//! `/healthz`, `/readyz` and the API are served by threads no plugin ever runs on, and the
+//! operating system shares the cores between them.
+//!
+//! A call's CPU time is the time spent polling it on those threads, plus the host work done for
+//! it on the blocking pool (filling secrets, signing, decoding, scrubbing), which [`metered`]
+//! charges to the call whose poll sent it there. Both are charged to the call's tenant as they
+//! happen ([`crate::quota::TenantQuota::charge_cpu`]); while the tenant is over its CPU budget,
+//! its running calls pause between polls (wasm yields every epoch tick), so its burst takes
+//! turns from its own calls, not from other tenants'.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::quota::TenantQuota;
+
+/// Fewest threads the sandbox runs calls on, whatever the host's core count: with one, a reply
+/// being lifted (which cannot yield) would stop every other tenant's call for its length.
+const MIN_SANDBOX_THREADS: usize = 2;
+
+/// The runtime plugin calls run on: one thread per core, at least [`MIN_SANDBOX_THREADS`].
+/// Calls are CPU work between host HTTP requests, so more threads would only be time-sliced by
+/// the operating system, and would inflate the CPU time measured as time in a poll; CPU is
+/// shared between tenants by their CPU budgets, not by threads.
+/// Built on first use and kept for the life of the process, whatever runtime its callers are
+/// on (a `#[tokio::test]`'s current thread, the CLI's, `wharf serve`'s).
+pub(super) fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cores.max(MIN_SANDBOX_THREADS))
+            .thread_name("wharf-sandbox")
+            .enable_all()
+            .build()
+            .expect("building the sandbox's runtime")
+    })
+}
+
+/// CPU time one call used and time it paused over its tenant's budget, charged to the tenant
+/// as it goes.
+pub(super) struct Meter {
+    used_nanos: AtomicU64,
+    paused_nanos: AtomicU64,
+    quota: Option<Arc<TenantQuota>>,
+}
+
+impl Meter {
+    pub(super) fn new(quota: Option<Arc<TenantQuota>>) -> Arc<Meter> {
+        Arc::new(Meter { used_nanos: AtomicU64::new(0), paused_nanos: AtomicU64::new(0), quota })
+    }
+
+    fn charge(&self, used: Duration) {
+        self.used_nanos.fetch_add(nanos(used), Ordering::Relaxed);
+        if let Some(quota) = &self.quota {
+            quota.charge_cpu(used);
+        }
+    }
+
+    pub(super) fn used(&self) -> Duration {
+        Duration::from_nanos(self.used_nanos.load(Ordering::Relaxed))
+    }
+
+    pub(super) fn paused(&self) -> Duration {
+        Duration::from_nanos(self.paused_nanos.load(Ordering::Relaxed))
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+thread_local! {
+    /// The meter of the call being polled on this thread, for [`metered`].
+    static CURRENT: RefCell<Option<Arc<Meter>>> = const { RefCell::new(None) };
+}
+
+/// Puts back the meter that was current before a poll, even if the poll panics.
+struct Restore(Option<Arc<Meter>>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        CURRENT.with(|c| *c.borrow_mut() = previous);
+    }
+}
+
+/// `work`, charging the time it takes to the call being polled where it is made (it is sent to
+/// the blocking pool, where no call is polled); `work` unchanged outside a call.
+pub(crate) fn metered<T>(work: impl FnOnce() -> T) -> impl FnOnce() -> T {
+    let meter = CURRENT.with(|c| c.borrow().clone());
+    move || {
+        let started = Instant::now();
+        let out = work();
+        if let Some(meter) = meter {
+            meter.charge(started.elapsed());
+        }
+        out
+    }
+}
+
+/// A call's future, timed at every poll and paused while its tenant is over its CPU budget.
+pub(super) struct Metered<F> {
+    inner: Pin<Box<F>>,
+    meter: Arc<Meter>,
+    /// When the call gives up on its own (its deadline and grace): a pause ends then at the
+    /// latest, since its deadline is only noticed when it is polled.
+    ends: Instant,
+    pause: Option<(Pin<Box<tokio::time::Sleep>>, Instant)>,
+}
+
+impl<F> Metered<F> {
+    pub(super) fn new(inner: F, meter: Arc<Meter>, ends: Instant) -> Self {
+        Metered { inner: Box::pin(inner), meter, ends, pause: None }
+    }
+}
+
+impl<F: Future> Future for Metered<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        if let Some((sleep, since)) = &mut this.pause {
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            this.meter.paused_nanos.fetch_add(nanos(since.elapsed()), Ordering::Relaxed);
+            this.pause = None;
+        }
+        let polled = {
+            let _restore = Restore(CURRENT.with(|c| c.borrow_mut().replace(this.meter.clone())));
+            let started = Instant::now();
+            let polled = this.inner.as_mut().poll(cx);
+            this.meter.charge(started.elapsed());
+            polled
+        };
+        if polled.is_pending() {
+            if let Some(debt) = this.meter.quota.as_ref().and_then(|q| q.cpu_debt()) {
+                let now = Instant::now();
+                let mut sleep = Box::pin(tokio::time::sleep_until((now + debt).min(this.ends).into()));
+                // Registers the wake-up; a pause of zero is already over.
+                if sleep.as_mut().poll(cx).is_pending() {
+                    this.pause = Some((sleep, now));
+                }
+            }
+        }
+        polled
+    }
+}
+
+/// A spawned call, cancelled when whoever awaits it gives up (a stopped sync loop, a
+/// disconnected client), as the call was when it ran in the caller's own future.
+pub(super) struct AbortOnDrop<T>(pub(super) tokio::task::JoinHandle<T>);
+
+impl<T> Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Quota;
+
+    #[tokio::test]
+    async fn polls_and_offloaded_work_are_charged_to_the_call_and_its_tenant() {
+        let quota = Arc::new(TenantQuota::new(Quota { cpu_millis_per_second: 20, ..Quota::default() }));
+        let meter = Meter::new(Some(quota.clone()));
+        let call = Metered::new(
+            async {
+                // Busy on the polling thread, then on the blocking pool.
+                let started = Instant::now();
+                while started.elapsed() < Duration::from_millis(30) {
+                    std::hint::spin_loop();
+                }
+                let work = metered(|| std::thread::sleep(Duration::from_millis(20)));
+                tokio::task::spawn_blocking(work).await.unwrap();
+            },
+            meter.clone(),
+            Instant::now() + Duration::from_secs(60),
+        );
+        runtime().spawn(call).await.unwrap();
+        assert!(meter.used() >= Duration::from_millis(50), "{:?}", meter.used());
+        // 50 ms against 20 ms banked: in debt, so its calls wait; the call itself paused (the
+        // 30 ms spin put it in debt while its offloaded work was still to come).
+        assert!(quota.cpu_debt().is_some());
+        assert!(meter.paused() > Duration::ZERO);
+
+        let outside = metered(|| 7);
+        assert_eq!(outside(), 7, "outside a call, work is only run");
+    }
+}
