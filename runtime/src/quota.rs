@@ -71,7 +71,12 @@ mod tests {
 
     #[tokio::test]
     async fn calls_in_flight_and_per_second_are_capped() {
-        let q = Arc::new(TenantQuota::new(Quota { calls_per_second: 1_000, concurrent_calls: 2, memory_mib: 16 }));
+        let q = Arc::new(TenantQuota::new(Quota {
+            calls_per_second: 1_000,
+            concurrent_calls: 2,
+            memory_mib: 16,
+            ..Quota::default()
+        }));
         let a = q.admit().await;
         let _b = q.admit().await;
         assert_eq!(q.in_flight(), 2);
@@ -85,7 +90,8 @@ mod tests {
         assert!(waiting.await.unwrap() >= Duration::from_millis(40));
         assert_eq!(q.memory_bytes(), 16 << 20);
 
-        let slow = TenantQuota::new(Quota { calls_per_second: 10, concurrent_calls: 100, memory_mib: 16 });
+        let slow =
+            TenantQuota::new(Quota { calls_per_second: 10, concurrent_calls: 100, memory_mib: 16, ..Quota::default() });
         let started = std::time::Instant::now();
         for _ in 0..15 {
             let _ = slow.admit().await;

@@ -279,7 +279,9 @@ pub async fn usage(
     let (in_flight, quota) =
         api.control.usage(&tenant).ok_or_else(|| ApiError::not_found(format!("no tenant `{tenant}`")))?;
     let calls = api.control.registry().sandbox().metrics().calls_of(&tenant);
-    Ok(Json(json!({"tenant": tenant, "calls_in_flight": in_flight, "calls_total": calls, "quota": quota})))
+    let stored = api.control.store().usage().bytes(&tenant)?;
+    Ok(Json(json!({"tenant": tenant, "calls_in_flight": in_flight, "calls_total": calls, "stored_bytes": stored,
+                   "quota": quota})))
 }
 
 /// Each shop's figures and state, as the progress lines log them.

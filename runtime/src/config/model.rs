@@ -99,12 +99,27 @@ pub const DEFAULT_QUOTA_CONCURRENT_CALLS: u32 = 64;
 /// Linear memory one call of the tenant may grow to: the host's per-call default.
 pub const DEFAULT_QUOTA_MEMORY_MIB: u32 = (crate::limits::DEFAULT_MEMORY_BYTES >> 20) as u32;
 
+/// What one tenant may keep in the store (orders, deliveries and updates owed, dead letters,
+/// quarantined records; see `store::usage`), in MiB. A tenant of a few dozen shops keeps some
+/// 100,000 orders of about 2 KB each, 200 MB with its queues; ten times that leaves room for
+/// years of orders and a long ERP outage, while a runaway plugin (one grew the store by 350 MB
+/// in 40 s) is stopped within minutes, before it fills the host's disk for every tenant.
+pub const DEFAULT_QUOTA_STORED_MIB: u32 = 2_048;
+
 /// What one tenant may use of the host, so that one noisy tenant cannot starve the rest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Quota {
     pub calls_per_second: u32,
     pub concurrent_calls: u32,
     pub memory_mib: u32,
+    pub stored_mib: u32,
+}
+
+impl Quota {
+    /// [`Quota::stored_mib`] in bytes.
+    pub fn stored_bytes(&self) -> u64 {
+        u64::from(self.stored_mib) << 20
+    }
 }
 
 impl Default for Quota {
@@ -113,6 +128,7 @@ impl Default for Quota {
             calls_per_second: DEFAULT_QUOTA_CALLS_PER_SECOND,
             concurrent_calls: DEFAULT_QUOTA_CONCURRENT_CALLS,
             memory_mib: DEFAULT_QUOTA_MEMORY_MIB,
+            stored_mib: DEFAULT_QUOTA_STORED_MIB,
         }
     }
 }

@@ -55,6 +55,7 @@ struct QuotaRecord {
     calls_per_second: Option<u32>,
     concurrent_calls: Option<u32>,
     memory_mib: Option<u32>,
+    stored_mib: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -567,6 +568,7 @@ impl Checker<'_> {
                 crate::engine::POOL_COMPONENT_INSTANCES,
             ),
             ("memory_mib", record.fields.memory_mib, &mut quota.memory_mib, max_mib),
+            ("stored_mib", record.fields.stored_mib, &mut quota.stored_mib, u32::MAX),
         ];
         for (key, value, slot, max) in fields {
             match value {

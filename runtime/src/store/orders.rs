@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::pii::Sealer;
+use super::usage::{Usage, delta};
 use super::{StoreError, key};
 use crate::model::{Order, OrderStatus, Timestamp};
 
@@ -162,6 +163,7 @@ pub enum AckOutcome {
 pub struct OrderBook {
     tree: sled::Tree,
     sealer: Sealer,
+    usage: Usage,
     /// Keys of unreadable records already logged, so each is logged once per process.
     logged: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<Vec<u8>>>>,
 }
@@ -176,8 +178,8 @@ struct OnDisk {
 }
 
 impl OrderBook {
-    pub(super) fn new(tree: sled::Tree, sealer: Sealer) -> Self {
-        Self { tree, sealer, logged: Default::default() }
+    pub(super) fn new(tree: sled::Tree, sealer: Sealer, usage: Usage) -> Self {
+        Self { tree, sealer, usage, logged: Default::default() }
     }
 
     /// Reads a stored record; an unreadable one is logged (once) and is `None`, so it affects
@@ -226,7 +228,12 @@ impl OrderBook {
         if self.decode(&key, &current).is_ok() {
             return Ok(false);
         }
-        Ok(self.tree.compare_and_swap(&key, Some(current), None::<&[u8]>)?.is_ok())
+        let change = delta(&key, Some(&current), None);
+        let removed = self.tree.compare_and_swap(&key, Some(current), None::<&[u8]>)?.is_ok();
+        if removed {
+            self.usage.add(tenant, change)?;
+        }
+        Ok(removed)
     }
 
     fn encode(&self, key: &[u8], stored: &StoredOrder) -> Result<Vec<u8>, StoreError> {
@@ -263,8 +270,13 @@ impl OrderBook {
     }
 
     /// Stores `order` for `tenant`: new, a new version when anything changed, or nothing.
+    /// A new or changed order of a tenant at its stored quota is refused
+    /// ([`StoreError::OverQuota`]).
     pub fn upsert(&self, tenant: &str, order: &Order, now: Timestamp) -> Result<Upsert, StoreError> {
-        Ok(self.tree.transaction(|tx| upsert_in(self, tx, tenant, order, now))?)
+        let room = self.usage.room(tenant)?;
+        let (outcome, change) = self.tree.transaction(|tx| upsert_in(self, tx, tenant, order, now, &room))?;
+        self.usage.add(tenant, change)?;
+        Ok(outcome)
     }
 
     pub(super) fn tree(&self) -> &sled::Tree {
@@ -327,7 +339,9 @@ impl OrderBook {
             }
             stored.sync = SyncState::Synced;
             let bytes = self.encode(&key, &stored)?;
+            let change = delta(&key, Some(&current), Some(&bytes));
             if self.tree.compare_and_swap(&key, Some(current), Some(bytes))?.is_ok() {
+                self.usage.add(tenant, change)?;
                 return Ok(AckOutcome::Synced);
             }
         }
@@ -335,14 +349,17 @@ impl OrderBook {
 }
 
 /// [`OrderBook::upsert`] inside a transaction (so a caller can enqueue the delivery it owes in
-/// the same one).
+/// the same one), with the change in the tenant's stored bytes it makes. `room` is
+/// [`Usage::room`], asked before the transaction (sled's transactions hold a process-wide lock
+/// that a plain read inside one would wait on forever).
 pub(super) fn upsert_in(
     book: &OrderBook,
     tx: &sled::transaction::TransactionalTree,
     tenant: &str,
     order: &Order,
     now: Timestamp,
-) -> Result<Upsert, sled::transaction::ConflictableTransactionError<StoreError>> {
+    room: &Result<(), (u64, u64)>,
+) -> Result<(Upsert, i64), sled::transaction::ConflictableTransactionError<StoreError>> {
     use sled::transaction::ConflictableTransactionError::Abort;
     let k = OrderBook::key(tenant, &OrderKey::of(order)).map_err(Abort)?;
     let (outcome, next) = match tx.get(&k)? {
@@ -365,7 +382,7 @@ pub(super) fn upsert_in(
                 ),
             };
             if old.as_ref() == Some(order) {
-                return Ok(Upsert::Unchanged { version });
+                return Ok((Upsert::Unchanged { version }, 0));
             }
             let version = version + 1;
             (
@@ -374,9 +391,12 @@ pub(super) fn upsert_in(
             )
         }
     };
+    if let Err((stored_bytes, quota_bytes)) = *room {
+        return Err(Abort(StoreError::OverQuota { tenant: tenant.to_owned(), stored_bytes, quota_bytes }));
+    }
     let bytes = book.encode(&k, &next).map_err(Abort)?;
-    tx.insert(k, bytes)?;
-    Ok(outcome)
+    let old = tx.insert(&k[..], &bytes[..])?;
+    Ok((outcome, delta(&k, old.as_deref(), Some(&bytes))))
 }
 
 /// The tenant a store key belongs to: its first part.

@@ -9,11 +9,12 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional as _;
 
 use super::orders::{self, OrderKey, Upsert};
+use super::usage::{Usage, delta};
 use super::{Store, StoreError, key};
 use crate::model::{Order, Timestamp};
 
-const QUEUE: &str = "outbox";
-const DEAD: &str = "dead_letters";
+pub(super) const QUEUE: &str = "outbox";
+pub(super) const DEAD: &str = "dead_letters";
 
 /// One delivery owed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +47,7 @@ pub struct DeadLetter {
 pub struct Outbox {
     queue: sled::Tree,
     dead: sled::Tree,
+    usage: Usage,
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(tree: &'static str, k: &[u8], v: &[u8]) -> Result<T, StoreError> {
@@ -57,8 +59,8 @@ fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
 }
 
 impl Outbox {
-    pub(super) fn new(db: &sled::Db) -> Result<Self, StoreError> {
-        Ok(Self { queue: db.open_tree(QUEUE)?, dead: db.open_tree(DEAD)? })
+    pub(super) fn new(db: &sled::Db, usage: Usage) -> Result<Self, StoreError> {
+        Ok(Self { queue: db.open_tree(QUEUE)?, dead: db.open_tree(DEAD)?, usage })
     }
 
     /// Deliveries due at `now_ms`, oldest first, at most `limit`.
@@ -84,7 +86,13 @@ impl Outbox {
 
     /// Done: delivered, or superseded by a newer version.
     pub fn remove(&self, id: u64) -> Result<(), StoreError> {
-        self.queue.remove(id.to_be_bytes())?;
+        let k = id.to_be_bytes();
+        if let Some(old) = self.queue.remove(k)? {
+            // The tenant is in the value; a record that cannot say whose it is counted nowhere.
+            if let Ok(d) = decode::<Delivery>(QUEUE, &k, &old) {
+                self.usage.add(&d.tenant, delta(&k, Some(&old), None))?;
+            }
+        }
         Ok(())
     }
 
@@ -96,7 +104,10 @@ impl Outbox {
             last_error: Some(reason.to_owned()),
             ..delivery.clone()
         };
-        self.queue.insert(delivery.id.to_be_bytes(), encode(&next)?)?;
+        let k = delivery.id.to_be_bytes();
+        let bytes = encode(&next)?;
+        let old = self.queue.insert(k, &bytes[..])?;
+        self.usage.add(&delivery.tenant, delta(&k, old.as_deref(), Some(&bytes)))?;
         Ok(())
     }
 
@@ -113,11 +124,14 @@ impl Outbox {
         };
         let bytes = encode(&letter)?;
         let id = delivery.id.to_be_bytes();
-        (&self.queue, &self.dead).transaction(|(q, d)| {
-            q.remove(&id)?;
-            d.insert(&id, bytes.clone())?;
-            Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(())
+        let change = (&self.queue, &self.dead).transaction(|(q, d)| {
+            let gone = q.remove(&id)?;
+            let replaced = d.insert(&id, bytes.clone())?;
+            Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(
+                delta(&id, gone.as_deref(), None) + delta(&id, replaced.as_deref(), Some(&bytes)),
+            )
         })?;
+        self.usage.add(&delivery.tenant, change)?;
         Ok(())
     }
 
@@ -144,11 +158,14 @@ impl Outbox {
             return Ok(false);
         }
         let again = encode(&Delivery { attempts: 0, next_attempt_ms: now_ms, ..letter.delivery })?;
-        (&self.queue, &self.dead).transaction(|(q, d)| {
-            d.remove(&k)?;
-            q.insert(&k, again.clone())?;
-            Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(())
+        let change = (&self.queue, &self.dead).transaction(|(q, d)| {
+            let gone = d.remove(&k)?;
+            let replaced = q.insert(&k, again.clone())?;
+            Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(
+                delta(&k, gone.as_deref(), None) + delta(&k, replaced.as_deref(), Some(&again)),
+            )
         })?;
+        self.usage.add(tenant, change)?;
         Ok(true)
     }
 
@@ -161,7 +178,9 @@ impl Outbox {
         if letter.delivery.tenant != tenant {
             return Ok(false);
         }
-        self.dead.remove(k)?;
+        if let Some(old) = self.dead.remove(k)? {
+            self.usage.add(tenant, delta(&k, Some(&old), None))?;
+        }
         Ok(true)
     }
 }
@@ -178,8 +197,9 @@ impl Store {
     ) -> Result<Upsert, StoreError> {
         key(&[tenant])?; // a tenant name the keys can hold
         let queue = &self.outbox().queue;
-        let outcome = (self.orders().tree(), queue).transaction(|(o, q)| {
-            let outcome = orders::upsert_in(self.orders(), o, tenant, order, now)?;
+        let room = self.usage().room(tenant)?;
+        let (outcome, change) = (self.orders().tree(), queue).transaction(|(o, q)| {
+            let (outcome, mut change) = orders::upsert_in(self.orders(), o, tenant, order, now, &room)?;
             if let (true, Some(route)) = (outcome.is_news(), route) {
                 let id = q.generate_id()?;
                 let delivery = Delivery {
@@ -194,10 +214,13 @@ impl Store {
                     enqueued_ms: now.0,
                 };
                 let bytes = encode(&delivery).map_err(sled::transaction::ConflictableTransactionError::Abort)?;
-                q.insert(&id.to_be_bytes(), bytes)?;
+                let k = id.to_be_bytes();
+                let old = q.insert(&k, &bytes[..])?;
+                change += delta(&k, old.as_deref(), Some(&bytes));
             }
-            Ok(outcome)
+            Ok((outcome, change))
         })?;
+        self.usage.add(tenant, change)?;
         Ok(outcome)
     }
 }

@@ -17,14 +17,15 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional as _;
 use sled::transaction::ConflictableTransactionError::Abort;
 
+use super::usage::{Usage, delta, tx_insert, tx_remove};
 use super::{StoreError, key};
 
-const QUEUE: &str = "pushes";
-const SENT: &str = "pushes_sent";
-const DEAD: &str = "pushes_dead";
+pub(super) const QUEUE: &str = "pushes";
+pub(super) const SENT: &str = "pushes_sent";
+pub(super) const DEAD: &str = "pushes_dead";
 /// What the platform refused for good, per item: the same content offered again (an ERP's
 /// next snapshot) is not queued to be refused again; a replay or a different value is.
-const REFUSED: &str = "pushes_refused";
+pub(super) const REFUSED: &str = "pushes_refused";
 
 /// One update owed to one shop.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +96,7 @@ pub struct Pushes {
     sent: sled::Tree,
     dead: sled::Tree,
     refused: sled::Tree,
+    usage: Usage,
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(tree: &'static str, k: &[u8], v: &[u8]) -> Result<T, StoreError> {
@@ -121,12 +123,13 @@ fn content(record: &serde_json::Value) -> serde_json::Value {
 }
 
 impl Pushes {
-    pub(super) fn new(db: &sled::Db) -> Result<Self, StoreError> {
+    pub(super) fn new(db: &sled::Db, usage: Usage) -> Result<Self, StoreError> {
         Ok(Self {
             queue: db.open_tree(QUEUE)?,
             sent: db.open_tree(SENT)?,
             dead: db.open_tree(DEAD)?,
             refused: db.open_tree(REFUSED)?,
+            usage,
         })
     }
 
@@ -145,23 +148,23 @@ impl Pushes {
         {
             return Ok(Offer::Refused);
         }
-        let outcome = (&self.queue, &self.sent).transaction(|(q, s)| -> TxResult<Offer> {
+        let (outcome, change) = (&self.queue, &self.sent).transaction(|(q, s)| -> TxResult<(Offer, i64)> {
             let sent: Option<Sent> = s.get(&k)?.map(|v| decode(SENT, &k, &v)).transpose().map_err(Abort)?;
             let queued: Option<Push> = q.get(&k)?.map(|v| decode(QUEUE, &k, &v)).transpose().map_err(Abort)?;
             if let Some(v) = new.version {
                 let newest = sent.as_ref().map(|s| s.version).max(queued.as_ref().map(|p| p.version));
                 if newest.is_some_and(|n| v <= n) {
-                    return Ok(Offer::Stale);
+                    return Ok((Offer::Stale, 0));
                 }
             }
             if let Some(confirmed) = sent.filter(|s| content(&s.record) == wanted) {
                 // The platform has this already; a different value still queued is outdated.
-                q.remove(&k[..])?;
+                let mut change = tx_remove(q, &k)?;
                 if let Some(v) = new.version {
                     let bumped = Sent { version: v, record: confirmed.record };
-                    s.insert(&k[..], encode(&bumped).map_err(Abort)?)?;
+                    change += tx_insert(s, &k, &encode(&bumped).map_err(Abort)?)?;
                 }
-                return Ok(Offer::Unchanged);
+                return Ok((Offer::Unchanged, change));
             }
             let id = q.generate_id()?;
             let push = Push {
@@ -177,9 +180,10 @@ impl Pushes {
                 last_error: None,
                 enqueued_ms: now_ms,
             };
-            q.insert(&k[..], encode(&push).map_err(Abort)?)?;
-            Ok(Offer::Queued)
+            let change = tx_insert(q, &k, &encode(&push).map_err(Abort)?)?;
+            Ok((Offer::Queued, change))
         })?;
+        self.usage.add(new.tenant, change)?;
         Ok(outcome)
     }
 
@@ -194,14 +198,14 @@ impl Pushes {
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let k = Self::item_key(tenant, shop, module, item)?;
-        let again = (&self.queue, &self.sent).transaction(|(q, s)| -> TxResult<bool> {
-            let Some(sent) = s.get(&k)? else { return Ok(false) };
+        let (again, change) = (&self.queue, &self.sent).transaction(|(q, s)| -> TxResult<(bool, i64)> {
+            let Some(sent) = s.get(&k)? else { return Ok((false, 0)) };
             if q.get(&k)?.is_some() {
-                return Ok(false);
+                return Ok((false, 0));
             }
             let sent: Sent = decode(SENT, &k, &sent).map_err(Abort)?;
             // Forget the confirmation so the same content is not "unchanged" any more.
-            s.remove(&k[..])?;
+            let mut change = tx_remove(s, &k)?;
             let id = q.generate_id()?;
             let push = Push {
                 id,
@@ -216,9 +220,10 @@ impl Pushes {
                 last_error: None,
                 enqueued_ms: now_ms,
             };
-            q.insert(&k[..], encode(&push).map_err(Abort)?)?;
-            Ok(true)
+            change += tx_insert(q, &k, &encode(&push).map_err(Abort)?)?;
+            Ok((true, change))
         })?;
+        self.usage.add(tenant, change)?;
         Ok(again)
     }
 
@@ -226,14 +231,16 @@ impl Pushes {
     /// counting an attempt; `false` when nothing is queued for the item.
     pub fn wake(&self, tenant: &str, shop: &str, module: &str, item: &str, now_ms: i64) -> Result<bool, StoreError> {
         let k = Self::item_key(tenant, shop, module, item)?;
-        let woke = self.queue.transaction(|q| -> TxResult<bool> {
-            let Some(v) = q.get(&k)? else { return Ok(false) };
+        let (woke, change) = self.queue.transaction(|q| -> TxResult<(bool, i64)> {
+            let Some(v) = q.get(&k)? else { return Ok((false, 0)) };
             let push: Push = decode(QUEUE, &k, &v).map_err(Abort)?;
+            let mut change = 0;
             if push.next_attempt_ms > now_ms {
-                q.insert(&k[..], encode(&Push { next_attempt_ms: now_ms, ..push }).map_err(Abort)?)?;
+                change = tx_insert(q, &k, &encode(&Push { next_attempt_ms: now_ms, ..push }).map_err(Abort)?)?;
             }
-            Ok(true)
+            Ok((true, change))
         })?;
+        self.usage.add(tenant, change)?;
         Ok(woke)
     }
 
@@ -290,19 +297,21 @@ impl Pushes {
     pub fn confirm(&self, push: &Push) -> Result<(), StoreError> {
         let k = Self::item_key(&push.tenant, &push.shop, &push.module, &push.item)?;
         let sent = encode(&Sent { version: push.version, record: push.record.clone() })?;
-        (&self.queue, &self.sent).transaction(|(q, s)| -> TxResult<()> {
+        let change = (&self.queue, &self.sent).transaction(|(q, s)| -> TxResult<i64> {
+            let mut change = 0;
             if Self::current(q, &k, push.id)? {
-                q.remove(&k[..])?;
+                change += tx_remove(q, &k)?;
             }
             let newer_confirmed = match s.get(&k)? {
                 Some(v) => decode::<Sent>(SENT, &k, &v).map_err(Abort)?.version > push.version,
                 None => false,
             };
             if !newer_confirmed {
-                s.insert(&k[..], sent.clone())?;
+                change += tx_insert(s, &k, &sent)?;
             }
-            Ok(())
+            Ok(change)
         })?;
+        self.usage.add(&push.tenant, change)?;
         Ok(())
     }
 
@@ -323,12 +332,10 @@ impl Pushes {
             last_error: Some(reason.to_owned()),
             ..push.clone()
         })?;
-        self.queue.transaction(|q| -> TxResult<()> {
-            if Self::current(q, &k, push.id)? {
-                q.insert(&k[..], next.clone())?;
-            }
-            Ok(())
+        let change = self.queue.transaction(|q| -> TxResult<i64> {
+            Ok(if Self::current(q, &k, push.id)? { tx_insert(q, &k, &next)? } else { 0 })
         })?;
+        self.usage.add(&push.tenant, change)?;
         Ok(())
     }
 
@@ -342,14 +349,16 @@ impl Pushes {
             at_ms,
         })?;
         let refused = encode(&content(&push.record))?;
-        (&self.queue, &self.dead, &self.refused).transaction(|(q, d, r)| -> TxResult<()> {
+        let change = (&self.queue, &self.dead, &self.refused).transaction(|(q, d, r)| -> TxResult<i64> {
+            let mut change = 0;
             if Self::current(q, &k, push.id)? {
-                q.remove(&k[..])?;
-                d.insert(&push.id.to_be_bytes(), letter.clone())?;
-                r.insert(&k[..], refused.clone())?;
+                change += tx_remove(q, &k)?;
+                change += tx_insert(d, &push.id.to_be_bytes(), &letter)?;
+                change += tx_insert(r, &k, &refused)?;
             }
-            Ok(())
+            Ok(change)
         })?;
+        self.usage.add(&push.tenant, change)?;
         Ok(())
     }
 
@@ -379,20 +388,23 @@ impl Pushes {
         }
         let p = &letter.push;
         let k = Self::item_key(&p.tenant, &p.shop, &p.module, &p.item)?;
-        (&self.queue, &self.dead, &self.refused, &self.sent).transaction(|(q, d, r, s)| -> TxResult<()> {
-            d.remove(&dk[..])?;
-            r.remove(&k[..])?;
-            let superseded = match s.get(&k)? {
-                Some(v) => decode::<Sent>(SENT, &k, &v).map_err(Abort)?.version >= letter.push.version,
-                None => false,
-            };
-            if q.get(&k)?.is_none() && !superseded {
-                let id = q.generate_id()?;
-                let again = Push { id, attempts: 0, next_attempt_ms: now_ms, last_error: None, ..letter.push.clone() };
-                q.insert(&k[..], encode(&again).map_err(Abort)?)?;
-            }
-            Ok(())
-        })?;
+        let change =
+            (&self.queue, &self.dead, &self.refused, &self.sent).transaction(|(q, d, r, s)| -> TxResult<i64> {
+                let mut change = tx_remove(d, &dk)?;
+                change += tx_remove(r, &k)?;
+                let superseded = match s.get(&k)? {
+                    Some(v) => decode::<Sent>(SENT, &k, &v).map_err(Abort)?.version >= letter.push.version,
+                    None => false,
+                };
+                if q.get(&k)?.is_none() && !superseded {
+                    let id = q.generate_id()?;
+                    let again =
+                        Push { id, attempts: 0, next_attempt_ms: now_ms, last_error: None, ..letter.push.clone() };
+                    change += tx_insert(q, &k, &encode(&again).map_err(Abort)?)?;
+                }
+                Ok(change)
+            })?;
+        self.usage.add(tenant, change)?;
         Ok(true)
     }
 
@@ -404,7 +416,9 @@ impl Pushes {
         if letter.push.tenant != tenant {
             return Ok(false);
         }
-        self.dead.remove(dk)?;
+        if let Some(old) = self.dead.remove(dk)? {
+            self.usage.add(tenant, delta(&dk, Some(&old), None))?;
+        }
         Ok(true)
     }
 }

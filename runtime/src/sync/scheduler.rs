@@ -126,6 +126,10 @@ pub enum ShopState {
     /// Tries again with a growing wait (up to [`AUTH_BACKOFF_CAP`]), and at once when the
     /// shop's credentials are updated.
     AuthFailed,
+    /// The tenant stores as much as its quota allows (`quota.stored_mib`): new orders and
+    /// updates are refused until what is owed drains, dead letters are discarded, or the quota
+    /// is raised. Everything else goes on.
+    OverQuota,
 }
 
 impl ShopState {
@@ -133,6 +137,7 @@ impl ShopState {
         match self {
             ShopState::Ok => "ok",
             ShopState::AuthFailed => "auth_failed",
+            ShopState::OverQuota => "over_quota",
         }
     }
 }
@@ -204,6 +209,7 @@ impl Progress {
                 .collect()
         };
         let deliveries = store.outbox().pending()?;
+        let mut over_quota: HashMap<String, bool> = HashMap::new();
         let mut out = Vec::new();
         let mut dead_by_tenant: HashMap<String, Vec<String>> = HashMap::new();
         for ((tenant, shop), (pulled, delivered, pushed, last_error, auth)) in counters {
@@ -219,6 +225,12 @@ impl Progress {
                 shops
             });
             let owed = deliveries.iter().filter(|d| d.tenant == tenant && d.key.shop_id == shop).count();
+            let over = *over_quota.entry(tenant.clone()).or_insert_with(|| store.usage().admit(&tenant).is_err());
+            let state = match (&auth, over) {
+                (Some(_), _) => ShopState::AuthFailed,
+                (None, true) => ShopState::OverQuota,
+                (None, false) => ShopState::Ok,
+            };
             out.push(ShopProgress {
                 pending: owed + store.pushes().pending_count(&tenant, &shop)?,
                 dead_lettered: dead.iter().filter(|s| **s == shop).count(),
@@ -229,7 +241,7 @@ impl Progress {
                 delivered,
                 pushed,
                 last_error,
-                state: if auth.is_some() { ShopState::AuthFailed } else { ShopState::Ok },
+                state,
                 auth_error: auth.as_ref().map(|a| a.message.clone()),
                 auth_failed_since: auth.as_ref().map(|a| a.since),
                 next_try: auth.map(|a| a.next_try),
@@ -306,6 +318,7 @@ impl Control {
         let run = Arc::new(tenant_run(tenant, &self.shared.registry)?);
         let _one_at_a_time = self.shared.changes.lock().await;
         self.stop_tenant(&tenant.id).await;
+        self.shared.store.usage().set_quota(&tenant.id, Some(tenant.quota.stored_bytes()));
         let (stop, _) = watch::channel(false);
         let mut running = Running { run, origin, stop, tasks: tokio::task::JoinSet::new() };
         if self.shared.started.load(std::sync::atomic::Ordering::SeqCst) {
@@ -321,6 +334,7 @@ impl Control {
         let _one_at_a_time = self.shared.changes.lock().await;
         let was = self.stop_tenant(tenant).await;
         self.shared.progress.forget(tenant);
+        self.shared.store.usage().set_quota(tenant, None);
         was
     }
 
