@@ -601,3 +601,256 @@ async fn eventually_victim_calls(base: &str, calls: u64) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A tenant `id` with one Taobao shop on `sim`, made over the API with `quota`.
+async fn make_tenant(base: &str, sim: &TaobaoSim, id: &str, quota: Value) {
+    let shop = json!({"id": "tb", "platform": "taobao", "plugin": "taobao", "config": Marketplace::config(sim),
+                      "credentials": Marketplace::secrets(sim), "grants": [Marketplace::grant(sim)]});
+    let doc = json!({"id": id, "pull": {}, "shops": [shop], "quota": quota});
+    let (status, body) = call(base, reqwest::Method::POST, "/v1/tenants", Some(doc)).await;
+    assert_eq!(status, 201, "{body}");
+}
+
+/// `body` posted as a workbook to `path`: (status, JSON answer).
+async fn post_xlsx(base: &str, path: &str, body: Vec<u8>) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .bearer_auth(OPERATOR)
+        .header("content-type", wharf_runtime::api::erp::XLSX)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, serde_json::from_slice(&response.bytes().await.unwrap()).unwrap_or(Value::Null))
+}
+
+/// A stock workbook with `rows` data rows (`SKU-i`, 1), as a spreadsheet program writes it.
+fn stock_workbook(rows: u32) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "outer_sku_id").unwrap();
+    sheet.write_string(0, 1, "quantity").unwrap();
+    for row in 1..=rows {
+        sheet.write_string(row, 0, format!("SKU-{row}")).unwrap();
+        sheet.write_number(row, 1, 1.0).unwrap();
+    }
+    book.save_to_buffer().unwrap()
+}
+
+/// `xlsx` with its shared strings part rewritten: the same strings, then `extra` more of
+/// `<si><t>x</t></si>`. Deflated, a few hundred kilobytes hold millions: a zip bomb.
+fn with_extra_shared_strings(xlsx: &[u8], extra: usize) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(xlsx)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let mut shared = String::new();
+    for i in 0..archive.len() {
+        let mut part = archive.by_index(i).unwrap();
+        if part.name_raw() == b"xl/sharedStrings.xml" {
+            part.read_to_string(&mut shared).unwrap();
+            continue;
+        }
+        out.raw_copy_file(part).unwrap();
+    }
+    let end = shared.rfind("</sst>").expect("a shared strings part");
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    out.start_file("xl/sharedStrings.xml", options).unwrap();
+    out.write_all(shared[..end].as_bytes()).unwrap();
+    let chunk = "<si><t>x</t></si>".repeat(10_000);
+    for _ in 0..extra / 10_000 {
+        out.write_all(chunk.as_bytes()).unwrap();
+    }
+    out.write_all(b"</sst>").unwrap();
+    out.finish().unwrap().into_inner()
+}
+
+/// Imports are bounded: a small zip bomb of shared strings is refused with 413 naming the
+/// bound before anything unpacks it whole, and so is a sheet over the row limit; `/healthz`
+/// answers while the host reads them; a normal workbook (the same file without the bomb) is
+/// applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imports_past_a_bound_are_413_naming_it_and_a_normal_one_is_applied() {
+    use wharf_runtime::sheet::{MAX_ROWS, MAX_SHARED_STRINGS};
+    let sim = tokio::task::spawn_blocking(|| {
+        TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 2, ..SimConfig::default() })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let (base, stop, engine) = serve_config("", &|_: &str| None).await;
+    make_tenant(&base, &sim, "acme", json!({})).await;
+    let path = "/v1/tenants/acme/imports/stock";
+
+    let bomb = with_extra_shared_strings(&stock_workbook(2), MAX_SHARED_STRINGS as usize + 10_000);
+    assert!(bomb.len() < 1 << 20, "a small file: {} bytes", bomb.len());
+    let health = async {
+        let (status, _) = call(&base, reqwest::Method::GET, "/healthz", None).await;
+        status
+    };
+    let ((status, refused), health) = tokio::join!(post_xlsx(&base, path, bomb), health);
+    assert_eq!(health, 200);
+    assert_eq!(status, 413, "{refused}");
+    assert_eq!(refused["error"], "too_large", "{refused}");
+    assert_eq!(refused["limit"], "shared_strings", "{refused}");
+    assert_eq!(refused["max"], json!(MAX_SHARED_STRINGS), "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains(&MAX_SHARED_STRINGS.to_string()), "{refused}");
+
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "outer_sku_id").unwrap();
+    sheet.write_string(0, 1, "quantity").unwrap();
+    sheet.write_string(MAX_ROWS as u32 + 1, 0, "one too many").unwrap();
+    let (status, refused) = post_xlsx(&base, path, book.save_to_buffer().unwrap()).await;
+    assert_eq!(status, 413, "{refused}");
+    assert_eq!(
+        (&refused["error"], &refused["limit"], &refused["max"]),
+        (&json!("too_large"), &json!("rows"), &json!(MAX_ROWS))
+    );
+
+    let (status, applied) = post_xlsx(&base, path, with_extra_shared_strings(&stock_workbook(2), 0)).await;
+    assert_eq!(status, 200, "{applied}");
+    assert_eq!(applied["applied"], json!(true), "{applied}");
+    assert_eq!(applied["rows"].as_array().map(Vec::len), Some(2), "{applied}");
+    stop.send(()).unwrap();
+    engine.await.unwrap();
+}
+
+/// A body over the API's limit is answered 413 in the JSON error shape naming the limit, and
+/// the client hears it: announced with Content-Length (refused before any handler runs) or sent
+/// chunked (refused at the first byte over), the rest is read and thrown away before the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_the_limit_is_a_413_the_client_hears() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use wharf_runtime::api::MAX_BODY_BYTES;
+    let sim = tokio::task::spawn_blocking(|| {
+        TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 2, ..SimConfig::default() })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let (base, stop, engine) = serve_config("", &|_: &str| None).await;
+    make_tenant(&base, &sim, "acme", json!({})).await;
+    let named = |body: &Value| {
+        assert_eq!(body["error"], "too_large", "{body}");
+        assert_eq!(body["limit"], "body_bytes", "{body}");
+        assert_eq!(body["max"], json!(MAX_BODY_BYTES), "{body}");
+        assert!(body["message"].as_str().unwrap().contains(&(MAX_BODY_BYTES >> 20).to_string()), "{body}");
+    };
+
+    // With Content-Length, as reqwest sends a body it holds: it writes it all, then reads.
+    let (status, refused) = post_xlsx(&base, "/v1/tenants/acme/imports/stock", vec![b'x'; MAX_BODY_BYTES + 1]).await;
+    assert_eq!(status, 413, "{refused}");
+    named(&refused);
+    // A JSON route too.
+    let huge = vec![b' '; MAX_BODY_BYTES + 1];
+    let response = reqwest::Client::new()
+        .post(format!("{base}/v1/tenants/acme/updates/stock"))
+        .bearer_auth(OPERATOR)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 413);
+    named(&serde_json::from_slice(&response.bytes().await.unwrap()).unwrap());
+
+    // Chunked, without a length: written whole in 1 MiB chunks, then the answer read.
+    let addr = base.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /v1/tenants/acme/imports/stock HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {OPERATOR}\r\n\
+         Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let chunk = vec![b'x'; 1 << 20];
+    let chunks = MAX_BODY_BYTES / chunk.len() + 2;
+    let mut wrote = 0;
+    for _ in 0..chunks {
+        tcp.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await.unwrap();
+        tcp.write_all(&chunk).await.unwrap();
+        tcp.write_all(b"\r\n").await.unwrap();
+        wrote += chunk.len();
+    }
+    tcp.write_all(b"0\r\n\r\n").await.unwrap();
+    assert!(wrote > MAX_BODY_BYTES);
+    let mut answer = Vec::new();
+    tcp.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.to_ascii_lowercase().contains("connection: close"), "{head}");
+    named(&serde_json::from_str(body).unwrap());
+
+    // The host goes on answering.
+    let (status, _) = call(&base, reqwest::Method::GET, "/v1/tenants/acme", None).await;
+    assert_eq!(status, 200);
+    stop.send(()).unwrap();
+    engine.await.unwrap();
+}
+
+/// A tenant at its stored quota has new updates refused with 507 naming the quota, its shops'
+/// progress says `over_quota`, `/metrics` shows its stored bytes, and another tenant is not
+/// touched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_over_its_stored_quota_is_refused_intake_and_others_are_not() {
+    use reqwest::Method;
+    let sim = tokio::task::spawn_blocking(|| {
+        TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 2, ..SimConfig::default() })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let (base, stop, engine) = serve_config("", &|_: &str| None).await;
+    make_tenant(&base, &sim, "acme", json!({"stored_mib": 1})).await;
+    make_tenant(&base, &sim, "beta", json!({})).await;
+    let stock = |n: usize, tag: &str| {
+        Value::Array((0..n).map(|i| json!({"outer_sku_id": format!("{tag}-SKU-{i:05}"), "quantity": 1})).collect())
+    };
+
+    // Taken whole while under the quota (10,000 queued updates are well over a MiB)…
+    let (status, report) =
+        call(&base, Method::POST, "/v1/tenants/acme/updates/stock", Some(stock(10_000, "big"))).await;
+    assert_eq!(status, 200, "{report}");
+    let (_, usage) = call(&base, Method::GET, "/v1/tenants/acme/usage", None).await;
+    let stored = usage["stored_bytes"].as_u64().unwrap();
+    assert!(stored > 1 << 20, "{usage}");
+    assert_eq!(usage["quota"]["stored_mib"], json!(1), "{usage}");
+
+    // …then refused, even one record, naming the quota.
+    let (status, refused) = call(&base, Method::POST, "/v1/tenants/acme/updates/stock", Some(stock(1, "more"))).await;
+    assert_eq!(status, 507, "{refused}");
+    assert_eq!(refused["error"], "over_quota", "{refused}");
+    assert_eq!((&refused["limit"], &refused["max"]), (&json!("stored_mib"), &json!(1)), "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("quota.stored_mib"), "{refused}");
+    let (status, refused) =
+        post_xlsx(&base, "/v1/tenants/acme/imports/stock", with_extra_shared_strings(&stock_workbook(1), 0)).await;
+    assert_eq!((status, &refused["error"]), (507, &json!("over_quota")), "{refused}");
+
+    let (_, progress) = call(&base, Method::GET, "/v1/tenants/acme/progress", None).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut progress = progress;
+    while progress["shops"].as_array().is_none_or(Vec::is_empty) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        progress = call(&base, Method::GET, "/v1/tenants/acme/progress", None).await.1;
+    }
+    assert_eq!(progress["shops"][0]["state"], "over_quota", "{progress}");
+
+    let response = reqwest::Client::new().get(format!("{base}/metrics")).bearer_auth(OPERATOR).send().await.unwrap();
+    let metrics = response.text().await.unwrap();
+    let figure = |tenant: &str| -> u64 {
+        let prefix = format!("wharf_tenant_stored_bytes{{tenant=\"{tenant}\"}} ");
+        let line = metrics.lines().find(|l| l.starts_with(&prefix)).unwrap_or_else(|| panic!("{metrics}"));
+        line[prefix.len()..].parse().unwrap()
+    };
+    assert!(figure("acme") > 1 << 20, "{metrics}");
+    assert!(metrics.contains("wharf_tenant_quota_stored_bytes{tenant=\"acme\"} 1048576"), "{metrics}");
+
+    // The other tenant is not touched.
+    let (status, report) = call(&base, Method::POST, "/v1/tenants/beta/updates/stock", Some(stock(10, "beta"))).await;
+    assert_eq!(status, 200, "{report}");
+    let (_, usage) = call(&base, Method::GET, "/v1/tenants/beta/usage", None).await;
+    assert!(usage["stored_bytes"].as_u64().unwrap() < stored, "{usage}");
+    stop.send(()).unwrap();
+    engine.await.unwrap();
+}

@@ -86,7 +86,8 @@ pub async fn submit_updates(
                 "{records} records in one {kind} update; the host takes at most {MAX_RECORDS_PER_UPDATE} per call: \
                  send them in several calls"
             ),
-        ));
+        )
+        .with(json!({"limit": "records_per_update", "max": MAX_RECORDS_PER_UPDATE})));
     }
     // Typing and storing up to the limit is CPU and disk work: off the async workers, so the
     // API and health checks of every tenant keep answering meanwhile.
@@ -126,6 +127,12 @@ fn sheet_kind(kind: &str) -> Result<SheetKind, ApiError> {
 }
 
 /// `POST …/imports/{kind}`: an `.xlsx`; applied whole or not at all, with a report per row.
+///
+/// A workbook past one of the sheet's bounds (unpacked size, shared strings, parts, rows, text;
+/// see [`sheet::SheetError::limit`]) is 413 `too_large` naming the bound (`limit`, `max`): each
+/// is about how much one request asks the host to unpack and hold, not about whether what it
+/// holds is right, and the remedy is the same for all (split the file), which is what 413 says.
+/// 422 stays what it is elsewhere: rows read and refused for their content.
 pub async fn import_sheet(
     State(api): State<Api>,
     caller: Caller,
@@ -137,22 +144,36 @@ pub async fn import_sheet(
     // A row without a version gets one on arrival, like any update sent without one
     // (`Store::next_version`).
     let now = Timestamp::now();
-    let imported = sheet::import(kind, &body, 0).map_err(|e| ApiError::bad_input(e.to_string()))?;
-    if imported.rows.is_empty() {
-        return Err(ApiError::bad_input(format!(
-            "the sheet has a header row but no data rows; nothing to import ({} template: GET …/imports/{}/template.xlsx)",
-            kind.name(),
-            kind.name()
-        )));
-    }
-    let Some(update) = imported.update else {
+    // Unpacking, parsing and storing a workbook is seconds of CPU at the bounds: off the async
+    // workers, so every tenant's API and the health checks keep answering meanwhile.
+    let (imported, report) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let imported = sheet::import(kind, &body, 0).map_err(|e| match e.limit() {
+            Some((limit, max)) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e.to_string())
+                .with(json!({"limit": limit, "max": max})),
+            None => ApiError::bad_input(e.to_string()),
+        })?;
+        if imported.rows.is_empty() {
+            return Err(ApiError::bad_input(format!(
+                "the sheet has a header row but no data rows; nothing to import ({} template: GET …/imports/{}/template.xlsx)",
+                kind.name(),
+                kind.name()
+            )));
+        }
+        let report = match &imported.update {
+            Some(update) => Some(intake.submit(update, now)?),
+            None => None,
+        };
+        Ok((imported, report))
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("the import failed: {e}")))??;
+    let Some(report) = report else {
         let rejected = imported.rows.iter().filter(|r| !r.accepted).count();
         let body = json!({"error": "rejected", "applied": false,
                           "message": format!("{rejected} of {} rows rejected; nothing was applied", imported.rows.len()),
                           "rows": imported.rows});
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response());
     };
-    let report = intake.submit(&update, now)?;
     api.audit(
         &caller,
         &tenant,
@@ -177,12 +198,27 @@ pub async fn export_orders(
     State(api): State<Api>,
     caller: Caller,
     Path(tenant): Path<String>,
-    Query(mut query): Query<OrderQuery>,
+    Query(query): Query<OrderQuery>,
 ) -> Result<Response, ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
+    let file_name = format!("{tenant}-orders.xlsx");
+    // Reading up to the export's bound and writing the workbook is CPU and disk work: off the
+    // async workers, like imports.
+    let bytes =
+        tokio::task::spawn_blocking(move || export_workbook(&intake, &tenant, query)).await.map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("the export failed: {e}"))
+        })??;
+    Ok(xlsx(bytes, &file_name))
+}
+
+fn export_workbook(
+    intake: &crate::sync::intake::Intake,
+    tenant: &str,
+    mut query: OrderQuery,
+) -> Result<Vec<u8>, ApiError> {
     let mut orders = Vec::new();
     loop {
-        let page = intake.store.orders().query(&tenant, &query)?;
+        let page = intake.store.orders().query(tenant, &query)?;
         orders.extend(page.orders);
         if orders.len() > MAX_EXPORT_ORDERS {
             return Err(ApiError::bad_input(format!(
@@ -194,9 +230,8 @@ pub async fn export_orders(
             None => break,
         }
     }
-    let bytes = sheet::export_orders(&orders)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    Ok(xlsx(bytes, &format!("{tenant}-orders.xlsx")))
+    sheet::export_orders(&orders)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
 }
 
 fn xlsx(bytes: Vec<u8>, file_name: &str) -> Response {

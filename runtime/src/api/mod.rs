@@ -6,6 +6,7 @@
 //! - [`erp`]: the ERP side of seed 002: orders by query and their acks, updates of every kind,
 //!   spreadsheets in and out;
 //! - [`operations`]: switches, holds, dead letters;
+//! - [`body`]: bodies over [`MAX_BODY_BYTES`] refused with a 413 the client hears;
 //! - `/metrics`, `/healthz`, `/readyz` here.
 //!
 //! Every `/v1/…` route needs a bearer token: the operator's, or one scoped to a tenant. A
@@ -30,6 +31,7 @@ use crate::store::{Scope, StoreError, tokens};
 use crate::sync::intake::Intake;
 use crate::sync::scheduler::{Control, SetupError};
 
+pub mod body;
 pub mod erp;
 pub mod openapi;
 pub mod operations;
@@ -41,7 +43,8 @@ pub mod tenants;
 pub const OPERATOR_LOG: &str = "*operator";
 
 /// Largest request body: a plugin upload. Real plugins are 1–5 MB; 64 MiB leaves room for a
-/// debug build and a large spreadsheet while keeping one request from filling memory.
+/// debug build and a large spreadsheet while keeping one request from filling memory. Past it,
+/// 413 `too_large` (see [`body`]).
 pub const MAX_BODY_BYTES: usize = 64 << 20;
 
 /// What the handlers share; cheap to clone.
@@ -125,6 +128,7 @@ impl Api {
                 post(discard_unreadable_order),
             )
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .layer(axum::middleware::from_fn(body::limit))
             .with_state(self)
     }
 
@@ -197,6 +201,13 @@ impl From<StoreError> for ApiError {
         match e {
             // What the caller sent cannot be used (a cursor of another query, a key with NUL).
             StoreError::Invalid(message) => ApiError::bad_input(message),
+            // 507, not 413: the request may be one record; what is full is the tenant's share
+            // of the store, and sending less will not help until it drains or is raised.
+            StoreError::OverQuota { ref tenant, stored_bytes, quota_bytes } => {
+                let extra = json!({"limit": "stored_mib", "max": quota_bytes >> 20, "stored_bytes": stored_bytes,
+                                   "tenant": tenant});
+                ApiError::new(StatusCode::INSUFFICIENT_STORAGE, "over_quota", e.to_string()).with(extra)
+            }
             e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string()),
         }
     }
@@ -366,16 +377,34 @@ async fn metrics(State(api): State<Api>, caller: Caller) -> Result<String, ApiEr
             ));
         }
     }
-    out.push_str("# HELP wharf_tenant_calls_in_flight Plugin calls of the tenant running now.\n# TYPE wharf_tenant_calls_in_flight gauge\n");
-    out.push_str("# HELP wharf_tenant_quota_concurrent_calls The tenant's cap on plugin calls in flight.\n# TYPE wharf_tenant_quota_concurrent_calls gauge\n");
+    // Per tenant: one family after the other, each whole, as the text format wants.
+    let mut tenants = Vec::new();
     for (tenant, _) in api.control.tenants() {
+        let stored = api.control.store().usage().bytes(&tenant)?;
         if let Some((in_flight, quota)) = api.control.usage(&tenant) {
-            out.push_str(&format!("wharf_tenant_calls_in_flight{{tenant=\"{}\"}} {in_flight}\n", escape(&tenant)));
-            out.push_str(&format!(
-                "wharf_tenant_quota_concurrent_calls{{tenant=\"{}\"}} {}\n",
-                escape(&tenant),
-                quota.concurrent_calls
-            ));
+            tenants.push((escape(&tenant), in_flight, quota, stored));
+        }
+    }
+    let families: [(&str, &str, fn(usize, &crate::config::Quota, u64) -> u64); 4] = [
+        ("wharf_tenant_calls_in_flight", "Plugin calls of the tenant running now.", |n, _, _| n as u64),
+        ("wharf_tenant_quota_concurrent_calls", "The tenant's cap on plugin calls in flight.", |_, q, _| {
+            u64::from(q.concurrent_calls)
+        }),
+        (
+            "wharf_tenant_stored_bytes",
+            "What the tenant keeps in the store (orders, deliveries and updates owed, dead letters, quarantine).",
+            |_, _, stored| stored,
+        ),
+        (
+            "wharf_tenant_quota_stored_bytes",
+            "The tenant's cap on stored bytes (quota.stored_mib); at it, new orders and updates are refused.",
+            |_, q, _| q.stored_bytes(),
+        ),
+    ];
+    for (name, help, value) in families {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+        for (tenant, in_flight, quota, stored) in &tenants {
+            out.push_str(&format!("{name}{{tenant=\"{tenant}\"}} {}\n", value(*in_flight, quota, *stored)));
         }
     }
     out.push_str("# HELP wharf_tenant_quota_cpu_millis_per_second The tenant's CPU budget, in milliseconds per second.\n# TYPE wharf_tenant_quota_cpu_millis_per_second gauge\n");

@@ -98,10 +98,10 @@ impl Op {
         self
     }
 
-    /// A required body of `media`.
+    /// A required body of `media`; any body may be over the API's limit (413).
     fn body(mut self, media: &str, schema: Value) -> Self {
         self.0.insert("requestBody".into(), json!({"required": true, "content": {media: {"schema": schema}}}));
-        self
+        self.fails(&[413])
     }
 
     /// A JSON body the handler reads into a typed record: a body of another shape is refused
@@ -253,11 +253,24 @@ fn responses() -> Value {
         "404": error("not_found: no such thing, or a tenant this token may not see"),
         "409": error("conflict: it exists already, or it cannot change that way (see message)"),
         "413": error(&format!(
-            "too_large: the body is larger than the host takes ({} MiB), or an update carries more than {} records \
-             (a plugin upload over the size is refused by the framework, in plain text)",
+            "too_large, naming the bound in `limit` and its figure in `max`: the body is larger than the host takes \
+             (body_bytes, {} MiB; the connection is closed after the answer), an update carries more than {} records \
+             (records_per_update), or a workbook passes one of an import's bounds: uncompressed_bytes ({} MiB \
+             unpacked), shared_strings ({}), shared_strings_bytes ({} MiB), parts ({}), rows ({}), text_bytes ({} MiB)",
             super::MAX_BODY_BYTES >> 20,
-            super::erp::MAX_RECORDS_PER_UPDATE
+            super::erp::MAX_RECORDS_PER_UPDATE,
+            crate::sheet::MAX_UNCOMPRESSED_BYTES >> 20,
+            crate::sheet::MAX_SHARED_STRINGS,
+            crate::sheet::MAX_SHARED_STRINGS_BYTES >> 20,
+            crate::sheet::MAX_PARTS,
+            crate::sheet::MAX_ROWS,
+            crate::sheet::MAX_TEXT_BYTES >> 20
         )),
+        "507": error(
+            "over_quota: the tenant stores as much as its quota allows (`limit` stored_mib, `max` in MiB, `stored_bytes` \
+             now); new orders, updates and imports are refused until deliveries and updates owed drain, dead letters \
+             are discarded, or the quota is raised. Not 413: a smaller request would be refused too"
+        ),
         "422": error("rejected: the plugin failed validation and never served"),
         "500": error("store or internal: the host could not read or write its store"),
         "BodyShape": plain("The JSON body is not of the expected shape (a field missing or of another type): the framework's refusal"),
@@ -288,6 +301,9 @@ fn schemas() -> Value {
         "Error": {"type": "object", "required": ["error", "message"],
                   "properties": {"error": {"type": "string", "examples": ["invalid_input", "not_found", "rejected"]},
                                  "message": string(),
+                                 "limit": {"type": "string", "description": "With too_large and over_quota: the bound passed",
+                                           "examples": ["body_bytes", "rows", "stored_mib"]},
+                                 "max": {"type": "integer", "description": "With `limit`: its figure, in the unit its name says"},
                                  "problems": {"type": "array", "items": string(),
                                               "description": "Every problem of a tenant document, each at its path"}}},
         "Quota": {"type": "object", "description": "What the tenant may use of the host; every field optional in a document",
@@ -300,7 +316,10 @@ fn schemas() -> Value {
                       "cpu_millis_per_second": {"type": "integer", "minimum": 1,
                                                 "default": DEFAULT_QUOTA_CPU_MILLIS_PER_SECOND,
                                                 "description": "CPU time the tenant's plugin calls may use per second; \
-                                                                over it, its calls wait and pause while other tenants run"}}},
+                                                                over it, its calls wait and pause while other tenants run"},
+                      "stored_mib": {"type": "integer", "minimum": 1, "default": crate::config::model::DEFAULT_QUOTA_STORED_MIB,
+                                     "description": "What the tenant may keep in the store (orders, deliveries and updates owed, \
+                                                     dead letters, quarantine); at it, new intake is refused with 507"}}},
         "Credentials": {"description": "Write-only: send the secrets by the names the plugin asks for; read back their names only",
                         "oneOf": [strings(), {"type": "array", "items": string(), "readOnly": true}]},
         "Shop": object(&["id", "platform", "plugin"], json!({
@@ -330,19 +349,23 @@ fn schemas() -> Value {
             &["tenant", "shop", "state", "pulled", "delivered", "pushed", "pending", "dead_lettered", "quarantined"],
             json!({
                 "tenant": string(), "shop": string(),
-                "state": {"enum": ["ok", "auth_failed"], "description": "auth_failed: the platform refused the shop's \
-                          credentials; nothing is pulled until they are updated (then it tries again at once)"},
+                "state": {"enum": ["ok", "auth_failed", "over_quota"], "description": "auth_failed: the platform refused the shop's \
+                          credentials; nothing is pulled until they are updated (then it tries again at once). over_quota: \
+                          the tenant stores as much as quota.stored_mib allows; new orders and updates are refused until \
+                          what is owed drains, dead letters are discarded or the quota is raised"},
                 "auth_error": {"type": ["string", "null"], "description": "With auth_failed: the platform's message"},
                 "auth_failed_since": {"type": ["string", "null"], "format": "date-time"},
                 "next_try": {"type": ["string", "null"], "format": "date-time",
                              "description": "With auth_failed: the next try (the wait doubles up to 15 minutes)"},
                 "pulled": count(), "delivered": count(), "pushed": count(), "pending": count(),
                 "dead_lettered": count(), "quarantined": count(), "last_error": {"type": ["string", "null"]}})),
-        "Usage": object(&["tenant", "calls_in_flight", "calls_total", "cpu_seconds_total", "cpu_wait_seconds_total", "quota"], json!({
+        "Usage": object(&["tenant", "calls_in_flight", "calls_total", "cpu_seconds_total", "cpu_wait_seconds_total", "stored_bytes", "quota"], json!({
             "tenant": string(), "calls_in_flight": count(), "calls_total": count(),
             "cpu_seconds_total": {"type": "number", "description": "CPU time the tenant's plugin calls used so far"},
             "cpu_wait_seconds_total": {"type": "number",
                                        "description": "Time its calls waited or paused on its CPU budget (cpu_millis_per_second)"},
+            "stored_bytes": {"type": "integer", "minimum": 0,
+                             "description": "What the tenant keeps in the store (orders, deliveries and updates owed, dead letters, quarantine)"},
             "quota": schema("Quota")})),
         "Descriptor": object(&["name", "version", "platform", "role", "wit_version", "operations", "http_hosts", "config_keys"], json!({
             "name": string(), "version": string(), "platform": string(), "role": one_of(["marketplace", "erp"]),
@@ -690,7 +713,7 @@ fn erp() -> Vec<Route> {
                 .params([tenant(), in_path("kind", "What the records are", one_of(UPDATE_KINDS))])
                 .body("application/json", records)
                 .ok(answer("What became of the records", schema("UpdateReport")))
-                .fails(&[400, 404]),
+                .fails(&[400, 404, 507]),
         ),
         (
             "/v1/tenants/{tenant}/imports/{kind}",
@@ -700,7 +723,7 @@ fn erp() -> Vec<Route> {
                 .body(XLSX, json!({"description": "The .xlsx file; start from the template"}))
                 .ok(answer("Applied: every row accepted", schema("ImportReport")))
                 .answers("422", answer("Rejected: some row was refused, nothing was applied", schema("ImportReport")))
-                .fails(&[400, 404, 413]),
+                .fails(&[400, 404, 413, 507]),
         ),
         (
             "/v1/tenants/{tenant}/imports/{kind}/template.xlsx",

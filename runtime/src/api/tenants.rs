@@ -286,8 +286,10 @@ pub async fn usage(
         api.control.usage(&tenant).ok_or_else(|| ApiError::not_found(format!("no tenant `{tenant}`")))?;
     let metrics = api.control.registry().sandbox().metrics();
     let (cpu, cpu_wait) = metrics.cpu_of(&tenant);
+    let stored = api.control.store().usage().bytes(&tenant)?;
     Ok(Json(json!({"tenant": tenant, "calls_in_flight": in_flight, "calls_total": metrics.calls_of(&tenant),
                    "cpu_seconds_total": cpu.as_secs_f64(), "cpu_wait_seconds_total": cpu_wait.as_secs_f64(),
+                   "stored_bytes": stored,
                    "quota": quota})))
 }
 

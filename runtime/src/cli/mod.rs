@@ -173,15 +173,19 @@ pub async fn run(args: Args) -> ExitCode {
         Command::Serve(_) | Command::Sandbox(_) => unreachable!("run above"),
         Command::Remote(command) => return remote::run(command, &args.server).await,
         Command::Plugin(PluginCommand::Registry(command)) => return remote::run_plugin(command, &args.server).await,
-        Command::Plugin(PluginCommand::Inspect { file }) => inspect(&file, cache_dir).await,
+        Command::Plugin(PluginCommand::Inspect { file }) => inspect(&file, cache_dir).await.map(Some),
         Command::Plugin(PluginCommand::Call(call)) => call_plugin(call, cache_dir).await,
         Command::Plugin(PluginCommand::Test { file, sim, orders }) => {
             return test_plugin(&file, sim.as_deref(), orders, cache_dir).await;
         }
-        Command::Plugin(PluginCommand::New { name, role, dir, sdk }) => new_plugin(&name, &role, dir, sdk.as_deref()),
+        Command::Plugin(PluginCommand::New { name, role, dir, sdk }) => {
+            new_plugin(&name, &role, dir, sdk.as_deref()).map(Some)
+        }
     };
     match outcome {
-        Ok(value) => {
+        // Printed already, page by page.
+        Ok(None) => ExitCode::SUCCESS,
+        Ok(Some(value)) => {
             // A closed pipe (`… | head`) is the reader's choice, not a failure to report.
             let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&value).unwrap_or_default());
             ExitCode::SUCCESS
@@ -322,8 +326,58 @@ struct OrderIdInput {
     order_id: String,
 }
 
+/// A pull's pages printed as they arrive, as the one document the whole pull is
+/// (`{"orders": [...], "next_cursor": …}`, pretty-printed), so the CLI holds one page at a time
+/// however long the pull: 40 pages of a large shop once took 2 GB held whole. A pull that fails
+/// part way still closes the document, with `next_cursor` where to resume; the failure goes to
+/// stderr and the exit code as always.
+struct Pages<W: std::io::Write> {
+    out: W,
+    empty: bool,
+    /// stdout is gone (`… | head`): the reader has what it wanted; stop pulling.
+    closed: bool,
+}
+
+impl<W: std::io::Write> Pages<W> {
+    fn open(out: W, key: &str) -> Self {
+        let mut pages = Pages { out, empty: true, closed: false };
+        pages.write(&format!("{{\n  {}: [", json!(key)));
+        pages
+    }
+
+    fn write(&mut self, text: &str) {
+        if !self.closed && self.out.write_all(text.as_bytes()).is_err() {
+            self.closed = true;
+        }
+    }
+
+    /// One item, indented to its place in the list.
+    fn item(&mut self, item: &impl serde::Serialize) {
+        let text =
+            serde_json::to_string_pretty(item).unwrap_or_else(|e| json!({"unprintable": e.to_string()}).to_string());
+        let sep = if self.empty { "\n    " } else { ",\n    " };
+        self.empty = false;
+        // JSON strings never hold a raw newline: every line break is the printer's.
+        self.write(&format!("{sep}{}", text.replace('\n', "\n    ")));
+    }
+
+    /// The end of a page: what is printed reaches the reader now.
+    fn page_done(&mut self) {
+        if !self.closed && self.out.flush().is_err() {
+            self.closed = true;
+        }
+    }
+
+    fn close(mut self, next_cursor: Option<&str>) -> W {
+        let end = if self.empty { "]" } else { "\n  ]" };
+        self.write(&format!("{end},\n  \"next_cursor\": {}\n}}\n", json!(next_cursor)));
+        self.page_done();
+        self.out
+    }
+}
+
 /// Hosts of URL values in the operator's config (a custom endpoint, a sandbox gateway).
-async fn call_plugin(args: CallArgs, cache_dir: Option<PathBuf>) -> Result<Value, Failed> {
+async fn call_plugin(args: CallArgs, cache_dir: Option<PathBuf>) -> Result<Option<Value>, Failed> {
     let operation = Operation::parse(&args.operation).ok_or_else(|| {
         let names: Vec<&str> = Operation::ALL.iter().map(|o| o.name()).collect();
         Failed::Usage(anyhow!("unknown operation `{}`; one of: {}", args.operation, names.join(", ")))
@@ -385,31 +439,41 @@ async fn call_plugin(args: CallArgs, cache_dir: Option<PathBuf>) -> Result<Value
     let to_json = |r: Reply| serde_json::to_value(r).map_err(|e| Failed::Load(e.into()));
 
     match operation {
-        Operation::Describe => to_json(call(Call::Describe).await?),
+        Operation::Describe => to_json(call(Call::Describe).await?).map(Some),
         Operation::PullOrders => {
             let (window, mut cursor) = window(input)?;
-            let mut orders = Vec::new();
+            let mut pages = Pages::open(std::io::BufWriter::new(std::io::stdout()), "orders");
             for _ in 0..MAX_PAGES {
-                let Reply::OrderPage(page) = call(Call::PullOrders { window, cursor: cursor.clone() }).await? else {
-                    unreachable!("pull-orders answers an order page")
+                let page = match call(Call::PullOrders { window, cursor: cursor.clone() }).await {
+                    Ok(Reply::OrderPage(page)) => page,
+                    Ok(_) => unreachable!("pull-orders answers an order page"),
+                    Err(e) => {
+                        pages.close(cursor.as_deref());
+                        return Err(e);
+                    }
                 };
-                orders.extend(page.orders);
+                for order in &page.orders {
+                    pages.item(order);
+                }
+                pages.page_done();
                 if page.next_cursor.is_some() && page.next_cursor == cursor {
+                    pages.close(cursor.as_deref());
                     return Err(Failed::Usage(anyhow!(
                         "plugin returned the cursor it was given ({:?}); it would loop forever",
                         cursor
                     )));
                 }
                 cursor = page.next_cursor;
-                if cursor.is_none() || args.one_page {
+                if cursor.is_none() || args.one_page || pages.closed {
                     break;
                 }
             }
-            Ok(json!({"orders": orders, "next_cursor": cursor}))
+            pages.close(cursor.as_deref());
+            Ok(None)
         }
         Operation::GetOrder => {
             let OrderIdInput { order_id } = parse_input(input, operation)?;
-            to_json(call(Call::GetOrder { order_id }).await?)
+            to_json(call(Call::GetOrder { order_id }).await?).map(Some)
         }
         Operation::PushStock
         | Operation::PushPrices
@@ -423,7 +487,7 @@ async fn call_plugin(args: CallArgs, cache_dir: Option<PathBuf>) -> Result<Value
         | Operation::PushOrders => {
             let push = Call::push(operation, required_input(input, operation)?)
                 .map_err(|e| Failed::Usage(anyhow!("--input is not a valid `{operation}` input: {e}")))?;
-            to_json(call(push).await?)
+            to_json(call(push).await?).map(Some)
         }
         pull => {
             let mut request: PullRequest = match input {
@@ -431,24 +495,59 @@ async fn call_plugin(args: CallArgs, cache_dir: Option<PathBuf>) -> Result<Value
                 None => PullRequest::default(),
             };
             let make = |r: PullRequest| Call::pull(pull, r).expect("every other operation is a pull");
-            let mut items: Vec<Value> = Vec::new();
+            let mut pages = Pages::open(std::io::BufWriter::new(std::io::stdout()), "items");
             for _ in 0..MAX_PAGES {
-                let page = to_json(call(make(request.clone())).await?)?;
+                let page = match call(make(request.clone())).await.and_then(to_json) {
+                    Ok(page) => page,
+                    Err(e) => {
+                        pages.close(request.cursor.as_deref());
+                        return Err(e);
+                    }
+                };
                 if let Some(Value::Array(v)) = page.get("items") {
-                    items.extend(v.iter().cloned());
+                    for item in v {
+                        pages.item(item);
+                    }
                 }
+                pages.page_done();
                 let next = page.get("next_cursor").and_then(Value::as_str).map(str::to_owned);
                 if next.is_some() && next == request.cursor {
+                    pages.close(request.cursor.as_deref());
                     return Err(Failed::Usage(anyhow!(
                         "plugin returned the cursor it was given; it would loop forever"
                     )));
                 }
                 request.cursor = next;
-                if request.cursor.is_none() || args.one_page {
+                if request.cursor.is_none() || args.one_page || pages.closed {
                     break;
                 }
             }
-            Ok(json!({"items": items, "next_cursor": request.cursor}))
+            pages.close(request.cursor.as_deref());
+            Ok(None)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the pages print is the document the whole pull was printed as before.
+    #[test]
+    fn pages_print_the_whole_document_one_item_at_a_time() {
+        let items = [json!({"order_id": "1", "lines": [{"sku": "a\nb"}], "empty": {}}), json!("two"), json!([])];
+        let mut pages = Pages::open(Vec::new(), "orders");
+        for item in &items {
+            pages.item(item);
+            pages.page_done();
+        }
+        let printed = String::from_utf8(pages.close(Some("c-2"))).unwrap();
+        let whole = json!({"orders": items, "next_cursor": "c-2"});
+        assert_eq!(serde_json::from_str::<Value>(&printed).unwrap(), whole);
+        let pretty = serde_json::to_string_pretty(&json!({"orders": items})).unwrap();
+        assert!(printed.starts_with(pretty.trim_end_matches("\n}")), "{printed}");
+
+        let printed = String::from_utf8(Pages::open(Vec::new(), "items").close(None)).unwrap();
+        assert_eq!(printed, "{\n  \"items\": [],\n  \"next_cursor\": null\n}\n");
     }
 }

@@ -105,6 +105,13 @@ pub const DEFAULT_QUOTA_MEMORY_MIB: u32 = (crate::limits::DEFAULT_MEMORY_BYTES >
 /// of two or more to the rest.
 pub const DEFAULT_QUOTA_CPU_MILLIS_PER_SECOND: u32 = 1_000;
 
+/// What one tenant may keep in the store (orders, deliveries and updates owed, dead letters,
+/// quarantined records; see `store::usage`), in MiB. A tenant of a few dozen shops keeps some
+/// 100,000 orders of about 2 KB each, 200 MB with its queues; ten times that leaves room for
+/// years of orders and a long ERP outage, while a runaway plugin (one grew the store by 350 MB
+/// in 40 s) is stopped within minutes, before it fills the host's disk for every tenant.
+pub const DEFAULT_QUOTA_STORED_MIB: u32 = 2_048;
+
 /// What one tenant may use of the host, so that one noisy tenant cannot starve the rest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Quota {
@@ -112,6 +119,14 @@ pub struct Quota {
     pub concurrent_calls: u32,
     pub memory_mib: u32,
     pub cpu_millis_per_second: u32,
+    pub stored_mib: u32,
+}
+
+impl Quota {
+    /// [`Quota::stored_mib`] in bytes.
+    pub fn stored_bytes(&self) -> u64 {
+        u64::from(self.stored_mib) << 20
+    }
 }
 
 impl Default for Quota {
@@ -121,6 +136,7 @@ impl Default for Quota {
             concurrent_calls: DEFAULT_QUOTA_CONCURRENT_CALLS,
             memory_mib: DEFAULT_QUOTA_MEMORY_MIB,
             cpu_millis_per_second: DEFAULT_QUOTA_CPU_MILLIS_PER_SECOND,
+            stored_mib: DEFAULT_QUOTA_STORED_MIB,
         }
     }
 }

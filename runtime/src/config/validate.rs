@@ -56,6 +56,7 @@ struct QuotaRecord {
     concurrent_calls: Option<u32>,
     memory_mib: Option<u32>,
     cpu_millis_per_second: Option<u32>,
+    stored_mib: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -584,6 +585,7 @@ impl Checker<'_> {
             ),
             ("memory_mib", record.fields.memory_mib, &mut quota.memory_mib, max_mib),
             ("cpu_millis_per_second", record.fields.cpu_millis_per_second, &mut quota.cpu_millis_per_second, u32::MAX),
+            ("stored_mib", record.fields.stored_mib, &mut quota.stored_mib, u32::MAX),
         ];
         for (key, value, slot, max) in fields {
             match value {

@@ -13,6 +13,7 @@
 //! blank in every known column are skipped. [`template`] writes the header row and a `help`
 //! sheet describing each column; each kind's module lists its columns in its own docs.
 //!
+//! - `bounds`: the zip measured before it is parsed: unpacked size, shared strings, parts.
 //! - `cell`: what a cell holds and the typed reads (codes, whole numbers, money, dates, flags).
 //! - `reader`: the workbook: first sheet, header row, data rows, within [`MAX_ROWS`].
 //! - `import`: rows to records, the report, duplicate keys, what the rows of one SKU share.
@@ -20,6 +21,7 @@
 //! - `template`: an empty sheet per kind, with help.
 //! - `export`: orders and their lines to a workbook.
 
+mod bounds;
 mod cell;
 mod column;
 mod customers;
@@ -37,8 +39,10 @@ use serde::Serialize;
 use crate::sync::intake::Update;
 use column::Column;
 
+pub use bounds::{MAX_PARTS, MAX_SHARED_STRINGS, MAX_SHARED_STRINGS_BYTES, MAX_UNCOMPRESSED_BYTES};
 pub use export::export_orders;
 pub use import::import;
+pub use reader::MAX_TEXT_BYTES;
 pub use template::template;
 
 /// The most data rows one import reads. The API takes the workbook in one request and answers
@@ -145,8 +149,35 @@ pub enum SheetError {
     TooManyRows { limit: usize, last_row: usize },
     #[error("the sheet holds more than {limit_mib} MiB of text; split the file")]
     TooMuchText { limit_mib: usize },
+    #[error(
+        "the workbook unpacks to more than {limit_mib} MiB (reached in part `{part}`); one import takes at most that much: split the file"
+    )]
+    TooLarge { part: String, limit_mib: u64 },
+    #[error("the workbook's shared strings unpack to more than {limit_mib} MiB; split the file")]
+    SharedStringsTooLarge { limit_mib: u64 },
+    #[error("the workbook holds (or declares) more than {limit} shared strings; split the file")]
+    TooManySharedStrings { limit: u64 },
+    #[error("the workbook holds more than {limit} parts; a spreadsheet has a few dozen")]
+    TooManyParts { limit: usize },
     #[error("could not write the workbook: {0}")]
     Write(String),
+}
+
+impl SheetError {
+    /// The bound a workbook went past, by the name the API's error reports (`limit`) and its
+    /// figure (`max`, in the unit the name says); `None` for a workbook that is wrong rather
+    /// than too big.
+    pub fn limit(&self) -> Option<(&'static str, u64)> {
+        Some(match self {
+            SheetError::TooManyRows { limit, .. } => ("rows", *limit as u64),
+            SheetError::TooMuchText { .. } => ("text_bytes", reader::MAX_TEXT_BYTES as u64),
+            SheetError::TooLarge { .. } => ("uncompressed_bytes", bounds::MAX_UNCOMPRESSED_BYTES),
+            SheetError::SharedStringsTooLarge { .. } => ("shared_strings_bytes", bounds::MAX_SHARED_STRINGS_BYTES),
+            SheetError::TooManySharedStrings { limit } => ("shared_strings", *limit),
+            SheetError::TooManyParts { limit } => ("parts", *limit as u64),
+            _ => return None,
+        })
+    }
 }
 
 impl From<rust_xlsxwriter::XlsxError> for SheetError {

@@ -14,13 +14,13 @@ use calamine::{Reader as _, Xlsx, XlsxError};
 
 use super::cell::Value;
 use super::column::{Column, expected_headers, letters};
-use super::{MAX_ROWS, SheetError};
+use super::{MAX_ROWS, SheetError, bounds};
 
 /// Text the data rows may hold in the kind's columns, in bytes. A shared string is stored once
 /// in the file but held once per cell here, so a small file could otherwise ask for gigabytes.
 /// The largest real sheet, [`MAX_ROWS`] products with Chinese titles, makers and specs, holds
 /// about 50 MiB.
-pub(super) const MAX_TEXT_BYTES: usize = 128 * 1024 * 1024;
+pub const MAX_TEXT_BYTES: usize = 128 * 1024 * 1024;
 
 /// The first sheet of a workbook, as the kind's columns.
 #[derive(Debug)]
@@ -60,6 +60,7 @@ fn unreadable(e: XlsxError) -> SheetError {
 }
 
 fn read_unguarded(xlsx: &[u8], columns: &'static [Column], max_text_bytes: usize) -> Result<Table, SheetError> {
+    bounds::check(xlsx)?;
     let mut book = Xlsx::new(Cursor::new(xlsx)).map_err(unreadable)?;
     let sheet = book.sheet_names().into_iter().next().ok_or(SheetError::NoSheet)?;
     let at = header(&mut book, &sheet, columns)?;

@@ -12,7 +12,8 @@
 //! - [`tokens`]: API tokens, hashed, operator-wide or scoped to a tenant;
 //! - [`tenants`]: tenants made over the API, as sealed documents;
 //! - [`plugins`]: the plugin registry's versions, activations, pins and grants;
-//! - [`audit`]: who changed a switch, a hold, a dead letter, and when.
+//! - [`audit`]: who changed a switch, a hold, a dead letter, and when;
+//! - [`usage`]: what each tenant stores, in bytes, counted as it is written, and its quota.
 //!
 //! Keys are `tenant \0 …` so every read of a tenant is a prefix scan that cannot see another
 //! tenant's rows. What the loops read often (due deliveries and updates, unsynced orders,
@@ -31,6 +32,7 @@ pub mod quarantine;
 pub mod switches;
 pub mod tenants;
 pub mod tokens;
+pub mod usage;
 
 use std::path::Path;
 
@@ -47,6 +49,7 @@ pub use quarantine::{Quarantine, Quarantined};
 pub use switches::{Gate, Hold, SkuSync, SwitchList, Switches};
 pub use tenants::TenantBook;
 pub use tokens::{Scope, Tokens};
+pub use usage::Usage;
 
 /// How long [`Store::open`] waits for a lock a just-closed store is releasing: sled's default
 /// flush interval is 500 ms; four of them leave margin on a loaded machine.
@@ -71,6 +74,13 @@ pub enum StoreError {
     Corrupt { tree: &'static str, key: String, reason: String },
     #[error("{0}")]
     Invalid(String),
+    #[error(
+        "tenant `{tenant}` stores {stored_bytes} bytes, at or over its quota of {} MiB (quota.stored_mib): new orders, \
+         updates and imports are refused until deliveries and updates owed are taken, dead letters are discarded, \
+         or the quota is raised",
+        quota_bytes >> 20
+    )]
+    OverQuota { tenant: String, stored_bytes: u64, quota_bytes: u64 },
 }
 
 impl<E: Into<StoreError>> From<sled::transaction::TransactionError<E>> for StoreError {
@@ -97,6 +107,7 @@ pub struct Store {
     tokens: Tokens,
     tenants: TenantBook,
     plugins: PluginBook,
+    usage: Usage,
 }
 
 impl Store {
@@ -126,16 +137,18 @@ impl Store {
     }
 
     fn from_db(db: sled::Db, sealer: pii::Sealer) -> Result<Self, StoreError> {
+        let usage = Usage::open(&db)?;
         let tenants = TenantBook::new(db.open_tree(tenants::TREE)?, sealer.clone());
         let plugins = PluginBook::new(db.open_tree(plugins::TREE)?);
-        let orders = OrderBook::new(db.open_tree(orders::TREE)?, db.open_tree(orders::UNSYNCED)?, sealer);
-        let outbox = Outbox::new(&db)?;
+        let orders =
+            OrderBook::new(db.open_tree(orders::TREE)?, db.open_tree(orders::UNSYNCED)?, sealer, usage.clone());
+        let outbox = Outbox::new(&db, usage.clone())?;
         let cursors = Cursors::new(db.open_tree(cursors::TREE)?);
         let switches = Switches::new(db.open_tree(switches::TREE)?);
-        let pushes = Pushes::new(&db)?;
+        let pushes = Pushes::new(&db, usage.clone())?;
         let audit = Audit::new(&db)?;
         let catalog = Catalog::new(db.open_tree(catalog::TREE)?, pushes.clone());
-        let quarantine = Quarantine::new(db.open_tree(quarantine::TREE)?);
+        let quarantine = Quarantine::new(db.open_tree(quarantine::TREE)?, usage.clone());
         let tokens = Tokens::new(db.open_tree(tokens::TREE)?);
         let store = Self {
             db,
@@ -150,6 +163,7 @@ impl Store {
             tokens,
             tenants,
             plugins,
+            usage,
         };
         store.migrate()?;
         Ok(store)
@@ -213,6 +227,11 @@ impl Store {
 
     pub fn plugins(&self) -> &PluginBook {
         &self.plugins
+    }
+
+    /// What each tenant stores, and its quota.
+    pub fn usage(&self) -> &Usage {
+        &self.usage
     }
 
     pub fn audit(&self) -> &Audit {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional as _;
 
 use super::pii::Sealer;
+use super::usage::{Usage, delta};
 use super::{StoreError, key};
 use crate::model::{Order, OrderStatus, Timestamp};
 
@@ -170,6 +171,7 @@ pub struct OrderBook {
     tree: sled::Tree,
     unsynced: sled::Tree,
     sealer: Sealer,
+    usage: Usage,
     /// Keys of unreadable records already logged, so each is logged once per process.
     logged: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<Vec<u8>>>>,
 }
@@ -184,8 +186,8 @@ struct OnDisk {
 }
 
 impl OrderBook {
-    pub(super) fn new(tree: sled::Tree, unsynced: sled::Tree, sealer: Sealer) -> Self {
-        Self { tree, unsynced, sealer, logged: Default::default() }
+    pub(super) fn new(tree: sled::Tree, unsynced: sled::Tree, sealer: Sealer, usage: Usage) -> Self {
+        Self { tree, unsynced, sealer, usage, logged: Default::default() }
     }
 
     /// Builds the unsynced index again from the orders (a store written before it existed,
@@ -247,6 +249,7 @@ impl OrderBook {
         if self.decode(&key, &current).is_ok() {
             return Ok(false);
         }
+        let change = delta(&key, Some(&current), None);
         let removed = (&self.tree, &self.unsynced).transaction(|(t, u)| {
             if t.get(&key)?.as_ref() != Some(&current) {
                 return Ok(false);
@@ -255,6 +258,9 @@ impl OrderBook {
             u.remove(&key[..])?;
             Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(true)
         })?;
+        if removed {
+            self.usage.add(tenant, change)?;
+        }
         Ok(removed)
     }
 
@@ -292,8 +298,14 @@ impl OrderBook {
     }
 
     /// Stores `order` for `tenant`: new, a new version when anything changed, or nothing.
+    /// A new or changed order of a tenant at its stored quota is refused
+    /// ([`StoreError::OverQuota`]).
     pub fn upsert(&self, tenant: &str, order: &Order, now: Timestamp) -> Result<Upsert, StoreError> {
-        Ok((&self.tree, &self.unsynced).transaction(|(tx, u)| upsert_in(self, tx, u, tenant, order, now))?)
+        let room = self.usage.room(tenant)?;
+        let (outcome, change) =
+            (&self.tree, &self.unsynced).transaction(|(tx, u)| upsert_in(self, tx, u, tenant, order, now, &room))?;
+        self.usage.add(tenant, change)?;
+        Ok(outcome)
     }
 
     pub(super) fn tree(&self) -> &sled::Tree {
@@ -361,26 +373,33 @@ impl OrderBook {
     pub fn ack(&self, tenant: &str, k: &OrderKey, version: u64) -> Result<AckOutcome, StoreError> {
         use sled::transaction::ConflictableTransactionError::Abort;
         let key = Self::key(tenant, k)?;
-        let outcome = (&self.tree, &self.unsynced).transaction(|(t, u)| {
-            let Some(current) = t.get(&key)? else { return Ok(AckOutcome::NotFound) };
-            let Some(mut stored) = self.read(&key, &current) else { return Ok(AckOutcome::Unreadable) };
+        let (outcome, change) = (&self.tree, &self.unsynced).transaction(|(t, u)| {
+            let Some(current) = t.get(&key)? else { return Ok((AckOutcome::NotFound, 0)) };
+            let Some(mut stored) = self.read(&key, &current) else { return Ok((AckOutcome::Unreadable, 0)) };
             if stored.version != version {
-                return Ok(AckOutcome::Stale { current: stored.version });
+                return Ok((AckOutcome::Stale { current: stored.version }, 0));
             }
             if stored.sync == SyncState::Synced {
-                return Ok(AckOutcome::Synced);
+                return Ok((AckOutcome::Synced, 0));
             }
             stored.sync = SyncState::Synced;
-            t.insert(&key[..], self.encode(&key, &stored).map_err(Abort)?)?;
+            let bytes = self.encode(&key, &stored).map_err(Abort)?;
+            let change = delta(&key, Some(&current), Some(&bytes));
+            t.insert(&key[..], bytes)?;
             u.remove(&key[..])?;
-            Ok(AckOutcome::Synced)
+            Ok((AckOutcome::Synced, change))
         })?;
+        if change != 0 {
+            self.usage.add(tenant, change)?;
+        }
         Ok(outcome)
     }
 }
 
 /// [`OrderBook::upsert`] inside a transaction (so a caller can enqueue the delivery it owes in
-/// the same one).
+/// the same one), with the change in the tenant's stored bytes it makes. `room` is
+/// [`Usage::room`], asked before the transaction (sled's transactions hold a process-wide lock
+/// that a plain read inside one would wait on forever).
 pub(super) fn upsert_in(
     book: &OrderBook,
     tx: &sled::transaction::TransactionalTree,
@@ -388,7 +407,8 @@ pub(super) fn upsert_in(
     tenant: &str,
     order: &Order,
     now: Timestamp,
-) -> Result<Upsert, sled::transaction::ConflictableTransactionError<StoreError>> {
+    room: &Result<(), (u64, u64)>,
+) -> Result<(Upsert, i64), sled::transaction::ConflictableTransactionError<StoreError>> {
     use sled::transaction::ConflictableTransactionError::Abort;
     let k = OrderBook::key(tenant, &OrderKey::of(order)).map_err(Abort)?;
     let (outcome, next) = match tx.get(&k)? {
@@ -411,7 +431,7 @@ pub(super) fn upsert_in(
                 ),
             };
             if old.as_ref() == Some(order) {
-                return Ok(Upsert::Unchanged { version });
+                return Ok((Upsert::Unchanged { version }, 0));
             }
             let version = version + 1;
             (
@@ -420,10 +440,13 @@ pub(super) fn upsert_in(
             )
         }
     };
+    if let Err((stored_bytes, quota_bytes)) = *room {
+        return Err(Abort(StoreError::OverQuota { tenant: tenant.to_owned(), stored_bytes, quota_bytes }));
+    }
     let bytes = book.encode(&k, &next).map_err(Abort)?;
     unsynced.insert(&k[..], Vec::<u8>::new())?;
-    tx.insert(k, bytes)?;
-    Ok(outcome)
+    let old = tx.insert(&k[..], &bytes[..])?;
+    Ok((outcome, delta(&k, old.as_deref(), Some(&bytes))))
 }
 
 /// The tenant a store key belongs to: its first part.

@@ -17,11 +17,12 @@ use sled::transaction::TransactionalTree;
 
 use super::orders::{self, OrderKey, Upsert};
 use super::pushes::{due_range, time_be};
+use super::usage::{Usage, delta};
 use super::{Store, StoreError, key};
 use crate::model::{Order, Timestamp};
 
-const QUEUE: &str = "outbox";
-const DEAD: &str = "dead_letters";
+pub(super) const QUEUE: &str = "outbox";
+pub(super) const DEAD: &str = "dead_letters";
 /// Index: `tenant \0 route \0 due_be id_be` → the order's shop, for every queued delivery
 /// (so what a shop is owed is counted without reading the deliveries).
 pub(super) const DUE: &str = "outbox_due";
@@ -66,6 +67,7 @@ pub struct Outbox {
     dead: sled::Tree,
     due: sled::Tree,
     dead_by_tenant: sled::Tree,
+    usage: Usage,
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(tree: &'static str, k: &[u8], v: &[u8]) -> Result<T, StoreError> {
@@ -99,44 +101,43 @@ fn dead_key(tenant: &str, id: u64) -> Result<Vec<u8>, StoreError> {
     Ok(k)
 }
 
-/// The queue and its due index inside one transaction.
+/// The queue and its due index inside one transaction. Writes answer the change they made in
+/// the tenant's stored bytes ([`delta`]; the index is not counted).
 struct Queue<'a> {
     q: &'a TransactionalTree,
     due: &'a TransactionalTree,
 }
 
 impl Queue<'_> {
-    fn get(&self, id: u64) -> TxResult<Option<Delivery>> {
-        let k = id.to_be_bytes();
-        self.q.get(k)?.map(|v| decode(QUEUE, &k, &v)).transpose().map_err(Abort)
-    }
-
-    fn put(&self, d: &Delivery) -> TxResult<()> {
-        if let Some(old) = self.get(d.id)? {
+    fn put(&self, d: &Delivery) -> TxResult<i64> {
+        let k = d.id.to_be_bytes();
+        let bytes = encode(d).map_err(Abort)?;
+        let old = self.q.insert(&k, &bytes[..])?;
+        if let Some(old) = &old {
+            let old: Delivery = decode(QUEUE, &k, old).map_err(Abort)?;
             self.due.remove(due_key(&old).map_err(Abort)?)?;
         }
-        self.q.insert(&d.id.to_be_bytes(), encode(d).map_err(Abort)?)?;
         self.due.insert(due_key(d).map_err(Abort)?, d.key.shop_id.as_bytes())?;
-        Ok(())
+        Ok(delta(&k, old.as_deref(), Some(&bytes)))
     }
 
-    fn remove(&self, id: u64) -> TxResult<Option<Delivery>> {
-        let old = self.get(id)?;
-        if let Some(old) = &old {
-            self.due.remove(due_key(old).map_err(Abort)?)?;
-            self.q.remove(&id.to_be_bytes())?;
-        }
-        Ok(old)
+    fn remove(&self, id: u64) -> TxResult<(Option<Delivery>, i64)> {
+        let k = id.to_be_bytes();
+        let Some(old) = self.q.remove(&k)? else { return Ok((None, 0)) };
+        let d: Delivery = decode(QUEUE, &k, &old).map_err(Abort)?;
+        self.due.remove(due_key(&d).map_err(Abort)?)?;
+        Ok((Some(d), delta(&k, Some(&old), None)))
     }
 }
 
 impl Outbox {
-    pub(super) fn new(db: &sled::Db) -> Result<Self, StoreError> {
+    pub(super) fn new(db: &sled::Db, usage: Usage) -> Result<Self, StoreError> {
         Ok(Self {
             queue: db.open_tree(QUEUE)?,
             dead: db.open_tree(DEAD)?,
             due: db.open_tree(DUE)?,
             dead_by_tenant: db.open_tree(DEAD_BY_TENANT)?,
+            usage,
         })
     }
 
@@ -232,7 +233,10 @@ impl Outbox {
 
     /// Done: delivered, or superseded by a newer version.
     pub fn remove(&self, id: u64) -> Result<(), StoreError> {
-        (&self.queue, &self.due).transaction(|(q, due)| Queue { q, due }.remove(id).map(|_| ()))?;
+        let gone = (&self.queue, &self.due).transaction(|(q, due)| Queue { q, due }.remove(id))?;
+        if let (Some(d), change) = gone {
+            self.usage.add(&d.tenant, change)?;
+        }
         Ok(())
     }
 
@@ -244,7 +248,8 @@ impl Outbox {
             last_error: Some(reason.to_owned()),
             ..delivery.clone()
         };
-        (&self.queue, &self.due).transaction(|(q, due)| Queue { q, due }.put(&next))?;
+        let change = (&self.queue, &self.due).transaction(|(q, due)| Queue { q, due }.put(&next))?;
+        self.usage.add(&delivery.tenant, change)?;
         Ok(())
     }
 
@@ -262,12 +267,15 @@ impl Outbox {
         let bytes = encode(&letter)?;
         let id = delivery.id.to_be_bytes();
         let tk = dead_key(&delivery.tenant, delivery.id)?;
-        (&self.queue, &self.due, &self.dead, &self.dead_by_tenant).transaction(|(q, due, d, t)| -> TxResult<()> {
-            Queue { q, due }.remove(delivery.id)?;
-            d.insert(&id, bytes.clone())?;
-            t.insert(tk.clone(), Vec::<u8>::new())?;
-            Ok(())
-        })?;
+        let change = (&self.queue, &self.due, &self.dead, &self.dead_by_tenant).transaction(
+            |(q, due, d, t)| -> TxResult<i64> {
+                let (_, gone) = Queue { q, due }.remove(delivery.id)?;
+                let replaced = d.insert(&id, bytes.clone())?;
+                t.insert(tk.clone(), Vec::<u8>::new())?;
+                Ok(gone + delta(&id, replaced.as_deref(), Some(&bytes)))
+            },
+        )?;
+        self.usage.add(&delivery.tenant, change)?;
         Ok(())
     }
 
@@ -300,11 +308,14 @@ impl Outbox {
         let k = id.to_be_bytes();
         let tk = dead_key(tenant, id)?;
         let again = Delivery { attempts: 0, next_attempt_ms: now_ms, ..letter.delivery };
-        (&self.queue, &self.due, &self.dead, &self.dead_by_tenant).transaction(|(q, due, d, t)| -> TxResult<()> {
-            d.remove(&k)?;
-            t.remove(tk.clone())?;
-            Queue { q, due }.put(&again)
-        })?;
+        let change = (&self.queue, &self.due, &self.dead, &self.dead_by_tenant).transaction(
+            |(q, due, d, t)| -> TxResult<i64> {
+                let gone = d.remove(&k)?;
+                t.remove(tk.clone())?;
+                Ok(delta(&k, gone.as_deref(), None) + Queue { q, due }.put(&again)?)
+            },
+        )?;
+        self.usage.add(tenant, change)?;
         Ok(true)
     }
 
@@ -316,11 +327,12 @@ impl Outbox {
         }
         let k = id.to_be_bytes();
         let tk = dead_key(tenant, id)?;
-        (&self.dead, &self.dead_by_tenant).transaction(|(d, t)| -> TxResult<()> {
-            d.remove(&k)?;
+        let gone = (&self.dead, &self.dead_by_tenant).transaction(|(d, t)| -> TxResult<Option<sled::IVec>> {
+            let gone = d.remove(&k)?;
             t.remove(tk.clone())?;
-            Ok(())
+            Ok(gone)
         })?;
+        self.usage.add(tenant, delta(&k, gone.as_deref(), None))?;
         Ok(true)
     }
 }
@@ -341,8 +353,9 @@ impl Store {
         }
         let (queue, due) = (&self.outbox().queue, &self.outbox().due);
         let (book, unsynced) = (self.orders().tree(), self.orders().unsynced_tree());
-        let outcome = (book, unsynced, queue, due).transaction(|(o, u, q, due)| {
-            let outcome = orders::upsert_in(self.orders(), o, u, tenant, order, now)?;
+        let room = self.usage().room(tenant)?;
+        let (outcome, change) = (book, unsynced, queue, due).transaction(|(o, u, q, due)| {
+            let (outcome, mut change) = orders::upsert_in(self.orders(), o, u, tenant, order, now, &room)?;
             if let (true, Some(route)) = (outcome.is_news(), route) {
                 let id = q.generate_id()?;
                 let delivery = Delivery {
@@ -356,10 +369,11 @@ impl Store {
                     last_error: None,
                     enqueued_ms: now.0,
                 };
-                Queue { q, due }.put(&delivery)?;
+                change += Queue { q, due }.put(&delivery)?;
             }
-            Ok(outcome)
+            Ok((outcome, change))
         })?;
+        self.usage.add(tenant, change)?;
         Ok(outcome)
     }
 }

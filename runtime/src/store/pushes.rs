@@ -24,14 +24,15 @@ use sled::Transactional as _;
 use sled::transaction::ConflictableTransactionError::Abort;
 use sled::transaction::TransactionalTree;
 
+use super::usage::{Usage, delta, tx_insert, tx_remove};
 use super::{StoreError, key};
 
-const QUEUE: &str = "pushes";
-const SENT: &str = "pushes_sent";
-const DEAD: &str = "pushes_dead";
+pub(super) const QUEUE: &str = "pushes";
+pub(super) const SENT: &str = "pushes_sent";
+pub(super) const DEAD: &str = "pushes_dead";
 /// What the platform refused for good, per item: the same content offered again (an ERP's
 /// next snapshot) is not queued to be refused again; a replay or a different value is.
-const REFUSED: &str = "pushes_refused";
+pub(super) const REFUSED: &str = "pushes_refused";
 /// Index: `tenant \0 shop \0 module \0 due_be id_be` → the queue key, for every queued
 /// update that is not waiting for ids.
 pub(super) const DUE: &str = "pushes_due";
@@ -148,6 +149,7 @@ pub struct Pushes {
     /// The catalogue, read (never written) so a newer update for a SKU still unknown keeps
     /// waiting instead of being refused once more.
     catalog: sled::Tree,
+    usage: Usage,
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(tree: &'static str, k: &[u8], v: &[u8]) -> Result<T, StoreError> {
@@ -256,29 +258,32 @@ impl Queue<'_> {
         Ok(())
     }
 
-    fn put(&self, k: &[u8], push: &Push) -> TxResult<()> {
+    /// Queues `push` under `k` (replacing what was there); the change in stored bytes.
+    fn put(&self, k: &[u8], push: &Push) -> TxResult<i64> {
         match self.get(k)? {
             Some(old) => self.unindex(&old)?,
             None => self.count(push, true)?,
         }
-        self.q.insert(k, encode(push).map_err(Abort)?)?;
+        let change = tx_insert(self.q, k, &encode(push).map_err(Abort)?)?;
         let (due, ik) = index_key(push).map_err(Abort)?;
         if due {
             self.due.insert(ik, k)?
         } else {
             self.waiting.insert(ik, k)?
         };
-        Ok(())
+        Ok(change)
     }
 
-    fn remove(&self, k: &[u8]) -> TxResult<Option<Push>> {
+    /// Takes the update under `k` off the queue: what was there, and the change in stored bytes.
+    fn remove(&self, k: &[u8]) -> TxResult<(Option<Push>, i64)> {
         let old = self.get(k)?;
+        let mut change = 0;
         if let Some(old) = &old {
             self.unindex(old)?;
             self.count(old, false)?;
-            self.q.remove(k)?;
+            change = tx_remove(self.q, k)?;
         }
-        Ok(old)
+        Ok((old, change))
     }
 
     /// Whether the entry under `k` is still the one read as `id`.
@@ -288,7 +293,7 @@ impl Queue<'_> {
 }
 
 impl Pushes {
-    pub(super) fn new(db: &sled::Db) -> Result<Self, StoreError> {
+    pub(super) fn new(db: &sled::Db, usage: Usage) -> Result<Self, StoreError> {
         Ok(Self {
             queue: db.open_tree(QUEUE)?,
             sent: db.open_tree(SENT)?,
@@ -299,6 +304,7 @@ impl Pushes {
             dead_by_tenant: db.open_tree(DEAD_BY_TENANT)?,
             counts: db.open_tree(COUNTS)?,
             catalog: db.open_tree(super::catalog::TREE)?,
+            usage,
         })
     }
 
@@ -354,52 +360,54 @@ impl Pushes {
             return Ok(Offer::Refused);
         }
         let trees = (&self.queue, &self.sent, &self.due, &self.waiting, &self.counts, &self.catalog);
-        let outcome = trees.transaction(|(q, s, due, waiting, counts, catalog)| -> TxResult<Offer> {
-            let queue = Queue { q, due, waiting, counts };
-            let sent: Option<Sent> = s.get(&k)?.map(|v| decode(SENT, &k, &v)).transpose().map_err(Abort)?;
-            let queued = queue.get(&k)?;
-            if let Some(v) = new.version {
-                let newest = sent.as_ref().map(|s| s.version).max(queued.as_ref().map(|p| p.version));
-                if newest.is_some_and(|n| v <= n) {
-                    return Ok(Offer::Stale);
-                }
-            }
-            if let Some(confirmed) = sent.filter(|s| content(&s.record) == wanted) {
-                // The platform has this already; a different value still queued is outdated.
-                queue.remove(&k)?;
+        let (outcome, change) =
+            trees.transaction(|(q, s, due, waiting, counts, catalog)| -> TxResult<(Offer, i64)> {
+                let queue = Queue { q, due, waiting, counts };
+                let sent: Option<Sent> = s.get(&k)?.map(|v| decode(SENT, &k, &v)).transpose().map_err(Abort)?;
+                let queued = queue.get(&k)?;
                 if let Some(v) = new.version {
-                    let bumped = Sent { version: v, record: confirmed.record };
-                    s.insert(&k[..], encode(&bumped).map_err(Abort)?)?;
+                    let newest = sent.as_ref().map(|s| s.version).max(queued.as_ref().map(|p| p.version));
+                    if newest.is_some_and(|n| v <= n) {
+                        return Ok((Offer::Stale, 0));
+                    }
                 }
-                return Ok(Offer::Unchanged);
-            }
-            // A newer value for a SKU still unknown waits as the one it replaces did, unless
-            // it carries the ids itself or the catalogue has learned some since.
-            let (mut waiting_for_sku, mut last_error) = (None, None);
-            if let Some(Push { waiting_for_sku: Some(sku), last_error: why, .. }) = queued
-                && !carries_ids(&new.record)
-                && catalog.get(key(&[new.tenant, new.shop, &sku]).map_err(Abort)?)?.is_none()
-            {
-                (waiting_for_sku, last_error) = (Some(sku), why);
-            }
-            let id = q.generate_id()?;
-            let push = Push {
-                id,
-                tenant: new.tenant.to_owned(),
-                shop: new.shop.to_owned(),
-                module: new.module.to_owned(),
-                item: new.item.to_owned(),
-                record: new.record.clone(),
-                version: new.version.unwrap_or(id),
-                attempts: 0,
-                next_attempt_ms: now_ms,
-                last_error,
-                enqueued_ms: now_ms,
-                waiting_for_sku,
-            };
-            queue.put(&k, &push)?;
-            Ok(Offer::Queued)
-        })?;
+                if let Some(confirmed) = sent.filter(|s| content(&s.record) == wanted) {
+                    // The platform has this already; a different value still queued is outdated.
+                    let mut change = queue.remove(&k)?.1;
+                    if let Some(v) = new.version {
+                        let bumped = Sent { version: v, record: confirmed.record };
+                        change += tx_insert(s, &k, &encode(&bumped).map_err(Abort)?)?;
+                    }
+                    return Ok((Offer::Unchanged, change));
+                }
+                // A newer value for a SKU still unknown waits as the one it replaces did, unless
+                // it carries the ids itself or the catalogue has learned some since.
+                let (mut waiting_for_sku, mut last_error) = (None, None);
+                if let Some(Push { waiting_for_sku: Some(sku), last_error: why, .. }) = queued
+                    && !carries_ids(&new.record)
+                    && catalog.get(key(&[new.tenant, new.shop, &sku]).map_err(Abort)?)?.is_none()
+                {
+                    (waiting_for_sku, last_error) = (Some(sku), why);
+                }
+                let id = q.generate_id()?;
+                let push = Push {
+                    id,
+                    tenant: new.tenant.to_owned(),
+                    shop: new.shop.to_owned(),
+                    module: new.module.to_owned(),
+                    item: new.item.to_owned(),
+                    record: new.record.clone(),
+                    version: new.version.unwrap_or(id),
+                    attempts: 0,
+                    next_attempt_ms: now_ms,
+                    last_error,
+                    enqueued_ms: now_ms,
+                    waiting_for_sku,
+                };
+                let change = queue.put(&k, &push)?;
+                Ok((Offer::Queued, change))
+            })?;
+        self.usage.add(new.tenant, change)?;
         Ok(outcome)
     }
 
@@ -414,16 +422,16 @@ impl Pushes {
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let k = Self::item_key(tenant, shop, module, item)?;
-        let again = (&self.queue, &self.sent, &self.due, &self.waiting, &self.counts).transaction(
-            |(q, s, due, waiting, counts)| -> TxResult<bool> {
+        let (again, change) = (&self.queue, &self.sent, &self.due, &self.waiting, &self.counts).transaction(
+            |(q, s, due, waiting, counts)| -> TxResult<(bool, i64)> {
                 let queue = Queue { q, due, waiting, counts };
-                let Some(sent) = s.get(&k)? else { return Ok(false) };
+                let Some(sent) = s.get(&k)? else { return Ok((false, 0)) };
                 if q.get(&k)?.is_some() {
-                    return Ok(false);
+                    return Ok((false, 0));
                 }
                 let sent: Sent = decode(SENT, &k, &sent).map_err(Abort)?;
                 // Forget the confirmation so the same content is not "unchanged" any more.
-                s.remove(&k[..])?;
+                let mut change = tx_remove(s, &k)?;
                 let id = q.generate_id()?;
                 let push = Push {
                     id,
@@ -439,10 +447,11 @@ impl Pushes {
                     enqueued_ms: now_ms,
                     waiting_for_sku: None,
                 };
-                queue.put(&k, &push)?;
-                Ok(true)
+                change += queue.put(&k, &push)?;
+                Ok((true, change))
             },
         )?;
+        self.usage.add(tenant, change)?;
         Ok(again)
     }
 
@@ -451,16 +460,18 @@ impl Pushes {
     /// for its SKU's ids keeps waiting: nothing about them changed.
     pub fn wake(&self, tenant: &str, shop: &str, module: &str, item: &str, now_ms: i64) -> Result<bool, StoreError> {
         let k = Self::item_key(tenant, shop, module, item)?;
-        let woke = (&self.queue, &self.due, &self.waiting, &self.counts).transaction(
-            |(q, due, waiting, counts)| -> TxResult<bool> {
+        let (woke, change) = (&self.queue, &self.due, &self.waiting, &self.counts).transaction(
+            |(q, due, waiting, counts)| -> TxResult<(bool, i64)> {
                 let queue = Queue { q, due, waiting, counts };
-                let Some(push) = queue.get(&k)? else { return Ok(false) };
+                let Some(push) = queue.get(&k)? else { return Ok((false, 0)) };
+                let mut change = 0;
                 if push.next_attempt_ms > now_ms && push.waiting_for_sku.is_none() {
-                    queue.put(&k, &Push { next_attempt_ms: now_ms, ..push })?;
+                    change = queue.put(&k, &Push { next_attempt_ms: now_ms, ..push })?;
                 }
-                Ok(true)
+                Ok((true, change))
             },
         )?;
+        self.usage.add(tenant, change)?;
         Ok(woke)
     }
 
@@ -513,22 +524,24 @@ impl Pushes {
     pub fn confirm(&self, push: &Push) -> Result<(), StoreError> {
         let k = Self::item_key(&push.tenant, &push.shop, &push.module, &push.item)?;
         let sent = encode(&Sent { version: push.version, record: push.record.clone() })?;
-        (&self.queue, &self.sent, &self.due, &self.waiting, &self.counts).transaction(
-            |(q, s, due, waiting, counts)| -> TxResult<()> {
+        let change = (&self.queue, &self.sent, &self.due, &self.waiting, &self.counts).transaction(
+            |(q, s, due, waiting, counts)| -> TxResult<i64> {
                 let queue = Queue { q, due, waiting, counts };
+                let mut change = 0;
                 if queue.current(&k, push.id)?.is_some() {
-                    queue.remove(&k)?;
+                    change += queue.remove(&k)?.1;
                 }
                 let newer_confirmed = match s.get(&k)? {
                     Some(v) => decode::<Sent>(SENT, &k, &v).map_err(Abort)?.version > push.version,
                     None => false,
                 };
                 if !newer_confirmed {
-                    s.insert(&k[..], sent.clone())?;
+                    change += tx_insert(s, &k, &sent)?;
                 }
-                Ok(())
+                Ok(change)
             },
         )?;
+        self.usage.add(&push.tenant, change)?;
         Ok(())
     }
 
@@ -542,15 +555,13 @@ impl Pushes {
             last_error: Some(reason.to_owned()),
             ..push.clone()
         };
-        (&self.queue, &self.due, &self.waiting, &self.counts).transaction(
-            |(q, due, waiting, counts)| -> TxResult<()> {
+        let change = (&self.queue, &self.due, &self.waiting, &self.counts).transaction(
+            |(q, due, waiting, counts)| -> TxResult<i64> {
                 let queue = Queue { q, due, waiting, counts };
-                if queue.current(&k, push.id)?.is_some() {
-                    queue.put(&k, &next)?;
-                }
-                Ok(())
+                Ok(if queue.current(&k, push.id)?.is_some() { queue.put(&k, &next)? } else { 0 })
             },
         )?;
+        self.usage.add(&push.tenant, change)?;
         Ok(())
     }
 
@@ -565,15 +576,16 @@ impl Pushes {
         let waiting_for =
             Push { waiting_for_sku: Some(sku.to_owned()), last_error: Some(reason.to_owned()), ..push.clone() };
         let later = Push { next_attempt_ms: recheck_ms, last_error: Some(reason.to_owned()), ..push.clone() };
-        (&self.queue, &self.due, &self.waiting, &self.counts, &self.catalog).transaction(
-            |(q, due, waiting, counts, catalog)| {
+        let change = (&self.queue, &self.due, &self.waiting, &self.counts, &self.catalog).transaction(
+            |(q, due, waiting, counts, catalog)| -> TxResult<i64> {
                 let queue = Queue { q, due, waiting, counts };
-                if queue.current(&k, push.id)?.is_some() {
-                    queue.put(&k, if catalog.get(&ck)?.is_none() { &waiting_for } else { &later })?;
+                if queue.current(&k, push.id)?.is_none() {
+                    return Ok(0);
                 }
-                Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(())
+                queue.put(&k, if catalog.get(&ck)?.is_none() { &waiting_for } else { &later })
             },
         )?;
+        self.usage.add(&push.tenant, change)?;
         Ok(())
     }
 
@@ -583,15 +595,16 @@ impl Pushes {
         let mut woken = 0;
         for entry in self.waiting.scan_prefix(prefix(&[tenant, shop, sku])?) {
             let (_, k) = entry?;
-            woken += (&self.queue, &self.due, &self.waiting, &self.counts).transaction(
-                |(q, due, waiting, counts)| -> TxResult<usize> {
+            let (n, change) = (&self.queue, &self.due, &self.waiting, &self.counts).transaction(
+                |(q, due, waiting, counts)| -> TxResult<(usize, i64)> {
                     let queue = Queue { q, due, waiting, counts };
-                    let Some(push) = queue.get(&k)?.filter(|p| p.waiting_for_sku.is_some()) else { return Ok(0) };
+                    let Some(push) = queue.get(&k)?.filter(|p| p.waiting_for_sku.is_some()) else { return Ok((0, 0)) };
                     let next_attempt_ms = push.enqueued_ms;
-                    queue.put(&k, &Push { waiting_for_sku: None, next_attempt_ms, ..push })?;
-                    Ok(1)
+                    Ok((1, queue.put(&k, &Push { waiting_for_sku: None, next_attempt_ms, ..push })?))
                 },
             )?;
+            self.usage.add(tenant, change)?;
+            woken += n;
         }
         Ok(woken)
     }
@@ -677,19 +690,21 @@ impl Pushes {
             if chunk.is_empty() {
                 return Ok(purged);
             }
-            purged += (&self.queue, &self.due, &self.waiting, &self.counts).transaction(
-                |(q, due, waiting, counts)| -> TxResult<usize> {
+            let (n, change) = (&self.queue, &self.due, &self.waiting, &self.counts).transaction(
+                |(q, due, waiting, counts)| -> TxResult<(usize, i64)> {
                     let queue = Queue { q, due, waiting, counts };
-                    let mut n = 0;
+                    let (mut n, mut change) = (0, 0);
                     for k in &chunk {
                         if queue.get(k)?.is_some_and(|p| p.waiting_for_sku.is_some()) {
-                            queue.remove(k)?;
+                            change += queue.remove(k)?.1;
                             n += 1;
                         }
                     }
-                    Ok(n)
+                    Ok((n, change))
                 },
             )?;
+            self.usage.add(tenant, change)?;
+            purged += n;
         }
     }
 
@@ -707,16 +722,18 @@ impl Pushes {
         let tk = Self::dead_index_key(&push.tenant, &dk)?;
         let trees =
             (&self.queue, &self.due, &self.waiting, &self.counts, &self.dead, &self.refused, &self.dead_by_tenant);
-        trees.transaction(|(q, due, waiting, counts, d, r, t)| -> TxResult<()> {
+        let change = trees.transaction(|(q, due, waiting, counts, d, r, t)| -> TxResult<i64> {
             let queue = Queue { q, due, waiting, counts };
+            let mut change = 0;
             if queue.current(&k, push.id)?.is_some() {
-                queue.remove(&k)?;
-                d.insert(&dk, letter.clone())?;
+                change += queue.remove(&k)?.1;
+                change += tx_insert(d, &dk, &letter)?;
                 t.insert(tk.clone(), Vec::<u8>::new())?;
-                r.insert(&k[..], refused.clone())?;
+                change += tx_insert(r, &k, &refused)?;
             }
-            Ok(())
+            Ok(change)
         })?;
+        self.usage.add(&push.tenant, change)?;
         Ok(())
     }
 
@@ -761,11 +778,11 @@ impl Pushes {
             &self.sent,
             &self.dead_by_tenant,
         );
-        trees.transaction(|(q, due, waiting, counts, d, r, s, t)| -> TxResult<()> {
+        let change = trees.transaction(|(q, due, waiting, counts, d, r, s, t)| -> TxResult<i64> {
             let queue = Queue { q, due, waiting, counts };
-            d.remove(&dk[..])?;
+            let mut change = tx_remove(d, &dk)?;
             t.remove(tk.clone())?;
-            r.remove(&k[..])?;
+            change += tx_remove(r, &k)?;
             let superseded = match s.get(&k)? {
                 Some(v) => decode::<Sent>(SENT, &k, &v).map_err(Abort)?.version >= letter.push.version,
                 None => false,
@@ -780,10 +797,11 @@ impl Pushes {
                     waiting_for_sku: None,
                     ..letter.push.clone()
                 };
-                queue.put(&k, &again)?;
+                change += queue.put(&k, &again)?;
             }
-            Ok(())
+            Ok(change)
         })?;
+        self.usage.add(tenant, change)?;
         Ok(true)
     }
 
@@ -803,11 +821,12 @@ impl Pushes {
         }
         let dk = id.to_be_bytes();
         let tk = Self::dead_index_key(tenant, &dk)?;
-        (&self.dead, &self.dead_by_tenant).transaction(|(d, t)| {
-            d.remove(&dk[..])?;
+        let gone = (&self.dead, &self.dead_by_tenant).transaction(|(d, t)| {
+            let gone = d.remove(&dk[..])?;
             t.remove(tk.clone())?;
-            Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(())
+            Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(gone)
         })?;
+        self.usage.add(tenant, delta(&dk, gone.as_deref(), None))?;
         Ok(true)
     }
 }

@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::usage::{Usage, delta};
 use super::{StoreError, key};
 use crate::model::{Rejected, Timestamp};
 
@@ -59,17 +60,22 @@ pub struct Source<'a> {
 #[derive(Clone)]
 pub struct Quarantine {
     tree: sled::Tree,
+    usage: Usage,
 }
 
 impl Quarantine {
-    pub(super) fn new(tree: sled::Tree) -> Self {
-        Self { tree }
+    pub(super) fn new(tree: sled::Tree, usage: Usage) -> Self {
+        Self { tree, usage }
     }
 
-    /// Sets `rejected` aside (or sees it again), and says whether it is new.
+    /// Sets `rejected` aside (or sees it again), and says whether it is new. A new record of a
+    /// tenant at its stored quota is refused ([`StoreError::OverQuota`]).
     pub fn put(&self, from: &Source<'_>, rejected: &Rejected, now: Timestamp) -> Result<bool, StoreError> {
         let k = key(&[from.tenant, from.shop_id, from.stream, &rejected.id])?;
         let old = self.decode(&k, self.tree.get(&k)?)?;
+        if old.is_none() {
+            self.usage.admit(from.tenant)?;
+        }
         let entry = Quarantined {
             tenant: from.tenant.to_owned(),
             shop_id: from.shop_id.to_owned(),
@@ -84,7 +90,9 @@ impl Quarantine {
             last_seen: now,
             times: old.as_ref().map_or(0, |o| o.times) + 1,
         };
-        self.tree.insert(k, encode(&entry)?)?;
+        let bytes = encode(&entry)?;
+        let replaced = self.tree.insert(&k, &bytes[..])?;
+        self.usage.add(from.tenant, delta(&k, replaced.as_deref(), Some(&bytes)))?;
         Ok(old.is_none())
     }
 
@@ -98,6 +106,9 @@ impl Quarantine {
     ) -> Result<Option<Quarantined>, StoreError> {
         let k = key(&[tenant, shop_id, stream, id])?;
         let old = self.tree.remove(&k)?;
+        if let Some(old) = &old {
+            self.usage.add(tenant, delta(&k, Some(old), None))?;
+        }
         self.decode(&k, old)
     }
 
@@ -111,7 +122,9 @@ impl Quarantine {
         let k = key(&[tenant, shop_id, stream, id])?;
         let Some(mut entry) = self.decode(&k, self.tree.get(&k)?)? else { return Ok(false) };
         entry.tried_by = None;
-        self.tree.insert(k, encode(&entry)?)?;
+        let bytes = encode(&entry)?;
+        let replaced = self.tree.insert(&k, &bytes[..])?;
+        self.usage.add(tenant, delta(&k, replaced.as_deref(), Some(&bytes)))?;
         Ok(true)
     }
 

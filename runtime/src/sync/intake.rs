@@ -214,8 +214,11 @@ pub struct Intake {
 }
 
 impl Intake {
-    /// Queues `update` for the shops it concerns.
+    /// Queues `update` for the shops it concerns. Refused whole when the tenant is at its
+    /// stored quota ([`StoreError::OverQuota`]); a call taken under it is taken whole, so the
+    /// quota may be passed by one call (at most `api::erp::MAX_RECORDS_PER_UPDATE` records).
     pub fn submit(&self, update: &Update, now: Timestamp) -> Result<Report, StoreError> {
+        self.store.usage().admit(&self.tenant)?;
         let mut report = Report::default();
         let operation = update.operation();
         for (index, record) in update.records().into_iter().enumerate() {

@@ -130,6 +130,10 @@ pub enum ShopState {
     /// Tries again with a growing wait (up to [`AUTH_BACKOFF_CAP`]), and at once when the
     /// shop's credentials are updated.
     AuthFailed,
+    /// The tenant stores as much as its quota allows (`quota.stored_mib`): new orders and
+    /// updates are refused until what is owed drains, dead letters are discarded, or the quota
+    /// is raised. Everything else goes on.
+    OverQuota,
 }
 
 impl ShopState {
@@ -137,6 +141,7 @@ impl ShopState {
         match self {
             ShopState::Ok => "ok",
             ShopState::AuthFailed => "auth_failed",
+            ShopState::OverQuota => "over_quota",
         }
     }
 }
@@ -208,6 +213,7 @@ impl Progress {
                 .collect()
         };
         let mut deliveries: HashMap<String, HashMap<String, usize>> = HashMap::new();
+        let mut over_quota: HashMap<String, bool> = HashMap::new();
         let mut out = Vec::new();
         let mut dead_by_tenant: HashMap<String, Vec<String>> = HashMap::new();
         for ((tenant, shop), (pulled, delivered, pushed, last_error, auth)) in counters {
@@ -226,6 +232,12 @@ impl Progress {
                 deliveries.insert(tenant.clone(), store.outbox().pending_by_shop(&tenant)?);
             }
             let owed = deliveries[&tenant].get(&shop).copied().unwrap_or(0);
+            let over = *over_quota.entry(tenant.clone()).or_insert_with(|| store.usage().admit(&tenant).is_err());
+            let state = match (&auth, over) {
+                (Some(_), _) => ShopState::AuthFailed,
+                (None, true) => ShopState::OverQuota,
+                (None, false) => ShopState::Ok,
+            };
             out.push(ShopProgress {
                 pending: owed + store.pushes().pending_count(&tenant, &shop)?,
                 dead_lettered: dead.iter().filter(|s| **s == shop).count(),
@@ -236,7 +248,7 @@ impl Progress {
                 delivered,
                 pushed,
                 last_error,
-                state: if auth.is_some() { ShopState::AuthFailed } else { ShopState::Ok },
+                state,
                 auth_error: auth.as_ref().map(|a| a.message.clone()),
                 auth_failed_since: auth.as_ref().map(|a| a.since),
                 next_try: auth.map(|a| a.next_try),
@@ -313,6 +325,7 @@ impl Control {
         let run = Arc::new(tenant_run(tenant, &self.shared.registry)?);
         let _one_at_a_time = self.shared.changes.lock().await;
         self.stop_tenant(&tenant.id).await;
+        self.shared.store.usage().set_quota(&tenant.id, Some(tenant.quota.stored_bytes()));
         let (stop, _) = watch::channel(false);
         let mut running = Running { run, origin, stop, tasks: tokio::task::JoinSet::new() };
         if self.shared.started.load(std::sync::atomic::Ordering::SeqCst) {
@@ -328,6 +341,7 @@ impl Control {
         let _one_at_a_time = self.shared.changes.lock().await;
         let was = self.stop_tenant(tenant).await;
         self.shared.progress.forget(tenant);
+        self.shared.store.usage().set_quota(tenant, None);
         was
     }
 
