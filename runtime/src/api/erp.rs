@@ -31,6 +31,9 @@ pub async fn query_orders(
 ) -> Result<Json<Value>, ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
     let page = intake.store.orders().query(&tenant, &query)?;
+    // What the ERP reads is on disk before it sees it: the version it acknowledges can never
+    // come back, after a crash, holding other content.
+    intake.store.durable().await?;
     Ok(Json(serde_json::to_value(page).expect("orders serialize")))
 }
 
@@ -194,6 +197,7 @@ pub async fn export_orders(
             None => break,
         }
     }
+    intake.store.durable().await?; // as for the JSON query
     let bytes = sheet::export_orders(&orders)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     Ok(xlsx(bytes, &format!("{tenant}-orders.xlsx")))

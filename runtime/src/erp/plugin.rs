@@ -43,6 +43,13 @@ pub async fn drain(
         .filter(|d| d.route == route && d.tenant == shop.tenant)
         .take(limit)
         .collect();
+    if due.is_empty() {
+        return Ok(report);
+    }
+    // Nothing leaves for the ERP before the version it carries is on disk: a crash after the
+    // send must not bring back an older version that later changes into another one under the
+    // same idempotency key. Every version owed here was stored with its delivery, before this.
+    store.durable().await?;
     for chunk in due.chunks(BATCH) {
         let mut batch = Vec::with_capacity(chunk.len());
         for delivery in chunk {

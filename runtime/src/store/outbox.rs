@@ -177,9 +177,9 @@ impl Store {
         route: Option<&str>,
     ) -> Result<Upsert, StoreError> {
         key(&[tenant])?; // a tenant name the keys can hold
-        let queue = &self.outbox().queue;
-        let outcome = (self.orders().tree(), queue).transaction(|(o, q)| {
-            let outcome = orders::upsert_in(self.orders(), o, tenant, order, now)?;
+        let (book, outbox) = (self.orders(), self.outbox());
+        let outcome = (book.tree(), &outbox.queue).transaction(|(o, q)| {
+            let outcome = orders::upsert_in(&book, o, tenant, order, now)?;
             if let (true, Some(route)) = (outcome.is_news(), route) {
                 let id = q.generate_id()?;
                 let delivery = Delivery {
