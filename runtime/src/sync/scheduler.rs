@@ -499,6 +499,14 @@ impl Scheduler {
         if let Some(task) = progress_task {
             let _ = task.await;
         }
+        if let Some(why) = shared.store.unwritable() {
+            // No last reads either: sled can spin on a read of a database whose writes failed.
+            tracing::error!(
+                error = %why,
+                "stopped, but the last flush failed (the store cannot write): acknowledged writes were on disk already; the engine's progress since the last flush is redone at the next start"
+            );
+            return Ok(());
+        }
         log_progress(&shared.progress, &shared.store);
         match shared.store.flush() {
             Ok(()) => info!("stopped; store flushed"),
