@@ -1053,6 +1053,11 @@ async fn a_full_disk_turns_readyz_503_and_the_host_resumes_by_itself_once_space_
         (r.status() == 503).then_some(())
     })
     .await;
+    // Reads of a database whose writes failed answer (an error, say), never spin: /metrics
+    // counts queues.
+    let metrics =
+        tokio::time::timeout(Duration::from_secs(60), serve.call(Method::GET, "/metrics", Some(OPERATOR), None));
+    assert!(metrics.await.is_ok(), "/metrics answers while the store cannot write");
     Command::new("kill").args(["-TERM", &serve.child.id().to_string()]).status().unwrap();
     let exit = serve.child.wait().unwrap();
     assert_eq!(exit.code(), Some(0), "{}", serve.log());

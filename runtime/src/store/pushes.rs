@@ -276,7 +276,14 @@ impl Pushes {
     pub fn pending_count(&self, tenant: &str, shop: &str) -> Result<usize, StoreError> {
         let mut prefix = key(&[tenant, shop])?;
         prefix.push(0);
-        Ok(self.queue.scan_prefix(&prefix).count())
+        // Stop at the first error: a database whose writes failed answers an error on every
+        // step of a scan, never the end, so `count()` would spin for good.
+        let mut n = 0;
+        for entry in self.queue.scan_prefix(&prefix) {
+            entry?;
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// What the platform last confirmed for an item.
