@@ -838,3 +838,263 @@ async fn the_registry_validates_swaps_pins_and_remembers() {
     );
     assert_eq!(registry.show("hostile").unwrap().0.awaiting_grant, None);
 }
+
+/// `wharf serve` answering on `dir` (started by [`Serve::start`]): waits for `/readyz`.
+async fn ready(serve: &Serve) {
+    eventually("wharf serve answers /readyz", Duration::from_secs(60), async || {
+        let r = reqwest::get(format!("{}/readyz", serve.base)).await.ok()?;
+        (r.status() == 200).then_some(())
+    })
+    .await;
+}
+
+/// Starts `wharf serve` on `dir` and waits until it is ready.
+async fn restart(dir: &Path) -> Serve {
+    let serve = Serve::start(dir);
+    ready(&serve).await;
+    serve
+}
+
+/// Uploads the Taobao plugin (`wasm`) with the hosts it declares granted; its version.
+fn upload_taobao(serve: &Serve, wasm: &Path) -> String {
+    let mut upload = vec!["plugin", "upload", wasm.to_str().unwrap()];
+    for host in TAOBAO_HOSTS {
+        upload.extend(["--grant", host]);
+    }
+    let (code, admitted, err) = serve.cli(OPERATOR, &upload);
+    assert_eq!(code, 0, "{err}");
+    admitted["version"].as_str().unwrap().to_owned()
+}
+
+async fn simulator(orders: usize) -> TaobaoSim {
+    tokio::task::spawn_blocking(move || {
+        TaobaoSim::spawn_blocking_runtime(SimConfig {
+            orders,
+            seed: 14,
+            modified_span_ms: 3_600_000,
+            ..SimConfig::default()
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap()
+}
+
+/// What the API answered 200 (201) is on disk: a SIGKILL sent the moment the answer arrives
+/// loses none of it. Switches, tokens and queued stock, each followed by a kill -9 and a
+/// restart on the same data folder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_a_sigkill_right_after_the_answer() {
+    let sim = simulator(5).await;
+    let dir = std::env::temp_dir().join(format!("wharf-durable-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut serve = restart(&dir).await;
+    upload_taobao(&serve, &plugin_path("taobao"));
+    let (status, body) =
+        serve.call(Method::POST, "/v1/tenants", Some(OPERATOR), Some(tenant_doc("acme", &sim, 1, json!({})))).await;
+    assert_eq!(status, 201, "{body}");
+    const ROUNDS: usize = 3;
+    let mut tokens = Vec::new();
+    for round in 0..ROUNDS {
+        let path = format!("/v1/tenants/acme/skus/SW-{round}/stock");
+        let (status, body) = serve.call(Method::PUT, &path, Some(OPERATOR), Some(json!({"on": false}))).await;
+        assert_eq!(status, 200, "{body}");
+        drop(serve); // SIGKILL, the moment the answer is in
+        serve = restart(&dir).await;
+
+        let name = format!("erp-{round}");
+        let (status, body) =
+            serve.call(Method::POST, "/v1/tenants/acme/tokens", Some(OPERATOR), Some(json!({"name": name}))).await;
+        assert_eq!(status, 201, "{body}");
+        tokens.push(body["token"].as_str().unwrap().to_owned());
+        drop(serve);
+        serve = restart(&dir).await;
+
+        let stock = json!([{"outer_sku_id": format!("ST-{round}"), "quantity": 7, "version": 1_000 + round}]);
+        let (status, body) =
+            serve.call(Method::POST, "/v1/tenants/acme/updates/stock", Some(OPERATOR), Some(stock)).await;
+        assert_eq!((status, &body["queued"]), (200, &json!(1)), "{body}");
+        drop(serve);
+        serve = restart(&dir).await;
+    }
+    let (status, switches) = serve.call(Method::GET, "/v1/tenants/acme/switches", Some(OPERATOR), None).await;
+    assert_eq!(status, 200);
+    for round in 0..ROUNDS {
+        assert!(switches.to_string().contains(&format!("\"SW-{round}\"")), "switch {round} kept: {switches}");
+        let (status, body) = serve.call(Method::GET, "/v1/tenants/acme/switches", Some(&tokens[round]), None).await;
+        assert_eq!(status, 200, "token {round} kept: {body}");
+        let stock = json!([{"outer_sku_id": format!("ST-{round}"), "quantity": 7, "version": 1_000 + round}]);
+        let (status, body) =
+            serve.call(Method::POST, "/v1/tenants/acme/updates/stock", Some(OPERATOR), Some(stock)).await;
+        assert_eq!(
+            (status, &body["queued"]),
+            (200, &json!(0)),
+            "stock update {round} kept (sent again, nothing new): {body}"
+        );
+    }
+    drop(serve);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What served before a restart serves after it: a version activated over the API, and a
+/// roll back, both outlive a kill -9, even with other versions' files in the plugin folder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_versions_survive_restarts_as_they_were() {
+    let dir = std::env::temp_dir().join(format!("wharf-versions-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (taobao, next) = (plugin_path("taobao"), plugin_dir().join("next").join("taobao.wasm"));
+    let mut serve = restart(&dir).await;
+    let v1 = upload_taobao(&serve, &taobao);
+    let v2 = upload_taobao(&serve, &next);
+    // The folder holds the first version, as it did when the host was set up.
+    std::fs::copy(&taobao, dir.join("plugins").join("taobao.wasm")).unwrap();
+    let active = async |serve: &Serve| {
+        let (status, body) = serve.call(Method::GET, "/v1/plugins/taobao", Some(OPERATOR), None).await;
+        assert_eq!(status, 200, "{body}");
+        body["active"].as_str().map(str::to_owned)
+    };
+    let (status, body) =
+        serve.call(Method::POST, "/v1/plugins/taobao/activate", Some(OPERATOR), Some(json!({"version": v2}))).await;
+    assert_eq!(status, 200, "{body}");
+    drop(serve);
+    serve = restart(&dir).await;
+    assert_eq!(active(&serve).await.as_deref(), Some(v2.as_str()), "the activated version serves after a restart");
+
+    // Now the folder holds the second version too; a roll back outlives a restart all the same.
+    std::fs::copy(&next, dir.join("plugins").join("taobao-next.wasm")).unwrap();
+    let (status, body) = serve.call(Method::POST, "/v1/plugins/taobao/rollback", Some(OPERATOR), None).await;
+    assert_eq!(status, 200, "{body}");
+    drop(serve);
+    serve = restart(&dir).await;
+    assert_eq!(active(&serve).await.as_deref(), Some(v1.as_str()), "the rolled-back-to version serves after a restart");
+    drop(serve);
+    serve = restart(&dir).await;
+    assert_eq!(active(&serve).await.as_deref(), Some(v1.as_str()), "and after the next one");
+    drop(serve);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A tmpfs mounted for a test, unmounted when dropped.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(at).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs", at.to_str().unwrap()])
+            .output()
+            .expect("mount runs");
+        assert!(
+            out.status.success(),
+            "this test fills a small tmpfs and needs to mount one (run it as root, or where mount -t tmpfs is \
+             allowed): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Tmpfs(at.to_owned())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").args(["-l", self.0.to_str().unwrap()]).status();
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// Fills the file system of `path` with `path` itself, until it takes no more.
+fn fill(path: &Path) {
+    use std::io::Write as _;
+    let mut file = std::fs::File::create(path).unwrap();
+    let chunk = vec![0u8; 64 << 10];
+    while file.write_all(&chunk).and_then(|()| file.sync_all()).is_ok() {}
+}
+
+/// A full data folder: writes are refused (503, nothing acknowledged that is not kept) and
+/// `/readyz` answers 503 with the reason; once space returns the host takes writes again by
+/// itself, and nothing acknowledged before is lost. A stop while the disk is full exits 0 and
+/// says its last flush failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_turns_readyz_503_and_the_host_resumes_by_itself_once_space_returns() {
+    let sim = simulator(20).await;
+    let dir = std::env::temp_dir().join(format!("wharf-full-disk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.join("data");
+    let _tmpfs = Tmpfs::mount(&data, "16m");
+    let mut serve = restart(&dir).await;
+    upload_taobao(&serve, &plugin_path("taobao"));
+    let (status, body) =
+        serve.call(Method::POST, "/v1/tenants", Some(OPERATOR), Some(tenant_doc("acme", &sim, 1, json!({})))).await;
+    assert_eq!(status, 201, "{body}");
+    let orders = async |serve: &Serve| {
+        let (status, body) = serve.call(Method::GET, "/v1/tenants/acme/orders?limit=100", Some(OPERATOR), None).await;
+        (status == 200).then(|| body["orders"].as_array().map_or(0, Vec::len))
+    };
+    eventually("the shop's 20 orders are stored", Duration::from_secs(60), async || {
+        (orders(&serve).await == Some(20)).then_some(())
+    })
+    .await;
+    let switch = async |serve: &Serve, sku: &str| {
+        let path = format!("/v1/tenants/acme/skus/{sku}/stock");
+        serve.call(Method::PUT, &path, Some(OPERATOR), Some(json!({"on": false}))).await
+    };
+    assert_eq!(switch(&serve, "BEFORE").await.0, 200);
+
+    let filler = data.join("filler");
+    fill(&filler);
+    let mut refused = 0;
+    let why = eventually("writes refused and /readyz 503", Duration::from_secs(60), async || {
+        let (status, body) = switch(&serve, &format!("FULL-{refused}")).await;
+        if status != 200 {
+            assert_eq!(status, 503, "{body}");
+            refused += 1;
+        }
+        let r = reqwest::get(format!("{}/readyz", serve.base)).await.ok()?;
+        let (code, text) = (r.status(), r.text().await.unwrap_or_default());
+        (refused > 0 && code == 503).then_some(text)
+    })
+    .await;
+    assert!(why.contains("store cannot write"), "{why}");
+
+    std::fs::remove_file(&filler).unwrap();
+    eventually("the host takes writes again", Duration::from_secs(60), async || {
+        let r = reqwest::get(format!("{}/readyz", serve.base)).await.ok()?;
+        (r.status() == 200 && switch(&serve, "AFTER").await.0 == 200).then_some(())
+    })
+    .await;
+    let kept = async |serve: &Serve| {
+        let (_, switches) = serve.call(Method::GET, "/v1/tenants/acme/switches", Some(OPERATOR), None).await;
+        let text = switches.to_string();
+        assert!(text.contains("\"BEFORE\"") && text.contains("\"AFTER\""), "{text}");
+        assert_eq!(orders(serve).await, Some(20), "every stored order is still there");
+    };
+    kept(&serve).await;
+
+    // Full again, then a stop: it goes well (exit 0) and says what it could not flush. sled
+    // writes into log segments the disk gave it before for a while: big updates use them up.
+    fill(&filler);
+    let mut batch = 0;
+    eventually("/readyz 503 again", Duration::from_secs(60), async || {
+        batch += 1;
+        let stock: Vec<Value> =
+            (0..2_000).map(|i| json!({"outer_sku_id": format!("FILL-{batch}-{i}"), "quantity": 1})).collect();
+        let _ = serve.call(Method::POST, "/v1/tenants/acme/updates/stock", Some(OPERATOR), Some(json!(stock))).await;
+        let r = reqwest::get(format!("{}/readyz", serve.base)).await.ok()?;
+        (r.status() == 503).then_some(())
+    })
+    .await;
+    // Reads of a database whose writes failed answer (an error, say), never spin: /metrics
+    // counts queues.
+    let metrics =
+        tokio::time::timeout(Duration::from_secs(60), serve.call(Method::GET, "/metrics", Some(OPERATOR), None));
+    assert!(metrics.await.is_ok(), "/metrics answers while the store cannot write");
+    Command::new("kill").args(["-TERM", &serve.child.id().to_string()]).status().unwrap();
+    let exit = serve.child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0), "{}", serve.log());
+    assert!(serve.log().contains("the last flush failed"), "{}", serve.log());
+    std::fs::remove_file(&filler).unwrap();
+    drop(serve);
+    let serve = restart(&dir).await;
+    kept(&serve).await;
+    drop(serve);
+    let _ = std::fs::remove_dir_all(&dir);
+}

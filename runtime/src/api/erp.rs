@@ -31,6 +31,9 @@ pub async fn query_orders(
 ) -> Result<Json<Value>, ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
     let page = intake.store.orders().query(&tenant, &query)?;
+    // What the ERP reads is on disk before it sees it: the version it acknowledges can never
+    // come back, after a crash, holding other content.
+    intake.store.durable().await?;
     Ok(Json(serde_json::to_value(page).expect("orders serialize")))
 }
 
@@ -202,12 +205,14 @@ pub async fn export_orders(
 ) -> Result<Response, ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
     let file_name = format!("{tenant}-orders.xlsx");
+    let store = intake.store.clone();
     // Reading up to the export's bound and writing the workbook is CPU and disk work: off the
     // async workers, like imports.
     let bytes =
         tokio::task::spawn_blocking(move || export_workbook(&intake, &tenant, query)).await.map_err(|e| {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("the export failed: {e}"))
         })??;
+    store.durable().await?; // as for the JSON query
     Ok(xlsx(bytes, &file_name))
 }
 

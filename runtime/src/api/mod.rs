@@ -9,6 +9,13 @@
 //! - [`body`]: bodies over [`MAX_BODY_BYTES`] refused with a 413 the client hears;
 //! - `/metrics`, `/healthz`, `/readyz` here.
 //!
+//! A write is answered only once it is on disk: every request that may change something (any
+//! method but GET and HEAD) and succeeds waits for a flush covering it before its answer goes
+//! out ([`durable_answers`], one group commit shared by every writer: see
+//! [`crate::store::commit`]). If that flush fails, the answer is 503 instead, and the change
+//! is not kept. The same holds for the orders an ERP reads: they are on disk before it sees
+//! them, so the version it acknowledges can never come back with other content.
+//!
 //! Every `/v1/…` route needs a bearer token: the operator's, or one scoped to a tenant. A
 //! tenant token reaching for another tenant gets 404, as if the tenant did not exist, so a
 //! token cannot even learn which tenants there are; operator-only routes answer it 403.
@@ -19,8 +26,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde_json::{Value, json};
@@ -128,6 +136,7 @@ impl Api {
                 post(discard_unreadable_order),
             )
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .layer(axum::middleware::from_fn_with_state(self.clone(), durable_answers))
             .layer(axum::middleware::from_fn(body::limit))
             .with_state(self)
     }
@@ -207,6 +216,10 @@ impl From<StoreError> for ApiError {
                 let extra = json!({"limit": "stored_mib", "max": quota_bytes >> 20, "stored_bytes": stored_bytes,
                                    "tenant": tenant});
                 ApiError::new(StatusCode::INSUFFICIENT_STORAGE, "over_quota", e.to_string()).with(extra)
+            }
+            // The disk, not the request: the same call succeeds once the host writes again.
+            e if e.is_unwritable() => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", e.to_string())
             }
             e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string()),
         }
@@ -321,11 +334,30 @@ impl Caller {
     }
 }
 
+/// 503 while the host is stopping, or while its store cannot write (a full disk, say: the
+/// host takes nothing it could not keep, and serves again by itself once the disk writes).
 async fn readyz(State(api): State<Api>) -> impl IntoResponse {
-    if api.ready.load(Ordering::Relaxed) {
-        (StatusCode::OK, "ready")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "stopping")
+    if !api.ready.load(Ordering::Relaxed) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "stopping".to_owned());
+    }
+    match api.control.store().unwritable() {
+        Some(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("the store cannot write: {why}")),
+        None => (StatusCode::OK, "ready".to_owned()),
+    }
+}
+
+/// Holds back the answer to a successful request that may have written until what it wrote
+/// is on disk; answers 503 instead when the flush fails. Requests that only read (GET, HEAD)
+/// pass straight through.
+async fn durable_answers(State(api): State<Api>, request: axum::extract::Request, next: Next) -> Response {
+    let writes = !matches!(*request.method(), Method::GET | Method::HEAD);
+    let response = next.run(request).await;
+    if !writes || !response.status().is_success() {
+        return response;
+    }
+    match api.control.store().durable().await {
+        Ok(()) => response,
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 

@@ -455,7 +455,13 @@ fn service() -> Vec<Route> {
     let text = |what: &str| file(what, "text/plain");
     vec![
         ("/healthz", "get", Op::open("The process is up").ok(text("ok"))),
-        ("/readyz", "get", Op::open("Ready to take requests").ok(text("ready")).answers("503", text("stopping"))),
+        (
+            "/readyz",
+            "get",
+            Op::open("Ready to take requests")
+                .ok(text("ready"))
+                .answers("503", text("stopping, or `the store cannot write: …` while the data folder takes no writes")),
+        ),
         ("/openapi.json", "get", Op::open("This document").ok(answer("OpenAPI 3.1", json!({"type": "object"})))),
         (
             "/metrics",

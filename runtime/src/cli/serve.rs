@@ -80,7 +80,7 @@ pub async fn prepare(config_path: &Path, cache_dir: Option<PathBuf>, options: Op
         .await
         .context("opening the plugin registry")?;
     let mut folder = FolderWatch::new(&config.plugin_dir);
-    folder.scan(&registry, false).await;
+    folder.scan_at_start(&registry).await;
     for summary in registry.list() {
         tracing::info!(plugin = %summary.name, version = %summary.active, "plugin ready");
     }

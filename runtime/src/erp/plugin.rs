@@ -40,6 +40,13 @@ pub async fn drain(
 ) -> Result<DrainReport, StoreError> {
     let mut report = DrainReport::default();
     let due: Vec<Delivery> = store.outbox().due(&shop.tenant, route, now.0, limit)?;
+    if due.is_empty() {
+        return Ok(report);
+    }
+    // Nothing leaves for the ERP before the version it carries is on disk: a crash after the
+    // send must not bring back an older version that later changes into another one under the
+    // same idempotency key. Every version owed here was stored with its delivery, before this.
+    store.durable().await?;
     for chunk in due.chunks(BATCH) {
         if stopping() {
             break;

@@ -276,6 +276,12 @@ async fn deliver(
             }
         }
     }
+    if ready.is_empty() {
+        return Ok(report);
+    }
+    // Nothing leaves for the ERP before the version it carries is on disk (one key, one
+    // content: see `super::plugin::drain`).
+    store.durable().await?;
     // The POSTs wait on the ERP, not on this host: several are in flight at once, and each
     // is settled as its answer comes.
     for chunk in ready.chunks(CONCURRENT_POSTS) {

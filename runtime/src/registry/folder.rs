@@ -4,6 +4,9 @@
 //! grants nothing by itself (a file there may come from anyone who can write to it): a version
 //! whose hosts are not granted waits until the operator grants them (`wharf plugin grant`).
 //!
+//! A restart is not a drop: the files the folder holds as the host starts change nothing
+//! that was decided before ([`FolderWatch::scan_at_start`]).
+//!
 //! Polled rather than notified: polling works the same on every filesystem (network mounts and
 //! container volumes included, where change notifications often never arrive), and a scan of a
 //! few files a second costs nothing next to one plugin call.
@@ -39,13 +42,31 @@ impl FolderWatch {
         FolderWatch { dir: dir.to_owned(), done: HashMap::new(), settling: HashMap::new() }
     }
 
-    /// Admits every `.wasm` file not handled yet in its current form. With `settled_only`, a
-    /// file is taken only once it looked the same on the previous scan (a copy may be under
-    /// way); the first scan at start-up takes everything at once.
+    /// Admits every `.wasm` file not handled yet in its current form, and serves it (a drop
+    /// into the folder is an upload with `activate`). With `settled_only`, a file is taken only
+    /// once it looked the same on the previous scan (a copy may be under way).
     pub async fn scan(
         &mut self,
         registry: &Registry,
         settled_only: bool,
+    ) -> Vec<(PathBuf, Result<Admitted, RegistryError>)> {
+        self.scan_with(registry, settled_only, true).await
+    }
+
+    /// The scan as the host starts, taking every file at once. The files there are not new
+    /// drops: a version the registry holds already changes nothing (what served before the
+    /// restart serves after it, whatever the operator activated, pinned or rolled back since),
+    /// and one it does not know is admitted without serving, unless its name serves nothing
+    /// yet; `wharf plugin activate` serves it.
+    pub async fn scan_at_start(&mut self, registry: &Registry) -> Vec<(PathBuf, Result<Admitted, RegistryError>)> {
+        self.scan_with(registry, false, false).await
+    }
+
+    async fn scan_with(
+        &mut self,
+        registry: &Registry,
+        settled_only: bool,
+        activate: bool,
     ) -> Vec<(PathBuf, Result<Admitted, RegistryError>)> {
         let mut out = Vec::new();
         let Ok(entries) = std::fs::read_dir(&self.dir) else { return out };
@@ -73,7 +94,7 @@ impl FolderWatch {
                         signature: signature.as_deref().map(str::trim),
                         source: Source::Folder,
                         grant: &[],
-                        activate: true,
+                        activate,
                     };
                     registry.admit(candidate).await
                 }
@@ -84,6 +105,10 @@ impl FolderWatch {
                 Ok(a) if a.active => {
                     tracing::info!(file = %path.display(), plugin = %a.name, version = %a.version, "plugin from the watched folder serves now")
                 }
+                Ok(a) if a.awaiting_grant.is_empty() && !activate => tracing::info!(
+                    file = %path.display(), plugin = %a.name, version = %a.version,
+                    "plugin from the watched folder admitted at start-up, not serving (the version that served before does); serve it with `wharf plugin activate`"
+                ),
                 Ok(a) => {
                     tracing::info!(file = %path.display(), plugin = %a.name, version = %a.version, "plugin from the watched folder admitted, not serving")
                 }

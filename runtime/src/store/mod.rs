@@ -22,6 +22,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod commit;
 pub mod cursors;
 pub mod orders;
 pub mod outbox;
@@ -34,7 +35,9 @@ pub mod tenants;
 pub mod tokens;
 pub mod usage;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 pub use audit::{Audit, AuditEntry};
 pub use catalog::{Catalog, PlatformSku};
@@ -54,6 +57,19 @@ pub use usage::Usage;
 /// How long [`Store::open`] waits for a lock a just-closed store is releasing: sled's default
 /// flush interval is 500 ms; four of them leave margin on a loaded machine.
 pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How long reopening a database that failed waits for the store calls in flight on it to end
+/// (each takes milliseconds; one that holds on longer makes the reopen wait for the next try,
+/// [`commit::RECOVERY_PROBE_EVERY`] later, rather than keep every other call waiting).
+pub const REOPEN_WAIT: Duration = Duration::from_secs(1);
+
+/// What the probe writes and syncs in the data folder before a failed database is reopened:
+/// one segment of sled's log (sled's default `segment_size`), the unit its log grows by, so a
+/// disk that takes the probe takes sled's next write.
+pub const PROBE_BYTES: usize = 512 * 1024;
+
+/// The probe's file, beside the database.
+const PROBE_FILE: &str = "write-probe.tmp";
 
 /// Where [`Store::next_version`] keeps the last version it issued (in the default tree).
 const VERSION_CLOCK: &[u8] = b"version_clock";
@@ -81,6 +97,16 @@ pub enum StoreError {
         quota_bytes >> 20
     )]
     OverQuota { tenant: String, stored_bytes: u64, quota_bytes: u64 },
+    /// The write may be in memory but is not on disk, so it is not kept.
+    #[error("the store cannot write to disk: {0}")]
+    NotDurable(String),
+}
+
+impl StoreError {
+    /// The disk (full, failing) rather than the data: the host recovers once it writes again.
+    pub fn is_unwritable(&self) -> bool {
+        matches!(self, StoreError::NotDurable(_) | StoreError::Sled(sled::Error::Io(_)))
+    }
 }
 
 impl<E: Into<StoreError>> From<sled::transaction::TransactionError<E>> for StoreError {
@@ -92,10 +118,36 @@ impl<E: Into<StoreError>> From<sled::transaction::TransactionError<E>> for Store
     }
 }
 
-/// The host's durable state.
+/// The host's durable state; cheap to clone (every clone is the same store).
 #[derive(Clone)]
 pub struct Store {
+    shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    /// Where the database lives; `None` for a temporary store (never reopened).
+    dir: Option<PathBuf>,
+    sealer: pii::Sealer,
+    /// The tenants' stored quotas, kept across a reopen (see [`Usage`]).
+    quotas: usage::Quotas,
+    /// The open database and its trees. Swapped whole when a database that failed is reopened
+    /// (see [`commit`]); every store call holds the one it started on until it is done.
+    books: RwLock<Arc<Books>>,
+    commit: Arc<commit::Commit>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.commit.close();
+    }
+}
+
+/// One open database and its trees.
+struct Books {
     db: sled::Db,
+    /// A stand-in in memory while reopening the database failed: reads find nothing and no
+    /// flush succeeds, so nothing is acknowledged or sent until the real one is back.
+    stand_in: bool,
     orders: OrderBook,
     outbox: Outbox,
     cursors: Cursors,
@@ -110,34 +162,11 @@ pub struct Store {
     usage: Usage,
 }
 
-impl Store {
-    /// Opens (or creates) the store in `dir`.
-    ///
-    /// A store closed a moment ago by this same process may still hold its file lock until
-    /// sled's background flusher notices (one flush interval); opening waits up to
-    /// [`LOCK_WAIT`] for it rather than failing a restart.
-    pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let deadline = std::time::Instant::now() + LOCK_WAIT;
-        loop {
-            match sled::open(dir) {
-                Ok(db) => return Self::from_db(db, pii::Sealer::in_dir(dir)?),
-                Err(sled::Error::Io(e))
-                    if e.to_string().contains("could not acquire lock") && std::time::Instant::now() < deadline =>
-                {
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-
-    /// A store that lives in memory only, for tests.
-    pub fn temporary() -> Result<Self, StoreError> {
-        Self::from_db(sled::Config::new().temporary(true).open()?, pii::Sealer::random())
-    }
-
-    fn from_db(db: sled::Db, sealer: pii::Sealer) -> Result<Self, StoreError> {
-        let usage = Usage::open(&db)?;
+impl Books {
+    /// The books of `db`; `quotas` are the tenants' stored quotas, shared by every database
+    /// the store opens (they come from the configuration, not the disk).
+    fn new(db: sled::Db, sealer: pii::Sealer, stand_in: bool, quotas: usage::Quotas) -> Result<Self, StoreError> {
+        let usage = Usage::open(&db, quotas)?;
         let tenants = TenantBook::new(db.open_tree(tenants::TREE)?, sealer.clone());
         let plugins = PluginBook::new(db.open_tree(plugins::TREE)?);
         let orders =
@@ -150,8 +179,9 @@ impl Store {
         let catalog = Catalog::new(db.open_tree(catalog::TREE)?, pushes.clone());
         let quarantine = Quarantine::new(db.open_tree(quarantine::TREE)?, usage.clone());
         let tokens = Tokens::new(db.open_tree(tokens::TREE)?);
-        let store = Self {
+        let books = Books {
             db,
+            stand_in,
             orders,
             outbox,
             cursors,
@@ -165,8 +195,8 @@ impl Store {
             plugins,
             usage,
         };
-        store.migrate()?;
-        Ok(store)
+        books.migrate()?;
+        Ok(books)
     }
 
     /// Brings a store written by an older host up to [`INDEX_SCHEMA`]: builds the indexes it
@@ -188,60 +218,183 @@ impl Store {
         tracing::info!(from = at, to = INDEX_SCHEMA, ms = started.elapsed().as_millis() as u64, "store indexes built");
         Ok(())
     }
+}
 
-    pub fn orders(&self) -> &OrderBook {
-        &self.orders
+/// One of the store's books, as a store call uses it. It keeps the database it belongs to
+/// open, so hold it for a call, not longer: a database that failed is reopened only once no
+/// handle on it is left.
+pub struct Held<T: 'static> {
+    books: Arc<Books>,
+    pick: fn(&Books) -> &T,
+}
+
+impl<T> std::ops::Deref for Held<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        (self.pick)(&self.books)
+    }
+}
+
+/// Opens the sled database in `dir`, waiting up to [`LOCK_WAIT`] for a lock this process is
+/// releasing (a store closed a moment ago, or a failed database being reopened).
+fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match sled::open(dir) {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock") && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Whether the data folder takes a write of [`PROBE_BYTES`], synced, again.
+fn probe(dir: &Path) -> Result<(), String> {
+    use std::io::Write as _;
+    let path = dir.join(PROBE_FILE);
+    let written = std::fs::File::create(&path).and_then(|mut f| {
+        f.write_all(&vec![0u8; PROBE_BYTES])?;
+        f.sync_all()
+    });
+    let _ = std::fs::remove_file(&path);
+    written.map_err(|e| format!("the data folder {} takes no writes yet: {e}", dir.display()))
+}
+
+impl Shared {
+    fn current(&self) -> Arc<Books> {
+        self.books.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    pub fn outbox(&self) -> &Outbox {
-        &self.outbox
+    /// Flushes the open database, now, on this thread.
+    fn flush_now(&self) -> Result<(), StoreError> {
+        let books = self.current();
+        if books.stand_in {
+            return Err(StoreError::NotDurable("the database could not be reopened yet".into()));
+        }
+        books.db.flush()?;
+        Ok(())
     }
 
-    pub fn cursors(&self) -> &Cursors {
-        &self.cursors
+    /// Replaces a database that failed with the same one read back from disk, once the disk
+    /// takes writes again. Every flush waited on until then fails (their writes went to the
+    /// failed database); store calls wait meanwhile, for as long as sled's recovery takes.
+    fn reopen(&self, commit: &commit::Commit) -> Result<(), String> {
+        let Some(dir) = &self.dir else { return Err("a temporary store is never reopened".into()) };
+        probe(dir)?;
+        let mut slot = self.books.write().unwrap_or_else(|p| p.into_inner());
+        let deadline = std::time::Instant::now() + REOPEN_WAIT;
+        while Arc::strong_count(&slot) > 1 {
+            if std::time::Instant::now() >= deadline {
+                return Err(format!("store calls still hold the failed database after {REOPEN_WAIT:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        commit.fail_everything_so_far("the store could not write to disk; this write was lost when it was reopened");
+        let stand_in = || -> Result<Books, String> {
+            let db = sled::Config::new().temporary(true).open().map_err(|e| e.to_string())?;
+            Books::new(db, self.sealer.clone(), true, self.quotas.clone()).map_err(|e| e.to_string())
+        };
+        // The failed database must be closed (its file lock released) before it opens again.
+        *slot = Arc::new(stand_in()?);
+        let reopened = open_db(dir).and_then(|db| Books::new(db, self.sealer.clone(), false, self.quotas.clone()));
+        match reopened {
+            Ok(books) => {
+                *slot = Arc::new(books);
+                Ok(())
+            }
+            Err(e) => Err(format!("reopening the store in {} failed: {e}", dir.display())),
+        }
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`.
+    ///
+    /// A store closed a moment ago by this same process may still hold its file lock until
+    /// sled's background flusher notices (one flush interval); opening waits up to
+    /// [`LOCK_WAIT`] for it rather than failing a restart.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = open_db(dir)?;
+        Self::with(Some(dir.to_owned()), db, pii::Sealer::in_dir(dir)?)
     }
 
-    pub fn switches(&self) -> &Switches {
-        &self.switches
+    /// A store that lives in memory only, for tests.
+    pub fn temporary() -> Result<Self, StoreError> {
+        Self::with(None, sled::Config::new().temporary(true).open()?, pii::Sealer::random())
     }
 
-    pub fn pushes(&self) -> &Pushes {
-        &self.pushes
+    fn with(dir: Option<PathBuf>, db: sled::Db, sealer: pii::Sealer) -> Result<Self, StoreError> {
+        let quotas = usage::Quotas::default();
+        let books = Books::new(db, sealer.clone(), false, quotas.clone())?;
+        let commit = commit::Commit::new();
+        let books = RwLock::new(Arc::new(books));
+        let shared = Arc::new(Shared { dir, sealer, quotas, books, commit: commit.clone() });
+        commit::spawn(commit, Arc::downgrade(&shared));
+        Ok(Store { shared })
     }
 
-    pub fn tokens(&self) -> &Tokens {
-        &self.tokens
+    fn held<T>(&self, pick: fn(&Books) -> &T) -> Held<T> {
+        Held { books: self.shared.current(), pick }
     }
 
-    pub fn catalog(&self) -> &Catalog {
-        &self.catalog
+    pub fn orders(&self) -> Held<OrderBook> {
+        self.held(|b| &b.orders)
     }
 
-    pub fn quarantine(&self) -> &Quarantine {
-        &self.quarantine
+    pub fn outbox(&self) -> Held<Outbox> {
+        self.held(|b| &b.outbox)
     }
 
-    pub fn tenants(&self) -> &TenantBook {
-        &self.tenants
+    pub fn cursors(&self) -> Held<Cursors> {
+        self.held(|b| &b.cursors)
     }
 
-    pub fn plugins(&self) -> &PluginBook {
-        &self.plugins
+    pub fn switches(&self) -> Held<Switches> {
+        self.held(|b| &b.switches)
+    }
+
+    pub fn pushes(&self) -> Held<Pushes> {
+        self.held(|b| &b.pushes)
     }
 
     /// What each tenant stores, and its quota.
-    pub fn usage(&self) -> &Usage {
-        &self.usage
+    pub fn usage(&self) -> Held<Usage> {
+        self.held(|b| &b.usage)
     }
 
-    pub fn audit(&self) -> &Audit {
-        &self.audit
+    pub fn tokens(&self) -> Held<Tokens> {
+        self.held(|b| &b.tokens)
+    }
+
+    pub fn catalog(&self) -> Held<Catalog> {
+        self.held(|b| &b.catalog)
+    }
+
+    pub fn quarantine(&self) -> Held<Quarantine> {
+        self.held(|b| &b.quarantine)
+    }
+
+    pub fn tenants(&self) -> Held<TenantBook> {
+        self.held(|b| &b.tenants)
+    }
+
+    pub fn plugins(&self) -> Held<PluginBook> {
+        self.held(|b| &b.plugins)
+    }
+
+    pub fn audit(&self) -> Held<Audit> {
+        self.held(|b| &b.audit)
     }
 
     /// A number no earlier call returned, growing across restarts: the arrival order of
     /// updates whose sender gave them no version.
     pub fn next_id(&self) -> Result<u64, StoreError> {
-        Ok(self.db.generate_id()?)
+        Ok(self.shared.current().db.generate_id()?)
     }
 
     /// The version of an update whose sender gave none: the time it arrived in UTC
@@ -252,7 +405,7 @@ impl Store {
     pub fn next_version(&self, now_ms: i64) -> Result<u64, StoreError> {
         let now = u64::try_from(now_ms).unwrap_or_default();
         let mut issued = 0;
-        self.db.fetch_and_update(VERSION_CLOCK, |old| {
+        self.shared.current().db.fetch_and_update(VERSION_CLOCK, |old| {
             let last = old.and_then(|b| <[u8; 8]>::try_from(b).ok()).map_or(0, u64::from_be_bytes);
             issued = now.max(last + 1);
             Some(issued.to_be_bytes().to_vec())
@@ -260,10 +413,37 @@ impl Store {
         Ok(issued)
     }
 
-    /// Waits until everything written so far is on disk.
+    /// The open database, for tests that write below the books.
+    #[cfg(test)]
+    pub(crate) fn db(&self) -> sled::Db {
+        self.shared.current().db.clone()
+    }
+
+    /// Waits until everything written so far is on disk, on this thread.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
+        self.shared.flush_now()
+    }
+
+    /// Resolves once everything written before this call is on disk (a group commit: see
+    /// [`commit`]), or with [`StoreError::NotDurable`] when it could not be written. What the
+    /// host acknowledges, or sends to an ERP, waits for this first. The flush runs on the
+    /// store's own thread, never on an async worker.
+    pub fn durable(&self) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
+        let commit = self.shared.commit.clone();
+        let ticket = commit.ticket();
+        async move { commit.wait(ticket).await }
+    }
+
+    /// [`Store::durable`] for code already off the async workers: blocks the thread.
+    pub fn durable_blocking(&self) -> Result<(), StoreError> {
+        let commit = &self.shared.commit;
+        commit.wait_blocking(commit.ticket())
+    }
+
+    /// Why the store cannot write now (the last flush failed, and the disk has not taken a
+    /// write since); `None` while it writes.
+    pub fn unwritable(&self) -> Option<String> {
+        self.shared.commit.unwritable()
     }
 }
 
@@ -315,13 +495,13 @@ mod tests {
                 pushes::DEAD_BY_TENANT,
                 pushes::COUNTS,
             ] {
-                assert!(store.db.drop_tree(tree).unwrap(), "{tree}");
+                assert!(store.db().drop_tree(tree).unwrap(), "{tree}");
             }
-            store.db.remove(SCHEMA_KEY).unwrap();
+            store.db().remove(SCHEMA_KEY).unwrap();
             store.flush().unwrap();
         }
         let store = Store::open(&dir).unwrap();
-        assert_eq!(store.db.get(SCHEMA_KEY).unwrap().as_deref(), Some(&INDEX_SCHEMA.to_be_bytes()[..]));
+        assert_eq!(store.db().get(SCHEMA_KEY).unwrap().as_deref(), Some(&INDEX_SCHEMA.to_be_bytes()[..]));
         assert_eq!(store.pushes().due("acme", "tb", "stock", 0, 10).unwrap().len(), 2);
         assert_eq!(store.pushes().pending_count("acme", "tb").unwrap(), 2);
         assert_eq!(store.outbox().dead_letters("acme").unwrap().len(), 1);

@@ -351,11 +351,11 @@ impl Store {
         if let Some(route) = route {
             key(&[route])?;
         }
-        let (queue, due) = (&self.outbox().queue, &self.outbox().due);
-        let (book, unsynced) = (self.orders().tree(), self.orders().unsynced_tree());
-        let room = self.usage().room(tenant)?;
-        let (outcome, change) = (book, unsynced, queue, due).transaction(|(o, u, q, due)| {
-            let (outcome, mut change) = orders::upsert_in(self.orders(), o, u, tenant, order, now, &room)?;
+        let (book, outbox, usage) = (self.orders(), self.outbox(), self.usage());
+        let room = usage.room(tenant)?;
+        let trees = (book.tree(), book.unsynced_tree(), &outbox.queue, &outbox.due);
+        let (outcome, change) = trees.transaction(|(o, u, q, due)| {
+            let (outcome, mut change) = orders::upsert_in(&book, o, u, tenant, order, now, &room)?;
             if let (true, Some(route)) = (outcome.is_news(), route) {
                 let id = q.generate_id()?;
                 let delivery = Delivery {
@@ -373,7 +373,7 @@ impl Store {
             }
             Ok((outcome, change))
         })?;
-        self.usage.add(tenant, change)?;
+        usage.add(tenant, change)?;
         Ok(outcome)
     }
 }

@@ -975,7 +975,8 @@ mod tests {
     #[test]
     fn the_indexes_follow_every_change() {
         let store = Store::temporary().unwrap();
-        let p = store.pushes();
+        let held = store.pushes();
+        let p: &Pushes = &held;
         let queued = |p: &Pushes| p.queue.len();
         p.offer(stock("A", 1, 1), 0).unwrap();
         p.offer(stock("A", 2, 2), 0).unwrap(); // replaces

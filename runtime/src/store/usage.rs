@@ -50,16 +50,20 @@ pub(super) fn delta(key: &[u8], old: Option<&[u8]>, new: Option<&[u8]>) -> i64 {
     size(new) - size(old)
 }
 
+/// The quotas of the tenants running, in bytes: set from the configuration, so a database the
+/// store reopens (after a failed write) keeps them.
+pub(super) type Quotas = Arc<RwLock<HashMap<String, u64>>>;
+
 /// Each tenant's stored bytes, and the quotas of the tenants running.
 #[derive(Clone)]
 pub struct Usage {
     tree: sled::Tree,
-    quotas: Arc<RwLock<HashMap<String, u64>>>,
+    quotas: Quotas,
 }
 
 impl Usage {
-    pub(super) fn open(db: &sled::Db) -> Result<Self, StoreError> {
-        let usage = Usage { tree: db.open_tree(TREE)?, quotas: Arc::default() };
+    pub(super) fn open(db: &sled::Db, quotas: Quotas) -> Result<Self, StoreError> {
+        let usage = Usage { tree: db.open_tree(TREE)?, quotas };
         if usage.tree.get(COUNTED)?.is_none() {
             usage.recount(db)?;
         }
@@ -199,7 +203,7 @@ mod tests {
     fn figures_kept_as_written_equal_a_count_from_scratch() {
         let store = Store::temporary().unwrap();
         let agrees = |when: &str| {
-            let scratch = count(&store.db).unwrap();
+            let scratch = count(&store.db()).unwrap();
             for tenant in ["acme", "beta"] {
                 let kept = store.usage().bytes(tenant).unwrap();
                 assert_eq!(kept, scratch.get(tenant).copied().unwrap_or(0), "{tenant} after {when}");
@@ -287,12 +291,12 @@ mod tests {
             let store = Store::open(&dir).unwrap();
             store.record_order("acme", &order("1", OrderStatus::Paid, 10), Timestamp(0), Some("webhook")).unwrap();
             // As an older host left it: orders, no figures.
-            let tree = store.db.open_tree(TREE).unwrap();
+            let tree = store.db().open_tree(TREE).unwrap();
             tree.clear().unwrap();
             store.flush().unwrap();
         }
         let store = Store::open(&dir).unwrap();
-        assert_eq!(store.usage().bytes("acme").unwrap(), count(&store.db).unwrap()["acme"]);
+        assert_eq!(store.usage().bytes("acme").unwrap(), count(&store.db()).unwrap()["acme"]);
         assert!(store.usage().bytes("acme").unwrap() > 0);
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
