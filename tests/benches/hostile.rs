@@ -6,7 +6,8 @@
 //! running the hostile plugin in one mode (`none`: no attacker tenant, the baseline). Once the
 //! victim has pulled all its orders (or after [`WARM_UP`]), for [`MEASURE`]: the victim's plugin
 //! calls finished per second and failed (`/metrics`), its orders pulled by the end, `/healthz`
-//! asked every [`HEALTHZ_EVERY`] (p50, p99, max), the attacker's calls and serve's peak RSS.
+//! asked every [`HEALTHZ_EVERY`] (p50, p99, max), the attacker's calls and serve's peak RSS;
+//! then the victim's last error in each run where it had one.
 //!
 //! Run: `cargo build --locked --bin wharf && cargo bench --locked -p wharf-tests --bench hostile
 //! [-- MODE...]` (the modes to run; all of [`MODES`] by default).
@@ -171,6 +172,8 @@ struct Figures {
     peak_rss_mib: u64,
     /// Orders the victim's shops had pulled at the end, of `VICTIM_SHOPS × VICTIM_ORDERS`.
     orders: u64,
+    /// The last error of one of the victim's shops, if any had one.
+    last_error: Option<String>,
 }
 
 async fn run(mode: &str, sim: &TaobaoSim, echo: &str, unreachable: &str, root: &std::path::Path) -> Figures {
@@ -223,7 +226,12 @@ async fn run(mode: &str, sim: &TaobaoSim, echo: &str, unreachable: &str, root: &
         tokio::time::sleep(HEALTHZ_EVERY).await;
     }
     let after = get("/metrics").await;
-    let orders = pulled(&get("/v1/tenants/victim/progress").await);
+    let progress = get("/v1/tenants/victim/progress").await;
+    let orders = pulled(&progress);
+    let last_error = serde_json::from_str::<serde_json::Value>(&progress).ok().and_then(|p| {
+        let shops = p["shops"].as_array()?.clone();
+        shops.iter().find_map(|s| s["last_error"].as_str().map(str::to_owned))
+    });
     let seconds = started.elapsed().as_secs_f64();
     healthz.sort();
     let figures = Figures {
@@ -233,6 +241,7 @@ async fn run(mode: &str, sim: &TaobaoSim, echo: &str, unreachable: &str, root: &
         attacker_calls: metric_sum(&after, "wharf_plugin_calls_total", &["tenant=\"attacker\""]),
         peak_rss_mib: serve.peak_rss_bytes().unwrap_or(0) >> 20,
         orders,
+        last_error,
     };
     assert!(serve.alive(), "{mode}: serve died:\n{}", serve.log());
     tokio::task::spawn_blocking(move || serve.stop(STOP_GRACE)).await.unwrap();
@@ -271,6 +280,7 @@ fn main() {
             "\n| attacker | victim calls/s | victim failed calls | victim orders pulled | /healthz p50 | p99 | max | attacker calls | serve peak RSS |"
         );
         println!("|---|---|---|---|---|---|---|---|---|");
+        let mut errors = Vec::new();
         for mode in modes {
             let f = run(mode, &sim, &echo, &unreachable_addr, &root).await;
             println!(
@@ -285,6 +295,10 @@ fn main() {
                 f.attacker_calls,
                 f.peak_rss_mib
             );
+            errors.extend(f.last_error.map(|e| format!("- {mode}: {e}")));
+        }
+        if !errors.is_empty() {
+            println!("\nThe victim's last error, where it had one:\n{}", errors.join("\n"));
         }
         drop(unreachable);
         let _ = std::fs::remove_dir_all(&root);

@@ -1005,21 +1005,31 @@ async fn an_attacker_tenant_under_serve_leaves_the_victim_and_the_host_whole() {
         }
         assert!(serve.alive(), "{attack}: serve died under attack:\n{}", serve.log());
 
-        // The victim's orders arrived (beside the starvation attacker, some: until per-tenant
-        // CPU caps, it can make the victim's calls miss their deadline), and its API answers.
+        // The victim's orders arrived and its API answers. Beside the starvation attacker, only
+        // that its calls go on: until per-tenant CPU caps, the attacker can make every one of
+        // them miss its deadline (BENCHMARKS.md, issue 13).
         let window_took = run_started.elapsed();
-        let want = if attack == "starvation" { 1 } else { VICTIM_ORDERS };
         let started = Instant::now();
-        loop {
-            let page = client.get_json("/v1/tenants/victim/orders?limit=1000").await;
-            if page["orders"].as_array().map(Vec::len) >= Some(want) {
-                break;
+        let victim_calls = |metrics: &str| metric_sum(metrics, "wharf_plugin_calls_total", &["tenant=\"victim\""]);
+        if attack == "starvation" {
+            while victim_calls(&client.get("/metrics").await.1) < 1.0 {
+                assert!(started.elapsed() < VICTIM_BOUND, "{attack}: the victim finished no call");
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            assert!(started.elapsed() < VICTIM_BOUND, "{attack}: the victim's orders did not arrive: {page}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            let (status, page) = client.get("/v1/tenants/victim/orders?limit=1000").await;
+            assert_eq!(status, 200, "{attack}: the victim's API: {page}");
+        } else {
+            loop {
+                let page = client.get_json("/v1/tenants/victim/orders?limit=1000").await;
+                if page["orders"].as_array().map(Vec::len) == Some(VICTIM_ORDERS) {
+                    break;
+                }
+                assert!(started.elapsed() < VICTIM_BOUND, "{attack}: the victim's orders did not arrive: {page}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
         }
         let metrics = client.get("/metrics").await.1;
-        let victim_calls = metric_sum(&metrics, "wharf_plugin_calls_total", &["tenant=\"victim\""]);
+        let victim_calls = victim_calls(&metrics);
         assert!(victim_calls >= 1.0, "{attack}: the victim made no call: {metrics}");
         let attacker_calls = metric_sum(&metrics, "wharf_plugin_calls_total", &["tenant=\"attacker\""]);
         assert!(attacker_calls >= 1.0, "{attack}: the attacker called: {metrics}");
