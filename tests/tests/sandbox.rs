@@ -1,6 +1,7 @@
 //! The sandbox: hostile plugins, built to wasm, are each stopped with the right typed error naming
 //! the plugin, no secret byte reaches guest memory, the same host keeps serving good calls
-//! afterwards, and compiled components are cached by content.
+//! afterwards, and compiled components are cached by content. Then the same attackers as a
+//! tenant of the real `wharf serve`, beside a victim tenant (issue 13).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -1108,7 +1109,7 @@ async fn an_attacker_tenant_under_serve_leaves_the_victim_and_the_host_whole() {
             let report = stored_report(&store, "secret-elsewhere");
             assert!(report.starts_with("err:") && report.contains("Denied"), "secret-elsewhere: {report}");
             let report = stored_report(&store, "placeholder-flood");
-            assert!(report.matches("larger than 16777216 bytes").count() == 2, "placeholder-flood: {report}");
+            assert_eq!(report.matches("larger than 16777216 bytes").count(), 2, "placeholder-flood: {report}");
             // What the guest received from every echo route, as it reported it in hex.
             let report = stored_report(&store, "echo-encodings");
             let mut routes = 0;
