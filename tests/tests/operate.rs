@@ -7,8 +7,8 @@
 //! quarantine until the operator activates a version that maps it, then flows once.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
@@ -16,28 +16,21 @@ use serde_json::{Value, json};
 use wharf_sim::Marketplace;
 use wharf_sim::taobao::{SimConfig, TaobaoSim};
 use wharf_tests::plugins::{cache_dir, plugin_dir, plugin_path, wharf_bin};
+use wharf_tests::process::{ServeProcess, free_port};
 
 const OPERATOR: &str = "wharf_operator_e2e_token";
 /// Hosts the Taobao plugin declares; the operator grants them on upload.
 const TAOBAO_HOSTS: [&str; 3] = ["eco.taobao.com", "gw.api.taobao.com", "gw.api.tbsandbox.com"];
 
-/// `wharf serve` as a child process, killed when dropped.
+/// `wharf serve` as a child process (killed when dropped) and where its API is.
 struct Serve {
-    child: Child,
+    process: ServeProcess,
     base: String,
-    log: PathBuf,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Serve {
     fn start(dir: &Path) -> Serve {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = free_port();
         std::fs::create_dir_all(dir.join("plugins")).unwrap();
         let config = dir.join("wharf.toml");
         std::fs::write(
@@ -47,21 +40,12 @@ impl Serve {
             ),
         )
         .unwrap();
-        let log = dir.join("serve.log");
-        let child = Command::new(wharf_bin())
-            .args(["--cache-dir", cache_dir().to_str().unwrap(), "serve", "--config", config.to_str().unwrap()])
-            .args(["--progress-every", "off", "--tick-ms", "20"])
-            .env("WHARF_OPERATOR_TOKEN", OPERATOR)
-            .env("WHARF_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("wharf serve starts");
-        Serve { child, base: format!("http://127.0.0.1:{port}"), log }
+        let process = ServeProcess::spawn(&config, &dir.join("serve.log"), OPERATOR, 20);
+        Serve { process, base: format!("http://127.0.0.1:{port}") }
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.process.log()
     }
 
     /// Runs `wharf <args>` against this server with `token`: (exit code, stdout as JSON, stderr).

@@ -1,6 +1,7 @@
 //! The sandbox: hostile plugins, built to wasm, are each stopped with the right typed error naming
 //! the plugin, no secret byte reaches guest memory, the same host keeps serving good calls
-//! afterwards, and compiled components are cached by content.
+//! afterwards, and compiled components are cached by content. Then the same attackers as a
+//! tenant of the real `wharf serve`, beside a victim tenant (issue 13).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -11,6 +12,8 @@ use wharf_runtime::limits::Limits;
 use wharf_runtime::model::*;
 use wharf_runtime::quota::TenantQuota;
 use wharf_runtime::{Call, CallError, Failure, Plugin, Reply, Sandbox, Shop};
+use wharf_sim::Marketplace;
+use wharf_sim::taobao::{SimConfig, TaobaoSim};
 use wharf_tests::plugins::plugin_path;
 
 const SECRET: &str = "s3cr3t-Value_that-must-never-leak";
@@ -686,4 +689,462 @@ async fn secrets_go_only_to_the_hosts_they_are_bound_to() {
         "{report}"
     );
     still_serves(&plugin).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The hostile suite through `wharf serve` (issue 13): a victim tenant with a real plugin beside
+// an attacker tenant whose shops run the hostile plugin, one shop per attack mode. The guest's
+// own memory is scanned at sandbox level (`no_secret_byte_reaches_guest_memory`); here mode
+// `secret-bytes` runs the same scan inside serve, and its report is read from the store.
+
+/// The attacker's shops, grouped into runs of one `wharf serve` each by what they go after.
+/// A shop's id is its mode, with `-2` where a mode runs in two shops at once.
+const ATTACKS: [(&str, &[&str]); 5] = [
+    // The tokio workers: calls that spin to their deadline, replies the host must lift and size.
+    ("starvation", &["loop", "loop-2", "big-output", "big-output-2"]),
+    ("runaway", &["memory", "recursion", "huge-output", "panic"]),
+    ("poison", &["poison-instant", "poison-id", "poison-money", "poison-duplicate"]),
+    ("logs", &["log-flood", "log-forge", "fake-panic"]),
+    ("secrets", &["placeholder-flood", "echo-encodings", "secret-elsewhere", "secret-bytes", "undeclared-host", "env"]),
+];
+
+/// The victim's orders on its simulated Taobao shop: one page, so they arrive in one call.
+const VICTIM_ORDERS: usize = 20;
+/// The victim's credentials, with characters the encodings change (`/`, `+`, `=`), long enough
+/// that no chance match can occur in what the host stores or logs.
+const VICTIM_APP_SECRET: &str = "victim/App+Secret=Qx7-never-leaked";
+const VICTIM_SESSION: &str = "6100victim/Session+Token=Lm9-never-leaked";
+const OPERATOR: &str = "wharf_hostile_suite_operator";
+
+/// How long each run's attack is watched before the figures are read.
+const ATTACK_WINDOW: Duration = Duration::from_secs(3);
+/// Liveness bounds, generous on purpose: `/healthz` answering at all, the victim's orders
+/// arriving at all, while the attacker burns CPU. Per-tenant CPU caps are to tighten them.
+const HEALTHZ_BOUND: Duration = Duration::from_secs(10);
+const VICTIM_BOUND: Duration = Duration::from_secs(60);
+/// How long a run's serve gets to stop after SIGTERM before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+/// `wharf serve` is ready once its plugins are loaded; the first run may compile all of them.
+const READY_BOUND: Duration = Duration::from_secs(120);
+/// Peak resident memory of `wharf serve` in one run. With both tenants running it holds about
+/// 50 MiB; each attacker call may use its 64 MiB of guest memory and make the host lift at most
+/// the hostcall fuel's 32 MiB of reply, and a run has at most six attacker shops: under 640 MiB
+/// at worst (runs peak near 150 MiB). Unbounded placeholder filling took serve to 4 GB in one
+/// call (issue 13).
+const SERVE_PEAK_RSS_BOUND: u64 = 768 << 20;
+/// The serve log of one run: each shop's plugin log is capped at 64 KiB at once plus 16 KiB/s
+/// (`capability::log`), so three logging shops over a run of at most 30 s write under 2 MiB,
+/// and the host's own lines about failed calls add little. Unbounded, one call wrote 780 MB.
+const SERVE_LOG_BOUND: usize = 8 << 20;
+
+/// The mode a shop of [`ATTACKS`] runs.
+fn mode_of(shop: &str) -> &str {
+    shop.strip_suffix("-2").unwrap_or(shop)
+}
+
+/// Where the attacker's shops send what they send, and what reached the host that must get
+/// nothing.
+struct Targets {
+    echo: String,
+    encoding_echo: String,
+    elsewhere: String,
+    elsewhere_got: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    undeclared: String,
+    _undeclared: tokio::net::TcpListener,
+}
+
+impl Targets {
+    async fn start() -> Targets {
+        let elsewhere_got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let got = elsewhere_got.clone();
+        let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+            let got = got.clone();
+            async move {
+                let (parts, body) = req.into_parts();
+                let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+                let seen = format!("{} {:?} {}", parts.uri, parts.headers, String::from_utf8_lossy(&body));
+                got.lock().unwrap().push(seen);
+                "ok"
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let elsewhere = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        // A live address the attacker is never granted; it never gets as far as connecting.
+        let undeclared_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Targets {
+            echo: echo_server().await,
+            encoding_echo: encoding_echo_server().await,
+            elsewhere,
+            elsewhere_got,
+            undeclared: undeclared_listener.local_addr().unwrap().to_string(),
+            _undeclared: undeclared_listener,
+        }
+    }
+
+    /// The config, grants and credentials (secrets-file keys) of the attacker's shop `shop`.
+    fn shop(&self, shop: &str) -> (BTreeMap<&'static str, String>, Vec<String>, BTreeMap<&'static str, &'static str>) {
+        let mode = mode_of(shop);
+        let mut config = BTreeMap::from([("mode", mode.to_owned())]);
+        let mut grants = Vec::new();
+        let mut credentials =
+            BTreeMap::from([("app_secret", "attacker_app_secret"), ("app_user", "attacker_app_user")]);
+        match mode {
+            "placeholder-flood" => {
+                config.insert("echo_url", format!("http://{}/echo", self.echo));
+                grants.push(self.echo.clone());
+                credentials.insert("app_secret", "attacker_long_secret");
+            }
+            "secret-bytes" => {
+                config.insert("echo_url", format!("http://{}/echo", self.echo));
+                config.insert("needle_xor", ECHO_SECRET.bytes().map(|b| format!("{:02x}", b ^ 0x5A)).collect());
+                grants.push(self.echo.clone());
+            }
+            "echo-encodings" => {
+                config.insert("echo_url", format!("http://{}", self.encoding_echo));
+                grants.push(self.encoding_echo.clone());
+            }
+            "secret-elsewhere" => {
+                config.insert("target", self.elsewhere.clone());
+                grants.push(self.elsewhere.clone());
+            }
+            "undeclared-host" => {
+                config.insert("target", self.undeclared.clone());
+            }
+            _ => {}
+        }
+        (config, grants, credentials)
+    }
+}
+
+/// The configuration of one run: the victim's Taobao shop on `sim`, the ERP pulling, and one
+/// attacker shop per entry of `shops`; the API on `port`; logs as JSON lines.
+fn suite_toml(port: u16, sim: &TaobaoSim, targets: &Targets, shops: &[&str]) -> String {
+    use std::fmt::Write as _;
+    let q = |s: &str| format!("{s:?}");
+    let table = |m: &mut dyn Iterator<Item = (String, String)>| {
+        m.map(|(k, v)| format!("{} = {}", q(&k), q(&v))).collect::<Vec<_>>().join(", ")
+    };
+    let list = |v: &[String]| v.iter().map(|s| q(s)).collect::<Vec<_>>().join(", ");
+    let mut toml = format!(
+        "listen = \"127.0.0.1:{port}\"\ndata_dir = \"data\"\nplugin_dir = {}\nsecrets_file = \"secrets.toml\"\n\
+         grant_plugin_dir_hosts = true\nlog_format = \"json\"\n\n",
+        q(&wharf_tests::plugins::plugin_dir().display().to_string())
+    );
+    let config: BTreeMap<String, String> = Marketplace::config(sim);
+    let _ = writeln!(
+        toml,
+        "[[tenants.victim.shops]]\nid = \"tb\"\nplatform = \"taobao\"\nplugin = \"taobao\"\nconfig = {{ {} }}\n\
+         credentials = {{ app_secret = \"file:victim_app_secret\", session = \"file:victim_session\" }}\n\
+         grants = [{}]\n[tenants.victim.pull]\n[tenants.victim.schedule]\norders = \"1s\"\n",
+        table(&mut config.into_iter()),
+        q(&Marketplace::grant(sim))
+    );
+    for shop in shops {
+        let (config, grants, credentials) = targets.shop(shop);
+        let _ = writeln!(
+            toml,
+            "[[tenants.attacker.shops]]\nid = {}\nplatform = \"hostile\"\nplugin = \"hostile\"\nconfig = {{ {} }}\n\
+             credentials = {{ {} }}\ngrants = [{}]\n",
+            q(shop),
+            table(&mut config.into_iter().map(|(k, v)| (k.to_owned(), v))),
+            table(&mut credentials.into_iter().map(|(k, v)| (k.to_owned(), format!("file:{v}")))),
+            list(&grants)
+        );
+    }
+    toml.push_str("[tenants.attacker.pull]\n[tenants.attacker.schedule]\norders = \"1s\"\n");
+    toml
+}
+
+/// Every secret of both tenants, by secrets-file key.
+fn suite_secrets() -> BTreeMap<&'static str, String> {
+    BTreeMap::from([
+        ("victim_app_secret", VICTIM_APP_SECRET.to_owned()),
+        ("victim_session", VICTIM_SESSION.to_owned()),
+        ("attacker_app_secret", ECHO_SECRET.to_owned()),
+        ("attacker_app_user", ECHO_USER.to_owned()),
+        ("attacker_long_secret", long_secret()),
+    ])
+}
+
+/// Every form of every secret of both tenants a scan must not find, with Basic credentials of
+/// each pair of a shop's secrets (what `{{secret-basic:…}}` sends), computed independently of
+/// the host's scrubber.
+fn suite_leak_forms() -> Vec<(String, String)> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut forms = Vec::new();
+    for (name, value) in suite_secrets() {
+        forms.extend(leaked_forms(&value).into_iter().map(|f| (name.to_owned(), f)));
+    }
+    for (user, password) in [
+        (VICTIM_APP_SECRET.to_owned(), VICTIM_SESSION.to_owned()),
+        (VICTIM_SESSION.to_owned(), VICTIM_APP_SECRET.to_owned()),
+        (ECHO_SECRET.to_owned(), ECHO_USER.to_owned()),
+        (ECHO_USER.to_owned(), long_secret()),
+    ] {
+        forms.push(("basic".to_owned(), b64.encode(format!("{user}:{password}"))));
+    }
+    forms
+}
+
+/// Sums the samples of metric `name` whose labels contain every one of `labels`.
+fn metric_sum(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) && labels.iter().all(|x| l.contains(x)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// The API of one serve, as the operator; every answer is kept for the final scan.
+struct Client {
+    base: String,
+    http: reqwest::Client,
+    replies: Vec<String>,
+}
+
+impl Client {
+    async fn get(&mut self, path: &str) -> (u16, String) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(OPERATOR)
+            .timeout(HEALTHZ_BOUND)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: no answer within {HEALTHZ_BOUND:?}: {e}"));
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        self.replies.push(text.clone());
+        (status, text)
+    }
+
+    async fn get_json(&mut self, path: &str) -> serde_json::Value {
+        let (status, text) = self.get(path).await;
+        assert_eq!(status, 200, "GET {path}: {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {text}"))
+    }
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// The attacker's stored cursor of shop `shop`: where the hostile modes put their reports.
+fn stored_report(store: &wharf_runtime::store::Store, shop: &str) -> String {
+    let cursor = store.cursors().get("attacker", shop, "orders").unwrap();
+    match cursor.and_then(|c| c.in_window) {
+        Some((_, report)) => report,
+        None => panic!("{shop}: no report in the store"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attacker_tenant_under_serve_leaves_the_victim_and_the_host_whole() {
+    use wharf_tests::process::{ServeProcess, free_port};
+    let sim = tokio::task::spawn_blocking(|| {
+        TaobaoSim::spawn_blocking_runtime(SimConfig {
+            orders: VICTIM_ORDERS,
+            seed: 13,
+            modified_span_ms: 3_600_000,
+            app_secret: VICTIM_APP_SECRET.to_owned(),
+            session: VICTIM_SESSION.to_owned(),
+            ..SimConfig::default()
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let targets = Targets::start().await;
+    let root = std::env::temp_dir().join(format!("wharf-hostile-suite-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let secrets: String = suite_secrets().iter().map(|(k, v)| format!("{k} = {v:?}\n")).collect();
+    let mut client = Client { base: String::new(), http: reqwest::Client::new(), replies: Vec::new() };
+    let mut scanned: Vec<(String, String)> = Vec::new(); // (what, text)
+
+    for (attack, shops) in ATTACKS {
+        let dir = root.join(attack);
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = free_port();
+        std::fs::write(dir.join("wharf.toml"), suite_toml(port, &sim, &targets, shops)).unwrap();
+        std::fs::write(dir.join("secrets.toml"), &secrets).unwrap();
+        let log = dir.join("serve.log");
+        let run_started = Instant::now();
+        let mut serve = ServeProcess::spawn(&dir.join("wharf.toml"), &log, OPERATOR, 50);
+        client.base = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        loop {
+            if let Ok(r) = client.http.get(format!("{}/readyz", client.base)).send().await
+                && r.status() == 200
+            {
+                break;
+            }
+            assert!(serve.alive(), "{attack}: serve exited before it was ready:\n{}", serve.log());
+            assert!(started.elapsed() < READY_BOUND, "{attack}: serve not ready:\n{}", serve.log());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+
+        // The attack runs; the host keeps answering its health check throughout.
+        let mut healthz = Vec::new();
+        let started = Instant::now();
+        while started.elapsed() < ATTACK_WINDOW {
+            let asked = Instant::now();
+            let (status, _) = client.get("/healthz").await;
+            assert_eq!(status, 200, "{attack}: /healthz");
+            healthz.push(asked.elapsed());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(serve.alive(), "{attack}: serve died under attack:\n{}", serve.log());
+
+        // The victim's orders arrived and its API answers. Beside the starvation attacker, only
+        // that its calls go on: until per-tenant CPU caps, the attacker can make every one of
+        // them miss its deadline (BENCHMARKS.md, issue 13).
+        let window_took = run_started.elapsed();
+        let started = Instant::now();
+        let victim_calls = |metrics: &str| metric_sum(metrics, "wharf_plugin_calls_total", &["tenant=\"victim\""]);
+        if attack == "starvation" {
+            while victim_calls(&client.get("/metrics").await.1) < 1.0 {
+                assert!(started.elapsed() < VICTIM_BOUND, "{attack}: the victim finished no call");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let (status, page) = client.get("/v1/tenants/victim/orders?limit=1000").await;
+            assert_eq!(status, 200, "{attack}: the victim's API: {page}");
+        } else {
+            loop {
+                let page = client.get_json("/v1/tenants/victim/orders?limit=1000").await;
+                if page["orders"].as_array().map(Vec::len) == Some(VICTIM_ORDERS) {
+                    break;
+                }
+                assert!(started.elapsed() < VICTIM_BOUND, "{attack}: the victim's orders did not arrive: {page}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        let metrics = client.get("/metrics").await.1;
+        let victim_calls = victim_calls(&metrics);
+        assert!(victim_calls >= 1.0, "{attack}: the victim made no call: {metrics}");
+        let attacker_calls = metric_sum(&metrics, "wharf_plugin_calls_total", &["tenant=\"attacker\""]);
+        assert!(attacker_calls >= 1.0, "{attack}: the attacker called: {metrics}");
+
+        // The attacker's own API answers too, whatever its plugin returned.
+        for path in ["orders", "orders/unreadable", "progress", "quarantine", "dead-letters", "usage"] {
+            let (status, body) = client.get(&format!("/v1/tenants/attacker/{path}")).await;
+            assert_eq!(status, 200, "{attack}: /v1/tenants/attacker/{path}: {body}");
+        }
+        let errors = |kind: &str| {
+            metric_sum(
+                &metrics,
+                "wharf_plugin_call_errors_total",
+                &["tenant=\"attacker\"", &format!("kind=\"{kind}\"")],
+            )
+        };
+        match attack {
+            "poison" => {
+                assert!(errors("invalid_record") >= 4.0, "{attack}: each poisoned page refused: {metrics}");
+                let page = client.get_json("/v1/tenants/attacker/orders?limit=1000").await;
+                assert!(page.get("unreadable").is_none(), "{attack}: nothing unreadable was stored: {page}");
+            }
+            "logs" => {
+                assert_eq!(errors("panic"), 0.0, "{attack}: a panic printed to stderr is not one: {metrics}");
+                let dropped = metric_sum(&metrics, "wharf_plugin_log_lines_dropped_total", &["tenant=\"attacker\""]);
+                assert!(dropped > 0.0, "{attack}: the flood was cut and counted: {metrics}");
+            }
+            "runaway" => {
+                for kind in ["memory_limit", "trap", "panic"] {
+                    assert!(errors(kind) >= 1.0, "{attack}: {kind} failures are counted: {metrics}");
+                }
+            }
+            _ => {}
+        }
+
+        let peak = serve.peak_rss_bytes();
+        if let Some(peak) = peak {
+            assert!(peak < SERVE_PEAK_RSS_BOUND, "{attack}: serve's peak RSS {peak} bytes");
+        }
+        healthz.sort();
+        eprintln!(
+            "hostile suite, {attack}: /healthz p50 {:?} max {:?} ({} asked); victim calls {victim_calls}; \
+             attacker calls {attacker_calls}; serve peak RSS {} MiB; ready and attacked {window_took:?}, \
+             {:?} so far",
+            healthz[healthz.len() / 2],
+            healthz[healthz.len() - 1],
+            healthz.len(),
+            peak.map_or(-1, |p| (p >> 20) as i64),
+            run_started.elapsed()
+        );
+        // Not asserted graceful: a stopping loop finishes its round, and a plugin that always
+        // answers a next page holds a round for up to `MAX_PAGES_PER_ROUND` calls.
+        let status = tokio::task::spawn_blocking(move || serve.stop(STOP_GRACE)).await.unwrap();
+        if status.is_none() {
+            eprintln!("hostile suite, {attack}: serve did not stop within {STOP_GRACE:?} of SIGTERM; killed");
+        }
+
+        // The log: bounded, one JSON object a line whatever the plugins wrote.
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(text.len() < SERVE_LOG_BOUND, "{attack}: the log grew to {} bytes", text.len());
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            assert!(
+                serde_json::from_str::<serde_json::Value>(line).is_ok_and(|v| v.is_object()),
+                "{attack}: a log line that is not the host's: {line:?}"
+            );
+        }
+        assert!(!text.contains('\u{1b}'), "{attack}: no raw escape in the log");
+        scanned.push((format!("{attack} serve log"), text));
+
+        // The reports the secret modes left in the store.
+        if attack == "secrets" {
+            let store = wharf_runtime::store::Store::open(&dir.join("data")).unwrap();
+            let report = stored_report(&store, "secret-bytes");
+            assert!(report.contains("found=false") && report.contains("config=none"), "secret-bytes: {report}");
+            assert!(report.contains("echo_status=200"), "secret-bytes reached its echo: {report}");
+            let report = stored_report(&store, "secret-elsewhere");
+            assert!(report.starts_with("err:") && report.contains("Denied"), "secret-elsewhere: {report}");
+            let report = stored_report(&store, "placeholder-flood");
+            assert_eq!(report.matches("larger than 16777216 bytes").count(), 2, "placeholder-flood: {report}");
+            // What the guest received from every echo route, as it reported it in hex.
+            let report = stored_report(&store, "echo-encodings");
+            let mut routes = 0;
+            for line in report.lines() {
+                let mut parts = line.split('\t');
+                let (route, status) = (parts.next().unwrap(), parts.next().unwrap_or_default());
+                if let Some(hex) = parts.next() {
+                    let got = lossy(&unhex(hex));
+                    if route == "raw" {
+                        assert!(got.contains("{{secret:app_secret}}"), "the echo came back as placeholders: {got}");
+                    }
+                    scanned.push((format!("what the guest got from echo route {route}"), got));
+                    routes += 1;
+                } else {
+                    assert!(status.starts_with("err:"), "echo-encodings: {line}");
+                }
+            }
+            assert!(routes >= 7, "echo-encodings: every decodable route answered: {report}");
+        }
+        for file in files_under(&dir.join("data")) {
+            scanned.push((format!("store file {}", file.display()), lossy(&std::fs::read(&file).unwrap())));
+        }
+    }
+
+    let got = targets.elsewhere_got.lock().unwrap().clone();
+    assert!(got.is_empty(), "a host the secrets are not bound to got requests: {got:?}");
+    scanned.extend(client.replies.iter().map(|r| ("an API reply".to_owned(), r.clone())));
+    for (secret, form) in suite_leak_forms() {
+        for (what, text) in &scanned {
+            assert!(!text.contains(form.as_str()), "{what} holds secret {secret} as {form:?}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }

@@ -16,6 +16,7 @@ use wharf_runtime::{Plugin, Sandbox};
 use wharf_sim::Marketplace;
 use wharf_sim::taobao::{SimConfig, TaobaoSim, TradeStatus};
 use wharf_tests::plugins::{cache_dir, plugin_path};
+use wharf_tests::process::ServeProcess;
 use wharf_tests::webhook_erp::WebhookErp;
 
 const SECRET: &str = "whsec_c2VydmUtdGVzdC1zZWNyZXQ=";
@@ -325,18 +326,12 @@ async fn orders_flow_out_and_updates_flow_back_with_switches_holds_and_faults() 
 /// How often the test kills `wharf serve`, and the longest it lets one live.
 const KILLS: usize = 6;
 const MAX_LIFE_MS: u64 = 2_500;
+/// How long the clean run's serve may take to stop after SIGTERM: its loops finish their step
+/// and the store is flushed, in well under a second; past this it is killed and the test fails.
+const GRACEFUL_STOP: Duration = Duration::from_secs(60);
 
-fn spawn_serve(config: &std::path::Path, log: &std::path::Path) -> std::process::Child {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
-    std::process::Command::new(wharf_tests::plugins::wharf_bin())
-        .args(["--cache-dir", cache_dir().to_str().unwrap(), "serve", "--config", config.to_str().unwrap()])
-        .args(["--progress-every", "off", "--tick-ms", "50"])
-        .env("WHARF_LOG", "info")
-        .env("WHARF_OPERATOR_TOKEN", "wharf_kill9_operator")
-        .stdout(std::process::Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("wharf serve starts")
+fn spawn_serve(config: &std::path::Path, log: &std::path::Path) -> ServeProcess {
+    ServeProcess::spawn(config, log, "wharf_kill9_operator", 50)
 }
 
 /// kill -9 at random moments under live traffic, then one clean run: every order the ERP
@@ -365,19 +360,18 @@ async fn kill_9_at_any_moment_loses_nothing_and_doubles_nothing() {
     let traffic = world.start_traffic();
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
     for _ in 0..KILLS {
-        let mut child = spawn_serve(&config_path, &log);
+        let mut serve = spawn_serve(&config_path, &log);
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
         tokio::time::sleep(Duration::from_millis(300 + seed % MAX_LIFE_MS)).await;
-        assert!(child.try_wait().unwrap().is_none(), "serve died on its own; see {}", log.display());
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        assert!(serve.alive(), "serve died on its own; see {}", log.display());
+        drop(serve); // SIGKILL
     }
     traffic.stop();
 
     // One clean run until everything has settled, then a graceful stop.
-    let mut child = spawn_serve(&config_path, &log);
+    let serve = spawn_serve(&config_path, &log);
     let sap = world.sap();
     let now = || Timestamp::now().0;
     let fulfillable = ["paid", "partially_shipped", "shipped", "completed"];
@@ -402,9 +396,8 @@ async fn kill_9_at_any_moment_loses_nothing_and_doubles_nothing() {
     until(eventually("every fulfillable order in SAP", Duration::from_secs(60), settled)).await;
     // Let stock and logistics catch up with the last ERP changes (pulled every second).
     tokio::time::sleep(Duration::from_secs(4)).await;
-    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
-    assert!(status.success(), "a graceful stop exits 0 ({status}); see {}", log.display());
+    let status = tokio::task::spawn_blocking(move || serve.stop(GRACEFUL_STOP)).await.unwrap();
+    assert!(status.is_some_and(|s| s.success()), "a graceful stop exits 0 ({status:?}); see {}", log.display());
 
     // Nothing doubled: no purchase order has two sales orders.
     let mut per_po: BTreeMap<String, usize> = BTreeMap::new();
