@@ -75,6 +75,11 @@ impl ServeProcess {
     /// Stops it as an operator does (SIGTERM: calls in flight finish, the store is flushed),
     /// killing it if it has not exited within `grace`. The exit status, `None` when killed.
     pub fn stop(mut self, grace: Duration) -> Option<ExitStatus> {
+        self.terminate(grace)
+    }
+
+    /// [`ServeProcess::stop`], keeping the handle (its log stays readable).
+    pub fn terminate(&mut self, grace: Duration) -> Option<ExitStatus> {
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let until = Instant::now() + grace;
         while Instant::now() < until {

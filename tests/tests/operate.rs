@@ -7,7 +7,7 @@
 //! quarantine until the operator activates a version that maps it, then flows once.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -1071,8 +1071,7 @@ async fn a_full_disk_turns_readyz_503_and_the_host_resumes_by_itself_once_space_
     let metrics =
         tokio::time::timeout(Duration::from_secs(60), serve.call(Method::GET, "/metrics", Some(OPERATOR), None));
     assert!(metrics.await.is_ok(), "/metrics answers while the store cannot write");
-    Command::new("kill").args(["-TERM", &serve.child.id().to_string()]).status().unwrap();
-    let exit = serve.child.wait().unwrap();
+    let exit = serve.process.terminate(Duration::from_secs(60)).expect("serve exits on SIGTERM");
     assert_eq!(exit.code(), Some(0), "{}", serve.log());
     assert!(serve.log().contains("the last flush failed"), "{}", serve.log());
     std::fs::remove_file(&filler).unwrap();
