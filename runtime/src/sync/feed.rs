@@ -59,6 +59,9 @@ pub struct Feed<'a> {
     pub operation: Operation,
     pub overlap: Duration,
     pub first_lookback: Duration,
+    /// Whether the host is stopping: a round ends after the page in flight (see
+    /// [`super::orders::OrderStream::stopping`]).
+    pub stopping: &'a (dyn Fn() -> bool + Sync),
 }
 
 impl Feed<'_> {
@@ -115,7 +118,9 @@ impl Feed<'_> {
                     round.caught_up = true;
                     return Ok(round);
                 }
-                Some(c) if round.pages < MAX_PAGES_PER_ROUND && Some(&c) != cursor.as_ref() => cursor = Some(c),
+                Some(c) if round.pages < MAX_PAGES_PER_ROUND && Some(&c) != cursor.as_ref() && !(self.stopping)() => {
+                    cursor = Some(c)
+                }
                 Some(_) => return Ok(round),
             }
         }

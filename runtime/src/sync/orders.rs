@@ -65,6 +65,14 @@ pub struct OrderStream<'a> {
     pub overlap: Duration,
     pub settle: Duration,
     pub first_lookback: Duration,
+    /// Whether the host is stopping: a round ends after the page in flight (its cursor stored,
+    /// so the next start resumes there), rather than after up to [`MAX_PAGES_PER_ROUND`].
+    pub stopping: &'a (dyn Fn() -> bool + Sync),
+}
+
+/// For a stream nobody stops.
+fn never() -> bool {
+    false
 }
 
 impl<'a> OrderStream<'a> {
@@ -77,6 +85,7 @@ impl<'a> OrderStream<'a> {
             overlap: DEFAULT_OVERLAP,
             settle: DEFAULT_SETTLE,
             first_lookback: DEFAULT_FIRST_LOOKBACK,
+            stopping: &never,
         }
     }
 
@@ -120,7 +129,7 @@ impl<'a> OrderStream<'a> {
                     round.caught_up = true;
                     return Ok(round);
                 }
-                Some(c) if round.pages < MAX_PAGES_PER_ROUND => cursor = Some(c),
+                Some(c) if round.pages < MAX_PAGES_PER_ROUND && !(self.stopping)() => cursor = Some(c),
                 Some(_) => return Ok(round),
             }
         }

@@ -642,8 +642,11 @@ impl Ctx {
             if let Some(plugin) =
                 plugin.as_ref().filter(|_| self.store.switches().module_on(&tenant, &shop, "orders").unwrap_or(true))
             {
+                let stop = self.stop.clone();
+                let stopping = move || *stop.borrow();
                 let mut stream = OrderStream::new(plugin, &run.shop, &self.store, route);
                 stream.settle = self.options.settle;
+                stream.stopping = &stopping;
                 match stream.round(Timestamp::now()).await {
                     Ok(round) => {
                         failures = 0;
@@ -805,6 +808,8 @@ impl Ctx {
                 continue;
             };
             let intake = intake(&self.tenant, &self.store, &self.registry);
+            let stop = self.stop.clone();
+            let stopping = move || *stop.borrow();
             let feed = Feed {
                 plugin: &plugin,
                 erp,
@@ -814,6 +819,7 @@ impl Ctx {
                 operation,
                 overlap: feed::DEFAULT_OVERLAP,
                 first_lookback: feed::DEFAULT_FIRST_LOOKBACK,
+                stopping: &stopping,
             };
             let mut wait = every;
             match feed.round(Timestamp::now()).await {
