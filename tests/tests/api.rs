@@ -200,6 +200,67 @@ async fn the_erp_pulls_acks_and_pushes_and_tenants_are_isolated() {
     engine.await.unwrap().unwrap();
 }
 
+/// During an ERP outage `/metrics` is not silent: every failed delivery is counted per tenant,
+/// route and kind, the retries too, and the route keeps the ERP's last error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erp_outage_is_counted_per_route_in_metrics() {
+    let sim = tokio::task::spawn_blocking(|| {
+        TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 3, seed: 7, ..SimConfig::default() })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    // The ERP is down: every delivery is answered 503.
+    let erp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let erp_url = format!("http://{}/orders", erp.local_addr().unwrap());
+    let down = axum::Router::new()
+        .fallback(|| async { (axum::http::StatusCode::SERVICE_UNAVAILABLE, "down for maintenance") });
+    tokio::spawn(async move { axum::serve(erp, down).await.unwrap() });
+    let config: BTreeMap<String, String> = Marketplace::config(&sim);
+    let table = config.iter().map(|(k, v)| format!("{k} = {v:?}")).collect::<Vec<_>>().join(", ");
+    let grant = Marketplace::grant(&sim);
+    let toml = format!(
+        "[[tenants.acme.shops]]\nid = \"tb\"\nplatform = \"taobao\"\nplugin = \"taobao\"\nconfig = {{ {table} }}\n\
+         grants = [{grant:?}]\ncredentials = {{ app_secret = \"env:S\", session = \"env:T\" }}\n\
+         [tenants.acme.webhook]\nurl = \"{erp_url}\"\nsecret = \"env:HOOK\"\n[tenants.acme.schedule]\norders = \"1s\"\n"
+    );
+    let secrets: BTreeMap<String, String> = Marketplace::secrets(&sim);
+    let env = |k: &str| match k {
+        "S" => Some(secrets["app_secret"].clone()),
+        "T" => Some(secrets["session"].clone()),
+        "HOOK" => Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned()),
+        _ => None,
+    };
+    let (base, stop, engine) = serve_config(&toml, &env).await;
+    let http = reqwest::Client::new();
+    let failed = "wharf_deliveries_failed_total{tenant=\"acme\",route=\"webhook\",kind=\"transient\"} ";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let metrics = loop {
+        let text =
+            http.get(format!("{base}/metrics")).bearer_auth(OPERATOR).send().await.unwrap().text().await.unwrap();
+        if text.lines().any(|l| l.starts_with(failed)) {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "no failed delivery counted in\n{text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_strict_exposition(&metrics);
+    let retried = "wharf_deliveries_retried_total{tenant=\"acme\",route=\"webhook\"} ";
+    assert!(metrics.lines().any(|l| l.starts_with(retried) && !l.ends_with(" 0")), "{metrics}");
+    assert!(
+        metrics.lines().any(|l| l
+            .starts_with("wharf_erp_last_error_info{tenant=\"acme\",route=\"webhook\",kind=\"transient\",reason=\"")
+            && l.contains("503")),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("wharf_erp_last_error_timestamp_seconds{tenant=\"acme\",route=\"webhook\"} "),
+        "{metrics}"
+    );
+    stop.send(()).unwrap();
+    engine.await.unwrap();
+}
+
 /// `/metrics` read by a strict parser, as a scraper would: every sample belongs to a family
 /// declared once, with HELP and TYPE, and its samples together. The same parser refuses what
 /// the hand-written text once sent (two families declared back to back, then interleaved).
