@@ -86,6 +86,16 @@ impl CallError {
         }
     }
 
+    /// [`CallError::kind`], with the plugin's own error kind (`auth`, `transient`, …) in place
+    /// of `plugin_error`: what `/metrics` counts per shop, so an operator tells expired
+    /// credentials from an outage.
+    pub fn cause_kind(&self) -> &'static str {
+        match &self.cause {
+            Failure::Plugin(e) => e.kind(),
+            _ => self.kind(),
+        }
+    }
+
     /// The JSON the CLI prints on stderr.
     pub fn to_json(&self) -> serde_json::Value {
         let mut v = serde_json::json!({

@@ -434,6 +434,21 @@ pub enum ConnectorError {
     Transient { reason: String },
 }
 
+impl ConnectorError {
+    /// The kind's name, as its JSON `kind` spells it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ConnectorError::Auth { .. } => "auth",
+            ConnectorError::RateLimited { .. } => "rate_limited",
+            ConnectorError::InvalidInput { .. } => "invalid_input",
+            ConnectorError::NotFound { .. } => "not_found",
+            ConnectorError::Unsupported { .. } => "unsupported",
+            ConnectorError::Platform { .. } => "platform",
+            ConnectorError::Transient { .. } => "transient",
+        }
+    }
+}
+
 /// `[from, to)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimeWindow {

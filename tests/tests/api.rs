@@ -187,7 +187,10 @@ async fn the_erp_pulls_acks_and_pushes_and_tenants_are_isolated() {
     let (status, doc) = call(Method::GET, "/openapi.json", None, None).await;
     assert_eq!(status, 200);
     assert!(doc["paths"]["/v1/tenants/{tenant}/orders"]["get"].is_object(), "{doc}");
-    let metrics = http.get(format!("{base}/metrics")).bearer_auth(OPERATOR).send().await.unwrap().text().await.unwrap();
+    let response = http.get(format!("{base}/metrics")).bearer_auth(OPERATOR).send().await.unwrap();
+    assert_eq!(response.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+    let metrics = response.text().await.unwrap();
+    assert_strict_exposition(&metrics);
     assert!(metrics.contains("wharf_orders_pulled_total{tenant=\"acme\",shop=\"tb\"}"), "{metrics}");
     assert!(metrics.contains("# TYPE wharf_queue_depth gauge"), "{metrics}");
     assert!(metrics.contains("wharf_plugin_call_seconds_bucket{tenant=\"acme\",plugin=\"taobao\",version=\"0.1.0\",operation=\"pull-orders\",le=\"+Inf\"}"), "{metrics}");
@@ -195,6 +198,104 @@ async fn the_erp_pulls_acks_and_pushes_and_tenants_are_isolated() {
 
     stop.send(()).unwrap();
     engine.await.unwrap().unwrap();
+}
+
+/// During an ERP outage `/metrics` is not silent: every failed delivery is counted per tenant,
+/// route and kind, the retries too, and the route keeps the ERP's last error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erp_outage_is_counted_per_route_in_metrics() {
+    let sim = tokio::task::spawn_blocking(|| {
+        TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 3, seed: 7, ..SimConfig::default() })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    // The ERP is down: every delivery is answered 503.
+    let erp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let erp_url = format!("http://{}/orders", erp.local_addr().unwrap());
+    let down = axum::Router::new()
+        .fallback(|| async { (axum::http::StatusCode::SERVICE_UNAVAILABLE, "down for maintenance") });
+    tokio::spawn(async move { axum::serve(erp, down).await.unwrap() });
+    let config: BTreeMap<String, String> = Marketplace::config(&sim);
+    let table = config.iter().map(|(k, v)| format!("{k} = {v:?}")).collect::<Vec<_>>().join(", ");
+    let grant = Marketplace::grant(&sim);
+    let toml = format!(
+        "[[tenants.acme.shops]]\nid = \"tb\"\nplatform = \"taobao\"\nplugin = \"taobao\"\nconfig = {{ {table} }}\n\
+         grants = [{grant:?}]\ncredentials = {{ app_secret = \"env:S\", session = \"env:T\" }}\n\
+         [tenants.acme.webhook]\nurl = \"{erp_url}\"\nsecret = \"env:HOOK\"\n[tenants.acme.schedule]\norders = \"1s\"\n"
+    );
+    let secrets: BTreeMap<String, String> = Marketplace::secrets(&sim);
+    let env = |k: &str| match k {
+        "S" => Some(secrets["app_secret"].clone()),
+        "T" => Some(secrets["session"].clone()),
+        "HOOK" => Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned()),
+        _ => None,
+    };
+    let (base, stop, engine) = serve_config(&toml, &env).await;
+    let http = reqwest::Client::new();
+    let failed = "wharf_deliveries_failed_total{tenant=\"acme\",route=\"webhook\",kind=\"transient\"} ";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let metrics = loop {
+        let text =
+            http.get(format!("{base}/metrics")).bearer_auth(OPERATOR).send().await.unwrap().text().await.unwrap();
+        if text.lines().any(|l| l.starts_with(failed)) {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "no failed delivery counted in\n{text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_strict_exposition(&metrics);
+    let retried = "wharf_deliveries_retried_total{tenant=\"acme\",route=\"webhook\"} ";
+    assert!(metrics.lines().any(|l| l.starts_with(retried) && !l.ends_with(" 0")), "{metrics}");
+    assert!(
+        metrics.lines().any(|l| l
+            .starts_with("wharf_erp_last_error_info{tenant=\"acme\",route=\"webhook\",kind=\"transient\",reason=\"")
+            && l.contains("503")),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("wharf_erp_last_error_timestamp_seconds{tenant=\"acme\",route=\"webhook\"} "),
+        "{metrics}"
+    );
+    stop.send(()).unwrap();
+    engine.await.unwrap();
+}
+
+/// `/metrics` read by a strict parser, as a scraper would: every sample belongs to a family
+/// declared once, with HELP and TYPE, and its samples together. The same parser refuses what
+/// the hand-written text once sent (two families declared back to back, then interleaved).
+fn assert_strict_exposition(text: &str) {
+    use openmetrics_parser::PrometheusType;
+    use openmetrics_parser::prometheus::parse_prometheus;
+    let parsed = parse_prometheus(text).unwrap_or_else(|e| panic!("{e:?} in\n{text}"));
+    for (name, family) in &parsed.families {
+        assert_ne!(family.family_type, PrometheusType::Unknown, "{name} has no TYPE in\n{text}");
+        assert!(!family.help.is_empty(), "{name} has no HELP in\n{text}");
+    }
+    let declared = |name: &str| text.lines().filter(|l| l.starts_with(&format!("# TYPE {name} "))).count();
+    for name in [
+        "wharf_orders_pulled_total",
+        "wharf_queue_depth",
+        "wharf_quarantined_by_field",
+        "wharf_tenant_calls_in_flight",
+        "wharf_tenant_quota_concurrent_calls",
+        "wharf_tenant_quota_cpu_millis_per_second",
+        "wharf_plugin_calls_total",
+        "wharf_plugin_call_errors_total",
+        "wharf_shop_call_errors_total",
+        "wharf_plugin_call_seconds",
+        "wharf_tenant_cpu_seconds_total",
+        "wharf_deliveries_failed_total",
+        "wharf_deliveries_retried_total",
+        "wharf_deliveries_dead_lettered_total",
+        "wharf_erp_last_error_info",
+        "wharf_erp_last_error_timestamp_seconds",
+    ] {
+        assert_eq!(declared(name), 1, "{name} declared once in\n{text}");
+    }
+    let interleaved = "# HELP a_in_flight A.\n# TYPE a_in_flight gauge\n# HELP a_quota B.\n# TYPE a_quota gauge\n\
+                       a_in_flight{tenant=\"x\"} 1\na_quota{tenant=\"x\"} 2\na_in_flight{tenant=\"y\"} 1\n";
+    assert!(parse_prometheus(interleaved).is_err(), "the parser is strict about families");
 }
 
 /// An API server over a scheduler for `toml`'s tenants (their tenants as config tenants), with

@@ -98,6 +98,7 @@ async fn webhook_push_retries_dead_letters_replays_and_never_duplicates() {
         totals.retried += r.retried;
         totals.dead_lettered += r.dead_lettered;
         totals.superseded += r.superseded;
+        totals.failures.extend(r.failures);
         if store.outbox().pending().unwrap().is_empty() {
             break;
         }
@@ -105,6 +106,22 @@ async fn webhook_push_retries_dead_letters_replays_and_never_duplicates() {
     }
     assert_eq!((totals.delivered, totals.dead_lettered, totals.superseded), (2, 1, 1), "{totals:?}");
     assert!(totals.retried >= 2, "the 503s were retried: {totals:?}");
+    // Every failed attempt reaches `/metrics`: the 503s as transient and retried, the refusal
+    // as refused and dead-lettered, and the route keeps its last error (which one settles last
+    // depends on the concurrent POSTs).
+    let deliveries = Arc::new(wharf_runtime::metrics::Deliveries::default());
+    deliveries.record(&totals.failures);
+    let text = wharf_runtime::metrics::render(Default::default(), Default::default(), deliveries);
+    let retried = totals.retried;
+    for line in [
+        format!("wharf_deliveries_failed_total{{tenant=\"acme\",route=\"webhook\",kind=\"transient\"}} {retried}\n"),
+        "wharf_deliveries_failed_total{tenant=\"acme\",route=\"webhook\",kind=\"refused\"} 1\n".into(),
+        format!("wharf_deliveries_retried_total{{tenant=\"acme\",route=\"webhook\"}} {retried}\n"),
+        "wharf_deliveries_dead_lettered_total{tenant=\"acme\",route=\"webhook\"} 1\n".into(),
+        "wharf_erp_last_error_info{tenant=\"acme\",route=\"webhook\",kind=\"".into(),
+    ] {
+        assert!(text.contains(&line), "{line} in\n{text}");
+    }
     {
         let erp = erp.lock().unwrap();
         let keys: Vec<&str> = erp.accepted.keys().map(String::as_str).collect();

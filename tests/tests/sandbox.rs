@@ -288,8 +288,8 @@ async fn plugin_logs_are_rate_limited_escaped_and_panics_come_from_traps() {
     let dropped = flood.log_budget.dropped();
     assert_eq!(dropped as usize + logged, 5_000, "every line is either logged or counted");
     assert_eq!(plugin.sandbox().metrics().log_lines_dropped_of("t1"), dropped, "and the metric says so");
-    let mut metrics = String::new();
-    plugin.sandbox().metrics().render(&mut metrics);
+    let calls = plugin.sandbox().metrics().clone();
+    let metrics = wharf_runtime::metrics::render(Default::default(), calls, Default::default());
     assert!(
         metrics
             .contains(&format!("wharf_plugin_log_lines_dropped_total{{tenant=\"t1\",plugin=\"hostile\"}} {dropped}")),

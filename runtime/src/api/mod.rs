@@ -361,94 +361,50 @@ async fn durable_answers(State(api): State<Api>, request: axum::extract::Request
     }
 }
 
-/// Prometheus text; operator only, since the labels name every tenant.
-async fn metrics(State(api): State<Api>, caller: Caller) -> Result<String, ApiError> {
+/// Prometheus text (see [`crate::metrics`]); operator only, since the labels name every tenant.
+async fn metrics(State(api): State<Api>, caller: Caller) -> Result<Response, ApiError> {
+    use crate::metrics::{QuarantinedRow, Scrape, ShopRow, TenantRow};
     caller.operator()?;
-    let shops = api.control.progress().snapshot(api.control.store())?;
-    let mut out = String::new();
-    let families: [(&str, &str, &str, fn(&crate::sync::scheduler::ShopProgress) -> usize); 7] = [
-        ("wharf_orders_pulled_total", "counter", "Order versions stored (new and changed) since start.", |p| p.pulled),
-        ("wharf_orders_delivered_total", "counter", "Order versions the ERP took since start.", |p| p.delivered),
-        ("wharf_updates_pushed_total", "counter", "Updates the platform confirmed since start.", |p| p.pushed),
-        ("wharf_queue_depth", "gauge", "Deliveries and updates still owed, per shop.", |p| p.pending),
-        ("wharf_dead_letters", "gauge", "Deliveries and updates parked with a reason.", |p| p.dead_lettered),
-        ("wharf_quarantined", "gauge", "Records the plugin could not map, set aside, per shop.", |p| p.quarantined),
-        (
-            "wharf_shop_auth_failed",
-            "gauge",
-            "1 while the platform refuses the shop's credentials (nothing is pulled).",
-            |p| usize::from(p.state == crate::sync::scheduler::ShopState::AuthFailed),
-        ),
-    ];
-    use crate::metrics::escape;
-    for (name, kind, help, value) in families {
-        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
-        for p in &shops {
-            out.push_str(&format!(
-                "{name}{{tenant=\"{}\",shop=\"{}\"}} {}\n",
-                escape(&p.tenant),
-                escape(&p.shop),
-                value(p)
-            ));
-        }
+    let store = api.control.store();
+    let mut scrape = Scrape::default();
+    for p in api.control.progress().snapshot(store)? {
+        scrape.shops.push(ShopRow {
+            pulled: p.pulled as u64,
+            delivered: p.delivered as u64,
+            pushed: p.pushed as u64,
+            pending: p.pending as u64,
+            dead_lettered: p.dead_lettered as u64,
+            quarantined: p.quarantined as u64,
+            auth_failed: p.state == crate::sync::scheduler::ShopState::AuthFailed,
+            tenant: p.tenant,
+            shop: p.shop,
+        });
     }
-    // The same records by the field that failed, so an operator sees what is wrong at a glance.
-    out.push_str("# HELP wharf_quarantined_by_field Records set aside, per shop, module and field that failed.\n# TYPE wharf_quarantined_by_field gauge\n");
-    for tenant in shops.iter().map(|p| p.tenant.as_str()).collect::<std::collections::BTreeSet<_>>() {
-        let mut counts: BTreeMap<(String, String, String), usize> = BTreeMap::new();
-        for q in api.control.store().quarantine().list(tenant, None)? {
+    let tenants: std::collections::BTreeSet<String> = scrape.shops.iter().map(|s| s.tenant.clone()).collect();
+    for tenant in tenants {
+        let mut counts: BTreeMap<(String, String, String), u64> = BTreeMap::new();
+        for q in store.quarantine().list(&tenant, None)? {
             *counts.entry((q.shop_id, q.stream, q.field)).or_default() += 1;
         }
-        for ((shop, module, field), n) in counts {
-            out.push_str(&format!(
-                "wharf_quarantined_by_field{{tenant=\"{}\",shop=\"{}\",module=\"{}\",field=\"{}\"}} {n}\n",
-                escape(tenant),
-                escape(&shop),
-                escape(&module),
-                escape(&field)
-            ));
+        for ((shop, module, field), records) in counts {
+            scrape.quarantined.push(QuarantinedRow { tenant: tenant.clone(), shop, module, field, records });
         }
     }
-    // Per tenant: one family after the other, each whole, as the text format wants.
-    let mut tenants = Vec::new();
     for (tenant, _) in api.control.tenants() {
-        let stored = api.control.store().usage().bytes(&tenant)?;
+        let stored_bytes = store.usage().bytes(&tenant)?;
         if let Some((in_flight, quota)) = api.control.usage(&tenant) {
-            tenants.push((escape(&tenant), in_flight, quota, stored));
+            scrape.tenants.push(TenantRow {
+                calls_in_flight: in_flight as u64,
+                quota_concurrent_calls: u64::from(quota.concurrent_calls),
+                stored_bytes,
+                quota_stored_bytes: quota.stored_bytes(),
+                quota_cpu_millis_per_second: u64::from(quota.cpu_millis_per_second),
+                tenant,
+            });
         }
     }
-    let families: [(&str, &str, fn(usize, &crate::config::Quota, u64) -> u64); 4] = [
-        ("wharf_tenant_calls_in_flight", "Plugin calls of the tenant running now.", |n, _, _| n as u64),
-        ("wharf_tenant_quota_concurrent_calls", "The tenant's cap on plugin calls in flight.", |_, q, _| {
-            u64::from(q.concurrent_calls)
-        }),
-        (
-            "wharf_tenant_stored_bytes",
-            "What the tenant keeps in the store (orders, deliveries and updates owed, dead letters, quarantine).",
-            |_, _, stored| stored,
-        ),
-        (
-            "wharf_tenant_quota_stored_bytes",
-            "The tenant's cap on stored bytes (quota.stored_mib); at it, new orders and updates are refused.",
-            |_, q, _| q.stored_bytes(),
-        ),
-    ];
-    for (name, help, value) in families {
-        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
-        for (tenant, in_flight, quota, stored) in &tenants {
-            out.push_str(&format!("{name}{{tenant=\"{tenant}\"}} {}\n", value(*in_flight, quota, *stored)));
-        }
-    }
-    out.push_str("# HELP wharf_tenant_quota_cpu_millis_per_second The tenant's CPU budget, in milliseconds per second.\n# TYPE wharf_tenant_quota_cpu_millis_per_second gauge\n");
-    for (tenant, _) in api.control.tenants() {
-        if let Some((_, quota)) = api.control.usage(&tenant) {
-            out.push_str(&format!(
-                "wharf_tenant_quota_cpu_millis_per_second{{tenant=\"{}\"}} {}\n",
-                escape(&tenant),
-                quota.cpu_millis_per_second
-            ));
-        }
-    }
-    api.control.registry().sandbox().metrics().render(&mut out);
-    Ok(out)
+    let calls = api.control.registry().sandbox().metrics().clone();
+    let deliveries = api.control.progress().deliveries().clone();
+    let text = crate::metrics::render(scrape, calls, deliveries);
+    Ok(([(axum::http::header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response())
 }

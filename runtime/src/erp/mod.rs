@@ -11,6 +11,7 @@
 pub mod plugin;
 pub mod webhook;
 
+use crate::metrics::{FailedDelivery, FailureKind};
 use crate::model::Timestamp;
 use crate::retry::{Backoff, Verdict};
 use crate::store::{Delivery, Store, StoreError};
@@ -45,31 +46,43 @@ fn failed(
     let (tenant, shop, order, version, route) =
         (&delivery.tenant, &delivery.key.shop_id, &delivery.key.order_id, delivery.version, &delivery.route);
     let attempt = delivery.attempts + 1;
-    match verdict {
+    let (kind, reason, retried) = match verdict {
         Verdict::Throttled(wait, reason) => {
             tracing::warn!(%tenant, %shop, %order, version, %route, ?wait, %reason, "the ERP throttled a delivery; retried after its wait");
             let again = Delivery { attempts: delivery.attempts.saturating_sub(1), ..delivery.clone() };
             store.outbox().retry_later(&again, now.0 + wait.as_millis() as i64, &reason)?;
             report.retried += 1;
+            (FailureKind::Throttled, reason, true)
         }
         Verdict::Retry(reason) => match backoff.delay(delivery.attempts + 1, delivery.id) {
             Some(wait) => {
                 tracing::warn!(%tenant, %shop, %order, version, %route, attempt, ?wait, %reason, "delivery to the ERP failed; retried");
                 store.outbox().retry_later(delivery, now.0 + wait.as_millis() as i64, &reason)?;
                 report.retried += 1;
+                (FailureKind::Transient, reason, true)
             }
             None => {
                 let why = format!("gave up after {attempt} attempts; last: {reason}");
                 tracing::warn!(%tenant, %shop, %order, version, %route, reason = %why, "delivery dead-lettered");
                 store.outbox().dead_letter(delivery, &why, now.0)?;
                 report.dead_lettered += 1;
+                (FailureKind::Transient, reason, false)
             }
         },
         Verdict::Permanent(reason) => {
             tracing::warn!(%tenant, %shop, %order, version, %route, %reason, "the ERP refused a delivery; dead-lettered");
             store.outbox().dead_letter(delivery, &reason, now.0)?;
             report.dead_lettered += 1;
+            (FailureKind::Refused, reason, false)
         }
-    }
+    };
+    report.failures.push(FailedDelivery {
+        tenant: tenant.clone(),
+        route: route.clone(),
+        kind,
+        reason,
+        at: now.0,
+        retried,
+    });
     Ok(())
 }

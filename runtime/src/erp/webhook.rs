@@ -99,6 +99,8 @@ pub struct DrainReport {
     pub superseded: usize,
     /// Versions the ERP does not take in their status (see [`super::plugin`]).
     pub not_taken: usize,
+    /// Every failed attempt, for `/metrics` (see [`crate::metrics::deliveries`]).
+    pub failures: Vec<crate::metrics::FailedDelivery>,
 }
 
 /// The idempotency key of `version` of an order.

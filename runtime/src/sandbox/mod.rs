@@ -390,9 +390,9 @@ impl Plugin {
                 cause: Failure::Host(format!("the call's task failed: {failed}")),
             })
         });
-        let error = outcome.as_ref().err().map(CallError::kind);
         let labels = CallLabels {
             tenant: &shop.tenant,
+            shop: &shop.shop_id,
             plugin: &self.descriptor.name,
             version: &self.descriptor.version,
             operation,
@@ -403,7 +403,7 @@ impl Plugin {
             cpu: meter.used(),
             cpu_wait: admission.as_ref().map_or(Duration::ZERO, |a| a.cpu_waited) + meter.paused(),
         };
-        self.sandbox.inner.metrics.record(&labels, spent, error);
+        self.sandbox.inner.metrics.record(&labels, spent, outcome.as_ref().err());
         outcome
     }
 

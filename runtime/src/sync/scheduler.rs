@@ -191,6 +191,8 @@ struct AuthFailure {
 #[derive(Clone, Default)]
 pub struct Progress {
     inner: Arc<Mutex<BTreeMap<(String, String), Counters>>>,
+    /// Failed deliveries to the ERP, per tenant and route, for `/metrics`.
+    deliveries: Arc<crate::metrics::Deliveries>,
 }
 
 impl Progress {
@@ -201,6 +203,12 @@ impl Progress {
 
     fn forget(&self, tenant: &str) {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).retain(|(t, _), _| t != tenant);
+        self.deliveries.forget(tenant);
+    }
+
+    /// Failed deliveries to the ERP, per tenant and route.
+    pub fn deliveries(&self) -> &Arc<crate::metrics::Deliveries> {
+        &self.deliveries
     }
 
     /// Every shop's figures, with what is pending and dead-lettered read from `store`.
@@ -786,6 +794,7 @@ impl Ctx {
                     for (shop, n) in report.delivered_by_shop {
                         self.progress.with(&tenant, &shop, |c| c.delivered += n);
                     }
+                    self.progress.deliveries.record(&report.failures);
                 }
                 Err(e) => warn!(tenant = %tenant, error = %e, "delivering orders failed"),
             }
