@@ -29,6 +29,7 @@ struct Serve {
 }
 
 impl Serve {
+    /// A host whose tenants are all made over the API: its file says so (`allow_empty`).
     fn start(dir: &Path) -> Serve {
         let port = free_port();
         std::fs::create_dir_all(dir.join("plugins")).unwrap();
@@ -36,7 +37,8 @@ impl Serve {
         std::fs::write(
             &config,
             format!(
-                "data_dir = \"data\"\nplugin_dir = \"plugins\"\nlisten = \"127.0.0.1:{port}\"\nlog_format = \"json\"\n"
+                "data_dir = \"data\"\nplugin_dir = \"plugins\"\nlisten = \"127.0.0.1:{port}\"\nlog_format = \"json\"\n\
+                 allow_empty = true\n"
             ),
         )
         .unwrap();
