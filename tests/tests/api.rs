@@ -1002,6 +1002,12 @@ async fn strict_input_is_refused_in_the_one_json_error_shape() {
     refused(&answer, 400, "invalid_input");
     assert_eq!(answer.3["field"], "id", "{}", answer.3);
 
+    // A body to a route that takes none is refused, not ignored.
+    let answer =
+        raw(&base, Method::POST, "/v1/tenants/acme/dead-letters/pushes/1/replay", json, b"{\"all\": true}").await;
+    refused(&answer, 400, "invalid_input");
+    assert!(answer.3["message"].as_str().unwrap().contains("takes no body"), "{}", answer.3);
+
     // Bodies: another media type is 415, a body that is not JSON 400.
     let answer = raw(&base, Method::POST, "/v1/tenants/acme/tokens", Some("text/plain"), br#"{"name": "erp"}"#).await;
     refused(&answer, 415, "unsupported_media_type");

@@ -9,9 +9,10 @@
 //! - [`strict_query`]: every query parameter must be one the route documents in
 //!   `/openapi.json` (else 400 naming the `unknown` ones and the `accepted` ones), and an
 //!   integer one must be within its documented range (`limit`: 400 with `min` and `max`,
-//!   never silently clamped). The document is the one list: a route takes the parameters it
-//!   documents ([`super::openapi::query_parameters`]; a test holds the handlers' query types
-//!   to it).
+//!   never silently clamped); a route documented without a body refuses one (400). The
+//!   document is the one list: a route takes what it documents
+//!   ([`super::openapi::query_parameters`], [`super::openapi::takes_body`]; a test holds the
+//!   handlers' query types to it).
 //! - [`Query`] and [`Path`]: the query and the path parameters, typed; a value that does not
 //!   parse (`limit=ten`, a dead letter id `abc`) is 400 naming the parameter.
 //! - [`json_errors`]: the last resort, so that every error answer is JSON: an unknown route
@@ -29,7 +30,7 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::ApiError;
-use super::openapi::{QueryParameter, query_parameters};
+use super::openapi::{QueryParameter, query_parameters, takes_body};
 
 /// A JSON request body, read strictly (see the module's documentation).
 pub struct JsonBody<T>(pub T);
@@ -179,18 +180,32 @@ fn expected(type_name: &str) -> String {
 
 /// Holds the query string to what the route documents (see the module's documentation).
 /// Runs after routing (it is a layer of each route), so the route is known.
+/// A body sent to a route that takes none is refused too, rather than ignored.
 pub async fn strict_query(request: Request, next: Next) -> Response {
-    let Some(query) = request.uri().query().filter(|q| !q.is_empty()) else { return next.run(request).await };
     let Some(route) = request.extensions().get::<MatchedPath>() else { return next.run(request).await };
     // HEAD is served by the GET handler, with its parameters.
     let method = if request.method() == Method::HEAD { Method::GET } else { request.method().clone() };
-    let documented = query_parameters()
-        .get(&(route.as_str().to_owned(), method.as_str().to_ascii_lowercase()))
-        .map_or(&[][..], Vec::as_slice);
-    match check_query(query, documented) {
-        Ok(()) => next.run(request).await,
-        Err(refusal) => refusal.into_response(),
+    let (route, method) = (route.as_str().to_owned(), method.as_str().to_ascii_lowercase());
+    // A method the route does not take goes on to its 405.
+    let Some(documented) = query_parameters().get(&(route.clone(), method.clone())) else {
+        return next.run(request).await;
+    };
+    if let Some(query) = request.uri().query().filter(|q| !q.is_empty()) {
+        if let Err(refusal) = check_query(query, documented) {
+            return refusal.into_response();
+        }
     }
+    let headers = request.headers();
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    let body = declared.is_some_and(|n| n > 0) || headers.contains_key(header::TRANSFER_ENCODING);
+    if body && !takes_body(&route, &method) {
+        return ApiError::bad_input(format!(
+            "{} {route} takes no body; send it without one (GET /openapi.json says what each route takes)",
+            method.to_ascii_uppercase()
+        ))
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// Every parameter of `query` is `documented`, and every integer within its range.

@@ -6,7 +6,7 @@
 //! what is its own. Enumerations the host already knows (modules, order statuses, sheet kinds,
 //! quota limits) are read from the code rather than copied.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use serde_json::{Map, Value, json};
@@ -93,6 +93,26 @@ pub(crate) fn query_parameters() -> &'static BTreeMap<(String, String), Vec<Quer
         }
         table
     })
+}
+
+/// The operations that take a body, as (path as routed, lowercase method), read from
+/// [`document`]: any other is sent without one (`super::extract::strict_query` refuses a body
+/// there rather than ignore it).
+pub(crate) fn takes_body(path: &str, method: &str) -> bool {
+    static TABLE: OnceLock<BTreeSet<(String, String)>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let doc = document();
+        let mut table = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            for (method, op) in item.as_object().into_iter().flatten() {
+                if op.get("requestBody").is_some() {
+                    table.insert((path.clone(), method.clone()));
+                }
+            }
+        }
+        table
+    });
+    table.contains(&(path.to_owned(), method.to_owned()))
 }
 
 /// Follows a `$ref` within the document.
