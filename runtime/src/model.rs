@@ -222,6 +222,7 @@ pub struct Order {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Product {
     pub erp_product_id: String,
     pub title: String,
@@ -257,10 +258,51 @@ pub enum PriceKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "PriceForm")]
 pub struct Price {
     #[serde(flatten)]
     pub kind: PriceKind,
     pub amount: Money,
+}
+
+/// A [`Price`] as it is read: its fields side by side, so that an unknown one is refused like in
+/// every other record (serde cannot refuse unknown fields through a flattened enum).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PriceForm {
+    kind: String,
+    #[serde(default)]
+    group_id: Option<String>,
+    amount: Money,
+}
+
+impl TryFrom<PriceForm> for Price {
+    type Error = String;
+
+    fn try_from(form: PriceForm) -> Result<Price, String> {
+        let kind = match (form.kind.as_str(), form.group_id) {
+            ("default", None) => PriceKind::Default,
+            ("suggested_retail", None) => PriceKind::SuggestedRetail,
+            ("region_group", Some(group_id)) => PriceKind::RegionGroup { group_id },
+            ("customer_group", Some(group_id)) => PriceKind::CustomerGroup { group_id },
+            ("region_group" | "customer_group", None) => {
+                return Err(format!("missing field `group_id`: a {} price names its group", form.kind));
+            }
+            ("default" | "suggested_retail", Some(_)) => {
+                return Err(format!(
+                    "unknown field `group_id` in a {} price: only region_group and customer_group prices name a group",
+                    form.kind
+                ));
+            }
+            (other, _) => {
+                return Err(format!(
+                    "unknown price kind `{other}`, expected one of `default`, `suggested_retail`, `region_group`, \
+                     `customer_group`"
+                ));
+            }
+        };
+        Ok(Price { kind, amount: form.amount })
+    }
 }
 
 fn cny() -> String {
@@ -268,6 +310,7 @@ fn cny() -> String {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PriceUpdate {
     pub outer_sku_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -280,6 +323,7 @@ pub struct PriceUpdate {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Lot {
     pub batch_no: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -290,6 +334,7 @@ pub struct Lot {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LotSync {
     pub outer_sku_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -300,6 +345,7 @@ pub struct LotSync {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ListingChange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outer_sku_id: Option<String>,
@@ -309,6 +355,7 @@ pub struct ListingChange {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StockUpdate {
     pub outer_sku_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -323,6 +370,7 @@ pub struct StockUpdate {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CustomerMapping {
     pub erp_customer_code: String,
     pub name: String,
@@ -333,6 +381,7 @@ pub struct CustomerMapping {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Logistics {
     pub order_id: String,
     pub carrier_code: String,
@@ -341,6 +390,7 @@ pub struct Logistics {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ShipmentLine {
     pub outer_sku_id: String,
     pub quantity: u32,
@@ -353,6 +403,7 @@ pub struct ShipmentLine {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ShipmentDetail {
     pub order_id: String,
     pub lines: Vec<ShipmentLine>,
@@ -406,6 +457,7 @@ impl fmt::Display for ErpStatusCode {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ErpStatus {
     pub order_id: String,
     pub erp_status: ErpStatusCode,
@@ -678,5 +730,42 @@ mod tests {
         assert_eq!(serde_json::to_value(&e).unwrap()["kind"], "rate_limited");
         assert_eq!(serde_json::to_value(OrderStatus::PartiallyShipped).unwrap(), "partially_shipped");
         assert_eq!(Operation::parse("push-erp-status"), Some(Operation::PushErpStatus));
+    }
+
+    /// Records an ERP sends are read strictly: a misspelt field is refused naming it and the
+    /// fields there are, never dropped (a `quantiy` would otherwise queue stock 0 or fail far
+    /// from its cause). Every kind of price reads back what it writes.
+    #[test]
+    fn update_records_refuse_unknown_fields() {
+        use serde_json::json;
+        let e = serde_json::from_value::<StockUpdate>(json!({"outer_sku_id": "A", "quantity": 1, "quantiy": 2}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field `quantiy`") && e.contains("`quantity`"), "{e}");
+        let e = serde_json::from_value::<ShipmentDetail>(
+            json!({"order_id": "1", "lines": [{"outer_sku_id": "A", "quantity": 1, "lot": "L1"}]}),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("unknown field `lot`") && e.contains("`batch_no`"), "{e}");
+
+        for price in [
+            Price { kind: PriceKind::Default, amount: 1 },
+            Price { kind: PriceKind::SuggestedRetail, amount: 2 },
+            Price { kind: PriceKind::RegionGroup { group_id: "south".into() }, amount: 3 },
+            Price { kind: PriceKind::CustomerGroup { group_id: "vip".into() }, amount: 4 },
+        ] {
+            let back: Price = serde_json::from_value(serde_json::to_value(&price).unwrap()).unwrap();
+            assert_eq!(back, price);
+        }
+        for (bad, says) in [
+            (json!({"kind": "default", "amount": 1, "currency": "CNY"}), "unknown field `currency`"),
+            (json!({"kind": "default", "group_id": "g", "amount": 1}), "unknown field `group_id`"),
+            (json!({"kind": "region_group", "amount": 1}), "missing field `group_id`"),
+            (json!({"kind": "wholesale", "amount": 1}), "unknown price kind `wholesale`"),
+        ] {
+            let e = serde_json::from_value::<Price>(bad.clone()).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 }

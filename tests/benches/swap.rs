@@ -206,8 +206,11 @@ async fn start_up() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     std::fs::create_dir_all(dir.join("empty")).unwrap();
     let config = dir.join("wharf.toml");
-    std::fs::write(&config, format!("data_dir = \".\"\nplugin_dir = \"empty\"\nlisten = \"127.0.0.1:{port}\"\n"))
-        .unwrap();
+    std::fs::write(
+        &config,
+        format!("data_dir = \".\"\nplugin_dir = \"empty\"\nlisten = \"127.0.0.1:{port}\"\nallow_empty = true\n"),
+    )
+    .unwrap();
     let http = reqwest::Client::new();
     let mut readies = Vec::new();
     for _ in 0..STARTS {

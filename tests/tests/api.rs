@@ -955,3 +955,182 @@ async fn a_tenant_over_its_stored_quota_is_refused_intake_and_others_are_not() {
     stop.send(()).unwrap();
     engine.await.unwrap();
 }
+
+/// `method path` with `body` sent as `content_type` (none when `None`): (status, the answer's
+/// `Content-Type`, `Allow`, the answer as JSON or `Null`).
+async fn raw(
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> (u16, String, String, Value) {
+    let mut request = reqwest::Client::new().request(method, format!("{base}{path}")).bearer_auth(OPERATOR);
+    if let Some(t) = content_type {
+        request = request.header("content-type", t);
+    }
+    if !body.is_empty() {
+        request = request.body(body.to_vec());
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let (media, allow) = (header("content-type"), header("allow"));
+    let bytes = response.bytes().await.unwrap();
+    (status, media, allow, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// Input is strict, and every refusal is the one JSON error shape: an unknown field in a body
+/// (an update record, a typed body, a tenant document) is 400 naming it and the fields there
+/// are, where nothing of it is queued; an unknown query parameter is 400 naming it and the
+/// accepted ones; a `limit` out of 1–1000 is 400 stating the range, not clamped; a path or
+/// query value that does not parse is 400 naming it; a JSON body sent as another media type is
+/// 415; an unknown route or method is JSON too. What GET shows (a hold as the switches list
+/// it) can be sent back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_input_is_refused_in_the_one_json_error_shape() {
+    use reqwest::Method;
+    let sim = tokio::task::spawn_blocking(|| {
+        TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 2, ..SimConfig::default() })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let (base, stop, engine) = serve_config("", &|_: &str| None).await;
+    make_tenant(&base, &sim, "acme", json!({})).await;
+    let json = Some("application/json");
+    #[track_caller]
+    fn refused(answer: &(u16, String, String, Value), status: u16, error: &str) {
+        let (got, media, _, body) = answer;
+        assert_eq!(*got, status, "{body}");
+        assert!(media.starts_with("application/json"), "{status}: {media}: {body}");
+        assert_eq!(body["error"], error, "{body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    }
+
+    // An unknown field of an update record: refused whole, naming it, its record and the
+    // fields a stock record has; nothing is queued.
+    let stock = json!([{"outer_sku_id": "A", "quantity": 1}, {"outer_sku_id": "B", "quantiy": 5}]);
+    let answer =
+        raw(&base, Method::POST, "/v1/tenants/acme/updates/stock", json, &serde_json::to_vec(&stock).unwrap()).await;
+    refused(&answer, 400, "invalid_input");
+    let (_, _, _, body) = &answer;
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("unknown field `quantiy`") && message.contains("`quantity`"), "{body}");
+    assert_eq!(body["field"], "[1].quantiy", "{body}");
+    let (status, report) =
+        call(&base, Method::POST, "/v1/tenants/acme/updates/stock", Some(json!({"outer_sku_id": "A", "quantity": 1})))
+            .await;
+    assert_eq!((status, report["queued"].as_u64()), (200, Some(1)), "A was not queued by the refused call: {report}");
+    // A price's fields too (its kind is read with them).
+    let prices = json!({"outer_sku_id": "A", "prices": [{"kind": "default", "amount": 100, "amout": 1}]});
+    let answer =
+        raw(&base, Method::POST, "/v1/tenants/acme/updates/prices", json, &serde_json::to_vec(&prices).unwrap()).await;
+    refused(&answer, 400, "invalid_input");
+    assert!(answer.3["message"].as_str().unwrap().contains("unknown field `amout`"), "{}", answer.3);
+
+    // A typed body and a tenant document.
+    let answer = raw(&base, Method::POST, "/v1/tenants/acme/tokens", json, br#"{"name": "erp", "scope": "all"}"#).await;
+    refused(&answer, 400, "invalid_input");
+    assert!(answer.3["message"].as_str().unwrap().contains("unknown field `scope`, expected `name`"), "{}", answer.3);
+    let (status, shown) = call(&base, Method::GET, "/v1/tenants/acme", None).await;
+    assert_eq!(status, 200, "{shown}");
+    let mut doc = shown.clone();
+    doc["id"] = json!("acme2");
+    doc["shops"][0]["credentials"] = json!(Marketplace::secrets(&sim));
+    doc["shops"][0]["enabeld"] = json!(true);
+    let answer = raw(&base, Method::POST, "/v1/tenants", json, &serde_json::to_vec(&doc).unwrap()).await;
+    refused(&answer, 400, "invalid_input");
+    assert!(answer.3["problems"].to_string().contains("unknown field `enabeld`"), "{}", answer.3);
+
+    // A hold as the switches list shows it (with its `sku`) goes back as it is.
+    let until = "2099-01-01T00:00:00Z";
+    let (status, held) =
+        call(&base, Method::PUT, "/v1/tenants/acme/holds/A", Some(json!({"quantity": 5, "until": until}))).await;
+    assert_eq!(status, 200, "{held}");
+    let (_, switches) = call(&base, Method::GET, "/v1/tenants/acme/switches", None).await;
+    let listed = switches["holds"][0].clone();
+    assert_eq!(listed["sku"], "A", "{switches}");
+    let (status, again) = call(&base, Method::PUT, "/v1/tenants/acme/holds/A", Some(listed.clone())).await;
+    assert_eq!(status, 200, "{again}");
+    let (status, other) = call(&base, Method::PUT, "/v1/tenants/acme/holds/B", Some(listed)).await;
+    assert_eq!(status, 400, "another SKU than the path's: {other}");
+
+    // Query parameters: unknown ones named with the accepted ones, on every route.
+    let answer = raw(&base, Method::GET, "/v1/tenants/acme/orders?from=2026-01-01T00:00:00Z", None, b"").await;
+    refused(&answer, 400, "invalid_input");
+    assert_eq!(answer.3["unknown"], json!(["from"]), "{}", answer.3);
+    assert!(answer.3["accepted"].as_array().unwrap().contains(&json!("updated_from")), "{}", answer.3);
+    let answer = raw(&base, Method::GET, "/v1/tenants?verbose=1", None, b"").await;
+    refused(&answer, 400, "invalid_input");
+    assert_eq!(answer.3["accepted"], json!([]), "{}", answer.3);
+
+    // A limit out of its range is refused, stating it; its bounds are taken.
+    for path in [
+        "/v1/tenants/acme/orders?limit=5000",
+        "/v1/tenants/acme/orders?limit=0",
+        "/v1/tenants/acme/updates/waiting?limit=1001",
+    ] {
+        let answer = raw(&base, Method::GET, path, None, b"").await;
+        refused(&answer, 400, "invalid_input");
+        assert_eq!(
+            (answer.3["field"].as_str(), answer.3["min"].as_u64(), answer.3["max"].as_u64()),
+            (Some("limit"), Some(1), Some(1000)),
+            "{path}: {}",
+            answer.3
+        );
+        assert!(answer.3["message"].as_str().unwrap().contains("1 to 1000"), "{}", answer.3);
+    }
+    for path in [
+        "/v1/tenants/acme/orders?limit=1000",
+        "/v1/tenants/acme/orders?limit=1",
+        "/v1/tenants/acme/updates/waiting?limit=1000",
+    ] {
+        assert_eq!(raw(&base, Method::GET, path, None, b"").await.0, 200, "{path}");
+    }
+
+    // Values that do not parse, in the query and in the path.
+    for path in [
+        "/v1/tenants/acme/orders?limit=ten",
+        "/v1/tenants/acme/orders?updated_from=yesterday",
+        "/v1/tenants/acme/orders?status=lost",
+    ] {
+        let answer = raw(&base, Method::GET, path, None, b"").await;
+        refused(&answer, 400, "invalid_input");
+        assert!(answer.3["message"].as_str().unwrap().starts_with("query: "), "{path}: {}", answer.3);
+    }
+    let answer = raw(&base, Method::POST, "/v1/tenants/acme/dead-letters/pushes/abc/replay", None, b"").await;
+    refused(&answer, 400, "invalid_input");
+    assert_eq!(answer.3["field"], "id", "{}", answer.3);
+
+    // A body to a route that takes none is refused, not ignored.
+    let answer =
+        raw(&base, Method::POST, "/v1/tenants/acme/dead-letters/pushes/1/replay", json, b"{\"all\": true}").await;
+    refused(&answer, 400, "invalid_input");
+    assert!(answer.3["message"].as_str().unwrap().contains("takes no body"), "{}", answer.3);
+
+    // Bodies: another media type is 415, a body that is not JSON 400.
+    let answer = raw(&base, Method::POST, "/v1/tenants/acme/tokens", Some("text/plain"), br#"{"name": "erp"}"#).await;
+    refused(&answer, 415, "unsupported_media_type");
+    let answer = raw(&base, Method::POST, "/v1/tenants/acme/tokens", None, br#"{"name": "erp"}"#).await;
+    refused(&answer, 415, "unsupported_media_type");
+    let answer =
+        raw(&base, Method::POST, "/v1/tenants/acme/dead-letters/replay", Some("text/plain"), b"queue=pushes").await;
+    refused(&answer, 415, "unsupported_media_type");
+    let answer = raw(&base, Method::POST, "/v1/tenants/acme/tokens", json, br#"{"name": "erp""#).await;
+    refused(&answer, 400, "invalid_input");
+    assert!(answer.3["message"].as_str().unwrap().starts_with("the body is not JSON"), "{}", answer.3);
+    // A body that may be left out still may.
+    let (status, replayed) = call(&base, Method::POST, "/v1/tenants/acme/dead-letters/replay", None).await;
+    assert_eq!(status, 200, "{replayed}");
+
+    // No such route, no such method: JSON as well.
+    let answer = raw(&base, Method::GET, "/v1/tenants/acme/order", None, b"").await;
+    refused(&answer, 404, "not_found");
+    let answer = raw(&base, Method::PATCH, "/v1/tenants/acme", json, b"{}").await;
+    refused(&answer, 405, "method_not_allowed");
+    assert!(answer.2.contains("GET"), "the Allow header is kept: {:?}", answer.2);
+
+    stop.send(()).unwrap();
+    engine.await.unwrap();
+}

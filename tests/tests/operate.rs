@@ -29,6 +29,7 @@ struct Serve {
 }
 
 impl Serve {
+    /// A host whose tenants are all made over the API: its file says so (`allow_empty`).
     fn start(dir: &Path) -> Serve {
         let port = free_port();
         std::fs::create_dir_all(dir.join("plugins")).unwrap();
@@ -36,7 +37,8 @@ impl Serve {
         std::fs::write(
             &config,
             format!(
-                "data_dir = \"data\"\nplugin_dir = \"plugins\"\nlisten = \"127.0.0.1:{port}\"\nlog_format = \"json\"\n"
+                "data_dir = \"data\"\nplugin_dir = \"plugins\"\nlisten = \"127.0.0.1:{port}\"\nlog_format = \"json\"\n\
+                 allow_empty = true\n"
             ),
         )
         .unwrap();
@@ -1079,5 +1081,65 @@ async fn a_full_disk_turns_readyz_503_and_the_host_resumes_by_itself_once_space_
     let serve = restart(&dir).await;
     kept(&serve).await;
     drop(serve);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A host with nothing to run does not start: an empty file, or one with no tenant, over a
+/// store holding none made over the API, is refused (exit 2) with the cause and both fixes, and
+/// nothing is made on disk for it. `allow_empty = true` says the operator means it (every
+/// other test here starts that way); a tenant-less file over a store that holds tenants made
+/// over the API is a host that serves them, and starts as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_with_nothing_to_run_is_refused_unless_its_file_allows_it() {
+    let dir = std::env::temp_dir().join(format!("wharf-empty-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("plugins")).unwrap();
+    let globals = |port: u16| {
+        format!("data_dir = \"data\"\nplugin_dir = \"plugins\"\nlisten = \"127.0.0.1:{port}\"\nlog_format = \"json\"\n")
+    };
+    for (name, text) in [("empty.toml", String::new()), ("globals.toml", globals(free_port()))] {
+        let config = dir.join(name);
+        std::fs::write(&config, text).unwrap();
+        let log = dir.join(format!("{name}.log"));
+        let mut serve = ServeProcess::spawn(&config, &log, OPERATOR, 50);
+        let start = Instant::now();
+        while serve.alive() {
+            assert!(start.elapsed() < Duration::from_secs(30), "{name}: wharf serve started with nothing to run");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let status = serve.terminate(Duration::from_secs(5)).expect("it has exited");
+        let said = serve.log();
+        assert_eq!(status.code(), Some(2), "{name}: {said}");
+        for words in ["declares no tenant", "would serve nothing", "[tenants.<id>]", "allow_empty = true"] {
+            assert!(said.contains(words), "{name}: {words:?} in {said}");
+        }
+        assert!(!dir.join("data").exists(), "{name}: a data folder was made for a host that did not start");
+    }
+
+    // The store holds a tenant made over the API: the same tenant-less file serves it.
+    {
+        let store = wharf_runtime::store::Store::open(&dir.join("data")).unwrap();
+        let doc = json!({"id": "acme", "pull": {}, "shops": [{"id": "tb", "platform": "taobao", "plugin": "taobao"}]});
+        store.tenants().put("acme", &doc).unwrap();
+        store.flush().unwrap();
+    }
+    let port = free_port();
+    let config = dir.join("globals.toml");
+    std::fs::write(&config, globals(port)).unwrap();
+    let mut serve = ServeProcess::spawn(&config, &dir.join("stored.log"), OPERATOR, 50);
+    let http = reqwest::Client::new();
+    let start = Instant::now();
+    loop {
+        if let Ok(r) = http.get(format!("http://127.0.0.1:{port}/readyz")).send().await
+            && r.status() == 200
+        {
+            break;
+        }
+        assert!(serve.alive(), "it stopped: {}", serve.log());
+        assert!(start.elapsed() < Duration::from_secs(60), "not ready: {}", serve.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = serve.terminate(Duration::from_secs(30));
+    assert!(status.is_some_and(|s| s.success()), "{status:?}: {}", serve.log());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,13 +4,14 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Api, ApiError, Caller, JsonBody};
+use super::extract::{JsonBody, Path, Query, typed};
+use super::{Api, ApiError, Caller};
 use crate::model::Timestamp;
 use crate::sheet::{self, SheetKind};
 use crate::store::{OrderKey, OrderQuery};
@@ -37,10 +38,14 @@ pub async fn query_orders(
     Ok(Json(serde_json::to_value(page).expect("orders serialize")))
 }
 
+/// One acknowledgement: the order's key and the version the ERP took. Its fields side by side
+/// (not the key flattened) so that an unknown one is refused.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Ack {
-    #[serde(flatten)]
-    key: OrderKey,
+    platform: String,
+    shop_id: String,
+    order_id: String,
     version: u64,
 }
 
@@ -53,10 +58,11 @@ pub async fn ack_orders(
     let intake = caller.tenant(&api, &tenant)?;
     let mut out = Vec::with_capacity(acks.len());
     for ack in acks {
-        let outcome = intake.store.orders().ack(&tenant, &ack.key, ack.version)?;
+        let key = OrderKey { platform: ack.platform, shop_id: ack.shop_id, order_id: ack.order_id };
+        let outcome = intake.store.orders().ack(&tenant, &key, ack.version)?;
         // `{"order_id", "version", "outcome": "synced" | "stale" (with "current") | "not_found"}`
         let mut answer = serde_json::to_value(outcome).expect("outcomes serialize");
-        answer["order_id"] = json!(ack.key.order_id);
+        answer["order_id"] = json!(key.order_id);
         answer["version"] = json!(ack.version);
         out.push(answer);
     }
@@ -95,18 +101,18 @@ pub async fn submit_updates(
     // Typing and storing up to the limit is CPU and disk work: off the async workers, so the
     // API and health checks of every tenant keep answering meanwhile.
     let report = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let bad = |e: serde_json::Error| ApiError::bad_input(format!("{kind}: {e}"));
-        use serde_json::from_value as parse;
+        // Records are read strictly: an unknown field is refused naming it, its record
+        // (`field`: `[3]`) and the fields there are.
         let update = match kind.as_str() {
-            "stock" => Update::Stock(parse(body).map_err(bad)?),
-            "prices" => Update::Prices(parse(body).map_err(bad)?),
-            "lots" => Update::Lots(parse(body).map_err(bad)?),
-            "listing" => Update::Listing(parse(body).map_err(bad)?),
-            "products" => Update::Products(parse(body).map_err(bad)?),
-            "customers" => Update::Customers(parse(body).map_err(bad)?),
-            "logistics" => Update::Logistics(parse(body).map_err(bad)?),
-            "shipments" => Update::Shipments(parse(body).map_err(bad)?),
-            "erp-status" => Update::ErpStatus(parse(body).map_err(bad)?),
+            "stock" => Update::Stock(typed(body, &kind)?),
+            "prices" => Update::Prices(typed(body, &kind)?),
+            "lots" => Update::Lots(typed(body, &kind)?),
+            "listing" => Update::Listing(typed(body, &kind)?),
+            "products" => Update::Products(typed(body, &kind)?),
+            "customers" => Update::Customers(typed(body, &kind)?),
+            "logistics" => Update::Logistics(typed(body, &kind)?),
+            "shipments" => Update::Shipments(typed(body, &kind)?),
+            "erp-status" => Update::ErpStatus(typed(body, &kind)?),
             other => {
                 return Err(ApiError::not_found(format!(
                     "no update kind `{other}` (stock, prices, lots, listing, products, customers, logistics, shipments, erp-status)"

@@ -7,6 +7,9 @@
 //!   spreadsheets in and out;
 //! - [`operations`]: switches, holds, dead letters;
 //! - [`body`]: bodies over [`MAX_BODY_BYTES`] refused with a 413 the client hears;
+//! - [`extract`]: bodies, queries and paths read strictly (unknown fields and query
+//!   parameters, out-of-range limits, other content types refused), and every error answer
+//!   in the one JSON shape of [`ApiError`];
 //! - `/metrics`, `/healthz`, `/readyz` here.
 //!
 //! A write is answered only once it is on disk: every request that may change something (any
@@ -41,6 +44,7 @@ use crate::sync::scheduler::{Control, SetupError};
 
 pub mod body;
 pub mod erp;
+pub mod extract;
 pub mod openapi;
 pub mod operations;
 pub mod plugins;
@@ -135,8 +139,10 @@ impl Api {
                 "/v1/tenants/{tenant}/orders/unreadable/{platform}/{shop}/{id}/discard",
                 post(discard_unreadable_order),
             )
+            .layer(axum::middleware::from_fn(extract::strict_query))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .layer(axum::middleware::from_fn_with_state(self.clone(), durable_answers))
+            .layer(axum::middleware::from_fn(extract::json_errors))
             .layer(axum::middleware::from_fn(body::limit))
             .with_state(self)
     }
@@ -165,6 +171,7 @@ impl Api {
 }
 
 /// An error as JSON: `{"error": kind, "message": …}` plus any `extra` fields.
+#[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     kind: &'static str,
@@ -254,28 +261,6 @@ impl From<ConfigErrors> for ApiError {
 impl From<SetupError> for ApiError {
     fn from(e: SetupError) -> Self {
         ApiError::bad_input(e.to_string())
-    }
-}
-
-/// A JSON request body whose refusal is an [`ApiError`] like every other: 400 with the
-/// parser's words (axum's own rejection is plain text, and its 422 for a missing field would
-/// read like a validation refusal).
-pub struct JsonBody<T>(pub T);
-
-impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for JsonBody<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(JsonBody(value)),
-            Err(rejection) => {
-                let status = match rejection.status() {
-                    StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
-                    other => other,
-                };
-                Err(ApiError::new(status, "invalid_input", rejection.body_text()))
-            }
-        }
     }
 }
 

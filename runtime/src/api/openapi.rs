@@ -6,6 +6,9 @@
 //! what is its own. Enumerations the host already knows (modules, order statuses, sheet kinds,
 //! quota limits) are read from the code rather than copied.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
 use serde_json::{Map, Value, json};
 
 use super::erp::XLSX;
@@ -44,9 +47,10 @@ pub fn document() -> Value {
                  "description": "Docks marketplaces to ERPs. Every /v1 route needs a bearer token: the operator's \
                      (WHARF_OPERATOR_TOKEN on the server), or one scoped to a tenant (POST /v1/tenants/{tenant}/tokens). \
                      A tenant token reaching for another tenant gets 404, as if it did not exist; operator-only routes \
-                     answer it 403. Errors are {\"error\": kind, \"message\": …}, except the framework's own refusals of a \
-                     body, query or path it cannot read (400, 415, 422 in plain text). Instants are RFC 3339, \
-                     money is integer minor units (fen)."},
+                     answer it 403. Every error is JSON, {\"error\": kind, \"message\": …} (the Error schema), an unknown route \
+                     (404) or method (405) included. Input is strict: an unknown body field or query parameter, or a \
+                     limit out of its range, is refused with 400, never ignored or clamped; a JSON body must be sent \
+                     as application/json (else 415). Instants are RFC 3339, money is integer minor units (fen)."},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "parameters": parameters(),
@@ -57,6 +61,68 @@ pub fn document() -> Value {
     })
 }
 
+/// A query parameter as the document describes it: its name and, for an integer, its range.
+pub(crate) struct QueryParameter {
+    pub name: String,
+    pub range: Option<(i64, i64)>,
+}
+
+/// The query parameters of every operation, by (path as routed, lowercase method), read from
+/// [`document`]: what `super::extract::strict_query` holds every request to, so a route takes
+/// exactly the parameters it documents.
+pub(crate) fn query_parameters() -> &'static BTreeMap<(String, String), Vec<QueryParameter>> {
+    static TABLE: OnceLock<BTreeMap<(String, String), Vec<QueryParameter>>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let doc = document();
+        let mut table = BTreeMap::new();
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            for (method, op) in item.as_object().into_iter().flatten() {
+                let params = op["parameters"].as_array().into_iter().flatten().map(|p| resolve(&doc, p));
+                let query = params
+                    .filter(|p| p["in"] == "query")
+                    .map(|p| {
+                        let schema = &p["schema"];
+                        let range = (schema["type"] == "integer")
+                            .then(|| Some((schema["minimum"].as_i64()?, schema["maximum"].as_i64()?)))
+                            .flatten();
+                        QueryParameter { name: p["name"].as_str().unwrap_or_default().to_owned(), range }
+                    })
+                    .collect();
+                table.insert((path.clone(), method.clone()), query);
+            }
+        }
+        table
+    })
+}
+
+/// The operations that take a body, as (path as routed, lowercase method), read from
+/// [`document`]: any other is sent without one (`super::extract::strict_query` refuses a body
+/// there rather than ignore it).
+pub(crate) fn takes_body(path: &str, method: &str) -> bool {
+    static TABLE: OnceLock<BTreeSet<(String, String)>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let doc = document();
+        let mut table = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            for (method, op) in item.as_object().into_iter().flatten() {
+                if op.get("requestBody").is_some() {
+                    table.insert((path.clone(), method.clone()));
+                }
+            }
+        }
+        table
+    });
+    table.contains(&(path.to_owned(), method.to_owned()))
+}
+
+/// Follows a `$ref` within the document.
+fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+    match value.get("$ref").and_then(Value::as_str) {
+        Some(r) => doc.pointer(r.trim_start_matches('#')).unwrap_or(value),
+        None => value,
+    }
+}
+
 /// One operation, built up by what it adds to the defaults.
 struct Op(Map<String, Value>);
 
@@ -64,12 +130,13 @@ struct Op(Map<String, Value>);
 type Route = (&'static str, &'static str, Op);
 
 impl Op {
-    /// An operation anyone may call.
+    /// An operation anyone may call. Any operation may answer 400: a query parameter it does
+    /// not document is refused (see `super::extract`), as is a path or body it cannot read.
     fn open(summary: &str) -> Self {
         let mut op = Map::new();
         op.insert("summary".into(), json!(summary));
         op.insert("responses".into(), json!({}));
-        Op(op)
+        Op(op).fails(&[400])
     }
 
     /// Behind the bearer token: any token may call it (tenant tokens for their own tenant).
@@ -104,10 +171,10 @@ impl Op {
         self.fails(&[413])
     }
 
-    /// A JSON body the handler reads into a typed record: a body of another shape is refused
-    /// by the framework with 422 before the handler runs.
-    fn typed_body(self, schema: Value) -> Self {
-        self.body("application/json", schema).answers("422", reference("responses", "BodyShape"))
+    /// A JSON body (`super::extract::JsonBody`): sent as another media type, 415; not JSON, of
+    /// another shape or with an unknown field, 400.
+    fn json_body(self, schema: Value) -> Self {
+        self.body("application/json", schema).fails(&[400, 415])
     }
 
     /// The body may be left out.
@@ -222,7 +289,7 @@ fn order_query() -> Vec<Value> {
         in_query("order_id", "The platform's order id", string()),
         in_query(
             "limit",
-            "Orders per page; larger values are capped",
+            "Orders per page; a value out of the range is refused (400), not capped",
             json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE}),
         ),
         in_query("cursor", "A previous page's next_cursor", string()),
@@ -245,9 +312,14 @@ fn parameters() -> Value {
 /// The error answers, by status; [`Op::fails`] refers to them.
 fn responses() -> Value {
     let error = |description: &str| answer(description, schema("Error"));
-    let plain = |description: &str| file(description, "text/plain");
     json!({
-        "400": error("invalid_input: the message names the field; a tenant document lists every problem in `problems`"),
+        "400": error(
+            "invalid_input: a body, query or path the route cannot take, the message naming what and where: an unknown \
+             body field (with the fields expected there; `field` is where, e.g. `[0].quantiy` in the first record), an unknown \
+             query parameter (`unknown`, with the `accepted` ones), a value of another type, an integer out of its \
+             range (`field`, `min`, `max`: a `limit` is refused, never clamped), or a value the host refuses; a tenant \
+             document lists every problem in `problems`"
+        ),
         "401": error("unauthorized: no bearer token, or an unknown one"),
         "403": error("forbidden: only the operator may do this"),
         "404": error("not_found: no such thing, or a tenant this token may not see"),
@@ -271,9 +343,12 @@ fn responses() -> Value {
              now); new orders, updates and imports are refused until deliveries and updates owed drain, dead letters \
              are discarded, or the quota is raised. Not 413: a smaller request would be refused too"
         ),
+        "415": error(
+            "unsupported_media_type: the route takes a JSON body, and the request did not say `Content-Type: \
+             application/json`"
+        ),
         "422": error("rejected: the plugin failed validation and never served"),
         "500": error("store or internal: the host could not read or write its store"),
-        "BodyShape": plain("The JSON body is not of the expected shape (a field missing or of another type): the framework's refusal"),
     })
 }
 
@@ -303,9 +378,16 @@ fn schemas() -> Value {
                                  "message": string(),
                                  "limit": {"type": "string", "description": "With too_large and over_quota: the bound passed",
                                            "examples": ["body_bytes", "rows", "stored_mib"]},
-                                 "max": {"type": "integer", "description": "With `limit`: its figure, in the unit its name says"},
+                                 "max": {"type": "integer", "description": "With `limit`: its figure, in the unit its name says; with `field`: the largest value it takes"},
                                  "problems": {"type": "array", "items": string(),
-                                              "description": "Every problem of a tenant document, each at its path"}}},
+                                              "description": "Every problem of a tenant document, each at its path"},
+                                 "field": {"type": "string", "examples": ["[0].quantiy", "shops[1].id", "limit", "id"],
+                                           "description": "With invalid_input: where in the body, or which query or path parameter"},
+                                 "unknown": {"type": "array", "items": string(),
+                                             "description": "With invalid_input: the query parameters the route does not take"},
+                                 "accepted": {"type": "array", "items": string(),
+                                              "description": "With `unknown`: the query parameters the route takes"},
+                                 "min": {"type": "integer", "description": "With `field`: the least value it takes"}}},
         "Quota": {"type": "object", "description": "What the tenant may use of the host; every field optional in a document",
                   "properties": {
                       "calls_per_second": {"type": "integer", "minimum": 1, "default": DEFAULT_QUOTA_CALLS_PER_SECOND},
@@ -532,7 +614,7 @@ fn plugins() -> Vec<Route> {
             "post",
             Op::operator("Serve this version from the next call on (calls running finish on the old one)")
                 .params([name()])
-                .typed_body(version_body())
+                .json_body(version_body())
                 .ok(answer("Now active", schema("Activation")))
                 .fails(&[404]),
         ),
@@ -549,7 +631,7 @@ fn plugins() -> Vec<Route> {
             "put",
             Op::operator("Keep a tenant on a version whatever is active (a canary)")
                 .params([name(), param("tenant")])
-                .typed_body(version_body())
+                .json_body(version_body())
                 .ok(answer("The pin", texts(&["name", "tenant", "version"])))
                 .fails(&[404]),
         ),
@@ -566,7 +648,7 @@ fn plugins() -> Vec<Route> {
             "put",
             Op::operator("Set the hosts the plugin may reach (replaces the list); tenants using it start again")
                 .params([name()])
-                .typed_body(object(&["hosts"], json!({"hosts": hosts})))
+                .json_body(object(&["hosts"], json!({"hosts": hosts})))
                 .ok(answer(
                     "The grants",
                     object(
@@ -595,7 +677,7 @@ fn tenants() -> Vec<Route> {
             "/v1/tenants",
             "post",
             Op::operator("Create a tenant from a document; it runs at once")
-                .body("application/json", schema("TenantDocument"))
+                .json_body(schema("TenantDocument"))
                 .created(document())
                 .fails(&[400, 409]),
         ),
@@ -606,7 +688,7 @@ fn tenants() -> Vec<Route> {
             Op::operator("Replace a tenant's document; credentials left out keep their stored values")
                 .describe("409 for a tenant of the configuration file: change it there and restart.")
                 .params([tenant()])
-                .body("application/json", schema("TenantDocument"))
+                .json_body(schema("TenantDocument"))
                 .ok(document())
                 .fails(&[400, 404, 409]),
         ),
@@ -628,7 +710,7 @@ fn tenants() -> Vec<Route> {
             "post",
             Op::operator("Add a shop; the tenant starts again with it")
                 .params([tenant()])
-                .body("application/json", schema("Shop"))
+                .json_body(schema("Shop"))
                 .created(one_shop())
                 .fails(&[400, 404, 409]),
         ),
@@ -642,7 +724,7 @@ fn tenants() -> Vec<Route> {
             "put",
             Op::operator("Replace a shop; credentials left out keep their stored values")
                 .params([tenant(), shop()])
-                .body("application/json", schema("Shop"))
+                .json_body(schema("Shop"))
                 .ok(one_shop())
                 .fails(&[400, 404, 409]),
         ),
@@ -656,7 +738,7 @@ fn tenants() -> Vec<Route> {
             "post",
             Op::operator("A token scoped to this tenant; shown once, stored hashed")
                 .params([tenant()])
-                .typed_body(object(&["name"], json!({"name": {"type": "string", "examples": ["erp"]}})))
+                .json_body(object(&["name"], json!({"name": {"type": "string", "examples": ["erp"]}})))
                 .created(answer("The token", texts(&["token", "tenant", "name"])))
                 .fails(&[404]),
         ),
@@ -708,7 +790,7 @@ fn erp() -> Vec<Route> {
             "post",
             Op::secured("Acknowledge order versions the ERP took: each becomes synced unless the order changed since")
                 .params([tenant()])
-                .typed_body(array(schema("Ack")))
+                .json_body(array(schema("Ack")))
                 .ok(answer("One outcome per acknowledgement, in order", array(schema("AckOutcome"))))
                 .fails(&[404]),
         ),
@@ -717,7 +799,7 @@ fn erp() -> Vec<Route> {
             "post",
             Op::secured("ERP → marketplace updates, stored before the answer and queued for every shop they concern")
                 .params([tenant(), in_path("kind", "What the records are", one_of(UPDATE_KINDS))])
-                .body("application/json", records)
+                .json_body(records)
                 .ok(answer("What became of the records", schema("UpdateReport")))
                 .fails(&[400, 404, 507]),
         ),
@@ -776,7 +858,7 @@ fn operations() -> Vec<Route> {
             "put",
             Op::secured("Pause or resume one module of one shop; what arrives meanwhile is kept")
                 .params([tenant(), param("shop"), modules()])
-                .typed_body(on_off())
+                .json_body(on_off())
                 .ok(switched("shop", "module"))
                 .fails(&[404]),
         ),
@@ -789,7 +871,7 @@ fn operations() -> Vec<Route> {
                     param("sku"),
                     in_path("kind", "What is pushed", one_of(SKU_SWITCHES)),
                 ])
-                .typed_body(on_off())
+                .json_body(on_off())
                 .ok(switched("sku", "kind"))
                 .fails(&[404]),
         ),
@@ -800,7 +882,9 @@ fn operations() -> Vec<Route> {
                 "Set a SKU's stock by hand until an instant; automatic stock waits meanwhile",
             )
             .params([tenant(), param("sku")])
-            .typed_body(schema("Hold"))
+            .json_body(json!({"allOf": [schema("Hold"), {"properties": {"sku": {"type": "string",
+                "description": "The path's SKU again, as GET …/switches lists a hold (so a listed hold can be sent back); \
+                                another one is refused"}}}]}))
             .ok(answer(
                 "The hold as it is now (as `switches` lists it), and the held stock queued for the shops that take stock",
                 json!({"allOf": [schema("HeldSku"), object(&["queued"], json!({"queued": schema("UpdateReport")}))]}),
@@ -828,7 +912,7 @@ fn operations() -> Vec<Route> {
             "post",
             Op::secured("Queue every dead letter again (of one queue, if the body names it)")
                 .params([tenant()])
-                .typed_body(json!({"type": "object", "properties": {"queue": one_of(QUEUES)}}))
+                .json_body(json!({"type": "object", "properties": {"queue": one_of(QUEUES)}}))
                 .optional()
                 .ok(answer("How many, and which", schema("Replayed")))
                 .fails(&[404]),
@@ -846,7 +930,7 @@ fn operations() -> Vec<Route> {
             "post",
             Op::secured("Drop a dead letter for good; the reason goes to the audit log")
                 .params(dead_letter())
-                .typed_body(object(
+                .json_body(object(
                     &["reason"],
                     json!({"reason": {"type": "string", "minLength": 1}}),
                 ))
@@ -866,7 +950,7 @@ fn operations() -> Vec<Route> {
                 in_query("sku", "Only this SKU's (outer_sku_id)", json!({"type": "string"})),
                 in_query(
                     "limit",
-                    "Updates per page; larger values are capped",
+                    "Updates per page; a value out of the range is refused (400), not capped",
                     json!({"type": "integer", "minimum": 1, "maximum": MAX_WAITING_PAGE, "default": DEFAULT_WAITING_PAGE}),
                 ),
                 in_query("cursor", "A previous page's next_cursor", json!({"type": "string"})),
@@ -885,7 +969,7 @@ fn operations() -> Vec<Route> {
             "post",
             Op::secured("Drop waiting updates for good (of a shop, a SKU, both, or all); the reason goes to the audit log")
                 .params([tenant()])
-                .typed_body(object(
+                .json_body(object(
                     &["reason"],
                     json!({
                         "shop": {"type": "string"}, "sku": {"type": "string"},
@@ -922,7 +1006,7 @@ fn operations() -> Vec<Route> {
             "post",
             Op::secured("Drop a quarantined record for good; the reason goes to the audit log")
                 .params(quarantined())
-                .typed_body(object(&["reason"], json!({"reason": {"type": "string", "minLength": 1}})))
+                .json_body(object(&["reason"], json!({"reason": {"type": "string", "minLength": 1}})))
                 .ok(answer("The record's id", object(&["discarded"], json!({"discarded": {"type": "string"}}))))
                 .fails(&[400, 404]),
         ),
@@ -944,7 +1028,7 @@ fn operations() -> Vec<Route> {
                     param("shop"),
                     in_path("id", "The order's id", json!({"type": "string"})),
                 ])
-                .typed_body(object(&["reason"], json!({"reason": {"type": "string", "minLength": 1}})))
+                .json_body(object(&["reason"], json!({"reason": {"type": "string", "minLength": 1}})))
                 .ok(answer("The order's id", object(&["discarded"], json!({"discarded": {"type": "string"}}))))
                 .fails(&[400, 404]),
         ),
@@ -1060,6 +1144,111 @@ mod tests {
         let only = |a: &BTreeSet<_>, b: &BTreeSet<_>| a.difference(b).cloned().collect::<Vec<(String, String)>>();
         let (l, r) = (only(&left.1, &right.1), only(&right.1, &left.1));
         assert!(l.is_empty() && r.is_empty(), "{what}: only in {}: {l:?}; only in {}: {r:?}", left.0, right.0);
+    }
+
+    /// The fields serde reads of `T` (a struct without flattened fields), as `deserialize_struct`
+    /// is told them.
+    fn fields<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
+        use serde::de::{Deserializer, Visitor};
+        #[derive(Debug)]
+        struct Stop;
+        impl std::fmt::Display for Stop {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("stop")
+            }
+        }
+        impl std::error::Error for Stop {}
+        impl serde::de::Error for Stop {
+            fn custom<M: std::fmt::Display>(_: M) -> Self {
+                Stop
+            }
+        }
+        struct Probe<'a>(&'a mut &'static [&'static str]);
+        impl<'de> Deserializer<'de> for Probe<'_> {
+            type Error = Stop;
+            fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+                Err(Stop)
+            }
+            fn deserialize_struct<V: Visitor<'de>>(
+                self,
+                _: &'static str,
+                fields: &'static [&'static str],
+                _: V,
+            ) -> Result<V::Value, Stop> {
+                *self.0 = fields;
+                Err(Stop)
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+                unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+            }
+        }
+        let mut fields: &'static [&'static str] = &[];
+        let _ = T::deserialize(Probe(&mut fields));
+        fields
+    }
+
+    /// The query parameters `super::extract::strict_query` lets through are the ones each
+    /// handler reads: a parameter the document lacks would be refused, one the handler lacks
+    /// ignored. Every other operation takes none.
+    #[test]
+    fn the_documented_query_parameters_are_the_handlers() {
+        use crate::api::operations::{QuarantineQuery, WaitingQuery};
+        use crate::api::plugins::UploadQuery;
+        use crate::store::OrderQuery;
+        let mut expected: BTreeMap<(String, String), &[&str]> = BTreeMap::new();
+        for (path, method, names) in [
+            ("/v1/tenants/{tenant}/orders", "get", fields::<OrderQuery>()),
+            ("/v1/tenants/{tenant}/orders.xlsx", "get", fields::<OrderQuery>()),
+            ("/v1/tenants/{tenant}/updates/waiting", "get", fields::<WaitingQuery>()),
+            ("/v1/tenants/{tenant}/quarantine", "get", fields::<QuarantineQuery>()),
+            ("/v1/plugins", "post", fields::<UploadQuery>()),
+        ] {
+            assert!(!names.is_empty(), "{method} {path}: no fields read");
+            expected.insert((path.to_owned(), method.to_owned()), names);
+        }
+        for ((path, method), params) in query_parameters() {
+            let documented: BTreeSet<&str> = params.iter().map(|p| p.name.as_str()).collect();
+            let read: BTreeSet<&str> =
+                expected.get(&(path.clone(), method.clone())).copied().unwrap_or_default().iter().copied().collect();
+            assert_eq!(documented, read, "{method} {path}: documented query parameters (left) vs the handler's");
+        }
+        let limits: Vec<_> = query_parameters()
+            .values()
+            .flatten()
+            .filter(|p| p.name == "limit")
+            .map(|p| p.range.expect("a limit has a range"))
+            .collect();
+        assert_eq!(limits.len(), 3, "{limits:?}");
+        assert!(limits.iter().all(|(min, max)| *min == 1 && *max == 1000), "{limits:?}");
+    }
+
+    /// Every error the API answers is JSON (the one Error shape), and so is every error the
+    /// document describes; the only plain-text answers are the probes' and the metrics'.
+    #[test]
+    fn every_documented_error_is_json() {
+        let doc = document();
+        for (path, method, op) in operations(&doc) {
+            for (status, response) in op["responses"].as_object().expect("responses") {
+                let response = resolve(&doc, response);
+                let media: Vec<&String> =
+                    response["content"].as_object().into_iter().flatten().map(|(m, _)| m).collect();
+                let plain = (path == "/readyz" && status == "503") || status.starts_with('2');
+                if !plain {
+                    assert_eq!(media, ["application/json"], "{method} {path} {status}");
+                    // The Error schema, or one that carries its two fields (an import's rows).
+                    let schema = resolve(&doc, &response["content"]["application/json"]["schema"]);
+                    let fields = &schema["properties"];
+                    assert!(
+                        fields.get("error").is_some() && fields.get("message").is_some(),
+                        "{method} {path} {status}: {schema}"
+                    );
+                }
+            }
+            assert!(op["responses"].get("400").is_some(), "{method} {path}: any operation may answer 400");
+            let json_body = op["requestBody"]["content"].get("application/json").is_some();
+            assert_eq!(op["responses"].get("415").is_some(), json_body, "{method} {path}: 415 with a JSON body only");
+        }
     }
 
     #[test]

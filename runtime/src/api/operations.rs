@@ -5,12 +5,13 @@
 //! Every change is audited with who made it.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Api, ApiError, Caller, JsonBody};
+use super::extract::{JsonBody, Path, Query};
+use super::{Api, ApiError, Caller};
 use crate::config::Module;
 use crate::model::Timestamp;
 use crate::store::{Hold, SkuSync, WaitingFilter};
@@ -26,6 +27,7 @@ pub async fn list_switches(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OnOff {
     on: bool,
 }
@@ -61,13 +63,33 @@ pub async fn switch_sku(
     Ok(Json(json!({"sku": sku, "kind": kind, "on": body.on})))
 }
 
+/// A hold as `PUT …/holds/{sku}` takes it, and as `GET …/switches` lists it (`sku` included),
+/// so a listed hold can be sent back as it is.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoldBody {
+    quantity: u32,
+    until: Timestamp,
+    #[serde(default)]
+    note: Option<String>,
+    /// The SKU of the path, again (as the list shows it); another one is refused.
+    #[serde(default)]
+    sku: Option<String>,
+}
+
 pub async fn set_hold(
     State(api): State<Api>,
     caller: Caller,
     Path((tenant, sku)): Path<(String, String)>,
-    JsonBody(hold): JsonBody<Hold>,
+    JsonBody(body): JsonBody<HoldBody>,
 ) -> Result<Json<Value>, ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
+    if let Some(other) = body.sku.as_deref().filter(|s| *s != sku) {
+        return Err(ApiError::bad_input(format!(
+            "sku: the body says `{other}` but the path says `{sku}`; a hold is set on the path's SKU"
+        )));
+    }
+    let hold = Hold { quantity: body.quantity, until: body.until, note: body.note };
     let now = Timestamp::now();
     if hold.until <= now {
         return Err(ApiError::bad_input(
@@ -164,6 +186,7 @@ pub async fn replay(
 }
 
 #[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct ReplayAll {
     #[serde(default)]
     queue: Option<String>,
@@ -174,10 +197,10 @@ pub async fn replay_all(
     State(api): State<Api>,
     caller: Caller,
     Path(tenant): Path<String>,
-    body: Option<Json<ReplayAll>>,
+    body: Option<JsonBody<ReplayAll>>,
 ) -> Result<Json<Value>, ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
-    let only = body.and_then(|Json(b)| b.queue).map(|q| queue(&q)).transpose()?;
+    let only = body.and_then(|JsonBody(b)| b.queue).map(|q| queue(&q)).transpose()?;
     let now = Timestamp::now().0;
     let mut replayed = Replayed::default();
     if only.is_none_or(|q| q == "deliveries") {
@@ -218,6 +241,7 @@ impl Replayed {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Discard {
     reason: String,
 }
@@ -244,6 +268,7 @@ pub async fn discard(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WaitingQuery {
     #[serde(default)]
     shop: Option<String>,
@@ -321,6 +346,7 @@ pub async fn purge_waiting_updates(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct QuarantineQuery {
     #[serde(default)]
     shop: Option<String>,

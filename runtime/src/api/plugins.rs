@@ -3,18 +3,20 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Api, ApiError, Caller, JsonBody, OPERATOR_LOG};
+use super::extract::{JsonBody, Path, Query};
+use super::{Api, ApiError, Caller, OPERATOR_LOG};
 use crate::registry::{Candidate, Source};
 
 /// The header carrying the base64 ed25519 signature of an uploaded `.wasm`.
 pub const SIGNATURE_HEADER: &str = "x-wharf-signature";
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UploadQuery {
     /// Serve it at once (a name's first version always does).
     #[serde(default)]
@@ -103,6 +105,7 @@ pub async fn plugin_versions(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VersionBody {
     version: String,
 }
@@ -159,6 +162,7 @@ pub async fn unpin_plugin(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GrantBody {
     hosts: Vec<String>,
 }

@@ -3,12 +3,13 @@
 //! file are listed too, read-only. Also tenant tokens and usage.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Api, ApiError, Caller, JsonBody};
+use super::extract::{JsonBody, Path};
+use super::{Api, ApiError, Caller};
 use crate::config::tenant_document::{self, keep_secrets, redacted};
 use crate::config::{ErpRoute, Tenant};
 use crate::store::Scope;
@@ -258,6 +259,7 @@ async fn save(api: &Api, caller: &Caller, doc: Value, action: &str) -> Result<Va
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewToken {
     name: String,
 }

@@ -421,7 +421,7 @@ pub enum WaitingCommand {
         /// The merchant's SKU code (outer_sku_id).
         #[arg(long)]
         sku: Option<String>,
-        /// Updates per page.
+        /// Updates per page, 1 to 1000 (the server refuses others).
         #[arg(long)]
         limit: Option<usize>,
         /// Continue from a previous page's `next_cursor`.
@@ -512,7 +512,7 @@ pub struct OrderFilter {
     /// Only this order id.
     #[arg(long)]
     order_id: Option<String>,
-    /// Orders per page (the server caps it).
+    /// Orders per page, 1 to 1000 (the server refuses others).
     #[arg(long)]
     limit: Option<usize>,
 }

@@ -69,11 +69,19 @@ pub async fn prepare(config_path: &Path, cache_dir: Option<PathBuf>, options: Op
         trusted,
         grant_folder_hosts: config.grant_plugin_dir_hosts,
     };
+    // Nothing to run at all: refused before anything is made on disk for it.
+    let maybe_empty = config.tenants.is_empty() && !config.allow_empty;
+    if maybe_empty && !config.data_dir.exists() {
+        return Err(anyhow!(nothing_to_serve(config_path, &config.data_dir)));
+    }
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
     let store = Store::open(&config.data_dir).with_context(|| {
         format!("opening the store in {} (is another wharf serving it?)", config.data_dir.display())
     })?;
+    if maybe_empty && store.tenants().all()?.is_empty() {
+        return Err(anyhow!(nothing_to_serve(config_path, &config.data_dir)));
+    }
     let sandbox = Sandbox::new(Limits::default(), cache_dir)?;
     let started = std::time::Instant::now();
     let registry = Registry::open(sandbox, store.clone(), &config.data_dir, policy)
@@ -109,6 +117,22 @@ pub async fn prepare(config_path: &Path, cache_dir: Option<PathBuf>, options: Op
         }
     }
     Ok(Prepared { config, scheduler, folder })
+}
+
+/// Why a host with no tenant in its file and none made over the API does not start, and the
+/// two ways out. Such a host would run nothing on an empty store: far more often a wrong
+/// `--config` (an empty file) or `data_dir` than a wish, so the wish is said in the file. A
+/// tenant-less file over a store that holds tenants made over the API is a host that serves
+/// them, and starts as it did.
+fn nothing_to_serve(config_path: &Path, data_dir: &Path) -> String {
+    format!(
+        "{} declares no tenant and the store in {} holds none made over the API, so this host would serve nothing. \
+         Declare a tenant in the file ([tenants.<id>]: runtime/src/config/example.toml shows every option), or, if its \
+         tenants are to be made over the API (POST /v1/tenants, `wharf tenant create`), say so with \
+         `allow_empty = true` at the top of the file.",
+        config_path.display(),
+        data_dir.display()
+    )
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -160,6 +160,10 @@ pub struct Config {
     /// granted the host names it declares (never an address). Off by default: a file dropped
     /// there is admitted but serves only once the operator grants its hosts.
     pub grant_plugin_dir_hosts: bool,
+    /// The operator means to start a host with nothing to run: no tenant in the file and none
+    /// made over the API yet (they are to be made over it). Off by default: `wharf serve`
+    /// refuses such a host, which is far more often a wrong file or `data_dir` than a wish.
+    pub allow_empty: bool,
     /// By tenant id.
     pub tenants: BTreeMap<String, Tenant>,
 }

@@ -32,6 +32,7 @@ struct RootRecord {
     require_signed_plugins: Option<bool>,
     trusted_keys: Option<Vec<String>>,
     grant_plugin_dir_hosts: Option<bool>,
+    allow_empty: Option<bool>,
     tenants: Deferred,
 }
 
@@ -191,6 +192,7 @@ pub(crate) fn build(text: &str, inputs: &Inputs<'_>) -> Result<Config, ConfigErr
         require_signed_plugins: fields.require_signed_plugins.unwrap_or(false),
         trusted_keys: fields.trusted_keys.clone().unwrap_or_default(),
         grant_plugin_dir_hosts: fields.grant_plugin_dir_hosts.unwrap_or(false),
+        allow_empty: fields.allow_empty.unwrap_or(false),
         tenants,
     })
 }
@@ -942,7 +944,7 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
         assert_eq!(found.len(), 4, "{found:#?}");
         assert_eq!(
             found[0],
-            "colour: unknown field `colour`, expected one of `data_dir`, `plugin_dir`, `secrets_file`, `listen`, `log_format`, `require_signed_plugins`, `trusted_keys`, `grant_plugin_dir_hosts`, `tenants`"
+            "colour: unknown field `colour`, expected one of `data_dir`, `plugin_dir`, `secrets_file`, `listen`, `log_format`, `require_signed_plugins`, `trusted_keys`, `grant_plugin_dir_hosts`, `allow_empty`, `tenants`"
         );
         assert_eq!(
             found[1],

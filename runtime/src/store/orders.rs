@@ -101,7 +101,8 @@ pub struct OrderQuery {
     pub shop_id: Option<String>,
     #[serde(default)]
     pub order_id: Option<String>,
-    /// Rows per page (default [`DEFAULT_PAGE_SIZE`], at most [`MAX_PAGE_SIZE`]).
+    /// Rows per page (default [`DEFAULT_PAGE_SIZE`], at most [`MAX_PAGE_SIZE`]: the API refuses
+    /// others with 400; the store clamps what an in-process caller asks).
     #[serde(default)]
     pub limit: Option<usize>,
     /// From a previous page's `next_cursor`.

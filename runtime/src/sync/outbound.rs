@@ -36,6 +36,23 @@ fn unmapped(push: &Push, field: &str) -> bool {
     PLATFORM_IDS.contains(&field) && push.record.get(field).is_none_or(|v| v.is_null())
 }
 
+/// The platform ids a record of `operation` has: a listing change names a product, never a
+/// platform SKU.
+fn carried_ids(operation: Operation) -> &'static [&'static str] {
+    if operation == Operation::PushListing { &PLATFORM_IDS[..1] } else { &PLATFORM_IDS }
+}
+
+/// Fills in `record` the platform ids (`[product_id, sku_id]`) its kind has and it lacks.
+fn fill_ids(operation: Operation, record: &mut serde_json::Value, ids: [Option<String>; 2]) {
+    let Some(fields) = record.as_object_mut() else { return };
+    for (k, v) in PLATFORM_IDS.into_iter().zip(ids) {
+        let given = fields.get(k).is_some_and(|v| !v.is_null());
+        if let (true, false, Some(v)) = (carried_ids(operation).contains(&k), given, v) {
+            fields.insert(k.into(), v.into());
+        }
+    }
+}
+
 /// Every queue, in the order a round serves them: (queue, module switch, operation, SKU kind).
 pub const QUEUES: [(&str, &str, Operation, Option<SkuSync>); 10] = [
     (HOLD_QUEUE, "stock", Operation::PushStock, None),
@@ -135,7 +152,7 @@ impl Outbound<'_> {
                         }
                         continue;
                     }
-                    let record = self.with_platform_ids(&push.record)?;
+                    let record = self.with_platform_ids(operation, &push.record)?;
                     batch.push((push, record));
                 }
                 if !batch.is_empty() {
@@ -157,21 +174,21 @@ impl Outbound<'_> {
     /// [`crate::store::Catalog`]), looked up as the update leaves so that a SKU first sold
     /// after the update arrived is still found. Without them the record goes as it is:
     /// platforms that key stock by the merchant's code take it, others refuse it by name.
-    fn with_platform_ids(&self, record: &serde_json::Value) -> Result<serde_json::Value, StoreError> {
+    /// Only the ids the record's kind has are filled: records are read strictly, and a listing
+    /// change names a product, never a platform SKU.
+    fn with_platform_ids(
+        &self,
+        operation: Operation,
+        record: &serde_json::Value,
+    ) -> Result<serde_json::Value, StoreError> {
         let mut json = record.clone();
-        let Some(fields) = json.as_object_mut() else { return Ok(json) };
-        let Some(sku) = fields.get("outer_sku_id").and_then(|v| v.as_str()).map(str::to_owned) else { return Ok(json) };
-        let given =
-            |fields: &serde_json::Map<String, serde_json::Value>, k: &str| fields.get(k).is_some_and(|v| !v.is_null());
-        if given(fields, "product_id") && given(fields, "sku_id") {
+        let Some(sku) = json.get("outer_sku_id").and_then(|v| v.as_str()).map(str::to_owned) else { return Ok(json) };
+        let given = |json: &serde_json::Value, k: &str| json.get(k).is_some_and(|v| !v.is_null());
+        if carried_ids(operation).iter().all(|k| given(&json, k)) {
             return Ok(json);
         }
         if let Some(ids) = self.store.catalog().get(&self.shop.tenant, &self.shop.shop_id, &sku)? {
-            for (k, v) in [("product_id", ids.product_id), ("sku_id", ids.sku_id)] {
-                if let (false, Some(v)) = (given(fields, k), v) {
-                    fields.insert(k.into(), v.into());
-                }
-            }
+            fill_ids(operation, &mut json, [ids.product_id, ids.sku_id]);
         }
         Ok(json)
     }
@@ -323,5 +340,30 @@ impl Outbound<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Records are read strictly when they leave (`Call::push`), so the ids learned from
+    /// orders go only where the record's kind has them: a listing change gets its product id,
+    /// never a `sku_id` it would be refused for.
+    #[test]
+    fn learned_ids_fill_only_the_fields_a_record_has() {
+        let ids = || [Some("P-1".to_owned()), Some("S-1".to_owned())];
+        let mut listing = json!({"outer_sku_id": "A", "listed": true});
+        fill_ids(Operation::PushListing, &mut listing, ids());
+        assert_eq!(listing, json!({"outer_sku_id": "A", "listed": true, "product_id": "P-1"}));
+        assert!(Call::push(Operation::PushListing, json!([listing])).is_ok());
+        let mut stock = json!({"outer_sku_id": "A", "quantity": 1, "product_id": null, "version": 3});
+        fill_ids(Operation::PushStock, &mut stock, ids());
+        assert_eq!((stock["product_id"].as_str(), stock["sku_id"].as_str()), (Some("P-1"), Some("S-1")));
+        assert!(Call::push(Operation::PushStock, json!([stock])).is_ok());
+        let mut given = json!({"outer_sku_id": "A", "quantity": 1, "product_id": "P-9"});
+        fill_ids(Operation::PushStock, &mut given, ids());
+        assert_eq!(given["product_id"], "P-9", "what the ERP gave stays");
     }
 }
