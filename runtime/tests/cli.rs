@@ -66,8 +66,11 @@ fn text_logs_to_a_file_are_plain() {
     std::fs::create_dir_all(dir.join("plugins")).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let config = dir.join("wharf.toml");
-    std::fs::write(&config, format!("data_dir = \"data\"\nplugin_dir = \"plugins\"\nlisten = \"127.0.0.1:{port}\"\n"))
-        .unwrap();
+    std::fs::write(
+        &config,
+        format!("allow_empty = true\ndata_dir = \"data\"\nplugin_dir = \"plugins\"\nlisten = \"127.0.0.1:{port}\"\n"),
+    )
+    .unwrap();
     let log = dir.join("serve.log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_wharf"))
         .args(["--cache-dir", dir.join("cache").to_str().unwrap(), "serve", "--config", config.to_str().unwrap()])

@@ -261,17 +261,12 @@ async fn an_erp_outage_is_counted_per_route_in_metrics() {
     engine.await.unwrap();
 }
 
-/// `/metrics` read by a strict parser, as a scraper would: every sample belongs to a family
-/// declared once, with HELP and TYPE, and its samples together. The same parser refuses what
-/// the hand-written text once sent (two families declared back to back, then interleaved).
+/// `/metrics` read strictly, as a scraper would: every sample belongs to a family declared
+/// once, with HELP and TYPE, before it, and a family's samples come together. The same check
+/// refuses what the hand-written text once sent (two families declared back to back, then
+/// interleaved).
 fn assert_strict_exposition(text: &str) {
-    use openmetrics_parser::PrometheusType;
-    use openmetrics_parser::prometheus::parse_prometheus;
-    let parsed = parse_prometheus(text).unwrap_or_else(|e| panic!("{e:?} in\n{text}"));
-    for (name, family) in &parsed.families {
-        assert_ne!(family.family_type, PrometheusType::Unknown, "{name} has no TYPE in\n{text}");
-        assert!(!family.help.is_empty(), "{name} has no HELP in\n{text}");
-    }
+    strict_exposition(text).unwrap_or_else(|e| panic!("{e} in\n{text}"));
     let declared = |name: &str| text.lines().filter(|l| l.starts_with(&format!("# TYPE {name} "))).count();
     for name in [
         "wharf_orders_pulled_total",
@@ -295,7 +290,61 @@ fn assert_strict_exposition(text: &str) {
     }
     let interleaved = "# HELP a_in_flight A.\n# TYPE a_in_flight gauge\n# HELP a_quota B.\n# TYPE a_quota gauge\n\
                        a_in_flight{tenant=\"x\"} 1\na_quota{tenant=\"x\"} 2\na_in_flight{tenant=\"y\"} 1\n";
-    assert!(parse_prometheus(interleaved).is_err(), "the parser is strict about families");
+    assert!(strict_exposition(interleaved).is_err(), "the check is strict about families");
+}
+
+/// The Prometheus text format's rules on families (exposition_formats.md, "Grouping and
+/// sorting"): `Err` names the first line that breaks one.
+fn strict_exposition(text: &str) -> Result<(), String> {
+    const TYPES: [&str; 5] = ["counter", "gauge", "histogram", "summary", "untyped"];
+    const SUFFIXES: [&str; 6] = ["", "_total", "_bucket", "_sum", "_count", "_created"];
+    let mut help = std::collections::BTreeSet::new();
+    let mut typed = std::collections::BTreeSet::new();
+    let mut finished = std::collections::BTreeSet::new();
+    let mut current: Option<String> = None;
+    for (n, line) in text.lines().enumerate().map(|(n, l)| (n + 1, l)) {
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next(), words.next()) {
+            (Some("#"), Some("HELP"), Some(name)) => {
+                if !help.insert(name.to_owned()) {
+                    return Err(format!("line {n}: a second HELP for {name}"));
+                }
+            }
+            (Some("#"), Some("TYPE"), Some(name)) => {
+                let kind = words.next().unwrap_or_default();
+                if !TYPES.contains(&kind) {
+                    return Err(format!("line {n}: {name} has TYPE {kind:?}"));
+                }
+                if !typed.insert(name.to_owned()) {
+                    return Err(format!("line {n}: a second TYPE for {name}"));
+                }
+            }
+            (Some("#"), ..) | (None, ..) => {}
+            (Some(sample), ..) => {
+                let name = sample.split('{').next().unwrap_or(sample);
+                let family = SUFFIXES
+                    .iter()
+                    .filter_map(|s| name.strip_suffix(s))
+                    .find(|f| typed.contains(*f))
+                    .ok_or_else(|| format!("line {n}: {name} has no TYPE before it"))?
+                    .to_owned();
+                if !help.contains(&family) {
+                    return Err(format!("line {n}: {family} has no HELP before it"));
+                }
+                if current.as_deref() != Some(family.as_str()) {
+                    if finished.contains(&family) {
+                        return Err(format!("line {n}: {family}'s samples are not together"));
+                    }
+                    finished.extend(current.replace(family));
+                }
+                let value = line.rsplit(' ').next().unwrap_or_default();
+                if value.parse::<f64>().is_err() && !["+Inf", "-Inf", "NaN"].contains(&value) {
+                    return Err(format!("line {n}: {value:?} is not a sample value"));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// An API server over a scheduler for `toml`'s tenants (their tenants as config tenants), with
