@@ -1,6 +1,8 @@
 //! A test ERP that takes Wharf's signed webhook pushes on loopback: it checks every
-//! signature (Standard Webhooks' with the specification's own library, and the first scheme's), can be down or refuse orders on demand, and keeps what it accepted by
-//! idempotency key, so a test can tell a resend (same key, nothing created) from a duplicate.
+//! signature (Standard Webhooks' with the specification's own library, and the first scheme's),
+//! can be down, refuse orders or kill the sender on demand, and keeps what it accepted by
+//! idempotency key, so a test can tell a resend (same key, nothing created) from a duplicate,
+//! and a key that came back with other content.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -26,6 +28,12 @@ pub struct ErpState {
     pub created: Vec<String>,
     /// When each key was first accepted: what a latency measurement ends on.
     pub arrived: BTreeMap<String, Instant>,
+    /// Keys sent again with another order than the one first accepted under them: what an ERP
+    /// that de-duplicates on the key would get wrong for good.
+    pub conflicts: Vec<String>,
+    /// A process to SIGKILL the moment an order delivery arrives (once; then cleared): the
+    /// sender dies after the ERP has the order and before it hears the answer.
+    pub kill_on_delivery: Option<u32>,
 }
 
 impl ErpState {
@@ -88,6 +96,12 @@ impl WebhookErp {
                     let id = doc["order"]["order_id"].as_str().unwrap_or_default();
                     if erp.refuse_prefix.as_deref().is_some_and(|p| id.starts_with(p)) {
                         return (StatusCode::BAD_REQUEST, "unknown customer".to_owned());
+                    }
+                    if let Some(pid) = erp.kill_on_delivery.take() {
+                        let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+                    }
+                    if erp.accepted.get(&key).is_some_and(|first| first["order"] != doc["order"]) {
+                        erp.conflicts.push(key.clone());
                     }
                     if !erp.accepted.contains_key(&key) {
                         erp.arrived.insert(key.clone(), Instant::now());

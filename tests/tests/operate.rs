@@ -4,7 +4,8 @@
 //! stock goes out by API and by spreadsheet, a noisy tenant stays inside its quota, and one
 //! tenant's token is refused everywhere another tenant's data lives. A plugin built against
 //! contract 0.1.0 runs beside 0.2.0 ones, and an order no plugin version could map waits in
-//! quarantine until the operator activates a version that maps it, then flows once.
+//! quarantine until the operator activates a version that maps it, then flows once. What was
+//! answered stored, and what an ERP was sent, outlives a kill -9.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -918,6 +919,66 @@ async fn acknowledged_writes_survive_a_sigkill_right_after_the_answer() {
             "stock update {round} kept (sent again, nothing new): {body}"
         );
     }
+    drop(serve);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// One idempotency key, one content: SIGKILL the host the moment the ERP has received a
+/// delivery (before the host hears the answer), change orders while it is down, restart it,
+/// several times over. The ERP never gets a key again with another order under it, and ends
+/// holding every order in its latest state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkill_right_after_a_delivery_never_gives_one_key_two_contents() {
+    const HOOK_SECRET: &str = "wharf-e2e-hook-secret-0123456789";
+    const ROUNDS: usize = 4;
+    const ORDERS: usize = 8;
+    let sim = simulator(ORDERS).await;
+    let erp = wharf_tests::webhook_erp::WebhookErp::start(HOOK_SECRET.as_bytes()).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("wharf-one-key-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut serve = restart(&dir).await;
+    upload_taobao(&serve, &plugin_path("taobao"));
+    let mut doc = tenant_doc("acme", &sim, 1, json!({}));
+    doc.as_object_mut().unwrap().remove("pull");
+    doc["webhook"] = json!({"url": erp.url, "secret": HOOK_SECRET});
+    let (status, body) = serve.call(Method::POST, "/v1/tenants", Some(OPERATOR), Some(doc)).await;
+    assert_eq!(status, 201, "{body}");
+    for round in 0..ROUNDS {
+        erp.state().kill_on_delivery = Some(serve.process.pid());
+        if round > 0 {
+            sim.change_orders(3);
+        }
+        eventually("a delivery reaches the ERP and the host is killed", Duration::from_secs(60), async || {
+            (!serve.process.alive()).then_some(())
+        })
+        .await;
+        // Every order moves on while the host is down, the one just delivered with them.
+        sim.change_orders(ORDERS);
+        serve = restart(&dir).await;
+    }
+    let latest = |erp: &wharf_tests::webhook_erp::ErpState| -> BTreeMap<String, Value> {
+        let mut out: BTreeMap<String, (u64, Value)> = BTreeMap::new();
+        for doc in erp.accepted.values() {
+            let id = doc["order"]["order_id"].as_str().unwrap_or_default().to_owned();
+            let version = doc["version"].as_u64().unwrap_or(0);
+            if out.get(&id).is_none_or(|(v, _)| *v < version) {
+                out.insert(id, (version, doc["order"]["updated_at"].clone()));
+            }
+        }
+        out.into_iter().map(|(id, (_, at))| (id, at)).collect()
+    };
+    let expected: BTreeMap<String, Value> = sim
+        .trades()
+        .iter()
+        .map(|t| (t.tid_string(), wharf_sim::taobao::canonical_order(t, "tb1")["updated_at"].clone()))
+        .collect();
+    eventually("the ERP holds every order in its latest state", Duration::from_secs(60), async || {
+        let erp = erp.state();
+        assert!(erp.conflicts.is_empty(), "keys that came back with another order: {:?}", erp.conflicts);
+        (latest(&erp) == expected).then_some(())
+    })
+    .await;
+    assert_eq!(erp.state().bad_signatures, 0);
     drop(serve);
     let _ = std::fs::remove_dir_all(&dir);
 }
