@@ -1,0 +1,244 @@
+//! The scheduler's handle for the HTTP API and tests: tenants started, changed and stopped
+//! while the host runs, one change at a time.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use tokio::sync::watch;
+use tracing::warn;
+
+use super::loops::Ctx;
+use super::progress::Progress;
+use super::setup::{Route, TenantRun, intake, tenant_run};
+use super::{Options, SetupError};
+use crate::config::{Module, Tenant};
+use crate::registry::Registry;
+use crate::store::Store;
+use crate::sync::feed;
+use crate::sync::intake::Intake;
+
+/// Where a running tenant was declared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// The configuration file: changed by editing the file and restarting.
+    Config,
+    /// The HTTP API: kept in the store.
+    Api,
+}
+
+/// A running tenant: its setup and its loops.
+pub(super) struct Running {
+    pub(super) run: Arc<TenantRun>,
+    pub(super) origin: Origin,
+    pub(super) stop: watch::Sender<bool>,
+    pub(super) tasks: tokio::task::JoinSet<()>,
+}
+
+pub(super) struct Shared {
+    pub(super) store: Store,
+    pub(super) registry: Registry,
+    pub(super) options: Options,
+    pub(super) progress: Progress,
+    pub(super) tenants: Mutex<BTreeMap<String, Running>>,
+    /// Set once [`Scheduler::run`](super::Scheduler::run) started: tenants applied from then on start at once.
+    pub(super) started: std::sync::atomic::AtomicBool,
+    /// One tenant change at a time, so two changes of one tenant cannot interleave their loops.
+    pub(super) changes: tokio::sync::Mutex<()>,
+}
+
+/// The scheduler's handle for everything outside the loops (the HTTP API, tests): updates
+/// into a tenant's intake, and tenants added, changed and removed while it runs. Cheap to
+/// clone.
+#[derive(Clone)]
+pub struct Control {
+    pub(super) shared: Arc<Shared>,
+}
+
+impl Control {
+    /// `tenant`'s intake, with its shops as they run now; `None` for a tenant not running.
+    pub fn intake(&self, tenant: &str) -> Option<Intake> {
+        let run = self.lock().get(tenant)?.run.clone();
+        Some(intake(&run, &self.shared.store, &self.shared.registry))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.shared.store
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.shared.registry
+    }
+
+    pub fn progress(&self) -> &Progress {
+        &self.shared.progress
+    }
+
+    /// The running tenants and where each was declared.
+    pub fn tenants(&self) -> Vec<(String, Origin)> {
+        self.lock().iter().map(|(id, r)| (id.clone(), r.origin)).collect()
+    }
+
+    pub fn origin(&self, tenant: &str) -> Option<Origin> {
+        self.lock().get(tenant).map(|r| r.origin)
+    }
+
+    /// The tenant's calls in flight now, and its quota.
+    pub fn usage(&self, tenant: &str) -> Option<(usize, crate::config::Quota)> {
+        self.lock().get(tenant).map(|r| (r.run.quota.in_flight(), r.run.quota.quota()))
+    }
+
+    /// Runs `tenant` as given: a new tenant starts, a running one is stopped (its loops finish
+    /// the step they are in) and started again with its new setup.
+    pub async fn apply(&self, tenant: &Tenant, origin: Origin) -> Result<(), SetupError> {
+        let run = Arc::new(tenant_run(tenant, &self.shared.registry)?);
+        let _one_at_a_time = self.shared.changes.lock().await;
+        self.stop_tenant(&tenant.id).await;
+        self.shared.store.usage().set_quota(&tenant.id, Some(tenant.quota.stored_bytes()));
+        let (stop, _) = watch::channel(false);
+        let mut running = Running { run, origin, stop, tasks: tokio::task::JoinSet::new() };
+        if self.shared.started.load(std::sync::atomic::Ordering::SeqCst) {
+            self.spawn(&mut running);
+        }
+        self.lock().insert(tenant.id.clone(), running);
+        Ok(())
+    }
+
+    /// Stops `tenant`'s loops (each finishes its step) and forgets its figures; its stored
+    /// data stays. `false` when it was not running.
+    pub async fn remove(&self, tenant: &str) -> bool {
+        let _one_at_a_time = self.shared.changes.lock().await;
+        let was = self.stop_tenant(tenant).await;
+        self.shared.progress.forget(tenant);
+        self.shared.store.usage().set_quota(tenant, None);
+        was
+    }
+
+    /// Applies again every tenant whose shops or ERP use plugin `name` (after its grants
+    /// changed, say).
+    pub async fn reapply_using(
+        &self,
+        name: &str,
+        tenants: &(dyn Fn(&str) -> Option<Tenant> + Sync),
+    ) -> Result<(), SetupError> {
+        let using: Vec<(String, Origin)> = self
+            .lock()
+            .iter()
+            .filter(|(_, r)| {
+                r.run.shops.iter().any(|s| s.plugin == name)
+                    || matches!(&r.run.route, Route::Plugin { name: n, .. } if n == name)
+            })
+            .map(|(id, r)| (id.clone(), r.origin))
+            .collect();
+        for (id, origin) in using {
+            if let Some(tenant) = tenants(&id) {
+                self.apply(&tenant, origin).await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn stop_tenant(&self, tenant: &str) -> bool {
+        let Some(mut old) = self.lock().remove(tenant) else { return false };
+        let _ = old.stop.send(true);
+        while let Some(joined) = old.tasks.join_next().await {
+            if let Err(e) = joined {
+                warn!(tenant, error = %e, "a loop ended abnormally");
+            }
+        }
+        true
+    }
+
+    pub(super) fn spawn(&self, running: &mut Running) {
+        let tenant = &running.run;
+        let ctx = |stop: &watch::Sender<bool>| Ctx {
+            tenant: tenant.clone(),
+            store: self.shared.store.clone(),
+            registry: self.shared.registry.clone(),
+            options: self.shared.options.clone(),
+            progress: self.shared.progress.clone(),
+            stop: stop.subscribe(),
+        };
+        for index in 0..tenant.shops.len() {
+            if let Some(every) = tenant.schedule.get(Module::Orders).every() {
+                let c = ctx(&running.stop);
+                running.tasks.spawn(async move { c.orders_loop(index, every).await });
+            }
+            let c = ctx(&running.stop);
+            running.tasks.spawn(async move { c.outbound_loop(index).await });
+        }
+        if !matches!(tenant.route, Route::Pull) {
+            let c = ctx(&running.stop);
+            running.tasks.spawn(async move { c.delivery_loop().await });
+        }
+        if let Route::Plugin { .. } = &tenant.route {
+            for (module, operation) in feed::FEEDS {
+                if let Some(every) = Module::from_name(module).and_then(|m| tenant.schedule.get(m).every()) {
+                    let c = ctx(&running.stop);
+                    running.tasks.spawn(async move { c.feed_loop(module, operation, every).await });
+                }
+            }
+        }
+    }
+
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Running>> {
+        self.shared.tenants.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    use super::*;
+    use crate::Sandbox;
+    use crate::config::Config;
+    use crate::limits::Limits;
+    use crate::sync::scheduler::Scheduler;
+
+    fn control() -> Control {
+        let registry = Registry::fixed(Sandbox::new(Limits::default(), None).unwrap(), &HashMap::new());
+        Scheduler::with_registry(registry, Store::temporary().unwrap(), Options::default()).control()
+    }
+
+    fn tenant(id: &str) -> Tenant {
+        // A shop switched off: the tenant runs without any plugin loaded.
+        let text = format!(
+            "[[tenants.{id}.shops]]\nid = \"s\"\nplatform = \"taobao\"\nplugin = \"taobao\"\nenabled = false\n[tenants.{id}.pull]\n"
+        );
+        let config = Config::from_toml_str(&text, Path::new("/srv/wharf"), &["taobao"], &|_| None).unwrap();
+        config.tenants().next().expect("one tenant").clone()
+    }
+
+    #[tokio::test]
+    async fn tenants_come_and_go_with_where_they_were_declared() {
+        let control = control();
+        control.apply(&tenant("a"), Origin::Config).await.unwrap();
+        control.apply(&tenant("b"), Origin::Api).await.unwrap();
+        assert_eq!(control.tenants(), [("a".to_owned(), Origin::Config), ("b".to_owned(), Origin::Api)]);
+        assert!(control.intake("b").is_some());
+        assert!(control.usage("b").is_some_and(|(in_flight, _)| in_flight == 0));
+
+        control.apply(&tenant("b"), Origin::Config).await.unwrap();
+        assert_eq!(control.origin("b"), Some(Origin::Config), "applied again, not twice");
+        assert_eq!(control.tenants().len(), 2);
+
+        assert!(control.remove("b").await);
+        assert!(!control.remove("b").await, "already gone");
+        assert!(control.intake("b").is_none());
+        assert_eq!(control.tenants(), [("a".to_owned(), Origin::Config)]);
+    }
+
+    #[tokio::test]
+    async fn a_tenant_that_cannot_be_set_up_leaves_the_running_one_as_it_was() {
+        let control = control();
+        control.apply(&tenant("a"), Origin::Api).await.unwrap();
+        let text = "[[tenants.a.shops]]\nid = \"s\"\nplatform = \"taobao\"\nplugin = \"taobao\"\n[tenants.a.pull]\n";
+        let config = Config::from_toml_str(text, Path::new("/srv/wharf"), &["taobao"], &|_| None).unwrap();
+        let broken = config.tenants().next().unwrap().clone();
+        assert!(matches!(control.apply(&broken, Origin::Api).await, Err(SetupError::MissingPlugin { .. })));
+        assert_eq!(control.tenants(), [("a".to_owned(), Origin::Api)], "still running as before");
+    }
+}

@@ -1,0 +1,335 @@
+//! The loops: orders in and updates out per shop, deliveries per tenant, one pull per ERP
+//! module. Each waits on its own faults only and looks at the stop signal between steps.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use super::progress::{AuthFailure, Progress};
+use super::setup::{Route, TenantRun, intake};
+use super::{AUTH_BACKOFF_CAP, DRAIN_LIMIT, Options};
+use crate::Plugin;
+use crate::erp::{plugin as erp_plugin, webhook};
+use crate::error::Failure;
+use crate::model::{ConnectorError, Timestamp};
+use crate::registry::Registry;
+use crate::retry::{Backoff, Verdict};
+use crate::store::Store;
+use crate::sync::feed::{self, Feed};
+use crate::sync::orders::{OrderStream, SyncError};
+use crate::sync::outbound::Outbound;
+
+/// Sleeps `d` unless stopped first; `true` when stopped.
+pub(super) async fn sleep_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
+    if *stop.borrow() {
+        return true;
+    }
+    tokio::select! {
+        _ = stop.changed() => true,
+        _ = tokio::time::sleep(d) => *stop.borrow(),
+    }
+}
+
+/// What one loop needs.
+pub(super) struct Ctx {
+    pub(super) tenant: Arc<TenantRun>,
+    pub(super) store: Store,
+    pub(super) registry: Registry,
+    pub(super) options: Options,
+    pub(super) progress: Progress,
+    pub(super) stop: watch::Receiver<bool>,
+}
+
+impl Ctx {
+    /// The version of plugin `name` serving this tenant now.
+    pub(super) fn plugin(&self, name: &str) -> Option<Plugin> {
+        let plugin = self.registry.plugin(name, &self.tenant.id);
+        if plugin.is_none() {
+            warn!(tenant = %self.tenant.id, plugin = name, "no version of the plugin serves this tenant");
+        }
+        plugin
+    }
+
+    pub(super) fn note_error(&self, shop: &str, error: &str) {
+        self.progress.with(&self.tenant.id, shop, |c| c.last_error = Some(error.to_owned()));
+    }
+
+    /// The wait after the platform refused a shop's credentials `failures` times in a row:
+    /// the schedule's interval, doubling with each refusal, up to [`AUTH_BACKOFF_CAP`].
+    pub(super) fn auth_backoff(every: Duration, failures: u32) -> Duration {
+        let doublings = failures.saturating_sub(1).min(30);
+        every.max(Duration::from_secs(1)).saturating_mul(1u32 << doublings).min(AUTH_BACKOFF_CAP)
+    }
+
+    /// The wait after `failures` failures in a row of a loop that never gives up (pulls
+    /// have nothing to dead-letter: the next round reads the same window again).
+    pub(super) fn loop_backoff(&self, failures: u32, seed: u64) -> Duration {
+        let unbounded = Backoff { max_attempts: u32::MAX, ..self.options.backoff };
+        unbounded.delay(failures, seed).unwrap_or(unbounded.max_delay)
+    }
+
+    pub(super) async fn orders_loop(mut self, index: usize, every: Duration) {
+        let run = &self.tenant.shops[index];
+        let route = match &self.tenant.route {
+            Route::Plugin { name, .. } => Some(name.as_str()),
+            Route::Webhook(_) => Some(webhook::ROUTE),
+            Route::Pull => None,
+        };
+        let (tenant, shop) = (self.tenant.id.clone(), run.shop.shop_id.clone());
+        self.progress.with(&tenant, &shop, |_| {});
+        let mut failures = 0u32;
+        let mut refused = 0u32;
+        loop {
+            let mut wait = every;
+            let plugin = self.plugin(&run.plugin);
+            if let Some(plugin) =
+                plugin.as_ref().filter(|_| self.store.switches().module_on(&tenant, &shop, "orders").unwrap_or(true))
+            {
+                let stop = self.stop.clone();
+                let stopping = move || *stop.borrow();
+                let mut stream = OrderStream::new(plugin, &run.shop, &self.store, route);
+                stream.settle = self.options.settle;
+                stream.stopping = &stopping;
+                match stream.round(Timestamp::now()).await {
+                    Ok(round) => {
+                        failures = 0;
+                        if refused > 0 {
+                            info!(tenant = %tenant, shop = %shop, "the platform takes the shop's credentials again; pulling resumes");
+                        }
+                        refused = 0;
+                        self.progress.with(&tenant, &shop, |c| {
+                            c.pulled += round.new + round.changed;
+                            c.auth = None;
+                        });
+                        if !round.caught_up {
+                            wait = Duration::ZERO; // more pages wait in this window
+                        }
+                    }
+                    Err(SyncError::Call(e)) if matches!(e.cause, Failure::Plugin(ConnectorError::Auth { .. })) => {
+                        let Failure::Plugin(ConnectorError::Auth { message }) = &e.cause else {
+                            unreachable!("matched above")
+                        };
+                        refused += 1;
+                        wait = Self::auth_backoff(every, refused);
+                        let now = Timestamp::now();
+                        let next_try = Timestamp(now.0.saturating_add(wait.as_millis() as i64));
+                        tracing::error!(
+                            tenant = %tenant, shop = %shop, platform_message = %message, refused, retry_in_s = wait.as_secs(),
+                            "the platform refused the shop's credentials; nothing is pulled until they are fixed \
+                             (wharf shop update {tenant} {shop} --file …; the shop tries again at once)"
+                        );
+                        self.note_error(&shop, &e.to_string());
+                        let message = message.clone();
+                        self.progress.with(&tenant, &shop, |c| {
+                            let since = c.auth.as_ref().map_or(now, |a| a.since);
+                            c.auth = Some(AuthFailure { message, since, next_try });
+                        });
+                    }
+                    Err(SyncError::Call(e)) => {
+                        warn!(tenant = %tenant, shop = %shop, error = %e, "pulling orders failed");
+                        self.note_error(&shop, &e.to_string());
+                        wait = match Verdict::of_call(&e) {
+                            Verdict::Throttled(d, _) => d,
+                            Verdict::Retry(_) => {
+                                failures += 1;
+                                self.loop_backoff(failures, index as u64).min(every.max(self.options.backoff.base))
+                            }
+                            Verdict::Permanent(_) => every,
+                        };
+                    }
+                    Err(SyncError::Store(e)) => {
+                        warn!(tenant = %tenant, shop = %shop, error = %e, "storing orders failed");
+                        self.note_error(&shop, &e.to_string());
+                    }
+                }
+            }
+            if sleep_or_stop(&mut self.stop, wait).await {
+                return;
+            }
+        }
+    }
+
+    pub(super) async fn outbound_loop(mut self, index: usize) {
+        let run = &self.tenant.shops[index];
+        let (tenant, shop) = (self.tenant.id.clone(), run.shop.shop_id.clone());
+        self.progress.with(&tenant, &shop, |_| {});
+        loop {
+            let Some(plugin) = self.plugin(&run.plugin) else {
+                if sleep_or_stop(&mut self.stop, self.options.tick).await {
+                    return;
+                }
+                continue;
+            };
+            let stop = self.stop.clone();
+            let stopping = move || *stop.borrow();
+            let outbound = Outbound {
+                stopping: &stopping,
+                plugin: &plugin,
+                shop: &run.shop,
+                platform: &run.platform,
+                store: &self.store,
+                carriers: &self.tenant.carriers,
+                backoff: &self.options.backoff,
+            };
+            let mut wait = self.options.tick;
+            match outbound.round(Timestamp::now()).await {
+                Ok(round) => {
+                    self.progress.with(&tenant, &shop, |c| c.pushed += round.confirmed);
+                    if let Some(d) = round.throttled {
+                        info!(tenant = %tenant, shop = %shop, wait_ms = d.as_millis() as u64, "platform throttled pushes; waiting");
+                        wait = d;
+                    }
+                }
+                Err(e) => {
+                    warn!(tenant = %tenant, shop = %shop, error = %e, "pushing updates failed");
+                    self.note_error(&shop, &e.to_string());
+                }
+            }
+            if sleep_or_stop(&mut self.stop, wait).await {
+                return;
+            }
+        }
+    }
+
+    pub(super) async fn delivery_loop(mut self) {
+        let tenant = self.tenant.id.clone();
+        let stop = self.stop.clone();
+        let stopping = move || *stop.borrow();
+        loop {
+            let now = Timestamp::now();
+            // An ERP plugin's drain is one batch at a time, so the delivered count moves with
+            // every `push-orders` call: a drain of DRAIN_LIMIT deliveries is 25 calls of SAP's
+            // deep inserts (a minute or more) during which the ERP's own count rises alone.
+            let limit = match &self.tenant.route {
+                Route::Plugin { .. } => erp_plugin::BATCH,
+                _ => DRAIN_LIMIT,
+            };
+            let report = match &self.tenant.route {
+                Route::Plugin { name, erp } => match self.plugin(name) {
+                    Some(plugin) => {
+                        let backoff = &self.options.backoff;
+                        erp_plugin::drain(&self.store, name, &plugin, erp, backoff, now, limit, &stopping).await
+                    }
+                    None => Ok(Default::default()),
+                },
+                Route::Webhook(hook) => {
+                    let backoff = &self.options.backoff;
+                    webhook::drain_tenant(&self.store, &tenant, hook, backoff, now, DRAIN_LIMIT, &stopping).await
+                }
+                Route::Pull => return,
+            };
+            let mut wait = self.options.tick;
+            match report {
+                Ok(report) => {
+                    let handled =
+                        report.delivered + report.retried + report.dead_lettered + report.superseded + report.not_taken;
+                    if handled >= limit {
+                        wait = Duration::ZERO; // more are due: no pause between full drains
+                    }
+                    for (shop, n) in report.delivered_by_shop {
+                        self.progress.with(&tenant, &shop, |c| c.delivered += n);
+                    }
+                    self.progress.deliveries.record(&report.failures);
+                }
+                Err(e) => warn!(tenant = %tenant, error = %e, "delivering orders failed"),
+            }
+            if sleep_or_stop(&mut self.stop, wait).await {
+                return;
+            }
+        }
+    }
+
+    pub(super) async fn feed_loop(mut self, module: &'static str, operation: crate::model::Operation, every: Duration) {
+        let Route::Plugin { name, erp } = &self.tenant.route else { return };
+        let tenant = self.tenant.id.clone();
+        let mut failures = 0u32;
+        loop {
+            // The serving version may not pull this module (yet): look again next round.
+            let Some(plugin) = self.plugin(name).filter(|p| p.descriptor().operations.contains(&operation)) else {
+                if sleep_or_stop(&mut self.stop, every).await {
+                    return;
+                }
+                continue;
+            };
+            let intake = intake(&self.tenant, &self.store, &self.registry);
+            let stop = self.stop.clone();
+            let stopping = move || *stop.borrow();
+            let feed = Feed {
+                plugin: &plugin,
+                erp,
+                store: &self.store,
+                intake: &intake,
+                module,
+                operation,
+                overlap: feed::DEFAULT_OVERLAP,
+                first_lookback: feed::DEFAULT_FIRST_LOOKBACK,
+                stopping: &stopping,
+            };
+            let mut wait = every;
+            match feed.round(Timestamp::now()).await {
+                Ok(round) => {
+                    failures = 0;
+                    for r in &round.rejected {
+                        warn!(tenant = %tenant, module, index = r.index, reason = %r.reason, "ERP record refused");
+                    }
+                    if !round.caught_up {
+                        wait = Duration::ZERO;
+                    }
+                }
+                Err(SyncError::Call(e)) => {
+                    warn!(tenant = %tenant, module, error = %e, "pulling from the ERP failed");
+                    wait = match Verdict::of_call(&e) {
+                        Verdict::Throttled(d, _) => d,
+                        Verdict::Retry(_) => {
+                            failures += 1;
+                            self.loop_backoff(failures, 0).min(every.max(self.options.backoff.base))
+                        }
+                        Verdict::Permanent(_) => every,
+                    };
+                }
+                Err(SyncError::Store(e)) => warn!(tenant = %tenant, module, error = %e, "queuing ERP updates failed"),
+            }
+            if sleep_or_stop(&mut self.stop, wait).await {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_credentials_wait_longer_each_time_up_to_the_cap() {
+        let every = Duration::from_secs(30);
+        let waits: Vec<u64> = (1..=8).map(|n| Ctx::auth_backoff(every, n).as_secs()).collect();
+        assert_eq!(waits, [30, 60, 120, 240, 480, 900, 900, 900]);
+        assert_eq!(
+            Ctx::auth_backoff(Duration::from_secs(1), 1),
+            Duration::from_secs(1),
+            "never faster than the schedule"
+        );
+        assert_eq!(Ctx::auth_backoff(every, u32::MAX), AUTH_BACKOFF_CAP, "no overflow");
+    }
+
+    #[tokio::test]
+    async fn a_stop_cuts_a_wait_short_and_a_stopped_loop_does_not_wait_at_all() {
+        let (tx, mut rx) = watch::channel(false);
+        assert!(!sleep_or_stop(&mut rx, Duration::from_millis(20)).await, "the wait ran out");
+        let stopper = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            tx.send(true).unwrap();
+            tx
+        });
+        let started = tokio::time::Instant::now();
+        assert!(sleep_or_stop(&mut rx, Duration::from_secs(3600)).await);
+        assert!(started.elapsed() < Duration::from_secs(60), "woken by the stop, not the hour");
+        let _tx = stopper.await.unwrap();
+        let again = tokio::time::Instant::now();
+        assert!(sleep_or_stop(&mut rx, Duration::from_secs(3600)).await);
+        assert!(again.elapsed() < Duration::from_secs(60));
+    }
+}
