@@ -375,7 +375,7 @@ fn mutated_value(value: &Value, kind: Kind, rng: &mut Rng) -> (Option<Value>, Op
             if is_string {
                 string((*rng.pick(HUGE_DECIMALS)).to_owned())
             } else {
-                raw(*rng.pick(HUGE_NUMBERS))
+                raw(rng.pick::<&str>(HUGE_NUMBERS))
             }
         }
         // What a faithful mapping shows is the junk itself (the rest may be reformatted).

@@ -68,7 +68,7 @@ fn main() {
             http.put(format!("{base}/v1/tenants/bench/skus/SW-{i}/stock"))
                 .bearer_auth(OPERATOR)
                 .header("content-type", "application/json")
-                .body(json!({"on": i % 2 == 0}).to_string())
+                .body(json!({"on": i.is_multiple_of(2)}).to_string())
         };
         report("switch, 1 client", &sequential(|i| switch(i).send()).await);
         let stock = |i: usize| {

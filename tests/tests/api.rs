@@ -776,7 +776,7 @@ fn with_extra_shared_strings(xlsx: &[u8], extra: usize) -> Vec<u8> {
     let end = shared.rfind("</sst>").expect("a shared strings part");
     let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
     out.start_file("xl/sharedStrings.xml", options).unwrap();
-    out.write_all(shared[..end].as_bytes()).unwrap();
+    out.write_all(&shared.as_bytes()[..end]).unwrap();
     let chunk = "<si><t>x</t></si>".repeat(10_000);
     for _ in 0..extra / 10_000 {
         out.write_all(chunk.as_bytes()).unwrap();

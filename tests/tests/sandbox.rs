@@ -172,8 +172,11 @@ async fn no_secret_byte_reaches_guest_memory() {
     let plugin = hostile().await;
     let echo = echo_server().await;
     let needle: String = SECRET.bytes().map(|b| format!("{:02x}", b ^ 0x5A)).collect();
-    let shop =
-        shop("secret-bytes", &[("needle_xor", needle), ("echo_url", format!("http://{echo}/echo"))], &[echo.clone()]);
+    let shop = shop(
+        "secret-bytes",
+        &[("needle_xor", needle), ("echo_url", format!("http://{echo}/echo"))],
+        std::slice::from_ref(&echo),
+    );
     let Reply::OrderPage(page) = plugin.call(&shop, window()).await.expect("the probe runs") else { panic!() };
     let report = page.next_cursor.expect("the probe reports");
     assert!(report.contains("found=false"), "secret bytes found in guest memory: {report}");
@@ -678,7 +681,7 @@ async fn secrets_go_only_to_the_hosts_they_are_bound_to() {
     let plugin = hostile().await;
     // Granted by the operator, but neither declared by the plugin nor a configured endpoint.
     let elsewhere = echo_server().await;
-    let shop = shop("secret-elsewhere", &[("target", elsewhere.clone())], &[elsewhere.clone()]);
+    let shop = shop("secret-elsewhere", &[("target", elsewhere.clone())], std::slice::from_ref(&elsewhere));
     let Reply::OrderPage(page) = plugin.call(&shop, window()).await.expect("the probe runs") else { panic!() };
     let report = page.next_cursor.expect("the probe reports");
     assert!(

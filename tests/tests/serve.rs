@@ -698,8 +698,10 @@ fn the_readme_commands_set_up_everything_and_the_demo_reuses_the_test_build() {
     assert!(read(".ci/run").lines().any(|l| l.trim() == "exec tests/run"), "CI runs the README's test command");
     let run = read("tests/run");
     assert!(run.contains("tests/setup") && run.contains("cargo test --locked"), "{run}");
+    assert!(run.contains("cargo fmt --all --check") && run.contains("-- -D warnings"), "fmt and clippy hold: {run}");
+    assert!(read("Cargo.toml").contains("[workspace.lints"), "the lints clippy holds the code to");
     let setup = read("tests/setup");
-    for package in ["php-cli", "php-sqlite3", "mariadb-server", "php-mysql", "wasm32-wasip2"] {
+    for package in ["php-cli", "php-sqlite3", "mariadb-server", "php-mysql", "wasm32-wasip2", "clippy"] {
         assert!(setup.contains(package), "tests/setup installs {package}");
     }
 

@@ -190,10 +190,10 @@ pub async fn strict_query(request: Request, next: Next) -> Response {
     let Some(documented) = query_parameters().get(&(route.clone(), method.clone())) else {
         return next.run(request).await;
     };
-    if let Some(query) = request.uri().query().filter(|q| !q.is_empty()) {
-        if let Err(refusal) = check_query(query, documented) {
-            return refusal.into_response();
-        }
+    if let Some(query) = request.uri().query().filter(|q| !q.is_empty())
+        && let Err(refusal) = check_query(query, documented)
+    {
+        return refusal.into_response();
     }
     let headers = request.headers();
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());

@@ -501,10 +501,10 @@ impl Client {
 
         let started = Instant::now();
         let mut response = CHECKED.scope(checked, builder.send()).await.map_err(transport_error)?;
-        if let Some(len) = response.content_length() {
-            if len > max_body as u64 {
-                return Err(HttpError::TooLarge(max_body as u64));
-            }
+        if let Some(len) = response.content_length()
+            && len > max_body as u64
+        {
+            return Err(HttpError::TooLarge(max_body as u64));
         }
         let status = response.status().as_u16();
         let headers = response

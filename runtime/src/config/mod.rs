@@ -112,7 +112,7 @@ impl Config {
 
     fn load_with(
         path: &Path,
-        plugins: Option<&dyn Fn(&Path) -> Result<Vec<String>, String>>,
+        plugins: Option<&validate::PluginNames<'_>>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigErrors> {
         let text = std::fs::read_to_string(path)

@@ -141,10 +141,9 @@ pub fn keep_secrets(new: &mut Value, old: &Value) {
     fill(new.get_mut("erp"), old.get("erp"));
     if let (Some(hook), Some(secret)) =
         (new.get_mut("webhook").and_then(Value::as_object_mut), old.get("webhook").and_then(|w| w.get("secret")))
+        && hook.get("secret").is_none_or(|s| s.as_str() == Some(SET))
     {
-        if hook.get("secret").is_none_or(|s| s.as_str() == Some(SET)) {
-            hook.insert("secret".into(), secret.clone());
-        }
+        hook.insert("secret".into(), secret.clone());
     }
     // Previous secrets read back redacted keep their values, by position.
     let old_previous = old.get("webhook").and_then(|w| w.get("previous_secrets")).and_then(Value::as_array);

@@ -129,13 +129,16 @@ pub(crate) fn check_plugins<'t>(
     if problems.is_empty() { Ok(()) } else { Err(problems.into_errors()) }
 }
 
+/// The names of the plugins available in a plugin folder, or why the folder cannot be read.
+pub(crate) type PluginNames<'a> = dyn Fn(&Path) -> Result<Vec<String>, String> + 'a;
+
 /// What a configuration is checked against, besides its own text.
 pub(crate) struct Inputs<'a> {
     /// Relative paths in the file are relative to this (the config file's folder).
     pub(crate) base_dir: &'a Path,
     /// The names of the available plugins, given the configured plugin folder; `None` leaves
     /// plugin names unchecked (the host checks them against its registry once it is open).
-    pub(crate) plugins: Option<&'a dyn Fn(&Path) -> Result<Vec<String>, String>>,
+    pub(crate) plugins: Option<&'a PluginNames<'a>>,
     pub(crate) env: &'a dyn Fn(&str) -> Option<String>,
 }
 

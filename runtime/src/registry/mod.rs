@@ -493,10 +493,10 @@ impl Registry {
         // A version from the folder serves once what it declares is granted.
         if let Some(version) = awaiting {
             let declared = self.read().get(name).and_then(|e| e.loaded.get(&version)).map(|p| p.descriptor().clone());
-            if let Some(d) = declared {
-                if ungranted(&d, &out.iter().cloned().collect()).is_empty() {
-                    self.activate_unlocked(name, &version).await?;
-                }
+            if let Some(d) = declared
+                && ungranted(&d, &out.iter().cloned().collect()).is_empty()
+            {
+                self.activate_unlocked(name, &version).await?;
             }
         }
         Ok(out)

@@ -143,14 +143,14 @@ impl<F: Future> Future for Metered<F> {
             this.meter.charge(started.elapsed());
             polled
         };
-        if polled.is_pending() {
-            if let Some(debt) = this.meter.quota.as_ref().and_then(|q| q.cpu_debt()) {
-                let now = Instant::now();
-                let mut sleep = Box::pin(tokio::time::sleep_until((now + debt).min(this.ends).into()));
-                // Registers the wake-up; a pause of zero is already over.
-                if sleep.as_mut().poll(cx).is_pending() {
-                    this.pause = Some((sleep, now));
-                }
+        if polled.is_pending()
+            && let Some(debt) = this.meter.quota.as_ref().and_then(|q| q.cpu_debt())
+        {
+            let now = Instant::now();
+            let mut sleep = Box::pin(tokio::time::sleep_until((now + debt).min(this.ends).into()));
+            // Registers the wake-up; a pause of zero is already over.
+            if sleep.as_mut().poll(cx).is_pending() {
+                this.pause = Some((sleep, now));
             }
         }
         polled

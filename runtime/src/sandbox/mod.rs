@@ -219,6 +219,10 @@ impl Call {
 /// What a successful call returns; serializes to the canonical JSON of its content.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(untagged)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a reply is made once per call and moved to its caller; boxing the order would allocate on every call"
+)]
 pub enum Reply {
     Descriptor(Descriptor),
     OrderPage(OrderPage),
@@ -415,13 +419,13 @@ impl Plugin {
             operation,
             cause,
         };
-        if let Some(role) = operation.role() {
-            if role != self.bindings.role() {
-                return Err(fail(Failure::Contract(format!(
-                    "`{operation}` belongs to the {role:?} world; this plugin is a {:?} plugin",
-                    self.bindings.role()
-                ))));
-            }
+        if let Some(role) = operation.role()
+            && role != self.bindings.role()
+        {
+            return Err(fail(Failure::Contract(format!(
+                "`{operation}` belongs to the {role:?} world; this plugin is a {:?} plugin",
+                self.bindings.role()
+            ))));
         }
 
         let started = Instant::now();

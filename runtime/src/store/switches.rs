@@ -7,6 +7,7 @@
 //! - A manual hold sets a SKU's stock by hand until an end time; automatic stock updates for
 //!   that SKU are kept back until then, so the manual value is not overwritten (the operator
 //!   who raised stock for a day against negative selling).
+//!
 //! Stock versions (an older update never overwrites a newer) live with the queue of pushes,
 //! [`super::pushes`], since they are decided per shop as updates are queued and confirmed.
 
