@@ -8,6 +8,7 @@
 //! - [`shop`]: the shop a call works for: config, secrets, grants, rate limits.
 //! - [`limits`]: what one call may use, with named defaults.
 //! - [`quota`]: what one tenant may use at once, so a noisy tenant cannot starve the rest.
+//! - [`ratelimit`]: requests per second per key (a shop's host and API, a tenant's calls).
 //! - [`metrics`]: calls, failures and latency per tenant, plugin and operation.
 //! - [`registry`]: plugin versions, validation, activation, pins and the watched folder.
 //! - [`config`]: the operator's TOML file: tenants, shops, routes, schedules, tables; secrets by reference.
@@ -32,6 +33,7 @@ pub mod limits;
 pub mod metrics;
 pub mod model;
 pub mod quota;
+pub mod ratelimit;
 pub mod registry;
 pub mod retry;
 pub mod sandbox;

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::capability::http::RateLimiter;
 use crate::config::Quota;
+use crate::ratelimit::RateLimiter;
 
 /// The bucket key of plugin calls in the tenant's limiter.
 const CALLS: &str = "plugin calls";
@@ -112,9 +112,7 @@ impl TenantQuota {
     /// debt paid off, then a place among its calls in flight.
     pub async fn admit(&self) -> Admission {
         let started = Instant::now();
-        while let Err(wait) = self.calls.take(CALLS) {
-            tokio::time::sleep(wait).await;
-        }
+        self.calls.wait(CALLS).await;
         let mut cpu_waited = Duration::ZERO;
         while let Some(debt) = self.cpu.debt() {
             let asleep = Instant::now();

@@ -2,9 +2,10 @@
 //! host capability consults comes from here, so two shops (or two tenants) share nothing.
 
 use crate::capability::credentials::Secrets;
-use crate::capability::http::{HostGrants, RateLimiter};
+use crate::capability::grants::HostGrants;
 use crate::capability::log::LogBudget;
 use crate::quota::TenantQuota;
+use crate::ratelimit::RateLimiter;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wharf_runtime::capability::credentials::Secrets;
-use wharf_runtime::capability::http::{self, HostGrants};
+use wharf_runtime::capability::grants::HostGrants;
+use wharf_runtime::capability::http;
 use wharf_runtime::limits::Limits;
 use wharf_runtime::model::{TimeWindow, Timestamp};
 use wharf_runtime::{Call, Reply, Sandbox, Shop};
@@ -105,7 +106,7 @@ async fn mapping() {
             ("session".to_owned(), cfg.session.clone()),
         ]))
         .with_grants(HostGrants::new([sim.addr().to_string()]))
-        .with_rate_limiter(http::RateLimiter::new(u32::MAX / 2));
+        .with_rate_limiter(wharf_runtime::ratelimit::RateLimiter::new(u32::MAX / 2));
     let now = sim.now_ms();
     let window = TimeWindow { from: Timestamp(now - cfg.modified_span_ms - 1000), to: Timestamp(now + 1000) };
 

@@ -19,8 +19,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use wharf_runtime::capability::credentials::Secrets;
-use wharf_runtime::capability::http::{HostGrants, RateLimiter};
+use wharf_runtime::capability::grants::HostGrants;
 use wharf_runtime::limits::Limits;
+use wharf_runtime::ratelimit::RateLimiter;
 use wharf_runtime::registry::{Candidate, Policy, Registry, Source};
 use wharf_runtime::store::Store;
 use wharf_runtime::{Call, Sandbox, Shop};

@@ -221,7 +221,7 @@ mod sap {
 
     use serde_json::Value;
     use wharf_runtime::capability::credentials::Secrets;
-    use wharf_runtime::capability::http::HostGrants;
+    use wharf_runtime::capability::grants::HostGrants;
     use wharf_runtime::limits::Limits;
     use wharf_runtime::model::{
         Order, OrderPushOutcome, OrderPushResult, OrderStatus, PullRequest, TimeWindow, Timestamp,

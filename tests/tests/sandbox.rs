@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use wharf_runtime::capability::credentials::Secrets;
-use wharf_runtime::capability::http::HostGrants;
+use wharf_runtime::capability::grants::HostGrants;
 use wharf_runtime::config::Quota;
 use wharf_runtime::limits::Limits;
 use wharf_runtime::model::*;

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use wharf_runtime::capability::credentials::Secrets;
-use wharf_runtime::capability::http::HostGrants;
+use wharf_runtime::capability::grants::HostGrants;
 use wharf_runtime::limits::Limits;
 use wharf_runtime::model::*;
 use wharf_runtime::{Call, Failure, Plugin, Reply, Sandbox, Shop};

@@ -16,13 +16,12 @@
 //! run on the blocking pool, never on the async workers that serve every other tenant.
 
 use crate::capability::credentials::{CredentialError, Filled, Secrets};
-use crate::limits::{DEFAULT_SHOP_REQUESTS_PER_SECOND, MAX_RATE_LIMIT_WAIT};
-use crate::model::Descriptor;
+use crate::capability::grants::{GrantError, HostGrants, is_public};
+use crate::limits::MAX_RATE_LIMIT_WAIT;
 use crate::shop::Shop;
-use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The content codings the host asks for and decodes before scrubbing (what `flate2` reads).
@@ -106,166 +105,11 @@ pub enum HttpError {
     Undecodable(String),
 }
 
-/// Hosts the operator lets a shop's plugin reach. An entry is `name` (default ports 80 and 443
-/// only) or `name:port`; nothing else is reachable.
-#[derive(Clone, Debug, Default)]
-pub struct HostGrants {
-    entries: Vec<String>,
-}
-
-impl HostGrants {
-    /// `host:port` of every http(s) URL among `values`: the hosts a shop's secrets are bound
-    /// to (never a grant: a URL in a config grants nothing).
-    pub fn hosts_of_urls<'a>(values: impl IntoIterator<Item = &'a String>) -> Vec<String> {
-        values
-            .into_iter()
-            .filter_map(|v| url::Url::parse(v).ok())
-            .filter(|u| matches!(u.scheme(), "http" | "https"))
-            .filter_map(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
-            .collect()
-    }
-
-    /// The hosts a shop's secrets may be sent to: the hosts the plugin declares (`http_hosts`)
-    /// and the hosts of the URL values of the config keys it declares, as the operator set
-    /// them (or as declared by default). A host reachable only through another grant (one
-    /// the operator added for something else, or a URL under a key the plugin does not
-    /// declare) never receives a secret. Every request still needs its host granted as well.
-    pub fn for_secrets(descriptor: &Descriptor, config: &BTreeMap<String, String>) -> Self {
-        let values: Vec<String> = descriptor
-            .config_keys
-            .iter()
-            .filter(|k| !k.secret)
-            .filter_map(|k| config.get(&k.name).or(k.default_value.as_ref()).cloned())
-            .collect();
-        let mut hosts = descriptor.http_hosts.clone();
-        hosts.extend(HostGrants::hosts_of_urls(&values));
-        HostGrants::new(hosts)
-    }
-
-    pub fn new(entries: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        HostGrants { entries: entries.into_iter().map(|e| e.into().to_ascii_lowercase()).collect() }
-    }
-
-    pub fn entries(&self) -> &[String] {
-        &self.entries
-    }
-
-    /// Whether the operator granted `ip` itself on `port` (an entry `ip:port`, or a bare `ip`
-    /// for ports 80 and 443): what lets a plugin reach a non-public address.
-    pub fn grants_address(&self, ip: IpAddr, port: u16) -> bool {
-        self.entries.iter().any(|e| {
-            let (host, entry_port) = split_entry(e);
-            let same_ip = host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<IpAddr>()
-                .is_ok_and(|h| canonical(h) == canonical(ip));
-            same_ip && entry_port.map_or(matches!(port, 80 | 443), |p| p == port)
-        })
-    }
-
-    /// Refuses any of `addrs` (what the URL's host resolved to) that is not public, unless
-    /// granted by address.
-    pub fn check_addresses(&self, host: &str, addrs: &[SocketAddr]) -> Result<(), HttpError> {
-        for a in addrs {
-            if !is_public(a.ip()) && !self.grants_address(a.ip(), a.port()) {
-                return Err(HttpError::Denied(format!(
-                    "{host} resolves to {}, a {} address; only an operator's grant of that very address (`{a}`) lets a plugin reach it",
-                    a.ip(),
-                    address_kind(a.ip())
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    /// Whether `url` may be reached; the error says why not.
-    pub fn check(&self, url: &url::Url) -> Result<(), HttpError> {
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(HttpError::Denied(format!("scheme `{}` is not http(s)", url.scheme())));
-        }
-        let host =
-            url.host_str().ok_or_else(|| HttpError::InvalidRequest(format!("no host in {url}")))?.to_ascii_lowercase();
-        let port = url.port_or_known_default().unwrap_or(0);
-        let default_port = matches!(port, 80 | 443);
-        let with_port = format!("{host}:{port}");
-        let granted = self.entries.iter().any(|e| *e == with_port || (*e == host && default_port));
-        if granted {
-            Ok(())
-        } else {
-            Err(HttpError::Denied(format!(
-                "{with_port} is not among the hosts granted to this plugin ({})",
-                if self.entries.is_empty() { "none".to_owned() } else { self.entries.join(", ") }
-            )))
-        }
-    }
-}
-
-/// `name[:port]` of a grant entry (an IPv6 entry is bracketed: `[::1]:8080`).
-fn split_entry(entry: &str) -> (&str, Option<u16>) {
-    if let Some(rest) = entry.strip_prefix('[') {
-        let (host, tail) = rest.split_once(']').unwrap_or((rest, ""));
-        return (host, tail.strip_prefix(':').and_then(|p| p.parse().ok()));
-    }
-    match entry.rsplit_once(':') {
-        Some((host, port)) if !host.contains(':') => (host, port.parse().ok()),
-        _ => (entry, None),
-    }
-}
-
-/// An IPv4 address inside an IPv6 one (`::ffff:127.0.0.1`) is that IPv4 address.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
-/// Whether `ip` is an address of the public internet: not loopback, link-local, private,
-/// shared (CGNAT), unspecified, broadcast, multicast, documentation or reserved.
-pub fn is_public(ip: IpAddr) -> bool {
-    address_kind(ip) == "public"
-}
-
-fn address_kind(ip: IpAddr) -> &'static str {
-    match canonical(ip) {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            if v4.is_loopback() {
-                "loopback"
-            } else if v4.is_link_local() {
-                "link-local"
-            } else if v4.is_private() || (a == 100 && (64..128).contains(&b)) {
-                "private"
-            } else if v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || a == 0
-                || a >= 240
-            {
-                "reserved"
-            } else {
-                "public"
-            }
-        }
-        IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            if v6.is_loopback() {
-                "loopback"
-            } else if first & 0xffc0 == 0xfe80 {
-                "link-local"
-            } else if first & 0xfe00 == 0xfc00 || first & 0xffc0 == 0xfec0 {
-                "private"
-            } else if v6.is_unspecified()
-                || v6.is_multicast()
-                || first == 0x2001 && v6.segments()[1] == 0x0db8
-                || first == 0x0064
-            {
-                "reserved"
-            } else {
-                "public"
-            }
+impl From<GrantError> for HttpError {
+    fn from(e: GrantError) -> Self {
+        match e {
+            GrantError::Denied(why) => HttpError::Denied(why),
+            GrantError::NoHost(url) => HttpError::InvalidRequest(format!("no host in {url}")),
         }
     }
 }
@@ -315,59 +159,6 @@ async fn resolve(url: &url::Url) -> Result<Vec<SocketAddr>, HttpError> {
             Ok(addrs)
         }
         None => Err(HttpError::InvalidRequest(format!("no host in {url}"))),
-    }
-}
-
-/// A token bucket per platform host and API (operation), shared by every call of one shop.
-#[derive(Debug)]
-pub struct RateLimiter {
-    per_second: u32,
-    buckets: Mutex<HashMap<String, Bucket>>,
-}
-
-#[derive(Debug)]
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
-
-impl Default for RateLimiter {
-    fn default() -> Self {
-        RateLimiter::new(DEFAULT_SHOP_REQUESTS_PER_SECOND)
-    }
-}
-
-impl RateLimiter {
-    /// `per_second` requests per second per host, with a burst of the same size.
-    pub fn new(per_second: u32) -> Self {
-        RateLimiter { per_second: per_second.max(1), buckets: Mutex::new(HashMap::new()) }
-    }
-
-    /// Takes a token, or says how long until one is free.
-    pub(crate) fn take(&self, host: &str) -> Result<(), Duration> {
-        let rate = f64::from(self.per_second);
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        let bucket = buckets.entry(host.to_owned()).or_insert(Bucket { tokens: rate, at: now });
-        bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * rate).min(rate);
-        bucket.at = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / rate))
-        }
-    }
-
-    /// Waits briefly for a token; beyond `MAX_RATE_LIMIT_WAIT` answers how long to back off.
-    pub async fn acquire(&self, host: &str) -> Result<(), HttpError> {
-        loop {
-            match self.take(host) {
-                Ok(()) => return Ok(()),
-                Err(wait) if wait <= MAX_RATE_LIMIT_WAIT => tokio::time::sleep(wait).await,
-                Err(wait) => return Err(HttpError::RateLimited(wait.as_millis() as u64)),
-            }
-        }
     }
 }
 
@@ -460,7 +251,10 @@ impl Client {
         }
         // One bucket per (host, operation): a burst of stock pushes cannot starve the shop's
         // order pulls, and platforms meter their APIs separately too.
-        shop.rate_limiter.acquire(&format!("{host} {api}")).await?;
+        shop.rate_limiter
+            .acquire(&format!("{host} {api}"), MAX_RATE_LIMIT_WAIT)
+            .await
+            .map_err(|wait| HttpError::RateLimited(wait.as_millis() as u64))?;
         let client = match &self.transport {
             Transport::Network(client) => client,
             Transport::Recorded(responder) => {
@@ -648,51 +442,6 @@ fn transport_error(e: reqwest::Error) -> HttpError {
 mod tests {
     use super::*;
 
-    #[test]
-    fn grants_are_exact() {
-        let grants = HostGrants::new(["eco.taobao.com", "127.0.0.1:8080"]);
-        let ok = |u: &str| grants.check(&url::Url::parse(u).unwrap()).is_ok();
-        assert!(ok("https://eco.taobao.com/router/rest"));
-        assert!(ok("http://127.0.0.1:8080/x"));
-        assert!(!ok("http://127.0.0.1:8081/x"));
-        assert!(!ok("https://eco.taobao.com:8443/"));
-        assert!(!ok("https://evil.example/"));
-        assert!(!ok("file:///etc/passwd"));
-        assert!(HostGrants::default().check(&url::Url::parse("https://eco.taobao.com/").unwrap()).is_err());
-    }
-
-    #[test]
-    fn internal_addresses_need_a_grant_of_the_address() {
-        let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
-        let by_name = HostGrants::new(["metadata.internal", "localhost:8080", "api.example"]);
-        for internal in [
-            "169.254.169.254:80",
-            "127.0.0.1:8080",
-            "10.1.2.3:443",
-            "192.168.1.1:80",
-            "172.16.0.1:80",
-            "[::1]:8080",
-            "[fe80::1]:80",
-            "[fd00::1]:80",
-            "[::ffff:127.0.0.1]:8080",
-            "0.0.0.0:80",
-            "100.64.0.1:80",
-        ] {
-            let e = by_name.check_addresses("h", &[addr(internal)]).unwrap_err();
-            assert!(matches!(e, HttpError::Denied(_)), "{internal}: {e:?}");
-        }
-        by_name.check_addresses("api.example", &[addr("93.184.216.34:443"), addr("[2606:2800:220:1::1]:443")]).unwrap();
-        let mixed = [addr("93.184.216.34:443"), addr("10.0.0.1:443")];
-        assert!(by_name.check_addresses("api.example", &mixed).is_err(), "one internal answer is enough to refuse");
-
-        let by_address = HostGrants::new(["127.0.0.1:8080", "169.254.169.254", "[::1]:9000"]);
-        by_address.check_addresses("h", &[addr("127.0.0.1:8080")]).unwrap();
-        by_address.check_addresses("h", &[addr("[::ffff:127.0.0.1]:8080")]).unwrap();
-        assert!(by_address.check_addresses("h", &[addr("127.0.0.1:8081")]).is_err(), "the port is part of the grant");
-        by_address.check_addresses("h", &[addr("169.254.169.254:80")]).unwrap();
-        by_address.check_addresses("h", &[addr("[::1]:9000")]).unwrap();
-    }
-
     #[tokio::test]
     async fn a_name_granted_does_not_reach_loopback() {
         // A real listener, granted by name only: the host refuses to connect to it.
@@ -742,15 +491,6 @@ mod tests {
         assert!(String::from_utf8(ok.body).unwrap().starts_with("session={{secret:session}}&x=1"), "echo scrubbed");
         assert_eq!(send(request("http://api.example:8080/big")).await.unwrap_err(), HttpError::TooLarge(1_000));
         assert!(matches!(send(request("http://elsewhere.example:8080/")).await, Err(HttpError::Denied(_))));
-    }
-
-    #[test]
-    fn bucket_refills() {
-        let limiter = RateLimiter::new(2);
-        assert!(limiter.take("h").is_ok());
-        assert!(limiter.take("h").is_ok());
-        assert!(limiter.take("h").is_err());
-        assert!(limiter.take("other").is_ok());
     }
 
     fn secret_shop(grants: &[&str]) -> Shop {
@@ -887,39 +627,5 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err, HttpError::TooLarge(4_000));
-    }
-
-    #[test]
-    fn secrets_are_bound_to_declared_hosts_and_declared_endpoints() {
-        use crate::model::{ConfigKey, Role};
-        let key = |name: &str, secret: bool, default: Option<&str>| ConfigKey {
-            name: name.into(),
-            description: String::new(),
-            secret,
-            required: false,
-            default_value: default.map(Into::into),
-        };
-        let descriptor = Descriptor {
-            name: "p".into(),
-            version: "1.0.0".into(),
-            platform: "p".into(),
-            role: Role::Marketplace,
-            wit_version: "0.2.0".into(),
-            operations: vec![],
-            http_hosts: vec!["api.example".into()],
-            config_keys: vec![
-                key("endpoint", false, Some("https://gw.example/rest")),
-                key("images", false, None),
-                key("token", true, None),
-            ],
-        };
-        let config = BTreeMap::from([
-            ("images".to_owned(), "http://127.0.0.1:9000/upload".to_owned()),
-            ("undeclared".to_owned(), "http://169.254.169.254/".to_owned()),
-        ]);
-        let bound = HostGrants::for_secrets(&descriptor, &config);
-        assert_eq!(bound.entries(), ["api.example", "gw.example:443", "127.0.0.1:9000"]);
-        let operator = BTreeMap::from([("endpoint".to_owned(), "http://127.0.0.1:7000/".to_owned())]);
-        assert_eq!(HostGrants::for_secrets(&descriptor, &operator).entries(), ["api.example", "127.0.0.1:7000"]);
     }
 }

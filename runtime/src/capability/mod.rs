@@ -1,8 +1,10 @@
 //! The host capabilities a plugin imports, one module each (like Spin's factors): outbound
-//! `http`, `credentials` (signing and secret placeholders), `config` and `log`. Each is plain
+//! `http` (through the operator's `grants`), `credentials` (signing and secret placeholders),
+//! `config` and `log`. Each is plain
 //! Rust over the `Shop`, independent of any WIT version; `sandbox` adapts them per version.
 
 pub mod config;
 pub mod credentials;
+pub mod grants;
 pub mod http;
 pub mod log;

@@ -9,7 +9,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use wharf_runtime::capability::credentials::{self, Secrets};
-use wharf_runtime::capability::http::HostGrants;
+use wharf_runtime::capability::grants::HostGrants;
 use wharf_runtime::engine::default_cache_dir;
 use wharf_runtime::limits::Limits;
 use wharf_runtime::model::{Operation, PullRequest, Role, TimeWindow, Timestamp};

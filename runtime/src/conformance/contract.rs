@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{Check, Outcome};
 use crate::capability::credentials::Secrets;
-use crate::capability::http::{Client, HostGrants, Response};
+use crate::capability::grants::HostGrants;
+use crate::capability::http::{Client, Response};
 use crate::error::{Failure, LoadError};
 use crate::limits::Limits;
 use crate::model::{ConnectorError, Operation, Role, TimeWindow, Timestamp};

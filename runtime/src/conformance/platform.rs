@@ -7,7 +7,7 @@ use wharf_sim::Marketplace;
 
 use super::{Check, Outcome};
 use crate::capability::credentials::Secrets;
-use crate::capability::http::HostGrants;
+use crate::capability::grants::HostGrants;
 use crate::error::CallError;
 use crate::model::{ConnectorError, ItemResult, Operation, Order, Rejected, TimeWindow, Timestamp};
 use crate::sandbox::{Call, Reply};

@@ -1,6 +1,7 @@
 //! What one call's store holds: a deny-all WASI context, the memory limiter, and the shop and
 //! limits the host capabilities consult. Built fresh for every call and dropped after it.
 
+use crate::capability::grants::HostGrants;
 use crate::capability::http;
 use crate::capability::log;
 use crate::limits::Limits;
@@ -66,8 +67,8 @@ pub struct CallState {
     pub deadline: Instant,
     /// Log lines of this call dropped over the shop's budget.
     pub log_dropped: u64,
-    /// The hosts the shop's secrets may be filled in for ([`http::HostGrants::for_secrets`]).
-    pub secret_hosts: http::HostGrants,
+    /// The hosts the shop's secrets may be filled in for ([`HostGrants::for_secrets`]).
+    pub secret_hosts: HostGrants,
 }
 
 impl CallState {
@@ -90,7 +91,7 @@ impl CallState {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
-        let secret_hosts = http::HostGrants::for_secrets(&descriptor, &shop.config);
+        let secret_hosts = HostGrants::for_secrets(&descriptor, &shop.config);
         CallState {
             wasi,
             table: ResourceTable::new(),
