@@ -173,13 +173,25 @@ impl Commit {
         self.lock().unwritable = None;
     }
 
+    /// The store was dropped: whoever still waits is told their write may not be on disk. A
+    /// closed store is not a broken one, so nothing is logged unless someone was waiting.
     fn close_out(&self) {
-        let number = {
-            let mut state = self.lock();
-            state.started = state.started.max(state.requested);
-            state.started
-        };
-        self.finish(number, Err("the store was closed before this write reached the disk".into()));
+        let mut state = self.lock();
+        let waiting = state.requested > state.finished;
+        let number = state.started.max(state.requested);
+        state.started = number;
+        state.finished = number;
+        if waiting {
+            let why = "the store was closed before this write reached the disk";
+            tracing::warn!(
+                reason = why,
+                "writes still waited for the disk when the store closed: they are not acknowledged"
+            );
+            state.failed = Some((number, why.to_owned()));
+        }
+        drop(state);
+        self.done.notify_all();
+        self.finished.send_replace(number);
     }
 }
 
@@ -236,6 +248,20 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("wharf-commit-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         dir
+    }
+
+    #[test]
+    fn closing_tells_waiting_writers_and_calls_nothing_broken() {
+        use super::Commit;
+        let quiet = Commit::new();
+        quiet.close_out();
+        assert_eq!(quiet.unwritable(), None, "a closed store is not an unwritable one");
+
+        let busy = Commit::new();
+        let ticket = busy.ticket();
+        busy.close_out();
+        assert!(matches!(busy.wait_blocking(ticket), Err(StoreError::NotDurable(_))), "not acknowledged");
+        assert_eq!(busy.unwritable(), None);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
