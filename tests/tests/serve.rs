@@ -715,6 +715,11 @@ fn the_readme_commands_set_up_everything_and_the_demo_reuses_the_test_build() {
     let tests = of_host(resolved("{p}|{f}", &["--workspace", "-e", "normal,build,dev"]));
     let differ: Vec<_> = demo.symmetric_difference(&tests).collect();
     assert!(differ.is_empty(), "the demo would build these with other features than the tests did: {differ:#?}");
+
+    // The production build (the runtime alone) links no simulator; the demo has them.
+    assert!(!host.iter().any(|p| p.starts_with("wharf-sim ")), "the production build links the simulators: {host:#?}");
+    let runtime = demo.iter().find(|l| l.starts_with("wharf-runtime ")).expect("the demo builds the runtime");
+    assert!(runtime.split('|').nth(1).is_some_and(|f| f.split(',').any(|f| f == "simulators")), "{runtime}");
 }
 
 /// Updates a first import leaves waiting for platform ids: as many as an ERP's whole stock list.

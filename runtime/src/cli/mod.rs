@@ -17,8 +17,32 @@ use wharf_runtime::{Call, CallError, Plugin, Reply, Sandbox, Shop};
 use wharf_runtime::{conformance, scaffold};
 
 mod remote;
+#[cfg(feature = "simulators")]
 mod sandbox;
 mod serve;
+
+#[cfg(feature = "simulators")]
+use sandbox::SandboxArgs;
+
+/// `wharf sandbox` in a build without the simulators: whatever it is given, it says how to get
+/// a build that has them.
+#[cfg(not(feature = "simulators"))]
+#[derive(clap::Args, Debug)]
+pub struct SandboxArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    _given: Vec<String>,
+}
+
+/// What a build without the `simulators` feature (a production build) answers to the commands
+/// that need them.
+#[cfg_attr(feature = "simulators", allow(dead_code))]
+fn without_simulators(command: &str) -> String {
+    format!(
+        "`{command}` needs the platform simulators, which this build of wharf leaves out (a production \
+         build: `cargo build --release -p wharf-runtime`); in a Wharf checkout, `cargo run --bin wharf -- …` \
+         from the root has them, or build with `--features wharf-runtime/simulators`"
+    )
+}
 
 /// The plugin's call failed (its error is on stderr as JSON).
 pub const EXIT_CALL: u8 = 1;
@@ -56,7 +80,7 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Show Wharf working: simulators of every marketplace and a simulated SAP on loopback,
     /// a demo tenant with a shop per platform, and the engine running between them.
-    Sandbox(sandbox::SandboxArgs),
+    Sandbox(SandboxArgs),
     #[command(flatten)]
     Remote(remote::Command),
 }
@@ -80,9 +104,9 @@ enum PluginCommand {
         /// Also run the platform scenarios against this simulator: taobao, jd, douyin, ecshop.
         #[arg(long)]
         sim: Option<String>,
-        /// Orders the simulator holds.
-        #[arg(long, default_value_t = wharf_sim::harness::DEFAULT_CONFORMANCE_ORDERS)]
-        orders: usize,
+        /// Orders the simulator holds [default: the conformance set's].
+        #[arg(long)]
+        orders: Option<usize>,
     },
     /// Write a new plugin crate that builds to wasm and passes the contract scenarios.
     New {
@@ -165,7 +189,13 @@ pub async fn run(args: Args) -> ExitCode {
     let cache_dir = args.cache_dir.clone().or_else(default_cache_dir);
     match args.command {
         Command::Serve(serve) => return serve::serve(serve, args.log_json, cache_dir).await,
+        #[cfg(feature = "simulators")]
         Command::Sandbox(sandbox) => return sandbox::sandbox(sandbox, args.log_json, cache_dir).await,
+        #[cfg(not(feature = "simulators"))]
+        Command::Sandbox(_) => {
+            eprintln!("{}", json!({"error": "usage", "message": without_simulators("wharf sandbox")}));
+            return ExitCode::from(EXIT_USAGE);
+        }
         Command::Plugin(_) | Command::Remote(_) => {}
     }
     init_tracing(args.log_json, "warn");
@@ -206,7 +236,7 @@ pub async fn run(args: Args) -> ExitCode {
 }
 
 /// `wharf plugin test`: the table on stdout; exit 0 when nothing failed.
-async fn test_plugin(file: &Path, sim: Option<&str>, orders: usize, cache_dir: Option<PathBuf>) -> ExitCode {
+async fn test_plugin(file: &Path, sim: Option<&str>, orders: Option<usize>, cache_dir: Option<PathBuf>) -> ExitCode {
     let fail = |error: &str, message: String, code: u8| {
         eprintln!("{}", json!({"error": error, "message": message}));
         ExitCode::from(code)
@@ -215,10 +245,17 @@ async fn test_plugin(file: &Path, sim: Option<&str>, orders: usize, cache_dir: O
         Ok(w) => w,
         Err(e) => return fail("load", format!("cannot read {}: {e}", file.display()), EXIT_HOST),
     };
+    #[cfg(not(feature = "simulators"))]
+    let simulator: Option<Box<conformance::Simulator>> = match (sim, orders) {
+        (None, None) => None,
+        _ => return fail("usage", without_simulators("wharf plugin test --sim"), EXIT_USAGE),
+    };
+    #[cfg(feature = "simulators")]
     let simulator = match sim {
         None => None,
         Some(platform) => {
-            let options = conformance::HarnessOptions { orders, ..Default::default() };
+            let mut options = conformance::HarnessOptions::default();
+            options.orders = orders.unwrap_or(options.orders);
             // The simulators run on threads of their own; starting one blocks briefly.
             let platform = platform.to_owned();
             match tokio::task::spawn_blocking(move || conformance::start_simulator(&platform, &options)).await {

@@ -21,7 +21,9 @@
 //! [`Report::table`] prints plugin × scenario.
 
 mod contract;
+#[cfg(feature = "simulators")]
 mod platform;
+#[cfg(feature = "simulators")]
 mod rules;
 
 use std::fmt::Write as _;
@@ -29,7 +31,6 @@ use std::path::PathBuf;
 
 use crate::error::LoadError;
 use crate::limits::Limits;
-use crate::{Plugin, Sandbox};
 
 /// How one scenario went.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,20 +119,19 @@ impl Report {
 
 /// Runs the suite over the plugin in `wasm`: the contract scenarios always, the platform
 /// scenarios when `sim` is given. Only a plugin that cannot load at all is an `Err`.
-pub async fn run(
-    wasm: &[u8],
-    sim: Option<&dyn wharf_sim::Marketplace>,
-    cache_dir: Option<PathBuf>,
-) -> Result<Report, LoadError> {
+pub async fn run(wasm: &[u8], sim: Option<&Simulator>, cache_dir: Option<PathBuf>) -> Result<Report, LoadError> {
     let limits = Limits::default();
     let contract = contract::Contract::new(limits.clone(), cache_dir.clone(), wasm).await?;
     let plugin = contract.plugin();
     let name = format!("{} {}", plugin.descriptor().name, plugin.descriptor().version);
     let mut checks = contract.run().await;
     match sim {
+        #[cfg(not(feature = "simulators"))]
+        Some(never) => match *never {},
+        #[cfg(feature = "simulators")]
         Some(sim) => {
-            let sandbox = Sandbox::new(limits, cache_dir)?;
-            let plugin: Plugin = sandbox.load(wasm).await?;
+            let sandbox = crate::Sandbox::new(limits, cache_dir)?;
+            let plugin: crate::Plugin = sandbox.load(wasm).await?;
             checks.extend(platform::run(&plugin, sim).await);
             if plugin.descriptor().operations.contains(&crate::model::Operation::PullOrders) {
                 checks.extend(rules::run(&plugin, sim).await);
@@ -145,5 +145,15 @@ pub async fn run(
     Ok(Report { plugin: name, checks })
 }
 
+/// A platform simulator the platform scenarios run against.
+#[cfg(feature = "simulators")]
+pub type Simulator = dyn wharf_sim::Marketplace;
+/// A build without the `simulators` feature (a production build) has no simulator to give:
+/// only the contract scenarios run.
+#[cfg(not(feature = "simulators"))]
+pub enum Simulator {}
+
+#[cfg(feature = "simulators")]
 pub use wharf_sim::HarnessOptions;
+#[cfg(feature = "simulators")]
 pub use wharf_sim::harness::{SIMULATED, start as start_simulator};
