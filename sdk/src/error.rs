@@ -6,7 +6,7 @@
 //! HTTP status is `platform` (an operator must look); malformed requests are `invalid_input`.
 
 use crate::credentials::CredentialError;
-use crate::http::HttpError;
+use crate::marketplace::wharf::connector::http::HttpError;
 use crate::types::{ConnectorError, FieldError, PlatformError, RateLimit};
 
 /// Wait suggested when a platform throttles without saying for how long (an HTTP 429 without
@@ -98,7 +98,10 @@ pub fn from_http_status(status: u16, headers: &[(String, String)], body: &[u8]) 
         408 => ConnectorError::transient(message),
         429 => {
             // Retry-After in seconds; the HTTP-date form is rare on APIs and falls back.
-            let retry_after_ms = crate::http::header(headers, "retry-after")
+            let retry_after_ms = headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+                .map(|(_, v)| v)
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map_or(DEFAULT_RETRY_AFTER_MS, |s| s.saturating_mul(1_000));
             ConnectorError::rate_limited(retry_after_ms, message)

@@ -9,7 +9,7 @@
 
 use super::cell::Value;
 use super::column::{Column, Form};
-use super::import::{Reject, Row, Rows, Seen};
+use super::rows::{Reject, Row, Rows, Seen};
 use crate::model::CustomerMapping;
 use crate::sync::intake::Update;
 

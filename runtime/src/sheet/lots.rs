@@ -14,7 +14,7 @@
 
 use super::cell::Value;
 use super::column::{Column, Form, OUTER_SKU_ID, PRODUCT_ID_PER_SKU, SKU_ID_PER_SKU};
-use super::import::{Groups, Reject, Row, Rows, Seen};
+use super::rows::{Groups, Reject, Row, Rows, Seen};
 use crate::model::{Lot, LotSync};
 use crate::sync::intake::Update;
 

@@ -31,6 +31,7 @@ mod lots;
 mod prices;
 mod products;
 mod reader;
+mod rows;
 mod stock;
 mod template;
 

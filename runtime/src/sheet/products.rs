@@ -13,7 +13,7 @@
 
 use super::cell::Value;
 use super::column::{Column, Form};
-use super::import::{Reject, Row, Rows, Seen};
+use super::rows::{Reject, Row, Rows, Seen};
 use crate::model::Product;
 use crate::sync::intake::Update;
 

@@ -13,7 +13,7 @@
 
 use super::cell::Value;
 use super::column::{Column, Form, OUTER_SKU_ID, PRODUCT_ID, SKU_ID};
-use super::import::{Reject, Row, Rows, Seen};
+use super::rows::{Reject, Row, Rows, Seen};
 use crate::model::StockUpdate;
 use crate::sync::intake::Update;
 
