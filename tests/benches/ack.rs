@@ -35,12 +35,7 @@ const CONCURRENT_FOR: Duration = Duration::from_secs(10);
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
-        let sim = tokio::task::spawn_blocking(|| {
-            TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 1, seed: 14, ..SimConfig::default() })
-        })
-        .await
-        .unwrap()
-        .unwrap();
+        let sim = TaobaoSim::spawn_from_async(SimConfig { orders: 1, seed: 14, ..SimConfig::default() }).await.unwrap();
         let config = config(&sim);
         let plugin = Sandbox::new(Limits::default(), Some(cache_dir()))
             .unwrap()

@@ -254,19 +254,14 @@ fn main() {
         MODES.iter().copied().filter(|m| wanted.is_empty() || wanted.iter().any(|w| w == m)).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async {
-        let sim = tokio::task::spawn_blocking(|| {
-            TaobaoSim::spawn_blocking_runtime(SimConfig {
+        let sim = TaobaoSim::spawn_from_async(SimConfig {
                 orders: VICTIM_ORDERS,
                 seed: 13,
                 modified_span_ms: 3_600_000,
                 app_secret: "victim/App+Secret=Qx7-bench".to_owned(),
                 session: "6100victim/Session+Token=Lm9-bench".to_owned(),
                 ..SimConfig::default()
-            })
-        })
-        .await
-        .unwrap()
-        .unwrap();
+            }).await.unwrap();
         let echo = echo_server().await;
         let unreachable = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let unreachable_addr = unreachable.local_addr().unwrap().to_string();

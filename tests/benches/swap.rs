@@ -74,12 +74,7 @@ async fn admit(registry: &Registry, wasm: &Path, activate: bool) -> String {
 }
 
 async fn swap_under_load() {
-    let sim = tokio::task::spawn_blocking(|| {
-        TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 200, seed: 5, ..SimConfig::default() })
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let sim = TaobaoSim::spawn_from_async(SimConfig { orders: 200, seed: 5, ..SimConfig::default() }).await.unwrap();
     let config: BTreeMap<String, String> = Marketplace::config(&sim);
     let secrets: BTreeMap<String, String> = Marketplace::secrets(&sim);
     let tids: Arc<Vec<String>> = Arc::new(sim.trades().iter().map(|t| t.tid.to_string()).collect());

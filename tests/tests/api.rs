@@ -19,7 +19,14 @@ const OPERATOR: &str = "wharf_operator_test_token";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_erp_pulls_acks_and_pushes_and_tenants_are_isolated() {
-    let sim = taobao_sim(SimConfig { orders: 30, seed: 3, modified_span_ms: 3_600_000, ..SimConfig::default() }).await;
+    let sim = TaobaoSim::spawn_from_async(SimConfig {
+        orders: 30,
+        seed: 3,
+        modified_span_ms: 3_600_000,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
     let config: BTreeMap<String, String> = Marketplace::config(&sim);
     let table = config.iter().map(|(k, v)| format!("{k} = {v:?}")).collect::<Vec<_>>().join(", ");
     // The simulator is on loopback: the operator grants its address to the shop.
@@ -194,7 +201,7 @@ async fn the_erp_pulls_acks_and_pushes_and_tenants_are_isolated() {
 /// route and kind, the retries too, and the route keeps the ERP's last error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_erp_outage_is_counted_per_route_in_metrics() {
-    let sim = taobao_sim(SimConfig { orders: 3, seed: 7, ..SimConfig::default() }).await;
+    let sim = TaobaoSim::spawn_from_async(SimConfig { orders: 3, seed: 7, ..SimConfig::default() }).await.unwrap();
     // The ERP is down: every delivery is answered 503.
     let erp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let erp_url = format!("http://{}/orders", erp.local_addr().unwrap());
@@ -332,11 +339,6 @@ fn strict_exposition(text: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A Taobao simulator on loopback (started off the async workers: it runs its own runtime).
-async fn taobao_sim(config: SimConfig) -> TaobaoSim {
-    tokio::task::spawn_blocking(|| TaobaoSim::spawn_blocking_runtime(config)).await.unwrap().unwrap()
-}
-
 /// An API server over a scheduler for `toml`'s tenants (their tenants as config tenants), with
 /// the Taobao plugin; answers `(base URL, stop sender, engine)`.
 async fn serve_config(
@@ -381,7 +383,7 @@ async fn call(base: &str, method: reqwest::Method, path: &str, body: Option<Valu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_config_tenant_is_shown_whole_and_can_be_posted_back() {
     use reqwest::Method;
-    let sim = taobao_sim(SimConfig { orders: 5, seed: 5, ..SimConfig::default() }).await;
+    let sim = TaobaoSim::spawn_from_async(SimConfig { orders: 5, seed: 5, ..SimConfig::default() }).await.unwrap();
     let config: BTreeMap<String, String> = Marketplace::config(&sim);
     let table = config.iter().map(|(k, v)| format!("{k} = {v:?}")).collect::<Vec<_>>().join(", ");
     let toml = format!(
@@ -435,7 +437,14 @@ async fn a_config_tenant_is_shown_whole_and_can_be_posted_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_shop_says_so_and_resumes_at_once_when_its_credentials_are_fixed() {
     use reqwest::Method;
-    let sim = taobao_sim(SimConfig { orders: 8, seed: 8, modified_span_ms: 3_600_000, ..SimConfig::default() }).await;
+    let sim = TaobaoSim::spawn_from_async(SimConfig {
+        orders: 8,
+        seed: 8,
+        modified_span_ms: 3_600_000,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
     let (base, stop, engine) = serve_config("", &|_: &str| None).await;
     let secrets: BTreeMap<String, String> = Marketplace::secrets(&sim);
     let mut wrong = secrets.clone();
@@ -599,7 +608,7 @@ async fn scheduler_calls(base: &str, http: &reqwest::Client) -> u64 {
 async fn an_update_over_the_record_limit_is_413_naming_the_limit() {
     use reqwest::Method;
     use wharf_runtime::api::erp::MAX_RECORDS_PER_UPDATE;
-    let sim = taobao_sim(SimConfig { orders: 2, ..SimConfig::default() }).await;
+    let sim = TaobaoSim::spawn_from_async(SimConfig { orders: 2, ..SimConfig::default() }).await.unwrap();
     let (base, stop, engine) = serve_config("", &|_: &str| None).await;
     let shop = json!({"id": "tb", "platform": "taobao", "plugin": "taobao", "config": Marketplace::config(&sim),
                       "credentials": Marketplace::secrets(&sim), "grants": [Marketplace::grant(&sim)]});
@@ -792,7 +801,7 @@ fn with_extra_shared_strings(xlsx: &[u8], extra: usize) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn imports_past_a_bound_are_413_naming_it_and_a_normal_one_is_applied() {
     use wharf_runtime::sheet::{MAX_ROWS, MAX_SHARED_STRINGS};
-    let sim = taobao_sim(SimConfig { orders: 2, ..SimConfig::default() }).await;
+    let sim = TaobaoSim::spawn_from_async(SimConfig { orders: 2, ..SimConfig::default() }).await.unwrap();
     let (base, stop, engine) = serve_config("", &|_: &str| None).await;
     make_tenant(&base, &sim, "acme", json!({})).await;
     let path = "/v1/tenants/acme/imports/stock";
@@ -838,7 +847,7 @@ async fn imports_past_a_bound_are_413_naming_it_and_a_normal_one_is_applied() {
 async fn a_body_over_the_limit_is_a_413_the_client_hears() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use wharf_runtime::api::MAX_BODY_BYTES;
-    let sim = taobao_sim(SimConfig { orders: 2, ..SimConfig::default() }).await;
+    let sim = TaobaoSim::spawn_from_async(SimConfig { orders: 2, ..SimConfig::default() }).await.unwrap();
     let (base, stop, engine) = serve_config("", &|_: &str| None).await;
     make_tenant(&base, &sim, "acme", json!({})).await;
     let named = |body: &Value| {
@@ -905,7 +914,7 @@ async fn a_body_over_the_limit_is_a_413_the_client_hears() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenant_over_its_stored_quota_is_refused_intake_and_others_are_not() {
     use reqwest::Method;
-    let sim = taobao_sim(SimConfig { orders: 2, ..SimConfig::default() }).await;
+    let sim = TaobaoSim::spawn_from_async(SimConfig { orders: 2, ..SimConfig::default() }).await.unwrap();
     let (base, stop, engine) = serve_config("", &|_: &str| None).await;
     make_tenant(&base, &sim, "acme", json!({"stored_mib": 1})).await;
     make_tenant(&base, &sim, "beta", json!({})).await;
@@ -994,7 +1003,7 @@ async fn raw(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn strict_input_is_refused_in_the_one_json_error_shape() {
     use reqwest::Method;
-    let sim = taobao_sim(SimConfig { orders: 2, ..SimConfig::default() }).await;
+    let sim = TaobaoSim::spawn_from_async(SimConfig { orders: 2, ..SimConfig::default() }).await.unwrap();
     let (base, stop, engine) = serve_config("", &|_: &str| None).await;
     make_tenant(&base, &sim, "acme", json!({})).await;
     let json = Some("application/json");

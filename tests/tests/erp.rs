@@ -247,12 +247,7 @@ mod sap {
     /// Paid orders from the Taobao simulator, through the Taobao plugin, whose lines all carry
     /// a merchant SKU code (what SAP's `Material` is).
     async fn taobao_orders() -> Vec<Order> {
-        let tb = tokio::task::spawn_blocking(|| {
-            TaobaoSim::spawn_blocking_runtime(SimConfig { orders: 80, seed: 41, ..SimConfig::default() })
-        })
-        .await
-        .unwrap()
-        .unwrap();
+        let tb = TaobaoSim::spawn_from_async(SimConfig { orders: 80, seed: 41, ..SimConfig::default() }).await.unwrap();
         let plugin = load("taobao").await;
         let shop = shop("tb-1", Marketplace::config(&tb), tb.secrets(), tb.grant());
         let (from, to) = tb.window();

@@ -132,16 +132,13 @@ fn stock_sheet(path: &Path, rows: &[(&str, &str)]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_running_host_is_operated_over_http() {
-    let sim = tokio::task::spawn_blocking(|| {
-        TaobaoSim::spawn_blocking_runtime(SimConfig {
-            orders: 20,
-            seed: 11,
-            modified_span_ms: 3_600_000,
-            ..SimConfig::default()
-        })
+    let sim = TaobaoSim::spawn_from_async(SimConfig {
+        orders: 20,
+        seed: 11,
+        modified_span_ms: 3_600_000,
+        ..SimConfig::default()
     })
     .await
-    .unwrap()
     .unwrap();
     let dir = std::env::temp_dir().join(format!("wharf-operate-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -854,17 +851,9 @@ fn upload_taobao(serve: &Serve, wasm: &Path) -> String {
 }
 
 async fn simulator(orders: usize) -> TaobaoSim {
-    tokio::task::spawn_blocking(move || {
-        TaobaoSim::spawn_blocking_runtime(SimConfig {
-            orders,
-            seed: 14,
-            modified_span_ms: 3_600_000,
-            ..SimConfig::default()
-        })
-    })
-    .await
-    .unwrap()
-    .unwrap()
+    TaobaoSim::spawn_from_async(SimConfig { orders, seed: 14, modified_span_ms: 3_600_000, ..SimConfig::default() })
+        .await
+        .unwrap()
 }
 
 /// What the API answered 200 (201) is on disk: a SIGKILL sent the moment the answer arrives

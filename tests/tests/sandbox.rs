@@ -957,18 +957,15 @@ fn stored_report(store: &wharf_runtime::store::Store, shop: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_attacker_tenant_under_serve_leaves_the_victim_and_the_host_whole() {
     use wharf_tests::process::{ServeProcess, free_port};
-    let sim = tokio::task::spawn_blocking(|| {
-        TaobaoSim::spawn_blocking_runtime(SimConfig {
-            orders: VICTIM_ORDERS,
-            seed: 13,
-            modified_span_ms: 3_600_000,
-            app_secret: VICTIM_APP_SECRET.to_owned(),
-            session: VICTIM_SESSION.to_owned(),
-            ..SimConfig::default()
-        })
+    let sim = TaobaoSim::spawn_from_async(SimConfig {
+        orders: VICTIM_ORDERS,
+        seed: 13,
+        modified_span_ms: 3_600_000,
+        app_secret: VICTIM_APP_SECRET.to_owned(),
+        session: VICTIM_SESSION.to_owned(),
+        ..SimConfig::default()
     })
     .await
-    .unwrap()
     .unwrap();
     let targets = Targets::start().await;
     let root = std::env::temp_dir().join(format!("wharf-hostile-suite-{}", std::process::id()));

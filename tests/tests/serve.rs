@@ -115,16 +115,13 @@ async fn until<F: Future<Output = ()>>(f: F) {
 /// throttling, dead letters and logistics flow back to the shop.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_flow_out_and_updates_flow_back_with_switches_holds_and_faults() {
-    let sim = tokio::task::spawn_blocking(|| {
-        TaobaoSim::spawn_blocking_runtime(SimConfig {
-            orders: 60,
-            seed: 9,
-            modified_span_ms: 3_600_000,
-            ..SimConfig::default()
-        })
+    let sim = TaobaoSim::spawn_from_async(SimConfig {
+        orders: 60,
+        seed: 9,
+        modified_span_ms: 3_600_000,
+        ..SimConfig::default()
     })
     .await
-    .unwrap()
     .unwrap();
     let erp = WebhookErp::start(SECRET.as_bytes()).await.unwrap();
     let config = load_config(&taobao_toml(&sim, &erp.url), &sim);
@@ -776,16 +773,13 @@ async fn stop_serve(mut child: std::process::Child, log: &std::path::Path) -> Du
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backlog_waiting_for_platform_ids_costs_nothing_and_stops_at_once() {
     use wharf_runtime::store::{NewPush, WaitingFilter};
-    let sim = tokio::task::spawn_blocking(|| {
-        TaobaoSim::spawn_blocking_runtime(SimConfig {
-            orders: 20,
-            seed: 21,
-            modified_span_ms: 3_600_000,
-            ..SimConfig::default()
-        })
+    let sim = TaobaoSim::spawn_from_async(SimConfig {
+        orders: 20,
+        seed: 21,
+        modified_span_ms: 3_600_000,
+        ..SimConfig::default()
     })
     .await
-    .unwrap()
     .unwrap();
     let (erp_acme, erp_beta) =
         (WebhookErp::start(SECRET.as_bytes()).await.unwrap(), WebhookErp::start(SECRET.as_bytes()).await.unwrap());

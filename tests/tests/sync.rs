@@ -20,16 +20,13 @@ const DAY_MS: i64 = 86_400_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_flow_incrementally_change_once_and_resume_after_a_failure() {
-    let sim = tokio::task::spawn_blocking(|| {
-        TaobaoSim::spawn_blocking_runtime(SimConfig {
-            orders: 150,
-            seed: 5,
-            modified_span_ms: DAY_MS,
-            ..SimConfig::default()
-        })
+    let sim = TaobaoSim::spawn_from_async(SimConfig {
+        orders: 150,
+        seed: 5,
+        modified_span_ms: DAY_MS,
+        ..SimConfig::default()
     })
     .await
-    .unwrap()
     .unwrap();
     let plugin =
         Sandbox::new(Limits::default(), Some(cache_dir())).unwrap().load_file(&plugin_path("taobao")).await.unwrap();

@@ -235,6 +235,12 @@ impl TaobaoSim {
         Self::spawn_own_runtime(build_shared(config)?)
     }
 
+    /// [`TaobaoSim::spawn_blocking_runtime`] from async code: started on the blocking pool, since
+    /// starting waits for the server's own runtime to listen.
+    pub async fn spawn_from_async(config: SimConfig) -> anyhow::Result<Self> {
+        tokio::task::spawn_blocking(move || Self::spawn_blocking_runtime(config)).await?
+    }
+
     /// Like [`TaobaoSim::spawn_blocking_runtime`], the shop selling `catalog` (shared with
     /// other simulators, so they agree on the merchant's SKU codes: one item per product, the
     /// SKUs' codes as `outer_id`) instead of a catalogue of its own; `config.items` is unused.
