@@ -85,6 +85,16 @@ pub fn from_http_error(error: HttpError) -> ConnectorError {
     }
 }
 
+/// The wait a throttled answer's `Retry-After` asks for, in milliseconds; without one (or in
+/// the HTTP-date form, rare on APIs) [`DEFAULT_RETRY_AFTER_MS`].
+pub fn retry_after_ms(headers: &[(String, String)]) -> u64 {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+        .and_then(|(_, v)| v.trim().parse::<u64>().ok())
+        .map_or(DEFAULT_RETRY_AFTER_MS, |s| s.saturating_mul(1_000))
+}
+
 /// What a non-2xx HTTP status means, or `None` for 2xx. `headers` supply `Retry-After`;
 /// `body` is quoted (shortened) in the message.
 pub fn from_http_status(status: u16, headers: &[(String, String)], body: &[u8]) -> Option<ConnectorError> {
@@ -96,16 +106,7 @@ pub fn from_http_status(status: u16, headers: &[(String, String)], body: &[u8]) 
         401 | 403 => ConnectorError::auth(message),
         404 => ConnectorError::not_found(message),
         408 => ConnectorError::transient(message),
-        429 => {
-            // Retry-After in seconds; the HTTP-date form is rare on APIs and falls back.
-            let retry_after_ms = headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
-                .map(|(_, v)| v)
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map_or(DEFAULT_RETRY_AFTER_MS, |s| s.saturating_mul(1_000));
-            ConnectorError::rate_limited(retry_after_ms, message)
-        }
+        429 => ConnectorError::rate_limited(retry_after_ms(headers), message),
         500..=599 => ConnectorError::transient(message),
         _ => ConnectorError::platform(format!("http-{status}"), message),
     })

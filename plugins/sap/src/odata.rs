@@ -13,7 +13,7 @@
 
 use serde_json::Value;
 use wharf_sdk::decimal;
-use wharf_sdk::error::{self, DEFAULT_RETRY_AFTER_MS};
+use wharf_sdk::error;
 use wharf_sdk::http::{self, Method, Request, Response};
 use wharf_sdk::json::{self, Node};
 use wharf_sdk::money;
@@ -89,12 +89,7 @@ pub fn error_from(response: &Response) -> ConnectorError {
     match status {
         401 | 403 => ConnectorError::auth(text),
         404 => ConnectorError::not_found(text),
-        429 => {
-            let retry_after_ms = http::header(&response.headers, "retry-after")
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map_or(DEFAULT_RETRY_AFTER_MS, |s| s.saturating_mul(1_000));
-            ConnectorError::rate_limited(retry_after_ms, text)
-        }
+        429 => ConnectorError::rate_limited(error::retry_after_ms(&response.headers), text),
         408 | 500..=599 => ConnectorError::transient(text),
         _ => match sap {
             Some((code, message)) => ConnectorError::platform(code, message),
