@@ -35,7 +35,7 @@ pub struct SandboxArgs {
 
 /// What a build without the `simulators` feature (a production build) answers to the commands
 /// that need them.
-#[cfg_attr(feature = "simulators", allow(dead_code))]
+#[cfg(not(feature = "simulators"))]
 fn without_simulators(command: &str) -> String {
     format!(
         "`{command}` needs the platform simulators, which this build of wharf leaves out (a production \
