@@ -12,7 +12,8 @@
 //! - [`metrics`]: calls, failures and latency per tenant, plugin and operation.
 //! - [`registry`]: plugin versions, validation, activation, pins and the watched folder.
 //! - [`config`]: the operator's TOML file: tenants, shops, routes, schedules, tables; secrets by reference.
-//! - [`store`]: durable state on sled: orders (receivers sealed), the outbox, queued updates, dead letters, switches.
+//! - [`store`]: durable state on sled or PostgreSQL: orders (receivers sealed), the outbox, queued updates, dead letters, switches.
+//! - [`cluster`]: several nodes on one PostgreSQL database: leases on each shop's work, fenced writes.
 //! - [`sync`]: the engine: orders in, updates out, ERP feeds, and the scheduler `wharf serve` runs.
 //! - [`erp`]: routes to ERPs: an ERP plugin's push-orders, a signed webhook; ERP pull is the store's query.
 //! - [`api`]: the HTTP API `wharf serve` answers: plugins, tenants, the ERP side, operations, metrics.
@@ -24,6 +25,7 @@
 
 pub mod api;
 pub mod capability;
+pub mod cluster;
 pub mod config;
 pub mod conformance;
 pub mod engine;

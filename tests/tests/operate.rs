@@ -32,18 +32,29 @@ struct Serve {
 impl Serve {
     /// A host whose tenants are all made over the API: its file says so (`allow_empty`).
     fn start(dir: &Path) -> Serve {
+        Serve::start_node(dir, "serve", &Store::Sled)
+    }
+
+    /// Host `node` (its file `<node>.toml`, its log `<node>.log`) on the store `store`, with
+    /// the data folder `dir/data` (on PostgreSQL, shared by every node: the master key and the
+    /// plugins' files).
+    fn start_node(dir: &Path, node: &str, store: &Store) -> Serve {
         let port = free_port();
         std::fs::create_dir_all(dir.join("plugins")).unwrap();
-        let config = dir.join("wharf.toml");
+        let config = dir.join(format!("{node}.toml"));
+        let store_line = match store {
+            Store::Sled => String::new(),
+            Store::Postgres(url) => format!("store = \"{url}\"\n"),
+        };
         std::fs::write(
             &config,
             format!(
                 "data_dir = \"data\"\nplugin_dir = \"plugins\"\nlisten = \"127.0.0.1:{port}\"\nlog_format = \"json\"\n\
-                 allow_empty = true\n"
+                 allow_empty = true\n{store_line}"
             ),
         )
         .unwrap();
-        let process = ServeProcess::spawn(&config, &dir.join("serve.log"), OPERATOR, 20);
+        let process = ServeProcess::spawn(&config, &dir.join(format!("{node}.log")), OPERATOR, 20);
         Serve { process, base: format!("http://127.0.0.1:{port}") }
     }
 
@@ -834,9 +845,27 @@ async fn ready(serve: &Serve) {
 
 /// Starts `wharf serve` on `dir` and waits until it is ready.
 async fn restart(dir: &Path) -> Serve {
-    let serve = Serve::start(dir);
+    restart_on(dir, &Store::Sled).await
+}
+
+/// Starts `wharf serve` on `dir` with its state in `store`, and waits until it is ready.
+async fn restart_on(dir: &Path, store: &Store) -> Serve {
+    let serve = Serve::start_node(dir, "serve", store);
     ready(&serve).await;
     serve
+}
+
+/// Where a test's hosts keep their state.
+enum Store {
+    Sled,
+    Postgres(String),
+}
+
+/// A PostgreSQL server of the test's own, with an empty database `wharf` on it.
+async fn postgres() -> (wharf_sim::postgres::Postgres, Store) {
+    let server = tokio::task::spawn_blocking(wharf_sim::postgres::Postgres::start).await.unwrap().unwrap();
+    let url = server.url();
+    (server, Store::Postgres(url))
 }
 
 /// Uploads the Taobao plugin (`wasm`) with the hosts it declares granted; its version.
@@ -861,8 +890,20 @@ async fn simulator(orders: usize) -> TaobaoSim {
 /// restart on the same data folder.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_a_sigkill_right_after_the_answer() {
+    acknowledged_writes_survive_a_sigkill(&Store::Sled, "sled").await;
+}
+
+/// The same on PostgreSQL: every commit is durable when it returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_acknowledged_writes_survive_a_sigkill_right_after_the_answer() {
+    let (_server, store) = postgres().await;
+    acknowledged_writes_survive_a_sigkill(&store, "pg").await;
+}
+
+async fn acknowledged_writes_survive_a_sigkill(store: &Store, name: &str) {
+    let restart = async |dir: &Path| restart_on(dir, store).await;
     let sim = simulator(5).await;
-    let dir = std::env::temp_dir().join(format!("wharf-durable-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("wharf-durable-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut serve = restart(&dir).await;
     upload_taobao(&serve, &plugin_path("taobao"));
@@ -918,12 +959,25 @@ async fn acknowledged_writes_survive_a_sigkill_right_after_the_answer() {
 /// holding every order in its latest state.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sigkill_right_after_a_delivery_never_gives_one_key_two_contents() {
-    const HOOK_SECRET: &str = "wharf-e2e-hook-secret-0123456789";
+    a_sigkill_after_a_delivery(&Store::Sled, "sled").await;
+}
+
+/// The same on PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_a_sigkill_right_after_a_delivery_never_gives_one_key_two_contents() {
+    let (_server, store) = postgres().await;
+    a_sigkill_after_a_delivery(&store, "pg").await;
+}
+
+const HOOK_SECRET: &str = "wharf-e2e-hook-secret-0123456789";
+
+async fn a_sigkill_after_a_delivery(store: &Store, name: &str) {
     const ROUNDS: usize = 4;
     const ORDERS: usize = 8;
+    let restart = async |dir: &Path| restart_on(dir, store).await;
     let sim = simulator(ORDERS).await;
     let erp = wharf_tests::webhook_erp::WebhookErp::start(HOOK_SECRET.as_bytes()).await.unwrap();
-    let dir = std::env::temp_dir().join(format!("wharf-one-key-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("wharf-one-key-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut serve = restart(&dir).await;
     upload_taobao(&serve, &plugin_path("taobao"));
@@ -970,6 +1024,168 @@ async fn a_sigkill_right_after_a_delivery_never_gives_one_key_two_contents() {
     assert_eq!(erp.state().bad_signatures, 0);
     drop(serve);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Three `wharf serve` nodes on one PostgreSQL database, live traffic on the simulator, and one
+/// node killed with SIGKILL ten times at random moments and started again: no order lost, no
+/// idempotency key with two contents at the ERP, every order there in its latest version, and
+/// every shop's lease held by exactly one live node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_of_three_loses_nothing_when_nodes_are_killed_at_random() {
+    const NODES: usize = 3;
+    const SHOPS: usize = 3;
+    const ORDERS: usize = 10;
+    const KILLS: usize = 10;
+    let (server, store) = postgres().await;
+    let Store::Postgres(url) = &store else { unreachable!("postgres() gives a PostgreSQL store") };
+    let sim = simulator(ORDERS).await;
+    let erp = wharf_tests::webhook_erp::WebhookErp::start(HOOK_SECRET.as_bytes()).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("wharf-cluster-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let node = |i: usize| format!("node{i}");
+    let start = async |i: usize| {
+        let serve = Serve::start_node(&dir, &node(i), &store);
+        ready(&serve).await;
+        serve
+    };
+    let mut nodes = vec![start(0).await];
+    upload_taobao(&nodes[0], &plugin_path("taobao"));
+    let mut doc = tenant_doc("acme", &sim, SHOPS, json!({}));
+    doc.as_object_mut().unwrap().remove("pull");
+    doc["webhook"] = json!({"url": erp.url, "secret": HOOK_SECRET});
+    let (status, body) = nodes[0].call(Method::POST, "/v1/tenants", Some(OPERATOR), Some(doc)).await;
+    assert_eq!(status, 201, "{body}");
+    for i in 1..NODES {
+        nodes.push(start(i).await);
+    }
+
+    // What one node's API changes, the others serve: a version activated on node 0 is the
+    // active one on node 2 too, and a tenant made on node 1 runs on the others (node 1 is
+    // killed once the tenant's orders flow, so the node that takes them over learned of the
+    // tenant from the store).
+    let next = upload_taobao(&nodes[0], &plugin_dir().join("next").join("taobao.wasm"));
+    let (status, body) = nodes[0]
+        .call(Method::POST, "/v1/plugins/taobao/activate", Some(OPERATOR), Some(json!({"version": next})))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    eventually("node 2 serves the version activated on node 0", Duration::from_secs(30), async || {
+        let (_, body) = nodes[2].call(Method::GET, "/v1/plugins/taobao", Some(OPERATOR), None).await;
+        (body["active"] == json!(next)).then_some(())
+    })
+    .await;
+    let beta_sim = simulator(4).await;
+    let beta_erp = wharf_tests::webhook_erp::WebhookErp::start(HOOK_SECRET.as_bytes()).await.unwrap();
+    let mut beta = tenant_doc("beta", &beta_sim, 1, json!({}));
+    beta.as_object_mut().unwrap().remove("pull");
+    beta["webhook"] = json!({"url": beta_erp.url, "secret": HOOK_SECRET});
+    let (status, body) = nodes[1].call(Method::POST, "/v1/tenants", Some(OPERATOR), Some(beta)).await;
+    assert_eq!(status, 201, "{body}");
+    eventually("the new tenant's orders flow", Duration::from_secs(60), async || {
+        (!beta_erp.state().accepted.is_empty()).then_some(())
+    })
+    .await;
+    drop(std::mem::replace(&mut nodes[1], Serve::start_node(&dir, &node(1), &store)));
+    ready(&nodes[1]).await;
+    beta_sim.change_orders(4);
+
+    // Random moments, repeatable from the seed printed on failure.
+    let mut seed = u64::from(std::process::id()) | 1;
+    let mut next = move |below: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % below
+    };
+    // Every other kill takes the node that runs the most shops, so their work moves.
+    let db = wharf_runtime::store::backend::postgres::Db::open(url).unwrap();
+    let mut ids: Vec<Option<String>> = vec![None; NODES];
+    for kill in 0..KILLS {
+        tokio::time::sleep(Duration::from_millis(200 + next(4_000))).await;
+        if kill % 2 == 0 {
+            sim.change_orders(3);
+        }
+        for (i, n) in nodes.iter().enumerate() {
+            ids[i] = node_id(&n.log());
+        }
+        let leases = db.leases().unwrap();
+        let holder = (0..NODES).max_by_key(|i| leases.iter().filter(|l| l.3 && Some(&l.1) == ids[*i].as_ref()).count());
+        let victim = match holder {
+            Some(h) if kill % 2 == 0 => h,
+            _ => next(NODES as u64) as usize,
+        };
+        eprintln!("kill {kill}: node{victim}");
+        drop(std::mem::replace(&mut nodes[victim], Serve::start_node(&dir, &node(victim), &store)));
+        ready(&nodes[victim]).await;
+    }
+    sim.change_orders(ORDERS);
+    let expected: BTreeMap<(String, String), Value> = (1..=SHOPS)
+        .flat_map(|i| {
+            let shop = format!("tb{i}");
+            sim.trades()
+                .iter()
+                .map(|t| {
+                    let at = wharf_sim::taobao::canonical_order(t, &shop)["updated_at"].clone();
+                    ((shop.clone(), t.tid_string()), at)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let latest = |erp: &wharf_tests::webhook_erp::ErpState| {
+        let mut out: BTreeMap<(String, String), (u64, Value)> = BTreeMap::new();
+        for doc in erp.accepted.values() {
+            let order = &doc["order"];
+            let key = (
+                order["shop_id"].as_str().unwrap_or_default().to_owned(),
+                order["order_id"].as_str().unwrap_or_default().to_owned(),
+            );
+            let version = doc["version"].as_u64().unwrap_or(0);
+            if out.get(&key).is_none_or(|(v, _)| *v < version) {
+                out.insert(key, (version, order["updated_at"].clone()));
+            }
+        }
+        out.into_iter().map(|(k, (_, at))| (k, at)).collect::<BTreeMap<_, _>>()
+    };
+    // A killed node's leases expire after LEASE_TTL (15 s) before another node resumes them.
+    eventually("the ERP holds every order of every shop in its latest state", Duration::from_secs(120), async || {
+        let erp = erp.state();
+        assert!(erp.conflicts.is_empty(), "keys that came back with another order: {:?}", erp.conflicts);
+        (latest(&erp) == expected).then_some(())
+    })
+    .await;
+    assert_eq!(erp.state().bad_signatures, 0);
+    let beta_expected: BTreeMap<(String, String), Value> = beta_sim
+        .trades()
+        .iter()
+        .map(|t| {
+            (("tb1".to_owned(), t.tid_string()), wharf_sim::taobao::canonical_order(t, "tb1")["updated_at"].clone())
+        })
+        .collect();
+    eventually("the tenant made on node 1 has every order at its ERP", Duration::from_secs(60), async || {
+        let erp = beta_erp.state();
+        assert!(erp.conflicts.is_empty(), "keys that came back with another order: {:?}", erp.conflicts);
+        (latest(&erp) == beta_expected).then_some(())
+    })
+    .await;
+
+    // Each live node's id is on its last "serving" line; every shop's lease is live and one
+    // of theirs.
+    let live: Vec<String> = nodes.iter().map(|n| node_id(&n.log()).expect("each node logged its id")).collect();
+    let leases = db.leases().unwrap();
+    eprintln!("live nodes {live:?}; leases (name, owner, token, live): {leases:#?}");
+    for i in 1..=SHOPS {
+        let name = format!("shop/acme/tb{i}");
+        let lease = leases.iter().find(|l| l.0 == name).unwrap_or_else(|| panic!("no lease {name}: {leases:?}"));
+        assert!(lease.3 && live.contains(&lease.1), "{name} is held by a live node ({live:?}): {lease:?}");
+    }
+    drop(nodes);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The id a node's log gives on its last "serving" line (a restarted node has a new one).
+fn node_id(log: &str) -> Option<String> {
+    let line: Value = serde_json::from_str(log.lines().rev().find(|l| l.contains("\"serving\""))?).ok()?;
+    line["fields"]["node"].as_str().or(line["node"].as_str()).map(str::to_owned)
 }
 
 /// What served before a restart serves after it: a version activated over the API, and a

@@ -8,7 +8,7 @@ use anyhow::{Context, anyhow};
 use serde_json::json;
 use wharf_runtime::Sandbox;
 use wharf_runtime::api::Api;
-use wharf_runtime::config::{self, Config, LogFormat, tenant_document};
+use wharf_runtime::config::{self, Config, LogFormat, StoreLocation, tenant_document};
 use wharf_runtime::limits::Limits;
 use wharf_runtime::registry::{FolderWatch, Policy, Registry, TrustedKeys};
 use wharf_runtime::store::Store;
@@ -76,9 +76,20 @@ pub async fn prepare(config_path: &Path, cache_dir: Option<PathBuf>, options: Op
     }
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
-    let store = Store::open(&config.data_dir).with_context(|| {
-        format!("opening the store in {} (is another wharf serving it?)", config.data_dir.display())
-    })?;
+    let store = match &config.store {
+        StoreLocation::Sled(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating the store's folder {}", dir.display()))?;
+            Store::open(dir)
+                .with_context(|| format!("opening the store in {} (is another wharf serving it?)", dir.display()))?
+        }
+        StoreLocation::Postgres(url) => {
+            let (url, data_dir) = (url.clone(), config.data_dir.clone());
+            tokio::task::spawn_blocking(move || Store::open_postgres(&url, &data_dir))
+                .await?
+                .with_context(|| format!("opening the store on {}", config.store))?
+        }
+    };
+    tracing::info!(store = %config.store, "store open");
     if maybe_empty && store.tenants().all()?.is_empty() {
         return Err(anyhow!(nothing_to_serve(config_path, &config.data_dir)));
     }
@@ -225,6 +236,11 @@ pub async fn serve(args: ServeArgs, log_json: bool, cache_dir: Option<PathBuf>) 
         let _ = rx.wait_for(|s| *s).await;
     };
     tokio::spawn(prepared.folder.run(prepared.scheduler.control().registry().clone(), stop_rx.clone()));
+    let control = prepared.scheduler.control();
+    tokio::spawn({
+        let (tenants, stop) = (prepared.config.tenants.clone(), stop_rx.clone());
+        async move { control.follow(tenants, stop).await }
+    });
     let ready = api.readiness();
     let api_stop = stopped(stop_rx.clone());
     let server = tokio::spawn(async move {

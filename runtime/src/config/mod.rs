@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 pub use error::{ConfigErrors, Problem};
 pub use model::{
     CarrierTable, Config, ErpPlugin, ErpRoute, ErpStatus, ErpStatusTable, Interval, LogFormat, Module, OrderStatus,
-    Quota, Schedule, ShopConfig, StatusAction, Tenant, WebhookRoute,
+    Quota, Schedule, ShopConfig, StatusAction, StoreLocation, Tenant, WebhookRoute,
 };
 pub use secrets::{Secret, SecretMap, SecretRef, SecretsFile};
 

@@ -17,6 +17,31 @@ use super::secrets::{Secret, SecretMap, SecretRef};
 /// next to the file that declares the tenants, so two configurations never share a store.
 pub const DEFAULT_DATA_DIR: &str = "data";
 
+/// Where the store's state is kept (`store` in the file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// Embedded sled in this folder (the default: `data_dir`), for one node.
+    Sled(PathBuf),
+    /// A PostgreSQL database, shared by every node of a cluster (`postgres://user@host:port/db`).
+    Postgres(String),
+}
+
+impl std::fmt::Display for StoreLocation {
+    /// The location as logs may show it: a password in the URL is never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreLocation::Sled(dir) => write!(f, "sled:{}", dir.display()),
+            StoreLocation::Postgres(url) => match url::Url::parse(url) {
+                Ok(mut u) if u.password().is_some() => {
+                    let _ = u.set_password(Some("********"));
+                    write!(f, "{u}")
+                }
+                _ => write!(f, "{url}"),
+            },
+        }
+    }
+}
+
 /// Where `.wasm` plugins are looked for when `plugin_dir` is not set, relative to the config
 /// file's folder.
 pub const DEFAULT_PLUGIN_DIR: &str = "plugins";
@@ -147,6 +172,10 @@ pub struct Config {
     /// The store's folder (absolute, or relative to the working directory when the caller
     /// gave a relative base).
     pub data_dir: PathBuf,
+    /// Where the state is kept: sled in `data_dir` unless `store` names another place. On
+    /// PostgreSQL, `data_dir` still holds the master key receivers are sealed with and the
+    /// plugins' files, which every node must share.
+    pub store: StoreLocation,
     pub plugin_dir: PathBuf,
     /// The secrets file the references were resolved against, if any.
     pub secrets_file: Option<PathBuf>,

@@ -25,6 +25,7 @@ use super::secrets::{Resolver, Secret, SecretMap, SecretRef, SecretsFile, Secret
 #[allow(dead_code, reason = "Deferred fields only admit their key")]
 struct RootRecord {
     data_dir: Option<String>,
+    store: Option<String>,
     plugin_dir: Option<String>,
     secrets_file: Option<String>,
     listen: Option<String>,
@@ -154,6 +155,23 @@ pub(crate) fn build(text: &str, inputs: &Inputs<'_>) -> Result<Config, ConfigErr
     let fields = &root.fields;
 
     let data_dir = folder(&root, "data_dir", &fields.data_dir, DEFAULT_DATA_DIR, inputs.base_dir, &mut problems);
+    let store = match fields.store.as_deref() {
+        None => StoreLocation::Sled(data_dir.clone()),
+        Some(text) => match text.split_once(':') {
+            Some(("sled", dir)) if !dir.is_empty() => StoreLocation::Sled(inputs.base_dir.join(dir)),
+            Some(("postgres" | "postgresql", _)) if url::Url::parse(text).is_ok_and(|u| u.has_host()) => {
+                StoreLocation::Postgres(text.to_owned())
+            }
+            _ => {
+                problems.push(
+                    root.path_of("store"),
+                    "expected \"sled:<folder>\" or \"postgres://user@host:port/database\"; omit it for sled in data_dir"
+                        .to_owned(),
+                );
+                StoreLocation::Sled(data_dir.clone())
+            }
+        },
+    };
     let plugin_dir =
         folder(&root, "plugin_dir", &fields.plugin_dir, DEFAULT_PLUGIN_DIR, inputs.base_dir, &mut problems);
     let listen = match &fields.listen {
@@ -188,6 +206,7 @@ pub(crate) fn build(text: &str, inputs: &Inputs<'_>) -> Result<Config, ConfigErr
     }
     Ok(Config {
         data_dir,
+        store,
         plugin_dir,
         secrets_file,
         listen,
@@ -947,7 +966,7 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
         assert_eq!(found.len(), 4, "{found:#?}");
         assert_eq!(
             found[0],
-            "colour: unknown field `colour`, expected one of `data_dir`, `plugin_dir`, `secrets_file`, `listen`, `log_format`, `require_signed_plugins`, `trusted_keys`, `grant_plugin_dir_hosts`, `allow_empty`, `tenants`"
+            "colour: unknown field `colour`, expected one of `data_dir`, `store`, `plugin_dir`, `secrets_file`, `listen`, `log_format`, `require_signed_plugins`, `trusted_keys`, `grant_plugin_dir_hosts`, `allow_empty`, `tenants`"
         );
         assert_eq!(
             found[1],
@@ -1007,6 +1026,23 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
         assert_eq!(config.listen.to_string(), "[::]:9000");
         assert_eq!(config.log_format, LogFormat::Json);
         assert!(check("").unwrap().tenants.is_empty(), "tenants may all come over the API");
+    }
+
+    #[test]
+    fn the_store_is_sled_in_data_dir_unless_named() {
+        let store = |line: &str| check(&format!("data_dir = \"/var/lib/wharf\"\n{line}{}", acme(""))).map(|c| c.store);
+        assert_eq!(store("").unwrap(), StoreLocation::Sled("/var/lib/wharf".into()));
+        assert_eq!(store("store = \"sled:state\"\n").unwrap(), StoreLocation::Sled("/etc/wharf/state".into()));
+        let url = "postgres://wharf:s3cret@db.internal:5432/wharf";
+        let pg = store(&format!("store = \"{url}\"\n")).unwrap();
+        assert_eq!(pg, StoreLocation::Postgres(url.into()));
+        assert_eq!(pg.to_string(), "postgres://wharf:********@db.internal:5432/wharf", "no password in logs");
+        assert_eq!(
+            problems(&format!("store = \"mysql://x\"\n{}", acme(""))),
+            [
+                "store: expected \"sled:<folder>\" or \"postgres://user@host:port/database\"; omit it for sled in data_dir"
+            ]
+        );
     }
 
     #[test]

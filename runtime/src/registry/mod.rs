@@ -204,14 +204,10 @@ impl Registry {
         let mut entries = BTreeMap::new();
         for (name, record) in store.plugins().all::<Record>()? {
             let mut loaded = HashMap::new();
-            let wanted: BTreeSet<&String> = std::iter::once(&record.active)
-                .chain(&record.previous)
-                .chain(record.pins.values())
-                .chain(&record.awaiting_grant)
-                .filter(|v| !v.is_empty())
-                .collect();
-            for version in wanted {
-                let plugin = load_blob(&sandbox, &blobs, &name, version).await?;
+            for version in wanted(&record) {
+                let sha256 = record.versions.get(version).map(|v| v.sha256.as_str()).unwrap_or_default();
+                let shared = Some((&store, sha256)).filter(|_| store.is_shared());
+                let plugin = load_blob(&sandbox, &blobs, shared, &name, version).await?;
                 loaded.insert(version.clone(), plugin);
             }
             let shown = record.awaiting_grant.as_ref().filter(|_| record.active.is_empty()).unwrap_or(&record.active);
@@ -344,7 +340,7 @@ impl Registry {
             )));
         }
 
-        self.keep_blob(&d.name, &d.version, candidate.wasm)?;
+        self.keep_blob(&d.name, &d.version, &sha256, candidate.wasm)?;
         let info = VersionInfo {
             version: d.version.clone(),
             sha256: sha256.clone(),
@@ -553,7 +549,13 @@ impl Registry {
                     .blobs
                     .as_ref()
                     .ok_or_else(|| RegistryError::NotFound(format!("{name} {version} is not loaded")))?;
-                load_blob(&self.inner.sandbox, blobs, name, version).await
+                let sha256 = self
+                    .read()
+                    .get(name)
+                    .and_then(|e| e.record.versions.get(version).map(|v| v.sha256.clone()))
+                    .unwrap_or_default();
+                let shared = self.inner.store.as_ref().filter(|s| s.is_shared()).map(|s| (s, sha256.as_str()));
+                load_blob(&self.inner.sandbox, blobs, shared, name, version).await
             }
         }
     }
@@ -575,16 +577,46 @@ impl Registry {
         Ok(())
     }
 
-    fn keep_blob(&self, name: &str, version: &str, wasm: &[u8]) -> Result<(), RegistryError> {
+    fn keep_blob(&self, name: &str, version: &str, sha256: &str, wasm: &[u8]) -> Result<(), RegistryError> {
         let Some(blobs) = &self.inner.blobs else { return Ok(()) };
-        let dir = blobs.join(name);
-        let path = dir.join(format!("{version}.wasm"));
-        let files = |reason: std::io::Error| RegistryError::Files { path: path.clone(), reason: reason.to_string() };
-        std::fs::create_dir_all(&dir).map_err(files)?;
-        let tmp = dir.join(format!(".{version}.wasm.tmp-{}", std::process::id()));
-        std::fs::write(&tmp, wasm).map_err(files)?;
-        std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(files)?;
-        std::fs::rename(&tmp, &path).map_err(files)
+        if let Some(store) = self.inner.store.as_ref().filter(|s| s.is_shared()) {
+            store.plugins().put_blob(sha256, wasm)?;
+        }
+        let path = blobs.join(name).join(format!("{version}.wasm"));
+        write_file(&path, wasm)
+            .map_err(|reason| RegistryError::Files { path: path.clone(), reason: reason.to_string() })
+    }
+
+    /// The store's records read again: versions another node admitted, activated, rolled
+    /// back, pinned or granted serve here from the next call on. The names whose grants
+    /// changed (their tenants must start again with them).
+    pub async fn refresh(&self) -> Result<Vec<String>, RegistryError> {
+        let (Some(store), Some(blobs)) = (&self.inner.store, &self.inner.blobs) else { return Ok(Vec::new()) };
+        let _one_at_a_time = self.inner.changes.lock().await;
+        let mut regranted = Vec::new();
+        for (name, record) in store.plugins().all::<Record>()? {
+            let (mut loaded, old_grants) = match self.read().get(&name) {
+                Some(e) if e.record == record => continue,
+                Some(e) => (e.loaded.clone(), Some(e.record.grants.clone())),
+                None => (HashMap::new(), None),
+            };
+            for version in wanted(&record) {
+                if !loaded.contains_key(version) {
+                    let sha256 = record.versions.get(version).map(|v| v.sha256.as_str()).unwrap_or_default();
+                    let plugin = load_blob(&self.inner.sandbox, blobs, Some((store, sha256)), &name, version).await?;
+                    loaded.insert(version.clone(), plugin);
+                }
+            }
+            let shown = record.awaiting_grant.as_ref().filter(|_| record.active.is_empty()).unwrap_or(&record.active);
+            let Some(plugin) = loaded.get(shown) else { continue };
+            let descriptor = plugin.descriptor().clone();
+            if old_grants.is_some_and(|g| g != record.grants) {
+                regranted.push(name.clone());
+            }
+            tracing::info!(plugin = %name, active = %record.active, "plugin changed on another node; serving it here too");
+            self.write().insert(name, Entry { record, loaded, descriptor });
+        }
+        Ok(regranted)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Entry>> {
@@ -628,6 +660,28 @@ pub fn names_an_address(host: &str) -> bool {
         || name.bytes().all(|b| b.is_ascii_digit() || b == b'.')
 }
 
+/// The versions of `record` kept loaded: active, previous, pinned, awaiting a grant.
+fn wanted(record: &Record) -> BTreeSet<&String> {
+    std::iter::once(&record.active)
+        .chain(&record.previous)
+        .chain(record.pins.values())
+        .chain(&record.awaiting_grant)
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// Writes `wasm` at `path` whole or not at all (a temporary file, synced, then renamed), so
+/// nodes sharing the folder never read half a file.
+fn write_file(path: &Path, wasm: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("plugin.wasm");
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, wasm)?;
+    std::fs::File::open(&tmp).and_then(|f| f.sync_all())?;
+    std::fs::rename(&tmp, path)
+}
+
 fn no_plugin(name: &str) -> RegistryError {
     RegistryError::NotFound(format!("no plugin named {name:?}"))
 }
@@ -653,8 +707,24 @@ fn check_hosts(d: &Descriptor) -> Result<(), RegistryError> {
     Ok(())
 }
 
-async fn load_blob(sandbox: &Sandbox, blobs: &Path, name: &str, version: &str) -> Result<Plugin, RegistryError> {
+/// Loads `name` `version` from its file; on a shared store, a file this node does not have yet
+/// (another node admitted the version) is fetched from the store by `sha256` first.
+async fn load_blob(
+    sandbox: &Sandbox,
+    blobs: &Path,
+    shared: Option<(&Store, &str)>,
+    name: &str,
+    version: &str,
+) -> Result<Plugin, RegistryError> {
     let path = blobs.join(name).join(format!("{version}.wasm"));
+    if let Some((store, sha256)) = shared.filter(|_| !path.exists()) {
+        let files = |reason: String| RegistryError::Files { path: path.clone(), reason };
+        let wasm = store
+            .plugins()
+            .blob(sha256)?
+            .ok_or_else(|| files(format!("not in the shared store either (sha256 {sha256})")))?;
+        write_file(&path, &wasm).map_err(|e| files(e.to_string()))?;
+    }
     let plugin = sandbox
         .load_file(&path)
         .await

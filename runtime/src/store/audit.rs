@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::backend::{Db, Tree};
 use super::{StoreError, key};
 use crate::model::Timestamp;
 
@@ -24,12 +25,12 @@ pub struct AuditEntry {
 /// The audit tree.
 #[derive(Clone)]
 pub struct Audit {
-    db: sled::Db,
-    tree: sled::Tree,
+    db: Db,
+    tree: Tree,
 }
 
 impl Audit {
-    pub(super) fn new(db: &sled::Db) -> Result<Self, StoreError> {
+    pub(super) fn new(db: &Db) -> Result<Self, StoreError> {
         Ok(Self { db: db.clone(), tree: db.open_tree(TREE)? })
     }
 

@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::backend::Tree;
 use super::{Pushes, StoreError, key};
 use crate::model::Order;
 
@@ -28,12 +29,12 @@ pub struct PlatformSku {
 /// The catalogue tree.
 #[derive(Clone)]
 pub struct Catalog {
-    tree: sled::Tree,
+    tree: Tree,
     pushes: Pushes,
 }
 
 impl Catalog {
-    pub(super) fn new(tree: sled::Tree, pushes: Pushes) -> Self {
+    pub(super) fn new(tree: Tree, pushes: Pushes) -> Self {
         Self { tree, pushes }
     }
 

@@ -300,7 +300,13 @@ mod tests {
         store.durable().await.unwrap();
         {
             let db = sled::Config::new().temporary(true).open().unwrap();
-            let stand_in = Books::new(db, store.shared.sealer.clone(), true, store.shared.quotas.clone()).unwrap();
+            let stand_in = Books::new(
+                crate::store::backend::Db::Sled(db),
+                store.shared.sealer.clone(),
+                true,
+                store.shared.quotas.clone(),
+            )
+            .unwrap();
             *store.shared.books.write().unwrap() = Arc::new(stand_in);
         }
         match store.durable().await {

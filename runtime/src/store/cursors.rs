@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::backend::Tree;
 use super::{StoreError, key};
 use crate::model::{TimeWindow, Timestamp};
 
@@ -19,11 +20,11 @@ pub struct StreamCursor {
 /// The cursors tree.
 #[derive(Clone)]
 pub struct Cursors {
-    tree: sled::Tree,
+    tree: Tree,
 }
 
 impl Cursors {
-    pub(super) fn new(tree: sled::Tree) -> Self {
+    pub(super) fn new(tree: Tree) -> Self {
         Self { tree }
     }
 

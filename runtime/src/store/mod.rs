@@ -1,6 +1,8 @@
-//! Durable state on sled, behind a narrow interface so a second backend can come later.
+//! Durable state, on sled (embedded, one node) or PostgreSQL (a cluster), behind one interface.
 //!
-//! One sled database per host; one tree per concern:
+//! The books below are written once against [`backend`], an ordered key-value store of named
+//! trees with transactions across trees; which engine keeps them is the operator's choice
+//! (`store` in the configuration). One tree per concern:
 //! - [`orders`]: canonical orders per tenant with a version and an ERP sync state;
 //! - [`pii`]: receivers sealed at rest with a key per tenant;
 //! - [`outbox`]: deliveries owed to ERPs, their retries, and the dead-letter queue;
@@ -21,6 +23,7 @@
 //! the same transaction as the data it indexes; see [`INDEX_SCHEMA`].
 
 pub mod audit;
+pub mod backend;
 pub mod catalog;
 pub mod commit;
 pub mod cursors;
@@ -38,6 +41,8 @@ pub mod usage;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+
+use backend::Db;
 
 pub use audit::{Audit, AuditEntry};
 pub use catalog::{Catalog, PlatformSku};
@@ -75,17 +80,29 @@ const PROBE_FILE: &str = "write-probe.tmp";
 const VERSION_CLOCK: &[u8] = b"version_clock";
 /// Where the store records which indexes it keeps (in the default tree).
 const SCHEMA_KEY: &[u8] = b"index_schema";
+/// Where a shared database keeps the fingerprint of the master key its receivers are sealed
+/// with (in the default tree; see [`Store::open_postgres`]).
+const KEY_FINGERPRINT: &[u8] = b"master_key_fingerprint";
 /// 1: due-time indexes of deliveries and updates, the waiting-for-ids index of updates, the
 /// count of updates queued per shop, the unsynced index of orders, and the dead letters by
 /// tenant. A store without the marker (new,
 /// or written by an older host) has them built on open.
 pub const INDEX_SCHEMA: u64 = 1;
 
+/// The environment variable that puts [`Store::temporary`] on a PostgreSQL database (a URL).
+pub const TEST_POSTGRES_ENV: &str = "WHARF_TEST_POSTGRES";
+
 /// What can go wrong below the store's interface.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("store I/O: {0}")]
     Sled(#[from] sled::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(String),
+    /// A write made for work whose lease this node no longer holds (another node took it
+    /// over): refused, so two nodes never both write for one shop.
+    #[error("lease `{lease}` is no longer this node's: the write is refused (another node runs this work now)")]
+    Fenced { lease: String },
     #[error("store tree `{tree}` holds an unreadable value at {key:?}: {reason}")]
     Corrupt { tree: &'static str, key: String, reason: String },
     #[error("{0}")]
@@ -144,7 +161,7 @@ impl Drop for Shared {
 
 /// One open database and its trees.
 struct Books {
-    db: sled::Db,
+    db: Db,
     /// A stand-in in memory while reopening the database failed: reads find nothing and no
     /// flush succeeds, so nothing is acknowledged or sent until the real one is back.
     stand_in: bool,
@@ -165,10 +182,10 @@ struct Books {
 impl Books {
     /// The books of `db`; `quotas` are the tenants' stored quotas, shared by every database
     /// the store opens (they come from the configuration, not the disk).
-    fn new(db: sled::Db, sealer: pii::Sealer, stand_in: bool, quotas: usage::Quotas) -> Result<Self, StoreError> {
+    fn new(db: Db, sealer: pii::Sealer, stand_in: bool, quotas: usage::Quotas) -> Result<Self, StoreError> {
         let usage = Usage::open(&db, quotas)?;
         let tenants = TenantBook::new(db.open_tree(tenants::TREE)?, sealer.clone());
-        let plugins = PluginBook::new(db.open_tree(plugins::TREE)?);
+        let plugins = PluginBook::new(db.open_tree(plugins::TREE)?, db.open_tree(plugins::BLOBS)?);
         let orders =
             OrderBook::new(db.open_tree(orders::TREE)?, db.open_tree(orders::UNSYNCED)?, sealer, usage.clone());
         let outbox = Outbox::new(&db, usage.clone())?;
@@ -202,7 +219,12 @@ impl Books {
     /// Brings a store written by an older host up to [`INDEX_SCHEMA`]: builds the indexes it
     /// did not keep, once, then records the schema so later opens skip this.
     fn migrate(&self) -> Result<(), StoreError> {
-        let at = self.db.get(SCHEMA_KEY)?.and_then(|v| <[u8; 8]>::try_from(&v[..]).ok()).map_or(0, u64::from_be_bytes);
+        let at = self
+            .db
+            .default_tree()
+            .get(SCHEMA_KEY)?
+            .and_then(|v| <[u8; 8]>::try_from(&v[..]).ok())
+            .map_or(0, u64::from_be_bytes);
         if at >= INDEX_SCHEMA {
             return Ok(());
         }
@@ -210,7 +232,7 @@ impl Books {
         self.orders.rebuild_index()?;
         self.outbox.rebuild_indexes()?;
         self.pushes.rebuild_indexes()?;
-        self.db.insert(SCHEMA_KEY, &INDEX_SCHEMA.to_be_bytes())?;
+        self.db.default_tree().insert(SCHEMA_KEY, &INDEX_SCHEMA.to_be_bytes())?;
         self.db.flush()?;
         if !self.db.was_recovered() && at == 0 {
             return Ok(()); // a new store: nothing was there to index
@@ -238,11 +260,11 @@ impl<T> std::ops::Deref for Held<T> {
 
 /// Opens the sled database in `dir`, waiting up to [`LOCK_WAIT`] for a lock this process is
 /// releasing (a store closed a moment ago, or a failed database being reopened).
-fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+fn open_db(dir: &Path) -> Result<Db, StoreError> {
     let deadline = std::time::Instant::now() + LOCK_WAIT;
     loop {
         match sled::open(dir) {
-            Ok(db) => return Ok(db),
+            Ok(db) => return Ok(Db::Sled(db)),
             Err(sled::Error::Io(e))
                 if e.to_string().contains("could not acquire lock") && std::time::Instant::now() < deadline =>
             {
@@ -297,7 +319,7 @@ impl Shared {
         commit.fail_everything_so_far("the store could not write to disk; this write was lost when it was reopened");
         let stand_in = || -> Result<Books, String> {
             let db = sled::Config::new().temporary(true).open().map_err(|e| e.to_string())?;
-            Books::new(db, self.sealer.clone(), true, self.quotas.clone()).map_err(|e| e.to_string())
+            Books::new(Db::Sled(db), self.sealer.clone(), true, self.quotas.clone()).map_err(|e| e.to_string())
         };
         // The failed database must be closed (its file lock released) before it opens again.
         *slot = Arc::new(stand_in()?);
@@ -323,12 +345,56 @@ impl Store {
         Self::with(Some(dir.to_owned()), db, pii::Sealer::in_dir(dir)?)
     }
 
-    /// A store that lives in memory only, for tests.
+    /// A store that lives in memory only, for tests; or, when [`TEST_POSTGRES_ENV`] names a
+    /// PostgreSQL database, in a schema of its own there, so the same tests run on both
+    /// backends (`tests/run` runs the store's and the engine's tests again that way).
     pub fn temporary() -> Result<Self, StoreError> {
-        Self::with(None, sled::Config::new().temporary(true).open()?, pii::Sealer::random())
+        if let Ok(url) = std::env::var(TEST_POSTGRES_ENV) {
+            let db = Db::Postgres(backend::postgres::Db::open_temporary(&url)?);
+            return Self::with(None, db, pii::Sealer::random());
+        }
+        Self::with(None, Db::Sled(sled::Config::new().temporary(true).open()?), pii::Sealer::random())
     }
 
-    fn with(dir: Option<PathBuf>, db: sled::Db, sealer: pii::Sealer) -> Result<Self, StoreError> {
+    /// Opens the store on the PostgreSQL database at `url` (migrated first), shared with the
+    /// other nodes of a cluster. Receivers are sealed with the master key in `key_dir`, which
+    /// every node must share: the database remembers a fingerprint of the key it was first
+    /// opened with and refuses a node with another one (it could not read what the others
+    /// sealed).
+    pub fn open_postgres(url: &str, key_dir: &Path) -> Result<Self, StoreError> {
+        let db = Db::Postgres(backend::postgres::Db::open(url)?);
+        let sealer = pii::Sealer::in_dir(key_dir)?;
+        let fingerprint = sealer.fingerprint();
+        let bookkeeping = db.default_tree();
+        match bookkeeping.get(KEY_FINGERPRINT)? {
+            None => {
+                bookkeeping.insert(KEY_FINGERPRINT, &fingerprint[..])?;
+            }
+            Some(known) if known.as_ref() == fingerprint.as_slice() => {}
+            Some(_) => {
+                return Err(StoreError::Invalid(format!(
+                    "the master key in {} ({}) is not the one this database's receivers are sealed with: \
+                     copy that file from the data_dir of a node already on this database",
+                    key_dir.display(),
+                    pii::KEY_FILE
+                )));
+            }
+        }
+        Self::with(None, db, sealer)
+    }
+
+    /// Whether other nodes share this store (PostgreSQL): what they change, this node must
+    /// read again rather than keep in memory.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.shared.current().db, Db::Postgres(_))
+    }
+
+    /// The database under the books (for the cluster's leases).
+    pub fn database(&self) -> Db {
+        self.shared.current().db.clone()
+    }
+
+    fn with(dir: Option<PathBuf>, db: Db, sealer: pii::Sealer) -> Result<Self, StoreError> {
         let quotas = usage::Quotas::default();
         let books = Books::new(db, sealer.clone(), false, quotas.clone())?;
         let commit = commit::Commit::new();
@@ -394,7 +460,7 @@ impl Store {
     /// A number no earlier call returned, growing across restarts: the arrival order of
     /// updates whose sender gave them no version.
     pub fn next_id(&self) -> Result<u64, StoreError> {
-        Ok(self.shared.current().db.generate_id()?)
+        self.shared.current().db.generate_id()
     }
 
     /// The version of an update whose sender gave none: the time it arrived in UTC
@@ -404,18 +470,16 @@ impl Store {
     /// ERP sends later compare by when they were made.
     pub fn next_version(&self, now_ms: i64) -> Result<u64, StoreError> {
         let now = u64::try_from(now_ms).unwrap_or_default();
-        let mut issued = 0;
-        self.shared.current().db.fetch_and_update(VERSION_CLOCK, |old| {
+        let issued = self.shared.current().db.default_tree().update_and_fetch(VERSION_CLOCK, |old| {
             let last = old.and_then(|b| <[u8; 8]>::try_from(b).ok()).map_or(0, u64::from_be_bytes);
-            issued = now.max(last + 1);
-            Some(issued.to_be_bytes().to_vec())
+            Some(now.max(last + 1).to_be_bytes().to_vec())
         })?;
-        Ok(issued)
+        Ok(issued.and_then(|b| <[u8; 8]>::try_from(&b[..]).ok()).map_or(now, u64::from_be_bytes))
     }
 
     /// The open database, for tests that write below the books.
     #[cfg(test)]
-    pub(crate) fn db(&self) -> sled::Db {
+    pub(crate) fn db(&self) -> Db {
         self.shared.current().db.clone()
     }
 
@@ -497,11 +561,14 @@ mod tests {
             ] {
                 assert!(store.db().drop_tree(tree).unwrap(), "{tree}");
             }
-            store.db().remove(SCHEMA_KEY).unwrap();
+            store.db().default_tree().remove(SCHEMA_KEY).unwrap();
             store.flush().unwrap();
         }
         let store = Store::open(&dir).unwrap();
-        assert_eq!(store.db().get(SCHEMA_KEY).unwrap().as_deref(), Some(&INDEX_SCHEMA.to_be_bytes()[..]));
+        assert_eq!(
+            store.db().default_tree().get(SCHEMA_KEY).unwrap().as_deref(),
+            Some(&INDEX_SCHEMA.to_be_bytes()[..])
+        );
         assert_eq!(store.pushes().due("acme", "tb", "stock", 0, 10).unwrap().len(), 2);
         assert_eq!(store.pushes().pending_count("acme", "tb").unwrap(), 2);
         assert_eq!(store.outbox().dead_letters("acme").unwrap().len(), 1);

@@ -9,7 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use sled::Transactional as _;
+use super::backend::Transactional as _;
+use super::backend::Tree;
 
 use super::pii::Sealer;
 use super::usage::{Usage, delta};
@@ -169,8 +170,8 @@ pub enum AckOutcome {
 /// The orders tree.
 #[derive(Clone)]
 pub struct OrderBook {
-    tree: sled::Tree,
-    unsynced: sled::Tree,
+    tree: Tree,
+    unsynced: Tree,
     sealer: Sealer,
     usage: Usage,
     /// Keys of unreadable records already logged, so each is logged once per process.
@@ -187,7 +188,7 @@ struct OnDisk {
 }
 
 impl OrderBook {
-    pub(super) fn new(tree: sled::Tree, unsynced: sled::Tree, sealer: Sealer, usage: Usage) -> Self {
+    pub(super) fn new(tree: Tree, unsynced: Tree, sealer: Sealer, usage: Usage) -> Self {
         Self { tree, unsynced, sealer, usage, logged: Default::default() }
     }
 
@@ -257,7 +258,7 @@ impl OrderBook {
             }
             t.remove(&key[..])?;
             u.remove(&key[..])?;
-            Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(true)
+            Ok::<_, super::backend::TxError>(true)
         })?;
         if removed {
             self.usage.add(tenant, change)?;
@@ -309,11 +310,11 @@ impl OrderBook {
         Ok(outcome)
     }
 
-    pub(super) fn tree(&self) -> &sled::Tree {
+    pub(super) fn tree(&self) -> &Tree {
         &self.tree
     }
 
-    pub(super) fn unsynced_tree(&self) -> &sled::Tree {
+    pub(super) fn unsynced_tree(&self) -> &Tree {
         &self.unsynced
     }
 
@@ -372,7 +373,7 @@ impl OrderBook {
 
     /// Marks `version` of the order synced, if it is still the current one.
     pub fn ack(&self, tenant: &str, k: &OrderKey, version: u64) -> Result<AckOutcome, StoreError> {
-        use sled::transaction::ConflictableTransactionError::Abort;
+        use super::backend::TxError::Abort;
         let key = Self::key(tenant, k)?;
         let (outcome, change) = (&self.tree, &self.unsynced).transaction(|(t, u)| {
             let Some(current) = t.get(&key)? else { return Ok((AckOutcome::NotFound, 0)) };
@@ -403,14 +404,14 @@ impl OrderBook {
 /// that a plain read inside one would wait on forever).
 pub(super) fn upsert_in(
     book: &OrderBook,
-    tx: &sled::transaction::TransactionalTree,
-    unsynced: &sled::transaction::TransactionalTree,
+    tx: &super::backend::TxTree<'_>,
+    unsynced: &super::backend::TxTree<'_>,
     tenant: &str,
     order: &Order,
     now: Timestamp,
     room: &Result<(), (u64, u64)>,
-) -> Result<(Upsert, i64), sled::transaction::ConflictableTransactionError<StoreError>> {
-    use sled::transaction::ConflictableTransactionError::Abort;
+) -> Result<(Upsert, i64), super::backend::TxError> {
+    use super::backend::TxError::Abort;
     let k = OrderBook::key(tenant, &OrderKey::of(order)).map_err(Abort)?;
     let (outcome, next) = match tx.get(&k)? {
         None => (
@@ -608,7 +609,7 @@ pub(crate) mod tests {
         book.upsert("other", &order("0", OrderStatus::Paid, T), Timestamp(T)).unwrap();
         let k0 = OrderKey { platform: "taobao".into(), shop_id: "s1".into(), order_id: "0".into() };
         book.ack("acme", &k0, 1).unwrap();
-        assert_eq!(book.unsynced_tree().len(), 3);
+        assert_eq!(book.unsynced_tree().len().unwrap(), 3);
         let ids = |q: &OrderQuery| -> Vec<String> {
             book.query("acme", q).unwrap().orders.into_iter().map(|o| o.order.order_id).collect()
         };
@@ -617,11 +618,11 @@ pub(crate) mod tests {
         book.upsert("acme", &order("0", OrderStatus::Shipped, T + 1), Timestamp(T + 1)).unwrap();
         assert_eq!(ids(&OrderQuery::default()), ["0", "1", "2"], "changed after the ack: unsynced again");
         book.upsert("acme", &order("0", OrderStatus::Shipped, T + 1), Timestamp(T + 2)).unwrap();
-        assert_eq!(book.unsynced_tree().len(), 4, "an unchanged re-read changes nothing");
+        assert_eq!(book.unsynced_tree().len().unwrap(), 4, "an unchanged re-read changes nothing");
         book.tree().insert(OrderBook::key("acme", &k0).unwrap(), b"not json".to_vec()).unwrap();
         assert_eq!(book.query("acme", &OrderQuery::default()).unwrap().unreadable, 1);
         assert!(book.remove_unreadable("acme", &k0).unwrap());
-        assert_eq!(book.unsynced_tree().len(), 3);
+        assert_eq!(book.unsynced_tree().len().unwrap(), 3);
         assert_eq!(book.query("acme", &OrderQuery::default()).unwrap().unreadable, 0);
     }
 

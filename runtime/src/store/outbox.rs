@@ -10,10 +10,11 @@
 //! its own range, so another tenant's backlog is never in its way), and `tenant \0 id_be` for
 //! the dead letters.
 
+use super::backend::Transactional as _;
+use super::backend::TxError::Abort;
+use super::backend::TxTree;
+use super::backend::{Db, Tree};
 use serde::{Deserialize, Serialize};
-use sled::Transactional as _;
-use sled::transaction::ConflictableTransactionError::Abort;
-use sled::transaction::TransactionalTree;
 
 use super::orders::{self, OrderKey, Upsert};
 use super::pushes::{due_range, time_be};
@@ -63,10 +64,10 @@ pub struct DeadLetter {
 /// The outbox and dead-letter trees.
 #[derive(Clone)]
 pub struct Outbox {
-    queue: sled::Tree,
-    dead: sled::Tree,
-    due: sled::Tree,
-    dead_by_tenant: sled::Tree,
+    queue: Tree,
+    dead: Tree,
+    due: Tree,
+    dead_by_tenant: Tree,
     usage: Usage,
 }
 
@@ -78,7 +79,7 @@ fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(v).map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
-type TxResult<T> = Result<T, sled::transaction::ConflictableTransactionError<StoreError>>;
+type TxResult<T> = Result<T, super::backend::TxError>;
 
 /// `tenant \0 route \0`: where a tenant's deliveries on a route sit in the due index.
 fn route_prefix(tenant: &str, route: &str) -> Result<Vec<u8>, StoreError> {
@@ -104,15 +105,15 @@ fn dead_key(tenant: &str, id: u64) -> Result<Vec<u8>, StoreError> {
 /// The queue and its due index inside one transaction. Writes answer the change they made in
 /// the tenant's stored bytes ([`delta`]; the index is not counted).
 struct Queue<'a> {
-    q: &'a TransactionalTree,
-    due: &'a TransactionalTree,
+    q: &'a TxTree<'a>,
+    due: &'a TxTree<'a>,
 }
 
 impl Queue<'_> {
     fn put(&self, d: &Delivery) -> TxResult<i64> {
         let k = d.id.to_be_bytes();
         let bytes = encode(d).map_err(Abort)?;
-        let old = self.q.insert(&k, &bytes[..])?;
+        let old = self.q.insert(k, &bytes[..])?;
         if let Some(old) = &old {
             let old: Delivery = decode(QUEUE, &k, old).map_err(Abort)?;
             self.due.remove(due_key(&old).map_err(Abort)?)?;
@@ -123,7 +124,7 @@ impl Queue<'_> {
 
     fn remove(&self, id: u64) -> TxResult<(Option<Delivery>, i64)> {
         let k = id.to_be_bytes();
-        let Some(old) = self.q.remove(&k)? else { return Ok((None, 0)) };
+        let Some(old) = self.q.remove(k)? else { return Ok((None, 0)) };
         let d: Delivery = decode(QUEUE, &k, &old).map_err(Abort)?;
         self.due.remove(due_key(&d).map_err(Abort)?)?;
         Ok((Some(d), delta(&k, Some(&old), None)))
@@ -131,7 +132,7 @@ impl Queue<'_> {
 }
 
 impl Outbox {
-    pub(super) fn new(db: &sled::Db, usage: Usage) -> Result<Self, StoreError> {
+    pub(super) fn new(db: &Db, usage: Usage) -> Result<Self, StoreError> {
         Ok(Self {
             queue: db.open_tree(QUEUE)?,
             dead: db.open_tree(DEAD)?,
@@ -216,7 +217,7 @@ impl Outbox {
 
     /// Everything queued (for progress lines and tests).
     pub fn pending(&self) -> Result<Vec<Delivery>, StoreError> {
-        self.queue.iter().map(|e| e.map_err(StoreError::from).and_then(|(k, v)| decode(QUEUE, &k, &v))).collect()
+        self.queue.iter().map(|e| e.and_then(|(k, v)| decode(QUEUE, &k, &v))).collect()
     }
 
     /// How many deliveries are queued for `tenant`, due or not, per shop: a range read of its
@@ -270,7 +271,7 @@ impl Outbox {
         let change = (&self.queue, &self.due, &self.dead, &self.dead_by_tenant).transaction(
             |(q, due, d, t)| -> TxResult<i64> {
                 let (_, gone) = Queue { q, due }.remove(delivery.id)?;
-                let replaced = d.insert(&id, bytes.clone())?;
+                let replaced = d.insert(id, bytes.clone())?;
                 t.insert(tk.clone(), Vec::<u8>::new())?;
                 Ok(gone + delta(&id, replaced.as_deref(), Some(&bytes)))
             },
@@ -310,7 +311,7 @@ impl Outbox {
         let again = Delivery { attempts: 0, next_attempt_ms: now_ms, ..letter.delivery };
         let change = (&self.queue, &self.due, &self.dead, &self.dead_by_tenant).transaction(
             |(q, due, d, t)| -> TxResult<i64> {
-                let gone = d.remove(&k)?;
+                let gone = d.remove(k)?;
                 t.remove(tk.clone())?;
                 Ok(delta(&k, gone.as_deref(), None) + Queue { q, due }.put(&again)?)
             },
@@ -327,11 +328,12 @@ impl Outbox {
         }
         let k = id.to_be_bytes();
         let tk = dead_key(tenant, id)?;
-        let gone = (&self.dead, &self.dead_by_tenant).transaction(|(d, t)| -> TxResult<Option<sled::IVec>> {
-            let gone = d.remove(&k)?;
-            t.remove(tk.clone())?;
-            Ok(gone)
-        })?;
+        let gone =
+            (&self.dead, &self.dead_by_tenant).transaction(|(d, t)| -> TxResult<Option<super::backend::Bytes>> {
+                let gone = d.remove(k)?;
+                t.remove(tk.clone())?;
+                Ok(gone)
+            })?;
         self.usage.add(tenant, delta(&k, gone.as_deref(), None))?;
         Ok(true)
     }
@@ -457,7 +459,7 @@ mod tests {
         assert!(outbox.replay("big", second.id, T).unwrap());
         assert_eq!(outbox.due("big", "webhook", T + 50, 1000).unwrap().len(), 99);
         assert_eq!(outbox.pending_by_shop("small").unwrap(), [("s1".to_owned(), 4)].into_iter().collect());
-        assert_eq!(outbox.due.len(), outbox.queue.len(), "one index entry per delivery");
+        assert_eq!(outbox.due.len().unwrap(), outbox.queue.len().unwrap(), "one index entry per delivery");
     }
 
     #[test]

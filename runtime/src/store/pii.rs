@@ -70,6 +70,14 @@ impl Sealer {
         }
     }
 
+    /// What identifies the key without giving it away (an HMAC of a fixed label under it),
+    /// so nodes sharing a database can check they share the key.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.master).expect("hmac takes any key");
+        mac.update(b"wharf master key fingerprint v1");
+        mac.finalize().into_bytes().into()
+    }
+
     /// A fresh random key (temporary stores).
     pub fn random() -> Self {
         let key = XChaCha20Poly1305::generate_key(&mut OsRng);

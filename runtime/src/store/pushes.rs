@@ -19,10 +19,11 @@
 //! import of 100,000 SKUs no order has shown yet costs nothing per round; an order that
 //! teaches the catalogue a SKU's ids makes that SKU's updates due ([`Pushes::wake_sku`]).
 
+use super::backend::Transactional as _;
+use super::backend::TxError::Abort;
+use super::backend::TxTree;
+use super::backend::{Db, Tree};
 use serde::{Deserialize, Serialize};
-use sled::Transactional as _;
-use sled::transaction::ConflictableTransactionError::Abort;
-use sled::transaction::TransactionalTree;
 
 use super::usage::{Usage, delta, tx_insert, tx_remove};
 use super::{StoreError, key};
@@ -138,17 +139,17 @@ pub struct WaitingPage {
 /// The pushes trees.
 #[derive(Clone)]
 pub struct Pushes {
-    queue: sled::Tree,
-    sent: sled::Tree,
-    dead: sled::Tree,
-    refused: sled::Tree,
-    due: sled::Tree,
-    waiting: sled::Tree,
-    dead_by_tenant: sled::Tree,
-    counts: sled::Tree,
+    queue: Tree,
+    sent: Tree,
+    dead: Tree,
+    refused: Tree,
+    due: Tree,
+    waiting: Tree,
+    dead_by_tenant: Tree,
+    counts: Tree,
     /// The catalogue, read (never written) so a newer update for a SKU still unknown keeps
     /// waiting instead of being refused once more.
-    catalog: sled::Tree,
+    catalog: Tree,
     usage: Usage,
 }
 
@@ -164,7 +165,7 @@ fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(v).map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
-type TxResult<T> = Result<T, sled::transaction::ConflictableTransactionError<StoreError>>;
+type TxResult<T> = Result<T, super::backend::TxError>;
 
 /// `record` without its `version`, for "is this what the platform already has".
 fn content(record: &serde_json::Value) -> serde_json::Value {
@@ -220,10 +221,10 @@ fn index_key(push: &Push) -> Result<(bool, Vec<u8>), StoreError> {
 /// The queue, its two indexes and its counts, inside one transaction: every change to the
 /// queue goes through [`Queue::put`] and [`Queue::remove`], so none can drift from it.
 struct Queue<'a> {
-    q: &'a TransactionalTree,
-    due: &'a TransactionalTree,
-    waiting: &'a TransactionalTree,
-    counts: &'a TransactionalTree,
+    q: &'a TxTree<'a>,
+    due: &'a TxTree<'a>,
+    waiting: &'a TxTree<'a>,
+    counts: &'a TxTree<'a>,
 }
 
 fn count_of(v: Option<&[u8]>) -> u64 {
@@ -293,7 +294,7 @@ impl Queue<'_> {
 }
 
 impl Pushes {
-    pub(super) fn new(db: &sled::Db, usage: Usage) -> Result<Self, StoreError> {
+    pub(super) fn new(db: &Db, usage: Usage) -> Result<Self, StoreError> {
         Ok(Self {
             queue: db.open_tree(QUEUE)?,
             sent: db.open_tree(SENT)?,
@@ -501,10 +502,7 @@ impl Pushes {
 
     /// Everything queued for a shop (every module), for progress lines and tests.
     pub fn pending(&self, tenant: &str, shop: &str) -> Result<Vec<Push>, StoreError> {
-        self.queue
-            .scan_prefix(prefix(&[tenant, shop])?)
-            .map(|e| e.map_err(StoreError::from).and_then(|(k, v)| decode(QUEUE, &k, &v)))
-            .collect()
+        self.queue.scan_prefix(prefix(&[tenant, shop])?).map(|e| e.and_then(|(k, v)| decode(QUEUE, &k, &v))).collect()
     }
 
     /// How many updates wait for a shop (due, later, or for ids): one read, whatever the
@@ -810,8 +808,8 @@ impl Pushes {
     #[cfg(test)]
     pub(crate) fn index_sizes(&self) -> (usize, usize, usize) {
         let counted: u64 = self.counts.iter().values().map(|v| count_of(v.ok().as_deref())).sum();
-        assert_eq!(counted as usize, self.queue.len(), "the counts add up to the queue");
-        (self.due.len(), self.waiting.len(), self.dead_by_tenant.len())
+        assert_eq!(counted as usize, self.queue.len().unwrap(), "the counts add up to the queue");
+        (self.due.len().unwrap(), self.waiting.len().unwrap(), self.dead_by_tenant.len().unwrap())
     }
 
     /// Drops `tenant`'s dead push `id` for good; `false` when there is none.
@@ -824,7 +822,7 @@ impl Pushes {
         let gone = (&self.dead, &self.dead_by_tenant).transaction(|(d, t)| {
             let gone = d.remove(&dk[..])?;
             t.remove(tk.clone())?;
-            Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(gone)
+            Ok::<_, super::backend::TxError>(gone)
         })?;
         self.usage.add(tenant, delta(&dk, gone.as_deref(), None))?;
         Ok(true)
@@ -977,7 +975,7 @@ mod tests {
         let store = Store::temporary().unwrap();
         let held = store.pushes();
         let p: &Pushes = &held;
-        let queued = |p: &Pushes| p.queue.len();
+        let queued = |p: &Pushes| p.queue.len().unwrap();
         p.offer(stock("A", 1, 1), 0).unwrap();
         p.offer(stock("A", 2, 2), 0).unwrap(); // replaces
         p.offer(stock("B", 1, 1), 0).unwrap();

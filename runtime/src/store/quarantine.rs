@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::backend::Tree;
 use super::usage::{Usage, delta};
 use super::{StoreError, key};
 use crate::model::{Rejected, Timestamp};
@@ -59,12 +60,12 @@ pub struct Source<'a> {
 /// The quarantine tree.
 #[derive(Clone)]
 pub struct Quarantine {
-    tree: sled::Tree,
+    tree: Tree,
     usage: Usage,
 }
 
 impl Quarantine {
-    pub(super) fn new(tree: sled::Tree, usage: Usage) -> Self {
+    pub(super) fn new(tree: Tree, usage: Usage) -> Self {
         Self { tree, usage }
     }
 
@@ -166,7 +167,7 @@ impl Quarantine {
         Ok(out)
     }
 
-    fn decode(&self, k: &[u8], v: Option<sled::IVec>) -> Result<Option<Quarantined>, StoreError> {
+    fn decode(&self, k: &[u8], v: Option<super::backend::Bytes>) -> Result<Option<Quarantined>, StoreError> {
         v.map(|v| {
             serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
                 tree: TREE,

@@ -13,6 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::backend::Tree;
 use super::{StoreError, key};
 use crate::model::Timestamp;
 
@@ -88,7 +89,7 @@ pub struct HeldSku {
 /// `h \0 tenant \0 sku`.
 #[derive(Clone)]
 pub struct Switches {
-    tree: sled::Tree,
+    tree: Tree,
 }
 
 fn corrupt(k: &[u8], e: impl std::fmt::Display) -> StoreError {
@@ -96,7 +97,7 @@ fn corrupt(k: &[u8], e: impl std::fmt::Display) -> StoreError {
 }
 
 impl Switches {
-    pub(super) fn new(tree: sled::Tree) -> Self {
+    pub(super) fn new(tree: Tree) -> Self {
         Self { tree }
     }
 

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::StoreError;
+use super::backend::Tree;
 use super::pii::Sealer;
 
 pub(super) const TREE: &str = "tenant_documents";
@@ -11,12 +12,12 @@ pub(super) const TREE: &str = "tenant_documents";
 /// The tenant documents tree. Key: tenant id; value: the document sealed for that tenant.
 #[derive(Clone)]
 pub struct TenantBook {
-    tree: sled::Tree,
+    tree: Tree,
     sealer: Sealer,
 }
 
 impl TenantBook {
-    pub(super) fn new(tree: sled::Tree, sealer: Sealer) -> Self {
+    pub(super) fn new(tree: Tree, sealer: Sealer) -> Self {
         Self { tree, sealer }
     }
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::StoreError;
+use super::backend::Tree;
 
 pub(super) const TREE: &str = "api_tokens";
 /// What every token starts with, so one found in a log or a repository is recognisable.
@@ -32,7 +33,7 @@ struct Record {
 /// The tokens tree.
 #[derive(Clone)]
 pub struct Tokens {
-    tree: sled::Tree,
+    tree: Tree,
 }
 
 /// The SHA-256 of a token, the only form kept.
@@ -41,7 +42,7 @@ pub fn hash(token: &str) -> [u8; 32] {
 }
 
 impl Tokens {
-    pub(super) fn new(tree: sled::Tree) -> Self {
+    pub(super) fn new(tree: Tree) -> Self {
         Self { tree }
     }
 

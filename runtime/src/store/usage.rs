@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use super::StoreError;
+use super::backend::{Db, Tree};
 
 pub(super) const TREE: &str = "stored_bytes";
 
@@ -57,12 +58,12 @@ pub(super) type Quotas = Arc<RwLock<HashMap<String, u64>>>;
 /// Each tenant's stored bytes, and the quotas of the tenants running.
 #[derive(Clone)]
 pub struct Usage {
-    tree: sled::Tree,
+    tree: Tree,
     quotas: Quotas,
 }
 
 impl Usage {
-    pub(super) fn open(db: &sled::Db, quotas: Quotas) -> Result<Self, StoreError> {
+    pub(super) fn open(db: &Db, quotas: Quotas) -> Result<Self, StoreError> {
         let usage = Usage { tree: db.open_tree(TREE)?, quotas };
         if usage.tree.get(COUNTED)?.is_none() {
             usage.recount(db)?;
@@ -71,7 +72,7 @@ impl Usage {
     }
 
     /// Every tenant's figure counted from scratch, replacing what the tree held.
-    pub(super) fn recount(&self, db: &sled::Db) -> Result<(), StoreError> {
+    pub(super) fn recount(&self, db: &Db) -> Result<(), StoreError> {
         let counted = count(db)?;
         self.tree.clear()?;
         for (tenant, bytes) in counted {
@@ -139,7 +140,7 @@ impl Usage {
 }
 
 /// Every tenant's stored bytes, by scanning the counted trees.
-fn count(db: &sled::Db) -> Result<HashMap<String, u64>, StoreError> {
+fn count(db: &Db) -> Result<HashMap<String, u64>, StoreError> {
     let mut out: HashMap<String, u64> = HashMap::new();
     for (name, owner) in COUNTED_TREES {
         let tree = db.open_tree(name)?;
@@ -162,16 +163,16 @@ fn count(db: &sled::Db) -> Result<HashMap<String, u64>, StoreError> {
     Ok(out)
 }
 
-type TxResult<T> = Result<T, sled::transaction::ConflictableTransactionError<StoreError>>;
+type TxResult<T> = Result<T, super::backend::TxError>;
 
 /// `tx.insert` of `value` at `key`, answering the change in stored bytes it made.
-pub(super) fn tx_insert(tx: &sled::transaction::TransactionalTree, key: &[u8], value: &[u8]) -> TxResult<i64> {
+pub(super) fn tx_insert(tx: &super::backend::TxTree<'_>, key: &[u8], value: &[u8]) -> TxResult<i64> {
     let old = tx.insert(key, value)?;
     Ok(delta(key, old.as_deref(), Some(value)))
 }
 
 /// `tx.remove` of `key`, answering the change in stored bytes it made.
-pub(super) fn tx_remove(tx: &sled::transaction::TransactionalTree, key: &[u8]) -> TxResult<i64> {
+pub(super) fn tx_remove(tx: &super::backend::TxTree<'_>, key: &[u8]) -> TxResult<i64> {
     let old = tx.remove(key)?;
     Ok(delta(key, old.as_deref(), None))
 }

@@ -11,6 +11,7 @@
 //! - [`raw`]: platform documents served as given, for the conformance suite's rule cases.
 //! - [`serve`]: serving a router on loopback on a runtime of its own; the clock.
 //! - one module per platform.
+//! - [`postgres`]: a throwaway PostgreSQL server for tests that need a real database.
 //! - [`world`]: every simulator at once, sharing a catalogue, with live traffic.
 //! - [`command_line`]: the simulator binaries' arguments and the commands they print.
 
@@ -20,6 +21,7 @@ pub mod ecshop;
 pub mod faults;
 pub mod harness;
 pub mod jd;
+pub mod postgres;
 pub mod raw;
 pub mod rng;
 pub mod sap;

@@ -12,11 +12,15 @@ use super::loops::Ctx;
 use super::progress::Progress;
 use super::setup::{Route, TenantRun, intake, tenant_run};
 use super::{Options, SetupError};
+use crate::cluster::Cluster;
 use crate::config::{Module, Tenant};
 use crate::registry::Registry;
 use crate::store::Store;
 use crate::sync::feed;
 use crate::sync::intake::Intake;
+
+/// A loop as a lease runs it.
+type BoxedLoop = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// Where a running tenant was declared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -44,6 +48,8 @@ pub(super) struct Shared {
     pub(super) tenants: Mutex<BTreeMap<String, Running>>,
     /// Set once [`Scheduler::run`](super::Scheduler::run) started: tenants applied from then on start at once.
     pub(super) started: std::sync::atomic::AtomicBool,
+    /// This node among the others on the same database (on sled, the only one).
+    pub(super) cluster: Cluster,
     /// One tenant change at a time, so two changes of one tenant cannot interleave their loops.
     pub(super) changes: tokio::sync::Mutex<()>,
 }
@@ -150,33 +156,51 @@ impl Control {
         true
     }
 
+    /// Starts `running`'s loops, each piece of work under its lease (see [`crate::cluster`]):
+    /// a shop's two loops together, the tenant's deliveries, and each ERP pull. On sled every
+    /// lease is this node's at once.
     pub(super) fn spawn(&self, running: &mut Running) {
-        let tenant = &running.run;
-        let ctx = |stop: &watch::Sender<bool>| Ctx {
+        let tenant = running.run.clone();
+        let base = Ctx {
             tenant: tenant.clone(),
             store: self.shared.store.clone(),
             registry: self.shared.registry.clone(),
             options: self.shared.options.clone(),
             progress: self.shared.progress.clone(),
-            stop: stop.subscribe(),
+            stop: running.stop.subscribe(),
         };
-        for index in 0..tenant.shops.len() {
-            if let Some(every) = tenant.schedule.get(Module::Orders).every() {
-                let c = ctx(&running.stop);
-                running.tasks.spawn(async move { c.orders_loop(index, every).await });
-            }
-            let c = ctx(&running.stop);
-            running.tasks.spawn(async move { c.outbound_loop(index).await });
+        let cluster = &self.shared.cluster;
+        let mut leased = |lease: String, start: Box<dyn Fn(Ctx) -> BoxedLoop + Send + Sync>| {
+            let (cluster, ctx, stop) = (cluster.clone(), base.clone(), running.stop.subscribe());
+            running.tasks.spawn(async move { cluster.run_leased(lease, stop, || start(ctx.clone())).await });
+        };
+        let orders_every = tenant.schedule.get(Module::Orders).every();
+        for (index, shop) in tenant.shops.iter().enumerate() {
+            leased(
+                format!("shop/{}/{}", tenant.id, shop.shop.shop_id),
+                Box::new(move |c: Ctx| {
+                    let outbound = c.clone();
+                    Box::pin(async move {
+                        let orders = async {
+                            if let Some(every) = orders_every {
+                                c.orders_loop(index, every).await;
+                            }
+                        };
+                        tokio::join!(orders, outbound.outbound_loop(index));
+                    })
+                }),
+            );
         }
         if !matches!(tenant.route, Route::Pull) {
-            let c = ctx(&running.stop);
-            running.tasks.spawn(async move { c.delivery_loop().await });
+            leased(format!("erp/{}/deliveries", tenant.id), Box::new(|c: Ctx| Box::pin(c.delivery_loop())));
         }
         if let Route::Plugin { .. } = &tenant.route {
             for (module, operation) in feed::FEEDS {
                 if let Some(every) = Module::from_name(module).and_then(|m| tenant.schedule.get(m).every()) {
-                    let c = ctx(&running.stop);
-                    running.tasks.spawn(async move { c.feed_loop(module, operation, every).await });
+                    leased(
+                        format!("erp/{}/pull/{module}", tenant.id),
+                        Box::new(move |c: Ctx| Box::pin(c.feed_loop(module, operation, every))),
+                    );
                 }
             }
         }

@@ -33,6 +33,7 @@ pub(super) async fn sleep_or_stop(stop: &mut watch::Receiver<bool>, d: Duration)
 }
 
 /// What one loop needs.
+#[derive(Clone)]
 pub(super) struct Ctx {
     pub(super) tenant: Arc<TenantRun>,
     pub(super) store: Store,

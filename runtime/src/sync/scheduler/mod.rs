@@ -13,15 +13,18 @@
 //!
 //! - [`setup`]: a tenant's configuration turned into what its loops run;
 //! - [`control`]: tenants started, changed and stopped while the host runs;
+//! - [`follow`]: on a shared store, what other nodes changed (tenants, plugins) applied here too;
 //! - [`loops`]: the loops themselves, one per shop and direction, one per ERP module;
 //! - [`progress`]: the live figures the loops keep, as `/metrics`, the API and log lines show them.
 
 mod control;
+mod follow;
 mod loops;
 mod progress;
 mod setup;
 
 pub use control::{Control, Origin};
+pub use follow::FOLLOW_EVERY;
 pub use progress::{Progress, ShopProgress, ShopState};
 pub use setup::SetupError;
 
@@ -109,6 +112,7 @@ impl Scheduler {
     /// [`Control::apply`], before or after [`Scheduler::run`].
     pub fn with_registry(registry: Registry, store: Store, options: Options) -> Self {
         let shared = Shared {
+            cluster: crate::cluster::Cluster::of(&store),
             store,
             registry,
             options,
@@ -164,6 +168,8 @@ impl Scheduler {
             info!(
                 tenants = tenants.len(),
                 shops = tenants.values().map(|t| t.run.shops.len()).sum::<usize>(),
+                node = shared.cluster.node(),
+                shared_store = shared.cluster.is_shared(),
                 "serving"
             );
         }

@@ -1,0 +1,152 @@
+//! Several `wharf serve` nodes on one PostgreSQL database: which node runs which work.
+//!
+//! Work comes in pieces: a shop's loops (orders in, updates out) and a tenant's ERP loops
+//! (deliveries, ERP pulls). Each piece is owned by one node at a time through a lease in the
+//! database (owner, expiry, fencing token). A node runs a piece only while it holds the lease,
+//! renews it every [`RENEW_EVERY`], and gives it back on a graceful stop; a node that dies
+//! stops renewing, and another takes the piece over once the lease expires ([`LEASE_TTL`]).
+//! Every write made for the piece carries the lease ([`Fence`]): a node that lost it (paused,
+//! partitioned, slow to notice) has its writes refused, so two nodes never both write for one
+//! shop, whatever their clocks say (expiry is read off the database's clock).
+//!
+//! Any node answers the API for any tenant: the API's writes are transactions of their own,
+//! serialized by the database like any two writers.
+//!
+//! On sled there is one node, so every lease is held from the start and nothing is checked.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::store::Store;
+use crate::store::backend::{self, Db, Fence};
+
+/// How long a lease lasts unless renewed: how long a dead node's shops wait before another
+/// node resumes them. Fifteen seconds is a few schedule ticks, far below any platform's
+/// tolerance for a late pull, and far above a GC-free process's worst pause.
+pub const LEASE_TTL: Duration = Duration::from_secs(15);
+/// How often a held lease is renewed: a third of [`LEASE_TTL`], so two renewals in a row can
+/// fail (a slow database, a blip) before the lease is lost.
+pub const RENEW_EVERY: Duration = Duration::from_secs(5);
+/// How often a node tries to take a lease another node holds: a free lease (its owner died
+/// or stopped) is taken at most this long after it expires.
+pub const ACQUIRE_EVERY: Duration = Duration::from_secs(1);
+
+/// This node, as the leases know it. Cheap to clone.
+#[derive(Clone)]
+pub struct Cluster {
+    node: Arc<str>,
+    /// `None` on sled: one node, every lease held.
+    db: Option<backend::postgres::Db>,
+}
+
+impl Cluster {
+    /// The cluster `store` is part of, with a node id of its own (host, process, and a random
+    /// part, so a restarted node never mistakes its old incarnation's leases for its own).
+    pub fn of(store: &Store) -> Self {
+        let db = match store.database() {
+            Db::Postgres(db) => Some(db),
+            Db::Sled(_) => None,
+        };
+        let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
+        let random: u32 = rand_u32();
+        Cluster { node: Arc::from(format!("{host}:{}:{random:08x}", std::process::id())), db }
+    }
+
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// Whether other nodes may share the work (the store is PostgreSQL).
+    pub fn is_shared(&self) -> bool {
+        self.db.is_some()
+    }
+
+    /// Runs the work `start` makes whenever this node holds lease `name`, until `stop`: takes
+    /// the lease (waiting while another node holds it), runs the work with its writes fenced,
+    /// renews the lease meanwhile, and drops the work the moment the lease is lost (its writes
+    /// would be refused anyway), then waits to take it again. The work ends by itself on
+    /// `stop`; the lease is then given back so another node need not wait for it to expire.
+    pub async fn run_leased<F, W>(&self, name: String, mut stop: watch::Receiver<bool>, mut start: F)
+    where
+        F: FnMut() -> W,
+        W: Future<Output = ()>,
+    {
+        let Some(db) = &self.db else {
+            start().await;
+            return;
+        };
+        let fence = Fence::new(name.clone(), self.node.to_string());
+        loop {
+            let token = loop {
+                match db.acquire_lease(&name, &self.node, LEASE_TTL) {
+                    Ok(Some(token)) => break token,
+                    Ok(None) => {}
+                    Err(e) => warn!(lease = %name, error = %e, "taking a lease failed; trying again"),
+                }
+                if sleep_or_stop(&mut stop, ACQUIRE_EVERY).await {
+                    return;
+                }
+            };
+            fence.set(Some(token));
+            info!(lease = %name, node = %self.node, token, "lease taken: this node runs the work");
+            let work = backend::fenced(fence.clone(), start());
+            let keep = keep(db, &name, &self.node, token);
+            tokio::select! {
+                () = work => {
+                    fence.set(None);
+                    if let Err(e) = db.release_lease(&name, &self.node, token) {
+                        warn!(lease = %name, error = %e, "giving the lease back failed; it expires by itself");
+                    }
+                    return;
+                }
+                why = keep => {
+                    fence.set(None);
+                    warn!(lease = %name, node = %self.node, token, reason = %why, "lease lost: this node stops the work");
+                }
+            }
+            if *stop.borrow() {
+                return;
+            }
+        }
+    }
+}
+
+/// Renews lease `name` until it is lost; why it was lost.
+async fn keep(db: &backend::postgres::Db, name: &str, node: &str, token: i64) -> String {
+    let mut renewed = Instant::now();
+    loop {
+        tokio::time::sleep(RENEW_EVERY).await;
+        match db.renew_lease(name, node, token, LEASE_TTL) {
+            Ok(true) => renewed = Instant::now(),
+            Ok(false) => return "another node holds it, or it expired".into(),
+            // Not renewed: by this node's clock the lease may still run a while, but once the
+            // last renewal is a lease's length ago, another node may hold it.
+            Err(e) if renewed.elapsed() + RENEW_EVERY >= LEASE_TTL => {
+                return format!("not renewed for {:?}: {e}", renewed.elapsed());
+            }
+            Err(e) => warn!(lease = %name, error = %e, "renewing a lease failed; trying again"),
+        }
+    }
+}
+
+async fn sleep_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
+    if *stop.borrow() {
+        return true;
+    }
+    tokio::select! {
+        _ = stop.changed() => true,
+        _ = tokio::time::sleep(d) => *stop.borrow(),
+    }
+}
+
+/// A random number for node ids (not a secret: only unique among a cluster's restarts).
+fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    h.finish() as u32
+}
