@@ -150,3 +150,50 @@ fn rand_u32() -> u32 {
     h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
     h.finish() as u32
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{StoreError, TEST_POSTGRES_ENV};
+
+    /// A node whose lease another node took over cannot write for that work any more, even
+    /// though it still believes it holds the lease (paused, partitioned): its write carries
+    /// the old token and is refused in its own transaction. Runs where `tests/run` puts the
+    /// store on PostgreSQL (leases need a shared store).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_node_that_lost_its_lease_cannot_write_for_its_work() {
+        if std::env::var(TEST_POSTGRES_ENV).is_err() {
+            return; // sled: one node, nothing to fence
+        }
+        let store = Store::temporary().unwrap();
+        let Db::Postgres(db) = store.database() else { panic!("a PostgreSQL store") };
+        let lease = "shop/acme/tb1";
+        let short = Duration::from_millis(100);
+        let a = Fence::new(lease.into(), "node-a".into());
+        a.set(db.acquire_lease(lease, "node-a", short).unwrap());
+        assert_eq!(db.acquire_lease(lease, "node-b", LEASE_TTL).unwrap(), None, "held by node a");
+        let cursor = crate::store::StreamCursor { watermark: crate::model::Timestamp(1), in_window: None };
+        let write = |fence: &Arc<Fence>, watermark: i64| {
+            let (store, cursor) = (
+                store.clone(),
+                crate::store::StreamCursor { watermark: crate::model::Timestamp(watermark), ..cursor.clone() },
+            );
+            backend::fenced(fence.clone(), async move { store.cursors().put("acme", "tb1", "orders", &cursor) })
+        };
+        write(&a, 1).await.expect("node a writes while it holds the lease");
+
+        tokio::time::sleep(short * 2).await; // node a is paused past its lease
+        let b = Fence::new(lease.into(), "node-b".into());
+        let token_b = db.acquire_lease(lease, "node-b", LEASE_TTL).unwrap();
+        assert!(token_b > a.token(), "a takeover issues a newer token");
+        b.set(token_b);
+        write(&b, 2).await.expect("node b writes under its lease");
+
+        let refused = write(&a, 3).await;
+        assert!(matches!(refused, Err(StoreError::Fenced { .. })), "{refused:?}");
+        assert_eq!(a.token(), None, "node a now knows it lost the lease");
+        assert!(!db.renew_lease(lease, "node-a", 1, LEASE_TTL).unwrap(), "and cannot renew it");
+        let kept = store.cursors().get("acme", "tb1", "orders").unwrap().unwrap();
+        assert_eq!(kept.watermark.0, 2, "what node b wrote stands");
+    }
+}

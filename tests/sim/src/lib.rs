@@ -28,6 +28,7 @@ pub mod sap;
 pub mod serve;
 pub mod shop;
 pub mod taobao;
+pub mod throwaway;
 pub mod world;
 
 pub use harness::{HarnessOptions, Marketplace, PushCase, RuleCase, start};

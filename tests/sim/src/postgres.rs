@@ -21,16 +21,18 @@
 //! ```
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
-use crate::serve::wall_ms;
+use crate::throwaway::{RunAs, TempDir, tail, unprivileged_user};
+
+/// The lines of the server's log an error shows.
+const LOG_ERRORS: &[&str] = &["FATAL", "PANIC", "ERROR"];
 
 /// How to get the server, said with every failure to find it.
 pub const INSTALL_HINT: &str = "the tests on PostgreSQL start Debian's PostgreSQL server: \
@@ -41,7 +43,6 @@ pub const SUPERUSER: &str = "wharf";
 /// The database [`Postgres::start`] creates, which [`Postgres::url`] names.
 pub const DATABASE: &str = "wharf";
 /// The unprivileged account the server runs as when the test runs as root.
-const UNPRIVILEGED_USER: &str = "nobody";
 /// Debian installs each major version's server in `<this>/<major>/bin`, off PATH (its
 /// `pg_wrapper` puts only the clients there); the highest major wins.
 const DEBIAN_VERSIONS_DIR: &str = "/usr/lib/postgresql";
@@ -68,8 +69,6 @@ const CREATEDB_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_GRACE: Duration = Duration::from_secs(5);
 /// Ports tried when another process takes the one picked between probing and binding.
 const START_ATTEMPTS: usize = 3;
-/// sun_path holds 108 bytes with its terminating NUL.
-const MAX_SOCKET_PATH: usize = 107;
 /// The server's socket in its socket directory, with the longest port.
 const LONGEST_SOCKET_NAME: &str = ".s.PGSQL.65535";
 /// NAMEDATALEN − 1: PostgreSQL truncates longer names, with only a NOTICE.
@@ -96,7 +95,7 @@ impl Postgres {
     pub fn start() -> anyhow::Result<Self> {
         let binaries = Binaries::find(&search_dirs())?;
         let run_as = unprivileged_user()?;
-        let dir = TempDir::create(run_as.as_ref())?;
+        let dir = TempDir::create("postgres", LONGEST_SOCKET_NAME, run_as.as_ref())?;
         initdb(&binaries.initdb, &dir.0, run_as.as_ref())?;
         let mut last_log = String::new();
         for _ in 0..START_ATTEMPTS {
@@ -293,76 +292,6 @@ fn wait(child: &mut Child, what: &str, timeout: Duration) -> anyhow::Result<Exit
     }
 }
 
-/// An account to run the server as: `nobody` (uid, gid) when this process is root, else none.
-#[derive(Clone, Copy, Debug)]
-struct RunAs {
-    uid: u32,
-    gid: u32,
-}
-
-fn unprivileged_user() -> anyhow::Result<Option<RunAs>> {
-    // /proc/self belongs to the process's effective user.
-    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
-    if !root {
-        return Ok(None);
-    }
-    let passwd = std::fs::read_to_string("/etc/passwd").context("reading /etc/passwd")?;
-    let entry = passwd
-        .lines()
-        .map(|line| line.split(':').collect::<Vec<_>>())
-        .find(|fields| fields.first() == Some(&UNPRIVILEGED_USER) && fields.len() > 3)
-        .with_context(|| {
-            format!("running as root, the test server needs the unprivileged user {UNPRIVILEGED_USER}, which /etc/passwd lacks")
-        })?;
-    Ok(Some(RunAs { uid: entry[2].parse().context("nobody's uid")?, gid: entry[3].parse().context("nobody's gid")? }))
-}
-
-/// The server's directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn create(run_as: Option<&RunAs>) -> anyhow::Result<Self> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let base = std::env::temp_dir();
-        // The server, as nobody, must reach its directory; /tmp always lets it.
-        let base = if run_as.is_some() && !traversable_by_others(&base) { PathBuf::from("/tmp") } else { base };
-        let name =
-            format!("wharf-postgres-{}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed), wall_ms());
-        let path = base.join(name);
-        let socket_len = path.join(LONGEST_SOCKET_NAME).as_os_str().len();
-        anyhow::ensure!(
-            socket_len <= MAX_SOCKET_PATH,
-            "the socket path under {} is {socket_len} bytes, more than a unix socket takes ({MAX_SOCKET_PATH}); set TMPDIR to a shorter directory",
-            base.display()
-        );
-        std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?;
-        let dir = Self(path);
-        std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755))
-            .with_context(|| format!("setting the mode of {}", dir.0.display()))?;
-        if let Some(user) = run_as {
-            // initdb creates data/ in it, and the server its socket.
-            std::os::unix::fs::chown(&dir.0, Some(user.uid), Some(user.gid))
-                .with_context(|| format!("handing {} to {UNPRIVILEGED_USER}", dir.0.display()))?;
-        }
-        Ok(dir)
-    }
-
-    fn remove(&self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        self.remove();
-    }
-}
-
-/// Whether every directory from / down to `dir` lets other users through.
-fn traversable_by_others(dir: &Path) -> bool {
-    dir.ancestors().all(|d| d.metadata().is_ok_and(|m| m.permissions().mode() & 0o001 != 0))
-}
-
 /// `initdb` of `dir/data`: the superuser [`SUPERUSER`] trusted over TCP and the socket, UTF-8
 /// in the C locale (the same sorting and messages on every machine), without syncing its
 /// files (the server syncs what it writes; a test does not outlive a crash of the machine).
@@ -380,7 +309,7 @@ fn initdb(initdb: &Path, dir: &Path, run_as: Option<&RunAs>) -> anyhow::Result<(
     let status = wait(&mut child, "initdb", INITDB_TIMEOUT)?;
     if !status.success() {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
-        bail!("{} exited with {status}: {}", initdb.display(), tail(&text));
+        bail!("{} exited with {status}: {}", initdb.display(), tail(&text, LOG_ERRORS));
     }
     Ok(())
 }
@@ -419,9 +348,9 @@ fn start_server(postgres: &Path, dir: &Path, run_as: Option<&RunAs>) -> anyhow::
         if let Some(status) = child.try_wait().context("watching postgres")? {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
             if text.contains("Address already in use") {
-                return Ok(Started::PortTaken(tail(&text)));
+                return Ok(Started::PortTaken(tail(&text, LOG_ERRORS)));
             }
-            bail!("{} on port {port} exited with {status}: {}", postgres.display(), tail(&text));
+            bail!("{} on port {port} exited with {status}: {}", postgres.display(), tail(&text, LOG_ERRORS));
         }
         if started.elapsed() > START_TIMEOUT {
             let _ = child.kill();
@@ -430,7 +359,7 @@ fn start_server(postgres: &Path, dir: &Path, run_as: Option<&RunAs>) -> anyhow::
             bail!(
                 "{} on port {port} did not accept connections within {START_TIMEOUT:?}: {}",
                 postgres.display(),
-                tail(&text)
+                tail(&text, LOG_ERRORS)
             );
         }
         std::thread::sleep(Duration::from_millis(10));
@@ -443,18 +372,6 @@ fn ready(pid_file: &Path, pid: u32) -> bool {
     let lines: Vec<&str> = text.lines().collect();
     lines.first().is_some_and(|l| l.trim() == pid.to_string())
         && lines.get(PID_FILE_STATUS_LINE).is_some_and(|l| l.trim() == PID_FILE_READY)
-}
-
-/// What a log says went wrong, for an error message: its FATAL, PANIC and ERROR lines, else
-/// its last lines.
-fn tail(text: &str) -> String {
-    let errors: Vec<&str> =
-        text.lines().filter(|l| ["FATAL", "PANIC", "ERROR"].iter().any(|level| l.contains(level))).collect();
-    if !errors.is_empty() {
-        return errors.join("\n");
-    }
-    let lines: Vec<&str> = text.trim().lines().collect();
-    lines[lines.len().saturating_sub(15)..].join("\n")
 }
 
 #[cfg(test)]

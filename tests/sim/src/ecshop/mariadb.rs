@@ -16,16 +16,15 @@
 //! ```
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
-use crate::serve::wall_ms;
+use crate::throwaway::{RunAs, TempDir, UNPRIVILEGED_USER, tail, unprivileged_user};
 
 /// How to get the server, said with every failure to find it.
 pub const INSTALL_HINT: &str = "the ECShop tests on MariaDB start Debian's MariaDB server and reach it from PHP: \
@@ -34,7 +33,6 @@ pub const INSTALL_HINT: &str = "the ECShop tests on MariaDB start Debian's Maria
 /// (`root@localhost`) and over TCP (`root@127.0.0.1`).
 pub const ROOT_USER: &str = "root";
 /// The unprivileged account the server runs as when the test runs as root.
-const UNPRIVILEGED_USER: &str = "nobody";
 /// The server, by the names Debian's packages (and older ones) give it.
 const SERVER_NAMES: &[&str] = &["mariadbd", "mysqld"];
 const INSTALL_DB_NAMES: &[&str] = &["mariadb-install-db", "mysql_install_db"];
@@ -53,8 +51,6 @@ const INSTALL_TIMEOUT: Duration = Duration::from_secs(120);
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Ports tried when another process takes the one picked between probing and binding.
 const START_ATTEMPTS: usize = 3;
-/// sun_path holds 108 bytes with its terminating NUL.
-const MAX_SOCKET_PATH: usize = 107;
 
 /// A running MariaDB server; killed, and its directory removed, when dropped.
 pub struct MariaDb {
@@ -72,7 +68,7 @@ impl MariaDb {
         let server = find(SERVER_NAMES)?;
         let install_db = find(INSTALL_DB_NAMES)?;
         let run_as = unprivileged_user()?;
-        let dir = TempDir::create(run_as.as_ref())?;
+        let dir = TempDir::create("mariadb", "mysqld.sock", run_as.as_ref())?;
         install(&install_db, &dir.0, run_as.as_ref())?;
         let mut last_error = None;
         for _ in 0..START_ATTEMPTS {
@@ -150,71 +146,6 @@ fn find(names: &[&str]) -> anyhow::Result<PathBuf> {
     bail!("none of {} is installed (looked on PATH and in {}); {INSTALL_HINT}", names.join(", "), EXTRA_DIRS.join(", "))
 }
 
-/// An account to run the server as: `nobody` (uid, gid) when this process is root, else none.
-#[derive(Clone, Copy, Debug)]
-struct RunAs {
-    uid: u32,
-    gid: u32,
-}
-
-fn unprivileged_user() -> anyhow::Result<Option<RunAs>> {
-    // /proc/self belongs to the process's effective user.
-    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
-    if !root {
-        return Ok(None);
-    }
-    let passwd = std::fs::read_to_string("/etc/passwd").context("reading /etc/passwd")?;
-    let entry = passwd
-        .lines()
-        .map(|line| line.split(':').collect::<Vec<_>>())
-        .find(|fields| fields.first() == Some(&UNPRIVILEGED_USER) && fields.len() > 3)
-        .with_context(|| {
-            format!("running as root, the test server needs the unprivileged user {UNPRIVILEGED_USER}, which /etc/passwd lacks")
-        })?;
-    Ok(Some(RunAs { uid: entry[2].parse().context("nobody's uid")?, gid: entry[3].parse().context("nobody's gid")? }))
-}
-
-/// The server's directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn create(run_as: Option<&RunAs>) -> anyhow::Result<Self> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let base = std::env::temp_dir();
-        // The server, as nobody, must reach its directory; /tmp always lets it.
-        let base = if run_as.is_some() && !traversable_by_others(&base) { PathBuf::from("/tmp") } else { base };
-        let name =
-            format!("wharf-mariadb-{}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed), wall_ms());
-        let path = base.join(name);
-        let socket_len = path.join("mysqld.sock").as_os_str().len();
-        anyhow::ensure!(
-            socket_len <= MAX_SOCKET_PATH,
-            "the socket path under {} is {socket_len} bytes, more than a unix socket takes ({MAX_SOCKET_PATH}); set TMPDIR to a shorter directory",
-            base.display()
-        );
-        std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?;
-        let dir = Self(path);
-        std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755))
-            .with_context(|| format!("setting the mode of {}", dir.0.display()))?;
-        if let Some(user) = run_as {
-            std::os::unix::fs::chown(&dir.0, Some(user.uid), Some(user.gid))
-                .with_context(|| format!("handing {} to {UNPRIVILEGED_USER}", dir.0.display()))?;
-        }
-        Ok(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Whether every directory from / down to `dir` lets other users through.
-fn traversable_by_others(dir: &Path) -> bool {
-    dir.ancestors().all(|d| d.metadata().is_ok_and(|m| m.permissions().mode() & 0o001 != 0))
-}
-
 /// The options `mariadb-install-db` and the server share: where the data and the temporary
 /// files go (a tmpdir of its own: servers sharing /tmp clash over their temporary tables'
 /// names), and a small InnoDB.
@@ -266,7 +197,7 @@ fn install(install_db: &Path, dir: &Path, run_as: Option<&RunAs>) -> anyhow::Res
     };
     if !status.success() {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
-        bail!("{} exited with {status}: {}", install_db.display(), tail(&text));
+        bail!("{} exited with {status}: {}", install_db.display(), tail(&text, &["ERROR"]));
     }
     Ok(())
 }
@@ -311,7 +242,7 @@ fn start_server(server: &Path, dir: &Path, run_as: Option<&RunAs>) -> anyhow::Re
         }
         if let Some(status) = child.try_wait().context("watching mariadbd")? {
             let log = std::fs::read_to_string(&error_log).unwrap_or_default();
-            bail!("{} on port {port} exited with {status}: {}", server.display(), tail(&log));
+            bail!("{} on port {port} exited with {status}: {}", server.display(), tail(&log, &["ERROR"]));
         }
         if started.elapsed() > START_TIMEOUT {
             let _ = child.kill();
@@ -320,16 +251,6 @@ fn start_server(server: &Path, dir: &Path, run_as: Option<&RunAs>) -> anyhow::Re
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// What a log says went wrong, for an error message: its ERROR lines, else its last lines.
-fn tail(text: &str) -> String {
-    let errors: Vec<&str> = text.lines().filter(|l| l.contains("ERROR")).collect();
-    if !errors.is_empty() {
-        return errors.join("\n");
-    }
-    let lines: Vec<&str> = text.trim().lines().collect();
-    lines[lines.len().saturating_sub(15)..].join("\n")
 }
 
 #[cfg(test)]
