@@ -1026,6 +1026,25 @@ async fn a_sigkill_after_a_delivery(store: &Store, name: &str) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// On PostgreSQL, a database that goes away turns `/readyz` 503 (nothing can be answered
+/// stored while it is gone), and the host keeps running rather than exit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_a_database_that_goes_away_turns_readyz_503() {
+    let (mut server, store) = postgres().await;
+    let dir = std::env::temp_dir().join(format!("wharf-pg-away-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut serve = restart_on(&dir, &store).await;
+    tokio::task::spawn_blocking(move || server.stop()).await.unwrap();
+    eventually("/readyz turns 503 once the database is gone", Duration::from_secs(30), async || {
+        let r = reqwest::get(format!("{}/readyz", serve.base)).await.ok()?;
+        (r.status() == 503).then_some(())
+    })
+    .await;
+    assert!(serve.process.alive(), "the host runs on: {}", serve.log());
+    drop(serve);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Three `wharf serve` nodes on one PostgreSQL database, live traffic on the simulator, and one
 /// node killed with SIGKILL ten times at random moments and started again: no order lost, no
 /// idempotency key with two contents at the ERP, every order there in its latest version, and

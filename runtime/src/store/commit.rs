@@ -219,7 +219,9 @@ fn run(commit: &Commit, shared: &Weak<Shared>) {
             match store.reopen(commit) {
                 Ok(()) => {
                     commit.writable_again();
-                    tracing::info!("the disk takes writes again: the store was reopened from it and serves");
+                    tracing::info!(
+                        "the store takes writes again (the disk has room, or the database answers) and serves"
+                    );
                 }
                 Err(why) => tracing::debug!(reason = %why, "the store cannot write yet"),
             }

@@ -306,6 +306,10 @@ impl Shared {
     /// takes writes again. Every flush waited on until then fails (their writes went to the
     /// failed database); store calls wait meanwhile, for as long as sled's recovery takes.
     fn reopen(&self, commit: &commit::Commit) -> Result<(), String> {
+        // A database server keeps its own state: once it answers again, so does the store.
+        if let Db::Postgres(db) = &self.current().db {
+            return db.ping().map_err(|e| e.to_string());
+        }
         let Some(dir) = &self.dir else { return Err("a temporary store is never reopened".into()) };
         probe(dir)?;
         let mut slot = self.books.write().unwrap_or_else(|p| p.into_inner());

@@ -190,11 +190,11 @@ impl Db {
     }
 
     /// Everything written so far on disk. PostgreSQL's commits are durable when they return,
-    /// so only sled has anything to do.
+    /// so there it only checks that the database answers.
     pub fn flush(&self) -> Result<(), StoreError> {
         match self {
             Db::Sled(db) => db.flush().map(drop).map_err(StoreError::from),
-            Db::Postgres(_) => Ok(()),
+            Db::Postgres(db) => db.ping(),
         }
     }
 

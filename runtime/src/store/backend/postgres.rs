@@ -46,6 +46,11 @@ const MAX_PAGE: i64 = 1024;
 /// fails (sled retries without bound; a bound turns a livelock into an error that says so).
 const CONFLICT_RETRIES: u32 = 100;
 
+/// How long connecting may take before the database counts as unreachable: a server on the
+/// same network answers in milliseconds; a host that drops packets would otherwise hold a
+/// store call for the system's TCP timeout (minutes).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The advisory lock nodes take to migrate one at a time ("wharf" in ASCII).
 const MIGRATION_LOCK: i64 = 0x77_6861_7266;
 
@@ -93,8 +98,14 @@ struct Connection {
 }
 
 impl Connection {
+    /// Connects, or says the database cannot be reached: a server down or unreachable is the
+    /// store not taking writes now (`/readyz` says so), not a fault of the data.
     fn open(url: &str) -> Result<Self, StoreError> {
-        let client = Client::connect(url, NoTls).map_err(|e| StoreError::Postgres(e.to_string()))?;
+        let mut config: postgres::Config =
+            url.parse().map_err(|e| StoreError::Invalid(format!("the store's PostgreSQL URL: {e}")))?;
+        config.connect_timeout(CONNECT_TIMEOUT);
+        let client =
+            config.connect(NoTls).map_err(|e| StoreError::NotDurable(format!("PostgreSQL cannot be reached: {e}")))?;
         Ok(Connection { client, statements: HashMap::new() })
     }
 }
@@ -255,6 +266,13 @@ impl Db {
         body: impl Fn(&Tx<'_, '_>) -> TxResult<R> + Send + Sync,
     ) -> Result<R, StoreError> {
         self.write(|tx, statements| body(&Tx { inner: RefCell::new((tx, statements)) }))
+    }
+
+    /// Whether the database answers now: what the store's commit thread asks instead of a
+    /// flush (each commit was durable already), so `/readyz` turns 503 while the database is
+    /// away and 200 once it is back.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.run(|c| c.client.simple_query("SELECT 1").map(drop).map_err(store_error))
     }
 
     pub fn generate_id(&self) -> Result<u64, StoreError> {
