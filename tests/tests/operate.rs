@@ -999,28 +999,8 @@ async fn a_sigkill_after_a_delivery(store: &Store, name: &str) {
         sim.change_orders(ORDERS);
         serve = restart(&dir).await;
     }
-    let latest = |erp: &wharf_tests::webhook_erp::ErpState| -> BTreeMap<String, Value> {
-        let mut out: BTreeMap<String, (u64, Value)> = BTreeMap::new();
-        for doc in erp.accepted.values() {
-            let id = doc["order"]["order_id"].as_str().unwrap_or_default().to_owned();
-            let version = doc["version"].as_u64().unwrap_or(0);
-            if out.get(&id).is_none_or(|(v, _)| *v < version) {
-                out.insert(id, (version, doc["order"]["updated_at"].clone()));
-            }
-        }
-        out.into_iter().map(|(id, (_, at))| (id, at)).collect()
-    };
-    let expected: BTreeMap<String, Value> = sim
-        .trades()
-        .iter()
-        .map(|t| (t.tid_string(), wharf_sim::taobao::canonical_order(t, "tb1")["updated_at"].clone()))
-        .collect();
-    eventually("the ERP holds every order in its latest state", Duration::from_secs(60), async || {
-        let erp = erp.state();
-        assert!(erp.conflicts.is_empty(), "keys that came back with another order: {:?}", erp.conflicts);
-        (latest(&erp) == expected).then_some(())
-    })
-    .await;
+    let expected = latest_on_platform(&sim, &["tb1"]);
+    erp_ends_with(&erp, &expected, Duration::from_secs(60)).await;
     assert_eq!(erp.state().bad_signatures, 0);
     drop(serve);
     let _ = std::fs::remove_dir_all(&dir);
@@ -1137,54 +1117,12 @@ async fn a_cluster_of_three_loses_nothing_when_nodes_are_killed_at_random() {
         ready(&nodes[victim]).await;
     }
     sim.change_orders(ORDERS);
-    let expected: BTreeMap<(String, String), Value> = (1..=SHOPS)
-        .flat_map(|i| {
-            let shop = format!("tb{i}");
-            sim.trades()
-                .iter()
-                .map(|t| {
-                    let at = wharf_sim::taobao::canonical_order(t, &shop)["updated_at"].clone();
-                    ((shop.clone(), t.tid_string()), at)
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let latest = |erp: &wharf_tests::webhook_erp::ErpState| {
-        let mut out: BTreeMap<(String, String), (u64, Value)> = BTreeMap::new();
-        for doc in erp.accepted.values() {
-            let order = &doc["order"];
-            let key = (
-                order["shop_id"].as_str().unwrap_or_default().to_owned(),
-                order["order_id"].as_str().unwrap_or_default().to_owned(),
-            );
-            let version = doc["version"].as_u64().unwrap_or(0);
-            if out.get(&key).is_none_or(|(v, _)| *v < version) {
-                out.insert(key, (version, order["updated_at"].clone()));
-            }
-        }
-        out.into_iter().map(|(k, (_, at))| (k, at)).collect::<BTreeMap<_, _>>()
-    };
+    let shops: Vec<String> = (1..=SHOPS).map(|i| format!("tb{i}")).collect();
+    let shops: Vec<&str> = shops.iter().map(String::as_str).collect();
     // A killed node's leases expire after LEASE_TTL (15 s) before another node resumes them.
-    eventually("the ERP holds every order of every shop in its latest state", Duration::from_secs(120), async || {
-        let erp = erp.state();
-        assert!(erp.conflicts.is_empty(), "keys that came back with another order: {:?}", erp.conflicts);
-        (latest(&erp) == expected).then_some(())
-    })
-    .await;
+    erp_ends_with(&erp, &latest_on_platform(&sim, &shops), Duration::from_secs(120)).await;
     assert_eq!(erp.state().bad_signatures, 0);
-    let beta_expected: BTreeMap<(String, String), Value> = beta_sim
-        .trades()
-        .iter()
-        .map(|t| {
-            (("tb1".to_owned(), t.tid_string()), wharf_sim::taobao::canonical_order(t, "tb1")["updated_at"].clone())
-        })
-        .collect();
-    eventually("the tenant made on node 1 has every order at its ERP", Duration::from_secs(60), async || {
-        let erp = beta_erp.state();
-        assert!(erp.conflicts.is_empty(), "keys that came back with another order: {:?}", erp.conflicts);
-        (latest(&erp) == beta_expected).then_some(())
-    })
-    .await;
+    erp_ends_with(&beta_erp, &latest_on_platform(&beta_sim, &["tb1"]), Duration::from_secs(60)).await;
 
     // Each live node's id is on its last "serving" line; every shop's lease is live and one
     // of theirs.
@@ -1199,6 +1137,47 @@ async fn a_cluster_of_three_loses_nothing_when_nodes_are_killed_at_random() {
     drop(nodes);
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Each order's `updated_at` on the platform, by (shop, order id), for `shops` all on `sim`.
+fn latest_on_platform(sim: &TaobaoSim, shops: &[&str]) -> BTreeMap<(String, String), Value> {
+    let trades = sim.trades();
+    let mut out = BTreeMap::new();
+    for shop in shops {
+        for t in &trades {
+            let at = wharf_sim::taobao::canonical_order(t, shop)["updated_at"].clone();
+            out.insert(((*shop).to_owned(), t.tid_string()), at);
+        }
+    }
+    out
+}
+
+/// Waits until `erp` holds every order of `expected` in that state (the `updated_at` of the
+/// highest version it accepted), failing at once if a key ever came back with other content.
+async fn erp_ends_with(
+    erp: &wharf_tests::webhook_erp::WebhookErp,
+    expected: &BTreeMap<(String, String), Value>,
+    limit: Duration,
+) {
+    let latest = |erp: &wharf_tests::webhook_erp::ErpState| {
+        let mut out: BTreeMap<(String, String), (u64, Value)> = BTreeMap::new();
+        for doc in erp.accepted.values() {
+            let order = &doc["order"];
+            let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+            let key = (text(&order["shop_id"]), text(&order["order_id"]));
+            let version = doc["version"].as_u64().unwrap_or(0);
+            if out.get(&key).is_none_or(|(v, _)| *v < version) {
+                out.insert(key, (version, order["updated_at"].clone()));
+            }
+        }
+        out.into_iter().map(|(k, (_, at))| (k, at)).collect::<BTreeMap<_, _>>()
+    };
+    eventually("the ERP holds every order in its latest state", limit, async || {
+        let erp = erp.state();
+        assert!(erp.conflicts.is_empty(), "keys that came back with another order: {:?}", erp.conflicts);
+        (latest(&erp) == *expected).then_some(())
+    })
+    .await;
 }
 
 /// The id a node's log gives on its last "serving" line (a restarted node has a new one).
