@@ -1,14 +1,19 @@
 //! API acknowledgement benchmarks (issue 14; a bench binary; figures go to BENCHMARKS.md).
 //!
 //! The API as `wharf serve` answers it (the engine running beside it), over loopback HTTP,
-//! with a sled store on disk: how long a write takes from request to answer, and how many
-//! writes a second the host acknowledges, one client at a time and [`CLIENTS`] at once.
+//! with its store on sled on disk or on PostgreSQL (a throwaway server on this machine that the
+//! bench starts, [`wharf_sim::postgres`], with a database of its own): how long a write takes
+//! from request to answer, and how many writes a second the host acknowledges, one client at a
+//! time and [`CLIENTS`] at once.
 //!
 //! 1. `switch`: `PUT /v1/tenants/bench/skus/{sku}/stock` one after another ([`SEQUENTIAL`]).
 //! 2. `stock`: `POST /v1/tenants/bench/updates/stock`, one record each, one after another.
 //! 3. `stock ×N`: the same from [`CLIENTS`] clients at once for [`CONCURRENT_FOR`].
 //!
-//! Run: `cargo bench -p wharf-tests --bench ack`
+//! Run (after `--`: `--store sled|postgres`, sled by default):
+//!
+//! - `cargo bench -p wharf-tests --bench ack`: on sled;
+//! - `cargo bench -p wharf-tests --bench ack -- --store postgres`: on PostgreSQL.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -18,10 +23,10 @@ use wharf_runtime::Sandbox;
 use wharf_runtime::api::Api;
 use wharf_runtime::config::Config;
 use wharf_runtime::limits::Limits;
-use wharf_runtime::store::Store;
 use wharf_runtime::sync::scheduler::{Options, Scheduler};
 use wharf_sim::Marketplace;
 use wharf_sim::taobao::{SimConfig, TaobaoSim};
+use wharf_tests::bench_store::{Args, STORE_FLAG, Stores};
 use wharf_tests::plugins::{cache_dir, plugin_path};
 
 const OPERATOR: &str = "wharf_bench_operator";
@@ -33,6 +38,8 @@ const CLIENTS: usize = 32;
 const CONCURRENT_FOR: Duration = Duration::from_secs(10);
 
 fn main() {
+    let args = Args::parse(&[STORE_FLAG]);
+    assert!(args.names().is_empty(), "the ack bench has no parts to pick, only {STORE_FLAG}: {:?}", args.names());
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let sim = TaobaoSim::spawn_from_async(SimConfig { orders: 1, seed: 14, ..SimConfig::default() }).await.unwrap();
@@ -43,11 +50,10 @@ fn main() {
             .await
             .unwrap();
         let plugins = [("taobao".to_owned(), plugin)].into_iter().collect();
-        let dir = std::env::temp_dir().join(format!("wharf-bench-ack-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let store = Store::open(&dir).unwrap();
+        let stores = Stores::start(args.backend(), "ack").await;
+        let store = stores.open("api").await;
         let options = Options { progress_every: None, ..Options::default() };
-        let scheduler = Scheduler::new(&config, &plugins, store.clone(), options).await.unwrap();
+        let scheduler = Scheduler::new(&config, &plugins, store.store.clone(), options).await.unwrap();
         let api = Api::new(scheduler.control(), Some(OPERATOR));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -56,7 +62,7 @@ fn main() {
         let engine = tokio::spawn(scheduler.run(async move {
             let _ = stopped.await;
         }));
-        println!("machine: {} cores; sled store on disk in {}", cores(), dir.display());
+        println!("machine: {} cores; store: {} ({})", cores(), stores.describe(), store.location());
         let http = reqwest::Client::new();
 
         let switch = |i: usize| {
@@ -104,8 +110,6 @@ fn main() {
 
         let _ = stop.send(());
         engine.await.unwrap().unwrap();
-        drop(store);
-        let _ = std::fs::remove_dir_all(&dir);
     });
 }
 

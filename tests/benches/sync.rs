@@ -2,7 +2,14 @@
 //!
 //! The engine exactly as `wharf serve` runs it ([`Scheduler`]), against JD simulators on
 //! loopback (JOS's `order.search` returns whole orders, so there is no detail call per order),
-//! the real JD plugin in wasm, a real on-disk sled store and the test webhook ERP:
+//! the real JD plugin in wasm, a real store and the test webhook ERP. The store is sled on
+//! disk, or PostgreSQL: a throwaway server on this machine ([`wharf_sim::postgres`], its test
+//! settings: 16MB of shared buffers, fsync on) that the bench starts once, with a database of
+//! its own per run. On PostgreSQL the engine can run as several nodes: schedulers each with its
+//! own handle on the database and its own node id, as the `wharf serve`s of a cluster, sharing
+//! the shops and the deliveries through leases (first come, first served; a line after each
+//! run says how they split). The nodes share this process and its cores, so more than one shows
+//! what the leases and the shared database cost, not what another machine would add.
 //!
 //! 1. Throughput, one shop: a shop holding [`ORDERS`] orders modified in the last hour; orders
 //!    per second from `run` until the ERP has every one, and, in a second run with the ERP
@@ -11,10 +18,16 @@
 //! 3. Latency: with the engine caught up, orders change on the simulator at [`CHANGE_RATE`]
 //!    for [`CHANGE_FOR`]; from each change to the ERP accepting that order's new version.
 //!
-//! Run: `cargo bench -p wharf-tests --bench sync`
+//! Run (after `--`: the parts to run, any of `one`, `many`, `latency`, all of them when none is
+//! named; `--store sled|postgres`, sled by default; `--nodes N`, 1 by default, more only on
+//! PostgreSQL):
+//!
+//! - `cargo bench -p wharf-tests --bench sync`: every part on sled;
+//! - `cargo bench -p wharf-tests --bench sync -- --store postgres`: on PostgreSQL, one node;
+//! - `cargo bench -p wharf-tests --bench sync -- --store postgres --nodes 2`: two nodes;
+//! - `cargo bench -p wharf-tests --bench sync -- latency --store postgres --nodes 2`: one part.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use wharf_runtime::config::Config;
@@ -26,6 +39,7 @@ use wharf_runtime::sync::scheduler::{Options, Progress, Scheduler};
 use wharf_runtime::{Plugin, Sandbox};
 use wharf_sim::jd::{JdConfig, JdSim, render};
 use wharf_sim::serve::wall_ms;
+use wharf_tests::bench_store::{Args, Backend, BenchStore, STORE_FLAG, Stores};
 use wharf_tests::plugins::{cache_dir, plugin_path};
 use wharf_tests::webhook_erp::WebhookErp;
 
@@ -56,37 +70,54 @@ const LATENCY_ORDERS: usize = 3_000;
 /// Changes per second on the simulator during the latency run, and for how long.
 const CHANGE_RATE: u32 = 50;
 const CHANGE_FOR: Duration = Duration::from_secs(20);
+/// The flag setting how many nodes (schedulers on one PostgreSQL database) run the engine.
+const NODES_FLAG: &str = "--nodes";
+/// The parts, in the order they run.
+const PARTS: [&str; 3] = ["one", "many", "latency"];
+
+/// What every run uses: the plugins, where its store is made, and how many nodes run it.
+struct Bench {
+    plugins: HashMap<String, Plugin>,
+    stores: Stores,
+    nodes: usize,
+}
 
 fn main() {
+    let args = Args::parse(&[STORE_FLAG, NODES_FLAG]);
+    for name in args.names() {
+        assert!(PARTS.contains(&name.as_str()), "no part {name:?}: the parts are {PARTS:?}");
+    }
+    let backend = args.backend();
+    let nodes = args.value(NODES_FLAG).map_or(1, |n| {
+        n.parse::<usize>().ok().filter(|n| *n >= 1).unwrap_or_else(|| panic!("{NODES_FLAG} {n}: a count of 1 or more"))
+    });
+    assert!(nodes == 1 || backend == Backend::Postgres, "{NODES_FLAG} {nodes} needs {STORE_FLAG} postgres");
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let sandbox = Sandbox::new(Limits::default(), Some(cache_dir())).unwrap();
         let jd = sandbox.load_file(&plugin_path("jd")).await.unwrap();
         let plugins: HashMap<String, Plugin> = [("jd".to_owned(), jd)].into();
+        let stores = Stores::start(backend, "sync").await;
         println!(
-            "machine: {} cores; tick {TICK:?}, settle {SETTLE:?}, JD page size {PAGE_SIZE}, sled on disk",
-            cores()
+            "machine: {} cores; tick {TICK:?}, settle {SETTLE:?}, JD page size {PAGE_SIZE}, {}, {nodes} node{}",
+            cores(),
+            stores.describe(),
+            if nodes == 1 { "" } else { "s" },
         );
+        let bench = Bench { plugins, stores, nodes };
 
-        if wanted("one") {
+        if args.wanted("one") {
             let one = spawn_shops(1, ORDERS).await;
-            throughput(&plugins, &one, "1 shop").await;
+            throughput(&bench, &one, "1 shop").await;
         }
-        if wanted("many") {
+        if args.wanted("many") {
             let many = spawn_shops(SHOPS, ORDERS / SHOPS).await;
-            throughput(&plugins, &many, &format!("{SHOPS} shops")).await;
+            throughput(&bench, &many, &format!("{SHOPS} shops")).await;
         }
-        if wanted("latency") {
-            latency(&plugins).await;
+        if args.wanted("latency") {
+            latency(&bench).await;
         }
     });
-}
-
-/// Whether part `name` (`one`, `many`, `latency`) runs: all of them, unless some are named
-/// after `--` (`cargo bench -p wharf-tests --bench sync -- many`).
-fn wanted(name: &str) -> bool {
-    let named: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-    named.is_empty() || named.iter().any(|a| a == name)
 }
 
 fn cores() -> usize {
@@ -124,17 +155,20 @@ fn shown(sim: &JdSim) -> usize {
     sim.shop().orders.iter().filter(|o| render::order_state(o).is_some()).count()
 }
 
-/// A configuration of one tenant with a shop per simulator; `erp_url` `None`: the ERP pulls.
+/// A configuration of one tenant with a shop per simulator, each granted its simulator's
+/// loopback address (the plugin declares only JOS's own host); `erp_url` `None`: the ERP pulls.
 fn config(sims: &[JdSim], erp_url: Option<&str>) -> Config {
     let mut toml = String::new();
     for (i, sim) in sims.iter().enumerate() {
         toml.push_str(&format!(
             "[[tenants.{TENANT}.shops]]\nid = \"{}\"\nplatform = \"jd\"\nplugin = \"jd\"\n\
              config = {{ endpoint = {:?}, app_key = {:?}, page_size = \"{PAGE_SIZE}\" }}\n\
+             grants = [{:?}]\n\
              credentials = {{ app_secret = \"env:JD_SECRET\", access_token = \"env:JD_TOKEN\" }}\n\n",
             shop_id(i),
             sim.endpoint(),
             sim.config().app_key,
+            sim.addr().to_string(),
         ));
     }
     match erp_url {
@@ -160,74 +194,153 @@ fn options() -> Options {
     Options { tick: TICK, backoff: fast, progress_every: None, settle: SETTLE }
 }
 
-/// A sled store in a fresh directory of its own, removed when dropped.
-struct DiskStore {
-    dir: PathBuf,
-    store: Store,
-}
-
-impl DiskStore {
-    fn new(label: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("wharf-bench-sync-{}-{label}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let store = Store::open(&dir).unwrap();
-        DiskStore { dir, store }
+/// The engine's nodes, set up on one store (each its own handle on it) and not running yet.
+/// All are set up before any runs, so they take the leases in a race among them all rather
+/// than the first taking every one.
+async fn set_up(bench: &Bench, store: &BenchStore, config: &Config) -> (Vec<Scheduler>, Nodes) {
+    let mut schedulers = Vec::with_capacity(bench.nodes);
+    for node in 0..bench.nodes {
+        let handle = if node == 0 { store.store.clone() } else { store.open_node().await };
+        schedulers.push(Scheduler::new(config, &bench.plugins, handle, options()).await.unwrap());
     }
+    let nodes = Nodes(schedulers.iter().map(|s| (s.store().clone(), s.progress())).collect());
+    (schedulers, nodes)
 }
 
-impl Drop for DiskStore {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+/// Each node's handle on the store and its progress, for figures over them all.
+struct Nodes(Vec<(Store, Progress)>);
+
+impl Nodes {
+    /// Any node's handle: they share the store.
+    fn store(&self) -> &Store {
+        &self.0[0].0
     }
-}
 
-/// A scheduler running in the background until the sender fires.
-struct Running {
-    stop: tokio::sync::oneshot::Sender<()>,
-    handle: tokio::task::JoinHandle<()>,
-}
+    /// Order versions each node stored.
+    fn pulled(&self) -> Vec<usize> {
+        self.0
+            .iter()
+            .map(|(store, progress)| progress.snapshot(store).unwrap().iter().map(|p| p.pulled).sum())
+            .collect()
+    }
 
-fn start(scheduler: Scheduler) -> Running {
-    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    let handle = tokio::spawn(async move {
-        scheduler
-            .run(async move {
-                let _ = rx.await;
+    /// With more nodes than one, how the work went between them: per node, the shops it
+    /// stored orders of, the orders it stored and the deliveries it made.
+    fn report_split(&self) {
+        if self.0.len() == 1 {
+            return;
+        }
+        let split: Vec<String> = self
+            .0
+            .iter()
+            .enumerate()
+            .map(|(node, (store, progress))| {
+                let shops = progress.snapshot(store).unwrap();
+                format!(
+                    "node {} pulled {} shop(s), stored {}, delivered {}",
+                    node + 1,
+                    shops.iter().filter(|p| p.pulled > 0).count(),
+                    shops.iter().map(|p| p.pulled).sum::<usize>(),
+                    shops.iter().map(|p| p.delivered).sum::<usize>(),
+                )
             })
-            .await
-            .unwrap()
-    });
-    Running { stop, handle }
+            .collect();
+        println!("    {}", split.join("; "));
+    }
+
+    /// Errors the loops noted, by message, with how many shops (on any node) last saw each.
+    fn report_errors(&self) {
+        let mut errors: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (store, progress) in &self.0 {
+            for p in progress.snapshot(store).unwrap() {
+                if let Some(e) = p.last_error {
+                    errors.entry(e).or_default().insert(p.shop);
+                }
+            }
+        }
+        for (error, shops) in errors {
+            println!("    last error of {} shop(s): {error}", shops.len());
+        }
+    }
+}
+
+/// Every node running in the background until stopped.
+struct Running(Vec<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)>);
+
+fn start(schedulers: Vec<Scheduler>) -> Running {
+    Running(
+        schedulers
+            .into_iter()
+            .map(|scheduler| {
+                let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+                let handle = tokio::spawn(async move {
+                    scheduler
+                        .run(async move {
+                            let _ = rx.await;
+                        })
+                        .await
+                        .unwrap()
+                });
+                (stop, handle)
+            })
+            .collect(),
+    )
 }
 
 impl Running {
+    /// Stops every node at once (one stopping before the others would hand its leases over).
     async fn stop(self) {
-        let _ = self.stop.send(());
-        tokio::time::timeout(Duration::from_secs(60), self.handle).await.expect("the scheduler stops").unwrap();
+        let mut handles = Vec::new();
+        for (stop, handle) in self.0 {
+            let _ = stop.send(());
+            handles.push(handle);
+        }
+        for handle in handles {
+            tokio::time::timeout(Duration::from_secs(60), handle).await.expect("the scheduler stops").unwrap();
+        }
     }
 }
 
-/// Whether the store holds every order of every shop. Each page is stored before the
-/// stream's cursor moves past it, and the walk goes through the window chunk by chunk from
-/// its start, so once a shop's cursor is past its newest order (or its first round is done)
-/// all its orders are stored. This reads the plugin's cursor, `v1:<chunk_start_ms>:…` (the
-/// SDK's [`wharf_sdk::paging`] format, opaque to the host), because the engine's own counters
-/// move only when a round ends, and a round goes on through the empty rest of its window.
-fn all_stored(store: &Store, newest_ms: &[i64]) -> bool {
-    newest_ms.iter().enumerate().all(|(i, newest)| match store.cursors().get(TENANT, &shop_id(i), STREAM) {
-        Ok(Some(StreamCursor { in_window: None, .. })) => true,
-        Ok(Some(StreamCursor { in_window: Some((_, cursor)), .. })) => {
-            cursor.split(':').nth(1).and_then(|start| start.parse::<i64>().ok()).is_some_and(|start| start > *newest)
-        }
-        _ => false,
-    })
+/// Shops seen in a state they never leave (every order stored; first round over), so that
+/// polling asks the store about the others only: on PostgreSQL each look is a query, and
+/// asking about all of [`SHOPS`] every [`POLL`] would load the machine being measured.
+struct Seen(Vec<bool>);
+
+impl Seen {
+    fn new(shops: usize) -> Self {
+        Seen(vec![false; shops])
+    }
+
+    /// Whether every shop has been seen so; `now(i)` tells whether shop `i` is so now, asked in
+    /// order about the shops not seen yet, up to the first that is not.
+    fn all(&mut self, mut now: impl FnMut(usize) -> bool) -> bool {
+        self.0.iter_mut().enumerate().all(|(i, seen)| {
+            *seen = *seen || now(i);
+            *seen
+        })
+    }
 }
 
-/// Whether every shop's first round has reached the end of its window.
-fn rounds_done(store: &Store, shops: usize) -> bool {
-    (0..shops).all(|i| {
-        matches!(store.cursors().get(TENANT, &shop_id(i), STREAM), Ok(Some(StreamCursor { in_window: None, .. })))
-    })
+/// Whether the store holds every order of shop `i`, whose newest order is `newest`. Each
+/// page is stored before the stream's cursor moves past it, and the walk goes through the
+/// window chunk by chunk from its start, so once the shop's cursor is past its newest order
+/// (or its first round is done) all its orders are stored. This reads the plugin's cursor,
+/// `v1:<chunk_start_ms>:…` (the SDK's [`wharf_sdk::paging`] format, opaque to the host),
+/// because the engine's own counters move only when a round ends, and a round goes on through
+/// the empty rest of its window.
+fn all_stored(store: &Store, i: usize, newest: i64) -> bool {
+    match store.cursors().get(TENANT, &shop_id(i), STREAM) {
+        Ok(Some(StreamCursor { in_window: None, .. })) => true,
+        Ok(Some(StreamCursor { in_window: Some((_, cursor)), .. })) => {
+            cursor.split(':').nth(1).and_then(|start| start.parse::<i64>().ok()).is_some_and(|start| start > newest)
+        }
+        _ => false,
+    }
+}
+
+/// Whether shop `i`'s first round has reached the end of its window.
+fn round_done(store: &Store, i: usize) -> bool {
+    matches!(store.cursors().get(TENANT, &shop_id(i), STREAM), Ok(Some(StreamCursor { in_window: None, .. })))
 }
 
 fn shop_id(i: usize) -> String {
@@ -239,21 +352,6 @@ fn newest(sim: &JdSim) -> i64 {
     sim.shop().orders.iter().filter(|o| render::order_state(o).is_some()).map(|o| o.updated_ms).max().unwrap_or(0)
 }
 
-/// Errors the loops noted, by message, with how many shops last saw each.
-fn errors(progress: &Progress, store: &Store) -> BTreeMap<String, usize> {
-    let mut out = BTreeMap::new();
-    for p in progress.snapshot(store).unwrap() {
-        if let Some(e) = p.last_error {
-            *out.entry(e).or_default() += 1;
-        }
-    }
-    out
-}
-
-fn pulled(progress: &Progress, store: &Store) -> usize {
-    progress.snapshot(store).unwrap().iter().map(|p| p.pulled).sum()
-}
-
 fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
@@ -262,26 +360,26 @@ fn searches(sims: &[JdSim]) -> u64 {
     sims.iter().map(|s| s.call_count(wharf_sim::jd::ORDER_SEARCH)).sum()
 }
 
-async fn throughput(plugins: &HashMap<String, Plugin>, sims: &[JdSim], label: &str) {
+async fn throughput(bench: &Bench, sims: &[JdSim], label: &str) {
     let total: usize = sims.iter().map(shown).sum();
     let per_shop = total / sims.len();
     let newest_ms: Vec<i64> = sims.iter().map(newest).collect();
     println!("\nThroughput, {label}: {per_shop} orders per shop, {total} in all, modified over the last hour");
 
     // Pull + map + store alone: the ERP pulls, so nothing is owed and nothing delivered.
-    let disk = DiskStore::new(&format!("pull-{}", sims.len()));
-    let scheduler = Scheduler::new(&config(sims, None), plugins, disk.store.clone(), options()).await.unwrap();
-    let progress = scheduler.progress();
+    let disk = bench.stores.open(&format!("pull-{}", sims.len())).await;
+    let (schedulers, nodes) = set_up(bench, &disk, &config(sims, None)).await;
+    let (mut all_in, mut rounds) = (Seen::new(sims.len()), Seen::new(sims.len()));
     let searches_before = searches(sims);
     let started = Instant::now();
-    let running = start(scheduler);
+    let running = start(schedulers);
     let mut stored: Option<(Duration, u64)> = None;
     loop {
         let now = started.elapsed();
-        if stored.is_none() && all_stored(&disk.store, &newest_ms) {
+        if stored.is_none() && all_in.all(|i| all_stored(nodes.store(), i, newest_ms[i])) {
             stored = Some((now, searches(sims) - searches_before));
         }
-        if (stored.is_some() && rounds_done(&disk.store, sims.len())) || now > RUN_LIMIT {
+        if (stored.is_some() && rounds.all(|i| round_done(nodes.store(), i))) || now > RUN_LIMIT {
             break;
         }
         tokio::time::sleep(POLL).await;
@@ -289,7 +387,7 @@ async fn throughput(plugins: &HashMap<String, Plugin>, sims: &[JdSim], label: &s
     let rounds_in = started.elapsed();
     running.stop().await;
     let (stored_in, searched) = stored.expect("every order stored within the run limit");
-    assert_eq!(pulled(&progress, &disk.store), total, "the pull-only run stores every order");
+    assert_eq!(nodes.pulled().iter().sum::<usize>(), total, "the pull-only run stores every order");
     println!(
         "  pull + map in wasm + store (ERP pulls, no deliveries): {total} orders stored in {:.2} s = {:>6.0} orders/s \
          ({searched} JOS searches by then, {:.0} orders per search; every shop's first round over after {:.2} s)",
@@ -298,17 +396,17 @@ async fn throughput(plugins: &HashMap<String, Plugin>, sims: &[JdSim], label: &s
         total as f64 / searched as f64,
         rounds_in.as_secs_f64(),
     );
-    report_errors(&progress, &disk.store);
-    drop(disk);
+    nodes.report_split();
+    nodes.report_errors();
+    drop((nodes, disk));
 
     // End to end: pull → map → store with its delivery → POST to the webhook ERP.
     let erp = WebhookErp::start(SECRET.as_bytes()).await.unwrap();
-    let disk = DiskStore::new(&format!("e2e-{}", sims.len()));
-    let scheduler =
-        Scheduler::new(&config(sims, Some(&erp.url)), plugins, disk.store.clone(), options()).await.unwrap();
-    let progress = scheduler.progress();
+    let disk = bench.stores.open(&format!("e2e-{}", sims.len())).await;
+    let (schedulers, nodes) = set_up(bench, &disk, &config(sims, Some(&erp.url))).await;
+    let mut all_in = Seen::new(sims.len());
     let started = Instant::now();
-    let running = start(scheduler);
+    let running = start(schedulers);
     let mut stored: Option<(Duration, usize)> = None;
     let mut first_delivery: Option<Duration> = None;
     loop {
@@ -317,7 +415,7 @@ async fn throughput(plugins: &HashMap<String, Plugin>, sims: &[JdSim], label: &s
         if first_delivery.is_none() && delivered > 0 {
             first_delivery = Some(now);
         }
-        if stored.is_none() && all_stored(&disk.store, &newest_ms) {
+        if stored.is_none() && all_in.all(|i| all_stored(nodes.store(), i, newest_ms[i])) {
             stored = Some((now, delivered));
         }
         if (delivered >= total && stored.is_some()) || now > RUN_LIMIT {
@@ -347,16 +445,12 @@ async fn throughput(plugins: &HashMap<String, Plugin>, sims: &[JdSim], label: &s
         total - delivered_then,
         rate(total - delivered_then, delivered_in.saturating_sub(stored_in)),
     );
-    report_errors(&progress, &disk.store);
+    nodes.report_split();
+    nodes.report_errors();
+    drop((nodes, disk));
 }
 
-fn report_errors(progress: &Progress, store: &Store) {
-    for (error, shops) in errors(progress, store) {
-        println!("    last error of {shops} shop(s): {error}");
-    }
-}
-
-async fn latency(plugins: &HashMap<String, Plugin>) {
+async fn latency(bench: &Bench) {
     let sim = tokio::task::spawn_blocking(|| {
         JdSim::spawn(JdConfig {
             orders: LATENCY_ORDERS,
@@ -370,11 +464,10 @@ async fn latency(plugins: &HashMap<String, Plugin>) {
     .unwrap();
     let visible = shown(&sim);
     let erp = WebhookErp::start(SECRET.as_bytes()).await.unwrap();
-    let disk = DiskStore::new("latency");
+    let disk = bench.stores.open("latency").await;
     let sims = std::slice::from_ref(&sim);
-    let scheduler =
-        Scheduler::new(&config(sims, Some(&erp.url)), plugins, disk.store.clone(), options()).await.unwrap();
-    let running = start(scheduler);
+    let (schedulers, nodes) = set_up(bench, &disk, &config(sims, Some(&erp.url))).await;
+    let running = start(schedulers);
     let started = Instant::now();
     while erp.state().accepted.len() < visible && started.elapsed() < RUN_LIMIT {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -437,4 +530,7 @@ async fn latency(plugins: &HashMap<String, Plugin>) {
         samples[0].as_secs_f64() * 1e3,
         if missing > 0 { format!(" ({missing} changes never arrived)") } else { String::new() }
     );
+    nodes.report_split();
+    nodes.report_errors();
+    drop((nodes, disk));
 }
