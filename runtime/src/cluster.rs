@@ -14,11 +14,12 @@
 //!
 //! On sled there is one node, so every lease is held from the start and nothing is checked.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tracing::{info, warn};
 
 use crate::store::Store;
@@ -41,6 +42,74 @@ pub struct Cluster {
     node: Arc<str>,
     /// `None` on sled: one node, every lease held.
     db: Option<backend::postgres::Db>,
+    /// The leases this node holds, renewed together by a thread of their own.
+    held: Arc<Held>,
+}
+
+/// Leases held, by name: the token, the fence the work writes under, and how to tell the
+/// work the lease is lost.
+#[derive(Default)]
+struct Held(Mutex<HashMap<String, HeldLease>>);
+
+/// A held lease's token, the fence its work writes under, and the work's stop.
+type HeldLease = (i64, Arc<Fence>, Arc<Notify>);
+
+impl Held {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, HeldLease>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Renews every lease in `held` every [`RENEW_EVERY`], in one statement, on a thread of its
+/// own: renewals must not wait behind the async workers (busy with store calls under load) or
+/// a lease expires while its node is merely slow. A lease not renewed (expired, or taken over)
+/// is lost: its fence stops its writes and its work is told to stop. Ends when the cluster is
+/// dropped.
+fn spawn_renewer(db: backend::postgres::Db, node: Arc<str>, held: std::sync::Weak<Held>) {
+    let spawned = std::thread::Builder::new().name("wharf-leases".into()).spawn(move || {
+        let mut renewed_at = Instant::now();
+        loop {
+            std::thread::sleep(RENEW_EVERY);
+            let Some(held) = held.upgrade() else { return };
+            if held.lock().is_empty() {
+                renewed_at = Instant::now();
+                continue;
+            }
+            let lost: Vec<(String, String)> = match db.renew_leases(&node, LEASE_TTL) {
+                Ok(renewed) => {
+                    renewed_at = Instant::now();
+                    let leases = held.lock();
+                    let gone: Vec<String> = leases
+                        .iter()
+                        .filter(|(name, (token, _, _))| renewed.get(*name) != Some(token))
+                        .map(|(name, _)| name.clone())
+                        .collect();
+                    gone.into_iter().map(|name| (name, "another node holds it, or it expired".to_owned())).collect()
+                }
+                // Not renewed: by this node's clock the leases may still run a while, but
+                // once the last renewal is a lease's length ago, another node may hold them.
+                Err(e) if renewed_at.elapsed() + RENEW_EVERY >= LEASE_TTL => {
+                    let why = format!("not renewed for {:?}: {e}", renewed_at.elapsed());
+                    held.lock().keys().map(|name| (name.clone(), why.clone())).collect()
+                }
+                Err(e) => {
+                    warn!(error = %e, "renewing this node's leases failed; trying again");
+                    Vec::new()
+                }
+            };
+            let mut leases = held.lock();
+            for (name, why) in lost {
+                if let Some((token, fence, stop)) = leases.remove(&name) {
+                    fence.set(None);
+                    warn!(lease = %name, node = %node, token, reason = %why, "lease lost: this node stops the work");
+                    stop.notify_one();
+                }
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "the lease renewer could not start: leases held here will expire");
+    }
 }
 
 impl Cluster {
@@ -53,7 +122,12 @@ impl Cluster {
         };
         let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
         let random: u32 = rand_u32();
-        Cluster { node: Arc::from(format!("{host}:{}:{random:08x}", std::process::id())), db }
+        let node: Arc<str> = Arc::from(format!("{host}:{}:{random:08x}", std::process::id()));
+        let held = Arc::new(Held::default());
+        if let Some(db) = &db {
+            spawn_renewer(db.clone(), node.clone(), Arc::downgrade(&held));
+        }
+        Cluster { node, db, held }
     }
 
     pub fn node(&self) -> &str {
@@ -92,43 +166,24 @@ impl Cluster {
                 }
             };
             fence.set(Some(token));
+            let lost = Arc::new(Notify::new());
+            self.held.lock().insert(name.clone(), (token, fence.clone(), lost.clone()));
             info!(lease = %name, node = %self.node, token, "lease taken: this node runs the work");
             let work = backend::fenced(fence.clone(), start());
-            let keep = keep(db, &name, &self.node, token);
             tokio::select! {
                 () = work => {
+                    self.held.lock().remove(&name);
                     fence.set(None);
                     if let Err(e) = db.release_lease(&name, &self.node, token) {
                         warn!(lease = %name, error = %e, "giving the lease back failed; it expires by itself");
                     }
                     return;
                 }
-                why = keep => {
-                    fence.set(None);
-                    warn!(lease = %name, node = %self.node, token, reason = %why, "lease lost: this node stops the work");
-                }
+                () = lost.notified() => {} // the renewer said why, and fenced it
             }
             if *stop.borrow() {
                 return;
             }
-        }
-    }
-}
-
-/// Renews lease `name` until it is lost; why it was lost.
-async fn keep(db: &backend::postgres::Db, name: &str, node: &str, token: i64) -> String {
-    let mut renewed = Instant::now();
-    loop {
-        tokio::time::sleep(RENEW_EVERY).await;
-        match db.renew_lease(name, node, token, LEASE_TTL) {
-            Ok(true) => renewed = Instant::now(),
-            Ok(false) => return "another node holds it, or it expired".into(),
-            // Not renewed: by this node's clock the lease may still run a while, but once the
-            // last renewal is a lease's length ago, another node may hold it.
-            Err(e) if renewed.elapsed() + RENEW_EVERY >= LEASE_TTL => {
-                return format!("not renewed for {:?}: {e}", renewed.elapsed());
-            }
-            Err(e) => warn!(lease = %name, error = %e, "renewing a lease failed; trying again"),
         }
     }
 }

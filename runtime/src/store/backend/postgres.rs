@@ -1,9 +1,10 @@
 //! The store's trees on PostgreSQL, for clusters: every node opens the same database.
 //!
 //! One table holds every tree (`wharf_kv`: tree, key, value; keys compare bytewise, as in
-//! sled), so each book means on PostgreSQL exactly what it means on sled. Every write runs in
-//! a `SERIALIZABLE` transaction, retried on a serialization failure the way sled retries a
-//! conflicting transaction, so two nodes writing one key behave as two threads do on sled.
+//! sled), so each book means on PostgreSQL exactly what it means on sled. A transaction across
+//! keys runs `SERIALIZABLE`, retried on a serialization failure the way sled retries a
+//! conflicting transaction, so two nodes writing one key behave as two threads do on sled; a
+//! write of one key outside a transaction is one atomic statement (or row lock and write).
 //! A commit is durable when it returns (`synchronous_commit` as the server has it, on by
 //! default), so the store's group commit has nothing to wait for.
 //!
@@ -50,6 +51,12 @@ const CONFLICT_RETRIES: u32 = 100;
 /// same network answers in milliseconds; a host that drops packets would otherwise hold a
 /// store call for the system's TCP timeout (minutes).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The isolation of a write to one key (or one tree's clear) outside a transaction: one
+/// statement, or a row locked then written, is atomic under read committed, and writers of one
+/// hot key (a tenant's stored-bytes figure) queue on its row lock instead of failing each
+/// other's serialization and retrying. Transactions across keys are `SERIALIZABLE`.
+const ONE_KEY: IsolationLevel = IsolationLevel::ReadCommitted;
 
 /// The advisory lock nodes take to migrate one at a time ("wharf" in ASCII).
 const MIGRATION_LOCK: i64 = 0x77_6861_7266;
@@ -218,10 +225,11 @@ impl Db {
         })
     }
 
-    /// Runs `body` in a serializable transaction, again after each serialization failure,
+    /// Runs `body` in a transaction at `isolation`, again after each serialization failure,
     /// with the task's [`Fence`] checked (and held) first.
     fn write<R: Send>(
         &self,
+        isolation: IsolationLevel,
         body: impl Fn(&mut postgres::Transaction<'_>, &mut HashMap<String, Statement>) -> TxResult<R> + Send + Sync,
     ) -> Result<R, StoreError> {
         let fence = current_fence();
@@ -229,12 +237,7 @@ impl Db {
             let mut attempt = 0;
             loop {
                 let result = (|| {
-                    let mut tx = c
-                        .client
-                        .build_transaction()
-                        .isolation_level(IsolationLevel::Serializable)
-                        .start()
-                        .map_err(tx_error)?;
+                    let mut tx = c.client.build_transaction().isolation_level(isolation).start().map_err(tx_error)?;
                     if let Some(fence) = &fence {
                         check_fence(&mut tx, &mut c.statements, fence)?;
                     }
@@ -265,7 +268,7 @@ impl Db {
         &self,
         body: impl Fn(&Tx<'_, '_>) -> TxResult<R> + Send + Sync,
     ) -> Result<R, StoreError> {
-        self.write(|tx, statements| body(&Tx { inner: RefCell::new((tx, statements)) }))
+        self.write(IsolationLevel::Serializable, |tx, statements| body(&Tx { inner: RefCell::new((tx, statements)) }))
     }
 
     /// Whether the database answers now: what the store's commit thread asks instead of a
@@ -319,6 +322,23 @@ impl Db {
                 )
                 .map_err(store_error)?;
             Ok(n == 1)
+        })
+    }
+
+    /// Extends every live lease `owner` holds, in one statement; the leases renewed, with
+    /// their tokens. A lease missing from the answer is no longer `owner`'s.
+    pub fn renew_leases(&self, owner: &str, ttl: Duration) -> Result<HashMap<String, i64>, StoreError> {
+        let ms = ttl.as_millis() as f64;
+        self.run(|c| {
+            let rows = c
+                .client
+                .query(
+                    "UPDATE wharf_leases SET expires_at = now() + $2 * interval '1 millisecond'
+                     WHERE owner = $1 AND expires_at > now() RETURNING name, token",
+                    &[&owner, &ms],
+                )
+                .map_err(store_error)?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
         })
     }
 
@@ -479,7 +499,7 @@ impl Tree {
 
     pub fn insert(&self, key: &[u8], value: &[u8]) -> Result<Option<Bytes>, StoreError> {
         let name = &*self.name;
-        self.db.write(|tx, statements| {
+        self.db.write(ONE_KEY, |tx, statements| {
             let s = prepared(tx, statements, INSERT).map_err(tx_error)?;
             Ok(bytes_of(tx.query_opt(&s, &[&name, &key, &value]).map_err(tx_error)?))
         })
@@ -487,7 +507,7 @@ impl Tree {
 
     pub fn remove(&self, key: &[u8]) -> Result<Option<Bytes>, StoreError> {
         let name = &*self.name;
-        self.db.write(|tx, statements| {
+        self.db.write(ONE_KEY, |tx, statements| {
             let s = prepared(tx, statements, REMOVE).map_err(tx_error)?;
             Ok(bytes_of(tx.query_opt(&s, &[&name, &key]).map_err(tx_error)?))
         })
@@ -495,7 +515,7 @@ impl Tree {
 
     pub fn update_and_fetch(&self, key: &[u8], f: &Update<'_>) -> Result<Option<Bytes>, StoreError> {
         let name = &*self.name;
-        self.db.write(|tx, statements| {
+        self.db.write(ONE_KEY, |tx, statements| {
             let get = prepared(tx, statements, GET_FOR_UPDATE).map_err(tx_error)?;
             let old = bytes_of(tx.query_opt(&get, &[&name, &key]).map_err(tx_error)?);
             let new = f(old.as_deref());
@@ -531,7 +551,7 @@ impl Tree {
 
     pub fn clear(&self) -> Result<(), StoreError> {
         let name = &*self.name;
-        self.db.write(|tx, _| {
+        self.db.write(ONE_KEY, |tx, _| {
             tx.execute("DELETE FROM wharf_kv WHERE tree = $1", &[&name]).map_err(tx_error)?;
             Ok(())
         })
