@@ -698,7 +698,7 @@ fn the_readme_commands_set_up_everything_and_the_demo_reuses_the_test_build() {
     assert!(run.contains("cargo fmt --all --check") && run.contains("-- -D warnings"), "fmt and clippy hold: {run}");
     assert!(read("Cargo.toml").contains("[workspace.lints"), "the lints clippy holds the code to");
     let setup = read("tests/setup");
-    for package in ["php-cli", "php-sqlite3", "mariadb-server", "php-mysql", "wasm32-wasip2", "clippy"] {
+    for package in ["php-cli", "php-sqlite3", "mariadb-server", "php-mysql", "postgresql", "wasm32-wasip2", "clippy"] {
         assert!(setup.contains(package), "tests/setup installs {package}");
     }
 
