@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Notify, watch};
 use tracing::{info, warn};
 
+use crate::retry::sleep_or_stop;
 use crate::store::Store;
 use crate::store::backend::{self, Db, Fence};
 
@@ -185,16 +186,6 @@ impl Cluster {
                 return;
             }
         }
-    }
-}
-
-async fn sleep_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
-    if *stop.borrow() {
-        return true;
-    }
-    tokio::select! {
-        _ = stop.changed() => true,
-        _ = tokio::time::sleep(d) => *stop.borrow(),
     }
 }
 

@@ -114,6 +114,18 @@ impl Backoff {
     }
 }
 
+/// Sleeps `d` unless stopped first; `true` when stopped. What every loop waits with between
+/// its tries, so a stop never waits out a backoff.
+pub async fn sleep_or_stop(stop: &mut tokio::sync::watch::Receiver<bool>, d: Duration) -> bool {
+    if *stop.borrow() {
+        return true;
+    }
+    tokio::select! {
+        _ = stop.changed() => true,
+        _ = tokio::time::sleep(d) => *stop.borrow(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -162,11 +162,7 @@ impl Api {
 
     /// The tenant `id` as it should run: from the config file, else from its stored document.
     fn desired(&self, id: &str) -> Option<Tenant> {
-        if let Some(t) = self.config_tenants.get(id) {
-            return Some(t.clone());
-        }
-        let doc = self.control.store().tenants().get(id).ok()??;
-        crate::config::tenant_document::tenant(&doc, &self.control.registry().names()).ok()
+        self.control.desired(&self.config_tenants, id)
     }
 }
 

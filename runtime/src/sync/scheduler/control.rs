@@ -95,6 +95,16 @@ impl Control {
         self.lock().get(tenant).map(|r| (r.run.quota.in_flight(), r.run.quota.quota()))
     }
 
+    /// The tenant `id` as it should run: from the config file (`config_tenants`), else from
+    /// its stored document.
+    pub fn desired(&self, config_tenants: &BTreeMap<String, Tenant>, id: &str) -> Option<Tenant> {
+        if let Some(t) = config_tenants.get(id) {
+            return Some(t.clone());
+        }
+        let doc = self.shared.store.tenants().get(id).ok()??;
+        crate::config::tenant_document::tenant(&doc, &self.shared.registry.names()).ok()
+    }
+
     /// Runs `tenant` as given: a new tenant starts, a running one is stopped (its loops finish
     /// the step they are in) and started again with its new setup.
     pub async fn apply(&self, tenant: &Tenant, origin: Origin) -> Result<(), SetupError> {

@@ -38,12 +38,7 @@ impl Control {
             if *stop.borrow() {
                 return;
             }
-            let desired = |id: &str| {
-                config_tenants.get(id).cloned().or_else(|| {
-                    let doc = store.tenants().get(id).ok()??;
-                    tenant_document::tenant(&doc, &self.registry().names()).ok()
-                })
-            };
+            let desired = |id: &str| self.desired(&config_tenants, id);
             match self.registry().refresh().await {
                 Ok(regranted) => {
                     for name in regranted {

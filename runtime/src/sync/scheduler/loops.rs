@@ -15,22 +15,12 @@ use crate::erp::{plugin as erp_plugin, webhook};
 use crate::error::Failure;
 use crate::model::{ConnectorError, Timestamp};
 use crate::registry::Registry;
+pub(super) use crate::retry::sleep_or_stop;
 use crate::retry::{Backoff, Verdict};
 use crate::store::Store;
 use crate::sync::feed::{self, Feed};
 use crate::sync::orders::{OrderStream, SyncError};
 use crate::sync::outbound::Outbound;
-
-/// Sleeps `d` unless stopped first; `true` when stopped.
-pub(super) async fn sleep_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
-    if *stop.borrow() {
-        return true;
-    }
-    tokio::select! {
-        _ = stop.changed() => true,
-        _ = tokio::time::sleep(d) => *stop.borrow(),
-    }
-}
 
 /// What one loop needs.
 #[derive(Clone)]
