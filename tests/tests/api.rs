@@ -410,7 +410,7 @@ async fn a_config_tenant_is_shown_whole_and_can_be_posted_back() {
         (Some("1s"), Some("2m")),
         "{shown}"
     );
-    assert_eq!(shown["schedule"]["price"], "5m", "defaults are shown too: {shown}");
+    assert_eq!(shown["schedule"]["prices"], "5m", "defaults are shown too: {shown}");
     assert_eq!(shown["carriers"], json!({"SF": {"taobao": "SF"}}), "{shown}");
     assert_eq!(shown["erp_status"]["shipped"], "move:shipped", "{shown}");
     assert_eq!(shown["quota"]["calls_per_second"], 40, "{shown}");
@@ -1138,6 +1138,71 @@ async fn strict_input_is_refused_in_the_one_json_error_shape() {
     let answer = raw(&base, Method::PATCH, "/v1/tenants/acme", json, b"{}").await;
     refused(&answer, 405, "method_not_allowed");
     assert!(answer.2.contains("GET"), "the Allow header is kept: {:?}", answer.2);
+
+    stop.send(()).unwrap();
+    engine.await.unwrap();
+}
+
+/// One name per module everywhere: the switches, the updates and the spreadsheets answer to the
+/// module table's names, list them back the same way, and read a former name (`price`,
+/// `batches`, `erp-status`) for one release with `Deprecation` and a `Warning` naming the
+/// current one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn modules_have_one_name_and_former_names_are_flagged() {
+    use reqwest::Method;
+    let sim = TaobaoSim::spawn_from_async(SimConfig { orders: 1, ..SimConfig::default() }).await.unwrap();
+    let (base, stop, engine) = serve_config("", &|_: &str| None).await;
+    make_tenant(&base, &sim, "acme", json!({})).await;
+    let send = |method: Method, path: &str, body: Value| {
+        let request = reqwest::Client::new()
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(OPERATOR)
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&body).unwrap());
+        async move {
+            let response = request.send().await.unwrap();
+            let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+            let (status, deprecation, warning) = (response.status().as_u16(), header("deprecation"), header("warning"));
+            let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap_or(Value::Null);
+            (status, deprecation, warning, body)
+        }
+    };
+    let on = json!({"on": false});
+
+    let (status, deprecation, _, body) = send(Method::PUT, "/v1/tenants/acme/shops/tb/modules/lots", on.clone()).await;
+    assert_eq!((status, deprecation, &body["module"]), (200, None, &json!("lots")), "{body}");
+    let (status, deprecation, warning, body) =
+        send(Method::PUT, "/v1/tenants/acme/shops/tb/modules/price", on.clone()).await;
+    assert_eq!((status, deprecation.as_deref(), &body["module"]), (200, Some("true"), &json!("prices")), "{body}");
+    assert!(warning.is_some_and(|w| w.starts_with("299 ") && w.contains("write `prices`")));
+    let (status, _, warning, body) = send(Method::PUT, "/v1/tenants/acme/skus/A/price", on.clone()).await;
+    assert_eq!((status, &body["kind"]), (200, &json!("prices")), "{body}");
+    assert!(warning.is_some());
+    let (status, _, _, body) = send(Method::PUT, "/v1/tenants/acme/skus/A/lots", on.clone()).await;
+    assert_eq!(status, 404, "lots are not switched per SKU: {body}");
+    assert!(body["message"].as_str().unwrap().contains("(stock, prices, listing)"), "{body}");
+
+    // Listed back by the current names only.
+    let (_, switches) = call(&base, Method::GET, "/v1/tenants/acme/switches", None).await;
+    let modules: Vec<&str> =
+        switches["modules_off"].as_array().unwrap().iter().map(|m| m["module"].as_str().unwrap()).collect();
+    assert_eq!(modules, ["lots", "prices"], "{switches}");
+    assert_eq!(switches["skus_off"], json!([{"sku": "A", "kind": "prices"}]), "{switches}");
+
+    // Updates: `erp_status` as the table spells it; the first release's `erp-status` still read.
+    let status_update = json!([]);
+    let (status, deprecation, _, body) =
+        send(Method::POST, "/v1/tenants/acme/updates/erp_status", status_update.clone()).await;
+    assert_eq!((status, deprecation), (200, None), "{body}");
+    let (status, deprecation, _, body) = send(Method::POST, "/v1/tenants/acme/updates/erp-status", status_update).await;
+    assert_eq!((status, deprecation.as_deref()), (200, Some("true")), "{body}");
+    let (status, _, _, body) = send(Method::POST, "/v1/tenants/acme/updates/orders", json!([])).await;
+    assert_eq!(status, 404, "orders come from the platforms: {body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("stock, prices, lots, listing, products, customers, logistics, shipments, erp_status"),
+        "{body}"
+    );
 
     stop.send(()).unwrap();
     engine.await.unwrap();

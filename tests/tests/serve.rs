@@ -9,7 +9,7 @@ use wharf_runtime::config::Config;
 use wharf_runtime::limits::Limits;
 use wharf_runtime::model::{Logistics, StockUpdate, Timestamp};
 use wharf_runtime::retry::Backoff;
-use wharf_runtime::store::{Hold, OrderQuery, SkuSync, Store};
+use wharf_runtime::store::{Hold, OrderQuery, Store};
 use wharf_runtime::sync::intake::Update;
 use wharf_runtime::sync::scheduler::{Control, Options, Scheduler};
 use wharf_runtime::{Plugin, Sandbox};
@@ -216,21 +216,21 @@ async fn orders_flow_out_and_updates_flow_back_with_switches_holds_and_faults() 
     until(eventually("stock 42 after the release", Duration::from_secs(20), || on_shop() == Some(42))).await;
 
     // The shop's stock switch off: updates wait; on: the latest flows.
-    intake().switch_module("tb", "stock", false, "operator", Timestamp::now()).unwrap();
+    intake().switch_module("tb", wharf_runtime::model::Module::Stock, false, "operator", Timestamp::now()).unwrap();
     submit(&submitter, stock(&sku, 43));
     submit(&submitter, stock(&sku, 44));
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(on_shop(), Some(42), "paused");
     assert_eq!(store.pushes().pending_count("acme", "tb").unwrap(), 1, "kept, once, the latest");
-    intake().switch_module("tb", "stock", true, "operator", Timestamp::now()).unwrap();
+    intake().switch_module("tb", wharf_runtime::model::Module::Stock, true, "operator", Timestamp::now()).unwrap();
     until(eventually("stock 44 after the switch is back on", Duration::from_secs(20), || on_shop() == Some(44))).await;
 
     // The SKU's own override.
-    intake().switch_sku(&sku, SkuSync::Stock, false, "operator", Timestamp::now()).unwrap();
+    intake().switch_sku(&sku, wharf_runtime::model::Module::Stock, false, "operator", Timestamp::now()).unwrap();
     submit(&submitter, stock(&sku, 45));
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(on_shop(), Some(44), "SKU override off");
-    intake().switch_sku(&sku, SkuSync::Stock, true, "operator", Timestamp::now()).unwrap();
+    intake().switch_sku(&sku, wharf_runtime::model::Module::Stock, true, "operator", Timestamp::now()).unwrap();
     until(eventually("stock 45 after the override", Duration::from_secs(20), || on_shop() == Some(45))).await;
 
     // The platform throttles: the shop waits out the ban, then the update lands.

@@ -11,8 +11,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::extract::{JsonBody, Path, Query, typed};
+use super::modules::{self, Deprecated};
 use super::{Api, ApiError, Caller};
-use crate::model::Timestamp;
+use crate::model::{Module, Timestamp};
 use crate::sheet::{self, SheetKind};
 use crate::store::{OrderKey, OrderQuery};
 use crate::sync::intake::Update;
@@ -80,8 +81,9 @@ pub async fn submit_updates(
     caller: Caller,
     Path((tenant, kind)): Path<(String, String)>,
     JsonBody(body): JsonBody<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<(Deprecated, Json<Value>), ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
+    let (module, deprecated) = modules::module(&kind, "update kind", |m| m.spec().push.is_some())?;
     let body = match body {
         Value::Array(_) => body,
         single => Value::Array(vec![single]),
@@ -92,7 +94,7 @@ pub async fn submit_updates(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
             format!(
-                "{records} records in one {kind} update; the host takes at most {MAX_RECORDS_PER_UPDATE} per call: \
+                "{records} records in one {module} update; the host takes at most {MAX_RECORDS_PER_UPDATE} per call: \
                  send them in several calls"
             ),
         )
@@ -103,36 +105,33 @@ pub async fn submit_updates(
     let report = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
         // Records are read strictly: an unknown field is refused naming it, its record
         // (`field`: `[3]`) and the fields there are.
-        let update = match kind.as_str() {
-            "stock" => Update::Stock(typed(body, &kind)?),
-            "prices" => Update::Prices(typed(body, &kind)?),
-            "lots" => Update::Lots(typed(body, &kind)?),
-            "listing" => Update::Listing(typed(body, &kind)?),
-            "products" => Update::Products(typed(body, &kind)?),
-            "customers" => Update::Customers(typed(body, &kind)?),
-            "logistics" => Update::Logistics(typed(body, &kind)?),
-            "shipments" => Update::Shipments(typed(body, &kind)?),
-            "erp-status" => Update::ErpStatus(typed(body, &kind)?),
-            other => {
-                return Err(ApiError::not_found(format!(
-                    "no update kind `{other}` (stock, prices, lots, listing, products, customers, logistics, shipments, erp-status)"
-                )));
-            }
+        let what = module.name();
+        let update = match module {
+            Module::Stock => Update::Stock(typed(body, what)?),
+            Module::Prices => Update::Prices(typed(body, what)?),
+            Module::Lots => Update::Lots(typed(body, what)?),
+            Module::Listing => Update::Listing(typed(body, what)?),
+            Module::Products => Update::Products(typed(body, what)?),
+            Module::Customers => Update::Customers(typed(body, what)?),
+            Module::Logistics => Update::Logistics(typed(body, what)?),
+            Module::Shipments => Update::Shipments(typed(body, what)?),
+            Module::ErpStatus => Update::ErpStatus(typed(body, what)?),
+            Module::Orders => unreachable!("orders do not go out to the shops (refused above)"),
         };
         // Stored before the answer: what the ERP hears as accepted is never lost.
         let report = intake.submit(&update, Timestamp::now())?;
         Ok(report)
     })
     .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("the update was not stored: {e}")))??;
-    Ok(Json(serde_json::to_value(report).expect("reports serialize")))
+    .map_err(|e| {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("the update was not stored: {e}"))
+    })??;
+    Ok((deprecated, Json(serde_json::to_value(report).expect("reports serialize"))))
 }
 
-fn sheet_kind(kind: &str) -> Result<SheetKind, ApiError> {
-    SheetKind::from_name(kind).ok_or_else(|| {
-        let known: Vec<&str> = SheetKind::ALL.iter().map(|k| k.name()).collect();
-        ApiError::not_found(format!("no spreadsheet import `{kind}` ({})", known.join(", ")))
-    })
+fn sheet_kind(kind: &str) -> Result<(SheetKind, Deprecated), ApiError> {
+    let (module, deprecated) = modules::module(kind, "spreadsheet import", |m| m.spec().sheet)?;
+    Ok((SheetKind::of(module).expect("the table's sheets have a kind"), deprecated))
 }
 
 /// `POST …/imports/{kind}`: an `.xlsx`; applied whole or not at all, with a report per row.
@@ -149,7 +148,7 @@ pub async fn import_sheet(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
-    let kind = sheet_kind(&kind)?;
+    let (kind, deprecated) = sheet_kind(&kind)?;
     // A row without a version gets one on arrival, like any update sent without one
     // (`Store::next_version`).
     let now = Timestamp::now();
@@ -181,7 +180,7 @@ pub async fn import_sheet(
         let body = json!({"error": "rejected", "applied": false,
                           "message": format!("{rejected} of {} rows rejected; nothing was applied", imported.rows.len()),
                           "rows": imported.rows});
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response());
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, deprecated, Json(body)).into_response());
     };
     api.audit(
         &caller,
@@ -189,7 +188,7 @@ pub async fn import_sheet(
         &format!("import.{}", kind.name()),
         json!({"rows": imported.rows.len(), "report": report}),
     )?;
-    Ok(Json(json!({"applied": true, "rows": imported.rows, "report": report})).into_response())
+    Ok((deprecated, Json(json!({"applied": true, "rows": imported.rows, "report": report}))).into_response())
 }
 
 pub async fn sheet_template(
@@ -198,8 +197,8 @@ pub async fn sheet_template(
     Path((tenant, kind)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     caller.tenant(&api, &tenant)?;
-    let kind = sheet_kind(&kind)?;
-    Ok(xlsx(sheet::template(kind), &format!("{}-template.xlsx", kind.name())))
+    let (kind, deprecated) = sheet_kind(&kind)?;
+    Ok((deprecated, xlsx(sheet::template(kind), &format!("{}-template.xlsx", kind.name()))).into_response())
 }
 
 /// `GET …/orders.xlsx`: the orders the same query would list, every page, in one workbook.

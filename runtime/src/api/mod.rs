@@ -45,6 +45,7 @@ use crate::sync::scheduler::{Control, SetupError};
 pub mod body;
 pub mod erp;
 pub mod extract;
+pub mod modules;
 pub mod openapi;
 pub mod operations;
 pub mod plugins;
@@ -365,7 +366,8 @@ async fn metrics(State(api): State<Api>, caller: Caller) -> Result<Response, Api
     for tenant in tenants {
         let mut counts: BTreeMap<(String, String, String), u64> = BTreeMap::new();
         for q in store.quarantine().list(&tenant, None)? {
-            *counts.entry((q.shop_id, q.stream, q.field)).or_default() += 1;
+            let module = crate::model::Module::from_stored(&q.stream).map_or(q.stream, |m| m.name().to_owned());
+            *counts.entry((q.shop_id, module, q.field)).or_default() += 1;
         }
         for ((shop, module, field), records) in counts {
             scrape.quarantined.push(QuarantinedRow { tenant: tenant.clone(), shop, module, field, records });

@@ -12,22 +12,25 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value, json};
 
 use super::erp::XLSX;
-use crate::config::Module;
 use crate::config::model::{
     DEFAULT_QUOTA_CALLS_PER_SECOND, DEFAULT_QUOTA_CONCURRENT_CALLS, DEFAULT_QUOTA_CPU_MILLIS_PER_SECOND,
     DEFAULT_QUOTA_MEMORY_MIB,
 };
+use crate::model::Module;
 use crate::model::OrderStatus;
 use crate::sheet::SheetKind;
 use crate::store::orders::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::store::pushes::{DEFAULT_WAITING_PAGE, MAX_WAITING_PAGE};
 
-/// The kinds `POST /v1/tenants/{tenant}/updates/{kind}` takes, as `super::erp::submit_updates`
-/// matches them.
-const UPDATE_KINDS: [&str; 9] =
-    ["stock", "prices", "lots", "listing", "products", "customers", "logistics", "shipments", "erp-status"];
-/// The per-SKU switches (`crate::store::SkuSync`, snake_case).
-const SKU_SWITCHES: [&str; 3] = ["stock", "price", "listing"];
+/// The kinds `POST /v1/tenants/{tenant}/updates/{kind}` takes: the modules that go out to
+/// the shops (`crate::model::modules`).
+fn update_kinds() -> impl Iterator<Item = &'static str> {
+    Module::ALL.into_iter().filter(|m| m.spec().push.is_some()).map(Module::name)
+}
+/// The per-SKU switches: the modules one SKU can be switched off for.
+fn sku_switches() -> impl Iterator<Item = &'static str> {
+    Module::per_sku().map(Module::name)
+}
 /// The dead-letter queues (`super::operations`).
 const QUEUES: [&str; 2] = ["deliveries", "pushes"];
 /// The upload's signature header as clients write it (`super::plugins::SIGNATURE_HEADER` is
@@ -503,7 +506,7 @@ fn schemas() -> Value {
             "quantity": {"type": "integer", "minimum": 0, "maximum": u32::MAX}, "until": instant(), "note": string()})),
         "Switches": object(&["modules_off", "skus_off", "holds"], json!({
             "modules_off": array(object(&["shop", "module"], json!({"shop": string(), "module": string()}))),
-            "skus_off": array(object(&["sku", "kind"], json!({"sku": string(), "kind": one_of(SKU_SWITCHES)}))),
+            "skus_off": array(object(&["sku", "kind"], json!({"sku": string(), "kind": one_of(sku_switches())}))),
             "holds": array(schema("HeldSku"))})),
         "Quarantined": object(
             &["tenant", "shop_id", "stream", "id", "field", "reason", "plugin", "first_seen", "last_seen", "times"],
@@ -798,7 +801,7 @@ fn erp() -> Vec<Route> {
             "/v1/tenants/{tenant}/updates/{kind}",
             "post",
             Op::secured("ERP → marketplace updates, stored before the answer and queued for every shop they concern")
-                .params([tenant(), in_path("kind", "What the records are", one_of(UPDATE_KINDS))])
+                .params([tenant(), in_path("kind", "What the records are", one_of(update_kinds()))])
                 .json_body(records)
                 .ok(answer("What became of the records", schema("UpdateReport")))
                 .fails(&[400, 404, 507]),
@@ -869,7 +872,7 @@ fn operations() -> Vec<Route> {
                 .params([
                     tenant(),
                     param("sku"),
-                    in_path("kind", "What is pushed", one_of(SKU_SWITCHES)),
+                    in_path("kind", "What is pushed", one_of(sku_switches())),
                 ])
                 .json_body(on_off())
                 .ok(switched("sku", "kind"))

@@ -11,10 +11,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::extract::{JsonBody, Path, Query};
+use super::modules::{self, Deprecated};
 use super::{Api, ApiError, Caller};
-use crate::config::Module;
-use crate::model::Timestamp;
-use crate::store::{Hold, SkuSync, WaitingFilter};
+use crate::model::{Module, Timestamp};
+use crate::store::{Hold, WaitingFilter};
 
 pub async fn list_switches(
     State(api): State<Api>,
@@ -37,17 +37,14 @@ pub async fn switch_module(
     caller: Caller,
     Path((tenant, shop, module)): Path<(String, String, String)>,
     JsonBody(body): JsonBody<OnOff>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<(Deprecated, Json<Value>), ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
     if !intake.shops.iter().any(|s| s.shop_id == shop) {
         return Err(ApiError::not_found(format!("tenant `{tenant}` runs no shop `{shop}`")));
     }
-    if Module::from_name(&module).is_none() {
-        let known: Vec<&str> = Module::ALL.iter().map(|m| m.name()).collect();
-        return Err(ApiError::not_found(format!("no module `{module}` ({})", known.join(", "))));
-    }
-    intake.switch_module(&shop, &module, body.on, &caller.actor(), Timestamp::now())?;
-    Ok(Json(json!({"shop": shop, "module": module, "on": body.on})))
+    let (module, deprecated) = modules::module(&module, "module", |_| true)?;
+    intake.switch_module(&shop, module, body.on, &caller.actor(), Timestamp::now())?;
+    Ok((deprecated, Json(json!({"shop": shop, "module": module.name(), "on": body.on}))))
 }
 
 pub async fn switch_sku(
@@ -55,12 +52,11 @@ pub async fn switch_sku(
     caller: Caller,
     Path((tenant, sku, kind)): Path<(String, String, String)>,
     JsonBody(body): JsonBody<OnOff>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<(Deprecated, Json<Value>), ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
-    let sync: SkuSync = serde_json::from_value(json!(kind))
-        .map_err(|_| ApiError::not_found(format!("no per-SKU switch `{kind}` (stock, price, listing)")))?;
-    intake.switch_sku(&sku, sync, body.on, &caller.actor(), Timestamp::now())?;
-    Ok(Json(json!({"sku": sku, "kind": kind, "on": body.on})))
+    let (module, deprecated) = modules::module(&kind, "per-SKU switch", |m| m.spec().per_sku)?;
+    intake.switch_sku(&sku, module, body.on, &caller.actor(), Timestamp::now())?;
+    Ok((deprecated, Json(json!({"sku": sku, "kind": module.name(), "on": body.on}))))
 }
 
 /// A hold as `PUT …/holds/{sku}` takes it, and as `GET …/switches` lists it (`sku` included),
@@ -364,6 +360,12 @@ pub async fn quarantine(
     Ok(Json(json!({"records": records})))
 }
 
+/// The stored name of the module a quarantine path names (current or former spelling; see
+/// [`crate::model::modules::stored_name`]).
+fn stored(module: String) -> String {
+    Module::named(&module).map_or(module, |n| n.module.stored().to_owned())
+}
+
 /// Asks the shop's next order round to fetch the record again (`get-order`): it flows if it
 /// maps now. Only orders can be fetched one by one; an ERP feed's record comes again with
 /// the ERP's next change of it.
@@ -373,6 +375,7 @@ pub async fn retry_quarantined(
     Path((tenant, shop, module, id)): Path<(String, String, String, String)>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
+    let module = stored(module);
     if module != crate::sync::orders::STREAM {
         return Err(ApiError::conflict(format!(
             "only orders are fetched again one by one; a `{module}` record comes again with the ERP's next change of it"
@@ -395,6 +398,7 @@ pub async fn discard_quarantined(
     if body.reason.trim().is_empty() {
         return Err(ApiError::bad_input("reason: say why the record is dropped (it goes to the audit log)"));
     }
+    let module = stored(module);
     let Some(entry) = intake.store.quarantine().remove(&tenant, &shop, &module, &id)? else {
         return Err(ApiError::not_found(format!("no quarantined record {shop}/{module}/{id}")));
     };

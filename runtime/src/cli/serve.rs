@@ -63,6 +63,9 @@ pub struct Prepared {
 pub async fn prepare(config_path: &Path, cache_dir: Option<PathBuf>, options: Options) -> anyhow::Result<Prepared> {
     let env = |k: &str| std::env::var(k).ok();
     let config = Config::load_deferring_plugins(config_path, &env).map_err(|e| anyhow!("{e}"))?;
+    for old in &config.deprecated {
+        tracing::warn!(file = %config_path.display(), "{old}");
+    }
     let trusted = TrustedKeys::parse(&config.trusted_keys).map_err(|e| anyhow!("trusted_keys: {e}"))?;
     let policy = Policy {
         require_signed: config.require_signed_plugins,

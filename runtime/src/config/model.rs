@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
-use std::time::Duration;
 
 use serde::Deserialize;
 
 use super::secrets::{Secret, SecretMap, SecretRef};
+pub use crate::model::modules::{Interval, MAX_INTERVAL, MIN_INTERVAL, Module};
 
 /// Where the store lives when `data_dir` is not set, relative to the config file's folder:
 /// next to the file that declares the tenants, so two configurations never share a store.
@@ -62,40 +62,6 @@ pub const DEFAULT_SHOP_ENABLED: bool = true;
 /// Longest tenant id, shop id or platform name. They are parts of store keys, idempotency keys
 /// and log fields; 64 is far more than any real name needs and keeps those bounded.
 pub const MAX_NAME_LEN: usize = 64;
-
-/// Shortest interval a schedule accepts. Below a second a module would start its next run
-/// while platforms still answer the last one, and platform quotas are counted per second or
-/// per minute, so a shorter interval only buys throttling.
-pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
-
-/// Longest interval a schedule accepts. A module that should run less than weekly is better
-/// switched `off` and run by hand; in practice a longer value is a typo ("100h" for "100m").
-pub const MAX_INTERVAL: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// New and changed orders: the module merchants watch, since the warehouse cannot pick an
-/// order the ERP has not seen. 30 s keeps "paid" → "in the ERP" well under a minute for
-/// two calls per shop per minute at most when nothing changed.
-pub const DEFAULT_ORDERS_INTERVAL: Interval = Interval::Every(Duration::from_secs(30));
-/// Stock: every minute, because stale stock is what oversells during a promotion.
-pub const DEFAULT_STOCK_INTERVAL: Interval = Interval::Every(Duration::from_secs(60));
-/// Prices change by decision, not by the minute: five minutes.
-pub const DEFAULT_PRICE_INTERVAL: Interval = Interval::Every(Duration::from_secs(5 * 60));
-/// Lots change when goods are received or a lot sells out: fifteen minutes.
-pub const DEFAULT_BATCHES_INTERVAL: Interval = Interval::Every(Duration::from_secs(15 * 60));
-/// Listing and delisting are operator actions that should show soon: five minutes.
-pub const DEFAULT_LISTING_INTERVAL: Interval = Interval::Every(Duration::from_secs(5 * 60));
-/// New products wait for platform review anyway: fifteen minutes.
-pub const DEFAULT_PRODUCTS_INTERVAL: Interval = Interval::Every(Duration::from_secs(15 * 60));
-/// Customer mappings change rarely: hourly.
-pub const DEFAULT_CUSTOMERS_INTERVAL: Interval = Interval::Every(Duration::from_secs(3600));
-/// Tracking numbers: every minute, since platforms hold sellers to a shipping deadline and the
-/// buyer sees "shipped" only once the number is uploaded.
-pub const DEFAULT_LOGISTICS_INTERVAL: Interval = Interval::Every(Duration::from_secs(60));
-/// Shipment details (lines and lots actually sent) follow logistics and are not urgent: five
-/// minutes.
-pub const DEFAULT_SHIPMENTS_INTERVAL: Interval = Interval::Every(Duration::from_secs(5 * 60));
-/// ERP statuses mostly add tracking lines for the buyer: five minutes.
-pub const DEFAULT_ERP_STATUS_INTERVAL: Interval = Interval::Every(Duration::from_secs(5 * 60));
 
 /// What an ERP status does to the platform order when the tenant's table does not say.
 /// Only `signed` moves the order (to `completed`, the canonical model's example): the buyer
@@ -195,6 +161,9 @@ pub struct Config {
     pub allow_empty: bool,
     /// By tenant id.
     pub tenants: BTreeMap<String, Tenant>,
+    /// Settings written in an older spelling that is still read (a module's former name):
+    /// `wharf serve` logs each at WARN, so the file is fixed before the spelling goes.
+    pub deprecated: Vec<super::Problem>,
 }
 
 impl Config {
@@ -295,152 +264,6 @@ pub struct WebhookRoute {
     pub previous: Vec<(SecretRef, Secret)>,
 }
 
-/// The sync modules of the canonical model, each with its own schedule and switch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Module {
-    Orders,
-    Stock,
-    Price,
-    Batches,
-    Listing,
-    Products,
-    Customers,
-    Logistics,
-    Shipments,
-    ErpStatus,
-}
-
-impl Module {
-    pub const ALL: [Module; 10] = [
-        Module::Orders,
-        Module::Stock,
-        Module::Price,
-        Module::Batches,
-        Module::Listing,
-        Module::Products,
-        Module::Customers,
-        Module::Logistics,
-        Module::Shipments,
-        Module::ErpStatus,
-    ];
-
-    /// The name used in the file (`[tenants.x.schedule]` keys) and in logs.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Module::Orders => "orders",
-            Module::Stock => "stock",
-            Module::Price => "price",
-            Module::Batches => "batches",
-            Module::Listing => "listing",
-            Module::Products => "products",
-            Module::Customers => "customers",
-            Module::Logistics => "logistics",
-            Module::Shipments => "shipments",
-            Module::ErpStatus => "erp_status",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Module> {
-        Module::ALL.into_iter().find(|m| m.name() == name)
-    }
-
-    pub const fn default_interval(self) -> Interval {
-        match self {
-            Module::Orders => DEFAULT_ORDERS_INTERVAL,
-            Module::Stock => DEFAULT_STOCK_INTERVAL,
-            Module::Price => DEFAULT_PRICE_INTERVAL,
-            Module::Batches => DEFAULT_BATCHES_INTERVAL,
-            Module::Listing => DEFAULT_LISTING_INTERVAL,
-            Module::Products => DEFAULT_PRODUCTS_INTERVAL,
-            Module::Customers => DEFAULT_CUSTOMERS_INTERVAL,
-            Module::Logistics => DEFAULT_LOGISTICS_INTERVAL,
-            Module::Shipments => DEFAULT_SHIPMENTS_INTERVAL,
-            Module::ErpStatus => DEFAULT_ERP_STATUS_INTERVAL,
-        }
-    }
-
-    const fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl fmt::Display for Module {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// How often a module runs for each shop of a tenant, or `off`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Interval {
-    Off,
-    Every(Duration),
-}
-
-impl Interval {
-    /// Reads `"30s"`, `"5m"`, `"1h"` or `"off"`: a whole number and one unit, within
-    /// [`MIN_INTERVAL`]..=[`MAX_INTERVAL`].
-    pub fn parse(text: &str) -> Result<Interval, String> {
-        const EXPECTED: &str =
-            "expected a whole number and a unit (s, m or h) like \"30s\", \"5m\" or \"1h\", or \"off\"";
-        if text == "off" {
-            return Ok(Interval::Off);
-        }
-        let digits = text.bytes().take_while(u8::is_ascii_digit).count();
-        let (number, unit) = text.split_at(digits);
-        let seconds_per_unit = match unit {
-            "s" => 1,
-            "m" => 60,
-            "h" => 3600,
-            _ => return Err(format!("{EXPECTED}; got {text:?}")),
-        };
-        if number.is_empty() {
-            return Err(format!("{EXPECTED}; got {text:?}"));
-        }
-        let seconds = number.parse::<u64>().ok().and_then(|n| n.checked_mul(seconds_per_unit));
-        let every = match seconds {
-            Some(0) => return Err("zero; write \"off\" to switch the module off".to_owned()),
-            Some(s) => Duration::from_secs(s),
-            None => Duration::MAX,
-        };
-        if every < MIN_INTERVAL {
-            return Err(format!("{text:?} is shorter than the minimum of {}", Interval::Every(MIN_INTERVAL)));
-        }
-        if every > MAX_INTERVAL {
-            return Err(format!(
-                "{text:?} is longer than the maximum of {}; write \"off\" to switch the module off",
-                Interval::Every(MAX_INTERVAL)
-            ));
-        }
-        Ok(Interval::Every(every))
-    }
-
-    /// The period, or `None` when off.
-    pub fn every(self) -> Option<Duration> {
-        match self {
-            Interval::Off => None,
-            Interval::Every(d) => Some(d),
-        }
-    }
-}
-
-/// The form [`Interval::parse`] reads, in the largest whole unit.
-impl fmt::Display for Interval {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let secs = match self {
-            Interval::Off => return f.write_str("off"),
-            // Only `Schedule::set` can make one; parse never does.
-            Interval::Every(d) if d.subsec_nanos() != 0 => return write!(f, "{d:?}"),
-            Interval::Every(d) => d.as_secs(),
-        };
-        match secs {
-            s if s % 3600 == 0 => write!(f, "{}h", s / 3600),
-            s if s % 60 == 0 => write!(f, "{}m", s / 60),
-            s => write!(f, "{s}s"),
-        }
-    }
-}
-
 /// Every module's interval for one tenant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Schedule {
@@ -455,11 +278,11 @@ impl Default for Schedule {
 
 impl Schedule {
     pub fn get(&self, module: Module) -> Interval {
-        self.intervals[module.index()]
+        self.intervals[module as usize]
     }
 
     pub fn set(&mut self, module: Module, interval: Interval) {
-        self.intervals[module.index()] = interval;
+        self.intervals[module as usize] = interval;
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (Module, Interval)> + '_ {
@@ -586,49 +409,6 @@ impl ErpStatusTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn intervals_parse_and_print_back() {
-        for (text, secs) in
-            [("30s", 30), ("5m", 300), ("1h", 3600), ("90s", 90), ("120m", 7200), ("168h", 7 * 24 * 3600)]
-        {
-            let interval = Interval::parse(text).unwrap();
-            assert_eq!(interval.every(), Some(Duration::from_secs(secs)), "{text}");
-        }
-        assert_eq!(Interval::parse("off"), Ok(Interval::Off));
-        assert_eq!(Interval::parse("90s").unwrap().to_string(), "90s");
-        assert_eq!(Interval::parse("120m").unwrap().to_string(), "2h");
-        assert_eq!(Interval::parse("60s").unwrap().to_string(), "1m");
-        assert_eq!(Interval::Off.to_string(), "off");
-    }
-
-    #[test]
-    fn bad_intervals_say_what_is_expected() {
-        let expected = "expected a whole number and a unit (s, m or h) like \"30s\", \"5m\" or \"1h\", or \"off\"";
-        for bad in ["", "5", "s", "5 m", " 5m", "5min", "1.5h", "-5m", "5M", "Off", "1d"] {
-            assert_eq!(Interval::parse(bad), Err(format!("{expected}; got {bad:?}")), "{bad}");
-        }
-        assert_eq!(Interval::parse("0s"), Err("zero; write \"off\" to switch the module off".into()));
-        assert_eq!(
-            Interval::parse("169h"),
-            Err("\"169h\" is longer than the maximum of 168h; write \"off\" to switch the module off".into())
-        );
-        assert!(Interval::parse("99999999999999999999h").unwrap_err().contains("longer than the maximum"));
-        assert!(Interval::parse("18446744073709551615h").unwrap_err().contains("longer than the maximum"));
-    }
-
-    #[test]
-    fn every_module_has_a_name_and_a_default() {
-        for module in Module::ALL {
-            assert_eq!(Module::from_name(module.name()), Some(module));
-            assert!(module.default_interval().every().is_some(), "{module}");
-            assert_eq!(Schedule::default().get(module), module.default_interval());
-        }
-        assert_eq!(Module::from_name("erp_status"), Some(Module::ErpStatus));
-        assert_eq!(Module::from_name("ordrs"), None);
-        let defaults = Module::ALL.map(|m| m.default_interval().every().unwrap());
-        assert!(defaults.iter().all(|d| (MIN_INTERVAL..=MAX_INTERVAL).contains(d)));
-    }
 
     #[test]
     fn status_actions_parse() {

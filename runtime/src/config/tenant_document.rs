@@ -50,6 +50,9 @@ pub fn tenant(doc: &Value, available: &[String]) -> Result<Tenant, ConfigErrors>
     let env = |name: &str| secrets.get(name).cloned();
     let config =
         validate::build(&text, &validate::Inputs { base_dir: Path::new("."), plugins: Some(&names), env: &env })?;
+    for old in &config.deprecated {
+        tracing::warn!(tenant = %id, "{old}");
+    }
     config.tenants.get(id).cloned().ok_or_else(|| bad(format!("tenant {id:?} was not read back")))
 }
 

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::SECRETS_ENV;
 use super::document::{self, Deferred, Entry, Node, Record, index_path, key_path, string_table, type_name};
-use super::error::{ConfigErrors, Problems};
+use super::error::{ConfigErrors, Problem, Problems};
 use super::model::*;
 use super::secrets::{Resolver, Secret, SecretMap, SecretRef, SecretsFile, SecretsSource};
 
@@ -198,7 +198,8 @@ pub(crate) fn build(text: &str, inputs: &Inputs<'_>) -> Result<Config, ConfigErr
 
     let (secrets_file, source) = secrets_source(&root, inputs, &mut problems);
 
-    let mut checker = Checker { problems, plugins, resolver: Resolver { env: inputs.env, file: source } };
+    let mut checker =
+        Checker { problems, deprecated: Vec::new(), plugins, resolver: Resolver { env: inputs.env, file: source } };
     let tenants = checker.tenants(&root);
 
     if !checker.problems.is_empty() {
@@ -216,6 +217,7 @@ pub(crate) fn build(text: &str, inputs: &Inputs<'_>) -> Result<Config, ConfigErr
         grant_plugin_dir_hosts: fields.grant_plugin_dir_hosts.unwrap_or(false),
         allow_empty: fields.allow_empty.unwrap_or(false),
         tenants,
+        deprecated: checker.deprecated,
     })
 }
 
@@ -281,6 +283,8 @@ struct SeenShops {
 /// The walk below the globals: its problems, and what it checks names and references against.
 struct Checker<'a> {
     problems: Problems,
+    /// Older spellings read (see [`Config::deprecated`]).
+    deprecated: Vec<Problem>,
     /// `None` when the plugin folder could not be listed (already reported): plugin names are
     /// then not checked, rather than all reported missing.
     plugins: Option<Vec<String>>,
@@ -626,11 +630,23 @@ impl Checker<'_> {
         quota
     }
 
+    /// Keys are module names ([`Module::named`]): an older spelling is read, and noted in
+    /// [`Config::deprecated`].
     fn schedule(&mut self, node: &Node<'_>, path: &str) -> Schedule {
         let mut schedule = Schedule::default();
-        let names = ("module", "modules");
-        for (module, interval) in self.closed_table(node, path, names, &Module::ALL, Module::name, Interval::parse) {
-            schedule.set(module, interval);
+        for entry in string_table(node, path, &mut self.problems) {
+            let Some(named) = Module::named(&entry.key) else {
+                let message = format!("unknown module (modules: {})", Module::names(Module::ALL));
+                self.problems.push(entry.path, message);
+                continue;
+            };
+            if let Some(message) = named.deprecation() {
+                self.deprecated.push(Problem::new(&entry.path, message));
+            }
+            match Interval::parse(&entry.value) {
+                Ok(interval) => schedule.set(named.module, interval),
+                Err(message) => self.problems.push(entry.path, message),
+            }
         }
         schedule
     }
@@ -1054,7 +1070,7 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
             problems(&text),
             [
                 "tenants.acme.schedule.listing: expected a string, found an integer",
-                "tenants.acme.schedule.ordrs: unknown module (modules: orders, stock, price, batches, listing, products, customers, logistics, shipments, erp_status)",
+                "tenants.acme.schedule.ordrs: unknown module (modules: orders, stock, prices, lots, listing, products, customers, logistics, shipments, erp_status)",
                 "tenants.acme.schedule.price: expected a whole number and a unit (s, m or h) like \"30s\", \"5m\" or \"1h\", or \"off\"; got \"5 min\"",
             ]
         );
@@ -1062,7 +1078,23 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
         let schedule = config.tenant("acme").unwrap().schedule;
         assert_eq!(schedule.get(Module::Orders), Interval::Every(std::time::Duration::from_secs(10)));
         assert_eq!(schedule.get(Module::Stock), Interval::Off);
-        assert_eq!(schedule.get(Module::Price), DEFAULT_PRICE_INTERVAL);
+        assert_eq!(schedule.get(Module::Prices), Module::Prices.default_interval());
+        assert!(config.deprecated.is_empty());
+    }
+
+    #[test]
+    fn a_former_module_name_is_read_and_noted() {
+        let config = check(&acme("[tenants.acme.schedule]\nprice = \"10m\"\nlots = \"1h\"\n")).unwrap();
+        let schedule = config.tenant("acme").unwrap().schedule;
+        assert_eq!(schedule.get(Module::Prices), Interval::Every(std::time::Duration::from_secs(600)));
+        assert_eq!(schedule.get(Module::Lots), Interval::Every(std::time::Duration::from_secs(3600)));
+        let noted: Vec<String> = config.deprecated.iter().map(|p| p.to_string()).collect();
+        assert_eq!(
+            noted,
+            [
+                "tenants.acme.schedule.price: `price` is the former name of the `prices` module: write `prices` (`price` is read until the next release)"
+            ]
+        );
     }
 
     #[test]

@@ -74,6 +74,13 @@ struct Record {
     awaiting_grant: Option<String>,
 }
 
+impl Record {
+    /// The SHA-256 of `version`'s wasm, as admitted (empty for a version it does not list).
+    fn sha256(&self, version: &str) -> &str {
+        self.versions.get(version).map_or("", |v| v.sha256.as_str())
+    }
+}
+
 /// A plugin name as the API lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Summary {
@@ -205,9 +212,8 @@ impl Registry {
         for (name, record) in store.plugins().all::<Record>()? {
             let mut loaded = HashMap::new();
             for version in wanted(&record) {
-                let sha256 = record.versions.get(version).map(|v| v.sha256.as_str()).unwrap_or_default();
-                let shared = Some((&store, sha256)).filter(|_| store.is_shared());
-                let plugin = load_blob(&sandbox, &blobs, shared, &name, version).await?;
+                let plugin =
+                    load_blob(&sandbox, &blobs, Some((&store, record.sha256(version))), &name, version).await?;
                 loaded.insert(version.clone(), plugin);
             }
             let shown = record.awaiting_grant.as_ref().filter(|_| record.active.is_empty()).unwrap_or(&record.active);
@@ -549,12 +555,8 @@ impl Registry {
                     .blobs
                     .as_ref()
                     .ok_or_else(|| RegistryError::NotFound(format!("{name} {version} is not loaded")))?;
-                let sha256 = self
-                    .read()
-                    .get(name)
-                    .and_then(|e| e.record.versions.get(version).map(|v| v.sha256.clone()))
-                    .unwrap_or_default();
-                let shared = self.inner.store.as_ref().filter(|s| s.is_shared()).map(|s| (s, sha256.as_str()));
+                let sha256 = self.read().get(name).map(|e| e.record.sha256(version).to_owned()).unwrap_or_default();
+                let shared = self.inner.store.as_ref().map(|s| (s, sha256.as_str()));
                 load_blob(&self.inner.sandbox, blobs, shared, name, version).await
             }
         }
@@ -602,8 +604,8 @@ impl Registry {
             };
             for version in wanted(&record) {
                 if !loaded.contains_key(version) {
-                    let sha256 = record.versions.get(version).map(|v| v.sha256.as_str()).unwrap_or_default();
-                    let plugin = load_blob(&self.inner.sandbox, blobs, Some((store, sha256)), &name, version).await?;
+                    let shared = Some((store, record.sha256(version)));
+                    let plugin = load_blob(&self.inner.sandbox, blobs, shared, &name, version).await?;
                     loaded.insert(version.clone(), plugin);
                 }
             }
@@ -707,8 +709,9 @@ fn check_hosts(d: &Descriptor) -> Result<(), RegistryError> {
     Ok(())
 }
 
-/// Loads `name` `version` from its file; on a shared store, a file this node does not have yet
-/// (another node admitted the version) is fetched from the store by `sha256` first.
+/// Loads `name` `version` from its file; on a shared store (`store` is the registry's, with
+/// the version's `sha256`), a file this node does not have yet (another node admitted the
+/// version) is fetched from the store first.
 async fn load_blob(
     sandbox: &Sandbox,
     blobs: &Path,
@@ -717,7 +720,7 @@ async fn load_blob(
     version: &str,
 ) -> Result<Plugin, RegistryError> {
     let path = blobs.join(name).join(format!("{version}.wasm"));
-    if let Some((store, sha256)) = shared.filter(|_| !path.exists()) {
+    if let Some((store, sha256)) = shared.filter(|(store, _)| store.is_shared() && !path.exists()) {
         let files = |reason: String| RegistryError::Files { path: path.clone(), reason };
         let wasm = store
             .plugins()

@@ -139,6 +139,9 @@ mod tests {
             serde_json::json!({"row": 3, "accepted": false, "column": "B (quantity)", "reason": "quantity: …"})
         );
         assert_eq!(SheetKind::from_name("lots"), Some(SheetKind::Lots));
+        let sheets: Vec<crate::model::Module> =
+            crate::model::Module::ALL.into_iter().filter(|m| m.spec().sheet).collect();
+        assert_eq!(SheetKind::ALL.map(SheetKind::module).to_vec(), sheets, "the kinds are the table's sheets");
         assert_eq!(SheetKind::from_name("orders"), None);
         assert!(SheetKind::ALL.iter().all(|k| SheetKind::from_name(k.name()) == Some(*k)));
     }

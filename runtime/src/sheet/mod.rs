@@ -37,6 +37,7 @@ mod template;
 
 use serde::Serialize;
 
+use crate::model::Module;
 use crate::sync::intake::Update;
 use column::Column;
 
@@ -51,7 +52,11 @@ pub use template::template;
 /// keeping the parsed rows (a few columns each) and the report within tens of megabytes.
 pub const MAX_ROWS: usize = 100_000;
 
-/// What a sheet holds.
+/// What a sheet holds: one of the modules whose [`Spec::sheet`] says operators import it
+/// (a test holds the two equal). The enum is what the kinds' columns are matched on; its names
+/// are the modules'.
+///
+/// [`Spec::sheet`]: crate::model::modules::Spec::sheet
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SheetKind {
     Stock,
@@ -65,19 +70,27 @@ impl SheetKind {
     pub const ALL: [SheetKind; 5] =
         [SheetKind::Stock, SheetKind::Prices, SheetKind::Lots, SheetKind::Products, SheetKind::Customers];
 
-    /// The name the API path and the template's sheet use.
-    pub const fn name(self) -> &'static str {
+    pub const fn module(self) -> Module {
         match self {
-            SheetKind::Stock => "stock",
-            SheetKind::Prices => "prices",
-            SheetKind::Lots => "lots",
-            SheetKind::Products => "products",
-            SheetKind::Customers => "customers",
+            SheetKind::Stock => Module::Stock,
+            SheetKind::Prices => Module::Prices,
+            SheetKind::Lots => Module::Lots,
+            SheetKind::Products => Module::Products,
+            SheetKind::Customers => Module::Customers,
         }
     }
 
+    /// The module's name: the API path's and the template's sheet.
+    pub const fn name(self) -> &'static str {
+        self.module().name()
+    }
+
+    pub fn of(module: Module) -> Option<SheetKind> {
+        SheetKind::ALL.into_iter().find(|k| k.module() == module)
+    }
+
     pub fn from_name(name: &str) -> Option<SheetKind> {
-        SheetKind::ALL.into_iter().find(|k| k.name() == name)
+        Module::from_name(name).and_then(SheetKind::of)
     }
 
     /// The columns the kind reads, in the order the template writes them.

@@ -54,7 +54,7 @@ pub use outbox::{DeadLetter, Delivery, Outbox};
 pub use plugins::PluginBook;
 pub use pushes::{DeadPush, NewPush, Offer, Push, Pushes, Sent, WaitingFilter, WaitingPage};
 pub use quarantine::{Quarantine, Quarantined};
-pub use switches::{Gate, Hold, SkuSync, SwitchList, Switches};
+pub use switches::{Gate, Hold, SwitchList, Switches};
 pub use tenants::TenantBook;
 pub use tokens::{Scope, Tokens};
 pub use usage::Usage;

@@ -23,6 +23,7 @@ use super::backend::Transactional as _;
 use super::backend::TxError::Abort;
 use super::backend::TxTree;
 use super::backend::{Db, Tree};
+use crate::model::Module;
 use serde::{Deserialize, Serialize};
 
 use super::usage::{Usage, delta, tx_insert, tx_remove};
@@ -61,8 +62,13 @@ pub struct Push {
     pub id: u64,
     pub tenant: String,
     pub shop: String,
-    /// The queue it waits in: a module name (`stock`, `price`, …), or `hold` for a manual
-    /// stock value, which has its own place so an automatic update cannot replace it.
+    /// The queue it waits in: a module's stored name ([`Spec::stored`]: `stock`, `price`, …),
+    /// or `hold` for a manual stock value, which has its own place so an automatic update
+    /// cannot replace it. Its JSON (the store's and the API's) is the module's current name
+    /// ([`Push::module_name`]); either name is read back.
+    ///
+    /// [`Spec::stored`]: crate::model::modules::Spec::stored
+    #[serde(with = "crate::model::modules::stored_name")]
     pub module: String,
     /// The item within the module: an `outer_sku_id`, an order id, a product id…
     pub item: String,
@@ -79,6 +85,13 @@ pub struct Push {
     /// purges it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting_for_sku: Option<String>,
+}
+
+impl Push {
+    /// The name operators know its queue by: the module's current name, or `hold`.
+    pub fn module_name(&self) -> &str {
+        Module::from_stored(&self.module).map_or(&self.module, |m| m.name())
+    }
 }
 
 /// A push given up on, with why.
@@ -908,6 +921,24 @@ mod tests {
         let id = p.dead_letters("acme").unwrap()[0].push.id;
         assert!(p.discard("acme", id).unwrap());
         assert!(p.dead_letters("acme").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_queue_is_keyed_by_its_stored_name_and_shown_by_its_current_one() {
+        let store = Store::temporary().unwrap();
+        let p = store.pushes();
+        let new = NewPush { module: "price", item: "A", version: None, ..stock("A", 1, 0) };
+        assert_eq!(p.offer(new, 10).unwrap(), Offer::Queued);
+        let due = p.due("acme", "tb", "price", 10, 10).unwrap();
+        assert_eq!((due[0].module.as_str(), due[0].module_name()), ("price", "prices"));
+        let json = serde_json::to_value(&due[0]).unwrap();
+        assert_eq!(json["module"], "prices");
+        assert_eq!(serde_json::from_value::<Push>(json).unwrap(), due[0], "read back into the stored name");
+        let mut first_release = serde_json::to_value(&due[0]).unwrap();
+        first_release["module"] = json!("price");
+        assert_eq!(serde_json::from_value::<Push>(first_release).unwrap(), due[0]);
+        let hold = Push { module: "hold".into(), ..due[0].clone() };
+        assert_eq!(serde_json::to_value(&hold).unwrap()["module"], "hold");
     }
 
     #[test]

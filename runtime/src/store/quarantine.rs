@@ -29,7 +29,9 @@ pub const MAX_TEXT_BYTES: usize = 1024;
 pub struct Quarantined {
     pub tenant: String,
     pub shop_id: String,
-    /// `orders`, or the ERP feed's module name.
+    /// `orders`, or the ERP feed's module, by its stored name (JSON: its current name; see
+    /// [`crate::model::modules::stored_name`]).
+    #[serde(with = "crate::model::modules::stored_name")]
     pub stream: String,
     /// The record's own platform id.
     pub id: String,

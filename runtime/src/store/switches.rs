@@ -15,28 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use super::backend::Tree;
 use super::{StoreError, key};
-use crate::model::Timestamp;
+use crate::model::{Module, Timestamp};
 
 pub(super) const TREE: &str = "switches";
-
-/// What a per-SKU override can turn off.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SkuSync {
-    Stock,
-    Price,
-    Listing,
-}
-
-impl SkuSync {
-    fn name(self) -> &'static str {
-        match self {
-            SkuSync::Stock => "stock",
-            SkuSync::Price => "price",
-            SkuSync::Listing => "listing",
-        }
-    }
-}
 
 /// A manual stock value and until when it wins.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +66,11 @@ pub struct HeldSku {
     pub hold: Hold,
 }
 
+/// The name operators know a module by, from the one the store keys it by.
+fn named(stored: &str) -> String {
+    Module::from_stored(stored).map_or(stored, |m| m.name()).to_owned()
+}
+
 /// The switches tree. Keys: `m \0 tenant \0 shop \0 module`, `s \0 tenant \0 sku \0 kind`,
 /// `h \0 tenant \0 sku`.
 #[derive(Clone)]
@@ -114,23 +100,27 @@ impl Switches {
         Ok(())
     }
 
-    /// Turns `module` (`orders`, `stock`, …) of a shop on or off.
-    pub fn set_module(&self, tenant: &str, shop: &str, module: &str, on: bool) -> Result<(), StoreError> {
-        self.set_flag(key(&["m", tenant, shop, module])?, on)
+    /// Turns `module` of a shop on or off.
+    pub fn set_module(&self, tenant: &str, shop: &str, module: Module, on: bool) -> Result<(), StoreError> {
+        self.set_flag(key(&["m", tenant, shop, module.stored()])?, on)
     }
 
-    pub fn module_on(&self, tenant: &str, shop: &str, module: &str) -> Result<bool, StoreError> {
-        self.flag(&key(&["m", tenant, shop, module])?)
+    pub fn module_on(&self, tenant: &str, shop: &str, module: Module) -> Result<bool, StoreError> {
+        self.flag(&key(&["m", tenant, shop, module.stored()])?)
     }
 
-    /// Turns one kind of sync of one SKU (by `outer_sku_id`) on or off, for every shop of the
-    /// tenant.
-    pub fn set_sku(&self, tenant: &str, sku: &str, kind: SkuSync, on: bool) -> Result<(), StoreError> {
-        self.set_flag(key(&["s", tenant, sku, kind.name()])?, on)
+    /// Turns one module's sync of one SKU (by `outer_sku_id`) on or off, for every shop of the
+    /// tenant: only the modules whose [`Spec::per_sku`](crate::model::modules::Spec::per_sku) says so.
+    pub fn set_sku(&self, tenant: &str, sku: &str, module: Module, on: bool) -> Result<(), StoreError> {
+        if !module.spec().per_sku {
+            let known = Module::names(Module::per_sku());
+            return Err(StoreError::Invalid(format!("`{module}` cannot be switched per SKU ({known} can)")));
+        }
+        self.set_flag(key(&["s", tenant, sku, module.stored()])?, on)
     }
 
-    pub fn sku_on(&self, tenant: &str, sku: &str, kind: SkuSync) -> Result<bool, StoreError> {
-        self.flag(&key(&["s", tenant, sku, kind.name()])?)
+    pub fn sku_on(&self, tenant: &str, sku: &str, module: Module) -> Result<bool, StoreError> {
+        self.flag(&key(&["s", tenant, sku, module.stored()])?)
     }
 
     /// Holds a SKU's stock at a manual value until `hold.until`.
@@ -155,9 +145,9 @@ impl Switches {
                     k.split(|b| *b == 0).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
                 match (prefix, parts.as_slice()) {
                     ("m", [_, _, shop, module]) => {
-                        out.modules_off.push(ModuleOff { shop: shop.clone(), module: module.clone() })
+                        out.modules_off.push(ModuleOff { shop: shop.clone(), module: named(module) })
                     }
-                    ("s", [_, _, sku, kind]) => out.skus_off.push(SkuOff { sku: sku.clone(), kind: kind.clone() }),
+                    ("s", [_, _, sku, kind]) => out.skus_off.push(SkuOff { sku: sku.clone(), kind: named(kind) }),
                     ("h", [_, _, sku]) => {
                         let hold: Hold = serde_json::from_slice(&v).map_err(|e| corrupt(&k, e))?;
                         out.holds.push(HeldSku { sku: sku.clone(), hold });
@@ -179,14 +169,14 @@ impl Switches {
 
     /// Whether an automatic `kind` update for `sku` of `shop` may go out at `now`. The module
     /// switch is looked at first, then the SKU override, then (stock only) a hold.
-    pub fn gate(&self, tenant: &str, shop: &str, sku: &str, kind: SkuSync, now: Timestamp) -> Result<Gate, StoreError> {
-        if !self.module_on(tenant, shop, kind.name())? {
+    pub fn gate(&self, tenant: &str, shop: &str, sku: &str, kind: Module, now: Timestamp) -> Result<Gate, StoreError> {
+        if !self.module_on(tenant, shop, kind)? {
             return Ok(Gate::ModuleOff);
         }
         if !self.sku_on(tenant, sku, kind)? {
             return Ok(Gate::SkuOff);
         }
-        if kind == SkuSync::Stock
+        if kind == Module::Stock
             && let Some(hold) = self.hold_at(tenant, sku, now)?
         {
             return Ok(Gate::Held(hold));
@@ -206,15 +196,31 @@ mod tests {
     fn modules_and_skus_are_on_until_turned_off() {
         let store = Store::temporary().unwrap();
         let s = store.switches();
-        assert_eq!(s.gate("acme", "tb-1", "SKU-1", SkuSync::Stock, Timestamp(T)).unwrap(), Gate::Send);
-        s.set_module("acme", "tb-1", "stock", false).unwrap();
-        assert_eq!(s.gate("acme", "tb-1", "SKU-1", SkuSync::Stock, Timestamp(T)).unwrap(), Gate::ModuleOff);
-        assert_eq!(s.gate("acme", "jd-1", "SKU-1", SkuSync::Stock, Timestamp(T)).unwrap(), Gate::Send, "per shop");
-        assert_eq!(s.gate("acme", "tb-1", "SKU-1", SkuSync::Price, Timestamp(T)).unwrap(), Gate::Send, "per module");
-        s.set_module("acme", "tb-1", "stock", true).unwrap();
-        s.set_sku("acme", "SKU-1", SkuSync::Price, false).unwrap();
-        assert_eq!(s.gate("acme", "tb-1", "SKU-1", SkuSync::Price, Timestamp(T)).unwrap(), Gate::SkuOff);
-        assert_eq!(s.gate("other", "tb-1", "SKU-1", SkuSync::Price, Timestamp(T)).unwrap(), Gate::Send, "per tenant");
+        assert_eq!(s.gate("acme", "tb-1", "SKU-1", Module::Stock, Timestamp(T)).unwrap(), Gate::Send);
+        s.set_module("acme", "tb-1", Module::Stock, false).unwrap();
+        assert_eq!(s.gate("acme", "tb-1", "SKU-1", Module::Stock, Timestamp(T)).unwrap(), Gate::ModuleOff);
+        assert_eq!(s.gate("acme", "jd-1", "SKU-1", Module::Stock, Timestamp(T)).unwrap(), Gate::Send, "per shop");
+        assert_eq!(s.gate("acme", "tb-1", "SKU-1", Module::Prices, Timestamp(T)).unwrap(), Gate::Send, "per module");
+        s.set_module("acme", "tb-1", Module::Stock, true).unwrap();
+        s.set_sku("acme", "SKU-1", Module::Prices, false).unwrap();
+        assert_eq!(s.gate("acme", "tb-1", "SKU-1", Module::Prices, Timestamp(T)).unwrap(), Gate::SkuOff);
+        assert_eq!(s.gate("other", "tb-1", "SKU-1", Module::Prices, Timestamp(T)).unwrap(), Gate::Send, "per tenant");
+    }
+
+    #[test]
+    fn switches_are_keyed_by_the_first_names_and_listed_by_the_current_ones() {
+        let store = Store::temporary().unwrap();
+        let s = store.switches();
+        s.set_sku("acme", "SKU-1", Module::Prices, false).unwrap();
+        s.set_module("acme", "tb-1", Module::Lots, false).unwrap();
+        // A store written by the first release reads on: its keys are these.
+        assert!(s.tree.get(key(&["s", "acme", "SKU-1", "price"]).unwrap()).unwrap().is_some());
+        assert!(s.tree.get(key(&["m", "acme", "tb-1", "batches"]).unwrap()).unwrap().is_some());
+        let list = s.list("acme").unwrap();
+        assert_eq!(list.skus_off, [SkuOff { sku: "SKU-1".into(), kind: "prices".into() }]);
+        assert_eq!(list.modules_off, [ModuleOff { shop: "tb-1".into(), module: "lots".into() }]);
+        let err = s.set_sku("acme", "SKU-1", Module::Lots, false).unwrap_err().to_string();
+        assert!(err.contains("stock, prices, listing"), "{err}");
     }
 
     #[test]
@@ -223,14 +229,14 @@ mod tests {
         let s = store.switches();
         let hold = Hold { quantity: 500, until: Timestamp(T + 86_400_000), note: Some("promo day".into()) };
         s.hold("acme", "SKU-1", &hold).unwrap();
-        assert_eq!(s.gate("acme", "tb-1", "SKU-1", SkuSync::Stock, Timestamp(T)).unwrap(), Gate::Held(hold.clone()));
+        assert_eq!(s.gate("acme", "tb-1", "SKU-1", Module::Stock, Timestamp(T)).unwrap(), Gate::Held(hold.clone()));
         assert_eq!(
-            s.gate("acme", "tb-1", "SKU-1", SkuSync::Price, Timestamp(T)).unwrap(),
+            s.gate("acme", "tb-1", "SKU-1", Module::Prices, Timestamp(T)).unwrap(),
             Gate::Send,
             "holds are stock only"
         );
         assert_eq!(
-            s.gate("acme", "tb-1", "SKU-1", SkuSync::Stock, Timestamp(T + 86_400_000)).unwrap(),
+            s.gate("acme", "tb-1", "SKU-1", Module::Stock, Timestamp(T + 86_400_000)).unwrap(),
             Gate::Send,
             "ended"
         );

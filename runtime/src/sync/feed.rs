@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use crate::model::{Operation, PullRequest, TimeWindow, Timestamp};
+use crate::model::{Module, Operation, PullRequest, TimeWindow, Timestamp};
 use crate::sandbox::{Call, Reply};
 use crate::store::quarantine::Source;
 use crate::store::{Store, StreamCursor};
@@ -26,17 +26,10 @@ pub const DEFAULT_FIRST_LOOKBACK: Duration = Duration::from_secs(3 * 24 * 3600);
 /// Pages one round follows before yielding.
 pub const MAX_PAGES_PER_ROUND: usize = 1_000;
 
-/// Every ERP pull, by the module it feeds.
-pub const FEEDS: [(&str, Operation); 8] = [
-    ("stock", Operation::PullStock),
-    ("price", Operation::PullPrices),
-    ("batches", Operation::PullLots),
-    ("products", Operation::PullProducts),
-    ("customers", Operation::PullCustomers),
-    ("logistics", Operation::PullLogistics),
-    ("shipments", Operation::PullShipments),
-    ("erp_status", Operation::PullErpStatus),
-];
+/// Every module the ERP is pulled for, with its pull: the table's modules that have one.
+pub fn feeds() -> impl Iterator<Item = (Module, Operation)> {
+    Module::ALL.into_iter().filter_map(|m| m.spec().pull.map(|pull| (m, pull)))
+}
 
 /// What one round did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -55,8 +48,7 @@ pub struct Feed<'a> {
     pub erp: &'a Shop,
     pub store: &'a Store,
     pub intake: &'a Intake,
-    pub module: &'a str,
-    pub operation: Operation,
+    pub module: Module,
     pub overlap: Duration,
     pub first_lookback: Duration,
     /// Whether the host is stopping: a round ends after the page in flight (see
@@ -67,7 +59,7 @@ pub struct Feed<'a> {
 impl Feed<'_> {
     pub async fn round(&self, now: Timestamp) -> Result<Round, SyncError> {
         let tenant = self.erp.tenant.as_str();
-        let stream = self.module;
+        let stream = self.module.stored();
         let (window, mut cursor, watermark) = match self.store.cursors().get(tenant, ERP_STREAMS, stream)? {
             Some(StreamCursor { watermark, in_window: Some((window, cursor)) }) => (window, Some(cursor), watermark),
             Some(StreamCursor { watermark, in_window: None }) => {
@@ -81,8 +73,9 @@ impl Feed<'_> {
         };
         let mut round = Round::default();
         loop {
-            let call = Call::pull(self.operation, PullRequest { window: Some(window), cursor: cursor.clone() })
-                .expect("FEEDS lists pulls only");
+            let pull = self.module.spec().pull.expect("a feed's module is pulled from the ERP");
+            let call = Call::pull(pull, PullRequest { window: Some(window), cursor: cursor.clone() })
+                .expect("a module's pull is a pull");
             let (update, rejected, next_cursor) = match self.plugin.call(self.erp, call).await? {
                 Reply::Stock(p) => (Update::Stock(p.items), p.rejected, p.next_cursor),
                 Reply::Prices(p) => (Update::Prices(p.items), p.rejected, p.next_cursor),
@@ -99,7 +92,7 @@ impl Feed<'_> {
             let source = Source { tenant, shop_id: &self.erp.shop_id, stream, plugin: &d.name, version: &d.version };
             for r in &rejected {
                 if self.store.quarantine().put(&source, r, now)? {
-                    tracing::warn!(tenant, module = stream, record = %r.id, field = %r.field, reason = %r.reason, "ERP record set aside in quarantine");
+                    tracing::warn!(tenant, module = self.module.name(), record = %r.id, field = %r.field, reason = %r.reason, "ERP record set aside in quarantine");
                 }
             }
             round.pages += 1;

@@ -10,8 +10,8 @@ use serde::Serialize;
 use std::sync::Arc;
 
 use crate::model::{
-    CustomerMapping, ErpStatus, ListingChange, Logistics, LotSync, Operation, PriceUpdate, Product, ShipmentDetail,
-    StockUpdate, Timestamp,
+    CustomerMapping, ErpStatus, ListingChange, Logistics, LotSync, Module, Operation, PriceUpdate, Product,
+    ShipmentDetail, StockUpdate, Timestamp,
 };
 use crate::store::{AuditEntry, Hold, NewPush, Offer, OrderKey, Store, StoreError};
 
@@ -34,34 +34,24 @@ pub enum Update {
 }
 
 impl Update {
-    /// The queue (and module switch) it goes through.
-    pub fn module(&self) -> &'static str {
+    /// The module it belongs to: its queue, its switch and its push come from the table.
+    pub fn module(&self) -> Module {
         match self {
-            Update::Stock(_) => "stock",
-            Update::Prices(_) => "price",
-            Update::Lots(_) => "batches",
-            Update::Listing(_) => "listing",
-            Update::Products(_) => "products",
-            Update::Customers(_) => "customers",
-            Update::Logistics(_) => "logistics",
-            Update::Shipments(_) => "shipments",
-            Update::ErpStatus(_) => "erp_status",
+            Update::Stock(_) => Module::Stock,
+            Update::Prices(_) => Module::Prices,
+            Update::Lots(_) => Module::Lots,
+            Update::Listing(_) => Module::Listing,
+            Update::Products(_) => Module::Products,
+            Update::Customers(_) => Module::Customers,
+            Update::Logistics(_) => Module::Logistics,
+            Update::Shipments(_) => Module::Shipments,
+            Update::ErpStatus(_) => Module::ErpStatus,
         }
     }
 
     /// The marketplace operation that delivers it.
     pub fn operation(&self) -> Operation {
-        match self {
-            Update::Stock(_) => Operation::PushStock,
-            Update::Prices(_) => Operation::PushPrices,
-            Update::Lots(_) => Operation::PushLots,
-            Update::Listing(_) => Operation::PushListing,
-            Update::Products(_) => Operation::PushProducts,
-            Update::Customers(_) => Operation::PushCustomers,
-            Update::Logistics(_) => Operation::PushLogistics,
-            Update::Shipments(_) => Operation::PushShipments,
-            Update::ErpStatus(_) => Operation::PushErpStatus,
-        }
+        self.module().spec().push.expect("every update's module goes out to the shops")
     }
 
     pub fn len(&self) -> usize {
@@ -259,7 +249,7 @@ impl Intake {
                 let offer = NewPush {
                     tenant: &self.tenant,
                     shop: &shop.shop_id,
-                    module: update.module(),
+                    module: update.module().stored(),
                     item: &record.item,
                     record: record.record.clone(),
                     version,
@@ -321,7 +311,13 @@ impl Intake {
                 Offer::Stale => report.stale += 1,
                 Offer::Refused => report.refused += 1,
             }
-            self.store.pushes().offer_confirmed_again(&self.tenant, &shop.shop_id, "stock", sku, now.0)?;
+            self.store.pushes().offer_confirmed_again(
+                &self.tenant,
+                &shop.shop_id,
+                Module::Stock.stored(),
+                sku,
+                now.0,
+            )?;
         }
         self.audit(actor, "hold.set", serde_json::json!({"sku": sku, "hold": hold}), now)?;
         Ok(report)
@@ -330,19 +326,14 @@ impl Intake {
     /// Ends a SKU's hold now; kept-back automatic stock flows again.
     pub fn release(&self, sku: &str, actor: &str, now: Timestamp) -> Result<(), StoreError> {
         self.store.switches().release(&self.tenant, sku)?;
-        self.wake(crate::store::SkuSync::Stock, sku, now)?;
+        self.wake(Module::Stock, sku, now)?;
         self.audit(actor, "hold.release", serde_json::json!({"sku": sku}), now)
     }
 
     /// Makes what was kept back for a SKU due now.
-    fn wake(&self, kind: crate::store::SkuSync, sku: &str, now: Timestamp) -> Result<(), StoreError> {
-        let module = match kind {
-            crate::store::SkuSync::Stock => "stock",
-            crate::store::SkuSync::Price => "price",
-            crate::store::SkuSync::Listing => "listing",
-        };
+    fn wake(&self, module: Module, sku: &str, now: Timestamp) -> Result<(), StoreError> {
         for shop in self.shops.iter() {
-            self.store.pushes().wake(&self.tenant, &shop.shop_id, module, sku, now.0)?;
+            self.store.pushes().wake(&self.tenant, &shop.shop_id, module.stored(), sku, now.0)?;
         }
         Ok(())
     }
@@ -351,29 +342,23 @@ impl Intake {
     pub fn switch_module(
         &self,
         shop: &str,
-        module: &str,
+        module: Module,
         on: bool,
         actor: &str,
         now: Timestamp,
     ) -> Result<(), StoreError> {
         self.store.switches().set_module(&self.tenant, shop, module, on)?;
-        self.audit(actor, "switch.module", serde_json::json!({"shop": shop, "module": module, "on": on}), now)
+        let detail = serde_json::json!({"shop": shop, "module": module.name(), "on": on});
+        self.audit(actor, "switch.module", detail, now)
     }
 
-    /// Turns stock, price or listing sync of one SKU on or off.
-    pub fn switch_sku(
-        &self,
-        sku: &str,
-        kind: crate::store::SkuSync,
-        on: bool,
-        actor: &str,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
+    /// Turns one module's sync of one SKU on or off (the modules [`Module::per_sku`] lists).
+    pub fn switch_sku(&self, sku: &str, kind: Module, on: bool, actor: &str, now: Timestamp) -> Result<(), StoreError> {
         self.store.switches().set_sku(&self.tenant, sku, kind, on)?;
         if on {
             self.wake(kind, sku, now)?;
         }
-        self.audit(actor, "switch.sku", serde_json::json!({"sku": sku, "kind": kind, "on": on}), now)
+        self.audit(actor, "switch.sku", serde_json::json!({"sku": sku, "kind": kind.name(), "on": on}), now)
     }
 
     fn audit(&self, actor: &str, action: &str, detail: serde_json::Value, now: Timestamp) -> Result<(), StoreError> {

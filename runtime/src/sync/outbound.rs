@@ -9,10 +9,10 @@
 use std::time::Duration;
 
 use crate::config::CarrierTable;
-use crate::model::{ConnectorError, ItemResult, Logistics, Operation, OrderStatus, Timestamp};
+use crate::model::{ConnectorError, ItemResult, Logistics, Module, Operation, OrderStatus, Timestamp};
 use crate::retry::{Backoff, Verdict};
 use crate::sandbox::{Call, Reply};
-use crate::store::{Gate, OrderKey, Push, SkuSync, Store, StoreError};
+use crate::store::{Gate, OrderKey, Push, Store, StoreError};
 use crate::sync::intake::HOLD_QUEUE;
 use crate::{Plugin, Shop};
 
@@ -53,19 +53,30 @@ fn fill_ids(operation: Operation, record: &mut serde_json::Value, ids: [Option<S
     }
 }
 
-/// Every queue, in the order a round serves them: (queue, module switch, operation, SKU kind).
-pub const QUEUES: [(&str, &str, Operation, Option<SkuSync>); 10] = [
-    (HOLD_QUEUE, "stock", Operation::PushStock, None),
-    ("stock", "stock", Operation::PushStock, Some(SkuSync::Stock)),
-    ("price", "price", Operation::PushPrices, Some(SkuSync::Price)),
-    ("batches", "batches", Operation::PushLots, None),
-    ("listing", "listing", Operation::PushListing, Some(SkuSync::Listing)),
-    ("products", "products", Operation::PushProducts, None),
-    ("customers", "customers", Operation::PushCustomers, None),
-    ("logistics", "logistics", Operation::PushLogistics, None),
-    ("shipments", "shipments", Operation::PushShipments, None),
-    ("erp_status", "erp_status", Operation::PushErpStatus, None),
-];
+/// One queue of a shop's updates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Queue {
+    /// Its name in the store (a module's [`Spec::stored`], or [`HOLD_QUEUE`]).
+    ///
+    /// [`Spec::stored`]: crate::model::modules::Spec::stored
+    pub name: &'static str,
+    /// The module whose switch pauses it.
+    pub module: Module,
+    pub operation: Operation,
+    /// Whether per-SKU overrides and holds apply (automatic updates of a per-SKU module).
+    pub per_sku: bool,
+}
+
+/// Every queue, in the order a round serves them: manual stock values (holds) first, then
+/// each module of the table that goes out to the shops.
+pub fn queues() -> impl Iterator<Item = Queue> {
+    let holds = Queue { name: HOLD_QUEUE, module: Module::Stock, operation: Operation::PushStock, per_sku: false };
+    let modules = Module::ALL.into_iter().filter_map(|module| {
+        let spec = module.spec();
+        spec.push.map(|operation| Queue { name: spec.stored, module, operation, per_sku: spec.per_sku })
+    });
+    std::iter::once(holds).chain(modules)
+}
 
 /// What one round did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -100,7 +111,7 @@ impl Outbound<'_> {
     pub async fn round(&self, now: Timestamp) -> Result<Round, StoreError> {
         let mut round = Round::default();
         let (tenant, shop) = (self.shop.tenant.as_str(), self.shop.shop_id.as_str());
-        for (queue, module, operation, kind) in QUEUES {
+        for Queue { name: queue, module, operation, per_sku } in queues() {
             if !self.store.switches().module_on(tenant, shop, module)? {
                 continue; // paused: everything stays queued until the switch is back on
             }
@@ -112,8 +123,8 @@ impl Outbound<'_> {
                 let full = due.len() == BATCH;
                 let mut batch = Vec::with_capacity(due.len());
                 for push in due {
-                    if let Some(kind) = kind {
-                        match self.store.switches().gate(tenant, shop, &push.item, kind, now)? {
+                    if per_sku {
+                        match self.store.switches().gate(tenant, shop, &push.item, module, now)? {
                             Gate::Send => {}
                             Gate::ModuleOff => unreachable!("the module switch was checked above"),
                             Gate::SkuOff => {
@@ -334,7 +345,7 @@ impl Outbound<'_> {
                 }
             },
             Verdict::Permanent(reason) => {
-                tracing::warn!(tenant = %push.tenant, shop = %push.shop, module = %push.module, item = %push.item, reason = %reason, "update dead-lettered");
+                tracing::warn!(tenant = %push.tenant, shop = %push.shop, module = push.module_name(), item = %push.item, reason = %reason, "update dead-lettered");
                 self.store.pushes().dead_letter(push, &reason, now.0)?;
                 round.dead_lettered += 1;
             }

@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{ArgGroup, Subcommand, ValueEnum};
-use wharf_runtime::model::{OrderStatus, Timestamp};
+use wharf_runtime::model::{Module, OrderStatus, Timestamp};
 
 /// Where `wharf serve` listens unless its config says otherwise (the default `listen`).
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:7380";
@@ -114,8 +115,8 @@ pub enum Command {
         /// The tenant.
         tenant: String,
         /// What the records are.
-        #[arg(value_parser = UPDATE_KINDS)]
-        kind: String,
+        #[arg(value_parser = modules(|m| m.spec().push.is_some()))]
+        kind: Module,
         /// JSON record or array of records.
         #[arg(long)]
         file: PathBuf,
@@ -126,8 +127,8 @@ pub enum Command {
         /// The tenant.
         tenant: String,
         /// What the rows are.
-        #[arg(value_parser = IMPORT_KINDS)]
-        kind: String,
+        #[arg(value_parser = modules(|m| m.spec().sheet))]
+        kind: Module,
         /// The .xlsx file (start from `wharf import-template`).
         file: PathBuf,
     },
@@ -141,19 +142,29 @@ pub enum Command {
         /// The tenant (templates are served under a tenant, for tenant tokens).
         tenant: String,
         /// What the sheet imports.
-        #[arg(value_parser = IMPORT_KINDS)]
-        kind: String,
+        #[arg(value_parser = modules(|m| m.spec().sheet))]
+        kind: Module,
         /// Where to write the .xlsx file.
         #[arg(long)]
         out: PathBuf,
     },
 }
 
-/// Kinds `POST /v1/tenants/{t}/updates/{kind}` takes (api-spec: ERP side).
-pub(super) const UPDATE_KINDS: [&str; 9] =
-    ["stock", "prices", "lots", "listing", "products", "customers", "logistics", "shipments", "erp-status"];
-/// Kinds `POST /v1/tenants/{t}/imports/{kind}` takes (api-spec: ERP side).
-pub(super) const IMPORT_KINDS: [&str; 5] = ["stock", "prices", "lots", "products", "customers"];
+/// A module's name among those `fits` keeps, as `crate::model::modules` spells it; a former
+/// spelling is read too, with a warning on stderr (the API would answer it with one as well).
+fn modules(fits: fn(Module) -> bool) -> impl TypedValueParser<Value = Module> {
+    let values = Module::ALL
+        .into_iter()
+        .filter(move |m| fits(*m))
+        .map(|m| PossibleValue::new(m.name()).aliases(m.spec().aliases.iter().copied()));
+    PossibleValuesParser::new(values).map(|name| {
+        let named = Module::named(&name).expect("the possible values are the table's names");
+        if let Some(message) = named.deprecation() {
+            eprintln!("wharf: warning: {message}");
+        }
+        named.module
+    })
+}
 
 /// `wharf plugin …` commands added beside the local inspect/call/test/new.
 #[derive(Subcommand, Debug)]
@@ -271,10 +282,22 @@ pub enum TokenCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum SwitchCommand {
-    /// Turn one module (orders, stock, price, batches, listing, products, customers, logistics, shipments, erp_status) of one shop on or off.
-    Module { tenant: String, shop: String, module: String, state: OnOff },
-    /// Turn pushing a SKU's stock, price or listing on or off in every shop.
-    Sku { tenant: String, sku: String, kind: SkuKind, state: OnOff },
+    /// Turn one module (orders, stock, prices, lots, listing, products, customers, logistics, shipments, erp_status) of one shop on or off.
+    Module {
+        tenant: String,
+        shop: String,
+        #[arg(value_parser = modules(|_| true))]
+        module: Module,
+        state: OnOff,
+    },
+    /// Turn pushing a SKU's stock, prices or listing on or off in every shop.
+    Sku {
+        tenant: String,
+        sku: String,
+        #[arg(value_parser = modules(|m| m.spec().per_sku))]
+        kind: Module,
+        state: OnOff,
+    },
     /// Every switch and hold of a tenant.
     List { tenant: String },
 }
@@ -283,13 +306,6 @@ pub enum SwitchCommand {
 pub enum OnOff {
     On,
     Off,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SkuKind {
-    Stock,
-    Price,
-    Listing,
 }
 
 #[derive(Subcommand, Debug)]

@@ -161,10 +161,23 @@ mod tests {
                 Body::Json(json!({"on": false})),
             ),
             (
+                &["switch", "sku", "acme", "SKU-1", "prices", "on"],
+                Method::PUT,
+                "/v1/tenants/acme/skus/SKU-1/prices",
+                Body::Json(json!({"on": true})),
+            ),
+            // A former name is read and sent as the current one.
+            (
                 &["switch", "sku", "acme", "SKU-1", "price", "on"],
                 Method::PUT,
-                "/v1/tenants/acme/skus/SKU-1/price",
+                "/v1/tenants/acme/skus/SKU-1/prices",
                 Body::Json(json!({"on": true})),
+            ),
+            (
+                &["switch", "module", "acme", "tb", "batches", "off"],
+                Method::PUT,
+                "/v1/tenants/acme/shops/tb/modules/lots",
+                Body::Json(json!({"on": false})),
             ),
             (&["switch", "list", "acme"], Method::GET, "/v1/tenants/acme/switches", Body::Empty),
             (&["hold", "release", "acme", "SKU-1"], Method::DELETE, "/v1/tenants/acme/holds/SKU-1", Body::Empty),
@@ -223,9 +236,15 @@ mod tests {
             ),
             (&["ack", "acme", "--file", "a.json"], Method::POST, "/v1/tenants/acme/orders/ack", file("a.json")),
             (
+                &["push", "acme", "erp_status", "--file", "u.json"],
+                Method::POST,
+                "/v1/tenants/acme/updates/erp_status",
+                file("u.json"),
+            ),
+            (
                 &["push", "acme", "erp-status", "--file", "u.json"],
                 Method::POST,
-                "/v1/tenants/acme/updates/erp-status",
+                "/v1/tenants/acme/updates/erp_status",
                 file("u.json"),
             ),
             (
@@ -333,7 +352,7 @@ mod tests {
 
     #[test]
     fn clap_refuses_incomplete_or_contradictory_commands() {
-        let bad: [&[&str]; 11] = [
+        let bad: [&[&str]; 14] = [
             &["dlq", "replay", "acme"],
             &["dlq", "replay", "acme", "pushes"],
             &["dlq", "replay", "acme", "pushes", "1", "--all"],
@@ -344,7 +363,10 @@ mod tests {
             &["hold", "set", "acme", "S", "--quantity", "1", "--for", "2 hours"],
             &["orders", "acme", "--status", "sent"],
             &["orders", "acme", "--from", "yesterday"],
-            &["switch", "sku", "acme", "S", "prices", "off"],
+            &["switch", "sku", "acme", "S", "lots", "off"],
+            &["switch", "module", "acme", "tb", "ordrs", "off"],
+            &["push", "acme", "orders", "--file", "o.json"],
+            &["import", "acme", "listing", "l.xlsx"],
         ];
         for argv in bad {
             let argv: Vec<&str> = std::iter::once("wharf").chain(argv.iter().copied()).collect();

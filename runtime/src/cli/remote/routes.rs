@@ -143,15 +143,10 @@ impl Command {
             }
             Command::Switch { command, .. } => match command {
                 SwitchCommand::Module { tenant, shop, module, state } => {
-                    Request::put(&[V1, TENANTS, tenant, "shops", shop, "modules", module], on(*state))
+                    Request::put(&[V1, TENANTS, tenant, "shops", shop, "modules", module.name()], on(*state))
                 }
                 SwitchCommand::Sku { tenant, sku, kind, state } => {
-                    let kind = match kind {
-                        SkuKind::Stock => "stock",
-                        SkuKind::Price => "price",
-                        SkuKind::Listing => "listing",
-                    };
-                    Request::put(&[V1, TENANTS, tenant, "skus", sku, kind], on(*state))
+                    Request::put(&[V1, TENANTS, tenant, "skus", sku, kind.name()], on(*state))
                 }
                 SwitchCommand::List { tenant } => Request::get(&[V1, TENANTS, tenant, "switches"]),
             },
@@ -245,10 +240,10 @@ impl Command {
                 Request::post(&[V1, TENANTS, tenant, "orders", "ack"], Body::JsonFile(file.clone()))
             }
             Command::Push { tenant, kind, file, .. } => {
-                Request::post(&[V1, TENANTS, tenant, "updates", kind], Body::JsonFile(file.clone()))
+                Request::post(&[V1, TENANTS, tenant, "updates", kind.name()], Body::JsonFile(file.clone()))
             }
             Command::Import { tenant, kind, file, .. } => {
-                Request::post(&[V1, TENANTS, tenant, "imports", kind], Body::Xlsx(file.clone()))
+                Request::post(&[V1, TENANTS, tenant, "imports", kind.name()], Body::Xlsx(file.clone()))
                     .answer(Answer::ImportReport)
             }
             Command::Export { command: ExportCommand::Orders { tenant, out, filter }, .. } => {
@@ -257,7 +252,7 @@ impl Command {
                     .answer(Answer::SaveTo(out.clone()))
             }
             Command::ImportTemplate { tenant, kind, out, .. } => {
-                Request::get(&[V1, TENANTS, tenant, "imports", kind, "template.xlsx"])
+                Request::get(&[V1, TENANTS, tenant, "imports", kind.name(), "template.xlsx"])
                     .answer(Answer::SaveTo(out.clone()))
             }
         })

@@ -205,10 +205,11 @@ impl Control {
             leased(format!("erp/{}/deliveries", tenant.id), Box::new(|c: Ctx| Box::pin(c.delivery_loop())));
         }
         if let Route::Plugin { .. } = &tenant.route {
-            for (module, operation) in feed::FEEDS {
-                if let Some(every) = Module::from_name(module).and_then(|m| tenant.schedule.get(m).every()) {
+            for (module, operation) in feed::feeds() {
+                if let Some(every) = tenant.schedule.get(module).every() {
+                    // Leases are keyed by stored names, as everything in the database is.
                     leased(
-                        format!("erp/{}/pull/{module}", tenant.id),
+                        format!("erp/{}/pull/{}", tenant.id, module.stored()),
                         Box::new(move |c: Ctx| Box::pin(c.feed_loop(module, operation, every))),
                     );
                 }

@@ -13,7 +13,7 @@ use super::{AUTH_BACKOFF_CAP, DRAIN_LIMIT, Options};
 use crate::Plugin;
 use crate::erp::{plugin as erp_plugin, webhook};
 use crate::error::Failure;
-use crate::model::{ConnectorError, Timestamp};
+use crate::model::{ConnectorError, Module, Timestamp};
 use crate::registry::Registry;
 pub(super) use crate::retry::sleep_or_stop;
 use crate::retry::{Backoff, Verdict};
@@ -75,8 +75,9 @@ impl Ctx {
         loop {
             let mut wait = every;
             let plugin = self.plugin(&run.plugin);
-            if let Some(plugin) =
-                plugin.as_ref().filter(|_| self.store.switches().module_on(&tenant, &shop, "orders").unwrap_or(true))
+            if let Some(plugin) = plugin
+                .as_ref()
+                .filter(|_| self.store.switches().module_on(&tenant, &shop, Module::Orders).unwrap_or(true))
             {
                 let stop = self.stop.clone();
                 let stopping = move || *stop.borrow();
@@ -232,7 +233,7 @@ impl Ctx {
         }
     }
 
-    pub(super) async fn feed_loop(mut self, module: &'static str, operation: crate::model::Operation, every: Duration) {
+    pub(super) async fn feed_loop(mut self, module: Module, operation: crate::model::Operation, every: Duration) {
         let Route::Plugin { name, erp } = &self.tenant.route else { return };
         let tenant = self.tenant.id.clone();
         let mut failures = 0u32;
@@ -253,7 +254,6 @@ impl Ctx {
                 store: &self.store,
                 intake: &intake,
                 module,
-                operation,
                 overlap: feed::DEFAULT_OVERLAP,
                 first_lookback: feed::DEFAULT_FIRST_LOOKBACK,
                 stopping: &stopping,
@@ -263,14 +263,14 @@ impl Ctx {
                 Ok(round) => {
                     failures = 0;
                     for r in &round.rejected {
-                        warn!(tenant = %tenant, module, index = r.index, reason = %r.reason, "ERP record refused");
+                        warn!(tenant = %tenant, %module, index = r.index, reason = %r.reason, "ERP record refused");
                     }
                     if !round.caught_up {
                         wait = Duration::ZERO;
                     }
                 }
                 Err(SyncError::Call(e)) => {
-                    warn!(tenant = %tenant, module, error = %e, "pulling from the ERP failed");
+                    warn!(tenant = %tenant, %module, error = %e, "pulling from the ERP failed");
                     wait = match Verdict::of_call(&e) {
                         Verdict::Throttled(d, _) => d,
                         Verdict::Retry(_) => {
@@ -280,7 +280,7 @@ impl Ctx {
                         Verdict::Permanent(_) => every,
                     };
                 }
-                Err(SyncError::Store(e)) => warn!(tenant = %tenant, module, error = %e, "queuing ERP updates failed"),
+                Err(SyncError::Store(e)) => warn!(tenant = %tenant, %module, error = %e, "queuing ERP updates failed"),
             }
             if sleep_or_stop(&mut self.stop, wait).await {
                 return;

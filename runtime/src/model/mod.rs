@@ -5,8 +5,12 @@
 //! `wit/canonical-model.md`: snake_case names, money as integer minor units, instants as
 //! RFC 3339 UTC strings, absent fields omitted.
 
+pub mod modules;
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+pub use modules::{Interval, Module};
 
 /// Minor units of the record's currency (fen for CNY).
 pub type Money = i64;
