@@ -2,7 +2,7 @@
 //!
 //! The walk over the window is the SDK's ([`wharf_sdk::paging::pull`]): chunks of at most a day, asked
 //! by `update_time_start` / `update_time_end` (inclusive Unix seconds) from page 0, newest
-//! updated first, halved while a chunk holds more than a page. 抖店's listing carries whole
+//! updated first, a chunk that holds more than a page cut to one by the listing's `total`. 抖店's listing carries whole
 //! shop orders, so each row is mapped as it comes, without a detail call.
 
 use serde_json::json;
@@ -66,6 +66,7 @@ impl<A: Api> Listing for SearchList<'_, A> {
         Ok(ListPage {
             rows: rows.iter().map(|n| mapping::settle_shop_order(n, self.shop_id)).collect::<Result<_, _>>()?,
             has_next: seen < total,
+            total: u64::try_from(total).ok(),
         })
     }
 

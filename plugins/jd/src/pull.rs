@@ -1,12 +1,12 @@
 //! `pull-orders` over `jingdong.pop.order.search`, and `get-order` over
 //! `jingdong.pop.order.get`.
 //!
-//! The walk over the window (chunks, halving dense ones so rows cannot shift while paging,
-//! cursors) is the SDK's [`paging`]; this module is the JOS side: one search page, by
-//! modification time, every order state, with whole `orderInfo`s (no second call per order),
-//! and `page × page_size < orderTotal` for "there is more".
+//! The walk over the window (chunks, dense ones cut to a page by `orderTotal` so rows cannot
+//! shift while paging, cursors) is the SDK's [`paging`]; this module is the JOS side: one
+//! search page, by modification time, every order state, with whole `orderInfo`s (no second
+//! call per order), and `page × page_size < orderTotal` for "there is more".
 //!
-//! Rows are mapped as soon as a page arrives, even a page the walk then drops to halve its
+//! Rows are mapped as soon as a page arrives, even a page the walk then drops to cut its
 //! chunk: a broken answer is reported where it came (those rows come again in the smaller
 //! chunks anyway, so nothing is lost but a little mapping).
 
@@ -60,7 +60,8 @@ pub fn parse_search(
             list.elements()?.iter().map(|info| mapping::settle_order(info, shop_id)).collect::<Result<_, _>>()?
         }
     };
-    Ok(ListPage { rows, has_next: i64::from(page).saturating_mul(i64::from(page_size)) < total })
+    let has_next = i64::from(page).saturating_mul(i64::from(page_size)) < total;
+    Ok(ListPage { rows, has_next, total: u64::try_from(total).ok() })
 }
 
 /// JOS as a [`paging::Listing`]: pages of whole orders for one shop.
@@ -174,14 +175,15 @@ mod tests {
     }
 
     #[test]
-    fn more_than_a_page_halves_the_chunk() {
+    fn more_than_a_page_cuts_the_chunk_by_the_total() {
         let mut api = Scripted::answering(vec![
             page(3, vec![info(1, "2026-11-11 00:30:00")]),
             page(1, vec![info(1, "2026-11-11 00:20:00")]),
         ]);
         let window = TimeWindow { from: T0, to: T0 + 3_600_000 };
         let out = pull_orders(&mut api, 1, "s1", &window, None).unwrap();
-        assert_eq!(api.param(1, "end_date").as_deref(), Some("2026-11-11 00:29:59"));
+        // 3 in an hour, pages of 1: cut at once to what should hold 80 % of a page, 16 minutes.
+        assert_eq!(api.param(1, "end_date").as_deref(), Some("2026-11-11 00:15:59"));
         assert_eq!(out.orders.len(), 1);
         assert!(out.next_cursor.is_some());
     }
