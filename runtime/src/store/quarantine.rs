@@ -25,7 +25,7 @@ pub const MAX_EXCERPT_BYTES: usize = 8 * 1024;
 pub const MAX_TEXT_BYTES: usize = 1024;
 
 /// One record set aside.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Quarantined {
     pub tenant: String,
     pub shop_id: String,

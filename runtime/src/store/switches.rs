@@ -20,7 +20,7 @@ use crate::model::Timestamp;
 pub(super) const TREE: &str = "switches";
 
 /// What a per-SKU override can turn off.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SkuSync {
     Stock,
@@ -39,7 +39,7 @@ impl SkuSync {
 }
 
 /// A manual stock value and until when it wins.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Hold {
     pub quantity: u32,
     pub until: Timestamp,
@@ -58,27 +58,27 @@ pub enum Gate {
     Held(Hold),
 }
 
-/// What [`Switches::list`] finds: only what is off, since on is the default.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// What `Switches::list` finds: only what is off, since on is the default.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SwitchList {
     pub modules_off: Vec<ModuleOff>,
     pub skus_off: Vec<SkuOff>,
     pub holds: Vec<HeldSku>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ModuleOff {
     pub shop: String,
     pub module: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SkuOff {
     pub sku: String,
     pub kind: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct HeldSku {
     pub sku: String,
     #[serde(flatten)]
