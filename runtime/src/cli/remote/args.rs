@@ -149,9 +149,8 @@ pub enum Command {
     },
 }
 
-/// Kinds `POST /v1/tenants/{t}/updates/{kind}` takes (api-spec: ERP side).
-pub(super) const UPDATE_KINDS: [&str; 9] =
-    ["stock", "prices", "lots", "listing", "products", "customers", "logistics", "shipments", "erp-status"];
+/// Kinds `POST /v1/tenants/{t}/updates/{kind}` takes: the API's own list.
+pub(super) use wharf_runtime::api::erp::UPDATE_KINDS;
 /// Kinds `POST /v1/tenants/{t}/imports/{kind}` takes (api-spec: ERP side).
 pub(super) const IMPORT_KINDS: [&str; 5] = ["stock", "prices", "lots", "products", "customers"];
 
