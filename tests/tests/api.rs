@@ -1207,3 +1207,379 @@ async fn modules_have_one_name_and_former_names_are_flagged() {
     stop.send(()).unwrap();
     engine.await.unwrap();
 }
+
+/// Real answers against `/openapi.json`: for requests that succeed and requests that fail, on
+/// every operation the document lists, the status is one the operation documents and a JSON
+/// answer validates against the documented schema (a structural check: types, `required`,
+/// `additionalProperties`, enums, `$ref`, `allOf`/`anyOf`/`oneOf`, ranges, instants).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_is_as_the_document_says() {
+    use reqwest::Method;
+    let sim = TaobaoSim::spawn_from_async(SimConfig { orders: 3, ..SimConfig::default() }).await.unwrap();
+    let (base, stop, engine) = serve_config("", &|_: &str| None).await;
+    make_tenant(&base, &sim, "acme", json!({})).await;
+    let (_, _, _, doc) = raw(&base, Method::GET, "/openapi.json", None, b"").await;
+    let contract = Contract::new(doc);
+    let json = Some("application/json");
+    let send = |method: Method, path: &str, body: Option<Value>| {
+        let bytes = body.map(|b| serde_json::to_vec(&b).unwrap()).unwrap_or_default();
+        let (base, path, contract) = (&base, path.to_owned(), &contract);
+        async move {
+            let content_type = if bytes.is_empty() { None } else { json };
+            let (status, media, _, answer) = raw(base, method.clone(), &path, content_type, &bytes).await;
+            contract.check(&method, &path, status, &media, &answer);
+            (status, answer)
+        }
+    };
+    let bytes = |method: Method, path: &str, content_type: &str, body: Vec<u8>| {
+        let (base, path, contract, content_type) = (&base, path.to_owned(), &contract, content_type.to_owned());
+        async move {
+            let (status, media, _, answer) = raw(base, method.clone(), &path, Some(&content_type), &body).await;
+            contract.check(&method, &path, status, &media, &answer);
+            status
+        }
+    };
+
+    // Orders arrive, then every operation answers, as it succeeds and as it fails.
+    let t = "/v1/tenants/acme";
+    let orders = eventually_orders(&base, 3).await;
+    let order = &orders[0];
+    let ack = json!([{"platform": order["order"]["platform"], "shop_id": order["order"]["shop_id"],
+                      "order_id": order["order"]["order_id"], "version": order["version"]}]);
+    let sku = order["order"]["lines"][0]["outer_sku_id"].as_str().unwrap().to_owned();
+    let shop = json!({"id": "tb", "platform": "taobao", "plugin": "taobao", "config": Marketplace::config(&sim),
+                      "grants": [Marketplace::grant(&sim)]});
+    let cases: Vec<(Method, String, Option<Value>, u16)> = vec![
+        (Method::GET, "/healthz".into(), None, 200),
+        (Method::GET, "/readyz".into(), None, 200),
+        (Method::GET, "/openapi.json".into(), None, 200),
+        (Method::GET, "/metrics".into(), None, 200),
+        (Method::GET, "/v1/tenants".into(), None, 200),
+        (Method::GET, t.into(), None, 200),
+        (Method::GET, format!("{t}/shops"), None, 200),
+        (Method::GET, format!("{t}/shops/tb"), None, 200),
+        (Method::GET, format!("{t}/shops/nope"), None, 404),
+        (Method::PUT, format!("{t}/shops/tb"), Some(shop.clone()), 200),
+        (Method::POST, format!("{t}/shops"), Some(shop), 409),
+        (Method::DELETE, format!("{t}/shops/nope"), None, 404),
+        (
+            Method::POST,
+            "/v1/tenants".into(),
+            Some(json!({"id": "beta", "pull": {}, "shops": [], "quota": {"memry_mib": 1}})),
+            400,
+        ),
+        (Method::PUT, "/v1/tenants/nope".into(), Some(json!({"id": "nope", "pull": {}})), 404),
+        (Method::DELETE, "/v1/tenants/nope".into(), None, 404),
+        (Method::POST, format!("{t}/tokens"), Some(json!({"name": "erp"})), 201),
+        (Method::GET, format!("{t}/usage"), None, 200),
+        (Method::GET, format!("{t}/progress"), None, 200),
+        (Method::GET, format!("{t}/orders?limit=2&any_sync=true"), None, 200),
+        (Method::GET, format!("{t}/orders?limit=0"), None, 400),
+        (Method::GET, format!("{t}/orders?from=2026-01-01"), None, 400),
+        (Method::GET, format!("{t}/orders.xlsx"), None, 200),
+        (Method::POST, format!("{t}/orders/ack"), Some(ack), 200),
+        (Method::POST, format!("{t}/orders/ack"), Some(json!([{"platform": "taobao"}])), 400),
+        (Method::POST, format!("{t}/updates/stock"), Some(json!([{"outer_sku_id": sku, "quantity": 5}])), 200),
+        (
+            Method::POST,
+            format!("{t}/updates/prices"),
+            Some(json!({"outer_sku_id": sku, "prices": [{"kind": "default", "amount": 990}]})),
+            200,
+        ),
+        (Method::POST, format!("{t}/updates/stock"), Some(json!({"outer_sku_id": sku, "quantiy": 5})), 400),
+        (Method::POST, format!("{t}/updates/nonsense"), Some(json!([])), 404),
+        (Method::GET, format!("{t}/updates/waiting?limit=10"), None, 200),
+        (Method::POST, format!("{t}/updates/waiting/purge"), Some(json!({"all": true, "reason": "test"})), 200),
+        (Method::POST, format!("{t}/updates/waiting/purge"), Some(json!({"reason": "test"})), 400),
+        (Method::GET, format!("{t}/imports/stock/template.xlsx"), None, 200),
+        (Method::GET, format!("{t}/imports/nonsense/template.xlsx"), None, 404),
+        (Method::GET, format!("{t}/switches"), None, 200),
+        (Method::PUT, format!("{t}/shops/tb/modules/stock"), Some(json!({"on": false})), 200),
+        (Method::PUT, format!("{t}/shops/tb/modules/stock"), Some(json!({"on": true})), 200),
+        (Method::PUT, format!("{t}/shops/tb/modules/nonsense"), Some(json!({"on": true})), 404),
+        (Method::PUT, format!("{t}/skus/{sku}/price"), Some(json!({"on": false})), 200),
+        (
+            Method::PUT,
+            format!("{t}/holds/{sku}"),
+            Some(json!({"quantity": 3, "until": "2099-01-01T00:00:00Z", "note": "launch"})),
+            200,
+        ),
+        (Method::GET, format!("{t}/switches"), None, 200),
+        (Method::DELETE, format!("{t}/holds/{sku}"), None, 204),
+        (Method::GET, format!("{t}/dead-letters"), None, 200),
+        (Method::POST, format!("{t}/dead-letters/replay"), None, 200),
+        (Method::POST, format!("{t}/dead-letters/replay"), Some(json!({"queue": "pushes"})), 200),
+        (Method::POST, format!("{t}/dead-letters/pushes/999/replay"), None, 404),
+        (Method::POST, format!("{t}/dead-letters/pushes/abc/replay"), None, 400),
+        (Method::POST, format!("{t}/dead-letters/deliveries/999/discard"), Some(json!({"reason": "test"})), 404),
+        (Method::GET, format!("{t}/quarantine?shop=tb"), None, 200),
+        (Method::POST, format!("{t}/quarantine/tb/orders/1/retry"), None, 404),
+        (Method::POST, format!("{t}/quarantine/tb/stock/1/retry"), None, 409),
+        (Method::POST, format!("{t}/quarantine/tb/orders/1/discard"), Some(json!({"reason": "test"})), 404),
+        (Method::GET, format!("{t}/orders/unreadable"), None, 200),
+        (Method::POST, format!("{t}/orders/unreadable/taobao/tb/1/discard"), Some(json!({"reason": "test"})), 404),
+        (Method::GET, "/v1/plugins".into(), None, 200),
+        (Method::GET, "/v1/plugins/nope".into(), None, 404),
+        (Method::GET, "/v1/plugins/nope/versions".into(), None, 404),
+        (Method::POST, "/v1/plugins/nope/activate".into(), Some(json!({"version": "1.0.0"})), 404),
+        (Method::POST, "/v1/plugins/nope/activate".into(), Some(json!({})), 400),
+        (Method::POST, "/v1/plugins/nope/rollback".into(), None, 404),
+        (Method::PUT, "/v1/plugins/nope/pins/acme".into(), Some(json!({"version": "1.0.0"})), 404),
+        (Method::DELETE, "/v1/plugins/nope/pins/acme".into(), None, 404),
+        (Method::PUT, "/v1/plugins/nope/grants".into(), Some(json!({"hosts": []})), 404),
+        (Method::DELETE, t.into(), None, 204),
+        (Method::GET, t.into(), None, 404),
+    ];
+    for (method, path, body, expected) in cases {
+        let (status, answer) = send(method.clone(), &path, body).await;
+        assert_eq!(status, expected, "{method} {path}: {answer}");
+    }
+    // Bodies that are not JSON: a plugin that is not one, a workbook that is not one, JSON sent
+    // as text.
+    let status = bytes(Method::POST, "/v1/plugins", "application/wasm", b"\0asm not a component".to_vec()).await;
+    assert_eq!(status, 422);
+    make_tenant(&base, &sim, "acme", json!({})).await;
+    assert_eq!(
+        bytes(Method::POST, &format!("{t}/imports/stock"), wharf_runtime::api::erp::XLSX, b"PK".to_vec()).await,
+        400
+    );
+    assert_eq!(
+        bytes(Method::POST, &format!("{t}/imports/stock"), wharf_runtime::api::erp::XLSX, stock_workbook(2)).await,
+        200
+    );
+    assert_eq!(bytes(Method::POST, &format!("{t}/orders/ack"), "text/plain", b"[]".to_vec()).await, 415);
+    assert_eq!(bytes(Method::PUT, &format!("{t}/shops/tb"), "application/json", b"{".to_vec()).await, 400);
+    // Without a token, and a tenant token on an operator route.
+    let (status, answer) = call_as(&base, None, Method::GET, &format!("{t}/orders")).await;
+    contract.check(&Method::GET, &format!("{t}/orders"), status, "application/json", &answer);
+    assert_eq!(status, 401);
+    let (_, token) = send(Method::POST, &format!("{t}/tokens"), Some(json!({"name": "erp"}))).await;
+    let (status, answer) = call_as(&base, token["token"].as_str(), Method::GET, "/v1/plugins").await;
+    contract.check(&Method::GET, "/v1/plugins", status, "application/json", &answer);
+    assert_eq!(status, 403);
+
+    // The check bites: answers of another shape are refused.
+    let schema = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
+    assert!(contract.validate(&schema("Error"), &json!({"message": "no kind"}), "").is_err());
+    let mut wrong = orders[0].clone();
+    wrong["order"]["status"] = json!("sent");
+    assert!(contract.validate(&schema("StoredOrder"), &orders[0], "").is_ok());
+    assert!(contract.validate(&schema("StoredOrder"), &wrong, "").is_err());
+    wrong["order"]["status"] = orders[0]["order"]["status"].clone();
+    wrong["order"]["updated_at"] = json!(1_794_355_200_000_i64);
+    assert!(contract.validate(&schema("StoredOrder"), &wrong, "").is_err());
+    assert!(
+        contract
+            .validate(&schema("HoldBody"), &json!({"quantity": 1, "until": "2099-01-01T00:00:00Z", "x": 1}), "")
+            .is_err()
+    );
+
+    let missed = contract.unchecked();
+    assert!(missed.is_empty(), "operations no request reached: {missed:?}");
+    stop.send(()).unwrap();
+    engine.await.unwrap();
+}
+
+/// The tenant's orders once `n` have arrived (any sync state).
+async fn eventually_orders(base: &str, n: usize) -> Vec<Value> {
+    let start = Instant::now();
+    loop {
+        let (_, page) = call(base, reqwest::Method::GET, "/v1/tenants/acme/orders?any_sync=true", None).await;
+        let orders = page["orders"].as_array().cloned().unwrap_or_default();
+        if orders.len() >= n {
+            return orders;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "orders did not arrive: {page}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A GET as `token` (none: no Authorization header).
+async fn call_as(base: &str, token: Option<&str>, method: reqwest::Method, path: &str) -> (u16, Value) {
+    let mut request = reqwest::Client::new().request(method, format!("{base}{path}"));
+    if let Some(t) = token {
+        request = request.bearer_auth(t);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, serde_json::from_slice(&response.bytes().await.unwrap()).unwrap_or(Value::Null))
+}
+
+/// The served document, and what real answers were checked against it.
+struct Contract {
+    doc: Value,
+    checked: std::sync::Mutex<std::collections::BTreeSet<(String, String)>>,
+}
+
+impl Contract {
+    fn new(doc: Value) -> Self {
+        assert_eq!(doc["openapi"], "3.1.0", "{doc}");
+        Contract { doc, checked: Default::default() }
+    }
+
+    /// The documented path `path` (a concrete one, with any query) is served by, and the
+    /// operation: the template whose fixed segments match, the most specific first.
+    fn operation(&self, method: &reqwest::Method, path: &str) -> (String, &Value) {
+        let path = path.split('?').next().unwrap();
+        let segments: Vec<&str> = path.split('/').collect();
+        let mut best: Option<(usize, &String)> = None;
+        for template in self.doc["paths"].as_object().unwrap().keys() {
+            let parts: Vec<&str> = template.split('/').collect();
+            if parts.len() != segments.len() {
+                continue;
+            }
+            let fits = parts.iter().zip(&segments).all(|(p, s)| p == s || (p.starts_with('{') && p.ends_with('}')));
+            let fixed = parts.iter().filter(|p| !p.starts_with('{')).count();
+            if fits && best.is_none_or(|(f, _)| fixed > f) {
+                best = Some((fixed, template));
+            }
+        }
+        let (_, template) = best.unwrap_or_else(|| panic!("{method} {path}: no documented path"));
+        let method = method.as_str().to_ascii_lowercase();
+        let op = &self.doc["paths"][template][&method];
+        assert!(op.is_object(), "{method} {template}: not documented");
+        (template.clone(), op)
+    }
+
+    /// Panics unless `status` is documented for the operation and a JSON answer is of the
+    /// documented schema.
+    #[track_caller]
+    fn check(&self, method: &reqwest::Method, path: &str, status: u16, media: &str, answer: &Value) {
+        let (template, op) = self.operation(method, path);
+        self.checked.lock().unwrap().insert((method.as_str().to_ascii_lowercase(), template.clone()));
+        let response = op["responses"]
+            .get(status.to_string())
+            .unwrap_or_else(|| panic!("{method} {path} ({template}): {status} is not documented: {answer}"));
+        let response = self.resolve(response);
+        let content = response["content"].as_object().cloned().unwrap_or_default();
+        if !media.starts_with("application/json") {
+            assert!(
+                content.keys().any(|m| media.starts_with(m.as_str())) || (content.is_empty() && status == 204),
+                "{method} {path} {status}: answered {media:?}, documented {:?}",
+                content.keys().collect::<Vec<_>>()
+            );
+            return;
+        }
+        let schema = &content
+            .get("application/json")
+            .unwrap_or_else(|| panic!("{method} {path} {status}: answered JSON, documented {:?}", content.keys()))["schema"];
+        if let Err(e) = self.validate(schema, answer, "") {
+            panic!("{method} {path} ({template}) {status}: {e}\n{answer:#}");
+        }
+    }
+
+    /// The documented operations no checked answer came from.
+    fn unchecked(&self) -> Vec<(String, String)> {
+        let checked = self.checked.lock().unwrap();
+        let mut missed = Vec::new();
+        for (path, item) in self.doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                if !checked.contains(&(method.clone(), path.clone())) {
+                    missed.push((method.clone(), path.clone()));
+                }
+            }
+        }
+        missed
+    }
+
+    fn resolve<'a>(&'a self, value: &'a Value) -> &'a Value {
+        match value.get("$ref").and_then(Value::as_str) {
+            Some(r) => {
+                let target =
+                    self.doc.pointer(r.trim_start_matches('#')).unwrap_or_else(|| panic!("{r} does not resolve"));
+                self.resolve(target)
+            }
+            None => value,
+        }
+    }
+
+    /// `value` against `schema`; `Err` says where and what.
+    fn validate(&self, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+        let schema = self.resolve(schema);
+        let fail = |what: String| Err(format!("at `{at}`: {what}: {value}"));
+        if let Some(all) = schema["allOf"].as_array() {
+            for part in all {
+                self.validate(part, value, at)?;
+            }
+        }
+        if let Some(any) = schema["anyOf"].as_array()
+            && !any.iter().any(|s| self.validate(s, value, at).is_ok())
+        {
+            return fail("matches none of anyOf".into());
+        }
+        if let Some(one) = schema["oneOf"].as_array() {
+            let matching = one.iter().filter(|s| self.validate(s, value, at).is_ok()).count();
+            if matching != 1 {
+                let why: Vec<String> = one.iter().filter_map(|s| self.validate(s, value, at).err()).collect();
+                return fail(format!("matches {matching} of oneOf ({why:?})"));
+            }
+        }
+        let types: Vec<&str> = match &schema["type"] {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        let is = |t: &str| match t {
+            "null" => value.is_null(),
+            "boolean" => value.is_boolean(),
+            "string" => value.is_string(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "array" => value.is_array(),
+            "object" => value.is_object(),
+            _ => false,
+        };
+        if !types.is_empty() && !types.iter().any(|t| is(t)) {
+            return fail(format!("not of type {types:?}"));
+        }
+        if let Some(values) = schema["enum"].as_array()
+            && !values.contains(value)
+        {
+            return fail(format!("not one of {values:?}"));
+        }
+        if let Some(n) = value.as_f64() {
+            if schema["minimum"].as_f64().is_some_and(|min| n < min) {
+                return fail(format!("under the minimum {}", schema["minimum"]));
+            }
+            if schema["maximum"].as_f64().is_some_and(|max| n > max) {
+                return fail(format!("over the maximum {}", schema["maximum"]));
+            }
+        }
+        if let Some(text) = value.as_str() {
+            if schema["format"] == "date-time" && wharf_runtime::model::Timestamp::parse_rfc3339(text).is_err() {
+                return fail("not an RFC 3339 instant".into());
+            }
+            if schema["minLength"].as_u64().is_some_and(|min| (text.chars().count() as u64) < min) {
+                return fail("too short".into());
+            }
+        }
+        if let Some(items) = value.as_array()
+            && let Some(item) = schema.get("items")
+        {
+            for (i, v) in items.iter().enumerate() {
+                self.validate(item, v, &format!("{at}[{i}]"))?;
+            }
+        }
+        if let Some(object) = value.as_object() {
+            for name in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+                if !object.contains_key(name) {
+                    return fail(format!("lacks the required `{name}`"));
+                }
+            }
+            let properties = schema["properties"].as_object();
+            for (name, v) in object {
+                let here = format!("{at}.{name}");
+                if let Some(names) = schema.get("propertyNames") {
+                    self.validate(names, &Value::String(name.clone()), &here)?;
+                }
+                match (properties.and_then(|p| p.get(name)), schema.get("additionalProperties")) {
+                    (Some(property), _) => self.validate(property, v, &here)?,
+                    (None, Some(Value::Bool(false))) => return fail(format!("has `{name}`, which is not documented")),
+                    (None, Some(extra)) if extra.is_object() => self.validate(extra, v, &here)?,
+                    (None, _) => {}
+                }
+            }
+        }
+        Ok(())
+    }
+}

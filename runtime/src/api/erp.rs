@@ -7,16 +7,23 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, Schema};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
 use super::extract::{JsonBody, Path, Query, typed};
 use super::modules::{self, Deprecated};
+use super::openapi::{NotFound, OverQuota, TenantPath, TooLarge, names};
 use super::{Api, ApiError, Caller};
-use crate::model::{Module, Timestamp};
-use crate::sheet::{self, SheetKind};
-use crate::store::{OrderKey, OrderQuery};
-use crate::sync::intake::Update;
+use crate::model::{
+    CustomerMapping, ErpStatus, ListingChange, Logistics, LotSync, Module, PriceUpdate, Product, ShipmentDetail,
+    StockUpdate, Timestamp,
+};
+use crate::sheet::{self, RowOutcome, SheetKind};
+use crate::store::{AckOutcome, OrderKey, OrderQuery, OrderQueryPage};
+use crate::sync::intake::{Report, Update};
 
 /// The media type of `.xlsx` files.
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -25,63 +32,175 @@ pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadshee
 /// JSON query. 100,000 rows is about what a spreadsheet program opens comfortably.
 pub const MAX_EXPORT_ORDERS: usize = 100_000;
 
+/// The kinds `POST …/updates/{kind}` takes, as [`submit_updates`] matches them: the modules
+/// of the table that go out to the shops (`crate::model::modules`).
+pub fn update_kinds() -> impl Iterator<Item = &'static str> {
+    Module::ALL.into_iter().filter(|m| m.spec().push.is_some()).map(Module::name)
+}
+
+/// The `{kind}` of `…/updates/{kind}`, for the document.
+pub(crate) struct UpdateKind;
+
+impl PartialSchema for UpdateKind {
+    fn schema() -> RefOr<Schema> {
+        names(update_kinds())
+    }
+}
+
+impl ToSchema for UpdateKind {}
+
+/// The `{kind}` of `…/imports/{kind}`, for the document.
+pub(crate) struct SheetKindName;
+
+impl PartialSchema for SheetKindName {
+    fn schema() -> RefOr<Schema> {
+        names(SheetKind::ALL.map(SheetKind::name))
+    }
+}
+
+impl ToSchema for SheetKindName {}
+
+/// The body of `POST …/updates/{kind}`: canonical records of the kind in the path
+/// (wit/canonical-model.md), a list of them or one.
+pub struct UpdateRecords;
+
+impl PartialSchema for UpdateRecords {
+    fn schema() -> RefOr<Schema> {
+        let mut collected = Vec::new();
+        let names: Vec<_> = RECORDS.iter().map(|record| record(&mut collected)).collect();
+        let record =
+            || names.iter().fold(AnyOfBuilder::new(), |any, name| any.item(Ref::from_schema_name(name.as_ref())));
+        AnyOfBuilder::new()
+            .item(record())
+            .item(ArrayBuilder::new().items(record()))
+            .description(Some(
+                "Canonical records of the kind in the path (wit/canonical-model.md): a list, or one record",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for UpdateRecords {
+    fn schemas(schemas: &mut Schemas) {
+        for record in RECORDS {
+            record(schemas);
+        }
+    }
+}
+
+type Schemas = Vec<(String, RefOr<Schema>)>;
+
+/// The record types of [`update_kinds`]: each adds its schema (and those it needs) and names it.
+const RECORDS: [fn(&mut Schemas) -> std::borrow::Cow<'static, str>; 9] = [
+    record::<StockUpdate>,
+    record::<PriceUpdate>,
+    record::<LotSync>,
+    record::<ListingChange>,
+    record::<Product>,
+    record::<CustomerMapping>,
+    record::<Logistics>,
+    record::<ShipmentDetail>,
+    record::<ErpStatus>,
+];
+
+fn record<T: ToSchema>(schemas: &mut Schemas) -> std::borrow::Cow<'static, str> {
+    schemas.push((T::name().into_owned(), T::schema()));
+    T::schemas(schemas);
+    T::name()
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/orders", tag = "erp",
+    summary = "Orders by sync state (unsynced unless told), updated_at range, status, shop, order id; paged",
+    security(("bearer" = [])),
+    params(TenantPath, OrderQuery),
+    responses(
+        (status = 200, description = "One page, in key order", body = OrderQueryPage),
+        (status = 404, response = NotFound),
+    ))]
 pub async fn query_orders(
     State(api): State<Api>,
     caller: Caller,
     Path(tenant): Path<String>,
     Query(query): Query<OrderQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OrderQueryPage>, ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
     let page = intake.store.orders().query(&tenant, &query)?;
     // What the ERP reads is on disk before it sees it: the version it acknowledges can never
     // come back, after a crash, holding other content.
     intake.store.durable().await?;
-    Ok(Json(serde_json::to_value(page).expect("orders serialize")))
+    Ok(Json(page))
 }
 
 /// One acknowledgement: the order's key and the version the ERP took. Its fields side by side
 /// (not the key flattened) so that an unknown one is refused.
-#[derive(Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ack {
-    platform: String,
-    shop_id: String,
-    order_id: String,
-    version: u64,
+    pub platform: String,
+    pub shop_id: String,
+    pub order_id: String,
+    #[schema(minimum = 1)]
+    pub version: u64,
 }
 
+/// What became of one acknowledgement: `synced`, `stale` (with the version the order is at
+/// now, `current`), `not_found` or `unreadable`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AckAnswer {
+    pub order_id: String,
+    pub version: u64,
+    #[serde(flatten)]
+    pub outcome: AckOutcome,
+}
+
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/orders/ack", tag = "erp",
+    summary = "Acknowledge order versions the ERP took: each becomes synced unless the order changed since",
+    security(("bearer" = [])),
+    params(TenantPath),
+    request_body = Vec<Ack>,
+    responses(
+        (status = 200, description = "One outcome per acknowledgement, in order", body = Vec<AckAnswer>),
+        (status = 404, response = NotFound),
+    ))]
 pub async fn ack_orders(
     State(api): State<Api>,
     caller: Caller,
     Path(tenant): Path<String>,
     JsonBody(acks): JsonBody<Vec<Ack>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<AckAnswer>>, ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
     let mut out = Vec::with_capacity(acks.len());
     for ack in acks {
         let key = OrderKey { platform: ack.platform, shop_id: ack.shop_id, order_id: ack.order_id };
         let outcome = intake.store.orders().ack(&tenant, &key, ack.version)?;
-        // `{"order_id", "version", "outcome": "synced" | "stale" (with "current") | "not_found"}`
-        let mut answer = serde_json::to_value(outcome).expect("outcomes serialize");
-        answer["order_id"] = json!(key.order_id);
-        answer["version"] = json!(ack.version);
-        out.push(answer);
+        out.push(AckAnswer { order_id: key.order_id, version: ack.version, outcome });
     }
-    Ok(Json(Value::Array(out)))
+    Ok(Json(out))
 }
 
-/// `POST …/updates/{kind}`: a list of canonical records, or one record.
 /// Records one update call may carry. An ERP's batch is hundreds to a few thousand rows; one
 /// call of 1.1 million stock records held a tenant's API for 97 s and 1.6 GB while it was parsed
 /// and queued. 10,000 rows parse and store in well under a second and fit the body limit.
 pub const MAX_RECORDS_PER_UPDATE: usize = 10_000;
 
+/// `POST …/updates/{kind}`: a list of canonical records, or one record.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/updates/{kind}", tag = "erp",
+    summary = "ERP → marketplace updates, stored before the answer and queued for every shop they concern",
+    security(("bearer" = [])),
+    params(TenantPath, ("kind" = inline(UpdateKind), Path, description = "What the records are")),
+    request_body = UpdateRecords,
+    responses(
+        (status = 200, description = "What became of the records", body = Report),
+        (status = 404, response = NotFound),
+        (status = 413, response = TooLarge),
+        (status = 507, response = OverQuota),
+    ))]
 pub async fn submit_updates(
     State(api): State<Api>,
     caller: Caller,
     Path((tenant, kind)): Path<(String, String)>,
     JsonBody(body): JsonBody<Value>,
-) -> Result<(Deprecated, Json<Value>), ApiError> {
+) -> Result<(Deprecated, Json<Report>), ApiError> {
     let intake = caller.tenant(&api, &tenant)?;
     let (module, deprecated) = modules::module(&kind, "update kind", |m| m.spec().push.is_some())?;
     let body = match body {
@@ -126,7 +245,7 @@ pub async fn submit_updates(
     .map_err(|e| {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("the update was not stored: {e}"))
     })??;
-    Ok((deprecated, Json(serde_json::to_value(report).expect("reports serialize"))))
+    Ok((deprecated, Json(report)))
 }
 
 fn sheet_kind(kind: &str) -> Result<(SheetKind, Deprecated), ApiError> {
@@ -134,13 +253,44 @@ fn sheet_kind(kind: &str) -> Result<(SheetKind, Deprecated), ApiError> {
     Ok((SheetKind::of(module).expect("the table's sheets have a kind"), deprecated))
 }
 
-/// `POST …/imports/{kind}`: an `.xlsx`; applied whole or not at all, with a report per row.
-///
-/// A workbook past one of the sheet's bounds (unpacked size, shared strings, parts, rows, text;
-/// see [`sheet::SheetError::limit`]) is 413 `too_large` naming the bound (`limit`, `max`): each
-/// is about how much one request asks the host to unpack and hold, not about whether what it
-/// holds is right, and the remedy is the same for all (split the file), which is what 413 says.
-/// 422 stays what it is elsewhere: rows read and refused for their content.
+/// Every row of a workbook applied, with a report per row and what became of the records.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ImportReport {
+    /// Always `true` here (a rejected sheet answers `ImportRejected`).
+    pub applied: bool,
+    pub rows: Vec<RowOutcome>,
+    pub report: Report,
+}
+
+/// A workbook with a row refused: nothing applied, every row's outcome. An error (`error`,
+/// `message`) that carries the report.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ImportRejected {
+    #[schema(examples("rejected"))]
+    pub error: String,
+    pub message: String,
+    /// Always `false` here.
+    pub applied: bool,
+    pub rows: Vec<RowOutcome>,
+}
+
+// A workbook past one of the sheet's bounds (unpacked size, shared strings, parts, rows, text;
+// see `sheet::SheetError::limit`) is 413 `too_large` naming the bound (`limit`, `max`): each is
+// about how much one request asks the host to unpack and hold, not about whether what it holds
+// is right, and the remedy is the same for all (split the file), which is what 413 says. 422
+// stays what it is elsewhere: rows read and refused for their content.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/imports/{kind}", tag = "erp",
+    summary = "The same updates from a spreadsheet: applied whole or not at all, with a report per row",
+    security(("bearer" = [])),
+    params(TenantPath, ("kind" = inline(SheetKindName), Path, description = "What the sheet's rows are")),
+    request_body(content_type = XLSX, description = "The .xlsx file; start from the template"),
+    responses(
+        (status = 200, description = "Applied: every row accepted", body = ImportReport),
+        (status = 422, description = "Rejected: some row was refused, nothing was applied", body = ImportRejected),
+        (status = 404, response = NotFound),
+        (status = 413, response = TooLarge),
+        (status = 507, response = OverQuota),
+    ))]
 pub async fn import_sheet(
     State(api): State<Api>,
     caller: Caller,
@@ -177,9 +327,12 @@ pub async fn import_sheet(
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("the import failed: {e}")))??;
     let Some(report) = report else {
         let rejected = imported.rows.iter().filter(|r| !r.accepted).count();
-        let body = json!({"error": "rejected", "applied": false,
-                          "message": format!("{rejected} of {} rows rejected; nothing was applied", imported.rows.len()),
-                          "rows": imported.rows});
+        let body = ImportRejected {
+            error: "rejected".to_owned(),
+            message: format!("{rejected} of {} rows rejected; nothing was applied", imported.rows.len()),
+            applied: false,
+            rows: imported.rows,
+        };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, deprecated, Json(body)).into_response());
     };
     api.audit(
@@ -188,9 +341,14 @@ pub async fn import_sheet(
         &format!("import.{}", kind.name()),
         json!({"rows": imported.rows.len(), "report": report}),
     )?;
-    Ok((deprecated, Json(json!({"applied": true, "rows": imported.rows, "report": report}))).into_response())
+    Ok((deprecated, Json(ImportReport { applied: true, rows: imported.rows, report })).into_response())
 }
 
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/imports/{kind}/template.xlsx", tag = "erp",
+    summary = "An empty sheet with the header row an import expects",
+    security(("bearer" = [])),
+    params(TenantPath, ("kind" = inline(SheetKindName), Path, description = "What the sheet's rows are")),
+    responses((status = 200, description = "The workbook", content_type = XLSX), (status = 404, response = NotFound)))]
 pub async fn sheet_template(
     State(api): State<Api>,
     caller: Caller,
@@ -202,6 +360,11 @@ pub async fn sheet_template(
 }
 
 /// `GET …/orders.xlsx`: the orders the same query would list, every page, in one workbook.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/orders.xlsx", tag = "erp",
+    summary = "The orders the same query lists, every page from the cursor on, as a spreadsheet",
+    security(("bearer" = [])),
+    params(TenantPath, OrderQuery),
+    responses((status = 200, description = "The workbook", content_type = XLSX), (status = 404, response = NotFound)))]
 pub async fn export_orders(
     State(api): State<Api>,
     caller: Caller,

@@ -33,8 +33,11 @@ use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{OpenApi as _, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::config::{ConfigErrors, Tenant};
 use crate::registry::RegistryError;
@@ -93,53 +96,8 @@ impl Api {
     }
 
     pub fn router(self) -> axum::Router {
-        use erp::*;
-        use operations::*;
-        use plugins::*;
-        use tenants::*;
-        axum::Router::new()
-            .route("/healthz", get(|| async { "ok" }))
-            .route("/readyz", get(readyz))
-            .route("/openapi.json", get(|| async { Json(openapi::document()) }))
-            .route("/metrics", get(metrics))
-            .route("/v1/plugins", get(list_plugins).post(upload_plugin))
-            .route("/v1/plugins/{name}", get(show_plugin))
-            .route("/v1/plugins/{name}/versions", get(plugin_versions))
-            .route("/v1/plugins/{name}/activate", post(activate_plugin))
-            .route("/v1/plugins/{name}/rollback", post(rollback_plugin))
-            .route("/v1/plugins/{name}/pins/{tenant}", put(pin_plugin).delete(unpin_plugin))
-            .route("/v1/plugins/{name}/grants", put(grant_plugin))
-            .route("/v1/tenants", get(list_tenants).post(create_tenant))
-            .route("/v1/tenants/{tenant}", get(show_tenant).put(update_tenant).delete(delete_tenant))
-            .route("/v1/tenants/{tenant}/shops", get(list_shops).post(add_shop))
-            .route("/v1/tenants/{tenant}/shops/{shop}", get(show_shop).put(update_shop).delete(remove_shop))
-            .route("/v1/tenants/{tenant}/tokens", post(create_token))
-            .route("/v1/tenants/{tenant}/usage", get(usage))
-            .route("/v1/tenants/{tenant}/progress", get(progress))
-            .route("/v1/tenants/{tenant}/orders", get(query_orders))
-            .route("/v1/tenants/{tenant}/orders.xlsx", get(export_orders))
-            .route("/v1/tenants/{tenant}/orders/ack", post(ack_orders))
-            .route("/v1/tenants/{tenant}/updates/{kind}", post(submit_updates))
-            .route("/v1/tenants/{tenant}/updates/waiting", get(waiting_updates))
-            .route("/v1/tenants/{tenant}/updates/waiting/purge", post(purge_waiting_updates))
-            .route("/v1/tenants/{tenant}/imports/{kind}", post(import_sheet))
-            .route("/v1/tenants/{tenant}/imports/{kind}/template.xlsx", get(sheet_template))
-            .route("/v1/tenants/{tenant}/switches", get(list_switches))
-            .route("/v1/tenants/{tenant}/shops/{shop}/modules/{module}", put(switch_module))
-            .route("/v1/tenants/{tenant}/skus/{sku}/{kind}", put(switch_sku))
-            .route("/v1/tenants/{tenant}/holds/{sku}", put(set_hold).delete(release_hold))
-            .route("/v1/tenants/{tenant}/dead-letters", get(dead_letters))
-            .route("/v1/tenants/{tenant}/dead-letters/replay", post(replay_all))
-            .route("/v1/tenants/{tenant}/dead-letters/{queue}/{id}/replay", post(replay))
-            .route("/v1/tenants/{tenant}/dead-letters/{queue}/{id}/discard", post(discard))
-            .route("/v1/tenants/{tenant}/quarantine", get(quarantine))
-            .route("/v1/tenants/{tenant}/quarantine/{shop}/{module}/{id}/retry", post(retry_quarantined))
-            .route("/v1/tenants/{tenant}/quarantine/{shop}/{module}/{id}/discard", post(discard_quarantined))
-            .route("/v1/tenants/{tenant}/orders/unreadable", get(unreadable_orders))
-            .route(
-                "/v1/tenants/{tenant}/orders/unreadable/{platform}/{shop}/{id}/discard",
-                post(discard_unreadable_order),
-            )
+        let (router, _) = routes().split_for_parts();
+        router
             .layer(axum::middleware::from_fn(extract::strict_query))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .layer(axum::middleware::from_fn_with_state(self.clone(), durable_answers))
@@ -167,7 +125,92 @@ impl Api {
     }
 }
 
-/// An error as JSON: `{"error": kind, "message": …}` plus any `extra` fields.
+/// Every route, each with its handler and what the document says of it: one list for both,
+/// so the router and `/openapi.json` cannot drift apart (see [`openapi`]).
+pub(crate) fn routes() -> OpenApiRouter<Api> {
+    use erp::*;
+    use operations::*;
+    use plugins::*;
+    use tenants::*;
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(openapi_json))
+        .routes(routes!(metrics))
+        .routes(routes!(list_plugins, upload_plugin))
+        .routes(routes!(show_plugin))
+        .routes(routes!(plugin_versions))
+        .routes(routes!(activate_plugin))
+        .routes(routes!(rollback_plugin))
+        .routes(routes!(pin_plugin, unpin_plugin))
+        .routes(routes!(grant_plugin))
+        .routes(routes!(list_tenants, create_tenant))
+        .routes(routes!(show_tenant, update_tenant, delete_tenant))
+        .routes(routes!(list_shops, add_shop))
+        .routes(routes!(show_shop, update_shop, remove_shop))
+        .routes(routes!(create_token))
+        .routes(routes!(usage))
+        .routes(routes!(progress))
+        .routes(routes!(query_orders))
+        .routes(routes!(export_orders))
+        .routes(routes!(ack_orders))
+        .routes(routes!(submit_updates))
+        .routes(routes!(waiting_updates))
+        .routes(routes!(purge_waiting_updates))
+        .routes(routes!(import_sheet))
+        .routes(routes!(sheet_template))
+        .routes(routes!(list_switches))
+        .routes(routes!(switch_module))
+        .routes(routes!(switch_sku))
+        .routes(routes!(set_hold, release_hold))
+        .routes(routes!(dead_letters))
+        .routes(routes!(replay_all))
+        .routes(routes!(replay))
+        .routes(routes!(discard))
+        .routes(routes!(quarantine))
+        .routes(routes!(retry_quarantined))
+        .routes(routes!(discard_quarantined))
+        .routes(routes!(unreadable_orders))
+        .routes(routes!(discard_unreadable_order))
+}
+
+/// Every error answer's body (what `ApiError` writes): the `error` kind and the `message`
+/// always, and the fields some refusals add.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Error {
+    #[schema(examples("invalid_input", "not_found", "rejected"))]
+    pub error: String,
+    pub message: String,
+    /// With invalid_input: where in the body (`[0].quantiy`, `shops[1].id`), or which query or
+    /// path parameter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// With too_large and over_quota: the bound passed (`body_bytes`, `rows`, `stored_mib`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
+    /// With `limit`: its figure, in the unit its name says; with `field`: the largest value it
+    /// takes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u64>,
+    /// With `field`: the least value it takes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<i64>,
+    /// With invalid_input: the query parameters the route does not take.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<Vec<String>>,
+    /// With `unknown`: the query parameters the route takes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<Vec<String>>,
+    /// Every problem of a tenant document, each at its path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problems: Option<Vec<String>>,
+    /// With over_quota: the tenant and what it stores now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_bytes: Option<u64>,
+}
+
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
@@ -316,8 +359,20 @@ impl Caller {
     }
 }
 
+#[utoipa::path(get, path = "/healthz", tag = "service", summary = "The process is up",
+    responses((status = 200, description = "ok", body = String, content_type = "text/plain")))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
 /// 503 while the host is stopping, or while its store cannot write (a full disk, say: the
 /// host takes nothing it could not keep, and serves again by itself once the disk writes).
+#[utoipa::path(get, path = "/readyz", tag = "service", summary = "Ready to take requests",
+    responses(
+        (status = 200, description = "ready", body = String, content_type = "text/plain"),
+        (status = 503, body = String, content_type = "text/plain",
+         description = "stopping, or `the store cannot write: …` while the data folder takes no writes"),
+    ))]
 async fn readyz(State(api): State<Api>) -> impl IntoResponse {
     if !api.ready.load(Ordering::Relaxed) {
         return (StatusCode::SERVICE_UNAVAILABLE, "stopping".to_owned());
@@ -326,6 +381,12 @@ async fn readyz(State(api): State<Api>) -> impl IntoResponse {
         Some(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("the store cannot write: {why}")),
         None => (StatusCode::OK, "ready".to_owned()),
     }
+}
+
+#[utoipa::path(get, path = "/openapi.json", tag = "service", summary = "This document",
+    responses((status = 200, description = "OpenAPI 3.1", body = Object)))]
+async fn openapi_json() -> Json<&'static utoipa::openapi::OpenApi> {
+    Json(openapi::document())
 }
 
 /// Holds back the answer to a successful request that may have written until what it wrote
@@ -344,6 +405,11 @@ async fn durable_answers(State(api): State<Api>, request: axum::extract::Request
 }
 
 /// Prometheus text (see [`crate::metrics`]); operator only, since the labels name every tenant.
+#[utoipa::path(get, path = "/metrics", tag = "service", summary = "Prometheus text exposition",
+    description = "Per shop: orders pulled and delivered, updates pushed, pending, dead-lettered. Per tenant: \
+                   plugin calls in flight and the quota. Per tenant, plugin and operation: calls, failures, latency.",
+    security(("bearer" = ["operator"])),
+    responses((status = 200, description = "The figures", body = String, content_type = "text/plain")))]
 async fn metrics(State(api): State<Api>, caller: Caller) -> Result<Response, ApiError> {
     use crate::metrics::{QuarantinedRow, Scrape, ShopRow, TenantRow};
     caller.operator()?;

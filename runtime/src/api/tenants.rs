@@ -2,18 +2,166 @@
 //! kept in the store as sealed documents; credentials are write-only. Tenants of the config
 //! file are listed too, read-only. Also tenant tokens and usage.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 use super::extract::{JsonBody, Path};
+use super::openapi::{Conflict, NotFound, ShopPath, TenantPath};
 use super::{Api, ApiError, Caller};
+use crate::config::model::{
+    DEFAULT_QUOTA_CALLS_PER_SECOND, DEFAULT_QUOTA_CONCURRENT_CALLS, DEFAULT_QUOTA_CPU_MILLIS_PER_SECOND,
+    DEFAULT_QUOTA_MEMORY_MIB, DEFAULT_QUOTA_STORED_MIB,
+};
 use crate::config::tenant_document::{self, keep_secrets, redacted};
-use crate::config::{ErpRoute, Tenant};
+use crate::config::{ErpRoute, Module, Quota, Tenant};
 use crate::store::Scope;
-use crate::sync::scheduler::Origin;
+use crate::sync::scheduler::{Origin, ShopProgress};
+
+/// A tenant as the tenant routes take and answer it: a `[tenants.<id>]` table of the
+/// configuration file as JSON, with its `id`. The handlers keep it as JSON and check it by the
+/// file's own rules (`tenant_document`, the same validator as the file, which refuses what a
+/// file could not hold), so this type only tells the document and clients its shape.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(description = "A [tenants.<id>] table of the configuration file as JSON, checked by the same rules. \
+    The ERP route is exactly one of erp, webhook and pull. Credentials are write-only: read back, they are their names.")]
+pub struct TenantDocument {
+    #[schema(pattern = "^[a-z0-9_-]{1,64}$")]
+    pub id: String,
+    /// Tenants of the configuration file are read-only over the API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub origin: Option<TenantOrigin>,
+    #[serde(default)]
+    pub shops: Vec<ShopDocument>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erp: Option<ErpDocument>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookDocument>,
+    /// The ERP pulls orders from the API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull: Option<PullDocument>,
+    /// How often each module runs, per module (`30s`, `5m`, `off`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = schedule)]
+    pub schedule: Option<BTreeMap<String, String>>,
+    /// ERP carrier code → platform → that platform's code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carriers: Option<BTreeMap<String, BTreeMap<String, String>>>,
+    /// ERP status → what is done with it (`note`, `move:completed`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erp_status: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<QuotaDocument>,
+}
+
+/// The schedule's keys are the modules (`crate::config::Module`).
+fn schedule() -> RefOr<Schema> {
+    let interval = ObjectBuilder::new().schema_type(Type::String).examples(["30s", "5m", "off"]);
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property_names(Some(Schema::from(super::openapi::names(Module::ALL.iter().map(|m| m.name())))))
+        .additional_properties(Some(interval))
+        .into()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantOrigin {
+    Config,
+    Api,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShopDocument {
+    pub id: String,
+    #[schema(examples("taobao"))]
+    pub platform: String,
+    pub plugin: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(default = true)]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Credentials>,
+    /// Hosts the shop's plugin may reach besides those granted to the plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<String>>,
+}
+
+/// Write-only: sent as the secrets by the names the plugin asks for, read back as those names.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum Credentials {
+    Secrets(BTreeMap<String, String>),
+    Names(Vec<String>),
+}
+
+/// The ERP is a plugin.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErpDocument {
+    pub plugin: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Credentials>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<String>>,
+}
+
+/// Orders are posted to the ERP's URL, signed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookDocument {
+    #[schema(format = "uri")]
+    pub url: String,
+    /// The signing key (`whsec_…`); reads back as `(set)`.
+    pub secret: String,
+    /// Keys still signing during a rotation; read back as `(set)` each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secrets: Option<Vec<String>>,
+}
+
+/// Nothing to set: the ERP pulls orders from the API.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PullDocument {}
+
+/// What the tenant may use of the host; every field may be left out for its default.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaDocument {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, default = json!(DEFAULT_QUOTA_CALLS_PER_SECOND))]
+    pub calls_per_second: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, default = json!(DEFAULT_QUOTA_CONCURRENT_CALLS))]
+    pub concurrent_calls: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, default = json!(DEFAULT_QUOTA_MEMORY_MIB))]
+    pub memory_mib: Option<u32>,
+    /// CPU time the tenant's plugin calls may use per second; over it, its calls wait and pause
+    /// while other tenants run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, default = json!(DEFAULT_QUOTA_CPU_MILLIS_PER_SECOND))]
+    pub cpu_millis_per_second: Option<u32>,
+    /// What the tenant may keep in the store (orders, deliveries and updates owed, dead letters,
+    /// quarantine); at it, new intake is refused with 507.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, default = json!(DEFAULT_QUOTA_STORED_MIB))]
+    pub stored_mib: Option<u32>,
+}
 
 /// A config-file tenant as the API shows it: the whole tenant in the document shape that
 /// `POST /v1/tenants` takes (shops, ERP route, schedule, carriers, ERP-status table, quota),
@@ -47,7 +195,7 @@ fn config_view(t: &Tenant) -> Value {
         t.carriers.iter().map(|(code, platforms)| (code.to_owned(), json!(platforms))).collect();
     let erp_status: serde_json::Map<String, Value> =
         t.erp_status.iter().map(|(status, action)| (status.name().to_owned(), json!(action.to_string()))).collect();
-    json!({"id": t.id, "origin": "config", "shops": shops, route: erp, "schedule": schedule, "carriers": carriers,
+    json!({"id": t.id, "origin": TenantOrigin::Config, "shops": shops, route: erp, "schedule": schedule, "carriers": carriers,
            "erp_status": erp_status, "quota": t.quota})
 }
 
@@ -62,10 +210,14 @@ fn view(api: &Api, caller: &Caller, id: &str) -> Result<Value, ApiError> {
     }
     let doc = api.control.store().tenants().get(id)?.ok_or_else(missing)?;
     let mut out = redacted(&doc);
-    out["origin"] = json!("api");
+    out["origin"] = json!(TenantOrigin::Api);
     Ok(out)
 }
 
+#[utoipa::path(get, path = "/v1/tenants", tag = "tenants",
+    summary = "Tenants: every one for the operator, its own for a tenant token",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The tenants (credentials by name only)", body = Vec<TenantDocument>)))]
 pub async fn list_tenants(State(api): State<Api>, caller: Caller) -> Result<Json<Value>, ApiError> {
     let mut ids: Vec<String> = api.config_tenants.keys().cloned().collect();
     ids.extend(api.control.store().tenants().all()?.into_iter().map(|(id, _)| id));
@@ -76,6 +228,13 @@ pub async fn list_tenants(State(api): State<Api>, caller: Caller) -> Result<Json
     Ok(Json(Value::Array(out)))
 }
 
+#[utoipa::path(get, path = "/v1/tenants/{tenant}", tag = "tenants", summary = "One tenant",
+    security(("bearer" = [])),
+    params(TenantPath),
+    responses(
+        (status = 200, description = "The tenant (credentials by name only)", body = TenantDocument),
+        (status = 404, response = NotFound),
+    ))]
 pub async fn show_tenant(
     State(api): State<Api>,
     caller: Caller,
@@ -84,6 +243,14 @@ pub async fn show_tenant(
     view(&api, &caller, &id).map(Json)
 }
 
+#[utoipa::path(post, path = "/v1/tenants", tag = "tenants",
+    summary = "Create a tenant from a document; it runs at once",
+    security(("bearer" = ["operator"])),
+    request_body = TenantDocument,
+    responses(
+        (status = 201, description = "The tenant (credentials by name only)", body = TenantDocument),
+        (status = 409, response = Conflict),
+    ))]
 pub async fn create_tenant(
     State(api): State<Api>,
     caller: Caller,
@@ -105,6 +272,17 @@ pub async fn create_tenant(
     Ok((StatusCode::CREATED, Json(shown)))
 }
 
+#[utoipa::path(put, path = "/v1/tenants/{tenant}", tag = "tenants",
+    summary = "Replace a tenant's document; credentials left out keep their stored values",
+    description = "The path's id is the tenant's. 409 for a tenant of the configuration file: change it there and restart.",
+    security(("bearer" = ["operator"])),
+    params(TenantPath),
+    request_body = TenantDocument,
+    responses(
+        (status = 200, description = "The tenant (credentials by name only)", body = TenantDocument),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 pub async fn update_tenant(
     State(api): State<Api>,
     caller: Caller,
@@ -120,6 +298,10 @@ pub async fn update_tenant(
     save(&api, &caller, doc, "tenant.update").await.map(Json)
 }
 
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}", tag = "tenants", summary = "Stop and delete a tenant",
+    security(("bearer" = ["operator"])),
+    params(TenantPath),
+    responses((status = 204, description = "Deleted"), (status = 404, response = NotFound), (status = 409, response = Conflict)))]
 pub async fn delete_tenant(
     State(api): State<Api>,
     caller: Caller,
@@ -133,6 +315,13 @@ pub async fn delete_tenant(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/shops", tag = "tenants", summary = "A tenant's shops",
+    security(("bearer" = [])),
+    params(TenantPath),
+    responses(
+        (status = 200, description = "The shops (credentials by name only)", body = Vec<ShopDocument>),
+        (status = 404, response = NotFound),
+    ))]
 pub async fn list_shops(
     State(api): State<Api>,
     caller: Caller,
@@ -142,6 +331,13 @@ pub async fn list_shops(
     Ok(Json(tenant.get("shops").cloned().unwrap_or(json!([]))))
 }
 
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/shops/{shop}", tag = "tenants", summary = "One shop",
+    security(("bearer" = [])),
+    params(TenantPath, ShopPath),
+    responses(
+        (status = 200, description = "The shop (credentials by name only)", body = ShopDocument),
+        (status = 404, response = NotFound),
+    ))]
 pub async fn show_shop(
     State(api): State<Api>,
     caller: Caller,
@@ -152,6 +348,16 @@ pub async fn show_shop(
     found.map(Json).ok_or_else(|| ApiError::not_found(format!("tenant `{id}` has no shop `{shop}`")))
 }
 
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/shops", tag = "tenants",
+    summary = "Add a shop; the tenant starts again with it",
+    security(("bearer" = ["operator"])),
+    params(TenantPath),
+    request_body = ShopDocument,
+    responses(
+        (status = 201, description = "The shop (credentials by name only)", body = ShopDocument),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 pub async fn add_shop(
     State(api): State<Api>,
     caller: Caller,
@@ -181,6 +387,17 @@ pub async fn add_shop(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/shops/{shop}", tag = "tenants",
+    summary = "Replace a shop; credentials left out keep their stored values",
+    description = "The path's id is the shop's.",
+    security(("bearer" = ["operator"])),
+    params(TenantPath, ShopPath),
+    request_body = ShopDocument,
+    responses(
+        (status = 200, description = "The shop (credentials by name only)", body = ShopDocument),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 pub async fn update_shop(
     State(api): State<Api>,
     caller: Caller,
@@ -209,6 +426,10 @@ pub async fn update_shop(
     Ok(Json(out))
 }
 
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/shops/{shop}", tag = "tenants", summary = "Remove a shop",
+    security(("bearer" = ["operator"])),
+    params(TenantPath, ShopPath),
+    responses((status = 204, description = "Removed"), (status = 404, response = NotFound), (status = 409, response = Conflict)))]
 pub async fn remove_shop(
     State(api): State<Api>,
     caller: Caller,
@@ -254,55 +475,105 @@ async fn save(api: &Api, caller: &Caller, doc: Value, action: &str) -> Result<Va
     let shown = redacted(&doc);
     api.audit(caller, &tenant.id, action, json!({"tenant": shown}))?;
     let mut shown = shown;
-    shown["origin"] = json!("api");
+    shown["origin"] = json!(TenantOrigin::Api);
     Ok(shown)
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
-    name: String,
+    #[schema(examples("erp"))]
+    pub name: String,
+}
+
+/// A new tenant token: the only time it is shown.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Token {
+    pub token: String,
+    pub tenant: String,
+    pub name: String,
 }
 
 /// Only the operator makes tokens; the new one is scoped to the tenant in the path.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/tokens", tag = "tenants",
+    summary = "A token scoped to this tenant; shown once, stored hashed",
+    security(("bearer" = ["operator"])),
+    params(TenantPath),
+    request_body = NewToken,
+    responses((status = 201, description = "The token", body = Token), (status = 404, response = NotFound)))]
 pub async fn create_token(
     State(api): State<Api>,
     caller: Caller,
     Path(tenant): Path<String>,
     JsonBody(body): JsonBody<NewToken>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Token>), ApiError> {
     caller.operator()?;
     caller.tenant(&api, &tenant)?;
     let token = api.control.store().tokens().create(&body.name, Scope::Tenant(tenant.clone()))?;
-    Ok((StatusCode::CREATED, Json(json!({"token": token, "tenant": tenant, "name": body.name}))))
+    Ok((StatusCode::CREATED, Json(Token { token, tenant, name: body.name })))
 }
 
-/// What the tenant uses now against its quota, and its calls and CPU time so far.
+/// What a tenant uses now against its quota, and its calls and CPU time so far.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Usage {
+    pub tenant: String,
+    pub calls_in_flight: usize,
+    pub calls_total: u64,
+    /// CPU time the tenant's plugin calls used so far.
+    pub cpu_seconds_total: f64,
+    /// Time its calls waited or paused on its CPU budget (`cpu_millis_per_second`).
+    pub cpu_wait_seconds_total: f64,
+    /// What the tenant keeps in the store (orders, deliveries and updates owed, dead letters,
+    /// quarantine).
+    pub stored_bytes: u64,
+    pub quota: Quota,
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/usage", tag = "tenants",
+    summary = "Plugin calls running now against the quota, and calls so far",
+    security(("bearer" = [])),
+    params(TenantPath),
+    responses((status = 200, description = "Usage", body = Usage), (status = 404, response = NotFound)))]
 pub async fn usage(
     State(api): State<Api>,
     caller: Caller,
     Path(tenant): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Usage>, ApiError> {
     caller.tenant(&api, &tenant)?;
     let (in_flight, quota) =
         api.control.usage(&tenant).ok_or_else(|| ApiError::not_found(format!("no tenant `{tenant}`")))?;
     let metrics = api.control.registry().sandbox().metrics();
     let (cpu, cpu_wait) = metrics.cpu_of(&tenant);
-    let stored = api.control.store().usage().bytes(&tenant)?;
-    Ok(Json(json!({"tenant": tenant, "calls_in_flight": in_flight, "calls_total": metrics.calls_of(&tenant),
-                   "cpu_seconds_total": cpu.as_secs_f64(), "cpu_wait_seconds_total": cpu_wait.as_secs_f64(),
-                   "stored_bytes": stored,
-                   "quota": quota})))
+    let stored_bytes = api.control.store().usage().bytes(&tenant)?;
+    Ok(Json(Usage {
+        calls_in_flight: in_flight,
+        calls_total: metrics.calls_of(&tenant),
+        cpu_seconds_total: cpu.as_secs_f64(),
+        cpu_wait_seconds_total: cpu_wait.as_secs_f64(),
+        stored_bytes,
+        quota,
+        tenant,
+    }))
 }
 
 /// Each shop's figures and state, as the progress lines log them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Progress {
+    pub shops: Vec<ShopProgress>,
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/progress", tag = "tenants",
+    summary = "Each shop's figures since start and its state: ok, or auth_failed with the platform's words",
+    security(("bearer" = [])),
+    params(TenantPath),
+    responses((status = 200, description = "One entry per shop", body = Progress), (status = 404, response = NotFound)))]
 pub async fn progress(
     State(api): State<Api>,
     caller: Caller,
     Path(tenant): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Progress>, ApiError> {
     caller.tenant(&api, &tenant)?;
-    let shops: Vec<_> =
+    let shops =
         api.control.progress().snapshot(api.control.store())?.into_iter().filter(|p| p.tenant == tenant).collect();
-    Ok(Json(json!({"shops": shops})))
+    Ok(Json(Progress { shops }))
 }

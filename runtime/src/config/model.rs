@@ -104,7 +104,7 @@ pub const DEFAULT_QUOTA_CPU_MILLIS_PER_SECOND: u32 = 1_000;
 pub const DEFAULT_QUOTA_STORED_MIB: u32 = 2_048;
 
 /// What one tenant may use of the host, so that one noisy tenant cannot starve the rest.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Quota {
     pub calls_per_second: u32,
     pub concurrent_calls: u32,

@@ -9,10 +9,12 @@ pub mod modules;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use utoipa::ToSchema;
 
 pub use modules::{Interval, Module};
 
-/// Minor units of the record's currency (fen for CNY).
+/// Minor units of the record's currency (fen for CNY). An alias, so the schema derive cannot
+/// see it: money fields say `#[schema(value_type = i64)]`.
 pub type Money = i64;
 
 /// An instant in UTC, held as Unix milliseconds; RFC 3339 in JSON.
@@ -52,6 +54,20 @@ impl Serialize for Timestamp {
     }
 }
 
+/// RFC 3339 text, as it serializes (the Rust type is milliseconds).
+impl utoipa::PartialSchema for Timestamp {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .examples(["2026-11-11T00:00:05Z"])
+            .into()
+    }
+}
+
+impl ToSchema for Timestamp {}
+
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
@@ -59,7 +75,7 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     Unpaid,
@@ -112,7 +128,7 @@ impl fmt::Display for OrderStatus {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RefundStatus {
     None,
@@ -120,7 +136,7 @@ pub enum RefundStatus {
     Refunded,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Receiver {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -143,7 +159,7 @@ pub struct Receiver {
     pub privacy_ref: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InvoiceKind {
     Paper,
@@ -151,7 +167,7 @@ pub enum InvoiceKind {
     VatSpecial,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Invoice {
     pub kind: InvoiceKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -168,7 +184,7 @@ pub struct Invoice {
     pub phone: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct OrderLine {
     pub line_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -183,15 +199,18 @@ pub struct OrderLine {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sku_properties: Option<String>,
     pub quantity: u32,
+    #[schema(value_type = i64)]
     pub unit_price: Money,
+    #[schema(value_type = i64)]
     pub discount: Money,
+    #[schema(value_type = i64)]
     pub line_total: Money,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_no: Option<String>,
     pub refund_status: RefundStatus,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Order {
     pub platform: String,
     pub shop_id: String,
@@ -204,9 +223,13 @@ pub struct Order {
     pub paid_at: Option<Timestamp>,
     pub updated_at: Timestamp,
     pub currency: String,
+    #[schema(value_type = i64)]
     pub goods_total: Money,
+    #[schema(value_type = i64)]
     pub shipping_fee: Money,
+    #[schema(value_type = i64)]
     pub discount_total: Money,
+    #[schema(value_type = i64)]
     pub paid_total: Money,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buyer_id: Option<String>,
@@ -225,7 +248,7 @@ pub struct Order {
     pub lines: Vec<OrderLine>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Product {
     pub erp_product_id: String,
@@ -242,8 +265,10 @@ pub struct Product {
     pub base_product_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    #[schema(value_type = i64)]
     pub default_price: Money,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>)]
     pub suggested_retail_price: Option<Money>,
     #[serde(default)]
     pub stock: u32,
@@ -252,7 +277,7 @@ pub struct Product {
 }
 
 /// `{"kind": "region_group", "group_id": "…"}`; the group ids are the platform's.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PriceKind {
     Default,
@@ -261,11 +286,12 @@ pub enum PriceKind {
     CustomerGroup { group_id: String },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(try_from = "PriceForm")]
 pub struct Price {
     #[serde(flatten)]
     pub kind: PriceKind,
+    #[schema(value_type = i64)]
     pub amount: Money,
 }
 
@@ -313,7 +339,7 @@ fn cny() -> String {
     "CNY".to_owned()
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriceUpdate {
     pub outer_sku_id: String,
@@ -326,7 +352,7 @@ pub struct PriceUpdate {
     pub prices: Vec<Price>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Lot {
     pub batch_no: String,
@@ -337,7 +363,7 @@ pub struct Lot {
     pub quantity: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LotSync {
     pub outer_sku_id: String,
@@ -348,7 +374,7 @@ pub struct LotSync {
     pub lots: Vec<Lot>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListingChange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -358,7 +384,7 @@ pub struct ListingChange {
     pub listed: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StockUpdate {
     pub outer_sku_id: String,
@@ -373,7 +399,7 @@ pub struct StockUpdate {
     pub version: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerMapping {
     pub erp_customer_code: String,
@@ -384,7 +410,7 @@ pub struct CustomerMapping {
     pub platform_customer_id: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Logistics {
     pub order_id: String,
@@ -393,7 +419,7 @@ pub struct Logistics {
     pub shipped_at: Timestamp,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShipmentLine {
     pub outer_sku_id: String,
@@ -406,14 +432,14 @@ pub struct ShipmentLine {
     pub expires_on: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShipmentDetail {
     pub order_id: String,
     pub lines: Vec<ShipmentLine>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErpStatusCode {
     Accepted,
@@ -460,7 +486,7 @@ impl fmt::Display for ErpStatusCode {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ErpStatus {
     pub order_id: String,
@@ -581,7 +607,7 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Marketplace,
@@ -589,7 +615,7 @@ pub enum Role {
 }
 
 /// Every operation of the contract; the CLI and the logs use the kebab-case WIT names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Operation {
     Describe,
@@ -688,7 +714,7 @@ impl fmt::Display for Operation {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ConfigKey {
     pub name: String,
     pub description: String,
@@ -699,7 +725,7 @@ pub struct ConfigKey {
 }
 
 /// What a plugin says about itself.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Descriptor {
     pub name: String,
     pub version: String,

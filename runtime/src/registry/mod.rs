@@ -41,7 +41,7 @@ pub use signature::TrustedKeys;
 pub const BLOBS_DIR: &str = "plugins";
 
 /// How a version arrived.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     Upload,
@@ -49,7 +49,7 @@ pub enum Source {
 }
 
 /// One admitted version.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VersionInfo {
     pub version: String,
     pub sha256: String,
@@ -82,7 +82,7 @@ impl Record {
 }
 
 /// A plugin name as the API lists it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Summary {
     pub name: String,
     pub active: String,
@@ -96,8 +96,8 @@ pub struct Summary {
     pub awaiting_grant: Option<String>,
 }
 
-/// What [`Registry::admit`] did.
-#[derive(Clone, Debug, Serialize)]
+/// What an upload did (`Registry::admit`): the version, whether it serves, its descriptor.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Admitted {
     pub name: String,
     pub version: String,

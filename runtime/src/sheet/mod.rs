@@ -133,7 +133,7 @@ pub struct Imported {
 }
 
 /// What became of one data row.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RowOutcome {
     /// The row number as Excel shows it (the header is row 1).
     pub row: u32,

@@ -28,7 +28,7 @@ pub const DEFAULT_PAGE_SIZE: usize = 100;
 pub const MAX_PAGE_SIZE: usize = 1_000;
 
 /// Whether the ERP has the current version.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncState {
     Unsynced,
@@ -36,7 +36,7 @@ pub enum SyncState {
 }
 
 /// An order as stored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StoredOrder {
     pub order: Order,
     /// 1 for the first sighting, +1 for every change.
@@ -47,7 +47,7 @@ pub struct StoredOrder {
 }
 
 /// Which order: unique per tenant.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrderKey {
     pub platform: String,
     pub shop_id: String,
@@ -81,32 +81,45 @@ impl Upsert {
     }
 }
 
-/// What the ERP asks for (all filters optional; `sync` defaults to unsynced).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What the ERP asks for (all filters optional; `sync` defaults to unsynced). Its fields are
+/// the query parameters of `GET …/orders` and `GET …/orders.xlsx`, as the document says.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OrderQuery {
-    /// `None`: unsynced. Use [`OrderQuery::any_sync`] for both.
+    /// ERP sync state (default unsynced)
+    // `None`: unsynced. Use `any_sync` for both.
     #[serde(default)]
     pub sync: Option<SyncState>,
+    /// Both sync states (overrides sync)
     #[serde(default)]
     pub any_sync: bool,
-    /// `updated_at` in `[updated_from, updated_to)`.
+    /// updated_at at or after this instant
+    // `updated_at` in `[updated_from, updated_to)`.
     #[serde(default)]
     pub updated_from: Option<Timestamp>,
+    /// updated_at before this instant
     #[serde(default)]
     pub updated_to: Option<Timestamp>,
+    /// Canonical order status
     #[serde(default)]
     pub status: Option<OrderStatus>,
+    /// e.g. taobao
     #[serde(default)]
     pub platform: Option<String>,
+    /// The shop's id in the tenant
     #[serde(default)]
     pub shop_id: Option<String>,
+    /// The platform's order id
     #[serde(default)]
     pub order_id: Option<String>,
-    /// Rows per page (default [`DEFAULT_PAGE_SIZE`], at most [`MAX_PAGE_SIZE`]: the API refuses
-    /// others with 400; the store clamps what an in-process caller asks).
+    /// Orders per page; a value out of the range is refused (400), not capped
+    // Default `DEFAULT_PAGE_SIZE`, at most `MAX_PAGE_SIZE`: the API refuses others with 400; the
+    // store clamps what an in-process caller asks. The document's range is a literal (the
+    // macro takes no constant); a test holds it to these.
     #[serde(default)]
+    #[param(minimum = 1, maximum = 1000, default = json!(DEFAULT_PAGE_SIZE))]
     pub limit: Option<usize>,
-    /// From a previous page's `next_cursor`.
+    /// A previous page's next_cursor
     #[serde(default)]
     pub cursor: Option<String>,
 }
@@ -125,12 +138,12 @@ impl OrderQuery {
 }
 
 /// One page of a query, in key order (platform, shop, order id).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrderQueryPage {
     pub orders: Vec<StoredOrder>,
     pub next_cursor: Option<String>,
-    /// Stored records on the way that could not be read and were skipped (see
-    /// [`OrderBook::unreadable`]); absent when none.
+    /// Stored records on the way that could not be read and were skipped (`GET
+    /// …/orders/unreadable` lists them; `OrderBook::unreadable`); absent when none.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unreadable: usize,
 }
@@ -141,7 +154,7 @@ fn is_zero(n: &usize) -> bool {
 
 /// A stored order record the host cannot read back (written by an older host that let a bad
 /// value in, or damaged): it is skipped by every reader, and an operator lists and removes it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Unreadable {
     pub platform: String,
     pub shop_id: String,
@@ -153,7 +166,7 @@ pub struct Unreadable {
 }
 
 /// What acknowledging one order did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum AckOutcome {
     /// Now synced (or already was, at this version).
@@ -163,7 +176,7 @@ pub enum AckOutcome {
         current: u64,
     },
     NotFound,
-    /// The stored record cannot be read (see [`OrderBook::unreadable`]).
+    /// The stored record cannot be read (`GET …/orders/unreadable` lists it; `OrderBook::unreadable`).
     Unreadable,
 }
 

@@ -62,12 +62,10 @@ pub struct Push {
     pub id: u64,
     pub tenant: String,
     pub shop: String,
-    /// The queue it waits in: a module's stored name ([`Spec::stored`]: `stock`, `price`, …),
-    /// or `hold` for a manual stock value, which has its own place so an automatic update
-    /// cannot replace it. Its JSON (the store's and the API's) is the module's current name
-    /// ([`Push::module_name`]); either name is read back.
-    ///
-    /// [`Spec::stored`]: crate::model::modules::Spec::stored
+    /// The queue it waits in: a module (`stock`, `prices`, …), or `hold` for a manual stock
+    /// value, which has its own place so an automatic update cannot replace it. In memory the
+    /// module's stored name (`Spec::stored`); in JSON, the store's and the API's, its current
+    /// name (`Push::module_name`); either is read back.
     #[serde(with = "crate::model::modules::stored_name")]
     pub module: String,
     /// The item within the module: an `outer_sku_id`, an order id, a product id…

@@ -25,12 +25,12 @@ pub const MAX_EXCERPT_BYTES: usize = 8 * 1024;
 pub const MAX_TEXT_BYTES: usize = 1024;
 
 /// One record set aside.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Quarantined {
     pub tenant: String,
     pub shop_id: String,
-    /// `orders`, or the ERP feed's module, by its stored name (JSON: its current name; see
-    /// [`crate::model::modules::stored_name`]).
+    /// `orders`, or the ERP feed's module: its stored name in memory, its current name in JSON
+    /// (`model::modules::stored_name`).
     #[serde(with = "crate::model::modules::stored_name")]
     pub stream: String,
     /// The record's own platform id.

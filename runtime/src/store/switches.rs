@@ -20,7 +20,7 @@ use crate::model::{Module, Timestamp};
 pub(super) const TREE: &str = "switches";
 
 /// A manual stock value and until when it wins.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Hold {
     pub quantity: u32,
     pub until: Timestamp,
@@ -39,27 +39,27 @@ pub enum Gate {
     Held(Hold),
 }
 
-/// What [`Switches::list`] finds: only what is off, since on is the default.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// What `Switches::list` finds: only what is off, since on is the default.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SwitchList {
     pub modules_off: Vec<ModuleOff>,
     pub skus_off: Vec<SkuOff>,
     pub holds: Vec<HeldSku>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ModuleOff {
     pub shop: String,
     pub module: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SkuOff {
     pub sku: String,
     pub kind: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct HeldSku {
     pub sku: String,
     #[serde(flatten)]

@@ -172,14 +172,14 @@ pub struct Target {
 }
 
 /// A record refused as a whole, by its position in the batch.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Rejected {
     pub index: usize,
     pub reason: String,
 }
 
 /// What a submission did.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Report {
     /// (record, shop) pairs queued.
     pub queued: usize,

@@ -11,6 +11,8 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{Value, json};
 use url::Url;
 
+use wharf_runtime::store::{OrderQueryPage, StoredOrder};
+
 use super::super::{EXIT_CALL, EXIT_HOST, EXIT_USAGE};
 use super::args::*;
 use super::routes::*;
@@ -191,19 +193,17 @@ impl Remote {
         }
     }
 
+    /// Every page of an order query, read as the API's own page type, in one list.
     pub(super) async fn all_order_pages(&self, first: &Request) -> Result<Value, RemoteError> {
-        let mut orders: Vec<Value> = Vec::new();
+        let mut orders: Vec<StoredOrder> = Vec::new();
         let mut page_request = first.clone();
         for _ in 0..MAX_ORDER_PAGES {
-            let mut page = self.json(&page_request).await?;
-            match page.get_mut("orders").map(Value::take) {
-                Some(Value::Array(more)) => orders.extend(more),
-                _ => return Err(RemoteError::Host(format!("an order page without an `orders` list: {page}"))),
-            }
-            let next = match page.get("next_cursor") {
-                None | Some(Value::Null) => return Ok(json!({"orders": orders, "next_cursor": null})),
-                Some(Value::String(c)) => c.clone(),
-                Some(other) => return Err(RemoteError::Host(format!("next_cursor is not a string: {other}"))),
+            let page = self.json(&page_request).await?;
+            let page: OrderQueryPage = serde_json::from_value(page)
+                .map_err(|e| RemoteError::Host(format!("an answer that is not an order page: {e}")))?;
+            orders.extend(page.orders);
+            let Some(next) = page.next_cursor else {
+                return Ok(json!({"orders": orders, "next_cursor": null}));
             };
             let previous = page_request.query.iter().find(|(k, _)| *k == "cursor").map(|(_, v)| v);
             if previous == Some(&next) {

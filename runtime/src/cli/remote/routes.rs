@@ -5,8 +5,12 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use url::Url;
+use wharf_runtime::api::operations::{Discard, HoldBody, OnOff as Switch, Purge, ReplayAll};
+use wharf_runtime::api::plugins::{GrantBody, VersionBody};
+use wharf_runtime::api::tenants::NewToken;
 use wharf_runtime::model::Timestamp;
 
 use super::args::*;
@@ -108,8 +112,14 @@ impl Request {
     }
 }
 
+/// A JSON body of one of the API's own request types, so a field the server does not read
+/// cannot be sent.
+pub(super) fn json<T: Serialize>(body: &T) -> Body {
+    Body::Json(serde_json::to_value(body).expect("request bodies serialize"))
+}
+
 pub(super) fn on(state: OnOff) -> Body {
-    Body::Json(json!({"on": state == OnOff::On}))
+    json(&Switch { on: state == OnOff::On })
 }
 
 impl Command {
@@ -139,7 +149,7 @@ impl Command {
                 ShopCommand::Remove { tenant, shop } => Request::delete(&[V1, TENANTS, tenant, "shops", shop]),
             },
             Command::Token { command: TokenCommand::Create { tenant, name }, .. } => {
-                Request::post(&[V1, TENANTS, tenant, "tokens"], Body::Json(json!({ "name": name })))
+                Request::post(&[V1, TENANTS, tenant, "tokens"], json(&NewToken { name: name.clone() }))
             }
             Command::Switch { command, .. } => match command {
                 SwitchCommand::Module { tenant, shop, module, state } => {
@@ -164,18 +174,18 @@ impl Command {
                             Timestamp(now_ms)
                         )));
                     }
-                    let mut body = json!({"quantity": quantity, "until": Timestamp(until)});
-                    if let Some(note) = note {
-                        body["note"] = json!(note);
-                    }
-                    Request::put(&[V1, TENANTS, tenant, "holds", sku], Body::Json(body))
+                    let quantity = u32::try_from(*quantity).map_err(|_| {
+                        RemoteError::Usage(format!("--quantity {quantity} is more than a hold takes ({})", u32::MAX))
+                    })?;
+                    let body = HoldBody { quantity, until: Timestamp(until), note: note.clone(), sku: None };
+                    Request::put(&[V1, TENANTS, tenant, "holds", sku], json(&body))
                 }
                 HoldCommand::Release { tenant, sku } => Request::delete(&[V1, TENANTS, tenant, "holds", sku]),
             },
             Command::Dlq { command, .. } => match command {
                 DlqCommand::List { tenant } => Request::get(&[V1, TENANTS, tenant, "dead-letters"]),
                 DlqCommand::Replay { tenant, all: true, only, .. } => {
-                    let body = only.map_or(Body::Empty, |q| Body::Json(json!({"queue": q.name()})));
+                    let body = only.map_or(Body::Empty, |q| json(&ReplayAll { queue: Some(q.name().to_owned()) }));
                     Request::post(&[V1, TENANTS, tenant, "dead-letters", "replay"], body)
                 }
                 DlqCommand::Replay { tenant, queue: Some(queue), id: Some(id), .. } => {
@@ -186,7 +196,7 @@ impl Command {
                 }
                 DlqCommand::Discard { tenant, queue, id, reason } => Request::post(
                     &[V1, TENANTS, tenant, "dead-letters", queue.name(), id, "discard"],
-                    Body::Json(json!({ "reason": reason })),
+                    json(&Discard { reason: reason.clone() }),
                 ),
             },
             Command::Quarantine { command, .. } => match command {
@@ -197,7 +207,7 @@ impl Command {
                 }
                 QuarantineCommand::Discard { tenant, shop, id, module, reason } => Request::post(
                     &[V1, TENANTS, tenant, "quarantine", shop, module, id, "discard"],
-                    Body::Json(json!({ "reason": reason })),
+                    json(&Discard { reason: reason.clone() }),
                 ),
             },
             Command::Waiting { command } => match command {
@@ -210,16 +220,8 @@ impl Command {
                     Request::get(&[V1, TENANTS, tenant, "updates", "waiting"]).query(query)
                 }
                 WaitingCommand::Purge { tenant, shop, sku, all, reason } => {
-                    let mut body = json!({"reason": reason});
-                    for (k, v) in [("shop", shop), ("sku", sku)] {
-                        if let Some(v) = v {
-                            body[k] = json!(v);
-                        }
-                    }
-                    if *all {
-                        body["all"] = json!(true);
-                    }
-                    Request::post(&[V1, TENANTS, tenant, "updates", "waiting", "purge"], Body::Json(body))
+                    let body = Purge { shop: shop.clone(), sku: sku.clone(), all: *all, reason: reason.clone() };
+                    Request::post(&[V1, TENANTS, tenant, "updates", "waiting", "purge"], json(&body))
                 }
             },
             Command::Progress { tenant } => Request::get(&[V1, TENANTS, tenant, "progress"]),
@@ -227,7 +229,7 @@ impl Command {
                 UnreadableCommand::List { tenant } => Request::get(&[V1, TENANTS, tenant, "orders", "unreadable"]),
                 UnreadableCommand::Discard { tenant, platform, shop, id, reason } => Request::post(
                     &[V1, TENANTS, tenant, "orders", "unreadable", platform, shop, id, "discard"],
-                    Body::Json(json!({ "reason": reason })),
+                    json(&Discard { reason: reason.clone() }),
                 ),
             },
             Command::Orders { tenant, filter, cursor, all_pages, .. } => {
@@ -288,17 +290,17 @@ impl PluginCommand {
             PluginCommand::Show { name } => with_path(Request::get(&[]), &[name]),
             PluginCommand::Versions { name } => with_path(Request::get(&[]), &[name, "versions"]),
             PluginCommand::Activate { name, version } => {
-                let body = Body::Json(json!({ "version": version }));
+                let body = json(&VersionBody { version: version.clone() });
                 with_path(Request::post(&[], body), &[name, "activate"])
             }
             PluginCommand::Rollback { name } => with_path(Request::post(&[], Body::Empty), &[name, "rollback"]),
             PluginCommand::Pin { name, tenant, version } => {
-                let body = Body::Json(json!({ "version": version }));
+                let body = json(&VersionBody { version: version.clone() });
                 with_path(Request::put(&[], body), &[name, "pins", tenant])
             }
             PluginCommand::Unpin { name, tenant } => with_path(Request::delete(&[]), &[name, "pins", tenant]),
             PluginCommand::Grant { name, hosts } => {
-                let body = Body::Json(json!({ "hosts": hosts }));
+                let body = json(&GrantBody { hosts: hosts.clone() });
                 with_path(Request::put(&[], body), &[name, "grants"])
             }
             PluginCommand::Keygen { .. } | PluginCommand::Sign { .. } => return None,

@@ -11,7 +11,7 @@ use crate::model::Timestamp;
 use crate::store::{Store, StoreError};
 
 /// Whether a shop is working, as progress lines, `/metrics` and the API show it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ShopState {
     /// Pulling as scheduled (a transient failure or a throttle is still `ok`).
@@ -38,7 +38,7 @@ impl ShopState {
 }
 
 /// One shop's figures since start (pending and dead letters are read from the store).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ShopProgress {
     pub tenant: String,
     pub shop: String,
