@@ -90,7 +90,11 @@ impl Modify for Shared {
                 if roles.iter().any(|r| r.as_array().is_some_and(|r| r.iter().any(|r| r == "operator"))) {
                     statuses.push(("403", "Forbidden"));
                 }
-                if let Some(RefOr::T(body)) = &op.request_body {
+                if let Some(RefOr::T(body)) = &mut op.request_body {
+                    // A file upload (wasm, xlsx) has no Option to say so: it is never optional.
+                    if !body.content.contains_key("application/json") {
+                        body.required = Some(utoipa::openapi::Required::True);
+                    }
                     statuses.push(("413", "TooLarge"));
                     if body.content.contains_key("application/json") {
                         statuses.push(("415", "UnsupportedMediaType"));
@@ -358,6 +362,19 @@ mod tests {
         }
         assert_eq!(ids.len(), 48, "{ids:?}");
         assert!(doc["info"]["description"].as_str().unwrap().contains("Input is strict"));
+    }
+
+    /// A body the handler needs is marked required; only the replay's, which may be left out
+    /// to replay every queue, is not.
+    #[test]
+    fn request_bodies_are_required_unless_they_may_be_left_out() {
+        let doc = json();
+        let optional: Vec<String> = operations(doc)
+            .into_iter()
+            .filter(|(_, _, op)| op.get("requestBody").is_some_and(|b| b["required"] != true))
+            .map(|(path, method, _)| format!("{method} {path}"))
+            .collect();
+        assert_eq!(optional, ["post /v1/tenants/{tenant}/dead-letters/replay"]);
     }
 
     /// The query parameters `super::extract::strict_query` lets through are the ones each
