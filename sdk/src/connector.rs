@@ -18,15 +18,16 @@
 use crate::erp::Guest as ErpGuest;
 use crate::marketplace::Guest;
 use crate::types::{
-    ConnectorError, CustomerMapping, CustomerPage, Descriptor, ErpStatus, ErpStatusPage, ItemResult, ListingChange,
+    AfterSale, AfterSaleAction, AfterSalePage, ConnectorError, CustomerMapping, CustomerPage, DecryptPurpose,
+    DecryptResult, Descriptor, ErpStatus, ErpStatusPage, InvoicePage, InvoiceUpload, ItemResult, ListingChange,
     Logistics, LogisticsPage, LotPage, LotSync, Operation, Order, OrderPage, OrderPushResult, PricePage, PriceUpdate,
-    Product, ProductPage, PullRequest, ShipmentDetail, ShipmentPage, StockPage, StockUpdate, TimeWindow,
+    Product, ProductPage, PullRequest, ReceiverRef, ShipmentDetail, ShipmentPage, StockPage, StockUpdate, TimeWindow,
 };
 
 type Pushed = Result<Vec<ItemResult>, ConnectorError>;
 
 /// The contract version these bindings implement: a plugin's descriptor `wit-version`.
-pub const WIT_VERSION: &str = "0.2.0";
+pub const WIT_VERSION: &str = "0.3.0";
 
 /// A marketplace plugin; every operation but [`Marketplace::describe`] defaults to
 /// `unsupported`. List the ones implemented in the descriptor's `operations`.
@@ -65,6 +66,24 @@ pub trait Marketplace {
     }
     fn push_erp_status(_updates: Vec<ErpStatus>) -> Pushed {
         Err(ConnectorError::unsupported(Operation::PushErpStatus))
+    }
+    fn pull_after_sales(_window: TimeWindow, _cursor: Option<String>) -> Result<AfterSalePage, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::PullAfterSales))
+    }
+    fn get_after_sale(_after_sale_id: String) -> Result<AfterSale, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::GetAfterSale))
+    }
+    fn push_after_sale_actions(_actions: Vec<AfterSaleAction>) -> Pushed {
+        Err(ConnectorError::unsupported(Operation::PushAfterSaleActions))
+    }
+    fn decrypt_receivers(
+        _purpose: DecryptPurpose,
+        _refs: Vec<ReceiverRef>,
+    ) -> Result<Vec<DecryptResult>, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::DecryptReceivers))
+    }
+    fn push_invoices(_invoices: Vec<InvoiceUpload>) -> Pushed {
+        Err(ConnectorError::unsupported(Operation::PushInvoices))
     }
 }
 
@@ -105,6 +124,24 @@ impl<T: Marketplace> Guest for T {
     fn push_erp_status(updates: Vec<ErpStatus>) -> Pushed {
         T::push_erp_status(updates)
     }
+    fn pull_after_sales(window: TimeWindow, cursor: Option<String>) -> Result<AfterSalePage, ConnectorError> {
+        T::pull_after_sales(window, cursor)
+    }
+    fn get_after_sale(after_sale_id: String) -> Result<AfterSale, ConnectorError> {
+        T::get_after_sale(after_sale_id)
+    }
+    fn push_after_sale_actions(actions: Vec<AfterSaleAction>) -> Pushed {
+        T::push_after_sale_actions(actions)
+    }
+    fn decrypt_receivers(
+        purpose: DecryptPurpose,
+        refs: Vec<ReceiverRef>,
+    ) -> Result<Vec<DecryptResult>, ConnectorError> {
+        T::decrypt_receivers(purpose, refs)
+    }
+    fn push_invoices(invoices: Vec<InvoiceUpload>) -> Pushed {
+        T::push_invoices(invoices)
+    }
 }
 
 /// An ERP plugin; every operation but [`Erp::describe`] defaults to `unsupported`, as for
@@ -139,6 +176,12 @@ pub trait Erp {
     fn pull_erp_status(_request: PullRequest) -> Result<ErpStatusPage, ConnectorError> {
         Err(ConnectorError::unsupported(Operation::PullErpStatus))
     }
+    fn push_after_sales(_after_sales: Vec<AfterSale>) -> Result<Vec<OrderPushResult>, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::PushAfterSales))
+    }
+    fn pull_invoices(_request: PullRequest) -> Result<InvoicePage, ConnectorError> {
+        Err(ConnectorError::unsupported(Operation::PullInvoices))
+    }
 }
 
 impl<T: Erp> ErpGuest for T {
@@ -172,6 +215,12 @@ impl<T: Erp> ErpGuest for T {
     fn pull_erp_status(request: PullRequest) -> Result<ErpStatusPage, ConnectorError> {
         T::pull_erp_status(request)
     }
+    fn push_after_sales(after_sales: Vec<AfterSale>) -> Result<Vec<OrderPushResult>, ConnectorError> {
+        T::push_after_sales(after_sales)
+    }
+    fn pull_invoices(request: PullRequest) -> Result<InvoicePage, ConnectorError> {
+        T::pull_invoices(request)
+    }
 }
 
 #[cfg(test)]
@@ -192,6 +241,7 @@ mod tests {
                 operations: vec![Operation::GetOrder],
                 http_hosts: Vec::new(),
                 config_keys: Vec::new(),
+                batch_limits: Vec::new(),
             }
         }
         fn get_order(order_id: String) -> Result<Order, ConnectorError> {
@@ -209,7 +259,7 @@ mod tests {
     #[test]
     fn implemented_operations_run_and_the_rest_are_unsupported_by_name() {
         assert_eq!(<OnlyOrders as Guest>::describe().name, "only-orders");
-        assert!(include_str!("../../wit/since_v0.2.0/worlds.wit").contains(&format!("wharf:connector@{WIT_VERSION}")));
+        assert!(include_str!("../../wit/since_v0.3.0/worlds.wit").contains(&format!("wharf:connector@{WIT_VERSION}")));
         assert!(matches!(<OnlyOrders as Guest>::get_order("7".into()), Err(ConnectorError::NotFound(id)) if id == "7"));
         assert_eq!(
             unsupported_name(<OnlyOrders as Guest>::pull_orders(TimeWindow { from: 0, to: 1 }, None)),
@@ -224,5 +274,19 @@ mod tests {
         assert_eq!(unsupported_name(<OnlyOrders as Guest>::push_logistics(Vec::new())), "push-logistics");
         assert_eq!(unsupported_name(<OnlyOrders as Guest>::push_shipments(Vec::new())), "push-shipments");
         assert_eq!(unsupported_name(<OnlyOrders as Guest>::push_erp_status(Vec::new())), "push-erp-status");
+        assert_eq!(
+            unsupported_name(<OnlyOrders as Guest>::pull_after_sales(TimeWindow { from: 0, to: 1 }, None)),
+            "pull-after-sales"
+        );
+        assert_eq!(unsupported_name(<OnlyOrders as Guest>::get_after_sale("R1".into())), "get-after-sale");
+        assert_eq!(
+            unsupported_name(<OnlyOrders as Guest>::push_after_sale_actions(Vec::new())),
+            "push-after-sale-actions"
+        );
+        assert_eq!(
+            unsupported_name(<OnlyOrders as Guest>::decrypt_receivers(DecryptPurpose::Waybill, Vec::new())),
+            "decrypt-receivers"
+        );
+        assert_eq!(unsupported_name(<OnlyOrders as Guest>::push_invoices(Vec::new())), "push-invoices");
     }
 }

@@ -3,7 +3,7 @@
 //! version, which no plugin should be able to get wrong).
 
 use crate::connector::WIT_VERSION;
-use crate::types::{ConfigKey, ConnectorError, Descriptor, Operation, Role};
+use crate::types::{BatchLimit, ConfigKey, ConnectorError, Descriptor, Operation, Role};
 
 /// A [`Builder`] for the calling plugin: its version is the plugin crate's
 /// ([`plugin_version!`](crate::plugin_version), so it has to expand in the plugin), the
@@ -42,6 +42,7 @@ impl Builder {
                 operations: Vec::new(),
                 http_hosts: Vec::new(),
                 config_keys: Vec::new(),
+                batch_limits: Vec::new(),
             },
         }
     }
@@ -68,6 +69,13 @@ impl Builder {
     /// Settings, in the order an operator reads them.
     pub fn config_keys(mut self, keys: impl IntoIterator<Item = ConfigKey>) -> Self {
         self.descriptor.config_keys.extend(keys);
+        self
+    }
+
+    /// The most items one call of `operation` takes (the platform's own limit); the host
+    /// splits larger batches.
+    pub fn batch_limit(mut self, operation: Operation, max_items: u32) -> Self {
+        self.descriptor.batch_limits.push(BatchLimit { operation, max_items });
         self
     }
 
@@ -100,6 +108,13 @@ impl Operation {
             Self::PullLogistics => "pull-logistics",
             Self::PullShipments => "pull-shipments",
             Self::PullErpStatus => "pull-erp-status",
+            Self::PullAfterSales => "pull-after-sales",
+            Self::GetAfterSale => "get-after-sale",
+            Self::PushAfterSaleActions => "push-after-sale-actions",
+            Self::DecryptReceivers => "decrypt-receivers",
+            Self::PushInvoices => "push-invoices",
+            Self::PushAfterSales => "push-after-sales",
+            Self::PullInvoices => "pull-invoices",
         }
     }
 }

@@ -88,7 +88,7 @@ pub use wit_bindgen as __wit_bindgen;
 /// Bindings of the `marketplace` world (Taobao, JD, Douyin, ECShop).
 pub mod marketplace {
     wit_bindgen::generate!({
-        path: "../wit/since_v0.2.0",
+        path: "../wit/since_v0.3.0",
         world: "marketplace",
         // The export macro expands in the plugin crate, which carries the exports' type
         // section; this crate only carries the imports, shared by both worlds.
@@ -103,17 +103,17 @@ pub mod marketplace {
 /// Bindings of the `erp` world (SAP). Its types and imports are those of [`marketplace`].
 pub mod erp {
     wit_bindgen::generate!({
-        path: "../wit/since_v0.2.0",
+        path: "../wit/since_v0.3.0",
         world: "erp",
         pub_export_macro: true,
         default_bindings_module: "wharf_sdk::erp",
         runtime_path: "wharf_sdk::__wit_bindgen::rt",
         with: {
-            "wharf:connector/types@0.2.0": crate::marketplace::wharf::connector::types,
-            "wharf:connector/http@0.2.0": crate::marketplace::wharf::connector::http,
-            "wharf:connector/credentials@0.2.0": crate::marketplace::wharf::connector::credentials,
-            "wharf:connector/config@0.2.0": crate::marketplace::wharf::connector::config,
-            "wharf:connector/log@0.2.0": crate::marketplace::wharf::connector::log,
+            "wharf:connector/types@0.3.0": crate::marketplace::wharf::connector::types,
+            "wharf:connector/http@0.3.0": crate::marketplace::wharf::connector::http,
+            "wharf:connector/credentials@0.3.0": crate::marketplace::wharf::connector::credentials,
+            "wharf:connector/config@0.3.0": crate::marketplace::wharf::connector::config,
+            "wharf:connector/log@0.3.0": crate::marketplace::wharf::connector::log,
         },
     });
     pub use self::exports::wharf::connector::erp_connector::Guest;

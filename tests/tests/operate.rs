@@ -595,7 +595,7 @@ async fn a_bad_order_waits_in_quarantine_and_flows_once_a_fixed_version_serves()
     let (_, legacy) = serve.call(Method::GET, "/v1/plugins/legacy", Some(OPERATOR), None).await;
     assert_eq!(legacy["descriptor"]["wit_version"], "0.1.0", "{legacy}");
     let (_, fixture) = serve.call(Method::GET, "/v1/plugins/fixture", Some(OPERATOR), None).await;
-    assert_eq!(fixture["descriptor"]["wit_version"], "0.2.0", "{fixture}");
+    assert_eq!(fixture["descriptor"]["wit_version"], "0.3.0", "{fixture}");
 
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
     let at_ms = (now_ms - 60_000).to_string();

@@ -1151,3 +1151,43 @@ async fn an_attacker_tenant_under_serve_leaves_the_victim_and_the_host_whole() {
 fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// Contract 0.3.0's after-sales run through a real plugin, checked at the boundary like orders;
+/// a 0.1.0 plugin asked for them answers `unsupported` naming the operation, without being
+/// called, and its order pulls go on as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_sales_cross_the_boundary_and_older_contracts_answer_unsupported() {
+    let sandbox = Sandbox::new(limits(), Some(wharf_tests::plugins::cache_dir())).unwrap();
+    let fixture = sandbox.load_file(&plugin_path("fixture")).await.unwrap();
+    assert_eq!(fixture.descriptor().wit_version, "0.3.0");
+    assert_eq!(fixture.descriptor().batch_limit(Operation::DecryptReceivers), Some(20));
+    let config = [("orders", "3"), ("poison", "0"), ("at_ms", "5000"), ("after_sales", "2")];
+    let shop =
+        Shop::new("t1", "s1").with_config(config.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect());
+    let window = TimeWindow { from: Timestamp(0), to: Timestamp(10_000) };
+    let Reply::AfterSales(page) = fixture.call(&shop, Call::PullAfterSales { window, cursor: None }).await.unwrap()
+    else {
+        panic!("an after-sale page")
+    };
+    let ids: Vec<&str> = page.items.iter().map(|a| a.after_sale_id.as_str()).collect();
+    assert_eq!(ids, ["A1", "A2"]);
+    let a = &page.items[0];
+    assert_eq!(
+        (a.order_id.as_str(), a.kind, a.status),
+        ("F1", AfterSaleKind::RefundBeforeShipping, AfterSaleStatus::Requested)
+    );
+    assert_eq!((a.refund_amount, a.shop_id.as_str(), a.updated_at), (3980, "s1", Timestamp(5000)));
+    let Reply::AfterSale(one) = fixture.call(&shop, Call::GetAfterSale { after_sale_id: "A2".into() }).await.unwrap()
+    else {
+        panic!("one after-sale")
+    };
+    assert_eq!(one.order_id, "F2");
+
+    let legacy = sandbox.load_file(&plugin_path("legacy")).await.unwrap();
+    let err = legacy.call(&shop, Call::PullAfterSales { window, cursor: None }).await.unwrap_err();
+    assert_eq!(err.operation, Operation::PullAfterSales);
+    assert!(
+        matches!(&err.cause, Failure::Plugin(ConnectorError::Unsupported { operation }) if operation.contains("0.1.0")),
+        "{err}"
+    );
+}

@@ -252,6 +252,7 @@ mod tests {
                 key("images", false, None),
                 key("token", true, None),
             ],
+            batch_limits: vec![],
         };
         let config = BTreeMap::from([
             ("images".to_owned(), "http://127.0.0.1:9000/upload".to_owned()),

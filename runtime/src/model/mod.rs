@@ -5,12 +5,17 @@
 //! `wit/canonical-model.md`: snake_case names, money as integer minor units, instants as
 //! RFC 3339 UTC strings, absent fields omitted.
 
+pub mod after_sales;
 pub mod modules;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use utoipa::ToSchema;
 
+pub use after_sales::{
+    AfterSale, AfterSaleAction, AfterSaleDecision, AfterSaleKind, AfterSaleLine, AfterSaleStatus, DecryptPurpose,
+    InvoiceFileType, InvoiceUpload, PlainReceiver, ReceiverRef, ReturnWaybill,
+};
 pub use modules::{Interval, Module};
 
 /// Minor units of the record's currency (fen for CNY). An alias, so the schema derive cannot
@@ -639,10 +644,17 @@ pub enum Operation {
     PullLogistics,
     PullShipments,
     PullErpStatus,
+    PullAfterSales,
+    GetAfterSale,
+    PushAfterSaleActions,
+    DecryptReceivers,
+    PushInvoices,
+    PushAfterSales,
+    PullInvoices,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 21] = [
+    pub const ALL: [Operation; 28] = [
         Operation::Describe,
         Operation::PullOrders,
         Operation::GetOrder,
@@ -664,6 +676,13 @@ impl Operation {
         Operation::PullLogistics,
         Operation::PullShipments,
         Operation::PullErpStatus,
+        Operation::PullAfterSales,
+        Operation::GetAfterSale,
+        Operation::PushAfterSaleActions,
+        Operation::DecryptReceivers,
+        Operation::PushInvoices,
+        Operation::PushAfterSales,
+        Operation::PullInvoices,
     ];
 
     pub fn name(self) -> &'static str {
@@ -689,6 +708,13 @@ impl Operation {
             Operation::PullLogistics => "pull-logistics",
             Operation::PullShipments => "pull-shipments",
             Operation::PullErpStatus => "pull-erp-status",
+            Operation::PullAfterSales => "pull-after-sales",
+            Operation::GetAfterSale => "get-after-sale",
+            Operation::PushAfterSaleActions => "push-after-sale-actions",
+            Operation::DecryptReceivers => "decrypt-receivers",
+            Operation::PushInvoices => "push-invoices",
+            Operation::PushAfterSales => "push-after-sales",
+            Operation::PullInvoices => "pull-invoices",
         }
     }
 
@@ -702,7 +728,8 @@ impl Operation {
         match self {
             Describe => None,
             PullOrders | GetOrder | PushStock | PushPrices | PushLots | PushListing | PushProducts | PushCustomers
-            | PushLogistics | PushShipments | PushErpStatus => Some(Role::Marketplace),
+            | PushLogistics | PushShipments | PushErpStatus | PullAfterSales | GetAfterSale | PushAfterSaleActions
+            | DecryptReceivers | PushInvoices => Some(Role::Marketplace),
             _ => Some(Role::Erp),
         }
     }
@@ -735,6 +762,23 @@ pub struct Descriptor {
     pub operations: Vec<Operation>,
     pub http_hosts: Vec<String>,
     pub config_keys: Vec<ConfigKey>,
+    /// The most items one call of an operation takes (contract 0.3.0); the host splits larger
+    /// batches. Empty for older plugins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub batch_limits: Vec<BatchLimit>,
+}
+
+impl Descriptor {
+    /// The most items one call of `operation` takes, if the plugin says.
+    pub fn batch_limit(&self, operation: Operation) -> Option<usize> {
+        self.batch_limits.iter().find(|l| l.operation == operation).map(|l| l.max_items as usize)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BatchLimit {
+    pub operation: Operation,
+    pub max_items: u32,
 }
 
 #[cfg(test)]

@@ -406,6 +406,58 @@ impl Checked for ErpStatus {
 /// `items` for `rejected`; without, the first bad record is the error. Records sharing an id
 /// where ids are unique are all refused: which of them is the platform's truth is unknown.
 /// The plugin's own `rejected` entries are made safe to key and log by (see [`printable_id`]).
+impl Checked for AfterSale {
+    const RECORD: &'static str = "after-sale";
+    const UNIQUE_IN_PAGE: bool = true;
+
+    fn id(&self) -> &str {
+        &self.after_sale_id
+    }
+
+    /// Ids and instants in range, money not negative, lines named once each, and a currency.
+    fn check(&self) -> Result<(), RecordError> {
+        let mut f = Fields::new();
+        f.id("after_sale_id", &self.after_sale_id);
+        f.id("order_id", &self.order_id);
+        f.id("shop_id", &self.shop_id);
+        f.id("platform", &self.platform);
+        for (field, value) in [("after_sale_id", &self.after_sale_id), ("order_id", &self.order_id)] {
+            if value.is_empty() {
+                f.fail(field, "expected the platform's id, got an empty string".into());
+            }
+        }
+        f.instant("created_at", self.created_at);
+        f.instant("updated_at", self.updated_at);
+        f.money("refund_amount", self.refund_amount);
+        f.money("shipping_refund", self.shipping_refund);
+        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            f.fail("currency", format!("expected an ISO 4217 code like CNY, got {:?}", self.currency));
+        }
+        let mut line_ids = HashMap::new();
+        for (i, l) in self.lines.iter().enumerate() {
+            let at = |field: &str| format!("lines[{i}].{field}");
+            f.id(&at("line_id"), &l.line_id);
+            if l.line_id.is_empty() {
+                f.fail(at("line_id"), "expected the order line's id, got an empty string".into());
+            }
+            if let Some(first) = line_ids.insert(l.line_id.as_str(), i) {
+                f.fail(at("line_id"), format!("expected each line once, got the id of lines[{first}] again"));
+            }
+            f.opt_id(&at("outer_sku_id"), &l.outer_sku_id);
+            if l.quantity == Some(0) {
+                f.fail(at("quantity"), "expected at least 1 unit, or none when the platform does not say".into());
+            }
+        }
+        if let Some(w) = &self.return_waybill {
+            f.id("return_waybill.tracking_no", &w.tracking_no);
+            if w.tracking_no.is_empty() || w.carrier.is_empty() {
+                f.fail("return_waybill", "expected a carrier and a tracking number, or no waybill".into());
+            }
+        }
+        f.done(Self::RECORD, &self.after_sale_id)
+    }
+}
+
 pub fn page<T: Checked>(items: &mut Vec<T>, rejected: &mut Vec<Rejected>, rejects: bool) -> Result<(), RecordError> {
     for r in rejected.iter_mut() {
         r.id = printable_id(&r.id);
@@ -447,6 +499,7 @@ pub fn page<T: Checked>(items: &mut Vec<T>, rejected: &mut Vec<Rejected>, reject
 fn id_field<T: Checked>() -> String {
     match T::RECORD {
         "order" => "order_id",
+        "after-sale" => "after_sale_id",
         "product" => "erp_product_id",
         "customer" => "erp_customer_code",
         _ => "id",

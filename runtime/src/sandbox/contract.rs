@@ -10,12 +10,15 @@
 //! `status_from` / `status_to`, `order_page`, and `ErpPage` for each ERP page type. A future
 //! version that changes another record moves that record's conversion out in the same way.
 
-/// Expands the shared part of a contract version module; invoke it as `contract!($)` (the
-/// `$` token lets the macros inside it name their own fragments). Expects in scope: the `marketplace`
-/// and `erp` bindgen modules, `w` (types), `w_http`, `w_cred`, `w_config`, `w_log`,
-/// `MARKETPLACE_EXPORT`, `ERP_EXPORT`, `CONTRACT`, and the per-version items named above.
+/// Expands the shared part of a contract version module; invoke it as
+/// `contract!($; NewOperation, …)` (the `$` token lets the macros inside it name their own
+/// fragments; the list names the `operation` cases later versions added). Expects in scope: the
+/// `marketplace` and `erp` bindgen modules, `w` (types), `w_http`, `w_cred`, `w_config`, `w_log`,
+/// `MARKETPLACE_EXPORT`, `ERP_EXPORT`, `CONTRACT`, the per-version items named above, and
+/// `batch_limits`, `marketplace_since` and `erp_since`: what the version added to the descriptor
+/// and the calls it added ([`no_newer_operations!`] for a version that added none).
 macro_rules! contract {
-    ($d:tt) => {
+    ($d:tt; $($added:ident),* $(,)?) => {
         /// One linker per world of this contract.
         pub struct Linkers {
             marketplace: Linker<CallState>,
@@ -157,7 +160,7 @@ macro_rules! contract {
                 Call::PushLogistics(v) => push!(call_push_logistics, v),
                 Call::PushShipments(v) => push!(call_push_shipments, v),
                 Call::PushErpStatus(v) => push!(call_push_erp_status, v),
-                other => Err(Outcome::Contract(format!("`{}` is not a marketplace operation", other.operation()))),
+                other => marketplace_since(g, store, other).await,
             }
         }
 
@@ -226,7 +229,7 @@ macro_rules! contract {
                 Call::PullLogistics(r) => pull!(call_pull_logistics, r, Logistics),
                 Call::PullShipments(r) => pull!(call_pull_shipments, r, Shipments),
                 Call::PullErpStatus(r) => pull!(call_pull_erp_status, r, ErpStatuses),
-                other => Err(Outcome::Contract(format!("`{}` is not an ERP operation", other.operation()))),
+                other => erp_since(g, store, other).await,
             }
         }
 
@@ -371,7 +374,9 @@ macro_rules! contract {
         }
 
         fn descriptor(d: w::Descriptor) -> m::Descriptor {
+            let batch_limits = batch_limits(&d);
             m::Descriptor {
+                batch_limits,
                 name: d.name,
                 version: d.version,
                 platform: d.platform,
@@ -420,6 +425,7 @@ macro_rules! contract {
                 W::PullLogistics => M::PullLogistics,
                 W::PullShipments => M::PullShipments,
                 W::PullErpStatus => M::PullErpStatus,
+                $(W::$added => M::$added,)*
             }
         }
 
@@ -858,4 +864,116 @@ macro_rules! contract {
     };
 }
 
-pub(super) use contract;
+/// What a version that added no operations expands beside [`contract!`]: a descriptor without
+/// batch limits, and every call past the shared ones answered [`not_in_this_contract`].
+macro_rules! no_newer_operations {
+    () => {
+        fn batch_limits(_: &w::Descriptor) -> Vec<m::BatchLimit> {
+            Vec::new()
+        }
+
+        async fn marketplace_since(
+            _: &MarketplaceGuest,
+            _: &mut Store<CallState>,
+            call: Call,
+        ) -> Result<Result<Reply, m::ConnectorError>, Outcome> {
+            super::contract::not_in_this_contract(&call, m::Role::Marketplace, CONTRACT)
+        }
+
+        async fn erp_since(
+            _: &ErpGuest,
+            _: &mut Store<CallState>,
+            call: Call,
+        ) -> Result<Result<Reply, m::ConnectorError>, Outcome> {
+            super::contract::not_in_this_contract(&call, m::Role::Erp, CONTRACT)
+        }
+    };
+}
+
+/// The order conversions and ERP pages of 0.2.0 and later (status `held`, `rejected` records
+/// in pages), expanded in each of those versions' modules.
+macro_rules! since_v0_2_0 {
+    ($d:tt) => {
+        fn status_from(s: w::OrderStatus) -> m::OrderStatus {
+            match s {
+                w::OrderStatus::Unpaid => m::OrderStatus::Unpaid,
+                w::OrderStatus::Paid => m::OrderStatus::Paid,
+                w::OrderStatus::Held => m::OrderStatus::Held,
+                w::OrderStatus::PartiallyShipped => m::OrderStatus::PartiallyShipped,
+                w::OrderStatus::Shipped => m::OrderStatus::Shipped,
+                w::OrderStatus::Completed => m::OrderStatus::Completed,
+                w::OrderStatus::Cancelled => m::OrderStatus::Cancelled,
+                w::OrderStatus::Closed => m::OrderStatus::Closed,
+            }
+        }
+
+        fn status_to(s: m::OrderStatus) -> Result<w::OrderStatus, m::ConnectorError> {
+            Ok(match s {
+                m::OrderStatus::Unpaid => w::OrderStatus::Unpaid,
+                m::OrderStatus::Paid => w::OrderStatus::Paid,
+                m::OrderStatus::Held => w::OrderStatus::Held,
+                m::OrderStatus::PartiallyShipped => w::OrderStatus::PartiallyShipped,
+                m::OrderStatus::Shipped => w::OrderStatus::Shipped,
+                m::OrderStatus::Completed => w::OrderStatus::Completed,
+                m::OrderStatus::Cancelled => w::OrderStatus::Cancelled,
+                m::OrderStatus::Closed => w::OrderStatus::Closed,
+            })
+        }
+
+        fn rejected(r: w::Rejected) -> m::Rejected {
+            m::Rejected { id: r.id, field: r.field, reason: r.reason, excerpt: r.excerpt }
+        }
+
+        fn order_page(p: w::OrderPage) -> Result<m::OrderPage, String> {
+            let orders = p.orders.into_iter().map(order).collect::<Result<_, _>>()?;
+            Ok(m::OrderPage { orders, rejected: p.rejected.into_iter().map(rejected).collect(), next_cursor: p.next_cursor })
+        }
+
+        /// An ERP page's items, rejected records and cursor.
+        trait ErpPage {
+            type Item;
+            fn parts(self) -> (Vec<Self::Item>, Vec<m::Rejected>, Option<String>);
+        }
+
+        macro_rules! erp_pages {
+            ($d($d page:ident => $d item:ident),* $d(,)?) => {$d(
+                impl ErpPage for w::$d page {
+                    type Item = w::$d item;
+                    fn parts(self) -> (Vec<w::$d item>, Vec<m::Rejected>, Option<String>) {
+                        (self.items, self.rejected.into_iter().map(rejected).collect(), self.next_cursor)
+                    }
+                }
+            )*};
+        }
+
+        erp_pages!(
+            StockPage => StockUpdate, PricePage => PriceUpdate, LotPage => LotSync, ProductPage => Product,
+            CustomerPage => CustomerMapping, LogisticsPage => Logistics, ShipmentPage => ShipmentDetail,
+            ErpStatusPage => ErpStatus,
+        );
+    };
+}
+
+/// A call this contract version has no export for: `unsupported` when it is of the plugin's
+/// world (a later version added it; the plugin's descriptor cannot list it, so the host only
+/// gets here by a direct call), a contract error when it is of the other world.
+pub(super) fn not_in_this_contract(
+    call: &super::Call,
+    role: crate::model::Role,
+    contract: &str,
+) -> Result<Result<super::Reply, crate::model::ConnectorError>, super::Outcome> {
+    let operation = call.operation();
+    if operation.role() == Some(role) {
+        Ok(Err(crate::model::ConnectorError::Unsupported {
+            operation: format!("{operation}: not in contract {contract}; the plugin needs a newer build"),
+        }))
+    } else {
+        let world = match role {
+            crate::model::Role::Marketplace => "a marketplace",
+            crate::model::Role::Erp => "an ERP",
+        };
+        Err(super::Outcome::Contract(format!("`{operation}` is not {world} operation")))
+    }
+}
+
+pub(super) use {contract, no_newer_operations, since_v0_2_0};

@@ -16,6 +16,7 @@ pub(crate) mod cpu;
 mod state;
 mod v0_1_0;
 mod v0_2_0;
+mod v0_3_0;
 
 use crate::capability::credentials::{self, Secrets};
 use crate::capability::http;
@@ -33,21 +34,29 @@ use wasmtime::Store;
 use wasmtime::component::Component;
 
 /// Contract versions this host can load, newest first.
-pub const SUPPORTED_CONTRACTS: &[&str] = &[v0_2_0::CONTRACT, v0_1_0::CONTRACT];
+pub const SUPPORTED_CONTRACTS: &[&str] = &[v0_3_0::CONTRACT, v0_2_0::CONTRACT, v0_1_0::CONTRACT];
 
 /// The linkers of every contract version this host loads.
 struct Linkers {
+    v0_3_0: v0_3_0::Linkers,
     v0_2_0: v0_2_0::Linkers,
     v0_1_0: v0_1_0::Linkers,
 }
 
 impl Linkers {
     fn new(engine: &Engine) -> Result<Self, LoadError> {
-        Ok(Linkers { v0_2_0: v0_2_0::Linkers::new(engine)?, v0_1_0: v0_1_0::Linkers::new(engine)? })
+        Ok(Linkers {
+            v0_3_0: v0_3_0::Linkers::new(engine)?,
+            v0_2_0: v0_2_0::Linkers::new(engine)?,
+            v0_1_0: v0_1_0::Linkers::new(engine)?,
+        })
     }
 
     /// Pre-instantiates `component` for the contract version it exports, newest first.
     fn bind(&self, component: &Component, exports: &[String]) -> Result<Bindings, LoadError> {
+        if let Some(b) = self.v0_3_0.bind(component, exports)? {
+            return Ok(Bindings::V0_3_0(b));
+        }
         if let Some(b) = self.v0_2_0.bind(component, exports)? {
             return Ok(Bindings::V0_2_0(b));
         }
@@ -70,6 +79,7 @@ impl Linkers {
 /// each version converts into the one model.
 #[derive(Clone)]
 enum Bindings {
+    V0_3_0(v0_3_0::Bindings),
     V0_2_0(v0_2_0::Bindings),
     V0_1_0(v0_1_0::Bindings),
 }
@@ -77,6 +87,7 @@ enum Bindings {
 impl Bindings {
     fn role(&self) -> Role {
         match self {
+            Bindings::V0_3_0(b) => b.role(),
             Bindings::V0_2_0(b) => b.role(),
             Bindings::V0_1_0(b) => b.role(),
         }
@@ -84,6 +95,7 @@ impl Bindings {
 
     fn contract(&self) -> &'static str {
         match self {
+            Bindings::V0_3_0(b) => b.contract(),
             Bindings::V0_2_0(b) => b.contract(),
             Bindings::V0_1_0(b) => b.contract(),
         }
@@ -96,6 +108,7 @@ impl Bindings {
 
     async fn run(&self, store: &mut Store<CallState>, call: Call) -> Result<Result<Reply, ConnectorError>, Outcome> {
         match self {
+            Bindings::V0_3_0(b) => b.run(store, call).await,
             Bindings::V0_2_0(b) => b.run(store, call).await,
             Bindings::V0_1_0(b) => b.run(store, call).await,
         }
@@ -129,8 +142,13 @@ fn hostcall_fuel(limits: &Limits) -> usize {
 #[derive(Clone, Debug)]
 pub enum Call {
     Describe,
-    PullOrders { window: TimeWindow, cursor: Option<String> },
-    GetOrder { order_id: String },
+    PullOrders {
+        window: TimeWindow,
+        cursor: Option<String>,
+    },
+    GetOrder {
+        order_id: String,
+    },
     PushStock(Vec<StockUpdate>),
     PushPrices(Vec<PriceUpdate>),
     PushLots(Vec<LotSync>),
@@ -149,6 +167,22 @@ pub enum Call {
     PullLogistics(PullRequest),
     PullShipments(PullRequest),
     PullErpStatus(PullRequest),
+    PullAfterSales {
+        window: TimeWindow,
+        cursor: Option<String>,
+    },
+    GetAfterSale {
+        after_sale_id: String,
+    },
+    PushAfterSaleActions(Vec<AfterSaleAction>),
+    /// Plaintext comes back: the caller returns it to whoever asked and keeps it nowhere.
+    DecryptReceivers {
+        purpose: DecryptPurpose,
+        refs: Vec<ReceiverRef>,
+    },
+    PushInvoices(Vec<InvoiceUpload>),
+    PushAfterSales(Vec<AfterSale>),
+    PullInvoices(PullRequest),
 }
 
 impl Call {
@@ -168,6 +202,9 @@ impl Call {
             Operation::PushShipments => Call::PushShipments(parse(input)?),
             Operation::PushErpStatus => Call::PushErpStatus(parse(input)?),
             Operation::PushOrders => Call::PushOrders(parse(input)?),
+            Operation::PushAfterSaleActions => Call::PushAfterSaleActions(parse(input)?),
+            Operation::PushInvoices => Call::PushInvoices(parse(input)?),
+            Operation::PushAfterSales => Call::PushAfterSales(parse(input)?),
             other => {
                 return Err(serde::de::Error::custom(format!("{} is not a push", other.name())));
             }
@@ -185,6 +222,7 @@ impl Call {
             Operation::PullLogistics => Call::PullLogistics(request),
             Operation::PullShipments => Call::PullShipments(request),
             Operation::PullErpStatus => Call::PullErpStatus(request),
+            Operation::PullInvoices => Call::PullInvoices(request),
             _ => return None,
         })
     }
@@ -212,6 +250,13 @@ impl Call {
             Call::PullLogistics(_) => Operation::PullLogistics,
             Call::PullShipments(_) => Operation::PullShipments,
             Call::PullErpStatus(_) => Operation::PullErpStatus,
+            Call::PullAfterSales { .. } => Operation::PullAfterSales,
+            Call::GetAfterSale { .. } => Operation::GetAfterSale,
+            Call::PushAfterSaleActions(_) => Operation::PushAfterSaleActions,
+            Call::DecryptReceivers { .. } => Operation::DecryptReceivers,
+            Call::PushInvoices(_) => Operation::PushInvoices,
+            Call::PushAfterSales(_) => Operation::PushAfterSales,
+            Call::PullInvoices(_) => Operation::PullInvoices,
         }
     }
 }
@@ -237,6 +282,11 @@ pub enum Reply {
     Logistics(Page<Logistics>),
     Shipments(Page<ShipmentDetail>),
     ErpStatuses(Page<ErpStatus>),
+    AfterSales(Page<AfterSale>),
+    AfterSale(AfterSale),
+    /// One answer per reference, in order. Plaintext: never stored, never logged.
+    Decrypted(Vec<Result<PlainReceiver, ConnectorError>>),
+    Invoices(Page<InvoiceUpload>),
 }
 
 /// The engine, the linkers and the shared HTTP client: what every plugin call runs on.
@@ -548,7 +598,11 @@ fn check_records(reply: &mut Reply, rejects: bool) -> Result<(), boundary::Recor
         Reply::Logistics(p) => boundary::page(&mut p.items, &mut p.rejected, rejects),
         Reply::Shipments(p) => boundary::page(&mut p.items, &mut p.rejected, rejects),
         Reply::ErpStatuses(p) => boundary::page(&mut p.items, &mut p.rejected, rejects),
-        Reply::Descriptor(_) | Reply::Items(_) | Reply::OrderPushes(_) => Ok(()),
+        Reply::AfterSales(p) => boundary::page(&mut p.items, &mut p.rejected, rejects),
+        Reply::AfterSale(a) => a.check(),
+        Reply::Descriptor(_) | Reply::Items(_) | Reply::OrderPushes(_) | Reply::Decrypted(_) | Reply::Invoices(_) => {
+            Ok(())
+        }
     }
 }
 
@@ -594,6 +648,15 @@ fn check_reply(reply: &Reply, shop: &Shop, descriptor: &Descriptor) -> Result<()
         }
         Ok(())
     };
+    let check_after_sale = |a: &AfterSale, at: &str| -> Result<(), String> {
+        if a.shop_id != shop.shop_id || a.platform != descriptor.platform {
+            return Err(format!(
+                "{at} (after-sale {}): shop_id {:?} and platform {:?}, but the call was for shop {:?} of platform {:?}",
+                a.after_sale_id, a.shop_id, a.platform, shop.shop_id, descriptor.platform
+            ));
+        }
+        Ok(())
+    };
     match reply {
         Reply::OrderPage(page) => {
             for (i, o) in page.orders.iter().enumerate() {
@@ -602,6 +665,13 @@ fn check_reply(reply: &Reply, shop: &Shop, descriptor: &Descriptor) -> Result<()
             Ok(())
         }
         Reply::Order(o) => check_order(o, "order"),
+        Reply::AfterSales(page) => {
+            for (i, a) in page.items.iter().enumerate() {
+                check_after_sale(a, &format!("items[{i}]"))?;
+            }
+            Ok(())
+        }
+        Reply::AfterSale(a) => check_after_sale(a, "after-sale"),
         _ => Ok(()),
     }
 }
@@ -659,6 +729,7 @@ fn placeholder_descriptor() -> Descriptor {
         operations: Vec::new(),
         http_hosts: Vec::new(),
         config_keys: Vec::new(),
+        batch_limits: Vec::new(),
     }
 }
 

@@ -117,4 +117,5 @@ erp_pages!(
     ErpStatusPage => ErpStatus,
 );
 
-super::contract::contract!($);
+super::contract::contract!($;);
+super::contract::no_newer_operations!();

@@ -1,5 +1,5 @@
-//! Contract `wharf:connector@0.2.0` (`wit/since_v0.2.0`), the latest: the order status
-//! `held`, and `rejected` records beside the good ones in every pulled page.
+//! Contract `wharf:connector@0.2.0` (`wit/since_v0.2.0`): the order status `held`, and
+//! `rejected` records beside the good ones in every pulled page.
 
 use super::state::CallState;
 use super::{Call, Outcome, Reply};
@@ -52,62 +52,6 @@ use marketplace::wharf::connector::{
     config as w_config, credentials as w_cred, http as w_http, log as w_log, types as w,
 };
 
-fn status_from(s: w::OrderStatus) -> m::OrderStatus {
-    match s {
-        w::OrderStatus::Unpaid => m::OrderStatus::Unpaid,
-        w::OrderStatus::Paid => m::OrderStatus::Paid,
-        w::OrderStatus::Held => m::OrderStatus::Held,
-        w::OrderStatus::PartiallyShipped => m::OrderStatus::PartiallyShipped,
-        w::OrderStatus::Shipped => m::OrderStatus::Shipped,
-        w::OrderStatus::Completed => m::OrderStatus::Completed,
-        w::OrderStatus::Cancelled => m::OrderStatus::Cancelled,
-        w::OrderStatus::Closed => m::OrderStatus::Closed,
-    }
-}
-
-fn status_to(s: m::OrderStatus) -> Result<w::OrderStatus, m::ConnectorError> {
-    Ok(match s {
-        m::OrderStatus::Unpaid => w::OrderStatus::Unpaid,
-        m::OrderStatus::Paid => w::OrderStatus::Paid,
-        m::OrderStatus::Held => w::OrderStatus::Held,
-        m::OrderStatus::PartiallyShipped => w::OrderStatus::PartiallyShipped,
-        m::OrderStatus::Shipped => w::OrderStatus::Shipped,
-        m::OrderStatus::Completed => w::OrderStatus::Completed,
-        m::OrderStatus::Cancelled => w::OrderStatus::Cancelled,
-        m::OrderStatus::Closed => w::OrderStatus::Closed,
-    })
-}
-
-fn rejected(r: w::Rejected) -> m::Rejected {
-    m::Rejected { id: r.id, field: r.field, reason: r.reason, excerpt: r.excerpt }
-}
-
-fn order_page(p: w::OrderPage) -> Result<m::OrderPage, String> {
-    let orders = p.orders.into_iter().map(order).collect::<Result<_, _>>()?;
-    Ok(m::OrderPage { orders, rejected: p.rejected.into_iter().map(rejected).collect(), next_cursor: p.next_cursor })
-}
-
-/// An ERP page's items, rejected records and cursor.
-trait ErpPage {
-    type Item;
-    fn parts(self) -> (Vec<Self::Item>, Vec<m::Rejected>, Option<String>);
-}
-
-macro_rules! erp_pages {
-    ($($page:ident => $item:ident),* $(,)?) => {$(
-        impl ErpPage for w::$page {
-            type Item = w::$item;
-            fn parts(self) -> (Vec<w::$item>, Vec<m::Rejected>, Option<String>) {
-                (self.items, self.rejected.into_iter().map(rejected).collect(), self.next_cursor)
-            }
-        }
-    )*};
-}
-
-erp_pages!(
-    StockPage => StockUpdate, PricePage => PriceUpdate, LotPage => LotSync, ProductPage => Product,
-    CustomerPage => CustomerMapping, LogisticsPage => Logistics, ShipmentPage => ShipmentDetail,
-    ErpStatusPage => ErpStatus,
-);
-
-super::contract::contract!($);
+super::contract::since_v0_2_0!($);
+super::contract::contract!($;);
+super::contract::no_newer_operations!();
