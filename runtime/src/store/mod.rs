@@ -4,6 +4,7 @@
 //! trees with transactions across trees; which engine keeps them is the operator's choice
 //! (`store` in the configuration). One tree per concern:
 //! - [`orders`]: canonical orders per tenant with a version and an ERP sync state;
+//! - [`after_sales`]: after-sales the same way, each flagged when its parcel must be stopped;
 //! - [`pii`]: receivers sealed at rest with a key per tenant;
 //! - [`outbox`]: deliveries owed to ERPs, their retries, and the dead-letter queue;
 //! - [`cursors`]: where each shop's streams stand;
@@ -22,6 +23,7 @@
 //! updates waiting for platform ids, dead letters) is a range read of an index tree kept in
 //! the same transaction as the data it indexes; see [`INDEX_SCHEMA`].
 
+pub mod after_sales;
 pub mod audit;
 pub mod backend;
 pub mod catalog;
@@ -44,6 +46,7 @@ use std::time::Duration;
 
 use backend::Db;
 
+pub use after_sales::{AfterSaleBook, AfterSaleKey, AfterSaleQuery, AfterSaleQueryPage, StoredAfterSale};
 pub use audit::{Audit, AuditEntry};
 pub use catalog::{Catalog, PlatformSku};
 pub use cursors::{Cursors, StreamCursor};
@@ -166,6 +169,7 @@ struct Books {
     /// flush succeeds, so nothing is acknowledged or sent until the real one is back.
     stand_in: bool,
     orders: OrderBook,
+    after_sales: AfterSaleBook,
     outbox: Outbox,
     cursors: Cursors,
     switches: Switches,
@@ -188,6 +192,8 @@ impl Books {
         let plugins = PluginBook::new(db.open_tree(plugins::TREE)?, db.open_tree(plugins::BLOBS)?);
         let orders =
             OrderBook::new(db.open_tree(orders::TREE)?, db.open_tree(orders::UNSYNCED)?, sealer, usage.clone());
+        let after_sales =
+            AfterSaleBook::new(db.open_tree(after_sales::TREE)?, db.open_tree(after_sales::UNSYNCED)?, usage.clone());
         let outbox = Outbox::new(&db, usage.clone())?;
         let cursors = Cursors::new(db.open_tree(cursors::TREE)?);
         let switches = Switches::new(db.open_tree(switches::TREE)?);
@@ -200,6 +206,7 @@ impl Books {
             db,
             stand_in,
             orders,
+            after_sales,
             outbox,
             cursors,
             switches,
@@ -414,6 +421,10 @@ impl Store {
 
     pub fn orders(&self) -> Held<OrderBook> {
         self.held(|b| &b.orders)
+    }
+
+    pub fn after_sales(&self) -> Held<AfterSaleBook> {
+        self.held(|b| &b.after_sales)
     }
 
     pub fn outbox(&self) -> Held<Outbox> {
