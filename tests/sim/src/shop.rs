@@ -13,6 +13,7 @@ pub mod after_sale;
 
 pub use after_sale::{
     AfterSale, AfterSaleAction, AfterSaleKind, AfterSaleLine, AfterSaleStatus, Claimable, NewAfterSale, NotAllowed,
+    SellerAction,
 };
 
 /// Where an order is in its life, in no platform's words; each simulator maps it to its own

@@ -204,3 +204,121 @@ fn raw_shop_orders_are_listed_as_given_in_their_window_until_cleared() {
     Marketplace::clear_raw(&sim);
     assert_eq!(page(from, to)["data"]["total"], 0);
 }
+
+mod after_sales {
+    use super::*;
+    use crate::douyin::after_sale::{AFTER_SALE_DETAIL, AFTER_SALE_LIST, AFTER_SALE_OPERATE, aftersale_status};
+    use crate::shop::{AfterSaleAction, AfterSaleKind, AfterSaleStatus, Stage};
+
+    fn sim() -> DouyinSim {
+        DouyinSim::spawn(DouyinConfig { orders: 60, after_sales: 25, ..DouyinConfig::default() }).unwrap()
+    }
+
+    fn list(sim: &DouyinSim, params: Value) -> Value {
+        call(sim, AFTER_SALE_LIST, params)
+    }
+
+    #[test]
+    fn none_unless_asked_for() {
+        let plain = DouyinSim::spawn(DouyinConfig { orders: 60, ..DouyinConfig::default() }).unwrap();
+        assert!(plain.after_sales().is_empty());
+        let with = sim();
+        assert_eq!(plain.shop().orders.len(), with.shop().orders.len());
+        assert_eq!(plain.shop().skus, with.shop().skus, "the same shop whatever the after-sales");
+    }
+
+    #[test]
+    fn list_pages_by_update_time_only_when_asked() {
+        let sim = sim();
+        let truth = sim.after_sales();
+        assert!(truth.len() >= 20, "{}", truth.len());
+        let from = truth.iter().map(|a| a.created_ms / 1000).min().unwrap();
+        let to = truth.iter().map(|a| a.updated_ms / 1000).max().unwrap();
+        let all =
+            list(&sim, json!({"order_by": "update_time", "start_time": from, "end_time": to, "page": 0, "size": 100}));
+        assert_eq!(all["code"], 10000, "{all}");
+        assert_eq!(all["data"]["total"], truth.len());
+        let first = &all["data"]["items"][0]["aftersale_info"];
+        let newest = truth.iter().max_by_key(|a| (a.updated_ms, a.id)).unwrap();
+        assert_eq!(first["aftersale_id"], newest.id.to_string());
+        assert_eq!(first["update_time"], newest.updated_ms / 1000);
+        assert_eq!(first["refund_total_amount"], newest.refund_amount + newest.shipping_refund);
+        assert_eq!(first["aftersale_status"], aftersale_status(newest));
+
+        // A window over update time: only the ones changed in it.
+        let changed = truth.iter().find(|a| a.updated_ms / 1000 > a.created_ms / 1000 + 1).expect("a changed one");
+        let t = changed.updated_ms / 1000;
+        let by_update = list(&sim, json!({"order_by": "update_time", "start_time": t, "end_time": t, "size": 100}));
+        let ids: Vec<String> = by_update["data"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["aftersale_info"]["aftersale_id"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(ids.contains(&changed.id.to_string()));
+        // Without order_by the same bounds apply to create time: a plugin that forgets misses it.
+        let by_create = list(&sim, json!({"start_time": t, "end_time": t, "size": 100}));
+        assert!(!by_create["data"]["items"].to_string().contains(&changed.id.to_string()), "{by_create}");
+
+        // Pages from 0, size at most 100.
+        let p1 =
+            list(&sim, json!({"order_by": "update_time", "start_time": from, "end_time": to, "page": 1, "size": 10}));
+        assert_eq!(p1["data"]["items"][0]["aftersale_info"], all["data"]["items"][10]["aftersale_info"]);
+        assert_eq!(p1["data"]["has_more"], truth.len() > 20);
+        for bad in [json!({"size": 101}), json!({"size": 0}), json!({"size": 5, "page": -1})] {
+            assert_eq!(list(&sim, bad)["code"], codes::INVALID_BUSINESS_PARAMETER);
+        }
+    }
+
+    #[test]
+    fn operate_moves_after_sales_and_refuses_what_the_status_does_not_allow() {
+        let sim = DouyinSim::spawn(DouyinConfig { orders: 60, ..DouyinConfig::default() }).unwrap();
+        let shop = sim.shop();
+        let paid = shop.orders.iter().find(|o| o.stage == Stage::Paid).unwrap();
+        let shipped = shop.orders.iter().find(|o| o.stage == Stage::Shipped).unwrap();
+        let intercept = sim.add_after_sale(&paid.order_no.to_string(), AfterSaleKind::ReturnAndRefund).unwrap();
+        let ret = sim.add_after_sale(&shipped.order_no.to_string(), AfterSaleKind::ReturnAndRefund).unwrap();
+        let detail = call(&sim, AFTER_SALE_DETAIL, json!({"after_sale_id": intercept}));
+        let info = &detail["data"]["process_info"]["after_sale_info"];
+        assert_eq!(
+            (info["aftersale_type"].as_i64(), info["aftersale_status"].as_i64()),
+            (Some(2), Some(6)),
+            "{detail}"
+        );
+        assert_eq!(info["refund_post_amount"], paid.shipping_fee);
+        assert_eq!(info["order_id"], crate::douyin::sku_order_id(paid.lines[0].line_no));
+        assert_eq!(detail["data"]["order_info"]["shop_order_id"], paid.order_no.to_string());
+
+        let op = |kind: i64, id: &str, reason: Option<&str>| {
+            let mut item = json!({"aftersale_id": id});
+            if let Some(r) = reason {
+                item["reason"] = json!(r);
+            }
+            call(&sim, AFTER_SALE_OPERATE, json!({"type": kind, "items": [item]}))
+        };
+        // Agreeing to a return on a refund-only after-sale, or confirming goods not sent: refused.
+        assert_eq!(op(111, &intercept, None)["code"], codes::BUSINESS_FAILED);
+        assert_eq!(op(201, &ret, None)["code"], codes::BUSINESS_FAILED);
+        assert_eq!(op(112, &ret, None)["code"], codes::INVALID_BUSINESS_PARAMETER, "a refusal needs a reason");
+        assert_eq!(op(101, &intercept, None)["code"], 10000);
+        assert_eq!(sim.after_sale(&intercept).unwrap().status, AfterSaleStatus::Agreed);
+        assert_eq!(op(111, &ret, None)["code"], 10000);
+        let ship = AfterSaleAction::BuyerReturns { carrier: "中通快递".into(), tracking_no: "ZT0001".into() };
+        sim.act_on_after_sale(&ret, &ship).unwrap();
+        let info =
+            call(&sim, AFTER_SALE_DETAIL, json!({"after_sale_id": ret}))["data"]["process_info"]["after_sale_info"]
+                .clone();
+        assert_eq!(
+            (info["aftersale_status"].as_i64(), info["return_logistics_code"].as_str()),
+            (Some(11), Some("ZT0001"))
+        );
+        assert_eq!(op(202, &ret, Some("商品已使用"))["code"], 10000);
+        let a = sim.after_sale(&ret).unwrap();
+        assert_eq!((a.status, a.version), (AfterSaleStatus::Refused, 4));
+        assert_eq!(aftersale_status(&a), 29);
+        let log = sim.seller_actions();
+        assert_eq!(log.len(), 3);
+        assert_eq!(log[2].reason.as_deref(), Some("商品已使用"));
+        assert_eq!(call(&sim, AFTER_SALE_DETAIL, json!({"after_sale_id": "1"}))["code"], codes::BUSINESS_FAILED);
+    }
+}

@@ -152,6 +152,16 @@ impl AfterSaleAction {
     }
 }
 
+/// An action a seller took through the platform's API, as the simulator recorded it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SellerAction {
+    pub after_sale_id: u64,
+    pub action: AfterSaleAction,
+    /// The reason given (refusals need one on most platforms).
+    pub reason: Option<String>,
+    pub at_ms: i64,
+}
+
 /// One line an after-sale concerns.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AfterSaleLine {
