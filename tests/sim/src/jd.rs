@@ -15,7 +15,8 @@
 //! with `itemTotal` as a string. Orders awaiting payment are not shown: JOS lists POP orders
 //! to the seller once paid ([`render::order_state`]). The methods ([`methods`]) are
 //! `jingdong.pop.order.search`, `jingdong.pop.order.get`,
-//! `jingdong.stock.write.updateSkuStock` and `jingdong.pop.order.shipment`, answered in
+//! `jingdong.stock.write.updateSkuStock` and `jingdong.pop.order.shipment`, and the
+//! after-sales of [`after_sale`] (refund applications and service orders), answered in
 //! `<method>_responce` envelopes with JOS's `apiResult`; refusals are `error_response`s
 //! ([`error`], where the UNSURE codes live). Faults come from [`Faults`].
 //!
@@ -31,6 +32,7 @@
 //! # anyhow::Ok(())
 //! ```
 
+pub mod after_sale;
 pub mod error;
 pub mod expect;
 pub mod gateway;
@@ -48,7 +50,9 @@ use crate::faults::Faults;
 use crate::raw::RawOrder;
 use crate::rng::SimRng;
 use crate::serve::{Clock, Served, lock, wall_ms};
-use crate::shop::{Catalog, Order, Shop, ShopParams, Sku};
+use crate::shop::{
+    AfterSale, AfterSaleAction, AfterSaleError, AfterSaleKind, Catalog, Order, SellerAction, Shop, ShopParams, Sku,
+};
 
 pub use error::JosError;
 pub use gateway::ROUTER_PATH;
@@ -97,6 +101,9 @@ pub struct JdConfig {
     /// The seller's access token every request must carry.
     pub access_token: String,
     pub timestamp_tolerance_ms: i64,
+    /// After-sales the shop holds at start, on random paid orders (drawn from a stream of
+    /// their own, so the orders are the same whatever the count).
+    pub after_sales: usize,
 }
 
 impl Default for JdConfig {
@@ -111,6 +118,7 @@ impl Default for JdConfig {
             app_secret: "jd-sim-app-secret".into(),
             access_token: "jd-sim-access-token".into(),
             timestamp_tolerance_ms: DEFAULT_TIMESTAMP_TOLERANCE_MS,
+            after_sales: 0,
         }
     }
 }
@@ -137,7 +145,14 @@ pub(crate) struct Shared {
     pub calls: Mutex<BTreeMap<String, u64>>,
     /// `orderInfo` documents served as given beside the shop ([`crate::raw`]).
     pub raw: Mutex<Vec<RawOrder>>,
+    /// Draws new after-sales and their steps.
+    pub after_sale_rng: Mutex<SimRng>,
+    /// Every refund application audit applied, in order.
+    pub seller_actions: Mutex<Vec<SellerAction>>,
 }
+
+/// The random stream after-sales are drawn from (apart from the shop's).
+const AFTER_SALE_STREAM: u64 = 31;
 
 /// A running JOS simulator; stops when dropped.
 pub struct JdSim {
@@ -179,10 +194,12 @@ impl JdSim {
             modified_span_ms: config.modified_span_ms,
             first_order_no: FIRST_ORDER_NO,
         };
-        let shop = match catalog {
+        let mut shop = match catalog {
             Some(catalog) => Shop::generate_with_catalog(&params, catalog),
             None => Shop::generate(&params),
         };
+        let mut after_sale_rng = SimRng::new(config.seed).fork(AFTER_SALE_STREAM);
+        shop.generate_after_sales(&mut after_sale_rng, config.after_sales, generated_at_ms);
         let shared = Arc::new(Shared {
             config,
             clock: Clock::new(generated_at_ms),
@@ -192,6 +209,8 @@ impl JdSim {
             stock_writes: Mutex::new(Vec::new()),
             calls: Mutex::new(BTreeMap::new()),
             raw: Mutex::new(Vec::new()),
+            after_sale_rng: Mutex::new(after_sale_rng),
+            seller_actions: Mutex::new(Vec::new()),
         });
         let served = Served::spawn("jd-sim", gateway::router(shared.clone()))?;
         Ok(Self { shared, served })
@@ -282,6 +301,56 @@ impl JdSim {
     /// A buyer pays a new order at `now_ms` (UTC ms; whole seconds are kept); its JD id.
     pub fn add_paid_order(&self, rng: &mut SimRng, now_ms: i64) -> String {
         lock(&self.shared.shop).add_paid_order(rng, now_ms).to_string()
+    }
+
+    // --- after-sales ---
+
+    /// Every after-sale, in the order opened (ground truth): refunds before shipping are JD's
+    /// refund applications, the rest its service orders ([`after_sale`]).
+    pub fn after_sales(&self) -> Vec<AfterSale> {
+        lock(&self.shared.shop).after_sales.clone()
+    }
+
+    /// The after-sale whose JD `id` (refund application) or `serviceId` is `id`.
+    pub fn after_sale(&self, id: u64) -> Option<AfterSale> {
+        lock(&self.shared.shop).after_sale(id).cloned()
+    }
+
+    /// Every `replyRefund` the simulator applied, in order.
+    pub fn seller_actions(&self) -> Vec<SellerAction> {
+        lock(&self.shared.seller_actions).clone()
+    }
+
+    /// The buyer opens an after-sale of `kind` on order `order_id` now (lines, amounts and
+    /// reason from the simulator's after-sale stream; a paid order not shipped gets a refund
+    /// application, see [`Shop::add_after_sale`]); its id.
+    pub fn add_after_sale(&self, order_id: &str, kind: AfterSaleKind) -> Option<u64> {
+        let no: u64 = order_id.parse().ok()?;
+        let now = self.now_ms();
+        let mut rng = lock(&self.shared.after_sale_rng);
+        lock(&self.shared.shop).add_after_sale(&mut rng, no, kind, now)
+    }
+
+    /// Opens an after-sale on a random order now (a paid one not shipped when `intercept`); its
+    /// id.
+    pub fn open_random_after_sale(&self, intercept: bool) -> Option<u64> {
+        let now = self.now_ms();
+        let mut rng = lock(&self.shared.after_sale_rng);
+        lock(&self.shared.shop).open_random_after_sale(&mut rng, now, intercept)
+    }
+
+    /// Moves one open after-sale one natural step now; its id.
+    pub fn advance_after_sale(&self) -> Option<u64> {
+        let now = self.now_ms();
+        let mut rng = lock(&self.shared.after_sale_rng);
+        lock(&self.shared.shop).advance_after_sale(&mut rng, now)
+    }
+
+    /// Takes `action` on after-sale `id` now, as the buyer, JD or the seller at the console
+    /// would.
+    pub fn act_on_after_sale(&self, id: u64, action: &AfterSaleAction) -> Result<AfterSale, AfterSaleError> {
+        let now = self.now_ms();
+        lock(&self.shared.shop).act_on_after_sale(id, action, now).cloned()
     }
 
     // --- talking to the gateway directly ---

@@ -301,3 +301,97 @@ fn raw_orders_are_listed_as_given_in_their_window_and_state_until_cleared() {
     Marketplace::clear_raw(&sim);
     assert_eq!(search(&sim, from, to, 1, 20)["orderTotal"], 0);
 }
+
+mod after_sales {
+    use super::*;
+    use crate::jd::after_sale::{
+        ASC_QUERY_LIST, ASC_QUERY_VIEW, REFUND_APPLY_QUERY, REFUND_APPLY_REPLY, customer_expect, refund_apply_status,
+    };
+    use crate::shop::{AfterSaleAction, AfterSaleKind, AfterSaleStatus, Stage};
+
+    fn result(answer: &Value, method: &str, key: &str) -> Value {
+        answer[response_key(method)][key].clone()
+    }
+
+    #[test]
+    fn refund_applications_page_by_window_and_audit() {
+        let sim =
+            JdSim::spawn(JdConfig { orders: 120, now_ms: Some(NOW), after_sales: 40, ..JdConfig::default() }).unwrap();
+        let truth = sim.after_sales();
+        let applies: Vec<_> = truth.iter().filter(|a| a.kind == AfterSaleKind::RefundBeforeShipping).collect();
+        assert!(!applies.is_empty() && applies.len() < truth.len());
+        let query = |params: Value| result(&sim.call(REFUND_APPLY_QUERY, &params), REFUND_APPLY_QUERY, "queryResult");
+        let window = json!({"applyTimeStart": gmt8(NOW - 6 * 86_400_000), "applyTimeEnd": gmt8(NOW), "pageIndex": 1, "pageSize": 50});
+        let all = query(window.clone());
+        assert_eq!(all["success"], true, "{all}");
+        let in_window = applies.iter().filter(|a| a.created_ms >= NOW - 6 * 86_400_000).count();
+        assert_eq!(all["totalCount"], in_window);
+        let row = &all["result"][0];
+        let a = applies.iter().find(|a| row["id"] == a.id).unwrap();
+        assert_eq!(row["applyRefundSum"], a.refund_amount + a.shipping_refund, "fen");
+        assert_eq!(row["orderId"], a.order_no.to_string());
+        // Windows of more than 7 days, pages of more than 50, and no window at all: refused.
+        let eight_days = json!({"applyTimeStart": gmt8(NOW - 8 * 86_400_000), "applyTimeEnd": gmt8(NOW)});
+        assert_eq!(query(eight_days)["success"], false);
+        let mut big = window.clone();
+        big["pageSize"] = json!(51);
+        assert_eq!(query(big)["success"], false);
+        assert_eq!(query(json!({"pageIndex": 1}))["success"], false);
+
+        // Audit: a new application on a paid order, approved, then refused again as stale.
+        let paid = sim
+            .shop()
+            .orders
+            .into_iter()
+            .find(|o| o.stage == Stage::Paid && o.refund() == crate::shop::Refund::None)
+            .unwrap();
+        let id = sim.add_after_sale(&paid.order_no.to_string(), AfterSaleKind::Exchange).unwrap();
+        assert_eq!(render::order_state(&sim.order(&paid.order_no.to_string()).unwrap()), Some("LOCKED"), "intercepted");
+        let reply = |params: Value| result(&sim.call(REFUND_APPLY_REPLY, &params), REFUND_APPLY_REPLY, "replyResult");
+        assert_eq!(reply(json!({"id": id, "status": "2"}))["success"], false, "a rejection needs a remark");
+        assert_eq!(reply(json!({"id": id, "status": "1", "checkUserName": "sim"}))["success"], true);
+        assert_eq!(sim.after_sale(id).unwrap().status, AfterSaleStatus::Agreed);
+        assert_eq!(reply(json!({"id": id, "status": "1"}))["success"], false, "already reviewed");
+        sim.act_on_after_sale(id, &AfterSaleAction::RefundPaid).unwrap();
+        let one = query(json!({"id": id}));
+        assert_eq!(one["result"][0]["status"], 9, "closed and refunded: {one}");
+        assert_eq!(refund_apply_status(&sim.after_sale(id).unwrap(), Some(Stage::Shipped)), 6);
+        // By check time: found once someone acted on it.
+        let checked =
+            query(json!({"checkTimeStart": gmt8(sim.now_ms() - 60_000), "checkTimeEnd": gmt8(sim.now_ms() + 60_000)}));
+        assert!(checked["result"].as_array().unwrap().iter().any(|r| r["id"] == id), "{checked}");
+        assert_eq!(sim.seller_actions().len(), 1);
+    }
+
+    #[test]
+    fn service_orders_list_and_view() {
+        let sim = JdSim::spawn(JdConfig { orders: 120, now_ms: Some(NOW), ..JdConfig::default() }).unwrap();
+        assert!(sim.after_sales().is_empty(), "none unless asked for");
+        let shipped = sim.shop().orders.into_iter().find(|o| o.stage == Stage::Shipped).unwrap();
+        let id = sim.add_after_sale(&shipped.order_no.to_string(), AfterSaleKind::ReturnAndRefund).unwrap();
+        let list = |params: Value| result(&sim.call(ASC_QUERY_LIST, &params), ASC_QUERY_LIST, "pageResult");
+        let now = sim.now_ms();
+        let page = list(
+            json!({"updateTimeBegin": gmt8(now - 3_600_000), "updateTimeEnd": gmt8(now + 60_000), "pageNumber": 1, "pageSize": 50}),
+        );
+        assert_eq!(page["totalCount"], 1, "{page}");
+        assert_eq!(page["data"][0]["serviceId"], id);
+        assert_eq!(page["data"][0]["customerExpect"], customer_expect(AfterSaleKind::ReturnAndRefund));
+        assert_eq!(
+            list(json!({"updateTimeBegin": gmt8(now - 8 * 86_400_000), "updateTimeEnd": gmt8(now)}))["success"],
+            false
+        );
+        sim.act_on_after_sale(id, &AfterSaleAction::Agree).unwrap();
+        let ship = AfterSaleAction::BuyerReturns { carrier: "顺丰速运".into(), tracking_no: "SF0001".into() };
+        sim.act_on_after_sale(id, &ship).unwrap();
+        let view = result(&sim.call(ASC_QUERY_VIEW, &json!({"serviceId": id})), ASC_QUERY_VIEW, "result");
+        assert_eq!(
+            (view["data"]["serviceStatus"].as_u64(), view["data"]["expressCode"].as_str()),
+            (Some(10003), Some("SF0001"))
+        );
+        assert_eq!(
+            result(&sim.call(ASC_QUERY_VIEW, &json!({"serviceId": 1})), ASC_QUERY_VIEW, "result")["success"],
+            false
+        );
+    }
+}
