@@ -25,6 +25,7 @@
 
 mod canonical;
 mod conformance;
+pub mod decrypt;
 mod error;
 mod form;
 mod gateway;
@@ -61,6 +62,7 @@ pub use sign::{SignMethod, sign, sign_message};
 pub use state::CARRIER_CODES;
 pub use wire::{gmt8, parse_gmt8, parse_yuan, yuan};
 
+use crate::privacy::{DecryptCall, PlainReceiver};
 use crate::rng::SimRng;
 use crate::shop::{AfterSale, AfterSaleAction, AfterSaleError, AfterSaleKind, Catalog, SellerAction};
 use gateway::{Shared, SimClock, lock, wall_ms};
@@ -526,6 +528,19 @@ impl TaobaoSim {
     pub fn act_on_after_sale(&self, refund_id: u64, action: &AfterSaleAction) -> Result<AfterSale, AfterSaleError> {
         let now = self.now_ms();
         self.state_mut().act_on_refund(refund_id, action, now)
+    }
+
+    // --- receiver decryption ---
+
+    /// The receiver behind trade `tid`'s OAID, as `taobao.top.oaid.decrypt` answers it
+    /// (plaintext ground truth, for checking answers and scanning for leaks).
+    pub fn plaintext_receiver(&self, tid: u64) -> Option<PlainReceiver> {
+        self.state().trade(tid).and_then(decrypt::plaintext)
+    }
+
+    /// Every `taobao.top.oaid.decrypt` call answered (refused ones too), in order.
+    pub fn decrypt_calls(&self) -> Vec<DecryptCall> {
+        self.state().decrypt_calls.clone()
     }
 
     // --- building requests (for tests that talk to the gateway directly) ---

@@ -33,6 +33,7 @@ pub const METHODS: &[&str] = &[
     refunds::REFUND_REVIEW,
     refunds::RETURNGOODS_AGREE,
     refunds::RETURNGOODS_REFUSE,
+    super::decrypt::OAID_DECRYPT,
 ];
 
 /// The methods whose responses carry trades (and so can take a [`FieldOverride`]).
@@ -131,6 +132,7 @@ pub fn write(method: &str, state: &mut State, call: Call<'_>) -> Result<String, 
         refunds::REFUND_REVIEW => refunds::review(state, call),
         refunds::RETURNGOODS_AGREE => refunds::returngoods_agree(state, call),
         refunds::RETURNGOODS_REFUSE => refunds::returngoods_refuse(state, call),
+        super::decrypt::OAID_DECRYPT => super::decrypt::decrypt(state, call),
         _ => read(method, state, call),
     }
 }

@@ -42,6 +42,8 @@ pub struct State {
     pub after_sale_rng: SimRng,
     /// Every refund action taken through the API, in order.
     pub seller_actions: Vec<SellerAction>,
+    /// Every `taobao.top.oaid.decrypt` call, in order.
+    pub decrypt_calls: Vec<crate::privacy::DecryptCall>,
 }
 
 impl State {
@@ -61,6 +63,7 @@ impl State {
             refunds: Vec::new(),
             after_sale_rng: SimRng::new(0),
             seller_actions: Vec::new(),
+            decrypt_calls: Vec::new(),
         }
     }
 

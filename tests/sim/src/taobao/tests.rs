@@ -689,3 +689,58 @@ mod refunds {
         assert_eq!(sim.refund(rid).unwrap().status, AfterSaleStatus::Refunded);
     }
 }
+
+mod oaid_decrypt {
+    use super::*;
+    use crate::taobao::decrypt::OAID_DECRYPT;
+
+    fn query(trades: &[SimTrade], scene: &str) -> String {
+        let list: Vec<Value> =
+            trades.iter().map(|t| json!({"oaid": t.oaid, "tid": t.tid.to_string(), "scene": scene})).collect();
+        Value::Array(list).to_string()
+    }
+
+    #[tokio::test]
+    async fn at_most_twenty_with_a_scene_code_and_some_virtual_numbers() {
+        let sim = TaobaoSim::start(config(120)).await.unwrap();
+        let masked: Vec<SimTrade> =
+            sim.trades().into_iter().filter(|t| t.oaid.is_some() && t.receiver.is_some()).collect();
+        assert!(masked.len() > 40);
+        let v = call(&sim, OAID_DECRYPT, &[("query_list", &query(&masked[..20], "1001"))]).await;
+        let got = v["top_oaid_decrypt_response"]["receiver_list"]["receiver"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .clone();
+        assert_eq!(got.len(), 20);
+        for (r, t) in got.iter().zip(&masked) {
+            let plain = sim.plaintext_receiver(t.tid).unwrap();
+            assert_eq!(
+                (r["name"].as_str(), r["mobile"].as_str()),
+                (Some(plain.name.as_str()), Some(plain.phone.as_str()))
+            );
+            assert!(!plain.name.contains('*') && !plain.address.contains('*'), "{plain:?}");
+            assert_eq!(r["address_detail"], plain.address);
+        }
+        let some_virtual =
+            masked.iter().filter_map(|t| sim.plaintext_receiver(t.tid)).filter(|p| p.virtual_phone).count();
+        assert!(some_virtual > 0);
+        assert!(got.iter().any(|r| r["mobile"].as_str().unwrap().contains('-')), "a virtual number among twenty");
+
+        assert_eq!(
+            error_code(&call(&sim, OAID_DECRYPT, &[("query_list", &query(&masked[..21], "1001"))]).await).map(|e| e.0),
+            Some(41)
+        );
+        assert_eq!(
+            error_code(&call(&sim, OAID_DECRYPT, &[("query_list", &query(&masked[..1], "3001"))]).await).map(|e| e.0),
+            Some(41)
+        );
+        let mut other = masked[0].clone();
+        other.tid = masked[1].tid;
+        let e = error_code(&call(&sim, OAID_DECRYPT, &[("query_list", &query(&[other], "2001"))]).await);
+        assert_eq!(e, Some((15, crate::taobao::decrypt::SUB_CODE_DECRYPT_FAILED.into())));
+        let log = sim.decrypt_calls();
+        assert_eq!(log.len(), 4);
+        assert_eq!((log[0].decrypted(), log[0].scene.as_deref()), (20, Some("1001")));
+        assert!(log[1..].iter().all(|c| c.decrypted() == 0 && c.refused.is_some()));
+    }
+}
