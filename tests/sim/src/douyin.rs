@@ -13,7 +13,8 @@
 //! `order.orderDetail`, `sku.syncStock` (idempotent by `idempotent_id`) and
 //! `order.logisticsAdd` (`methods`), and the after-sales of [`after_sale`]: `afterSale.List`,
 //! `afterSale.Detail` and `afterSale.operate` over the shop's [`AfterSale`]s (none unless
-//! [`DouyinConfig::after_sales`] or [`DouyinSim::add_after_sale`] opens some). Faults come from [`crate::faults::Faults`] and are
+//! [`DouyinConfig::after_sales`] or [`DouyinSim::add_after_sale`] opens some), and
+//! `order.batchDecrypt` ([`decrypt`]), every call recorded. Faults come from [`crate::faults::Faults`] and are
 //! answered in 抖店's error codes (`error`, where the UNSURE codes live: [`DyError`], [`codes`]).
 //!
 //! [`DouyinSim`] implements [`crate::Marketplace`]; `expect` ([`expected_order`]) holds the
@@ -21,6 +22,7 @@
 //! the wire.
 
 pub mod after_sale;
+pub mod decrypt;
 mod error;
 mod expect;
 mod gateway;
@@ -36,6 +38,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::bail;
 
 use crate::faults::Faults;
+use crate::privacy::{DecryptCall, PlainReceiver};
 use crate::raw::RawOrder;
 use crate::rng::SimRng;
 use crate::serve::{Clock, Served, lock, wall_ms};
@@ -148,6 +151,8 @@ pub(crate) struct Shared {
     pub after_sale_rng: Mutex<SimRng>,
     /// Every `afterSale.operate` action applied, in order.
     pub seller_actions: Mutex<Vec<SellerAction>>,
+    /// Every `order.batchDecrypt` call, in order.
+    pub decrypt_calls: Mutex<Vec<DecryptCall>>,
 }
 
 /// A running 抖店 simulator; stops when dropped.
@@ -195,6 +200,7 @@ impl DouyinSim {
             raw: Mutex::new(Vec::new()),
             after_sale_rng: Mutex::new(after_sale_rng),
             seller_actions: Mutex::new(Vec::new()),
+            decrypt_calls: Mutex::new(Vec::new()),
         });
         let served = Served::spawn("douyin-sim", gateway::router(shared.clone()))?;
         Ok(Self { shared, served })
@@ -258,6 +264,20 @@ impl DouyinSim {
     /// A buyer pays a new order at `now_ms` (UTC ms; whole seconds are kept); its 抖店 id.
     pub fn add_paid_order(&self, rng: &mut SimRng, now_ms: i64) -> String {
         order_id(lock(&self.shared.shop).add_paid_order(rng, now_ms))
+    }
+
+    // --- receiver decryption ---
+
+    /// The receiver of shop order `order_id` as `order.batchDecrypt` answers it (plaintext
+    /// ground truth, for checking answers and scanning for leaks).
+    pub fn plaintext_receiver(&self, order_id: &str) -> Option<PlainReceiver> {
+        let no: u64 = order_id.parse().ok()?;
+        lock(&self.shared.shop).orders.iter().find(|o| o.order_no == no).map(decrypt::plaintext)
+    }
+
+    /// Every `order.batchDecrypt` call answered (refused ones too), in order.
+    pub fn decrypt_calls(&self) -> Vec<DecryptCall> {
+        lock(&self.shared.decrypt_calls).clone()
     }
 
     // --- after-sales ---

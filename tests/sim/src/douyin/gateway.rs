@@ -143,6 +143,9 @@ impl Shared {
             methods::SYNC_STOCK => methods::sync_stock(&mut shop, &mut lock(&self.applied), &p),
             methods::LOGISTICS_ADD => methods::logistics_add(&mut shop, &p, self.clock.now_ms()),
             after_sale::AFTER_SALE_LIST => after_sale::list(&shop, &p),
+            super::decrypt::BATCH_DECRYPT => {
+                super::decrypt::batch_decrypt(&shop, &mut lock(&self.decrypt_calls), &p, self.clock.now_ms())
+            }
             after_sale::AFTER_SALE_DETAIL => after_sale::detail(&shop, &p),
             after_sale::AFTER_SALE_OPERATE => {
                 after_sale::operate(&mut shop, &mut lock(&self.seller_actions), &p, self.clock.now_ms())

@@ -22,6 +22,7 @@ pub const METHODS: &[&str] = &[
     super::after_sale::AFTER_SALE_LIST,
     super::after_sale::AFTER_SALE_DETAIL,
     super::after_sale::AFTER_SALE_OPERATE,
+    super::decrypt::BATCH_DECRYPT,
 ];
 
 /// 抖店's bounds for `order.searchList` `size`.

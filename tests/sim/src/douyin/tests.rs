@@ -322,3 +322,60 @@ mod after_sales {
         assert_eq!(call(&sim, AFTER_SALE_DETAIL, json!({"after_sale_id": "1"}))["code"], codes::BUSINESS_FAILED);
     }
 }
+
+mod batch_decrypt {
+    use super::*;
+    use crate::douyin::decrypt::{BATCH_DECRYPT, ERR_UNKNOWN_CIPHER};
+    use crate::douyin::render::cipher;
+
+    #[test]
+    fn at_most_fifty_virtual_numbers_and_per_item_errors() {
+        let sim = DouyinSim::spawn(DouyinConfig { orders: 80, ..DouyinConfig::default() }).unwrap();
+        let shop = sim.shop();
+        let infos: Vec<Value> = shop.orders[..25]
+            .iter()
+            .flat_map(|o| {
+                let id = o.order_no.to_string();
+                [
+                    json!({"auth_id": id, "cipher_text": cipher(&o.receiver.phone, '$')}),
+                    json!({"auth_id": id, "cipher_text": cipher(&o.receiver.name, '#')}),
+                ]
+            })
+            .collect();
+        let v = call(&sim, BATCH_DECRYPT, json!({"cipher_infos": infos}));
+        let out = v["data"]["decrypt_infos"].as_array().unwrap_or_else(|| panic!("{v}")).clone();
+        assert_eq!(out.len(), 50);
+        for (pair, o) in out.chunks(2).zip(&shop.orders) {
+            let plain = sim.plaintext_receiver(&o.order_no.to_string()).unwrap();
+            assert_eq!(pair[0]["decrypt_text"], plain.phone);
+            assert_eq!(pair[0]["is_virtual_tel"], plain.virtual_phone);
+            if plain.virtual_phone {
+                let (a, b) = plain.phone.split_once('-').unwrap();
+                assert_eq!((pair[0]["phone_no_a"].as_str(), pair[0]["phone_no_b"].as_str()), (Some(a), Some(b)));
+            } else {
+                assert_eq!(plain.phone, o.receiver.phone);
+            }
+            assert_eq!(pair[1]["decrypt_text"], o.receiver.name);
+        }
+        assert!(out.iter().any(|i| i["is_virtual_tel"] == true), "some virtual numbers");
+
+        let mut too_many = infos.clone();
+        too_many.push(infos[0].clone());
+        assert_eq!(
+            call(&sim, BATCH_DECRYPT, json!({"cipher_infos": too_many}))["code"],
+            codes::INVALID_BUSINESS_PARAMETER
+        );
+        // Another order's ciphertext: that item fails, the other is decrypted.
+        let (a, b) = (&shop.orders[0], &shop.orders[1]);
+        let mixed = json!({"cipher_infos": [
+            {"auth_id": a.order_no.to_string(), "cipher_text": cipher(&b.receiver.address, '#')},
+            {"auth_id": a.order_no.to_string(), "cipher_text": cipher(&a.receiver.address, '#')},
+        ]});
+        let v = call(&sim, BATCH_DECRYPT, mixed);
+        assert_eq!(v["data"]["decrypt_infos"][0]["err_no"], ERR_UNKNOWN_CIPHER);
+        assert_eq!(v["data"]["decrypt_infos"][1]["decrypt_text"], a.receiver.address);
+        let log = sim.decrypt_calls();
+        assert_eq!(log.iter().map(|c| c.decrypted()).collect::<Vec<_>>(), [50, 0, 1]);
+        assert!(log[1].refused.is_some());
+    }
+}
