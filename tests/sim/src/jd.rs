@@ -16,7 +16,8 @@
 //! to the seller once paid ([`render::order_state`]). The methods ([`methods`]) are
 //! `jingdong.pop.order.search`, `jingdong.pop.order.get`,
 //! `jingdong.stock.write.updateSkuStock` and `jingdong.pop.order.shipment`, and the
-//! after-sales of [`after_sale`] (refund applications and service orders), answered in
+//! after-sales of [`after_sale`] (refund applications and service orders), and receiver
+//! decryption with its access log ([`decrypt`]), answered in
 //! `<method>_responce` envelopes with JOS's `apiResult`; refusals are `error_response`s
 //! ([`error`], where the UNSURE codes live). Faults come from [`Faults`].
 //!
@@ -33,6 +34,7 @@
 //! ```
 
 pub mod after_sale;
+pub mod decrypt;
 pub mod error;
 pub mod expect;
 pub mod gateway;
@@ -47,6 +49,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use anyhow::ensure;
 
 use crate::faults::Faults;
+use crate::privacy::{DecryptCall, PlainReceiver};
 use crate::raw::RawOrder;
 use crate::rng::SimRng;
 use crate::serve::{Clock, Served, lock, wall_ms};
@@ -54,6 +57,7 @@ use crate::shop::{
     AfterSale, AfterSaleAction, AfterSaleError, AfterSaleKind, Catalog, Order, SellerAction, Shop, ShopParams, Sku,
 };
 
+pub use decrypt::LogUpload;
 pub use error::JosError;
 pub use gateway::ROUTER_PATH;
 pub use methods::{METHODS, ORDER_GET, ORDER_SEARCH, ORDER_SHIPMENT, UPDATE_SKU_STOCK, response_key};
@@ -149,6 +153,10 @@ pub(crate) struct Shared {
     pub after_sale_rng: Mutex<SimRng>,
     /// Every refund application audit applied, in order.
     pub seller_actions: Mutex<Vec<SellerAction>>,
+    /// Every `jingdong.jos.order.oaid.decrypt` call, in order.
+    pub decrypt_calls: Mutex<Vec<DecryptCall>>,
+    /// Every accepted `jingdong.security.orderinfo.log.upload`, in order.
+    pub log_uploads: Mutex<Vec<LogUpload>>,
 }
 
 /// The random stream after-sales are drawn from (apart from the shop's).
@@ -211,6 +219,8 @@ impl JdSim {
             raw: Mutex::new(Vec::new()),
             after_sale_rng: Mutex::new(after_sale_rng),
             seller_actions: Mutex::new(Vec::new()),
+            decrypt_calls: Mutex::new(Vec::new()),
+            log_uploads: Mutex::new(Vec::new()),
         });
         let served = Served::spawn("jd-sim", gateway::router(shared.clone()))?;
         Ok(Self { shared, served })
@@ -301,6 +311,37 @@ impl JdSim {
     /// A buyer pays a new order at `now_ms` (UTC ms; whole seconds are kept); its JD id.
     pub fn add_paid_order(&self, rng: &mut SimRng, now_ms: i64) -> String {
         lock(&self.shared.shop).add_paid_order(rng, now_ms).to_string()
+    }
+
+    // --- receiver decryption ---
+
+    /// The receiver of order `order_id` as `jingdong.jos.order.oaid.decrypt` answers it
+    /// (plaintext ground truth, for checking answers and scanning for leaks).
+    pub fn plaintext_receiver(&self, order_id: &str) -> Option<PlainReceiver> {
+        let no: u64 = order_id.parse().ok()?;
+        lock(&self.shared.shop).orders.iter().find(|o| o.order_no == no).map(decrypt::plaintext)
+    }
+
+    /// Every decrypt call answered (refused ones too), in order.
+    pub fn decrypt_calls(&self) -> Vec<DecryptCall> {
+        lock(&self.shared.decrypt_calls).clone()
+    }
+
+    /// Every access log uploaded, in order.
+    pub fn log_uploads(&self) -> Vec<LogUpload> {
+        lock(&self.shared.log_uploads).clone()
+    }
+
+    /// The orders decrypted that no later log upload names (JD requires each access logged):
+    /// empty when every decrypt was logged back.
+    pub fn decrypts_not_logged(&self) -> Vec<String> {
+        let uploads = self.log_uploads();
+        self.decrypt_calls()
+            .iter()
+            .flat_map(|c| c.items.iter().filter(|i| i.ok).map(move |i| (c.at_ms, i.order_id.clone())))
+            .filter(|(at, id)| !uploads.iter().any(|u| u.at_ms >= *at && u.order_ids.contains(id)))
+            .map(|(_, id)| id)
+            .collect()
     }
 
     // --- after-sales ---

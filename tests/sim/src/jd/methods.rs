@@ -31,6 +31,8 @@ pub const METHODS: &[&str] = &[
     super::after_sale::REFUND_APPLY_REPLY,
     super::after_sale::ASC_QUERY_LIST,
     super::after_sale::ASC_QUERY_VIEW,
+    super::decrypt::OAID_DECRYPT,
+    super::decrypt::LOG_UPLOAD,
 ];
 
 /// `page_size` of `jingdong.pop.order.search`: JOS's bounds and default (UNSURE: its docs
@@ -142,6 +144,10 @@ fn optional_fields(p: &Map<String, Value>) -> Option<HashSet<String>> {
 pub(crate) fn run(shared: &Shared, method: &str, params: &Map<String, Value>) -> String {
     if let Some((_, key)) = super::after_sale::RESULT_KEYS.iter().find(|(m, _)| *m == method) {
         let result = super::after_sale::run(shared, method, params);
+        return json!({ response_key(method): {"code": "0", *key: result} }).to_string();
+    }
+    if let Some((_, key)) = super::decrypt::RESULT_KEYS.iter().find(|(m, _)| *m == method) {
+        let result = super::decrypt::run(shared, method, params);
         return json!({ response_key(method): {"code": "0", *key: result} }).to_string();
     }
     let result = match method {

@@ -395,3 +395,58 @@ mod after_sales {
         );
     }
 }
+
+mod oaid_decrypt {
+    use super::*;
+    use crate::jd::decrypt::{LOG_UPLOAD, OAID_DECRYPT};
+
+    #[test]
+    fn decrypts_are_answered_and_each_must_be_logged_back() {
+        let sim = sim();
+        let shop = sim.shop();
+        let orders: Vec<&Order> = shop.orders.iter().filter(|o| order_state(o).is_some()).take(20).collect();
+        let infos: Vec<Value> =
+            orders.iter().map(|o| json!({"orderId": o.order_no.to_string(), "oaid": render::oaid(o)})).collect();
+        let decrypt = |scene: &str, infos: &[Value]| {
+            let v = sim
+                .call(OAID_DECRYPT, &json!({"getReceiverInfoListReqVO": {"scenesType": scene, "orderInfos": infos}}));
+            v["jingdong_jos_order_oaid_decrypt_responce"]["returnType"].clone()
+        };
+        let r = decrypt("1001", &infos);
+        assert_eq!(r["success"], true, "{r}");
+        for (got, o) in r["data"].as_array().unwrap().iter().zip(&orders) {
+            let plain = sim.plaintext_receiver(&o.order_no.to_string()).unwrap();
+            assert_eq!(
+                (got["customerName"].as_str(), got["consMobilePhone"].as_str()),
+                (Some(o.receiver.name.as_str()), Some(plain.phone.as_str()))
+            );
+            assert_eq!(got["isVirtualNumber"], plain.virtual_phone);
+        }
+        assert_eq!(decrypt("9999", &infos[..1])["success"], false, "a scene code is required");
+        let mut wrong = infos[0].clone();
+        wrong["oaid"] = json!("NOPE");
+        assert_eq!(decrypt("1001", &[wrong])["success"], false);
+        let mut too_many = infos.clone();
+        too_many.push(infos[0].clone());
+        assert_eq!(decrypt("1001", &too_many)["success"], false);
+
+        assert_eq!(sim.decrypts_not_logged().len(), 20, "nothing logged yet");
+        let upload = |ids: Vec<String>| {
+            let v = sim.call(
+                LOG_UPLOAD,
+                &json!({"orderIds": ids, "operation": "decrypt", "userAccount": "wharf", "userIp": "127.0.0.1"}),
+            );
+            v["jingdong_security_orderinfo_log_upload_responce"]["uploadResult"]["success"].clone()
+        };
+        let ids: Vec<String> = orders.iter().map(|o| o.order_no.to_string()).collect();
+        assert_eq!(upload(ids[..19].to_vec()), true);
+        assert_eq!(sim.decrypts_not_logged(), vec![ids[19].clone()]);
+        assert_eq!(upload(vec![ids[19].clone()]), true);
+        assert!(sim.decrypts_not_logged().is_empty());
+        assert_eq!(upload(vec![]), false);
+        let calls = sim.decrypt_calls();
+        assert_eq!(calls.iter().map(|c| c.decrypted()).collect::<Vec<_>>(), [20, 0, 0, 0]);
+        assert_eq!(calls[0].scene.as_deref(), Some("1001"));
+        assert_eq!(sim.log_uploads().len(), 2);
+    }
+}
