@@ -11,13 +11,18 @@
 //! as JSON strings, amounts in fen, Unix-second times, `order_status` + `main_status`, and
 //! receivers as ciphertexts plus masked display values. The methods are `order.searchList`,
 //! `order.orderDetail`, `sku.syncStock` (idempotent by `idempotent_id`) and
-//! `order.logisticsAdd` (`methods`). Faults come from [`crate::faults::Faults`] and are
+//! `order.logisticsAdd` (`methods`), and the after-sales of [`after_sale`]: `afterSale.List`,
+//! `afterSale.Detail` and `afterSale.operate` over the shop's [`AfterSale`]s (none unless
+//! [`DouyinConfig::after_sales`] or [`DouyinSim::add_after_sale`] opens some), and
+//! `order.batchDecrypt` ([`decrypt`]), every call recorded. Faults come from [`crate::faults::Faults`] and are
 //! answered in 抖店's error codes (`error`, where the UNSURE codes live: [`DyError`], [`codes`]).
 //!
 //! [`DouyinSim`] implements [`crate::Marketplace`]; `expect` ([`expected_order`]) holds the
 //! canonical orders the Douyin plugin must produce, computed from the shop itself, not from
 //! the wire.
 
+pub mod after_sale;
+pub mod decrypt;
 mod error;
 mod expect;
 mod gateway;
@@ -33,10 +38,11 @@ use std::sync::{Arc, Mutex};
 use anyhow::bail;
 
 use crate::faults::Faults;
+use crate::privacy::{DecryptCall, PlainReceiver};
 use crate::raw::RawOrder;
 use crate::rng::SimRng;
 use crate::serve::{Clock, Served, lock, wall_ms};
-use crate::shop::{Catalog, Shop, ShopParams};
+use crate::shop::{AfterSale, AfterSaleAction, AfterSaleError, AfterSaleKind, Catalog, SellerAction, Shop, ShopParams};
 
 pub use error::{DyError, codes};
 pub use expect::expected_order;
@@ -54,6 +60,8 @@ pub const DEFAULT_MODIFIED_SPAN_MS: i64 = 3 * 86_400 * 1000;
 /// The first order number: 19 digits like 抖店's parent order ids, and small enough that the
 /// shop's line numbers (`order_no * 10 + i`) still fit `u64` (see [`render::sku_order_id`]).
 pub const FIRST_ORDER_NO: u64 = 1_692_000_000_000_000_000;
+/// The random stream after-sales are drawn from (apart from the shop's).
+const AFTER_SALE_STREAM: u64 = 31;
 /// A cap that keeps a mistyped order count from eating the machine's memory.
 pub const MAX_ORDERS: usize = 1_000_000;
 
@@ -74,6 +82,9 @@ pub struct DouyinConfig {
     /// How far a request's `timestamp` may be from the wall clock (plugins stamp with the
     /// real time, whatever `now_ms` says).
     pub timestamp_tolerance_ms: i64,
+    /// After-sales the shop holds at start, on random paid orders (drawn from a stream of
+    /// their own, so the orders are the same whatever the count).
+    pub after_sales: usize,
 }
 
 impl Default for DouyinConfig {
@@ -87,6 +98,7 @@ impl Default for DouyinConfig {
             now_ms: None,
             modified_span_ms: DEFAULT_MODIFIED_SPAN_MS,
             timestamp_tolerance_ms: DEFAULT_TIMESTAMP_TOLERANCE_MS,
+            after_sales: 0,
         }
     }
 }
@@ -135,6 +147,12 @@ pub(crate) struct Shared {
     pub log_seq: std::sync::atomic::AtomicU64,
     /// Shop orders served as given beside the shop ([`crate::raw`]).
     pub raw: Mutex<Vec<RawOrder>>,
+    /// Draws new after-sales and their steps.
+    pub after_sale_rng: Mutex<SimRng>,
+    /// Every `afterSale.operate` action applied, in order.
+    pub seller_actions: Mutex<Vec<SellerAction>>,
+    /// Every `order.batchDecrypt` call, in order.
+    pub decrypt_calls: Mutex<Vec<DecryptCall>>,
 }
 
 /// A running 抖店 simulator; stops when dropped.
@@ -163,10 +181,12 @@ impl DouyinSim {
         let now_ms = config.now_ms.unwrap_or_else(wall_ms) / 1000 * 1000;
         let (seed, orders, modified_span_ms) = (config.seed, config.orders, config.modified_span_ms);
         let params = ShopParams { seed, orders, now_ms, modified_span_ms, first_order_no: FIRST_ORDER_NO };
-        let shop = match catalog {
+        let mut shop = match catalog {
             Some(catalog) => Shop::generate_with_catalog(&params, catalog),
             None => Shop::generate(&params),
         };
+        let mut after_sale_rng = SimRng::new(seed).fork(AFTER_SALE_STREAM);
+        shop.generate_after_sales(&mut after_sale_rng, config.after_sales, now_ms);
         let shared = Arc::new(Shared {
             config,
             clock: Clock::new(now_ms),
@@ -178,6 +198,9 @@ impl DouyinSim {
             calls: Mutex::new(BTreeMap::new()),
             log_seq: std::sync::atomic::AtomicU64::new(1),
             raw: Mutex::new(Vec::new()),
+            after_sale_rng: Mutex::new(after_sale_rng),
+            seller_actions: Mutex::new(Vec::new()),
+            decrypt_calls: Mutex::new(Vec::new()),
         });
         let served = Served::spawn("douyin-sim", gateway::router(shared.clone()))?;
         Ok(Self { shared, served })
@@ -241,6 +264,72 @@ impl DouyinSim {
     /// A buyer pays a new order at `now_ms` (UTC ms; whole seconds are kept); its 抖店 id.
     pub fn add_paid_order(&self, rng: &mut SimRng, now_ms: i64) -> String {
         order_id(lock(&self.shared.shop).add_paid_order(rng, now_ms))
+    }
+
+    // --- receiver decryption ---
+
+    /// The receiver of shop order `order_id` as `order.batchDecrypt` answers it (plaintext
+    /// ground truth, for checking answers and scanning for leaks).
+    pub fn plaintext_receiver(&self, order_id: &str) -> Option<PlainReceiver> {
+        let no: u64 = order_id.parse().ok()?;
+        lock(&self.shared.shop).orders.iter().find(|o| o.order_no == no).map(decrypt::plaintext)
+    }
+
+    /// Every `order.batchDecrypt` call answered (refused ones too), in order.
+    pub fn decrypt_calls(&self) -> Vec<DecryptCall> {
+        lock(&self.shared.decrypt_calls).clone()
+    }
+
+    // --- after-sales ---
+
+    /// Every after-sale, in the order opened (ground truth).
+    pub fn after_sales(&self) -> Vec<AfterSale> {
+        lock(&self.shared.shop).after_sales.clone()
+    }
+
+    /// The after-sale whose 抖店 `aftersale_id` is `id`.
+    pub fn after_sale(&self, id: &str) -> Option<AfterSale> {
+        let id: u64 = id.parse().ok()?;
+        lock(&self.shared.shop).after_sale(id).cloned()
+    }
+
+    /// Every `afterSale.operate` action the simulator applied, in order.
+    pub fn seller_actions(&self) -> Vec<SellerAction> {
+        lock(&self.shared.seller_actions).clone()
+    }
+
+    /// The buyer opens an after-sale of `kind` on the shop order `order_id` now (lines, amounts
+    /// and reason from the simulator's after-sale stream; a paid order not shipped gets a
+    /// refund before shipping, see [`Shop::add_after_sale`]); its `aftersale_id`.
+    pub fn add_after_sale(&self, order_id: &str, kind: AfterSaleKind) -> Option<String> {
+        let no: u64 = order_id.parse().ok()?;
+        let now = self.now_ms();
+        let mut rng = lock(&self.shared.after_sale_rng);
+        lock(&self.shared.shop).add_after_sale(&mut rng, no, kind, now).map(|id| id.to_string())
+    }
+
+    /// Opens an after-sale on a random order now (a paid one not shipped when `intercept`);
+    /// its `aftersale_id`.
+    pub fn open_random_after_sale(&self, intercept: bool) -> Option<String> {
+        let now = self.now_ms();
+        let mut rng = lock(&self.shared.after_sale_rng);
+        lock(&self.shared.shop).open_random_after_sale(&mut rng, now, intercept).map(|id| id.to_string())
+    }
+
+    /// Moves one open after-sale one natural step now (the buyer ships the return, the refund
+    /// is paid…); its `aftersale_id`.
+    pub fn advance_after_sale(&self) -> Option<String> {
+        let now = self.now_ms();
+        let mut rng = lock(&self.shared.after_sale_rng);
+        lock(&self.shared.shop).advance_after_sale(&mut rng, now).map(|id| id.to_string())
+    }
+
+    /// Takes `action` on after-sale `id` now, as the buyer, the platform or the seller at the
+    /// console would.
+    pub fn act_on_after_sale(&self, id: &str, action: &AfterSaleAction) -> Result<AfterSale, AfterSaleError> {
+        let no: u64 = id.parse().map_err(|_| AfterSaleError::NotFound(0))?;
+        let now = self.now_ms();
+        lock(&self.shared.shop).act_on_after_sale(no, action, now).cloned()
     }
 
     /// Runs one request through the gateway without HTTP: `(status, body)`. `query` is the

@@ -15,7 +15,9 @@
 //! with `itemTotal` as a string. Orders awaiting payment are not shown: JOS lists POP orders
 //! to the seller once paid ([`render::order_state`]). The methods ([`methods`]) are
 //! `jingdong.pop.order.search`, `jingdong.pop.order.get`,
-//! `jingdong.stock.write.updateSkuStock` and `jingdong.pop.order.shipment`, answered in
+//! `jingdong.stock.write.updateSkuStock` and `jingdong.pop.order.shipment`, and the
+//! after-sales of [`after_sale`] (refund applications and service orders), and receiver
+//! decryption with its access log ([`decrypt`]), answered in
 //! `<method>_responce` envelopes with JOS's `apiResult`; refusals are `error_response`s
 //! ([`error`], where the UNSURE codes live). Faults come from [`Faults`].
 //!
@@ -31,6 +33,8 @@
 //! # anyhow::Ok(())
 //! ```
 
+pub mod after_sale;
+pub mod decrypt;
 pub mod error;
 pub mod expect;
 pub mod gateway;
@@ -45,11 +49,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use anyhow::ensure;
 
 use crate::faults::Faults;
+use crate::privacy::{DecryptCall, PlainReceiver};
 use crate::raw::RawOrder;
 use crate::rng::SimRng;
 use crate::serve::{Clock, Served, lock, wall_ms};
-use crate::shop::{Catalog, Order, Shop, ShopParams, Sku};
+use crate::shop::{
+    AfterSale, AfterSaleAction, AfterSaleError, AfterSaleKind, Catalog, Order, SellerAction, Shop, ShopParams, Sku,
+};
 
+pub use decrypt::LogUpload;
 pub use error::JosError;
 pub use gateway::ROUTER_PATH;
 pub use methods::{METHODS, ORDER_GET, ORDER_SEARCH, ORDER_SHIPMENT, UPDATE_SKU_STOCK, response_key};
@@ -97,6 +105,9 @@ pub struct JdConfig {
     /// The seller's access token every request must carry.
     pub access_token: String,
     pub timestamp_tolerance_ms: i64,
+    /// After-sales the shop holds at start, on random paid orders (drawn from a stream of
+    /// their own, so the orders are the same whatever the count).
+    pub after_sales: usize,
 }
 
 impl Default for JdConfig {
@@ -111,6 +122,7 @@ impl Default for JdConfig {
             app_secret: "jd-sim-app-secret".into(),
             access_token: "jd-sim-access-token".into(),
             timestamp_tolerance_ms: DEFAULT_TIMESTAMP_TOLERANCE_MS,
+            after_sales: 0,
         }
     }
 }
@@ -137,7 +149,18 @@ pub(crate) struct Shared {
     pub calls: Mutex<BTreeMap<String, u64>>,
     /// `orderInfo` documents served as given beside the shop ([`crate::raw`]).
     pub raw: Mutex<Vec<RawOrder>>,
+    /// Draws new after-sales and their steps.
+    pub after_sale_rng: Mutex<SimRng>,
+    /// Every refund application audit applied, in order.
+    pub seller_actions: Mutex<Vec<SellerAction>>,
+    /// Every `jingdong.jos.order.oaid.decrypt` call, in order.
+    pub decrypt_calls: Mutex<Vec<DecryptCall>>,
+    /// Every accepted `jingdong.security.orderinfo.log.upload`, in order.
+    pub log_uploads: Mutex<Vec<LogUpload>>,
 }
+
+/// The random stream after-sales are drawn from (apart from the shop's).
+const AFTER_SALE_STREAM: u64 = 31;
 
 /// A running JOS simulator; stops when dropped.
 pub struct JdSim {
@@ -179,10 +202,12 @@ impl JdSim {
             modified_span_ms: config.modified_span_ms,
             first_order_no: FIRST_ORDER_NO,
         };
-        let shop = match catalog {
+        let mut shop = match catalog {
             Some(catalog) => Shop::generate_with_catalog(&params, catalog),
             None => Shop::generate(&params),
         };
+        let mut after_sale_rng = SimRng::new(config.seed).fork(AFTER_SALE_STREAM);
+        shop.generate_after_sales(&mut after_sale_rng, config.after_sales, generated_at_ms);
         let shared = Arc::new(Shared {
             config,
             clock: Clock::new(generated_at_ms),
@@ -192,6 +217,10 @@ impl JdSim {
             stock_writes: Mutex::new(Vec::new()),
             calls: Mutex::new(BTreeMap::new()),
             raw: Mutex::new(Vec::new()),
+            after_sale_rng: Mutex::new(after_sale_rng),
+            seller_actions: Mutex::new(Vec::new()),
+            decrypt_calls: Mutex::new(Vec::new()),
+            log_uploads: Mutex::new(Vec::new()),
         });
         let served = Served::spawn("jd-sim", gateway::router(shared.clone()))?;
         Ok(Self { shared, served })
@@ -282,6 +311,87 @@ impl JdSim {
     /// A buyer pays a new order at `now_ms` (UTC ms; whole seconds are kept); its JD id.
     pub fn add_paid_order(&self, rng: &mut SimRng, now_ms: i64) -> String {
         lock(&self.shared.shop).add_paid_order(rng, now_ms).to_string()
+    }
+
+    // --- receiver decryption ---
+
+    /// The receiver of order `order_id` as `jingdong.jos.order.oaid.decrypt` answers it
+    /// (plaintext ground truth, for checking answers and scanning for leaks).
+    pub fn plaintext_receiver(&self, order_id: &str) -> Option<PlainReceiver> {
+        let no: u64 = order_id.parse().ok()?;
+        lock(&self.shared.shop).orders.iter().find(|o| o.order_no == no).map(decrypt::plaintext)
+    }
+
+    /// Every decrypt call answered (refused ones too), in order.
+    pub fn decrypt_calls(&self) -> Vec<DecryptCall> {
+        lock(&self.shared.decrypt_calls).clone()
+    }
+
+    /// Every access log uploaded, in order.
+    pub fn log_uploads(&self) -> Vec<LogUpload> {
+        lock(&self.shared.log_uploads).clone()
+    }
+
+    /// The orders decrypted that no later log upload names (JD requires each access logged):
+    /// empty when every decrypt was logged back.
+    pub fn decrypts_not_logged(&self) -> Vec<String> {
+        let uploads = self.log_uploads();
+        self.decrypt_calls()
+            .iter()
+            .flat_map(|c| c.items.iter().filter(|i| i.ok).map(move |i| (c.at_ms, i.order_id.clone())))
+            .filter(|(at, id)| !uploads.iter().any(|u| u.at_ms >= *at && u.order_ids.contains(id)))
+            .map(|(_, id)| id)
+            .collect()
+    }
+
+    // --- after-sales ---
+
+    /// Every after-sale, in the order opened (ground truth): refunds before shipping are JD's
+    /// refund applications, the rest its service orders ([`after_sale`]).
+    pub fn after_sales(&self) -> Vec<AfterSale> {
+        lock(&self.shared.shop).after_sales.clone()
+    }
+
+    /// The after-sale whose JD `id` (refund application) or `serviceId` is `id`.
+    pub fn after_sale(&self, id: u64) -> Option<AfterSale> {
+        lock(&self.shared.shop).after_sale(id).cloned()
+    }
+
+    /// Every `replyRefund` the simulator applied, in order.
+    pub fn seller_actions(&self) -> Vec<SellerAction> {
+        lock(&self.shared.seller_actions).clone()
+    }
+
+    /// The buyer opens an after-sale of `kind` on order `order_id` now (lines, amounts and
+    /// reason from the simulator's after-sale stream; a paid order not shipped gets a refund
+    /// application, see [`Shop::add_after_sale`]); its id.
+    pub fn add_after_sale(&self, order_id: &str, kind: AfterSaleKind) -> Option<u64> {
+        let no: u64 = order_id.parse().ok()?;
+        let now = self.now_ms();
+        let mut rng = lock(&self.shared.after_sale_rng);
+        lock(&self.shared.shop).add_after_sale(&mut rng, no, kind, now)
+    }
+
+    /// Opens an after-sale on a random order now (a paid one not shipped when `intercept`); its
+    /// id.
+    pub fn open_random_after_sale(&self, intercept: bool) -> Option<u64> {
+        let now = self.now_ms();
+        let mut rng = lock(&self.shared.after_sale_rng);
+        lock(&self.shared.shop).open_random_after_sale(&mut rng, now, intercept)
+    }
+
+    /// Moves one open after-sale one natural step now; its id.
+    pub fn advance_after_sale(&self) -> Option<u64> {
+        let now = self.now_ms();
+        let mut rng = lock(&self.shared.after_sale_rng);
+        lock(&self.shared.shop).advance_after_sale(&mut rng, now)
+    }
+
+    /// Takes `action` on after-sale `id` now, as the buyer, JD or the seller at the console
+    /// would.
+    pub fn act_on_after_sale(&self, id: u64, action: &AfterSaleAction) -> Result<AfterSale, AfterSaleError> {
+        let now = self.now_ms();
+        lock(&self.shared.shop).act_on_after_sale(id, action, now).cloned()
     }
 
     // --- talking to the gateway directly ---

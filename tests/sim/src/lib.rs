@@ -8,6 +8,7 @@
 //! - [`harness`]: the face every marketplace simulator shows the conformance suite.
 //! - [`shop`]: a platform-neutral generated shop the newer simulators serve in their words.
 //! - [`faults`]: throttling, revoked credentials, HTTP failures, malformed bodies.
+//! - [`privacy`]: receiver decryption's ground truth (plaintext, virtual numbers, the call log).
 //! - [`raw`]: platform documents served as given, for the conformance suite's rule cases.
 //! - [`serve`]: serving a router on loopback on a runtime of its own; the clock.
 //! - one module per platform.
@@ -22,6 +23,7 @@ pub mod faults;
 pub mod harness;
 pub mod jd;
 pub mod postgres;
+pub mod privacy;
 pub mod raw;
 pub mod rng;
 pub mod sap;

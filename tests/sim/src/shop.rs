@@ -9,6 +9,13 @@
 
 use crate::rng::SimRng;
 
+pub mod after_sale;
+
+pub use after_sale::{
+    AfterSale, AfterSaleAction, AfterSaleKind, AfterSaleLine, AfterSaleStatus, Claimable, NewAfterSale, NotAllowed,
+    SellerAction,
+};
+
 /// Where an order is in its life, in no platform's words; each simulator maps it to its own
 /// status codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -162,12 +169,30 @@ pub struct ShopParams {
     pub first_order_no: u64,
 }
 
-/// The catalog and the orders.
+/// The catalog, the orders and their after-sales.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Shop {
     pub products: Vec<Product>,
     pub skus: Vec<Sku>,
     pub orders: Vec<Order>,
+    /// In the order they were opened; none unless asked for ([`Shop::add_after_sale`]).
+    pub after_sales: Vec<AfterSale>,
+}
+
+/// Why an after-sale action did not happen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AfterSaleError {
+    NotFound(u64),
+    NotAllowed(NotAllowed),
+}
+
+impl std::fmt::Display for AfterSaleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotFound(id) => write!(f, "after-sale {id} does not exist"),
+            Self::NotAllowed(why) => why.fmt(f),
+        }
+    }
 }
 
 const TITLES: &[&str] = &[
@@ -326,7 +351,7 @@ impl Shop {
             let paid_ms = stage.is_paid().then(|| created_ms + rng.range(1, 600) * 1000).map(|t| t.min(updated_ms));
             orders.push(generate_order(&mut rng, &skus, order_no, stage, (created_ms, paid_ms, updated_ms)));
         }
-        Shop { products, skus, orders }
+        Shop { products, skus, orders, after_sales: Vec::new() }
     }
 
     /// The shop's catalogue.
@@ -370,6 +395,154 @@ impl Shop {
         // Whole seconds, and strictly later than before.
         order.updated_ms = (now_ms / 1000 * 1000).max(order.updated_ms + 1000);
         Some(order.order_no)
+    }
+}
+
+impl Shop {
+    /// Opens an after-sale of `kind` on order `order_no` at `now_ms`, its lines, amounts and
+    /// reason drawn from `rng`; its id. The kind follows the order ([`after_sale::fit_kind`]): a
+    /// paid order not shipped gets a refund before shipping (the whole order and its shipping),
+    /// a shipped one never does. `None` when the order is unknown or unpaid, or nothing on it
+    /// is left to refund. The order's lines show the refund requested, and the order is
+    /// modified now.
+    pub fn add_after_sale(&mut self, rng: &mut SimRng, order_no: u64, kind: AfterSaleKind, now_ms: i64) -> Option<u64> {
+        let order = self.orders.iter().find(|o| o.order_no == order_no)?;
+        if !order.stage.is_paid() {
+            return None;
+        }
+        let kind = after_sale::fit_kind(kind, order.stage != Stage::Paid);
+        let lines: Vec<Claimable> = order
+            .lines
+            .iter()
+            .map(|l| Claimable {
+                line_no: l.line_no,
+                sku_no: self.skus[l.sku].sku_no,
+                outer_sku_id: self.skus[l.sku].outer_sku_id.clone(),
+                quantity: l.quantity,
+                paid: l.line_total(),
+            })
+            .collect();
+        let id = after_sale::next_id(&self.after_sales, rng);
+        let created_ms = (now_ms / 1000 * 1000).max(order.updated_ms);
+        let claimed = |line_no| after_sale::claimed_on(&self.after_sales, line_no);
+        let new = NewAfterSale { id, order_no, kind, shipping_fee: order.shipping_fee, created_ms };
+        let sale = after_sale::draw_after_sale(rng, new, &lines, claimed)?;
+        let at = sale.created_ms;
+        self.after_sales.push(sale);
+        self.sync_after_sale(id, at);
+        Some(id)
+    }
+
+    /// Takes `action` on after-sale `id` at `now_ms`; the order's lines follow, and the order
+    /// is modified now.
+    pub fn act_on_after_sale(
+        &mut self,
+        id: u64,
+        action: &AfterSaleAction,
+        now_ms: i64,
+    ) -> Result<&AfterSale, AfterSaleError> {
+        let i = self.after_sales.iter().position(|a| a.id == id).ok_or(AfterSaleError::NotFound(id))?;
+        self.after_sales[i].apply(action, now_ms).map_err(AfterSaleError::NotAllowed)?;
+        let at = self.after_sales[i].updated_ms;
+        self.sync_after_sale(id, at);
+        Ok(&self.after_sales[i])
+    }
+
+    /// Moves one open after-sale (picked by `rng`) one natural step
+    /// ([`AfterSale::natural_step`]) at `now_ms`; its id.
+    pub fn advance_after_sale(&mut self, rng: &mut SimRng, now_ms: i64) -> Option<u64> {
+        let open: Vec<usize> =
+            (0..self.after_sales.len()).filter(|&i| !self.after_sales[i].status.is_final()).collect();
+        let &i = (!open.is_empty()).then(|| rng.pick(&open))?;
+        let action = self.after_sales[i].natural_step(rng)?;
+        let id = self.after_sales[i].id;
+        self.act_on_after_sale(id, &action, now_ms).ok().map(|a| a.id)
+    }
+
+    /// Opens an after-sale on a random order at `now_ms`: a paid order not yet shipped (a
+    /// refund before shipping, to intercept) when `intercept`, else a shipped or completed one
+    /// with a random kind. Its id; `None` when no order fits.
+    pub fn open_random_after_sale(&mut self, rng: &mut SimRng, now_ms: i64, intercept: bool) -> Option<u64> {
+        let fits = |o: &Order| {
+            if intercept { o.stage == Stage::Paid } else { matches!(o.stage, Stage::Shipped | Stage::Completed) }
+        };
+        let candidates: Vec<u64> = self.orders.iter().filter(|o| fits(o)).map(|o| o.order_no).collect();
+        let &order_no = (!candidates.is_empty()).then(|| rng.pick(&candidates))?;
+        let kind = *rng.pick(&AfterSaleKind::ALL);
+        self.add_after_sale(rng, order_no, kind, now_ms)
+    }
+
+    /// `count` after-sales on random paid orders, opened between each order's last change and
+    /// `now_ms`, each taken some natural steps further (all before `now_ms`): what a shop holds
+    /// at start. Draws only from `rng`.
+    pub fn generate_after_sales(&mut self, rng: &mut SimRng, count: usize, now_ms: i64) {
+        for _ in 0..count {
+            let paid: Vec<u64> = self.orders.iter().filter(|o| o.stage.is_paid()).map(|o| o.order_no).collect();
+            if paid.is_empty() {
+                return;
+            }
+            let order_no = *rng.pick(&paid);
+            let Some(updated) = self.orders.iter().find(|o| o.order_no == order_no).map(|o| o.updated_ms) else {
+                continue;
+            };
+            let gap_s = ((now_ms - updated) / 1000).max(0);
+            let mut at = updated + rng.range(0, gap_s / 2) * 1000;
+            let kind = *rng.pick(&AfterSaleKind::ALL);
+            let Some(id) = self.add_after_sale(rng, order_no, kind, at) else { continue };
+            for _ in 0..rng.below(4) {
+                let Some(sale) = self.after_sales.iter().find(|a| a.id == id) else { break };
+                let Some(action) = sale.natural_step(rng) else { break };
+                at = (at + rng.range(1, ((now_ms - at) / 4000).max(1)) * 1000).min(now_ms);
+                if self.act_on_after_sale(id, &action, at).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+
+    pub fn after_sale(&self, id: u64) -> Option<&AfterSale> {
+        self.after_sales.iter().find(|a| a.id == id)
+    }
+
+    /// The after-sales changed in `[from, to)`.
+    pub fn after_sales_updated_in(&self, from: i64, to: i64) -> impl Iterator<Item = &AfterSale> {
+        self.after_sales.iter().filter(move |a| from <= a.updated_ms && a.updated_ms < to)
+    }
+
+    /// After a change to after-sale `id` at `at_ms`: the refund of each of its order's lines
+    /// (requested while a money after-sale on it is open, refunded once one paid out) and the
+    /// order's modification time.
+    fn sync_after_sale(&mut self, id: u64, at_ms: i64) {
+        let Some(sale) = self.after_sale(id) else { return };
+        let order_no = sale.order_no;
+        let mut refunds: Vec<(u64, Refund)> = Vec::new();
+        if let Some(order) = self.orders.iter().find(|o| o.order_no == order_no) {
+            for line in &order.lines {
+                let on_line = || {
+                    self.after_sales
+                        .iter()
+                        .filter(|a| a.order_no == order_no && a.kind.refunds_money())
+                        .filter(|a| a.lines.iter().any(|l| l.line_no == line.line_no))
+                };
+                let refund = if on_line().any(|a| !a.status.is_final()) {
+                    Refund::Requested
+                } else if on_line().any(|a| a.status == AfterSaleStatus::Refunded) {
+                    Refund::Refunded
+                } else if on_line().next().is_some() {
+                    Refund::None
+                } else {
+                    line.refund
+                };
+                refunds.push((line.line_no, refund));
+            }
+        }
+        if let Some(order) = self.order_mut(order_no) {
+            for (line, (_, refund)) in order.lines.iter_mut().zip(refunds) {
+                line.refund = refund;
+            }
+            // Strictly later, so an incremental pull sees the change.
+            order.updated_ms = at_ms.max(order.updated_ms + 1000);
+        }
     }
 }
 
@@ -465,6 +638,49 @@ mod tests {
         assert_eq!((o.stage, o.paid_ms, o.updated_ms), (Stage::Paid, Some(1_794_326_500_000), 1_794_326_500_000));
         assert!(o.created_ms < o.updated_ms && o.refund() == Refund::None);
         assert_eq!(o.goods_total() + o.shipping_fee - o.discount_total(), o.paid_total());
+    }
+
+    #[test]
+    fn after_sales_follow_their_orders() {
+        let mut s = shop();
+        assert!(s.after_sales.is_empty(), "none unless asked for");
+        let now = 1_794_326_400_000;
+        let mut rng = SimRng::new(8);
+        let paid = s.orders.iter().find(|o| o.stage == Stage::Paid).unwrap().order_no;
+        let id = s.add_after_sale(&mut rng, paid, AfterSaleKind::Exchange, now + 5_500).unwrap();
+        let a = s.after_sale(id).unwrap().clone();
+        let o = s.orders.iter().find(|o| o.order_no == paid).unwrap();
+        assert_eq!(a.kind, AfterSaleKind::RefundBeforeShipping, "unshipped: an intercept");
+        assert_eq!((a.refund_amount, a.shipping_refund), (o.goods_total() - o.discount_total(), o.shipping_fee));
+        assert_eq!(o.refund(), Refund::Requested);
+        assert_eq!((o.updated_ms, a.created_ms, a.version), (now + 5_000, now + 5_000, 1));
+        let shipped = s.orders.iter().find(|o| o.stage == Stage::Shipped).unwrap().order_no;
+        let b = s.add_after_sale(&mut rng, shipped, AfterSaleKind::RefundBeforeShipping, now).unwrap();
+        assert_eq!(s.after_sale(b).unwrap().kind, AfterSaleKind::RefundAfterShipping);
+        let unpaid = s.orders.iter().find(|o| o.stage == Stage::Unpaid).unwrap().order_no;
+        assert!(s.add_after_sale(&mut rng, unpaid, AfterSaleKind::Exchange, now).is_none());
+
+        s.act_on_after_sale(id, &AfterSaleAction::Agree, now + 9_000).unwrap();
+        let err = s.act_on_after_sale(id, &AfterSaleAction::ConfirmReturn, now + 9_000).unwrap_err();
+        assert!(matches!(err, AfterSaleError::NotAllowed(_)), "{err}");
+        s.act_on_after_sale(id, &AfterSaleAction::RefundPaid, now + 10_000).unwrap();
+        let o = s.orders.iter().find(|o| o.order_no == paid).unwrap();
+        assert_eq!((o.refund(), s.after_sale(id).unwrap().version), (Refund::Refunded, 3));
+        // Nothing left on that order to refund.
+        assert!(s.add_after_sale(&mut rng, paid, AfterSaleKind::RefundBeforeShipping, now).is_none());
+
+        let mut g = shop();
+        g.generate_after_sales(&mut SimRng::new(3), 40, now);
+        assert!(g.after_sales.len() > 30);
+        for a in &g.after_sales {
+            let o = g.orders.iter().find(|o| o.order_no == a.order_no).unwrap();
+            assert!(a.updated_ms <= now && a.created_ms <= a.updated_ms && o.updated_ms >= a.updated_ms);
+            let paid: i64 =
+                a.lines.iter().map(|l| o.lines.iter().find(|x| x.line_no == l.line_no).unwrap().line_total()).sum();
+            assert!(a.refund_amount <= paid, "{a:?}");
+            assert_eq!(a.kind == AfterSaleKind::RefundBeforeShipping, o.stage == Stage::Paid);
+        }
+        assert!(g.after_sales.iter().any(|a| a.status != AfterSaleStatus::Requested));
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! shop is kept as typed ground truth ([`SimTrade`], [`SimItem`], [`SimShipment`]) so tests
 //! compare canonical output with it directly, and faults (throttling, session expiry, HTTP
 //! errors, malformed bodies, orders changing under a pull) are knobs a test turns at run
-//! time.
+//! time. Refunds (`taobao.refunds.receive.get`, `taobao.refund.get`, `taobao.rp.refund.review`,
+//! `taobao.rp.returngoods.agree` / `.refuse`) are served from [`refunds`], none unless
+//! [`SimConfig::after_sales`] or [`TaobaoSim::add_after_sale`] opens some.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -23,6 +25,7 @@
 
 mod canonical;
 mod conformance;
+pub mod decrypt;
 mod error;
 mod form;
 mod gateway;
@@ -30,6 +33,7 @@ mod generate;
 mod knobs;
 mod methods;
 mod model;
+pub mod refunds;
 mod render;
 mod rules;
 mod sign;
@@ -58,8 +62,9 @@ pub use sign::{SignMethod, sign, sign_message};
 pub use state::CARRIER_CODES;
 pub use wire::{gmt8, parse_gmt8, parse_yuan, yuan};
 
+use crate::privacy::{DecryptCall, PlainReceiver};
 use crate::rng::SimRng;
-use crate::shop::Catalog;
+use crate::shop::{AfterSale, AfterSaleAction, AfterSaleError, AfterSaleKind, Catalog, SellerAction};
 use gateway::{Shared, SimClock, lock, wall_ms};
 use generate::{GenParams, generate, generate_selling, items_from_catalog, new_paid_trade};
 use state::State;
@@ -73,6 +78,8 @@ pub const DEFAULT_MODIFIED_SPAN_MS: i64 = 3 * 86_400 * 1000;
 /// A cap that keeps a mistyped order count from eating the machine's memory (about 2 KB per
 /// generated trade).
 pub const MAX_ORDERS: usize = 2_000_000;
+/// The random stream refunds are drawn from (apart from the shop's).
+const AFTER_SALE_STREAM: u64 = 31;
 /// How long a stopping server waits for open connections before it drops them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// Worker threads of the runtime [`TaobaoSim::spawn_blocking_runtime`] owns; the CI machine
@@ -102,6 +109,9 @@ pub struct SimConfig {
     pub timestamp_tolerance_ms: i64,
     /// Write `tid`/`oid`/`num_iid`/`sku_id` as JSON strings instead of numbers.
     pub ids_as_strings: bool,
+    /// Refunds the shop holds at start, on random paid trades (drawn from a stream of their
+    /// own, so the trades are generated the same whatever the count).
+    pub after_sales: usize,
 }
 
 impl Default for SimConfig {
@@ -117,6 +127,7 @@ impl Default for SimConfig {
             modified_span_ms: DEFAULT_MODIFIED_SPAN_MS,
             timestamp_tolerance_ms: DEFAULT_TIMESTAMP_TOLERANCE_MS,
             ids_as_strings: false,
+            after_sales: 0,
         }
     }
 }
@@ -215,7 +226,11 @@ fn build_shared_selling(config: SimConfig, catalog: Option<&Catalog>) -> anyhow:
         None => generate(&params),
     };
     let change_rng = crate::rng::SimRng::new(config.seed).fork(3);
-    let state = State::new(generated, change_rng);
+    let mut state = State::new(generated, change_rng);
+    state.after_sale_rng = crate::rng::SimRng::new(config.seed).fork(AFTER_SALE_STREAM);
+    let mut rng = state.after_sale_rng.clone();
+    state.generate_refunds(&mut rng, config.after_sales, now_ms);
+    state.after_sale_rng = rng;
     Ok(Arc::new(Shared::new(config, SimClock::new(now_ms), state)))
 }
 
@@ -457,6 +472,75 @@ impl TaobaoSim {
     pub fn change_oldest(&self) -> Option<u64> {
         let now = self.now_ms();
         self.state_mut().change_oldest(now)
+    }
+
+    // --- refunds (after-sales) ---
+
+    /// Every refund, in the order opened (ground truth; TOP's words in [`refunds`]).
+    pub fn refunds(&self) -> Vec<AfterSale> {
+        self.state().refunds().to_vec()
+    }
+
+    pub fn refund(&self, refund_id: u64) -> Option<AfterSale> {
+        self.state().refunds().iter().find(|a| a.id == refund_id).cloned()
+    }
+
+    /// Every refund action taken through the API (review, return goods agree/refuse), in order.
+    pub fn seller_actions(&self) -> Vec<SellerAction> {
+        self.state().seller_actions.clone()
+    }
+
+    /// The buyer opens a refund of `kind` on one sub-order of trade `tid` now (the sub-order,
+    /// amounts and reason from the simulator's refund stream; a trade not shipped gets a
+    /// refund before shipping); its `refund_id`.
+    pub fn add_after_sale(&self, tid: u64, kind: AfterSaleKind) -> Option<u64> {
+        let now = self.now_ms();
+        let mut state = self.state_mut();
+        let mut rng = state.after_sale_rng.clone();
+        let id = state.add_refund(&mut rng, tid, kind, now);
+        state.after_sale_rng = rng;
+        id
+    }
+
+    /// Opens a refund on a random trade now (one waiting to be shipped when `intercept`); its
+    /// `refund_id`.
+    pub fn open_random_after_sale(&self, intercept: bool) -> Option<u64> {
+        let now = self.now_ms();
+        let mut state = self.state_mut();
+        let mut rng = state.after_sale_rng.clone();
+        let id = state.open_random_refund(&mut rng, now, intercept);
+        state.after_sale_rng = rng;
+        id
+    }
+
+    /// Moves one open refund one natural step now (the buyer ships the goods back…); its id.
+    pub fn advance_after_sale(&self) -> Option<u64> {
+        let now = self.now_ms();
+        let mut state = self.state_mut();
+        let mut rng = state.after_sale_rng.clone();
+        let id = state.advance_refund(&mut rng, now);
+        state.after_sale_rng = rng;
+        id
+    }
+
+    /// Takes `action` on refund `refund_id` now, as the buyer, TOP or the seller at the console
+    /// would.
+    pub fn act_on_after_sale(&self, refund_id: u64, action: &AfterSaleAction) -> Result<AfterSale, AfterSaleError> {
+        let now = self.now_ms();
+        self.state_mut().act_on_refund(refund_id, action, now)
+    }
+
+    // --- receiver decryption ---
+
+    /// The receiver behind trade `tid`'s OAID, as `taobao.top.oaid.decrypt` answers it
+    /// (plaintext ground truth, for checking answers and scanning for leaks).
+    pub fn plaintext_receiver(&self, tid: u64) -> Option<PlainReceiver> {
+        self.state().trade(tid).and_then(decrypt::plaintext)
+    }
+
+    /// Every `taobao.top.oaid.decrypt` call answered (refused ones too), in order.
+    pub fn decrypt_calls(&self) -> Vec<DecryptCall> {
+        self.state().decrypt_calls.clone()
     }
 
     // --- building requests (for tests that talk to the gateway directly) ---

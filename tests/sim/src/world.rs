@@ -16,7 +16,11 @@
 //!   number) that is older than [`WorldOptions::ship_after_ms`] and has no delivery gets an
 //!   outbound delivery for all of it, goods issue posted, with a carrier (one of
 //!   [`ERP_CARRIERS`]) and tracking number, and its stock is taken out; so logistics flow back;
-//! - stock changes of random materials at [`WorldOptions::stock_changes_per_second`].
+//! - stock changes of random materials at [`WorldOptions::stock_changes_per_second`];
+//! - after-sales at [`WorldOptions::after_sales_per_second`] in each marketplace but ECShop:
+//!   new ones on random orders (every third on a paid order not yet shipped: a refund before
+//!   shipping, which the warehouse must intercept), and as many steps of open ones (the seller
+//!   agrees at the console, the buyer ships the return back, the refund is paid…).
 //!
 //! ```no_run
 //! use wharf_sim::world::{World, WorldOptions};
@@ -104,6 +108,9 @@ pub struct WorldOptions {
     pub stock_changes_per_second: f64,
     /// The warehouse ships a sales order once it is this old (ms).
     pub ship_after_ms: i64,
+    /// After-sales opened per second in each marketplace (ECShop excepted), and as many steps
+    /// of open ones; 0 (the default) opens none.
+    pub after_sales_per_second: f64,
 }
 
 impl Default for WorldOptions {
@@ -117,6 +124,7 @@ impl Default for WorldOptions {
             changes_per_second: 0.2,
             stock_changes_per_second: 1.0,
             ship_after_ms: 2_000,
+            after_sales_per_second: 0.0,
         }
     }
 }
@@ -141,6 +149,7 @@ impl WorldOptions {
             ("orders_per_second", self.orders_per_second),
             ("changes_per_second", self.changes_per_second),
             ("stock_changes_per_second", self.stock_changes_per_second),
+            ("after_sales_per_second", self.after_sales_per_second),
         ] {
             ensure!(rate.is_finite() && rate >= 0.0, "WorldOptions.{name} must be a finite number >= 0, got {rate}");
         }
@@ -195,6 +204,12 @@ pub struct PlatformStats {
     pub stock_writes: u64,
     /// Shipments (logistics uploads) the marketplace accepted.
     pub shipments: u64,
+    /// After-sales the traffic opened (intercepts included).
+    pub after_sales_opened: u64,
+    /// Of those, refunds before shipping on paid orders not yet shipped.
+    pub intercepts_opened: u64,
+    /// Steps the traffic took on open after-sales.
+    pub after_sales_advanced: u64,
 }
 
 /// What happened in SAP.
@@ -228,6 +243,8 @@ struct Inner {
     seeded_sales_orders: usize,
     /// Platform → (orders created, orders changed) by the traffic.
     counts: Mutex<BTreeMap<String, (u64, u64)>>,
+    /// Platform → (after-sales opened, intercepts opened, after-sale steps) by the traffic.
+    after_sale_counts: Mutex<BTreeMap<String, (u64, u64, u64)>>,
     deliveries: AtomicU64,
     stock_changes: AtomicU64,
 }
@@ -312,6 +329,7 @@ impl World {
                 skipped,
                 seeded_sales_orders,
                 counts: Mutex::new(BTreeMap::new()),
+                after_sale_counts: Mutex::new(BTreeMap::new()),
                 deliveries: AtomicU64::new(0),
                 stock_changes: AtomicU64::new(0),
             }),
@@ -403,7 +421,20 @@ impl World {
         for platform in self.platforms() {
             let (orders_created, orders_changed) = counts.get(&platform).copied().unwrap_or_default();
             let (stock_writes, shipments) = inner.received(&platform);
-            platforms.insert(platform, PlatformStats { orders_created, orders_changed, stock_writes, shipments });
+            let (after_sales_opened, intercepts_opened, after_sales_advanced) =
+                lock(&inner.after_sale_counts).get(&platform).copied().unwrap_or_default();
+            platforms.insert(
+                platform,
+                PlatformStats {
+                    orders_created,
+                    orders_changed,
+                    stock_writes,
+                    shipments,
+                    after_sales_opened,
+                    intercepts_opened,
+                    after_sales_advanced,
+                },
+            );
         }
         let sales_orders = inner.sap.sales_orders().len().saturating_sub(inner.seeded_sales_orders) as u64;
         WorldStats {
@@ -634,6 +665,37 @@ impl Inner {
         }
     }
 
+    /// Opens an after-sale on a random order of `platform` (a refund before shipping on a paid
+    /// order not shipped when `intercept`); whether one was opened.
+    fn open_after_sale(&self, platform: &str, intercept: bool) -> bool {
+        let opened = match platform {
+            "taobao" => self.taobao.as_ref().and_then(|s| s.open_random_after_sale(intercept)).is_some(),
+            "jd" => self.jd.as_ref().and_then(|s| s.open_random_after_sale(intercept)).is_some(),
+            "douyin" => self.douyin.as_ref().and_then(|s| s.open_random_after_sale(intercept)).is_some(),
+            _ => false,
+        };
+        if opened {
+            let mut counts = lock(&self.after_sale_counts);
+            let entry = counts.entry(platform.to_owned()).or_default();
+            entry.0 += 1;
+            entry.1 += u64::from(intercept);
+        }
+        opened
+    }
+
+    /// Moves one open after-sale of `platform` one step.
+    fn advance_after_sale(&self, platform: &str) {
+        let advanced = match platform {
+            "taobao" => self.taobao.as_ref().and_then(TaobaoSim::advance_after_sale).is_some(),
+            "jd" => self.jd.as_ref().and_then(JdSim::advance_after_sale).is_some(),
+            "douyin" => self.douyin.as_ref().and_then(DouyinSim::advance_after_sale).is_some(),
+            _ => false,
+        };
+        if advanced {
+            lock(&self.after_sale_counts).entry(platform.to_owned()).or_default().2 += 1;
+        }
+    }
+
     /// Sets the unrestricted stock of one random material (one of its rows) to a random
     /// quantity.
     fn change_stock(&self, rng: &mut SimRng) {
@@ -757,6 +819,8 @@ fn run_traffic(inner: &Inner, stopped: &mpsc::Receiver<()>) {
         .collect();
     let mut new_orders: Vec<Pace> = platforms.iter().map(|_| Pace::default()).collect();
     let mut changes: Vec<Pace> = platforms.iter().map(|_| Pace::default()).collect();
+    let mut after_sales: Vec<Pace> = platforms.iter().map(|_| Pace::default()).collect();
+    let mut opened: Vec<u64> = platforms.iter().map(|_| 0).collect();
     let mut stock = Pace::default();
     let mut stock_rng = root.fork(50);
     let mut warehouse_rng = root.fork(51);
@@ -777,6 +841,14 @@ fn run_traffic(inner: &Inner, stopped: &mpsc::Receiver<()>) {
             }
             for _ in 0..changes[i].due(inner.options.changes_per_second) {
                 inner.change_order(platform);
+            }
+            for _ in 0..after_sales[i].due(inner.options.after_sales_per_second) {
+                inner.advance_after_sale(platform);
+                // Every third one an intercept; if no order fits, a plain one.
+                let intercept = opened[i].is_multiple_of(3);
+                if inner.open_after_sale(platform, intercept) || (intercept && inner.open_after_sale(platform, false)) {
+                    opened[i] += 1;
+                }
             }
         }
         for _ in 0..stock.due(inner.options.stock_changes_per_second) {

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
+use super::after_sale;
 use super::error::{DyError, success_body};
 use super::methods::{self, METHODS, Params as MethodParams};
 use super::sign::{SignMethod, sign, sign_pattern, sorted_compact};
@@ -141,6 +142,14 @@ impl Shared {
             methods::ORDER_DETAIL => methods::order_detail(&shop, &lock(&self.raw), &p),
             methods::SYNC_STOCK => methods::sync_stock(&mut shop, &mut lock(&self.applied), &p),
             methods::LOGISTICS_ADD => methods::logistics_add(&mut shop, &p, self.clock.now_ms()),
+            after_sale::AFTER_SALE_LIST => after_sale::list(&shop, &p),
+            super::decrypt::BATCH_DECRYPT => {
+                super::decrypt::batch_decrypt(&shop, &mut lock(&self.decrypt_calls), &p, self.clock.now_ms())
+            }
+            after_sale::AFTER_SALE_DETAIL => after_sale::detail(&shop, &p),
+            after_sale::AFTER_SALE_OPERATE => {
+                after_sale::operate(&mut shop, &mut lock(&self.seller_actions), &p, self.clock.now_ms())
+            }
             other => Err(DyError::no_such_api(other)),
         }
     }

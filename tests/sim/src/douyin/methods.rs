@@ -14,7 +14,16 @@ pub const SEARCH_LIST: &str = "order.searchList";
 pub const ORDER_DETAIL: &str = "order.orderDetail";
 pub const SYNC_STOCK: &str = "sku.syncStock";
 pub const LOGISTICS_ADD: &str = "order.logisticsAdd";
-pub const METHODS: &[&str] = &[SEARCH_LIST, ORDER_DETAIL, SYNC_STOCK, LOGISTICS_ADD];
+pub const METHODS: &[&str] = &[
+    SEARCH_LIST,
+    ORDER_DETAIL,
+    SYNC_STOCK,
+    LOGISTICS_ADD,
+    super::after_sale::AFTER_SALE_LIST,
+    super::after_sale::AFTER_SALE_DETAIL,
+    super::after_sale::AFTER_SALE_OPERATE,
+    super::decrypt::BATCH_DECRYPT,
+];
 
 /// 抖店's bounds for `order.searchList` `size`.
 pub const MAX_PAGE_SIZE: i64 = 100;

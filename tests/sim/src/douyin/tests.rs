@@ -204,3 +204,178 @@ fn raw_shop_orders_are_listed_as_given_in_their_window_until_cleared() {
     Marketplace::clear_raw(&sim);
     assert_eq!(page(from, to)["data"]["total"], 0);
 }
+
+mod after_sales {
+    use super::*;
+    use crate::douyin::after_sale::{AFTER_SALE_DETAIL, AFTER_SALE_LIST, AFTER_SALE_OPERATE, aftersale_status};
+    use crate::shop::{AfterSaleAction, AfterSaleKind, AfterSaleStatus, Stage};
+
+    fn sim() -> DouyinSim {
+        DouyinSim::spawn(DouyinConfig { orders: 60, after_sales: 25, ..DouyinConfig::default() }).unwrap()
+    }
+
+    fn list(sim: &DouyinSim, params: Value) -> Value {
+        call(sim, AFTER_SALE_LIST, params)
+    }
+
+    #[test]
+    fn none_unless_asked_for() {
+        let plain = DouyinSim::spawn(DouyinConfig { orders: 60, ..DouyinConfig::default() }).unwrap();
+        assert!(plain.after_sales().is_empty());
+        let with = sim();
+        assert_eq!(plain.shop().orders.len(), with.shop().orders.len());
+        assert_eq!(plain.shop().skus, with.shop().skus, "the same shop whatever the after-sales");
+    }
+
+    #[test]
+    fn list_pages_by_update_time_only_when_asked() {
+        let sim = sim();
+        let truth = sim.after_sales();
+        assert!(truth.len() >= 20, "{}", truth.len());
+        let from = truth.iter().map(|a| a.created_ms / 1000).min().unwrap();
+        let to = truth.iter().map(|a| a.updated_ms / 1000).max().unwrap();
+        let all =
+            list(&sim, json!({"order_by": "update_time", "start_time": from, "end_time": to, "page": 0, "size": 100}));
+        assert_eq!(all["code"], 10000, "{all}");
+        assert_eq!(all["data"]["total"], truth.len());
+        let first = &all["data"]["items"][0]["aftersale_info"];
+        let newest = truth.iter().max_by_key(|a| (a.updated_ms, a.id)).unwrap();
+        assert_eq!(first["aftersale_id"], newest.id.to_string());
+        assert_eq!(first["update_time"], newest.updated_ms / 1000);
+        assert_eq!(first["refund_total_amount"], newest.refund_amount + newest.shipping_refund);
+        assert_eq!(first["aftersale_status"], aftersale_status(newest));
+
+        // A window over update time: only the ones changed in it.
+        let changed = truth.iter().find(|a| a.updated_ms / 1000 > a.created_ms / 1000 + 1).expect("a changed one");
+        let t = changed.updated_ms / 1000;
+        let by_update = list(&sim, json!({"order_by": "update_time", "start_time": t, "end_time": t, "size": 100}));
+        let ids: Vec<String> = by_update["data"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["aftersale_info"]["aftersale_id"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(ids.contains(&changed.id.to_string()));
+        // Without order_by the same bounds apply to create time: a plugin that forgets misses it.
+        let by_create = list(&sim, json!({"start_time": t, "end_time": t, "size": 100}));
+        assert!(!by_create["data"]["items"].to_string().contains(&changed.id.to_string()), "{by_create}");
+
+        // Pages from 0, size at most 100.
+        let p1 =
+            list(&sim, json!({"order_by": "update_time", "start_time": from, "end_time": to, "page": 1, "size": 10}));
+        assert_eq!(p1["data"]["items"][0]["aftersale_info"], all["data"]["items"][10]["aftersale_info"]);
+        assert_eq!(p1["data"]["has_more"], truth.len() > 20);
+        for bad in [json!({"size": 101}), json!({"size": 0}), json!({"size": 5, "page": -1})] {
+            assert_eq!(list(&sim, bad)["code"], codes::INVALID_BUSINESS_PARAMETER);
+        }
+    }
+
+    #[test]
+    fn operate_moves_after_sales_and_refuses_what_the_status_does_not_allow() {
+        let sim = DouyinSim::spawn(DouyinConfig { orders: 60, ..DouyinConfig::default() }).unwrap();
+        let shop = sim.shop();
+        let paid = shop.orders.iter().find(|o| o.stage == Stage::Paid).unwrap();
+        let shipped = shop.orders.iter().find(|o| o.stage == Stage::Shipped).unwrap();
+        let intercept = sim.add_after_sale(&paid.order_no.to_string(), AfterSaleKind::ReturnAndRefund).unwrap();
+        let ret = sim.add_after_sale(&shipped.order_no.to_string(), AfterSaleKind::ReturnAndRefund).unwrap();
+        let detail = call(&sim, AFTER_SALE_DETAIL, json!({"after_sale_id": intercept}));
+        let info = &detail["data"]["process_info"]["after_sale_info"];
+        assert_eq!(
+            (info["aftersale_type"].as_i64(), info["aftersale_status"].as_i64()),
+            (Some(2), Some(6)),
+            "{detail}"
+        );
+        assert_eq!(info["refund_post_amount"], paid.shipping_fee);
+        assert_eq!(info["order_id"], crate::douyin::sku_order_id(paid.lines[0].line_no));
+        assert_eq!(detail["data"]["order_info"]["shop_order_id"], paid.order_no.to_string());
+
+        let op = |kind: i64, id: &str, reason: Option<&str>| {
+            let mut item = json!({"aftersale_id": id});
+            if let Some(r) = reason {
+                item["reason"] = json!(r);
+            }
+            call(&sim, AFTER_SALE_OPERATE, json!({"type": kind, "items": [item]}))
+        };
+        // Agreeing to a return on a refund-only after-sale, or confirming goods not sent: refused.
+        assert_eq!(op(111, &intercept, None)["code"], codes::BUSINESS_FAILED);
+        assert_eq!(op(201, &ret, None)["code"], codes::BUSINESS_FAILED);
+        assert_eq!(op(112, &ret, None)["code"], codes::INVALID_BUSINESS_PARAMETER, "a refusal needs a reason");
+        assert_eq!(op(101, &intercept, None)["code"], 10000);
+        assert_eq!(sim.after_sale(&intercept).unwrap().status, AfterSaleStatus::Agreed);
+        assert_eq!(op(111, &ret, None)["code"], 10000);
+        let ship = AfterSaleAction::BuyerReturns { carrier: "中通快递".into(), tracking_no: "ZT0001".into() };
+        sim.act_on_after_sale(&ret, &ship).unwrap();
+        let info =
+            call(&sim, AFTER_SALE_DETAIL, json!({"after_sale_id": ret}))["data"]["process_info"]["after_sale_info"]
+                .clone();
+        assert_eq!(
+            (info["aftersale_status"].as_i64(), info["return_logistics_code"].as_str()),
+            (Some(11), Some("ZT0001"))
+        );
+        assert_eq!(op(202, &ret, Some("商品已使用"))["code"], 10000);
+        let a = sim.after_sale(&ret).unwrap();
+        assert_eq!((a.status, a.version), (AfterSaleStatus::Refused, 4));
+        assert_eq!(aftersale_status(&a), 29);
+        let log = sim.seller_actions();
+        assert_eq!(log.len(), 3);
+        assert_eq!(log[2].reason.as_deref(), Some("商品已使用"));
+        assert_eq!(call(&sim, AFTER_SALE_DETAIL, json!({"after_sale_id": "1"}))["code"], codes::BUSINESS_FAILED);
+    }
+}
+
+mod batch_decrypt {
+    use super::*;
+    use crate::douyin::decrypt::{BATCH_DECRYPT, ERR_UNKNOWN_CIPHER};
+    use crate::douyin::render::cipher;
+
+    #[test]
+    fn at_most_fifty_virtual_numbers_and_per_item_errors() {
+        let sim = DouyinSim::spawn(DouyinConfig { orders: 80, ..DouyinConfig::default() }).unwrap();
+        let shop = sim.shop();
+        let infos: Vec<Value> = shop.orders[..25]
+            .iter()
+            .flat_map(|o| {
+                let id = o.order_no.to_string();
+                [
+                    json!({"auth_id": id, "cipher_text": cipher(&o.receiver.phone, '$')}),
+                    json!({"auth_id": id, "cipher_text": cipher(&o.receiver.name, '#')}),
+                ]
+            })
+            .collect();
+        let v = call(&sim, BATCH_DECRYPT, json!({"cipher_infos": infos}));
+        let out = v["data"]["decrypt_infos"].as_array().unwrap_or_else(|| panic!("{v}")).clone();
+        assert_eq!(out.len(), 50);
+        for (pair, o) in out.chunks(2).zip(&shop.orders) {
+            let plain = sim.plaintext_receiver(&o.order_no.to_string()).unwrap();
+            assert_eq!(pair[0]["decrypt_text"], plain.phone);
+            assert_eq!(pair[0]["is_virtual_tel"], plain.virtual_phone);
+            if plain.virtual_phone {
+                let (a, b) = plain.phone.split_once('-').unwrap();
+                assert_eq!((pair[0]["phone_no_a"].as_str(), pair[0]["phone_no_b"].as_str()), (Some(a), Some(b)));
+            } else {
+                assert_eq!(plain.phone, o.receiver.phone);
+            }
+            assert_eq!(pair[1]["decrypt_text"], o.receiver.name);
+        }
+        assert!(out.iter().any(|i| i["is_virtual_tel"] == true), "some virtual numbers");
+
+        let mut too_many = infos.clone();
+        too_many.push(infos[0].clone());
+        assert_eq!(
+            call(&sim, BATCH_DECRYPT, json!({"cipher_infos": too_many}))["code"],
+            codes::INVALID_BUSINESS_PARAMETER
+        );
+        // Another order's ciphertext: that item fails, the other is decrypted.
+        let (a, b) = (&shop.orders[0], &shop.orders[1]);
+        let mixed = json!({"cipher_infos": [
+            {"auth_id": a.order_no.to_string(), "cipher_text": cipher(&b.receiver.address, '#')},
+            {"auth_id": a.order_no.to_string(), "cipher_text": cipher(&a.receiver.address, '#')},
+        ]});
+        let v = call(&sim, BATCH_DECRYPT, mixed);
+        assert_eq!(v["data"]["decrypt_infos"][0]["err_no"], ERR_UNKNOWN_CIPHER);
+        assert_eq!(v["data"]["decrypt_infos"][1]["decrypt_text"], a.receiver.address);
+        let log = sim.decrypt_calls();
+        assert_eq!(log.iter().map(|c| c.decrypted()).collect::<Vec<_>>(), [50, 0, 1]);
+        assert!(log[1].refused.is_some());
+    }
+}

@@ -22,7 +22,18 @@ pub const UPDATE_SKU_STOCK: &str = "jingdong.stock.write.updateSkuStock";
 pub const ORDER_SHIPMENT: &str = "jingdong.pop.order.shipment";
 
 /// Every method the simulator knows; anything else is gateway code 15.
-pub const METHODS: &[&str] = &[ORDER_SEARCH, ORDER_GET, UPDATE_SKU_STOCK, ORDER_SHIPMENT];
+pub const METHODS: &[&str] = &[
+    ORDER_SEARCH,
+    ORDER_GET,
+    UPDATE_SKU_STOCK,
+    ORDER_SHIPMENT,
+    super::after_sale::REFUND_APPLY_QUERY,
+    super::after_sale::REFUND_APPLY_REPLY,
+    super::after_sale::ASC_QUERY_LIST,
+    super::after_sale::ASC_QUERY_VIEW,
+    super::decrypt::OAID_DECRYPT,
+    super::decrypt::LOG_UPLOAD,
+];
 
 /// `page_size` of `jingdong.pop.order.search`: JOS's bounds and default (UNSURE: its docs
 /// say at most 100; the default of 10 is what its console fills in).
@@ -131,6 +142,14 @@ fn optional_fields(p: &Map<String, Value>) -> Option<HashSet<String>> {
 
 /// Runs `method` (one of [`METHODS`]) and returns the whole success body.
 pub(crate) fn run(shared: &Shared, method: &str, params: &Map<String, Value>) -> String {
+    if let Some((_, key)) = super::after_sale::RESULT_KEYS.iter().find(|(m, _)| *m == method) {
+        let result = super::after_sale::run(shared, method, params);
+        return json!({ response_key(method): {"code": "0", *key: result} }).to_string();
+    }
+    if let Some((_, key)) = super::decrypt::RESULT_KEYS.iter().find(|(m, _)| *m == method) {
+        let result = super::decrypt::run(shared, method, params);
+        return json!({ response_key(method): {"code": "0", *key: result} }).to_string();
+    }
     let result = match method {
         ORDER_SEARCH => search(shared, params),
         ORDER_GET => get(shared, params),

@@ -301,3 +301,152 @@ fn raw_orders_are_listed_as_given_in_their_window_and_state_until_cleared() {
     Marketplace::clear_raw(&sim);
     assert_eq!(search(&sim, from, to, 1, 20)["orderTotal"], 0);
 }
+
+mod after_sales {
+    use super::*;
+    use crate::jd::after_sale::{
+        ASC_QUERY_LIST, ASC_QUERY_VIEW, REFUND_APPLY_QUERY, REFUND_APPLY_REPLY, customer_expect, refund_apply_status,
+    };
+    use crate::shop::{AfterSaleAction, AfterSaleKind, AfterSaleStatus, Stage};
+
+    fn result(answer: &Value, method: &str, key: &str) -> Value {
+        answer[response_key(method)][key].clone()
+    }
+
+    #[test]
+    fn refund_applications_page_by_window_and_audit() {
+        let sim =
+            JdSim::spawn(JdConfig { orders: 120, now_ms: Some(NOW), after_sales: 40, ..JdConfig::default() }).unwrap();
+        let truth = sim.after_sales();
+        let applies: Vec<_> = truth.iter().filter(|a| a.kind == AfterSaleKind::RefundBeforeShipping).collect();
+        assert!(!applies.is_empty() && applies.len() < truth.len());
+        let query = |params: Value| result(&sim.call(REFUND_APPLY_QUERY, &params), REFUND_APPLY_QUERY, "queryResult");
+        let window = json!({"applyTimeStart": gmt8(NOW - 6 * 86_400_000), "applyTimeEnd": gmt8(NOW), "pageIndex": 1, "pageSize": 50});
+        let all = query(window.clone());
+        assert_eq!(all["success"], true, "{all}");
+        let in_window = applies.iter().filter(|a| a.created_ms >= NOW - 6 * 86_400_000).count();
+        assert_eq!(all["totalCount"], in_window);
+        let row = &all["result"][0];
+        let a = applies.iter().find(|a| row["id"] == a.id).unwrap();
+        assert_eq!(row["applyRefundSum"], a.refund_amount + a.shipping_refund, "fen");
+        assert_eq!(row["orderId"], a.order_no.to_string());
+        // Windows of more than 7 days, pages of more than 50, and no window at all: refused.
+        let eight_days = json!({"applyTimeStart": gmt8(NOW - 8 * 86_400_000), "applyTimeEnd": gmt8(NOW)});
+        assert_eq!(query(eight_days)["success"], false);
+        let mut big = window.clone();
+        big["pageSize"] = json!(51);
+        assert_eq!(query(big)["success"], false);
+        assert_eq!(query(json!({"pageIndex": 1}))["success"], false);
+
+        // Audit: a new application on a paid order, approved, then refused again as stale.
+        let paid = sim
+            .shop()
+            .orders
+            .into_iter()
+            .find(|o| o.stage == Stage::Paid && o.refund() == crate::shop::Refund::None)
+            .unwrap();
+        let id = sim.add_after_sale(&paid.order_no.to_string(), AfterSaleKind::Exchange).unwrap();
+        assert_eq!(render::order_state(&sim.order(&paid.order_no.to_string()).unwrap()), Some("LOCKED"), "intercepted");
+        let reply = |params: Value| result(&sim.call(REFUND_APPLY_REPLY, &params), REFUND_APPLY_REPLY, "replyResult");
+        assert_eq!(reply(json!({"id": id, "status": "2"}))["success"], false, "a rejection needs a remark");
+        assert_eq!(reply(json!({"id": id, "status": "1", "checkUserName": "sim"}))["success"], true);
+        assert_eq!(sim.after_sale(id).unwrap().status, AfterSaleStatus::Agreed);
+        assert_eq!(reply(json!({"id": id, "status": "1"}))["success"], false, "already reviewed");
+        sim.act_on_after_sale(id, &AfterSaleAction::RefundPaid).unwrap();
+        let one = query(json!({"id": id}));
+        assert_eq!(one["result"][0]["status"], 9, "closed and refunded: {one}");
+        assert_eq!(refund_apply_status(&sim.after_sale(id).unwrap(), Some(Stage::Shipped)), 6);
+        // By check time: found once someone acted on it.
+        let checked =
+            query(json!({"checkTimeStart": gmt8(sim.now_ms() - 60_000), "checkTimeEnd": gmt8(sim.now_ms() + 60_000)}));
+        assert!(checked["result"].as_array().unwrap().iter().any(|r| r["id"] == id), "{checked}");
+        assert_eq!(sim.seller_actions().len(), 1);
+    }
+
+    #[test]
+    fn service_orders_list_and_view() {
+        let sim = JdSim::spawn(JdConfig { orders: 120, now_ms: Some(NOW), ..JdConfig::default() }).unwrap();
+        assert!(sim.after_sales().is_empty(), "none unless asked for");
+        let shipped = sim.shop().orders.into_iter().find(|o| o.stage == Stage::Shipped).unwrap();
+        let id = sim.add_after_sale(&shipped.order_no.to_string(), AfterSaleKind::ReturnAndRefund).unwrap();
+        let list = |params: Value| result(&sim.call(ASC_QUERY_LIST, &params), ASC_QUERY_LIST, "pageResult");
+        let now = sim.now_ms();
+        let page = list(
+            json!({"updateTimeBegin": gmt8(now - 3_600_000), "updateTimeEnd": gmt8(now + 60_000), "pageNumber": 1, "pageSize": 50}),
+        );
+        assert_eq!(page["totalCount"], 1, "{page}");
+        assert_eq!(page["data"][0]["serviceId"], id);
+        assert_eq!(page["data"][0]["customerExpect"], customer_expect(AfterSaleKind::ReturnAndRefund));
+        assert_eq!(
+            list(json!({"updateTimeBegin": gmt8(now - 8 * 86_400_000), "updateTimeEnd": gmt8(now)}))["success"],
+            false
+        );
+        sim.act_on_after_sale(id, &AfterSaleAction::Agree).unwrap();
+        let ship = AfterSaleAction::BuyerReturns { carrier: "顺丰速运".into(), tracking_no: "SF0001".into() };
+        sim.act_on_after_sale(id, &ship).unwrap();
+        let view = result(&sim.call(ASC_QUERY_VIEW, &json!({"serviceId": id})), ASC_QUERY_VIEW, "result");
+        assert_eq!(
+            (view["data"]["serviceStatus"].as_u64(), view["data"]["expressCode"].as_str()),
+            (Some(10003), Some("SF0001"))
+        );
+        assert_eq!(
+            result(&sim.call(ASC_QUERY_VIEW, &json!({"serviceId": 1})), ASC_QUERY_VIEW, "result")["success"],
+            false
+        );
+    }
+}
+
+mod oaid_decrypt {
+    use super::*;
+    use crate::jd::decrypt::{LOG_UPLOAD, OAID_DECRYPT};
+
+    #[test]
+    fn decrypts_are_answered_and_each_must_be_logged_back() {
+        let sim = sim();
+        let shop = sim.shop();
+        let orders: Vec<&Order> = shop.orders.iter().filter(|o| order_state(o).is_some()).take(20).collect();
+        let infos: Vec<Value> =
+            orders.iter().map(|o| json!({"orderId": o.order_no.to_string(), "oaid": render::oaid(o)})).collect();
+        let decrypt = |scene: &str, infos: &[Value]| {
+            let v = sim
+                .call(OAID_DECRYPT, &json!({"getReceiverInfoListReqVO": {"scenesType": scene, "orderInfos": infos}}));
+            v["jingdong_jos_order_oaid_decrypt_responce"]["returnType"].clone()
+        };
+        let r = decrypt("1001", &infos);
+        assert_eq!(r["success"], true, "{r}");
+        for (got, o) in r["data"].as_array().unwrap().iter().zip(&orders) {
+            let plain = sim.plaintext_receiver(&o.order_no.to_string()).unwrap();
+            assert_eq!(
+                (got["customerName"].as_str(), got["consMobilePhone"].as_str()),
+                (Some(o.receiver.name.as_str()), Some(plain.phone.as_str()))
+            );
+            assert_eq!(got["isVirtualNumber"], plain.virtual_phone);
+        }
+        assert_eq!(decrypt("9999", &infos[..1])["success"], false, "a scene code is required");
+        let mut wrong = infos[0].clone();
+        wrong["oaid"] = json!("NOPE");
+        assert_eq!(decrypt("1001", &[wrong])["success"], false);
+        let mut too_many = infos.clone();
+        too_many.push(infos[0].clone());
+        assert_eq!(decrypt("1001", &too_many)["success"], false);
+
+        assert_eq!(sim.decrypts_not_logged().len(), 20, "nothing logged yet");
+        let upload = |ids: Vec<String>| {
+            let v = sim.call(
+                LOG_UPLOAD,
+                &json!({"orderIds": ids, "operation": "decrypt", "userAccount": "wharf", "userIp": "127.0.0.1"}),
+            );
+            v["jingdong_security_orderinfo_log_upload_responce"]["uploadResult"]["success"].clone()
+        };
+        let ids: Vec<String> = orders.iter().map(|o| o.order_no.to_string()).collect();
+        assert_eq!(upload(ids[..19].to_vec()), true);
+        assert_eq!(sim.decrypts_not_logged(), vec![ids[19].clone()]);
+        assert_eq!(upload(vec![ids[19].clone()]), true);
+        assert!(sim.decrypts_not_logged().is_empty());
+        assert_eq!(upload(vec![]), false);
+        let calls = sim.decrypt_calls();
+        assert_eq!(calls.iter().map(|c| c.decrypted()).collect::<Vec<_>>(), [20, 0, 0, 0]);
+        assert_eq!(calls[0].scene.as_deref(), Some("1001"));
+        assert_eq!(sim.log_uploads().len(), 2);
+    }
+}

@@ -4,6 +4,7 @@
 use super::error::TopError;
 use super::form::Params;
 use super::model::TradeStatus;
+use super::refunds;
 use super::render::{FieldOverride, FieldSet, IdStyle, write_trade};
 use super::state::State;
 use super::wire::{Obj, parse_gmt8, parse_yuan};
@@ -27,6 +28,12 @@ pub const METHODS: &[&str] = &[
     UPDATE_LISTING,
     UPDATE_DELISTING,
     LOGISTICS_OFFLINE_SEND,
+    refunds::REFUNDS_RECEIVE_GET,
+    refunds::REFUND_GET,
+    refunds::REFUND_REVIEW,
+    refunds::RETURNGOODS_AGREE,
+    refunds::RETURNGOODS_REFUSE,
+    super::decrypt::OAID_DECRYPT,
 ];
 
 /// The methods whose responses carry trades (and so can take a [`FieldOverride`]).
@@ -36,7 +43,7 @@ pub fn carries_trades(method: &str) -> bool {
 
 /// Whether `method` changes state (and so needs the write lock).
 pub fn mutates(method: &str) -> bool {
-    !matches!(method, INCREMENT_GET | FULLINFO_GET | ITEM_SELLER_GET)
+    !matches!(method, INCREMENT_GET | FULLINFO_GET | ITEM_SELLER_GET) && !refunds::READS.contains(&method)
 }
 
 /// `taobao.trades.sold.increment.get` allows at most one day between start and end
@@ -108,6 +115,8 @@ pub fn read(method: &str, state: &State, call: Call<'_>) -> Result<String, TopEr
         INCREMENT_GET => increment_get(state, call),
         FULLINFO_GET => fullinfo_get(state, call),
         ITEM_SELLER_GET => item_seller_get(state, call),
+        refunds::REFUNDS_RECEIVE_GET => refunds::receive_get(state, call),
+        refunds::REFUND_GET => refunds::get(state, call),
         _ => Err(TopError::new(22, "Invalid Method").with_sub("isv.invalid-method", method.to_string())),
     }
 }
@@ -120,6 +129,10 @@ pub fn write(method: &str, state: &mut State, call: Call<'_>) -> Result<String, 
         UPDATE_LISTING => update_listing(state, call, true),
         UPDATE_DELISTING => update_listing(state, call, false),
         LOGISTICS_OFFLINE_SEND => logistics_offline_send(state, call),
+        refunds::REFUND_REVIEW => refunds::review(state, call),
+        refunds::RETURNGOODS_AGREE => refunds::returngoods_agree(state, call),
+        refunds::RETURNGOODS_REFUSE => refunds::returngoods_refuse(state, call),
+        super::decrypt::OAID_DECRYPT => super::decrypt::decrypt(state, call),
         _ => read(method, state, call),
     }
 }

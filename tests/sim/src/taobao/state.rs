@@ -8,6 +8,7 @@ use super::generate::Generated;
 use super::model::{RefundStatus, SimItem, SimShipment, SimTrade, TradeStatus};
 use crate::raw::RawOrder;
 use crate::rng::SimRng;
+use crate::shop::{AfterSale, AfterSaleError, SellerAction};
 
 const SECOND_MS: i64 = 1000;
 
@@ -35,6 +36,14 @@ pub struct State {
     change_rng: SimRng,
     /// Trade documents served as given beside the shop ([`crate::raw`]).
     pub raw: Vec<RawOrder>,
+    /// Refunds, in the order opened ([`super::refunds`]).
+    refunds: Vec<AfterSale>,
+    /// Draws new refunds and their steps; separate from the other streams.
+    pub after_sale_rng: SimRng,
+    /// Every refund action taken through the API, in order.
+    pub seller_actions: Vec<SellerAction>,
+    /// Every `taobao.top.oaid.decrypt` call, in order.
+    pub decrypt_calls: Vec<crate::privacy::DecryptCall>,
 }
 
 impl State {
@@ -51,7 +60,43 @@ impl State {
             shipments: Vec::new(),
             change_rng,
             raw: Vec::new(),
+            refunds: Vec::new(),
+            after_sale_rng: SimRng::new(0),
+            seller_actions: Vec::new(),
+            decrypt_calls: Vec::new(),
         }
+    }
+
+    pub fn refunds(&self) -> &[AfterSale] {
+        &self.refunds
+    }
+
+    /// Adds a new refund, opened at `at_ms`, and reflects it on its trade.
+    pub fn push_refund(&mut self, sale: AfterSale, at_ms: i64) {
+        let (tid, id) = (sale.order_no, sale.id);
+        self.refunds.push(sale);
+        self.sync_refund(tid, id, at_ms);
+    }
+
+    /// Changes refund `id` with `change` and reflects it on its trade; the refund as it is now.
+    pub fn update_refund(
+        &mut self,
+        id: u64,
+        change: impl FnOnce(&mut AfterSale) -> Result<(), AfterSaleError>,
+    ) -> Result<AfterSale, AfterSaleError> {
+        let i = self.refunds.iter().position(|a| a.id == id).ok_or(AfterSaleError::NotFound(id))?;
+        change(&mut self.refunds[i])?;
+        let (tid, at) = (self.refunds[i].order_no, self.refunds[i].updated_ms);
+        self.sync_refund(tid, id, at);
+        Ok(self.refunds[i].clone())
+    }
+
+    fn sync_refund(&mut self, tid: u64, id: u64, at_ms: i64) {
+        let (Some(&index), Some(sale)) = (self.by_tid.get(&tid), self.refunds.iter().find(|a| a.id == id).cloned())
+        else {
+            return;
+        };
+        self.touch(index, at_ms, |t, at| super::refunds::sync_trade(t, &sale, at));
     }
 
     pub fn trade(&self, tid: u64) -> Option<&SimTrade> {

@@ -514,3 +514,233 @@ async fn raw_trades_are_listed_and_answered_as_given_until_cleared() {
     Marketplace::clear_raw(&sim);
     assert!(list("1").await.get("trades").is_none());
 }
+
+mod refunds {
+    use super::*;
+    use crate::shop::{AfterSaleAction, AfterSaleKind, AfterSaleStatus};
+    use crate::taobao::refunds::{
+        REFUND_GET, REFUND_REVIEW, REFUNDS_RECEIVE_GET, RETURNGOODS_AGREE, RETURNGOODS_REFUSE, SUB_CODE_STALE_VERSION,
+        SUB_CODE_STATUS_NOT_ALLOWED,
+    };
+
+    const FIELDS: &str = "refund_id,tid,oid,total_fee,refund_fee,status,good_status,has_good_return,company_name,sid,reason,desc,created,modified";
+
+    #[tokio::test]
+    async fn none_unless_asked_for_and_the_trades_are_the_same() {
+        let plain = TaobaoSim::start(config(80)).await.unwrap();
+        let with = TaobaoSim::start(SimConfig { after_sales: 30, ..config(80) }).await.unwrap();
+        assert!(plain.refunds().is_empty());
+        assert!(with.refunds().len() >= 20, "{}", with.refunds().len());
+        let tids = |s: &TaobaoSim| s.trades().iter().map(|t| t.tid).collect::<HashSet<_>>();
+        assert_eq!(tids(&plain), tids(&with));
+        for r in with.refunds() {
+            let t = with.trade(r.order_no).unwrap();
+            let line = t.orders.iter().find(|o| o.oid == r.lines[0].line_no).unwrap();
+            assert!(r.refund_amount <= line.line_total(), "{r:?}");
+            assert_eq!(line.refund_status, Some(crate::taobao::refunds::top_status(&r)));
+            assert!(t.modified_ms >= r.updated_ms && r.updated_ms <= NOW);
+        }
+    }
+
+    #[tokio::test]
+    async fn receive_get_pages_by_modified_with_tops_limits() {
+        let sim = TaobaoSim::start(SimConfig { after_sales: 30, ..config(80) }).await.unwrap();
+        let truth = sim.refunds();
+        let (from, to) = (gmt8(NOW - 30 * DAY_MS), gmt8(NOW));
+        let page = |no: &'static str, size: &'static str| {
+            vec![
+                ("fields", FIELDS),
+                ("start_modified", from.as_str()),
+                ("end_modified", to.as_str()),
+                ("page_no", no),
+                ("page_size", size),
+            ]
+        };
+        let v = call(&sim, REFUNDS_RECEIVE_GET, &page("1", "100")).await;
+        let inner = &v["refunds_receive_get_response"];
+        assert_eq!(inner["total_results"], truth.len(), "{v}");
+        let list = inner["refunds"]["refund"].as_array().unwrap();
+        let newest = truth.iter().max_by_key(|a| (a.updated_ms, a.id)).unwrap();
+        assert_eq!(list[0]["refund_id"].as_u64(), Some(newest.id));
+        assert_eq!(list[0]["refund_fee"], yuan(newest.refund_amount + newest.shipping_refund), "yuan strings");
+        assert_eq!(list[0]["modified"], gmt8(newest.updated_ms));
+        assert!(list[0].get("refund_version").is_none(), "refund.get adds it");
+        assert_eq!(
+            error_code(&call(&sim, REFUNDS_RECEIVE_GET, &page("1", "101")).await),
+            Some((41, "isv.invalid-parameter".into()))
+        );
+        let mut with_next = page("2", "10");
+        with_next.push(("use_has_next", "true"));
+        let v = call(&sim, REFUNDS_RECEIVE_GET, &with_next).await;
+        assert_eq!(v["refunds_receive_get_response"]["has_next"], truth.len() > 20, "{v}");
+        assert!(v["refunds_receive_get_response"].get("total_results").is_none());
+        // A window over modified time: only what changed in it.
+        let t = gmt8(newest.updated_ms);
+        let v =
+            call(&sim, REFUNDS_RECEIVE_GET, &[("fields", FIELDS), ("start_modified", &t), ("end_modified", &t)]).await;
+        let ids: Vec<u64> = v["refunds_receive_get_response"]["refunds"]["refund"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["refund_id"].as_u64().unwrap())
+            .collect();
+        let expected: Vec<u64> =
+            truth.iter().filter(|a| a.updated_ms / 1000 == newest.updated_ms / 1000).map(|a| a.id).collect();
+        assert_eq!(ids.len(), expected.len());
+    }
+
+    async fn get(sim: &TaobaoSim, id: u64) -> Value {
+        let fields = format!("{FIELDS},refund_version,refund_phase,dispute_type");
+        call(sim, REFUND_GET, &[("refund_id", &id.to_string()), ("fields", &fields)]).await["refund_get_response"]["refund"]
+            .clone()
+    }
+
+    #[tokio::test]
+    async fn actions_need_the_current_version_and_a_status_that_allows_them() {
+        let sim = TaobaoSim::start(config(80)).await.unwrap();
+        let shipped = sim
+            .trades()
+            .into_iter()
+            .find(|t| {
+                t.status == TradeStatus::WaitBuyerConfirmGoods
+                    && t.orders.iter().all(|o| o.refund_status == Some(RefundStatus::NoRefund))
+            })
+            .unwrap();
+        let id = sim.add_after_sale(shipped.tid, AfterSaleKind::ReturnAndRefund).unwrap();
+        let sid = id.to_string();
+        let r = get(&sim, id).await;
+        assert_eq!(
+            (r["status"].as_str(), r["dispute_type"].as_str(), r["refund_version"].as_u64()),
+            (Some("WAIT_SELLER_AGREE"), Some("REFUND_AND_RETURN"), Some(1)),
+            "{r}"
+        );
+        assert_eq!((r["refund_phase"].as_str(), r["has_good_return"].as_bool()), (Some("onsale"), Some(true)));
+        let review = |version: &str, result: &str| {
+            let (sid, version, result) = (sid.clone(), version.to_owned(), result.to_owned());
+            let sim = &sim;
+            async move {
+                call(
+                    sim,
+                    REFUND_REVIEW,
+                    &[
+                        ("refund_id", &sid),
+                        ("operator", "sim"),
+                        ("refund_phase", "onsale"),
+                        ("refund_version", &version),
+                        ("result", &result),
+                        ("message", "no"),
+                    ],
+                )
+                .await
+            }
+        };
+        // A return must be agreed as a return first; the review refuses to pay it.
+        assert_eq!(error_code(&review("1", "true").await), Some((15, SUB_CODE_STATUS_NOT_ALLOWED.into())));
+        let agreed = call(&sim, RETURNGOODS_AGREE, &[("refund_id", &sid), ("refund_version", "1")]).await;
+        assert_eq!(agreed["rp_returngoods_agree_response"]["is_success"], true, "{agreed}");
+        assert_eq!(get(&sim, id).await["status"], "WAIT_BUYER_RETURN_GOODS");
+        // Refusing goods not yet back: not allowed.
+        assert_eq!(
+            error_code(&call(&sim, RETURNGOODS_REFUSE, &[("refund_id", &sid)]).await),
+            Some((15, SUB_CODE_STATUS_NOT_ALLOWED.into()))
+        );
+        let ship = AfterSaleAction::BuyerReturns { carrier: "圆通速递".into(), tracking_no: "YT0001".into() };
+        sim.act_on_after_sale(id, &ship).unwrap();
+        let r = get(&sim, id).await;
+        assert_eq!(
+            (r["status"].as_str(), r["sid"].as_str(), r["good_status"].as_str()),
+            (Some("WAIT_SELLER_CONFIRM_GOODS"), Some("YT0001"), Some("BUYER_RETURNED_GOODS"))
+        );
+        // The version seen before the buyer shipped is stale now.
+        assert_eq!(error_code(&review("2", "true").await), Some((15, SUB_CODE_STALE_VERSION.into())));
+        let ok = review("3", "true").await;
+        assert_eq!(ok["rp_refund_review_response"]["is_success"], true, "{ok}");
+        let done = sim.refund(id).unwrap();
+        assert_eq!((done.status, done.version), (AfterSaleStatus::Refunded, 4));
+        let line = sim.trade(shipped.tid).unwrap().orders.into_iter().find(|o| o.oid == done.lines[0].line_no).unwrap();
+        assert_eq!(line.refund_status, Some(RefundStatus::Success));
+        assert_eq!(sim.seller_actions().len(), 2);
+
+        // An unshipped trade gets a refund before shipping, paid on agreement.
+        let waiting = sim
+            .trades()
+            .into_iter()
+            .find(|t| {
+                t.status == TradeStatus::WaitSellerSendGoods
+                    && t.orders.iter().all(|o| o.refund_status == Some(RefundStatus::NoRefund))
+            })
+            .unwrap();
+        let rid = sim.add_after_sale(waiting.tid, AfterSaleKind::Exchange).unwrap();
+        assert_eq!(sim.refund(rid).unwrap().kind, AfterSaleKind::RefundBeforeShipping);
+        let rid_s = rid.to_string();
+        let v = call(
+            &sim,
+            REFUND_REVIEW,
+            &[
+                ("refund_id", &rid_s),
+                ("operator", "sim"),
+                ("refund_phase", "onsale"),
+                ("refund_version", "1"),
+                ("result", "true"),
+            ],
+        )
+        .await;
+        assert_eq!(v["rp_refund_review_response"]["is_success"], true, "{v}");
+        assert_eq!(sim.refund(rid).unwrap().status, AfterSaleStatus::Refunded);
+    }
+}
+
+mod oaid_decrypt {
+    use super::*;
+    use crate::taobao::decrypt::OAID_DECRYPT;
+
+    fn query(trades: &[SimTrade], scene: &str) -> String {
+        let list: Vec<Value> =
+            trades.iter().map(|t| json!({"oaid": t.oaid, "tid": t.tid.to_string(), "scene": scene})).collect();
+        Value::Array(list).to_string()
+    }
+
+    #[tokio::test]
+    async fn at_most_twenty_with_a_scene_code_and_some_virtual_numbers() {
+        let sim = TaobaoSim::start(config(120)).await.unwrap();
+        let masked: Vec<SimTrade> =
+            sim.trades().into_iter().filter(|t| t.oaid.is_some() && t.receiver.is_some()).collect();
+        assert!(masked.len() > 40);
+        let v = call(&sim, OAID_DECRYPT, &[("query_list", &query(&masked[..20], "1001"))]).await;
+        let got = v["top_oaid_decrypt_response"]["receiver_list"]["receiver"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .clone();
+        assert_eq!(got.len(), 20);
+        for (r, t) in got.iter().zip(&masked) {
+            let plain = sim.plaintext_receiver(t.tid).unwrap();
+            assert_eq!(
+                (r["name"].as_str(), r["mobile"].as_str()),
+                (Some(plain.name.as_str()), Some(plain.phone.as_str()))
+            );
+            assert!(!plain.name.contains('*') && !plain.address.contains('*'), "{plain:?}");
+            assert_eq!(r["address_detail"], plain.address);
+        }
+        let some_virtual =
+            masked.iter().filter_map(|t| sim.plaintext_receiver(t.tid)).filter(|p| p.virtual_phone).count();
+        assert!(some_virtual > 0);
+        assert!(got.iter().any(|r| r["mobile"].as_str().unwrap().contains('-')), "a virtual number among twenty");
+
+        assert_eq!(
+            error_code(&call(&sim, OAID_DECRYPT, &[("query_list", &query(&masked[..21], "1001"))]).await).map(|e| e.0),
+            Some(41)
+        );
+        assert_eq!(
+            error_code(&call(&sim, OAID_DECRYPT, &[("query_list", &query(&masked[..1], "3001"))]).await).map(|e| e.0),
+            Some(41)
+        );
+        let mut other = masked[0].clone();
+        other.tid = masked[1].tid;
+        let e = error_code(&call(&sim, OAID_DECRYPT, &[("query_list", &query(&[other], "2001"))]).await);
+        assert_eq!(e, Some((15, crate::taobao::decrypt::SUB_CODE_DECRYPT_FAILED.into())));
+        let log = sim.decrypt_calls();
+        assert_eq!(log.len(), 4);
+        assert_eq!((log[0].decrypted(), log[0].scene.as_deref()), (20, Some("1001")));
+        assert!(log[1..].iter().all(|c| c.decrypted() == 0 && c.refused.is_some()));
+    }
+}

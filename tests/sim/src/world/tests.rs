@@ -187,3 +187,28 @@ fn ecshop_takes_new_orders_too() {
     assert!(stats.platforms["ecshop"].orders_created >= 4, "{stats:?}");
     assert!(stats.platforms["ecshop"].orders_changed >= 1, "{stats:?}");
 }
+
+#[test]
+fn traffic_opens_and_advances_after_sales_only_when_asked() {
+    let world =
+        World::start(WorldOptions { after_sales_per_second: 10.0, ..options(&["jd", "douyin", "taobao"]) }).unwrap();
+    let quiet = World::start(options(&["jd"])).unwrap();
+    let traffic = world.start_traffic();
+    let quiet_traffic = quiet.start_traffic();
+    std::thread::sleep(Duration::from_millis(1_500));
+    traffic.stop();
+    quiet_traffic.stop();
+    let stats = world.stats();
+    for platform in ["jd", "douyin", "taobao"] {
+        let s = &stats.platforms[platform];
+        assert!(s.after_sales_opened >= 8 && s.intercepts_opened >= 2, "{platform}: {s:?}");
+        assert!(s.after_sales_advanced >= 4, "{platform}: {s:?}");
+    }
+    let jd = world.jd().unwrap().after_sales();
+    assert_eq!(jd.len() as u64, stats.platforms["jd"].after_sales_opened);
+    assert!(jd.iter().any(|a| a.kind == crate::shop::AfterSaleKind::RefundBeforeShipping));
+    assert_eq!(world.taobao().unwrap().refunds().len() as u64, stats.platforms["taobao"].after_sales_opened);
+    assert!(world.douyin().unwrap().after_sales().iter().any(|a| a.version > 1));
+    assert!(quiet.jd().unwrap().after_sales().is_empty());
+    assert_eq!(quiet.stats().platforms["jd"].after_sales_opened, 0);
+}
