@@ -575,9 +575,12 @@ async fn a_running_host_is_operated_over_http() {
 }
 
 /// `wasm` with a custom section appended: the same plugin, other bytes.
-/// Contract 0.1.0 and 0.2.0 plugins side by side in one `wharf serve`; a window with one
+/// Contract 0.1.0 and 0.3.0 plugins side by side in one `wharf serve`; a window with one
 /// poisoned order: every other order reaches the ERP, the poisoned one waits in quarantine with
-/// its reason (API, CLI, metrics), and flows, once, after the fixed version is activated.
+/// its reason (API, CLI, metrics), and flows, once, after the fixed version is activated. The
+/// 0.3.0 shop's after-sales reach the ERP's query flagged for interception (refunds before
+/// shipping) and are acknowledged version by version; the 0.1.0 shop has none and its orders
+/// flow as before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_order_waits_in_quarantine_and_flows_once_a_fixed_version_serves() {
     let dir = plugin_dir().join("../operate-quarantine");
@@ -599,9 +602,10 @@ async fn a_bad_order_waits_in_quarantine_and_flows_once_a_fixed_version_serves()
 
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
     let at_ms = (now_ms - 60_000).to_string();
-    let doc = json!({"id": "mixed", "pull": {}, "schedule": {"orders": "1s"}, "shops": [
+    let doc = json!({"id": "mixed", "pull": {}, "schedule": {"orders": "1s", "after_sales": "1s"}, "shops": [
         {"id": "old", "platform": "legacy", "plugin": "legacy", "config": {"orders": "3", "at_ms": at_ms}},
-        {"id": "fx", "platform": "fixture", "plugin": "fixture", "config": {"orders": "5", "poison": "3", "at_ms": at_ms}},
+        {"id": "fx", "platform": "fixture", "plugin": "fixture",
+         "config": {"orders": "5", "poison": "3", "at_ms": at_ms, "after_sales": "2"}},
     ]});
     let (status, body) = serve.call(Method::POST, "/v1/tenants", Some(OPERATOR), Some(doc)).await;
     assert_eq!(status, 201, "{body}");
@@ -624,6 +628,37 @@ async fn a_bad_order_waits_in_quarantine_and_flows_once_a_fixed_version_serves()
         (order_ids().await == ["F1", "F2", "F4", "F5", "L1", "L2", "L3"]).then_some(())
     })
     .await;
+    // After-sales: the ERP reads them flagged, acknowledges one, and reads the other alone.
+    let after_sales = async |query: &str| -> Value {
+        let path = format!("/v1/tenants/mixed/after-sales{query}");
+        serve.call(Method::GET, &path, Some(&token), None).await.1
+    };
+    let page = eventually("the fixture shop's after-sales reach the ERP", Duration::from_secs(30), async || {
+        let page = after_sales("?intercept=true").await;
+        (page["after_sales"].as_array().map(Vec::len) == Some(2)).then_some(page)
+    })
+    .await;
+    let first = &page["after_sales"][0];
+    assert_eq!(
+        (first["after_sale"]["after_sale_id"].as_str(), first["after_sale"]["order_id"].as_str()),
+        (Some("A1"), Some("F1")),
+        "{page}"
+    );
+    assert_eq!((first["intercept"].as_bool(), first["version"].as_u64()), (Some(true), Some(1)), "{page}");
+    assert_eq!(first["after_sale"]["kind"], "refund_before_shipping");
+    let ack = json!([{"platform": "fixture", "shop_id": "fx", "after_sale_id": "A1", "version": 1}]);
+    let (status, acked) = serve.call(Method::POST, "/v1/tenants/mixed/after-sales/ack", Some(&token), Some(ack)).await;
+    assert_eq!((status, acked[0]["outcome"].as_str()), (200, Some("synced")), "{acked}");
+    let left: Vec<Value> = after_sales("").await["after_sales"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["after_sale"]["after_sale_id"].clone())
+        .collect();
+    assert_eq!(left, [json!("A2")]);
+    let (status, refused) = serve.call(Method::GET, "/v1/tenants/mixed/after-sales?limit=0", Some(&token), None).await;
+    assert_eq!(status, 400, "{refused}");
+
     let (_, q) = serve.call(Method::GET, "/v1/tenants/mixed/quarantine", Some(&token), None).await;
     let records = q["records"].as_array().unwrap();
     assert_eq!(records.len(), 1, "{q}");

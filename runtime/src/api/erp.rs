@@ -235,7 +235,9 @@ pub async fn submit_updates(
             Module::Logistics => Update::Logistics(typed(body, what)?),
             Module::Shipments => Update::Shipments(typed(body, what)?),
             Module::ErpStatus => Update::ErpStatus(typed(body, what)?),
-            Module::Orders => unreachable!("orders do not go out to the shops (refused above)"),
+            Module::Orders | Module::AfterSales => {
+                unreachable!("orders and after-sales come in from the shops (refused above)")
+            }
         };
         // Stored before the answer: what the ERP hears as accepted is never lost.
         let report = intake.submit(&update, Timestamp::now())?;

@@ -45,6 +45,7 @@ use crate::store::{Scope, StoreError, tokens};
 use crate::sync::intake::Intake;
 use crate::sync::scheduler::{Control, SetupError};
 
+pub mod after_sales;
 pub mod body;
 pub mod erp;
 pub mod extract;
@@ -154,6 +155,8 @@ pub(crate) fn routes() -> OpenApiRouter<Api> {
         .routes(routes!(query_orders))
         .routes(routes!(export_orders))
         .routes(routes!(ack_orders))
+        .routes(routes!(after_sales::query_after_sales))
+        .routes(routes!(after_sales::ack_after_sales))
         .routes(routes!(submit_updates))
         .routes(routes!(waiting_updates))
         .routes(routes!(purge_waiting_updates))

@@ -360,7 +360,7 @@ mod tests {
             let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path}: no operationId"));
             assert!(ids.insert(id), "{method} {path}: operationId {id} twice");
         }
-        assert_eq!(ids.len(), 48, "{ids:?}");
+        assert_eq!(ids.len(), 50, "{ids:?}");
         assert!(doc["info"]["description"].as_str().unwrap().contains("Input is strict"));
     }
 
@@ -389,6 +389,7 @@ mod tests {
         for (path, method, names) in [
             ("/v1/tenants/{tenant}/orders", "get", fields::<OrderQuery>()),
             ("/v1/tenants/{tenant}/orders.xlsx", "get", fields::<OrderQuery>()),
+            ("/v1/tenants/{tenant}/after-sales", "get", fields::<crate::store::AfterSaleQuery>()),
             ("/v1/tenants/{tenant}/updates/waiting", "get", fields::<WaitingQuery>()),
             ("/v1/tenants/{tenant}/quarantine", "get", fields::<QuarantineQuery>()),
             ("/v1/plugins", "post", fields::<UploadQuery>()),

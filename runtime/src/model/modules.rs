@@ -23,6 +23,7 @@ use super::Operation;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Module {
     Orders,
+    AfterSales,
     Stock,
     Prices,
     Lots,
@@ -59,7 +60,7 @@ pub struct Spec {
 }
 
 /// Every module, in the order the enum declares them (checked by a test).
-pub const MODULES: [Spec; 10] = [
+pub const MODULES: [Spec; 11] = [
     Spec {
         module: Module::Orders,
         name: "orders",
@@ -71,6 +72,19 @@ pub const MODULES: [Spec; 10] = [
         // The module merchants watch: the warehouse cannot pick an order the ERP has not seen.
         // 30 s keeps "paid" → "in the ERP" well under a minute for two calls per shop per
         // minute at most when nothing changed.
+        every: Interval::Every(Duration::from_secs(30)),
+        sheet: false,
+    },
+    Spec {
+        module: Module::AfterSales,
+        name: "after_sales",
+        aliases: &[],
+        stored: "after_sales",
+        push: None,
+        pull: None,
+        per_sku: false,
+        // As often as orders: a refund requested before shipping must reach the warehouse
+        // before the parcel leaves (拦截), in the same time an order change takes.
         every: Interval::Every(Duration::from_secs(30)),
         sheet: false,
     },

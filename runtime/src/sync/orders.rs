@@ -1,10 +1,6 @@
-//! Orders, marketplace → store: incremental pulls by `updated_at` windows.
-//!
-//! Each round pulls `[watermark − overlap, now − settle)`: the overlap re-reads the end of the
-//! last window, because platforms stamp `modified` before the write is visible to listings
-//! (late writes); the store turns re-reads of unchanged orders into nothing. Each page is
-//! stored (with the delivery it owes the ERP, in one transaction) before the cursor moves
-//! past it, so a crash anywhere repeats at most one page, which the store also absorbs.
+//! Orders, marketplace → store: incremental pulls by `updated_at` windows ([`super::window`]).
+//! Each page is stored with the delivery it owes the ERP, in one transaction, before the
+//! cursor moves past it.
 //!
 //! An order the plugin could not map comes back in the page's `rejected` and goes to the
 //! quarantine with its reason; the cursor moves on. Each round first fetches again
@@ -14,23 +10,17 @@
 use std::time::Duration;
 
 use crate::error::{CallError, Failure};
-use crate::model::{ConnectorError, Order, Rejected, TimeWindow, Timestamp};
+use crate::model::{ConnectorError, Order, Rejected, Timestamp};
 use crate::sandbox::{Call, Reply};
 use crate::store::quarantine::Source;
-use crate::store::{Store, StoreError, StreamCursor, Upsert};
+use crate::store::{Store, StoreError, Upsert};
+
+use super::window::Walk;
 use crate::{Plugin, Shop};
 
 /// The stream name cursors are saved under.
 pub const STREAM: &str = "orders";
-/// Re-read the last two minutes of the previous window: TOP documents that `modified` can
-/// trail visibility by up to a minute under load; two leaves margin.
-pub const DEFAULT_OVERLAP: Duration = Duration::from_secs(120);
-/// Leave the last few seconds for the next round, so a second being written is read whole.
-pub const DEFAULT_SETTLE: Duration = Duration::from_secs(5);
-/// How far back the first round of a new shop looks.
-pub const DEFAULT_FIRST_LOOKBACK: Duration = Duration::from_secs(3 * 24 * 3600);
-/// Pages one round follows before it yields to the other shops.
-pub const MAX_PAGES_PER_ROUND: usize = 1_000;
+pub use super::window::{DEFAULT_FIRST_LOOKBACK, DEFAULT_OVERLAP, DEFAULT_SETTLE, MAX_PAGES_PER_ROUND};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -91,47 +81,39 @@ impl<'a> OrderStream<'a> {
 
     /// Pulls what changed up to `now` (or resumes the window a previous round left).
     pub async fn round(&self, now: Timestamp) -> Result<Round, SyncError> {
-        let (tenant, shop_id) = (self.shop.tenant.as_str(), self.shop.shop_id.as_str());
-        let saved = self.store.cursors().get(tenant, shop_id, STREAM)?;
-        let (window, mut cursor, watermark) = match saved {
-            Some(StreamCursor { watermark, in_window: Some((window, cursor)) }) => (window, Some(cursor), watermark),
-            Some(StreamCursor { watermark, in_window: None }) => {
-                let from = Timestamp(watermark.0 - self.overlap.as_millis() as i64);
-                (TimeWindow { from, to: self.window_end(now, from) }, None, watermark)
-            }
-            None => {
-                let from = Timestamp(now.0 - self.first_lookback.as_millis() as i64);
-                (TimeWindow { from, to: self.window_end(now, from) }, None, from)
-            }
-        };
         let mut round = Round::default();
         self.retry_quarantined(now, &mut round).await?;
-        loop {
-            let reply = self.plugin.call(self.shop, Call::PullOrders { window, cursor: cursor.clone() }).await?;
+        let walk = self.walk(STREAM);
+        let mut pages = walk.start(now)?;
+        while let Some((window, cursor)) = pages.next() {
+            let reply = self.plugin.call(self.shop, Call::PullOrders { window, cursor }).await?;
             let Reply::OrderPage(page) = reply else {
                 unreachable!("the sandbox checks pull-orders answers an order page")
             };
-            round.pages += 1;
             for order in &page.orders {
                 self.record(order, now, &mut round)?;
             }
             for rejected in &page.rejected {
                 self.set_aside(rejected, now, &mut round)?;
             }
-            // Only now that the page is stored does the cursor move past it.
-            let next = match &page.next_cursor {
-                Some(c) => StreamCursor { watermark, in_window: Some((window, c.clone())) },
-                None => StreamCursor { watermark: window.to.max(watermark), in_window: None },
-            };
-            self.store.cursors().put(tenant, shop_id, STREAM, &next)?;
-            match page.next_cursor {
-                None => {
-                    round.caught_up = true;
-                    return Ok(round);
-                }
-                Some(c) if round.pages < MAX_PAGES_PER_ROUND && !(self.stopping)() => cursor = Some(c),
-                Some(_) => return Ok(round),
-            }
+            pages.stored(page.next_cursor)?;
+        }
+        let walked = pages.walked();
+        round.pages = walked.pages;
+        round.caught_up = walked.caught_up;
+        Ok(round)
+    }
+
+    /// This stream's windows, saved under `stream`.
+    pub(super) fn walk(&self, stream: &'static str) -> Walk<'_> {
+        Walk {
+            shop: self.shop,
+            store: self.store,
+            stream,
+            overlap: self.overlap,
+            settle: self.settle,
+            first_lookback: self.first_lookback,
+            stopping: self.stopping,
         }
     }
 
@@ -224,9 +206,5 @@ impl<'a> OrderStream<'a> {
             self.set_aside(&rejected, now, round)?;
         }
         Ok(())
-    }
-
-    fn window_end(&self, now: Timestamp, from: Timestamp) -> Timestamp {
-        Timestamp((now.0 - self.settle.as_millis() as i64).max(from.0))
     }
 }

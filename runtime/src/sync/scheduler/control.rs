@@ -185,18 +185,24 @@ impl Control {
             running.tasks.spawn(async move { cluster.run_leased(lease, stop, || start(ctx.clone())).await });
         };
         let orders_every = tenant.schedule.get(Module::Orders).every();
+        let after_sales_every = tenant.schedule.get(Module::AfterSales).every();
         for (index, shop) in tenant.shops.iter().enumerate() {
             leased(
                 format!("shop/{}/{}", tenant.id, shop.shop.shop_id),
                 Box::new(move |c: Ctx| {
-                    let outbound = c.clone();
+                    let (outbound, after) = (c.clone(), c.clone());
                     Box::pin(async move {
                         let orders = async {
                             if let Some(every) = orders_every {
                                 c.orders_loop(index, every).await;
                             }
                         };
-                        tokio::join!(orders, outbound.outbound_loop(index));
+                        let after_sales = async {
+                            if let Some(every) = after_sales_every {
+                                after.after_sales_loop(index, every).await;
+                            }
+                        };
+                        tokio::join!(orders, after_sales, outbound.outbound_loop(index));
                     })
                 }),
             );

@@ -1,4 +1,4 @@
-//! The loops: orders in and updates out per shop, deliveries per tenant, one pull per ERP
+//! The loops: orders and after-sales in and updates out per shop, deliveries per tenant, one pull per ERP
 //! module. Each waits on its own faults only and looks at the stop signal between steps.
 
 use std::sync::Arc;
@@ -18,9 +18,11 @@ use crate::registry::Registry;
 pub(super) use crate::retry::sleep_or_stop;
 use crate::retry::{Backoff, Verdict};
 use crate::store::Store;
+use crate::sync::after_sales::{self, AfterSaleStream};
 use crate::sync::feed::{self, Feed};
 use crate::sync::orders::{OrderStream, SyncError};
 use crate::sync::outbound::Outbound;
+use crate::sync::window::{self, Walk};
 
 /// What one loop needs.
 #[derive(Clone)]
@@ -133,6 +135,67 @@ impl Ctx {
                     }
                     Err(SyncError::Store(e)) => {
                         warn!(tenant = %tenant, shop = %shop, error = %e, "storing orders failed");
+                        self.note_error(&shop, &e.to_string());
+                    }
+                }
+            }
+            if sleep_or_stop(&mut self.stop, wait).await {
+                return;
+            }
+        }
+    }
+
+    /// A shop's after-sales, for a plugin that pulls them: every round walks the window like
+    /// orders. A plugin without them, or the module switched off, leaves the loop idle (it
+    /// looks again each interval: a version that adds them is picked up).
+    pub(super) async fn after_sales_loop(mut self, index: usize, every: Duration) {
+        let run = &self.tenant.shops[index];
+        let (tenant, shop) = (self.tenant.id.clone(), run.shop.shop_id.clone());
+        let mut failures = 0u32;
+        loop {
+            let mut wait = every;
+            let plugin = self.plugin(&run.plugin).filter(AfterSaleStream::supported);
+            if let Some(plugin) = plugin
+                .as_ref()
+                .filter(|_| self.store.switches().module_on(&tenant, &shop, Module::AfterSales).unwrap_or(true))
+            {
+                let stop = self.stop.clone();
+                let stopping = move || *stop.borrow();
+                let stream = AfterSaleStream {
+                    plugin,
+                    shop: &run.shop,
+                    store: &self.store,
+                    walk: Walk {
+                        shop: &run.shop,
+                        store: &self.store,
+                        stream: after_sales::STREAM,
+                        overlap: window::DEFAULT_OVERLAP,
+                        settle: self.options.settle,
+                        first_lookback: window::DEFAULT_FIRST_LOOKBACK,
+                        stopping: &stopping,
+                    },
+                };
+                match stream.round(Timestamp::now()).await {
+                    Ok(round) => {
+                        failures = 0;
+                        if !round.caught_up {
+                            wait = Duration::ZERO;
+                        }
+                    }
+                    Err(SyncError::Call(e)) => {
+                        warn!(tenant = %tenant, shop = %shop, error = %e, "pulling after-sales failed");
+                        self.note_error(&shop, &e.to_string());
+                        wait = match Verdict::of_call(&e) {
+                            Verdict::Throttled(d, _) => d,
+                            Verdict::Retry(_) => {
+                                failures += 1;
+                                self.loop_backoff(failures, index as u64).min(every.max(self.options.backoff.base))
+                            }
+                            Verdict::Permanent(_) => every,
+                        };
+                    }
+                    Err(SyncError::Store(e)) => {
+                        warn!(tenant = %tenant, shop = %shop, error = %e, "storing after-sales failed");
                         self.note_error(&shop, &e.to_string());
                     }
                 }

@@ -1,0 +1,79 @@
+//! After-sales for the ERP: read by query (unsynced unless told; `intercept=true` for the
+//! parcels a warehouse must stop) and acknowledged version by version, as orders are.
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::extract::{JsonBody, Path, Query};
+use super::openapi::{NotFound, TenantPath};
+use super::{Api, ApiError, Caller};
+use crate::store::{AckOutcome, AfterSaleKey, AfterSaleQuery, AfterSaleQueryPage};
+
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/after-sales", tag = "erp",
+    summary = "After-sales by sync state (unsynced unless told), updated_at range, status, intercept, shop, order id; paged",
+    security(("bearer" = [])),
+    params(TenantPath, AfterSaleQuery),
+    responses(
+        (status = 200, description = "One page, in key order", body = AfterSaleQueryPage),
+        (status = 404, response = NotFound),
+    ))]
+pub async fn query_after_sales(
+    State(api): State<Api>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    Query(query): Query<AfterSaleQuery>,
+) -> Result<Json<AfterSaleQueryPage>, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    let page = intake.store.after_sales().query(&tenant, &query)?;
+    // On disk before the ERP sees it, as for orders.
+    intake.store.durable().await?;
+    Ok(Json(page))
+}
+
+/// One acknowledgement: the after-sale's key and the version the ERP took.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AfterSaleAck {
+    pub platform: String,
+    pub shop_id: String,
+    pub after_sale_id: String,
+    #[schema(minimum = 1)]
+    pub version: u64,
+}
+
+/// What became of one acknowledgement: `synced`, `stale` (with `current`), `not_found` or
+/// `unreadable`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AfterSaleAckAnswer {
+    pub after_sale_id: String,
+    pub version: u64,
+    #[serde(flatten)]
+    pub outcome: AckOutcome,
+}
+
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/after-sales/ack", tag = "erp",
+    summary = "Acknowledge after-sale versions the ERP took: each becomes synced unless it changed since",
+    security(("bearer" = [])),
+    params(TenantPath),
+    request_body = Vec<AfterSaleAck>,
+    responses(
+        (status = 200, description = "One outcome per acknowledgement, in order", body = Vec<AfterSaleAckAnswer>),
+        (status = 404, response = NotFound),
+    ))]
+pub async fn ack_after_sales(
+    State(api): State<Api>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    JsonBody(acks): JsonBody<Vec<AfterSaleAck>>,
+) -> Result<Json<Vec<AfterSaleAckAnswer>>, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    let mut out = Vec::with_capacity(acks.len());
+    for ack in acks {
+        let key = AfterSaleKey { platform: ack.platform, shop_id: ack.shop_id, after_sale_id: ack.after_sale_id };
+        let outcome = intake.store.after_sales().ack(&tenant, &key, ack.version)?;
+        out.push(AfterSaleAckAnswer { after_sale_id: key.after_sale_id, version: ack.version, outcome });
+    }
+    Ok(Json(out))
+}
