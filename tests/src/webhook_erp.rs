@@ -40,7 +40,7 @@ impl ErpState {
     /// The highest version of each order accepted, by order id.
     pub fn latest_versions(&self) -> BTreeMap<String, u64> {
         let mut out = BTreeMap::new();
-        for doc in self.accepted.values() {
+        for doc in self.accepted.values().filter(|doc| doc.get("order").is_some()) {
             let id = doc["order"]["order_id"].as_str().unwrap_or_default().to_owned();
             let v = doc["version"].as_u64().unwrap_or(0);
             let e = out.entry(id).or_insert(0);
@@ -100,7 +100,8 @@ impl WebhookErp {
                     if let Some(pid) = erp.kill_on_delivery.take() {
                         let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
                     }
-                    if erp.accepted.get(&key).is_some_and(|first| first["order"] != doc["order"]) {
+                    let content = |d: &Value| (d["order"].clone(), d["after_sale"].clone(), d["intercept"].clone());
+                    if erp.accepted.get(&key).is_some_and(|first| content(first) != content(&doc)) {
                         erp.conflicts.push(key.clone());
                     }
                     if !erp.accepted.contains_key(&key) {

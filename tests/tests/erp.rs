@@ -538,3 +538,50 @@ async fn deliveries_verify_with_the_standard_webhooks_library_during_a_key_rotat
     // The first scheme's headers are still there for one release.
     assert_eq!(headers[SIGNATURE_HEADER], webhook::signature(NEW.as_bytes(), now, &signed.body).as_str());
 }
+
+fn after_sale(id: &str, status: &str, updated: &str) -> wharf_runtime::model::AfterSale {
+    serde_json::from_value(json!({
+        "platform": "douyin", "shop_id": "dy1", "after_sale_id": id, "order_id": "O1",
+        "lines": [{"line_id": "O1-1", "quantity": 1}], "kind": "refund_before_shipping",
+        "status": status, "platform_status": "aftersale_status=6", "currency": "CNY",
+        "refund_amount": 1990, "shipping_refund": 0, "created_at": "2026-11-11T00:00:00Z",
+        "updated_at": updated,
+    }))
+    .unwrap()
+}
+
+/// After-sales go through the same signed webhook as orders, with their own event type, key
+/// and `intercept` flag; a delivered version is synced, a superseded one is not sent, and the
+/// ERP's query no longer lists what it has.
+#[tokio::test]
+async fn after_sales_reach_the_webhook_flagged_and_each_version_once() {
+    use wharf_runtime::store::{AfterSaleQuery, Carries};
+    let erp = Arc::new(Mutex::new(Erp::default()));
+    let hook = Webhook::new(serve(erp.clone()).await, SECRET);
+    let routes = move |tenant: &str| (tenant == "acme").then(|| hook.clone());
+    let store = Store::temporary().unwrap();
+    let backoff = Backoff::default();
+    let route = Some(webhook::ROUTE);
+
+    store
+        .record_after_sale("acme", &after_sale("R1", "requested", "2026-11-11T00:00:05Z"), true, Timestamp(T), route)
+        .unwrap();
+    // Agreed before the first drain: version 2 supersedes version 1, which is never sent.
+    let agreed = after_sale("R1", "agreed", "2026-11-11T00:01:00Z");
+    store.record_after_sale("acme", &agreed, true, Timestamp(T + 1), route).unwrap();
+    store.record_after_sale("acme", &agreed, true, Timestamp(T + 2), route).unwrap();
+    let pending = store.outbox().pending().unwrap();
+    assert!(pending.iter().all(|d| d.carries == Carries::AfterSale && d.key.order_id == "R1"), "{pending:?}");
+    let r = webhook::drain(&store, &routes, &backoff, Timestamp(T + 10), 100).await.unwrap();
+    assert_eq!((r.delivered, r.superseded), (1, 1), "{r:?}");
+
+    let erp = erp.lock().unwrap();
+    assert_eq!(erp.accepted.len(), 1);
+    let (key, doc) = erp.accepted.iter().next().unwrap();
+    assert_eq!(key, "acme:after_sale:douyin:dy1:R1:v2");
+    assert_eq!((doc["type"].as_str(), doc["intercept"].as_bool()), (Some("after_sale.updated"), Some(true)));
+    assert_eq!((doc["after_sale"]["status"].as_str(), doc["version"].as_u64()), (Some("agreed"), Some(2)));
+    assert!(store.outbox().pending().unwrap().is_empty());
+    let unsynced = store.after_sales().query("acme", &AfterSaleQuery::default()).unwrap();
+    assert!(unsynced.after_sales.is_empty(), "delivered means synced: {unsynced:?}");
+}

@@ -19,7 +19,7 @@ use super::openapi::{Conflict, NotFound, ShopPath, SkuPath, TenantPath, names};
 use super::{Api, ApiError, Caller};
 use crate::model::{Module, Timestamp};
 use crate::store::{
-    DeadLetter, DeadPush, Delivery, Hold, OrderKey, Push, Quarantined, SwitchList, Unreadable, WaitingFilter,
+    Carries, DeadLetter, DeadPush, Delivery, Hold, OrderKey, Push, Quarantined, SwitchList, Unreadable, WaitingFilter,
 };
 use crate::sync::intake::Report;
 
@@ -255,6 +255,8 @@ pub struct DeliveryView {
     pub tenant: String,
     /// Which route delivers it (`webhook`, an ERP plugin's name…).
     pub route: String,
+    /// An order's version, or an after-sale's (`key.order_id` is then the after-sale's id).
+    pub carries: Carries,
     pub key: OrderKey,
     pub version: u64,
     pub attempts: u32,
@@ -269,6 +271,7 @@ impl From<&Delivery> for DeliveryView {
             id: d.id,
             tenant: d.tenant.clone(),
             route: d.route.clone(),
+            carries: d.carries,
             key: d.key.clone(),
             version: d.version,
             attempts: d.attempts,
@@ -799,6 +802,7 @@ mod tests {
             id: 7,
             tenant: "acme".into(),
             route: "webhook".into(),
+            carries: Default::default(),
             key,
             version: 1,
             attempts: 3,

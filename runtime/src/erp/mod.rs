@@ -14,7 +14,7 @@ pub mod webhook;
 use crate::metrics::{FailedDelivery, FailureKind};
 use crate::model::Timestamp;
 use crate::retry::{Backoff, Verdict};
-use crate::store::{Delivery, Store, StoreError};
+use crate::store::{Carries, Delivery, Store, StoreError};
 use webhook::DrainReport;
 
 /// The ERP has this version: mark it synced, then drop the delivery. In this order, a crash
@@ -23,7 +23,12 @@ use webhook::DrainReport;
 /// Whatever the ack answers (synced, or stale because a newer version has its own delivery,
 /// or gone) the delivery itself is done.
 fn delivered(store: &Store, delivery: &Delivery, report: &mut DrainReport) -> Result<(), StoreError> {
-    store.orders().ack(&delivery.tenant, &delivery.key, delivery.version)?;
+    match delivery.carries {
+        Carries::Order => store.orders().ack(&delivery.tenant, &delivery.key, delivery.version)?,
+        Carries::AfterSale => {
+            store.after_sales().ack(&delivery.tenant, &webhook::after_sale_key(&delivery.key), delivery.version)?
+        }
+    };
     store.outbox().remove(delivery.id)?;
     report.delivered += 1;
     *report.delivered_by_shop.entry(delivery.key.shop_id.clone()).or_default() += 1;

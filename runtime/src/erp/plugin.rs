@@ -14,7 +14,7 @@
 use crate::model::{ConnectorError, OrderPushOutcome, Timestamp};
 use crate::retry::{Backoff, Verdict};
 use crate::sandbox::{Call, Reply};
-use crate::store::{Delivery, Store, StoreError};
+use crate::store::{Carries, Delivery, Store, StoreError};
 use crate::{Plugin, Shop};
 
 pub use super::webhook::DrainReport;
@@ -53,6 +53,14 @@ pub async fn drain(
         }
         let mut batch = Vec::with_capacity(chunk.len());
         for delivery in chunk {
+            if delivery.carries == Carries::AfterSale {
+                // Not enqueued on a plugin route today (the engine sends after-sales to the
+                // webhook only); one that is, from a later host, waits as a dead letter rather
+                // than being dropped.
+                let reason = "after-sales are not delivered through an ERP plugin yet; replay once the host does";
+                super::failed(store, delivery, Verdict::Permanent(reason.into()), backoff, now, &mut report)?;
+                continue;
+            }
             match store.orders().get(&delivery.tenant, &delivery.key)? {
                 Some(s) if s.version == delivery.version => batch.push((delivery, s)),
                 // A newer version has its own delivery; this one has nothing left to say.

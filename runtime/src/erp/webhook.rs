@@ -1,7 +1,10 @@
 //! Pushing orders to an ERP's webhook.
 //!
 //! Each delivery is one POST of canonical JSON:
-//! `{"tenant": …, "version": n, "idempotency_key": …, "order": {…}}`, signed as the
+//! `{"type": "order.updated", "tenant": …, "version": n, "idempotency_key": …, "order": {…}}`, or
+//! for an after-sale `{"type": "after_sale.updated", …, "intercept": bool, "after_sale": {…}}`
+//! with `webhook-id` `<tenant>:after_sale:<platform>:<shop_id>:<after_sale_id>:v<version>`,
+//! signed as the
 //! [Standard Webhooks](https://www.standardwebhooks.com/) specification says, so an ERP verifies
 //! it with any of that specification's libraries:
 //! - `webhook-id: <tenant>:<platform>:<shop_id>:<order_id>:v<version>`, also sent as
@@ -29,7 +32,7 @@ use sha2::Sha256;
 
 use crate::model::Timestamp;
 use crate::retry::{Backoff, Verdict};
-use crate::store::{Delivery, Store, StoreError, StoredOrder};
+use crate::store::{AfterSaleKey, Carries, Delivery, OrderKey, Store, StoreError, StoredAfterSale, StoredOrder};
 
 pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 /// Standard Webhooks' message id: the idempotency key.
@@ -44,6 +47,10 @@ pub const TIMESTAMP_HEADER: &str = "X-Wharf-Timestamp";
 pub const SIGNATURE_HEADER: &str = "X-Wharf-Signature";
 /// The prefix of a secret in Standard Webhooks' form: the key is the base64 after it.
 pub const STANDARD_SECRET_PREFIX: &str = "whsec_";
+/// The `type` of an order's POST.
+pub const ORDER_EVENT: &str = "order.updated";
+/// The `type` of an after-sale's POST.
+pub const AFTER_SALE_EVENT: &str = "after_sale.updated";
 /// The route name deliveries carry in the outbox.
 pub const ROUTE: &str = "webhook";
 /// How long one POST may take before it counts as failed (and is retried).
@@ -107,6 +114,11 @@ pub struct DrainReport {
 pub fn idempotency_key(tenant: &str, stored: &StoredOrder) -> String {
     let o = &stored.order;
     format!("{tenant}:{}:{}:{}:v{}", o.platform, o.shop_id, o.order_id, stored.version)
+}
+
+/// The after-sale a delivery's key names (its `order_id` holds the after-sale's id).
+pub(crate) fn after_sale_key(k: &OrderKey) -> AfterSaleKey {
+    AfterSaleKey { platform: k.platform.clone(), shop_id: k.shop_id.clone(), after_sale_id: k.order_id.clone() }
 }
 
 /// The HMAC key of a secret under Standard Webhooks: the bytes of a `whsec_<base64>` secret's
@@ -175,13 +187,34 @@ impl Webhook {
     /// The request for `stored`, stamped `timestamp_s`.
     pub fn sign(&self, tenant: &str, stored: &StoredOrder, timestamp_s: i64) -> Signed {
         let key = idempotency_key(tenant, stored);
-        let body = serde_json::to_vec(&serde_json::json!({
+        let body = serde_json::json!({
+            "type": ORDER_EVENT,
             "tenant": tenant,
             "version": stored.version,
             "idempotency_key": key,
             "order": stored.order,
-        }))
-        .expect("canonical orders serialize");
+        });
+        self.signed(key, &body, timestamp_s)
+    }
+
+    /// The request for a stored after-sale, stamped `timestamp_s`: its own event type, and
+    /// `intercept` beside the record.
+    pub fn sign_after_sale(&self, tenant: &str, stored: &StoredAfterSale, timestamp_s: i64) -> Signed {
+        let a = &stored.after_sale;
+        let key = format!("{tenant}:after_sale:{}:{}:{}:v{}", a.platform, a.shop_id, a.after_sale_id, stored.version);
+        let body = serde_json::json!({
+            "type": AFTER_SALE_EVENT,
+            "tenant": tenant,
+            "version": stored.version,
+            "idempotency_key": key,
+            "intercept": stored.intercept,
+            "after_sale": a,
+        });
+        self.signed(key, &body, timestamp_s)
+    }
+
+    fn signed(&self, key: String, body: &serde_json::Value, timestamp_s: i64) -> Signed {
+        let body = serde_json::to_vec(body).expect("canonical records serialize");
         let signatures: Vec<String> =
             self.keys.iter().map(|k| standard_signature(k, &key, timestamp_s, &body)).collect();
         let headers = vec![
@@ -266,13 +299,23 @@ async fn deliver(
     let mut ready = Vec::new();
     for delivery in due {
         let Some(hook) = route_of(&delivery.tenant) else { continue };
-        match store.orders().get(&delivery.tenant, &delivery.key)? {
-            Some(s) if s.version == delivery.version => {
-                let signed = hook.sign(&delivery.tenant, &s, now.0.div_euclid(1000));
-                ready.push((delivery, hook, signed));
-            }
+        let at = now.0.div_euclid(1000);
+        let signed = match delivery.carries {
+            Carries::Order => store
+                .orders()
+                .get(&delivery.tenant, &delivery.key)?
+                .filter(|s| s.version == delivery.version)
+                .map(|s| hook.sign(&delivery.tenant, &s, at)),
+            Carries::AfterSale => store
+                .after_sales()
+                .get(&delivery.tenant, &after_sale_key(&delivery.key))?
+                .filter(|s| s.version == delivery.version)
+                .map(|s| hook.sign_after_sale(&delivery.tenant, &s, at)),
+        };
+        match signed {
+            Some(signed) => ready.push((delivery, hook, signed)),
             // A newer version has its own delivery; this one has nothing left to say.
-            Some(_) | None => {
+            None => {
                 store.outbox().remove(delivery.id)?;
                 report.superseded += 1;
             }

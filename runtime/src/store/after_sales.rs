@@ -11,8 +11,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::backend::Transactional as _;
-use super::backend::Tree;
 use super::backend::TxError::Abort;
+use super::backend::{Tree, TxError, TxTree};
 use super::orders::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SyncState, Upsert};
 use super::usage::{Usage, delta};
 use super::{StoreError, key};
@@ -147,7 +147,9 @@ impl AfterSaleBook {
     }
 
     /// Stores `after_sale` for `tenant` with its `intercept` flag: new, a new version when
-    /// anything changed, or nothing. Refused over the tenant's stored quota, like orders.
+    /// anything changed, or nothing. Refused over the tenant's stored quota, like orders. (The
+    /// engine stores through [`super::Store::record_after_sale`], which enqueues the delivery
+    /// it owes in the same transaction.)
     pub fn upsert(
         &self,
         tenant: &str,
@@ -155,38 +157,61 @@ impl AfterSaleBook {
         intercept: bool,
         now: Timestamp,
     ) -> Result<Upsert, StoreError> {
-        let k = Self::key(tenant, &AfterSaleKey::of(after_sale))?;
         let room = self.usage.room(tenant)?;
-        let (outcome, change) = (&self.tree, &self.unsynced).transaction(|(t, u)| {
-            let (outcome, version) = match t.get(&k)? {
-                None => (Upsert::New { version: 1 }, 1),
-                Some(bytes) => {
-                    // An unreadable record heals with this sighting, as a new version.
-                    let old = Self::decode(&k, &bytes).ok();
-                    let version = old.as_ref().map_or(0, |o| o.version);
-                    if old.is_some_and(|o| o.after_sale == *after_sale && o.intercept == intercept) {
-                        return Ok((Upsert::Unchanged { version }, 0));
-                    }
-                    (Upsert::Changed { version: version + 1 }, version + 1)
-                }
-            };
-            if let Err((stored_bytes, quota_bytes)) = room {
-                return Err(Abort(StoreError::OverQuota { tenant: tenant.to_owned(), stored_bytes, quota_bytes }));
-            }
-            let stored = StoredAfterSale {
-                after_sale: after_sale.clone(),
-                intercept,
-                version,
-                sync: SyncState::Unsynced,
-                stored_at: now,
-            };
-            let bytes = serde_json::to_vec(&stored).map_err(|e| Abort(StoreError::Invalid(e.to_string())))?;
-            u.insert(&k[..], Vec::<u8>::new())?;
-            let old = t.insert(&k[..], &bytes[..])?;
-            Ok((outcome, delta(&k, old.as_deref(), Some(&bytes))))
-        })?;
+        let (outcome, change) = (&self.tree, &self.unsynced)
+            .transaction(|(t, u)| self.upsert_in(t, u, tenant, after_sale, intercept, now, &room))?;
         self.usage.add(tenant, change)?;
         Ok(outcome)
+    }
+
+    pub(super) fn tree(&self) -> &Tree {
+        &self.tree
+    }
+
+    pub(super) fn unsynced_tree(&self) -> &Tree {
+        &self.unsynced
+    }
+
+    /// [`AfterSaleBook::upsert`] inside a transaction, with the change in the tenant's stored
+    /// bytes. `room` is [`Usage::room`], asked before the transaction.
+    #[expect(clippy::too_many_arguments, reason = "the transaction's trees beside what upsert takes")]
+    pub(super) fn upsert_in(
+        &self,
+        t: &TxTree<'_>,
+        u: &TxTree<'_>,
+        tenant: &str,
+        after_sale: &AfterSale,
+        intercept: bool,
+        now: Timestamp,
+        room: &Result<(), (u64, u64)>,
+    ) -> Result<(Upsert, i64), TxError> {
+        let k = Self::key(tenant, &AfterSaleKey::of(after_sale)).map_err(Abort)?;
+        let (outcome, version) = match t.get(&k)? {
+            None => (Upsert::New { version: 1 }, 1),
+            Some(bytes) => {
+                // An unreadable record heals with this sighting, as a new version.
+                let old = Self::decode(&k, &bytes).ok();
+                let version = old.as_ref().map_or(0, |o| o.version);
+                if old.is_some_and(|o| o.after_sale == *after_sale && o.intercept == intercept) {
+                    return Ok((Upsert::Unchanged { version }, 0));
+                }
+                (Upsert::Changed { version: version + 1 }, version + 1)
+            }
+        };
+        if let Err((stored_bytes, quota_bytes)) = *room {
+            return Err(Abort(StoreError::OverQuota { tenant: tenant.to_owned(), stored_bytes, quota_bytes }));
+        }
+        let stored = StoredAfterSale {
+            after_sale: after_sale.clone(),
+            intercept,
+            version,
+            sync: SyncState::Unsynced,
+            stored_at: now,
+        };
+        let bytes = serde_json::to_vec(&stored).map_err(|e| Abort(StoreError::Invalid(e.to_string())))?;
+        u.insert(&k[..], Vec::<u8>::new())?;
+        let old = t.insert(&k[..], &bytes[..])?;
+        Ok((outcome, delta(&k, old.as_deref(), Some(&bytes))))
     }
 
     pub fn get(&self, tenant: &str, k: &AfterSaleKey) -> Result<Option<StoredAfterSale>, StoreError> {

@@ -20,7 +20,7 @@ use super::orders::{self, OrderKey, Upsert};
 use super::pushes::{due_range, time_be};
 use super::usage::{Usage, delta};
 use super::{Store, StoreError, key};
-use crate::model::{Order, Timestamp};
+use crate::model::{AfterSale, Order, Timestamp};
 
 pub(super) const QUEUE: &str = "outbox";
 pub(super) const DEAD: &str = "dead_letters";
@@ -43,6 +43,11 @@ pub struct Delivery {
     pub tenant: String,
     /// Which route delivers it (`webhook`, an ERP plugin's name…).
     pub route: String,
+    /// What it carries: an order version, or an after-sale version.
+    #[serde(default, skip_serializing_if = "Carries::is_order")]
+    pub carries: Carries,
+    /// The record's platform, shop and id: an order id, or an after-sale id when it
+    /// [`Carries::AfterSale`].
     pub key: OrderKey,
     pub version: u64,
     /// Attempts made so far.
@@ -51,6 +56,21 @@ pub struct Delivery {
     pub next_attempt_ms: i64,
     pub last_error: Option<String>,
     pub enqueued_ms: i64,
+}
+
+/// What a delivery carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Carries {
+    #[default]
+    Order,
+    AfterSale,
+}
+
+impl Carries {
+    fn is_order(&self) -> bool {
+        *self == Carries::Order
+    }
 }
 
 /// A delivery given up on, with why.
@@ -364,7 +384,55 @@ impl Store {
                     id,
                     tenant: tenant.to_owned(),
                     route: route.to_owned(),
+                    carries: Carries::Order,
                     key: OrderKey::of(order),
+                    version: outcome.version(),
+                    attempts: 0,
+                    next_attempt_ms: now.0,
+                    last_error: None,
+                    enqueued_ms: now.0,
+                };
+                change += Queue { q, due }.put(&delivery)?;
+            }
+            Ok((outcome, change))
+        })?;
+        usage.add(tenant, change)?;
+        Ok(outcome)
+    }
+}
+
+impl Store {
+    /// Stores `after_sale` with its `intercept` flag for `tenant` and, when it is new or
+    /// changed and the tenant's ERP route delivers (`route`), enqueues its delivery, in one
+    /// transaction, as [`Store::record_order`] does for orders.
+    pub fn record_after_sale(
+        &self,
+        tenant: &str,
+        after_sale: &AfterSale,
+        intercept: bool,
+        now: Timestamp,
+        route: Option<&str>,
+    ) -> Result<Upsert, StoreError> {
+        key(&[tenant])?;
+        if let Some(route) = route {
+            key(&[route])?;
+        }
+        let (book, outbox, usage) = (self.after_sales(), self.outbox(), self.usage());
+        let room = usage.room(tenant)?;
+        let trees = (book.tree(), book.unsynced_tree(), &outbox.queue, &outbox.due);
+        let (outcome, change) = trees.transaction(|(a, u, q, due)| {
+            let (outcome, mut change) = book.upsert_in(a, u, tenant, after_sale, intercept, now, &room)?;
+            if let (true, Some(route)) = (outcome.is_news(), route) {
+                let delivery = Delivery {
+                    id: q.generate_id()?,
+                    tenant: tenant.to_owned(),
+                    route: route.to_owned(),
+                    carries: Carries::AfterSale,
+                    key: OrderKey {
+                        platform: after_sale.platform.clone(),
+                        shop_id: after_sale.shop_id.clone(),
+                        order_id: after_sale.after_sale_id.clone(),
+                    },
                     version: outcome.version(),
                     attempts: 0,
                     next_attempt_ms: now.0,

@@ -2,8 +2,9 @@
 //! ([`super::window`]), for plugins of contract 0.3 and later that pull them.
 //!
 //! Each after-sale is stored with its `intercept` flag, read off the order as the store holds
-//! it then (see [`crate::store::after_sales::intercept`]); the ERP reads them (`GET
-//! …/after-sales`) and acknowledges each version. One that cannot be mapped is set aside in the
+//! it then (see [`crate::store::after_sales::intercept`]), with the webhook delivery it owes
+//! when the tenant's route is a webhook; an ERP that pulls reads them (`GET …/after-sales`) and
+//! acknowledges each version. One that cannot be mapped is set aside in the
 //! quarantine under the stream `after_sales`, naming its id, field and reason; the rest flow.
 
 use crate::model::{AfterSale, Module, Rejected, Timestamp};
@@ -24,6 +25,9 @@ pub struct AfterSaleStream<'a> {
     pub plugin: &'a Plugin,
     pub shop: &'a Shop,
     pub store: &'a Store,
+    /// The tenant's ERP route that deliveries are owed to: the webhook's name, or `None` (the
+    /// ERP pulls; an ERP plugin does not take after-sales yet).
+    pub route: Option<&'a str>,
     /// The windows it walks (the order stream's settings, under [`STREAM`]).
     pub walk: Walk<'a>,
 }
@@ -64,7 +68,7 @@ impl AfterSaleStream<'_> {
         let order = OrderKey { platform: a.platform.clone(), shop_id: a.shop_id.clone(), order_id: a.order_id.clone() };
         let order_status = self.store.orders().get(tenant, &order)?.map(|o| o.order.status);
         let stop = intercept(a, order_status);
-        match self.store.after_sales().upsert(tenant, a, stop, now)? {
+        match self.store.record_after_sale(tenant, a, stop, now, self.route)? {
             Upsert::New { .. } => round.new += 1,
             Upsert::Changed { .. } => round.changed += 1,
             Upsert::Unchanged { .. } => {

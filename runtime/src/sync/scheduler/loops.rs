@@ -161,10 +161,15 @@ impl Ctx {
             {
                 let stop = self.stop.clone();
                 let stopping = move || *stop.borrow();
+                let route = match &self.tenant.route {
+                    Route::Webhook(_) => Some(webhook::ROUTE),
+                    Route::Plugin { .. } | Route::Pull => None,
+                };
                 let stream = AfterSaleStream {
                     plugin,
                     shop: &run.shop,
                     store: &self.store,
+                    route,
                     walk: Walk {
                         shop: &run.shop,
                         store: &self.store,
