@@ -38,7 +38,10 @@
 //! - [`price`]: which canonical price kinds a platform takes.
 //! - [`xml`]: writing XML documents (SAP IDocs) with correct escaping.
 //! - [`api`]: the one-call seam between a plugin's logic and the host (and a test double).
-//! - [`paging`]: the walk over a time window every marketplace `pull-orders` shares.
+//! - [`paging`]: the walk over a time window every marketplace `pull-orders` and
+//!   `pull-after-sales` shares.
+//! - [`after_sale`]: what after-sales and decrypt share: refusals need a reason, the decrypt
+//!   batch limit, the platform status as sent, virtual phones split into number + extension.
 //! - [`reject`]: one bad record set aside with its id, field, reason and a masked excerpt,
 //!   instead of failing its page.
 //! - [`status`]: status tables that name the field and the known values on a miss.
@@ -158,6 +161,7 @@ macro_rules! plugin_version {
 pub use marketplace::wharf::connector::types;
 pub use marketplace::wharf::connector::{credentials, log};
 
+pub mod after_sale;
 pub mod api;
 pub mod apportion;
 pub mod batch;

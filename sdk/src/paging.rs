@@ -1,7 +1,9 @@
-//! `pull-orders` over a time window: the walk every marketplace plugin shares.
+//! `pull-orders` and `pull-after-sales` over a time window: the walk every marketplace plugin
+//! shares.
 //!
 //! Platforms list orders by modification time in pages (TOP's `increment.get`, JOS's
-//! `order.search`, 抖店's `order.searchList`, the ECShop bridge). They all cap how long one
+//! `order.search`, 抖店's `order.searchList`, the ECShop bridge), and after-sales the same way
+//! (TOP's `refunds.receive.get`, 抖店's `afterSale.List`, JOS's `refundapply.queryPageList`). They all cap how long one
 //! query may span, and they all sort by modification time, so rows shift between pages when
 //! orders change while a plugin pages. The walk:
 //!
@@ -20,13 +22,15 @@
 //!   returns an empty page with a cursor so a call never runs past its deadline.
 //!
 //! The position between calls is an opaque cursor `v1:<chunk_start_ms>:<chunk_end_ms>:<page>`.
-//! The platform side is the [`Listing`] trait: one page of rows, and a row to an order.
+//! The platform side is the [`Records`] trait: one page of rows, and a row to a record
+//! ([`Walked`]: an order or an after-sale). [`walk`] is the one walk; [`pull`] runs it over
+//! orders (a [`Listing`]) and [`pull_after_sales`] over after-sales.
 
 use std::collections::HashSet;
 
 use crate::reject::Mapped;
 use crate::time;
-use crate::types::{ConnectorError, Order, OrderPage, TimeWindow};
+use crate::types::{AfterSale, AfterSalePage, ConnectorError, Order, OrderPage, Rejected, TimeWindow};
 
 const CURSOR_VERSION: &str = "v1";
 const SECOND_MS: i64 = 1_000;
@@ -71,7 +75,78 @@ pub struct ListPage<Row> {
     pub total: Option<u64>,
 }
 
-/// The platform side of the walk.
+/// A record the walk pulls: it is kept once per page by its platform id.
+pub trait Walked {
+    /// The record's platform id (`order_id`, `after_sale_id`).
+    fn walk_id(&self) -> &str;
+}
+
+impl Walked for Order {
+    fn walk_id(&self) -> &str {
+        &self.order_id
+    }
+}
+
+impl Walked for AfterSale {
+    fn walk_id(&self) -> &str {
+        &self.after_sale_id
+    }
+}
+
+/// One page of any record kind, as [`walk`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub rejected: Vec<Rejected>,
+    /// `None` when the window is done.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    fn done() -> Self {
+        Self { items: Vec::new(), rejected: Vec::new(), next_cursor: None }
+    }
+}
+
+impl From<Page<Order>> for OrderPage {
+    fn from(page: Page<Order>) -> Self {
+        OrderPage { orders: page.items, rejected: page.rejected, next_cursor: page.next_cursor }
+    }
+}
+
+impl From<Page<AfterSale>> for AfterSalePage {
+    fn from(page: Page<AfterSale>) -> Self {
+        AfterSalePage { items: page.items, rejected: page.rejected, next_cursor: page.next_cursor }
+    }
+}
+
+/// The platform side of the walk, for any record kind (orders, after-sales).
+pub trait Records {
+    /// What one listing row is: a whole record's JSON, or only an id to fetch.
+    type Row;
+    /// What a row becomes.
+    type Record: Walked;
+
+    /// Page `page` of the records modified in `[first_ms, last_ms]` (inclusive, whole seconds,
+    /// UTC ms), `page_size` rows at most.
+    fn list(
+        &mut self,
+        first_ms: i64,
+        last_ms: i64,
+        page: u32,
+        page_size: u32,
+    ) -> Result<ListPage<Self::Row>, ConnectorError>;
+
+    /// The canonical record of a row (mapping it, or fetching it first), or the row set aside
+    /// with its reason ([`crate::reject::settle`] decides which); `Err` stops the call.
+    fn record(&mut self, row: Self::Row) -> Result<Mapped<Self::Record>, ConnectorError>;
+
+    /// A debug note for the operator's logs.
+    fn note(&mut self, _message: &str, _fields: &[(&str, String)]) {}
+}
+
+/// The platform side of the order walk (what [`pull`] takes): [`Records`] of orders, as
+/// every `pull-orders` was written before after-sales shared the walk.
 pub trait Listing {
     /// What one listing row is: a whole order's JSON, or only an id to fetch.
     type Row;
@@ -211,7 +286,33 @@ impl Position {
     }
 }
 
-/// One page of orders modified in `window`, resuming at `cursor`.
+/// A [`Listing`] of orders as the [`Records`] the walk takes.
+struct Orders<'a, L>(&'a mut L);
+
+impl<L: Listing> Records for Orders<'_, L> {
+    type Row = L::Row;
+    type Record = Order;
+
+    fn list(
+        &mut self,
+        first_ms: i64,
+        last_ms: i64,
+        page: u32,
+        page_size: u32,
+    ) -> Result<ListPage<L::Row>, ConnectorError> {
+        self.0.list(first_ms, last_ms, page, page_size)
+    }
+
+    fn record(&mut self, row: L::Row) -> Result<Mapped<Order>, ConnectorError> {
+        self.0.order(row)
+    }
+
+    fn note(&mut self, message: &str, fields: &[(&str, String)]) {
+        self.0.note(message, fields);
+    }
+}
+
+/// One page of orders modified in `window`, resuming at `cursor` ([`walk`] over orders).
 pub fn pull<L: Listing>(
     paging: &Paging,
     source: &mut L,
@@ -219,7 +320,31 @@ pub fn pull<L: Listing>(
     window: &TimeWindow,
     cursor: Option<&str>,
 ) -> Result<OrderPage, ConnectorError> {
-    let done = || OrderPage { orders: Vec::new(), rejected: Vec::new(), next_cursor: None };
+    walk(paging, &mut Orders(source), page_size, window, cursor).map(Into::into)
+}
+
+/// One page of after-sales modified in `window`, resuming at `cursor` ([`walk`] over
+/// after-sales: the same chunks, cuts and cursor as orders).
+pub fn pull_after_sales<R: Records<Record = AfterSale>>(
+    paging: &Paging,
+    source: &mut R,
+    page_size: u32,
+    window: &TimeWindow,
+    cursor: Option<&str>,
+) -> Result<AfterSalePage, ConnectorError> {
+    walk(paging, source, page_size, window, cursor).map(Into::into)
+}
+
+/// One page of the records modified in `window`, resuming at `cursor`: the walk the module
+/// docs describe.
+pub fn walk<R: Records>(
+    paging: &Paging,
+    source: &mut R,
+    page_size: u32,
+    window: &TimeWindow,
+    cursor: Option<&str>,
+) -> Result<Page<R::Record>, ConnectorError> {
+    let done = Page::done;
     let mut position = match cursor {
         Some(cursor) => Position::from_cursor(paging, cursor, window)?,
         None => match Position::first(paging, window)? {
@@ -241,7 +366,7 @@ pub fn pull<L: Listing>(
         };
         if listing_calls == paging.max_listing_calls {
             source.note("listing budget of this call spent; continuing next call", &[("cursor", position.cursor())]);
-            return Ok(OrderPage { orders: Vec::new(), rejected: Vec::new(), next_cursor: Some(position.cursor()) });
+            return Ok(Page { items: Vec::new(), rejected: Vec::new(), next_cursor: Some(position.cursor()) });
         }
         listing_calls += 1;
 
@@ -275,16 +400,16 @@ pub fn pull<L: Listing>(
             }
         }
 
-        // An order listed twice (it changed while we paged) is kept once; a row that cannot be
+        // A record listed twice (it changed while we paged) is kept once; a row that cannot be
         // mapped is set aside and the rest of the page goes on.
         let mut seen = HashSet::new();
-        let mut orders = Vec::with_capacity(listing.rows.len());
+        let mut items = Vec::with_capacity(listing.rows.len());
         let mut rejected = Vec::new();
         for row in listing.rows {
-            match source.order(row)? {
-                Ok(order) => {
-                    if seen.insert(order.order_id.clone()) {
-                        orders.push(order);
+            match source.record(row)? {
+                Ok(record) => {
+                    if seen.insert(record.walk_id().to_owned()) {
+                        items.push(record);
                     }
                 }
                 Err(bad) => {
@@ -294,7 +419,7 @@ pub fn pull<L: Listing>(
                 }
             }
         }
-        return Ok(OrderPage { orders, rejected, next_cursor: next.map(|p| p.cursor()) });
+        return Ok(Page { items, rejected, next_cursor: next.map(|p| p.cursor()) });
     }
 }
 
@@ -500,6 +625,65 @@ mod tests {
             }
         }
         panic!("never finished");
+    }
+
+    /// After-sales listed by the same walk: a fake over (modified second, id).
+    struct FakeAfterSales(Vec<(i64, &'static str)>);
+
+    impl Records for FakeAfterSales {
+        type Row = &'static str;
+        type Record = AfterSale;
+
+        fn list(
+            &mut self,
+            first: i64,
+            last: i64,
+            page: u32,
+            size: u32,
+        ) -> Result<ListPage<&'static str>, ConnectorError> {
+            let hits: Vec<_> = self.0.iter().filter(|(t, _)| first <= *t && *t <= last).map(|(_, id)| *id).collect();
+            let skip = (page - 1) as usize * size as usize;
+            let rows = hits.iter().skip(skip).take(size as usize).copied().collect();
+            Ok(ListPage { rows, has_next: hits.len() > skip + size as usize, total: Some(hits.len() as u64) })
+        }
+
+        fn record(&mut self, id: &'static str) -> Result<Mapped<AfterSale>, ConnectorError> {
+            use crate::types::{AfterSaleKind, AfterSaleStatus};
+            let mapped = match id {
+                "bad" => Err(ConnectorError::invalid_input("refund_fee", "expected yuan")),
+                _ => Ok(AfterSale {
+                    platform: "p".into(),
+                    shop_id: "s".into(),
+                    after_sale_id: id.to_owned(),
+                    order_id: "o".into(),
+                    lines: Vec::new(),
+                    kind: AfterSaleKind::RefundAfterShipping,
+                    status: AfterSaleStatus::Requested,
+                    platform_status: "x".into(),
+                    currency: "CNY".into(),
+                    refund_amount: 1,
+                    shipping_refund: 0,
+                    reason: None,
+                    return_waybill: None,
+                    created_at: 0,
+                    updated_at: 0,
+                    refund_version: None,
+                }),
+            };
+            crate::reject::settle(id, None, mapped, &[])
+        }
+    }
+
+    #[test]
+    fn after_sales_walk_the_same_way_and_one_bad_one_is_set_aside() {
+        let w = window(T0, T0 + 3 * DAY);
+        let mut fake = FakeAfterSales(vec![(T0, "r1"), (T0 + 1_000, "bad"), (T0 + 1_000, "r1"), (T0 + 2 * DAY, "r2")]);
+        let first = pull_after_sales(&P, &mut fake, 10, &w, None).unwrap();
+        assert_eq!(first.items.iter().map(|a| a.after_sale_id.as_str()).collect::<Vec<_>>(), ["r1"], "kept once");
+        assert_eq!((first.rejected.len(), first.rejected[0].id.as_str()), (1, "bad"));
+        let second = pull_after_sales(&P, &mut fake, 10, &w, first.next_cursor.as_deref()).unwrap();
+        assert_eq!(second.items[0].after_sale_id, "r2");
+        assert_eq!(second.next_cursor, None);
     }
 
     #[test]

@@ -5,9 +5,14 @@
 //! - [`mapping`]: shop orders → canonical orders (pure; runs natively as well as in wasm).
 //! - [`pull`]: `pull-orders` over `order.searchList` (the SDK's window walk), `get-order`.
 //! - [`push`]: stock (`sku.syncStock`, idempotent) and logistics (`order.logisticsAdd`).
+//! - [`after_sales`]: `pull-after-sales` (`afterSale.List`, the SDK's window walk),
+//!   `get-after-sale` (`afterSale.Detail`), answers (`afterSale.operate`).
+//! - [`decrypt`]: `decrypt-receivers` over `order.batchDecrypt`.
 //!
 //! This file only wires the exported interface to them.
 
+pub mod after_sales;
+pub mod decrypt;
 pub mod mapping;
 pub mod openapi;
 pub mod pull;
@@ -17,18 +22,32 @@ use wharf_sdk::connector::Marketplace;
 use wharf_sdk::gateway;
 use wharf_sdk::paging;
 use wharf_sdk::types::{
-    ConnectorError, Descriptor, ItemResult, Logistics, Operation, Order, OrderPage, Role, StockUpdate, TimeWindow,
+    AfterSale, AfterSaleAction, AfterSalePage, ConnectorError, DecryptPurpose, DecryptResult, Descriptor, ItemResult,
+    Logistics, Operation, Order, OrderPage, ReceiverRef, Role, StockUpdate, TimeWindow,
 };
 
 use crate::openapi::{HostApi, OpenApi};
 
-/// The plugin's self-description: the four operations it implements (everything else
-/// answers `unsupported`), 抖店's open API host for the operator to grant, and its settings.
+/// What the plugin implements; everything else answers `unsupported`.
+pub const OPERATIONS: &[Operation] = &[
+    Operation::PullOrders,
+    Operation::GetOrder,
+    Operation::PushStock,
+    Operation::PushLogistics,
+    Operation::PullAfterSales,
+    Operation::GetAfterSale,
+    Operation::PushAfterSaleActions,
+    Operation::DecryptReceivers,
+];
+
+/// The plugin's self-description: its [`OPERATIONS`], 抖店's open API host for the operator to
+/// grant, its settings, and how many receivers one decrypt takes (one `order.batchDecrypt`).
 pub fn descriptor() -> Descriptor {
     wharf_sdk::descriptor!(mapping::PLATFORM, Role::Marketplace)
-        .operations(&[Operation::PullOrders, Operation::GetOrder, Operation::PushStock, Operation::PushLogistics])
+        .operations(OPERATIONS)
         .http_hosts(&[openapi::HOST])
         .config_keys(gateway::config_keys::<OpenApi>())
+        .batch_limit(Operation::DecryptReceivers, decrypt::MAX_RECEIVERS_PER_CALL)
         .build()
 }
 
@@ -60,6 +79,28 @@ impl Marketplace for Douyin {
     fn push_logistics(updates: Vec<Logistics>) -> Result<Vec<ItemResult>, ConnectorError> {
         HostApi::run(|api, _| push::push_logistics(api, updates))
     }
+
+    fn pull_after_sales(window: TimeWindow, cursor: Option<String>) -> Result<AfterSalePage, ConnectorError> {
+        HostApi::run(|api, shop_id| {
+            let page_size = api.settings.page_size;
+            after_sales::pull_after_sales(api, page_size, shop_id, &window, cursor.as_deref())
+        })
+    }
+
+    fn get_after_sale(after_sale_id: String) -> Result<AfterSale, ConnectorError> {
+        HostApi::run(|api, shop_id| after_sales::get_after_sale(api, &after_sale_id, shop_id))
+    }
+
+    fn push_after_sale_actions(actions: Vec<AfterSaleAction>) -> Result<Vec<ItemResult>, ConnectorError> {
+        HostApi::run(|api, _| after_sales::push_after_sale_actions(api, actions))
+    }
+
+    fn decrypt_receivers(
+        purpose: DecryptPurpose,
+        refs: Vec<ReceiverRef>,
+    ) -> Result<Vec<DecryptResult>, ConnectorError> {
+        HostApi::run(|api, _| decrypt::decrypt_receivers(api, purpose, refs))
+    }
 }
 
 #[cfg(test)]
@@ -85,6 +126,11 @@ mod tests {
         assert_eq!(
             (d.name.as_str(), d.platform.as_str(), d.role, d.wit_version.as_str(), d.http_hosts.as_slice()),
             ("douyin", "douyin", Role::Marketplace, "0.3.0", &["openapi-fxg.jinritemai.com".to_owned()][..])
+        );
+        assert_eq!(d.operations, OPERATIONS);
+        assert_eq!(
+            d.batch_limits,
+            [wharf_sdk::types::BatchLimit { operation: Operation::DecryptReceivers, max_items: 16 }]
         );
         // Operations not listed answer `unsupported` with their own name.
         for (listed, result) in [

@@ -4,9 +4,15 @@
 //! - [`mapping`]: `orderInfo` → canonical orders (pure; runs natively as well as in wasm).
 //! - [`pull`]: `pull-orders` over `jingdong.pop.order.search`; `get-order`.
 //! - [`push`]: stock and logistics.
+//! - [`after_sales`]: refund applications (`jingdong.pop.afs.soa.refundapply.queryPageList`):
+//!   `pull-after-sales`, `get-after-sale`.
+//! - [`decrypt`]: `decrypt-receivers` over `jingdong.jos.order.oaid.decrypt`, each logged back
+//!   with `jingdong.security.orderinfo.log.upload`.
 //!
 //! This file only wires the exported interface to them.
 
+pub mod after_sales;
+pub mod decrypt;
 pub mod jos;
 pub mod mapping;
 pub mod pull;
@@ -15,7 +21,8 @@ pub mod push;
 use wharf_sdk::connector::Marketplace;
 use wharf_sdk::gateway;
 use wharf_sdk::types::{
-    ConnectorError, Descriptor, ItemResult, Logistics, Operation, Order, OrderPage, Role, StockUpdate, TimeWindow,
+    AfterSale, AfterSalePage, ConnectorError, DecryptPurpose, DecryptResult, Descriptor, ItemResult, Logistics,
+    Operation, Order, OrderPage, ReceiverRef, Role, StockUpdate, TimeWindow,
 };
 
 use crate::jos::{HostApi, Jos};
@@ -24,8 +31,15 @@ use crate::jos::{HostApi, Jos};
 pub const HTTP_HOSTS: &[&str] = &["api.jd.com"];
 
 /// What the plugin implements; everything else answers `unsupported`.
-pub const OPERATIONS: &[Operation] =
-    &[Operation::PullOrders, Operation::GetOrder, Operation::PushStock, Operation::PushLogistics];
+pub const OPERATIONS: &[Operation] = &[
+    Operation::PullOrders,
+    Operation::GetOrder,
+    Operation::PushStock,
+    Operation::PushLogistics,
+    Operation::PullAfterSales,
+    Operation::GetAfterSale,
+    Operation::DecryptReceivers,
+];
 
 /// The plugin's self-description.
 pub fn descriptor() -> Descriptor {
@@ -33,6 +47,7 @@ pub fn descriptor() -> Descriptor {
         .operations(OPERATIONS)
         .http_hosts(HTTP_HOSTS)
         .config_keys(gateway::config_keys::<Jos>())
+        .batch_limit(Operation::DecryptReceivers, decrypt::MAX_PER_CALL)
         .build()
 }
 
@@ -63,6 +78,24 @@ impl Marketplace for Jd {
     fn push_logistics(updates: Vec<Logistics>) -> Result<Vec<ItemResult>, ConnectorError> {
         HostApi::run(|api, _| push::push_logistics(api, updates))
     }
+
+    fn pull_after_sales(window: TimeWindow, cursor: Option<String>) -> Result<AfterSalePage, ConnectorError> {
+        HostApi::run(|api, shop_id| {
+            let page_size = api.settings.page_size;
+            after_sales::pull_after_sales(api, page_size, shop_id, &window, cursor.as_deref())
+        })
+    }
+
+    fn get_after_sale(after_sale_id: String) -> Result<AfterSale, ConnectorError> {
+        HostApi::run(|api, shop_id| after_sales::get_after_sale(api, &after_sale_id, shop_id))
+    }
+
+    fn decrypt_receivers(
+        purpose: DecryptPurpose,
+        refs: Vec<ReceiverRef>,
+    ) -> Result<Vec<DecryptResult>, ConnectorError> {
+        HostApi::run(|api, _| decrypt::decrypt_receivers(api, purpose, refs))
+    }
 }
 
 wharf_sdk::export_marketplace!(Jd);
@@ -90,5 +123,9 @@ mod tests {
         assert_eq!(key("page_size").default_value.as_deref(), Some("50"));
         assert!(key("app_secret").secret && key("access_token").secret);
         assert_eq!(d.operations, OPERATIONS);
+        assert_eq!(
+            d.batch_limits,
+            [wharf_sdk::types::BatchLimit { operation: Operation::DecryptReceivers, max_items: 20 }]
+        );
     }
 }

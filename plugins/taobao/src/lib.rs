@@ -4,9 +4,14 @@
 //! - [`mapping`]: trades → canonical orders (pure; runs natively as well as in wasm).
 //! - [`pull`]: `pull-orders` chunking, halving, paging and cursors; `get-order`.
 //! - [`push`]: stock, prices, listing and logistics.
+//! - [`after_sales`]: refunds (`taobao.refunds.receive.get`, `taobao.refund.get`) and the
+//!   merchant's answers (`taobao.rp.refund.review`, `taobao.rp.returngoods.agree` / `.refuse`).
+//! - [`decrypt`]: `decrypt-receivers` over `taobao.top.oaid.decrypt`.
 //!
 //! This file only wires the exported interface to them.
 
+pub mod after_sales;
+pub mod decrypt;
 pub mod mapping;
 pub mod pull;
 pub mod push;
@@ -15,8 +20,8 @@ pub mod top;
 use wharf_sdk::connector::Marketplace;
 use wharf_sdk::gateway;
 use wharf_sdk::types::{
-    ConnectorError, Descriptor, ItemResult, ListingChange, Logistics, Operation, Order, OrderPage, PriceUpdate, Role,
-    StockUpdate, TimeWindow,
+    AfterSale, AfterSaleAction, AfterSalePage, ConnectorError, DecryptPurpose, DecryptResult, Descriptor, ItemResult,
+    ListingChange, Logistics, Operation, Order, OrderPage, PriceUpdate, ReceiverRef, Role, StockUpdate, TimeWindow,
 };
 
 use crate::top::{HostApi, Top};
@@ -32,6 +37,10 @@ pub const OPERATIONS: &[Operation] = &[
     Operation::PushPrices,
     Operation::PushListing,
     Operation::PushLogistics,
+    Operation::PullAfterSales,
+    Operation::GetAfterSale,
+    Operation::PushAfterSaleActions,
+    Operation::DecryptReceivers,
 ];
 
 /// The plugin's self-description.
@@ -40,6 +49,7 @@ pub fn descriptor() -> Descriptor {
         .operations(OPERATIONS)
         .http_hosts(HTTP_HOSTS)
         .config_keys(gateway::config_keys::<Top>())
+        .batch_limit(Operation::DecryptReceivers, decrypt::MAX_PER_CALL)
         .build()
 }
 
@@ -77,6 +87,28 @@ impl Marketplace for Taobao {
     fn push_logistics(updates: Vec<Logistics>) -> Result<Vec<ItemResult>, ConnectorError> {
         HostApi::run(|api, _| push::push_logistics(api, updates))
     }
+
+    fn pull_after_sales(window: TimeWindow, cursor: Option<String>) -> Result<AfterSalePage, ConnectorError> {
+        HostApi::run(|api, shop_id| {
+            let page_size = api.settings.page_size;
+            after_sales::pull_after_sales(api, page_size, shop_id, &window, cursor.as_deref())
+        })
+    }
+
+    fn get_after_sale(after_sale_id: String) -> Result<AfterSale, ConnectorError> {
+        HostApi::run(|api, shop_id| after_sales::get_after_sale(api, &after_sale_id, shop_id))
+    }
+
+    fn push_after_sale_actions(actions: Vec<AfterSaleAction>) -> Result<Vec<ItemResult>, ConnectorError> {
+        HostApi::run(|api, _| after_sales::push_after_sale_actions(api, actions))
+    }
+
+    fn decrypt_receivers(
+        purpose: DecryptPurpose,
+        refs: Vec<ReceiverRef>,
+    ) -> Result<Vec<DecryptResult>, ConnectorError> {
+        HostApi::run(|api, _| decrypt::decrypt_receivers(api, purpose, refs))
+    }
 }
 
 wharf_sdk::export_marketplace!(Taobao);
@@ -97,7 +129,12 @@ mod tests {
         assert_eq!(key("sign_method").default_value.as_deref(), Some("md5"));
         assert_eq!(key("page_size").default_value.as_deref(), Some("50"));
         assert!(key("app_secret").secret && key("session").secret);
-        assert_eq!(d.operations.len(), 6);
+        assert_eq!(d.operations, OPERATIONS);
+        assert_eq!(d.operations.len(), 10);
+        assert_eq!(
+            d.batch_limits,
+            [wharf_sdk::types::BatchLimit { operation: Operation::DecryptReceivers, max_items: 20 }]
+        );
     }
 
     #[test]
