@@ -90,3 +90,110 @@ async fn orders_flow_incrementally_change_once_and_resume_after_a_failure() {
     }
     tokio::task::spawn_blocking(move || drop(sim)).await.unwrap();
 }
+
+/// After-sales from each platform's simulator, in its own shapes and codes, through the real
+/// plugin: every one the plugin pulls is stored once with the canonical kind, status and
+/// amounts the simulator holds, the refunds before shipping flagged for interception, and a
+/// change at the platform is a new version. JD's service orders (returns, exchanges, repairs)
+/// are not pulled yet: only its refund applications are compared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_sales_map_from_every_platform_and_flag_interceptions() {
+    use wharf_runtime::store::AfterSaleQuery;
+    use wharf_runtime::sync::after_sales::{self, AfterSaleStream};
+    use wharf_runtime::sync::window::{self, Walk};
+    use wharf_sim::shop::AfterSaleKind;
+    use wharf_sim::world::{World, WorldOptions};
+
+    let platforms = ["taobao", "jd", "douyin"];
+    let world = World::start(WorldOptions {
+        platforms: platforms.iter().map(|p| (*p).to_owned()).collect(),
+        orders: 40,
+        ..WorldOptions::default()
+    })
+    .unwrap();
+    // Some interceptions (unshipped orders), some after shipping.
+    for _ in 0..3 {
+        world.taobao().unwrap().open_random_after_sale(true);
+        world.taobao().unwrap().open_random_after_sale(false);
+        world.jd().unwrap().open_random_after_sale(true);
+        world.jd().unwrap().open_random_after_sale(false);
+        world.douyin().unwrap().open_random_after_sale(true);
+        world.douyin().unwrap().open_random_after_sale(false);
+    }
+    let sandbox = Sandbox::new(Limits::default(), Some(cache_dir())).unwrap();
+    let store = Store::temporary().unwrap();
+    let never = || false;
+    for ws in world.shops() {
+        let plugin = sandbox.load_file(&plugin_path(&ws.plugin)).await.unwrap();
+        let shop = Shop::new("acme", &ws.shop_id)
+            .with_config(ws.config.clone())
+            .with_secrets(Secrets::new(ws.secrets.clone()))
+            .with_grants(HostGrants::new(ws.hosts.clone()));
+        let now = Timestamp(wharf_sim::serve::wall_ms() + 10_000);
+        OrderStream::new(&plugin, &shop, &store, None).round(now).await.unwrap();
+        let stream = AfterSaleStream {
+            plugin: &plugin,
+            shop: &shop,
+            store: &store,
+            route: None,
+            walk: Walk {
+                shop: &shop,
+                store: &store,
+                stream: after_sales::STREAM,
+                overlap: window::DEFAULT_OVERLAP,
+                settle: Duration::ZERO,
+                first_lookback: window::DEFAULT_FIRST_LOOKBACK,
+                stopping: &never,
+            },
+        };
+        let round = stream.round(now).await.unwrap_or_else(|e| panic!("{}: {e}", ws.platform));
+        assert_eq!(round.quarantined, 0, "{}: {round:?}", ws.platform);
+
+        let truth: Vec<wharf_sim::shop::AfterSale> = match ws.platform.as_str() {
+            "taobao" => world.taobao().unwrap().refunds(),
+            "jd" => world
+                .jd()
+                .unwrap()
+                .after_sales()
+                .into_iter()
+                .filter(|a| a.kind == AfterSaleKind::RefundBeforeShipping)
+                .collect(),
+            _ => world.douyin().unwrap().after_sales(),
+        };
+        assert!(truth.len() >= 2, "{}: {truth:?}", ws.platform);
+        let query = AfterSaleQuery { shop_id: Some(ws.shop_id.clone()), limit: Some(1000), ..Default::default() };
+        let stored = store.after_sales().query("acme", &query).unwrap().after_sales;
+        assert_eq!(stored.len(), truth.len(), "{}: stored {stored:#?}\ntruth {truth:#?}", ws.platform);
+        assert_eq!(round.new, truth.len(), "{}", ws.platform);
+        for t in &truth {
+            let s = stored
+                .iter()
+                .find(|s| s.after_sale.after_sale_id == t.id.to_string())
+                .unwrap_or_else(|| panic!("{}: after-sale {} not stored: {stored:#?}", ws.platform, t.id));
+            let a = &s.after_sale;
+            let what = format!("{} after-sale {}: {a:?} vs {t:?}", ws.platform, t.id);
+            assert_eq!(serde_json::to_value(a.kind).unwrap(), t.kind.as_str(), "{what}");
+            assert_eq!(serde_json::to_value(a.status).unwrap(), t.status.as_str(), "{what}");
+            assert_eq!(a.refund_amount + a.shipping_refund, t.refund_amount + t.shipping_refund, "{what}");
+            assert_eq!(a.currency, "CNY", "{what}");
+            if t.kind == AfterSaleKind::RefundBeforeShipping && !t.status.is_final() {
+                assert!(s.intercept, "a refund before shipping stops the parcel: {what}");
+            }
+        }
+
+        // Douyin's platform moves one on (the merchant agreed, the buyer sent goods back…): the
+        // next round stores it as a new version, and nothing else changes.
+        if ws.platform == "douyin" {
+            let moved = world.douyin().unwrap().advance_after_sale().expect("an open after-sale to advance");
+            let later = Timestamp(wharf_sim::serve::wall_ms() + 10_000);
+            let again = stream.round(later).await.unwrap();
+            assert_eq!((again.new, again.changed), (0, 1), "{again:?}");
+            let key = wharf_runtime::store::AfterSaleKey {
+                platform: "douyin".into(),
+                shop_id: ws.shop_id.clone(),
+                after_sale_id: moved,
+            };
+            assert_eq!(store.after_sales().get("acme", &key).unwrap().unwrap().version, 2);
+        }
+    }
+}
