@@ -17,6 +17,7 @@
 //! - [`sync`]: the engine: orders in, updates out, ERP feeds, and the scheduler `wharf serve` runs.
 //! - [`erp`]: routes to ERPs: an ERP plugin's push-orders, a signed webhook; ERP pull is the store's query.
 //! - [`api`]: the HTTP API `wharf serve` answers: plugins, tenants, the ERP side, operations, metrics.
+//! - [`receivers`]: receivers decrypted for a waybill, batched to the plugin's limit, kept nowhere.
 //! - [`sheet`]: operators' spreadsheets: .xlsx imports with a row-by-row report, order exports.
 //! - [`retry`]: backoff with jitter, and when to give up.
 //! - [`error`]: typed load and call errors naming plugin, version, operation and cause.
@@ -36,6 +37,7 @@ pub mod metrics;
 pub mod model;
 pub mod quota;
 pub mod ratelimit;
+pub mod receivers;
 pub mod registry;
 pub mod retry;
 pub mod sandbox;

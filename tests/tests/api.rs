@@ -1247,6 +1247,18 @@ async fn every_answer_is_as_the_document_says() {
     let ack = json!([{"platform": order["order"]["platform"], "shop_id": order["order"]["shop_id"],
                       "order_id": order["order"]["order_id"], "version": order["version"]}]);
     let sku = order["order"]["lines"][0]["outer_sku_id"].as_str().unwrap().to_owned();
+    // Receivers: the operator's token is not granted decrypt; a tenant token granted it is.
+    let decrypt = format!("{t}/receivers/decrypt");
+    let asked = json!({"orders": [{"shop_id": order["order"]["shop_id"], "order_id": order["order"]["order_id"]}],
+                       "purpose": "waybill", "reason": "print run 1"});
+    let (status, answer) = send(Method::POST, &decrypt, Some(asked.clone())).await;
+    assert_eq!(status, 403, "{answer}");
+    let (_, granted) =
+        send(Method::POST, &format!("{t}/tokens"), Some(json!({"name": "labels", "decrypt": true}))).await;
+    let (status, answer) = call_with(&base, granted["token"].as_str(), Method::POST, &decrypt, &asked).await;
+    contract.check(&Method::POST, &decrypt, status, "application/json", &answer);
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer[0]["receiver"]["name"].is_string(), "{answer}");
     let shop = json!({"id": "tb", "platform": "taobao", "plugin": "taobao", "config": Marketplace::config(&sim),
                       "grants": [Marketplace::grant(&sim)]});
     let cases: Vec<(Method, String, Option<Value>, u16)> = vec![
@@ -1279,6 +1291,15 @@ async fn every_answer_is_as_the_document_says() {
         (Method::GET, format!("{t}/orders.xlsx"), None, 200),
         (Method::POST, format!("{t}/orders/ack"), Some(ack), 200),
         (Method::POST, format!("{t}/orders/ack"), Some(json!([{"platform": "taobao"}])), 400),
+        (Method::GET, format!("{t}/after-sales?any_sync=true&intercept=true"), None, 200),
+        (Method::GET, format!("{t}/after-sales?limit=0"), None, 400),
+        (
+            Method::POST,
+            format!("{t}/after-sales/ack"),
+            Some(json!([{"platform": "taobao", "shop_id": "tb", "after_sale_id": "none", "version": 1}])),
+            200,
+        ),
+        (Method::POST, format!("{t}/after-sales/ack"), Some(json!([{"platform": "taobao"}])), 400),
         (Method::POST, format!("{t}/updates/stock"), Some(json!([{"outer_sku_id": sku, "quantity": 5}])), 200),
         (
             Method::POST,
@@ -1395,6 +1416,19 @@ async fn eventually_orders(base: &str, n: usize) -> Vec<Value> {
 }
 
 /// A GET as `token` (none: no Authorization header).
+async fn call_with(base: &str, token: Option<&str>, method: reqwest::Method, path: &str, body: &Value) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{base}{path}"))
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(body).unwrap());
+    if let Some(t) = token {
+        request = request.bearer_auth(t);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, serde_json::from_slice(&response.bytes().await.unwrap()).unwrap_or(Value::Null))
+}
+
 async fn call_as(base: &str, token: Option<&str>, method: reqwest::Method, path: &str) -> (u16, Value) {
     let mut request = reqwest::Client::new().request(method, format!("{base}{path}"));
     if let Some(t) = token {

@@ -1442,3 +1442,152 @@ async fn a_host_with_nothing_to_run_is_refused_unless_its_file_allows_it() {
     assert!(status.is_some_and(|s| s.success()), "{status:?}: {}", serve.log());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Receivers decrypted for waybills through `wharf serve`, from the Taobao, JD and Douyin
+/// simulators through the real plugins: only a token granted decrypt gets them, they are the
+/// platforms' plaintext (virtual numbers split), JD's access log is uploaded for every one,
+/// each use is audited with the token, orders and reason; and afterwards not one plaintext
+/// name, phone or address is in the data folder, the log or an orders export.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decrypted_receivers_go_to_the_caller_only_and_every_use_is_audited() {
+    use wharf_sim::world::{World, WorldOptions};
+    let world = World::start(WorldOptions {
+        platforms: ["taobao", "jd", "douyin"].map(str::to_owned).to_vec(),
+        orders: 8,
+        ..WorldOptions::default()
+    })
+    .unwrap();
+    let dir = plugin_dir().join("../operate-decrypt");
+    let _ = std::fs::remove_dir_all(&dir);
+    let serve = Serve::start(&dir);
+    eventually("wharf serve answers /readyz", Duration::from_secs(20), async || {
+        let r = reqwest::get(format!("{}/readyz", serve.base)).await.ok()?;
+        (r.status() == 200).then_some(())
+    })
+    .await;
+    let sandbox = wharf_runtime::Sandbox::new(Default::default(), Some(cache_dir())).unwrap();
+    let mut shops = Vec::new();
+    for ws in world.shops() {
+        // The operator grants the hosts the plugin declares.
+        let path = plugin_path(&ws.plugin);
+        let declared = sandbox.load_file(&path).await.unwrap().descriptor().http_hosts.clone();
+        let mut upload = vec!["plugin", "upload", path.to_str().unwrap()];
+        for host in &declared {
+            upload.extend(["--grant", host.as_str()]);
+        }
+        let (code, _, err) = serve.cli(OPERATOR, &upload);
+        assert_eq!(code, 0, "{err}");
+        shops.push(json!({"id": ws.shop_id, "platform": ws.platform, "plugin": ws.plugin, "config": ws.config,
+                          "credentials": ws.secrets, "grants": ws.hosts}));
+    }
+    let doc = json!({"id": "labels", "pull": {}, "schedule": {"orders": "1s"}, "shops": shops});
+    let (status, body) = serve.call(Method::POST, "/v1/tenants", Some(OPERATOR), Some(doc)).await;
+    assert_eq!(status, 201, "{body}");
+    let orders = eventually("every shop's orders are stored", Duration::from_secs(60), async || {
+        let (_, page) =
+            serve.call(Method::GET, "/v1/tenants/labels/orders?any_sync=true&limit=1000", Some(OPERATOR), None).await;
+        let orders = page["orders"].as_array().cloned().unwrap_or_default();
+        let shops: std::collections::BTreeSet<&str> =
+            orders.iter().filter_map(|o| o["order"]["shop_id"].as_str()).collect();
+        (orders.len() >= 18 && shops.len() == 3).then_some(orders.clone())
+    })
+    .await;
+
+    let refs: Vec<Value> =
+        orders.iter().map(|o| json!({"shop_id": o["order"]["shop_id"], "order_id": o["order"]["order_id"]})).collect();
+    let asked = json!({"orders": refs, "purpose": "waybill", "reason": "print run 42"});
+    let (_, erp, _) = serve.cli(OPERATOR, &["token", "create", "labels", "--name", "erp"]);
+    let (status, _) = serve
+        .call(Method::POST, "/v1/tenants/labels/receivers/decrypt", erp["token"].as_str(), Some(asked.clone()))
+        .await;
+    assert_eq!(status, 403, "a token not granted decrypt");
+    let (code, printer, err) = serve.cli(OPERATOR, &["token", "create", "labels", "--name", "printer", "--decrypt"]);
+    assert_eq!(code, 0, "{err}");
+    let printer = printer["token"].as_str().unwrap().to_owned();
+    let (status, answers) =
+        serve.call(Method::POST, "/v1/tenants/labels/receivers/decrypt", Some(&printer), Some(asked.clone())).await;
+    assert_eq!(status, 200, "{answers}");
+
+    let mut secrets = Vec::new();
+    for a in answers.as_array().unwrap() {
+        let (shop, order) = (a["shop_id"].as_str().unwrap(), a["order_id"].as_str().unwrap());
+        let truth = match shop {
+            "taobao-demo" => world.taobao().unwrap().plaintext_receiver(order.parse().unwrap()),
+            "jd-demo" => world.jd().unwrap().plaintext_receiver(order),
+            _ => world.douyin().unwrap().plaintext_receiver(order),
+        };
+        let Some(truth) = truth else {
+            // An order the platform sent without a receiver reference: nothing to decrypt.
+            assert_eq!(a["error"]["kind"], "not_found", "{shop} {order}: {a}");
+            continue;
+        };
+        let r = &a["receiver"];
+        assert_eq!(r["name"], truth.name.as_str(), "{shop} {order}: {a}");
+        let phone = match r["phone_extension"].as_str() {
+            Some(ext) => format!("{}-{ext}", r["phone"].as_str().unwrap()),
+            None => r["phone"].as_str().unwrap().to_owned(),
+        };
+        assert_eq!(phone, truth.phone, "{shop} {order}: {a}");
+        assert!(r["address"].as_str().unwrap().contains(&truth.address), "{shop} {order}: {a}");
+        // What a leak scan looks for: names, whole numbers and addresses (an extension's few
+        // digits alone would be found anywhere).
+        secrets.extend(truth.secrets().into_iter().filter(|s| s.len() >= 6));
+    }
+    assert!(world.jd().unwrap().decrypts_not_logged().is_empty(), "JD hears of every decrypt");
+
+    // Audited: who, which orders, why; and not the plaintext (the scan below reads it too).
+    let (_, audit) = serve.call(Method::GET, "/v1/tenants/labels/audit", Some(&printer), None).await;
+    let entries = audit["entries"].as_array().unwrap();
+    let decrypted: Vec<&Value> = entries.iter().filter(|e| e["action"] == "receivers_decrypted").collect();
+    assert_eq!(decrypted.len(), 1, "{audit}");
+    let detail = &decrypted[0]["detail"];
+    assert_eq!((detail["token"].as_str(), detail["reason"].as_str()), (Some("printer"), Some("print run 42")));
+    assert_eq!(detail["orders"].as_array().unwrap().len(), orders.len(), "{detail}");
+    assert!(entries.iter().any(|e| e["action"] == "token_granted_decrypt"), "{audit}");
+    let export = reqwest::Client::new()
+        .get(format!("{}/v1/tenants/labels/orders.xlsx?any_sync=true", serve.base))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), 200);
+    let export = export.bytes().await.unwrap().to_vec();
+    let audit_text = audit.to_string().into_bytes();
+    let mut scanned: Vec<(String, Vec<u8>)> =
+        vec![("the log".into(), serve.log().into_bytes()), ("the audit".into(), audit_text)];
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(export)).unwrap();
+    for i in 0..zip.len() {
+        let mut part = zip.by_index(i).unwrap();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut part, &mut bytes).unwrap();
+        scanned.push((format!("the export part {i}"), bytes));
+    }
+    drop(serve); // the store's files are complete once it stops
+    for entry in walk(&dir.join("data")) {
+        scanned.push((entry.display().to_string(), std::fs::read(&entry).unwrap_or_default()));
+    }
+    for (what, bytes) in &scanned {
+        for s in &secrets {
+            assert!(!contains(bytes, s.as_bytes()), "{s:?} is in {what}");
+        }
+    }
+    assert!(secrets.len() >= 18 * 2, "the scan looked for something: {}", secrets.len());
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -69,8 +69,12 @@ struct Plain {
     extension: Option<String>,
 }
 
-/// `decrypt_infos[]` by ciphertext, each plaintext or the item's own error.
-fn read_answer(data: &Value) -> Result<BTreeMap<String, Result<Plain, ConnectorError>>, ConnectorError> {
+/// Each item's answer by order id and ciphertext.
+type Answers = BTreeMap<(String, String), Result<Plain, ConnectorError>>;
+
+/// `decrypt_infos[]` by order (`auth_id`) and ciphertext, each plaintext or the item's own
+/// error. By both: two orders of one buyer may carry the very same ciphertext.
+fn read_answer(data: &Value) -> Result<Answers, ConnectorError> {
     let root = Node::root(data, "data");
     let mut out = BTreeMap::new();
     let Some(infos) = root.opt_array("decrypt_infos")? else {
@@ -78,6 +82,7 @@ fn read_answer(data: &Value) -> Result<BTreeMap<String, Result<Plain, ConnectorE
     };
     for info in infos.elements()? {
         let cipher = info.str("cipher_text")?;
+        let auth_id = info.id("auth_id")?;
         let err_no = if info.has("err_no") { info.i64("err_no")? } else { 0 };
         let item = if err_no != 0 {
             Err(ConnectorError::platform(err_no.to_string(), info.opt_str("err_msg")?.unwrap_or_default()))
@@ -93,7 +98,7 @@ fn read_answer(data: &Value) -> Result<BTreeMap<String, Result<Plain, ConnectorE
                 }
             })
         };
-        out.insert(cipher, item);
+        out.insert((auth_id, cipher), item);
     }
     Ok(out)
 }
@@ -125,7 +130,7 @@ pub fn decrypt_receivers(
             let mut ciphers = ciphers?;
             let mut take = |label: &str| -> Result<Plain, ConnectorError> {
                 let cipher = ciphers.remove(label).unwrap_or_default();
-                match answers.remove(&cipher) {
+                match answers.remove(&(r.order_id.clone(), cipher)) {
                     Some(Ok(plain)) => Ok(plain),
                     Some(Err(ConnectorError::Platform(e))) => Err(ConnectorError::platform(
                         e.code,
@@ -208,6 +213,22 @@ mod tests {
             matches!(&out[2], Err(ConnectorError::Platform(e)) if e.code == "300008" && !e.message.contains("王五"))
         );
         assert!(matches!(&out[3], Err(ConnectorError::InvalidInput(f)) if f.field == "privacy_ref"));
+    }
+
+    /// Two orders of one buyer can carry the very same ciphertexts: each gets its answer.
+    #[test]
+    fn orders_sharing_a_ciphertext_each_get_their_answer() {
+        let answer = json!({"decrypt_infos": [
+            ok("##N1*x#1##", "691", "张三"), ok("$$P1*x$1$$", "691", "13700001111"), ok("##A1*x#1##", "691", "文三路1号"),
+            ok("##N1*x#1##", "692", "张三"), ok("$$P1*x$1$$", "692", "13700001111"), ok("##A1*x#1##", "692", "文三路1号"),
+        ]});
+        let mut api = Scripted::answering(vec![Ok(answer)]);
+        let out = decrypt_receivers(&mut api, DecryptPurpose::Waybill, vec![reference("691", 1), reference("692", 1)])
+            .unwrap();
+        for (answer, order) in out.iter().zip(["691", "692"]) {
+            let r = answer.as_ref().unwrap_or_else(|e| panic!("{order}: {e:?}"));
+            assert_eq!((r.order_id.as_str(), r.name.as_str()), (order, "张三"));
+        }
     }
 
     #[test]

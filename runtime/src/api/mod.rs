@@ -53,6 +53,7 @@ pub mod modules;
 pub mod openapi;
 pub mod operations;
 pub mod plugins;
+pub mod receivers;
 pub mod tenants;
 
 /// The audit log of changes that concern every tenant, such as plugin versions (tenant ids
@@ -73,6 +74,8 @@ pub struct Api {
     /// The SHA-256 of the operator's bootstrap token (`WHARF_OPERATOR_TOKEN`), if one is set.
     operator: Option<[u8; 32]>,
     ready: Arc<AtomicBool>,
+    /// Decrypt requests per second per tenant (see [`receivers::DECRYPTS_PER_SECOND`]).
+    decrypts: Arc<crate::ratelimit::RateLimiter>,
 }
 
 impl Api {
@@ -82,6 +85,7 @@ impl Api {
             config_tenants: Arc::default(),
             operator: operator_token.map(tokens::hash),
             ready: Arc::new(AtomicBool::new(true)),
+            decrypts: Arc::new(crate::ratelimit::RateLimiter::new(receivers::DECRYPTS_PER_SECOND)),
         }
     }
 
@@ -157,6 +161,8 @@ pub(crate) fn routes() -> OpenApiRouter<Api> {
         .routes(routes!(ack_orders))
         .routes(routes!(after_sales::query_after_sales))
         .routes(routes!(after_sales::ack_after_sales))
+        .routes(routes!(receivers::decrypt_receivers))
+        .routes(routes!(operations::audit))
         .routes(routes!(submit_updates))
         .routes(routes!(waiting_updates))
         .routes(routes!(purge_waiting_updates))
@@ -308,7 +314,7 @@ impl From<SetupError> for ApiError {
 }
 
 /// The caller's scope, from `Authorization: Bearer <token>`.
-pub struct Caller(Scope);
+pub struct Caller(Scope, Option<String>);
 
 impl FromRequestParts<Api> for Caller {
     type Rejection = ApiError;
@@ -320,10 +326,10 @@ impl FromRequestParts<Api> for Caller {
             return Err(unauthorized("send `Authorization: Bearer <token>`"));
         };
         if api.operator.is_some_and(|h| h == tokens::hash(token)) {
-            return Ok(Caller(Scope::Operator));
+            return Ok(Caller(Scope::Operator, None));
         }
-        match api.control.store().tokens().scope(token)? {
-            Some(scope) => Ok(Caller(scope)),
+        match api.control.store().tokens().holder(token)? {
+            Some(h) => Ok(Caller(h.scope, h.decrypt.then_some(h.name))),
             None => Err(unauthorized("unknown token")),
         }
     }
@@ -350,6 +356,20 @@ impl Caller {
         match api.control.intake(tenant) {
             Some(intake) if self.may_see(tenant) => Ok(intake),
             _ => Err(ApiError::not_found(format!("no tenant `{tenant}`"))),
+        }
+    }
+
+    /// Routes that answer plaintext receivers: only a token granted `decrypt` (never the
+    /// operator's by itself: reading buyers' addresses is a grant of its own), for its
+    /// tenant; its name goes in the audit.
+    fn decrypt(&self, tenant: &str) -> Result<&str, ApiError> {
+        match (&self.0, &self.1) {
+            (Scope::Tenant(t), Some(name)) if t == tenant => Ok(name),
+            _ => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "decrypting receivers needs a tenant token granted decrypt (wharf token create <tenant> --name … --decrypt)",
+            )),
         }
     }
 

@@ -39,8 +39,8 @@ const DESCRIPTION: &str = "Docks marketplaces to ERPs. Every /v1 route needs a b
     components(
         schemas(Error),
         responses(
-            InvalidInput, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, UnsupportedMediaType, Rejected,
-            Internal, StoreUnavailable, OverQuota
+            InvalidInput, Unauthorized, Forbidden, DecryptForbidden, RateLimited, NotFound, Conflict, TooLarge,
+            UnsupportedMediaType, Rejected, Internal, StoreUnavailable, OverQuota
         )
     ),
     modifiers(&Bearer)
@@ -150,6 +150,9 @@ errors! {
         or a value the host refuses; a tenant document lists every problem in `problems`";
     Unauthorized: "unauthorized: no bearer token, or an unknown one";
     Forbidden: "forbidden: only the operator may do this";
+    DecryptForbidden: "forbidden: decrypting receivers needs a tenant token granted decrypt (the operator's token \
+        is not: reading buyers' addresses is a grant of its own)";
+    RateLimited: "rate_limited: too many requests of this kind for the tenant just now; the message says when to retry";
     NotFound: "not_found: no such thing, or a tenant this token may not see";
     Conflict: "conflict: it exists already, or it cannot change that way (see message)";
     TooLarge: format!(
@@ -360,7 +363,7 @@ mod tests {
             let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path}: no operationId"));
             assert!(ids.insert(id), "{method} {path}: operationId {id} twice");
         }
-        assert_eq!(ids.len(), 50, "{ids:?}");
+        assert_eq!(ids.len(), 52, "{ids:?}");
         assert!(doc["info"]["description"].as_str().unwrap().contains("Input is strict"));
     }
 
@@ -382,7 +385,7 @@ mod tests {
     /// ignored. Every other operation takes none.
     #[test]
     fn the_documented_query_parameters_are_the_handlers() {
-        use crate::api::operations::{QuarantineQuery, WaitingQuery};
+        use crate::api::operations::{AuditQuery, QuarantineQuery, WaitingQuery};
         use crate::api::plugins::UploadQuery;
         use crate::store::OrderQuery;
         let mut expected: BTreeMap<(String, String), &[&str]> = BTreeMap::new();
@@ -392,6 +395,7 @@ mod tests {
             ("/v1/tenants/{tenant}/after-sales", "get", fields::<crate::store::AfterSaleQuery>()),
             ("/v1/tenants/{tenant}/updates/waiting", "get", fields::<WaitingQuery>()),
             ("/v1/tenants/{tenant}/quarantine", "get", fields::<QuarantineQuery>()),
+            ("/v1/tenants/{tenant}/audit", "get", fields::<AuditQuery>()),
             ("/v1/plugins", "post", fields::<UploadQuery>()),
         ] {
             assert!(!names.is_empty(), "{method} {path}: no fields read");
@@ -511,7 +515,13 @@ mod tests {
             assert_eq!(op.get("security").is_some(), secured, "{method} {path}: security");
             assert_eq!(responses.contains_key("401"), secured, "{method} {path}: 401");
             let operator = path.starts_with("/v1/plugins") || path == "/metrics";
-            assert_eq!(responses.contains_key("403"), operator || op["security"][0]["bearer"][0] == "operator");
+            // Decrypting answers 403 to every token not granted it, the operator's included.
+            let granted = path.ends_with("/receivers/decrypt");
+            assert_eq!(
+                responses.contains_key("403"),
+                operator || granted || op["security"][0]["bearer"][0] == "operator",
+                "{method} {path}: 403"
+            );
         }
         fn walk(doc: &Value, value: &Value) {
             match value {

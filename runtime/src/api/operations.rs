@@ -659,6 +659,43 @@ pub async fn quarantine(
     Ok(Json(QuarantineList { records }))
 }
 
+/// Audit entries one answer holds unless asked for fewer; the most it holds.
+pub const DEFAULT_AUDIT_ENTRIES: usize = 100;
+pub const MAX_AUDIT_ENTRIES: usize = 1_000;
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// The last this many entries; a value out of the range is refused (400), not capped
+    #[serde(default)]
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    limit: Option<usize>,
+}
+
+/// Who changed what, and who decrypted which receivers and why: the tenant's last entries,
+/// oldest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditList {
+    pub entries: Vec<crate::store::AuditEntry>,
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/audit", tag = "operations",
+    summary = "The tenant's audit: switches, holds, dead letters, tokens granted decrypt, receivers decrypted",
+    security(("bearer" = [])),
+    params(TenantPath, AuditQuery),
+    responses((status = 200, description = "The last entries, oldest first", body = AuditList), (status = 404, response = NotFound)))]
+pub async fn audit(
+    State(api): State<Api>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    Query(query): Query<AuditQuery>,
+) -> Result<Json<AuditList>, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    let limit = query.limit.unwrap_or(DEFAULT_AUDIT_ENTRIES).clamp(1, MAX_AUDIT_ENTRIES);
+    Ok(Json(AuditList { entries: intake.store.audit().recent(&tenant, limit)? }))
+}
+
 /// A quarantined order asked for again.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Retried {

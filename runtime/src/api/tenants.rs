@@ -484,6 +484,10 @@ async fn save(api: &Api, caller: &Caller, doc: Value, action: &str) -> Result<Va
 pub struct NewToken {
     #[schema(examples("erp"))]
     pub name: String,
+    /// May it decrypt receivers (`POST …/receivers/decrypt`, for printing waybills)? Every
+    /// use is audited under the token's name.
+    #[serde(default)]
+    pub decrypt: bool,
 }
 
 /// A new tenant token: the only time it is shown.
@@ -509,7 +513,11 @@ pub async fn create_token(
 ) -> Result<(StatusCode, Json<Token>), ApiError> {
     caller.operator()?;
     caller.tenant(&api, &tenant)?;
-    let token = api.control.store().tokens().create(&body.name, Scope::Tenant(tenant.clone()))?;
+    let token =
+        api.control.store().tokens().create_granting(&body.name, Scope::Tenant(tenant.clone()), body.decrypt)?;
+    if body.decrypt {
+        api.audit(&caller, &tenant, "token_granted_decrypt", json!({"name": body.name}))?;
+    }
     Ok((StatusCode::CREATED, Json(Token { token, tenant, name: body.name })))
 }
 

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde_json::json;
+use wharf_runtime::store::AfterSaleQuery;
+use wharf_runtime::store::orders::MAX_PAGE_SIZE;
 use wharf_runtime::sync::scheduler::{Options, Progress, ShopState};
 use wharf_sim::world::{PLATFORMS, World, WorldOptions, WorldStats};
 
@@ -86,6 +88,8 @@ pub async fn sandbox(args: SandboxArgs, log_json: bool, cache_dir: Option<PathBu
     let options = WorldOptions {
         platforms: args.platforms.clone(),
         orders_per_second: args.orders_per_second,
+        // About one order in ten gets an after-sale (every third of them before shipping).
+        after_sales_per_second: args.orders_per_second / 10.0,
         ..WorldOptions::default()
     };
     let world = match tokio::task::spawn_blocking(move || World::start(options)).await {
@@ -120,7 +124,8 @@ pub async fn sandbox(args: SandboxArgs, log_json: bool, cache_dir: Option<PathBu
     let secrets_path = dir.join(SECRETS_FILE);
     let wharf = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "wharf".into());
     println!(
-        "Demo tenant `{TENANT}`: {} shops, orders → SAP; stock, lots, prices, logistics, shipments, statuses ← SAP.",
+        "Demo tenant `{TENANT}`: {} shops, orders → SAP; stock, lots, prices, logistics, shipments, statuses ← SAP; \
+         after-sales kept for the ERP to read.",
         world.shops().len()
     );
     println!("Data:          {}", data_dir.display());
@@ -270,6 +275,16 @@ fn print_view(elapsed: Duration, progress: &Progress, store: &wharf_runtime::sto
     println!(
         "SAP (simulated): {} sales orders from Wharf, {} deliveries shipped, {} stock changes",
         world.sap.sales_orders, world.sap.deliveries, world.sap.stock_changes
+    );
+    let (opened, intercepts) =
+        world.platforms.values().fold((0, 0), |(o, i), p| (o + p.after_sales_opened, i + p.intercepts_opened));
+    let query = AfterSaleQuery { any_sync: true, limit: Some(MAX_PAGE_SIZE), ..Default::default() };
+    let stored = store.after_sales().query(TENANT, &query).map(|p| p.after_sales).unwrap_or_default();
+    let stop = stored.iter().filter(|s| s.intercept).count();
+    println!(
+        "After-sales: {} in Wharf ({stop} flagged to stop the parcel; the ERP reads them at GET …/after-sales), \
+         {opened} opened on the platforms ({intercepts} before shipping)",
+        stored.len()
     );
 }
 

@@ -502,7 +502,7 @@ pub struct ErpStatus {
 }
 
 /// What a plugin returns when an operation fails; the host decides retries from the kind.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ConnectorError {
     #[error("authentication failed: {message}")]

@@ -12,13 +12,16 @@ use crate::model::Timestamp;
 pub(super) const TREE: &str = "audit";
 
 /// One change.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub at: Timestamp,
     /// Who asked: `operator`, `erp`, a token's name…
     pub actor: String,
     /// What, e.g. `switch.module`, `hold.set`, `dead_letter.replay`.
     pub action: String,
+    /// What changed, by action (a switch's module and state, a decrypt's token, orders and
+    /// reason…).
+    #[schema(value_type = Object)]
     pub detail: serde_json::Value,
 }
 

@@ -59,7 +59,7 @@ pub use pushes::{DeadPush, NewPush, Offer, Push, Pushes, Sent, WaitingFilter, Wa
 pub use quarantine::{Quarantine, Quarantined};
 pub use switches::{Gate, Hold, SwitchList, Switches};
 pub use tenants::TenantBook;
-pub use tokens::{Scope, Tokens};
+pub use tokens::{Holder, Scope, Tokens};
 pub use usage::Usage;
 
 /// How long [`Store::open`] waits for a lock a just-closed store is releasing: sled's default

@@ -28,6 +28,17 @@ pub enum Scope {
 struct Record {
     name: String,
     scope: Scope,
+    /// Granted plaintext receivers (`POST …/receivers/decrypt`); absent in tokens made before.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    decrypt: bool,
+}
+
+/// What a token is: its name (for audits), its scope and whether it may decrypt receivers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Holder {
+    pub name: String,
+    pub scope: Scope,
+    pub decrypt: bool,
 }
 
 /// The tokens tree.
@@ -48,11 +59,16 @@ impl Tokens {
 
     /// A new token for `scope`, named `name` (for audits); the plain token is returned once.
     pub fn create(&self, name: &str, scope: Scope) -> Result<String, StoreError> {
+        self.create_granting(name, scope, false)
+    }
+
+    /// As [`Tokens::create`], granted decrypting receivers when `decrypt`.
+    pub fn create_granting(&self, name: &str, scope: Scope, decrypt: bool) -> Result<String, StoreError> {
         use chacha20poly1305::aead::rand_core::RngCore as _;
         let mut bytes = [0u8; 32];
         chacha20poly1305::aead::OsRng.fill_bytes(&mut bytes);
         let token = format!("{PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
-        let record = serde_json::to_vec(&Record { name: name.to_owned(), scope })
+        let record = serde_json::to_vec(&Record { name: name.to_owned(), scope, decrypt })
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         self.tree.insert(hash(&token), record)?;
         Ok(token)
@@ -60,13 +76,18 @@ impl Tokens {
 
     /// The scope of `token`, if it is one this store made.
     pub fn scope(&self, token: &str) -> Result<Option<Scope>, StoreError> {
+        Ok(self.holder(token)?.map(|h| h.scope))
+    }
+
+    /// What `token` is, if it is one this store made.
+    pub fn holder(&self, token: &str) -> Result<Option<Holder>, StoreError> {
         let Some(v) = self.tree.get(hash(token))? else { return Ok(None) };
         let record: Record = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
             tree: TREE,
             key: "<token hash>".into(),
             reason: e.to_string(),
         })?;
-        Ok(Some(record.scope))
+        Ok(Some(Holder { name: record.name, scope: record.scope, decrypt: record.decrypt }))
     }
 }
 
@@ -85,5 +106,9 @@ mod tests {
         let raw: Vec<u8> = store.tokens().tree.iter().next().unwrap().unwrap().0.to_vec();
         assert_eq!(raw, hash(&t), "only the hash is a key");
         assert!(!String::from_utf8_lossy(&store.tokens().tree.iter().next().unwrap().unwrap().1).contains(&t[6..]));
+        assert!(!store.tokens().holder(&t).unwrap().unwrap().decrypt, "not granted unless asked");
+        let printer = store.tokens().create_granting("labels", Scope::Tenant("acme".into()), true).unwrap();
+        let holder = store.tokens().holder(&printer).unwrap().unwrap();
+        assert_eq!((holder.name.as_str(), holder.decrypt), ("labels", true));
     }
 }

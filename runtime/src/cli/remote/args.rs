@@ -277,12 +277,15 @@ pub enum TokenCommand {
         /// What the token is for, e.g. erp.
         #[arg(long)]
         name: String,
+        /// Grant it decrypting receivers for waybills (`wharf receivers`); every use is audited.
+        #[arg(long)]
+        decrypt: bool,
     },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum SwitchCommand {
-    /// Turn one module (orders, stock, prices, lots, listing, products, customers, logistics, shipments, erp_status) of one shop on or off.
+    /// Turn one module (orders, after_sales, stock, prices, lots, listing, products, customers, logistics, shipments, erp_status) of one shop on or off.
     Module {
         tenant: String,
         shop: String,

@@ -148,9 +148,10 @@ impl Command {
                 }
                 ShopCommand::Remove { tenant, shop } => Request::delete(&[V1, TENANTS, tenant, "shops", shop]),
             },
-            Command::Token { command: TokenCommand::Create { tenant, name }, .. } => {
-                Request::post(&[V1, TENANTS, tenant, "tokens"], json(&NewToken { name: name.clone() }))
-            }
+            Command::Token { command: TokenCommand::Create { tenant, name, decrypt }, .. } => Request::post(
+                &[V1, TENANTS, tenant, "tokens"],
+                json(&NewToken { name: name.clone(), decrypt: *decrypt }),
+            ),
             Command::Switch { command, .. } => match command {
                 SwitchCommand::Module { tenant, shop, module, state } => {
                     Request::put(&[V1, TENANTS, tenant, "shops", shop, "modules", module.name()], on(*state))

@@ -69,6 +69,15 @@ impl Control {
         Some(intake(&run, &self.shared.store, &self.shared.registry))
     }
 
+    /// The version of its plugin serving `tenant`'s shop `shop_id` now, and the shop as it
+    /// runs (config, secrets, grants): what a call made outside the loops needs.
+    pub fn shop(&self, tenant: &str, shop_id: &str) -> Option<(crate::Plugin, crate::Shop)> {
+        let run = self.lock().get(tenant)?.run.clone();
+        let shop = run.shops.iter().find(|s| s.shop.shop_id == shop_id)?;
+        let plugin = self.shared.registry.plugin(&shop.plugin, tenant)?;
+        Some((plugin, shop.shop.clone()))
+    }
+
     pub fn store(&self) -> &Store {
         &self.shared.store
     }
