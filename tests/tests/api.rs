@@ -1291,6 +1291,8 @@ async fn every_answer_is_as_the_document_says() {
         (Method::GET, format!("{t}/orders.xlsx"), None, 200),
         (Method::POST, format!("{t}/orders/ack"), Some(ack), 200),
         (Method::POST, format!("{t}/orders/ack"), Some(json!([{"platform": "taobao"}])), 400),
+        (Method::GET, format!("{t}/audit?limit=10"), None, 200),
+        (Method::GET, format!("{t}/audit?limit=0"), None, 400),
         (Method::GET, format!("{t}/after-sales?any_sync=true&intercept=true"), None, 200),
         (Method::GET, format!("{t}/after-sales?limit=0"), None, 400),
         (
