@@ -1544,6 +1544,23 @@ async fn decrypted_receivers_go_to_the_caller_only_and_every_use_is_audited() {
     assert_eq!((detail["token"].as_str(), detail["reason"].as_str()), (Some("printer"), Some("print run 42")));
     assert_eq!(detail["orders"].as_array().unwrap().len(), orders.len(), "{detail}");
     assert!(entries.iter().any(|e| e["action"] == "token_granted_decrypt"), "{audit}");
+    // The same from the CLI, for one order; the audit says so too.
+    let jd_order = orders.iter().find(|o| o["order"]["shop_id"] == "jd-demo").unwrap()["order"]["order_id"].clone();
+    let jd_order = jd_order.as_str().unwrap();
+    let args = ["receivers", "labels", "--shop", "jd-demo", "--order", jd_order, "--reason", "reprint"];
+    let (code, one, err) = serve.cli(&printer, &args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        one[0]["receiver"]["name"].as_str(),
+        world.jd().unwrap().plaintext_receiver(jd_order).map(|r| r.name).as_deref()
+    );
+    let (code, audit_cli, err) = serve.cli(&printer, &["audit", "labels", "--limit", "5"]);
+    assert_eq!(code, 0, "{err}");
+    let last = audit_cli["entries"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["action"].as_str(), last["detail"]["reason"].as_str()),
+        (Some("receivers_decrypted"), Some("reprint"))
+    );
     let export = reqwest::Client::new()
         .get(format!("{}/v1/tenants/labels/orders.xlsx?any_sync=true", serve.base))
         .bearer_auth(OPERATOR)
@@ -1552,7 +1569,7 @@ async fn decrypted_receivers_go_to_the_caller_only_and_every_use_is_audited() {
         .unwrap();
     assert_eq!(export.status(), 200);
     let export = export.bytes().await.unwrap().to_vec();
-    let audit_text = audit.to_string().into_bytes();
+    let audit_text = format!("{audit}{audit_cli}").into_bytes();
     let mut scanned: Vec<(String, Vec<u8>)> =
         vec![("the log".into(), serve.log().into_bytes()), ("the audit".into(), audit_text)];
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(export)).unwrap();

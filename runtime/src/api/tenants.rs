@@ -486,7 +486,7 @@ pub struct NewToken {
     pub name: String,
     /// May it decrypt receivers (`POST …/receivers/decrypt`, for printing waybills)? Every
     /// use is audited under the token's name.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub decrypt: bool,
 }
 

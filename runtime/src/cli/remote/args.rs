@@ -102,6 +102,48 @@ pub enum Command {
         #[arg(long)]
         all_pages: bool,
     },
+    /// A tenant's after-sales as the ERP sees them (unsynced ones; --intercept for the parcels to stop).
+    AfterSales {
+        /// The tenant.
+        tenant: String,
+        /// Only those that ask the warehouse to stop the parcel.
+        #[arg(long)]
+        intercept: bool,
+        /// Every sync state, not only unsynced.
+        #[arg(long)]
+        any_sync: bool,
+        /// Only this shop's.
+        #[arg(long)]
+        shop: Option<String>,
+        /// Continue from a previous page's `next_cursor`.
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Plaintext receivers of orders, for printing waybills (a token granted decrypt; audited).
+    Receivers {
+        /// The tenant.
+        tenant: String,
+        /// The shop the orders are from.
+        #[arg(long)]
+        shop: String,
+        /// An order id; repeat for more (at most 100).
+        #[arg(long = "order", value_name = "ORDER_ID", required = true)]
+        orders: Vec<String>,
+        /// Why, for the audit.
+        #[arg(long)]
+        reason: String,
+        /// waybill, delivery or after_sale.
+        #[arg(long, default_value = "waybill", value_parser = ["waybill", "delivery", "after_sale"])]
+        purpose: String,
+    },
+    /// The tenant's audit: who changed what, who decrypted which receivers and why.
+    Audit {
+        /// The tenant.
+        tenant: String,
+        /// The last this many entries (1–1000).
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
     /// Acknowledge orders the ERP has taken: FILE is `[{"platform","shop_id","order_id","version"}]`.
     Ack {
         /// The tenant.

@@ -155,6 +155,26 @@ mod tests {
                 Body::Json(json!({"name": "erp"})),
             ),
             (
+                &["token", "create", "acme", "--name", "labels", "--decrypt"],
+                Method::POST,
+                "/v1/tenants/acme/tokens",
+                Body::Json(json!({"name": "labels", "decrypt": true})),
+            ),
+            (
+                &["receivers", "acme", "--shop", "dy", "--order", "1", "--order", "2", "--reason", "print run"],
+                Method::POST,
+                "/v1/tenants/acme/receivers/decrypt",
+                Body::Json(json!({"orders": [{"shop_id": "dy", "order_id": "1"}, {"shop_id": "dy", "order_id": "2"}],
+                                  "purpose": "waybill", "reason": "print run"})),
+            ),
+            (&["audit", "acme"], Method::GET, "/v1/tenants/acme/audit?limit=100", Body::Empty),
+            (
+                &["after-sales", "acme", "--intercept", "--shop", "dy"],
+                Method::GET,
+                "/v1/tenants/acme/after-sales?intercept=true&shop_id=dy",
+                Body::Empty,
+            ),
+            (
                 &["switch", "module", "acme", "tb", "stock", "off"],
                 Method::PUT,
                 "/v1/tenants/acme/shops/tb/modules/stock",

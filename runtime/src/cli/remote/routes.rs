@@ -10,6 +10,7 @@ use serde_json::Value;
 use url::Url;
 use wharf_runtime::api::operations::{Discard, HoldBody, OnOff as Switch, Purge, ReplayAll};
 use wharf_runtime::api::plugins::{GrantBody, VersionBody};
+use wharf_runtime::api::receivers::{DecryptRequest, OrderRef};
 use wharf_runtime::api::tenants::NewToken;
 use wharf_runtime::model::Timestamp;
 
@@ -238,6 +239,26 @@ impl Command {
                 query.extend(cursor.clone().map(|c| ("cursor", c)));
                 let answer = if *all_pages { Answer::AllOrderPages } else { Answer::Json };
                 Request::get(&[V1, TENANTS, tenant, "orders"]).query(query).answer(answer)
+            }
+            Command::AfterSales { tenant, intercept, any_sync, shop, cursor } => {
+                let mut query = Vec::new();
+                query.extend(intercept.then(|| ("intercept", "true".to_owned())));
+                query.extend(any_sync.then(|| ("any_sync", "true".to_owned())));
+                query.extend(shop.clone().map(|s| ("shop_id", s)));
+                query.extend(cursor.clone().map(|c| ("cursor", c)));
+                Request::get(&[V1, TENANTS, tenant, "after-sales"]).query(query)
+            }
+            Command::Receivers { tenant, shop, orders, reason, purpose } => {
+                let purpose = serde_json::from_value(serde_json::Value::String(purpose.clone()))
+                    .expect("clap keeps to the purposes the model reads");
+                let orders = orders.iter().map(|o| OrderRef { shop_id: shop.clone(), order_id: o.clone() }).collect();
+                Request::post(
+                    &[V1, TENANTS, tenant, "receivers", "decrypt"],
+                    json(&DecryptRequest { orders, purpose, reason: reason.clone() }),
+                )
+            }
+            Command::Audit { tenant, limit } => {
+                Request::get(&[V1, TENANTS, tenant, "audit"]).query(vec![("limit", limit.to_string())])
             }
             Command::Ack { tenant, file, .. } => {
                 Request::post(&[V1, TENANTS, tenant, "orders", "ack"], Body::JsonFile(file.clone()))
