@@ -11,7 +11,7 @@ use crate::capability::grants::HostGrants;
 use crate::capability::http::{Client, Response};
 use crate::error::{Failure, LoadError};
 use crate::limits::Limits;
-use crate::model::{ConnectorError, Operation, Role, TimeWindow, Timestamp};
+use crate::model::{ConnectorError, DecryptPurpose, Operation, Role, TimeWindow, Timestamp};
 use crate::sandbox::Call;
 use crate::{Plugin, Sandbox, Shop};
 
@@ -108,10 +108,10 @@ impl Contract {
         let shop = self.shop();
         let mut problems = Vec::new();
         for op in role_operations(d.role) {
-            if d.operations.contains(op) {
+            if d.operations.contains(&op) {
                 continue;
             }
-            let Some(call) = empty_call(*op) else { continue };
+            let Some(call) = empty_call(op) else { continue };
             match self.plugin.call(&shop, call).await {
                 Err(e) => match e.connector_error() {
                     Some(ConnectorError::Unsupported { operation }) if operation == op.name() => {}
@@ -192,7 +192,7 @@ fn describe(plugin: &Plugin) -> Outcome {
         if !seen.insert(op.name()) {
             problems.push(format!("operation {} listed twice", op.name()));
         }
-        if *op != Operation::Describe && !role_operations(d.role).contains(op) {
+        if *op != Operation::Describe && !role_operations(d.role).any(|r| r == *op) {
             problems.push(format!("operation {} is not one of a {:?} plugin's", op.name(), d.role));
         }
     }
@@ -213,35 +213,9 @@ fn describe(plugin: &Plugin) -> Outcome {
     if problems.is_empty() { Outcome::Pass } else { Outcome::Fail(problems.join("; ")) }
 }
 
-/// The operations of a role (besides `describe`).
-pub(super) fn role_operations(role: Role) -> &'static [Operation] {
-    use Operation::*;
-    match role {
-        Role::Marketplace => &[
-            PullOrders,
-            GetOrder,
-            PushStock,
-            PushPrices,
-            PushLots,
-            PushListing,
-            PushProducts,
-            PushCustomers,
-            PushLogistics,
-            PushShipments,
-            PushErpStatus,
-        ],
-        Role::Erp => &[
-            PushOrders,
-            PullStock,
-            PullPrices,
-            PullLots,
-            PullProducts,
-            PullCustomers,
-            PullLogistics,
-            PullShipments,
-            PullErpStatus,
-        ],
-    }
+/// The operations of `role`'s world, as the model assigns them ([`Operation::role`]).
+pub(super) fn role_operations(role: Role) -> impl Iterator<Item = Operation> {
+    Operation::ALL.into_iter().filter(move |op| op.role() == Some(role))
 }
 
 /// The operation with an empty or minimal input.
@@ -253,6 +227,11 @@ fn empty_call(op: Operation) -> Option<Call> {
         Operation::Describe => None,
         Operation::PullOrders => Some(Call::PullOrders { window, cursor: None }),
         Operation::GetOrder => Some(Call::GetOrder { order_id: "1".into() }),
+        Operation::PullAfterSales => Some(Call::PullAfterSales { window, cursor: None }),
+        Operation::GetAfterSale => Some(Call::GetAfterSale { after_sale_id: "1".into() }),
+        Operation::DecryptReceivers => {
+            Some(Call::DecryptReceivers { purpose: DecryptPurpose::Waybill, refs: Vec::new() })
+        }
         // Every push, with an empty list; every ERP pull, over the window.
         op => Call::push(op, serde_json::Value::Array(Vec::new())).ok().or_else(|| Call::pull(op, request)),
     }
