@@ -100,6 +100,8 @@ async fn orders_flow_incrementally_change_once_and_resume_after_a_failure() {
 async fn after_sales_map_from_every_platform_and_flag_interceptions() {
     use wharf_runtime::store::AfterSaleQuery;
     use wharf_runtime::sync::after_sales::{self, AfterSaleStream};
+    use wharf_runtime::sync::intake::{Intake, Target, Update};
+    use wharf_runtime::sync::outbound::Outbound;
     use wharf_runtime::sync::window::{self, Walk};
     use wharf_sim::shop::AfterSaleKind;
     use wharf_sim::world::{World, WorldOptions};
@@ -181,13 +183,59 @@ async fn after_sales_map_from_every_platform_and_flag_interceptions() {
             }
         }
 
+        // The merchant agrees the first open request, through the queue like any update: the
+        // platform records the answer (JD's answers are not built yet).
+        if ws.platform != "jd" {
+            let open = stored
+                .iter()
+                .find(|s| s.after_sale.status == wharf_runtime::model::AfterSaleStatus::Requested)
+                .unwrap_or_else(|| panic!("{}: a request to answer: {stored:#?}", ws.platform));
+            let action: wharf_runtime::model::AfterSaleAction = serde_json::from_value(serde_json::json!({
+                "after_sale_id": open.after_sale.after_sale_id, "order_id": open.after_sale.order_id,
+                "decision": "agree_refund", "refund_version": open.after_sale.refund_version,
+            }))
+            .unwrap();
+            let intake = Intake {
+                store: store.clone(),
+                tenant: "acme".into(),
+                shops: vec![Target {
+                    shop_id: ws.shop_id.clone(),
+                    platform: ws.platform.clone(),
+                    operations: plugin.descriptor().operations.clone(),
+                }]
+                .into(),
+            };
+            let report = intake.submit(&Update::AfterSaleActions(vec![action]), now).unwrap();
+            assert_eq!(report.queued, 1, "{}: {report:?}", ws.platform);
+            let outbound = Outbound {
+                stopping: &never,
+                plugin: &plugin,
+                shop: &shop,
+                platform: &ws.platform,
+                store: &store,
+                carriers: &Default::default(),
+                backoff: &Default::default(),
+            };
+            let sent = outbound.round(now).await.unwrap();
+            assert_eq!((sent.confirmed, sent.dead_lettered), (1, 0), "{}: {sent:?}", ws.platform);
+            let actions = match ws.platform.as_str() {
+                "taobao" => world.taobao().unwrap().seller_actions(),
+                _ => world.douyin().unwrap().seller_actions(),
+            };
+            let mut answered: Vec<u64> = actions.iter().map(|a| a.after_sale_id).collect();
+            answered.dedup();
+            let id = open.after_sale.after_sale_id.parse::<u64>().unwrap();
+            assert_eq!(answered, [id], "{}: {actions:?}", ws.platform);
+        }
+
         // Douyin's platform moves one on (the merchant agreed, the buyer sent goods back…): the
         // next round stores it as a new version, and nothing else changes.
         if ws.platform == "douyin" {
             let moved = world.douyin().unwrap().advance_after_sale().expect("an open after-sale to advance");
             let later = Timestamp(wharf_sim::serve::wall_ms() + 10_000);
             let again = stream.round(later).await.unwrap();
-            assert_eq!((again.new, again.changed), (0, 1), "{again:?}");
+            // The one agreed above, and the one moved on.
+            assert_eq!((again.new, again.changed), (0, 2), "{again:?}");
             let key = wharf_runtime::store::AfterSaleKey {
                 platform: "douyin".into(),
                 shop_id: ws.shop_id.clone(),

@@ -18,8 +18,8 @@ use super::modules::{self, Deprecated};
 use super::openapi::{NotFound, OverQuota, TenantPath, TooLarge, names};
 use super::{Api, ApiError, Caller};
 use crate::model::{
-    CustomerMapping, ErpStatus, ListingChange, Logistics, LotSync, Module, PriceUpdate, Product, ShipmentDetail,
-    StockUpdate, Timestamp,
+    AfterSaleAction, CustomerMapping, ErpStatus, ListingChange, Logistics, LotSync, Module, PriceUpdate, Product,
+    ShipmentDetail, StockUpdate, Timestamp,
 };
 use crate::sheet::{self, RowOutcome, SheetKind};
 use crate::store::{AckOutcome, OrderKey, OrderQuery, OrderQueryPage};
@@ -91,7 +91,8 @@ impl ToSchema for UpdateRecords {
 type Schemas = Vec<(String, RefOr<Schema>)>;
 
 /// The record types of [`update_kinds`]: each adds its schema (and those it needs) and names it.
-const RECORDS: [fn(&mut Schemas) -> std::borrow::Cow<'static, str>; 9] = [
+const RECORDS: [fn(&mut Schemas) -> std::borrow::Cow<'static, str>; 10] = [
+    record::<AfterSaleAction>,
     record::<StockUpdate>,
     record::<PriceUpdate>,
     record::<LotSync>,
@@ -235,9 +236,8 @@ pub async fn submit_updates(
             Module::Logistics => Update::Logistics(typed(body, what)?),
             Module::Shipments => Update::Shipments(typed(body, what)?),
             Module::ErpStatus => Update::ErpStatus(typed(body, what)?),
-            Module::Orders | Module::AfterSales => {
-                unreachable!("orders and after-sales come in from the shops (refused above)")
-            }
+            Module::AfterSales => Update::AfterSaleActions(typed(body, what)?),
+            Module::Orders => unreachable!("orders come in from the shops (refused above)"),
         };
         // Stored before the answer: what the ERP hears as accepted is never lost.
         let report = intake.submit(&update, Timestamp::now())?;

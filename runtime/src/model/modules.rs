@@ -80,7 +80,8 @@ pub const MODULES: [Spec; 11] = [
         name: "after_sales",
         aliases: &[],
         stored: "after_sales",
-        push: None,
+        // In from the shops; out go the merchant's answers (agree, refuse, confirm a return).
+        push: Some(Operation::PushAfterSaleActions),
         pull: None,
         per_sku: false,
         // As often as orders: a refund requested before shipping must reach the warehouse
@@ -426,6 +427,8 @@ mod tests {
             let ops = [spec.push, spec.pull].into_iter().flatten().map(|o| o.name().to_owned()).collect::<Vec<_>>();
             for op in ops {
                 let what = op.trim_start_matches("push-").trim_start_matches("pull-").replace('-', "_");
+                // After-sales come in by their own pull; what goes out is the merchant's answers.
+                let what = what.replace("after_sale_actions", "after_sales");
                 assert_eq!(what, spec.name, "{op} belongs to {}", spec.name);
             }
         }

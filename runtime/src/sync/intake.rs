@@ -10,8 +10,8 @@ use serde::Serialize;
 use std::sync::Arc;
 
 use crate::model::{
-    CustomerMapping, ErpStatus, ListingChange, Logistics, LotSync, Module, Operation, PriceUpdate, Product,
-    ShipmentDetail, StockUpdate, Timestamp,
+    AfterSaleAction, CustomerMapping, ErpStatus, ListingChange, Logistics, LotSync, Module, Operation, PriceUpdate,
+    Product, ShipmentDetail, StockUpdate, Timestamp,
 };
 use crate::store::{AuditEntry, Hold, NewPush, Offer, OrderKey, Store, StoreError};
 
@@ -31,6 +31,8 @@ pub enum Update {
     Logistics(Vec<Logistics>),
     Shipments(Vec<ShipmentDetail>),
     ErpStatus(Vec<ErpStatus>),
+    /// The merchant's answers to after-sales (agree, refuse, confirm the return).
+    AfterSaleActions(Vec<AfterSaleAction>),
 }
 
 impl Update {
@@ -46,6 +48,7 @@ impl Update {
             Update::Logistics(_) => Module::Logistics,
             Update::Shipments(_) => Module::Shipments,
             Update::ErpStatus(_) => Module::ErpStatus,
+            Update::AfterSaleActions(_) => Module::AfterSales,
         }
     }
 
@@ -65,6 +68,7 @@ impl Update {
             Update::Logistics(v) => v.len(),
             Update::Shipments(v) => v.len(),
             Update::ErpStatus(v) => v.len(),
+            Update::AfterSaleActions(v) => v.len(),
         }
     }
 
@@ -136,6 +140,21 @@ impl Update {
             Update::Logistics(v) => v.iter().map(|r| order(&r.order_id, &r.tracking_no, json(r))).collect(),
             Update::Shipments(v) => v.iter().map(|r| order(&r.order_id, &digest(&json(&r.lines)), json(r))).collect(),
             Update::ErpStatus(v) => v.iter().map(|r| order(&r.order_id, r.erp_status.name(), json(r))).collect(),
+            // One answer per after-sale and decision: a second answer of the same kind replaces
+            // an unsent first; a refusal without its reason never leaves.
+            Update::AfterSaleActions(v) => v
+                .iter()
+                .map(|r| {
+                    r.check()?;
+                    non_empty("after_sale_id", &r.after_sale_id)?;
+                    let decision = json(&r.decision);
+                    order(
+                        &r.order_id,
+                        &format!("{}#{}", r.after_sale_id, decision.as_str().unwrap_or_default()),
+                        json(r),
+                    )
+                })
+                .collect(),
         }
     }
 }
