@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::backend::Transactional as _;
 use super::backend::TxError::Abort;
 use super::backend::{Tree, TxError, TxTree};
-use super::orders::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SyncState, Upsert};
+use super::orders::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SyncState, Upsert, decode_cursor, encode_cursor};
 use super::usage::{Usage, delta};
 use super::{StoreError, key};
 use crate::model::{AfterSale, AfterSaleKind, AfterSaleStatus, OrderStatus, Timestamp};
@@ -226,9 +226,7 @@ impl AfterSaleBook {
         let prefix = key(&[tenant, ""])?;
         let mut start = prefix.clone();
         if let Some(c) = &query.cursor {
-            let after =
-                hex::decode(c).map_err(|_| StoreError::Invalid(format!("cursor {c:?} is not one this store wrote")))?;
-            start.extend_from_slice(&after);
+            start.extend_from_slice(&decode_cursor(c)?);
             start.push(0); // strictly after
         }
         let by_index = !query.any_sync && query.sync.unwrap_or(SyncState::Unsynced) == SyncState::Unsynced;
@@ -259,7 +257,7 @@ impl AfterSaleBook {
             }
             if after_sales.len() == limit {
                 let last = &after_sales[limit - 1].after_sale;
-                let cursor = hex::encode([last.platform.as_str(), &last.shop_id, &last.after_sale_id].join("\0"));
+                let cursor = encode_cursor([&last.platform, &last.shop_id, &last.after_sale_id]);
                 return Ok(AfterSaleQueryPage { after_sales, next_cursor: Some(cursor) });
             }
             after_sales.push(stored);

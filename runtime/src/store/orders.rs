@@ -377,7 +377,11 @@ impl OrderBook {
             }
             if orders.len() == limit {
                 let last = &orders.last().map(|o: &StoredOrder| OrderKey::of(&o.order)).expect("limit >= 1");
-                return Ok(OrderQueryPage { orders, next_cursor: Some(encode_cursor(last)), unreadable });
+                return Ok(OrderQueryPage {
+                    orders,
+                    next_cursor: Some(encode_cursor([&last.platform, &last.shop_id, &last.order_id])),
+                    unreadable,
+                });
             }
             orders.push(stored);
         }
@@ -470,12 +474,13 @@ fn tenant_of(key: &[u8]) -> &str {
     std::str::from_utf8(&key[..end]).unwrap_or_default()
 }
 
-/// The cursor is the last key's parts after the tenant, hex-encoded (opaque, URL-safe).
-fn encode_cursor(k: &OrderKey) -> String {
-    hex::encode([k.platform.as_str(), &k.shop_id, &k.order_id].join("\0"))
+/// The cursor is the last key's parts after the tenant, hex-encoded (opaque, URL-safe); the
+/// after-sales book pages the same way.
+pub(super) fn encode_cursor(parts: [&str; 3]) -> String {
+    hex::encode(parts.join("\0"))
 }
 
-fn decode_cursor(c: &str) -> Result<Vec<u8>, StoreError> {
+pub(super) fn decode_cursor(c: &str) -> Result<Vec<u8>, StoreError> {
     hex::decode(c).map_err(|_| StoreError::Invalid(format!("cursor {c:?} is not one this store wrote")))
 }
 

@@ -122,6 +122,14 @@ fn dead_key(tenant: &str, id: u64) -> Result<Vec<u8>, StoreError> {
     Ok(k)
 }
 
+/// What a new version owes, and to which route.
+struct Owed<'a> {
+    tenant: &'a str,
+    route: &'a str,
+    carries: Carries,
+    key: OrderKey,
+}
+
 /// The queue and its due index inside one transaction. Writes answer the change they made in
 /// the tenant's stored bytes ([`delta`]; the index is not counted).
 struct Queue<'a> {
@@ -140,6 +148,23 @@ impl Queue<'_> {
         }
         self.due.insert(due_key(d).map_err(Abort)?, d.key.shop_id.as_bytes())?;
         Ok(delta(&k, old.as_deref(), Some(&bytes)))
+    }
+
+    /// A first delivery of `version` of what `owed` names, due at once.
+    fn owe(&self, owed: Owed<'_>, version: u64, now: Timestamp) -> TxResult<i64> {
+        let delivery = Delivery {
+            id: self.q.generate_id()?,
+            tenant: owed.tenant.to_owned(),
+            route: owed.route.to_owned(),
+            carries: owed.carries,
+            key: owed.key,
+            version,
+            attempts: 0,
+            next_attempt_ms: now.0,
+            last_error: None,
+            enqueued_ms: now.0,
+        };
+        self.put(&delivery)
     }
 
     fn remove(&self, id: u64) -> TxResult<(Option<Delivery>, i64)> {
@@ -379,20 +404,8 @@ impl Store {
         let (outcome, change) = trees.transaction(|(o, u, q, due)| {
             let (outcome, mut change) = orders::upsert_in(&book, o, u, tenant, order, now, &room)?;
             if let (true, Some(route)) = (outcome.is_news(), route) {
-                let id = q.generate_id()?;
-                let delivery = Delivery {
-                    id,
-                    tenant: tenant.to_owned(),
-                    route: route.to_owned(),
-                    carries: Carries::Order,
-                    key: OrderKey::of(order),
-                    version: outcome.version(),
-                    attempts: 0,
-                    next_attempt_ms: now.0,
-                    last_error: None,
-                    enqueued_ms: now.0,
-                };
-                change += Queue { q, due }.put(&delivery)?;
+                let owed = Owed { tenant, route, carries: Carries::Order, key: OrderKey::of(order) };
+                change += Queue { q, due }.owe(owed, outcome.version(), now)?;
             }
             Ok((outcome, change))
         })?;
@@ -423,23 +436,13 @@ impl Store {
         let (outcome, change) = trees.transaction(|(a, u, q, due)| {
             let (outcome, mut change) = book.upsert_in(a, u, tenant, after_sale, intercept, now, &room)?;
             if let (true, Some(route)) = (outcome.is_news(), route) {
-                let delivery = Delivery {
-                    id: q.generate_id()?,
-                    tenant: tenant.to_owned(),
-                    route: route.to_owned(),
-                    carries: Carries::AfterSale,
-                    key: OrderKey {
-                        platform: after_sale.platform.clone(),
-                        shop_id: after_sale.shop_id.clone(),
-                        order_id: after_sale.after_sale_id.clone(),
-                    },
-                    version: outcome.version(),
-                    attempts: 0,
-                    next_attempt_ms: now.0,
-                    last_error: None,
-                    enqueued_ms: now.0,
+                let key = OrderKey {
+                    platform: after_sale.platform.clone(),
+                    shop_id: after_sale.shop_id.clone(),
+                    order_id: after_sale.after_sale_id.clone(),
                 };
-                change += Queue { q, due }.put(&delivery)?;
+                let owed = Owed { tenant, route, carries: Carries::AfterSale, key };
+                change += Queue { q, due }.owe(owed, outcome.version(), now)?;
             }
             Ok((outcome, change))
         })?;

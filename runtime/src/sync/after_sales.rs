@@ -7,10 +7,9 @@
 //! acknowledges each version. One that cannot be mapped is set aside in the
 //! quarantine under the stream `after_sales`, naming its id, field and reason; the rest flow.
 
-use crate::model::{AfterSale, Module, Rejected, Timestamp};
+use crate::model::{AfterSale, Rejected, Timestamp};
 use crate::sandbox::{Call, Reply};
 use crate::store::after_sales::intercept;
-use crate::store::quarantine::Source;
 use crate::store::{OrderKey, Store, StoreError, Upsert};
 use crate::{Plugin, Shop};
 
@@ -62,7 +61,7 @@ impl AfterSaleStream<'_> {
 
     fn record(&self, a: &AfterSale, now: Timestamp, round: &mut Round) -> Result<(), StoreError> {
         let tenant = self.shop.tenant.as_str();
-        if self.store.quarantine().remove(tenant, &self.shop.shop_id, STREAM, &a.after_sale_id)?.is_some() {
+        if self.store.quarantine().remove(tenant, &self.shop.shop_id, self.walk.stream, &a.after_sale_id)?.is_some() {
             round.released += 1;
         }
         let order = OrderKey { platform: a.platform.clone(), shop_id: a.shop_id.clone(), order_id: a.order_id.clone() };
@@ -87,16 +86,9 @@ impl AfterSaleStream<'_> {
     }
 
     fn set_aside(&self, rejected: &Rejected, now: Timestamp, round: &mut Round) -> Result<(), StoreError> {
-        let d = self.plugin.descriptor();
-        let source = Source {
-            tenant: &self.shop.tenant,
-            shop_id: &self.shop.shop_id,
-            stream: Module::AfterSales.stored(),
-            plugin: &d.name,
-            version: &d.version,
-        };
-        if self.store.quarantine().put(&source, rejected, now)? {
+        if self.walk.set_aside(self.plugin, rejected, now)? {
             round.quarantined += 1;
+            let d = self.plugin.descriptor();
             tracing::warn!(
                 tenant = %self.shop.tenant, shop = %self.shop.shop_id, plugin = %d.name, version = %d.version,
                 after_sale = %rejected.id, field = %rejected.field, reason = %rejected.reason,

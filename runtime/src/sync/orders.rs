@@ -12,7 +12,6 @@ use std::time::Duration;
 use crate::error::{CallError, Failure};
 use crate::model::{ConnectorError, Order, Rejected, Timestamp};
 use crate::sandbox::{Call, Reply};
-use crate::store::quarantine::Source;
 use crate::store::{Store, StoreError, Upsert};
 
 use super::window::Walk;
@@ -135,16 +134,9 @@ impl<'a> OrderStream<'a> {
     }
 
     fn set_aside(&self, rejected: &Rejected, now: Timestamp, round: &mut Round) -> Result<(), StoreError> {
-        let d = self.plugin.descriptor();
-        let source = Source {
-            tenant: &self.shop.tenant,
-            shop_id: &self.shop.shop_id,
-            stream: STREAM,
-            plugin: &d.name,
-            version: &d.version,
-        };
-        if self.store.quarantine().put(&source, rejected, now)? {
+        if self.walk(STREAM).set_aside(self.plugin, rejected, now)? {
             round.quarantined += 1;
+            let d = self.plugin.descriptor();
             tracing::warn!(
                 tenant = %self.shop.tenant, shop = %self.shop.shop_id, plugin = %d.name, version = %d.version,
                 order = %rejected.id, field = %rejected.field, reason = %rejected.reason,

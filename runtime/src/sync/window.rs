@@ -8,9 +8,10 @@
 
 use std::time::Duration;
 
-use crate::Shop;
-use crate::model::{TimeWindow, Timestamp};
+use crate::model::{Rejected, TimeWindow, Timestamp};
+use crate::store::quarantine::Source;
 use crate::store::{Store, StoreError, StreamCursor};
+use crate::{Plugin, Shop};
 
 /// Re-read the last two minutes of the previous window: TOP documents that `modified` can
 /// trail visibility by up to a minute under load; two leaves margin.
@@ -62,6 +63,21 @@ impl<'a> Walk<'a> {
             }
         };
         Ok(Round { walk: self, window, cursor, watermark, walked: Walked::default(), done: false })
+    }
+
+    /// Sets `rejected` aside in the quarantine under this walk's stream, naming the version of
+    /// `plugin` that could not map it; `true` when it was not there already (the caller logs
+    /// it then, in its own words).
+    pub fn set_aside(&self, plugin: &Plugin, rejected: &Rejected, now: Timestamp) -> Result<bool, StoreError> {
+        let d = plugin.descriptor();
+        let source = Source {
+            tenant: &self.shop.tenant,
+            shop_id: &self.shop.shop_id,
+            stream: self.stream,
+            plugin: &d.name,
+            version: &d.version,
+        };
+        self.store.quarantine().put(&source, rejected, now)
     }
 
     fn window_end(&self, now: Timestamp, from: Timestamp) -> Timestamp {

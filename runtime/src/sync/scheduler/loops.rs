@@ -12,7 +12,7 @@ use super::setup::{Route, TenantRun, intake};
 use super::{AUTH_BACKOFF_CAP, DRAIN_LIMIT, Options};
 use crate::Plugin;
 use crate::erp::{plugin as erp_plugin, webhook};
-use crate::error::Failure;
+use crate::error::{CallError, Failure};
 use crate::model::{ConnectorError, Module, Timestamp};
 use crate::registry::Registry;
 pub(super) use crate::retry::sleep_or_stop;
@@ -61,6 +61,20 @@ impl Ctx {
     pub(super) fn loop_backoff(&self, failures: u32, seed: u64) -> Duration {
         let unbounded = Backoff { max_attempts: u32::MAX, ..self.options.backoff };
         unbounded.delay(failures, seed).unwrap_or(unbounded.max_delay)
+    }
+
+    /// The wait before a pull loop tries again after its call failed with `e`: a throttle's
+    /// own wait; a retriable failure backs off (counted in `failures`, at most the interval);
+    /// a permanent one waits the interval.
+    fn wait_after_failed_pull(&self, e: &CallError, every: Duration, failures: &mut u32, seed: u64) -> Duration {
+        match Verdict::of_call(e) {
+            Verdict::Throttled(d, _) => d,
+            Verdict::Retry(_) => {
+                *failures += 1;
+                self.loop_backoff(*failures, seed).min(every.max(self.options.backoff.base))
+            }
+            Verdict::Permanent(_) => every,
+        }
     }
 
     pub(super) async fn orders_loop(mut self, index: usize, every: Duration) {
@@ -124,14 +138,7 @@ impl Ctx {
                     Err(SyncError::Call(e)) => {
                         warn!(tenant = %tenant, shop = %shop, error = %e, "pulling orders failed");
                         self.note_error(&shop, &e.to_string());
-                        wait = match Verdict::of_call(&e) {
-                            Verdict::Throttled(d, _) => d,
-                            Verdict::Retry(_) => {
-                                failures += 1;
-                                self.loop_backoff(failures, index as u64).min(every.max(self.options.backoff.base))
-                            }
-                            Verdict::Permanent(_) => every,
-                        };
+                        wait = self.wait_after_failed_pull(&e, every, &mut failures, index as u64);
                     }
                     Err(SyncError::Store(e)) => {
                         warn!(tenant = %tenant, shop = %shop, error = %e, "storing orders failed");
@@ -190,14 +197,7 @@ impl Ctx {
                     Err(SyncError::Call(e)) => {
                         warn!(tenant = %tenant, shop = %shop, error = %e, "pulling after-sales failed");
                         self.note_error(&shop, &e.to_string());
-                        wait = match Verdict::of_call(&e) {
-                            Verdict::Throttled(d, _) => d,
-                            Verdict::Retry(_) => {
-                                failures += 1;
-                                self.loop_backoff(failures, index as u64).min(every.max(self.options.backoff.base))
-                            }
-                            Verdict::Permanent(_) => every,
-                        };
+                        wait = self.wait_after_failed_pull(&e, every, &mut failures, index as u64);
                     }
                     Err(SyncError::Store(e)) => {
                         warn!(tenant = %tenant, shop = %shop, error = %e, "storing after-sales failed");
@@ -339,14 +339,7 @@ impl Ctx {
                 }
                 Err(SyncError::Call(e)) => {
                     warn!(tenant = %tenant, %module, error = %e, "pulling from the ERP failed");
-                    wait = match Verdict::of_call(&e) {
-                        Verdict::Throttled(d, _) => d,
-                        Verdict::Retry(_) => {
-                            failures += 1;
-                            self.loop_backoff(failures, 0).min(every.max(self.options.backoff.base))
-                        }
-                        Verdict::Permanent(_) => every,
-                    };
+                    wait = self.wait_after_failed_pull(&e, every, &mut failures, 0);
                 }
                 Err(SyncError::Store(e)) => warn!(tenant = %tenant, %module, error = %e, "queuing ERP updates failed"),
             }
