@@ -1295,6 +1295,17 @@ async fn every_answer_is_as_the_document_says() {
         (Method::GET, format!("{t}/audit?limit=0"), None, 400),
         (Method::GET, format!("{t}/after-sales?any_sync=true&intercept=true"), None, 200),
         (Method::GET, format!("{t}/after-sales?limit=0"), None, 400),
+        (Method::GET, format!("{t}/after-sales.xlsx?intercept=true"), None, 200),
+        (Method::GET, format!("{t}/after-sales.xlsx?intercep=true"), None, 400),
+        (
+            Method::POST,
+            format!("{t}/updates/invoices"),
+            Some(
+                json!([{"order_id": "T1", "kind": "electronic", "title": "张三", "invoice_no": "24312000000012345678",
+                "amount": 12800, "issued_at": "2026-11-30T00:00:00Z"}]),
+            ),
+            200,
+        ),
         (
             Method::POST,
             format!("{t}/after-sales/ack"),

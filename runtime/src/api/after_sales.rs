@@ -3,13 +3,17 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::erp::{MAX_EXPORT_ORDERS, XLSX, xlsx};
 use super::extract::{JsonBody, Path, Query};
 use super::openapi::{NotFound, TenantPath};
 use super::{Api, ApiError, Caller};
-use crate::store::{AckOutcome, AfterSaleKey, AfterSaleQuery, AfterSaleQueryPage};
+use crate::sheet;
+use crate::store::{AckOutcome, AfterSaleKey, AfterSaleQuery, AfterSaleQueryPage, Store};
 
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/after-sales", tag = "erp",
     summary = "After-sales by sync state (unsynced unless told), updated_at range, status, intercept, shop, order id; paged",
@@ -30,6 +34,51 @@ pub async fn query_after_sales(
     // On disk before the ERP sees it, as for orders.
     intake.store.durable().await?;
     Ok(Json(page))
+}
+
+/// `GET …/after-sales.xlsx`: the after-sales the same query would list, every page, in one
+/// workbook, for the merchant who answers them by hand (the answers go back as an
+/// `after_sales` sheet: `POST …/imports/after_sales`).
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/after-sales.xlsx", tag = "erp",
+    summary = "The after-sales the same query lists, every page from the cursor on, as a spreadsheet",
+    security(("bearer" = [])),
+    params(TenantPath, AfterSaleQuery),
+    responses((status = 200, description = "The workbook", content_type = XLSX), (status = 404, response = NotFound)))]
+pub async fn export_after_sales(
+    State(api): State<Api>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    Query(query): Query<AfterSaleQuery>,
+) -> Result<Response, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    let file_name = format!("{tenant}-after-sales.xlsx");
+    let store = intake.store.clone();
+    // Off the async workers, like the orders' export.
+    let bytes = tokio::task::spawn_blocking(move || workbook(&store, &tenant, query)).await.map_err(|e| {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("the export failed: {e}"))
+    })??;
+    intake.store.durable().await?; // as for the JSON query
+    Ok(xlsx(bytes, &file_name))
+}
+
+fn workbook(store: &Store, tenant: &str, mut query: AfterSaleQuery) -> Result<Vec<u8>, ApiError> {
+    let mut after_sales = Vec::new();
+    loop {
+        let page = store.after_sales().query(tenant, &query)?;
+        after_sales.extend(page.after_sales);
+        // The orders' bound: what a spreadsheet program opens comfortably.
+        if after_sales.len() > MAX_EXPORT_ORDERS {
+            return Err(ApiError::bad_input(format!(
+                "more than {MAX_EXPORT_ORDERS} after-sales match; narrow the query (updated_from/updated_to) or page through the JSON"
+            )));
+        }
+        match page.next_cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    sheet::export_after_sales(&after_sales)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
 }
 
 /// One acknowledgement: the after-sale's key and the version the ERP took.

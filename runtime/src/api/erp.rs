@@ -18,8 +18,8 @@ use super::modules::{self, Deprecated};
 use super::openapi::{NotFound, OverQuota, TenantPath, TooLarge, names};
 use super::{Api, ApiError, Caller};
 use crate::model::{
-    AfterSaleAction, CustomerMapping, ErpStatus, ListingChange, Logistics, LotSync, Module, PriceUpdate, Product,
-    ShipmentDetail, StockUpdate, Timestamp,
+    AfterSaleAction, CustomerMapping, ErpStatus, InvoiceUpload, ListingChange, Logistics, LotSync, Module, PriceUpdate,
+    Product, ShipmentDetail, StockUpdate, Timestamp,
 };
 use crate::sheet::{self, RowOutcome, SheetKind};
 use crate::store::{AckOutcome, OrderKey, OrderQuery, OrderQueryPage};
@@ -91,8 +91,9 @@ impl ToSchema for UpdateRecords {
 type Schemas = Vec<(String, RefOr<Schema>)>;
 
 /// The record types of [`update_kinds`]: each adds its schema (and those it needs) and names it.
-const RECORDS: [fn(&mut Schemas) -> std::borrow::Cow<'static, str>; 10] = [
+const RECORDS: [fn(&mut Schemas) -> std::borrow::Cow<'static, str>; 11] = [
     record::<AfterSaleAction>,
+    record::<InvoiceUpload>,
     record::<StockUpdate>,
     record::<PriceUpdate>,
     record::<LotSync>,
@@ -237,6 +238,7 @@ pub async fn submit_updates(
             Module::Shipments => Update::Shipments(typed(body, what)?),
             Module::ErpStatus => Update::ErpStatus(typed(body, what)?),
             Module::AfterSales => Update::AfterSaleActions(typed(body, what)?),
+            Module::Invoices => Update::Invoices(typed(body, what)?),
             Module::Orders => unreachable!("orders come in from the shops (refused above)"),
         };
         // Stored before the answer: what the ERP hears as accepted is never lost.
@@ -409,7 +411,7 @@ fn export_workbook(
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
 }
 
-fn xlsx(bytes: Vec<u8>, file_name: &str) -> Response {
+pub(super) fn xlsx(bytes: Vec<u8>, file_name: &str) -> Response {
     let disposition = format!("attachment; filename=\"{file_name}\"");
     ([(header::CONTENT_TYPE, XLSX.to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response()
 }

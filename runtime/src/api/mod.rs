@@ -160,6 +160,7 @@ pub(crate) fn routes() -> OpenApiRouter<Api> {
         .routes(routes!(export_orders))
         .routes(routes!(ack_orders))
         .routes(routes!(after_sales::query_after_sales))
+        .routes(routes!(after_sales::export_after_sales))
         .routes(routes!(after_sales::ack_after_sales))
         .routes(routes!(receivers::decrypt_receivers))
         .routes(routes!(operations::audit))

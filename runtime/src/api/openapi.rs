@@ -363,7 +363,7 @@ mod tests {
             let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path}: no operationId"));
             assert!(ids.insert(id), "{method} {path}: operationId {id} twice");
         }
-        assert_eq!(ids.len(), 52, "{ids:?}");
+        assert_eq!(ids.len(), 53, "{ids:?}");
         assert!(doc["info"]["description"].as_str().unwrap().contains("Input is strict"));
     }
 
@@ -393,6 +393,7 @@ mod tests {
             ("/v1/tenants/{tenant}/orders", "get", fields::<OrderQuery>()),
             ("/v1/tenants/{tenant}/orders.xlsx", "get", fields::<OrderQuery>()),
             ("/v1/tenants/{tenant}/after-sales", "get", fields::<crate::store::AfterSaleQuery>()),
+            ("/v1/tenants/{tenant}/after-sales.xlsx", "get", fields::<crate::store::AfterSaleQuery>()),
             ("/v1/tenants/{tenant}/updates/waiting", "get", fields::<WaitingQuery>()),
             ("/v1/tenants/{tenant}/quarantine", "get", fields::<QuarantineQuery>()),
             ("/v1/tenants/{tenant}/audit", "get", fields::<AuditQuery>()),

@@ -1070,7 +1070,7 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
             problems(&text),
             [
                 "tenants.acme.schedule.listing: expected a string, found an integer",
-                "tenants.acme.schedule.ordrs: unknown module (modules: orders, after_sales, stock, prices, lots, listing, products, customers, logistics, shipments, erp_status)",
+                "tenants.acme.schedule.ordrs: unknown module (modules: orders, after_sales, stock, prices, lots, listing, products, customers, logistics, shipments, erp_status, invoices)",
                 "tenants.acme.schedule.price: expected a whole number and a unit (s, m or h) like \"30s\", \"5m\" or \"1h\", or \"off\"; got \"5 min\"",
             ]
         );

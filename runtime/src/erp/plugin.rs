@@ -1,4 +1,5 @@
-//! Delivering orders through an ERP plugin (`push-orders`), from the durable outbox.
+//! Delivering orders (`push-orders`) and after-sales (`push-after-sales`, to an ERP plugin that
+//! declares it) through an ERP plugin, from the durable outbox.
 //!
 //! The plugin answers per order: `created` and `already_exists` both mean the ERP has it (an
 //! ERP plugin looks its key up before creating, e.g. SAP's `PurchaseOrderByCustomer`), so a
@@ -7,15 +8,17 @@
 //! ERP's reason.
 //!
 //! An ERP plugin that does not take orders in some status (SAP takes no unpaid or cancelled
-//! order) answers `invalid_input` on the field `status`. That is not a fault to replay: the
-//! delivery is dropped, the order stays unsynced, and its next version (paid, say) is
-//! delivered in turn.
+//! order, nor an after-sale still `requested`) answers `invalid_input` on the field `status`.
+//! That is not a fault to replay: the delivery is dropped, the record stays unsynced, and its
+//! next version (paid, agreed) is delivered in turn.
 
 use crate::model::{ConnectorError, OrderPushOutcome, Timestamp};
 use crate::retry::{Backoff, Verdict};
 use crate::sandbox::{Call, Reply};
 use crate::store::{Carries, Delivery, Store, StoreError};
 use crate::{Plugin, Shop};
+
+use super::webhook;
 
 pub use super::webhook::DrainReport;
 
@@ -51,64 +54,101 @@ pub async fn drain(
         if stopping() {
             break;
         }
-        let mut batch = Vec::with_capacity(chunk.len());
+        // Each delivery still owed, with the record it carries; one call per kind.
+        let (mut orders, mut after_sales) = (Vec::new(), Vec::new());
         for delivery in chunk {
-            if delivery.carries == Carries::AfterSale {
-                // Not enqueued on a plugin route today (the engine sends after-sales to the
-                // webhook only); one that is, from a later host, waits as a dead letter rather
-                // than being dropped.
-                let reason = "after-sales are not delivered through an ERP plugin yet; replay once the host does";
-                super::failed(store, delivery, Verdict::Permanent(reason.into()), backoff, now, &mut report)?;
-                continue;
-            }
-            match store.orders().get(&delivery.tenant, &delivery.key)? {
-                Some(s) if s.version == delivery.version => batch.push((delivery, s)),
+            let current = match delivery.carries {
+                Carries::Order => store.orders().get(&delivery.tenant, &delivery.key)?.map(|s| {
+                    let version = s.version;
+                    orders.push((delivery, s.order.order_id.clone(), s.order));
+                    version
+                }),
+                Carries::AfterSale => {
+                    let key = webhook::after_sale_key(&delivery.key);
+                    store.after_sales().get(&delivery.tenant, &key)?.map(|s| {
+                        let version = s.version;
+                        after_sales.push((delivery, s.after_sale.after_sale_id.clone(), s.after_sale));
+                        version
+                    })
+                }
+            };
+            if current != Some(delivery.version) {
                 // A newer version has its own delivery; this one has nothing left to say.
-                _ => {
-                    store.outbox().remove(delivery.id)?;
-                    report.superseded += 1;
-                }
+                orders.retain(|(d, ..)| d.id != delivery.id);
+                after_sales.retain(|(d, ..)| d.id != delivery.id);
+                store.outbox().remove(delivery.id)?;
+                report.superseded += 1;
             }
         }
-        if batch.is_empty() {
-            continue;
-        }
-        let orders = batch.iter().map(|(_, s)| s.order.clone()).collect();
-        let results = match plugin.call(shop, Call::PushOrders(orders)).await {
-            Ok(Reply::OrderPushes(results)) => results,
-            Ok(_) => unreachable!("the sandbox checks push-orders answers order results"),
-            Err(e) => {
-                let verdict = Verdict::of_call(&e);
-                for (delivery, _) in &batch {
-                    super::failed(store, delivery, verdict.clone(), backoff, now, &mut report)?;
-                }
-                if matches!(verdict, Verdict::Throttled(..)) {
-                    return Ok(report);
-                }
+        let (order_ids, orders): (Vec<_>, Vec<_>) = orders.into_iter().map(|(d, id, o)| ((d, id), o)).unzip();
+        let (sale_ids, sales): (Vec<_>, Vec<_>) = after_sales.into_iter().map(|(d, id, a)| ((d, id), a)).unzip();
+        for (batch, call) in [(order_ids, Call::PushOrders(orders)), (sale_ids, Call::PushAfterSales(sales))] {
+            if batch.is_empty() {
                 continue;
             }
-        };
-        for (delivery, stored) in &batch {
-            let outcome = results.iter().find(|r| r.order_id == stored.order.order_id).map(|r| &r.outcome);
-            match outcome {
-                Some(OrderPushOutcome::Created { .. } | OrderPushOutcome::AlreadyExists { .. }) => {
-                    super::delivered(store, delivery, &mut report)?;
-                }
-                Some(OrderPushOutcome::Failed { error: ConnectorError::InvalidInput { field, .. } })
-                    if field == STATUS_FIELD =>
-                {
-                    store.outbox().remove(delivery.id)?;
-                    report.not_taken += 1;
-                }
-                Some(OrderPushOutcome::Failed { error }) => {
-                    super::failed(store, delivery, Verdict::of_plugin_error(error), backoff, now, &mut report)?
-                }
-                None => {
-                    let reason = format!("the plugin's answer has no result for order `{}`", stored.order.order_id);
-                    super::failed(store, delivery, Verdict::Retry(reason), backoff, now, &mut report)?
-                }
+            if push(store, plugin, shop, call, &batch, backoff, now, &mut report).await? == Pushed::Throttled {
+                return Ok(report);
             }
         }
     }
     Ok(report)
+}
+
+/// Whether the ERP asked us to slow down: the drain stops for this round.
+#[derive(PartialEq)]
+enum Pushed {
+    Answered,
+    Throttled,
+}
+
+/// One `push-orders` or `push-after-sales` call for `batch` (each delivery with the id the
+/// plugin's results name it by), and what becomes of each delivery.
+#[allow(clippy::too_many_arguments)]
+async fn push(
+    store: &Store,
+    plugin: &Plugin,
+    shop: &Shop,
+    call: Call,
+    batch: &[(&Delivery, String)],
+    backoff: &Backoff,
+    now: Timestamp,
+    report: &mut DrainReport,
+) -> Result<Pushed, StoreError> {
+    let what = match &call {
+        Call::PushAfterSales(_) => "after-sale",
+        _ => "order",
+    };
+    let results = match plugin.call(shop, call).await {
+        Ok(Reply::OrderPushes(results)) => results,
+        Ok(_) => unreachable!("the sandbox checks a push to the ERP answers order results"),
+        Err(e) => {
+            let verdict = Verdict::of_call(&e);
+            for (delivery, _) in batch {
+                super::failed(store, delivery, verdict.clone(), backoff, now, report)?;
+            }
+            let throttled = matches!(verdict, Verdict::Throttled(..));
+            return Ok(if throttled { Pushed::Throttled } else { Pushed::Answered });
+        }
+    };
+    for (delivery, id) in batch {
+        match results.iter().find(|r| r.order_id == *id).map(|r| &r.outcome) {
+            Some(OrderPushOutcome::Created { .. } | OrderPushOutcome::AlreadyExists { .. }) => {
+                super::delivered(store, delivery, report)?;
+            }
+            Some(OrderPushOutcome::Failed { error: ConnectorError::InvalidInput { field, .. } })
+                if field == STATUS_FIELD =>
+            {
+                store.outbox().remove(delivery.id)?;
+                report.not_taken += 1;
+            }
+            Some(OrderPushOutcome::Failed { error }) => {
+                super::failed(store, delivery, Verdict::of_plugin_error(error), backoff, now, report)?
+            }
+            None => {
+                let reason = format!("the plugin's answer has no result for {what} `{id}`");
+                super::failed(store, delivery, Verdict::Retry(reason), backoff, now, report)?
+            }
+        }
+    }
+    Ok(Pushed::Answered)
 }

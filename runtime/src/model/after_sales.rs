@@ -201,6 +201,30 @@ pub struct InvoiceUpload {
     pub file_type: Option<InvoiceFileType>,
 }
 
+impl InvoiceUpload {
+    /// What serde cannot say: the fields a tax bureau's invoice always has, and a file that
+    /// says what it is.
+    pub fn check(&self) -> Result<(), String> {
+        let who = format!("invoice {:?} of order {:?}", self.invoice_no, self.order_id);
+        for (field, value) in [("order_id", &self.order_id), ("invoice_no", &self.invoice_no), ("title", &self.title)] {
+            if value.trim().is_empty() {
+                return Err(format!("{who}: `{field}` is empty"));
+            }
+        }
+        if self.amount < 0 {
+            return Err(format!("{who}: `amount` is {} fen; expected the invoice's total, >= 0", self.amount));
+        }
+        // A VAT special invoice (专票) is issued to a company, which the tax id identifies.
+        if self.kind == InvoiceKind::VatSpecial && self.tax_id.as_deref().is_none_or(|t| t.trim().is_empty()) {
+            return Err(format!("{who}: a VAT special invoice needs the buyer's `tax_id`"));
+        }
+        if self.file_type.is_some() && self.file_url.is_none() {
+            return Err(format!("{who}: `file_type` without `file_url`; give the file's URL or drop the type"));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

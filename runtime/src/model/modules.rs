@@ -33,6 +33,7 @@ pub enum Module {
     Logistics,
     Shipments,
     ErpStatus,
+    Invoices,
 }
 
 /// What the host knows of a module.
@@ -60,7 +61,7 @@ pub struct Spec {
 }
 
 /// Every module, in the order the enum declares them (checked by a test).
-pub const MODULES: [Spec; 11] = [
+pub const MODULES: [Spec; 12] = [
     Spec {
         module: Module::Orders,
         name: "orders",
@@ -87,7 +88,7 @@ pub const MODULES: [Spec; 11] = [
         // As often as orders: a refund requested before shipping must reach the warehouse
         // before the parcel leaves (拦截), in the same time an order change takes.
         every: Interval::Every(Duration::from_secs(30)),
-        sheet: false,
+        sheet: true,
     },
     Spec {
         module: Module::Stock,
@@ -197,6 +198,19 @@ pub const MODULES: [Spec; 11] = [
         // ERP statuses mostly add tracking lines for the buyer.
         every: Interval::Every(Duration::from_secs(5 * 60)),
         sheet: false,
+    },
+    Spec {
+        module: Module::Invoices,
+        name: "invoices",
+        aliases: &[],
+        stored: "invoices",
+        push: Some(Operation::PushInvoices),
+        pull: Some(Operation::PullInvoices),
+        per_sku: false,
+        // Buyers ask for an invoice after receipt and platforms give the merchant days to
+        // upload it; five minutes is prompt without polling an ERP's billing for nothing.
+        every: Interval::Every(Duration::from_secs(5 * 60)),
+        sheet: true,
     },
 ];
 

@@ -219,6 +219,19 @@ impl Value {
         }
     }
 
+    /// One of `names` (a fixed list, like a kind or a decision), matched case-insensitively and
+    /// given back as the list spells it.
+    pub(super) fn one_of(&self, names: &'static [&'static str]) -> Result<Option<&'static str>, String> {
+        let expected = || format!("expected one of {}, got {}", names.join(", "), self.shown());
+        match self.text() {
+            Ok(Some(t)) => {
+                names.iter().copied().find(|n| n.eq_ignore_ascii_case(t.trim())).map(Some).ok_or_else(expected)
+            }
+            Ok(None) => Ok(None),
+            Err(_) => Err(expected()),
+        }
+    }
+
     /// A currency: three letters (ISO 4217), upper-cased.
     pub(super) fn currency(&self) -> Result<Option<String>, String> {
         match self.text() {

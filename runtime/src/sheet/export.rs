@@ -1,5 +1,7 @@
 //! Orders to a workbook: sheet `orders` (one row per order) and sheet `lines` (one row per
-//! order line), for operators who reconcile by hand or feed an ERP that only takes files.
+//! order line), for operators who reconcile by hand or feed an ERP that only takes files; and
+//! after-sales the same way (sheets `after_sales` and `lines`), for the merchant who answers
+//! them by hand (the answers go back in as an `after_sales` sheet).
 //!
 //! Headers are the canonical snake_case names (receiver fields prefixed `receiver_`).
 //! Instants are Excel datetimes in UTC (the format says so); money is in major units with two
@@ -10,8 +12,8 @@
 use rust_xlsxwriter::{Format, Workbook, Worksheet};
 
 use super::SheetError;
-use crate::model::{Money, OrderLine, RefundStatus, Timestamp};
-use crate::store::{StoredOrder, SyncState};
+use crate::model::{AfterSaleLine, Money, OrderLine, RefundStatus, Timestamp};
+use crate::store::{StoredAfterSale, StoredOrder, SyncState};
 
 /// Rows of an Excel sheet (2^20), the header included.
 const EXCEL_ROWS: usize = 1_048_576;
@@ -36,6 +38,8 @@ const COLUMN_WIDTH: f64 = 20.0;
 enum Out<'a> {
     Blank,
     Text(&'a str),
+    /// A name made for the cell (an enum's JSON name).
+    Owned(String),
     Number(f64),
     Money(Money),
     Instant(Timestamp),
@@ -51,6 +55,24 @@ impl<'a> Out<'a> {
 type OrderColumn = (&'static str, for<'a> fn(&'a StoredOrder) -> Out<'a>);
 /// A line column: its header and how to read its value from the line and its order.
 type LineColumn = (&'static str, for<'a> fn(&'a StoredOrder, &'a OrderLine) -> Out<'a>);
+/// An after-sale column, and one of its lines.
+type AfterSaleColumn = (&'static str, for<'a> fn(&'a StoredAfterSale) -> Out<'a>);
+type AfterSaleLineColumn = (&'static str, for<'a> fn(&'a StoredAfterSale, &'a AfterSaleLine) -> Out<'a>);
+
+/// A canonical enum's JSON name, as the API writes it.
+fn named<T: serde::Serialize>(value: &T) -> Out<'static> {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => Out::Owned(s),
+        _ => Out::Blank,
+    }
+}
+
+fn sync(state: SyncState) -> Out<'static> {
+    Out::Text(match state {
+        SyncState::Unsynced => "unsynced",
+        SyncState::Synced => "synced",
+    })
+}
 
 fn refund(status: RefundStatus) -> &'static str {
     match status {
@@ -90,12 +112,7 @@ const ORDER_COLUMNS: &[OrderColumn] = &[
     ("receiver_town", |o| receiver(o, |r| r.town.as_ref())),
     ("receiver_address", |o| receiver(o, |r| r.address.as_ref())),
     ("erp_customer_code", |o| Out::opt(o.order.erp_customer_code.as_deref())),
-    ("sync", |o| {
-        Out::Text(match o.sync {
-            SyncState::Unsynced => "unsynced",
-            SyncState::Synced => "synced",
-        })
-    }),
+    ("sync", |o| sync(o.sync)),
     ("version", |o| Out::Number(o.version as f64)),
 ];
 
@@ -117,6 +134,38 @@ const LINE_COLUMNS: &[LineColumn] = &[
     ("refund_status", |_, l| Out::Text(refund(l.refund_status))),
 ];
 
+const AFTER_SALE_COLUMNS: &[AfterSaleColumn] = &[
+    ("platform", |a| Out::Text(&a.after_sale.platform)),
+    ("shop_id", |a| Out::Text(&a.after_sale.shop_id)),
+    ("after_sale_id", |a| Out::Text(&a.after_sale.after_sale_id)),
+    ("order_id", |a| Out::Text(&a.after_sale.order_id)),
+    ("kind", |a| named(&a.after_sale.kind)),
+    ("status", |a| named(&a.after_sale.status)),
+    ("platform_status", |a| Out::Text(&a.after_sale.platform_status)),
+    ("intercept", |a| Out::Text(if a.intercept { "true" } else { "false" })),
+    ("currency", |a| Out::Text(&a.after_sale.currency)),
+    ("refund_amount", |a| Out::Money(a.after_sale.refund_amount)),
+    ("shipping_refund", |a| Out::Money(a.after_sale.shipping_refund)),
+    ("reason", |a| Out::opt(a.after_sale.reason.as_deref())),
+    ("return_carrier", |a| Out::opt(a.after_sale.return_waybill.as_ref().map(|w| w.carrier.as_str()))),
+    ("return_tracking_no", |a| Out::opt(a.after_sale.return_waybill.as_ref().map(|w| w.tracking_no.as_str()))),
+    ("created_at", |a| Out::Instant(a.after_sale.created_at)),
+    ("updated_at", |a| Out::Instant(a.after_sale.updated_at)),
+    ("refund_version", |a| a.after_sale.refund_version.map_or(Out::Blank, |v| Out::Number(v as f64))),
+    ("sync", |a| sync(a.sync)),
+    ("version", |a| Out::Number(a.version as f64)),
+];
+
+const AFTER_SALE_LINE_COLUMNS: &[AfterSaleLineColumn] = &[
+    ("platform", |a, _| Out::Text(&a.after_sale.platform)),
+    ("shop_id", |a, _| Out::Text(&a.after_sale.shop_id)),
+    ("after_sale_id", |a, _| Out::Text(&a.after_sale.after_sale_id)),
+    ("order_id", |a, _| Out::Text(&a.after_sale.order_id)),
+    ("line_id", |_, l| Out::Text(&l.line_id)),
+    ("outer_sku_id", |_, l| Out::opt(l.outer_sku_id.as_deref())),
+    ("quantity", |_, l| l.quantity.map_or(Out::Blank, |q| Out::Number(f64::from(q)))),
+];
+
 /// The formats cells are written with.
 struct Formats {
     header: Format,
@@ -127,19 +176,8 @@ struct Formats {
 /// A workbook of `orders`: sheet `orders`, then sheet `lines`.
 pub fn export_orders(orders: &[StoredOrder]) -> Result<Vec<u8>, SheetError> {
     let line_count: usize = orders.iter().map(|o| o.order.lines.len()).sum();
-    for (what, rows) in [("orders", orders.len()), ("order lines", line_count)] {
-        if rows >= EXCEL_ROWS {
-            return Err(SheetError::Write(format!(
-                "{rows} {what} do not fit one Excel sheet (at most {} rows); export fewer",
-                EXCEL_ROWS - 1
-            )));
-        }
-    }
-    let formats = Formats {
-        header: Format::new().set_bold(),
-        instant: Format::new().set_num_format(DATETIME_FORMAT),
-        money: Format::new().set_num_format(MONEY_FORMAT),
-    };
+    fits(&[("orders", orders.len()), ("order lines", line_count)])?;
+    let formats = Formats::new();
     let mut book = Workbook::new();
     let order_rows = orders.iter().map(|o| ORDER_COLUMNS.iter().map(|(_, value)| value(o)).collect());
     table(book.add_worksheet().set_name("orders")?, ORDER_COLUMNS.iter().map(|(name, _)| *name), order_rows, &formats)?;
@@ -148,6 +186,47 @@ pub fn export_orders(orders: &[StoredOrder]) -> Result<Vec<u8>, SheetError> {
         .flat_map(|o| o.order.lines.iter().map(move |l| LINE_COLUMNS.iter().map(|(_, value)| value(o, l)).collect()));
     table(book.add_worksheet().set_name("lines")?, LINE_COLUMNS.iter().map(|(name, _)| *name), line_rows, &formats)?;
     Ok(book.save_to_buffer()?)
+}
+
+/// A workbook of `after_sales`: sheet `after_sales`, then sheet `lines` (the order lines each
+/// concerns).
+pub fn export_after_sales(after_sales: &[StoredAfterSale]) -> Result<Vec<u8>, SheetError> {
+    let line_count: usize = after_sales.iter().map(|a| a.after_sale.lines.len()).sum();
+    fits(&[("after-sales", after_sales.len()), ("after-sale lines", line_count)])?;
+    let formats = Formats::new();
+    let mut book = Workbook::new();
+    let rows = after_sales.iter().map(|a| AFTER_SALE_COLUMNS.iter().map(|(_, value)| value(a)).collect());
+    let headers = AFTER_SALE_COLUMNS.iter().map(|(name, _)| *name);
+    table(book.add_worksheet().set_name("after_sales")?, headers, rows, &formats)?;
+    let line_rows = after_sales.iter().flat_map(|a| {
+        a.after_sale.lines.iter().map(move |l| AFTER_SALE_LINE_COLUMNS.iter().map(|(_, value)| value(a, l)).collect())
+    });
+    let headers = AFTER_SALE_LINE_COLUMNS.iter().map(|(name, _)| *name);
+    table(book.add_worksheet().set_name("lines")?, headers, line_rows, &formats)?;
+    Ok(book.save_to_buffer()?)
+}
+
+/// Refuses `(what, rows)` counts one Excel sheet cannot hold.
+fn fits(counts: &[(&str, usize)]) -> Result<(), SheetError> {
+    for &(what, rows) in counts {
+        if rows >= EXCEL_ROWS {
+            return Err(SheetError::Write(format!(
+                "{rows} {what} do not fit one Excel sheet (at most {} rows); export fewer",
+                EXCEL_ROWS - 1
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl Formats {
+    fn new() -> Self {
+        Formats {
+            header: Format::new().set_bold(),
+            instant: Format::new().set_num_format(DATETIME_FORMAT),
+            money: Format::new().set_num_format(MONEY_FORMAT),
+        }
+    }
 }
 
 /// Writes the bold, frozen header row `headers`, then `rows` below it, with a filter.
@@ -184,6 +263,9 @@ fn write(sheet: &mut Worksheet, row: u32, col: u16, out: Out<'_>, formats: &Form
         Out::Blank => {}
         Out::Text(s) => {
             sheet.write_string(row, col, fit(s).as_ref())?;
+        }
+        Out::Owned(s) => {
+            sheet.write_string(row, col, fit(&s).as_ref())?;
         }
         Out::Number(n) => {
             sheet.write_number(row, col, n)?;
@@ -318,6 +400,58 @@ mod tests {
         assert_eq!(rows[2][column(header, "unit_price")], Data::Float(0.12));
         assert_eq!(rows[2][column(header, "quantity")], Data::Float(1.0));
         assert_eq!(rows[2][column(header, "order_id")], Data::String("2451234567890123456".into()));
+    }
+
+    #[test]
+    fn after_sales_and_their_lines_read_back() {
+        use crate::model::{AfterSale, AfterSaleKind, AfterSaleStatus, ReturnWaybill};
+        let stored = StoredAfterSale {
+            after_sale: AfterSale {
+                platform: "taobao".into(),
+                shop_id: "tb".into(),
+                after_sale_id: "120389123012".into(),
+                order_id: "2451234567890123456".into(),
+                lines: vec![AfterSaleLine {
+                    line_id: "1".into(),
+                    outer_sku_id: Some("SKU-1".into()),
+                    quantity: Some(2),
+                }],
+                kind: AfterSaleKind::ReturnAndRefund,
+                status: AfterSaleStatus::AwaitingReturn,
+                platform_status: "WAIT_BUYER_RETURN_GOODS".into(),
+                currency: "CNY".into(),
+                refund_amount: 19990,
+                shipping_refund: 0,
+                reason: Some("七天无理由".into()),
+                return_waybill: Some(ReturnWaybill { carrier: "SF".into(), tracking_no: "SF1234567890".into() }),
+                created_at: Timestamp::parse_rfc3339("2026-11-12T01:00:00Z").unwrap(),
+                updated_at: Timestamp::parse_rfc3339("2026-11-12T02:00:00Z").unwrap(),
+                refund_version: Some(1_731_376_800_000),
+            },
+            intercept: false,
+            version: 2,
+            sync: SyncState::Synced,
+            stored_at: Timestamp(0),
+        };
+        let bytes = export_after_sales(&[stored]).unwrap();
+        let mut book = Xlsx::new(Cursor::new(bytes.as_slice())).unwrap();
+        assert_eq!(book.sheet_names(), vec!["after_sales".to_owned(), "lines".to_owned()]);
+        let sheet = book.worksheet_range("after_sales").unwrap();
+        let rows: Vec<&[Data]> = sheet.rows().collect();
+        let (header, row) = (rows[0], rows[1]);
+        assert_eq!(row[column(header, "after_sale_id")], Data::String("120389123012".into()));
+        assert_eq!(row[column(header, "kind")], Data::String("return_and_refund".into()));
+        assert_eq!(row[column(header, "status")], Data::String("awaiting_return".into()));
+        assert_eq!(row[column(header, "intercept")], Data::String("false".into()));
+        assert_eq!(row[column(header, "refund_amount")], Data::Float(199.9));
+        assert_eq!(row[column(header, "return_tracking_no")], Data::String("SF1234567890".into()));
+        assert_eq!(row[column(header, "refund_version")], Data::Float(1_731_376_800_000.0));
+        assert_eq!(row[column(header, "sync")], Data::String("synced".into()));
+        let lines = book.worksheet_range("lines").unwrap();
+        let rows: Vec<&[Data]> = lines.rows().collect();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1][column(rows[0], "outer_sku_id")], Data::String("SKU-1".into()));
+        assert_eq!(rows[1][column(rows[0], "quantity")], Data::Float(2.0));
     }
 
     #[test]

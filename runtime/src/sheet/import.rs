@@ -7,7 +7,9 @@
 use super::column::Column;
 use super::reader::{self, Table};
 use super::rows::{Reject, Row, Rows};
-use super::{Imported, RowOutcome, SheetError, SheetKind, customers, lots, prices, products, stock};
+use super::{
+    Imported, RowOutcome, SheetError, SheetKind, after_sales, customers, invoices, lots, prices, products, stock,
+};
 
 /// Reads the first sheet of `xlsx` as records of `kind`, with a report per data row.
 /// `default_version` is the version of stock rows that leave `version` blank (0 lets the
@@ -21,6 +23,8 @@ pub fn import(kind: SheetKind, xlsx: &[u8], default_version: u64) -> Result<Impo
         SheetKind::Lots => walk(&table, columns, lots::Sheet::default()),
         SheetKind::Products => walk(&table, columns, products::Sheet::default()),
         SheetKind::Customers => walk(&table, columns, customers::Sheet::default()),
+        SheetKind::Invoices => walk(&table, columns, invoices::Sheet::default()),
+        SheetKind::AfterSales => walk(&table, columns, after_sales::Sheet::default()),
     })
 }
 

@@ -17,16 +17,19 @@
 //! - `cell`: what a cell holds and the typed reads (codes, whole numbers, money, dates, flags).
 //! - `reader`: the workbook: first sheet, header row, data rows, within [`MAX_ROWS`].
 //! - `import`: rows to records, the report, duplicate keys, what the rows of one SKU share.
-//! - `stock`, `prices`, `lots`, `products`, `customers`: one module per kind: its columns, its rows.
+//! - `stock`, `prices`, `lots`, `products`, `customers`, `invoices`, `after_sales` (the
+//!   merchant's answers): one module per kind: its columns, its rows.
 //! - `template`: an empty sheet per kind, with help.
-//! - `export`: orders and their lines to a workbook.
+//! - `export`: orders and after-sales, with their lines, to a workbook.
 
+mod after_sales;
 mod bounds;
 mod cell;
 mod column;
 mod customers;
 mod export;
 mod import;
+mod invoices;
 mod lots;
 mod prices;
 mod products;
@@ -42,7 +45,7 @@ use crate::sync::intake::Update;
 use column::Column;
 
 pub use bounds::{MAX_PARTS, MAX_SHARED_STRINGS, MAX_SHARED_STRINGS_BYTES, MAX_UNCOMPRESSED_BYTES};
-pub use export::export_orders;
+pub use export::{export_after_sales, export_orders};
 pub use import::import;
 pub use reader::MAX_TEXT_BYTES;
 pub use template::template;
@@ -64,11 +67,20 @@ pub enum SheetKind {
     Lots,
     Products,
     Customers,
+    Invoices,
+    AfterSales,
 }
 
 impl SheetKind {
-    pub const ALL: [SheetKind; 5] =
-        [SheetKind::Stock, SheetKind::Prices, SheetKind::Lots, SheetKind::Products, SheetKind::Customers];
+    pub const ALL: [SheetKind; 7] = [
+        SheetKind::AfterSales,
+        SheetKind::Stock,
+        SheetKind::Prices,
+        SheetKind::Lots,
+        SheetKind::Products,
+        SheetKind::Customers,
+        SheetKind::Invoices,
+    ];
 
     pub const fn module(self) -> Module {
         match self {
@@ -77,6 +89,8 @@ impl SheetKind {
             SheetKind::Lots => Module::Lots,
             SheetKind::Products => Module::Products,
             SheetKind::Customers => Module::Customers,
+            SheetKind::Invoices => Module::Invoices,
+            SheetKind::AfterSales => Module::AfterSales,
         }
     }
 
@@ -101,6 +115,8 @@ impl SheetKind {
             SheetKind::Lots => lots::COLUMNS,
             SheetKind::Products => products::COLUMNS,
             SheetKind::Customers => customers::COLUMNS,
+            SheetKind::Invoices => invoices::COLUMNS,
+            SheetKind::AfterSales => after_sales::COLUMNS,
         }
     }
 
@@ -112,6 +128,8 @@ impl SheetKind {
             SheetKind::Lots => lots::ABOUT,
             SheetKind::Products => products::ABOUT,
             SheetKind::Customers => customers::ABOUT,
+            SheetKind::Invoices => invoices::ABOUT,
+            SheetKind::AfterSales => after_sales::ABOUT,
         }
     }
 }

@@ -54,21 +54,9 @@ pub(super) struct Sheet {
     seen: Seen<(String, &'static str, Option<String>)>,
 }
 
-fn kind_name(v: &Value) -> Result<Option<String>, String> {
-    let expected = || format!("expected one of {}, got {}", KINDS.join(", "), v.shown());
-    match v.text() {
-        Ok(Some(t)) => {
-            let name = t.to_lowercase();
-            if KINDS.contains(&name.as_str()) { Ok(Some(name)) } else { Err(expected()) }
-        }
-        Ok(None) => Ok(None),
-        Err(_) => Err(expected()),
-    }
-}
-
 impl Sheet {
     fn kind(row: &Row<'_>) -> Result<PriceKind, Reject> {
-        let name = row.must("kind", kind_name)?;
+        let name = row.must("kind", |v| v.one_of(KINDS))?;
         let group_id = row.may("group_id", Value::code)?;
         let grouped = |make: fn(String) -> PriceKind| match group_id.clone() {
             Some(group_id) => Ok(make(group_id)),
@@ -81,7 +69,7 @@ impl Sheet {
             )),
             None => Ok(kind),
         };
-        match name.as_str() {
+        match name {
             "default" => plain(PriceKind::Default),
             "suggested_retail" => plain(PriceKind::SuggestedRetail),
             "region_group" => grouped(|group_id| PriceKind::RegionGroup { group_id }),

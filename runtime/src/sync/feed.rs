@@ -85,6 +85,7 @@ impl Feed<'_> {
                 Reply::Logistics(p) => (Update::Logistics(p.items), p.rejected, p.next_cursor),
                 Reply::Shipments(p) => (Update::Shipments(p.items), p.rejected, p.next_cursor),
                 Reply::ErpStatuses(p) => (Update::ErpStatus(p.items), p.rejected, p.next_cursor),
+                Reply::Invoices(p) => (Update::Invoices(p.items), p.rejected, p.next_cursor),
                 _ => unreachable!("the sandbox checks a pull answers its page"),
             };
             // A record the ERP plugin could not map waits in quarantine; the rest goes on.

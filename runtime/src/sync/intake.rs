@@ -10,8 +10,8 @@ use serde::Serialize;
 use std::sync::Arc;
 
 use crate::model::{
-    AfterSaleAction, CustomerMapping, ErpStatus, ListingChange, Logistics, LotSync, Module, Operation, PriceUpdate,
-    Product, ShipmentDetail, StockUpdate, Timestamp,
+    AfterSaleAction, CustomerMapping, ErpStatus, InvoiceUpload, ListingChange, Logistics, LotSync, Module, Operation,
+    PriceUpdate, Product, ShipmentDetail, StockUpdate, Timestamp,
 };
 use crate::store::{AuditEntry, Hold, NewPush, Offer, OrderKey, Store, StoreError};
 
@@ -33,6 +33,8 @@ pub enum Update {
     ErpStatus(Vec<ErpStatus>),
     /// The merchant's answers to after-sales (agree, refuse, confirm the return).
     AfterSaleActions(Vec<AfterSaleAction>),
+    /// Invoices the merchant issued, to upload to their orders.
+    Invoices(Vec<InvoiceUpload>),
 }
 
 impl Update {
@@ -49,6 +51,7 @@ impl Update {
             Update::Shipments(_) => Module::Shipments,
             Update::ErpStatus(_) => Module::ErpStatus,
             Update::AfterSaleActions(_) => Module::AfterSales,
+            Update::Invoices(_) => Module::Invoices,
         }
     }
 
@@ -69,6 +72,7 @@ impl Update {
             Update::Shipments(v) => v.len(),
             Update::ErpStatus(v) => v.len(),
             Update::AfterSaleActions(v) => v.len(),
+            Update::Invoices(v) => v.len(),
         }
     }
 
@@ -153,6 +157,15 @@ impl Update {
                         &format!("{}#{}", r.after_sale_id, decision.as_str().unwrap_or_default()),
                         json(r),
                     )
+                })
+                .collect(),
+            // One upload per invoice number on its order: a corrected invoice (红冲 and
+            // reissued) has a number of its own and goes as its own upload.
+            Update::Invoices(v) => v
+                .iter()
+                .map(|r| {
+                    r.check()?;
+                    order(&r.order_id, &format!("invoice#{}", r.invoice_no), json(r))
                 })
                 .collect(),
         }

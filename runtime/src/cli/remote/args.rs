@@ -106,15 +106,8 @@ pub enum Command {
     AfterSales {
         /// The tenant.
         tenant: String,
-        /// Only those that ask the warehouse to stop the parcel.
-        #[arg(long)]
-        intercept: bool,
-        /// Every sync state, not only unsynced.
-        #[arg(long)]
-        any_sync: bool,
-        /// Only this shop's.
-        #[arg(long)]
-        shop: Option<String>,
+        #[command(flatten)]
+        filter: AfterSaleFilter,
         /// Continue from a previous page's `next_cursor`.
         #[arg(long)]
         cursor: Option<String>,
@@ -517,6 +510,42 @@ pub enum ExportCommand {
         #[command(flatten)]
         filter: OrderFilter,
     },
+    /// A tenant's after-sales as .xlsx (the filters of `wharf after-sales`), to answer them by
+    /// hand: the answers go back with `wharf import <tenant> after_sales`.
+    AfterSales {
+        tenant: String,
+        /// Where to write the .xlsx file.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        filter: AfterSaleFilter,
+    },
+}
+
+/// The after-sale filters of `after-sales` and `export after-sales`
+/// (api-spec: GET /v1/tenants/{t}/after-sales).
+#[derive(clap::Args, Debug, Clone, Default, PartialEq)]
+pub struct AfterSaleFilter {
+    /// Only those that ask the warehouse to stop the parcel.
+    #[arg(long)]
+    intercept: bool,
+    /// Every sync state, not only unsynced.
+    #[arg(long)]
+    any_sync: bool,
+    /// Only this shop's.
+    #[arg(long)]
+    shop: Option<String>,
+}
+
+impl AfterSaleFilter {
+    /// The query parameters, in a fixed order.
+    pub(super) fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        query.extend(self.intercept.then(|| ("intercept", "true".to_owned())));
+        query.extend(self.any_sync.then(|| ("any_sync", "true".to_owned())));
+        query.extend(self.shop.clone().map(|s| ("shop_id", s)));
+        query
+    }
 }
 
 /// The order filters of `orders` and `export orders` (api-spec: GET /v1/tenants/{t}/orders).

@@ -344,6 +344,10 @@ mod tests {
         let (_, r) = request(&["export", "orders", "acme", "--out", "o.xlsx", "--status", "shipped"]).unwrap();
         assert_eq!(r.url(&base()).as_str(), format!("{API}/v1/tenants/acme/orders.xlsx?status=shipped"));
         assert_eq!(r.answer, Answer::SaveTo("o.xlsx".into()));
+
+        let (_, r) = request(&["export", "after-sales", "acme", "--out", "a.xlsx", "--intercept"]).unwrap();
+        assert_eq!(r.url(&base()).as_str(), format!("{API}/v1/tenants/acme/after-sales.xlsx?intercept=true"));
+        assert_eq!(r.answer, Answer::SaveTo("a.xlsx".into()));
     }
 
     #[test]

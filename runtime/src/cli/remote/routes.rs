@@ -240,11 +240,8 @@ impl Command {
                 let answer = if *all_pages { Answer::AllOrderPages } else { Answer::Json };
                 Request::get(&[V1, TENANTS, tenant, "orders"]).query(query).answer(answer)
             }
-            Command::AfterSales { tenant, intercept, any_sync, shop, cursor } => {
-                let mut query = Vec::new();
-                query.extend(intercept.then(|| ("intercept", "true".to_owned())));
-                query.extend(any_sync.then(|| ("any_sync", "true".to_owned())));
-                query.extend(shop.clone().map(|s| ("shop_id", s)));
+            Command::AfterSales { tenant, filter, cursor } => {
+                let mut query = filter.query();
                 query.extend(cursor.clone().map(|c| ("cursor", c)));
                 Request::get(&[V1, TENANTS, tenant, "after-sales"]).query(query)
             }
@@ -272,6 +269,11 @@ impl Command {
             }
             Command::Export { command: ExportCommand::Orders { tenant, out, filter }, .. } => {
                 Request::get(&[V1, TENANTS, tenant, "orders.xlsx"])
+                    .query(filter.query())
+                    .answer(Answer::SaveTo(out.clone()))
+            }
+            Command::Export { command: ExportCommand::AfterSales { tenant, out, filter }, .. } => {
+                Request::get(&[V1, TENANTS, tenant, "after-sales.xlsx"])
                     .query(filter.query())
                     .answer(Answer::SaveTo(out.clone()))
             }

@@ -13,7 +13,7 @@ use super::{AUTH_BACKOFF_CAP, DRAIN_LIMIT, Options};
 use crate::Plugin;
 use crate::erp::{plugin as erp_plugin, webhook};
 use crate::error::{CallError, Failure};
-use crate::model::{ConnectorError, Module, Timestamp};
+use crate::model::{ConnectorError, Module, Operation, Timestamp};
 use crate::registry::Registry;
 pub(super) use crate::retry::sleep_or_stop;
 use crate::retry::{Backoff, Verdict};
@@ -168,9 +168,15 @@ impl Ctx {
             {
                 let stop = self.stop.clone();
                 let stopping = move || *stop.borrow();
+                // Owed to the webhook, or to an ERP plugin that takes after-sales (SAP's returns
+                // and credit memo requests); an ERP that pulls reads them by query.
                 let route = match &self.tenant.route {
                     Route::Webhook(_) => Some(webhook::ROUTE),
-                    Route::Plugin { .. } | Route::Pull => None,
+                    Route::Plugin { name, .. } => self
+                        .plugin(name)
+                        .filter(|erp| erp.descriptor().operations.contains(&Operation::PushAfterSales))
+                        .map(|_| name.as_str()),
+                    Route::Pull => None,
                 };
                 let stream = AfterSaleStream {
                     plugin,
