@@ -17,8 +17,11 @@
 //! 2. The same with [`SHOPS`] shops (one simulator each) sharing the same total.
 //! 3. Latency: with the engine caught up, orders change on the simulator at [`CHANGE_RATE`]
 //!    for [`CHANGE_FOR`]; from each change to the ERP accepting that order's new version.
+//! 4. Interception (`intercept`): the same, with buyers requesting refunds on paid orders not
+//!    yet shipped (JD's refund applications); from each request to the ERP accepting the
+//!    after-sale flagged `intercept`, the warehouse's cue to stop the parcel.
 //!
-//! Run (after `--`: the parts to run, any of `one`, `many`, `latency`, all of them when none is
+//! Run (after `--`: the parts to run, any of `one`, `many`, `latency`, `intercept`, all of them when none is
 //! named; `--store sled|postgres`, sled by default; `--nodes N`, 1 by default, more only on
 //! PostgreSQL):
 //!
@@ -73,7 +76,7 @@ const CHANGE_FOR: Duration = Duration::from_secs(20);
 /// The flag setting how many nodes (schedulers on one PostgreSQL database) run the engine.
 const NODES_FLAG: &str = "--nodes";
 /// The parts, in the order they run.
-const PARTS: [&str; 3] = ["one", "many", "latency"];
+const PARTS: [&str; 4] = ["one", "many", "latency", "intercept"];
 
 /// What every run uses: the plugins, where its store is made, and how many nodes run it.
 struct Bench {
@@ -115,7 +118,10 @@ fn main() {
             throughput(&bench, &many, &format!("{SHOPS} shops")).await;
         }
         if args.wanted("latency") {
-            latency(&bench).await;
+            latency(&bench, Change::Order).await;
+        }
+        if args.wanted("intercept") {
+            latency(&bench, Change::Intercept).await;
         }
     });
 }
@@ -157,7 +163,10 @@ fn shown(sim: &JdSim) -> usize {
 
 /// A configuration of one tenant with a shop per simulator, each granted its simulator's
 /// loopback address (the plugin declares only JOS's own host); `erp_url` `None`: the ERP pulls.
-fn config(sims: &[JdSim], erp_url: Option<&str>) -> Config {
+/// The bench tenant: `sims`' shops, delivering to `erp_url` (or pulled), orders every second and
+/// after-sales every second too when `after_sales` (off otherwise: the throughput runs measure
+/// orders alone).
+fn config(sims: &[JdSim], erp_url: Option<&str>, after_sales: bool) -> Config {
     let mut toml = String::new();
     for (i, sim) in sims.iter().enumerate() {
         toml.push_str(&format!(
@@ -177,7 +186,8 @@ fn config(sims: &[JdSim], erp_url: Option<&str>) -> Config {
         }
         None => toml.push_str(&format!("[tenants.{TENANT}.pull]\n\n")),
     }
-    toml.push_str(&format!("[tenants.{TENANT}.schedule]\norders = \"1s\"\n"));
+    let after_sales = if after_sales { "1s" } else { "off" };
+    toml.push_str(&format!("[tenants.{TENANT}.schedule]\norders = \"1s\"\nafter_sales = \"{after_sales}\"\n"));
     let jd = &sims[0].config();
     let env: BTreeMap<&str, String> = [
         ("JD_SECRET", jd.app_secret.clone()),
@@ -368,7 +378,7 @@ async fn throughput(bench: &Bench, sims: &[JdSim], label: &str) {
 
     // Pull + map + store alone: the ERP pulls, so nothing is owed and nothing delivered.
     let disk = bench.stores.open(&format!("pull-{}", sims.len())).await;
-    let (schedulers, nodes) = set_up(bench, &disk, &config(sims, None)).await;
+    let (schedulers, nodes) = set_up(bench, &disk, &config(sims, None, false)).await;
     let (mut all_in, mut rounds) = (Seen::new(sims.len()), Seen::new(sims.len()));
     let searches_before = searches(sims);
     let started = Instant::now();
@@ -403,7 +413,7 @@ async fn throughput(bench: &Bench, sims: &[JdSim], label: &str) {
     // End to end: pull → map → store with its delivery → POST to the webhook ERP.
     let erp = WebhookErp::start(SECRET.as_bytes()).await.unwrap();
     let disk = bench.stores.open(&format!("e2e-{}", sims.len())).await;
-    let (schedulers, nodes) = set_up(bench, &disk, &config(sims, Some(&erp.url))).await;
+    let (schedulers, nodes) = set_up(bench, &disk, &config(sims, Some(&erp.url), false)).await;
     let mut all_in = Seen::new(sims.len());
     let started = Instant::now();
     let running = start(schedulers);
@@ -450,7 +460,17 @@ async fn throughput(bench: &Bench, sims: &[JdSim], label: &str) {
     drop((nodes, disk));
 }
 
-async fn latency(bench: &Bench) {
+/// What a latency run changes on the simulator, and how the ERP's keys name what it changed.
+#[derive(Clone, Copy, PartialEq)]
+enum Change {
+    /// An order modified (its status moves on): the ERP's `order` deliveries.
+    Order,
+    /// A refund requested on a paid order not yet shipped (JD's refund application): the
+    /// ERP's `after_sale` deliveries, which must carry `intercept`.
+    Intercept,
+}
+
+async fn latency(bench: &Bench, change: Change) {
     let sim = tokio::task::spawn_blocking(|| {
         JdSim::spawn(JdConfig {
             orders: LATENCY_ORDERS,
@@ -466,18 +486,20 @@ async fn latency(bench: &Bench) {
     let erp = WebhookErp::start(SECRET.as_bytes()).await.unwrap();
     let disk = bench.stores.open("latency").await;
     let sims = std::slice::from_ref(&sim);
-    let (schedulers, nodes) = set_up(bench, &disk, &config(sims, Some(&erp.url))).await;
+    let (schedulers, nodes) = set_up(bench, &disk, &config(sims, Some(&erp.url), true)).await;
     let running = start(schedulers);
     let started = Instant::now();
-    while erp.state().accepted.len() < visible && started.elapsed() < RUN_LIMIT {
+    let orders_in = |state: &wharf_tests::webhook_erp::ErpState| state.latest_versions().len();
+    while orders_in(&erp.state()) < visible && started.elapsed() < RUN_LIMIT {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(erp.state().accepted.len(), visible, "caught up before changing anything");
+    assert_eq!(orders_in(&erp.state()), visible, "caught up before changing anything");
     // A little idle time so the measurement starts in the steady state (rounds re-reading
     // the overlap, nothing new).
     tokio::time::sleep(Duration::from_secs(3)).await;
 
-    // Changes at a steady rate; each stamps the order modified now (whole seconds, as JOS).
+    // Changes at a steady rate; each stamps the order (or the refund) now, in whole seconds
+    // as JOS does.
     let mut changes: Vec<(String, Instant)> = Vec::new();
     let mut every = tokio::time::interval(Duration::from_secs(1) / CHANGE_RATE);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -485,16 +507,31 @@ async fn latency(bench: &Bench) {
     while changing.elapsed() < CHANGE_FOR {
         every.tick().await;
         let at = Instant::now();
-        if let Some(id) = sim.change_one() {
+        let changed = match change {
+            Change::Order => sim.change_one(),
+            Change::Intercept => sim.open_random_after_sale(true).map(|id| id.to_string()),
+        };
+        if let Some(id) = changed {
             changes.push((id, at));
         }
     }
-    // Every change reaches the ERP as a version it had not seen, after the change.
+    // Every change reaches the ERP as a version it had not seen, after the change; an
+    // interception flagged so.
+    let (kind, id_at) = match change {
+        Change::Order => ("order", 3),
+        Change::Intercept => ("after_sale", 4),
+    };
     let arrival = |state: &wharf_tests::webhook_erp::ErpState, id: &str, at: Instant| -> Option<Instant> {
         state
             .arrived
             .iter()
-            .filter(|(key, when)| **when >= at && key.split(':').nth(3) == Some(id))
+            .filter(|(key, when)| {
+                let parts: Vec<&str> = key.split(':').collect();
+                **when >= at
+                    && parts.get(1) == Some(&kind)
+                    && parts.get(id_at) == Some(&id)
+                    && (change == Change::Order || state.accepted[*key]["intercept"] == true)
+            })
             .map(|(_, when)| *when)
             .min()
     };
@@ -514,11 +551,18 @@ async fn latency(bench: &Bench) {
     let mut samples: Vec<Duration> =
         changes.iter().filter_map(|(id, at)| arrival(&state, id, *at).map(|t| t - *at)).collect();
     let missing = changes.len() - samples.len();
+    assert!(!samples.is_empty(), "nothing arrived of {} changes", changes.len());
     samples.sort();
     let pct = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)].as_secs_f64() * 1e3;
+    let what = match change {
+        Change::Order => "change on the simulator → new version accepted by the ERP",
+        Change::Intercept => {
+            "refund requested before shipping on the simulator → after-sale accepted by the ERP flagged intercept"
+        }
+    };
     println!(
-        "\nLatency, 1 shop of {visible} orders, orders every 1s, settle {SETTLE:?}, tick {TICK:?}: \
-         {} changes at {CHANGE_RATE}/s for {CHANGE_FOR:?}, change on the simulator → new version accepted by the ERP",
+        "\nLatency, 1 shop of {visible} orders, orders and after-sales every 1s, settle {SETTLE:?}, tick {TICK:?}: \
+         {} changes at {CHANGE_RATE}/s for {CHANGE_FOR:?}, {what}",
         changes.len()
     );
     println!(

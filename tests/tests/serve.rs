@@ -507,6 +507,7 @@ async fn the_sandbox_shows_orders_flowing_within_seconds() {
         assert!(pulled > 0 && delivered > 0 && pushed > 0, "{shop}: {line}\n{stdout}");
     }
     assert!(stdout.contains("sales orders from Wharf"), "{stdout}");
+    assert!(stdout.contains("agreed by the demo merchant"), "after-sales are answered: {stdout}");
     // The totals row sums the shops.
     let total = last.lines().find(|l| l.starts_with("all shops")).unwrap_or_else(|| panic!("no totals: {stdout}"));
     let delivered: u64 = total.split_whitespace().nth(3).unwrap().parse().unwrap();

@@ -147,6 +147,7 @@ async fn after_sales_map_from_every_platform_and_flag_interceptions() {
                 first_lookback: window::DEFAULT_FIRST_LOOKBACK,
                 stopping: &never,
             },
+            orders: Some(OrderStream::new(&plugin, &shop, &store, None)),
         };
         let round = stream.round(now).await.unwrap_or_else(|e| panic!("{}: {e}", ws.platform));
         assert_eq!(round.quarantined, 0, "{}: {round:?}", ws.platform);
@@ -232,16 +233,29 @@ async fn after_sales_map_from_every_platform_and_flag_interceptions() {
         // next round stores it as a new version, and nothing else changes.
         if ws.platform == "douyin" {
             let moved = world.douyin().unwrap().advance_after_sale().expect("an open after-sale to advance");
-            let later = Timestamp(wharf_sim::serve::wall_ms() + 10_000);
-            let again = stream.round(later).await.unwrap();
-            // The one agreed above, and the one moved on.
-            assert_eq!((again.new, again.changed), (0, 2), "{again:?}");
             let key = wharf_runtime::store::AfterSaleKey {
                 platform: "douyin".into(),
                 shop_id: ws.shop_id.clone(),
                 after_sale_id: moved,
             };
+            let order_key = wharf_runtime::store::OrderKey {
+                platform: "douyin".into(),
+                shop_id: ws.shop_id.clone(),
+                order_id: store.after_sales().get("acme", &key).unwrap().unwrap().after_sale.order_id,
+            };
+            let order_before = store.orders().get("acme", &order_key).unwrap().unwrap();
+            let later = Timestamp(wharf_sim::serve::wall_ms() + 10_000);
+            let again = stream.round(later).await.unwrap();
+            // The one agreed above, and the one moved on.
+            assert_eq!((again.new, again.changed), (0, 2), "{again:?}");
             assert_eq!(store.after_sales().get("acme", &key).unwrap().unwrap().version, 2);
+            // Its order moved with it on the platform (its lines' refund status): the order's
+            // new version is stored in the same round, without waiting for the order pull.
+            let order_after = store.orders().get("acme", &order_key).unwrap().unwrap();
+            assert!(
+                order_after.version > order_before.version && order_after.order != order_before.order,
+                "the order of a changed after-sale is fetched again: {order_before:?} -> {order_after:?}"
+            );
         }
     }
 }

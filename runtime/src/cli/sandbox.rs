@@ -11,8 +11,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde_json::json;
+use wharf_runtime::model::{AfterSaleAction, AfterSaleDecision, AfterSaleKind, AfterSaleStatus, Timestamp};
 use wharf_runtime::store::AfterSaleQuery;
 use wharf_runtime::store::orders::MAX_PAGE_SIZE;
+use wharf_runtime::sync::intake::Update;
+use wharf_runtime::sync::scheduler::Control;
 use wharf_runtime::sync::scheduler::{Options, Progress, ShopState};
 use wharf_sim::world::{PLATFORMS, World, WorldOptions, WorldStats};
 
@@ -148,6 +151,8 @@ pub async fn sandbox(args: SandboxArgs, log_json: bool, cache_dir: Option<PathBu
     let traffic = world.start_traffic();
     let progress = prepared.scheduler.progress();
     let store = prepared.scheduler.store().clone();
+    let control = prepared.scheduler.control();
+    let mut merchant = Merchant::default();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let stop = async move {
         let _ = stop_rx.await;
@@ -169,7 +174,10 @@ pub async fn sandbox(args: SandboxArgs, log_json: bool, cache_dir: Option<PathBu
         tokio::select! {
             _ = &mut until => break,
             done = &mut engine => { early = Some(done.map(|r| r.map_err(anyhow::Error::from))); break }
-            _ = tokio::time::sleep(view_every) => print_view(started.elapsed(), &progress, &store, &world.stats()),
+            _ = tokio::time::sleep(view_every) => {
+                merchant.answer(&control);
+                print_view(started.elapsed(), &progress, &store, &world.stats(), merchant.answered);
+            }
         }
     }
     let _ = stop_tx.send(());
@@ -184,7 +192,7 @@ pub async fn sandbox(args: SandboxArgs, log_json: bool, cache_dir: Option<PathBu
             }
         },
     };
-    print_view(started.elapsed(), &progress, &store, &world.stats());
+    print_view(started.elapsed(), &progress, &store, &world.stats(), merchant.answered);
     if outcome.is_none() {
         println!("\nCalls still in flight were cut short to stop on time (the store is crash-safe; nothing is lost).");
     }
@@ -230,7 +238,60 @@ fn write_config(world: &World, dir: &Path, plugin_dir: &Path) -> anyhow::Result<
     Ok(config)
 }
 
-fn print_view(elapsed: Duration, progress: &Progress, store: &wharf_runtime::store::Store, world: &WorldStats) {
+/// The demo merchant: agrees every after-sale the buyers request (a refund, or the return
+/// before it), through the same intake as `POST …/updates/after_sales`, so the sandbox shows
+/// answers going out to the platforms and the after-sales moving on.
+#[derive(Default)]
+struct Merchant {
+    seen: std::collections::HashSet<String>,
+    answered: usize,
+}
+
+impl Merchant {
+    fn answer(&mut self, control: &Control) {
+        let Some(intake) = control.intake(TENANT) else { return };
+        let query = AfterSaleQuery {
+            any_sync: true,
+            status: Some(AfterSaleStatus::Requested),
+            limit: Some(MAX_PAGE_SIZE),
+            ..Default::default()
+        };
+        let Ok(page) = intake.store.after_sales().query(TENANT, &query) else { return };
+        let actions: Vec<AfterSaleAction> = page
+            .after_sales
+            .into_iter()
+            .map(|s| s.after_sale)
+            .filter(|a| self.seen.insert(a.after_sale_id.clone()))
+            .map(|a| AfterSaleAction {
+                decision: match a.kind {
+                    AfterSaleKind::ReturnAndRefund | AfterSaleKind::Exchange | AfterSaleKind::Repair => {
+                        AfterSaleDecision::AgreeReturn
+                    }
+                    _ => AfterSaleDecision::AgreeRefund,
+                },
+                after_sale_id: a.after_sale_id,
+                order_id: a.order_id,
+                reason: None,
+                refund_version: a.refund_version,
+            })
+            .collect();
+        if actions.is_empty() {
+            return;
+        }
+        let n = actions.len();
+        if intake.submit(&Update::AfterSaleActions(actions), Timestamp::now()).is_ok() {
+            self.answered += n;
+        }
+    }
+}
+
+fn print_view(
+    elapsed: Duration,
+    progress: &Progress,
+    store: &wharf_runtime::store::Store,
+    world: &WorldStats,
+    answered: usize,
+) {
     const WHARF: &str = "───────────────── Wharf ─────────────────";
     const SIMULATORS: &str = "───── the simulators ─────";
     println!("── {:>4}s ────────────────────────────────────────────────────────────────────────", elapsed.as_secs());
@@ -283,7 +344,7 @@ fn print_view(elapsed: Duration, progress: &Progress, store: &wharf_runtime::sto
     let stop = stored.iter().filter(|s| s.intercept).count();
     println!(
         "After-sales: {} in Wharf ({stop} flagged to stop the parcel; the ERP reads them at GET …/after-sales), \
-         {opened} opened on the platforms ({intercepts} before shipping)",
+         {opened} opened on the platforms ({intercepts} before shipping), {answered} agreed by the demo merchant",
         stored.len()
     );
 }

@@ -13,7 +13,7 @@ use crate::store::after_sales::intercept;
 use crate::store::{OrderKey, Store, StoreError, Upsert};
 use crate::{Plugin, Shop};
 
-use super::orders::{Round, SyncError};
+use super::orders::{OrderStream, Round, SyncError};
 use super::window::Walk;
 
 /// The stream name cursors and quarantine entries are kept under.
@@ -24,11 +24,14 @@ pub struct AfterSaleStream<'a> {
     pub plugin: &'a Plugin,
     pub shop: &'a Shop,
     pub store: &'a Store,
-    /// The tenant's ERP route that deliveries are owed to: the webhook's name, or `None` (the
-    /// ERP pulls; an ERP plugin does not take after-sales yet).
+    /// The tenant's ERP route that deliveries are owed to: the webhook's name, an ERP plugin
+    /// that takes after-sales, or `None` (the ERP pulls them).
     pub route: Option<&'a str>,
     /// The windows it walks (the order stream's settings, under [`STREAM`]).
     pub walk: Walk<'a>,
+    /// The shop's order stream, to fetch again the orders whose after-sales changed (their
+    /// refund status moves with them); `None` leaves them to the next order pull.
+    pub orders: Option<OrderStream<'a>>,
 }
 
 impl AfterSaleStream<'_> {
@@ -40,6 +43,7 @@ impl AfterSaleStream<'_> {
     /// Pulls the after-sales changed up to `now` (or resumes the window a previous round left).
     pub async fn round(&self, now: Timestamp) -> Result<Round, SyncError> {
         let mut round = Round::default();
+        let mut changed_orders = std::collections::BTreeSet::new();
         let mut pages = self.walk.start(now)?;
         while let Some((window, cursor)) = pages.next() {
             let reply = self.plugin.call(self.shop, Call::PullAfterSales { window, cursor }).await?;
@@ -47,7 +51,9 @@ impl AfterSaleStream<'_> {
                 unreachable!("the sandbox checks pull-after-sales answers an after-sale page")
             };
             for a in &page.items {
-                self.record(a, now, &mut round)?;
+                if self.record(a, now, &mut round)? {
+                    changed_orders.insert(a.order_id.clone());
+                }
             }
             for rejected in &page.rejected {
                 self.set_aside(rejected, now, &mut round)?;
@@ -56,10 +62,23 @@ impl AfterSaleStream<'_> {
         }
         let walked = pages.walked();
         (round.pages, round.caught_up) = (walked.pages, walked.caught_up);
+        // The after-sales are stored: an order that cannot be fetched now is not a failed
+        // round; its next pull brings it.
+        if let Some(orders) = &self.orders {
+            for order_id in changed_orders {
+                if let Err(e) = orders.refresh(&order_id, now).await {
+                    tracing::warn!(
+                        tenant = %self.shop.tenant, shop = %self.shop.shop_id, order = %order_id, error = %e,
+                        "fetching the order of a changed after-sale failed; its next pull brings it"
+                    );
+                }
+            }
+        }
         Ok(round)
     }
 
-    fn record(&self, a: &AfterSale, now: Timestamp, round: &mut Round) -> Result<(), StoreError> {
+    /// Stores one after-sale; whether it was news (new, or a new version).
+    fn record(&self, a: &AfterSale, now: Timestamp, round: &mut Round) -> Result<bool, StoreError> {
         let tenant = self.shop.tenant.as_str();
         if self.store.quarantine().remove(tenant, &self.shop.shop_id, self.walk.stream, &a.after_sale_id)?.is_some() {
             round.released += 1;
@@ -72,7 +91,7 @@ impl AfterSaleStream<'_> {
             Upsert::Changed { .. } => round.changed += 1,
             Upsert::Unchanged { .. } => {
                 round.unchanged += 1;
-                return Ok(());
+                return Ok(false);
             }
         }
         if stop {
@@ -82,7 +101,7 @@ impl AfterSaleStream<'_> {
                 "after-sale on an order not yet shipped: flagged for the warehouse to stop the parcel"
             );
         }
-        Ok(())
+        Ok(true)
     }
 
     fn set_aside(&self, rejected: &Rejected, now: Timestamp, round: &mut Round) -> Result<(), StoreError> {

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use crate::error::{CallError, Failure};
-use crate::model::{ConnectorError, Order, Rejected, Timestamp};
+use crate::model::{ConnectorError, Operation, Order, Rejected, Timestamp};
 use crate::sandbox::{Call, Reply};
 use crate::store::{Store, StoreError, Upsert};
 
@@ -131,6 +131,28 @@ impl<'a> OrderStream<'a> {
             }
         }
         self.store.catalog().learn(tenant, order)
+    }
+
+    /// Fetches `order_id` again (`get-order`) and stores it if it changed: an after-sale moves
+    /// its order's refund status, and the ERP should see the order's new version with the
+    /// after-sale rather than at the next window that lists it. `false` when nothing changed
+    /// or the plugin has no `get-order`.
+    pub async fn refresh(&self, order_id: &str, now: Timestamp) -> Result<bool, SyncError> {
+        if !self.plugin.descriptor().operations.contains(&Operation::GetOrder) {
+            return Ok(false);
+        }
+        let mut round = Round::default();
+        match self.plugin.call(self.shop, Call::GetOrder { order_id: order_id.to_owned() }).await? {
+            Reply::Order(order) if order.order_id == order_id => self.record(&order, now, &mut round)?,
+            Reply::Order(order) => {
+                tracing::warn!(
+                    tenant = %self.shop.tenant, shop = %self.shop.shop_id, order = %order_id, answered = %order.order_id,
+                    "get-order answered another order; the order waits for its next pull"
+                );
+            }
+            _ => unreachable!("the sandbox checks get-order answers an order"),
+        }
+        Ok(round.new + round.changed > 0)
     }
 
     fn set_aside(&self, rejected: &Rejected, now: Timestamp, round: &mut Round) -> Result<(), StoreError> {

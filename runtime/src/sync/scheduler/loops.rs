@@ -178,11 +178,17 @@ impl Ctx {
                         .map(|_| name.as_str()),
                     Route::Pull => None,
                 };
+                let order_route = match &self.tenant.route {
+                    Route::Plugin { name, .. } => Some(name.as_str()),
+                    Route::Webhook(_) => Some(webhook::ROUTE),
+                    Route::Pull => None,
+                };
                 let stream = AfterSaleStream {
                     plugin,
                     shop: &run.shop,
                     store: &self.store,
                     route,
+                    orders: Some(OrderStream::new(plugin, &run.shop, &self.store, order_route)),
                     walk: Walk {
                         shop: &run.shop,
                         store: &self.store,
