@@ -160,10 +160,7 @@ mod tests {
 
     #[test]
     fn uploads_and_reads_the_answer() {
-        let mut api = Scripted::answering(vec![
-            Ok(json!({"is_success": true})),
-            Ok(json!({"is_success": false})),
-        ]);
+        let mut api = Scripted::answering(vec![Ok(json!({"is_success": true})), Ok(json!({"is_success": false}))]);
         let electronic = InvoiceUpload {
             kind: InvoiceKind::Electronic,
             file_url: Some("https://erp.example/i.pdf".into()),
