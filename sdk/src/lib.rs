@@ -42,6 +42,8 @@
 //!   `pull-after-sales` shares.
 //! - [`after_sale`]: what after-sales and decrypt share: refusals need a reason, the decrypt
 //!   batch limit, the platform status as sent, virtual phones split into number + extension.
+//! - [`invoice`]: what `push-invoices` shares: checks, yuan, the issue date, and the failure
+//!   when a platform wants the file's content but the invoice names a URL.
 //! - [`reject`]: one bad record set aside with its id, field, reason and a masked excerpt,
 //!   instead of failing its page.
 //! - [`status`]: status tables that name the field and the known values on a miss.
@@ -175,6 +177,7 @@ pub mod error;
 pub mod fuzz;
 pub mod gateway;
 pub mod http;
+pub mod invoice;
 pub mod json;
 pub mod mask;
 pub mod money;

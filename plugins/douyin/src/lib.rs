@@ -8,11 +8,13 @@
 //! - [`after_sales`]: `pull-after-sales` (`afterSale.List`, the SDK's window walk),
 //!   `get-after-sale` (`afterSale.Detail`), answers (`afterSale.operate`).
 //! - [`decrypt`]: `decrypt-receivers` over `order.batchDecrypt`.
+//! - [`invoices`]: `push-invoices` over `order.invoiceUpload` (the file's URL).
 //!
 //! This file only wires the exported interface to them.
 
 pub mod after_sales;
 pub mod decrypt;
+pub mod invoices;
 pub mod mapping;
 pub mod openapi;
 pub mod pull;
@@ -22,8 +24,8 @@ use wharf_sdk::connector::Marketplace;
 use wharf_sdk::gateway;
 use wharf_sdk::paging;
 use wharf_sdk::types::{
-    AfterSale, AfterSaleAction, AfterSalePage, ConnectorError, DecryptPurpose, DecryptResult, Descriptor, ItemResult,
-    Logistics, Operation, Order, OrderPage, ReceiverRef, Role, StockUpdate, TimeWindow,
+    AfterSale, AfterSaleAction, AfterSalePage, ConnectorError, DecryptPurpose, DecryptResult, Descriptor,
+    InvoiceUpload, ItemResult, Logistics, Operation, Order, OrderPage, ReceiverRef, Role, StockUpdate, TimeWindow,
 };
 
 use crate::openapi::{HostApi, OpenApi};
@@ -38,6 +40,7 @@ pub const OPERATIONS: &[Operation] = &[
     Operation::GetAfterSale,
     Operation::PushAfterSaleActions,
     Operation::DecryptReceivers,
+    Operation::PushInvoices,
 ];
 
 /// The plugin's self-description: its [`OPERATIONS`], 抖店's open API host for the operator to
@@ -100,6 +103,10 @@ impl Marketplace for Douyin {
         refs: Vec<ReceiverRef>,
     ) -> Result<Vec<DecryptResult>, ConnectorError> {
         HostApi::run(|api, _| decrypt::decrypt_receivers(api, purpose, refs))
+    }
+
+    fn push_invoices(invoices: Vec<InvoiceUpload>) -> Result<Vec<ItemResult>, ConnectorError> {
+        HostApi::run(|api, _| invoices::push_invoices(api, invoices))
     }
 }
 

@@ -7,11 +7,13 @@
 //! - [`after_sales`]: refunds (`taobao.refunds.receive.get`, `taobao.refund.get`) and the
 //!   merchant's answers (`taobao.rp.refund.review`, `taobao.rp.returngoods.agree` / `.refuse`).
 //! - [`decrypt`]: `decrypt-receivers` over `taobao.top.oaid.decrypt`.
+//! - [`invoices`]: `push-invoices` over `alibaba.einvoice.core.inv.upload`.
 //!
 //! This file only wires the exported interface to them.
 
 pub mod after_sales;
 pub mod decrypt;
+pub mod invoices;
 pub mod mapping;
 pub mod pull;
 pub mod push;
@@ -20,8 +22,9 @@ pub mod top;
 use wharf_sdk::connector::Marketplace;
 use wharf_sdk::gateway;
 use wharf_sdk::types::{
-    AfterSale, AfterSaleAction, AfterSalePage, ConnectorError, DecryptPurpose, DecryptResult, Descriptor, ItemResult,
-    ListingChange, Logistics, Operation, Order, OrderPage, PriceUpdate, ReceiverRef, Role, StockUpdate, TimeWindow,
+    AfterSale, AfterSaleAction, AfterSalePage, ConnectorError, DecryptPurpose, DecryptResult, Descriptor,
+    InvoiceUpload, ItemResult, ListingChange, Logistics, Operation, Order, OrderPage, PriceUpdate, ReceiverRef, Role,
+    StockUpdate, TimeWindow,
 };
 
 use crate::top::{HostApi, Top};
@@ -41,6 +44,7 @@ pub const OPERATIONS: &[Operation] = &[
     Operation::GetAfterSale,
     Operation::PushAfterSaleActions,
     Operation::DecryptReceivers,
+    Operation::PushInvoices,
 ];
 
 /// The plugin's self-description.
@@ -109,6 +113,10 @@ impl Marketplace for Taobao {
     ) -> Result<Vec<DecryptResult>, ConnectorError> {
         HostApi::run(|api, _| decrypt::decrypt_receivers(api, purpose, refs))
     }
+
+    fn push_invoices(invoices: Vec<InvoiceUpload>) -> Result<Vec<ItemResult>, ConnectorError> {
+        HostApi::run(|api, _| invoices::push_invoices(api, invoices))
+    }
 }
 
 wharf_sdk::export_marketplace!(Taobao);
@@ -130,7 +138,7 @@ mod tests {
         assert_eq!(key("page_size").default_value.as_deref(), Some("50"));
         assert!(key("app_secret").secret && key("session").secret);
         assert_eq!(d.operations, OPERATIONS);
-        assert_eq!(d.operations.len(), 10);
+        assert_eq!(d.operations.len(), 11);
         assert_eq!(
             d.batch_limits,
             [wharf_sdk::types::BatchLimit { operation: Operation::DecryptReceivers, max_items: 20 }]

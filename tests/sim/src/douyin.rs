@@ -42,12 +42,14 @@ use crate::privacy::{DecryptCall, PlainReceiver};
 use crate::raw::RawOrder;
 use crate::rng::SimRng;
 use crate::serve::{Clock, Served, lock, wall_ms};
-use crate::shop::{AfterSale, AfterSaleAction, AfterSaleError, AfterSaleKind, Catalog, SellerAction, Shop, ShopParams};
+use crate::shop::{
+    AfterSale, AfterSaleAction, AfterSaleError, AfterSaleKind, Catalog, SellerAction, Shop, ShopParams, UploadedInvoice,
+};
 
 pub use error::{DyError, codes};
 pub use expect::expected_order;
 pub use gateway::{API_VERSION, path_of};
-pub use methods::{LOGISTICS_ADD, METHODS, ORDER_DETAIL, SEARCH_LIST, SYNC_STOCK};
+pub use methods::{INVOICE_UPLOAD, LOGISTICS_ADD, METHODS, ORDER_DETAIL, SEARCH_LIST, SYNC_STOCK};
 pub use render::{CARRIERS, order_id, shop_order, sku_order_id, statuses};
 pub use sign::{SignMethod, sign, sign_pattern, sorted_compact};
 
@@ -153,6 +155,8 @@ pub(crate) struct Shared {
     pub seller_actions: Mutex<Vec<SellerAction>>,
     /// Every `order.batchDecrypt` call, in order.
     pub decrypt_calls: Mutex<Vec<DecryptCall>>,
+    /// Every invoice `order.invoiceUpload` accepted, in order.
+    pub invoices: Mutex<Vec<UploadedInvoice>>,
 }
 
 /// A running 抖店 simulator; stops when dropped.
@@ -200,6 +204,7 @@ impl DouyinSim {
             raw: Mutex::new(Vec::new()),
             after_sale_rng: Mutex::new(after_sale_rng),
             seller_actions: Mutex::new(Vec::new()),
+            invoices: Mutex::new(Vec::new()),
             decrypt_calls: Mutex::new(Vec::new()),
         });
         let served = Served::spawn("douyin-sim", gateway::router(shared.clone()))?;
@@ -296,6 +301,12 @@ impl DouyinSim {
     /// Every `afterSale.operate` action the simulator applied, in order.
     pub fn seller_actions(&self) -> Vec<SellerAction> {
         lock(&self.shared.seller_actions).clone()
+    }
+
+    /// Every invoice `order.invoiceUpload` accepted, in order (ground truth for
+    /// `push-invoices`: the order and the file URL, all 抖店 takes).
+    pub fn invoices(&self) -> Vec<UploadedInvoice> {
+        lock(&self.shared.invoices).clone()
     }
 
     /// The buyer opens an after-sale of `kind` on the shop order `order_id` now (lines, amounts

@@ -692,3 +692,39 @@ mod tests {
         assert!(o.updated_ms > before);
     }
 }
+
+/// An invoice a simulator accepted for one of its orders (ground truth for end-to-end tests):
+/// the fields as the platform's call carried them, each `None` when that platform's call does
+/// not carry it (抖店 takes only the order and the file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadedInvoice {
+    /// The order, as the platform numbers it.
+    pub order_id: String,
+    /// The platform's kind as sent (TOP `invoice_kind` `0`/`1`/`2`).
+    pub kind: Option<String>,
+    /// 发票抬头.
+    pub title: Option<String>,
+    /// The buyer's tax id.
+    pub tax_id: Option<String>,
+    pub invoice_no: Option<String>,
+    pub invoice_code: Option<String>,
+    /// Tax included, in fen (parsed from the platform's yuan string).
+    pub amount_fen: Option<i64>,
+    /// `yyyy-MM-dd`, as sent.
+    pub issued_on: Option<String>,
+    /// The file's URL, when the platform takes one.
+    pub file_url: Option<String>,
+    /// When the simulator accepted it (its clock, UTC ms).
+    pub received_at_ms: i64,
+}
+
+/// Whether `s` is a calendar date `yyyy-MM-dd` (digits and dashes, month 1..=12, day 1..=31).
+pub fn is_calendar_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().ok().filter(|_| s.is_char_boundary(0));
+    let all_digits = b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    all_digits && matches!(num(5..7), Some(1..=12)) && matches!(num(8..10), Some(1..=31))
+}

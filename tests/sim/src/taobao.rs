@@ -30,6 +30,7 @@ mod error;
 mod form;
 mod gateway;
 mod generate;
+mod invoices;
 mod knobs;
 mod methods;
 mod model;
@@ -64,7 +65,7 @@ pub use wire::{gmt8, parse_gmt8, parse_yuan, yuan};
 
 use crate::privacy::{DecryptCall, PlainReceiver};
 use crate::rng::SimRng;
-use crate::shop::{AfterSale, AfterSaleAction, AfterSaleError, AfterSaleKind, Catalog, SellerAction};
+use crate::shop::{AfterSale, AfterSaleAction, AfterSaleError, AfterSaleKind, Catalog, SellerAction, UploadedInvoice};
 use gateway::{Shared, SimClock, lock, wall_ms};
 use generate::{GenParams, generate, generate_selling, items_from_catalog, new_paid_trade};
 use state::State;
@@ -488,6 +489,12 @@ impl TaobaoSim {
     /// Every refund action taken through the API (review, return goods agree/refuse), in order.
     pub fn seller_actions(&self) -> Vec<SellerAction> {
         self.state().seller_actions.clone()
+    }
+
+    /// Every invoice `alibaba.einvoice.core.inv.upload` accepted, in order (ground truth for
+    /// `push-invoices`).
+    pub fn invoices(&self) -> Vec<UploadedInvoice> {
+        self.state().invoices.clone()
     }
 
     /// The buyer opens a refund of `kind` on one sub-order of trade `tid` now (the sub-order,

@@ -142,6 +142,9 @@ impl Shared {
             methods::ORDER_DETAIL => methods::order_detail(&shop, &lock(&self.raw), &p),
             methods::SYNC_STOCK => methods::sync_stock(&mut shop, &mut lock(&self.applied), &p),
             methods::LOGISTICS_ADD => methods::logistics_add(&mut shop, &p, self.clock.now_ms()),
+            methods::INVOICE_UPLOAD => {
+                methods::invoice_upload(&shop, &mut lock(&self.invoices), &p, self.clock.now_ms())
+            }
             after_sale::AFTER_SALE_LIST => after_sale::list(&shop, &p),
             super::decrypt::BATCH_DECRYPT => {
                 super::decrypt::batch_decrypt(&shop, &mut lock(&self.decrypt_calls), &p, self.clock.now_ms())

@@ -34,6 +34,7 @@ pub const METHODS: &[&str] = &[
     refunds::RETURNGOODS_AGREE,
     refunds::RETURNGOODS_REFUSE,
     super::decrypt::OAID_DECRYPT,
+    super::invoices::INV_UPLOAD,
 ];
 
 /// The methods whose responses carry trades (and so can take a [`FieldOverride`]).
@@ -133,6 +134,7 @@ pub fn write(method: &str, state: &mut State, call: Call<'_>) -> Result<String, 
         refunds::RETURNGOODS_AGREE => refunds::returngoods_agree(state, call),
         refunds::RETURNGOODS_REFUSE => refunds::returngoods_refuse(state, call),
         super::decrypt::OAID_DECRYPT => super::decrypt::decrypt(state, call),
+        super::invoices::INV_UPLOAD => super::invoices::upload(state, call),
         _ => read(method, state, call),
     }
 }

@@ -8,7 +8,7 @@ use super::generate::Generated;
 use super::model::{RefundStatus, SimItem, SimShipment, SimTrade, TradeStatus};
 use crate::raw::RawOrder;
 use crate::rng::SimRng;
-use crate::shop::{AfterSale, AfterSaleError, SellerAction};
+use crate::shop::{AfterSale, AfterSaleError, SellerAction, UploadedInvoice};
 
 const SECOND_MS: i64 = 1000;
 
@@ -44,6 +44,8 @@ pub struct State {
     pub seller_actions: Vec<SellerAction>,
     /// Every `taobao.top.oaid.decrypt` call, in order.
     pub decrypt_calls: Vec<crate::privacy::DecryptCall>,
+    /// Every invoice `alibaba.einvoice.core.inv.upload` accepted, in order.
+    pub invoices: Vec<UploadedInvoice>,
 }
 
 impl State {
@@ -64,6 +66,7 @@ impl State {
             after_sale_rng: SimRng::new(0),
             seller_actions: Vec::new(),
             decrypt_calls: Vec::new(),
+            invoices: Vec::new(),
         }
     }
 

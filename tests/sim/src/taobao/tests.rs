@@ -744,3 +744,59 @@ mod oaid_decrypt {
         assert!(log[1..].iter().all(|c| c.decrypted() == 0 && c.refused.is_some()));
     }
 }
+
+mod invoices {
+    use super::*;
+
+    #[tokio::test]
+    async fn uploads_are_checked_and_recorded() {
+        let sim = TaobaoSim::start(config(20)).await.unwrap();
+        let tid = sim.trades()[0].tid.to_string();
+        let paper = |no: &'static str| {
+            vec![
+                ("source", "upload"),
+                ("platform_code", "TB"),
+                ("invoice_type", "blue"),
+                ("invoice_kind", "1"),
+                ("business_type", "0"),
+                ("payer_name", "张三"),
+                ("invoice_no", no),
+                ("invoice_code", "111100000001"),
+                ("invoice_amount", "800.08"),
+                ("invoice_date", "2024-06-01"),
+            ]
+        };
+        let method = "alibaba.einvoice.core.inv.upload";
+        let mut ok = paper("00004349");
+        ok.push(("platform_tid", &tid));
+        let v = call(&sim, method, &ok).await;
+        assert_eq!(v["alibaba_einvoice_core_inv_upload_response"]["is_success"], true, "{v}");
+        let got = sim.invoices();
+        assert_eq!(got.len(), 1);
+        assert_eq!((got[0].order_id.as_str(), got[0].amount_fen), (tid.as_str(), Some(80008)));
+        assert_eq!(got[0].invoice_no.as_deref(), Some("00004349"));
+        assert_eq!(got[0].issued_on.as_deref(), Some("2024-06-01"));
+
+        // The same number again, an unknown trade, a bad amount, a company without tax id, an
+        // electronic invoice without its file: refused, nothing recorded.
+        let v = call(&sim, method, &ok).await;
+        assert_eq!(error_code(&v), Some((15, "isv.invoice-duplicate".into())), "{v}");
+        let mut unknown = paper("1");
+        unknown.push(("platform_tid", "1"));
+        assert_eq!(error_code(&call(&sim, method, &unknown).await), Some((15, "isv.trade-not-exist".into())));
+        for (key, value, code) in [
+            ("invoice_amount", "800.1", 41),
+            ("invoice_amount", "-1.00", 41),
+            ("invoice_date", "2024-06-01 10:00:00", 41),
+            ("business_type", "1", 40),
+            ("invoice_kind", "0", 40),
+        ] {
+            let mut p: Vec<(&str, &str)> = paper("2").into_iter().filter(|(k, _)| *k != key).collect();
+            p.push((key, value));
+            p.push(("platform_tid", &tid));
+            let v = call(&sim, method, &p).await;
+            assert_eq!(error_code(&v).map(|e| e.0), Some(code), "{key}={value}: {v}");
+        }
+        assert_eq!(sim.invoices().len(), 1);
+    }
+}
