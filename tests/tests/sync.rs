@@ -259,3 +259,100 @@ async fn after_sales_map_from_every_platform_and_flag_interceptions() {
         }
     }
 }
+
+/// Invoices the merchant issued go out like every update, through the real plugins to the
+/// Taobao and Douyin simulators: queued per order and invoice number, pushed, recorded by the
+/// platform in its own terms (Taobao's kind code and yuan amount, Douyin's file URL); one the
+/// platform cannot take (an electronic invoice for Taobao, which wants the file's content) is
+/// dead-lettered with the plugin's reason, and the rest are not held up by it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoices_reach_the_platforms_and_one_they_cannot_take_is_set_aside() {
+    use wharf_runtime::model::InvoiceUpload;
+    use wharf_runtime::sync::intake::{Intake, Target, Update};
+    use wharf_runtime::sync::outbound::Outbound;
+    use wharf_sim::world::{World, WorldOptions};
+
+    let world = World::start(WorldOptions {
+        platforms: vec!["taobao".into(), "douyin".into()],
+        orders: 10,
+        ..WorldOptions::default()
+    })
+    .unwrap();
+    let sandbox = Sandbox::new(Limits::default(), Some(cache_dir())).unwrap();
+    let store = Store::temporary().unwrap();
+    let never = || false;
+    for ws in world.shops() {
+        let plugin = sandbox.load_file(&plugin_path(&ws.plugin)).await.unwrap();
+        let shop = Shop::new("acme", &ws.shop_id)
+            .with_config(ws.config.clone())
+            .with_secrets(Secrets::new(ws.secrets.clone()))
+            .with_grants(HostGrants::new(ws.hosts.clone()));
+        let now = Timestamp(wharf_sim::serve::wall_ms() + 10_000);
+        OrderStream::new(&plugin, &shop, &store, None).round(now).await.unwrap();
+        let query = OrderQuery { shop_id: Some(ws.shop_id.clone()), limit: Some(2), ..Default::default() };
+        let orders: Vec<String> =
+            store.orders().query("acme", &query).unwrap().orders.into_iter().map(|o| o.order.order_id).collect();
+        assert_eq!(orders.len(), 2, "{}", ws.platform);
+        let invoice = |order_id: &str, invoice_no: &str, kind: &str, file_url: Option<&str>| -> InvoiceUpload {
+            serde_json::from_value(serde_json::json!({
+                "order_id": order_id, "kind": kind, "title": "上海某某科技有限公司", "tax_id": "91310000MA1FL1234X",
+                "invoice_no": invoice_no, "invoice_code": "031002000111", "amount": 80008,
+                "issued_at": "2026-11-29T16:00:00Z", "file_url": file_url,
+            }))
+            .unwrap()
+        };
+        // What each platform takes, then one it cannot.
+        let (good, bad) = match ws.platform.as_str() {
+            "taobao" => {
+                (invoice(&orders[0], "24310001", "paper", None), invoice(&orders[1], "24310002", "electronic", None))
+            }
+            _ => (
+                invoice(&orders[0], "24310001", "electronic", Some("https://erp.example.com/i/24310001.pdf")),
+                invoice(&orders[1], "24310002", "paper", None),
+            ),
+        };
+        let intake = Intake {
+            store: store.clone(),
+            tenant: "acme".into(),
+            shops: vec![Target {
+                shop_id: ws.shop_id.clone(),
+                platform: ws.platform.clone(),
+                operations: plugin.descriptor().operations.clone(),
+            }]
+            .into(),
+        };
+        let report = intake.submit(&Update::Invoices(vec![good.clone(), bad.clone()]), now).unwrap();
+        assert_eq!(report.queued, 2, "{}: {report:?}", ws.platform);
+        let outbound = Outbound {
+            stopping: &never,
+            plugin: &plugin,
+            shop: &shop,
+            platform: &ws.platform,
+            store: &store,
+            carriers: &Default::default(),
+            backoff: &Default::default(),
+        };
+        let sent = outbound.round(now).await.unwrap();
+        assert_eq!((sent.confirmed, sent.dead_lettered), (1, 1), "{}: {sent:?}", ws.platform);
+
+        let uploaded = match ws.platform.as_str() {
+            "taobao" => world.taobao().unwrap().invoices(),
+            _ => world.douyin().unwrap().invoices(),
+        };
+        assert_eq!(uploaded.len(), 1, "{}: {uploaded:?}", ws.platform);
+        let u = &uploaded[0];
+        assert_eq!(u.order_id, good.order_id, "{}", ws.platform);
+        if ws.platform == "taobao" {
+            // TOP's invoice_kind 1 is paper; the amount went as yuan and comes back as fen; the
+            // date is the invoice's day in China.
+            assert_eq!(u.kind.as_deref(), Some("1"));
+            assert_eq!((u.invoice_no.as_deref(), u.amount_fen), (Some("24310001"), Some(80008)));
+            assert_eq!(u.issued_on.as_deref(), Some("2026-11-30"));
+        } else {
+            assert_eq!(u.file_url, good.file_url);
+        }
+        let letters = store.pushes().dead_letters("acme").unwrap();
+        let letter = letters.iter().find(|l| l.push.item.contains("24310002")).unwrap_or_else(|| panic!("{letters:?}"));
+        assert!(letter.reason.contains("file"), "{}: the plugin's reason: {letter:?}", ws.platform);
+    }
+}
