@@ -102,6 +102,26 @@ async fn the_erp_pulls_acks_and_pushes_and_tenants_are_isolated() {
     let (acme, beta) = (token("acme").await, token("beta").await);
     let (status, _) = call(Method::POST, "/v1/tenants/acme/tokens", Some(&acme), Some(json!({"name": "x"}))).await;
     assert_eq!(status, 403);
+    // Tokens are listed by id and name (never the token); a revoked one stops working at once,
+    // and a tenant token can neither list nor revoke.
+    let (_, made) = call(Method::POST, "/v1/tenants/acme/tokens", Some(OPERATOR), Some(json!({"name": "spare"}))).await;
+    let (spare, spare_id) = (made["token"].as_str().unwrap().to_owned(), made["id"].as_str().unwrap().to_owned());
+    let (status, listed) = call(Method::GET, "/v1/tenants/acme/tokens", Some(OPERATOR), None).await;
+    assert_eq!(status, 200, "{listed}");
+    let names: Vec<&str> = listed.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["acme-erp", "spare"], "{listed}");
+    assert!(!listed.to_string().contains(&spare[6..]), "never the token itself: {listed}");
+    let (status, _) = call(Method::GET, "/v1/tenants/acme/tokens", Some(&acme), None).await;
+    assert_eq!(status, 403);
+    let (status, _) = call(Method::GET, "/v1/tenants/acme/usage", Some(&spare), None).await;
+    assert_eq!(status, 200, "the spare works");
+    let path = format!("/v1/tenants/acme/tokens/{spare_id}");
+    let (status, _) = call(Method::DELETE, &path, Some(OPERATOR), None).await;
+    assert_eq!(status, 204);
+    let (status, _) = call(Method::GET, "/v1/tenants/acme/usage", Some(&spare), None).await;
+    assert_eq!(status, 401, "a revoked token stops working at once");
+    let (status, _) = call(Method::GET, "/v1/tenants/acme/usage", Some(&acme), None).await;
+    assert_eq!(status, 200, "the other token still works");
 
     // The ERP pulls unsynced orders, page by page, and acknowledges them.
     let start = Instant::now();
@@ -1283,6 +1303,8 @@ async fn every_answer_is_as_the_document_says() {
         (Method::PUT, "/v1/tenants/nope".into(), Some(json!({"id": "nope", "pull": {}})), 404),
         (Method::DELETE, "/v1/tenants/nope".into(), None, 404),
         (Method::POST, format!("{t}/tokens"), Some(json!({"name": "erp"})), 201),
+        (Method::GET, format!("{t}/tokens"), None, 200),
+        (Method::DELETE, format!("{t}/tokens/000000000000"), None, 404),
         (Method::GET, format!("{t}/usage"), None, 200),
         (Method::GET, format!("{t}/progress"), None, 200),
         (Method::GET, format!("{t}/orders?limit=2&any_sync=true"), None, 200),

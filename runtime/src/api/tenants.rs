@@ -14,7 +14,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 use super::extract::{JsonBody, Path};
-use super::openapi::{Conflict, NotFound, ShopPath, TenantPath};
+use super::openapi::{Conflict, NotFound, ShopPath, TenantPath, TokenIdPath};
 use super::{Api, ApiError, Caller};
 use crate::config::model::{
     DEFAULT_QUOTA_CALLS_PER_SECOND, DEFAULT_QUOTA_CONCURRENT_CALLS, DEFAULT_QUOTA_CPU_MILLIS_PER_SECOND,
@@ -23,6 +23,7 @@ use crate::config::model::{
 use crate::config::tenant_document::{self, keep_secrets, redacted};
 use crate::config::{ErpRoute, Module, Quota, Tenant};
 use crate::store::Scope;
+use crate::store::tokens::{self, TokenInfo};
 use crate::sync::scheduler::{Origin, ShopProgress};
 
 /// A tenant as the tenant routes take and answer it: a `[tenants.<id>]` table of the
@@ -496,6 +497,8 @@ pub struct Token {
     pub token: String,
     pub tenant: String,
     pub name: String,
+    /// What lists and revokes it (`GET`/`DELETE …/tokens`).
+    pub id: String,
 }
 
 /// Only the operator makes tokens; the new one is scoped to the tenant in the path.
@@ -518,7 +521,43 @@ pub async fn create_token(
     if body.decrypt {
         api.audit(&caller, &tenant, "token_granted_decrypt", json!({"name": body.name}))?;
     }
-    Ok((StatusCode::CREATED, Json(Token { token, tenant, name: body.name })))
+    let id = tokens::Tokens::id(&token);
+    Ok((StatusCode::CREATED, Json(Token { token, tenant, name: body.name, id })))
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/tokens", tag = "tenants",
+    summary = "The tenant's tokens, by id and name (never the tokens themselves)",
+    security(("bearer" = ["operator"])),
+    params(TenantPath),
+    responses((status = 200, description = "Its tokens", body = Vec<TokenInfo>), (status = 404, response = NotFound)))]
+pub async fn list_tokens(
+    State(api): State<Api>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+) -> Result<Json<Vec<TokenInfo>>, ApiError> {
+    caller.operator()?;
+    caller.tenant(&api, &tenant)?;
+    Ok(Json(api.control.store().tokens().list(&tenant)?))
+}
+
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/tokens/{id}", tag = "tenants",
+    summary = "Revoke a token: it stops working at once (audited)",
+    security(("bearer" = ["operator"])),
+    params(TenantPath, TokenIdPath),
+    responses((status = 204, description = "Revoked"), (status = 404, response = NotFound)))]
+pub async fn revoke_token(
+    State(api): State<Api>,
+    caller: Caller,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    caller.operator()?;
+    caller.tenant(&api, &tenant)?;
+    let revoked = api.control.store().tokens().revoke(&tenant, &id)?;
+    let Some(info) = revoked else {
+        return Err(ApiError::not_found(format!("tenant {tenant} has no token {id}")));
+    };
+    api.audit(&caller, &tenant, "token_revoked", json!({"id": info.id, "name": info.name}))?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// What a tenant uses now against its quota, and its calls and CPU time so far.

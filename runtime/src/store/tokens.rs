@@ -41,6 +41,24 @@ pub struct Holder {
     pub decrypt: bool,
 }
 
+/// A token as listed: never the token itself, only what names it. `id` is the first hex
+/// digits of its hash, enough to tell a tenant's tokens apart and to revoke one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TokenInfo {
+    pub id: String,
+    pub name: String,
+    pub decrypt: bool,
+}
+
+/// Hex digits of a token's hash its listed id shows (48 bits: a collision among one tenant's
+/// tokens would take millions of them).
+const ID_HEX: usize = 12;
+
+/// The listed id of a token whose hash is `hash`.
+fn id_of(hash: &[u8]) -> String {
+    hex::encode(hash).chars().take(ID_HEX).collect()
+}
+
 /// The tokens tree.
 #[derive(Clone)]
 pub struct Tokens {
@@ -74,6 +92,47 @@ impl Tokens {
         Ok(token)
     }
 
+    /// The id [`Tokens::list`] shows for `token`.
+    pub fn id(token: &str) -> String {
+        id_of(&hash(token))
+    }
+
+    /// `tenant`'s tokens, by id.
+    pub fn list(&self, tenant: &str) -> Result<Vec<TokenInfo>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.tree.iter() {
+            let (k, v) = entry?;
+            let record = Self::decode(&v)?;
+            if record.scope == Scope::Tenant(tenant.to_owned()) {
+                out.push(TokenInfo { id: id_of(&k), name: record.name, decrypt: record.decrypt });
+            }
+        }
+        out.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+        Ok(out)
+    }
+
+    /// Revokes `tenant`'s token listed as `id`: it stops working at once. What it was, or
+    /// `None` when the tenant has no such token.
+    pub fn revoke(&self, tenant: &str, id: &str) -> Result<Option<TokenInfo>, StoreError> {
+        for entry in self.tree.iter() {
+            let (k, v) = entry?;
+            let record = Self::decode(&v)?;
+            if record.scope == Scope::Tenant(tenant.to_owned()) && id_of(&k) == id {
+                self.tree.remove(&k)?;
+                return Ok(Some(TokenInfo { id: id.to_owned(), name: record.name, decrypt: record.decrypt }));
+            }
+        }
+        Ok(None)
+    }
+
+    fn decode(v: &[u8]) -> Result<Record, StoreError> {
+        serde_json::from_slice(v).map_err(|e| StoreError::Corrupt {
+            tree: TREE,
+            key: "<token hash>".into(),
+            reason: e.to_string(),
+        })
+    }
+
     /// The scope of `token`, if it is one this store made.
     pub fn scope(&self, token: &str) -> Result<Option<Scope>, StoreError> {
         Ok(self.holder(token)?.map(|h| h.scope))
@@ -82,11 +141,7 @@ impl Tokens {
     /// What `token` is, if it is one this store made.
     pub fn holder(&self, token: &str) -> Result<Option<Holder>, StoreError> {
         let Some(v) = self.tree.get(hash(token))? else { return Ok(None) };
-        let record: Record = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
-            tree: TREE,
-            key: "<token hash>".into(),
-            reason: e.to_string(),
-        })?;
+        let record = Self::decode(&v)?;
         Ok(Some(Holder { name: record.name, scope: record.scope, decrypt: record.decrypt }))
     }
 }
@@ -110,5 +165,17 @@ mod tests {
         let printer = store.tokens().create_granting("labels", Scope::Tenant("acme".into()), true).unwrap();
         let holder = store.tokens().holder(&printer).unwrap().unwrap();
         assert_eq!((holder.name.as_str(), holder.decrypt), ("labels", true));
+
+        // Listed by id and name, never the token; revoked, it stops working at once.
+        let other = store.tokens().create("beta-erp", Scope::Tenant("beta".into())).unwrap();
+        let listed = store.tokens().list("acme").unwrap();
+        let ids: Vec<(&str, &str)> = listed.iter().map(|t| (t.name.as_str(), t.id.as_str())).collect();
+        let (t_id, printer_id) = (Tokens::id(&t), Tokens::id(&printer));
+        assert_eq!(ids, [("acme-erp", t_id.as_str()), ("labels", printer_id.as_str())]);
+        assert_eq!(store.tokens().revoke("beta", &t_id).unwrap(), None, "not another tenant's");
+        assert_eq!(store.tokens().revoke("acme", &t_id).unwrap().map(|i| i.name), Some("acme-erp".into()));
+        assert_eq!(store.tokens().holder(&t).unwrap(), None);
+        assert_eq!(store.tokens().revoke("acme", &t_id).unwrap(), None);
+        assert!(store.tokens().holder(&other).unwrap().is_some());
     }
 }

@@ -316,6 +316,10 @@ pub enum TokenCommand {
         #[arg(long)]
         decrypt: bool,
     },
+    /// TENANT's tokens, by id and name (never the tokens themselves).
+    List { tenant: String },
+    /// Revoke one of TENANT's tokens by its id (from `token list`): it stops working at once.
+    Revoke { tenant: String, id: String },
 }
 
 #[derive(Subcommand, Debug)]

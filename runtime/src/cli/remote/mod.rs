@@ -160,6 +160,13 @@ mod tests {
                 "/v1/tenants/acme/tokens",
                 Body::Json(json!({"name": "labels", "decrypt": true})),
             ),
+            (&["token", "list", "acme"], Method::GET, "/v1/tenants/acme/tokens", Body::Empty),
+            (
+                &["token", "revoke", "acme", "0a1b2c3d4e5f"],
+                Method::DELETE,
+                "/v1/tenants/acme/tokens/0a1b2c3d4e5f",
+                Body::Empty,
+            ),
             (
                 &["receivers", "acme", "--shop", "dy", "--order", "1", "--order", "2", "--reason", "print run"],
                 Method::POST,

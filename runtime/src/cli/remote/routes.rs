@@ -153,6 +153,12 @@ impl Command {
                 &[V1, TENANTS, tenant, "tokens"],
                 json(&NewToken { name: name.clone(), decrypt: *decrypt }),
             ),
+            Command::Token { command: TokenCommand::List { tenant }, .. } => {
+                Request::get(&[V1, TENANTS, tenant, "tokens"])
+            }
+            Command::Token { command: TokenCommand::Revoke { tenant, id }, .. } => {
+                Request::delete(&[V1, TENANTS, tenant, "tokens", id])
+            }
             Command::Switch { command, .. } => match command {
                 SwitchCommand::Module { tenant, shop, module, state } => {
                     Request::put(&[V1, TENANTS, tenant, "shops", shop, "modules", module.name()], on(*state))
