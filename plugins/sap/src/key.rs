@@ -156,26 +156,33 @@ impl Prefixes {
     /// The key of `order`, or `invalid_input` on `order_id` when it is empty or the key would
     /// exceed 35 characters.
     pub fn purchase_order(&self, order: &Order) -> Result<String, ConnectorError> {
-        let id = order.order_id.trim();
+        self.key(&order.platform, &order.shop_id, &order.order_id, "order_id")
+    }
+
+    /// The key of document `id` of a shop (an order id, or an after-sale id for a customer
+    /// return or credit memo request): `<prefix>-<id>`, or `invalid_input` on `field` when the
+    /// id is empty or the key would exceed 35 characters.
+    pub fn key(&self, platform: &str, shop_id: &str, id: &str, field: &str) -> Result<String, ConnectorError> {
+        let id = id.trim();
         if id.is_empty() {
             return Err(ConnectorError::invalid_input(
-                "order_id",
-                "expected the platform order id, got an empty string",
+                field,
+                format!("expected the platform's id ({field}), got an empty string"),
             ));
         }
-        let prefix = self.of(&order.platform, &order.shop_id);
+        let prefix = self.of(platform, shop_id);
         let key = if prefix.is_empty() { id.to_owned() } else { format!("{prefix}{SEPARATOR}{id}") };
         let chars = key.chars().count();
         if chars > MAX_PO_CHARS {
             return Err(ConnectorError::invalid_input(
-                "order_id",
+                field,
                 format!(
                     "expected a key of at most {MAX_PO_CHARS} characters for SAP's \
                      PurchaseOrderByCustomer (CHAR {MAX_PO_CHARS}, the key that keeps pushes \
-                     idempotent; cutting it could make two orders one), got {chars}: {key:?} \
-                     (prefix {prefix:?} of shop {:?}, then the order id); set a shorter prefix \
+                     idempotent; cutting it could make two documents one), got {chars}: {key:?} \
+                     (prefix {prefix:?} of shop {:?}, then the id); set a shorter prefix \
                      in config {PO_PREFIX_BY_SHOP}",
-                    shop_key(&order.platform, &order.shop_id)
+                    shop_key(platform, shop_id)
                 ),
             ));
         }

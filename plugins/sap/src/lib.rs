@@ -1,6 +1,6 @@
 //! The SAP connector: a Wharf ERP plugin for SAP S/4HANA.
 //!
-//! Orders go in; stock, lots, prices, shipments, logistics and order statuses come out:
+//! Orders and after-sales go in; stock, lots, prices, shipments, logistics and order statuses come out:
 //! - [`settings`]: the tenant's SAP host, sales area, customer and unit mapping, pricing.
 //! - [`transport`]: the HTTP seam (host inside the sandbox, a script in tests) and Basic auth
 //!   through a host-filled placeholder.
@@ -9,6 +9,9 @@
 //!   order id.
 //! - [`order`]: a canonical order checked and put in SAP's terms.
 //! - [`sales_order`]: `push-orders` as idempotent `API_SALES_ORDER_SRV` deep inserts.
+//! - [`after_sale`]: `push-after-sales` as idempotent customer returns
+//!   (`API_CUSTOMER_RETURN_SRV`) or credit memo requests (`API_CREDIT_MEMO_REQUEST_SRV`),
+//!   referring to the order's sales order; created once the merchant agreed.
 //! - [`idoc`]: `push-orders` as ORDERS05 IDocs over HTTP (`mode = idoc`).
 //! - [`keyset`]: reading OData lists page by page (key-set cursors, groups kept whole).
 //! - [`stock`]: `pull-stock` from `API_MATERIAL_STOCK_SRV`.
@@ -21,6 +24,7 @@
 //!
 //! This file only describes the plugin and wires the exported interface to them.
 
+pub mod after_sale;
 pub mod delivery;
 pub mod erp_status;
 pub mod flow;
@@ -39,8 +43,8 @@ pub mod transport;
 use wharf_sdk::connector::Erp;
 use wharf_sdk::time;
 use wharf_sdk::types::{
-    ConfigKey, ConnectorError, Descriptor, ErpStatusPage, LogisticsPage, LotPage, Operation, Order, OrderPushResult,
-    PricePage, PullRequest, Role, ShipmentPage, StockPage,
+    AfterSale, ConfigKey, ConnectorError, Descriptor, ErpStatusPage, LogisticsPage, LotPage, Operation, Order,
+    OrderPushResult, PricePage, PullRequest, Role, ShipmentPage, StockPage,
 };
 
 use crate::settings::{Mode, Settings};
@@ -55,6 +59,7 @@ pub const OPERATIONS: &[Operation] = &[
     Operation::PullShipments,
     Operation::PullLogistics,
     Operation::PullErpStatus,
+    Operation::PushAfterSales,
 ];
 
 /// The plugin's self-description. It declares no hosts: every tenant's SAP system is its own,
@@ -147,6 +152,26 @@ pub fn descriptor() -> Descriptor {
                 "Condition validity field holding a region-group price's group",
                 DEFAULT_PRICE_REGION_FIELD,
             ),
+            ConfigKey::with_default(
+                RETURN_TYPE,
+                "Customer return type of after-sales where goods come back (API_CUSTOMER_RETURN_SRV)",
+                DEFAULT_RETURN_TYPE,
+            ),
+            ConfigKey::with_default(
+                CREDIT_MEMO_REQUEST_TYPE,
+                "Credit memo request type of money-only refunds (API_CREDIT_MEMO_REQUEST_SRV)",
+                DEFAULT_CREDIT_MEMO_REQUEST_TYPE,
+            ),
+            optional(
+                REFUND_CONDITION_TYPE,
+                "Manual fixed-amount item condition carrying each item's share of an after-sale's refund \
+                 (empty: SAP prices returns and credit memo requests from the referenced sales order)",
+            ),
+            optional(
+                ORDER_REASON_BY_KIND,
+                "JSON object after-sale kind (return_and_refund, refund_after_shipping, ...) -> order reason \
+                 (SDDocumentReason) of its return or credit memo request",
+            ),
             ConfigKey::secret(SAP_USER, "Communication user (HTTP Basic auth)"),
             ConfigKey::secret(SAP_PASSWORD, "Communication user's password"),
         ])
@@ -167,6 +192,10 @@ impl Erp for Sap {
             Mode::Odata => sales_order::push_orders(&mut HostTransport, &settings, orders),
             Mode::Idoc => idoc::push_orders(&mut HostTransport, &settings, orders, time::now_ms()),
         }
+    }
+
+    fn push_after_sales(after_sales: Vec<AfterSale>) -> Result<Vec<OrderPushResult>, ConnectorError> {
+        after_sale::push_after_sales(&mut HostTransport, &Settings::from_host()?, after_sales)
     }
 
     fn pull_stock(request: PullRequest) -> Result<StockPage, ConnectorError> {

@@ -187,22 +187,31 @@ impl Draft {
 /// fail the same way, and pushes are safe to repeat.
 pub fn push_each(
     orders: Vec<Order>,
-    mut push: impl FnMut(&Order) -> Result<OrderPushOutcome, Failure>,
+    push: impl FnMut(&Order) -> Result<OrderPushOutcome, Failure>,
 ) -> Result<Vec<OrderPushResult>, ConnectorError> {
-    let mut results = Vec::with_capacity(orders.len());
-    for order in orders {
-        let outcome = match push(&order) {
+    push_each_by(orders, |o| o.order_id.clone(), push)
+}
+
+/// [`push_each`] for any record (an after-sale), each result named by `id`.
+pub fn push_each_by<R>(
+    records: Vec<R>,
+    id: impl Fn(&R) -> String,
+    mut push: impl FnMut(&R) -> Result<OrderPushOutcome, Failure>,
+) -> Result<Vec<OrderPushResult>, ConnectorError> {
+    let mut results = Vec::with_capacity(records.len());
+    for record in records {
+        let outcome = match push(&record) {
             Ok(outcome) => outcome,
             Err(failure) if failure.whole_call => return Err(failure.error),
             Err(failure) => OrderPushOutcome::Failed(failure.error),
         };
-        results.push(OrderPushResult { order_id: order.order_id, outcome });
+        results.push(OrderPushResult { order_id: id(&record), outcome });
     }
     Ok(results)
 }
 
 /// `000010` for the first item.
-fn item_number(index: usize) -> Result<String, ConnectorError> {
+pub(crate) fn item_number(index: usize) -> Result<String, ConnectorError> {
     u32::try_from(index + 1)
         .ok()
         .and_then(|n| n.checked_mul(ITEM_STEP))

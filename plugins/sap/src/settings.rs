@@ -48,6 +48,10 @@ pub const PRICE_CONDITION_RETAIL: &str = "price_condition_retail";
 pub const PRICE_CONDITION_REGION: &str = "price_condition_region";
 pub const PRICE_CONDITION_CUSTOMER_GROUP: &str = "price_condition_customer_group";
 pub const PRICE_REGION_FIELD: &str = "price_region_field";
+pub const RETURN_TYPE: &str = "return_type";
+pub const CREDIT_MEMO_REQUEST_TYPE: &str = "credit_memo_request_type";
+pub const REFUND_CONDITION_TYPE: &str = "refund_condition_type";
+pub const ORDER_REASON_BY_KIND: &str = "order_reason_by_kind";
 
 /// Secrets: the communication user's name and password, sent as HTTP Basic auth.
 pub const SAP_USER: &str = "sap_user";
@@ -58,6 +62,10 @@ pub const EXAMPLE_ENDPOINT: &str = "https://my-s4.example.com";
 /// `SalesOrderType` unless configured: `OR`, the standard order as the OData APIs name it
 /// (internally `TA`).
 pub const DEFAULT_ORDER_TYPE: &str = "OR";
+/// The customer return type of S/4HANA's advanced returns management (`CBAR`).
+pub const DEFAULT_RETURN_TYPE: &str = "CBAR";
+/// The standard credit memo request type (`CR`).
+pub const DEFAULT_CREDIT_MEMO_REQUEST_TYPE: &str = "CR";
 /// The unit when the unit table names none: each.
 pub const DEFAULT_UNIT: &str = "EA";
 /// The unit table's fallback key.
@@ -177,6 +185,20 @@ pub struct Pricing {
     pub discount_condition_type: String,
 }
 
+/// How after-sales become SAP documents ([`crate::after_sale`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AfterSales {
+    /// `CustomerReturnType`.
+    pub return_type: String,
+    /// `CreditMemoRequestType`.
+    pub credit_memo_request_type: String,
+    /// A manual fixed-amount item condition carrying each item's share of the refund; `None`
+    /// lets SAP price the items from the referenced sales order (copy control).
+    pub refund_condition_type: Option<String>,
+    /// `SDDocumentReason` per after-sale kind (`refund_after_shipping`…); none when absent.
+    pub order_reason_by_kind: BTreeMap<String, String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// Scheme and authority of the S/4HANA host, without a trailing `/`.
@@ -199,6 +221,7 @@ pub struct Settings {
     pub tracking_field: String,
     pub carrier_field: String,
     pub prices: PriceConditions,
+    pub after_sales: AfterSales,
 }
 
 impl Settings {
@@ -291,6 +314,22 @@ impl Settings {
             customer_group: text(PRICE_CONDITION_CUSTOMER_GROUP),
             region_field: property_name(PRICE_REGION_FIELD, text(PRICE_REGION_FIELD), DEFAULT_PRICE_REGION_FIELD)?,
         };
+        let order_reason_by_kind = string_map(ORDER_REASON_BY_KIND, text(ORDER_REASON_BY_KIND))?;
+        if let Some((kind, reason)) = order_reason_by_kind.iter().find(|(_, r)| r.chars().count() > 3) {
+            return Err(invalid(
+                ORDER_REASON_BY_KIND,
+                format!(
+                    "expected order reasons of at most 3 characters (SDDocumentReason), got {reason:?} for {kind:?}"
+                ),
+            ));
+        }
+        let after_sales = AfterSales {
+            return_type: text(RETURN_TYPE).unwrap_or_else(|| DEFAULT_RETURN_TYPE.to_owned()),
+            credit_memo_request_type: text(CREDIT_MEMO_REQUEST_TYPE)
+                .unwrap_or_else(|| DEFAULT_CREDIT_MEMO_REQUEST_TYPE.to_owned()),
+            refund_condition_type: text(REFUND_CONDITION_TYPE),
+            order_reason_by_kind,
+        };
         Ok(Self {
             endpoint,
             sap_client,
@@ -309,6 +348,7 @@ impl Settings {
             tracking_field,
             carrier_field,
             prices,
+            after_sales,
         })
     }
 

@@ -5,7 +5,10 @@
 //! document flow `to_SubsequentProcFlowDoc`, and deep-insert creates behind Basic auth and the
 //! CSRF handshake), `API_MATERIAL_STOCK_SRV/A_MatlStkInAcctMod`,
 //! `API_OUTBOUND_DELIVERY_SRV;v=0002/A_OutbDeliveryHeader` (with `to_DeliveryDocumentItem`;
-//! also one by key, `A_OutbDeliveryHeader('80000001')`), and `/sap/bc/idoc_xml`. Reads take
+//! also one by key, `A_OutbDeliveryHeader('80000001')`), `API_CUSTOMER_RETURN_SRV/A_CustomerReturn`
+//! and `API_CREDIT_MEMO_REQUEST_SRV/A_CreditMemoRequest` (reads, and deep-insert creates with
+//! reference to a sales order, checked as [`create::refund_document`] says), and
+//! `/sap/bc/idoc_xml`. Reads take
 //! `$filter` (comparisons, `and`, `or`, `not`: [`filter`]), `$select` (with `nav/Property`
 //! paths), `$expand`, `$orderby`, `$top`, `$skip`, `$inlinecount=allpages` and
 //! `$format=json`, and page server-side at [`SapConfig::page_cap`] rows with `__next` links
@@ -22,7 +25,9 @@
 //! batch-split shipments, goods issue not posted, tracking not entered, another company's
 //! sales area, and an order Wharf did not push. Tests ship what the plugin pushed with
 //! [`SapSim::ship`]. Ground truth comes typed ([`SapSim::sales_orders`],
-//! [`SapSim::idocs`], [`SapSim::stock`], [`SapSim::deliveries`]) and as the canonical JSON the
+//! [`SapSim::idocs`], [`SapSim::stock`], [`SapSim::deliveries`], the after-sales documents
+//! [`SapSim::customer_returns`], [`SapSim::credit_memo_requests`] and
+//! [`SapSim::refund_documents_for_after_sale`]) and as the canonical JSON the
 //! plugin must pull ([`SapSim::expected_stock`], [`SapSim::expected_shipments`],
 //! [`SapSim::expected_logistics`]); faults come from [`Faults`] plus SAP's own
 //! ([`SapSim::expire_csrf_tokens`], [`SapSim::lose_next_create_answers`],
@@ -57,8 +62,8 @@ use crate::serve::{Clock, Served, lock, wall_ms};
 
 pub use gateway::{IDOC_PATH, basic_authorization};
 pub use model::{
-    Batch, Condition, Delivery, DeliveryItem, PriceRecord, ReceivedIdoc, SalesOrder, SalesOrderItem, StockRow,
-    order_id_of,
+    Batch, Condition, Delivery, DeliveryItem, PriceRecord, ReceivedIdoc, RefundCategory, RefundDocument, RefundItem,
+    SalesOrder, SalesOrderItem, StockRow, order_id_of,
 };
 pub use odata::SapError;
 
@@ -66,6 +71,13 @@ pub use odata::SapError;
 pub const CUSTOMERS: &[&str] = &["C0001", "C0002", "C0100"];
 /// The service material a shipping fee may be booked on.
 pub const FREIGHT_MATERIAL: &str = "FREIGHT";
+
+/// The number of the first customer return created.
+pub const FIRST_CUSTOMER_RETURN: u64 = 60_000_000;
+/// The number of the first credit memo request created.
+pub const FIRST_CREDIT_MEMO_REQUEST: u64 = 70_000_000;
+/// The refund condition type [`SapSim::plugin_config`] sets (`refund_condition_type`).
+pub const REFUND_CONDITION_TYPE: &str = "ZRFD";
 
 /// How to build the simulated system.
 #[derive(Clone, Debug)]
@@ -123,6 +135,10 @@ pub(crate) struct State {
     pub prices: Vec<PriceRecord>,
     pub idocs: Vec<ReceivedIdoc>,
     pub next_docnum: u64,
+    /// Customer returns and credit memo requests, in creation order.
+    pub refund_documents: Vec<RefundDocument>,
+    pub next_customer_return: u64,
+    pub next_credit_memo_request: u64,
     /// Session id → CSRF token.
     pub sessions: BTreeMap<String, String>,
     pub next_session: u64,
@@ -216,6 +232,9 @@ impl SapSim {
             prices: seeded.prices,
             idocs: Vec::new(),
             next_docnum: 0,
+            refund_documents: Vec::new(),
+            next_customer_return: FIRST_CUSTOMER_RETURN,
+            next_credit_memo_request: FIRST_CREDIT_MEMO_REQUEST,
             sessions: BTreeMap::new(),
             next_session: 0,
             lose_create_answers: 0,
@@ -269,6 +288,7 @@ impl SapSim {
             ("price_condition_retail", "ZSRP".to_owned()),
             ("price_condition_region", "ZRGP".to_owned()),
             ("price_condition_customer_group", "ZCPG".to_owned()),
+            ("refund_condition_type", REFUND_CONDITION_TYPE.to_owned()),
             ("utc_offset_minutes", self.shared.config.utc_offset_minutes.to_string()),
         ]
         .into_iter()
@@ -359,6 +379,32 @@ impl SapSim {
             .sales_orders
             .iter()
             .filter(|o| !o.purchase_order.is_empty() && order_id_of(&o.purchase_order) == order_id)
+            .cloned()
+            .collect()
+    }
+
+    /// Every customer return created (`API_CUSTOMER_RETURN_SRV`), in creation order.
+    pub fn customer_returns(&self) -> Vec<RefundDocument> {
+        self.refund_documents(RefundCategory::CustomerReturn)
+    }
+
+    /// Every credit memo request created (`API_CREDIT_MEMO_REQUEST_SRV`), in creation order.
+    pub fn credit_memo_requests(&self) -> Vec<RefundDocument> {
+        self.refund_documents(RefundCategory::CreditMemoRequest)
+    }
+
+    fn refund_documents(&self, category: RefundCategory) -> Vec<RefundDocument> {
+        lock(&self.shared.state).refund_documents.iter().filter(|d| d.category == category).cloned().collect()
+    }
+
+    /// The customer returns and credit memo requests of after-sale `after_sale_id`: their
+    /// `PurchaseOrderByCustomer` is the plugin's key for it, `<shop prefix>-<after-sale id>`
+    /// (or the bare id). More than one would mean a client created twice.
+    pub fn refund_documents_for_after_sale(&self, after_sale_id: &str) -> Vec<RefundDocument> {
+        lock(&self.shared.state)
+            .refund_documents
+            .iter()
+            .filter(|d| !d.purchase_order.is_empty() && order_id_of(&d.purchase_order) == after_sale_id)
             .cloned()
             .collect()
     }

@@ -1,6 +1,6 @@
 //! SAP's published service metadata, and what the simulator takes from it.
 //!
-//! `tests/sim/sap-edmx/` holds SAP's EDMX of the four services, copied unchanged (see its
+//! `tests/sim/sap-edmx/` holds SAP's EDMX of the six services, copied unchanged (see its
 //! README for where each comes from). They are compiled in and read once, with a reader of
 //! just the EDMX the files contain (no XML crate): per entity type, each property's Edm type
 //! and scale and whether SAP marks it `sap:filterable="false"` or `sap:sortable="false"`, and
@@ -27,6 +27,8 @@ pub const FILES: &[(&str, &str)] = &[
     ("API_MATERIAL_STOCK_SRV.edmx", include_str!("../../sap-edmx/API_MATERIAL_STOCK_SRV.edmx")),
     ("API_OUTBOUND_DELIVERY_SRV_0002.edmx", include_str!("../../sap-edmx/API_OUTBOUND_DELIVERY_SRV_0002.edmx")),
     ("API_SLSPRICINGCONDITIONRECORD_SRV.edmx", include_str!("../../sap-edmx/API_SLSPRICINGCONDITIONRECORD_SRV.edmx")),
+    ("API_CUSTOMER_RETURN_SRV.edmx", include_str!("../../sap-edmx/API_CUSTOMER_RETURN_SRV.edmx")),
+    ("API_CREDIT_MEMO_REQUEST_SRV.edmx", include_str!("../../sap-edmx/API_CREDIT_MEMO_REQUEST_SRV.edmx")),
 ];
 
 /// One property of an entity type.
@@ -311,7 +313,7 @@ mod tests {
     #[test]
     fn reads_the_flags_types_and_scales_sap_publishes() {
         let m = sap();
-        assert_eq!(m.types.len(), 40, "{:?}", m.types.keys().collect::<Vec<_>>());
+        assert_eq!(m.types.len(), 64, "{:?}", m.types.keys().collect::<Vec<_>>());
         let stock = m.entity_type("API_MATERIAL_STOCK_SRV.A_MatlStkInAcctModType").unwrap();
         let quantity = &stock.properties["MatlWrhsStkQtyInMatlBaseUnit"];
         assert_eq!(
@@ -336,10 +338,10 @@ mod tests {
     fn every_property_and_flag_is_read() {
         let properties: Vec<&Property> = sap().types.values().flat_map(|t| t.properties.values()).collect();
         let count = |test: fn(&Property) -> bool| properties.iter().filter(|p| test(p)).count();
-        assert_eq!(properties.len(), 1197);
-        assert_eq!(count(|p| !p.filterable), 343);
-        assert_eq!(count(|p| !p.sortable), 345);
-        assert_eq!(count(|p| p.edm_type == "Edm.Decimal"), 101);
+        assert_eq!(properties.len(), 1747);
+        assert_eq!(count(|p| !p.filterable), 352);
+        assert_eq!(count(|p| !p.sortable), 354);
+        assert_eq!(count(|p| p.edm_type == "Edm.Decimal"), 161);
         assert_eq!(count(|p| p.edm_type == "Edm.Decimal" && p.scale.is_none()), 0);
     }
 
@@ -348,10 +350,20 @@ mod tests {
     #[test]
     fn the_simulated_sets_are_sap_s() {
         use super::super::model::{
-            DELIVERY_ITEM_SET, DELIVERY_SET, PRICE_RECORD_SET, PRICE_VALIDITY_SET, SALES_ORDER_SET, STOCK_SET,
+            CREDIT_MEMO_REQUEST_SET, CUSTOMER_RETURN_SET, DELIVERY_ITEM_SET, DELIVERY_SET, PRICE_RECORD_SET,
+            PRICE_VALIDITY_SET, SALES_ORDER_SET, STOCK_SET,
         };
         let mut unknown = Vec::new();
-        for set in [SALES_ORDER_SET, STOCK_SET, DELIVERY_SET, DELIVERY_ITEM_SET, PRICE_VALIDITY_SET, PRICE_RECORD_SET] {
+        for set in [
+            SALES_ORDER_SET,
+            STOCK_SET,
+            DELIVERY_SET,
+            DELIVERY_ITEM_SET,
+            PRICE_VALIDITY_SET,
+            PRICE_RECORD_SET,
+            CUSTOMER_RETURN_SET,
+            CREDIT_MEMO_REQUEST_SET,
+        ] {
             let entity = sap().entity_type(set.type_name).unwrap();
             for property in set.properties {
                 if !entity.properties.contains_key(*property) {

@@ -8,7 +8,9 @@
 //! (`A_SalesOrder`: GET, and POST deep inserts), `API_MATERIAL_STOCK_SRV`
 //! (`A_MatlStkInAcctMod`), `API_OUTBOUND_DELIVERY_SRV;v=0002` (`A_OutbDeliveryHeader`,
 //! `A_OutbDeliveryItem`), `API_BATCH_SRV` (`A_Batch`), `API_SLSPRICINGCONDITIONRECORD_SRV`
-//! (`A_SlsPrcgCndnRecdValidity` with `to_SlsPrcgConditionRecord`, `A_SlsPrcgConditionRecord`), and
+//! (`A_SlsPrcgCndnRecdValidity` with `to_SlsPrcgConditionRecord`, `A_SlsPrcgConditionRecord`),
+//! `API_CUSTOMER_RETURN_SRV` (`A_CustomerReturn`: GET, and POST deep inserts),
+//! `API_CREDIT_MEMO_REQUEST_SRV` (`A_CreditMemoRequest`: GET, and POST deep inserts), and
 //! `/sap/bc/idoc_xml` (POST an ORDERS05 IDoc). A `sap-client` parameter other than the
 //! system's is a failed logon, as in SAP.
 //!
@@ -29,9 +31,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::model::{
-    BATCH_SET, DELIVERY_ITEM_SET, DELIVERY_SET, PRICE_RECORD_SET, PRICE_VALIDITY_SET, SALES_ORDER_SET, STOCK_SET,
-    render_batch, render_delivery, render_delivery_item, render_price_record, render_price_validity,
-    render_sales_order, render_stock,
+    BATCH_SET, CREDIT_MEMO_REQUEST_SET, CUSTOMER_RETURN_SET, DELIVERY_ITEM_SET, DELIVERY_SET, PRICE_RECORD_SET,
+    PRICE_VALIDITY_SET, RefundCategory, SALES_ORDER_SET, STOCK_SET, render_batch, render_delivery,
+    render_delivery_item, render_price_record, render_price_validity, render_refund_document, render_sales_order,
+    render_stock,
 };
 use super::odata::{EntitySet, Options, SapError, collection, shape};
 use super::{Shared, create, edmx};
@@ -45,6 +48,8 @@ pub const STOCK_SERVICE: &str = "API_MATERIAL_STOCK_SRV";
 pub const DELIVERY_SERVICE: &str = "API_OUTBOUND_DELIVERY_SRV;v=0002";
 pub const BATCH_SERVICE: &str = "API_BATCH_SRV";
 pub const PRICE_SERVICE: &str = "API_SLSPRICINGCONDITIONRECORD_SRV";
+pub const CUSTOMER_RETURN_SERVICE: &str = "API_CUSTOMER_RETURN_SRV";
+pub const CREDIT_MEMO_REQUEST_SERVICE: &str = "API_CREDIT_MEMO_REQUEST_SRV";
 /// SAP's IDoc-over-HTTP inbound service.
 pub const IDOC_PATH: &str = "/sap/bc/idoc_xml";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -206,6 +211,8 @@ impl Shared {
             (BATCH_SERVICE, "A_Batch") => BATCH_SET,
             (PRICE_SERVICE, "A_SlsPrcgCndnRecdValidity") => PRICE_VALIDITY_SET,
             (PRICE_SERVICE, "A_SlsPrcgConditionRecord") => PRICE_RECORD_SET,
+            (CUSTOMER_RETURN_SERVICE, "A_CustomerReturn") => CUSTOMER_RETURN_SET,
+            (CREDIT_MEMO_REQUEST_SERVICE, "A_CreditMemoRequest") => CREDIT_MEMO_REQUEST_SET,
             _ => {
                 return Answer::error(&SapError::new(
                     404,
@@ -231,11 +238,22 @@ impl Shared {
                 let answer = self.read(&set, &params, &service_base);
                 if fetch && answer.status == 200 { self.open_session(headers, answer) } else { answer }
             }
-            "POST" if set.name == SALES_ORDER_SET.name => {
+            "POST"
+                if [SALES_ORDER_SET.name, CUSTOMER_RETURN_SET.name, CREDIT_MEMO_REQUEST_SET.name]
+                    .contains(&set.name) =>
+            {
                 if !self.token_valid(headers) {
                     return Answer::text(403, "text/plain; charset=utf-8", CSRF_FAILED).with(CSRF_HEADER, "Required");
                 }
-                self.create_sales_order(body, &service_base)
+                match set.name {
+                    "A_CustomerReturn" => {
+                        self.create_refund_document(RefundCategory::CustomerReturn, body, &service_base)
+                    }
+                    "A_CreditMemoRequest" => {
+                        self.create_refund_document(RefundCategory::CreditMemoRequest, body, &service_base)
+                    }
+                    _ => self.create_sales_order(body, &service_base),
+                }
             }
             "POST" | "PUT" | "PATCH" | "MERGE" | "DELETE" => Answer::error(&SapError::new(
                 405,
@@ -293,6 +311,12 @@ impl Shared {
                     state.prices.iter().map(|p| render_price_record(service_base, p)).collect()
                 }
                 "A_MatlStkInAcctMod" => state.stock.iter().map(|r| render_stock(service_base, r)).collect(),
+                "A_CustomerReturn" | "A_CreditMemoRequest" => state
+                    .refund_documents
+                    .iter()
+                    .filter(|d| d.category.set().name == set.name)
+                    .map(|d| render_refund_document(service_base, d, offset))
+                    .collect(),
                 _ => {
                     state.deliveries.iter().map(|d| render_delivery(service_base, d, &state.batches, offset)).collect()
                 }
@@ -402,6 +426,42 @@ impl Shared {
         edmx::sap().pad_decimals(SALES_ORDER_SET.type_name, &mut rendered);
         let location = format!("{service_base}/A_SalesOrder('{}')", order.sales_order);
         state.sales_orders.push(order);
+        if state.lose_create_answers > 0 {
+            state.lose_create_answers -= 1;
+            return Answer::text(504, "text/html", "<html><body>504 Gateway Time-out</body></html>");
+        }
+        drop(state);
+        let body = lock(&self.faults).after(serde_json::json!({ "d": rendered }).to_string());
+        Answer::json(201, body).with("location", location)
+    }
+
+    /// Creates a customer return or credit memo request; the create knobs
+    /// ([`super::SapSim::lose_next_create_answers`], [`super::SapSim::refuse_next_create`]) apply
+    /// as to sales orders.
+    fn create_refund_document(&self, category: RefundCategory, body: &[u8], service_base: &str) -> Answer {
+        let now = self.clock.now_ms();
+        let mut state = lock(&self.state);
+        if let Some(error) = state.refuse_creates.pop_front() {
+            return Answer::error(&error);
+        }
+        let number = match category {
+            RefundCategory::CustomerReturn => state.next_customer_return,
+            RefundCategory::CreditMemoRequest => state.next_credit_memo_request,
+        }
+        .to_string();
+        let document = match create::refund_document(&state, category, body, number, now) {
+            Ok(document) => document,
+            Err(e) => return Answer::error(&e),
+        };
+        match category {
+            RefundCategory::CustomerReturn => state.next_customer_return += 1,
+            RefundCategory::CreditMemoRequest => state.next_credit_memo_request += 1,
+        }
+        let set = category.set();
+        let mut rendered = render_refund_document(service_base, &document, self.config.utc_offset_minutes);
+        edmx::sap().pad_decimals(set.type_name, &mut rendered);
+        let location = format!("{service_base}/{}('{}')", set.name, document.number);
+        state.refund_documents.push(document);
         if state.lose_create_answers > 0 {
             state.lose_create_answers -= 1;
             return Answer::text(504, "text/html", "<html><body>504 Gateway Time-out</body></html>");

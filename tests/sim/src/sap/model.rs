@@ -800,3 +800,170 @@ pub fn seed(
     let prices = seed_prices(materials, now_ms);
     Seeded { stock, batches, sales_orders, deliveries, prices }
 }
+
+/// Which after-sales document: a customer return (`API_CUSTOMER_RETURN_SRV`) or a credit memo
+/// request (`API_CREDIT_MEMO_REQUEST_SRV`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefundCategory {
+    CustomerReturn,
+    CreditMemoRequest,
+}
+
+impl RefundCategory {
+    pub fn set(self) -> EntitySet {
+        match self {
+            Self::CustomerReturn => CUSTOMER_RETURN_SET,
+            Self::CreditMemoRequest => CREDIT_MEMO_REQUEST_SET,
+        }
+    }
+
+    /// The key property (`CustomerReturn`), and the prefix of the type, item and date ones.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CustomerReturn => "CustomerReturn",
+            Self::CreditMemoRequest => "CreditMemoRequest",
+        }
+    }
+
+    /// The document date property (`CustomerReturnDate`, `CreditMemoRequestDate`).
+    pub fn date_property(self) -> String {
+        format!("{}Date", self.name())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefundItem {
+    /// `000010`.
+    pub item: String,
+    pub material: String,
+    /// Thousandths of `unit`.
+    pub quantity: i64,
+    pub unit: String,
+    /// `ReferenceSDDocumentItem` of the header's reference; empty without one.
+    pub reference_item: String,
+    pub conditions: Vec<Condition>,
+}
+
+/// A customer return or credit memo request as created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefundDocument {
+    pub category: RefundCategory,
+    /// `CustomerReturn` / `CreditMemoRequest`: the document number.
+    pub number: String,
+    /// `CustomerReturnType` / `CreditMemoRequestType` (`CBAR`, `CR`).
+    pub document_type: String,
+    pub sales_org: String,
+    pub distribution_channel: String,
+    pub division: String,
+    pub sold_to: String,
+    pub purchase_order: String,
+    pub currency: String,
+    /// `ReferenceSDDocument`: the sales order it refers to.
+    pub reference: String,
+    /// `SDDocumentReason`; empty when none.
+    pub reason: String,
+    pub document_date_ms: Option<i64>,
+    pub created_ms: i64,
+    pub items: Vec<RefundItem>,
+    pub conditions: Vec<Condition>,
+}
+
+impl RefundDocument {
+    /// Net value in minor units: every condition is an absolute amount (the refund's shares).
+    pub fn net(&self) -> i64 {
+        self.items.iter().flat_map(|i| &i.conditions).chain(&self.conditions).map(|c| c.amount).sum()
+    }
+}
+
+pub const CUSTOMER_RETURN_SET: EntitySet = EntitySet {
+    name: "A_CustomerReturn",
+    type_name: "API_CUSTOMER_RETURN_SRV.A_CustomerReturnType",
+    properties: &[
+        "CustomerReturn",
+        "CustomerReturnType",
+        "SalesOrganization",
+        "DistributionChannel",
+        "OrganizationDivision",
+        "SoldToParty",
+        "PurchaseOrderByCustomer",
+        "TransactionCurrency",
+        "SDDocumentReason",
+        "ReferenceSDDocument",
+        "CustomerReturnDate",
+        "CreationDate",
+        "TotalNetAmount",
+    ],
+    navigation: &[(
+        "to_Item",
+        &[
+            "CustomerReturn",
+            "CustomerReturnItem",
+            "Material",
+            "RequestedQuantity",
+            "RequestedQuantityUnit",
+            "ReferenceSDDocument",
+            "ReferenceSDDocumentItem",
+            "NetAmount",
+            "TransactionCurrency",
+        ],
+    )],
+};
+
+pub const CREDIT_MEMO_REQUEST_SET: EntitySet = EntitySet {
+    name: "A_CreditMemoRequest",
+    type_name: "API_CREDIT_MEMO_REQUEST_SRV.A_CreditMemoRequestType",
+    properties: &[
+        "CreditMemoRequest",
+        "CreditMemoRequestType",
+        "SalesOrganization",
+        "DistributionChannel",
+        "OrganizationDivision",
+        "SoldToParty",
+        "PurchaseOrderByCustomer",
+        "TransactionCurrency",
+        "SDDocumentReason",
+        "ReferenceSDDocument",
+        "CreditMemoRequestDate",
+        "CreationDate",
+        "TotalNetAmount",
+    ],
+    navigation: &[(
+        "to_Item",
+        &[
+            "CreditMemoRequest",
+            "CreditMemoRequestItem",
+            "Material",
+            "RequestedQuantity",
+            "RequestedQuantityUnit",
+            "ReferenceSDDocument",
+            "ReferenceSDDocumentItem",
+            "NetAmount",
+            "TransactionCurrency",
+        ],
+    )],
+};
+
+pub fn render_refund_document(base: &str, d: &RefundDocument, offset: i32) -> Value {
+    let name = d.category.name();
+    let items: Vec<Value> = d
+        .items
+        .iter()
+        .map(|i| {
+            json!({name: d.number, format!("{name}Item"): i.item, "Material": i.material,
+                   "RequestedQuantity": quantity(i.quantity), "RequestedQuantityUnit": i.unit,
+                   "ReferenceSDDocument": if i.reference_item.is_empty() { "" } else { d.reference.as_str() },
+                   "ReferenceSDDocumentItem": i.reference_item,
+                   "NetAmount": amount(i.conditions.iter().map(|c| c.amount).sum()), "TransactionCurrency": d.currency})
+        })
+        .collect();
+    json!({
+        "__metadata": metadata(base, &d.category.set(), &format!("'{}'", d.number)),
+        name: d.number, format!("{name}Type"): d.document_type, "SalesOrganization": d.sales_org,
+        "DistributionChannel": d.distribution_channel, "OrganizationDivision": d.division, "SoldToParty": d.sold_to,
+        "PurchaseOrderByCustomer": d.purchase_order, "TransactionCurrency": d.currency,
+        "SDDocumentReason": d.reason, "ReferenceSDDocument": d.reference,
+        d.category.date_property(): d.document_date_ms.map(date), "CreationDate": date_of(d.created_ms, offset),
+        "TotalNetAmount": amount(d.net()),
+        "to_Item": {"results": items},
+    })
+}

@@ -724,3 +724,137 @@ fn plugin_pulls_what_the_sim_expects() {
     assert_eq!(recent.as_array().map(Vec::len), Some(3), "{recent}");
     assert_eq!(recent, json!(sim.expected_erp_statuses("1000", Some((now - 60_000, now + 60_000)))));
 }
+
+const RETURN_PATH: &str = "/sap/opu/odata/sap/API_CUSTOMER_RETURN_SRV/A_CustomerReturn";
+const CREDIT_PATH: &str = "/sap/opu/odata/sap/API_CREDIT_MEMO_REQUEST_SRV/A_CreditMemoRequest";
+
+fn create_at(sim: &SapSim, path: &str, body: &Value) -> gateway::Answer {
+    let (token, cookie) = fetch_token(sim);
+    let a = auth(sim);
+    sim.handle_raw(
+        "POST",
+        path,
+        "sap-client=100",
+        &[("authorization", &a), ("x-csrf-token", &token), ("cookie", &cookie)],
+        body.to_string().as_bytes(),
+    )
+}
+
+/// A sales order of 2 × FG-0001 for purchase order `po`; its number.
+fn pushed_order(sim: &SapSim, po: &str) -> String {
+    let answer = create(sim, &order_body(po));
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let v: Value = serde_json::from_str(&answer.body).unwrap();
+    v["d"]["SalesOrder"].as_str().unwrap().to_owned()
+}
+
+fn return_body(name: &str, po: &str, reference: &str, quantity: &str) -> Value {
+    let document_type = if name == "CustomerReturn" { "CBAR" } else { "CR" };
+    json!({format!("{name}Type"): document_type, "SalesOrganization": "1000", "DistributionChannel": "10",
+           "OrganizationDivision": "00", "SoldToParty": "C0001", "PurchaseOrderByCustomer": po,
+           "TransactionCurrency": "CNY", "ReferenceSDDocument": reference, "SDDocumentReason": "101",
+           format!("{name}Date"): "/Date(1748563200000)/",
+           "to_Item": {"results": [
+               {format!("{name}Item"): "000010", "Material": "FG-0001", "RequestedQuantity": quantity, "RequestedQuantityUnit": "EA",
+                "ReferenceSDDocument": reference, "ReferenceSDDocumentItem": "000010",
+                "to_PricingElement": {"results": [{"ConditionType": "ZRFD", "ConditionRateValue": "5.01", "ConditionCurrency": "CNY"}]}}]},
+           "to_PricingElement": {"results": [{"ConditionType": "ZFRE", "ConditionRateValue": "8.00", "ConditionCurrency": "CNY"}]}})
+}
+
+#[test]
+fn customer_returns_refer_to_a_sales_order_and_are_kept() {
+    let sim = sim();
+    let order = pushed_order(&sim, "TB3CAEFEF1-O1");
+    let answer = create_at(&sim, RETURN_PATH, &return_body("CustomerReturn", "TB3CAEFEF1-R1", &order, "1.000"));
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let created: Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(created["d"]["CustomerReturn"], FIRST_CUSTOMER_RETURN.to_string());
+    assert_eq!(created["d"]["TotalNetAmount"], "13.010", "padded to the declared scale 3");
+    let returns = sim.customer_returns();
+    assert_eq!(returns.len(), 1);
+    let r = &returns[0];
+    assert_eq!(
+        (r.reference.as_str(), r.document_type.as_str(), r.reason.as_str(), r.net()),
+        (order.as_str(), "CBAR", "101", 1_301)
+    );
+    assert_eq!((r.items[0].reference_item.as_str(), r.items[0].quantity), ("000010", 1_000));
+    assert_eq!(sim.refund_documents_for_after_sale("R1"), returns);
+    assert!(sim.credit_memo_requests().is_empty());
+
+    // Read back by the key, as the plugin looks it up.
+    let found = get(
+        &sim,
+        RETURN_PATH,
+        &q(&[
+            ("$filter", "PurchaseOrderByCustomer eq 'TB3CAEFEF1-R1'"),
+            ("$select", "CustomerReturn,to_Item/RequestedQuantity"),
+            ("$expand", "to_Item"),
+            ("$top", "2"),
+        ]),
+    );
+    let rows = found["d"]["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["CustomerReturn"], FIRST_CUSTOMER_RETURN.to_string());
+    assert_eq!(rows[0]["to_Item"]["results"][0]["RequestedQuantity"], "1.000");
+
+    // A second one for the same purchase order number is refused; so is more than is left.
+    let again = create_at(&sim, RETURN_PATH, &return_body("CustomerReturn", "TB3CAEFEF1-R1", &order, "1.000"));
+    assert_eq!((again.status, error_code(&again).as_str()), (400, "V4/115"));
+    let more = create_at(&sim, RETURN_PATH, &return_body("CustomerReturn", "TB3CAEFEF1-R2", &order, "2.000"));
+    assert_eq!((more.status, error_code(&more).as_str()), (400, "V1/306"), "{}", more.body);
+    assert_eq!(sim.customer_returns().len(), 1);
+}
+
+#[test]
+fn returns_and_credit_memo_requests_check_what_sap_checks() {
+    let sim = sim();
+    let order = pushed_order(&sim, "TB3CAEFEF1-O1");
+    let name = "CreditMemoRequest";
+    let code = |body: Value| {
+        let answer = create_at(&sim, CREDIT_PATH, &body);
+        assert_eq!(answer.status, 400, "{}", answer.body);
+        error_code(&answer)
+    };
+    assert_eq!(code(return_body(name, "K1", "9999999", "1")), "V1/302", "no such reference");
+    let mut other_customer = return_body(name, "K1", &order, "1");
+    other_customer["SoldToParty"] = json!("C0002");
+    assert_eq!(code(other_customer), "V1/303");
+    let mut other_material = return_body(name, "K1", &order, "1");
+    other_material["to_Item"]["results"][0]["Material"] = json!("FG-0002");
+    assert_eq!(code(other_material), "V1/305");
+    let mut unknown = return_body(name, "K1", &order, "1");
+    unknown["to_Item"]["results"][0]["NetAmount"] = json!("1.00");
+    assert_eq!(code(unknown), "/IWBEP/CM_MGW_RT/020", "read-only properties are refused");
+    let mut returns_type = return_body(name, "K1", &order, "1");
+    returns_type["CustomerReturnType"] = json!("CBAR");
+    assert_eq!(code(returns_type), "/IWBEP/CM_MGW_RT/020", "a property of the other service");
+    assert!(sim.credit_memo_requests().is_empty());
+
+    let answer = create_at(&sim, CREDIT_PATH, &return_body(name, "K1", &order, "2"));
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let requests = sim.credit_memo_requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        (requests[0].number.clone(), requests[0].document_type.as_str()),
+        (FIRST_CREDIT_MEMO_REQUEST.to_string(), "CR")
+    );
+    assert!(sim.customer_returns().is_empty(), "each service keeps its own documents");
+    // Writes need the session's token here too.
+    let a = auth(&sim);
+    let no_token = sim.handle_raw("POST", CREDIT_PATH, "", &[("authorization", &a)], b"{}");
+    assert_eq!(no_token.status, 403);
+}
+
+#[test]
+fn the_create_faults_apply_to_after_sales_documents() {
+    let sim = sim();
+    let order = pushed_order(&sim, "TB3CAEFEF1-O1");
+    sim.lose_next_create_answers(1);
+    let lost = create_at(&sim, RETURN_PATH, &return_body("CustomerReturn", "R1", &order, "1"));
+    assert_eq!(lost.status, 504);
+    assert_eq!(sim.customer_returns().len(), 1, "created, the answer lost");
+    sim.refuse_next_create(SapError::new(400, "V1/154", "Credit limit exceeded"));
+    let refused = create_at(&sim, CREDIT_PATH, &return_body("CreditMemoRequest", "R2", &order, "1"));
+    assert_eq!((refused.status, error_code(&refused).as_str()), (400, "V1/154"));
+    assert!(sim.credit_memo_requests().is_empty());
+}
