@@ -17,6 +17,7 @@
 //! - [`sync`]: the engine: orders in, updates out, ERP feeds, and the scheduler `wharf serve` runs.
 //! - [`erp`]: routes to ERPs: an ERP plugin's push-orders, a signed webhook; ERP pull is the store's query.
 //! - [`api`]: the HTTP API `wharf serve` answers: plugins, tenants, the ERP side, operations, metrics.
+//! - [`console`]: the pages at `/console`, a browser's view over that API.
 //! - [`receivers`]: receivers decrypted for a waybill, batched to the plugin's limit, kept nowhere.
 //! - [`sheet`]: operators' spreadsheets: .xlsx imports with a row-by-row report, order exports.
 //! - [`retry`]: backoff with jitter, and when to give up.
@@ -29,6 +30,7 @@ pub mod capability;
 pub mod cluster;
 pub mod config;
 pub mod conformance;
+pub mod console;
 pub mod engine;
 pub mod erp;
 pub mod error;

@@ -1304,6 +1304,7 @@ async fn every_answer_is_as_the_document_says() {
         (Method::DELETE, "/v1/tenants/nope".into(), None, 404),
         (Method::POST, format!("{t}/tokens"), Some(json!({"name": "erp"})), 201),
         (Method::GET, format!("{t}/tokens"), None, 200),
+        (Method::GET, "/v1/whoami".into(), None, 200),
         (Method::DELETE, format!("{t}/tokens/000000000000"), None, 404),
         (Method::GET, format!("{t}/usage"), None, 200),
         (Method::GET, format!("{t}/progress"), None, 200),

@@ -662,6 +662,94 @@ async fn every_module_flows_between_sap_and_ecshop() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// After-sales on the SAP route: a refund requested before shipping waits (SAP gets a
+/// document only once the merchant agrees); the merchant's answer goes to the platform, the
+/// platform's next version reaches SAP as one credit memo request referring to the order's
+/// sales order, and it stays one however often the engine runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_sales_reach_sap_once_agreed_as_one_document_each() {
+    use wharf_runtime::model::{AfterSaleAction, AfterSaleStatus};
+    use wharf_runtime::store::AfterSaleQuery;
+    use wharf_sim::world::{World, WorldOptions};
+    let options = WorldOptions { platforms: vec!["taobao".into()], orders: 20, seed: 9, ..WorldOptions::default() };
+    let world = tokio::task::spawn_blocking(move || World::start(options)).await.unwrap().unwrap();
+    let dir = std::env::temp_dir().join(format!("wharf-after-sales-sap-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let secrets = dir.join("secrets.toml");
+    let files = world.wharf_config("acme", &dir.join("data"), &wharf_tests::plugins::plugin_dir(), &secrets, "1s");
+    std::fs::write(&secrets, &files.secrets).unwrap();
+    let config =
+        Config::from_toml_str(&files.toml, &dir, &["taobao", "sap"], &|_| None).unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::temporary().unwrap();
+    let options = Options {
+        tick: Duration::from_millis(50),
+        progress_every: None,
+        settle: Duration::from_secs(1),
+        ..Options::default()
+    };
+    let scheduler = Scheduler::new(&config, &load(&["taobao", "sap"]).await, store.clone(), options).await.unwrap();
+    let control = scheduler.control();
+    let (stop, handle) = run(scheduler);
+    let sap = world.sap();
+    let shop_id = world.shops()[0].shop_id.clone();
+    let paid: Vec<String> = world
+        .marketplace("taobao")
+        .unwrap()
+        .expected_orders(&shop_id, 0, Timestamp::now().0 + 60_000)
+        .into_iter()
+        .filter(|o| o["status"] == "paid")
+        .map(|o| o["order_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!paid.is_empty());
+    until(eventually("paid orders in SAP", Duration::from_secs(30), || {
+        paid.iter().all(|id| sap.sales_orders_for_order(id).len() == 1)
+    }))
+    .await;
+
+    // The buyer asks a refund before the parcel leaves: Wharf flags it, SAP gets nothing yet.
+    let id = world.taobao().unwrap().open_random_after_sale(true).expect("a paid order to refund").to_string();
+    let stored = |status: Option<AfterSaleStatus>| {
+        let query = AfterSaleQuery { any_sync: true, limit: Some(1000), ..Default::default() };
+        let all = store.after_sales().query("acme", &query).unwrap().after_sales;
+        all.into_iter().find(|a| a.after_sale.after_sale_id == id && status.is_none_or(|s| a.after_sale.status == s))
+    };
+    until(eventually("the request in Wharf, flagged", Duration::from_secs(20), || {
+        stored(Some(AfterSaleStatus::Requested)).is_some_and(|a| a.intercept)
+    }))
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(sap.refund_documents_for_after_sale(&id).is_empty(), "nothing in SAP before the merchant agrees");
+
+    // The merchant agrees; the platform refunds; SAP gets one credit memo request.
+    let request = stored(None).unwrap().after_sale;
+    let agree: AfterSaleAction = serde_json::from_value(serde_json::json!({
+        "after_sale_id": id, "order_id": request.order_id, "decision": "agree_refund",
+        "refund_version": request.refund_version,
+    }))
+    .unwrap();
+    let report = control.intake("acme").unwrap().submit(&Update::AfterSaleActions(vec![agree]), Timestamp::now());
+    assert_eq!(report.unwrap().queued, 1);
+    until(eventually("one credit memo request in SAP", Duration::from_secs(30), || {
+        sap.refund_documents_for_after_sale(&id).len() == 1
+    }))
+    .await;
+    let document = sap.refund_documents_for_after_sale(&id).remove(0);
+    assert!(sap.credit_memo_requests().iter().any(|d| d.number == document.number), "{document:?}");
+    let sales_order = sap.sales_orders_for_order(&request.order_id).remove(0);
+    assert_eq!(document.reference, sales_order.sales_order, "{document:?}");
+    until(eventually("the after-sale synced", Duration::from_secs(10), || {
+        stored(None).is_some_and(|a| a.sync == wharf_runtime::store::SyncState::Synced)
+    }))
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(sap.refund_documents_for_after_sale(&id).len(), 1, "never a second document");
+    assert!(store.outbox().dead_letters("acme").unwrap().is_empty(), "nothing dead-lettered");
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), handle).await.expect("stops promptly").unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The packages of `wharf`'s build with their features, as `cargo tree` resolves `args` in the
 /// workspace's root: one `name version|features` line per build of a package (host builds, for
 /// proc-macros and build scripts, are lines of their own).

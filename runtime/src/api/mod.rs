@@ -103,6 +103,7 @@ impl Api {
     pub fn router(self) -> axum::Router {
         let (router, _) = routes().split_for_parts();
         router
+            .merge(crate::console::router())
             .layer(axum::middleware::from_fn(extract::strict_query))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .layer(axum::middleware::from_fn_with_state(self.clone(), durable_answers))
@@ -141,6 +142,7 @@ pub(crate) fn routes() -> OpenApiRouter<Api> {
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .routes(routes!(openapi_json))
+        .routes(routes!(whoami))
         .routes(routes!(metrics))
         .routes(routes!(list_plugins, upload_plugin))
         .routes(routes!(show_plugin))
@@ -406,6 +408,28 @@ async fn readyz(State(api): State<Api>) -> impl IntoResponse {
         Some(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("the store cannot write: {why}")),
         None => (StatusCode::OK, "ready".to_owned()),
     }
+}
+
+/// Who a token is: what a client (the console) needs to know before it shows anything.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WhoAmI {
+    /// Every tenant, and the operator's routes.
+    pub operator: bool,
+    /// A tenant token's tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// Whether the token may decrypt receivers.
+    pub decrypt: bool,
+}
+
+#[utoipa::path(get, path = "/v1/whoami", tag = "service", summary = "Who the token is: the operator, or a tenant's",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The token's scope", body = WhoAmI)))]
+async fn whoami(caller: Caller) -> Json<WhoAmI> {
+    Json(match &caller.0 {
+        Scope::Operator => WhoAmI { operator: true, tenant: None, decrypt: false },
+        Scope::Tenant(t) => WhoAmI { operator: false, tenant: Some(t.clone()), decrypt: caller.1.is_some() },
+    })
 }
 
 #[utoipa::path(get, path = "/openapi.json", tag = "service", summary = "This document",

@@ -539,15 +539,17 @@ impl World {
         let _ = writeln!(toml, "[tenants.{tenant}.schedule]");
         for module in [
             "orders",
+            "after_sales",
             "stock",
-            "price",
-            "batches",
+            "prices",
+            "lots",
             "listing",
             "products",
             "customers",
             "logistics",
             "shipments",
             "erp_status",
+            "invoices",
         ] {
             let _ = writeln!(toml, "{module} = {}", q(every));
         }
