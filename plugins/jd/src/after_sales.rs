@@ -426,10 +426,8 @@ pub fn get_after_sale(api: &mut impl Api, id: &str, shop_id: &str) -> Result<Aft
         let root = Node::root(&response, jos::response_key(ASC_QUERY_VIEW));
         let result = jos::business(root.required(ASC_VIEW_RESULT)?)?;
         let data = result.object("data")?;
-        return match settle_service_order(api, &mut Orders::default(), data.value(), shop_id)? {
-            Ok(a) => Ok(a),
-            Err(rejected) => Err(ConnectorError::invalid_input(rejected.field, rejected.reason)),
-        };
+        let order = pull::get_order(api, &data.id("orderId")?, shop_id)?;
+        return map_service_order(&data, &order, shop_id);
     }
     if !digits(id) {
         return Err(ConnectorError::invalid_input(
@@ -685,6 +683,11 @@ mod tests {
         assert!(
             matches!(get_after_sale(&mut api, "asc-78", "s1"), Err(ConnectorError::Platform(e)) if e.code == "AFS_NOT_FOUND")
         );
+        // The order it belongs to is gone: not found, as JD says.
+        let view = Ok(json!({"result": {"success": true, "data": service(77, 10, 10010)}}));
+        let no_order = Ok(json!({"orderDetailInfo": {"apiResult": {"success": true}}}));
+        let mut api = Scripted::answering(vec![view, no_order]);
+        assert!(matches!(get_after_sale(&mut api, "asc-77", "s1"), Err(ConnectorError::NotFound(_))));
         for bad in ["asc-", "asc-x", "ASC-1", "x"] {
             assert!(
                 matches!(get_after_sale(&mut Scripted::default(), bad, "s1"), Err(ConnectorError::InvalidInput(_))),
