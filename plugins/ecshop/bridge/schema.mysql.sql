@@ -313,6 +313,64 @@ CREATE TABLE `ecs_delivery_goods` (
     KEY `goods_id` (`goods_id`)
 ) ENGINE=MyISAM DEFAULT CHARSET=utf8;
 
+-- Back orders (退货单): what ECShop's admin makes when it marks an order returned
+-- (admin/order.php, operation `return`: the order becomes order_status 4, its money goes back,
+-- and each delivery order still shipped is copied here with its goods). `add_time`,
+-- `update_time` and `invoice_no` are the delivery's; `return_time` is when it came back.
+CREATE TABLE `ecs_back_order` (
+    `back_id` mediumint(8) unsigned NOT NULL AUTO_INCREMENT,
+    `delivery_sn` varchar(20) NOT NULL,
+    `order_sn` varchar(20) NOT NULL,
+    `order_id` mediumint(8) unsigned NOT NULL DEFAULT '0',
+    `invoice_no` varchar(50) DEFAULT NULL,
+    `add_time` int(10) unsigned DEFAULT '0',
+    `shipping_id` tinyint(3) unsigned DEFAULT '0',
+    `shipping_name` varchar(120) DEFAULT NULL,
+    `user_id` mediumint(8) unsigned DEFAULT '0',
+    `action_user` varchar(30) DEFAULT NULL,
+    `consignee` varchar(60) DEFAULT NULL,
+    `address` varchar(250) DEFAULT NULL,
+    `country` smallint(5) unsigned DEFAULT '0',
+    `province` smallint(5) unsigned DEFAULT '0',
+    `city` smallint(5) unsigned DEFAULT '0',
+    `district` smallint(5) unsigned DEFAULT '0',
+    `sign_building` varchar(120) DEFAULT NULL,
+    `email` varchar(60) DEFAULT NULL,
+    `zipcode` varchar(60) DEFAULT NULL,
+    `tel` varchar(60) DEFAULT NULL,
+    `mobile` varchar(60) DEFAULT NULL,
+    `best_time` varchar(120) DEFAULT NULL,
+    `postscript` varchar(255) DEFAULT NULL,
+    `how_oos` varchar(120) DEFAULT NULL,
+    `insure_fee` decimal(10,2) unsigned DEFAULT '0.00',
+    `shipping_fee` decimal(10,2) unsigned DEFAULT '0.00',
+    `update_time` int(10) unsigned DEFAULT '0',
+    `suppliers_id` smallint(5) DEFAULT '0',
+    `status` tinyint(1) unsigned NOT NULL DEFAULT '0',
+    `return_time` int(10) unsigned DEFAULT '0',
+    `agency_id` smallint(5) unsigned DEFAULT '0',
+    PRIMARY KEY (`back_id`),
+    KEY `user_id` (`user_id`),
+    KEY `order_id` (`order_id`)
+) ENGINE=MyISAM DEFAULT CHARSET=utf8;
+
+CREATE TABLE `ecs_back_goods` (
+    `rec_id` mediumint(8) unsigned NOT NULL AUTO_INCREMENT,
+    `back_id` mediumint(8) unsigned DEFAULT '0',
+    `goods_id` mediumint(8) unsigned NOT NULL DEFAULT '0',
+    `product_id` mediumint(8) unsigned NOT NULL DEFAULT '0',
+    `product_sn` varchar(60) DEFAULT NULL,
+    `goods_name` varchar(120) DEFAULT NULL,
+    `brand_name` varchar(60) DEFAULT NULL,
+    `goods_sn` varchar(60) DEFAULT NULL,
+    `is_real` tinyint(1) unsigned DEFAULT '0',
+    `send_number` smallint(5) unsigned DEFAULT '0',
+    `goods_attr` text,
+    PRIMARY KEY (`rec_id`),
+    KEY `back_id` (`back_id`),
+    KEY `goods_id` (`goods_id`)
+) ENGINE=MyISAM DEFAULT CHARSET=utf8;
+
 -- The bridge's own tables (not ECShop's; README.md, "The bridge's tables"), InnoDB so that a lot
 -- sync's delete and insert are one transaction.
 -- Lots: on sale (delivery_rec_id 0; a lot sync replaces them per goods and product) and sent

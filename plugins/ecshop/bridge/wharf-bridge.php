@@ -9,6 +9,9 @@
  *   GET  ?action=orders&since=S&until=U[&page=P&page_size=N]
  *                                                      orders changed in [S, U] (Unix seconds)
  *   GET  ?action=order&order_sn=SN                     one order
+ *   GET  ?action=back_orders&since=S&until=U[&page=P&page_size=N]
+ *                                                      back orders (returns) changed in [S, U]
+ *   GET  ?action=back_order&back_id=N                  one back order
  *   POST ?action=stock    {"sn": "...", "quantity": 5}
  *   POST ?action=price    {"sn": "...", "shop_price": "19.90"}
  *   POST ?action=listing  {"goods_id": 12 | "sn": "...", "on_sale": true}
@@ -583,6 +586,133 @@ function wharf_order(WharfDb $db)
     });
 }
 
+/* ---------------------------------------------------------------- back orders (returns) */
+
+/** The ecs_back_order columns the bridge hands out (the receiver copy stays in the shop). */
+function wharf_back_order_columns()
+{
+    return array(
+        'int' => array('back_id', 'order_id', 'status'),
+        'time' => array('add_time', 'update_time', 'return_time'),
+        'money' => array('shipping_fee', 'insure_fee'),
+        'text' => array('delivery_sn', 'order_sn', 'invoice_no', 'shipping_name', 'action_user'),
+    );
+}
+
+function wharf_back_goods_columns()
+{
+    return array(
+        'int' => array('rec_id', 'goods_id', 'product_id', 'send_number', 'is_real'),
+        'time' => array(),
+        'money' => array(),
+        'text' => array('goods_name', 'goods_sn', 'product_sn', 'goods_attr'),
+    );
+}
+
+/**
+ * SQL for a back order's change time, over ecs_back_order aliased `b`: the latest of its own
+ * times (ECShop writes `return_time` when it makes one; the others are the delivery's) and of
+ * its order's action rows, since what becomes of the return is the order's status.
+ */
+function wharf_back_changed_at(WharfDb $db)
+{
+    return $db->greatest(array('b.add_time', 'b.update_time', 'b.return_time',
+        'COALESCE((SELECT MAX(a.log_time) FROM ' . $db->table('order_action') . ' a WHERE a.order_id = b.order_id), 0)'));
+}
+
+/** Back orders with their goods and their whole order, in the order of $back_ids. */
+function wharf_load_back_orders(WharfDb $db, array $back_ids)
+{
+    if (!$back_ids) {
+        return array();
+    }
+    $marks = implode(', ', array_fill(0, count($back_ids), '?'));
+    $rows = $db->rows('SELECT ' . wharf_select_list('b', wharf_back_order_columns())
+        . ', ' . wharf_back_changed_at($db) . ' AS changed_at'
+        . ' FROM ' . $db->table('back_order') . ' b WHERE b.back_id IN (' . $marks . ')', $back_ids);
+    $by_id = array();
+    $order_ids = array();
+    foreach ($rows as $row) {
+        $back = wharf_typed($db, $row, wharf_back_order_columns());
+        $back['updated_at'] = $db->unixTime($row['changed_at']);
+        $back['goods'] = array();
+        $back['order'] = null;
+        $by_id[$back['back_id']] = $back;
+        $order_ids[$back['order_id']] = true;
+    }
+    $goods = $db->rows('SELECT g.back_id, ' . wharf_select_list('g', wharf_back_goods_columns())
+        . ' FROM ' . $db->table('back_goods') . ' g WHERE g.back_id IN (' . $marks . ') ORDER BY g.back_id, g.rec_id', $back_ids);
+    foreach ($goods as $row) {
+        $by_id[(int) $row['back_id']]['goods'][] = wharf_typed($db, $row, wharf_back_goods_columns());
+    }
+    $orders = array();
+    foreach (wharf_load_orders($db, array_keys($order_ids)) as $order) {
+        $orders[$order['order_id']] = $order;
+    }
+    $backs = array();
+    foreach ($back_ids as $id) {
+        if (isset($by_id[$id])) {
+            $back = $by_id[$id];
+            if (isset($orders[$back['order_id']])) {
+                $back['order'] = $orders[$back['order_id']];
+            }
+            $backs[] = $back;
+        }
+    }
+    return $backs;
+}
+
+/** Back orders whose change time is in [since, until], newest first, one page. */
+function wharf_back_orders(WharfDb $db)
+{
+    $since = wharf_query_int('since', 0, 9999999999);
+    $until = wharf_query_int('until', 0, 9999999999);
+    if ($since > $until) {
+        throw wharf_bad_input('since', "expected since <= until, got $since > $until");
+    }
+    $page = wharf_query_int('page', 1, 1000000, 1);
+    $page_size = wharf_query_int('page_size', 1, WHARF_MAX_PAGE_SIZE, WHARF_DEFAULT_PAGE_SIZE);
+    $from = $db->storedTime($since);
+    $to = $db->storedTime($until);
+    $candidates = 'SELECT b.back_id, ' . wharf_back_changed_at($db) . ' AS changed_at'
+        . ' FROM ' . $db->table('back_order') . ' b'
+        . ' WHERE b.add_time BETWEEN ? AND ? OR b.update_time BETWEEN ? AND ? OR b.return_time BETWEEN ? AND ?'
+        . ' OR b.order_id IN (SELECT l.order_id FROM ' . $db->table('order_action') . ' l WHERE l.log_time BETWEEN ? AND ?)';
+    $params = array($from, $to, $from, $to, $from, $to, $from, $to, $from, $to);
+    $changed = ' FROM (' . $candidates . ') c WHERE c.changed_at BETWEEN ? AND ?';
+
+    return $db->transaction(function (WharfDb $db) use ($changed, $params, $page, $page_size, $since, $until) {
+        $total = $db->rows('SELECT COUNT(*) AS n' . $changed, $params);
+        $offset = ($page - 1) * $page_size;
+        $ids = array();
+        $rows = $db->rows('SELECT c.back_id' . $changed
+            . ' ORDER BY c.changed_at DESC, c.back_id ASC LIMIT ' . $page_size . ' OFFSET ' . $offset, $params);
+        foreach ($rows as $row) {
+            $ids[] = (int) $row['back_id'];
+        }
+        return array(
+            'since' => $since,
+            'until' => $until,
+            'page' => $page,
+            'page_size' => $page_size,
+            'total' => (int) $total[0]['n'],
+            'back_orders' => wharf_load_back_orders($db, $ids),
+        );
+    });
+}
+
+function wharf_back_order(WharfDb $db)
+{
+    $back_id = wharf_query_int('back_id', 1, 16777215);
+    return $db->transaction(function (WharfDb $db) use ($back_id) {
+        $backs = wharf_load_back_orders($db, array($back_id));
+        if (!$backs) {
+            throw new WharfHttpError(404, 'not_found', "no back order with back_id $back_id");
+        }
+        return array('back_order' => $backs[0]);
+    });
+}
+
 /* ---------------------------------------------------------------- writes */
 
 /**
@@ -1152,6 +1282,8 @@ function wharf_routes()
         'ping' => array('GET', 'wharf_ping'),
         'orders' => array('GET', 'wharf_orders'),
         'order' => array('GET', 'wharf_order'),
+        'back_orders' => array('GET', 'wharf_back_orders'),
+        'back_order' => array('GET', 'wharf_back_order'),
         'stock' => array('POST', 'wharf_stock'),
         'price' => array('POST', 'wharf_price'),
         'listing' => array('POST', 'wharf_listing'),

@@ -8,6 +8,8 @@
 //! - [`mapping`]: ECShop orders → canonical orders (pure; runs natively as well as in wasm).
 //! - [`pull`]: `pull-orders` over the SDK's window walk; `get-order`.
 //! - [`push`]: stock, prices, listing and logistics.
+//! - [`after_sales`]: back orders (returns): `pull-after-sales`, `get-after-sale`; merchant
+//!   answers are unsupported (ECShop has nothing that waits for one).
 //! - [`catalog`]: lots on sale and new products.
 //! - [`customers`]: ERP customers → shop users.
 //! - [`fulfilment`]: shipments with their lots, and ERP order statuses (what each does is the
@@ -16,6 +18,7 @@
 //! This file only wires the exported interface to them; what it does not implement answers
 //! `unsupported` by the SDK's [`Marketplace`] defaults.
 
+pub mod after_sales;
 pub mod bridge;
 pub mod catalog;
 pub mod customers;
@@ -29,8 +32,9 @@ use wharf_sdk::connector::Marketplace;
 use wharf_sdk::settings;
 use wharf_sdk::status;
 use wharf_sdk::types::{
-    ConfigKey, ConnectorError, CustomerMapping, Descriptor, ErpStatus, ItemResult, ListingChange, Logistics, LotSync,
-    Operation, Order, OrderPage, PriceUpdate, Product, Role, ShipmentDetail, StockUpdate, TimeWindow,
+    AfterSale, AfterSalePage, ConfigKey, ConnectorError, CustomerMapping, Descriptor, ErpStatus, ItemResult,
+    ListingChange, Logistics, LotSync, Operation, Order, OrderPage, PriceUpdate, Product, Role, ShipmentDetail,
+    StockUpdate, TimeWindow,
 };
 
 use crate::bridge::Settings;
@@ -39,8 +43,8 @@ use crate::pull::Bridge;
 /// What the plugin implements; everything else answers `unsupported`.
 pub const OPERATIONS: &[Operation] = {
     use Operation::{
-        GetOrder, PullOrders, PushCustomers, PushErpStatus, PushListing, PushLogistics, PushLots, PushPrices,
-        PushProducts, PushShipments, PushStock,
+        GetAfterSale, GetOrder, PullAfterSales, PullOrders, PushCustomers, PushErpStatus, PushListing, PushLogistics,
+        PushLots, PushPrices, PushProducts, PushShipments, PushStock,
     };
     &[
         PullOrders,
@@ -54,6 +58,8 @@ pub const OPERATIONS: &[Operation] = {
         PushLogistics,
         PushShipments,
         PushErpStatus,
+        PullAfterSales,
+        GetAfterSale,
     ]
 };
 
@@ -137,6 +143,17 @@ impl Marketplace for Ecshop {
     fn push_erp_status(updates: Vec<ErpStatus>) -> Result<Vec<ItemResult>, ConnectorError> {
         with_bridge(|bridge| fulfilment::push_erp_status(bridge, updates, status::erp_action))
     }
+
+    fn pull_after_sales(window: TimeWindow, cursor: Option<String>) -> Result<AfterSalePage, ConnectorError> {
+        with_bridge(|bridge| {
+            let page_size = bridge.page_size;
+            after_sales::pull_after_sales(bridge, page_size, &config::shop_id(), &window, cursor.as_deref())
+        })
+    }
+
+    fn get_after_sale(after_sale_id: String) -> Result<AfterSale, ConnectorError> {
+        with_bridge(|bridge| after_sales::get_after_sale(bridge, &after_sale_id, &config::shop_id()))
+    }
 }
 
 wharf_sdk::export_marketplace!(Ecshop);
@@ -167,7 +184,8 @@ mod tests {
         assert!(keys[3..].iter().all(|(name, required, secret, default)| {
             name.starts_with("erp_status.") && !required && !secret && *default == Some("note")
         }));
-        // Every marketplace push of the contract.
-        assert_eq!(d.operations.len(), 11);
+        // Every marketplace push of the contract, and after-sales read (not answered).
+        assert_eq!(d.operations.len(), 13);
+        assert!(!d.operations.contains(&Operation::PushAfterSaleActions));
     }
 }

@@ -4,8 +4,9 @@
 //! - [`mapping`]: `orderInfo` → canonical orders (pure; runs natively as well as in wasm).
 //! - [`pull`]: `pull-orders` over `jingdong.pop.order.search`; `get-order`.
 //! - [`push`]: stock and logistics.
-//! - [`after_sales`]: refund applications (`jingdong.pop.afs.soa.refundapply.queryPageList`):
-//!   `pull-after-sales`, `get-after-sale`.
+//! - [`after_sales`]: refund applications (`jingdong.pop.afs.soa.refundapply.*`) and
+//!   after-sales service orders (`jingdong.asc.query.*`): `pull-after-sales`,
+//!   `get-after-sale`; answers to refund applications: `push-after-sale-actions`.
 //! - [`decrypt`]: `decrypt-receivers` over `jingdong.jos.order.oaid.decrypt`, each logged back
 //!   with `jingdong.security.orderinfo.log.upload`.
 //!
@@ -21,8 +22,8 @@ pub mod push;
 use wharf_sdk::connector::Marketplace;
 use wharf_sdk::gateway;
 use wharf_sdk::types::{
-    AfterSale, AfterSalePage, ConnectorError, DecryptPurpose, DecryptResult, Descriptor, ItemResult, Logistics,
-    Operation, Order, OrderPage, ReceiverRef, Role, StockUpdate, TimeWindow,
+    AfterSale, AfterSaleAction, AfterSalePage, ConnectorError, DecryptPurpose, DecryptResult, Descriptor, ItemResult,
+    Logistics, Operation, Order, OrderPage, ReceiverRef, Role, StockUpdate, TimeWindow,
 };
 
 use crate::jos::{HostApi, Jos};
@@ -38,6 +39,7 @@ pub const OPERATIONS: &[Operation] = &[
     Operation::PushLogistics,
     Operation::PullAfterSales,
     Operation::GetAfterSale,
+    Operation::PushAfterSaleActions,
     Operation::DecryptReceivers,
 ];
 
@@ -88,6 +90,10 @@ impl Marketplace for Jd {
 
     fn get_after_sale(after_sale_id: String) -> Result<AfterSale, ConnectorError> {
         HostApi::run(|api, shop_id| after_sales::get_after_sale(api, &after_sale_id, shop_id))
+    }
+
+    fn push_after_sale_actions(actions: Vec<AfterSaleAction>) -> Result<Vec<ItemResult>, ConnectorError> {
+        HostApi::run(|api, _| after_sales::push_after_sale_actions(api, actions))
     }
 
     fn decrypt_receivers(

@@ -274,13 +274,13 @@ fn map_invoice(i: &Node<'_>) -> Result<Option<Invoice>, ConnectorError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::{Value, json};
 
     /// A realistic `orderInfo`: an id beyond 2^53 as a bare number, a ciphertext consignee,
     /// balance payment, a VAT invoice, two lines sharing a discount.
-    fn info() -> Value {
+    pub(crate) fn info() -> Value {
         serde_json::from_str(
             r#"{
               "orderId": 9007199254740993,

@@ -75,6 +75,8 @@ pub const DEFAULT_MODIFIED_SPAN_MS: i64 = 3 * 86_400 * 1000;
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
 /// ECShop's `order_id` is mediumint(8): numbers start low.
 const FIRST_ORDER_NO: u64 = 1_000;
+/// The bridge's reads (the proxy counts every other action as a write).
+const READS: &[&str] = &["ping", "orders", "order", "back_orders", "back_order"];
 /// The bridge's writes that answer with the order they changed (`{"order": {...}}`).
 const ORDER_WRITES: &[&str] = &["ship", "shipment", "erp_status"];
 /// What ERP statuses do in this shop (the plugin's `erp_status.<code>` config): `signed`
@@ -305,7 +307,7 @@ impl EcshopSim {
             upstream: server.addr(),
             faults: Arc::clone(&shared.faults),
             observe: Box::new(move |action, body| {
-                if action != "orders" && action != "order" && action != "ping" {
+                if !READS.contains(&action) {
                     *lock(&observer.writes).entry(action.to_owned()).or_default() += 1;
                 }
                 if ORDER_WRITES.contains(&action)
@@ -409,6 +411,24 @@ impl EcshopSim {
         let (i, statements) = model.add_paid_order(rng, now_ms);
         self.shared.db.run(None, &statements).context("writing a new order")?;
         Ok(model.states[i].order_sn.clone())
+    }
+
+    /// The shop's back orders as the after-sales Wharf must read from them (ground truth, like
+    /// the other simulators' `after_sales()`): see [`Model::after_sales`]. Ids are `back_id`s.
+    pub fn after_sales(&self) -> Vec<crate::shop::AfterSale> {
+        lock(&self.shared.model).after_sales()
+    }
+
+    /// ECShop's admin marks a shipped or completed order returned now ([`Model::return_one`]):
+    /// the order becomes returned and a back order is written; its `back_id`, or `None` when
+    /// no order has shipped.
+    pub fn return_order(&self) -> anyhow::Result<Option<u64>> {
+        let mut model = lock(&self.shared.model);
+        let Some((i, statements)) = model.return_one(self.now_ms()) else {
+            return Ok(None);
+        };
+        self.shared.db.run(None, &statements).context("writing a return")?;
+        Ok(model.backs.iter().find(|b| b.order == i).map(|b| b.back_id))
     }
 
     /// One request through the proxy with the right token, as the plugin sends it:

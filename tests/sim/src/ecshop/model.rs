@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::harness::{rfc3339, strip_nulls};
-use crate::shop::{Order, Refund, Shop, Stage};
+use crate::shop::{AfterSale, AfterSaleKind, AfterSaleLine, AfterSaleStatus, Order, Refund, Shop, Stage};
 
 use super::php::Statement;
 
@@ -115,6 +115,20 @@ pub struct Amounts {
     pub order_amount: i64,
 }
 
+/// A back order (`ecs_back_order`, 退货单): what ECShop's admin wrote when it marked an order
+/// returned, with one `ecs_back_goods` row per order line (all of it came back).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackOrder {
+    pub back_id: u64,
+    /// Index into `shop.orders`.
+    pub order: usize,
+    /// Unix seconds: when the order was marked returned.
+    pub return_time: i64,
+}
+
+/// ECShop numbers back orders from 1 (`auto_increment`).
+const FIRST_BACK_ID: u64 = 1;
+
 /// A region: `ecs_region` row.
 #[derive(Clone, Debug)]
 struct Region {
@@ -134,6 +148,8 @@ pub struct Model {
     pub products: Vec<ProductRow>,
     /// Parallel to `shop.orders`.
     pub states: Vec<OrderState>,
+    /// The back orders, by `back_id`.
+    pub backs: Vec<BackOrder>,
     regions: Vec<Region>,
 }
 
@@ -320,7 +336,144 @@ impl Model {
         for order in &shop.orders {
             add_regions(&mut regions, order);
         }
-        Self { shop, places, goods, products, states, regions }
+        let mut model = Self { shop, places, goods, products, states, backs: Vec::new(), regions };
+        for i in 0..model.shop.orders.len() {
+            if model.states[i].order_status == OS_RETURNED {
+                let at = model.shop.orders[i].updated_ms / 1000;
+                model.add_back(i, at);
+            }
+        }
+        model
+    }
+
+    /// Records a back order of order `i`, returned at `return_time` (Unix seconds); its index.
+    fn add_back(&mut self, i: usize, return_time: i64) -> usize {
+        let back_id = self.backs.last().map_or(FIRST_BACK_ID, |b| b.back_id + 1);
+        self.backs.push(BackOrder { back_id, order: i, return_time });
+        self.backs.len() - 1
+    }
+
+    /// The statements that write back order `b` and its goods, as ECShop's `return` does (a
+    /// copy of the delivery: its add and update times, waybill and fee).
+    fn back_statements(&self, b: usize) -> Vec<Statement> {
+        let back = &self.backs[b];
+        let order = &self.shop.orders[back.order];
+        let s = &self.states[back.order];
+        let delivered = if s.shipping_time > 0 { s.shipping_time.min(back.return_time) } else { back.return_time };
+        let a = amounts(order, s.pay_status);
+        let back_row = vec![
+            json!(back.back_id),
+            json!(format!("{}{:05}", back.return_time, back.back_id % 100_000)),
+            json!(s.order_sn),
+            json!(order.order_no),
+            json!(s.invoice_no),
+            json!(delivered),
+            json!(s.shipping_name),
+            json!(user_id(order)),
+            json!(SEED_ACTION_USER),
+            json!(order.receiver.name),
+            json!(order.receiver.address),
+            json!(yuan(a.shipping_fee)),
+            json!(delivered),
+            json!(back.return_time),
+        ];
+        let goods = order
+            .lines
+            .iter()
+            .map(|line| {
+                let sku = &self.shop.skus[line.sku];
+                let place = &self.places[line.sku];
+                let product_sn = place.product_id.map(|_| sku.outer_sku_id.clone());
+                vec![
+                    json!(back.back_id),
+                    json!(place.goods_id),
+                    json!(place.product_id.unwrap_or(0)),
+                    json!(product_sn),
+                    json!(self.shop.products[sku.product].title),
+                    json!(place.goods_sn),
+                    json!(line.quantity),
+                    json!(goods_attr(&sku.spec, false)),
+                ]
+            })
+            .collect();
+        vec![Statement::once(BACK_INSERT, back_row), Statement::many(BACK_GOODS_INSERT, goods)]
+    }
+
+    /// The after-sales the shop's back orders are, as Wharf must read them (ground truth):
+    /// `return_and_refund`, `refunded` while the order is returned (else `returned`), every
+    /// line back with what was paid for it, no shipping refund, created when returned,
+    /// updated when the order last changed (its newest action row).
+    pub fn after_sales(&self) -> Vec<AfterSale> {
+        self.backs
+            .iter()
+            .map(|back| {
+                let order = &self.shop.orders[back.order];
+                let lines: Vec<AfterSaleLine> = order
+                    .lines
+                    .iter()
+                    .map(|l| AfterSaleLine {
+                        line_no: l.line_no,
+                        sku_no: self.shop.skus[l.sku].sku_no,
+                        outer_sku_id: self.shop.skus[l.sku].outer_sku_id.clone(),
+                        quantity: l.quantity,
+                        refund: l.line_total(),
+                    })
+                    .collect();
+                let returned = self.states[back.order].order_status == OS_RETURNED;
+                AfterSale {
+                    id: back.back_id,
+                    order_no: order.order_no,
+                    refund_amount: lines.iter().map(|l| l.refund).sum(),
+                    lines,
+                    kind: AfterSaleKind::ReturnAndRefund,
+                    status: if returned { AfterSaleStatus::Refunded } else { AfterSaleStatus::Returned },
+                    shipping_refund: 0,
+                    reason: String::new(),
+                    return_waybill: None,
+                    created_ms: back.return_time * 1000,
+                    updated_ms: (order.updated_ms / 1000).max(back.return_time) * 1000,
+                    version: 1,
+                }
+            })
+            .collect()
+    }
+
+    /// ECShop's admin marks a shipped or completed order returned at `now_ms` (the least
+    /// recently changed one not returned yet): its codes become returned (4, 0, 0), an action
+    /// row is logged and a back order written. Its index and the statements, or `None` when no
+    /// order has shipped.
+    pub fn return_one(&mut self, now_ms: i64) -> Option<(usize, Vec<Statement>)> {
+        let i = (0..self.shop.orders.len())
+            .filter(|&i| {
+                let o = &self.shop.orders[i];
+                matches!(o.stage, Stage::Shipped | Stage::Completed) && self.states[i].order_status != OS_RETURNED
+            })
+            .min_by_key(|&i| (self.shop.orders[i].updated_ms, self.shop.orders[i].order_no))?;
+        let order = &mut self.shop.orders[i];
+        order.stage = Stage::Completed;
+        order.lines[0].refund = Refund::Refunded;
+        order.updated_ms = (now_ms / 1000 * 1000).max(order.updated_ms + 1000);
+        let updated = order.updated_ms / 1000;
+        let state = &mut self.states[i];
+        (state.order_status, state.shipping_status, state.pay_status) = (OS_RETURNED, SS_UNSHIPPED, PS_UNPAYED);
+        let mut statements =
+            vec![self.order_update(i), Statement::once(ACTION_INSERT, self.action_row(i, updated, "退货"))];
+        if !self.backs.iter().any(|b| b.order == i) {
+            let b = self.add_back(i, updated);
+            statements.extend(self.back_statements(b));
+        }
+        Some((i, statements))
+    }
+
+    /// The UPDATE that writes every column of order `i` the simulator keeps.
+    fn order_update(&self, i: usize) -> Statement {
+        let mut row = self.order_row(i);
+        row.push(json!(self.shop.orders[i].order_no));
+        let assignments: Vec<String> = ORDER_COLUMNS[1..].iter().map(|c| format!("{c} = ?")).collect();
+        Statement::once(
+            format!("UPDATE ecs_order_info SET {} WHERE order_id = ?", assignments.join(", ")),
+            row[1..].to_vec(),
+        )
     }
 
     /// A buyer pays a new order at `now_ms`, as ECShop's checkout writes it: the order, its
@@ -490,6 +643,9 @@ impl Model {
             Statement::many(LINE_INSERT, lines),
             Statement::many(ACTION_INSERT, actions),
         ]
+        .into_iter()
+        .chain((0..self.backs.len()).flat_map(|b| self.back_statements(b)))
+        .collect()
     }
 
     fn action_row(&self, i: usize, log_time: i64, note: &str) -> Vec<Value> {
@@ -576,15 +732,15 @@ impl Model {
             state.shipping_time = updated;
             state.invoice_no = format!("ST{:010}", order.order_no);
         }
-        let mut row = self.order_row(i);
-        row.push(json!(order.order_no));
-        let assignments: Vec<String> = ORDER_COLUMNS[1..].iter().map(|c| format!("{c} = ?")).collect();
-        let update = Statement::once(
-            format!("UPDATE ecs_order_info SET {} WHERE order_id = ?", assignments.join(", ")),
-            row[1..].to_vec(),
-        );
+        let update = self.order_update(i);
         let action = Statement::once(ACTION_INSERT, self.action_row(i, updated, "状态变更"));
-        Some((i, vec![update, action]))
+        let mut statements = vec![update, action];
+        // Returned now: ECShop's return writes the back order.
+        if os == OS_RETURNED && !self.backs.iter().any(|b| b.order == i) {
+            let b = self.add_back(i, updated);
+            statements.extend(self.back_statements(b));
+        }
+        Some((i, statements))
     }
 
     /// Takes in an order the bridge answered a write with (`{"order": {...}}`: a waybill, a
@@ -757,6 +913,10 @@ const ORDER_COLUMNS: &[&str] = &[
     "invoice_no",
 ];
 
+const BACK_INSERT: &str = "INSERT INTO ecs_back_order (back_id, delivery_sn, order_sn, order_id, invoice_no, add_time, shipping_name, user_id, action_user, consignee, address, shipping_fee, update_time, return_time) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const BACK_GOODS_INSERT: &str = "INSERT INTO ecs_back_goods (back_id, goods_id, product_id, product_sn, goods_name, goods_sn, is_real, send_number, goods_attr) \
+     VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)";
 const REGION_INSERT: &str =
     "INSERT INTO ecs_region (region_id, parent_id, region_name, region_type) VALUES (?, ?, ?, ?)";
 const LINE_INSERT: &str = "INSERT INTO ecs_order_goods (rec_id, order_id, goods_id, goods_name, goods_sn, product_id, goods_number, market_price, goods_price, goods_attr, send_number) \

@@ -37,6 +37,7 @@ on_both_backends!(
     the_marketplace_face,
     shipments_in_parts_and_erp_status_moves,
     texts_fit_ecshops_columns,
+    back_orders_are_the_after_sales_the_model_expects,
 );
 
 fn orders_query(from_ms: i64, to_ms: i64, page: u32, page_size: u32) -> String {
@@ -378,4 +379,63 @@ fn texts_fit_ecshops_columns(backend: Backend) {
     let late = json!({"order_sn": shipped, "erp_status": "picking", "at": 4_294_967_296_i64});
     let (status, body) = post("erp_status", late);
     assert_eq!((status, body["error"]["field"].clone()), (400, json!("at")), "{body}");
+}
+
+fn back_orders_are_the_after_sales_the_model_expects(backend: Backend) {
+    let sim = sim(backend, 60);
+    let seeded = sim.after_sales().len();
+    let first = sim.return_order().unwrap().expect("a shipped order to return");
+    let second = sim.return_order().unwrap().expect("another");
+    let truth = sim.after_sales();
+    assert_eq!(truth.len(), seeded + 2);
+    assert!(truth.iter().any(|a| a.id == first) && truth.iter().any(|a| a.id == second));
+    let model = sim.model();
+    for a in &truth {
+        let i = model.shop.orders.iter().position(|o| o.order_no == a.order_no).unwrap();
+        assert_eq!(a.refund_amount, model.shop.orders[i].lines.iter().map(|l| l.line_total()).sum::<i64>());
+        assert_eq!(a.status, crate::shop::AfterSaleStatus::Refunded, "returned orders stay returned here");
+    }
+
+    let (from, to) = sim.window();
+    let query = format!("action=back_orders&since={}&until={}&page=1&page_size=100", from / 1000, to / 1000 - 1);
+    let answer = sim.request(&query, None).unwrap();
+    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    let body = answer.json().unwrap();
+    assert_eq!(body["total"], truth.len());
+    let backs = body["back_orders"].as_array().unwrap();
+    for back in backs {
+        let t = truth.iter().find(|a| back["back_id"] == a.id).unwrap_or_else(|| panic!("{back}"));
+        let i = model.shop.orders.iter().position(|o| o.order_no == t.order_no).unwrap();
+        assert_eq!(back["order_sn"], model.states[i].order_sn.as_str());
+        assert_eq!(back["order"]["order_sn"], model.states[i].order_sn.as_str(), "the whole order comes along");
+        assert_eq!(back["order"]["order_status"], 4);
+        assert_eq!(back["updated_at"].as_i64().unwrap() * 1000, t.updated_ms, "changed when the order last was");
+        assert_eq!(back["return_time"].as_i64().unwrap() * 1000, t.created_ms);
+        let goods = back["goods"].as_array().unwrap();
+        assert_eq!(goods.len(), t.lines.len());
+        for (g, l) in goods.iter().zip(&t.lines) {
+            assert_eq!(g["send_number"], l.quantity);
+        }
+        assert!(back.get("consignee").is_none(), "the back order's receiver copy stays in the shop");
+    }
+    // Newest change first.
+    let times: Vec<i64> = backs.iter().map(|b| b["updated_at"].as_i64().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+    // The returns just made, and nothing older, in a window starting at the first one.
+    let newest = truth.iter().find(|a| a.id == first).unwrap().updated_ms;
+    let query = format!("action=back_orders&since={}&until={}", newest / 1000, to / 1000 - 1);
+    let recent = sim.request(&query, None).unwrap().json().unwrap();
+    let mut ids: Vec<u64> =
+        recent["back_orders"].as_array().unwrap().iter().map(|b| b["back_id"].as_u64().unwrap()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [first, second]);
+
+    let one = sim.request(&format!("action=back_order&back_id={first}"), None).unwrap();
+    assert_eq!(one.status, 200);
+    assert_eq!(one.json().unwrap()["back_order"]["back_id"], first);
+    let missing = sim.request("action=back_order&back_id=999999", None).unwrap();
+    assert_eq!((missing.status, missing.json().unwrap()["error"]["code"].clone()), (404, json!("not_found")));
+    let bad = sim.request("action=back_order&back_id=x", None).unwrap();
+    assert_eq!((bad.status, bad.json().unwrap()["error"]["field"].clone()), (400, json!("back_id")));
+    assert!(sim.writes().is_empty(), "reads are not writes: {:?}", sim.writes());
 }

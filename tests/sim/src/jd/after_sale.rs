@@ -14,8 +14,11 @@
 //! and `checkTimeStart`/`checkTimeEnd` (GMT+8 `yyyy-MM-dd HH:mm:ss`; `checkTime` is when the
 //! seller or JD last acted, so an application nobody reviewed yet is found by its apply time
 //! only); `pageIndex` from 1, `pageSize`. The audit `jingdong.pop.afs.soa.refundapply.replyRefund`
-//! takes `id`, `status` (1 approve, 2 reject), `checkUserName`, `remark` (required to reject) and
-//! answers `replyResult{success, errorCode, errorMessage}`. A service order
+//! takes `id`, `status` (1 approve, 2 reject, 6 approve with JD intercepting the parcel; JD's 9
+//! forced close and 10 logistics follow-up are not served), `checkUserName`, `remark` (required
+//! for every status but 9, as JD's SDKs document it, so an approval carries one too),
+//! `rejectType` (1..=6, with a rejection only; optional here) and `outWareStatus` (1 out of the
+//! warehouse, 2 not; optional) and answers `replyResult{success, errorCode, errorMessage}`. A service order
 //! (`jingdong.asc.query.list` by `updateTimeBegin`/`updateTimeEnd` or
 //! `applyTimeBegin`/`applyTimeEnd`, ≤ 7 days, `pageNumber` from 1, `pageSize` ≤ 50, answering
 //! `pageResult{success, totalCount, pageNumber, pageSize, data[]}`; `jingdong.asc.query.view`
@@ -58,6 +61,12 @@ const BAD_STATE: &str = "AFS_STATUS_NOT_ALLOWED";
 /// service order.
 pub fn is_refund_apply(a: &AfterSale) -> bool {
     a.kind == AfterSaleKind::RefundBeforeShipping
+}
+
+/// The `after_sale_id` the JD plugin gives `a` (what a stored after-sale is compared by): a
+/// refund application's own `id`, a service order's `asc-<serviceId>`.
+pub fn canonical_id(a: &AfterSale) -> String {
+    if is_refund_apply(a) { a.id.to_string() } else { format!("asc-{}", a.id) }
 }
 
 /// A refund application's `status`: 0 requested, 1 approved (refund under way), 2 rejected;
@@ -247,13 +256,29 @@ fn refund_apply_query(shop: &Shop, p: &Map<String, Value>) -> Result<Value, Valu
 fn reply_refund(shared: &Shared, p: &Map<String, Value>) -> Result<Value, Value> {
     let id = uint(p, "id")?.ok_or_else(|| refused(BAD_PARAM, "id is required"))?;
     let action = match text(p, "status").as_deref() {
-        Some("1") => AfterSaleAction::Agree,
+        Some("1" | "6") => AfterSaleAction::Agree,
         Some("2") => AfterSaleAction::Refuse,
-        other => return Err(refused(BAD_PARAM, format!("status must be 1 (approve) or 2 (reject), got {other:?}"))),
+        other => {
+            return Err(refused(BAD_PARAM, format!("status must be 1 or 6 (approve) or 2 (reject), got {other:?}")));
+        }
     };
     let remark = text(p, "remark");
-    if action == AfterSaleAction::Refuse && remark.is_none() {
-        return Err(refused(BAD_PARAM, "remark is required to reject"));
+    if remark.is_none() {
+        return Err(refused(BAD_PARAM, "remark is required (for every status but 9, a forced close)"));
+    }
+    match uint(p, "rejectType")? {
+        Some(_) if action != AfterSaleAction::Refuse => {
+            return Err(refused(BAD_PARAM, "rejectType goes with a rejection (status 2) only"));
+        }
+        Some(t) if !(1..=6).contains(&t) => {
+            return Err(refused(BAD_PARAM, format!("rejectType must be 1..=6, got {t}")));
+        }
+        _ => {}
+    }
+    if let Some(o) = uint(p, "outWareStatus")?
+        && !(1..=2).contains(&o)
+    {
+        return Err(refused(BAD_PARAM, format!("outWareStatus must be 1 or 2, got {o}")));
     }
     let now = shared.clock.now_ms();
     let mut shop = lock(&shared.shop);

@@ -349,9 +349,16 @@ mod after_sales {
         assert_eq!(render::order_state(&sim.order(&paid.order_no.to_string()).unwrap()), Some("LOCKED"), "intercepted");
         let reply = |params: Value| result(&sim.call(REFUND_APPLY_REPLY, &params), REFUND_APPLY_REPLY, "replyResult");
         assert_eq!(reply(json!({"id": id, "status": "2"}))["success"], false, "a rejection needs a remark");
-        assert_eq!(reply(json!({"id": id, "status": "1", "checkUserName": "sim"}))["success"], true);
+        assert_eq!(reply(json!({"id": id, "status": "1"}))["success"], false, "an approval too");
+        let reject_type_on_approval = json!({"id": id, "status": "1", "remark": "同意", "rejectType": 5});
+        assert_eq!(reply(reject_type_on_approval)["success"], false);
+        assert_eq!(reply(json!({"id": id, "status": "2", "remark": "x", "rejectType": 7}))["success"], false);
+        assert_eq!(reply(json!({"id": id, "status": "9", "remark": "x"}))["success"], false, "not served");
+        assert!(sim.seller_actions().is_empty(), "nothing refused was recorded");
+        assert_eq!(reply(json!({"id": id, "status": "1", "checkUserName": "sim", "remark": "同意"}))["success"], true);
+        assert_eq!(sim.seller_actions()[0].reason.as_deref(), Some("同意"));
         assert_eq!(sim.after_sale(id).unwrap().status, AfterSaleStatus::Agreed);
-        assert_eq!(reply(json!({"id": id, "status": "1"}))["success"], false, "already reviewed");
+        assert_eq!(reply(json!({"id": id, "status": "1", "remark": "同意"}))["success"], false, "already reviewed");
         sim.act_on_after_sale(id, &AfterSaleAction::RefundPaid).unwrap();
         let one = query(json!({"id": id}));
         assert_eq!(one["result"][0]["status"], 9, "closed and refunded: {one}");
@@ -369,6 +376,7 @@ mod after_sales {
         assert!(sim.after_sales().is_empty(), "none unless asked for");
         let shipped = sim.shop().orders.into_iter().find(|o| o.stage == Stage::Shipped).unwrap();
         let id = sim.add_after_sale(&shipped.order_no.to_string(), AfterSaleKind::ReturnAndRefund).unwrap();
+        assert_eq!(crate::jd::after_sale::canonical_id(&sim.after_sale(id).unwrap()), format!("asc-{id}"));
         let list = |params: Value| result(&sim.call(ASC_QUERY_LIST, &params), ASC_QUERY_LIST, "pageResult");
         let now = sim.now_ms();
         let page = list(
