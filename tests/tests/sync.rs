@@ -94,8 +94,8 @@ async fn orders_flow_incrementally_change_once_and_resume_after_a_failure() {
 /// After-sales from each platform's simulator, in its own shapes and codes, through the real
 /// plugin: every one the plugin pulls is stored once with the canonical kind, status and
 /// amounts the simulator holds, the refunds before shipping flagged for interception, and a
-/// change at the platform is a new version. JD's service orders (returns, exchanges, repairs)
-/// are not pulled yet: only its refund applications are compared.
+/// change at the platform is a new version. JD's after-sales are its refund applications and
+/// its service orders (returns, exchanges, repairs; ids `asc-…`); ECShop's are its back orders.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_sales_map_from_every_platform_and_flag_interceptions() {
     use wharf_runtime::store::AfterSaleQuery;
@@ -106,7 +106,7 @@ async fn after_sales_map_from_every_platform_and_flag_interceptions() {
     use wharf_sim::shop::AfterSaleKind;
     use wharf_sim::world::{World, WorldOptions};
 
-    let platforms = ["taobao", "jd", "douyin"];
+    let platforms = ["taobao", "jd", "douyin", "ecshop"];
     let world = World::start(WorldOptions {
         platforms: platforms.iter().map(|p| (*p).to_owned()).collect(),
         orders: 40,
@@ -121,6 +121,11 @@ async fn after_sales_map_from_every_platform_and_flag_interceptions() {
         world.jd().unwrap().open_random_after_sale(false);
         world.douyin().unwrap().open_random_after_sale(true);
         world.douyin().unwrap().open_random_after_sale(false);
+    }
+    // ECShop's after-sales are back orders: an order the admin marked returned.
+    let ecshop = world.ecshop().unwrap_or_else(|| panic!("the ECShop simulator needs php: {:?}", world.skipped()));
+    for _ in 0..2 {
+        ecshop.return_order().unwrap();
     }
     let sandbox = Sandbox::new(Limits::default(), Some(cache_dir())).unwrap();
     let store = Store::temporary().unwrap();
@@ -154,14 +159,14 @@ async fn after_sales_map_from_every_platform_and_flag_interceptions() {
 
         let truth: Vec<wharf_sim::shop::AfterSale> = match ws.platform.as_str() {
             "taobao" => world.taobao().unwrap().refunds(),
-            "jd" => world
-                .jd()
-                .unwrap()
-                .after_sales()
-                .into_iter()
-                .filter(|a| a.kind == AfterSaleKind::RefundBeforeShipping)
-                .collect(),
+            "jd" => world.jd().unwrap().after_sales(),
+            "ecshop" => ecshop.after_sales(),
             _ => world.douyin().unwrap().after_sales(),
+        };
+        // How the plugin writes each platform's id (JD's service orders are `asc-<serviceId>`).
+        let id_of = |t: &wharf_sim::shop::AfterSale| match ws.platform.as_str() {
+            "jd" => wharf_sim::jd::after_sale::canonical_id(t),
+            _ => t.id.to_string(),
         };
         assert!(truth.len() >= 2, "{}: {truth:?}", ws.platform);
         let query = AfterSaleQuery { shop_id: Some(ws.shop_id.clone()), limit: Some(1000), ..Default::default() };
@@ -171,7 +176,7 @@ async fn after_sales_map_from_every_platform_and_flag_interceptions() {
         for t in &truth {
             let s = stored
                 .iter()
-                .find(|s| s.after_sale.after_sale_id == t.id.to_string())
+                .find(|s| s.after_sale.after_sale_id == id_of(t))
                 .unwrap_or_else(|| panic!("{}: after-sale {} not stored: {stored:#?}", ws.platform, t.id));
             let a = &s.after_sale;
             let what = format!("{} after-sale {}: {a:?} vs {t:?}", ws.platform, t.id);
@@ -185,11 +190,15 @@ async fn after_sales_map_from_every_platform_and_flag_interceptions() {
         }
 
         // The merchant agrees the first open request, through the queue like any update: the
-        // platform records the answer (JD's answers are not built yet).
-        if ws.platform != "jd" {
+        // platform records the answer (JD's to its refund applications; ECShop's back orders
+        // are returns already made, nothing to answer).
+        if ws.platform != "ecshop" {
             let open = stored
                 .iter()
-                .find(|s| s.after_sale.status == wharf_runtime::model::AfterSaleStatus::Requested)
+                .find(|s| {
+                    s.after_sale.status == wharf_runtime::model::AfterSaleStatus::Requested
+                        && !s.after_sale.after_sale_id.starts_with("asc-")
+                })
                 .unwrap_or_else(|| panic!("{}: a request to answer: {stored:#?}", ws.platform));
             let action: wharf_runtime::model::AfterSaleAction = serde_json::from_value(serde_json::json!({
                 "after_sale_id": open.after_sale.after_sale_id, "order_id": open.after_sale.order_id,
@@ -221,6 +230,7 @@ async fn after_sales_map_from_every_platform_and_flag_interceptions() {
             assert_eq!((sent.confirmed, sent.dead_lettered), (1, 0), "{}: {sent:?}", ws.platform);
             let actions = match ws.platform.as_str() {
                 "taobao" => world.taobao().unwrap().seller_actions(),
+                "jd" => world.jd().unwrap().seller_actions(),
                 _ => world.douyin().unwrap().seller_actions(),
             };
             let mut answered: Vec<u64> = actions.iter().map(|a| a.after_sale_id).collect();
