@@ -1608,3 +1608,188 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// The console in a real browser (Debian's headless Chromium over WebDriver) against a running
+/// `wharf serve` with a simulated Taobao shop: a tenant signs in with its token and sees its
+/// orders arrive, switches stock off for one SKU and sees the next stock update held, sets a
+/// hold and releases it, imports a stock sheet with one bad row and sees that row's reason,
+/// replays a dead letter; the operator uploads a plugin version, activates it and rolls back;
+/// and the tenant's token cannot reach another tenant's pages. A screenshot of each page is
+/// written under `target/console-screenshots/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_works_in_a_browser_for_a_tenant_and_the_operator() {
+    use wharf_tests::browser::Browser;
+    let sim = TaobaoSim::spawn_from_async(SimConfig { orders: 12, seed: 17, ..SimConfig::default() }).await.unwrap();
+    let dir = plugin_dir().join("../console-test");
+    let _ = std::fs::remove_dir_all(&dir);
+    let serve = Serve::start(&dir);
+    eventually("wharf serve answers /readyz", Duration::from_secs(20), async || {
+        let r = reqwest::get(format!("{}/readyz", serve.base)).await.ok()?;
+        (r.status() == 200).then_some(())
+    })
+    .await;
+    let taobao = plugin_path("taobao");
+    let mut upload = vec!["plugin", "upload", taobao.to_str().unwrap()];
+    for host in TAOBAO_HOSTS {
+        upload.extend(["--grant", host]);
+    }
+    let (code, admitted, err) = serve.cli(OPERATOR, &upload);
+    assert_eq!(code, 0, "{err}");
+    let v1 = admitted["version"].as_str().unwrap().to_owned();
+    let mut acme = tenant_doc("acme", &sim, 1, json!({}));
+    // Every update goes out each second, so the page sees what the engine did.
+    acme["schedule"] = json!({"orders": "1s", "stock": "1s", "invoices": "1s"});
+    let (status, body) = serve.call(Method::POST, "/v1/tenants", Some(OPERATOR), Some(acme)).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) =
+        serve.call(Method::POST, "/v1/tenants", Some(OPERATOR), Some(tenant_doc("beta", &sim, 1, json!({})))).await;
+    assert_eq!(status, 201, "{body}");
+    let (_, made, _) = serve.cli(OPERATOR, &["token", "create", "acme", "--name", "merchant"]);
+    let token = made["token"].as_str().unwrap().to_owned();
+    let orders = eventually("orders stored", Duration::from_secs(30), async || {
+        let (_, page) = serve.call(Method::GET, "/v1/tenants/acme/orders?any_sync=true", Some(&token), None).await;
+        let orders = page["orders"].as_array().cloned().unwrap_or_default();
+        (orders.len() >= 10).then_some(orders)
+    })
+    .await;
+
+    let shots = plugin_dir().join("../console-screenshots");
+    let browser = Browser::start(&shots).await.unwrap();
+    let console = format!("{}/console", serve.base);
+
+    // Sign in as the tenant: its orders, and one's detail with the receiver masked.
+    browser.goto(&console).await.unwrap();
+    browser.screenshot("01-sign-in").await.unwrap();
+    browser.type_into("#token", &token).await.unwrap();
+    browser.click("#sign-in button[type=submit]").await.unwrap();
+    let first = orders[0]["order"]["order_id"].as_str().unwrap().to_owned();
+    browser.wait_text("#app", "the orders page", |t| t.contains(&first)).await.unwrap();
+    assert!(browser.text("#who").await.unwrap().contains("tenant acme"));
+    browser.screenshot("02-orders").await.unwrap();
+    browser.click("#app tbody tr.clickable").await.unwrap();
+    browser.wait_text("#order-detail", "an order's detail", |t| t.contains("Receiver (masked)")).await.unwrap();
+    browser.screenshot("03-order-detail").await.unwrap();
+
+    // Stock off for one SKU: the next stock update for it is held, not sent.
+    // A SKU the shop has sold (its platform ids are known from the orders).
+    let (sku, num_iid, sku_id): (String, u64, u64) = orders
+        .iter()
+        .flat_map(|o| o["order"]["lines"].as_array().unwrap().clone())
+        .find_map(|l| {
+            Some((
+                l["outer_sku_id"].as_str()?.to_owned(),
+                l["product_id"].as_str()?.parse().ok()?,
+                l["sku_id"].as_str()?.parse().ok()?,
+            ))
+        })
+        .expect("a SKU");
+    browser.goto(&format!("{console}#/switches")).await.unwrap();
+    browser.type_into("#sku-form input[name=sku]", &sku).await.unwrap();
+    browser.choose("#sku-form select[name=kind]", "stock").await.unwrap();
+    browser.click("#sku-form button[type=submit]").await.unwrap();
+    browser.wait_text("#app", "the SKU switched off", |t| t.contains(&format!("{sku} stock Switch on"))).await.unwrap();
+    let (_, report) = serve
+        .call(
+            Method::POST,
+            "/v1/tenants/acme/updates/stock",
+            Some(&token),
+            Some(json!([{"outer_sku_id": sku, "quantity": 3}])),
+        )
+        .await;
+    let (_, switches) = serve.call(Method::GET, "/v1/tenants/acme/switches", Some(&token), None).await;
+    assert_eq!(switches["skus_off"][0]["sku"], sku.as_str(), "{switches}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_ne!(sim.sku_stock(num_iid, sku_id), Some(3), "held while the SKU is off: {report}");
+    // A hold by hand, with its remaining time, then released.
+    browser.type_into("#hold-form input[name=sku]", &sku).await.unwrap();
+    browser.type_into("#hold-form input[name=quantity]", "7").await.unwrap();
+    browser.click("#hold-form button[type=submit]").await.unwrap();
+    browser.wait_text("#app", "the hold listed", |t| t.contains("left")).await.unwrap();
+    browser.screenshot("04-switches-and-hold").await.unwrap();
+    browser.click(&format!("button[data-release=\"{sku}\"]")).await.unwrap();
+    eventually("the hold released", Duration::from_secs(10), async || {
+        let (_, s) = serve.call(Method::GET, "/v1/tenants/acme/switches", Some(&token), None).await;
+        s["holds"].as_array().is_some_and(Vec::is_empty).then_some(())
+    })
+    .await;
+
+    // A stock sheet with one bad row: that row's column and reason, nothing applied.
+    browser.goto(&format!("{console}#/imports")).await.unwrap();
+    let sheet = browser.file("stock.xlsx", b"").unwrap();
+    stock_sheet(&sheet, &[(&sku, "5"), ("SKU-X", "-3")]);
+    browser.choose("#import-form select[name=kind]", "stock").await.unwrap();
+    browser.type_into("#import-file", sheet.to_str().unwrap()).await.unwrap();
+    browser.click("#import-form button[type=submit]").await.unwrap();
+    let summary = browser.wait_text("#import-summary", "the import's report", |t| !t.is_empty()).await.unwrap();
+    assert!(summary.contains("1 of 2 rows refused"), "{summary}");
+    let report = browser.text("#import-report").await.unwrap();
+    assert!(report.contains("quantity"), "the bad row's column and reason: {report}");
+    browser.screenshot("05-import-report").await.unwrap();
+
+    // A dead letter (Taobao takes no electronic invoice without its file), replayed.
+    let invoice = json!([{"order_id": first, "kind": "electronic", "title": "张三", "invoice_no": "24310009",
+                          "amount": 100, "issued_at": "2026-11-30T00:00:00Z"}]);
+    let (status, body) =
+        serve.call(Method::POST, "/v1/tenants/acme/updates/invoices", Some(&token), Some(invoice)).await;
+    assert_eq!(status, 200, "{body}");
+    let letter = eventually("the invoice dead-lettered", Duration::from_secs(20), async || {
+        let (_, letters) = serve.call(Method::GET, "/v1/tenants/acme/dead-letters", Some(&token), None).await;
+        letters["pushes"].as_array().and_then(|p| p.first().cloned())
+    })
+    .await;
+    browser.goto(&format!("{console}#/dead-letters")).await.unwrap();
+    browser.wait_text("#app", "the dead letter and its reason", |t| t.contains("24310009")).await.unwrap();
+    browser.screenshot("06-dead-letters").await.unwrap();
+    browser.click(&format!("button[data-replay=\"pushes/{}\"]", letter["push"]["id"])).await.unwrap();
+    browser.wait_text("#toast", "the replay", |t| t.contains("Replayed")).await.unwrap();
+    let audit = serve.call(Method::GET, "/v1/tenants/acme/audit?limit=100", Some(&token), None).await.1;
+    assert!(audit.to_string().contains("replay"), "the replay is audited: {audit}");
+
+    // The tenant's token cannot reach another tenant's pages: the API says not found.
+    browser.goto(&format!("{console}#/live")).await.unwrap();
+    browser.wait_text("#live", "the live view", |t| t.contains("Pulled")).await.unwrap();
+    browser.screenshot("07-live").await.unwrap();
+    browser.execute("sessionStorage.setItem('wharf.tenant', 'beta'); return true;", vec![]).await.unwrap();
+    let beta = browser
+        .execute(
+            "return fetch('/v1/tenants/beta/orders', {headers: {Authorization: 'Bearer ' + arguments[0]}}).then(r => r.status);",
+            vec![json!(token)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(beta, json!(404), "another tenant's data is not found for this token");
+
+    // The operator: upload a version (other bytes), activate it, roll back.
+    browser.click("#sign-out").await.unwrap();
+    browser.type_into("#token", OPERATOR).await.unwrap();
+    browser.click("#sign-in button[type=submit]").await.unwrap();
+    browser.wait_text("#app", "the tenants page", |t| t.contains("beta")).await.unwrap();
+    browser.screenshot("08-tenants").await.unwrap();
+    browser.goto(&format!("{console}#/plugins")).await.unwrap();
+    // The next build of the plugin (the tests build it with a later version number).
+    let next = std::fs::read(plugin_dir().join("next").join("taobao.wasm")).unwrap();
+    let v2_file = browser.file("taobao-next.wasm", &next).unwrap();
+    browser.type_into("#plugin-file", v2_file.to_str().unwrap()).await.unwrap();
+    browser.click("#plugin-form button[type=submit]").await.unwrap();
+    // Validating a new component compiles it: seconds, more on a busy machine.
+    let v2 = eventually("the second version admitted", Duration::from_secs(120), async || {
+        let (_, p) = serve.call(Method::GET, "/v1/plugins/taobao", Some(OPERATOR), None).await;
+        let versions: Vec<String> =
+            p["versions"].as_array()?.iter().filter_map(|v| v.as_str().map(String::from)).collect();
+        versions.into_iter().find(|v| *v != v1)
+    })
+    .await;
+    browser.goto(&format!("{console}#/tokens")).await.unwrap();
+    browser.goto(&format!("{console}#/plugins")).await.unwrap();
+    browser.choose("select[data-version=taobao]", &v2).await.unwrap();
+    browser.click("button[data-activate=taobao]").await.unwrap();
+    browser.wait_text("strong[data-active=taobao]", "v2 active", |t| t == v2).await.unwrap();
+    browser.screenshot("09-plugins").await.unwrap();
+    browser.click("button[data-rollback=taobao]").await.unwrap();
+    browser.wait_text("strong[data-active=taobao]", "rolled back to v1", |t| t == v1).await.unwrap();
+    browser.goto(&format!("{console}#/tokens")).await.unwrap();
+    browser.wait_text("#app", "the tokens page", |t| t.contains("merchant")).await.unwrap();
+    browser.screenshot("10-tokens").await.unwrap();
+    drop(browser);
+    let _ = std::fs::remove_dir_all(&dir);
+}

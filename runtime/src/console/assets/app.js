@@ -348,7 +348,7 @@ const pages = {
       const shops = await api('GET', `/v1/tenants/${encodeURIComponent(tenant.id)}/shops`);
       main.append(el('section', { class: 'card' }, el('h2', {}, tenant.id),
         table(shops, [['Shop', (s) => s.id], ['Platform', (s) => s.platform], ['Plugin', (s) => s.plugin],
-          ['Credentials', (s) => Object.keys(s.credentials || {}).join(', ')], ['Enabled', (s) => String(s.enabled !== false)]])));
+          ['Credentials', (s) => (Array.isArray(s.credentials) ? s.credentials : Object.keys(s.credentials || {})).join(', ')], ['Enabled', (s) => String(s.enabled !== false)]])));
     }
     const f = form([
       select('tenant', 'Tenant', tenants.map((x) => x.id)), input('id', 'Shop id', { required: true }),
