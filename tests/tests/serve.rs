@@ -508,6 +508,9 @@ async fn the_sandbox_shows_orders_flowing_within_seconds() {
     }
     assert!(stdout.contains("sales orders from Wharf"), "{stdout}");
     assert!(stdout.contains("agreed by the demo merchant"), "after-sales are answered: {stdout}");
+    // The console's address and a token to sign in with.
+    let console = stdout.lines().find(|l| l.starts_with("Console:")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(console.contains("/console (sign in with the demo tenant's token wharf_"), "{console}");
     // The totals row sums the shops.
     let total = last.lines().find(|l| l.starts_with("all shops")).unwrap_or_else(|| panic!("no totals: {stdout}"));
     let delivered: u64 = total.split_whitespace().nth(3).unwrap().parse().unwrap();

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::json;
 use wharf_runtime::model::{AfterSaleAction, AfterSaleDecision, AfterSaleKind, AfterSaleStatus, Timestamp};
-use wharf_runtime::store::AfterSaleQuery;
 use wharf_runtime::store::orders::MAX_PAGE_SIZE;
+use wharf_runtime::store::{AfterSaleQuery, Scope};
 use wharf_runtime::sync::intake::Update;
 use wharf_runtime::sync::scheduler::Control;
 use wharf_runtime::sync::scheduler::{Options, Progress, ShopState};
@@ -148,6 +148,12 @@ pub async fn sandbox(args: SandboxArgs, log_json: bool, cache_dir: Option<PathBu
     }
     println!("{LEGEND}\n");
 
+    // The console over the same API `wharf serve` answers, on a free loopback port, with a
+    // token of the demo tenant's: the visitor watches the traffic in a browser.
+    match console(&prepared).await {
+        Ok((url, token)) => println!("Console:       {url} (sign in with the demo tenant's token {token})"),
+        Err(e) => println!("Console:       not served ({e:#})"),
+    }
     let traffic = world.start_traffic();
     let progress = prepared.scheduler.progress();
     let store = prepared.scheduler.store().clone();
@@ -203,6 +209,20 @@ pub async fn sandbox(args: SandboxArgs, log_json: bool, cache_dir: Option<PathBu
         Some(Ok(Err(e))) => fail("store", e, EXIT_HOST),
         Some(Err(e)) => fail("engine", e.into(), EXIT_HOST),
     }
+}
+
+/// Serves the API and its console on a free loopback port for the sandbox's lifetime; the URL
+/// and a new token of the demo tenant's.
+async fn console(prepared: &serve::Prepared) -> anyhow::Result<(String, String)> {
+    let control = prepared.scheduler.control();
+    let token = control.store().tokens().create("sandbox-console", Scope::Tenant(TENANT.to_owned()))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding a loopback port")?;
+    let url = format!("http://{}{}", listener.local_addr()?, wharf_runtime::console::PATH);
+    let api = wharf_runtime::api::Api::new(control, None).with_config_tenants(prepared.config.tenants.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, api.router()).await;
+    });
+    Ok((url, token))
 }
 
 /// "40s", "2m", "1m30s": a duration as the visitor wrote it.

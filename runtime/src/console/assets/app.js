@@ -18,6 +18,7 @@ const state = {
   tenant: sessionStorage.getItem('wharf.tenant'),
   modules: [],
   skuModules: [],
+  statuses: [],
   sheets: ['stock', 'prices', 'lots', 'products', 'customers', 'invoices', 'after_sales'],
   timer: null,
   live: {},
@@ -170,7 +171,7 @@ const pages = {
     if (params.to) q.set('updated_to', new Date(params.to).toISOString());
     const filters = form([
       input('shop_id', 'Shop', { value: params.shop_id || '' }),
-      select('status', 'Status', ['', 'unpaid', 'paid', 'held', 'shipped', 'completed', 'cancelled', 'closed'].map((s) => [s, s || 'any'])),
+      select('status', 'Status', ['', ...state.statuses].map((s) => [s, s || 'any'])),
       select('sync', 'Sync', [['any', 'any'], ['unsynced', 'unsynced'], ['synced', 'synced']]),
       input('from', 'Updated from', { type: 'datetime-local' }), input('to', 'Updated to', { type: 'datetime-local' }),
     ], (data) => go('orders', data), 'Filter');
@@ -513,13 +514,24 @@ async function whoAmI() {
   const doc = await fetch('/openapi.json').then((r) => r.json());
   // The module names come from the API's own document (the host's module table), so the
   // pages speak the vocabulary the config, the CLI and the sheets speak.
+  const enumOf = (schema) => {
+    if (!schema) return [];
+    if (schema.enum) return schema.enum.filter((v) => v !== null);
+    if (schema.$ref) return enumOf(doc.components.schemas[schema.$ref.split('/').pop()]);
+    for (const alt of schema.oneOf || schema.anyOf || []) {
+      const found = enumOf(alt);
+      if (found.length) return found;
+    }
+    return [];
+  };
   const names = (path, method, name) => {
     const op = (doc.paths[path] || {})[method] || {};
     const p = (op.parameters || []).find((x) => x.name === name);
-    return (p && p.schema && p.schema.enum) || [];
+    return enumOf(p && p.schema);
   };
   state.modules = names('/v1/tenants/{tenant}/shops/{shop}/modules/{module}', 'put', 'module');
   state.skuModules = names('/v1/tenants/{tenant}/skus/{sku}/{kind}', 'put', 'kind');
+  state.statuses = names('/v1/tenants/{tenant}/orders', 'get', 'status');
   const sheets = names('/v1/tenants/{tenant}/imports/{kind}', 'post', 'kind');
   if (sheets.length) state.sheets = sheets;
   if (state.who.operator && !state.tenant) {
