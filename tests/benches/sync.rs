@@ -517,9 +517,11 @@ async fn latency(bench: &Bench, change: Change) {
     }
     // Every change reaches the ERP as a version it had not seen, after the change; an
     // interception flagged so.
-    let (kind, id_at) = match change {
-        Change::Order => ("order", 3),
-        Change::Intercept => ("after_sale", 4),
+    // Keys are `<tenant>:<platform>:<shop>:<order>:v<n>` for orders and
+    // `<tenant>:after_sale:<platform>:<shop>:<id>:v<n>` for after-sales.
+    let id_at = match change {
+        Change::Order => 3,
+        Change::Intercept => 4,
     };
     let arrival = |state: &wharf_tests::webhook_erp::ErpState, id: &str, at: Instant| -> Option<Instant> {
         state
@@ -528,7 +530,7 @@ async fn latency(bench: &Bench, change: Change) {
             .filter(|(key, when)| {
                 let parts: Vec<&str> = key.split(':').collect();
                 **when >= at
-                    && parts.get(1) == Some(&kind)
+                    && (parts.get(1) == Some(&"after_sale")) == (change == Change::Intercept)
                     && parts.get(id_at) == Some(&id)
                     && (change == Change::Order || state.accepted[*key]["intercept"] == true)
             })

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, Schema};
 use utoipa::openapi::{Ref, RefOr};
-use utoipa::{PartialSchema, ToSchema};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::extract::{JsonBody, Path, Query, typed};
 use super::modules::{self, Deprecated};
@@ -348,19 +348,36 @@ pub async fn import_sheet(
     Ok((deprecated, Json(ImportReport { applied: true, rows: imported.rows, report })).into_response())
 }
 
+/// The template's language.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TemplateQuery {
+    /// `zh` (the default: Chinese headers, 商家编码) or `en` (the canonical field names,
+    /// outer_sku_id). An import reads either.
+    #[param(example = "zh")]
+    pub lang: Option<String>,
+}
+
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/imports/{kind}/template.xlsx", tag = "erp",
-    summary = "An empty sheet with the header row an import expects",
+    summary = "An empty sheet with the header row an import expects, in Chinese or English",
     security(("bearer" = [])),
-    params(TenantPath, ("kind" = inline(SheetKindName), Path, description = "What the sheet's rows are")),
+    params(TenantPath, ("kind" = inline(SheetKindName), Path, description = "What the sheet's rows are"), TemplateQuery),
     responses((status = 200, description = "The workbook", content_type = XLSX), (status = 404, response = NotFound)))]
 pub async fn sheet_template(
     State(api): State<Api>,
     caller: Caller,
     Path((tenant, kind)): Path<(String, String)>,
+    Query(query): Query<TemplateQuery>,
 ) -> Result<Response, ApiError> {
     caller.tenant(&api, &tenant)?;
     let (kind, deprecated) = sheet_kind(&kind)?;
-    Ok((deprecated, xlsx(sheet::template(kind), &format!("{}-template.xlsx", kind.name()))).into_response())
+    let language = match query.lang.as_deref() {
+        None => sheet::Language::default(),
+        Some(code) => sheet::Language::parse(code).ok_or_else(|| {
+            ApiError::bad_input(format!("lang: expected zh or en, got {code:?}")).with(json!({"field": "lang"}))
+        })?,
+    };
+    Ok((deprecated, xlsx(sheet::template(kind, language), &format!("{}-template.xlsx", kind.name()))).into_response())
 }
 
 /// `GET …/orders.xlsx`: the orders the same query would list, every page, in one workbook.

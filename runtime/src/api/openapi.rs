@@ -402,6 +402,7 @@ mod tests {
             ("/v1/tenants/{tenant}/orders.xlsx", "get", fields::<OrderQuery>()),
             ("/v1/tenants/{tenant}/after-sales", "get", fields::<crate::store::AfterSaleQuery>()),
             ("/v1/tenants/{tenant}/after-sales.xlsx", "get", fields::<crate::store::AfterSaleQuery>()),
+            ("/v1/tenants/{tenant}/imports/{kind}/template.xlsx", "get", fields::<crate::api::erp::TemplateQuery>()),
             ("/v1/tenants/{tenant}/updates/waiting", "get", fields::<WaitingQuery>()),
             ("/v1/tenants/{tenant}/quarantine", "get", fields::<QuarantineQuery>()),
             ("/v1/tenants/{tenant}/audit", "get", fields::<AuditQuery>()),

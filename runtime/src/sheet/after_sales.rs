@@ -19,6 +19,15 @@ const DECISIONS: &[&str] = &["agree_refund", "refuse_refund", "agree_return", "r
 
 pub(super) const ABOUT: &str = "One row per answer to an after-sale (refund or return), pushed to the order's shop. An after-sale may have one answer of each decision per sheet; a refusal needs its reason.";
 
+/// The Chinese header of each column (import reads either; a Chinese template writes these).
+pub(super) const CHINESE: &[(&str, &str)] = &[
+    ("after_sale_id", "售后单号"),
+    ("order_id", "订单号"),
+    ("decision", "处理"),
+    ("reason", "理由"),
+    ("refund_version", "退款版本号"),
+];
+
 pub(super) const COLUMNS: &[Column] = &[
     Column::required("after_sale_id", Form::Code, "The platform's after-sale (refund) id.", "120389123012"),
     Column::required("order_id", Form::Code, "The platform's order id.", "3817263548271635"),

@@ -16,6 +16,14 @@ use crate::sync::intake::Update;
 pub(super) const ABOUT: &str =
     "One row per ERP customer, to match platform buyers to ERP customer codes. A code may appear once per sheet.";
 
+/// The Chinese header of each column (import reads either; a Chinese template writes these).
+pub(super) const CHINESE: &[(&str, &str)] = &[
+    ("erp_customer_code", "ERP客户编码"),
+    ("name", "客户名称"),
+    ("credit_code", "统一社会信用代码"),
+    ("platform_customer_id", "平台客户ID"),
+];
+
 pub(super) const COLUMNS: &[Column] = &[
     Column::required("erp_customer_code", Form::Code, "The ERP's customer number.", "C000123"),
     Column::required("name", Form::Text, "The customer's name.", "某某大药房有限公司"),

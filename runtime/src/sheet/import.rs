@@ -8,7 +8,8 @@ use super::column::Column;
 use super::reader::{self, Table};
 use super::rows::{Reject, Row, Rows};
 use super::{
-    Imported, RowOutcome, SheetError, SheetKind, after_sales, customers, invoices, lots, prices, products, stock,
+    CellError, Imported, RowOutcome, SheetError, SheetKind, after_sales, customers, invoices, lots, prices, products,
+    stock,
 };
 
 /// Reads the first sheet of `xlsx` as records of `kind`, with a report per data row.
@@ -16,7 +17,7 @@ use super::{
 /// intake give each its next version, as for any update without one).
 pub fn import(kind: SheetKind, xlsx: &[u8], default_version: u64) -> Result<Imported, SheetError> {
     let columns = kind.columns();
-    let table = reader::read(xlsx, columns)?;
+    let table = reader::read(xlsx, columns, &|name| kind.chinese(name))?;
     Ok(match kind {
         SheetKind::Stock => walk(&table, columns, stock::Sheet::new(default_version)),
         SheetKind::Prices => walk(&table, columns, prices::Sheet::default()),
@@ -33,9 +34,17 @@ fn walk(table: &Table, columns: &'static [Column], mut sheet: impl Rows) -> Impo
     for (&index, values) in &table.rows {
         let row = Row::new(index, columns, table, values);
         outcomes.push(match sheet.take(&row) {
-            Ok(()) => RowOutcome { row: row.number, accepted: true, column: None, reason: None },
-            Err(Reject { column, reason }) => {
-                RowOutcome { row: row.number, accepted: false, column: Some(column), reason: Some(reason) }
+            Ok(()) => RowOutcome { row: row.number, accepted: true, column: None, reason: None, errors: Vec::new() },
+            Err(first) => {
+                // The kind stops at the first problem; the cells of the other columns are
+                // checked too, so one pass names every bad cell of the row.
+                let others = row.cell_errors().into_iter().filter(|e| e.column != first.column);
+                let errors: Vec<CellError> = std::iter::once(first.clone())
+                    .chain(others)
+                    .map(|Reject { column, reason }| CellError { column, reason })
+                    .collect();
+                let Reject { column, reason } = first;
+                RowOutcome { row: row.number, accepted: false, column: Some(column), reason: Some(reason), errors }
             }
         });
     }
@@ -96,11 +105,35 @@ mod tests {
     }
 
     #[test]
+    fn chinese_headers_read_and_every_bad_cell_of_a_row_is_named() {
+        let rows: Vec<Vec<Cell>> = vec![
+            vec![Cell::s("商家编码"), Cell::s("库存数量"), Cell::s("版本号")],
+            vec![Cell::s("SKU-1"), Cell::n(5.0)],
+            // No SKU, a negative quantity and a version that is no number: all three named.
+            vec![Cell::Blank, Cell::n(-3.0), Cell::s("v2")],
+        ];
+        let refs: Vec<&[Cell]> = rows.iter().map(Vec::as_slice).collect();
+        let imported = import(SheetKind::Stock, &workbook(&refs), 0).unwrap();
+        assert!(imported.rows[0].accepted, "{imported:?}");
+        let bad = &imported.rows[1];
+        let columns: Vec<&str> = bad.errors.iter().map(|e| e.column.as_str()).collect();
+        assert_eq!(columns, ["A (outer_sku_id)", "B (quantity)", "C (version)"], "{bad:?}");
+        assert_eq!(bad.column.as_deref(), Some("A (outer_sku_id)"));
+        assert_eq!(bad.reason, Some(bad.errors[0].reason.clone()));
+        assert!(bad.errors[2].reason.starts_with("version: expected a whole number"), "{bad:?}");
+    }
+
+    #[test]
     fn a_header_only_sheet_is_an_empty_update() {
         let only_header = workbook(&[&[Cell::s("erp_customer_code"), Cell::s("name")]]);
         let imported = import(SheetKind::Customers, &only_header, 0).unwrap();
         assert_eq!(imported, Imported { rows: Vec::new(), update: Some(Update::Customers(Vec::new())) });
-        assert!(import(SheetKind::Customers, &template(SheetKind::Customers), 0).unwrap().rows.is_empty());
+        assert!(
+            import(SheetKind::Customers, &template(SheetKind::Customers, crate::sheet::Language::Chinese), 0)
+                .unwrap()
+                .rows
+                .is_empty()
+        );
     }
 
     #[test]
@@ -130,13 +163,14 @@ mod tests {
 
     #[test]
     fn the_report_serializes_as_the_api_shows_it() {
-        let ok = RowOutcome { row: 2, accepted: true, column: None, reason: None };
+        let ok = RowOutcome { row: 2, accepted: true, column: None, reason: None, errors: Vec::new() };
         assert_eq!(serde_json::to_value(&ok).unwrap(), serde_json::json!({"row": 2, "accepted": true}));
         let bad = RowOutcome {
             row: 3,
             accepted: false,
             column: Some("B (quantity)".into()),
             reason: Some("quantity: …".into()),
+            errors: Vec::new(),
         };
         assert_eq!(
             serde_json::to_value(&bad).unwrap(),

@@ -30,6 +30,20 @@ const CHINA_STANDARD_TIME_SECS: i32 = 8 * 3600;
 
 pub(super) const ABOUT: &str = "One row per invoice the merchant issued, uploaded to its order on the platforms that take invoices (the others answer unsupported). An invoice number may appear once per order.";
 
+/// The Chinese header of each column (import reads either; a Chinese template writes these).
+pub(super) const CHINESE: &[(&str, &str)] = &[
+    ("order_id", "订单号"),
+    ("invoice_no", "发票号码"),
+    ("kind", "发票类型"),
+    ("title", "发票抬头"),
+    ("tax_id", "纳税人识别号"),
+    ("invoice_code", "发票代码"),
+    ("amount", "价税合计"),
+    ("issued_at", "开票日期"),
+    ("file_url", "发票文件地址"),
+    ("file_type", "文件类型"),
+];
+
 pub(super) const COLUMNS: &[Column] = &[
     Column::required("order_id", Form::Code, "The platform's order id.", "3817263548271635"),
     Column::required("invoice_no", Form::Code, "发票号码, the invoice number.", "24312000000012345678"),

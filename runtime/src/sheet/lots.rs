@@ -21,6 +21,10 @@ use crate::sync::intake::Update;
 pub(super) const ABOUT: &str = "One row per lot on sale. The lots of a SKU in this sheet replace all its lots on the platforms: \
      list every lot on sale, and leave sold-out lots off.";
 
+/// The Chinese header of each column (import reads either; a Chinese template writes these).
+pub(super) const CHINESE: &[(&str, &str)] =
+    &[("batch_no", "批号"), ("quantity", "数量"), ("produced_on", "生产日期"), ("expires_on", "有效期至")];
+
 pub(super) const COLUMNS: &[Column] = &[
     OUTER_SKU_ID,
     Column::required("batch_no", Form::Code, "The lot (batch) number. A lot may appear once per SKU.", "B20260115"),

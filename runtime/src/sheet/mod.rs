@@ -43,6 +43,7 @@ use serde::Serialize;
 use crate::model::Module;
 use crate::sync::intake::Update;
 use column::Column;
+pub use column::Language;
 
 pub use bounds::{MAX_PARTS, MAX_SHARED_STRINGS, MAX_SHARED_STRINGS_BYTES, MAX_UNCOMPRESSED_BYTES};
 pub use export::{export_after_sales, export_orders};
@@ -120,6 +121,28 @@ impl SheetKind {
         }
     }
 
+    /// The Chinese header of the kind's column `name`.
+    fn chinese(self, name: &str) -> Option<&'static str> {
+        let own = match self {
+            SheetKind::Stock => stock::CHINESE,
+            SheetKind::Prices => prices::CHINESE,
+            SheetKind::Lots => lots::CHINESE,
+            SheetKind::Products => products::CHINESE,
+            SheetKind::Customers => customers::CHINESE,
+            SheetKind::Invoices => invoices::CHINESE,
+            SheetKind::AfterSales => after_sales::CHINESE,
+        };
+        own.iter().chain(column::SHARED_CHINESE).find(|(n, _)| *n == name).map(|(_, zh)| *zh)
+    }
+
+    /// The header of column `name` in `language`.
+    fn header(self, name: &'static str, language: Language) -> &'static str {
+        match language {
+            Language::English => name,
+            Language::Chinese => self.chinese(name).unwrap_or(name),
+        }
+    }
+
     /// What the help sheet says about the kind as a whole.
     fn about(self) -> &'static str {
         match self {
@@ -161,6 +184,16 @@ pub struct RowOutcome {
     pub column: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Every bad cell of a refused row, the one in `column` first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<CellError>,
+}
+
+/// One bad cell of a row: its column, as `C (quantity)`, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CellError {
+    pub column: String,
+    pub reason: String,
 }
 
 /// A workbook that cannot be read as a sheet of its kind at all. Problems of single rows are

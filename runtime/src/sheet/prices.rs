@@ -26,6 +26,10 @@ const DEFAULT_CURRENCY: &str = "CNY";
 
 pub(super) const ABOUT: &str = "One row per SKU and price kind; the rows of one SKU are sent together as its prices.";
 
+/// The Chinese header of each column (import reads either; a Chinese template writes these).
+pub(super) const CHINESE: &[(&str, &str)] =
+    &[("kind", "价格类型"), ("group_id", "分组ID"), ("amount", "金额"), ("currency", "币种")];
+
 pub(super) const COLUMNS: &[Column] = &[
     OUTER_SKU_ID,
     Column::required(

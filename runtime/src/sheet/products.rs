@@ -19,6 +19,22 @@ use crate::sync::intake::Update;
 
 pub(super) const ABOUT: &str = "One row per product to upload to the platforms. A product may appear once per sheet.";
 
+/// The Chinese header of each column (import reads either; a Chinese template writes these).
+pub(super) const CHINESE: &[(&str, &str)] = &[
+    ("erp_product_id", "ERP商品编码"),
+    ("title", "商品标题"),
+    ("default_price", "售价"),
+    ("suggested_retail_price", "建议零售价"),
+    ("stock", "库存"),
+    ("list_when_in_stock", "有货即上架"),
+    ("barcode", "条码"),
+    ("approval_no", "批准文号"),
+    ("spec", "规格"),
+    ("manufacturer", "生产厂家"),
+    ("base_product_id", "标品ID"),
+    ("category", "类目"),
+];
+
 pub(super) const COLUMNS: &[Column] = &[
     Column::required("erp_product_id", Form::Code, "The ERP's product id.", "P-10023"),
     Column::required("title", Form::Text, "The product's title.", "维生素C片 100片"),

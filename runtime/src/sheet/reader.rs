@@ -43,15 +43,23 @@ impl Table {
     }
 }
 
-/// Reads the first sheet of `xlsx` as `columns`.
-pub(super) fn read(xlsx: &[u8], columns: &'static [Column]) -> Result<Table, SheetError> {
-    read_within(xlsx, columns, MAX_TEXT_BYTES)
+/// Another header a column is known by (its Chinese one), by the column's name.
+pub(super) type Aliases<'a> = &'a dyn Fn(&str) -> Option<&'static str>;
+
+/// Reads the first sheet of `xlsx` as `columns`, each headed by its name or its alias.
+pub(super) fn read(xlsx: &[u8], columns: &'static [Column], aliases: Aliases<'_>) -> Result<Table, SheetError> {
+    read_within(xlsx, columns, aliases, MAX_TEXT_BYTES)
 }
 
-fn read_within(xlsx: &[u8], columns: &'static [Column], max_text_bytes: usize) -> Result<Table, SheetError> {
+fn read_within(
+    xlsx: &[u8],
+    columns: &'static [Column],
+    aliases: Aliases<'_>,
+    max_text_bytes: usize,
+) -> Result<Table, SheetError> {
     // calamine parses untrusted zip and XML; should it ever panic on a malformed file, that
     // is an unreadable file for the operator, not a failed request.
-    catch_unwind(AssertUnwindSafe(|| read_unguarded(xlsx, columns, max_text_bytes)))
+    catch_unwind(AssertUnwindSafe(|| read_unguarded(xlsx, columns, aliases, max_text_bytes)))
         .unwrap_or_else(|_| Err(SheetError::Unreadable("the file's contents could not be parsed".into())))
 }
 
@@ -59,11 +67,16 @@ fn unreadable(e: XlsxError) -> SheetError {
     SheetError::Unreadable(e.to_string())
 }
 
-fn read_unguarded(xlsx: &[u8], columns: &'static [Column], max_text_bytes: usize) -> Result<Table, SheetError> {
+fn read_unguarded(
+    xlsx: &[u8],
+    columns: &'static [Column],
+    aliases: Aliases<'_>,
+    max_text_bytes: usize,
+) -> Result<Table, SheetError> {
     bounds::check(xlsx)?;
     let mut book = Xlsx::new(Cursor::new(xlsx)).map_err(unreadable)?;
     let sheet = book.sheet_names().into_iter().next().ok_or(SheetError::NoSheet)?;
-    let at = header(&mut book, &sheet, columns)?;
+    let at = header(&mut book, &sheet, columns, aliases)?;
 
     // Which kind column each sheet column feeds.
     let feeds: BTreeMap<u32, usize> = at.iter().enumerate().filter_map(|(i, c)| c.map(|c| (c, i))).collect();
@@ -94,8 +107,14 @@ fn read_unguarded(xlsx: &[u8], columns: &'static [Column], max_text_bytes: usize
     Ok(Table { at, rows })
 }
 
-/// Row 1: which sheet column holds each of `columns`.
-fn header(book: &mut Xlsx<Cursor<&[u8]>>, sheet: &str, columns: &[Column]) -> Result<Vec<Option<u32>>, SheetError> {
+/// Row 1: which sheet column holds each of `columns` (headed by its name, in any case, or by
+/// its alias).
+fn header(
+    book: &mut Xlsx<Cursor<&[u8]>>,
+    sheet: &str,
+    columns: &[Column],
+    aliases: Aliases<'_>,
+) -> Result<Vec<Option<u32>>, SheetError> {
     let mut at: Vec<Option<u32>> = vec![None; columns.len()];
     let mut any = false;
     let mut cells = book.worksheet_cells_reader(sheet).map_err(unreadable)?;
@@ -111,7 +130,12 @@ fn header(book: &mut Xlsx<Cursor<&[u8]>>, sheet: &str, columns: &[Column]) -> Re
         any = true;
         let Value::Text(text) = value else { continue };
         let name = text.trim().to_lowercase();
-        let Some(index) = columns.iter().position(|c| c.name == name) else { continue };
+        let Some(index) =
+            columns.iter().position(|c| c.name == name || aliases(c.name).is_some_and(|a| a == text.trim()))
+        else {
+            continue;
+        };
+        let name = columns[index].name.to_owned();
         match at[index] {
             Some(first) if first != col => {
                 let (first, second) = (first.min(col), first.max(col));
@@ -146,7 +170,7 @@ mod tests {
             .collect();
         let refs: Vec<&[Cell]> = rows.iter().map(Vec::as_slice).collect();
         let book = workbook(&refs);
-        assert_eq!(read_within(&book, stock::COLUMNS, 2_400).unwrap().rows.len(), 4);
-        assert!(matches!(read_within(&book, stock::COLUMNS, 2_399), Err(SheetError::TooMuchText { .. })));
+        assert_eq!(read_within(&book, stock::COLUMNS, &|_| None, 2_400).unwrap().rows.len(), 4);
+        assert!(matches!(read_within(&book, stock::COLUMNS, &|_| None, 2_399), Err(SheetError::TooMuchText { .. })));
     }
 }

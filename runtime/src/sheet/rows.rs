@@ -69,6 +69,37 @@ impl<'a> Row<'a> {
         read(self.value(name)).map_err(|reason| self.reject(name, reason))
     }
 
+    /// What is wrong with each cell by its column's form alone (required and blank, or not what
+    /// the column takes), for the report to name every bad cell of a row and not only the
+    /// first one a kind stops at.
+    pub(super) fn cell_errors(&self) -> Vec<Reject> {
+        use super::column::Form;
+        let mut out = Vec::new();
+        for column in self.columns {
+            let value = self.value(column.name);
+            let problem = if value.is_blank() {
+                column.required.then(|| "required, but the cell is empty".to_owned())
+            } else {
+                let read = match column.form {
+                    Form::Code => value.code().map(drop),
+                    Form::Text => value.text().map(drop),
+                    Form::Count => value.whole(0, u64::MAX).map(drop),
+                    Form::PositiveCount => value.whole(1, u64::MAX).map(drop),
+                    Form::Money => value.money().map(drop),
+                    Form::Date => value.date().map(drop),
+                    Form::Flag => value.flag().map(drop),
+                    Form::Choice(names) => value.one_of(names).map(drop),
+                    Form::Currency => value.currency().map(drop),
+                };
+                read.err()
+            };
+            if let Some(reason) = problem {
+                out.push(self.reject(column.name, reason));
+            }
+        }
+        out
+    }
+
     /// Like [`Row::may`], but a blank cell refuses the row.
     pub(super) fn must<T>(&self, name: &str, read: impl Fn(&Value) -> Result<Option<T>, String>) -> Result<T, Reject> {
         self.may(name, read)?.ok_or_else(|| self.reject(name, "required, but the cell is empty"))

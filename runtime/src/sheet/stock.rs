@@ -19,6 +19,9 @@ use crate::sync::intake::Update;
 
 pub(super) const ABOUT: &str = "One row per SKU: the quantity on sale now. A SKU may appear once per sheet.";
 
+/// The Chinese header of each column (import reads either; a Chinese template writes these).
+pub(super) const CHINESE: &[(&str, &str)] = &[("quantity", "库存数量"), ("warehouse", "仓库"), ("version", "版本号")];
+
 pub(super) const COLUMNS: &[Column] = &[
     OUTER_SKU_ID,
     Column::required("quantity", Form::Count, "Units on sale (with stock kept per lot, the sum of the lots).", "120"),

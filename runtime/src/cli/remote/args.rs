@@ -182,6 +182,9 @@ pub enum Command {
         /// Where to write the .xlsx file.
         #[arg(long)]
         out: PathBuf,
+        /// The header row's language: zh (Chinese headers, the default) or en (field names).
+        #[arg(long, value_parser = ["zh", "en"])]
+        lang: Option<String>,
     },
 }
 

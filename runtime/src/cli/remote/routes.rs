@@ -283,8 +283,9 @@ impl Command {
                     .query(filter.query())
                     .answer(Answer::SaveTo(out.clone()))
             }
-            Command::ImportTemplate { tenant, kind, out, .. } => {
+            Command::ImportTemplate { tenant, kind, out, lang, .. } => {
                 Request::get(&[V1, TENANTS, tenant, "imports", kind.name(), "template.xlsx"])
+                    .query(lang.clone().map(|l| ("lang", l)).into_iter().collect())
                     .answer(Answer::SaveTo(out.clone()))
             }
         })

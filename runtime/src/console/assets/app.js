@@ -435,8 +435,10 @@ function showOrder(box, o) {
       ['Total', (l) => money(l.line_total, o.order.currency), { num: true }], ['Refund', (l) => l.refund_status]])));
 }
 
+const SVG = 'http://www.w3.org/2000/svg';
+
 function chart(history) {
-  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  const svg = document.createElementNS(SVG, 'svg');
   svg.setAttribute('class', 'chart');
   svg.setAttribute('viewBox', '0 0 300 60');
   svg.setAttribute('preserveAspectRatio', 'none');
@@ -444,7 +446,7 @@ function chart(history) {
     const [t0, v0] = history[0];
     const span = Math.max(1, history[history.length - 1][0] - t0);
     const top = Math.max(1, ...history.map(([, v]) => v - v0));
-    const line = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
+    const line = document.createElementNS(SVG, 'polyline');
     line.setAttribute('points', history.map(([at, v]) => `${(300 * (at - t0)) / span},${58 - (56 * (v - v0)) / top}`).join(' '));
     svg.append(line);
   }
@@ -462,7 +464,8 @@ function renderImport(box, status, answer) {
       ? `${refused} of ${answer.rows.length} rows refused: nothing was applied. Fix them and import the file again.`
       : `All ${answer.rows.length} rows applied.`),
     table(answer.rows, [['Row', (r) => r.row, { num: true }], ['Accepted', (r) => (r.accepted ? 'yes' : 'no')],
-      ['Column', (r) => r.column || ''], ['Reason', (r) => r.reason || '']]));
+      ['Column', (r) => (r.errors && r.errors.length ? r.errors.map((e) => e.column).join('\n') : r.column || '')],
+      ['Reason', (r) => (r.errors && r.errors.length ? r.errors.map((e) => e.reason).join('\n') : r.reason || '')]]));
   for (const [i, r] of answer.rows.entries()) if (!r.accepted) box.querySelectorAll('tbody tr')[i].classList.add('rejected');
 }
 
