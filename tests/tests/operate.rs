@@ -1726,6 +1726,16 @@ async fn the_console_works_in_a_browser_for_a_tenant_and_the_operator() {
     assert!(report.contains("quantity"), "the bad row's column and reason: {report}");
     browser.screenshot("05-import-report").await.unwrap();
 
+    // By hand: delist a SKU (the listing queue answers for it).
+    browser.goto(&format!("{console}#/by-hand")).await.unwrap();
+    browser.type_into("#listing-form textarea[name=skus]", &sku).await.unwrap();
+    browser.choose("#listing-form select[name=listed]", "false").await.unwrap();
+    browser.click("#listing-form button[type=submit]").await.unwrap();
+    let said =
+        browser.wait_text("#by-hand-report", "the listing's report", |t| t.starts_with("listing:")).await.unwrap();
+    assert!(said.contains("1 queued") || said.contains("not taken"), "{said}");
+    browser.screenshot("05b-by-hand").await.unwrap();
+
     // A dead letter (Taobao takes no electronic invoice without its file), replayed.
     let invoice = json!([{"order_id": first, "kind": "electronic", "title": "张三", "invoice_no": "24310009",
                           "amount": 100, "issued_at": "2026-11-30T00:00:00Z"}]);

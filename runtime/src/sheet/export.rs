@@ -4,7 +4,8 @@
 //! them by hand (the answers go back in as an `after_sales` sheet).
 //!
 //! Headers are the canonical snake_case names (receiver fields prefixed `receiver_`).
-//! Instants are Excel datetimes in UTC (the format says so); money is in major units with two
+//! Instants are Excel datetimes in the shops' time zone, China Standard Time (UTC+8; the format
+//! says `+08:00`), as the platforms' back offices show them; money is in major units with two
 //! decimals, from the integer minor units (n / 100 is the double nearest the exact decimal,
 //! the same number Excel would hold had the amount been typed); ids stay text. Each column's
 //! header and value are written side by side in one table, so they cannot drift apart.
@@ -29,7 +30,10 @@ const MS_PER_DAY: f64 = 86_400_000.0;
 const EXCEL_FIRST_MS: i64 = -2_203_891_200_000;
 const EXCEL_LAST_MS: i64 = 253_402_300_799_999;
 const MINOR_PER_MAJOR: f64 = 100.0;
-const DATETIME_FORMAT: &str = "yyyy-mm-dd hh:mm:ss \"UTC\"";
+const DATETIME_FORMAT: &str = "yyyy-mm-dd hh:mm:ss \"+08:00\"";
+/// China Standard Time's offset from UTC: the shops' time zone (Asia/Shanghai, which has kept
+/// no daylight saving since 1991), in which their staff read times.
+const SHOP_OFFSET_MS: i64 = 8 * 3600 * 1000;
 const MONEY_FORMAT: &str = "0.00";
 /// Width of every column, in Excel's character units; times and order ids fit.
 const COLUMN_WIDTH: f64 = 20.0;
@@ -273,8 +277,14 @@ fn write(sheet: &mut Worksheet, row: u32, col: u16, out: Out<'_>, formats: &Form
         Out::Money(m) => {
             sheet.write_number_with_format(row, col, m as f64 / MINOR_PER_MAJOR, &formats.money)?;
         }
-        Out::Instant(t) if (EXCEL_FIRST_MS..=EXCEL_LAST_MS).contains(&t.0) => {
-            sheet.write_number_with_format(row, col, UNIX_EPOCH_SERIAL + t.0 as f64 / MS_PER_DAY, &formats.instant)?;
+        Out::Instant(t) if (EXCEL_FIRST_MS..=EXCEL_LAST_MS).contains(&t.0.saturating_add(SHOP_OFFSET_MS)) => {
+            let local = t.0 + SHOP_OFFSET_MS;
+            sheet.write_number_with_format(
+                row,
+                col,
+                UNIX_EPOCH_SERIAL + local as f64 / MS_PER_DAY,
+                &formats.instant,
+            )?;
         }
         Out::Instant(t) => {
             sheet.write_string(row, col, t.to_string())?;
@@ -384,9 +394,10 @@ mod tests {
         let Data::DateTime(created) = &row[column(header, "created_at")] else {
             panic!("{:?}", row[column(header, "created_at")])
         };
-        assert_eq!(created.to_ymd_hms_milli(), (2026, 11, 11, 0, 0, 5, 0));
+        // 2026-11-11T00:00:05Z is 08:00:05 in China.
+        assert_eq!(created.to_ymd_hms_milli(), (2026, 11, 11, 8, 0, 5, 0));
         let Data::DateTime(updated) = &row[column(header, "updated_at")] else { panic!() };
-        assert_eq!(updated.to_ymd_hms_milli(), (2026, 11, 11, 8, 30, 0, 250));
+        assert_eq!(updated.to_ymd_hms_milli(), (2026, 11, 11, 16, 30, 0, 250));
         let Data::String(message) = &row[column(header, "buyer_message")] else { panic!() };
         assert_eq!(message.chars().count(), EXCEL_CELL_CHARS);
         assert!(message.ends_with(CUT));

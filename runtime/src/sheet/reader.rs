@@ -22,6 +22,9 @@ use super::{MAX_ROWS, SheetError, bounds};
 /// about 50 MiB.
 pub const MAX_TEXT_BYTES: usize = 128 * 1024 * 1024;
 
+/// What a row says of a formula cell with no cached value.
+const UNCALCULATED: &str = "a formula with no calculated value (the file was saved without calculating it): open it in Excel or WPS and save it again, or paste the values";
+
 /// The first sheet of a workbook, as the kind's columns.
 #[derive(Debug)]
 pub(super) struct Table {
@@ -83,13 +86,17 @@ fn read_unguarded(
     let mut rows: BTreeMap<u32, Vec<Value>> = BTreeMap::new();
     let mut text_bytes = 0usize;
     let mut cells = book.worksheet_cells_reader(&sheet).map_err(unreadable)?;
-    while let Some(cell) = cells.next_cell().map_err(unreadable)? {
-        let (row, col) = cell.get_position();
+    while let Some(cell) = cells.next_cell_with_formula_metadata().map_err(unreadable)? {
+        let (row, col) = cell.pos;
         let Some(&index) = feeds.get(&col) else { continue };
         if row == 0 {
             continue;
         }
-        let value = Value::from(cell.get_value().clone());
+        // A formula is read from the value Excel cached when it saved the file; a file saved
+        // by a program that does not calculate has none, and the row says so rather than
+        // reading the cell as blank.
+        let uncalculated = cell.formula.is_some() && matches!(cell.value, calamine::DataRef::Empty);
+        let value = if uncalculated { Value::Unusable(UNCALCULATED.to_owned()) } else { Value::from(cell.value) };
         if value.is_blank() {
             continue;
         }
@@ -161,6 +168,48 @@ mod tests {
     use super::super::fixture::{Cell, workbook};
     use super::super::stock;
     use super::*;
+
+    /// `xlsx` with its part `name` changed by `edit`.
+    fn rezip(xlsx: &[u8], name: &str, edit: impl Fn(&str) -> String) -> Vec<u8> {
+        use std::io::{Read as _, Write as _};
+        let mut zip = zip::ZipArchive::new(Cursor::new(xlsx)).unwrap();
+        let mut out = Cursor::new(Vec::new());
+        let mut writer = zip::ZipWriter::new(&mut out);
+        for i in 0..zip.len() {
+            let mut part = zip.by_index(i).unwrap();
+            let part_name = part.name().unwrap().into_owned();
+            let mut bytes = Vec::new();
+            part.read_to_end(&mut bytes).unwrap();
+            if part_name == name {
+                bytes = edit(&String::from_utf8(bytes).unwrap()).into_bytes();
+            }
+            writer.start_file(part_name, zip::write::SimpleFileOptions::default()).unwrap();
+            writer.write_all(&bytes).unwrap();
+        }
+        writer.finish().unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn a_formula_reads_as_its_cached_value_or_is_refused_without_one() {
+        use rust_xlsxwriter::{Formula, Workbook};
+        let mut book = Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "outer_sku_id").unwrap();
+        sheet.write_string(0, 1, "quantity").unwrap();
+        sheet.write_string(1, 0, "A").unwrap();
+        sheet.write_formula(1, 1, Formula::new("=2+3").set_result("5")).unwrap();
+        sheet.write_string(2, 0, "B").unwrap();
+        sheet.write_formula(2, 1, Formula::new("=2+3")).unwrap();
+        // A program that does not calculate saves the formula alone: drop the second one's
+        // cached value (rust_xlsxwriter writes 0) from the sheet's XML.
+        let xlsx = rezip(&book.save_to_buffer().unwrap(), "xl/worksheets/sheet1.xml", |xml| {
+            xml.replace("<f>2+3</f><v>0</v>", "<f>2+3</f>")
+        });
+        let table = read(&xlsx, stock::COLUMNS, &|_| None).unwrap();
+        assert_eq!(table.rows[&1][1], Value::Number(5.0));
+        assert!(matches!(&table.rows[&2][1], Value::Unusable(why) if why.contains("no calculated value")), "{table:?}");
+    }
 
     #[test]
     fn text_held_is_bounded() {

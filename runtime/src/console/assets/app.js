@@ -19,6 +19,7 @@ const state = {
   modules: [],
   skuModules: [],
   statuses: [],
+  erpStatuses: ['accepted', 'picking', 'packed', 'out_of_stock', 'shipped', 'signed', 'cancelled'],
   sheets: ['stock', 'prices', 'lots', 'products', 'customers', 'invoices', 'after_sales'],
   timer: null,
   live: {},
@@ -156,7 +157,7 @@ function pairs(text) {
 // ---- pages ---------------------------------------------------------------------------
 
 const TENANT_PAGES = [
-  ['orders', 'Orders'], ['after-sales', 'After-sales'], ['imports', 'Imports'], ['switches', 'Stock & switches'],
+  ['orders', 'Orders'], ['after-sales', 'After-sales'], ['by-hand', 'By hand'], ['imports', 'Imports'], ['switches', 'Stock & switches'],
   ['dead-letters', 'Dead letters'], ['quarantine', 'Quarantine'], ['live', 'Live'],
 ];
 const OPERATOR_PAGES = [['tenants', 'Tenants & shops'], ['plugins', 'Plugins'], ['tokens', 'Tokens']];
@@ -213,6 +214,41 @@ const pages = {
         ' ', button('Refuse', () => answer(a, a.after_sale.kind.startsWith('refund') ? 'refuse_refund' : 'refuse_return'), 'danger'),
       ] : '')],
     ])));
+  },
+
+  // What the sync does, by hand: list or delist SKUs in bulk, ship an order with its tracking
+  // number, move an order's ERP status. Each goes through the same queue as the ERP's updates.
+  async 'by-hand'(main) {
+    main.append(el('h1', {}, 'By hand'));
+    const answer = el('div', { id: 'by-hand-report' });
+    const submit = async (kind, records) => {
+      const report = await api('POST', t(`/updates/${kind}`), records);
+      const refused = report.rejected || [];
+      answer.replaceChildren(el('p', { class: refused.length ? 'bad' : 'good' },
+        `${kind}: ${report.queued} queued, ${report.unchanged} unchanged, ${report.unsupported} not taken by the shop's platform` +
+        (refused.length ? `, ${refused.length} refused: ${refused.map((r) => r.reason).join('; ')}` : '')));
+    };
+    const listing = form([
+      el('label', {}, 'SKUs (outer_sku_id), one per line', el('textarea', { name: 'skus', required: true })),
+      select('listed', 'Action', [['true', 'list (上架)'], ['false', 'delist (下架)']]),
+    ], (d) => submit('listing', d.skus.split(/\s+/).filter(Boolean).map((sku) => ({ outer_sku_id: sku, listed: d.listed === 'true' }))), 'Send');
+    listing.id = 'listing-form';
+    const shipped = form([
+      input('order_id', 'Order', { required: true }), input('carrier_code', 'Carrier (ERP code)', { required: true }),
+      input('tracking_no', 'Tracking number', { required: true }),
+    ], (d) => submit('logistics', [{ order_id: d.order_id, carrier_code: d.carrier_code, tracking_no: d.tracking_no, shipped_at: new Date().toISOString() }]), 'Ship');
+    shipped.id = 'logistics-form';
+    const status = form([
+      input('order_id', 'Order', { required: true }),
+      select('erp_status', 'ERP status', state.erpStatuses),
+      input('note', 'Note'),
+    ], (d) => submit('erp_status', [{ order_id: d.order_id, erp_status: d.erp_status, at: new Date().toISOString(), note: d.note || undefined }]), 'Send');
+    status.id = 'erp-status-form';
+    main.append(
+      el('section', { class: 'card' }, el('h2', {}, 'List or delist in bulk'), listing),
+      el('section', { class: 'card' }, el('h2', {}, 'Ship an order (tracking number)'), shipped),
+      el('section', { class: 'card' }, el('h2', {}, "An order's ERP status"), status),
+      answer);
   },
 
   async imports(main) {
@@ -384,14 +420,33 @@ const pages = {
         ' ', button('Roll back', async () => { await api('POST', `/v1/plugins/${encodeURIComponent(p.name)}/rollback`); toast(`${p.name} rolled back`); route(); }, 'danger', { 'data-rollback': p.name, disabled: !p.previous }),
       ]],
     ])));
+    const names = plugins.map((p) => p.name);
+    const tenants = (await api('GET', '/v1/tenants')).map((x) => x.id);
+    const pin = form([select('name', 'Plugin', names), select('tenant', 'Tenant', tenants), input('version', 'Version', { required: true })], async (d) => {
+      await api('PUT', `/v1/plugins/${encodeURIComponent(d.name)}/pins/${encodeURIComponent(d.tenant)}`, { version: d.version });
+      toast(`${d.tenant} pinned to ${d.name} ${d.version}`); route();
+    }, 'Pin');
+    const unpin = form([select('name', 'Plugin', names), select('tenant', 'Tenant', tenants)], async (d) => {
+      await api('DELETE', `/v1/plugins/${encodeURIComponent(d.name)}/pins/${encodeURIComponent(d.tenant)}`);
+      toast(`${d.tenant} follows ${d.name}'s active version again`); route();
+    }, 'Unpin');
+    const grants = form([select('name', 'Plugin', names), input('hosts', 'Hosts it may reach (comma-separated)', { required: true })], async (d) => {
+      const hosts = d.hosts.split(',').map((h) => h.trim()).filter(Boolean);
+      await api('PUT', `/v1/plugins/${encodeURIComponent(d.name)}/grants`, { hosts });
+      toast(`${d.name} may reach ${hosts.join(', ')}`); route();
+    }, 'Grant');
+    main.append(el('section', { class: 'card' }, el('h2', {}, 'Pin a tenant to a version (a canary)'), pin, unpin),
+      el('section', { class: 'card' }, el('h2', {}, 'Hosts granted'), grants));
     const f = form([
       el('label', {}, 'Component (.wasm)', el('input', { name: 'file', type: 'file', accept: '.wasm', id: 'plugin-file' })),
-      input('grant', 'Grant hosts (comma-separated)'), el('label', {}, 'Activate', el('input', { name: 'activate', type: 'checkbox', value: 'true' })),
+      input('grant', 'Grant hosts (comma-separated)'), input('signature', 'Signature (base64 ed25519, when required)'),
+      el('label', {}, 'Activate', el('input', { name: 'activate', type: 'checkbox', value: 'true' })),
     ], async (d) => {
       const q = new URLSearchParams();
       if (d.grant) q.set('grant', d.grant);
       if (d.activate) q.set('activate', 'true');
-      const { status, data } = await upload(`/v1/plugins?${q}`, d.file, null, 'application/wasm');
+      const headers = d.signature ? { 'X-Wharf-Signature': d.signature.trim() } : {};
+      const { status, data } = await upload(`/v1/plugins?${q}`, d.file, null, 'application/wasm', headers);
       if (status >= 400) throw new ApiError(status, data);
       toast(`${data.name} ${data.version} admitted${data.active ? ' and active' : ''}`);
       route();
@@ -470,12 +525,13 @@ function renderImport(box, status, answer) {
 }
 
 // An upload with progress (fetch has none): the answer's status and JSON.
-function upload(path, file, bar, type = XLSX) {
+function upload(path, file, bar, type = XLSX, headers = {}) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', path);
     xhr.setRequestHeader('Authorization', `Bearer ${state.token}`);
     xhr.setRequestHeader('Content-Type', type);
+    for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
     if (bar) xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.style.width = `${(100 * e.loaded) / e.total}%`; };
     xhr.onload = () => { let data = null; try { data = JSON.parse(xhr.responseText); } catch { data = xhr.responseText; } resolve({ status: xhr.status, data }); };
     xhr.onerror = () => reject(new Error('the upload failed'));
@@ -520,7 +576,7 @@ async function whoAmI() {
   const enumOf = (schema) => {
     if (!schema) return [];
     if (schema.enum) return schema.enum.filter((v) => v !== null);
-    if (schema.$ref) return enumOf(doc.components.schemas[schema.$ref.split('/').pop()]);
+    if (schema.$ref) return enumOf((doc.components.schemas || {})[schema.$ref.split('/').pop()]);
     for (const alt of schema.oneOf || schema.anyOf || []) {
       const found = enumOf(alt);
       if (found.length) return found;
@@ -535,6 +591,8 @@ async function whoAmI() {
   state.modules = names('/v1/tenants/{tenant}/shops/{shop}/modules/{module}', 'put', 'module');
   state.skuModules = names('/v1/tenants/{tenant}/skus/{sku}/{kind}', 'put', 'kind');
   state.statuses = names('/v1/tenants/{tenant}/orders', 'get', 'status');
+  const erpStatuses = enumOf({ $ref: '#/components/schemas/ErpStatusCode' });
+  if (erpStatuses.length) state.erpStatuses = erpStatuses;
   const sheets = names('/v1/tenants/{tenant}/imports/{kind}', 'post', 'kind');
   if (sheets.length) state.sheets = sheets;
   if (state.who.operator && !state.tenant) {
