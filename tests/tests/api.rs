@@ -1279,9 +1279,16 @@ async fn every_answer_is_as_the_document_says() {
     contract.check(&Method::POST, &decrypt, status, "application/json", &answer);
     assert_eq!(status, 200, "{answer}");
     assert!(answer[0]["receiver"]["name"].is_string(), "{answer}");
+    let versions = format!(
+        "{t}/orders/{}/{}/{}/versions",
+        order["order"]["platform"].as_str().unwrap(),
+        order["order"]["shop_id"].as_str().unwrap(),
+        order["order"]["order_id"].as_str().unwrap()
+    );
     let shop = json!({"id": "tb", "platform": "taobao", "plugin": "taobao", "config": Marketplace::config(&sim),
                       "grants": [Marketplace::grant(&sim)]});
     let cases: Vec<(Method, String, Option<Value>, u16)> = vec![
+        (Method::GET, versions, None, 200),
         (Method::GET, "/healthz".into(), None, 200),
         (Method::GET, "/readyz".into(), None, 200),
         (Method::GET, "/openapi.json".into(), None, 200),
@@ -1312,6 +1319,7 @@ async fn every_answer_is_as_the_document_says() {
         (Method::GET, format!("{t}/orders?limit=0"), None, 400),
         (Method::GET, format!("{t}/orders?from=2026-01-01"), None, 400),
         (Method::GET, format!("{t}/orders.xlsx"), None, 200),
+        (Method::GET, format!("{t}/orders/taobao/tb/none/versions"), None, 404),
         (Method::POST, format!("{t}/orders/ack"), Some(ack), 200),
         (Method::POST, format!("{t}/orders/ack"), Some(json!([{"platform": "taobao"}])), 400),
         (Method::GET, format!("{t}/audit?limit=10"), None, 200),

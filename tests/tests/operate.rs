@@ -1667,7 +1667,12 @@ async fn the_console_works_in_a_browser_for_a_tenant_and_the_operator() {
     assert!(browser.text("#who").await.unwrap().contains("tenant acme"));
     browser.screenshot("02-orders").await.unwrap();
     browser.click("#app tbody tr.clickable").await.unwrap();
-    browser.wait_text("#order-detail", "an order's detail", |t| t.contains("Receiver (masked)")).await.unwrap();
+    browser
+        .wait_text("#order-detail", "an order's detail and its versions", |t| {
+            t.contains("Receiver (masked)") && t.contains("Every version")
+        })
+        .await
+        .unwrap();
     browser.screenshot("03-order-detail").await.unwrap();
 
     // Stock off for one SKU: the next stock update for it is held, not sent.

@@ -15,14 +15,14 @@ use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::extract::{JsonBody, Path, Query, typed};
 use super::modules::{self, Deprecated};
-use super::openapi::{NotFound, OverQuota, TenantPath, TooLarge, names};
+use super::openapi::{NotFound, OverQuota, ShopPath, TenantPath, TooLarge, names};
 use super::{Api, ApiError, Caller};
 use crate::model::{
     AfterSaleAction, CustomerMapping, ErpStatus, InvoiceUpload, ListingChange, Logistics, LotSync, Module, PriceUpdate,
     Product, ShipmentDetail, StockUpdate, Timestamp,
 };
 use crate::sheet::{self, RowOutcome, SheetKind};
-use crate::store::{AckOutcome, OrderKey, OrderQuery, OrderQueryPage};
+use crate::store::{AckOutcome, OrderKey, OrderQuery, OrderQueryPage, StoredOrder};
 use crate::sync::intake::{Report, Update};
 
 /// The media type of `.xlsx` files.
@@ -131,6 +131,33 @@ pub async fn query_orders(
     // come back, after a crash, holding other content.
     intake.store.durable().await?;
     Ok(Json(page))
+}
+
+/// Every version of one order Wharf kept (the latest `store::orders::KEPT_VERSIONS`), oldest
+/// first: how it changed, as the console's order detail shows it.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/orders/{platform}/{shop}/{id}/versions", tag = "erp",
+    summary = "Every version of one order kept, oldest first, the current one last",
+    security(("bearer" = [])),
+    params(
+        TenantPath,
+        ("platform" = String, Path, description = "The order's platform"),
+        ShopPath,
+        ("id" = String, Path, description = "The order's id"),
+    ),
+    responses((status = 200, description = "Its versions", body = Vec<StoredOrder>), (status = 404, response = NotFound)))]
+pub async fn order_versions(
+    State(api): State<Api>,
+    caller: Caller,
+    Path((tenant, platform, shop_id, order_id)): Path<(String, String, String, String)>,
+) -> Result<Json<Vec<StoredOrder>>, ApiError> {
+    let intake = caller.tenant(&api, &tenant)?;
+    let key = OrderKey { platform, shop_id, order_id };
+    let versions = intake.store.orders().versions(&tenant, &key)?;
+    if versions.is_empty() {
+        return Err(ApiError::not_found(format!("no order {}/{}/{}", key.platform, key.shop_id, key.order_id)));
+    }
+    intake.store.durable().await?;
+    Ok(Json(versions))
 }
 
 /// One acknowledgement: the order's key and the version the ERP took. Its fields side by side

@@ -161,6 +161,7 @@ pub(crate) fn routes() -> OpenApiRouter<Api> {
         .routes(routes!(progress))
         .routes(routes!(query_orders))
         .routes(routes!(export_orders))
+        .routes(routes!(order_versions))
         .routes(routes!(ack_orders))
         .routes(routes!(after_sales::query_after_sales))
         .routes(routes!(after_sales::export_after_sales))

@@ -190,8 +190,13 @@ impl Books {
         let usage = Usage::open(&db, quotas)?;
         let tenants = TenantBook::new(db.open_tree(tenants::TREE)?, sealer.clone());
         let plugins = PluginBook::new(db.open_tree(plugins::TREE)?, db.open_tree(plugins::BLOBS)?);
-        let orders =
-            OrderBook::new(db.open_tree(orders::TREE)?, db.open_tree(orders::UNSYNCED)?, sealer, usage.clone());
+        let orders = OrderBook::new(
+            db.open_tree(orders::TREE)?,
+            db.open_tree(orders::UNSYNCED)?,
+            db.open_tree(orders::VERSIONS)?,
+            sealer,
+            usage.clone(),
+        );
         let after_sales =
             AfterSaleBook::new(db.open_tree(after_sales::TREE)?, db.open_tree(after_sales::UNSYNCED)?, usage.clone());
         let outbox = Outbox::new(&db, usage.clone())?;

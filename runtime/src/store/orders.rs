@@ -23,6 +23,13 @@ pub(super) const TREE: &str = "orders";
 /// transaction as the order: what the ERP pulls is a range read of it, however many orders
 /// are synced.
 pub(super) const UNSYNCED: &str = "orders_unsynced";
+/// Every version of each order as it was stored, the latest [`KEPT_VERSIONS`] of them: what
+/// an operator reads to see how an order changed (paid, a refund requested, shipped).
+pub(super) const VERSIONS: &str = "order_versions";
+/// Versions kept per order. An order changes a handful of times in its life (paid, shipped,
+/// a refund, completed); twenty keeps all of them for nearly every order while bounding what
+/// a platform that rewrites one order every minute can make the store hold.
+pub const KEPT_VERSIONS: u64 = 20;
 /// Orders one query page returns unless asked for fewer; the most it returns.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 pub const MAX_PAGE_SIZE: usize = 1_000;
@@ -185,6 +192,7 @@ pub enum AckOutcome {
 pub struct OrderBook {
     tree: Tree,
     unsynced: Tree,
+    versions: Tree,
     sealer: Sealer,
     usage: Usage,
     /// Keys of unreadable records already logged, so each is logged once per process.
@@ -201,8 +209,24 @@ struct OnDisk {
 }
 
 impl OrderBook {
-    pub(super) fn new(tree: Tree, unsynced: Tree, sealer: Sealer, usage: Usage) -> Self {
-        Self { tree, unsynced, sealer, usage, logged: Default::default() }
+    pub(super) fn new(tree: Tree, unsynced: Tree, versions: Tree, sealer: Sealer, usage: Usage) -> Self {
+        Self { tree, unsynced, versions, sealer, usage, logged: Default::default() }
+    }
+
+    /// The versions of order `k` kept ([`KEPT_VERSIONS`]), oldest first, the current one last.
+    pub fn versions(&self, tenant: &str, k: &OrderKey) -> Result<Vec<StoredOrder>, StoreError> {
+        let prefix = key(&[tenant, &k.platform, &k.shop_id, &k.order_id, ""])?;
+        let mut out = Vec::new();
+        for entry in self.versions.scan_prefix(&prefix) {
+            let (key, bytes) = entry?;
+            out.push(self.decode(&key, &bytes)?);
+        }
+        Ok(out)
+    }
+
+    fn version_key(tenant: &str, k: &OrderKey, version: u64) -> Result<Vec<u8>, StoreError> {
+        // Zero-padded so the keys sort by version.
+        key(&[tenant, &k.platform, &k.shop_id, &k.order_id, &format!("{version:020}")])
     }
 
     /// Builds the unsynced index again from the orders (a store written before it existed,
@@ -317,14 +341,18 @@ impl OrderBook {
     /// ([`StoreError::OverQuota`]).
     pub fn upsert(&self, tenant: &str, order: &Order, now: Timestamp) -> Result<Upsert, StoreError> {
         let room = self.usage.room(tenant)?;
-        let (outcome, change) =
-            (&self.tree, &self.unsynced).transaction(|(tx, u)| upsert_in(self, tx, u, tenant, order, now, &room))?;
+        let (outcome, change) = (&self.tree, &self.unsynced, &self.versions)
+            .transaction(|(tx, u, v)| upsert_in(self, tx, u, v, tenant, order, now, &room))?;
         self.usage.add(tenant, change)?;
         Ok(outcome)
     }
 
     pub(super) fn tree(&self) -> &Tree {
         &self.tree
+    }
+
+    pub(super) fn versions_tree(&self) -> &Tree {
+        &self.versions
     }
 
     pub(super) fn unsynced_tree(&self) -> &Tree {
@@ -419,10 +447,12 @@ impl OrderBook {
 /// the same one), with the change in the tenant's stored bytes it makes. `room` is
 /// [`Usage::room`], asked before the transaction (sled's transactions hold a process-wide lock
 /// that a plain read inside one would wait on forever).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn upsert_in(
     book: &OrderBook,
     tx: &super::backend::TxTree<'_>,
     unsynced: &super::backend::TxTree<'_>,
+    versions: &super::backend::TxTree<'_>,
     tenant: &str,
     order: &Order,
     now: Timestamp,
@@ -465,7 +495,19 @@ pub(super) fn upsert_in(
     let bytes = book.encode(&k, &next).map_err(Abort)?;
     unsynced.insert(&k[..], Vec::<u8>::new())?;
     let old = tx.insert(&k[..], &bytes[..])?;
-    Ok((outcome, delta(&k, old.as_deref(), Some(&bytes))))
+    let mut change = delta(&k, old.as_deref(), Some(&bytes));
+    // The version's copy in the history, and the oldest one past what is kept dropped.
+    let order_key = OrderKey::of(order);
+    let vk = OrderBook::version_key(tenant, &order_key, next.version).map_err(Abort)?;
+    let copy = book.encode(&vk, &next).map_err(Abort)?;
+    let replaced = versions.insert(&vk[..], &copy[..])?;
+    change += delta(&vk, replaced.as_deref(), Some(&copy));
+    if let Some(gone) = next.version.checked_sub(KEPT_VERSIONS).filter(|v| *v > 0) {
+        let gk = OrderBook::version_key(tenant, &order_key, gone).map_err(Abort)?;
+        let removed = versions.remove(&gk[..])?;
+        change += delta(&gk, removed.as_deref(), None);
+    }
+    Ok((outcome, change))
 }
 
 /// The tenant a store key belongs to: its first part.
@@ -500,6 +542,35 @@ pub(crate) mod tests {
     }
 
     const T: i64 = 1_794_355_200_000;
+
+    #[test]
+    fn every_version_is_kept_up_to_the_bound_and_sealed_like_the_order() {
+        let store = Store::temporary().unwrap();
+        let mut o = order("9", OrderStatus::Paid, T);
+        o.receiver = Some(serde_json::from_value(serde_json::json!({"name": "李四", "masked": false})).unwrap());
+        store.orders().upsert("acme", &o, Timestamp(T)).unwrap();
+        store.orders().upsert("acme", &o, Timestamp(T + 1)).unwrap(); // unchanged: no version
+        let shipped = Order { status: OrderStatus::Shipped, updated_at: Timestamp(T + 5), ..o.clone() };
+        store.orders().upsert("acme", &shipped, Timestamp(T + 5)).unwrap();
+        let k = OrderKey::of(&o);
+        let versions = store.orders().versions("acme", &k).unwrap();
+        let seen: Vec<(u64, OrderStatus)> = versions.iter().map(|v| (v.version, v.order.status)).collect();
+        assert_eq!(seen, [(1, OrderStatus::Paid), (2, OrderStatus::Shipped)]);
+        assert_eq!(versions[0].order.receiver, o.receiver, "read back whole");
+        let raw: Vec<u8> = store.orders().versions.iter().next().unwrap().unwrap().1.to_vec();
+        assert!(!String::from_utf8_lossy(&raw).contains("李四"), "sealed at rest");
+        // Another order whose id starts the same is not mixed in.
+        store.orders().upsert("acme", &order("90", OrderStatus::Paid, T), Timestamp(T)).unwrap();
+        assert_eq!(store.orders().versions("acme", &k).unwrap().len(), 2);
+        // Past the bound, the oldest go.
+        for i in 0..(KEPT_VERSIONS as i64 + 3) {
+            let o = Order { updated_at: Timestamp(T + 10 + i), ..shipped.clone() };
+            store.orders().upsert("acme", &o, Timestamp(T + 10 + i)).unwrap();
+        }
+        let versions = store.orders().versions("acme", &k).unwrap();
+        assert_eq!(versions.len() as u64, KEPT_VERSIONS);
+        assert_eq!(versions.last().unwrap().version, store.orders().get("acme", &k).unwrap().unwrap().version);
+    }
 
     #[test]
     fn receivers_are_sealed_at_rest_and_read_back_whole() {

@@ -400,9 +400,9 @@ impl Store {
         }
         let (book, outbox, usage) = (self.orders(), self.outbox(), self.usage());
         let room = usage.room(tenant)?;
-        let trees = (book.tree(), book.unsynced_tree(), &outbox.queue, &outbox.due);
-        let (outcome, change) = trees.transaction(|(o, u, q, due)| {
-            let (outcome, mut change) = orders::upsert_in(&book, o, u, tenant, order, now, &room)?;
+        let trees = (book.tree(), book.unsynced_tree(), book.versions_tree(), &outbox.queue, &outbox.due);
+        let (outcome, change) = trees.transaction(|(o, u, v, q, due)| {
+            let (outcome, mut change) = orders::upsert_in(&book, o, u, v, tenant, order, now, &room)?;
             if let (true, Some(route)) = (outcome.is_news(), route) {
                 let owed = Owed { tenant, route, carries: Carries::Order, key: OrderKey::of(order) };
                 change += Queue { q, due }.owe(owed, outcome.version(), now)?;

@@ -27,8 +27,9 @@ const COUNTED: &[u8] = b"\xffcounted";
 
 /// The trees whose entries count, with how to find an entry's tenant: the key's first part,
 /// or (for trees keyed by id) the `tenant` field of the value, at the path given.
-pub(super) const COUNTED_TREES: [(&str, Owner); 8] = [
+pub(super) const COUNTED_TREES: [(&str, Owner); 9] = [
     (super::orders::TREE, Owner::Key),
+    (super::orders::VERSIONS, Owner::Key),
     (super::outbox::QUEUE, Owner::Value(&["tenant"])),
     (super::outbox::DEAD, Owner::Value(&["delivery", "tenant"])),
     (super::pushes::QUEUE, Owner::Key),

@@ -186,7 +186,7 @@ const pages = {
       ['Order', (o) => o.order.order_id], ['Shop', (o) => o.order.shop_id], ['Status', (o) => o.order.status],
       ['Refund', (o) => o.order.refund_status], ['Paid', (o) => money(o.order.paid_total, o.order.currency), { num: true }],
       ['Updated', (o) => when(o.order.updated_at)], ['Sync', (o) => o.sync], ['Version', (o) => o.version, { num: true }],
-    ], (o) => showOrder(detail, o))), detail);
+    ], (o) => showOrder(detail, o).catch((e) => toast(e.message, true)))), detail);
   },
 
   async 'after-sales'(main) {
@@ -479,15 +479,21 @@ const pages = {
   },
 };
 
-function showOrder(box, o) {
+async function showOrder(box, o) {
   const r = o.order.receiver || {};
+  const path = ['orders', o.order.platform, o.order.shop_id, o.order.order_id].map(encodeURIComponent).join('/');
+  const versions = await api('GET', t(`/${path}/versions`)).catch(() => []);
   box.replaceChildren(el('section', { class: 'card' },
     el('h2', {}, `Order ${o.order.order_id} (version ${o.version})`),
     el('p', {}, `${o.order.platform} · ${o.order.shop_id} · ${o.order.status} · created ${when(o.order.created_at)}`),
     el('p', {}, 'Receiver (masked): ', [r.name, r.phone, r.province, r.city, r.district, r.address].filter(Boolean).join(' ')),
     table(o.order.lines, [['Line', (l) => l.line_id], ['SKU', (l) => l.outer_sku_id || ''], ['Title', (l) => l.title],
       ['Qty', (l) => l.quantity, { num: true }], ['Unit', (l) => money(l.unit_price, o.order.currency), { num: true }],
-      ['Total', (l) => money(l.line_total, o.order.currency), { num: true }], ['Refund', (l) => l.refund_status]])));
+      ['Total', (l) => money(l.line_total, o.order.currency), { num: true }], ['Refund', (l) => l.refund_status]]),
+    el('h2', {}, 'Every version'),
+    table(versions, [['Version', (v) => v.version, { num: true }], ['Status', (v) => v.order.status],
+      ['Refund', (v) => v.order.refund_status], ['Paid', (v) => money(v.order.paid_total, v.order.currency), { num: true }],
+      ['Updated on the platform', (v) => when(v.order.updated_at)], ['Stored', (v) => when(v.stored_at)]])));
 }
 
 const SVG = 'http://www.w3.org/2000/svg';
