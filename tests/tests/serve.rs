@@ -518,6 +518,56 @@ async fn the_sandbox_shows_orders_flowing_within_seconds() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The engine as `wharf serve` runs it for the world's tenant `acme`: its one `platform` shop,
+/// SAP as the ERP, every module each second; running, and caught up (every paid order is one
+/// sales order in SAP).
+struct OnSap {
+    dir: std::path::PathBuf,
+    store: Store,
+    control: Control,
+    stop: tokio::sync::oneshot::Sender<()>,
+    handle: tokio::task::JoinHandle<()>,
+    /// The paid orders, each in SAP.
+    paid: Vec<String>,
+}
+
+async fn on_sap(world: &wharf_sim::world::World, platform: &str, name: &str) -> OnSap {
+    let dir = std::env::temp_dir().join(format!("wharf-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let secrets = dir.join("secrets.toml");
+    let files = world.wharf_config("acme", &dir.join("data"), &wharf_tests::plugins::plugin_dir(), &secrets, "1s");
+    std::fs::write(&secrets, &files.secrets).unwrap();
+    let plugins = [platform, "sap"];
+    let config = Config::from_toml_str(&files.toml, &dir, &plugins, &|_| None).unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::temporary().unwrap();
+    let options = Options {
+        tick: Duration::from_millis(50),
+        progress_every: None,
+        settle: Duration::from_secs(1),
+        ..Options::default()
+    };
+    let scheduler = Scheduler::new(&config, &load(&plugins).await, store.clone(), options).await.unwrap();
+    let control = scheduler.control();
+    let (stop, handle) = run(scheduler);
+    let sap = world.sap();
+    let shop_id = world.shops()[0].shop_id.clone();
+    let paid: Vec<String> = world
+        .marketplace(platform)
+        .unwrap()
+        .expected_orders(&shop_id, 0, Timestamp::now().0 + 60_000)
+        .into_iter()
+        .filter(|o| o["status"] == "paid")
+        .map(|o| o["order_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!paid.is_empty());
+    until(eventually("paid orders in SAP", Duration::from_secs(30), || {
+        paid.iter().all(|id| sap.sales_orders_for_order(id).len() == 1)
+    }))
+    .await;
+    OnSap { dir, store, control, stop, handle, paid }
+}
+
 /// Every module, both ways, between a simulated SAP and the real ECShop bridge: orders to SAP;
 /// stock, lots, prices, tracking numbers, shipment details and ERP statuses pulled from SAP and
 /// pushed to the shop; products, customer codes and listing changes through the in-process
@@ -532,42 +582,9 @@ async fn every_module_flows_between_sap_and_ecshop() {
     let Some(shop) = world.ecshop() else {
         panic!("the ECShop simulator needs php with pdo_sqlite (tests/setup installs it): {:?}", world.skipped());
     };
-    let dir = std::env::temp_dir().join(format!("wharf-modules-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let secrets = dir.join("secrets.toml");
-    let files = world.wharf_config("acme", &dir.join("data"), &wharf_tests::plugins::plugin_dir(), &secrets, "1s");
-    std::fs::write(&secrets, &files.secrets).unwrap();
-    let config =
-        Config::from_toml_str(&files.toml, &dir, &["ecshop", "sap"], &|_| None).unwrap_or_else(|e| panic!("{e}"));
-    let store = Store::temporary().unwrap();
-    let options = Options {
-        tick: Duration::from_millis(50),
-        progress_every: None,
-        settle: Duration::from_secs(1),
-        ..Options::default()
-    };
-    let scheduler = Scheduler::new(&config, &load(&["ecshop", "sap"]).await, store.clone(), options).await.unwrap();
-    let submitter = scheduler.control();
-    let (stop, handle) = run(scheduler);
+    let OnSap { dir, store, control: submitter, stop, handle, paid } = on_sap(&world, "ecshop", "modules").await;
     let sap = world.sap();
     let db = shop.inspector();
-    let shop_id = world.shops()[0].shop_id.clone();
-
-    // Orders → SAP: every paid order becomes one sales order.
-    let paid: Vec<String> = world
-        .marketplace("ecshop")
-        .unwrap()
-        .expected_orders(&shop_id, 0, Timestamp::now().0 + 60_000)
-        .into_iter()
-        .filter(|o| o["status"] == "paid")
-        .map(|o| o["order_id"].as_str().unwrap().to_owned())
-        .collect();
-    assert!(!paid.is_empty());
-    until(eventually("paid orders in SAP", Duration::from_secs(30), || {
-        paid.iter().all(|id| sap.sales_orders_for_order(id).len() == 1)
-    }))
-    .await;
 
     // The warehouse ships one whole order, with a tracking number: logistics and the shipment
     // detail reach the shop; then proof of delivery: the ERP status completes the order.
@@ -676,39 +693,8 @@ async fn after_sales_reach_sap_once_agreed_as_one_document_each() {
     use wharf_sim::world::{World, WorldOptions};
     let options = WorldOptions { platforms: vec!["taobao".into()], orders: 20, seed: 9, ..WorldOptions::default() };
     let world = tokio::task::spawn_blocking(move || World::start(options)).await.unwrap().unwrap();
-    let dir = std::env::temp_dir().join(format!("wharf-after-sales-sap-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let secrets = dir.join("secrets.toml");
-    let files = world.wharf_config("acme", &dir.join("data"), &wharf_tests::plugins::plugin_dir(), &secrets, "1s");
-    std::fs::write(&secrets, &files.secrets).unwrap();
-    let config =
-        Config::from_toml_str(&files.toml, &dir, &["taobao", "sap"], &|_| None).unwrap_or_else(|e| panic!("{e}"));
-    let store = Store::temporary().unwrap();
-    let options = Options {
-        tick: Duration::from_millis(50),
-        progress_every: None,
-        settle: Duration::from_secs(1),
-        ..Options::default()
-    };
-    let scheduler = Scheduler::new(&config, &load(&["taobao", "sap"]).await, store.clone(), options).await.unwrap();
-    let control = scheduler.control();
-    let (stop, handle) = run(scheduler);
+    let OnSap { dir, store, control, stop, handle, .. } = on_sap(&world, "taobao", "after-sales-sap").await;
     let sap = world.sap();
-    let shop_id = world.shops()[0].shop_id.clone();
-    let paid: Vec<String> = world
-        .marketplace("taobao")
-        .unwrap()
-        .expected_orders(&shop_id, 0, Timestamp::now().0 + 60_000)
-        .into_iter()
-        .filter(|o| o["status"] == "paid")
-        .map(|o| o["order_id"].as_str().unwrap().to_owned())
-        .collect();
-    assert!(!paid.is_empty());
-    until(eventually("paid orders in SAP", Duration::from_secs(30), || {
-        paid.iter().all(|id| sap.sales_orders_for_order(id).len() == 1)
-    }))
-    .await;
 
     // The buyer asks a refund before the parcel leaves: Wharf flags it, SAP gets nothing yet.
     let id = world.taobao().unwrap().open_random_after_sale(true).expect("a paid order to refund").to_string();

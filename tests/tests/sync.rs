@@ -100,8 +100,7 @@ async fn orders_flow_incrementally_change_once_and_resume_after_a_failure() {
 async fn after_sales_map_from_every_platform_and_flag_interceptions() {
     use wharf_runtime::store::AfterSaleQuery;
     use wharf_runtime::sync::after_sales::{self, AfterSaleStream};
-    use wharf_runtime::sync::intake::{Intake, Target, Update};
-    use wharf_runtime::sync::outbound::Outbound;
+    use wharf_runtime::sync::intake::Update;
     use wharf_runtime::sync::window::{self, Walk};
     use wharf_sim::shop::AfterSaleKind;
     use wharf_sim::world::{World, WorldOptions};
@@ -205,28 +204,9 @@ async fn after_sales_map_from_every_platform_and_flag_interceptions() {
                 "decision": "agree_refund", "refund_version": open.after_sale.refund_version,
             }))
             .unwrap();
-            let intake = Intake {
-                store: store.clone(),
-                tenant: "acme".into(),
-                shops: vec![Target {
-                    shop_id: ws.shop_id.clone(),
-                    platform: ws.platform.clone(),
-                    operations: plugin.descriptor().operations.clone(),
-                }]
-                .into(),
-            };
-            let report = intake.submit(&Update::AfterSaleActions(vec![action]), now).unwrap();
-            assert_eq!(report.queued, 1, "{}: {report:?}", ws.platform);
-            let outbound = Outbound {
-                stopping: &never,
-                plugin: &plugin,
-                shop: &shop,
-                platform: &ws.platform,
-                store: &store,
-                carriers: &Default::default(),
-                backoff: &Default::default(),
-            };
-            let sent = outbound.round(now).await.unwrap();
+            let (queued, sent) =
+                submit_and_push(&store, &ws, &plugin, &shop, Update::AfterSaleActions(vec![action]), now).await;
+            assert_eq!(queued, 1, "{}", ws.platform);
             assert_eq!((sent.confirmed, sent.dead_lettered), (1, 0), "{}: {sent:?}", ws.platform);
             let actions = match ws.platform.as_str() {
                 "taobao" => world.taobao().unwrap().seller_actions(),
@@ -278,8 +258,7 @@ async fn after_sales_map_from_every_platform_and_flag_interceptions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invoices_reach_the_platforms_and_one_they_cannot_take_is_set_aside() {
     use wharf_runtime::model::InvoiceUpload;
-    use wharf_runtime::sync::intake::{Intake, Target, Update};
-    use wharf_runtime::sync::outbound::Outbound;
+    use wharf_runtime::sync::intake::Update;
     use wharf_sim::world::{World, WorldOptions};
 
     let world = World::start(WorldOptions {
@@ -290,7 +269,6 @@ async fn invoices_reach_the_platforms_and_one_they_cannot_take_is_set_aside() {
     .unwrap();
     let sandbox = Sandbox::new(Limits::default(), Some(cache_dir())).unwrap();
     let store = Store::temporary().unwrap();
-    let never = || false;
     for ws in world.shops() {
         let plugin = sandbox.load_file(&plugin_path(&ws.plugin)).await.unwrap();
         let shop = Shop::new("acme", &ws.shop_id)
@@ -321,28 +299,9 @@ async fn invoices_reach_the_platforms_and_one_they_cannot_take_is_set_aside() {
                 invoice(&orders[1], "24310002", "paper", None),
             ),
         };
-        let intake = Intake {
-            store: store.clone(),
-            tenant: "acme".into(),
-            shops: vec![Target {
-                shop_id: ws.shop_id.clone(),
-                platform: ws.platform.clone(),
-                operations: plugin.descriptor().operations.clone(),
-            }]
-            .into(),
-        };
-        let report = intake.submit(&Update::Invoices(vec![good.clone(), bad.clone()]), now).unwrap();
-        assert_eq!(report.queued, 2, "{}: {report:?}", ws.platform);
-        let outbound = Outbound {
-            stopping: &never,
-            plugin: &plugin,
-            shop: &shop,
-            platform: &ws.platform,
-            store: &store,
-            carriers: &Default::default(),
-            backoff: &Default::default(),
-        };
-        let sent = outbound.round(now).await.unwrap();
+        let invoices = Update::Invoices(vec![good.clone(), bad.clone()]);
+        let (queued, sent) = submit_and_push(&store, &ws, &plugin, &shop, invoices, now).await;
+        assert_eq!(queued, 2, "{}", ws.platform);
         assert_eq!((sent.confirmed, sent.dead_lettered), (1, 1), "{}: {sent:?}", ws.platform);
 
         let uploaded = match ws.platform.as_str() {
@@ -365,4 +324,40 @@ async fn invoices_reach_the_platforms_and_one_they_cannot_take_is_set_aside() {
         let letter = letters.iter().find(|l| l.push.item.contains("24310002")).unwrap_or_else(|| panic!("{letters:?}"));
         assert!(letter.reason.contains("file"), "{}: the plugin's reason: {letter:?}", ws.platform);
     }
+}
+
+/// `update` through the tenant's intake for the world shop `ws` (queued as the API queues it),
+/// then one outbound round to its platform through the real plugin: how many were queued, and
+/// what the round did.
+async fn submit_and_push(
+    store: &Store,
+    ws: &wharf_sim::world::WorldShop,
+    plugin: &wharf_runtime::Plugin,
+    shop: &Shop,
+    update: wharf_runtime::sync::intake::Update,
+    now: Timestamp,
+) -> (usize, wharf_runtime::sync::outbound::Round) {
+    use wharf_runtime::sync::intake::{Intake, Target};
+    let intake = Intake {
+        store: store.clone(),
+        tenant: "acme".into(),
+        shops: vec![Target {
+            shop_id: ws.shop_id.clone(),
+            platform: ws.platform.clone(),
+            operations: plugin.descriptor().operations.clone(),
+        }]
+        .into(),
+    };
+    let report = intake.submit(&update, now).unwrap();
+    let never = || false;
+    let outbound = wharf_runtime::sync::outbound::Outbound {
+        stopping: &never,
+        plugin,
+        shop,
+        platform: &ws.platform,
+        store,
+        carriers: &Default::default(),
+        backoff: &Default::default(),
+    };
+    (report.queued, outbound.round(now).await.unwrap())
 }
