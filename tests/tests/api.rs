@@ -1357,6 +1357,8 @@ async fn every_answer_is_as_the_document_says() {
         (Method::POST, format!("{t}/updates/waiting/purge"), Some(json!({"all": true, "reason": "test"})), 200),
         (Method::POST, format!("{t}/updates/waiting/purge"), Some(json!({"reason": "test"})), 400),
         (Method::GET, format!("{t}/imports/stock/template.xlsx"), None, 200),
+        (Method::GET, format!("{t}/imports/stock/template.xlsx?lang=en"), None, 200),
+        (Method::GET, format!("{t}/imports/stock/template.xlsx?lang=fr"), None, 400),
         (Method::GET, format!("{t}/imports/nonsense/template.xlsx"), None, 404),
         (Method::GET, format!("{t}/switches"), None, 200),
         (Method::PUT, format!("{t}/shops/tb/modules/stock"), Some(json!({"on": false})), 200),

@@ -379,8 +379,9 @@ pub async fn import_sheet(
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TemplateQuery {
-    /// `zh` (the default: Chinese headers, 商家编码) or `en` (the canonical field names,
-    /// outer_sku_id). An import reads either.
+    /// `zh` (Chinese headers, 商家编码) or `en` (the canonical field names, outer_sku_id);
+    /// the tenant's `language` when not given (Chinese unless configured). An import reads
+    /// either.
     #[param(example = "zh")]
     pub lang: Option<String>,
 }
@@ -399,7 +400,8 @@ pub async fn sheet_template(
     caller.tenant(&api, &tenant)?;
     let (kind, deprecated) = sheet_kind(&kind)?;
     let language = match query.lang.as_deref() {
-        None => sheet::Language::default(),
+        // The tenant's own language, as its configuration says.
+        None => api.desired(&tenant).map(|t| t.language).unwrap_or_default(),
         Some(code) => sheet::Language::parse(code).ok_or_else(|| {
             ApiError::bad_input(format!("lang: expected zh or en, got {code:?}")).with(json!({"field": "lang"}))
         })?,

@@ -62,6 +62,11 @@ pub struct TenantDocument {
     pub erp_status: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota: Option<QuotaDocument>,
+    /// The language its staff read (`zh`, the default, or `en`): spreadsheet templates come
+    /// with headers in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(zh|en)$")]
+    pub language: Option<String>,
 }
 
 /// The schedule's keys are the modules (`crate::config::Module`).
@@ -197,7 +202,7 @@ fn config_view(t: &Tenant) -> Value {
     let erp_status: serde_json::Map<String, Value> =
         t.erp_status.iter().map(|(status, action)| (status.name().to_owned(), json!(action.to_string()))).collect();
     json!({"id": t.id, "origin": TenantOrigin::Config, "shops": shops, route: erp, "schedule": schedule, "carriers": carriers,
-           "erp_status": erp_status, "quota": t.quota})
+           "erp_status": erp_status, "quota": t.quota, "language": t.language.code()})
 }
 
 /// The tenant `id` as the caller may see it.

@@ -199,6 +199,8 @@ pub struct Tenant {
     pub carriers: CarrierTable,
     pub erp_status: ErpStatusTable,
     pub quota: Quota,
+    /// The language its staff read: spreadsheet templates come with headers in it.
+    pub language: crate::model::Language,
 }
 
 impl Tenant {

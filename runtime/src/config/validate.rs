@@ -15,6 +15,7 @@ use super::document::{self, Deferred, Entry, Node, Record, index_path, key_path,
 use super::error::{ConfigErrors, Problem, Problems};
 use super::model::*;
 use super::secrets::{Resolver, Secret, SecretMap, SecretRef, SecretsFile, SecretsSource};
+use crate::model::Language;
 
 // The fixed-shape tables of the file, as serde reads them. Every field is optional so that a
 // missing one is reported with an example of what to write; tables read entry by entry are
@@ -49,6 +50,7 @@ struct TenantRecord {
     carriers: Deferred,
     erp_status: Deferred,
     quota: Deferred,
+    language: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -339,7 +341,14 @@ impl Checker<'_> {
             Some(node) => self.quota(node, record.path_of("quota")),
             None => Quota::default(),
         };
-        Some(Tenant { id: id.to_owned(), shops, erp: erp?, schedule, carriers, erp_status, quota })
+        let language = match record.fields.language.as_deref() {
+            None => Language::default(),
+            Some(code) => Language::parse(code).unwrap_or_else(|| {
+                self.problems.push(record.path_of("language"), format!("expected \"zh\" or \"en\", got {code:?}"));
+                Language::default()
+            }),
+        };
+        Some(Tenant { id: id.to_owned(), shops, erp: erp?, schedule, carriers, erp_status, quota, language })
     }
 
     /// The tenant's shops, and the set of their platforms when every shop's platform is known
@@ -1059,6 +1068,20 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
                 "store: expected \"sled:<folder>\" or \"postgres://user@host:port/database\"; omit it for sled in data_dir"
             ]
         );
+    }
+
+    #[test]
+    fn a_tenant_language_is_zh_or_en() {
+        let base =
+            "[[tenants.acme.shops]]\nid = \"tb\"\nplatform = \"taobao\"\nplugin = \"taobao\"\n[tenants.acme.pull]\n";
+        let parse = |extra: &str| {
+            let text = format!("[tenants.acme]\n{extra}\n{base}");
+            build(&text, &Inputs { base_dir: Path::new("."), plugins: None, env: &|_| None })
+        };
+        assert_eq!(parse("").unwrap().tenants["acme"].language, Language::Chinese);
+        assert_eq!(parse("language = \"en\"").unwrap().tenants["acme"].language, Language::English);
+        let errors = parse("language = \"fr\"").unwrap_err().to_string();
+        assert!(errors.contains("tenants.acme.language: expected \"zh\" or \"en\", got \"fr\""), "{errors}");
     }
 
     #[test]

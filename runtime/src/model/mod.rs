@@ -781,6 +781,36 @@ pub struct BatchLimit {
     pub max_items: u32,
 }
 
+/// The language a tenant's staff read: its spreadsheet templates' headers (imports read a
+/// header in either), and later its pages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Language {
+    /// The Chinese header (`商家编码`): what a Chinese merchant's staff read.
+    #[default]
+    Chinese,
+    /// The canonical field name (`outer_sku_id`): what the API and an ERP integrator read.
+    English,
+}
+
+impl Language {
+    /// `zh` or `en`: what [`Language::parse`] reads back.
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::Chinese => "zh",
+            Language::English => "en",
+        }
+    }
+
+    /// `zh` or `en` (also `zh-CN`).
+    pub fn parse(code: &str) -> Option<Language> {
+        match code {
+            "zh" | "zh-CN" => Some(Language::Chinese),
+            "en" => Some(Language::English),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -99,27 +99,6 @@ pub(super) const SKU_ID_PER_SKU: Column = Column {
 pub(super) const SHARED_CHINESE: &[(&str, &str)] =
     &[("outer_sku_id", "商家编码"), ("product_id", "商品ID"), ("sku_id", "SKU ID")];
 
-/// The language of a template's header row. Imports read a header in either.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Language {
-    /// The Chinese header (`商家编码`): what a Chinese merchant's staff read.
-    #[default]
-    Chinese,
-    /// The canonical field name (`outer_sku_id`): what the API and an ERP integrator read.
-    English,
-}
-
-impl Language {
-    /// `zh` or `en`.
-    pub fn parse(code: &str) -> Option<Language> {
-        match code {
-            "zh" | "zh-CN" => Some(Language::Chinese),
-            "en" => Some(Language::English),
-            _ => None,
-        }
-    }
-}
-
 /// The headers of `columns` as an error message lists them: `outer_sku_id (required), warehouse`.
 pub(super) fn expected_headers(columns: &[Column]) -> String {
     columns

@@ -40,10 +40,10 @@ mod template;
 
 use serde::Serialize;
 
+pub use crate::model::Language;
 use crate::model::Module;
 use crate::sync::intake::Update;
 use column::Column;
-pub use column::Language;
 
 pub use bounds::{MAX_PARTS, MAX_SHARED_STRINGS, MAX_SHARED_STRINGS_BYTES, MAX_UNCOMPRESSED_BYTES};
 pub use export::{export_after_sales, export_orders};
