@@ -54,34 +54,37 @@ pub async fn drain(
         if stopping() {
             break;
         }
-        // Each delivery still owed, with the record it carries; one call per kind.
-        let (mut orders, mut after_sales) = (Vec::new(), Vec::new());
+        // Each delivery still owed, with the id its result names and the record it carries;
+        // one call per kind. A delivery whose record moved on has nothing left to say: the
+        // newer version has its own.
+        let (mut order_ids, mut orders, mut sale_ids, mut sales) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for delivery in chunk {
-            let current = match delivery.carries {
-                Carries::Order => store.orders().get(&delivery.tenant, &delivery.key)?.map(|s| {
-                    let version = s.version;
-                    orders.push((delivery, s.order.order_id.clone(), s.order));
-                    version
-                }),
+            let owed = |version: u64| version == delivery.version;
+            let still_owed = match delivery.carries {
+                Carries::Order => match store.orders().get(&delivery.tenant, &delivery.key)? {
+                    Some(s) if owed(s.version) => {
+                        order_ids.push((delivery, s.order.order_id.clone()));
+                        orders.push(s.order);
+                        true
+                    }
+                    _ => false,
+                },
                 Carries::AfterSale => {
-                    let key = webhook::after_sale_key(&delivery.key);
-                    store.after_sales().get(&delivery.tenant, &key)?.map(|s| {
-                        let version = s.version;
-                        after_sales.push((delivery, s.after_sale.after_sale_id.clone(), s.after_sale));
-                        version
-                    })
+                    match store.after_sales().get(&delivery.tenant, &webhook::after_sale_key(&delivery.key))? {
+                        Some(s) if owed(s.version) => {
+                            sale_ids.push((delivery, s.after_sale.after_sale_id.clone()));
+                            sales.push(s.after_sale);
+                            true
+                        }
+                        _ => false,
+                    }
                 }
             };
-            if current != Some(delivery.version) {
-                // A newer version has its own delivery; this one has nothing left to say.
-                orders.retain(|(d, ..)| d.id != delivery.id);
-                after_sales.retain(|(d, ..)| d.id != delivery.id);
+            if !still_owed {
                 store.outbox().remove(delivery.id)?;
                 report.superseded += 1;
             }
         }
-        let (order_ids, orders): (Vec<_>, Vec<_>) = orders.into_iter().map(|(d, id, o)| ((d, id), o)).unzip();
-        let (sale_ids, sales): (Vec<_>, Vec<_>) = after_sales.into_iter().map(|(d, id, a)| ((d, id), a)).unzip();
         for (batch, call) in [(order_ids, Call::PushOrders(orders)), (sale_ids, Call::PushAfterSales(sales))] {
             if batch.is_empty() {
                 continue;
