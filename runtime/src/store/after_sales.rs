@@ -127,11 +127,12 @@ pub struct AfterSaleBook {
     tree: Tree,
     unsynced: Tree,
     usage: Usage,
+    logged: super::LoggedOnce,
 }
 
 impl AfterSaleBook {
     pub(super) fn new(tree: Tree, unsynced: Tree, usage: Usage) -> Self {
-        Self { tree, unsynced, usage }
+        Self { tree, unsynced, usage, logged: Default::default() }
     }
 
     fn key(tenant: &str, k: &AfterSaleKey) -> Result<Vec<u8>, StoreError> {
@@ -248,7 +249,9 @@ impl AfterSaleBook {
             let stored = match Self::decode(&k, &v) {
                 Ok(stored) => stored,
                 Err(e) => {
-                    tracing::error!(error = %e, "a stored after-sale cannot be read; it is skipped");
+                    if self.logged.first(&k) {
+                        tracing::error!(error = %e, "a stored after-sale cannot be read; it is skipped");
+                    }
                     continue;
                 }
             };

@@ -531,6 +531,18 @@ impl Store {
     }
 }
 
+/// The keys of unreadable records already logged: each is logged once per process, not at
+/// every query that skips it.
+#[derive(Clone, Default)]
+pub(crate) struct LoggedOnce(std::sync::Arc<std::sync::Mutex<std::collections::HashSet<Vec<u8>>>>);
+
+impl LoggedOnce {
+    /// Whether `key` is seen for the first time (and so worth a log line).
+    pub(crate) fn first(&self, key: &[u8]) -> bool {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_vec())
+    }
+}
+
 /// `parts` joined with NUL, the separator no id may contain.
 pub(crate) fn key(parts: &[&str]) -> Result<Vec<u8>, StoreError> {
     if let Some(bad) = parts.iter().find(|p| p.contains('\0')) {

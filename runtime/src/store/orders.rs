@@ -195,8 +195,7 @@ pub struct OrderBook {
     versions: Tree,
     sealer: Sealer,
     usage: Usage,
-    /// Keys of unreadable records already logged, so each is logged once per process.
-    logged: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<Vec<u8>>>>,
+    logged: super::LoggedOnce,
 }
 
 /// An order as written: the receiver sealed (see [`super::pii`]), everything else as is.
@@ -248,8 +247,7 @@ impl OrderBook {
         match self.decode(key, bytes) {
             Ok(stored) => Some(stored),
             Err(e) => {
-                let mut logged = self.logged.lock().unwrap_or_else(|p| p.into_inner());
-                if logged.insert(key.to_vec()) {
+                if self.logged.first(key) {
                     tracing::error!(
                         error = %e,
                         "a stored order cannot be read; it is skipped (list it with GET /v1/tenants/{{tenant}}/orders/unreadable, remove it with DELETE)"
