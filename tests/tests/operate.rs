@@ -154,11 +154,7 @@ async fn a_running_host_is_operated_over_http() {
     let dir = std::env::temp_dir().join(format!("wharf-operate-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let serve = Serve::start(&dir);
-    eventually("wharf serve answers /readyz", Duration::from_secs(20), async || {
-        let r = reqwest::get(format!("{}/readyz", serve.base)).await.ok()?;
-        (r.status() == 200).then_some(())
-    })
-    .await;
+    ready(&serve, Duration::from_secs(20)).await;
     let (taobao, next) = (plugin_path("taobao"), plugin_dir().join("next").join("taobao.wasm"));
     let (taobao, next) = (taobao.to_str().unwrap(), next.to_str().unwrap());
 
@@ -586,11 +582,7 @@ async fn a_bad_order_waits_in_quarantine_and_flows_once_a_fixed_version_serves()
     let dir = plugin_dir().join("../operate-quarantine");
     let _ = std::fs::remove_dir_all(&dir);
     let serve = Serve::start(&dir);
-    eventually("wharf serve answers /readyz", Duration::from_secs(20), async || {
-        let r = reqwest::get(format!("{}/readyz", serve.base)).await.ok()?;
-        (r.status() == 200).then_some(())
-    })
-    .await;
+    ready(&serve, Duration::from_secs(20)).await;
     for plugin in [plugin_path("legacy"), plugin_path("fixture")] {
         let (code, admitted, err) = serve.cli(OPERATOR, &["plugin", "upload", plugin.to_str().unwrap()]);
         assert_eq!((code, admitted["active"].as_bool()), (0, Some(true)), "{err} {admitted}");
@@ -869,9 +861,10 @@ async fn the_registry_validates_swaps_pins_and_remembers() {
     assert_eq!(registry.show("hostile").unwrap().0.awaiting_grant, None);
 }
 
-/// `wharf serve` answering on `dir` (started by [`Serve::start`]): waits for `/readyz`.
-async fn ready(serve: &Serve) {
-    eventually("wharf serve answers /readyz", Duration::from_secs(60), async || {
+/// `wharf serve` answering on `dir` (started by [`Serve::start`]): waits up to `within` for
+/// `/readyz`.
+async fn ready(serve: &Serve, within: Duration) {
+    eventually("wharf serve answers /readyz", within, async || {
         let r = reqwest::get(format!("{}/readyz", serve.base)).await.ok()?;
         (r.status() == 200).then_some(())
     })
@@ -886,7 +879,7 @@ async fn restart(dir: &Path) -> Serve {
 /// Starts `wharf serve` on `dir` with its state in `store`, and waits until it is ready.
 async fn restart_on(dir: &Path, store: &Store) -> Serve {
     let serve = Serve::start_node(dir, "serve", store);
-    ready(&serve).await;
+    ready(&serve, Duration::from_secs(60)).await;
     serve
 }
 
@@ -1079,7 +1072,7 @@ async fn a_cluster_of_three_loses_nothing_when_nodes_are_killed_at_random() {
     let node = |i: usize| format!("node{i}");
     let start = async |i: usize| {
         let serve = Serve::start_node(&dir, &node(i), &store);
-        ready(&serve).await;
+        ready(&serve, Duration::from_secs(60)).await;
         serve
     };
     let mut nodes = vec![start(0).await];
@@ -1119,7 +1112,7 @@ async fn a_cluster_of_three_loses_nothing_when_nodes_are_killed_at_random() {
     })
     .await;
     drop(std::mem::replace(&mut nodes[1], Serve::start_node(&dir, &node(1), &store)));
-    ready(&nodes[1]).await;
+    ready(&nodes[1], Duration::from_secs(60)).await;
     beta_sim.change_orders(4);
 
     // Random moments, repeatable from the seed printed on failure.
@@ -1149,7 +1142,7 @@ async fn a_cluster_of_three_loses_nothing_when_nodes_are_killed_at_random() {
         };
         eprintln!("kill {kill}: node{victim}");
         drop(std::mem::replace(&mut nodes[victim], Serve::start_node(&dir, &node(victim), &store)));
-        ready(&nodes[victim]).await;
+        ready(&nodes[victim], Duration::from_secs(60)).await;
     }
     sim.change_orders(ORDERS);
     let shops: Vec<String> = (1..=SHOPS).map(|i| format!("tb{i}")).collect();
@@ -1460,11 +1453,7 @@ async fn decrypted_receivers_go_to_the_caller_only_and_every_use_is_audited() {
     let dir = plugin_dir().join("../operate-decrypt");
     let _ = std::fs::remove_dir_all(&dir);
     let serve = Serve::start(&dir);
-    eventually("wharf serve answers /readyz", Duration::from_secs(20), async || {
-        let r = reqwest::get(format!("{}/readyz", serve.base)).await.ok()?;
-        (r.status() == 200).then_some(())
-    })
-    .await;
+    ready(&serve, Duration::from_secs(20)).await;
     let sandbox = wharf_runtime::Sandbox::new(Default::default(), Some(cache_dir())).unwrap();
     let mut shops = Vec::new();
     for ws in world.shops() {
@@ -1623,11 +1612,7 @@ async fn the_console_works_in_a_browser_for_a_tenant_and_the_operator() {
     let dir = plugin_dir().join("../console-test");
     let _ = std::fs::remove_dir_all(&dir);
     let serve = Serve::start(&dir);
-    eventually("wharf serve answers /readyz", Duration::from_secs(20), async || {
-        let r = reqwest::get(format!("{}/readyz", serve.base)).await.ok()?;
-        (r.status() == 200).then_some(())
-    })
-    .await;
+    ready(&serve, Duration::from_secs(20)).await;
     let taobao = plugin_path("taobao");
     let mut upload = vec!["plugin", "upload", taobao.to_str().unwrap()];
     for host in TAOBAO_HOSTS {

@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::erp::{MAX_EXPORT_ORDERS, XLSX, xlsx};
+use super::erp::{XLSX, every_page, xlsx};
 use super::extract::{JsonBody, Path, Query};
 use super::openapi::{NotFound, TenantPath};
 use super::{Api, ApiError, Caller};
@@ -62,21 +62,11 @@ pub async fn export_after_sales(
 }
 
 fn workbook(store: &Store, tenant: &str, mut query: AfterSaleQuery) -> Result<Vec<u8>, ApiError> {
-    let mut after_sales = Vec::new();
-    loop {
+    let after_sales = every_page("after-sales", query.cursor.take(), |cursor| {
+        query.cursor = cursor;
         let page = store.after_sales().query(tenant, &query)?;
-        after_sales.extend(page.after_sales);
-        // The orders' bound: what a spreadsheet program opens comfortably.
-        if after_sales.len() > MAX_EXPORT_ORDERS {
-            return Err(ApiError::bad_input(format!(
-                "more than {MAX_EXPORT_ORDERS} after-sales match; narrow the query (updated_from/updated_to) or page through the JSON"
-            )));
-        }
-        match page.next_cursor {
-            Some(cursor) => query.cursor = Some(cursor),
-            None => break,
-        }
-    }
+        Ok((page.after_sales, page.next_cursor))
+    })?;
     sheet::export_after_sales(&after_sales)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
 }

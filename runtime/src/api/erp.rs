@@ -439,22 +439,37 @@ fn export_workbook(
     tenant: &str,
     mut query: OrderQuery,
 ) -> Result<Vec<u8>, ApiError> {
-    let mut orders = Vec::new();
-    loop {
+    let orders = every_page("orders", query.cursor.take(), |cursor| {
+        query.cursor = cursor;
         let page = intake.store.orders().query(tenant, &query)?;
-        orders.extend(page.orders);
-        if orders.len() > MAX_EXPORT_ORDERS {
-            return Err(ApiError::bad_input(format!(
-                "more than {MAX_EXPORT_ORDERS} orders match; narrow the query (updated_from/updated_to) or page through the JSON"
-            )));
-        }
-        match page.next_cursor {
-            Some(cursor) => query.cursor = Some(cursor),
-            None => break,
-        }
-    }
+        Ok((page.orders, page.next_cursor))
+    })?;
     sheet::export_orders(&orders)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+}
+
+/// Every record a paged query lists for an export: `page(cursor)` answers one page and the
+/// next cursor, from `cursor` (the request's own) on. More than [`MAX_EXPORT_ORDERS`] `what`
+/// is refused: page through the JSON instead.
+pub(super) fn every_page<T>(
+    what: &str,
+    mut cursor: Option<String>,
+    mut page: impl FnMut(Option<String>) -> Result<(Vec<T>, Option<String>), ApiError>,
+) -> Result<Vec<T>, ApiError> {
+    let mut all = Vec::new();
+    loop {
+        let (records, next) = page(cursor)?;
+        all.extend(records);
+        if all.len() > MAX_EXPORT_ORDERS {
+            return Err(ApiError::bad_input(format!(
+                "more than {MAX_EXPORT_ORDERS} {what} match; narrow the query (updated_from/updated_to) or page through the JSON"
+            )));
+        }
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(all),
+        }
+    }
 }
 
 pub(super) fn xlsx(bytes: Vec<u8>, file_name: &str) -> Response {

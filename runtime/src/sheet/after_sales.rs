@@ -11,7 +11,7 @@
 
 use super::cell::Value;
 use super::column::{Column, Form};
-use super::rows::{Reject, Row, Rows, Seen};
+use super::rows::{Reject, Row, Rows, Seen, model_enum};
 use crate::model::{AfterSaleAction, AfterSaleDecision};
 use crate::sync::intake::Update;
 
@@ -62,8 +62,7 @@ impl Rows for Sheet {
                 row.reject("decision", format!("{name} of after-sale {after_sale_id:?} is already on row {first}"))
             );
         }
-        let decision: AfterSaleDecision =
-            serde_json::from_value(name.into()).expect("the sheet's decisions are the model's");
+        let decision: AfterSaleDecision = model_enum(name);
         let reason = row.may("reason", Value::text)?;
         if decision.needs_reason() && reason.is_none() {
             return Err(row.reject("reason", format!("required to {}: the buyer is told why", name.replace('_', " "))));

@@ -18,7 +18,7 @@ use chrono::{FixedOffset, NaiveDate, TimeZone};
 
 use super::cell::Value;
 use super::column::{Column, Form};
-use super::rows::{Reject, Row, Rows, Seen};
+use super::rows::{Reject, Row, Rows, Seen, model_enum};
 use crate::model::{InvoiceFileType, InvoiceKind, InvoiceUpload, Timestamp};
 use crate::sync::intake::Update;
 
@@ -83,11 +83,6 @@ pub(super) struct Sheet {
     seen: Seen<(String, String)>,
 }
 
-/// A name of `names` as the serde enum `T` it names.
-fn named<T: serde::de::DeserializeOwned>(name: &str) -> T {
-    serde_json::from_value(serde_json::Value::from(name)).expect("the sheet's names are the model's")
-}
-
 /// Midnight of `date` (`YYYY-MM-DD`, as [`Value::date`] gives it) in China.
 fn china_midnight(date: &str) -> Timestamp {
     let day = NaiveDate::parse_from_str(date, "%Y-%m-%d").expect("Value::date gives YYYY-MM-DD");
@@ -105,7 +100,7 @@ impl Rows for Sheet {
                 row.reject("invoice_no", format!("{invoice_no:?} of order {order_id:?} is already on row {first}"))
             );
         }
-        let kind: InvoiceKind = named(row.must("kind", |v| v.one_of(KINDS))?);
+        let kind: InvoiceKind = model_enum(row.must("kind", |v| v.one_of(KINDS))?);
         let title = row.must("title", Value::text)?;
         let tax_id = row.may("tax_id", Value::code)?;
         if kind == InvoiceKind::VatSpecial && tax_id.is_none() {
@@ -115,7 +110,7 @@ impl Rows for Sheet {
         let amount = row.must("amount", Value::money)?;
         let issued_at = china_midnight(&row.must("issued_at", Value::date)?);
         let file_url = row.may("file_url", Value::text)?;
-        let file_type = row.may("file_type", |v| v.one_of(FILE_TYPES))?.map(named::<InvoiceFileType>);
+        let file_type = row.may("file_type", |v| v.one_of(FILE_TYPES))?.map(model_enum::<InvoiceFileType>);
         if file_type.is_some() && file_url.is_none() {
             return Err(row.reject("file_url", "required with file_type: where the platform fetches the file"));
         }

@@ -22,6 +22,12 @@ pub(super) trait Rows {
     fn finish(self) -> Update;
 }
 
+/// A name a choice column read ([`Value::one_of`]) as the canonical enum it names: the
+/// column's names are the model's JSON names, so this cannot fail for a name of the list.
+pub(super) fn model_enum<T: serde::de::DeserializeOwned>(name: &str) -> T {
+    serde_json::from_value(serde_json::Value::from(name)).expect("a choice column's names are the model's")
+}
+
 /// Why a row is refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Reject {

@@ -135,11 +135,11 @@ impl<'a> OrderStream<'a> {
 
     /// Fetches `order_id` again (`get-order`) and stores it if it changed: an after-sale moves
     /// its order's refund status, and the ERP should see the order's new version with the
-    /// after-sale rather than at the next window that lists it. `false` when nothing changed
-    /// or the plugin has no `get-order`.
-    pub async fn refresh(&self, order_id: &str, now: Timestamp) -> Result<bool, SyncError> {
+    /// after-sale rather than at the next window that lists it. A plugin without `get-order`
+    /// leaves it to that window.
+    pub async fn refresh(&self, order_id: &str, now: Timestamp) -> Result<(), SyncError> {
         if !self.plugin.descriptor().operations.contains(&Operation::GetOrder) {
-            return Ok(false);
+            return Ok(());
         }
         let mut round = Round::default();
         match self.plugin.call(self.shop, Call::GetOrder { order_id: order_id.to_owned() }).await? {
@@ -152,7 +152,7 @@ impl<'a> OrderStream<'a> {
             }
             _ => unreachable!("the sandbox checks get-order answers an order"),
         }
-        Ok(round.new + round.changed > 0)
+        Ok(())
     }
 
     fn set_aside(&self, rejected: &Rejected, now: Timestamp, round: &mut Round) -> Result<(), StoreError> {

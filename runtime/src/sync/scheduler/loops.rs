@@ -79,11 +79,7 @@ impl Ctx {
 
     pub(super) async fn orders_loop(mut self, index: usize, every: Duration) {
         let run = &self.tenant.shops[index];
-        let route = match &self.tenant.route {
-            Route::Plugin { name, .. } => Some(name.as_str()),
-            Route::Webhook(_) => Some(webhook::ROUTE),
-            Route::Pull => None,
-        };
+        let route = self.tenant.route.name();
         let (tenant, shop) = (self.tenant.id.clone(), run.shop.shop_id.clone());
         self.progress.with(&tenant, &shop, |_| {});
         let mut failures = 0u32;
@@ -170,18 +166,13 @@ impl Ctx {
                 let stopping = move || *stop.borrow();
                 // Owed to the webhook, or to an ERP plugin that takes after-sales (SAP's returns
                 // and credit memo requests); an ERP that pulls reads them by query.
+                let order_route = self.tenant.route.name();
                 let route = match &self.tenant.route {
-                    Route::Webhook(_) => Some(webhook::ROUTE),
                     Route::Plugin { name, .. } => self
                         .plugin(name)
                         .filter(|erp| erp.descriptor().operations.contains(&Operation::PushAfterSales))
-                        .map(|_| name.as_str()),
-                    Route::Pull => None,
-                };
-                let order_route = match &self.tenant.route {
-                    Route::Plugin { name, .. } => Some(name.as_str()),
-                    Route::Webhook(_) => Some(webhook::ROUTE),
-                    Route::Pull => None,
+                        .and(order_route),
+                    Route::Webhook(_) | Route::Pull => order_route,
                 };
                 let stream = AfterSaleStream {
                     plugin,

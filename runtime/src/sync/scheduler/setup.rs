@@ -45,6 +45,18 @@ pub(super) enum Route {
     Pull,
 }
 
+impl Route {
+    /// The name the outbox owes deliveries to on this route (the ERP plugin's, or the
+    /// webhook's); `None` when the ERP pulls.
+    pub(super) fn name(&self) -> Option<&str> {
+        match self {
+            Route::Plugin { name, .. } => Some(name),
+            Route::Webhook(_) => Some(webhook::ROUTE),
+            Route::Pull => None,
+        }
+    }
+}
+
 pub(super) struct TenantRun {
     pub(super) id: String,
     pub(super) shops: Vec<ShopRun>,
