@@ -7,7 +7,8 @@
 //!     answers (recorded once from the simulator, then replayed, so neither side pays for the
 //!     network or the simulator).
 //!
-//! Run: `cargo bench -p wharf-tests --bench plugin`
+//! Run: `cargo bench -p wharf-tests --bench plugin [-- overhead|mapping]` (both parts when none
+//! is named).
 
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -31,9 +32,15 @@ const MAPPING_ROUNDS: usize = 5;
 
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let parts: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let run = |part: &str| parts.is_empty() || parts.iter().any(|p| p == part);
     rt.block_on(async {
-        overhead().await;
-        mapping().await;
+        if run("overhead") {
+            overhead().await;
+        }
+        if run("mapping") {
+            mapping().await;
+        }
     });
 }
 

@@ -229,9 +229,11 @@ impl Client {
             return Err(HttpError::HostOwnedHeader(name.to_ascii_lowercase()));
         }
         let Request { method, url: written_url, headers, body, timeout } = request;
+        let request_bytes =
+            written_url.len() + headers.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() + body.len();
         let secrets = shop.secrets.clone();
         let (filled_url, headers, body, filled) =
-            blocking(move || fill(&secrets, &written_url, headers, &body)).await??;
+            blocking(request_bytes, move || fill(&secrets, &written_url, headers, &body)).await??;
         let url = url::Url::parse(&filled_url)
             .map_err(|e| HttpError::InvalidRequest(format!("bad url after filling secrets: {e}")))?;
         if url.host_str() != written.host_str() || url.port() != written.port() {
@@ -264,7 +266,8 @@ impl Client {
                     return Err(HttpError::TooLarge(max_body as u64));
                 }
                 let secrets = shop.secrets.clone();
-                return blocking(move || readable(&secrets, response, max_body)).await?;
+                let bytes = readable_work(&response.headers, response.body.len());
+                return blocking(bytes, move || readable(&secrets, response, max_body)).await?;
             }
         };
 
@@ -322,7 +325,8 @@ impl Client {
             }
         }
         let secrets = shop.secrets.clone();
-        blocking(move || readable(&secrets, Response { status, headers, body }, max_body)).await?
+        let bytes = readable_work(&headers, body.len());
+        blocking(bytes, move || readable(&secrets, Response { status, headers, body }, max_body)).await?
     }
 }
 
@@ -331,10 +335,10 @@ fn is_host_owned(name: &str) -> bool {
     HOST_OWNED_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name.trim()))
 }
 
-/// Runs bounded CPU work (filling, decoding, scrubbing) on the blocking pool, charged to the
-/// call it is done for.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, HttpError> {
-    tokio::task::spawn_blocking(crate::sandbox::cpu::metered(work))
+/// Runs bounded CPU work (filling, decoding, scrubbing) on `bytes` of a request or response,
+/// charged to the call it is done for ([`crate::sandbox::cpu::host_work`]).
+async fn blocking<T: Send + 'static>(bytes: usize, work: impl FnOnce() -> T + Send + 'static) -> Result<T, HttpError> {
+    crate::sandbox::cpu::host_work(bytes, work)
         .await
         .map_err(|e| HttpError::Unreachable(format!("the host's work on this request failed: {e}")))
 }
@@ -357,6 +361,15 @@ fn fill(secrets: &Secrets, url: &str, headers: Vec<(String, String)>, body: &[u8
 
 /// The answer as the plugin may see it: decoded, then scrubbed of every secret in its header
 /// names, header values and body.
+/// The bytes [`readable`] works on: the body, or as much as it may decode to when it comes
+/// compressed (a small gzip body can inflate to the whole `max_body`).
+fn readable_work(headers: &[(String, String)], body_bytes: usize) -> usize {
+    let encoded = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("content-encoding") && !v.trim().is_empty() && !v.trim().eq_ignore_ascii_case("identity")
+    });
+    if encoded { usize::MAX } else { body_bytes }
+}
+
 fn readable(secrets: &Secrets, response: Response, max_body: usize) -> Result<Response, HttpError> {
     let Response { status, mut headers, body } = response;
     let body = decode(&mut headers, body, max_body)?;

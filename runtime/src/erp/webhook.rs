@@ -155,15 +155,30 @@ pub fn signature(secret: &[u8], timestamp_s: i64, body: &[u8]) -> String {
     format!("v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// The one HTTP client every tenant's webhook posts through. A client holds its TLS
+/// configuration (the platform's root certificates, parsed) and its connection pool: one per
+/// tenant cost about a third of a megabyte and a few milliseconds each, which at thousands of
+/// tenants was most of the host's memory and start-up time (the `tenants` bench). Requests are
+/// stateless and each carries its own URL, signature and timeout, so sharing the client shares
+/// nothing between tenants but kept-alive connections to the same ERP host.
+fn shared_client() -> reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("the HTTP client's static configuration is valid")
+        })
+        .clone()
+}
+
 impl Webhook {
     /// A webhook signing with `secret`. A `whsec_` secret whose base64 does not decode is
     /// refused when the configuration is read ([`standard_key`]); here it would sign with its
     /// text.
     pub fn new(url: impl Into<String>, secret: impl Into<Vec<u8>>) -> Self {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("the HTTP client's static configuration is valid");
+        let client = shared_client();
         let secret = secret.into();
         let keys = vec![standard_key(&secret).unwrap_or_else(|_| secret.clone())];
         Self { url: url.into(), secret, keys, client, timeout: DEFAULT_TIMEOUT }

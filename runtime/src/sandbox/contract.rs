@@ -302,10 +302,11 @@ macro_rules! contract {
                     },
                     message: request.message,
                 };
-                // Hashing up to `MAX_FILLED_BYTES` is CPU work: on the blocking pool, cut at
-                // the deadline, charged to the call.
+                // Hashing up to `MAX_FILLED_BYTES` is CPU work: a large message goes to the
+                // blocking pool, cut at the deadline; charged to the call either way.
                 let secrets = self.shop.secrets.clone();
-                let signing = tokio::task::spawn_blocking(super::cpu::metered(move || secrets.sign(&request)));
+                let bytes = request.message.len();
+                let signing = super::cpu::host_work(bytes, move || secrets.sign(&request));
                 let signed = tokio::time::timeout(self.time_left(), signing).await;
                 self.check_deadline()?;
                 let signed = match signed {
