@@ -7,8 +7,14 @@
 //!     answers (recorded once from the simulator, then replayed, so neither side pays for the
 //!     network or the simulator).
 //!
-//! Run: `cargo bench -p wharf-tests --bench plugin [-- overhead|mapping]` (both parts when none
-//! is named).
+//! (a') The same with a trivial call: the hostile test plugin's `pull-orders` in mode `ok` (a
+//!     small contract-0.1 component; no host calls, an empty page back).
+//! (c) One HTTP import's round trip through the host, the network excepted: the same call in
+//!     mode `host-calls`, making [`HOST_CALLS`] requests answered at once by a recorded
+//!     transport, less the trivial call, per request.
+//!
+//! Run: `cargo bench -p wharf-tests --bench plugin [-- overhead|trivial|mapping]` (every part
+//! when none is named).
 
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -25,6 +31,10 @@ use wharf_tests::plugins::plugin_path;
 
 /// Calls timed for (a); enough for a stable median on a noisy 2-core machine.
 const OVERHEAD_CALLS: usize = 20_000;
+/// Requests each (c) call makes.
+const HOST_CALLS: usize = 1_000;
+/// Calls timed for (c).
+const HOST_CALL_ROUNDS: usize = 200;
 /// Orders in the simulated shop for (b).
 const ORDERS: usize = 2_000;
 /// Timed repetitions of each side of (b); the best is reported.
@@ -37,6 +47,9 @@ fn main() {
     rt.block_on(async {
         if run("overhead") {
             overhead().await;
+        }
+        if run("trivial") {
+            trivial_and_host_calls().await;
         }
         if run("mapping") {
             mapping().await;
@@ -65,6 +78,63 @@ async fn overhead() {
         micros(pct(0.5)),
         micros(pct(0.9)),
         micros(pct(0.99)),
+    );
+}
+
+async fn trivial_and_host_calls() {
+    let responder: http::Responder =
+        Arc::new(|_: &http::Request| Ok(http::Response { status: 200, headers: Vec::new(), body: b"ok".to_vec() }));
+    let sandbox = Sandbox::with_http(
+        Limits::default(),
+        Some(wharf_tests::plugins::cache_dir()),
+        http::Client::recorded(responder),
+    )
+    .unwrap();
+    let plugin = sandbox.load_file(&plugin_path("hostile")).await.unwrap();
+    let shop = |mode: &str| {
+        Shop::new("bench", "bench")
+            .with_config(BTreeMap::from([
+                ("mode".to_owned(), mode.to_owned()),
+                ("calls".to_owned(), HOST_CALLS.to_string()),
+            ]))
+            .with_grants(HostGrants::new(["allowed.test".to_owned()]))
+            .with_rate_limiter(wharf_runtime::ratelimit::RateLimiter::new(u32::MAX / 2))
+    };
+    let (ok, calls) = (shop("ok"), shop("host-calls"));
+    let window = TimeWindow { from: Timestamp(0), to: Timestamp(1_000) };
+    let pull = async |shop: &Shop| plugin.call(shop, Call::PullOrders { window, cursor: None }).await;
+    for _ in 0..1_000 {
+        pull(&ok).await.unwrap();
+    }
+    let mut samples = Vec::with_capacity(OVERHEAD_CALLS);
+    for _ in 0..OVERHEAD_CALLS {
+        let started = Instant::now();
+        let reply = pull(&ok).await.unwrap();
+        samples.push(started.elapsed());
+        std::hint::black_box(reply);
+    }
+    samples.sort();
+    let pct = |samples: &[Duration], p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
+    println!(
+        "(a') fresh instance + trivial call (hostile `ok`), {OVERHEAD_CALLS} calls: median {:.1} µs, p90 {:.1} µs, p99 {:.1} µs",
+        micros(pct(&samples, 0.5)),
+        micros(pct(&samples, 0.9)),
+        micros(pct(&samples, 0.99)),
+    );
+    let trivial = pct(&samples, 0.5);
+    let mut rounds = Vec::with_capacity(HOST_CALL_ROUNDS);
+    for _ in 0..HOST_CALL_ROUNDS {
+        let started = Instant::now();
+        let Reply::OrderPage(page) = pull(&calls).await.unwrap() else { unreachable!() };
+        rounds.push(started.elapsed());
+        assert_eq!(page.next_cursor.as_deref(), Some(HOST_CALLS.to_string().as_str()), "every request answered");
+    }
+    rounds.sort();
+    let per_call = |d: Duration| micros(d.saturating_sub(trivial)) / HOST_CALLS as f64;
+    println!(
+        "(c) one HTTP import through the host (recorded transport), {HOST_CALL_ROUNDS} calls of {HOST_CALLS}: median {:.2} µs, p90 {:.2} µs per request",
+        per_call(pct(&rounds, 0.5)),
+        per_call(pct(&rounds, 0.9)),
     );
 }
 

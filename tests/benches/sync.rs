@@ -28,7 +28,9 @@
 //! - `cargo bench -p wharf-tests --bench sync`: every part on sled;
 //! - `cargo bench -p wharf-tests --bench sync -- --store postgres`: on PostgreSQL, one node;
 //! - `cargo bench -p wharf-tests --bench sync -- --store postgres --nodes 2`: two nodes;
-//! - `cargo bench -p wharf-tests --bench sync -- latency --store postgres --nodes 2`: one part.
+//! - `cargo bench -p wharf-tests --bench sync -- latency --store postgres --nodes 2`: one part;
+//! - `cargo bench -p wharf-tests --bench sync -- many --shops 1000`: the many-shop part with
+//!   1,000 shops of 20 orders (100 by default).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -50,8 +52,10 @@ const TENANT: &str = "bench";
 const SECRET: &str = "whsec_YmVuY2gtc2VjcmV0LWtleQ==";
 /// Orders visible in the one-shop run, and in all shops together in the many-shop run.
 const ORDERS: usize = 20_000;
-/// Shops of the many-shop run, each with its own simulator.
+/// Shops of the many-shop run, each with its own simulator, unless [`SHOPS_FLAG`] says.
 const SHOPS: usize = 100;
+/// The flag setting how many shops the many-shop run has (`--shops 1000`).
+const SHOPS_FLAG: &str = "--shops";
 /// JOS's largest page (the JD plugin's range is 1..=100).
 const PAGE_SIZE: &str = "100";
 /// The throughput runs' orders are modified within this span before the simulator's start.
@@ -86,7 +90,7 @@ struct Bench {
 }
 
 fn main() {
-    let args = Args::parse(&[STORE_FLAG, NODES_FLAG]);
+    let args = Args::parse(&[STORE_FLAG, NODES_FLAG, SHOPS_FLAG]);
     for name in args.names() {
         assert!(PARTS.contains(&name.as_str()), "no part {name:?}: the parts are {PARTS:?}");
     }
@@ -95,6 +99,12 @@ fn main() {
         n.parse::<usize>().ok().filter(|n| *n >= 1).unwrap_or_else(|| panic!("{NODES_FLAG} {n}: a count of 1 or more"))
     });
     assert!(nodes == 1 || backend == Backend::Postgres, "{NODES_FLAG} {nodes} needs {STORE_FLAG} postgres");
+    let shops = args.value(SHOPS_FLAG).map_or(SHOPS, |n| {
+        n.parse::<usize>()
+            .ok()
+            .filter(|n| (1..=ORDERS).contains(n))
+            .unwrap_or_else(|| panic!("{SHOPS_FLAG} {n}: a count of shops from 1 to {ORDERS}"))
+    });
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let sandbox = Sandbox::new(Limits::default(), Some(cache_dir())).unwrap();
@@ -114,8 +124,8 @@ fn main() {
             throughput(&bench, &one, "1 shop").await;
         }
         if args.wanted("many") {
-            let many = spawn_shops(SHOPS, ORDERS / SHOPS).await;
-            throughput(&bench, &many, &format!("{SHOPS} shops")).await;
+            let many = spawn_shops(shops, ORDERS / shops).await;
+            throughput(&bench, &many, &format!("{shops} shops")).await;
         }
         if args.wanted("latency") {
             latency(&bench, Change::Order).await;

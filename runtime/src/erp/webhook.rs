@@ -342,23 +342,23 @@ async fn deliver(
     // Nothing leaves for the ERP before the version it carries is on disk (one key, one
     // content: see `super::plugin::drain`).
     store.durable().await?;
-    // The POSTs wait on the ERP, not on this host: several are in flight at once, and each
-    // is settled as its answer comes.
-    for chunk in ready.chunks(CONCURRENT_POSTS) {
-        if stopping() {
-            break;
-        }
-        let mut posts = tokio::task::JoinSet::new();
-        for (i, (_, hook, signed)) in chunk.iter().enumerate() {
+    // The POSTs wait on the ERP, not on this host: up to `CONCURRENT_POSTS` are in flight,
+    // each settled as its answer comes and its place taken by the next at once, so one slow
+    // answer holds up only its own place (in chunks, every chunk waited for its slowest POST,
+    // and one stuck for seconds held back the whole drain).
+    let mut posts = tokio::task::JoinSet::new();
+    let mut next = ready.iter().enumerate();
+    loop {
+        while posts.len() < CONCURRENT_POSTS && !stopping() {
+            let Some((i, (_, hook, signed))) = next.next() else { break };
             let (hook, signed) = (hook.clone(), signed.clone());
             posts.spawn(async move { (i, hook.send(signed).await) });
         }
-        while let Some(joined) = posts.join_next().await {
-            let (i, attempt) =
-                joined.unwrap_or_else(|e| (usize::MAX, Attempt::Retry(format!("the request task failed: {e}"))));
-            let Some((delivery, _, _)) = chunk.get(i) else { continue };
-            settle_attempt(store, delivery, attempt, backoff, now, &mut report)?;
-        }
+        let Some(joined) = posts.join_next().await else { break };
+        let (i, attempt) =
+            joined.unwrap_or_else(|e| (usize::MAX, Attempt::Retry(format!("the request task failed: {e}"))));
+        let Some((delivery, _, _)) = ready.get(i) else { continue };
+        settle_attempt(store, delivery, attempt, backoff, now, &mut report)?;
     }
     Ok(report)
 }

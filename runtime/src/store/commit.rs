@@ -307,6 +307,7 @@ mod tests {
                 store.shared.sealer.clone(),
                 true,
                 store.shared.quotas.clone(),
+                &store.shared.wakeups,
             )
             .unwrap();
             *store.shared.books.write().unwrap() = Arc::new(stand_in);

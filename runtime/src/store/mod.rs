@@ -39,6 +39,7 @@ pub mod switches;
 pub mod tenants;
 pub mod tokens;
 pub mod usage;
+pub mod wakeups;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -61,6 +62,7 @@ pub use switches::{Gate, Hold, SwitchList, Switches};
 pub use tenants::TenantBook;
 pub use tokens::{Holder, Scope, Tokens};
 pub use usage::Usage;
+pub use wakeups::Wakeups;
 
 /// How long [`Store::open`] waits for a lock a just-closed store is releasing: sled's default
 /// flush interval is 500 ms; four of them leave margin on a loaded machine.
@@ -154,6 +156,8 @@ pub(crate) struct Shared {
     /// (see [`commit`]); every store call holds the one it started on until it is done.
     books: RwLock<Arc<Books>>,
     commit: Arc<commit::Commit>,
+    /// The loops waiting for due work, kept across a reopen like the quotas.
+    wakeups: Wakeups,
 }
 
 impl Drop for Shared {
@@ -186,7 +190,13 @@ struct Books {
 impl Books {
     /// The books of `db`; `quotas` are the tenants' stored quotas, shared by every database
     /// the store opens (they come from the configuration, not the disk).
-    fn new(db: Db, sealer: pii::Sealer, stand_in: bool, quotas: usage::Quotas) -> Result<Self, StoreError> {
+    fn new(
+        db: Db,
+        sealer: pii::Sealer,
+        stand_in: bool,
+        quotas: usage::Quotas,
+        wakeups: &Wakeups,
+    ) -> Result<Self, StoreError> {
         let usage = Usage::open(&db, quotas)?;
         let tenants = TenantBook::new(db.open_tree(tenants::TREE)?, sealer.clone());
         let plugins = PluginBook::new(db.open_tree(plugins::TREE)?, db.open_tree(plugins::BLOBS)?);
@@ -199,10 +209,10 @@ impl Books {
         );
         let after_sales =
             AfterSaleBook::new(db.open_tree(after_sales::TREE)?, db.open_tree(after_sales::UNSYNCED)?, usage.clone());
-        let outbox = Outbox::new(&db, usage.clone())?;
+        let outbox = Outbox::new(&db, usage.clone(), wakeups.clone())?;
         let cursors = Cursors::new(db.open_tree(cursors::TREE)?);
         let switches = Switches::new(db.open_tree(switches::TREE)?);
-        let pushes = Pushes::new(&db, usage.clone())?;
+        let pushes = Pushes::new(&db, usage.clone(), wakeups.clone())?;
         let audit = Audit::new(&db)?;
         let catalog = Catalog::new(db.open_tree(catalog::TREE)?, pushes.clone());
         let quarantine = Quarantine::new(db.open_tree(quarantine::TREE)?, usage.clone());
@@ -335,11 +345,13 @@ impl Shared {
         commit.fail_everything_so_far("the store could not write to disk; this write was lost when it was reopened");
         let stand_in = || -> Result<Books, String> {
             let db = sled::Config::new().temporary(true).open().map_err(|e| e.to_string())?;
-            Books::new(Db::Sled(db), self.sealer.clone(), true, self.quotas.clone()).map_err(|e| e.to_string())
+            Books::new(Db::Sled(db), self.sealer.clone(), true, self.quotas.clone(), &self.wakeups)
+                .map_err(|e| e.to_string())
         };
         // The failed database must be closed (its file lock released) before it opens again.
         *slot = Arc::new(stand_in()?);
-        let reopened = open_db(dir).and_then(|db| Books::new(db, self.sealer.clone(), false, self.quotas.clone()));
+        let reopened =
+            open_db(dir).and_then(|db| Books::new(db, self.sealer.clone(), false, self.quotas.clone(), &self.wakeups));
         match reopened {
             Ok(books) => {
                 *slot = Arc::new(books);
@@ -412,10 +424,11 @@ impl Store {
 
     fn with(dir: Option<PathBuf>, db: Db, sealer: pii::Sealer) -> Result<Self, StoreError> {
         let quotas = usage::Quotas::default();
-        let books = Books::new(db, sealer.clone(), false, quotas.clone())?;
+        let wakeups = Wakeups::default();
+        let books = Books::new(db, sealer.clone(), false, quotas.clone(), &wakeups)?;
         let commit = commit::Commit::new();
         let books = RwLock::new(Arc::new(books));
-        let shared = Arc::new(Shared { dir, sealer, quotas, books, commit: commit.clone() });
+        let shared = Arc::new(Shared { dir, sealer, quotas, books, commit: commit.clone(), wakeups });
         commit::spawn(commit, Arc::downgrade(&shared));
         Ok(Store { shared })
     }
@@ -442,6 +455,11 @@ impl Store {
 
     pub fn switches(&self) -> Held<Switches> {
         self.held(|b| &b.switches)
+    }
+
+    /// The signals of the loops that wait for due work ([`wakeups`]).
+    pub fn wakeups(&self) -> &Wakeups {
+        &self.shared.wakeups
     }
 
     pub fn pushes(&self) -> Held<Pushes> {

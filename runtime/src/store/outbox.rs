@@ -89,6 +89,7 @@ pub struct Outbox {
     due: Tree,
     dead_by_tenant: Tree,
     usage: Usage,
+    wakeups: super::Wakeups,
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(tree: &'static str, k: &[u8], v: &[u8]) -> Result<T, StoreError> {
@@ -177,13 +178,14 @@ impl Queue<'_> {
 }
 
 impl Outbox {
-    pub(super) fn new(db: &Db, usage: Usage) -> Result<Self, StoreError> {
+    pub(super) fn new(db: &Db, usage: Usage, wakeups: super::Wakeups) -> Result<Self, StoreError> {
         Ok(Self {
             queue: db.open_tree(QUEUE)?,
             dead: db.open_tree(DEAD)?,
             due: db.open_tree(DUE)?,
             dead_by_tenant: db.open_tree(DEAD_BY_TENANT)?,
             usage,
+            wakeups,
         })
     }
 
@@ -362,6 +364,7 @@ impl Outbox {
             },
         )?;
         self.usage.add(tenant, change)?;
+        self.wakeups.wake_deliveries(tenant);
         Ok(true)
     }
 
@@ -410,6 +413,9 @@ impl Store {
             Ok((outcome, change))
         })?;
         usage.add(tenant, change)?;
+        if outcome.is_news() && route.is_some() {
+            self.wakeups().wake_deliveries(tenant);
+        }
         Ok(outcome)
     }
 }
@@ -447,6 +453,9 @@ impl Store {
             Ok((outcome, change))
         })?;
         usage.add(tenant, change)?;
+        if outcome.is_news() && route.is_some() {
+            self.wakeups().wake_deliveries(tenant);
+        }
         Ok(outcome)
     }
 }

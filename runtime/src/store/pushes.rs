@@ -162,6 +162,7 @@ pub struct Pushes {
     /// waiting instead of being refused once more.
     catalog: Tree,
     usage: Usage,
+    wakeups: super::Wakeups,
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(tree: &'static str, k: &[u8], v: &[u8]) -> Result<T, StoreError> {
@@ -305,7 +306,7 @@ impl Queue<'_> {
 }
 
 impl Pushes {
-    pub(super) fn new(db: &Db, usage: Usage) -> Result<Self, StoreError> {
+    pub(super) fn new(db: &Db, usage: Usage, wakeups: super::Wakeups) -> Result<Self, StoreError> {
         Ok(Self {
             queue: db.open_tree(QUEUE)?,
             sent: db.open_tree(SENT)?,
@@ -317,6 +318,7 @@ impl Pushes {
             counts: db.open_tree(COUNTS)?,
             catalog: db.open_tree(super::catalog::TREE)?,
             usage,
+            wakeups,
         })
     }
 
@@ -420,6 +422,9 @@ impl Pushes {
                 Ok((Offer::Queued, change))
             })?;
         self.usage.add(new.tenant, change)?;
+        if outcome == Offer::Queued {
+            self.wakeups.wake_shop(new.tenant, new.shop);
+        }
         Ok(outcome)
     }
 
@@ -464,6 +469,9 @@ impl Pushes {
             },
         )?;
         self.usage.add(tenant, change)?;
+        if again {
+            self.wakeups.wake_shop(tenant, shop);
+        }
         Ok(again)
     }
 
@@ -484,6 +492,9 @@ impl Pushes {
             },
         )?;
         self.usage.add(tenant, change)?;
+        if woke {
+            self.wakeups.wake_shop(tenant, shop);
+        }
         Ok(woke)
     }
 
@@ -614,6 +625,9 @@ impl Pushes {
             )?;
             self.usage.add(tenant, change)?;
             woken += n;
+        }
+        if woken > 0 {
+            self.wakeups.wake_shop(tenant, shop);
         }
         Ok(woken)
     }
@@ -811,6 +825,7 @@ impl Pushes {
             Ok(change)
         })?;
         self.usage.add(tenant, change)?;
+        self.wakeups.wake_shop(tenant, &letter.push.shop);
         Ok(true)
     }
 

@@ -218,6 +218,8 @@ impl Ctx {
         let run = &self.tenant.shops[index];
         let (tenant, shop) = (self.tenant.id.clone(), run.shop.shop_id.clone());
         self.progress.with(&tenant, &shop, |_| {});
+        let woken = self.store.wakeups().shop(&tenant, &shop);
+        let mut idle = Idle::default();
         loop {
             let Some(plugin) = self.plugin(&run.plugin) else {
                 if sleep_or_stop(&mut self.stop, self.options.tick).await {
@@ -240,6 +242,8 @@ impl Ctx {
             match outbound.round(Timestamp::now()).await {
                 Ok(round) => {
                     self.progress.with(&tenant, &shop, |c| c.pushed += round.confirmed);
+                    let moved = round.confirmed + round.retried + round.dead_lettered + round.already_shipped;
+                    wait = idle.after(moved > 0, self.options.tick);
                     if let Some(d) = round.throttled {
                         info!(tenant = %tenant, shop = %shop, wait_ms = d.as_millis() as u64, "platform throttled pushes; waiting");
                         wait = d;
@@ -250,7 +254,7 @@ impl Ctx {
                     self.note_error(&shop, &e.to_string());
                 }
             }
-            if sleep_or_stop(&mut self.stop, wait).await {
+            if woken_or_stop(&mut self.stop, wait, &woken).await {
                 return;
             }
         }
@@ -260,6 +264,8 @@ impl Ctx {
         let tenant = self.tenant.id.clone();
         let stop = self.stop.clone();
         let stopping = move || *stop.borrow();
+        let woken = self.store.wakeups().deliveries(&tenant);
+        let mut idle = Idle::default();
         loop {
             let now = Timestamp::now();
             // An ERP plugin's drain is one batch at a time, so the delivered count moves with
@@ -288,6 +294,7 @@ impl Ctx {
                 Ok(report) => {
                     let handled =
                         report.delivered + report.retried + report.dead_lettered + report.superseded + report.not_taken;
+                    wait = idle.after(handled > 0, self.options.tick);
                     if handled >= limit {
                         wait = Duration::ZERO; // more are due: no pause between full drains
                     }
@@ -298,7 +305,7 @@ impl Ctx {
                 }
                 Err(e) => warn!(tenant = %tenant, error = %e, "delivering orders failed"),
             }
-            if sleep_or_stop(&mut self.stop, wait).await {
+            if woken_or_stop(&mut self.stop, wait, &woken).await {
                 return;
             }
         }
@@ -353,6 +360,35 @@ impl Ctx {
     }
 }
 
+/// How long a loop that looks for due work pauses: the tick after a round that moved
+/// something, then twice as long after each round that found nothing, up to
+/// [`super::IDLE_BACKSTOP`].
+#[derive(Default)]
+struct Idle {
+    rounds: u32,
+}
+
+impl Idle {
+    fn after(&mut self, moved: bool, tick: Duration) -> Duration {
+        self.rounds = if moved { 0 } else { self.rounds.saturating_add(1) };
+        let factor = 1u32 << self.rounds.min(16);
+        tick.saturating_mul(factor).min(super::IDLE_BACKSTOP.max(tick))
+    }
+}
+
+/// Sleeps `wait` unless the store signals new due work (see [`crate::store::wakeups`]) or the
+/// loop is stopped first; `true` when stopped.
+async fn woken_or_stop(
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+    wait: Duration,
+    woken: &tokio::sync::Notify,
+) -> bool {
+    tokio::select! {
+        stopped = sleep_or_stop(stop, wait) => stopped,
+        _ = woken.notified() => *stop.borrow(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,6 +404,29 @@ mod tests {
             "never faster than the schedule"
         );
         assert_eq!(Ctx::auth_backoff(every, u32::MAX), AUTH_BACKOFF_CAP, "no overflow");
+    }
+
+    #[test]
+    fn an_idle_loop_looks_half_as_often_each_round_up_to_the_backstop_and_at_once_after_work() {
+        let (tick, mut idle) = (Duration::from_millis(200), Idle::default());
+        let waits: Vec<u128> = (0..6).map(|_| idle.after(false, tick).as_millis()).collect();
+        assert_eq!(waits, [400, 800, 1_600, 2_000, 2_000, 2_000]);
+        assert_eq!(idle.after(true, tick), tick, "work: back to the tick");
+        let mut slow = Idle::default();
+        assert_eq!(slow.after(false, Duration::from_secs(5)), Duration::from_secs(5), "never faster than the tick");
+        for _ in 0..100 {
+            idle.after(false, tick); // no overflow
+        }
+    }
+
+    #[tokio::test]
+    async fn a_signal_ends_an_idle_wait_and_one_sent_before_it_is_not_lost() {
+        let (_tx, mut rx) = watch::channel(false);
+        let woken = tokio::sync::Notify::new();
+        woken.notify_one(); // queued while the loop was busy
+        let started = tokio::time::Instant::now();
+        assert!(!woken_or_stop(&mut rx, Duration::from_secs(3600), &woken).await);
+        assert!(started.elapsed() < Duration::from_secs(60), "woken, not the hour");
     }
 
     #[tokio::test]

@@ -47,6 +47,13 @@ use progress::log_progress;
 /// How often the delivery and outbound loops look for due work. A fifth of a second keeps
 /// "order stored" → "order at the ERP" well under a second without spinning.
 pub const DEFAULT_TICK: Duration = Duration::from_millis(200);
+/// The longest an outbound or delivery loop that found nothing to do sleeps before it looks
+/// again. Work queued through this node's store wakes it at once ([`crate::store::wakeups`]);
+/// this backstop bounds what cannot: a retry coming due, an update queued by another node on
+/// a shared database. An idle loop's pause doubles from the tick up to it, so ten thousand idle
+/// shops look ten times less often than every tick (the `tenants` bench), and a retry or
+/// another node's update waits at most two seconds more than it would have.
+pub const IDLE_BACKSTOP: Duration = Duration::from_secs(2);
 /// Deliveries one tenant's drain takes before it yields (webhook route; an ERP plugin's is one
 /// `push-orders` batch). Each tenant has its own loop reading its own range of the outbox,
 /// so this bounds a step, not anyone else's share.

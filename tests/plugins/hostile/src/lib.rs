@@ -10,6 +10,7 @@ wit_bindgen::generate!({ path: "../../../wit/since_v0.1.0", world: "marketplace"
 
 mod ambient;
 mod exhaust;
+mod measure;
 mod mode;
 mod poison;
 mod secret_attack;
@@ -49,6 +50,7 @@ impl Guest for Hostile {
             config_keys: vec![
                 config_key("mode", "Which misbehaviour `pull-orders` performs", true),
                 config_key("target", "`host[:port]` that mode `undeclared-host` tries to reach", false),
+                config_key("calls", "How many requests mode `host-calls` makes (100 by default)", false),
                 config_key("echo_url", "URL of the test's echo server, for mode `secret-bytes`", false),
                 config_key("needle_xor", "Hex of the secret's bytes each XOR 0x5A, for mode `secret-bytes`", false),
                 ConfigKey {
@@ -84,6 +86,7 @@ impl Guest for Hostile {
             Mode::PlaceholderFlood => secret_attack::flood(),
             Mode::EchoEncodings => secret_attack::echo_encodings(),
             Mode::SecretElsewhere => secret_attack::secret_elsewhere(),
+            Mode::HostCalls => measure::host_calls(),
         }
     }
 

@@ -39,11 +39,13 @@ pub enum Mode {
     EchoEncodings,
     /// Fill a secret into a request to a granted host it is not bound to (see `secret_attack`).
     SecretElsewhere,
+    /// Behave, making `calls` HTTP requests first: a yardstick for benchmarks (see `measure`).
+    HostCalls,
 }
 
 impl Mode {
     /// Every mode with its config spelling.
-    pub const ALL: [(&'static str, Mode); 20] = [
+    pub const ALL: [(&'static str, Mode); 21] = [
         ("loop", Mode::Loop),
         ("memory", Mode::Memory),
         ("recursion", Mode::Recursion),
@@ -64,6 +66,7 @@ impl Mode {
         ("placeholder-flood", Mode::PlaceholderFlood),
         ("echo-encodings", Mode::EchoEncodings),
         ("secret-elsewhere", Mode::SecretElsewhere),
+        ("host-calls", Mode::HostCalls),
     ];
 
     /// The mode the calling shop's config asks for.
