@@ -40,7 +40,9 @@ pub struct ServeArgs {
     /// How often to log a progress line per shop, e.g. 5s, 1m; "off" for never.
     #[arg(long, default_value = "5s")]
     progress_every: String,
-    /// How often the delivery and push loops look for due work, in milliseconds.
+    /// How often the delivery and push loops look for due work while there is some, in
+    /// milliseconds; an idle loop looks less often (up to every 2 s) and is woken at once when
+    /// work is queued on this node.
     #[arg(long, default_value_t = wharf_runtime::sync::scheduler::DEFAULT_TICK.as_millis() as u64)]
     tick_ms: u64,
     /// Start without WHARF_OPERATOR_TOKEN: only tenant tokens made before are accepted, and no
