@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use wharf_sim::Marketplace;
 use wharf_sim::taobao::{SimConfig, TaobaoSim};
-use wharf_tests::process::{ServeProcess, free_port};
+use wharf_tests::process::{ServeProcess, free_port, metric_sum};
 
 /// The victim's shops; each pulls once a second (the shortest schedule), so with no attacker
 /// the victim makes a little under this many calls per second.
@@ -142,14 +142,6 @@ fn config(port: u16, sim: &TaobaoSim, echo: &str, unreachable: &str, mode: &str)
     }
     toml.push_str("[tenants.attacker.pull]\n[tenants.attacker.schedule]\norders = \"1s\"\n");
     toml
-}
-
-fn metric_sum(text: &str, name: &str, labels: &[&str]) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")) && labels.iter().all(|x| l.contains(x)))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>()
-        + 0.0 // an empty sum is -0.0
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

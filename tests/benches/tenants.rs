@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use wharf_sim::Marketplace;
 use wharf_sim::taobao::{SimConfig, TaobaoSim};
-use wharf_tests::process::{ServeProcess, free_port};
+use wharf_tests::process::{ServeProcess, cpu_time, free_port, metric_sum};
 use wharf_tests::webhook_erp::WebhookErp;
 
 /// The counts of tenants run when none is named.
@@ -51,23 +51,6 @@ fn config(port: u16, sim: &TaobaoSim, erp: &str, tenants: usize) -> String {
         );
     }
     toml
-}
-
-fn metric_sum(text: &str, name: &str, labels: &[&str]) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")) && labels.iter().all(|x| l.contains(x)))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>()
-        + 0.0
-}
-
-/// CPU time (user + system) of process `pid` so far.
-fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks: u64 = fields.get(11..13).map_or(0, |f| f.iter().filter_map(|t| t.parse::<u64>().ok()).sum());
-    // USER_HZ is 100 on Linux.
-    Duration::from_millis(ticks * 10)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

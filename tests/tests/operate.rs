@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use wharf_sim::Marketplace;
 use wharf_sim::taobao::{SimConfig, TaobaoSim};
 use wharf_tests::plugins::{cache_dir, plugin_dir, plugin_path, wharf_bin};
-use wharf_tests::process::{ServeProcess, free_port};
+use wharf_tests::process::{ServeProcess, free_port, metric_sum};
 
 const OPERATOR: &str = "wharf_operator_e2e_token";
 /// Hosts the Taobao plugin declares; the operator grants them on upload.
@@ -93,14 +93,6 @@ impl Serve {
             reqwest::Client::new().get(format!("{}/metrics", self.base)).bearer_auth(OPERATOR).send().await.unwrap();
         response.text().await.unwrap()
     }
-}
-
-/// Sums the samples of metric `name` whose labels contain every one of `labels`.
-fn metric_sum(text: &str, name: &str, labels: &[&str]) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")) && labels.iter().all(|x| l.contains(x)))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
 }
 
 async fn eventually<T>(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> T {

@@ -15,6 +15,7 @@ use wharf_runtime::{Call, CallError, Failure, Plugin, Reply, Sandbox, Shop};
 use wharf_sim::Marketplace;
 use wharf_sim::taobao::{SimConfig, TaobaoSim};
 use wharf_tests::plugins::plugin_path;
+use wharf_tests::process::metric_sum;
 
 const SECRET: &str = "s3cr3t-Value_that-must-never-leak";
 
@@ -891,14 +892,6 @@ fn suite_leak_forms() -> Vec<(String, String)> {
         forms.push(("basic".to_owned(), b64.encode(format!("{user}:{password}"))));
     }
     forms
-}
-
-/// Sums the samples of metric `name` whose labels contain every one of `labels`.
-fn metric_sum(text: &str, name: &str, labels: &[&str]) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")) && labels.iter().all(|x| l.contains(x)))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
 }
 
 /// The API of one serve, as the operator; every answer is kept for the final scan.

@@ -16,7 +16,7 @@ use wharf_runtime::{Plugin, Sandbox};
 use wharf_sim::Marketplace;
 use wharf_sim::taobao::{SimConfig, TaobaoSim, TradeStatus};
 use wharf_tests::plugins::{cache_dir, plugin_path};
-use wharf_tests::process::ServeProcess;
+use wharf_tests::process::{ServeProcess, cpu_time};
 use wharf_tests::webhook_erp::WebhookErp;
 
 const SECRET: &str = "whsec_c2VydmUtdGVzdC1zZWNyZXQ=";
@@ -799,16 +799,6 @@ fn the_readme_commands_set_up_everything_and_the_demo_reuses_the_test_build() {
 
 /// Updates a first import leaves waiting for platform ids: as many as an ERP's whole stock list.
 const WAITING_BACKLOG: usize = 100_000;
-
-/// A process's CPU time so far (user + system), from `/proc/<pid>/stat`.
-fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // Fields after the command name (which is in parentheses and may hold spaces): utime and
-    // stime are the 12th and 13th, in clock ticks (USER_HZ, 100 on Linux).
-    let after = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<u64> = after.split(' ').skip(11).take(2).map(|f| f.parse().unwrap()).collect();
-    Duration::from_millis((fields[0] + fields[1]) * 10)
-}
 
 /// `wharf serve` as the backlog test runs it, with the simulator's credentials in its env.
 fn spawn_backlog_serve(config: &std::path::Path, log: &std::path::Path, sim: &TaobaoSim) -> std::process::Child {

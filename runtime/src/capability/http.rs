@@ -359,8 +359,6 @@ fn fill(secrets: &Secrets, url: &str, headers: Vec<(String, String)>, body: &[u8
     Ok((url, out, body, filled))
 }
 
-/// The answer as the plugin may see it: decoded, then scrubbed of every secret in its header
-/// names, header values and body.
 /// The bytes [`readable`] works on: the body, or as much as it may decode to when it comes
 /// compressed (a small gzip body can inflate to the whole `max_body`).
 fn readable_work(headers: &[(String, String)], body_bytes: usize) -> usize {
@@ -370,6 +368,8 @@ fn readable_work(headers: &[(String, String)], body_bytes: usize) -> usize {
     if encoded { usize::MAX } else { body_bytes }
 }
 
+/// The answer as the plugin may see it: decoded, then scrubbed of every secret in its header
+/// names, header values and body.
 fn readable(secrets: &Secrets, response: Response, max_body: usize) -> Result<Response, HttpError> {
     let Response { status, mut headers, body } = response;
     let body = decode(&mut headers, body, max_body)?;

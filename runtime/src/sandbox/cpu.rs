@@ -110,11 +110,12 @@ pub(crate) fn metered<T>(work: impl FnOnce() -> T) -> impl FnOnce() -> T {
 
 /// Bytes of host work (filling secrets in, signing, decoding, scrubbing) done on the sandbox
 /// thread that asked for it rather than on the blocking pool. md5 and the scrubber's search
-/// run at hundreds of MB/s, so 64 KiB (a TOP request, a page of a hundred orders) takes well
-/// under a millisecond, less than the epoch tick a wasm call runs between yields, and less than
-/// the two thread hops the blocking pool would cost (they were most of a small call's time);
-/// more goes to the blocking pool, so that a plugin handing the host a flood of placeholders
-/// cannot hold a sandbox thread for its length.
+/// run at hundreds of MB/s, so 64 KiB (a signed TOP request, one trade's answer) takes well
+/// under a millisecond, less than the epoch tick a wasm call runs between yields
+/// ([`crate::limits::EPOCH_TICK`]), and less than the two thread hand-offs the blocking pool
+/// would cost (they were most of a small call's time: the plugin bench, BENCHMARKS.md); more
+/// (a whole page of orders, a flood of placeholders) goes to the blocking pool, so that no
+/// plugin holds a sandbox thread for long outside wasm, where the epoch cannot interrupt it.
 pub(crate) const INLINE_HOST_WORK_BYTES: usize = 64 << 10;
 
 /// Runs host `work` on `bytes` of a call's data, charged to the call: where it was asked for

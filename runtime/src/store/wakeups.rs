@@ -54,6 +54,12 @@ impl Wakeups {
         }
     }
 
+    /// Drops the signals of `tenant`'s loops once they have stopped (a tenant deleted or
+    /// changed), so a host whose tenants come and go keeps none of those gone.
+    pub fn forget(&self, tenant: &str) {
+        self.lock().retain(|(t, _), _| t != tenant);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<Notify>>> {
         // A panic while holding the map leaves it whole (every operation is one insert or read).
         self.loops.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -76,5 +82,7 @@ mod tests {
         assert!(waited.is_err(), "the delivery loop was not signalled");
         wakeups.wake_deliveries("acme");
         tokio::time::timeout(Duration::from_secs(1), deliveries.notified()).await.expect("signalled");
+        wakeups.forget("acme");
+        assert!(wakeups.lock().is_empty(), "a stopped tenant's signals are dropped");
     }
 }

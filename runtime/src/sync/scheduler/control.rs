@@ -172,6 +172,7 @@ impl Control {
                 warn!(tenant, error = %e, "a loop ended abnormally");
             }
         }
+        self.shared.store.wakeups().forget(tenant);
         true
     }
 
