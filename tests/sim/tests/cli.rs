@@ -6,11 +6,24 @@ use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-/// A simulator process, killed when dropped.
+/// A simulator process, stopped when dropped as Ctrl-C would: SIGTERM, so it stops what it
+/// started (the ECShop simulator's `php -S`, which a SIGKILL left running), then killed if it
+/// has not exited within [`STOP_GRACE`].
 struct Sim(Child);
+
+/// How long a simulator gets to stop its servers and remove its files after SIGTERM.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Drop for Sim {
     fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let until = std::time::Instant::now() + STOP_GRACE;
+        while std::time::Instant::now() < until {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
