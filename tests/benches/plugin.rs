@@ -61,24 +61,34 @@ async fn overhead() {
     let sandbox = Sandbox::new(Limits::default(), Some(wharf_tests::plugins::cache_dir())).unwrap();
     let plugin = sandbox.load_file(&plugin_path("taobao")).await.unwrap();
     let shop = Shop::new("bench", "bench");
+    let samples = time_each(OVERHEAD_CALLS, async || plugin.call(&shop, Call::Describe).await.unwrap()).await;
+    println!(
+        "(a) fresh instance + describe, {OVERHEAD_CALLS} calls on one thread: median {:.1} µs, p90 {:.1} µs, p99 {:.1} µs",
+        micros(pct(&samples, 0.5)),
+        micros(pct(&samples, 0.9)),
+        micros(pct(&samples, 0.99)),
+    );
+}
+
+/// `call` timed one by one `times` times, after 1,000 untimed warm-up calls; sorted.
+async fn time_each<T>(times: usize, mut call: impl AsyncFnMut() -> T) -> Vec<Duration> {
     for _ in 0..1_000 {
-        plugin.call(&shop, Call::Describe).await.unwrap();
+        std::hint::black_box(call().await);
     }
-    let mut samples = Vec::with_capacity(OVERHEAD_CALLS);
-    for _ in 0..OVERHEAD_CALLS {
+    let mut samples = Vec::with_capacity(times);
+    for _ in 0..times {
         let started = Instant::now();
-        let reply = plugin.call(&shop, Call::Describe).await.unwrap();
+        let reply = call().await;
         samples.push(started.elapsed());
         std::hint::black_box(reply);
     }
     samples.sort();
-    let pct = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
-    println!(
-        "(a) fresh instance + describe, {OVERHEAD_CALLS} calls on one thread: median {:.1} µs, p90 {:.1} µs, p99 {:.1} µs",
-        micros(pct(0.5)),
-        micros(pct(0.9)),
-        micros(pct(0.99)),
-    );
+    samples
+}
+
+/// The `p` quantile of `sorted` samples.
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
 
 async fn trivial_and_host_calls() {
@@ -103,18 +113,7 @@ async fn trivial_and_host_calls() {
     let (ok, calls) = (shop("ok"), shop("host-calls"));
     let window = TimeWindow { from: Timestamp(0), to: Timestamp(1_000) };
     let pull = async |shop: &Shop| plugin.call(shop, Call::PullOrders { window, cursor: None }).await;
-    for _ in 0..1_000 {
-        pull(&ok).await.unwrap();
-    }
-    let mut samples = Vec::with_capacity(OVERHEAD_CALLS);
-    for _ in 0..OVERHEAD_CALLS {
-        let started = Instant::now();
-        let reply = pull(&ok).await.unwrap();
-        samples.push(started.elapsed());
-        std::hint::black_box(reply);
-    }
-    samples.sort();
-    let pct = |samples: &[Duration], p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
+    let samples = time_each(OVERHEAD_CALLS, async || pull(&ok).await.unwrap()).await;
     println!(
         "(a') fresh instance + trivial call (hostile `ok`), {OVERHEAD_CALLS} calls: median {:.1} µs, p90 {:.1} µs, p99 {:.1} µs",
         micros(pct(&samples, 0.5)),
