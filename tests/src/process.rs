@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::plugins::{cache_dir, wharf_bin};
 
@@ -80,15 +80,7 @@ impl ServeProcess {
 
     /// [`ServeProcess::stop`], keeping the handle (its log stays readable).
     pub fn terminate(&mut self, grace: Duration) -> Option<ExitStatus> {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let until = Instant::now() + grace;
-        while Instant::now() < until {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None // Drop kills it.
+        wharf_sim::serve::terminate(&mut self.child, grace)
     }
 }
 

@@ -10,7 +10,8 @@
 //! - [`faults`]: throttling, revoked credentials, HTTP failures, malformed bodies.
 //! - [`privacy`]: receiver decryption's ground truth (plaintext, virtual numbers, the call log).
 //! - [`raw`]: platform documents served as given, for the conformance suite's rule cases.
-//! - [`serve`]: serving a router on loopback on a runtime of its own; the clock.
+//! - [`serve`]: serving a router on loopback on a runtime of its own; the clock; stopping a
+//!   server process.
 //! - one module per platform.
 //! - [`postgres`]: a throwaway PostgreSQL server for tests that need a real database.
 //! - [`world`]: every simulator at once, sharing a catalogue, with live traffic.

@@ -16,16 +16,7 @@ const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Drop for Sim {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
-        let until = std::time::Instant::now() + STOP_GRACE;
-        while std::time::Instant::now() < until {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        wharf_sim::serve::terminate(&mut self.0, STOP_GRACE);
     }
 }
 
