@@ -43,8 +43,8 @@ const MAPPING_ROUNDS: usize = 5;
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let parts: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-    let run = |part: &str| parts.is_empty() || parts.iter().any(|p| p == part);
-    rt.block_on(async {
+    let run = move |part: &str| parts.is_empty() || parts.iter().any(|p| p == part);
+    rt.block_on(async move {
         if run("overhead") {
             overhead().await;
         }
@@ -52,7 +52,8 @@ fn main() {
             trivial_and_host_calls().await;
         }
         if run("mapping") {
-            mapping().await;
+            // As the sync loops call plugins: from the sandbox's own threads.
+            wharf_runtime::sandbox::runtime().spawn(mapping()).await.unwrap();
         }
     });
 }
@@ -61,17 +62,40 @@ async fn overhead() {
     let sandbox = Sandbox::new(Limits::default(), Some(wharf_tests::plugins::cache_dir())).unwrap();
     let plugin = sandbox.load_file(&plugin_path("taobao")).await.unwrap();
     let shop = Shop::new("bench", "bench");
-    let samples = time_each(OVERHEAD_CALLS, async || plugin.call(&shop, Call::Describe).await.unwrap()).await;
-    println!(
-        "(a) fresh instance + describe, {OVERHEAD_CALLS} calls on one thread: median {:.1} µs, p90 {:.1} µs, p99 {:.1} µs",
-        micros(pct(&samples, 0.5)),
-        micros(pct(&samples, 0.9)),
-        micros(pct(&samples, 0.99)),
-    );
+    let (api, sync) = both_ways(move || {
+        let (plugin, shop) = (plugin.clone(), shop.clone());
+        async move { plugin.call(&shop, Call::Describe).await.unwrap() }
+    })
+    .await;
+    report("(a) fresh instance + describe", &api, &sync);
+}
+
+/// `call` timed by [`time_each`] twice: from this runtime's thread, as the HTTP API calls a
+/// plugin (the call is handed to the sandbox's threads and its answer back), then from the
+/// sandbox's own threads, as the sync loops call (no hand-off).
+async fn both_ways<F, T>(call: impl FnMut() -> F + Clone + Send + 'static) -> (Vec<Duration>, Vec<Duration>)
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let api = time_each(OVERHEAD_CALLS, call.clone()).await;
+    let sync = wharf_runtime::sandbox::runtime().spawn(time_each(OVERHEAD_CALLS, call)).await.unwrap();
+    (api, sync)
+}
+
+fn report(what: &str, api: &[Duration], sync: &[Duration]) {
+    for (samples, from) in [(api, "another runtime (the API)"), (sync, "the sandbox's threads (the sync loops)")] {
+        println!(
+            "{what}, {OVERHEAD_CALLS} calls from {from}: median {:.1} µs, p90 {:.1} µs, p99 {:.1} µs",
+            micros(pct(samples, 0.5)),
+            micros(pct(samples, 0.9)),
+            micros(pct(samples, 0.99)),
+        );
+    }
 }
 
 /// `call` timed one by one `times` times, after 1,000 untimed warm-up calls; sorted.
-async fn time_each<T>(times: usize, mut call: impl AsyncFnMut() -> T) -> Vec<Duration> {
+async fn time_each<F: Future>(times: usize, mut call: impl FnMut() -> F) -> Vec<Duration> {
     for _ in 0..1_000 {
         std::hint::black_box(call().await);
     }
@@ -112,15 +136,17 @@ async fn trivial_and_host_calls() {
     };
     let (ok, calls) = (shop("ok"), shop("host-calls"));
     let window = TimeWindow { from: Timestamp(0), to: Timestamp(1_000) };
+    let (api, sync) = {
+        let (plugin, ok) = (plugin.clone(), ok.clone());
+        both_ways(move || {
+            let (plugin, ok) = (plugin.clone(), ok.clone());
+            async move { plugin.call(&ok, Call::PullOrders { window, cursor: None }).await.unwrap() }
+        })
+        .await
+    };
+    report("(a') fresh instance + trivial call (hostile `ok`)", &api, &sync);
+    let trivial = pct(&api, 0.5);
     let pull = async |shop: &Shop| plugin.call(shop, Call::PullOrders { window, cursor: None }).await;
-    let samples = time_each(OVERHEAD_CALLS, async || pull(&ok).await.unwrap()).await;
-    println!(
-        "(a') fresh instance + trivial call (hostile `ok`), {OVERHEAD_CALLS} calls: median {:.1} µs, p90 {:.1} µs, p99 {:.1} µs",
-        micros(pct(&samples, 0.5)),
-        micros(pct(&samples, 0.9)),
-        micros(pct(&samples, 0.99)),
-    );
-    let trivial = pct(&samples, 0.5);
     let mut rounds = Vec::with_capacity(HOST_CALL_ROUNDS);
     for _ in 0..HOST_CALL_ROUNDS {
         let started = Instant::now();

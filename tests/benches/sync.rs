@@ -30,7 +30,9 @@
 //! - `cargo bench -p wharf-tests --bench sync -- --store postgres --nodes 2`: two nodes;
 //! - `cargo bench -p wharf-tests --bench sync -- latency --store postgres --nodes 2`: one part;
 //! - `cargo bench -p wharf-tests --bench sync -- many --shops 1000`: the many-shop part with
-//!   1,000 shops of 20 orders (100 by default).
+//!   1,000 shops of 20 orders (100 by default);
+//! - `cargo bench -p wharf-tests --bench sync -- many --concurrent-calls 8`: the bench tenant
+//!   with `quota.concurrent_calls = 8` (the product's default otherwise).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -56,6 +58,9 @@ const ORDERS: usize = 20_000;
 const SHOPS: usize = 100;
 /// The flag setting how many shops the many-shop run has (`--shops 1000`).
 const SHOPS_FLAG: &str = "--shops";
+/// The flag setting the bench tenant's `quota.concurrent_calls` (the product's default when
+/// absent): how many of its plugin calls run at once.
+const CONCURRENT_CALLS_FLAG: &str = "--concurrent-calls";
 /// JOS's largest page (the JD plugin's range is 1..=100).
 const PAGE_SIZE: &str = "100";
 /// The throughput runs' orders are modified within this span before the simulator's start.
@@ -87,10 +92,12 @@ struct Bench {
     plugins: HashMap<String, Plugin>,
     stores: Stores,
     nodes: usize,
+    /// The bench tenant's `quota.concurrent_calls`, when [`CONCURRENT_CALLS_FLAG`] sets it.
+    concurrent_calls: Option<u32>,
 }
 
 fn main() {
-    let args = Args::parse(&[STORE_FLAG, NODES_FLAG, SHOPS_FLAG]);
+    let args = Args::parse(&[STORE_FLAG, NODES_FLAG, SHOPS_FLAG, CONCURRENT_CALLS_FLAG]);
     for name in args.names() {
         assert!(PARTS.contains(&name.as_str()), "no part {name:?}: the parts are {PARTS:?}");
     }
@@ -105,6 +112,12 @@ fn main() {
             .filter(|n| (1..=ORDERS).contains(n))
             .unwrap_or_else(|| panic!("{SHOPS_FLAG} {n}: a count of shops from 1 to {ORDERS}"))
     });
+    let concurrent_calls = args.value(CONCURRENT_CALLS_FLAG).map(|n| {
+        n.parse::<u32>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .unwrap_or_else(|| panic!("{CONCURRENT_CALLS_FLAG} {n}: a count of 1 or more"))
+    });
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let sandbox = Sandbox::new(Limits::default(), Some(cache_dir())).unwrap();
@@ -112,12 +125,13 @@ fn main() {
         let plugins: HashMap<String, Plugin> = [("jd".to_owned(), jd)].into();
         let stores = Stores::start(backend, "sync").await;
         println!(
-            "machine: {} cores; tick {TICK:?}, settle {SETTLE:?}, JD page size {PAGE_SIZE}, {}, {nodes} node{}",
+            "machine: {} cores; tick {TICK:?}, settle {SETTLE:?}, JD page size {PAGE_SIZE}, {}, {nodes} node{}, {} calls at once",
             cores(),
             stores.describe(),
             if nodes == 1 { "" } else { "s" },
+            concurrent_calls.unwrap_or(wharf_runtime::config::model::DEFAULT_QUOTA_CONCURRENT_CALLS),
         );
-        let bench = Bench { plugins, stores, nodes };
+        let bench = Bench { plugins, stores, nodes, concurrent_calls };
 
         if args.wanted("one") {
             let one = spawn_shops(1, ORDERS).await;
@@ -176,7 +190,7 @@ fn shown(sim: &JdSim) -> usize {
 /// The bench tenant: `sims`' shops, delivering to `erp_url` (or pulled), orders every second and
 /// after-sales every second too when `after_sales` (off otherwise: the throughput runs measure
 /// orders alone).
-fn config(sims: &[JdSim], erp_url: Option<&str>, after_sales: bool) -> Config {
+fn config(bench: &Bench, sims: &[JdSim], erp_url: Option<&str>, after_sales: bool) -> Config {
     let mut toml = String::new();
     for (i, sim) in sims.iter().enumerate() {
         toml.push_str(&format!(
@@ -198,6 +212,9 @@ fn config(sims: &[JdSim], erp_url: Option<&str>, after_sales: bool) -> Config {
     }
     let after_sales = if after_sales { "1s" } else { "off" };
     toml.push_str(&format!("[tenants.{TENANT}.schedule]\norders = \"1s\"\nafter_sales = \"{after_sales}\"\n"));
+    if let Some(n) = bench.concurrent_calls {
+        toml.push_str(&format!("[tenants.{TENANT}.quota]\nconcurrent_calls = {n}\n"));
+    }
     let jd = &sims[0].config();
     let env: BTreeMap<&str, String> = [
         ("JD_SECRET", jd.app_secret.clone()),
@@ -388,7 +405,7 @@ async fn throughput(bench: &Bench, sims: &[JdSim], label: &str) {
 
     // Pull + map + store alone: the ERP pulls, so nothing is owed and nothing delivered.
     let disk = bench.stores.open(&format!("pull-{}", sims.len())).await;
-    let (schedulers, nodes) = set_up(bench, &disk, &config(sims, None, false)).await;
+    let (schedulers, nodes) = set_up(bench, &disk, &config(bench, sims, None, false)).await;
     let (mut all_in, mut rounds) = (Seen::new(sims.len()), Seen::new(sims.len()));
     let searches_before = searches(sims);
     let started = Instant::now();
@@ -423,7 +440,7 @@ async fn throughput(bench: &Bench, sims: &[JdSim], label: &str) {
     // End to end: pull → map → store with its delivery → POST to the webhook ERP.
     let erp = WebhookErp::start(SECRET.as_bytes()).await.unwrap();
     let disk = bench.stores.open(&format!("e2e-{}", sims.len())).await;
-    let (schedulers, nodes) = set_up(bench, &disk, &config(sims, Some(&erp.url), false)).await;
+    let (schedulers, nodes) = set_up(bench, &disk, &config(bench, sims, Some(&erp.url), false)).await;
     let mut all_in = Seen::new(sims.len());
     let started = Instant::now();
     let running = start(schedulers);
@@ -499,7 +516,7 @@ async fn latency(bench: &Bench, change: Change) {
     // After-sales run only for the interception part: in the order part they would share the
     // shop's JOS rate limit with the orders being timed (three listings a round at 1 s).
     let after_sales = change == Change::Intercept;
-    let (schedulers, nodes) = set_up(bench, &disk, &config(sims, Some(&erp.url), after_sales)).await;
+    let (schedulers, nodes) = set_up(bench, &disk, &config(bench, sims, Some(&erp.url), after_sales)).await;
     let running = start(schedulers);
     let started = Instant::now();
     let orders_in = |state: &wharf_tests::webhook_erp::ErpState| state.latest_versions().len();

@@ -260,7 +260,7 @@ macro_rules! contract {
                 let time_left = self.time_left();
                 let (limits, operation) = (&self.limits, self.operation.name());
                 let (timeout, max_body) = (limits.http_timeout, limits.http_response_bytes);
-                let send = self.http.send(&self.shop, operation, request, &self.secret_hosts, timeout, time_left, max_body);
+                let send = self.http.send(&self.shop, operation, request, self.secret_hosts(), timeout, time_left, max_body);
                 let result = tokio::time::timeout(time_left, send).await;
                 self.check_deadline()?;
                 let Ok(result) = result else { return Ok(Err(w_http::HttpError::Timeout)) };

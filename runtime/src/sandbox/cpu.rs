@@ -33,17 +33,26 @@ const MIN_SANDBOX_THREADS: usize = 2;
 /// shared between tenants by their CPU budgets, not by threads.
 /// Built on first use and kept for the life of the process, whatever runtime its callers are
 /// on (a `#[tokio::test]`'s current thread, the CLI's, `wharf serve`'s).
-pub(super) fn runtime() -> &'static tokio::runtime::Runtime {
+pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(cores.max(MIN_SANDBOX_THREADS))
             .thread_name("wharf-sandbox")
+            .on_thread_start(|| ON_SANDBOX_THREAD.set(true))
             .enable_all()
             .build()
             .expect("building the sandbox's runtime")
     })
+}
+
+/// Whether the caller already runs on one of the sandbox's threads (a sync loop spawned there,
+/// see [`super::runtime`]): its calls are then polled where they are awaited, sparing the two
+/// thread hand-offs (a wake-up of a parked sandbox thread, then of the caller's) that were
+/// most of a small call's time (the plugin bench, BENCHMARKS.md).
+pub(super) fn on_sandbox_thread() -> bool {
+    ON_SANDBOX_THREAD.get()
 }
 
 /// CPU time one call used and time it paused over its tenant's budget, charged to the tenant
@@ -80,6 +89,8 @@ fn nanos(d: Duration) -> u64 {
 }
 
 thread_local! {
+    /// Set on the sandbox runtime's threads when they start.
+    static ON_SANDBOX_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// The meter of the call being polled on this thread, for [`metered`].
     static CURRENT: RefCell<Option<Arc<Meter>>> = const { RefCell::new(None) };
 }

@@ -33,6 +33,13 @@ use std::time::{Duration, Instant};
 use wasmtime::Store;
 use wasmtime::component::Component;
 
+/// The runtime plugin calls run on (see [`cpu`]). The sync loops are spawned on it, so each of
+/// their calls is polled where it is awaited instead of being handed to another thread and
+/// back; the HTTP API and the deliveries stay on the runtime of whoever started them.
+pub fn runtime() -> &'static tokio::runtime::Handle {
+    cpu::runtime().handle()
+}
+
 /// Contract versions this host can load, newest first.
 pub const SUPPORTED_CONTRACTS: &[&str] = &[v0_3_0::CONTRACT, v0_2_0::CONTRACT, v0_1_0::CONTRACT];
 
@@ -434,9 +441,14 @@ impl Plugin {
             // The caller's span and subscriber go with it, so its logs land where the caller's do.
             let call = tracing::Instrument::in_current_span(cpu::Metered::new(call, meter.clone(), ends));
             let call = tracing::instrument::WithSubscriber::with_current_subscriber(call);
-            cpu::AbortOnDrop(cpu::runtime().spawn(call))
+            if cpu::on_sandbox_thread() {
+                // Already where calls run (a sync loop): polled here, no hand-off.
+                Ok(call.await)
+            } else {
+                cpu::AbortOnDrop(cpu::runtime().spawn(call)).await
+            }
         };
-        let outcome = task.await.unwrap_or_else(|failed| {
+        let outcome = task.unwrap_or_else(|failed| {
             Err(CallError {
                 plugin: self.descriptor.name.clone(),
                 version: self.descriptor.version.clone(),

@@ -67,8 +67,10 @@ pub struct CallState {
     pub deadline: Instant,
     /// Log lines of this call dropped over the shop's budget.
     pub log_dropped: u64,
-    /// The hosts the shop's secrets may be filled in for ([`HostGrants::for_secrets`]).
-    pub secret_hosts: HostGrants,
+    /// The hosts the shop's secrets may be filled in for ([`HostGrants::for_secrets`]): worked
+    /// out at the call's first request, since most calls of a plugin that makes none (and
+    /// `describe`) would pay for it for nothing (a tenth of a fresh call's time).
+    secret_hosts: std::sync::OnceLock<HostGrants>,
 }
 
 impl CallState {
@@ -91,7 +93,6 @@ impl CallState {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
-        let secret_hosts = HostGrants::for_secrets(&descriptor, &shop.config);
         CallState {
             wasi,
             table: ResourceTable::new(),
@@ -105,8 +106,13 @@ impl CallState {
             limits: limits.clone(),
             deadline,
             log_dropped: 0,
-            secret_hosts,
+            secret_hosts: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The hosts the shop's secrets may be filled in for.
+    pub fn secret_hosts(&self) -> &HostGrants {
+        self.secret_hosts.get_or_init(|| HostGrants::for_secrets(&self.descriptor, &self.shop.config))
     }
 
     /// Traps once the call's deadline has passed: checked when a host import returns, since

@@ -414,21 +414,24 @@ impl OrderBook {
         Ok(OrderQueryPage { orders, next_cursor: None, unreadable })
     }
 
-    /// Marks `version` of the order synced, if it is still the current one.
+    /// Marks `version` of the order synced, if it is still the current one. Only the record's
+    /// version and sync state are read (see [`acked`]): the order is neither decoded nor its
+    /// receiver unsealed and sealed again, which made an acknowledgement cost more than the
+    /// delivery it acknowledges (BENCHMARKS.md, issue 18). A record whose order cannot be read
+    /// is acknowledged all the same when those two can; `unreadable` still lists it.
     pub fn ack(&self, tenant: &str, k: &OrderKey, version: u64) -> Result<AckOutcome, StoreError> {
-        use super::backend::TxError::Abort;
         let key = Self::key(tenant, k)?;
         let (outcome, change) = (&self.tree, &self.unsynced).transaction(|(t, u)| {
             let Some(current) = t.get(&key)? else { return Ok((AckOutcome::NotFound, 0)) };
-            let Some(mut stored) = self.read(&key, &current) else { return Ok((AckOutcome::Unreadable, 0)) };
-            if stored.version != version {
-                return Ok((AckOutcome::Stale { current: stored.version }, 0));
-            }
-            if stored.sync == SyncState::Synced {
-                return Ok((AckOutcome::Synced, 0));
-            }
-            stored.sync = SyncState::Synced;
-            let bytes = self.encode(&key, &stored).map_err(Abort)?;
+            let bytes = match acked(&current, version) {
+                Ok(Acked::Now(bytes)) => bytes,
+                Ok(Acked::Not(outcome)) => return Ok((outcome, 0)),
+                Err(_) => {
+                    // Logged (once per record) with why, as every reader does.
+                    let _ = self.read(&key, &current);
+                    return Ok((AckOutcome::Unreadable, 0));
+                }
+            };
             let change = delta(&key, Some(&current), Some(&bytes));
             t.insert(&key[..], bytes)?;
             u.remove(&key[..])?;
@@ -439,6 +442,34 @@ impl OrderBook {
         }
         Ok(outcome)
     }
+}
+
+/// What acknowledging a stored record comes to.
+enum Acked {
+    /// The record's new bytes, its `sync` now `synced`.
+    Now(Vec<u8>),
+    /// Nothing to write: the version is not the stored one, or it is synced already.
+    Not(AckOutcome),
+}
+
+/// The stored record `bytes` acknowledged at `version`: its top-level fields are split without
+/// decoding them, `version` and `sync` read, and `sync` alone replaced; the order and the
+/// sealed receiver are written back byte for byte.
+fn acked(bytes: &[u8], version: u64) -> Result<Acked, serde_json::Error> {
+    use serde::de::Error as _;
+    use serde_json::value::RawValue;
+    let synced = serde_json::value::to_raw_value(&SyncState::Synced)?;
+    let mut fields: std::collections::BTreeMap<String, &RawValue> = serde_json::from_slice(bytes)?;
+    let field = |name: &'static str| fields.get(name).ok_or_else(|| serde_json::Error::missing_field(name));
+    let stored: u64 = serde_json::from_str(field("version")?.get())?;
+    if stored != version {
+        return Ok(Acked::Not(AckOutcome::Stale { current: stored }));
+    }
+    if serde_json::from_str::<SyncState>(field("sync")?.get())? == SyncState::Synced {
+        return Ok(Acked::Not(AckOutcome::Synced));
+    }
+    fields.insert("sync".to_owned(), &synced);
+    serde_json::to_vec(&fields).map(Acked::Now)
 }
 
 /// [`OrderBook::upsert`] inside a transaction (so a caller can enqueue the delivery it owes in
@@ -540,6 +571,23 @@ pub(crate) mod tests {
     }
 
     const T: i64 = 1_794_355_200_000;
+
+    #[test]
+    fn an_ack_changes_the_sync_state_alone_and_leaves_the_receiver_sealed() {
+        let store = Store::temporary().unwrap();
+        let mut o = order("7", OrderStatus::Paid, T);
+        o.receiver = Some(serde_json::from_value(serde_json::json!({"name": "王五", "masked": false})).unwrap());
+        store.orders().upsert("acme", &o, Timestamp(T)).unwrap();
+        let k = OrderKey::of(&o);
+        let before = store.orders().get("acme", &k).unwrap().unwrap();
+        assert_eq!(store.orders().ack("acme", &k, 1).unwrap(), AckOutcome::Synced);
+        let after = store.orders().get("acme", &k).unwrap().unwrap();
+        assert_eq!(after, StoredOrder { sync: SyncState::Synced, ..before }, "everything else read back as it was");
+        assert_eq!(after.order.receiver, o.receiver);
+        let raw = store.orders().tree().get(OrderBook::key("acme", &k).unwrap()).unwrap().unwrap();
+        assert!(!String::from_utf8_lossy(&raw).contains("王五"), "still sealed at rest");
+        assert!(store.orders().query("acme", &OrderQuery::default()).unwrap().orders.is_empty(), "no longer owed");
+    }
 
     #[test]
     fn every_version_is_kept_up_to_the_bound_and_sealed_like_the_order() {
@@ -667,7 +715,14 @@ pub(crate) mod tests {
         let ids: Vec<&str> = page.orders.iter().map(|o| o.order.order_id.as_str()).collect();
         assert_eq!((ids, page.unreadable), (vec!["1", "3"], 1), "listed without it, and counted");
         assert_eq!(book.get("acme", &k2).unwrap(), None);
-        assert_eq!(book.ack("acme", &k2, 4).unwrap(), AckOutcome::Unreadable);
+        // Its version and sync state can be read: acknowledged, and still listed as unreadable.
+        assert_eq!(book.ack("acme", &k2, 4).unwrap(), AckOutcome::Synced);
+        assert_eq!(book.ack("acme", &k2, 4).unwrap(), AckOutcome::Synced);
+        assert_eq!(book.ack("acme", &k2, 3).unwrap(), AckOutcome::Stale { current: 4 });
+        let k9 = OrderKey { platform: "taobao".into(), shop_id: "s1".into(), order_id: "9".into() };
+        book.tree().insert(OrderBook::key("acme", &k9).unwrap(), b"{not json".to_vec()).unwrap();
+        assert_eq!(book.ack("acme", &k9, 1).unwrap(), AckOutcome::Unreadable);
+        book.tree().remove(OrderBook::key("acme", &k9).unwrap()).unwrap();
         let listed = book.unreadable("acme").unwrap();
         assert_eq!((listed.len(), listed[0].order_id.as_str()), (1, "2"));
         assert!(listed[0].reason.contains("10000") || listed[0].reason.contains("RFC 3339"), "{}", listed[0].reason);

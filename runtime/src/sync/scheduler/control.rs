@@ -190,15 +190,22 @@ impl Control {
             stop: running.stop.subscribe(),
         };
         let cluster = &self.shared.cluster;
-        let mut leased = |lease: String, start: Box<dyn Fn(Ctx) -> BoxedLoop + Send + Sync>| {
-            let (cluster, ctx, stop) = (cluster.clone(), base.clone(), running.stop.subscribe());
-            running.tasks.spawn(async move { cluster.run_leased(lease, stop, || start(ctx.clone())).await });
-        };
+        // Loops that call plugins run on the sandbox's threads (no hand-off per call); the
+        // deliveries stay here, so pulling shops cannot queue them behind their work.
+        let here = tokio::runtime::Handle::current();
+        let mut leased =
+            |lease: String, on: &tokio::runtime::Handle, start: Box<dyn Fn(Ctx) -> BoxedLoop + Send + Sync>| {
+                let (cluster, ctx, stop) = (cluster.clone(), base.clone(), running.stop.subscribe());
+                let work = async move { cluster.run_leased(lease, stop, || start(ctx.clone())).await };
+                // The caller's subscriber goes with it, so a loop's logs land where the caller's do.
+                running.tasks.spawn_on(tracing::instrument::WithSubscriber::with_current_subscriber(work), on);
+            };
         let orders_every = tenant.schedule.get(Module::Orders).every();
         let after_sales_every = tenant.schedule.get(Module::AfterSales).every();
         for (index, shop) in tenant.shops.iter().enumerate() {
             leased(
                 format!("shop/{}/{}", tenant.id, shop.shop.shop_id),
+                crate::sandbox::runtime(),
                 Box::new(move |c: Ctx| {
                     let (outbound, after) = (c.clone(), c.clone());
                     Box::pin(async move {
@@ -218,7 +225,7 @@ impl Control {
             );
         }
         if !matches!(tenant.route, Route::Pull) {
-            leased(format!("erp/{}/deliveries", tenant.id), Box::new(|c: Ctx| Box::pin(c.delivery_loop())));
+            leased(format!("erp/{}/deliveries", tenant.id), &here, Box::new(|c: Ctx| Box::pin(c.delivery_loop())));
         }
         if let Route::Plugin { .. } = &tenant.route {
             for (module, operation) in feed::feeds() {
@@ -226,6 +233,7 @@ impl Control {
                     // Leases are keyed by stored names, as everything in the database is.
                     leased(
                         format!("erp/{}/pull/{}", tenant.id, module.stored()),
+                        crate::sandbox::runtime(),
                         Box::new(move |c: Ctx| Box::pin(c.feed_loop(module, operation, every))),
                     );
                 }
