@@ -19,7 +19,9 @@
 //! after-sales of [`after_sale`] (refund applications and service orders), and receiver
 //! decryption with its access log ([`decrypt`]), answered in
 //! `<method>_responce` envelopes with JOS's `apiResult`; refusals are `error_response`s
-//! ([`error`], where the UNSURE codes live). Faults come from [`Faults`].
+//! ([`error`], where the UNSURE codes live). Faults come from [`Faults`]. Searches and gets
+//! are answered from `orderInfo` texts rendered at start and listings kept sorted, both
+//! renewed as the shop changes (`cache`), so a benchmark measures Wharf, not the simulator.
 //!
 //! [`JdSim`] implements [`crate::Marketplace`]; [`expect`] holds the canonical orders the JD
 //! plugin must produce, computed from the shop itself, not from the wire.
@@ -34,6 +36,7 @@
 //! ```
 
 pub mod after_sale;
+mod cache;
 pub mod decrypt;
 pub mod error;
 pub mod expect;
@@ -48,6 +51,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use anyhow::ensure;
 
+use self::cache::{OrderInfoCache, Watched};
 use crate::faults::Faults;
 use crate::privacy::{DecryptCall, PlainReceiver};
 use crate::raw::RawOrder;
@@ -142,7 +146,10 @@ pub(crate) struct Shared {
     pub clock: Clock,
     /// The "now" the shop was generated at (UTC ms, whole seconds).
     pub generated_at_ms: i64,
-    pub shop: Mutex<Shop>,
+    /// Watched, so the cached listings know when to rebuild ([`cache`]).
+    pub shop: Mutex<Watched<Shop>>,
+    /// The shop's `orderInfo`s as sent; locked after `shop` (and `raw`), never before.
+    pub order_infos: Mutex<OrderInfoCache>,
     pub faults: Mutex<Faults>,
     pub stock_writes: Mutex<Vec<StockWrite>>,
     /// Requests per `method` parameter (refused ones included; none counts under "").
@@ -208,11 +215,15 @@ impl JdSim {
         };
         let mut after_sale_rng = SimRng::new(config.seed).fork(AFTER_SALE_STREAM);
         shop.generate_after_sales(&mut after_sale_rng, config.after_sales, generated_at_ms);
+        let shop = Watched::new(shop);
+        let mut order_infos = OrderInfoCache::new(config.order_ids);
+        order_infos.warm(&shop);
         let shared = Arc::new(Shared {
             config,
             clock: Clock::new(generated_at_ms),
             generated_at_ms,
             shop: Mutex::new(shop),
+            order_infos: Mutex::new(order_infos),
             faults: Mutex::new(Faults::default()),
             stock_writes: Mutex::new(Vec::new()),
             calls: Mutex::new(BTreeMap::new()),

@@ -6,12 +6,13 @@
 //! for the write methods, in the flat result object (`success`, `errorCode`, …). The number
 //! codes used here are the simulator's own; JOS's vary per API.
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
 use super::Shared;
-use super::render::{self, CARRIERS, ORDER_STATES, SHIPPABLE, order_info, order_state};
+use super::cache::{Fields, StateSet, state_bit};
+use super::render::{self, CARRIERS, SHIPPABLE, order_state};
 use crate::serve::lock;
 use crate::shop::{Order, Stage};
 use crate::taobao::parse_gmt8;
@@ -128,16 +129,40 @@ fn time(p: &Map<String, Value>, key: &str) -> Result<i64, Refusal> {
     })
 }
 
-/// Keeps `orderId` and the fields `optional_fields` names, when it names any.
-fn select(mut info: Value, fields: Option<&HashSet<String>>) -> Value {
-    if let (Some(fields), Value::Object(map)) = (fields, &mut info) {
-        map.retain(|k, _| k == "orderId" || fields.contains(k));
-    }
-    info
+fn optional_fields(p: &Map<String, Value>) -> Fields {
+    text(p, "optional_fields").map(|f| f.split(',').map(|s| s.trim().to_owned()).collect::<BTreeSet<_>>())
 }
 
-fn optional_fields(p: &Map<String, Value>) -> Option<HashSet<String>> {
-    text(p, "optional_fields").map(|f| f.split(',').map(|s| s.trim().to_owned()).collect())
+/// Stands in an answer's JSON tree for the part already written as text (the `orderInfo`s,
+/// from [`super::cache`]), which goes in once the tree is serialized. A NUL cannot come from
+/// anything an answer's tree holds around it, so the slot is found only where it was put.
+const SLOT: &str = "\u{0}orderInfo text\u{0}";
+
+/// A method's result: a JSON tree, and the text for its [`SLOT`] when it has one.
+struct Answer {
+    tree: Value,
+    slot: Option<String>,
+}
+
+impl From<Value> for Answer {
+    fn from(tree: Value) -> Self {
+        Self { tree, slot: None }
+    }
+}
+
+/// `body` with its [`SLOT`] (as serialized) replaced by `text`.
+fn fill_slot(body: &str, text: &str) -> String {
+    let slot = Value::from(SLOT).to_string();
+    match body.find(&slot) {
+        Some(at) => {
+            let mut out = String::with_capacity(body.len() - slot.len() + text.len());
+            out.push_str(&body[..at]);
+            out.push_str(text);
+            out.push_str(&body[at + slot.len()..]);
+            out
+        }
+        None => body.to_owned(),
+    }
 }
 
 /// Runs `method` (one of [`METHODS`]) and returns the whole success body.
@@ -150,11 +175,11 @@ pub(crate) fn run(shared: &Shared, method: &str, params: &Map<String, Value>) ->
         let result = super::decrypt::run(shared, method, params);
         return json!({ response_key(method): {"code": "0", *key: result} }).to_string();
     }
-    let result = match method {
+    let Answer { tree: result, slot } = match method {
         ORDER_SEARCH => search(shared, params),
         ORDER_GET => get(shared, params),
-        UPDATE_SKU_STOCK => operator_result(update_sku_stock(shared, params)),
-        _ => operator_result(shipment(shared, params)),
+        UPDATE_SKU_STOCK => operator_result(update_sku_stock(shared, params)).into(),
+        _ => operator_result(shipment(shared, params)).into(),
     };
     let mut inner = Map::new();
     inner.insert("code".into(), json!("0"));
@@ -168,49 +193,85 @@ pub(crate) fn run(shared: &Shared, method: &str, params: &Map<String, Value>) ->
             }
         }
     }
-    json!({ response_key(method): inner }).to_string()
+    let body = json!({ response_key(method): inner }).to_string();
+    match slot {
+        Some(text) => fill_slot(&body, &text),
+        None => body,
+    }
 }
 
 /// `jingdong.pop.order.search`: orders in `[start_date, end_date]` (inclusive, by
 /// modification time unless `dateType` is 1), in the `order_state`s asked for, sorted by that
 /// time (newest first when `sortType` is 1), one page.
-fn search(shared: &Shared, p: &Map<String, Value>) -> Value {
+fn search(shared: &Shared, p: &Map<String, Value>) -> Answer {
     let refused = |r: Refusal| json!({"apiResult": api_result(Some(&r)), "orderTotal": 0, "orderInfoList": []});
     let query = match SearchQuery::read(p) {
         Ok(q) => q,
-        Err(r) => return refused(r),
+        Err(r) => return refused(r).into(),
     };
     let shop = lock(&shared.shop);
     let raw = lock(&shared.raw);
-    // Generated orders and raw documents, listed alike: (time, id, the row).
-    let mut rows: Vec<(i64, u64, Row<'_>)> = shop
-        .orders
+    let mut infos = lock(&shared.order_infos);
+    let listing = infos.listing(&shop, query.by_created);
+    let from = listing.partition_point(|l| l.time < query.start);
+    let to = listing.partition_point(|l| l.time <= query.end);
+    let shown = listing[from..to].iter().filter(|l| l.state & query.states != 0);
+    // Raw documents are listed beside the shop's orders by the same (time, id), after an order
+    // of the same (time, id), in the order they were given.
+    let mut raws: Vec<(i64, u64, &Value)> = raw
         .iter()
-        .filter(|o| order_state(o).is_some_and(|s| query.states.contains(s)))
-        .map(|o| (query.time_of(o), o.order_no, Row::Shop(o)))
-        .chain(
-            raw.iter()
-                .filter(|r| query.states.contains(&r.status))
-                .map(|r| (if query.by_created { r.created_ms } else { r.updated_ms }, r.number(), Row::Raw(&r.doc))),
-        )
-        .filter(|(t, _, _)| (query.start..=query.end).contains(t))
+        .map(|r| (if query.by_created { r.created_ms } else { r.updated_ms }, r))
+        .filter(|(t, r)| (query.start..=query.end).contains(t) && state_bit(&r.status) & query.states != 0)
+        .map(|(t, r)| (t, r.number(), &r.doc))
         .collect();
-    rows.sort_by_key(|(t, no, _)| (*t, *no));
-    if query.newest_first {
-        rows.reverse();
-    }
-    let total = rows.len();
+    raws.sort_by_key(|(t, no, _)| (*t, *no));
+    let total = shown.clone().count() + raws.len();
     let first = usize::try_from((query.page - 1).saturating_mul(query.page_size)).unwrap_or(usize::MAX);
-    let list: Vec<Value> = rows
-        .into_iter()
-        .skip(first)
-        .take(query.page_size as usize)
-        .map(|(_, _, row)| match row {
-            Row::Shop(o) => select(order_info(&shop, o, shared.config.order_ids), query.fields.as_ref()),
-            Row::Raw(doc) => doc.clone(),
-        })
-        .collect();
-    json!({"apiResult": api_result(None), "orderTotal": total, "orderInfoList": list})
+    let shop_rows = shown.map(|l| (l.time, l.order_no, Row::Shop(&shop.orders[l.index])));
+    let raw_rows = raws.into_iter().map(|(t, no, doc)| (t, no, Row::Raw(doc)));
+    let rows: Box<dyn Iterator<Item = (i64, u64, Row<'_>)> + '_> = if query.newest_first {
+        Box::new(merge(shop_rows.rev(), raw_rows.rev(), |s, r| (s.0, s.1) > (r.0, r.1)))
+    } else {
+        Box::new(merge(shop_rows, raw_rows, |s, r| (s.0, s.1) <= (r.0, r.1)))
+    };
+    let page: Vec<Row<'_>> = rows.skip(first).take(query.page_size as usize).map(|(_, _, row)| row).collect();
+
+    let mut texts = infos.texts(&shop, &query.fields);
+    let mut list = String::from("[");
+    for (i, row) in page.into_iter().enumerate() {
+        if i > 0 {
+            list.push(',');
+        }
+        match row {
+            Row::Shop(o) => list.push_str(texts.of(o)),
+            Row::Raw(doc) => list.push_str(&doc.to_string()),
+        }
+    }
+    list.push(']');
+    Answer {
+        tree: json!({"apiResult": api_result(None), "orderTotal": total, "orderInfoList": SLOT}),
+        slot: Some(list),
+    }
+}
+
+/// Two listings, each in order, as one in order (`first(a, b)`: `a` goes before `b`).
+fn merge<T>(
+    a: impl Iterator<Item = T>,
+    b: impl Iterator<Item = T>,
+    first: impl Fn(&T, &T) -> bool,
+) -> impl Iterator<Item = T> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    std::iter::from_fn(move || match (a.peek(), b.peek()) {
+        (Some(x), Some(y)) => {
+            if first(x, y) {
+                a.next()
+            } else {
+                b.next()
+            }
+        }
+        (Some(_), None) => a.next(),
+        (None, _) => b.next(),
+    })
 }
 
 /// A listed order: generated, or a raw document served as it is.
@@ -222,12 +283,13 @@ enum Row<'a> {
 struct SearchQuery {
     start: i64,
     end: i64,
-    states: HashSet<String>,
+    /// Known `orderState`s only (from [`render::ORDER_STATES`]).
+    states: StateSet,
     page: u64,
     page_size: u64,
     by_created: bool,
     newest_first: bool,
-    fields: Option<HashSet<String>>,
+    fields: Fields,
 }
 
 impl SearchQuery {
@@ -243,10 +305,12 @@ impl SearchQuery {
                 ),
             ));
         }
-        let states: HashSet<String> =
-            required_text(p, "order_state")?.split(',').map(|s| s.trim().to_owned()).collect();
-        if let Some(bad) = states.iter().find(|s| !ORDER_STATES.iter().any(|(known, _)| known == s)) {
-            return Err(Refusal::param("订单状态不合法", format!("unknown order_state {bad:?}")));
+        let mut states = 0;
+        for state in required_text(p, "order_state")?.split(',').map(str::trim) {
+            match state_bit(state) {
+                0 => return Err(Refusal::param("订单状态不合法", format!("unknown order_state {state:?}"))),
+                bit => states |= bit,
+            }
         }
         let page = uint(p, "page")?.unwrap_or(1);
         let page_size = uint(p, "page_size")?.unwrap_or(DEFAULT_PAGE_SIZE);
@@ -269,29 +333,25 @@ impl SearchQuery {
             fields: optional_fields(p),
         })
     }
-
-    fn time_of(&self, o: &Order) -> i64 {
-        if self.by_created { o.created_ms } else { o.updated_ms }
-    }
 }
 
 /// `jingdong.pop.order.get`: one order by `order_id`. An order JOS does not show comes back
 /// as a successful `apiResult` without `orderInfo` (UNSURE).
-fn get(shared: &Shared, p: &Map<String, Value>) -> Value {
+fn get(shared: &Shared, p: &Map<String, Value>) -> Answer {
     let id = match required_uint(p, "order_id") {
         Ok(id) => id,
-        Err(r) => return json!({"apiResult": api_result(Some(&r))}),
+        Err(r) => return json!({"apiResult": api_result(Some(&r))}).into(),
     };
     if let Some(r) = lock(&shared.raw).iter().find(|r| r.id == id.to_string()) {
-        return json!({"apiResult": api_result(None), "orderInfo": r.doc});
+        return json!({"apiResult": api_result(None), "orderInfo": r.doc}).into();
     }
     let shop = lock(&shared.shop);
     match shop.orders.iter().find(|o| o.order_no == id && order_state(o).is_some()) {
-        Some(o) => json!({
-            "apiResult": api_result(None),
-            "orderInfo": select(order_info(&shop, o, shared.config.order_ids), optional_fields(p).as_ref()),
-        }),
-        None => json!({"apiResult": api_result(None)}),
+        Some(o) => {
+            let text = lock(&shared.order_infos).texts(&shop, &optional_fields(p)).of(o).to_owned();
+            Answer { tree: json!({"apiResult": api_result(None), "orderInfo": SLOT}), slot: Some(text) }
+        }
+        None => json!({"apiResult": api_result(None)}).into(),
     }
 }
 

@@ -6,6 +6,7 @@ use super::render::{self, mask_mobile, order_state};
 use super::*;
 use crate::faults::Malform;
 use crate::harness::Marketplace;
+use crate::shop::Stage;
 use crate::taobao::{SignMethod, encode_pairs, gmt8, sign};
 
 /// 2026-11-11 00:00:00 +08:00.
@@ -456,5 +457,131 @@ mod oaid_decrypt {
         assert_eq!(calls.iter().map(|c| c.decrypted()).collect::<Vec<_>>(), [20, 0, 0, 0]);
         assert_eq!(calls[0].scene.as_deref(), Some("1001"));
         assert_eq!(sim.log_uploads().len(), 2);
+    }
+}
+
+/// `orderInfo` of order `order_no` rendered afresh from the shop as it is now, with only
+/// `orderId` and `fields` when given: what the cached texts must equal.
+fn rendered_now(sim: &JdSim, order_no: u64, fields: Option<&[&str]>) -> Value {
+    let shop = sim.shop();
+    let o = shop.orders.iter().find(|o| o.order_no == order_no).unwrap();
+    let mut info = render::order_info(&shop, o, sim.config().order_ids);
+    if let (Some(fields), Value::Object(map)) = (fields, &mut info) {
+        map.retain(|k, _| k == "orderId" || fields.contains(&k.as_str()));
+    }
+    info
+}
+
+/// The `orderInfo` a search over the whole window lists for `order_no`, with `fields`.
+fn listed(sim: &JdSim, order_no: u64, fields: Option<&[&str]>) -> Value {
+    let (from, to) = Marketplace::window(sim);
+    let mut params = json!({
+        "start_date": gmt8(from), "end_date": gmt8(to),
+        "order_state": render::ORDER_STATES.iter().map(|(s, _)| *s).collect::<Vec<_>>().join(","),
+        "page": "1", "page_size": "100",
+    });
+    if let Some(fields) = fields {
+        params["optional_fields"] = json!(fields.join(","));
+    }
+    for page in 1.. {
+        params["page"] = json!(page.to_string());
+        let answer = sim.call(ORDER_SEARCH, &params);
+        let list = answer["jingdong_pop_order_search_responce"]["searchorderinfo_result"]["orderInfoList"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert!(!list.is_empty(), "order {order_no} is not listed");
+        if let Some(info) = list.into_iter().find(|i| i["orderId"] == json!(order_no)) {
+            return info;
+        }
+    }
+    unreachable!()
+}
+
+fn got(sim: &JdSim, order_no: u64, fields: Option<&[&str]>) -> Value {
+    let mut params = json!({"order_id": order_no.to_string()});
+    if let Some(fields) = fields {
+        params["optional_fields"] = json!(fields.join(","));
+    }
+    sim.call(ORDER_GET, &params)["jingdong_pop_order_get_responce"]["orderDetailInfo"]["orderInfo"].clone()
+}
+
+#[test]
+fn an_order_changed_after_its_text_was_cached_is_answered_with_its_new_values() {
+    let sim = sim();
+    let plugin: &[&str] = &["orderState", "modified", "venderRemark", "itemInfoList", "logisticsId", "waybill"];
+    let shop = sim.shop();
+    let paid = shop.orders.iter().find(|o| order_state(o) == Some(render::WAIT_SELLER_STOCK_OUT)).unwrap().order_no;
+    let to_refund = shop.orders.iter().filter(|o| o.stage == Stage::Paid).map(|o| o.order_no).find(|&no| no != paid);
+    let to_refund = to_refund.unwrap();
+    // Texts for every field (rendered at start) and for a selection (cut on first use).
+    for fields in [None, Some(plugin)] {
+        assert_eq!(listed(&sim, paid, fields), rendered_now(&sim, paid, fields));
+        assert_eq!(got(&sim, to_refund, fields), rendered_now(&sim, to_refund, fields));
+    }
+    let before = listed(&sim, paid, Some(plugin));
+
+    // Shipped through the gateway: a new state, modified time and waybill.
+    let ship = json!({"orderId": paid, "logiCoprId": "467", "logiNo": "SF9"});
+    assert_eq!(
+        sim.call(ORDER_SHIPMENT, &ship)["jingdong_pop_order_shipment_responce"]["sopjosshipment_result"]["success"],
+        true
+    );
+    let after = listed(&sim, paid, Some(plugin));
+    assert_eq!(after["orderState"], "WAIT_GOODS_RECEIVE_CONFIRM");
+    assert_eq!(after["waybill"], "SF9");
+    assert_ne!(after["modified"], before["modified"]);
+    assert_eq!(after, rendered_now(&sim, paid, Some(plugin)));
+    assert_eq!(got(&sim, paid, None), rendered_now(&sim, paid, None));
+
+    // A refund requested (an after-sale): the order is locked.
+    sim.add_after_sale(&to_refund.to_string(), AfterSaleKind::RefundBeforeShipping).unwrap();
+    assert_eq!(got(&sim, to_refund, Some(plugin))["orderState"], "LOCKED");
+    assert_eq!(listed(&sim, to_refund, None), rendered_now(&sim, to_refund, None));
+
+    // Changed in place, the modified time untouched, and a SKU's product renamed.
+    {
+        let mut shop = lock(&sim.shared.shop);
+        shop.order_mut(paid).unwrap().seller_memo = Some("改地址".to_owned());
+        let product = shop.skus[shop.orders.iter().find(|o| o.order_no == paid).unwrap().lines[0].sku].product;
+        shop.products[product].title = "改名的商品".to_owned();
+    }
+    let changed = listed(&sim, paid, Some(plugin));
+    assert_eq!(changed["venderRemark"], "改地址");
+    assert!(changed["itemInfoList"][0]["skuName"].as_str().unwrap().starts_with("改名的商品"), "{changed}");
+    assert_eq!(changed, rendered_now(&sim, paid, Some(plugin)));
+
+    // Moved on by the knob: the oldest order, now listed first when sorted oldest last.
+    let moved: u64 = sim.change_one().unwrap().parse().unwrap();
+    assert_eq!(listed(&sim, moved, None), rendered_now(&sim, moved, None));
+    let (from, to) = Marketplace::window(&sim);
+    assert_eq!(search(&sim, from, to, 1, 1)["orderInfoList"][0], rendered_now(&sim, moved, None));
+}
+
+#[test]
+fn a_fields_selection_answers_only_those_fields_from_texts_rendered_for_every_field() {
+    let sim = sim();
+    let (from, to) = Marketplace::window(&sim);
+    let full = search(&sim, from, to, 1, 20);
+    let first = full["orderInfoList"][0]["orderId"].as_u64().unwrap();
+    assert!(full["orderInfoList"][0].as_object().unwrap().len() > 20, "every field: {full}");
+
+    let asked: &[&str] = &["orderState", "consigneeInfo", "nonsense"];
+    let some = listed(&sim, first, Some(asked));
+    let keys: Vec<&String> = some.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["consigneeInfo", "orderId", "orderState"]);
+    assert_eq!(some, rendered_now(&sim, first, Some(asked)));
+    assert_eq!(got(&sim, first, Some(asked)), some);
+    // Every field again, after the selection.
+    assert_eq!(listed(&sim, first, None), full["orderInfoList"][0]);
+
+    // More selections than are kept at once: each still answers its own fields.
+    for n in 0..cache::MAX_SELECTIONS * 2 {
+        let fields = ["orderState", "modified", "pin", "freightPrice", "orderRemark", "waybill", "balanceUsed"];
+        let fields = &fields[..n % fields.len() + 1];
+        let stamp = format!("x{n}");
+        let mut asked: Vec<&str> = fields.to_vec();
+        asked.push(&stamp);
+        assert_eq!(got(&sim, first, Some(&asked)), rendered_now(&sim, first, Some(&asked)), "{asked:?}");
     }
 }
