@@ -24,12 +24,14 @@ use webhook::DrainReport;
 /// or gone) the delivery itself is done.
 fn delivered(store: &Store, delivery: &Delivery, report: &mut DrainReport) -> Result<(), StoreError> {
     match delivery.carries {
-        Carries::Order => store.orders().ack(&delivery.tenant, &delivery.key, delivery.version)?,
+        Carries::Order => {
+            store.order_delivered(delivery)?;
+        }
         Carries::AfterSale => {
-            store.after_sales().ack(&delivery.tenant, &webhook::after_sale_key(&delivery.key), delivery.version)?
+            store.after_sales().ack(&delivery.tenant, &webhook::after_sale_key(&delivery.key), delivery.version)?;
+            store.outbox().remove(delivery.id)?;
         }
     };
-    store.outbox().remove(delivery.id)?;
     report.delivered += 1;
     *report.delivered_by_shop.entry(delivery.key.shop_id.clone()).or_default() += 1;
     Ok(())

@@ -202,14 +202,16 @@ impl Webhook {
     /// The request for `stored`, stamped `timestamp_s`.
     pub fn sign(&self, tenant: &str, stored: &StoredOrder, timestamp_s: i64) -> Signed {
         let key = idempotency_key(tenant, stored);
-        let body = serde_json::json!({
-            "type": ORDER_EVENT,
-            "tenant": tenant,
-            "version": stored.version,
-            "idempotency_key": key,
-            "order": stored.order,
-        });
-        self.signed(key, &body, timestamp_s)
+        let body = Event {
+            kind: ORDER_EVENT,
+            tenant,
+            version: stored.version,
+            idempotency_key: &key,
+            intercept: None,
+            order: Some(&stored.order),
+            after_sale: None,
+        };
+        self.signed(key.clone(), &body, timestamp_s)
     }
 
     /// The request for a stored after-sale, stamped `timestamp_s`: its own event type, and
@@ -217,18 +219,19 @@ impl Webhook {
     pub fn sign_after_sale(&self, tenant: &str, stored: &StoredAfterSale, timestamp_s: i64) -> Signed {
         let a = &stored.after_sale;
         let key = format!("{tenant}:after_sale:{}:{}:{}:v{}", a.platform, a.shop_id, a.after_sale_id, stored.version);
-        let body = serde_json::json!({
-            "type": AFTER_SALE_EVENT,
-            "tenant": tenant,
-            "version": stored.version,
-            "idempotency_key": key,
-            "intercept": stored.intercept,
-            "after_sale": a,
-        });
-        self.signed(key, &body, timestamp_s)
+        let body = Event {
+            kind: AFTER_SALE_EVENT,
+            tenant,
+            version: stored.version,
+            idempotency_key: &key,
+            intercept: Some(stored.intercept),
+            order: None,
+            after_sale: Some(a),
+        };
+        self.signed(key.clone(), &body, timestamp_s)
     }
 
-    fn signed(&self, key: String, body: &serde_json::Value, timestamp_s: i64) -> Signed {
+    fn signed(&self, key: String, body: &Event<'_>, timestamp_s: i64) -> Signed {
         let body = serde_json::to_vec(body).expect("canonical records serialize");
         let signatures: Vec<String> =
             self.keys.iter().map(|k| standard_signature(k, &key, timestamp_s, &body)).collect();
@@ -269,6 +272,23 @@ impl Webhook {
             }
         }
     }
+}
+
+/// The body of a webhook POST, written straight from the stored record (building a
+/// `serde_json::Value` of the order first cost a copy of every field per delivery).
+#[derive(serde::Serialize)]
+struct Event<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    tenant: &'a str,
+    version: u64,
+    idempotency_key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    intercept: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    order: Option<&'a crate::model::Order>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    after_sale: Option<&'a crate::model::AfterSale>,
 }
 
 /// Delivers what is due in `store`'s outbox for the webhook route across every tenant, at
@@ -406,6 +426,30 @@ mod tests {
     fn a_secret_without_the_prefix_is_its_own_key_and_a_bad_whsec_is_refused() {
         assert_eq!(standard_key(b"plain-secret").unwrap(), b"plain-secret");
         assert!(standard_key(b"whsec_not base64!").unwrap_err().contains("not base64"));
+    }
+
+    #[test]
+    fn the_body_is_the_documented_event() {
+        use crate::model::OrderStatus;
+        use crate::store::SyncState;
+        let stored = StoredOrder {
+            order: crate::store::orders::tests::order("1", OrderStatus::Paid, 1_794_355_200_000),
+            version: 3,
+            sync: SyncState::Unsynced,
+            stored_at: Timestamp(1_794_355_200_000),
+        };
+        let signed = Webhook::new("http://erp.test/hook", b"s".to_vec()).sign("acme", &stored, 1_800_000_000);
+        let documented = serde_json::json!({
+            "type": ORDER_EVENT,
+            "tenant": "acme",
+            "version": 3,
+            "idempotency_key": idempotency_key("acme", &stored),
+            "order": stored.order,
+        });
+        let body: serde_json::Value = serde_json::from_slice(&signed.body).unwrap();
+        assert_eq!(body, documented);
+        let text = String::from_utf8(signed.body).unwrap();
+        assert!(text.starts_with(r#"{"type":"order.updated","tenant":"acme","version":3,"#), "{text}");
     }
 
     #[test]

@@ -313,7 +313,7 @@ impl OrderBook {
         serde_json::to_vec(&OnDisk { stored, sealed_receiver }).map_err(|e| StoreError::Invalid(e.to_string()))
     }
 
-    fn key(tenant: &str, k: &OrderKey) -> Result<Vec<u8>, StoreError> {
+    pub(super) fn key(tenant: &str, k: &OrderKey) -> Result<Vec<u8>, StoreError> {
         key(&[tenant, &k.platform, &k.shop_id, &k.order_id])
     }
 
@@ -421,26 +421,36 @@ impl OrderBook {
     /// is acknowledged all the same when those two can; `unreadable` still lists it.
     pub fn ack(&self, tenant: &str, k: &OrderKey, version: u64) -> Result<AckOutcome, StoreError> {
         let key = Self::key(tenant, k)?;
-        let (outcome, change) = (&self.tree, &self.unsynced).transaction(|(t, u)| {
-            let Some(current) = t.get(&key)? else { return Ok((AckOutcome::NotFound, 0)) };
-            let bytes = match acked(&current, version) {
-                Ok(Acked::Now(bytes)) => bytes,
-                Ok(Acked::Not(outcome)) => return Ok((outcome, 0)),
-                Err(_) => {
-                    // Logged (once per record) with why, as every reader does.
-                    let _ = self.read(&key, &current);
-                    return Ok((AckOutcome::Unreadable, 0));
-                }
-            };
-            let change = delta(&key, Some(&current), Some(&bytes));
-            t.insert(&key[..], bytes)?;
-            u.remove(&key[..])?;
-            Ok((AckOutcome::Synced, change))
-        })?;
+        let (outcome, change) = (&self.tree, &self.unsynced).transaction(|(t, u)| self.ack_in(t, u, &key, version))?;
         if change != 0 {
             self.usage.add(tenant, change)?;
         }
         Ok(outcome)
+    }
+
+    /// [`OrderBook::ack`] inside a transaction (so a delivery can leave the outbox in the same
+    /// one), with the change in the tenant's stored bytes it makes.
+    pub(super) fn ack_in(
+        &self,
+        t: &super::backend::TxTree<'_>,
+        u: &super::backend::TxTree<'_>,
+        key: &[u8],
+        version: u64,
+    ) -> Result<(AckOutcome, i64), super::backend::TxError> {
+        let Some(current) = t.get(key)? else { return Ok((AckOutcome::NotFound, 0)) };
+        let bytes = match acked(&current, version) {
+            Ok(Acked::Now(bytes)) => bytes,
+            Ok(Acked::Not(outcome)) => return Ok((outcome, 0)),
+            Err(_) => {
+                // Logged (once per record) with why, as every reader does.
+                let _ = self.read(key, &current);
+                return Ok((AckOutcome::Unreadable, 0));
+            }
+        };
+        let change = delta(key, Some(&current), Some(&bytes));
+        t.insert(key, bytes)?;
+        u.remove(key)?;
+        Ok((AckOutcome::Synced, change))
     }
 }
 

@@ -16,7 +16,7 @@ use super::backend::TxTree;
 use super::backend::{Db, Tree};
 use serde::{Deserialize, Serialize};
 
-use super::orders::{self, OrderKey, Upsert};
+use super::orders::{self, AckOutcome, OrderBook, OrderKey, Upsert};
 use super::pushes::{due_range, time_be};
 use super::usage::{Usage, delta};
 use super::{Store, StoreError, key};
@@ -421,6 +421,75 @@ impl Store {
 }
 
 impl Store {
+    /// [`Store::record_order`] for a page of `orders`, in one transaction: a page costs one
+    /// commit (on PostgreSQL one round trip and one WAL flush) instead of one per order, and on
+    /// sled one transaction's set-up and commit instead of a hundred (a quarter of the sandbox
+    /// threads' time in the 100-shop sync bench went to them; BENCHMARKS.md, issue 18). When the
+    /// page's transaction fails (an order past the tenant's quota, a key the store cannot hold,
+    /// the disk), each order is recorded alone, so a bad record gets its own error and the
+    /// others are stored as before. The quota is looked at once for the page, as it is once
+    /// per order alone: a tenant just under its quota stores the page whole.
+    pub fn record_orders(
+        &self,
+        tenant: &str,
+        orders: &[Order],
+        now: Timestamp,
+        route: Option<&str>,
+    ) -> Vec<Result<Upsert, StoreError>> {
+        let together = || -> Result<Vec<Upsert>, StoreError> {
+            key(&[tenant])?;
+            if let Some(route) = route {
+                key(&[route])?;
+            }
+            let (book, outbox, usage) = (self.orders(), self.outbox(), self.usage());
+            let room = usage.room(tenant)?;
+            let trees = (book.tree(), book.unsynced_tree(), book.versions_tree(), &outbox.queue, &outbox.due);
+            let (outcomes, change) = trees.transaction(|(o, u, v, q, due)| {
+                let mut outcomes = Vec::with_capacity(orders.len());
+                let mut change = 0;
+                for order in orders {
+                    let (outcome, changed) = orders::upsert_in(&book, o, u, v, tenant, order, now, &room)?;
+                    change += changed;
+                    if let (true, Some(route)) = (outcome.is_news(), route) {
+                        let owed = Owed { tenant, route, carries: Carries::Order, key: OrderKey::of(order) };
+                        change += Queue { q, due }.owe(owed, outcome.version(), now)?;
+                    }
+                    outcomes.push(outcome);
+                }
+                Ok((outcomes, change))
+            })?;
+            usage.add(tenant, change)?;
+            Ok(outcomes)
+        };
+        match together() {
+            Ok(outcomes) => {
+                if route.is_some() && outcomes.iter().any(|o| o.is_news()) {
+                    self.wakeups().wake_deliveries(tenant);
+                }
+                outcomes.into_iter().map(Ok).collect()
+            }
+            Err(_) => orders.iter().map(|order| self.record_order(tenant, order, now, route)).collect(),
+        }
+    }
+}
+
+impl Store {
+    /// The ERP took `delivery` of an order: its version is marked synced (when it is still the
+    /// current one) and the delivery leaves the queue, in one transaction. They were two, and
+    /// their commits were most of what settling a delivery cost (BENCHMARKS.md, issue 18).
+    pub fn order_delivered(&self, delivery: &Delivery) -> Result<AckOutcome, StoreError> {
+        let (book, outbox, usage) = (self.orders(), self.outbox(), self.usage());
+        let key = OrderBook::key(&delivery.tenant, &delivery.key)?;
+        let trees = (book.tree(), book.unsynced_tree(), &outbox.queue, &outbox.due);
+        let ((outcome, acked), (_, removed)) = trees.transaction(|(t, u, q, due)| {
+            Ok((book.ack_in(t, u, &key, delivery.version)?, Queue { q, due }.remove(delivery.id)?))
+        })?;
+        usage.add(&delivery.tenant, acked + removed)?;
+        Ok(outcome)
+    }
+}
+
+impl Store {
     /// Stores `after_sale` with its `intercept` flag for `tenant` and, when it is new or
     /// changed and the tenant's ERP route delivers (`route`), enqueues its delivery, in one
     /// transaction, as [`Store::record_order`] does for orders.
@@ -467,6 +536,42 @@ mod tests {
     use crate::store::orders::tests::order;
 
     const T: i64 = 1_794_355_200_000;
+
+    #[test]
+    fn a_page_is_recorded_in_one_go_and_a_bad_order_in_it_fails_alone() {
+        let store = Store::temporary().unwrap();
+        let page: Vec<Order> = (1..=3).map(|i| order(&i.to_string(), OrderStatus::Paid, T)).collect();
+        let outcomes = store.record_orders("acme", &page, Timestamp(T), Some("webhook"));
+        assert!(outcomes.iter().all(|o| matches!(o, Ok(Upsert::New { version: 1 }))), "{outcomes:?}");
+        assert_eq!(store.outbox().due("acme", "webhook", T, 100).unwrap().len(), 3, "one delivery owed each");
+
+        // The same page again, one order changed and one the store cannot key: the others are
+        // stored all the same, each with its own outcome.
+        let mut again = page.clone();
+        again[1].status = OrderStatus::Shipped;
+        again[2].order_id = "bad\0id".into();
+        let outcomes = store.record_orders("acme", &again, Timestamp(T + 1), Some("webhook"));
+        assert!(matches!(outcomes[0], Ok(Upsert::Unchanged { .. })), "{outcomes:?}");
+        assert!(matches!(outcomes[1], Ok(Upsert::Changed { version: 2 })), "{outcomes:?}");
+        assert!(matches!(outcomes[2], Err(StoreError::Invalid(_))), "{outcomes:?}");
+        assert_eq!(store.outbox().due("acme", "webhook", T + 1, 100).unwrap().len(), 4, "the change owes one more");
+    }
+
+    #[test]
+    fn a_delivered_order_is_synced_and_leaves_the_queue_together() {
+        let store = Store::temporary().unwrap();
+        store.record_order("acme", &order("1", OrderStatus::Paid, T), Timestamp(T), Some("webhook")).unwrap();
+        let due = store.outbox().due("acme", "webhook", T, 100).unwrap();
+        let owed = store.usage().bytes("acme").unwrap();
+        assert_eq!(store.order_delivered(&due[0]).unwrap(), AckOutcome::Synced);
+        assert!(store.outbox().due("acme", "webhook", T, 100).unwrap().is_empty());
+        assert!(store.outbox().pending().unwrap().is_empty());
+        let k = OrderKey::of(&order("1", OrderStatus::Paid, T));
+        assert_eq!(store.orders().get("acme", &k).unwrap().unwrap().sync, orders::SyncState::Synced);
+        assert!(store.usage().bytes("acme").unwrap() < owed, "the delivery's bytes are given back");
+        // Delivered again (a crash before the answer was settled): the same outcome, nothing left to remove.
+        assert_eq!(store.order_delivered(&due[0]).unwrap(), AckOutcome::Synced);
+    }
 
     #[test]
     fn each_new_version_is_owed_once_and_dead_letters_replay() {

@@ -89,9 +89,7 @@ impl<'a> OrderStream<'a> {
             let Reply::OrderPage(page) = reply else {
                 unreachable!("the sandbox checks pull-orders answers an order page")
             };
-            for order in &page.orders {
-                self.record(order, now, &mut round)?;
-            }
+            self.record_page(&page.orders, now, &mut round)?;
             for rejected in &page.rejected {
                 self.set_aside(rejected, now, &mut round)?;
             }
@@ -118,19 +116,31 @@ impl<'a> OrderStream<'a> {
 
     /// Stores one mapped order; an order that was in quarantine leaves it.
     fn record(&self, order: &Order, now: Timestamp, round: &mut Round) -> Result<(), StoreError> {
+        self.record_page(std::slice::from_ref(order), now, round)
+    }
+
+    /// Stores a page of mapped orders in one transaction ([`Store::record_orders`]); an order
+    /// that was in quarantine leaves it.
+    fn record_page(&self, orders: &[Order], now: Timestamp, round: &mut Round) -> Result<(), StoreError> {
         let tenant = self.shop.tenant.as_str();
-        if self.store.quarantine().remove(tenant, &self.shop.shop_id, STREAM, &order.order_id)?.is_some() {
-            round.released += 1;
-        }
-        match self.store.record_order(tenant, order, now, self.route)? {
-            Upsert::New { .. } => round.new += 1,
-            Upsert::Changed { .. } => round.changed += 1,
-            Upsert::Unchanged { .. } => {
-                round.unchanged += 1;
-                return Ok(());
+        for order in orders {
+            if self.store.quarantine().remove(tenant, &self.shop.shop_id, STREAM, &order.order_id)?.is_some() {
+                round.released += 1;
             }
         }
-        self.store.catalog().learn(tenant, order)
+        let outcomes = self.store.record_orders(tenant, orders, now, self.route);
+        for (order, outcome) in orders.iter().zip(outcomes) {
+            match outcome? {
+                Upsert::New { .. } => round.new += 1,
+                Upsert::Changed { .. } => round.changed += 1,
+                Upsert::Unchanged { .. } => {
+                    round.unchanged += 1;
+                    continue;
+                }
+            }
+            self.store.catalog().learn(tenant, order)?;
+        }
+        Ok(())
     }
 
     /// Fetches `order_id` again (`get-order`) and stores it if it changed: an after-sale moves
