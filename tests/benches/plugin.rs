@@ -1,11 +1,13 @@
 //! Plugin-call benchmarks (a bench binary; figures go to BENCHMARKS.md).
 //!
 //! (a) Fresh-instance call overhead: a new store, instantiation from the pool and one trivial
-//!     call (`describe`), timed one by one on one thread.
+//!     call (`describe`), timed one by one, twice: from the bench's own runtime, as the HTTP API
+//!     calls (the call is handed to the sandbox's threads and back), and from the sandbox's
+//!     threads, as the sync loops call.
 //! (b) Orders mapped per second by the Taobao plugin's pull loop, in wasm through the host, and
-//!     the very same Rust code compiled natively, in one run, over the same recorded TOP
-//!     answers (recorded once from the simulator, then replayed, so neither side pays for the
-//!     network or the simulator).
+//!     the very same Rust code compiled natively, in one run on the sandbox's threads (where the
+//!     sync loops call from), over the same recorded TOP answers (recorded once from the
+//!     simulator, then replayed, so neither side pays for the network or the simulator).
 //!
 //! (a') The same with a trivial call: the hostile test plugin's `pull-orders` in mode `ok` (a
 //!     small contract-0.1 component; no host calls, an empty page back).

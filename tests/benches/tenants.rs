@@ -3,10 +3,11 @@
 //! One `wharf serve` per count of tenants, 0 first (what the process costs with nobody on it).
 //! Each tenant has one Taobao shop on the simulator, which holds no orders (the shop has nothing
 //! to do but look), and a webhook ERP, on the default schedules. For each count: how long from
-//! spawn until `/readyz` answers; resident memory once every shop's first round is over, and
-//! per tenant above the empty process; CPU while idling (which is the shops' rounds at their
-//! schedules: looking costs a call each); and the API reading one tenant's orders, tenants
-//! picked at random, as the operator.
+//! spawn until `/readyz` answers; resident memory once every shop's first round is over (no
+//! `pull-orders` call for [`QUIET`]), and per tenant above the empty process; CPU while idling,
+//! averaged over one whole orders schedule (30 s), so it holds every shop's scheduled rounds
+//! (looking costs a call each) and none of the first rounds; and the API reading one tenant's
+//! orders, tenants picked at random, as the operator.
 //!
 //! Run: `cargo build --release --bin wharf && cargo bench -p wharf-tests --bench tenants
 //! [-- N...]` (the counts; 0, 1,000 and 10,000 by default).
@@ -23,8 +24,11 @@ use wharf_tests::webhook_erp::WebhookErp;
 const COUNTS: [usize; 3] = [0, 1_000, 10_000];
 /// How long serve gets to answer `/readyz`, and its shops to finish their first rounds.
 const START_LIMIT: Duration = Duration::from_secs(600);
-/// How long the process is left alone before its memory and CPU are read.
-const IDLE: Duration = Duration::from_secs(10);
+/// How long no `pull-orders` call may start for the first rounds to count as over: the first
+/// rounds start together, and the next rounds come a whole schedule later.
+const QUIET: Duration = Duration::from_secs(2);
+/// How long the process is left alone before its memory is read.
+const SETTLE: Duration = Duration::from_secs(5);
 /// API requests timed per count.
 const API_REQUESTS: usize = 200;
 const OPERATOR: &str = "wharf_tenants_bench_operator";
@@ -93,21 +97,25 @@ async fn run(tenants: usize, sim: &TaobaoSim, erp: &str, root: &std::path::Path)
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let ready = started.elapsed();
-    loop {
+    // Over once every shop has called, and no call has started for `QUIET` since.
+    let (mut calls, mut changed) = (0.0, Instant::now());
+    let first_rounds = loop {
         let metrics = http.get(format!("{base}/metrics")).bearer_auth(OPERATOR).send().await.unwrap();
         let metrics = metrics.text().await.unwrap();
-        let rounds = metric_sum(&metrics, "wharf_plugin_calls_total", &["operation=\"pull-orders\""]);
-        if rounds >= tenants as f64 {
-            break;
+        let now = metric_sum(&metrics, "wharf_plugin_calls_total", &["operation=\"pull-orders\""]);
+        if now != calls {
+            (calls, changed) = (now, Instant::now());
+        } else if calls >= tenants as f64 && changed.elapsed() >= QUIET {
+            break changed.duration_since(started);
         }
-        assert!(started.elapsed() < START_LIMIT, "{rounds} of {tenants} first rounds in {START_LIMIT:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let first_rounds = started.elapsed();
-    tokio::time::sleep(IDLE).await;
+        assert!(started.elapsed() < START_LIMIT, "{calls} calls of {tenants} first rounds in {START_LIMIT:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    tokio::time::sleep(SETTLE).await;
     let rss = serve.rss_bytes().unwrap_or(0);
     let (cpu, wall) = (cpu_time(serve.pid()), Instant::now());
-    tokio::time::sleep(IDLE).await;
+    let schedule = wharf_runtime::model::Module::Orders.default_interval().every().expect("orders run by default");
+    tokio::time::sleep(schedule).await;
     let idle_cpu = (cpu_time(serve.pid()) - cpu).as_secs_f64() / wall.elapsed().as_secs_f64();
     let mut api = Vec::new();
     if tenants > 0 {
