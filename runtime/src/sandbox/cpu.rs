@@ -191,6 +191,29 @@ impl<F: Future> Future for Metered<F> {
     }
 }
 
+/// A call polled where it is awaited (see [`on_sandbox_thread`]), with a panic in it caught as
+/// a spawned call's is by its task: the call fails, the loop that made it goes on.
+pub(super) struct CatchPanic<F>(pub(super) Pin<Box<F>>);
+
+impl<F: Future> Future for CatchPanic<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(polled) => polled.map(Ok),
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic without a message".to_owned());
+                Poll::Ready(Err(format!("the call panicked: {message}")))
+            }
+        }
+    }
+}
+
 /// A spawned call, cancelled when whoever awaits it gives up (a stopped sync loop, a
 /// disconnected client), as the call was when it ran in the caller's own future.
 pub(super) struct AbortOnDrop<T>(pub(super) tokio::task::JoinHandle<T>);
@@ -240,6 +263,23 @@ mod tests {
 
         let outside = metered(|| 7);
         assert_eq!(outside(), 7, "outside a call, work is only run");
+    }
+
+    #[tokio::test]
+    async fn work_spawned_on_the_sandbox_knows_it_and_a_panic_polled_there_is_an_error() {
+        assert!(!on_sandbox_thread(), "a test's own thread is not the sandbox's");
+        let (there, caught) = runtime()
+            .spawn(async {
+                let panicking = CatchPanic(Box::pin(async { panic!("lifting went wrong") }));
+                (on_sandbox_thread(), panicking.await)
+            })
+            .await
+            .unwrap();
+        assert!(there, "spawned on the sandbox's runtime");
+        let caught: Result<(), String> = caught;
+        assert_eq!(caught.unwrap_err(), "the call panicked: lifting went wrong");
+        let fine = CatchPanic(Box::pin(async { 7 })).await;
+        assert_eq!(fine, Ok(7));
     }
 
     #[tokio::test]

@@ -443,9 +443,9 @@ impl Plugin {
             let call = tracing::instrument::WithSubscriber::with_current_subscriber(call);
             if cpu::on_sandbox_thread() {
                 // Already where calls run (a sync loop): polled here, no hand-off.
-                Ok(call.await)
+                cpu::CatchPanic(Box::pin(call)).await
             } else {
-                cpu::AbortOnDrop(cpu::runtime().spawn(call)).await
+                cpu::AbortOnDrop(cpu::runtime().spawn(call)).await.map_err(|e| format!("the call's task failed: {e}"))
             }
         };
         let outcome = task.unwrap_or_else(|failed| {
@@ -453,7 +453,7 @@ impl Plugin {
                 plugin: self.descriptor.name.clone(),
                 version: self.descriptor.version.clone(),
                 operation,
-                cause: Failure::Host(format!("the call's task failed: {failed}")),
+                cause: Failure::Host(failed),
             })
         });
         let labels = CallLabels {

@@ -397,30 +397,10 @@ impl Store {
         now: Timestamp,
         route: Option<&str>,
     ) -> Result<Upsert, StoreError> {
-        key(&[tenant])?; // a tenant name the keys can hold
-        if let Some(route) = route {
-            key(&[route])?;
-        }
-        let (book, outbox, usage) = (self.orders(), self.outbox(), self.usage());
-        let room = usage.room(tenant)?;
-        let trees = (book.tree(), book.unsynced_tree(), book.versions_tree(), &outbox.queue, &outbox.due);
-        let (outcome, change) = trees.transaction(|(o, u, v, q, due)| {
-            let (outcome, mut change) = orders::upsert_in(&book, o, u, v, tenant, order, now, &room)?;
-            if let (true, Some(route)) = (outcome.is_news(), route) {
-                let owed = Owed { tenant, route, carries: Carries::Order, key: OrderKey::of(order) };
-                change += Queue { q, due }.owe(owed, outcome.version(), now)?;
-            }
-            Ok((outcome, change))
-        })?;
-        usage.add(tenant, change)?;
-        if outcome.is_news() && route.is_some() {
-            self.wakeups().wake_deliveries(tenant);
-        }
-        Ok(outcome)
+        let outcome = self.record_together(tenant, std::slice::from_ref(order), now, route)?;
+        Ok(outcome[0])
     }
-}
 
-impl Store {
     /// [`Store::record_order`] for a page of `orders`, in one transaction: a page costs one
     /// commit (on PostgreSQL one round trip and one WAL flush) instead of one per order, and on
     /// sled one transaction's set-up and commit instead of a hundred (a quarter of the sandbox
@@ -436,40 +416,46 @@ impl Store {
         now: Timestamp,
         route: Option<&str>,
     ) -> Vec<Result<Upsert, StoreError>> {
-        let together = || -> Result<Vec<Upsert>, StoreError> {
-            key(&[tenant])?;
-            if let Some(route) = route {
-                key(&[route])?;
-            }
-            let (book, outbox, usage) = (self.orders(), self.outbox(), self.usage());
-            let room = usage.room(tenant)?;
-            let trees = (book.tree(), book.unsynced_tree(), book.versions_tree(), &outbox.queue, &outbox.due);
-            let (outcomes, change) = trees.transaction(|(o, u, v, q, due)| {
-                let mut outcomes = Vec::with_capacity(orders.len());
-                let mut change = 0;
-                for order in orders {
-                    let (outcome, changed) = orders::upsert_in(&book, o, u, v, tenant, order, now, &room)?;
-                    change += changed;
-                    if let (true, Some(route)) = (outcome.is_news(), route) {
-                        let owed = Owed { tenant, route, carries: Carries::Order, key: OrderKey::of(order) };
-                        change += Queue { q, due }.owe(owed, outcome.version(), now)?;
-                    }
-                    outcomes.push(outcome);
-                }
-                Ok((outcomes, change))
-            })?;
-            usage.add(tenant, change)?;
-            Ok(outcomes)
-        };
-        match together() {
-            Ok(outcomes) => {
-                if route.is_some() && outcomes.iter().any(|o| o.is_news()) {
-                    self.wakeups().wake_deliveries(tenant);
-                }
-                outcomes.into_iter().map(Ok).collect()
-            }
+        match self.record_together(tenant, orders, now, route) {
+            Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
             Err(_) => orders.iter().map(|order| self.record_order(tenant, order, now, route)).collect(),
         }
+    }
+
+    /// Stores `orders` and enqueues the deliveries they owe, all in one transaction, or none.
+    fn record_together(
+        &self,
+        tenant: &str,
+        orders: &[Order],
+        now: Timestamp,
+        route: Option<&str>,
+    ) -> Result<Vec<Upsert>, StoreError> {
+        key(&[tenant])?; // a tenant name the keys can hold
+        if let Some(route) = route {
+            key(&[route])?;
+        }
+        let (book, outbox, usage) = (self.orders(), self.outbox(), self.usage());
+        let room = usage.room(tenant)?;
+        let trees = (book.tree(), book.unsynced_tree(), book.versions_tree(), &outbox.queue, &outbox.due);
+        let (outcomes, change) = trees.transaction(|(o, u, v, q, due)| {
+            let mut outcomes = Vec::with_capacity(orders.len());
+            let mut change = 0;
+            for order in orders {
+                let (outcome, changed) = orders::upsert_in(&book, o, u, v, tenant, order, now, &room)?;
+                change += changed;
+                if let (true, Some(route)) = (outcome.is_news(), route) {
+                    let owed = Owed { tenant, route, carries: Carries::Order, key: OrderKey::of(order) };
+                    change += Queue { q, due }.owe(owed, outcome.version(), now)?;
+                }
+                outcomes.push(outcome);
+            }
+            Ok((outcomes, change))
+        })?;
+        usage.add(tenant, change)?;
+        if route.is_some() && outcomes.iter().any(|o| o.is_news()) {
+            self.wakeups().wake_deliveries(tenant);
+        }
+        Ok(outcomes)
     }
 }
 
