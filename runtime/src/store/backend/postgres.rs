@@ -149,6 +149,17 @@ pub(crate) fn store_error(e: postgres::Error) -> StoreError {
     if unwritable { StoreError::NotDurable(format!("PostgreSQL: {e}")) } else { StoreError::Postgres(e.to_string()) }
 }
 
+/// Runs `op`, which waits for the database. On a worker of a multi-threaded tokio runtime (the
+/// sync loops run on the sandbox's, where plugin calls run), the worker's other tasks move to
+/// another thread meanwhile: a round trip blocks its caller, not the calls queued behind it
+/// (with them blocked, half of a hundred shops' first calls ran out their deadline).
+fn waiting<R>(op: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(op),
+        _ => op(),
+    }
+}
+
 /// One PostgreSQL database, shared by every node; cheap to clone.
 #[derive(Clone)]
 pub struct Db {
@@ -205,22 +216,24 @@ impl Db {
     /// Runs `op` on a pool thread's connection (opened, or opened again after it broke).
     fn run<R: Send>(&self, op: impl FnOnce(&mut Connection) -> Result<R, StoreError> + Send) -> Result<R, StoreError> {
         let url = &self.inner.url;
-        self.inner.pool.install(|| {
-            CONNECTION.with(|cell| match cell.try_borrow_mut() {
-                Ok(mut slot) => {
-                    if slot.as_ref().is_none_or(|c| c.client.is_closed()) {
-                        *slot = Some(Connection::open(url)?);
+        waiting(|| {
+            self.inner.pool.install(|| {
+                CONNECTION.with(|cell| match cell.try_borrow_mut() {
+                    Ok(mut slot) => {
+                        if slot.as_ref().is_none_or(|c| c.client.is_closed()) {
+                            *slot = Some(Connection::open(url)?);
+                        }
+                        let connection = slot.as_mut().expect("opened above");
+                        let result = op(connection);
+                        if connection.client.is_closed() {
+                            *slot = None; // the next call connects again
+                        }
+                        result
                     }
-                    let connection = slot.as_mut().expect("opened above");
-                    let result = op(connection);
-                    if connection.client.is_closed() {
-                        *slot = None; // the next call connects again
-                    }
-                    result
-                }
-                // A call made from inside a transaction's body on this thread: a connection of
-                // its own, outside the transaction (as a plain call inside a sled transaction).
-                Err(_) => op(&mut Connection::open(url)?),
+                    // A call made from inside a transaction's body on this thread: a connection of
+                    // its own, outside the transaction (as a plain call inside a sled transaction).
+                    Err(_) => op(&mut Connection::open(url)?),
+                })
             })
         })
     }
