@@ -32,12 +32,15 @@
 //! - `cargo bench -p wharf-tests --bench sync -- many --shops 1000`: the many-shop part with
 //!   1,000 shops of 20 orders (100 by default);
 //! - `cargo bench -p wharf-tests --bench sync -- many --concurrent-calls 8`: the bench tenant
-//!   with `quota.concurrent_calls = 8` (the product's default otherwise).
+//!   with `quota.concurrent_calls = 8` (the product's default otherwise);
+//! - `cargo bench -p wharf-tests --bench sync -- one many --batch 100`: the ERP's webhook takes
+//!   up to 100 events per POST (one, the product's default, otherwise).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use wharf_runtime::config::Config;
+use wharf_runtime::erp::webhook;
 use wharf_runtime::limits::Limits;
 use wharf_runtime::retry::Backoff;
 use wharf_runtime::store::{Store, StreamCursor};
@@ -61,6 +64,9 @@ const SHOPS_FLAG: &str = "--shops";
 /// The flag setting the bench tenant's `quota.concurrent_calls` (the product's default when
 /// absent): how many of its plugin calls run at once.
 const CONCURRENT_CALLS_FLAG: &str = "--concurrent-calls";
+/// The flag setting the bench tenant's webhook `batch`, events per POST (1, the product's
+/// default, when absent).
+const BATCH_FLAG: &str = "--batch";
 /// JOS's largest page (the JD plugin's range is 1..=100).
 const PAGE_SIZE: &str = "100";
 /// The throughput runs' orders are modified within this span before the simulator's start.
@@ -94,30 +100,21 @@ struct Bench {
     nodes: usize,
     /// The bench tenant's `quota.concurrent_calls`, when [`CONCURRENT_CALLS_FLAG`] sets it.
     concurrent_calls: Option<u32>,
+    /// The bench tenant's webhook `batch` ([`BATCH_FLAG`]).
+    batch: usize,
 }
 
 fn main() {
-    let args = Args::parse(&[STORE_FLAG, NODES_FLAG, SHOPS_FLAG, CONCURRENT_CALLS_FLAG]);
+    let args = Args::parse(&[STORE_FLAG, NODES_FLAG, SHOPS_FLAG, CONCURRENT_CALLS_FLAG, BATCH_FLAG]);
     for name in args.names() {
         assert!(PARTS.contains(&name.as_str()), "no part {name:?}: the parts are {PARTS:?}");
     }
     let backend = args.backend();
-    let nodes = args.value(NODES_FLAG).map_or(1, |n| {
-        n.parse::<usize>().ok().filter(|n| *n >= 1).unwrap_or_else(|| panic!("{NODES_FLAG} {n}: a count of 1 or more"))
-    });
+    let nodes = args.count(NODES_FLAG, 1..=64).unwrap_or(1);
     assert!(nodes == 1 || backend == Backend::Postgres, "{NODES_FLAG} {nodes} needs {STORE_FLAG} postgres");
-    let shops = args.value(SHOPS_FLAG).map_or(SHOPS, |n| {
-        n.parse::<usize>()
-            .ok()
-            .filter(|n| (1..=ORDERS).contains(n))
-            .unwrap_or_else(|| panic!("{SHOPS_FLAG} {n}: a count of shops from 1 to {ORDERS}"))
-    });
-    let concurrent_calls = args.value(CONCURRENT_CALLS_FLAG).map(|n| {
-        n.parse::<u32>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .unwrap_or_else(|| panic!("{CONCURRENT_CALLS_FLAG} {n}: a count of 1 or more"))
-    });
+    let shops = args.count(SHOPS_FLAG, 1..=ORDERS).unwrap_or(SHOPS);
+    let concurrent_calls = args.count(CONCURRENT_CALLS_FLAG, 1..=u32::MAX as usize).map(|n| n as u32);
+    let batch = args.count(BATCH_FLAG, 1..=webhook::MAX_BATCH).unwrap_or(1);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let sandbox = Sandbox::new(Limits::default(), Some(cache_dir())).unwrap();
@@ -125,13 +122,14 @@ fn main() {
         let plugins: HashMap<String, Plugin> = [("jd".to_owned(), jd)].into();
         let stores = Stores::start(backend, "sync").await;
         println!(
-            "machine: {} cores; tick {TICK:?}, settle {SETTLE:?}, JD page size {PAGE_SIZE}, {}, {nodes} node{}, {} calls at once",
+            "machine: {} cores; tick {TICK:?}, settle {SETTLE:?}, JD page size {PAGE_SIZE}, {}, {nodes} node{}, {} calls at once, {batch} event{} per POST",
             cores(),
             stores.describe(),
             if nodes == 1 { "" } else { "s" },
             concurrent_calls.unwrap_or(wharf_runtime::config::model::DEFAULT_QUOTA_CONCURRENT_CALLS),
+            if batch == 1 { "" } else { "s" },
         );
-        let bench = Bench { plugins, stores, nodes, concurrent_calls };
+        let bench = Bench { plugins, stores, nodes, concurrent_calls, batch };
 
         if args.wanted("one") {
             let one = spawn_shops(1, ORDERS).await;
@@ -206,7 +204,10 @@ fn config(bench: &Bench, sims: &[JdSim], erp_url: Option<&str>, after_sales: boo
     }
     match erp_url {
         Some(url) => {
-            toml.push_str(&format!("[tenants.{TENANT}.webhook]\nurl = {url:?}\nsecret = \"env:HOOK_SECRET\"\n\n"))
+            let batch = bench.batch;
+            toml.push_str(&format!(
+                "[tenants.{TENANT}.webhook]\nurl = {url:?}\nsecret = \"env:HOOK_SECRET\"\nbatch = {batch}\n\n"
+            ))
         }
         None => toml.push_str(&format!("[tenants.{TENANT}.pull]\n\n")),
     }

@@ -53,6 +53,17 @@ impl Args {
         self.values.get(flag).map(String::as_str)
     }
 
+    /// `flag`'s value as a count within `range`, when given; a bench given another stops and
+    /// says what it takes.
+    pub fn count(&self, flag: &str, range: std::ops::RangeInclusive<usize>) -> Option<usize> {
+        self.value(flag).map(|n| {
+            n.parse::<usize>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .unwrap_or_else(|| panic!("{flag} {n}: a count from {} to {}", range.start(), range.end()))
+        })
+    }
+
     /// The parts named.
     pub fn names(&self) -> &[String] {
         &self.names

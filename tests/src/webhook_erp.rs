@@ -34,9 +34,26 @@ pub struct ErpState {
     /// A process to SIGKILL the moment an order delivery arrives (once; then cleared): the
     /// sender dies after the ERP has the order and before it hears the answer.
     pub kill_on_delivery: Option<u32>,
+    /// POSTs that carried a batch of events.
+    pub batches: usize,
 }
 
 impl ErpState {
+    /// Takes one event under its own idempotency key: a resend creates nothing, and a key come
+    /// back with other content is a conflict.
+    fn accept(&mut self, event: Value) {
+        let key = event["idempotency_key"].as_str().unwrap_or_default().to_owned();
+        let content = |d: &Value| (d["order"].clone(), d["after_sale"].clone(), d["intercept"].clone());
+        if self.accepted.get(&key).is_some_and(|first| content(first) != content(&event)) {
+            self.conflicts.push(key.clone());
+        }
+        if !self.accepted.contains_key(&key) {
+            self.arrived.insert(key.clone(), Instant::now());
+            self.created.push(key.clone());
+            self.accepted.insert(key, event);
+        }
+    }
+
     /// The highest version of each order accepted, by order id.
     pub fn latest_versions(&self) -> BTreeMap<String, u64> {
         let mut out = BTreeMap::new();
@@ -90,24 +107,37 @@ impl WebhookErp {
                         return (StatusCode::BAD_REQUEST, "not JSON".to_owned());
                     };
                     let key = h(IDEMPOTENCY_HEADER);
-                    if doc["idempotency_key"].as_str() != Some(key.as_str()) {
+                    if doc["idempotency_key"].as_str().is_some_and(|k| k != key) {
                         return (StatusCode::BAD_REQUEST, "idempotency key differs from the header".to_owned());
                     }
-                    let id = doc["order"]["order_id"].as_str().unwrap_or_default();
-                    if erp.refuse_prefix.as_deref().is_some_and(|p| id.starts_with(p)) {
-                        return (StatusCode::BAD_REQUEST, "unknown customer".to_owned());
+                    // A batch is taken whole or refused whole, as an ERP importing it in one
+                    // transaction would: each event is accepted under its own key.
+                    let events = match doc["type"].as_str() {
+                        Some(webhook::BATCH_EVENT) => {
+                            erp.batches += 1;
+                            doc["events"].as_array().cloned().unwrap_or_default()
+                        }
+                        _ if doc["idempotency_key"].is_null() => {
+                            return (StatusCode::BAD_REQUEST, "no idempotency key".to_owned());
+                        }
+                        _ => vec![doc],
+                    };
+                    for event in &events {
+                        let id = event["order"]["order_id"].as_str().unwrap_or_default();
+                        if erp.refuse_prefix.as_deref().is_some_and(|p| id.starts_with(p)) {
+                            return (StatusCode::BAD_REQUEST, "unknown customer".to_owned());
+                        }
+                        if event["idempotency_key"].as_str().is_none() {
+                            return (StatusCode::BAD_REQUEST, "an event without its idempotency key".to_owned());
+                        }
                     }
-                    if let Some(pid) = erp.kill_on_delivery.take() {
+                    if !events.is_empty()
+                        && let Some(pid) = erp.kill_on_delivery.take()
+                    {
                         let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
                     }
-                    let content = |d: &Value| (d["order"].clone(), d["after_sale"].clone(), d["intercept"].clone());
-                    if erp.accepted.get(&key).is_some_and(|first| content(first) != content(&doc)) {
-                        erp.conflicts.push(key.clone());
-                    }
-                    if !erp.accepted.contains_key(&key) {
-                        erp.arrived.insert(key.clone(), Instant::now());
-                        erp.created.push(key.clone());
-                        erp.accepted.insert(key, doc);
+                    for event in events {
+                        erp.accept(event);
                     }
                     (StatusCode::OK, "ok".to_owned())
                 }

@@ -585,3 +585,57 @@ async fn after_sales_reach_the_webhook_flagged_and_each_version_once() {
     let unsynced = store.after_sales().query("acme", &AfterSaleQuery::default()).unwrap();
     assert!(unsynced.after_sales.is_empty(), "delivered means synced: {unsynced:?}");
 }
+
+/// A route with `batch` POSTs up to that many events at once, orders and after-sales alike,
+/// each event keeping its idempotency key. A batch the ERP refuses goes again event by event,
+/// so only the order the ERP cannot take is dead-lettered; the rest are delivered and synced.
+#[tokio::test]
+async fn a_batched_route_posts_many_events_at_once_and_a_refused_batch_goes_again_one_by_one() {
+    use wharf_tests::webhook_erp::WebhookErp;
+    let erp = WebhookErp::start(SECRET).await.unwrap();
+    erp.state().refuse_prefix = Some("bad".into());
+    let hook = Webhook::new(erp.url.clone(), SECRET).with_batch(10);
+    let routes = move |tenant: &str| (tenant == "acme").then(|| hook.clone());
+    let store = Store::temporary().unwrap();
+    let route = Some(webhook::ROUTE);
+    // Now, not T: the ERP's Standard Webhooks library refuses a timestamp minutes off its clock.
+    let t = Timestamp::now().0;
+    // 24 orders, the refused one among them (ids in the order they come due), and an after-sale.
+    let mut page: Vec<Order> = (0..23).map(|i| order(&format!("{}", 2000 + i), OrderStatus::Paid)).collect();
+    page.push(order("bad-1", OrderStatus::Paid));
+    assert!(store.record_orders("acme", &page, Timestamp(t), route).iter().all(Result::is_ok));
+    let sale = after_sale("R1", "agreed", "2026-11-11T00:01:00Z");
+    store.record_after_sale("acme", &sale, false, Timestamp(t + 1), route).unwrap();
+
+    let r = webhook::drain(&store, &routes, &Backoff::default(), Timestamp(t + 10), 100).await.unwrap();
+    assert_eq!((r.delivered, r.dead_lettered, r.retried), (24, 1, 0), "{r:?}");
+    {
+        let state = erp.state();
+        // 25 events in runs of 10: 10, 10, then 5 holding bad-1, refused and sent again alone.
+        assert_eq!((state.batches, state.requests), (3 + 5, 3 + 5));
+        assert_eq!((state.bad_signatures, state.conflicts.len()), (0, 0));
+        assert_eq!(state.accepted.len(), 24);
+        assert!(state.accepted.contains_key("acme:taobao:tb1:2022:v1"));
+        assert_eq!(state.accepted["acme:after_sale:douyin:dy1:R1:v1"]["type"], "after_sale.updated");
+    }
+    let letters = store.outbox().dead_letters("acme").unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].delivery.key.order_id, "bad-1");
+    assert!(letters[0].reason.contains("HTTP 400: unknown customer"), "{}", letters[0].reason);
+    let unsynced = store.orders().query("acme", &OrderQuery::default()).unwrap();
+    assert_eq!(unsynced.orders.iter().map(|o| o.order.order_id.as_str()).collect::<Vec<_>>(), ["bad-1"]);
+    assert!(store.outbox().due("acme", webhook::ROUTE, t + 10, 100).unwrap().is_empty());
+
+    // The ERP took a batch but its answer was lost: the same events come again, each under
+    // its key, and nothing is created twice.
+    let stored: Vec<_> = (0..3)
+        .map(|i| {
+            let key = wharf_runtime::store::OrderKey::of(&page[i]);
+            webhook::order_event("acme", &store.orders().get("acme", &key).unwrap().unwrap())
+        })
+        .collect();
+    let again = Webhook::new(erp.url.clone(), SECRET);
+    assert_eq!(again.send(again.sign_batch("acme", &stored, t / 1000)).await, webhook::Attempt::Delivered);
+    let state = erp.state();
+    assert_eq!((state.accepted.len(), state.conflicts.len()), (24, 0));
+}

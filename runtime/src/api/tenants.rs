@@ -137,6 +137,10 @@ pub struct WebhookDocument {
     /// Keys still signing during a rotation; read back as `(set)` each.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_secrets: Option<Vec<String>>,
+    /// Events per POST, 1 to 100 (default 1): above 1, each POST is a `batch` event holding
+    /// up to that many, each with its own idempotency key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<usize>,
 }
 
 /// Nothing to set: the ERP pulls orders from the API.
@@ -190,6 +194,9 @@ fn config_view(t: &Tenant) -> Value {
             let mut hook = json!({"url": w.url.as_str(), "secret": tenant_document::SET});
             if !w.previous.is_empty() {
                 hook["previous_secrets"] = json!(vec![tenant_document::SET; w.previous.len()]);
+            }
+            if w.batch > 1 {
+                hook["batch"] = json!(w.batch);
             }
             ("webhook", hook)
         }

@@ -264,6 +264,10 @@ pub struct WebhookRoute {
     /// Secrets deliveries are also signed with while the ERP moves to `secret` (Standard
     /// Webhooks' key rotation), oldest last.
     pub previous: Vec<(SecretRef, Secret)>,
+    /// Events per POST: 1 sends each order alone (the first shape); more sends a `batch`
+    /// event holding up to that many, each with its own idempotency key
+    /// ([`crate::erp::webhook::BATCH_EVENT`]).
+    pub batch: usize,
 }
 
 /// Every module's interval for one tenant.

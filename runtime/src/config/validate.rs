@@ -15,6 +15,7 @@ use super::document::{self, Deferred, Entry, Node, Record, index_path, key_path,
 use super::error::{ConfigErrors, Problem, Problems};
 use super::model::*;
 use super::secrets::{Resolver, Secret, SecretMap, SecretRef, SecretsFile, SecretsSource};
+use crate::erp::webhook::MAX_BATCH;
 use crate::model::Language;
 
 // The fixed-shape tables of the file, as serde reads them. Every field is optional so that a
@@ -92,6 +93,7 @@ struct WebhookRecord {
     url: Option<String>,
     secret: Option<String>,
     previous_secrets: Option<Vec<String>>,
+    batch: Option<usize>,
 }
 
 /// `pull = {}`: nothing to set yet, but a key written there is still refused.
@@ -602,8 +604,17 @@ impl Checker<'_> {
         for (i, text) in record.fields.previous_secrets.iter().flatten().enumerate() {
             previous.extend(self.webhook_secret(text, &format!("{}[{i}]", record.path_of("previous_secrets"))));
         }
+        let batch = match record.fields.batch {
+            None => 1,
+            Some(n) if (1..=MAX_BATCH).contains(&n) => n,
+            Some(n) => {
+                let message = format!("events per POST: 1 (one event, the first shape) to {MAX_BATCH}; got {n}");
+                self.problems.push(record.path_of("batch"), message);
+                1
+            }
+        };
         let (secret_ref, secret) = secret?;
-        Some(ErpRoute::Webhook(WebhookRoute { url: url?, secret_ref, secret, previous }))
+        Some(ErpRoute::Webhook(WebhookRoute { url: url?, secret_ref, secret, previous, batch }))
     }
 
     fn quota(&mut self, node: &Node<'_>, path: String) -> Quota {
@@ -887,6 +898,17 @@ credentials = { app_secret = "env:WHARF_TB_APP_SECRET", session = "env:WHARF_TB_
         assert_eq!(route.url.as_str(), "https://erp.example.com/in?x=1");
         assert_eq!(route.secret.expose(), "hook-secret-value");
         assert_eq!(route.secret_ref.to_string(), "env:WHARF_HOOK");
+        assert_eq!(route.batch, 1, "one event per POST unless asked");
+        let batched = |n: i64| format!("{}batch = {n}\n", hook("https://erp.example.com/in", "env:WHARF_HOOK"));
+        let config = check(&batched(50)).unwrap();
+        let ErpRoute::Webhook(route) = &config.tenant("acme").unwrap().erp else { panic!("not a webhook") };
+        assert_eq!(route.batch, 50);
+        for n in [0, MAX_BATCH as i64 + 1] {
+            let expected = format!(
+                "tenants.acme.webhook.batch: events per POST: 1 (one event, the first shape) to {MAX_BATCH}; got {n}"
+            );
+            assert_eq!(problems(&batched(n)), [expected], "{n}");
+        }
 
         for bad in ["erp.example.com/in", "ftp://erp.example.com/in", "file:///tmp/x", "https://"] {
             assert_eq!(

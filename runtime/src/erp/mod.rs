@@ -32,8 +32,30 @@ fn delivered(store: &Store, delivery: &Delivery, report: &mut DrainReport) -> Re
             store.outbox().remove(delivery.id)?;
         }
     };
+    counted(delivery, report);
+    Ok(())
+}
+
+fn counted(delivery: &Delivery, report: &mut DrainReport) {
     report.delivered += 1;
     *report.delivered_by_shop.entry(delivery.key.shop_id.clone()).or_default() += 1;
+}
+
+/// The ERP took every one of `deliveries` in one answer (a batched POST): the orders among
+/// them are settled in one transaction ([`Store::orders_delivered`]), each after-sale as
+/// [`delivered`] settles it.
+fn delivered_together(store: &Store, deliveries: &[&Delivery], report: &mut DrainReport) -> Result<(), StoreError> {
+    let (orders, sales): (Vec<&Delivery>, Vec<&Delivery>) =
+        deliveries.iter().partition(|d| matches!(d.carries, Carries::Order));
+    if !orders.is_empty() {
+        store.orders_delivered(&orders)?;
+    }
+    for delivery in orders {
+        counted(delivery, report);
+    }
+    for delivery in sales {
+        delivered(store, delivery, report)?;
+    }
     Ok(())
 }
 

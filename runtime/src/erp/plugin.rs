@@ -133,11 +133,11 @@ async fn push(
             return Ok(if throttled { Pushed::Throttled } else { Pushed::Answered });
         }
     };
+    // What the ERP has is settled together, in one transaction for the orders.
+    let mut taken = Vec::new();
     for (delivery, id) in batch {
         match results.iter().find(|r| r.order_id == *id).map(|r| &r.outcome) {
-            Some(OrderPushOutcome::Created { .. } | OrderPushOutcome::AlreadyExists { .. }) => {
-                super::delivered(store, delivery, report)?;
-            }
+            Some(OrderPushOutcome::Created { .. } | OrderPushOutcome::AlreadyExists { .. }) => taken.push(*delivery),
             Some(OrderPushOutcome::Failed { error: ConnectorError::InvalidInput { field, .. } })
                 if field == STATUS_FIELD =>
             {
@@ -153,5 +153,6 @@ async fn push(
             }
         }
     }
+    super::delivered_together(store, &taken, report)?;
     Ok(Pushed::Answered)
 }

@@ -21,6 +21,10 @@
 //! `X-Wharf-Signature: v1=<lower hex HMAC-SHA256(secret, "<timestamp>.<body>")>` with the
 //! current secret's text as the key.
 //!
+//! A route with `batch` above 1 sends up to that many events per POST, as one
+//! `{"type": "batch", "tenant": …, "events": [event, …]}` message ([`Webhook::sign_batch`]);
+//! each event keeps its own idempotency key, and a refused batch goes again one event per POST.
+//!
 //! 2xx and 409 mean delivered; 408, 425, 429 and 5xx, timeouts and refused connections are
 //! retried with [`Backoff`]; any other 4xx is the ERP refusing this order for good, and goes to
 //! the dead-letter queue with the ERP's answer as the reason.
@@ -51,6 +55,14 @@ pub const STANDARD_SECRET_PREFIX: &str = "whsec_";
 pub const ORDER_EVENT: &str = "order.updated";
 /// The `type` of an after-sale's POST.
 pub const AFTER_SALE_EVENT: &str = "after_sale.updated";
+/// The `type` of a batched POST (a route with `batch` above 1): `{"type": "batch", "tenant": …,
+/// "events": [event, …]}`, each event the body a POST of its own would carry, with its own
+/// `idempotency_key`.
+pub const BATCH_EVENT: &str = "batch";
+/// Events one POST may carry at most. A POST answers for all its events at once, and an ERP
+/// refusing one of them makes each go again alone: a hundred orders (about 200 KB of JSON)
+/// keep a refused batch's resends, and one POST's body, small.
+pub const MAX_BATCH: usize = 100;
 /// The route name deliveries carry in the outbox.
 pub const ROUTE: &str = "webhook";
 /// How long one POST may take before it counts as failed (and is retried).
@@ -72,6 +84,8 @@ pub struct Webhook {
     keys: Vec<Vec<u8>>,
     client: reqwest::Client,
     timeout: Duration,
+    /// Events per POST: 1 is the first shape, one order per POST.
+    batch: usize,
 }
 
 impl std::fmt::Debug for Webhook {
@@ -181,7 +195,7 @@ impl Webhook {
         let client = shared_client();
         let secret = secret.into();
         let keys = vec![standard_key(&secret).unwrap_or_else(|_| secret.clone())];
-        Self { url: url.into(), secret, keys, client, timeout: DEFAULT_TIMEOUT }
+        Self { url: url.into(), secret, keys, client, timeout: DEFAULT_TIMEOUT, batch: 1 }
     }
 
     /// Also signs with `previous` secrets (after the current one), while an ERP moves to the
@@ -199,40 +213,60 @@ impl Webhook {
         self
     }
 
+    /// Sends up to `events` deliveries per POST ([`BATCH_EVENT`]), clamped to 1..=[`MAX_BATCH`];
+    /// 1 sends each alone, in the first shape.
+    pub fn with_batch(mut self, events: usize) -> Self {
+        self.batch = events.clamp(1, MAX_BATCH);
+        self
+    }
+
     /// The request for `stored`, stamped `timestamp_s`.
     pub fn sign(&self, tenant: &str, stored: &StoredOrder, timestamp_s: i64) -> Signed {
-        let key = idempotency_key(tenant, stored);
-        let body = Event {
-            kind: ORDER_EVENT,
-            tenant,
-            version: stored.version,
-            idempotency_key: &key,
-            intercept: None,
-            order: Some(&stored.order),
-            after_sale: None,
-        };
-        self.signed(key.clone(), &body, timestamp_s)
+        self.signed(&order_event(tenant, stored), timestamp_s)
     }
 
     /// The request for a stored after-sale, stamped `timestamp_s`: its own event type, and
     /// `intercept` beside the record.
     pub fn sign_after_sale(&self, tenant: &str, stored: &StoredAfterSale, timestamp_s: i64) -> Signed {
-        let a = &stored.after_sale;
-        let key = format!("{tenant}:after_sale:{}:{}:{}:v{}", a.platform, a.shop_id, a.after_sale_id, stored.version);
-        let body = Event {
-            kind: AFTER_SALE_EVENT,
-            tenant,
-            version: stored.version,
-            idempotency_key: &key,
-            intercept: Some(stored.intercept),
-            order: None,
-            after_sale: Some(a),
-        };
-        self.signed(key.clone(), &body, timestamp_s)
+        self.signed(&after_sale_event(tenant, stored), timestamp_s)
     }
 
-    fn signed(&self, key: String, body: &Event<'_>, timestamp_s: i64) -> Signed {
-        let body = serde_json::to_vec(body).expect("canonical records serialize");
+    /// One POST for several `events` of `tenant`: `{"type": "batch", "tenant", "events": […]}`.
+    /// Its `webhook-id` (and `Idempotency-Key`) is `<tenant>:batch:<32 hex>`, a hash of the
+    /// events' keys: the same events give the same id; an ERP de-duplicates by each event's
+    /// own `idempotency_key`, as a batch may be made up differently when it is sent again.
+    pub fn sign_batch<'e>(
+        &self,
+        tenant: &str,
+        events: impl IntoIterator<Item = &'e Event>,
+        timestamp_s: i64,
+    ) -> Signed {
+        use sha2::Digest as _;
+        let mut hash = Sha256::new();
+        let mut body = Vec::new();
+        body.extend_from_slice(br#"{"type":""#);
+        body.extend_from_slice(BATCH_EVENT.as_bytes());
+        body.extend_from_slice(br#"","tenant":"#);
+        serde_json::to_writer(&mut body, tenant).expect("a string serializes");
+        body.extend_from_slice(br#","events":["#);
+        for (i, event) in events.into_iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(&event.body);
+            hash.update(event.key.as_bytes());
+            hash.update(b"\n");
+        }
+        body.extend_from_slice(b"]}");
+        let key = format!("{tenant}:batch:{}", hex::encode(&hash.finalize()[..16]));
+        self.sign_body(key, body, timestamp_s)
+    }
+
+    fn signed(&self, event: &Event, timestamp_s: i64) -> Signed {
+        self.sign_body(event.key.clone(), event.body.clone(), timestamp_s)
+    }
+
+    fn sign_body(&self, key: String, body: Vec<u8>, timestamp_s: i64) -> Signed {
         let signatures: Vec<String> =
             self.keys.iter().map(|k| standard_signature(k, &key, timestamp_s, &body)).collect();
         let headers = vec![
@@ -274,10 +308,49 @@ impl Webhook {
     }
 }
 
-/// The body of a webhook POST, written straight from the stored record (building a
+/// One delivery's event: its idempotency key and its JSON, the body of a POST of its own or
+/// one of a batch's `events`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub key: String,
+    pub body: Vec<u8>,
+}
+
+/// The event for version `stored` of an order.
+pub fn order_event(tenant: &str, stored: &StoredOrder) -> Event {
+    let key = idempotency_key(tenant, stored);
+    let body = EventBody {
+        kind: ORDER_EVENT,
+        tenant,
+        version: stored.version,
+        idempotency_key: &key,
+        intercept: None,
+        order: Some(&stored.order),
+        after_sale: None,
+    };
+    Event { body: serde_json::to_vec(&body).expect("canonical records serialize"), key }
+}
+
+/// The event for a stored after-sale: its own type, and `intercept` beside the record.
+pub fn after_sale_event(tenant: &str, stored: &StoredAfterSale) -> Event {
+    let a = &stored.after_sale;
+    let key = format!("{tenant}:after_sale:{}:{}:{}:v{}", a.platform, a.shop_id, a.after_sale_id, stored.version);
+    let body = EventBody {
+        kind: AFTER_SALE_EVENT,
+        tenant,
+        version: stored.version,
+        idempotency_key: &key,
+        intercept: Some(stored.intercept),
+        order: None,
+        after_sale: Some(a),
+    };
+    Event { body: serde_json::to_vec(&body).expect("canonical records serialize"), key }
+}
+
+/// The body of a webhook event, written straight from the stored record (building a
 /// `serde_json::Value` of the order first cost a copy of every field per delivery).
 #[derive(serde::Serialize)]
-struct Event<'a> {
+struct EventBody<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     tenant: &'a str,
@@ -331,24 +404,24 @@ async fn deliver(
     stopping: &(dyn Fn() -> bool + Sync),
 ) -> Result<DrainReport, StoreError> {
     let mut report = DrainReport::default();
-    let mut ready = Vec::new();
+    // Each delivery still owed, with its tenant's webhook and its event.
+    let mut ready: Vec<(Delivery, Webhook, Event)> = Vec::new();
     for delivery in due {
         let Some(hook) = route_of(&delivery.tenant) else { continue };
-        let at = now.0.div_euclid(1000);
-        let signed = match delivery.carries {
+        let event = match delivery.carries {
             Carries::Order => store
                 .orders()
                 .get(&delivery.tenant, &delivery.key)?
                 .filter(|s| s.version == delivery.version)
-                .map(|s| hook.sign(&delivery.tenant, &s, at)),
+                .map(|s| order_event(&delivery.tenant, &s)),
             Carries::AfterSale => store
                 .after_sales()
                 .get(&delivery.tenant, &after_sale_key(&delivery.key))?
                 .filter(|s| s.version == delivery.version)
-                .map(|s| hook.sign_after_sale(&delivery.tenant, &s, at)),
+                .map(|s| after_sale_event(&delivery.tenant, &s)),
         };
-        match signed {
-            Some(signed) => ready.push((delivery, hook, signed)),
+        match event {
+            Some(event) => ready.push((delivery, hook, event)),
             // A newer version has its own delivery; this one has nothing left to say.
             None => {
                 store.outbox().remove(delivery.id)?;
@@ -362,40 +435,80 @@ async fn deliver(
     // Nothing leaves for the ERP before the version it carries is on disk (one key, one
     // content: see `super::plugin::drain`).
     store.durable().await?;
+    let at = now.0.div_euclid(1000);
+    let mut posts = posts(&ready, at);
     // The POSTs wait on the ERP, not on this host: up to `CONCURRENT_POSTS` are in flight,
     // each settled as its answer comes and its place taken by the next at once, so one slow
     // answer holds up only its own place (in chunks, every chunk waited for its slowest POST,
     // and one stuck for seconds held back the whole drain).
-    let mut posts = tokio::task::JoinSet::new();
-    let mut next = ready.iter().enumerate();
+    let mut in_flight = tokio::task::JoinSet::new();
     loop {
-        while posts.len() < CONCURRENT_POSTS && !stopping() {
-            let Some((i, (_, hook, signed))) = next.next() else { break };
-            let (hook, signed) = (hook.clone(), signed.clone());
-            posts.spawn(async move { (i, hook.send(signed).await) });
+        while in_flight.len() < CONCURRENT_POSTS && !stopping() {
+            let Some(post) = posts.pop_front() else { break };
+            let hook = ready[post.deliveries[0]].1.clone();
+            in_flight.spawn(async move { (post.deliveries, hook.send(post.signed).await) });
         }
-        let Some(joined) = posts.join_next().await else { break };
-        let (i, attempt) =
-            joined.unwrap_or_else(|e| (usize::MAX, Attempt::Retry(format!("the request task failed: {e}"))));
-        let Some((delivery, _, _)) = ready.get(i) else { continue };
-        settle_attempt(store, delivery, attempt, backoff, now, &mut report)?;
+        let Some(joined) = in_flight.join_next().await else { break };
+        // A request task that panicked leaves its deliveries owed: they are due again as they were.
+        let Ok((carried, attempt)) = joined else { continue };
+        let settled: Vec<&Delivery> = carried.iter().map(|&i| &ready[i].0).collect();
+        match attempt {
+            Attempt::Delivered => super::delivered_together(store, &settled, &mut report)?,
+            Attempt::Retry(reason) => {
+                for delivery in settled {
+                    super::failed(store, delivery, Verdict::Retry(reason.clone()), backoff, now, &mut report)?;
+                }
+            }
+            // A batch refused may hold one event the ERP cannot take among many it can: each
+            // goes again alone, so the refusal lands on that one.
+            Attempt::Refused(reason) if carried.len() > 1 => {
+                tracing::warn!(tenant = %settled[0].tenant, events = settled.len(), %reason, "the ERP refused a batch; each of its events is sent alone");
+                for &i in &carried {
+                    let (_, hook, event) = &ready[i];
+                    let signed = hook.sign_batch(&settled[0].tenant, [event], at);
+                    posts.push_back(Post { deliveries: vec![i], signed });
+                }
+            }
+            Attempt::Refused(reason) => {
+                super::failed(store, settled[0], Verdict::Permanent(reason), backoff, now, &mut report)?
+            }
+        }
     }
     Ok(report)
 }
 
-fn settle_attempt(
-    store: &Store,
-    delivery: &Delivery,
-    attempt: Attempt,
-    backoff: &Backoff,
-    now: Timestamp,
-    report: &mut DrainReport,
-) -> Result<(), StoreError> {
-    match attempt {
-        Attempt::Delivered => super::delivered(store, delivery, report),
-        Attempt::Retry(reason) => super::failed(store, delivery, Verdict::Retry(reason), backoff, now, report),
-        Attempt::Refused(reason) => super::failed(store, delivery, Verdict::Permanent(reason), backoff, now, report),
+/// One POST to send: the deliveries it carries (indices into the drain's ready list) and its
+/// signed request.
+struct Post {
+    deliveries: Vec<usize>,
+    signed: Signed,
+}
+
+/// The POSTs for `ready`: each tenant's deliveries, in the order they came due, in runs of its
+/// webhook's `batch`; one event per POST, in the first shape, where `batch` is 1.
+fn posts(ready: &[(Delivery, Webhook, Event)], at: i64) -> std::collections::VecDeque<Post> {
+    let mut by_tenant: Vec<(&str, Vec<usize>)> = Vec::new();
+    let mut place: std::collections::HashMap<&str, usize> = Default::default();
+    for (i, (delivery, ..)) in ready.iter().enumerate() {
+        let at = *place.entry(&delivery.tenant).or_insert_with(|| {
+            by_tenant.push((&delivery.tenant, Vec::new()));
+            by_tenant.len() - 1
+        });
+        by_tenant[at].1.push(i);
     }
+    let mut posts = std::collections::VecDeque::new();
+    for (tenant, owed) in by_tenant {
+        let hook = &ready[owed[0]].1;
+        for run in owed.chunks(hook.batch) {
+            let signed = if hook.batch == 1 {
+                hook.signed(&ready[run[0]].2, at)
+            } else {
+                hook.sign_batch(tenant, run.iter().map(|&i| &ready[i].2), at)
+            };
+            posts.push_back(Post { deliveries: run.to_vec(), signed });
+        }
+    }
+    posts
 }
 
 #[cfg(test)]
@@ -450,6 +563,33 @@ mod tests {
         assert_eq!(body, documented);
         let text = String::from_utf8(signed.body).unwrap();
         assert!(text.starts_with(r#"{"type":"order.updated","tenant":"acme","version":3,"#), "{text}");
+    }
+
+    #[test]
+    fn a_batch_is_its_events_each_with_its_own_key_under_an_id_made_of_theirs() {
+        use crate::model::OrderStatus;
+        use crate::store::SyncState;
+        let stored = |id: &str| StoredOrder {
+            order: crate::store::orders::tests::order(id, OrderStatus::Paid, 1_794_355_200_000),
+            version: 1,
+            sync: SyncState::Unsynced,
+            stored_at: Timestamp(1_794_355_200_000),
+        };
+        let events = [order_event("acme", &stored("1")), order_event("acme", &stored("2"))];
+        let hook = Webhook::new("http://erp.test/hook", b"s".to_vec()).with_batch(50);
+        let signed = hook.sign_batch("acme", &events, 1_800_000_000);
+        let body: serde_json::Value = serde_json::from_slice(&signed.body).unwrap();
+        let each = |e: &Event| serde_json::from_slice::<serde_json::Value>(&e.body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"type": BATCH_EVENT, "tenant": "acme", "events": [each(&events[0]), each(&events[1])]})
+        );
+        assert_eq!(body["events"][1]["idempotency_key"], idempotency_key("acme", &stored("2")));
+        let id = |s: &Signed| s.headers.iter().find(|(k, _)| k == ID_HEADER).unwrap().1.clone();
+        assert!(id(&signed).starts_with("acme:batch:") && id(&signed).len() == "acme:batch:".len() + 32);
+        assert_eq!(id(&signed), id(&hook.sign_batch("acme", &events, 1_800_000_001)), "the same events, the same id");
+        assert_ne!(id(&signed), id(&hook.sign_batch("acme", &events[..1], 1_800_000_000)));
+        assert_eq!(Webhook::new("http://erp.test/hook", b"s".to_vec()).with_batch(1_000).batch, MAX_BATCH);
     }
 
     #[test]

@@ -464,14 +464,32 @@ impl Store {
     /// current one) and the delivery leaves the queue, in one transaction. They were two, and
     /// their commits were most of what settling a delivery cost (BENCHMARKS.md, issue 18).
     pub fn order_delivered(&self, delivery: &Delivery) -> Result<AckOutcome, StoreError> {
+        Ok(self.orders_delivered(&[delivery])?[0])
+    }
+
+    /// [`Store::order_delivered`] for every delivery an ERP took in one answer (a batched
+    /// POST), in one transaction: settling costs one commit per answer, not one per order.
+    pub fn orders_delivered(&self, deliveries: &[&Delivery]) -> Result<Vec<AckOutcome>, StoreError> {
         let (book, outbox, usage) = (self.orders(), self.outbox(), self.usage());
-        let key = OrderBook::key(&delivery.tenant, &delivery.key)?;
+        let keys = deliveries.iter().map(|d| OrderBook::key(&d.tenant, &d.key)).collect::<Result<Vec<_>, _>>()?;
         let trees = (book.tree(), book.unsynced_tree(), &outbox.queue, &outbox.due);
-        let ((outcome, acked), (_, removed)) = trees.transaction(|(t, u, q, due)| {
-            Ok((book.ack_in(t, u, &key, delivery.version)?, Queue { q, due }.remove(delivery.id)?))
+        let settled = trees.transaction(|(t, u, q, due)| {
+            let mut settled = Vec::with_capacity(deliveries.len());
+            for (delivery, key) in deliveries.iter().zip(&keys) {
+                let (outcome, acked) = book.ack_in(t, u, key, delivery.version)?;
+                let (_, removed) = Queue { q, due }.remove(delivery.id)?;
+                settled.push((outcome, acked + removed));
+            }
+            Ok(settled)
         })?;
-        usage.add(&delivery.tenant, acked + removed)?;
-        Ok(outcome)
+        let mut change: std::collections::BTreeMap<&str, i64> = Default::default();
+        for (delivery, (_, delta)) in deliveries.iter().zip(&settled) {
+            *change.entry(delivery.tenant.as_str()).or_default() += delta;
+        }
+        for (tenant, delta) in change {
+            usage.add(tenant, delta)?;
+        }
+        Ok(settled.into_iter().map(|(outcome, _)| outcome).collect())
     }
 }
 
@@ -557,6 +575,34 @@ mod tests {
         assert!(store.usage().bytes("acme").unwrap() < owed, "the delivery's bytes are given back");
         // Delivered again (a crash before the answer was settled): the same outcome, nothing left to remove.
         assert_eq!(store.order_delivered(&due[0]).unwrap(), AckOutcome::Synced);
+    }
+
+    #[test]
+    fn a_batch_delivered_together_is_synced_and_leaves_the_queue_in_one_go() {
+        let store = Store::temporary().unwrap();
+        let page: Vec<_> = (1..=3).map(|i| order(&i.to_string(), OrderStatus::Paid, T)).collect();
+        store.record_orders("acme", &page, Timestamp(T), Some("webhook"));
+        store.record_order("globex", &order("9", OrderStatus::Paid, T), Timestamp(T), Some("webhook")).unwrap();
+        let mut due = store.outbox().due("acme", "webhook", T, 100).unwrap();
+        due.extend(store.outbox().due("globex", "webhook", T, 100).unwrap());
+        // The first order changed since: its delivery is settled, its new version stays owed.
+        store
+            .record_order("acme", &order("1", OrderStatus::Shipped, T + 5), Timestamp(T + 5), Some("webhook"))
+            .unwrap();
+        let left = store.outbox().due("acme", "webhook", T + 5, 100).unwrap();
+        let newer = left.iter().find(|d| d.key.order_id == "1" && d.version != due[0].version).unwrap().clone();
+        let outcomes = store.orders_delivered(&due.iter().collect::<Vec<_>>()).unwrap();
+        let stale = AckOutcome::Stale { current: newer.version };
+        assert_eq!(outcomes, [stale, AckOutcome::Synced, AckOutcome::Synced, AckOutcome::Synced]);
+        assert_eq!(store.outbox().pending().unwrap(), [newer], "only the newer version is owed");
+        for (tenant, id) in [("acme", "2"), ("acme", "3"), ("globex", "9")] {
+            let k = OrderKey::of(&order(id, OrderStatus::Paid, T));
+            assert_eq!(
+                store.orders().get(tenant, &k).unwrap().unwrap().sync,
+                orders::SyncState::Synced,
+                "{tenant} {id}"
+            );
+        }
     }
 
     #[test]

@@ -149,7 +149,8 @@ pub(super) fn tenant_run(tenant: &Tenant, registry: &Registry) -> Result<TenantR
             let previous = w.previous.iter().map(|(_, s)| s.expose().as_bytes().to_vec());
             Route::Webhook(
                 webhook::Webhook::new(w.url.as_str(), w.secret.expose().as_bytes().to_vec())
-                    .with_previous_secrets(previous),
+                    .with_previous_secrets(previous)
+                    .with_batch(w.batch),
             )
         }
         ErpRoute::Pull => Route::Pull,
