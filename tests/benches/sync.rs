@@ -470,7 +470,7 @@ async fn throughput(bench: &Bench, sims: &[JdSim], label: &str) {
         assert_eq!(state.created.len(), total, "each order delivered once");
     }
     println!(
-        "  end to end (pull → map → store + outbox → POST each order): {total} orders at the ERP in {:.2} s = {:>6.0} orders/s",
+        "  end to end (pull → map → store + outbox → POST to the ERP): {total} orders at the ERP in {:.2} s = {:>6.0} orders/s",
         delivered_in.as_secs_f64(),
         rate(total, delivered_in),
     );

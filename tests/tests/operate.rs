@@ -976,22 +976,25 @@ async fn acknowledged_writes_survive_a_sigkill(store: &Store, name: &str) {
 /// One idempotency key, one content: SIGKILL the host the moment the ERP has received a
 /// delivery (before the host hears the answer), change orders while it is down, restart it,
 /// several times over. The ERP never gets a key again with another order under it, and ends
-/// holding every order in its latest state.
+/// holding every order in its latest state. Here the webhook takes batches of up to 3 events
+/// (the route's `batch`, set through the API): a batch sent again after the kill may be made up
+/// of other events, each under its own key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sigkill_right_after_a_delivery_never_gives_one_key_two_contents() {
-    a_sigkill_after_a_delivery(&Store::Sled, "sled").await;
+    a_sigkill_after_a_delivery(&Store::Sled, "sled", json!({"batch": 3})).await;
 }
 
-/// The same on PostgreSQL.
+/// The same on PostgreSQL, one event per POST (the route's default).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgresql_a_sigkill_right_after_a_delivery_never_gives_one_key_two_contents() {
     let (_server, store) = postgres().await;
-    a_sigkill_after_a_delivery(&store, "pg").await;
+    a_sigkill_after_a_delivery(&store, "pg", json!({})).await;
 }
 
 const HOOK_SECRET: &str = "wharf-e2e-hook-secret-0123456789";
 
-async fn a_sigkill_after_a_delivery(store: &Store, name: &str) {
+/// `route` is added to the tenant's webhook route.
+async fn a_sigkill_after_a_delivery(store: &Store, name: &str, route: Value) {
     const ROUNDS: usize = 4;
     const ORDERS: usize = 8;
     let restart = async |dir: &Path| restart_on(dir, store).await;
@@ -1004,6 +1007,7 @@ async fn a_sigkill_after_a_delivery(store: &Store, name: &str) {
     let mut doc = tenant_doc("acme", &sim, 1, json!({}));
     doc.as_object_mut().unwrap().remove("pull");
     doc["webhook"] = json!({"url": erp.url, "secret": HOOK_SECRET});
+    doc["webhook"].as_object_mut().unwrap().extend(route.as_object().unwrap().clone());
     let (status, body) = serve.call(Method::POST, "/v1/tenants", Some(OPERATOR), Some(doc)).await;
     assert_eq!(status, 201, "{body}");
     for round in 0..ROUNDS {
@@ -1022,6 +1026,8 @@ async fn a_sigkill_after_a_delivery(store: &Store, name: &str) {
     let expected = latest_on_platform(&sim, &["tb1"]);
     erp_ends_with(&erp, &expected, Duration::from_secs(60)).await;
     assert_eq!(erp.state().bad_signatures, 0);
+    let batched = route.get("batch").is_some();
+    assert_eq!(erp.state().batches > 0, batched, "batches only where the route asks for them");
     drop(serve);
     let _ = std::fs::remove_dir_all(&dir);
 }

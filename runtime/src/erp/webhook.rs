@@ -406,14 +406,19 @@ async fn deliver(
     let mut report = DrainReport::default();
     // Each delivery still owed, with its tenant's webhook and its event.
     let mut ready: Vec<(Delivery, Webhook, Event)> = Vec::new();
+    // The orders owed, read together (on PostgreSQL one round trip, not one each).
+    let keys: Vec<_> = due.iter().filter(|d| d.carries == Carries::Order).map(|d| (&*d.tenant, &d.key)).collect();
+    let mut orders = store.orders().get_many(&keys)?.into_iter();
     for delivery in due {
+        let stored = match delivery.carries {
+            Carries::Order => orders.next().flatten(),
+            Carries::AfterSale => None,
+        };
         let Some(hook) = route_of(&delivery.tenant) else { continue };
         let event = match delivery.carries {
-            Carries::Order => store
-                .orders()
-                .get(&delivery.tenant, &delivery.key)?
-                .filter(|s| s.version == delivery.version)
-                .map(|s| order_event(&delivery.tenant, &s)),
+            Carries::Order => {
+                stored.filter(|s| s.version == delivery.version).map(|s| order_event(&delivery.tenant, &s))
+            }
             Carries::AfterSale => store
                 .after_sales()
                 .get(&delivery.tenant, &after_sale_key(&delivery.key))?

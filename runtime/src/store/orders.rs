@@ -362,6 +362,15 @@ impl OrderBook {
         Ok(self.tree.get(&key)?.and_then(|b| self.read(&key, &b)))
     }
 
+    /// [`OrderBook::get`] for several `(tenant, key)`s, in their order: on PostgreSQL one round
+    /// trip for them all (a drain of deliveries read each order alone, and those round trips
+    /// bounded delivering there; BENCHMARKS.md, issue 18).
+    pub fn get_many(&self, keys: &[(&str, &OrderKey)]) -> Result<Vec<Option<StoredOrder>>, StoreError> {
+        let keys = keys.iter().map(|(tenant, k)| Self::key(tenant, k)).collect::<Result<Vec<_>, _>>()?;
+        let values = self.tree.get_many(&keys.iter().map(Vec::as_slice).collect::<Vec<_>>())?;
+        Ok(keys.iter().zip(values).map(|(key, value)| value.and_then(|b| self.read(key, &b))).collect())
+    }
+
     /// One page of `tenant`'s orders matching `query`.
     pub fn query(&self, tenant: &str, query: &OrderQuery) -> Result<OrderQueryPage, StoreError> {
         let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
@@ -597,6 +606,20 @@ pub(crate) mod tests {
         let raw = store.orders().tree().get(OrderBook::key("acme", &k).unwrap()).unwrap().unwrap();
         assert!(!String::from_utf8_lossy(&raw).contains("王五"), "still sealed at rest");
         assert!(store.orders().query("acme", &OrderQuery::default()).unwrap().orders.is_empty(), "no longer owed");
+    }
+
+    #[test]
+    fn many_orders_are_read_together_in_the_order_asked_and_a_missing_one_is_none() {
+        let store = Store::temporary().unwrap();
+        let (one, two) = (order("1", OrderStatus::Paid, T), order("2", OrderStatus::Shipped, T));
+        store.orders().upsert("acme", &one, Timestamp(T)).unwrap();
+        store.orders().upsert("globex", &two, Timestamp(T)).unwrap();
+        let (k1, k2) = (OrderKey::of(&one), OrderKey::of(&two));
+        let read = store.orders().get_many(&[("globex", &k2), ("acme", &k2), ("acme", &k1)]).unwrap();
+        let got: Vec<_> = read.iter().map(|s| s.as_ref().map(|s| s.order.status)).collect();
+        assert_eq!(got, [Some(OrderStatus::Shipped), None, Some(OrderStatus::Paid)]);
+        assert_eq!(read[2].as_ref(), store.orders().get("acme", &k1).unwrap().as_ref());
+        assert!(store.orders().get_many(&[]).unwrap().is_empty());
     }
 
     #[test]

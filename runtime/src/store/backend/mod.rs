@@ -242,6 +242,14 @@ impl Tree {
         }
     }
 
+    /// The values at `keys`, in their order: on PostgreSQL one round trip for them all.
+    pub fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<Bytes>>, StoreError> {
+        match self {
+            Tree::Sled(t) => keys.iter().map(|k| Ok(t.get(k)?)).collect(),
+            Tree::Postgres(t) => t.get_many(keys),
+        }
+    }
+
     /// Writes `value` at `key`; what it replaced.
     pub fn insert(&self, key: impl AsRef<[u8]>, value: impl Into<Bytes>) -> Result<Option<Bytes>, StoreError> {
         match self {

@@ -83,6 +83,8 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
 ];
 
 const GET: &str = "SELECT value FROM wharf_kv WHERE tree = $1 AND key = $2";
+/// Several keys of one tree in one round trip.
+const GET_MANY: &str = "SELECT key, value FROM wharf_kv WHERE tree = $1 AND key = ANY($2)";
 const GET_FOR_UPDATE: &str = "SELECT value FROM wharf_kv WHERE tree = $1 AND key = $2 FOR UPDATE";
 /// Writes and hands back what it replaced: the CTE reads the row as it was before the upsert.
 const INSERT: &str = "WITH old AS (SELECT value FROM wharf_kv WHERE tree = $1 AND key = $2),
@@ -508,6 +510,17 @@ impl Tree {
             let s = prepared(&mut c.client, &mut c.statements, GET).map_err(store_error)?;
             Ok(bytes_of(c.client.query_opt(&s, &[&name, &key]).map_err(store_error)?))
         })
+    }
+
+    /// The values at `keys`, in their order, read in one round trip.
+    pub fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<Bytes>>, StoreError> {
+        let name = &*self.name;
+        let rows = self.db.run(|c| {
+            let s = prepared(&mut c.client, &mut c.statements, GET_MANY).map_err(store_error)?;
+            c.client.query(&s, &[&name, &keys]).map_err(store_error)
+        })?;
+        let mut found: HashMap<Vec<u8>, Vec<u8>> = rows.into_iter().map(|r| (r.get(0), r.get(1))).collect();
+        Ok(keys.iter().map(|k| found.remove(*k).map(Bytes::from)).collect())
     }
 
     pub fn insert(&self, key: &[u8], value: &[u8]) -> Result<Option<Bytes>, StoreError> {
