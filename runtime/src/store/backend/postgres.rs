@@ -519,8 +519,9 @@ impl Tree {
             let s = prepared(&mut c.client, &mut c.statements, GET_MANY).map_err(store_error)?;
             c.client.query(&s, &[&name, &keys]).map_err(store_error)
         })?;
-        let mut found: HashMap<Vec<u8>, Vec<u8>> = rows.into_iter().map(|r| (r.get(0), r.get(1))).collect();
-        Ok(keys.iter().map(|k| found.remove(*k).map(Bytes::from)).collect())
+        // A key may be asked for twice (two versions of one order owed): each gets the value.
+        let found: HashMap<Vec<u8>, Vec<u8>> = rows.into_iter().map(|r| (r.get(0), r.get(1))).collect();
+        Ok(keys.iter().map(|k| found.get(*k).map(|v| Bytes::from(v.clone()))).collect())
     }
 
     pub fn insert(&self, key: &[u8], value: &[u8]) -> Result<Option<Bytes>, StoreError> {
