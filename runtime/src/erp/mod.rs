@@ -17,44 +17,25 @@ use crate::retry::{Backoff, Verdict};
 use crate::store::{Carries, Delivery, Store, StoreError};
 use webhook::DrainReport;
 
-/// The ERP has this version: mark it synced, then drop the delivery. In this order, a crash
-/// in between re-sends the same version with the same idempotency key, which the ERP
-/// answers without creating anything twice.
-/// Whatever the ack answers (synced, or stale because a newer version has its own delivery,
-/// or gone) the delivery itself is done.
-fn delivered(store: &Store, delivery: &Delivery, report: &mut DrainReport) -> Result<(), StoreError> {
-    match delivery.carries {
-        Carries::Order => {
-            store.order_delivered(delivery)?;
-        }
-        Carries::AfterSale => {
-            store.after_sales().ack(&delivery.tenant, &webhook::after_sale_key(&delivery.key), delivery.version)?;
-            store.outbox().remove(delivery.id)?;
-        }
-    };
-    counted(delivery, report);
-    Ok(())
-}
-
-fn counted(delivery: &Delivery, report: &mut DrainReport) {
-    report.delivered += 1;
-    *report.delivered_by_shop.entry(delivery.key.shop_id.clone()).or_default() += 1;
-}
-
-/// The ERP took every one of `deliveries` in one answer (a batched POST): the orders among
-/// them are settled in one transaction ([`Store::orders_delivered`]), each after-sale as
-/// [`delivered`] settles it.
-fn delivered_together(store: &Store, deliveries: &[&Delivery], report: &mut DrainReport) -> Result<(), StoreError> {
+/// The ERP has these versions, taken in one answer (a push, or a POST of one event or a
+/// batch): each is marked synced and its delivery dropped, the orders' in one transaction
+/// ([`Store::orders_delivered`]). For an after-sale the ack comes first: a crash in between
+/// re-sends the same version with the same idempotency key, which the ERP answers without
+/// creating anything twice. Whatever the ack answers (synced, or stale because a newer version
+/// has its own delivery, or gone) the delivery itself is done.
+fn delivered(store: &Store, deliveries: &[&Delivery], report: &mut DrainReport) -> Result<(), StoreError> {
     let (orders, sales): (Vec<&Delivery>, Vec<&Delivery>) =
-        deliveries.iter().partition(|d| matches!(d.carries, Carries::Order));
+        deliveries.iter().partition(|d| d.carries == Carries::Order);
     if !orders.is_empty() {
         store.orders_delivered(&orders)?;
     }
-    for delivery in orders {
-        counted(delivery, report);
-    }
     for delivery in sales {
-        delivered(store, delivery, report)?;
+        store.after_sales().ack(&delivery.tenant, &webhook::after_sale_key(&delivery.key), delivery.version)?;
+        store.outbox().remove(delivery.id)?;
+    }
+    for delivery in deliveries {
+        report.delivered += 1;
+        *report.delivered_by_shop.entry(delivery.key.shop_id.clone()).or_default() += 1;
     }
     Ok(())
 }

@@ -458,7 +458,7 @@ async fn deliver(
         let Ok((carried, attempt)) = joined else { continue };
         let settled: Vec<&Delivery> = carried.iter().map(|&i| &ready[i].0).collect();
         match attempt {
-            Attempt::Delivered => super::delivered_together(store, &settled, &mut report)?,
+            Attempt::Delivered => super::delivered(store, &settled, &mut report)?,
             Attempt::Retry(reason) => {
                 for delivery in settled {
                     super::failed(store, delivery, Verdict::Retry(reason.clone()), backoff, now, &mut report)?;

@@ -460,15 +460,10 @@ impl Store {
 }
 
 impl Store {
-    /// The ERP took `delivery` of an order: its version is marked synced (when it is still the
-    /// current one) and the delivery leaves the queue, in one transaction. They were two, and
-    /// their commits were most of what settling a delivery cost (BENCHMARKS.md, issue 18).
-    pub fn order_delivered(&self, delivery: &Delivery) -> Result<AckOutcome, StoreError> {
-        Ok(self.orders_delivered(&[delivery])?[0])
-    }
-
-    /// [`Store::order_delivered`] for every delivery an ERP took in one answer (a batched
-    /// POST), in one transaction: settling costs one commit per answer, not one per order.
+    /// The ERP took `deliveries` of orders in one answer: each version is marked synced (when
+    /// it is still the current one) and its delivery leaves the queue, all in one transaction.
+    /// They were two transactions per order, and their commits were most of what settling a
+    /// delivery cost (BENCHMARKS.md, issue 18); now a batched POST costs one commit.
     pub fn orders_delivered(&self, deliveries: &[&Delivery]) -> Result<Vec<AckOutcome>, StoreError> {
         let (book, outbox, usage) = (self.orders(), self.outbox(), self.usage());
         let keys = deliveries.iter().map(|d| OrderBook::key(&d.tenant, &d.key)).collect::<Result<Vec<_>, _>>()?;
@@ -567,14 +562,14 @@ mod tests {
         store.record_order("acme", &order("1", OrderStatus::Paid, T), Timestamp(T), Some("webhook")).unwrap();
         let due = store.outbox().due("acme", "webhook", T, 100).unwrap();
         let owed = store.usage().bytes("acme").unwrap();
-        assert_eq!(store.order_delivered(&due[0]).unwrap(), AckOutcome::Synced);
+        assert_eq!(store.orders_delivered(&[&due[0]]).unwrap()[0], AckOutcome::Synced);
         assert!(store.outbox().due("acme", "webhook", T, 100).unwrap().is_empty());
         assert!(store.outbox().pending().unwrap().is_empty());
         let k = OrderKey::of(&order("1", OrderStatus::Paid, T));
         assert_eq!(store.orders().get("acme", &k).unwrap().unwrap().sync, orders::SyncState::Synced);
         assert!(store.usage().bytes("acme").unwrap() < owed, "the delivery's bytes are given back");
         // Delivered again (a crash before the answer was settled): the same outcome, nothing left to remove.
-        assert_eq!(store.order_delivered(&due[0]).unwrap(), AckOutcome::Synced);
+        assert_eq!(store.orders_delivered(&[&due[0]]).unwrap()[0], AckOutcome::Synced);
     }
 
     #[test]

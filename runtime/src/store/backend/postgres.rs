@@ -520,8 +520,9 @@ impl Tree {
             c.client.query(&s, &[&name, &keys]).map_err(store_error)
         })?;
         // A key may be asked for twice (two versions of one order owed): each gets the value.
-        let found: HashMap<Vec<u8>, Vec<u8>> = rows.into_iter().map(|r| (r.get(0), r.get(1))).collect();
-        Ok(keys.iter().map(|k| found.get(*k).map(|v| Bytes::from(v.clone()))).collect())
+        let found: HashMap<Vec<u8>, Bytes> =
+            rows.into_iter().map(|r| (r.get(0), Bytes::from(r.get::<_, Vec<u8>>(1)))).collect();
+        Ok(keys.iter().map(|k| found.get(*k).cloned()).collect())
     }
 
     pub fn insert(&self, key: &[u8], value: &[u8]) -> Result<Option<Bytes>, StoreError> {
