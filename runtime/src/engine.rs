@@ -37,6 +37,11 @@ pub const POOL_KEEP_RESIDENT_BYTES: usize = 64 << 10;
 /// Wasm stack a call may use before the engine traps with a stack overflow.
 pub const MAX_WASM_STACK_BYTES: usize = 1 << 20;
 
+/// Set to `1` to have the engine write `/tmp/perf-<pid>.map`, so that `perf report` names the
+/// plugins' JIT-compiled functions (the profiles in BENCHMARKS.md); off by default, since the
+/// file grows with every component compiled or loaded.
+pub const PERF_MAP_ENV: &str = "WHARF_PERF_MAP";
+
 /// The shared engine.
 #[derive(Clone)]
 pub struct Engine {
@@ -78,6 +83,9 @@ impl Engine {
             .max_wasm_stack(MAX_WASM_STACK_BYTES)
             .async_stack_size(ASYNC_STACK_BYTES)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        if std::env::var_os(PERF_MAP_ENV).is_some_and(|v| v == "1") {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let inner = wasmtime::Engine::new(&config)
             .map_err(|e| LoadError::InvalidComponent(format!("engine configuration: {e:#}")))?;
 
