@@ -636,6 +636,28 @@ async fn a_batched_route_posts_many_events_at_once_and_a_refused_batch_goes_agai
         .collect();
     let again = Webhook::new(erp.url.clone(), SECRET);
     assert_eq!(again.send(again.sign_batch("acme", &stored, t / 1000)).await, webhook::Attempt::Delivered);
+    {
+        let state = erp.state();
+        assert_eq!((state.accepted.len(), state.conflicts.len()), (24, 0));
+    }
+
+    // The ERP is down: a batch answered 503 is retried whole, every event rescheduled (in one
+    // transaction) with its attempt counted and the reason kept; once the ERP is back they
+    // arrive, each once.
+    erp.state().down = true;
+    let more: Vec<Order> = (0..3).map(|i| order(&format!("{}", 3000 + i), OrderStatus::Paid)).collect();
+    assert!(store.record_orders("acme", &more, Timestamp(t + 20), route).iter().all(Result::is_ok));
+    let r = webhook::drain(&store, &routes, &Backoff::default(), Timestamp(t + 30), 100).await.unwrap();
+    assert_eq!((r.delivered, r.dead_lettered, r.retried, r.failures.len()), (0, 0, 3, 3), "{r:?}");
+    assert_eq!(erp.state().requests, 3 + 5 + 1 + 1, "one POST for the three");
+    let owed = store.outbox().due("acme", webhook::ROUTE, i64::MAX, 100).unwrap();
+    assert_eq!(owed.len(), 3);
+    assert!(owed.iter().all(|d| d.attempts == 1 && d.next_attempt_ms > t + 30), "{owed:?}");
+    assert!(owed.iter().all(|d| d.last_error.as_deref().is_some_and(|e| e.contains("503"))), "{owed:?}");
+    erp.state().down = false;
+    let later = owed.iter().map(|d| d.next_attempt_ms).max().unwrap();
+    let r = webhook::drain(&store, &routes, &Backoff::default(), Timestamp(later), 100).await.unwrap();
+    assert_eq!((r.delivered, r.retried), (3, 0), "{r:?}");
     let state = erp.state();
-    assert_eq!((state.accepted.len(), state.conflicts.len()), (24, 0));
+    assert_eq!((state.accepted.len(), state.conflicts.len()), (27, 0));
 }

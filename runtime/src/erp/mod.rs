@@ -40,6 +40,49 @@ fn delivered(store: &Store, deliveries: &[&Delivery], report: &mut DrainReport) 
     Ok(())
 }
 
+/// Deliveries that failed together, in one answer (a batched POST, a push of many): as
+/// [`failed`] each, except that a retry reschedules them all in one transaction and says so in
+/// one log line, not one per event.
+fn failed_together(
+    store: &Store,
+    deliveries: &[&Delivery],
+    verdict: Verdict,
+    backoff: &Backoff,
+    now: Timestamp,
+    report: &mut DrainReport,
+) -> Result<(), StoreError> {
+    let (Verdict::Retry(reason), [first, _, ..]) = (&verdict, deliveries) else {
+        for delivery in deliveries {
+            failed(store, delivery, verdict.clone(), backoff, now, report)?;
+        }
+        return Ok(());
+    };
+    let mut retries = Vec::with_capacity(deliveries.len());
+    for delivery in deliveries {
+        match backoff.delay(delivery.attempts + 1, delivery.id) {
+            Some(wait) => retries.push((*delivery, now.0 + wait.as_millis() as i64)),
+            // Out of attempts: dead-lettered alone, with its own line.
+            None => failed(store, delivery, verdict.clone(), backoff, now, report)?,
+        }
+    }
+    if retries.is_empty() {
+        return Ok(());
+    }
+    let (tenant, route, events) = (&first.tenant, &first.route, retries.len());
+    tracing::warn!(%tenant, %route, events, %reason, "delivery of a batch to the ERP failed; each of its events retried");
+    store.outbox().retry_later_together(&retries, reason)?;
+    report.retried += retries.len();
+    report.failures.extend(retries.iter().map(|(delivery, _)| FailedDelivery {
+        tenant: delivery.tenant.clone(),
+        route: delivery.route.clone(),
+        kind: FailureKind::Transient,
+        reason: reason.clone(),
+        at: now.0,
+        retried: true,
+    }));
+    Ok(())
+}
+
 /// A failed delivery, whatever the route: retried after the backoff (a throttle's wait does
 /// not count as an attempt), dead-lettered when the policy gives up or the ERP refused it for
 /// good.

@@ -129,9 +129,8 @@ async fn push(
         Ok(_) => unreachable!("the sandbox checks a push to the ERP answers order results"),
         Err(e) => {
             let verdict = Verdict::of_call(&e);
-            for (delivery, _) in batch {
-                super::failed(store, delivery, verdict.clone(), backoff, now, report)?;
-            }
+            let deliveries: Vec<&Delivery> = batch.iter().map(|(delivery, _)| *delivery).collect();
+            super::failed_together(store, &deliveries, verdict.clone(), backoff, now, report)?;
             let throttled = matches!(verdict, Verdict::Throttled(..));
             return Ok(if throttled { Pushed::Throttled } else { Pushed::Answered });
         }

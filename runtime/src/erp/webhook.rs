@@ -460,9 +460,7 @@ async fn deliver(
         match attempt {
             Attempt::Delivered => super::delivered(store, &settled, &mut report)?,
             Attempt::Retry(reason) => {
-                for delivery in settled {
-                    super::failed(store, delivery, Verdict::Retry(reason.clone()), backoff, now, &mut report)?;
-                }
+                super::failed_together(store, &settled, Verdict::Retry(reason), backoff, now, &mut report)?
             }
             // A batch refused may hold one event the ERP cannot take among many it can: each
             // goes again alone, so the refusal lands on that one.

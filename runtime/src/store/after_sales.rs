@@ -285,7 +285,7 @@ impl AfterSaleBook {
             let bytes = serde_json::to_vec(&stored).map_err(|e| Abort(StoreError::Invalid(e.to_string())))?;
             let change = delta(&key, Some(&current), Some(&bytes));
             t.insert(&key[..], bytes)?;
-            u.remove(&key[..])?;
+            u.discard(&key[..])?;
             Ok((AckOutcome::Synced, change))
         })?;
         if change != 0 {

@@ -292,7 +292,7 @@ impl OrderBook {
                 return Ok(false);
             }
             t.remove(&key[..])?;
-            u.remove(&key[..])?;
+            u.discard(&key[..])?;
             Ok::<_, super::backend::TxError>(true)
         })?;
         if removed {
@@ -458,7 +458,7 @@ impl OrderBook {
         };
         let change = delta(key, Some(&current), Some(&bytes));
         t.insert(key, bytes)?;
-        u.remove(key)?;
+        u.discard(key)?;
         Ok((AckOutcome::Synced, change))
     }
 }

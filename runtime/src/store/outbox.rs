@@ -145,7 +145,7 @@ impl Queue<'_> {
         let old = self.q.insert(k, &bytes[..])?;
         if let Some(old) = &old {
             let old: Delivery = decode(QUEUE, &k, old).map_err(Abort)?;
-            self.due.remove(due_key(&old).map_err(Abort)?)?;
+            self.due.discard(due_key(&old).map_err(Abort)?)?;
         }
         self.due.insert(due_key(d).map_err(Abort)?, d.key.shop_id.as_bytes())?;
         Ok(delta(&k, old.as_deref(), Some(&bytes)))
@@ -172,7 +172,7 @@ impl Queue<'_> {
         let k = id.to_be_bytes();
         let Some(old) = self.q.remove(k)? else { return Ok((None, 0)) };
         let d: Delivery = decode(QUEUE, &k, &old).map_err(Abort)?;
-        self.due.remove(due_key(&d).map_err(Abort)?)?;
+        self.due.discard(due_key(&d).map_err(Abort)?)?;
         Ok((Some(d), delta(&k, Some(&old), None)))
     }
 }
@@ -290,14 +290,35 @@ impl Outbox {
 
     /// Another attempt at `next_attempt_ms`, remembering why this one failed.
     pub fn retry_later(&self, delivery: &Delivery, next_attempt_ms: i64, reason: &str) -> Result<(), StoreError> {
-        let next = Delivery {
-            attempts: delivery.attempts + 1,
-            next_attempt_ms,
-            last_error: Some(reason.to_owned()),
-            ..delivery.clone()
-        };
-        let change = (&self.queue, &self.due).transaction(|(q, due)| Queue { q, due }.put(&next))?;
-        self.usage.add(&delivery.tenant, change)?;
+        self.retry_later_together(&[(delivery, next_attempt_ms)], reason)
+    }
+
+    /// [`Outbox::retry_later`] for deliveries that failed together (the events of one batched
+    /// POST), each at its own time, in one transaction: a batch of 100 refused with a 503 was
+    /// 100 commits.
+    pub fn retry_later_together(&self, retries: &[(&Delivery, i64)], reason: &str) -> Result<(), StoreError> {
+        let next: Vec<Delivery> = retries
+            .iter()
+            .map(|(delivery, next_attempt_ms)| Delivery {
+                attempts: delivery.attempts + 1,
+                next_attempt_ms: *next_attempt_ms,
+                last_error: Some(reason.to_owned()),
+                ..(*delivery).clone()
+            })
+            .collect();
+        let ids: Vec<[u8; 8]> = next.iter().map(|d| d.id.to_be_bytes()).collect();
+        let ids: Vec<&[u8]> = ids.iter().map(<[u8; 8]>::as_slice).collect();
+        let changes = (&self.queue, &self.due).transaction(|(q, due)| {
+            q.prefetch(&ids)?;
+            next.iter().map(|d| Queue { q, due }.put(d)).collect::<TxResult<Vec<i64>>>()
+        })?;
+        let mut by_tenant: std::collections::BTreeMap<&str, i64> = Default::default();
+        for (d, change) in next.iter().zip(changes) {
+            *by_tenant.entry(&d.tenant).or_default() += change;
+        }
+        for (tenant, change) in by_tenant {
+            self.usage.add(tenant, change)?;
+        }
         Ok(())
     }
 
@@ -359,7 +380,7 @@ impl Outbox {
         let change = (&self.queue, &self.due, &self.dead, &self.dead_by_tenant).transaction(
             |(q, due, d, t)| -> TxResult<i64> {
                 let gone = d.remove(k)?;
-                t.remove(tk.clone())?;
+                t.discard(&tk)?;
                 Ok(delta(&k, gone.as_deref(), None) + Queue { q, due }.put(&again)?)
             },
         )?;
@@ -379,7 +400,7 @@ impl Outbox {
         let gone =
             (&self.dead, &self.dead_by_tenant).transaction(|(d, t)| -> TxResult<Option<super::backend::Bytes>> {
                 let gone = d.remove(k)?;
-                t.remove(tk.clone())?;
+                t.discard(&tk)?;
                 Ok(gone)
             })?;
         self.usage.add(tenant, delta(&k, gone.as_deref(), None))?;
@@ -437,7 +458,12 @@ impl Store {
         let (book, outbox, usage) = (self.orders(), self.outbox(), self.usage());
         let room = usage.room(tenant)?;
         let trees = (book.tree(), book.unsynced_tree(), book.versions_tree(), &outbox.queue, &outbox.due);
+        let keys =
+            orders.iter().map(|order| OrderBook::key(tenant, &OrderKey::of(order))).collect::<Result<Vec<_>, _>>()?;
+        let keys: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
         let (outcomes, change) = trees.transaction(|(o, u, v, q, due)| {
+            o.prefetch(&keys)?;
+            u.prefetch(&keys)?;
             let mut outcomes = Vec::with_capacity(orders.len());
             let mut change = 0;
             for order in orders {
@@ -468,7 +494,12 @@ impl Store {
         let (book, outbox, usage) = (self.orders(), self.outbox(), self.usage());
         let keys = deliveries.iter().map(|d| OrderBook::key(&d.tenant, &d.key)).collect::<Result<Vec<_>, _>>()?;
         let trees = (book.tree(), book.unsynced_tree(), &outbox.queue, &outbox.due);
+        let ids: Vec<[u8; 8]> = deliveries.iter().map(|d| d.id.to_be_bytes()).collect();
+        let (order_keys, ids): (Vec<&[u8]>, Vec<&[u8]>) =
+            (keys.iter().map(Vec::as_slice).collect(), ids.iter().map(<[u8; 8]>::as_slice).collect());
         let settled = trees.transaction(|(t, u, q, due)| {
+            t.prefetch(&order_keys)?;
+            q.prefetch(&ids)?;
             let mut settled = Vec::with_capacity(deliveries.len());
             for (delivery, key) in deliveries.iter().zip(&keys) {
                 let (outcome, acked) = book.ack_in(t, u, key, delivery.version)?;

@@ -264,9 +264,9 @@ impl Queue<'_> {
     fn unindex(&self, old: &Push) -> TxResult<()> {
         let (due, ik) = index_key(old).map_err(Abort)?;
         if due {
-            self.due.remove(ik)?
+            self.due.discard(ik)?
         } else {
-            self.waiting.remove(ik)?
+            self.waiting.discard(ik)?
         };
         Ok(())
     }
@@ -804,7 +804,7 @@ impl Pushes {
         let change = trees.transaction(|(q, due, waiting, counts, d, r, s, t)| -> TxResult<i64> {
             let queue = Queue { q, due, waiting, counts };
             let mut change = tx_remove(d, &dk)?;
-            t.remove(tk.clone())?;
+            t.discard(&tk)?;
             change += tx_remove(r, &k)?;
             let superseded = match s.get(&k)? {
                 Some(v) => decode::<Sent>(SENT, &k, &v).map_err(Abort)?.version >= letter.push.version,
@@ -847,7 +847,7 @@ impl Pushes {
         let tk = Self::dead_index_key(tenant, &dk)?;
         let gone = (&self.dead, &self.dead_by_tenant).transaction(|(d, t)| {
             let gone = d.remove(&dk[..])?;
-            t.remove(tk.clone())?;
+            t.discard(&tk)?;
             Ok::<_, super::backend::TxError>(gone)
         })?;
         self.usage.add(tenant, delta(&dk, gone.as_deref(), None))?;

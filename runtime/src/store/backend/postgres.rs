@@ -17,7 +17,7 @@
 //! each migration once; a database migrated by a newer host is refused rather than guessed at.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,6 +92,11 @@ const INSERT: &str = "WITH old AS (SELECT value FROM wharf_kv WHERE tree = $1 AN
             ON CONFLICT (tree, key) DO UPDATE SET value = EXCLUDED.value)
      SELECT value FROM old";
 const REMOVE: &str = "DELETE FROM wharf_kv WHERE tree = $1 AND key = $2 RETURNING value";
+/// A transaction's writes to one tree, sent at its commit (keys sorted, each once).
+const UPSERT_MANY: &str =
+    "INSERT INTO wharf_kv (tree, key, value) SELECT $1::text, k, v FROM unnest($2::bytea[], $3::bytea[]) AS w(k, v)
+     ON CONFLICT (tree, key) DO UPDATE SET value = EXCLUDED.value";
+const REMOVE_MANY: &str = "DELETE FROM wharf_kv WHERE tree = $1 AND key = ANY($2)";
 const NEXT_ID: &str = "SELECT nextval('wharf_ids')";
 const FENCE_CHECK: &str =
     "SELECT 1 FROM wharf_leases WHERE name = $1 AND owner = $2 AND token = $3 AND expires_at > now() FOR SHARE";
@@ -283,7 +288,12 @@ impl Db {
         &self,
         body: impl Fn(&Tx<'_, '_>) -> TxResult<R> + Send + Sync,
     ) -> Result<R, StoreError> {
-        self.write(IsolationLevel::Serializable, |tx, statements| body(&Tx { inner: RefCell::new((tx, statements)) }))
+        self.write(IsolationLevel::Serializable, |tx, statements| {
+            let tx = Tx::new(tx, statements);
+            let r = body(&tx)?;
+            tx.flush()?;
+            Ok(r)
+        })
     }
 
     /// Whether the database answers now: what the store's commit thread asks instead of a
@@ -427,9 +437,31 @@ fn migrate(client: &mut Client) -> Result<(), StoreError> {
     tx.commit().map_err(store_error)
 }
 
+/// A key of one tree: (tree, key).
+type Slot = (String, Vec<u8>);
+
 /// A transaction in progress, shared by the trees taking part in it.
+///
+/// Writes are not sent as they are made: the transaction keeps what each key it has read or
+/// written holds now, answers reads of those keys itself, and sends every write at commit,
+/// one statement per tree for the upserts and one for the removals. A settle of 100
+/// deliveries was five round trips per delivery on a server that shares the host's cores; it is
+/// now a handful per batch (with [`TxTree::prefetch`] for the keys it reads). Nothing changes
+/// for the other writers: the writes still commit together, or not at all, under
+/// `SERIALIZABLE`.
 pub struct Tx<'t, 'c> {
     inner: RefCell<(&'t mut postgres::Transaction<'c>, &'t mut HashMap<String, Statement>)>,
+    /// What each key read or written holds as this transaction sees it (`None`: absent).
+    known: RefCell<HashMap<Slot, Option<Bytes>>>,
+    /// The keys written, each with the value it ends with, in key order (the order writes
+    /// reach the server, so two transactions writing the same keys lock them in one order).
+    written: RefCell<BTreeMap<Slot, Option<Bytes>>>,
+}
+
+impl<'t, 'c> Tx<'t, 'c> {
+    fn new(tx: &'t mut postgres::Transaction<'c>, statements: &'t mut HashMap<String, Statement>) -> Self {
+        Tx { inner: RefCell::new((tx, statements)), known: RefCell::default(), written: RefCell::default() }
+    }
 }
 
 impl Tx<'_, '_> {
@@ -437,22 +469,120 @@ impl Tx<'_, '_> {
         TxTree { tx: self, name }
     }
 
-    fn query_opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> TxResult<Option<postgres::Row>> {
+    fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> TxResult<Vec<postgres::Row>> {
         let mut guard = self.inner.borrow_mut();
         let (tx, statements) = &mut *guard;
         let s = prepared(*tx, statements, sql).map_err(tx_error)?;
-        tx.query_opt(&s, params).map_err(tx_error)
+        tx.query(&s, params).map_err(tx_error)
     }
+
+    fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> TxResult<u64> {
+        let mut guard = self.inner.borrow_mut();
+        let (tx, statements) = &mut *guard;
+        let s = prepared(*tx, statements, sql).map_err(tx_error)?;
+        tx.execute(&s, params).map_err(tx_error)
+    }
+
+    fn get(&self, tree: &str, key: &[u8]) -> TxResult<Option<Bytes>> {
+        let slot = (tree.to_owned(), key.to_vec());
+        if let Some(value) = self.known.borrow().get(&slot) {
+            return Ok(value.clone());
+        }
+        let value = bytes_of(self.query(GET, &[&tree, &key])?.into_iter().next());
+        self.known.borrow_mut().insert(slot, value.clone());
+        Ok(value)
+    }
+
+    /// Reads the keys not known yet in one round trip.
+    fn prefetch(&self, tree: &str, keys: &[&[u8]]) -> TxResult<()> {
+        let missing: Vec<&[u8]> = {
+            let known = self.known.borrow();
+            keys.iter().copied().filter(|k| !known.contains_key(&(tree.to_owned(), k.to_vec()))).collect()
+        };
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let rows = self.query(GET_MANY, &[&tree, &missing])?;
+        let mut known = self.known.borrow_mut();
+        for key in &missing {
+            known.insert((tree.to_owned(), key.to_vec()), None);
+        }
+        for row in rows {
+            known.insert((tree.to_owned(), row.get(0)), Some(Bytes::from(row.get::<_, Vec<u8>>(1))));
+        }
+        Ok(())
+    }
+
+    /// Sets `key` to `value` (`None`: removes it) as of this transaction, sent at commit.
+    fn write(&self, tree: &str, key: &[u8], value: Option<Bytes>) {
+        let slot = (tree.to_owned(), key.to_vec());
+        self.known.borrow_mut().insert(slot.clone(), value.clone());
+        self.written.borrow_mut().insert(slot, value);
+    }
+
+    /// Sends the writes: per tree, one upsert of every key set and one delete of every key
+    /// removed.
+    fn flush(&self) -> TxResult<()> {
+        let written = std::mem::take(&mut *self.written.borrow_mut());
+        let mut trees: BTreeMap<&str, TreeWrites<'_>> = BTreeMap::new();
+        for ((tree, key), value) in &written {
+            let writes = trees.entry(tree.as_str()).or_default();
+            match value {
+                Some(value) => {
+                    writes.keys.push(key.as_slice());
+                    writes.values.push(value.as_ref());
+                }
+                None => writes.removed.push(key.as_slice()),
+            }
+        }
+        for (tree, TreeWrites { keys, values, removed }) in trees {
+            if !keys.is_empty() {
+                self.execute(UPSERT_MANY, &[&tree, &keys, &values])?;
+            }
+            if !removed.is_empty() {
+                self.execute(REMOVE_MANY, &[&tree, &removed])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn next_id(&self) -> TxResult<u64> {
+        let row = self.query(NEXT_ID, &[])?.into_iter().next().expect("nextval returns a row");
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+}
+
+/// One tree's share of a commit: the keys set (with their values) and the keys removed.
+#[derive(Default)]
+struct TreeWrites<'a> {
+    keys: Vec<&'a [u8]>,
+    values: Vec<&'a [u8]>,
+    removed: Vec<&'a [u8]>,
 }
 
 /// Type-erased access to a transaction, so a tree's view needs one lifetime, not two.
 trait TxAccess {
-    fn query_opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> TxResult<Option<postgres::Row>>;
+    fn get(&self, tree: &str, key: &[u8]) -> TxResult<Option<Bytes>>;
+    fn prefetch(&self, tree: &str, keys: &[&[u8]]) -> TxResult<()>;
+    fn write(&self, tree: &str, key: &[u8], value: Option<Bytes>);
+    fn next_id(&self) -> TxResult<u64>;
 }
 
 impl TxAccess for Tx<'_, '_> {
-    fn query_opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> TxResult<Option<postgres::Row>> {
-        Tx::query_opt(self, sql, params)
+    fn get(&self, tree: &str, key: &[u8]) -> TxResult<Option<Bytes>> {
+        Tx::get(self, tree, key)
+    }
+
+    fn prefetch(&self, tree: &str, keys: &[&[u8]]) -> TxResult<()> {
+        Tx::prefetch(self, tree, keys)
+    }
+
+    fn write(&self, tree: &str, key: &[u8], value: Option<Bytes>) {
+        Tx::write(self, tree, key, value)
+    }
+
+    fn next_id(&self) -> TxResult<u64> {
+        Tx::next_id(self)
     }
 }
 
@@ -468,20 +598,33 @@ fn bytes_of(row: Option<postgres::Row>) -> Option<Bytes> {
 
 impl TxTree<'_> {
     pub fn get(&self, key: &[u8]) -> TxResult<Option<Bytes>> {
-        Ok(bytes_of(self.tx.query_opt(GET, &[&self.name, &key])?))
+        self.tx.get(self.name, key)
+    }
+
+    /// Reads `keys` in one round trip, so that the transaction's reads of them cost none.
+    pub fn prefetch(&self, keys: &[&[u8]]) -> TxResult<()> {
+        self.tx.prefetch(self.name, keys)
     }
 
     pub fn insert(&self, key: &[u8], value: &[u8]) -> TxResult<Option<Bytes>> {
-        Ok(bytes_of(self.tx.query_opt(INSERT, &[&self.name, &key, &value])?))
+        let old = self.tx.get(self.name, key)?;
+        self.tx.write(self.name, key, Some(Bytes::from(value)));
+        Ok(old)
     }
 
     pub fn remove(&self, key: &[u8]) -> TxResult<Option<Bytes>> {
-        Ok(bytes_of(self.tx.query_opt(REMOVE, &[&self.name, &key])?))
+        let old = self.tx.get(self.name, key)?;
+        self.tx.write(self.name, key, None);
+        Ok(old)
+    }
+
+    /// Removes `key` without reading what was there.
+    pub fn discard(&self, key: &[u8]) {
+        self.tx.write(self.name, key, None);
     }
 
     pub fn generate_id(&self) -> TxResult<u64> {
-        let row = self.tx.query_opt(NEXT_ID, &[])?.expect("nextval returns a row");
-        Ok(row.get::<_, i64>(0) as u64)
+        self.tx.next_id()
     }
 }
 
