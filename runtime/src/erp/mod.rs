@@ -62,7 +62,7 @@ fn failed_together(
         match backoff.delay(delivery.attempts + 1, delivery.id) {
             Some(wait) => retries.push((*delivery, now.0 + wait.as_millis() as i64)),
             // Out of attempts: dead-lettered alone, with its own line.
-            None => failed(store, delivery, verdict.clone(), backoff, now, report)?,
+            None => give_up(store, delivery, reason, now, report)?,
         }
     }
     if retries.is_empty() {
@@ -72,14 +72,9 @@ fn failed_together(
     tracing::warn!(%tenant, %route, events, %reason, "delivery of a batch to the ERP failed; each of its events retried");
     store.outbox().retry_later_together(&retries, reason)?;
     report.retried += retries.len();
-    report.failures.extend(retries.iter().map(|(delivery, _)| FailedDelivery {
-        tenant: delivery.tenant.clone(),
-        route: delivery.route.clone(),
-        kind: FailureKind::Transient,
-        reason: reason.clone(),
-        at: now.0,
-        retried: true,
-    }));
+    for (delivery, _) in &retries {
+        report.failures.push(failure(delivery, FailureKind::Transient, reason.clone(), now, true));
+    }
     Ok(())
 }
 
@@ -99,43 +94,52 @@ fn failed(
     let (tenant, shop, order, version, route) =
         (&delivery.tenant, &delivery.key.shop_id, &delivery.key.order_id, delivery.version, &delivery.route);
     let attempt = delivery.attempts + 1;
-    let (kind, reason, retried) = match verdict {
+    match verdict {
         Verdict::Throttled(wait, reason) => {
             tracing::warn!(%tenant, %shop, %order, version, %route, ?wait, %reason, "the ERP throttled a delivery; retried after its wait");
             let again = Delivery { attempts: delivery.attempts.saturating_sub(1), ..delivery.clone() };
             store.outbox().retry_later(&again, now.0 + wait.as_millis() as i64, &reason)?;
             report.retried += 1;
-            (FailureKind::Throttled, reason, true)
+            report.failures.push(failure(delivery, FailureKind::Throttled, reason, now, true));
         }
-        Verdict::Retry(reason) => match backoff.delay(delivery.attempts + 1, delivery.id) {
+        Verdict::Retry(reason) => match backoff.delay(attempt, delivery.id) {
             Some(wait) => {
                 tracing::warn!(%tenant, %shop, %order, version, %route, attempt, ?wait, %reason, "delivery to the ERP failed; retried");
                 store.outbox().retry_later(delivery, now.0 + wait.as_millis() as i64, &reason)?;
                 report.retried += 1;
-                (FailureKind::Transient, reason, true)
+                report.failures.push(failure(delivery, FailureKind::Transient, reason, now, true));
             }
-            None => {
-                let why = format!("gave up after {attempt} attempts; last: {reason}");
-                tracing::warn!(%tenant, %shop, %order, version, %route, reason = %why, "delivery dead-lettered");
-                store.outbox().dead_letter(delivery, &why, now.0)?;
-                report.dead_lettered += 1;
-                (FailureKind::Transient, reason, false)
-            }
+            None => give_up(store, delivery, &reason, now, report)?,
         },
         Verdict::Permanent(reason) => {
             tracing::warn!(%tenant, %shop, %order, version, %route, %reason, "the ERP refused a delivery; dead-lettered");
             store.outbox().dead_letter(delivery, &reason, now.0)?;
             report.dead_lettered += 1;
-            (FailureKind::Refused, reason, false)
+            report.failures.push(failure(delivery, FailureKind::Refused, reason, now, false));
         }
-    };
-    report.failures.push(FailedDelivery {
-        tenant: tenant.clone(),
-        route: route.clone(),
-        kind,
-        reason,
-        at: now.0,
-        retried,
-    });
+    }
     Ok(())
+}
+
+/// A delivery the backoff policy has no attempt left for: dead-lettered, saying how many it had.
+fn give_up(
+    store: &Store,
+    delivery: &Delivery,
+    reason: &str,
+    now: Timestamp,
+    report: &mut DrainReport,
+) -> Result<(), StoreError> {
+    let (tenant, shop, order, version, route) =
+        (&delivery.tenant, &delivery.key.shop_id, &delivery.key.order_id, delivery.version, &delivery.route);
+    let why = format!("gave up after {} attempts; last: {reason}", delivery.attempts + 1);
+    tracing::warn!(%tenant, %shop, %order, version, %route, reason = %why, "delivery dead-lettered");
+    store.outbox().dead_letter(delivery, &why, now.0)?;
+    report.dead_lettered += 1;
+    report.failures.push(failure(delivery, FailureKind::Transient, reason.to_owned(), now, false));
+    Ok(())
+}
+
+/// The drain report's entry for a failed delivery.
+fn failure(delivery: &Delivery, kind: FailureKind, reason: String, now: Timestamp, retried: bool) -> FailedDelivery {
+    FailedDelivery { tenant: delivery.tenant.clone(), route: delivery.route.clone(), kind, reason, at: now.0, retried }
 }

@@ -116,6 +116,11 @@ fn due_key(d: &Delivery) -> Result<Vec<u8>, StoreError> {
     Ok(k)
 }
 
+/// The queue's keys of `deliveries` (their ids, big-endian), for a transaction to prefetch.
+fn id_keys<'d>(deliveries: impl Iterator<Item = &'d Delivery>) -> Vec<[u8; 8]> {
+    deliveries.map(|d| d.id.to_be_bytes()).collect()
+}
+
 fn dead_key(tenant: &str, id: u64) -> Result<Vec<u8>, StoreError> {
     let mut k = key(&[tenant])?;
     k.push(0);
@@ -306,20 +311,12 @@ impl Outbox {
                 ..(*delivery).clone()
             })
             .collect();
-        let ids: Vec<[u8; 8]> = next.iter().map(|d| d.id.to_be_bytes()).collect();
-        let ids: Vec<&[u8]> = ids.iter().map(<[u8; 8]>::as_slice).collect();
+        let ids = id_keys(next.iter());
         let changes = (&self.queue, &self.due).transaction(|(q, due)| {
-            q.prefetch(&ids)?;
+            q.prefetch(&ids.iter().map(<[u8; 8]>::as_slice).collect::<Vec<_>>())?;
             next.iter().map(|d| Queue { q, due }.put(d)).collect::<TxResult<Vec<i64>>>()
         })?;
-        let mut by_tenant: std::collections::BTreeMap<&str, i64> = Default::default();
-        for (d, change) in next.iter().zip(changes) {
-            *by_tenant.entry(&d.tenant).or_default() += change;
-        }
-        for (tenant, change) in by_tenant {
-            self.usage.add(tenant, change)?;
-        }
-        Ok(())
+        self.usage.add_each(next.iter().map(|d| d.tenant.as_str()).zip(changes))
     }
 
     /// Gives up on `delivery` (moves it to the dead-letter queue, atomically).
@@ -494,7 +491,7 @@ impl Store {
         let (book, outbox, usage) = (self.orders(), self.outbox(), self.usage());
         let keys = deliveries.iter().map(|d| OrderBook::key(&d.tenant, &d.key)).collect::<Result<Vec<_>, _>>()?;
         let trees = (book.tree(), book.unsynced_tree(), &outbox.queue, &outbox.due);
-        let ids: Vec<[u8; 8]> = deliveries.iter().map(|d| d.id.to_be_bytes()).collect();
+        let ids = id_keys(deliveries.iter().copied());
         let (order_keys, ids): (Vec<&[u8]>, Vec<&[u8]>) =
             (keys.iter().map(Vec::as_slice).collect(), ids.iter().map(<[u8; 8]>::as_slice).collect());
         let settled = trees.transaction(|(t, u, q, due)| {
@@ -508,13 +505,7 @@ impl Store {
             }
             Ok(settled)
         })?;
-        let mut change: std::collections::BTreeMap<&str, i64> = Default::default();
-        for (delivery, (_, delta)) in deliveries.iter().zip(&settled) {
-            *change.entry(delivery.tenant.as_str()).or_default() += delta;
-        }
-        for (tenant, delta) in change {
-            usage.add(tenant, delta)?;
-        }
+        usage.add_each(deliveries.iter().map(|d| d.tenant.as_str()).zip(settled.iter().map(|(_, delta)| *delta)))?;
         Ok(settled.into_iter().map(|(outcome, _)| outcome).collect())
     }
 }

@@ -95,6 +95,16 @@ impl Usage {
         Ok(())
     }
 
+    /// Adds each `(tenant, change)`, summed per tenant first: a transaction that settled many
+    /// records of few tenants updates each tenant's figure once.
+    pub(super) fn add_each<'t>(&self, changes: impl IntoIterator<Item = (&'t str, i64)>) -> Result<(), StoreError> {
+        let mut by_tenant: std::collections::BTreeMap<&str, i64> = Default::default();
+        for (tenant, change) in changes {
+            *by_tenant.entry(tenant).or_default() += change;
+        }
+        by_tenant.into_iter().try_for_each(|(tenant, change)| self.add(tenant, change))
+    }
+
     /// What `tenant` stores now, in bytes.
     pub fn bytes(&self, tenant: &str) -> Result<u64, StoreError> {
         Ok(self

@@ -469,18 +469,24 @@ impl Tx<'_, '_> {
         TxTree { tx: self, name }
     }
 
-    fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> TxResult<Vec<postgres::Row>> {
+    /// Runs `run` with `sql` prepared (once per connection) on this transaction.
+    fn with_statement<T>(
+        &self,
+        sql: &str,
+        run: impl FnOnce(&mut postgres::Transaction<'_>, &postgres::Statement) -> Result<T, postgres::Error>,
+    ) -> TxResult<T> {
         let mut guard = self.inner.borrow_mut();
         let (tx, statements) = &mut *guard;
         let s = prepared(*tx, statements, sql).map_err(tx_error)?;
-        tx.query(&s, params).map_err(tx_error)
+        run(tx, &s).map_err(tx_error)
+    }
+
+    fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> TxResult<Vec<postgres::Row>> {
+        self.with_statement(sql, |tx, s| tx.query(s, params))
     }
 
     fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> TxResult<u64> {
-        let mut guard = self.inner.borrow_mut();
-        let (tx, statements) = &mut *guard;
-        let s = prepared(*tx, statements, sql).map_err(tx_error)?;
-        tx.execute(&s, params).map_err(tx_error)
+        self.with_statement(sql, |tx, s| tx.execute(s, params))
     }
 
     fn get(&self, tree: &str, key: &[u8]) -> TxResult<Option<Bytes>> {
@@ -507,8 +513,8 @@ impl Tx<'_, '_> {
         for key in &missing {
             known.insert((tree.to_owned(), key.to_vec()), None);
         }
-        for row in rows {
-            known.insert((tree.to_owned(), row.get(0)), Some(Bytes::from(row.get::<_, Vec<u8>>(1))));
+        for (key, value) in key_values(rows) {
+            known.insert((tree.to_owned(), key), Some(value));
         }
         Ok(())
     }
@@ -592,6 +598,11 @@ pub struct TxTree<'a> {
     name: &'a str,
 }
 
+/// The `(key, value)` pairs of rows read by [`GET_MANY`].
+fn key_values(rows: Vec<postgres::Row>) -> impl Iterator<Item = (Vec<u8>, Bytes)> {
+    rows.into_iter().map(|r| (r.get(0), Bytes::from(r.get::<_, Vec<u8>>(1))))
+}
+
 fn bytes_of(row: Option<postgres::Row>) -> Option<Bytes> {
     row.map(|r| Bytes::from(r.get::<_, Vec<u8>>(0)))
 }
@@ -663,8 +674,7 @@ impl Tree {
             c.client.query(&s, &[&name, &keys]).map_err(store_error)
         })?;
         // A key may be asked for twice (two versions of one order owed): each gets the value.
-        let found: HashMap<Vec<u8>, Bytes> =
-            rows.into_iter().map(|r| (r.get(0), Bytes::from(r.get::<_, Vec<u8>>(1)))).collect();
+        let found: HashMap<Vec<u8>, Bytes> = key_values(rows).collect();
         Ok(keys.iter().map(|k| found.get(*k).cloned()).collect())
     }
 
