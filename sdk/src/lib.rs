@@ -37,6 +37,7 @@
 //! - [`settings`]: the config keys plugins share, and endpoint checking.
 //! - [`price`]: which canonical price kinds a platform takes.
 //! - [`xml`]: writing XML documents (SAP IDocs) with correct escaping.
+//! - [`allocator`]: the allocator plugins use inside the sandbox (size classes, free lists).
 //! - [`api`]: the one-call seam between a plugin's logic and the host (and a test double).
 //! - [`paging`]: the walk over a time window every marketplace `pull-orders` and
 //!   `pull-after-sales` shares.
@@ -164,6 +165,7 @@ pub use marketplace::wharf::connector::types;
 pub use marketplace::wharf::connector::{credentials, log};
 
 pub mod after_sale;
+pub mod allocator;
 pub mod api;
 pub mod apportion;
 pub mod batch;
@@ -193,3 +195,9 @@ pub mod status;
 pub mod testing;
 pub mod time;
 pub mod xml;
+
+/// Every plugin allocates through [`allocator::SizeClasses`] inside the sandbox (one thread
+/// per instance: not where wasm has threads); natively, in tests, the system's allocator.
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: allocator::SizeClasses = allocator::SizeClasses::new();

@@ -216,9 +216,37 @@ pub fn form_urlencode<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -
         }
         encode_component(&mut out, k);
         out.push('=');
-        encode_component(&mut out, v);
+        encode_long_value(&mut out, v);
     }
     out
+}
+
+/// Values at least this long are remembered encoded. TOP's `fields` list (about 1 KiB, every
+/// comma escaped) rides on each of a page's hundred `fullinfo` calls unchanged; encoding it
+/// anew each time was a tenth of the Taobao plugin's time in wasm (BENCHMARKS.md, issue 18,
+/// stop 33). Shorter values (times, ids, page numbers) change from call to call.
+const REMEMBERED_VALUE_BYTES: usize = 256;
+
+thread_local! {
+    /// The last long value encoded, and its encoding. One per instance: an instance lives for
+    /// one call.
+    static LAST_LONG_VALUE: std::cell::RefCell<(String, String)> = const { std::cell::RefCell::new((String::new(), String::new())) };
+}
+
+/// [`encode_component`], remembering the last long value's encoding.
+fn encode_long_value(out: &mut String, value: &str) {
+    if value.len() < REMEMBERED_VALUE_BYTES {
+        return encode_component(out, value);
+    }
+    LAST_LONG_VALUE.with_borrow_mut(|(last, encoded)| {
+        if last != value {
+            last.clear();
+            last.push_str(value);
+            encoded.clear();
+            encode_component(encoded, value);
+        }
+        out.push_str(encoded);
+    });
 }
 
 /// The opening of a secret placeholder, `{{secret:NAME}}`.
@@ -230,11 +258,32 @@ pub fn secret_placeholder(name: &str) -> String {
     format!("{PLACEHOLDER_OPEN}{name}{PLACEHOLDER_CLOSE}")
 }
 
-/// Appends `s` form-encoded. Runs of bytes that stay are copied whole: a TOP request carries
-/// its `fields` list (60-odd names) on every call, and byte-by-byte pushing was 6 % of the
-/// Taobao plugin's time in wasm (BENCHMARKS.md, issue 18, stop 32).
-fn encode_component(out: &mut String, s: &str) {
+/// `%00%01…%FF`: a byte's percent-encoding is the three characters at three times its value.
+const PERCENT: &str = {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    const TABLE: [u8; 768] = {
+        let mut table = [0; 768];
+        let mut b = 0;
+        while b < 256 {
+            table[3 * b] = b'%';
+            table[3 * b + 1] = HEX[b >> 4];
+            table[3 * b + 2] = HEX[b & 0x0f];
+            b += 1;
+        }
+        table
+    };
+    match std::str::from_utf8(&TABLE) {
+        Ok(text) => text,
+        Err(_) => panic!("the percent table is ASCII"),
+    }
+};
+
+/// Appends `s` form-encoded. Runs of bytes that stay are copied whole and an escape is one
+/// copy from [`PERCENT`]: a TOP request carries its `fields` list (60-odd names, each comma
+/// escaped) on every call, and this was 6 % of the Taobao plugin's time in wasm pushing byte by
+/// byte (BENCHMARKS.md, issue 18, stop 32) and 8 % pushing each escape as three characters
+/// (stop 33).
+fn encode_component(out: &mut String, s: &str) {
     let stays = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'*');
     out.reserve(s.len());
     let mut run = 0;
@@ -250,7 +299,8 @@ fn encode_component(out: &mut String, s: &str) {
         if b == b' ' {
             out.push('+');
         } else {
-            out.extend(['%', char::from(HEX[usize::from(b >> 4)]), char::from(HEX[usize::from(b & 0x0f)])]);
+            let at = 3 * usize::from(b);
+            out.push_str(&PERCENT[at..at + 3]);
         }
         run = i + 1;
     }
@@ -390,5 +440,26 @@ mod tests {
             form_urlencode([("中文", "a中"), ("b", "文b中文c")]),
             "%E4%B8%AD%E6%96%87=a%E4%B8%AD&b=%E6%96%87b%E4%B8%AD%E6%96%87c"
         );
+        // Every byte: kept, `+`, or `%XY` in capitals, as RFC 1866's form encoding writes it.
+        for b in 0u8..=0x7f {
+            let text = char::from(b).to_string();
+            let expected = match b {
+                b' ' => "+".to_owned(),
+                b'-' | b'.' | b'_' | b'*' => text.clone(),
+                _ if b.is_ascii_alphanumeric() => text.clone(),
+                _ => format!("%{b:02X}"),
+            };
+            assert_eq!(form_urlencode([("k", text.as_str())]), format!("k={expected}"), "byte {b:#04x}");
+        }
+        assert_eq!(form_urlencode([("k", "\u{10ffff}")]), "k=%F4%8F%BF%BF");
+        // A long value is encoded the same whether it is new or the last one again.
+        let (long, other) = ("a,b ".repeat(REMEMBERED_VALUE_BYTES), "c&".repeat(REMEMBERED_VALUE_BYTES));
+        let (long_encoded, other_encoded) =
+            ("a%2Cb+".repeat(REMEMBERED_VALUE_BYTES), "c%26".repeat(REMEMBERED_VALUE_BYTES));
+        for (value, encoded) in
+            [(&long, &long_encoded), (&long, &long_encoded), (&other, &other_encoded), (&long, &long_encoded)]
+        {
+            assert_eq!(form_urlencode([("f", value.as_str()), ("g", "x")]), format!("f={encoded}&g=x"));
+        }
     }
 }
