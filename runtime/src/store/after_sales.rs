@@ -296,11 +296,11 @@ impl AfterSaleBook {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::store::{AckOutcome, Store};
 
-    fn after_sale(id: &str, status: &str, updated: &str) -> AfterSale {
+    pub(crate) fn after_sale(id: &str, status: &str, updated: &str) -> AfterSale {
         serde_json::from_value(serde_json::json!({
             "platform": "douyin", "shop_id": "s1", "after_sale_id": id, "order_id": "O1",
             "lines": [{"line_id": "O1-1", "quantity": 1}], "kind": "refund_after_shipping",

@@ -54,7 +54,7 @@ pub use cursors::{Cursors, StreamCursor};
 pub use orders::{
     AckOutcome, OrderBook, OrderKey, OrderQuery, OrderQueryPage, StoredOrder, SyncState, Unreadable, Upsert,
 };
-pub use outbox::{Carries, DeadLetter, Delivery, Outbox};
+pub use outbox::{Carries, DeadLetter, Delivery, Outbox, Recorded};
 pub use plugins::PluginBook;
 pub use pushes::{DeadPush, NewPush, Offer, Push, Pushes, Sent, WaitingFilter, WaitingPage};
 pub use quarantine::{Quarantine, Quarantined};

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::orders::{self, AckOutcome, OrderBook, OrderKey, Upsert};
 use super::pushes::{due_range, time_be};
+use super::quarantine::{self, Quarantine};
 use super::usage::{Usage, delta};
 use super::{Store, StoreError, key};
 use crate::model::{AfterSale, Order, Timestamp};
@@ -415,8 +416,8 @@ impl Store {
         now: Timestamp,
         route: Option<&str>,
     ) -> Result<Upsert, StoreError> {
-        let outcome = self.record_together(tenant, std::slice::from_ref(order), now, route)?;
-        Ok(outcome[0])
+        let recorded = self.record_together(tenant, std::slice::from_ref(order), now, route)?;
+        Ok(recorded[0].upsert)
     }
 
     /// [`Store::record_order`] for a page of `orders`, in one transaction: a page costs one
@@ -433,53 +434,74 @@ impl Store {
         orders: &[Order],
         now: Timestamp,
         route: Option<&str>,
-    ) -> Vec<Result<Upsert, StoreError>> {
+    ) -> Vec<Result<Recorded, StoreError>> {
         match self.record_together(tenant, orders, now, route) {
-            Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
-            Err(_) => orders.iter().map(|order| self.record_order(tenant, order, now, route)).collect(),
+            Ok(recorded) => recorded.into_iter().map(Ok).collect(),
+            Err(_) => orders
+                .iter()
+                .map(|order| Ok(self.record_together(tenant, std::slice::from_ref(order), now, route)?[0]))
+                .collect(),
         }
     }
 
-    /// Stores `orders` and enqueues the deliveries they owe, all in one transaction, or none.
+    /// Stores `orders`, enqueues the deliveries they owe and takes those that were set aside
+    /// out of the quarantine, all in one transaction, or none.
     fn record_together(
         &self,
         tenant: &str,
         orders: &[Order],
         now: Timestamp,
         route: Option<&str>,
-    ) -> Result<Vec<Upsert>, StoreError> {
+    ) -> Result<Vec<Recorded>, StoreError> {
         key(&[tenant])?; // a tenant name the keys can hold
         if let Some(route) = route {
             key(&[route])?;
         }
-        let (book, outbox, usage) = (self.orders(), self.outbox(), self.usage());
+        let (book, outbox, quarantine, usage) = (self.orders(), self.outbox(), self.quarantine(), self.usage());
         let room = usage.room(tenant)?;
-        let trees = (book.tree(), book.unsynced_tree(), book.versions_tree(), &outbox.queue, &outbox.due);
+        let trees =
+            (book.tree(), book.unsynced_tree(), book.versions_tree(), &outbox.queue, &outbox.due, quarantine.tree());
         let keys =
             orders.iter().map(|order| OrderBook::key(tenant, &OrderKey::of(order))).collect::<Result<Vec<_>, _>>()?;
-        let keys: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
-        let (outcomes, change) = trees.transaction(|(o, u, v, q, due)| {
+        let held = orders
+            .iter()
+            .map(|order| Quarantine::entry_key(tenant, &order.shop_id, quarantine::ORDERS, &order.order_id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (keys, held_keys): (Vec<&[u8]>, Vec<&[u8]>) =
+            (keys.iter().map(Vec::as_slice).collect(), held.iter().map(Vec::as_slice).collect());
+        let (recorded, change) = trees.transaction(|(o, u, v, q, due, h)| {
             o.prefetch(&keys)?;
             u.prefetch(&keys)?;
-            let mut outcomes = Vec::with_capacity(orders.len());
+            h.prefetch(&held_keys)?;
+            let mut recorded = Vec::with_capacity(orders.len());
             let mut change = 0;
-            for order in orders {
-                let (outcome, changed) = orders::upsert_in(&book, o, u, v, tenant, order, now, &room)?;
+            for (order, held) in orders.iter().zip(&held) {
+                let (upsert, changed) = orders::upsert_in(&book, o, u, v, tenant, order, now, &room)?;
                 change += changed;
-                if let (true, Some(route)) = (outcome.is_news(), route) {
+                if let (true, Some(route)) = (upsert.is_news(), route) {
                     let owed = Owed { tenant, route, carries: Carries::Order, key: OrderKey::of(order) };
-                    change += Queue { q, due }.owe(owed, outcome.version(), now)?;
+                    change += Queue { q, due }.owe(owed, upsert.version(), now)?;
                 }
-                outcomes.push(outcome);
+                let released = quarantine::release_in(h, held)?;
+                change += released.unwrap_or(0);
+                recorded.push(Recorded { upsert, released: released.is_some() });
             }
-            Ok((outcomes, change))
+            Ok((recorded, change))
         })?;
         usage.add(tenant, change)?;
-        if route.is_some() && outcomes.iter().any(|o| o.is_news()) {
+        if route.is_some() && recorded.iter().any(|r| r.upsert.is_news()) {
             self.wakeups().wake_deliveries(tenant);
         }
-        Ok(outcomes)
+        Ok(recorded)
     }
+}
+
+/// What storing a record did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    pub upsert: Upsert,
+    /// It had been set aside in quarantine, and left it as it was stored.
+    pub released: bool,
 }
 
 impl Store {
@@ -513,7 +535,8 @@ impl Store {
 impl Store {
     /// Stores `after_sale` with its `intercept` flag for `tenant` and, when it is new or
     /// changed and the tenant's ERP route delivers (`route`), enqueues its delivery, in one
-    /// transaction, as [`Store::record_order`] does for orders.
+    /// transaction, as [`Store::record_order`] does for orders; one that was set aside in
+    /// quarantine leaves it in that transaction too.
     pub fn record_after_sale(
         &self,
         tenant: &str,
@@ -521,32 +544,36 @@ impl Store {
         intercept: bool,
         now: Timestamp,
         route: Option<&str>,
-    ) -> Result<Upsert, StoreError> {
+    ) -> Result<Recorded, StoreError> {
         key(&[tenant])?;
         if let Some(route) = route {
             key(&[route])?;
         }
-        let (book, outbox, usage) = (self.after_sales(), self.outbox(), self.usage());
+        let (book, outbox, quarantine, usage) = (self.after_sales(), self.outbox(), self.quarantine(), self.usage());
         let room = usage.room(tenant)?;
-        let trees = (book.tree(), book.unsynced_tree(), &outbox.queue, &outbox.due);
-        let (outcome, change) = trees.transaction(|(a, u, q, due)| {
-            let (outcome, mut change) = book.upsert_in(a, u, tenant, after_sale, intercept, now, &room)?;
-            if let (true, Some(route)) = (outcome.is_news(), route) {
+        let held =
+            Quarantine::entry_key(tenant, &after_sale.shop_id, quarantine::AFTER_SALES, &after_sale.after_sale_id)?;
+        let trees = (book.tree(), book.unsynced_tree(), &outbox.queue, &outbox.due, quarantine.tree());
+        let (recorded, change) = trees.transaction(|(a, u, q, due, h)| {
+            let (upsert, mut change) = book.upsert_in(a, u, tenant, after_sale, intercept, now, &room)?;
+            if let (true, Some(route)) = (upsert.is_news(), route) {
                 let key = OrderKey {
                     platform: after_sale.platform.clone(),
                     shop_id: after_sale.shop_id.clone(),
                     order_id: after_sale.after_sale_id.clone(),
                 };
                 let owed = Owed { tenant, route, carries: Carries::AfterSale, key };
-                change += Queue { q, due }.owe(owed, outcome.version(), now)?;
+                change += Queue { q, due }.owe(owed, upsert.version(), now)?;
             }
-            Ok((outcome, change))
+            let released = quarantine::release_in(h, &held)?;
+            change += released.unwrap_or(0);
+            Ok((Recorded { upsert, released: released.is_some() }, change))
         })?;
         usage.add(tenant, change)?;
-        if outcome.is_news() && route.is_some() {
+        if recorded.upsert.is_news() && route.is_some() {
             self.wakeups().wake_deliveries(tenant);
         }
-        Ok(outcome)
+        Ok(recorded)
     }
 }
 
@@ -563,7 +590,10 @@ mod tests {
         let store = Store::temporary().unwrap();
         let page: Vec<Order> = (1..=3).map(|i| order(&i.to_string(), OrderStatus::Paid, T)).collect();
         let outcomes = store.record_orders("acme", &page, Timestamp(T), Some("webhook"));
-        assert!(outcomes.iter().all(|o| matches!(o, Ok(Upsert::New { version: 1 }))), "{outcomes:?}");
+        assert!(
+            outcomes.iter().all(|o| matches!(o, Ok(Recorded { upsert: Upsert::New { version: 1 }, .. }))),
+            "{outcomes:?}"
+        );
         assert_eq!(store.outbox().due("acme", "webhook", T, 100).unwrap().len(), 3, "one delivery owed each");
 
         // The same page again, one order changed and one the store cannot key: the others are
@@ -572,8 +602,8 @@ mod tests {
         again[1].status = OrderStatus::Shipped;
         again[2].order_id = "bad\0id".into();
         let outcomes = store.record_orders("acme", &again, Timestamp(T + 1), Some("webhook"));
-        assert!(matches!(outcomes[0], Ok(Upsert::Unchanged { .. })), "{outcomes:?}");
-        assert!(matches!(outcomes[1], Ok(Upsert::Changed { version: 2 })), "{outcomes:?}");
+        assert!(matches!(outcomes[0], Ok(Recorded { upsert: Upsert::Unchanged { .. }, .. })), "{outcomes:?}");
+        assert!(matches!(outcomes[1], Ok(Recorded { upsert: Upsert::Changed { version: 2 }, .. })), "{outcomes:?}");
         assert!(matches!(outcomes[2], Err(StoreError::Invalid(_))), "{outcomes:?}");
         assert_eq!(store.outbox().due("acme", "webhook", T + 1, 100).unwrap().len(), 4, "the change owes one more");
     }
@@ -592,6 +622,41 @@ mod tests {
         assert!(store.usage().bytes("acme").unwrap() < owed, "the delivery's bytes are given back");
         // Delivered again (a crash before the answer was settled): the same outcome, nothing left to remove.
         assert_eq!(store.orders_delivered(&[&due[0]]).unwrap()[0], AckOutcome::Synced);
+    }
+
+    #[test]
+    fn an_order_set_aside_leaves_the_quarantine_as_it_is_stored_and_not_before() {
+        use crate::model::Rejected;
+        use crate::store::quarantine::Source;
+
+        let store = Store::temporary().unwrap();
+        let page: Vec<Order> = (1..=3).map(|i| order(&i.to_string(), OrderStatus::Paid, T)).collect();
+        let from = Source { tenant: "acme", shop_id: "s1", stream: quarantine::ORDERS, plugin: "taobao", version: "1" };
+        let rejected = Rejected { id: "2".into(), field: "paid_at".into(), reason: "bad".into(), excerpt: None };
+        store.quarantine().put(&from, &rejected, Timestamp(T)).unwrap();
+        let held = || store.quarantine().get("acme", "s1", quarantine::ORDERS, "2").unwrap();
+
+        // Not stored (the tenant is at its quota): it stays where it is remembered.
+        store.usage().set_quota("acme", Some(1));
+        let refused = store.record_orders("acme", &page[1..2], Timestamp(T), None);
+        assert!(matches!(refused[0], Err(StoreError::OverQuota { .. })), "{refused:?}");
+        assert!(held().is_some());
+
+        store.usage().set_quota("acme", None);
+        let recorded = store.record_orders("acme", &page, Timestamp(T), Some("webhook"));
+        let released: Vec<bool> = recorded.iter().map(|r| r.as_ref().unwrap().released).collect();
+        assert_eq!(released, [false, true, false]);
+        assert!(held().is_none());
+        let again = store.record_orders("acme", &page, Timestamp(T), Some("webhook"));
+        assert!(again.iter().all(|r| !r.as_ref().unwrap().released), "{again:?}");
+
+        // An after-sale likewise, in its own stream.
+        let sale = crate::store::after_sales::tests::after_sale("R1", "requested", "2026-11-11T00:00:00Z");
+        let from = Source { stream: quarantine::AFTER_SALES, ..from };
+        let rejected = Rejected { id: "R1".into(), ..rejected };
+        store.quarantine().put(&from, &rejected, Timestamp(T)).unwrap();
+        assert!(store.record_after_sale("acme", &sale, false, Timestamp(T), None).unwrap().released);
+        assert!(store.quarantine().get("acme", "s1", quarantine::AFTER_SALES, "R1").unwrap().is_none());
     }
 
     #[test]

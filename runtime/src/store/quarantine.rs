@@ -11,12 +11,17 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::backend::Tree;
+use super::backend::{Tree, TxResult, TxTree};
 use super::usage::{Usage, delta};
 use super::{StoreError, key};
 use crate::model::{Rejected, Timestamp};
 
 pub(super) const TREE: &str = "quarantine";
+
+/// The stream of marketplace orders, and of after-sales: a record of either leaves the
+/// quarantine in the transaction that stores it ([`release_in`]).
+pub const ORDERS: &str = "orders";
+pub const AFTER_SALES: &str = "after_sales";
 
 /// Longest excerpt kept, in bytes: plugins cut theirs to 2,000 characters; a hostile plugin's
 /// longer one is cut here (on a character boundary) so it cannot fill the store.
@@ -115,6 +120,15 @@ impl Quarantine {
         self.decode(&k, old)
     }
 
+    pub(super) fn tree(&self) -> &Tree {
+        &self.tree
+    }
+
+    /// The key of record `id`'s entry.
+    pub(super) fn entry_key(tenant: &str, shop_id: &str, stream: &str, id: &str) -> Result<Vec<u8>, StoreError> {
+        key(&[tenant, shop_id, stream, id])
+    }
+
     pub fn get(&self, tenant: &str, shop_id: &str, stream: &str, id: &str) -> Result<Option<Quarantined>, StoreError> {
         let k = key(&[tenant, shop_id, stream, id])?;
         self.decode(&k, self.tree.get(&k)?)
@@ -195,6 +209,17 @@ fn cut(text: &str, max: usize) -> String {
         end -= 1;
     }
     format!("{}…", &text[..end])
+}
+
+/// Takes the entry at `key` (see [`Quarantine::entry_key`]) out inside the transaction that
+/// stores its record, so that the record is stored and released together: released first and
+/// stored after, a crash between lost a record only the quarantine remembered (one fetched
+/// again by id). The change in its tenant's bytes, or `None` when the record was not there.
+pub(super) fn release_in(entries: &TxTree<'_>, key: &[u8]) -> TxResult<Option<i64>> {
+    if entries.get(key)?.is_none() {
+        return Ok(None);
+    }
+    Ok(entries.remove(key)?.map(|old| delta(key, Some(&old), None)))
 }
 
 #[cfg(test)]

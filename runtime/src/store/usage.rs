@@ -273,6 +273,12 @@ mod tests {
         agrees("quarantine");
         store.quarantine().remove("acme", "tb", "orders", "9").unwrap();
         agrees("quarantine removal");
+        // An order set aside, then stored: it leaves the quarantine in the order's transaction.
+        let from = Source { shop_id: "s1", ..from };
+        store.quarantine().put(&from, &rejected, now).unwrap();
+        let recorded = store.record_orders("acme", &[order("9", OrderStatus::Paid, 10)], now, None);
+        assert!(recorded[0].as_ref().unwrap().released);
+        agrees("quarantine released by storing");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::orders::{OrderStream, Round, SyncError};
 use super::window::Walk;
 
 /// The stream name cursors and quarantine entries are kept under.
-pub const STREAM: &str = "after_sales";
+pub const STREAM: &str = crate::store::quarantine::AFTER_SALES;
 
 /// One shop's after-sale stream.
 pub struct AfterSaleStream<'a> {
@@ -80,13 +80,12 @@ impl AfterSaleStream<'_> {
     /// Stores one after-sale; whether it was news (new, or a new version).
     fn record(&self, a: &AfterSale, now: Timestamp, round: &mut Round) -> Result<bool, StoreError> {
         let tenant = self.shop.tenant.as_str();
-        if self.store.quarantine().remove(tenant, &self.shop.shop_id, self.walk.stream, &a.after_sale_id)?.is_some() {
-            round.released += 1;
-        }
         let order = OrderKey { platform: a.platform.clone(), shop_id: a.shop_id.clone(), order_id: a.order_id.clone() };
         let order_status = self.store.orders().get(tenant, &order)?.map(|o| o.order.status);
         let stop = intercept(a, order_status);
-        match self.store.record_after_sale(tenant, a, stop, now, self.route)? {
+        let recorded = self.store.record_after_sale(tenant, a, stop, now, self.route)?;
+        round.released += usize::from(recorded.released);
+        match recorded.upsert {
             Upsert::New { .. } => round.new += 1,
             Upsert::Changed { .. } => round.changed += 1,
             Upsert::Unchanged { .. } => {

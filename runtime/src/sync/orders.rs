@@ -18,7 +18,7 @@ use super::window::Walk;
 use crate::{Plugin, Shop};
 
 /// The stream name cursors are saved under.
-pub const STREAM: &str = "orders";
+pub const STREAM: &str = crate::store::quarantine::ORDERS;
 pub use super::window::{DEFAULT_FIRST_LOOKBACK, DEFAULT_OVERLAP, DEFAULT_SETTLE, MAX_PAGES_PER_ROUND};
 
 #[derive(Debug, thiserror::Error)]
@@ -120,17 +120,14 @@ impl<'a> OrderStream<'a> {
     }
 
     /// Stores a page of mapped orders in one transaction ([`Store::record_orders`]); an order
-    /// that was in quarantine leaves it.
+    /// that was in quarantine leaves it in that transaction.
     fn record_page(&self, orders: &[Order], now: Timestamp, round: &mut Round) -> Result<(), StoreError> {
         let tenant = self.shop.tenant.as_str();
-        for order in orders {
-            if self.store.quarantine().remove(tenant, &self.shop.shop_id, STREAM, &order.order_id)?.is_some() {
-                round.released += 1;
-            }
-        }
-        let outcomes = self.store.record_orders(tenant, orders, now, self.route);
-        for (order, outcome) in orders.iter().zip(outcomes) {
-            match outcome? {
+        let recorded = self.store.record_orders(tenant, orders, now, self.route);
+        for (order, recorded) in orders.iter().zip(recorded) {
+            let recorded = recorded?;
+            round.released += usize::from(recorded.released);
+            match recorded.upsert {
                 Upsert::New { .. } => round.new += 1,
                 Upsert::Changed { .. } => round.changed += 1,
                 Upsert::Unchanged { .. } => {
