@@ -27,6 +27,7 @@ use wharf_runtime::sync::scheduler::{Options, Scheduler};
 use wharf_sim::Marketplace;
 use wharf_sim::taobao::{SimConfig, TaobaoSim};
 use wharf_tests::bench_store::{Args, STORE_FLAG, Stores};
+use wharf_tests::figures;
 use wharf_tests::plugins::{cache_dir, plugin_path};
 
 const OPERATOR: &str = "wharf_bench_operator";
@@ -162,7 +163,7 @@ where
 fn report(what: &str, timed: &Timed) {
     let mut sorted = timed.took.clone();
     sorted.sort();
-    let at = |p: f64| sorted[((sorted.len() - 1) as f64 * p).round() as usize];
+    let at = |p: f64| figures::percentile(&sorted, p);
     let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
     println!(
         "{what}: {} writes acknowledged in {:.2} s = {:.0}/s; latency p50 {}, p99 {}, max {}",

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use wharf_sim::Marketplace;
 use wharf_sim::taobao::{SimConfig, TaobaoSim};
+use wharf_tests::figures::percentile;
 use wharf_tests::process::{ServeProcess, free_port, metric_sum};
 
 /// The victim's shops; each pulls once a second (the shortest schedule), so with no attacker
@@ -142,13 +143,6 @@ fn config(port: u16, sim: &TaobaoSim, echo: &str, unreachable: &str, mode: &str)
     }
     toml.push_str("[tenants.attacker.pull]\n[tenants.attacker.schedule]\norders = \"1s\"\n");
     toml
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 fn ms(d: Duration) -> String {

@@ -29,6 +29,7 @@ use wharf_runtime::limits::Limits;
 use wharf_runtime::model::{TimeWindow, Timestamp};
 use wharf_runtime::{Call, Reply, Sandbox, Shop};
 use wharf_sim::taobao::{SimConfig, TaobaoSim};
+use wharf_tests::figures::percentile as pct;
 use wharf_tests::plugins::plugin_path;
 
 /// Calls timed for (a); enough for a stable median on a noisy 2-core machine.
@@ -110,11 +111,6 @@ async fn time_each<F: Future>(times: usize, mut call: impl FnMut() -> F) -> Vec<
     }
     samples.sort();
     samples
-}
-
-/// The `p` quantile of `sorted` samples.
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
 
 async fn trivial_and_host_calls() {

@@ -23,6 +23,7 @@ use wharf_runtime::registry::Registry;
 use wharf_runtime::store::Store;
 use wharf_runtime::sync::scheduler::{Options, Scheduler};
 use wharf_runtime::{Call, Plugin, Sandbox, Shop};
+use wharf_tests::figures;
 use wharf_tests::plugins::{cache_dir, plugin_path};
 
 /// How long each phase runs; long enough for the attacker's CPU budget to run dry and refill
@@ -143,7 +144,7 @@ async fn phase(name: &str, plugin: &Plugin, base: &str, attacker: Option<Quota>)
         a.abort();
     }
     samples.sort();
-    let pct = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
+    let pct = |p: f64| figures::percentile(&samples, p);
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
         "{name}: victim {:.0} calls/s; /healthz ({} asks) median {:.2} ms, p99 {:.2} ms, max {:.2} ms",

@@ -27,6 +27,7 @@ use wharf_runtime::store::Store;
 use wharf_runtime::{Call, Sandbox, Shop};
 use wharf_sim::Marketplace;
 use wharf_sim::taobao::{SimConfig, TaobaoSim};
+use wharf_tests::figures::percentile;
 use wharf_tests::plugins::{cache_dir, plugin_dir, plugin_path, wharf_bin};
 
 /// Calls in flight at once during both phases.
@@ -46,13 +47,6 @@ fn main() {
         swap_under_load().await;
         start_up().await;
     });
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 fn ms(d: Duration) -> String {

@@ -50,6 +50,7 @@ use wharf_runtime::{Plugin, Sandbox};
 use wharf_sim::jd::{JdConfig, JdSim, render};
 use wharf_sim::serve::wall_ms;
 use wharf_tests::bench_store::{Args, Backend, BenchStore, STORE_FLAG, Stores};
+use wharf_tests::figures;
 use wharf_tests::plugins::{cache_dir, plugin_path};
 use wharf_tests::webhook_erp::WebhookErp;
 
@@ -586,7 +587,7 @@ async fn latency(bench: &Bench, change: Change) {
     let missing = changes.len() - samples.len();
     assert!(!samples.is_empty(), "nothing arrived of {} changes", changes.len());
     samples.sort();
-    let pct = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)].as_secs_f64() * 1e3;
+    let pct = |p: f64| figures::millis(figures::percentile(&samples, p));
     let what = match change {
         Change::Order => "change on the simulator → new version accepted by the ERP",
         Change::Intercept => {

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use wharf_sim::Marketplace;
 use wharf_sim::taobao::{SimConfig, TaobaoSim};
+use wharf_tests::figures::percentile;
 use wharf_tests::process::{ServeProcess, cpu_time, free_port, metric_sum};
 use wharf_tests::webhook_erp::WebhookErp;
 
@@ -55,10 +56,6 @@ fn config(port: u16, sim: &TaobaoSim, erp: &str, tenants: usize) -> String {
         );
     }
     toml
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted.get(((sorted.len().max(1) - 1) as f64 * p).round() as usize).copied().unwrap_or_default()
 }
 
 fn ms(d: Duration) -> String {
