@@ -4,6 +4,7 @@
 use crate::capability::credentials::Secrets;
 use crate::capability::grants::HostGrants;
 use crate::capability::log::LogBudget;
+use crate::capability::stored::Stored;
 use crate::quota::TenantQuota;
 use crate::ratelimit::RateLimiter;
 use std::collections::BTreeMap;
@@ -26,6 +27,10 @@ pub struct Shop {
     pub log_budget: Arc<LogBudget>,
     /// The tenant's quota, shared by all its shops; `None`: unlimited (tools, tests).
     pub quota: Option<Arc<TenantQuota>>,
+    /// What the host stores for the shop, as its plugin may ask
+    /// ([`crate::capability::stored`]); `None`: nothing (tools, tests), so a plugin fetches
+    /// everything it lists.
+    pub stored: Option<Arc<dyn Stored>>,
 }
 
 impl Shop {
@@ -39,6 +44,7 @@ impl Shop {
             rate_limiter: Arc::new(RateLimiter::default()),
             log_budget: Arc::new(LogBudget::default()),
             quota: None,
+            stored: None,
         }
     }
 
@@ -59,6 +65,11 @@ impl Shop {
 
     pub fn with_quota(mut self, quota: Arc<TenantQuota>) -> Self {
         self.quota = Some(quota);
+        self
+    }
+
+    pub fn with_stored(mut self, stored: Arc<dyn Stored>) -> Self {
+        self.stored = Some(stored);
         self
     }
 

@@ -19,6 +19,13 @@ pub trait Api {
 
     /// A debug note for the operator's logs.
     fn note(&mut self, _message: &str, _fields: &[(&str, String)]) {}
+
+    /// The `updated-at` of the newest version the host stores of each of `order_ids` (this
+    /// shop's), or `None` ([`crate::stored`]). By default nothing is known, so everything listed
+    /// is fetched.
+    fn stored_order_versions(&mut self, order_ids: &[String]) -> Result<Vec<Option<i64>>, ConnectorError> {
+        Ok(vec![None; order_ids.len()])
+    }
 }
 
 /// Logs `message` with `fields` at debug level through the host (what [`Api::note`] does in
@@ -66,11 +73,13 @@ mod scripted {
         pub answers: VecDeque<Result<Value, ConnectorError>>,
         /// (method, params) of every call, in order.
         pub calls: Vec<(String, Value)>,
+        /// What the host stores: order id → `updated-at` (what `stored_order_versions` answers).
+        pub stored: std::collections::HashMap<String, i64>,
     }
 
     impl Scripted {
         pub fn answering(answers: Vec<Result<Value, ConnectorError>>) -> Self {
-            Self { answers: answers.into(), calls: Vec::new() }
+            Self { answers: answers.into(), ..Self::default() }
         }
 
         /// Parameter `key` of call number `call`, as text.
@@ -87,6 +96,10 @@ mod scripted {
         fn call(&mut self, method: &str, params: &Value) -> Result<Value, ConnectorError> {
             self.calls.push((method.to_owned(), params.clone()));
             self.answers.pop_front().unwrap_or_else(|| panic!("unscripted call to {method}"))
+        }
+
+        fn stored_order_versions(&mut self, order_ids: &[String]) -> Result<Vec<Option<i64>>, ConnectorError> {
+            Ok(order_ids.iter().map(|id| self.stored.get(id).copied()).collect())
         }
     }
 }

@@ -27,7 +27,7 @@ use crate::types::{
 type Pushed = Result<Vec<ItemResult>, ConnectorError>;
 
 /// The contract version these bindings implement: a plugin's descriptor `wit-version`.
-pub const WIT_VERSION: &str = "0.3.0";
+pub const WIT_VERSION: &str = "0.4.0";
 
 /// A marketplace plugin; every operation but [`Marketplace::describe`] defaults to
 /// `unsupported`. List the ones implemented in the descriptor's `operations`.
@@ -259,7 +259,7 @@ mod tests {
     #[test]
     fn implemented_operations_run_and_the_rest_are_unsupported_by_name() {
         assert_eq!(<OnlyOrders as Guest>::describe().name, "only-orders");
-        assert!(include_str!("../../wit/since_v0.3.0/worlds.wit").contains(&format!("wharf:connector@{WIT_VERSION}")));
+        assert!(include_str!("../../wit/since_v0.4.0/worlds.wit").contains(&format!("wharf:connector@{WIT_VERSION}")));
         assert!(matches!(<OnlyOrders as Guest>::get_order("7".into()), Err(ConnectorError::NotFound(id)) if id == "7"));
         assert_eq!(
             unsupported_name(<OnlyOrders as Guest>::pull_orders(TimeWindow { from: 0, to: 1 }, None)),

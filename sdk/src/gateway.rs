@@ -251,6 +251,10 @@ impl<G: SignedGateway> Api for HostGateway<G> {
     fn note(&mut self, message: &str, fields: &[(&str, String)]) {
         api::host_note(message, fields);
     }
+
+    fn stored_order_versions(&mut self, order_ids: &[String]) -> Result<Vec<Option<i64>>, ConnectorError> {
+        Ok(crate::stored::versions_of(order_ids))
+    }
 }
 
 /// What a gateway's error codes mean to the host, which retries, waits or alerts by the

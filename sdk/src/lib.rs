@@ -41,6 +41,8 @@
 //! - [`api`]: the one-call seam between a plugin's logic and the host (and a test double).
 //! - [`paging`]: the walk over a time window every marketplace `pull-orders` and
 //!   `pull-after-sales` shares.
+//! - [`stored`]: which listed orders the host already stores at their listed time (0.4.0), so
+//!   only what changed is fetched in full.
 //! - [`after_sale`]: what after-sales and decrypt share: refusals need a reason, the decrypt
 //!   batch limit, the platform status as sent, virtual phones split into number + extension.
 //! - [`invoice`]: what `push-invoices` shares: checks, yuan, the issue date, and the failure
@@ -94,7 +96,7 @@ pub use wit_bindgen as __wit_bindgen;
 /// Bindings of the `marketplace` world (Taobao, JD, Douyin, ECShop).
 pub mod marketplace {
     wit_bindgen::generate!({
-        path: "../wit/since_v0.3.0",
+        path: "../wit/since_v0.4.0",
         world: "marketplace",
         // The export macro expands in the plugin crate, which carries the exports' type
         // section; this crate only carries the imports, shared by both worlds.
@@ -109,17 +111,17 @@ pub mod marketplace {
 /// Bindings of the `erp` world (SAP). Its types and imports are those of [`marketplace`].
 pub mod erp {
     wit_bindgen::generate!({
-        path: "../wit/since_v0.3.0",
+        path: "../wit/since_v0.4.0",
         world: "erp",
         pub_export_macro: true,
         default_bindings_module: "wharf_sdk::erp",
         runtime_path: "wharf_sdk::__wit_bindgen::rt",
         with: {
-            "wharf:connector/types@0.3.0": crate::marketplace::wharf::connector::types,
-            "wharf:connector/http@0.3.0": crate::marketplace::wharf::connector::http,
-            "wharf:connector/credentials@0.3.0": crate::marketplace::wharf::connector::credentials,
-            "wharf:connector/config@0.3.0": crate::marketplace::wharf::connector::config,
-            "wharf:connector/log@0.3.0": crate::marketplace::wharf::connector::log,
+            "wharf:connector/types@0.4.0": crate::marketplace::wharf::connector::types,
+            "wharf:connector/http@0.4.0": crate::marketplace::wharf::connector::http,
+            "wharf:connector/credentials@0.4.0": crate::marketplace::wharf::connector::credentials,
+            "wharf:connector/config@0.4.0": crate::marketplace::wharf::connector::config,
+            "wharf:connector/log@0.4.0": crate::marketplace::wharf::connector::log,
         },
     });
     pub use self::exports::wharf::connector::erp_connector::Guest;
@@ -191,6 +193,7 @@ pub mod reject;
 pub mod settings;
 pub mod signing;
 pub mod status;
+pub mod stored;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod time;

@@ -141,6 +141,13 @@ pub trait Records {
     /// with its reason ([`crate::reject::settle`] decides which); `Err` stops the call.
     fn record(&mut self, row: Self::Row) -> Result<Mapped<Self::Record>, ConnectorError>;
 
+    /// The rows of a page still to fetch: by default all of them. A listing whose rows carry
+    /// their modification time leaves out what the host already stores at that time
+    /// ([`crate::stored`]), after the page has counted for the chunk's density.
+    fn unstored(&mut self, rows: Vec<Self::Row>) -> Result<Vec<Self::Row>, ConnectorError> {
+        Ok(rows)
+    }
+
     /// A debug note for the operator's logs.
     fn note(&mut self, _message: &str, _fields: &[(&str, String)]) {}
 }
@@ -164,6 +171,13 @@ pub trait Listing {
     /// The canonical order of a row (mapping it, or fetching it first), or the row set aside
     /// with its reason ([`crate::reject::settle`] decides which); `Err` stops the call.
     fn order(&mut self, row: Self::Row) -> Result<Mapped<Order>, ConnectorError>;
+
+    /// The rows of a page still to fetch: by default all of them. A listing whose rows carry
+    /// their modification time leaves out what the host already stores at that time
+    /// ([`crate::stored`]), after the page has counted for the chunk's density.
+    fn unstored(&mut self, rows: Vec<Self::Row>) -> Result<Vec<Self::Row>, ConnectorError> {
+        Ok(rows)
+    }
 
     /// A debug note for the operator's logs.
     fn note(&mut self, _message: &str, _fields: &[(&str, String)]) {}
@@ -307,6 +321,10 @@ impl<L: Listing> Records for Orders<'_, L> {
         self.0.order(row)
     }
 
+    fn unstored(&mut self, rows: Vec<L::Row>) -> Result<Vec<L::Row>, ConnectorError> {
+        self.0.unstored(rows)
+    }
+
     fn note(&mut self, message: &str, fields: &[(&str, String)]) {
         self.0.note(message, fields);
     }
@@ -390,7 +408,10 @@ pub fn walk<R: Records>(
             let grow = listing.rows.len() < (page_size as usize).div_ceil(2);
             position.next_chunk(paging, window, grow)
         };
-        if listing.rows.is_empty() {
+        // What the host already stores at its listed time is not fetched again (a re-read
+        // overlap); a page left with nothing to fetch moves on like an empty one.
+        let rows = if listing.rows.is_empty() { listing.rows } else { source.unstored(listing.rows)? };
+        if rows.is_empty() {
             match next {
                 Some(next) => {
                     position = next;
@@ -403,9 +424,9 @@ pub fn walk<R: Records>(
         // A record listed twice (it changed while we paged) is kept once; a row that cannot be
         // mapped is set aside and the rest of the page goes on.
         let mut seen = HashSet::new();
-        let mut items = Vec::with_capacity(listing.rows.len());
+        let mut items = Vec::with_capacity(rows.len());
         let mut rejected = Vec::new();
-        for row in listing.rows {
+        for row in rows {
             match source.record(row)? {
                 Ok(record) => {
                     if seen.insert(record.walk_id().to_owned()) {

@@ -20,8 +20,15 @@
 //! 4. Interception (`intercept`): the same, with buyers requesting refunds on paid orders not
 //!    yet shipped (JD's refund applications); from each request to the ERP accepting the
 //!    after-sale flagged `intercept`, the warehouse's cue to stop the parcel.
+//! 5. The overlap's cost in platform calls (`overlap`), on a Taobao simulator, whose listing
+//!    carries only ids and `modified`, so each trade is fetched with a `fullinfo` call of its
+//!    own out of the shop's call quota: one shop caught up, then a round a second with
+//!    [`OVERLAP_CHANGES`] trades changed before each; the `fullinfo` calls, with the host
+//!    answering the plugin's `stored` question (contract 0.4.0) and with a shop it keeps
+//!    nothing for (every listed trade fetched, as every round was before 0.4.0). The rounds
+//!    run one [`OrderStream`] (what the scheduler's orders loop runs) on a temporary store.
 //!
-//! Run (after `--`: the parts to run, any of `one`, `many`, `latency`, `intercept`, all of them when none is
+//! Run (after `--`: the parts to run, any of `one`, `many`, `latency`, `intercept`, `overlap`, all of them when none is
 //! named; `--store sled|postgres`, sled by default; `--nodes N`, 1 by default, more only on
 //! PostgreSQL):
 //!
@@ -37,18 +44,24 @@
 //!   up to 100 events per POST (one, the product's default, otherwise).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use wharf_runtime::capability::credentials::Secrets;
+use wharf_runtime::capability::grants::HostGrants;
 use wharf_runtime::config::Config;
 use wharf_runtime::erp::webhook;
 use wharf_runtime::limits::Limits;
+use wharf_runtime::model::Timestamp;
 use wharf_runtime::retry::Backoff;
 use wharf_runtime::store::{Store, StreamCursor};
-use wharf_runtime::sync::orders::STREAM;
+use wharf_runtime::sync::orders::{OrderStream, STREAM};
 use wharf_runtime::sync::scheduler::{Options, Progress, Scheduler};
-use wharf_runtime::{Plugin, Sandbox};
+use wharf_runtime::{Plugin, Sandbox, Shop};
+use wharf_sim::Marketplace;
 use wharf_sim::jd::{JdConfig, JdSim, render};
 use wharf_sim::serve::wall_ms;
+use wharf_sim::taobao::{FULLINFO_GET, INCREMENT_GET, SimConfig as TaobaoConfig, TaobaoSim};
 use wharf_tests::bench_store::{Args, Backend, BenchStore, STORE_FLAG, Stores};
 use wharf_tests::figures;
 use wharf_tests::plugins::{cache_dir, plugin_path};
@@ -91,8 +104,15 @@ const CHANGE_RATE: u32 = 50;
 const CHANGE_FOR: Duration = Duration::from_secs(20);
 /// The flag setting how many nodes (schedulers on one PostgreSQL database) run the engine.
 const NODES_FLAG: &str = "--nodes";
+/// Rounds of the overlap part, a second apart (the latency part's schedule), and trades
+/// changed before each: over 30 s the 2-minute overlap comes to hold about 90 changed trades,
+/// what a live Taobao shop re-fetched every round (issue 18).
+const OVERLAP_ROUNDS: usize = 30;
+const OVERLAP_CHANGES: usize = 3;
+/// Trades in the overlap part's shop: enough that few change twice.
+const OVERLAP_ORDERS: usize = 2_000;
 /// The parts, in the order they run.
-const PARTS: [&str; 4] = ["one", "many", "latency", "intercept"];
+const PARTS: [&str; 5] = ["one", "many", "latency", "intercept", "overlap"];
 
 /// What every run uses: the plugins, where its store is made, and how many nodes run it.
 struct Bench {
@@ -120,7 +140,8 @@ fn main() {
     rt.block_on(async {
         let sandbox = Sandbox::new(Limits::default(), Some(cache_dir())).unwrap();
         let jd = sandbox.load_file(&plugin_path("jd")).await.unwrap();
-        let plugins: HashMap<String, Plugin> = [("jd".to_owned(), jd)].into();
+        let taobao = sandbox.load_file(&plugin_path("taobao")).await.unwrap();
+        let plugins: HashMap<String, Plugin> = [("jd".to_owned(), jd), ("taobao".to_owned(), taobao)].into();
         let stores = Stores::start(backend, "sync").await;
         println!(
             "machine: {} cores; tick {TICK:?}, settle {SETTLE:?}, JD page size {PAGE_SIZE}, {}, {nodes} node{}, {} calls at once, {batch} event{} per POST",
@@ -145,6 +166,9 @@ fn main() {
         }
         if args.wanted("intercept") {
             latency(&bench, Change::Intercept).await;
+        }
+        if args.wanted("overlap") {
+            overlap(&bench.plugins["taobao"]).await;
         }
     });
 }
@@ -612,4 +636,49 @@ async fn latency(bench: &Bench, change: Change) {
     nodes.report_split();
     nodes.report_errors();
     drop((nodes, disk));
+}
+
+/// Part 5: TOP `fullinfo` calls of a round a second, without and with the `stored` answer.
+async fn overlap(plugin: &Plugin) {
+    for stored in [false, true] {
+        let sim = TaobaoSim::spawn_from_async(TaobaoConfig {
+            orders: OVERLAP_ORDERS,
+            seed: 21,
+            modified_span_ms: MODIFIED_SPAN_MS,
+            ..TaobaoConfig::default()
+        })
+        .await
+        .unwrap();
+        let store = Store::temporary().unwrap();
+        let mut shop = Shop::new(TENANT, "tb")
+            .with_config(Marketplace::config(&sim))
+            .with_secrets(Secrets::new(Marketplace::secrets(&sim)))
+            .with_grants(HostGrants::new([Marketplace::grant(&sim)]));
+        if stored {
+            shop = shop.with_stored(Arc::new(store.clone()));
+        }
+        let mut stream = OrderStream::new(plugin, &shop, &store, None);
+        stream.settle = SETTLE;
+        stream.first_lookback = Duration::from_millis(2 * MODIFIED_SPAN_MS as u64);
+        stream.round(Timestamp(sim.now_ms())).await.unwrap();
+        sim.reset_calls();
+        let (mut changed, mut per_round) = (0, Vec::new());
+        for _ in 0..OVERLAP_ROUNDS {
+            changed += sim.change_orders(OVERLAP_CHANGES).len();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let before = sim.call_count(FULLINFO_GET);
+            let round = stream.round(Timestamp(sim.now_ms())).await.unwrap();
+            assert!(round.caught_up, "{round:?}");
+            per_round.push(sim.call_count(FULLINFO_GET) - before);
+        }
+        let fetched: u64 = per_round.iter().sum();
+        println!(
+            "overlap, {}: {changed} trades changed over {OVERLAP_ROUNDS} rounds a second apart; {fetched} fullinfo calls ({:.1} per changed trade), {} in the last round; {} listing calls",
+            if stored { "the host answers `stored` (0.4.0)" } else { "nothing stored answered (before 0.4.0)" },
+            fetched as f64 / changed.max(1) as f64,
+            per_round.last().copied().unwrap_or(0),
+            sim.call_count(INCREMENT_GET),
+        );
+        tokio::task::spawn_blocking(move || drop(sim)).await.unwrap();
+    }
 }

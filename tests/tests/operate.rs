@@ -563,10 +563,10 @@ async fn a_running_host_is_operated_over_http() {
 }
 
 /// `wasm` with a custom section appended: the same plugin, other bytes.
-/// Contract 0.1.0 and 0.3.0 plugins side by side in one `wharf serve`; a window with one
+/// Contract 0.1.0 and 0.4.0 plugins side by side in one `wharf serve`; a window with one
 /// poisoned order: every other order reaches the ERP, the poisoned one waits in quarantine with
 /// its reason (API, CLI, metrics), and flows, once, after the fixed version is activated. The
-/// 0.3.0 shop's after-sales reach the ERP's query flagged for interception (refunds before
+/// 0.4.0 shop's after-sales reach the ERP's query flagged for interception (refunds before
 /// shipping) and are acknowledged version by version; the 0.1.0 shop has none and its orders
 /// flow as before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -582,7 +582,7 @@ async fn a_bad_order_waits_in_quarantine_and_flows_once_a_fixed_version_serves()
     let (_, legacy) = serve.call(Method::GET, "/v1/plugins/legacy", Some(OPERATOR), None).await;
     assert_eq!(legacy["descriptor"]["wit_version"], "0.1.0", "{legacy}");
     let (_, fixture) = serve.call(Method::GET, "/v1/plugins/fixture", Some(OPERATOR), None).await;
-    assert_eq!(fixture["descriptor"]["wit_version"], "0.3.0", "{fixture}");
+    assert_eq!(fixture["descriptor"]["wit_version"], "0.4.0", "{fixture}");
 
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
     let at_ms = (now_ms - 60_000).to_string();

@@ -1145,14 +1145,14 @@ fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Contract 0.3.0's after-sales run through a real plugin, checked at the boundary like orders;
+/// After-sales (contract 0.3.0 and later) run through a real plugin, checked at the boundary like orders;
 /// a 0.1.0 plugin asked for them answers `unsupported` naming the operation, without being
 /// called, and its order pulls go on as before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_sales_cross_the_boundary_and_older_contracts_answer_unsupported() {
     let sandbox = Sandbox::new(limits(), Some(wharf_tests::plugins::cache_dir())).unwrap();
     let fixture = sandbox.load_file(&plugin_path("fixture")).await.unwrap();
-    assert_eq!(fixture.descriptor().wit_version, "0.3.0");
+    assert_eq!(fixture.descriptor().wit_version, "0.4.0");
     assert_eq!(fixture.descriptor().batch_limit(Operation::DecryptReceivers), Some(20));
     let config = [("orders", "3"), ("poison", "0"), ("at_ms", "5000"), ("after_sales", "2")];
     let shop =

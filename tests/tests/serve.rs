@@ -14,7 +14,7 @@ use wharf_runtime::sync::intake::Update;
 use wharf_runtime::sync::scheduler::{Control, Options, Scheduler};
 use wharf_runtime::{Plugin, Sandbox};
 use wharf_sim::Marketplace;
-use wharf_sim::taobao::{SimConfig, TaobaoSim, TradeStatus};
+use wharf_sim::taobao::{FULLINFO_GET, SimConfig, TaobaoSim, TradeStatus};
 use wharf_tests::plugins::{cache_dir, plugin_path};
 use wharf_tests::process::{ServeProcess, cpu_time};
 use wharf_tests::webhook_erp::WebhookErp;
@@ -162,6 +162,11 @@ async fn orders_flow_out_and_updates_flow_back_with_switches_holds_and_faults() 
         changed.iter().all(|tid| stored_version(tid) >= 2)
     }))
     .await;
+    // Every round since (one a second) re-reads those five in its overlap; the host stores
+    // each at its listed `modified`, so none is fetched in full again (contract 0.4.0).
+    let fetched = sim.call_count(FULLINFO_GET);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(sim.call_count(FULLINFO_GET), fetched, "trades fetched again though stored: {:?}", sim.calls());
     erp.state().down = false;
     until(eventually("the changes reach the ERP after the outage", Duration::from_secs(30), || {
         store.outbox().pending().unwrap().is_empty()

@@ -3,6 +3,7 @@
 //! without losing or doubling anything.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use wharf_runtime::capability::credentials::Secrets;
@@ -13,7 +14,7 @@ use wharf_runtime::store::{OrderQuery, Store};
 use wharf_runtime::sync::orders::OrderStream;
 use wharf_runtime::{Sandbox, Shop};
 use wharf_sim::Marketplace;
-use wharf_sim::taobao::{SimConfig, TaobaoSim};
+use wharf_sim::taobao::{FULLINFO_GET, INCREMENT_GET, SimConfig, TaobaoSim};
 use wharf_tests::plugins::{cache_dir, plugin_path};
 
 const DAY_MS: i64 = 86_400_000;
@@ -32,11 +33,12 @@ async fn orders_flow_incrementally_change_once_and_resume_after_a_failure() {
         Sandbox::new(Limits::default(), Some(cache_dir())).unwrap().load_file(&plugin_path("taobao")).await.unwrap();
     let mut config: BTreeMap<String, String> = Marketplace::config(&sim);
     config.insert("page_size".into(), "20".into());
+    let store = Store::temporary().unwrap();
     let shop = Shop::new("acme", "tb-1")
         .with_config(config)
         .with_secrets(Secrets::new(sim.secrets()))
-        .with_grants(HostGrants::new([sim.grant()]));
-    let store = Store::temporary().unwrap();
+        .with_grants(HostGrants::new([sim.grant()]))
+        .with_stored(Arc::new(store.clone()));
     let mut stream = OrderStream::new(&plugin, &shop, &store, Some("webhook"));
     stream.first_lookback = Duration::from_millis(2 * DAY_MS as u64);
 
@@ -53,12 +55,23 @@ async fn orders_flow_incrementally_change_once_and_resume_after_a_failure() {
     let again = stream.round(Timestamp(now.0 + 1_000)).await.unwrap();
     assert_eq!((again.new, again.changed), (0, 0), "{again:?}");
 
-    // Five orders change at the platform: five new versions, each owed to the ERP once.
+    // Five orders change at the platform: five new versions, each owed to the ERP once, and
+    // only they are fetched in full.
     let changed = sim.change_orders(5);
     let later = Timestamp(sim.now_ms() + 10_000);
+    sim.reset_calls();
     let round = stream.round(later).await.unwrap();
     assert_eq!((round.new, round.changed), (0, changed.len()), "{round:?}");
     assert_eq!(store.outbox().pending().unwrap().len(), expected + changed.len());
+    assert_eq!(sim.call_count(FULLINFO_GET), changed.len() as u64);
+
+    // The next round's overlap lists those five again, stored at their listed `modified`:
+    // none is fetched again (contract 0.4.0's `stored`; each was a `fullinfo` call before).
+    sim.reset_calls();
+    let overlap = stream.round(Timestamp(later.0 + 1_000)).await.unwrap();
+    assert_eq!((overlap.new, overlap.changed), (0, 0), "{overlap:?}");
+    assert!(sim.call_count(INCREMENT_GET) >= 1);
+    assert_eq!(sim.call_count(FULLINFO_GET), 0, "re-fetched what the host stores: {:?}", sim.calls());
 
     // The platform throttles in the middle of a window: the round fails after some pages,
     // having saved where it was; the next one resumes there.

@@ -132,7 +132,7 @@ mod tests {
         assert_eq!(keys, settings);
         assert_eq!(
             (d.name.as_str(), d.platform.as_str(), d.role, d.wit_version.as_str(), d.http_hosts.as_slice()),
-            ("douyin", "douyin", Role::Marketplace, "0.3.0", &["openapi-fxg.jinritemai.com".to_owned()][..])
+            ("douyin", "douyin", Role::Marketplace, "0.4.0", &["openapi-fxg.jinritemai.com".to_owned()][..])
         );
         assert_eq!(d.operations, OPERATIONS);
         assert_eq!(

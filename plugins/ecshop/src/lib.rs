@@ -167,7 +167,7 @@ mod tests {
         let d = descriptor();
         let who = (d.name.as_str(), d.platform.as_str(), d.role, d.wit_version.as_str(), d.http_hosts.len());
         // No hosts of its own: the operator grants each merchant's site.
-        assert_eq!(who, ("ecshop", "ecshop", Role::Marketplace, "0.3.0", 0));
+        assert_eq!(who, ("ecshop", "ecshop", Role::Marketplace, "0.4.0", 0));
         assert_eq!(d.operations, OPERATIONS);
         let keys: Vec<(&str, bool, bool, Option<&str>)> =
             d.config_keys.iter().map(|k| (k.name.as_str(), k.required, k.secret, k.default_value.as_deref())).collect();

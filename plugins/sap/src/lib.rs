@@ -232,7 +232,7 @@ mod tests {
     #[test]
     fn describes_itself() {
         let d = descriptor();
-        assert_eq!((d.name.as_str(), d.platform.as_str(), d.wit_version.as_str()), ("sap", "sap", "0.3.0"));
+        assert_eq!((d.name.as_str(), d.platform.as_str(), d.wit_version.as_str()), ("sap", "sap", "0.4.0"));
         assert_eq!(d.role, Role::Erp);
         assert!(d.http_hosts.is_empty());
         let key = |name: &str| d.config_keys.iter().find(|k| k.name == name).unwrap_or_else(|| panic!("{name}"));

@@ -128,7 +128,7 @@ mod tests {
     #[test]
     fn describes_itself() {
         let d = descriptor();
-        assert_eq!((d.name.as_str(), d.platform.as_str(), d.wit_version.as_str()), ("taobao", "taobao", "0.3.0"));
+        assert_eq!((d.name.as_str(), d.platform.as_str(), d.wit_version.as_str()), ("taobao", "taobao", "0.4.0"));
         assert_eq!(d.role, Role::Marketplace);
         assert_eq!(d.http_hosts, ["eco.taobao.com", "gw.api.taobao.com", "gw.api.tbsandbox.com"]);
         let key = |name: &str| d.config_keys.iter().find(|k| k.name == name).unwrap();

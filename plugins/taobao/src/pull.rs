@@ -8,6 +8,7 @@ use wharf_sdk::api::{Api, text_params};
 use wharf_sdk::json::Node;
 use wharf_sdk::paging::{self, ListPage, Paging};
 use wharf_sdk::reject::{self, Mapped};
+use wharf_sdk::stored;
 use wharf_sdk::time;
 use wharf_sdk::types::{ConnectorError, Order, OrderPage, TimeWindow};
 
@@ -27,21 +28,34 @@ pub const PAGING: Paging =
 /// One page of the listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listing {
-    pub tids: Vec<String>,
+    pub trades: Vec<Listed>,
     pub has_next: bool,
 }
 
-/// Reads the inside of `trades_sold_increment_get_response`: `trades.trade[].tid` (absent
-/// when there are none) and `has_next`.
+/// A listed trade: its `tid`, and its `modified` (UTC ms) when the row carries a readable one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub tid: String,
+    pub modified: Option<i64>,
+}
+
+/// Reads the inside of `trades_sold_increment_get_response`: `trades.trade[]` (absent when
+/// there are none) and `has_next`. A row whose `modified` is missing or unreadable is kept
+/// without it: it is then fetched in full, where its trade is mapped or set aside on its own.
 pub fn parse_listing(response: &serde_json::Value) -> Result<Listing, ConnectorError> {
     let root = Node::root(response, top::response_key(INCREMENT_METHOD));
-    let tids = match root.opt_object("trades")? {
+    let trades = match root.opt_object("trades")? {
         None => Vec::new(),
-        Some(trades) => {
-            trades.required("trade")?.elements()?.iter().map(|trade| trade.id("tid")).collect::<Result<Vec<_>, _>>()?
-        }
+        Some(trades) => trades
+            .required("trade")?
+            .elements()?
+            .iter()
+            .map(|trade| {
+                Ok(Listed { tid: trade.id("tid")?, modified: trade.opt_shanghai_time("modified").ok().flatten() })
+            })
+            .collect::<Result<Vec<_>, ConnectorError>>()?,
     };
-    Ok(Listing { tids, has_next: root.bool("has_next")? })
+    Ok(Listing { trades, has_next: root.bool("has_next")? })
 }
 
 /// Asks one listing page for the inclusive second bounds `[first, last]`.
@@ -86,7 +100,7 @@ struct Trades<'a, A> {
 }
 
 impl<A: Api> paging::Listing for Trades<'_, A> {
-    type Row = String;
+    type Row = Listed;
 
     fn list(
         &mut self,
@@ -94,16 +108,24 @@ impl<A: Api> paging::Listing for Trades<'_, A> {
         last_ms: i64,
         page: u32,
         page_size: u32,
-    ) -> Result<ListPage<String>, ConnectorError> {
+    ) -> Result<ListPage<Listed>, ConnectorError> {
         let mut listing = list(self.api, first_ms, last_ms, page, page_size)?;
         // A trade listed twice (it changed while we paged) is fetched once.
         let mut seen = std::collections::HashSet::new();
-        listing.tids.retain(|tid| seen.insert(tid.clone()));
+        listing.trades.retain(|row| seen.insert(row.tid.clone()));
         // `use_has_next` spares TOP counting the rows, so no total: dense chunks are halved.
-        Ok(ListPage { rows: listing.tids, has_next: listing.has_next, total: None })
+        Ok(ListPage { rows: listing.trades, has_next: listing.has_next, total: None })
     }
 
-    fn order(&mut self, tid: String) -> Result<Mapped<Order>, ConnectorError> {
+    /// A trade the host stores at its listed `modified` is not fetched again: each round
+    /// re-reads the last one's overlap, and `fullinfo` calls come out of the shop's quota.
+    fn unstored(&mut self, rows: Vec<Listed>) -> Result<Vec<Listed>, ConnectorError> {
+        let tids: Vec<String> = rows.iter().map(|row| row.tid.clone()).collect();
+        let versions = stored::ask(self.api, &tids)?;
+        Ok(stored::changed(rows, |row| row.modified, &versions))
+    }
+
+    fn order(&mut self, Listed { tid, .. }: Listed) -> Result<Mapped<Order>, ConnectorError> {
         // A listed tid that is not one, or whose trade is gone, is that trade's problem alone.
         let response = match fetch(self.api, &tid) {
             Ok(response) => response,
@@ -167,8 +189,9 @@ pub(crate) mod tests {
             &json!({"trades": {"trade": [{"tid": 3912345678901234567u64}, {"tid": "42"}]}, "has_next": true}),
         )
         .unwrap();
-        assert_eq!(l, Listing { tids: vec!["3912345678901234567".into(), "42".into()], has_next: true });
-        assert_eq!(parse_listing(&json!({"has_next": false})).unwrap(), Listing { tids: vec![], has_next: false });
+        let tids: Vec<&str> = l.trades.iter().map(|t| t.tid.as_str()).collect();
+        assert_eq!((tids, l.has_next), (vec!["3912345678901234567", "42"], true));
+        assert_eq!(parse_listing(&json!({"has_next": false})).unwrap(), Listing { trades: vec![], has_next: false });
         match parse_listing(&json!({"trades": {"trade": [{"tid": 1}]}})) {
             Err(ConnectorError::InvalidInput(f)) => {
                 assert_eq!(f.field, "trades_sold_increment_get_response.has_next")
@@ -230,6 +253,31 @@ pub(crate) mod tests {
         assert_eq!(api.param(0, "page_no").as_deref(), Some("2"));
         // Next chunk: the rest of the window (it could grow to 100 s, the window ends first).
         assert_eq!(page.next_cursor, Some(format!("v1:{}:{}:1", T0 + 50_000, T0 + 100_000)));
+    }
+
+    /// A re-read overlap: what the host stores at its listed `modified` is not fetched again;
+    /// what changed since, what it never stored, and a row whose `modified` cannot be read are.
+    #[test]
+    fn trades_the_host_stores_at_their_listed_time_are_not_fetched_again() {
+        let w = window(T0, T0 + 1_000);
+        let listed = Ok(json!({ "trades": { "trade": [
+            {"tid": 1, "modified": "2026-11-11 00:00:00"},
+            {"tid": 2, "modified": "2026-11-11 00:00:00"},
+            {"tid": 3, "modified": "2026-11-11 00:00:00"},
+            {"tid": 4, "modified": "yesterday"},
+        ]}, "has_next": false }));
+        let mut api = Scripted::answering(vec![listed.clone(), fullinfo(2), fullinfo(3), fullinfo(4)]);
+        api.stored = [("1".to_owned(), T0), ("2".to_owned(), T0 - 1_000), ("4".to_owned(), T0)].into();
+        let page = pull_orders(&mut api, 50, "s", &w, None).unwrap();
+        assert_eq!(page.orders.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>(), ["2", "3", "4"]);
+        assert_eq!(api.methods().iter().filter(|m| **m == mapping::FULLINFO_METHOD).count(), 3);
+
+        // All of a page stored: no fullinfo call at all, and the window is done.
+        let mut api = Scripted::answering(vec![listing(&[1, 2], false)]);
+        api.stored = [("1".to_owned(), T0), ("2".to_owned(), T0)].into();
+        let page = pull_orders(&mut api, 50, "s", &w, None).unwrap();
+        assert_eq!(page, OrderPage { orders: vec![], rejected: vec![], next_cursor: None });
+        assert_eq!(api.methods(), [INCREMENT_METHOD]);
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod state;
 mod v0_1_0;
 mod v0_2_0;
 mod v0_3_0;
+mod v0_4_0;
 
 use crate::capability::credentials::{self, Secrets};
 use crate::capability::http;
@@ -41,10 +42,11 @@ pub fn runtime() -> &'static tokio::runtime::Handle {
 }
 
 /// Contract versions this host can load, newest first.
-pub const SUPPORTED_CONTRACTS: &[&str] = &[v0_3_0::CONTRACT, v0_2_0::CONTRACT, v0_1_0::CONTRACT];
+pub const SUPPORTED_CONTRACTS: &[&str] = &[v0_4_0::CONTRACT, v0_3_0::CONTRACT, v0_2_0::CONTRACT, v0_1_0::CONTRACT];
 
 /// The linkers of every contract version this host loads.
 struct Linkers {
+    v0_4_0: v0_4_0::Linkers,
     v0_3_0: v0_3_0::Linkers,
     v0_2_0: v0_2_0::Linkers,
     v0_1_0: v0_1_0::Linkers,
@@ -53,6 +55,7 @@ struct Linkers {
 impl Linkers {
     fn new(engine: &Engine) -> Result<Self, LoadError> {
         Ok(Linkers {
+            v0_4_0: v0_4_0::Linkers::new(engine)?,
             v0_3_0: v0_3_0::Linkers::new(engine)?,
             v0_2_0: v0_2_0::Linkers::new(engine)?,
             v0_1_0: v0_1_0::Linkers::new(engine)?,
@@ -61,6 +64,9 @@ impl Linkers {
 
     /// Pre-instantiates `component` for the contract version it exports, newest first.
     fn bind(&self, component: &Component, exports: &[String]) -> Result<Bindings, LoadError> {
+        if let Some(b) = self.v0_4_0.bind(component, exports)? {
+            return Ok(Bindings::V0_4_0(b));
+        }
         if let Some(b) = self.v0_3_0.bind(component, exports)? {
             return Ok(Bindings::V0_3_0(b));
         }
@@ -86,6 +92,7 @@ impl Linkers {
 /// each version converts into the one model.
 #[derive(Clone)]
 enum Bindings {
+    V0_4_0(v0_4_0::Bindings),
     V0_3_0(v0_3_0::Bindings),
     V0_2_0(v0_2_0::Bindings),
     V0_1_0(v0_1_0::Bindings),
@@ -94,6 +101,7 @@ enum Bindings {
 impl Bindings {
     fn role(&self) -> Role {
         match self {
+            Bindings::V0_4_0(b) => b.role(),
             Bindings::V0_3_0(b) => b.role(),
             Bindings::V0_2_0(b) => b.role(),
             Bindings::V0_1_0(b) => b.role(),
@@ -102,6 +110,7 @@ impl Bindings {
 
     fn contract(&self) -> &'static str {
         match self {
+            Bindings::V0_4_0(b) => b.contract(),
             Bindings::V0_3_0(b) => b.contract(),
             Bindings::V0_2_0(b) => b.contract(),
             Bindings::V0_1_0(b) => b.contract(),
@@ -115,6 +124,7 @@ impl Bindings {
 
     async fn run(&self, store: &mut Store<CallState>, call: Call) -> Result<Result<Reply, ConnectorError>, Outcome> {
         match self {
+            Bindings::V0_4_0(b) => b.run(store, call).await,
             Bindings::V0_3_0(b) => b.run(store, call).await,
             Bindings::V0_2_0(b) => b.run(store, call).await,
             Bindings::V0_1_0(b) => b.run(store, call).await,

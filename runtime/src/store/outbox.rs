@@ -313,8 +313,9 @@ impl Outbox {
             })
             .collect();
         let ids = id_keys(next.iter());
+        let ids: Vec<&[u8]> = ids.iter().map(<[u8; 8]>::as_slice).collect();
         let changes = (&self.queue, &self.due).transaction(|(q, due)| {
-            q.prefetch(&ids.iter().map(<[u8; 8]>::as_slice).collect::<Vec<_>>())?;
+            q.prefetch(&ids)?;
             next.iter().map(|d| Queue { q, due }.put(d)).collect::<TxResult<Vec<i64>>>()
         })?;
         self.usage.add_each(next.iter().map(|d| d.tenant.as_str()).zip(changes))

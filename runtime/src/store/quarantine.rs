@@ -79,7 +79,7 @@ impl Quarantine {
     /// Sets `rejected` aside (or sees it again), and says whether it is new. A new record of a
     /// tenant at its stored quota is refused ([`StoreError::OverQuota`]).
     pub fn put(&self, from: &Source<'_>, rejected: &Rejected, now: Timestamp) -> Result<bool, StoreError> {
-        let k = key(&[from.tenant, from.shop_id, from.stream, &rejected.id])?;
+        let k = Self::entry_key(from.tenant, from.shop_id, from.stream, &rejected.id)?;
         let old = self.decode(&k, self.tree.get(&k)?)?;
         if old.is_none() {
             self.usage.admit(from.tenant)?;
@@ -112,7 +112,7 @@ impl Quarantine {
         stream: &str,
         id: &str,
     ) -> Result<Option<Quarantined>, StoreError> {
-        let k = key(&[tenant, shop_id, stream, id])?;
+        let k = Self::entry_key(tenant, shop_id, stream, id)?;
         let old = self.tree.remove(&k)?;
         if let Some(old) = &old {
             self.usage.add(tenant, delta(&k, Some(old), None))?;
@@ -130,13 +130,13 @@ impl Quarantine {
     }
 
     pub fn get(&self, tenant: &str, shop_id: &str, stream: &str, id: &str) -> Result<Option<Quarantined>, StoreError> {
-        let k = key(&[tenant, shop_id, stream, id])?;
+        let k = Self::entry_key(tenant, shop_id, stream, id)?;
         self.decode(&k, self.tree.get(&k)?)
     }
 
     /// Asks the next round to fetch the record again, whichever version serves.
     pub fn retry(&self, tenant: &str, shop_id: &str, stream: &str, id: &str) -> Result<bool, StoreError> {
-        let k = key(&[tenant, shop_id, stream, id])?;
+        let k = Self::entry_key(tenant, shop_id, stream, id)?;
         let Some(mut entry) = self.decode(&k, self.tree.get(&k)?)? else { return Ok(false) };
         entry.tried_by = None;
         let bytes = encode(&entry)?;
@@ -216,10 +216,10 @@ fn cut(text: &str, max: usize) -> String {
 /// stored after, a crash between lost a record only the quarantine remembered (one fetched
 /// again by id). The change in its tenant's bytes, or `None` when the record was not there.
 pub(super) fn release_in(entries: &TxTree<'_>, key: &[u8]) -> TxResult<Option<i64>> {
-    if entries.get(key)?.is_none() {
-        return Ok(None);
-    }
-    Ok(entries.remove(key)?.map(|old| delta(key, Some(&old), None)))
+    // Read once; an absent entry is not written at all (no delete sent for it).
+    let Some(old) = entries.get(key)? else { return Ok(None) };
+    entries.discard(key)?;
+    Ok(Some(delta(key, Some(&old), None)))
 }
 
 #[cfg(test)]

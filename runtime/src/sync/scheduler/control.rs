@@ -12,6 +12,7 @@ use super::loops::Ctx;
 use super::progress::Progress;
 use super::setup::{Route, TenantRun, intake, tenant_run};
 use super::{Options, SetupError};
+use crate::capability::stored::Stored;
 use crate::cluster::Cluster;
 use crate::config::{Module, Tenant};
 use crate::registry::Registry;
@@ -117,7 +118,8 @@ impl Control {
     /// Runs `tenant` as given: a new tenant starts, a running one is stopped (its loops finish
     /// the step they are in) and started again with its new setup.
     pub async fn apply(&self, tenant: &Tenant, origin: Origin) -> Result<(), SetupError> {
-        let run = Arc::new(tenant_run(tenant, &self.shared.registry)?);
+        let stored: Arc<dyn Stored> = Arc::new(self.shared.store.clone());
+        let run = Arc::new(tenant_run(tenant, &self.shared.registry, Some(stored))?);
         let _one_at_a_time = self.shared.changes.lock().await;
         self.stop_tenant(&tenant.id).await;
         self.shared.store.usage().set_quota(&tenant.id, Some(tenant.quota.stored_bytes()));

@@ -8,6 +8,7 @@ use super::ERP_SHOP;
 use crate::Shop;
 use crate::capability::credentials::Secrets;
 use crate::capability::grants::HostGrants;
+use crate::capability::stored::Stored;
 use crate::config::{CarrierTable, ErpRoute, Tenant};
 use crate::erp::webhook;
 use crate::model::{ErpStatusCode, Role};
@@ -113,7 +114,13 @@ pub(super) fn shop(
         .with_quota(quota.clone())
 }
 
-pub(super) fn tenant_run(tenant: &Tenant, registry: &Registry) -> Result<TenantRun, SetupError> {
+/// `stored` is what the tenant's marketplace plugins may ask the host stores
+/// ([`crate::capability::stored`]): the host's store; `None` in tests that set up no store.
+pub(super) fn tenant_run(
+    tenant: &Tenant,
+    registry: &Registry,
+    stored: Option<Arc<dyn Stored>>,
+) -> Result<TenantRun, SetupError> {
     let check = |name: &str, place: String, wanted: Role| -> Result<Vec<String>, SetupError> {
         let plugin = registry
             .plugin(name, &tenant.id)
@@ -135,7 +142,10 @@ pub(super) fn tenant_run(tenant: &Tenant, registry: &Registry) -> Result<TenantR
     for (i, s) in tenant.shops.iter().enumerate().filter(|(_, s)| s.enabled) {
         let mut grants = check(&s.plugin, format!("shops[{i}]"), Role::Marketplace)?;
         grants.extend(s.grants.iter().cloned());
-        let shop = shop(&tenant.id, &s.id, grants, shop_config(tenant, &s.config), s.secrets.expose_all(), &quota);
+        let mut shop = shop(&tenant.id, &s.id, grants, shop_config(tenant, &s.config), s.secrets.expose_all(), &quota);
+        if let Some(stored) = &stored {
+            shop = shop.with_stored(stored.clone());
+        }
         shops.push(ShopRun { platform: s.platform.clone(), plugin: s.plugin.clone(), shop });
     }
     let route = match &tenant.erp {
@@ -206,7 +216,7 @@ mod tests {
     fn a_tenant_whose_plugin_is_not_serving_is_refused_by_name() {
         let tenant =
             tenant("[[tenants.a.shops]]\nid = \"s\"\nplatform = \"taobao\"\nplugin = \"taobao\"\n[tenants.a.pull]\n");
-        let Err(error) = tenant_run(&tenant, &empty_registry()) else { panic!("set up without its plugin") };
+        let Err(error) = tenant_run(&tenant, &empty_registry(), None) else { panic!("set up without its plugin") };
         assert!(matches!(&error, SetupError::MissingPlugin { tenant, plugin } if tenant == "a" && plugin == "taobao"));
         assert!(error.to_string().contains("awaiting_grant"), "{error}");
     }
@@ -214,7 +224,7 @@ mod tests {
     #[test]
     fn a_disabled_shop_needs_no_plugin_and_runs_no_loop() {
         let text = "[[tenants.a.shops]]\nid = \"s\"\nplatform = \"taobao\"\nplugin = \"taobao\"\nenabled = false\n[tenants.a.pull]\n";
-        let run = tenant_run(&tenant(text), &empty_registry()).unwrap();
+        let run = tenant_run(&tenant(text), &empty_registry(), None).unwrap();
         assert!(run.shops.is_empty());
         assert!(matches!(run.route, Route::Pull));
     }
