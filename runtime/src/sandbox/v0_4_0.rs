@@ -65,6 +65,11 @@ super::contract::contract!($;
 impl w_stored::Host for CallState {
     async fn order_versions(&mut self, order_ids: Vec<String>) -> wasmtime::Result<Vec<Option<i64>>> {
         let asked = order_ids.len();
+        if self.shop.stored.is_none() || asked > host_stored::MAX_IDS {
+            // Nothing to read (a tool's shop), or refused: answered here, no thread hand-off.
+            return host_stored::order_versions(&self.shop, &self.descriptor.platform, &order_ids)
+                .map_err(|e| wasmtime::Error::msg(e.to_string()));
+        }
         // The store may block (PostgreSQL): on the blocking pool, its time charged to the call
         // (a plugin asking in a loop spends its own tenant's CPU budget), cut at the deadline.
         let (shop, platform) = (self.shop.clone(), self.descriptor.platform.clone());
@@ -74,9 +79,6 @@ impl w_stored::Host for CallState {
         self.check_deadline()?;
         match read {
             Ok(Ok(Ok(versions))) => Ok(versions),
-            Ok(Ok(Err(host_stored::StoredError::TooMany { asked }))) => {
-                Err(wasmtime::Error::msg(host_stored::StoredError::TooMany { asked }.to_string()))
-            }
             // Not the plugin's fault, and "stores none" is always safe to answer: the plugin
             // fetches what it listed, as before 0.4.0, at the cost of platform calls.
             Ok(Ok(Err(unreadable))) => {
